@@ -1,0 +1,63 @@
+/*
+ * ipc - messages over AF_UNIX SOCK_SEQPACKET, with fd passing.
+ *
+ * One sendmsg() is one message: header {u16 version; u16 type; u32 len}
+ * (host byte order; both ends are on one machine) then TLV fields
+ * {u16 tag; u16 len; bytes}.  At most one fd travels, in SCM_RIGHTS on the
+ * same message it belongs to.  Receivers use MSG_CMSG_CLOEXEC, reject
+ * MSG_TRUNC/MSG_CTRUNC, a bad len or an unknown version, and close any fd
+ * that arrived with a rejected message.  Unknown tags are skipped.
+ * ipc_get_* never exit: they return -1 on a missing or short field.
+ */
+#ifndef BERTH_IPC_H
+#define BERTH_IPC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define IPC_VERSION 1
+#define IPC_MAX_MSG 65536
+
+struct ipc_hdr {
+	uint16_t version;
+	uint16_t type;
+	uint32_t len;		/* whole message, header included */
+};
+
+/* a message being built or one received; data holds header + fields */
+struct ipc_msg {
+	uint16_t type;
+	unsigned char data[IPC_MAX_MSG];
+	size_t len;
+	int fd;			/* -1: none */
+};
+
+void ipc_msg_init(struct ipc_msg *m, uint16_t type);
+int ipc_put(struct ipc_msg *m, uint16_t tag, const void *p, size_t len);
+int ipc_put_str(struct ipc_msg *m, uint16_t tag, const char *s);
+int ipc_put_u32(struct ipc_msg *m, uint16_t tag, uint32_t v);
+int ipc_put_u64(struct ipc_msg *m, uint16_t tag, uint64_t v);
+
+/* ipc_get - first field with tag; -1 when absent */
+int ipc_get(const struct ipc_msg *m, uint16_t tag, const void **p_r,
+    size_t *len_r);
+/* ipc_get_str - copies into out (NUL-terminated); -1 absent or too long */
+int ipc_get_str(const struct ipc_msg *m, uint16_t tag, char *out,
+    size_t outsize);
+int ipc_get_u32(const struct ipc_msg *m, uint16_t tag, uint32_t *v_r);
+int ipc_get_u64(const struct ipc_msg *m, uint16_t tag, uint64_t *v_r);
+
+/*
+ * ipc_send - send m (with m->fd if >= 0; the caller keeps its fd).
+ * Blocks unless the socket is non-blocking.  Returns 0 or -1 (errno).
+ */
+int ipc_send(int sock, const struct ipc_msg *m);
+/*
+ * ipc_recv - receive one message.  Returns 1 on a valid message (m->fd
+ * set to a received fd or -1; the caller owns it), 0 on EOF, -1 on error
+ * or a malformed message (errno EPROTO; any fd that came with it is
+ * closed), or -1 with errno EAGAIN on a non-blocking socket.
+ */
+int ipc_recv(int sock, struct ipc_msg *m);
+
+#endif

@@ -1,0 +1,64 @@
+/*
+ * srv - the contract between master and the programs it starts, and the
+ * skeleton every berth daemon runs in.
+ *
+ * master execs each child as:  <prog> -C <imapd.conf> [args from cmd...]
+ * with these descriptors and environment:
+ *   fd 3 (SRV_STATUS_FD)  write end of the status pipe (all children)
+ *   fd 4 (SRV_LISTEN_FD)  the bound, listening socket (SERVICES only;
+ *                         closed for START, EVENTS and DAEMON children)
+ *   BERTH_SERVICE=<name>  the master.conf entry name
+ *   BERTH_GENERATION=<n>  master's config generation, echoed in status
+ *   BERTH_LOG_STDERR=1    when master runs in the foreground (-D)
+ * master sets PR_SET_PDEATHSIG so a child dies with the master.
+ *
+ * A SERVICES child writes SRV_S_READY when it waits in accept() and
+ * SRV_S_BUSY once it has a client; one struct srv_status per write(2),
+ * which is atomic on a pipe.  master counts ready workers from these and
+ * drops records whose generation or pid it does not know.
+ */
+#ifndef BERTH_SRV_H
+#define BERTH_SRV_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#define SRV_STATUS_FD 3
+#define SRV_LISTEN_FD 4
+
+enum srv_state {
+	SRV_S_READY = 1,	/* waiting for a client */
+	SRV_S_BUSY = 2,		/* serving a client */
+	SRV_S_EXITING = 3,	/* will exit, do not count as ready */
+};
+
+struct srv_status {
+	int32_t pid;
+	uint32_t generation;
+	uint32_t state;		/* enum srv_state */
+};
+
+/*
+ * srv_init - common start of every berth program: parse -C <conf> (and
+ * -D for foreground/stderr logging), load imapd.conf (fatal with the
+ * error on failure), open the log as <syslog_prefix>/<proc>.  Leaves
+ * *optind_r at the first argument it did not consume.  Programs with
+ * their own options call getopt themselves after this with optind reset.
+ */
+void srv_init(int argc, char **argv, const char *proc, int *optind_r);
+/* srv_status_send - tell master our state; no-op when not under master */
+void srv_status_send(enum srv_state state);
+/* srv_under_master - was this process started by master? */
+int srv_under_master(void);
+/* srv_listen_fd - the listener master gave us, or -1 */
+int srv_listen_fd(void);
+/*
+ * srv_drop_privs - when running as root, become berth_user (initgroups,
+ * setresgid, setresuid) and check that root cannot be regained.  No-op
+ * when not root.  Fatal on failure.
+ */
+void srv_drop_privs(void);
+/* srv_service_name - BERTH_SERVICE or the program name */
+const char *srv_service_name(void);
+
+#endif

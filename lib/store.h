@@ -1,0 +1,214 @@
+/*
+ * store - the mail store: one transactional Berkeley DB environment under
+ * configdirectory/db, and one file per message under the partition.
+ *
+ * Databases (all in one DB_INIT_TXN|LOCK|LOG|MPOOL environment):
+ *   mailboxes  "<user>\0<name>"  -> mailbox record (id, UIDVALIDITY,
+ *                                   UIDNEXT, HIGHESTMODSEQ, recent mark)
+ *   index      (mboxid, uid)     -> message record (modseq, dates, size,
+ *                                   flags, keywords, guid)
+ *   expunged   (mboxid, uid)     -> modseq at expunge (for QRESYNC and
+ *                                   for resuming parked sessions)
+ *   cache      guid              -> ENVELOPE, BODY, BODYSTRUCTURE text
+ *   refs       guid              -> count of index records using the file
+ *   subs       "<user>\0<name>"  -> subscription
+ *   meta       counters          -> next mailbox id
+ * Message files are content-addressed: <partition>/<g[0..1]>/<guid> where
+ * guid is the SHA-1 of the bytes.  COPY and multi-recipient delivery add
+ * index records for the same guid and bump refs; nothing is copied.
+ *
+ * Durability: store_append writes a temp file, fsyncs it, links it to its
+ * guid name, fsyncs the directory, then commits the transaction (synchronous
+ * log flush).  Only then does it return 0, so a caller's OK means the mail
+ * survives kill -9 and power loss.  A file left without a record by a crash
+ * is never referenced (UIDs are only allocated inside the transaction), and
+ * store_recover sweeps such files.
+ *
+ * Stale locks: every process registers with the environment
+ * (set_thread_count/set_isalive); a lock wait past a few seconds runs
+ * DB_ENV->failchk, which releases locks and aborts transactions of dead
+ * processes, and the operation is retried.
+ *
+ * Mailbox names are as the client sends them (modified UTF-7), hierarchy
+ * separator '/'.  "INBOX" in any case as the first component is stored as
+ * "INBOX".  Users are plain names.
+ *
+ * All functions return 0 on success, -1 with *error_r (a static string,
+ * valid until the next store call) on failure, and STORE_ENOENT / etc.
+ * where noted.  None of them call exit.  Calls block on disk I/O.
+ */
+#ifndef BERTH_STORE_H
+#define BERTH_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+struct buf;
+struct store;
+
+/* return codes besides 0 and -1 */
+#define STORE_ENOENT	(-2)	/* no such mailbox / message */
+#define STORE_EEXIST	(-3)	/* mailbox already exists */
+#define STORE_EINVAL	(-4)	/* bad name or argument */
+
+/* system flags; \Recent is per session and not stored */
+#define STORE_F_SEEN		0x01
+#define STORE_F_ANSWERED	0x02
+#define STORE_F_FLAGGED		0x04
+#define STORE_F_DELETED		0x08
+#define STORE_F_DRAFT		0x10
+
+#define STORE_MAX_KEYWORDS_LEN 1024	/* space-separated keywords */
+
+/* mailbox attributes */
+#define STORE_MBOX_NOSELECT	0x01	/* placeholder parent */
+
+struct store_mbox {
+	uint32_t id;
+	uint32_t uidvalidity;
+	uint32_t uidnext;
+	uint32_t recentuid;	/* highest UID already reported \Recent */
+	uint64_t highestmodseq;
+	uint32_t attrs;		/* STORE_MBOX_* */
+	uint32_t exists;	/* number of messages */
+	uint32_t unseen;	/* messages without \Seen */
+	uint64_t size;		/* sum of message sizes */
+};
+
+struct store_msg {
+	uint32_t uid;
+	uint32_t flags;		/* STORE_F_* */
+	uint64_t modseq;
+	int64_t internaldate;	/* seconds since the epoch, UTC */
+	int32_t tzoff;		/* INTERNALDATE zone, minutes east of UTC */
+	int64_t savedate;
+	uint64_t size;
+	char guid[41];		/* hex SHA-1 of the message bytes */
+	char keywords[STORE_MAX_KEYWORDS_LEN]; /* space-separated, "" none */
+};
+
+#define STORE_OPEN_RECOVER 0x01	/* run DB recovery; caller must be alone */
+#define STORE_OPEN_CREATE  0x02	/* create the environment if missing */
+
+/*
+ * store_open - join (or with STORE_OPEN_RECOVER, recover) the environment
+ * under configdir, messages in the partition directory partdir.
+ */
+int store_open(const char *configdir, const char *partdir, int flags,
+    struct store **st_r, const char **error_r);
+void store_close(struct store **st);
+/* store_recover - recovery plus sweep of unreferenced files (START) */
+int store_recover(const char *configdir, const char *partdir,
+    const char **error_r);
+/* store_checkpoint - checkpoint and remove old logs (EVENTS) */
+int store_checkpoint(struct store *st, const char **error_r);
+
+/* mailboxes */
+int store_mbox_get(struct store *st, const char *user, const char *name,
+    struct store_mbox *mb_r, const char **error_r);	/* STORE_ENOENT */
+/* creates missing parents as well; STORE_EEXIST if name exists */
+int store_mbox_create(struct store *st, const char *user, const char *name,
+    const char **error_r);
+/* deletes the mailbox and its messages; children are kept; INBOX cannot */
+int store_mbox_delete(struct store *st, const char *user, const char *name,
+    const char **error_r);
+/* renames name and its children; renaming INBOX moves its messages into a
+ * new mailbox and leaves INBOX empty (RFC 3501 6.3.5) */
+int store_mbox_rename(struct store *st, const char *user, const char *from,
+    const char *to, const char **error_r);
+typedef int store_mbox_fn(const char *name, const struct store_mbox *mb,
+    void *ctx);
+/* store_mbox_list - every mailbox of user in name order; cb returning
+ * non-zero stops the walk */
+int store_mbox_list(struct store *st, const char *user, store_mbox_fn *cb,
+    void *ctx, const char **error_r);
+
+/* subscriptions (kept even when the mailbox does not exist) */
+int store_sub_set(struct store *st, const char *user, const char *name,
+    int subscribed, const char **error_r);
+typedef int store_sub_fn(const char *name, void *ctx);
+int store_sub_list(struct store *st, const char *user, store_sub_fn *cb,
+    void *ctx, const char **error_r);
+
+/*
+ * store_claim_recent - for SELECT: return the old recent mark and move it
+ * to uidnext - 1, atomically, so exactly one session sees a message as
+ * \Recent.
+ */
+int store_claim_recent(struct store *st, uint32_t mboxid,
+    uint32_t *oldrecent_r, const char **error_r);
+
+/* messages */
+
+/* store_msg_list - all records of a mailbox, by ascending UID; *msgs_r is
+ * malloc'ed, caller frees; also fills *mb_r (as of the same snapshot) */
+int store_msg_list(struct store *st, uint32_t mboxid, struct store_mbox *mb_r,
+    struct store_msg **msgs_r, size_t *n_r, const char **error_r);
+/* store_msg_changed - records with modseq > since (for view refresh) */
+int store_msg_changed(struct store *st, uint32_t mboxid, uint64_t since,
+    struct store_msg **msgs_r, size_t *n_r, const char **error_r);
+/* store_expunged_since - UIDs expunged with modseq > since, ascending */
+int store_expunged_since(struct store *st, uint32_t mboxid, uint64_t since,
+    uint32_t **uids_r, size_t *n_r, const char **error_r);
+
+struct store_append {
+	uint32_t flags;
+	const char *keywords;	/* space-separated, may be NULL */
+	int64_t internaldate;	/* 0: now */
+	int32_t tzoff;
+};
+
+/*
+ * store_append - deliver data into user's mailbox name.  Returns 0 only
+ * after the message file and the transaction are on disk.
+ */
+int store_append(struct store *st, const char *user, const char *name,
+    const char *data, size_t len, const struct store_append *opt,
+    uint32_t *uidvalidity_r, uint32_t *uid_r, const char **error_r);
+
+/*
+ * store_copy - copy messages uids[0..n) of mailbox src (which belongs to
+ * user) to user's mailbox dst, in one transaction.  newuids_r (n entries,
+ * caller-allocated) receives the new UIDs.  With move, the sources are
+ * expunged in the same transaction.  Missing source UIDs are skipped
+ * (their newuids entry is 0).
+ */
+int store_copy(struct store *st, uint32_t src, const uint32_t *uids, size_t n,
+    const char *user, const char *dst, int move, uint32_t *uidvalidity_r,
+    uint32_t *newuids_r, const char **error_r);
+
+/* store_expunge - remove uids[0..n) in one transaction */
+int store_expunge(struct store *st, uint32_t mboxid, const uint32_t *uids,
+    size_t n, const char **error_r);
+
+enum store_flag_op {
+	STORE_FLAGS_SET,
+	STORE_FLAGS_ADD,
+	STORE_FLAGS_REMOVE,
+};
+
+/*
+ * store_set_flags - change flags/keywords of uids[0..n) in one
+ * transaction.  Each message whose flags actually change gets a new modseq.
+ * With unchangedsince != 0 (CONDSTORE), messages whose modseq is greater
+ * are left alone and their UIDs reported in *failed_r (malloc'ed).
+ * results_r (n entries, caller-allocated, may be NULL) receives each
+ * message's record after the change (uid 0 when it no longer exists).
+ */
+int store_set_flags(struct store *st, uint32_t mboxid, const uint32_t *uids,
+    size_t n, enum store_flag_op op, uint32_t flags, const char *keywords,
+    uint64_t unchangedsince, struct store_msg *results_r,
+    uint32_t **failed_r, size_t *nfailed_r, const char **error_r);
+
+/* store_msg_map - map the message file read-only; unmap with munmap */
+int store_msg_map(struct store *st, const char *guid, const char **data_r,
+    size_t *len_r, const char **error_r);
+void store_msg_unmap(const char *data, size_t len);
+
+/* store_msg_cache - ENVELOPE, BODY and BODYSTRUCTURE of a message as IMAP
+ * text, computed once at delivery; each malloc'ed, caller frees */
+int store_msg_cache(struct store *st, const char *guid, char **envelope_r,
+    char **body_r, char **bodystructure_r, const char **error_r);
+
+#endif

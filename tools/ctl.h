@@ -1,0 +1,17 @@
+/*
+ * ctl - berthctl subcommands.  Each takes the arguments after its name
+ * (argv[0] is the subcommand) and returns the exit status.  imapd.conf is
+ * already loaded (srv_init) when they run.
+ */
+#ifndef BERTH_CTL_H
+#define BERTH_CTL_H
+
+/* ctl_store.c: the mail store */
+int ctl_recover(int argc, char **argv);		/* recover */
+int ctl_checkpoint(int argc, char **argv);	/* checkpoint */
+int ctl_mailbox(int argc, char **argv);		/* mailbox list|create|delete USER [NAME] */
+
+/* ctl_user.c: users in sasldb */
+int ctl_user(int argc, char **argv);		/* user add|passwd|delete|list ... */
+
+#endif
