@@ -460,3 +460,13 @@ cfg_partition_path(const char *name)
 			return cfg_cur.ents[i].value;
 	return NULL;
 }
+
+const char *
+cfg_str_any(const char *key)
+{
+	const struct cfg_key *k;
+
+	if (cfg_key_find(key) == NULL)
+		return NULL;
+	return cfg_lookup(key, &k);
+}

@@ -33,7 +33,7 @@ struct cfg_key {
 
 extern const struct cfg_key cfg_keys[];
 
-#define CFG_DEFAULT_PATH SYSCONFDIR "/imapd.conf"
+#define CFG_DEFAULT_PATH SYSCONFDIR "/berth/imapd.conf"
 
 /*
  * cfg_load_file - read path and make it the process configuration.
@@ -53,6 +53,9 @@ const char *cfg_path(void);
 int cfg_set(const char *key, const char *value, const char **error_r);
 
 const char *cfg_str(const char *key);	/* NULL when unset */
+/* cfg_str_any - like cfg_str, but NULL (no panic) for keys not in the
+ * table: for pass-through option families such as sasl_* */
+const char *cfg_str_any(const char *key);
 long long cfg_int(const char *key);
 int cfg_bool(const char *key);
 long long cfg_duration_ms(const char *key);

@@ -10,6 +10,7 @@
  *   BERTH_SERVICE=<name>  the master.conf entry name
  *   BERTH_GENERATION=<n>  master's config generation, echoed in status
  *   BERTH_LOG_STDERR=1    when master runs in the foreground (-D)
+ *   BERTH_LISTEN=<addr>   set when fd 4 is a listener (SERVICES)
  * master sets PR_SET_PDEATHSIG so a child dies with the master.
  *
  * A SERVICES child writes SRV_S_READY when it waits in accept() and

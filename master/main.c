@@ -1,12 +1,240 @@
-/* master - placeholder entry point; replaced as the process is built. */
+/*
+ * master - berth's process supervisor: reads master.conf, runs START
+ * commands, binds listeners, drops privileges, keeps worker pools, runs
+ * EVENTS and DAEMON children, reloads on SIGHUP, stops on SIGTERM.
+ *
+ * This file owns the option parsing and the main loop (poll on the status
+ * pipe and a signalfd).
+ */
 #include "config.h"
 
-#include "log.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
-int main(void);
+#include "cfg.h"
+#include "log.h"
+#include "master.h"
+#include "srv.h"
+
+struct master master;
+
+long long
+master_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: master [-C imapd.conf] [-M master.conf] "
+	    "[-D]\n");
+	exit(2);
+}
+
+/* master_reap - collect exited children and react */
+static void
+master_reap(void)
+{
+	struct master_child *c, copy;
+	pid_t pid;
+	int status;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		c = master_child_find(pid);
+		if (c == NULL)
+			continue;
+		copy = *c;
+		master_child_remove(pid);
+		master_pool_reaped(&copy, status);
+		if (copy.svc->e.section == MCONF_DAEMON &&
+		    !copy.svc->removed && !master.terminating)
+			master_event_schedule(copy.svc, 0);
+	}
+}
+
+/* master_shutdown - SIGTERM everyone, wait up to 10 s, then SIGKILL */
+static void
+master_shutdown(void)
+{
+	long long deadline;
+	size_t i;
+
+	master.terminating = 1;
+	log_info("shutting down: children=%zu", master.nchildren);
+	for (i = 0; i < master.nsvcs; i++)
+		if (master.svcs[i]->lfd >= 0)
+			close(master.svcs[i]->lfd);
+	for (i = 0; i < master.nchildren; i++)
+		kill(master.children[i].pid, SIGTERM);
+	deadline = master_now_ms() + 10000;
+	while (master.nchildren > 0 && master_now_ms() < deadline) {
+		master_reap();
+		usleep(20000);
+	}
+	for (i = 0; i < master.nchildren; i++) {
+		log_warn("pid=%d did not exit; killing",
+		    (int)master.children[i].pid);
+		kill(master.children[i].pid, SIGKILL);
+	}
+	while (waitpid(-1, NULL, 0) > 0)
+		;
+	log_info("stopped");
+	exit(0);
+}
+
+/* master_signal - one signalfd event */
+static void
+master_signal(int sfd)
+{
+	struct signalfd_siginfo si;
+
+	while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGCHLD:
+			master_reap();
+			break;
+		case SIGHUP:
+			log_info("SIGHUP: reloading %s and %s",
+			    master.imapd_conf, master.master_conf);
+			master_conf_load(0);
+			break;
+		case SIGTERM:
+		case SIGINT:
+			master_shutdown();
+			break;
+		}
+	}
+}
+
+static int
+master_signals(void)
+{
+	sigset_t set;
+	int sfd;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (sfd < 0)
+		log_fatal("signalfd: %m");
+	return sfd;
+}
+
+static void
+master_daemonize(void)
+{
+	pid_t pid = fork();
+	int fd;
+
+	if (pid < 0)
+		log_fatal("fork: %m");
+	if (pid > 0)
+		_exit(0);
+	setsid();
+	if (chdir("/") < 0)
+		log_fatal("chdir /: %m");
+	if ((fd = open("/dev/null", O_RDWR)) >= 0) {
+		dup2(fd, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		if (fd > 2)
+			close(fd);
+	}
+}
+
+static void
+master_loop(int sfd)
+{
+	struct pollfd pfd[2];
+	long long next, now;
+	int timeout;
+
+	for (;;) {
+		master_pool_adjust();
+		master_event_tick();
+		next = master_event_next_ms();
+		now = master_now_ms();
+		timeout = next ? (int)(next > now ? next - now : 0) : 1000;
+		if (timeout > 1000)
+			timeout = 1000;
+		pfd[0].fd = sfd;
+		pfd[0].events = POLLIN;
+		pfd[1].fd = master.status_rfd;
+		pfd[1].events = POLLIN;
+		if (poll(pfd, 2, timeout) < 0 && errno != EINTR)
+			log_fatal("poll: %m");
+		if (pfd[1].revents)
+			master_pool_status();
+		if (pfd[0].revents)
+			master_signal(sfd);
+	}
+}
 
 int
-main(void)
+main(int argc, char **argv)
 {
-	log_fatal("master: not built yet");
+	int c, sfd, pfd[2];
+	size_t i;
+
+	master.imapd_conf = SYSCONFDIR "/berth/imapd.conf";
+	master.master_conf = SYSCONFDIR "/berth/master.conf";
+	while ((c = getopt(argc, argv, "C:M:Dd")) != -1) {
+		switch (c) {
+		case 'C': master.imapd_conf = optarg; break;
+		case 'M': master.master_conf = optarg; break;
+		case 'D': master.foreground = 1; break;
+		case 'd': log_set_debug(1); break;
+		default: usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	log_open("berth", "master", 1);
+	/* children find their config by the path, wherever they chdir */
+	if (master.imapd_conf[0] != '/')
+		master.imapd_conf = realpath(master.imapd_conf, NULL) ?
+		    realpath(master.imapd_conf, NULL) : master.imapd_conf;
+	sfd = master_signals();
+	master_conf_load(1);	/* binds listeners; fatal on errors */
+	log_open(cfg_str("syslog_prefix"), "master", master.foreground);
+	if (!master.foreground)
+		master_daemonize();
+	srv_drop_privs();
+	if (pipe2(pfd, O_CLOEXEC | O_NONBLOCK) < 0)
+		log_fatal("pipe: %m");
+	master.status_rfd = pfd[0];
+	master.status_wfd = pfd[1];
+	master_event_run_start();
+	for (i = 0; i < master.nsvcs; i++) {
+		struct master_svc *svc = master.svcs[i];
+
+		if (svc->lfd >= 0 && listen(svc->lfd, 1024) < 0)
+			log_fatal("service=%s listen=%s: %m", svc->e.name,
+			    svc->e.listen);
+		if (svc->lfd >= 0)
+			log_info("service=%s listening on %s", svc->e.name,
+			    svc->e.listen);
+	}
+	log_info("ready generation=%u", master.generation);
+	master_loop(sfd);
+	return 0;
 }

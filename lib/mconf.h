@@ -1,0 +1,50 @@
+/*
+ * mconf - master.conf, the Cyrus cyrus.conf format.
+ *
+ *   SECTION {
+ *     name  key=value key="quoted value" ...
+ *   }
+ * Sections: START, SERVICES, EVENTS, DAEMON.  '#' starts a comment.  An
+ * entry may continue on following lines until the next entry name.  Errors
+ * name the file, the line and the key.
+ */
+#ifndef BERTH_MCONF_H
+#define BERTH_MCONF_H
+
+#include <stddef.h>
+
+enum mconf_section {
+	MCONF_START,
+	MCONF_SERVICES,
+	MCONF_EVENTS,
+	MCONF_DAEMON,
+};
+
+struct mconf_entry {
+	enum mconf_section section;
+	char *name;
+	char *cmd;		/* required */
+	char *listen;		/* SERVICES: required */
+	int prefork;		/* default 0 */
+	int maxchild;		/* default 100 */
+	int maxforkrate;	/* forks per second, 0: unlimited */
+	int maxfds;		/* 0: inherit */
+	int babysit;
+	int period;		/* EVENTS: minutes, 0: none */
+	int at;			/* EVENTS: HHMM, -1: none */
+	int line;
+};
+
+struct mconf {
+	struct mconf_entry *ents;
+	size_t n;
+};
+
+/* mconf_parse - parse text; -1 with *error_r "file:line: ..." */
+int mconf_parse(const char *name, const char *text, size_t len,
+    struct mconf *mc, const char **error_r);
+int mconf_load(const char *path, struct mconf *mc, const char **error_r);
+void mconf_free(struct mconf *mc);
+const char *mconf_section_name(enum mconf_section s);
+
+#endif

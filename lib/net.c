@@ -1,0 +1,175 @@
+/*
+ * net - binding listeners from master.conf specs; address formatting.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "net.h"
+
+static char net_err[512];
+
+static int
+net_bind_unix(const char *path, const char **error_r)
+{
+	struct sockaddr_un sun;
+	int fd;
+
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		snprintf(net_err, sizeof(net_err), "%s: path too long", path);
+		*error_r = net_err;
+		return -1;
+	}
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	strcpy(sun.sun_path, path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		goto fail;
+	unlink(path);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		close(fd);
+		goto fail;
+	}
+	chmod(path, 0666);
+	return fd;
+fail:
+	snprintf(net_err, sizeof(net_err), "%s: %s", path, strerror(errno));
+	*error_r = net_err;
+	return -1;
+}
+
+int
+net_bind(const char *spec, const char **error_r)
+{
+	struct addrinfo hints, *res = NULL;
+	char host[256], *port;
+	const char *h = NULL;
+	int fd = -1, on = 1, r;
+
+	if (spec[0] == '/')
+		return net_bind_unix(spec, error_r);
+	if (strlen(spec) >= sizeof(host)) {
+		snprintf(net_err, sizeof(net_err), "%s: too long", spec);
+		*error_r = net_err;
+		return -1;
+	}
+	strcpy(host, spec);
+	if (host[0] == '[') {
+		port = strstr(host, "]:");
+		if (port == NULL)
+			goto bad;
+		*port = '\0';
+		port += 2;
+		h = host + 1;
+	} else if ((port = strrchr(host, ':')) != NULL) {
+		*port++ = '\0';
+		h = host;
+	} else {
+		port = host;
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = h ? AF_UNSPEC : AF_INET6;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	if ((r = getaddrinfo(h, port, &hints, &res)) != 0) {
+		if (h == NULL) {	/* no IPv6: fall back to IPv4 */
+			hints.ai_family = AF_INET;
+			r = getaddrinfo(h, port, &hints, &res);
+		}
+		if (r != 0) {
+			snprintf(net_err, sizeof(net_err), "%s: %s", spec,
+			    gai_strerror(r));
+			*error_r = net_err;
+			return -1;
+		}
+	}
+	fd = socket(res->ai_family, res->ai_socktype | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		goto syserr;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+	if (res->ai_family == AF_INET6) {
+		/* a wildcard listener takes IPv4 too; a named one only v6 */
+		int v6only = h != NULL;
+
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only,
+		    sizeof(v6only));
+	}
+	if (bind(fd, res->ai_addr, res->ai_addrlen) < 0)
+		goto syserr;
+	freeaddrinfo(res);
+	return fd;
+syserr:
+	snprintf(net_err, sizeof(net_err), "%s: %s", spec, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	freeaddrinfo(res);
+	*error_r = net_err;
+	return -1;
+bad:
+	snprintf(net_err, sizeof(net_err), "%s: bad listen address", spec);
+	*error_r = net_err;
+	return -1;
+}
+
+void
+net_addr_str(const struct sockaddr *sa, char *out, size_t size, int *port_r)
+{
+	const struct sockaddr_in *sin = (const void *)sa;
+	const struct sockaddr_in6 *sin6 = (const void *)sa;
+
+	*port_r = 0;
+	if (sa->sa_family == AF_INET) {
+		inet_ntop(AF_INET, &sin->sin_addr, out, (socklen_t)size);
+		*port_r = ntohs(sin->sin_port);
+	} else if (sa->sa_family == AF_INET6) {
+		if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr))
+			inet_ntop(AF_INET, &sin6->sin6_addr.s6_addr[12], out,
+			    (socklen_t)size);
+		else
+			inet_ntop(AF_INET6, &sin6->sin6_addr, out,
+			    (socklen_t)size);
+		*port_r = ntohs(sin6->sin6_port);
+	} else if (sa->sa_family == AF_UNIX) {
+		snprintf(out, size, "unix");
+	} else {
+		snprintf(out, size, "unknown");
+	}
+}
+
+void
+net_peer(int fd, char *out, size_t size, int *port_r)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	*port_r = 0;
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) < 0) {
+		snprintf(out, size, "unknown");
+		return;
+	}
+	if (len == 0 || ss.ss_family == AF_UNIX) {
+		snprintf(out, size, "unix");
+		return;
+	}
+	net_addr_str((struct sockaddr *)&ss, out, size, port_r);
+}
+
+int
+net_set_nonblock(int fd, int on)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0)
+		return -1;
+	return fcntl(fd, F_SETFL, on ? fl | O_NONBLOCK : fl & ~O_NONBLOCK);
+}

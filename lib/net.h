@@ -1,0 +1,26 @@
+/*
+ * net - listener addresses and socket helpers.
+ *
+ * Listen specs as in master.conf: "143" (all addresses), "host:port",
+ * "[v6addr]:port", "/path/to/socket".
+ */
+#ifndef BERTH_NET_H
+#define BERTH_NET_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+
+/*
+ * net_bind - create and bind a socket for spec (no listen yet).  Returns
+ * the fd, or -1 with *error_r.  Unix sockets: a stale file is unlinked,
+ * mode 0666 after bind.
+ */
+int net_bind(const char *spec, const char **error_r);
+/* net_addr_str - numeric address of sa into out ("unix" for AF_UNIX) */
+void net_addr_str(const struct sockaddr *sa, char *out, size_t size,
+    int *port_r);
+/* net_peer - address and port of the peer of fd; "unknown" on error */
+void net_peer(int fd, char *out, size_t size, int *port_r);
+int net_set_nonblock(int fd, int on);
+
+#endif

@@ -1,0 +1,117 @@
+/*
+ * srv - the child side of the master contract (see srv.h): option
+ * parsing, configuration, logging, status reports, privilege drop.
+ *
+ * Does not loop or accept: each program owns its own main loop.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cfg.h"
+#include "log.h"
+#include "srv.h"
+
+static uint32_t srv_generation;
+static int srv_master;
+static const char *srv_proc = "berth";
+
+void
+srv_init(int argc, char **argv, const char *proc, int *optind_r)
+{
+	const char *conf = NULL, *err, *gen;
+	int fg = 0, i;
+
+	srv_proc = proc;
+	if (getenv("BERTH_LOG_STDERR") != NULL)
+		fg = 1;
+	/* our options come first: -C <conf>, -D */
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-C") == 0 && i + 1 < argc)
+			conf = argv[++i];
+		else if (strcmp(argv[i], "-D") == 0)
+			fg = 1;
+		else
+			break;
+	}
+	*optind_r = i;
+	log_open("berth", proc, fg || isatty(2));
+	if (conf == NULL)
+		conf = getenv("BERTH_CONFIG");
+	if (conf == NULL)
+		conf = CFG_DEFAULT_PATH;
+	if (cfg_load_file(conf, NULL, &err) < 0)
+		log_fatal("%s", err);
+	log_open(cfg_str("syslog_prefix"), proc, fg);
+	gen = getenv("BERTH_GENERATION");
+	if (gen != NULL) {
+		srv_generation = (uint32_t)strtoul(gen, NULL, 10);
+		srv_master = 1;
+	}
+}
+
+void
+srv_status_send(enum srv_state state)
+{
+	struct srv_status st;
+
+	if (!srv_master)
+		return;
+	st.pid = (int32_t)getpid();
+	st.generation = srv_generation;
+	st.state = state;
+	if (write(SRV_STATUS_FD, &st, sizeof(st)) != sizeof(st) &&
+	    errno == EPIPE)
+		log_fatal("master went away");
+}
+
+int
+srv_under_master(void)
+{
+	return srv_master;
+}
+
+int
+srv_listen_fd(void)
+{
+	return srv_master && getenv("BERTH_LISTEN") != NULL ?
+	    SRV_LISTEN_FD : -1;
+}
+
+const char *
+srv_service_name(void)
+{
+	const char *s = getenv("BERTH_SERVICE");
+
+	return s ? s : srv_proc;
+}
+
+void
+srv_drop_privs(void)
+{
+	const char *user = cfg_str("berth_user");
+	struct passwd *pw;
+
+	if (geteuid() != 0)
+		return;
+	if (user == NULL || *user == '\0')
+		log_fatal("running as root and imapd.conf berth_user is empty");
+	pw = getpwnam(user);
+	if (pw == NULL)
+		log_fatal("berth_user '%s' does not exist: create it or set "
+		    "berth_user in imapd.conf", user);
+	if (pw->pw_uid == 0)
+		return;		/* explicitly configured to stay root */
+	if (initgroups(pw->pw_name, pw->pw_gid) < 0 ||
+	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0 ||
+	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0)
+		log_fatal("cannot become berth_user '%s': %m", user);
+	if (setuid(0) == 0)
+		log_panic("regained root after dropping privileges");
+}

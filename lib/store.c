@@ -1,0 +1,778 @@
+/*
+ * store - environment open/recovery, the transaction runner, mailboxes
+ * and subscriptions.  Messages are in store_msg.c, files in store_file.c.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "store_int.h"
+#include "xalloc.h"
+
+#define STORE_RETRIES 20
+#define STORE_REC_VERSION 1
+
+int
+store_fail(struct store *st, const char **error_r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(st->err, sizeof(st->err), fmt, ap);
+	va_end(ap);
+	*error_r = st->err;
+	return -1;
+}
+
+void
+store_ikey(struct store_ikey *k, uint32_t mboxid, uint32_t uid)
+{
+	k->mboxid_be = htobe32(mboxid);
+	k->uid_be = htobe32(uid);
+}
+
+/* store_isalive - for failchk: is the process that held locks alive? */
+static int
+store_isalive(DB_ENV *env, pid_t pid, db_threadid_t tid, uint32_t flags)
+{
+	(void)env;
+	(void)tid;
+	(void)flags;
+	return kill(pid, 0) == 0 || errno == EPERM;
+}
+
+static int
+store_mkdirs(const char *path)
+{
+	char *p = xstrdup(path), *s;
+	int r = 0;
+
+	for (s = p + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, 0750) < 0 && errno != EEXIST)
+			r = -1;
+		*s = '/';
+	}
+	if (mkdir(p, 0750) < 0 && errno != EEXIST)
+		r = -1;
+	free(p);
+	return r;
+}
+
+static int
+store_open_db(struct store *st, DB **db, const char *name,
+    const char **error_r)
+{
+	int r;
+
+	if ((r = db_create(db, st->env, 0)) != 0)
+		return store_fail(st, error_r, "db_create: %s",
+		    db_strerror(r));
+	r = (*db)->open(*db, NULL, name, NULL, DB_BTREE,
+	    DB_CREATE | DB_AUTO_COMMIT, 0640);
+	if (r != 0)
+		return store_fail(st, error_r, "open %s: %s", name,
+		    db_strerror(r));
+	return 0;
+}
+
+int
+store_open(const char *configdir, const char *partdir, int flags,
+    struct store **st_r, const char **error_r)
+{
+	struct store *st = xcalloc(1, sizeof(*st));
+	char *envdir, *tmpdir;
+	uint32_t oflags;
+	int r;
+
+	st->configdir = xstrdup(configdir);
+	st->partdir = xstrdup(partdir);
+	envdir = xasprintf("%s/db", configdir);
+	tmpdir = xasprintf("%s/tmp", partdir);
+	if (store_mkdirs(envdir) < 0 || store_mkdirs(tmpdir) < 0) {
+		store_fail(st, error_r, "cannot create %s or %s: %s", envdir,
+		    tmpdir, strerror(errno));
+		goto fail;
+	}
+	if ((r = db_env_create(&st->env, 0)) != 0) {
+		store_fail(st, error_r, "db_env_create: %s", db_strerror(r));
+		goto fail;
+	}
+	st->env->set_errpfx(st->env, "berth/store");
+	st->env->set_lk_detect(st->env, DB_LOCK_DEFAULT);
+	st->env->set_timeout(st->env, 3000000, DB_SET_LOCK_TIMEOUT);
+	st->env->set_thread_count(st->env, 512);
+	st->env->set_isalive(st->env, store_isalive);
+	st->env->set_lk_max_locks(st->env, 100000);
+	st->env->set_lk_max_objects(st->env, 100000);
+	st->env->set_lk_max_lockers(st->env, 10000);
+	st->env->set_cachesize(st->env, 0, 16 * 1024 * 1024, 1);
+	st->env->log_set_config(st->env, DB_LOG_AUTO_REMOVE, 1);
+	oflags = DB_CREATE | DB_INIT_TXN | DB_INIT_LOCK | DB_INIT_LOG |
+	    DB_INIT_MPOOL;
+	if (flags & STORE_OPEN_RECOVER)
+		oflags |= DB_RECOVER;
+	if ((r = st->env->open(st->env, envdir, oflags, 0640)) != 0) {
+		store_fail(st, error_r, "open environment %s: %s", envdir,
+		    db_strerror(r));
+		goto fail;
+	}
+	/* release what processes that died holding locks left behind */
+	st->env->failchk(st->env, 0);
+	if (store_open_db(st, &st->mboxes, "mailboxes.db", error_r) < 0 ||
+	    store_open_db(st, &st->index, "index.db", error_r) < 0 ||
+	    store_open_db(st, &st->expunged, "expunged.db", error_r) < 0 ||
+	    store_open_db(st, &st->cache, "cache.db", error_r) < 0 ||
+	    store_open_db(st, &st->refs, "refs.db", error_r) < 0 ||
+	    store_open_db(st, &st->subs, "subs.db", error_r) < 0 ||
+	    store_open_db(st, &st->meta, "meta.db", error_r) < 0 ||
+	    store_open_db(st, &st->byid, "byid.db", error_r) < 0)
+		goto fail;
+	free(envdir);
+	free(tmpdir);
+	*st_r = st;
+	return 0;
+fail:
+	/* keep the message: it lives in st->err, copy it out */
+	{
+		static char saved[512];
+
+		snprintf(saved, sizeof(saved), "%s", st->err);
+		*error_r = saved;
+	}
+	free(envdir);
+	free(tmpdir);
+	store_close(&st);
+	return -1;
+}
+
+void
+store_close(struct store **stp)
+{
+	struct store *st = *stp;
+	DB **dbs[] = { &st->mboxes, &st->index, &st->expunged, &st->cache,
+	    &st->refs, &st->subs, &st->meta, &st->byid };
+	size_t i;
+
+	if (st == NULL)
+		return;
+	for (i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++)
+		if (*dbs[i] != NULL)
+			(*dbs[i])->close(*dbs[i], 0);
+	if (st->env != NULL)
+		st->env->close(st->env, 0);
+	free(st->configdir);
+	free(st->partdir);
+	free(st);
+	*stp = NULL;
+}
+
+int
+store_recover(const char *configdir, const char *partdir,
+    const char **error_r)
+{
+	struct store *st;
+	int swept;
+
+	if (store_open(configdir, partdir, STORE_OPEN_RECOVER |
+	    STORE_OPEN_CREATE, &st, error_r) < 0)
+		return -1;
+	swept = store_file_sweep(st, error_r);
+	store_close(&st);
+	return swept < 0 ? -1 : swept;
+}
+
+int
+store_checkpoint(struct store *st, const char **error_r)
+{
+	int r = st->env->txn_checkpoint(st->env, 0, 0, 0);
+
+	if (r != 0)
+		return store_fail(st, error_r, "checkpoint: %s",
+		    db_strerror(r));
+	return 0;
+}
+
+int
+store_run(struct store *st, store_op_fn *op, void *arg, const char **error_r)
+{
+	DB_TXN *txn;
+	int attempt, r;
+
+	for (attempt = 0; attempt < STORE_RETRIES; attempt++) {
+		if ((r = st->env->txn_begin(st->env, NULL, &txn, 0)) != 0)
+			return store_fail(st, error_r, "txn_begin: %s",
+			    db_strerror(r));
+		r = op(st, txn, arg);
+		if (r == DB_LOCK_DEADLOCK || r == DB_LOCK_NOTGRANTED) {
+			txn->abort(txn);
+			if (r == DB_LOCK_NOTGRANTED)
+				st->env->failchk(st->env, 0);
+			usleep(1000 * (unsigned)(attempt + 1));
+			continue;
+		}
+		if (r < 0 && r > -100) {
+			/* the op's own failure (-1, STORE_E*) */
+			txn->abort(txn);
+			if (r == -1)
+				*error_r = st->err;
+			return r;
+		}
+		if (r != 0) {
+			txn->abort(txn);
+			return store_fail(st, error_r, "database: %s",
+			    db_strerror(r));
+		}
+		if ((r = txn->commit(txn, 0)) != 0)
+			return store_fail(st, error_r, "commit: %s",
+			    db_strerror(r));
+		return 0;
+	}
+	return store_fail(st, error_r, "database busy: gave up after %d "
+	    "retries", STORE_RETRIES);
+}
+
+/* ---- mailboxes ---- */
+
+/* store_mname - canonical name: INBOX in any case becomes INBOX */
+static char *
+store_mname(const char *name)
+{
+	if (strncasecmp(name, "INBOX", 5) == 0 &&
+	    (name[5] == '\0' || name[5] == '/'))
+		return xasprintf("INBOX%s", name + 5);
+	return xstrdup(name);
+}
+
+static int
+store_name_ok(const char *name)
+{
+	size_t n = strlen(name);
+
+	return n > 0 && n < 1000 && name[0] != '/' && name[n - 1] != '/' &&
+	    strstr(name, "//") == NULL && strpbrk(name, "*%\r\n") == NULL;
+}
+
+static void
+store_mkey(DBT *k, char *buf, size_t size, const char *user,
+    const char *name)
+{
+	size_t ul = strlen(user), nl = strlen(name);
+
+	memset(k, 0, sizeof(*k));
+	if (ul + nl + 2 > size)
+		nl = size - ul - 2;
+	memcpy(buf, user, ul + 1);
+	memcpy(buf + ul + 1, name, nl);
+	k->data = buf;
+	k->size = (uint32_t)(ul + 1 + nl);
+}
+
+/* store_mrec_get - read a mailbox record in txn; DB_NOTFOUND if none */
+int
+store_mrec_get(struct store *st, DB_TXN *txn, const char *user,
+    const char *name, struct store_mrec *rec, int rmw)
+{
+	char kb[2048];
+	DBT k, v;
+
+	store_mkey(&k, kb, sizeof(kb), user, name);
+	memset(&v, 0, sizeof(v));
+	v.data = rec;
+	v.ulen = sizeof(*rec);
+	v.flags = DB_DBT_USERMEM;
+	return st->mboxes->get(st->mboxes, txn, &k, &v, rmw ? DB_RMW : 0);
+}
+
+int
+store_mrec_put(struct store *st, DB_TXN *txn, const char *user,
+    const char *name, struct store_mrec *rec)
+{
+	char kb[2048];
+	DBT k, v, ik;
+	int r;
+
+	store_mkey(&k, kb, sizeof(kb), user, name);
+	memset(&v, 0, sizeof(v));
+	rec->version = STORE_REC_VERSION;
+	v.data = rec;
+	v.size = sizeof(*rec);
+	if ((r = st->mboxes->put(st->mboxes, txn, &k, &v, 0)) != 0)
+		return r;
+	/* byid: mailbox id -> key, for operations that know only the id */
+	memset(&ik, 0, sizeof(ik));
+	ik.data = &rec->mb.id;
+	ik.size = sizeof(rec->mb.id);
+	return st->byid->put(st->byid, txn, &ik, &k, 0);
+}
+
+int
+store_mrec_by_id(struct store *st, DB_TXN *txn, uint32_t id,
+    struct store_mrec *rec, char *user_r, char *name_r, size_t size)
+{
+	char kb[2048];
+	DBT ik, k, v;
+	size_t ul;
+	int r;
+
+	memset(&ik, 0, sizeof(ik));
+	memset(&k, 0, sizeof(k));
+	memset(&v, 0, sizeof(v));
+	ik.data = &id;
+	ik.size = sizeof(id);
+	k.data = kb;
+	k.ulen = sizeof(kb);
+	k.flags = DB_DBT_USERMEM;
+	if ((r = st->byid->get(st->byid, txn, &ik, &k, 0)) != 0)
+		return r == DB_NOTFOUND ? STORE_ENOENT : r;
+	v.data = rec;
+	v.ulen = sizeof(*rec);
+	v.flags = DB_DBT_USERMEM;
+	r = st->mboxes->get(st->mboxes, txn, &k, &v, DB_RMW);
+	if (r != 0)
+		return r == DB_NOTFOUND ? STORE_ENOENT : r;
+	if (rec->mb.id != id)
+		return STORE_ENOENT;	/* stale byid entry */
+	ul = strnlen(kb, k.size);
+	if (ul + 1 > size || k.size - ul - 1 + 1 > size)
+		return STORE_EINVAL;
+	memcpy(user_r, kb, ul + 1);
+	memcpy(name_r, kb + ul + 1, k.size - ul - 1);
+	name_r[k.size - ul - 1] = '\0';
+	return 0;
+}
+
+/* store_meta_next - increment and return a counter in meta */
+static int
+store_meta_next(struct store *st, DB_TXN *txn, const char *key,
+    uint32_t min, uint32_t *out)
+{
+	DBT k, v;
+	uint32_t n = 0;
+	int r;
+
+	memset(&k, 0, sizeof(k));
+	memset(&v, 0, sizeof(v));
+	k.data = (void *)key;
+	k.size = (uint32_t)strlen(key);
+	v.data = &n;
+	v.ulen = sizeof(n);
+	v.flags = DB_DBT_USERMEM;
+	r = st->meta->get(st->meta, txn, &k, &v, DB_RMW);
+	if (r != 0 && r != DB_NOTFOUND)
+		return r;
+	n = n + 1 > min ? n + 1 : min;
+	v.size = sizeof(n);
+	if ((r = st->meta->put(st->meta, txn, &k, &v, 0)) != 0)
+		return r;
+	*out = n;
+	return 0;
+}
+
+struct store_mbox_arg {
+	const char *user, *name, *to;
+	struct store_mbox *mb;
+	uint32_t u32;
+};
+
+/* store_mbox_new - create one mailbox record (name must not exist) */
+static int
+store_mbox_new(struct store *st, DB_TXN *txn, const char *user,
+    const char *name, uint32_t attrs)
+{
+	struct store_mrec rec;
+	uint32_t now = (uint32_t)time(NULL);
+	int r;
+
+	memset(&rec, 0, sizeof(rec));
+	if ((r = store_meta_next(st, txn, "mailbox-id", 1, &rec.mb.id)) != 0)
+		return r;
+	/* UIDVALIDITY = max(now, last + 1): never repeats, clock or not */
+	if ((r = store_meta_next(st, txn, "uidvalidity", now,
+	    &rec.mb.uidvalidity)) != 0)
+		return r;
+	rec.mb.uidnext = 1;
+	rec.mb.highestmodseq = 1;
+	rec.mb.attrs = attrs;
+	return store_mrec_put(st, txn, user, name, &rec);
+}
+
+static int
+store_op_create(struct store *st, DB_TXN *txn, void *varg)
+{
+	struct store_mbox_arg *a = varg;
+	struct store_mrec rec;
+	char *p, *parent;
+	int r;
+
+	r = store_mrec_get(st, txn, a->user, a->name, &rec, 1);
+	if (r == 0 && !(rec.mb.attrs & STORE_MBOX_NOSELECT))
+		return STORE_EEXIST;
+	if (r == 0) {
+		/* a placeholder parent becomes a real mailbox */
+		rec.mb.attrs &= ~(uint32_t)STORE_MBOX_NOSELECT;
+		return store_mrec_put(st, txn, a->user, a->name, &rec);
+	}
+	if (r != DB_NOTFOUND)
+		return r;
+	/* missing parents are created as real mailboxes (RFC 3501 6.3.3) */
+	parent = xstrdup(a->name);
+	for (p = strchr(parent, '/'); p != NULL; p = strchr(p + 1, '/')) {
+		*p = '\0';
+		r = store_mrec_get(st, txn, a->user, parent, &rec, 1);
+		if (r == DB_NOTFOUND)
+			r = store_mbox_new(st, txn, a->user, parent, 0);
+		*p = '/';
+		if (r != 0) {
+			free(parent);
+			return r;
+		}
+	}
+	free(parent);
+	return store_mbox_new(st, txn, a->user, a->name, 0);
+}
+
+int
+store_mbox_create(struct store *st, const char *user, const char *name,
+    const char **error_r)
+{
+	struct store_mbox_arg a = { user, NULL, NULL, NULL, 0 };
+	char *n = store_mname(name);
+	int r;
+
+	if (!store_name_ok(n)) {
+		free(n);
+		store_fail(st, error_r, "invalid mailbox name");
+		return STORE_EINVAL;
+	}
+	a.name = n;
+	r = store_run(st, store_op_create, &a, error_r);
+	if (r == STORE_EEXIST)
+		store_fail(st, error_r, "mailbox already exists");
+	free(n);
+	return r;
+}
+
+static int
+store_op_get(struct store *st, DB_TXN *txn, void *varg)
+{
+	struct store_mbox_arg *a = varg;
+	struct store_mrec rec;
+	int r = store_mrec_get(st, txn, a->user, a->name, &rec, 0);
+
+	if (r == DB_NOTFOUND)
+		return STORE_ENOENT;
+	if (r == 0)
+		*a->mb = rec.mb;
+	return r;
+}
+
+int
+store_mbox_get(struct store *st, const char *user, const char *name,
+    struct store_mbox *mb_r, const char **error_r)
+{
+	struct store_mbox_arg a = { user, NULL, NULL, mb_r, 0 };
+	char *n = store_mname(name);
+	int r;
+
+	a.name = n;
+	r = store_run(st, store_op_get, &a, error_r);
+	if (r == STORE_ENOENT)
+		store_fail(st, error_r, "no such mailbox");
+	free(n);
+	return r;
+}
+
+/* store_msgs_drop - remove every index record of mboxid (for DELETE) */
+int store_msgs_drop(struct store *st, DB_TXN *txn, uint32_t mboxid);
+
+static int
+store_op_delete(struct store *st, DB_TXN *txn, void *varg)
+{
+	struct store_mbox_arg *a = varg;
+	struct store_mrec rec;
+	char kb[2048];
+	DBT k;
+	int r;
+
+	r = store_mrec_get(st, txn, a->user, a->name, &rec, 1);
+	if (r == DB_NOTFOUND)
+		return STORE_ENOENT;
+	if (r != 0)
+		return r;
+	if ((r = store_msgs_drop(st, txn, rec.mb.id)) != 0)
+		return r;
+	store_mkey(&k, kb, sizeof(kb), a->user, a->name);
+	return st->mboxes->del(st->mboxes, txn, &k, 0);
+}
+
+int
+store_mbox_delete(struct store *st, const char *user, const char *name,
+    const char **error_r)
+{
+	struct store_mbox_arg a = { user, NULL, NULL, NULL, 0 };
+	char *n = store_mname(name);
+	int r;
+
+	if (strcmp(n, "INBOX") == 0) {
+		free(n);
+		store_fail(st, error_r, "INBOX cannot be deleted");
+		return STORE_EINVAL;
+	}
+	a.name = n;
+	r = store_run(st, store_op_delete, &a, error_r);
+	if (r == STORE_ENOENT)
+		store_fail(st, error_r, "no such mailbox");
+	free(n);
+	return r;
+}
+
+/* store_user_names - every mailbox name of user (in txn), malloc'ed */
+static int
+store_user_names(struct store *st, DB_TXN *txn, const char *user,
+    char ***names_r, size_t *n_r)
+{
+	char kb[2048];
+	DBC *c;
+	DBT k, v;
+	size_t ul = strlen(user);
+	int r;
+
+	*names_r = NULL;
+	*n_r = 0;
+	if ((r = st->mboxes->cursor(st->mboxes, txn, &c, 0)) != 0)
+		return r;
+	store_mkey(&k, kb, sizeof(kb), user, "");
+	k.ulen = sizeof(kb);
+	k.flags = DB_DBT_USERMEM;
+	memset(&v, 0, sizeof(v));
+	for (r = c->get(c, &k, &v, DB_SET_RANGE); r == 0;
+	    r = c->get(c, &k, &v, DB_NEXT)) {
+		if (k.size < ul + 1 || memcmp(k.data, user, ul + 1) != 0)
+			break;
+		*names_r = xreallocarray(*names_r, *n_r + 1,
+		    sizeof(**names_r));
+		(*names_r)[(*n_r)++] = xstrndup((char *)k.data + ul + 1,
+		    k.size - ul - 1);
+	}
+	c->close(c);
+	return r == DB_NOTFOUND || r == 0 ? 0 : r;
+}
+
+static void
+store_names_free(char **names, size_t n)
+{
+	while (n > 0)
+		free(names[--n]);
+	free(names);
+}
+
+/* store_move_inbox - RENAME INBOX: messages go to a new mailbox */
+int store_msgs_move_all(struct store *st, DB_TXN *txn, uint32_t from,
+    struct store_mrec *fromrec, uint32_t to, struct store_mrec *torec);
+
+static int
+store_op_rename(struct store *st, DB_TXN *txn, void *varg)
+{
+	struct store_mbox_arg *a = varg;
+	struct store_mrec rec, trec;
+	char **names, *nn, kb[2048];
+	size_t n, i, fl = strlen(a->name);
+	DBT k;
+	int r;
+
+	if ((r = store_mrec_get(st, txn, a->user, a->name, &rec, 1)) != 0)
+		return r == DB_NOTFOUND ? STORE_ENOENT : r;
+	if ((r = store_mrec_get(st, txn, a->user, a->to, &trec, 0)) == 0)
+		return STORE_EEXIST;
+	if (strcmp(a->name, "INBOX") == 0) {
+		struct store_mbox_arg c = { a->user, a->to, NULL, NULL, 0 };
+
+		if ((r = store_op_create(st, txn, &c)) != 0)
+			return r;
+		if ((r = store_mrec_get(st, txn, a->user, a->to, &trec,
+		    1)) != 0)
+			return r;
+		if ((r = store_msgs_move_all(st, txn, rec.mb.id, &rec,
+		    trec.mb.id, &trec)) != 0 ||
+		    (r = store_mrec_put(st, txn, a->user, "INBOX", &rec)) != 0)
+			return r;
+		return store_mrec_put(st, txn, a->user, a->to, &trec);
+	}
+	if ((r = store_user_names(st, txn, a->user, &names, &n)) != 0)
+		return r;
+	for (i = 0; i < n && r == 0; i++) {
+		if (strncmp(names[i], a->name, fl) != 0 ||
+		    (names[i][fl] != '\0' && names[i][fl] != '/'))
+			continue;
+		if ((r = store_mrec_get(st, txn, a->user, names[i], &rec,
+		    1)) != 0)
+			break;
+		nn = xasprintf("%s%s", a->to, names[i] + fl);
+		store_mkey(&k, kb, sizeof(kb), a->user, names[i]);
+		r = st->mboxes->del(st->mboxes, txn, &k, 0);
+		if (r == 0)
+			r = store_mrec_put(st, txn, a->user, nn, &rec);
+		free(nn);
+	}
+	store_names_free(names, n);
+	if (r == 0 && strchr(a->to, '/') != NULL) {
+		/* parents of the new name exist afterwards */
+		struct store_mbox_arg c = { a->user, a->to, NULL, NULL, 0 };
+
+		r = store_op_create(st, txn, &c);
+		if (r == STORE_EEXIST)
+			r = 0;
+	}
+	return r;
+}
+
+int
+store_mbox_rename(struct store *st, const char *user, const char *from,
+    const char *to, const char **error_r)
+{
+	struct store_mbox_arg a = { user, NULL, NULL, NULL, 0 };
+	char *f = store_mname(from), *t = store_mname(to);
+	int r;
+
+	if (!store_name_ok(t) || strcmp(t, "INBOX") == 0 ||
+	    (strncmp(t, f, strlen(f)) == 0 && t[strlen(f)] == '/' &&
+	    strcmp(f, "INBOX") != 0)) {
+		store_fail(st, error_r, "invalid new mailbox name");
+		r = STORE_EINVAL;
+		goto out;
+	}
+	a.name = f;
+	a.to = t;
+	r = store_run(st, store_op_rename, &a, error_r);
+	if (r == STORE_ENOENT)
+		store_fail(st, error_r, "no such mailbox");
+	else if (r == STORE_EEXIST)
+		store_fail(st, error_r, "target mailbox already exists");
+out:
+	free(f);
+	free(t);
+	return r;
+}
+
+int
+store_mbox_list(struct store *st, const char *user, store_mbox_fn *cb,
+    void *ctx, const char **error_r)
+{
+	struct store_mrec rec;
+	char **names;
+	size_t n, i;
+	int r;
+
+	/* read the names without holding locks across the callbacks */
+	if ((r = store_user_names(st, NULL, user, &names, &n)) != 0)
+		return store_fail(st, error_r, "list: %s", db_strerror(r));
+	for (i = 0; i < n; i++) {
+		if (store_mrec_get(st, NULL, user, names[i], &rec, 0) != 0)
+			continue;
+		if (cb(names[i], &rec.mb, ctx) != 0)
+			break;
+	}
+	store_names_free(names, n);
+	return 0;
+}
+
+int
+store_sub_set(struct store *st, const char *user, const char *name,
+    int subscribed, const char **error_r)
+{
+	char kb[2048], *n = store_mname(name);
+	DBT k, v;
+	int r;
+
+	store_mkey(&k, kb, sizeof(kb), user, n);
+	free(n);
+	memset(&v, 0, sizeof(v));
+	v.data = (void *)"";
+	v.size = 1;
+	if (subscribed)
+		r = st->subs->put(st->subs, NULL, &k, &v, DB_AUTO_COMMIT);
+	else
+		r = st->subs->del(st->subs, NULL, &k, DB_AUTO_COMMIT);
+	if (r != 0 && r != DB_NOTFOUND)
+		return store_fail(st, error_r, "subscriptions: %s",
+		    db_strerror(r));
+	return 0;
+}
+
+int
+store_sub_list(struct store *st, const char *user, store_sub_fn *cb,
+    void *ctx, const char **error_r)
+{
+	char kb[2048], *name;
+	size_t ul = strlen(user);
+	DBC *c;
+	DBT k, v;
+	int r;
+
+	if ((r = st->subs->cursor(st->subs, NULL, &c, 0)) != 0)
+		return store_fail(st, error_r, "subscriptions: %s",
+		    db_strerror(r));
+	store_mkey(&k, kb, sizeof(kb), user, "");
+	k.ulen = sizeof(kb);
+	k.flags = DB_DBT_USERMEM;
+	memset(&v, 0, sizeof(v));
+	for (r = c->get(c, &k, &v, DB_SET_RANGE); r == 0;
+	    r = c->get(c, &k, &v, DB_NEXT)) {
+		if (k.size < ul + 1 || memcmp(k.data, user, ul + 1) != 0)
+			break;
+		name = xstrndup((char *)k.data + ul + 1, k.size - ul - 1);
+		r = cb(name, ctx);
+		free(name);
+		if (r != 0)
+			break;
+	}
+	c->close(c);
+	return 0;
+}
+
+static int
+store_op_claim(struct store *st, DB_TXN *txn, void *varg)
+{
+	struct store_mbox_arg *a = varg;
+	struct store_mrec rec;
+	char user[1024], name[1024];
+	int r;
+
+	r = store_mrec_by_id(st, txn, a->u32, &rec, user, name,
+	    sizeof(user));
+	if (r != 0)
+		return r;
+	a->mb->recentuid = rec.mb.recentuid;
+	if (rec.mb.recentuid == rec.mb.uidnext - 1)
+		return 0;
+	rec.mb.recentuid = rec.mb.uidnext - 1;
+	return store_mrec_put(st, txn, user, name, &rec);
+}
+
+int
+store_claim_recent(struct store *st, uint32_t mboxid, uint32_t *oldrecent_r,
+    const char **error_r)
+{
+	struct store_mbox mb;
+	struct store_mbox_arg a = { NULL, NULL, NULL, &mb, mboxid };
+	int r = store_run(st, store_op_claim, &a, error_r);
+
+	if (r == STORE_ENOENT)
+		store_fail(st, error_r, "no such mailbox");
+	if (r == 0)
+		*oldrecent_r = mb.recentuid;
+	return r;
+}

@@ -1,0 +1,55 @@
+/*
+ * store_int - private to the store: the handle, on-disk records, and the
+ * transaction runner.
+ */
+#ifndef BERTH_STORE_INT_H
+#define BERTH_STORE_INT_H
+
+#include <db.h>
+#include <stdint.h>
+
+#include "store.h"
+
+struct store {
+	DB_ENV *env;
+	DB *mboxes, *index, *expunged, *cache, *refs, *subs, *meta, *byid;
+	char *configdir, *partdir;
+	char err[512];
+};
+
+/* mailbox record, value of mailboxes "<user>\0<name>" */
+struct store_mrec {
+	uint32_t version;
+	struct store_mbox mb;
+};
+
+/* index key: big-endian (mboxid, uid) so a cursor walks in UID order */
+struct store_ikey {
+	uint32_t mboxid_be, uid_be;
+};
+
+typedef int store_op_fn(struct store *st, DB_TXN *txn, void *arg);
+
+/* store_run - run op in a transaction, retrying on deadlock and lock
+ * timeouts (after failchk); returns op's result or -1 */
+int store_run(struct store *st, store_op_fn *op, void *arg,
+    const char **error_r);
+int store_fail(struct store *st, const char **error_r, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void store_ikey(struct store_ikey *k, uint32_t mboxid, uint32_t uid);
+
+int store_mrec_get(struct store *st, DB_TXN *txn, const char *user,
+    const char *name, struct store_mrec *rec, int rmw);
+int store_mrec_put(struct store *st, DB_TXN *txn, const char *user,
+    const char *name, struct store_mrec *rec);
+/* store_mrec_by_id - the record (read for update) and key of mailbox id */
+int store_mrec_by_id(struct store *st, DB_TXN *txn, uint32_t id,
+    struct store_mrec *rec, char *user_r, char *name_r, size_t size);
+
+/* store_file.c */
+int store_file_put(struct store *st, const char *data, size_t len,
+    char guid_r[41], const char **error_r);
+char *store_file_path(struct store *st, const char *guid);
+int store_file_sweep(struct store *st, const char **error_r);
+
+#endif

@@ -1,0 +1,805 @@
+/*
+ * store_msg - message records: append, copy/move, expunge, flags, listing,
+ * the FETCH cache, and mapping message files.
+ *
+ * Every change bumps the mailbox's HIGHESTMODSEQ and stamps the changed
+ * records with it, inside the same transaction as the change.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "mime.h"
+#include "store_int.h"
+#include "xalloc.h"
+
+#define MSG_REC_SIZE(m) (offsetof(struct store_msg, keywords) + \
+	strlen((m)->keywords) + 1)
+
+static int
+store_msg_put(struct store *st, DB_TXN *txn, uint32_t mboxid,
+    const struct store_msg *m)
+{
+	struct store_ikey ik;
+	DBT k, v;
+
+	store_ikey(&ik, mboxid, m->uid);
+	memset(&k, 0, sizeof(k));
+	memset(&v, 0, sizeof(v));
+	k.data = &ik;
+	k.size = sizeof(ik);
+	v.data = (void *)m;
+	v.size = (uint32_t)MSG_REC_SIZE(m);
+	return st->index->put(st->index, txn, &k, &v, 0);
+}
+
+/* store_msg_decode - a DBT value into m */
+static void
+store_msg_decode(const DBT *v, struct store_msg *m)
+{
+	size_t n = v->size < sizeof(*m) ? v->size : sizeof(*m);
+
+	memset(m, 0, sizeof(*m));
+	memcpy(m, v->data, n);
+	m->keywords[sizeof(m->keywords) - 1] = '\0';
+}
+
+/* store_refs_add - refs[guid] += delta; *now_r the new count */
+static int
+store_refs_add(struct store *st, DB_TXN *txn, const char *guid, int delta,
+    uint32_t *now_r)
+{
+	DBT k, v;
+	uint32_t n = 0;
+	int r;
+
+	memset(&k, 0, sizeof(k));
+	memset(&v, 0, sizeof(v));
+	k.data = (void *)guid;
+	k.size = 40;
+	v.data = &n;
+	v.ulen = sizeof(n);
+	v.flags = DB_DBT_USERMEM;
+	r = st->refs->get(st->refs, txn, &k, &v, DB_RMW);
+	if (r != 0 && r != DB_NOTFOUND)
+		return r;
+	n = (uint32_t)((int)n + delta);
+	*now_r = n;
+	v.size = sizeof(n);
+	if (n == 0)
+		return st->refs->del(st->refs, txn, &k, 0);
+	return st->refs->put(st->refs, txn, &k, &v, 0);
+}
+
+/* store_mb_account - adjust counters of mb for m entering (+1) or
+ * leaving (-1) */
+static void
+store_mb_account(struct store_mbox *mb, const struct store_msg *m, int dir)
+{
+	mb->exists += (uint32_t)dir;
+	mb->size += (uint64_t)((int64_t)dir * (int64_t)m->size);
+	if (!(m->flags & STORE_F_SEEN))
+		mb->unseen += (uint32_t)dir;
+}
+
+struct store_list_arg {
+	uint32_t mboxid;
+	uint64_t since;
+	int expunged;
+	struct store_mbox *mb;
+	struct store_msg *msgs;
+	uint32_t *uids;
+	size_t n;
+};
+
+static int
+store_op_list(struct store *st, DB_TXN *txn, void *varg)
+{
+	struct store_list_arg *a = varg;
+	struct store_mrec rec;
+	struct store_ikey ik;
+	char user[1024], name[1024];
+	DB *db = a->expunged ? st->expunged : st->index;
+	DBC *c;
+	DBT k, v;
+	int r;
+
+	free(a->msgs);
+	free(a->uids);
+	a->msgs = NULL;
+	a->uids = NULL;
+	a->n = 0;
+	if (a->mb != NULL) {
+		r = store_mrec_by_id(st, txn, a->mboxid, &rec, user, name,
+		    sizeof(user));
+		if (r != 0)
+			return r;
+		*a->mb = rec.mb;
+	}
+	if ((r = db->cursor(db, txn, &c, 0)) != 0)
+		return r;
+	store_ikey(&ik, a->mboxid, 0);
+	memset(&k, 0, sizeof(k));
+	memset(&v, 0, sizeof(v));
+	k.data = &ik;
+	k.size = k.ulen = sizeof(ik);
+	k.flags = DB_DBT_USERMEM;
+	for (r = c->get(c, &k, &v, DB_SET_RANGE); r == 0;
+	    r = c->get(c, &k, &v, DB_NEXT)) {
+		if (be32toh(ik.mboxid_be) != a->mboxid)
+			break;
+		if (a->expunged) {
+			uint64_t ms = 0;
+
+			memcpy(&ms, v.data, v.size < 8 ? v.size : 8);
+			if (ms <= a->since)
+				continue;
+			a->uids = xreallocarray(a->uids, a->n + 1,
+			    sizeof(*a->uids));
+			a->uids[a->n++] = be32toh(ik.uid_be);
+			continue;
+		}
+		a->msgs = xreallocarray(a->msgs, a->n + 1, sizeof(*a->msgs));
+		store_msg_decode(&v, &a->msgs[a->n]);
+		if (a->msgs[a->n].modseq > a->since)
+			a->n++;
+	}
+	c->close(c);
+	return r == DB_NOTFOUND ? 0 : r;
+}
+
+int
+store_msg_list(struct store *st, uint32_t mboxid, struct store_mbox *mb_r,
+    struct store_msg **msgs_r, size_t *n_r, const char **error_r)
+{
+	struct store_list_arg a;
+	int r;
+
+	memset(&a, 0, sizeof(a));
+	a.mboxid = mboxid;
+	a.mb = mb_r;
+	r = store_run(st, store_op_list, &a, error_r);
+	if (r != 0) {
+		free(a.msgs);
+		if (r == STORE_ENOENT)
+			store_fail(st, error_r, "mailbox no longer exists");
+		return r;
+	}
+	*msgs_r = a.msgs;
+	*n_r = a.n;
+	return 0;
+}
+
+int
+store_msg_changed(struct store *st, uint32_t mboxid, uint64_t since,
+    struct store_msg **msgs_r, size_t *n_r, const char **error_r)
+{
+	struct store_list_arg a;
+	int r;
+
+	memset(&a, 0, sizeof(a));
+	a.mboxid = mboxid;
+	a.since = since;
+	r = store_run(st, store_op_list, &a, error_r);
+	if (r != 0) {
+		free(a.msgs);
+		return r;
+	}
+	*msgs_r = a.msgs;
+	*n_r = a.n;
+	return 0;
+}
+
+int
+store_expunged_since(struct store *st, uint32_t mboxid, uint64_t since,
+    uint32_t **uids_r, size_t *n_r, const char **error_r)
+{
+	struct store_list_arg a;
+	int r;
+
+	memset(&a, 0, sizeof(a));
+	a.mboxid = mboxid;
+	a.since = since;
+	a.expunged = 1;
+	r = store_run(st, store_op_list, &a, error_r);
+	if (r != 0) {
+		free(a.uids);
+		return r;
+	}
+	*uids_r = a.uids;
+	*n_r = a.n;
+	return 0;
+}
+
+/* ---- append ---- */
+
+struct store_append_arg {
+	const char *user, *name;
+	const struct store_append *opt;
+	const char *guid;
+	size_t len;
+	const char *cache;
+	size_t cache_len;
+	uint32_t uidvalidity, uid;
+};
+
+static int
+store_op_append(struct store *st, DB_TXN *txn, void *varg)
+{
+	struct store_append_arg *a = varg;
+	struct store_mrec rec;
+	struct store_msg m;
+	uint32_t refs;
+	DBT k, v;
+	int r;
+
+	r = store_mrec_get(st, txn, a->user, a->name, &rec, 1);
+	if (r == DB_NOTFOUND || (r == 0 &&
+	    (rec.mb.attrs & STORE_MBOX_NOSELECT)))
+		return STORE_ENOENT;
+	if (r != 0)
+		return r;
+	memset(&m, 0, sizeof(m));
+	m.uid = rec.mb.uidnext++;
+	m.modseq = ++rec.mb.highestmodseq;
+	m.flags = a->opt ? a->opt->flags : 0;
+	m.internaldate = a->opt && a->opt->internaldate ?
+	    a->opt->internaldate : (int64_t)time(NULL);
+	m.tzoff = a->opt ? a->opt->tzoff : 0;
+	m.savedate = (int64_t)time(NULL);
+	m.size = a->len;
+	memcpy(m.guid, a->guid, 41);
+	if (a->opt && a->opt->keywords)
+		snprintf(m.keywords, sizeof(m.keywords), "%s",
+		    a->opt->keywords);
+	store_mb_account(&rec.mb, &m, 1);
+	if ((r = store_msg_put(st, txn, rec.mb.id, &m)) != 0 ||
+	    (r = store_refs_add(st, txn, a->guid, 1, &refs)) != 0 ||
+	    (r = store_mrec_put(st, txn, a->user, a->name, &rec)) != 0)
+		return r;
+	if (refs == 1) {
+		memset(&k, 0, sizeof(k));
+		memset(&v, 0, sizeof(v));
+		k.data = (void *)a->guid;
+		k.size = 40;
+		v.data = (void *)a->cache;
+		v.size = (uint32_t)a->cache_len;
+		if ((r = st->cache->put(st->cache, txn, &k, &v, 0)) != 0)
+			return r;
+	}
+	a->uidvalidity = rec.mb.uidvalidity;
+	a->uid = m.uid;
+	return 0;
+}
+
+/* store_cache_build - "ENVELOPE\0BODY\0BODYSTRUCTURE\0" of data */
+static void
+store_cache_build(const char *data, size_t len, struct buf *out)
+{
+	struct mime_part *root = mime_parse(data, len);
+
+	mime_envelope(data + root->hdr_off, root->hdr_len, out);
+	buf_putc(out, '\0');
+	mime_bodystructure(root, data, 0, out);
+	buf_putc(out, '\0');
+	mime_bodystructure(root, data, 1, out);
+	buf_putc(out, '\0');
+	mime_free(&root);
+}
+
+int
+store_append(struct store *st, const char *user, const char *name,
+    const char *data, size_t len, const struct store_append *opt,
+    uint32_t *uidvalidity_r, uint32_t *uid_r, const char **error_r)
+{
+	struct store_append_arg a;
+	struct buf cache = BUF_INIT;
+	char guid[41];
+	int r;
+
+	memset(&a, 0, sizeof(a));
+	if (strncasecmp(name, "INBOX", 5) == 0 && name[5] == '\0')
+		name = "INBOX";
+	/* the file is on disk before the record can exist */
+	if (store_file_put(st, data, len, guid, error_r) < 0)
+		return -1;
+	store_cache_build(data, len, &cache);
+	a.user = user;
+	a.name = name;
+	a.opt = opt;
+	a.guid = guid;
+	a.len = len;
+	a.cache = cache.data;
+	a.cache_len = cache.len;
+	r = store_run(st, store_op_append, &a, error_r);
+	buf_free(&cache);
+	if (r == STORE_ENOENT)
+		store_fail(st, error_r, "no such mailbox");
+	if (r != 0)
+		return r;
+	*uidvalidity_r = a.uidvalidity;
+	*uid_r = a.uid;
+	return 0;
+}
+
+/* ---- removal, copy, flags ---- */
+
+/* store_msg_get - index record of (mboxid, uid) for update */
+static int
+store_msg_get(struct store *st, DB_TXN *txn, uint32_t mboxid, uint32_t uid,
+    struct store_msg *m)
+{
+	struct store_ikey ik;
+	DBT k, v;
+	int r;
+
+	store_ikey(&ik, mboxid, uid);
+	memset(&k, 0, sizeof(k));
+	memset(&v, 0, sizeof(v));
+	k.data = &ik;
+	k.size = sizeof(ik);
+	if ((r = st->index->get(st->index, txn, &k, &v, DB_RMW)) != 0)
+		return r;
+	store_msg_decode(&v, m);
+	return 0;
+}
+
+/* store_msg_remove - drop one record (expunged at modseq if nonzero) */
+static int
+store_msg_remove(struct store *st, DB_TXN *txn, uint32_t mboxid,
+    const struct store_msg *m, uint64_t modseq)
+{
+	struct store_ikey ik;
+	uint32_t refs;
+	DBT k, v;
+	int r;
+
+	store_ikey(&ik, mboxid, m->uid);
+	memset(&k, 0, sizeof(k));
+	memset(&v, 0, sizeof(v));
+	k.data = &ik;
+	k.size = sizeof(ik);
+	if ((r = st->index->del(st->index, txn, &k, 0)) != 0)
+		return r;
+	if (modseq) {
+		v.data = &modseq;
+		v.size = sizeof(modseq);
+		if ((r = st->expunged->put(st->expunged, txn, &k, &v, 0)) != 0)
+			return r;
+	}
+	if ((r = store_refs_add(st, txn, m->guid, -1, &refs)) != 0)
+		return r;
+	if (refs == 0) {
+		memset(&k, 0, sizeof(k));
+		k.data = (void *)m->guid;
+		k.size = 40;
+		r = st->cache->del(st->cache, txn, &k, 0);
+		if (r == DB_NOTFOUND)
+			r = 0;
+	}
+	return r;
+}
+
+struct store_uids_arg {
+	uint32_t mboxid;
+	const uint32_t *uids;
+	size_t n;
+	/* copy */
+	const char *user, *dst;
+	int move;
+	uint32_t *newuids, uidvalidity;
+	/* flags */
+	enum store_flag_op op;
+	uint32_t flags;
+	const char *keywords;
+	uint64_t unchangedsince;
+	struct store_msg *results;
+	uint32_t *failed;
+	size_t nfailed;
+	/* files whose last reference went away */
+	char (*gone)[41];
+	size_t ngone;
+};
+
+static int
+store_op_expunge(struct store *st, DB_TXN *txn, void *varg)
+{
+	struct store_uids_arg *a = varg;
+	struct store_mrec rec;
+	struct store_msg m;
+	char user[1024], name[1024];
+	uint64_t modseq;
+	size_t i;
+	int r;
+
+	if ((r = store_mrec_by_id(st, txn, a->mboxid, &rec, user, name,
+	    sizeof(user))) != 0)
+		return r;
+	modseq = ++rec.mb.highestmodseq;
+	for (i = 0; i < a->n; i++) {
+		r = store_msg_get(st, txn, a->mboxid, a->uids[i], &m);
+		if (r == DB_NOTFOUND)
+			continue;
+		if (r != 0 || (r = store_msg_remove(st, txn, a->mboxid, &m,
+		    modseq)) != 0)
+			return r;
+		store_mb_account(&rec.mb, &m, -1);
+	}
+	return store_mrec_put(st, txn, user, name, &rec);
+}
+
+int
+store_expunge(struct store *st, uint32_t mboxid, const uint32_t *uids,
+    size_t n, const char **error_r)
+{
+	struct store_uids_arg a;
+
+	memset(&a, 0, sizeof(a));
+	a.mboxid = mboxid;
+	a.uids = uids;
+	a.n = n;
+	if (n == 0)
+		return 0;
+	/* files of expunged messages stay until recover sweeps them: a
+	 * crash between commit and unlink can then never lose a file that
+	 * a record still names */
+	return store_run(st, store_op_expunge, &a, error_r);
+}
+
+/* store_msgs_drop - remove every index record of mboxid (DELETE) */
+int store_msgs_drop(struct store *st, DB_TXN *txn, uint32_t mboxid);
+
+int
+store_msgs_drop(struct store *st, DB_TXN *txn, uint32_t mboxid)
+{
+	struct store_list_arg a;
+	size_t i;
+	int r;
+
+	memset(&a, 0, sizeof(a));
+	a.mboxid = mboxid;
+	if ((r = store_op_list(st, txn, &a)) != 0)
+		return r;
+	for (i = 0; i < a.n && r == 0; i++)
+		r = store_msg_remove(st, txn, mboxid, &a.msgs[i], 0);
+	free(a.msgs);
+	return r;
+}
+
+static int
+store_op_copy(struct store *st, DB_TXN *txn, void *varg)
+{
+	struct store_uids_arg *a = varg;
+	struct store_mrec drec, srec;
+	struct store_msg m;
+	char user[1024], name[1024];
+	uint32_t refs;
+	uint64_t smodseq = 0;
+	size_t i;
+	int r;
+
+	r = store_mrec_get(st, txn, a->user, a->dst, &drec, 1);
+	if (r == DB_NOTFOUND || (r == 0 &&
+	    (drec.mb.attrs & STORE_MBOX_NOSELECT)))
+		return STORE_ENOENT;
+	if (r != 0)
+		return r;
+	if (a->move) {
+		if ((r = store_mrec_by_id(st, txn, a->mboxid, &srec, user,
+		    name, sizeof(user))) != 0)
+			return r;
+		if (srec.mb.id == drec.mb.id)
+			return STORE_EINVAL;
+		smodseq = ++srec.mb.highestmodseq;
+	}
+	drec.mb.highestmodseq++;
+	for (i = 0; i < a->n; i++) {
+		a->newuids[i] = 0;
+		r = store_msg_get(st, txn, a->mboxid, a->uids[i], &m);
+		if (r == DB_NOTFOUND)
+			continue;
+		if (r != 0)
+			return r;
+		if (a->move) {
+			if ((r = store_msg_remove(st, txn, a->mboxid, &m,
+			    smodseq)) != 0)
+				return r;
+			store_mb_account(&srec.mb, &m, -1);
+		}
+		m.uid = drec.mb.uidnext++;
+		m.modseq = drec.mb.highestmodseq;
+		m.savedate = (int64_t)time(NULL);
+		a->newuids[i] = m.uid;
+		store_mb_account(&drec.mb, &m, 1);
+		if ((r = store_msg_put(st, txn, drec.mb.id, &m)) != 0 ||
+		    (r = store_refs_add(st, txn, m.guid, 1, &refs)) != 0)
+			return r;
+	}
+	a->uidvalidity = drec.mb.uidvalidity;
+	if (a->move && (r = store_mrec_put(st, txn, user, name, &srec)) != 0)
+		return r;
+	return store_mrec_put(st, txn, a->user, a->dst, &drec);
+}
+
+int
+store_copy(struct store *st, uint32_t src, const uint32_t *uids, size_t n,
+    const char *user, const char *dst, int move, uint32_t *uidvalidity_r,
+    uint32_t *newuids_r, const char **error_r)
+{
+	struct store_uids_arg a;
+	int r;
+
+	memset(&a, 0, sizeof(a));
+	if (strncasecmp(dst, "INBOX", 5) == 0 && dst[5] == '\0')
+		dst = "INBOX";
+	a.mboxid = src;
+	a.uids = uids;
+	a.n = n;
+	a.user = user;
+	a.dst = dst;
+	a.move = move;
+	a.newuids = newuids_r;
+	r = store_run(st, store_op_copy, &a, error_r);
+	if (r == STORE_ENOENT)
+		store_fail(st, error_r, "no such mailbox");
+	else if (r == STORE_EINVAL)
+		store_fail(st, error_r, "cannot move into the same mailbox");
+	if (r == 0)
+		*uidvalidity_r = a.uidvalidity;
+	return r;
+}
+
+/* store_kw_has - is word in the space-separated list kws? */
+static int
+store_kw_has(const char *kws, const char *w, size_t wl)
+{
+	const char *p = kws;
+
+	while (*p) {
+		size_t l = strcspn(p, " ");
+
+		if (l == wl && strncasecmp(p, w, wl) == 0)
+			return 1;
+		p += l;
+		while (*p == ' ')
+			p++;
+	}
+	return 0;
+}
+
+/* store_kw_apply - new keyword list of m after op */
+static void
+store_kw_apply(char *kws, size_t size, enum store_flag_op op,
+    const char *arg)
+{
+	char out[STORE_MAX_KEYWORDS_LEN] = "";
+	const char *p;
+	size_t o = 0, l;
+
+	if (op == STORE_FLAGS_ADD) {
+		snprintf(out, sizeof(out), "%s", kws);
+		o = strlen(out);
+	}
+	p = op == STORE_FLAGS_REMOVE ? kws : (arg ? arg : "");
+	while (*p) {
+		l = strcspn(p, " ");
+		if (l > 0 && ((op == STORE_FLAGS_REMOVE && !(arg &&
+		    store_kw_has(arg, p, l))) || (op != STORE_FLAGS_REMOVE &&
+		    !store_kw_has(out, p, l))) && o + l + 2 < sizeof(out)) {
+			if (o)
+				out[o++] = ' ';
+			memcpy(out + o, p, l);
+			o += l;
+			out[o] = '\0';
+		}
+		p += l;
+		while (*p == ' ')
+			p++;
+	}
+	snprintf(kws, size, "%s", out);
+}
+
+static int
+store_op_flags(struct store *st, DB_TXN *txn, void *varg)
+{
+	struct store_uids_arg *a = varg;
+	struct store_mrec rec;
+	struct store_msg m, old;
+	char user[1024], name[1024];
+	uint64_t modseq;
+	size_t i;
+	int r, changed = 0;
+
+	if ((r = store_mrec_by_id(st, txn, a->mboxid, &rec, user, name,
+	    sizeof(user))) != 0)
+		return r;
+	modseq = rec.mb.highestmodseq + 1;
+	free(a->failed);
+	a->failed = NULL;
+	a->nfailed = 0;
+	for (i = 0; i < a->n; i++) {
+		if (a->results)
+			memset(&a->results[i], 0, sizeof(a->results[i]));
+		r = store_msg_get(st, txn, a->mboxid, a->uids[i], &m);
+		if (r == DB_NOTFOUND)
+			continue;
+		if (r != 0)
+			return r;
+		if (a->unchangedsince && m.modseq > a->unchangedsince) {
+			a->failed = xreallocarray(a->failed, a->nfailed + 1,
+			    sizeof(*a->failed));
+			a->failed[a->nfailed++] = m.uid;
+			if (a->results)
+				a->results[i] = m;
+			continue;
+		}
+		old = m;
+		if (a->op == STORE_FLAGS_SET)
+			m.flags = a->flags;
+		else if (a->op == STORE_FLAGS_ADD)
+			m.flags |= a->flags;
+		else
+			m.flags &= ~a->flags;
+		store_kw_apply(m.keywords, sizeof(m.keywords), a->op,
+		    a->keywords);
+		if (m.flags != old.flags ||
+		    strcmp(m.keywords, old.keywords) != 0) {
+			m.modseq = modseq;
+			store_mb_account(&rec.mb, &old, -1);
+			store_mb_account(&rec.mb, &m, 1);
+			if ((r = store_msg_put(st, txn, a->mboxid, &m)) != 0)
+				return r;
+			changed = 1;
+		}
+		if (a->results)
+			a->results[i] = m;
+	}
+	if (!changed)
+		return 0;
+	rec.mb.highestmodseq = modseq;
+	return store_mrec_put(st, txn, user, name, &rec);
+}
+
+int
+store_set_flags(struct store *st, uint32_t mboxid, const uint32_t *uids,
+    size_t n, enum store_flag_op op, uint32_t flags, const char *keywords,
+    uint64_t unchangedsince, struct store_msg *results_r,
+    uint32_t **failed_r, size_t *nfailed_r, const char **error_r)
+{
+	struct store_uids_arg a;
+	int r;
+
+	memset(&a, 0, sizeof(a));
+	a.mboxid = mboxid;
+	a.uids = uids;
+	a.n = n;
+	a.op = op;
+	a.flags = flags;
+	a.keywords = keywords;
+	a.unchangedsince = unchangedsince;
+	a.results = results_r;
+	r = store_run(st, store_op_flags, &a, error_r);
+	if (failed_r != NULL) {
+		*failed_r = a.failed;
+		*nfailed_r = a.nfailed;
+	} else {
+		free(a.failed);
+	}
+	return r;
+}
+
+/* store_msgs_move_all - RENAME INBOX: every message of from into to */
+int store_msgs_move_all(struct store *st, DB_TXN *txn, uint32_t from,
+    struct store_mrec *fromrec, uint32_t to, struct store_mrec *torec);
+
+int
+store_msgs_move_all(struct store *st, DB_TXN *txn, uint32_t from,
+    struct store_mrec *fromrec, uint32_t to, struct store_mrec *torec)
+{
+	struct store_list_arg a;
+	uint32_t refs;
+	size_t i;
+	int r;
+
+	memset(&a, 0, sizeof(a));
+	a.mboxid = from;
+	if ((r = store_op_list(st, txn, &a)) != 0)
+		return r;
+	fromrec->mb.highestmodseq++;
+	torec->mb.highestmodseq++;
+	for (i = 0; i < a.n && r == 0; i++) {
+		struct store_msg m = a.msgs[i];
+
+		r = store_msg_remove(st, txn, from, &m,
+		    fromrec->mb.highestmodseq);
+		store_mb_account(&fromrec->mb, &m, -1);
+		m.uid = torec->mb.uidnext++;
+		m.modseq = torec->mb.highestmodseq;
+		store_mb_account(&torec->mb, &m, 1);
+		if (r == 0)
+			r = store_msg_put(st, txn, to, &m);
+		if (r == 0)
+			r = store_refs_add(st, txn, m.guid, 1, &refs);
+	}
+	free(a.msgs);
+	return r;
+}
+
+int
+store_msg_map(struct store *st, const char *guid, const char **data_r,
+    size_t *len_r, const char **error_r)
+{
+	char *path = store_file_path(st, guid);
+	struct stat sb;
+	void *p;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &sb) < 0) {
+		store_fail(st, error_r, "open %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		free(path);
+		return -1;
+	}
+	free(path);
+	if (sb.st_size == 0) {
+		close(fd);
+		*data_r = "";
+		*len_r = 0;
+		return 0;
+	}
+	p = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED)
+		return store_fail(st, error_r, "mmap: %s", strerror(errno));
+	*data_r = p;
+	*len_r = (size_t)sb.st_size;
+	return 0;
+}
+
+void
+store_msg_unmap(const char *data, size_t len)
+{
+	if (len > 0)
+		munmap((void *)data, len);
+}
+
+int
+store_msg_cache(struct store *st, const char *guid, char **envelope_r,
+    char **body_r, char **bodystructure_r, const char **error_r)
+{
+	DBT k, v;
+	const char *p, *end;
+	int r;
+
+	memset(&k, 0, sizeof(k));
+	memset(&v, 0, sizeof(v));
+	k.data = (void *)guid;
+	k.size = 40;
+	v.flags = DB_DBT_MALLOC;
+	r = st->cache->get(st->cache, NULL, &k, &v, 0);
+	if (r != 0)
+		return store_fail(st, error_r, "cache %s: %s", guid,
+		    db_strerror(r));
+	p = v.data;
+	end = p + v.size;
+	*envelope_r = xstrndup(p, (size_t)(end - p));
+	p += strnlen(p, (size_t)(end - p)) + 1;
+	*body_r = xstrndup(p < end ? p : "", p < end ? (size_t)(end - p) : 0);
+	p += p < end ? strnlen(p, (size_t)(end - p)) + 1 : 0;
+	*bodystructure_r = xstrndup(p < end ? p : "",
+	    p < end ? (size_t)(end - p) : 0);
+	free(v.data);
+	return 0;
+}

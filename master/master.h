@@ -1,0 +1,78 @@
+/*
+ * master - shared state of the master process.
+ *
+ * One struct master_svc per master.conf entry (any section) and one
+ * struct master_child per running child.  The pool policy lives in
+ * master_pool.c, forking in master_spawn.c, START/EVENTS/DAEMON timing in
+ * master_event.c, config (re)loading in master_conf.c.
+ */
+#ifndef BERTH_MASTER_H
+#define BERTH_MASTER_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "mconf.h"
+
+enum master_cstate {
+	MASTER_C_STARTING,	/* forked, no status yet */
+	MASTER_C_READY,
+	MASTER_C_BUSY,
+};
+
+struct master_svc {
+	struct mconf_entry e;	/* owns its strings */
+	int lfd;		/* SERVICES: listener, -1 otherwise */
+	int removed;		/* gone from the config after SIGHUP */
+	int at_max;		/* logged "maxchild reached" */
+	/* fork rate */
+	long long rate_window_ms;
+	int rate_forks;
+	/* DAEMON / EVENTS */
+	long long next_ms;	/* next start (back-off or schedule) */
+	long long backoff_ms;
+	long long started_ms;
+};
+
+struct master_child {
+	pid_t pid;
+	struct master_svc *svc;
+	enum master_cstate state;
+	uint32_t generation;
+};
+
+struct master {
+	const char *imapd_conf;
+	const char *master_conf;
+	int foreground;
+	uint32_t generation;
+	struct master_svc **svcs;
+	size_t nsvcs;
+	struct master_child *children;
+	size_t nchildren;
+	int status_rfd, status_wfd;
+	int terminating;
+};
+
+extern struct master master;
+
+long long master_now_ms(void);
+
+/* master_conf.c */
+int master_conf_load(int initial);
+/* master_spawn.c */
+pid_t master_spawn(struct master_svc *svc);
+int master_run_wait(struct master_svc *svc);
+struct master_child *master_child_find(pid_t pid);
+void master_child_remove(pid_t pid);
+/* master_pool.c */
+void master_pool_status(void);
+void master_pool_adjust(void);
+void master_pool_reaped(struct master_child *c, int status);
+/* master_event.c */
+void master_event_run_start(void);
+void master_event_tick(void);
+long long master_event_next_ms(void);
+void master_event_schedule(struct master_svc *svc, int initial);
+
+#endif

@@ -1,0 +1,146 @@
+/*
+ * master_pool - when to fork SERVICES workers: keep `prefork` ready (at
+ * least one), never more than `maxchild`, at most `maxforkrate` forks a
+ * second; account ready/busy from the status pipe.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "master.h"
+#include "srv.h"
+
+/* master_pool_status - drain the status pipe */
+void
+master_pool_status(void)
+{
+	struct srv_status st;
+	struct master_child *c;
+	ssize_t n;
+
+	for (;;) {
+		n = read(master.status_rfd, &st, sizeof(st));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
+		if (n != sizeof(st)) {
+			log_warn("short status record (%zd bytes) dropped", n);
+			continue;
+		}
+		c = master_child_find((pid_t)st.pid);
+		if (c == NULL || st.generation != c->generation) {
+			log_debug("stale status pid=%d dropped", st.pid);
+			continue;
+		}
+		if (st.state == SRV_S_READY) {
+			c->state = MASTER_C_READY;
+			/* a removed service's worker finished its session */
+			if (c->svc->removed)
+				kill(c->pid, SIGTERM);
+		} else if (st.state == SRV_S_BUSY) {
+			c->state = MASTER_C_BUSY;
+		} else if (st.state == SRV_S_EXITING) {
+			c->state = MASTER_C_BUSY;
+		} else {
+			log_warn("child pid=%d sent unknown state %u",
+			    st.pid, st.state);
+		}
+	}
+}
+
+/* master_pool_count - total and ready (or starting) children of svc */
+static void
+master_pool_count(struct master_svc *svc, int *total_r, int *ready_r)
+{
+	size_t i;
+
+	*total_r = *ready_r = 0;
+	for (i = 0; i < master.nchildren; i++) {
+		if (master.children[i].svc != svc)
+			continue;
+		(*total_r)++;
+		if (master.children[i].state != MASTER_C_BUSY)
+			(*ready_r)++;
+	}
+}
+
+/* master_pool_may_fork - maxforkrate check */
+static int
+master_pool_may_fork(struct master_svc *svc)
+{
+	long long now = master_now_ms();
+
+	if (svc->e.maxforkrate <= 0)
+		return 1;
+	if (now - svc->rate_window_ms >= 1000) {
+		svc->rate_window_ms = now;
+		svc->rate_forks = 0;
+	}
+	return svc->rate_forks < svc->e.maxforkrate;
+}
+
+static void
+master_pool_service(struct master_svc *svc)
+{
+	int total, ready, want, max;
+
+	master_pool_count(svc, &total, &ready);
+	want = svc->e.prefork > 0 ? svc->e.prefork : 1;
+	max = svc->e.maxchild > 0 ? svc->e.maxchild : 1000000;
+	while (ready < want && total < max && master_pool_may_fork(svc)) {
+		if (master_spawn(svc) < 0)
+			break;
+		svc->rate_forks++;
+		ready++;
+		total++;
+	}
+	if (ready == 0 && total >= max && !svc->at_max) {
+		log_warn("service=%s maxchild=%d reached; new clients wait in "
+		    "the listen backlog", svc->e.name, max);
+		svc->at_max = 1;
+	} else if (svc->at_max && (ready > 0 || total < max)) {
+		log_info("service=%s below maxchild=%d again (children=%d)",
+		    svc->e.name, max, total);
+		svc->at_max = 0;
+	}
+}
+
+void
+master_pool_adjust(void)
+{
+	size_t i;
+
+	if (master.terminating)
+		return;
+	for (i = 0; i < master.nsvcs; i++) {
+		struct master_svc *svc = master.svcs[i];
+
+		if (svc->e.section == MCONF_SERVICES && !svc->removed &&
+		    svc->lfd >= 0)
+			master_pool_service(svc);
+	}
+}
+
+void
+master_pool_reaped(struct master_child *c, int status)
+{
+	struct master_svc *svc = c->svc;
+
+	if (WIFSIGNALED(status) && !master.terminating &&
+	    !(svc->removed && WTERMSIG(status) == SIGTERM))
+		log_error("service=%s pid=%d killed by signal %d",
+		    svc->e.name, (int)c->pid, WTERMSIG(status));
+	else if (WIFEXITED(status) && WEXITSTATUS(status) != 0 &&
+	    !master.terminating)
+		log_error("service=%s pid=%d exited with status %d",
+		    svc->e.name, (int)c->pid, WEXITSTATUS(status));
+	else
+		log_debug("service=%s pid=%d exited", svc->e.name,
+		    (int)c->pid);
+}

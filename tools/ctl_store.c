@@ -1,0 +1,105 @@
+/*
+ * ctl_store - berthctl recover, checkpoint and mailbox subcommands.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "cfg.h"
+#include "ctl.h"
+#include "log.h"
+#include "store.h"
+
+static const char *
+ctl_partition(void)
+{
+	const char *p = cfg_partition_path(cfg_str("defaultpartition"));
+
+	if (p == NULL)
+		log_fatal("%s: no partition-%s configured", cfg_path(),
+		    cfg_str("defaultpartition"));
+	return p;
+}
+
+int
+ctl_recover(int argc, char **argv)
+{
+	const char *err;
+	int swept;
+
+	(void)argc;
+	(void)argv;
+	swept = store_recover(cfg_str("configdirectory"), ctl_partition(),
+	    &err);
+	if (swept < 0) {
+		log_error("recover failed: %s", err);
+		return 1;
+	}
+	log_info("recover done configdirectory=%s swept_files=%d",
+	    cfg_str("configdirectory"), swept);
+	return 0;
+}
+
+int
+ctl_checkpoint(int argc, char **argv)
+{
+	struct store *st;
+	const char *err;
+
+	(void)argc;
+	(void)argv;
+	if (store_open(cfg_str("configdirectory"), ctl_partition(),
+	    STORE_OPEN_CREATE, &st, &err) < 0 ||
+	    store_checkpoint(st, &err) < 0) {
+		log_error("checkpoint failed: %s", err);
+		return 1;
+	}
+	store_close(&st);
+	return 0;
+}
+
+static int
+ctl_mailbox_print(const char *name, const struct store_mbox *mb, void *ctx)
+{
+	(void)ctx;
+	printf("%s\tuidvalidity=%u uidnext=%u messages=%u unseen=%u "
+	    "size=%llu\n", name, mb->uidvalidity, mb->uidnext, mb->exists,
+	    mb->unseen, (unsigned long long)mb->size);
+	return 0;
+}
+
+int
+ctl_mailbox(int argc, char **argv)
+{
+	struct store *st;
+	const char *err;
+	int r;
+
+	if (argc < 3) {
+		fprintf(stderr, "usage: berthctl mailbox list|create|delete "
+		    "USER [NAME]\n");
+		return 2;
+	}
+	if (store_open(cfg_str("configdirectory"), ctl_partition(),
+	    STORE_OPEN_CREATE, &st, &err) < 0) {
+		fprintf(stderr, "berthctl: %s\n", err);
+		return 1;
+	}
+	if (strcmp(argv[1], "list") == 0)
+		r = store_mbox_list(st, argv[2], ctl_mailbox_print, NULL,
+		    &err);
+	else if (strcmp(argv[1], "create") == 0 && argc == 4)
+		r = store_mbox_create(st, argv[2], argv[3], &err);
+	else if (strcmp(argv[1], "delete") == 0 && argc == 4)
+		r = store_mbox_delete(st, argv[2], argv[3], &err);
+	else {
+		fprintf(stderr, "berthctl: bad mailbox command\n");
+		store_close(&st);
+		return 2;
+	}
+	if (r != 0)
+		fprintf(stderr, "berthctl: %s\n", err);
+	store_close(&st);
+	return r != 0;
+}
