@@ -196,6 +196,9 @@ imapp_parse_atom(struct imapp_tok *t, struct imapp_arg *a)
 	int depth = 0;
 	unsigned char c;
 
+	/* flags: "\Seen", "\*" are atoms with a leading backslash */
+	if (t->i < t->len && t->s[t->i] == '\\')
+		t->i++;
 	while (t->i < t->len) {
 		c = (unsigned char)t->s[t->i];
 		if (depth > 0) {

@@ -41,6 +41,22 @@ store_ikey(struct store_ikey *k, uint32_t mboxid, uint32_t uid)
 	k->uid_be = htobe32(uid);
 }
 
+/* store_errcall - Berkeley DB's own messages go to our log */
+static void
+store_errcall(const DB_ENV *env, const char *pfx, const char *msg)
+{
+	(void)env;
+	(void)pfx;
+	log_warn("db: %s", msg);
+}
+
+static void
+store_msgcall(const DB_ENV *env, const char *msg)
+{
+	(void)env;
+	log_debug("db: %s", msg);
+}
+
 /* store_isalive - for failchk: is the process that held locks alive? */
 static int
 store_isalive(DB_ENV *env, pid_t pid, db_threadid_t tid, uint32_t flags)
@@ -110,7 +126,8 @@ store_open(const char *configdir, const char *partdir, int flags,
 		store_fail(st, error_r, "db_env_create: %s", db_strerror(r));
 		goto fail;
 	}
-	st->env->set_errpfx(st->env, "berth/store");
+	st->env->set_errcall(st->env, store_errcall);
+	st->env->set_msgcall(st->env, store_msgcall);
 	st->env->set_lk_detect(st->env, DB_LOCK_DEFAULT);
 	st->env->set_timeout(st->env, 3000000, DB_SET_LOCK_TIMEOUT);
 	st->env->set_thread_count(st->env, 512);

@@ -90,6 +90,8 @@ master_pool_service(struct master_svc *svc)
 {
 	int total, ready, want, max;
 
+	if (svc->next_ms > master_now_ms())
+		return;		/* throttled after failures */
 	master_pool_count(svc, &total, &ready);
 	want = svc->e.prefork > 0 ? svc->e.prefork : 1;
 	max = svc->e.maxchild > 0 ? svc->e.maxchild : 1000000;
@@ -132,6 +134,22 @@ master_pool_reaped(struct master_child *c, int status)
 {
 	struct master_svc *svc = c->svc;
 
+	int failed = !master.terminating && ((WIFEXITED(status) &&
+	    WEXITSTATUS(status) != 0) || (WIFSIGNALED(status) &&
+	    WTERMSIG(status) != SIGTERM));
+
+	/* a worker that dies young throttles its service, as Postfix does */
+	if (svc->e.section == MCONF_SERVICES) {
+		if (failed) {
+			svc->backoff_ms = svc->backoff_ms ?
+			    svc->backoff_ms * 2 : 100;
+			if (svc->backoff_ms > 10000)
+				svc->backoff_ms = 10000;
+			svc->next_ms = master_now_ms() + svc->backoff_ms;
+		} else {
+			svc->backoff_ms = 0;
+		}
+	}
 	if (WIFSIGNALED(status) && !master.terminating &&
 	    !(svc->removed && WTERMSIG(status) == SIGTERM))
 		log_error("service=%s pid=%d killed by signal %d",

@@ -92,16 +92,19 @@ static void
 master_child_setup(struct master_svc *svc)
 {
 	char gen[32];
-	int fd, maxfd;
+	int fd, maxfd, sfd, lfd;
 	struct rlimit rl;
 
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	if (getppid() == 1)
 		_exit(1);
-	if (dup2(master.status_wfd, SRV_STATUS_FD) < 0)
+	/* move both out of the way first: either may sit on fd 3 or 4 */
+	sfd = fcntl(master.status_wfd, F_DUPFD, 10);
+	lfd = svc->lfd >= 0 ? fcntl(svc->lfd, F_DUPFD, 10) : -1;
+	if (sfd < 0 || dup2(sfd, SRV_STATUS_FD) < 0)
 		_exit(126);
-	if (svc->lfd >= 0) {
-		if (dup2(svc->lfd, SRV_LISTEN_FD) < 0)
+	if (lfd >= 0) {
+		if (dup2(lfd, SRV_LISTEN_FD) < 0)
 			_exit(126);
 		setenv("BERTH_LISTEN", svc->e.listen, 1);
 	} else {

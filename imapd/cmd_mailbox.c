@@ -1,0 +1,281 @@
+/*
+ * cmd_mailbox - CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE, LIST,
+ * LSUB and STATUS.  Hierarchy separator "/", one personal namespace "".
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "imapd.h"
+#include "imapd_cmd.h"
+#include "log.h"
+#include "xalloc.h"
+
+static void
+cmd_mbox_result(struct imap_cmd *cmd, int r, const char *err)
+{
+	if (r == 0)
+		imap_ok(cmd, "%s completed", cmd->c->name);
+	else if (r == STORE_ENOENT)
+		imap_no(cmd, "[NONEXISTENT] %s", err);
+	else if (r == STORE_EEXIST)
+		imap_no(cmd, "[ALREADYEXISTS] %s", err);
+	else if (r == STORE_EINVAL)
+		imap_no(cmd, "[CANNOT] %s", err);
+	else
+		imap_no(cmd, "[SERVERBUG] %s", err);
+}
+
+void
+cmd_create(struct imap_cmd *cmd)
+{
+	const char *name = imap_astring(cmd, 0), *err;
+	char *n;
+	int r;
+
+	if (name == NULL || cmd->nargs != 1) {
+		imap_bad(cmd, "CREATE needs a mailbox name");
+		return;
+	}
+	n = xstrdup(name);
+	if (*n && n[strlen(n) - 1] == '/')
+		n[strlen(n) - 1] = '\0';	/* "foo/" means foo */
+	r = store_mbox_create(cmd->s->st, cmd->s->user, n, &err);
+	if (r == 0)
+		log_info("create user=%s mailbox=%s", cmd->s->user, n);
+	free(n);
+	cmd_mbox_result(cmd, r, err);
+}
+
+void
+cmd_delete(struct imap_cmd *cmd)
+{
+	const char *name = imap_astring(cmd, 0), *err;
+	int r;
+
+	if (name == NULL || cmd->nargs != 1) {
+		imap_bad(cmd, "DELETE needs a mailbox name");
+		return;
+	}
+	if (cmd->s->state == IMAP_S_SELECTED &&
+	    strcmp(cmd->s->view.name, name) == 0)
+		view_close(cmd->s);
+	r = store_mbox_delete(cmd->s->st, cmd->s->user, name, &err);
+	if (r == 0)
+		log_info("delete user=%s mailbox=%s", cmd->s->user, name);
+	cmd_mbox_result(cmd, r, err);
+}
+
+void
+cmd_rename(struct imap_cmd *cmd)
+{
+	const char *from = imap_astring(cmd, 0), *to = imap_astring(cmd, 1);
+	const char *err;
+	int r;
+
+	if (from == NULL || to == NULL || cmd->nargs != 2) {
+		imap_bad(cmd, "RENAME needs two mailbox names");
+		return;
+	}
+	r = store_mbox_rename(cmd->s->st, cmd->s->user, from, to, &err);
+	if (r == 0)
+		log_info("rename user=%s from=%s to=%s", cmd->s->user, from,
+		    to);
+	cmd_mbox_result(cmd, r, err);
+}
+
+void
+cmd_subscribe(struct imap_cmd *cmd)
+{
+	const char *name = imap_astring(cmd, 0), *err;
+	int on = strcmp(cmd->c->name, "SUBSCRIBE") == 0;
+
+	if (name == NULL || cmd->nargs != 1) {
+		imap_bad(cmd, "%s needs a mailbox name", cmd->c->name);
+		return;
+	}
+	if (store_sub_set(cmd->s->st, cmd->s->user, name, on, &err) < 0)
+		imap_no(cmd, "[SERVERBUG] %s", err);
+	else
+		imap_ok(cmd, "%s completed", cmd->c->name);
+}
+
+/* cmd_list_match - IMAP LIST wildcard match ('*' any, '%' no '/') */
+static int
+cmd_list_match(const char *pat, const char *name)
+{
+	if (*pat == '\0')
+		return *name == '\0';
+	if (*pat == '*' || *pat == '%') {
+		for (;;) {
+			if (cmd_list_match(pat + 1, name))
+				return 1;
+			if (*name == '\0' || (*pat == '%' && *name == '/'))
+				return 0;
+			name++;
+		}
+	}
+	return *name == *pat && cmd_list_match(pat + 1, name + 1);
+}
+
+struct cmd_list_ctx {
+	struct imap_cmd *cmd;
+	char *pattern;
+	char **names;
+	uint32_t *attrs;
+	size_t n;
+	int lsub;
+};
+
+static int
+cmd_list_collect(const char *name, const struct store_mbox *mb, void *vctx)
+{
+	struct cmd_list_ctx *c = vctx;
+
+	c->names = xreallocarray(c->names, c->n + 1, sizeof(*c->names));
+	c->attrs = xreallocarray(c->attrs, c->n + 1, sizeof(*c->attrs));
+	c->names[c->n] = xstrdup(name);
+	c->attrs[c->n] = mb ? mb->attrs : 0;
+	c->n++;
+	return 0;
+}
+
+static int
+cmd_lsub_collect(const char *name, void *vctx)
+{
+	return cmd_list_collect(name, NULL, vctx);
+}
+
+/* cmd_list_has_children - any name below names[i]? */
+static int
+cmd_list_has_children(struct cmd_list_ctx *c, const char *name)
+{
+	size_t i, l = strlen(name);
+
+	for (i = 0; i < c->n; i++)
+		if (strncmp(c->names[i], name, l) == 0 &&
+		    c->names[i][l] == '/')
+			return 1;
+	return 0;
+}
+
+void
+cmd_list(struct imap_cmd *cmd)
+{
+	struct imap_session *s = cmd->s;
+	const char *ref = imap_astring(cmd, 0), *pat = imap_astring(cmd, 1);
+	struct cmd_list_ctx c;
+	struct buf line = BUF_INIT;
+	const char *err, *name;
+	size_t i;
+
+	if (ref == NULL || pat == NULL || cmd->nargs != 2) {
+		imap_bad(cmd, "%s needs a reference and a pattern",
+		    cmd->c->name);
+		return;
+	}
+	memset(&c, 0, sizeof(c));
+	c.cmd = cmd;
+	c.lsub = strcmp(cmd->c->name, "LSUB") == 0;
+	if (*pat == '\0' && !c.lsub) {
+		io_printf(s, "* LIST (\\Noselect) \"/\" \"\"\r\n");
+		imap_ok(cmd, "LIST completed");
+		return;
+	}
+	c.pattern = xasprintf("%s%s", ref, pat);
+	/* INBOX is case-insensitive */
+	if (strncasecmp(c.pattern, "INBOX", 5) == 0 &&
+	    (c.pattern[5] == '\0' || c.pattern[5] == '/'))
+		memcpy(c.pattern, "INBOX", 5);
+	if (c.lsub)
+		store_sub_list(s->st, s->user, cmd_lsub_collect, &c, &err);
+	else
+		store_mbox_list(s->st, s->user, cmd_list_collect, &c, &err);
+	for (i = 0; i < c.n; i++) {
+		name = c.names[i];
+		if (!cmd_list_match(c.pattern, name))
+			continue;
+		buf_reset(&line);
+		buf_printf(&line, "* %s (%s%s) \"/\" ", cmd->c->name,
+		    c.attrs[i] & STORE_MBOX_NOSELECT ? "\\Noselect " : "",
+		    cmd_list_has_children(&c, name) ? "\\HasChildren" :
+		    "\\HasNoChildren");
+		imapp_put_astring(&line, name, strlen(name));
+		io_printf(s, "%s\r\n", buf_cstr(&line));
+	}
+	for (i = 0; i < c.n; i++)
+		free(c.names[i]);
+	free(c.names);
+	free(c.attrs);
+	free(c.pattern);
+	buf_free(&line);
+	imap_ok(cmd, "%s completed", cmd->c->name);
+}
+
+void
+cmd_status(struct imap_cmd *cmd)
+{
+	const char *name = imap_astring(cmd, 0), *err;
+	struct store_mbox mb;
+	struct buf line = BUF_INIT;
+	const struct imapp_arg *items;
+	size_t i;
+	int r;
+
+	if (name == NULL || cmd->nargs != 2 ||
+	    cmd->args[1].type != IMAPP_LIST || cmd->args[1].nlist == 0) {
+		imap_bad(cmd, "STATUS needs a mailbox and a list of items");
+		return;
+	}
+	r = store_mbox_get(cmd->s->st, cmd->s->user, name, &mb, &err);
+	if (r != 0 || (mb.attrs & STORE_MBOX_NOSELECT)) {
+		cmd_mbox_result(cmd, r ? r : STORE_ENOENT, r ? err :
+		    "mailbox cannot be selected");
+		return;
+	}
+	items = cmd->args[1].list;
+	for (i = 0; i < cmd->args[1].nlist; i++) {
+		const char *it = items[i].str;
+
+		if (items[i].type != IMAPP_ATOM)
+			goto bad;
+		buf_puts(&line, i ? " " : "");
+		if (strcasecmp(it, "MESSAGES") == 0)
+			buf_printf(&line, "MESSAGES %u", mb.exists);
+		else if (strcasecmp(it, "RECENT") == 0)
+			buf_printf(&line, "RECENT %u", mb.uidnext - 1 >
+			    mb.recentuid ? mb.uidnext - 1 - mb.recentuid : 0);
+		else if (strcasecmp(it, "UIDNEXT") == 0)
+			buf_printf(&line, "UIDNEXT %u", mb.uidnext);
+		else if (strcasecmp(it, "UIDVALIDITY") == 0)
+			buf_printf(&line, "UIDVALIDITY %u", mb.uidvalidity);
+		else if (strcasecmp(it, "UNSEEN") == 0)
+			buf_printf(&line, "UNSEEN %u", mb.unseen);
+		else if (strcasecmp(it, "HIGHESTMODSEQ") == 0)
+			buf_printf(&line, "HIGHESTMODSEQ %llu",
+			    (unsigned long long)mb.highestmodseq);
+		else if (strcasecmp(it, "SIZE") == 0)
+			buf_printf(&line, "SIZE %llu",
+			    (unsigned long long)mb.size);
+		else
+			goto bad;
+	}
+	io_printf(cmd->s, "* STATUS ");
+	{
+		struct buf q = BUF_INIT;
+
+		imapp_put_astring(&q, name, strlen(name));
+		io_printf(cmd->s, "%s (%s)\r\n", buf_cstr(&q),
+		    buf_cstr(&line));
+		buf_free(&q);
+	}
+	buf_free(&line);
+	imap_ok(cmd, "STATUS completed");
+	return;
+bad:
+	buf_free(&line);
+	imap_bad(cmd, "Unknown STATUS item");
+}

@@ -1,0 +1,367 @@
+/*
+ * cmd_message - FETCH, STORE, COPY, MOVE and SEARCH (and their UID forms)
+ * on the selected mailbox.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "imapd.h"
+#include "imapd_cmd.h"
+#include "imapd_fetch.h"
+#include "imapd_search.h"
+#include "log.h"
+#include "xalloc.h"
+
+/* cmd_records - the store's records of the selected mailbox */
+static int
+cmd_records(struct imap_session *s, struct store_msg **msgs, size_t *n,
+    const char **err)
+{
+	struct store_mbox mb;
+
+	return store_msg_list(s->st, s->view.mboxid, &mb, msgs, n, err);
+}
+
+static struct store_msg *
+cmd_find(struct store_msg *msgs, size_t n, uint32_t uid)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (msgs[mid].uid == uid)
+			return &msgs[mid];
+		if (msgs[mid].uid < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* cmd_view_note - the client now knows this record's flags */
+static void
+cmd_view_note(struct imap_session *s, const struct store_msg *m)
+{
+	uint32_t no = view_msgno(s, m->uid);
+
+	if (no) {
+		s->view.msgs[no - 1].flags = m->flags;
+		s->view.msgs[no - 1].modseq = m->modseq;
+	}
+}
+
+static int
+cmd_set_arg(struct imap_cmd *cmd, uint32_t **uids, size_t *n)
+{
+	if (cmd->nargs < 1 || cmd->args[0].type != IMAPP_ATOM ||
+	    view_uids(cmd->s, cmd->args[0].str, cmd->uid, uids, n) < 0) {
+		imap_bad(cmd, "Invalid sequence set");
+		return -1;
+	}
+	return 0;
+}
+
+void
+cmd_fetch(struct imap_cmd *cmd)
+{
+	struct imap_session *s = cmd->s;
+	struct fetch_req *req;
+	struct store_msg *msgs = NULL, *m;
+	struct fetch_msg fm;
+	uint32_t *uids = NULL, *seen = NULL;
+	size_t n, nm, i, nseen = 0;
+	const char *err;
+	int setseen;
+
+	if (cmd_set_arg(cmd, &uids, &n) < 0)
+		return;
+	if (cmd->nargs < 2) {
+		imap_bad(cmd, "FETCH needs attributes");
+		goto out;
+	}
+	if ((req = fetch_parse(cmd->args + 1, cmd->nargs - 1, cmd->uid,
+	    &err)) == NULL) {
+		imap_bad(cmd, "%s", err);
+		goto out;
+	}
+	if (fetch_wants_modseq(req))
+		s->condstore = 1;
+	if (cmd_records(s, &msgs, &nm, &err) != 0) {
+		imap_no(cmd, "[SERVERBUG] %s", err);
+		fetch_free(&req);
+		goto out;
+	}
+	setseen = fetch_sets_seen(req) && !s->view.readonly;
+	if (setseen) {
+		/* \Seen first, in one transaction, then report it */
+		seen = xcalloc(n + 1, sizeof(*seen));
+		for (i = 0; i < n; i++)
+			if ((m = cmd_find(msgs, nm, uids[i])) != NULL &&
+			    !(m->flags & STORE_F_SEEN))
+				seen[nseen++] = uids[i];
+		if (nseen > 0) {
+			struct store_msg *res = xcalloc(nseen, sizeof(*res));
+
+			if (store_set_flags(s->st, s->view.mboxid, seen, nseen,
+			    STORE_FLAGS_ADD, STORE_F_SEEN, NULL, 0, res, NULL,
+			    NULL, &err) == 0) {
+				for (i = 0; i < nseen; i++) {
+					m = cmd_find(msgs, nm, seen[i]);
+					if (m != NULL && res[i].uid)
+						*m = res[i];
+				}
+			}
+			free(res);
+		}
+	}
+	for (i = 0; i < n; i++) {
+		int forced = 0;
+		size_t k;
+
+		if ((m = cmd_find(msgs, nm, uids[i])) == NULL)
+			continue;	/* expunged meanwhile */
+		fm.msgno = view_msgno(s, uids[i]);
+		fm.rec = m;
+		fm.recent = s->view.msgs[fm.msgno - 1].recent;
+		for (k = 0; k < nseen; k++)
+			if (seen[k] == uids[i])
+				forced = 1;
+		if (fetch_render(req, s->st, &fm, forced, s->condstore,
+		    &s->out, &err) < 0) {
+			log_error("fetch user=%s mailbox=%s uid=%u: %s",
+			    s->user, s->view.name, uids[i], err);
+			continue;
+		}
+		cmd_view_note(s, m);
+		if (s->out.len > 256 * 1024)
+			io_flush(s);
+	}
+	imap_ok(cmd, "FETCH completed");
+	fetch_free(&req);
+out:
+	free(seen);
+	free(msgs);
+	free(uids);
+}
+
+void
+cmd_store(struct imap_cmd *cmd)
+{
+	struct imap_session *s = cmd->s;
+	struct buf kw = BUF_INIT, line = BUF_INIT;
+	struct store_msg *res = NULL;
+	enum store_flag_op op;
+	uint32_t *uids = NULL, *failed = NULL, flags;
+	uint64_t unchanged = 0;
+	size_t n, nfailed = 0, i, ai = 1;
+	const char *item, *err;
+	int silent;
+
+	if (cmd_set_arg(cmd, &uids, &n) < 0)
+		return;
+	if (s->view.readonly) {
+		imap_no(cmd, "[READ-ONLY] Mailbox is read-only");
+		goto out;
+	}
+	if (ai < cmd->nargs && cmd->args[ai].type == IMAPP_LIST) {
+		/* (UNCHANGEDSINCE n) */
+		const struct imapp_arg *l = &cmd->args[ai];
+
+		if (l->nlist != 2 || l->list[0].type != IMAPP_ATOM ||
+		    strcasecmp(l->list[0].str, "UNCHANGEDSINCE") != 0 ||
+		    l->list[1].type != IMAPP_ATOM) {
+			imap_bad(cmd, "Invalid STORE modifier");
+			goto out;
+		}
+		unchanged = strtoull(l->list[1].str, NULL, 10);
+		s->condstore = 1;
+		ai++;
+	}
+	if (ai + 2 != cmd->nargs || cmd->args[ai].type != IMAPP_ATOM) {
+		imap_bad(cmd, "STORE needs a data item and flags");
+		goto out;
+	}
+	item = cmd->args[ai].str;
+	op = item[0] == '+' ? STORE_FLAGS_ADD : item[0] == '-' ?
+	    STORE_FLAGS_REMOVE : STORE_FLAGS_SET;
+	if (op != STORE_FLAGS_SET)
+		item++;
+	silent = strcasecmp(item, "FLAGS.SILENT") == 0;
+	if (!silent && strcasecmp(item, "FLAGS") != 0) {
+		imap_bad(cmd, "Unknown STORE data item");
+		goto out;
+	}
+	if (imap_flags_parse(&cmd->args[ai + 1], &flags, &kw) < 0) {
+		imap_bad(cmd, "Invalid flag list");
+		goto out;
+	}
+	res = xcalloc(n + 1, sizeof(*res));
+	if (store_set_flags(s->st, s->view.mboxid, uids, n, op, flags,
+	    kw.len ? buf_cstr(&kw) : NULL, unchanged, res, &failed, &nfailed,
+	    &err) != 0) {
+		imap_no(cmd, "[SERVERBUG] %s", err);
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		uint32_t no;
+
+		if (res[i].uid == 0 || (no = view_msgno(s, res[i].uid)) == 0)
+			continue;
+		if (!silent || s->view.msgs[no - 1].modseq != res[i].modseq) {
+			buf_reset(&line);
+			imap_flags_put(&line, res[i].flags, res[i].keywords,
+			    s->view.msgs[no - 1].recent);
+			/* .SILENT still reports changes made by others */
+			if (!silent || s->view.msgs[no - 1].flags !=
+			    res[i].flags) {
+				io_printf(s, "* %u FETCH (", no);
+				if (cmd->uid)
+					io_printf(s, "UID %u ", res[i].uid);
+				io_printf(s, "FLAGS %s", buf_cstr(&line));
+				if (s->condstore)
+					io_printf(s, " MODSEQ (%llu)",
+					    (unsigned long long)res[i].modseq);
+				io_printf(s, ")\r\n");
+			}
+		}
+		cmd_view_note(s, &res[i]);
+	}
+	if (nfailed > 0) {
+		buf_reset(&line);
+		for (i = 0; i < nfailed; i++)
+			buf_printf(&line, "%s%u", i ? "," : "", cmd->uid ?
+			    failed[i] : view_msgno(s, failed[i]));
+		imap_ok(cmd, "[MODIFIED %s] Conditional STORE failed",
+		    buf_cstr(&line));
+	} else {
+		imap_ok(cmd, "STORE completed");
+	}
+out:
+	free(res);
+	free(failed);
+	free(uids);
+	buf_free(&kw);
+	buf_free(&line);
+}
+
+/* cmd_uidlist - "1,2,5" of uids (skipping zeros) */
+static void
+cmd_uidlist(struct buf *b, const uint32_t *uids, const uint32_t *keep,
+    size_t n)
+{
+	size_t i;
+	int sp = 0;
+
+	for (i = 0; i < n; i++)
+		if (keep[i])
+			buf_printf(b, "%s%u", sp++ ? "," : "", uids[i]);
+}
+
+void
+cmd_copy(struct imap_cmd *cmd)
+{
+	struct imap_session *s = cmd->s;
+	int move = strcmp(cmd->c->name, "MOVE") == 0 ||
+	    (cmd->uid && strcasecmp(cmd->c->args[0].str, "MOVE") == 0);
+	const char *dst = imap_astring(cmd, 1), *err;
+	struct buf src = BUF_INIT, dstl = BUF_INIT;
+	uint32_t *uids = NULL, *newuids, uidvalidity;
+	size_t n;
+	int r;
+
+	if (cmd_set_arg(cmd, &uids, &n) < 0)
+		return;
+	if (dst == NULL || cmd->nargs != 2) {
+		imap_bad(cmd, "%s needs a sequence set and a mailbox",
+		    move ? "MOVE" : "COPY");
+		free(uids);
+		return;
+	}
+	if (move && s->view.readonly) {
+		imap_no(cmd, "[READ-ONLY] Mailbox is read-only");
+		free(uids);
+		return;
+	}
+	newuids = xcalloc(n + 1, sizeof(*newuids));
+	r = n == 0 ? 0 : store_copy(s->st, s->view.mboxid, uids, n, s->user,
+	    dst, move, &uidvalidity, newuids, &err);
+	if (r == STORE_ENOENT)
+		imap_no(cmd, "[TRYCREATE] No such mailbox");
+	else if (r != 0)
+		imap_no(cmd, "[CANNOT] %s", err);
+	else if (n == 0)
+		imap_ok(cmd, "%s completed", move ? "MOVE" : "COPY");
+	else {
+		cmd_uidlist(&src, uids, newuids, n);
+		cmd_uidlist(&dstl, newuids, newuids, n);
+		log_info("%s user=%s from=%s to=%s count=%zu", move ? "move" :
+		    "copy", s->user, s->view.name, dst, n);
+		if (move) {
+			io_printf(s, "* OK [COPYUID %u %s %s] Moved\r\n",
+			    uidvalidity, buf_cstr(&src), buf_cstr(&dstl));
+			imap_ok(cmd, "MOVE completed");
+		} else {
+			imap_ok(cmd, "[COPYUID %u %s %s] COPY completed",
+			    uidvalidity, buf_cstr(&src), buf_cstr(&dstl));
+		}
+	}
+	buf_free(&src);
+	buf_free(&dstl);
+	free(newuids);
+	free(uids);
+}
+
+void
+cmd_search(struct imap_cmd *cmd)
+{
+	struct imap_session *s = cmd->s;
+	struct imap_view *v = &s->view;
+	struct search_prog *prog;
+	struct search_msg sm;
+	struct store_msg *msgs = NULL, *m;
+	struct buf res = BUF_INIT;
+	const char *err;
+	size_t nm, i;
+	int badcs;
+
+	prog = search_parse(cmd->args, cmd->nargs, &err, &badcs);
+	if (prog == NULL) {
+		if (badcs)
+			imap_no(cmd, "%s", err);
+		else
+			imap_bad(cmd, "%s", err);
+		return;
+	}
+	if (cmd_records(s, &msgs, &nm, &err) != 0) {
+		imap_no(cmd, "[SERVERBUG] %s", err);
+		search_free(&prog);
+		return;
+	}
+	for (i = 0; i < v->n; i++) {
+		if (v->msgs[i].gone ||
+		    (m = cmd_find(msgs, nm, v->msgs[i].uid)) == NULL)
+			continue;
+		memset(&sm, 0, sizeof(sm));
+		sm.msgno = (uint32_t)i + 1;
+		sm.rec = m;
+		sm.recent = v->msgs[i].recent;
+		sm.maxmsgno = (uint32_t)v->n;
+		sm.maxuid = v->n ? v->msgs[v->n - 1].uid : 0;
+		sm.st = s->st;
+		if (search_match(prog, &sm))
+			buf_printf(&res, " %u", cmd->uid ? m->uid :
+			    (uint32_t)i + 1);
+		search_msg_done(&sm);
+	}
+	io_printf(s, "* SEARCH%s\r\n", buf_cstr(&res));
+	imap_ok(cmd, "SEARCH completed");
+	buf_free(&res);
+	free(msgs);
+	search_free(&prog);
+}

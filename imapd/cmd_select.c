@@ -1,0 +1,235 @@
+/*
+ * cmd_select - SELECT, EXAMINE, CLOSE, UNSELECT, EXPUNGE, UID EXPUNGE and
+ * IDLE (served in the worker for now; parking in idled is issue #3).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "cfg.h"
+#include "imapd.h"
+#include "imapd_cmd.h"
+#include "log.h"
+#include "xalloc.h"
+
+/* cmd_kw_has - is the keyword w[0..l) in the list " a b c"? */
+static int
+cmd_kw_has(const struct buf *kw, const char *w, size_t l)
+{
+	const char *p = buf_cstr((struct buf *)kw), *q;
+
+	for (q = p; (q = strstr(q, " ")) != NULL; q++)
+		if (strncasecmp(q + 1, w, l) == 0 &&
+		    (q[1 + l] == ' ' || q[1 + l] == '\0'))
+			return 1;
+	return 0;
+}
+
+/* cmd_select_keywords - keywords in use in the mailbox, for FLAGS */
+static void
+cmd_select_keywords(struct imap_session *s, struct buf *kw)
+{
+	struct store_msg *msgs;
+	struct store_mbox mb;
+	const char *err, *p;
+	size_t n, i, l;
+
+	if (store_msg_list(s->st, s->view.mboxid, &mb, &msgs, &n, &err) != 0)
+		return;
+	for (i = 0; i < n; i++) {
+		for (p = msgs[i].keywords; *p; p += l) {
+			while (*p == ' ')
+				p++;
+			l = strcspn(p, " ");
+			if (l > 0 && !cmd_kw_has(kw, p, l)) {
+				buf_putc(kw, ' ');
+				buf_append(kw, p, l);
+			}
+		}
+	}
+	free(msgs);
+}
+
+void
+cmd_select(struct imap_cmd *cmd)
+{
+	struct imap_session *s = cmd->s;
+	int readonly = strcmp(cmd->c->name, "EXAMINE") == 0;
+	const char *name = imap_astring(cmd, 0), *err;
+	struct store_mbox mb;
+	struct buf kw = BUF_INIT;
+	uint32_t nrecent, unseen = 0;
+	size_t i;
+	int r;
+
+	if (name == NULL || (cmd->nargs != 1 && !(cmd->nargs == 2 &&
+	    cmd->args[1].type == IMAPP_LIST))) {
+		imap_bad(cmd, "%s needs a mailbox name", cmd->c->name);
+		return;
+	}
+	if (cmd->nargs == 2)
+		s->condstore = 1;	/* (CONDSTORE) select parameter */
+	if (s->state == IMAP_S_SELECTED)
+		io_printf(s, "* OK [CLOSED] Previous mailbox closed\r\n");
+	r = view_open(s, name, readonly, &mb, &nrecent, &err);
+	if (r != 0) {
+		imap_no(cmd, "%s%s", r == STORE_ENOENT ? "[NONEXISTENT] " :
+		    "", r == STORE_ENOENT ? "No such mailbox" : err);
+		return;
+	}
+	cmd_select_keywords(s, &kw);
+	io_printf(s, "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen "
+	    "\\Draft%s)\r\n", buf_cstr(&kw));
+	io_printf(s, "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted "
+	    "\\Seen \\Draft%s \\*)] Flags permitted\r\n", buf_cstr(&kw));
+	io_printf(s, "* %zu EXISTS\r\n* %u RECENT\r\n", s->view.n, nrecent);
+	for (i = 0; i < s->view.n; i++)
+		if (!(s->view.msgs[i].flags & STORE_F_SEEN)) {
+			unseen = (uint32_t)i + 1;
+			break;
+		}
+	if (unseen)
+		io_printf(s, "* OK [UNSEEN %u] First unseen\r\n", unseen);
+	io_printf(s, "* OK [UIDVALIDITY %u] UIDs valid\r\n"
+	    "* OK [UIDNEXT %u] Predicted next UID\r\n"
+	    "* OK [HIGHESTMODSEQ %llu] Highest\r\n", mb.uidvalidity,
+	    mb.uidnext, (unsigned long long)mb.highestmodseq);
+	buf_free(&kw);
+	imap_ok(cmd, "[%s] %s completed", readonly ? "READ-ONLY" :
+	    "READ-WRITE", cmd->c->name);
+}
+
+/* cmd_expunge_deleted - expunge \Deleted messages (of uids if given) */
+static int
+cmd_expunge_deleted(struct imap_session *s, const uint32_t *only,
+    size_t nonly, const char **err)
+{
+	struct imap_view *v = &s->view;
+	uint32_t *uids = xcalloc(v->n + 1, sizeof(*uids));
+	struct store_msg *msgs;
+	struct store_mbox mb;
+	size_t n, i, j, k = 0;
+	int r;
+
+	/* flags in the store, not the view: another session may have
+	 * changed them since we last reported */
+	if ((r = store_msg_list(s->st, v->mboxid, &mb, &msgs, &n, err)) != 0)
+		goto out;
+	for (i = 0; i < n; i++) {
+		if (!(msgs[i].flags & STORE_F_DELETED) ||
+		    view_msgno(s, msgs[i].uid) == 0)
+			continue;
+		if (only != NULL) {
+			for (j = 0; j < nonly && only[j] != msgs[i].uid; j++)
+				;
+			if (j == nonly)
+				continue;
+		}
+		uids[k++] = msgs[i].uid;
+	}
+	free(msgs);
+	r = store_expunge(s->st, v->mboxid, uids, k, err);
+	if (r == 0 && k > 0)
+		log_info("expunge user=%s mailbox=%s count=%zu", s->user,
+		    v->name, k);
+out:
+	free(uids);
+	return r;
+}
+
+void
+cmd_close(struct imap_cmd *cmd)
+{
+	struct imap_session *s = cmd->s;
+	const char *err;
+
+	if (strcmp(cmd->c->name, "CLOSE") == 0 && !s->view.readonly)
+		cmd_expunge_deleted(s, NULL, 0, &err);
+	view_close(s);
+	imap_ok(cmd, "%s completed", cmd->c->name);
+}
+
+void
+cmd_expunge(struct imap_cmd *cmd)
+{
+	struct imap_session *s = cmd->s;
+	uint32_t *uids = NULL;
+	size_t n = 0;
+	const char *err;
+
+	if (s->view.readonly) {
+		imap_no(cmd, "[READ-ONLY] Mailbox is read-only");
+		return;
+	}
+	if (cmd->uid) {
+		if (cmd->nargs != 1 || cmd->args[0].type != IMAPP_ATOM ||
+		    view_uids(s, cmd->args[0].str, 1, &uids, &n) < 0) {
+			imap_bad(cmd, "UID EXPUNGE needs a UID set");
+			return;
+		}
+	} else if (cmd->nargs != 0) {
+		imap_bad(cmd, "EXPUNGE takes no arguments");
+		return;
+	}
+	if (cmd_expunge_deleted(s, cmd->uid ? uids : NULL, n, &err) != 0)
+		imap_no(cmd, "[SERVERBUG] Expunge failed: %s", err);
+	else
+		imap_ok(cmd, "Expunge completed");
+	free(uids);
+}
+
+/*
+ * cmd_idle - "+ idling", then send updates as they happen until DONE.
+ * XXX(#3): the session should be parked in idled instead of holding this
+ * worker; until then the store is polled every idle_poll.
+ */
+void
+cmd_idle(struct imap_cmd *cmd)
+{
+	struct imap_session *s = cmd->s;
+	long long poll_ms = cfg_duration_ms("idle_poll"), waited = 0;
+	char *nl;
+
+	if (cmd->nargs != 0) {
+		imap_bad(cmd, "IDLE takes no arguments");
+		return;
+	}
+	io_printf(s, "+ idling\r\n");
+	for (;;) {
+		if (s->state == IMAP_S_SELECTED)
+			view_sync(s, 1);
+		if (s->state == IMAP_S_LOGOUT)
+			return;
+		nl = s->in.len ? memchr(s->in.data, '\n', s->in.len) : NULL;
+		if (nl != NULL) {
+			size_t n = (size_t)(nl - s->in.data);
+			int done = (n == 4 || (n == 5 && s->in.data[4] ==
+			    '\r')) && strncasecmp(s->in.data, "DONE", 4) == 0;
+
+			buf_consume(&s->in, n + 1);
+			if (done)
+				imap_ok(cmd, "IDLE terminated");
+			else
+				imap_bad(cmd, "Expected DONE to end IDLE");
+			return;
+		}
+		if (io_read(s, poll_ms) < 0) {
+			if (errno != ETIMEDOUT) {
+				s->dead = 1;
+				return;
+			}
+			waited += poll_ms;
+			/* RFC 2177: end idlers after about 30 minutes */
+			if (waited > s->timeout_ms) {
+				io_printf(s, "* BYE Autologout; idle for too "
+				    "long\r\n");
+				s->state = IMAP_S_LOGOUT;
+				return;
+			}
+		}
+	}
+}

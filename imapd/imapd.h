@@ -1,0 +1,126 @@
+/*
+ * imapd - the IMAP worker.  All state of a session lives in struct
+ * imap_session (nothing at file scope but per-process resources), so that
+ * a session can later be snapshotted and resumed elsewhere.
+ */
+#ifndef BERTH_IMAPD_H
+#define BERTH_IMAPD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "imapp.h"
+#include "store.h"
+
+enum imap_state {
+	IMAP_S_NOTAUTH,
+	IMAP_S_AUTH,
+	IMAP_S_SELECTED,
+	IMAP_S_LOGOUT,
+};
+
+/* one message as the client knows it; msgno = index + 1 */
+struct view_msg {
+	uint32_t uid;
+	uint32_t flags;		/* STORE_F_* as last reported */
+	uint64_t modseq;	/* as last reported */
+	unsigned recent:1;
+	unsigned gone:1;	/* expunged, EXPUNGE not yet sent */
+};
+
+struct imap_view {
+	uint32_t mboxid;
+	char *name;
+	int readonly;
+	uint32_t uidvalidity;
+	uint64_t modseq;	/* HIGHESTMODSEQ as last synced */
+	struct view_msg *msgs;
+	size_t n, size;
+};
+
+struct imap_session {
+	int fd;
+	char addr[64];
+	int port;
+	int secure;		/* a Unix socket (later: TLS) */
+	enum imap_state state;
+	char user[256];
+	struct store *st;
+	struct imap_view view;	/* valid in IMAP_S_SELECTED */
+	struct imapp_reader rd;
+	struct buf in;		/* bytes read but not yet fed */
+	struct buf out;		/* pending output */
+	int failed_logins;
+	int condstore;		/* ENABLE CONDSTORE / used */
+	long long timeout_ms;
+	int dead;		/* I/O failed: stop */
+};
+
+/* the command currently running, for handlers */
+struct imap_cmd {
+	struct imap_session *s;
+	struct imapp_cmd *c;
+	const char *tag;
+	struct imapp_arg *args;
+	size_t nargs;
+	int uid;		/* UID prefix */
+};
+
+typedef void imap_cmd_fn(struct imap_cmd *cmd);
+
+#define IMAP_CMD_NOTAUTH	0x01	/* allowed before login */
+#define IMAP_CMD_AUTH		0x02	/* allowed after login */
+#define IMAP_CMD_SELECTED	0x04	/* needs a selected mailbox */
+#define IMAP_CMD_NOEXPUNGE	0x08	/* no untagged EXPUNGE after (RFC 3501
+					 * 7.4.1: FETCH, STORE, SEARCH) */
+
+struct imap_cmd_def {
+	const char *name;
+	imap_cmd_fn *fn;
+	unsigned flags;
+};
+
+const struct imap_cmd_def *imapd_cmd_find(const char *name);
+
+/* imapd_io.c */
+void io_printf(struct imap_session *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void io_put(struct imap_session *s, const char *p, size_t len);
+int io_flush(struct imap_session *s);
+/* io_read - read more input into s->in; 0 ok, -1 EOF/error/timeout */
+int io_read(struct imap_session *s, long long timeout_ms);
+/* io_read_line - one raw line (for AUTHENTICATE, IDLE); NULL on EOF */
+char *io_read_line(struct imap_session *s, long long timeout_ms);
+
+/* imapd_session.c */
+void imapd_serve(struct imap_session *s);
+void imap_ok(struct imap_cmd *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void imap_no(struct imap_cmd *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void imap_bad(struct imap_cmd *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* imap_astring - argument i as a string, or NULL if not an astring */
+const char *imap_astring(struct imap_cmd *cmd, size_t i);
+/* imap_flags_parse - a flag list into bits and keywords; -1 bad */
+int imap_flags_parse(const struct imapp_arg *a, uint32_t *flags_r,
+    struct buf *kw_r);
+void imap_flags_put(struct buf *out, uint32_t flags, const char *kw,
+    int recent);
+
+/* imapd_view.c */
+int view_open(struct imap_session *s, const char *name, int readonly,
+    struct store_mbox *mb_r, uint32_t *nrecent_r, const char **error_r);
+void view_close(struct imap_session *s);
+/* view_sync - bring the view up to date, sending untagged responses;
+ * expunges are held back when allow_expunge is 0 */
+void view_sync(struct imap_session *s, int allow_expunge);
+/* view_uids - resolve a sequence set (msgnos or, with uid, UIDs) into
+ * UIDs present in the view; -1 on a bad set */
+int view_uids(struct imap_session *s, const char *set, int uid,
+    uint32_t **uids_r, size_t *n_r);
+/* view_msgno - msgno of uid in the view, 0 if absent */
+uint32_t view_msgno(struct imap_session *s, uint32_t uid);
+
+#endif

@@ -1,0 +1,22 @@
+/*
+ * imapd_cmd - command handlers, one family per cmd_<name>.c file.
+ */
+#ifndef BERTH_IMAPD_CMD_H
+#define BERTH_IMAPD_CMD_H
+
+#include "imapd.h"
+
+/* cmd_auth.c */
+imap_cmd_fn cmd_capability, cmd_noop, cmd_logout, cmd_id, cmd_login,
+    cmd_authenticate, cmd_enable, cmd_namespace;
+/* cmd_mailbox.c */
+imap_cmd_fn cmd_create, cmd_delete, cmd_rename, cmd_subscribe, cmd_list,
+    cmd_status;
+/* cmd_select.c */
+imap_cmd_fn cmd_select, cmd_close, cmd_expunge, cmd_idle;
+/* cmd_append.c */
+imap_cmd_fn cmd_append;
+/* cmd_message.c */
+imap_cmd_fn cmd_fetch, cmd_store, cmd_copy, cmd_search;
+
+#endif

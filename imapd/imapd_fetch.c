@@ -1,0 +1,516 @@
+/*
+ * imapd_fetch - FETCH items: parse the attribute list once, then render
+ * each message from its index record, the FETCH cache (ENVELOPE, BODY,
+ * BODYSTRUCTURE) and, only for sections, the mapped message file.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "imapd.h"
+#include "imapd_fetch.h"
+#include "mime.h"
+#include "xalloc.h"
+
+enum fetch_kind {
+	F_FLAGS, F_INTERNALDATE, F_SIZE, F_UID, F_ENVELOPE, F_BODY,
+	F_BODYSTRUCTURE, F_MODSEQ, F_SECTION,
+};
+
+enum fetch_sect {
+	S_ALL, S_HEADER, S_FIELDS, S_FIELDS_NOT, S_TEXT, S_MIME,
+};
+
+#define FETCH_MAX_PARTS 32
+
+struct fetch_item {
+	enum fetch_kind kind;
+	/* F_SECTION */
+	int peek;
+	enum fetch_sect sect;
+	unsigned parts[FETCH_MAX_PARTS];
+	size_t nparts;
+	char **fields;
+	size_t nfields;
+	int partial;
+	uint64_t poff, plen;
+	char *label;		/* response name, e.g. "BODY[HEADER]" */
+};
+
+struct fetch_req {
+	struct fetch_item *items;
+	size_t n;
+};
+
+static void
+fetch_add(struct fetch_req *r, enum fetch_kind k)
+{
+	size_t i;
+
+	for (i = 0; i < r->n; i++)
+		if (r->items[i].kind == k && k != F_SECTION)
+			return;
+	r->items = xreallocarray(r->items, r->n + 1, sizeof(*r->items));
+	memset(&r->items[r->n], 0, sizeof(r->items[r->n]));
+	r->items[r->n++].kind = k;
+}
+
+/* fetch_fields - "(From To)" into it->fields; -1 bad */
+static int
+fetch_fields(struct fetch_item *it, const char *p, const char **end_r)
+{
+	const char *s;
+
+	while (*p == ' ')
+		p++;
+	if (*p++ != '(')
+		return -1;
+	for (;;) {
+		while (*p == ' ')
+			p++;
+		if (*p == ')')
+			break;
+		s = p;
+		if (*p == '"') {
+			s = ++p;
+			while (*p && *p != '"')
+				p++;
+			if (*p != '"')
+				return -1;
+		} else {
+			while (*p && *p != ' ' && *p != ')')
+				p++;
+		}
+		if (p == s)
+			return -1;
+		it->fields = xreallocarray(it->fields, it->nfields + 1,
+		    sizeof(*it->fields));
+		it->fields[it->nfields++] = xstrndup(s, (size_t)(p - s));
+		if (*p == '"')
+			p++;
+	}
+	if (it->nfields == 0)
+		return -1;
+	*end_r = p + 1;
+	return 0;
+}
+
+/* fetch_section - parse "1.2.HEADER.FIELDS (A B)" up to ']' */
+static int
+fetch_section(struct fetch_item *it, const char *p, const char **end_r)
+{
+	char *e;
+	unsigned long v;
+
+	while (isdigit((unsigned char)*p)) {
+		v = strtoul(p, &e, 10);
+		if (v == 0 || v > 100000 || it->nparts == FETCH_MAX_PARTS)
+			return -1;
+		it->parts[it->nparts++] = (unsigned)v;
+		p = e;
+		if (*p == '.')
+			p++;
+		else if (*p != ']')
+			return -1;
+	}
+	if (*p == ']')
+		it->sect = S_ALL;
+	else if (strncasecmp(p, "HEADER.FIELDS.NOT", 17) == 0) {
+		it->sect = S_FIELDS_NOT;
+		if (fetch_fields(it, p + 17, &p) < 0)
+			return -1;
+	} else if (strncasecmp(p, "HEADER.FIELDS", 13) == 0) {
+		it->sect = S_FIELDS;
+		if (fetch_fields(it, p + 13, &p) < 0)
+			return -1;
+	} else if (strncasecmp(p, "HEADER", 6) == 0) {
+		it->sect = S_HEADER;
+		p += 6;
+	} else if (strncasecmp(p, "TEXT", 4) == 0) {
+		it->sect = S_TEXT;
+		p += 4;
+	} else if (strncasecmp(p, "MIME", 4) == 0 && it->nparts > 0) {
+		it->sect = S_MIME;
+		p += 4;
+	} else {
+		return -1;
+	}
+	if (*p != ']')
+		return -1;
+	*end_r = p + 1;
+	return 0;
+}
+
+/* fetch_label - the response name of a section item */
+static void
+fetch_label(struct fetch_item *it)
+{
+	static const char *names[] = { "", "HEADER", "HEADER.FIELDS",
+	    "HEADER.FIELDS.NOT", "TEXT", "MIME" };
+	struct buf b = BUF_INIT;
+	size_t i;
+
+	buf_puts(&b, "BODY[");
+	for (i = 0; i < it->nparts; i++)
+		buf_printf(&b, "%s%u", i ? "." : "", it->parts[i]);
+	if (it->sect != S_ALL)
+		buf_printf(&b, "%s%s", it->nparts ? "." : "",
+		    names[it->sect]);
+	if (it->nfields) {
+		buf_puts(&b, " (");
+		for (i = 0; i < it->nfields; i++) {
+			char *f = it->fields[i], *q;
+
+			for (q = f; *q; q++)
+				*q = (char)toupper((unsigned char)*q);
+			buf_printf(&b, "%s%s", i ? " " : "", f);
+		}
+		buf_putc(&b, ')');
+	}
+	buf_putc(&b, ']');
+	if (it->partial)
+		buf_printf(&b, "<%llu>", (unsigned long long)it->poff);
+	it->label = buf_release(&b);
+}
+
+/* fetch_body_item - BODY[...]<o.l> or BODY.PEEK[...] */
+static int
+fetch_body_item(struct fetch_req *r, const char *a)
+{
+	struct fetch_item *it;
+	const char *p;
+	char *e;
+
+	fetch_add(r, F_SECTION);
+	it = &r->items[r->n - 1];
+	if (strncasecmp(a, "BODY.PEEK[", 10) == 0) {
+		it->peek = 1;
+		p = a + 10;
+	} else {
+		p = a + 5;
+	}
+	if (fetch_section(it, p, &p) < 0)
+		return -1;
+	if (*p == '<') {
+		it->partial = 1;
+		it->poff = strtoull(p + 1, &e, 10);
+		if (e == p + 1 || *e != '.')
+			return -1;
+		p = e + 1;
+		it->plen = strtoull(p, &e, 10);
+		if (e == p || *e != '>' || it->plen == 0)
+			return -1;
+		p = e + 1;
+	}
+	if (*p != '\0')
+		return -1;
+	fetch_label(it);
+	return 0;
+}
+
+/* fetch_rfc822 - RFC822, RFC822.HEADER, RFC822.TEXT as sections */
+static void
+fetch_rfc822(struct fetch_req *r, enum fetch_sect sect, int peek,
+    const char *label)
+{
+	fetch_add(r, F_SECTION);
+	r->items[r->n - 1].sect = sect;
+	r->items[r->n - 1].peek = peek;
+	r->items[r->n - 1].label = xstrdup(label);
+}
+
+static int
+fetch_one(struct fetch_req *r, const struct imapp_arg *arg)
+{
+	const char *a = arg->str;
+
+	if (arg->type != IMAPP_ATOM)
+		return -1;
+	if (strcasecmp(a, "ALL") == 0 || strcasecmp(a, "FAST") == 0 ||
+	    strcasecmp(a, "FULL") == 0) {
+		fetch_add(r, F_FLAGS);
+		fetch_add(r, F_INTERNALDATE);
+		fetch_add(r, F_SIZE);
+		if (strcasecmp(a, "FAST") != 0)
+			fetch_add(r, F_ENVELOPE);
+		if (strcasecmp(a, "FULL") == 0)
+			fetch_add(r, F_BODY);
+	} else if (strcasecmp(a, "FLAGS") == 0)
+		fetch_add(r, F_FLAGS);
+	else if (strcasecmp(a, "INTERNALDATE") == 0)
+		fetch_add(r, F_INTERNALDATE);
+	else if (strcasecmp(a, "RFC822.SIZE") == 0)
+		fetch_add(r, F_SIZE);
+	else if (strcasecmp(a, "UID") == 0)
+		fetch_add(r, F_UID);
+	else if (strcasecmp(a, "ENVELOPE") == 0)
+		fetch_add(r, F_ENVELOPE);
+	else if (strcasecmp(a, "BODY") == 0)
+		fetch_add(r, F_BODY);
+	else if (strcasecmp(a, "BODYSTRUCTURE") == 0)
+		fetch_add(r, F_BODYSTRUCTURE);
+	else if (strcasecmp(a, "MODSEQ") == 0)
+		fetch_add(r, F_MODSEQ);
+	else if (strcasecmp(a, "RFC822") == 0)
+		fetch_rfc822(r, S_ALL, 0, "RFC822");
+	else if (strcasecmp(a, "RFC822.HEADER") == 0)
+		fetch_rfc822(r, S_HEADER, 1, "RFC822.HEADER");
+	else if (strcasecmp(a, "RFC822.TEXT") == 0)
+		fetch_rfc822(r, S_TEXT, 0, "RFC822.TEXT");
+	else if (strncasecmp(a, "BODY[", 5) == 0 ||
+	    strncasecmp(a, "BODY.PEEK[", 10) == 0)
+		return fetch_body_item(r, a);
+	else
+		return -1;
+	return 0;
+}
+
+struct fetch_req *
+fetch_parse(const struct imapp_arg *args, size_t n, int uid_cmd,
+    const char **error_r)
+{
+	struct fetch_req *r = xcalloc(1, sizeof(*r));
+	const struct imapp_arg *list = args;
+	size_t i;
+
+	if (n == 1 && args[0].type == IMAPP_LIST) {
+		list = args[0].list;
+		n = args[0].nlist;
+	} else if (n != 1) {
+		*error_r = "FETCH needs a sequence set and one attribute or a "
+		    "parenthesised list";
+		fetch_free(&r);
+		return NULL;
+	}
+	if (uid_cmd)
+		fetch_add(r, F_UID);
+	for (i = 0; i < n; i++) {
+		if (fetch_one(r, &list[i]) < 0) {
+			static char msg[160];
+
+			snprintf(msg, sizeof(msg), "Invalid FETCH attribute "
+			    "'%.100s'", list[i].type == IMAPP_LIST ? "(...)" :
+			    list[i].str);
+			*error_r = msg;
+			fetch_free(&r);
+			return NULL;
+		}
+	}
+	if (r->n == 0) {
+		*error_r = "Empty FETCH attribute list";
+		fetch_free(&r);
+		return NULL;
+	}
+	return r;
+}
+
+int
+fetch_sets_seen(const struct fetch_req *req)
+{
+	size_t i;
+
+	for (i = 0; i < req->n; i++)
+		if (req->items[i].kind == F_SECTION && !req->items[i].peek)
+			return 1;
+	return 0;
+}
+
+int
+fetch_wants_modseq(const struct fetch_req *req)
+{
+	size_t i;
+
+	for (i = 0; i < req->n; i++)
+		if (req->items[i].kind == F_MODSEQ)
+			return 1;
+	return 0;
+}
+
+void
+fetch_free(struct fetch_req **reqp)
+{
+	struct fetch_req *r = *reqp;
+	size_t i, j;
+
+	if (r == NULL)
+		return;
+	for (i = 0; i < r->n; i++) {
+		for (j = 0; j < r->items[i].nfields; j++)
+			free(r->items[i].fields[j]);
+		free(r->items[i].fields);
+		free(r->items[i].label);
+	}
+	free(r->items);
+	free(r);
+	*reqp = NULL;
+}
+
+static void
+fetch_internaldate(const struct store_msg *m, struct buf *out)
+{
+	static const char *mon[] = { "Jan", "Feb", "Mar", "Apr", "May",
+	    "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+	time_t t = (time_t)(m->internaldate + m->tzoff * 60);
+	struct tm tm;
+	int z = m->tzoff < 0 ? -m->tzoff : m->tzoff;
+
+	gmtime_r(&t, &tm);
+	buf_printf(out, "INTERNALDATE \"%02d-%s-%04d %02d:%02d:%02d %c%02d%02d\"",
+	    tm.tm_mday, mon[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour,
+	    tm.tm_min, tm.tm_sec, m->tzoff < 0 ? '-' : '+', z / 60, z % 60);
+}
+
+/* fetch_section_data - the bytes of a section into out */
+static void
+fetch_section_data(const struct fetch_item *it, const char *data,
+    size_t len, struct mime_part *root, struct buf *out)
+{
+	const struct mime_part *p = root;
+	const char *const *names = (const char *const *)it->fields;
+
+	if (it->nparts > 0) {
+		p = mime_find_part(root, it->parts, it->nparts);
+		if (p == NULL)
+			return;
+		if (it->sect == S_MIME) {
+			buf_append(out, data + p->hdr_off, p->hdr_len);
+			return;
+		}
+		if (it->sect == S_ALL) {
+			buf_append(out, data + p->body_off, p->body_len);
+			return;
+		}
+		/* HEADER/TEXT of a part: of its enclosed message */
+		if (strcmp(p->type, "message") != 0 || p->nchildren != 1)
+			return;
+		p = &p->children[0];
+	} else if (it->sect == S_ALL) {
+		buf_append(out, data, len);
+		return;
+	}
+	switch (it->sect) {
+	case S_HEADER:
+		buf_append(out, data + p->hdr_off, p->hdr_len);
+		break;
+	case S_FIELDS:
+	case S_FIELDS_NOT:
+		mime_header_fields(data + p->hdr_off, p->hdr_len, names,
+		    it->nfields, it->sect == S_FIELDS_NOT, out);
+		break;
+	case S_TEXT:
+		buf_append(out, data + p->body_off, p->body_len);
+		break;
+	default:
+		break;
+	}
+}
+
+static int
+fetch_render_section(const struct fetch_item *it, struct store *st,
+    const struct store_msg *rec, const char **data, size_t *len,
+    struct mime_part **root, struct buf *out, const char **error_r)
+{
+	struct buf sec = BUF_INIT;
+	size_t off, n;
+
+	if (*data == NULL) {
+		if (store_msg_map(st, rec->guid, data, len, error_r) < 0)
+			return -1;
+	}
+	if (*root == NULL && (it->nparts > 0 || it->sect != S_ALL))
+		*root = mime_parse(*data, *len);
+	fetch_section_data(it, *data, *len, *root, &sec);
+	off = 0;
+	n = sec.len;
+	if (it->partial) {
+		off = it->poff < sec.len ? (size_t)it->poff : sec.len;
+		n = sec.len - off < it->plen ? sec.len - off :
+		    (size_t)it->plen;
+	}
+	buf_printf(out, "%s ", it->label);
+	imapp_put_literal(out, sec.data ? sec.data + off : "", n);
+	buf_free(&sec);
+	return 0;
+}
+
+int
+fetch_render(const struct fetch_req *req, struct store *st,
+    const struct fetch_msg *m, int force_flags, int condstore,
+    struct buf *out, const char **error_r)
+{
+	const struct store_msg *rec = m->rec;
+	char *env = NULL, *body = NULL, *bs = NULL;
+	struct mime_part *root = NULL;
+	const char *data = NULL;
+	size_t len = 0, i, start = out->len;
+	int sp = 0, flags_done = 0, r = 0;
+
+	buf_printf(out, "* %u FETCH (", m->msgno);
+	for (i = 0; i < req->n && r == 0; i++) {
+		const struct fetch_item *it = &req->items[i];
+
+		if (sp++)
+			buf_putc(out, ' ');
+		switch (it->kind) {
+		case F_FLAGS:
+			buf_puts(out, "FLAGS ");
+			imap_flags_put(out, rec->flags, rec->keywords,
+			    m->recent);
+			flags_done = 1;
+			break;
+		case F_INTERNALDATE:
+			fetch_internaldate(rec, out);
+			break;
+		case F_SIZE:
+			buf_printf(out, "RFC822.SIZE %llu",
+			    (unsigned long long)rec->size);
+			break;
+		case F_UID:
+			buf_printf(out, "UID %u", rec->uid);
+			break;
+		case F_MODSEQ:
+			buf_printf(out, "MODSEQ (%llu)",
+			    (unsigned long long)rec->modseq);
+			break;
+		case F_ENVELOPE:
+		case F_BODY:
+		case F_BODYSTRUCTURE:
+			if (env == NULL && store_msg_cache(st, rec->guid,
+			    &env, &body, &bs, error_r) < 0) {
+				r = -1;
+				break;
+			}
+			buf_printf(out, "%s %s", it->kind == F_ENVELOPE ?
+			    "ENVELOPE" : it->kind == F_BODY ? "BODY" :
+			    "BODYSTRUCTURE", it->kind == F_ENVELOPE ? env :
+			    it->kind == F_BODY ? body : bs);
+			break;
+		case F_SECTION:
+			r = fetch_render_section(it, st, rec, &data, &len,
+			    &root, out, error_r);
+			break;
+		}
+	}
+	if (r == 0 && force_flags && !flags_done) {
+		buf_puts(out, " FLAGS ");
+		imap_flags_put(out, rec->flags, rec->keywords, m->recent);
+	}
+	if (r == 0 && condstore && !fetch_wants_modseq(req))
+		buf_printf(out, " MODSEQ (%llu)",
+		    (unsigned long long)rec->modseq);
+	buf_puts(out, ")\r\n");
+	if (r < 0)
+		buf_truncate(out, start);
+	if (data != NULL)
+		store_msg_unmap(data, len);
+	mime_free(&root);
+	free(env);
+	free(body);
+	free(bs);
+	return r;
+}

@@ -1,0 +1,34 @@
+/*
+ * imapd_fetch - FETCH attribute parsing and rendering of one message.
+ */
+#ifndef BERTH_IMAPD_FETCH_H
+#define BERTH_IMAPD_FETCH_H
+
+#include <stdint.h>
+
+#include "buf.h"
+#include "imapp.h"
+#include "store.h"
+
+struct fetch_req;
+
+struct fetch_msg {
+	uint32_t msgno;
+	const struct store_msg *rec;
+	int recent;
+};
+
+/* fetch_parse - attributes args[0..n); NULL with *error_r on bad syntax */
+struct fetch_req *fetch_parse(const struct imapp_arg *args, size_t n,
+    int uid_cmd, const char **error_r);
+/* fetch_sets_seen - does it fetch a non-PEEK body section? */
+int fetch_sets_seen(const struct fetch_req *req);
+/* fetch_wants_modseq - was MODSEQ asked for (turns CONDSTORE on)? */
+int fetch_wants_modseq(const struct fetch_req *req);
+/* fetch_render - append "* N FETCH (...)\r\n"; -1 when unreadable */
+int fetch_render(const struct fetch_req *req, struct store *st,
+    const struct fetch_msg *m, int force_flags, int condstore,
+    struct buf *out, const char **error_r);
+void fetch_free(struct fetch_req **req);
+
+#endif

@@ -1,0 +1,35 @@
+/*
+ * imapd_search - SEARCH keys compiled into a tree and matched against
+ * messages.  Text keys load and parse the message only when reached.
+ */
+#ifndef BERTH_IMAPD_SEARCH_H
+#define BERTH_IMAPD_SEARCH_H
+
+#include <stdint.h>
+
+#include "imapp.h"
+#include "store.h"
+
+struct search_prog;
+
+struct search_msg {
+	uint32_t msgno;
+	const struct store_msg *rec;
+	int recent;
+	uint32_t maxmsgno, maxuid;	/* what '*' means */
+	struct store *st;
+	/* loaded on demand by search_match, freed by search_msg_done */
+	const char *data;
+	size_t len;
+	void *mime;
+};
+
+/* search_parse - keys args[0..n) with an optional leading CHARSET.
+ * NULL with *error_r; *badcharset_r set for an unknown charset. */
+struct search_prog *search_parse(const struct imapp_arg *args, size_t n,
+    const char **error_r, int *badcharset_r);
+int search_match(const struct search_prog *p, struct search_msg *m);
+void search_msg_done(struct search_msg *m);
+void search_free(struct search_prog **p);
+
+#endif

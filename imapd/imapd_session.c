@@ -1,0 +1,298 @@
+/*
+ * imapd_session - the command loop of one session: read a command with
+ * the reader's limits, tokenize, dispatch through the command table, send
+ * pending untagged updates, repeat until LOGOUT, EOF or timeout.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "cfg.h"
+#include "imapd.h"
+#include "log.h"
+
+static void
+imap_reply(struct imap_cmd *cmd, const char *status, const char *fmt,
+    va_list ap)
+{
+	struct imap_session *s = cmd->s;
+
+	buf_printf(&s->out, "%s %s ", cmd->tag, status);
+	buf_vprintf(&s->out, fmt, ap);
+	buf_puts(&s->out, "\r\n");
+}
+
+void
+imap_ok(struct imap_cmd *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	imap_reply(cmd, "OK", fmt, ap);
+	va_end(ap);
+}
+
+void
+imap_no(struct imap_cmd *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	imap_reply(cmd, "NO", fmt, ap);
+	va_end(ap);
+}
+
+void
+imap_bad(struct imap_cmd *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	imap_reply(cmd, "BAD", fmt, ap);
+	va_end(ap);
+}
+
+const char *
+imap_astring(struct imap_cmd *cmd, size_t i)
+{
+	if (i >= cmd->nargs || !imapp_arg_is_astring(&cmd->args[i]))
+		return NULL;
+	return cmd->args[i].str;
+}
+
+static const struct {
+	const char *name;
+	uint32_t bit;
+} imap_sysflags[] = {
+	{ "\\Seen", STORE_F_SEEN },
+	{ "\\Answered", STORE_F_ANSWERED },
+	{ "\\Flagged", STORE_F_FLAGGED },
+	{ "\\Deleted", STORE_F_DELETED },
+	{ "\\Draft", STORE_F_DRAFT },
+};
+
+int
+imap_flags_parse(const struct imapp_arg *a, uint32_t *flags_r,
+    struct buf *kw_r)
+{
+	const struct imapp_arg *list = a;
+	size_t n = 1, i, j;
+
+	*flags_r = 0;
+	if (a->type == IMAPP_LIST) {
+		list = a->list;
+		n = a->nlist;
+	}
+	for (i = 0; i < n; i++) {
+		const char *f = list[i].str;
+
+		if (list[i].type != IMAPP_ATOM)
+			return -1;
+		if (f[0] == '\\') {
+			for (j = 0; j < 5; j++)
+				if (strcasecmp(f, imap_sysflags[j].name) == 0)
+					break;
+			if (j == 5) {
+				if (strcasecmp(f, "\\Recent") == 0)
+					continue;	/* not settable */
+				return -1;
+			}
+			*flags_r |= imap_sysflags[j].bit;
+			continue;
+		}
+		if (strpbrk(f, "[]") != NULL || kw_r->len + strlen(f) + 2 >
+		    STORE_MAX_KEYWORDS_LEN / 2)
+			return -1;
+		if (kw_r->len)
+			buf_putc(kw_r, ' ');
+		buf_puts(kw_r, f);
+	}
+	return 0;
+}
+
+void
+imap_flags_put(struct buf *out, uint32_t flags, const char *kw, int recent)
+{
+	size_t j;
+	int sp = 0;
+
+	buf_putc(out, '(');
+	for (j = 0; j < 5; j++)
+		if (flags & imap_sysflags[j].bit) {
+			buf_printf(out, "%s%s", sp++ ? " " : "",
+			    imap_sysflags[j].name);
+		}
+	if (recent)
+		buf_printf(out, "%s\\Recent", sp++ ? " " : "");
+	if (kw && *kw)
+		buf_printf(out, "%s%s", sp++ ? " " : "", kw);
+	buf_putc(out, ')');
+}
+
+/* imapd_dispatch - run one parsed command */
+static void
+imapd_dispatch(struct imap_session *s, struct imapp_cmd *c)
+{
+	struct imap_cmd cmd = { s, c, c->tag, c->args, c->nargs, 0 };
+	const struct imap_cmd_def *def;
+	char name[64];
+
+	snprintf(name, sizeof(name), "%s", c->name);
+	if (strcmp(name, "UID") == 0) {
+		if (c->nargs < 1 || c->args[0].type != IMAPP_ATOM) {
+			imap_bad(&cmd, "UID needs a command");
+			return;
+		}
+		snprintf(name, sizeof(name), "%s", c->args[0].str);
+		for (char *p = name; *p; p++)
+			*p = (char)toupper((unsigned char)*p);
+		cmd.uid = 1;
+		cmd.args++;
+		cmd.nargs--;
+		if (strcmp(name, "FETCH") && strcmp(name, "STORE") &&
+		    strcmp(name, "COPY") && strcmp(name, "MOVE") &&
+		    strcmp(name, "SEARCH") && strcmp(name, "EXPUNGE")) {
+			imap_bad(&cmd, "Unknown UID command %s", name);
+			return;
+		}
+	}
+	def = imapd_cmd_find(name);
+	if (def == NULL) {
+		imap_bad(&cmd, "Unknown command %s", name);
+		return;
+	}
+	if (s->state == IMAP_S_NOTAUTH && !(def->flags & IMAP_CMD_NOTAUTH)) {
+		imap_bad(&cmd, "%s not allowed before login", name);
+		return;
+	}
+	if (s->state != IMAP_S_NOTAUTH && !(def->flags & IMAP_CMD_AUTH)) {
+		imap_bad(&cmd, "%s not allowed after login", name);
+		return;
+	}
+	if ((def->flags & IMAP_CMD_SELECTED) &&
+	    s->state != IMAP_S_SELECTED) {
+		imap_bad(&cmd, "%s needs a selected mailbox", name);
+		return;
+	}
+	def->fn(&cmd);
+	if (s->state == IMAP_S_SELECTED) {
+		/* tagged reply must come last: hold it while syncing */
+		struct buf tagged = s->out;
+
+		buf_init(&s->out, 0);
+		view_sync(s, !(def->flags & IMAP_CMD_NOEXPUNGE) || cmd.uid);
+		buf_append(&s->out, buf_cstr(&tagged), tagged.len);
+		buf_free(&tagged);
+	}
+}
+
+/* imapd_refuse - answer a reader error */
+static void
+imapd_refuse(struct imap_session *s, enum imapp_status st)
+{
+	const char *tag = s->rd.tag[0] ? s->rd.tag : "*";
+
+	if (st == IMAPP_ELINE) {
+		io_printf(s, "%s BAD Line too long (limit %zu bytes)\r\n", tag,
+		    s->rd.max_line);
+		log_info("refused line too long user=%s addr=%s",
+		    s->user[0] ? s->user : "-", s->addr);
+		return;
+	}
+	if (s->rd.literal_nonsync) {
+		io_printf(s, "* BYE [TOOBIG] Literal larger than %llu bytes\r\n",
+		    (unsigned long long)s->rd.max_literal);
+		s->dead = 1;
+	} else {
+		io_printf(s, "%s NO [TOOBIG] Literal larger than %llu bytes\r\n",
+		    tag, (unsigned long long)s->rd.max_literal);
+	}
+	log_info("refused literal too big user=%s addr=%s limit=%llu",
+	    s->user[0] ? s->user : "-", s->addr,
+	    (unsigned long long)s->rd.max_literal);
+}
+
+/* imapd_next_command - read until a whole command; -1 ends the session */
+static int
+imapd_next_command(struct imap_session *s, int *first)
+{
+	enum imapp_status st;
+	size_t used;
+
+	for (;;) {
+		if (s->in.len > 0) {
+			st = imapp_reader_feed(&s->rd, s->in.data, s->in.len,
+			    &used);
+			buf_consume(&s->in, used);
+			if (st == IMAPP_COMMAND)
+				return 0;
+			if (st == IMAPP_CONTINUE) {
+				io_printf(s, "+ Ready for literal data\r\n");
+				continue;
+			}
+			if (st == IMAPP_ELINE || st == IMAPP_ELITERAL) {
+				if (*first) {
+					io_printf(s, "* BYE Not IMAP\r\n");
+					return -1;
+				}
+				imapd_refuse(s, st);
+				imapp_reader_reset(&s->rd);
+				if (s->dead)
+					return -1;
+				continue;
+			}
+		}
+		if (io_read(s, s->timeout_ms) < 0) {
+			if (errno == ETIMEDOUT) {
+				io_printf(s, "* BYE Autologout; idle for too "
+				    "long\r\n");
+				io_flush(s);
+				log_info("autologout user=%s addr=%s",
+				    s->user[0] ? s->user : "-", s->addr);
+			}
+			return -1;
+		}
+	}
+}
+
+void
+imapd_serve(struct imap_session *s)
+{
+	struct imapp_cmd c;
+	const char *err;
+	int first = 1;
+
+	io_printf(s, "* OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR ID ENABLE "
+	    "IDLE%s] berth ready\r\n", !s->secure &&
+	    !cfg_bool("allowplaintext") ? " LOGINDISABLED" : "");
+	while (s->state != IMAP_S_LOGOUT && !s->dead) {
+		if (imapd_next_command(s, &first) < 0)
+			break;
+		if (imapp_parse(s->rd.cmd.data, s->rd.cmd.len, &c, &err) < 0) {
+			if (first) {
+				/* not IMAP at all (HTTP, SMTP...): hang up */
+				io_printf(s, "* BYE Not an IMAP client\r\n");
+				log_info("closed non-IMAP client addr=%s",
+				    s->addr);
+				imapp_cmd_free(&c);
+				break;
+			}
+			io_printf(s, "%s BAD %s\r\n", c.tag ? c.tag : "*",
+			    err);
+		} else {
+			first = 0;
+			imapd_dispatch(s, &c);
+		}
+		first = 0;
+		imapp_cmd_free(&c);
+		imapp_reader_reset(&s->rd);
+		io_flush(s);
+	}
+	io_flush(s);
+}

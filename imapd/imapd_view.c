@@ -1,0 +1,225 @@
+/*
+ * imapd_view - the selected mailbox as the client sees it: message
+ * numbers, flags and modseqs last reported.  view_sync compares the view
+ * with the store and sends exactly the untagged EXPUNGE, EXISTS, RECENT
+ * and FETCH responses that bring the client up to date.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "imapd.h"
+#include "log.h"
+#include "xalloc.h"
+
+static void
+view_push(struct imap_view *v, const struct store_msg *m, int recent)
+{
+	if (v->n == v->size) {
+		v->size = v->size ? v->size * 2 : 64;
+		v->msgs = xreallocarray(v->msgs, v->size, sizeof(*v->msgs));
+	}
+	v->msgs[v->n].uid = m->uid;
+	v->msgs[v->n].flags = m->flags;
+	v->msgs[v->n].modseq = m->modseq;
+	v->msgs[v->n].recent = recent != 0;
+	v->msgs[v->n].gone = 0;
+	v->n++;
+}
+
+int
+view_open(struct imap_session *s, const char *name, int readonly,
+    struct store_mbox *mb_r, uint32_t *nrecent_r, const char **error_r)
+{
+	struct imap_view *v = &s->view;
+	struct store_msg *msgs;
+	struct store_mbox mb;
+	uint32_t oldrecent = UINT32_MAX;
+	size_t n, i;
+	int r;
+
+	view_close(s);
+	r = store_mbox_get(s->st, s->user, name, &mb, error_r);
+	if (r != 0)
+		return r;
+	if (mb.attrs & STORE_MBOX_NOSELECT) {
+		*error_r = "mailbox cannot be selected";
+		return STORE_ENOENT;
+	}
+	if (!readonly && store_claim_recent(s->st, mb.id, &oldrecent,
+	    error_r) != 0)
+		return -1;
+	if ((r = store_msg_list(s->st, mb.id, &mb, &msgs, &n, error_r)) != 0)
+		return r;
+	v->mboxid = mb.id;
+	v->name = xstrdup(name);
+	v->readonly = readonly;
+	v->uidvalidity = mb.uidvalidity;
+	v->modseq = mb.highestmodseq;
+	*nrecent_r = 0;
+	for (i = 0; i < n; i++) {
+		int recent = oldrecent != UINT32_MAX && msgs[i].uid > oldrecent;
+
+		view_push(v, &msgs[i], recent);
+		*nrecent_r += (uint32_t)recent;
+	}
+	free(msgs);
+	*mb_r = mb;
+	s->state = IMAP_S_SELECTED;
+	return 0;
+}
+
+void
+view_close(struct imap_session *s)
+{
+	free(s->view.msgs);
+	free(s->view.name);
+	memset(&s->view, 0, sizeof(s->view));
+	if (s->state == IMAP_S_SELECTED)
+		s->state = IMAP_S_AUTH;
+}
+
+/* view_emit_expunges - EXPUNGE for every gone message, highest first so
+ * that each number is right when the client applies it */
+static void
+view_emit_expunges(struct imap_session *s)
+{
+	struct imap_view *v = &s->view;
+	size_t i, o;
+
+	for (i = v->n; i > 0; i--)
+		if (v->msgs[i - 1].gone)
+			io_printf(s, "* %zu EXPUNGE\r\n", i);
+	for (i = o = 0; i < v->n; i++)
+		if (!v->msgs[i].gone)
+			v->msgs[o++] = v->msgs[i];
+	v->n = o;
+}
+
+void
+view_sync(struct imap_session *s, int allow_expunge)
+{
+	struct imap_view *v = &s->view;
+	struct store_msg *msgs;
+	struct store_mbox mb;
+	struct buf line = BUF_INIT;
+	const char *err;
+	size_t n, i, j, before;
+	int r, anygone = 0;
+
+	r = store_mbox_get(s->st, s->user, v->name, &mb, &err);
+	if (r == 0 && mb.id == v->mboxid && mb.highestmodseq == v->modseq) {
+		if (allow_expunge)
+			view_emit_expunges(s);
+		return;
+	}
+	if (r != 0 || mb.id != v->mboxid) {
+		/* deleted or renamed under us */
+		io_printf(s, "* BYE Selected mailbox was deleted or renamed\r\n");
+		s->state = IMAP_S_LOGOUT;
+		return;
+	}
+	if (store_msg_list(s->st, v->mboxid, &mb, &msgs, &n, &err) != 0) {
+		log_error("view sync user=%s mailbox=%s: %s", s->user,
+		    v->name, err);
+		return;
+	}
+	/* both lists ascend by UID: merge */
+	for (i = j = 0; i < v->n; i++) {
+		while (j < n && msgs[j].uid < v->msgs[i].uid)
+			j++;
+		if (j >= n || msgs[j].uid != v->msgs[i].uid) {
+			v->msgs[i].gone = 1;
+			anygone = 1;
+			continue;
+		}
+		if (msgs[j].modseq != v->msgs[i].modseq && !v->msgs[i].gone) {
+			buf_reset(&line);
+			imap_flags_put(&line, msgs[j].flags, msgs[j].keywords,
+			    v->msgs[i].recent);
+			io_printf(s, "* %zu FETCH (UID %u FLAGS %s", i + 1,
+			    msgs[j].uid, buf_cstr(&line));
+			if (s->condstore)
+				io_printf(s, " MODSEQ (%llu)",
+				    (unsigned long long)msgs[j].modseq);
+			io_printf(s, ")\r\n");
+			v->msgs[i].flags = msgs[j].flags;
+			v->msgs[i].modseq = msgs[j].modseq;
+		}
+	}
+	if (anygone && allow_expunge)
+		view_emit_expunges(s);
+	before = v->n;
+	for (j = 0; j < n; j++)
+		if (v->n == 0 || msgs[j].uid > v->msgs[v->n - 1].uid)
+			view_push(v, &msgs[j], 0);
+	if (v->n != before)
+		io_printf(s, "* %zu EXISTS\r\n", v->n);
+	v->modseq = anygone && !allow_expunge ? v->modseq : mb.highestmodseq;
+	buf_free(&line);
+	free(msgs);
+}
+
+uint32_t
+view_msgno(struct imap_session *s, uint32_t uid)
+{
+	struct imap_view *v = &s->view;
+	size_t lo = 0, hi = v->n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (v->msgs[mid].uid == uid)
+			return (uint32_t)mid + 1;
+		if (v->msgs[mid].uid < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
+}
+
+int
+view_uids(struct imap_session *s, const char *set, int uid,
+    uint32_t **uids_r, size_t *n_r)
+{
+	struct imap_view *v = &s->view;
+	struct imapp_seqset ss;
+	uint32_t star = uid ? (v->n ? v->msgs[v->n - 1].uid : 0) :
+	    (uint32_t)v->n;
+	size_t i;
+
+	*uids_r = NULL;
+	*n_r = 0;
+	if (imapp_seqset_parse(set, star ? star : (uid ? UINT32_MAX : 0),
+	    &ss) < 0 || ss.dollar) {
+		imapp_seqset_free(&ss);
+		return -1;
+	}
+	if (!uid && v->n == 0) {
+		imapp_seqset_free(&ss);
+		return 0;		/* "1:*" on an empty mailbox */
+	}
+	if (!uid) {
+		/* message numbers must exist (RFC 3501 9: seq-number) */
+		for (i = 0; i < ss.n; i++)
+			if (ss.ranges[i].hi > v->n || ss.ranges[i].lo == 0) {
+				imapp_seqset_free(&ss);
+				return -1;
+			}
+	}
+	for (i = 0; i < v->n; i++) {
+		if (v->msgs[i].gone)
+			continue;
+		if (imapp_seqset_contains(&ss, uid ? v->msgs[i].uid :
+		    (uint32_t)i + 1)) {
+			*uids_r = xreallocarray(*uids_r, *n_r + 1,
+			    sizeof(**uids_r));
+			(*uids_r)[(*n_r)++] = v->msgs[i].uid;
+		}
+	}
+	imapp_seqset_free(&ss);
+	return 0;
+}
