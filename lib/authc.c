@@ -51,6 +51,7 @@ authc_connect(void)
 {
 	struct sockaddr_un sun;
 	const char *path = authp_socket_path();
+	int tries;
 
 	if (authc_fd >= 0)
 		return 0;
@@ -64,10 +65,16 @@ authc_connect(void)
 	authc_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (authc_fd < 0)
 		return -1;
-	if (connect(authc_fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
-		log_warn("authd unreachable at %s: %m", path);
-		authc_close();
-		return -1;
+	/* authd may be restarting: give it a moment before giving up */
+	for (tries = 0; connect(authc_fd, (struct sockaddr *)&sun,
+	    sizeof(sun)) < 0; tries++) {
+		if ((errno != ECONNREFUSED && errno != ENOENT &&
+		    errno != EAGAIN) || tries >= 30) {
+			log_warn("authd unreachable at %s: %m", path);
+			authc_close();
+			return -1;
+		}
+		usleep(100000);
 	}
 	return 0;
 }

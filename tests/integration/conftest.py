@@ -1,0 +1,199 @@
+"""Fixtures: a real berth master on loopback in a temporary directory.
+
+Each Server writes imapd.conf and master.conf, creates users with Debian's
+saslpasswd2, starts master -D with BERTH_PROGDIR pointing at the build
+tree, and waits for the greeting.  Logs are kept and printed on failure.
+"""
+import imaplib
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+BUILD = os.environ.get("top_builddir") or os.path.abspath(
+    os.path.join(os.path.dirname(__file__), "..", ".."))
+PROGDIR = ":".join(os.path.join(BUILD, d)
+                   for d in ("imapd", "authd", "tools", "master"))
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Server:
+    def __init__(self, allowplaintext=True, prefork=2, maxchild=20,
+                 extra_conf=""):
+        self.dir = tempfile.mkdtemp(prefix="berth-test-")
+        os.chmod(self.dir, 0o755)
+        self.port = free_port()
+        self.prefork = prefork
+        self.maxchild = maxchild
+        self.conf = os.path.join(self.dir, "imapd.conf")
+        self.mconf = os.path.join(self.dir, "master.conf")
+        self.sasldb = os.path.join(self.dir, "sasldb2")
+        self.logpath = os.path.join(self.dir, "master.log")
+        self.proc = None
+        with open(self.conf, "w") as f:
+            f.write(f"""configdirectory: {self.dir}/conf
+partition-default: {self.dir}/spool
+sasl_pwcheck_method: auxprop
+sasl_auxprop_plugin: sasldb
+sasl_sasldb_path: {self.sasldb}
+sasl_mech_list: PLAIN LOGIN
+allowplaintext: {"yes" if allowplaintext else "no"}
+berth_user: {self.user()}
+idle_poll: 200ms
+maxliteral: 1M
+imap_maxline: 8K
+{extra_conf}""")
+        self.write_master()
+
+    @staticmethod
+    def user():
+        return "nobody" if os.geteuid() == 0 else pwd.getpwuid(
+            os.geteuid()).pw_name
+
+    def write_master(self, prefork=None, extra=""):
+        prefork = self.prefork if prefork is None else prefork
+        with open(self.mconf, "w") as f:
+            f.write(f"""# test master.conf
+START {{
+  recover       cmd="berthctl recover"
+}}
+SERVICES {{
+  imap          cmd="imapd" listen="127.0.0.1:{self.port}" prefork={prefork} maxchild={self.maxchild}
+{extra}}}
+EVENTS {{
+  checkpoint    cmd="berthctl checkpoint" period=30
+}}
+DAEMON {{
+  authd         cmd="authd"
+}}
+""")
+
+    def add_user(self, name, password):
+        subprocess.run(["saslpasswd2", "-f", self.sasldb, "-p", "-c", name],
+                       input=password.encode(), check=True)
+
+    def chown(self):
+        if os.geteuid() != 0:
+            return
+        pw = pwd.getpwnam("nobody")
+        for root, dirs, files in os.walk(self.dir):
+            for n in dirs + files:
+                os.lchown(os.path.join(root, n), pw.pw_uid, pw.pw_gid)
+        os.chown(self.dir, pw.pw_uid, pw.pw_gid)
+
+    def start(self, wait=True):
+        self.chown()
+        env = dict(os.environ, BERTH_PROGDIR=PROGDIR)
+        self.log = open(self.logpath, "ab")
+        self.proc = subprocess.Popen(
+            [os.path.join(BUILD, "master", "master"), "-C", self.conf,
+             "-M", self.mconf, "-D"], stdout=self.log, stderr=self.log,
+            env=env, start_new_session=True)
+        if wait:
+            self.wait_ready()
+        return self
+
+    def wait_ready(self, timeout=15):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("master exited: " + self.logtext())
+            try:
+                with socket.create_connection(("127.0.0.1", self.port),
+                                              timeout=2) as s:
+                    if s.recv(100).startswith(b"* OK"):
+                        return
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("master not ready: " + self.logtext())
+
+    def logtext(self):
+        with open(self.logpath, "rb") as f:
+            return f.read().decode(errors="replace")
+
+    def connect(self, user=None, password=None):
+        c = imaplib.IMAP4("127.0.0.1", self.port, timeout=20)
+        if user:
+            c.login(user, password)
+        return c
+
+    def children(self, name="imapd"):
+        """pids of master's children running program name"""
+        out = []
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            try:
+                with open(f"/proc/{pid}/stat") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    argv0 = f.read().split(b"\0")[0]
+            except OSError:
+                continue
+            if ppid == self.proc.pid and argv0.endswith(name.encode()):
+                out.append(int(pid))
+        return out
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.proc and self.proc.poll() is None:
+            if sig == signal.SIGKILL:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            else:
+                self.proc.send_signal(sig)
+            self.proc.wait(timeout=20)
+        if self.proc:
+            self.log.close()
+        return self.proc.returncode if self.proc else None
+
+    def cleanup(self):
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def server():
+    s = Server()
+    s.add_user("alice", "secret")
+    s.add_user("bob", "hunter2")
+    s.start()
+    yield s
+    code = s.stop()
+    log = s.logtext()
+    s.cleanup()
+    assert code == 0, log
+    assert "panic" not in log, log
+
+
+@pytest.fixture
+def fresh():
+    """a server of the test's own, started by the test"""
+    made = []
+
+    def make(**kw):
+        s = Server(**kw)
+        s.add_user("alice", "secret")
+        made.append(s)
+        return s
+    yield make
+    for s in made:
+        s.cleanup()
+
+
+def pytest_runtest_makereport(item, call):
+    if call.excinfo is not None and "server" in item.funcargs:
+        print("---- master log ----")
+        print(item.funcargs["server"].logtext()[-4000:])

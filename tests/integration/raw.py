@@ -1,0 +1,51 @@
+"""A minimal raw IMAP connection for what imaplib cannot express."""
+import socket
+import time
+
+
+class Raw:
+    def __init__(self, port, timeout=10):
+        self.s = socket.create_connection(("127.0.0.1", port),
+                                          timeout=timeout)
+        self.buf = b""
+        self.greeting = self.line()
+
+    def send(self, data):
+        self.s.sendall(data)
+
+    def line(self):
+        while b"\r\n" not in self.buf:
+            d = self.s.recv(65536)
+            if not d:
+                raise EOFError(self.buf)
+            self.buf += d
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line
+
+    def until_tag(self, tag):
+        """lines up to and including the tagged one"""
+        out = []
+        while True:
+            ln = self.line()
+            out.append(ln)
+            if ln.startswith(tag + b" "):
+                return out
+
+    def cmd(self, tag, text):
+        self.send(tag + b" " + text + b"\r\n")
+        return self.until_tag(tag)
+
+    def closed(self, timeout=5):
+        """True when the server closes the connection"""
+        self.s.settimeout(timeout)
+        end = time.time() + timeout
+        try:
+            while time.time() < end:
+                if not self.s.recv(65536):
+                    return True
+        except (ConnectionResetError, socket.timeout):
+            return False
+        return False
+
+    def close(self):
+        self.s.close()

@@ -1,0 +1,132 @@
+"""master: config errors, pools, SIGHUP, crashes, restarts, durability."""
+import os
+import signal
+import subprocess
+import time
+
+from conftest import BUILD, PROGDIR, Server
+
+MSG = b"From: a@example.com\r\nSubject: keep me\r\n\r\nimportant\r\n"
+
+
+def run_master(s):
+    return subprocess.run(
+        [os.path.join(BUILD, "master", "master"), "-C", s.conf, "-M",
+         s.mconf, "-D"], capture_output=True, timeout=20,
+        env=dict(os.environ, BERTH_PROGDIR=PROGDIR))
+
+
+def wait_for(pred, timeout=10):
+    end = time.time() + timeout
+    while time.time() < end:
+        if pred():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_master_conf_error_names_file_line_key(fresh):
+    s = fresh()
+    with open(s.mconf, "w") as f:
+        f.write("START {\n}\nSERVICES {\n  imap cmd=\"imapd\" "
+                "listen=\"127.0.0.1:1\" prefork=lots\n}\n")
+    r = run_master(s)
+    assert r.returncode != 0
+    err = r.stderr.decode()
+    assert f"{s.mconf}:4" in err and "prefork" in err and "imap" in err
+
+
+def test_imapd_conf_error_names_file_line_key(fresh):
+    s = fresh()
+    with open(s.conf, "a") as f:
+        f.write("allowplaintext: perhaps\n")
+    r = run_master(s)
+    assert r.returncode != 0
+    err = r.stderr.decode()
+    assert "allowplaintext" in err and s.conf in err
+
+
+def test_unknown_imapd_conf_key_warns(fresh):
+    s = fresh()
+    with open(s.conf, "a") as f:
+        f.write("frobnicate: 1\n")
+    s.start()
+    s.stop()
+    assert "frobnicate" in s.logtext()
+
+
+def test_prefork_and_sighup(fresh):
+    s = fresh(prefork=2).start()
+    assert wait_for(lambda: len(s.children()) >= 2)
+    s.write_master(prefork=4)
+    s.proc.send_signal(signal.SIGHUP)
+    assert wait_for(lambda: len(s.children()) >= 4)
+    # a client connected across the reload keeps working
+    c = s.connect("alice", "secret")
+    s.proc.send_signal(signal.SIGHUP)
+    time.sleep(0.5)
+    assert c.noop()[0] == "OK"
+    c.logout()
+    assert s.stop() == 0
+
+
+def test_imapd_killed_mid_session(fresh):
+    s = fresh().start()
+    c = s.connect("alice", "secret")
+    c.select("INBOX")
+    victims = s.children()
+    for pid in victims:
+        os.kill(pid, signal.SIGKILL)
+    c2 = None
+    assert wait_for(lambda: len(set(s.children()) - set(victims)) >= 1)
+    c2 = s.connect("alice", "secret")
+    assert c2.append("INBOX", None, None, MSG)[0] == "OK"
+    c2.logout()
+    assert s.stop() == 0
+
+
+def test_data_survives_restart(fresh):
+    s = fresh().start()
+    c = s.connect("alice", "secret")
+    c.create("kept")
+    c.append("kept", None, None, MSG)
+    c.logout()
+    assert s.stop() == 0
+    s.start()
+    c = s.connect("alice", "secret")
+    typ, d = c.select("kept")
+    assert d == [b"1"]
+    assert c.fetch("1", "(BODY.PEEK[])")[1][0][1] == MSG
+    c.logout()
+
+
+def test_acknowledged_append_survives_sigkill(fresh):
+    s = fresh().start()
+    c = s.connect("alice", "secret")
+    for i in range(5):
+        assert c.append("INBOX", None, None, MSG + b"%d\r\n" % i)[0] == "OK"
+    # the whole process group dies without warning
+    s.stop(signal.SIGKILL)
+    s.start()
+    c = s.connect("alice", "secret")
+    typ, d = c.select("INBOX")
+    assert d == [b"5"]
+    for i in range(5):
+        assert c.fetch(str(i + 1), "(BODY.PEEK[])")[1][0][1] == \
+            MSG + b"%d\r\n" % i
+    # UIDs are never reused after the crash
+    typ, d = c.append("INBOX", None, None, MSG)
+    assert b"APPENDUID" in d[0] and d[0].split()[2] == b"6]"
+    c.logout()
+
+
+def test_authd_restarted(fresh):
+    s = fresh().start()
+    pids = s.children("authd")
+    assert len(pids) == 1
+    os.kill(pids[0], signal.SIGKILL)
+    assert wait_for(lambda: len(s.children("authd")) == 1 and
+                    s.children("authd") != pids, 15)
+    time.sleep(0.3)
+    c = s.connect("alice", "secret")
+    c.logout()
