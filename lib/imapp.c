@@ -425,6 +425,11 @@ imapp_parse(const char *wire, size_t len, struct imapp_cmd *cmd,
 
 			while (!imapp_at_eol(&t)) {
 				if (n > 0) {
+					if (wire[t.i] == ')') {
+						imapp_fail(&t, "Unbalanced "
+						    "parenthesis");
+						break;
+					}
 					if (wire[t.i] != ' ') {
 						imapp_fail(&t, "Missing space "
 						    "between arguments");

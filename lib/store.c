@@ -19,7 +19,7 @@
 #include "store_int.h"
 #include "xalloc.h"
 
-#define STORE_RETRIES 20
+#define STORE_RETRIES 200	/* about 9 s of back-off in all */
 #define STORE_REC_VERSION 1
 
 int
@@ -97,7 +97,7 @@ store_open_db(struct store *st, DB **db, const char *name,
 		return store_fail(st, error_r, "db_create: %s",
 		    db_strerror(r));
 	r = (*db)->open(*db, NULL, name, NULL, DB_BTREE,
-	    DB_CREATE | DB_AUTO_COMMIT, 0640);
+	    DB_CREATE | DB_AUTO_COMMIT | DB_READ_UNCOMMITTED, 0640);
 	if (r != 0)
 		return store_fail(st, error_r, "open %s: %s", name,
 		    db_strerror(r));
@@ -129,6 +129,8 @@ store_open(const char *configdir, const char *partdir, int flags,
 	st->env->set_errcall(st->env, store_errcall);
 	st->env->set_msgcall(st->env, store_msgcall);
 	st->env->set_lk_detect(st->env, DB_LOCK_DEFAULT);
+	/* never block on a lock: see store_run */
+	st->env->set_flags(st->env, DB_TXN_NOWAIT, 1);
 	st->env->set_timeout(st->env, 3000000, DB_SET_LOCK_TIMEOUT);
 	st->env->set_thread_count(st->env, 512);
 	st->env->set_isalive(st->env, store_isalive);
@@ -228,16 +230,26 @@ store_run(struct store *st, store_op_fn *op, void *arg, const char **error_r)
 	DB_TXN *txn;
 	int attempt, r;
 
+	/*
+	 * Transactions never wait for a lock (DB_TXN_NOWAIT): a conflict
+	 * aborts and retries with back-off.  A lock held by a process that
+	 * died is released by failchk, which we run every few conflicts; a
+	 * blocking wait would hang forever on such a lock.
+	 */
 	for (attempt = 0; attempt < STORE_RETRIES; attempt++) {
-		if ((r = st->env->txn_begin(st->env, NULL, &txn, 0)) != 0)
+		if ((r = st->env->txn_begin(st->env, NULL, &txn,
+		    DB_TXN_NOWAIT)) != 0)
 			return store_fail(st, error_r, "txn_begin: %s",
 			    db_strerror(r));
 		r = op(st, txn, arg);
 		if (r == DB_LOCK_DEADLOCK || r == DB_LOCK_NOTGRANTED) {
 			txn->abort(txn);
-			if (r == DB_LOCK_NOTGRANTED)
-				st->env->failchk(st->env, 0);
-			usleep(1000 * (unsigned)(attempt + 1));
+			if (attempt % 8 == 7 &&
+			    (r = st->env->failchk(st->env, 0)) != 0)
+				return store_fail(st, error_r, "failchk: %s",
+				    db_strerror(r));
+			usleep(attempt < 10 ? 500 * (unsigned)(attempt + 1) :
+			    50000);
 			continue;
 		}
 		if (r < 0 && r > -100) {
@@ -310,7 +322,10 @@ store_mrec_get(struct store *st, DB_TXN *txn, const char *user,
 	v.data = rec;
 	v.ulen = sizeof(*rec);
 	v.flags = DB_DBT_USERMEM;
-	return st->mboxes->get(st->mboxes, txn, &k, &v, rmw ? DB_RMW : 0);
+	/* outside a transaction read without locks: a dead process's write
+	 * lock must not block a reader */
+	return st->mboxes->get(st->mboxes, txn, &k, &v, rmw ? DB_RMW :
+	    txn == NULL ? DB_READ_UNCOMMITTED : 0);
 }
 
 int
@@ -569,7 +584,8 @@ store_user_names(struct store *st, DB_TXN *txn, const char *user,
 
 	*names_r = NULL;
 	*n_r = 0;
-	if ((r = st->mboxes->cursor(st->mboxes, txn, &c, 0)) != 0)
+	if ((r = st->mboxes->cursor(st->mboxes, txn, &c,
+	    txn == NULL ? DB_READ_UNCOMMITTED : 0)) != 0)
 		return r;
 	store_mkey(&k, kb, sizeof(kb), user, "");
 	k.ulen = sizeof(kb);
@@ -739,7 +755,8 @@ store_sub_list(struct store *st, const char *user, store_sub_fn *cb,
 	DBT k, v;
 	int r;
 
-	if ((r = st->subs->cursor(st->subs, NULL, &c, 0)) != 0)
+	if ((r = st->subs->cursor(st->subs, NULL, &c,
+	    DB_READ_UNCOMMITTED)) != 0)
 		return store_fail(st, error_r, "subscriptions: %s",
 		    db_strerror(r));
 	store_mkey(&k, kb, sizeof(kb), user, "");

@@ -130,7 +130,8 @@ store_file_referenced(struct store *st, const char *guid)
 	v.data = &n;
 	v.ulen = sizeof(n);
 	v.flags = DB_DBT_USERMEM;
-	return st->refs->get(st->refs, NULL, &k, &v, 0) == 0 && n > 0;
+	return st->refs->get(st->refs, NULL, &k, &v, DB_READ_UNCOMMITTED) ==
+	    0 && n > 0;
 }
 
 int

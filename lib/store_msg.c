@@ -788,7 +788,7 @@ store_msg_cache(struct store *st, const char *guid, char **envelope_r,
 	k.data = (void *)guid;
 	k.size = 40;
 	v.flags = DB_DBT_MALLOC;
-	r = st->cache->get(st->cache, NULL, &k, &v, 0);
+	r = st->cache->get(st->cache, NULL, &k, &v, DB_READ_UNCOMMITTED);
 	if (r != 0)
 		return store_fail(st, error_r, "cache %s: %s", guid,
 		    db_strerror(r));

@@ -1,0 +1,283 @@
+/*
+ * check_imapp - unit tests for the IMAP command reader and tokenizer.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "imapp.h"
+
+/* feed - run text through a reader in chunks of step bytes; returns the
+ * final status and leaves the command in r */
+static enum imapp_status
+feed(struct imapp_reader *r, const char *text, size_t len, size_t step,
+    int *continues_r)
+{
+	enum imapp_status st = IMAPP_MORE;
+	size_t off = 0, used, n;
+
+	*continues_r = 0;
+	while (off < len) {
+		n = len - off < step ? len - off : step;
+		st = imapp_reader_feed(r, text + off, n, &used);
+		off += used;
+		if (st == IMAPP_CONTINUE) {
+			(*continues_r)++;
+			continue;
+		}
+		if (st != IMAPP_MORE)
+			break;
+	}
+	return st;
+}
+
+static const char *inputs[] = {
+	"a1 LOGIN alice secret\r\n",
+	"a2 LOGIN {5}\r\nalice {6}\r\nsecret\r\n",
+	"a3 APPEND INBOX (\\Seen) {3+}\r\nabc\r\n",
+	"a4 FETCH 1:* (BODY.PEEK[HEADER.FIELDS (From To)]<0.100> UID)\r\n",
+	"a5 SEARCH OR LARGER 123 SMALLER 456\r\n",
+	"a6 LOGIN \"al\\\"ice\" \"p w\"\r\n",
+	"a7 APPEND x ~{2}\r\n\0\1\r\n",
+};
+
+/* one byte at a time gives the same command as all at once */
+START_TEST(test_bytewise)
+{
+	struct imapp_reader a, b;
+	enum imapp_status sa, sb;
+	size_t len = strlen(inputs[_i]);
+	int ca, cb;
+
+	if (_i == 6)
+		len = 22;
+	imapp_reader_init(&a, 1000, 1000, 10000);
+	imapp_reader_init(&b, 1000, 1000, 10000);
+	sa = feed(&a, inputs[_i], len, len, &ca);
+	sb = feed(&b, inputs[_i], len, 1, &cb);
+	ck_assert_int_eq(sa, IMAPP_COMMAND);
+	ck_assert_int_eq(sb, IMAPP_COMMAND);
+	ck_assert_int_eq(ca, cb);
+	ck_assert_uint_eq(a.cmd.len, b.cmd.len);
+	ck_assert(memcmp(a.cmd.data, b.cmd.data, a.cmd.len) == 0);
+	imapp_reader_free(&a);
+	imapp_reader_free(&b);
+}
+END_TEST
+
+START_TEST(test_literals)
+{
+	struct imapp_reader r;
+	struct imapp_cmd c;
+	const char *err;
+	int cont;
+
+	imapp_reader_init(&r, 1000, 1000, 10000);
+	ck_assert_int_eq(feed(&r, inputs[1], strlen(inputs[1]), 1000, &cont),
+	    IMAPP_COMMAND);
+	ck_assert_int_eq(cont, 2);	/* two synchronizing literals */
+	ck_assert_int_eq(imapp_parse(r.cmd.data, r.cmd.len, &c, &err), 0);
+	ck_assert_str_eq(c.tag, "a2");
+	ck_assert_str_eq(c.name, "LOGIN");
+	ck_assert_uint_eq(c.nargs, 2);
+	ck_assert_int_eq(c.args[0].type, IMAPP_LITERAL);
+	ck_assert_str_eq(c.args[0].str, "alice");
+	ck_assert_str_eq(c.args[1].str, "secret");
+	imapp_cmd_free(&c);
+	imapp_reader_reset(&r);
+	/* LITERAL+: no continuation */
+	ck_assert_int_eq(feed(&r, inputs[2], strlen(inputs[2]), 1000, &cont),
+	    IMAPP_COMMAND);
+	ck_assert_int_eq(cont, 0);
+	ck_assert_int_eq(imapp_parse(r.cmd.data, r.cmd.len, &c, &err), 0);
+	ck_assert_uint_eq(c.nargs, 3);
+	ck_assert_int_eq(c.args[1].type, IMAPP_LIST);
+	ck_assert_str_eq(c.args[1].list[0].str, "\\Seen");
+	ck_assert_str_eq(c.args[2].str, "abc");
+	imapp_cmd_free(&c);
+	imapp_reader_reset(&r);
+	/* binary literal keeps NUL bytes */
+	ck_assert_int_eq(feed(&r, inputs[6], 22, 1000, &cont), IMAPP_COMMAND);
+	ck_assert_int_eq(imapp_parse(r.cmd.data, r.cmd.len, &c, &err), 0);
+	ck_assert_uint_eq(c.args[1].len, 2);
+	ck_assert_int_eq(c.args[1].str[0], 0);
+	imapp_cmd_free(&c);
+	imapp_reader_free(&r);
+}
+END_TEST
+
+START_TEST(test_tokens)
+{
+	struct imapp_cmd c;
+	const char *err;
+
+	ck_assert_int_eq(imapp_parse(inputs[3], strlen(inputs[3]), &c, &err),
+	    0);
+	ck_assert_uint_eq(c.nargs, 2);
+	ck_assert_str_eq(c.args[0].str, "1:*");
+	ck_assert_int_eq(c.args[1].type, IMAPP_LIST);
+	ck_assert_uint_eq(c.args[1].nlist, 2);
+	ck_assert_str_eq(c.args[1].list[0].str,
+	    "BODY.PEEK[HEADER.FIELDS (From To)]<0.100>");
+	imapp_cmd_free(&c);
+	ck_assert_int_eq(imapp_parse(inputs[4], strlen(inputs[4]), &c, &err),
+	    0);
+	ck_assert_str_eq(c.name, "SEARCH");
+	ck_assert_uint_eq(c.nargs, 5);
+	ck_assert_str_eq(c.args[0].str, "OR");
+	ck_assert_str_eq(c.args[1].str, "LARGER");
+	ck_assert_str_eq(c.args[2].str, "123");
+	ck_assert_str_eq(c.args[3].str, "SMALLER");
+	ck_assert_str_eq(c.args[4].str, "456");
+	imapp_cmd_free(&c);
+	ck_assert_int_eq(imapp_parse(inputs[5], strlen(inputs[5]), &c, &err),
+	    0);
+	ck_assert_int_eq(c.args[0].type, IMAPP_STRING);
+	ck_assert_str_eq(c.args[0].str, "al\"ice");
+	ck_assert_str_eq(c.args[1].str, "p w");
+	imapp_cmd_free(&c);
+}
+END_TEST
+
+/* each character RFC 3501 forbids in an atom */
+static const char forbidden[] = { '(', ')', '{', '"', '\\', '\x01', '\x7f' };
+
+START_TEST(test_forbidden_atom_char)
+{
+	char line[64];
+	struct imapp_cmd c;
+	const char *err = NULL;
+	int r;
+
+	snprintf(line, sizeof(line), "t1 CREATE ab%cc\r\n", forbidden[_i]);
+	r = imapp_parse(line, strlen(line), &c, &err);
+	ck_assert_msg(r == -1, "accepted atom with 0x%02x",
+	    (unsigned char)forbidden[_i]);
+	ck_assert_ptr_nonnull(err);
+	ck_assert_str_eq(c.tag, "t1");
+	imapp_cmd_free(&c);
+}
+END_TEST
+
+static const struct {
+	const char *line, *err;
+} bad[] = {
+	{ "a1 LOGIN \"alice\r\n", "Unterminated quoted string" },
+	{ "a1 FETCH 1 (FLAGS\r\n", "Unbalanced parenthesis" },
+	{ "a1 FETCH 1 FLAGS)\r\n", "Unbalanced parenthesis" },
+	{ "a1\r\n", "Missing command" },
+	{ "a1 NOOP  x\r\n", "Invalid character ' '" },
+	{ "a1 LOGIN \"a\\b\" x\r\n", "Invalid escape" },
+	{ "a1 X ((((((((((((((((((((((((((((((((((a))))))))))))))))))))))))))))))))))\r\n",
+	  "Too many nested lists" },
+	{ "a1 X {5}\r\nab\r\n", "Literal shorter" },
+	{ "* NOOP\r\n", "Missing or invalid tag" },
+};
+
+START_TEST(test_bad)
+{
+	struct imapp_cmd c;
+	const char *err = NULL;
+
+	ck_assert_int_eq(imapp_parse(bad[_i].line, strlen(bad[_i].line), &c,
+	    &err), -1);
+	ck_assert_msg(strstr(err, bad[_i].err) != NULL, "got '%s' want '%s'",
+	    err, bad[_i].err);
+	imapp_cmd_free(&c);
+}
+END_TEST
+
+START_TEST(test_limits)
+{
+	struct imapp_reader r;
+	char big[300];
+	size_t used;
+	int cont;
+
+	imapp_reader_init(&r, 100, 50, 1000);
+	memset(big, 'x', sizeof(big));
+	memcpy(big, "a1 NOOP ", 8);
+	memcpy(big + 298, "\r\n", 2);
+	ck_assert_int_eq(feed(&r, big, sizeof(big), 1000, &cont),
+	    IMAPP_ELINE);
+	ck_assert_str_eq(r.tag, "a1");
+	imapp_reader_reset(&r);
+	/* refused before any literal byte is read: nothing consumed past
+	 * the announcing line */
+	ck_assert_int_eq(imapp_reader_feed(&r, "a2 APPEND x {51}\r\nzzz", 21,
+	    &used), IMAPP_ELITERAL);
+	ck_assert_uint_eq(used, 18);
+	ck_assert_str_eq(r.tag, "a2");
+	ck_assert_int_eq(r.literal_nonsync, 0);
+	imapp_reader_reset(&r);
+	ck_assert_int_eq(imapp_reader_feed(&r, "a3 APPEND x {51+}\r\n", 19,
+	    &used), IMAPP_ELITERAL);
+	ck_assert_int_eq(r.literal_nonsync, 1);
+	imapp_reader_free(&r);
+}
+END_TEST
+
+START_TEST(test_seqset)
+{
+	struct imapp_seqset s;
+
+	ck_assert_int_eq(imapp_seqset_parse("1:3,5,7:*", 10, &s), 0);
+	ck_assert(imapp_seqset_contains(&s, 2));
+	ck_assert(!imapp_seqset_contains(&s, 4));
+	ck_assert(imapp_seqset_contains(&s, 10));
+	imapp_seqset_free(&s);
+	ck_assert_int_eq(imapp_seqset_parse("5:2", 10, &s), 0);
+	ck_assert(imapp_seqset_contains(&s, 3));
+	imapp_seqset_free(&s);
+	ck_assert_int_eq(imapp_seqset_parse("0", 10, &s), -1);
+	ck_assert_int_eq(imapp_seqset_parse("1,", 10, &s), -1);
+	ck_assert_int_eq(imapp_seqset_parse("a", 10, &s), -1);
+	ck_assert_int_eq(imapp_seqset_parse("99999999999", 10, &s), -1);
+}
+END_TEST
+
+START_TEST(test_writers)
+{
+	struct buf b = BUF_INIT;
+
+	imapp_put_astring(&b, "INBOX", 5);
+	buf_putc(&b, ' ');
+	imapp_put_astring(&b, "a b", 3);
+	buf_putc(&b, ' ');
+	imapp_put_string(&b, "q\"\\", 3);
+	buf_putc(&b, ' ');
+	imapp_put_string(&b, "l\r\n", 3);
+	ck_assert_str_eq(buf_cstr(&b),
+	    "INBOX \"a b\" \"q\\\"\\\\\" {3}\r\nl\r\n");
+	buf_free(&b);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("imapp");
+	TCase *tc = tcase_create("imapp");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_loop_test(tc, test_bytewise, 0,
+	    sizeof(inputs) / sizeof(inputs[0]));
+	tcase_add_test(tc, test_literals);
+	tcase_add_test(tc, test_tokens);
+	tcase_add_loop_test(tc, test_forbidden_atom_char, 0,
+	    sizeof(forbidden));
+	tcase_add_loop_test(tc, test_bad, 0, sizeof(bad) / sizeof(bad[0]));
+	tcase_add_test(tc, test_limits);
+	tcase_add_test(tc, test_seqset);
+	tcase_add_test(tc, test_writers);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

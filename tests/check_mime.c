@@ -1,0 +1,232 @@
+/*
+ * check_mime - unit tests for the MIME parser: ENVELOPE, BODYSTRUCTURE of
+ * nested multiparts, sections, encoded words, malformed headers.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "mime.h"
+#include "xalloc.h"
+
+static const char nested[] =
+    "From: \"Ann, A.\" <ann@example.com>\r\n"
+    "To: undisclosed:;, bob@example.org\r\n"
+    "Subject: =?ISO-8859-1?Q?caf=E9?= =?UTF-8?B?w6k=?=\r\n"
+    "Date: Tue, 3 Feb 2026 09:30:00 -0500\r\n"
+    "Content-Type: multipart/mixed; boundary=\"A\"\r\n"
+    "\r\n"
+    "--A\r\n"
+    "Content-Type: multipart/alternative; boundary=B\r\n"
+    "\r\n"
+    "--B\r\n"
+    "Content-Type: text/plain; charset=us-ascii\r\n"
+    "\r\n"
+    "hi\r\n"
+    "--B\r\n"
+    "Content-Type: text/html\r\n"
+    "Content-Transfer-Encoding: quoted-printable\r\n"
+    "\r\n"
+    "<p>h=C3=A9</p>\r\n"
+    "--B--\r\n"
+    "--A\r\n"
+    "Content-Type: message/rfc822\r\n"
+    "\r\n"
+    "Subject: inner\r\n"
+    "Content-Type: multipart/mixed; boundary=C\r\n"
+    "\r\n"
+    "--C\r\n"
+    "\r\n"
+    "inner text\r\n"
+    "--C--\r\n"
+    "--A--\r\n";
+
+/* copy - the data without a trailing NUL, as mmap gives it */
+static char *
+copy(const char *s, size_t *len)
+{
+	*len = strlen(s);
+	return xmemdup(s, *len);
+}
+
+START_TEST(test_bodystructure_nested)
+{
+	size_t len;
+	char *d = copy(nested, &len);
+	struct mime_part *root = mime_parse(d, len);
+	struct buf b = BUF_INIT;
+
+	mime_bodystructure(root, d, 0, &b);
+	ck_assert_str_eq(buf_cstr(&b),
+	    "(((\"TEXT\" \"PLAIN\" (\"CHARSET\" \"us-ascii\") NIL NIL \"7BIT\" 2 1)"
+	    "(\"TEXT\" \"HTML\" NIL NIL NIL \"QUOTED-PRINTABLE\" 14 1) "
+	    "\"ALTERNATIVE\")"
+	    "(\"MESSAGE\" \"RFC822\" NIL NIL NIL \"7BIT\" 85 "
+	    "(NIL \"inner\" NIL NIL NIL NIL NIL NIL NIL NIL) "
+	    "((\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" 10 1)"
+	    " \"MIXED\") 7) \"MIXED\")");
+	buf_reset(&b);
+	mime_bodystructure(root, d, 1, &b);
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&b),
+	    "\"MIXED\" (\"BOUNDARY\" \"A\") NIL NIL NIL)"));
+	buf_free(&b);
+	mime_free(&root);
+	ck_assert_ptr_null(root);
+	free(d);
+}
+END_TEST
+
+START_TEST(test_envelope)
+{
+	size_t len;
+	char *d = copy(nested, &len);
+	struct mime_part *root = mime_parse(d, len);
+	struct buf b = BUF_INIT;
+
+	mime_envelope(d + root->hdr_off, root->hdr_len, &b);
+	ck_assert_str_eq(buf_cstr(&b),
+	    "(\"Tue, 3 Feb 2026 09:30:00 -0500\" "
+	    "\"=?ISO-8859-1?Q?caf=E9?= =?UTF-8?B?w6k=?=\" "
+	    "((\"Ann, A.\" NIL \"ann\" \"example.com\")) "
+	    "((\"Ann, A.\" NIL \"ann\" \"example.com\")) "
+	    "((\"Ann, A.\" NIL \"ann\" \"example.com\")) "
+	    "((NIL NIL \"undisclosed\" NIL)(NIL NIL NIL NIL)"
+	    "(NIL NIL \"bob\" \"example.org\")) NIL NIL NIL NIL)");
+	buf_free(&b);
+	mime_free(&root);
+	free(d);
+}
+END_TEST
+
+START_TEST(test_sections)
+{
+	size_t len;
+	char *d = copy(nested, &len);
+	struct mime_part *root = mime_parse(d, len);
+	const struct mime_part *p;
+	unsigned path[3];
+
+	path[0] = 1; path[1] = 2;
+	p = mime_find_part(root, path, 2);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_str_eq(p->subtype, "html");
+	path[0] = 2; path[1] = 1;
+	p = mime_find_part(root, path, 2);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_int_eq((int)p->body_len, 10);
+	ck_assert(memcmp(d + p->body_off, "inner text", 10) == 0);
+	path[0] = 3;
+	ck_assert_ptr_null(mime_find_part(root, path, 1));
+	mime_free(&root);
+	free(d);
+}
+END_TEST
+
+START_TEST(test_encoded_words)
+{
+	struct buf b = BUF_INIT;
+	const char *s = "=?ISO-8859-1?Q?caf=E9?= =?UTF-8?B?w6k=?= and "
+	    "=?bogus plain";
+
+	mime_decode_words(s, strlen(s), &b);
+	ck_assert_str_eq(buf_cstr(&b), "caf\xc3\xa9\xc3\xa9 and =?bogus plain");
+	buf_reset(&b);
+	s = "=?UTF-8?Q?a_b?=";
+	mime_decode_words(s, strlen(s), &b);
+	ck_assert_str_eq(buf_cstr(&b), "a b");
+	buf_free(&b);
+}
+END_TEST
+
+static const char *malformed[] = {
+	"no colon line\r\nSubject: ok\r\n\r\nbody",
+	"Subject: no blank line and no body",
+	"Content-Type: multipart/mixed; boundary=X\r\n\r\n--X\r\nunclosed",
+	"Content-Type: multipart/mixed\r\n\r\nno boundary parameter",
+	"Content-Type: multipart/mixed; boundary=\"\"\r\n\r\n--\r\n",
+	"",
+	"\r\n",
+	"Content-Type: message/rfc822\r\n\r\n",
+	"From: <<<@@@>>>, \"unterminated\r\nTo: (comment (nested) <x@y>\r\n\r\n",
+};
+
+/* malformed input yields some structure and never crashes */
+START_TEST(test_malformed)
+{
+	size_t len;
+	char *d = copy(malformed[_i], &len);
+	struct mime_part *root = mime_parse(d, len);
+	struct buf b = BUF_INIT;
+
+	mime_bodystructure(root, d, 1, &b);
+	ck_assert(b.len > 0 && b.data[0] == '(');
+	buf_reset(&b);
+	mime_envelope(d + root->hdr_off, root->hdr_len, &b);
+	ck_assert(b.len > 0 && b.data[0] == '(');
+	buf_reset(&b);
+	mime_body_text(root, d, &b);
+	buf_free(&b);
+	mime_free(&root);
+	free(d);
+}
+END_TEST
+
+START_TEST(test_header_fields)
+{
+	const char *h = "From: a\r\nTo: b\r\n c\r\nSubject: s\r\n\r\n";
+	const char *names[] = { "to", "SUBJECT" };
+	struct buf b = BUF_INIT;
+
+	mime_header_fields(h, strlen(h), names, 2, 0, &b);
+	ck_assert_str_eq(buf_cstr(&b), "To: b\r\n c\r\nSubject: s\r\n\r\n");
+	buf_reset(&b);
+	mime_header_fields(h, strlen(h), names, 2, 1, &b);
+	ck_assert_str_eq(buf_cstr(&b), "From: a\r\n\r\n");
+	buf_reset(&b);
+	ck_assert_int_eq(mime_header_get(h, strlen(h), "to", 0, 0, &b), 0);
+	ck_assert_str_eq(buf_cstr(&b), "b c");
+	buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_date)
+{
+	long long t;
+	int tz;
+
+	ck_assert_int_eq(mime_parse_date("Tue, 3 Feb 2026 09:30:00 -0500",
+	    30, &t, &tz), 0);
+	ck_assert_int_eq(tz, -300);
+	ck_assert_int_eq(t, 1770129000LL);
+	ck_assert_int_eq(mime_parse_date("3 Feb 26 14:30 GMT", 18, &t, &tz),
+	    0);
+	ck_assert_int_eq(mime_parse_date("yesterday", 9, &t, &tz), -1);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("mime");
+	TCase *tc = tcase_create("mime");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(tc, test_bodystructure_nested);
+	tcase_add_test(tc, test_envelope);
+	tcase_add_test(tc, test_sections);
+	tcase_add_test(tc, test_encoded_words);
+	tcase_add_loop_test(tc, test_malformed, 0,
+	    sizeof(malformed) / sizeof(malformed[0]));
+	tcase_add_test(tc, test_header_fields);
+	tcase_add_test(tc, test_date);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

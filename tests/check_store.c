@@ -1,0 +1,303 @@
+/*
+ * check_store - unit tests for the Berkeley DB mail store, on a real
+ * environment in a temporary directory.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "store.h"
+#include "store_int.h"
+
+static char dir[256], conf[300], part[300];
+static struct store *st;
+static const char msg[] = "From: a@example.com\r\nSubject: t\r\n\r\nbody\r\n";
+
+static void
+setup(void)
+{
+	const char *err;
+
+	snprintf(dir, sizeof(dir), "/tmp/check_store.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(conf, sizeof(conf), "%s/conf", dir);
+	snprintf(part, sizeof(part), "%s/spool", dir);
+	ck_assert_int_eq(store_recover(conf, part, &err), 0);
+	ck_assert_int_eq(store_open(conf, part, STORE_OPEN_CREATE, &st, &err),
+	    0);
+	ck_assert_int_eq(store_mbox_create(st, "u", "INBOX", &err), 0);
+}
+
+static void
+teardown(void)
+{
+	char cmd[400];
+
+	store_close(&st);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cleanup of %s failed\n", dir);
+}
+
+static uint32_t
+append(const char *mbox, const char *data)
+{
+	uint32_t uv, uid;
+	const char *err;
+
+	ck_assert_int_eq(store_append(st, "u", mbox, data, strlen(data), NULL,
+	    &uv, &uid, &err), 0);
+	return uid;
+}
+
+START_TEST(test_append_list_map)
+{
+	struct store_msg *m;
+	struct store_mbox mb;
+	const char *err, *data;
+	size_t n, len;
+
+	ck_assert_uint_eq(append("INBOX", msg), 1);
+	ck_assert_uint_eq(append("inbox", msg), 2);
+	ck_assert_int_eq(store_msg_list(st, 1, &mb, &m, &n, &err), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_uint_eq(mb.exists, 2);
+	ck_assert_uint_eq(mb.unseen, 2);
+	ck_assert_uint_eq(mb.uidnext, 3);
+	ck_assert_uint_eq(m[1].modseq, mb.highestmodseq);
+	ck_assert_str_eq(m[0].guid, m[1].guid);	/* same bytes, one file */
+	ck_assert_int_eq(store_msg_map(st, m[0].guid, &data, &len, &err), 0);
+	ck_assert_uint_eq(len, strlen(msg));
+	ck_assert(memcmp(data, msg, len) == 0);
+	store_msg_unmap(data, len);
+	free(m);
+	ck_assert_int_eq(store_append(st, "u", "nosuch", msg, 3, NULL, NULL,
+	    NULL, &err), STORE_ENOENT);
+}
+END_TEST
+
+START_TEST(test_flags_expunge_copy)
+{
+	struct store_msg res[2], *m;
+	struct store_mbox mb;
+	uint32_t uids[2] = { 1, 2 }, nu[2], uv, *failed, *ex;
+	size_t n, nf, ne;
+	const char *err;
+	uint64_t ms;
+
+	append("INBOX", msg);
+	append("INBOX", "Subject: two\r\n\r\nx\r\n");
+	ck_assert_int_eq(store_set_flags(st, 1, uids, 2, STORE_FLAGS_ADD,
+	    STORE_F_SEEN, "$A $B", 0, res, NULL, NULL, &err), 0);
+	ck_assert_uint_eq(res[0].flags, STORE_F_SEEN);
+	ck_assert_str_eq(res[0].keywords, "$A $B");
+	ms = res[0].modseq;
+	ck_assert_int_eq(store_set_flags(st, 1, uids, 1, STORE_FLAGS_REMOVE,
+	    0, "$A", 0, res, NULL, NULL, &err), 0);
+	ck_assert_str_eq(res[0].keywords, "$B");
+	/* CONDSTORE: message 1 changed after ms, message 2 did not */
+	ck_assert_int_eq(store_set_flags(st, 1, uids, 2, STORE_FLAGS_ADD,
+	    STORE_F_FLAGGED, NULL, ms, res, &failed, &nf, &err), 0);
+	ck_assert_uint_eq(nf, 1);
+	ck_assert_uint_eq(failed[0], 1);
+	free(failed);
+	ck_assert_int_eq(store_mbox_create(st, "u", "Other", &err), 0);
+	ck_assert_int_eq(store_copy(st, 1, uids, 2, "u", "Other", 0, &uv, nu,
+	    &err), 0);
+	ck_assert_uint_eq(nu[0], 1);
+	ck_assert_uint_eq(nu[1], 2);
+	ck_assert_int_eq(store_mbox_get(st, "u", "INBOX", &mb, &err), 0);
+	ms = mb.highestmodseq;
+	ck_assert_int_eq(store_expunge(st, 1, uids, 1, &err), 0);
+	ck_assert_int_eq(store_expunged_since(st, 1, ms, &ex, &ne, &err), 0);
+	ck_assert_uint_eq(ne, 1);
+	ck_assert_uint_eq(ex[0], 1);
+	free(ex);
+	/* MOVE: gone from the source in the same transaction */
+	ck_assert_int_eq(store_copy(st, 1, uids + 1, 1, "u", "Other", 1, &uv,
+	    nu, &err), 0);
+	ck_assert_int_eq(store_msg_list(st, 1, &mb, &m, &n, &err), 0);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_uint_eq(mb.exists, 0);
+	free(m);
+	ck_assert_int_eq(store_mbox_get(st, "u", "Other", &mb, &err), 0);
+	ck_assert_uint_eq(mb.exists, 3);
+}
+END_TEST
+
+static int
+count(const char *name, const struct store_mbox *mb, void *ctx)
+{
+	(void)name;
+	(void)mb;
+	(*(int *)ctx)++;
+	return 0;
+}
+
+START_TEST(test_mailboxes)
+{
+	struct store_mbox a, b;
+	const char *err;
+	int n = 0;
+
+	ck_assert_int_eq(store_mbox_create(st, "u", "a/b/c", &err), 0);
+	ck_assert_int_eq(store_mbox_create(st, "u", "a", &err), STORE_EEXIST);
+	ck_assert_int_eq(store_mbox_get(st, "u", "a", &a, &err), 0);
+	ck_assert_int_eq(store_mbox_get(st, "u", "a/b", &b, &err), 0);
+	ck_assert_uint_gt(b.uidvalidity, a.uidvalidity);
+	ck_assert_int_eq(store_mbox_rename(st, "u", "a", "z", &err), 0);
+	ck_assert_int_eq(store_mbox_get(st, "u", "z/b/c", &a, &err), 0);
+	ck_assert_int_eq(store_mbox_get(st, "u", "a/b", &a, &err),
+	    STORE_ENOENT);
+	ck_assert_int_eq(store_mbox_delete(st, "u", "INBOX", &err),
+	    STORE_EINVAL);
+	ck_assert_int_eq(store_mbox_delete(st, "u", "z/b/c", &err), 0);
+	ck_assert_int_eq(store_mbox_list(st, "u", count, &n, &err), 0);
+	ck_assert_int_eq(n, 3);		/* INBOX z z/b */
+	/* INBOX rename moves the messages, INBOX stays */
+	append("INBOX", msg);
+	ck_assert_int_eq(store_mbox_rename(st, "u", "INBOX", "old", &err), 0);
+	ck_assert_int_eq(store_mbox_get(st, "u", "INBOX", &a, &err), 0);
+	ck_assert_uint_eq(a.exists, 0);
+	ck_assert_int_eq(store_mbox_get(st, "u", "old", &a, &err), 0);
+	ck_assert_uint_eq(a.exists, 1);
+	/* another user sees nothing of u's */
+	n = 0;
+	ck_assert_int_eq(store_mbox_list(st, "v", count, &n, &err), 0);
+	ck_assert_int_eq(n, 0);
+}
+END_TEST
+
+START_TEST(test_recent)
+{
+	uint32_t old;
+	const char *err;
+
+	append("INBOX", msg);
+	ck_assert_int_eq(store_claim_recent(st, 1, &old, &err), 0);
+	ck_assert_uint_eq(old, 0);
+	ck_assert_int_eq(store_claim_recent(st, 1, &old, &err), 0);
+	ck_assert_uint_eq(old, 1);	/* nobody else sees it as recent */
+}
+END_TEST
+
+/* two processes see each other's commits at once */
+START_TEST(test_two_processes)
+{
+	struct store_mbox mb;
+	const char *err;
+	pid_t pid;
+	int status;
+
+	pid = fork();
+	if (pid == 0) {
+		struct store *s2;
+
+		if (store_open(conf, part, 0, &s2, &err) < 0)
+			_exit(1);
+		store_append(s2, "u", "INBOX", msg, strlen(msg), NULL, NULL,
+		    NULL, &err);
+		store_close(&s2);
+		_exit(0);
+	}
+	waitpid(pid, &status, 0);
+	ck_assert_int_eq(WEXITSTATUS(status), 0);
+	ck_assert_int_eq(store_mbox_get(st, "u", "INBOX", &mb, &err), 0);
+	ck_assert_uint_eq(mb.exists, 1);
+}
+END_TEST
+
+/* hold_op - take the write lock on u's INBOX record, then stop */
+static int
+hold_op(struct store *s2, DB_TXN *txn, void *arg)
+{
+	struct store_mrec rec;
+	int fd = *(int *)arg;
+
+	if (store_mrec_get(s2, txn, "u", "INBOX", &rec, 1) != 0 ||
+	    store_mrec_put(s2, txn, "u", "INBOX", &rec) != 0)
+		_exit(1);
+	if (write(fd, "x", 1) != 1)
+		_exit(1);
+	pause();		/* killed here, outside the library */
+	return 0;
+}
+
+/* a process killed while holding write locks does not block others:
+ * the next writer gets the conflict at once, runs failchk, which frees
+ * the dead locker's locks, and goes through */
+START_TEST(test_killed_holder)
+{
+	const char *err;
+	int p[2], status;
+	pid_t pid;
+	char c;
+
+	ck_assert_int_eq(pipe(p), 0);
+	pid = fork();
+	if (pid == 0) {
+		struct store *s2;
+
+		if (store_open(conf, part, 0, &s2, &err) < 0)
+			_exit(1);
+		store_run(s2, hold_op, &p[1], &err);
+		_exit(0);
+	}
+	ck_assert_int_eq(read(p[0], &c, 1), 1);
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	append("INBOX", msg);
+}
+END_TEST
+
+START_TEST(test_recover_sweeps_orphans)
+{
+	char path[400];
+	FILE *f;
+	const char *err;
+	int swept;
+
+	snprintf(path, sizeof(path), "%s/tmp/1234.deadbeef", part);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("half a message", f);
+	fclose(f);
+	store_close(&st);
+	swept = store_recover(conf, part, &err);
+	ck_assert_int_eq(swept, 1);
+	ck_assert_int_ne(access(path, F_OK), 0);
+	ck_assert_int_eq(store_open(conf, part, 0, &st, &err), 0);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("store");
+	TCase *tc = tcase_create("store");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_append_list_map);
+	tcase_add_test(tc, test_flags_expunge_copy);
+	tcase_add_test(tc, test_mailboxes);
+	tcase_add_test(tc, test_recent);
+	tcase_add_test(tc, test_two_processes);
+	tcase_add_test(tc, test_killed_holder);
+	tcase_add_test(tc, test_recover_sweeps_orphans);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
