@@ -9,6 +9,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "cfg.h"
 #include "imapd.h"
 #include "imapd_cmd.h"
 #include "log.h"
@@ -85,6 +86,11 @@ cmd_append(struct imap_cmd *cmd)
 	msg = &cmd->args[i];
 	if (msg->len == 0) {
 		imap_no(cmd, "Empty message");
+		goto out;
+	}
+	if ((long long)msg->len > cfg_size("maxmessagesize")) {
+		imap_no(cmd, "[TOOBIG] Message larger than %lld bytes",
+		    cfg_size("maxmessagesize"));
 		goto out;
 	}
 	opt.keywords = kw.len ? buf_cstr(&kw) : NULL;

@@ -295,8 +295,9 @@ imapp_parse_literal(struct imapp_tok *t, struct imapp_arg *a)
 		return imapp_fail(t, "Literal shorter than announced");
 	a->type = IMAPP_LITERAL;
 	a->len = (size_t)n;
-	a->str = xstrndup(t->s + i, (size_t)n);
-	memcpy(a->str, t->s + i, (size_t)n);	/* keep NULs */
+	a->str = xmalloc((size_t)n + 1);
+	memcpy(a->str, t->s + i, (size_t)n);	/* keeps NULs */
+	a->str[n] = '\0';
 	t->i = i + (size_t)n;
 	return 0;
 }

@@ -327,8 +327,10 @@ store_append(struct store *st, const char *user, const char *name,
 		store_fail(st, error_r, "no such mailbox");
 	if (r != 0)
 		return r;
-	*uidvalidity_r = a.uidvalidity;
-	*uid_r = a.uid;
+	if (uidvalidity_r != NULL)
+		*uidvalidity_r = a.uidvalidity;
+	if (uid_r != NULL)
+		*uid_r = a.uid;
 	return 0;
 }
 
