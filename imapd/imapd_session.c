@@ -292,6 +292,15 @@ imapd_serve(struct imap_session *s)
 		first = 0;
 		imapp_cmd_free(&c);
 		imapp_reader_reset(&s->rd);
+		if (store_needs_recovery(s->st)) {
+			io_printf(s, "* BYE [UNAVAILABLE] Server restarting; "
+			    "reconnect in a moment\r\n");
+			io_flush(s);
+			log_error("mail store needs recovery; exiting so "
+			    "master recovers it user=%s addr=%s",
+			    s->user[0] ? s->user : "-", s->addr);
+			exit(STORE_EXIT_RECOVER);
+		}
 		io_flush(s);
 	}
 	io_flush(s);

@@ -71,8 +71,10 @@ main(int argc, char **argv)
 		log_fatal("%s: partition-%s is not set", cfg_path(),
 		    cfg_str("defaultpartition"));
 	if (store_open(cfg_str("configdirectory"), part, STORE_OPEN_CREATE,
-	    &imapd_store, &err) < 0)
-		log_fatal("cannot open the mail store: %s", err);
+	    &imapd_store, &err) < 0) {
+		log_error("cannot open the mail store: %s", err);
+		exit(STORE_EXIT_RECOVER);
+	}
 	if (ind < argc && strcmp(argv[ind], "-s") == 0) {
 		imapd_session_run(0);
 		store_close(&imapd_store);

@@ -149,7 +149,11 @@ store_open(const char *configdir, const char *partdir, int flags,
 		goto fail;
 	}
 	/* release what processes that died holding locks left behind */
-	st->env->failchk(st->env, 0);
+	if ((r = st->env->failchk(st->env, 0)) != 0) {
+		store_fail(st, error_r, "failchk: %s (run berthctl recover)",
+		    db_strerror(r));
+		goto fail;
+	}
 	if (store_open_db(st, &st->mboxes, "mailboxes.db", error_r) < 0 ||
 	    store_open_db(st, &st->index, "index.db", error_r) < 0 ||
 	    store_open_db(st, &st->expunged, "expunged.db", error_r) < 0 ||
@@ -245,9 +249,12 @@ store_run(struct store *st, store_op_fn *op, void *arg, const char **error_r)
 		if (r == DB_LOCK_DEADLOCK || r == DB_LOCK_NOTGRANTED) {
 			txn->abort(txn);
 			if (attempt % 8 == 7 &&
-			    (r = st->env->failchk(st->env, 0)) != 0)
+			    (r = st->env->failchk(st->env, 0)) != 0) {
+				/* a process died inside the library */
+				st->needs_recovery = 1;
 				return store_fail(st, error_r, "failchk: %s",
 				    db_strerror(r));
+			}
 			usleep(attempt < 10 ? 500 * (unsigned)(attempt + 1) :
 			    50000);
 			continue;
@@ -261,6 +268,8 @@ store_run(struct store *st, store_op_fn *op, void *arg, const char **error_r)
 		}
 		if (r != 0) {
 			txn->abort(txn);
+			if (r == DB_RUNRECOVERY)
+				st->needs_recovery = 1;
 			return store_fail(st, error_r, "database: %s",
 			    db_strerror(r));
 		}
@@ -809,4 +818,10 @@ store_claim_recent(struct store *st, uint32_t mboxid, uint32_t *oldrecent_r,
 	if (r == 0)
 		*oldrecent_r = mb.recentuid;
 	return r;
+}
+
+int
+store_needs_recovery(struct store *st)
+{
+	return st->needs_recovery;
 }

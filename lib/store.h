@@ -101,6 +101,14 @@ void store_close(struct store **st);
 /* store_recover - recovery plus sweep of unreferenced files (START) */
 int store_recover(const char *configdir, const char *partdir,
     const char **error_r);
+/*
+ * store_needs_recovery - did the environment report that it needs
+ * recovery (a process died inside Berkeley DB)?  The process should exit
+ * with STORE_EXIT_RECOVER; master then stops every store user and runs
+ * its START commands (berthctl recover) again.
+ */
+int store_needs_recovery(struct store *st);
+#define STORE_EXIT_RECOVER 75
 /* store_checkpoint - checkpoint and remove old logs (EVENTS) */
 int store_checkpoint(struct store *st, const char **error_r);
 

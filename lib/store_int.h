@@ -15,6 +15,7 @@ struct store {
 	DB *mboxes, *index, *expunged, *cache, *refs, *subs, *meta, *byid;
 	char *configdir, *partdir;
 	char err[512];
+	int needs_recovery;	/* DB_RUNRECOVERY seen */
 };
 
 /* mailbox record, value of mailboxes "<user>\0<name>" */

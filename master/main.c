@@ -25,6 +25,7 @@
 #include "log.h"
 #include "master.h"
 #include "srv.h"
+#include "store.h"
 
 struct master master;
 
@@ -60,24 +61,22 @@ master_reap(void)
 		copy = *c;
 		master_child_remove(pid);
 		master_pool_reaped(&copy, status);
+		if (WIFEXITED(status) &&
+		    WEXITSTATUS(status) == STORE_EXIT_RECOVER)
+			master.recover_pending = 1;
 		if (copy.svc->e.section == MCONF_DAEMON &&
 		    !copy.svc->removed && !master.terminating)
 			master_event_schedule(copy.svc, 0);
 	}
 }
 
-/* master_shutdown - SIGTERM everyone, wait up to 10 s, then SIGKILL */
+/* master_stop_children - SIGTERM all, wait up to 10 s, then SIGKILL */
 static void
-master_shutdown(void)
+master_stop_children(void)
 {
 	long long deadline;
 	size_t i;
 
-	master.terminating = 1;
-	log_info("shutting down: children=%zu", master.nchildren);
-	for (i = 0; i < master.nsvcs; i++)
-		if (master.svcs[i]->lfd >= 0)
-			close(master.svcs[i]->lfd);
 	for (i = 0; i < master.nchildren; i++)
 		kill(master.children[i].pid, SIGTERM);
 	deadline = master_now_ms() + 10000;
@@ -92,8 +91,46 @@ master_shutdown(void)
 	}
 	while (waitpid(-1, NULL, 0) > 0)
 		;
+	master.nchildren = 0;
+}
+
+/* master_shutdown - stop listening and every child, then exit */
+static void
+master_shutdown(void)
+{
+	size_t i;
+
+	master.terminating = 1;
+	log_info("shutting down: children=%zu", master.nchildren);
+	for (i = 0; i < master.nsvcs; i++)
+		if (master.svcs[i]->lfd >= 0)
+			close(master.svcs[i]->lfd);
+	master_stop_children();
 	log_info("stopped");
 	exit(0);
+}
+
+/*
+ * master_recover - a child reported that the mail store needs recovery (a
+ * process died inside Berkeley DB).  Recovery needs the store to itself:
+ * stop every child, run the START commands again, then carry on.  The
+ * listeners stay open, so clients wait in the backlog meanwhile.
+ */
+static void
+master_recover(void)
+{
+	size_t i;
+
+	master.recover_pending = 0;
+	log_error("mail store needs recovery: stopping children=%zu and "
+	    "running START again", master.nchildren);
+	master.terminating = 1;
+	master_stop_children();
+	master.terminating = 0;
+	master_event_run_start();
+	for (i = 0; i < master.nsvcs; i++)
+		master_event_schedule(master.svcs[i], 1);
+	log_info("recovery done; services resume");
 }
 
 /* master_signal - one signalfd event */
@@ -169,6 +206,8 @@ master_loop(int sfd)
 	int timeout;
 
 	for (;;) {
+		if (master.recover_pending)
+			master_recover();
 		master_pool_adjust();
 		master_event_tick();
 		next = master_event_next_ms();

@@ -52,6 +52,7 @@ struct master {
 	size_t nchildren;
 	int status_rfd, status_wfd;
 	int terminating;
+	int recover_pending;	/* a child asked for store recovery */
 };
 
 extern struct master master;

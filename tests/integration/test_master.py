@@ -130,3 +130,64 @@ def test_authd_restarted(fresh):
     time.sleep(0.3)
     c = s.connect("alice", "secret")
     c.logout()
+
+
+def test_workers_killed_under_load_lose_no_acknowledged_mail(fresh):
+    """SIGKILL workers at random while sessions write; every APPEND that
+    got its OK is there afterwards, and the server keeps serving (master
+    runs recovery itself if a worker died inside the database)."""
+    import imaplib
+    import random
+    import threading
+
+    s = fresh(prefork=3).start()
+    acked = []
+    stop = threading.Event()
+
+    def writer(n):
+        c = None
+        i = 0
+        while not stop.is_set():
+            try:
+                if c is None:
+                    c = s.connect("alice", "secret")
+                body = MSG + b"w%d-%d\r\n" % (n, i)
+                if c.append("INBOX", None, None, body)[0] == "OK":
+                    acked.append(body)
+                c.store("1:*", "+FLAGS", r"(\Seen)") if i % 5 == 0 else None
+                i += 1
+            except (imaplib.IMAP4.abort, imaplib.IMAP4.error, OSError):
+                c = None
+                time.sleep(0.05)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(3)]
+    for t in threads:
+        t.start()
+    rnd = random.Random(7)
+    for _ in range(8):
+        time.sleep(0.3)
+        kids = s.children()
+        if kids:
+            os.kill(rnd.choice(kids), signal.SIGKILL)
+    time.sleep(0.5)
+    stop.set()
+    for t in threads:
+        t.join(30)
+    assert acked
+    c = None
+    for _ in range(100):
+        try:
+            c = s.connect("alice", "secret")
+            break
+        except (imaplib.IMAP4.error, OSError):
+            time.sleep(0.2)
+    assert c is not None, s.logtext()[-3000:]
+    typ, d = c.select("INBOX")
+    n = int(d[0])
+    assert n >= len(acked)
+    typ, d = c.fetch("1:*", "(BODY.PEEK[TEXT])")
+    stored = {x[1] for x in d if isinstance(x, tuple)}
+    for body in acked:
+        assert body.split(b"\r\n\r\n", 1)[1] in stored
+    c.logout()
+    assert s.stop() == 0
