@@ -63,11 +63,31 @@ def test_prefork_and_sighup(fresh):
     assert wait_for(lambda: len(s.children()) >= 4)
     # a client connected across the reload keeps working
     c = s.connect("alice", "secret")
+    # a service added on reload listens; the old one keeps its session
+    from conftest import free_port
+    import imaplib
+    port2 = free_port()
+    s.write_master(prefork=4, extra=f'  imap2 cmd="imapd" '
+                   f'listen="127.0.0.1:{port2}" prefork=1\n')
     s.proc.send_signal(signal.SIGHUP)
-    time.sleep(0.5)
+    assert wait_for(lambda: _greets(port2))
+    assert c.noop()[0] == "OK"
+    # and removed on the next reload
+    s.write_master(prefork=4)
+    s.proc.send_signal(signal.SIGHUP)
+    assert wait_for(lambda: not _greets(port2))
     assert c.noop()[0] == "OK"
     c.logout()
     assert s.stop() == 0
+
+
+def _greets(port):
+    import socket
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=2) as k:
+            return k.recv(100).startswith(b"* OK")
+    except OSError:
+        return False
 
 
 def test_imapd_killed_mid_session(fresh):
