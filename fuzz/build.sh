@@ -16,7 +16,7 @@ CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -I$out -I$top/lib"
 LIB="$top/lib/buf.c $top/lib/xalloc.c $top/lib/log.c"
 clang $CFLAGS -o "$out/fuzz_imapp" "$here/fuzz_imapp.c" "$top/lib/imapp.c" $LIB
 clang $CFLAGS -o "$out/fuzz_mime" "$here/fuzz_mime.c" "$top/lib/mime_parse.c" \
-	"$top/lib/mime_hdr.c" "$top/lib/mime_envelope.c" $LIB
+	"$top/lib/mime_hdr.c" "$top/lib/mime_envelope.c" "$top/lib/imapp.c" $LIB
 if [ "${1:-}" = run ]; then
 	secs=${2:-60}
 	for t in imapp mime; do

@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "buf.h"
+#include "imapp.h"
 #include "mime.h"
 #include "mime_int.h"
 #include "xalloc.h"
@@ -23,29 +24,7 @@ struct mime_ctx {
 void
 mime_put_nstring(struct buf *out, const char *s, size_t len)
 {
-	size_t i;
-	int lit = len > 1000;
-
-	if (s == NULL) {
-		buf_puts(out, "NIL");
-		return;
-	}
-	for (i = 0; i < len && !lit; i++)
-		if (s[i] == '\r' || s[i] == '\n' || s[i] == '\0' ||
-		    (unsigned char)s[i] >= 0x80)
-			lit = 1;
-	if (lit) {
-		buf_printf(out, "{%zu}\r\n", len);
-		buf_append(out, s, len);
-		return;
-	}
-	buf_putc(out, '"');
-	for (i = 0; i < len; i++) {
-		if (s[i] == '"' || s[i] == '\\')
-			buf_putc(out, '\\');
-		buf_putc(out, s[i]);
-	}
-	buf_putc(out, '"');
+	imapp_put_nstring(out, s, len);
 }
 
 static void

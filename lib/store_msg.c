@@ -158,15 +158,19 @@ store_op_list(struct store *st, DB_TXN *txn, void *varg)
 	return r == DB_NOTFOUND ? 0 : r;
 }
 
-int
-store_msg_list(struct store *st, uint32_t mboxid, struct store_mbox *mb_r,
-    struct store_msg **msgs_r, size_t *n_r, const char **error_r)
+/* store_msg_select - records of mboxid with modseq > since (and, when
+ * mb_r is given, the mailbox record from the same transaction) */
+static int
+store_msg_select(struct store *st, uint32_t mboxid, uint64_t since,
+    struct store_mbox *mb_r, struct store_msg **msgs_r, size_t *n_r,
+    const char **error_r)
 {
 	struct store_list_arg a;
 	int r;
 
 	memset(&a, 0, sizeof(a));
 	a.mboxid = mboxid;
+	a.since = since;
 	a.mb = mb_r;
 	r = store_run(st, store_op_list, &a, error_r);
 	if (r != 0) {
@@ -181,23 +185,18 @@ store_msg_list(struct store *st, uint32_t mboxid, struct store_mbox *mb_r,
 }
 
 int
+store_msg_list(struct store *st, uint32_t mboxid, struct store_mbox *mb_r,
+    struct store_msg **msgs_r, size_t *n_r, const char **error_r)
+{
+	return store_msg_select(st, mboxid, 0, mb_r, msgs_r, n_r, error_r);
+}
+
+int
 store_msg_changed(struct store *st, uint32_t mboxid, uint64_t since,
     struct store_msg **msgs_r, size_t *n_r, const char **error_r)
 {
-	struct store_list_arg a;
-	int r;
-
-	memset(&a, 0, sizeof(a));
-	a.mboxid = mboxid;
-	a.since = since;
-	r = store_run(st, store_op_list, &a, error_r);
-	if (r != 0) {
-		free(a.msgs);
-		return r;
-	}
-	*msgs_r = a.msgs;
-	*n_r = a.n;
-	return 0;
+	return store_msg_select(st, mboxid, since, NULL, msgs_r, n_r,
+	    error_r);
 }
 
 int
