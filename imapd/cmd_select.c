@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "cfg.h"
 #include "imapd.h"
@@ -200,6 +201,7 @@ cmd_idle(struct imap_cmd *cmd)
 	}
 	io_printf(s, "+ idling\r\n");
 	for (;;) {
+		alarm(300);	/* the watchdog covers each sync, not the wait */
 		if (s->state == IMAP_S_SELECTED)
 			view_sync(s, 1);
 		if (s->state == IMAP_S_LOGOUT)

@@ -47,6 +47,8 @@ io_flush(struct imap_session *s)
 		n = write(s->fd, s->out.data + off, s->out.len - off);
 		if (n > 0) {
 			off += (size_t)n;
+			if (alarm(0) > 0)
+				alarm(300);	/* progress: re-arm the watchdog */
 			continue;
 		}
 		if (n < 0 && errno == EINTR)

@@ -16,6 +16,10 @@
 #include "cfg.h"
 #include "imapd.h"
 #include "log.h"
+#include <unistd.h>
+
+/* longest a command may run; I/O progress re-arms it */
+#define IMAPD_WATCHDOG_S 300
 
 static void
 imap_reply(struct imap_cmd *cmd, const char *status, const char *fmt,
@@ -287,7 +291,11 @@ imapd_serve(struct imap_session *s)
 			    err);
 		} else {
 			first = 0;
+			/* watchdog: a command stuck inside the store dies
+			 * and master recovers the store */
+			alarm(IMAPD_WATCHDOG_S);
 			imapd_dispatch(s, &c);
+			alarm(0);
 		}
 		first = 0;
 		imapp_cmd_free(&c);

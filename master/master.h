@@ -39,6 +39,7 @@ struct master_child {
 	struct master_svc *svc;
 	enum master_cstate state;
 	uint32_t generation;
+	long long started_ms;
 };
 
 struct master {
@@ -58,6 +59,8 @@ struct master {
 extern struct master master;
 
 long long master_now_ms(void);
+
+#define MASTER_START_TIMEOUT_MS 10000
 
 /* master_conf.c */
 int master_conf_load(int initial);

@@ -40,6 +40,7 @@ master_pool_status(void)
 		}
 		if (st.state == SRV_S_READY) {
 			c->state = MASTER_C_READY;
+			c->svc->backoff_ms = 0;
 			/* a removed service's worker finished its session */
 			if (c->svc->removed)
 				kill(c->pid, SIGTERM);
@@ -113,6 +114,33 @@ master_pool_service(struct master_svc *svc)
 	}
 }
 
+/*
+ * master_pool_stuck - a worker that never reported ready within
+ * MASTER_START_TIMEOUT_MS is stuck opening the mail store (a process died
+ * holding one of its mutexes): kill it and have the store recovered.
+ */
+static void
+master_pool_stuck(void)
+{
+	long long now = master_now_ms();
+	size_t i;
+
+	for (i = 0; i < master.nchildren; i++) {
+		struct master_child *c = &master.children[i];
+
+		if (c->svc->e.section != MCONF_SERVICES ||
+		    c->state != MASTER_C_STARTING ||
+		    now - c->started_ms < MASTER_START_TIMEOUT_MS)
+			continue;
+		log_error("service=%s pid=%d not ready after %d ms; killing it "
+		    "and recovering the mail store", c->svc->e.name,
+		    (int)c->pid, MASTER_START_TIMEOUT_MS);
+		kill(c->pid, SIGKILL);
+		c->started_ms = now;	/* log once */
+		master.recover_pending = 1;
+	}
+}
+
 void
 master_pool_adjust(void)
 {
@@ -120,6 +148,7 @@ master_pool_adjust(void)
 
 	if (master.terminating)
 		return;
+	master_pool_stuck();
 	for (i = 0; i < master.nsvcs; i++) {
 		struct master_svc *svc = master.svcs[i];
 
@@ -138,9 +167,18 @@ master_pool_reaped(struct master_child *c, int status)
 	    WEXITSTATUS(status) != 0) || (WIFSIGNALED(status) &&
 	    WTERMSIG(status) != SIGTERM));
 
-	/* a worker that dies young throttles its service, as Postfix does */
+	/* a worker stuck inside the store is killed by its watchdog */
+	if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM &&
+	    !master.terminating) {
+		log_error("service=%s pid=%d stopped by its watchdog; "
+		    "recovering the mail store", svc->e.name, (int)c->pid);
+		master.recover_pending = 1;
+	}
+	/* a worker that dies before it ever became ready (bad config, store
+	 * unusable) throttles its service, as Postfix does; one killed
+	 * while serving does not */
 	if (svc->e.section == MCONF_SERVICES) {
-		if (failed) {
+		if (failed && c->state == MASTER_C_STARTING) {
 			svc->backoff_ms = svc->backoff_ms ?
 			    svc->backoff_ms * 2 : 100;
 			if (svc->backoff_ms > 10000)

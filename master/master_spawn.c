@@ -180,6 +180,8 @@ master_spawn(struct master_svc *svc)
 		master.children[master.nchildren].state = MASTER_C_STARTING;
 		master.children[master.nchildren].generation =
 		    master.generation;
+		master.children[master.nchildren].started_ms =
+		    master_now_ms();
 		master.nchildren++;
 	}
 	return pid;

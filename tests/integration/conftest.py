@@ -122,8 +122,11 @@ DAEMON {{
         raise RuntimeError("master not ready: " + self.logtext())
 
     def logtext(self):
-        with open(self.logpath, "rb") as f:
-            return f.read().decode(errors="replace")
+        try:
+            with open(self.logpath, "rb") as f:
+                return f.read().decode(errors="replace")
+        except FileNotFoundError:
+            return ""
 
     def connect(self, user=None, password=None):
         c = imaplib.IMAP4("127.0.0.1", self.port, timeout=20)
@@ -190,6 +193,10 @@ def fresh():
         return s
     yield make
     for s in made:
+        s.stop()
+        # shown by pytest only when the test failed
+        print(f"---- master log {s.dir} ----")
+        print(s.logtext()[-6000:])
         s.cleanup()
 
 
