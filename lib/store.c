@@ -212,7 +212,7 @@ store_recover(const char *configdir, const char *partdir,
 	if (store_open(configdir, partdir, STORE_OPEN_RECOVER |
 	    STORE_OPEN_CREATE, &st, error_r) < 0)
 		return -1;
-	swept = store_file_sweep(st, error_r);
+	swept = store_file_sweep(st, 0, error_r);
 	store_close(&st);
 	return swept < 0 ? -1 : swept;
 }
@@ -225,7 +225,9 @@ store_checkpoint(struct store *st, const char **error_r)
 	if (r != 0)
 		return store_fail(st, error_r, "checkpoint: %s",
 		    db_strerror(r));
-	return 0;
+	/* files of expunged messages; an hour's margin covers deliveries
+	 * whose file is written but whose record is not yet committed */
+	return store_file_sweep(st, 3600, error_r);
 }
 
 int

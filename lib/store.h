@@ -22,7 +22,10 @@
  * log flush).  Only then does it return 0, so a caller's OK means the mail
  * survives kill -9 and power loss.  A file left without a record by a crash
  * is never referenced (UIDs are only allocated inside the transaction), and
- * store_recover sweeps such files.
+ * store_recover sweeps such files.  Files of expunged messages are removed
+ * by the same sweep (at recovery, and at checkpoints once unreferenced for
+ * an hour), never right after the expunge: a crash can then never leave a
+ * record whose file is gone.
  *
  * Stale locks: every process registers with the environment
  * (set_thread_count/set_isalive); a lock wait past a few seconds runs
@@ -109,7 +112,8 @@ int store_recover(const char *configdir, const char *partdir,
  */
 int store_needs_recovery(struct store *st);
 #define STORE_EXIT_RECOVER 75
-/* store_checkpoint - checkpoint and remove old logs (EVENTS) */
+/* store_checkpoint - checkpoint, remove old logs, and remove message files
+ * unreferenced for an hour (EVENTS); returns files removed or -1 */
 int store_checkpoint(struct store *st, const char **error_r);
 
 /* mailboxes */

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "store_int.h"
@@ -78,8 +79,11 @@ store_file_put(struct store *st, const char *data, size_t len,
 	path = store_file_path(st, guid_r);
 	dir = xasprintf("%s/%.2s", st->partdir, guid_r);
 	tmp = xasprintf("%s/tmp/%d.%s", st->partdir, (int)getpid(), guid_r);
-	if (access(path, F_OK) == 0) {
-		r = 0;		/* the same bytes are already stored */
+	if (utimensat(AT_FDCWD, path, NULL, 0) == 0) {
+		/* the same bytes are already stored; the fresh mtime keeps a
+		 * concurrent sweep from taking the file before our record
+		 * commits */
+		r = 0;
 		goto out;
 	}
 	if (mkdir(dir, 0750) < 0 && errno != EEXIST) {
@@ -134,8 +138,19 @@ store_file_referenced(struct store *st, const char *guid)
 	    0 && n > 0;
 }
 
+/* store_file_old - was path last touched more than min_age seconds ago? */
+static int
+store_file_old(const char *path, long min_age)
+{
+	struct stat sb;
+
+	if (min_age <= 0)
+		return 1;
+	return stat(path, &sb) == 0 && sb.st_mtime + min_age < time(NULL);
+}
+
 int
-store_file_sweep(struct store *st, const char **error_r)
+store_file_sweep(struct store *st, long min_age, const char **error_r)
 {
 	char *sub, *path;
 	DIR *d, *sd;
@@ -149,7 +164,7 @@ store_file_sweep(struct store *st, const char **error_r)
 			if (de->d_name[0] == '.')
 				continue;
 			path = xasprintf("%s/%s", sub, de->d_name);
-			if (unlink(path) == 0)
+			if (store_file_old(path, min_age) && unlink(path) == 0)
 				swept++;
 			free(path);
 		}
@@ -169,7 +184,8 @@ store_file_sweep(struct store *st, const char **error_r)
 				    store_file_referenced(st, se->d_name))
 					continue;
 				path = xasprintf("%s/%s", sub, se->d_name);
-				if (unlink(path) == 0)
+				if (store_file_old(path, min_age) &&
+				    unlink(path) == 0)
 					swept++;
 				free(path);
 			}

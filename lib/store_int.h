@@ -51,6 +51,8 @@ int store_mrec_by_id(struct store *st, DB_TXN *txn, uint32_t id,
 int store_file_put(struct store *st, const char *data, size_t len,
     char guid_r[41], const char **error_r);
 char *store_file_path(struct store *st, const char *guid);
-int store_file_sweep(struct store *st, const char **error_r);
+/* store_file_sweep - remove files no record refers to and temp files,
+ * only those untouched for min_age seconds (0: all; recovery, alone) */
+int store_file_sweep(struct store *st, long min_age, const char **error_r);
 
 #endif

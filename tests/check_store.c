@@ -277,6 +277,37 @@ START_TEST(test_recover_sweeps_orphans)
 }
 END_TEST
 
+/* an expunged message's file stays until a sweep, then goes; a file
+ * still referenced by a copy stays */
+START_TEST(test_expunged_file_swept)
+{
+	struct store_msg *m;
+	struct store_mbox mb;
+	uint32_t uid1, uid2;
+	char path[600];
+	const char *err;
+	size_t n;
+
+	uid1 = append("INBOX", msg);
+	uid2 = append("INBOX", "Subject: other\r\n\r\nx\r\n");
+	ck_assert_int_eq(store_msg_list(st, 1, &mb, &m, &n, &err), 0);
+	ck_assert_uint_eq(n, 2);
+	snprintf(path, sizeof(path), "%s/%.2s/%s", part, m[0].guid,
+	    m[0].guid);
+	ck_assert_int_eq(store_expunge(st, 1, &uid1, 1, &err), 0);
+	ck_assert_int_eq(access(path, F_OK), 0);
+	store_close(&st);
+	ck_assert_int_eq(store_recover(conf, part, &err), 1);
+	ck_assert_int_ne(access(path, F_OK), 0);
+	snprintf(path, sizeof(path), "%s/%.2s/%s", part, m[1].guid,
+	    m[1].guid);
+	ck_assert_int_eq(access(path, F_OK), 0);
+	free(m);
+	(void)uid2;
+	ck_assert_int_eq(store_open(conf, part, 0, &st, &err), 0);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -294,6 +325,7 @@ main(void)
 	tcase_add_test(tc, test_two_processes);
 	tcase_add_test(tc, test_killed_holder);
 	tcase_add_test(tc, test_recover_sweeps_orphans);
+	tcase_add_test(tc, test_expunged_file_swept);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -46,15 +46,19 @@ ctl_checkpoint(int argc, char **argv)
 {
 	struct store *st;
 	const char *err;
+	int swept;
 
 	(void)argc;
 	(void)argv;
+
 	if (store_open(cfg_str("configdirectory"), ctl_partition(),
 	    STORE_OPEN_CREATE, &st, &err) < 0 ||
-	    store_checkpoint(st, &err) < 0) {
+	    (swept = store_checkpoint(st, &err)) < 0) {
 		log_error("checkpoint failed: %s", err);
 		return 1;
 	}
+	if (swept > 0)
+		log_info("checkpoint swept_files=%d", swept);
 	store_close(&st);
 	return 0;
 }
