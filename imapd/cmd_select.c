@@ -201,7 +201,7 @@ cmd_idle(struct imap_cmd *cmd)
 	}
 	io_printf(s, "+ idling\r\n");
 	for (;;) {
-		alarm(300);	/* the watchdog covers each sync, not the wait */
+		alarm(IMAPD_WATCHDOG_S);	/* covers each sync */
 		if (s->state == IMAP_S_SELECTED)
 			view_sync(s, 1);
 		if (s->state == IMAP_S_LOGOUT)

@@ -69,6 +69,11 @@ struct imap_cmd {
 
 typedef void imap_cmd_fn(struct imap_cmd *cmd);
 
+/* watchdog: a command that makes no progress for this long is stuck
+ * inside the store; SIGALRM ends the worker and master recovers the
+ * store.  Waiting for the client does not count. */
+#define IMAPD_WATCHDOG_S 300
+
 #define IMAP_CMD_NOTAUTH	0x01	/* allowed before login */
 #define IMAP_CMD_AUTH		0x02	/* allowed after login */
 #define IMAP_CMD_SELECTED	0x04	/* needs a selected mailbox */

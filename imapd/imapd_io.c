@@ -47,8 +47,8 @@ io_flush(struct imap_session *s)
 		n = write(s->fd, s->out.data + off, s->out.len - off);
 		if (n > 0) {
 			off += (size_t)n;
-			if (alarm(0) > 0)
-				alarm(300);	/* progress: re-arm the watchdog */
+			if (alarm(0) > 0)	/* progress: re-arm */
+				alarm(IMAPD_WATCHDOG_S);
 			continue;
 		}
 		if (n < 0 && errno == EINTR)
@@ -73,11 +73,17 @@ io_read(struct imap_session *s, long long timeout_ms)
 	ssize_t n;
 	int r;
 
+	unsigned watchdog;
+
 	if (io_flush(s) < 0)
 		return -1;
+	/* waiting for the client is not being stuck: no watchdog meanwhile */
+	watchdog = alarm(0);
 	do
 		r = poll(&pfd, 1, timeout_ms < 0 ? -1 : (int)timeout_ms);
 	while (r < 0 && errno == EINTR);
+	if (watchdog > 0)
+		alarm(IMAPD_WATCHDOG_S);
 	if (r == 0) {
 		errno = ETIMEDOUT;
 		return -1;

@@ -18,9 +18,6 @@
 #include "log.h"
 #include <unistd.h>
 
-/* longest a command may run; I/O progress re-arms it */
-#define IMAPD_WATCHDOG_S 300
-
 static void
 imap_reply(struct imap_cmd *cmd, const char *status, const char *fmt,
     va_list ap)
