@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "cfg.h"
 #include "log.h"
 #include "srv.h"
@@ -26,6 +27,7 @@ void
 srv_init(int argc, char **argv, const char *proc, int *optind_r)
 {
 	const char *conf = NULL, *err, *gen;
+	struct buf warn;
 	int fg = 0, i;
 
 	srv_proc = proc;
@@ -46,8 +48,12 @@ srv_init(int argc, char **argv, const char *proc, int *optind_r)
 		conf = getenv("BERTH_CONFIG");
 	if (conf == NULL)
 		conf = CFG_DEFAULT_PATH;
-	if (cfg_load_file(conf, NULL, &err) < 0)
+	/* under master, master has already warned about unknown keys */
+	buf_init(&warn, 0);
+	if (cfg_load_file(conf, getenv("BERTH_GENERATION") ? &warn : NULL,
+	    &err) < 0)
 		log_fatal("%s", err);
+	buf_free(&warn);
 	log_open(cfg_str("syslog_prefix"), proc, fg);
 	gen = getenv("BERTH_GENERATION");
 	if (gen != NULL) {

@@ -42,7 +42,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: master [-C imapd.conf] [-M master.conf] "
-	    "[-D]\n");
+	    "[-D | -F] [-d]\n");
 	exit(2);
 }
 
@@ -231,16 +231,17 @@ master_loop(int sfd)
 int
 main(int argc, char **argv)
 {
-	int c, sfd, pfd[2];
+	int c, sfd, pfd[2], nofork = 0;
 	size_t i;
 
 	master.imapd_conf = SYSCONFDIR "/berth/imapd.conf";
 	master.master_conf = SYSCONFDIR "/berth/master.conf";
-	while ((c = getopt(argc, argv, "C:M:Dd")) != -1) {
+	while ((c = getopt(argc, argv, "C:M:DFd")) != -1) {
 		switch (c) {
 		case 'C': master.imapd_conf = optarg; break;
 		case 'M': master.master_conf = optarg; break;
 		case 'D': master.foreground = 1; break;
+		case 'F': nofork = 1; break;
 		case 'd': log_set_debug(1); break;
 		default: usage();
 		}
@@ -255,7 +256,7 @@ main(int argc, char **argv)
 	sfd = master_signals();
 	master_conf_load(1);	/* binds listeners; fatal on errors */
 	log_open(cfg_str("syslog_prefix"), "master", master.foreground);
-	if (!master.foreground)
+	if (!master.foreground && !nofork)
 		master_daemonize();
 	srv_drop_privs();
 	if (pipe2(pfd, O_CLOEXEC | O_NONBLOCK) < 0)
