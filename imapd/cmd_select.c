@@ -184,23 +184,19 @@ cmd_expunge(struct imap_cmd *cmd)
 }
 
 /*
- * cmd_idle - "+ idling", then send updates as they happen until DONE.
- * XXX(#3): the session should be parked in idled instead of holding this
- * worker; until then the store is polled every idle_poll.
+ * idle_run - serve an IDLE until DONE: send updates as they happen.  The
+ * first time round, with nothing pending, the session is parked in idled
+ * and this worker is free; otherwise (idled down) the store is polled
+ * every idle_poll.
  */
 void
-cmd_idle(struct imap_cmd *cmd)
+idle_run(struct imap_session *s, const char *tag)
 {
-	struct imap_session *s = cmd->s;
 	long long poll_ms = cfg_duration_ms("idle_poll"), waited = 0;
 	char *nl;
+	int first = 1;
 
-	if (cmd->nargs != 0) {
-		imap_bad(cmd, "IDLE takes no arguments");
-		return;
-	}
-	io_printf(s, "+ idling\r\n");
-	for (;;) {
+	for (;; first = 0) {
 		alarm(IMAPD_WATCHDOG_S);	/* covers each sync */
 		if (s->state == IMAP_S_SELECTED)
 			view_sync(s, 1);
@@ -214,10 +210,20 @@ cmd_idle(struct imap_cmd *cmd)
 
 			buf_consume(&s->in, n + 1);
 			if (done)
-				imap_ok(cmd, "IDLE terminated");
+				io_printf(s, "%s OK IDLE terminated\r\n", tag);
 			else
-				imap_bad(cmd, "Expected DONE to end IDLE");
+				io_printf(s, "%s BAD Expected DONE to end "
+				    "IDLE\r\n", tag);
 			return;
+		}
+		if (first && s->state == IMAP_S_SELECTED) {
+			if (io_flush(s) < 0)
+				return;
+			if (imapd_park(s, tag) == 0) {
+				s->parked = 1;
+				s->state = IMAP_S_LOGOUT;
+				return;
+			}
 		}
 		if (io_read(s, poll_ms) < 0) {
 			if (errno != ETIMEDOUT) {
@@ -234,4 +240,15 @@ cmd_idle(struct imap_cmd *cmd)
 			}
 		}
 	}
+}
+
+void
+cmd_idle(struct imap_cmd *cmd)
+{
+	if (cmd->nargs != 0) {
+		imap_bad(cmd, "IDLE takes no arguments");
+		return;
+	}
+	io_printf(cmd->s, "+ idling\r\n");
+	idle_run(cmd->s, cmd->tag);
 }

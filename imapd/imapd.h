@@ -55,6 +55,7 @@ struct imap_session {
 	int condstore;		/* ENABLE CONDSTORE / used */
 	long long timeout_ms;
 	int dead;		/* I/O failed: stop */
+	int parked;		/* handed to idled: do not close */
 };
 
 /* the command currently running, for handlers */
@@ -98,8 +99,22 @@ int io_read(struct imap_session *s, long long timeout_ms);
 /* io_read_line - one raw line (for AUTHENTICATE, IDLE); NULL on EOF */
 char *io_read_line(struct imap_session *s, long long timeout_ms);
 
+/* main.c */
+void imapd_session_init(struct imap_session *s, struct store *st, int fd);
+void imapd_session_done(struct imap_session *s);
+
+/* imapd_park.c */
+/* imapd_park - hand the idling session to idled; 0 when idled has it */
+int imapd_park(struct imap_session *s, const char *tag);
+void imapd_resume(struct store *st, int conn);
+
+/* cmd_select.c */
+/* idle_run - serve an IDLE (tag) until DONE; parks it when it can */
+void idle_run(struct imap_session *s, const char *tag);
+
 /* imapd_session.c */
-void imapd_serve(struct imap_session *s);
+/* imapd_serve - the command loop; greet: send the greeting first */
+void imapd_serve(struct imap_session *s, int greet);
 void imap_ok(struct imap_cmd *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void imap_no(struct imap_cmd *cmd, const char *fmt, ...)
@@ -121,6 +136,12 @@ void view_close(struct imap_session *s);
 /* view_sync - bring the view up to date, sending untagged responses;
  * expunges are held back when allow_expunge is 0 */
 void view_sync(struct imap_session *s, int allow_expunge);
+struct snap;
+/* view_rebuild - the client's view as of a snapshot, from the store:
+ * UIDs up to maxuid now present or expunged after the snapshot's modseq;
+ * the next view_sync then reports every change since */
+int view_rebuild(struct imap_session *s, const struct snap *sn,
+    const char **error_r);
 /* view_uids - resolve a sequence set (msgnos or, with uid, UIDs) into
  * UIDs present in the view; -1 on a bad set */
 int view_uids(struct imap_session *s, const char *set, int uid,

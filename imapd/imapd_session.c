@@ -263,15 +263,16 @@ imapd_next_command(struct imap_session *s, int *first)
 }
 
 void
-imapd_serve(struct imap_session *s)
+imapd_serve(struct imap_session *s, int greet)
 {
 	struct imapp_cmd c;
 	const char *err;
-	int first = 1;
+	int first = greet;
 
-	io_printf(s, "* OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR ID ENABLE "
-	    "IDLE%s] berth ready\r\n", !s->secure &&
-	    !cfg_bool("allowplaintext") ? " LOGINDISABLED" : "");
+	if (greet)
+		io_printf(s, "* OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR ID "
+		    "ENABLE IDLE%s] berth ready\r\n", !s->secure &&
+		    !cfg_bool("allowplaintext") ? " LOGINDISABLED" : "");
 	while (s->state != IMAP_S_LOGOUT && !s->dead) {
 		if (imapd_next_command(s, &first) < 0)
 			break;

@@ -12,6 +12,7 @@
 
 #include "imapd.h"
 #include "log.h"
+#include "snap.h"
 #include "xalloc.h"
 
 static void
@@ -126,15 +127,23 @@ view_sync(struct imap_session *s, int allow_expunge)
 		    v->name, err);
 		return;
 	}
-	/* both lists ascend by UID: merge */
+	/* both lists ascend by UID: merge; first what is gone, so that
+	 * the FETCH numbers below are those after the EXPUNGEs */
 	for (i = j = 0; i < v->n; i++) {
 		while (j < n && msgs[j].uid < v->msgs[i].uid)
 			j++;
 		if (j >= n || msgs[j].uid != v->msgs[i].uid) {
 			v->msgs[i].gone = 1;
 			anygone = 1;
-			continue;
 		}
+	}
+	if (anygone && allow_expunge)
+		view_emit_expunges(s);
+	for (i = j = 0; i < v->n; i++) {
+		while (j < n && msgs[j].uid < v->msgs[i].uid)
+			j++;
+		if (j >= n || msgs[j].uid != v->msgs[i].uid)
+			continue;
 		if (msgs[j].modseq != v->msgs[i].modseq && !v->msgs[i].gone) {
 			buf_reset(&line);
 			imap_flags_put(&line, msgs[j].flags, msgs[j].keywords,
@@ -149,8 +158,6 @@ view_sync(struct imap_session *s, int allow_expunge)
 			v->msgs[i].modseq = msgs[j].modseq;
 		}
 	}
-	if (anygone && allow_expunge)
-		view_emit_expunges(s);
 	before = v->n;
 	for (j = 0; j < n; j++)
 		if (v->n == 0 || msgs[j].uid > v->msgs[v->n - 1].uid)
@@ -221,5 +228,62 @@ view_uids(struct imap_session *s, const char *set, int uid,
 		}
 	}
 	imapp_seqset_free(&ss);
+	return 0;
+}
+
+int
+view_rebuild(struct imap_session *s, const struct snap *sn,
+    const char **error_r)
+{
+	struct imap_view *v = &s->view;
+	struct store_msg *msgs, gone;
+	struct store_mbox mb;
+	uint32_t *ex;
+	size_t n, nex, i = 0, j = 0;
+	int r;
+
+	view_close(s);
+	if ((r = store_msg_list(s->st, sn->mboxid, &mb, &msgs, &n,
+	    error_r)) != 0)
+		return r;
+	if (mb.uidvalidity != sn->uidvalidity) {
+		free(msgs);
+		*error_r = "UIDVALIDITY changed";
+		return -1;
+	}
+	if ((r = store_expunged_since(s->st, sn->mboxid, sn->modseq, &ex,
+	    &nex, error_r)) != 0) {
+		free(msgs);
+		return r;
+	}
+	/* merge present and expunged UIDs the client knew, by UID */
+	memset(&gone, 0, sizeof(gone));
+	while (i < n || j < nex) {
+		int take_msg = j >= nex || (i < n && msgs[i].uid < ex[j]);
+
+		if (take_msg) {
+			if (msgs[i].uid <= sn->maxuid) {
+				struct store_msg m = msgs[i];
+
+				/* changed since: differs, so sync reports it */
+				if (m.modseq > sn->modseq)
+					m.modseq = sn->modseq;
+				view_push(v, &m, 0);
+			}
+			i++;
+		} else {
+			gone.uid = ex[j++];
+			if (gone.uid <= sn->maxuid)
+				view_push(v, &gone, 0);
+		}
+	}
+	free(msgs);
+	free(ex);
+	v->mboxid = sn->mboxid;
+	v->name = xstrdup(sn->mailbox);
+	v->readonly = (sn->flags & SNAP_F_READONLY) != 0;
+	v->uidvalidity = sn->uidvalidity;
+	v->modseq = sn->modseq;
+	s->state = IMAP_S_SELECTED;
 	return 0;
 }

@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -25,6 +26,32 @@
 
 static struct store *imapd_store;
 
+void
+imapd_session_init(struct imap_session *s, struct store *st, int fd)
+{
+	memset(s, 0, sizeof(*s));
+	s->fd = fd;
+	s->st = st;
+	s->timeout_ms = cfg_duration_ms("timeout");
+	if (s->timeout_ms < 60000)
+		s->timeout_ms = 60000;
+	imapp_reader_init(&s->rd, (size_t)cfg_size("imap_maxline"),
+	    (uint64_t)cfg_size("maxliteral"),
+	    (size_t)cfg_size("maxliteral") + 4 * (size_t)cfg_size(
+	    "imap_maxline"));
+	buf_init(&s->in, 0);
+	buf_init(&s->out, 0);
+}
+
+void
+imapd_session_done(struct imap_session *s)
+{
+	view_close(s);
+	imapp_reader_free(&s->rd);
+	buf_free(&s->in);
+	buf_free(&s->out);
+}
+
 static void
 imapd_session_run(int fd)
 {
@@ -32,37 +59,55 @@ imapd_session_run(int fd)
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
 
-	memset(&s, 0, sizeof(s));
-	s.fd = fd;
-	s.st = imapd_store;
-	s.timeout_ms = cfg_duration_ms("timeout");
-	if (s.timeout_ms < 60000)
-		s.timeout_ms = 60000;
+	imapd_session_init(&s, imapd_store, fd);
 	net_peer(fd, s.addr, sizeof(s.addr), &s.port);
 	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0 &&
 	    ss.ss_family == AF_UNIX)
 		s.secure = 1;
-	imapp_reader_init(&s.rd, (size_t)cfg_size("imap_maxline"),
-	    (uint64_t)cfg_size("maxliteral"),
-	    (size_t)cfg_size("maxliteral") + 4 * (size_t)cfg_size(
-	    "imap_maxline"));
-	buf_init(&s.in, 0);
-	buf_init(&s.out, 0);
 	log_info("connect addr=%s port=%d", s.addr, s.port);
-	imapd_serve(&s);
-	log_info("disconnect user=%s addr=%s", s.user[0] ? s.user : "-",
-	    s.addr);
-	view_close(&s);
-	imapp_reader_free(&s.rd);
-	buf_free(&s.in);
-	buf_free(&s.out);
+	imapd_serve(&s, 1);
+	if (!s.parked)
+		log_info("disconnect user=%s addr=%s", s.user[0] ? s.user :
+		    "-", s.addr);
+	imapd_session_done(&s);
+}
+
+/* imapd_accept - wait for a new client (lfd) or a resumed session (hfd);
+ * returns the accepted fd, *resume_r set for the latter */
+static int
+imapd_accept(int lfd, int hfd, int *resume_r)
+{
+	struct pollfd pfd[2] = { { lfd, POLLIN, 0 }, { hfd, POLLIN, 0 } };
+	int fd, i;
+
+	for (;;) {
+		if (poll(pfd, hfd >= 0 ? 2 : 1, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			log_fatal("poll: %m");
+		}
+		/* resumes first: those clients are already waiting */
+		for (i = hfd >= 0 ? 1 : 0; i >= 0; i--) {
+			if (!(pfd[i].revents & POLLIN))
+				continue;
+			fd = accept4(pfd[i].fd, NULL, NULL, SOCK_CLOEXEC);
+			if (fd >= 0) {
+				*resume_r = i == 1;
+				return fd;
+			}
+			if (errno != EAGAIN && errno != EINTR &&
+			    errno != ECONNABORTED)
+				log_fatal("accept: %m");
+		}
+	}
 }
 
 int
 main(int argc, char **argv)
 {
 	const char *part, *err;
-	int ind, lfd, fd, uses;
+	const char *handoff;
+	int ind, lfd, hfd, fd, uses, resume;
 
 	srv_init(argc, argv, "imapd", &ind);
 	signal(SIGPIPE, SIG_IGN);
@@ -82,16 +127,20 @@ main(int argc, char **argv)
 	}
 	if ((lfd = srv_listen_fd()) < 0)
 		log_fatal("no listener: run imapd from master, or with -s");
+	/* workers share the listeners: several may wake for one client */
+	net_set_nonblock(lfd, 1);
+	if ((hfd = srv_handoff_fd(&handoff)) >= 0)
+		net_set_nonblock(hfd, 1);
 	for (uses = 0; uses < IMAPD_MAX_USES; uses++) {
 		srv_status_send(SRV_S_READY);
-		do
-			fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-		while (fd < 0 && (errno == EINTR || errno == ECONNABORTED));
-		if (fd < 0)
-			log_fatal("accept: %m");
+		fd = imapd_accept(lfd, hfd, &resume);
 		srv_status_send(SRV_S_BUSY);
-		imapd_session_run(fd);
-		close(fd);
+		if (resume)
+			imapd_resume(imapd_store, fd);
+		else {
+			imapd_session_run(fd);
+			close(fd);
+		}
 	}
 	srv_status_send(SRV_S_EXITING);
 	store_close(&imapd_store);

@@ -134,6 +134,12 @@ mconf_set(struct mconf_lex *lx, struct mconf_entry *e, const char *key,
 		e->listen = val;
 		return *e->listen ? 0 : mconf_fail(lx, e->name, key, "empty");
 	}
+	if (strcmp(key, "handoff") == 0) {
+		free(e->handoff);
+		e->handoff = val;
+		return *e->handoff == '/' ? 0 : mconf_fail(lx, e->name, key,
+		    "must be an absolute path");
+	}
 	if (strcmp(key, "proto") == 0) {
 		free(val);
 		return 0;
@@ -201,6 +207,7 @@ mconf_entry_free(struct mconf_entry *e)
 	free(e->name);
 	free(e->cmd);
 	free(e->listen);
+	free(e->handoff);
 }
 
 /* mconf_entry - parse one entry's name and key=value pairs */

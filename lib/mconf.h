@@ -25,6 +25,7 @@ struct mconf_entry {
 	char *name;
 	char *cmd;		/* required */
 	char *listen;		/* SERVICES: required */
+	char *handoff;		/* SERVICES: path of the resume socket */
 	int prefork;		/* default 0 */
 	int maxchild;		/* default 100 */
 	int maxforkrate;	/* forks per second, 0: unlimited */

@@ -20,7 +20,8 @@
 static char net_err[512];
 
 static int
-net_bind_unix(const char *path, const char **error_r)
+net_bind_unix_type(const char *path, int type, int mode,
+    const char **error_r)
 {
 	struct sockaddr_un sun;
 	int fd;
@@ -33,19 +34,31 @@ net_bind_unix(const char *path, const char **error_r)
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	strcpy(sun.sun_path, path);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+	if ((fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0)) < 0)
 		goto fail;
 	unlink(path);
 	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
 		close(fd);
 		goto fail;
 	}
-	chmod(path, 0666);
+	chmod(path, (mode_t)mode);
 	return fd;
 fail:
 	snprintf(net_err, sizeof(net_err), "%s: %s", path, strerror(errno));
 	*error_r = net_err;
 	return -1;
+}
+
+static int
+net_bind_unix(const char *path, const char **error_r)
+{
+	return net_bind_unix_type(path, SOCK_STREAM, 0666, error_r);
+}
+
+int
+net_bind_seqpacket(const char *path, const char **error_r)
+{
+	return net_bind_unix_type(path, SOCK_SEQPACKET, 0600, error_r);
 }
 
 int

@@ -16,6 +16,9 @@
  * mode 0666 after bind.
  */
 int net_bind(const char *spec, const char **error_r);
+/* net_bind_seqpacket - a SOCK_SEQPACKET Unix listener at path (mode 0600),
+ * not yet listening; -1 with *error_r */
+int net_bind_seqpacket(const char *path, const char **error_r);
 /* net_addr_str - numeric address of sa into out ("unix" for AF_UNIX) */
 void net_addr_str(const struct sockaddr *sa, char *out, size_t size,
     int *port_r);

@@ -121,3 +121,26 @@ srv_drop_privs(void)
 	if (setuid(0) == 0)
 		log_panic("regained root after dropping privileges");
 }
+
+int
+srv_handoff_fd(const char **path_r)
+{
+	const char *p = getenv("BERTH_HANDOFF");
+
+	if (!srv_master || p == NULL)
+		return -1;
+	*path_r = p;
+	return SRV_HANDOFF_FD;
+}
+
+void
+srv_chown_berth(const char *path)
+{
+	const char *user = cfg_str("berth_user");
+	struct passwd *pw;
+
+	if (geteuid() != 0 || user == NULL || (pw = getpwnam(user)) == NULL)
+		return;
+	if (chown(path, pw->pw_uid, pw->pw_gid) < 0)
+		log_warn("chown %s to %s: %m", path, user);
+}

@@ -11,6 +11,7 @@
  *   BERTH_GENERATION=<n>  master's config generation, echoed in status
  *   BERTH_LOG_STDERR=1    when master runs in the foreground (-D)
  *   BERTH_LISTEN=<addr>   set when fd 4 is a listener (SERVICES)
+ *   BERTH_HANDOFF=<path>  set when fd 5 is the handoff listener
  * master sets PR_SET_PDEATHSIG so a child dies with the master.
  *
  * A SERVICES child writes SRV_S_READY when it waits in accept() and
@@ -26,6 +27,7 @@
 
 #define SRV_STATUS_FD 3
 #define SRV_LISTEN_FD 4
+#define SRV_HANDOFF_FD 5	/* SERVICES with handoff=: resumed sessions */
 
 enum srv_state {
 	SRV_S_READY = 1,	/* waiting for a client */
@@ -59,6 +61,11 @@ int srv_listen_fd(void);
  * when not root.  Fatal on failure.
  */
 void srv_drop_privs(void);
+/* srv_handoff_fd - the handoff listener, or -1; *path_r its path */
+int srv_handoff_fd(const char **path_r);
+/* srv_chown_berth - when root, give path to berth_user (sockets and
+ * directories master makes before it drops privileges) */
+void srv_chown_berth(const char *path);
 /* srv_service_name - BERTH_SERVICE or the program name */
 const char *srv_service_name(void);
 

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "notify.h"
 #include "store_int.h"
 #include "xalloc.h"
 
@@ -39,6 +40,23 @@ store_ikey(struct store_ikey *k, uint32_t mboxid, uint32_t uid)
 {
 	k->mboxid_be = htobe32(mboxid);
 	k->uid_be = htobe32(uid);
+}
+
+/* store_changed - remember a mailbox record written in this transaction */
+static void
+store_changed(struct store *st, uint32_t mboxid, uint64_t modseq)
+{
+	size_t i;
+
+	for (i = 0; i < st->nchanged; i++)
+		if (st->changed[i].mboxid == mboxid) {
+			st->changed[i].modseq = modseq;
+			return;
+		}
+	if (st->nchanged < STORE_MAX_CHANGED) {
+		st->changed[st->nchanged].mboxid = mboxid;
+		st->changed[st->nchanged++].modseq = modseq;
+	}
 }
 
 /* store_errcall - Berkeley DB's own messages go to our log */
@@ -234,6 +252,7 @@ int
 store_run(struct store *st, store_op_fn *op, void *arg, const char **error_r)
 {
 	DB_TXN *txn;
+	size_t i;
 	int attempt, r;
 
 	/*
@@ -243,6 +262,7 @@ store_run(struct store *st, store_op_fn *op, void *arg, const char **error_r)
 	 * blocking wait would hang forever on such a lock.
 	 */
 	for (attempt = 0; attempt < STORE_RETRIES; attempt++) {
+		st->nchanged = 0;
 		if ((r = st->env->txn_begin(st->env, NULL, &txn,
 		    DB_TXN_NOWAIT)) != 0)
 			return store_fail(st, error_r, "txn_begin: %s",
@@ -278,6 +298,11 @@ store_run(struct store *st, store_op_fn *op, void *arg, const char **error_r)
 		if ((r = txn->commit(txn, 0)) != 0)
 			return store_fail(st, error_r, "commit: %s",
 			    db_strerror(r));
+		/* committed: tell idled which mailboxes moved on */
+		for (i = 0; i < st->nchanged; i++)
+			notify_send(st->changed[i].mboxid,
+			    st->changed[i].modseq);
+		st->nchanged = 0;
 		return 0;
 	}
 	return store_fail(st, error_r, "database busy: gave up after %d "
@@ -354,6 +379,7 @@ store_mrec_put(struct store *st, DB_TXN *txn, const char *user,
 	v.size = sizeof(*rec);
 	if ((r = st->mboxes->put(st->mboxes, txn, &k, &v, 0)) != 0)
 		return r;
+	store_changed(st, rec->mb.id, rec->mb.highestmodseq);
 	/* byid: mailbox id -> key, for operations that know only the id */
 	memset(&ik, 0, sizeof(ik));
 	ik.data = &rec->mb.id;

@@ -16,7 +16,13 @@ struct store {
 	char *configdir, *partdir;
 	char err[512];
 	int needs_recovery;	/* DB_RUNRECOVERY seen */
+	/* mailboxes written by the running transaction, announced to
+	 * idled after commit */
+	struct { uint32_t mboxid; uint64_t modseq; } changed[8];
+	size_t nchanged;
 };
+
+#define STORE_MAX_CHANGED 8
 
 /* mailbox record, value of mailboxes "<user>\0<name>" */
 struct store_mrec {

@@ -23,6 +23,7 @@ enum master_cstate {
 struct master_svc {
 	struct mconf_entry e;	/* owns its strings */
 	int lfd;		/* SERVICES: listener, -1 otherwise */
+	int hfd;		/* SERVICES: handoff listener or -1 */
 	int removed;		/* gone from the config after SIGHUP */
 	int at_max;		/* logged "maxchild reached" */
 	/* fork rate */

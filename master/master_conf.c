@@ -10,12 +10,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cfg.h"
 #include "log.h"
 #include "master.h"
 #include "net.h"
+#include "srv.h"
 #include "xalloc.h"
 
 static struct master_svc *
@@ -30,6 +32,22 @@ master_conf_find(const char *name)
 	return NULL;
 }
 
+/* master_conf_mkdirs - create the directories above path; those we make
+ * belong to berth_user, who runs authd, idled and the store */
+static void
+master_conf_mkdirs(const char *path)
+{
+	char *dir = xstrdup(path), *p;
+
+	for (p = dir + 1; (p = strchr(p, '/')) != NULL; p++) {
+		*p = '\0';
+		if (mkdir(dir, 0755) == 0)
+			srv_chown_berth(dir);
+		*p = '/';
+	}
+	free(dir);
+}
+
 /* master_conf_take - move entry e into a new svc (binding if needed) */
 static struct master_svc *
 master_conf_take(struct mconf_entry *e, int initial)
@@ -40,6 +58,7 @@ master_conf_take(struct mconf_entry *e, int initial)
 	svc->e = *e;
 	memset(e, 0, sizeof(*e));
 	svc->lfd = -1;
+	svc->hfd = -1;
 	if (svc->e.section == MCONF_SERVICES) {
 		svc->lfd = net_bind(svc->e.listen, &err);
 		if (svc->lfd < 0) {
@@ -52,11 +71,21 @@ master_conf_take(struct mconf_entry *e, int initial)
 			free(svc->e.name);
 			free(svc->e.cmd);
 			free(svc->e.listen);
+			free(svc->e.handoff);
 			free(svc);
 			return NULL;
 		}
 		if (!initial && listen(svc->lfd, 1024) < 0)
 			log_error("service=%s listen: %m", svc->e.name);
+		if (svc->e.handoff != NULL) {
+			master_conf_mkdirs(svc->e.handoff);
+			svc->hfd = net_bind_seqpacket(svc->e.handoff, &err);
+			if (svc->hfd >= 0)
+				srv_chown_berth(svc->e.handoff);
+			if (svc->hfd < 0 || listen(svc->hfd, 1024) < 0)
+				log_fatal("service=%s handoff=%s: cannot bind: "
+				    "%s", svc->e.name, svc->e.handoff, err);
+		}
 	}
 	master_event_schedule(svc, 1);
 	return svc;
@@ -73,6 +102,10 @@ master_conf_remove(struct master_svc *svc)
 	if (svc->lfd >= 0) {
 		close(svc->lfd);
 		svc->lfd = -1;
+	}
+	if (svc->hfd >= 0) {
+		close(svc->hfd);
+		svc->hfd = -1;
 	}
 	for (i = 0; i < master.nchildren; i++)
 		if (master.children[i].svc == svc &&

@@ -92,7 +92,7 @@ static void
 master_child_setup(struct master_svc *svc)
 {
 	char gen[32];
-	int fd, maxfd, sfd, lfd;
+	int fd, maxfd, sfd, lfd, hfd;
 	struct rlimit rl;
 
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
@@ -101,8 +101,17 @@ master_child_setup(struct master_svc *svc)
 	/* move both out of the way first: either may sit on fd 3 or 4 */
 	sfd = fcntl(master.status_wfd, F_DUPFD, 10);
 	lfd = svc->lfd >= 0 ? fcntl(svc->lfd, F_DUPFD, 10) : -1;
+	hfd = svc->hfd >= 0 ? fcntl(svc->hfd, F_DUPFD, 10) : -1;
 	if (sfd < 0 || dup2(sfd, SRV_STATUS_FD) < 0)
 		_exit(126);
+	if (hfd >= 0) {
+		if (dup2(hfd, SRV_HANDOFF_FD) < 0)
+			_exit(126);
+		setenv("BERTH_HANDOFF", svc->e.handoff, 1);
+	} else {
+		close(SRV_HANDOFF_FD);
+		unsetenv("BERTH_HANDOFF");
+	}
 	if (lfd >= 0) {
 		if (dup2(lfd, SRV_LISTEN_FD) < 0)
 			_exit(126);
@@ -112,7 +121,7 @@ master_child_setup(struct master_svc *svc)
 		unsetenv("BERTH_LISTEN");
 	}
 	maxfd = (int)sysconf(_SC_OPEN_MAX);
-	for (fd = SRV_LISTEN_FD + 1; fd < maxfd && fd < 65536; fd++)
+	for (fd = SRV_HANDOFF_FD + 1; fd < maxfd && fd < 65536; fd++)
 		close(fd);
 	fd = open("/dev/null", O_RDWR);
 	if (fd >= 0) {

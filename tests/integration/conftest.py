@@ -19,7 +19,7 @@ import pytest
 BUILD = os.environ.get("top_builddir") or os.path.abspath(
     os.path.join(os.path.dirname(__file__), "..", ".."))
 PROGDIR = ":".join(os.path.join(BUILD, d)
-                   for d in ("imapd", "authd", "tools", "master"))
+                   for d in ("imapd", "authd", "idled", "tools", "master"))
 
 
 def free_port():
@@ -71,13 +71,14 @@ START {{
   recover       cmd="berthctl recover"
 }}
 SERVICES {{
-  imap          cmd="imapd" listen="127.0.0.1:{self.port}" prefork={prefork} maxchild={self.maxchild}
+  imap          cmd="imapd" listen="127.0.0.1:{self.port}" prefork={prefork} maxchild={self.maxchild} handoff="{self.dir}/conf/socket/handoff"
 {extra}}}
 EVENTS {{
   checkpoint    cmd="berthctl checkpoint" period=30
 }}
 DAEMON {{
   authd         cmd="authd"
+  idled         cmd="idled"
 }}
 """)
 

@@ -1,0 +1,290 @@
+/*
+ * idled - holds parked IDLE sessions: the client's fd and its snapshot,
+ * a few hundred bytes each, in one event loop.  A session goes back to a
+ * worker (through the service's handoff socket) when the client sends
+ * anything or when a "mailbox changed" datagram reports a modseq newer
+ * than the session's view.
+ *
+ * Workers park sessions on <configdirectory>/socket/idled (SOCK_SEQPACKET,
+ * one PARK message with the fd, answered by PARKED); writers send
+ * datagrams to <configdirectory>/socket/notify.
+ *
+ * XXX(#3): keep-alives, timeouts, per-user caps, NOTIFY, answering
+ * DONE+IDLE itself and the operator view are not done yet.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "idlep.h"
+#include "ipc.h"
+#include "log.h"
+#include "notify.h"
+#include "snap.h"
+#include "srv.h"
+#include "xalloc.h"
+
+struct parked {
+	int fd;
+	struct snap sn;
+	char handoff[256];
+	struct parked *prev, *next;
+};
+
+struct seen {
+	uint32_t mboxid;
+	uint64_t modseq;
+};
+
+static struct parked *idled_list;
+static size_t idled_count;
+static struct seen *idled_seen;
+static size_t idled_nseen;
+static int idled_ep;
+static struct ipc_msg idled_msg;
+
+/* idled_bind - a Unix socket of type at path, mode 0600 */
+static int
+idled_bind(const char *path, int type)
+{
+	struct sockaddr_un sun;
+	int fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path))
+		log_fatal("socket path too long: %s", path);
+	memcpy(sun.sun_path, path, strlen(path));
+	fd = socket(AF_UNIX, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		log_fatal("socket: %m");
+	unlink(path);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0)
+		log_fatal("bind %s: %m", path);
+	chmod(path, 0600);
+	if (type == SOCK_SEQPACKET && listen(fd, 1024) < 0)
+		log_fatal("listen %s: %m", path);
+	return fd;
+}
+
+static void
+idled_watch(int fd, void *ptr)
+{
+	struct epoll_event ev;
+
+	ev.events = EPOLLIN | EPOLLRDHUP;
+	ev.data.ptr = ptr;
+	if (epoll_ctl(idled_ep, EPOLL_CTL_ADD, fd, &ev) < 0)
+		log_error("epoll_ctl: %m");
+}
+
+static void
+idled_drop(struct parked *p, const char *why)
+{
+	epoll_ctl(idled_ep, EPOLL_CTL_DEL, p->fd, NULL);
+	close(p->fd);
+	if (p->prev)
+		p->prev->next = p->next;
+	else
+		idled_list = p->next;
+	if (p->next)
+		p->next->prev = p->prev;
+	idled_count--;
+	if (why != NULL)
+		log_info("unpark user=%s addr=%s mailbox=%s reason=%s "
+		    "parked=%zu", p->sn.user, p->sn.addr, p->sn.mailbox, why,
+		    idled_count);
+	snap_free(&p->sn);
+	free(p);
+}
+
+/* idled_wake - hand p back to a worker through its handoff socket */
+static void
+idled_wake(struct parked *p, const char *why)
+{
+	struct sockaddr_un sun;
+	int s;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, p->handoff, strlen(p->handoff));
+	ipc_msg_init(&idled_msg, IDLEP_T_RESUME);
+	idled_msg.fd = p->fd;
+	s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (s < 0 || snap_put(&p->sn, &idled_msg) < 0 ||
+	    connect(s, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
+	    ipc_send(s, &idled_msg) < 0) {
+		log_error("resume failed user=%s addr=%s handoff=%s: %m",
+		    p->sn.user, p->sn.addr, p->handoff);
+		if (write(p->fd, "* BYE Server busy, reconnect\r\n", 30) < 0)
+			log_debug("bye write failed");
+		if (s >= 0)
+			close(s);
+		idled_drop(p, "resume-failed");
+		return;
+	}
+	close(s);
+	idled_drop(p, why);
+}
+
+static uint64_t
+idled_seen_get(uint32_t mboxid)
+{
+	size_t i;
+
+	for (i = 0; i < idled_nseen; i++)
+		if (idled_seen[i].mboxid == mboxid)
+			return idled_seen[i].modseq;
+	return 0;
+}
+
+/* idled_notify - a mailbox changed: wake every session that watches it */
+static void
+idled_notify(int fd)
+{
+	struct notify_msg m;
+	struct parked *p, *next;
+	size_t i;
+
+	while (recv(fd, &m, sizeof(m), 0) == sizeof(m)) {
+		if (m.version != NOTIFY_VERSION)
+			continue;
+		for (i = 0; i < idled_nseen; i++)
+			if (idled_seen[i].mboxid == m.mboxid)
+				break;
+		if (i == idled_nseen) {
+			idled_seen = xreallocarray(idled_seen, ++idled_nseen,
+			    sizeof(*idled_seen));
+			idled_seen[i].mboxid = m.mboxid;
+			idled_seen[i].modseq = 0;
+		}
+		if (m.modseq > idled_seen[i].modseq)
+			idled_seen[i].modseq = m.modseq;
+		for (p = idled_list; p != NULL; p = next) {
+			next = p->next;
+			if (p->sn.mboxid == m.mboxid && m.modseq > p->sn.modseq)
+				idled_wake(p, "changed");
+		}
+	}
+}
+
+/* idled_park - one PARK message from a worker on conn */
+static void
+idled_park(int conn)
+{
+	struct parked *p;
+	const void *h;
+	size_t hl;
+	int r = ipc_recv(conn, &idled_msg);
+
+	if (r <= 0 || idled_msg.type != IDLEP_T_PARK || idled_msg.fd < 0) {
+		if (r > 0 && idled_msg.fd >= 0)
+			close(idled_msg.fd);
+		log_warn("malformed park message; closing that worker");
+		return;
+	}
+	p = xcalloc(1, sizeof(*p));
+	p->fd = idled_msg.fd;
+	if (snap_get(&idled_msg, &p->sn) < 0 ||
+	    ipc_get(&idled_msg, IDLEP_HANDOFF, &h, &hl) < 0 ||
+	    hl == 0 || hl >= sizeof(p->handoff)) {
+		log_warn("park message without a snapshot; closing it");
+		close(p->fd);
+		snap_free(&p->sn);
+		free(p);
+		return;
+	}
+	memcpy(p->handoff, h, hl);
+	fcntl(p->fd, F_SETFL, fcntl(p->fd, F_GETFL) | O_NONBLOCK);
+	p->next = idled_list;
+	if (idled_list)
+		idled_list->prev = p;
+	idled_list = p;
+	idled_count++;
+	ipc_msg_init(&idled_msg, IDLEP_T_PARKED);
+	if (ipc_send(conn, &idled_msg) < 0)
+		log_warn("park ack failed: %m");
+	log_info("park user=%s addr=%s mailbox=%s parked=%zu", p->sn.user,
+	    p->sn.addr, p->sn.mailbox, idled_count);
+	idled_watch(p->fd, p);
+	/* a change that landed while the session was on its way */
+	if (idled_seen_get(p->sn.mboxid) > p->sn.modseq)
+		idled_wake(p, "changed");
+}
+
+/* idled_client - the parked client sent something or went away */
+static void
+idled_client(struct parked *p, uint32_t events)
+{
+	char buf[1024];
+	ssize_t n;
+
+	n = read(p->fd, buf, sizeof(buf));
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+		idled_drop(p, "client-closed");
+		return;
+	}
+	if (n > 0 && buf_append(&p->sn.pending, buf, (size_t)n) < 0) {
+		idled_drop(p, "too-much-input");
+		return;
+	}
+	if (p->sn.pending.len > 0 &&
+	    memchr(p->sn.pending.data, '\n', p->sn.pending.len) != NULL)
+		idled_wake(p, "client-input");
+	else if (events & (EPOLLHUP | EPOLLERR))
+		idled_drop(p, "client-closed");
+}
+
+int
+main(int argc, char **argv)
+{
+	struct epoll_event evs[256];
+	int ind, lfd, nfd, n, i, conn;
+	static int lmark, nmark;
+
+	srv_init(argc, argv, "idled", &ind);
+	{
+		char dir[1024];
+
+		snprintf(dir, sizeof(dir), "%s", notify_path());
+		*strrchr(dir, '/') = '\0';	/* <configdirectory>/socket */
+		mkdir(dir, 0755);
+	}
+	lfd = idled_bind(notify_idled_path(), SOCK_SEQPACKET);
+	nfd = idled_bind(notify_path(), SOCK_DGRAM);
+	if ((idled_ep = epoll_create1(EPOLL_CLOEXEC)) < 0)
+		log_fatal("epoll_create: %m");
+	idled_watch(lfd, &lmark);
+	idled_watch(nfd, &nmark);
+	log_info("listening on %s and %s", notify_idled_path(),
+	    notify_path());
+	for (;;) {
+		n = epoll_wait(idled_ep, evs, 256, -1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			log_fatal("epoll_wait: %m");
+		for (i = 0; i < n; i++) {
+			if (evs[i].data.ptr == &lmark) {
+				conn = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+				if (conn < 0)
+					continue;
+				idled_park(conn);
+				close(conn);
+			} else if (evs[i].data.ptr == &nmark) {
+				idled_notify(nfd);
+			} else {
+				idled_client(evs[i].data.ptr, evs[i].events);
+			}
+		}
+	}
+}

@@ -1,0 +1,22 @@
+/*
+ * idlep - the idled wire protocol (ipc messages).
+ *
+ * PARK (worker -> idled, with the client fd): snapshot fields + HANDOFF
+ * (the handoff socket to return the session to); answered by PARKED.
+ * RESUME (idled -> worker's handoff socket, with the client fd):
+ * snapshot fields.
+ */
+#ifndef BERTH_IDLEP_H
+#define BERTH_IDLEP_H
+
+enum idlep_type {
+	IDLEP_T_PARK = 200,
+	IDLEP_T_PARKED,
+	IDLEP_T_RESUME,
+};
+
+enum idlep_tag {
+	IDLEP_HANDOFF = 100,	/* snap uses tags below 100 */
+};
+
+#endif

@@ -1,0 +1,101 @@
+"""idled: IDLE sessions parked by fd passing, resumed by changes or input."""
+import os
+import signal
+import time
+
+from raw import Raw
+from test_master import wait_for
+
+MSG = b"From: a@example.com\r\nSubject: push\r\n\r\nnew mail\r\n"
+
+
+def idler(s, mailbox, tag=b"i1"):
+    r = Raw(s.port)
+    r.cmd(b"l", b"LOGIN alice secret")
+    r.cmd(b"s", b"SELECT " + mailbox)
+    r.send(tag + b" IDLE\r\n")
+    assert r.line().startswith(b"+ ")
+    return r
+
+
+def test_idlers_cost_no_worker(fresh):
+    s = fresh(prefork=2, maxchild=6).start()
+    c = s.connect("alice", "secret")
+    c.create("push")
+    c.append("push", None, None, MSG)
+    idlers = [idler(s, b"push") for _ in range(30)]
+    # 30 sessions idle on at most 6 workers: they must be parked
+    assert wait_for(lambda: s.logtext().count("park user=alice") >= 30)
+    assert len(s.children()) <= 6
+    c.append("push", None, None, MSG)
+    for r in idlers:
+        assert r.line() == b"* 2 EXISTS"
+    for r in idlers:
+        r.send(b"DONE\r\n")
+        assert r.line().startswith(b"i1 OK")
+        r.cmd(b"x", b"LOGOUT")
+    c.logout()
+
+
+def test_parked_idler_sees_expunge_and_flags(fresh):
+    s = fresh().start()
+    c = s.connect("alice", "secret")
+    c.create("box")
+    for _ in range(3):
+        c.append("box", None, None, MSG)
+    r = idler(s, b"box")
+    assert wait_for(lambda: "park user=alice" in s.logtext())
+    c.select("box")
+    # changes while parked: expunge message 2, flag message 3, append
+    c.store("2", "+FLAGS", r"(\Deleted)")
+    c.expunge()
+    c.store("2", "+FLAGS", r"(\Flagged)")
+    c.append("box", None, None, MSG)
+    got = set()
+    end = time.time() + 10
+    while time.time() < end and not {"exp", "flag", "exists"} <= got:
+        ln = r.line()
+        if ln == b"* 2 EXPUNGE":
+            got.add("exp")
+        elif ln.startswith(b"* 2 FETCH") and b"\\Flagged" in ln:
+            got.add("flag")
+        elif ln == b"* 3 EXISTS":
+            got.add("exists")
+        elif ln.startswith(b"* 2 FETCH") and b"\\Deleted" in ln and \
+                "exp" not in got:
+            pass    # the \Deleted flag, seen before the expunge
+        else:
+            assert False, ln
+    assert got == {"exp", "flag", "exists"}
+    # DONE pipelined with a command, after resumes
+    r.send(b"DONE\r\nn1 NOOP\r\n")
+    assert r.line().startswith(b"i1 OK")
+    assert r.line().startswith(b"n1 OK")
+    out = r.cmd(b"f1", b"FETCH 1:* (UID)")
+    assert len([x for x in out if x.startswith(b"* ")]) == 3
+
+
+def test_idled_killed_restarts(fresh):
+    s = fresh().start()
+    c = s.connect("alice", "secret")
+    c.create("k")
+    pids = s.children("idled")
+    assert len(pids) == 1
+    os.kill(pids[0], signal.SIGKILL)
+    # while idled is down, IDLE is served by the worker
+    r = idler(s, b"k")
+    c.append("k", None, None, MSG)
+    assert r.line() == b"* 1 EXISTS"
+    r.send(b"DONE\r\n")
+    assert r.line().startswith(b"i1 OK")
+    assert wait_for(lambda: len(s.children("idled")) == 1 and
+                    s.children("idled") != pids, 15)
+    time.sleep(0.3)
+    n = s.logtext().count("park user=alice")
+    r.send(b"i2 IDLE\r\n")
+    assert r.line().startswith(b"+ ")
+    assert wait_for(lambda: s.logtext().count("park user=alice") > n)
+    c.append("k", None, None, MSG)
+    assert r.line() == b"* 2 EXISTS"
+    r.send(b"DONE\r\n")
+    assert r.line().startswith(b"i2 OK")
