@@ -9,8 +9,12 @@
  * one PARK message with the fd, answered by PARKED); writers send
  * datagrams to <configdirectory>/socket/notify.
  *
- * XXX(#3): keep-alives, timeouts, per-user caps, NOTIFY, answering
- * DONE+IDLE itself and the operator view are not done yet.
+ * Stale sessions: "* OK Still here" every imapidlekeepalive, TCP
+ * keep-alive, "* BYE" after imapidletimeout, and per-user and per
+ * user+network caps that evict the user's oldest session (a phone that
+ * changed networks pushes out its own dead connections).
+ *
+ * XXX(#3): NOTIFY and answering DONE+IDLE without a worker are not done.
  */
 #include "config.h"
 
@@ -23,8 +27,12 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "cfg.h"
 #include "idlep.h"
 #include "ipc.h"
 #include "log.h"
@@ -37,6 +45,8 @@ struct parked {
 	int fd;
 	struct snap sn;
 	char handoff[256];
+	long long since_ms;	/* parked at */
+	long long ping_ms;	/* last keep-alive */
 	struct parked *prev, *next;
 };
 
@@ -51,6 +61,35 @@ static struct seen *idled_seen;
 static size_t idled_nseen;
 static int idled_ep;
 static struct ipc_msg idled_msg;
+
+static long long
+idled_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* idled_net - the client's network: IPv4 /24, IPv6 /64 (textually) */
+static void
+idled_net(const char *addr, char *out, size_t size)
+{
+	const char *p;
+	int colons = 0;
+
+	snprintf(out, size, "%s", addr);
+	if (strchr(out, ':') == NULL) {
+		if ((p = strrchr(out, '.')) != NULL)
+			out[p - out] = '\0';
+		return;
+	}
+	for (p = out; *p; p++)
+		if (*p == ':' && ++colons == 4) {
+			out[p - out] = '\0';
+			return;
+		}
+}
 
 /* idled_bind - a Unix socket of type at path, mode 0600 */
 static int
@@ -177,6 +216,122 @@ idled_notify(int fd)
 	}
 }
 
+/* idled_keepalive - find dead peers in minutes, not hours */
+static void
+idled_keepalive(int fd)
+{
+	int on = 1, idle = (int)(cfg_duration_ms("tcp_keepalive_idle") / 1000),
+	    intvl = (int)(cfg_duration_ms("tcp_keepalive_intvl") / 1000),
+	    cnt = (int)cfg_int("tcp_keepalive_cnt");
+
+	/* fails harmlessly on Unix sockets */
+	if (setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on)) < 0)
+		return;
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+}
+
+/* idled_bye - say why, then close */
+static void
+idled_bye(struct parked *p, const char *text, const char *why)
+{
+	if (write(p->fd, text, strlen(text)) < 0)
+		log_debug("bye write failed: %m");
+	idled_drop(p, why);
+}
+
+/*
+ * idled_caps - enforce the per-user and per-user+network caps after p
+ * joined: over a cap, the oldest session of that user (or user+network)
+ * goes, never the new one.
+ */
+static void
+idled_caps(struct parked *p)
+{
+	long long maxu = cfg_int("idled_maxuser"),
+	    maxn = cfg_int("idled_maxusernet");
+	struct parked *q, *oldest_u = NULL, *oldest_n = NULL;
+	char net[64], qnet[64];
+	long long nu = 0, nn = 0;
+
+	idled_net(p->sn.addr, net, sizeof(net));
+	for (q = idled_list; q != NULL; q = q->next) {
+		if (strcmp(q->sn.user, p->sn.user) != 0)
+			continue;
+		nu++;
+		if (oldest_u == NULL || q->since_ms < oldest_u->since_ms)
+			oldest_u = q;
+		idled_net(q->sn.addr, qnet, sizeof(qnet));
+		if (strcmp(qnet, net) == 0) {
+			nn++;
+			if (oldest_n == NULL || q->since_ms < oldest_n->since_ms)
+				oldest_n = q;
+		}
+	}
+	if (maxn > 0 && nn > maxn && oldest_n != p) {
+		log_info("evict user=%s addr=%s net=%s parked_user_net=%lld "
+		    "limit=idled_maxusernet:%lld", oldest_n->sn.user,
+		    oldest_n->sn.addr, net, nn, maxn);
+		idled_bye(oldest_n, "* BYE [LIMIT] Too many idle sessions "
+		    "from your network; closing the oldest\r\n", NULL);
+	} else if (maxu > 0 && nu > maxu && oldest_u != p) {
+		log_info("evict user=%s addr=%s parked_user=%lld "
+		    "limit=idled_maxuser:%lld", oldest_u->sn.user,
+		    oldest_u->sn.addr, nu, maxu);
+		idled_bye(oldest_u, "* BYE [LIMIT] Too many idle sessions; "
+		    "closing the oldest\r\n", NULL);
+	}
+}
+
+/* idled_tick - keep-alives and idle timeouts, about once a second */
+static void
+idled_tick(void)
+{
+	long long now = idled_now_ms(),
+	    ka = cfg_duration_ms("imapidlekeepalive"),
+	    to = cfg_duration_ms("imapidletimeout");
+	static const char ping[] = "* OK Still here\r\n";
+	struct parked *p, *next;
+
+	for (p = idled_list; p != NULL; p = next) {
+		next = p->next;
+		if (to > 0 && now - p->since_ms >= to) {
+			log_info("timeout user=%s addr=%s mailbox=%s "
+			    "idle_s=%lld limit=imapidletimeout", p->sn.user,
+			    p->sn.addr, p->sn.mailbox,
+			    (now - p->since_ms) / 1000);
+			idled_bye(p, "* BYE Idle for too long\r\n", NULL);
+			continue;
+		}
+		if (ka > 0 && now - p->ping_ms >= ka) {
+			p->ping_ms = now;
+			if (write(p->fd, ping, sizeof(ping) - 1) < 0 &&
+			    errno != EAGAIN)
+				idled_drop(p, "client-gone");
+		}
+	}
+}
+
+/* idled_list_reply - berthctl's view: one LINE per parked session */
+static void
+idled_list_reply(int conn)
+{
+	long long now = idled_now_ms();
+	struct parked *p;
+	char line[1400];
+
+	ipc_msg_init(&idled_msg, IDLEP_T_LISTING);
+	for (p = idled_list; p != NULL; p = p->next) {
+		snprintf(line, sizeof(line), "%s %s %lld %s", p->sn.user,
+		    p->sn.addr, (now - p->since_ms) / 1000, p->sn.mailbox);
+		if (ipc_put_str(&idled_msg, IDLEP_LINE, line) < 0)
+			break;		/* the first ~40 KB of sessions */
+	}
+	if (ipc_send(conn, &idled_msg) < 0)
+		log_warn("list reply failed: %m");
+}
+
 /* idled_park - one PARK message from a worker on conn */
 static void
 idled_park(int conn)
@@ -186,6 +341,10 @@ idled_park(int conn)
 	size_t hl;
 	int r = ipc_recv(conn, &idled_msg);
 
+	if (r > 0 && idled_msg.type == IDLEP_T_LIST && idled_msg.fd < 0) {
+		idled_list_reply(conn);
+		return;
+	}
 	if (r <= 0 || idled_msg.type != IDLEP_T_PARK || idled_msg.fd < 0) {
 		if (r > 0 && idled_msg.fd >= 0)
 			close(idled_msg.fd);
@@ -205,6 +364,8 @@ idled_park(int conn)
 	}
 	memcpy(p->handoff, h, hl);
 	fcntl(p->fd, F_SETFL, fcntl(p->fd, F_GETFL) | O_NONBLOCK);
+	idled_keepalive(p->fd);
+	p->since_ms = p->ping_ms = idled_now_ms();
 	p->next = idled_list;
 	if (idled_list)
 		idled_list->prev = p;
@@ -216,6 +377,7 @@ idled_park(int conn)
 	log_info("park user=%s addr=%s mailbox=%s parked=%zu", p->sn.user,
 	    p->sn.addr, p->sn.mailbox, idled_count);
 	idled_watch(p->fd, p);
+	idled_caps(p);
 	/* a change that landed while the session was on its way */
 	if (idled_seen_get(p->sn.mboxid) > p->sn.modseq)
 		idled_wake(p, "changed");
@@ -250,6 +412,7 @@ main(int argc, char **argv)
 	struct epoll_event evs[256];
 	int ind, lfd, nfd, n, i, conn;
 	static int lmark, nmark;
+	long long last_tick = 0;
 
 	srv_init(argc, argv, "idled", &ind);
 	{
@@ -268,11 +431,15 @@ main(int argc, char **argv)
 	log_info("listening on %s and %s", notify_idled_path(),
 	    notify_path());
 	for (;;) {
-		n = epoll_wait(idled_ep, evs, 256, -1);
+		n = epoll_wait(idled_ep, evs, 256, 1000);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
 			log_fatal("epoll_wait: %m");
+		if (idled_now_ms() - last_tick >= 1000) {
+			last_tick = idled_now_ms();
+			idled_tick();
+		}
 		for (i = 0; i < n; i++) {
 			if (evs[i].data.ptr == &lmark) {
 				conn = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);

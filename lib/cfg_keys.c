@@ -19,7 +19,11 @@ const struct cfg_key cfg_keys[] = {
 	{ "defaultpartition", CFG_T_STR, "default", 0 },
 	{ "hashimapspool", CFG_T_BOOL, "yes", 0 },
 	{ "idle_poll", CFG_T_DURATION, "1s", 's' },
+	{ "idled_maxuser", CFG_T_INT, "100", 0 },
+	{ "idled_maxusernet", CFG_T_INT, "40", 0 },
 	{ "imap_maxline", CFG_T_SIZE, "65536", 0 },
+	{ "imapidlekeepalive", CFG_T_DURATION, "5m", 'm' },
+	{ "imapidletimeout", CFG_T_DURATION, "30m", 'm' },
 	{ "maxliteral", CFG_T_SIZE, "64M", 0 },
 	{ "maxmessagesize", CFG_T_SIZE, "64M", 0 },
 	{ "sasl_mech_list", CFG_T_STR, "PLAIN LOGIN", 0 },
@@ -29,6 +33,9 @@ const struct cfg_key cfg_keys[] = {
 	{ "sasl_sasldb_path", CFG_T_STR, "/etc/sasldb2", 0 },
 	{ "servername", CFG_T_STR, NULL, 0 },
 	{ "syslog_prefix", CFG_T_STR, "berth", 0 },
+	{ "tcp_keepalive_cnt", CFG_T_INT, "5", 0 },
+	{ "tcp_keepalive_idle", CFG_T_DURATION, "5m", 's' },
+	{ "tcp_keepalive_intvl", CFG_T_DURATION, "60s", 's' },
 	{ "timeout", CFG_T_DURATION, "30m", 'm' },
 	{ NULL, 0, NULL, 0 }
 };

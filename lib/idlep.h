@@ -13,10 +13,13 @@ enum idlep_type {
 	IDLEP_T_PARK = 200,
 	IDLEP_T_PARKED,
 	IDLEP_T_RESUME,
+	IDLEP_T_LIST,		/* berthctl -> idled: who is parked */
+	IDLEP_T_LISTING,	/* idled -> berthctl: LINE fields */
 };
 
 enum idlep_tag {
 	IDLEP_HANDOFF = 100,	/* snap uses tags below 100 */
+	IDLEP_LINE,		/* "user addr mailbox seconds" */
 };
 
 #endif

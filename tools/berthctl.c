@@ -22,6 +22,7 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ "recover", ctl_recover, "recover" },
 	{ "checkpoint", ctl_checkpoint, "checkpoint" },
 	{ "mailbox", ctl_mailbox, "mailbox list|create|delete USER [NAME]" },
+	{ "parked", ctl_parked, "parked" },
 	{ "user", ctl_user, "user add|passwd|delete USER [-p]" },
 	{ NULL, NULL, NULL }
 };

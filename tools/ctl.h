@@ -11,6 +11,9 @@ int ctl_recover(int argc, char **argv);		/* recover */
 int ctl_checkpoint(int argc, char **argv);	/* checkpoint */
 int ctl_mailbox(int argc, char **argv);		/* mailbox list|create|delete USER [NAME] */
 
+/* ctl_idle.c: sessions parked in idled */
+int ctl_parked(int argc, char **argv);	/* parked */
+
 /* ctl_user.c: users in sasldb */
 int ctl_user(int argc, char **argv);		/* user add|passwd|delete|list ... */
 

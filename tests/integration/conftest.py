@@ -159,6 +159,16 @@ DAEMON {{
             else:
                 self.proc.send_signal(sig)
             self.proc.wait(timeout=20)
+            if sig == signal.SIGKILL:
+                # the group's other processes die a moment later; their
+                # listening sockets close only then
+                end = time.time() + 10
+                while time.time() < end:
+                    try:
+                        os.killpg(self.proc.pid, 0)
+                    except ProcessLookupError:
+                        break
+                    time.sleep(0.05)
         if self.proc:
             self.log.close()
         return self.proc.returncode if self.proc else None

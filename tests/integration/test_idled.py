@@ -99,3 +99,51 @@ def test_idled_killed_restarts(fresh):
     assert r.line() == b"* 2 EXISTS"
     r.send(b"DONE\r\n")
     assert r.line().startswith(b"i2 OK")
+
+
+def test_per_user_cap_evicts_oldest_and_keepalive(fresh):
+    s = fresh(extra_conf="idled_maxuser: 3\nimapidlekeepalive: 1s\n")
+    s.start()
+    c = s.connect("alice", "secret")
+    c.create("cap")
+    first = idler(s, b"cap")
+    assert wait_for(lambda: s.logtext().count("park user=alice") >= 1)
+    # the parked session is kept alive
+    assert first.line() == b"* OK Still here"
+    others = []
+    for n in range(3):
+        others.append(idler(s, b"cap"))
+        assert wait_for(lambda: s.logtext().count("park user=alice") >=
+                        n + 2)
+    # the fourth pushed out the oldest, not itself
+    ln = first.line()
+    while ln == b"* OK Still here":
+        ln = first.line()
+    assert ln.startswith(b"* BYE [LIMIT]"), ln
+    assert first.closed()
+    assert "limit=idled_maxuser:3" in s.logtext()
+    c.append("cap", None, None, MSG)
+    for r in others:
+        ln = r.line()
+        while ln == b"* OK Still here":
+            ln = r.line()
+        assert ln == b"* 1 EXISTS"
+
+
+def test_idle_timeout_and_operator_view(fresh):
+    import subprocess
+    from conftest import BUILD
+    s = fresh(extra_conf="imapidletimeout: 3s\nimapidlekeepalive: 0\n")
+    s.start()
+    c = s.connect("alice", "secret")
+    c.create("t")
+    r = idler(s, b"t")
+    assert wait_for(lambda: "park user=alice" in s.logtext())
+    out = subprocess.run([os.path.join(BUILD, "tools", "berthctl"), "-C",
+                          s.conf, "parked"], capture_output=True,
+                         timeout=20)
+    text = out.stdout.decode()
+    assert out.returncode == 0, out.stderr
+    assert "parked sessions: 1" in text and "alice" in text and " t" in text
+    assert r.line() == b"* BYE Idle for too long"
+    assert "limit=imapidletimeout" in s.logtext()

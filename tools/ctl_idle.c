@@ -1,0 +1,146 @@
+/*
+ * ctl_idle - berthctl parked: the sessions idled holds, counted per user,
+ * per address and per mailbox, then listed oldest first.
+ */
+#include "config.h"
+
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "ctl.h"
+#include "idlep.h"
+#include "ipc.h"
+#include "notify.h"
+#include "xalloc.h"
+
+struct ctl_count {
+	char *key;
+	int n;
+};
+
+static void
+ctl_count_add(struct ctl_count **c, size_t *n, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < *n; i++)
+		if (strcmp((*c)[i].key, key) == 0) {
+			(*c)[i].n++;
+			return;
+		}
+	*c = xreallocarray(*c, *n + 1, sizeof(**c));
+	(*c)[*n].key = xstrdup(key);
+	(*c)[(*n)++].n = 1;
+}
+
+static int
+ctl_count_cmp(const void *a, const void *b)
+{
+	return ((const struct ctl_count *)b)->n -
+	    ((const struct ctl_count *)a)->n;
+}
+
+static void
+ctl_count_print(const char *title, struct ctl_count *c, size_t n)
+{
+	size_t i;
+
+	qsort(c, n, sizeof(*c), ctl_count_cmp);
+	printf("%s:\n", title);
+	for (i = 0; i < n; i++) {
+		printf("  %6d  %s\n", c[i].n, c[i].key);
+		free(c[i].key);
+	}
+	free(c);
+}
+
+struct ctl_sess {
+	char user[256], addr[64], mailbox[1024];
+	long long age;
+};
+
+static int
+ctl_sess_cmp(const void *a, const void *b)
+{
+	long long d = ((const struct ctl_sess *)b)->age -
+	    ((const struct ctl_sess *)a)->age;
+
+	return d > 0 ? 1 : d < 0 ? -1 : 0;
+}
+
+int
+ctl_parked(int argc, char **argv)
+{
+	static struct ipc_msg m;
+	struct sockaddr_un sun;
+	struct pollfd pfd;
+	struct ctl_count *users = NULL, *addrs = NULL, *boxes = NULL;
+	struct ctl_sess *sess = NULL;
+	size_t nu = 0, na = 0, nb = 0, ns = 0, off, i;
+	const char *path = notify_idled_path();
+	int c;
+
+	(void)argc;
+	(void)argv;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%.*s",
+	    (int)sizeof(sun.sun_path) - 1, path);
+	c = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	ipc_msg_init(&m, IDLEP_T_LIST);
+	if (c < 0 || connect(c, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
+	    ipc_send(c, &m) < 0) {
+		fprintf(stderr, "berthctl: idled is not reachable at %s\n",
+		    path);
+		return 1;
+	}
+	pfd.fd = c;
+	pfd.events = POLLIN;
+	if (poll(&pfd, 1, 5000) <= 0 || ipc_recv(c, &m) <= 0 ||
+	    m.type != IDLEP_T_LISTING) {
+		fprintf(stderr, "berthctl: no answer from idled\n");
+		return 1;
+	}
+	close(c);
+	/* walk every LINE field */
+	for (off = sizeof(struct ipc_hdr); off + 4 <= m.len;) {
+		uint16_t tag, len;
+		char line[1400];
+		struct ctl_sess s;
+
+		memcpy(&tag, m.data + off, 2);
+		memcpy(&len, m.data + off + 2, 2);
+		if (off + 4 + len > m.len)
+			break;
+		if (tag == IDLEP_LINE && len < sizeof(line)) {
+			memcpy(line, m.data + off + 4, len);
+			line[len] = '\0';
+			if (sscanf(line, "%255s %63s %lld %1023[^\n]", s.user,
+			    s.addr, &s.age, s.mailbox) == 4) {
+				sess = xreallocarray(sess, ns + 1,
+				    sizeof(*sess));
+				sess[ns++] = s;
+				ctl_count_add(&users, &nu, s.user);
+				ctl_count_add(&addrs, &na, s.addr);
+				ctl_count_add(&boxes, &nb, s.mailbox);
+			}
+		}
+		off += 4 + (size_t)len;
+	}
+	printf("parked sessions: %zu\n", ns);
+	ctl_count_print("per user", users, nu);
+	ctl_count_print("per address", addrs, na);
+	ctl_count_print("per mailbox", boxes, nb);
+	qsort(sess, ns, sizeof(*sess), ctl_sess_cmp);
+	printf("sessions, oldest first:\n");
+	for (i = 0; i < ns; i++)
+		printf("  %6llds  %s  %s  %s\n", sess[i].age, sess[i].user,
+		    sess[i].addr, sess[i].mailbox);
+	free(sess);
+	return 0;
+}
