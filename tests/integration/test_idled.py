@@ -79,8 +79,8 @@ def test_idled_killed_restarts(fresh):
     s = fresh().start()
     c = s.connect("alice", "secret")
     c.create("k")
+    assert wait_for(lambda: len(s.children("idled")) == 1)
     pids = s.children("idled")
-    assert len(pids) == 1
     os.kill(pids[0], signal.SIGKILL)
     # while idled is down, IDLE is served by the worker
     r = idler(s, b"k")
