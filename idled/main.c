@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -210,7 +211,11 @@ idled_notify(int fd)
 			idled_seen[i].modseq = m.modseq;
 		for (p = idled_list; p != NULL; p = next) {
 			next = p->next;
-			if (p->sn.mboxid == m.mboxid && m.modseq > p->sn.modseq)
+			/* between commands (DONE answered) the updates wait
+			 * for the next command, as RFC 3501 has it */
+			if (p->sn.mboxid == m.mboxid &&
+			    m.modseq > p->sn.modseq &&
+			    !(p->sn.flags & SNAP_F_DONE))
 				idled_wake(p, "changed");
 		}
 	}
@@ -379,8 +384,91 @@ idled_park(int conn)
 	idled_watch(p->fd, p);
 	idled_caps(p);
 	/* a change that landed while the session was on its way */
-	if (idled_seen_get(p->sn.mboxid) > p->sn.modseq)
+	if (idled_seen_get(p->sn.mboxid) > p->sn.modseq &&
+	    !(p->sn.flags & SNAP_F_DONE))
 		idled_wake(p, "changed");
+}
+
+/*
+ * idled_line - the first line of the pending input, or 0 if none is
+ * complete; *len_r its length with the line end
+ */
+static int
+idled_line(struct parked *p, size_t *len_r)
+{
+	const char *nl;
+
+	if (p->sn.pending.len == 0)
+		return 0;
+	nl = memchr(p->sn.pending.data, '\n', p->sn.pending.len);
+	if (nl == NULL)
+		return 0;
+	*len_r = (size_t)(nl - p->sn.pending.data) + 1;
+	return 1;
+}
+
+/* idled_is_idle - is line "<tag> IDLE"?  copies the tag */
+static int
+idled_is_idle(const char *d, size_t len, char *tag, size_t size)
+{
+	const char *sp = memchr(d, ' ', len);
+	size_t n = sp ? (size_t)(sp - d) : 0;
+
+	while (len > 0 && (d[len - 1] == '\n' || d[len - 1] == '\r'))
+		len--;
+	if (sp == NULL || n == 0 || n >= size || len != n + 5 ||
+	    strncasecmp(sp, " IDLE", 5) != 0)
+		return 0;
+	memcpy(tag, d, n);
+	tag[n] = '\0';
+	return 1;
+}
+
+/*
+ * idled_input - answer what idled can answer itself: DONE (nothing
+ * changed since the session parked, or it would have been woken) and the
+ * next "<tag> IDLE" (clients restart IDLE every few minutes), so neither
+ * costs a worker.  Anything else goes to a worker.  Returns 1 when the
+ * session was handed on or dropped.
+ */
+static int
+idled_input(struct parked *p)
+{
+	char reply[200], tag[64];
+	const char *d;
+	size_t len;
+
+	while (idled_line(p, &len)) {
+		d = p->sn.pending.data;
+		if (!(p->sn.flags & SNAP_F_DONE) &&
+		    (len == 6 || len == 5) && strncasecmp(d, "DONE", 4) == 0 &&
+		    (len == 5 || d[4] == '\r')) {
+			snprintf(reply, sizeof(reply), "%s OK IDLE "
+			    "terminated\r\n", p->sn.tag);
+			p->sn.flags |= SNAP_F_DONE;
+		} else if ((p->sn.flags & SNAP_F_DONE) &&
+		    len == p->sn.pending.len &&
+		    idled_is_idle(d, len, tag, sizeof(tag))) {
+			snprintf(reply, sizeof(reply), "+ idling\r\n");
+			snprintf(p->sn.tag, sizeof(p->sn.tag), "%s", tag);
+			p->sn.flags &= ~(uint32_t)SNAP_F_DONE;
+		} else {
+			idled_wake(p, "client-input");
+			return 1;
+		}
+		if (write(p->fd, reply, strlen(reply)) < 0) {
+			idled_drop(p, "client-gone");
+			return 1;
+		}
+		buf_consume(&p->sn.pending, len);
+		/* idling again: report what changed in between */
+		if (!(p->sn.flags & SNAP_F_DONE) &&
+		    idled_seen_get(p->sn.mboxid) > p->sn.modseq) {
+			idled_wake(p, "changed");
+			return 1;
+		}
+	}
+	return 0;
 }
 
 /* idled_client - the parked client sent something or went away */
@@ -399,10 +487,9 @@ idled_client(struct parked *p, uint32_t events)
 		idled_drop(p, "too-much-input");
 		return;
 	}
-	if (p->sn.pending.len > 0 &&
-	    memchr(p->sn.pending.data, '\n', p->sn.pending.len) != NULL)
-		idled_wake(p, "client-input");
-	else if (events & (EPOLLHUP | EPOLLERR))
+	if (idled_input(p))
+		return;
+	if (events & (EPOLLHUP | EPOLLERR))
 		idled_drop(p, "client-closed");
 }
 

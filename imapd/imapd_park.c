@@ -152,7 +152,9 @@ imapd_resume(struct store *st, int conn)
 	} else {
 		buf_append(&s.in, sn.pending.data ? sn.pending.data : "",
 		    sn.pending.len);
-		idle_run(&s, sn.tag);
+		/* idled may have answered DONE: then a command is waiting */
+		if (!(sn.flags & SNAP_F_DONE))
+			idle_run(&s, sn.tag);
 		if (s.state != IMAP_S_LOGOUT && !s.dead)
 			imapd_serve(&s, 0);
 	}

@@ -36,6 +36,7 @@ struct snap {
 #define SNAP_F_CONDSTORE 0x01
 #define SNAP_F_READONLY  0x02
 #define SNAP_F_SECURE    0x04
+#define SNAP_F_DONE      0x08	/* IDLE ended (idled answered DONE) */
 
 /* snap_put - append the snapshot's fields to m; -1 if it does not fit */
 int snap_put(const struct snap *sn, struct ipc_msg *m);

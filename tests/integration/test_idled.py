@@ -147,3 +147,45 @@ def test_idle_timeout_and_operator_view(fresh):
     assert "parked sessions: 1" in text and "alice" in text and " t" in text
     assert r.line() == b"* BYE Idle for too long"
     assert "limit=imapidletimeout" in s.logtext()
+
+
+def test_done_idle_answered_by_idled(fresh):
+    s = fresh().start()
+    c = s.connect("alice", "secret")
+    c.create("re")
+    r = idler(s, b"re")
+    assert wait_for(lambda: "park user=alice" in s.logtext())
+    resumes = s.logtext().count("reason=client-input")
+    r.send(b"DONE\r\ni2 IDLE\r\n")
+    assert r.line().startswith(b"i1 OK")
+    assert r.line().startswith(b"+ ")
+    time.sleep(0.3)
+    # no worker was woken for it, and the session still gets changes
+    assert s.logtext().count("reason=client-input") == resumes
+    c.append("re", None, None, MSG)
+    assert r.line() == b"* 1 EXISTS"
+    r.send(b"DONE\r\n")
+    assert r.line().startswith(b"i2 OK")
+
+
+def test_done_then_idle_separately_answered_by_idled(fresh):
+    s = fresh().start()
+    c = s.connect("alice", "secret")
+    c.create("re2")
+    r = idler(s, b"re2")
+    assert wait_for(lambda: "park user=alice" in s.logtext())
+    resumes = s.logtext().count("reason=client-input")
+    r.send(b"DONE\r\n")
+    assert r.line().startswith(b"i1 OK")
+    c.append("re2", None, None, MSG)     # between commands: held back
+    time.sleep(0.3)
+    r.send(b"i2 IDLE\r\n")
+    assert r.line().startswith(b"+ ")
+    assert s.logtext().count("reason=client-input") == resumes
+    # idling again: the change made in between is reported now
+    assert r.line() == b"* 1 EXISTS"
+    r.send(b"DONE\r\n")
+    assert r.line().startswith(b"i2 OK")
+    # a real command goes to a worker
+    out = r.cmd(b"n1", b"NOOP")
+    assert out[-1].startswith(b"n1 OK")
