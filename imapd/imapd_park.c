@@ -122,7 +122,7 @@ imapd_resume(struct store *st, int conn)
 	struct snap sn;
 	struct pollfd pfd = { conn, POLLIN, 0 };
 	const char *err;
-	int r;
+	int r, client;
 
 	r = poll(&pfd, 1, PARK_ACK_TIMEOUT_MS);
 	r = r > 0 ? ipc_recv(conn, &park_msg) : -1;
@@ -139,7 +139,8 @@ imapd_resume(struct store *st, int conn)
 		snap_free(&sn);
 		return;
 	}
-	imapd_session_init(&s, st, park_msg.fd);
+	client = park_msg.fd;	/* park_msg is reused if we park again */
+	imapd_session_init(&s, st, client);
 	snprintf(s.addr, sizeof(s.addr), "%s", sn.addr);
 	s.port = (int)sn.port;
 	snprintf(s.user, sizeof(s.user), "%s", sn.user);
@@ -162,6 +163,6 @@ imapd_resume(struct store *st, int conn)
 	if (!s.parked)
 		log_info("disconnect user=%s addr=%s", s.user, s.addr);
 	imapd_session_done(&s);
-	close(park_msg.fd);
+	close(client);
 	snap_free(&sn);
 }

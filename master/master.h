@@ -33,6 +33,7 @@ struct master_svc {
 	long long next_ms;	/* next start (back-off or schedule) */
 	long long backoff_ms;
 	long long started_ms;
+	long long ready_ms;	/* last became ready */
 };
 
 struct master_child {
@@ -41,6 +42,7 @@ struct master_child {
 	enum master_cstate state;
 	uint32_t generation;
 	long long started_ms;
+	long long ready_ms;	/* last became ready */
 };
 
 struct master {
@@ -62,6 +64,7 @@ extern struct master master;
 long long master_now_ms(void);
 
 #define MASTER_START_TIMEOUT_MS 10000
+#define MASTER_SURPLUS_IDLE_MS 10000	/* spare workers above prefork */
 
 /* master_conf.c */
 int master_conf_load(int initial);

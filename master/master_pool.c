@@ -40,6 +40,7 @@ master_pool_status(void)
 		}
 		if (st.state == SRV_S_READY) {
 			c->state = MASTER_C_READY;
+			c->ready_ms = master_now_ms();
 			c->svc->backoff_ms = 0;
 			/* a removed service's worker finished its session */
 			if (c->svc->removed)
@@ -86,6 +87,32 @@ master_pool_may_fork(struct master_svc *svc)
 	return svc->rate_forks < svc->e.maxforkrate;
 }
 
+/*
+ * master_pool_trim - after a burst, ready workers above prefork that have
+ * waited MASTER_SURPLUS_IDLE_MS are told to exit, one per pass, so the
+ * pool shrinks back and their memory is returned.
+ */
+static void
+master_pool_trim(struct master_svc *svc, int ready)
+{
+	long long now = master_now_ms();
+	int keep = svc->e.prefork > 0 ? svc->e.prefork : 1;
+	size_t i;
+
+	if (ready <= keep)
+		return;
+	for (i = 0; i < master.nchildren; i++) {
+		struct master_child *c = &master.children[i];
+
+		if (c->svc == svc && c->state == MASTER_C_READY &&
+		    now - c->ready_ms >= MASTER_SURPLUS_IDLE_MS) {
+			kill(c->pid, SIGTERM);
+			c->state = MASTER_C_BUSY;	/* no longer counted */
+			return;
+		}
+	}
+}
+
 static void
 master_pool_service(struct master_svc *svc)
 {
@@ -94,6 +121,7 @@ master_pool_service(struct master_svc *svc)
 	if (svc->next_ms > master_now_ms())
 		return;		/* throttled after failures */
 	master_pool_count(svc, &total, &ready);
+	master_pool_trim(svc, ready);
 	want = svc->e.prefork > 0 ? svc->e.prefork : 1;
 	max = svc->e.maxchild > 0 ? svc->e.maxchild : 1000000;
 	while (ready < want && total < max && master_pool_may_fork(svc)) {
@@ -103,11 +131,13 @@ master_pool_service(struct master_svc *svc)
 		ready++;
 		total++;
 	}
+	/* one line when the limit is hit, one when a slot frees: not a line
+	 * per worker that comes and goes at the limit */
 	if (ready == 0 && total >= max && !svc->at_max) {
 		log_warn("service=%s maxchild=%d reached; new clients wait in "
 		    "the listen backlog", svc->e.name, max);
 		svc->at_max = 1;
-	} else if (svc->at_max && (ready > 0 || total < max)) {
+	} else if (svc->at_max && total < max) {
 		log_info("service=%s below maxchild=%d again (children=%d)",
 		    svc->e.name, max, total);
 		svc->at_max = 0;
@@ -188,8 +218,9 @@ master_pool_reaped(struct master_child *c, int status)
 			svc->backoff_ms = 0;
 		}
 	}
+	/* SIGTERM is ours: reload, trimming, shutdown */
 	if (WIFSIGNALED(status) && !master.terminating &&
-	    !(svc->removed && WTERMSIG(status) == SIGTERM))
+	    WTERMSIG(status) != SIGTERM)
 		log_error("service=%s pid=%d killed by signal %d",
 		    svc->e.name, (int)c->pid, WTERMSIG(status));
 	else if (WIFEXITED(status) && WEXITSTATUS(status) != 0 &&

@@ -73,6 +73,16 @@ def test_parked_idler_sees_expunge_and_flags(fresh):
     assert r.line().startswith(b"n1 OK")
     out = r.cmd(b"f1", b"FETCH 1:* (UID)")
     assert len([x for x in out if x.startswith(b"* ")]) == 3
+    # a session resumed and re-parked leaves no copy of its socket in a
+    # worker: LOGOUT really closes it
+    r.send(b"i3 IDLE\r\n")
+    assert r.line().startswith(b"+ ")
+    c.append("box", None, None, MSG)
+    assert r.line() == b"* 4 EXISTS"
+    r.send(b"DONE\r\n")
+    assert r.line().startswith(b"i3 OK")
+    r.cmd(b"o1", b"LOGOUT")
+    assert r.closed()
 
 
 def test_idled_killed_restarts(fresh):
