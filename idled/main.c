@@ -48,6 +48,7 @@ struct parked {
 	char handoff[256];
 	long long since_ms;	/* parked at */
 	long long ping_ms;	/* last keep-alive */
+	const char *waking;	/* waiting for a free worker: why */
 	struct parked *prev, *next;
 };
 
@@ -58,6 +59,7 @@ struct seen {
 
 static struct parked *idled_list;
 static size_t idled_count;
+static size_t idled_waking;	/* sessions waiting for a worker */
 static struct seen *idled_seen;
 static size_t idled_nseen;
 static int idled_ep;
@@ -130,6 +132,8 @@ idled_watch(int fd, void *ptr)
 static void
 idled_drop(struct parked *p, const char *why)
 {
+	if (p->waking)
+		idled_waking--;
 	epoll_ctl(idled_ep, EPOLL_CTL_DEL, p->fd, NULL);
 	close(p->fd);
 	if (p->prev)
@@ -147,8 +151,13 @@ idled_drop(struct parked *p, const char *why)
 	free(p);
 }
 
-/* idled_wake - hand p back to a worker through its handoff socket */
-static void
+/*
+ * idled_wake - hand p back to a worker through its handoff socket.  Never
+ * blocks: when every worker is busy and the handoff backlog is full, the
+ * session waits (p->waking) and is retried every few milliseconds while
+ * master grows the pool.
+ */
+static int
 idled_wake(struct parked *p, const char *why)
 {
 	struct sockaddr_un sun;
@@ -159,9 +168,20 @@ idled_wake(struct parked *p, const char *why)
 	memcpy(sun.sun_path, p->handoff, strlen(p->handoff));
 	ipc_msg_init(&idled_msg, IDLEP_T_RESUME);
 	idled_msg.fd = p->fd;
-	s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (s >= 0 && connect(s, (struct sockaddr *)&sun, sizeof(sun)) < 0 &&
+	    errno == EAGAIN) {
+		close(s);
+		if (!p->waking)
+			idled_waking++;
+		p->waking = why;
+		return 1;
+	}
+	if (p->waking) {
+		p->waking = NULL;
+		idled_waking--;
+	}
 	if (s < 0 || snap_put(&p->sn, &idled_msg) < 0 ||
-	    connect(s, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
 	    ipc_send(s, &idled_msg) < 0) {
 		log_error("resume failed user=%s addr=%s handoff=%s: %m",
 		    p->sn.user, p->sn.addr, p->handoff);
@@ -170,10 +190,11 @@ idled_wake(struct parked *p, const char *why)
 		if (s >= 0)
 			close(s);
 		idled_drop(p, "resume-failed");
-		return;
+		return 0;
 	}
 	close(s);
 	idled_drop(p, why);
+	return 0;
 }
 
 static uint64_t
@@ -218,6 +239,20 @@ idled_notify(int fd)
 			    !(p->sn.flags & SNAP_F_DONE))
 				idled_wake(p, "changed");
 		}
+	}
+}
+
+/* idled_retry - try again to hand waiting sessions to workers, until
+ * the handoff backlog is full again */
+static void
+idled_retry(void)
+{
+	struct parked *p, *next;
+
+	for (p = idled_list; p != NULL && idled_waking; p = next) {
+		next = p->next;
+		if (p->waking && idled_wake(p, p->waking))
+			return;
 	}
 }
 
@@ -518,7 +553,9 @@ main(int argc, char **argv)
 	log_info("listening on %s and %s", notify_idled_path(),
 	    notify_path());
 	for (;;) {
-		n = epoll_wait(idled_ep, evs, 256, 1000);
+		n = epoll_wait(idled_ep, evs, 256, idled_waking ? 5 : 1000);
+		if (idled_waking)
+			idled_retry();
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)

@@ -7,6 +7,8 @@
 #include "config.h"
 
 #include <errno.h>
+#include <execinfo.h>
+#include <signal.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -23,6 +25,22 @@ static uint32_t srv_generation;
 static int srv_master;
 static const char *srv_proc = "berth";
 
+/* srv_crash - a fatal signal: leave a backtrace on stderr, then die of
+ * the same signal (core dump where allowed) */
+static void
+srv_crash(int sig)
+{
+	void *frames[64];
+	int n = backtrace(frames, 64);
+	static const char msg[] = "fatal signal; backtrace:\n";
+
+	if (write(2, msg, sizeof(msg) - 1) < 0)
+		_exit(128 + sig);
+	backtrace_symbols_fd(frames, n, 2);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
 void
 srv_init(int argc, char **argv, const char *proc, int *optind_r)
 {
@@ -31,6 +49,9 @@ srv_init(int argc, char **argv, const char *proc, int *optind_r)
 	int fg = 0, i;
 
 	srv_proc = proc;
+	signal(SIGSEGV, srv_crash);
+	signal(SIGBUS, srv_crash);
+	signal(SIGFPE, srv_crash);
 	if (getenv("BERTH_LOG_STDERR") != NULL)
 		fg = 1;
 	/* our options come first: -C <conf>, -D */

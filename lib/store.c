@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -57,6 +59,29 @@ store_changed(struct store *st, uint32_t mboxid, uint64_t modseq)
 		st->changed[st->nchanged].mboxid = mboxid;
 		st->changed[st->nchanged++].modseq = modseq;
 	}
+}
+
+/*
+ * store_failchk - release the locks of processes that died holding them.
+ * Berkeley DB's failchk must not run in two processes at once (it crashed
+ * when every new worker ran it at start), so it runs under an exclusive
+ * lock file; when another process holds it, that one is doing the work.
+ */
+static int
+store_failchk(struct store *st)
+{
+	char *path = xasprintf("%s/db/failchk.lock", st->configdir);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640), r = 0;
+
+	free(path);
+	if (fd < 0)
+		return 0;
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+		r = st->env->failchk(st->env, 0);
+		flock(fd, LOCK_UN);
+	}
+	close(fd);
+	return r;
 }
 
 /* store_errcall - Berkeley DB's own messages go to our log */
@@ -166,12 +191,7 @@ store_open(const char *configdir, const char *partdir, int flags,
 		    db_strerror(r));
 		goto fail;
 	}
-	/* release what processes that died holding locks left behind */
-	if ((r = st->env->failchk(st->env, 0)) != 0) {
-		store_fail(st, error_r, "failchk: %s (run berthctl recover)",
-		    db_strerror(r));
-		goto fail;
-	}
+
 	if (store_open_db(st, &st->mboxes, "mailboxes.db", error_r) < 0 ||
 	    store_open_db(st, &st->index, "index.db", error_r) < 0 ||
 	    store_open_db(st, &st->expunged, "expunged.db", error_r) < 0 ||
@@ -271,7 +291,7 @@ store_run(struct store *st, store_op_fn *op, void *arg, const char **error_r)
 		if (r == DB_LOCK_DEADLOCK || r == DB_LOCK_NOTGRANTED) {
 			txn->abort(txn);
 			if (attempt % 8 == 7 &&
-			    (r = st->env->failchk(st->env, 0)) != 0) {
+			    (r = store_failchk(st)) != 0) {
 				/* a process died inside the library */
 				st->needs_recovery = 1;
 				return store_fail(st, error_r, "failchk: %s",
