@@ -117,8 +117,11 @@ main(int argc, char **argv)
 		    cfg_str("defaultpartition"));
 	if (store_open(cfg_str("configdirectory"), part, STORE_OPEN_CREATE,
 	    &imapd_store, &err) < 0) {
-		log_error("cannot open the mail store: %s", err);
-		exit(STORE_EXIT_RECOVER);
+		if (store_open_needs_recovery()) {
+			log_error("cannot open the mail store: %s", err);
+			exit(STORE_EXIT_RECOVER);
+		}
+		log_fatal("cannot open the mail store: %s", err);
 	}
 	if (ind < argc && strcmp(argv[ind], "-s") == 0) {
 		imapd_session_run(0);

@@ -136,15 +136,34 @@ store_open_db(struct store *st, DB **db, const char *name,
 {
 	int r;
 
-	if ((r = db_create(db, st->env, 0)) != 0)
-		return store_fail(st, error_r, "db_create: %s",
-		    db_strerror(r));
-	r = (*db)->open(*db, NULL, name, NULL, DB_BTREE,
-	    DB_CREATE | DB_AUTO_COMMIT | DB_READ_UNCOMMITTED, 0640);
-	if (r != 0)
-		return store_fail(st, error_r, "open %s: %s", name,
-		    db_strerror(r));
-	return 0;
+	int tries;
+
+	/* opens take locks too: many workers starting at once conflict */
+	for (tries = 0; tries < 200; tries++) {
+		if ((r = db_create(db, st->env, 0)) != 0)
+			return store_fail(st, error_r, "db_create: %s",
+			    db_strerror(r));
+		r = (*db)->open(*db, NULL, name, NULL, DB_BTREE,
+		    DB_CREATE | DB_AUTO_COMMIT | DB_READ_UNCOMMITTED, 0640);
+		if (r == 0)
+			return 0;
+		(*db)->close(*db, 0);
+		*db = NULL;
+		if (r != DB_LOCK_DEADLOCK && r != DB_LOCK_NOTGRANTED)
+			break;
+		usleep(5000);
+	}
+	if (r == DB_RUNRECOVERY)
+		st->needs_recovery = 1;
+	return store_fail(st, error_r, "open %s: %s", name, db_strerror(r));
+}
+
+static int store_open_recover;
+
+int
+store_open_needs_recovery(void)
+{
+	return store_open_recover;
 }
 
 int
@@ -187,6 +206,8 @@ store_open(const char *configdir, const char *partdir, int flags,
 	if (flags & STORE_OPEN_RECOVER)
 		oflags |= DB_RECOVER;
 	if ((r = st->env->open(st->env, envdir, oflags, 0640)) != 0) {
+		if (r == DB_RUNRECOVERY)
+			st->needs_recovery = 1;
 		store_fail(st, error_r, "open environment %s: %s", envdir,
 		    db_strerror(r));
 		goto fail;
@@ -206,6 +227,7 @@ store_open(const char *configdir, const char *partdir, int flags,
 	*st_r = st;
 	return 0;
 fail:
+	store_open_recover = st->needs_recovery;
 	/* keep the message: it lives in st->err, copy it out */
 	{
 		static char saved[512];

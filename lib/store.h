@@ -111,6 +111,9 @@ int store_recover(const char *configdir, const char *partdir,
  * its START commands (berthctl recover) again.
  */
 int store_needs_recovery(struct store *st);
+/* store_open_needs_recovery - did the last failed store_open fail for
+ * want of recovery? */
+int store_open_needs_recovery(void);
 #define STORE_EXIT_RECOVER 75
 /* store_checkpoint - checkpoint, remove old logs, and remove message files
  * unreferenced for an hour (EVENTS); returns files removed or -1 */
