@@ -96,28 +96,29 @@ ipc_get_str(const struct ipc_msg *m, uint16_t tag, char *out, size_t outsize)
 	return 0;
 }
 
-int
-ipc_get_u32(const struct ipc_msg *m, uint16_t tag, uint32_t *v_r)
+/* ipc_get_fixed - a field of exactly size bytes into out */
+static int
+ipc_get_fixed(const struct ipc_msg *m, uint16_t tag, void *out, size_t size)
 {
 	const void *p;
 	size_t len;
 
-	if (ipc_get(m, tag, &p, &len) < 0 || len != sizeof(*v_r))
+	if (ipc_get(m, tag, &p, &len) < 0 || len != size)
 		return -1;
-	memcpy(v_r, p, sizeof(*v_r));
+	memcpy(out, p, size);
 	return 0;
+}
+
+int
+ipc_get_u32(const struct ipc_msg *m, uint16_t tag, uint32_t *v_r)
+{
+	return ipc_get_fixed(m, tag, v_r, sizeof(*v_r));
 }
 
 int
 ipc_get_u64(const struct ipc_msg *m, uint16_t tag, uint64_t *v_r)
 {
-	const void *p;
-	size_t len;
-
-	if (ipc_get(m, tag, &p, &len) < 0 || len != sizeof(*v_r))
-		return -1;
-	memcpy(v_r, p, sizeof(*v_r));
-	return 0;
+	return ipc_get_fixed(m, tag, v_r, sizeof(*v_r));
 }
 
 int
