@@ -271,6 +271,10 @@ view_rebuild(struct imap_session *s, const struct snap *sn,
 				view_push(v, &m, 0);
 			}
 			i++;
+		} else if (i < n && msgs[i].uid == ex[j]) {
+			/* expunged between the two reads: still present for
+			 * the client; the sync below reports the EXPUNGE */
+			j++;
 		} else {
 			gone.uid = ex[j++];
 			if (gone.uid <= sn->maxuid)
