@@ -102,12 +102,13 @@ mconf_fail(struct mconf_lex *lx, const char *ent, const char *key,
 	return -1;
 }
 
+/* mconf_int - a count >= 0; -1 ("no limit", as in Cyrus) when allow_neg */
 static int
-mconf_int(const char *v, int *out)
+mconf_int(const char *v, int allow_neg, int *out)
 {
 	long long ll;
 
-	if (*v == '-' && strcmp(v, "-1") == 0) {
+	if (allow_neg && strcmp(v, "-1") == 0) {
 		*out = -1;
 		return 0;
 	}
@@ -170,8 +171,8 @@ mconf_set(struct mconf_lex *lx, struct mconf_entry *e, const char *key,
 		free(val);
 		return mconf_fail(lx, e->name, key, "unknown key");
 	}
-	if (mconf_int(val, ip) < 0 || (ip == &e->at && (*ip < 0 ||
-	    *ip / 100 > 23 || *ip % 100 > 59))) {
+	if (mconf_int(val, ip == &e->maxchild, ip) < 0 || (ip == &e->at &&
+	    (*ip / 100 > 23 || *ip % 100 > 59))) {
 		snprintf(mconf_err, sizeof(mconf_err),
 		    "%s:%d: entry '%s': key '%s': bad value '%s'", lx->name,
 		    lx->line, e->name, key, val);

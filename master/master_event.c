@@ -61,9 +61,11 @@ master_event_schedule(struct master_svc *svc, int initial)
 	long long now = master_now_ms();
 
 	if (svc->e.section == MCONF_EVENTS) {
-		if (svc->e.period > 0)
-			svc->next_ms = now + svc->e.period * 60000LL;
-		else
+		/* period and at may both be given: whichever comes first */
+		svc->next_ms = svc->e.period > 0 ?
+		    now + svc->e.period * 60000LL : 0;
+		if (svc->e.at >= 0 && (svc->next_ms == 0 ||
+		    master_event_at_next(svc->e.at) < svc->next_ms))
 			svc->next_ms = master_event_at_next(svc->e.at);
 	} else if (svc->e.section == MCONF_DAEMON) {
 		if (initial) {

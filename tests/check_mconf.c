@@ -52,6 +52,28 @@ START_TEST(test_good)
 }
 END_TEST
 
+/* maxchild=-1 is Cyrus's "no limit"; an entry may span lines */
+START_TEST(test_liberal)
+{
+	static const char text[] =
+	    "services{s cmd=\"x -v\"\n\tlisten=/tmp/s   # here\n"
+	    "  prefork=3 maxchild=-1\n t cmd=y listen=2}\n";
+	struct mconf mc;
+	const char *err = NULL;
+
+	ck_assert_int_eq(mconf_parse("m", text, strlen(text), &mc, &err), 0);
+	ck_assert_uint_eq(mc.n, 2);
+	ck_assert_str_eq(mc.ents[0].cmd, "x -v");
+	ck_assert_str_eq(mc.ents[0].listen, "/tmp/s");
+	ck_assert_int_eq(mc.ents[0].prefork, 3);
+	ck_assert_int_eq(mc.ents[0].maxchild, -1);
+	ck_assert_str_eq(mc.ents[1].name, "t");
+	ck_assert_int_eq(mc.ents[1].line, 4);
+	ck_assert_int_eq(mc.ents[1].maxchild, 100);
+	mconf_free(&mc);
+}
+END_TEST
+
 static const struct {
 	const char *text, *msg;
 } bad[] = {
@@ -72,6 +94,12 @@ static const struct {
 	{ "DAEMON {\n a cmd=x\n a cmd=y\n}\n", "duplicate entry name" },
 	{ "SERVICES {\n s cmd=x listen=1 prefork=5 maxchild=2\n}\n",
 	  "key 'prefork': larger than maxchild" },
+	{ "EVENTS {\n e cmd=x period=-1\n}\n",
+	  "key 'period': bad value '-1'" },
+	{ "SERVICES {\n s cmd=x listen=1 prefork=-1\n}\n",
+	  "key 'prefork': bad value '-1'" },
+	{ "SERVICES {\n s cmd=x listen=1 maxfds=-2\n}\n",
+	  "key 'maxfds': bad value '-2'" },
 };
 
 START_TEST(test_bad)
@@ -95,6 +123,7 @@ main(void)
 	int failed;
 
 	tcase_add_test(tc, test_good);
+	tcase_add_test(tc, test_liberal);
 	tcase_add_loop_test(tc, test_bad, 0, sizeof(bad) / sizeof(bad[0]));
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
