@@ -196,7 +196,7 @@ mconf_check(struct mconf_lex *lx, struct mconf_entry *e)
 		r = mconf_fail(lx, e->name, "listen", "missing");
 	else if (e->section == MCONF_EVENTS && e->period == 0 && e->at < 0)
 		r = mconf_fail(lx, e->name, "period", "missing (or 'at')");
-	else if (e->maxchild >= 0 && e->prefork > e->maxchild)
+	else if (e->maxchild > 0 && e->prefork > e->maxchild)
 		r = mconf_fail(lx, e->name, "prefork", "larger than maxchild");
 	lx->line = line;
 	return r;
