@@ -1,35 +1,187 @@
 /*
- * authd - per-connection state of the authentication daemon.
+ * authd - the authentication daemon's internal interfaces.
+ *
+ * authd is one event loop (main.c) over its listening socket, one
+ * connection per process that talks to it (a peer: imapd workers, idled,
+ * berthctl) and the backend pool's eventfd.  Everything here runs on
+ * that loop except authd_pool's threads, which touch only a job's SASL
+ * connection and buffers (authd_pool.c says exactly what).
+ *
+ * Files: authd_peer (connections and dispatch), authd_hold (who holds
+ * which client connection; counts), authd_admit (admission limits),
+ * authd_login (SASL exchanges), authd_sasl (libsasl2), authd_tab (hash
+ * tables).
  */
 #ifndef BERTH_AUTHD_H
 #define BERTH_AUTHD_H
 
 #include <sasl/sasl.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "authc.h"
+#include "authp.h"
+#include "ipnet.h"
 
-struct authd_conn {
-	int fd;
-	sasl_conn_t *sasl;
-	int secure;
-	char addr[64];
-	char mech[32];
-	char user[AUTHC_MAX_USER];	/* as claimed, for logs */
+struct ipc_msg;
+struct authd_login;
+
+/* authd_tab.c: byte-string keys -> {pointer, number} */
+struct authd_tab;
+struct authd_tab_iter {
+	size_t bucket;
+	void *next;
+};
+#define AUTHD_TAB_ITER { 0, NULL }
+struct authd_tab *authd_tab_new(void);
+void authd_tab_free(struct authd_tab **t);
+void *authd_tab_get(struct authd_tab *t, const void *key, size_t len);
+void authd_tab_put(struct authd_tab *t, const void *key, size_t len,
+    void *val);
+/* authd_tab_del - remove key; returns its value */
+void *authd_tab_del(struct authd_tab *t, const void *key, size_t len);
+long long authd_tab_num(struct authd_tab *t, const void *key, size_t len);
+/* authd_tab_add - num += delta; an entry at 0 without a value goes */
+long long authd_tab_add(struct authd_tab *t, const void *key, size_t len,
+    long long delta);
+void authd_tab_set_num(struct authd_tab *t, const void *key, size_t len,
+    long long num);
+size_t authd_tab_count(const struct authd_tab *t);
+/* authd_tab_next - 1 and the next entry, 0 at the end; only the entry
+ * just returned may be removed during a walk */
+int authd_tab_next(struct authd_tab *t, struct authd_tab_iter *it,
+    const void **key_r, size_t *len_r, void **val_r, long long *num_r);
+
+/* the keys one client address counts under */
+struct authd_keys {
+	int ip;				/* parsed as IPv4/IPv6 */
+	char addr[IPNET_KEYLEN];	/* the address (/32, /128) */
+	char net[IPNET_KEYLEN];		/* IPv4 /24, IPv6 /64 */
+	char wide[IPNET_KEYLEN];	/* IPv4 /16, IPv6 /48 */
+	char host[IPNET_KEYLEN];	/* one client: IPv4 /32, IPv6 /64 */
+	char pnet[IPNET_KEYLEN];	/* its network: IPv4 /24, IPv6 /48 */
 };
 
+/* a process connected to authd */
+struct authd_peer {
+	int fd;
+	int dead;			/* close after this round */
+	struct authd_hold *holds;	/* connections it holds */
+	struct authd_login *login;	/* SASL exchange in progress */
+	struct authd_peer *prev, *next;
+};
+
+/* one client connection and who holds it */
+struct authd_hold {
+	uint64_t conn_id;
+	uint64_t ts;			/* newest HOLD (CLOCK_MONOTONIC ns) */
+	char addr[AUTHP_MAX_ADDR];
+	char user[AUTHP_MAX_USER];	/* "" until logged in */
+	struct authd_peer *holder;
+	struct authd_hold *prev, *next;	/* in holder->holds */
+};
+
+/* authd_peer.c */
+void authd_peer_accept(int lfd, int ep);
+/* authd_peer_input - read what the peer sent; may mark it dead */
+void authd_peer_input(struct authd_peer *p);
+/* authd_peer_reap - close peers marked dead */
+void authd_peer_reap(int ep);
+/* authd_peer_send - send m; a peer that cannot take it is marked dead */
+void authd_peer_send(struct authd_peer *p, const struct ipc_msg *m);
+/* the one reply being built (main thread only) */
+extern struct ipc_msg authd_reply;
+
+/* authd_hold.c */
+void authd_hold_init(void);
+void authd_keys_make(const char *addr, struct authd_keys *k);
+/* authd_hold_set - p holds conn_id as of ts (newest hold wins) */
+void authd_hold_set(struct authd_peer *p, uint64_t conn_id, uint64_t ts,
+    const char *addr, const char *user);
+void authd_hold_closed(uint64_t conn_id, uint64_t ts);
+/* authd_hold_release - p went away: forget what it held */
+void authd_hold_release(struct authd_peer *p);
+struct authd_hold *authd_hold_find(uint64_t conn_id);
+void authd_hold_set_user(struct authd_hold *h, const char *user);
+/* counts of held connections */
+long long authd_hold_count_addr(const struct authd_keys *k, int level);
+long long authd_hold_count_user(const char *user);
+long long authd_hold_count_userhost(const char *user,
+    const struct authd_keys *k);
+/* authd_hold_tick - expire old tombstones of closed connections */
+void authd_hold_tick(long long now_ms);
+size_t authd_hold_total(void);
+/* authd_hold_walk - every held connection, for berthctl */
+int authd_hold_next(struct authd_tab_iter *it, struct authd_hold **h_r);
+
+/* authd_calc.c: the pure arithmetic (unit-tested) */
+/* authd_calc_bucket - token bucket of limit per window_ms: 1 and one
+ * token taken, or 0 when empty */
+int authd_calc_bucket(double *tokens, long long *last_ms, long long now_ms,
+    long long limit, long long window_ms);
+
+/* authd_admit.c */
+void authd_admit_init(void);
+/* authd_admit_request - answer an ADMIT from p */
+void authd_admit_request(struct authd_peer *p, const struct ipc_msg *m);
+/* authd_admit_maxlogins - after a successful login: 0, or -1 with the
+ * limit's name and a text */
+int authd_admit_maxlogins(const char *user, const char *addr,
+    uint64_t conn_id, const char **limit_r, char *text, size_t size);
+void authd_admit_tick(long long now_ms);
+
+/* authd_login.c */
+void authd_login_start(struct authd_peer *p, const struct ipc_msg *m);
+void authd_login_step(struct authd_peer *p, const struct ipc_msg *m);
+/* authd_login_abort - the client cancelled or the worker went away */
+void authd_login_abort(struct authd_peer *p);
+
+/* authd_sasl.c */
 void authd_sasl_init(void);
-int authd_sasl_new(struct authd_conn *c, int secure, const char *addr,
+int authd_sasl_new(sasl_conn_t **conn_r, int secure, const char *addr,
     unsigned port);
-void authd_sasl_dispose(struct authd_conn *c);
+void authd_sasl_dispose(sasl_conn_t **conn);
 int authd_sasl_is_plain(const char *mech);
-enum authc_result authd_sasl_start(struct authd_conn *c, const char *mech,
-    const char *in, unsigned inlen, const char **out, unsigned *outlen,
-    const char **text_r);
-enum authc_result authd_sasl_step(struct authd_conn *c, const char *in,
-    unsigned inlen, const char **out, unsigned *outlen,
-    const char **text_r);
-const char *authd_sasl_user(struct authd_conn *c);
+int authd_sasl_plaintext_ok(int secure);
+/* authd_sasl_code - a libsasl2 result as an authc_result */
+enum authc_result authd_sasl_code(int r, const char **text_r);
+const char *authd_sasl_user(sasl_conn_t *conn);
 int authd_sasl_mechs(int secure, char *out, size_t size);
+/* authd_sasl_claimed - the user the client's first response (nresp 0)
+ * names: PLAIN's authcid, LOGIN's first response, SCRAM's n=; for logs
+ * and priority only */
+void authd_sasl_claimed(const char *mech, int nresp, const char *in,
+    size_t len, char *user, size_t size);
+
+/* failure counters at one failed login (decayed, this one included) */
+struct authd_level {
+	double addr, net, user;
+	int boxed;			/* this failure boxed addr or net */
+};
+
+/* authd_penalty.c */
+/* authd_penalty_refuse - is the client in the penalty box?  1 with the
+ * limit's name and a detail for the log */
+int authd_penalty_refuse(const struct authd_keys *k, const char **limit_r,
+    char *detail, size_t dsize);
+
+/* authd_report.c: the event log (one line per event, storm summaries) */
+void authd_report_login(const char *user, const char *addr,
+    const char *mech);
+void authd_report_failure(const char *user, const char *addr,
+    const char *mech, int conn_fails, const struct authd_level *lv,
+    long long delay_ms);
+void authd_report_refusal(const char *addr, const char *limit,
+    const char *detail);
+void authd_report_limit(const char *user, const char *addr,
+    const char *limit, const char *text);
+void authd_report_shed(const char *user, const char *addr, const char *why,
+    int prio, long long waited_ms);
+void authd_report_tick(long long now_ms);
+
+/* time */
+long long authd_now_ms(void);		/* CLOCK_MONOTONIC */
+long long authd_wall_ms(void);		/* CLOCK_REALTIME, for what is
+					 * stored and shown */
 
 #endif

@@ -2,23 +2,31 @@
  * cmd_auth - CAPABILITY, NOOP, LOGOUT, ID, LOGIN, AUTHENTICATE, ENABLE,
  * NAMESPACE.  Credentials are relayed to authd; imapd never checks a
  * password itself.
+ *
+ * A failed login that authd delays is handed to idled with its reply
+ * (imapd_park_penalty), so the delay costs no worker; only when idled
+ * cannot take it does the worker wait out the delay itself.  Every SASL
+ * response is bounded (AUTHP_MAX_RESP decoded bytes) and strictly
+ * base64-checked before authd sees it.
  */
 #include "config.h"
 
+#include <errno.h>
 #include <openssl/evp.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "authc.h"
+#include "authn.h"
 #include "cfg.h"
 #include "imapd.h"
 #include "imapd_cmd.h"
 #include "log.h"
 #include "xalloc.h"
-
-#define IMAP_MAX_BAD_LOGINS 3
 
 static void
 cmd_capability_list(struct imap_session *s, struct buf *out)
@@ -108,53 +116,121 @@ cmd_namespace(struct imap_cmd *cmd)
 	imap_ok(cmd, "Completed");
 }
 
+/*
+ * imapd_park_penalty - XXX(#4): a stand-in until imapd_park.c parks
+ * penalised sessions in idled; the strong definition there replaces it.
+ */
+__attribute__((weak)) int
+imapd_park_penalty(struct imap_session *s, long long delay_ms,
+    const char *reply, int close_after)
+{
+	(void)s;
+	(void)delay_ms;
+	(void)reply;
+	(void)close_after;
+	return -1;
+}
+
+/* cmd_auth_sleep - the worker serves a delay itself: the watchdog pauses
+ * (this is waiting, not being stuck); a client that hangs up ends it */
+static void
+cmd_auth_sleep(struct imap_session *s, long long ms)
+{
+	static int warned;
+	struct pollfd pfd = { s->fd, POLLRDHUP, 0 };
+	unsigned watchdog;
+	int r;
+
+	if (!warned++)
+		log_warn("failed-login delays served in the worker: idled "
+		    "cannot park them");
+	watchdog = alarm(0);
+	do
+		r = poll(&pfd, 1, (int)ms);
+	while (r < 0 && errno == EINTR);
+	if (r > 0 && (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR)))
+		s->dead = 1;
+	if (watchdog > 0)
+		alarm(IMAPD_WATCHDOG_S);
+}
+
+/* cmd_auth_failed - wrong credentials: the NO, after authd's delay */
+static void
+cmd_auth_failed(struct imap_cmd *cmd, const struct authc_reply *rep)
+{
+	struct imap_session *s = cmd->s;
+	long long max = cfg_int("maxbadlogins");
+	int close_after;
+	struct buf reply = BUF_INIT;
+
+	close_after = max > 0 && ++s->failed_logins >= max;
+	buf_printf(&reply, "%s NO [AUTHENTICATIONFAILED] Authentication "
+	    "failed\r\n", cmd->tag);
+	if (close_after)
+		buf_puts(&reply, "* BYE Too many failed logins\r\n");
+	if (rep->delay_ms > 0 && io_flush(s) == 0) {
+		if (imapd_park_penalty(s, rep->delay_ms, buf_cstr(&reply),
+		    close_after) == 0) {
+			s->parked = 1;
+			s->state = IMAP_S_LOGOUT;
+			buf_free(&reply);
+			return;
+		}
+		cmd_auth_sleep(s, rep->delay_ms);
+	}
+	io_put(s, reply.data, reply.len);
+	buf_free(&reply);
+	if (close_after) {
+		log_info("closing after failed logins addr=%s count=%d "
+		    "limit=maxbadlogins:%lld", s->addr, s->failed_logins, max);
+		s->state = IMAP_S_LOGOUT;
+	}
+}
+
 /* cmd_auth_done - common end of LOGIN and AUTHENTICATE */
 static void
-cmd_auth_done(struct imap_cmd *cmd, enum authc_result r, const char *user,
-    const char *mech, const char *reason)
+cmd_auth_done(struct imap_cmd *cmd, const struct authc_reply *rep,
+    const char *mech)
 {
 	struct imap_session *s = cmd->s;
 	struct store_mbox mb;
 	struct buf caps = BUF_INIT;
 	const char *err;
 
-	switch (r) {
+	switch (rep->result) {
 	case AUTHC_OK:
-		snprintf(s->user, sizeof(s->user), "%s", user);
+		snprintf(s->user, sizeof(s->user), "%s", rep->user);
 		if (store_mbox_get(s->st, s->user, "INBOX", &mb, &err) ==
 		    STORE_ENOENT)
 			store_mbox_create(s->st, s->user, "INBOX", &err);
 		s->state = IMAP_S_AUTH;
+		authn_hold(s->conn_id, s->addr, s->user);
 		log_info("login user=%s addr=%s mech=%s", s->user, s->addr,
 		    mech);
 		cmd_capability_list(s, &caps);
 		imap_ok(cmd, "[CAPABILITY %s] Logged in", buf_cstr(&caps));
 		buf_free(&caps);
 		return;
+	case AUTHC_FAIL:
+		cmd_auth_failed(cmd, rep);
+		return;
 	case AUTHC_PRIVACY:
 		imap_no(cmd, "[PRIVACYREQUIRED] Plaintext authentication is "
 		    "not allowed on an unencrypted connection");
-		break;
+		return;
 	case AUTHC_BADMECH:
 		imap_no(cmd, "[CANNOT] Unsupported authentication mechanism");
-		break;
+		return;
 	case AUTHC_BADDATA:
 		imap_bad(cmd, "Malformed authentication data");
-		break;
-	case AUTHC_UNAVAILABLE:
+		return;
+	case AUTHC_LIMIT:
+		imap_no(cmd, "[LIMIT] %s", rep->reason);
+		return;
+	default:
 		imap_no(cmd, "[UNAVAILABLE] Authentication service is "
 		    "unavailable; try again later");
-		break;
-	default:
-		imap_no(cmd, "[AUTHENTICATIONFAILED] Authentication failed");
-		break;
-	}
-	(void)reason;
-	if (r == AUTHC_FAIL && ++s->failed_logins >= IMAP_MAX_BAD_LOGINS) {
-		io_printf(s, "* BYE Too many failed logins\r\n");
-		log_info("closing after failed logins addr=%s count=%d",
-		    s->addr, s->failed_logins);
-		s->state = IMAP_S_LOGOUT;
+		return;
 	}
 }
 
@@ -165,6 +241,17 @@ cmd_auth_client(struct imap_session *s, struct authc_client *cl)
 	cl->port = s->port;
 	cl->local_addr = "";
 	cl->secure = s->secure;
+	cl->conn_id = s->conn_id;
+	cl->failed_logins = s->failed_logins;
+}
+
+/* cmd_reply_set - a reply decided in the worker */
+static void
+cmd_reply_set(struct authc_reply *rep, enum authc_result r)
+{
+	memset(rep, 0, sizeof(*rep));
+	rep->result = r;
+	rep->reason = rep->limit = "";
 }
 
 void
@@ -172,17 +259,23 @@ cmd_login(struct imap_cmd *cmd)
 {
 	const char *user = imap_astring(cmd, 0), *pass = imap_astring(cmd, 1);
 	struct authc_client cl;
+	struct authc_reply rep;
 	struct buf resp = BUF_INIT, chal = BUF_INIT;
-	char authuser[AUTHC_MAX_USER];
-	const char *reason = NULL;
-	enum authc_result r;
 
 	if (user == NULL || pass == NULL || cmd->nargs != 2) {
 		imap_bad(cmd, "LOGIN needs a user name and a password");
 		return;
 	}
+	if (cmd->args[0].len == 0 || cmd->args[0].len >= AUTHC_MAX_USER ||
+	    memchr(user, '\0', cmd->args[0].len) != NULL ||
+	    memchr(pass, '\0', cmd->args[1].len) != NULL ||
+	    cmd->args[0].len + cmd->args[1].len + 2 > AUTHP_MAX_RESP) {
+		imap_bad(cmd, "Invalid user name or password");
+		return;
+	}
 	if (!cmd->s->secure && !cfg_bool("allowplaintext")) {
-		cmd_auth_done(cmd, AUTHC_PRIVACY, NULL, "LOGIN", NULL);
+		cmd_reply_set(&rep, AUTHC_PRIVACY);
+		cmd_auth_done(cmd, &rep, "LOGIN");
 		return;
 	}
 	/* LOGIN is relayed as SASL PLAIN: "\0user\0pass" */
@@ -191,39 +284,51 @@ cmd_login(struct imap_cmd *cmd)
 	buf_putc(&resp, '\0');
 	buf_append(&resp, pass, cmd->args[1].len);
 	cmd_auth_client(cmd->s, &cl);
-	r = authc_start(&cl, "PLAIN", resp.data, resp.len, &chal, authuser,
-	    &reason);
-	if (r == AUTHC_CONTINUE) {
+	authc_start(&cl, "PLAIN", resp.data, resp.len, &chal, &rep);
+	if (rep.result == AUTHC_CONTINUE) {
 		authc_abort();
-		r = AUTHC_FAIL;
+		rep.result = AUTHC_FAIL;
 	}
-	memset(resp.data, 0, resp.len);
+	explicit_bzero(resp.data, resp.len);
 	buf_free(&resp);
 	buf_free(&chal);
-	cmd_auth_done(cmd, r, authuser, "LOGIN", reason);
+	cmd_auth_done(cmd, &rep, "LOGIN");
 }
 
-/* cmd_b64 - decode base64 s; -1 if malformed */
+/* cmd_b64_decode - strict base64 s into out; -1 if malformed or if it
+ * decodes to more than AUTHP_MAX_RESP bytes */
 static int
 cmd_b64_decode(const char *s, struct buf *out)
 {
-	size_t len = strlen(s);
+	size_t len = strlen(s), i, pad = 0;
 	unsigned char *p;
 	int n;
 
 	buf_reset(out);
-	if (len % 4 != 0)
+	if (len % 4 != 0 || len / 4 * 3 > AUTHP_MAX_RESP + 2)
 		return -1;
+	for (i = 0; i < len; i++) {
+		char c = s[i];
+
+		if (c == '=') {
+			if (i < len - 2)
+				return -1;
+			pad++;
+		} else if (pad || !((c >= 'A' && c <= 'Z') ||
+		    (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		    c == '+' || c == '/')) {
+			return -1;
+		}
+	}
 	if (len == 0)
 		return 0;
 	p = (unsigned char *)buf_reserve(out, len);
 	n = EVP_DecodeBlock(p, (const unsigned char *)s, (int)len);
-	if (n < 0)
+	if (n < 0 || (size_t)n < pad)
 		return -1;
-	if (len >= 1 && s[len - 1] == '=')
-		n--;
-	if (len >= 2 && s[len - 2] == '=')
-		n--;
+	n -= (int)pad;
+	if (n > AUTHP_MAX_RESP)
+		return -1;
 	out->len = (size_t)n;
 	out->data[n] = '\0';
 	return 0;
@@ -240,18 +345,62 @@ cmd_b64_send(struct imap_session *s, const struct buf *chal)
 	free(enc);
 }
 
+/*
+ * cmd_auth_exchange - relay challenges and responses until authd decides;
+ * 0 with *rep set, -1 when the exchange ended here (cancelled, bad
+ * base64, client gone: already answered)
+ */
+static int
+cmd_auth_exchange(struct imap_cmd *cmd, struct buf *data, struct buf *chal,
+    struct authc_reply *rep)
+{
+	struct imap_session *s = cmd->s;
+	char *line;
+	int bad;
+
+	while (rep->result == AUTHC_CONTINUE) {
+		cmd_b64_send(s, chal);
+		line = io_read_line(s, s->timeout_ms);
+		if (line == NULL) {
+			authc_abort();
+			s->dead = 1;
+			return -1;
+		}
+		if (strcmp(line, "*") == 0) {
+			free(line);
+			authc_abort();
+			imap_bad(cmd, "Authentication cancelled");
+			return -1;
+		}
+		bad = cmd_b64_decode(line, data) < 0;
+		explicit_bzero(line, strlen(line));
+		free(line);
+		if (bad) {
+			authc_abort();
+			imap_bad(cmd, "Invalid base64 in response, or longer "
+			    "than %d bytes", AUTHP_MAX_RESP);
+			return -1;
+		}
+		authc_step(data->data ? data->data : "", data->len, chal,
+		    rep);
+		if (data->data)
+			explicit_bzero(data->data, data->len);
+	}
+	return 0;
+}
+
 void
 cmd_authenticate(struct imap_cmd *cmd)
 {
 	struct imap_session *s = cmd->s;
 	struct authc_client cl;
+	struct authc_reply rep;
 	struct buf data = BUF_INIT, chal = BUF_INIT;
-	char authuser[AUTHC_MAX_USER] = "", *line;
-	const char *mech, *reason = NULL;
-	enum authc_result r;
+	const char *mech;
 
 	if (cmd->nargs < 1 || cmd->nargs > 2 ||
-	    cmd->args[0].type != IMAPP_ATOM) {
+	    cmd->args[0].type != IMAPP_ATOM ||
+	    strlen(cmd->args[0].str) >= AUTHP_MAX_MECH) {
 		imap_bad(cmd, "AUTHENTICATE needs a mechanism name");
 		return;
 	}
@@ -261,52 +410,20 @@ cmd_authenticate(struct imap_cmd *cmd)
 		/* SASL-IR: "=" is an empty initial response */
 		const char *ir = cmd->args[1].str;
 
-		if (strcmp(ir, "=") == 0)
-			buf_reset(&data);
-		else if (cmd_b64_decode(ir, &data) < 0) {
+		if (cmd->args[1].type != IMAPP_ATOM || (strcmp(ir, "=") != 0 &&
+		    cmd_b64_decode(ir, &data) < 0)) {
 			imap_bad(cmd, "Invalid base64 initial response");
 			return;
 		}
-		r = authc_start(&cl, mech, data.data ? data.data : "",
-		    data.len, &chal, authuser, &reason);
+		authc_start(&cl, mech, data.data ? data.data : "", data.len,
+		    &chal, &rep);
+		if (data.data)
+			explicit_bzero(data.data, data.len);
 	} else {
-		r = authc_start(&cl, mech, NULL, 0, &chal, authuser,
-		    &reason);
+		authc_start(&cl, mech, NULL, 0, &chal, &rep);
 	}
-	while (r == AUTHC_CONTINUE) {
-		cmd_b64_send(s, &chal);
-		line = io_read_line(s, s->timeout_ms);
-		if (line == NULL) {
-			authc_abort();
-			s->dead = 1;
-			buf_free(&data);
-			buf_free(&chal);
-			return;
-		}
-		if (strcmp(line, "*") == 0) {
-			free(line);
-			authc_abort();
-			imap_bad(cmd, "Authentication cancelled");
-			buf_free(&data);
-			buf_free(&chal);
-			return;
-		}
-		if (cmd_b64_decode(line, &data) < 0) {
-			free(line);
-			authc_abort();
-			imap_bad(cmd, "Invalid base64 in response");
-			buf_free(&data);
-			buf_free(&chal);
-			return;
-		}
-		memset(line, 0, strlen(line));
-		free(line);
-		r = authc_step(data.data ? data.data : "", data.len, &chal,
-		    authuser, &reason);
-	}
-	if (data.data)
-		memset(data.data, 0, data.len);
+	if (cmd_auth_exchange(cmd, &data, &chal, &rep) == 0)
+		cmd_auth_done(cmd, &rep, mech);
 	buf_free(&data);
 	buf_free(&chal);
-	cmd_auth_done(cmd, r, authuser, mech, reason);
 }

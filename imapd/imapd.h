@@ -56,6 +56,7 @@ struct imap_session {
 	long long timeout_ms;
 	int dead;		/* I/O failed: stop */
 	int parked;		/* handed to idled: do not close */
+	uint64_t conn_id;	/* authd's id of the client connection */
 };
 
 /* the command currently running, for handlers */
@@ -107,6 +108,15 @@ void imapd_session_done(struct imap_session *s);
 /* imapd_park - hand the idling session to idled; 0 when idled has it */
 int imapd_park(struct imap_session *s, const char *tag);
 void imapd_resume(struct store *st, int conn);
+/*
+ * imapd_park_penalty - park a not-logged-in session in idled for a failed
+ * login's delay: at delay_ms from now idled writes reply (the full tagged
+ * NO line) and then closes the client (close_after) or hands the session
+ * back to a worker at its next command.  0: idled has the client (drop
+ * the session, do not close the fd); -1: serve the delay in the worker.
+ */
+int imapd_park_penalty(struct imap_session *s, long long delay_ms,
+    const char *reply, int close_after);
 
 /* cmd_select.c */
 /* idle_run - serve an IDLE (tag) until DONE; parks it when it can */

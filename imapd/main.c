@@ -16,6 +16,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "authc.h"
+#include "authn.h"
 #include "cfg.h"
 #include "imapd.h"
 #include "log.h"
@@ -52,6 +54,24 @@ imapd_session_done(struct imap_session *s)
 	buf_free(&s->out);
 }
 
+/*
+ * imapd_admit - ask authd whether this client may connect; a refusal is
+ * answered here and costs no SASL work (authd logs it, with the limit)
+ */
+static int
+imapd_admit(struct imap_session *s)
+{
+	struct authc_client cl = { s->addr, s->port, "", s->secure, 0, 0 };
+	const char *reason, *limit;
+
+	if (authc_admit(&cl, &s->conn_id, &reason, &limit) == 0)
+		return 0;
+	io_printf(s, "* BYE [UNAVAILABLE] %s\r\n", reason);
+	io_flush(s);
+	log_debug("refused addr=%s limit=%s", s->addr, limit);
+	return -1;
+}
+
 static void
 imapd_session_run(int fd)
 {
@@ -64,11 +84,17 @@ imapd_session_run(int fd)
 	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0 &&
 	    ss.ss_family == AF_UNIX)
 		s.secure = 1;
+	if (imapd_admit(&s) < 0) {
+		imapd_session_done(&s);
+		return;
+	}
 	log_info("connect addr=%s port=%d", s.addr, s.port);
 	imapd_serve(&s, 1);
-	if (!s.parked)
+	if (!s.parked) {
+		authn_closed(s.conn_id);
 		log_info("disconnect user=%s addr=%s", s.user[0] ? s.user :
 		    "-", s.addr);
+	}
 	imapd_session_done(&s);
 }
 

@@ -1,216 +1,241 @@
 /*
- * authc - the worker's client of authd: one SOCK_SEQPACKET connection,
- * one request at a time, each with a deadline.  Any failure drops the
- * connection and answers AUTHC_UNAVAILABLE.
+ * authc - the worker's requests to authd: ADMIT, START/STEP/ABORT, MECHS,
+ * each with a deadline, over the process's authd link (lib/authn).
+ *
+ * A SASL exchange lives in authd on the link it began on: if the link is
+ * made again between START and STEP (authd restarted), the STEP fails
+ * with AUTHC_UNAVAILABLE instead of reaching an authd that never saw the
+ * START.  Any failure to talk to authd answers AUTHC_UNAVAILABLE.
  */
 #include "config.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
 
 #include "authc.h"
+#include "authn.h"
 #include "authp.h"
 #include "buf.h"
 #include "cfg.h"
 #include "ipc.h"
 #include "log.h"
 
-#define AUTHC_TIMEOUT_MS 15000
+#define AUTHC_CONNECT_WAIT_MS 3000	/* authd restarting under master */
+#define AUTHC_ADMIT_WAIT_MS 1000
+#define AUTHC_ADMIT_TIMEOUT_MS 3000
+#define AUTHC_MARGIN_MS 2000
 
-static int authc_fd = -1;
 static struct ipc_msg authc_req, authc_rep;
-
-const char *
-authp_socket_path(void)
-{
-	static char path[1024];
-	const char *s = cfg_str("authd_socket");
-
-	if (s != NULL && *s)
-		return s;
-	snprintf(path, sizeof(path), "%s/socket/authd",
-	    cfg_str("configdirectory"));
-	return path;
-}
+static unsigned authc_gen;	/* link generation of the open exchange */
+static int authc_warned;
 
 void
 authc_close(void)
 {
-	if (authc_fd >= 0)
-		close(authc_fd);
-	authc_fd = -1;
+	authn_disconnect();
 }
 
-static int
-authc_connect(void)
+long long
+authc_timeout_ms(void)
 {
-	struct sockaddr_un sun;
-	const char *path = authp_socket_path();
-	int tries;
+	return 2 * cfg_duration_ms("authd_queue_timeout") +
+	    cfg_duration_ms("authd_backend_timeout") + AUTHC_MARGIN_MS;
+}
 
-	if (authc_fd >= 0)
+/* authc_call - authc_req -> authc_rep; -1 when authd could not answer */
+static int
+authc_call(long long wait_ms, long long timeout_ms)
+{
+	const char *err;
+
+	if (authn_call(&authc_req, &authc_rep, wait_ms, timeout_ms,
+	    &err) < 0) {
+		log_warn("authd request failed: %s", err);
+		return -1;
+	}
+	return 0;
+}
+
+int
+authc_admit(const struct authc_client *cl, uint64_t *conn_id_r,
+    const char **reason_r, const char **limit_r)
+{
+	static char text[256], limit[64];
+	uint64_t ts = authp_now_ns();
+
+	*reason_r = *limit_r = "";
+	ipc_msg_init(&authc_req, AUTHP_T_ADMIT);
+	if (ipc_put_str(&authc_req, AUTHP_ADDR, cl->addr) < 0 ||
+	    ipc_put_u32(&authc_req, AUTHP_PORT, (uint32_t)cl->port) < 0 ||
+	    ipc_put_u64(&authc_req, AUTHP_TS, ts) < 0 ||
+	    authn_call(&authc_req, &authc_rep, AUTHC_ADMIT_WAIT_MS,
+	    AUTHC_ADMIT_TIMEOUT_MS, reason_r) < 0)
+		goto open;
+	if (authc_rep.type == AUTHP_T_ADMITTED &&
+	    ipc_get_u64(&authc_rep, AUTHP_CONNID, conn_id_r) == 0) {
+		authn_adopt(*conn_id_r, ts, cl->addr, "");
+		authc_warned = 0;
 		return 0;
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(sun.sun_path)) {
-		log_warn("authd_socket path too long: %s", path);
+	}
+	if (authc_rep.type == AUTHP_T_REFUSED) {
+		if (ipc_get_str(&authc_rep, AUTHP_TEXT, text,
+		    sizeof(text)) < 0)
+			snprintf(text, sizeof(text), "Connection refused");
+		if (ipc_get_str(&authc_rep, AUTHP_LIMIT, limit,
+		    sizeof(limit)) < 0)
+			limit[0] = '\0';
+		*reason_r = text;
+		*limit_r = limit;
 		return -1;
 	}
-	memcpy(sun.sun_path, path, strlen(path));
-	authc_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	if (authc_fd < 0)
-		return -1;
-	/* authd may be restarting: give it a moment before giving up */
-	for (tries = 0; connect(authc_fd, (struct sockaddr *)&sun,
-	    sizeof(sun)) < 0; tries++) {
-		if ((errno != ECONNREFUSED && errno != ENOENT &&
-		    errno != EAGAIN) || tries >= 30) {
-			log_warn("authd unreachable at %s: %m", path);
-			authc_close();
-			return -1;
-		}
-		usleep(100000);
-	}
+	*reason_r = "unexpected reply";
+	authn_disconnect();
+open:
+	/* fail open: without authd no login succeeds anyway */
+	if (!authc_warned++)
+		log_warn("admission without authd (%s) addr=%s", *reason_r,
+		    cl->addr);
+	*conn_id_r = authn_new_id();
+	authn_hold(*conn_id_r, cl->addr, "");
+	*reason_r = "";
 	return 0;
 }
 
-/* authc_call - send authc_req, wait for authc_rep; -1 drops the link */
-static int
-authc_call(void)
+/* authc_unavailable - the answer when authd could not be asked */
+static void
+authc_unavailable(struct authc_reply *rep, const char *why)
 {
-	struct pollfd pfd;
-	int r, tries;
-
-	for (tries = 0; tries < 2; tries++) {
-		if (authc_connect() < 0)
-			return -1;
-		if (ipc_send(authc_fd, &authc_req) == 0)
-			break;
-		authc_close();	/* authd restarted: reconnect once */
-	}
-	if (authc_fd < 0)
-		return -1;
-	pfd.fd = authc_fd;
-	pfd.events = POLLIN;
-	do
-		r = poll(&pfd, 1, AUTHC_TIMEOUT_MS);
-	while (r < 0 && errno == EINTR);
-	if (r <= 0) {
-		log_warn("authd did not answer within %d ms",
-		    AUTHC_TIMEOUT_MS);
-		authc_close();
-		return -1;
-	}
-	r = ipc_recv(authc_fd, &authc_rep);
-	if (r <= 0) {
-		if (r < 0)
-			log_warn("bad reply from authd: %m");
-		authc_close();
-		return -1;
-	}
-	if (authc_rep.fd >= 0) {
-		close(authc_rep.fd);
-		authc_rep.fd = -1;
-	}
-	return 0;
+	rep->result = AUTHC_UNAVAILABLE;
+	rep->reason = why;
 }
 
-/* authc_result - decode a reply */
-static enum authc_result
-authc_result(struct buf *challenge_r, char *user_r, const char **reason_r)
+/* authc_no - decode a NO reply */
+static void
+authc_no(struct authc_reply *rep)
 {
-	static char text[256];
+	static char text[256], limit[64];
+	uint32_t code;
+	uint64_t delay = 0;
+
+	if (ipc_get_u32(&authc_rep, AUTHP_CODE, &code) < 0 ||
+	    code == AUTHC_OK || code == AUTHC_CONTINUE ||
+	    code > AUTHC_LIMIT) {
+		authc_unavailable(rep, "authentication service error");
+		return;
+	}
+	if (ipc_get_str(&authc_rep, AUTHP_TEXT, text, sizeof(text)) < 0)
+		snprintf(text, sizeof(text), "failed");
+	if (ipc_get_str(&authc_rep, AUTHP_LIMIT, limit, sizeof(limit)) < 0)
+		limit[0] = '\0';
+	ipc_get_u64(&authc_rep, AUTHP_DELAY, &delay);
+	rep->result = (enum authc_result)code;
+	rep->reason = text;
+	rep->limit = limit;
+	/* a delay is authd's to choose, but never longer than a minute */
+	rep->delay_ms = delay > 60000 ? 60000 : (long long)delay;
+}
+
+/* authc_result - decode the reply to START or STEP */
+static void
+authc_result(struct buf *challenge_r, struct authc_reply *rep)
+{
 	const void *p;
 	size_t len;
-	uint32_t code;
 
 	switch (authc_rep.type) {
 	case AUTHP_T_OK:
-		if (ipc_get_str(&authc_rep, AUTHP_USER, user_r,
-		    AUTHC_MAX_USER) < 0)
+		if (ipc_get_str(&authc_rep, AUTHP_USER, rep->user,
+		    sizeof(rep->user)) < 0 || rep->user[0] == '\0')
 			break;
-		return AUTHC_OK;
+		rep->result = AUTHC_OK;
+		return;
 	case AUTHP_T_CONTINUE:
 		if (ipc_get(&authc_rep, AUTHP_CHAL, &p, &len) < 0)
 			len = 0;
 		buf_reset(challenge_r);
 		buf_append(challenge_r, len ? p : "", len);
-		return AUTHC_CONTINUE;
+		rep->result = AUTHC_CONTINUE;
+		return;
 	case AUTHP_T_NO:
-		if (ipc_get_u32(&authc_rep, AUTHP_CODE, &code) < 0 ||
-		    code == AUTHC_OK || code == AUTHC_CONTINUE ||
-		    code > AUTHC_UNAVAILABLE)
-			break;
-		if (reason_r != NULL) {
-			if (ipc_get_str(&authc_rep, AUTHP_TEXT, text,
-			    sizeof(text)) < 0)
-				snprintf(text, sizeof(text), "failed");
-			*reason_r = text;
-		}
-		return (enum authc_result)code;
+		authc_no(rep);
+		return;
 	}
 	log_warn("unexpected reply type %u from authd", authc_rep.type);
-	authc_close();
-	if (reason_r)
-		*reason_r = "authentication service error";
-	return AUTHC_UNAVAILABLE;
+	authn_disconnect();
+	authc_unavailable(rep, "authentication service error");
 }
 
-enum authc_result
-authc_start(const struct authc_client *cl, const char *mech,
-    const char *resp, size_t resp_len, struct buf *challenge_r, char *user_r,
-    const char **reason_r)
+static void
+authc_reply_init(struct authc_reply *rep)
 {
+	memset(rep, 0, sizeof(*rep));
+	rep->reason = rep->limit = "";
+}
+
+void
+authc_start(const struct authc_client *cl, const char *mech,
+    const char *resp, size_t resp_len, struct buf *challenge_r,
+    struct authc_reply *rep)
+{
+	authc_reply_init(rep);
 	ipc_msg_init(&authc_req, AUTHP_T_START);
-	if (ipc_put_str(&authc_req, AUTHP_MECH, mech) < 0 ||
+	if (resp_len > AUTHP_MAX_RESP || strlen(mech) >= AUTHP_MAX_MECH ||
+	    ipc_put_str(&authc_req, AUTHP_MECH, mech) < 0 ||
 	    (resp != NULL && ipc_put(&authc_req, AUTHP_RESP, resp,
 	    resp_len) < 0) ||
 	    ipc_put_str(&authc_req, AUTHP_ADDR, cl->addr) < 0 ||
 	    ipc_put_u32(&authc_req, AUTHP_PORT, (uint32_t)cl->port) < 0 ||
 	    ipc_put_str(&authc_req, AUTHP_LADDR, cl->local_addr ?
 	    cl->local_addr : "") < 0 ||
-	    ipc_put_u32(&authc_req, AUTHP_SECURE, (uint32_t)cl->secure) < 0) {
-		if (reason_r)
-			*reason_r = "authentication data too long";
-		return AUTHC_BADDATA;
+	    ipc_put_u32(&authc_req, AUTHP_SECURE, (uint32_t)cl->secure) < 0 ||
+	    ipc_put_u64(&authc_req, AUTHP_CONNID, cl->conn_id) < 0 ||
+	    ipc_put_u32(&authc_req, AUTHP_FAILS,
+	    (uint32_t)cl->failed_logins) < 0) {
+		rep->result = AUTHC_BADDATA;
+		rep->reason = "authentication data too long";
+		goto out;
 	}
-	if (authc_call() < 0) {
-		if (reason_r)
-			*reason_r = "authentication service unavailable";
-		return AUTHC_UNAVAILABLE;
+	if (authc_call(AUTHC_CONNECT_WAIT_MS, authc_timeout_ms()) < 0) {
+		authc_unavailable(rep, "authentication service unavailable");
+		goto out;
 	}
-	return authc_result(challenge_r, user_r, reason_r);
+	authc_gen = authn_generation();
+	authc_result(challenge_r, rep);
+out:
+	explicit_bzero(authc_req.data, authc_req.len);
 }
 
-enum authc_result
+void
 authc_step(const char *resp, size_t resp_len, struct buf *challenge_r,
-    char *user_r, const char **reason_r)
+    struct authc_reply *rep)
 {
+	authc_reply_init(rep);
+	if (resp_len > AUTHP_MAX_RESP) {
+		rep->result = AUTHC_BADDATA;
+		rep->reason = "authentication data too long";
+		authc_abort();
+		return;
+	}
+	if (authn_generation() != authc_gen) {
+		authc_unavailable(rep, "authentication service restarted");
+		return;
+	}
 	ipc_msg_init(&authc_req, AUTHP_T_STEP);
-	if (ipc_put(&authc_req, AUTHP_RESP, resp, resp_len) < 0) {
-		if (reason_r)
-			*reason_r = "authentication data too long";
-		return AUTHC_BADDATA;
-	}
-	if (authc_call() < 0) {
-		if (reason_r)
-			*reason_r = "authentication service unavailable";
-		return AUTHC_UNAVAILABLE;
-	}
-	return authc_result(challenge_r, user_r, reason_r);
+	ipc_put(&authc_req, AUTHP_RESP, resp, resp_len);
+	if (authc_call(0, authc_timeout_ms()) < 0 ||
+	    authn_generation() != authc_gen)
+		authc_unavailable(rep, "authentication service unavailable");
+	else
+		authc_result(challenge_r, rep);
+	explicit_bzero(authc_req.data, authc_req.len);
 }
 
 void
 authc_abort(void)
 {
 	ipc_msg_init(&authc_req, AUTHP_T_ABORT);
-	if (authc_fd >= 0 && ipc_send(authc_fd, &authc_req) < 0)
-		authc_close();
+	authn_event(&authc_req);
 }
 
 const char *
@@ -220,7 +245,8 @@ authc_mechs(int secure)
 
 	ipc_msg_init(&authc_req, AUTHP_T_MECHS);
 	ipc_put_u32(&authc_req, AUTHP_SECURE, (uint32_t)secure);
-	if (authc_call() < 0 || authc_rep.type != AUTHP_T_MECHLIST ||
+	if (authc_call(AUTHC_CONNECT_WAIT_MS, AUTHC_ADMIT_TIMEOUT_MS) < 0 ||
+	    authc_rep.type != AUTHP_T_MECHLIST ||
 	    ipc_get_str(&authc_rep, AUTHP_MECHS, mechs, sizeof(mechs)) < 0)
 		return NULL;
 	return mechs;

@@ -1,29 +1,33 @@
 /*
- * authc - the imapd side of the authd protocol.
+ * authc - the imapd side of the authd protocol: admission and logins.
  *
- * One connection per worker process to authd's SOCK_SEQPACKET socket
- * (imapd.conf authd_socket, default <configdirectory>/socket/authd), one
- * request at a time.  The worker only relays SASL steps: it never sees a
- * password check.  Every call may block until authd answers or the call's
- * deadline passes; on any failure to talk to authd the connection is
- * dropped (the next call reconnects) and AUTHC_UNAVAILABLE is returned, so
- * a login never hangs.
+ * Requests go over this process's authd link (lib/authn), one at a time.
+ * The worker only relays SASL steps: it never sees a password check.
+ * Every call blocks until authd answers or the call's deadline passes
+ * (authd's queue and backend deadlines plus a margin, from imapd.conf);
+ * on any failure to talk to authd the link is dropped (the next call
+ * remakes it) and AUTHC_UNAVAILABLE is returned, so a login never hangs.
  */
 #ifndef BERTH_AUTHC_H
 #define BERTH_AUTHC_H
 
 #include <stddef.h>
+#include <stdint.h>
+
+#include "authp.h"
 
 struct buf;
 
 enum authc_result {
-	AUTHC_OK = 0,		/* authenticated: user_r filled */
-	AUTHC_CONTINUE,		/* challenge_r filled: send "+ base64" */
+	AUTHC_OK = 0,		/* authenticated: user filled */
+	AUTHC_CONTINUE,		/* challenge filled: send "+ base64" */
 	AUTHC_FAIL,		/* wrong credentials: NO [AUTHENTICATIONFAILED] */
 	AUTHC_BADMECH,		/* unknown / disallowed mechanism */
 	AUTHC_PRIVACY,		/* plaintext refused: NO [PRIVACYREQUIRED] */
 	AUTHC_BADDATA,		/* malformed SASL data: BAD */
 	AUTHC_UNAVAILABLE,	/* authd down, busy or timed out */
+	AUTHC_LIMIT,		/* authenticated, but over maxlogins_*: NO
+				 * [LIMIT] */
 };
 
 struct authc_client {
@@ -31,22 +35,41 @@ struct authc_client {
 	int port;
 	const char *local_addr;
 	int secure;		/* TLS or a local socket */
+	uint64_t conn_id;	/* from authc_admit, 0 if none */
+	int failed_logins;	/* failures so far on this connection */
 };
 
-#define AUTHC_MAX_USER 256
+#define AUTHC_MAX_USER AUTHP_MAX_USER
 
+/* the outcome of a START or STEP */
+struct authc_reply {
+	enum authc_result result;
+	char user[AUTHC_MAX_USER];	/* AUTHC_OK: the canonical user */
+	const char *reason;		/* short human text for NO/BAD */
+	long long delay_ms;		/* AUTHC_FAIL: hold the NO this long */
+	const char *limit;		/* AUTHC_LIMIT: which key, or "" */
+};
+
+/*
+ * authc_admit - may this client connect?  Returns 0 with *conn_id_r (the
+ * connection now counts as held by this process), or -1 with *reason_r
+ * and *limit_r when authd refused it.  When authd cannot be reached the
+ * client is admitted (fail open: logins fail anyway until authd is back)
+ * with a locally made id.
+ */
+int authc_admit(const struct authc_client *cl, uint64_t *conn_id_r,
+    const char **reason_r, const char **limit_r);
 /*
  * authc_start - begin an authentication.  resp/resp_len is the SASL
  * initial response (already base64-decoded) or resp == NULL for none.
- * On AUTHC_OK user_r (AUTHC_MAX_USER bytes) has the canonical user name.
- * reason_r (may be NULL) gets a short human reason for a failure.
+ * challenge_r gets the challenge on AUTHC_CONTINUE.
  */
-enum authc_result authc_start(const struct authc_client *cl, const char *mech,
-    const char *resp, size_t resp_len, struct buf *challenge_r, char *user_r,
-    const char **reason_r);
+void authc_start(const struct authc_client *cl, const char *mech,
+    const char *resp, size_t resp_len, struct buf *challenge_r,
+    struct authc_reply *rep);
 /* authc_step - the client's next response (decoded) */
-enum authc_result authc_step(const char *resp, size_t resp_len,
-    struct buf *challenge_r, char *user_r, const char **reason_r);
+void authc_step(const char *resp, size_t resp_len, struct buf *challenge_r,
+    struct authc_reply *rep);
 /* authc_abort - the client cancelled ("*"); never blocks long */
 void authc_abort(void);
 /*
@@ -55,7 +78,9 @@ void authc_abort(void);
  * Static storage, valid until the next authc call.
  */
 const char *authc_mechs(int secure);
-/* authc_close - drop the connection (before exec, or in tests) */
+/* authc_close - drop the link (before exec, or in tests) */
 void authc_close(void);
+/* authc_timeout_ms - how long a login request may take at most */
+long long authc_timeout_ms(void);
 
 #endif

@@ -4,9 +4,11 @@ import time
 
 
 class Raw:
-    def __init__(self, port, timeout=10):
-        self.s = socket.create_connection(("127.0.0.1", port),
-                                          timeout=timeout)
+    def __init__(self, port, timeout=10, source=None):
+        """source: a loopback address to connect from, e.g. 127.0.0.2"""
+        self.s = socket.create_connection(
+            ("127.0.0.1", port), timeout=timeout,
+            source_address=(source, 0) if source else None)
         self.buf = b""
         self.greeting = self.line()
 

@@ -1,0 +1,251 @@
+/*
+ * authd_login - one SASL exchange per worker connection: START, STEPs,
+ * the outcome.
+ *
+ * The exchange's libsasl2 connection lives here, created and disposed on
+ * the main thread.  A success is checked against maxlogins_per_user and
+ * maxlogins_per_host (authd_admit) before the worker hears OK, and the
+ * user is recorded on the connection's hold so later counts include it.
+ * Failures are answered with a tagged-NO code; nothing here writes to a
+ * client.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "authd.h"
+#include "ipc.h"
+#include "log.h"
+#include "xalloc.h"
+
+struct authd_login {
+	sasl_conn_t *sasl;
+	char mech[AUTHP_MAX_MECH];
+	char addr[AUTHP_MAX_ADDR];
+	char user[AUTHP_MAX_USER];	/* claimed, for logs */
+	uint64_t conn_id;
+	unsigned port;
+	int secure;
+	int conn_fails;			/* failures earlier on this connection */
+	int nresp;			/* client responses so far */
+};
+
+static void
+login_free(struct authd_peer *p)
+{
+	struct authd_login *l = p->login;
+
+	if (l == NULL)
+		return;
+	authd_sasl_dispose(&l->sasl);
+	explicit_bzero(l, sizeof(*l));
+	free(l);
+	p->login = NULL;
+}
+
+/* login_no - answer NO with code and text, and end the exchange */
+static void
+login_no(struct authd_peer *p, enum authc_result code, const char *text,
+    long long delay_ms, const char *limit)
+{
+	ipc_msg_init(&authd_reply, AUTHP_T_NO);
+	ipc_put_u32(&authd_reply, AUTHP_CODE, (uint32_t)code);
+	ipc_put_str(&authd_reply, AUTHP_TEXT, text);
+	if (delay_ms > 0)
+		ipc_put_u64(&authd_reply, AUTHP_DELAY, (uint64_t)delay_ms);
+	if (limit != NULL)
+		ipc_put_str(&authd_reply, AUTHP_LIMIT, limit);
+	authd_peer_send(p, &authd_reply);
+	login_free(p);
+}
+
+/* login_ok - authenticated: the after-login limits, then OK */
+static void
+login_ok(struct authd_peer *p)
+{
+	struct authd_login *l = p->login;
+	const char *user = authd_sasl_user(l->sasl), *limit;
+	char text[160];
+
+	if (user == NULL || *user == '\0' || strlen(user) >= AUTHP_MAX_USER) {
+		log_error("login without a usable user name addr=%s mech=%s",
+		    l->addr, l->mech);
+		login_no(p, AUTHC_UNAVAILABLE, "authentication service error",
+		    0, NULL);
+		return;
+	}
+	if (authd_admit_maxlogins(user, l->addr, l->conn_id, &limit, text,
+	    sizeof(text)) < 0) {
+		authd_report_limit(user, l->addr, limit, text);
+		login_no(p, AUTHC_LIMIT, text, 0, limit);
+		return;
+	}
+	authd_report_login(user, l->addr, l->mech);
+	ipc_msg_init(&authd_reply, AUTHP_T_OK);
+	ipc_put_str(&authd_reply, AUTHP_USER, user);
+	authd_peer_send(p, &authd_reply);
+	login_free(p);
+}
+
+/* login_fail - wrong credentials */
+static void
+login_fail(struct authd_peer *p, const char *text)
+{
+	struct authd_login *l = p->login;
+
+	authd_report_failure(l->user, l->addr, l->mech, l->conn_fails + 1,
+	    NULL, 0);
+	login_no(p, AUTHC_FAIL, text, 0, NULL);
+}
+
+/* login_outcome - what libsasl2 said about the last response */
+static void
+login_outcome(struct authd_peer *p, int rc, const char *out,
+    unsigned outlen)
+{
+	const char *text = "authentication failed";
+	enum authc_result r = authd_sasl_code(rc, &text);
+
+	switch (r) {
+	case AUTHC_OK:
+		login_ok(p);
+		return;
+	case AUTHC_CONTINUE:
+		ipc_msg_init(&authd_reply, AUTHP_T_CONTINUE);
+		if (ipc_put(&authd_reply, AUTHP_CHAL, out ? out : "",
+		    out ? outlen : 0) < 0) {
+			login_no(p, AUTHC_UNAVAILABLE, "challenge too long",
+			    0, NULL);
+			return;
+		}
+		authd_peer_send(p, &authd_reply);
+		return;
+	case AUTHC_FAIL:
+		login_fail(p, text);
+		return;
+	case AUTHC_UNAVAILABLE:
+		log_warn("login backend error user=%s addr=%s mech=%s "
+		    "sasl=\"%s\"", p->login->user[0] ? p->login->user : "-",
+		    p->login->addr, p->login->mech,
+		    sasl_errdetail(p->login->sasl));
+		/* FALLTHROUGH */
+	default:
+		login_no(p, r, text, 0, NULL);
+	}
+}
+
+/* login_run - one libsasl2 call with the client's response */
+static void
+login_run(struct authd_peer *p, int start, const char *in, unsigned inlen,
+    int has_in)
+{
+	struct authd_login *l = p->login;
+	const char *out = NULL;
+	unsigned outlen = 0;
+	int rc;
+
+	if (start)
+		rc = sasl_server_start(l->sasl, l->mech, has_in ? in : NULL,
+		    inlen, &out, &outlen);
+	else
+		rc = sasl_server_step(l->sasl, in, inlen, &out, &outlen);
+	login_outcome(p, rc, out, outlen);
+}
+
+/* login_parse - START's fields into a new exchange; -1 malformed */
+static int
+login_parse(struct authd_login *l, const struct ipc_msg *m)
+{
+	uint32_t port = 0, secure = 0, fails = 0;
+
+	if (ipc_get_str(m, AUTHP_MECH, l->mech, sizeof(l->mech)) < 0 ||
+	    ipc_get_str(m, AUTHP_ADDR, l->addr, sizeof(l->addr)) < 0 ||
+	    ipc_get_u32(m, AUTHP_SECURE, &secure) < 0)
+		return -1;
+	ipc_get_u32(m, AUTHP_PORT, &port);
+	ipc_get_u32(m, AUTHP_FAILS, &fails);
+	ipc_get_u64(m, AUTHP_CONNID, &l->conn_id);
+	l->port = port;
+	l->secure = secure != 0;
+	l->conn_fails = fails > 1000 ? 1000 : (int)fails;
+	return 0;
+}
+
+void
+authd_login_start(struct authd_peer *p, const struct ipc_msg *m)
+{
+	struct authd_login *l;
+	const void *in = NULL;
+	size_t inlen = 0;
+	int has_in;
+
+	login_free(p);
+	l = p->login = xcalloc(1, sizeof(*l));
+	if (login_parse(l, m) < 0) {
+		log_warn("malformed START from a worker; closing it");
+		login_free(p);
+		p->dead = 1;
+		return;
+	}
+	has_in = ipc_get(m, AUTHP_RESP, &in, &inlen) == 0;
+	if (inlen > AUTHP_MAX_RESP) {
+		login_no(p, AUTHC_BADDATA, "authentication data too long", 0,
+		    NULL);
+		return;
+	}
+	if (authd_sasl_is_plain(l->mech) &&
+	    !authd_sasl_plaintext_ok(l->secure)) {
+		login_no(p, AUTHC_PRIVACY, "plaintext authentication "
+		    "requires TLS", 0, NULL);
+		return;
+	}
+	if (authd_sasl_new(&l->sasl, l->secure, l->addr, l->port) < 0) {
+		login_no(p, AUTHC_UNAVAILABLE, "authentication service error",
+		    0, NULL);
+		return;
+	}
+	if (has_in)
+		authd_sasl_claimed(l->mech, l->nresp++, in, inlen, l->user,
+		    sizeof(l->user));
+	login_run(p, 1, in, (unsigned)inlen, has_in);
+}
+
+void
+authd_login_step(struct authd_peer *p, const struct ipc_msg *m)
+{
+	struct authd_login *l = p->login;
+	const void *in;
+	size_t inlen;
+
+	if (ipc_get(m, AUTHP_RESP, &in, &inlen) < 0) {
+		log_warn("malformed STEP from a worker; closing it");
+		p->dead = 1;
+		return;
+	}
+	if (l == NULL) {
+		/* authd restarted since the START, or a confused worker */
+		ipc_msg_init(&authd_reply, AUTHP_T_NO);
+		ipc_put_u32(&authd_reply, AUTHP_CODE, AUTHC_UNAVAILABLE);
+		ipc_put_str(&authd_reply, AUTHP_TEXT, "no authentication in "
+		    "progress");
+		authd_peer_send(p, &authd_reply);
+		return;
+	}
+	if (inlen > AUTHP_MAX_RESP) {
+		login_no(p, AUTHC_BADDATA, "authentication data too long", 0,
+		    NULL);
+		return;
+	}
+	authd_sasl_claimed(l->mech, l->nresp++, in, inlen, l->user,
+	    sizeof(l->user));
+	login_run(p, 0, in, (unsigned)inlen, 1);
+}
+
+void
+authd_login_abort(struct authd_peer *p)
+{
+	login_free(p);
+}

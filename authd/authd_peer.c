@@ -1,0 +1,226 @@
+/*
+ * authd_peer - the processes connected to authd: accept, read, dispatch
+ * by message type, reply, close.
+ *
+ * A peer is any process on authd's socket: an imapd worker (ADMIT,
+ * logins, connection events), idled (connection events) or berthctl
+ * (queries).  Requests are answered in order, one at a time per peer.  A
+ * malformed message, an fd where none belongs or a reply the peer cannot
+ * take marks that peer dead; dead peers are closed after the round, and
+ * what they held is released (authd_hold).  Never exits on peer input.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "authd.h"
+#include "ipc.h"
+#include "log.h"
+#include "xalloc.h"
+
+#define PEER_MAX_BATCH 64	/* messages read per peer per round */
+
+struct ipc_msg authd_reply;
+static struct ipc_msg peer_in;
+static struct authd_peer *peer_list;
+
+void
+authd_peer_accept(int lfd, int ep)
+{
+	struct epoll_event ev;
+	struct authd_peer *p;
+	int fd, n;
+
+	for (n = 0; n < PEER_MAX_BATCH; n++) {
+		fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EINTR &&
+			    errno != ECONNABORTED)
+				log_warn("accept: %m");
+			return;
+		}
+		p = xcalloc(1, sizeof(*p));
+		p->fd = fd;
+		p->next = peer_list;
+		if (peer_list)
+			peer_list->prev = p;
+		peer_list = p;
+		ev.events = EPOLLIN;
+		ev.data.ptr = p;
+		if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
+			log_error("epoll_ctl: %m");
+			p->dead = 1;
+		}
+	}
+}
+
+void
+authd_peer_send(struct authd_peer *p, const struct ipc_msg *m)
+{
+	if (p->dead)
+		return;
+	if (ipc_send(p->fd, m) < 0) {
+		log_warn("reply to a peer failed: %m; closing it");
+		p->dead = 1;
+	}
+}
+
+/* peer_hold - HOLD: one or more {CONNID, TS, ADDR, USER} groups */
+static int
+peer_hold(struct authd_peer *p, const struct ipc_msg *m)
+{
+	char addr[AUTHP_MAX_ADDR] = "", user[AUTHP_MAX_USER] = "";
+	uint64_t id = 0, ts = 0;
+	const void *v;
+	size_t off = 0, len;
+	uint16_t tag;
+	int r, have = 0;
+
+	while ((r = authp_field_next(m, &off, &tag, &v, &len)) > 0) {
+		if (tag == AUTHP_CONNID) {
+			if (have)
+				authd_hold_set(p, id, ts, addr, user);
+			if (len != sizeof(id))
+				return -1;
+			memcpy(&id, v, sizeof(id));
+			ts = 0;
+			addr[0] = user[0] = '\0';
+			have = 1;
+		} else if (tag == AUTHP_TS && len == sizeof(ts)) {
+			memcpy(&ts, v, sizeof(ts));
+		} else if (tag == AUTHP_ADDR && len < sizeof(addr) &&
+		    !memchr(v, '\0', len)) {
+			memcpy(addr, v, len);
+			addr[len] = '\0';
+		} else if (tag == AUTHP_USER && len < sizeof(user) &&
+		    !memchr(v, '\0', len)) {
+			memcpy(user, v, len);
+			user[len] = '\0';
+		} else if (tag == AUTHP_TS || tag == AUTHP_ADDR ||
+		    tag == AUTHP_USER) {
+			return -1;
+		}
+	}
+	if (r < 0)
+		return -1;
+	if (have)
+		authd_hold_set(p, id, ts, addr, user);
+	return 0;
+}
+
+static int
+peer_closed(const struct ipc_msg *m)
+{
+	uint64_t id, ts = 0;
+
+	if (ipc_get_u64(m, AUTHP_CONNID, &id) < 0)
+		return -1;
+	ipc_get_u64(m, AUTHP_TS, &ts);
+	authd_hold_closed(id, ts);
+	return 0;
+}
+
+static void
+peer_mechs(struct authd_peer *p, const struct ipc_msg *m)
+{
+	char mechs[1024];
+	uint32_t secure = 0;
+
+	ipc_get_u32(m, AUTHP_SECURE, &secure);
+	if (authd_sasl_mechs(secure != 0, mechs, sizeof(mechs)) < 0)
+		mechs[0] = '\0';
+	ipc_msg_init(&authd_reply, AUTHP_T_MECHLIST);
+	ipc_put_str(&authd_reply, AUTHP_MECHS, mechs);
+	authd_peer_send(p, &authd_reply);
+}
+
+/* peer_dispatch - one message; -1 closes the peer */
+static int
+peer_dispatch(struct authd_peer *p, const struct ipc_msg *m)
+{
+	switch (m->type) {
+	case AUTHP_T_ADMIT:
+		authd_admit_request(p, m);
+		return 0;
+	case AUTHP_T_START:
+		authd_login_start(p, m);
+		return 0;
+	case AUTHP_T_STEP:
+		authd_login_step(p, m);
+		return 0;
+	case AUTHP_T_ABORT:
+		authd_login_abort(p);
+		return 0;
+	case AUTHP_T_MECHS:
+		peer_mechs(p, m);
+		return 0;
+	case AUTHP_T_HOLD:
+		return peer_hold(p, m);
+	case AUTHP_T_CLOSED:
+		return peer_closed(m);
+	default:
+		log_warn("unknown message type %u from a peer; closing it",
+		    m->type);
+		return -1;
+	}
+}
+
+void
+authd_peer_input(struct authd_peer *p)
+{
+	int n, r;
+
+	for (n = 0; n < PEER_MAX_BATCH && !p->dead; n++) {
+		r = ipc_recv(p->fd, &peer_in);
+		if (r < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (r <= 0) {
+			if (r < 0)
+				log_warn("malformed message from a peer: %m; "
+				    "closing it");
+			p->dead = 1;
+			return;
+		}
+		if (peer_in.fd >= 0) {
+			close(peer_in.fd);
+			log_warn("a peer sent an fd; closing it");
+			p->dead = 1;
+			return;
+		}
+		if (peer_dispatch(p, &peer_in) < 0) {
+			if (!p->dead)
+				log_warn("malformed message type %u from a "
+				    "peer; closing it", peer_in.type);
+			p->dead = 1;
+		}
+		explicit_bzero(peer_in.data, peer_in.len);
+	}
+}
+
+void
+authd_peer_reap(int ep)
+{
+	struct authd_peer *p, *next;
+
+	for (p = peer_list; p != NULL; p = next) {
+		next = p->next;
+		if (!p->dead)
+			continue;
+		epoll_ctl(ep, EPOLL_CTL_DEL, p->fd, NULL);
+		close(p->fd);
+		authd_login_abort(p);
+		authd_hold_release(p);
+		if (p->prev)
+			p->prev->next = p->next;
+		else
+			peer_list = p->next;
+		if (p->next)
+			p->next->prev = p->prev;
+		free(p);
+	}
+}

@@ -1,0 +1,423 @@
+/*
+ * authn - the link to authd and the set of client connections this
+ * process holds (see authn.h).
+ *
+ * Owns one SOCK_SEQPACKET connection to authd per process, non-blocking,
+ * and a hash of held connections {id, hold time, address, user}.  Events
+ * never wait: if a send cannot go at once the link is dropped, which
+ * makes authd release everything we held, and the next attempt (at most
+ * once a second) replays the whole set in HOLD batches.  Replayed holds
+ * keep their original time stamp, so a newer hold by another process
+ * wins whatever order authd reads them in.
+ *
+ * Does not retry requests: authn_call() reports failure and authc
+ * answers the client.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "authn.h"
+#include "authp.h"
+#include "ipc.h"
+#include "log.h"
+#include "xalloc.h"
+
+#define AUTHN_RETRY_MS 1000	/* between attempts to remake the link */
+
+struct authn_conn {
+	uint64_t id;
+	uint64_t ts;
+	char *addr;
+	char *user;
+	struct authn_conn *next;
+};
+
+static struct authn_conn **authn_tab;
+static size_t authn_tab_size, authn_count;
+static int authn_fd = -1;
+static unsigned authn_gen;
+static long long authn_next_try;
+static struct ipc_msg authn_msg;
+
+static long long
+authn_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static size_t
+authn_slot(uint64_t id)
+{
+	id ^= id >> 33;
+	id *= 0xff51afd7ed558ccdULL;
+	id ^= id >> 33;
+	return (size_t)id & (authn_tab_size - 1);
+}
+
+static struct authn_conn **
+authn_find(uint64_t id)
+{
+	struct authn_conn **pp;
+
+	if (authn_tab_size == 0)
+		return NULL;
+	for (pp = &authn_tab[authn_slot(id)]; *pp != NULL; pp = &(*pp)->next)
+		if ((*pp)->id == id)
+			return pp;
+	return NULL;
+}
+
+/* authn_grow - double the table when it is as full as it is long */
+static void
+authn_grow(void)
+{
+	struct authn_conn **old = authn_tab, *c, *next;
+	size_t oldsize = authn_tab_size, i, s;
+
+	authn_tab_size = oldsize ? oldsize * 2 : 16;
+	authn_tab = xcalloc(authn_tab_size, sizeof(*authn_tab));
+	for (i = 0; i < oldsize; i++)
+		for (c = old[i]; c != NULL; c = next) {
+			next = c->next;
+			s = authn_slot(c->id);
+			c->next = authn_tab[s];
+			authn_tab[s] = c;
+		}
+	free(old);
+}
+
+/* authn_put - record (or update) a held connection */
+static void
+authn_put(uint64_t id, uint64_t ts, const char *addr, const char *user)
+{
+	struct authn_conn **pp = authn_find(id), *c;
+	size_t s;
+
+	if (pp != NULL) {
+		c = *pp;
+		free(c->addr);
+		free(c->user);
+	} else {
+		if (authn_count >= authn_tab_size)
+			authn_grow();
+		c = xcalloc(1, sizeof(*c));
+		c->id = id;
+		s = authn_slot(id);
+		c->next = authn_tab[s];
+		authn_tab[s] = c;
+		authn_count++;
+	}
+	c->ts = ts;
+	c->addr = xstrdup(addr ? addr : "");
+	c->user = xstrdup(user ? user : "");
+}
+
+static void
+authn_forget(uint64_t id)
+{
+	struct authn_conn **pp = authn_find(id), *c;
+
+	if (pp == NULL)
+		return;
+	c = *pp;
+	*pp = c->next;
+	free(c->addr);
+	free(c->user);
+	free(c);
+	authn_count--;
+}
+
+void
+authn_disconnect(void)
+{
+	if (authn_fd >= 0)
+		close(authn_fd);
+	authn_fd = -1;
+}
+
+/* authn_put_group - one HOLD group; -1 when the message is full */
+static int
+authn_put_group(struct ipc_msg *m, const struct authn_conn *c)
+{
+	size_t len = m->len;
+
+	if (ipc_put_u64(m, AUTHP_CONNID, c->id) < 0 ||
+	    ipc_put_u64(m, AUTHP_TS, c->ts) < 0 ||
+	    ipc_put_str(m, AUTHP_ADDR, c->addr) < 0 ||
+	    ipc_put_str(m, AUTHP_USER, c->user) < 0) {
+		m->len = len;	/* drop the partial group */
+		return -1;
+	}
+	return 0;
+}
+
+/* authn_flush - send a HOLD batch with n groups (none: nothing) */
+static int
+authn_flush(struct ipc_msg *m, unsigned *n)
+{
+	struct ipc_hdr h;
+
+	if (*n == 0)
+		return 0;
+	memcpy(&h, m->data, sizeof(h));
+	h.len = (uint32_t)m->len;
+	memcpy(m->data, &h, sizeof(h));
+	*n = 0;
+	return ipc_send(authn_fd, m);
+}
+
+/* authn_replay - tell a new authd everything we hold */
+static int
+authn_replay(void)
+{
+	struct authn_conn *c;
+	unsigned n = 0;
+	size_t i;
+
+	ipc_msg_init(&authn_msg, AUTHP_T_HOLD);
+	for (i = 0; i < authn_tab_size; i++)
+		for (c = authn_tab[i]; c != NULL; c = c->next) {
+			if (n >= AUTHP_HOLD_BATCH ||
+			    authn_put_group(&authn_msg, c) < 0) {
+				if (authn_flush(&authn_msg, &n) < 0)
+					return -1;
+				ipc_msg_init(&authn_msg, AUTHP_T_HOLD);
+				if (authn_put_group(&authn_msg, c) < 0)
+					continue;	/* cannot happen */
+			}
+			n++;
+		}
+	return authn_flush(&authn_msg, &n);
+}
+
+/* authn_connect_once - one non-blocking attempt; 0 linked */
+static int
+authn_connect_once(void)
+{
+	struct sockaddr_un sun;
+	const char *path = authp_socket_path();
+	int fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(sun.sun_path, path, strlen(path));
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	    0);
+	if (fd < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		close(fd);
+		return -1;
+	}
+	authn_fd = fd;
+	authn_gen++;
+	if (authn_replay() < 0) {
+		authn_disconnect();
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * authn_link - make sure the link is up.  wait_ms > 0: keep trying that
+ * long (authd restarting); 0: one attempt, and none at all within
+ * AUTHN_RETRY_MS of the last failure.
+ */
+static int
+authn_link(long long wait_ms)
+{
+	long long now = authn_now_ms(), end = now + wait_ms;
+
+	if (authn_fd >= 0)
+		return 0;
+	if (wait_ms <= 0 && now < authn_next_try)
+		return -1;
+	for (;;) {
+		if (authn_connect_once() == 0)
+			return 0;
+		now = authn_now_ms();
+		if (now >= end) {
+			authn_next_try = now + AUTHN_RETRY_MS;
+			return -1;
+		}
+		usleep(50000);
+	}
+}
+
+int
+authn_event(const struct ipc_msg *m)
+{
+	if (authn_link(0) < 0)
+		return -1;
+	if (ipc_send(authn_fd, m) < 0) {
+		/* authd is gone or cannot keep up: it releases what we held
+		 * when it sees the link close; we replay on the next link */
+		authn_disconnect();
+		authn_next_try = authn_now_ms() + AUTHN_RETRY_MS;
+		return -1;
+	}
+	return 0;
+}
+
+void
+authn_hold(uint64_t conn_id, const char *addr, const char *user)
+{
+	struct authn_conn **pp;
+
+	if (conn_id == 0)
+		return;
+	authn_put(conn_id, authp_now_ns(), addr, user);
+	if (authn_fd < 0) {
+		authn_link(0);	/* the replay carries it */
+		return;
+	}
+	pp = authn_find(conn_id);
+	ipc_msg_init(&authn_msg, AUTHP_T_HOLD);
+	if (authn_put_group(&authn_msg, *pp) == 0)
+		authn_event(&authn_msg);
+}
+
+void
+authn_closed(uint64_t conn_id)
+{
+	if (conn_id == 0)
+		return;
+	authn_forget(conn_id);
+	if (authn_fd < 0)
+		return;		/* authd has already forgotten it */
+	ipc_msg_init(&authn_msg, AUTHP_T_CLOSED);
+	ipc_put_u64(&authn_msg, AUTHP_CONNID, conn_id);
+	ipc_put_u64(&authn_msg, AUTHP_TS, authp_now_ns());
+	authn_event(&authn_msg);
+}
+
+void
+authn_release(uint64_t conn_id)
+{
+	authn_forget(conn_id);
+}
+
+void
+authn_adopt(uint64_t conn_id, uint64_t ts, const char *addr,
+    const char *user)
+{
+	if (conn_id != 0)
+		authn_put(conn_id, ts, addr, user);
+}
+
+void
+authn_tick(void)
+{
+	if (authn_fd < 0 && authn_count > 0)
+		authn_link(0);
+}
+
+unsigned
+authn_held(void)
+{
+	return (unsigned)authn_count;
+}
+
+unsigned
+authn_generation(void)
+{
+	return authn_gen;
+}
+
+uint64_t
+authn_new_id(void)
+{
+	uint64_t id = 0;
+
+	while (id == 0)
+		if (getrandom(&id, sizeof(id), 0) != sizeof(id))
+			id = (uint64_t)authn_now_ms() * 2654435761u ^
+			    (uint64_t)getpid();
+	return id;
+}
+
+/* authn_wait - poll the link for events within the deadline */
+static int
+authn_wait(short events, long long end)
+{
+	struct pollfd pfd = { authn_fd, events, 0 };
+	long long left;
+	int r;
+
+	for (;;) {
+		left = end - authn_now_ms();
+		if (left <= 0)
+			return 0;
+		r = poll(&pfd, 1, (int)left);
+		if (r >= 0 || errno != EINTR)
+			return r;
+	}
+}
+
+/* authn_send_wait - send m, waiting for room until end */
+static int
+authn_send_wait(const struct ipc_msg *m, long long end)
+{
+	while (ipc_send(authn_fd, m) < 0) {
+		if (errno != EAGAIN || authn_wait(POLLOUT, end) <= 0)
+			return -1;
+	}
+	return 0;
+}
+
+int
+authn_call(const struct ipc_msg *req, struct ipc_msg *rep,
+    long long connect_wait_ms, long long timeout_ms, const char **error_r)
+{
+	long long end;
+	int tries, r;
+
+	for (tries = 0;; tries++) {
+		if (authn_link(connect_wait_ms) < 0) {
+			*error_r = "authd is not reachable";
+			return -1;
+		}
+		end = authn_now_ms() + timeout_ms;
+		if (authn_send_wait(req, end) == 0)
+			break;
+		authn_disconnect();	/* authd restarted: once more */
+		if (tries > 0) {
+			*error_r = "cannot send to authd";
+			return -1;
+		}
+	}
+	if (authn_wait(POLLIN, end) <= 0) {
+		authn_disconnect();
+		*error_r = "authd did not answer in time";
+		return -1;
+	}
+	r = ipc_recv(authn_fd, rep);
+	if (r <= 0) {
+		authn_disconnect();
+		*error_r = r == 0 ? "authd closed the connection" :
+		    "malformed reply from authd";
+		return -1;
+	}
+	if (rep->fd >= 0) {
+		close(rep->fd);
+		rep->fd = -1;
+	}
+	return 0;
+}

@@ -1,0 +1,232 @@
+/*
+ * check_authd - unit tests for authd's pure parts: the hash table, the
+ * connection-rate bucket, the keys an address counts under, and the
+ * connection accounting (holds, hand-overs, closes, dead holders).
+ */
+#include "config.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "authd.h"
+
+static long long test_now = 1000000;
+
+long long
+authd_now_ms(void)
+{
+	return test_now;
+}
+
+long long
+authd_wall_ms(void)
+{
+	return test_now;
+}
+
+START_TEST(test_tab)
+{
+	struct authd_tab *t = authd_tab_new();
+	struct authd_tab_iter it = AUTHD_TAB_ITER;
+	char key[32];
+	const void *k;
+	size_t len;
+	long long num, sum = 0;
+	int i, seen = 0;
+
+	for (i = 0; i < 1000; i++) {
+		snprintf(key, sizeof(key), "k%d", i);
+		ck_assert_int_eq(authd_tab_add(t, key, strlen(key), i + 1),
+		    i + 1);
+	}
+	ck_assert_uint_eq(authd_tab_count(t), 1000);
+	ck_assert_int_eq(authd_tab_num(t, "k10", 3), 11);
+	/* a count back at zero goes away by itself */
+	ck_assert_int_eq(authd_tab_add(t, "k10", 3, -11), 0);
+	ck_assert_uint_eq(authd_tab_count(t), 999);
+	/* values stay, numbers or not */
+	authd_tab_put(t, "v", 1, t);
+	ck_assert_ptr_eq(authd_tab_get(t, "v", 1), t);
+	ck_assert_int_eq(authd_tab_add(t, "v", 1, 0), 0);
+	ck_assert_ptr_eq(authd_tab_get(t, "v", 1), t);
+	ck_assert_ptr_eq(authd_tab_del(t, "v", 1), t);
+	ck_assert_ptr_null(authd_tab_get(t, "v", 1));
+	/* keys are binary */
+	authd_tab_add(t, "a\0b", 3, 5);
+	ck_assert_int_eq(authd_tab_num(t, "a\0c", 3), 0);
+	ck_assert_int_eq(authd_tab_num(t, "a\0b", 3), 5);
+	authd_tab_add(t, "a\0b", 3, -5);
+	/* a walk sees each entry once and may delete as it goes */
+	while (authd_tab_next(t, &it, &k, &len, NULL, &num)) {
+		sum += num;
+		seen++;
+		authd_tab_del(t, k, len);
+	}
+	ck_assert_int_eq(seen, 999);
+	ck_assert_int_eq(sum, 1000 * 1001 / 2 - 11);
+	ck_assert_uint_eq(authd_tab_count(t), 0);
+	authd_tab_free(&t);
+	ck_assert_ptr_null(t);
+}
+END_TEST
+
+START_TEST(test_bucket)
+{
+	double tokens = 3;
+	long long last = 0, now = 0;
+	int i;
+
+	/* a full bucket of 3 per 60 s: three at once, then none */
+	for (i = 0; i < 3; i++)
+		ck_assert_int_eq(authd_calc_bucket(&tokens, &last, now, 3,
+		    60000), 1);
+	ck_assert_int_eq(authd_calc_bucket(&tokens, &last, now, 3, 60000), 0);
+	/* one token back every 20 s */
+	now = 19999;
+	ck_assert_int_eq(authd_calc_bucket(&tokens, &last, now, 3, 60000), 0);
+	now = 20001;
+	ck_assert_int_eq(authd_calc_bucket(&tokens, &last, now, 3, 60000), 1);
+	ck_assert_int_eq(authd_calc_bucket(&tokens, &last, now, 3, 60000), 0);
+	/* never more than the limit, however long the pause */
+	now += 10 * 60000;
+	for (i = 0; i < 3; i++)
+		ck_assert_int_eq(authd_calc_bucket(&tokens, &last, now, 3,
+		    60000), 1);
+	ck_assert_int_eq(authd_calc_bucket(&tokens, &last, now, 3, 60000), 0);
+	/* a clock going backwards adds nothing */
+	ck_assert_int_eq(authd_calc_bucket(&tokens, &last, now - 50000, 3,
+	    60000), 0);
+	/* no limit */
+	ck_assert_int_eq(authd_calc_bucket(&tokens, &last, now, 0, 60000), 1);
+}
+END_TEST
+
+START_TEST(test_keys)
+{
+	struct authd_keys k;
+
+	authd_keys_make("192.0.2.7", &k);
+	ck_assert_int_eq(k.ip, 1);
+	ck_assert_str_eq(k.addr, "192.0.2.7");
+	ck_assert_str_eq(k.net, "192.0.2.0/24");
+	ck_assert_str_eq(k.wide, "192.0.0.0/16");
+	ck_assert_str_eq(k.host, "192.0.2.7");
+	ck_assert_str_eq(k.pnet, "192.0.2.0/24");
+	authd_keys_make("2001:db8:a:b:1:2:3:4", &k);
+	ck_assert_str_eq(k.addr, "2001:db8:a:b:1:2:3:4");
+	ck_assert_str_eq(k.net, "2001:db8:a:b::/64");
+	ck_assert_str_eq(k.wide, "2001:db8:a::/48");
+	/* one IPv6 client is its /64; its network the /48 */
+	ck_assert_str_eq(k.host, "2001:db8:a:b::/64");
+	ck_assert_str_eq(k.pnet, "2001:db8:a::/48");
+	authd_keys_make("unknown", &k);
+	ck_assert_int_eq(k.ip, 0);
+	ck_assert_str_eq(k.host, "unknown");
+}
+END_TEST
+
+static long long
+count(const char *addr, int level)
+{
+	struct authd_keys k;
+
+	authd_keys_make(addr, &k);
+	return authd_hold_count_addr(&k, level);
+}
+
+START_TEST(test_hold_counts)
+{
+	struct authd_peer w1, w2, idled;
+	struct authd_keys k;
+
+	memset(&w1, 0, sizeof(w1));
+	memset(&w2, 0, sizeof(w2));
+	memset(&idled, 0, sizeof(idled));
+	authd_hold_init();
+	authd_hold_set(&w1, 1, 100, "192.0.2.7", "");
+	authd_hold_set(&w1, 2, 100, "192.0.2.8", "");
+	authd_hold_set(&w2, 3, 100, "192.0.3.9", "");
+	ck_assert_int_eq(count("192.0.2.7", 0), 1);
+	ck_assert_int_eq(count("192.0.2.7", 1), 2);
+	ck_assert_int_eq(count("192.0.2.7", 2), 3);
+	/* login: the user counts */
+	authd_hold_set_user(authd_hold_find(1), "ann");
+	ck_assert_int_eq(authd_hold_count_user("ann"), 1);
+	authd_keys_make("192.0.2.7", &k);
+	ck_assert_int_eq(authd_hold_count_userhost("ann", &k), 1);
+	/* parked: idled holds it now; a hold older than that is stale */
+	authd_hold_set(&idled, 1, 200, "192.0.2.7", "ann");
+	authd_hold_set(&w1, 1, 150, "192.0.2.7", "ann");
+	ck_assert_ptr_eq(authd_hold_find(1)->holder, &idled);
+	ck_assert_int_eq(count("192.0.2.7", 0), 1);
+	ck_assert_int_eq(authd_hold_count_user("ann"), 1);
+	/* w1 dies: only what it still held goes */
+	authd_hold_release(&w1);
+	ck_assert_ptr_null(w1.holds);
+	ck_assert_int_eq(count("192.0.2.8", 0), 0);
+	ck_assert_int_eq(count("192.0.2.7", 0), 1);
+	ck_assert_int_eq(count("192.0.2.7", 2), 2);
+	/* resumed by w2, then closed; a late hold cannot bring it back */
+	authd_hold_set(&w2, 1, 300, "192.0.2.7", "ann");
+	ck_assert_ptr_null(idled.holds);
+	authd_hold_closed(1, 400);
+	authd_hold_set(&idled, 1, 350, "192.0.2.7", "ann");
+	ck_assert_ptr_null(authd_hold_find(1));
+	ck_assert_int_eq(authd_hold_count_user("ann"), 0);
+	ck_assert_int_eq(count("192.0.2.7", 2), 1);
+	/* an unparsable address counts as itself, without networks */
+	authd_hold_set(&w2, 4, 100, "unknown", "");
+	ck_assert_int_eq(count("unknown", 0), 1);
+	authd_hold_release(&w2);
+	ck_assert_uint_eq(authd_hold_total(), 0);
+	ck_assert_int_eq(count("192.0.3.9", 2), 0);
+	ck_assert_int_eq(count("unknown", 0), 0);
+}
+END_TEST
+
+START_TEST(test_hold_tombstones_expire)
+{
+	struct authd_peer w;
+
+	memset(&w, 0, sizeof(w));
+	authd_hold_init();
+	authd_hold_closed(9, 10);
+	authd_hold_set(&w, 9, 5, "192.0.2.1", "");
+	ck_assert_ptr_null(authd_hold_find(9));
+	test_now += 11 * 60 * 1000;
+	authd_hold_tick(test_now);
+	authd_hold_set(&w, 9, 20, "192.0.2.1", "");
+	ck_assert_ptr_nonnull(authd_hold_find(9));
+	authd_hold_release(&w);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("authd");
+	TCase *tab = tcase_create("tab"), *calc = tcase_create("calc"),
+	    *hold = tcase_create("hold");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(tab, test_tab);
+	tcase_add_test(calc, test_bucket);
+	tcase_add_test(hold, test_keys);
+	tcase_add_test(hold, test_hold_counts);
+	tcase_add_test(hold, test_hold_tombstones_expire);
+	suite_add_tcase(s, tab);
+	suite_add_tcase(s, calc);
+	suite_add_tcase(s, hold);
+	tcase_set_timeout(tab, 10);
+	tcase_set_timeout(calc, 10);
+	tcase_set_timeout(hold, 10);
+	sr = srunner_create(s);
+	srunner_set_fork_status(sr, CK_FORK);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
