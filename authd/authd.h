@@ -130,11 +130,96 @@ int authd_admit_maxlogins(const char *user, const char *addr,
     uint64_t conn_id, const char **limit_r, char *text, size_t size);
 void authd_admit_tick(long long now_ms);
 
+/* authd_queue.c: priority queue of login requests (pure) */
+struct authd_qitem {
+	int cls;			/* 1 best .. 3 */
+	double score;			/* within a class: lower first */
+	uint64_t seq;			/* arrival, set by push */
+	long long deadline_ms;		/* shed if still queued then */
+	size_t idx;			/* heap position */
+	int queued;
+};
+struct authd_queue {
+	struct authd_qitem **heap;
+	size_t n, size;
+	uint64_t seq;
+};
+/* authd_queue_before - does a run before b? */
+int authd_queue_before(const struct authd_qitem *a,
+    const struct authd_qitem *b);
+void authd_queue_push(struct authd_queue *q, struct authd_qitem *it);
+struct authd_qitem *authd_queue_pop(struct authd_queue *q);
+void authd_queue_remove(struct authd_queue *q, struct authd_qitem *it);
+/* authd_queue_worst - the item that would run last, or NULL */
+struct authd_qitem *authd_queue_worst(struct authd_queue *q);
+/* authd_queue_expired - an item whose deadline has passed, or NULL */
+struct authd_qitem *authd_queue_expired(struct authd_queue *q,
+    long long now_ms);
+size_t authd_queue_len(const struct authd_queue *q);
+void authd_queue_free(struct authd_queue *q);
+
+/* one libsasl2 call waiting for or running on a backend thread */
+enum authd_job_state {
+	AUTHD_J_NEW,
+	AUTHD_J_QUEUED,
+	AUTHD_J_RUNNING,
+	AUTHD_J_DONE,
+};
+struct authd_job {
+	struct authd_qitem q;		/* first: queue items are jobs */
+	struct authd_peer *peer;	/* who waits; NULL: abandoned */
+	sasl_conn_t *sasl;		/* the login's, the thread's while
+					 * running */
+	int own_sasl;			/* abandoned while running: ours to
+					 * dispose */
+	int start;			/* sasl_server_start, else _step */
+	char mech[AUTHP_MAX_MECH];
+	char *in;			/* the client's response (a copy) */
+	size_t inlen;
+	int has_in;
+	int rc;				/* set by the thread */
+	char *out;			/* set by the thread (a copy) */
+	unsigned outlen;
+	long long queued_ms, started_ms;
+	enum authd_job_state state;
+	struct authd_job *next;		/* todo/done lists (pool_mu) */
+	struct authd_job *rnext;	/* running list (main thread) */
+};
+
+/* authd_pool.c: the backend threads */
+void authd_pool_init(void);
+int authd_pool_fd(void);		/* eventfd: jobs finished */
+int authd_pool_idle(void);
+/* authd_pool_run - hand j to an idle thread; -1 if none is idle */
+int authd_pool_run(struct authd_job *j, long long now_ms);
+/* authd_pool_grow - a thread is stuck: add one if allowed */
+void authd_pool_grow(void);
+/* authd_pool_collect - finished jobs, as a list on ->next */
+struct authd_job *authd_pool_collect(void);
+struct authd_job *authd_pool_running(void);	/* list on ->rnext */
+int authd_pool_threads(void);
+
+/* authd_sched.c: queue -> pool, shedding, deadlines */
+/* authd_sched_submit - run or queue j (its q.cls and q.score set) */
+void authd_sched_submit(struct authd_job *j);
+/* authd_sched_cancel - nobody waits for j any more */
+void authd_sched_cancel(struct authd_job *j);
+void authd_sched_reap(void);		/* the pool's eventfd fired */
+void authd_sched_tick(long long now_ms);
+int authd_sched_busy(void);
+size_t authd_sched_queued(void);
+
 /* authd_login.c */
 void authd_login_start(struct authd_peer *p, const struct ipc_msg *m);
 void authd_login_step(struct authd_peer *p, const struct ipc_msg *m);
 /* authd_login_abort - the client cancelled or the worker went away */
 void authd_login_abort(struct authd_peer *p);
+/* authd_login_done - j's libsasl2 call returned; j->peer waits */
+void authd_login_done(struct authd_job *j);
+/* authd_login_shed - answer j's worker NO [UNAVAILABLE] now; a job not
+ * running is freed */
+void authd_login_shed(struct authd_job *j, const char *why);
+void authd_job_free(struct authd_job *j);
 
 /* authd_sasl.c */
 void authd_sasl_init(void);
@@ -164,6 +249,10 @@ struct authd_level {
  * limit's name and a detail for the log */
 int authd_penalty_refuse(const struct authd_keys *k, const char **limit_r,
     char *detail, size_t dsize);
+/* authd_penalty_class - the priority of a login by user (may be "") from
+ * k: 1 known pair, 2 clean client, 3 the rest; *score_r orders class 3 */
+int authd_penalty_class(const char *user, const struct authd_keys *k,
+    double *score_r);
 
 /* authd_report.c: the event log (one line per event, storm summaries) */
 void authd_report_login(const char *user, const char *addr,

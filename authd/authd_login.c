@@ -3,10 +3,17 @@
  * the outcome.
  *
  * The exchange's libsasl2 connection lives here, created and disposed on
- * the main thread.  A success is checked against maxlogins_per_user and
- * maxlogins_per_host (authd_admit) before the worker hears OK, and the
- * user is recorded on the connection's hold so later counts include it.
- * Failures are answered with a tagged-NO code; nothing here writes to a
+ * the main thread.  Every call that carries a client response (and so
+ * may reach a backend) becomes a job for authd_sched with the login's
+ * priority; only a START without data runs inline.  While a job runs,
+ * the exchange belongs to its thread: if the worker goes away or the
+ * job is abandoned, the job takes the sasl_conn_t and disposes of it
+ * when the thread is done.
+ *
+ * A success is checked against maxlogins_per_user and maxlogins_per_host
+ * (authd_admit) before the worker hears OK, and the user is recorded on
+ * the connection's hold so later counts include it.  Failures are
+ * answered with a code for the tagged NO; nothing here writes to a
  * client.
  */
 #include "config.h"
@@ -23,6 +30,8 @@
 
 struct authd_login {
 	sasl_conn_t *sasl;
+	struct authd_job *job;		/* queued or running, or NULL */
+	struct authd_keys keys;
 	char mech[AUTHP_MAX_MECH];
 	char addr[AUTHP_MAX_ADDR];
 	char user[AUTHP_MAX_USER];	/* claimed, for logs */
@@ -33,6 +42,22 @@ struct authd_login {
 	int nresp;			/* client responses so far */
 };
 
+/* login_detach - the exchange no longer waits for its job */
+static void
+login_detach(struct authd_login *l)
+{
+	struct authd_job *j = l->job;
+
+	if (j == NULL)
+		return;
+	l->job = NULL;
+	if (j->state == AUTHD_J_RUNNING) {
+		j->own_sasl = 1;	/* the thread still uses it */
+		l->sasl = NULL;
+	}
+	authd_sched_cancel(j);
+}
+
 static void
 login_free(struct authd_peer *p)
 {
@@ -40,6 +65,7 @@ login_free(struct authd_peer *p)
 
 	if (l == NULL)
 		return;
+	login_detach(l);
 	authd_sasl_dispose(&l->sasl);
 	explicit_bzero(l, sizeof(*l));
 	free(l);
@@ -137,22 +163,84 @@ login_outcome(struct authd_peer *p, int rc, const char *out,
 	}
 }
 
-/* login_run - one libsasl2 call with the client's response */
+void
+authd_job_free(struct authd_job *j)
+{
+	if (j->own_sasl)
+		authd_sasl_dispose(&j->sasl);
+	if (j->in != NULL) {
+		explicit_bzero(j->in, j->inlen);
+		free(j->in);
+	}
+	free(j->out);
+	free(j);
+}
+
+/*
+ * login_run - one libsasl2 call with the client's response: inline when
+ * there is none (nothing to check), else a job in the priority queue
+ */
 static void
 login_run(struct authd_peer *p, int start, const char *in, unsigned inlen,
     int has_in)
 {
 	struct authd_login *l = p->login;
+	struct authd_job *j;
 	const char *out = NULL;
 	unsigned outlen = 0;
 	int rc;
 
-	if (start)
-		rc = sasl_server_start(l->sasl, l->mech, has_in ? in : NULL,
-		    inlen, &out, &outlen);
-	else
-		rc = sasl_server_step(l->sasl, in, inlen, &out, &outlen);
-	login_outcome(p, rc, out, outlen);
+	if (start && !has_in) {
+		rc = sasl_server_start(l->sasl, l->mech, NULL, 0, &out,
+		    &outlen);
+		login_outcome(p, rc, out, outlen);
+		return;
+	}
+	j = xcalloc(1, sizeof(*j));
+	j->peer = p;
+	j->sasl = l->sasl;
+	j->start = start;
+	snprintf(j->mech, sizeof(j->mech), "%s", l->mech);
+	j->in = xmemdup(inlen ? in : "", inlen ? inlen : 1);
+	j->inlen = inlen;
+	j->has_in = has_in;
+	j->q.cls = authd_penalty_class(l->user, &l->keys, &j->q.score);
+	l->job = j;
+	authd_sched_submit(j);
+}
+
+void
+authd_login_done(struct authd_job *j)
+{
+	struct authd_peer *p = j->peer;
+
+	if (p->login == NULL || p->login->job != j)
+		log_panic("finished job without its login");
+	p->login->job = NULL;
+	login_outcome(p, j->rc, j->out, j->outlen);
+}
+
+void
+authd_login_shed(struct authd_job *j, const char *why)
+{
+	struct authd_peer *p = j->peer;
+	struct authd_login *l = p ? p->login : NULL;
+	int running = j->state == AUTHD_J_RUNNING;
+
+	if (l != NULL && l->job == j) {
+		authd_report_shed(l->user, l->addr, why, j->q.cls,
+		    authd_now_ms() - j->queued_ms);
+		if (running) {
+			j->own_sasl = 1;
+			l->sasl = NULL;
+		}
+		l->job = NULL;
+		login_no(p, AUTHC_UNAVAILABLE, strcmp(why, "backend-timeout")
+		    == 0 ? "authentication backend timed out" :
+		    "server busy", 0, NULL);
+	}
+	if (!running)
+		authd_job_free(j);
 }
 
 /* login_parse - START's fields into a new exchange; -1 malformed */
@@ -170,6 +258,7 @@ login_parse(struct authd_login *l, const struct ipc_msg *m)
 	ipc_get_u64(m, AUTHP_CONNID, &l->conn_id);
 	l->port = port;
 	l->secure = secure != 0;
+	authd_keys_make(l->addr, &l->keys);
 	l->conn_fails = fails > 1000 ? 1000 : (int)fails;
 	return 0;
 }
@@ -225,8 +314,9 @@ authd_login_step(struct authd_peer *p, const struct ipc_msg *m)
 		p->dead = 1;
 		return;
 	}
-	if (l == NULL) {
+	if (l == NULL || l->job != NULL) {
 		/* authd restarted since the START, or a confused worker */
+		login_free(p);
 		ipc_msg_init(&authd_reply, AUTHP_T_NO);
 		ipc_put_u32(&authd_reply, AUTHP_CODE, AUTHC_UNAVAILABLE);
 		ipc_put_str(&authd_reply, AUTHP_TEXT, "no authentication in "

@@ -3,7 +3,8 @@
  * accounting of who holds which client connection.
  *
  * One event loop (epoll) over the SOCK_SEQPACKET listener, the peers
- * (authd_peer) and, once a second, the housekeeping ticks.  Runs as a
+ * (authd_peer), the backend pool's eventfd (authd_pool), the request
+ * deadlines (authd_sched) and, once a second, the housekeeping ticks.  Runs as a
  * DAEMON of master; a restart loses only the exchanges in flight (the
  * workers answer NO [UNAVAILABLE]) and the connection counts, which the
  * holders replay when they reconnect.
@@ -86,6 +87,7 @@ authd_tick(long long now)
 {
 	static long long last;
 
+	authd_sched_tick(now);
 	if (now - last < 1000)
 		return;
 	last = now;
@@ -98,7 +100,7 @@ int
 main(int argc, char **argv)
 {
 	struct epoll_event ev, evs[64];
-	static int lmark;
+	static int lmark, pmark;
 	int ind, lfd, ep, n, i;
 
 	srv_init(argc, argv, "authd", &ind);
@@ -106,6 +108,7 @@ main(int argc, char **argv)
 	authd_sasl_init();
 	authd_hold_init();
 	authd_admit_init();
+	authd_pool_init();
 	lfd = authd_listen();
 	if ((ep = epoll_create1(EPOLL_CLOEXEC)) < 0)
 		log_fatal("epoll_create: %m");
@@ -113,13 +116,19 @@ main(int argc, char **argv)
 	ev.data.ptr = &lmark;
 	if (epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev) < 0)
 		log_fatal("epoll_ctl: %m");
+	ev.data.ptr = &pmark;
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, authd_pool_fd(), &ev) < 0)
+		log_fatal("epoll_ctl: %m");
 	for (;;) {
-		n = epoll_wait(ep, evs, 64, 1000);
+		/* deadlines are checked ten times a second while busy */
+		n = epoll_wait(ep, evs, 64, authd_sched_busy() ? 100 : 1000);
 		if (n < 0 && errno != EINTR)
 			log_fatal("epoll_wait: %m");
 		for (i = 0; i < n; i++) {
 			if (evs[i].data.ptr == &lmark)
 				authd_peer_accept(lfd, ep);
+			else if (evs[i].data.ptr == &pmark)
+				authd_sched_reap();
 			else
 				authd_peer_input(evs[i].data.ptr);
 		}

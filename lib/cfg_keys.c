@@ -13,6 +13,7 @@
 const struct cfg_key cfg_keys[] = {
 	{ "admins", CFG_T_STR, "", 0 },
 	{ "allowplaintext", CFG_T_BOOL, "no", 0 },
+	{ "authd_backend_threads", CFG_T_INT, "8", 0 },
 	{ "authd_backend_timeout", CFG_T_DURATION, "10s", 's' },
 	{ "authd_log_burst", CFG_T_INT, "20", 0 },
 	{ "authd_log_interval", CFG_T_DURATION, "10s", 's' },
@@ -20,6 +21,7 @@ const struct cfg_key cfg_keys[] = {
 	{ "authd_maxconns_net", CFG_T_INT, "1000", 0 },
 	{ "authd_maxconns_wide", CFG_T_INT, "4000", 0 },
 	{ "authd_maxrate_addr", CFG_T_INT, "300", 0 },
+	{ "authd_queue_max", CFG_T_INT, "256", 0 },
 	{ "authd_queue_timeout", CFG_T_DURATION, "5s", 's' },
 	{ "authd_rate_window", CFG_T_DURATION, "1m", 's' },
 	{ "authd_socket", CFG_T_STR, NULL, 0 },

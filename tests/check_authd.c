@@ -203,12 +203,75 @@ START_TEST(test_hold_tombstones_expire)
 }
 END_TEST
 
+static struct authd_qitem *
+item(struct authd_qitem *it, int cls, double score, long long deadline)
+{
+	memset(it, 0, sizeof(*it));
+	it->cls = cls;
+	it->score = score;
+	it->deadline_ms = deadline;
+	return it;
+}
+
+START_TEST(test_queue_order)
+{
+	struct authd_queue q = { NULL, 0, 0, 0 };
+	struct authd_qitem it[8], *got;
+	/* class, then score (most-failed last), then arrival */
+	static const int cls[8] = { 3, 2, 3, 1, 2, 3, 1, 3 };
+	static const double score[8] = { 5, 0, 1, 0, 0, 9, 0, 1 };
+	static const int want[8] = { 3, 6, 1, 4, 2, 7, 0, 5 };
+	int i;
+
+	for (i = 0; i < 8; i++)
+		authd_queue_push(&q, item(&it[i], cls[i], score[i], 0));
+	ck_assert_uint_eq(authd_queue_len(&q), 8);
+	ck_assert_ptr_eq(authd_queue_worst(&q), &it[5]);
+	for (i = 0; i < 8; i++) {
+		got = authd_queue_pop(&q);
+		ck_assert_ptr_eq(got, &it[want[i]]);
+		ck_assert_int_eq(got->queued, 0);
+	}
+	ck_assert_ptr_null(authd_queue_pop(&q));
+	ck_assert_ptr_null(authd_queue_worst(&q));
+	authd_queue_free(&q);
+}
+END_TEST
+
+START_TEST(test_queue_remove)
+{
+	struct authd_queue q = { NULL, 0, 0, 0 };
+	struct authd_qitem it[200], *prev, *got;
+	int i, n = 0;
+
+	/* many items, removed from anywhere: the heap stays ordered */
+	for (i = 0; i < 200; i++)
+		authd_queue_push(&q, item(&it[i], 1 + i % 3,
+		    (double)((i * 37) % 11), 1000 + i));
+	for (i = 0; i < 200; i += 3)
+		authd_queue_remove(&q, &it[i]);
+	authd_queue_remove(&q, &it[0]);		/* twice: harmless */
+	ck_assert_uint_eq(authd_queue_len(&q), 200 - 67);
+	ck_assert_ptr_eq(authd_queue_expired(&q, 999), NULL);
+	got = authd_queue_expired(&q, 1001);
+	ck_assert_ptr_eq(got, &it[1]);
+	for (prev = NULL; (got = authd_queue_pop(&q)) != NULL; prev = got) {
+		if (prev != NULL)
+			ck_assert(authd_queue_before(prev, got));
+		ck_assert_int_ne((int)(got - it) % 3, 0);
+		n++;
+	}
+	ck_assert_int_eq(n, 133);
+	authd_queue_free(&q);
+}
+END_TEST
+
 int
 main(void)
 {
 	Suite *s = suite_create("authd");
 	TCase *tab = tcase_create("tab"), *calc = tcase_create("calc"),
-	    *hold = tcase_create("hold");
+	    *hold = tcase_create("hold"), *queue = tcase_create("queue");
 	SRunner *sr;
 	int failed;
 
@@ -217,6 +280,10 @@ main(void)
 	tcase_add_test(hold, test_keys);
 	tcase_add_test(hold, test_hold_counts);
 	tcase_add_test(hold, test_hold_tombstones_expire);
+	tcase_add_test(queue, test_queue_order);
+	tcase_add_test(queue, test_queue_remove);
+	tcase_set_timeout(queue, 10);
+	suite_add_tcase(s, queue);
 	suite_add_tcase(s, tab);
 	suite_add_tcase(s, calc);
 	suite_add_tcase(s, hold);

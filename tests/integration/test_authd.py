@@ -3,6 +3,7 @@ import os
 import signal
 import time
 
+from fakeauthd import FakeSaslauthd
 from raw import Raw
 from test_master import wait_for
 
@@ -101,3 +102,82 @@ def test_counts_replayed_after_authd_restart(fresh):
     assert r.greeting.startswith(b"* BYE [UNAVAILABLE]"), r.greeting
     a.cmd(b"o", b"LOGOUT")
     assert wait_for(lambda: greeted(Raw(s.port, source="127.0.0.30")))
+
+
+def slow_backend(fresh, delay=0.0, hang=(), conf=""):
+    """a server whose password checks go to a fake saslauthd"""
+    import tempfile
+    from conftest import Server
+    d = tempfile.mkdtemp(prefix="berth-sa-")
+    os.chmod(d, 0o755)
+    fake = FakeSaslauthd(os.path.join(d, "mux"),
+                         {"alice": "secret", "bob": "hunter2"}, delay, hang)
+    s = fresh(extra_conf="sasl_pwcheck_method: saslauthd\n"
+              f"sasl_saslauthd_path: {fake.path}\n" + conf)
+    s.fake = fake
+    return s, fake
+
+
+def send_logins(s, n, user=b"alice", pw=b"secret", source="127.0.0.40"):
+    rs = []
+    for i in range(n):
+        r = Raw(s.port, timeout=30, source=source)
+        r.send(b"l LOGIN " + user + b" " + pw + b"\r\n")
+        rs.append(r)
+    return rs
+
+
+def test_shed_when_queue_full(fresh):
+    s, fake = slow_backend(fresh, delay=1.0, conf="authd_backend_threads: 1\n"
+                           "authd_queue_max: 2\n")
+    try:
+        s.start()
+        rs = send_logins(s, 6)
+        out = [r.until_tag(b"l")[-1] for r in rs]
+        ok = [o for o in out if o.startswith(b"l OK")]
+        shed = [o for o in out if o.startswith(b"l NO [UNAVAILABLE]")]
+        assert len(ok) + len(shed) == 6, out
+        assert len(shed) >= 2 and len(ok) >= 2, out
+        assert "reason=queue-full" in s.logtext()
+        # shed requests never reached the backend
+        assert fake.checks == len(ok)
+    finally:
+        fake.stop()
+
+
+def test_shed_after_queue_deadline(fresh):
+    s, fake = slow_backend(fresh, delay=0.8, conf="authd_backend_threads: 1\n"
+                           "authd_queue_timeout: 1s\n")
+    try:
+        s.start()
+        t0 = time.time()
+        rs = send_logins(s, 4)
+        out = [r.until_tag(b"l")[-1] for r in rs]
+        assert any(o.startswith(b"l NO [UNAVAILABLE]") for o in out), out
+        assert any(o.startswith(b"l OK") for o in out), out
+        assert "reason=deadline" in s.logtext()
+        assert time.time() - t0 < 5
+    finally:
+        fake.stop()
+
+
+def test_hung_backend_times_out_and_others_go_on(fresh):
+    s, fake = slow_backend(fresh, hang={"carol"},
+                           conf="authd_backend_threads: 1\n"
+                           "authd_backend_timeout: 1s\n")
+    try:
+        s.start()
+        t0 = time.time()
+        r = Raw(s.port, timeout=30, source="127.0.0.41")
+        out = r.cmd(b"h", b"LOGIN carol whatever")
+        assert out[-1].startswith(b"h NO [UNAVAILABLE]"), out
+        assert 0.8 < time.time() - t0 < 4
+        assert "reason=backend-timeout" in s.logtext()
+        # the stuck thread is replaced: other logins go on
+        r2 = Raw(s.port, timeout=30, source="127.0.0.42")
+        assert r2.cmd(b"l", b"LOGIN alice secret")[-1].startswith(b"l OK")
+        assert "backend thread added" in s.logtext()
+        # and the session that timed out may try again
+        assert r.cmd(b"n", b"NOOP")[-1].startswith(b"n OK")
+    finally:
+        fake.stop()
