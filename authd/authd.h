@@ -119,6 +119,21 @@ int authd_hold_next(struct authd_tab_iter *it, struct authd_hold **h_r);
  * token taken, or 0 when empty */
 int authd_calc_bucket(double *tokens, long long *last_ms, long long now_ms,
     long long limit, long long window_ms);
+/* authd_calc_decay - v after dt_ms at a half-life of halflife_ms (0: no
+ * memory at all) */
+double authd_calc_decay(double v, long long dt_ms, long long halflife_ms);
+/* authd_calc_delay - a failure's delay at this failure level: base for
+ * the first, doubling with each, at most max_ms */
+long long authd_calc_delay(double level, long long base_ms, long long max_ms);
+/* below this decayed count a client has "no recent failures" (two
+ * half-lives after one failure) */
+#define AUTHD_CLEAN_LEVEL 0.25
+/* authd_calc_class - priority class 1..3 and the score within it */
+int authd_calc_class(int known, double addr_fails, double net_fails,
+    double *score_r);
+/* authd_calc_box - in the penalty box?  In at threshold, out once the
+ * count decays below half of it */
+int authd_calc_box(int boxed, double count, long long threshold);
 
 /* authd_admit.c */
 void authd_admit_init(void);
@@ -244,7 +259,35 @@ struct authd_level {
 	int boxed;			/* this failure boxed addr or net */
 };
 
+/* a stored counter (authd_db's value); times are wall-clock ms */
+#define AUTHD_REC_VERSION 1
+struct authd_rec {
+	uint32_t version;
+	uint32_t boxed;			/* in the penalty box */
+	double count;			/* decayed failures as of last_ms */
+	int64_t last_ms;		/* of count (for "k:" the success) */
+	int64_t last_fail_ms;
+	uint64_t total;			/* failures (successes) counted */
+};
+
+/* authd_db.c: persistence of authd_penalty's entries */
+int authd_db_open(const char **error_r);
+void authd_db_put(const void *key, size_t klen, const struct authd_rec *rec);
+void authd_db_del(const void *key, size_t klen);
+/* authd_db_load - every stored entry to fn; how many, -1 on error */
+int authd_db_load(void (*fn)(const void *key, size_t klen,
+    const struct authd_rec *rec));
+void authd_db_checkpoint(void);
+
 /* authd_penalty.c */
+void authd_penalty_init(void);
+/* authd_penalty_fail - count a failed login; its delay in ms, and the
+ * counters in *lv */
+long long authd_penalty_fail(const char *user, const struct authd_keys *k,
+    struct authd_level *lv);
+/* authd_penalty_success - user logged in from k: the pair is known */
+void authd_penalty_success(const char *user, const struct authd_keys *k);
+void authd_penalty_tick(long long now_ms);
 /* authd_penalty_refuse - is the client in the penalty box?  1 with the
  * limit's name and a detail for the log */
 int authd_penalty_refuse(const struct authd_keys *k, const char **limit_r,

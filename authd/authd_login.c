@@ -109,6 +109,7 @@ login_ok(struct authd_peer *p)
 		login_no(p, AUTHC_LIMIT, text, 0, limit);
 		return;
 	}
+	authd_penalty_success(user, &l->keys);
 	authd_report_login(user, l->addr, l->mech);
 	ipc_msg_init(&authd_reply, AUTHP_T_OK);
 	ipc_put_str(&authd_reply, AUTHP_USER, user);
@@ -116,15 +117,19 @@ login_ok(struct authd_peer *p)
 	login_free(p);
 }
 
-/* login_fail - wrong credentials */
+/* login_fail - wrong credentials: counted, and answered after a delay
+ * that the worker (or idled) serves */
 static void
 login_fail(struct authd_peer *p, const char *text)
 {
 	struct authd_login *l = p->login;
+	struct authd_level lv;
+	long long delay;
 
+	delay = authd_penalty_fail(l->user, &l->keys, &lv);
 	authd_report_failure(l->user, l->addr, l->mech, l->conn_fails + 1,
-	    NULL, 0);
-	login_no(p, AUTHC_FAIL, text, 0, NULL);
+	    &lv, delay);
+	login_no(p, AUTHC_FAIL, text, delay, NULL);
 }
 
 /* login_outcome - what libsasl2 said about the last response */

@@ -52,6 +52,8 @@ authd_sasl_log(void *ctx, int level, const char *msg)
 	(void)ctx;
 	if (level <= SASL_LOG_ERR)
 		log_error("sasl: %s", msg);
+	else if (level == SASL_LOG_FAIL)
+		log_debug("sasl: %s", msg);	/* authd logs the failure */
 	else if (level <= SASL_LOG_WARN)
 		log_warn("sasl: %s", msg);
 	else if (level <= SASL_LOG_NOTE)

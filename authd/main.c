@@ -93,6 +93,7 @@ authd_tick(long long now)
 	last = now;
 	authd_hold_tick(now);
 	authd_admit_tick(now);
+	authd_penalty_tick(now);
 	authd_report_tick(now);
 }
 
@@ -108,6 +109,7 @@ main(int argc, char **argv)
 	authd_sasl_init();
 	authd_hold_init();
 	authd_admit_init();
+	authd_penalty_init();
 	authd_pool_init();
 	lfd = authd_listen();
 	if ((ep = epoll_create1(EPOLL_CLOEXEC)) < 0)

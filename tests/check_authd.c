@@ -203,6 +203,75 @@ START_TEST(test_hold_tombstones_expire)
 }
 END_TEST
 
+START_TEST(test_decay)
+{
+	/* halves every half-life, whatever the steps */
+	ck_assert_double_eq_tol(authd_calc_decay(8, 60000, 60000), 4, 1e-9);
+	ck_assert_double_eq_tol(authd_calc_decay(8, 180000, 60000), 1, 1e-9);
+	ck_assert_double_eq_tol(authd_calc_decay(authd_calc_decay(8, 30000,
+	    60000), 30000, 60000), 4, 1e-9);
+	ck_assert_double_eq_tol(authd_calc_decay(8, 0, 60000), 8, 1e-9);
+	/* a clock that went back changes nothing; no half-life: no memory */
+	ck_assert_double_eq_tol(authd_calc_decay(8, -5000, 60000), 8, 1e-9);
+	ck_assert_double_eq_tol(authd_calc_decay(8, 10, 0), 0, 1e-9);
+	/* two half-lives after one failure a client is clean again */
+	ck_assert(authd_calc_decay(1, 2 * 60000 - 1, 60000) >
+	    AUTHD_CLEAN_LEVEL);
+	ck_assert(authd_calc_decay(1, 2 * 60000 + 1, 60000) <
+	    AUTHD_CLEAN_LEVEL);
+}
+END_TEST
+
+static const struct {
+	double level;
+	long long delay;
+} delays[] = {
+	{ 0, 2000 }, { 1, 2000 }, { 1.4, 2000 }, { 1.6, 4000 },
+	{ 2, 4000 }, { 3, 8000 }, { 4, 15000 }, { 40, 15000 },
+	{ 1e9, 15000 },
+};
+
+START_TEST(test_delay)
+{
+	ck_assert_int_eq(authd_calc_delay(delays[_i].level, 2000, 15000),
+	    delays[_i].delay);
+}
+END_TEST
+
+START_TEST(test_delay_edges)
+{
+	ck_assert_int_eq(authd_calc_delay(5, 0, 15000), 0);
+	ck_assert_int_eq(authd_calc_delay(5, 100, 0), 1600);
+	ck_assert_int_eq(authd_calc_delay(3, 5000, 1000), 1000);
+}
+END_TEST
+
+START_TEST(test_class)
+{
+	double score;
+
+	ck_assert_int_eq(authd_calc_class(1, 50, 500, &score), 1);
+	ck_assert_double_eq(score, 0);
+	ck_assert_int_eq(authd_calc_class(0, 0.1, 7, &score), 2);
+	ck_assert_double_eq(score, 7);
+	ck_assert_int_eq(authd_calc_class(0, 3, 7, &score), 3);
+	ck_assert_double_eq(score, 10);
+}
+END_TEST
+
+START_TEST(test_box)
+{
+	/* in at the threshold; out only below half of it */
+	ck_assert_int_eq(authd_calc_box(0, 9.4, 10), 0);
+	ck_assert_int_eq(authd_calc_box(0, 9.6, 10), 1);
+	ck_assert_int_eq(authd_calc_box(0, 10, 10), 1);
+	ck_assert_int_eq(authd_calc_box(1, 6, 10), 1);
+	ck_assert_int_eq(authd_calc_box(0, 6, 10), 0);
+	ck_assert_int_eq(authd_calc_box(1, 4.9, 10), 0);
+	ck_assert_int_eq(authd_calc_box(1, 1000, 0), 0);
+}
+END_TEST
+
 static struct authd_qitem *
 item(struct authd_qitem *it, int cls, double score, long long deadline)
 {
@@ -277,6 +346,12 @@ main(void)
 
 	tcase_add_test(tab, test_tab);
 	tcase_add_test(calc, test_bucket);
+	tcase_add_test(calc, test_decay);
+	tcase_add_loop_test(calc, test_delay, 0, sizeof(delays) /
+	    sizeof(delays[0]));
+	tcase_add_test(calc, test_delay_edges);
+	tcase_add_test(calc, test_class);
+	tcase_add_test(calc, test_box);
 	tcase_add_test(hold, test_keys);
 	tcase_add_test(hold, test_hold_counts);
 	tcase_add_test(hold, test_hold_tombstones_expire);

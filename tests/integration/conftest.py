@@ -55,6 +55,8 @@ berth_user: {self.user()}
 idle_poll: 200ms
 maxliteral: 1M
 imap_maxline: 8K
+authd_delay_base: 100ms
+authd_delay_max: 1s
 {extra_conf}""")
         self.write_master()
 

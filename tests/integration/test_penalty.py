@@ -1,0 +1,163 @@
+"""authd penalties: delays that grow, the penalty box, known clients on a
+penalised network, persistence across an authd restart, priorities."""
+import os
+import signal
+import time
+
+import pytest
+
+from fakeauthd import FakeSaslauthd
+from raw import Raw
+from test_master import wait_for
+
+PEN = ("authd_delay_base: 200ms\nauthd_delay_max: 1s\n"
+       "authd_penalty_halflife: 10m\n")
+
+
+def attempt(s, source, user=b"alice", pw=b"wrong", tag=b"a"):
+    """one login on a new connection: (greeting, tagged reply, seconds)"""
+    r = Raw(s.port, timeout=30, source=source)
+    if not r.greeting.startswith(b"* OK"):
+        return r.greeting, None, 0
+    t0 = time.time()
+    out = r.cmd(tag, b"LOGIN " + user + b" " + pw)[-1]
+    took = time.time() - t0
+    r.close()
+    return r.greeting, out, took
+
+
+def test_failures_delayed_then_refused_clean_address_unaffected(fresh):
+    s = fresh(extra_conf=PEN + "authd_box_addr: 4\n").start()
+    took = []
+    for i in range(4):
+        g, out, t = attempt(s, "127.0.3.1")
+        assert out.startswith(b"a NO [AUTHENTICATIONFAILED]"), out
+        took.append(t)
+    # doubling from 200 ms, up to the 1 s cap
+    assert 0.15 < took[0] < 0.6, took
+    assert 0.35 < took[1] < 0.9, took
+    assert 0.7 < took[2] < 1.5, took
+    assert 0.9 < took[3] < 1.5, took
+    log = s.logtext()
+    assert "penalty box addr=127.0.3.1" in log
+    assert "login failed user=alice addr=127.0.3.1 mech=PLAIN" in log
+    assert "delay_ms=400" in log and "fails_addr=" in log
+    # boxed: refused at admission, no SASL work
+    g, out, _ = attempt(s, "127.0.3.1")
+    assert g.startswith(b"* BYE [UNAVAILABLE] Too many failed logins"), g
+    assert "refuse addr=127.0.3.1 limit=authd_box_addr" in s.logtext()
+    # a clean address elsewhere logs in at once
+    g, out, t = attempt(s, "127.1.0.2", pw=b"secret")
+    assert out.startswith(b"a OK"), out
+    assert t < 0.15, t
+    assert "secret" not in s.logtext() and "wrong" not in s.logtext()
+
+
+def test_known_user_gets_in_from_penalised_network(fresh):
+    s = fresh(extra_conf=PEN + "authd_box_addr: 4\nauthd_box_net: 6\n"
+              "authd_delay_base: 50ms\nauthd_delay_max: 100ms\n").start()
+    s.add_user("bob", "hunter2")
+    # bob works from 127.2.0.5 (an office NAT)
+    assert attempt(s, "127.2.0.5", b"bob", b"hunter2")[1].startswith(b"a OK")
+    # a botnet in the same /24 ...
+    for i in range(6):
+        assert attempt(s, f"127.2.0.{10 + i}")[1].startswith(b"a NO")
+    assert "penalty box net=127.2.0.0/24" in s.logtext()
+    g, _, _ = attempt(s, "127.2.0.40")
+    assert g.startswith(b"* BYE [UNAVAILABLE]"), g
+    assert "limit=authd_box_net" in s.logtext()
+    # ... and behind bob's own address
+    for i in range(4):
+        assert attempt(s, "127.2.0.5")[1].startswith(b"a NO")
+    assert "penalty box addr=127.2.0.5" in s.logtext()
+    # bob still gets in from his address
+    g, out, t = attempt(s, "127.2.0.5", b"bob", b"hunter2")
+    assert out is not None and out.startswith(b"a OK"), (g, out)
+
+
+def test_maxbadlogins_closes_the_connection(fresh):
+    s = fresh(extra_conf="maxbadlogins: 2\n").start()
+    r = Raw(s.port, timeout=30, source="127.0.3.50")
+    assert r.cmd(b"a", b"LOGIN alice x")[-1].startswith(b"a NO")
+    out = r.cmd(b"b", b"LOGIN alice y")
+    assert out[-1].startswith(b"b NO [AUTHENTICATIONFAILED]"), out
+    assert r.line().startswith(b"* BYE")
+    assert r.closed()
+    assert "limit=maxbadlogins:2" in s.logtext()
+
+
+def test_penalties_survive_authd_restart(fresh):
+    s = fresh(extra_conf=PEN + "authd_box_addr: 3\n").start()
+    for i in range(3):
+        assert attempt(s, "127.0.4.1")[1].startswith(b"a NO")
+    assert attempt(s, "127.0.4.1")[0].startswith(b"* BYE")
+    assert wait_for(lambda: len(s.children("authd")) == 1)
+    old = s.children("authd")
+    os.kill(old[0], signal.SIGKILL)
+    assert wait_for(lambda: s.children("authd") not in ([], old), 15)
+    assert wait_for(lambda: "penalty database loaded entries=" in
+                    s.logtext().split("restarting")[-1], 10)
+    # still boxed after recovery; the clean address still gets in
+    assert attempt(s, "127.0.4.1")[0].startswith(
+        b"* BYE [UNAVAILABLE] Too many failed logins")
+    assert attempt(s, "127.0.4.2", pw=b"secret")[1].startswith(b"a OK")
+
+
+def test_known_pair_jumps_the_queue(fresh):
+    import tempfile
+    d = tempfile.mkdtemp(prefix="berth-sa-")
+    os.chmod(d, 0o755)
+    fake = FakeSaslauthd(os.path.join(d, "mux"), {"alice": "secret"},
+                         delay=0.3)
+    s = fresh(extra_conf=PEN + "sasl_pwcheck_method: saslauthd\n"
+              f"sasl_saslauthd_path: {fake.path}\n"
+              "authd_backend_threads: 1\nauthd_queue_timeout: 10s\n"
+              "authd_box_addr: 100\nauthd_box_net: 100\n"
+              "authd_delay_base: 10ms\nauthd_delay_max: 10ms\n",
+              maxchild=30)
+    try:
+        s.start()
+        # alice has logged in from 127.0.5.5; the attackers have failed
+        assert attempt(s, "127.0.5.5", pw=b"secret")[1].startswith(b"a OK")
+        for i in range(6):
+            assert attempt(s, f"127.0.6.{i + 1}")[1].startswith(b"a NO")
+        rs = []
+        for i in range(6):
+            r = Raw(s.port, timeout=30, source=f"127.0.6.{i + 1}")
+            r.send(b"a LOGIN alice guess\r\n")
+            rs.append(r)
+        time.sleep(0.1)
+        t0 = time.time()
+        me = Raw(s.port, timeout=30, source="127.0.5.5")
+        out = me.cmd(b"m", b"LOGIN alice secret")[-1]
+        mine = time.time() - t0
+        assert out.startswith(b"m OK"), out
+        done_after = 0
+        for r in rs:
+            r.until_tag(b"a")
+            done_after += 1
+        # behind at most the check already running, not six of them
+        assert mine < 1.0, mine
+        assert time.time() - t0 > 1.0
+    finally:
+        fake.stop()
+
+
+def test_parked_penalty_costs_no_worker(fresh):
+    s = fresh(prefork=2, maxchild=150,
+              extra_conf="authd_delay_base: 3s\nauthd_delay_max: 3s\n"
+              "authd_box_addr: 1000\nauthd_box_net: 1000\n").start()
+    rs = []
+    for i in range(100):
+        r = Raw(s.port, timeout=30, source=f"127.0.9.{i + 1}")
+        r.send(b"a LOGIN alice wrong\r\n")
+        rs.append(r)
+    time.sleep(1.5)
+    if "delays served in the worker" in s.logtext():
+        pytest.skip("imapd_park_penalty not available: workers serve "
+                    "the delays")
+    busy = len(s.children())
+    for r in rs:
+        assert r.until_tag(b"a")[-1].startswith(
+            b"a NO [AUTHENTICATIONFAILED]")
+    assert busy <= s.prefork + 4, busy
