@@ -44,8 +44,16 @@ imapd_session_init(struct imap_session *s, struct store *st, int fd)
 }
 
 void
+imapd_session_end(struct imap_session *s)
+{
+	log_info("disconnect user=%s addr=%s", s->user[0] ? s->user : "-",
+	    s->addr);
+}
+
+void
 imapd_session_done(struct imap_session *s)
 {
+	imapd_notify_free(s);
 	view_close(s);
 	imapp_reader_free(&s->rd);
 	buf_free(&s->in);
@@ -67,8 +75,7 @@ imapd_session_run(int fd)
 	log_info("connect addr=%s port=%d", s.addr, s.port);
 	imapd_serve(&s, 1);
 	if (!s.parked)
-		log_info("disconnect user=%s addr=%s", s.user[0] ? s.user :
-		    "-", s.addr);
+		imapd_session_end(&s);
 	imapd_session_done(&s);
 }
 
