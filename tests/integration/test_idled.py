@@ -235,3 +235,25 @@ def test_500_idlers_hold_no_worker(fresh):
         assert r.line() == b"* BYE berth logging out"
         assert r.closed()
     c.logout()
+
+
+def test_parked_sessions_survive_store_recovery(fresh):
+    """A worker stopped by its watchdog makes master recover the store;
+    idled (which never opens it) keeps its sessions meanwhile."""
+    s = fresh().start()
+    c = s.connect("alice", "secret")
+    c.create("rec")
+    c.logout()
+    r = idler(s, b"rec")
+    assert wait_for(lambda: "park user=alice" in s.logtext())
+    idled = s.children("idled")
+    os.kill(s.children()[0], signal.SIGALRM)
+    assert wait_for(lambda: "recovery done" in s.logtext(), 20)
+    assert s.children("idled") == idled
+    s.wait_ready()
+    c = s.connect("alice", "secret")
+    c.append("rec", None, None, MSG)
+    assert r.line() == b"* 1 EXISTS"
+    r.send(b"DONE\r\n")
+    assert r.line().startswith(b"i1 OK")
+    c.logout()
