@@ -140,9 +140,13 @@ void authd_admit_init(void);
 /* authd_admit_request - answer an ADMIT from p */
 void authd_admit_request(struct authd_peer *p, const struct ipc_msg *m);
 /* authd_admit_maxlogins - after a successful login: 0, or -1 with the
- * limit's name and a text */
+ * limit's name and value and a text */
 int authd_admit_maxlogins(const char *user, const char *addr,
-    uint64_t conn_id, const char **limit_r, char *text, size_t size);
+    uint64_t conn_id, const char **limit_r, long long *max_r, char *text,
+    size_t size);
+/* active sessions a user may have beyond idled's parked ones before the
+ * automatic maxlogins_* limits refuse */
+#define AUTHD_MAXLOGINS_ACTIVE 50
 void authd_admit_tick(long long now_ms);
 
 /* authd_queue.c: priority queue of login requests (pure) */
@@ -306,7 +310,7 @@ void authd_report_failure(const char *user, const char *addr,
 void authd_report_refusal(const char *addr, const char *limit,
     const char *detail);
 void authd_report_limit(const char *user, const char *addr,
-    const char *limit, const char *text);
+    const char *limit, long long max, const char *text);
 void authd_report_shed(const char *user, const char *addr, const char *why,
     int prio, long long waited_ms);
 void authd_report_tick(long long now_ms);

@@ -175,12 +175,31 @@ authd_admit_request(struct authd_peer *p, const struct ipc_msg *m)
 	authd_peer_send(p, &authd_reply);
 }
 
+/*
+ * admit_maxlogins - a maxlogins_* limit.  Unset, it follows idled's cap
+ * on parked sessions (plus room for active ones), so a login is never
+ * refused where idled would instead have closed the user's oldest
+ * parked session; 0 is no limit, as in Cyrus.
+ */
+static long long
+admit_maxlogins(const char *key, const char *idled_key)
+{
+	long long n;
+
+	if (cfg_str(key) != NULL)
+		return cfg_int(key);
+	n = cfg_int(idled_key);
+	return n > 0 ? n + AUTHD_MAXLOGINS_ACTIVE : 0;
+}
+
 int
 authd_admit_maxlogins(const char *user, const char *addr,
-    uint64_t conn_id, const char **limit_r, char *text, size_t size)
+    uint64_t conn_id, const char **limit_r, long long *max_r, char *text,
+    size_t size)
 {
-	long long maxu = cfg_int("maxlogins_per_user"),
-	    maxh = cfg_int("maxlogins_per_host"), n;
+	long long maxu = admit_maxlogins("maxlogins_per_user", "idled_maxuser"),
+	    maxh = admit_maxlogins("maxlogins_per_host", "idled_maxusernet"),
+	    n;
 	struct authd_hold *h = authd_hold_find(conn_id);
 	struct authd_keys k;
 	int self;
@@ -191,6 +210,7 @@ authd_admit_maxlogins(const char *user, const char *addr,
 	n = authd_hold_count_user(user) - self;
 	if (maxu > 0 && n >= maxu) {
 		*limit_r = "maxlogins_per_user";
+		*max_r = maxu;
 		snprintf(text, size, "Too many sessions for this user (%lld)",
 		    n);
 		return -1;
@@ -198,6 +218,7 @@ authd_admit_maxlogins(const char *user, const char *addr,
 	n = authd_hold_count_userhost(user, &k) - self;
 	if (maxh > 0 && n >= maxh) {
 		*limit_r = "maxlogins_per_host";
+		*max_r = maxh;
 		snprintf(text, size, "Too many sessions for this user from "
 		    "your address (%lld)", n);
 		return -1;

@@ -94,6 +94,7 @@ login_ok(struct authd_peer *p)
 {
 	struct authd_login *l = p->login;
 	const char *user = authd_sasl_user(l->sasl), *limit;
+	long long max = 0;
 	char text[160];
 
 	if (user == NULL || *user == '\0' || strlen(user) >= AUTHP_MAX_USER) {
@@ -103,9 +104,9 @@ login_ok(struct authd_peer *p)
 		    0, NULL);
 		return;
 	}
-	if (authd_admit_maxlogins(user, l->addr, l->conn_id, &limit, text,
-	    sizeof(text)) < 0) {
-		authd_report_limit(user, l->addr, limit, text);
+	if (authd_admit_maxlogins(user, l->addr, l->conn_id, &limit, &max,
+	    text, sizeof(text)) < 0) {
+		authd_report_limit(user, l->addr, limit, max, text);
 		login_no(p, AUTHC_LIMIT, text, 0, limit);
 		return;
 	}

@@ -194,11 +194,11 @@ authd_report_refusal(const char *addr, const char *limit,
 
 void
 authd_report_limit(const char *user, const char *addr, const char *limit,
-    const char *text)
+    long long max, const char *text)
 {
 	if (report_event(REPORT_REFUSE, addr, user, limit))
 		log_info("refuse user=%s addr=%s limit=%s:%lld reason=\"%s\"",
-		    user, addr, limit, cfg_int(limit), text);
+		    user, addr, limit, max, text);
 }
 
 void

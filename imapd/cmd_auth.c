@@ -116,21 +116,6 @@ cmd_namespace(struct imap_cmd *cmd)
 	imap_ok(cmd, "Completed");
 }
 
-/*
- * imapd_park_penalty - XXX(#4): a stand-in until imapd_park.c parks
- * penalised sessions in idled; the strong definition there replaces it.
- */
-__attribute__((weak)) int
-imapd_park_penalty(struct imap_session *s, long long delay_ms,
-    const char *reply, int close_after)
-{
-	(void)s;
-	(void)delay_ms;
-	(void)reply;
-	(void)close_after;
-	return -1;
-}
-
 /* cmd_auth_sleep - the worker serves a delay itself: the watchdog pauses
  * (this is waiting, not being stuck); a client that hangs up ends it */
 static void
@@ -166,8 +151,11 @@ cmd_auth_failed(struct imap_cmd *cmd, const struct authc_reply *rep)
 	close_after = max > 0 && ++s->failed_logins >= max;
 	buf_printf(&reply, "%s NO [AUTHENTICATIONFAILED] Authentication "
 	    "failed\r\n", cmd->tag);
-	if (close_after)
+	if (close_after) {
 		buf_puts(&reply, "* BYE Too many failed logins\r\n");
+		log_info("closing after failed logins addr=%s count=%d "
+		    "limit=maxbadlogins:%lld", s->addr, s->failed_logins, max);
+	}
 	if (rep->delay_ms > 0 && io_flush(s) == 0) {
 		if (imapd_park_penalty(s, rep->delay_ms, buf_cstr(&reply),
 		    close_after) == 0) {
@@ -180,11 +168,8 @@ cmd_auth_failed(struct imap_cmd *cmd, const struct authc_reply *rep)
 	}
 	io_put(s, reply.data, reply.len);
 	buf_free(&reply);
-	if (close_after) {
-		log_info("closing after failed logins addr=%s count=%d "
-		    "limit=maxbadlogins:%lld", s->addr, s->failed_logins, max);
+	if (close_after)
 		s->state = IMAP_S_LOGOUT;
-	}
 }
 
 /* cmd_auth_done - common end of LOGIN and AUTHENTICATE */

@@ -1,6 +1,6 @@
 /*
  * cmd_select - SELECT, EXAMINE, CLOSE, UNSELECT, EXPUNGE, UID EXPUNGE and
- * IDLE (served in the worker for now; parking in idled is issue #3).
+ * IDLE (parked in idled; served in the worker only when idled is down).
  */
 #include "config.h"
 
@@ -15,6 +15,7 @@
 #include "imapd.h"
 #include "imapd_cmd.h"
 #include "log.h"
+#include "snap.h"
 #include "xalloc.h"
 
 /* cmd_kw_has - is the keyword w[0..l) in the list " a b c"? */
@@ -198,8 +199,7 @@ idle_run(struct imap_session *s, const char *tag)
 
 	for (;; first = 0) {
 		alarm(IMAPD_WATCHDOG_S);	/* covers each sync */
-		if (s->state == IMAP_S_SELECTED)
-			view_sync(s, 1);
+		imapd_wait_sync(s);
 		if (s->state == IMAP_S_LOGOUT)
 			return;
 		nl = s->in.len ? memchr(s->in.data, '\n', s->in.len) : NULL;
@@ -216,14 +216,11 @@ idle_run(struct imap_session *s, const char *tag)
 				    "IDLE\r\n", tag);
 			return;
 		}
-		if (first && s->state == IMAP_S_SELECTED) {
+		if (first && s->state != IMAP_S_NOTAUTH) {
 			if (io_flush(s) < 0)
 				return;
-			if (imapd_park(s, tag) == 0) {
-				s->parked = 1;
-				s->state = IMAP_S_LOGOUT;
+			if (imapd_park(s, SNAP_K_IDLE, tag) == 0)
 				return;
-			}
 		}
 		if (io_read(s, poll_ms) < 0) {
 			if (errno != ETIMEDOUT) {
@@ -250,5 +247,6 @@ cmd_idle(struct imap_cmd *cmd)
 		return;
 	}
 	io_printf(cmd->s, "+ idling\r\n");
+	cmd->s->idle_since_ms = imapd_now_ms();
 	idle_run(cmd->s, cmd->tag);
 }

@@ -35,6 +35,8 @@ struct imap_view {
 	int readonly;
 	uint32_t uidvalidity;
 	uint64_t modseq;	/* HIGHESTMODSEQ as last synced */
+	uint32_t recent_lo;	/* UIDs in (recent_lo, recent_hi] were */
+	uint32_t recent_hi;	/* \Recent at SELECT */
 	struct view_msg *msgs;
 	size_t n, size;
 };
@@ -56,7 +58,10 @@ struct imap_session {
 	long long timeout_ms;
 	int dead;		/* I/O failed: stop */
 	int parked;		/* handed to idled: do not close */
-	uint64_t conn_id;	/* authd's id of the client connection */
+	uint64_t conn_id;	/* authd's admission id, 0 if none */
+	long long idle_since_ms;	/* CLOCK_MONOTONIC, when the current
+					 * IDLE began (kept across parks) */
+	struct imap_notify *notify;	/* NOTIFY SET state, NULL: none */
 };
 
 /* the command currently running, for handlers */
@@ -102,21 +107,40 @@ char *io_read_line(struct imap_session *s, long long timeout_ms);
 
 /* main.c */
 void imapd_session_init(struct imap_session *s, struct store *st, int fd);
+/* imapd_session_end - the client is gone (not parked): log, tell authd */
+void imapd_session_end(struct imap_session *s);
 void imapd_session_done(struct imap_session *s);
 
 /* imapd_park.c */
-/* imapd_park - hand the idling session to idled; 0 when idled has it */
-int imapd_park(struct imap_session *s, const char *tag);
-void imapd_resume(struct store *st, int conn);
+struct snap;
+long long imapd_now_ms(void);	/* CLOCK_MONOTONIC */
 /*
- * imapd_park_penalty - park a not-logged-in session in idled for a failed
- * login's delay: at delay_ms from now idled writes reply (the full tagged
- * NO line) and then closes the client (close_after) or hands the session
- * back to a worker at its next command.  0: idled has the client (drop
- * the session, do not close the fd); -1: serve the delay in the worker.
+ * imapd_park - hand the session to idled as kind (SNAP_K_IDLE: tag is the
+ * IDLE tag; SNAP_K_WAIT: between commands).  Returns 0 when idled has the
+ * client: s->parked is set and the caller ends the session without
+ * closing anything more than its own copy of the fd.  -1: the caller
+ * serves on itself (idled down or refusing; logged once per worker).
  */
+int imapd_park(struct imap_session *s, int kind, const char *tag);
+/* imapd_park_penalty - park a failed login until delay_ms from now, when
+ * idled sends reply (and closes the session if close_after); 0 when
+ * idled has it, -1 when the caller must do it itself */
 int imapd_park_penalty(struct imap_session *s, long long delay_ms,
     const char *reply, int close_after);
+/* imapd_resume - take one session from the handoff connection conn and
+ * serve it.  Consumes conn. */
+void imapd_resume(struct store *st, int conn);
+
+/* imapd_notify.c - NOTIFY (RFC 5465) state of a session */
+/* imapd_notify_snap - add the session's watches and NOTIFY state to sn */
+int imapd_notify_snap(struct imap_session *s, struct snap *sn);
+/* imapd_notify_restore - rebuild s->notify from a resumed snapshot */
+int imapd_notify_restore(struct imap_session *s, const struct snap *sn);
+/* imapd_notify_sync - send pending notifications about mailboxes other
+ * than the selected one (STATUS, LIST); where untagged responses are
+ * allowed */
+void imapd_notify_sync(struct imap_session *s);
+void imapd_notify_free(struct imap_session *s);
 
 /* cmd_select.c */
 /* idle_run - serve an IDLE (tag) until DONE; parks it when it can */
@@ -125,6 +149,9 @@ void idle_run(struct imap_session *s, const char *tag);
 /* imapd_session.c */
 /* imapd_serve - the command loop; greet: send the greeting first */
 void imapd_serve(struct imap_session *s, int greet);
+/* imapd_wait_sync - between commands: send what changed (selected
+ * mailbox, NOTIFY) */
+void imapd_wait_sync(struct imap_session *s);
 void imap_ok(struct imap_cmd *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void imap_no(struct imap_cmd *cmd, const char *fmt, ...)

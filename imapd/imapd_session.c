@@ -16,6 +16,7 @@
 #include "cfg.h"
 #include "imapd.h"
 #include "log.h"
+#include "snap.h"
 #include <unistd.h>
 
 static void
@@ -219,6 +220,54 @@ imapd_refuse(struct imap_session *s, enum imapp_status st)
 	    (unsigned long long)s->rd.max_literal);
 }
 
+void
+imapd_wait_sync(struct imap_session *s)
+{
+	if (s->state == IMAP_S_SELECTED)
+		view_sync(s, 1);
+	if (s->state != IMAP_S_LOGOUT && s->notify != NULL)
+		imapd_notify_sync(s);
+}
+
+/*
+ * imapd_wait_input - read more of the next command.  A session under
+ * NOTIFY that waits longer than notify_park_delay is parked in idled,
+ * which wakes it when a watched mailbox changes; until then the store is
+ * polled every idle_poll so notifications still flow.  -1 ends the
+ * session here (EOF, timeout, or parked).
+ */
+static int
+imapd_wait_input(struct imap_session *s)
+{
+	long long delay = cfg_duration_ms("notify_park_delay"),
+	    poll_ms = cfg_duration_ms("idle_poll"), waited = 0;
+
+	while (s->notify != NULL && s->in.len == 0 &&
+	    s->state != IMAP_S_NOTAUTH) {
+		if (waited >= delay) {
+			imapd_wait_sync(s);
+			if (s->state == IMAP_S_LOGOUT || io_flush(s) < 0)
+				return -1;
+			s->idle_since_ms = imapd_now_ms();
+			if (imapd_park(s, SNAP_K_WAIT, NULL) == 0)
+				return -1;
+			delay = s->timeout_ms;	/* idled is down: stay */
+		}
+		if (io_read(s, poll_ms < delay - waited ? poll_ms :
+		    delay - waited) == 0)
+			return 0;
+		if (errno != ETIMEDOUT)
+			return -1;
+		waited += poll_ms < delay - waited ? poll_ms : delay - waited;
+		if (waited >= s->timeout_ms) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		imapd_wait_sync(s);
+	}
+	return io_read(s, s->timeout_ms);
+}
+
 /* imapd_next_command - read until a whole command; -1 ends the session */
 static int
 imapd_next_command(struct imap_session *s, int *first)
@@ -249,7 +298,9 @@ imapd_next_command(struct imap_session *s, int *first)
 				continue;
 			}
 		}
-		if (io_read(s, s->timeout_ms) < 0) {
+		if (imapd_wait_input(s) < 0) {
+			if (s->parked)
+				return -1;
 			if (errno == ETIMEDOUT) {
 				io_printf(s, "* BYE Autologout; idle for too "
 				    "long\r\n");

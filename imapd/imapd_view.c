@@ -59,6 +59,10 @@ view_open(struct imap_session *s, const char *name, int readonly,
 	v->readonly = readonly;
 	v->uidvalidity = mb.uidvalidity;
 	v->modseq = mb.highestmodseq;
+	if (oldrecent != UINT32_MAX) {
+		v->recent_lo = oldrecent;
+		v->recent_hi = mb.uidnext - 1;
+	}
 	*nrecent_r = 0;
 	for (i = 0; i < n; i++) {
 		int recent = oldrecent != UINT32_MAX && msgs[i].uid > oldrecent;
@@ -268,7 +272,8 @@ view_rebuild(struct imap_session *s, const struct snap *sn,
 				/* changed since: differs, so sync reports it */
 				if (m.modseq > sn->modseq)
 					m.modseq = sn->modseq;
-				view_push(v, &m, 0);
+				view_push(v, &m, m.uid > sn->recent_lo &&
+				    m.uid <= sn->recent_hi);
 			}
 			i++;
 		} else if (i < n && msgs[i].uid == ex[j]) {
@@ -288,6 +293,8 @@ view_rebuild(struct imap_session *s, const struct snap *sn,
 	v->readonly = (sn->flags & SNAP_F_READONLY) != 0;
 	v->uidvalidity = sn->uidvalidity;
 	v->modseq = sn->modseq;
+	v->recent_lo = sn->recent_lo;
+	v->recent_hi = sn->recent_hi;
 	s->state = IMAP_S_SELECTED;
 	return 0;
 }

@@ -46,8 +46,20 @@ imapd_session_init(struct imap_session *s, struct store *st, int fd)
 }
 
 void
+imapd_session_end(struct imap_session *s)
+{
+	authn_closed(s->conn_id);
+	log_info("disconnect user=%s addr=%s", s->user[0] ? s->user : "-",
+	    s->addr);
+}
+
+void
 imapd_session_done(struct imap_session *s)
 {
+	/* parked: idled holds the connection now and tells authd so */
+	if (s->parked)
+		authn_release(s->conn_id);
+	imapd_notify_free(s);
 	view_close(s);
 	imapp_reader_free(&s->rd);
 	buf_free(&s->in);
@@ -90,11 +102,8 @@ imapd_session_run(int fd)
 	}
 	log_info("connect addr=%s port=%d", s.addr, s.port);
 	imapd_serve(&s, 1);
-	if (!s.parked) {
-		authn_closed(s.conn_id);
-		log_info("disconnect user=%s addr=%s", s.user[0] ? s.user :
-		    "-", s.addr);
-	}
+	if (!s.parked)
+		imapd_session_end(&s);
 	imapd_session_done(&s);
 }
 
@@ -170,6 +179,9 @@ main(int argc, char **argv)
 			imapd_session_run(fd);
 			close(fd);
 		}
+		/* the command watchdog covers commands, not waiting in
+		 * accept for the next client */
+		alarm(0);
 	}
 	srv_status_send(SRV_S_EXITING);
 	store_close(&imapd_store);

@@ -5,6 +5,8 @@
  * (the handoff socket to return the session to); answered by PARKED.
  * RESUME (idled -> worker's handoff socket, with the client fd):
  * snapshot fields.
+ * LIST (berthctl -> idled): answered by LISTING messages of LINE fields,
+ * oldest session first; the last one carries END.
  */
 #ifndef BERTH_IDLEP_H
 #define BERTH_IDLEP_H
@@ -19,7 +21,8 @@ enum idlep_type {
 
 enum idlep_tag {
 	IDLEP_HANDOFF = 100,	/* snap uses tags below 100 */
-	IDLEP_LINE,		/* "user addr mailbox seconds" */
+	IDLEP_LINE,		/* "user addr seconds kind mailbox" */
+	IDLEP_END,		/* u32 sessions: the last LISTING message */
 };
 
 #endif

@@ -1,18 +1,24 @@
 /*
- * notify - send change datagrams to idled; socket paths of idled.
+ * notify - send change messages to idled over one kept SOCK_SEQPACKET
+ * connection per process; parse them on idled's side; socket paths.
  */
 #include "config.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cfg.h"
+#include "log.h"
 #include "notify.h"
 
 static int notify_fd = -1;
+static time_t notify_warned;
 
 static const char *
 notify_sock(const char *name, char *buf, size_t size)
@@ -38,21 +44,130 @@ notify_idled_path(void)
 	return notify_sock("idled", p, sizeof(p));
 }
 
-void
-notify_send(uint32_t mboxid, uint64_t modseq)
+/* notify_connect - (re)connect to idled; -1 when it is not there */
+static int
+notify_connect(void)
 {
-	struct notify_msg m = { NOTIFY_VERSION, mboxid, modseq };
 	struct sockaddr_un sun;
 	const char *path = notify_path();
 
-	if (notify_fd < 0)
-		notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC |
-		    SOCK_NONBLOCK, 0);
-	if (notify_fd < 0 || strlen(path) >= sizeof(sun.sun_path))
-		return;
+	if (notify_fd >= 0)
+		return 0;
+	if (strlen(path) >= sizeof(sun.sun_path))
+		return -1;
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	memcpy(sun.sun_path, path, strlen(path));
-	(void)sendto(notify_fd, &m, sizeof(m), MSG_NOSIGNAL,
-	    (struct sockaddr *)&sun, sizeof(sun));
+	notify_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC |
+	    SOCK_NONBLOCK, 0);
+	if (notify_fd < 0)
+		return -1;
+	/* a non-blocking connect to a Unix listener completes at once or
+	 * fails (EAGAIN: idled's backlog is full) */
+	if (connect(notify_fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		close(notify_fd);
+		notify_fd = -1;
+		return -1;
+	}
+	return 0;
+}
+
+/* notify_put_str - append s (bounded) and its NUL at *off */
+static void
+notify_put_str(char *out, size_t *off, const char *s, size_t max)
+{
+	size_t n = s ? strnlen(s, max - 1) : 0;
+
+	memcpy(out + *off, s ? s : "", n);
+	out[*off + n] = '\0';
+	*off += n + 1;
+}
+
+/* notify_write - one send, waiting a moment for room; 0 sent, -1 not */
+static int
+notify_write(const char *data, size_t len)
+{
+	struct pollfd pfd;
+	ssize_t n;
+
+	for (;;) {
+		n = send(notify_fd, data, len, MSG_NOSIGNAL);
+		if (n == (ssize_t)len)
+			return 0;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN) {
+			pfd.fd = notify_fd;
+			pfd.events = POLLOUT;
+			if (poll(&pfd, 1, NOTIFY_SEND_WAIT_MS) > 0)
+				continue;
+			if (time(NULL) - notify_warned >= 60) {
+				notify_warned = time(NULL);
+				log_warn("idled is not reading change "
+				    "messages; one dropped");
+			}
+		}
+		return -1;
+	}
+}
+
+void
+notify_send(const struct notify_msg *m, const char *user, const char *name,
+    const char *oldname)
+{
+	char out[NOTIFY_MAX_MSG];
+	size_t off = sizeof(*m);
+	int attempt;
+
+	memcpy(out, m, sizeof(*m));
+	((struct notify_msg *)(void *)out)->version = NOTIFY_VERSION;
+	notify_put_str(out, &off, user, NOTIFY_MAX_USER);
+	notify_put_str(out, &off, name, NOTIFY_MAX_NAME);
+	notify_put_str(out, &off, oldname, NOTIFY_MAX_NAME);
+	/* the kept connection may be to an idled that has since restarted:
+	 * then once more on a new one */
+	for (attempt = 0; attempt < 2; attempt++) {
+		if (notify_connect() < 0)
+			return;		/* no idled: nobody is parked */
+		if (notify_write(out, off) == 0)
+			return;
+		if (errno == EAGAIN)
+			return;		/* logged; the connection is fine */
+		close(notify_fd);
+		notify_fd = -1;
+	}
+}
+
+/* notify_str - a NUL-terminated string at *off within len */
+static const char *
+notify_str(const char *d, size_t len, size_t *off, size_t max)
+{
+	const char *s = d + *off, *nul;
+
+	if (*off >= len)
+		return NULL;
+	nul = memchr(s, '\0', len - *off);
+	if (nul == NULL || (size_t)(nul - s) >= max)
+		return NULL;
+	*off += (size_t)(nul - s) + 1;
+	return s;
+}
+
+int
+notify_parse(const void *data, size_t len, struct notify_change *c_r)
+{
+	const char *d = data;
+	size_t off = sizeof(c_r->m);
+
+	if (len < sizeof(c_r->m) || len > NOTIFY_MAX_MSG)
+		return -1;
+	memcpy(&c_r->m, d, sizeof(c_r->m));
+	if (c_r->m.version != NOTIFY_VERSION)
+		return -1;
+	if ((c_r->user = notify_str(d, len, &off, NOTIFY_MAX_USER)) == NULL ||
+	    (c_r->name = notify_str(d, len, &off, NOTIFY_MAX_NAME)) == NULL ||
+	    (c_r->oldname = notify_str(d, len, &off,
+	    NOTIFY_MAX_NAME)) == NULL || off != len)
+		return -1;
+	return 0;
 }

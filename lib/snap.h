@@ -1,12 +1,35 @@
 /*
- * snap - the session snapshot: what a parked IDLE session is, so that any
- * worker can resume it exactly.
+ * snap - the session snapshot: what a parked session is, so that any
+ * worker can resume it exactly.  Written by the worker that parks a
+ * session, kept (in a compact form of its own) by idled, and read by the
+ * worker that resumes it.
+ *
+ * Kinds of parked session:
+ *   SNAP_K_IDLE    inside an IDLE command (tag = the IDLE tag)
+ *   SNAP_K_WAIT    logged in, between commands: IDLE ended by idled
+ *                  answering DONE, or a NOTIFY session waiting for its
+ *                  next command
+ *   SNAP_K_NOTAUTH not logged in: a failed login serving its penalty.
+ *                  idled sends `reply` (the tagged NO) at wake_ms, then
+ *                  closes the session (SNAP_F_CLOSE) or holds it until the
+ *                  client sends its next command.
  *
  * The client's message-number view is not stored: it is rebuilt from the
- * store as "the mailbox's UIDs up to maxuid as of modseq" — current
- * records with uid <= maxuid plus records expunged after modseq with
- * uid <= maxuid.  A snapshot is a few hundred bytes whatever the mailbox
- * size.  Travels as ipc fields (version 1) with the client's fd.
+ * store as "the mailbox's UIDs up to maxuid as of modseq": current records
+ * with uid <= maxuid plus records expunged after modseq with uid <= maxuid.
+ * `exists` is the number of messages in that view, so that idled can
+ * answer a change that only added messages ("* N EXISTS") without a
+ * worker.  A snapshot is a few hundred bytes whatever the mailbox size.
+ *
+ * Watches: the mailboxes whose changes wake the session, each with the
+ * NOTIFY_EV_* events that matter.  An IDLE session watches its selected
+ * mailbox (all events).  user_events are events about the user's mailbox
+ * list (NOTIFY_EV_MAILBOXNAME, NOTIFY_EV_SUBSCRIPTION).  notify_spec is
+ * opaque to idled: the worker's own encoding of the session's NOTIFY SET,
+ * restored on resume.
+ *
+ * Travels as ipc fields (SNAP_VERSION) with the client's fd.  A message
+ * with another version, or without a required field, is refused.
  */
 #ifndef BERTH_SNAP_H
 #define BERTH_SNAP_H
@@ -17,31 +40,83 @@
 
 struct ipc_msg;
 
+#define SNAP_VERSION 2
 #define SNAP_MAX_PENDING 4096	/* client bytes read while parked */
+#define SNAP_MAX_WATCH 1000	/* watched mailboxes */
+#define SNAP_MAX_SPEC 8192	/* notify_spec bytes */
+#define SNAP_MAX_REPLY 512	/* reply bytes */
+
+enum snap_kind {
+	SNAP_K_IDLE = 1,
+	SNAP_K_WAIT,
+	SNAP_K_NOTAUTH,
+};
+
+struct snap_watch {
+	uint32_t mboxid;
+	uint32_t events;	/* NOTIFY_EV_* | SNAP_W_* */
+	uint64_t modseq;	/* HIGHESTMODSEQ the client was told of */
+};
 
 struct snap {
-	char user[256];
-	char mailbox[1024];
+	uint32_t kind;		/* enum snap_kind */
+	uint32_t flags;		/* SNAP_F_* */
+	char user[256];		/* "" for SNAP_K_NOTAUTH */
 	char addr[64];
-	char tag[64];		/* the IDLE command's tag */
+	uint32_t port;
+	char tag[64];		/* SNAP_K_IDLE: the IDLE command's tag */
+	uint64_t conn_id;	/* authd's admission id, 0 if none */
+	uint32_t failed_logins;	/* on this connection */
+	int64_t idle_since_ms;	/* CLOCK_MONOTONIC: IDLE/wait began */
+	/* selected mailbox (SNAP_F_SELECTED) */
+	char mailbox[1024];
 	uint32_t mboxid;
 	uint32_t uidvalidity;
 	uint32_t maxuid;	/* highest UID the client knows */
+	uint32_t exists;	/* messages in the client's view */
+	uint32_t recent_lo;	/* UIDs in (recent_lo, recent_hi] are */
+	uint32_t recent_hi;	/* \Recent for this session */
 	uint64_t modseq;	/* the view is as of this HIGHESTMODSEQ */
-	uint32_t port;
-	uint32_t flags;		/* SNAP_F_* */
-	struct buf pending;	/* bytes the client sent after IDLE */
+	/* what wakes the session besides client input */
+	struct snap_watch *watch;	/* malloc'ed, nwatch entries */
+	uint32_t nwatch;
+	uint32_t user_events;	/* NOTIFY_EV_MAILBOXNAME | ..SUBSCRIPTION */
+	struct buf notify_spec;	/* opaque to idled */
+	/* SNAP_K_NOTAUTH */
+	int64_t wake_ms;	/* CLOCK_MONOTONIC: when to send reply */
+	struct buf reply;	/* e.g. "a1 NO [AUTHENTICATIONFAILED] ...\r\n" */
+	struct buf pending;	/* bytes the client sent while parked */
 };
 
 #define SNAP_F_CONDSTORE 0x01
-#define SNAP_F_READONLY  0x02
-#define SNAP_F_SECURE    0x04
-#define SNAP_F_DONE      0x08	/* IDLE ended (idled answered DONE) */
+#define SNAP_F_READONLY  0x02	/* EXAMINE */
+#define SNAP_F_SECURE    0x04	/* TLS or a local socket */
+#define SNAP_F_SELECTED  0x08	/* a mailbox is selected */
+#define SNAP_F_CLOSE     0x10	/* NOTAUTH: close after the reply */
+#define SNAP_F_QRESYNC   0x20
+#define SNAP_F_NOTIFY    0x40	/* NOTIFY SET active: watched changes wake
+				 * a SNAP_K_WAIT session too */
 
+/* in snap_watch.events besides NOTIFY_EV_*: */
+#define SNAP_W_SELECTED  0x10000	/* the selected mailbox */
+#define SNAP_W_NEWFETCH  0x20000	/* MessageNew wants FETCH data: only
+					 * a worker can answer it */
+
+/* snap_init - an empty snapshot (bufs with their maxima) */
+void snap_init(struct snap *sn);
+/* snap_watch_add - watch mboxid for events from modseq on; -1 past
+ * SNAP_MAX_WATCH */
+int snap_watch_add(struct snap *sn, uint32_t mboxid, uint32_t events,
+    uint64_t modseq);
 /* snap_put - append the snapshot's fields to m; -1 if it does not fit */
 int snap_put(const struct snap *sn, struct ipc_msg *m);
-/* snap_get - read a snapshot from m; -1 if a required field is missing */
+/*
+ * snap_get - read a snapshot from m into sn (which it initialises);
+ * -1 if the version differs, a required field is missing or a bound is
+ * passed.  Call snap_free either way.
+ */
 int snap_get(const struct ipc_msg *m, struct snap *sn);
 void snap_free(struct snap *sn);
+const char *snap_kind_name(uint32_t kind);
 
 #endif

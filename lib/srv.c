@@ -76,6 +76,8 @@ srv_init(int argc, char **argv, const char *proc, int *optind_r)
 		log_fatal("%s", err);
 	buf_free(&warn);
 	log_open(cfg_str("syslog_prefix"), proc, fg);
+	if (cfg_bool("debug"))
+		log_set_debug(1);
 	gen = getenv("BERTH_GENERATION");
 	if (gen != NULL) {
 		srv_generation = (uint32_t)strtoul(gen, NULL, 10);

@@ -44,21 +44,69 @@ store_ikey(struct store_ikey *k, uint32_t mboxid, uint32_t uid)
 	k->uid_be = htobe32(uid);
 }
 
-/* store_changed - remember a mailbox record written in this transaction */
+/* store_changes_reset - forget the changes of an aborted transaction */
 static void
-store_changed(struct store *st, uint32_t mboxid, uint64_t modseq)
+store_changes_reset(struct store *st)
+{
+	size_t i;
+
+	for (i = 0; i < st->nchanged; i++) {
+		free(st->changed[i].user);
+		free(st->changed[i].name);
+		free(st->changed[i].oldname);
+	}
+	st->nchanged = 0;
+}
+
+void
+store_changed(struct store *st, const char *user, const char *name,
+    const char *oldname, const struct store_mbox *mb, uint64_t prevmodseq,
+    uint32_t what)
+{
+	struct store_change *c = NULL;
+	size_t i;
+
+	if (what == 0)
+		return;
+	/* one entry per mailbox id (renames: per name) and transaction */
+	for (i = 0; i < st->nchanged; i++)
+		if (mb->id != 0 && st->changed[i].m.mboxid == mb->id &&
+		    strcmp(st->changed[i].name, name) == 0)
+			c = &st->changed[i];
+	if (c == NULL) {
+		if (st->nchanged == st->changed_size) {
+			st->changed_size = st->changed_size ?
+			    st->changed_size * 2 : 8;
+			st->changed = xreallocarray(st->changed,
+			    st->changed_size, sizeof(*st->changed));
+		}
+		c = &st->changed[st->nchanged++];
+		memset(c, 0, sizeof(*c));
+		c->user = xstrdup(user);
+		c->name = xstrdup(name);
+		c->m.prevmodseq = prevmodseq;
+	}
+	if (oldname != NULL && c->oldname == NULL)
+		c->oldname = xstrdup(oldname);
+	c->m.what |= (uint16_t)what;
+	c->m.mboxid = mb->id;
+	c->m.uidvalidity = mb->uidvalidity;
+	c->m.exists = mb->exists;
+	c->m.uidnext = mb->uidnext;
+	c->m.unseen = mb->unseen;
+	c->m.modseq = mb->highestmodseq;
+}
+
+/* store_changes_send - tell idled what the committed transaction did */
+static void
+store_changes_send(struct store *st)
 {
 	size_t i;
 
 	for (i = 0; i < st->nchanged; i++)
-		if (st->changed[i].mboxid == mboxid) {
-			st->changed[i].modseq = modseq;
-			return;
-		}
-	if (st->nchanged < STORE_MAX_CHANGED) {
-		st->changed[st->nchanged].mboxid = mboxid;
-		st->changed[st->nchanged++].modseq = modseq;
-	}
+		notify_send(&st->changed[i].m, st->changed[i].user,
+		    st->changed[i].name, st->changed[i].oldname);
+	store_changes_reset(st);
 }
 
 /*
@@ -256,6 +304,8 @@ store_close(struct store **stp)
 			(*dbs[i])->close(*dbs[i], 0);
 	if (st->env != NULL)
 		st->env->close(st->env, 0);
+	store_changes_reset(st);
+	free(st->changed);
 	free(st->configdir);
 	free(st->partdir);
 	free(st);
@@ -294,7 +344,6 @@ int
 store_run(struct store *st, store_op_fn *op, void *arg, const char **error_r)
 {
 	DB_TXN *txn;
-	size_t i;
 	int attempt, r;
 
 	/*
@@ -304,7 +353,7 @@ store_run(struct store *st, store_op_fn *op, void *arg, const char **error_r)
 	 * blocking wait would hang forever on such a lock.
 	 */
 	for (attempt = 0; attempt < STORE_RETRIES; attempt++) {
-		st->nchanged = 0;
+		store_changes_reset(st);
 		if ((r = st->env->txn_begin(st->env, NULL, &txn,
 		    DB_TXN_NOWAIT)) != 0)
 			return store_fail(st, error_r, "txn_begin: %s",
@@ -341,10 +390,7 @@ store_run(struct store *st, store_op_fn *op, void *arg, const char **error_r)
 			return store_fail(st, error_r, "commit: %s",
 			    db_strerror(r));
 		/* committed: tell idled which mailboxes moved on */
-		for (i = 0; i < st->nchanged; i++)
-			notify_send(st->changed[i].mboxid,
-			    st->changed[i].modseq);
-		st->nchanged = 0;
+		store_changes_send(st);
 		return 0;
 	}
 	return store_fail(st, error_r, "database busy: gave up after %d "
@@ -408,11 +454,21 @@ store_mrec_get(struct store *st, DB_TXN *txn, const char *user,
 
 int
 store_mrec_put(struct store *st, DB_TXN *txn, const char *user,
-    const char *name, struct store_mrec *rec)
+    const char *name, struct store_mrec *rec, uint32_t what)
 {
+	struct store_mrec old;
+	uint64_t prev = 0;
 	char kb[2048];
 	DBT k, v, ik;
 	int r;
+
+	/* the modseq before this transaction's first write, so idled can
+	 * tell whether a parked session missed anything in between */
+	if (what != 0 && (r = store_mrec_get(st, txn, user, name, &old,
+	    1)) == 0)
+		prev = old.mb.highestmodseq;
+	else if (what != 0 && r != DB_NOTFOUND)
+		return r;
 
 	store_mkey(&k, kb, sizeof(kb), user, name);
 	memset(&v, 0, sizeof(v));
@@ -421,7 +477,7 @@ store_mrec_put(struct store *st, DB_TXN *txn, const char *user,
 	v.size = sizeof(*rec);
 	if ((r = st->mboxes->put(st->mboxes, txn, &k, &v, 0)) != 0)
 		return r;
-	store_changed(st, rec->mb.id, rec->mb.highestmodseq);
+	store_changed(st, user, name, NULL, &rec->mb, prev, what);
 	/* byid: mailbox id -> key, for operations that know only the id */
 	memset(&ik, 0, sizeof(ik));
 	ik.data = &rec->mb.id;
@@ -517,7 +573,8 @@ store_mbox_new(struct store *st, DB_TXN *txn, const char *user,
 	rec.mb.uidnext = 1;
 	rec.mb.highestmodseq = 1;
 	rec.mb.attrs = attrs;
-	return store_mrec_put(st, txn, user, name, &rec);
+	return store_mrec_put(st, txn, user, name, &rec,
+	    NOTIFY_EV_MAILBOXNAME);
 }
 
 static int
@@ -534,7 +591,8 @@ store_op_create(struct store *st, DB_TXN *txn, void *varg)
 	if (r == 0) {
 		/* a placeholder parent becomes a real mailbox */
 		rec.mb.attrs &= ~(uint32_t)STORE_MBOX_NOSELECT;
-		return store_mrec_put(st, txn, a->user, a->name, &rec);
+		return store_mrec_put(st, txn, a->user, a->name, &rec,
+		    NOTIFY_EV_MAILBOXNAME);
 	}
 	if (r != DB_NOTFOUND)
 		return r;
@@ -625,6 +683,8 @@ store_op_delete(struct store *st, DB_TXN *txn, void *varg)
 		return r;
 	if ((r = store_msgs_drop(st, txn, rec.mb.id)) != 0)
 		return r;
+	store_changed(st, a->user, a->name, NULL, &rec.mb,
+	    rec.mb.highestmodseq, NOTIFY_EV_MAILBOXNAME | NOTIFY_W_DELETED);
 	store_mkey(&k, kb, sizeof(kb), a->user, a->name);
 	return st->mboxes->del(st->mboxes, txn, &k, 0);
 }
@@ -719,9 +779,11 @@ store_op_rename(struct store *st, DB_TXN *txn, void *varg)
 			return r;
 		if ((r = store_msgs_move_all(st, txn, rec.mb.id, &rec,
 		    trec.mb.id, &trec)) != 0 ||
-		    (r = store_mrec_put(st, txn, a->user, "INBOX", &rec)) != 0)
+		    (r = store_mrec_put(st, txn, a->user, "INBOX", &rec,
+		    NOTIFY_EV_EXPUNGE)) != 0)
 			return r;
-		return store_mrec_put(st, txn, a->user, a->to, &trec);
+		return store_mrec_put(st, txn, a->user, a->to, &trec,
+		    NOTIFY_EV_NEW);
 	}
 	if ((r = store_user_names(st, txn, a->user, &names, &n)) != 0)
 		return r;
@@ -736,7 +798,11 @@ store_op_rename(struct store *st, DB_TXN *txn, void *varg)
 		store_mkey(&k, kb, sizeof(kb), a->user, names[i]);
 		r = st->mboxes->del(st->mboxes, txn, &k, 0);
 		if (r == 0)
-			r = store_mrec_put(st, txn, a->user, nn, &rec);
+			r = store_mrec_put(st, txn, a->user, nn, &rec, 0);
+		/* announced under the new name, with the old one */
+		if (r == 0)
+			store_changed(st, a->user, nn, names[i], &rec.mb,
+			    rec.mb.highestmodseq, NOTIFY_EV_MAILBOXNAME);
 		free(nn);
 	}
 	store_names_free(names, n);
@@ -806,11 +872,11 @@ store_sub_set(struct store *st, const char *user, const char *name,
     int subscribed, const char **error_r)
 {
 	char kb[2048], *n = store_mname(name);
+	struct notify_msg m;
 	DBT k, v;
 	int r;
 
 	store_mkey(&k, kb, sizeof(kb), user, n);
-	free(n);
 	memset(&v, 0, sizeof(v));
 	v.data = (void *)"";
 	v.size = 1;
@@ -818,9 +884,15 @@ store_sub_set(struct store *st, const char *user, const char *name,
 		r = st->subs->put(st->subs, NULL, &k, &v, DB_AUTO_COMMIT);
 	else
 		r = st->subs->del(st->subs, NULL, &k, DB_AUTO_COMMIT);
-	if (r != 0 && r != DB_NOTFOUND)
+	if (r != 0 && r != DB_NOTFOUND) {
+		free(n);
 		return store_fail(st, error_r, "subscriptions: %s",
 		    db_strerror(r));
+	}
+	memset(&m, 0, sizeof(m));
+	m.what = NOTIFY_EV_SUBSCRIPTION;
+	notify_send(&m, user, n, NULL);
+	free(n);
 	return 0;
 }
 
@@ -872,7 +944,7 @@ store_op_claim(struct store *st, DB_TXN *txn, void *varg)
 	if (rec.mb.recentuid == rec.mb.uidnext - 1)
 		return 0;
 	rec.mb.recentuid = rec.mb.uidnext - 1;
-	return store_mrec_put(st, txn, user, name, &rec);
+	return store_mrec_put(st, txn, user, name, &rec, 0);
 }
 
 int

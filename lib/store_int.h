@@ -8,6 +8,7 @@
 #include <db.h>
 #include <stdint.h>
 
+#include "notify.h"
 #include "store.h"
 
 struct store {
@@ -17,12 +18,16 @@ struct store {
 	char err[512];
 	int needs_recovery;	/* DB_RUNRECOVERY seen */
 	/* mailboxes written by the running transaction, announced to
-	 * idled after commit */
-	struct { uint32_t mboxid; uint64_t modseq; } changed[8];
-	size_t nchanged;
+	 * idled after commit (lib/notify) */
+	struct store_change *changed;
+	size_t nchanged, changed_size;
 };
 
-#define STORE_MAX_CHANGED 8
+/* one mailbox changed by a transaction */
+struct store_change {
+	struct notify_msg m;	/* what, ids, counters after the change */
+	char *user, *name, *oldname;
+};
 
 /* mailbox record, value of mailboxes "<user>\0<name>" */
 struct store_mrec {
@@ -47,8 +52,15 @@ void store_ikey(struct store_ikey *k, uint32_t mboxid, uint32_t uid);
 
 int store_mrec_get(struct store *st, DB_TXN *txn, const char *user,
     const char *name, struct store_mrec *rec, int rmw);
+/* store_mrec_put - write a mailbox record; what (NOTIFY_EV_*) says what
+ * changed, for the announcement after commit (0: nothing to announce) */
 int store_mrec_put(struct store *st, DB_TXN *txn, const char *user,
-    const char *name, struct store_mrec *rec);
+    const char *name, struct store_mrec *rec, uint32_t what);
+/* store_changed - note a change to announce after commit: rec as it is
+ * now; oldname for a rename; prevmodseq the HIGHESTMODSEQ before */
+void store_changed(struct store *st, const char *user, const char *name,
+    const char *oldname, const struct store_mbox *mb, uint64_t prevmodseq,
+    uint32_t what);
 /* store_mrec_by_id - the record (read for update) and key of mailbox id */
 int store_mrec_by_id(struct store *st, DB_TXN *txn, uint32_t id,
     struct store_mrec *rec, char *user_r, char *name_r, size_t size);

@@ -264,7 +264,8 @@ store_op_append(struct store *st, DB_TXN *txn, void *varg)
 	store_mb_account(&rec.mb, &m, 1);
 	if ((r = store_msg_put(st, txn, rec.mb.id, &m)) != 0 ||
 	    (r = store_refs_add(st, txn, a->guid, 1, &refs)) != 0 ||
-	    (r = store_mrec_put(st, txn, a->user, a->name, &rec)) != 0)
+	    (r = store_mrec_put(st, txn, a->user, a->name, &rec,
+	    NOTIFY_EV_NEW)) != 0)
 		return r;
 	if (refs == 1) {
 		memset(&k, 0, sizeof(k));
@@ -436,7 +437,7 @@ store_op_expunge(struct store *st, DB_TXN *txn, void *varg)
 			return r;
 		store_mb_account(&rec.mb, &m, -1);
 	}
-	return store_mrec_put(st, txn, user, name, &rec);
+	return store_mrec_put(st, txn, user, name, &rec, NOTIFY_EV_EXPUNGE);
 }
 
 int
@@ -527,9 +528,10 @@ store_op_copy(struct store *st, DB_TXN *txn, void *varg)
 			return r;
 	}
 	a->uidvalidity = drec.mb.uidvalidity;
-	if (a->move && (r = store_mrec_put(st, txn, user, name, &srec)) != 0)
+	if (a->move && (r = store_mrec_put(st, txn, user, name, &srec,
+	    NOTIFY_EV_EXPUNGE)) != 0)
 		return r;
-	return store_mrec_put(st, txn, a->user, a->dst, &drec);
+	return store_mrec_put(st, txn, a->user, a->dst, &drec, NOTIFY_EV_NEW);
 }
 
 int
@@ -668,7 +670,7 @@ store_op_flags(struct store *st, DB_TXN *txn, void *varg)
 	if (!changed)
 		return 0;
 	rec.mb.highestmodseq = modseq;
-	return store_mrec_put(st, txn, user, name, &rec);
+	return store_mrec_put(st, txn, user, name, &rec, NOTIFY_EV_FLAGS);
 }
 
 int

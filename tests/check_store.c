@@ -222,7 +222,7 @@ hold_op(struct store *s2, DB_TXN *txn, void *arg)
 	int fd = *(int *)arg;
 
 	if (store_mrec_get(s2, txn, "u", "INBOX", &rec, 1) != 0 ||
-	    store_mrec_put(s2, txn, "u", "INBOX", &rec) != 0)
+	    store_mrec_put(s2, txn, "u", "INBOX", &rec, 0) != 0)
 		_exit(1);
 	if (write(fd, "x", 1) != 1)
 		_exit(1);

@@ -60,7 +60,7 @@ ctl_count_print(const char *title, struct ctl_count *c, size_t n)
 }
 
 struct ctl_sess {
-	char user[256], addr[64], mailbox[1024];
+	char user[256], addr[64], kind[16], mailbox[1024];
 	long long age;
 };
 
@@ -73,6 +73,41 @@ ctl_sess_cmp(const void *a, const void *b)
 	return d > 0 ? 1 : d < 0 ? -1 : 0;
 }
 
+/* ctl_parked_lines - the LINE fields of one LISTING message */
+static void
+ctl_parked_lines(const struct ipc_msg *m, struct ctl_sess **sess,
+    size_t *ns, struct ctl_count **users, size_t *nu,
+    struct ctl_count **addrs, size_t *na, struct ctl_count **boxes,
+    size_t *nb)
+{
+	size_t off;
+
+	for (off = sizeof(struct ipc_hdr); off + 4 <= m->len;) {
+		uint16_t tag, len;
+		char line[1400];
+		struct ctl_sess s;
+
+		memcpy(&tag, m->data + off, 2);
+		memcpy(&len, m->data + off + 2, 2);
+		if (off + 4 + len > m->len)
+			break;
+		if (tag == IDLEP_LINE && len < sizeof(line)) {
+			memcpy(line, m->data + off + 4, len);
+			line[len] = '\0';
+			if (sscanf(line, "%255s %63s %lld %15s %1023[^\n]",
+			    s.user, s.addr, &s.age, s.kind, s.mailbox) == 5) {
+				*sess = xreallocarray(*sess, *ns + 1,
+				    sizeof(**sess));
+				(*sess)[(*ns)++] = s;
+				ctl_count_add(users, nu, s.user);
+				ctl_count_add(addrs, na, s.addr);
+				ctl_count_add(boxes, nb, s.mailbox);
+			}
+		}
+		off += 4 + (size_t)len;
+	}
+}
+
 int
 ctl_parked(int argc, char **argv)
 {
@@ -81,9 +116,10 @@ ctl_parked(int argc, char **argv)
 	struct pollfd pfd;
 	struct ctl_count *users = NULL, *addrs = NULL, *boxes = NULL;
 	struct ctl_sess *sess = NULL;
-	size_t nu = 0, na = 0, nb = 0, ns = 0, off, i;
+	size_t nu = 0, na = 0, nb = 0, ns = 0, i, endl;
 	const char *path = notify_idled_path();
-	int c;
+	const void *endp;
+	int c, done;
 
 	(void)argc;
 	(void)argv;
@@ -99,39 +135,20 @@ ctl_parked(int argc, char **argv)
 		    path);
 		return 1;
 	}
-	pfd.fd = c;
-	pfd.events = POLLIN;
-	if (poll(&pfd, 1, 5000) <= 0 || ipc_recv(c, &m) <= 0 ||
-	    m.type != IDLEP_T_LISTING) {
-		fprintf(stderr, "berthctl: no answer from idled\n");
-		return 1;
+	/* LISTING messages until the one with END */
+	for (done = 0; !done;) {
+		pfd.fd = c;
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, 5000) <= 0 || ipc_recv(c, &m) <= 0 ||
+		    m.type != IDLEP_T_LISTING) {
+			fprintf(stderr, "berthctl: no answer from idled\n");
+			return 1;
+		}
+		done = ipc_get(&m, IDLEP_END, &endp, &endl) == 0;
+		ctl_parked_lines(&m, &sess, &ns, &users, &nu, &addrs, &na,
+		    &boxes, &nb);
 	}
 	close(c);
-	/* walk every LINE field */
-	for (off = sizeof(struct ipc_hdr); off + 4 <= m.len;) {
-		uint16_t tag, len;
-		char line[1400];
-		struct ctl_sess s;
-
-		memcpy(&tag, m.data + off, 2);
-		memcpy(&len, m.data + off + 2, 2);
-		if (off + 4 + len > m.len)
-			break;
-		if (tag == IDLEP_LINE && len < sizeof(line)) {
-			memcpy(line, m.data + off + 4, len);
-			line[len] = '\0';
-			if (sscanf(line, "%255s %63s %lld %1023[^\n]", s.user,
-			    s.addr, &s.age, s.mailbox) == 4) {
-				sess = xreallocarray(sess, ns + 1,
-				    sizeof(*sess));
-				sess[ns++] = s;
-				ctl_count_add(&users, &nu, s.user);
-				ctl_count_add(&addrs, &na, s.addr);
-				ctl_count_add(&boxes, &nb, s.mailbox);
-			}
-		}
-		off += 4 + (size_t)len;
-	}
 	printf("parked sessions: %zu\n", ns);
 	ctl_count_print("per user", users, nu);
 	ctl_count_print("per address", addrs, na);
@@ -139,8 +156,9 @@ ctl_parked(int argc, char **argv)
 	qsort(sess, ns, sizeof(*sess), ctl_sess_cmp);
 	printf("sessions, oldest first:\n");
 	for (i = 0; i < ns; i++)
-		printf("  %6llds  %s  %s  %s\n", sess[i].age, sess[i].user,
-		    sess[i].addr, sess[i].mailbox);
+		printf("  %6llds  %-7s  %s  %s  %s\n", sess[i].age,
+		    sess[i].kind, sess[i].user, sess[i].addr,
+		    sess[i].mailbox);
 	free(sess);
 	return 0;
 }

@@ -1,0 +1,205 @@
+/*
+ * idled_park - the park socket: workers connect, send one PARK message
+ * with the client fd and its snapshot, and wait for PARKED; berthctl asks
+ * LIST and gets the parked sessions.
+ *
+ * A malformed or wrong-version message closes that connection (and any
+ * fd that came with it), never idled.  idled answers PARKED only once the
+ * session is in its tables, so a worker that hears it may forget the
+ * client.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "idled.h"
+#include "idlep.h"
+#include "ipc.h"
+#include "log.h"
+#include "net.h"
+#include "xalloc.h"
+
+struct parkconn {
+	struct ev_io io;
+	struct ev_timer deadline;
+};
+
+#define PARK_CONN_TIMEOUT_MS 5000
+
+static struct ev_io park_lio;
+static struct ipc_msg park_msg;
+static int park_spare = -1;	/* kept for the moment fds run out */
+
+static void
+park_conn_close(struct parkconn *pc)
+{
+	close(pc->io.fd);
+	ev_io_del(&pc->io);
+	ev_timer_del(&pc->deadline);
+	ev_defer_free(pc);
+}
+
+/* park_list_line - one session as berthctl reads it */
+static void
+park_list_line(const struct isess *s, char *line, size_t size)
+{
+	snprintf(line, size, "%s %s %lld %s %s", s->user->name[0] ?
+	    s->user->name : "-", s->addr, (ev_now_ms() - s->since_ms) / 1000,
+	    snap_kind_name(s->kind), s->mailbox ? s->mailbox : "-");
+}
+
+/* park_list - every session, oldest first, in as many LISTING messages
+ * as it takes; the last carries IDLEP_END */
+static void
+park_list(int conn)
+{
+	struct timeval tv = { 2, 0 };
+	struct isess *s;
+	char line[1400];
+
+	/* an admin command: a slow reader may hold idled two seconds */
+	setsockopt(conn, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	net_set_nonblock(conn, 0);
+	ipc_msg_init(&park_msg, IDLEP_T_LISTING);
+	for (s = idled_all_head; s != NULL; s = s->anext) {
+		park_list_line(s, line, sizeof(line));
+		if (ipc_put_str(&park_msg, IDLEP_LINE, line) == 0)
+			continue;
+		if (ipc_send(conn, &park_msg) < 0)
+			return;
+		ipc_msg_init(&park_msg, IDLEP_T_LISTING);
+		ipc_put_str(&park_msg, IDLEP_LINE, line);
+	}
+	ipc_put_u32(&park_msg, IDLEP_END, (uint32_t)idled_nsess);
+	if (ipc_send(conn, &park_msg) < 0)
+		log_warn("list reply failed: %m");
+}
+
+/* park_take - the session of a PARK message joins idled */
+static void
+park_take(int conn)
+{
+	char handoff[256];
+	struct isess *s;
+	struct snap sn;
+	int fd = park_msg.fd;
+
+	if (snap_get(&park_msg, &sn) < 0 ||
+	    ipc_get_str(&park_msg, IDLEP_HANDOFF, handoff,
+	    sizeof(handoff)) < 0 || handoff[0] == '\0') {
+		log_warn("park message without a valid snapshot; closing it");
+		close(fd);
+		snap_free(&sn);
+		return;
+	}
+	net_set_nonblock(fd, 1);
+	s = idled_sess_new(&sn, fd, handoff);
+	snap_free(&sn);
+	if (ev_io_add(&s->io, fd, EV_READ, idled_client_io, s) < 0) {
+		log_error("epoll: %m");
+		idled_sess_drop(s, "no-room");
+		return;
+	}
+	ipc_msg_init(&park_msg, IDLEP_T_PARKED);
+	if (ipc_send(conn, &park_msg) < 0)
+		log_warn("park ack failed: %m");
+	log_info("park user=%s addr=%s kind=%s mailbox=%s parked=%zu",
+	    s->user->name[0] ? s->user->name : "-", s->addr,
+	    snap_kind_name(s->kind), s->mailbox ? s->mailbox : "-",
+	    idled_nsess);
+	/* the caps evict the oldest, never the newest */
+	idled_limits_park(s);
+	if (s->kind == SNAP_K_NOTAUTH)
+		return;
+	/* a change that landed while the session was on its way */
+	if (idled_change_catch_up(s))
+		return;
+	/* input that came with the session (pipelined after IDLE) */
+	if (s->pending.len > 0)
+		idled_client_input(s);
+}
+
+static void
+park_read(struct ev_io *io, unsigned events, void *ctx)
+{
+	struct parkconn *pc = ctx;
+	int r = ipc_recv(io->fd, &park_msg);
+
+	(void)events;
+	if (r < 0 && errno == EAGAIN)
+		return;
+	if (r > 0 && park_msg.type == IDLEP_T_LIST && park_msg.fd < 0)
+		park_list(io->fd);
+	else if (r > 0 && park_msg.type == IDLEP_T_PARK &&
+	    park_msg.fd >= 0)
+		park_take(io->fd);
+	else if (r != 0) {
+		if (r > 0 && park_msg.fd >= 0)
+			close(park_msg.fd);
+		log_warn("malformed park message; closing that connection");
+	}
+	park_conn_close(pc);
+}
+
+static void
+park_timeout(struct ev_timer *t, void *ctx)
+{
+	(void)t;
+	log_warn("park connection sent nothing; closed");
+	park_conn_close(ctx);
+}
+
+static void
+park_accept(struct ev_io *io, unsigned events, void *ctx)
+{
+	struct parkconn *pc;
+	int fd;
+
+	(void)events;
+	(void)ctx;
+	while ((fd = accept4(io->fd, NULL, NULL, SOCK_CLOEXEC |
+	    SOCK_NONBLOCK)) >= 0) {
+		pc = xcalloc(1, sizeof(*pc));
+		if (ev_io_add(&pc->io, fd, EV_READ, park_read, pc) < 0) {
+			close(fd);
+			free(pc);
+			continue;
+		}
+		ev_timer_add(&pc->deadline, PARK_CONN_TIMEOUT_MS,
+		    park_timeout, pc);
+		/* the message is usually there already */
+		park_read(&pc->io, EV_READ, pc);
+	}
+	if ((errno == EMFILE || errno == ENFILE) && park_spare >= 0) {
+		/* out of descriptors: refuse the worker at once (it serves
+		 * the session itself) instead of spinning on the backlog */
+		log_warn("cannot take more sessions (parked=%zu): %m",
+		    idled_nsess);
+		close(park_spare);
+		if ((fd = accept4(io->fd, NULL, NULL, SOCK_CLOEXEC)) >= 0)
+			close(fd);
+		park_spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	}
+}
+
+void
+idled_park_init(void)
+{
+	const char *err;
+	int fd = net_bind_seqpacket(notify_idled_path(), &err);
+
+	if (fd < 0 || listen(fd, 1024) < 0)
+		log_fatal("cannot listen on %s: %s", notify_idled_path(),
+		    fd < 0 ? err : strerror(errno));
+	net_set_nonblock(fd, 1);
+	if (ev_io_add(&park_lio, fd, EV_READ, park_accept, NULL) < 0)
+		log_fatal("epoll: %m");
+	park_spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
+}

@@ -1,0 +1,423 @@
+/*
+ * idled_sess - parked sessions and their indexes: users, mailboxes,
+ * watches, and the list of all sessions oldest first.
+ *
+ * Owns every struct isess, iuser and imbox.  A session is created from a
+ * worker's snapshot and turned back into one when it is handed on; in
+ * between, strings shared by many sessions are interned.  Does not decide
+ * when to wake or drop a session (idled_change, idled_client and
+ * idled_limits do).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "idled.h"
+#include "log.h"
+#include "xalloc.h"
+
+struct isess *idled_all_head, *idled_all_tail;
+size_t idled_nsess;
+
+static struct iuser **idled_users;
+static size_t idled_nusers, idled_users_size;
+static struct imbox **idled_mboxes;
+static size_t idled_nmboxes, idled_mboxes_size;
+static char **idled_handoffs;
+static size_t idled_nhandoffs;
+
+/* idled_hash - FNV-1a */
+static size_t
+idled_hash(const char *s)
+{
+	size_t h = 2166136261u;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 16777619u;
+	return h;
+}
+
+/* idled_users_grow - keep the user table at most 3/4 full */
+static void
+idled_users_grow(void)
+{
+	struct iuser **old = idled_users, *u, *next;
+	size_t oldsize = idled_users_size, i, h;
+
+	idled_users_size = oldsize ? oldsize * 2 : 256;
+	idled_users = xcalloc(idled_users_size, sizeof(*idled_users));
+	for (i = 0; i < oldsize; i++)
+		for (u = old[i]; u != NULL; u = next) {
+			next = u->hnext;
+			h = idled_hash(u->name) % idled_users_size;
+			u->hnext = idled_users[h];
+			idled_users[h] = u;
+		}
+	free(old);
+}
+
+struct iuser *
+idled_user_find(const char *name)
+{
+	struct iuser *u;
+
+	if (idled_users_size == 0)
+		return NULL;
+	for (u = idled_users[idled_hash(name) % idled_users_size]; u != NULL;
+	    u = u->hnext)
+		if (strcmp(u->name, name) == 0)
+			return u;
+	return NULL;
+}
+
+static struct iuser *
+idled_user_get(const char *name)
+{
+	struct iuser *u = idled_user_find(name);
+	size_t h;
+
+	if (u != NULL)
+		return u;
+	if (4 * (idled_nusers + 1) > 3 * idled_users_size)
+		idled_users_grow();
+	u = xcalloc(1, sizeof(*u));
+	u->name = xstrdup(name);
+	h = idled_hash(name) % idled_users_size;
+	u->hnext = idled_users[h];
+	idled_users[h] = u;
+	idled_nusers++;
+	return u;
+}
+
+static void
+idled_user_put(struct iuser *u)
+{
+	struct iuser **pp;
+
+	if (u->nsess > 0)
+		return;
+	for (pp = &idled_users[idled_hash(u->name) % idled_users_size];
+	    *pp != u; pp = &(*pp)->hnext)
+		;
+	*pp = u->hnext;
+	idled_nusers--;
+	free(u->name);
+	free(u);
+}
+
+static void
+idled_mboxes_grow(void)
+{
+	struct imbox **old = idled_mboxes, *m, *next;
+	size_t oldsize = idled_mboxes_size, i, h;
+
+	idled_mboxes_size = oldsize ? oldsize * 2 : 256;
+	idled_mboxes = xcalloc(idled_mboxes_size, sizeof(*idled_mboxes));
+	for (i = 0; i < oldsize; i++)
+		for (m = old[i]; m != NULL; m = next) {
+			next = m->hnext;
+			h = m->id % idled_mboxes_size;
+			m->hnext = idled_mboxes[h];
+			idled_mboxes[h] = m;
+		}
+	free(old);
+}
+
+struct imbox *
+idled_mbox_get(uint32_t id, int create)
+{
+	struct imbox *m = NULL;
+	size_t h;
+
+	if (idled_mboxes_size > 0)
+		for (m = idled_mboxes[id % idled_mboxes_size]; m != NULL;
+		    m = m->hnext)
+			if (m->id == id)
+				break;
+	if (m != NULL || !create)
+		return m;
+	if (4 * (idled_nmboxes + 1) > 3 * idled_mboxes_size)
+		idled_mboxes_grow();
+	m = xcalloc(1, sizeof(*m));
+	m->id = id;
+	m->last_ms = ev_now_ms();
+	h = id % idled_mboxes_size;
+	m->hnext = idled_mboxes[h];
+	idled_mboxes[h] = m;
+	idled_nmboxes++;
+	return m;
+}
+
+/*
+ * idled_mbox_expire - forget mailboxes nobody watches and that did not
+ * change for a minute.  Their changes were kept so that a session on its
+ * way to idled (snapshot taken, not yet parked) still learns of them;
+ * that takes milliseconds, not a minute.
+ */
+void
+idled_mbox_expire(void)
+{
+	struct imbox **pp, *m;
+	size_t i;
+
+	for (i = 0; i < idled_mboxes_size; i++)
+		for (pp = &idled_mboxes[i]; (m = *pp) != NULL;) {
+			if (m->nwatch > 0 ||
+			    ev_now_ms() - m->last_ms < 60000) {
+				pp = &m->hnext;
+				continue;
+			}
+			*pp = m->hnext;
+			ev_timer_del(&m->gap);
+			idled_nmboxes--;
+			free(m);
+		}
+}
+
+static const char *
+idled_handoff_intern(const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < idled_nhandoffs; i++)
+		if (strcmp(idled_handoffs[i], path) == 0)
+			return idled_handoffs[i];
+	idled_handoffs = xreallocarray(idled_handoffs, idled_nhandoffs + 1,
+	    sizeof(*idled_handoffs));
+	return idled_handoffs[idled_nhandoffs++] = xstrdup(path);
+}
+
+void
+idled_net(const char *addr, char *out, size_t size)
+{
+	const char *p;
+	int colons = 0;
+
+	snprintf(out, size, "%s", addr);
+	if (strchr(out, ':') == NULL) {
+		if ((p = strrchr(out, '.')) != NULL)
+			out[p - out] = '\0';
+		return;
+	}
+	for (p = out; *p; p++)
+		if (*p == ':' && ++colons == 4) {
+			out[p - out] = '\0';
+			return;
+		}
+}
+
+/* idled_watch_link - put w on its mailbox's list */
+static void
+idled_watch_link(struct iwatch *w, uint32_t mboxid)
+{
+	struct imbox *m = idled_mbox_get(mboxid, 1);
+
+	w->mb = m;
+	w->prev = NULL;
+	w->next = m->watches;
+	if (m->watches)
+		m->watches->prev = w;
+	m->watches = w;
+	m->nwatch++;
+	m->last_ms = ev_now_ms();
+}
+
+static void
+idled_watch_unlink(struct iwatch *w)
+{
+	struct imbox *m = w->mb;
+
+	if (w->prev)
+		w->prev->next = w->next;
+	else
+		m->watches = w->next;
+	if (w->next)
+		w->next->prev = w->prev;
+	m->nwatch--;
+	m->last_ms = ev_now_ms();
+}
+
+/* idled_sess_watches - the snapshot's watches, the selected one first */
+static void
+idled_sess_watches(struct isess *s, const struct snap *sn)
+{
+	uint32_t i, j = 1, sel = UINT32_MAX;
+
+	for (i = 0; i < sn->nwatch; i++)
+		if (sn->watch[i].events & SNAP_W_SELECTED)
+			sel = i;
+	s->nwatch = sn->nwatch;
+	if (s->nwatch == 0)
+		return;
+	s->watch = xcalloc(s->nwatch, sizeof(*s->watch));
+	for (i = 0; i < sn->nwatch; i++) {
+		struct iwatch *w = i == sel ? &s->watch[0] :
+		    &s->watch[sel == UINT32_MAX ? i : j++];
+
+		w->s = s;
+		w->events = sn->watch[i].events;
+		w->modseq = sn->watch[i].modseq;
+		idled_watch_link(w, sn->watch[i].mboxid);
+	}
+}
+
+struct isess *
+idled_sess_new(struct snap *sn, int fd, const char *handoff)
+{
+	struct isess *s = xcalloc(1, sizeof(*s));
+
+	s->fd = fd;
+	s->io.fd = -1;
+	s->kind = (uint8_t)sn->kind;
+	s->flags = sn->flags;
+	s->user = idled_user_get(sn->user);
+	s->handoff = idled_handoff_intern(handoff);
+	snprintf(s->addr, sizeof(s->addr), "%s", sn->addr);
+	s->port = sn->port;
+	s->tag = xstrdup(sn->tag);
+	s->conn_id = sn->conn_id;
+	s->failed_logins = sn->failed_logins;
+	s->idle_since_ms = sn->idle_since_ms;
+	s->since_ms = s->ping_ms = ev_now_ms();
+	s->wake_ms = sn->wake_ms;
+	if (sn->flags & SNAP_F_SELECTED)
+		s->mailbox = xstrdup(sn->mailbox);
+	s->mboxid = sn->mboxid;
+	s->uidvalidity = sn->uidvalidity;
+	s->maxuid = sn->maxuid;
+	s->exists = sn->exists;
+	s->recent_lo = sn->recent_lo;
+	s->recent_hi = sn->recent_hi;
+	s->modseq = sn->modseq;
+	s->user_events = sn->user_events;
+	if (sn->notify_spec.len > 0) {
+		s->spec = xmemdup(sn->notify_spec.data, sn->notify_spec.len);
+		s->speclen = sn->notify_spec.len;
+	}
+	if (sn->reply.len > 0)
+		s->reply = xstrndup(sn->reply.data, sn->reply.len);
+	/* the pending bytes move over; the snapshot keeps an empty buf */
+	s->pending = sn->pending;
+	buf_init(&sn->pending, SNAP_MAX_PENDING);
+	buf_set_max(&s->pending, SNAP_MAX_PENDING);
+	idled_sess_watches(s, sn);
+	/* on the user's list and the list of all, newest last */
+	s->uprev = s->user->tail;
+	if (s->user->tail)
+		s->user->tail->unext = s;
+	else
+		s->user->head = s;
+	s->user->tail = s;
+	s->user->nsess++;
+	s->aprev = idled_all_tail;
+	if (idled_all_tail)
+		idled_all_tail->anext = s;
+	else
+		idled_all_head = s;
+	idled_all_tail = s;
+	idled_nsess++;
+	return s;
+}
+
+void
+idled_sess_snap(const struct isess *s, struct snap *sn)
+{
+	uint32_t i;
+
+	snap_init(sn);
+	sn->kind = s->kind;
+	sn->flags = s->flags;
+	snprintf(sn->user, sizeof(sn->user), "%s", s->user->name);
+	snprintf(sn->addr, sizeof(sn->addr), "%s", s->addr);
+	sn->port = s->port;
+	snprintf(sn->tag, sizeof(sn->tag), "%s", s->tag);
+	sn->conn_id = s->conn_id;
+	sn->failed_logins = s->failed_logins;
+	sn->idle_since_ms = s->idle_since_ms;
+	if (s->mailbox)
+		snprintf(sn->mailbox, sizeof(sn->mailbox), "%s", s->mailbox);
+	sn->mboxid = s->mboxid;
+	sn->uidvalidity = s->uidvalidity;
+	sn->maxuid = s->maxuid;
+	sn->exists = s->exists;
+	sn->recent_lo = s->recent_lo;
+	sn->recent_hi = s->recent_hi;
+	sn->modseq = s->modseq;
+	for (i = 0; i < s->nwatch; i++)
+		snap_watch_add(sn, s->watch[i].mb->id, s->watch[i].events,
+		    s->watch[i].modseq);
+	sn->user_events = s->user_events;
+	if (s->spec)
+		buf_append(&sn->notify_spec, s->spec, s->speclen);
+	sn->wake_ms = s->wake_ms;
+	if (s->reply)
+		buf_puts(&sn->reply, s->reply);
+	buf_append(&sn->pending, s->pending.data ? s->pending.data : "",
+	    s->pending.len);
+}
+
+void
+idled_sess_drop(struct isess *s, const char *reason)
+{
+	uint32_t i;
+
+	if (reason != NULL)
+		log_info("unpark user=%s addr=%s kind=%s mailbox=%s reason=%s "
+		    "parked=%zu", s->user->name[0] ? s->user->name : "-",
+		    s->addr, snap_kind_name(s->kind), s->mailbox ?
+		    s->mailbox : "-", reason, idled_nsess - 1);
+	idled_wake_forget(s);
+	ev_timer_del(&s->timer);
+	ev_io_del(&s->io);
+	if (s->fd >= 0)
+		close(s->fd);
+	for (i = 0; i < s->nwatch; i++)
+		idled_watch_unlink(&s->watch[i]);
+	if (s->uprev)
+		s->uprev->unext = s->unext;
+	else
+		s->user->head = s->unext;
+	if (s->unext)
+		s->unext->uprev = s->uprev;
+	else
+		s->user->tail = s->uprev;
+	s->user->nsess--;
+	idled_user_put(s->user);
+	if (s->aprev)
+		s->aprev->anext = s->anext;
+	else
+		idled_all_head = s->anext;
+	if (s->anext)
+		s->anext->aprev = s->aprev;
+	else
+		idled_all_tail = s->aprev;
+	idled_nsess--;
+	free(s->watch);
+	free(s->tag);
+	free(s->mailbox);
+	free(s->spec);
+	free(s->reply);
+	buf_free(&s->pending);
+	ev_defer_free(s);
+}
+
+int
+idled_sess_write(struct isess *s, const char *text, size_t len)
+{
+	ssize_t n;
+
+	do
+		n = write(s->fd, text, len);
+	while (n < 0 && errno == EINTR);
+	if (n == (ssize_t)len)
+		return 0;
+	/* a parked client that does not read what little we send is gone:
+	 * a partial line must not stay in its stream */
+	idled_sess_drop(s, n < 0 && errno != EAGAIN ? "client-gone" :
+	    "client-not-reading");
+	return -1;
+}
