@@ -240,6 +240,14 @@ void authd_login_done(struct authd_job *j);
 void authd_login_shed(struct authd_job *j, const char *why);
 void authd_job_free(struct authd_job *j);
 
+/* authd_ctl.c: berthctl's queries */
+void authd_ctl_penalties(struct authd_peer *p, const struct ipc_msg *m);
+void authd_ctl_clear(struct authd_peer *p, const struct ipc_msg *m);
+void authd_ctl_conns(struct authd_peer *p, const struct ipc_msg *m);
+/* authd_ctl_key - the penalty key berthctl's text names: an address or
+ * client ("a:"), a network ("n:") or else a user ("u:"); its length */
+size_t authd_ctl_key(const char *text, char *key, size_t size);
+
 /* authd_sasl.c */
 void authd_sasl_init(void);
 int authd_sasl_new(sasl_conn_t **conn_r, int secure, const char *addr,
@@ -292,6 +300,12 @@ long long authd_penalty_fail(const char *user, const struct authd_keys *k,
 /* authd_penalty_success - user logged in from k: the pair is known */
 void authd_penalty_success(const char *user, const struct authd_keys *k);
 void authd_penalty_tick(long long now_ms);
+/* authd_penalty_next - walk the entries ("a:", "n:", "u:", "k:" keys),
+ * counts decayed to now */
+int authd_penalty_next(struct authd_tab_iter *it, const char **key_r,
+    size_t *len_r, struct authd_rec *now_r);
+/* authd_penalty_clear - forget one entry; 1 if it existed */
+int authd_penalty_clear(const char *key, size_t len);
 /* authd_penalty_refuse - is the client in the penalty box?  1 with the
  * limit's name and a detail for the log */
 int authd_penalty_refuse(const struct authd_keys *k, const char **limit_r,

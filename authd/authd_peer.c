@@ -163,6 +163,15 @@ peer_dispatch(struct authd_peer *p, const struct ipc_msg *m)
 		return peer_hold(p, m);
 	case AUTHP_T_CLOSED:
 		return peer_closed(m);
+	case AUTHP_T_CTL_PENALTIES:
+		authd_ctl_penalties(p, m);
+		return 0;
+	case AUTHP_T_CTL_CLEAR:
+		authd_ctl_clear(p, m);
+		return 0;
+	case AUTHP_T_CTL_CONNS:
+		authd_ctl_conns(p, m);
+		return 0;
 	default:
 		log_warn("unknown message type %u from a peer; closing it",
 		    m->type);

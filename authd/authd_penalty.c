@@ -358,3 +358,32 @@ authd_penalty_tick(long long now_mono)
 		pen_full_warned = 0;
 	authd_db_checkpoint();
 }
+
+int
+authd_penalty_next(struct authd_tab_iter *it, const char **key_r,
+    size_t *len_r, struct authd_rec *now_r)
+{
+	const void *key;
+	void *v;
+	long long now = authd_wall_ms();
+
+	while (authd_tab_next(pen_tab, it, &key, len_r, &v, NULL)) {
+		const struct authd_rec *r = v;
+
+		*key_r = key;
+		*now_r = *r;
+		if (((const char *)key)[0] != 'k')
+			now_r->count = pen_now(r, now);
+		return 1;
+	}
+	return 0;
+}
+
+int
+authd_penalty_clear(const char *key, size_t len)
+{
+	if (authd_tab_get(pen_tab, key, len) == NULL)
+		return 0;
+	pen_drop(key, len);
+	return 1;
+}

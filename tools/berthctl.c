@@ -23,6 +23,9 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ "checkpoint", ctl_checkpoint, "checkpoint" },
 	{ "mailbox", ctl_mailbox, "mailbox list|create|delete USER [NAME]" },
 	{ "parked", ctl_parked, "parked" },
+	{ "penalties", ctl_penalties, "penalties [-n N]" },
+	{ "penalty", ctl_penalty, "penalty clear ADDRESS|NETWORK|USER" },
+	{ "connections", ctl_connections, "connections [-n N]" },
 	{ "user", ctl_user, "user add|passwd|delete USER [-p]" },
 	{ NULL, NULL, NULL }
 };

@@ -14,6 +14,11 @@ int ctl_mailbox(int argc, char **argv);		/* mailbox list|create|delete USER [NAM
 /* ctl_idle.c: sessions parked in idled */
 int ctl_parked(int argc, char **argv);	/* parked */
 
+/* ctl_auth.c: authd's penalties and connection counts */
+int ctl_penalties(int argc, char **argv);	/* penalties [-n N] */
+int ctl_penalty(int argc, char **argv);		/* penalty clear KEY */
+int ctl_connections(int argc, char **argv);	/* connections [-n N] */
+
 /* ctl_user.c: users in sasldb */
 int ctl_user(int argc, char **argv);		/* user add|passwd|delete|list ... */
 

@@ -166,3 +166,70 @@ def test_parked_penalty_costs_no_worker(fresh):
     assert time.time() - t0 < 9
     # and the sessions are usable again: the next command resumes them
     assert rs[0].cmd(b"n", b"NOOP")[-1].startswith(b"n OK")
+
+
+def berthctl(s, *args):
+    import subprocess
+    from conftest import BUILD
+    out = subprocess.run([os.path.join(BUILD, "tools", "berthctl"), "-C",
+                          s.conf] + list(args), capture_output=True,
+                         timeout=20)
+    return out.returncode, out.stdout.decode(), out.stderr.decode()
+
+
+def test_berthctl_lists_and_clears_penalties(fresh):
+    s = fresh(extra_conf=PEN + "authd_box_addr: 3\n"
+              "authd_delay_base: 10ms\n").start()
+    for i in range(3):
+        assert attempt(s, "127.0.11.1")[1].startswith(b"a NO")
+    assert attempt(s, "127.0.12.1", b"mallory")[1].startswith(b"a NO")
+    assert attempt(s, "127.0.11.1")[0].startswith(b"* BYE")
+    rc, out, err = berthctl(s, "penalties")
+    assert rc == 0, err
+    lines = out.splitlines()
+    clients = lines.index([ln for ln in lines if ln.startswith("clients")][0])
+    # most failures first, with the box shown
+    first = lines[clients + 2].split()
+    assert first[-1] == "127.0.11.1" and first[-2] == "yes", out
+    assert first[1] == "3", out
+    assert "127.0.12.1" in lines[clients + 3], out
+    assert "127.0.11.0/24" in out and "mallory" in out and "alice" in out
+    rc, out, _ = berthctl(s, "penalty", "clear", "127.0.11.1")
+    assert rc == 0 and "cleared a:127.0.11.1" in out, out
+    assert attempt(s, "127.0.11.1", pw=b"secret")[1].startswith(b"a OK")
+    assert "penalty cleared addr=127.0.11.1 by berthctl" in s.logtext()
+    rc, out, _ = berthctl(s, "penalty", "clear", "127.0.11.0/24")
+    assert rc == 0, out
+    rc, out, _ = berthctl(s, "penalty", "clear", "mallory")
+    assert rc == 0 and "cleared u:mallory" in out, out
+    rc, out, _ = berthctl(s, "penalty", "clear", "10.9.9.9")
+    assert rc == 1 and "no penalty" in out, out
+    rc, out, _ = berthctl(s, "penalty", "clear", "10.9.0.0/20")
+    assert rc == 1, out
+    held = Raw(s.port, source="127.0.13.1")
+    held.cmd(b"l", b"LOGIN alice secret")
+    rc, out, _ = berthctl(s, "connections")
+    assert rc == 0 and "connections: " in out and "127.0.13.1" in out, out
+    assert "alice" in out
+
+
+def test_storm_is_summarised(fresh):
+    s = fresh(extra_conf=PEN + "authd_log_burst: 3\n"
+              "authd_log_interval: 2s\nauthd_delay_base: 10ms\n"
+              "authd_delay_max: 10ms\nauthd_box_addr: 1000\n"
+              "authd_box_net: 1000\n").start()
+    rs = []
+    for i in range(12):
+        r = Raw(s.port, timeout=30, source=f"127.0.14.{i % 3 + 1}")
+        r.send(b"a LOGIN alice wrong\r\n")
+        rs.append(r)
+    for r in rs:
+        assert r.until_tag(b"a")[-1].startswith(b"a NO")
+    assert wait_for(lambda: "storm interval_s=" in s.logtext(), 10)
+    log = s.logtext()
+    assert log.count("login failed user=alice") < 12
+    storm = [ln for ln in log.splitlines() if "storm interval_s=" in ln][0]
+    assert "suppressed=" in storm and "top_addrs=127.0.14." in storm
+    assert "top_users=alice:" in storm
+    # a quiet interval ends the storm with one more line, then silence
+    assert wait_for(lambda: "ended=yes" in s.logtext(), 10)
