@@ -40,6 +40,8 @@ struct authd_login {
 	int secure;
 	int conn_fails;			/* failures earlier on this connection */
 	int nresp;			/* client responses so far */
+	int ok_pending;			/* authenticated; the last challenge
+					 * carried the server's final data */
 };
 
 /* login_detach - the exchange no longer waits for its job */
@@ -133,6 +135,19 @@ login_fail(struct authd_peer *p, const char *text)
 	login_no(p, AUTHC_FAIL, text, delay, NULL);
 }
 
+/* login_challenge - CONTINUE with the server's data */
+static void
+login_challenge(struct authd_peer *p, const char *out, unsigned outlen)
+{
+	ipc_msg_init(&authd_reply, AUTHP_T_CONTINUE);
+	if (ipc_put(&authd_reply, AUTHP_CHAL, out ? out : "", out ? outlen :
+	    0) < 0) {
+		login_no(p, AUTHC_UNAVAILABLE, "challenge too long", 0, NULL);
+		return;
+	}
+	authd_peer_send(p, &authd_reply);
+}
+
 /* login_outcome - what libsasl2 said about the last response */
 static void
 login_outcome(struct authd_peer *p, int rc, const char *out,
@@ -143,17 +158,18 @@ login_outcome(struct authd_peer *p, int rc, const char *out,
 
 	switch (r) {
 	case AUTHC_OK:
+		if (out != NULL && outlen > 0) {
+			/* additional data with success (SCRAM's server
+			 * signature): IMAP sends it as one more challenge,
+			 * answered empty, then the tagged OK */
+			p->login->ok_pending = 1;
+			login_challenge(p, out, outlen);
+			return;
+		}
 		login_ok(p);
 		return;
 	case AUTHC_CONTINUE:
-		ipc_msg_init(&authd_reply, AUTHP_T_CONTINUE);
-		if (ipc_put(&authd_reply, AUTHP_CHAL, out ? out : "",
-		    out ? outlen : 0) < 0) {
-			login_no(p, AUTHC_UNAVAILABLE, "challenge too long",
-			    0, NULL);
-			return;
-		}
-		authd_peer_send(p, &authd_reply);
+		login_challenge(p, out, outlen);
 		return;
 	case AUTHC_FAIL:
 		login_fail(p, text);
@@ -333,6 +349,14 @@ authd_login_step(struct authd_peer *p, const struct ipc_msg *m)
 	if (inlen > AUTHP_MAX_RESP) {
 		login_no(p, AUTHC_BADDATA, "authentication data too long", 0,
 		    NULL);
+		return;
+	}
+	if (l->ok_pending) {
+		if (inlen == 0)
+			login_ok(p);
+		else
+			login_no(p, AUTHC_BADDATA, "expected an empty "
+			    "response", 0, NULL);
 		return;
 	}
 	authd_sasl_claimed(l->mech, l->nresp++, in, inlen, l->user,
