@@ -22,9 +22,11 @@
  *    working while a bot behind the same NAT is only delayed;
  *  - user counters only delay and order, never refuse: anyone can make a
  *    user's counter grow.
- * Memory is bounded: entries that have decayed to nothing, and
- * successes older than the window, are pruned; past PEN_MAX entries new
- * ones are not made.
+ * Memory is bounded per kind (PEN_MAX_KIND entries each, so junk user
+ * names cannot crowd out addresses or known pairs): entries that have
+ * decayed to nothing, and successes older than the window, are pruned
+ * every minute; a kind that fills up sheds its least-failed entries at
+ * once (at most every PEN_FULL_MS), keeping the boxed ones.
  */
 #include "config.h"
 
@@ -37,13 +39,27 @@
 #include "log.h"
 #include "xalloc.h"
 
-#define PEN_MAX 200000		/* entries kept in memory */
+#define PEN_MAX_KIND 100000	/* entries of one kind kept in memory */
 #define PEN_PRUNE_MS 60000
+#define PEN_FULL_MS 10000
 #define PEN_FORGET 0.01		/* a count this small is no count */
 
 static struct authd_tab *pen_tab;	/* key -> struct authd_rec */
 static struct authd_tab *pen_trusted;	/* client -> last success (ms) */
-static int pen_full_warned;
+static size_t pen_kinds[4];		/* entries per kind: a n u k */
+static long long pen_full_ms[4];	/* last shed of a full kind */
+
+/* pen_kind - index of key's kind in pen_kinds */
+static int
+pen_kind(const char *key)
+{
+	switch (key[0]) {
+	case 'a': return 0;
+	case 'n': return 1;
+	case 'u': return 2;
+	default: return 3;
+	}
+}
 
 /* pen_key - "<kind>:<a>[\0<b>]" into out; its length */
 static size_t
@@ -78,34 +94,78 @@ pen_now(const struct authd_rec *r, long long now)
 	return authd_calc_decay(r->count, now - r->last_ms, pen_halflife());
 }
 
+static void
+pen_drop(const char *key, size_t len)
+{
+	struct authd_rec *r = authd_tab_del(pen_tab, key, len);
+
+	if (r != NULL)
+		pen_kinds[pen_kind(key)]--;
+	free(r);
+	authd_db_del(key, len);
+}
+
+/*
+ * pen_shed - kind is full: drop its least-failed entries (never boxed
+ * ones; for known pairs, the oldest), raising the bar until a tenth of
+ * the room is free
+ */
+static void
+pen_shed(int kind, long long now)
+{
+	struct authd_tab_iter it;
+	const void *key;
+	size_t len;
+	void *v;
+	double bar = 1.5;
+	long long age = cfg_duration_ms("authd_known_window") / 2;
+
+	log_warn("penalty table full kind=%c entries=%zu: dropping the "
+	    "least-failed", "anuk"[kind], pen_kinds[kind]);
+	while (pen_kinds[kind] > PEN_MAX_KIND - PEN_MAX_KIND / 10 &&
+	    bar < 1e9) {
+		it = (struct authd_tab_iter)AUTHD_TAB_ITER;
+		while (authd_tab_next(pen_tab, &it, &key, &len, &v, NULL)) {
+			struct authd_rec *r = v;
+
+			if (pen_kind(key) != kind || r->boxed)
+				continue;
+			if (kind == 3 ? now - r->last_ms > age :
+			    pen_now(r, now) < bar)
+				pen_drop(key, len);
+		}
+		bar *= 2;
+		age /= 2;
+	}
+}
+
 static struct authd_rec *
 pen_get(const char *key, size_t len, int create)
 {
 	struct authd_rec *r;
+	long long now;
+	int kind;
 
 	if (len == 0)
 		return NULL;
 	r = authd_tab_get(pen_tab, key, len);
 	if (r != NULL || !create)
 		return r;
-	if (authd_tab_count(pen_tab) >= PEN_MAX) {
-		if (!pen_full_warned++)
-			log_warn("penalty table full (%d entries): new "
-			    "clients and users are not counted until it "
-			    "decays", PEN_MAX);
-		return NULL;
+	kind = pen_kind(key);
+	if (pen_kinds[kind] >= PEN_MAX_KIND) {
+		now = authd_now_ms();
+		if (pen_full_ms[kind] && now - pen_full_ms[kind] < PEN_FULL_MS)
+			return NULL;
+		pen_full_ms[kind] = now;
+		pen_shed(kind, authd_wall_ms());
+		if (pen_kinds[kind] >= PEN_MAX_KIND)
+			return NULL;
 	}
 	r = xcalloc(1, sizeof(*r));
 	r->version = AUTHD_REC_VERSION;
 	authd_tab_put(pen_tab, key, len, r);
+	pen_kinds[kind]++;
 	return r;
-}
-
-static void
-pen_drop(const char *key, size_t len)
-{
-	free(authd_tab_del(pen_tab, key, len));
-	authd_db_del(key, len);
 }
 
 /* pen_trust - client had a success at ms */
@@ -354,8 +414,6 @@ authd_penalty_tick(long long now_mono)
 	while (authd_tab_next(pen_trusted, &it, &key, &len, NULL, &at))
 		if (now - at >= window)
 			authd_tab_del(pen_trusted, key, len);
-	if (authd_tab_count(pen_tab) < PEN_MAX)
-		pen_full_warned = 0;
 	authd_db_checkpoint();
 }
 

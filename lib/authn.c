@@ -33,6 +33,7 @@
 #include "xalloc.h"
 
 #define AUTHN_RETRY_MS 1000	/* between attempts to remake the link */
+#define AUTHN_QUEUE_MAX 8192	/* events waiting for room on the link */
 
 struct authn_conn {
 	uint64_t id;
@@ -46,8 +47,18 @@ static struct authn_conn **authn_tab;
 static size_t authn_tab_size, authn_count;
 static int authn_fd = -1;
 static unsigned authn_gen;
+static size_t authn_replay_pos;		/* next bucket to replay */
+
+/* events the socket had no room for, oldest first */
+struct authn_qmsg {
+	size_t len;
+	unsigned char *data;
+};
+static struct authn_qmsg *authn_q;
+static size_t authn_qhead, authn_qlen, authn_qsize;
 static long long authn_next_try;
-static struct ipc_msg authn_msg;
+static struct ipc_msg authn_msg;	/* events */
+static struct ipc_msg authn_rmsg;	/* replay batches */
 
 static long long
 authn_now_ms(void)
@@ -88,6 +99,7 @@ authn_grow(void)
 	size_t oldsize = authn_tab_size, i, s;
 
 	authn_tab_size = oldsize ? oldsize * 2 : 16;
+	authn_replay_pos = 0;	/* entries moved: a replay starts over */
 	authn_tab = xcalloc(authn_tab_size, sizeof(*authn_tab));
 	for (i = 0; i < oldsize; i++)
 		for (c = old[i]; c != NULL; c = next) {
@@ -140,12 +152,54 @@ authn_forget(uint64_t id)
 	authn_count--;
 }
 
+static void
+authn_queue_clear(void)
+{
+	while (authn_qhead < authn_qlen)
+		free(authn_q[authn_qhead++].data);
+	authn_qhead = authn_qlen = 0;
+}
+
+/* authn_queue_push - keep m until the socket has room; -1 when full */
+static int
+authn_queue_push(const struct ipc_msg *m)
+{
+	if (authn_qlen - authn_qhead >= AUTHN_QUEUE_MAX)
+		return -1;
+	if (authn_qhead > 0 && authn_qlen == authn_qsize) {
+		memmove(authn_q, authn_q + authn_qhead,
+		    (authn_qlen - authn_qhead) * sizeof(*authn_q));
+		authn_qlen -= authn_qhead;
+		authn_qhead = 0;
+	}
+	if (authn_qlen == authn_qsize) {
+		authn_qsize = authn_qsize ? authn_qsize * 2 : 64;
+		authn_q = xreallocarray(authn_q, authn_qsize,
+		    sizeof(*authn_q));
+	}
+	authn_q[authn_qlen].len = m->len;
+	authn_q[authn_qlen].data = xmemdup(m->data, m->len);
+	authn_qlen++;
+	return 0;
+}
+
 void
 authn_disconnect(void)
 {
 	if (authn_fd >= 0)
 		close(authn_fd);
 	authn_fd = -1;
+	/* authd releases everything we held when it sees the close: what
+	 * was queued is moot, the replay on the next link restores holds */
+	authn_queue_clear();
+}
+
+/* authn_drop - give up on the link for a while */
+static void
+authn_drop(void)
+{
+	authn_disconnect();
+	authn_next_try = authn_now_ms() + AUTHN_RETRY_MS;
 }
 
 /* authn_put_group - one HOLD group; -1 when the message is full */
@@ -164,43 +218,75 @@ authn_put_group(struct ipc_msg *m, const struct authn_conn *c)
 	return 0;
 }
 
-/* authn_flush - send a HOLD batch with n groups (none: nothing) */
-static int
-authn_flush(struct ipc_msg *m, unsigned *n)
-{
-	struct ipc_hdr h;
-
-	if (*n == 0)
-		return 0;
-	memcpy(&h, m->data, sizeof(h));
-	h.len = (uint32_t)m->len;
-	memcpy(m->data, &h, sizeof(h));
-	*n = 0;
-	return ipc_send(authn_fd, m);
-}
-
-/* authn_replay - tell a new authd everything we hold */
+/*
+ * authn_replay - tell a new authd what we hold, a batch of whole buckets
+ * at a time from authn_replay_pos.  A full socket stops it without
+ * dropping the link; the next call goes on from there.  0 done, 1 not
+ * yet, -1 failed (the link is dropped).
+ */
 static int
 authn_replay(void)
 {
 	struct authn_conn *c;
-	unsigned n = 0;
-	size_t i;
+	unsigned n;
+	size_t b;
 
-	ipc_msg_init(&authn_msg, AUTHP_T_HOLD);
-	for (i = 0; i < authn_tab_size; i++)
-		for (c = authn_tab[i]; c != NULL; c = c->next) {
-			if (n >= AUTHP_HOLD_BATCH ||
-			    authn_put_group(&authn_msg, c) < 0) {
-				if (authn_flush(&authn_msg, &n) < 0)
-					return -1;
-				ipc_msg_init(&authn_msg, AUTHP_T_HOLD);
-				if (authn_put_group(&authn_msg, c) < 0)
-					continue;	/* cannot happen */
-			}
-			n++;
+	while (authn_replay_pos < authn_tab_size) {
+		ipc_msg_init(&authn_rmsg, AUTHP_T_HOLD);
+		n = 0;
+		/* whole buckets, while there is surely room for one more */
+		for (b = authn_replay_pos; b < authn_tab_size &&
+		    n < AUTHP_HOLD_BATCH && authn_rmsg.len < IPC_MAX_MSG / 2;
+		    b++)
+			for (c = authn_tab[b]; c != NULL; c = c->next)
+				if (authn_put_group(&authn_rmsg, c) == 0)
+					n++;
+		if (n > 0 && ipc_send(authn_fd, &authn_rmsg) < 0) {
+			if (errno == EAGAIN)
+				return 1;
+			authn_drop();
+			return -1;
 		}
-	return authn_flush(&authn_msg, &n);
+		authn_replay_pos = b;
+	}
+	return 0;
+}
+
+/*
+ * authn_drain - send what waits: queued events, then the rest of a
+ * replay (their order does not matter: authd orders holds by time stamp
+ * and remembers closes).  0 all sent, 1 the socket is full, -1 the link
+ * was dropped.
+ */
+static int
+authn_drain(void)
+{
+	struct authn_qmsg *q;
+	ssize_t n;
+
+	while (authn_qhead < authn_qlen) {
+		q = &authn_q[authn_qhead];
+		n = send(authn_fd, q->data, q->len, MSG_NOSIGNAL |
+		    MSG_DONTWAIT);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return 1;
+		if (n != (ssize_t)q->len) {
+			authn_drop();
+			return -1;
+		}
+		free(q->data);
+		authn_qhead++;
+	}
+	authn_qhead = authn_qlen = 0;
+	return authn_replay();
+}
+
+static int
+authn_pending(void)
+{
+	return authn_qhead < authn_qlen || authn_replay_pos < authn_tab_size;
 }
 
 /* authn_connect_once - one non-blocking attempt; 0 linked */
@@ -228,11 +314,8 @@ authn_connect_once(void)
 	}
 	authn_fd = fd;
 	authn_gen++;
-	if (authn_replay() < 0) {
-		authn_disconnect();
-		return -1;
-	}
-	return 0;
+	authn_replay_pos = 0;
+	return authn_drain() < 0 ? -1 : 0;
 }
 
 /*
@@ -245,8 +328,11 @@ authn_link(long long wait_ms)
 {
 	long long now = authn_now_ms(), end = now + wait_ms;
 
-	if (authn_fd >= 0)
-		return 0;
+	if (authn_fd >= 0) {
+		if (authn_drain() >= 0)
+			return 0;
+		authn_next_try = 0;	/* it just died: try a new one now */
+	}
 	if (wait_ms <= 0 && now < authn_next_try)
 		return -1;
 	for (;;) {
@@ -266,14 +352,15 @@ authn_event(const struct ipc_msg *m)
 {
 	if (authn_link(0) < 0)
 		return -1;
-	if (ipc_send(authn_fd, m) < 0) {
-		/* authd is gone or cannot keep up: it releases what we held
-		 * when it sees the link close; we replay on the next link */
-		authn_disconnect();
-		authn_next_try = authn_now_ms() + AUTHN_RETRY_MS;
-		return -1;
-	}
-	return 0;
+	if (!authn_pending() && ipc_send(authn_fd, m) == 0)
+		return 0;
+	if ((authn_pending() || errno == EAGAIN) &&
+	    authn_queue_push(m) == 0)
+		return 0;
+	/* authd is gone or far behind: it releases what we held when it
+	 * sees the link close; we replay on the next link */
+	authn_drop();
+	return -1;
 }
 
 void
@@ -325,7 +412,7 @@ authn_adopt(uint64_t conn_id, uint64_t ts, const char *addr,
 void
 authn_tick(void)
 {
-	if (authn_fd < 0 && authn_count > 0)
+	if (authn_count > 0)
 		authn_link(0);
 }
 
@@ -382,6 +469,18 @@ authn_send_wait(const struct ipc_msg *m, long long end)
 	return 0;
 }
 
+/* authn_flush_wait - queued events and the replay out before a request */
+static int
+authn_flush_wait(long long end)
+{
+	int r;
+
+	while ((r = authn_drain()) == 1)
+		if (authn_wait(POLLOUT, end) <= 0)
+			return -1;
+	return r < 0 || authn_fd < 0 ? -1 : 0;
+}
+
 int
 authn_call(const struct ipc_msg *req, struct ipc_msg *rep,
     long long connect_wait_ms, long long timeout_ms, const char **error_r)
@@ -395,7 +494,8 @@ authn_call(const struct ipc_msg *req, struct ipc_msg *rep,
 			return -1;
 		}
 		end = authn_now_ms() + timeout_ms;
-		if (authn_send_wait(req, end) == 0)
+		if (authn_flush_wait(end) == 0 &&
+		    authn_send_wait(req, end) == 0)
 			break;
 		authn_disconnect();	/* authd restarted: once more */
 		if (tries > 0) {

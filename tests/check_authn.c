@@ -1,0 +1,230 @@
+/*
+ * check_authn - unit tests for lib/authn against a stand-in authd on a
+ * private socket: events never block the caller, even when authd does
+ * not read; what the process holds is replayed on a new link; closes and
+ * releases are honoured.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "authn.h"
+#include "authp.h"
+#include "cfg.h"
+#include "ipc.h"
+
+#define NIDS 3000
+
+static char dir[64];
+static int lfd = -1;
+static unsigned char seen[NIDS + 1], closed[NIDS + 1];
+
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+setup(void)
+{
+	struct sockaddr_un sun;
+	char conf[256];
+	const char *err;
+
+	snprintf(dir, sizeof(dir), "/tmp/check-authn-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(conf, sizeof(conf), "configdirectory: %s\n"
+	    "authd_socket: %s/authd\n", dir, dir);
+	ck_assert_int_eq(cfg_load_text("imapd.conf", conf, strlen(conf), NULL,
+	    &err), 0);
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/authd", dir);
+	lfd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+	ck_assert_int_ge(lfd, 0);
+	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	ck_assert_int_eq(listen(lfd, 8), 0);
+	memset(seen, 0, sizeof(seen));
+	memset(closed, 0, sizeof(closed));
+}
+
+static void
+teardown(void)
+{
+	char path[128];
+
+	authn_disconnect();
+	close(lfd);
+	snprintf(path, sizeof(path), "%s/authd", dir);
+	unlink(path);
+	rmdir(dir);
+}
+
+static int count(const unsigned char *a);
+
+/* take - read what authd would get on c, for up to ms or until want
+ * holds have been seen */
+static void
+take(int c, long long ms, int want)
+{
+	static struct ipc_msg m;
+	struct pollfd pfd = { c, POLLIN, 0 };
+	long long end = now_ms() + ms;
+	const void *p;
+	size_t off, len;
+	uint16_t tag;
+	uint64_t id;
+
+	while (now_ms() < end && count(seen) < want) {
+		authn_tick();	/* lets queued events out */
+		if (poll(&pfd, 1, 20) <= 0)
+			continue;
+		if (ipc_recv(c, &m) <= 0)
+			return;
+		for (off = 0; authp_field_next(&m, &off, &tag, &p, &len) > 0;) {
+			if (tag != AUTHP_CONNID || len != 8)
+				continue;
+			memcpy(&id, p, 8);
+			ck_assert_uint_le(id, NIDS);
+			if (m.type == AUTHP_T_HOLD)
+				seen[id] = 1;
+			else if (m.type == AUTHP_T_CLOSED)
+				closed[id] = 1;
+		}
+	}
+}
+
+/* accept_tick - authd's accept, while the process goes on with events */
+static int
+accept_tick(long long ms)
+{
+	struct pollfd pfd = { lfd, POLLIN, 0 };
+	long long end = now_ms() + ms;
+
+	while (now_ms() < end) {
+		authn_tick();
+		if (poll(&pfd, 1, 20) > 0)
+			return accept(lfd, NULL, NULL);
+	}
+	return -1;
+}
+
+static int
+count(const unsigned char *a)
+{
+	int i, n = 0;
+
+	for (i = 1; i <= NIDS; i++)
+		n += a[i];
+	return n;
+}
+
+START_TEST(test_never_blocks)
+{
+	long long t0 = now_ms(), t, worst = 0;
+	int i, c;
+
+	/* authd accepts nothing and reads nothing for a while */
+	for (i = 1; i <= NIDS; i++) {
+		t = now_ms();
+		authn_hold((uint64_t)i, "192.0.2.7", "ann");
+		if (now_ms() - t > worst)
+			worst = now_ms() - t;
+	}
+	ck_assert_int_lt(worst, 50);
+	ck_assert_int_lt(now_ms() - t0, 2000);
+	ck_assert_uint_eq(authn_held(), NIDS);
+	/* then it catches up: every hold arrives */
+	c = accept_tick(1000);
+	ck_assert_int_ge(c, 0);
+	take(c, 3000, NIDS);
+	ck_assert_int_eq(count(seen), NIDS);
+	close(c);
+}
+END_TEST
+
+START_TEST(test_replay_after_restart)
+{
+	int i, c;
+
+	for (i = 1; i <= 10; i++)
+		authn_hold((uint64_t)i, "192.0.2.7", "");
+	c = accept_tick(1000);
+	ck_assert_int_ge(c, 0);
+	authn_closed(3);
+	authn_release(4);	/* handed on: not ours to report */
+	take(c, 300, 1000);
+	ck_assert_int_eq(count(seen), 10);
+	ck_assert_int_eq(closed[3], 1);
+	ck_assert_int_eq(closed[4], 0);
+	/* authd dies; the next event finds out and makes a new link */
+	close(c);
+	memset(seen, 0, sizeof(seen));
+	authn_hold(11, "192.0.2.8", "bob");
+	authn_hold(12, "192.0.2.8", "bob");
+	c = accept_tick(3000);
+	ck_assert_int_ge(c, 0);
+	take(c, 2000, 10);
+	take(c, 100, 1000);	/* and nothing else */
+	/* the new authd hears of everything still held, and only that */
+	ck_assert_int_eq(count(seen), 10);
+	ck_assert_int_eq(seen[3], 0);
+	ck_assert_int_eq(seen[4], 0);
+	ck_assert_int_eq(seen[11], 1);
+	ck_assert_int_eq(seen[12], 1);
+	close(c);
+}
+END_TEST
+
+START_TEST(test_no_authd)
+{
+	long long t0;
+	int i;
+
+	/* nobody listens: events return at once and are kept for later */
+	close(lfd);
+	lfd = -1;
+	t0 = now_ms();
+	for (i = 1; i <= 100; i++)
+		authn_hold((uint64_t)i, "192.0.2.9", "");
+	authn_closed(7);
+	authn_tick();
+	ck_assert_int_lt(now_ms() - t0, 200);
+	ck_assert_uint_eq(authn_held(), 99);
+	ck_assert_uint_ne(authn_new_id(), 0);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("authn");
+	TCase *tc = tcase_create("authn");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_never_blocks);
+	tcase_add_test(tc, test_replay_after_restart);
+	tcase_add_test(tc, test_no_authd);
+	tcase_set_timeout(tc, 20);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_set_fork_status(sr, CK_FORK);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
