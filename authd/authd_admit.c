@@ -134,7 +134,7 @@ admit_check(const struct authd_keys *k, long long now, const char **limit_r,
 			*limit_r = admit_conc[i].key;
 			snprintf(text, size, "Too many connections from %s",
 			    admit_conc[i].what);
-			snprintf(detail, dsize, "conns=%lld net=%s", n,
+			snprintf(detail, dsize, "conns=%lld key=%s", n,
 			    admit_conc[i].level == 0 ? k->addr :
 			    admit_conc[i].level == 1 ? k->net : k->wide);
 			return -1;

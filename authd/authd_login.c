@@ -38,7 +38,7 @@ struct authd_login {
 	uint64_t conn_id;
 	unsigned port;
 	int secure;
-	int conn_fails;			/* failures earlier on this connection */
+	int conn_fails;			/* earlier failures on the connection */
 	int nresp;			/* client responses so far */
 	int ok_pending;			/* authenticated; the last challenge
 					 * carried the server's final data */

@@ -4,10 +4,11 @@
  *
  * One event loop (epoll) over the SOCK_SEQPACKET listener, the peers
  * (authd_peer), the backend pool's eventfd (authd_pool), the request
- * deadlines (authd_sched) and, once a second, the housekeeping ticks.  Runs as a
- * DAEMON of master; a restart loses only the exchanges in flight (the
- * workers answer NO [UNAVAILABLE]) and the connection counts, which the
- * holders replay when they reconnect.
+ * deadlines (authd_sched) and, once a second, the housekeeping ticks.
+ * Runs as a DAEMON of master; a restart loses only the exchanges in
+ * flight (the workers answer NO [UNAVAILABLE]) and the connection
+ * counts, which the holders replay when they reconnect.  Penalties are
+ * kept on disk (authd_db).
  */
 #include "config.h"
 
