@@ -35,6 +35,9 @@ struct imap_view {
 	int readonly;
 	uint32_t uidvalidity;
 	uint64_t modseq;	/* HIGHESTMODSEQ as last synced */
+	uint64_t smodseq;	/* HIGHESTMODSEQ the last sync read: >= modseq;
+				 * greater while expunges are held back (all
+				 * else up to it is in the view) */
 	uint32_t recent_lo;	/* UIDs in (recent_lo, recent_hi] were */
 	uint32_t recent_hi;	/* \Recent at SELECT */
 	struct view_msg *msgs;
@@ -173,6 +176,23 @@ void view_close(struct imap_session *s);
 /* view_sync - bring the view up to date, sending untagged responses;
  * expunges are held back when allow_expunge is 0 */
 void view_sync(struct imap_session *s, int allow_expunge);
+/* view_new_fn - a message view_sync_as added (after its EXISTS) */
+typedef void view_new_fn(struct imap_session *s, const struct store_msg *m,
+    uint32_t msgno, void *ctx);
+#define VIEW_SYNC_NEW		0x01	/* add new messages (EXISTS); without
+					 * it only a rename/delete is noticed */
+#define VIEW_SYNC_EXPUNGE	0x02	/* send EXPUNGE (else held back) */
+#define VIEW_SYNC_FLAGS		0x04	/* FETCH for flag changes (else the
+					 * view takes them silently) */
+/* view_sync_as - view_sync reporting what says (VIEW_SYNC_*); new_fn
+ * (may be NULL) is called for every message added */
+void view_sync_as(struct imap_session *s, unsigned what, view_new_fn *new_fn,
+    void *ctx);
+/* view_uncap - after view_rebuild: the client also knows every change up
+ * to smodseq but held-back expunges (a snapshot's modseq stays at the
+ * first held expunge); take those flags as reported */
+int view_uncap(struct imap_session *s, uint64_t smodseq,
+    const char **error_r);
 struct snap;
 /* view_rebuild - the client's view as of a snapshot, from the store:
  * UIDs up to maxuid now present or expunged after the snapshot's modseq;
