@@ -139,10 +139,15 @@ void imapd_resume(struct store *st, int conn);
 int imapd_notify_snap(struct imap_session *s, struct snap *sn);
 /* imapd_notify_restore - rebuild s->notify from a resumed snapshot */
 int imapd_notify_restore(struct imap_session *s, const struct snap *sn);
-/* imapd_notify_sync - send pending notifications about mailboxes other
- * than the selected one (STATUS, LIST); where untagged responses are
- * allowed */
-void imapd_notify_sync(struct imap_session *s);
+/* imapd_notify_sync - where untagged responses are allowed: send what
+ * the NOTIFY spec asks about the selected mailbox and the others (STATUS,
+ * LIST).  how: IMAPD_SYNC_WAIT between commands, IMAPD_SYNC_IDLE inside
+ * IDLE (delayed expunges may go), IMAPD_SYNC_CMD after a command (the
+ * other mailboxes only, at most once per idle_poll) */
+void imapd_notify_sync(struct imap_session *s, int how);
+#define IMAPD_SYNC_WAIT	0
+#define IMAPD_SYNC_IDLE	1
+#define IMAPD_SYNC_CMD	2
 void imapd_notify_free(struct imap_session *s);
 
 /* cmd_select.c */
@@ -155,6 +160,8 @@ void imapd_serve(struct imap_session *s, int greet);
 /* imapd_wait_sync - between commands: send what changed (selected
  * mailbox, NOTIFY) */
 void imapd_wait_sync(struct imap_session *s);
+/* imapd_idle_sync - the same inside IDLE */
+void imapd_idle_sync(struct imap_session *s);
 void imap_ok(struct imap_cmd *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void imap_no(struct imap_cmd *cmd, const char *fmt, ...)

@@ -183,12 +183,15 @@ imapd_dispatch(struct imap_session *s, struct imapp_cmd *c)
 		return;
 	}
 	def->fn(&cmd);
-	if (s->state == IMAP_S_SELECTED) {
+	if (s->state == IMAP_S_SELECTED || s->notify != NULL) {
 		/* tagged reply must come last: hold it while syncing */
 		struct buf tagged = s->out;
 
 		buf_init(&s->out, 0);
-		view_sync(s, !(def->flags & IMAP_CMD_NOEXPUNGE) || cmd.uid);
+		if (s->state == IMAP_S_SELECTED)
+			view_sync(s, !(def->flags & IMAP_CMD_NOEXPUNGE) ||
+			    cmd.uid);
+		imapd_notify_sync(s, IMAPD_SYNC_CMD);
 		buf_append(&s->out, buf_cstr(&tagged), tagged.len);
 		buf_free(&tagged);
 	}
@@ -223,10 +226,19 @@ imapd_refuse(struct imap_session *s, enum imapp_status st)
 void
 imapd_wait_sync(struct imap_session *s)
 {
-	if (s->state == IMAP_S_SELECTED)
+	if (s->notify != NULL)
+		imapd_notify_sync(s, IMAPD_SYNC_WAIT);
+	else if (s->state == IMAP_S_SELECTED)
 		view_sync(s, 1);
-	if (s->state != IMAP_S_LOGOUT && s->notify != NULL)
-		imapd_notify_sync(s);
+}
+
+void
+imapd_idle_sync(struct imap_session *s)
+{
+	if (s->notify != NULL)
+		imapd_notify_sync(s, IMAPD_SYNC_IDLE);
+	else if (s->state == IMAP_S_SELECTED)
+		view_sync(s, 1);
 }
 
 /*
@@ -322,7 +334,7 @@ imapd_serve(struct imap_session *s, int greet)
 
 	if (greet)
 		io_printf(s, "* OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR ID "
-		    "ENABLE IDLE%s] berth ready\r\n", !s->secure &&
+		    "ENABLE IDLE NOTIFY%s] berth ready\r\n", !s->secure &&
 		    !cfg_bool("allowplaintext") ? " LOGINDISABLED" : "");
 	while (s->state != IMAP_S_LOGOUT && !s->dead) {
 		if (imapd_next_command(s, &first) < 0)
