@@ -151,6 +151,9 @@ main(int argc, char **argv)
 			imapd_session_run(fd);
 			close(fd);
 		}
+		/* the command watchdog covers commands, not waiting in
+		 * accept for the next client */
+		alarm(0);
 	}
 	srv_status_send(SRV_S_EXITING);
 	store_close(&imapd_store);

@@ -70,28 +70,56 @@ master_reap(void)
 	}
 }
 
-/* master_stop_children - SIGTERM all, wait up to 10 s, then SIGKILL */
+/* master_stopping - is c one master_stop_children stops? */
+static int
+master_stopping(const struct master_child *c, int store_users)
+{
+	return !store_users || c->svc->e.section != MCONF_DAEMON;
+}
+
+/* master_stopped_left - children still to stop */
+static size_t
+master_stopped_left(int store_users)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < master.nchildren; i++)
+		n += master_stopping(&master.children[i], store_users);
+	return n;
+}
+
+/*
+ * master_stop_children - SIGTERM, wait up to 10 s, then SIGKILL.  Every
+ * child, or with store_users only those that use the mail store (not
+ * DAEMON entries: berth's daemons, authd and idled, never open it, and
+ * stopping idled would drop every parked session).
+ */
 static void
-master_stop_children(void)
+master_stop_children(int store_users)
 {
 	long long deadline;
 	size_t i;
 
 	for (i = 0; i < master.nchildren; i++)
-		kill(master.children[i].pid, SIGTERM);
+		if (master_stopping(&master.children[i], store_users))
+			kill(master.children[i].pid, SIGTERM);
 	deadline = master_now_ms() + 10000;
-	while (master.nchildren > 0 && master_now_ms() < deadline) {
+	while (master_stopped_left(store_users) > 0 &&
+	    master_now_ms() < deadline) {
 		master_reap();
 		usleep(20000);
 	}
 	for (i = 0; i < master.nchildren; i++) {
+		if (!master_stopping(&master.children[i], store_users))
+			continue;
 		log_warn("pid=%d did not exit; killing",
 		    (int)master.children[i].pid);
 		kill(master.children[i].pid, SIGKILL);
 	}
-	while (waitpid(-1, NULL, 0) > 0)
-		;
-	master.nchildren = 0;
+	while (master_stopped_left(store_users) > 0) {
+		master_reap();
+		usleep(20000);
+	}
 }
 
 /* master_shutdown - stop listening and every child, then exit */
@@ -105,7 +133,7 @@ master_shutdown(void)
 	for (i = 0; i < master.nsvcs; i++)
 		if (master.svcs[i]->lfd >= 0)
 			close(master.svcs[i]->lfd);
-	master_stop_children();
+	master_stop_children(0);
 	log_info("stopped");
 	exit(0);
 }
@@ -113,8 +141,9 @@ master_shutdown(void)
 /*
  * master_recover - a child reported that the mail store needs recovery (a
  * process died inside Berkeley DB).  Recovery needs the store to itself:
- * stop every child, run the START commands again, then carry on.  The
- * listeners stay open, so clients wait in the backlog meanwhile.
+ * stop every child that uses it, run the START commands again, then carry
+ * on.  The listeners stay open, so clients wait in the backlog meanwhile;
+ * DAEMONs (idled with its parked sessions, authd) keep running.
  */
 static void
 master_recover(void)
@@ -123,9 +152,9 @@ master_recover(void)
 
 	master.recover_pending = 0;
 	log_error("mail store needs recovery: stopping children=%zu and "
-	    "running START again", master.nchildren);
+	    "running START again", master_stopped_left(1));
 	master.terminating = 1;
-	master_stop_children();
+	master_stop_children(1);
 	master.terminating = 0;
 	master_event_run_start();
 	for (i = 0; i < master.nsvcs; i++)

@@ -112,9 +112,11 @@ master_event_tick(void)
 		if (svc->removed || svc->next_ms == 0 || svc->next_ms > now)
 			continue;
 		if (svc->e.section == MCONF_DAEMON) {
+			/* still running (kept through a store recovery): its
+			 * exit schedules the next start */
+			svc->next_ms = 0;
 			if (master_event_running(svc))
 				continue;
-			svc->next_ms = 0;
 			svc->started_ms = now;
 			if (master_spawn(svc) < 0)
 				master_event_schedule(svc, 0);

@@ -199,3 +199,61 @@ def test_done_then_idle_separately_answered_by_idled(fresh):
     # a real command goes to a worker
     out = r.cmd(b"n1", b"NOOP")
     assert out[-1].startswith(b"n1 OK")
+
+
+def test_500_idlers_hold_no_worker(fresh):
+    """500 sessions idle while the pool stays at prefork; new mail reaches
+    every one (answered by idled), an expunge too (through workers)."""
+    s = fresh(prefork=2, maxchild=20,
+              extra_conf="idled_maxuser: 1000\nidled_maxusernet: 1000\n")
+    s.start()
+    c = s.connect("alice", "secret")
+    c.create("many")
+    c.append("many", None, None, MSG)
+    idlers = [idler(s, b"many") for _ in range(500)]
+    assert wait_for(lambda: s.logtext().count("park user=alice") >= 500,
+                    30)
+    # master trims spare workers back to prefork once they sit idle; one
+    # more serves c's own session
+    assert wait_for(lambda: len(s.children()) == 3, 20), s.children()
+    c.append("many", None, None, MSG)
+    for r in idlers:
+        assert r.line() == b"* 2 EXISTS"
+    assert len(s.children()) == 3
+    c.select("many")
+    c.store("1", "+FLAGS", r"(\Deleted)")
+    c.expunge()
+    for r in idlers:
+        ln = r.line()
+        if ln.startswith(b"* 1 FETCH"):
+            ln = r.line()
+        assert ln == b"* 1 EXPUNGE", ln
+    for r in idlers:
+        r.send(b"DONE\r\nz LOGOUT\r\n")
+    for r in idlers:
+        assert r.line().startswith(b"i1 OK")
+        assert r.line() == b"* BYE berth logging out"
+        assert r.closed()
+    c.logout()
+
+
+def test_parked_sessions_survive_store_recovery(fresh):
+    """A worker stopped by its watchdog makes master recover the store;
+    idled (which never opens it) keeps its sessions meanwhile."""
+    s = fresh().start()
+    c = s.connect("alice", "secret")
+    c.create("rec")
+    c.logout()
+    r = idler(s, b"rec")
+    assert wait_for(lambda: "park user=alice" in s.logtext())
+    idled = s.children("idled")
+    os.kill(s.children()[0], signal.SIGALRM)
+    assert wait_for(lambda: "recovery done" in s.logtext(), 20)
+    assert s.children("idled") == idled
+    s.wait_ready()
+    c = s.connect("alice", "secret")
+    c.append("rec", None, None, MSG)
+    assert r.line() == b"* 1 EXISTS"
+    r.send(b"DONE\r\n")
+    assert r.line().startswith(b"i1 OK")
+    c.logout()

@@ -1,0 +1,93 @@
+"""A real client with IDLE and CONDSTORE support (the imapflow library)
+parked in idled: it must see every change, as from an unparked session."""
+import json
+import select
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from test_master import wait_for
+
+NODE_DIR = os.path.join(os.path.dirname(__file__), "..", "node")
+MSG = b"From: a@example.com\r\nSubject: flow\r\n\r\nnew mail\r\n"
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("node") is None or
+    not os.path.isdir(os.path.join(NODE_DIR, "node_modules", "imapflow")),
+    reason="node and tests/node/node_modules (npm ci) are needed")
+
+
+class Flow:
+    def __init__(self, port, mailbox):
+        self.p = subprocess.Popen(
+            ["node", os.path.join(NODE_DIR, "idle_watch.js"), str(port),
+             "alice", "secret", mailbox], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, text=True)
+
+    def event(self, timeout=10):
+        r, _, _ = select.select([self.p.stdout], [], [], timeout)
+        assert r, "no event from the imapflow client in %ds" % timeout
+        line = self.p.stdout.readline()
+        assert line, "imapflow client exited"
+        ev = json.loads(line)
+        assert ev["ev"] != "error", ev
+        return ev
+
+    def stop(self):
+        self.p.stdin.write("stop\n")
+        self.p.stdin.flush()
+
+    def kill(self):
+        if self.p.poll() is None:
+            self.p.kill()
+        self.p.wait()
+
+
+def test_imapflow_idle_parked(fresh):
+    s = fresh().start()
+    c = s.connect("alice", "secret")
+    c.create("flow")
+    for _ in range(3):
+        c.append("flow", None, None, MSG)
+    f = Flow(s.port, "flow")
+    try:
+        ev = f.event()
+        assert ev["ev"] == "open" and ev["exists"] == 3
+        assert ev["condstore"]
+        assert f.event()["ev"] == "idling"
+        assert wait_for(lambda: "park user=alice" in s.logtext())
+        parks = s.logtext().count("park user=alice")
+        c.select("flow")
+        c.store("1", "+FLAGS", r"(\Flagged)")
+        c.store("2", "+FLAGS", r"(\Deleted)")
+        c.expunge()
+        c.append("flow", None, None, MSG)
+        # the \Flagged change (with its MODSEQ), the expunge of 2 (its
+        # \Deleted flag may be reported first or not at all, depending
+        # on when the resumed worker looked), and the new message
+        got = []
+        while not (any(e["ev"] == "exists" for e in got) and
+                   any(e["ev"] == "expunge" for e in got)):
+            got.append(f.event())
+        flags = [e for e in got if e["ev"] == "flags"]
+        assert any(e["seq"] == 1 and "\\Flagged" in e["flags"] and
+                   e["modseq"] for e in flags), got
+        assert all(e["seq"] in (1, 2) for e in flags), got
+        rest = [e for e in got if e["ev"] != "flags"]
+        assert rest == [{"ev": "expunge", "seq": 2},
+                        {"ev": "exists", "count": 3, "prev": 2}], got
+        # it was parked again after each resume
+        assert wait_for(lambda: s.logtext().count("park user=alice") >
+                        parks)
+        f.stop()
+        while True:
+            ev = f.event()
+            if ev["ev"] == "status":
+                assert ev["messages"] == 3
+            if ev["ev"] == "bye":
+                break
+    finally:
+        f.kill()
+    c.logout()
