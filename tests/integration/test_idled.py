@@ -310,3 +310,29 @@ def test_malformed_messages_close_only_that_peer(fresh):
     assert r.line() == b"* 1 EXISTS"
     assert "malformed" in s.logtext()
     c.logout()
+
+
+def test_stalled_idled_gets_the_session_not_two_servers(fresh):
+    """idled stopped (SIGSTOP) while a session parks: the worker gives up
+    waiting and leaves the client to idled, which serves it when it runs
+    again; the client is never answered by two processes."""
+    s = fresh().start()
+    c = s.connect("alice", "secret")
+    c.create("st")
+    assert wait_for(lambda: len(s.children("idled")) == 1)
+    idled = s.children("idled")[0]
+    os.kill(idled, signal.SIGSTOP)
+    try:
+        r = idler(s, b"st")
+        assert wait_for(lambda: "did not acknowledge a park" in
+                        s.logtext(), 10)
+    finally:
+        os.kill(idled, signal.SIGCONT)
+    assert wait_for(lambda: "park user=alice" in s.logtext())
+    c.append("st", None, None, MSG)
+    assert r.line() == b"* 1 EXISTS"
+    r.send(b"DONE\r\n")
+    assert r.line().startswith(b"i1 OK")
+    out = r.cmd(b"n", b"NOOP")
+    assert out == [b"n OK NOOP completed"]
+    c.logout()
