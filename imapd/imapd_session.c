@@ -254,8 +254,9 @@ imapd_wait_input(struct imap_session *s)
 	long long delay = cfg_duration_ms("notify_park_delay"),
 	    poll_ms = cfg_duration_ms("idle_poll"), waited = 0;
 
-	while (s->notify != NULL && s->in.len == 0 &&
-	    s->state != IMAP_S_NOTAUTH) {
+	/* only between commands: not inside a line or a literal */
+	while (s->notify != NULL && s->in.len == 0 && s->rd.cmd.len == 0 &&
+	    !s->rd.skipping && s->state != IMAP_S_NOTAUTH) {
 		if (waited >= delay) {
 			imapd_wait_sync(s);
 			if (s->state == IMAP_S_LOGOUT || io_flush(s) < 0)
