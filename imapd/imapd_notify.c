@@ -584,25 +584,19 @@ notify_snap_selected(struct imap_session *s, struct snap *sn)
 
 	if (n == NULL)
 		return snap_watch_add(sn, v->mboxid, NOTIFY_EV_MESSAGE |
-		    NOTIFY_EV_MAILBOXNAME | SNAP_W_SELECTED, v->modseq);
-	/* nothing held back: idled may answer new mail itself */
-	if ((n->sel_events & NOTIFY_EV_NEW) && v->smodseq == v->modseq)
-		return snap_watch_add(sn, v->mboxid, n->sel_events |
-		    NOTIFY_EV_MAILBOXNAME | SNAP_W_SELECTED |
-		    (n->fetch ? SNAP_W_NEWFETCH : 0), v->modseq);
+		    NOTIFY_EV_MAILBOXNAME | SNAP_W_SELECTED, v->smodseq);
 	/*
-	 * Something is held back (expunges under selected-delayed) or
-	 * nothing is wanted: a plain watch from the last sync on, for what
-	 * would be sent now.  XXX(#3): idled judges a selected watch by the
-	 * view's modseq, so a held-back change would wake the session in a
-	 * loop; with a plain watch an IDLE that idled starts itself does not
-	 * report the held expunges until something else changes.
+	 * The watch starts where the last sync looked (smodseq); the view
+	 * (sn->modseq) may be older when expunges are held back.  idled
+	 * answers new mail itself only while the two agree, passes over
+	 * what the watch does not ask for, and sends an IDLE it would start
+	 * itself to a worker while anything is held.
 	 */
 	ev = n->sel_events & NOTIFY_MSGEV;
 	if (n->sel_delayed && sn->kind != SNAP_K_IDLE)
 		ev &= ~(uint32_t)NOTIFY_EV_EXPUNGE;
-	return snap_watch_add(sn, v->mboxid, ev | NOTIFY_EV_MAILBOXNAME,
-	    v->smodseq);
+	return snap_watch_add(sn, v->mboxid, ev | NOTIFY_EV_MAILBOXNAME |
+	    SNAP_W_SELECTED | (n->fetch ? SNAP_W_NEWFETCH : 0), v->smodseq);
 }
 
 /* notify_user_events - what changes to the mailbox list wake s */

@@ -13,7 +13,7 @@ from test_master import wait_for
 MSG = b"From: a@example.com\r\nSubject: push\r\n\r\nnew mail\r\n"
 SUPPORTED = (b"[BADEVENT (MessageNew MessageExpunge FlagChange "
              b"MailboxName SubscriptionChange)]")
-USERS = ["n%d" % i for i in range(1, 16)]
+USERS = ["n%d" % i for i in range(1, 17)]
 
 
 @pytest.fixture(scope="module")
@@ -408,5 +408,34 @@ def test_notify_set_replaces_and_inboxes(ns):
     c.append("INBOX", None, None, MSG)
     assert r.line().startswith(b"* STATUS INBOX (MESSAGES 1 UIDNEXT 2 ")
     quiet(r, 0.4)
+    r.cmd(b"o", b"LOGOUT")
+    c.logout()
+
+
+def test_selected_delayed_idle_reports_held_expunge(ns):
+    """an IDLE started while an expunge is held back goes through a
+    worker, which reports the expunge; idled does not answer it alone"""
+    u = "n16"
+    c = other(ns, u)
+    c.create("h")
+    for _ in range(2):
+        c.append("h", None, None, MSG)
+    n = parks(ns, u)
+    r = session(ns, u, b"SELECT h", b"NOTIFY SET (selected-delayed "
+                b"(MessageNew MessageExpunge))")
+    n = parked_again(ns, u, n)
+    c.select("h")
+    c.store("1", "+FLAGS", r"(\Deleted)")
+    c.expunge()
+    time.sleep(0.3)            # held: nothing said between commands
+    r.send(b"i IDLE\r\n")
+    got = {r.line(), r.line()}
+    assert got == {b"+ idling", b"* 1 EXPUNGE"}, got
+    # new mail inside that IDLE is reported (by idled, once parked)
+    assert wait_for(lambda: parks(ns, u, "idle") >= 1)
+    c.append("h", None, None, MSG)
+    assert r.line() == b"* 2 EXISTS"
+    r.send(b"DONE\r\n")
+    assert r.line().startswith(b"i OK")
     r.cmd(b"o", b"LOGOUT")
     c.logout()
