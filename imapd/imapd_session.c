@@ -226,10 +226,15 @@ imapd_refuse(struct imap_session *s, enum imapp_status st)
 void
 imapd_wait_sync(struct imap_session *s)
 {
+	/* the store reads are covered by the watchdog, waiting is not */
+	unsigned armed = alarm(IMAPD_WATCHDOG_S);
+
 	if (s->notify != NULL)
 		imapd_notify_sync(s, IMAPD_SYNC_WAIT);
 	else if (s->state == IMAP_S_SELECTED)
 		view_sync(s, 1);
+	if (armed == 0)
+		alarm(0);
 }
 
 void
