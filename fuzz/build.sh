@@ -17,9 +17,12 @@ LIB="$top/lib/buf.c $top/lib/xalloc.c $top/lib/log.c"
 clang $CFLAGS -o "$out/fuzz_imapp" "$here/fuzz_imapp.c" "$top/lib/imapp.c" $LIB
 clang $CFLAGS -o "$out/fuzz_mime" "$here/fuzz_mime.c" "$top/lib/mime_parse.c" \
 	"$top/lib/mime_hdr.c" "$top/lib/mime_envelope.c" "$top/lib/imapp.c" $LIB
+clang $CFLAGS -o "$out/fuzz_snap" "$here/fuzz_snap.c" "$top/lib/snap.c" \
+	"$top/lib/ipc.c" "$top/lib/notify.c" "$top/lib/cfg.c" \
+	"$top/lib/cfg_keys.c" $LIB
 if [ "${1:-}" = run ]; then
 	secs=${2:-60}
-	for t in imapp mime; do
+	for t in imapp mime snap; do
 		mkdir -p "$out/corpus-$t"
 		"$out/fuzz_$t" -max_total_time="$secs" -max_len=8192 \
 		    "$out/corpus-$t" "$here/corpus/$t"

@@ -130,6 +130,9 @@ void idled_change_init(void);
 /* idled_change_catch_up - bring s up to its mailboxes' newest changes:
  * answer what idled can, wake s for the rest; 1 if s was woken/dropped */
 int idled_change_catch_up(struct isess *s);
+/* idled_selected_held - does the worker hold back changes of the selected
+ * mailbox (an IDLE must then start in a worker, which reports them)? */
+int idled_selected_held(const struct isess *s);
 
 /* idled_client.c */
 void idled_client_io(struct ev_io *io, unsigned events, void *ctx);

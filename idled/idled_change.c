@@ -63,57 +63,102 @@ change_find(const struct imbox *m, uint64_t modseq)
 }
 
 /*
- * change_selected - bring s's selected mailbox up to date.  Returns 0
- * when done (or nothing to do), 1 when s was woken or dropped, 2 when a
- * step is missing (the caller waits for it).
+ * change_selected - bring s's selected mailbox up to date.  The watch's
+ * modseq is where the worker last looked; the session's is what the
+ * client's view is as of (older when the worker holds changes back, e.g.
+ * expunges under NOTIFY selected-delayed).  Steps the watch does not ask
+ * for are passed over; new mail is answered here only while nothing is
+ * held back.  Returns 0 when done (or nothing to do), 1 when s was woken
+ * or dropped, 2 when a step is missing (the caller waits for it).
  */
 static int
 change_selected(struct isess *s, struct iwatch *w)
 {
 	const struct ichange *c;
-	uint64_t cur = s->modseq;
-	uint32_t exists = s->exists, maxuid = s->maxuid;
+	uint64_t cur = w->modseq;
+	uint32_t exists = s->exists, maxuid = s->maxuid, ev;
+	int fast = s->modseq == w->modseq, n;
 	char line[64];
-	int n;
 
-	if (w->mb->modseq <= cur)
-		return 0;
 	while (cur < w->mb->modseq) {
 		if ((c = change_find(w->mb, cur)) == NULL)
 			return 2;
-		if (c->what != NOTIFY_EV_NEW ||
-		    !(w->events & NOTIFY_EV_NEW) ||
+		ev = c->what & w->events & (NOTIFY_EV_MESSAGE |
+		    NOTIFY_EV_MAILBOXNAME);
+		if (ev == 0) {
+			fast = 0;	/* the worker takes it in silently */
+		} else if (c->what != NOTIFY_EV_NEW || !fast ||
 		    (w->events & SNAP_W_NEWFETCH)) {
 			idled_wake(s, "changed");
 			return 1;
+		} else {
+			exists = c->exists;
+			if (c->uidnext > 0)
+				maxuid = c->uidnext - 1;
 		}
 		cur = c->modseq;
-		exists = c->exists;
-		if (c->uidnext > 0)
-			maxuid = c->uidnext - 1;
 	}
-	if (exists != s->exists) {
+	if (fast && exists != s->exists) {
 		n = snprintf(line, sizeof(line), "* %u EXISTS\r\n", exists);
 		if (idled_sess_write(s, line, (size_t)n) < 0)
 			return 1;
 	}
-	s->exists = exists;
-	s->maxuid = maxuid;
-	s->modseq = w->modseq = cur;
+	if (fast) {
+		s->exists = exists;
+		s->maxuid = maxuid;
+		s->modseq = cur;
+	}
+	w->modseq = cur;
 	return 0;
 }
 
-/* change_other - a watched mailbox that is not the selected one */
+/*
+ * change_pending - did a watched mailbox other than the selected one go
+ * through a change the watch asks for since the worker last looked?  A
+ * step missing from the chain counts as yes (the worker will look).
+ */
+static int
+change_pending(struct iwatch *w)
+{
+	const struct ichange *c;
+	uint64_t cur = w->modseq;
+
+	while (cur < w->mb->modseq) {
+		if ((c = change_find(w->mb, cur)) == NULL ||
+		    (c->what & w->events) != 0)
+			return 1;
+		cur = c->modseq;
+	}
+	w->modseq = cur;
+	return 0;
+}
+
+/* change_other - c (what) changed a watched mailbox, not the selected */
 static int
 change_other(struct isess *s, struct iwatch *w, uint32_t what)
 {
-	if (w->mb->modseq <= w->modseq && !(what & NOTIFY_EV_MAILBOXNAME))
-		return 0;
-	if ((w->events & what & ~(uint32_t)NOTIFY_W_DELETED) == 0 &&
-	    !(what & NOTIFY_W_DELETED))
-		return 0;
-	idled_wake(s, "changed");
-	return 1;
+	if ((what & NOTIFY_W_DELETED) ||
+	    (w->events & what & NOTIFY_EV_MAILBOXNAME) ||
+	    change_pending(w)) {
+		idled_wake(s, "changed");
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * idled_selected_held - does the worker hold changes of s's selected
+ * mailbox back (so that starting an IDLE must go through it)?
+ */
+int
+idled_selected_held(const struct isess *s)
+{
+	uint32_t i;
+
+	for (i = 0; i < s->nwatch; i++)
+		if (s->watch[i].events & SNAP_W_SELECTED)
+			return s->watch[i].modseq != s->modseq;
+	return 0;
 }
 
 int
@@ -135,7 +180,7 @@ idled_change_catch_up(struct isess *s)
 				ev_timer_add(&w->mb->gap, CHANGE_GAP_MS,
 				    change_gap, w->mb);
 		} else if (w->mb->modseq > w->modseq &&
-		    change_other(s, w, NOTIFY_EV_MESSAGE) == 1) {
+		    change_other(s, w, 0) == 1) {
 			return 1;
 		}
 	}

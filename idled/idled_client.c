@@ -101,6 +101,7 @@ idled_client_input(struct isess *s)
 			s->kind = SNAP_K_WAIT;
 			s->tag[0] = '\0';
 		} else if (s->kind == SNAP_K_WAIT && len == s->pending.len &&
+		    !idled_selected_held(s) &&
 		    client_cmd(d, len, "IDLE", tag, sizeof(tag))) {
 			n = snprintf(reply, sizeof(reply), "+ idling\r\n");
 			s->kind = SNAP_K_IDLE;

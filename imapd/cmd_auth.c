@@ -35,7 +35,7 @@ cmd_capability_list(struct imap_session *s, struct buf *out)
 	char *m, *w, *save = NULL;
 
 	buf_puts(out, "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE "
-	    "UIDPLUS UNSELECT CHILDREN MOVE CONDSTORE");
+	    "UIDPLUS UNSELECT CHILDREN MOVE CONDSTORE NOTIFY");
 	if (s->state != IMAP_S_NOTAUTH)
 		return;
 	if (!s->secure && !cfg_bool("allowplaintext"))

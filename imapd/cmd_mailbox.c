@@ -11,12 +11,16 @@
 
 #include "imapd.h"
 #include "imapd_cmd.h"
+#include "imapd_notify.h"
 #include "log.h"
 #include "xalloc.h"
 
 static void
 cmd_mbox_result(struct imap_cmd *cmd, int r, const char *err)
 {
+	/* NOTIFY: the client knows what it changed itself */
+	if (r == 0)
+		imapd_notify_absorb(cmd->s);
 	if (r == 0)
 		imap_ok(cmd, "%s completed", cmd->c->name);
 	else if (r == STORE_ENOENT)
@@ -98,9 +102,9 @@ cmd_subscribe(struct imap_cmd *cmd)
 		return;
 	}
 	if (store_sub_set(cmd->s->st, cmd->s->user, name, on, &err) < 0)
-		imap_no(cmd, "[SERVERBUG] %s", err);
+		cmd_mbox_result(cmd, -1, err);
 	else
-		imap_ok(cmd, "%s completed", cmd->c->name);
+		cmd_mbox_result(cmd, 0, NULL);
 }
 
 /* cmd_list_match - IMAP LIST wildcard match ('*' any, '%' no '/') */

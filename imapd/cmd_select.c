@@ -199,7 +199,7 @@ idle_run(struct imap_session *s, const char *tag)
 
 	for (;; first = 0) {
 		alarm(IMAPD_WATCHDOG_S);	/* covers each sync */
-		imapd_wait_sync(s);
+		imapd_idle_sync(s);
 		if (s->state == IMAP_S_LOGOUT)
 			return;
 		nl = s->in.len ? memchr(s->in.data, '\n', s->in.len) : NULL;

@@ -35,6 +35,9 @@ struct imap_view {
 	int readonly;
 	uint32_t uidvalidity;
 	uint64_t modseq;	/* HIGHESTMODSEQ as last synced */
+	uint64_t smodseq;	/* HIGHESTMODSEQ the last sync read: >= modseq;
+				 * greater while expunges are held back (all
+				 * else up to it is in the view) */
 	uint32_t recent_lo;	/* UIDs in (recent_lo, recent_hi] were */
 	uint32_t recent_hi;	/* \Recent at SELECT */
 	struct view_msg *msgs;
@@ -136,10 +139,15 @@ void imapd_resume(struct store *st, int conn);
 int imapd_notify_snap(struct imap_session *s, struct snap *sn);
 /* imapd_notify_restore - rebuild s->notify from a resumed snapshot */
 int imapd_notify_restore(struct imap_session *s, const struct snap *sn);
-/* imapd_notify_sync - send pending notifications about mailboxes other
- * than the selected one (STATUS, LIST); where untagged responses are
- * allowed */
-void imapd_notify_sync(struct imap_session *s);
+/* imapd_notify_sync - where untagged responses are allowed: send what
+ * the NOTIFY spec asks about the selected mailbox and the others (STATUS,
+ * LIST).  how: IMAPD_SYNC_WAIT between commands, IMAPD_SYNC_IDLE inside
+ * IDLE (delayed expunges may go), IMAPD_SYNC_CMD after a command (the
+ * other mailboxes only, at most once per idle_poll) */
+void imapd_notify_sync(struct imap_session *s, int how);
+#define IMAPD_SYNC_WAIT	0
+#define IMAPD_SYNC_IDLE	1
+#define IMAPD_SYNC_CMD	2
 void imapd_notify_free(struct imap_session *s);
 
 /* cmd_select.c */
@@ -152,6 +160,8 @@ void imapd_serve(struct imap_session *s, int greet);
 /* imapd_wait_sync - between commands: send what changed (selected
  * mailbox, NOTIFY) */
 void imapd_wait_sync(struct imap_session *s);
+/* imapd_idle_sync - the same inside IDLE */
+void imapd_idle_sync(struct imap_session *s);
 void imap_ok(struct imap_cmd *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void imap_no(struct imap_cmd *cmd, const char *fmt, ...)
@@ -173,6 +183,23 @@ void view_close(struct imap_session *s);
 /* view_sync - bring the view up to date, sending untagged responses;
  * expunges are held back when allow_expunge is 0 */
 void view_sync(struct imap_session *s, int allow_expunge);
+/* view_new_fn - a message view_sync_as added (after its EXISTS) */
+typedef void view_new_fn(struct imap_session *s, const struct store_msg *m,
+    uint32_t msgno, void *ctx);
+#define VIEW_SYNC_NEW		0x01	/* add new messages (EXISTS); without
+					 * it only a rename/delete is noticed */
+#define VIEW_SYNC_EXPUNGE	0x02	/* send EXPUNGE (else held back) */
+#define VIEW_SYNC_FLAGS		0x04	/* FETCH for flag changes (else the
+					 * view takes them silently) */
+/* view_sync_as - view_sync reporting what says (VIEW_SYNC_*); new_fn
+ * (may be NULL) is called for every message added */
+void view_sync_as(struct imap_session *s, unsigned what, view_new_fn *new_fn,
+    void *ctx);
+/* view_uncap - after view_rebuild: the client also knows every change up
+ * to smodseq but held-back expunges (a snapshot's modseq stays at the
+ * first held expunge); take those flags as reported */
+int view_uncap(struct imap_session *s, uint64_t smodseq,
+    const char **error_r);
 struct snap;
 /* view_rebuild - the client's view as of a snapshot, from the store:
  * UIDs up to maxuid now present or expunged after the snapshot's modseq;

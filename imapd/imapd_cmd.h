@@ -18,5 +18,7 @@ imap_cmd_fn cmd_select, cmd_close, cmd_expunge, cmd_idle;
 imap_cmd_fn cmd_append;
 /* cmd_message.c */
 imap_cmd_fn cmd_fetch, cmd_store, cmd_copy, cmd_search;
+/* cmd_notify.c */
+imap_cmd_fn cmd_notify;
 
 #endif

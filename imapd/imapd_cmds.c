@@ -34,6 +34,7 @@ static const struct imap_cmd_def imapd_cmds[] = {
 	{ "STATUS", cmd_status, AUTH },
 	{ "APPEND", cmd_append, AUTH },
 	{ "IDLE", cmd_idle, AUTH },
+	{ "NOTIFY", cmd_notify, AUTH },
 	{ "CHECK", cmd_noop, SEL },
 	{ "CLOSE", cmd_close, SEL },
 	{ "UNSELECT", cmd_close, SEL },

@@ -39,7 +39,7 @@
 #include "snap.h"
 #include "srv.h"
 
-#define PARK_ACK_TIMEOUT_MS 2000
+#define PARK_ACK_TIMEOUT_MS 5000
 
 static struct ipc_msg park_msg;
 static int park_warned;
@@ -127,16 +127,29 @@ park_send(struct imap_session *s, struct snap *sn)
 			close(c);
 		return -1;
 	}
-	/* idled holds the client only once it says so */
+	/*
+	 * idled holds the client once it says so.  If it closes the
+	 * connection without PARKED it did not take the fd: serve the
+	 * session here.  If it says nothing in time, the fd may be in its
+	 * tables or in its queue: leave the client to it rather than risk
+	 * two processes answering one client (if idled is wedged, master
+	 * restarts it and the client reconnects).
+	 */
 	pfd.fd = c;
 	pfd.events = POLLIN;
 	r = poll(&pfd, 1, PARK_ACK_TIMEOUT_MS);
-	if (r <= 0 || ipc_recv(c, &park_msg) <= 0 ||
+	if (r == 0) {
+		log_error("idled did not acknowledge a park in %d ms; the "
+		    "session stays with it user=%s addr=%s",
+		    PARK_ACK_TIMEOUT_MS, s->user, s->addr);
+		close(c);
+		s->parked = 1;
+		s->state = IMAP_S_LOGOUT;
+		return 0;
+	}
+	if (r < 0 || ipc_recv(c, &park_msg) <= 0 ||
 	    park_msg.type != IDLEP_T_PARKED) {
-		/* XXX(#3): if idled took the fd but its answer was lost,
-		 * both would serve the client; idled answers at once, so
-		 * only a stuck idled gets here, and master restarts it */
-		park_warn("no acknowledgement");
+		park_warn("refused");
 		close(c);
 		return -1;
 	}

@@ -183,12 +183,15 @@ imapd_dispatch(struct imap_session *s, struct imapp_cmd *c)
 		return;
 	}
 	def->fn(&cmd);
-	if (s->state == IMAP_S_SELECTED) {
+	if (s->state == IMAP_S_SELECTED || s->notify != NULL) {
 		/* tagged reply must come last: hold it while syncing */
 		struct buf tagged = s->out;
 
 		buf_init(&s->out, 0);
-		view_sync(s, !(def->flags & IMAP_CMD_NOEXPUNGE) || cmd.uid);
+		if (s->state == IMAP_S_SELECTED)
+			view_sync(s, !(def->flags & IMAP_CMD_NOEXPUNGE) ||
+			    cmd.uid);
+		imapd_notify_sync(s, IMAPD_SYNC_CMD);
 		buf_append(&s->out, buf_cstr(&tagged), tagged.len);
 		buf_free(&tagged);
 	}
@@ -223,10 +226,24 @@ imapd_refuse(struct imap_session *s, enum imapp_status st)
 void
 imapd_wait_sync(struct imap_session *s)
 {
-	if (s->state == IMAP_S_SELECTED)
+	/* the store reads are covered by the watchdog, waiting is not */
+	unsigned armed = alarm(IMAPD_WATCHDOG_S);
+
+	if (s->notify != NULL)
+		imapd_notify_sync(s, IMAPD_SYNC_WAIT);
+	else if (s->state == IMAP_S_SELECTED)
 		view_sync(s, 1);
-	if (s->state != IMAP_S_LOGOUT && s->notify != NULL)
-		imapd_notify_sync(s);
+	if (armed == 0)
+		alarm(0);
+}
+
+void
+imapd_idle_sync(struct imap_session *s)
+{
+	if (s->notify != NULL)
+		imapd_notify_sync(s, IMAPD_SYNC_IDLE);
+	else if (s->state == IMAP_S_SELECTED)
+		view_sync(s, 1);
 }
 
 /*
@@ -242,8 +259,9 @@ imapd_wait_input(struct imap_session *s)
 	long long delay = cfg_duration_ms("notify_park_delay"),
 	    poll_ms = cfg_duration_ms("idle_poll"), waited = 0;
 
-	while (s->notify != NULL && s->in.len == 0 &&
-	    s->state != IMAP_S_NOTAUTH) {
+	/* only between commands: not inside a line or a literal */
+	while (s->notify != NULL && s->in.len == 0 && s->rd.cmd.len == 0 &&
+	    !s->rd.skipping && s->state != IMAP_S_NOTAUTH) {
 		if (waited >= delay) {
 			imapd_wait_sync(s);
 			if (s->state == IMAP_S_LOGOUT || io_flush(s) < 0)
@@ -322,7 +340,7 @@ imapd_serve(struct imap_session *s, int greet)
 
 	if (greet)
 		io_printf(s, "* OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR ID "
-		    "ENABLE IDLE%s] berth ready\r\n", !s->secure &&
+		    "ENABLE IDLE NOTIFY%s] berth ready\r\n", !s->secure &&
 		    !cfg_bool("allowplaintext") ? " LOGINDISABLED" : "");
 	while (s->state != IMAP_S_LOGOUT && !s->dead) {
 		if (imapd_next_command(s, &first) < 0)

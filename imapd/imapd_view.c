@@ -58,7 +58,7 @@ view_open(struct imap_session *s, const char *name, int readonly,
 	v->name = xstrdup(name);
 	v->readonly = readonly;
 	v->uidvalidity = mb.uidvalidity;
-	v->modseq = mb.highestmodseq;
+	v->modseq = v->smodseq = mb.highestmodseq;
 	if (oldrecent != UINT32_MAX) {
 		v->recent_lo = oldrecent;
 		v->recent_hi = mb.uidnext - 1;
@@ -103,52 +103,42 @@ view_emit_expunges(struct imap_session *s)
 	v->n = o;
 }
 
-void
-view_sync(struct imap_session *s, int allow_expunge)
+/* view_mark_gone - mark what the store no longer has; 1 if any */
+static int
+view_mark_gone(struct imap_view *v, const struct store_msg *msgs, size_t n)
 {
-	struct imap_view *v = &s->view;
-	struct store_msg *msgs;
-	struct store_mbox mb;
-	struct buf line = BUF_INIT;
-	const char *err;
-	size_t n, i, j, before;
-	int r, anygone = 0;
+	size_t i, j;
+	int any = 0;
 
-	r = store_mbox_get(s->st, s->user, v->name, &mb, &err);
-	if (r == 0 && mb.id == v->mboxid && mb.highestmodseq == v->modseq) {
-		if (allow_expunge)
-			view_emit_expunges(s);
-		return;
-	}
-	if (r != 0 || mb.id != v->mboxid) {
-		/* deleted or renamed under us */
-		io_printf(s, "* BYE Selected mailbox was deleted or renamed\r\n");
-		s->state = IMAP_S_LOGOUT;
-		return;
-	}
-	if (store_msg_list(s->st, v->mboxid, &mb, &msgs, &n, &err) != 0) {
-		log_error("view sync user=%s mailbox=%s: %s", s->user,
-		    v->name, err);
-		return;
-	}
-	/* both lists ascend by UID: merge; first what is gone, so that
-	 * the FETCH numbers below are those after the EXPUNGEs */
+	/* both lists ascend by UID */
 	for (i = j = 0; i < v->n; i++) {
 		while (j < n && msgs[j].uid < v->msgs[i].uid)
 			j++;
 		if (j >= n || msgs[j].uid != v->msgs[i].uid) {
 			v->msgs[i].gone = 1;
-			anygone = 1;
+			any = 1;
 		}
 	}
-	if (anygone && allow_expunge)
-		view_emit_expunges(s);
+	return any;
+}
+
+/* view_flag_changes - FETCH for messages whose flags changed (or, without
+ * report, take the new flags silently) */
+static void
+view_flag_changes(struct imap_session *s, const struct store_msg *msgs,
+    size_t n, int report)
+{
+	struct imap_view *v = &s->view;
+	struct buf line = BUF_INIT;
+	size_t i, j;
+
 	for (i = j = 0; i < v->n; i++) {
 		while (j < n && msgs[j].uid < v->msgs[i].uid)
 			j++;
-		if (j >= n || msgs[j].uid != v->msgs[i].uid)
+		if (j >= n || msgs[j].uid != v->msgs[i].uid ||
+		    msgs[j].modseq == v->msgs[i].modseq || v->msgs[i].gone)
 			continue;
-		if (msgs[j].modseq != v->msgs[i].modseq && !v->msgs[i].gone) {
+		if (report) {
 			buf_reset(&line);
 			imap_flags_put(&line, msgs[j].flags, msgs[j].keywords,
 			    v->msgs[i].recent);
@@ -158,19 +148,113 @@ view_sync(struct imap_session *s, int allow_expunge)
 				io_printf(s, " MODSEQ (%llu)",
 				    (unsigned long long)msgs[j].modseq);
 			io_printf(s, ")\r\n");
+		}
+		v->msgs[i].flags = msgs[j].flags;
+		v->msgs[i].modseq = msgs[j].modseq;
+	}
+	buf_free(&line);
+}
+
+/* view_add_new - messages above the view's last UID: EXISTS, then new_fn
+ * for each */
+static void
+view_add_new(struct imap_session *s, const struct store_msg *msgs,
+    size_t n, view_new_fn *new_fn, void *ctx)
+{
+	struct imap_view *v = &s->view;
+	size_t j, first = n, before = v->n;
+
+	for (j = 0; j < n; j++)
+		if (v->n == 0 || msgs[j].uid > v->msgs[v->n - 1].uid) {
+			if (first == n)
+				first = j;
+			view_push(v, &msgs[j], 0);
+		}
+	if (v->n == before)
+		return;
+	io_printf(s, "* %zu EXISTS\r\n", v->n);
+	for (j = before; new_fn != NULL && j < v->n; j++)
+		new_fn(s, &msgs[first + j - before], (uint32_t)j + 1, ctx);
+}
+
+void
+view_sync(struct imap_session *s, int allow_expunge)
+{
+	view_sync_as(s, VIEW_SYNC_NEW | VIEW_SYNC_FLAGS |
+	    (allow_expunge ? VIEW_SYNC_EXPUNGE : 0), NULL, NULL);
+}
+
+void
+view_sync_as(struct imap_session *s, unsigned what, view_new_fn *new_fn,
+    void *ctx)
+{
+	struct imap_view *v = &s->view;
+	struct store_msg *msgs;
+	struct store_mbox mb;
+	const char *err;
+	size_t n;
+	int r, anygone, allow_expunge = (what & VIEW_SYNC_EXPUNGE) != 0;
+
+	r = store_mbox_get(s->st, s->user, v->name, &mb, &err);
+	if (r != 0 || mb.id != v->mboxid) {
+		/* deleted or renamed under us */
+		io_printf(s, "* BYE Selected mailbox was deleted or renamed\r\n");
+		s->state = IMAP_S_LOGOUT;
+		return;
+	}
+	if (!(what & VIEW_SYNC_NEW))
+		return;		/* nothing to report but that */
+	if (mb.highestmodseq == v->modseq) {
+		if (allow_expunge)
+			view_emit_expunges(s);
+		return;
+	}
+	/* only expunges, held back, since the last sync */
+	if (mb.highestmodseq == v->smodseq && !allow_expunge)
+		return;
+	if (store_msg_list(s->st, v->mboxid, &mb, &msgs, &n, &err) != 0) {
+		log_error("view sync user=%s mailbox=%s: %s", s->user,
+		    v->name, err);
+		return;
+	}
+	/* first what is gone, so that the FETCH numbers below are those
+	 * after the EXPUNGEs */
+	anygone = view_mark_gone(v, msgs, n);
+	if (anygone && allow_expunge)
+		view_emit_expunges(s);
+	view_flag_changes(s, msgs, n, (what & VIEW_SYNC_FLAGS) != 0);
+	view_add_new(s, msgs, n, new_fn, ctx);
+	v->modseq = anygone && !allow_expunge ? v->modseq : mb.highestmodseq;
+	v->smodseq = mb.highestmodseq;
+	free(msgs);
+}
+
+int
+view_uncap(struct imap_session *s, uint64_t smodseq, const char **error_r)
+{
+	struct imap_view *v = &s->view;
+	struct store_msg *msgs;
+	struct store_mbox mb;
+	size_t n, i, j;
+	int r;
+
+	if (smodseq <= v->smodseq)
+		return 0;
+	if ((r = store_msg_list(s->st, v->mboxid, &mb, &msgs, &n,
+	    error_r)) != 0)
+		return r;
+	for (i = j = 0; i < v->n; i++) {
+		while (j < n && msgs[j].uid < v->msgs[i].uid)
+			j++;
+		if (j < n && msgs[j].uid == v->msgs[i].uid &&
+		    msgs[j].modseq <= smodseq) {
 			v->msgs[i].flags = msgs[j].flags;
 			v->msgs[i].modseq = msgs[j].modseq;
 		}
 	}
-	before = v->n;
-	for (j = 0; j < n; j++)
-		if (v->n == 0 || msgs[j].uid > v->msgs[v->n - 1].uid)
-			view_push(v, &msgs[j], 0);
-	if (v->n != before)
-		io_printf(s, "* %zu EXISTS\r\n", v->n);
-	v->modseq = anygone && !allow_expunge ? v->modseq : mb.highestmodseq;
-	buf_free(&line);
 	free(msgs);
+	v->smodseq = smodseq;
+	return 0;
 }
 
 uint32_t
@@ -292,7 +376,7 @@ view_rebuild(struct imap_session *s, const struct snap *sn,
 	v->name = xstrdup(sn->mailbox);
 	v->readonly = (sn->flags & SNAP_F_READONLY) != 0;
 	v->uidvalidity = sn->uidvalidity;
-	v->modseq = sn->modseq;
+	v->modseq = v->smodseq = sn->modseq;
 	v->recent_lo = sn->recent_lo;
 	v->recent_hi = sn->recent_hi;
 	s->state = IMAP_S_SELECTED;

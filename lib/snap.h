@@ -43,7 +43,7 @@ struct ipc_msg;
 #define SNAP_VERSION 2
 #define SNAP_MAX_PENDING 4096	/* client bytes read while parked */
 #define SNAP_MAX_WATCH 1000	/* watched mailboxes */
-#define SNAP_MAX_SPEC 8192	/* notify_spec bytes */
+#define SNAP_MAX_SPEC 32768	/* notify_spec bytes */
 #define SNAP_MAX_REPLY 512	/* reply bytes */
 
 enum snap_kind {

@@ -22,7 +22,8 @@
 #include "store_int.h"
 #include "xalloc.h"
 
-#define STORE_RETRIES 200	/* about 9 s of back-off in all */
+#define STORE_RETRIES 1000	/* at most about 10 s of back-off in all */
+#define STORE_BACKOFF_MAX_US 10000
 #define STORE_REC_VERSION 1
 
 int
@@ -340,6 +341,26 @@ store_checkpoint(struct store *st, const char **error_r)
 	return store_file_sweep(st, 3600, error_r);
 }
 
+/*
+ * store_backoff - wait before retry number attempt + 1: a random time up
+ * to 100 us doubling per attempt, at most STORE_BACKOFF_MAX_US.  Random,
+ * so that writers that collided do not collide again in step; short,
+ * because a conflict on a page lasts one commit (about a millisecond),
+ * and long fixed sleeps were what made busy APPENDs slow.
+ */
+static void
+store_backoff(int attempt)
+{
+	static unsigned seed;
+	unsigned cap = 100u << (attempt < 7 ? attempt : 7);
+
+	if (seed == 0)
+		seed = (unsigned)getpid() ^ (unsigned)time(NULL);
+	if (cap > STORE_BACKOFF_MAX_US)
+		cap = STORE_BACKOFF_MAX_US;
+	usleep(50 + (unsigned)rand_r(&seed) % cap);
+}
+
 int
 store_run(struct store *st, store_op_fn *op, void *arg, const char **error_r)
 {
@@ -361,15 +382,14 @@ store_run(struct store *st, store_op_fn *op, void *arg, const char **error_r)
 		r = op(st, txn, arg);
 		if (r == DB_LOCK_DEADLOCK || r == DB_LOCK_NOTGRANTED) {
 			txn->abort(txn);
-			if (attempt % 8 == 7 &&
+			if (attempt % 16 == 15 &&
 			    (r = store_failchk(st)) != 0) {
 				/* a process died inside the library */
 				st->needs_recovery = 1;
 				return store_fail(st, error_r, "failchk: %s",
 				    db_strerror(r));
 			}
-			usleep(attempt < 10 ? 500 * (unsigned)(attempt + 1) :
-			    50000);
+			store_backoff(attempt);
 			continue;
 		}
 		if (r < 0 && r > -100) {

@@ -257,3 +257,82 @@ def test_parked_sessions_survive_store_recovery(fresh):
     r.send(b"DONE\r\n")
     assert r.line().startswith(b"i1 OK")
     c.logout()
+
+
+def test_malformed_messages_close_only_that_peer(fresh):
+    """Garbage, a wrong version, a snapshot without fields (with an fd
+    attached) on idled's sockets: idled closes that peer, the fd it was
+    sent is closed, and parking still works."""
+    import array
+    import socket
+    import struct
+    s = fresh().start()
+    c = s.connect("alice", "secret")
+    c.create("mal")
+    assert wait_for(lambda: len(s.children("idled")) == 1)
+    idled = s.children("idled")
+    sock = os.path.join(s.dir, "conf", "socket")
+    victim_a, victim_b = socket.socketpair()
+
+    def seqpacket(name):
+        p = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        p.connect(os.path.join(sock, name))
+        return p
+
+    bad = [
+        b"hello",                                       # too short
+        struct.pack("=HHI", 9, 200, 8),                 # wrong version
+        struct.pack("=HHI", 1, 200, 4000),              # bad length
+        struct.pack("=HHI", 1, 200, 8),                 # PARK, no fields
+    ]
+    for msg in bad:
+        p = seqpacket("idled")
+        fds = array.array("i", [victim_b.fileno()])
+        p.sendmsg([msg], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)])
+        p.settimeout(5)
+        assert p.recv(100) == b""       # closed, no answer
+        p.close()
+    # change messages: garbage and a wrong version
+    for msg in [b"x" * 10, struct.pack("=HH", 7, 1) + b"\0" * 40]:
+        p = seqpacket("notify")
+        p.send(msg)
+        p.settimeout(5)
+        assert p.recv(100) == b""
+        p.close()
+    # idled closed the copies it was sent: the pair's other end sees EOF
+    victim_b.close()
+    victim_a.settimeout(5)
+    assert victim_a.recv(10) == b""
+    assert s.children("idled") == idled
+    r = idler(s, b"mal")
+    assert wait_for(lambda: "park user=alice" in s.logtext())
+    c.append("mal", None, None, MSG)
+    assert r.line() == b"* 1 EXISTS"
+    assert "malformed" in s.logtext()
+    c.logout()
+
+
+def test_stalled_idled_gets_the_session_not_two_servers(fresh):
+    """idled stopped (SIGSTOP) while a session parks: the worker gives up
+    waiting and leaves the client to idled, which serves it when it runs
+    again; the client is never answered by two processes."""
+    s = fresh().start()
+    c = s.connect("alice", "secret")
+    c.create("st")
+    assert wait_for(lambda: len(s.children("idled")) == 1)
+    idled = s.children("idled")[0]
+    os.kill(idled, signal.SIGSTOP)
+    try:
+        r = idler(s, b"st")
+        assert wait_for(lambda: "did not acknowledge a park" in
+                        s.logtext(), 10)
+    finally:
+        os.kill(idled, signal.SIGCONT)
+    assert wait_for(lambda: "park user=alice" in s.logtext())
+    c.append("st", None, None, MSG)
+    assert r.line() == b"* 1 EXISTS"
+    r.send(b"DONE\r\n")
+    assert r.line().startswith(b"i1 OK")
+    out = r.cmd(b"n", b"NOOP")
+    assert out == [b"n OK NOOP completed"]
+    c.logout()

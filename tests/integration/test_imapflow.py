@@ -25,12 +25,19 @@ class Flow:
             ["node", os.path.join(NODE_DIR, "idle_watch.js"), str(port),
              "alice", "secret", mailbox], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, text=True)
+        self.buf = b""
 
     def event(self, timeout=10):
-        r, _, _ = select.select([self.p.stdout], [], [], timeout)
-        assert r, "no event from the imapflow client in %ds" % timeout
-        line = self.p.stdout.readline()
-        assert line, "imapflow client exited"
+        # our own buffer: select() cannot see lines a buffered reader
+        # has already taken from the pipe
+        fd = self.p.stdout.fileno()
+        while b"\n" not in self.buf:
+            r, _, _ = select.select([fd], [], [], timeout)
+            assert r, "no event from the imapflow client in %ds" % timeout
+            d = os.read(fd, 65536)
+            assert d, "imapflow client exited"
+            self.buf += d
+        line, self.buf = self.buf.split(b"\n", 1)
         ev = json.loads(line)
         assert ev["ev"] != "error", ev
         return ev
