@@ -3,6 +3,8 @@ import os
 import signal
 import time
 
+import pytest
+
 from fakeauthd import FakeSaslauthd
 from raw import Raw
 from test_master import wait_for
@@ -181,3 +183,21 @@ def test_hung_backend_times_out_and_others_go_on(fresh):
         assert r.cmd(b"n", b"NOOP")[-1].startswith(b"n OK")
     finally:
         fake.stop()
+
+
+@pytest.mark.xfail(reason="needs idled to report to authd (authn_hold on "
+                   "park, authn_closed on close, authn_release on hand-off)",
+                   strict=False)
+def test_counts_freed_when_a_parked_session_closes(fresh):
+    s = fresh(extra_conf="authd_maxconns_addr: 2\n"
+              "authd_delay_base: 300ms\nauthd_box_addr: 100\n").start()
+    for i in range(3):
+        r = Raw(s.port, source="127.0.15.1")
+        assert greeted(r), r.greeting
+        r.send(b"a LOGIN alice wrong\r\n")
+        # parked in idled for the delay; the client goes away meanwhile
+        assert wait_for(lambda: s.logtext().count("kind=notauth") > 2 * i)
+        r.close()
+        assert wait_for(lambda: s.logtext().count("reason=client-closed")
+                        > i)
+    assert greeted(Raw(s.port, source="127.0.15.1"))
