@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "authn.h"
 #include "cfg.h"
 #include "idled.h"
 #include "log.h"
@@ -166,6 +167,7 @@ limits_tick(struct ev_timer *t, void *ctx)
 		if (!s->waking)
 			limits_check(s, now, ka, ito, to, nto);
 	}
+	authn_tick();		/* remake the link to authd when due */
 	if (now - limits_expire_ms >= 60000) {
 		limits_expire_ms = now;
 		idled_mbox_expire();

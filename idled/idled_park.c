@@ -19,6 +19,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "authn.h"
 #include "idled.h"
 #include "idlep.h"
 #include "ipc.h"
@@ -104,12 +105,15 @@ park_take(int conn)
 	snap_free(&sn);
 	if (ev_io_add(&s->io, fd, EV_READ, idled_client_io, s) < 0) {
 		log_error("epoll: %m");
+		s->conn_id = 0;		/* the worker still holds it */
 		idled_sess_drop(s, "no-room");
 		return;
 	}
 	ipc_msg_init(&park_msg, IDLEP_T_PARKED);
 	if (ipc_send(conn, &park_msg) < 0)
 		log_warn("park ack failed: %m");
+	/* authd counts the connection as ours now */
+	authn_hold(s->conn_id, s->addr, s->user->name);
 	log_info("park user=%s addr=%s kind=%s mailbox=%s parked=%zu",
 	    s->user->name[0] ? s->user->name : "-", s->addr,
 	    snap_kind_name(s->kind), s->mailbox ? s->mailbox : "-",

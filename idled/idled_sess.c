@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "authn.h"
 #include "idled.h"
 #include "log.h"
 #include "xalloc.h"
@@ -365,6 +366,8 @@ idled_sess_drop(struct isess *s, const char *reason)
 {
 	uint32_t i;
 
+	if (s->conn_id != 0)
+		authn_closed(s->conn_id);
 	if (reason != NULL)
 		log_info("unpark user=%s addr=%s kind=%s mailbox=%s reason=%s "
 		    "parked=%zu", s->user->name[0] ? s->user->name : "-",

@@ -16,6 +16,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "authn.h"
 #include "idled.h"
 #include "idlep.h"
 #include "ipc.h"
@@ -88,6 +89,10 @@ wake_send(struct isess *s)
 		return 0;
 	}
 	close(c);
+	/* the worker that takes it tells authd it holds it; closing it
+	 * here must not count as the client going away */
+	authn_release(s->conn_id);
+	s->conn_id = 0;
 	idled_sess_drop(s, s->why);
 	return 0;
 }

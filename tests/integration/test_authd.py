@@ -185,9 +185,6 @@ def test_hung_backend_times_out_and_others_go_on(fresh):
         fake.stop()
 
 
-@pytest.mark.xfail(reason="needs idled to report to authd (authn_hold on "
-                   "park, authn_closed on close, authn_release on hand-off)",
-                   strict=False)
 def test_counts_freed_when_a_parked_session_closes(fresh):
     s = fresh(extra_conf="authd_maxconns_addr: 2\n"
               "authd_delay_base: 300ms\nauthd_box_addr: 100\n").start()

@@ -116,6 +116,17 @@ def saslauthd_or_skip(dbpath, rundir):
     return p, mux
 
 
+def stop_group(p):
+    """stop saslauthd and its workers; a worker busy in a check may
+    ignore SIGTERM for a while"""
+    os.killpg(p.pid, signal.SIGTERM)
+    try:
+        p.wait(5)
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        p.wait(10)
+
+
 def test_real_saslauthd_backend(fresh):
     run = tempfile.mkdtemp(prefix="berth-saslauthd-")
     os.chmod(run, 0o755)
@@ -135,8 +146,7 @@ def test_real_saslauthd_backend(fresh):
         out = r3.cmd(b"c", b"LOGIN alice nope")
         assert out[-1].startswith(b"c NO [AUTHENTICATIONFAILED]"), out
     finally:
-        os.killpg(p.pid, signal.SIGTERM)
-        p.wait(10)
+        stop_group(p)
         shutil.rmtree(run, ignore_errors=True)
 
 
