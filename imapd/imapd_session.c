@@ -247,41 +247,48 @@ imapd_idle_sync(struct imap_session *s)
 }
 
 /*
- * imapd_wait_input - read more of the next command.  A session under
- * NOTIFY that waits longer than notify_park_delay is parked in idled,
- * which wakes it when a watched mailbox changes; until then the store is
- * polled every idle_poll so notifications still flow.  -1 ends the
+ * imapd_wait_input - read more of the next command.  A session that
+ * waits long enough is parked in idled instead of holding this worker:
+ * under NOTIFY after notify_park_delay (idled wakes it when a watched
+ * mailbox changes; until then the store is polled every idle_poll so
+ * notifications still flow), and before login after notauth_park_delay
+ * (so connections that never log in cost no worker).  -1 ends the
  * session here (EOF, timeout, or parked).
  */
 static int
 imapd_wait_input(struct imap_session *s)
 {
-	long long delay = cfg_duration_ms("notify_park_delay"),
-	    poll_ms = cfg_duration_ms("idle_poll"), waited = 0;
+	int notauth = s->state == IMAP_S_NOTAUTH;
+	long long delay = cfg_duration_ms(notauth ? "notauth_park_delay" :
+	    "notify_park_delay"), poll_ms = cfg_duration_ms("idle_poll"),
+	    waited = 0, step;
 
 	/* only between commands: not inside a line or a literal */
-	while (s->notify != NULL && s->in.len == 0 && s->rd.cmd.len == 0 &&
-	    !s->rd.skipping && s->state != IMAP_S_NOTAUTH) {
+	while ((s->notify != NULL || notauth) && s->in.len == 0 &&
+	    s->rd.cmd.len == 0 && !s->rd.skipping) {
 		if (waited >= delay) {
-			imapd_wait_sync(s);
+			if (!notauth)
+				imapd_wait_sync(s);
 			if (s->state == IMAP_S_LOGOUT || io_flush(s) < 0)
 				return -1;
 			s->idle_since_ms = imapd_now_ms();
-			if (imapd_park(s, SNAP_K_WAIT, NULL) == 0)
+			if (imapd_park(s, notauth ? SNAP_K_NOTAUTH : SNAP_K_WAIT,
+			    NULL) == 0)
 				return -1;
 			delay = s->timeout_ms;	/* idled is down: stay */
 		}
-		if (io_read(s, poll_ms < delay - waited ? poll_ms :
-		    delay - waited) == 0)
+		step = poll_ms < delay - waited ? poll_ms : delay - waited;
+		if (io_read(s, step) == 0)
 			return 0;
 		if (errno != ETIMEDOUT)
 			return -1;
-		waited += poll_ms < delay - waited ? poll_ms : delay - waited;
+		waited += step;
 		if (waited >= s->timeout_ms) {
 			errno = ETIMEDOUT;
 			return -1;
 		}
-		imapd_wait_sync(s);
+		if (!notauth)
+			imapd_wait_sync(s);
 	}
 	return io_read(s, s->timeout_ms);
 }

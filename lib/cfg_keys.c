@@ -48,6 +48,7 @@ const struct cfg_key cfg_keys[] = {
 	{ "maxlogins_per_host", CFG_T_INT, NULL, 0 },	/* unset: auto */
 	{ "maxlogins_per_user", CFG_T_INT, NULL, 0 },
 	{ "maxmessagesize", CFG_T_SIZE, "64M", 0 },
+	{ "notauth_park_delay", CFG_T_DURATION, "3s", 's' },
 	{ "notify_park_delay", CFG_T_DURATION, "5s", 's' },
 	{ "sasl_mech_list", CFG_T_STR, "PLAIN LOGIN", 0 },
 	{ "sasl_pwcheck_method", CFG_T_STR, "auxprop", 0 },

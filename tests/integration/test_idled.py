@@ -336,3 +336,24 @@ def test_stalled_idled_gets_the_session_not_two_servers(fresh):
     out = r.cmd(b"n", b"NOOP")
     assert out == [b"n OK NOOP completed"]
     c.logout()
+
+
+def test_connections_that_do_not_log_in_are_parked(fresh):
+    """40 connections that only take the greeting cost no worker; one
+    then logs in through a worker; the rest are closed after
+    idled_notauth_timeout"""
+    s = fresh(prefork=2, maxchild=6,
+              extra_conf="notauth_park_delay: 200ms\n"
+                         "idled_notauth_timeout: 3s\n").start()
+    quiet = [Raw(s.port) for _ in range(40)]
+    assert wait_for(lambda: s.logtext().count("kind=notauth") >= 40, 15)
+    assert len(s.children()) <= 6
+    r = quiet.pop()
+    out = r.cmd(b"l", b"LOGIN alice secret")
+    assert out[-1].startswith(b"l OK"), out
+    assert r.cmd(b"n", b"NOOP")[-1].startswith(b"n OK")
+    for q in quiet:
+        assert q.line().startswith(b"* BYE")
+        assert q.closed()
+    assert "limit=idled_notauth_timeout" in s.logtext()
+    r.cmd(b"o", b"LOGOUT")
