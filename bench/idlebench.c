@@ -61,6 +61,8 @@ struct conn {
 	int fd, idx, user;
 	enum st st;
 	unsigned sel_exists;	/* EXISTS at SELECT */
+	unsigned last_exists;	/* highest EXISTS seen (diagnostics) */
+	char last[64];		/* last line seen (diagnostics) */
 	long long got_ns;	/* EXISTS of this round */
 	size_t len;
 	char buf[1024];
@@ -68,7 +70,7 @@ struct conn {
 
 static struct sockaddr_in dst;
 static const char *password;
-static int nusers, ep, round_no, literal_plus;
+static int nusers, ep, round_no, literal_plus, debug;
 
 static long long
 now_ns(void)
@@ -242,6 +244,9 @@ idler_line(struct conn *c, char *ln)
 			close_conn(c, S_FAILED);
 		break;
 	case S_IDLING:
+		snprintf(c->last, sizeof(c->last), "%s", ln);
+		if (sscanf(ln, "* %u EXISTS", &n) == 1 && n > c->last_exists)
+			c->last_exists = n;
 		if (sscanf(ln, "* %u EXISTS", &n) == 1 && c->got_ns == 0 &&
 		    round_no > 0 && n >= c->sel_exists + (unsigned)round_no)
 			c->got_ns = now_ns();
@@ -394,6 +399,14 @@ child_main(int lo, int n, int cmdfd, int resfd)
 			for (i = 0; i < n; i++)
 				got[i] = cs[i].st == S_FAILED ? -1 :
 				    cs[i].got_ns;
+			for (i = 0; debug && i < n; i++)
+				if (cs[i].got_ns == 0)
+					fprintf(stderr, "idlebench: round %d "
+					    "idler %d user%d st=%d sel=%u "
+					    "last_exists=%u last=\"%s\"\n", r,
+					    cs[i].idx, cs[i].user, cs[i].st,
+					    cs[i].sel_exists, cs[i].last_exists,
+					    cs[i].last);
 			snprintf(line, sizeof(line), "res %d %d\n", r, n);
 			full_write(resfd, line, strlen(line));
 			full_write(resfd, got, (size_t)n * sizeof(*got));
@@ -600,6 +613,7 @@ main(int argc, char **argv)
 	if (nidlers < 1 || nusers < 1 || perproc < 1 || rounds < 0)
 		return 2;
 	signal(SIGPIPE, SIG_IGN);
+	debug = getenv("IDLEBENCH_DEBUG") != NULL;
 	memset(&dst, 0, sizeof(dst));
 	dst.sin_family = AF_INET;
 	dst.sin_port = htons((uint16_t)port);

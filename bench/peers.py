@@ -313,9 +313,26 @@ class Peer:
                 break
             time.sleep(0.1)
 
+    def save_log(self):
+        """copy the server's log to BUILD/bench-logs (kept after stop)"""
+        text = self.logtail(10**9)
+        if not text:
+            return None
+        d = os.path.join(BUILD, "bench-logs")
+        os.makedirs(d, exist_ok=True)
+        path = os.path.join(d, time.strftime("%Y%m%d-%H%M%S-") +
+                            f"{self.name}-{self.port}.log")
+        with open(path, "w") as f:
+            f.write(text)
+        self.saved_log = path
+        return path
+
     def stop(self):
         try:
             self._stop()
+            if self.proc is not None and not getattr(self, "saved_log",
+                                                     None):
+                self.save_log()
         finally:
             if self.backend:
                 self.backend.stop()
