@@ -152,6 +152,10 @@ def main():
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--peer-max", type=int, default=5000)
+    ap.add_argument("--dgram-qlen", type=int, default=0,
+                    help="raise net.unix.max_dgram_qlen for the run (berth "
+                    "and Cyrus send change notices as Unix datagrams; "
+                    "Debian's default queue is 10)")
     ap.add_argument("n", nargs="*", type=int)
     args = ap.parse_args()
     servers = args.servers.split(",")
@@ -161,8 +165,9 @@ def main():
     gen = peers.compile_c("idlebench")
     peers.on_signals()
     table = []
-    with peers.Sysctl("fs.inotify.max_user_instances", 65536) as sc:
-        print(f"# {sc.note}", flush=True)
+    qlen = peers.Sysctl("net.unix.max_dgram_qlen", args.dgram_qlen)
+    with peers.Sysctl("fs.inotify.max_user_instances", 65536) as sc, qlen:
+        print(f"# {sc.note}; {qlen.note}", flush=True)
         try:
             for rep in range(1, args.repeat + 1):
                 for n in args.n or [1000, 3000]:

@@ -657,7 +657,7 @@ class Sysctl:
         try:
             with open(self.path) as f:
                 self.old = f.read().strip()
-            if int(self.old) < int(self.value):
+            if self.value and int(self.old) < int(self.value):
                 with open(self.path, "w") as f:
                     f.write(str(self.value))
                 self.note = f"{self.key}={self.value} (was {self.old})"

@@ -126,7 +126,7 @@ KEYS = ["slow", "attackers", "seconds", "legit_attempts", "legit_ok",
 def ratio(a, b):
     try:
         a, b = float(a), float(b)
-        return f"{a / b:.2f}" if b > 0 else "inf"
+        return f"{a / b:.3g}" if b > 0 else "inf"
     except (TypeError, ValueError):
         return "n/a"
 
