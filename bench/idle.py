@@ -9,11 +9,15 @@ every idler (p50/p99/max, missed = none within 10 s), and the time to
 DONE+LOGOUT them all; then ratios berth vs each peer from the same run.
 
     bench/idle.py [--servers berth,dovecot,dovecot-hib,cyrus] [--users 50]
-                  [--rounds 5] [--repeat 1] [--peer-max 5000] [N ...]
+                  [--rounds 5] [--repeat 1] [--peer-max 5000]
+                  [--dgram-qlen Q] [N ...]
 
 N defaults to 1000 3000.  Peers above --peer-max idlers are skipped
 (they need a process per session, or fds past one process's limit);
-berth runs at any N.  Output: key=value lines, one per server and N, and
+berth runs at any N.  fs.inotify.max_user_instances is raised for
+Dovecot when writable and restored afterwards; net.unix.max_dgram_qlen
+is left as it is unless --dgram-qlen is given (berth and Cyrus both send
+change notices as Unix datagrams, and a full queue drops them).  Output: key=value lines, one per server and N, and
 a ratio table (peer / berth: above 1 means berth is better).
 
 Does not: tune berth; it runs with the config bench/peers.py gives it.

@@ -27,7 +27,9 @@
  * Source addresses: idlers 127.1.x.y, appenders 127.0.2.x, so ephemeral
  * ports never run out.
  *
- * Output, after the caller's "go" line on stdin: key=value lines.
+ * Output, after the caller's "go" line on stdin: key=value lines.  With
+ * IDLEBENCH_DEBUG set, each child names on stderr every idler that got
+ * nothing in a round (its state, counts seen, last line).
  * Bounded: setup 300 s, each round 12 s, logout 30 s; a child whose
  * parent dies (EOF on its command pipe) exits.
  */
