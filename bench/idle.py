@@ -83,6 +83,8 @@ def run(name, n, args, gen):
         peers.settle(peer.pid, quiet=5, limit=120)
         before = peer.tree()
         res["pss_before_kb"] = peers.pss_kb(before)
+        ip = peer.idled_pid() if name == "berth" else None
+        idled_before = peers.pss_kb([ip]) if ip else 0
         res["processes_before"] = len(before)
         p = subprocess.Popen([gen, "127.0.0.1", str(peer.port), str(n),
                               str(args.users), "pw", str(args.rounds)],
@@ -108,6 +110,9 @@ def run(name, n, args, gen):
             ip = peer.idled_pid()
             if ip:
                 res["idled_pss_kb"] = peers.pss_kb([ip])
+                res["idled_bytes_per_idler"] = round(
+                    (res["idled_pss_kb"] - idled_before) * 1024 /
+                    max(idling, 1))
                 res["idled_fds"], res["idled_fd_limit"] = fds_of(ip)
         out, _ = p.communicate(b"go\n", timeout=args.rounds * 16 + 90)
         for ln in out.decode().splitlines():
@@ -131,6 +136,7 @@ KEYS = ["idlers", "idling", "setup_failed", "processes_before",
         "bytes_per_idler", "processes", "p50_ms", "p99_ms", "max_ms",
         "samples", "missed", "append_failed", "logout_all_s", "closed",
         "not_closed", "setup_s", "literal_plus", "idled_pss_kb",
+        "idled_bytes_per_idler",
         "idled_fds", "idled_fd_limit", "log_warnings", "error"]
 
 

@@ -115,7 +115,7 @@ def run(name, args, gen):
 KEYS = ["slow", "attackers", "seconds", "legit_attempts", "legit_ok",
         "legit_fail", "legit_fail_no", "legit_fail_bye",
         "legit_fail_closed", "legit_fail_refused", "legit_fail_timeout",
-        "legit_p50_ms", "legit_p99_ms", "legit_max_ms",
+        "legit_p50_ms", "legit_p99_ms", "legit_max_ms", "legit_p99_all_ms",
         "attacker_answers", "attacker_checks_per_s", "attacker_connects",
         "attacker_refused", "attacker_bye", "attacker_closed",
         "attacker_timeouts", "attacker_ok", "processes_before",
@@ -126,6 +126,8 @@ KEYS = ["slow", "attackers", "seconds", "legit_attempts", "legit_ok",
 def ratio(a, b):
     try:
         a, b = float(a), float(b)
+        if a == b == float("inf"):
+            return "n/a"
         return f"{a / b:.3g}" if b > 0 else "inf"
     except (TypeError, ValueError):
         return "n/a"
@@ -157,8 +159,10 @@ def main():
             table.append((rep, got))
     finally:
         peers.kill_all()
-    print("# ratios: peer / berth; legit_p99 and peak_*: above 1 berth "
-          "better; attacker_checks: above 1 the peer let attackers try more")
+    print("# ratios: peer / berth; legit_p99 (successful logins only), "
+          "legit_p99_all (failures as infinitely slow) and peak_*: above 1 "
+          "berth better; attacker_checks: above 1 the peer let attackers "
+          "try more")
     for rep, got in table:
         b = got.get("berth")
         if not b:
@@ -168,6 +172,7 @@ def main():
                 continue
             print(f"ratio run={rep} slow={int(args.slow)} peer={s} "
                   f"legit_p99={ratio(r.get('legit_p99_ms'), b.get('legit_p99_ms'))} "
+                  f"legit_p99_all={ratio(r.get('legit_p99_all_ms'), b.get('legit_p99_all_ms'))} "
                   f"attacker_checks={ratio(r.get('attacker_checks_per_s'), b.get('attacker_checks_per_s'))} "
                   f"peak_pss={ratio(r.get('peak_pss_kb'), b.get('peak_pss_kb'))} "
                   f"peak_processes={ratio(r.get('peak_processes'), b.get('peak_processes'))} "
