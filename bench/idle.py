@@ -1,104 +1,212 @@
 #!/usr/bin/env python3
-"""IDLE benchmark: N parked sessions over U users on berth.
+"""IDLE benchmark: N parked sessions over U users, berth against its peers.
 
-Reports server memory (sum of PSS over master and its descendants) before
-and after the idlers connect, per idler, the process count, APPEND-to-
-EXISTS latency at every idler, and the time to DONE+LOGOUT them all.
+Owns: one run of bench/idlebench per (server, N), each against a freshly
+started server (bench/peers.py): server memory (sum of PSS over its whole
+process tree) before and after the idlers are in IDLE and the tree has
+settled, bytes per idler, process count, APPEND-to-EXISTS latency at
+every idler (p50/p99/max, missed = none within 10 s), and the time to
+DONE+LOGOUT them all; then ratios berth vs each peer from the same run.
 
-    bench/idle.py [N ...]        (default 1000 3000; run from the tree)
+    bench/idle.py [--servers berth,dovecot,dovecot-hib,cyrus] [--users 50]
+                  [--rounds 5] [--repeat 1] [--peer-max 5000]
+                  [--dgram-qlen Q] [N ...]
 
-XXX(#3): the same run against Dovecot and Cyrus (PEERS.md) is not here
-yet; this prints berth's figures only.
+N defaults to 1000 3000.  Peers above --peer-max idlers are skipped
+(they need a process per session, or fds past one process's limit);
+berth runs at any N.  fs.inotify.max_user_instances is raised for
+Dovecot when writable and restored afterwards; net.unix.max_dgram_qlen
+is left as it is unless --dgram-qlen is given (berth and Cyrus both send
+change notices as Unix datagrams, and a full queue drops them).  Output: key=value lines, one per server and N, and
+a ratio table (peer / berth: above 1 means berth is better).
+
+Does not: tune berth; it runs with the config bench/peers.py gives it.
 """
+import argparse
 import os
+import select
 import subprocess
 import sys
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-TOP = os.path.dirname(HERE)
-BUILD = os.environ.get("top_builddir", os.path.join(TOP, "build"))
-os.environ["top_builddir"] = BUILD
-sys.path.insert(0, os.path.join(TOP, "tests", "integration"))
-from conftest import Server  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import peers  # noqa: E402
 
-USERS = 50
+ALL = ["berth", "dovecot", "dovecot-hib", "cyrus"]
 
 
-def tree(pid):
-    kids = {}
-    for p in os.listdir("/proc"):
-        if p.isdigit():
-            try:
-                with open(f"/proc/{p}/stat") as f:
-                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-                kids.setdefault(ppid, []).append(int(p))
-            except OSError:
-                pass
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        todo.extend(kids.get(p, []))
+def kv(line):
+    out = {}
+    for w in line.split():
+        if "=" in w:
+            k, v = w.split("=", 1)
+            out[k] = v
     return out
 
 
-def pss_kb(pids):
-    total = 0
-    for p in pids:
-        try:
-            with open(f"/proc/{p}/smaps_rollup") as f:
-                for ln in f:
-                    if ln.startswith("Pss:"):
-                        total += int(ln.split()[1])
-        except OSError:
-            pass
-    return total
+def readline(p, timeout):
+    """a line of p's stdout within timeout, or raise (unbuffered: select
+    must see what a buffered reader would already have taken)"""
+    end = time.time() + timeout
+    buf = b""
+    while not buf.endswith(b"\n"):
+        r, _, _ = select.select([p.stdout], [], [], max(end - time.time(), 0))
+        if not r:
+            raise TimeoutError("idlebench did not answer")
+        c = os.read(p.stdout.fileno(), 1)
+        if not c:
+            break
+        buf += c
+    return buf.decode()
 
 
-def run(n):
-    gen = os.path.join(BUILD, "idlebench")
-    s = Server(prefork=4, maxchild=100,
-               extra_conf="imapidlekeepalive: 10m\nidled_maxuser: 1000\n"
-                          "idled_maxusernet: 1000\n")
-    for u in range(USERS):
-        s.add_user(f"user{u}", "pw")
-    s.start()
+def fds_of(pid):
     try:
-        for u in range(USERS):
-            s.connect(f"user{u}", "pw").logout()
-        time.sleep(1)
-        before = pss_kb(tree(s.proc.pid))
-        p = subprocess.Popen([gen, "127.0.0.1", str(s.port), str(n),
-                              str(USERS), "pw", "5"],
+        n = len(os.listdir(f"/proc/{pid}/fd"))
+        with open(f"/proc/{pid}/limits") as f:
+            lim = [ln.split()[3] for ln in f if ln.startswith("Max open")]
+        return n, lim[0] if lim else "?"
+    except OSError:
+        return 0, "?"
+
+
+def run(name, n, args, gen):
+    peer = peers.make(name, users=args.users, password="pw")
+    res = {"server": name, "idlers": n}
+    p = None
+    try:
+        peer.start()
+        peer.login_all()
+        # measured in the same settled state as after: berth's pool back
+        # at prefork, Cyrus's reused processes counted both times
+        time.sleep(14 if name == "berth" else 3)
+        peers.settle(peer.pid, quiet=5, limit=120)
+        before = peer.tree()
+        res["pss_before_kb"] = peers.pss_kb(before)
+        ip = peer.idled_pid() if name == "berth" else None
+        idled_before = peers.pss_kb([ip]) if ip else 0
+        res["processes_before"] = len(before)
+        p = subprocess.Popen([gen, "127.0.0.1", str(peer.port), str(n),
+                              str(args.users), "pw", str(args.rounds)],
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                             text=True)
-        line = p.stdout.readline()
+                             bufsize=0)
+        line = readline(p, 400)
         if not line.startswith("idling"):
-            bad = [ln for ln in s.logtext().splitlines()
-                   if ": warning:" in ln or ": error:" in ln]
-            raise RuntimeError("generator: " + line + "\n".join(bad[:20]))
-        # the pool grown by the login burst shrinks back to prefork
-        time.sleep(14)
-        procs = tree(s.proc.pid)
-        after = pss_kb(procs)
-        out, _ = p.communicate("go\n", timeout=300)
-        per = (after - before) * 1024 / n
-        print(f"berth idlers={n} users={USERS} pss_before_kb={before} "
-              f"pss_after_kb={after} bytes_per_idler={per:.0f} "
-              f"processes={len(procs)}")
-        for ln in out.splitlines():
-            print(f"berth idlers={n} {ln}")
+            raise RuntimeError(f"idlebench: {line!r} {peer.logtail(1500)}")
+        idling = int(line.split()[1])
+        res["idling"] = idling
+        res.update(kv(readline(p, 10)))
+        # berth's pool grown by the login burst shrinks back to prefork
+        # after ~10 s; Cyrus and Dovecot keep a process per session
+        time.sleep(14 if name == "berth" else 5)
+        peers.settle(peer.pid, quiet=5, limit=60)
+        procs = peer.tree()
+        after = peers.pss_kb(procs)
+        res["pss_after_kb"] = after
+        res["processes"] = len(procs)
+        res["bytes_per_idler"] = round(
+            (after - res["pss_before_kb"]) * 1024 / max(idling, 1))
+        if name == "berth":
+            ip = peer.idled_pid()
+            if ip:
+                res["idled_pss_kb"] = peers.pss_kb([ip])
+                res["idled_bytes_per_idler"] = round(
+                    (res["idled_pss_kb"] - idled_before) * 1024 /
+                    max(idling, 1))
+                res["idled_fds"], res["idled_fd_limit"] = fds_of(ip)
+        out, _ = p.communicate(b"go\n", timeout=args.rounds * 16 + 90)
+        for ln in out.decode().splitlines():
+            res.update(kv(ln))
+        p = None
+        if name == "berth":
+            res["log_warnings"] = len(peer.warnings())
+            res["_warn"] = peer.warnings()[:8]
+    except Exception as e:
+        res["error"] = str(e).replace("\n", " | ")[:600]
     finally:
-        s.cleanup()
+        if p is not None:
+            p.kill()
+            p.wait()
+        peer.stop()
+    return res
+
+
+KEYS = ["idlers", "idling", "setup_failed", "processes_before",
+        "pss_before_kb", "pss_after_kb",
+        "bytes_per_idler", "processes", "p50_ms", "p99_ms", "max_ms",
+        "samples", "missed", "append_failed", "logout_all_s", "closed",
+        "not_closed", "setup_s", "literal_plus", "idled_pss_kb",
+        "idled_bytes_per_idler",
+        "idled_fds", "idled_fd_limit", "log_warnings", "error"]
+
+
+def show(res, rep):
+    fields = " ".join(f"{k}={res[k]}" for k in KEYS if k in res)
+    print(f"idle server={res['server']} run={rep} {fields}", flush=True)
+    for w in res.get("_warn", []):
+        print(f"#   {res['server']} log: {w}", flush=True)
+
+
+def ratio(a, b):
+    try:
+        a, b = float(a), float(b)
+        return f"{a / b:.1f}" if b > 0 else "inf"
+    except (TypeError, ValueError):
+        return "n/a"
 
 
 def main():
-    gen = os.path.join(BUILD, "idlebench")
-    subprocess.run(["cc", "-O2", "-Wall", "-o", gen,
-                    os.path.join(HERE, "idlebench.c")], check=True)
-    for n in [int(a) for a in sys.argv[1:]] or [1000, 3000]:
-        run(n)
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--servers", default=",".join(ALL))
+    ap.add_argument("--users", type=int, default=50)
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--peer-max", type=int, default=5000)
+    ap.add_argument("--dgram-qlen", type=int, default=0,
+                    help="raise net.unix.max_dgram_qlen for the run (berth "
+                    "and Cyrus send change notices as Unix datagrams; "
+                    "Debian's default queue is 10)")
+    ap.add_argument("n", nargs="*", type=int)
+    args = ap.parse_args()
+    servers = args.servers.split(",")
+    for s in servers:
+        if s not in ALL:
+            ap.error(f"unknown server {s}")
+    gen = peers.compile_c("idlebench")
+    peers.on_signals()
+    table = []
+    qlen = peers.Sysctl("net.unix.max_dgram_qlen", args.dgram_qlen)
+    with peers.Sysctl("fs.inotify.max_user_instances", 65536) as sc, qlen:
+        print(f"# {sc.note}; {qlen.note}", flush=True)
+        try:
+            for rep in range(1, args.repeat + 1):
+                for n in args.n or [1000, 3000]:
+                    got = {}
+                    for s in servers:
+                        if s != "berth" and n > args.peer_max:
+                            print(f"# idle server={s} idlers={n} skipped "
+                                  f"(peers run to --peer-max "
+                                  f"{args.peer_max})", flush=True)
+                            continue
+                        got[s] = run(s, n, args, gen)
+                        show(got[s], rep)
+                    table.append((rep, n, got))
+        finally:
+            peers.kill_all()
+    print("# ratios: peer / berth (above 1: berth better)")
+    for rep, n, got in table:
+        b = got.get("berth")
+        if not b:
+            continue
+        for s, r in got.items():
+            if s == "berth":
+                continue
+            print(f"ratio run={rep} idlers={n} peer={s} "
+                  f"mem_per_idler={ratio(r.get('bytes_per_idler'), b.get('bytes_per_idler'))} "
+                  f"p99={ratio(r.get('p99_ms'), b.get('p99_ms'))} "
+                  f"logout_all={ratio(r.get('logout_all_s'), b.get('logout_all_s'))} "
+                  f"missed={r.get('missed')}/{b.get('missed')}",
+                  flush=True)
 
 
 if __name__ == "__main__":

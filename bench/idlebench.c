@@ -1,48 +1,78 @@
 /*
- * idlebench - IMAP IDLE load generator (epoll, one process).
+ * idlebench - IMAP IDLE load generator, split over processes.
  *
- *   idlebench HOST PORT NIDLERS NUSERS PASSWORD ROUNDS
+ *   idlebench HOST PORT NIDLERS NUSERS PASSWORD ROUNDS [PERPROC]
  *
- * Users are user0..user<NUSERS-1>.  Opens NIDLERS sessions spread over
- * source addresses 127.0.1.1.. (so ephemeral ports never run out), each
- * logs in, selects INBOX and enters IDLE.  Prints "idling N" and waits for
- * a line on stdin (the caller measures server memory), then runs ROUNDS
- * rounds: one APPEND to every user's INBOX, and for every idler the time
- * from that APPEND's tagged OK... no: from sending it, to the idler's
- * "* n EXISTS".  Reports p50/p99/max and the idlers that got nothing in
- * 10 s, then DONE+LOGOUT for all and the time until every session closed.
- * Stays under one process's fd limit: NIDLERS + NUSERS < 19000.
+ * Owns: opening NIDLERS IDLE sessions on INBOX over users
+ * user0..user<NUSERS-1> (idler i is user i % NUSERS), measuring for every
+ * idler the time from an APPEND to its user's INBOX until that idler's
+ * "* n EXISTS", and the time to DONE+LOGOUT all of them.
+ *
+ * Shape: one process holds at most ~20,000 fds here, so the parent forks
+ * ceil(NIDLERS / PERPROC) children (PERPROC defaults to 5000), each
+ * driving its share of idlers over epoll, with at most 200 handshakes in
+ * flight per child (a burst of thousands would only measure the listen
+ * backlog).  A pipe pair per child carries the parent's commands
+ * ("round R", "logout") and the child's replies ("idling K F", "ready R",
+ * "res R N" + N int64 arrival times, "closed K LAST_NS").  The parent
+ * does the APPENDs itself (one connection per user per round, all logged
+ * in first, then every APPEND written at once) and merges the arrival
+ * times, so p50/p99/max are over all idlers.  CLOCK_MONOTONIC is one
+ * clock for all processes.
+ *
+ * An idler counts for round R on an EXISTS of at least (its count at
+ * SELECT) + R + 1, so a late EXISTS from an earlier round is not taken
+ * for this one.  Missed: no such EXISTS within 10 s of its user's APPEND.
+ * The APPEND uses LITERAL+ only if the server advertises it.
+ * Source addresses: idlers 127.1.x.y, appenders 127.0.2.x, so ephemeral
+ * ports never run out.
+ *
+ * Output, after the caller's "go" line on stdin: key=value lines.  With
+ * IDLEBENCH_DEBUG set, each child names on stderr every idler that got
+ * nothing in a round (its state, counts seen, last line).
+ * Bounded: setup 300 s, each round 12 s, logout 30 s; a child whose
+ * parent dies (EOF on its command pipe) exits.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-enum st { S_GREET, S_LOGIN, S_SELECT, S_IDLE, S_IDLING, S_DONE, S_CLOSED };
+#define NS		1000000000LL
+#define MS		1000000LL
+#define INFLIGHT	200
+#define MISS_NS		(10 * NS)
+
+enum st { S_CONNECT, S_GREET, S_LOGIN, S_SELECT, S_IDLE, S_IDLING, S_DONE,
+	S_CLOSED, S_FAILED };
 
 struct conn {
-	int fd, user, appender;
+	int fd, idx, user;
 	enum st st;
-	char buf[4096];
+	unsigned sel_exists;	/* EXISTS at SELECT */
+	unsigned last_exists;	/* highest EXISTS seen (diagnostics) */
+	char last[64];		/* last line seen (diagnostics) */
+	long long got_ns;	/* EXISTS of this round */
 	size_t len;
-	long long sent_ns;	/* appender: when the APPEND went out */
-	long long got_ns;	/* idler: EXISTS of this round */
-	unsigned exists;
+	char buf[1024];
 };
 
-static struct conn *conns;
-static int nconn, nidlers, nusers, ep;
+static struct sockaddr_in dst;
 static const char *password;
-static long long *round_sent;	/* per user, this round */
+static int nusers, ep, round_no, literal_plus, debug;
 
 static long long
 now_ns(void)
@@ -50,7 +80,7 @@ now_ns(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+	return (long long)ts.tv_sec * NS + ts.tv_nsec;
 }
 
 static void
@@ -60,7 +90,60 @@ die(const char *what)
 	exit(1);
 }
 
+/* full_write - all of b, or exit (pipes to and from the parent) */
 static void
+full_write(int fd, const void *b, size_t n)
+{
+	const char *p = b;
+	ssize_t w;
+
+	while (n > 0) {
+		if ((w = write(fd, p, n)) < 0) {
+			if (errno == EINTR)
+				continue;
+			die("write pipe");
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+static int
+full_read(int fd, void *b, size_t n)
+{
+	char *p = b;
+	ssize_t r;
+
+	while (n > 0) {
+		if ((r = read(fd, p, n)) <= 0) {
+			if (r < 0 && errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+/* read_line - one '\n'-terminated line from a pipe, byte by byte */
+static int
+read_line(int fd, char *b, size_t size)
+{
+	size_t n = 0;
+
+	while (n < size - 1) {
+		if (full_read(fd, b + n, 1) < 0)
+			return -1;
+		if (b[n] == '\n')
+			break;
+		n++;
+	}
+	b[n] = '\0';
+	return 0;
+}
+
+static int
 sendf(struct conn *c, const char *fmt, ...)
 {
 	char b[512];
@@ -70,129 +153,433 @@ sendf(struct conn *c, const char *fmt, ...)
 	va_start(ap, fmt);
 	n = vsnprintf(b, sizeof(b), fmt, ap);
 	va_end(ap);
-	if (write(c->fd, b, (size_t)n) != n)
-		die("write");
+	return write(c->fd, b, (size_t)n) == n ? 0 : -1;
 }
 
-static int
-connect_to(const char *host, int port, int i)
-{
-	struct sockaddr_in src, dst;
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	if (fd < 0)
-		die("socket");
-	memset(&src, 0, sizeof(src));
-	src.sin_family = AF_INET;
-	src.sin_addr.s_addr = htonl(0x7f000100 + 1 + (i / 20000) * 256 +
-	    (i % 250));
-	if (bind(fd, (struct sockaddr *)&src, sizeof(src)) < 0)
-		die("bind");
-	memset(&dst, 0, sizeof(dst));
-	dst.sin_family = AF_INET;
-	dst.sin_port = htons((uint16_t)port);
-	inet_pton(AF_INET, host, &dst.sin_addr);
-	if (connect(fd, (struct sockaddr *)&dst, sizeof(dst)) < 0)
-		die("connect");
-	return fd;
-}
-
-/* on_line - one line from the server */
+/* open_conn - non-blocking connect from src; the conn waits in S_CONNECT */
 static void
-on_line(struct conn *c, char *ln)
+open_conn(struct conn *c, uint32_t src)
 {
+	struct sockaddr_in sa;
+	struct epoll_event ev;
+
+	c->len = 0;
+	c->got_ns = 0;
+	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (c->fd < 0)
+		die("socket");
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(src);
+	if (bind(c->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		die("bind");
+	if (connect(c->fd, (struct sockaddr *)&dst, sizeof(dst)) < 0 &&
+	    errno != EINPROGRESS) {
+		close(c->fd);
+		c->fd = -1;
+		c->st = S_FAILED;
+		return;
+	}
+	c->st = S_CONNECT;
+	ev.events = EPOLLOUT | EPOLLIN;
+	ev.data.ptr = c;
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev) < 0)
+		die("epoll_ctl");
+}
+
+static void
+close_conn(struct conn *c, enum st st)
+{
+	if (c->fd >= 0) {
+		epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
+		close(c->fd);
+		c->fd = -1;
+	}
+	c->st = st;
+}
+
+/* ---- idlers (children) ------------------------------------------------ */
+
+static void
+idler_line(struct conn *c, char *ln)
+{
+	unsigned n;
+
 	switch (c->st) {
 	case S_GREET:
 		if (strncmp(ln, "* OK", 4) == 0) {
-			sendf(c, "a LOGIN user%d %s\r\n", c->user, password);
-			c->st = S_LOGIN;
-		}
+			if (sendf(c, "a LOGIN user%d %s\r\n", c->user,
+			    password) < 0)
+				close_conn(c, S_FAILED);
+			else
+				c->st = S_LOGIN;
+		} else
+			close_conn(c, S_FAILED);
 		break;
 	case S_LOGIN:
 		if (strncmp(ln, "a OK", 4) == 0) {
-			sendf(c, "b SELECT INBOX\r\n");
-			c->st = S_SELECT;
+			if (sendf(c, "b SELECT INBOX\r\n") < 0)
+				close_conn(c, S_FAILED);
+			else
+				c->st = S_SELECT;
 		} else if (strncmp(ln, "a ", 2) == 0) {
-			fprintf(stderr, "login failed: %s\n", ln);
-			exit(1);
+			fprintf(stderr, "idlebench: login user%d: %s\n",
+			    c->user, ln);
+			close_conn(c, S_FAILED);
 		}
 		break;
 	case S_SELECT:
-		if (strncmp(ln, "b OK", 4) == 0) {
-			if (c->appender) {
-				/* appenders live for one APPEND */
-				round_sent[c->user] = now_ns();
-				sendf(c, "p APPEND INBOX {24+}\r\n%s\r\n"
-				    "z LOGOUT\r\n",
-				    "Subject: bench\r\n\r\nhi!\r\n");
-				c->st = S_DONE;
-			} else {
-				sendf(c, "c IDLE\r\n");
+		if (sscanf(ln, "* %u EXISTS", &n) == 1)
+			c->sel_exists = n;
+		else if (strncmp(ln, "b OK", 4) == 0) {
+			if (sendf(c, "c IDLE\r\n") < 0)
+				close_conn(c, S_FAILED);
+			else
 				c->st = S_IDLE;
-			}
-		}
+		} else if (strncmp(ln, "b ", 2) == 0)
+			close_conn(c, S_FAILED);
 		break;
 	case S_IDLE:
 		if (ln[0] == '+')
 			c->st = S_IDLING;
+		else if (strncmp(ln, "c ", 2) == 0)
+			close_conn(c, S_FAILED);
 		break;
 	case S_IDLING:
-		if (!c->appender && strstr(ln, " EXISTS") && ln[0] == '*' &&
-		    c->got_ns == 0)
+		snprintf(c->last, sizeof(c->last), "%s", ln);
+		if (sscanf(ln, "* %u EXISTS", &n) == 1 && n > c->last_exists)
+			c->last_exists = n;
+		if (sscanf(ln, "* %u EXISTS", &n) == 1 && c->got_ns == 0 &&
+		    round_no > 0 && n >= c->sel_exists + (unsigned)round_no)
 			c->got_ns = now_ns();
-		break;
-	case S_DONE:		/* wait for the server to close */
 		break;
 	default:
 		break;
 	}
 }
 
+/* conn_input - read and split lines; line_fn sees each without CRLF */
 static void
-on_read(struct conn *c)
+conn_input(struct conn *c, uint32_t events, void (*line_fn)(struct conn *,
+    char *))
 {
-	ssize_t n = read(c->fd, c->buf + c->len, sizeof(c->buf) - c->len - 1);
 	char *p, *nl;
+	ssize_t n;
+	int err = 0;
+	socklen_t el = sizeof(err);
 
-	if (n <= 0) {
-		if (c->st != S_CLOSED) {
-			epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
-			close(c->fd);
-			c->st = S_CLOSED;
+	if (c->st == S_CONNECT) {
+		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0 ||
+		    err != 0) {
+			close_conn(c, S_FAILED);
+			return;
 		}
+		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
+		epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
+		c->st = S_GREET;
+		if (!(events & EPOLLIN))
+			return;
+	}
+	n = read(c->fd, c->buf + c->len, sizeof(c->buf) - c->len - 1);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		close_conn(c, c->st == S_DONE || c->st == S_IDLING ?
+		    S_CLOSED : S_FAILED);
 		return;
 	}
 	c->len += (size_t)n;
 	c->buf[c->len] = '\0';
 	p = c->buf;
-	while ((nl = strstr(p, "\r\n")) != NULL) {
+	while ((nl = strstr(p, "\r\n")) != NULL && c->fd >= 0) {
 		*nl = '\0';
-		on_line(c, p);
+		line_fn(c, p);
 		p = nl + 2;
 	}
+	if (c->fd < 0)
+		return;
 	c->len -= (size_t)(p - c->buf);
 	memmove(c->buf, p, c->len);
+	if (c->len == sizeof(c->buf) - 1)
+		c->len = 0;	/* a line too long to matter: drop it */
+}
+
+/* pump - one epoll_wait; returns 1 if the command pipe is readable */
+static int
+pump(int ms, int cmdfd, void (*line_fn)(struct conn *, char *))
+{
+	struct epoll_event evs[512];
+	int n, i, cmd = 0;
+
+	n = epoll_wait(ep, evs, 512, ms);
+	for (i = 0; i < n; i++) {
+		if (evs[i].data.ptr == NULL)
+			cmd = 1;
+		else
+			conn_input(evs[i].data.ptr, evs[i].events, line_fn);
+	}
+	(void)cmdfd;
+	return cmd;
 }
 
 static int
-count_state(enum st s)
+count_state(struct conn *cs, int n, enum st s)
 {
-	int i, n = 0;
+	int i, k = 0;
 
-	for (i = 0; i < nconn; i++)
-		n += conns[i].st == s;
-	return n;
+	for (i = 0; i < n; i++)
+		k += cs[i].st == s;
+	return k;
+}
+
+static uint32_t
+idler_addr(int i)
+{
+	return (127u << 24) | (1u << 16) | ((1u + (unsigned)(i / 250) % 250)
+	    << 8) | (1u + (unsigned)(i % 250));
+}
+
+/* child_setup - connect lo..hi-1, at most INFLIGHT handshakes at once */
+static void
+child_setup(struct conn *cs, int lo, int n)
+{
+	long long t0 = now_ns();
+	int i = 0, idling = 0, failed = 0;
+
+	for (;;) {
+		idling = count_state(cs, n, S_IDLING);
+		failed = count_state(cs, n, S_FAILED);
+		while (i < n && i - idling - failed < INFLIGHT) {
+			cs[i].idx = lo + i;
+			cs[i].user = (lo + i) % nusers;
+			open_conn(&cs[i], idler_addr(lo + i));
+			i++;
+		}
+		if (idling + failed == n || now_ns() - t0 > 300 * NS)
+			break;
+		pump(50, -1, idler_line);
+	}
 }
 
 static void
-pump(int ms)
+child_main(int lo, int n, int cmdfd, int resfd)
 {
-	struct epoll_event evs[512];
-	int n, i;
+	struct conn *cs = calloc((size_t)n, sizeof(*cs));
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
+	long long *got = calloc((size_t)n + 1, sizeof(*got)), t0, last;
+	char line[128];
+	int i, r, k, done;
 
-	n = epoll_wait(ep, evs, 512, ms);
+	if ((ep = epoll_create1(EPOLL_CLOEXEC)) < 0)
+		die("epoll");
+	child_setup(cs, lo, n);
+	snprintf(line, sizeof(line), "idling %d %d\n",
+	    count_state(cs, n, S_IDLING), n - count_state(cs, n, S_IDLING));
+	full_write(resfd, line, strlen(line));
+	epoll_ctl(ep, EPOLL_CTL_ADD, cmdfd, &ev);
+	for (;;) {
+		while (!pump(1000, cmdfd, idler_line))
+			;
+		if (read_line(cmdfd, line, sizeof(line)) < 0)
+			exit(0);
+		if (sscanf(line, "round %d", &r) == 1) {
+			for (i = 0; i < n; i++)
+				cs[i].got_ns = 0;
+			round_no = r;
+			snprintf(line, sizeof(line), "ready %d\n", r);
+			full_write(resfd, line, strlen(line));
+			t0 = now_ns();
+			while (now_ns() - t0 < 12 * NS) {
+				pump(20, cmdfd, idler_line);
+				for (i = 0; i < n; i++)
+					if (cs[i].st == S_IDLING &&
+					    cs[i].got_ns == 0)
+						break;
+				if (i == n)
+					break;
+			}
+			for (i = 0; i < n; i++)
+				got[i] = cs[i].st == S_FAILED ? -1 :
+				    cs[i].got_ns;
+			for (i = 0; debug && i < n; i++)
+				if (cs[i].got_ns == 0)
+					fprintf(stderr, "idlebench: round %d "
+					    "idler %d user%d st=%d sel=%u "
+					    "last_exists=%u last=\"%s\"\n", r,
+					    cs[i].idx, cs[i].user, cs[i].st,
+					    cs[i].sel_exists, cs[i].last_exists,
+					    cs[i].last);
+			snprintf(line, sizeof(line), "res %d %d\n", r, n);
+			full_write(resfd, line, strlen(line));
+			full_write(resfd, got, (size_t)n * sizeof(*got));
+		} else if (strcmp(line, "logout") == 0)
+			break;
+	}
+	t0 = now_ns();
 	for (i = 0; i < n; i++)
-		on_read(&conns[evs[i].data.u32]);
+		if (cs[i].st == S_IDLING) {
+			if (sendf(&cs[i], "DONE\r\nz LOGOUT\r\n") < 0)
+				close_conn(&cs[i], S_CLOSED);
+			else
+				cs[i].st = S_DONE;
+		}
+	last = t0;
+	for (;;) {
+		done = count_state(cs, n, S_DONE);
+		k = count_state(cs, n, S_CLOSED);
+		if (done == 0 || now_ns() - t0 > 30 * NS)
+			break;
+		pump(20, cmdfd, idler_line);
+		if (count_state(cs, n, S_CLOSED) > k)
+			last = now_ns();
+	}
+	snprintf(line, sizeof(line), "closed %d %d %lld\n",
+	    count_state(cs, n, S_CLOSED), count_state(cs, n, S_DONE), last);
+	full_write(resfd, line, strlen(line));
+	exit(0);
+}
+
+/* ---- appenders (parent) ----------------------------------------------- */
+
+static const char append_msg[] = "Subject: bench\r\n\r\nhi!\r\n";
+static long long *sent_ns;
+static int appended, append_failed;
+
+static void
+appender_line(struct conn *c, char *ln)
+{
+	switch (c->st) {
+	case S_GREET:
+		if (strncmp(ln, "* OK", 4) == 0 &&
+		    sendf(c, "a LOGIN user%d %s\r\n", c->user, password) == 0)
+			c->st = S_LOGIN;
+		else
+			close_conn(c, S_FAILED);
+		break;
+	case S_LOGIN:
+		if (strncmp(ln, "a OK", 4) == 0)
+			c->st = S_SELECT;	/* logged in, waiting */
+		else if (strncmp(ln, "a ", 2) == 0)
+			close_conn(c, S_FAILED);
+		break;
+	case S_IDLE:			/* APPEND sent, literal pending */
+		if (ln[0] == '+') {
+			if (sendf(c, "%s\r\n", append_msg) < 0)
+				close_conn(c, S_FAILED);
+			else
+				c->st = S_IDLING;
+		} else if (strncmp(ln, "p ", 2) == 0)
+			close_conn(c, S_FAILED);
+		break;
+	case S_IDLING:			/* APPEND answered? */
+		if (strncmp(ln, "p OK", 4) == 0) {
+			appended++;
+			if (sendf(c, "z LOGOUT\r\n") < 0)
+				close_conn(c, S_CLOSED);
+			else
+				c->st = S_DONE;
+		} else if (strncmp(ln, "p ", 2) == 0) {
+			fprintf(stderr, "idlebench: append user%d: %s\n",
+			    c->user, ln);
+			close_conn(c, S_FAILED);
+		}
+		break;
+	default:
+		break;
+	}
+}
+
+/* append_round - one APPEND to every user's INBOX, written at once */
+static void
+append_round(struct conn *ap)
+{
+	const char *msg = append_msg;
+	long long t0 = now_ns();
+	int u, waiting;
+
+	for (u = 0; u < nusers; u++) {
+		memset(&ap[u], 0, sizeof(ap[u]));
+		ap[u].user = u;
+		open_conn(&ap[u], (127u << 24) + ((2u + (unsigned)u / 250) <<
+		    8) + (unsigned)(u % 250 + 1));
+	}
+	do {
+		pump(20, -1, appender_line);
+		waiting = 0;
+		for (u = 0; u < nusers; u++)
+			waiting += ap[u].st < S_SELECT;
+	} while (waiting > 0 && now_ns() - t0 < 10 * NS);
+	for (u = 0; u < nusers; u++) {
+		sent_ns[u] = 0;
+		if (ap[u].st != S_SELECT)
+			continue;
+		sent_ns[u] = now_ns();
+		if (literal_plus) {
+			if (sendf(&ap[u], "p APPEND INBOX {%zu+}\r\n%s\r\n",
+			    sizeof(append_msg) - 1, msg) == 0)
+				ap[u].st = S_IDLING;
+		} else if (sendf(&ap[u], "p APPEND INBOX {%zu}\r\n",
+		    sizeof(append_msg) - 1) == 0)
+			ap[u].st = S_IDLE;
+		if (ap[u].st == S_SELECT)
+			close_conn(&ap[u], S_FAILED);
+	}
+}
+
+/* appenders_finish - wait for every APPEND's answer; count failures */
+static void
+appenders_finish(struct conn *ap, long long until, int before)
+{
+	int u;
+
+	while (now_ns() < until) {
+		for (u = 0; u < nusers; u++)
+			if (ap[u].st < S_DONE)
+				break;
+		if (u == nusers)
+			break;
+		pump(20, -1, appender_line);
+	}
+	for (u = 0; u < nusers; u++)
+		close_conn(&ap[u], S_CLOSED);
+	append_failed += nusers - (appended - before);
+}
+
+/* probe - LITERAL+ advertised (after login)?  Blocking, with a timeout */
+static int
+probe(void)
+{
+	struct timeval tv = { 10, 0 };
+	char b[8192];
+	size_t len = 0;
+	ssize_t n;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), lp = -1;
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&dst, sizeof(dst)) < 0)
+		die("probe connect");
+	snprintf(b, sizeof(b), "a LOGIN user0 %s\r\nb CAPABILITY\r\n"
+	    "z LOGOUT\r\n", password);
+	if (write(fd, b, strlen(b)) < 0)
+		die("probe write");
+	while (len < sizeof(b) - 1 && (n = read(fd, b + len,
+	    sizeof(b) - 1 - len)) > 0) {
+		len += (size_t)n;
+		b[len] = '\0';
+		char *cap = strstr(b, "\r\n* CAPABILITY ");
+		if (cap != NULL && strstr(cap + 2, "\r\n") != NULL) {
+			char *end = strstr(cap + 2, "\r\n");
+			*end = '\0';
+			lp = strstr(cap, " LITERAL+") != NULL;
+			break;
+		}
+	}
+	close(fd);
+	if (lp < 0) {
+		fprintf(stderr, "idlebench: no CAPABILITY answer\n");
+		exit(1);
+	}
+	return lp;
 }
 
 static int
@@ -206,14 +593,16 @@ cmp_ll(const void *a, const void *b)
 int
 main(int argc, char **argv)
 {
-	struct epoll_event ev;
-	long long t0, *lat;
-	int port, rounds, r, i, nlat = 0, missed = 0;
-	char line[64];
+	int nidlers, rounds, perproc = 5000, nproc, p, r, i, k, n;
+	int idling = 0, setup_failed = 0, missed = 0, nlat = 0, closed = 0;
+	int stuck = 0, *cmd, *res, *plo, *pn, port;
+	long long *lat, *got, t0, last = 0, ln_ns;
+	struct conn *ap;
+	char line[128];
 
-	if (argc != 7) {
+	if (argc != 7 && argc != 8) {
 		fprintf(stderr, "usage: idlebench HOST PORT NIDLERS NUSERS "
-		    "PASSWORD ROUNDS\n");
+		    "PASSWORD ROUNDS [PERPROC]\n");
 		return 2;
 	}
 	port = atoi(argv[2]);
@@ -221,89 +610,127 @@ main(int argc, char **argv)
 	nusers = atoi(argv[4]);
 	password = argv[5];
 	rounds = atoi(argv[6]);
-	nconn = nidlers + nusers;	/* appenders: the last nusers */
-	conns = calloc((size_t)nconn, sizeof(*conns));
-	round_sent = calloc((size_t)nusers, sizeof(*round_sent));
-	lat = calloc((size_t)nidlers * (size_t)rounds + 1, sizeof(*lat));
-	if ((ep = epoll_create1(0)) < 0)
-		die("epoll");
-	for (i = 0; i < nidlers; i++) {
-		/* at most 200 handshakes in flight, as clients arrive in
-		 * practice; a burst of thousands only measures the backlog */
-		while (i - count_state(S_IDLING) - count_state(S_CLOSED) >= 200)
-			pump(10);
-		conns[i].user = i % nusers;
-		conns[i].fd = connect_to(argv[1], port, i);
-		ev.events = EPOLLIN;
-		ev.data.u32 = (uint32_t)i;
-		epoll_ctl(ep, EPOLL_CTL_ADD, conns[i].fd, &ev);
+	if (argc == 8)
+		perproc = atoi(argv[7]);
+	if (nidlers < 1 || nusers < 1 || perproc < 1 || rounds < 0)
+		return 2;
+	signal(SIGPIPE, SIG_IGN);
+	debug = getenv("IDLEBENCH_DEBUG") != NULL;
+	memset(&dst, 0, sizeof(dst));
+	dst.sin_family = AF_INET;
+	dst.sin_port = htons((uint16_t)port);
+	if (inet_pton(AF_INET, argv[1], &dst.sin_addr) != 1)
+		return 2;
+	literal_plus = probe();
+	nproc = (nidlers + perproc - 1) / perproc;
+	cmd = calloc((size_t)nproc, sizeof(int));
+	res = calloc((size_t)nproc, sizeof(int));
+	plo = calloc((size_t)nproc, sizeof(int));
+	pn = calloc((size_t)nproc, sizeof(int));
+	for (p = 0; p < nproc; p++) {
+		int a[2], b[2];
+
+		plo[p] = p * nidlers / nproc;
+		pn[p] = (p + 1) * nidlers / nproc - plo[p];
+		if (pipe2(a, O_CLOEXEC) < 0 || pipe2(b, O_CLOEXEC) < 0)
+			die("pipe");
+		switch (fork()) {
+		case -1:
+			die("fork");
+		case 0:
+			close(a[1]);
+			close(b[0]);
+			for (i = 0; i < p; i++) {
+				close(cmd[i]);
+				close(res[i]);
+			}
+			child_main(plo[p], pn[p], a[0], b[1]);
+		}
+		close(a[0]);
+		close(b[1]);
+		cmd[p] = a[1];
+		res[p] = b[0];
 	}
 	t0 = now_ns();
-	while (count_state(S_IDLING) < nidlers) {
-		pump(100);
-		if (now_ns() - t0 > 120000000000LL) {
-			fprintf(stderr, "only %d of %d sessions idling\n",
-			    count_state(S_IDLING), nidlers);
-			return 1;
-		}
+	for (p = 0; p < nproc; p++) {
+		if (read_line(res[p], line, sizeof(line)) < 0 ||
+		    sscanf(line, "idling %d %d", &k, &n) != 2)
+			die("child setup");
+		idling += k;
+		setup_failed += n;
 	}
-	printf("idling %d\n", nidlers);
+	printf("idling %d\n", idling);
+	printf("processes=%d literal_plus=%d setup_s=%.1f setup_failed=%d\n",
+	    nproc + 1, literal_plus, (now_ns() - t0) / 1e9, setup_failed);
 	fflush(stdout);
 	if (fgets(line, sizeof(line), stdin) == NULL)
 		return 1;
-	for (r = 0; r < rounds; r++) {
-		for (i = 0; i < nidlers; i++)
-			conns[i].got_ns = 0;
-		for (i = nidlers; i < nconn; i++) {
-			memset(&conns[i], 0, sizeof(conns[i]));
-			conns[i].appender = 1;
-			conns[i].user = i - nidlers;
-			conns[i].fd = connect_to(argv[1], port, i);
-			ev.events = EPOLLIN;
-			ev.data.u32 = (uint32_t)i;
-			epoll_ctl(ep, EPOLL_CTL_ADD, conns[i].fd, &ev);
-		}
-		t0 = now_ns();
-		while (now_ns() - t0 < 10000000000LL) {
-			pump(50);
-			for (i = 0; i < nidlers; i++)
-				if (conns[i].got_ns == 0 &&
-				    conns[i].st == S_IDLING)
-					break;
-			if (i == nidlers)
-				break;
+	if ((ep = epoll_create1(EPOLL_CLOEXEC)) < 0)
+		die("epoll");
+	ap = calloc((size_t)nusers, sizeof(*ap));
+	sent_ns = calloc((size_t)nusers, sizeof(*sent_ns));
+	got = calloc((size_t)nidlers, sizeof(*got));
+	lat = calloc((size_t)nidlers * (size_t)rounds + 1, sizeof(*lat));
+	for (r = 1; r <= rounds; r++) {
+		snprintf(line, sizeof(line), "round %d\n", r);
+		for (p = 0; p < nproc; p++)
+			full_write(cmd[p], line, strlen(line));
+		for (p = 0; p < nproc; p++)
+			if (read_line(res[p], line, sizeof(line)) < 0)
+				die("child ready");
+		k = appended;
+		append_round(ap);
+		appenders_finish(ap, now_ns() + 11 * NS, k);
+		for (p = 0; p < nproc; p++) {
+			if (read_line(res[p], line, sizeof(line)) < 0 ||
+			    sscanf(line, "res %*d %d", &n) != 1 || n != pn[p] ||
+			    full_read(res[p], got + plo[p],
+			    (size_t)n * sizeof(*got)) < 0)
+				die("child result");
 		}
 		for (i = 0; i < nidlers; i++) {
-			if (conns[i].got_ns == 0)
+			if (got[i] < 0)
+				continue;	/* never idled: setup_failed */
+			ln_ns = got[i] - sent_ns[i % nusers];
+			if (got[i] == 0 || sent_ns[i % nusers] == 0 ||
+			    ln_ns > MISS_NS)
 				missed++;
 			else
-				lat[nlat++] = conns[i].got_ns -
-				    round_sent[conns[i].user];
+				lat[nlat++] = ln_ns;
 		}
-		/* let stragglers and keep-alives settle between rounds */
 		t0 = now_ns();
-		while (now_ns() - t0 < 1000000000LL)
-			pump(50);
+		while (now_ns() - t0 < NS)
+			pump(50, -1, appender_line);
 	}
 	qsort(lat, (size_t)nlat, sizeof(*lat), cmp_ll);
 	if (nlat > 0)
-		printf("exists_latency_ms p50=%.1f p99=%.1f max=%.1f "
-		    "samples=%d missed=%d\n", lat[nlat / 2] / 1e6,
+		printf("p50_ms=%.1f p99_ms=%.1f max_ms=%.1f samples=%d "
+		    "missed=%d\n", lat[nlat / 2] / 1e6,
 		    lat[(nlat * 99) / 100] / 1e6, lat[nlat - 1] / 1e6, nlat,
 		    missed);
 	else
-		printf("exists_latency_ms none missed=%d\n", missed);
+		printf("p50_ms=nan p99_ms=nan max_ms=nan samples=0 "
+		    "missed=%d\n", missed);
+	printf("rounds=%d append_failed=%d\n", rounds, append_failed);
+	fflush(stdout);
 	t0 = now_ns();
-	for (i = 0; i < nidlers; i++) {
-		if (conns[i].st == S_CLOSED)
-			continue;
-		sendf(&conns[i], "DONE\r\nz LOGOUT\r\n");
-		conns[i].st = S_DONE;
+	for (p = 0; p < nproc; p++)
+		full_write(cmd[p], "logout\n", 7);
+	for (p = 0; p < nproc; p++) {
+		long long l;
+
+		if (read_line(res[p], line, sizeof(line)) < 0 ||
+		    sscanf(line, "closed %d %d %lld", &k, &n, &l) != 3)
+			die("child logout");
+		closed += k;
+		stuck += n;
+		if (l > last)
+			last = l;
 	}
-	while (count_state(S_CLOSED) < nconn &&
-	    now_ns() - t0 < 30000000000LL)
-		pump(50);
-	printf("logout_all_s=%.2f closed=%d of %d\n", (now_ns() - t0) / 1e9,
-	    count_state(S_CLOSED) - nusers, nidlers);
+	printf("logout_all_s=%.2f closed=%d not_closed=%d\n",
+	    (last - t0) / 1e9, closed, stuck);
+	fflush(stdout);
+	for (p = 0; p < nproc; p++)
+		wait(NULL);
 	return 0;
 }
