@@ -441,9 +441,20 @@ child_main(int lo, int n, int cmdfd, int resfd)
 
 /* ---- appenders (parent) ----------------------------------------------- */
 
-static const char append_msg[] = "Subject: bench\r\n\r\nhi!\r\n";
 static long long *sent_ns;
-static int appended, append_failed;
+static int appended, append_failed, append_round_no;
+
+/* append_text - this round's message for user u: every message differs,
+ * as real mail does (identical bytes would share one stored file) */
+static const char *
+append_text(int u)
+{
+	static char msg[128];
+
+	snprintf(msg, sizeof(msg), "Subject: bench\r\nMessage-ID: "
+	    "<r%d.u%d@bench.invalid>\r\n\r\nhi!\r\n", append_round_no, u);
+	return msg;
+}
 
 static void
 appender_line(struct conn *c, char *ln)
@@ -464,7 +475,7 @@ appender_line(struct conn *c, char *ln)
 		break;
 	case S_IDLE:			/* APPEND sent, literal pending */
 		if (ln[0] == '+') {
-			if (sendf(c, "%s\r\n", append_msg) < 0)
+			if (sendf(c, "%s\r\n", append_text(c->user)) < 0)
 				close_conn(c, S_FAILED);
 			else
 				c->st = S_IDLING;
@@ -493,10 +504,11 @@ appender_line(struct conn *c, char *ln)
 static void
 append_round(struct conn *ap)
 {
-	const char *msg = append_msg;
+	const char *msg;
 	long long t0 = now_ns();
 	int u, waiting;
 
+	append_round_no++;
 	for (u = 0; u < nusers; u++) {
 		memset(&ap[u], 0, sizeof(ap[u]));
 		ap[u].user = u;
@@ -514,12 +526,13 @@ append_round(struct conn *ap)
 		if (ap[u].st != S_SELECT)
 			continue;
 		sent_ns[u] = now_ns();
+		msg = append_text(u);
 		if (literal_plus) {
 			if (sendf(&ap[u], "p APPEND INBOX {%zu+}\r\n%s\r\n",
-			    sizeof(append_msg) - 1, msg) == 0)
+			    strlen(msg), msg) == 0)
 				ap[u].st = S_IDLING;
 		} else if (sendf(&ap[u], "p APPEND INBOX {%zu}\r\n",
-		    sizeof(append_msg) - 1) == 0)
+		    strlen(msg)) == 0)
 			ap[u].st = S_IDLE;
 		if (ap[u].st == S_SELECT)
 			close_conn(&ap[u], S_FAILED);
