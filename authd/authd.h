@@ -76,7 +76,9 @@ struct authd_hold {
 	uint64_t conn_id;
 	uint64_t ts;			/* newest HOLD (CLOCK_MONOTONIC ns) */
 	char addr[AUTHP_MAX_ADDR];
-	char user[AUTHP_MAX_USER];	/* "" until logged in */
+	char *user;			/* "" until logged in (not
+					 * malloc'ed then): most records of
+					 * a storm never log in */
 	struct authd_peer *holder;
 	struct authd_hold *prev, *next;	/* in holder->holds */
 };

@@ -110,6 +110,17 @@ authd_hold_count(const struct authd_hold *h, long long delta)
 	}
 }
 
+/* hold_user - set h's user name (a copy; "" costs nothing) */
+static void
+hold_user(struct authd_hold *h, const char *user)
+{
+	static char none[1];
+
+	if (h->user != NULL && h->user != none)
+		free(h->user);
+	h->user = user[0] ? xstrdup(user) : none;
+}
+
 struct authd_hold *
 authd_hold_find(uint64_t conn_id)
 {
@@ -149,6 +160,7 @@ hold_delete(struct authd_hold *h)
 	authd_hold_count(h, -1);
 	hold_unlink(h);
 	authd_tab_del(hold_conns, &h->conn_id, sizeof(h->conn_id));
+	hold_user(h, "");
 	free(h);
 }
 
@@ -176,7 +188,7 @@ authd_hold_set(struct authd_peer *p, uint64_t conn_id, uint64_t ts,
 	}
 	h->ts = ts;
 	snprintf(h->addr, sizeof(h->addr), "%s", addr);
-	snprintf(h->user, sizeof(h->user), "%s", user);
+	hold_user(h, user);
 	hold_link(h, p);
 	authd_hold_count(h, 1);
 }
@@ -185,7 +197,7 @@ void
 authd_hold_set_user(struct authd_hold *h, const char *user)
 {
 	authd_hold_count(h, -1);
-	snprintf(h->user, sizeof(h->user), "%s", user);
+	hold_user(h, user);
 	authd_hold_count(h, 1);
 }
 

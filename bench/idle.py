@@ -70,6 +70,20 @@ def fds_of(pid):
         return 0, "?"
 
 
+def by_prog(pids):
+    """PSS per program name, "imapd:1234,idled:567" (kB)"""
+    groups = {}
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/comm") as f:
+                comm = f.read().strip()
+        except OSError:
+            continue
+        groups.setdefault(comm, []).append(pid)
+    return ",".join(f"{c}:{peers.pss_kb(ps)}" for c, ps in
+                    sorted(groups.items()))
+
+
 def run(name, n, args, gen):
     peer = peers.make(name, users=args.users, password="pw")
     res = {"server": name, "idlers": n}
@@ -86,6 +100,7 @@ def run(name, n, args, gen):
         ip = peer.idled_pid() if name == "berth" else None
         idled_before = peers.pss_kb([ip]) if ip else 0
         res["processes_before"] = len(before)
+        res["pss_by_prog_before"] = by_prog(before)
         p = subprocess.Popen([gen, "127.0.0.1", str(peer.port), str(n),
                               str(args.users), "pw", str(args.rounds)],
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -104,6 +119,7 @@ def run(name, n, args, gen):
         after = peers.pss_kb(procs)
         res["pss_after_kb"] = after
         res["processes"] = len(procs)
+        res["pss_by_prog_after"] = by_prog(procs)
         res["bytes_per_idler"] = round(
             (after - res["pss_before_kb"]) * 1024 / max(idling, 1))
         if name == "berth":
@@ -137,7 +153,8 @@ KEYS = ["idlers", "idling", "setup_failed", "processes_before",
         "samples", "missed", "append_failed", "logout_all_s", "closed",
         "not_closed", "setup_s", "literal_plus", "idled_pss_kb",
         "idled_bytes_per_idler",
-        "idled_fds", "idled_fd_limit", "log_warnings", "error"]
+        "idled_fds", "idled_fd_limit", "pss_by_prog_before",
+        "pss_by_prog_after", "log_warnings", "error"]
 
 
 def show(res, rep):
