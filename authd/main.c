@@ -26,6 +26,7 @@
 
 #include "authd.h"
 #include "cfg.h"
+#include "clock.h"
 #include "log.h"
 #include "srv.h"
 #include "xalloc.h"
@@ -33,19 +34,13 @@
 long long
 authd_now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return clock_mono_ms();
 }
 
 long long
 authd_wall_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return clock_wall_ms();
 }
 
 /* authd_listen - bind the worker socket */

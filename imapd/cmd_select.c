@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cfg.h"
+#include "clock.h"
 #include "imapd.h"
 #include "imapd_cmd.h"
 #include "log.h"
@@ -247,6 +248,6 @@ cmd_idle(struct imap_cmd *cmd)
 		return;
 	}
 	io_printf(cmd->s, "+ idling\r\n");
-	cmd->s->idle_since_ms = imapd_now_ms();
+	cmd->s->idle_since_ms = clock_mono_ms();
 	idle_run(cmd->s, cmd->tag);
 }

@@ -116,7 +116,6 @@ void imapd_session_done(struct imap_session *s);
 
 /* imapd_park.c */
 struct snap;
-long long imapd_now_ms(void);	/* CLOCK_MONOTONIC */
 /*
  * imapd_park - hand the session to idled as kind (SNAP_K_IDLE: tag is the
  * IDLE tag; SNAP_K_WAIT: between commands).  Returns 0 when idled has the

@@ -36,6 +36,7 @@
 #include <string.h>
 
 #include "cfg.h"
+#include "clock.h"
 #include "imapd.h"
 #include "imapd_fetch.h"
 #include "imapd_notify.h"
@@ -462,7 +463,7 @@ notify_refresh(struct imap_session *s, int report)
 	notify_spec_mbox_free(n->mb, n->nmb);
 	n->mb = t.mb;
 	n->nmb = t.n;
-	n->synced_ms = imapd_now_ms();
+	n->synced_ms = clock_mono_ms();
 }
 
 /* notify_new_fetch - MessageNew's fetch attributes for a new message */
@@ -508,7 +509,7 @@ imapd_notify_sync(struct imap_session *s, int how)
 	    s->state == IMAP_S_NOTAUTH)
 		return;
 	if (how == IMAPD_SYNC_CMD) {
-		if (imapd_now_ms() - n->synced_ms <
+		if (clock_mono_ms() - n->synced_ms <
 		    cfg_duration_ms("idle_poll"))
 			return;
 	} else if (s->state == IMAP_S_SELECTED) {
@@ -550,7 +551,7 @@ imapd_notify_set(struct imap_session *s, struct imap_notify *n,
 		if (ev != 0 && !notify_is_selected(s, n->mb[i].id))
 			notify_send_status(s, &n->mb[i], ev);
 	}
-	n->synced_ms = imapd_now_ms();
+	n->synced_ms = clock_mono_ms();
 	log_debug("notify user=%s addr=%s groups=%zu mailboxes=%zu",
 	    s->user, s->addr, n->ngroups, n->nmb);
 	return 0;

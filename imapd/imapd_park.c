@@ -31,6 +31,7 @@
 
 #include "authn.h"
 #include "cfg.h"
+#include "clock.h"
 #include "idlep.h"
 #include "imapd.h"
 #include "ipc.h"
@@ -43,15 +44,6 @@
 
 static struct ipc_msg park_msg;
 static int park_warned;
-
-long long
-imapd_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* park_snapshot - the session as a snapshot of kind */
 static int
@@ -186,7 +178,7 @@ imapd_park_penalty(struct imap_session *s, long long delay_ms,
 		return -1;
 	if (park_snapshot(s, SNAP_K_NOTAUTH, "", &sn) == 0 &&
 	    buf_puts(&sn.reply, reply) == 0) {
-		sn.wake_ms = imapd_now_ms() + delay_ms;
+		sn.wake_ms = clock_mono_ms() + delay_ms;
 		if (close_after)
 			sn.flags |= SNAP_F_CLOSE;
 		r = park_send(s, &sn);

@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include "cfg.h"
+#include "clock.h"
 #include "imapd.h"
 #include "log.h"
 #include "snap.h"
@@ -271,7 +272,7 @@ imapd_wait_input(struct imap_session *s)
 				imapd_wait_sync(s);
 			if (s->state == IMAP_S_LOGOUT || io_flush(s) < 0)
 				return -1;
-			s->idle_since_ms = imapd_now_ms();
+			s->idle_since_ms = clock_mono_ms();
 			if (imapd_park(s, notauth ? SNAP_K_NOTAUTH : SNAP_K_WAIT,
 			    NULL) == 0)
 				return -1;

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "authn.h"
+#include "clock.h"
 #include "authp.h"
 #include "ipc.h"
 #include "log.h"
@@ -59,15 +60,6 @@ static size_t authn_qhead, authn_qlen, authn_qsize;
 static long long authn_next_try;
 static struct ipc_msg authn_msg;	/* events */
 static struct ipc_msg authn_rmsg;	/* replay batches */
-
-static long long
-authn_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static size_t
 authn_slot(uint64_t id)
@@ -199,7 +191,7 @@ static void
 authn_drop(void)
 {
 	authn_disconnect();
-	authn_next_try = authn_now_ms() + AUTHN_RETRY_MS;
+	authn_next_try = clock_mono_ms() + AUTHN_RETRY_MS;
 }
 
 /* authn_put_group - one HOLD group; -1 when the message is full */
@@ -326,7 +318,7 @@ authn_connect_once(void)
 static int
 authn_link(long long wait_ms)
 {
-	long long now = authn_now_ms(), end = now + wait_ms;
+	long long now = clock_mono_ms(), end = now + wait_ms;
 
 	if (authn_fd >= 0) {
 		if (authn_drain() >= 0)
@@ -338,7 +330,7 @@ authn_link(long long wait_ms)
 	for (;;) {
 		if (authn_connect_once() == 0)
 			return 0;
-		now = authn_now_ms();
+		now = clock_mono_ms();
 		if (now >= end) {
 			authn_next_try = now + AUTHN_RETRY_MS;
 			return -1;
@@ -435,7 +427,7 @@ authn_new_id(void)
 
 	while (id == 0)
 		if (getrandom(&id, sizeof(id), 0) != sizeof(id))
-			id = (uint64_t)authn_now_ms() * 2654435761u ^
+			id = (uint64_t)clock_mono_ms() * 2654435761u ^
 			    (uint64_t)getpid();
 	return id;
 }
@@ -449,7 +441,7 @@ authn_wait(short events, long long end)
 	int r;
 
 	for (;;) {
-		left = end - authn_now_ms();
+		left = end - clock_mono_ms();
 		if (left <= 0)
 			return 0;
 		r = poll(&pfd, 1, (int)left);
@@ -493,7 +485,7 @@ authn_call(const struct ipc_msg *req, struct ipc_msg *rep,
 			*error_r = "authd is not reachable";
 			return -1;
 		}
-		end = authn_now_ms() + timeout_ms;
+		end = clock_mono_ms() + timeout_ms;
 		if (authn_flush_wait(end) == 0 &&
 		    authn_send_wait(req, end) == 0)
 			break;

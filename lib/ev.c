@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "ev.h"
 #include "log.h"
 #include "xalloc.h"
@@ -27,18 +28,9 @@ static size_t ev_ndead, ev_dead_size;
 static void ev_bury(void);
 
 long long
-ev_clock_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-long long
 ev_now_ms(void)
 {
-	return ev_now ? ev_now : (ev_now = ev_clock_ms());
+	return ev_now ? ev_now : (ev_now = clock_mono_ms());
 }
 
 void
@@ -46,7 +38,7 @@ ev_init(void)
 {
 	if ((ev_ep = epoll_create1(EPOLL_CLOEXEC)) < 0)
 		log_fatal("epoll_create: %m");
-	ev_now = ev_clock_ms();
+	ev_now = clock_mono_ms();
 }
 
 static uint32_t
@@ -205,7 +197,7 @@ ev_run_once(long long max_ms)
 	int n, i;
 
 	if (ev_nheap > 0) {
-		long long due = ev_heap[0]->when_ms - ev_clock_ms();
+		long long due = ev_heap[0]->when_ms - clock_mono_ms();
 
 		if (due < 0)
 			due = 0;
@@ -216,7 +208,7 @@ ev_run_once(long long max_ms)
 	    wait > 86400000 ? 86400000 : (int)wait);
 	if (n < 0 && errno != EINTR)
 		log_fatal("epoll_wait: %m");
-	ev_now = ev_clock_ms();
+	ev_now = clock_mono_ms();
 	for (i = 0; i < n; i++) {
 		struct ev_io *io = evs[i].data.ptr;
 

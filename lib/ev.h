@@ -57,8 +57,6 @@ void ev_timer_del(struct ev_timer *t);
 int ev_timer_armed(const struct ev_timer *t);
 /* ev_now_ms - CLOCK_MONOTONIC in ms, as of the last wake-up */
 long long ev_now_ms(void);
-/* ev_clock_ms - CLOCK_MONOTONIC in ms, read now */
-long long ev_clock_ms(void);
 /* ev_run_once - wait for events (at most max_ms, -1: until a timer or an
  * event) and dispatch them */
 void ev_run_once(long long max_ms);

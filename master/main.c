@@ -25,6 +25,7 @@
 #include "log.h"
 #include "master.h"
 #include "srv.h"
+#include "clock.h"
 #include "store.h"
 
 struct master master;
@@ -32,10 +33,7 @@ struct master master;
 long long
 master_now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return clock_mono_ms();
 }
 
 static void

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "authn.h"
+#include "clock.h"
 #include "authp.h"
 #include "cfg.h"
 #include "ipc.h"
@@ -26,15 +27,6 @@
 static char dir[64];
 static int lfd = -1;
 static unsigned char seen[NIDS + 1], closed[NIDS + 1];
-
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void
 setup(void)
@@ -81,13 +73,13 @@ take(int c, long long ms, int want)
 {
 	static struct ipc_msg m;
 	struct pollfd pfd = { c, POLLIN, 0 };
-	long long end = now_ms() + ms;
+	long long end = clock_mono_ms() + ms;
 	const void *p;
 	size_t off, len;
 	uint16_t tag;
 	uint64_t id;
 
-	while (now_ms() < end && count(seen) < want) {
+	while (clock_mono_ms() < end && count(seen) < want) {
 		authn_tick();	/* lets queued events out */
 		if (poll(&pfd, 1, 20) <= 0)
 			continue;
@@ -111,9 +103,9 @@ static int
 accept_tick(long long ms)
 {
 	struct pollfd pfd = { lfd, POLLIN, 0 };
-	long long end = now_ms() + ms;
+	long long end = clock_mono_ms() + ms;
 
-	while (now_ms() < end) {
+	while (clock_mono_ms() < end) {
 		authn_tick();
 		if (poll(&pfd, 1, 20) > 0)
 			return accept(lfd, NULL, NULL);
@@ -133,18 +125,18 @@ count(const unsigned char *a)
 
 START_TEST(test_never_blocks)
 {
-	long long t0 = now_ms(), t, worst = 0;
+	long long t0 = clock_mono_ms(), t, worst = 0;
 	int i, c;
 
 	/* authd accepts nothing and reads nothing for a while */
 	for (i = 1; i <= NIDS; i++) {
-		t = now_ms();
+		t = clock_mono_ms();
 		authn_hold((uint64_t)i, "192.0.2.7", "ann");
-		if (now_ms() - t > worst)
-			worst = now_ms() - t;
+		if (clock_mono_ms() - t > worst)
+			worst = clock_mono_ms() - t;
 	}
 	ck_assert_int_lt(worst, 50);
-	ck_assert_int_lt(now_ms() - t0, 2000);
+	ck_assert_int_lt(clock_mono_ms() - t0, 2000);
 	ck_assert_uint_eq(authn_held(), NIDS);
 	/* then it catches up: every hold arrives */
 	c = accept_tick(1000);
@@ -196,12 +188,12 @@ START_TEST(test_no_authd)
 	/* nobody listens: events return at once and are kept for later */
 	close(lfd);
 	lfd = -1;
-	t0 = now_ms();
+	t0 = clock_mono_ms();
 	for (i = 1; i <= 100; i++)
 		authn_hold((uint64_t)i, "192.0.2.9", "");
 	authn_closed(7);
 	authn_tick();
-	ck_assert_int_lt(now_ms() - t0, 200);
+	ck_assert_int_lt(clock_mono_ms() - t0, 200);
 	ck_assert_uint_eq(authn_held(), 99);
 	ck_assert_uint_ne(authn_new_id(), 0);
 }
