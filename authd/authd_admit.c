@@ -165,6 +165,13 @@ authd_admit_request(struct authd_peer *p, const struct ipc_msg *m)
 		ipc_msg_init(&authd_reply, AUTHP_T_REFUSED);
 		ipc_put_str(&authd_reply, AUTHP_TEXT, text);
 		ipc_put_str(&authd_reply, AUTHP_LIMIT, limit);
+		/* how long the worker may hold the refusal back (idled
+		 * does it): a client that waits for its answer before
+		 * trying again then tries once per delay, not thousands of
+		 * times a second */
+		ipc_put_u64(&authd_reply, AUTHP_DELAY, (uint64_t)
+		    cfg_duration_ms(strncmp(limit, "authd_box", 9) == 0 ?
+		    "authd_delay_max" : "authd_delay_base"));
 		authd_peer_send(p, &authd_reply);
 		return;
 	}

@@ -67,6 +67,7 @@ struct isess {
 	uint8_t kind;		/* enum snap_kind */
 	uint8_t waking;		/* queued for a worker */
 	uint8_t replied;	/* NOTAUTH: reply sent */
+	uint8_t tarpit;		/* a refused connection held for its BYE */
 	uint32_t flags;		/* SNAP_F_* */
 	struct iuser *user;
 	const char *handoff;	/* interned: the service's handoff socket */
@@ -116,6 +117,13 @@ int idled_sess_write(struct isess *s, const char *text, size_t len);
 /* idled_net - the client's network: IPv4 /24, IPv6 /64 (textually) */
 void idled_net(const char *addr, char *out, size_t size);
 void idled_mbox_expire(void);
+/*
+ * idled_tarpit_take - may one more refused connection from addr wait
+ * here for its delayed BYE?  Bounded per address (idled_tarpit_addr) and
+ * in all (idled_tarpit_max), so a flood of refused connections cannot
+ * fill idled's descriptors; 1 and counted, or 0.
+ */
+int idled_tarpit_take(const char *addr);
 
 /* idled_wake.c */
 /* idled_wake - hand s back to a worker (now, or queued when every worker

@@ -100,8 +100,19 @@ park_take(int conn)
 		snap_free(&sn);
 		return;
 	}
+	/* a refused connection waiting for its BYE: only while the tarpit
+	 * has room, else the worker answers at once (we close our copy and
+	 * do not acknowledge) */
+	if (sn.kind == SNAP_K_NOTAUTH && (sn.flags & SNAP_F_CLOSE) &&
+	    sn.conn_id == 0 && !idled_tarpit_take(sn.addr)) {
+		close(fd);
+		snap_free(&sn);
+		return;
+	}
 	net_set_nonblock(fd, 1);
 	s = idled_sess_new(&sn, fd, handoff);
+	s->tarpit = sn.kind == SNAP_K_NOTAUTH && (sn.flags & SNAP_F_CLOSE) &&
+	    sn.conn_id == 0;
 	snap_free(&sn);
 	if (ev_io_add(&s->io, fd, EV_READ, idled_client_io, s) < 0) {
 		log_error("epoll: %m");
@@ -113,11 +124,14 @@ park_take(int conn)
 	if (ipc_send(conn, &park_msg) < 0)
 		log_warn("park ack failed: %m");
 	/* authd counts the connection as ours now */
-	authn_hold(s->conn_id, s->addr, s->user->name);
-	log_info("park user=%s addr=%s kind=%s mailbox=%s parked=%zu",
-	    s->user->name[0] ? s->user->name : "-", s->addr,
-	    snap_kind_name(s->kind), s->mailbox ? s->mailbox : "-",
-	    idled_nsess);
+	if (s->conn_id != 0)
+		authn_hold(s->conn_id, s->addr, s->user->name);
+	/* a refused connection's wait is authd's refusal line, already
+	 * logged (and summarised in a storm) */
+	(s->tarpit ? log_debug : log_info)("park user=%s addr=%s kind=%s "
+	    "mailbox=%s parked=%zu", s->user->name[0] ? s->user->name : "-",
+	    s->addr, s->tarpit ? "tarpit" : snap_kind_name(s->kind),
+	    s->mailbox ? s->mailbox : "-", idled_nsess);
 	/* the caps evict the oldest, never the newest */
 	idled_limits_park(s);
 	if (s->kind == SNAP_K_NOTAUTH)

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "authn.h"
+#include "cfg.h"
 #include "idled.h"
 #include "log.h"
 #include "xalloc.h"
@@ -30,6 +31,14 @@ static struct imbox **idled_mboxes;
 static size_t idled_nmboxes, idled_mboxes_size;
 static char **idled_handoffs;
 static size_t idled_nhandoffs;
+
+/* tarpit counts per address: open addressing, addresses interned */
+struct tarpit_slot {
+	char *addr;		/* NULL: free */
+	size_t n;
+};
+static struct tarpit_slot *tarpit_tab;
+static size_t tarpit_size, tarpit_used, tarpit_total;
 
 /* idled_hash - FNV-1a */
 static size_t
@@ -190,6 +199,81 @@ idled_handoff_intern(const char *path)
 	idled_handoffs = xreallocarray(idled_handoffs, idled_nhandoffs + 1,
 	    sizeof(*idled_handoffs));
 	return idled_handoffs[idled_nhandoffs++] = xstrdup(path);
+}
+
+/* tarpit_slot - addr's slot (found, or where it would go) */
+static struct tarpit_slot *
+tarpit_slot(const char *addr)
+{
+	size_t i = idled_hash(addr) & (tarpit_size - 1);
+
+	while (tarpit_tab[i].addr != NULL &&
+	    strcmp(tarpit_tab[i].addr, addr) != 0)
+		i = (i + 1) & (tarpit_size - 1);
+	return &tarpit_tab[i];
+}
+
+/* tarpit_rehash - a clean table (slots at 0 dropped) twice the live */
+static void
+tarpit_rehash(void)
+{
+	struct tarpit_slot *old = tarpit_tab, *t;
+	size_t oldsize = tarpit_size, i;
+
+	for (tarpit_size = 64; tarpit_size < 4 * (tarpit_used + 1);)
+		tarpit_size *= 2;
+	tarpit_tab = xcalloc(tarpit_size, sizeof(*tarpit_tab));
+	tarpit_used = 0;
+	for (i = 0; i < oldsize; i++) {
+		if (old[i].addr == NULL)
+			continue;
+		if (old[i].n == 0) {
+			free(old[i].addr);
+			continue;
+		}
+		t = tarpit_slot(old[i].addr);
+		*t = old[i];
+		tarpit_used++;
+	}
+	free(old);
+}
+
+int
+idled_tarpit_take(const char *addr)
+{
+	long long max = cfg_int("idled_tarpit_max"),
+	    maxa = cfg_int("idled_tarpit_addr");
+	struct tarpit_slot *t;
+
+	if (max > 0 && (long long)tarpit_total >= max)
+		return 0;
+	if (2 * (tarpit_used + 1) > tarpit_size)
+		tarpit_rehash();
+	t = tarpit_slot(addr);
+	if (maxa > 0 && t->addr != NULL && (long long)t->n >= maxa)
+		return 0;
+	if (t->addr == NULL) {
+		t->addr = xstrdup(addr);
+		tarpit_used++;
+	}
+	t->n++;
+	tarpit_total++;
+	return 1;
+}
+
+/* tarpit_put - a tarpitted session of addr is gone */
+static void
+tarpit_put(const char *addr)
+{
+	struct tarpit_slot *t;
+
+	if (tarpit_size == 0)
+		return;
+	t = tarpit_slot(addr);
+	if (t->addr != NULL && t->n > 0) {
+		t->n--;
+		tarpit_total--;
+	}
 }
 
 void
@@ -369,11 +453,13 @@ idled_sess_drop(struct isess *s, const char *reason)
 	if (s->conn_id != 0)
 		authn_closed(s->conn_id);
 	if (reason != NULL)
-		log_info("unpark user=%s addr=%s kind=%s mailbox=%s reason=%s "
+		(s->tarpit ? log_debug : log_info)("unpark user=%s addr=%s kind=%s mailbox=%s reason=%s "
 		    "parked=%zu", s->user->name[0] ? s->user->name : "-",
 		    s->addr, snap_kind_name(s->kind), s->mailbox ?
 		    s->mailbox : "-", reason, idled_nsess - 1);
 	idled_wake_forget(s);
+	if (s->tarpit)
+		tarpit_put(s->addr);
 	ev_timer_del(&s->timer);
 	ev_io_del(&s->io);
 	if (s->fd >= 0)

@@ -67,20 +67,29 @@ imapd_session_done(struct imap_session *s)
 }
 
 /*
- * imapd_admit - ask authd whether this client may connect; a refusal is
- * answered here and costs no SASL work (authd logs it, with the limit)
+ * imapd_admit - ask authd whether this client may connect.  A refusal
+ * costs no SASL work (authd logs it, with the limit); its BYE is held back
+ * for authd's delay in idled (a tarpit: a client that waits for its
+ * answer retries once per delay, and waiting costs no worker), or sent at
+ * once when idled cannot take it.
  */
 static int
 imapd_admit(struct imap_session *s)
 {
 	struct authc_client cl = { s->addr, s->port, "", s->secure, 0, 0 };
 	const char *reason, *limit;
+	long long delay;
+	char bye[320];
 
-	if (authc_admit(&cl, &s->conn_id, &reason, &limit) == 0)
+	if (authc_admit(&cl, &s->conn_id, &reason, &limit, &delay) == 0)
 		return 0;
-	io_printf(s, "* BYE [UNAVAILABLE] %s\r\n", reason);
+	snprintf(bye, sizeof(bye), "* BYE [UNAVAILABLE] %s\r\n", reason);
+	log_debug("refused addr=%s limit=%s delay_ms=%lld", s->addr, limit,
+	    delay);
+	if (delay > 0 && imapd_park_penalty(s, delay, bye, 1) == 0)
+		return -1;
+	io_printf(s, "%s", bye);
 	io_flush(s);
-	log_debug("refused addr=%s limit=%s", s->addr, limit);
 	return -1;
 }
 

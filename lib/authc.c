@@ -59,12 +59,13 @@ authc_call(long long wait_ms, long long timeout_ms)
 
 int
 authc_admit(const struct authc_client *cl, uint64_t *conn_id_r,
-    const char **reason_r, const char **limit_r)
+    const char **reason_r, const char **limit_r, long long *delay_ms_r)
 {
 	static char text[256], limit[64];
-	uint64_t ts = authp_now_ns();
+	uint64_t ts = authp_now_ns(), delay = 0;
 
 	*reason_r = *limit_r = "";
+	*delay_ms_r = 0;
 	ipc_msg_init(&authc_req, AUTHP_T_ADMIT);
 	if (ipc_put_str(&authc_req, AUTHP_ADDR, cl->addr) < 0 ||
 	    ipc_put_u32(&authc_req, AUTHP_PORT, (uint32_t)cl->port) < 0 ||
@@ -87,6 +88,9 @@ authc_admit(const struct authc_client *cl, uint64_t *conn_id_r,
 			limit[0] = '\0';
 		*reason_r = text;
 		*limit_r = limit;
+		if (ipc_get_u64(&authc_rep, AUTHP_DELAY, &delay) == 0 &&
+		    delay <= 60000)
+			*delay_ms_r = (long long)delay;
 		return -1;
 	}
 	*reason_r = "unexpected reply";

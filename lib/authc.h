@@ -52,13 +52,14 @@ struct authc_reply {
 
 /*
  * authc_admit - may this client connect?  Returns 0 with *conn_id_r (the
- * connection now counts as held by this process), or -1 with *reason_r
- * and *limit_r when authd refused it.  When authd cannot be reached the
- * client is admitted (fail open: logins fail anyway until authd is back)
- * with a locally made id.
+ * connection now counts as held by this process), or -1 with *reason_r,
+ * *limit_r and *delay_ms_r (how long the refusal may be held back, 0:
+ * answer at once) when authd refused it.  When authd cannot be reached
+ * the client is admitted (fail open: logins fail anyway until authd is
+ * back) with a locally made id.
  */
 int authc_admit(const struct authc_client *cl, uint64_t *conn_id_r,
-    const char **reason_r, const char **limit_r);
+    const char **reason_r, const char **limit_r, long long *delay_ms_r);
 /*
  * authc_start - begin an authentication.  resp/resp_len is the SASL
  * initial response (already base64-decoded) or resp == NULL for none.

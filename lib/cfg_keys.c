@@ -40,6 +40,8 @@ const struct cfg_key cfg_keys[] = {
 	{ "idled_maxuser", CFG_T_INT, "100", 0 },
 	{ "idled_maxusernet", CFG_T_INT, "40", 0 },
 	{ "idled_notauth_timeout", CFG_T_DURATION, "60s", 's' },
+	{ "idled_tarpit_addr", CFG_T_INT, "10", 0 },
+	{ "idled_tarpit_max", CFG_T_INT, "5000", 0 },
 	{ "imap_maxline", CFG_T_SIZE, "65536", 0 },
 	{ "imapidlekeepalive", CFG_T_DURATION, "5m", 'm' },
 	{ "imapidletimeout", CFG_T_DURATION, "30m", 'm' },

@@ -4,13 +4,19 @@ import time
 
 
 class Raw:
-    def __init__(self, port, timeout=10, source=None):
-        """source: a loopback address to connect from, e.g. 127.0.0.2"""
+    def __init__(self, port, timeout=10, source=None, greet=True):
+        """source: a loopback address to connect from, e.g. 127.0.0.2;
+        greet: read the greeting (into .greeting) now"""
         self.s = socket.create_connection(
             ("127.0.0.1", port), timeout=timeout,
             source_address=(source, 0) if source else None)
         self.buf = b""
-        self.greeting = self.line()
+        self.greeting = self.line() if greet else None
+
+    @classmethod
+    def nogreeting(cls, port, timeout=10, source=None):
+        """connected, the first line not read yet"""
+        return cls(port, timeout, source, greet=False)
 
     def send(self, data):
         self.s.sendall(data)

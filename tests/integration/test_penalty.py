@@ -233,3 +233,24 @@ def test_storm_is_summarised(fresh):
     assert "top_users=alice:" in storm
     # a quiet interval ends the storm with one more line, then silence
     assert wait_for(lambda: "ended=yes" in s.logtext(), 10)
+
+
+def test_refusals_wait_in_idled_not_in_workers(fresh):
+    """a boxed client's BYE is held back for authd_delay_max in idled (a
+    tarpit: a client that waits for it retries once per delay) and costs
+    no worker; past idled_tarpit_addr per address the BYE comes at once"""
+    import select
+    s = fresh(prefork=2, maxchild=6,
+              extra_conf=PEN + "authd_box_addr: 2\nauthd_delay_max: 4s\n"
+              "idled_tarpit_addr: 20\n").start()
+    for _ in range(2):
+        assert attempt(s, "127.0.4.1")[1].startswith(b"a NO")
+    conns = [Raw.nogreeting(s.port, source="127.0.4.1") for _ in range(21)]
+    # one of the 21 is past the tarpit's room for that address: its BYE
+    # comes at once; the others wait
+    ready, _, _ = select.select([r.s for r in conns], [], [], 2)
+    assert len(ready) == 1, len(ready)
+    assert len(s.children()) <= 6
+    for r in conns:
+        assert r.line().startswith(b"* BYE [UNAVAILABLE] Too many failed")
+        assert r.closed()
