@@ -359,7 +359,12 @@ class Berth(Peer):
         self.server = None
 
     def _start(self):
-        conf = self.CONF + self.extra_conf
+        # BENCH_BERTH_CONF: imapd.conf lines for experiments ("\n" as a
+        # separator); the figures to quote use berth's defaults
+        conf = self.CONF + self.extra_conf + os.environ.get(
+            "BENCH_BERTH_CONF", "").replace("\\n", "\n")
+        if conf and not conf.endswith("\n"):
+            conf += "\n"
         s = Server(prefork=self.prefork, maxchild=self.maxchild,
                    extra_conf="")
         self.server, self.dir = s, s.dir

@@ -13,7 +13,7 @@
 const struct cfg_key cfg_keys[] = {
 	{ "admins", CFG_T_STR, "", 0 },
 	{ "allowplaintext", CFG_T_BOOL, "no", 0 },
-	{ "authd_backend_threads", CFG_T_INT, "8", 0 },
+	{ "authd_backend_threads", CFG_T_INT, "30", 0 },
 	{ "authd_backend_timeout", CFG_T_DURATION, "10s", 's' },
 	{ "authd_box_addr", CFG_T_INT, "10", 0 },
 	{ "authd_box_net", CFG_T_INT, "50", 0 },
