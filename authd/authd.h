@@ -64,8 +64,12 @@ struct authd_keys {
 
 /* a process connected to authd */
 struct authd_peer {
-	int fd;
+	int fd;				/* -1: a parked login (pseudo peer) */
 	int dead;			/* close after this round */
+	int pseudo;			/* a LOGIN for a session parked in
+					 * idled: replies go there */
+	uint64_t async_conn;		/* pseudo: the session */
+	char async_tag[AUTHP_MAX_TAG];	/* pseudo: the command's tag */
 	struct authd_hold *holds;	/* connections it holds */
 	struct authd_login *login;	/* SASL exchange in progress */
 	struct authd_peer *prev, *next;

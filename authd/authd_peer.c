@@ -3,8 +3,11 @@
  * by message type, reply, close.
  *
  * A peer is any process on authd's socket: an imapd worker (ADMIT,
- * logins, connection events), idled (connection events) or berthctl
- * (queries).  Requests are answered in order, one at a time per peer.  A
+ * logins, connection events), idled (connection events, and the RESULTs
+ * of logins whose sessions wait there) or berthctl (queries).  A LOGIN
+ * from a worker runs on a pseudo peer of its own (no socket), whose
+ * replies are forwarded to idled as RESULTs: the worker has parked the
+ * session and gone on to the next client.  Requests are answered in order, one at a time per peer.  A
  * malformed message, an fd where none belongs or a reply the peer cannot
  * take marks that peer dead; dead peers are closed after the round, and
  * what they held is released (authd_hold).  Never exits on peer input.
@@ -26,8 +29,93 @@
 #define PEER_MAX_BATCH 64	/* messages read per peer per round */
 
 struct ipc_msg authd_reply;
-static struct ipc_msg peer_in;
+static struct ipc_msg peer_in, peer_fwd;
 static struct authd_peer *peer_list;
+static struct authd_peer *peer_async;	/* pseudo peers (next only) */
+static struct authd_peer *peer_idled;	/* where RESULTs go */
+
+/* peer_forward - a pseudo peer's reply, to idled as a RESULT */
+static void
+peer_forward(struct authd_peer *p, const struct ipc_msg *m)
+{
+	uint32_t code = AUTHC_UNAVAILABLE;
+	const void *v;
+	size_t off = 0, len;
+	uint16_t tag;
+
+	if (m->type == AUTHP_T_OK)
+		code = AUTHC_OK;
+	else if (m->type == AUTHP_T_NO)
+		ipc_get_u32(m, AUTHP_CODE, &code);
+	else {
+		code = AUTHC_BADDATA;	/* not a one-step exchange */
+		p->dead = 1;
+	}
+	ipc_msg_init(&peer_fwd, AUTHP_T_RESULT);
+	ipc_put_u64(&peer_fwd, AUTHP_CONNID, p->async_conn);
+	ipc_put_str(&peer_fwd, AUTHP_TAG, p->async_tag);
+	ipc_put_u32(&peer_fwd, AUTHP_CODE, code);
+	while (authp_field_next(m, &off, &tag, &v, &len) > 0)
+		if (tag == AUTHP_USER || tag == AUTHP_TEXT ||
+		    tag == AUTHP_DELAY || tag == AUTHP_LIMIT)
+			ipc_put(&peer_fwd, tag, v, len);
+	if (peer_idled == NULL || peer_idled->dead) {
+		log_warn("no idled to answer a parked login conn=%llu",
+		    (unsigned long long)p->async_conn);
+		return;
+	}
+	authd_peer_send(peer_idled, &peer_fwd);
+}
+
+/* peer_login - LOGIN: the exchange runs on a pseudo peer of its own */
+static int
+peer_login(const struct ipc_msg *m)
+{
+	struct authd_peer *q = xcalloc(1, sizeof(*q));
+
+	q->fd = -1;
+	q->pseudo = 1;
+	if (ipc_get_u64(m, AUTHP_CONNID, &q->async_conn) < 0 ||
+	    q->async_conn == 0 || ipc_get_str(m, AUTHP_TAG, q->async_tag,
+	    sizeof(q->async_tag)) < 0) {
+		free(q);
+		return -1;
+	}
+	q->next = peer_async;
+	peer_async = q;
+	authd_login_start(q, m);
+	return 0;
+}
+
+/* peer_iam - IAM: a peer says what it is */
+static int
+peer_iam(struct authd_peer *p, const struct ipc_msg *m)
+{
+	char role[16];
+
+	if (ipc_get_str(m, AUTHP_ROLE, role, sizeof(role)) < 0)
+		return -1;
+	if (strcmp(role, "idled") == 0)
+		peer_idled = p;
+	return 0;
+}
+
+/* peer_reap_async - free pseudo peers whose exchange is over */
+static void
+peer_reap_async(void)
+{
+	struct authd_peer **pp, *q;
+
+	for (pp = &peer_async; (q = *pp) != NULL;) {
+		if (q->login != NULL && !q->dead) {
+			pp = &q->next;
+			continue;
+		}
+		*pp = q->next;
+		authd_login_abort(q);
+		free(q);
+	}
+}
 
 void
 authd_peer_accept(int lfd, int ep)
@@ -62,6 +150,10 @@ authd_peer_accept(int lfd, int ep)
 void
 authd_peer_send(struct authd_peer *p, const struct ipc_msg *m)
 {
+	if (p->pseudo) {
+		peer_forward(p, m);
+		return;
+	}
 	if (p->dead)
 		return;
 	if (ipc_send(p->fd, m) < 0) {
@@ -150,6 +242,10 @@ peer_dispatch(struct authd_peer *p, const struct ipc_msg *m)
 	case AUTHP_T_START:
 		authd_login_start(p, m);
 		return 0;
+	case AUTHP_T_LOGIN:
+		return peer_login(m);
+	case AUTHP_T_IAM:
+		return peer_iam(p, m);
 	case AUTHP_T_STEP:
 		authd_login_step(p, m);
 		return 0;
@@ -216,12 +312,15 @@ authd_peer_reap(int ep)
 {
 	struct authd_peer *p, *next;
 
+	peer_reap_async();
 	for (p = peer_list; p != NULL; p = next) {
 		next = p->next;
 		if (!p->dead)
 			continue;
 		epoll_ctl(ep, EPOLL_CTL_DEL, p->fd, NULL);
 		close(p->fd);
+		if (p == peer_idled)
+			peer_idled = NULL;
 		authd_login_abort(p);
 		authd_hold_release(p);
 		if (p->prev)

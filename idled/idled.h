@@ -68,6 +68,9 @@ struct isess {
 	uint8_t waking;		/* queued for a worker */
 	uint8_t replied;	/* NOTAUTH: reply sent */
 	uint8_t tarpit;		/* a refused connection held for its BYE */
+	uint8_t quiet;		/* park and unpark logged at debug level:
+				 * tarpits and logins waiting for authd,
+				 * whose events authd logs */
 	uint32_t flags;		/* SNAP_F_* */
 	struct iuser *user;
 	const char *handoff;	/* interned: the service's handoff socket */
@@ -92,6 +95,8 @@ struct isess {
 	char *spec;		/* notify_spec, malloc'ed, or NULL */
 	size_t speclen;
 	char *reply;		/* NOTAUTH reply, or NULL */
+	char *mech;		/* AUTHWAIT: the login's mechanism */
+	char *authuser;		/* LOGGEDIN: who logged in */
 	struct buf pending;	/* client bytes not yet answered */
 	const char *why;	/* why it is being woken */
 	struct isess *uprev, *unext;	/* on user */
@@ -111,6 +116,8 @@ struct isess *idled_sess_new(struct snap *sn, int fd, const char *handoff);
 void idled_sess_snap(const struct isess *s, struct snap *sn);
 /* idled_sess_drop - close and forget s; reason (NULL: no log line) */
 void idled_sess_drop(struct isess *s, const char *reason);
+/* idled_sess_log_park - the park line of s */
+void idled_sess_log_park(const struct isess *s);
 /* idled_sess_write - send text to the client; -1 (and dropped) when the
  * client is gone or not reading */
 int idled_sess_write(struct isess *s, const char *text, size_t len);
@@ -151,9 +158,22 @@ int idled_client_input(struct isess *s);
 /* idled_limits.c */
 /* idled_limits_park - caps after s joined (evicts the oldest) */
 void idled_limits_park(struct isess *s);
+/* idled_limits_rearm - a NOTAUTH session's reply is now s->reply, due at
+ * s->wake_ms */
+void idled_limits_rearm(struct isess *s);
 void idled_limits_init(void);
 
 /* idled_park.c */
 void idled_park_init(void);
+
+/* idled_authd.c */
+void idled_authd_init(void);
+/* idled_authd_tick - remake the link to authd when due, and watch it */
+void idled_authd_tick(void);
+/* idled_authd_watch - watch the link if it changed (after a call that may
+ * have made it) */
+void idled_authd_watch(void);
+/* idled_authd_linked - is the link to authd up (and watched)? */
+int idled_authd_linked(void);
 
 #endif

@@ -17,7 +17,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "authn.h"
 #include "cfg.h"
 #include "idled.h"
 #include "log.h"
@@ -74,6 +73,13 @@ limits_penalty(struct ev_timer *t, void *ctx)
 	/* the client may have sent its next command meanwhile */
 	if (s->pending.len > 0)
 		idled_client_input(s);
+}
+
+void
+idled_limits_rearm(struct isess *s)
+{
+	s->replied = 0;
+	ev_timer_add(&s->timer, s->wake_ms - ev_now_ms(), limits_penalty, s);
 }
 
 /*
@@ -167,7 +173,7 @@ limits_tick(struct ev_timer *t, void *ctx)
 		if (!s->waking)
 			limits_check(s, now, ka, ito, to, nto);
 	}
-	authn_tick();		/* remake the link to authd when due */
+	idled_authd_tick();	/* remake the link to authd when due */
 	if (now - limits_expire_ms >= 60000) {
 		limits_expire_ms = now;
 		idled_mbox_expire();

@@ -83,6 +83,16 @@ park_list(int conn)
 		log_warn("list reply failed: %m");
 }
 
+/* park_peer_gone - did the worker close its end (it stopped waiting for
+ * our answer and left the session to us)? */
+static int
+park_peer_gone(int conn)
+{
+	char c;
+
+	return recv(conn, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+}
+
 /* park_take - the session of a PARK message joins idled */
 static void
 park_take(int conn)
@@ -100,11 +110,26 @@ park_take(int conn)
 		snap_free(&sn);
 		return;
 	}
-	/* a refused connection waiting for its BYE: only while the tarpit
-	 * has room, else the worker answers at once (we close our copy and
-	 * do not acknowledge) */
+	/*
+	 * Refused here, so that the worker serves the session itself (we
+	 * close our copy and do not acknowledge): a refused connection
+	 * waiting for its BYE while the tarpit has no room, and a login
+	 * waiting for authd's answer while we have no link to authd to
+	 * hear it on.
+	 */
 	if (sn.kind == SNAP_K_NOTAUTH && (sn.flags & SNAP_F_CLOSE) &&
 	    sn.conn_id == 0 && !idled_tarpit_take(sn.addr)) {
+		close(fd);
+		snap_free(&sn);
+		return;
+	}
+	if ((sn.flags & SNAP_F_AUTHWAIT) && park_peer_gone(conn)) {
+		/* the worker gave up waiting for us and left the session
+		 * here without asking authd: its reply (UNAVAILABLE) goes
+		 * at once */
+		sn.flags &= ~(uint32_t)SNAP_F_AUTHWAIT;
+		sn.wake_ms = ev_now_ms();
+	} else if ((sn.flags & SNAP_F_AUTHWAIT) && !idled_authd_linked()) {
 		close(fd);
 		snap_free(&sn);
 		return;
@@ -113,6 +138,7 @@ park_take(int conn)
 	s = idled_sess_new(&sn, fd, handoff);
 	s->tarpit = sn.kind == SNAP_K_NOTAUTH && (sn.flags & SNAP_F_CLOSE) &&
 	    sn.conn_id == 0;
+	s->quiet = s->tarpit || (sn.flags & SNAP_F_AUTHWAIT) != 0;
 	snap_free(&sn);
 	if (ev_io_add(&s->io, fd, EV_READ, idled_client_io, s) < 0) {
 		log_error("epoll: %m");
@@ -124,14 +150,11 @@ park_take(int conn)
 	if (ipc_send(conn, &park_msg) < 0)
 		log_warn("park ack failed: %m");
 	/* authd counts the connection as ours now */
-	if (s->conn_id != 0)
+	if (s->conn_id != 0) {
 		authn_hold(s->conn_id, s->addr, s->user->name);
-	/* a refused connection's wait is authd's refusal line, already
-	 * logged (and summarised in a storm) */
-	(s->tarpit ? log_debug : log_info)("park user=%s addr=%s kind=%s "
-	    "mailbox=%s parked=%zu", s->user->name[0] ? s->user->name : "-",
-	    s->addr, s->tarpit ? "tarpit" : snap_kind_name(s->kind),
-	    s->mailbox ? s->mailbox : "-", idled_nsess);
+		idled_authd_watch();	/* the hold may have made the link */
+	}
+	idled_sess_log_park(s);
 	/* the caps evict the oldest, never the newest */
 	idled_limits_park(s);
 	if (s->kind == SNAP_K_NOTAUTH)

@@ -385,6 +385,8 @@ idled_sess_new(struct snap *sn, int fd, const char *handoff)
 	}
 	if (sn->reply.len > 0)
 		s->reply = xstrndup(sn->reply.data, sn->reply.len);
+	if (sn->mech[0] != '\0')
+		s->mech = xstrdup(sn->mech);
 	/* the pending bytes move over; the snapshot keeps an empty buf */
 	s->pending = sn->pending;
 	buf_init(&sn->pending, SNAP_MAX_PENDING);
@@ -416,7 +418,9 @@ idled_sess_snap(const struct isess *s, struct snap *sn)
 	snap_init(sn);
 	sn->kind = s->kind;
 	sn->flags = s->flags;
-	snprintf(sn->user, sizeof(sn->user), "%s", s->user->name);
+	snprintf(sn->user, sizeof(sn->user), "%s", s->authuser ?
+	    s->authuser : s->user->name);
+	snprintf(sn->mech, sizeof(sn->mech), "%s", s->mech ? s->mech : "");
 	snprintf(sn->addr, sizeof(sn->addr), "%s", s->addr);
 	sn->port = s->port;
 	snprintf(sn->tag, sizeof(sn->tag), "%s", s->tag);
@@ -453,7 +457,7 @@ idled_sess_drop(struct isess *s, const char *reason)
 	if (s->conn_id != 0)
 		authn_closed(s->conn_id);
 	if (reason != NULL)
-		(s->tarpit ? log_debug : log_info)("unpark user=%s addr=%s kind=%s mailbox=%s reason=%s "
+		(s->quiet ? log_debug : log_info)("unpark user=%s addr=%s kind=%s mailbox=%s reason=%s "
 		    "parked=%zu", s->user->name[0] ? s->user->name : "-",
 		    s->addr, snap_kind_name(s->kind), s->mailbox ?
 		    s->mailbox : "-", reason, idled_nsess - 1);
@@ -490,8 +494,22 @@ idled_sess_drop(struct isess *s, const char *reason)
 	free(s->mailbox);
 	free(s->spec);
 	free(s->reply);
+	free(s->mech);
+	free(s->authuser);
 	buf_free(&s->pending);
 	ev_defer_free(s);
+}
+
+void
+idled_sess_log_park(const struct isess *s)
+{
+	/* a refused connection's wait, or a login's wait for authd: authd
+	 * logs those events (and summarises them in a storm) */
+	(s->quiet ? log_debug : log_info)("park user=%s addr=%s kind=%s "
+	    "mailbox=%s parked=%zu", s->user->name[0] ? s->user->name : "-",
+	    s->addr, s->tarpit ? "tarpit" : (s->flags & SNAP_F_AUTHWAIT) ?
+	    "login" : snap_kind_name(s->kind), s->mailbox ? s->mailbox : "-",
+	    idled_nsess);
 }
 
 int

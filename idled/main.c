@@ -65,6 +65,7 @@ main(int argc, char **argv)
 	idled_park_init();
 	idled_change_init();
 	idled_limits_init();
+	idled_authd_init();
 	log_info("listening on %s and %s", notify_idled_path(),
 	    notify_path());
 	ev_run();

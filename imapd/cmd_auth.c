@@ -144,18 +144,14 @@ static void
 cmd_auth_failed(struct imap_cmd *cmd, const struct authc_reply *rep)
 {
 	struct imap_session *s = cmd->s;
-	long long max = cfg_int("maxbadlogins");
 	int close_after;
 	struct buf reply = BUF_INIT;
 
-	close_after = max > 0 && ++s->failed_logins >= max;
-	buf_printf(&reply, "%s NO [AUTHENTICATIONFAILED] Authentication "
-	    "failed\r\n", cmd->tag);
-	if (close_after) {
-		buf_puts(&reply, "* BYE Too many failed logins\r\n");
+	close_after = authc_fail_line(&reply, cmd->tag, ++s->failed_logins);
+	if (close_after)
 		log_info("closing after failed logins addr=%s count=%d "
-		    "limit=maxbadlogins:%lld", s->addr, s->failed_logins, max);
-	}
+		    "limit=maxbadlogins:%lld", s->addr, s->failed_logins,
+		    cfg_int("maxbadlogins"));
 	if (rep->delay_ms > 0 && io_flush(s) == 0) {
 		if (imapd_park_penalty(s, rep->delay_ms, buf_cstr(&reply),
 		    close_after) == 0) {
@@ -172,49 +168,46 @@ cmd_auth_failed(struct imap_cmd *cmd, const struct authc_reply *rep)
 		s->state = IMAP_S_LOGOUT;
 }
 
+void
+imapd_login_finish(struct imap_session *s, const char *tag,
+    const char *user, const char *mech)
+{
+	struct store_mbox mb;
+	struct buf caps = BUF_INIT;
+	const char *err;
+
+	snprintf(s->user, sizeof(s->user), "%s", user);
+	if (store_mbox_get(s->st, s->user, "INBOX", &mb, &err) ==
+	    STORE_ENOENT)
+		store_mbox_create(s->st, s->user, "INBOX", &err);
+	s->state = IMAP_S_AUTH;
+	authn_hold(s->conn_id, s->addr, s->user);
+	log_info("login user=%s addr=%s mech=%s", s->user, s->addr, mech);
+	cmd_capability_list(s, &caps);
+	io_printf(s, "%s OK [CAPABILITY %s] Logged in\r\n", tag,
+	    buf_cstr(&caps));
+	buf_free(&caps);
+}
+
 /* cmd_auth_done - common end of LOGIN and AUTHENTICATE */
 static void
 cmd_auth_done(struct imap_cmd *cmd, const struct authc_reply *rep,
     const char *mech)
 {
-	struct imap_session *s = cmd->s;
-	struct store_mbox mb;
-	struct buf caps = BUF_INIT;
-	const char *err;
+	struct buf line = BUF_INIT;
 
 	switch (rep->result) {
 	case AUTHC_OK:
-		snprintf(s->user, sizeof(s->user), "%s", rep->user);
-		if (store_mbox_get(s->st, s->user, "INBOX", &mb, &err) ==
-		    STORE_ENOENT)
-			store_mbox_create(s->st, s->user, "INBOX", &err);
-		s->state = IMAP_S_AUTH;
-		authn_hold(s->conn_id, s->addr, s->user);
-		log_info("login user=%s addr=%s mech=%s", s->user, s->addr,
-		    mech);
-		cmd_capability_list(s, &caps);
-		imap_ok(cmd, "[CAPABILITY %s] Logged in", buf_cstr(&caps));
-		buf_free(&caps);
+		imapd_login_finish(cmd->s, cmd->tag, rep->user, mech);
 		return;
 	case AUTHC_FAIL:
 		cmd_auth_failed(cmd, rep);
 		return;
-	case AUTHC_PRIVACY:
-		imap_no(cmd, "[PRIVACYREQUIRED] Plaintext authentication is "
-		    "not allowed on an unencrypted connection");
-		return;
-	case AUTHC_BADMECH:
-		imap_no(cmd, "[CANNOT] Unsupported authentication mechanism");
-		return;
-	case AUTHC_BADDATA:
-		imap_bad(cmd, "Malformed authentication data");
-		return;
-	case AUTHC_LIMIT:
-		imap_no(cmd, "[LIMIT] %s", rep->reason);
-		return;
 	default:
-		imap_no(cmd, "[UNAVAILABLE] Authentication service is "
-		    "unavailable; try again later");
+		/* the same words idled uses for a parked login */
+		authc_reply_line(&line, cmd->tag, rep);
+		buf_append(&cmd->s->out, line.data, line.len);
+		buf_free(&line);
 		return;
 	}
 }
@@ -229,6 +222,42 @@ cmd_auth_client(struct imap_session *s, struct authc_client *cl)
 	cl->conn_id = s->conn_id;
 	cl->failed_logins = s->failed_logins;
 }
+
+/*
+ * cmd_auth_park - a one-step login whose check need not hold this
+ * worker: park the session in idled (waiting for authd's answer, which
+ * goes there), then hand authd the credentials.  0 when the session is
+ * gone from this worker, -1 when the caller must do the login itself.
+ */
+static int
+cmd_auth_park(struct imap_cmd *cmd, const char *mech, const char *resp,
+    size_t len)
+{
+	struct imap_session *s = cmd->s;
+	struct authc_client cl;
+	struct authc_reply rep;
+	struct buf unavailable = BUF_INIT;
+	int r;
+
+	if (!cfg_bool("login_park") || s->conn_id == 0 || authn_fd_now() < 0 ||
+	    strlen(cmd->tag) >= AUTHP_MAX_TAG || io_flush(s) < 0)
+		return -1;
+	/* the answer if authd's never comes */
+	memset(&rep, 0, sizeof(rep));
+	rep.result = AUTHC_UNAVAILABLE;
+	authc_reply_line(&unavailable, cmd->tag, &rep);
+	r = imapd_park_login(s, cmd->tag, mech, buf_cstr(&unavailable),
+	    authc_timeout_ms() + 5000);
+	buf_free(&unavailable);
+	if (r != 0)
+		return r < 0 ? -1 : 0;	/* unacknowledged: idled answers */
+	cmd_auth_client(s, &cl);
+	if (authc_login_async(&cl, mech, resp, len, cmd->tag) < 0)
+		log_warn("authd not told of a parked login addr=%s; idled "
+		    "answers it when its wait runs out", s->addr);
+	return 0;
+}
+
 
 /* cmd_reply_set - a reply decided in the worker */
 static void
@@ -268,6 +297,11 @@ cmd_login(struct imap_cmd *cmd)
 	buf_append(&resp, user, cmd->args[0].len);
 	buf_putc(&resp, '\0');
 	buf_append(&resp, pass, cmd->args[1].len);
+	if (cmd_auth_park(cmd, "PLAIN", resp.data, resp.len) == 0) {
+		explicit_bzero(resp.data, resp.len);
+		buf_free(&resp);
+		return;
+	}
 	cmd_auth_client(cmd->s, &cl);
 	authc_start(&cl, "PLAIN", resp.data, resp.len, &chal, &rep);
 	if (rep.result == AUTHC_CONTINUE) {
@@ -398,6 +432,13 @@ cmd_authenticate(struct imap_cmd *cmd)
 		if (cmd->args[1].type != IMAPP_ATOM || (strcmp(ir, "=") != 0 &&
 		    cmd_b64_decode(ir, &data) < 0)) {
 			imap_bad(cmd, "Invalid base64 initial response");
+			return;
+		}
+		/* PLAIN with its initial response is one step */
+		if (strcasecmp(mech, "PLAIN") == 0 && data.len > 0 &&
+		    cmd_auth_park(cmd, "PLAIN", data.data, data.len) == 0) {
+			explicit_bzero(data.data, data.len);
+			buf_free(&data);
 			return;
 		}
 		authc_start(&cl, mech, data.data ? data.data : "", data.len,

@@ -124,6 +124,18 @@ struct snap;
  * serves on itself (idled down or refusing; logged once per worker).
  */
 int imapd_park(struct imap_session *s, int kind, const char *tag);
+/* imapd_park_login - park a session whose one-step login (tag, mech)
+ * authd will answer to idled; reply is sent if no answer comes within
+ * wait_ms.  0 when idled has it (the caller hands authd the login), 1
+ * when idled did not acknowledge in time (the session is left with it,
+ * which answers reply: the caller does nothing more), -1 when the caller
+ * logs in itself */
+int imapd_park_login(struct imap_session *s, const char *tag,
+    const char *mech, const char *reply, long long wait_ms);
+/* imapd_login_finish - a login succeeded (here, or while parked): the
+ * user's session starts with the tagged OK */
+void imapd_login_finish(struct imap_session *s, const char *tag,
+    const char *user, const char *mech);
 /* imapd_park_penalty - park a failed login until delay_ms from now, when
  * idled sends reply (and closes the session if close_after); 0 when
  * idled has it, -1 when the caller must do it itself */

@@ -88,7 +88,9 @@ park_warn(const char *what)
 		    "in the worker", what);
 }
 
-/* park_send - give the client fd and sn to idled; 0 once it has them */
+/* park_send - give the client fd and sn to idled; 0 once it has them,
+ * 1 when it did not say so in time (the session is left with it), -1
+ * when it refused (the caller serves on) */
 static int
 park_send(struct imap_session *s, struct snap *sn)
 {
@@ -137,7 +139,7 @@ park_send(struct imap_session *s, struct snap *sn)
 		close(c);
 		s->parked = 1;
 		s->state = IMAP_S_LOGOUT;
-		return 0;
+		return 1;
 	}
 	if (r < 0 || ipc_recv(c, &park_msg) <= 0 ||
 	    park_msg.type != IDLEP_T_PARKED) {
@@ -158,8 +160,9 @@ imapd_park(struct imap_session *s, int kind, const char *tag)
 	struct snap sn;
 	int r = -1;
 
-	if (park_snapshot(s, kind, tag, &sn) == 0)
-		r = park_send(s, &sn);
+	if (park_snapshot(s, kind, tag, &sn) == 0 &&
+	    (r = park_send(s, &sn)) > 0)
+		r = 0;
 	snap_free(&sn);
 	if (r == 0)
 		log_debug("parked user=%s addr=%s kind=%s", s->user, s->addr,
@@ -181,6 +184,27 @@ imapd_park_penalty(struct imap_session *s, long long delay_ms,
 		sn.wake_ms = clock_mono_ms() + delay_ms;
 		if (close_after)
 			sn.flags |= SNAP_F_CLOSE;
+		if ((r = park_send(s, &sn)) > 0)
+			r = 0;
+	}
+	snap_free(&sn);
+	return r;
+}
+
+int
+imapd_park_login(struct imap_session *s, const char *tag, const char *mech,
+    const char *reply, long long wait_ms)
+{
+	struct snap sn;
+	int r = -1;
+
+	if (s->state != IMAP_S_NOTAUTH)
+		return -1;
+	if (park_snapshot(s, SNAP_K_NOTAUTH, tag, &sn) == 0 &&
+	    buf_puts(&sn.reply, reply) == 0) {
+		snprintf(sn.mech, sizeof(sn.mech), "%s", mech);
+		sn.flags |= SNAP_F_AUTHWAIT;
+		sn.wake_ms = clock_mono_ms() + wait_ms;
 		r = park_send(s, &sn);
 	}
 	snap_free(&sn);
@@ -261,6 +285,9 @@ imapd_resume(struct store *st, int conn)
 		authn_hold(s.conn_id, s.addr, s.user);	/* authd counts */
 		buf_append(&s.in, sn.pending.data ? sn.pending.data : "",
 		    sn.pending.len);
+		/* a login authd accepted while the session was parked */
+		if (sn.kind == SNAP_K_NOTAUTH && (sn.flags & SNAP_F_LOGGEDIN))
+			imapd_login_finish(&s, sn.tag, sn.user, sn.mech);
 		if (sn.kind == SNAP_K_IDLE)
 			idle_run(&s, sn.tag);
 		else if (s.state != IMAP_S_NOTAUTH && s.in.len == 0)

@@ -114,25 +114,25 @@ authc_unavailable(struct authc_reply *rep, const char *why)
 	rep->reason = why;
 }
 
-/* authc_no - decode a NO reply */
+/* authc_no - decode a NO reply (or a RESULT's failure) in m */
 static void
-authc_no(struct authc_reply *rep)
+authc_no(const struct ipc_msg *m, struct authc_reply *rep)
 {
 	static char text[256], limit[64];
 	uint32_t code;
 	uint64_t delay = 0;
 
-	if (ipc_get_u32(&authc_rep, AUTHP_CODE, &code) < 0 ||
+	if (ipc_get_u32(m, AUTHP_CODE, &code) < 0 ||
 	    code == AUTHC_OK || code == AUTHC_CONTINUE ||
 	    code > AUTHC_LIMIT) {
 		authc_unavailable(rep, "authentication service error");
 		return;
 	}
-	if (ipc_get_str(&authc_rep, AUTHP_TEXT, text, sizeof(text)) < 0)
+	if (ipc_get_str(m, AUTHP_TEXT, text, sizeof(text)) < 0)
 		snprintf(text, sizeof(text), "failed");
-	if (ipc_get_str(&authc_rep, AUTHP_LIMIT, limit, sizeof(limit)) < 0)
+	if (ipc_get_str(m, AUTHP_LIMIT, limit, sizeof(limit)) < 0)
 		limit[0] = '\0';
-	ipc_get_u64(&authc_rep, AUTHP_DELAY, &delay);
+	ipc_get_u64(m, AUTHP_DELAY, &delay);
 	rep->result = (enum authc_result)code;
 	rep->reason = text;
 	rep->limit = limit;
@@ -162,7 +162,7 @@ authc_result(struct buf *challenge_r, struct authc_reply *rep)
 		rep->result = AUTHC_CONTINUE;
 		return;
 	case AUTHP_T_NO:
-		authc_no(rep);
+		authc_no(&authc_rep, rep);
 		return;
 	}
 	log_warn("unexpected reply type %u from authd", authc_rep.type);
@@ -177,13 +177,13 @@ authc_reply_init(struct authc_reply *rep)
 	rep->reason = rep->limit = "";
 }
 
-void
-authc_start(const struct authc_client *cl, const char *mech,
-    const char *resp, size_t resp_len, struct buf *challenge_r,
-    struct authc_reply *rep)
+/* authc_put_start - START's fields (type is START or LOGIN); -1 when
+ * they do not fit */
+static int
+authc_put_start(uint16_t type, const struct authc_client *cl,
+    const char *mech, const char *resp, size_t resp_len)
 {
-	authc_reply_init(rep);
-	ipc_msg_init(&authc_req, AUTHP_T_START);
+	ipc_msg_init(&authc_req, type);
 	if (resp_len > AUTHP_MAX_RESP || strlen(mech) >= AUTHP_MAX_MECH ||
 	    ipc_put_str(&authc_req, AUTHP_MECH, mech) < 0 ||
 	    (resp != NULL && ipc_put(&authc_req, AUTHP_RESP, resp,
@@ -195,7 +195,97 @@ authc_start(const struct authc_client *cl, const char *mech,
 	    ipc_put_u32(&authc_req, AUTHP_SECURE, (uint32_t)cl->secure) < 0 ||
 	    ipc_put_u64(&authc_req, AUTHP_CONNID, cl->conn_id) < 0 ||
 	    ipc_put_u32(&authc_req, AUTHP_FAILS,
-	    (uint32_t)cl->failed_logins) < 0) {
+	    (uint32_t)cl->failed_logins) < 0)
+		return -1;
+	return 0;
+}
+
+int
+authc_login_async(const struct authc_client *cl, const char *mech,
+    const char *resp, size_t resp_len, const char *tag)
+{
+	int r = -1;
+
+	if (authc_put_start(AUTHP_T_LOGIN, cl, mech, resp, resp_len) == 0 &&
+	    strlen(tag) < AUTHP_MAX_TAG &&
+	    ipc_put_str(&authc_req, AUTHP_TAG, tag) == 0)
+		r = authn_event(&authc_req);
+	explicit_bzero(authc_req.data, authc_req.len);
+	return r;
+}
+
+int
+authc_result_decode(const struct ipc_msg *m, uint64_t *conn_id_r,
+    char *tag, size_t tagsize, struct authc_reply *rep)
+{
+	uint32_t code;
+
+	authc_reply_init(rep);
+	if (m->type != AUTHP_T_RESULT ||
+	    ipc_get_u64(m, AUTHP_CONNID, conn_id_r) < 0 ||
+	    ipc_get_str(m, AUTHP_TAG, tag, tagsize) < 0 ||
+	    ipc_get_u32(m, AUTHP_CODE, &code) < 0)
+		return -1;
+	if (code != AUTHC_OK) {
+		authc_no(m, rep);
+		return 0;
+	}
+	if (ipc_get_str(m, AUTHP_USER, rep->user, sizeof(rep->user)) < 0 ||
+	    rep->user[0] == '\0')
+		authc_unavailable(rep, "authentication service error");
+	else
+		rep->result = AUTHC_OK;
+	return 0;
+}
+
+void
+authc_reply_line(struct buf *out, const char *tag,
+    const struct authc_reply *rep)
+{
+	switch (rep->result) {
+	case AUTHC_PRIVACY:
+		buf_printf(out, "%s NO [PRIVACYREQUIRED] Plaintext "
+		    "authentication is not allowed on an unencrypted "
+		    "connection\r\n", tag);
+		break;
+	case AUTHC_BADMECH:
+		buf_printf(out, "%s NO [CANNOT] Unsupported authentication "
+		    "mechanism\r\n", tag);
+		break;
+	case AUTHC_BADDATA:
+		buf_printf(out, "%s BAD Malformed authentication data\r\n",
+		    tag);
+		break;
+	case AUTHC_LIMIT:
+		buf_printf(out, "%s NO [LIMIT] %s\r\n", tag, rep->reason);
+		break;
+	default:
+		buf_printf(out, "%s NO [UNAVAILABLE] Authentication service "
+		    "is unavailable; try again later\r\n", tag);
+		break;
+	}
+}
+
+int
+authc_fail_line(struct buf *out, const char *tag, int failed_logins)
+{
+	long long max = cfg_int("maxbadlogins");
+	int close_after = max > 0 && failed_logins >= max;
+
+	buf_printf(out, "%s NO [AUTHENTICATIONFAILED] Authentication "
+	    "failed\r\n", tag);
+	if (close_after)
+		buf_puts(out, "* BYE Too many failed logins\r\n");
+	return close_after;
+}
+
+void
+authc_start(const struct authc_client *cl, const char *mech,
+    const char *resp, size_t resp_len, struct buf *challenge_r,
+    struct authc_reply *rep)
+{
+	authc_reply_init(rep);
+	if (authc_put_start(AUTHP_T_START, cl, mech, resp, resp_len) < 0) {
 		rep->result = AUTHC_BADDATA;
 		rep->reason = "authentication data too long";
 		goto out;

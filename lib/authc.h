@@ -17,6 +17,7 @@
 #include "authp.h"
 
 struct buf;
+struct ipc_msg;
 
 enum authc_result {
 	AUTHC_OK = 0,		/* authenticated: user filled */
@@ -68,6 +69,26 @@ int authc_admit(const struct authc_client *cl, uint64_t *conn_id_r,
 void authc_start(const struct authc_client *cl, const char *mech,
     const char *resp, size_t resp_len, struct buf *challenge_r,
     struct authc_reply *rep);
+/*
+ * authc_login_async - a one-step login (PLAIN with its initial response)
+ * for a session this worker has parked in idled: authd answers idled
+ * (RESULT), not us.  Never blocks; -1 when authd could not be told (idled
+ * then answers NO [UNAVAILABLE] when its wait runs out).
+ */
+int authc_login_async(const struct authc_client *cl, const char *mech,
+    const char *resp, size_t resp_len, const char *tag);
+/* authc_result_decode - a RESULT message (idled); -1 malformed */
+int authc_result_decode(const struct ipc_msg *m, uint64_t *conn_id_r,
+    char *tag, size_t tagsize, struct authc_reply *rep);
+/* authc_reply_line - the tagged reply to a login that neither succeeded
+ * nor failed on its credentials (PRIVACY, BADMECH, BADDATA, LIMIT,
+ * UNAVAILABLE), with its CRLF */
+void authc_reply_line(struct buf *out, const char *tag,
+    const struct authc_reply *rep);
+/* authc_fail_line - the tagged NO of a wrong password, the failed_logins-th
+ * on the connection, and the BYE when that reaches maxbadlogins; returns
+ * 1 when the connection is to be closed */
+int authc_fail_line(struct buf *out, const char *tag, int failed_logins);
 /* authc_step - the client's next response (decoded) */
 void authc_step(const char *resp, size_t resp_len, struct buf *challenge_r,
     struct authc_reply *rep);

@@ -58,6 +58,13 @@ struct authn_qmsg {
 static struct authn_qmsg *authn_q;
 static size_t authn_qhead, authn_qlen, authn_qsize;
 static long long authn_next_try;
+static char authn_role[16];		/* announced on every new link */
+/* connections closed while the link was down: authd may still count
+ * them against a process that handed them to us before our HOLD could
+ * reach it, so it hears of them on the next link */
+#define AUTHN_LATE_MAX 4096
+static uint64_t authn_late[AUTHN_LATE_MAX];
+static size_t authn_nlate;
 static struct ipc_msg authn_msg;	/* events */
 static struct ipc_msg authn_rmsg;	/* replay batches */
 
@@ -307,7 +314,55 @@ authn_connect_once(void)
 	authn_fd = fd;
 	authn_gen++;
 	authn_replay_pos = 0;
+	if (authn_role[0] != '\0') {
+		ipc_msg_init(&authn_msg, AUTHP_T_IAM);
+		ipc_put_str(&authn_msg, AUTHP_ROLE, authn_role);
+		if (ipc_send(authn_fd, &authn_msg) < 0) {
+			authn_drop();
+			return -1;
+		}
+	}
+	while (authn_nlate > 0) {
+		ipc_msg_init(&authn_msg, AUTHP_T_CLOSED);
+		ipc_put_u64(&authn_msg, AUTHP_CONNID, authn_late[--authn_nlate]);
+		ipc_put_u64(&authn_msg, AUTHP_TS, authp_now_ns());
+		if (ipc_send(authn_fd, &authn_msg) < 0 &&
+		    authn_queue_push(&authn_msg) < 0)
+			break;
+	}
 	return authn_drain() < 0 ? -1 : 0;
+}
+
+void
+authn_set_role(const char *role)
+{
+	snprintf(authn_role, sizeof(authn_role), "%s", role);
+}
+
+int
+authn_fd_now(void)
+{
+	return authn_fd;
+}
+
+int
+authn_recv(struct ipc_msg *m)
+{
+	int r;
+
+	if (authn_fd < 0)
+		return 0;
+	r = ipc_recv(authn_fd, m);
+	if (r > 0 && m->fd >= 0) {
+		close(m->fd);
+		m->fd = -1;
+		r = -1;
+	}
+	if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) {
+		authn_drop();
+		return -1;
+	}
+	return r > 0 ? 1 : 0;
 }
 
 /*
@@ -379,8 +434,13 @@ authn_closed(uint64_t conn_id)
 	if (conn_id == 0)
 		return;
 	authn_forget(conn_id);
-	if (authn_fd < 0)
-		return;		/* authd has already forgotten it */
+	if (authn_fd < 0) {
+		/* authd forgot what we held when our link went, but not
+		 * what it never heard we held */
+		if (authn_nlate < AUTHN_LATE_MAX)
+			authn_late[authn_nlate++] = conn_id;
+		return;
+	}
 	ipc_msg_init(&authn_msg, AUTHP_T_CLOSED);
 	ipc_put_u64(&authn_msg, AUTHP_CONNID, conn_id);
 	ipc_put_u64(&authn_msg, AUTHP_TS, authp_now_ns());
@@ -404,7 +464,9 @@ authn_adopt(uint64_t conn_id, uint64_t ts, const char *addr,
 void
 authn_tick(void)
 {
-	if (authn_count > 0)
+	/* a process with a role (idled) keeps its link even holding
+	 * nothing: authd sends it login results */
+	if (authn_count > 0 || authn_role[0] != '\0')
 		authn_link(0);
 }
 

@@ -39,6 +39,16 @@ void authn_release(uint64_t conn_id);
 /* authn_tick - remake a dropped link (with its replay) when due; for
  * event loops, about once a second */
 void authn_tick(void);
+/* authn_set_role - announce this process to authd as role ("idled": the
+ * one RESULTs of parked logins go to) on every link it makes */
+void authn_set_role(const char *role);
+/* authn_fd_now - the link's descriptor, -1 while it is down (it changes
+ * when the link is made again) */
+int authn_fd_now(void);
+/* authn_recv - one message authd sent unasked (RESULT), non-blocking: 1
+ * with m filled, 0 none now, -1 the link failed (dropped; made again
+ * later) */
+int authn_recv(struct ipc_msg *m);
 /* authn_held - how many connections this process holds */
 unsigned authn_held(void);
 

@@ -11,6 +11,14 @@
  *   STEP   {RESP}                         -> OK {USER}
  *                                         |  CONTINUE {CHAL}
  *                                         |  NO {CODE, TEXT, DELAY?, LIMIT?}
+ *   LOGIN  {START's fields, RESP, TAG}    a one-step login (PLAIN with an
+ *                                         initial response) whose session
+ *                                         the worker has parked in idled:
+ *                                         answered to idled, not to the
+ *                                         sender, as RESULT {CONNID, TAG,
+ *                                         CODE, USER?, TEXT?, DELAY?,
+ *                                         LIMIT?} (CODE AUTHC_OK with USER
+ *                                         for OK)
  *   MECHS  {SECURE}                       -> MECHLIST {MECHS}
  *   CTL_PENALTIES {MAX}, CTL_CONNS {MAX}  -> CTL_REPLY {LINE...}
  *   CTL_CLEAR {KEY}                       -> CTL_REPLY {TEXT}
@@ -20,6 +28,8 @@
  *                                         client connections (repeated
  *                                         groups, each begun by CONNID)
  *   CLOSED {CONNID, TS}                   the connection is gone
+ *   IAM    {ROLE}                         the sender is "idled" (where
+ *                                         RESULTs go)
  *
  * CODE is an enum authc_result value; DELAY is the milliseconds the
  * worker must hold a failure before answering it; LIMIT names the
@@ -44,8 +54,10 @@ enum authp_type {
 	AUTHP_T_ABORT,
 	AUTHP_T_MECHS,
 	AUTHP_T_ADMIT,
+	AUTHP_T_LOGIN,
 	AUTHP_T_HOLD = 20,
 	AUTHP_T_CLOSED,
+	AUTHP_T_IAM,
 	AUTHP_T_CTL_PENALTIES = 40,
 	AUTHP_T_CTL_CLEAR,
 	AUTHP_T_CTL_CONNS,
@@ -56,6 +68,7 @@ enum authp_type {
 	AUTHP_T_ADMITTED,
 	AUTHP_T_REFUSED,
 	AUTHP_T_CTL_REPLY,
+	AUTHP_T_RESULT,
 };
 
 enum authp_tag {
@@ -78,7 +91,11 @@ enum authp_tag {
 	AUTHP_MAX,
 	AUTHP_KEY,
 	AUTHP_LINE,
+	AUTHP_TAG,
+	AUTHP_ROLE,
 };
+
+#define AUTHP_MAX_TAG 64	/* an IMAP command tag, NUL included */
 
 #define AUTHP_MAX_USER 256	/* user names, NUL included */
 #define AUTHP_MAX_ADDR 64	/* numeric client addresses */

@@ -46,6 +46,7 @@ const struct cfg_key cfg_keys[] = {
 	{ "imapidlekeepalive", CFG_T_DURATION, "5m", 'm' },
 	{ "imapidletimeout", CFG_T_DURATION, "30m", 'm' },
 	{ "maxbadlogins", CFG_T_INT, "3", 0 },
+	{ "login_park", CFG_T_BOOL, "yes", 0 },
 	{ "maxliteral", CFG_T_SIZE, "64M", 0 },
 	{ "maxlogins_per_host", CFG_T_INT, NULL, 0 },	/* unset: auto */
 	{ "maxlogins_per_user", CFG_T_INT, NULL, 0 },

@@ -86,6 +86,12 @@ ev_io_mod(struct ev_io *io, unsigned events)
 }
 
 void
+ev_io_forget(struct ev_io *io)
+{
+	io->fd = -1;
+}
+
+void
 ev_io_del(struct ev_io *io)
 {
 	if (io->fd < 0)

@@ -50,6 +50,9 @@ int ev_io_add(struct ev_io *io, int fd, unsigned events, ev_io_fn *cb,
 int ev_io_mod(struct ev_io *io, unsigned events);
 /* ev_io_del - stop watching (the fd stays open); no-op if not watched */
 void ev_io_del(struct ev_io *io);
+/* ev_io_forget - the fd was closed already (epoll dropped it then): mark
+ * io unwatched without touching epoll, where the number may be reused */
+void ev_io_forget(struct ev_io *io);
 /* ev_timer_add - (re)arm t to fire once, ms from now */
 void ev_timer_add(struct ev_timer *t, long long ms, ev_timer_fn *cb,
     void *ctx);

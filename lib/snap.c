@@ -16,7 +16,7 @@ enum snap_tag {
 	SNAP_UIDVALIDITY, SNAP_MAXUID, SNAP_MODSEQ, SNAP_PORT, SNAP_FLAGS,
 	SNAP_PENDING, SNAP_VERS, SNAP_KIND, SNAP_CONNID, SNAP_FAILED,
 	SNAP_SINCE, SNAP_EXISTS, SNAP_RECENT_LO, SNAP_RECENT_HI, SNAP_WATCH,
-	SNAP_USER_EVENTS, SNAP_SPEC, SNAP_WAKE, SNAP_REPLY,
+	SNAP_USER_EVENTS, SNAP_SPEC, SNAP_WAKE, SNAP_REPLY, SNAP_MECH,
 };
 
 void
@@ -68,6 +68,7 @@ snap_put(const struct snap *sn, struct ipc_msg *m)
 	    ipc_put_str(m, SNAP_ADDR, sn->addr) < 0 ||
 	    ipc_put_u32(m, SNAP_PORT, sn->port) < 0 ||
 	    ipc_put_str(m, SNAP_TAG, sn->tag) < 0 ||
+	    ipc_put_str(m, SNAP_MECH, sn->mech) < 0 ||
 	    ipc_put_u64(m, SNAP_CONNID, sn->conn_id) < 0 ||
 	    ipc_put_u32(m, SNAP_FAILED, sn->failed_logins) < 0 ||
 	    ipc_put_u64(m, SNAP_SINCE, (uint64_t)sn->idle_since_ms) < 0 ||
@@ -137,6 +138,7 @@ snap_get(const struct ipc_msg *m, struct snap *sn)
 	    ipc_get_str(m, SNAP_ADDR, sn->addr, sizeof(sn->addr)) < 0 ||
 	    ipc_get_u32(m, SNAP_PORT, &sn->port) < 0 ||
 	    ipc_get_str(m, SNAP_TAG, sn->tag, sizeof(sn->tag)) < 0 ||
+	    ipc_get_str(m, SNAP_MECH, sn->mech, sizeof(sn->mech)) < 0 ||
 	    ipc_get_u64(m, SNAP_CONNID, &sn->conn_id) < 0 ||
 	    ipc_get_u32(m, SNAP_FAILED, &sn->failed_logins) < 0 ||
 	    ipc_get_u64(m, SNAP_SINCE, &since) < 0 ||

@@ -64,7 +64,9 @@ struct snap {
 	char user[256];		/* "" for SNAP_K_NOTAUTH */
 	char addr[64];
 	uint32_t port;
-	char tag[64];		/* SNAP_K_IDLE: the IDLE command's tag */
+	char tag[64];		/* SNAP_K_IDLE: the IDLE command's tag;
+				 * AUTHWAIT: the login's */
+	char mech[32];		/* AUTHWAIT: the login's mechanism */
 	uint64_t conn_id;	/* authd's admission id, 0 if none */
 	uint32_t failed_logins;	/* on this connection */
 	int64_t idle_since_ms;	/* CLOCK_MONOTONIC: IDLE/wait began */
@@ -96,6 +98,10 @@ struct snap {
 #define SNAP_F_QRESYNC   0x20
 #define SNAP_F_NOTIFY    0x40	/* NOTIFY SET active: watched changes wake
 				 * a SNAP_K_WAIT session too */
+#define SNAP_F_AUTHWAIT  0x80	/* NOTAUTH: its login (tag, mech) is with
+				 * authd, whose RESULT comes to idled */
+#define SNAP_F_LOGGEDIN  0x100	/* NOTAUTH: that login succeeded as user;
+				 * the worker completes it */
 
 /* in snap_watch.events besides NOTIFY_EV_*: */
 #define SNAP_W_SELECTED  0x10000	/* the selected mailbox */

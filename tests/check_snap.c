@@ -26,6 +26,7 @@ sample(struct snap *sn)
 	strcpy(sn->addr, "192.0.2.7");
 	sn->port = 50123;
 	strcpy(sn->tag, "A0042");
+	strcpy(sn->mech, "PLAIN");
 	sn->conn_id = 0x123456789abcULL;
 	sn->failed_logins = 2;
 	sn->idle_since_ms = 987654321;
@@ -106,7 +107,7 @@ START_TEST(test_watch_merge_and_bound)
 }
 END_TEST
 
-/* a snapshot message with field tag (1..24) replaced or dropped */
+/* a snapshot message with field tag (1..25) dropped */
 static void
 build_without(int drop)
 {
@@ -230,7 +231,7 @@ main(void)
 
 	tcase_add_test(tc, test_round_trip);
 	tcase_add_test(tc, test_watch_merge_and_bound);
-	tcase_add_loop_test(tc, test_missing_field, 0, 24);
+	tcase_add_loop_test(tc, test_missing_field, 0, 25);
 	tcase_add_test(tc, test_bad_values);
 	tcase_add_test(tc, test_notify_parse);
 	suite_add_tcase(s, tc);

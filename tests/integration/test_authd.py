@@ -198,3 +198,69 @@ def test_counts_freed_when_a_parked_session_closes(fresh):
         assert wait_for(lambda: s.logtext().count("reason=client-closed")
                         > i)
     assert greeted(Raw(s.port, source="127.0.15.1"))
+
+
+def test_logins_waiting_for_a_slow_backend_hold_no_worker(fresh):
+    """60 logins (LOGIN and AUTHENTICATE PLAIN with SASL-IR) against a
+    backend that takes a second a check: while authd checks, the sessions
+    wait in idled, not in workers; every one logs in and works, and a
+    wrong password is delayed and answered from idled too"""
+    import base64
+    s, fake = slow_backend(fresh, delay=1.0,
+                           conf="authd_backend_threads: 60\n"
+                           "authd_delay_base: 300ms\n")
+    s.prefork, s.maxchild = 2, 8
+    s.write_master()
+    s.start()
+    try:
+        # idled's link to authd is made by its first hold or tick
+        time.sleep(1.2)
+        rs = []
+        for i in range(60):
+            r = Raw(s.port, timeout=30, source="127.0.9.%d" % (i + 1))
+            if i % 2:
+                ir = base64.b64encode(b"\0alice\0secret")
+                r.send(b"l AUTHENTICATE PLAIN " + ir + b"\r\n")
+            else:
+                r.send(b"l LOGIN alice secret\r\n")
+            rs.append(r)
+        bad = Raw(s.port, timeout=30, source="127.0.9.200")
+        bad.send(b"l LOGIN alice wrong\r\n")
+        time.sleep(0.5)
+        # the checks are under way: the pool did not grow past maxchild
+        # and nobody has an answer yet
+        assert len(s.children()) <= 8
+        # each then holds a worker while it works: one at a time
+        for r in rs:
+            ln = r.line()
+            assert ln.startswith(b"l OK [CAPABILITY"), ln
+            out = r.cmd(b"s", b"SELECT INBOX")
+            assert out[-1].startswith(b"s OK"), out
+            r.cmd(b"o", b"LOGOUT")
+        assert bad.line().startswith(b"l NO [AUTHENTICATIONFAILED]")
+        assert bad.cmd(b"l2", b"LOGIN alice secret")[-1].startswith(
+            b"l2 OK")
+        assert "login user=alice addr=127.0.9.1 mech=PLAIN" in s.logtext()
+    finally:
+        fake.stop()
+
+
+def test_login_while_idled_is_stalled(fresh):
+    """idled stopped while a LOGIN parks: the worker leaves the session to
+    it; once idled runs again the client is told to try again, and can"""
+    s = fresh().start()
+    assert wait_for(lambda: len(s.children("idled")) == 1)
+    time.sleep(1.2)       # idled's link to authd is up
+    r0 = Raw(s.port)      # idled's first hold makes sure of it
+    assert r0.cmd(b"a", b"LOGIN alice secret")[-1].startswith(b"a OK")
+    idled = s.children("idled")[0]
+    os.kill(idled, signal.SIGSTOP)
+    try:
+        r = Raw(s.port, timeout=30)
+        r.send(b"l LOGIN alice secret\r\n")
+        assert wait_for(lambda: "did not acknowledge a park" in
+                        s.logtext(), 10)
+    finally:
+        os.kill(idled, signal.SIGCONT)
+    assert r.line().startswith(b"l NO [UNAVAILABLE]")
+    assert r.cmd(b"m", b"LOGIN alice secret")[-1].startswith(b"m OK")

@@ -321,9 +321,13 @@ def test_stalled_idled_gets_the_session_not_two_servers(fresh):
     c.create("st")
     assert wait_for(lambda: len(s.children("idled")) == 1)
     idled = s.children("idled")[0]
+    r = Raw(s.port)
+    r.cmd(b"l", b"LOGIN alice secret")
+    r.cmd(b"s", b"SELECT st")
     os.kill(idled, signal.SIGSTOP)
     try:
-        r = idler(s, b"st")
+        r.send(b"i1 IDLE\r\n")
+        assert r.line().startswith(b"+ ")
         assert wait_for(lambda: "did not acknowledge a park" in
                         s.logtext(), 10)
     finally:

@@ -1,0 +1,156 @@
+/*
+ * idled_authd - the answers to logins whose sessions wait here.
+ *
+ * A worker that relays a one-step login (LOGIN, or AUTHENTICATE PLAIN
+ * with its initial response) parks the session first (kind NOTAUTH,
+ * SNAP_F_AUTHWAIT) and then sends the credentials to authd, so no worker
+ * waits while a slow backend checks a password.  authd sends the outcome
+ * here as a RESULT on idled's own link (lib/authn): a success goes to a
+ * worker, which completes the login; a wrong password gets its tagged NO
+ * after authd's delay (the penalty, served here as any other); anything
+ * else is answered at once.  A session whose answer never comes is
+ * answered NO [UNAVAILABLE] when the wait the worker set runs out.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "authc.h"
+#include "authn.h"
+#include "authp.h"
+#include "cfg.h"
+#include "idled.h"
+#include "ipc.h"
+#include "log.h"
+#include "xalloc.h"
+
+static struct ev_io authd_io;
+static unsigned authd_gen;	/* the link generation watched */
+static struct ipc_msg authd_msg;
+
+/* authd_find - the session waiting for the login of conn_id */
+static struct isess *
+authd_find(uint64_t conn_id)
+{
+	struct iuser *u = idled_user_find("");
+	struct isess *s;
+
+	for (s = u ? u->head : NULL; s != NULL; s = s->unext)
+		if (s->conn_id == conn_id && (s->flags & SNAP_F_AUTHWAIT))
+			return s;
+	return NULL;
+}
+
+/* authd_reply_set - s's tagged reply, sent delay_ms from now */
+static void
+authd_reply_set(struct isess *s, struct buf *reply, long long delay_ms)
+{
+	free(s->reply);
+	s->reply = buf_release(reply);
+	s->wake_ms = ev_now_ms() + delay_ms;
+	idled_limits_rearm(s);
+}
+
+/* authd_result - one RESULT */
+static void
+authd_result(void)
+{
+	struct authc_reply rep;
+	struct buf reply = BUF_INIT;
+	char tag[AUTHP_MAX_TAG];
+	uint64_t conn_id;
+	struct isess *s;
+
+	if (authc_result_decode(&authd_msg, &conn_id, tag, sizeof(tag),
+	    &rep) < 0) {
+		log_warn("malformed login result from authd");
+		return;
+	}
+	if ((s = authd_find(conn_id)) == NULL || strcmp(s->tag, tag) != 0)
+		return;		/* closed, or answered by its timeout */
+	s->flags &= ~(uint32_t)SNAP_F_AUTHWAIT;
+	switch (rep.result) {
+	case AUTHC_OK:
+		/* a worker completes the login (INBOX, capabilities) */
+		free(s->authuser);
+		s->authuser = xstrdup(rep.user);
+		s->flags |= SNAP_F_LOGGEDIN;
+		idled_wake(s, "logged-in");
+		return;
+	case AUTHC_FAIL:
+		s->failed_logins++;
+		if (authc_fail_line(&reply, tag, (int)s->failed_logins)) {
+			s->flags |= SNAP_F_CLOSE;
+			log_info("closing after failed logins addr=%s count=%u "
+			    "limit=maxbadlogins:%lld", s->addr,
+			    s->failed_logins, cfg_int("maxbadlogins"));
+		}
+		authd_reply_set(s, &reply, rep.delay_ms);
+		/* now a failed login serving its delay, as one parked by a
+		 * worker would be */
+		s->quiet = 0;
+		idled_sess_log_park(s);
+		return;
+	default:
+		authc_reply_line(&reply, tag, &rep);
+		authd_reply_set(s, &reply, 0);
+		return;
+	}
+}
+
+/* authd_read - what authd sent on our link */
+static void
+authd_read(struct ev_io *io, unsigned events, void *ctx)
+{
+	int r;
+
+	(void)events;
+	(void)ctx;
+	while ((r = authn_recv(&authd_msg)) > 0)
+		if (authd_msg.type == AUTHP_T_RESULT)
+			authd_result();
+	if (r < 0)
+		ev_io_forget(io);	/* authn closed it; remade later */
+}
+
+void
+idled_authd_watch(void)
+{
+	int fd = authn_fd_now();
+
+	if (fd >= 0 && fd == authd_io.fd && authn_generation() == authd_gen)
+		return;
+	/* any other link than the one watched was closed by authn, and a
+	 * new one may have its number: forget it, never EPOLL_CTL_DEL */
+	ev_io_forget(&authd_io);
+	if (fd < 0)
+		return;
+	authd_gen = authn_generation();
+	if (ev_io_add(&authd_io, fd, EV_READ, authd_read, NULL) < 0)
+		log_error("epoll: %m");
+}
+
+int
+idled_authd_linked(void)
+{
+	idled_authd_watch();
+	return authd_io.fd >= 0;
+}
+
+void
+idled_authd_tick(void)
+{
+	authn_tick();		/* remake the link to authd when due */
+	idled_authd_watch();
+}
+
+void
+idled_authd_init(void)
+{
+	/* no attempt yet: authd, started beside us, may not listen yet,
+	 * and a failed attempt holds the next one back for a second; the
+	 * first hold or tick makes the link */
+	authd_io.fd = -1;
+	authn_set_role("idled");
+}
