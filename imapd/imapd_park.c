@@ -143,7 +143,11 @@ park_send(struct imap_session *s, struct snap *sn)
 	}
 	if (r < 0 || ipc_recv(c, &park_msg) <= 0 ||
 	    park_msg.type != IDLEP_T_PARKED) {
-		park_warn("refused");
+		/* flow control, not a fault: a full tarpit, or a login park
+		 * while idled has no link to authd */
+		log_debug("idled did not take a session user=%s addr=%s; "
+		    "served in the worker", s->user[0] ? s->user : "-",
+		    s->addr);
 		close(c);
 		return -1;
 	}
