@@ -143,6 +143,25 @@ admit_check(const struct authd_keys *k, long long now, const char **limit_r,
 	return 0;
 }
 
+/*
+ * admit_refusal_delay - how long the worker may hold a refusal back:
+ * authd_delay_max for the penalty box, authd_delay_base for the other
+ * limits, give or take a quarter at random, so that clients refused
+ * together do not all come back together (a botnet's waves would
+ * otherwise stay in step and hit the worker pool at once)
+ */
+static long long
+admit_refusal_delay(const char *limit)
+{
+	long long d = cfg_duration_ms(strncmp(limit, "authd_box", 9) == 0 ?
+	    "authd_delay_max" : "authd_delay_base");
+	uint32_t r = 0;
+
+	if (d <= 0 || getrandom(&r, sizeof(r), GRND_NONBLOCK) != sizeof(r))
+		return d;
+	return d * 3 / 4 + (long long)(r % (uint32_t)(d / 2 + 1));
+}
+
 void
 authd_admit_request(struct authd_peer *p, const struct ipc_msg *m)
 {
@@ -169,9 +188,8 @@ authd_admit_request(struct authd_peer *p, const struct ipc_msg *m)
 		 * does it): a client that waits for its answer before
 		 * trying again then tries once per delay, not thousands of
 		 * times a second */
-		ipc_put_u64(&authd_reply, AUTHP_DELAY, (uint64_t)
-		    cfg_duration_ms(strncmp(limit, "authd_box", 9) == 0 ?
-		    "authd_delay_max" : "authd_delay_base"));
+		ipc_put_u64(&authd_reply, AUTHP_DELAY,
+		    (uint64_t)admit_refusal_delay(limit));
 		authd_peer_send(p, &authd_reply);
 		return;
 	}

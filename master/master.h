@@ -29,6 +29,9 @@ struct master_svc {
 	/* fork rate */
 	long long rate_window_ms;
 	int rate_forks;
+	/* trimming: the fewest ready workers seen since trim_window_ms */
+	long long trim_window_ms;
+	int trim_min_ready;
 	/* DAEMON / EVENTS */
 	long long next_ms;	/* next start (back-off or schedule) */
 	long long backoff_ms;
@@ -65,6 +68,7 @@ long long master_now_ms(void);
 
 #define MASTER_START_TIMEOUT_MS 10000
 #define MASTER_SURPLUS_IDLE_MS 10000	/* spare workers above prefork */
+#define MASTER_TRIM_WINDOW_MS 2000	/* surplus measured over this */
 
 /* master_conf.c */
 int master_conf_load(int initial);

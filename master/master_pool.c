@@ -87,30 +87,57 @@ master_pool_may_fork(struct master_svc *svc)
 	return svc->rate_forks < svc->e.maxforkrate;
 }
 
+/* master_pool_stop_ready - tell up to n ready workers of svc that have
+ * been ready for idle_ms to exit; returns how many */
+static int
+master_pool_stop_ready(struct master_svc *svc, int n, long long idle_ms)
+{
+	long long now = master_now_ms();
+	int stopped = 0;
+	size_t i;
+
+	for (i = 0; i < master.nchildren && stopped < n; i++) {
+		struct master_child *c = &master.children[i];
+
+		if (c->svc == svc && c->state == MASTER_C_READY &&
+		    now - c->ready_ms >= idle_ms) {
+			kill(c->pid, SIGTERM);
+			c->state = MASTER_C_BUSY;	/* no longer counted */
+			stopped++;
+		}
+	}
+	return stopped;
+}
+
 /*
- * master_pool_trim - after a burst, ready workers above prefork that have
- * waited MASTER_SURPLUS_IDLE_MS are told to exit, one per pass, so the
- * pool shrinks back and their memory is returned.
+ * master_pool_trim - give back workers above prefork that the load does
+ * not need: one that waited MASTER_SURPLUS_IDLE_MS, and, when the pool
+ * never went below prefork + k ready workers during the last
+ * MASTER_TRIM_WINDOW_MS, half of those k.  The second rule shrinks a pool
+ * that a burst grew while a steady load (a login storm) keeps every
+ * worker busy now and then, so that none is ever idle for long.
  */
 static void
 master_pool_trim(struct master_svc *svc, int ready)
 {
 	long long now = master_now_ms();
-	int keep = svc->e.prefork > 0 ? svc->e.prefork : 1;
-	size_t i;
+	int keep = svc->e.prefork > 0 ? svc->e.prefork : 1, surplus;
 
-	if (ready <= keep)
-		return;
-	for (i = 0; i < master.nchildren; i++) {
-		struct master_child *c = &master.children[i];
-
-		if (c->svc == svc && c->state == MASTER_C_READY &&
-		    now - c->ready_ms >= MASTER_SURPLUS_IDLE_MS) {
-			kill(c->pid, SIGTERM);
-			c->state = MASTER_C_BUSY;	/* no longer counted */
-			return;
-		}
+	if (svc->trim_window_ms == 0 || ready < svc->trim_min_ready)
+		svc->trim_min_ready = ready;
+	if (svc->trim_window_ms == 0)
+		svc->trim_window_ms = now;
+	if (now - svc->trim_window_ms >= MASTER_TRIM_WINDOW_MS) {
+		surplus = svc->trim_min_ready - keep;
+		if (surplus > 0)
+			ready -= master_pool_stop_ready(svc,
+			    (surplus + 1) / 2, 0);
+		svc->trim_window_ms = now;
+		svc->trim_min_ready = ready;
 	}
+	if (ready > keep && master_pool_stop_ready(svc, 1,
+	    MASTER_SURPLUS_IDLE_MS) > 0)
+		svc->trim_min_ready--;
 }
 
 static void
