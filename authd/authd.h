@@ -71,6 +71,8 @@ struct authd_peer {
 	uint64_t async_conn;		/* pseudo: the session */
 	char async_tag[AUTHP_MAX_TAG];	/* pseudo: the command's tag */
 	struct authd_hold *holds;	/* connections it holds */
+	struct authd_outq *outq;	/* messages its socket had no room
+					 * for (idled's RESULTs) */
 	struct authd_login *login;	/* SASL exchange in progress */
 	struct authd_peer *prev, *next;
 };
@@ -93,7 +95,8 @@ void authd_peer_accept(int lfd, int ep);
 void authd_peer_input(struct authd_peer *p);
 /* authd_peer_reap - close peers marked dead */
 void authd_peer_reap(int ep);
-/* authd_peer_send - send m; a peer that cannot take it is marked dead */
+/* authd_peer_send - send m; a peer that cannot take it is marked dead,
+ * except idled, for which messages wait (bounded) until it reads */
 void authd_peer_send(struct authd_peer *p, const struct ipc_msg *m);
 /* the one reply being built (main thread only) */
 extern struct ipc_msg authd_reply;

@@ -13,6 +13,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,6 +103,10 @@ main(int argc, char **argv)
 
 	srv_init(argc, argv, "authd", &ind);
 	signal(SIGPIPE, SIG_IGN);
+	/* one malloc arena for the loop and one shared by the backend
+	 * threads: glibc's default (eight per core) gives each busy thread
+	 * its own heap, megabytes that the checks never need */
+	mallopt(M_ARENA_MAX, 2);
 	authd_sasl_init();
 	authd_hold_init();
 	authd_admit_init();
