@@ -27,7 +27,7 @@ const struct cfg_key cfg_keys[] = {
 	{ "authd_maxconns_wide", CFG_T_INT, "10000", 0 },
 	{ "authd_maxrate_addr", CFG_T_INT, "1200", 0 },
 	{ "authd_penalty_halflife", CFG_T_DURATION, "15m", 'm' },
-	{ "authd_queue_max", CFG_T_INT, "256", 0 },
+	{ "authd_queue_max", CFG_T_INT, "4096", 0 },
 	{ "authd_queue_timeout", CFG_T_DURATION, "5s", 's' },
 	{ "authd_rate_window", CFG_T_DURATION, "1m", 's' },
 	{ "authd_socket", CFG_T_STR, NULL, 0 },
