@@ -238,6 +238,9 @@ master_loop(int sfd)
 		master_pool_adjust();
 		master_event_tick();
 		next = master_event_next_ms();
+		if (master_pool_next_ms() != 0 && (next == 0 ||
+		    master_pool_next_ms() < next))
+			next = master_pool_next_ms();
 		now = master_now_ms();
 		timeout = next ? (int)(next > now ? next - now : 0) : 1000;
 		if (timeout > 1000)

@@ -32,6 +32,9 @@ struct master_svc {
 	/* trimming: the fewest ready workers seen since trim_window_ms */
 	long long trim_window_ms;
 	int trim_min_ready;
+	/* growth past prefork: a shortage of ready workers since short_ms
+	 * (0: none), the last fork it caused at grow_ms */
+	long long short_ms, grow_ms;
 	/* DAEMON / EVENTS */
 	long long next_ms;	/* next start (back-off or schedule) */
 	long long backoff_ms;
@@ -69,6 +72,10 @@ long long master_now_ms(void);
 #define MASTER_START_TIMEOUT_MS 10000
 #define MASTER_SURPLUS_IDLE_MS 10000	/* spare workers above prefork */
 #define MASTER_TRIM_WINDOW_MS 2000	/* surplus measured over this */
+/* growth past prefork: one fork per MASTER_GROW_GAP_MS while a shortage
+ * lasts, the gap halving every MASTER_GROW_STEP_MS of it */
+#define MASTER_GROW_GAP_MS 10
+#define MASTER_GROW_STEP_MS 100
 
 /* master_conf.c */
 int master_conf_load(int initial);
@@ -80,6 +87,8 @@ void master_child_remove(pid_t pid);
 /* master_pool.c */
 void master_pool_status(void);
 void master_pool_adjust(void);
+/* master_pool_next_ms - when a paced fork is due, 0 if none is */
+long long master_pool_next_ms(void);
 void master_pool_reaped(struct master_child *c, int status);
 /* master_event.c */
 void master_event_run_start(void);

@@ -2,6 +2,16 @@
  * master_pool - when to fork SERVICES workers: keep `prefork` ready (at
  * least one), never more than `maxchild`, at most `maxforkrate` forks a
  * second; account ready/busy from the status pipe.
+ *
+ * Up to prefork children a missing worker is forked at once.  Past it,
+ * growth is paced: a shortage of ready workers must last
+ * MASTER_GROW_GAP_MS before the first fork, and each further one another
+ * gap, the gap halving every MASTER_GROW_STEP_MS the shortage goes on
+ * (10 ms, then 5, 2, 1, then every round).  A burst of short sessions
+ * (a botnet's connections, each served in a millisecond and parked) is
+ * absorbed by the pool there is, waiting in the listen backlog for a few
+ * milliseconds, instead of growing it for nothing; a lasting load still
+ * reaches maxchild in a few hundred milliseconds.
  */
 #include "config.h"
 
@@ -140,23 +150,81 @@ master_pool_trim(struct master_svc *svc, int ready)
 		svc->trim_min_ready--;
 }
 
+/* master_pool_gap - the pause before the next fork of a shortage that
+ * has lasted elapsed ms */
+static long long
+master_pool_gap(long long elapsed)
+{
+	long long steps = elapsed / MASTER_GROW_STEP_MS;
+
+	return steps >= 8 ? 0 : MASTER_GROW_GAP_MS >> steps;
+}
+
+/* master_pool_grow_due - may a fork past prefork happen now? */
+static int
+master_pool_grow_due(struct master_svc *svc, long long now)
+{
+	if (svc->short_ms == 0) {
+		svc->short_ms = svc->grow_ms = now;
+		return 0;
+	}
+	return now - svc->grow_ms >= master_pool_gap(now - svc->short_ms);
+}
+
+long long
+master_pool_next_ms(void)
+{
+	long long next = 0, at;
+	size_t i;
+
+	for (i = 0; i < master.nsvcs; i++) {
+		struct master_svc *svc = master.svcs[i];
+
+		if (svc->short_ms == 0)
+			continue;
+		at = svc->grow_ms + master_pool_gap(svc->grow_ms -
+		    svc->short_ms);
+		/* not before a throttle or the fork rate allows it */
+		if (at < svc->next_ms)
+			at = svc->next_ms;
+		if (svc->e.maxforkrate > 0 &&
+		    svc->rate_forks >= svc->e.maxforkrate &&
+		    at < svc->rate_window_ms + 1000)
+			at = svc->rate_window_ms + 1000;
+		if (next == 0 || at < next)
+			next = at;
+	}
+	return next;
+}
+
 static void
 master_pool_service(struct master_svc *svc)
 {
+	long long now = master_now_ms();
 	int total, ready, want, max;
 
-	if (svc->next_ms > master_now_ms())
+	if (svc->next_ms > now)
 		return;		/* throttled after failures */
 	master_pool_count(svc, &total, &ready);
 	master_pool_trim(svc, ready);
 	want = svc->e.prefork > 0 ? svc->e.prefork : 1;
 	max = svc->e.maxchild > 0 ? svc->e.maxchild : 1000000;
+	if (ready >= want || total >= max)
+		svc->short_ms = 0;
 	while (ready < want && total < max && master_pool_may_fork(svc)) {
+		if (total >= want) {
+			/* past prefork: paced, one per round */
+			if (!master_pool_grow_due(svc, now))
+				break;
+			svc->grow_ms = now;
+		}
 		if (master_spawn(svc) < 0)
 			break;
 		svc->rate_forks++;
 		ready++;
 		total++;
+		if (total > want)
+			break;
 	}
 	/* one line when the limit is hit, one when a slot frees: not a line
 	 * per worker that comes and goes at the limit */
