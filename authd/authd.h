@@ -81,12 +81,13 @@ struct authd_peer {
 struct authd_hold {
 	uint64_t conn_id;
 	uint64_t ts;			/* newest HOLD (CLOCK_MONOTONIC ns) */
-	char addr[AUTHP_MAX_ADDR];
 	char *user;			/* "" until logged in (not
 					 * malloc'ed then): most records of
 					 * a storm never log in */
 	struct authd_peer *holder;
 	struct authd_hold *prev, *next;	/* in holder->holds */
+	char addr[];			/* as long as it is: one of these
+					 * per client connection */
 };
 
 /* authd_peer.c */

@@ -31,6 +31,8 @@
 static struct authd_tab *hold_conns;	/* conn_id -> struct authd_hold */
 static struct authd_tab *hold_tombs;	/* conn_id -> closed at (ms) */
 static struct authd_tab *hold_counts;	/* "<kind>key" -> count */
+static struct authd_tab *hold_names;	/* user -> its one copy, and how
+					 * many records share it */
 
 void
 authd_hold_init(void)
@@ -38,6 +40,7 @@ authd_hold_init(void)
 	hold_conns = authd_tab_new();
 	hold_tombs = authd_tab_new();
 	hold_counts = authd_tab_new();
+	hold_names = authd_tab_new();
 }
 
 void
@@ -110,15 +113,30 @@ authd_hold_count(const struct authd_hold *h, long long delta)
 	}
 }
 
-/* hold_user - set h's user name (a copy; "" costs nothing) */
+/* hold_user - set h's user name: one shared copy per user, counted in
+ * hold_names ("" costs nothing) */
 static void
 hold_user(struct authd_hold *h, const char *user)
 {
 	static char none[1];
+	size_t len;
+	char *v;
 
-	if (h->user != NULL && h->user != none)
-		free(h->user);
-	h->user = user[0] ? xstrdup(user) : none;
+	if (h->user != NULL && h->user != none) {
+		len = strlen(h->user);
+		if (authd_tab_add(hold_names, h->user, len, -1) <= 0)
+			free(authd_tab_del(hold_names, h->user, len));
+	}
+	h->user = none;
+	if (user[0] == '\0')
+		return;
+	len = strlen(user);
+	if ((v = authd_tab_get(hold_names, user, len)) == NULL) {
+		v = xstrdup(user);
+		authd_tab_put(hold_names, v, len, v);
+	}
+	authd_tab_add(hold_names, user, len, 1);
+	h->user = v;
 }
 
 struct authd_hold *
@@ -179,15 +197,18 @@ authd_hold_set(struct authd_peer *p, uint64_t conn_id, uint64_t ts,
 	if (h != NULL && ts < h->ts)
 		return;		/* an older hold than the one we have */
 	if (h == NULL) {
-		h = xcalloc(1, sizeof(*h));
+		/* a connection's address is the one it was admitted with;
+		 * later holds repeat it */
+		h = xcalloc(1, sizeof(*h) + strnlen(addr, AUTHP_MAX_ADDR - 1) +
+		    1);
 		h->conn_id = conn_id;
+		memcpy(h->addr, addr, strnlen(addr, AUTHP_MAX_ADDR - 1));
 		authd_tab_put(hold_conns, &conn_id, sizeof(conn_id), h);
 	} else {
 		authd_hold_count(h, -1);
 		hold_unlink(h);
 	}
 	h->ts = ts;
-	snprintf(h->addr, sizeof(h->addr), "%s", addr);
 	hold_user(h, user);
 	hold_link(h, p);
 	authd_hold_count(h, 1);

@@ -16,9 +16,11 @@ N defaults to 1000 3000.  Peers above --peer-max idlers are skipped
 (they need a process per session, or fds past one process's limit);
 berth runs at any N.  fs.inotify.max_user_instances is raised for
 Dovecot when writable and restored afterwards; net.unix.max_dgram_qlen
-is left as it is unless --dgram-qlen is given (berth and Cyrus both send
-change notices as Unix datagrams, and a full queue drops them).  Output: key=value lines, one per server and N, and
-a ratio table (peer / berth: above 1 means berth is better).
+is left as it is unless --dgram-qlen is given (Cyrus sends change
+notices as Unix datagrams, and a full queue drops them; berth keeps a
+SOCK_SEQPACKET connection to idled instead).  round_max_ms is each
+round's slowest EXISTS.  Output: key=value lines, one per server and N,
+and a ratio table (peer / berth: above 1 means berth is better).
 
 Does not: tune berth; it runs with the config bench/peers.py gives it.
 """
@@ -150,7 +152,8 @@ def run(name, n, args, gen):
 KEYS = ["idlers", "idling", "setup_failed", "processes_before",
         "pss_before_kb", "pss_after_kb",
         "bytes_per_idler", "processes", "p50_ms", "p99_ms", "max_ms",
-        "samples", "missed", "append_failed", "logout_all_s", "closed",
+        "samples", "missed", "append_failed", "round_max_ms",
+        "logout_all_s", "closed",
         "not_closed", "setup_s", "literal_plus", "idled_pss_kb",
         "idled_bytes_per_idler",
         "idled_fds", "idled_fd_limit", "pss_by_prog_before",
@@ -180,8 +183,8 @@ def main():
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--peer-max", type=int, default=5000)
     ap.add_argument("--dgram-qlen", type=int, default=0,
-                    help="raise net.unix.max_dgram_qlen for the run (berth "
-                    "and Cyrus send change notices as Unix datagrams; "
+                    help="raise net.unix.max_dgram_qlen for the run (Cyrus "
+                    "sends change notices as Unix datagrams; "
                     "Debian's default queue is 10)")
     ap.add_argument("n", nargs="*", type=int)
     args = ap.parse_args()

@@ -609,7 +609,9 @@ main(int argc, char **argv)
 	int nidlers, rounds, perproc = 5000, nproc, p, r, i, k, n;
 	int idling = 0, setup_failed = 0, missed = 0, nlat = 0, closed = 0;
 	int stuck = 0, *cmd, *res, *plo, *pn, port;
-	long long *lat, *got, t0, last = 0, ln_ns;
+	long long *lat, *got, t0, last = 0, ln_ns, rmax;
+	char rounds_max[512];
+	size_t rlen = 0;
 	struct conn *ap;
 	char line[128];
 
@@ -701,9 +703,13 @@ main(int argc, char **argv)
 			    (size_t)n * sizeof(*got)) < 0)
 				die("child result");
 		}
+		rmax = 0;
 		for (i = 0; i < nidlers; i++) {
 			if (got[i] < 0)
 				continue;	/* never idled: setup_failed */
+			if (got[i] > 0 && sent_ns[i % nusers] != 0 &&
+			    got[i] - sent_ns[i % nusers] > rmax)
+				rmax = got[i] - sent_ns[i % nusers];
 			ln_ns = got[i] - sent_ns[i % nusers];
 			if (got[i] == 0 || sent_ns[i % nusers] == 0 ||
 			    ln_ns > MISS_NS)
@@ -711,6 +717,10 @@ main(int argc, char **argv)
 			else
 				lat[nlat++] = ln_ns;
 		}
+		n = snprintf(rounds_max + rlen, sizeof(rounds_max) - rlen,
+		    "%s%.1f", r > 1 ? "," : "", rmax / 1e6);
+		if (n > 0 && (size_t)n < sizeof(rounds_max) - rlen)
+			rlen += (size_t)n;
 		t0 = now_ns();
 		while (now_ns() - t0 < NS)
 			pump(50, -1, appender_line);
@@ -724,7 +734,8 @@ main(int argc, char **argv)
 	else
 		printf("p50_ms=nan p99_ms=nan max_ms=nan samples=0 "
 		    "missed=%d\n", missed);
-	printf("rounds=%d append_failed=%d\n", rounds, append_failed);
+	printf("rounds=%d append_failed=%d round_max_ms=%s\n", rounds,
+	    append_failed, rlen ? rounds_max : "none");
 	fflush(stdout);
 	t0 = now_ns();
 	for (p = 0; p < nproc; p++)

@@ -74,7 +74,6 @@ struct isess {
 	uint32_t flags;		/* SNAP_F_* */
 	struct iuser *user;
 	const char *handoff;	/* interned: the service's handoff socket */
-	char addr[64];
 	uint32_t port;
 	char *tag;		/* IDLE tag; "" otherwise */
 	uint64_t conn_id;
@@ -102,6 +101,7 @@ struct isess {
 	struct isess *uprev, *unext;	/* on user */
 	struct isess *aprev, *anext;	/* on all */
 	struct isess *qnext;	/* on the wake queue */
+	char addr[];		/* the client's, as long as it is */
 };
 
 /* idled_sess.c */

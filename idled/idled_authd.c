@@ -88,8 +88,9 @@ authd_result(void)
 		}
 		authd_reply_set(s, &reply, rep.delay_ms);
 		/* now a failed login serving its delay, as one parked by a
-		 * worker would be */
-		s->quiet = 0;
+		 * worker would be; authd logged the failure, so the park
+		 * is a debug line (one line per event in a storm) */
+		s->quiet = 1;
 		idled_sess_log_park(s);
 		return;
 	default:

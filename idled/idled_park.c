@@ -138,7 +138,10 @@ park_take(int conn)
 	s = idled_sess_new(&sn, fd, handoff);
 	s->tarpit = sn.kind == SNAP_K_NOTAUTH && (sn.flags & SNAP_F_CLOSE) &&
 	    sn.conn_id == 0;
-	s->quiet = s->tarpit || (sn.flags & SNAP_F_AUTHWAIT) != 0;
+	/* authd logs these events itself: refusals, logins it is
+	 * checking, failed logins serving their delay */
+	s->quiet = s->tarpit || (sn.flags & SNAP_F_AUTHWAIT) != 0 ||
+	    (sn.kind == SNAP_K_NOTAUTH && sn.reply.len > 0);
 	snap_free(&sn);
 	if (ev_io_add(&s->io, fd, EV_READ, idled_client_io, s) < 0) {
 		log_error("epoll: %m");

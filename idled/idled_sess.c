@@ -353,7 +353,8 @@ idled_sess_watches(struct isess *s, const struct snap *sn)
 struct isess *
 idled_sess_new(struct snap *sn, int fd, const char *handoff)
 {
-	struct isess *s = xcalloc(1, sizeof(*s));
+	size_t al = strnlen(sn->addr, sizeof(sn->addr) - 1);
+	struct isess *s = xcalloc(1, sizeof(*s) + al + 1);
 
 	s->fd = fd;
 	s->io.fd = -1;
@@ -361,7 +362,7 @@ idled_sess_new(struct snap *sn, int fd, const char *handoff)
 	s->flags = sn->flags;
 	s->user = idled_user_get(sn->user);
 	s->handoff = idled_handoff_intern(handoff);
-	snprintf(s->addr, sizeof(s->addr), "%s", sn->addr);
+	memcpy(s->addr, sn->addr, al);
 	s->port = sn->port;
 	s->tag = xstrdup(sn->tag);
 	s->conn_id = sn->conn_id;

@@ -39,9 +39,10 @@
 struct authn_conn {
 	uint64_t id;
 	uint64_t ts;
-	char *addr;
-	char *user;
 	struct authn_conn *next;
+	uint32_t uoff;		/* the user's offset in text */
+	char text[];		/* "addr\0user\0": one allocation, as idled
+				 * keeps one of these per parked session */
 };
 
 static struct authn_conn **authn_tab;
@@ -110,30 +111,32 @@ authn_grow(void)
 	free(old);
 }
 
+static void authn_forget(uint64_t id);
+
 /* authn_put - record (or update) a held connection */
 static void
 authn_put(uint64_t id, uint64_t ts, const char *addr, const char *user)
 {
-	struct authn_conn **pp = authn_find(id), *c;
-	size_t s;
+	struct authn_conn *c;
+	size_t al, ul, s;
 
-	if (pp != NULL) {
-		c = *pp;
-		free(c->addr);
-		free(c->user);
-	} else {
-		if (authn_count >= authn_tab_size)
-			authn_grow();
-		c = xcalloc(1, sizeof(*c));
-		c->id = id;
-		s = authn_slot(id);
-		c->next = authn_tab[s];
-		authn_tab[s] = c;
-		authn_count++;
-	}
+	addr = addr ? addr : "";
+	user = user ? user : "";
+	al = strlen(addr);
+	ul = strlen(user);
+	authn_forget(id);
+	if (authn_count >= authn_tab_size)
+		authn_grow();
+	c = xmalloc(sizeof(*c) + al + ul + 2);
+	c->id = id;
 	c->ts = ts;
-	c->addr = xstrdup(addr ? addr : "");
-	c->user = xstrdup(user ? user : "");
+	c->uoff = (uint32_t)(al + 1);
+	memcpy(c->text, addr, al + 1);
+	memcpy(c->text + al + 1, user, ul + 1);
+	s = authn_slot(id);
+	c->next = authn_tab[s];
+	authn_tab[s] = c;
+	authn_count++;
 }
 
 static void
@@ -145,8 +148,6 @@ authn_forget(uint64_t id)
 		return;
 	c = *pp;
 	*pp = c->next;
-	free(c->addr);
-	free(c->user);
 	free(c);
 	authn_count--;
 }
@@ -209,8 +210,8 @@ authn_put_group(struct ipc_msg *m, const struct authn_conn *c)
 
 	if (ipc_put_u64(m, AUTHP_CONNID, c->id) < 0 ||
 	    ipc_put_u64(m, AUTHP_TS, c->ts) < 0 ||
-	    ipc_put_str(m, AUTHP_ADDR, c->addr) < 0 ||
-	    ipc_put_str(m, AUTHP_USER, c->user) < 0) {
+	    ipc_put_str(m, AUTHP_ADDR, c->text) < 0 ||
+	    ipc_put_str(m, AUTHP_USER, c->text + c->uoff) < 0) {
 		m->len = len;	/* drop the partial group */
 		return -1;
 	}

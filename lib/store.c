@@ -233,6 +233,9 @@ store_open(const char *configdir, const char *partdir, int flags,
 		    tmpdir, strerror(errno));
 		goto fail;
 	}
+	if (store_file_dirs(st, error_r) < 0)
+		goto fail;
+	store_file_warm();
 	if ((r = db_env_create(&st->env, 0)) != 0) {
 		store_fail(st, error_r, "db_env_create: %s", db_strerror(r));
 		goto fail;

@@ -66,6 +66,8 @@ int store_mrec_by_id(struct store *st, DB_TXN *txn, uint32_t id,
     struct store_mrec *rec, char *user_r, char *name_r, size_t size);
 
 /* store_file.c */
+int store_file_dirs(struct store *st, const char **error_r);
+void store_file_warm(void);
 int store_file_put(struct store *st, const char *data, size_t len,
     char guid_r[41], const char **error_r);
 char *store_file_path(struct store *st, const char *guid);

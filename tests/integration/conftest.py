@@ -124,6 +124,17 @@ DAEMON {{
             time.sleep(0.1)
         raise RuntimeError("master not ready: " + self.logtext())
 
+    def parked(self):
+        """how many sessions idled holds, as berthctl parked says (-1
+        if it cannot tell)"""
+        out = subprocess.run([os.path.join(BUILD, "tools", "berthctl"),
+                              "-C", self.conf, "parked"],
+                             capture_output=True, timeout=20)
+        for ln in out.stdout.decode().splitlines():
+            if ln.startswith("parked sessions: "):
+                return int(ln.split(": ", 1)[1])
+        return -1
+
     def logtext(self):
         try:
             with open(self.logpath, "rb") as f:
