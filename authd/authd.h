@@ -178,6 +178,8 @@ int authd_queue_before(const struct authd_qitem *a,
     const struct authd_qitem *b);
 void authd_queue_push(struct authd_queue *q, struct authd_qitem *it);
 struct authd_qitem *authd_queue_pop(struct authd_queue *q);
+/* authd_queue_top - the item pop would return, left queued */
+struct authd_qitem *authd_queue_top(struct authd_queue *q);
 void authd_queue_remove(struct authd_queue *q, struct authd_qitem *it);
 /* authd_queue_worst - the item that would run last, or NULL */
 struct authd_qitem *authd_queue_worst(struct authd_queue *q);

@@ -100,6 +100,12 @@ authd_queue_remove(struct authd_queue *q, struct authd_qitem *it)
 }
 
 struct authd_qitem *
+authd_queue_top(struct authd_queue *q)
+{
+	return q->n > 0 ? q->heap[0] : NULL;
+}
+
+struct authd_qitem *
 authd_queue_pop(struct authd_queue *q)
 {
 	struct authd_qitem *it;

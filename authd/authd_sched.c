@@ -12,7 +12,12 @@
  *    answered, the call is abandoned (its thread finishes it whenever the
  *    backend answers; the job is freed then) and the pool may grow.
  * Class 1 requests are at the head of the queue, so they are the last to
- * wait and the last to be shed.
+ * wait and the last to be shed.  Class 3 (clients with recent failures:
+ * a botnet, once it has failed) runs only while more than
+ * authd_backend_reserve percent of the threads are idle, so a storm
+ * against a slow backend never takes every thread: a known user or a
+ * clean client finds one free instead of waiting out an attacker's
+ * check.
  */
 #include "config.h"
 
@@ -24,15 +29,33 @@
 
 static struct authd_queue sched_queue;
 
-/* sched_dispatch - give queued requests to idle threads, best first */
+/* sched_may_run - is a thread free for a request of class cls? */
+static int
+sched_may_run(int cls)
+{
+	long long pct = cfg_int("authd_backend_reserve"), keep;
+	int threads = authd_pool_threads();
+
+	if (cls < 3 || pct <= 0)
+		return authd_pool_idle() > 0;
+	keep = (long long)threads * (pct > 100 ? 100 : pct) / 100;
+	if (keep > threads - 1)
+		keep = threads - 1;
+	return authd_pool_idle() > keep;
+}
+
+/* sched_dispatch - give queued requests to idle threads, best first (the
+ * rest are no better once the best has to wait) */
 static void
 sched_dispatch(long long now)
 {
 	struct authd_qitem *it;
 
-	while (authd_pool_idle() > 0 &&
-	    (it = authd_queue_pop(&sched_queue)) != NULL)
+	while ((it = authd_queue_top(&sched_queue)) != NULL &&
+	    sched_may_run(it->cls)) {
+		authd_queue_remove(&sched_queue, it);
 		authd_pool_run((struct authd_job *)it, now);
+	}
 }
 
 void
@@ -44,7 +67,7 @@ authd_sched_submit(struct authd_job *j)
 
 	j->queued_ms = now;
 	j->q.deadline_ms = now + (j->q.cls == 1 ? 2 * wait : wait);
-	if (authd_queue_len(&sched_queue) == 0 &&
+	if (authd_queue_len(&sched_queue) == 0 && sched_may_run(j->q.cls) &&
 	    authd_pool_run(j, now) == 0)
 		return;
 	j->state = AUTHD_J_QUEUED;

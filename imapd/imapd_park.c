@@ -5,9 +5,10 @@
  * Parking: the worker sends idled the client fd and a snapshot (lib/snap)
  * and waits for idled's PARKED; only then does it drop the session and
  * return to the pool.  If idled is down or does not answer, the worker
- * keeps serving the session itself (logged once per worker).  Three kinds
- * are parked: an IDLE, a logged-in session waiting for its next command
- * under NOTIFY, and a failed login serving its penalty delay.
+ * keeps serving the session itself (logged once per worker).  Parked are
+ * IDLEs, logged-in sessions waiting for their next command (under NOTIFY,
+ * woken by changes too), connections that have not logged in, and
+ * failed logins serving their penalty delay.
  *
  * Resuming: the session is rebuilt from the snapshot (state, view from
  * the store, NOTIFY state), the untagged responses an unparked session

@@ -252,23 +252,27 @@ imapd_idle_sync(struct imap_session *s)
  * waits long enough is parked in idled instead of holding this worker:
  * under NOTIFY after notify_park_delay (idled wakes it when a watched
  * mailbox changes; until then the store is polled every idle_poll so
- * notifications still flow), and before login after notauth_park_delay
+ * notifications still flow), any other logged-in session after
+ * wait_park_delay (idled hands it back at its next command, and the
+ * worker that takes it sends what changed meanwhile as this one would
+ * have, after that command), and before login after notauth_park_delay
  * (so connections that never log in cost no worker).  -1 ends the
  * session here (EOF, timeout, or parked).
  */
 static int
 imapd_wait_input(struct imap_session *s)
 {
-	int notauth = s->state == IMAP_S_NOTAUTH;
+	int notauth = s->state == IMAP_S_NOTAUTH, notify = s->notify != NULL;
 	long long delay = cfg_duration_ms(notauth ? "notauth_park_delay" :
-	    "notify_park_delay"), poll_ms = cfg_duration_ms("idle_poll"),
-	    waited = 0, step;
+	    notify ? "notify_park_delay" : "wait_park_delay"),
+	    poll_ms = cfg_duration_ms("idle_poll"), waited = 0, step;
 
+	if (delay <= 0 && !notify)
+		return io_read(s, s->timeout_ms);
 	/* only between commands: not inside a line or a literal */
-	while ((s->notify != NULL || notauth) && s->in.len == 0 &&
-	    s->rd.cmd.len == 0 && !s->rd.skipping) {
+	while (s->in.len == 0 && s->rd.cmd.len == 0 && !s->rd.skipping) {
 		if (waited >= delay) {
-			if (!notauth)
+			if (notify)
 				imapd_wait_sync(s);
 			if (s->state == IMAP_S_LOGOUT || io_flush(s) < 0)
 				return -1;
@@ -278,7 +282,11 @@ imapd_wait_input(struct imap_session *s)
 				return -1;
 			delay = s->timeout_ms;	/* idled is down: stay */
 		}
-		step = poll_ms < delay - waited ? poll_ms : delay - waited;
+		step = delay - waited;
+		if (notify && poll_ms < step)
+			step = poll_ms;
+		if (step > s->timeout_ms - waited)
+			step = s->timeout_ms - waited;
 		if (io_read(s, step) == 0)
 			return 0;
 		if (errno != ETIMEDOUT)
@@ -288,7 +296,7 @@ imapd_wait_input(struct imap_session *s)
 			errno = ETIMEDOUT;
 			return -1;
 		}
-		if (!notauth)
+		if (notify)
 			imapd_wait_sync(s);
 	}
 	return io_read(s, s->timeout_ms);

@@ -13,6 +13,7 @@
 const struct cfg_key cfg_keys[] = {
 	{ "admins", CFG_T_STR, "", 0 },
 	{ "allowplaintext", CFG_T_BOOL, "no", 0 },
+	{ "authd_backend_reserve", CFG_T_INT, "25", 0 },	/* percent */
 	{ "authd_backend_threads", CFG_T_INT, "30", 0 },
 	{ "authd_backend_timeout", CFG_T_DURATION, "10s", 's' },
 	{ "authd_box_addr", CFG_T_INT, "10", 0 },
@@ -64,5 +65,6 @@ const struct cfg_key cfg_keys[] = {
 	{ "tcp_keepalive_idle", CFG_T_DURATION, "5m", 's' },
 	{ "tcp_keepalive_intvl", CFG_T_DURATION, "60s", 's' },
 	{ "timeout", CFG_T_DURATION, "30m", 'm' },
+	{ "wait_park_delay", CFG_T_DURATION, "15s", 's' },
 	{ NULL, 0, NULL, 0 }
 };

@@ -25,7 +25,9 @@ struct master_svc {
 	int lfd;		/* SERVICES: listener, -1 otherwise */
 	int hfd;		/* SERVICES: handoff listener or -1 */
 	int removed;		/* gone from the config after SIGHUP */
-	int at_max;		/* logged "maxchild reached" */
+	int at_max;		/* at maxchild (2: and logged it) */
+	int max_hits;		/* times since the last such line */
+	long long max_logged_ms;
 	/* fork rate */
 	long long rate_window_ms;
 	int rate_forks;
@@ -75,6 +77,7 @@ long long master_now_ms(void);
 /* growth past prefork: one fork per MASTER_GROW_GAP_MS while a shortage
  * lasts, the gap halving every MASTER_GROW_STEP_MS of it */
 #define MASTER_GROW_GAP_MS 10
+#define MASTER_MAX_LOG_MS 60000	/* "maxchild reached" at most this often */
 #define MASTER_GROW_STEP_MS 100
 
 /* master_conf.c */

@@ -226,15 +226,26 @@ master_pool_service(struct master_svc *svc)
 		if (total > want)
 			break;
 	}
-	/* one line when the limit is hit, one when a slot frees: not a line
-	 * per worker that comes and goes at the limit */
+	/* one line when the limit is hit, one when a slot frees, and while
+	 * a burst keeps the pool at the limit at most one a minute with how
+	 * often it was hit: not a line per worker that comes and goes */
 	if (ready == 0 && total >= max && !svc->at_max) {
-		log_warn("service=%s maxchild=%d reached; new clients wait in "
-		    "the listen backlog", svc->e.name, max);
 		svc->at_max = 1;
+		svc->max_hits++;
+		if (svc->max_logged_ms == 0 ||
+		    now - svc->max_logged_ms >= MASTER_MAX_LOG_MS) {
+			log_warn("service=%s maxchild=%d reached; new clients "
+			    "wait in the listen backlog (reached %d times since "
+			    "the last such line)", svc->e.name, max,
+			    svc->max_hits);
+			svc->max_logged_ms = now;
+			svc->max_hits = 0;
+			svc->at_max = 2;	/* logged: log the way back */
+		}
 	} else if (svc->at_max && total < max) {
-		log_info("service=%s below maxchild=%d again (children=%d)",
-		    svc->e.name, max, total);
+		if (svc->at_max == 2)
+			log_info("service=%s below maxchild=%d again "
+			    "(children=%d)", svc->e.name, max, total);
 		svc->at_max = 0;
 	}
 }
