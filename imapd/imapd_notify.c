@@ -173,12 +173,14 @@ table_read(struct imap_session *s, const struct imap_notify *n,
 		return table_named(s, n, t, error_r);
 	if (store_mbox_list(s->st, s->user, table_list_cb, t, error_r) != 0)
 		goto fail;
-	qsort(t->mb, t->n, sizeof(*t->mb), table_cmp);
+	if (t->n > 1)
+		qsort(t->mb, t->n, sizeof(*t->mb), table_cmp);
 	t->nsorted = t->n;
 	if (n->track_subs && !t->over && store_sub_list(s->st, s->user,
 	    table_sub_cb, t, error_r) != 0)
 		goto fail;
-	qsort(t->mb, t->n, sizeof(*t->mb), table_cmp);
+	if (t->n > 1)
+		qsort(t->mb, t->n, sizeof(*t->mb), table_cmp);
 	return 0;
 fail:
 	notify_spec_mbox_free(t->mb, t->n);
