@@ -234,10 +234,15 @@ master_pool_service(struct master_svc *svc)
 		svc->max_hits++;
 		if (svc->max_logged_ms == 0 ||
 		    now - svc->max_logged_ms >= MASTER_MAX_LOG_MS) {
-			log_warn("service=%s maxchild=%d reached; new clients "
-			    "wait in the listen backlog (reached %d times since "
-			    "the last such line)", svc->e.name, max,
-			    svc->max_hits);
+			if (svc->max_hits > 1)
+				log_warn("service=%s maxchild=%d reached; new "
+				    "clients wait in the listen backlog (reached "
+				    "%d times since the last such line)",
+				    svc->e.name, max, svc->max_hits);
+			else
+				log_warn("service=%s maxchild=%d reached; new "
+				    "clients wait in the listen backlog",
+				    svc->e.name, max);
 			svc->max_logged_ms = now;
 			svc->max_hits = 0;
 			svc->at_max = 2;	/* logged: log the way back */
