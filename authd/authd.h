@@ -21,9 +21,9 @@
 
 #include "authc.h"
 #include "authp.h"
+#include "ipc.h"
 #include "ipnet.h"
 
-struct ipc_msg;
 struct authd_login;
 
 /* authd_tab.c: byte-string keys -> {pointer, number} */
@@ -71,7 +71,7 @@ struct authd_peer {
 	uint64_t async_conn;		/* pseudo: the session */
 	char async_tag[AUTHP_MAX_TAG];	/* pseudo: the command's tag */
 	struct authd_hold *holds;	/* connections it holds */
-	struct authd_outq *outq;	/* messages its socket had no room
+	struct ipc_queue outq;		/* messages its socket had no room
 					 * for (idled's RESULTs) */
 	struct authd_login *login;	/* SASL exchange in progress */
 	struct authd_peer *prev, *next;

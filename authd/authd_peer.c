@@ -7,10 +7,11 @@
  * of logins whose sessions wait there) or berthctl (queries).  A LOGIN
  * from a worker runs on a pseudo peer of its own (no socket), whose
  * replies are forwarded to idled as RESULTs: the worker has parked the
- * session and gone on to the next client.  Requests are answered in order, one at a time per peer.  A
- * malformed message, an fd where none belongs or a reply the peer cannot
- * take marks that peer dead; dead peers are closed after the round, and
- * what they held is released (authd_hold).  Never exits on peer input.
+ * session and gone on to the next client.  Requests are answered in
+ * order, one at a time per peer.  A malformed message, an fd where none
+ * belongs or a reply the peer cannot take marks that peer dead; dead
+ * peers are closed after the round, and what they held is released
+ * (authd_hold).  Never exits on peer input.
  */
 #include "config.h"
 
@@ -29,13 +30,6 @@
 #define PEER_MAX_BATCH 64	/* messages read per peer per round */
 #define PEER_OUTQ_MAX 65536	/* messages waiting for idled */
 
-/* messages a peer's socket had no room for, oldest first */
-struct authd_outq {
-	unsigned char **msg;
-	size_t *len;
-	size_t head, n, size;
-};
-
 struct ipc_msg authd_reply;
 static struct ipc_msg peer_in, peer_fwd;
 static struct authd_peer *peer_list;
@@ -49,83 +43,21 @@ peer_watch(struct authd_peer *p)
 {
 	struct epoll_event ev;
 
-	ev.events = EPOLLIN | (p->outq && p->outq->n > p->outq->head ?
-	    EPOLLOUT : 0);
+	ev.events = EPOLLIN | (ipc_queue_len(&p->outq) > 0 ? EPOLLOUT : 0);
 	ev.data.ptr = p;
 	if (peer_ep >= 0)
 		epoll_ctl(peer_ep, EPOLL_CTL_MOD, p->fd, &ev);
-}
-
-/* peer_queue - keep m for p; -1 when its queue is full */
-static int
-peer_queue(struct authd_peer *p, const struct ipc_msg *m)
-{
-	struct authd_outq *q = p->outq;
-
-	if (q == NULL)
-		q = p->outq = xcalloc(1, sizeof(*q));
-	if (q->n - q->head >= PEER_OUTQ_MAX)
-		return -1;
-	if (q->n == q->size) {
-		if (q->head > 0) {
-			memmove(q->msg, q->msg + q->head, (q->n - q->head) *
-			    sizeof(*q->msg));
-			memmove(q->len, q->len + q->head, (q->n - q->head) *
-			    sizeof(*q->len));
-			q->n -= q->head;
-			q->head = 0;
-		}
-		if (q->n == q->size) {
-			q->size = q->size ? q->size * 2 : 64;
-			q->msg = xreallocarray(q->msg, q->size,
-			    sizeof(*q->msg));
-			q->len = xreallocarray(q->len, q->size,
-			    sizeof(*q->len));
-		}
-	}
-	q->msg[q->n] = xmemdup(m->data, m->len);
-	q->len[q->n++] = m->len;
-	return 0;
 }
 
 /* peer_flush - send what waits for p, until its socket is full */
 static void
 peer_flush(struct authd_peer *p)
 {
-	struct authd_outq *q = p->outq;
-	ssize_t n;
-
-	while (q != NULL && q->head < q->n && !p->dead) {
-		n = send(p->fd, q->msg[q->head], q->len[q->head],
-		    MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN)
-			break;
-		if (n != (ssize_t)q->len[q->head]) {
-			log_warn("sending to idled failed: %m; closing it");
-			p->dead = 1;
-			break;
-		}
-		free(q->msg[q->head]);
-		q->head++;
+	if (!p->dead && ipc_queue_flush(&p->outq, p->fd) < 0) {
+		log_warn("sending to idled failed: %m; closing it");
+		p->dead = 1;
 	}
 	peer_watch(p);
-}
-
-static void
-peer_outq_free(struct authd_peer *p)
-{
-	struct authd_outq *q = p->outq;
-
-	if (q == NULL)
-		return;
-	while (q->head < q->n)
-		free(q->msg[q->head++]);
-	free(q->msg);
-	free(q->len);
-	free(q);
-	p->outq = NULL;
 }
 
 /* peer_forward - a pseudo peer's reply, to idled as a RESULT */
@@ -254,13 +186,13 @@ authd_peer_send(struct authd_peer *p, const struct ipc_msg *m)
 	if (p == peer_idled) {
 		/* idled reads when its loop comes round: a moment's full
 		 * socket must not lose a result, nor idled's link */
-		if (p->outq == NULL || p->outq->head == p->outq->n) {
+		if (ipc_queue_len(&p->outq) == 0) {
 			if (ipc_send(p->fd, m) == 0)
 				return;
 			if (errno != EAGAIN)
 				goto fail;
 		}
-		if (peer_queue(p, m) < 0)
+		if (ipc_queue_push(&p->outq, m, PEER_OUTQ_MAX) < 0)
 			log_warn("idled is not reading; a login result "
 			    "dropped (its wait answers it)");
 		peer_flush(p);
@@ -392,7 +324,7 @@ authd_peer_input(struct authd_peer *p)
 {
 	int n, r;
 
-	if (p->outq != NULL)
+	if (ipc_queue_len(&p->outq) > 0)
 		peer_flush(p);	/* woken for EPOLLOUT, maybe */
 
 	for (n = 0; n < PEER_MAX_BATCH && !p->dead; n++) {
@@ -436,7 +368,7 @@ authd_peer_reap(int ep)
 		close(p->fd);
 		if (p == peer_idled)
 			peer_idled = NULL;
-		peer_outq_free(p);
+		ipc_queue_clear(&p->outq);
 		authd_login_abort(p);
 		authd_hold_release(p);
 		if (p->prev)

@@ -52,12 +52,7 @@ static unsigned authn_gen;
 static size_t authn_replay_pos;		/* next bucket to replay */
 
 /* events the socket had no room for, oldest first */
-struct authn_qmsg {
-	size_t len;
-	unsigned char *data;
-};
-static struct authn_qmsg *authn_q;
-static size_t authn_qhead, authn_qlen, authn_qsize;
+static struct ipc_queue authn_q = IPC_QUEUE_INIT;
 static long long authn_next_try;
 static char authn_role[16];		/* announced on every new link */
 /* connections closed while the link was down: authd may still count
@@ -152,37 +147,6 @@ authn_forget(uint64_t id)
 	authn_count--;
 }
 
-static void
-authn_queue_clear(void)
-{
-	while (authn_qhead < authn_qlen)
-		free(authn_q[authn_qhead++].data);
-	authn_qhead = authn_qlen = 0;
-}
-
-/* authn_queue_push - keep m until the socket has room; -1 when full */
-static int
-authn_queue_push(const struct ipc_msg *m)
-{
-	if (authn_qlen - authn_qhead >= AUTHN_QUEUE_MAX)
-		return -1;
-	if (authn_qhead > 0 && authn_qlen == authn_qsize) {
-		memmove(authn_q, authn_q + authn_qhead,
-		    (authn_qlen - authn_qhead) * sizeof(*authn_q));
-		authn_qlen -= authn_qhead;
-		authn_qhead = 0;
-	}
-	if (authn_qlen == authn_qsize) {
-		authn_qsize = authn_qsize ? authn_qsize * 2 : 64;
-		authn_q = xreallocarray(authn_q, authn_qsize,
-		    sizeof(*authn_q));
-	}
-	authn_q[authn_qlen].len = m->len;
-	authn_q[authn_qlen].data = xmemdup(m->data, m->len);
-	authn_qlen++;
-	return 0;
-}
-
 void
 authn_disconnect(void)
 {
@@ -191,7 +155,7 @@ authn_disconnect(void)
 	authn_fd = -1;
 	/* authd releases everything we held when it sees the close: what
 	 * was queued is moot, the replay on the next link restores holds */
-	authn_queue_clear();
+	ipc_queue_clear(&authn_q);
 }
 
 /* authn_drop - give up on the link for a while */
@@ -261,32 +225,19 @@ authn_replay(void)
 static int
 authn_drain(void)
 {
-	struct authn_qmsg *q;
-	ssize_t n;
+	int r = ipc_queue_flush(&authn_q, authn_fd);
 
-	while (authn_qhead < authn_qlen) {
-		q = &authn_q[authn_qhead];
-		n = send(authn_fd, q->data, q->len, MSG_NOSIGNAL |
-		    MSG_DONTWAIT);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN)
-			return 1;
-		if (n != (ssize_t)q->len) {
-			authn_drop();
-			return -1;
-		}
-		free(q->data);
-		authn_qhead++;
+	if (r < 0) {
+		authn_drop();
+		return -1;
 	}
-	authn_qhead = authn_qlen = 0;
-	return authn_replay();
+	return r > 0 ? 1 : authn_replay();
 }
 
 static int
 authn_pending(void)
 {
-	return authn_qhead < authn_qlen || authn_replay_pos < authn_tab_size;
+	return ipc_queue_len(&authn_q) > 0 || authn_replay_pos < authn_tab_size;
 }
 
 /* authn_connect_once - one non-blocking attempt; 0 linked */
@@ -328,7 +279,8 @@ authn_connect_once(void)
 		ipc_put_u64(&authn_msg, AUTHP_CONNID, authn_late[--authn_nlate]);
 		ipc_put_u64(&authn_msg, AUTHP_TS, authp_now_ns());
 		if (ipc_send(authn_fd, &authn_msg) < 0 &&
-		    authn_queue_push(&authn_msg) < 0)
+		    ipc_queue_push(&authn_q, &authn_msg,
+		    AUTHN_QUEUE_MAX) < 0)
 			break;
 	}
 	return authn_drain() < 0 ? -1 : 0;
@@ -403,7 +355,7 @@ authn_event(const struct ipc_msg *m)
 	if (!authn_pending() && ipc_send(authn_fd, m) == 0)
 		return 0;
 	if ((authn_pending() || errno == EAGAIN) &&
-	    authn_queue_push(m) == 0)
+	    ipc_queue_push(&authn_q, m, AUTHN_QUEUE_MAX) == 0)
 		return 0;
 	/* authd is gone or far behind: it releases what we held when it
 	 * sees the link close; we replay on the next link */

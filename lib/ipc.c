@@ -6,11 +6,13 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "ipc.h"
+#include "xalloc.h"
 
 void
 ipc_msg_init(struct ipc_msg *m, uint16_t type)
@@ -218,4 +220,65 @@ ipc_recv(int sock, struct ipc_msg *m)
 	m->len = (size_t)n;
 	m->fd = fd;
 	return 1;
+}
+
+int
+ipc_queue_push(struct ipc_queue *q, const struct ipc_msg *m, size_t max)
+{
+	if (q->n - q->head >= max)
+		return -1;
+	if (q->head > 0 && q->n == q->size) {
+		memmove(q->m, q->m + q->head, (q->n - q->head) * sizeof(*q->m));
+		q->n -= q->head;
+		q->head = 0;
+	}
+	if (q->n == q->size) {
+		q->size = q->size ? q->size * 2 : 64;
+		q->m = xreallocarray(q->m, q->size, sizeof(*q->m));
+	}
+	q->m[q->n].data = xmemdup(m->data, m->len);
+	q->m[q->n].len = m->len;
+	q->n++;
+	return 0;
+}
+
+int
+ipc_queue_flush(struct ipc_queue *q, int sock)
+{
+	struct ipc_qmsg *e;
+	ssize_t n;
+
+	while (q->head < q->n) {
+		e = &q->m[q->head];
+		n = send(sock, e->data, e->len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return 1;
+		if (n != (ssize_t)e->len) {
+			if (n >= 0)
+				errno = EMSGSIZE;	/* a short send */
+			return -1;
+		}
+		free(e->data);
+		q->head++;
+	}
+	q->head = q->n = 0;
+	return 0;
+}
+
+size_t
+ipc_queue_len(const struct ipc_queue *q)
+{
+	return q->n - q->head;
+}
+
+void
+ipc_queue_clear(struct ipc_queue *q)
+{
+	while (q->head < q->n)
+		free(q->m[q->head++].data);
+	free(q->m);
+	q->m = NULL;
+	q->head = q->n = q->size = 0;
 }

@@ -60,4 +60,27 @@ int ipc_send(int sock, const struct ipc_msg *m);
  */
 int ipc_recv(int sock, struct ipc_msg *m);
 
+/*
+ * ipc_queue - copies of messages a non-blocking socket had no room for,
+ * oldest first, sent when it has (fds do not travel in it).
+ */
+struct ipc_qmsg {
+	unsigned char *data;
+	size_t len;
+};
+struct ipc_queue {
+	struct ipc_qmsg *m;
+	size_t head, n, size;
+};
+#define IPC_QUEUE_INIT { NULL, 0, 0, 0 }
+/* ipc_queue_push - keep a copy of m; -1 when max are waiting already */
+int ipc_queue_push(struct ipc_queue *q, const struct ipc_msg *m, size_t max);
+/* ipc_queue_flush - send what waits on sock (non-blocking): 0 all sent,
+ * 1 the socket is full, -1 a send failed (errno; the message stays) */
+int ipc_queue_flush(struct ipc_queue *q, int sock);
+/* ipc_queue_len - how many wait */
+size_t ipc_queue_len(const struct ipc_queue *q);
+/* ipc_queue_clear - drop what waits and free the queue's memory */
+void ipc_queue_clear(struct ipc_queue *q);
+
 #endif
