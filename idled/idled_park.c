@@ -100,7 +100,7 @@ park_take(int conn)
 	char handoff[256];
 	struct isess *s;
 	struct snap sn;
-	int fd = park_msg.fd;
+	int fd = park_msg.fd, tarpit;
 
 	if (snap_get(&park_msg, &sn) < 0 ||
 	    ipc_get_str(&park_msg, IDLEP_HANDOFF, handoff,
@@ -117,8 +117,9 @@ park_take(int conn)
 	 * waiting for authd's answer while we have no link to authd to
 	 * hear it on.
 	 */
-	if (sn.kind == SNAP_K_NOTAUTH && (sn.flags & SNAP_F_CLOSE) &&
-	    sn.conn_id == 0 && !idled_tarpit_take(sn.addr)) {
+	tarpit = sn.kind == SNAP_K_NOTAUTH && (sn.flags & SNAP_F_CLOSE) &&
+	    sn.conn_id == 0;
+	if (tarpit && !idled_tarpit_take(sn.addr)) {
 		close(fd);
 		snap_free(&sn);
 		return;
@@ -136,11 +137,10 @@ park_take(int conn)
 	}
 	net_set_nonblock(fd, 1);
 	s = idled_sess_new(&sn, fd, handoff);
-	s->tarpit = sn.kind == SNAP_K_NOTAUTH && (sn.flags & SNAP_F_CLOSE) &&
-	    sn.conn_id == 0;
+	s->tarpit = (uint8_t)tarpit;
 	/* authd logs these events itself: refusals, logins it is
 	 * checking, failed logins serving their delay */
-	s->quiet = s->tarpit || (sn.flags & SNAP_F_AUTHWAIT) != 0 ||
+	s->quiet = tarpit || (sn.flags & SNAP_F_AUTHWAIT) != 0 ||
 	    (sn.kind == SNAP_K_NOTAUTH && sn.reply.len > 0);
 	snap_free(&sn);
 	if (ev_io_add(&s->io, fd, EV_READ, idled_client_io, s) < 0) {

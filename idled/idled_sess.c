@@ -458,10 +458,11 @@ idled_sess_drop(struct isess *s, const char *reason)
 	if (s->conn_id != 0)
 		authn_closed(s->conn_id);
 	if (reason != NULL)
-		(s->quiet ? log_debug : log_info)("unpark user=%s addr=%s kind=%s mailbox=%s reason=%s "
-		    "parked=%zu", s->user->name[0] ? s->user->name : "-",
-		    s->addr, snap_kind_name(s->kind), s->mailbox ?
-		    s->mailbox : "-", reason, idled_nsess - 1);
+		(s->quiet ? log_debug : log_info)("unpark user=%s addr=%s "
+		    "kind=%s mailbox=%s reason=%s parked=%zu",
+		    s->user->name[0] ? s->user->name : "-", s->addr,
+		    snap_kind_name(s->kind), s->mailbox ? s->mailbox : "-",
+		    reason, idled_nsess - 1);
 	idled_wake_forget(s);
 	if (s->tarpit)
 		tarpit_put(s->addr);

@@ -258,7 +258,6 @@ cmd_auth_park(struct imap_cmd *cmd, const char *mech, const char *resp,
 	return 0;
 }
 
-
 /* cmd_reply_set - a reply decided in the worker */
 static void
 cmd_reply_set(struct authc_reply *rep, enum authc_result r)

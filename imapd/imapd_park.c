@@ -175,30 +175,12 @@ imapd_park(struct imap_session *s, int kind, const char *tag)
 	return r;
 }
 
-int
-imapd_park_penalty(struct imap_session *s, long long delay_ms,
-    const char *reply, int close_after)
-{
-	struct snap sn;
-	int r = -1;
-
-	if (s->state != IMAP_S_NOTAUTH)
-		return -1;
-	if (park_snapshot(s, SNAP_K_NOTAUTH, "", &sn) == 0 &&
-	    buf_puts(&sn.reply, reply) == 0) {
-		sn.wake_ms = clock_mono_ms() + delay_ms;
-		if (close_after)
-			sn.flags |= SNAP_F_CLOSE;
-		if ((r = park_send(s, &sn)) > 0)
-			r = 0;
-	}
-	snap_free(&sn);
-	return r;
-}
-
-int
-imapd_park_login(struct imap_session *s, const char *tag, const char *mech,
-    const char *reply, long long wait_ms)
+/* park_notauth - park a session that has not logged in: idled sends
+ * reply at wake_ms (flags: SNAP_F_CLOSE after it, SNAP_F_AUTHWAIT for a
+ * login authd answers to idled); park_send's answer */
+static int
+park_notauth(struct imap_session *s, const char *tag, const char *mech,
+    const char *reply, long long wake_ms, uint32_t flags)
 {
 	struct snap sn;
 	int r = -1;
@@ -208,12 +190,30 @@ imapd_park_login(struct imap_session *s, const char *tag, const char *mech,
 	if (park_snapshot(s, SNAP_K_NOTAUTH, tag, &sn) == 0 &&
 	    buf_puts(&sn.reply, reply) == 0) {
 		snprintf(sn.mech, sizeof(sn.mech), "%s", mech);
-		sn.flags |= SNAP_F_AUTHWAIT;
-		sn.wake_ms = clock_mono_ms() + wait_ms;
+		sn.flags |= flags;
+		sn.wake_ms = wake_ms;
 		r = park_send(s, &sn);
 	}
 	snap_free(&sn);
 	return r;
+}
+
+int
+imapd_park_penalty(struct imap_session *s, long long delay_ms,
+    const char *reply, int close_after)
+{
+	int r = park_notauth(s, "", "", reply, clock_mono_ms() + delay_ms,
+	    close_after ? SNAP_F_CLOSE : 0);
+
+	return r > 0 ? 0 : r;
+}
+
+int
+imapd_park_login(struct imap_session *s, const char *tag, const char *mech,
+    const char *reply, long long wait_ms)
+{
+	return park_notauth(s, tag, mech, reply, clock_mono_ms() + wait_ms,
+	    SNAP_F_AUTHWAIT);
 }
 
 /* resume_session - s as the snapshot describes it; -1: cannot go on */

@@ -38,8 +38,6 @@ store_fsync_dir(const char *path)
 	return r;
 }
 
-static void store_sha1_hex(const char *data, size_t len, char out[41]);
-
 /*
  * store_file_dirs - the 256 fan-out directories, made once and made
  * durable (the partition fsync'd) before any message goes in, so that a
@@ -76,6 +74,18 @@ store_file_dirs(struct store *st, const char **error_r)
 	return 0;
 }
 
+static void
+store_sha1_hex(const char *data, size_t len, char out[41])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0, i;
+
+	EVP_Digest(data, len, md, &mdlen, EVP_sha1(), NULL);
+	for (i = 0; i < mdlen && i < 20; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	out[40] = '\0';
+}
+
 /*
  * store_file_warm - the first digest in a process loads OpenSSL's
  * providers (about 1.5 ms here): done when the store opens, before the
@@ -88,18 +98,6 @@ store_file_warm(void)
 	char guid[41];
 
 	store_sha1_hex("", 0, guid);
-}
-
-static void
-store_sha1_hex(const char *data, size_t len, char out[41])
-{
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0, i;
-
-	EVP_Digest(data, len, md, &mdlen, EVP_sha1(), NULL);
-	for (i = 0; i < mdlen && i < 20; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
-	out[40] = '\0';
 }
 
 /* store_write_all - write and fsync data to fd */

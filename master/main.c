@@ -229,7 +229,7 @@ static void
 master_loop(int sfd)
 {
 	struct pollfd pfd[2];
-	long long next, now;
+	long long next, grow, now;
 	int timeout;
 
 	for (;;) {
@@ -238,9 +238,9 @@ master_loop(int sfd)
 		master_pool_adjust();
 		master_event_tick();
 		next = master_event_next_ms();
-		if (master_pool_next_ms() != 0 && (next == 0 ||
-		    master_pool_next_ms() < next))
-			next = master_pool_next_ms();
+		grow = master_pool_next_ms();
+		if (grow != 0 && (next == 0 || grow < next))
+			next = grow;
 		now = master_now_ms();
 		timeout = next ? (int)(next > now ? next - now : 0) : 1000;
 		if (timeout > 1000)

@@ -77,8 +77,8 @@ long long master_now_ms(void);
 /* growth past prefork: one fork per MASTER_GROW_GAP_MS while a shortage
  * lasts, the gap halving every MASTER_GROW_STEP_MS of it */
 #define MASTER_GROW_GAP_MS 10
-#define MASTER_MAX_LOG_MS 60000	/* "maxchild reached" at most this often */
 #define MASTER_GROW_STEP_MS 100
+#define MASTER_MAX_LOG_MS 60000	/* "maxchild reached" at most this often */
 
 /* master_conf.c */
 int master_conf_load(int initial);

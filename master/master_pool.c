@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -234,15 +235,15 @@ master_pool_service(struct master_svc *svc)
 		svc->max_hits++;
 		if (svc->max_logged_ms == 0 ||
 		    now - svc->max_logged_ms >= MASTER_MAX_LOG_MS) {
+			char hits[64] = "";
+
 			if (svc->max_hits > 1)
-				log_warn("service=%s maxchild=%d reached; new "
-				    "clients wait in the listen backlog (reached "
-				    "%d times since the last such line)",
-				    svc->e.name, max, svc->max_hits);
-			else
-				log_warn("service=%s maxchild=%d reached; new "
-				    "clients wait in the listen backlog",
-				    svc->e.name, max);
+				snprintf(hits, sizeof(hits), " (reached %d "
+				    "times since the last such line)",
+				    svc->max_hits);
+			log_warn("service=%s maxchild=%d reached; new clients "
+			    "wait in the listen backlog%s", svc->e.name, max,
+			    hits);
 			svc->max_logged_ms = now;
 			svc->max_hits = 0;
 			svc->at_max = 2;	/* logged: log the way back */
