@@ -37,15 +37,6 @@ import peers  # noqa: E402
 ALL = ["berth", "dovecot", "dovecot-hib", "cyrus"]
 
 
-def kv(line):
-    out = {}
-    for w in line.split():
-        if "=" in w:
-            k, v = w.split("=", 1)
-            out[k] = v
-    return out
-
-
 def readline(p, timeout):
     """a line of p's stdout within timeout, or raise (unbuffered: select
     must see what a buffered reader would already have taken)"""
@@ -112,7 +103,7 @@ def run(name, n, args, gen):
             raise RuntimeError(f"idlebench: {line!r} {peer.logtail(1500)}")
         idling = int(line.split()[1])
         res["idling"] = idling
-        res.update(kv(readline(p, 10)))
+        res.update(peers.kv(readline(p, 10)))
         # berth's pool grown by the login burst shrinks back to prefork
         # after ~10 s; Cyrus and Dovecot keep a process per session
         time.sleep(14 if name == "berth" else 5)
@@ -134,7 +125,7 @@ def run(name, n, args, gen):
                 res["idled_fds"], res["idled_fd_limit"] = fds_of(ip)
         out, _ = p.communicate(b"go\n", timeout=args.rounds * 16 + 90)
         for ln in out.decode().splitlines():
-            res.update(kv(ln))
+            res.update(peers.kv(ln))
         p = None
         if name == "berth":
             res["log_warnings"] = len(peer.warnings())
@@ -158,21 +149,6 @@ KEYS = ["idlers", "idling", "setup_failed", "processes_before",
         "idled_bytes_per_idler",
         "idled_fds", "idled_fd_limit", "pss_by_prog_before",
         "pss_by_prog_after", "log_warnings", "error"]
-
-
-def show(res, rep):
-    fields = " ".join(f"{k}={res[k]}" for k in KEYS if k in res)
-    print(f"idle server={res['server']} run={rep} {fields}", flush=True)
-    for w in res.get("_warn", []):
-        print(f"#   {res['server']} log: {w}", flush=True)
-
-
-def ratio(a, b):
-    try:
-        a, b = float(a), float(b)
-        return f"{a / b:.1f}" if b > 0 else "inf"
-    except (TypeError, ValueError):
-        return "n/a"
 
 
 def main():
@@ -209,24 +185,15 @@ def main():
                                   f"{args.peer_max})", flush=True)
                             continue
                         got[s] = run(s, n, args, gen)
-                        show(got[s], rep)
+                        peers.print_result("idle", got[s], rep, KEYS)
                     table.append((rep, n, got))
         finally:
             peers.kill_all()
     print("# ratios: peer / berth (above 1: berth better)")
-    for rep, n, got in table:
-        b = got.get("berth")
-        if not b:
-            continue
-        for s, r in got.items():
-            if s == "berth":
-                continue
-            print(f"ratio run={rep} idlers={n} peer={s} "
-                  f"mem_per_idler={ratio(r.get('bytes_per_idler'), b.get('bytes_per_idler'))} "
-                  f"p99={ratio(r.get('p99_ms'), b.get('p99_ms'))} "
-                  f"logout_all={ratio(r.get('logout_all_s'), b.get('logout_all_s'))} "
-                  f"missed={r.get('missed')}/{b.get('missed')}",
-                  flush=True)
+    peers.print_ratios(
+        [(f"run={rep} idlers={n}", got) for rep, n, got in table],
+        [("mem_per_idler", "bytes_per_idler"), ("p99", "p99_ms"),
+         ("logout_all", "logout_all_s")], [("missed", "missed")], ".1f")
 
 
 if __name__ == "__main__":

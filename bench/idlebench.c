@@ -34,25 +34,13 @@
  * parent dies (EOF on its command pipe) exits.
  */
 #define _GNU_SOURCE
-#include <arpa/inet.h>
-#include <errno.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/epoll.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
-#define NS		1000000000LL
-#define MS		1000000LL
+#include "benchutil.h"
+
 #define INFLIGHT	200
 #define MISS_NS		(10 * NS)
 
@@ -73,22 +61,6 @@ struct conn {
 static struct sockaddr_in dst;
 static const char *password;
 static int nusers, ep, round_no, literal_plus, debug;
-
-static long long
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * NS + ts.tv_nsec;
-}
-
-static void
-die(const char *what)
-{
-	perror(what);
-	exit(1);
-}
 
 /* full_write - all of b, or exit (pipes to and from the parent) */
 static void
@@ -143,48 +115,14 @@ read_line(int fd, char *b, size_t size)
 	return 0;
 }
 
-static int
-sendf(struct conn *c, const char *fmt, ...)
-{
-	char b[512];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(b, sizeof(b), fmt, ap);
-	va_end(ap);
-	return write(c->fd, b, (size_t)n) == n ? 0 : -1;
-}
-
 /* open_conn - non-blocking connect from src; the conn waits in S_CONNECT */
 static void
 open_conn(struct conn *c, uint32_t src)
 {
-	struct sockaddr_in sa;
-	struct epoll_event ev;
-
 	c->len = 0;
 	c->got_ns = 0;
-	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (c->fd < 0)
-		die("socket");
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_addr.s_addr = htonl(src);
-	if (bind(c->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		die("bind");
-	if (connect(c->fd, (struct sockaddr *)&dst, sizeof(dst)) < 0 &&
-	    errno != EINPROGRESS) {
-		close(c->fd);
-		c->fd = -1;
-		c->st = S_FAILED;
-		return;
-	}
-	c->st = S_CONNECT;
-	ev.events = EPOLLOUT | EPOLLIN;
-	ev.data.ptr = c;
-	if (epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev) < 0)
-		die("epoll_ctl");
+	c->fd = bench_connect(src, &dst, ep, c);
+	c->st = c->fd < 0 ? S_FAILED : S_CONNECT;
 }
 
 static void
@@ -208,7 +146,7 @@ idler_line(struct conn *c, char *ln)
 	switch (c->st) {
 	case S_GREET:
 		if (strncmp(ln, "* OK", 4) == 0) {
-			if (sendf(c, "a LOGIN user%d %s\r\n", c->user,
+			if (fd_sendf(c->fd, "a LOGIN user%d %s\r\n", c->user,
 			    password) < 0)
 				close_conn(c, S_FAILED);
 			else
@@ -218,7 +156,7 @@ idler_line(struct conn *c, char *ln)
 		break;
 	case S_LOGIN:
 		if (strncmp(ln, "a OK", 4) == 0) {
-			if (sendf(c, "b SELECT INBOX\r\n") < 0)
+			if (fd_sendf(c->fd, "b SELECT INBOX\r\n") < 0)
 				close_conn(c, S_FAILED);
 			else
 				c->st = S_SELECT;
@@ -232,7 +170,7 @@ idler_line(struct conn *c, char *ln)
 		if (sscanf(ln, "* %u EXISTS", &n) == 1)
 			c->sel_exists = n;
 		else if (strncmp(ln, "b OK", 4) == 0) {
-			if (sendf(c, "c IDLE\r\n") < 0)
+			if (fd_sendf(c->fd, "c IDLE\r\n") < 0)
 				close_conn(c, S_FAILED);
 			else
 				c->st = S_IDLE;
@@ -263,19 +201,15 @@ static void
 conn_input(struct conn *c, uint32_t events, void (*line_fn)(struct conn *,
     char *))
 {
-	char *p, *nl;
+	char *ln;
+	size_t pos = 0;
 	ssize_t n;
-	int err = 0;
-	socklen_t el = sizeof(err);
 
 	if (c->st == S_CONNECT) {
-		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0 ||
-		    err != 0) {
+		if (bench_connected(c->fd, ep, c) < 0) {
 			close_conn(c, S_FAILED);
 			return;
 		}
-		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
-		epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
 		c->st = S_GREET;
 		if (!(events & EPOLLIN))
 			return;
@@ -290,18 +224,10 @@ conn_input(struct conn *c, uint32_t events, void (*line_fn)(struct conn *,
 	}
 	c->len += (size_t)n;
 	c->buf[c->len] = '\0';
-	p = c->buf;
-	while ((nl = strstr(p, "\r\n")) != NULL && c->fd >= 0) {
-		*nl = '\0';
-		line_fn(c, p);
-		p = nl + 2;
-	}
-	if (c->fd < 0)
-		return;
-	c->len -= (size_t)(p - c->buf);
-	memmove(c->buf, p, c->len);
-	if (c->len == sizeof(c->buf) - 1)
-		c->len = 0;	/* a line too long to matter: drop it */
+	while (c->fd >= 0 && (ln = bench_line_next(c->buf, &pos)) != NULL)
+		line_fn(c, ln);
+	if (c->fd >= 0)
+		c->len = bench_line_keep(c->buf, c->len, pos, sizeof(c->buf));
 }
 
 /* pump - one epoll_wait; returns 1 if the command pipe is readable */
@@ -418,7 +344,7 @@ child_main(int lo, int n, int cmdfd, int resfd)
 	t0 = now_ns();
 	for (i = 0; i < n; i++)
 		if (cs[i].st == S_IDLING) {
-			if (sendf(&cs[i], "DONE\r\nz LOGOUT\r\n") < 0)
+			if (fd_sendf(cs[i].fd, "DONE\r\nz LOGOUT\r\n") < 0)
 				close_conn(&cs[i], S_CLOSED);
 			else
 				cs[i].st = S_DONE;
@@ -462,7 +388,7 @@ appender_line(struct conn *c, char *ln)
 	switch (c->st) {
 	case S_GREET:
 		if (strncmp(ln, "* OK", 4) == 0 &&
-		    sendf(c, "a LOGIN user%d %s\r\n", c->user, password) == 0)
+		    fd_sendf(c->fd, "a LOGIN user%d %s\r\n", c->user, password) == 0)
 			c->st = S_LOGIN;
 		else
 			close_conn(c, S_FAILED);
@@ -475,7 +401,7 @@ appender_line(struct conn *c, char *ln)
 		break;
 	case S_IDLE:			/* APPEND sent, literal pending */
 		if (ln[0] == '+') {
-			if (sendf(c, "%s\r\n", append_text(c->user)) < 0)
+			if (fd_sendf(c->fd, "%s\r\n", append_text(c->user)) < 0)
 				close_conn(c, S_FAILED);
 			else
 				c->st = S_IDLING;
@@ -485,7 +411,7 @@ appender_line(struct conn *c, char *ln)
 	case S_IDLING:			/* APPEND answered? */
 		if (strncmp(ln, "p OK", 4) == 0) {
 			appended++;
-			if (sendf(c, "z LOGOUT\r\n") < 0)
+			if (fd_sendf(c->fd, "z LOGOUT\r\n") < 0)
 				close_conn(c, S_CLOSED);
 			else
 				c->st = S_DONE;
@@ -528,10 +454,10 @@ append_round(struct conn *ap)
 		sent_ns[u] = now_ns();
 		msg = append_text(u);
 		if (literal_plus) {
-			if (sendf(&ap[u], "p APPEND INBOX {%zu+}\r\n%s\r\n",
+			if (fd_sendf(ap[u].fd, "p APPEND INBOX {%zu+}\r\n%s\r\n",
 			    strlen(msg), msg) == 0)
 				ap[u].st = S_IDLING;
-		} else if (sendf(&ap[u], "p APPEND INBOX {%zu}\r\n",
+		} else if (fd_sendf(ap[u].fd, "p APPEND INBOX {%zu}\r\n",
 		    strlen(msg)) == 0)
 			ap[u].st = S_IDLE;
 		if (ap[u].st == S_SELECT)
@@ -593,14 +519,6 @@ probe(void)
 		exit(1);
 	}
 	return lp;
-}
-
-static int
-cmp_ll(const void *a, const void *b)
-{
-	long long x = *(const long long *)a, y = *(const long long *)b;
-
-	return x < y ? -1 : x > y;
 }
 
 int

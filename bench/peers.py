@@ -23,7 +23,6 @@ import os
 import pwd
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -42,7 +41,8 @@ except ImportError:
     _stub.fixture = lambda *a, **k: (a[0] if a and callable(a[0])
                                      else (lambda f: f))
     sys.modules["pytest"] = _stub
-from conftest import Server  # noqa: E402
+from conftest import (Server, free_port, wait_greeting,  # noqa: E402
+                      wait_group_gone)
 
 CACHE = os.path.join(BUILD, "bench-peers")
 CYRUS_BIN = "/usr/lib/cyrus/bin"
@@ -106,12 +106,53 @@ def settle(pid, quiet=4.0, limit=60.0, target=None):
     return last
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+def kv(line):
+    """the key=value words of line, as a dict"""
+    out = {}
+    for w in line.split():
+        if "=" in w:
+            k, v = w.split("=", 1)
+            out[k] = v
+    return out
+
+
+def print_result(kind, res, rep, keys):
+    """one result line ("<kind> server=S run=R k=v ..." for keys in res),
+    then the server log's warnings it carries"""
+    fields = " ".join(f"{k}={res[k]}" for k in keys if k in res)
+    print(f"{kind} server={res['server']} run={rep} {fields}", flush=True)
+    for w in res.get("_warn", []):
+        print(f"#   {res['server']} log: {w}", flush=True)
+
+
+def ratio(a, b, fmt):
+    """a / b formatted with fmt; "inf" when b is 0, "n/a" when either is
+    missing or both infinite"""
+    try:
+        a, b = float(a), float(b)
+        if a == b == float("inf"):
+            return "n/a"
+        return f"{a / b:{fmt}}" if b > 0 else "inf"
+    except (TypeError, ValueError):
+        return "n/a"
+
+
+def print_ratios(rows, fields, counts, fmt):
+    """rows: (head, {server: result}).  For each peer beside berth, one
+    line "ratio <head> peer=P": fields [(name, key)] as peer / berth,
+    counts [(name, key)] as "peer/berth"
+    """
+    for head, got in rows:
+        b = got.get("berth")
+        if not b:
+            continue
+        for s, r in got.items():
+            if s == "berth":
+                continue
+            words = [f"{name}={ratio(r.get(k), b.get(k), fmt)}"
+                     for name, k in fields]
+            words += [f"{name}={r.get(k)}/{b.get(k)}" for name, k in counts]
+            print(f"ratio {head} peer={s} " + " ".join(words), flush=True)
 
 
 # ---- installing ----------------------------------------------------------
@@ -162,11 +203,13 @@ def cyrus_root():
 
 
 def compile_c(name, out_dir=None):
-    """cc -O2 -Wall bench/<name>.c into out_dir (BUILD); returns the path"""
+    """cc -O2 -Wall bench/<name>.c into out_dir (BUILD), again when it or
+    bench/benchutil.h changed; returns the path"""
     out = os.path.join(out_dir or BUILD, name)
     src = os.path.join(HERE, name + ".c")
-    if (not os.path.exists(out) or
-            os.path.getmtime(out) < os.path.getmtime(src)):
+    newest = max(os.path.getmtime(src),
+                 os.path.getmtime(os.path.join(HERE, "benchutil.h")))
+    if not os.path.exists(out) or os.path.getmtime(out) < newest:
         subprocess.run(["cc", "-O2", "-Wall", "-o", out, src], check=True)
     return out
 
@@ -234,19 +277,8 @@ class Peer:
         self.stop()
 
     def wait_greeting(self, timeout=30):
-        end = time.time() + timeout
-        while time.time() < end:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.name} exited: {self.logtail()}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port),
-                                              timeout=2) as s:
-                    if s.recv(200).startswith(b"* OK"):
-                        return
-            except OSError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError(f"{self.name} not ready: {self.logtail()}")
+        wait_greeting(self.port, self.proc, self.name, self.logtail, timeout,
+                      0.2)
 
     def login_all(self):
         """every user logs in once (Cyrus creates INBOX then) and checks
@@ -274,8 +306,16 @@ class Peer:
                 pass
         self.login_all()
 
+    LOG = None          # its log file in self.dir, if it writes one
+
     def logtail(self, n=3000):
-        return ""
+        if self.LOG is None:
+            return ""
+        try:
+            with open(os.path.join(self.dir, self.LOG), "rb") as f:
+                return f.read().decode(errors="replace")[-n:]
+        except OSError:
+            return ""
 
     def warnings(self):
         return []
@@ -305,13 +345,7 @@ class Peer:
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait(timeout=10)
-        end = time.time() + 10
-        while time.time() < end:
-            try:
-                os.killpg(self.proc.pid, 0)
-            except ProcessLookupError:
-                break
-            time.sleep(0.1)
+        wait_group_gone(self.proc.pid, 10, 0.1)
 
     def save_log(self):
         """copy the server's log to BUILD/bench-logs (kept after stop)"""
@@ -477,6 +511,7 @@ service imap-hibernate {
 class Dovecot(Peer):
     """Dovecot from Debian, tuned for load; hibernate=True adds
     imap_hibernate_timeout = 2s"""
+    LOG = "dovecot.log"
 
     def __init__(self, users=50, password="pw", slow=False, port=None,
                  hibernate=False):
@@ -526,13 +561,6 @@ class Dovecot(Peer):
             stderr=subprocess.STDOUT, start_new_session=True)
         self.wait_greeting()
 
-    def logtail(self, n=3000):
-        try:
-            with open(os.path.join(self.dir, "dovecot.log"), "rb") as f:
-                return f.read().decode(errors="replace")[-n:]
-        except OSError:
-            return ""
-
     def warnings(self):
         return [ln for ln in self.logtail(10**8).splitlines()
                 if "Warning" in ln or "Error" in ln or "Fatal" in ln]
@@ -573,6 +601,7 @@ lmtpsocket: {d}/conf/socket/lmtp
 class Cyrus(Peer):
     """Cyrus IMAP from Debian (unpacked), with idled"""
     name = "cyrus"
+    LOG = "master.log"
 
     def _start(self):
         root = cyrus_root()
@@ -615,13 +644,6 @@ class Cyrus(Peer):
             stdout=open(os.path.join(d, "master.log"), "ab"),
             stderr=subprocess.STDOUT, start_new_session=True)
         self.wait_greeting()
-
-    def logtail(self, n=3000):
-        try:
-            with open(os.path.join(self.dir, "master.log"), "rb") as f:
-                return f.read().decode(errors="replace")[-n:]
-        except OSError:
-            return ""
 
 
 def make(name, **kw):

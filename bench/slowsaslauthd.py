@@ -21,7 +21,6 @@ as "user".  Stops on SIGTERM/SIGINT, or by itself after --max-seconds
 """
 import os
 import signal
-import socket
 import socketserver
 import struct
 import sys

@@ -29,15 +29,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import peers  # noqa: E402
 
 
-def kv(line):
-    out = {}
-    for w in line.split():
-        if "=" in w:
-            k, v = w.split("=", 1)
-            out[k] = v
-    return out
-
-
 class Sampler(threading.Thread):
     """PSS and process count of a tree, about once a second"""
 
@@ -85,7 +76,7 @@ def run(name, args, gen):
         p = None
         sampler.stop()
         for ln in out.splitlines():
-            res.update(kv(ln))
+            res.update(peers.kv(ln))
         res["peak_pss_kb"] = sampler.peak_kb
         res["peak_processes"] = sampler.peak_procs
         if name == "berth":
@@ -108,7 +99,7 @@ def run(name, args, gen):
         peer.stop()
         if peer.backend:
             res.update({f"backend_{k}": v for k, v in
-                        kv(peer.backend.stats).items()})
+                        peers.kv(peer.backend.stats).items()})
     return res
 
 
@@ -121,16 +112,6 @@ KEYS = ["slow", "attackers", "seconds", "legit_attempts", "legit_ok",
         "attacker_timeouts", "attacker_ok", "processes_before",
         "pss_before_kb", "peak_processes", "peak_pss_kb", "backend_checks",
         "backend_ok", "backend_no", "log_warnings", "error"]
-
-
-def ratio(a, b):
-    try:
-        a, b = float(a), float(b)
-        if a == b == float("inf"):
-            return "n/a"
-        return f"{a / b:.3g}" if b > 0 else "inf"
-    except (TypeError, ValueError):
-        return "n/a"
 
 
 def main():
@@ -151,11 +132,8 @@ def main():
         for rep in range(1, args.repeat + 1):
             got = {}
             for s in args.servers.split(","):
-                got[s] = r = run(s, args, gen)
-                fields = " ".join(f"{k}={r[k]}" for k in KEYS if k in r)
-                print(f"storm server={s} run={rep} {fields}", flush=True)
-                for w in r.get("_warn", []):
-                    print(f"#   {s} log: {w}", flush=True)
+                got[s] = run(s, args, gen)
+                peers.print_result("storm", got[s], rep, KEYS)
             table.append((rep, got))
     finally:
         peers.kill_all()
@@ -163,21 +141,12 @@ def main():
           "legit_p99_all (failures as infinitely slow) and peak_*: above 1 "
           "berth better; attacker_checks: above 1 the peer let attackers "
           "try more")
-    for rep, got in table:
-        b = got.get("berth")
-        if not b:
-            continue
-        for s, r in got.items():
-            if s == "berth":
-                continue
-            print(f"ratio run={rep} slow={int(args.slow)} peer={s} "
-                  f"legit_p99={ratio(r.get('legit_p99_ms'), b.get('legit_p99_ms'))} "
-                  f"legit_p99_all={ratio(r.get('legit_p99_all_ms'), b.get('legit_p99_all_ms'))} "
-                  f"attacker_checks={ratio(r.get('attacker_checks_per_s'), b.get('attacker_checks_per_s'))} "
-                  f"peak_pss={ratio(r.get('peak_pss_kb'), b.get('peak_pss_kb'))} "
-                  f"peak_processes={ratio(r.get('peak_processes'), b.get('peak_processes'))} "
-                  f"legit_fail={r.get('legit_fail')}/{b.get('legit_fail')}",
-                  flush=True)
+    peers.print_ratios(
+        [(f"run={rep} slow={int(args.slow)}", got) for rep, got in table],
+        [("legit_p99", "legit_p99_ms"), ("legit_p99_all", "legit_p99_all_ms"),
+         ("attacker_checks", "attacker_checks_per_s"),
+         ("peak_pss", "peak_pss_kb"), ("peak_processes", "peak_processes")],
+        [("legit_fail", "legit_fail")], ".3g")
 
 
 if __name__ == "__main__":

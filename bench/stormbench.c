@@ -27,22 +27,10 @@
  * answers=N legit_ok=N legit_fail=N" every second on stderr.
  */
 #define _GNU_SOURCE
-#include <arpa/inet.h>
-#include <errno.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <stdarg.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/epoll.h>
-#include <sys/socket.h>
-#include <time.h>
-#include <unistd.h>
 
-#define NS		1000000000LL
-#define MS		1000000LL
+#include "benchutil.h"
+
 #define LEGIT_EVERY	(200 * MS)
 #define LEGIT_TIMEOUT	(15 * NS)
 #define ATTACK_TIMEOUT	(60 * NS)
@@ -76,35 +64,6 @@ static long long l_attempts, l_ok, l_fail[F_NFAIL];
 static long long *l_lat;
 static size_t l_nlat, l_cap;
 
-static long long
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * NS + ts.tv_nsec;
-}
-
-static void
-die(const char *what)
-{
-	perror(what);
-	exit(1);
-}
-
-static int
-sendf(struct conn *c, const char *fmt, ...)
-{
-	char b[256];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(b, sizeof(b), fmt, ap);
-	va_end(ap);
-	return write(c->fd, b, (size_t)n) == n ? 0 : -1;
-}
-
 static void
 conn_close(struct conn *c)
 {
@@ -121,32 +80,11 @@ conn_close(struct conn *c)
 static int
 conn_open(struct conn *c)
 {
-	struct sockaddr_in sa;
-	struct epoll_event ev;
-
 	c->len = 0;
 	c->start_ns = now_ns();
-	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (c->fd < 0)
-		die("socket");
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_addr.s_addr = htonl(c->src);
-	if (bind(c->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		die("bind");
-	if (connect(c->fd, (struct sockaddr *)&dst, sizeof(dst)) < 0 &&
-	    errno != EINPROGRESS) {
-		close(c->fd);
-		c->fd = -1;
-		c->st = S_OFF;
-		return -1;
-	}
-	c->st = S_CONNECT;
-	ev.events = EPOLLIN | EPOLLOUT;
-	ev.data.ptr = c;
-	if (epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev) < 0)
-		die("epoll_ctl");
-	return 0;
+	c->fd = bench_connect(c->src, &dst, ep, c);
+	c->st = c->fd < 0 ? S_OFF : S_CONNECT;
+	return c->fd < 0 ? -1 : 0;
 }
 
 static void
@@ -188,7 +126,7 @@ attacker_line(struct conn *c, const char *ln)
 			}
 		}
 		c->start_ns = now_ns();
-		if (sendf(c, "a LOGIN user%d wrong%d\r\n", c->user,
+		if (fd_sendf(c->fd, "a LOGIN user%d wrong%d\r\n", c->user,
 		    (int)(a_answers % 1000)) < 0)
 			attacker_gone(c, &a_closed, 0);
 		else
@@ -207,7 +145,7 @@ legit_line(struct conn *c, const char *ln)
 	switch (c->st) {
 	case S_GREET:
 		if (strncmp(ln, "* OK", 4) == 0) {
-			if (sendf(c, "a LOGIN user%d %s\r\n", c->user,
+			if (fd_sendf(c->fd, "a LOGIN user%d %s\r\n", c->user,
 			    password) < 0)
 				legit_fail(c, F_CLOSED);
 			else
@@ -225,7 +163,7 @@ legit_line(struct conn *c, const char *ln)
 					die("realloc");
 			}
 			l_lat[l_nlat++] = t - c->start_ns;
-			if (sendf(c, "z LOGOUT\r\n") < 0)
+			if (fd_sendf(c->fd, "z LOGOUT\r\n") < 0)
 				conn_close(c);
 			else {
 				c->st = S_LOGOUT;
@@ -244,22 +182,18 @@ legit_line(struct conn *c, const char *ln)
 static void
 conn_input(struct conn *c, uint32_t events)
 {
-	char *p, *nl;
+	char *ln;
+	size_t pos = 0;
 	ssize_t n;
-	int err = 0;
-	socklen_t el = sizeof(err);
 
 	if (c->st == S_CONNECT) {
-		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0 ||
-		    err != 0) {
+		if (bench_connected(c->fd, ep, c) < 0) {
 			if (c->legit)
 				legit_fail(c, F_REFUSED);
 			else
 				attacker_gone(c, &a_refused, REFUSED_WAIT);
 			return;
 		}
-		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
-		epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
 		c->st = S_GREET;
 		if (!c->legit && counting)
 			a_connects++;
@@ -280,21 +214,14 @@ conn_input(struct conn *c, uint32_t events)
 	}
 	c->len += (size_t)n;
 	c->buf[c->len] = '\0';
-	p = c->buf;
-	while (c->fd >= 0 && (nl = strstr(p, "\r\n")) != NULL) {
-		*nl = '\0';
+	while (c->fd >= 0 && (ln = bench_line_next(c->buf, &pos)) != NULL) {
 		if (c->legit)
-			legit_line(c, p);
+			legit_line(c, ln);
 		else
-			attacker_line(c, p);
-		p = nl + 2;
+			attacker_line(c, ln);
 	}
-	if (c->fd < 0)
-		return;
-	c->len -= (size_t)(p - c->buf);
-	memmove(c->buf, p, c->len);
-	if (c->len == sizeof(c->buf) - 1)
-		c->len = 0;
+	if (c->fd >= 0)
+		c->len = bench_line_keep(c->buf, c->len, pos, sizeof(c->buf));
 }
 
 /* timers - reconnect attackers, expire stuck connections */
@@ -352,14 +279,6 @@ legit_start(struct conn *leg, int user)
 	leg[i].src = (127u << 24) | (3u << 16) | 1u;
 	if (conn_open(&leg[i]) < 0)
 		l_fail[F_REFUSED]++;
-}
-
-static int
-cmp_ll(const void *a, const void *b)
-{
-	long long x = *(const long long *)a, y = *(const long long *)b;
-
-	return x < y ? -1 : x > y;
 }
 
 int

@@ -30,6 +30,35 @@ def free_port():
     return port
 
 
+def wait_greeting(port, proc, what, logtext, timeout, step):
+    """until the server on port answers a connection with "* OK"; raises
+    (with logtext()) when proc exits or timeout passes"""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited: {logtext()}")
+        try:
+            with socket.create_connection(("127.0.0.1", port),
+                                          timeout=2) as s:
+                if s.recv(200).startswith(b"* OK"):
+                    return
+        except OSError:
+            pass
+        time.sleep(step)
+    raise RuntimeError(f"{what} not ready: {logtext()}")
+
+
+def wait_group_gone(pgid, timeout, step):
+    """until no process of group pgid is left, at most timeout seconds"""
+    end = time.time() + timeout
+    while time.time() < end:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(step)
+
+
 class Server:
     def __init__(self, allowplaintext=True, prefork=2, maxchild=20,
                  extra_conf=""):
@@ -110,19 +139,8 @@ DAEMON {{
         return self
 
     def wait_ready(self, timeout=15):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError("master exited: " + self.logtext())
-            try:
-                with socket.create_connection(("127.0.0.1", self.port),
-                                              timeout=2) as s:
-                    if s.recv(100).startswith(b"* OK"):
-                        return
-            except OSError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError("master not ready: " + self.logtext())
+        wait_greeting(self.port, self.proc, "master", self.logtext, timeout,
+                      0.1)
 
     def parked(self):
         """how many sessions idled holds, as berthctl parked says (-1
@@ -175,13 +193,7 @@ DAEMON {{
             if sig == signal.SIGKILL:
                 # the group's other processes die a moment later; their
                 # listening sockets close only then
-                end = time.time() + 10
-                while time.time() < end:
-                    try:
-                        os.killpg(self.proc.pid, 0)
-                    except ProcessLookupError:
-                        break
-                    time.sleep(0.05)
+                wait_group_gone(self.proc.pid, 10, 0.05)
         if self.proc:
             self.log.close()
         return self.proc.returncode if self.proc else None
