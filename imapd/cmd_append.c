@@ -64,6 +64,8 @@ cmd_append(struct imap_cmd *cmd)
 		imap_bad(cmd, "APPEND needs a mailbox and a message literal");
 		return;
 	}
+	if (cmd_mbox_check(cmd, 0) < 0)
+		return;
 	if (cmd->args[i].type == IMAPP_LIST) {
 		if (imap_flags_parse(&cmd->args[i], &opt.flags, &kw) < 0) {
 			imap_bad(cmd, "Invalid flag in APPEND");

@@ -13,6 +13,8 @@
 #include "imapd_cmd.h"
 #include "imapd_notify.h"
 #include "log.h"
+#include "mboxname.h"
+#include "wild.h"
 #include "xalloc.h"
 
 static void
@@ -33,6 +35,21 @@ cmd_mbox_result(struct imap_cmd *cmd, int r, const char *err)
 		imap_no(cmd, "[SERVERBUG] %s", err);
 }
 
+int
+cmd_mbox_check(struct imap_cmd *cmd, size_t i)
+{
+	const char *err;
+
+	if (i >= cmd->nargs || !imapp_arg_is_astring(&cmd->args[i]))
+		return 0;	/* the handler's own check answers */
+	if (mboxname_check(cmd->args[i].str, cmd->args[i].len, &err) == 0)
+		return 0;
+	log_info("refused %s user=%s addr=%s reason=\"%s\"", cmd->c->name,
+	    cmd->s->user, cmd->s->addr, err);
+	imap_bad(cmd, "%s", err);
+	return -1;
+}
+
 void
 cmd_create(struct imap_cmd *cmd)
 {
@@ -44,6 +61,8 @@ cmd_create(struct imap_cmd *cmd)
 		imap_bad(cmd, "CREATE needs a mailbox name");
 		return;
 	}
+	if (cmd_mbox_check(cmd, 0) < 0)
+		return;
 	n = xstrdup(name);
 	if (*n && n[strlen(n) - 1] == '/')
 		n[strlen(n) - 1] = '\0';	/* "foo/" means foo */
@@ -64,6 +83,8 @@ cmd_delete(struct imap_cmd *cmd)
 		imap_bad(cmd, "DELETE needs a mailbox name");
 		return;
 	}
+	if (cmd_mbox_check(cmd, 0) < 0)
+		return;
 	if (cmd->s->state == IMAP_S_SELECTED &&
 	    strcmp(cmd->s->view.name, name) == 0)
 		view_close(cmd->s);
@@ -84,6 +105,8 @@ cmd_rename(struct imap_cmd *cmd)
 		imap_bad(cmd, "RENAME needs two mailbox names");
 		return;
 	}
+	if (cmd_mbox_check(cmd, 0) < 0 || cmd_mbox_check(cmd, 1) < 0)
+		return;
 	r = store_mbox_rename(cmd->s->st, cmd->s->user, from, to, &err);
 	if (r == 0)
 		log_info("rename user=%s from=%s to=%s", cmd->s->user, from,
@@ -101,33 +124,17 @@ cmd_subscribe(struct imap_cmd *cmd)
 		imap_bad(cmd, "%s needs a mailbox name", cmd->c->name);
 		return;
 	}
+	if (cmd_mbox_check(cmd, 0) < 0)
+		return;
 	if (store_sub_set(cmd->s->st, cmd->s->user, name, on, &err) < 0)
 		cmd_mbox_result(cmd, -1, err);
 	else
 		cmd_mbox_result(cmd, 0, NULL);
 }
 
-/* cmd_list_match - IMAP LIST wildcard match ('*' any, '%' no '/') */
-static int
-cmd_list_match(const char *pat, const char *name)
-{
-	if (*pat == '\0')
-		return *name == '\0';
-	if (*pat == '*' || *pat == '%') {
-		for (;;) {
-			if (cmd_list_match(pat + 1, name))
-				return 1;
-			if (*name == '\0' || (*pat == '%' && *name == '/'))
-				return 0;
-			name++;
-		}
-	}
-	return *name == *pat && cmd_list_match(pat + 1, name + 1);
-}
-
 struct cmd_list_ctx {
 	struct imap_cmd *cmd;
-	char *pattern;
+	struct wild *pattern;
 	char **names;
 	uint32_t *attrs;
 	size_t n;
@@ -174,6 +181,7 @@ cmd_list(struct imap_cmd *cmd)
 	struct cmd_list_ctx c;
 	struct buf line = BUF_INIT;
 	const char *err, *name;
+	char *pattern;
 	size_t i;
 
 	if (ref == NULL || pat == NULL || cmd->nargs != 2) {
@@ -181,6 +189,8 @@ cmd_list(struct imap_cmd *cmd)
 		    cmd->c->name);
 		return;
 	}
+	if (cmd_mbox_check(cmd, 0) < 0 || cmd_mbox_check(cmd, 1) < 0)
+		return;
 	memset(&c, 0, sizeof(c));
 	c.cmd = cmd;
 	c.lsub = strcmp(cmd->c->name, "LSUB") == 0;
@@ -189,18 +199,20 @@ cmd_list(struct imap_cmd *cmd)
 		imap_ok(cmd, "LIST completed");
 		return;
 	}
-	c.pattern = xasprintf("%s%s", ref, pat);
+	pattern = xasprintf("%s%s", ref, pat);
 	/* INBOX is case-insensitive */
-	if (strncasecmp(c.pattern, "INBOX", 5) == 0 &&
-	    (c.pattern[5] == '\0' || c.pattern[5] == '/'))
-		memcpy(c.pattern, "INBOX", 5);
+	if (strncasecmp(pattern, "INBOX", 5) == 0 &&
+	    (pattern[5] == '\0' || pattern[5] == '/'))
+		memcpy(pattern, "INBOX", 5);
+	c.pattern = wild_compile(pattern, strlen(pattern), '/');
+	free(pattern);
 	if (c.lsub)
 		store_sub_list(s->st, s->user, cmd_lsub_collect, &c, &err);
 	else
 		store_mbox_list(s->st, s->user, cmd_list_collect, &c, &err);
 	for (i = 0; i < c.n; i++) {
 		name = c.names[i];
-		if (!cmd_list_match(c.pattern, name))
+		if (!wild_match(c.pattern, name, strlen(name)))
 			continue;
 		buf_reset(&line);
 		buf_printf(&line, "* %s (%s%s) \"/\" ", cmd->c->name,
@@ -214,7 +226,7 @@ cmd_list(struct imap_cmd *cmd)
 		free(c.names[i]);
 	free(c.names);
 	free(c.attrs);
-	free(c.pattern);
+	wild_free(&c.pattern);
 	buf_free(&line);
 	imap_ok(cmd, "%s completed", cmd->c->name);
 }
@@ -234,6 +246,8 @@ cmd_status(struct imap_cmd *cmd)
 		imap_bad(cmd, "STATUS needs a mailbox and a list of items");
 		return;
 	}
+	if (cmd_mbox_check(cmd, 0) < 0)
+		return;
 	r = store_mbox_get(cmd->s->st, cmd->s->user, name, &mb, &err);
 	if (r != 0 || (mb.attrs & STORE_MBOX_NOSELECT)) {
 		cmd_mbox_result(cmd, r ? r : STORE_ENOENT, r ? err :

@@ -283,6 +283,10 @@ cmd_copy(struct imap_cmd *cmd)
 		free(uids);
 		return;
 	}
+	if (cmd_mbox_check(cmd, 1) < 0) {
+		free(uids);
+		return;
+	}
 	if (move && s->view.readonly) {
 		imap_no(cmd, "[READ-ONLY] Mailbox is read-only");
 		free(uids);

@@ -74,6 +74,8 @@ cmd_select(struct imap_cmd *cmd)
 		imap_bad(cmd, "%s needs a mailbox name", cmd->c->name);
 		return;
 	}
+	if (cmd_mbox_check(cmd, 0) < 0)
+		return;
 	if (cmd->nargs == 2)
 		s->condstore = 1;	/* (CONDSTORE) select parameter */
 	if (s->state == IMAP_S_SELECTED)

@@ -12,6 +12,9 @@ imap_cmd_fn cmd_capability, cmd_noop, cmd_logout, cmd_id, cmd_login,
 /* cmd_mailbox.c */
 imap_cmd_fn cmd_create, cmd_delete, cmd_rename, cmd_subscribe, cmd_list,
     cmd_status;
+/* cmd_mbox_check - argument i, when an astring, is a valid mailbox name
+ * or LIST pattern (lib/mboxname); else a tagged BAD, a log line, -1 */
+int cmd_mbox_check(struct imap_cmd *cmd, size_t i);
 /* cmd_select.c */
 imap_cmd_fn cmd_select, cmd_close, cmd_expunge, cmd_idle;
 /* cmd_append.c */

@@ -27,6 +27,7 @@
 
 #include "imapd_fetch.h"
 #include "imapd_notify.h"
+#include "mboxname.h"
 #include "notify.h"
 #include "store.h"
 #include "xalloc.h"
@@ -230,12 +231,15 @@ static int
 spec_add_name(struct spec_parse *p, struct notify_group *g,
     const struct imapp_arg *a)
 {
+	const char *err;
 	char *name;
 
 	if (!imapp_arg_is_astring(a))
 		return spec_fail(NOTIFY_SPEC_BAD, "expected a mailbox name");
-	if (strlen(a->str) != a->len || a->len > NOTIFY_MAX_NAME)
+	if (a->len > NOTIFY_MAX_NAME)
 		return spec_fail(NOTIFY_SPEC_BAD, "invalid mailbox name");
+	if (mboxname_check(a->str, a->len, &err) < 0)
+		return spec_fail(NOTIFY_SPEC_BAD, "%s", err);
 	if (++p->nnames > NOTIFY_MAX_NAMES ||
 	    (p->namelen += a->len) > NOTIFY_MAX_NAMES_LEN)
 		return spec_fail(NOTIFY_SPEC_LIMIT, "too many mailbox names "
