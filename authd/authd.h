@@ -272,10 +272,12 @@ enum authc_result authd_sasl_code(int r, const char **text_r);
 const char *authd_sasl_user(sasl_conn_t *conn);
 int authd_sasl_mechs(int secure, char *out, size_t size);
 /* authd_sasl_claimed - the user the client's first response (nresp 0)
- * names: PLAIN's authcid, LOGIN's first response, SCRAM's n=; for logs
- * and priority only */
-void authd_sasl_claimed(const char *mech, int nresp, const char *in,
-    size_t len, char *user, size_t size);
+ * names, canonical (lib/uname): PLAIN's authcid, LOGIN's first response,
+ * SCRAM's n=; for logs, priority and the penalty counters.  -1 with
+ * *why_r when that name or the authzid beside it is refused (user left
+ * ""); 0 otherwise, user "" when no name could be read */
+int authd_sasl_claimed(const char *mech, int nresp, const char *in,
+    size_t len, char *user, size_t size, const char **why_r);
 
 /* failure counters at one failed login (decayed, this one included) */
 struct authd_level {
@@ -337,6 +339,10 @@ void authd_report_refusal(const char *addr, const char *limit,
     const char *detail);
 void authd_report_limit(const char *user, const char *addr,
     const char *limit, long long max, const char *text);
+/* authd_report_malformed - a login refused for what the client sent
+ * (a user name lib/uname refuses, or malformed SASL data) */
+void authd_report_malformed(const char *addr, const char *mech,
+    const char *why);
 void authd_report_shed(const char *user, const char *addr, const char *why,
     int prio, long long waited_ms);
 void authd_report_tick(long long now_ms);

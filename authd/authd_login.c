@@ -10,6 +10,11 @@
  * job is abandoned, the job takes the sasl_conn_t and disposes of it
  * when the thread is done.
  *
+ * The user name a first response claims is canonicalised (lib/uname)
+ * before libsasl2 sees it, and a name that is refused ends the exchange
+ * with BAD naming what was wrong; a failure counts against the canonical
+ * name, so "bob " cannot dodge bob's counter.
+ *
  * A success is checked against maxlogins_per_user and maxlogins_per_host
  * (authd_admit) before the worker hears OK, and the user is recorded on
  * the connection's hold so later counts include it.  Failures are
@@ -34,7 +39,8 @@ struct authd_login {
 	struct authd_keys keys;
 	char mech[AUTHP_MAX_MECH];
 	char addr[AUTHP_MAX_ADDR];
-	char user[AUTHP_MAX_USER];	/* claimed, for logs */
+	char user[AUTHP_MAX_USER];	/* claimed, canonical: logs,
+					 * priority, penalties */
 	uint64_t conn_id;
 	unsigned port;
 	int secure;
@@ -135,6 +141,24 @@ login_fail(struct authd_peer *p, const char *text)
 	login_no(p, AUTHC_FAIL, text, delay, NULL);
 }
 
+/* login_claim - the user name in a first response: 0, or -1 when it
+ * is refused (answered and logged here; the exchange is over) */
+static int
+login_claim(struct authd_peer *p, const char *in, size_t inlen)
+{
+	struct authd_login *l = p->login;
+	const char *why = NULL;
+	char text[128];
+
+	if (authd_sasl_claimed(l->mech, l->nresp++, in, inlen, l->user,
+	    sizeof(l->user), &why) == 0)
+		return 0;
+	authd_report_malformed(l->addr, l->mech, why);
+	snprintf(text, sizeof(text), "Refused: %s", why);
+	login_no(p, AUTHC_BADDATA, text, 0, NULL);
+	return -1;
+}
+
 /* login_challenge - CONTINUE with the server's data */
 static void
 login_challenge(struct authd_peer *p, const char *out, unsigned outlen)
@@ -173,6 +197,12 @@ login_outcome(struct authd_peer *p, int rc, const char *out,
 		return;
 	case AUTHC_FAIL:
 		login_fail(p, text);
+		return;
+	case AUTHC_BADDATA:
+		/* libsasl2's reason (canon_user's, for a user name) */
+		authd_report_malformed(p->login->addr, p->login->mech,
+		    sasl_errdetail(p->login->sasl));
+		login_no(p, r, text, 0, NULL);
 		return;
 	case AUTHC_UNAVAILABLE:
 		log_warn("login backend error user=%s addr=%s mech=%s "
@@ -318,9 +348,8 @@ authd_login_start(struct authd_peer *p, const struct ipc_msg *m)
 		    0, NULL);
 		return;
 	}
-	if (has_in)
-		authd_sasl_claimed(l->mech, l->nresp++, in, inlen, l->user,
-		    sizeof(l->user));
+	if (has_in && login_claim(p, in, inlen) < 0)
+		return;
 	login_run(p, 1, in, (unsigned)inlen, has_in);
 }
 
@@ -359,8 +388,8 @@ authd_login_step(struct authd_peer *p, const struct ipc_msg *m)
 			    "response", 0, NULL);
 		return;
 	}
-	authd_sasl_claimed(l->mech, l->nresp++, in, inlen, l->user,
-	    sizeof(l->user));
+	if (login_claim(p, in, inlen) < 0)
+		return;
 	login_run(p, 0, in, (unsigned)inlen, 1);
 }
 

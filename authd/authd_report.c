@@ -202,6 +202,14 @@ authd_report_limit(const char *user, const char *addr, const char *limit,
 }
 
 void
+authd_report_malformed(const char *addr, const char *mech, const char *why)
+{
+	if (report_event(REPORT_REFUSE, addr, NULL, "malformed"))
+		log_info("login refused user=- addr=%s mech=%s reason=\"%s\"",
+		    addr, mech, why ? why : "malformed");
+}
+
+void
 authd_report_shed(const char *user, const char *addr, const char *why,
     int prio, long long waited_ms)
 {

@@ -1,7 +1,13 @@
 /*
  * authd_sasl - the libsasl2 server side: options from imapd.conf's
  * sasl_* keys, one sasl_conn_t per login, result mapping, and the user
- * name a client response claims (for logs and priority only).
+ * name a client response claims (for logs, priority and penalties).
+ *
+ * User names follow one rule (lib/uname): the names a first response
+ * claims are canonicalised (or the login refused) before libsasl2 sees
+ * them, and libsasl2's canon_user callback applies the same rule to
+ * every mechanism's authcid and authzid, so the name a failure counts
+ * against is the name whose password was checked.
  *
  * Thread safety, as libsasl2 documents it: mutex functions are given to
  * the library before sasl_server_init(); init and every sasl_server_new
@@ -24,6 +30,7 @@
 #include "authd.h"
 #include "cfg.h"
 #include "log.h"
+#include "uname.h"
 #include "xalloc.h"
 
 /* authd_sasl_getopt - SASL options come from imapd.conf sasl_<option> */
@@ -61,10 +68,34 @@ authd_sasl_log(void *ctx, int level, const char *msg)
 	return SASL_OK;
 }
 
+/* authd_sasl_canon - canon_user for every mechanism's authcid and
+ * authzid (on a backend thread: touches only its arguments) */
+static int
+authd_sasl_canon(sasl_conn_t *conn, void *ctx, const char *in,
+    unsigned inlen, unsigned flags, const char *realm, char *out,
+    unsigned out_max, unsigned *out_len)
+{
+	const char *why;
+	int n;
+
+	(void)ctx;
+	(void)flags;
+	(void)realm;
+	n = uname_canon(in, inlen, out, out_max, &why);
+	if (n < 0) {
+		sasl_seterror(conn, SASL_NOLOG, "%s", why);
+		return SASL_BADPROT;
+	}
+	*out_len = (unsigned)n;
+	return SASL_OK;
+}
+
 static sasl_callback_t authd_sasl_cbs[] = {
 	{ SASL_CB_GETOPT, (int (*)(void))(void (*)(void))authd_sasl_getopt,
 	    NULL },
 	{ SASL_CB_LOG, (int (*)(void))(void (*)(void))authd_sasl_log, NULL },
+	{ SASL_CB_CANON_USER, (int (*)(void))(void (*)(void))authd_sasl_canon,
+	    NULL },
 	{ SASL_CB_LIST_END, NULL, NULL },
 };
 
@@ -220,61 +251,125 @@ authd_sasl_mechs(int secure, char *out, size_t size)
 	return 0;
 }
 
-/* claimed_copy - a printable user name of at most size - 1 bytes */
-static void
-claimed_copy(const char *p, size_t n, char *user, size_t size)
+/* claimed_name - a claimed name canonical into user (size bytes); -1
+ * with *why_r when the name is refused */
+static int
+claimed_name(const char *p, size_t n, char *user, size_t size,
+    const char **why_r)
 {
-	size_t i;
-
-	if (n >= size)
-		return;
-	for (i = 0; i < n; i++)
-		if ((unsigned char)p[i] < 0x21 || p[i] == 0x7f)
-			return;		/* not a name worth keeping */
-	memcpy(user, p, n);
-	user[n] = '\0';
+	return uname_canon(p, n, user, size, why_r) < 0 ? -1 : 0;
 }
 
-/* claimed_scram - "n=" of a SCRAM client-first "gs2,authzid,n=..,r=.." */
-static void
-claimed_scram(const char *in, size_t len, char *user, size_t size)
+/* claimed_saslname - a SCRAM saslname ("=2C" is ',', "=3D" is '=')
+ * decoded into out; its length, or -1 when an escape is malformed
+ * (libsasl2 refuses those itself) */
+static int
+claimed_saslname(const char *p, size_t n, char *out, size_t size)
 {
-	const char *end = in + len, *p = in, *q;
-	int commas = 0;
+	size_t i, o = 0;
 
-	while (p < end && commas < 2)
-		if (*p++ == ',')
-			commas++;
-	if (commas < 2 || end - p < 2 || p[0] != 'n' || p[1] != '=')
-		return;
-	p += 2;
-	q = memchr(p, ',', (size_t)(end - p));
-	claimed_copy(p, q ? (size_t)(q - p) : (size_t)(end - p), user, size);
+	for (i = 0; i < n; i++) {
+		if (o + 1 >= size)
+			return -1;
+		if (p[i] != '=') {
+			out[o++] = p[i];
+			continue;
+		}
+		if (n - i < 3)
+			return -1;
+		if (p[i + 1] == '2' && p[i + 2] == 'C')
+			out[o++] = ',';
+		else if (p[i + 1] == '3' && p[i + 2] == 'D')
+			out[o++] = '=';
+		else
+			return -1;
+		i += 2;
+	}
+	return (int)o;
 }
 
-void
-authd_sasl_claimed(const char *mech, int nresp, const char *in, size_t len,
-    char *user, size_t size)
+/* claimed_saslname_at - the saslname of "k=..." at [p, end) (k: 'a' or
+ * 'n'), canonical into user; 0 when it is not there or malformed (left
+ * to libsasl2), -1 when refused */
+static int
+claimed_saslname_at(char k, const char *p, const char *end, char *user,
+    size_t size, const char **why_r)
+{
+	char name[AUTHP_MAX_USER * 3];
+	int n;
+
+	if (end - p < 2 || p[0] != k || p[1] != '=')
+		return 0;
+	n = claimed_saslname(p + 2, (size_t)(end - p - 2), name, sizeof(name));
+	if (n < 0)
+		return 0;
+	return claimed_name(name, (size_t)n, user, size, why_r);
+}
+
+/* claimed_scram - a SCRAM client-first "gs2flag,[a=authzid],n=..,r=..":
+ * the authzid is checked, the authcid (n=) claimed */
+static int
+claimed_scram(const char *in, size_t len, char *user, size_t size,
+    const char **why_r)
+{
+	const char *end = in + len, *a, *n, *q;
+
+	if ((a = memchr(in, ',', len)) == NULL)
+		return 0;
+	a++;
+	if ((n = memchr(a, ',', (size_t)(end - a))) == NULL)
+		return 0;
+	if (claimed_saslname_at('a', a, n, user, size, why_r) < 0)
+		return -1;
+	user[0] = '\0';
+	n++;
+	if ((q = memchr(n, ',', (size_t)(end - n))) == NULL)
+		q = end;
+	return claimed_saslname_at('n', n, q, user, size, why_r);
+}
+
+/* claimed_plain - PLAIN's "[authzid] \0 authcid \0 password" */
+static int
+claimed_plain(const char *in, size_t len, char *user, size_t size,
+    const char **why_r)
 {
 	const char *a, *b;
 
+	if ((a = memchr(in, '\0', len)) == NULL)
+		return 0;		/* malformed: libsasl2 says so */
+	a++;
+	if ((b = memchr(a, '\0', len - (size_t)(a - in))) == NULL)
+		return 0;
+	if (a - 1 > in) {
+		if (claimed_name(in, (size_t)(a - 1 - in), user, size,
+		    why_r) < 0)
+			return -1;
+		user[0] = '\0';
+	}
+	if (claimed_name(a, (size_t)(b - a), user, size, why_r) < 0) {
+		user[0] = '\0';
+		return -1;
+	}
+	return 0;
+}
+
+int
+authd_sasl_claimed(const char *mech, int nresp, const char *in, size_t len,
+    char *user, size_t size, const char **why_r)
+{
+	int r = 0;
+
 	/* only the client's first response names the user: never look at
 	 * a later one (LOGIN's second response is the password) */
-	if (nresp != 0 || user[0] != '\0' || in == NULL || len == 0)
-		return;
-	if (strcasecmp(mech, "PLAIN") == 0) {
-		/* [authzid] \0 authcid \0 password */
-		if ((a = memchr(in, '\0', len)) == NULL)
-			return;
-		a++;
-		b = memchr(a, '\0', len - (size_t)(a - in));
-		if (b != NULL)
-			claimed_copy(a, (size_t)(b - a), user, size);
-	} else if (strcasecmp(mech, "LOGIN") == 0) {
-		/* the first response is the user name (SASL-IR or step 1) */
-		if (memchr(in, '\0', len) == NULL)
-			claimed_copy(in, len, user, size);
-	} else if (strncasecmp(mech, "SCRAM-", 6) == 0) {
-		claimed_scram(in, len, user, size);
-	}
+	if (nresp != 0 || user[0] != '\0' || in == NULL)
+		return 0;
+	if (strcasecmp(mech, "PLAIN") == 0)
+		r = claimed_plain(in, len, user, size, why_r);
+	else if (strcasecmp(mech, "LOGIN") == 0)
+		r = claimed_name(in, len, user, size, why_r);
+	else if (strncasecmp(mech, "SCRAM-", 6) == 0)
+		r = claimed_scram(in, len, user, size, why_r);
+	if (r < 0)
+		user[0] = '\0';
+	return r;
 }

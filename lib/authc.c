@@ -238,6 +238,19 @@ authc_result_decode(const struct ipc_msg *m, uint64_t *conn_id_r,
 	return 0;
 }
 
+/* authc_text_ok - a reason fit for a reply line: starts with a capital,
+ * printable ASCII only */
+static int
+authc_text_ok(const char *t)
+{
+	if (t == NULL || *t < 'A' || *t > 'Z')
+		return 0;
+	for (; *t != '\0'; t++)
+		if (*t < 0x20 || *t > 0x7e)
+			return 0;
+	return 1;
+}
+
 void
 authc_reply_line(struct buf *out, const char *tag,
     const struct authc_reply *rep)
@@ -253,8 +266,10 @@ authc_reply_line(struct buf *out, const char *tag,
 		    "mechanism\r\n", tag);
 		break;
 	case AUTHC_BADDATA:
-		buf_printf(out, "%s BAD Malformed authentication data\r\n",
-		    tag);
+		/* authd's words when it says what was wrong */
+		buf_printf(out, "%s BAD %s\r\n", tag, authc_text_ok(
+		    rep->reason) ? rep->reason : "Malformed authentication "
+		    "data");
 		break;
 	case AUTHC_LIMIT:
 		buf_printf(out, "%s NO [LIMIT] %s\r\n", tag, rep->reason);

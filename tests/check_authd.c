@@ -1,7 +1,8 @@
 /*
  * check_authd - unit tests for authd's pure parts: the hash table, the
  * connection-rate bucket, the keys an address counts under, and the
- * connection accounting (holds, hand-overs, closes, dead holders).
+ * connection accounting (holds, hand-overs, closes, dead holders), and
+ * the user-name rule authd applies to every login (lib/uname).
  */
 #include "config.h"
 
@@ -11,6 +12,7 @@
 #include <string.h>
 
 #include "authd.h"
+#include "uname.h"
 
 static long long test_now = 1000000;
 
@@ -335,12 +337,93 @@ START_TEST(test_queue_remove)
 }
 END_TEST
 
+/* uname_canon: what is trimmed, what is kept, what is refused */
+static const struct {
+	const char *in;
+	size_t len;
+	const char *out;	/* NULL: refused */
+	const char *why;	/* a word of the reason */
+} unames[] = {
+	{ "bob", 3, "bob", NULL },
+	{ "bob ", 4, "bob", NULL },
+	{ " bob", 4, "bob", NULL },
+	{ "\t bob \t", 7, "bob", NULL },
+	{ "bob smith", 9, "bob smith", NULL },
+	{ "b\xc3\xb6" "b", 4, "b\xc3\xb6" "b", NULL },
+	{ "\xf0\x9f\x98\x80", 4, "\xf0\x9f\x98\x80", NULL },
+	{ "", 0, NULL, "empty" },
+	{ "   ", 3, NULL, "empty" },
+	{ "bob\0junk", 8, NULL, "NUL" },
+	{ "\0bob", 4, NULL, "NUL" },
+	{ "bob\r\n", 5, NULL, "control" },
+	{ "b\x01ob", 4, NULL, "control" },
+	{ "bo\tb", 4, NULL, "control" },
+	{ "bob\x7f", 4, NULL, "control" },
+	{ "b\xc2\x85ob", 5, NULL, "control" },
+	{ "b\xc0\xaf" "b", 4, NULL, "UTF-8" },
+	{ "b\xff" "b", 3, NULL, "UTF-8" },
+	{ "b\xc3", 2, NULL, "UTF-8" },
+	{ "\xed\xa0\x80", 3, NULL, "UTF-8" },
+	{ "\xf4\x90\x80\x80", 4, NULL, "UTF-8" },
+};
+
+START_TEST(test_uname)
+{
+	char out[UNAME_MAX + 1];
+	const char *why = NULL;
+	int n;
+
+	memset(out, 'x', sizeof(out));
+	n = uname_canon(unames[_i].in, unames[_i].len, out, sizeof(out),
+	    &why);
+	if (unames[_i].out == NULL) {
+		ck_assert_int_eq(n, -1);
+		ck_assert_ptr_nonnull(why);
+		ck_assert_ptr_nonnull(strstr(why, unames[_i].why));
+		ck_assert_int_eq(out[0], 'x');
+		return;
+	}
+	ck_assert_int_eq(n, (int)strlen(unames[_i].out));
+	ck_assert_str_eq(out, unames[_i].out);
+}
+END_TEST
+
+START_TEST(test_uname_edges)
+{
+	char in[UNAME_MAX + 3], out[UNAME_MAX + 1], small[4];
+	const char *why;
+
+	/* the longest name fits; one more byte is refused; surrounding
+	 * blanks do not count */
+	memset(in, 'a', sizeof(in));
+	ck_assert_int_eq(uname_canon(in, UNAME_MAX, out, sizeof(out), &why),
+	    UNAME_MAX);
+	ck_assert_int_eq(uname_canon(in, UNAME_MAX + 1, out, sizeof(out),
+	    &why), -1);
+	ck_assert_ptr_nonnull(strstr(why, "long"));
+	in[0] = in[UNAME_MAX + 1] = ' ';
+	ck_assert_int_eq(uname_canon(in, UNAME_MAX + 2, out, sizeof(out),
+	    &why), UNAME_MAX);
+	/* the output buffer bounds it too */
+	ck_assert_int_eq(uname_canon("abcd", 4, small, sizeof(small), &why),
+	    -1);
+	ck_assert_int_eq(uname_canon("abc", 3, small, sizeof(small), &why),
+	    3);
+	/* in place, as libsasl2 may call it */
+	memcpy(small, " ab", 4);
+	ck_assert_int_eq(uname_canon(small, 3, small, sizeof(small), &why),
+	    2);
+	ck_assert_str_eq(small, "ab");
+}
+END_TEST
+
 int
 main(void)
 {
 	Suite *s = suite_create("authd");
 	TCase *tab = tcase_create("tab"), *calc = tcase_create("calc"),
-	    *hold = tcase_create("hold"), *queue = tcase_create("queue");
+	    *hold = tcase_create("hold"), *queue = tcase_create("queue"),
+	    *uname = tcase_create("uname");
 	SRunner *sr;
 	int failed;
 
@@ -358,6 +441,11 @@ main(void)
 	tcase_add_test(queue, test_queue_order);
 	tcase_add_test(queue, test_queue_remove);
 	tcase_set_timeout(queue, 10);
+	tcase_add_loop_test(uname, test_uname, 0, sizeof(unames) /
+	    sizeof(unames[0]));
+	tcase_add_test(uname, test_uname_edges);
+	tcase_set_timeout(uname, 10);
+	suite_add_tcase(s, uname);
 	suite_add_tcase(s, queue);
 	suite_add_tcase(s, tab);
 	suite_add_tcase(s, calc);
