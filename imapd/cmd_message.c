@@ -126,6 +126,8 @@ cmd_fetch(struct imap_cmd *cmd)
 
 		if ((m = cmd_find(msgs, nm, uids[i])) == NULL)
 			continue;	/* expunged meanwhile */
+		if (m->modseq <= fetch_changedsince(req))
+			continue;
 		fm.msgno = view_msgno(s, uids[i]);
 		fm.rec = m;
 		fm.recent = s->view.msgs[fm.msgno - 1].recent;
@@ -179,7 +181,12 @@ cmd_store(struct imap_cmd *cmd)
 			imap_bad(cmd, "Invalid STORE modifier");
 			goto out;
 		}
-		unchanged = strtoull(l->list[1].str, NULL, 10);
+		if (imapp_number(l->list[1].str, l->list[1].len, 0,
+		    IMAPP_MODSEQ_MAX, &unchanged) < 0) {
+			imap_bad(cmd, "UNCHANGEDSINCE needs a mod-sequence "
+			    "(0 to 2^63-1)");
+			goto out;
+		}
 		s->condstore = 1;
 		ai++;
 	}

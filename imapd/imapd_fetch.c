@@ -45,6 +45,7 @@ struct fetch_item {
 struct fetch_req {
 	struct fetch_item *items;
 	size_t n;
+	uint64_t changedsince;	/* (CHANGEDSINCE n) modifier, 0: none */
 };
 
 static void
@@ -178,13 +179,30 @@ fetch_label(struct fetch_item *it)
 	it->label = buf_release(&b);
 }
 
+/* fetch_partial - "<offset.length>" at p (32-bit numbers, length not 0);
+ * *end_r after the '>' */
+static int
+fetch_partial(struct fetch_item *it, const char *p, const char **end_r)
+{
+	const char *dot = strchr(p, '.'), *gt;
+
+	if (*p != '<' || dot == NULL || (gt = strchr(dot, '>')) == NULL)
+		return -1;
+	if (imapp_number(p + 1, (size_t)(dot - p - 1), 0, IMAPP_NUMBER_MAX,
+	    &it->poff) < 0 || imapp_number(dot + 1, (size_t)(gt - dot - 1),
+	    1, IMAPP_NUMBER_MAX, &it->plen) < 0)
+		return -1;
+	it->partial = 1;
+	*end_r = gt + 1;
+	return 0;
+}
+
 /* fetch_body_item - BODY[...]<o.l> or BODY.PEEK[...] */
 static int
 fetch_body_item(struct fetch_req *r, const char *a)
 {
 	struct fetch_item *it;
 	const char *p;
-	char *e;
 
 	fetch_add(r, F_SECTION);
 	it = &r->items[r->n - 1];
@@ -196,17 +214,8 @@ fetch_body_item(struct fetch_req *r, const char *a)
 	}
 	if (fetch_section(it, p, &p) < 0)
 		return -1;
-	if (*p == '<') {
-		it->partial = 1;
-		it->poff = strtoull(p + 1, &e, 10);
-		if (e == p + 1 || *e != '.')
-			return -1;
-		p = e + 1;
-		it->plen = strtoull(p, &e, 10);
-		if (e == p || *e != '>' || it->plen == 0)
-			return -1;
-		p = e + 1;
-	}
+	if (*p == '<' && fetch_partial(it, p, &p) < 0)
+		return -1;
 	if (*p != '\0')
 		return -1;
 	fetch_label(it);
@@ -270,6 +279,38 @@ fetch_one(struct fetch_req *r, const struct imapp_arg *arg)
 	return 0;
 }
 
+/* fetch_modifiers - "(CHANGEDSINCE n)" (RFC 7162 3.1.4.1), the only
+ * FETCH modifier berth knows; it implies MODSEQ */
+static int
+fetch_modifiers(struct fetch_req *r, const struct imapp_arg *m,
+    const char **error_r)
+{
+	size_t i;
+
+	if (m->type != IMAPP_LIST || m->nlist == 0) {
+		*error_r = "FETCH modifiers must be a parenthesised list";
+		return -1;
+	}
+	for (i = 0; i < m->nlist; i += 2) {
+		const struct imapp_arg *k = &m->list[i], *v = k + 1;
+
+		if (k->type != IMAPP_ATOM ||
+		    strcasecmp(k->str, "CHANGEDSINCE") != 0) {
+			*error_r = "Unknown FETCH modifier";
+			return -1;
+		}
+		if (i + 1 >= m->nlist || v->type != IMAPP_ATOM ||
+		    r->changedsince != 0 || imapp_number(v->str, v->len, 1,
+		    IMAPP_MODSEQ_MAX, &r->changedsince) < 0) {
+			*error_r = "CHANGEDSINCE needs one mod-sequence "
+			    "(1 to 2^63-1)";
+			return -1;
+		}
+	}
+	fetch_add(r, F_MODSEQ);
+	return 0;
+}
+
 struct fetch_req *
 fetch_parse(const struct imapp_arg *args, size_t n, int uid_cmd,
     const char **error_r)
@@ -278,6 +319,12 @@ fetch_parse(const struct imapp_arg *args, size_t n, int uid_cmd,
 	const struct imapp_arg *list = args;
 	size_t i;
 
+	if (n == 2 && fetch_modifiers(r, &args[1], error_r) < 0) {
+		fetch_free(&r);
+		return NULL;
+	}
+	if (n == 2)
+		n = 1;
 	if (n == 1 && args[0].type == IMAPP_LIST) {
 		list = args[0].list;
 		n = args[0].nlist;
@@ -318,6 +365,12 @@ fetch_sets_seen(const struct fetch_req *req)
 		if (req->items[i].kind == F_SECTION && !req->items[i].peek)
 			return 1;
 	return 0;
+}
+
+uint64_t
+fetch_changedsince(const struct fetch_req *req)
+{
+	return req->changedsince;
 }
 
 int

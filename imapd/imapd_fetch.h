@@ -23,6 +23,9 @@ struct fetch_req *fetch_parse(const struct imapp_arg *args, size_t n,
     int uid_cmd, const char **error_r);
 /* fetch_sets_seen - does it fetch a non-PEEK body section? */
 int fetch_sets_seen(const struct fetch_req *req);
+/* fetch_changedsince - the CHANGEDSINCE modifier (0 if none): only
+ * messages with a greater MODSEQ are fetched */
+uint64_t fetch_changedsince(const struct fetch_req *req);
 /* fetch_wants_modseq - was MODSEQ asked for (turns CONDSTORE on)? */
 int fetch_wants_modseq(const struct fetch_req *req);
 /* fetch_render - append "* N FETCH (...)\r\n"; -1 when unreadable */

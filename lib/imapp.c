@@ -639,3 +639,26 @@ imapp_seqset_free(struct imapp_seqset *set)
 	set->ranges = NULL;
 	set->n = 0;
 }
+
+int
+imapp_number(const char *s, size_t len, uint64_t min, uint64_t max,
+    uint64_t *v_r)
+{
+	uint64_t v = 0, d;
+	size_t i;
+
+	if (len == 0)
+		return -1;
+	for (i = 0; i < len; i++) {
+		if (!isdigit((unsigned char)s[i]))
+			return -1;
+		d = (uint64_t)(s[i] - '0');
+		if (d > max || v > (max - d) / 10)
+			return -1;
+		v = v * 10 + d;
+	}
+	if (v < min)
+		return -1;
+	*v_r = v;
+	return 0;
+}

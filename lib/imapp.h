@@ -131,4 +131,13 @@ int imapp_seqset_parse(const char *s, uint32_t star, struct imapp_seqset *set);
 int imapp_seqset_contains(const struct imapp_seqset *set, uint32_t n);
 void imapp_seqset_free(struct imapp_seqset *set);
 
+/* numbers of the grammar: number and nz-number (RFC 3501, 32 bits),
+ * mod-sequence-value (RFC 7162, 63 bits) */
+#define IMAPP_NUMBER_MAX 4294967295ULL
+#define IMAPP_MODSEQ_MAX 9223372036854775807ULL
+/* imapp_number - s[0..len) is 1*DIGIT with a value in [min, max]: no
+ * sign, no space, never wrapped.  0 with *v_r, else -1 */
+int imapp_number(const char *s, size_t len, uint64_t min, uint64_t max,
+    uint64_t *v_r);
+
 #endif

@@ -236,6 +236,53 @@ START_TEST(test_seqset)
 	ck_assert_int_eq(imapp_seqset_parse("1,", 10, &s), -1);
 	ck_assert_int_eq(imapp_seqset_parse("a", 10, &s), -1);
 	ck_assert_int_eq(imapp_seqset_parse("99999999999", 10, &s), -1);
+	ck_assert_int_eq(imapp_seqset_parse("4294967296", 10, &s), -1);
+	ck_assert_int_eq(imapp_seqset_parse("1:4294967296", 10, &s), -1);
+	ck_assert_int_eq(imapp_seqset_parse("4294967295", 10, &s), 0);
+	imapp_seqset_free(&s);
+	ck_assert_int_eq(imapp_seqset_parse("0:*", 10, &s), -1);
+	ck_assert_int_eq(imapp_seqset_parse("-1", 10, &s), -1);
+	ck_assert_int_eq(imapp_seqset_parse("+1", 10, &s), -1);
+}
+END_TEST
+
+/* grammar numbers (partial ranges, modseqs): range-checked, no wrap */
+static const struct {
+	const char *s;
+	uint64_t min, max;
+	int ok;
+	uint64_t v;
+} numbers[] = {
+	{ "0", 0, IMAPP_NUMBER_MAX, 1, 0 },
+	{ "0", 1, IMAPP_NUMBER_MAX, 0, 0 },
+	{ "4294967295", 0, IMAPP_NUMBER_MAX, 1, 4294967295ULL },
+	{ "4294967296", 0, IMAPP_NUMBER_MAX, 0, 0 },
+	{ "9223372036854775807", 1, IMAPP_MODSEQ_MAX, 1,
+	    9223372036854775807ULL },
+	{ "9223372036854775808", 1, IMAPP_MODSEQ_MAX, 0, 0 },
+	{ "18446744073709551621", 0, UINT64_MAX, 0, 0 },	/* wraps to 5 */
+	{ "18446744073709551615", 0, UINT64_MAX, 1, UINT64_MAX },
+	{ "-1", 0, IMAPP_NUMBER_MAX, 0, 0 },
+	{ "+5", 0, IMAPP_NUMBER_MAX, 0, 0 },
+	{ " 5", 0, IMAPP_NUMBER_MAX, 0, 0 },
+	{ "5 ", 0, IMAPP_NUMBER_MAX, 0, 0 },
+	{ "", 0, IMAPP_NUMBER_MAX, 0, 0 },
+	{ "0x10", 0, IMAPP_NUMBER_MAX, 0, 0 },
+	{ "007", 0, IMAPP_NUMBER_MAX, 1, 7 },
+	{ "5", 0, 3, 0, 0 },
+};
+
+START_TEST(test_numbers)
+{
+	uint64_t v = 12345;
+	int r = imapp_number(numbers[_i].s, strlen(numbers[_i].s),
+	    numbers[_i].min, numbers[_i].max, &v);
+
+	ck_assert_msg(r == (numbers[_i].ok ? 0 : -1), "'%s'", numbers[_i].s);
+	if (numbers[_i].ok)
+		ck_assert_uint_eq(v, numbers[_i].v);
+	else
+		ck_assert_uint_eq(v, 12345);
 }
 END_TEST
 
@@ -273,6 +320,8 @@ main(void)
 	tcase_add_loop_test(tc, test_bad, 0, sizeof(bad) / sizeof(bad[0]));
 	tcase_add_test(tc, test_limits);
 	tcase_add_test(tc, test_seqset);
+	tcase_add_loop_test(tc, test_numbers, 0,
+	    (int)(sizeof(numbers) / sizeof(numbers[0])));
 	tcase_add_test(tc, test_writers);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);

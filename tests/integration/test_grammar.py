@@ -122,3 +122,94 @@ def test_good_modified_utf7_accepted(server):
     assert tagged(r.cmd(b"d", b'DELETE "a&-b"')) == b"OK"
     r.cmd(b"z", b"LOGOUT")
     r.close()
+
+
+def select_with_messages(r, count):
+    """a fresh mailbox of the test's own with count messages, selected"""
+    r.cmd(b"x", b"DELETE nums")
+    assert tagged(r.cmd(b"c", b"CREATE nums")) == b"OK"
+    for i in range(count):
+        msg = b"From: a@example.com\r\nSubject: m%d\r\n\r\nbody %d\r\n" % (
+            i, i)
+        out = r.cmd(b"a", b"APPEND nums {%d+}\r\n" % len(msg) + msg)
+        assert tagged(out) == b"OK", out
+    assert tagged(r.cmd(b"s", b"SELECT nums")) == b"OK"
+
+
+@pytest.mark.parametrize("item", [
+    b"BODY[]<-1.5>", b"BODY[]<+5.5>", b"BODY[]<5.0>", b"BODY[]<5.-1>",
+    b"BODY[]<4294967296.1>", b"BODY[]<1.4294967296>", b"BODY[]< 1.5>",
+    b"BODY[]<1.+5>", b"BODY[]<1.5", b"BODY[]<.5>", b"BODY[]<1.>",
+    b"BODY.PEEK[TEXT]<18446744073709551617.1>",
+])
+def test_partial_ranges_refused(server, item):
+    r = login(server)
+    select_with_messages(r, 1)
+    out = r.cmd(b"f", b"FETCH 1 (" + item + b")")
+    assert tagged(out) == b"BAD", out
+    # the largest valid offset and length are fine
+    out = r.cmd(b"g", b"FETCH 1 (BODY.PEEK[]<4294967295.4294967295>)")
+    assert tagged(out) == b"OK" and b"BODY[]<4294967295> {0}" in out[0], out
+    out = r.cmd(b"h", b"FETCH 1 (BODY.PEEK[]<0.4>)")
+    assert out[0].endswith(b"BODY[]<0> {4}"), out
+    r.cmd(b"z", b"LOGOUT")
+    r.close()
+
+
+@pytest.mark.parametrize("cmd", [
+    b"FETCH 0 FLAGS", b"FETCH 4294967296 FLAGS", b"FETCH 1:4294967296 FLAGS",
+    b"FETCH 0:* FLAGS", b"UID FETCH 0 FLAGS", b"UID FETCH 99999999999 FLAGS",
+    b"FETCH -1 FLAGS", b"FETCH +1 FLAGS", b"STORE 0 +FLAGS (\\Seen)",
+    b"FETCH 1 FLAGS (CHANGEDSINCE 0)",
+    b"FETCH 1 FLAGS (CHANGEDSINCE 9223372036854775808)",
+    b"FETCH 1 FLAGS (CHANGEDSINCE -1)", b"FETCH 1 FLAGS (CHANGEDSINCE)",
+    b"FETCH 1 FLAGS (NOSUCHMODIFIER 1)",
+    b"STORE 1 (UNCHANGEDSINCE 9223372036854775808) +FLAGS (\\Seen)",
+    b"STORE 1 (UNCHANGEDSINCE -1) +FLAGS (\\Seen)",
+    b"STORE 1 (UNCHANGEDSINCE 18446744073709551617) +FLAGS (\\Seen)",
+])
+def test_numbers_refused(server, cmd):
+    r = login(server)
+    select_with_messages(r, 1)
+    out = r.cmd(b"n", cmd)
+    assert tagged(out) == b"BAD", out
+    r.cmd(b"z", b"LOGOUT")
+    r.close()
+
+
+def modseqs(lines):
+    out = {}
+    for ln in lines:
+        if b" FETCH (" in ln and b"MODSEQ (" in ln:
+            n = int(ln.split()[1])
+            out[n] = int(ln.split(b"MODSEQ (", 1)[1].split(b")")[0])
+    return out
+
+
+def test_fetch_changedsince(server):
+    r = login(server)
+    select_with_messages(r, 3)
+    out = r.cmd(b"f", b"FETCH 1:* (FLAGS) (CHANGEDSINCE 1)")
+    assert tagged(out) == b"OK", out
+    before = modseqs(out)
+    assert sorted(before) == [1, 2, 3], out
+    high = max(before.values())
+    out = r.cmd(b"s", b"STORE 2 +FLAGS.SILENT (\\Flagged)")
+    assert tagged(out) == b"OK", out
+    # only the changed message, with its MODSEQ
+    out = r.cmd(b"g", b"FETCH 1:* (FLAGS) (CHANGEDSINCE %d)" % high)
+    assert tagged(out) == b"OK", out
+    after = modseqs(out)
+    assert list(after) == [2] and after[2] > high, out
+    # UID FETCH: UID and MODSEQ implied
+    out = r.cmd(b"u", b"UID FETCH 1:* FLAGS (CHANGEDSINCE %d)" % high)
+    assert tagged(out) == b"OK", out
+    fl = [ln for ln in out if b" FETCH (" in ln]
+    assert len(fl) == 1 and b"UID " in fl[0] and b"MODSEQ (" in fl[0], out
+    out = r.cmd(b"h", b"FETCH 1:* (FLAGS) (CHANGEDSINCE %d)" % after[2])
+    assert tagged(out) == b"OK" and len(out) == 1, out
+    # STORE (UNCHANGEDSINCE n): a message changed since fails
+    out = r.cmd(b"t", b"STORE 2 (UNCHANGEDSINCE %d) +FLAGS (\\Seen)" % high)
+    assert tagged(out) == b"OK" and b"[MODIFIED 2]" in out[-1], out
+    r.cmd(b"z", b"LOGOUT")
+    r.close()
