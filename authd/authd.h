@@ -270,6 +270,9 @@ int authd_sasl_plaintext_ok(int secure);
 /* authd_sasl_code - a libsasl2 result as an authc_result */
 enum authc_result authd_sasl_code(int r, const char **text_r);
 const char *authd_sasl_user(sasl_conn_t *conn);
+/* authd_sasl_authid - the canonical authcid libsasl2 got from the
+ * client, or NULL (set once the mechanism has read it, failure or not) */
+const char *authd_sasl_authid(sasl_conn_t *conn);
 int authd_sasl_mechs(int secure, char *out, size_t size);
 /* authd_sasl_claimed - the user the client's first response (nresp 0)
  * names, canonical (lib/uname): PLAIN's authcid, LOGIN's first response,

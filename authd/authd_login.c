@@ -133,8 +133,14 @@ login_fail(struct authd_peer *p, const char *text)
 {
 	struct authd_login *l = p->login;
 	struct authd_level lv;
+	const char *authid;
 	long long delay;
 
+	/* a mechanism whose response authd does not parse (CRAM-MD5,
+	 * DIGEST-MD5): the name libsasl2 canonicalised */
+	if (l->user[0] == '\0' && (authid = authd_sasl_authid(l->sasl)) !=
+	    NULL && strlen(authid) < sizeof(l->user))
+		snprintf(l->user, sizeof(l->user), "%s", authid);
 	delay = authd_penalty_fail(l->user, &l->keys, &lv);
 	authd_report_failure(l->user, l->addr, l->mech, l->conn_fails + 1,
 	    &lv, delay);

@@ -230,6 +230,17 @@ authd_sasl_user(sasl_conn_t *conn)
 	return u;
 }
 
+const char *
+authd_sasl_authid(sasl_conn_t *conn)
+{
+	const void *u = NULL;
+
+	if (conn == NULL || sasl_getprop(conn, SASL_AUTHUSER, &u) !=
+	    SASL_OK || !u || *(const char *)u == '\0')
+		return NULL;
+	return u;
+}
+
 int
 authd_sasl_mechs(int secure, char *out, size_t size)
 {

@@ -181,3 +181,35 @@ def test_canonical_names_still_log_in(fresh):
     r.close()
     assert wait_for(lambda: "login ok user=b\u00f6b" in s.logtext())
     assert "login refused" not in s.logtext()
+
+
+def cram(r, tag, user, pw):
+    """AUTHENTICATE CRAM-MD5 (a response authd does not parse: libsasl2's
+    canon_user callback applies the rule); the tagged line"""
+    import hashlib
+    import hmac
+    r.send(tag + b" AUTHENTICATE CRAM-MD5\r\n")
+    ln = r.line()
+    assert ln.startswith(b"+ "), ln
+    chal = base64.b64decode(ln[2:])
+    digest = hmac.new(pw, chal, hashlib.md5).hexdigest().encode()
+    r.send(b64(user + b" " + digest) + b"\r\n")
+    return r.until_tag(tag)[-1]
+
+
+def test_every_mechanism_passes_the_rule(fresh):
+    s = fresh(extra_conf=FAST + "sasl_mech_list: PLAIN LOGIN CRAM-MD5\n")
+    s.start()
+    r = Raw(s.port, source="127.0.26.1")
+    ln = cram(r, b"a", b"ali\x01ce", b"secret")
+    assert ln.startswith(b"a BAD"), ln
+    assert wait_for(lambda: "addr=127.0.26.1 mech=CRAM-MD5" in s.logtext()
+                    and "control character in user name" in s.logtext())
+    # padded: checked as alice, and the failure counts against alice
+    ln = cram(r, b"b", b" alice", b"wrong")
+    assert ln.startswith(b"b NO [AUTHENTICATIONFAILED]"), ln
+    assert wait_for(lambda: "login failed user=alice addr=127.0.26.1 "
+                    "mech=CRAM-MD5" in s.logtext())
+    ln = cram(r, b"c", b"alice ", b"secret")
+    assert ln.startswith(b"c OK"), ln
+    r.close()
