@@ -213,3 +213,23 @@ def test_every_mechanism_passes_the_rule(fresh):
     ln = cram(r, b"c", b"alice ", b"secret")
     assert ln.startswith(b"c OK"), ln
     r.close()
+
+
+def test_name_in_the_continuation(fresh):
+    s = fresh(extra_conf=FAST).start()
+    r = Raw(s.port, source="127.0.27.1")
+    for tag, user, want in ((b"a", b" alice", b"a NO [AUTHENTICATIONFAILED]"),
+                            (b"b", b"al\x02ice", b"b BAD")):
+        r.send(tag + b" AUTHENTICATE PLAIN\r\n")
+        ln = r.line()
+        assert ln.startswith(b"+"), ln
+        r.send(b64(b"\0" + user + b"\0wrong") + b"\r\n")
+        ln = r.until_tag(tag)[-1]
+        assert ln.startswith(want), ln
+    assert b"control character" in ln, ln
+    r.close()
+    assert wait_for(lambda: "login failed user=alice addr=127.0.27.1 "
+                    "mech=PLAIN" in s.logtext())
+    assert wait_for(lambda: 'login refused user=- addr=127.0.27.1 '
+                    'mech=PLAIN reason="control character in user name"'
+                    in s.logtext())
