@@ -2,6 +2,15 @@
  * mime_parse - the part tree of a message and its BODY/BODYSTRUCTURE
  * text, and section lookup.  Offsets point into the caller's buffer; no
  * part is copied.
+ *
+ * Invariant: whatever the input, BODY and BODYSTRUCTURE follow RFC 3501's
+ * body grammar and hold no NUL (the FETCH cache separates its fields with
+ * NULs).  A Content-Type whose type or subtype is not an RFC 2045 token
+ * is ignored (the default type applies).  A part that cannot be split (a
+ * multipart without a usable boundary or without any delimiter line, a
+ * message/rfc822 past MIME_MAX_DEPTH or MIME_MAX_PARTS) is a leaf, shown
+ * as text/plain with its line count, and is part 1 of itself for
+ * sections, so that BODYSTRUCTURE and BODY[n] agree.
  */
 #include "config.h"
 
@@ -21,25 +30,64 @@ struct mime_ctx {
 	size_t nparts;
 };
 
+/* mime_put_nstring - as an IMAP nstring, NULs dropped (no IMAP string
+ * may carry one, and the cache is NUL-separated) */
 void
 mime_put_nstring(struct buf *out, const char *s, size_t len)
 {
-	imapp_put_nstring(out, s, len);
+	struct buf b = BUF_INIT;
+	size_t i;
+
+	if (s == NULL || memchr(s, '\0', len) == NULL) {
+		imapp_put_nstring(out, s, len);
+		return;
+	}
+	for (i = 0; i < len; i++)
+		if (s[i] != '\0')
+			buf_putc(&b, s[i]);
+	imapp_put_string(out, buf_cstr(&b), b.len);
+	buf_free(&b);
 }
 
+/* mime_put_upper - a quoted upper-case string of the printable ASCII of
+ * s (a type, parameter name, encoding or disposition) */
 static void
 mime_put_upper(struct buf *out, const char *s)
 {
-	size_t o;
+	unsigned char c;
 
 	buf_putc(out, '"');
 	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
+		c = (unsigned char)*s;
+		if (c == '"' || c == '\\' || c < 0x20 || c >= 0x7f)
 			continue;
-		o = (size_t)toupper((unsigned char)*s);
-		buf_putc(out, (int)o);
+		buf_putc(out, toupper(c));
 	}
 	buf_putc(out, '"');
+}
+
+/* mime_is_token - an RFC 2045 token (a type or subtype)? */
+static int
+mime_is_token(const char *s, size_t len)
+{
+	size_t i;
+
+	if (len == 0)
+		return 0;
+	for (i = 0; i < len; i++)
+		if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f ||
+		    strchr("()<>@,;:\\\"/[]?=", s[i]) != NULL)
+			return 0;
+	return 1;
+}
+
+/* mime_is_leaf - shown as a leaf (not split, see the invariant above) */
+static int
+mime_is_leaf(const struct mime_part *p)
+{
+	return p->nchildren == 0 || (strcmp(p->type, "multipart") != 0 &&
+	    (strcmp(p->type, "message") != 0 ||
+	    strcmp(p->subtype, "rfc822") != 0));
 }
 
 /* mime_header_end - offset just past the blank line ending the header */
@@ -227,7 +275,7 @@ mime_parse_part(struct mime_ctx *cx, struct mime_part *p, size_t off,
 		if (i < strlen(ct) && ct[i] == '/')
 			i = mime_token(ct, strlen(ct), i + 1, &st);
 	}
-	if (t.len == 0 || st.len == 0) {
+	if (!mime_is_token(t.data, t.len) || !mime_is_token(st.data, st.len)) {
 		buf_reset(&t);
 		buf_reset(&st);
 		buf_append(&t, deftype, strcspn(deftype, "/"));
@@ -339,6 +387,53 @@ mime_put_language(struct buf *out, const char *s)
 	mime_put_field(out, s);
 }
 
+/* mime_body_fields - media type and body-fields of a non-multipart */
+static void
+mime_body_fields(const struct mime_part *p, const char *type,
+    const char *subtype, struct buf *out)
+{
+	mime_put_upper(out, type);
+	buf_putc(out, ' ');
+	mime_put_upper(out, subtype);
+	buf_printf(out, " %s ", p->params);
+	mime_put_field(out, p->id);
+	buf_putc(out, ' ');
+	mime_put_field(out, p->description);
+	buf_putc(out, ' ');
+	mime_put_upper(out, p->encoding ? p->encoding : "7BIT");
+	buf_printf(out, " %zu", p->body_len);
+}
+
+/* mime_body_ext1 - body-ext-1part */
+static void
+mime_body_ext1(const struct mime_part *p, struct buf *out)
+{
+	buf_putc(out, ' ');
+	mime_put_field(out, p->md5);
+	buf_printf(out, " %s ", p->disposition ? p->disposition : "NIL");
+	mime_put_language(out, p->language);
+	buf_putc(out, ' ');
+	mime_put_field(out, p->location);
+}
+
+/* mime_body_leaf - body-type-basic or body-type-text (after the "(");
+ * a multipart or message/rfc822 that is not split is text/plain */
+static void
+mime_body_leaf(const struct mime_part *p, int ext, struct buf *out)
+{
+	int opaque = strcmp(p->type, "multipart") == 0 ||
+	    (strcmp(p->type, "message") == 0 &&
+	    strcmp(p->subtype, "rfc822") == 0);
+	const char *type = opaque ? "text" : p->type;
+
+	mime_body_fields(p, type, opaque ? "plain" : p->subtype, out);
+	if (strcmp(type, "text") == 0)
+		buf_printf(out, " %zu", p->body_lines);
+	if (ext)
+		mime_body_ext1(p, out);
+	buf_putc(out, ')');
+}
+
 static void
 mime_body(const struct mime_part *p, const char *data, int ext, int depth,
     struct buf *out)
@@ -346,8 +441,11 @@ mime_body(const struct mime_part *p, const char *data, int ext, int depth,
 	size_t i;
 
 	buf_putc(out, '(');
-	if (strcmp(p->type, "multipart") == 0 && p->nchildren > 0 &&
-	    depth < MIME_MAX_DEPTH) {
+	if (mime_is_leaf(p) || depth >= MIME_MAX_DEPTH) {
+		mime_body_leaf(p, ext, out);
+		return;
+	}
+	if (strcmp(p->type, "multipart") == 0) {
 		for (i = 0; i < p->nchildren; i++)
 			mime_body(&p->children[i], data, ext, depth + 1, out);
 		buf_putc(out, ' ');
@@ -362,43 +460,19 @@ mime_body(const struct mime_part *p, const char *data, int ext, int depth,
 		buf_putc(out, ')');
 		return;
 	}
-	mime_put_upper(out, strcmp(p->type, "multipart") == 0 ? "text" :
-	    p->type);
-	buf_putc(out, ' ');
-	mime_put_upper(out, strcmp(p->type, "multipart") == 0 ? "plain" :
-	    p->subtype);
-	buf_printf(out, " %s ", p->params);
-	mime_put_field(out, p->id);
-	buf_putc(out, ' ');
-	mime_put_field(out, p->description);
-	buf_putc(out, ' ');
-	if (p->encoding)
-		mime_put_upper(out, p->encoding);
-	else
-		buf_puts(out, "\"7BIT\"");
-	buf_printf(out, " %zu", p->body_len);
-	if (strcmp(p->type, "message") == 0 &&
-	    strcmp(p->subtype, "rfc822") == 0 && p->nchildren == 1) {
+	{
 		const struct mime_part *m = &p->children[0];
 
+		mime_body_fields(p, "MESSAGE", "RFC822", out);
 		buf_putc(out, ' ');
 		mime_envelope(data + m->hdr_off, m->hdr_len, out);
 		buf_putc(out, ' ');
 		mime_body(m, data, ext, depth + 1, out);
 		buf_printf(out, " %zu", p->body_lines);
-	} else if (strcmp(p->type, "text") == 0) {
-		buf_printf(out, " %zu", p->body_lines);
+		if (ext)
+			mime_body_ext1(p, out);
+		buf_putc(out, ')');
 	}
-	if (ext) {
-		buf_putc(out, ' ');
-		mime_put_field(out, p->md5);
-		buf_printf(out, " %s ", p->disposition ? p->disposition :
-		    "NIL");
-		mime_put_language(out, p->language);
-		buf_putc(out, ' ');
-		mime_put_field(out, p->location);
-	}
-	buf_putc(out, ')');
 }
 
 void
@@ -420,7 +494,7 @@ mime_find_part(const struct mime_part *root, const unsigned *parts,
 		if (strcmp(p->type, "message") == 0 && p->nchildren == 1 &&
 		    strcmp(p->subtype, "rfc822") == 0 && i > 0)
 			p = &p->children[0];
-		if (strcmp(p->type, "multipart") == 0) {
+		if (strcmp(p->type, "multipart") == 0 && p->nchildren > 0) {
 			if (parts[i] < 1 || parts[i] > p->nchildren)
 				return NULL;
 			p = &p->children[parts[i] - 1];

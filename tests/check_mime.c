@@ -79,6 +79,112 @@ START_TEST(test_bodystructure_nested)
 }
 END_TEST
 
+/* bs - BODY (ext 0) or BODYSTRUCTURE of data[0..len) */
+static char *
+bs(const char *data, size_t len, int ext)
+{
+	char *d = xmemdup(data, len);
+	struct mime_part *root = mime_parse(d, len);
+	struct buf b = BUF_INIT;
+
+	mime_bodystructure(root, d, ext, &b);
+	mime_free(&root);
+	free(d);
+	return buf_release(&b);
+}
+
+/* a multipart that cannot be split is a text/plain leaf with its lines,
+ * and its section 1 is its body */
+START_TEST(test_unsplit_multipart)
+{
+	static const char *msgs[] = {
+		"Content-Type: multipart/mixed\r\n\r\nno boundary\r\n",
+		"Content-Type: multipart/mixed; boundary=\"\"\r\n\r\nx\r\n",
+		"Content-Type: multipart/mixed; boundary=z\r\n\r\nnever\r\n",
+	};
+	static const unsigned one[] = { 1 };
+	char *s = bs(msgs[_i], strlen(msgs[_i]), 0);
+	struct mime_part *root;
+
+	ck_assert_msg(strncmp(s, "(\"TEXT\" \"PLAIN\" ", 16) == 0, "%s", s);
+	ck_assert_msg(s[strlen(s) - 3] == ' ' && s[strlen(s) - 2] == '1' &&
+	    s[strlen(s) - 1] == ')', "no body-fld-lines: %s", s);
+	free(s);
+	root = mime_parse(msgs[_i], strlen(msgs[_i]));
+	ck_assert_ptr_eq(mime_find_part(root, one, 1), root);
+	mime_free(&root);
+}
+END_TEST
+
+/* nesting past MIME_MAX_DEPTH degrades to a leaf that keeps its lines;
+ * message/rfc822 keeps envelope, body and lines at every level */
+START_TEST(test_deep_nesting)
+{
+	struct buf m = BUF_INIT;
+	char *s, *p;
+	int i, open = 0, maxopen = 0;
+
+	for (i = 0; i < 80; i++)
+		buf_printf(&m, "Content-Type: %s\r\n\r\n%s", i % 2 ?
+		    "message/rfc822" : "multipart/mixed; boundary=b",
+		    i % 2 ? "" : "--b\r\n");
+	buf_puts(&m, "leaf\r\n");
+	s = bs(m.data, m.len, 1);
+	for (p = s; *p; p++) {
+		if (*p == '"') {
+			for (p++; *p != '"'; p++)
+				if (*p == '\\')
+					p++;
+			continue;
+		}
+		open += *p == '(' ? 1 : *p == ')' ? -1 : 0;
+		ck_assert_int_ge(open, 0);
+		if (open > maxopen)
+			maxopen = open;
+	}
+	ck_assert_int_eq(open, 0);
+	ck_assert_int_le(maxopen, 3 * MIME_MAX_DEPTH);
+	/* the innermost part shown is text/plain, with a line count */
+	p = strstr(s, "(\"TEXT\" \"PLAIN\" (\"BOUNDARY\" \"b\")");
+	ck_assert_ptr_nonnull(p);
+	p = strchr(p, ')');
+	ck_assert_ptr_nonnull(p);
+	free(s);
+	buf_free(&m);
+}
+END_TEST
+
+/* nothing the message holds reaches the output as a NUL, an 8-bit or a
+ * control byte inside a quoted string, and a broken type is text/plain */
+START_TEST(test_hostile_fields)
+{
+	static const char msg[] =
+	    "Content-Type: te\x01xt/pl\xffain; a=\"x\0y\"; \x01=\x80\r\n"
+	    "Content-ID: <a\0b>\r\n"
+	    "Content-Transfer-Encoding: \x01bas\xe9e64\r\n"
+	    "Content-Disposition: at\x02tach; f=\"\\\"\"\r\n"
+	    "Subject: s\0t\r\n"
+	    "\r\nbody\r\n";
+	char *s = bs(msg, sizeof(msg) - 1, 1);
+	const char *p;
+	int inq = 0;
+
+	ck_assert_msg(strncmp(s, "(\"TEXT\" \"PLAIN\" ", 16) == 0, "%s", s);
+	for (p = s; *p; p++) {
+		if (*p == '{')		/* a literal: its bytes are opaque */
+			break;
+		if (*p == '"' && p[-1] != '\\')
+			inq = !inq;
+		else if (inq)
+			ck_assert_msg((unsigned char)*p >= 0x20 &&
+			    (unsigned char)*p < 0x7f, "byte 0x%02x in %s",
+			    (unsigned char)*p, s);
+	}
+	ck_assert_ptr_nonnull(strstr(s, "\"BASE64\""));
+	free(s);
+}
+END_TEST
+
 START_TEST(test_envelope)
 {
 	size_t len;
@@ -217,6 +323,9 @@ main(void)
 
 	tcase_add_test(tc, test_bodystructure_nested);
 	tcase_add_test(tc, test_envelope);
+	tcase_add_loop_test(tc, test_unsplit_multipart, 0, 3);
+	tcase_add_test(tc, test_deep_nesting);
+	tcase_add_test(tc, test_hostile_fields);
 	tcase_add_test(tc, test_sections);
 	tcase_add_test(tc, test_encoded_words);
 	tcase_add_loop_test(tc, test_malformed, 0,

@@ -2,6 +2,8 @@
 modified UTF-7 without control characters, every number is range-checked,
 CONDSTORE's FETCH modifier, and BODYSTRUCTURE stays grammatical whatever
 the message."""
+import random
+
 import pytest
 
 from raw import Raw
@@ -211,5 +213,419 @@ def test_fetch_changedsince(server):
     # STORE (UNCHANGEDSINCE n): a message changed since fails
     out = r.cmd(b"t", b"STORE 2 (UNCHANGEDSINCE %d) +FLAGS (\\Seen)" % high)
     assert tagged(out) == b"OK" and b"[MODIFIED 2]" in out[-1], out
+    r.cmd(b"z", b"LOGOUT")
+    r.close()
+
+
+# ---- BODYSTRUCTURE: RFC 3501 body grammar, checked strictly ----
+
+class Syntax(Exception):
+    pass
+
+
+class BodyParser:
+    """recursive descent over one FETCH response's BODY/BODYSTRUCTURE"""
+
+    def __init__(self, data, pos=0):
+        self.d = data
+        self.i = pos
+
+    def fail(self, what):
+        raise Syntax("%s at %d: %r" % (what, self.i,
+                                         self.d[max(0, self.i - 40):
+                                                self.i + 40]))
+
+    def peek(self, s):
+        return self.d.startswith(s, self.i)
+
+    def expect(self, s):
+        if not self.peek(s):
+            self.fail("expected %r" % s)
+        self.i += len(s)
+
+    def sp(self):
+        self.expect(b" ")
+
+    def number(self):
+        j = self.i
+        while self.i < len(self.d) and self.d[self.i:self.i + 1].isdigit():
+            self.i += 1
+        if j == self.i or int(self.d[j:self.i]) > 4294967295:
+            self.fail("expected a number")
+        return int(self.d[j:self.i])
+
+    def string(self):
+        if self.peek(b'"'):
+            self.i += 1
+            out = b""
+            while True:
+                if self.i >= len(self.d):
+                    self.fail("unterminated quoted string")
+                c = self.d[self.i]
+                if c == 0x22:
+                    self.i += 1
+                    return out
+                if c == 0x5c:
+                    nxt = self.d[self.i + 1:self.i + 2]
+                    if nxt not in (b'"', b"\\"):
+                        self.fail("bad escape")
+                    out += nxt
+                    self.i += 2
+                    continue
+                if c in (0, 0x0a, 0x0d) or c >= 0x80:
+                    self.fail("byte 0x%02x in a quoted string" % c)
+                out += bytes([c])
+                self.i += 1
+        if self.peek(b"{"):
+            j = self.d.index(b"}\r\n", self.i)
+            n = int(self.d[self.i + 1:j])
+            self.i = j + 3
+            out = self.d[self.i:self.i + n]
+            if len(out) != n:
+                self.fail("short literal")
+            if b"\0" in out:
+                self.fail("NUL in a literal")
+            self.i += n
+            return out
+        self.fail("expected a string")
+
+    def nstring(self):
+        if self.peek(b"NIL"):
+            self.i += 3
+            return None
+        return self.string()
+
+    def param(self):
+        if self.peek(b"NIL"):
+            self.i += 3
+            return
+        self.expect(b"(")
+        self.string()
+        self.sp()
+        self.string()
+        while self.peek(b" "):
+            self.sp()
+            self.string()
+            self.sp()
+            self.string()
+        self.expect(b")")
+
+    def dsp(self):
+        if self.peek(b"NIL"):
+            self.i += 3
+            return
+        self.expect(b"(")
+        self.string()
+        self.sp()
+        self.param()
+        self.expect(b")")
+
+    def lang(self):
+        if self.peek(b"("):
+            self.i += 1
+            self.string()
+            while self.peek(b" "):
+                self.sp()
+                self.string()
+            self.expect(b")")
+        else:
+            self.nstring()
+
+    def extension(self):
+        if self.peek(b"("):
+            self.i += 1
+            self.extension()
+            while self.peek(b" "):
+                self.sp()
+                self.extension()
+            self.expect(b")")
+        elif self.d[self.i:self.i + 1].isdigit():
+            self.number()
+        else:
+            self.nstring()
+
+    def ext_tail(self):
+        """[SP dsp [SP lang [SP loc *(SP extension)]]]"""
+        for step in (self.dsp, self.lang, self.nstring):
+            if not self.peek(b" "):
+                return
+            self.sp()
+            step()
+        while self.peek(b" "):
+            self.sp()
+            self.extension()
+
+    def address(self):
+        self.expect(b"(")
+        for k in range(4):
+            if k:
+                self.sp()
+            self.nstring()
+        self.expect(b")")
+
+    def addresses(self):
+        if self.peek(b"NIL"):
+            self.i += 3
+            return
+        self.expect(b"(")
+        self.address()
+        while self.peek(b"("):
+            self.address()
+        self.expect(b")")
+
+    def envelope(self):
+        self.expect(b"(")
+        self.nstring()
+        self.sp()
+        self.nstring()
+        for _ in range(6):
+            self.sp()
+            self.addresses()
+        self.sp()
+        self.nstring()
+        self.sp()
+        self.nstring()
+        self.expect(b")")
+
+    def body(self, ext, path, parts):
+        """one body; parts gets (path, octets) of every leaf and
+        message/rfc822 part, path as IMAP section numbers"""
+        self.expect(b"(")
+        if self.peek(b"("):
+            n = 0
+            while self.peek(b"("):
+                n += 1
+                self.body(ext, path + [n], parts)
+            self.sp()
+            self.string()
+            if self.peek(b" "):
+                if not ext:
+                    self.fail("extension data in BODY")
+                self.sp()
+                self.param()
+                self.ext_tail()
+            self.expect(b")")
+            return
+        t = self.string().upper()
+        self.sp()
+        st = self.string().upper()
+        self.sp()
+        self.param()
+        self.sp()
+        self.nstring()
+        self.sp()
+        self.nstring()
+        self.sp()
+        self.string()
+        self.sp()
+        octets = self.number()
+        parts.append((path or [1], octets))
+        if t == b"MESSAGE" and st == b"RFC822":
+            self.sp()
+            self.envelope()
+            self.sp()
+            self.body(ext, (path or [1]) + [], [])
+            self.sp()
+            self.number()
+        elif t == b"TEXT":
+            self.sp()
+            self.number()
+        if self.peek(b" "):
+            if not ext:
+                self.fail("extension data in BODY")
+            self.sp()
+            self.nstring()
+            self.ext_tail()
+        self.expect(b")")
+
+
+def fetch_all(r, tag, cmd):
+    """untagged responses to cmd with literals inlined, and the tagged
+    line"""
+    r.send(tag + b" " + cmd + b"\r\n")
+    out, cur = [], b""
+    while True:
+        ln = r.line()
+        cur += ln
+        if ln.endswith(b"}") and b"{" in ln:
+            n = int(ln[ln.rindex(b"{") + 1:-1])
+            while len(r.buf) < n:
+                d = r.s.recv(65536)
+                if not d:
+                    raise EOFError
+                r.buf += d
+            cur += b"\r\n" + r.buf[:n]
+            r.buf = r.buf[n:]
+            continue
+        out.append(cur)
+        cur = b""
+        if ln.startswith(tag + b" "):
+            return out
+
+
+def check_fetch_line(line):
+    """parse a whole "* n FETCH (UID u BODY b BODYSTRUCTURE b)" response
+    strictly; returns (uid, BODYSTRUCTURE's parts)"""
+    p = BodyParser(line)
+    try:
+        p.expect(b"* ")
+        p.number()
+        p.expect(b" FETCH (")
+        uid, parts = None, None
+        while True:
+            if p.peek(b"UID "):
+                p.i += 4
+                uid = p.number()
+            elif p.peek(b"BODYSTRUCTURE "):
+                p.i += 14
+                parts = []
+                p.body(True, [], parts)
+            elif p.peek(b"BODY "):
+                p.i += 5
+                p.body(False, [], [])
+            else:
+                p.fail("unexpected FETCH item")
+            if p.peek(b")"):
+                break
+            p.sp()
+        p.expect(b")")
+        if p.i != len(line):
+            p.fail("trailing bytes")
+    except (Syntax, ValueError, IndexError) as e:
+        raise AssertionError("%s in %r" % (e, line[:4000]))
+    return uid, parts
+
+
+HEADER_JUNK = [
+    b"Subject: nul\x00inside", b"Subject: 8bit \xe9\xff", b"Subject: =?x?q?=00?=",
+    b"From: \"unterminated", b"From: <<<@@@>>>", b"From: g: a@b, (c (d) ;",
+    b"To: ,,,;;;:::", b"To: a@b (comment", b"Cc: \"\\\"q\\\\\" <x@y>",
+    b"Content-ID: <\xff\x00>", b"Content-Description: a\r\n\tfolded\x01",
+    b"Content-Disposition: attachment; filename=\"\x00\"",
+    b"Content-Disposition: \x01", b"Content-Disposition: ;",
+    b"Content-Disposition: inline (comment); a=b; c",
+    b"Content-Language: en, fr", b"Content-Location: \x80",
+    b"Content-Transfer-Encoding: \x01base64",
+    b"Content-Transfer-Encoding: \"quoted\"", b"Content-MD5: \\",
+    b"Date: 99 Foo 99999999 99:99:99 +99999", b"Message-ID: \x00",
+    b"X-Long: " + b"x" * 3000, b"broken header line", b":", b" leading",
+]
+
+CONTENT_TYPES = [
+    b"text/\x01plain", b"te xt/plain", b"/", b"text/", b"\xff/\xfe",
+    b"text/plain; charset=\"\x00\"", b"text/plain; name=\"unterminated",
+    b"text/plain; a=\x80\x81; b=\"c\\\"d\"", b"multipart/mixed",
+    b"multipart/mixed; boundary=", b"multipart/mixed; boundary=\"\"",
+    b"message/rfc822", b"message/partial; id=x", b"application/x\"y",
+    b"TEXT/HTML; CHARSET=UTF-8", b"text/plain;;;;=;=x;y=",
+    b"image/png; name*=utf-8''%e2%82%ac", b"audio/basic ; x = y",
+    b"multipart/digest; boundary=d", b"message/RFC822; x=\"(\"",
+    b"text/plain; " + b"p=v; " * 300, b"\"text\"/\"plain\"",
+]
+
+
+def body_lines(rng):
+    out = []
+    for _ in range(rng.randrange(0, 6)):
+        out.append(rng.choice([b"plain line", b"--", b"---", b"--x--",
+                               b"\xe9\xff 8bit", b"", b"(((", b"\"\\",
+                               b"=?utf-8?q?x?=", b"\x01\x02", b" "]))
+    return b"\r\n".join(out)
+
+
+def entity(rng, depth):
+    """header + body of one random, often broken, MIME entity"""
+    hdr = [rng.choice(HEADER_JUNK) for _ in range(rng.randrange(0, 3))]
+    r = rng.random()
+    if depth > 40 or r < 0.3:
+        if rng.random() < 0.5:
+            hdr.append(b"Content-Type: " + rng.choice(CONTENT_TYPES))
+        return b"\r\n".join(hdr) + b"\r\n\r\n" + body_lines(rng)
+    if r < 0.6:
+        b = b"b%d_%d" % (depth, rng.randrange(1000))
+        hdr.append(b"Content-Type: multipart/" +
+                   rng.choice([b"mixed", b"alternative", b"digest"]) +
+                   b"; boundary=\"" + b + b"\"")
+        kids = [entity(rng, depth + 1)
+                for _ in range(rng.randrange(0, 4))]
+        body = b"preamble\r\n"
+        for k in kids:
+            body += b"--" + b + b"\r\n" + k + b"\r\n"
+        if rng.random() < 0.8:
+            body += b"--" + b + b"--\r\nepilogue"
+        return b"\r\n".join(hdr) + b"\r\n\r\n" + body
+    if r < 0.7:
+        hdr.append(b"Content-Type: multipart/mixed" + rng.choice(
+            [b"", b"; boundary=", b"; boundary=\"\"", b"; boundary=nowhere"]))
+        return b"\r\n".join(hdr) + b"\r\n\r\n" + body_lines(rng)
+    hdr.append(b"Content-Type: message/rfc822")
+    return b"\r\n".join(hdr) + b"\r\n\r\n" + entity(rng, depth + 1)
+
+
+def deep_multipart(n):
+    head, tail = b"", b""
+    for i in range(n):
+        head += (b"Content-Type: multipart/mixed; boundary=d%d\r\n\r\n"
+                 b"--d%d\r\n" % (i, i))
+        tail = b"\r\n--d%d--\r\n" % i + tail
+    return b"Subject: deep\r\n" + head + b"\r\nleaf\r\n" + tail
+
+
+def deep_message(n):
+    return b"".join(b"Subject: level %d\r\nContent-Type: message/rfc822"
+                    b"\r\n\r\n" % i for i in range(n)) + \
+        b"Subject: inner\r\n\r\nleaf\r\n"
+
+
+def nasty_messages(seed, count):
+    rng = random.Random(seed)
+    out = [
+        b"", b"\r\n", b"no header separator", b"Subject: x\r\n",
+        b"Content-Type: multipart/mixed\r\n\r\nno boundary\r\n",
+        b"Content-Type: multipart/mixed; boundary=x\r\n\r\nnever\r\n",
+        b"Content-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\n",
+        b"Content-Type: message/rfc822\r\n\r\n",
+        deep_multipart(12), deep_multipart(33), deep_multipart(60),
+        deep_message(12), deep_message(33), deep_message(60),
+        b"Content-Type: multipart/mixed; boundary=s\r\n\r\n" +
+        b"--s\r\n\r\nx\r\n" * 300 + b"--s--\r\n",
+    ]
+    for i in range(count):
+        m = entity(rng, 0)
+        if rng.random() < 0.2:
+            m = m.replace(b"\r\n", b"\n")
+        out.append(m)
+    return out
+
+
+def test_bodystructure_grammar(server):
+    r = login(server)
+    r.cmd(b"x", b"DELETE mime")
+    assert tagged(r.cmd(b"c", b"CREATE mime")) == b"OK"
+    appended = 0
+    msgs = nasty_messages(9, 250)
+    for m in msgs:
+        out = r.cmd(b"a", b"APPEND mime {%d+}\r\n" % len(m) + m)
+        appended += tagged(out) == b"OK"
+    # only messages with a NUL may be refused (no literal8)
+    assert appended >= sum(b"\0" not in m for m in msgs), appended
+    assert tagged(r.cmd(b"s", b"SELECT mime")) == b"OK"
+    out = fetch_all(r, b"f", b"FETCH 1:* (UID BODY BODYSTRUCTURE)")
+    assert out[-1].startswith(b"f OK"), out[-1]
+    lines = [ln for ln in out[:-1] if b" FETCH (" in ln]
+    parsed = [check_fetch_line(ln) for ln in lines]
+    assert len(lines) == appended
+    checked = 0
+    for uid, parts in parsed:
+        # BODYSTRUCTURE and sections agree: BODY[path] has its octets
+        for path, octets in parts[:4]:
+            sec = b".".join(b"%d" % n for n in path)
+            got = fetch_all(r, b"g", b"UID FETCH %d (BODY.PEEK[%s])" % (
+                uid, sec))
+            assert got[-1].startswith(b"g OK"), got
+            want = b"BODY[%s] {%d}\r\n" % (sec, octets)
+            assert any(want in g for g in got[:-1]), (want, got[0][:300])
+            checked += 1
+    assert checked > appended
     r.cmd(b"z", b"LOGOUT")
     r.close()
