@@ -38,8 +38,14 @@ struct search_parser {
 	const struct imapp_arg *a;
 	size_t n, i;
 	const char *err;
-	int depth;
+	int depth;		/* lists, NOT and OR around this key */
 };
+
+/* nesting of parenthesised lists, NOT and OR together: bounds the stack
+ * of the parser, search_match and search_free ("NOT NOT ..." spread over
+ * literals could otherwise recurse a hundred thousand deep); client OR
+ * chains of a few hundred terms still pass */
+#define SEARCH_MAX_DEPTH 1000
 
 static const struct {
 	const char *name;
@@ -158,10 +164,13 @@ search_key(struct search_parser *ps)
 	static char msg[96];
 	size_t i;
 	time_t t;
-	char *e;
 
 	if (ps->i >= ps->n) {
 		ps->err = "Missing search key";
+		return NULL;
+	}
+	if (ps->depth > SEARCH_MAX_DEPTH) {
+		ps->err = "Search keys nested too deeply";
 		return NULL;
 	}
 	a = &ps->a[ps->i++];
@@ -213,7 +222,10 @@ search_key(struct search_parser *ps)
 	if (strcasecmp(key, "RECENT") == 0)
 		return search_node(SR_RECENT);
 	if (strcasecmp(key, "NOT") == 0) {
-		if ((k = search_key(ps)) == NULL)
+		ps->depth++;
+		k = search_key(ps);
+		ps->depth--;
+		if (k == NULL)
 			return NULL;
 		p = search_node(SR_NOT);
 		search_kid(p, k);
@@ -222,7 +234,10 @@ search_key(struct search_parser *ps)
 	if (strcasecmp(key, "OR") == 0) {
 		p = search_node(SR_OR);
 		for (i = 0; i < 2; i++) {
-			if ((k = search_key(ps)) == NULL) {
+			ps->depth++;
+			k = search_key(ps);
+			ps->depth--;
+			if (k == NULL) {
 				search_free(&p);
 				return NULL;
 			}
@@ -246,9 +261,11 @@ search_key(struct search_parser *ps)
 		p = search_node(toupper((unsigned char)key[0]) == 'L' ?
 		    SR_LARGER : toupper((unsigned char)key[0]) == 'S' ?
 		    SR_SMALLER : SR_MODSEQ);
-		p->num = strtoull(v, &e, 10);
-		if (e == v || *e != '\0') {
-			snprintf(msg, sizeof(msg), "%s needs a number", key);
+		if (imapp_number(v, strlen(v), 0, p->op == SR_MODSEQ ?
+		    IMAPP_MODSEQ_MAX : IMAPP_NUMBER_MAX, &p->num) < 0) {
+			snprintf(msg, sizeof(msg), "%s needs a number (0 to "
+			    "%s)", key, p->op == SR_MODSEQ ? "2^63-1" :
+			    "2^32-1");
 			ps->err = msg;
 			search_free(&p);
 		}
@@ -354,23 +371,37 @@ search_free(struct search_prog **pp)
 	*pp = NULL;
 }
 
-/* search_contains - case-insensitive (ASCII) substring */
-static int
-search_contains(const char *hay, size_t hlen, const char *needle)
+/* search_lower - ASCII lower-case s[0..len) in place */
+static void
+search_lower(char *s, size_t len)
 {
-	size_t nl = strlen(needle), i, j;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		s[i] = (char)tolower((unsigned char)s[i]);
+}
+
+/* search_contains - case-insensitive (ASCII) substring; lower-cases the
+ * caller's scratch hay.  memmem (two-way) is linear in hlen + nl: the
+ * naive scan was hlen x nl, minutes for a megabyte key against a
+ * megabyte message */
+static int
+search_contains(char *hay, size_t hlen, const char *needle)
+{
+	size_t nl = strlen(needle);
+	char *n;
+	int r;
 
 	if (nl == 0)
 		return 1;
-	for (i = 0; i + nl <= hlen; i++) {
-		for (j = 0; j < nl; j++)
-			if (tolower((unsigned char)hay[i + j]) !=
-			    tolower((unsigned char)needle[j]))
-				break;
-		if (j == nl)
-			return 1;
-	}
-	return 0;
+	if (hay == NULL || nl > hlen)
+		return 0;
+	search_lower(hay, hlen);
+	n = xmemdup(needle, nl);
+	search_lower(n, nl);
+	r = memmem(hay, hlen, n, nl) != NULL;
+	free(n);
+	return r;
 }
 
 static int

@@ -629,3 +629,44 @@ def test_bodystructure_grammar(server):
     assert checked > appended
     r.cmd(b"z", b"LOGOUT")
     r.close()
+
+
+def test_search_nesting_bounded(server):
+    r = login(server)
+    select_with_messages(r, 2)
+    # OR chains spread over literals nest without limit in the grammar;
+    # the parser, search_match and search_free recurse on them
+    for depth, want in ((900, b"OK"), (1100, b"BAD")):
+        r.send(b"s SEARCH " + b"OR SUBJECT {2+}\r\nm0 " * depth + b"ALL\r\n")
+        out = r.until_tag(b"s")
+        assert tagged(out) == want, (depth, out[-1])
+        if want == b"OK":
+            assert out[0] == b"* SEARCH 1 2", out[0]
+    out = r.cmd(b"t", b"SEARCH " + b"NOT " * 1100 + b"ALL")
+    assert tagged(out) == b"BAD", out
+    for key in (b"LARGER -1", b"LARGER 4294967296", b"SMALLER +5",
+                b"MODSEQ 9223372036854775808", b"MODSEQ 18446744073709551617"):
+        out = r.cmd(b"n", b"SEARCH " + key)
+        assert tagged(out) == b"BAD", (key, out)
+    r.cmd(b"z", b"LOGOUT")
+    r.close()
+
+
+def test_search_long_key_linear(server):
+    """a long key against a long body: the naive substring scan was
+    len(body) x len(key), about a minute here"""
+    r = login(server)
+    r.cmd(b"x", b"DELETE big")
+    assert tagged(r.cmd(b"c", b"CREATE big")) == b"OK"
+    msg = b"Subject: big\r\n\r\n" + b"a" * 600000 + b"\r\n"
+    out = r.cmd(b"a", b"APPEND big {%d+}\r\n" % len(msg) + msg)
+    assert tagged(out) == b"OK", out
+    assert tagged(r.cmd(b"s", b"SELECT big")) == b"OK"
+    key = b"A" * 300000
+    for tail, hit in ((b"b", False), (b"", True)):
+        out = r.cmd(b"f", b"SEARCH BODY {%d+}\r\n" % (len(key) + len(tail)) +
+                    key + tail)
+        assert tagged(out) == b"OK", out
+        assert out[0] == (b"* SEARCH 1" if hit else b"* SEARCH"), out[0]
+    r.cmd(b"z", b"LOGOUT")
+    r.close()
