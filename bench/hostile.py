@@ -13,8 +13,9 @@ with --gen KIND), all from loopback addresses, for --seconds:
   big         "a LOGIN {60000000}" (and the LITERAL+ form): the bytes the
               server lets in, up to --big-mb each, then held
   churn       bursts of --churn-burst connections every 5 s that log in,
-              SELECT INBOX and LOGOUT (the pool grows, then trims), up to
-              --churn-total connections
+              SELECT INBOX and LOGOUT (the pool grows, then trims), and
+              between them --churn-rate connections a second that only
+              say LOGOUT; --churn-total connections in all
   list        one LOGIN, then LIST "" "*a*a*a*a*a*ab" against a mailbox
               named --list-len bytes of a's (made before the run)
   legit       every 200 ms a new connection from 127.3.0.1 that logs in
@@ -28,7 +29,8 @@ before the run, at its peak and after the tree settled.
     bench/hostile.py [--servers berth,dovecot] [--seconds 60]
                      [--slow-pre 300] [--slow-post 100] [--big 20]
                      [--big-mb 16] [--churn-burst 150]
-                     [--churn-total 10000] [--list-len 990]
+                     [--churn-total 10000] [--churn-rate 100]
+                     [--list-len 990]
                      [--maxchild 100] [--build DIR]
 
 --build (or BENCH_BUILD, or top_builddir) is berth's build directory.
@@ -90,15 +92,16 @@ async def g_open(a, src):
     return r, w
 
 
-async def g_until_tag(r, tag, timeout):
-    """lines up to the tagged one: its line, or b"" when closed"""
+async def g_until_tag(r, tag, timeout, bye_ends=True):
+    """lines up to the tagged one: its line, b"" when closed, or the BYE
+    (unless bye_ends is false: LOGOUT's comes before its OK)"""
     end = time.monotonic() + timeout
     while True:
         ln = await asyncio.wait_for(r.readline(),
                                     max(end - time.monotonic(), 0.01))
         if not ln or ln.startswith(tag + b" "):
             return ln
-        if ln.startswith(b"* BYE"):
+        if bye_ends and ln.startswith(b"* BYE"):
             return ln
 
 
@@ -137,7 +140,7 @@ async def slow_one(a, i, st, deadline, post):
     while time.monotonic() < deadline:
         c = await g_open(a, src)
         if c is None:
-            st.add("refused")
+            st.add("no_greeting")
             await asyncio.sleep(1)
             continue
         r, w = c
@@ -174,7 +177,7 @@ async def big_one(a, i, st, deadline):
     """one pre-login literal of 60,000,000 bytes: what the server lets in"""
     c = await g_open(a, gen_src(3, i))
     if c is None:
-        st.add("refused")
+        st.add("no_greeting")
         return
     r, w = c
     plus = i % 2 == 1
@@ -209,7 +212,7 @@ async def big_one(a, i, st, deadline):
 async def churn_one(a, i, st):
     c = await g_open(a, gen_src(4, i))
     if c is None:
-        st.add("refused")
+        st.add("no_greeting")
         return
     r, w = c
     try:
@@ -230,16 +233,55 @@ async def churn_one(a, i, st):
         w.close()
 
 
+async def churn_short(a, i, st, sem):
+    """a connection that only says LOGOUT"""
+    async with sem:
+        c = await g_open(a, gen_src(4, i))
+        if c is None:
+            st.add("short_refused")
+            return
+        r, w = c
+        try:
+            w.write(b"z LOGOUT\r\n")
+            ln = await g_until_tag(r, b"z", 30, bye_ends=False)
+            st.add("short_ok" if ln.startswith(b"z OK") else
+                   "short_failed")
+        except (OSError, asyncio.TimeoutError):
+            st.add("short_failed")
+        finally:
+            w.close()
+
+
 async def churn(a, st, deadline):
-    n = 0
-    while time.monotonic() < deadline and n < a.churn_total:
-        k = min(a.count, a.churn_total - n)
-        t0 = time.monotonic()
-        await asyncio.gather(*(churn_one(a, n + j, st) for j in range(k)))
-        n += k
-        st["bursts"] = st.get("bursts", 0) + 1
-        await asyncio.sleep(max(5 - (time.monotonic() - t0), 0.5))
-    st["connections"] = n
+    """bursts of logins every 5 s, and --churn-rate short connections a
+    second between them; --churn-total connections in all"""
+    n = [0]
+    sem = asyncio.Semaphore(200)
+
+    async def bursts():
+        while time.monotonic() < deadline and n[0] < a.churn_total:
+            k = min(a.count, a.churn_total - n[0])
+            first, t0 = n[0], time.monotonic()
+            n[0] += k
+            await asyncio.gather(*(churn_one(a, first + j, st)
+                                   for j in range(k)))
+            st.add("bursts")
+            await asyncio.sleep(max(5 - (time.monotonic() - t0), 0.5))
+
+    async def shorts():
+        tasks, nxt = [], time.monotonic()
+        while a.churn_rate > 0 and time.monotonic() < deadline and \
+                n[0] < a.churn_total:
+            n[0] += 1
+            tasks.append(asyncio.ensure_future(churn_short(a, n[0], st,
+                                                           sem)))
+            nxt += 1 / a.churn_rate
+            await asyncio.sleep(max(nxt - time.monotonic(), 0))
+        if tasks:
+            await asyncio.gather(*tasks)
+
+    await asyncio.gather(bursts(), shorts())
+    st["connections"] = n[0]
 
 
 async def list_run(a, st, deadline):
@@ -333,14 +375,15 @@ def legit(a):
 
 
 # the counts each generator reports even when nothing happened
-ZERO = {"slow-pre": ("connected", "refused", "holding", "answered",
+ZERO = {"slow-pre": ("connected", "no_greeting", "holding", "answered",
                      "closed_by_server", "reconnects"),
-        "slow-post": ("connected", "refused", "login_failed", "holding",
+        "slow-post": ("connected", "no_greeting", "login_failed", "holding",
                       "answered", "closed_by_server", "reconnects"),
-        "big": ("refused", "got_continuation", "refused_at_once",
+        "big": ("no_greeting", "got_continuation", "refused_at_once",
                 "bytes_sent", "took_all", "stopped_early", "answered",
                 "closed_by_server"),
-        "churn": ("ok", "refused", "login_failed", "failed")}
+        "churn": ("ok", "no_greeting", "login_failed", "failed", "bursts",
+                  "short_ok", "short_refused", "short_failed")}
 
 
 def generator(a):
@@ -485,7 +528,8 @@ def run(name, args, me):
                 [sys.executable, me, "--gen", kind, "--port", str(peer.port),
                  "--seconds", str(args.seconds), "--count", str(n),
                  "--users", str(args.users), "--big-mb", str(args.big_mb),
-                 "--churn-total", str(args.churn_total)],
+                 "--churn-total", str(args.churn_total),
+                 "--churn-rate", str(args.churn_rate)],
                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                 text=True))
         for p in procs:
@@ -542,15 +586,17 @@ KEYS = ["seconds", "legit_attempts", "legit_ok", "legit_fail",
         "peak_processes", "peak_pss_kb", "processes_after", "lockers_before",
         "lockers_peak", "lockers_after", "lockers_max_ever",
         "lockers_possible", "list_name_len", "list_ms", "list_result",
-        "slow_pre_connected", "slow_pre_refused", "slow_pre_holding",
+        "slow_pre_connected", "slow_pre_no_greeting", "slow_pre_holding",
         "slow_pre_closed_by_server", "slow_pre_answered",
         "slow_pre_reconnects", "slow_post_connected",
-        "slow_post_login_failed", "slow_post_answered",
+        "slow_post_no_greeting", "slow_post_login_failed",
+        "slow_post_answered",
         "slow_post_closed_by_server", "big_got_continuation",
         "big_refused_at_once", "big_bytes_sent", "big_took_all",
-        "big_stopped_early", "big_closed_by_server",
+        "big_stopped_early", "big_closed_by_server", "big_no_greeting",
         "churn_bursts", "churn_connections", "churn_ok",
-        "churn_login_failed", "churn_failed", "churn_refused",
+        "churn_login_failed", "churn_failed", "churn_no_greeting",
+        "churn_short_ok", "churn_short_failed", "churn_short_refused",
         "log_warnings", "error"]
 
 
@@ -565,6 +611,7 @@ def main():
     ap.add_argument("--big-mb", type=int, default=16)
     ap.add_argument("--churn-burst", type=int, default=150)
     ap.add_argument("--churn-total", type=int, default=10000)
+    ap.add_argument("--churn-rate", type=int, default=100)
     ap.add_argument("--list-len", type=int, default=990)
     ap.add_argument("--maxchild", type=int, default=100)
     ap.add_argument("--build", default=None)
@@ -575,7 +622,7 @@ def main():
     if args.gen:
         generator(args)
         return
-    for n in ("slow_pre", "slow_post", "big", "churn_burst"):
+    for n in ("slow_pre", "slow_post", "big", "churn_burst", "churn_rate"):
         if not 0 <= getattr(args, n) <= MAXCONN:
             sys.exit(f"hostile: --{n.replace('_', '-')} 0..{MAXCONN}")
     if args.users < 3 or not 1 <= args.seconds <= 3600:
