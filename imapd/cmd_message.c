@@ -75,7 +75,7 @@ cmd_fetch(struct imap_cmd *cmd)
 	struct store_msg *msgs = NULL, *m;
 	struct fetch_msg fm;
 	uint32_t *uids = NULL, *seen = NULL;
-	size_t n, nm, i, nseen = 0;
+	size_t n, nm, i, nseen = 0, missed = 0;
 	const char *err;
 	int setseen;
 
@@ -121,11 +121,20 @@ cmd_fetch(struct imap_cmd *cmd)
 		}
 	}
 	for (i = 0; i < n; i++) {
+		struct store_msg gone;
 		int forced = 0;
 		size_t k;
 
-		if ((m = cmd_find(msgs, nm, uids[i])) == NULL)
-			continue;	/* expunged meanwhile */
+		if ((m = cmd_find(msgs, nm, uids[i])) == NULL) {
+			/* expunged, and this session not told yet: the
+			 * message as it was (RFC 3501 7.4.1) */
+			if (store_msg_expunged(s->st, s->view.mboxid,
+			    uids[i], &gone, &err) != 0) {
+				missed++;
+				continue;
+			}
+			m = &gone;
+		}
 		if (m->modseq <= fetch_changedsince(req))
 			continue;
 		fm.msgno = view_msgno(s, uids[i]);
@@ -138,13 +147,18 @@ cmd_fetch(struct imap_cmd *cmd)
 		    &s->out, &err) < 0) {
 			log_error("fetch user=%s mailbox=%s uid=%u: %s",
 			    s->user, s->view.name, uids[i], err);
+			missed++;
 			continue;
 		}
 		cmd_view_note(s, m);
 		if (s->out.len > 256 * 1024)
 			io_flush(s);
 	}
-	imap_ok(cmd, "FETCH completed");
+	if (missed > 0 && !cmd->uid)
+		imap_no(cmd, "[EXPUNGEISSUED] Some messages could not be "
+		    "fetched");
+	else
+		imap_ok(cmd, "FETCH completed");
 	fetch_free(&req);
 out:
 	free(seen);
@@ -270,6 +284,18 @@ cmd_uidlist(struct buf *b, const uint32_t *uids, const uint32_t *keep,
 			buf_printf(b, "%s%u", sp++ ? "," : "", uids[i]);
 }
 
+/* cmd_any - is any of uids[0..n) nonzero? */
+static int
+cmd_any(const uint32_t *uids, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (uids[i])
+			return 1;
+	return 0;
+}
+
 void
 cmd_copy(struct imap_cmd *cmd)
 {
@@ -306,7 +332,8 @@ cmd_copy(struct imap_cmd *cmd)
 		imap_no(cmd, "[TRYCREATE] No such mailbox");
 	else if (r != 0)
 		imap_no(cmd, "[CANNOT] %s", err);
-	else if (n == 0)
+	else if (n == 0 || !cmd_any(newuids, n))
+		/* nothing left to copy: expunged meanwhile (RFC 2180 4.4) */
 		imap_ok(cmd, "%s completed", move ? "MOVE" : "COPY");
 	else {
 		cmd_uidlist(&src, uids, newuids, n);

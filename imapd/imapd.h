@@ -218,7 +218,8 @@ struct snap;
 int view_rebuild(struct imap_session *s, const struct snap *sn,
     const char **error_r);
 /* view_uids - resolve a sequence set (msgnos or, with uid, UIDs) into
- * UIDs present in the view; -1 on a bad set */
+ * UIDs in the view, expunged ones not yet reported included; -1 on a
+ * bad set */
 int view_uids(struct imap_session *s, const char *set, int uid,
     uint32_t **uids_r, size_t *n_r);
 /* view_msgno - msgno of uid in the view, 0 if absent */

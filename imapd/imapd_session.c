@@ -138,6 +138,18 @@ imap_flags_put(struct buf *out, uint32_t flags, const char *kw, int recent)
 	buf_putc(out, ')');
 }
 
+/* imapd_last_line - where the last line of out starts (a command's
+ * tagged reply: it carries no literal) */
+static size_t
+imapd_last_line(const struct buf *out)
+{
+	size_t at = out->len >= 2 ? out->len - 2 : 0;
+
+	while (at > 0 && out->data[at - 1] != '\n')
+		at--;
+	return at;
+}
+
 /* imapd_dispatch - run one parsed command */
 static void
 imapd_dispatch(struct imap_session *s, struct imapp_cmd *c)
@@ -185,10 +197,18 @@ imapd_dispatch(struct imap_session *s, struct imapp_cmd *c)
 	}
 	def->fn(&cmd);
 	if (s->state == IMAP_S_SELECTED || s->notify != NULL) {
-		/* tagged reply must come last: hold it while syncing */
-		struct buf tagged = s->out;
+		/* the tagged reply (the last line) must come last: hold it
+		 * while syncing.  The command's untagged responses stay
+		 * before the sync's: their message numbers are those from
+		 * before its EXPUNGEs (RFC 3501 7.4.1). */
+		struct buf tagged = BUF_INIT;
+		size_t at = imapd_last_line(&s->out);
 
-		buf_init(&s->out, 0);
+		if (s->out.len > at) {
+			buf_append(&tagged, s->out.data + at,
+			    s->out.len - at);
+			buf_truncate(&s->out, at);
+		}
 		if (s->state == IMAP_S_SELECTED)
 			view_sync(s, !(def->flags & IMAP_CMD_NOEXPUNGE) ||
 			    cmd.uid);

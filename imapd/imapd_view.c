@@ -155,16 +155,41 @@ view_flag_changes(struct imap_session *s, const struct store_msg *msgs,
 	buf_free(&line);
 }
 
-/* view_add_new - messages above the view's last UID: EXISTS, then new_fn
- * for each */
+/*
+ * view_new_limit - while expunges are held back (v->modseq stays where
+ * the client last saw them all), a snapshot rebuilds the view as every
+ * UID up to the view's last that is present or was expunged after
+ * v->modseq (view_rebuild).  A message added after v->modseq and expunged
+ * before this session saw it must therefore stay above the view's last
+ * UID: new messages are added only below the first such UID.  Reads the
+ * expunged records above the view's last UID only.
+ */
+static uint32_t
+view_new_limit(struct imap_session *s)
+{
+	struct imap_view *v = &s->view;
+	uint32_t uid, last = v->n ? v->msgs[v->n - 1].uid : 0;
+	const char *err;
+
+	if (store_expunged_first(s->st, v->mboxid, v->modseq, last, &uid,
+	    &err) != 0) {
+		log_error("view sync user=%s mailbox=%s: %s", s->user,
+		    v->name, err);
+		return 0;	/* add nothing now */
+	}
+	return uid ? uid : UINT32_MAX;
+}
+
+/* view_add_new - messages above the view's last UID and below limit:
+ * EXISTS, then new_fn for each */
 static void
 view_add_new(struct imap_session *s, const struct store_msg *msgs,
-    size_t n, view_new_fn *new_fn, void *ctx)
+    size_t n, uint32_t limit, view_new_fn *new_fn, void *ctx)
 {
 	struct imap_view *v = &s->view;
 	size_t j, first = n, before = v->n;
 
-	for (j = 0; j < n; j++)
+	for (j = 0; j < n && msgs[j].uid < limit; j++)
 		if (v->n == 0 || msgs[j].uid > v->msgs[v->n - 1].uid) {
 			if (first == n)
 				first = j;
@@ -220,11 +245,15 @@ view_sync_as(struct imap_session *s, unsigned what, view_new_fn *new_fn,
 	/* first what is gone, so that the FETCH numbers below are those
 	 * after the EXPUNGEs */
 	anygone = view_mark_gone(v, msgs, n);
-	if (anygone && allow_expunge)
+	if (anygone && allow_expunge) {
 		view_emit_expunges(s);
+		anygone = 0;
+	}
 	view_flag_changes(s, msgs, n, (what & VIEW_SYNC_FLAGS) != 0);
-	view_add_new(s, msgs, n, new_fn, ctx);
-	v->modseq = anygone && !allow_expunge ? v->modseq : mb.highestmodseq;
+	view_add_new(s, msgs, n, anygone ? view_new_limit(s) : UINT32_MAX,
+	    new_fn, ctx);
+	/* held expunges: the client's view is as of v->modseq still */
+	v->modseq = anygone ? v->modseq : mb.highestmodseq;
 	v->smodseq = mb.highestmodseq;
 	free(msgs);
 }
@@ -305,9 +334,9 @@ view_uids(struct imap_session *s, const char *set, int uid,
 				return -1;
 			}
 	}
+	/* a message expunged but not yet reported is still the client's
+	 * (RFC 3501 7.4.1): its number and UID stay valid until then */
 	for (i = 0; i < v->n; i++) {
-		if (v->msgs[i].gone)
-			continue;
 		if (imapp_seqset_contains(&ss, uid ? v->msgs[i].uid :
 		    (uint32_t)i + 1)) {
 			*uids_r = xreallocarray(*uids_r, *n_r + 1,

@@ -7,8 +7,10 @@
  *                                   UIDNEXT, HIGHESTMODSEQ, recent mark)
  *   index      (mboxid, uid)     -> message record (modseq, dates, size,
  *                                   flags, keywords, guid)
- *   expunged   (mboxid, uid)     -> modseq at expunge (for QRESYNC and
- *                                   for resuming parked sessions)
+ *   expunged   (mboxid, uid)     -> modseq at expunge, then the message
+ *                                   record as it was (for QRESYNC, for
+ *                                   resuming parked sessions, and for
+ *                                   FETCH by sessions not yet told)
  *   cache      guid              -> ENVELOPE, BODY, BODYSTRUCTURE text
  *   refs       guid              -> count of index records using the file
  *   subs       "<user>\0<name>"  -> subscription
@@ -166,6 +168,17 @@ int store_msg_changed(struct store *st, uint32_t mboxid, uint64_t since,
 /* store_expunged_since - UIDs expunged with modseq > since, ascending */
 int store_expunged_since(struct store *st, uint32_t mboxid, uint64_t since,
     uint32_t **uids_r, size_t *n_r, const char **error_r);
+/* store_expunged_first - the lowest UID above `above` expunged with
+ * modseq > since (0 if none); reads only the records above it */
+int store_expunged_first(struct store *st, uint32_t mboxid, uint64_t since,
+    uint32_t above, uint32_t *uid_r, const char **error_r);
+/* store_msg_expunged - uid's record as it was when expunged from mboxid,
+ * for a session that has not been told of the expunge yet (RFC 3501
+ * 7.4.1: its message number stays valid until then); STORE_ENOENT if
+ * none is kept.  Its file and FETCH cache stay readable until the sweep
+ * of unreferenced files. */
+int store_msg_expunged(struct store *st, uint32_t mboxid, uint32_t uid,
+    struct store_msg *m_r, const char **error_r);
 
 struct store_append {
 	uint32_t flags;

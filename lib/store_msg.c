@@ -95,7 +95,9 @@ store_mb_account(struct store_mbox *mb, const struct store_msg *m, int dir)
 struct store_list_arg {
 	uint32_t mboxid;
 	uint64_t since;
+	uint32_t above;		/* only UIDs above this */
 	int expunged;
+	int first;		/* expunged: stop at the first match */
 	struct store_mbox *mb;
 	struct store_msg *msgs;
 	uint32_t *uids;
@@ -128,7 +130,11 @@ store_op_list(struct store *st, DB_TXN *txn, void *varg)
 	}
 	if ((r = db->cursor(db, txn, &c, 0)) != 0)
 		return r;
-	store_ikey(&ik, a->mboxid, 0);
+	if (a->above == UINT32_MAX) {
+		c->close(c);
+		return 0;
+	}
+	store_ikey(&ik, a->mboxid, a->above + 1);
 	memset(&k, 0, sizeof(k));
 	memset(&v, 0, sizeof(v));
 	k.data = &ik;
@@ -147,6 +153,8 @@ store_op_list(struct store *st, DB_TXN *txn, void *varg)
 			a->uids = xreallocarray(a->uids, a->n + 1,
 			    sizeof(*a->uids));
 			a->uids[a->n++] = be32toh(ik.uid_be);
+			if (a->first)
+				break;
 			continue;
 		}
 		a->msgs = xreallocarray(a->msgs, a->n + 1, sizeof(*a->msgs));
@@ -217,6 +225,60 @@ store_expunged_since(struct store *st, uint32_t mboxid, uint64_t since,
 	}
 	*uids_r = a.uids;
 	*n_r = a.n;
+	return 0;
+}
+
+int
+store_expunged_first(struct store *st, uint32_t mboxid, uint64_t since,
+    uint32_t above, uint32_t *uid_r, const char **error_r)
+{
+	struct store_list_arg a;
+	int r;
+
+	memset(&a, 0, sizeof(a));
+	a.mboxid = mboxid;
+	a.since = since;
+	a.above = above;
+	a.expunged = 1;
+	a.first = 1;
+	r = store_run(st, store_op_list, &a, error_r);
+	*uid_r = r == 0 && a.n > 0 ? a.uids[0] : 0;
+	free(a.uids);
+	return r;
+}
+
+int
+store_msg_expunged(struct store *st, uint32_t mboxid, uint32_t uid,
+    struct store_msg *m_r, const char **error_r)
+{
+	struct store_ikey ik;
+	DBT k, v;
+	int r;
+
+	store_ikey(&ik, mboxid, uid);
+	memset(&k, 0, sizeof(k));
+	memset(&v, 0, sizeof(v));
+	k.data = &ik;
+	k.size = sizeof(ik);
+	v.flags = DB_DBT_MALLOC;
+	/* the caller saw it gone in a committed read: its record is
+	 * committed too; read without locks, as for the cache */
+	r = st->expunged->get(st->expunged, NULL, &k, &v,
+	    DB_READ_UNCOMMITTED);
+	if (r == DB_NOTFOUND)
+		return STORE_ENOENT;
+	if (r != 0)
+		return store_fail(st, error_r, "expunged: %s", db_strerror(r));
+	if (v.size <= sizeof(uint64_t) + offsetof(struct store_msg,
+	    keywords)) {
+		/* written before records were kept */
+		free(v.data);
+		return STORE_ENOENT;
+	}
+	v.data = (char *)v.data + sizeof(uint64_t);
+	v.size -= (uint32_t)sizeof(uint64_t);
+	store_msg_decode(&v, m_r);
+	free((char *)v.data - sizeof(uint64_t));
 	return 0;
 }
 
@@ -374,8 +436,14 @@ store_msg_remove(struct store *st, DB_TXN *txn, uint32_t mboxid,
 	if ((r = st->index->del(st->index, txn, &k, 0)) != 0)
 		return r;
 	if (modseq) {
-		v.data = &modseq;
-		v.size = sizeof(modseq);
+		/* the modseq of the expunge, then the record as it was: a
+		 * session not yet told can still FETCH it */
+		char rec[sizeof(modseq) + sizeof(*m)];
+
+		memcpy(rec, &modseq, sizeof(modseq));
+		memcpy(rec + sizeof(modseq), m, MSG_REC_SIZE(m));
+		v.data = rec;
+		v.size = (uint32_t)(sizeof(modseq) + MSG_REC_SIZE(m));
 		if ((r = st->expunged->put(st->expunged, txn, &k, &v, 0)) != 0)
 			return r;
 	}
@@ -778,10 +846,27 @@ store_msg_unmap(const char *data, size_t len)
 		munmap((void *)data, len);
 }
 
+/* store_cache_from_file - the cache text of guid, built again from its
+ * file */
+static int
+store_cache_from_file(struct store *st, const char *guid, struct buf *out,
+    const char **error_r)
+{
+	const char *data;
+	size_t len;
+
+	if (store_msg_map(st, guid, &data, &len, error_r) < 0)
+		return -1;
+	store_cache_build(data, len, out);
+	store_msg_unmap(data, len);
+	return 0;
+}
+
 int
 store_msg_cache(struct store *st, const char *guid, char **envelope_r,
     char **body_r, char **bodystructure_r, const char **error_r)
 {
+	struct buf cache = BUF_INIT;
 	DBT k, v;
 	const char *p, *end;
 	int r;
@@ -792,9 +877,17 @@ store_msg_cache(struct store *st, const char *guid, char **envelope_r,
 	k.size = 40;
 	v.flags = DB_DBT_MALLOC;
 	r = st->cache->get(st->cache, NULL, &k, &v, DB_READ_UNCOMMITTED);
-	if (r != 0)
+	if (r == DB_NOTFOUND) {
+		/* the last record went with an expunge a session has not
+		 * been told of yet: the file stays until the sweep */
+		if (store_cache_from_file(st, guid, &cache, error_r) < 0)
+			return -1;
+		v.size = (uint32_t)cache.len;
+		v.data = buf_release(&cache);
+	} else if (r != 0) {
 		return store_fail(st, error_r, "cache %s: %s", guid,
 		    db_strerror(r));
+	}
 	p = v.data;
 	end = p + v.size;
 	*envelope_r = xstrndup(p, (size_t)(end - p));

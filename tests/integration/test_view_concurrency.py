@@ -1,0 +1,177 @@
+"""The selected mailbox's view under concurrency (issue 9).
+
+The first tests set up one interleaving each; the last two run many
+sessions of a few users sharing mailboxes at random APPEND, STORE, COPY,
+MOVE, EXPUNGE, UID EXPUNGE, NOOP, FETCH, SEARCH and IDLE for a bounded
+time, with and without being parked in idled between commands.
+viewcheck fails on any impossible EXPUNGE, EXISTS, FETCH number or MODSEQ
+(RFC 3501 7.4.1, RFC 7162) and on a FETCH 1:* that misses a message the
+client knows."""
+import time
+
+import pytest
+
+from conftest import Server
+from viewcheck import Session, drive, summary
+
+USERS = [("alice", "secret"), ("bob", "hunter2"), ("carol", "pw3")]
+BOXES = ["INBOX", "Other"]
+SECONDS = 20
+MSG = b"From: a@example.org\r\nSubject: m%d\r\n\r\nbody %d\r\n"
+PARK = "wait_park_delay: 20ms\nnotify_park_delay: 20ms\n"
+
+
+@pytest.fixture(scope="module")
+def srv():
+    s = Server(extra_conf=PARK)
+    s.add_user("alice", "secret")
+    s.start()
+    yield s
+    s.stop()
+    log = s.logtext()
+    s.cleanup()
+    assert "panic" not in log
+
+
+def fill(port, box, n):
+    """a new mailbox box holding n messages"""
+    w = Session(port, "alice", "secret", "writer")
+    w.command(b"CREATE " + box.encode(), kind="CREATE", ok_no=False)
+    for i in range(n):
+        w.command(b"APPEND " + box.encode(), kind="APPEND",
+                  literal=MSG % (i, i), ok_no=False)
+    w.logout()
+
+
+def expunge(port, box, seq):
+    """another session expunges messages seq of box"""
+    w = Session(port, "alice", "secret", "other")
+    w.select(box)
+    w.command(b"STORE %s +FLAGS.SILENT (\\Deleted)" % seq, kind="STORE",
+              noexpunge=True, ok_no=False)
+    w.command(b"EXPUNGE", kind="EXPUNGE", ok_no=False)
+    w.logout()
+
+
+def fetches(ctx):
+    return [r for r in ctx["got"] if r.startswith(b"* ") and
+            b" FETCH (" in r]
+
+
+def quiet(s):
+    assert not s.events, "\n".join(s.examples)
+
+
+def test_fetch_expunged_not_yet_told(srv):
+    """a message another session expunged is still fetchable, with its
+    ENVELOPE and body, until this session is told (was: no line, and
+    'cache ...: DB_NOTFOUND' when the expunge came during the FETCH)"""
+    fill(srv.port, "f1", 3)
+    a = Session(srv.port, "alice", "secret", "a")
+    a.select("f1")
+    a.fetch_all()
+    expunge(srv.port, "f1", b"2")
+    ctx = a.fetch_all(b"(UID FLAGS ENVELOPE BODYSTRUCTURE RFC822.SIZE "
+                      b"BODY.PEEK[TEXT])")
+    got = fetches(ctx)
+    assert len(got) == 3 and ctx["status"] == b"OK", ctx["got"]
+    assert b"m1" in got[1] and b"body 1" in got[1], got[1]
+    assert a.command(b"NOOP", kind="NOOP")["got"][0] == b"* 2 EXPUNGE"
+    assert a.fetch_all()["status"] == b"OK" and a.known_uids() == [1, 3]
+    quiet(a)
+    a.logout()
+    assert "DB_NOTFOUND" not in srv.logtext()
+
+
+def test_uid_commands_number_before_expunges(srv):
+    """UID FETCH and UID STORE after another session's expunge answer
+    with the message numbers the client has, then the EXPUNGE (was:
+    EXPUNGE first, then numbers from before it)"""
+    fill(srv.port, "f2", 4)
+    a = Session(srv.port, "alice", "secret", "a")
+    a.select("f2")
+    a.fetch_all()
+    expunge(srv.port, "f2", b"1")
+    ctx = a.command(b"UID FETCH 3:4 (FLAGS MODSEQ)", kind="UID FETCH",
+                    uid=True, ok_no=False)
+    got = ctx["got"]
+    assert got[0].startswith(b"* 3 FETCH (UID 3 FLAGS ("), got
+    assert got[1].startswith(b"* 4 FETCH (UID 4 FLAGS ("), got
+    assert got[2] == b"* 1 EXPUNGE", got
+    expunge(srv.port, "f2", b"1")
+    ctx = a.command(b"UID STORE 4 +FLAGS (\\Flagged)", kind="UID STORE",
+                    uid=True, ok_no=False)
+    assert ctx["got"][0].startswith(b"* 3 FETCH (UID 4 FLAGS (\\Flagged "), \
+        ctx["got"]
+    assert ctx["got"][1] == b"* 1 EXPUNGE", ctx["got"]
+    a.fetch_all()
+    assert a.known_uids() == [3, 4]
+    quiet(a)
+    a.logout()
+
+
+def test_parked_view_with_held_expunge(srv):
+    """a session parked while an expunge is held back (it was told of
+    new mail meanwhile) is resumed with exactly the messages it knows:
+    not one appended and expunged before it was told of it (was: an
+    EXPUNGE for it, numbers off by one after)"""
+    fill(srv.port, "f3", 2)
+    a = Session(srv.port, "alice", "secret", "a")
+    a.select("f3")
+    a.fetch_all()
+    expunge(srv.port, "f3", b"1")
+    a.fetch_all()                   # UID 1 gone, held back: 2 messages
+    w = Session(srv.port, "alice", "secret", "w")
+    w.command(b"APPEND f3", kind="APPEND", literal=MSG % (3, 3))
+    w.select("f3")
+    w.command(b"STORE 2 +FLAGS.SILENT (\\Deleted)", kind="STORE",
+              noexpunge=True)
+    w.command(b"EXPUNGE", kind="EXPUNGE")       # UID 3, never seen by a
+    w.command(b"APPEND f3", kind="APPEND", literal=MSG % (4, 4))
+    w.logout()
+    a.fetch_all()                   # still held: 2 messages (or 3 at most)
+    deadline = time.time() + 10
+    while srv.parked() < 1:
+        assert time.time() < deadline, "a was not parked"
+        time.sleep(0.05)
+    a.command(b"NOOP", kind="NOOP")
+    a.fetch_all()
+    assert a.known_uids() == [2, 4], a.log
+    quiet(a)
+    a.logout()
+
+
+def run(extra_conf, pause):
+    s = Server(maxchild=40, extra_conf=extra_conf)
+    for u, p in USERS:
+        s.add_user(u, p)
+    s.start()
+    try:
+        for u, p in USERS:
+            c = s.connect(u, p)
+            c.create("Other")
+            c.logout()
+        sessions, errors, seed = drive(s.port, USERS, 4, SECONDS, BOXES,
+                                       pause=pause)
+        total = summary(sessions)
+        examples = [e for x in sessions for e in x.examples][:15]
+        log = s.logtext()
+        assert not errors, "seed %d\n%s" % (seed, "\n".join(errors))
+        assert not total, "seed %d: %s\n%s" % (seed, dict(total),
+                                               "\n".join(examples))
+        assert "DB_NOTFOUND" not in log, log[-3000:]
+        assert "panic" not in log
+    finally:
+        s.stop()
+        print(s.logtext()[-3000:])
+        s.cleanup()
+
+
+def test_view_busy():
+    """sessions that never wait long enough to be parked"""
+    run("", 0.0)
+
+
+def test_view_parked():
+    """sessions parked in idled between commands now and then"""
+    run(PARK, 0.15)
