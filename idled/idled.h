@@ -96,7 +96,10 @@ struct isess {
 	char *reply;		/* NOTAUTH reply, or NULL */
 	char *mech;		/* AUTHWAIT: the login's mechanism */
 	char *authuser;		/* LOGGEDIN: who logged in */
-	struct buf pending;	/* client bytes not yet answered */
+	struct buf pending;	/* client bytes not yet answered: a command
+				 * the client has not finished, or more */
+	uint32_t contd;		/* every synchronizing literal announced in
+				 * pending[0..contd) had its "+" sent */
 	const char *why;	/* why it is being woken */
 	struct isess *uprev, *unext;	/* on user */
 	struct isess *aprev, *anext;	/* on all */
@@ -151,8 +154,11 @@ int idled_selected_held(const struct isess *s);
 
 /* idled_client.c */
 void idled_client_io(struct ev_io *io, unsigned events, void *ctx);
-/* idled_client_input - answer the pending input where idled can; 1 when
- * the session was handed on or dropped */
+/* idled_client_input - answer the pending input where idled can: send
+ * the continuation of a synchronizing literal it can hold, refuse what
+ * is over the pre-login limits, answer DONE/IDLE/LOGOUT, and hand a
+ * whole command (or one too big to hold) to a worker; 1 when the
+ * session was handed on or dropped */
 int idled_client_input(struct isess *s);
 
 /* idled_limits.c */

@@ -40,12 +40,16 @@ static struct ev_io change_lio;
 
 static void change_gap(struct ev_timer *t, void *ctx);
 
-/* change_wakeable - may changes wake s (not only its client's input)? */
+/* change_wakeable - may changes wake s (not only its client's input)?
+ * Not while it is inside a command it has not finished: untagged data
+ * waits for that command, whose worker reports what changed after it
+ * (waking it for each change would send it back and forth) */
 static int
 change_wakeable(const struct isess *s)
 {
 	return !s->waking && (s->kind == SNAP_K_IDLE ||
-	    (s->kind == SNAP_K_WAIT && (s->flags & SNAP_F_NOTIFY)));
+	    (s->kind == SNAP_K_WAIT && (s->flags & SNAP_F_NOTIFY) &&
+	    s->pending.len == 0));
 }
 
 /* change_find - the change of m that starts at modseq, or NULL */

@@ -392,6 +392,7 @@ idled_sess_new(struct snap *sn, int fd, const char *handoff)
 	s->pending = sn->pending;
 	buf_init(&sn->pending, SNAP_MAX_PENDING);
 	buf_set_max(&s->pending, SNAP_MAX_PENDING);
+	s->contd = sn->pending_contd <= s->pending.len ? sn->pending_contd : 0;
 	idled_sess_watches(s, sn);
 	/* on the user's list and the list of all, newest last */
 	s->uprev = s->user->tail;
@@ -448,6 +449,7 @@ idled_sess_snap(const struct isess *s, struct snap *sn)
 		buf_puts(&sn->reply, s->reply);
 	buf_append(&sn->pending, s->pending.data ? s->pending.data : "",
 	    s->pending.len);
+	sn->pending_contd = s->contd;
 }
 
 void

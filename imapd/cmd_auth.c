@@ -364,6 +364,32 @@ cmd_b64_send(struct imap_session *s, const struct buf *chal)
 }
 
 /*
+ * cmd_auth_timeout - the client owes a SASL response and sent none in
+ * sasl_response_timeout.  authd keeps the exchange's SASL state on this
+ * worker's connection, so the exchange cannot be parked and resumed by
+ * another worker: it is bounded instead, and ends as a failed login of
+ * the connection (maxbadlogins counts it).
+ */
+static void
+cmd_auth_timeout(struct imap_cmd *cmd)
+{
+	struct imap_session *s = cmd->s;
+	long long limit = cfg_duration_ms("sasl_response_timeout");
+
+	authc_abort();
+	s->failed_logins++;
+	buf_reset(&s->in);	/* a response begun and never finished */
+	log_info("refused authentication timed out user=- addr=%s "
+	    "limit=sasl_response_timeout:%llds", s->addr, limit / 1000);
+	imap_no(cmd, "Authentication timed out");
+	if (cfg_int("maxbadlogins") > 0 &&
+	    s->failed_logins >= cfg_int("maxbadlogins")) {
+		io_printf(s, "* BYE Too many failed logins\r\n");
+		s->state = IMAP_S_LOGOUT;
+	}
+}
+
+/*
  * cmd_auth_exchange - relay challenges and responses until authd decides;
  * 0 with *rep set, -1 when the exchange ended here (cancelled, bad
  * base64, client gone: already answered)
@@ -378,7 +404,12 @@ cmd_auth_exchange(struct imap_cmd *cmd, struct buf *data, struct buf *chal,
 
 	while (rep->result == AUTHC_CONTINUE) {
 		cmd_b64_send(s, chal);
-		line = io_read_line(s, s->timeout_ms);
+		line = io_read_line(s,
+		    cfg_duration_ms("sasl_response_timeout"));
+		if (line == NULL && errno == ETIMEDOUT) {
+			cmd_auth_timeout(cmd);
+			return -1;
+		}
 		if (line == NULL) {
 			authc_abort();
 			s->dead = 1;

@@ -55,6 +55,8 @@ struct imap_session {
 	struct imap_view view;	/* valid in IMAP_S_SELECTED */
 	struct imapp_reader rd;
 	struct buf in;		/* bytes read but not yet fed */
+	size_t in_contd;	/* in[0..in_contd) came back from idled
+				 * with its literals' "+" already sent */
 	struct buf out;		/* pending output */
 	int failed_logins;
 	int condstore;		/* ENABLE CONDSTORE / used */
@@ -105,7 +107,11 @@ void io_put(struct imap_session *s, const char *p, size_t len);
 int io_flush(struct imap_session *s);
 /* io_read - read more input into s->in; 0 ok, -1 EOF/error/timeout */
 int io_read(struct imap_session *s, long long timeout_ms);
-/* io_read_line - one raw line (for AUTHENTICATE, IDLE); NULL on EOF */
+/* io_linger - flush a last BYE, then drain the client's input a moment
+ * (bounded) so that closing does not reset the connection under it */
+void io_linger(struct imap_session *s);
+/* io_read_line - one raw line (for AUTHENTICATE), whole within
+ * timeout_ms; NULL on EOF or error, or with errno ETIMEDOUT */
 char *io_read_line(struct imap_session *s, long long timeout_ms);
 
 /* main.c */

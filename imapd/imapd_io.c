@@ -8,13 +8,17 @@
 #include <poll.h>
 #include <stdarg.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "imapd.h"
 #include "log.h"
 
 #define IO_WRITE_TIMEOUT_MS 60000
 #define IO_FLUSH_AT (256 * 1024)
+#define IO_LINGER_MS 1000
+#define IO_LINGER_MAX (1024 * 1024)
 
 void
 io_put(struct imap_session *s, const char *p, size_t len)
@@ -106,6 +110,7 @@ io_read(struct imap_session *s, long long timeout_ms)
 char *
 io_read_line(struct imap_session *s, long long timeout_ms)
 {
+	long long end = clock_mono_ms() + timeout_ms, left;
 	char *nl, *line;
 	size_t n;
 
@@ -119,9 +124,45 @@ io_read_line(struct imap_session *s, long long timeout_ms)
 				line[n - 1] = '\0';
 			return line;
 		}
-		if (s->in.len > 65536)
+		if (s->in.len > 65536) {
+			errno = EMSGSIZE;
 			return NULL;
-		if (io_read(s, timeout_ms) < 0)
+		}
+		/* the whole line by the deadline: a trickle does not
+		 * extend it */
+		if ((left = end - clock_mono_ms()) <= 0) {
+			errno = ETIMEDOUT;
 			return NULL;
+		}
+		if (io_read(s, left) < 0)
+			return NULL;
+	}
+}
+
+/*
+ * io_linger - after a last "* BYE": send it and our FIN, then read and
+ * drop what the client is still sending (the rest of a refused line or
+ * literal), bounded in time and bytes.  Closing with unread input would
+ * make the kernel answer with a reset, which may destroy the BYE before
+ * the client has read it.
+ */
+void
+io_linger(struct imap_session *s)
+{
+	struct pollfd pfd = { s->fd, POLLIN, 0 };
+	long long end = clock_mono_ms() + IO_LINGER_MS, left;
+	size_t total = 0;
+	char buf[4096];
+	ssize_t n;
+
+	if (io_flush(s) < 0 || shutdown(s->fd, SHUT_WR) < 0)
+		return;
+	while (total < IO_LINGER_MAX &&
+	    (left = end - clock_mono_ms()) > 0) {
+		if (poll(&pfd, 1, (int)left) <= 0)
+			break;
+		if ((n = read(s->fd, buf, sizeof(buf))) <= 0)
+			break;
+		total += (size_t)n;
 	}
 }

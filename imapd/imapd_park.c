@@ -7,8 +7,9 @@
  * return to the pool.  If idled is down or does not answer, the worker
  * keeps serving the session itself (logged once per worker).  Parked are
  * IDLEs, logged-in sessions waiting for their next command (under NOTIFY,
- * woken by changes too), connections that have not logged in, and
- * failed logins serving their penalty delay.
+ * woken by changes too) or inside one they have not finished sending,
+ * connections that have not logged in (also mid-command), and failed
+ * logins serving their penalty delay.
  *
  * Resuming: the session is rebuilt from the snapshot (state, view from
  * the store, NOTIFY state), the untagged responses an unparked session
@@ -159,19 +160,40 @@ park_send(struct imap_session *s, struct snap *sn)
 	return 0;
 }
 
+/*
+ * park_partial - a session waiting inside a command it has not finished:
+ * the command so far goes as the snapshot's pending bytes, every
+ * synchronizing literal in it already continued by this worker; idled
+ * reads on from there.  -1 if it does not fit.
+ */
+static int
+park_partial(struct imap_session *s, struct snap *sn)
+{
+	if (s->rd.cmd.len == 0)
+		return 0;
+	if (s->rd.skipping || buf_append(&sn->pending, s->rd.cmd.data,
+	    s->rd.cmd.len) < 0)
+		return -1;
+	sn->pending_contd = (uint32_t)sn->pending.len;
+	return 0;
+}
+
 int
 imapd_park(struct imap_session *s, int kind, const char *tag)
 {
 	struct snap sn;
 	int r = -1;
 
+	/* IDLE parks from inside its command: nothing partial to carry */
 	if (park_snapshot(s, kind, tag, &sn) == 0 &&
+	    (kind == SNAP_K_IDLE || park_partial(s, &sn) == 0) &&
 	    (r = park_send(s, &sn)) > 0)
 		r = 0;
-	snap_free(&sn);
 	if (r == 0)
-		log_debug("parked user=%s addr=%s kind=%s", s->user, s->addr,
-		    snap_kind_name((uint32_t)kind));
+		log_debug("parked user=%s addr=%s kind=%s partial=%zu",
+		    s->user, s->addr, snap_kind_name((uint32_t)kind),
+		    sn.pending.len);
+	snap_free(&sn);
 	return r;
 }
 
@@ -290,6 +312,7 @@ imapd_resume(struct store *st, int conn)
 		authn_hold(s.conn_id, s.addr, s.user);	/* authd counts */
 		buf_append(&s.in, sn.pending.data ? sn.pending.data : "",
 		    sn.pending.len);
+		s.in_contd = sn.pending_contd;
 		/* a login authd accepted while the session was parked */
 		if (sn.kind == SNAP_K_NOTAUTH && (sn.flags & SNAP_F_LOGGEDIN))
 			imapd_login_finish(&s, sn.tag, sn.user, sn.mech);

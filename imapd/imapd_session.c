@@ -218,30 +218,53 @@ imapd_dispatch(struct imap_session *s, struct imapp_cmd *c)
 	}
 }
 
-/* imapd_refuse - answer a reader error */
+/*
+ * imapd_refuse - answer a reader error.  Before login a line over the
+ * limit ends the session (its rest would have to be read and thrown away
+ * by a worker); a LITERAL+ literal that is refused always does (its bytes
+ * are on the way).  The BYE goes out before the close: the session ends
+ * by state, not by s->dead, which would drop pending output.
+ */
 static void
 imapd_refuse(struct imap_session *s, enum imapp_status st)
 {
-	const char *tag = s->rd.tag[0] ? s->rd.tag : "*";
+	const char *tag = s->rd.tag[0] ? s->rd.tag : "*",
+	    *user = s->user[0] ? s->user : "-";
+	int pre = s->state == IMAP_S_NOTAUTH;
+	unsigned long long max = (unsigned long long)s->rd.max_literal;
 
-	if (st == IMAPP_ELINE) {
+	if (st == IMAPP_ELINE && pre) {
+		io_printf(s, "* BYE Command line too long before login (limit "
+		    "%zu bytes)\r\n", s->rd.max_line);
+		log_info("refused line too long user=- addr=%s "
+		    "limit=imap_maxline_preauth:%zu", s->addr, s->rd.max_line);
+		s->state = IMAP_S_LOGOUT;
+	} else if (st == IMAPP_ELINE) {
 		io_printf(s, "%s BAD Line too long (limit %zu bytes)\r\n", tag,
 		    s->rd.max_line);
-		log_info("refused line too long user=%s addr=%s",
-		    s->user[0] ? s->user : "-", s->addr);
-		return;
-	}
-	if (s->rd.literal_nonsync) {
-		io_printf(s, "* BYE [TOOBIG] Literal larger than %llu bytes\r\n",
-		    (unsigned long long)s->rd.max_literal);
-		s->dead = 1;
+		log_info("refused line too long user=%s addr=%s "
+		    "limit=imap_maxline:%zu", user, s->addr, s->rd.max_line);
+	} else if (s->rd.literal_invalid) {
+		if (s->rd.literal_nonsync)
+			io_printf(s, "* BYE Invalid literal size\r\n");
+		else
+			io_printf(s, "%s BAD Invalid literal size\r\n", tag);
+		log_info("refused invalid literal size user=%s addr=%s", user,
+		    s->addr);
 	} else {
-		io_printf(s, "%s NO [TOOBIG] Literal larger than %llu bytes\r\n",
-		    tag, (unsigned long long)s->rd.max_literal);
+		if (s->rd.literal_nonsync)
+			io_printf(s, "* BYE [TOOBIG] Literal larger than %llu "
+			    "bytes%s\r\n", max, pre ? " before login" : "");
+		else
+			io_printf(s, "%s %s [TOOBIG] Literal larger than %llu "
+			    "bytes%s\r\n", tag, pre ? "BAD" : "NO", max,
+			    pre ? " before login" : "");
+		log_info("refused literal too big user=%s addr=%s limit=%s:%llu",
+		    user, s->addr, pre ? "maxliteral_preauth" : "maxliteral",
+		    max);
 	}
-	log_info("refused literal too big user=%s addr=%s limit=%llu",
-	    s->user[0] ? s->user : "-", s->addr,
-	    (unsigned long long)s->rd.max_literal);
+	if (st == IMAPP_ELITERAL && s->rd.literal_nonsync)
+		s->state = IMAP_S_LOGOUT;
 }
 
 void
@@ -286,13 +309,22 @@ imapd_wait_input(struct imap_session *s)
 	long long delay = cfg_duration_ms(notauth ? "notauth_park_delay" :
 	    notify ? "notify_park_delay" : "wait_park_delay"),
 	    poll_ms = cfg_duration_ms("idle_poll"), waited = 0, step;
+	int between;
 
 	if (delay <= 0 && !notify)
 		return io_read(s, s->timeout_ms);
-	/* only between commands: not inside a line or a literal */
-	while (s->in.len == 0 && s->rd.cmd.len == 0 && !s->rd.skipping) {
+	/*
+	 * Between commands, and inside a command the client has not
+	 * finished (a partial line or literal travels to idled as the
+	 * snapshot's pending bytes, which idled completes), but not while
+	 * an over-long line is skipped.  Untagged updates only between
+	 * commands.
+	 */
+	between = s->rd.cmd.len == 0;
+	while (s->in.len == 0 && !s->rd.skipping &&
+	    s->rd.cmd.len <= SNAP_MAX_PENDING) {
 		if (waited >= delay) {
-			if (notify)
+			if (notify && between)
 				imapd_wait_sync(s);
 			if (s->state == IMAP_S_LOGOUT || io_flush(s) < 0)
 				return -1;
@@ -316,7 +348,7 @@ imapd_wait_input(struct imap_session *s)
 			errno = ETIMEDOUT;
 			return -1;
 		}
-		if (notify)
+		if (notify && between)
 			imapd_wait_sync(s);
 	}
 	return io_read(s, s->timeout_ms);
@@ -327,27 +359,39 @@ static int
 imapd_next_command(struct imap_session *s, int *first)
 {
 	enum imapp_status st;
-	size_t used;
+	size_t used, contd;
 
+	/* the limits of the state the command starts in */
+	if (s->rd.cmd.len == 0 && !s->rd.skipping)
+		snap_reader_limits(&s->rd, s->state == IMAP_S_NOTAUTH);
 	for (;;) {
 		if (s->in.len > 0) {
 			st = imapp_reader_feed(&s->rd, s->in.data, s->in.len,
 			    &used);
 			buf_consume(&s->in, used);
+			contd = s->in_contd;
+			s->in_contd = contd > used ? contd - used : 0;
 			if (st == IMAPP_COMMAND)
 				return 0;
 			if (st == IMAPP_CONTINUE) {
-				io_printf(s, "+ Ready for literal data\r\n");
+				/* not again for a literal announced in bytes
+				 * that came back from idled answered */
+				if (used > contd)
+					io_printf(s, "+ Ready for literal "
+					    "data\r\n");
 				continue;
 			}
 			if (st == IMAPP_ELINE || st == IMAPP_ELITERAL) {
-				if (*first) {
+				if (*first && st == IMAPP_ELINE) {
 					io_printf(s, "* BYE Not IMAP\r\n");
+					io_linger(s);
 					return -1;
 				}
 				imapd_refuse(s, st);
 				imapp_reader_reset(&s->rd);
-				if (s->dead)
+				if (s->state == IMAP_S_LOGOUT)
+					io_linger(s);
+				if (s->dead || s->state == IMAP_S_LOGOUT)
 					return -1;
 				continue;
 			}

@@ -38,6 +38,7 @@ imapp_reader_reset(struct imapp_reader *r)
 	r->line_start = 0;
 	r->literal_left = 0;
 	r->literal_nonsync = 0;
+	r->literal_invalid = 0;
 	r->tag[0] = '\0';
 }
 
@@ -78,10 +79,12 @@ imapp_literal_at_eol(const char *s, size_t start, size_t end,
 		i--;
 	if (i == start || s[i - 1] != '{')
 		return 0;
-	if (end - i > 21)
-		return -1;
-	for (; isdigit((unsigned char)s[i]); i++)
+	/* a number past UINT64_MAX is refused, never wrapped */
+	for (; isdigit((unsigned char)s[i]); i++) {
+		if (v > (UINT64_MAX - (uint64_t)(s[i] - '0')) / 10)
+			return -1;
 		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
 	*size_r = v;
 	return 1;
 }
@@ -144,6 +147,7 @@ imapp_reader_feed(struct imapp_reader *r, const char *data, size_t len,
 		    r->cmd.len + lsize > r->max_command) {
 			imapp_reader_tag(r);
 			r->literal_nonsync = nonsync;
+			r->literal_invalid = lit < 0;
 			*used_r = i;
 			return IMAPP_ELITERAL;
 		}
@@ -279,8 +283,11 @@ imapp_parse_literal(struct imapp_tok *t, struct imapp_arg *a)
 
 	if (t->s[i] == '~')
 		i++;
-	for (i++; i < t->len && isdigit((unsigned char)t->s[i]); i++)
+	for (i++; i < t->len && isdigit((unsigned char)t->s[i]); i++) {
+		if (n > (UINT64_MAX - (uint64_t)(t->s[i] - '0')) / 10)
+			return imapp_fail(t, "Invalid literal size");
 		n = n * 10 + (uint64_t)(t->s[i] - '0');
+	}
 	if (i < t->len && t->s[i] == '+')
 		i++;
 	if (i + 2 >= t->len + 1 || t->s[i] != '}')

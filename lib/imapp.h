@@ -34,8 +34,10 @@ enum imapp_status {
 				 * feed more */
 	IMAPP_ELINE,		/* line longer than the limit; the rest of
 				 * the line is being skipped */
-	IMAPP_ELITERAL,		/* literal larger than the limit (or
-				 * LITERAL+ over it: caller must close) */
+	IMAPP_ELITERAL,		/* literal larger than the limit, or its
+				 * size not a valid number (literal_invalid);
+				 * LITERAL+ (literal_nonsync): the caller
+				 * must close, its bytes are on the way */
 };
 
 struct imapp_reader {
@@ -48,6 +50,8 @@ struct imapp_reader {
 	uint64_t literal_left;	/* raw bytes still to copy */
 	int skipping;		/* discarding an over-long line */
 	int literal_nonsync;	/* the refused literal was LITERAL+ */
+	int literal_invalid;	/* its size was not a number that fits in
+				 * 64 bits (a BAD, not a TOOBIG) */
 	char tag[64];		/* tag of a refused command, if known */
 };
 

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cfg.h"
+#include "imapp.h"
 #include "ipc.h"
 #include "snap.h"
 #include "xalloc.h"
@@ -17,6 +19,7 @@ enum snap_tag {
 	SNAP_PENDING, SNAP_VERS, SNAP_KIND, SNAP_CONNID, SNAP_FAILED,
 	SNAP_SINCE, SNAP_EXISTS, SNAP_RECENT_LO, SNAP_RECENT_HI, SNAP_WATCH,
 	SNAP_USER_EVENTS, SNAP_SPEC, SNAP_WAKE, SNAP_REPLY, SNAP_MECH,
+	SNAP_CONTD,
 };
 
 void
@@ -86,7 +89,8 @@ snap_put(const struct snap *sn, struct ipc_msg *m)
 	    snap_put_buf(m, SNAP_SPEC, &sn->notify_spec) < 0 ||
 	    ipc_put_u64(m, SNAP_WAKE, (uint64_t)sn->wake_ms) < 0 ||
 	    snap_put_buf(m, SNAP_REPLY, &sn->reply) < 0 ||
-	    snap_put_buf(m, SNAP_PENDING, &sn->pending) < 0)
+	    snap_put_buf(m, SNAP_PENDING, &sn->pending) < 0 ||
+	    ipc_put_u32(m, SNAP_CONTD, sn->pending_contd) < 0)
 		return -1;
 	return 0;
 }
@@ -160,6 +164,10 @@ snap_get(const struct ipc_msg *m, struct snap *sn)
 		return -1;
 	sn->idle_since_ms = (int64_t)since;
 	sn->wake_ms = (int64_t)wake;
+	/* optional: without it no continuation was sent for pending */
+	if (ipc_get_u32(m, SNAP_CONTD, &sn->pending_contd) < 0 ||
+	    sn->pending_contd > sn->pending.len)
+		sn->pending_contd = 0;
 	return 0;
 }
 
@@ -187,4 +195,28 @@ snap_kind_name(uint32_t kind)
 	default:
 		return "unknown";
 	}
+}
+
+void
+snap_reader_limits(struct imapp_reader *r, int notauth)
+{
+	size_t line, cmd;
+	uint64_t lit;
+
+	if (!notauth) {
+		r->max_line = (size_t)cfg_size("imap_maxline");
+		r->max_literal = (uint64_t)cfg_size("maxliteral");
+		r->max_command = (size_t)r->max_literal + 4 * r->max_line;
+		return;
+	}
+	line = (size_t)cfg_size("imap_maxline_preauth");
+	lit = (uint64_t)cfg_size("maxliteral_preauth");
+	if (line > SNAP_MAX_PENDING - 2)
+		line = SNAP_MAX_PENDING - 2;
+	if (lit > SNAP_MAX_PENDING)
+		lit = SNAP_MAX_PENDING;
+	cmd = line + 2 + (size_t)lit;
+	r->max_line = line;
+	r->max_literal = lit;
+	r->max_command = cmd < SNAP_MAX_PENDING ? cmd : SNAP_MAX_PENDING;
 }

@@ -41,7 +41,8 @@
 struct ipc_msg;
 
 #define SNAP_VERSION 2
-#define SNAP_MAX_PENDING 4096	/* client bytes read while parked */
+#define SNAP_MAX_PENDING 8192	/* client bytes read while parked: a
+				 * whole pre-login command fits */
 #define SNAP_MAX_WATCH 1000	/* watched mailboxes */
 #define SNAP_MAX_SPEC 32768	/* notify_spec bytes */
 #define SNAP_MAX_REPLY 512	/* reply bytes */
@@ -87,7 +88,12 @@ struct snap {
 	/* SNAP_K_NOTAUTH */
 	int64_t wake_ms;	/* CLOCK_MONOTONIC: when to send reply */
 	struct buf reply;	/* e.g. "a1 NO [AUTHENTICATIONFAILED] ...\r\n" */
-	struct buf pending;	/* bytes the client sent while parked */
+	struct buf pending;	/* bytes the client sent while parked, or
+				 * the command it had begun when parked */
+	uint32_t pending_contd;	/* every synchronizing literal announced in
+				 * pending[0..pending_contd) has had its
+				 * "+" continuation; one announced later
+				 * has not (absent in the message: 0) */
 };
 
 #define SNAP_F_CONDSTORE 0x01
@@ -124,5 +130,16 @@ int snap_put(const struct snap *sn, struct ipc_msg *m);
 int snap_get(const struct ipc_msg *m, struct snap *sn);
 void snap_free(struct snap *sn);
 const char *snap_kind_name(uint32_t kind);
+
+struct imapp_reader;
+/*
+ * snap_reader_limits - set r's limits for a session before login
+ * (notauth) or after: imapd reads commands, and idled reads a parked
+ * session's pending bytes, with the same limits.  Before login they are
+ * small (imap_maxline_preauth, maxliteral_preauth) and a whole command
+ * fits in SNAP_MAX_PENDING, so that a command a client has begun can
+ * always be parked.
+ */
+void snap_reader_limits(struct imapp_reader *r, int notauth);
 
 #endif

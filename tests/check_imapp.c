@@ -220,6 +220,90 @@ START_TEST(test_limits)
 }
 END_TEST
 
+/* literal sizes: every number range-checked, none wraps */
+static const struct {
+	const char *line;
+	int invalid;		/* -1: accepted (continuation) */
+} litnums[] = {
+	{ "a1 LOGIN {18446744073709551621}\r\n", 1 },	/* wraps to 5 */
+	{ "a2 LOGIN {18446744073709551616+}\r\n", 1 },
+	{ "a3 LOGIN {99999999999999999999999999}\r\n", 1 },
+	{ "a4 LOGIN {18446744073709551615}\r\n", 0 },	/* too big */
+	{ "a5 LOGIN {00000000000000000000005}\r\n", -1 },
+	{ "a6 LOGIN {5}\r\n", -1 },
+};
+
+START_TEST(test_literal_numbers)
+{
+	struct imapp_reader a, b;
+	enum imapp_status sa, sb;
+	size_t len = strlen(litnums[_i].line);
+	int ca, cb;
+
+	imapp_reader_init(&a, 1000, 1000, 10000);
+	imapp_reader_init(&b, 1000, 1000, 10000);
+	sa = feed(&a, litnums[_i].line, len, len, &ca);
+	sb = feed(&b, litnums[_i].line, len, 1, &cb);
+	ck_assert_int_eq(sa, sb);
+	if (litnums[_i].invalid < 0) {
+		ck_assert_int_eq(ca, 1);
+		ck_assert_uint_eq(a.literal_left, 5);
+	} else {
+		ck_assert_int_eq(sa, IMAPP_ELITERAL);
+		ck_assert_int_eq(a.literal_invalid, litnums[_i].invalid);
+		ck_assert_int_eq(b.literal_invalid, litnums[_i].invalid);
+		ck_assert_str_eq(a.tag, b.tag);
+		imapp_reader_reset(&a);
+		ck_assert_int_eq(a.literal_invalid, 0);
+	}
+	imapp_reader_free(&a);
+	imapp_reader_free(&b);
+}
+END_TEST
+
+/* the tokenizer checks a literal's size too (it may be fed other input
+ * than the reader's) */
+START_TEST(test_parse_literal_number)
+{
+	static const char wire[] = "a LOGIN {18446744073709551621}\r\nabcde";
+	struct imapp_cmd c;
+	const char *err = NULL;
+
+	ck_assert_int_eq(imapp_parse(wire, sizeof(wire) - 1, &c, &err), -1);
+	ck_assert_str_eq(err, "Invalid literal size");
+	imapp_cmd_free(&c);
+}
+END_TEST
+
+/* a command resumed from parked bytes: the reader gives the same
+ * continuations whether the bytes come at once or in pieces, so a caller
+ * can tell by position which ones were already answered */
+START_TEST(test_continue_positions)
+{
+	static const char wire[] = "a LOGIN {5}\r\nalice {6}\r\nsecret\r\n";
+	struct imapp_reader r;
+	size_t off = 0, used, pos[4];
+	int n = 0;
+	enum imapp_status st;
+
+	imapp_reader_init(&r, 100, 100, 1000);
+	while (off < sizeof(wire) - 1) {
+		st = imapp_reader_feed(&r, wire + off, sizeof(wire) - 1 - off,
+		    &used);
+		off += used;
+		if (st == IMAPP_CONTINUE)
+			pos[n++] = off;
+		else
+			break;
+	}
+	ck_assert_int_eq(st, IMAPP_COMMAND);
+	ck_assert_int_eq(n, 2);
+	ck_assert_uint_eq(pos[0], 13);
+	ck_assert_uint_eq(pos[1], 24);
+	imapp_reader_free(&r);
+}
+END_TEST
+
 START_TEST(test_seqset)
 {
 	struct imapp_seqset s;
@@ -319,6 +403,10 @@ main(void)
 	    sizeof(forbidden));
 	tcase_add_loop_test(tc, test_bad, 0, sizeof(bad) / sizeof(bad[0]));
 	tcase_add_test(tc, test_limits);
+	tcase_add_loop_test(tc, test_literal_numbers, 0,
+	    sizeof(litnums) / sizeof(litnums[0]));
+	tcase_add_test(tc, test_parse_literal_number);
+	tcase_add_test(tc, test_continue_positions);
 	tcase_add_test(tc, test_seqset);
 	tcase_add_loop_test(tc, test_numbers, 0,
 	    (int)(sizeof(numbers) / sizeof(numbers[0])));

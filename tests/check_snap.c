@@ -46,6 +46,7 @@ sample(struct snap *sn)
 	sn->wake_ms = 5000;
 	buf_puts(&sn->reply, "a1 NO [AUTHENTICATIONFAILED] x\r\n");
 	buf_append(&sn->pending, "DONE\r\n\0x", 8);
+	sn->pending_contd = 6;
 }
 
 START_TEST(test_round_trip)
@@ -83,6 +84,7 @@ START_TEST(test_round_trip)
 	ck_assert_str_eq(buf_cstr(&b.reply), buf_cstr(&a.reply));
 	ck_assert_uint_eq(b.pending.len, 8);
 	ck_assert_mem_eq(b.pending.data, "DONE\r\n\0x", 8);
+	ck_assert_uint_eq(b.pending_contd, 6);
 	snap_free(&a);
 	snap_free(&b);
 }
@@ -137,6 +139,28 @@ START_TEST(test_missing_field)
 
 	build_without(_i + 1);		/* every tag is required */
 	ck_assert_int_eq(snap_get(&msg, &b), -1);
+	snap_free(&b);
+}
+END_TEST
+
+/* pending_contd is optional (absent: no continuation was sent) and never
+ * past the pending bytes */
+START_TEST(test_pending_contd)
+{
+	struct snap a, b;
+
+	build_without(26);
+	ck_assert_int_eq(snap_get(&msg, &b), 0);
+	ck_assert_uint_eq(b.pending.len, 8);
+	ck_assert_uint_eq(b.pending_contd, 0);
+	snap_free(&b);
+	sample(&a);
+	a.pending_contd = 9;
+	ipc_msg_init(&msg, 200);
+	ck_assert_int_eq(snap_put(&a, &msg), 0);
+	ck_assert_int_eq(snap_get(&msg, &b), 0);
+	ck_assert_uint_eq(b.pending_contd, 0);
+	snap_free(&a);
 	snap_free(&b);
 }
 END_TEST
@@ -232,6 +256,7 @@ main(void)
 	tcase_add_test(tc, test_round_trip);
 	tcase_add_test(tc, test_watch_merge_and_bound);
 	tcase_add_loop_test(tc, test_missing_field, 0, 25);
+	tcase_add_test(tc, test_pending_contd);
 	tcase_add_test(tc, test_bad_values);
 	tcase_add_test(tc, test_notify_parse);
 	suite_add_tcase(s, tc);

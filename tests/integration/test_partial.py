@@ -1,0 +1,248 @@
+"""Commands a client has not finished cost no worker: a partial line or
+literal, before or after login, is parked in idled, which completes it;
+pre-login line and literal limits are small and refused before any byte
+of a literal is read; every literal size is range-checked; a stalled SASL
+exchange is bounded."""
+import socket
+
+from raw import Raw
+from test_master import wait_for
+
+MSG = b"From: a@example.com\r\nSubject: part\r\n\r\nbody\r\n"
+
+
+def parked_at_least(s, n, timeout=30):
+    return wait_for(lambda: s.parked() >= n, timeout)
+
+
+def greeted(port):
+    """a new connection gets "* OK" (not a BYE, not silence)"""
+    r = Raw(port, timeout=10)
+    ok = r.greeting.startswith(b"* OK")
+    return r, ok
+
+
+def test_half_lines_before_login_cost_no_worker(fresh):
+    """600 connections that stop in the middle of "a LOGIN alice" on 10
+    workers: all parked; a normal client still gets its greeting and logs
+    in; a half line finished later is answered"""
+    s = fresh(prefork=2, maxchild=10,
+              extra_conf="notauth_park_delay: 100ms\n").start()
+    half = []
+    for _ in range(600):
+        r = Raw(s.port, timeout=20)
+        assert r.greeting.startswith(b"* OK"), r.greeting
+        r.send(b"a LOGIN alice")
+        half.append(r)
+    assert parked_at_least(s, 600, 60), s.parked()
+    assert len(s.children()) <= 10
+    c = s.connect("alice", "secret")
+    assert c.noop()[0] == "OK"
+    c.logout()
+    r = half[7]
+    r.send(b" secret\r\n")
+    out = r.until_tag(b"a")
+    assert out[-1].startswith(b"a OK"), out
+    assert r.cmd(b"b", b"NOOP")[-1].startswith(b"b OK")
+    for q in half:
+        q.close()
+
+
+def test_half_lines_after_login_cost_no_worker(fresh):
+    """logged-in sessions that stop mid-command are parked too; finishing
+    the command later gets its reply"""
+    s = fresh(prefork=2, maxchild=10,
+              extra_conf="wait_park_delay: 100ms\nidled_maxuser: 1000\n"
+                         "idled_maxusernet: 1000\n").start()
+    half = []
+    for _ in range(150):
+        r = Raw(s.port, timeout=20)
+        assert r.cmd(b"l", b"LOGIN alice secret")[-1].startswith(b"l OK")
+        r.send(b"a SELECT INB")
+        half.append(r)
+    assert parked_at_least(s, 150, 60), s.parked()
+    assert len(s.children()) <= 10
+    c = s.connect("alice", "secret")
+    assert c.select("INBOX")[0] == "OK"
+    c.logout()
+    for r in half[:20]:
+        r.send(b"OX\r\n")
+    for r in half[:20]:
+        out = r.until_tag(b"a")
+        assert out[-1].startswith(b"a OK"), out
+        assert b"* 0 EXISTS" in out, out
+    for q in half:
+        q.close()
+
+
+def test_partial_literal_parked_and_finished(fresh):
+    """a LOGIN whose first literal stops after 2 bytes is parked with what
+    it has; idled continues the next literal itself, and the worker that
+    gets the whole command sends no second continuation"""
+    s = fresh(prefork=2, maxchild=4,
+              extra_conf="notauth_park_delay: 100ms\n"
+                         "wait_park_delay: 100ms\n").start()
+    r = Raw(s.port)
+    r.send(b"a LOGIN {5}\r\n")
+    assert r.line().startswith(b"+ ")
+    r.send(b"al")
+    assert parked_at_least(s, 1), s.parked()
+    r.send(b"ice {6}\r\n")
+    assert r.line().startswith(b"+ ")
+    r.send(b"secret\r\n")
+    out = r.until_tag(b"a")
+    assert out[-1].startswith(b"a OK"), out
+    assert not [ln for ln in out if ln.startswith(b"+")], out
+    # after login: a literal idled can hold is continued by idled, one
+    # too big for it by the worker it wakes; each exactly once
+    assert parked_at_least(s, 1), s.parked()
+    big = b"x" * 20000
+    r.send(b"b APPEND INBOX {%d}\r\n" % len(MSG))
+    assert r.line().startswith(b"+ ")
+    assert parked_at_least(s, 1), s.parked()
+    r.send(MSG)
+    assert parked_at_least(s, 1), s.parked()
+    r.send(b"\r\n")
+    out = r.until_tag(b"b")
+    assert out[-1].startswith(b"b OK"), out
+    assert not [ln for ln in out if ln.startswith(b"+")], out
+    assert parked_at_least(s, 1), s.parked()
+    r.send(b"c APPEND INBOX {%d}\r\n" % len(big))
+    assert r.line().startswith(b"+ ")
+    r.send(big + b"\r\n")
+    out = r.until_tag(b"c")
+    assert out[-1].startswith(b"c OK"), out
+    assert not [ln for ln in out if ln.startswith(b"+")], out
+
+
+def refuse_big_login_literal(r):
+    r.send(b"a LOGIN {60000000}\r\n")
+    ln = r.line()
+    assert ln.startswith(b"a BAD [TOOBIG]"), ln
+    assert b"4096" in ln, ln
+    # no byte of it was read: the next command is one
+    assert r.cmd(b"b", b"NOOP")[-1].startswith(b"b OK")
+
+
+def test_big_literal_before_login_refused(fresh):
+    """a literal over maxliteral_preauth before login gets a tagged BAD
+    naming the limit instead of a continuation, from a worker and from
+    idled; the session goes on"""
+    s = fresh(prefork=2, maxchild=4,
+              extra_conf="notauth_park_delay: 100ms\n").start()
+    first = Raw(s.port)
+    refuse_big_login_literal(first)
+    r = Raw(s.port)
+    assert parked_at_least(s, 2), s.parked()
+    refuse_big_login_literal(r)
+    assert "limit=maxliteral_preauth:4096" in s.logtext()
+    # a small one is fine before login
+    r.send(b"c LOGIN {5}\r\n")
+    assert r.line().startswith(b"+ ")
+    r.send(b"alice secret\r\n")
+    assert r.until_tag(b"c")[-1].startswith(b"c OK")
+
+
+def test_long_line_before_login_refused(fresh):
+    s = fresh(prefork=2, maxchild=4,
+              extra_conf="notauth_park_delay: 100ms\n").start()
+    for wait in (False, True):
+        r = Raw(s.port)
+        r.send(b"a NOOP\r\n")
+        assert r.line().startswith(b"a OK")
+        if wait:
+            assert parked_at_least(s, 1), s.parked()
+        r.send(b"b LOGIN " + b"x" * 40000)
+        ln = r.line()
+        assert ln.startswith(b"* BYE Command line too long"), ln
+        assert r.closed()
+    assert "limit=imap_maxline_preauth:4096" in s.logtext()
+
+
+def test_literal_plus_over_limit_says_bye(fresh):
+    """a LITERAL+ literal over the limit: "* BYE [TOOBIG]" before the
+    close, before login (also from idled) and after"""
+    s = fresh(prefork=2, maxchild=4,
+              extra_conf="notauth_park_delay: 100ms\n").start()
+    r = Raw(s.port)
+    r.send(b"a LOGIN {60000+}\r\n")
+    ln = r.line()
+    assert ln.startswith(b"* BYE [TOOBIG]"), ln
+    assert r.closed()
+    r = Raw(s.port)
+    assert parked_at_least(s, 1), s.parked()
+    r.send(b"a LOGIN {60000+}\r\n")
+    ln = r.line()
+    assert ln.startswith(b"* BYE [TOOBIG]"), ln
+    assert r.closed()
+    r = Raw(s.port)
+    assert r.cmd(b"l", b"LOGIN alice secret")[-1].startswith(b"l OK")
+    r.send(b"a APPEND INBOX {2000000+}\r\n")
+    ln = r.line()
+    assert ln.startswith(b"* BYE [TOOBIG]"), ln
+    assert b"1048576" in ln, ln
+    assert r.closed()
+
+
+def test_literal_size_that_wraps_is_bad(fresh):
+    """18446744073709551621 is not 5: BAD, before and after login, from
+    a worker and from idled"""
+    s = fresh(prefork=2, maxchild=4,
+              extra_conf="notauth_park_delay: 100ms\n").start()
+    huge = b"{18446744073709551621}"
+    r = Raw(s.port)
+    out = r.cmd(b"a", b"LOGIN " + huge)
+    assert out == [b"a BAD Invalid literal size"], out
+    assert parked_at_least(s, 1), s.parked()
+    out = r.cmd(b"b", b"LOGIN " + huge)
+    assert out == [b"b BAD Invalid literal size"], out
+    assert r.cmd(b"l", b"LOGIN alice secret")[-1].startswith(b"l OK")
+    out = r.cmd(b"c", b"APPEND INBOX " + huge)
+    assert out == [b"c BAD Invalid literal size"], out
+    assert r.cmd(b"d", b"NOOP")[-1].startswith(b"d OK")
+    r.send(b"e LOGIN {18446744073709551621+}\r\n")
+    assert r.line() == b"* BYE Invalid literal size"
+
+
+def test_stalled_authenticate_times_out(fresh):
+    """AUTHENTICATE waiting for a response the client never sends ends
+    after sasl_response_timeout as a failed exchange; the session goes
+    on"""
+    s = fresh(prefork=2, maxchild=4,
+              extra_conf="sasl_response_timeout: 1s\n").start()
+    r = Raw(s.port)
+    r.send(b"a AUTHENTICATE PLAIN\r\n")
+    assert r.line().startswith(b"+")
+    out = r.until_tag(b"a")
+    assert out[-1] == b"a NO Authentication timed out", out
+    assert "limit=sasl_response_timeout:1s" in s.logtext()
+    # a trickle does not extend it
+    r.send(b"b AUTHENTICATE PLAIN\r\n")
+    assert r.line().startswith(b"+")
+    r.send(b"AGFs")
+    out = r.until_tag(b"b")
+    assert out[-1] == b"b NO Authentication timed out", out
+    assert r.cmd(b"l", b"LOGIN alice secret")[-1].startswith(b"l OK")
+
+
+def test_half_line_flood_bounded_per_address(fresh):
+    """half-line connections from one address are bounded by authd's
+    admission per address; the refusal names the limit"""
+    s = fresh(prefork=2, maxchild=6,
+              extra_conf="notauth_park_delay: 100ms\n"
+                         "authd_maxconns_addr: 20\n").start()
+    held = []
+    for _ in range(20):
+        r = Raw(s.port, source="127.0.0.9")
+        assert r.greeting.startswith(b"* OK"), r.greeting
+        r.send(b"a LOGIN ali")
+        held.append(r)
+    assert parked_at_least(s, 20), s.parked()
+    r = Raw(s.port, source="127.0.0.9", timeout=20)
+    assert r.greeting.startswith(b"* BYE"), r.greeting
+    assert "limit=authd_maxconns_addr" in s.logtext()
+    # another address is not affected
+    r, ok = greeted(s.port)
+    assert ok
+    for q in held:
+        q.close()
