@@ -4,10 +4,23 @@
  * ready/busy on the status pipe, exits after a number of sessions.
  *
  * "imapd -C conf -s" serves one session on stdin/stdout (tests, inetd).
+ *
+ * Ending: the store is closed on every way out this process controls, so
+ * it leaves no lockers behind (failchk, run by master, reclaims those of
+ * a process killed outright).  SIGTERM, SIGINT and SIGHUP only set a flag
+ * and wake the process: a worker waiting for a client (self-pipe in its
+ * poll) exits at once; one serving a session has the client's read side
+ * shut down, so the session ends at its next read, its client is told
+ * BYE, and the worker exits.  No Berkeley DB call runs in a handler.
+ * exit() from anywhere else (log_fatal) closes the store in an atexit
+ * hook unless a store call is running or the store needs recovery.  The
+ * watchdog (SIGALRM) tells the client BYE with write(2) and dies of the
+ * signal; master then reclaims what it held with failchk.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <signal.h>
@@ -27,6 +40,77 @@
 #define IMAPD_MAX_USES 250
 
 static struct store *imapd_store;
+/* for the signal handlers: the stop signal seen, the client being served
+ * (-1: none), the self-pipe that wakes imapd_accept */
+static volatile sig_atomic_t imapd_stop, imapd_client_fd = -1;
+static int imapd_wake[2] = { -1, -1 };
+
+/* imapd_on_stop - SIGTERM/SIGINT/SIGHUP: async-signal-safe calls only */
+static void
+imapd_on_stop(int sig)
+{
+	int saved = errno, fd = imapd_client_fd;
+
+	imapd_stop = sig;
+	/* XXX(#9) a session being handed to idled right now still has its
+	 * fd here: its client would see EOF in idled; the window is the
+	 * park acknowledgement */
+	if (fd >= 0)
+		shutdown(fd, SHUT_RD);
+	if (imapd_wake[1] >= 0)
+		(void)!write(imapd_wake[1], "", 1);
+	errno = saved;
+}
+
+/* imapd_on_watchdog - SIGALRM: a command made no progress for
+ * IMAPD_WATCHDOG_S; tell that client and die of the signal (master sees
+ * the watchdog, reclaims the lockers, and no one else is disturbed) */
+static void
+imapd_on_watchdog(int sig)
+{
+	static const char bye[] =
+	    "* BYE [UNAVAILABLE] command took too long\r\n";
+	int fd = imapd_client_fd;
+
+	if (fd >= 0)
+		(void)!write(fd, bye, sizeof(bye) - 1);
+	signal(sig, SIG_DFL);
+	raise(sig);	/* delivered when this handler returns */
+}
+
+/* imapd_exit_close - atexit: close the store unless a store call is
+ * under way (exit from inside it) or it needs recovery (master stops
+ * everyone and recovers; closing a panicked environment helps nothing) */
+static void
+imapd_exit_close(void)
+{
+	if (imapd_store != NULL && !store_busy(imapd_store) &&
+	    !store_needs_recovery(imapd_store))
+		store_close(&imapd_store);
+}
+
+/* imapd_signals - the handlers above, without SA_RESTART */
+static void
+imapd_signals(void)
+{
+	static const int stops[] = { SIGTERM, SIGINT, SIGHUP };
+	struct sigaction sa;
+	size_t i;
+
+	if (pipe2(imapd_wake, O_CLOEXEC | O_NONBLOCK) < 0)
+		log_fatal("pipe: %m");
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < sizeof(stops) / sizeof(stops[0]); i++)
+		sigaddset(&sa.sa_mask, stops[i]);
+	sa.sa_handler = imapd_on_stop;
+	for (i = 0; i < sizeof(stops) / sizeof(stops[0]); i++)
+		sigaction(stops[i], &sa, NULL);
+	sa.sa_handler = imapd_on_watchdog;
+	sigaction(SIGALRM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	atexit(imapd_exit_close);
+}
 
 void
 imapd_session_init(struct imap_session *s, struct store *st, int fd)
@@ -34,6 +118,10 @@ imapd_session_init(struct imap_session *s, struct store *st, int fd)
 	memset(s, 0, sizeof(*s));
 	s->fd = fd;
 	s->st = st;
+	imapd_client_fd = fd;
+	/* a stop that came before this session: end it at its first read */
+	if (imapd_stop)
+		shutdown(fd, SHUT_RD);
 	s->timeout_ms = cfg_duration_ms("timeout");
 	if (s->timeout_ms < 60000)
 		s->timeout_ms = 60000;
@@ -48,6 +136,15 @@ imapd_session_init(struct imap_session *s, struct store *st, int fd)
 void
 imapd_session_end(struct imap_session *s)
 {
+	static const char bye[] = "* BYE [UNAVAILABLE] Server restarting; "
+	    "reconnect in a moment\r\n";
+
+	/* stopped by master (shutdown, store recovery): say why */
+	if (imapd_stop && s->state != IMAP_S_LOGOUT) {
+		(void)!write(s->fd, bye, sizeof(bye) - 1);
+		log_info("stopping session user=%s addr=%s signal=%d",
+		    s->user[0] ? s->user : "-", s->addr, (int)imapd_stop);
+	}
 	authn_closed(s->conn_id);
 	log_info("disconnect user=%s addr=%s", s->user[0] ? s->user : "-",
 	    s->addr);
@@ -59,6 +156,7 @@ imapd_session_done(struct imap_session *s)
 	/* parked: idled holds the connection now and tells authd so */
 	if (s->parked)
 		authn_release(s->conn_id);
+	imapd_client_fd = -1;
 	imapd_notify_free(s);
 	view_close(s);
 	imapp_reader_free(&s->rd);
@@ -117,15 +215,20 @@ imapd_session_run(int fd)
 }
 
 /* imapd_accept - wait for a new client (lfd) or a resumed session (hfd);
- * returns the accepted fd, *resume_r set for the latter */
+ * returns the accepted fd, *resume_r set for the latter; -1 when a stop
+ * signal came */
 static int
 imapd_accept(int lfd, int hfd, int *resume_r)
 {
-	struct pollfd pfd[2] = { { lfd, POLLIN, 0 }, { hfd, POLLIN, 0 } };
+	struct pollfd pfd[3] = { { lfd, POLLIN, 0 }, { hfd, POLLIN, 0 },
+	    { imapd_wake[0], POLLIN, 0 } };
 	int fd, i;
 
 	for (;;) {
-		if (poll(pfd, hfd >= 0 ? 2 : 1, -1) < 0) {
+		/* the self-pipe keeps a signal between this test and poll */
+		if (imapd_stop)
+			return -1;
+		if (poll(pfd, 3, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_fatal("poll: %m");
@@ -146,6 +249,34 @@ imapd_accept(int lfd, int hfd, int *resume_r)
 	}
 }
 
+/*
+ * imapd_refuse_shortage - the store has no room for this process (lock
+ * table or region full): not a reason to recover the store.  Refuse the
+ * client that would have been served, if one comes within a second, and
+ * exit with STORE_EXIT_SHORTAGE; master reclaims dead processes' lockers
+ * (failchk) and forks a new worker after its back-off.
+ */
+static void
+imapd_refuse_shortage(const char *err)
+{
+	static const char bye[] = "* BYE [UNAVAILABLE] Server busy; try "
+	    "again in a moment\r\n";
+	struct pollfd pfd = { srv_listen_fd(), POLLIN, 0 };
+	char addr[64] = "-";
+	int fd, port;
+
+	log_error("cannot open the mail store: %s; refusing clients "
+	    "limit=lock_table", err);
+	if (pfd.fd >= 0 && poll(&pfd, 1, 1000) > 0 &&
+	    (fd = accept4(pfd.fd, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
+		net_peer(fd, addr, sizeof(addr), &port);
+		(void)!write(fd, bye, sizeof(bye) - 1);
+		log_info("refused addr=%s limit=lock_table", addr);
+		close(fd);
+	}
+	exit(STORE_EXIT_SHORTAGE);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -154,7 +285,7 @@ main(int argc, char **argv)
 	int ind, lfd, hfd, fd, uses, resume;
 
 	srv_init(argc, argv, "imapd", &ind);
-	signal(SIGPIPE, SIG_IGN);
+	imapd_signals();
 	part = cfg_partition_path(cfg_str("defaultpartition"));
 	if (part == NULL)
 		log_fatal("%s: partition-%s is not set", cfg_path(),
@@ -165,6 +296,8 @@ main(int argc, char **argv)
 			log_error("cannot open the mail store: %s", err);
 			exit(STORE_EXIT_RECOVER);
 		}
+		if (store_open_shortage())
+			imapd_refuse_shortage(err);
 		log_fatal("cannot open the mail store: %s", err);
 	}
 	if (ind < argc && strcmp(argv[ind], "-s") == 0) {
@@ -178,9 +311,10 @@ main(int argc, char **argv)
 	net_set_nonblock(lfd, 1);
 	if ((hfd = srv_handoff_fd(&handoff)) >= 0)
 		net_set_nonblock(hfd, 1);
-	for (uses = 0; uses < IMAPD_MAX_USES; uses++) {
+	for (uses = 0; uses < IMAPD_MAX_USES && !imapd_stop; uses++) {
 		srv_status_send(SRV_S_READY);
-		fd = imapd_accept(lfd, hfd, &resume);
+		if ((fd = imapd_accept(lfd, hfd, &resume)) < 0)
+			break;
 		srv_status_send(SRV_S_BUSY);
 		if (resume)
 			imapd_resume(imapd_store, fd);

@@ -26,6 +26,10 @@
 #define STORE_BACKOFF_MAX_US 10000
 #define STORE_REC_VERSION 1
 
+/* why the last store_open failed; the size of environments created */
+static int store_open_recover, store_open_short;
+static unsigned store_procs;
+
 int
 store_fail(struct store *st, const char **error_r, const char *fmt, ...)
 {
@@ -111,26 +115,44 @@ store_changes_send(struct store *st)
 }
 
 /*
- * store_failchk - release the locks of processes that died holding them.
- * Berkeley DB's failchk must not run in two processes at once (it crashed
- * when every new worker ran it at start), so it runs under an exclusive
- * lock file; when another process holds it, that one is doing the work.
+ * store_failchk_lock - run DB_ENV->failchk on env: release the locks and
+ * lockers of processes that died, abort their transactions.  Berkeley
+ * DB's failchk must not run in two processes at once (it crashed when
+ * every new worker ran it at start), so it runs under an exclusive lock
+ * file; when another process holds it, that one is doing the work.
  */
 static int
-store_failchk(struct store *st)
+store_failchk_lock(DB_ENV *env, const char *configdir)
 {
-	char *path = xasprintf("%s/db/failchk.lock", st->configdir);
+	char *path = xasprintf("%s/db/failchk.lock", configdir);
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640), r = 0;
 
 	free(path);
 	if (fd < 0)
 		return 0;
 	if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
-		r = st->env->failchk(st->env, 0);
+		r = env->failchk(env, 0);
 		flock(fd, LOCK_UN);
 	}
 	close(fd);
 	return r;
+}
+
+static int
+store_failchk(struct store *st)
+{
+	return store_failchk_lock(st->env, st->configdir);
+}
+
+int
+store_dberr(struct store *st, const char **error_r, const char *what, int r)
+{
+	if (r == DB_RUNRECOVERY)
+		st->needs_recovery = 1;
+	if (r == ENOMEM)
+		return store_fail(st, error_r, "%s: lock table or region "
+		    "full (shortage): %s", what, db_strerror(r));
+	return store_fail(st, error_r, "%s: %s", what, db_strerror(r));
 }
 
 /* store_errcall - Berkeley DB's own messages go to our log */
@@ -183,9 +205,8 @@ static int
 store_open_db(struct store *st, DB **db, const char *name,
     const char **error_r)
 {
-	int r;
-
-	int tries;
+	char what[64];
+	int r, tries;
 
 	/* opens take locks too: many workers starting at once conflict */
 	for (tries = 0; tries < 200; tries++) {
@@ -198,21 +219,223 @@ store_open_db(struct store *st, DB **db, const char *name,
 			return 0;
 		(*db)->close(*db, 0);
 		*db = NULL;
+		/* out of lockers: those of dead processes may not have been
+		 * reclaimed yet; reclaim them and try once more */
+		if (r == ENOMEM && tries < 199) {
+			if (store_failchk(st) != 0)
+				break;
+			tries = 198;
+			continue;
+		}
 		if (r != DB_LOCK_DEADLOCK && r != DB_LOCK_NOTGRANTED)
 			break;
 		usleep(5000);
 	}
-	if (r == DB_RUNRECOVERY)
-		st->needs_recovery = 1;
-	return store_fail(st, error_r, "open %s: %s", name, db_strerror(r));
+	if (r == ENOMEM)
+		store_open_short = 1;
+	snprintf(what, sizeof(what), "open %s", name);
+	return store_dberr(st, error_r, what, r);
 }
-
-static int store_open_recover;
 
 int
 store_open_needs_recovery(void)
 {
 	return store_open_recover;
+}
+
+int
+store_open_shortage(void)
+{
+	return store_open_short;
+}
+
+void
+store_set_procs(unsigned procs)
+{
+	/* below STORE_PROCS_MIN Berkeley DB 5.3 wedged in lock_get after
+	 * failchk had emptied a full table (4 processes' worth) */
+	if (procs > 0 && procs < STORE_PROCS_MIN)
+		procs = STORE_PROCS_MIN;
+	store_procs = procs > STORE_PROCS_MAX ? STORE_PROCS_MAX : procs;
+}
+
+unsigned
+store_procs_env(void)
+{
+	const char *s = getenv("BERTH_STORE_PROCS");
+	unsigned long n;
+	char *end;
+
+	if (s == NULL || *s == '\0')
+		return 0;
+	n = strtoul(s, &end, 10);
+	if (*end != '\0' || n > STORE_PROCS_MAX)
+		return 0;
+	return (unsigned)n;
+}
+
+int
+store_busy(struct store *st)
+{
+	return st != NULL && st->busy > 0;
+}
+
+/*
+ * store_env_new - a DB_ENV handle configured for berth: never block on a
+ * lock (see store_run), register for failchk, and the tables sized for
+ * store_procs processes (used when the region is created: recovery).
+ */
+static int
+store_env_new(DB_ENV **env_r)
+{
+	unsigned procs = store_procs ? store_procs : STORE_PROCS_DEFAULT;
+	DB_ENV *env;
+	int r;
+
+	if ((r = db_env_create(&env, 0)) != 0)
+		return r;
+	env->set_errcall(env, store_errcall);
+	env->set_msgcall(env, store_msgcall);
+	env->set_lk_detect(env, DB_LOCK_DEFAULT);
+	env->set_flags(env, DB_TXN_NOWAIT, 1);
+	env->set_timeout(env, 3000000, DB_SET_LOCK_TIMEOUT);
+	env->set_thread_count(env, procs);
+	env->set_isalive(env, store_isalive);
+	env->set_lk_max_lockers(env, procs * STORE_PROC_LOCKERS);
+	env->set_lk_max_locks(env, procs * STORE_PROC_LOCKS);
+	env->set_lk_max_objects(env, procs * STORE_PROC_OBJECTS);
+	env->set_cachesize(env, 0, 16 * 1024 * 1024, 1);
+	env->log_set_config(env, DB_LOG_AUTO_REMOVE, 1);
+	*env_r = env;
+	return 0;
+}
+
+/* store_env_join - join an existing environment (no creation, no
+ * recovery) for failchk and statistics; *missing_r when there is none */
+static int
+store_env_join(const char *configdir, DB_ENV **env_r, int *missing_r,
+    char *err, size_t errsize)
+{
+	char *envdir = xasprintf("%s/db", configdir);
+	int r;
+
+	*missing_r = 0;
+	if ((r = store_env_new(env_r)) != 0) {
+		snprintf(err, errsize, "db_env_create: %s", db_strerror(r));
+		free(envdir);
+		return -1;
+	}
+	r = (*env_r)->open(*env_r, envdir, DB_INIT_TXN | DB_INIT_LOCK |
+	    DB_INIT_LOG | DB_INIT_MPOOL, 0640);
+	if (r != 0) {
+		*missing_r = r == ENOENT;
+		snprintf(err, errsize, "open environment %s: %s", envdir,
+		    db_strerror(r));
+		(*env_r)->close(*env_r, 0);
+		*env_r = NULL;
+		free(envdir);
+		return r == DB_RUNRECOVERY ? STORE_ERECOVER : -1;
+	}
+	free(envdir);
+	return 0;
+}
+
+int
+store_failchk_env(const char *configdir, int *missing_r,
+    const char **error_r)
+{
+	static char err[512];
+	DB_ENV *env;
+	int missing, r;
+
+	r = store_env_join(configdir, &env, &missing, err, sizeof(err));
+	if (missing_r != NULL)
+		*missing_r = missing;
+	if (r < 0 && missing)
+		return 0;
+	if (r < 0) {
+		*error_r = err;
+		return r;
+	}
+	if ((r = store_failchk_lock(env, configdir)) != 0) {
+		snprintf(err, sizeof(err), "failchk: %s", db_strerror(r));
+		*error_r = err;
+		r = r == DB_RUNRECOVERY ? STORE_ERECOVER : -1;
+	}
+	env->close(env, 0);
+	return r;
+}
+
+/* store_stats_put - the figures of one statistics call */
+#define STORE_STAT(name, v) cb(name, (unsigned long long)(v), ctx)
+
+int
+store_stats(const char *configdir, store_stat_fn *cb, void *ctx,
+    const char **error_r)
+{
+	static char err[512];
+	DB_LOCK_STAT *ls;
+	DB_TXN_STAT *ts;
+	DB_LOG_STAT *lg;
+	DB_MPOOL_STAT *ms;
+	DB_ENV *env;
+	int missing, r;
+
+	if ((r = store_env_join(configdir, &env, &missing, err,
+	    sizeof(err))) < 0) {
+		*error_r = err;
+		return -1;
+	}
+	if ((r = env->lock_stat(env, &ls, 0)) == 0) {
+		STORE_STAT("lockers", ls->st_nlockers);
+		STORE_STAT("lockers_max", ls->st_maxlockers);
+		STORE_STAT("lockers_hwm", ls->st_maxnlockers);
+		STORE_STAT("locks", ls->st_nlocks);
+		STORE_STAT("locks_max", ls->st_maxlocks);
+		STORE_STAT("locks_hwm", ls->st_maxnlocks);
+		STORE_STAT("objects", ls->st_nobjects);
+		STORE_STAT("objects_max", ls->st_maxobjects);
+		STORE_STAT("objects_hwm", ls->st_maxnobjects);
+		STORE_STAT("lock_requests", ls->st_nrequests);
+		STORE_STAT("lock_nowait_conflicts", ls->st_lock_nowait);
+		STORE_STAT("lock_wait_conflicts", ls->st_lock_wait);
+		STORE_STAT("deadlocks", ls->st_ndeadlocks);
+		STORE_STAT("lock_timeouts", ls->st_nlocktimeouts);
+		free(ls);
+	}
+	if (r == 0 && (r = env->txn_stat(env, &ts, 0)) == 0) {
+		STORE_STAT("txns", ts->st_nactive);
+		STORE_STAT("txns_max", ts->st_maxtxns);
+		STORE_STAT("txns_hwm", ts->st_maxnactive);
+		STORE_STAT("txns_begun", ts->st_nbegins);
+		STORE_STAT("txns_committed", ts->st_ncommits);
+		STORE_STAT("txns_aborted", ts->st_naborts);
+		free(ts);
+	}
+	if (r == 0 && (r = env->log_stat(env, &lg, 0)) == 0) {
+		STORE_STAT("log_file", lg->st_cur_file);
+		STORE_STAT("log_offset", lg->st_cur_offset);
+		STORE_STAT("log_bytes", (unsigned long long)lg->st_w_mbytes *
+		    1048576 + lg->st_w_bytes);
+		STORE_STAT("log_syncs", lg->st_scount);
+		free(lg);
+	}
+	if (r == 0 && (r = env->memp_stat(env, &ms, NULL, 0)) == 0) {
+		STORE_STAT("cache_bytes", (unsigned long long)ms->st_gbytes *
+		    1073741824ULL + ms->st_bytes);
+		STORE_STAT("cache_pages", ms->st_pages);
+		STORE_STAT("cache_dirty", ms->st_page_dirty);
+		STORE_STAT("cache_hits", ms->st_cache_hit);
+		STORE_STAT("cache_misses", ms->st_cache_miss);
+		free(ms);
+	}
+	env->close(env, 0);
+	if (r != 0) {
+		snprintf(err, sizeof(err), "statistics: %s", db_strerror(r));
+		*error_r = err;
+		return -1;
+	}
+	return 0;
 }
 
 int
@@ -236,32 +459,19 @@ store_open(const char *configdir, const char *partdir, int flags,
 	if (store_file_dirs(st, error_r) < 0)
 		goto fail;
 	store_file_warm();
-	if ((r = db_env_create(&st->env, 0)) != 0) {
+	store_open_short = store_open_recover = 0;
+	if ((r = store_env_new(&st->env)) != 0) {
 		store_fail(st, error_r, "db_env_create: %s", db_strerror(r));
 		goto fail;
 	}
-	st->env->set_errcall(st->env, store_errcall);
-	st->env->set_msgcall(st->env, store_msgcall);
-	st->env->set_lk_detect(st->env, DB_LOCK_DEFAULT);
-	/* never block on a lock: see store_run */
-	st->env->set_flags(st->env, DB_TXN_NOWAIT, 1);
-	st->env->set_timeout(st->env, 3000000, DB_SET_LOCK_TIMEOUT);
-	st->env->set_thread_count(st->env, 512);
-	st->env->set_isalive(st->env, store_isalive);
-	st->env->set_lk_max_locks(st->env, 100000);
-	st->env->set_lk_max_objects(st->env, 100000);
-	st->env->set_lk_max_lockers(st->env, 10000);
-	st->env->set_cachesize(st->env, 0, 16 * 1024 * 1024, 1);
-	st->env->log_set_config(st->env, DB_LOG_AUTO_REMOVE, 1);
 	oflags = DB_CREATE | DB_INIT_TXN | DB_INIT_LOCK | DB_INIT_LOG |
 	    DB_INIT_MPOOL;
 	if (flags & STORE_OPEN_RECOVER)
 		oflags |= DB_RECOVER;
 	if ((r = st->env->open(st->env, envdir, oflags, 0640)) != 0) {
-		if (r == DB_RUNRECOVERY)
-			st->needs_recovery = 1;
-		store_fail(st, error_r, "open environment %s: %s", envdir,
-		    db_strerror(r));
+		if (r == ENOMEM)
+			store_open_short = 1;
+		store_dberr(st, error_r, envdir, r);
 		goto fail;
 	}
 
@@ -364,8 +574,24 @@ store_backoff(int attempt)
 	usleep(50 + (unsigned)rand_r(&seed) % cap);
 }
 
+static int store_run_txn(struct store *st, store_op_fn *op, void *arg,
+    const char **error_r);
+
 int
 store_run(struct store *st, store_op_fn *op, void *arg, const char **error_r)
+{
+	int r;
+
+	st->busy++;
+	r = store_run_txn(st, op, arg, error_r);
+	st->busy--;
+	return r;
+}
+
+/* store_run_txn - store_run's loop */
+static int
+store_run_txn(struct store *st, store_op_fn *op, void *arg,
+    const char **error_r)
 {
 	DB_TXN *txn;
 	int attempt, r;
@@ -380,18 +606,15 @@ store_run(struct store *st, store_op_fn *op, void *arg, const char **error_r)
 		store_changes_reset(st);
 		if ((r = st->env->txn_begin(st->env, NULL, &txn,
 		    DB_TXN_NOWAIT)) != 0)
-			return store_fail(st, error_r, "txn_begin: %s",
-			    db_strerror(r));
+			return store_dberr(st, error_r, "txn_begin", r);
 		r = op(st, txn, arg);
 		if (r == DB_LOCK_DEADLOCK || r == DB_LOCK_NOTGRANTED) {
 			txn->abort(txn);
 			if (attempt % 16 == 15 &&
-			    (r = store_failchk(st)) != 0) {
-				/* a process died inside the library */
-				st->needs_recovery = 1;
-				return store_fail(st, error_r, "failchk: %s",
-				    db_strerror(r));
-			}
+			    (r = store_failchk(st)) != 0)
+				/* DB_RUNRECOVERY: a process died inside the
+				 * library */
+				return store_dberr(st, error_r, "failchk", r);
 			store_backoff(attempt);
 			continue;
 		}
@@ -404,14 +627,10 @@ store_run(struct store *st, store_op_fn *op, void *arg, const char **error_r)
 		}
 		if (r != 0) {
 			txn->abort(txn);
-			if (r == DB_RUNRECOVERY)
-				st->needs_recovery = 1;
-			return store_fail(st, error_r, "database: %s",
-			    db_strerror(r));
+			return store_dberr(st, error_r, "database", r);
 		}
 		if ((r = txn->commit(txn, 0)) != 0)
-			return store_fail(st, error_r, "commit: %s",
-			    db_strerror(r));
+			return store_dberr(st, error_r, "commit", r);
 		/* committed: tell idled which mailboxes moved on */
 		store_changes_send(st);
 		return 0;

@@ -30,9 +30,18 @@
  * record whose file is gone.
  *
  * Stale locks: every process registers with the environment
- * (set_thread_count/set_isalive); a lock wait past a few seconds runs
- * DB_ENV->failchk, which releases locks and aborts transactions of dead
- * processes, and the operation is retried.
+ * (set_thread_count/set_isalive) and closes its handles on every exit
+ * path it controls.  Whatever killed a process, DB_ENV->failchk releases
+ * its lockers, locks and transactions: master runs it every few seconds
+ * and when a child dies abnormally (store_failchk_env from berthctl
+ * failchk), and a lock wait past a few seconds runs it as well.
+ *
+ * Sizing: the lock table and the thread table are made when recovery
+ * creates the region, for store_set_procs() processes (master passes
+ * maxchild of every service plus its other children in
+ * BERTH_STORE_PROCS); STORE_PROC_* is what one process needs.  A full
+ * table (ENOMEM) is a shortage, reported as such, never a reason for
+ * recovery.
  *
  * Mailbox names are as the client sends them (modified UTF-7), hierarchy
  * separator '/'.  "INBOX" in any case as the first component is stored as
@@ -93,6 +102,24 @@ struct store_msg {
 	char keywords[STORE_MAX_KEYWORDS_LEN]; /* space-separated, "" none */
 };
 
+/* what one process needs of the shared environment: lockers (8 handles,
+ * a transaction, cursors), locks and lock objects (a transaction over
+ * many pages), and one thread-table slot */
+#define STORE_PROC_LOCKERS	32
+#define STORE_PROC_LOCKS	250
+#define STORE_PROC_OBJECTS	250
+#define STORE_PROCS_DEFAULT	512	/* without store_set_procs */
+#define STORE_PROCS_MIN		16
+#define STORE_PROCS_MAX		100000
+
+/* store_set_procs - size the next environment created (recovery) for
+ * procs processes at once (at least STORE_PROCS_MIN); 0 keeps
+ * STORE_PROCS_DEFAULT */
+void store_set_procs(unsigned procs);
+/* store_procs_env - the count master put in BERTH_STORE_PROCS, 0 if
+ * none */
+unsigned store_procs_env(void);
+
 #define STORE_OPEN_RECOVER 0x01	/* run DB recovery; caller must be alone */
 #define STORE_OPEN_CREATE  0x02	/* create the environment if missing */
 
@@ -117,6 +144,37 @@ int store_needs_recovery(struct store *st);
  * want of recovery? */
 int store_open_needs_recovery(void);
 #define STORE_EXIT_RECOVER 75
+/* exit status of a process that found no room in the store's tables:
+ * master reclaims dead lockers, never recovers for it */
+#define STORE_EXIT_SHORTAGE 74
+/* store_open_shortage - did the last failed store_open fail for want of
+ * lock-table or region space (ENOMEM: too many processes, or lockers of
+ * dead ones not yet reclaimed)?  Not a reason for recovery. */
+int store_open_shortage(void);
+/* store_busy - is a store call of st running (for an exit path that
+ * must not close handles under it)? */
+int store_busy(struct store *st);
+
+/*
+ * store_failchk_env - join the environment under configdir and run
+ * DB_ENV->failchk: free the lockers and locks of dead processes and abort
+ * their transactions.  One process at a time (a lock file); when another
+ * holds it, returns 0 at once.  Returns 0, -1 with *error_r, or
+ * STORE_ERECOVER when a process died inside the library (only recovery
+ * helps).  *missing_r (may be NULL) is set when there is no environment
+ * yet (returns 0).
+ */
+int store_failchk_env(const char *configdir, int *missing_r,
+    const char **error_r);
+#define STORE_ERECOVER	(-5)
+
+/* store_stat_fn - one figure of the environment (name, value) */
+typedef void store_stat_fn(const char *name, unsigned long long value,
+    void *ctx);
+/* store_stats - join the environment and report lockers, locks, objects,
+ * transactions, log and cache figures through cb */
+int store_stats(const char *configdir, store_stat_fn *cb, void *ctx,
+    const char **error_r);
 /* store_checkpoint - checkpoint, remove old logs, and remove message files
  * unreferenced for an hour (EVENTS); returns files removed or -1 */
 int store_checkpoint(struct store *st, const char **error_r);

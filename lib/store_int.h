@@ -17,6 +17,7 @@ struct store {
 	char *configdir, *partdir;
 	char err[512];
 	int needs_recovery;	/* DB_RUNRECOVERY seen */
+	int busy;		/* inside store_run (exit paths) */
 	/* mailboxes written by the running transaction, announced to
 	 * idled after commit (lib/notify) */
 	struct store_change *changed;
@@ -48,6 +49,10 @@ int store_run(struct store *st, store_op_fn *op, void *arg,
     const char **error_r);
 int store_fail(struct store *st, const char **error_r, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* store_dberr - fail with what and Berkeley DB's r; a full lock table or
+ * region (ENOMEM) is named as a shortage, DB_RUNRECOVERY marks st */
+int store_dberr(struct store *st, const char **error_r, const char *what,
+    int r);
 void store_ikey(struct store_ikey *k, uint32_t mboxid, uint32_t uid);
 
 int store_mrec_get(struct store *st, DB_TXN *txn, const char *user,

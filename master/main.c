@@ -3,8 +3,9 @@
  * commands, binds listeners, drops privileges, keeps worker pools, runs
  * EVENTS and DAEMON children, reloads on SIGHUP, stops on SIGTERM.
  *
- * This file owns the option parsing and the main loop (poll on the status
- * pipe and a signalfd).
+ * This file owns the option parsing, the main loop (poll on the status
+ * pipe and a signalfd) and store recovery (which only a child's
+ * STORE_EXIT_RECOVER, failchk's verdict or a blocked failchk asks for).
  */
 #include "config.h"
 
@@ -58,6 +59,8 @@ master_reap(void)
 			continue;
 		copy = *c;
 		master_child_remove(pid);
+		if (master_store_reaped(pid, status))
+			continue;
 		master_pool_reaped(&copy, status);
 		if (WIFEXITED(status) &&
 		    WEXITSTATUS(status) == STORE_EXIT_RECOVER)
@@ -154,6 +157,7 @@ master_recover(void)
 	master.terminating = 1;
 	master_stop_children(1);
 	master.terminating = 0;
+	master_store_size();
 	master_event_run_start();
 	for (i = 0; i < master.nsvcs; i++)
 		master_event_schedule(master.svcs[i], 1);
@@ -225,11 +229,24 @@ master_daemonize(void)
 	}
 }
 
+/* master_next_min - the earlier of two due times (0: none) */
+static long long
+master_next_min(long long a, long long b)
+{
+	return a == 0 || (b != 0 && b < a) ? b : a;
+}
+
+/*
+ * master_loop - one round: act on what is due, then sleep until the next
+ * due time or an event.  Every due time the rounds compute is consumed by
+ * the tick that acts on it (moved on or cleared), so a due time in the
+ * past means a round of work, never a spin.
+ */
 static void
 master_loop(int sfd)
 {
 	struct pollfd pfd[2];
-	long long next, grow, now;
+	long long next;
 	int timeout;
 
 	for (;;) {
@@ -237,14 +254,11 @@ master_loop(int sfd)
 			master_recover();
 		master_pool_adjust();
 		master_event_tick();
-		next = master_event_next_ms();
-		grow = master_pool_next_ms();
-		if (grow != 0 && (next == 0 || grow < next))
-			next = grow;
-		now = master_now_ms();
-		timeout = next ? (int)(next > now ? next - now : 0) : 1000;
-		if (timeout > 1000)
-			timeout = 1000;
+		master_store_tick();
+		next = master_next_min(master_event_next_ms(),
+		    master_pool_next_ms());
+		next = master_next_min(next, master_store_next_ms());
+		timeout = master_loop_timeout(next, master_now_ms());
 		pfd[0].fd = sfd;
 		pfd[0].events = POLLIN;
 		pfd[1].fd = master.status_rfd;
@@ -293,6 +307,7 @@ main(int argc, char **argv)
 		log_fatal("pipe: %m");
 	master.status_rfd = pfd[0];
 	master.status_wfd = pfd[1];
+	master_store_size();
 	master_event_run_start();
 	for (i = 0; i < master.nsvcs; i++) {
 		struct master_svc *svc = master.svcs[i];

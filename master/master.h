@@ -79,6 +79,8 @@ long long master_now_ms(void);
 #define MASTER_GROW_GAP_MS 10
 #define MASTER_GROW_STEP_MS 100
 #define MASTER_MAX_LOG_MS 60000	/* "maxchild reached" at most this often */
+#define MASTER_FAILCHK_MS 5000	/* reclaim dead processes' lockers */
+#define MASTER_FAILCHK_TIMEOUT_MS 30000	/* a failchk this slow is blocked */
 
 /* master_conf.c */
 int master_conf_load(int initial);
@@ -98,5 +100,21 @@ void master_event_run_start(void);
 void master_event_tick(void);
 long long master_event_next_ms(void);
 void master_event_schedule(struct master_svc *svc, int initial);
+/* master_loop_timeout - poll timeout for the earliest due time next (0:
+ * none) at now: never negative, at most 1000 ms */
+int master_loop_timeout(long long next, long long now);
+/* master_store.c */
+/* master_store_size - count the store's processes, export
+ * BERTH_STORE_PROCS for the START recovery, log the sizing */
+void master_store_size(void);
+/* master_store_failchk_soon - run failchk at the next round */
+void master_store_failchk_soon(const char *why);
+/* master_store_tick - start failchk when due, watch a running one */
+void master_store_tick(void);
+/* master_store_next_ms - when master_store_tick has work, 0 if never */
+long long master_store_next_ms(void);
+/* master_store_reaped - 1 if pid was failchk (its verdict acted on) */
+int master_store_reaped(pid_t pid, int status);
+int master_store_is_failchk(const struct master_svc *svc);
 
 #endif

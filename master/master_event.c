@@ -131,6 +131,14 @@ master_event_tick(void)
 	}
 }
 
+/*
+ * master_event_next_ms - the earliest start master_event_tick will make.
+ * Only DAEMON and EVENTS entries: a SERVICES entry's next_ms is its
+ * throttle (master_pool.c), which nothing here consumes; counted here, a
+ * throttle that had passed (a worker died before it was ready, as they do
+ * around a store recovery) was a due time in the past for ever, and the
+ * loop spun in poll(..., 0).
+ */
 long long
 master_event_next_ms(void)
 {
@@ -140,10 +148,20 @@ master_event_next_ms(void)
 	for (i = 0; i < master.nsvcs; i++) {
 		struct master_svc *svc = master.svcs[i];
 
-		if (svc->removed || svc->next_ms == 0)
+		if (svc->removed || svc->next_ms == 0 ||
+		    (svc->e.section != MCONF_DAEMON &&
+		    svc->e.section != MCONF_EVENTS))
 			continue;
 		if (next == 0 || svc->next_ms < next)
 			next = svc->next_ms;
 	}
 	return next;
+}
+
+int
+master_loop_timeout(long long next, long long now)
+{
+	if (next == 0 || next - now > 1000)
+		return 1000;
+	return next > now ? (int)(next - now) : 0;
 }

@@ -25,6 +25,7 @@
 #include "log.h"
 #include "master.h"
 #include "srv.h"
+#include "store.h"
 
 /* master_pool_status - drain the status pipe */
 void
@@ -172,16 +173,28 @@ master_pool_grow_due(struct master_svc *svc, long long now)
 	return now - svc->grow_ms >= master_pool_gap(now - svc->short_ms);
 }
 
+/* master_pool_active - does master_pool_adjust look after svc? */
+static int
+master_pool_active(const struct master_svc *svc)
+{
+	return svc->e.section == MCONF_SERVICES && !svc->removed &&
+	    svc->lfd >= 0;
+}
+
 long long
 master_pool_next_ms(void)
 {
 	long long next = 0, at;
 	size_t i;
 
+	if (master.terminating)
+		return 0;
 	for (i = 0; i < master.nsvcs; i++) {
 		struct master_svc *svc = master.svcs[i];
 
-		if (svc->short_ms == 0)
+		/* a shortage noted before the service was removed is no one's
+		 * to act on: it must not wake the loop */
+		if (svc->short_ms == 0 || !master_pool_active(svc))
 			continue;
 		at = svc->grow_ms + master_pool_gap(svc->grow_ms -
 		    svc->short_ms);
@@ -219,8 +232,16 @@ master_pool_service(struct master_svc *svc)
 				break;
 			svc->grow_ms = now;
 		}
-		if (master_spawn(svc) < 0)
+		if (master_spawn(svc) < 0) {
+			/* throttle: the paced fork would be due again at
+			 * once, every round */
+			svc->backoff_ms = svc->backoff_ms ?
+			    svc->backoff_ms * 2 : 100;
+			if (svc->backoff_ms > 10000)
+				svc->backoff_ms = 10000;
+			svc->next_ms = now + svc->backoff_ms;
 			break;
+		}
 		svc->rate_forks++;
 		ready++;
 		total++;
@@ -258,8 +279,9 @@ master_pool_service(struct master_svc *svc)
 
 /*
  * master_pool_stuck - a worker that never reported ready within
- * MASTER_START_TIMEOUT_MS is stuck opening the mail store (a process died
- * holding one of its mutexes): kill it and have the store recovered.
+ * MASTER_START_TIMEOUT_MS may be stuck opening the mail store (a process
+ * died holding one of its mutexes): kill it and run failchk, which says
+ * whether the store needs recovery (or cannot finish, which says so too).
  */
 static void
 master_pool_stuck(void)
@@ -275,11 +297,12 @@ master_pool_stuck(void)
 		    now - c->started_ms < MASTER_START_TIMEOUT_MS)
 			continue;
 		log_error("service=%s pid=%d not ready after %d ms; killing it "
-		    "and recovering the mail store", c->svc->e.name,
+		    "and checking the mail store", c->svc->e.name,
 		    (int)c->pid, MASTER_START_TIMEOUT_MS);
 		kill(c->pid, SIGKILL);
 		c->started_ms = now;	/* log once */
-		master.recover_pending = 1;
+		/* failchk (or its own timeout) decides on recovery */
+		master_store_failchk_soon("stuck");
 	}
 }
 
@@ -291,13 +314,9 @@ master_pool_adjust(void)
 	if (master.terminating)
 		return;
 	master_pool_stuck();
-	for (i = 0; i < master.nsvcs; i++) {
-		struct master_svc *svc = master.svcs[i];
-
-		if (svc->e.section == MCONF_SERVICES && !svc->removed &&
-		    svc->lfd >= 0)
-			master_pool_service(svc);
-	}
+	for (i = 0; i < master.nsvcs; i++)
+		if (master_pool_active(master.svcs[i]))
+			master_pool_service(master.svcs[i]);
 }
 
 void
@@ -309,13 +328,24 @@ master_pool_reaped(struct master_child *c, int status)
 	    WEXITSTATUS(status) != 0) || (WIFSIGNALED(status) &&
 	    WTERMSIG(status) != SIGTERM));
 
-	/* a worker stuck inside the store is killed by its watchdog */
+	/*
+	 * A child that died without closing the store (the watchdog, a
+	 * crash, SIGKILL) or found it full leaves lockers behind: failchk
+	 * reclaims them, and only its verdict recovers the store.  The
+	 * watchdog cancels that one client (it was told BYE); no one else
+	 * loses a session.
+	 */
 	if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM &&
-	    !master.terminating) {
+	    !master.terminating)
 		log_error("service=%s pid=%d stopped by its watchdog; "
-		    "recovering the mail store", svc->e.name, (int)c->pid);
-		master.recover_pending = 1;
-	}
+		    "reclaiming its locks", svc->e.name, (int)c->pid);
+	if (WIFEXITED(status) && WEXITSTATUS(status) == STORE_EXIT_SHORTAGE &&
+	    !master.terminating)
+		log_error("service=%s pid=%d found the mail store's lock "
+		    "table full; reclaiming dead processes' locks",
+		    svc->e.name, (int)c->pid);
+	if (failed)
+		master_store_failchk_soon("child died");
 	/* a worker that dies before it ever became ready (bad config, store
 	 * unusable) throttles its service, as Postfix does; one killed
 	 * while serving does not */

@@ -257,6 +257,135 @@ START_TEST(test_killed_holder)
 }
 END_TEST
 
+static void
+stat_get(const char *name, unsigned long long value, void *ctx)
+{
+	if (strcmp(name, "lockers") == 0)
+		*(unsigned long long *)ctx = value;
+}
+
+static unsigned long long
+lockers(void)
+{
+	unsigned long long n = 0;
+	const char *err;
+
+	ck_assert_int_eq(store_stats(conf, stat_get, &n, &err), 0);
+	return n;
+}
+
+/* child_open - a process that opens the store and ends with how (0:
+ * store_close, 1: _exit with the store open, as kill -9 leaves it);
+ * returns its exit status: 0, 2 for a shortage, 3 for recovery */
+static int
+child_open(int how)
+{
+	const char *err;
+	int status;
+	pid_t pid;
+
+	pid = fork();
+	if (pid == 0) {
+		struct store *s2;
+
+		if (store_open(conf, part, 0, &s2, &err) < 0)
+			_exit(store_open_shortage() ? 2 :
+			    store_open_needs_recovery() ? 3 : 1);
+		if (how == 0)
+			store_close(&s2);
+		_exit(0);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status));
+	return WEXITSTATUS(status);
+}
+
+/* a process that closes the store leaves no lockers; one that dies with
+ * it open leaves its lockers until failchk, which takes them all back */
+START_TEST(test_lockers_reclaimed)
+{
+	unsigned long long base, leaked;
+	const char *err;
+	int i;
+
+	base = lockers();
+	for (i = 0; i < 20; i++)
+		ck_assert_int_eq(child_open(0), 0);
+	ck_assert_uint_eq(lockers(), base);
+	for (i = 0; i < 20; i++)
+		ck_assert_int_eq(child_open(1), 0);
+	leaked = lockers();
+	ck_assert_uint_ge(leaked, base + 20 * 8);	/* 8 handles each */
+	ck_assert_int_eq(store_failchk_env(conf, NULL, &err), 0);
+	ck_assert_uint_eq(lockers(), base);
+}
+END_TEST
+
+/* child_hold - a process that keeps the store open until killed; its
+ * pid, or -(exit status) when its open failed */
+static pid_t
+child_hold(void)
+{
+	const char *err;
+	int p[2], status;
+	pid_t pid;
+	char c;
+
+	ck_assert_int_eq(pipe(p), 0);
+	pid = fork();
+	if (pid == 0) {
+		struct store *s2;
+
+		close(p[0]);
+		alarm(60);
+		if (store_open(conf, part, 0, &s2, &err) < 0)
+			_exit(store_open_shortage() ? 2 :
+			    store_open_needs_recovery() ? 3 : 1);
+		if (write(p[1], "x", 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	close(p[1]);
+	if (read(p[0], &c, 1) == 1) {
+		close(p[0]);
+		return pid;
+	}
+	close(p[0]);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status));
+	return -WEXITSTATUS(status);
+}
+
+/* a lock table full of live processes is a shortage, not a reason for
+ * recovery; once they are gone (killed: failchk), there is room again */
+START_TEST(test_shortage)
+{
+	pid_t held[STORE_PROCS_MIN * STORE_PROC_LOCKERS];
+	const char *err;
+	int n = 0, r = 0, status;
+
+	store_close(&st);
+	store_set_procs(1);	/* raised to STORE_PROCS_MIN: 512 lockers */
+	ck_assert_int_ge(store_recover(conf, part, &err), 0);
+	store_set_procs(0);
+	while (n < (int)(sizeof(held) / sizeof(held[0])) &&
+	    (r = child_hold()) > 0)
+		held[n++] = r;
+	ck_assert_int_eq(r, -2);
+	/* 8 handles, 9 lockers each, with BDB's own rounding */
+	ck_assert_int_ge(n, STORE_PROCS_MIN * STORE_PROC_LOCKERS / 9 - 2);
+	while (n > 0) {
+		kill(held[--n], SIGKILL);
+		waitpid(held[n], &status, 0);
+	}
+	ck_assert_int_eq(store_failchk_env(conf, NULL, &err), 0);
+	ck_assert_uint_eq(lockers(), 0);
+	ck_assert_int_eq(child_open(0), 0);
+	ck_assert_int_eq(store_open(conf, part, 0, &st, &err), 0);
+}
+END_TEST
+
 START_TEST(test_recover_sweeps_orphans)
 {
 	char path[400];
@@ -324,6 +453,8 @@ main(void)
 	tcase_add_test(tc, test_recent);
 	tcase_add_test(tc, test_two_processes);
 	tcase_add_test(tc, test_killed_holder);
+	tcase_add_test(tc, test_lockers_reclaimed);
+	tcase_add_test(tc, test_shortage);
 	tcase_add_test(tc, test_recover_sweeps_orphans);
 	tcase_add_test(tc, test_expunged_file_swept);
 	suite_add_tcase(s, tc);

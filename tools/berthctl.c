@@ -21,6 +21,8 @@ struct ctl_cmd {
 static const struct ctl_cmd ctl_cmds[] = {
 	{ "recover", ctl_recover, "recover" },
 	{ "checkpoint", ctl_checkpoint, "checkpoint" },
+	{ "failchk", ctl_failchk, "failchk" },
+	{ "stats", ctl_stats, "stats" },
 	{ "mailbox", ctl_mailbox, "mailbox list|create|delete USER [NAME]" },
 	{ "parked", ctl_parked, "parked" },
 	{ "penalties", ctl_penalties, "penalties [-n N]" },

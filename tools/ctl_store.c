@@ -1,5 +1,7 @@
 /*
- * ctl_store - berthctl recover, checkpoint and mailbox subcommands.
+ * ctl_store - berthctl recover, checkpoint, failchk, stats and mailbox
+ * subcommands.  Every path closes the store before it returns, so a
+ * berthctl leaves no lockers behind.
  */
 #include "config.h"
 
@@ -26,10 +28,19 @@ int
 ctl_recover(int argc, char **argv)
 {
 	const char *err;
+	unsigned procs;
 	int swept;
 
 	(void)argc;
 	(void)argv;
+	/* master says how many processes may share the store at once */
+	procs = store_procs_env();
+	store_set_procs(procs);
+	if (procs == 0)
+		procs = STORE_PROCS_DEFAULT;
+	log_info("store sizing procs=%u lockers=%u locks=%u objects=%u "
+	    "threads=%u", procs, procs * STORE_PROC_LOCKERS,
+	    procs * STORE_PROC_LOCKS, procs * STORE_PROC_OBJECTS, procs);
 	swept = store_recover(cfg_str("configdirectory"), ctl_partition(),
 	    &err);
 	if (swept < 0) {
@@ -52,14 +63,66 @@ ctl_checkpoint(int argc, char **argv)
 	(void)argv;
 
 	if (store_open(cfg_str("configdirectory"), ctl_partition(),
-	    STORE_OPEN_CREATE, &st, &err) < 0 ||
-	    (swept = store_checkpoint(st, &err)) < 0) {
+	    STORE_OPEN_CREATE, &st, &err) < 0) {
 		log_error("checkpoint failed: %s", err);
+		return 1;
+	}
+	if ((swept = store_checkpoint(st, &err)) < 0) {
+		log_error("checkpoint failed: %s", err);
+		store_close(&st);
 		return 1;
 	}
 	if (swept > 0)
 		log_info("checkpoint swept_files=%d", swept);
 	store_close(&st);
+	return 0;
+}
+
+/*
+ * ctl_failchk - reclaim what dead processes left in the store (master runs
+ * this every few seconds and after a child died abnormally).  Exit 0,
+ * STORE_EXIT_RECOVER when only recovery helps, 1 on other failures.
+ */
+int
+ctl_failchk(int argc, char **argv)
+{
+	const char *err;
+	int r;
+
+	(void)argc;
+	(void)argv;
+	r = store_failchk_env(cfg_str("configdirectory"), NULL, &err);
+	if (r == STORE_ERECOVER) {
+		log_error("failchk: the mail store needs recovery: %s", err);
+		return STORE_EXIT_RECOVER;
+	}
+	if (r < 0) {
+		log_warn("failchk failed: %s", err);
+		return 1;
+	}
+	return 0;
+}
+
+static void
+ctl_stats_print(const char *name, unsigned long long value, void *ctx)
+{
+	(void)ctx;
+	printf("%s=%llu\n", name, value);
+}
+
+/* ctl_stats - the store environment's figures, key=value lines */
+int
+ctl_stats(int argc, char **argv)
+{
+	const char *err;
+
+	(void)argc;
+	(void)argv;
+	if (store_stats(cfg_str("configdirectory"), ctl_stats_print, NULL,
+	    &err) < 0) {
+		fprintf(stderr, "berthctl: %s\n", err);
+		return 1;
+	}
 	return 0;
 }
 
