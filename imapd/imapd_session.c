@@ -291,6 +291,36 @@ imapd_idle_sync(struct imap_session *s)
 }
 
 /*
+ * imapd_read_unparked - read on in the worker for a session that cannot
+ * be parked.  Inside a command too big for idled to hold (after login: a
+ * large APPEND literal, an over-long line being skipped) the wait is
+ * bounded by stall_timeout, not timeout, so that a client that stops in
+ * the middle of an upload holds the worker minutes, not half an hour.
+ */
+static int
+imapd_read_unparked(struct imap_session *s)
+{
+	long long stall = cfg_duration_ms("stall_timeout"),
+	    limit = s->timeout_ms;
+
+	if ((s->rd.cmd.len > 0 || s->rd.skipping) && stall > 0 &&
+	    stall < limit)
+		limit = stall;
+	if (io_read(s, limit) == 0)
+		return 0;
+	if (errno == ETIMEDOUT && limit < s->timeout_ms) {
+		io_printf(s, "* BYE Command stalled for too long\r\n");
+		log_info("autologout stalled command user=%s addr=%s "
+		    "read=%zu limit=stall_timeout:%llds",
+		    s->user[0] ? s->user : "-", s->addr, s->rd.cmd.len,
+		    limit / 1000);
+		s->state = IMAP_S_LOGOUT;
+		errno = ECONNABORTED;
+	}
+	return -1;
+}
+
+/*
  * imapd_wait_input - read more of the next command.  A session that
  * waits long enough is parked in idled instead of holding this worker:
  * under NOTIFY after notify_park_delay (idled wakes it when a watched
@@ -312,7 +342,7 @@ imapd_wait_input(struct imap_session *s)
 	int between;
 
 	if (delay <= 0 && !notify)
-		return io_read(s, s->timeout_ms);
+		return imapd_read_unparked(s);
 	/*
 	 * Between commands, and inside a command the client has not
 	 * finished (a partial line or literal travels to idled as the
@@ -351,7 +381,7 @@ imapd_wait_input(struct imap_session *s)
 		if (notify && between)
 			imapd_wait_sync(s);
 	}
-	return io_read(s, s->timeout_ms);
+	return imapd_read_unparked(s);
 }
 
 /* imapd_next_command - read until a whole command; -1 ends the session */

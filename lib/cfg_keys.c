@@ -63,6 +63,7 @@ const struct cfg_key cfg_keys[] = {
 	{ "sasl_saslauthd_path", CFG_T_STR, NULL, 0 },
 	{ "sasl_sasldb_path", CFG_T_STR, "/etc/sasldb2", 0 },
 	{ "servername", CFG_T_STR, NULL, 0 },
+	{ "stall_timeout", CFG_T_DURATION, "2m", 'm' },
 	{ "syslog_prefix", CFG_T_STR, "berth", 0 },
 	{ "tcp_keepalive_cnt", CFG_T_INT, "5", 0 },
 	{ "tcp_keepalive_idle", CFG_T_DURATION, "5m", 's' },

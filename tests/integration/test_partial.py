@@ -246,3 +246,20 @@ def test_half_line_flood_bounded_per_address(fresh):
     assert ok
     for q in held:
         q.close()
+
+
+def test_stalled_big_append_bounded(fresh):
+    """after login a literal too big for idled is read by a worker; a
+    client that stops in the middle of it is logged out after
+    stall_timeout, not timeout"""
+    s = fresh(prefork=2, maxchild=4,
+              extra_conf="stall_timeout: 2s\nwait_park_delay: 100ms\n"
+                         ).start()
+    r = Raw(s.port, timeout=20)
+    assert r.cmd(b"l", b"LOGIN alice secret")[-1].startswith(b"l OK")
+    r.send(b"a APPEND INBOX {100000}\r\n")
+    assert r.line().startswith(b"+ ")
+    r.send(b"x" * 20000)
+    assert r.line() == b"* BYE Command stalled for too long"
+    assert r.closed()
+    assert "limit=stall_timeout:2s" in s.logtext()
