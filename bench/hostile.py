@@ -23,7 +23,7 @@ with --gen KIND), all from loopback addresses, for --seconds:
               OK, a NO/BAD/BYE/close or no OK within 15 s a failure
 
 and the server's tree sampled once a second (sum of PSS, process count),
-and for berth the Berkeley DB lockers (db5.3_stat -c on its environment)
+and for berth the Berkeley DB lockers (berthctl stats, else db5.3_stat -c)
 before the run, at its peak and after the tree settled.
 
     bench/hostile.py [--servers berth,dovecot] [--seconds 60]
@@ -442,7 +442,19 @@ class Sampler(threading.Thread):
 
 
 def berth_lockers(peer):
-    """{"current": n, "max": n} from db5.3_stat -c on berth's store"""
+    """{"current": n, "max": n, "possible": n}: berthctl stats, or
+    db5.3_stat -c on berth's store where berthctl has no stats"""
+    try:
+        out = subprocess.run([os.path.join(peers.BUILD, "tools", "berthctl"),
+                              "-C", peer.server.conf, "stats"],
+                             capture_output=True, text=True, timeout=20)
+        kv = peers.kv(out.stdout)
+        if out.returncode == 0 and "lockers" in kv:
+            return {"current": int(kv["lockers"]),
+                    "max": int(kv.get("lockers_hwm", -1)),
+                    "possible": int(kv.get("lockers_max", -1))}
+    except (OSError, subprocess.TimeoutExpired, ValueError):
+        pass
     env = os.path.join(peer.dir, "conf", "db")
     try:
         out = subprocess.run(["db5.3_stat", "-c", "-h", env],
