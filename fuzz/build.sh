@@ -20,9 +20,13 @@ clang $CFLAGS -o "$out/fuzz_mime" "$here/fuzz_mime.c" "$top/lib/mime_parse.c" \
 clang $CFLAGS -o "$out/fuzz_snap" "$here/fuzz_snap.c" "$top/lib/snap.c" \
 	"$top/lib/ipc.c" "$top/lib/notify.c" "$top/lib/cfg.c" \
 	"$top/lib/cfg_keys.c" $LIB
+clang $CFLAGS -o "$out/fuzz_wild" "$here/fuzz_wild.c" "$top/lib/wild.c" \
+	"$top/lib/mboxname.c" $LIB
+clang $CFLAGS -o "$out/fuzz_login" "$here/fuzz_login.c" "$top/lib/imapp.c" \
+	"$top/lib/uname.c" "$top/lib/mboxname.c" $LIB
 if [ "${1:-}" = run ]; then
 	secs=${2:-60}
-	for t in imapp mime snap; do
+	for t in imapp mime snap wild login; do
 		mkdir -p "$out/corpus-$t"
 		"$out/fuzz_$t" -max_total_time="$secs" -max_len=8192 \
 		    "$out/corpus-$t" "$here/corpus/$t"

@@ -136,6 +136,7 @@ struct cmd_list_ctx {
 	struct imap_cmd *cmd;
 	struct wild *pattern;
 	char **names;
+	char **sorted;		/* names in strcmp order (not owned) */
 	uint32_t *attrs;
 	size_t n;
 	int lsub;
@@ -160,17 +161,33 @@ cmd_lsub_collect(const char *name, void *vctx)
 	return cmd_list_collect(name, NULL, vctx);
 }
 
-/* cmd_list_has_children - any name below names[i]? */
+static int
+cmd_list_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* cmd_list_has_children - any name below name?  The names below it are
+ * the contiguous run of sorted names from the first >= "name/" on: a
+ * binary search, where a scan of every name for every name cost n^2 for
+ * LIST "*" with many mailboxes */
 static int
 cmd_list_has_children(struct cmd_list_ctx *c, const char *name)
 {
-	size_t i, l = strlen(name);
+	size_t lo = 0, hi = c->n, mid, l = strlen(name);
+	char *key = xasprintf("%s/", name);
+	int r;
 
-	for (i = 0; i < c->n; i++)
-		if (strncmp(c->names[i], name, l) == 0 &&
-		    c->names[i][l] == '/')
-			return 1;
-	return 0;
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (strcmp(c->sorted[mid], key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	r = lo < c->n && strncmp(c->sorted[lo], key, l + 1) == 0;
+	free(key);
+	return r;
 }
 
 void
@@ -210,6 +227,10 @@ cmd_list(struct imap_cmd *cmd)
 		store_sub_list(s->st, s->user, cmd_lsub_collect, &c, &err);
 	else
 		store_mbox_list(s->st, s->user, cmd_list_collect, &c, &err);
+	if (c.n > 0) {
+		c.sorted = xmemdup(c.names, c.n * sizeof(*c.names));
+		qsort(c.sorted, c.n, sizeof(*c.sorted), cmd_list_cmp);
+	}
 	for (i = 0; i < c.n; i++) {
 		name = c.names[i];
 		if (!wild_match(c.pattern, name, strlen(name)))
@@ -225,6 +246,7 @@ cmd_list(struct imap_cmd *cmd)
 	for (i = 0; i < c.n; i++)
 		free(c.names[i]);
 	free(c.names);
+	free(c.sorted);
 	free(c.attrs);
 	wild_free(&c.pattern);
 	buf_free(&line);

@@ -670,3 +670,26 @@ def test_search_long_key_linear(server):
         assert out[0] == (b"* SEARCH 1" if hit else b"* SEARCH"), out[0]
     r.cmd(b"z", b"LOGOUT")
     r.close()
+
+
+def test_list_children_attributes(server):
+    r = login(server)
+    names = [b"kids", b"kids/a", b"kids.x", b"kids x", b"kids/a/b", b"kidz"]
+    for n in names:
+        assert tagged(r.cmd(b"c", b'CREATE "' + n + b'"')) == b"OK"
+    try:
+        out = r.cmd(b"l", b'LIST "" "kid*"')
+        attrs = {}
+        for ln in out[:-1]:
+            a, n = ln.split(b"(", 1)[1].split(b") \"/\" ", 1)
+            attrs[n.strip(b'"')] = a
+        assert set(attrs) == set(names), out
+        for n in names:
+            want = b"HasChildren" if n in (b"kids", b"kids/a") else \
+                b"HasNoChildren"
+            assert attrs[n].endswith(b"\\" + want), (n, attrs[n])
+    finally:
+        for n in reversed(names):
+            r.cmd(b"d", b'DELETE "' + n + b'"')
+    r.cmd(b"z", b"LOGOUT")
+    r.close()
