@@ -81,9 +81,10 @@ struct imap_cmd {
 
 typedef void imap_cmd_fn(struct imap_cmd *cmd);
 
-/* watchdog: a command that makes no progress for this long is stuck
- * inside the store; SIGALRM ends the worker and master recovers the
- * store.  Waiting for the client does not count. */
+/* watchdog: a command that makes no progress for this long is stuck;
+ * SIGALRM tells its client BYE and ends the worker (main.c), and master
+ * reclaims its locks with failchk: no one else's session is touched.
+ * Waiting for the client does not count. */
 #define IMAPD_WATCHDOG_S 300
 
 #define IMAP_CMD_NOTAUTH	0x01	/* allowed before login */
