@@ -89,6 +89,11 @@ search_arg(struct search_parser *ps, const char *key)
 		ps->err = msg;
 		return NULL;
 	}
+	if (memchr(ps->a[ps->i].str, '\0', ps->a[ps->i].len) != NULL) {
+		snprintf(msg, sizeof(msg), "NUL in the argument of %s", key);
+		ps->err = msg;
+		return NULL;
+	}
 	return ps->a[ps->i++].str;
 }
 

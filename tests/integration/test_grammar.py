@@ -644,6 +644,9 @@ def test_search_nesting_bounded(server):
             assert out[0] == b"* SEARCH 1 2", out[0]
     out = r.cmd(b"t", b"SEARCH " + b"NOT " * 1100 + b"ALL")
     assert tagged(out) == b"BAD", out
+    # a literal may carry a NUL; a search string must not (it cut the key)
+    out = r.cmd(b"u", b"SEARCH SUBJECT {3+}\r\nm\x00z")
+    assert tagged(out) == b"BAD" and b"NUL" in out[-1], out
     for key in (b"LARGER -1", b"LARGER 4294967296", b"SMALLER +5",
                 b"MODSEQ 9223372036854775808", b"MODSEQ 18446744073709551617"):
         out = r.cmd(b"n", b"SEARCH " + key)
