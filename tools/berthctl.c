@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,20 +17,22 @@ struct ctl_cmd {
 	const char *name;
 	int (*fn)(int argc, char **argv);
 	const char *usage;
+	int store;	/* opens the mail store: see ctl_run */
 };
 
 static const struct ctl_cmd ctl_cmds[] = {
-	{ "recover", ctl_recover, "recover" },
-	{ "checkpoint", ctl_checkpoint, "checkpoint" },
-	{ "failchk", ctl_failchk, "failchk" },
-	{ "stats", ctl_stats, "stats" },
-	{ "mailbox", ctl_mailbox, "mailbox list|create|delete USER [NAME]" },
-	{ "parked", ctl_parked, "parked" },
-	{ "penalties", ctl_penalties, "penalties [-n N]" },
-	{ "penalty", ctl_penalty, "penalty clear ADDRESS|NETWORK|USER" },
-	{ "connections", ctl_connections, "connections [-n N]" },
-	{ "user", ctl_user, "user add|passwd|delete USER [-p]" },
-	{ NULL, NULL, NULL }
+	{ "recover", ctl_recover, "recover", 1 },
+	{ "checkpoint", ctl_checkpoint, "checkpoint", 1 },
+	{ "failchk", ctl_failchk, "failchk", 1 },
+	{ "stats", ctl_stats, "stats", 1 },
+	{ "mailbox", ctl_mailbox, "mailbox list|create|delete USER [NAME]",
+	    1 },
+	{ "parked", ctl_parked, "parked", 0 },
+	{ "penalties", ctl_penalties, "penalties [-n N]", 0 },
+	{ "penalty", ctl_penalty, "penalty clear ADDRESS|NETWORK|USER", 0 },
+	{ "connections", ctl_connections, "connections [-n N]", 0 },
+	{ "user", ctl_user, "user add|passwd|delete USER [-p]", 0 },
+	{ NULL, NULL, NULL, 0 }
 };
 
 static void
@@ -43,6 +46,32 @@ usage(void)
 	exit(2);
 }
 
+/*
+ * ctl_run - run c.  A store command runs with SIGTERM, SIGINT and SIGHUP
+ * blocked: it is short, and closes the store on every path; a stop that
+ * comes meanwhile is delivered when it is done, so berthctl never leaves
+ * lockers behind (no handler could close the store safely in the middle
+ * of a Berkeley DB call).
+ */
+static int
+ctl_run(const struct ctl_cmd *c, int argc, char **argv)
+{
+	sigset_t stops, old;
+	int r;
+
+	if (!c->store)
+		return c->fn(argc, argv);
+	sigemptyset(&stops);
+	sigaddset(&stops, SIGTERM);
+	sigaddset(&stops, SIGINT);
+	sigaddset(&stops, SIGHUP);
+	sigprocmask(SIG_BLOCK, &stops, &old);
+	r = c->fn(argc, argv);
+	fflush(stdout);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return r;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -54,7 +83,7 @@ main(int argc, char **argv)
 		usage();
 	for (c = ctl_cmds; c->name; c++)
 		if (strcmp(c->name, argv[ind]) == 0)
-			return c->fn(argc - ind, argv + ind);
+			return ctl_run(c, argc - ind, argv + ind);
 	fprintf(stderr, "berthctl: unknown command '%s'\n", argv[ind]);
 	usage();
 }
