@@ -287,7 +287,7 @@ async def churn(a, st, deadline):
 async def list_run(a, st, deadline):
     c = await g_open(a, "127.9.0.1")
     if c is None:
-        st["result"] = "refused"
+        st["result"] = "no_greeting"
         return
     r, w = c
     w.write(b"l LOGIN user1 pw\r\n")
