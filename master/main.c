@@ -246,8 +246,8 @@ static void
 master_loop(int sfd)
 {
 	struct pollfd pfd[2];
-	long long next;
-	int timeout;
+	long long next, now;
+	int timeout, busy = 0;
 
 	for (;;) {
 		if (master.recover_pending)
@@ -258,7 +258,21 @@ master_loop(int sfd)
 		next = master_next_min(master_event_next_ms(),
 		    master_pool_next_ms());
 		next = master_next_min(next, master_store_next_ms());
-		timeout = master_loop_timeout(next, master_now_ms());
+		now = master_now_ms();
+		timeout = master_loop_timeout(next, now);
+		/* a due time no tick consumes is our bug: say which, and
+		 * sleep a little rather than burn a core */
+		busy = timeout == 0 ? busy + 1 : 0;
+		if (busy >= MASTER_SPIN_ROUNDS) {
+			if (busy == MASTER_SPIN_ROUNDS)
+				log_error("main loop: a due time in the past is "
+				    "not consumed event=%lld pool=%lld "
+				    "store=%lld now=%lld",
+				    master_event_next_ms(),
+				    master_pool_next_ms(),
+				    master_store_next_ms(), now);
+			timeout = 10;
+		}
 		pfd[0].fd = sfd;
 		pfd[0].events = POLLIN;
 		pfd[1].fd = master.status_rfd;

@@ -79,6 +79,9 @@ long long master_now_ms(void);
 #define MASTER_GROW_GAP_MS 10
 #define MASTER_GROW_STEP_MS 100
 #define MASTER_MAX_LOG_MS 60000	/* "maxchild reached" at most this often */
+/* rounds in a row with nothing to wait for: paced growth forks once a
+ * round at most, so far more than any maxchild means a spin */
+#define MASTER_SPIN_ROUNDS 100000
 #define MASTER_FAILCHK_MS 5000	/* reclaim dead processes' lockers */
 #define MASTER_FAILCHK_TIMEOUT_MS 30000	/* a failchk this slow is blocked */
 
