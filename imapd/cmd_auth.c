@@ -271,6 +271,7 @@ void
 cmd_login(struct imap_cmd *cmd)
 {
 	const char *user = imap_astring(cmd, 0), *pass = imap_astring(cmd, 1);
+	const char *why = NULL;
 	struct authc_client cl;
 	struct authc_reply rep;
 	struct buf resp = BUF_INIT, chal = BUF_INIT;
@@ -279,11 +280,19 @@ cmd_login(struct imap_cmd *cmd)
 		imap_bad(cmd, "LOGIN needs a user name and a password");
 		return;
 	}
-	if (cmd->args[0].len == 0 || cmd->args[0].len >= AUTHC_MAX_USER ||
-	    memchr(user, '\0', cmd->args[0].len) != NULL ||
-	    memchr(pass, '\0', cmd->args[1].len) != NULL ||
-	    cmd->args[0].len + cmd->args[1].len + 2 > AUTHP_MAX_RESP) {
-		imap_bad(cmd, "Invalid user name or password");
+	/* what the PLAIN relay cannot carry; authd's rule (lib/uname)
+	 * judges the rest of the name */
+	if (memchr(user, '\0', cmd->args[0].len) != NULL)
+		why = "NUL in user name";
+	else if (memchr(pass, '\0', cmd->args[1].len) != NULL)
+		why = "NUL in password";
+	else if (cmd->args[0].len >= AUTHC_MAX_USER ||
+	    cmd->args[0].len + cmd->args[1].len + 2 > AUTHP_MAX_RESP)
+		why = "user name or password too long";
+	if (why != NULL) {
+		log_info("login refused user=- addr=%s mech=LOGIN "
+		    "reason=\"%s\"", cmd->s->addr, why);
+		imap_bad(cmd, "Refused: %s", why);
 		return;
 	}
 	if (!cmd->s->secure && !cfg_bool("allowplaintext")) {

@@ -112,9 +112,14 @@ def test_nul_in_user_name_refused(fresh):
     # PLAIN's fields cannot hold a NUL: an extra one is malformed
     ln = auth_plain(r, b"d", b"", b"alice", b"secret\0x")
     assert ln.startswith(b"d BAD"), ln
+    # nor can LOGIN's, relayed as PLAIN
+    ln = login_literal(r, b"e", b"alice\0x", b"secret")
+    assert ln.startswith(b"e BAD") and b"NUL in user name" in ln, ln
+    assert r.cmd(b"f", b"SELECT INBOX")[-1].startswith(b"f BAD")
     r.close()
     assert wait_for(lambda: 'login refused user=- addr=127.0.22.1 '
                     'mech=LOGIN reason="NUL in user name"' in s.logtext())
+    assert s.logtext().count('mech=LOGIN reason="NUL in user name"') == 3
 
 
 def test_control_characters_refused_everywhere(fresh):
@@ -156,6 +161,10 @@ def test_invalid_utf8_and_long_names_refused(fresh):
     assert ln.startswith(b"c BAD") and b"too long" in ln, ln
     ln = auth_login(r, b"d", b"   ", b"secret", ir=True)
     assert ln.startswith(b"d BAD") and b"empty" in ln, ln
+    ln = r.cmd(b"e", b'LOGIN "" secret')[-1]
+    assert ln.startswith(b"e BAD") and b"empty" in ln, ln
+    ln = r.cmd(b"f", b'LOGIN " " secret')[-1]
+    assert ln.startswith(b"f BAD") and b"empty" in ln, ln
     r.close()
 
 
