@@ -366,6 +366,29 @@ store_failchk_env(const char *configdir, int *missing_r,
 	return r;
 }
 
+int
+store_panic_env(const char *configdir, const char **error_r)
+{
+	static char err[512];
+	DB_ENV *env;
+	int missing, r;
+
+	if (store_env_join(configdir, &env, &missing, err, sizeof(err)) < 0) {
+		*error_r = err;
+		return -1;
+	}
+	/* every process in the environment gets DB_RUNRECOVERY from its
+	 * next call; the flag lives in the region until recovery */
+	r = env->set_flags(env, DB_PANIC_ENVIRONMENT, 1);
+	env->close(env, 0);
+	if (r != 0 && r != DB_RUNRECOVERY) {
+		snprintf(err, sizeof(err), "panic: %s", db_strerror(r));
+		*error_r = err;
+		return -1;
+	}
+	return 0;
+}
+
 /* store_stats_put - the figures of one statistics call */
 #define STORE_STAT(name, v) cb(name, (unsigned long long)(v), ctx)
 
@@ -503,6 +526,22 @@ fail:
 	return -1;
 }
 
+/* store_env_panicked - does env refuse every call (DB_RUNRECOVERY)?  A
+ * cheap call that checks for it, without the library's message */
+static int
+store_env_panicked(DB_ENV *env)
+{
+	uint32_t id;
+	int r;
+
+	env->set_errcall(env, NULL);
+	r = env->lock_id(env, &id);
+	if (r == 0)
+		env->lock_id_free(env, id);
+	env->set_errcall(env, store_errcall);
+	return r == DB_RUNRECOVERY;
+}
+
 void
 store_close(struct store **stp)
 {
@@ -513,6 +552,11 @@ store_close(struct store **stp)
 
 	if (st == NULL)
 		return;
+	/* a store that needs recovery (ours or another process's panic)
+	 * closes without a line per handle: recovery is what it needs */
+	if (st->env != NULL && (st->needs_recovery ||
+	    store_env_panicked(st->env)))
+		st->env->set_errcall(st->env, NULL);
 	for (i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++)
 		if (*dbs[i] != NULL)
 			(*dbs[i])->close(*dbs[i], 0);

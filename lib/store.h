@@ -168,6 +168,10 @@ int store_failchk_env(const char *configdir, int *missing_r,
     const char **error_r);
 #define STORE_ERECOVER	(-5)
 
+/* store_panic_env - mark the environment under configdir as needing
+ * recovery (DB_PANIC_ENVIRONMENT): every user gets DB_RUNRECOVERY */
+int store_panic_env(const char *configdir, const char **error_r);
+
 /* store_stat_fn - one figure of the environment (name, value) */
 typedef void store_stat_fn(const char *name, unsigned long long value,
     void *ctx);

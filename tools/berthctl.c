@@ -25,6 +25,7 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ "checkpoint", ctl_checkpoint, "checkpoint", 1 },
 	{ "failchk", ctl_failchk, "failchk", 1 },
 	{ "stats", ctl_stats, "stats", 1 },
+	{ "panic", ctl_panic, "panic", 1 },
 	{ "mailbox", ctl_mailbox, "mailbox list|create|delete USER [NAME]",
 	    1 },
 	{ "parked", ctl_parked, "parked", 0 },

@@ -11,6 +11,7 @@ int ctl_recover(int argc, char **argv);		/* recover */
 int ctl_checkpoint(int argc, char **argv);	/* checkpoint */
 int ctl_failchk(int argc, char **argv);		/* failchk */
 int ctl_stats(int argc, char **argv);		/* stats */
+int ctl_panic(int argc, char **argv);		/* panic */
 int ctl_mailbox(int argc, char **argv);		/* mailbox list|create|delete USER [NAME] */
 
 /* ctl_idle.c: sessions parked in idled */

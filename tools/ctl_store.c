@@ -103,6 +103,26 @@ ctl_failchk(int argc, char **argv)
 	return 0;
 }
 
+/*
+ * ctl_panic - mark the store as needing recovery: its users exit, master
+ * stops the rest and runs its START commands (for an operator who
+ * suspects damage, and for tests of recovery).
+ */
+int
+ctl_panic(int argc, char **argv)
+{
+	const char *err;
+
+	(void)argc;
+	(void)argv;
+	if (store_panic_env(cfg_str("configdirectory"), &err) < 0) {
+		fprintf(stderr, "berthctl: %s\n", err);
+		return 1;
+	}
+	log_warn("mail store marked as needing recovery by berthctl panic");
+	return 0;
+}
+
 static void
 ctl_stats_print(const char *name, unsigned long long value, void *ctx)
 {

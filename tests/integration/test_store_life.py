@@ -257,3 +257,47 @@ def test_watchdog_costs_one_client(fresh):
     assert pb in srv.children()
     a.close()
     b.close()
+
+
+def ctl(srv, *args):
+    return subprocess.run([os.path.join(BUILD, "tools", "berthctl"), "-C",
+                           srv.conf] + list(args), capture_output=True,
+                          timeout=20, text=True)
+
+
+def test_recovery_tells_clients_bye(fresh):
+    """a store that really needs recovery (berthctl panic: every user
+    gets DB_RUNRECOVERY): master's failchk finds out, master recovers;
+    a worker's client is told BYE with the reason, a session parked in
+    idled survives, and new clients are served afterwards"""
+    srv = fresh(prefork=2, maxchild=6, extra_conf=LIMITS).start()
+    srv.add_user("bob", "hunter2")
+    assert wait_for(lambda: srv.parked() == 0, 20)	# idled is up
+    a, fa = session(srv, "alice", "secret")
+    b, fb = session(srv, "bob", "hunter2")
+    b.sendall(b"i IDLE\r\n")
+    assert fb.readline().startswith(b"+")
+    assert wait_for(lambda: srv.parked() == 1, 20)
+    r = ctl(srv, "panic")
+    assert r.returncode == 0, r.stderr
+    ln = fa.readline()
+    assert ln.startswith(b"* BYE [UNAVAILABLE]"), ln
+    assert fa.readline() == b""
+    assert wait_for(lambda: "recovery done" in srv.logtext(), 30)
+    b.sendall(b"DONE\r\n")
+    while True:
+        ln = fb.readline()
+        assert ln, "the parked session was dropped"
+        if ln.startswith(b"i "):
+            assert ln.startswith(b"i OK"), ln
+            break
+    c, fc = session(srv, "alice", "secret")
+    c.sendall(b"s SELECT INBOX\r\n")
+    while True:
+        ln = fc.readline()
+        assert ln
+        if ln.startswith(b"s "):
+            assert ln.startswith(b"s OK"), ln
+            break
+    for s in (a, b, c):
+        s.close()
