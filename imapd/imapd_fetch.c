@@ -46,7 +46,10 @@ struct fetch_req {
 	struct fetch_item *items;
 	size_t n;
 	uint64_t changedsince;	/* (CHANGEDSINCE n) modifier, 0: none */
+	struct imap_session *stream;	/* flush its output between items */
 };
+
+#define FETCH_STREAM_AT (256 * 1024)
 
 static void
 fetch_add(struct fetch_req *r, enum fetch_kind k)
@@ -463,21 +466,17 @@ fetch_section_data(const struct fetch_item *it, const char *data,
 	}
 }
 
-static int
-fetch_render_section(const struct fetch_item *it, struct store *st,
-    const struct store_msg *rec, const char **data, size_t *len,
-    struct mime_part **root, struct buf *out, const char **error_r)
+/* fetch_render_section - one section item from the mapped message */
+static void
+fetch_render_section(const struct fetch_item *it, const char *data,
+    size_t len, struct mime_part **root, struct buf *out)
 {
 	struct buf sec = BUF_INIT;
 	size_t off, n;
 
-	if (*data == NULL) {
-		if (store_msg_map(st, rec->guid, data, len, error_r) < 0)
-			return -1;
-	}
 	if (*root == NULL && (it->nparts > 0 || it->sect != S_ALL))
-		*root = mime_parse(*data, *len);
-	fetch_section_data(it, *data, *len, *root, &sec);
+		*root = mime_parse(data, len);
+	fetch_section_data(it, data, len, *root, &sec);
 	off = 0;
 	n = sec.len;
 	if (it->partial) {
@@ -488,7 +487,78 @@ fetch_render_section(const struct fetch_item *it, struct store *st,
 	buf_printf(out, "%s ", it->label);
 	imapp_put_literal(out, sec.data ? sec.data + off : "", n);
 	buf_free(&sec);
+}
+
+/* fetch_load - what the items need from the store, before any output:
+ * nothing can fail once a response has started (it may be flushed) */
+static int
+fetch_load(const struct fetch_req *req, struct store *st,
+    const struct store_msg *rec, char **env, char **body, char **bs,
+    const char **data, size_t *len, const char **error_r)
+{
+	size_t i;
+
+	for (i = 0; i < req->n; i++) {
+		switch (req->items[i].kind) {
+		case F_ENVELOPE:
+		case F_BODY:
+		case F_BODYSTRUCTURE:
+			if (*env == NULL && store_msg_cache(st, rec->guid,
+			    env, body, bs, error_r) < 0)
+				return -1;
+			break;
+		case F_SECTION:
+			if (*data == NULL && store_msg_map(st, rec->guid,
+			    data, len, error_r) < 0)
+				return -1;
+			break;
+		default:
+			break;
+		}
+	}
 	return 0;
+}
+
+/* fetch_item_render - one item of the response */
+static void
+fetch_item_render(const struct fetch_item *it, const struct fetch_msg *m,
+    const char *const cached[3], const char *data, size_t len,
+    struct mime_part **root, struct buf *out)
+{
+	const struct store_msg *rec = m->rec;
+
+	switch (it->kind) {
+	case F_FLAGS:
+		buf_puts(out, "FLAGS ");
+		imap_flags_put(out, rec->flags, rec->keywords, m->recent);
+		break;
+	case F_INTERNALDATE:
+		fetch_internaldate(rec, out);
+		break;
+	case F_SIZE:
+		buf_printf(out, "RFC822.SIZE %llu",
+		    (unsigned long long)rec->size);
+		break;
+	case F_UID:
+		buf_printf(out, "UID %u", rec->uid);
+		break;
+	case F_MODSEQ:
+		buf_printf(out, "MODSEQ (%llu)",
+		    (unsigned long long)rec->modseq);
+		break;
+	case F_ENVELOPE:
+		buf_printf(out, "ENVELOPE %s", cached[0]);
+		break;
+	case F_BODY:
+		buf_printf(out, "BODY %s", cached[1]);
+		break;
+	case F_BODYSTRUCTURE:
+		buf_printf(out, "BODYSTRUCTURE %s", cached[2]);
+		break;
+	case F_SECTION:
+		fetch_render_section(it, data, len, root, out);
+		break;
+	}
 }
 
 int
@@ -498,67 +568,40 @@ fetch_render(const struct fetch_req *req, struct store *st,
 {
 	const struct store_msg *rec = m->rec;
 	char *env = NULL, *body = NULL, *bs = NULL;
+	const char *cached[3];
 	struct mime_part *root = NULL;
 	const char *data = NULL;
-	size_t len = 0, i, start = out->len;
-	int sp = 0, flags_done = 0, r = 0;
+	size_t len = 0, i;
+	int flags_done = 0, r;
 
-	buf_printf(out, "* %u FETCH (", m->msgno);
-	for (i = 0; i < req->n && r == 0; i++) {
-		const struct fetch_item *it = &req->items[i];
-
-		if (sp++)
-			buf_putc(out, ' ');
-		switch (it->kind) {
-		case F_FLAGS:
-			buf_puts(out, "FLAGS ");
+	r = fetch_load(req, st, rec, &env, &body, &bs, &data, &len, error_r);
+	cached[0] = env;
+	cached[1] = body;
+	cached[2] = bs;
+	if (r == 0) {
+		buf_printf(out, "* %u FETCH (", m->msgno);
+		for (i = 0; i < req->n; i++) {
+			if (i > 0)
+				buf_putc(out, ' ');
+			fetch_item_render(&req->items[i], m, cached, data, len,
+			    &root, out);
+			flags_done |= req->items[i].kind == F_FLAGS;
+			/* many large sections of one message: memory stays
+			 * one section, not their sum */
+			if (req->stream != NULL && out == &req->stream->out &&
+			    out->len > FETCH_STREAM_AT)
+				io_flush(req->stream);
+		}
+		if (force_flags && !flags_done) {
+			buf_puts(out, " FLAGS ");
 			imap_flags_put(out, rec->flags, rec->keywords,
 			    m->recent);
-			flags_done = 1;
-			break;
-		case F_INTERNALDATE:
-			fetch_internaldate(rec, out);
-			break;
-		case F_SIZE:
-			buf_printf(out, "RFC822.SIZE %llu",
-			    (unsigned long long)rec->size);
-			break;
-		case F_UID:
-			buf_printf(out, "UID %u", rec->uid);
-			break;
-		case F_MODSEQ:
-			buf_printf(out, "MODSEQ (%llu)",
-			    (unsigned long long)rec->modseq);
-			break;
-		case F_ENVELOPE:
-		case F_BODY:
-		case F_BODYSTRUCTURE:
-			if (env == NULL && store_msg_cache(st, rec->guid,
-			    &env, &body, &bs, error_r) < 0) {
-				r = -1;
-				break;
-			}
-			buf_printf(out, "%s %s", it->kind == F_ENVELOPE ?
-			    "ENVELOPE" : it->kind == F_BODY ? "BODY" :
-			    "BODYSTRUCTURE", it->kind == F_ENVELOPE ? env :
-			    it->kind == F_BODY ? body : bs);
-			break;
-		case F_SECTION:
-			r = fetch_render_section(it, st, rec, &data, &len,
-			    &root, out, error_r);
-			break;
 		}
+		if (condstore && !fetch_wants_modseq(req))
+			buf_printf(out, " MODSEQ (%llu)",
+			    (unsigned long long)rec->modseq);
+		buf_puts(out, ")\r\n");
 	}
-	if (r == 0 && force_flags && !flags_done) {
-		buf_puts(out, " FLAGS ");
-		imap_flags_put(out, rec->flags, rec->keywords, m->recent);
-	}
-	if (r == 0 && condstore && !fetch_wants_modseq(req))
-		buf_printf(out, " MODSEQ (%llu)",
-		    (unsigned long long)rec->modseq);
-	buf_puts(out, ")\r\n");
-	if (r < 0)
-		buf_truncate(out, start);
 	if (data != NULL)
 		store_msg_unmap(data, len);
 	mime_free(&root);
@@ -566,4 +609,10 @@ fetch_render(const struct fetch_req *req, struct store *st,
 	free(body);
 	free(bs);
 	return r;
+}
+
+void
+fetch_stream(struct fetch_req *req, struct imap_session *s)
+{
+	req->stream = s;
 }

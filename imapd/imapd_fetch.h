@@ -28,10 +28,16 @@ int fetch_sets_seen(const struct fetch_req *req);
 uint64_t fetch_changedsince(const struct fetch_req *req);
 /* fetch_wants_modseq - was MODSEQ asked for (turns CONDSTORE on)? */
 int fetch_wants_modseq(const struct fetch_req *req);
-/* fetch_render - append "* N FETCH (...)\r\n"; -1 when unreadable */
+/* fetch_render - append "* N FETCH (...)\r\n"; -1 with nothing
+ * appended when the message cannot be read */
 int fetch_render(const struct fetch_req *req, struct store *st,
     const struct fetch_msg *m, int force_flags, int condstore,
     struct buf *out, const char **error_r);
+/* fetch_stream - fetch_render into s->out may flush it between items
+ * (a response of many large sections then costs one section of memory);
+ * without it, a response is built whole */
+struct imap_session;
+void fetch_stream(struct fetch_req *req, struct imap_session *s);
 void fetch_free(struct fetch_req **req);
 
 #endif
