@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "authc.h"
@@ -38,6 +39,8 @@
 #include "srv.h"
 
 #define IMAPD_MAX_USES 250
+#define IMAPD_WATCHDOG_GRACE_S 5	/* to leave a store transaction */
+#define IMAPD_WATCHDOG_GRACES 12
 
 static struct store *imapd_store;
 /* for the signal handlers: the stop signal seen, the client being served
@@ -62,16 +65,36 @@ imapd_on_stop(int sig)
 	errno = saved;
 }
 
-/* imapd_on_watchdog - SIGALRM: a command made no progress for
+/*
+ * imapd_on_watchdog - SIGALRM: a command made no progress for
  * IMAPD_WATCHDOG_S; tell that client and die of the signal (master sees
- * the watchdog, reclaims the lockers, and no one else is disturbed) */
+ * the watchdog, reclaims the lockers, and no one else is disturbed).  A
+ * process that dies inside a Berkeley DB call makes failchk ask for
+ * recovery, so a command caught inside a store transaction is given
+ * IMAPD_WATCHDOG_GRACE_S at a time, IMAPD_WATCHDOG_GRACES times, to come
+ * out of it; one still inside then is stuck in the store, and recovery
+ * is what it needs.  (An alarm that comes long after the last grace is a
+ * new watchdog, with graces of its own.)
+ */
 static void
 imapd_on_watchdog(int sig)
 {
 	static const char bye[] =
 	    "* BYE [UNAVAILABLE] command took too long\r\n";
+	static volatile sig_atomic_t graces;
+	static volatile time_t grace_at;
+	struct timespec now;
 	int fd = imapd_client_fd;
 
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (now.tv_sec - grace_at > 2 * IMAPD_WATCHDOG_GRACE_S)
+		graces = 0;
+	if (store_busy(imapd_store) && graces < IMAPD_WATCHDOG_GRACES) {
+		graces++;
+		grace_at = now.tv_sec;
+		alarm(IMAPD_WATCHDOG_GRACE_S);
+		return;
+	}
 	if (fd >= 0)
 		(void)!write(fd, bye, sizeof(bye) - 1);
 	signal(sig, SIG_DFL);

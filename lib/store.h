@@ -151,8 +151,9 @@ int store_open_needs_recovery(void);
  * lock-table or region space (ENOMEM: too many processes, or lockers of
  * dead ones not yet reclaimed)?  Not a reason for recovery. */
 int store_open_shortage(void);
-/* store_busy - is a store call of st running (for an exit path that
- * must not close handles under it)? */
+/* store_busy - is a store transaction of st running (for an exit path
+ * that must not close handles under it, and for a signal handler: it
+ * only reads a sig_atomic_t)? */
 int store_busy(struct store *st);
 
 /*

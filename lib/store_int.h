@@ -6,6 +6,7 @@
 #define BERTH_STORE_INT_H
 
 #include <db.h>
+#include <signal.h>
 #include <stdint.h>
 
 #include "notify.h"
@@ -17,7 +18,8 @@ struct store {
 	char *configdir, *partdir;
 	char err[512];
 	int needs_recovery;	/* DB_RUNRECOVERY seen */
-	int busy;		/* inside store_run (exit paths) */
+	/* inside store_run: read by exit paths and signal handlers */
+	volatile sig_atomic_t busy;
 	/* mailboxes written by the running transaction, announced to
 	 * idled after commit (lib/notify) */
 	struct store_change *changed;
