@@ -141,7 +141,7 @@ def test_parked_view_with_held_expunge(srv):
     a.logout()
 
 
-def run(extra_conf, pause):
+def run(extra_conf, pause, notify=False):
     s = Server(maxchild=40, extra_conf=extra_conf)
     for u, p in USERS:
         s.add_user(u, p)
@@ -152,7 +152,7 @@ def run(extra_conf, pause):
             c.create("Other")
             c.logout()
         sessions, errors, seed = drive(s.port, USERS, 4, SECONDS, BOXES,
-                                       pause=pause)
+                                       pause=pause, notify=notify)
         total = summary(sessions)
         examples = [e for x in sessions for e in x.examples][:15]
         log = s.logtext()
@@ -175,3 +175,8 @@ def test_view_busy():
 def test_view_parked():
     """sessions parked in idled between commands now and then"""
     run(PARK, 0.15)
+
+
+def test_view_notify_parked():
+    """under NOTIFY selected-delayed, parked and woken by changes"""
+    run(PARK, 0.15, notify=True)

@@ -124,6 +124,7 @@ class Session:
         self.uids = []          # msgno - 1 -> UID or None
         self.modseq = {}        # UID -> last MODSEQ
         self.box = None
+        self.closing = None     # SELECT sent, [CLOSED] not seen yet
         self.ntag = 0
         self.log = collections.deque(maxlen=40)
         self.c.response()       # greeting
@@ -168,6 +169,10 @@ class Session:
 
     def untagged(self, r, ctx):
         """apply one untagged response; ctx: the command in progress"""
+        if r.startswith(b"* OK [CLOSED]") and self.closing is not None:
+            self.reset()
+            self.box, self.closing = self.closing, None
+            return
         m = NUM_RE.match(r)
         if m:
             num, what = int(m.group(1)), m.group(2)
@@ -275,10 +280,18 @@ class Session:
         return ctx
 
     def select(self, box):
-        self.reset()
-        self.box = box
+        """SELECT box; what comes before its [CLOSED] (RFC 7162 3.2.11)
+        is of the mailbox selected before"""
+        if self.box is None:
+            self.reset()
+            self.box = box
+        else:
+            self.closing = box
         ctx = self.command(b"SELECT %s (CONDSTORE)" % box.encode(),
                            kind="SELECT", ok_no=False)
+        if self.closing is not None:
+            self.bad("select-without-closed", box)
+            self.closing = None
         if ctx["status"] != b"OK":
             self.box = None
         return ctx
@@ -439,10 +452,13 @@ def settle(sessions, port, password):
                 s.box, len(s.known_uids()), len(truth[key])))
 
 
-def drive(port, users, per_user, seconds, boxes, pause=0.0, seed=None):
+def drive(port, users, per_user, seconds, boxes, pause=0.0, seed=None,
+          notify=False):
     """per_user sessions of each (user, password) in users, at random for
     seconds; pause: up to this many seconds between commands now and
-    then (to be parked); returns the sessions (their .events)"""
+    then (to be parked); notify: under NOTIFY selected-delayed (new mail
+    and flag changes come between commands, expunges only where a
+    command allows them); returns the sessions (their .events)"""
     seed = seed if seed is not None else random.randrange(1 << 30)
     password = dict(users)
     hms = {}
@@ -451,6 +467,10 @@ def drive(port, users, per_user, seconds, boxes, pause=0.0, seed=None):
         for j in range(per_user):
             s = Session(port, user, pw, "%s/%d" % (user, j), hms=hms)
             s.select(boxes[j % len(boxes)])
+            if notify:
+                s.command(b"NOTIFY SET (selected-delayed (MessageNew "
+                          b"MessageExpunge FlagChange))", kind="NOTIFY",
+                          ok_no=False)
             sessions.append(s)
     errors = []
     end = time.time() + seconds
