@@ -32,6 +32,15 @@ struct search_prog {
 	char *str, *hdr;
 	uint64_t num;
 	char *set;		/* SR_SEQ / SR_UID: resolved per message */
+	struct search_setcache *cache;	/* the set parsed for one '*' */
+};
+
+/* a sequence set parsed once per value of '*' (constant during one
+ * SEARCH), not once per message */
+struct search_setcache {
+	struct imapp_seqset ss;
+	uint32_t star;
+	int state;		/* 0: not parsed, 1: parsed, -1: invalid */
 };
 
 struct search_parser {
@@ -200,6 +209,7 @@ search_key(struct search_parser *ps)
 	if (search_is_set(key) || strcmp(key, "$") == 0) {
 		p = search_node(SR_SEQ);
 		p->set = xstrdup(key);
+		p->cache = xcalloc(1, sizeof(*p->cache));
 		return p;
 	}
 	for (i = 0; i < sizeof(search_flags) / sizeof(search_flags[0]); i++)
@@ -285,6 +295,7 @@ search_key(struct search_parser *ps)
 		}
 		p = search_node(SR_UID);
 		p->set = xstrdup(v);
+		p->cache = xcalloc(1, sizeof(*p->cache));
 		return p;
 	}
 	{
@@ -372,6 +383,9 @@ search_free(struct search_prog **pp)
 	free(p->str);
 	free(p->hdr);
 	free(p->set);
+	if (p->cache != NULL)
+		imapp_seqset_free(&p->cache->ss);
+	free(p->cache);
 	free(p);
 	*pp = NULL;
 }
@@ -509,16 +523,20 @@ search_sent(const struct search_prog *p, struct search_msg *m)
 }
 
 static int
-search_set(const char *set, uint32_t n, uint32_t star)
+search_set(const struct search_prog *p, uint32_t n, uint32_t star)
 {
-	struct imapp_seqset ss;
-	int r;
+	struct search_setcache *c = p->cache;
 
-	if (imapp_seqset_parse(set, star, &ss) < 0)
+	if (c == NULL)
 		return 0;
-	r = imapp_seqset_contains(&ss, n);
-	imapp_seqset_free(&ss);
-	return r;
+	if (c->state == 0 || c->star != star) {
+		if (c->state == 1)
+			imapp_seqset_free(&c->ss);
+		c->state = imapp_seqset_parse(p->set, star, &c->ss) < 0 ?
+		    -1 : 1;
+		c->star = star;
+	}
+	return c->state == 1 && imapp_seqset_contains(&c->ss, n);
 }
 
 int
@@ -557,8 +575,8 @@ search_match(const struct search_prog *p, struct search_msg *m)
 		return search_sent(p, m);
 	case SR_HEADER: case SR_BODY: case SR_TEXT:
 		return search_text(p, m);
-	case SR_SEQ: return search_set(p->set, m->msgno, m->maxmsgno);
-	case SR_UID: return search_set(p->set, r->uid, m->maxuid);
+	case SR_SEQ: return search_set(p, m->msgno, m->maxmsgno);
+	case SR_UID: return search_set(p, r->uid, m->maxuid);
 	}
 	return 0;
 }

@@ -588,11 +588,42 @@ imapp_seq_num(const char **p, uint32_t star, uint32_t *out)
 	return 0;
 }
 
+static int
+imapp_range_cmp(const void *a, const void *b)
+{
+	const struct imapp_range *x = a, *y = b;
+
+	return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+/* imapp_seqset_merge - sort the ranges and merge overlapping or adjacent
+ * ones, so that contains is a binary search: a set of thousands of ranges
+ * was scanned whole for every message of a mailbox */
+static void
+imapp_seqset_merge(struct imapp_seqset *set)
+{
+	size_t i, o = 0;
+
+	qsort(set->ranges, set->n, sizeof(*set->ranges), imapp_range_cmp);
+	for (i = 1; i < set->n; i++) {
+		if (set->ranges[o].hi == UINT32_MAX ||
+		    set->ranges[i].lo <= set->ranges[o].hi + 1) {
+			if (set->ranges[i].hi > set->ranges[o].hi)
+				set->ranges[o].hi = set->ranges[i].hi;
+			continue;
+		}
+		set->ranges[++o] = set->ranges[i];
+	}
+	if (set->n > 0)
+		set->n = o + 1;
+}
+
 int
 imapp_seqset_parse(const char *s, uint32_t star, struct imapp_seqset *set)
 {
 	const char *p = s;
 	uint32_t lo, hi, t;
+	size_t cap = 0;
 
 	memset(set, 0, sizeof(*set));
 	if (strcmp(s, "$") == 0) {
@@ -613,13 +644,18 @@ imapp_seqset_parse(const char *s, uint32_t star, struct imapp_seqset *set)
 			lo = hi;
 			hi = t;
 		}
-		set->ranges = xreallocarray(set->ranges, set->n + 1,
-		    sizeof(*set->ranges));
+		if (set->n == cap) {
+			cap = cap ? cap * 2 : 4;
+			set->ranges = xreallocarray(set->ranges, cap,
+			    sizeof(*set->ranges));
+		}
 		set->ranges[set->n].lo = lo;
 		set->ranges[set->n].hi = hi;
 		set->n++;
-		if (*p == '\0')
+		if (*p == '\0') {
+			imapp_seqset_merge(set);
 			return 0;
+		}
 		if (*p++ != ',')
 			goto bad;
 	}
@@ -631,12 +667,17 @@ bad:
 int
 imapp_seqset_contains(const struct imapp_seqset *set, uint32_t n)
 {
-	size_t i;
+	size_t lo = 0, hi = set->n, mid;
 
-	for (i = 0; i < set->n; i++)
-		if (n >= set->ranges[i].lo && n <= set->ranges[i].hi)
-			return 1;
-	return 0;
+	/* the last range starting at or below n */
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (set->ranges[mid].lo <= n)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo > 0 && n <= set->ranges[lo - 1].hi;
 }
 
 void

@@ -125,12 +125,17 @@ void imapp_put_astring(struct buf *out, const char *s, size_t len);
 void imapp_put_literal(struct buf *out, const char *s, size_t len);
 
 /* sequence sets */
+struct imapp_range {
+	uint32_t lo, hi;
+};
 struct imapp_seqset {
-	struct { uint32_t lo, hi; } *ranges;	/* lo <= hi; '*' resolved */
+	struct imapp_range *ranges;	/* lo <= hi, '*' resolved; sorted,
+					 * disjoint and not adjacent */
 	size_t n;
 	int dollar;		/* "$" (SEARCHRES) */
 };
-/* imapp_seqset_parse - "1:3,5,7:*"; '*' stands for star. -1 on error */
+/* imapp_seqset_parse - "1:3,5,7:*"; '*' stands for star. -1 on error.
+ * contains is a binary search */
 int imapp_seqset_parse(const char *s, uint32_t star, struct imapp_seqset *set);
 int imapp_seqset_contains(const struct imapp_seqset *set, uint32_t n);
 void imapp_seqset_free(struct imapp_seqset *set);
