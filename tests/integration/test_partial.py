@@ -263,3 +263,46 @@ def test_stalled_big_append_bounded(fresh):
     assert r.line() == b"* BYE Command stalled for too long"
     assert r.closed()
     assert "limit=stall_timeout:2s" in s.logtext()
+
+
+def notify_session(s, source):
+    r = Raw(s.port, source=source)
+    assert r.cmd(b"l", b"LOGIN alice secret")[-1].startswith(b"l OK")
+    assert r.cmd(b"s", b"SELECT box")[-1].startswith(b"s OK")
+    out = r.cmd(b"n", b"NOTIFY SET (selected (MessageNew MessageExpunge))")
+    assert out[-1].startswith(b"n OK"), out
+    return r
+
+
+def test_changes_wait_for_an_unfinished_command(fresh):
+    """a NOTIFY session parked in the middle of a command is not woken by
+    a change (it would go back and forth between idled and workers); the
+    worker that gets the whole command reports the change after it"""
+    s = fresh(prefork=2, maxchild=4,
+              extra_conf="notify_park_delay: 100ms\n").start()
+    c = s.connect("alice", "secret")
+    c.create("box")
+    c.append("box", None, None, MSG)
+    c.append("box", None, None, MSG)
+    half = notify_session(s, "127.0.0.2")
+    sync = notify_session(s, "127.0.0.3")
+    assert wait_for(lambda: s.logtext().count(
+        "park user=alice addr=127.0.0.2 kind=wait") >= 1 and
+        s.logtext().count("park user=alice addr=127.0.0.3 kind=wait") >= 1,
+        20), s.logtext()
+    # idled has the unfinished command once it continues its literal
+    half.send(b"a NOOP {1}\r\n")
+    assert half.line().startswith(b"+ ")
+    c.select("box")
+    c.store("1", "+FLAGS", r"(\Deleted)")
+    c.expunge()
+    # idled takes the change for every session watching box at once: by
+    # the time the complete one hears of it, the other was decided on
+    assert sync.line() == b"* 1 EXPUNGE"
+    # still parked: neither the change nor the unfinished command woke it
+    assert "unpark user=alice addr=127.0.0.2 kind=wait mailbox=box" \
+        not in s.logtext(), s.logtext()
+    half.send(b"x\r\n")
+    out = half.until_tag(b"a")
+    assert out == [b"* 1 EXPUNGE", b"a OK NOOP completed"], out
+    c.logout()
