@@ -1,8 +1,10 @@
 """idled: IDLE sessions parked by fd passing, resumed by changes or input."""
 import os
 import signal
+import subprocess
 import time
 
+from conftest import BUILD
 from raw import Raw
 from test_master import wait_for
 
@@ -290,8 +292,9 @@ def test_500_idlers_hold_no_worker(fresh):
 
 
 def test_parked_sessions_survive_store_recovery(fresh):
-    """A worker stopped by its watchdog makes master recover the store;
-    idled (which never opens it) keeps its sessions meanwhile."""
+    """A store that needs recovery (berthctl panic) is recovered by
+    master; idled (which never opens it) keeps its sessions meanwhile.
+    (A watchdog no longer causes a recovery: test_store_life.py.)"""
     s = fresh().start()
     c = s.connect("alice", "secret")
     c.create("rec")
@@ -299,7 +302,8 @@ def test_parked_sessions_survive_store_recovery(fresh):
     r = idler(s, b"rec")
     assert wait_for(lambda: "park user=alice" in s.logtext())
     idled = s.children("idled")
-    os.kill(s.children()[0], signal.SIGALRM)
+    subprocess.run([os.path.join(BUILD, "tools", "berthctl"), "-C", s.conf,
+                    "panic"], check=True, timeout=20)
     assert wait_for(lambda: "recovery done" in s.logtext(), 20)
     assert s.children("idled") == idled
     s.wait_ready()
