@@ -92,7 +92,7 @@ cmd_fetch(struct imap_cmd *cmd)
 	}
 	if (fetch_wants_modseq(req))
 		s->condstore = 1;
-	fetch_stream(req, s);
+	fetch_stream(req, s, io_flush);
 	if (cmd_records(s, &msgs, &nm, &err) != 0) {
 		imap_no(cmd, "[SERVERBUG] %s", err);
 		fetch_free(&req);

@@ -47,6 +47,7 @@ struct fetch_req {
 	size_t n;
 	uint64_t changedsince;	/* (CHANGEDSINCE n) modifier, 0: none */
 	struct imap_session *stream;	/* flush its output between items */
+	fetch_flush_fn *flush;
 };
 
 #define FETCH_STREAM_AT (256 * 1024)
@@ -590,7 +591,7 @@ fetch_render(const struct fetch_req *req, struct store *st,
 			 * one section, not their sum */
 			if (req->stream != NULL && out == &req->stream->out &&
 			    out->len > FETCH_STREAM_AT)
-				io_flush(req->stream);
+				req->flush(req->stream);
 		}
 		if (force_flags && !flags_done) {
 			buf_puts(out, " FLAGS ");
@@ -612,7 +613,9 @@ fetch_render(const struct fetch_req *req, struct store *st,
 }
 
 void
-fetch_stream(struct fetch_req *req, struct imap_session *s)
+fetch_stream(struct fetch_req *req, struct imap_session *s,
+    fetch_flush_fn *flush)
 {
 	req->stream = s;
+	req->flush = flush;
 }

@@ -33,11 +33,13 @@ int fetch_wants_modseq(const struct fetch_req *req);
 int fetch_render(const struct fetch_req *req, struct store *st,
     const struct fetch_msg *m, int force_flags, int condstore,
     struct buf *out, const char **error_r);
-/* fetch_stream - fetch_render into s->out may flush it between items
- * (a response of many large sections then costs one section of memory);
- * without it, a response is built whole */
+/* fetch_stream - fetch_render into s->out may flush it with flush
+ * (io_flush) between items (a response of many large sections then costs
+ * one section of memory); without it, a response is built whole */
 struct imap_session;
-void fetch_stream(struct fetch_req *req, struct imap_session *s);
+typedef int fetch_flush_fn(struct imap_session *s);
+void fetch_stream(struct fetch_req *req, struct imap_session *s,
+    fetch_flush_fn *flush);
 void fetch_free(struct fetch_req **req);
 
 #endif

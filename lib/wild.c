@@ -27,6 +27,7 @@
 
 struct wild {
 	size_t m;		/* compiled pattern length */
+	size_t nlit;		/* literal bytes: a shorter name cannot match */
 	size_t nw;		/* 64-bit words per state vector */
 	char delim;
 	uint64_t *lit;		/* [256][nw]: literal positions per byte */
@@ -79,8 +80,10 @@ wild_compile(const char *pat, size_t len, char delim)
 			WILD_BIT(w->star, p);
 		else if (c == '%')
 			WILD_BIT(w->pct, p);
-		else
+		else {
 			WILD_BIT(w->lit + c * w->nw, p);
+			w->nlit++;
+		}
 	}
 	free(cp);
 	return w;
@@ -109,6 +112,11 @@ wild_match(const struct wild *w, const char *name, size_t len)
 	size_t i, k;
 	int notdelim;
 
+	/* wildcards alternate with literals after collapsing, so this also
+	 * bounds the work to len x (2 len + 1) / 64 words per name whatever
+	 * the pattern's length */
+	if (w->nlit > len)
+		return 0;
 	memset(cur, 0, w->nw * sizeof(*cur));
 	cur[0] = 1;
 	wild_close(w, cur);

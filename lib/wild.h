@@ -20,7 +20,8 @@ struct wild;
 /* wild_compile - compile pat[0..len) with hierarchy delimiter delim;
  * never fails (xalloc); the caller owns the result */
 struct wild *wild_compile(const char *pat, size_t len, char delim);
-/* wild_match - does the whole of name[0..len) match? */
+/* wild_match - does the whole of name[0..len) match?  Uses scratch
+ * space in w: not for concurrent calls on one compiled pattern */
 int wild_match(const struct wild *w, const char *name, size_t len);
 /* wild_free - free *w and set it to NULL */
 void wild_free(struct wild **w);

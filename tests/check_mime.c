@@ -159,9 +159,9 @@ END_TEST
 START_TEST(test_hostile_fields)
 {
 	static const char msg[] =
-	    "Content-Type: te\x01xt/pl\xffain; a=\"x\0y\"; \x01=\x80\r\n"
+	    "Content-Type: te\x01xt/pl\xff" "ain; a=\"x\0y\"; \x01=\x80\r\n"
 	    "Content-ID: <a\0b>\r\n"
-	    "Content-Transfer-Encoding: \x01bas\xe9e64\r\n"
+	    "Content-Transfer-Encoding: \x01" "bas\xe9" "e64\r\n"
 	    "Content-Disposition: at\x02tach; f=\"\\\"\"\r\n"
 	    "Subject: s\0t\r\n"
 	    "\r\nbody\r\n";

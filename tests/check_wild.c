@@ -129,6 +129,36 @@ START_TEST(test_long)
 }
 END_TEST
 
+/* a pattern longer than any name (a 64 KB line of "*a"): more literals
+ * than the name has bytes cannot match, whatever the wildcards */
+START_TEST(test_huge_pattern)
+{
+	size_t n = 40000, i;
+	char *pat = malloc(2 * n + 2), name[1000];
+	struct wild *w;
+
+	for (i = 0; i < n; i++)
+		memcpy(pat + 2 * i, "*a", 2);
+	memcpy(pat + 2 * n, "b", 2);
+	memset(name, 'a', sizeof(name));
+	w = wild_compile(pat, strlen(pat), '/');
+	for (i = 0; i < 5000; i++)
+		ck_assert_int_eq(wild_match(w, name, sizeof(name)), 0);
+	wild_free(&w);
+	/* "*" then 998 literals against 999 bytes: still matched */
+	pat[0] = '*';
+	memset(pat + 1, 'a', 998);
+	pat[999] = '\0';
+	ck_assert_int_eq(wild_match_str(pat, "xaaa", '/'), 0);
+	w = wild_compile(pat, strlen(pat), '/');
+	ck_assert_int_eq(wild_match(w, name, 999), 1);
+	ck_assert_int_eq(wild_match(w, name, 998), 1);
+	ck_assert_int_eq(wild_match(w, name, 997), 0);
+	wild_free(&w);
+	free(pat);
+}
+END_TEST
+
 static const struct {
 	const char *name;
 	size_t len;		/* 0: strlen */
@@ -191,6 +221,7 @@ main(void)
 	    (int)(sizeof(cases) / sizeof(cases[0])));
 	tcase_add_test(tc, test_random);
 	tcase_add_test(tc, test_long);
+	tcase_add_test(tc, test_huge_pattern);
 	tcase_add_loop_test(tn, test_names, 0,
 	    (int)(sizeof(names) / sizeof(names[0])));
 	suite_add_tcase(s, tc);
