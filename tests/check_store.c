@@ -437,6 +437,53 @@ START_TEST(test_expunged_file_swept)
 }
 END_TEST
 
+/* an expunged message's record and FETCH cache stay readable for
+ * sessions not yet told; store_expunged_first reads above a UID */
+START_TEST(test_expunged_record)
+{
+	struct store_msg m;
+	uint32_t uids[3], uid;
+	uint64_t ms;
+	struct store_mbox mb;
+	char *env, *body, *bs;
+	const char *err;
+
+	uids[0] = append("INBOX", msg);
+	uids[1] = append("INBOX", "Subject: two\r\n\r\nx\r\n");
+	uids[2] = append("INBOX", "Subject: three\r\n\r\ny\r\n");
+	ck_assert_int_eq(store_set_flags(st, 1, uids + 1, 1, STORE_FLAGS_ADD,
+	    STORE_F_FLAGGED, "$K", 0, NULL, NULL, NULL, &err), 0);
+	ck_assert_int_eq(store_mbox_get(st, "u", "INBOX", &mb, &err), 0);
+	ms = mb.highestmodseq;
+	ck_assert_int_eq(store_msg_expunged(st, 1, uids[1], &m, &err),
+	    STORE_ENOENT);
+	ck_assert_int_eq(store_expunge(st, 1, uids + 1, 2, &err), 0);
+	ck_assert_int_eq(store_msg_expunged(st, 1, uids[1], &m, &err), 0);
+	ck_assert_uint_eq(m.uid, uids[1]);
+	ck_assert_uint_eq(m.flags, STORE_F_FLAGGED);
+	ck_assert_str_eq(m.keywords, "$K");
+	ck_assert_uint_eq(m.modseq, ms);
+	/* its last reference went: the cache is built from the file */
+	ck_assert_int_eq(store_msg_cache(st, m.guid, &env, &body, &bs, &err),
+	    0);
+	ck_assert_ptr_nonnull(strstr(env, "\"two\""));
+	free(env);
+	free(body);
+	free(bs);
+	ck_assert_int_eq(store_expunged_first(st, 1, 0, 0, &uid, &err), 0);
+	ck_assert_uint_eq(uid, uids[1]);
+	ck_assert_int_eq(store_expunged_first(st, 1, 0, uids[1], &uid, &err),
+	    0);
+	ck_assert_uint_eq(uid, uids[2]);
+	ck_assert_int_eq(store_expunged_first(st, 1, ms + 1, 0, &uid, &err),
+	    0);
+	ck_assert_uint_eq(uid, 0);
+	ck_assert_int_eq(store_expunged_first(st, 1, 0, uids[2], &uid, &err),
+	    0);
+	ck_assert_uint_eq(uid, 0);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -457,6 +504,7 @@ main(void)
 	tcase_add_test(tc, test_shortage);
 	tcase_add_test(tc, test_recover_sweeps_orphans);
 	tcase_add_test(tc, test_expunged_file_swept);
+	tcase_add_test(tc, test_expunged_record);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
