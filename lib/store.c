@@ -389,7 +389,7 @@ store_panic_env(const char *configdir, const char **error_r)
 	return 0;
 }
 
-/* store_stats_put - the figures of one statistics call */
+/* STORE_STAT - hand one figure to store_stats's callback */
 #define STORE_STAT(name, v) cb(name, (unsigned long long)(v), ctx)
 
 int

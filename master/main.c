@@ -263,16 +263,13 @@ master_loop(int sfd)
 		/* a due time no tick consumes is our bug: say which, and
 		 * sleep a little rather than burn a core */
 		busy = timeout == 0 ? busy + 1 : 0;
-		if (busy >= MASTER_SPIN_ROUNDS) {
-			if (busy == MASTER_SPIN_ROUNDS)
-				log_error("main loop: a due time in the past is "
-				    "not consumed event=%lld pool=%lld "
-				    "store=%lld now=%lld",
-				    master_event_next_ms(),
-				    master_pool_next_ms(),
-				    master_store_next_ms(), now);
+		if (busy == MASTER_SPIN_ROUNDS)
+			log_error("main loop: a due time in the past is not "
+			    "consumed event=%lld pool=%lld store=%lld now=%lld",
+			    master_event_next_ms(), master_pool_next_ms(),
+			    master_store_next_ms(), now);
+		if (busy >= MASTER_SPIN_ROUNDS)
 			timeout = 10;
-		}
 		pfd[0].fd = sfd;
 		pfd[0].events = POLLIN;
 		pfd[1].fd = master.status_rfd;

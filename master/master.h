@@ -83,7 +83,8 @@ long long master_now_ms(void);
  * round at most, so far more than any maxchild means a spin */
 #define MASTER_SPIN_ROUNDS 100000
 #define MASTER_FAILCHK_MS 5000	/* reclaim dead processes' lockers */
-#define MASTER_FAILCHK_TIMEOUT_MS 30000	/* a failchk this slow is blocked */
+/* a failchk this slow is blocked (on a dead process's mutex) */
+#define MASTER_FAILCHK_TIMEOUT_MS 30000
 
 /* master_conf.c */
 int master_conf_load(int initial);
