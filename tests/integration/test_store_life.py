@@ -22,6 +22,8 @@ import subprocess
 import threading
 import time
 
+import pytest
+
 from conftest import BUILD
 
 CHURN = int(os.environ.get("BERTH_STORE_CHURN", "2000"))
@@ -200,16 +202,18 @@ def test_lockers_flat_after_churn(fresh):
     assert "recovering the mail store" not in log
 
 
-def test_stop_tells_client_bye(fresh):
-    """SIGTERM to a worker serving a session: the client is told why,
-    the worker closes the store (no lockers left, no failchk needed:
-    exit status 0)"""
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT,
+                                 signal.SIGHUP])
+def test_stop_tells_client_bye(fresh, sig):
+    """SIGTERM (or SIGINT, SIGHUP) to a worker serving a session: the
+    client is told why, the worker closes the store (no lockers left, no
+    failchk needed: exit status 0)"""
     srv = fresh(prefork=1, maxchild=4, extra_conf=LIMITS).start()
     base = baseline(srv)
     s, f = session(srv, "alice", "secret")
     pid = worker_of(srv, s)
     assert pid
-    os.kill(pid, signal.SIGTERM)
+    os.kill(pid, sig)
     ln = f.readline()
     assert ln.startswith(b"* BYE [UNAVAILABLE]"), ln
     assert f.readline() == b""
