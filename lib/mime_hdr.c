@@ -71,22 +71,48 @@ mime_unfold(const char *s, size_t len, struct buf *out)
 		buf_truncate(out, out->len - 1);
 }
 
+struct mime_name {
+	const char *s;
+	size_t len;
+};
+
+/* mime_name_cmp - field names, case-insensitive, shorter first on a tie */
+static int
+mime_name_cmp(const void *a, const void *b)
+{
+	const struct mime_name *x = a, *y = b;
+	int r = strncasecmp(x->s, y->s, x->len < y->len ? x->len : y->len);
+
+	if (r != 0)
+		return r;
+	return x->len < y->len ? -1 : x->len > y->len;
+}
+
 void
 mime_header_fields(const char *hdr, size_t len, const char *const *names,
     size_t n, int not, struct buf *out)
 {
+	struct mime_name *sorted = xcalloc(n + 1, sizeof(*sorted));
+	struct mime_name key;
 	size_t pos = 0, no, nl, vo, fe, i;
 	int match;
 
+	/* sorted once, then a binary search per field: a scan of every
+	 * name for every field cost fields x names (thousands of each) */
+	for (i = 0; i < n; i++) {
+		sorted[i].s = names[i];
+		sorted[i].len = strlen(names[i]);
+	}
+	qsort(sorted, n, sizeof(*sorted), mime_name_cmp);
 	while (mime_hdr_next(hdr, len, &pos, &no, &nl, &vo, &fe)) {
-		match = 0;
-		for (i = 0; i < n; i++)
-			if (strlen(names[i]) == nl &&
-			    strncasecmp(names[i], hdr + no, nl) == 0)
-				match = 1;
+		key.s = hdr + no;
+		key.len = nl;
+		match = n > 0 && bsearch(&key, sorted, n, sizeof(*sorted),
+		    mime_name_cmp) != NULL;
 		if (match != not)
 			buf_append(out, hdr + no, fe - no);
 	}
+	free(sorted);
 	buf_puts(out, "\r\n");
 }
 

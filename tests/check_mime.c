@@ -298,6 +298,36 @@ START_TEST(test_header_fields)
 }
 END_TEST
 
+/* thousands of names, prefixes of each other and duplicates: the sorted
+ * lookup finds exactly the fields a scan would */
+START_TEST(test_header_fields_many)
+{
+	const char *h = "X-1: a\r\nX-12: b\r\nx-123: c\r\nX-1234: d\r\n"
+	    "X: e\r\n\r\n";
+	char *names[3000];
+	struct buf b = BUF_INIT;
+	size_t i;
+
+	for (i = 0; i < 3000; i++)
+		names[i] = xasprintf("%s%zu", i % 2 ? "x-" : "X-",
+		    i % 1000 == 123 ? (size_t)12 : 5000 + i);
+	names[7] = (free(names[7]), xstrdup("X-123"));
+	mime_header_fields(h, strlen(h), (const char *const *)names, 3000, 0,
+	    &b);
+	ck_assert_str_eq(buf_cstr(&b), "X-12: b\r\nx-123: c\r\n\r\n");
+	buf_reset(&b);
+	mime_header_fields(h, strlen(h), (const char *const *)names, 3000, 1,
+	    &b);
+	ck_assert_str_eq(buf_cstr(&b), "X-1: a\r\nX-1234: d\r\nX: e\r\n\r\n");
+	buf_reset(&b);
+	mime_header_fields(h, strlen(h), NULL, 0, 1, &b);
+	ck_assert_uint_eq(b.len, strlen(h));
+	for (i = 0; i < 3000; i++)
+		free(names[i]);
+	buf_free(&b);
+}
+END_TEST
+
 START_TEST(test_date)
 {
 	long long t;
@@ -331,6 +361,7 @@ main(void)
 	tcase_add_loop_test(tc, test_malformed, 0,
 	    sizeof(malformed) / sizeof(malformed[0]));
 	tcase_add_test(tc, test_header_fields);
+	tcase_add_test(tc, test_header_fields_many);
 	tcase_add_test(tc, test_date);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
