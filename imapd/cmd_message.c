@@ -75,7 +75,7 @@ cmd_fetch(struct imap_cmd *cmd)
 	struct store_msg *msgs = NULL, *m;
 	struct fetch_msg fm;
 	uint32_t *uids = NULL, *seen = NULL;
-	size_t n, nm, i, nseen = 0, missed = 0;
+	size_t n, nm, i, nseen = 0, missed = 0, ks = 0;
 	const char *err;
 	int setseen;
 
@@ -123,8 +123,7 @@ cmd_fetch(struct imap_cmd *cmd)
 	}
 	for (i = 0; i < n; i++) {
 		struct store_msg gone;
-		int forced = 0;
-		size_t k;
+		int forced;
 
 		if ((m = cmd_find(msgs, nm, uids[i])) == NULL) {
 			/* expunged, and this session not told yet: the
@@ -141,9 +140,11 @@ cmd_fetch(struct imap_cmd *cmd)
 		fm.msgno = view_msgno(s, uids[i]);
 		fm.rec = m;
 		fm.recent = s->view.msgs[fm.msgno - 1].recent;
-		for (k = 0; k < nseen; k++)
-			if (seen[k] == uids[i])
-				forced = 1;
+		/* seen[] is in the (ascending) order of uids[]: a cursor, not
+		 * a scan of seen[] for every message (n^2 on 1:*) */
+		while (ks < nseen && seen[ks] < uids[i])
+			ks++;
+		forced = ks < nseen && seen[ks] == uids[i];
 		if (fetch_render(req, s->st, &fm, forced, s->condstore,
 		    &s->out, &err) < 0) {
 			log_error("fetch user=%s mailbox=%s uid=%u: %s",

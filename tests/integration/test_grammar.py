@@ -738,3 +738,19 @@ def test_fetch_many_sections_streams(server):
     assert peak < 30 * 1024, peak
     r.cmd(b"z", b"LOGOUT")
     r.close()
+
+
+def test_fetch_body_sets_seen_once(server):
+    """FETCH BODY[] reports FLAGS with the new \\Seen for exactly the
+    messages it marked (the cursor over them replaced a scan per
+    message)"""
+    r = login(server)
+    select_with_messages(r, 6)
+    assert tagged(r.cmd(b"s", b"STORE 2,5 +FLAGS.SILENT (\\Seen)")) == b"OK"
+    out = fetch_all(r, b"f", b"FETCH 1:6 (BODY[])")
+    assert tagged(out) == b"OK", out[-1]
+    with_flags = sorted(int(ln.split()[1]) for ln in out[:-1]
+                        if b" FLAGS (" in ln)
+    assert with_flags == [1, 3, 4, 6], out
+    r.cmd(b"z", b"LOGOUT")
+    r.close()
