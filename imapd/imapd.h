@@ -57,6 +57,8 @@ struct imap_session {
 	struct buf in;		/* bytes read but not yet fed */
 	size_t in_contd;	/* in[0..in_contd) came back from idled
 				 * with its literals' "+" already sent */
+	long long served_ms;	/* CLOCK_MONOTONIC: this worker took it */
+	long long cmd_ms;	/* when the unfinished command began, or 0 */
 	struct buf out;		/* pending output */
 	int failed_logins;
 	int condstore;		/* ENABLE CONDSTORE / used */

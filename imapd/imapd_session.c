@@ -344,6 +344,18 @@ imapd_wait_input(struct imap_session *s)
 	if (delay <= 0 && !notify)
 		return imapd_read_unparked(s);
 	/*
+	 * A byte now and then must not keep the worker: before login the
+	 * delay runs from when this worker took the session, after login
+	 * from when the unfinished command began (between commands, from
+	 * the last input, as an active client's next command is expected).
+	 */
+	if (notauth)
+		waited = clock_mono_ms() - s->served_ms;
+	else if (s->cmd_ms > 0)
+		waited = clock_mono_ms() - s->cmd_ms;
+	if (waited < 0 || waited > delay)
+		waited = delay;
+	/*
 	 * Between commands, and inside a command the client has not
 	 * finished (a partial line or literal travels to idled as the
 	 * snapshot's pending bytes, which idled completes), but not while
@@ -399,6 +411,10 @@ imapd_next_command(struct imap_session *s, int *first)
 			st = imapp_reader_feed(&s->rd, s->in.data, s->in.len,
 			    &used);
 			buf_consume(&s->in, used);
+			if (st != IMAPP_MORE && st != IMAPP_CONTINUE)
+				s->cmd_ms = 0;
+			else if (s->cmd_ms == 0 && s->rd.cmd.len > 0)
+				s->cmd_ms = clock_mono_ms();
 			contd = s->in_contd;
 			s->in_contd = contd > used ? contd - used : 0;
 			if (st == IMAPP_COMMAND)
@@ -448,6 +464,7 @@ imapd_serve(struct imap_session *s, int greet)
 	const char *err;
 	int first = greet;
 
+	s->served_ms = clock_mono_ms();
 	if (greet)
 		io_printf(s, "* OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR ID "
 		    "ENABLE IDLE NOTIFY%s] berth ready\r\n", !s->secure &&

@@ -3,7 +3,7 @@ literal, before or after login, is parked in idled, which completes it;
 pre-login line and literal limits are small and refused before any byte
 of a literal is read; every literal size is range-checked; a stalled SASL
 exchange is bounded."""
-import socket
+import time
 
 from raw import Raw
 from test_master import wait_for
@@ -306,3 +306,31 @@ def test_changes_wait_for_an_unfinished_command(fresh):
     out = half.until_tag(b"a")
     assert out == [b"* 1 EXPUNGE", b"a OK NOOP completed"], out
     c.logout()
+
+
+def test_trickle_does_not_keep_a_worker(fresh):
+    """a byte every 0.2 s before login, on every worker: the sessions are
+    parked notauth_park_delay after a worker took them all the same, and
+    a normal client gets its greeting"""
+    s = fresh(prefork=2, maxchild=4,
+              extra_conf="notauth_park_delay: 1s\n").start()
+    rs = [Raw(s.port, timeout=20) for _ in range(4)]
+    line = b"a LOGIN alice secret\r\n"
+    sent = 0
+
+    def trickle():
+        nonlocal sent
+        if sent < len(line) - 2:
+            for r in rs:
+                r.send(line[sent:sent + 1])
+            sent += 1
+        time.sleep(0.2)
+        return s.parked() >= 4
+    assert wait_for(trickle, 15), s.parked()
+    assert sent < len(line) - 2, "the trickle ended before the park"
+    r, ok = greeted(s.port)
+    assert ok
+    for q in rs:
+        q.send(line[sent:])
+    for q in rs:
+        assert q.until_tag(b"a")[-1].startswith(b"a OK")
