@@ -3,6 +3,7 @@ modified UTF-7 without control characters, every number is range-checked,
 CONDSTORE's FETCH modifier, and BODYSTRUCTURE stays grammatical whatever
 the message."""
 import random
+import time
 
 import pytest
 
@@ -58,6 +59,12 @@ def test_create_with_nul_refused(server):
     assert tagged(out) == b"BAD" and b"NUL" in out[-1], out
     # neither the prefix nor anything else was created
     assert listed(r, b'"nu*"') == []
+    # and the refusal is logged with its reason (wait for the line)
+    deadline = time.monotonic() + 10
+    while "refused CREATE user=alice" not in server.logtext():
+        assert time.monotonic() < deadline, server.logtext()[-2000:]
+        time.sleep(0.05)
+    assert 'reason="Mailbox name contains NUL"' in server.logtext()
     r.cmd(b"z", b"LOGOUT")
     r.close()
 
