@@ -461,6 +461,43 @@ store_stats(const char *configdir, store_stat_fn *cb, void *ctx,
 	return 0;
 }
 
+/*
+ * store_room - is there room in the lock table for one more process?
+ * Berkeley DB 5.3 does not survive running out of lockers inside
+ * DB->open: depending on where the table ran out, the process crashed
+ * (SIGSEGV, SIGBUS in __lock_getlocker_int) or deadlocked on its own
+ * mutex closing the environment.  So a process joins only while
+ * STORE_PROC_LOCKERS lockers and locks are free (after reclaiming dead
+ * processes' if they are not); the last reserve serves the transactions
+ * of the processes already in.
+ */
+static int
+store_room(struct store *st, const char **error_r)
+{
+	DB_LOCK_STAT *ls;
+	uint32_t lockers, locks, max_lockers, max_locks;
+	int tries;
+
+	for (tries = 0; tries < 2; tries++) {
+		if (st->env->lock_stat(st->env, &ls, 0) != 0)
+			return 0;	/* cannot tell: try */
+		lockers = ls->st_nlockers;
+		max_lockers = ls->st_maxlockers;
+		locks = ls->st_nlocks;
+		max_locks = ls->st_maxlocks;
+		free(ls);
+		if (lockers + STORE_PROC_LOCKERS <= max_lockers &&
+		    locks + STORE_PROC_LOCKERS <= max_locks)
+			return 0;
+		if (tries == 0 && store_failchk(st) != 0)
+			break;
+	}
+	store_open_short = 1;
+	return store_fail(st, error_r, "lock table or region full "
+	    "(shortage): lockers=%u of %u locks=%u of %u in use", lockers,
+	    max_lockers, locks, max_locks);
+}
+
 int
 store_open(const char *configdir, const char *partdir, int flags,
     struct store **st_r, const char **error_r)
@@ -498,6 +535,8 @@ store_open(const char *configdir, const char *partdir, int flags,
 		goto fail;
 	}
 
+	if (store_room(st, error_r) < 0)
+		goto fail;
 	if (store_open_db(st, &st->mboxes, "mailboxes.db", error_r) < 0 ||
 	    store_open_db(st, &st->index, "index.db", error_r) < 0 ||
 	    store_open_db(st, &st->expunged, "expunged.db", error_r) < 0 ||

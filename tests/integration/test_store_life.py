@@ -305,3 +305,62 @@ def test_recovery_tells_clients_bye(fresh):
             break
     for s in (a, b, c):
         s.close()
+
+
+def hold_store(srv):
+    """an imapd -s serving a socketpair: it keeps the store open (nine
+    lockers) until its client hangs up; None when it could not open it
+    (exit status 74: no room in the lock table)"""
+    ours, theirs = socket.socketpair()
+    p = subprocess.Popen([os.path.join(BUILD, "imapd", "imapd"), "-C",
+                          srv.conf, "-s"], stdin=theirs, stdout=theirs,
+                         stderr=subprocess.DEVNULL)
+    theirs.close()
+    ours.settimeout(20)
+    if ours.makefile("rb").readline().startswith(b"* OK"):
+        return p, ours
+    ours.close()
+    assert p.wait(timeout=20) == 74
+    return None
+
+
+def test_full_lock_table_is_a_shortage(fresh):
+    """live processes fill the lock table: a new worker refuses its
+    client with BYE [UNAVAILABLE], master logs the shortage and does not
+    recover the store (a session in the other worker carries on); once
+    the holders are gone, clients are served again"""
+    srv = fresh(prefork=1, maxchild=2, extra_conf=LIMITS).start()
+    base = baseline(srv)
+    holders = []
+    for _ in range(200):
+        h = hold_store(srv)
+        if h is None:
+            break
+        holders.append(h)
+    else:
+        raise AssertionError("the lock table never filled")
+    st = stats(srv)
+    print(f"holders={len(holders)} lockers={st['lockers']} "
+          f"max={st['lockers_max']}")
+    # the worker there is serves x; the one master forks to stand ready
+    # finds no room and refuses y
+    x, fx = session(srv, "alice", "secret")
+    y = socket.create_connection(("127.0.0.1", srv.port), timeout=30)
+    ln = y.makefile("rb").readline()
+    y.close()
+    assert ln.startswith(b"* BYE [UNAVAILABLE]"), ln
+    assert wait_for(lambda: "lock table full" in srv.logtext(), 10)
+    x.sendall(b"n NOOP\r\n")
+    assert fx.readline().startswith(b"n OK")
+    for p, s in holders:
+        s.close()
+    for p, s in holders:
+        assert p.wait(timeout=20) == 0	# closed the store and exited
+    z = socket.create_connection(("127.0.0.1", srv.port), timeout=30)
+    assert z.makefile("rb").readline().startswith(b"* OK")
+    z.close()
+    x.close()
+    log = srv.logtext()
+    assert "needs recovery" not in log
+    assert "recovery done" not in log
+    assert "refused addr=127.0.0.1 limit=lock_table" in log
