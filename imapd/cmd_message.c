@@ -16,13 +16,18 @@
 #include "log.h"
 #include "xalloc.h"
 
-/* cmd_records - the store's records of the selected mailbox */
+/* cmd_records - the store's records of the selected mailbox: of uids
+ * (ascending) only, when they are few beside the mailbox, so that
+ * fetching one message costs one message; NULL uids: all */
 static int
-cmd_records(struct imap_session *s, struct store_msg **msgs, size_t *n,
-    const char **err)
+cmd_records(struct imap_session *s, const uint32_t *uids, size_t nuids,
+    struct store_msg **msgs, size_t *n, const char **err)
 {
 	struct store_mbox mb;
 
+	if (uids != NULL && (nuids <= 16 || nuids < s->view.n / 16))
+		return store_msg_get_uids(s->st, s->view.mboxid, uids, nuids,
+		    msgs, n, err);
 	return store_msg_list(s->st, s->view.mboxid, &mb, msgs, n, err);
 }
 
@@ -93,7 +98,7 @@ cmd_fetch(struct imap_cmd *cmd)
 	if (fetch_wants_modseq(req))
 		s->condstore = 1;
 	fetch_stream(req, s, io_flush);
-	if (cmd_records(s, &msgs, &nm, &err) != 0) {
+	if (cmd_records(s, uids, n, &msgs, &nm, &err) != 0) {
 		imap_no(cmd, "[SERVERBUG] %s", err);
 		fetch_free(&req);
 		goto out;
@@ -378,7 +383,7 @@ cmd_search(struct imap_cmd *cmd)
 			imap_bad(cmd, "%s", err);
 		return;
 	}
-	if (cmd_records(s, &msgs, &nm, &err) != 0) {
+	if (cmd_records(s, NULL, 0, &msgs, &nm, &err) != 0) {
 		imap_no(cmd, "[SERVERBUG] %s", err);
 		search_free(&prog);
 		return;

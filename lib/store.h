@@ -225,6 +225,10 @@ int store_claim_recent(struct store *st, uint32_t mboxid,
  * malloc'ed, caller frees; also fills *mb_r (as of the same snapshot) */
 int store_msg_list(struct store *st, uint32_t mboxid, struct store_mbox *mb_r,
     struct store_msg **msgs_r, size_t *n_r, const char **error_r);
+/* store_msg_get_uids - the records of uids[0..n) that exist, in one
+ * transaction, in the order of uids; *msgs_r is malloc'ed, caller frees */
+int store_msg_get_uids(struct store *st, uint32_t mboxid, const uint32_t *uids,
+    size_t n, struct store_msg **msgs_r, size_t *n_r, const char **error_r);
 /* store_msg_changed - records with modseq > since (for view refresh) */
 int store_msg_changed(struct store *st, uint32_t mboxid, uint64_t since,
     struct store_msg **msgs_r, size_t *n_r, const char **error_r);

@@ -228,6 +228,61 @@ store_expunged_since(struct store *st, uint32_t mboxid, uint64_t since,
 	return 0;
 }
 
+struct store_get_arg {
+	uint32_t mboxid;
+	const uint32_t *uids;
+	size_t n;
+	struct store_msg *msgs;
+	size_t found;
+};
+
+static int
+store_op_get_uids(struct store *st, DB_TXN *txn, void *varg)
+{
+	struct store_get_arg *a = varg;
+	struct store_ikey ik;
+	DBT k, v;
+	size_t i;
+	int r;
+
+	a->found = 0;
+	for (i = 0; i < a->n; i++) {
+		store_ikey(&ik, a->mboxid, a->uids[i]);
+		memset(&k, 0, sizeof(k));
+		memset(&v, 0, sizeof(v));
+		k.data = &ik;
+		k.size = sizeof(ik);
+		r = st->index->get(st->index, txn, &k, &v, 0);
+		if (r == DB_NOTFOUND)
+			continue;
+		if (r != 0)
+			return r;
+		store_msg_decode(&v, &a->msgs[a->found++]);
+	}
+	return 0;
+}
+
+int
+store_msg_get_uids(struct store *st, uint32_t mboxid, const uint32_t *uids,
+    size_t n, struct store_msg **msgs_r, size_t *n_r, const char **error_r)
+{
+	struct store_get_arg a;
+	int r;
+
+	memset(&a, 0, sizeof(a));
+	a.mboxid = mboxid;
+	a.uids = uids;
+	a.n = n;
+	a.msgs = xcalloc(n + 1, sizeof(*a.msgs));
+	if ((r = store_run(st, store_op_get_uids, &a, error_r)) != 0) {
+		free(a.msgs);
+		return r;
+	}
+	*msgs_r = a.msgs;
+	*n_r = a.found;
+	return 0;
+}
+
 int
 store_expunged_first(struct store *st, uint32_t mboxid, uint64_t since,
     uint32_t above, uint32_t *uid_r, const char **error_r)
