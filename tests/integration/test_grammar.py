@@ -2,11 +2,13 @@
 modified UTF-7 without control characters, every number is range-checked,
 CONDSTORE's FETCH modifier, and BODYSTRUCTURE stays grammatical whatever
 the message."""
+import os
 import random
 import time
 
 import pytest
 
+import conftest
 from raw import Raw
 
 # the whole exchange of one test is bounded by the socket timeout, so a
@@ -724,9 +726,18 @@ def vmhwm_kb(pid):
     return 0
 
 
+def asan_build():
+    """imapd built with AddressSanitizer: its quarantine keeps freed
+    memory resident, so a peak says nothing about what was in use"""
+    with open(os.path.join(conftest.BUILD, "imapd", "imapd"), "rb") as f:
+        return b"__asan_init" in f.read()
+
+
 def test_fetch_many_sections_streams(server):
     """FETCH of one message's body a hundred times is sent as it is
     built: the worker's peak memory stays far below the 60 MB response"""
+    if asan_build():
+        pytest.skip("peak memory is not meaningful under ASan")
     r = login(server)
     r.cmd(b"x", b"DELETE fat")
     assert tagged(r.cmd(b"c", b"CREATE fat")) == b"OK"
