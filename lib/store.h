@@ -106,8 +106,8 @@ struct store_msg {
  * a transaction, cursors), locks and lock objects (a transaction over
  * many pages), and one thread-table slot */
 #define STORE_PROC_LOCKERS	32
-#define STORE_PROC_LOCKS	250
-#define STORE_PROC_OBJECTS	250
+#define STORE_PROC_LOCKS	500
+#define STORE_PROC_OBJECTS	500
 #define STORE_PROCS_DEFAULT	512	/* without store_set_procs */
 #define STORE_PROCS_MIN		16
 #define STORE_PROCS_MAX		100000

@@ -155,7 +155,7 @@ def test_sizing_logged(fresh):
     assert "store sizing procs=32 lockers=1024" in srv.logtext()
     st = stats(srv)
     assert st["lockers_max"] == 32 * 32
-    assert st["locks_max"] == 32 * 250
+    assert st["locks_max"] == 32 * 500
 
 
 def test_lockers_flat_after_churn(fresh):
