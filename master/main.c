@@ -179,6 +179,7 @@ master_signal(int sfd)
 			log_info("SIGHUP: reloading %s and %s",
 			    master.imapd_conf, master.master_conf);
 			master_conf_load(0);
+			master_store_reloaded();
 			break;
 		case SIGTERM:
 		case SIGINT:

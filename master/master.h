@@ -111,6 +111,9 @@ int master_loop_timeout(long long next, long long now);
 /* master_store_size - count the store's processes, export
  * BERTH_STORE_PROCS for the START recovery, log the sizing */
 void master_store_size(void);
+/* master_store_reloaded - after SIGHUP: warn when the pools outgrew the
+ * store's tables (only a restart, or a recovery, resizes them) */
+void master_store_reloaded(void);
 /* master_store_failchk_soon - run failchk at the next round */
 void master_store_failchk_soon(const char *why);
 /* master_store_tick - start failchk when due, watch a running one */

@@ -68,17 +68,33 @@ master_store_procs(void)
 	return procs > STORE_PROCS_MAX ? STORE_PROCS_MAX : procs;
 }
 
+static unsigned master_store_sized;	/* procs at the last recovery */
+
 void
 master_store_size(void)
 {
 	unsigned procs = master_store_procs();
 	char s[32];
 
+	master_store_sized = procs;
 	snprintf(s, sizeof(s), "%u", procs);
 	setenv("BERTH_STORE_PROCS", s, 1);
 	log_info("store sizing procs=%u lockers=%u locks=%u objects=%u "
 	    "threads=%u", procs, procs * STORE_PROC_LOCKERS,
 	    procs * STORE_PROC_LOCKS, procs * STORE_PROC_OBJECTS, procs);
+}
+
+void
+master_store_reloaded(void)
+{
+	unsigned procs = master_store_procs();
+
+	/* the tables are made by recovery: larger pools wait for one */
+	if (procs > master_store_sized)
+		log_warn("store sized for procs=%u; the new configuration "
+		    "allows procs=%u, which takes a restart of master (a "
+		    "full lock table refuses clients meanwhile)",
+		    master_store_sized, procs);
 }
 
 /* master_store_exists - has a recovery made the environment yet?  (a

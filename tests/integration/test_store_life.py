@@ -156,6 +156,12 @@ def test_sizing_logged(fresh):
     st = stats(srv)
     assert st["lockers_max"] == 32 * 32
     assert st["locks_max"] == 32 * 500
+    # a reload that outgrows the tables says so (they change at recovery)
+    srv.maxchild = 30
+    srv.write_master()
+    srv.proc.send_signal(signal.SIGHUP)
+    assert wait_for(lambda: "store sized for procs=32; the new "
+                    "configuration allows procs=50" in srv.logtext(), 10)
 
 
 def test_lockers_flat_after_churn(fresh):
