@@ -484,7 +484,7 @@ def fetch_all(r, tag, cmd, sizes=None):
 
 
 def check_fetch_line(line):
-    """parse a whole "* n FETCH (UID u BODY b BODYSTRUCTURE b)" response
+    """parse a whole "* n FETCH (UID u ENVELOPE e BODY b BODYSTRUCTURE b)"
     strictly; returns (uid, BODYSTRUCTURE's parts)"""
     p = BodyParser(line)
     try:
@@ -503,6 +503,9 @@ def check_fetch_line(line):
             elif p.peek(b"BODY "):
                 p.i += 5
                 p.body(False, [], [])
+            elif p.peek(b"ENVELOPE "):
+                p.i += 9
+                p.envelope()
             else:
                 p.fail("unexpected FETCH item")
             if p.peek(b")"):
@@ -630,7 +633,7 @@ def test_bodystructure_grammar(server):
     # only messages with a NUL may be refused (no literal8)
     assert appended >= sum(b"\0" not in m for m in msgs), appended
     assert tagged(r.cmd(b"s", b"SELECT mime")) == b"OK"
-    out = fetch_all(r, b"f", b"FETCH 1:* (UID BODY BODYSTRUCTURE)")
+    out = fetch_all(r, b"f", b"FETCH 1:* (UID ENVELOPE BODY BODYSTRUCTURE)")
     assert out[-1].startswith(b"f OK"), out[-1]
     lines = [ln for ln in out[:-1] if b" FETCH (" in ln]
     parsed = [check_fetch_line(ln) for ln in lines]
