@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -21,10 +22,31 @@ static const char *cmd_months[] = { "Jan", "Feb", "Mar", "Apr", "May",
 static int
 cmd_append_date(const char *s, int64_t *t_r, int32_t *tz_r)
 {
-	char mon[4], sign;
+	/* RFC 3501 date-time, digit for digit: sscanf alone took signs
+	 * ("-1" hours), short fields and spaces; a one-digit day without
+	 * its space is taken too, as other servers do */
+	static const char shape[] = "Dd-aaa-dddd dd:dd:dd sdddd";
+	char mon[4], sign, fixed[sizeof(shape)];
 	int d, y, h, mi, se, z, m, n = 0;
 	struct tm tm;
+	size_t i;
 
+	if (strlen(s) == sizeof(shape) - 2 && s[1] == '-') {
+		fixed[0] = ' ';
+		memcpy(fixed + 1, s, sizeof(shape) - 1);
+		s = fixed;
+	}
+	if (strlen(s) != sizeof(shape) - 1)
+		return -1;
+	for (i = 0; i < sizeof(shape) - 1; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (shape[i] == 'D' ? !(isdigit(c) || c == ' ') :
+		    shape[i] == 'd' ? !isdigit(c) : shape[i] == 'a' ?
+		    !isalpha(c) : shape[i] == 's' ? c != '+' && c != '-' :
+		    c != (unsigned char)shape[i])
+			return -1;
+	}
 	if (sscanf(s, "%2d-%3s-%4d %2d:%2d:%2d %c%4d%n", &d, mon, &y, &h, &mi,
 	    &se, &sign, &z, &n) != 8 || s[n] != '\0' ||
 	    (sign != '+' && sign != '-'))

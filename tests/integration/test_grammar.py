@@ -775,3 +775,26 @@ def test_fetch_body_sets_seen_once(server):
     assert with_flags == [1, 3, 4, 6], out
     r.cmd(b"z", b"LOGOUT")
     r.close()
+
+
+@pytest.mark.parametrize("date, ok", [
+    (b'"02-Feb-2026 10:00:00 +0100"', True),
+    (b'" 2-Feb-2026 10:00:00 -0130"', True),
+    (b'"02-Feb-2026 -1:00:00 +0100"', False),
+    (b'"02-Feb-2026 10:-5:00 +0100"', False),
+    (b'"02-Feb-2026 10:00:00 +-100"', False),
+    (b'"02-Feb-2026 10:00:00 +100"', False),
+    (b'"2-Feb-2026 10:00:00 +0100"', True),
+    (b'"-2-Feb-2026 10:00:00 +0100"', False),
+    (b'"02-Feb--026 10:00:00 +0100"', False),
+    (b'"02-Feb-2026 10:00:00  +0100"', False),
+    (b'"02-Feb-2026 1:00:00 +0100"', False),
+])
+def test_append_date_time_digits(server, date, ok):
+    r = login(server)
+    msg = b"Subject: d\r\n\r\nx\r\n"
+    out = r.cmd(b"a", b"APPEND INBOX " + date + b" {%d+}\r\n" % len(msg) +
+                msg)
+    assert tagged(out) == (b"OK" if ok else b"BAD"), out
+    r.cmd(b"z", b"LOGOUT")
+    r.close()
