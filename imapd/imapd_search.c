@@ -117,13 +117,18 @@ search_date(const char *s, time_t *t)
 	long d, y;
 	int m;
 
+	/* date-day 1*2DIGIT, date-year 4DIGIT: no sign, no space */
+	if (!isdigit((unsigned char)s[0]))
+		return -1;
 	d = strtol(s, &e, 10);
-	if (e == s || *e != '-' || d < 1 || d > 31)
+	if (e - s > 2 || *e != '-' || d < 1 || d > 31)
 		return -1;
 	for (m = 0; m < 12; m++)
 		if (strncasecmp(e + 1, mon[m], 3) == 0)
 			break;
 	if (m == 12 || e[4] != '-')
+		return -1;
+	if (strlen(e + 5) != 4 || strspn(e + 5, "0123456789") != 4)
 		return -1;
 	y = strtol(e + 5, &e, 10);
 	if (*e != '\0' || y < 1900 || y > 9999)

@@ -670,7 +670,12 @@ def test_search_nesting_bounded(server):
     # a literal may carry a NUL; a search string must not (it cut the key)
     out = r.cmd(b"u", b"SEARCH SUBJECT {3+}\r\nm\x00z")
     assert tagged(out) == b"BAD" and b"NUL" in out[-1], out
+    for key in (b"SINCE 1-Feb-2024", b'SENTBEFORE "01-Feb-2024"'):
+        out = r.cmd(b"d", b"SEARCH " + key)
+        assert tagged(out) == b"OK", (key, out)
     for key in (b"LARGER -1", b"LARGER 4294967296", b"SMALLER +5",
+                b"SINCE +1-Feb-2024", b'SINCE " 1-Feb-2024"',
+                b"BEFORE 001-Feb-2024", b"ON 1-Feb-02024", b"ON 1-Feb-+024",
                 b"MODSEQ 9223372036854775808", b"MODSEQ 18446744073709551617"):
         out = r.cmd(b"n", b"SEARCH " + key)
         assert tagged(out) == b"BAD", (key, out)
