@@ -330,6 +330,57 @@ START_TEST(test_seqset)
 }
 END_TEST
 
+/* ranges come out sorted and merged; contains agrees with a scan of the
+ * ranges as written */
+START_TEST(test_seqset_merge)
+{
+	static const char *sets[] = { "9,1:3,2,4,7:5,*,4294967295,1:*",
+	    "10:12,1,3,5,7,9,11,13", "4294967295:4294967294,1",
+	    "3:3,2:2,1:1", "*:5" };
+	struct imapp_seqset s;
+	uint32_t n;
+	size_t i;
+
+	ck_assert_int_eq(imapp_seqset_parse("9,1:3,2,4,7:5,12", 20, &s), 0);
+	ck_assert_uint_eq(s.n, 3);
+	ck_assert_uint_eq(s.ranges[0].lo, 1);
+	ck_assert_uint_eq(s.ranges[0].hi, 7);
+	ck_assert_uint_eq(s.ranges[1].lo, 9);
+	ck_assert_uint_eq(s.ranges[2].hi, 12);
+	imapp_seqset_free(&s);
+	for (i = 0; i < sizeof(sets) / sizeof(sets[0]); i++) {
+		ck_assert_int_eq(imapp_seqset_parse(sets[i], 14, &s), 0);
+		for (n = 0; n < 20; n++) {
+			/* the reference: every comma-separated item */
+			const char *p = sets[i];
+			int want = 0;
+
+			while (*p) {
+				unsigned long a, b;
+				char *e;
+
+				a = *p == '*' ? 14 : strtoul(p, &e, 10);
+				p = *p == '*' ? p + 1 : e;
+				b = a;
+				if (*p == ':') {
+					p++;
+					b = *p == '*' ? 14 : strtoul(p, &e, 10);
+					p = *p == '*' ? p + 1 : e;
+				}
+				if ((n >= a && n <= b) || (n >= b && n <= a))
+					want = 1;
+				if (*p == ',')
+					p++;
+			}
+			ck_assert_msg(imapp_seqset_contains(&s, n) == want,
+			    "%s contains %u", sets[i], n);
+		}
+		ck_assert(i != 2 || imapp_seqset_contains(&s, 4294967295U));
+		imapp_seqset_free(&s);
+	}
+}
+END_TEST
+
 /* grammar numbers (partial ranges, modseqs): range-checked, no wrap */
 static const struct {
 	const char *s;
@@ -408,6 +459,7 @@ main(void)
 	tcase_add_test(tc, test_parse_literal_number);
 	tcase_add_test(tc, test_continue_positions);
 	tcase_add_test(tc, test_seqset);
+	tcase_add_test(tc, test_seqset_merge);
 	tcase_add_loop_test(tc, test_numbers, 0,
 	    (int)(sizeof(numbers) / sizeof(numbers[0])));
 	tcase_add_test(tc, test_writers);
