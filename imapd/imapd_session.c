@@ -338,16 +338,34 @@ imapd_wait_input(struct imap_session *s)
 	int notauth = s->state == IMAP_S_NOTAUTH, notify = s->notify != NULL;
 	long long delay = cfg_duration_ms(notauth ? "notauth_park_delay" :
 	    notify ? "notify_park_delay" : "wait_park_delay"),
-	    poll_ms = cfg_duration_ms("idle_poll"), waited = 0, step;
-	int between;
+	    poll_ms = cfg_duration_ms("idle_poll"), waited = 0, step, pdelay;
+	int between, unfinished;
 
+	/*
+	 * An unfinished command that idled can hold whole (what came so far
+	 * and the rest of the literal being read fit in its pending bytes)
+	 * is parked after partial_park_delay: a client that stops inside a
+	 * command is a slow link or an attack, and either way need not hold
+	 * a worker.  One that idled cannot hold (a large APPEND literal) is
+	 * never parked: idled would only hand it straight back.
+	 */
+	unfinished = s->rd.cmd.len > 0;
+	if (unfinished && s->rd.cmd.len + s->rd.literal_left >
+	    SNAP_MAX_PENDING)
+		return imapd_read_unparked(s);
+	if (unfinished) {
+		pdelay = cfg_duration_ms("partial_park_delay");
+		if (pdelay > 0 && (delay <= 0 || pdelay < delay))
+			delay = pdelay;
+	}
 	if (delay <= 0 && !notify)
 		return imapd_read_unparked(s);
 	/*
 	 * A byte now and then must not keep the worker: before login the
-	 * delay runs from when this worker took the session, after login
-	 * from when the unfinished command began (between commands, from
-	 * the last input, as an active client's next command is expected).
+	 * delay runs from when this worker took the session, inside a
+	 * command from when the unfinished command began (between commands
+	 * after login, from the last input, as an active client's next
+	 * command is expected).
 	 */
 	if (notauth)
 		waited = clock_mono_ms() - s->served_ms;

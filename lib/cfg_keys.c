@@ -54,8 +54,9 @@ const struct cfg_key cfg_keys[] = {
 	{ "maxlogins_per_host", CFG_T_INT, NULL, 0 },	/* unset: auto */
 	{ "maxlogins_per_user", CFG_T_INT, NULL, 0 },
 	{ "maxmessagesize", CFG_T_SIZE, "64M", 0 },
-	{ "notauth_park_delay", CFG_T_DURATION, "3s", 's' },
+	{ "notauth_park_delay", CFG_T_DURATION, "1s", 's' },
 	{ "notify_park_delay", CFG_T_DURATION, "5s", 's' },
+	{ "partial_park_delay", CFG_T_DURATION, "200ms", 's' },
 	{ "sasl_mech_list", CFG_T_STR, "PLAIN LOGIN", 0 },
 	{ "sasl_pwcheck_method", CFG_T_STR, "auxprop", 0 },
 	{ "sasl_response_timeout", CFG_T_DURATION, "30s", 's' },

@@ -75,6 +75,38 @@ def test_half_lines_after_login_cost_no_worker(fresh):
         q.close()
 
 
+def test_unfinished_commands_parked_whatever_the_wait_delays(fresh):
+    """a command stopped in the middle is parked after partial_park_delay
+    even when sessions between commands would wait for ever, before login
+    and after it: a pool of 4 workers holds 40 such sessions, and a
+    normal client still logs in"""
+    s = fresh(prefork=1, maxchild=4,
+              extra_conf="notauth_park_delay: 1h\nwait_park_delay: 1h\n"
+                         "partial_park_delay: 50ms\nidled_maxuser: 1000\n"
+                         "idled_maxusernet: 1000\n").start()
+    half = []
+    for i in range(20):
+        r = Raw(s.port, timeout=20)
+        assert r.greeting.startswith(b"* OK"), r.greeting
+        r.send(b"a LOGIN alice")
+        half.append(r)
+        r = Raw(s.port, timeout=20)
+        assert r.cmd(b"l", b"LOGIN alice secret")[-1].startswith(b"l OK")
+        r.send(b"a SELECT INB")
+        half.append(r)
+    assert parked_at_least(s, 40, 60), s.parked()
+    assert len(s.children()) <= 4
+    c = s.connect("alice", "secret")
+    assert c.noop()[0] == "OK"
+    c.logout()
+    half[0].send(b" secret\r\n")
+    assert half[0].until_tag(b"a")[-1].startswith(b"a OK")
+    half[1].send(b"OX\r\n")
+    assert half[1].until_tag(b"a")[-1].startswith(b"a OK")
+    for q in half:
+        q.close()
+
+
 def test_partial_literal_parked_and_finished(fresh):
     """a LOGIN whose first literal stops after 2 bytes is parked with what
     it has; idled continues the next literal itself, and the worker that
