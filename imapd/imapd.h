@@ -88,6 +88,8 @@ typedef void imap_cmd_fn(struct imap_cmd *cmd);
  * reclaims its locks with failchk: no one else's session is touched.
  * Waiting for the client does not count. */
 #define IMAPD_WATCHDOG_S 300
+#define IMAPD_BACKLOG_STEP_MS 10	/* how often a waiting worker looks for
+					 * clients queued on its listeners */
 
 #define IMAP_CMD_NOTAUTH	0x01	/* allowed before login */
 #define IMAP_CMD_AUTH		0x02	/* allowed after login */
@@ -110,6 +112,11 @@ void io_put(struct imap_session *s, const char *p, size_t len);
 int io_flush(struct imap_session *s);
 /* io_read - read more input into s->in; 0 ok, -1 EOF/error/timeout */
 int io_read(struct imap_session *s, long long timeout_ms);
+/*
+ * io_backlog - is a new client or a resumed session waiting on this
+ * worker's listeners right now (no worker has taken it yet)?
+ */
+int io_backlog(void);
 /* io_linger - flush a last BYE, then drain the client's input a moment
  * (bounded) so that closing does not reset the connection under it */
 void io_linger(struct imap_session *s);

@@ -14,6 +14,7 @@
 #include "clock.h"
 #include "imapd.h"
 #include "log.h"
+#include "srv.h"
 
 #define IO_WRITE_TIMEOUT_MS 60000
 #define IO_FLUSH_AT (256 * 1024)
@@ -165,4 +166,22 @@ io_linger(struct imap_session *s)
 			break;
 		total += (size_t)n;
 	}
+}
+
+int
+io_backlog(void)
+{
+	struct pollfd pfd[2];
+	const char *path;
+	int n = 0;
+
+	if ((pfd[n].fd = srv_listen_fd()) >= 0)
+		n++;
+	if ((pfd[n].fd = srv_handoff_fd(&path)) >= 0)
+		n++;
+	for (int i = 0; i < n; i++) {
+		pfd[i].events = POLLIN;
+		pfd[i].revents = 0;
+	}
+	return n > 0 && poll(pfd, (nfds_t)n, 0) > 0;
 }

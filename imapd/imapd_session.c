@@ -329,7 +329,9 @@ imapd_read_unparked(struct imap_session *s)
  * wait_park_delay (idled hands it back at its next command, and the
  * worker that takes it sends what changed meanwhile as this one would
  * have, after that command), and before login after notauth_park_delay
- * (so connections that never log in cost no worker).  -1 ends the
+ * (so connections that never log in cost no worker).  Whatever the
+ * delay, a session is parked at once while clients queue on the
+ * listeners for want of a free worker (park_on_backlog).  -1 ends the
  * session here (EOF, timeout, or parked).
  */
 static int
@@ -339,7 +341,7 @@ imapd_wait_input(struct imap_session *s)
 	long long delay = cfg_duration_ms(notauth ? "notauth_park_delay" :
 	    notify ? "notify_park_delay" : "wait_park_delay"),
 	    poll_ms = cfg_duration_ms("idle_poll"), waited = 0, step, pdelay;
-	int between, unfinished;
+	int between, unfinished, press, backlog = 0;
 
 	/*
 	 * An unfinished command that idled can hold whole (what came so far
@@ -381,6 +383,7 @@ imapd_wait_input(struct imap_session *s)
 	 * commands.
 	 */
 	between = s->rd.cmd.len == 0;
+	press = cfg_bool("park_on_backlog");
 	while (s->in.len == 0 && !s->rd.skipping &&
 	    s->rd.cmd.len <= SNAP_MAX_PENDING) {
 		if (waited >= delay) {
@@ -393,10 +396,13 @@ imapd_wait_input(struct imap_session *s)
 			    NULL) == 0)
 				return -1;
 			delay = s->timeout_ms;	/* idled is down: stay */
+			press = 0;
 		}
 		step = delay - waited;
 		if (notify && poll_ms < step)
 			step = poll_ms;
+		if (press && step > IMAPD_BACKLOG_STEP_MS)
+			step = IMAPD_BACKLOG_STEP_MS;
 		if (step > s->timeout_ms - waited)
 			step = s->timeout_ms - waited;
 		if (io_read(s, step) == 0)
@@ -408,6 +414,11 @@ imapd_wait_input(struct imap_session *s)
 			errno = ETIMEDOUT;
 			return -1;
 		}
+		/* clients queued for a worker twice in a row (a free worker
+		 * takes one at once): this one parks now */
+		backlog = press && io_backlog() ? backlog + 1 : 0;
+		if (backlog >= 2 && waited < delay)
+			waited = delay;
 		if (notify && between)
 			imapd_wait_sync(s);
 	}

@@ -56,6 +56,7 @@ const struct cfg_key cfg_keys[] = {
 	{ "maxmessagesize", CFG_T_SIZE, "64M", 0 },
 	{ "notauth_park_delay", CFG_T_DURATION, "1s", 's' },
 	{ "notify_park_delay", CFG_T_DURATION, "5s", 's' },
+	{ "park_on_backlog", CFG_T_BOOL, "yes", 0 },
 	{ "partial_park_delay", CFG_T_DURATION, "200ms", 's' },
 	{ "sasl_mech_list", CFG_T_STR, "PLAIN LOGIN", 0 },
 	{ "sasl_pwcheck_method", CFG_T_STR, "auxprop", 0 },

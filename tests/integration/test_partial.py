@@ -107,6 +107,34 @@ def test_unfinished_commands_parked_whatever_the_wait_delays(fresh):
         q.close()
 
 
+def test_waiting_sessions_parked_when_clients_queue(fresh):
+    """with every worker waiting on a silent client and more clients
+    queued on the listener, the waiting sessions are parked at once
+    (park_on_backlog), whatever the park delays: 2 workers greet 12
+    silent connections, before and after login, and a normal client
+    still logs in; the parked sessions still work"""
+    s = fresh(prefork=1, maxchild=2,
+              extra_conf="notauth_park_delay: 1h\nwait_park_delay: 1h\n"
+                         "idled_maxuser: 1000\nidled_maxusernet: 1000\n"
+              ).start()
+    quiet = []
+    for i in range(6):
+        r = Raw(s.port, timeout=20)
+        assert r.greeting.startswith(b"* OK"), r.greeting
+        quiet.append(r)
+        r = Raw(s.port, timeout=20)
+        assert r.cmd(b"l", b"LOGIN alice secret")[-1].startswith(b"l OK")
+        quiet.append(r)
+    assert len(s.children()) <= 2
+    c = s.connect("alice", "secret")
+    assert c.noop()[0] == "OK"
+    c.logout()
+    for r in quiet[:2]:
+        assert r.cmd(b"n", b"NOOP")[-1].startswith(b"n OK")
+    for q in quiet:
+        q.close()
+
+
 def test_partial_literal_parked_and_finished(fresh):
     """a LOGIN whose first literal stops after 2 bytes is parked with what
     it has; idled continues the next literal itself, and the worker that

@@ -335,7 +335,10 @@ def test_full_lock_table_is_a_shortage(fresh):
     client with BYE [UNAVAILABLE], master logs the shortage and does not
     recover the store (a session in the other worker carries on); once
     the holders are gone, clients are served again"""
-    srv = fresh(prefork=1, maxchild=2, extra_conf=LIMITS).start()
+    # x keeps its worker while y waits for one (park_on_backlog would
+    # park x and hand y the worker that has the store open)
+    srv = fresh(prefork=1, maxchild=2,
+                extra_conf=LIMITS + "park_on_backlog: no\n").start()
     base = baseline(srv)
     holders = []
     for _ in range(200):
