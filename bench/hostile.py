@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Hostile-load benchmark: berth against Dovecot under the attacks of
-issue 9, while a legitimate client logs in every 200 ms.
+a hostile client (slowloris, big pre-login literals, churn, a
+pathological LIST), while a legitimate client logs in every 200 ms.
 
 Owns: one run per server (bench/peers.py starts a fresh one each time)
 of these load generators at once, each a process of its own (this file

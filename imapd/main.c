@@ -55,7 +55,7 @@ imapd_on_stop(int sig)
 	int saved = errno, fd = imapd_client_fd;
 
 	imapd_stop = sig;
-	/* XXX(#9) a session being handed to idled right now still has its
+	/* XXX a session being handed to idled right now still has its
 	 * fd here: its client would see EOF in idled; the window is the
 	 * park acknowledgement */
 	if (fd >= 0)

@@ -1,4 +1,4 @@
-"""Store handles survive every way a process ends (issue 9, finding 1).
+"""Store handles survive every way a process ends.
 
 Workers that master trims (SIGTERM), that are killed outright (SIGKILL) or
 stopped by their watchdog (SIGALRM) must leave no lockers in the Berkeley

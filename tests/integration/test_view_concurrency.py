@@ -1,4 +1,4 @@
-"""The selected mailbox's view under concurrency (issue 9).
+"""The selected mailbox's view under concurrency.
 
 The first tests set up one interleaving each; the last two run many
 sessions of a few users sharing mailboxes at random APPEND, STORE, COPY,
