@@ -112,6 +112,10 @@ void io_put(struct imap_session *s, const char *p, size_t len);
 int io_flush(struct imap_session *s);
 /* io_read - read more input into s->in; 0 ok, -1 EOF/error/timeout */
 int io_read(struct imap_session *s, long long timeout_ms);
+/* imapd_client_watch - the client fd the stop and watchdog signals act
+ * on (-1: none, e.g. while idled takes it); a stop already seen shuts
+ * down fd's read side at once */
+void imapd_client_watch(int fd);
 /*
  * io_backlog - is a new client or a resumed session waiting on this
  * worker's listeners right now (no worker has taken it yet)?

@@ -115,12 +115,16 @@ park_send(struct imap_session *s, struct snap *sn)
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	memcpy(sun.sun_path, path, strlen(path));
+	/* from here the client may be idled's: a stop signal must not
+	 * shut down its read side, nor the watchdog write to it */
+	imapd_client_watch(-1);
 	c = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (c < 0 || connect(c, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
 	    ipc_send(c, &park_msg) < 0) {
 		park_warn(strerror(errno));
 		if (c >= 0)
 			close(c);
+		imapd_client_watch(s->fd);
 		return -1;
 	}
 	/*
@@ -151,6 +155,7 @@ park_send(struct imap_session *s, struct snap *sn)
 		    "served in the worker", s->user[0] ? s->user : "-",
 		    s->addr);
 		close(c);
+		imapd_client_watch(s->fd);
 		return -1;
 	}
 	close(c);

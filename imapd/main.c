@@ -55,9 +55,8 @@ imapd_on_stop(int sig)
 	int saved = errno, fd = imapd_client_fd;
 
 	imapd_stop = sig;
-	/* XXX a session being handed to idled right now still has its
-	 * fd here: its client would see EOF in idled; the window is the
-	 * park acknowledgement */
+	/* a session being handed to idled is not ours to stop: parking
+	 * takes it off (imapd_client_watch) */
 	if (fd >= 0)
 		shutdown(fd, SHUT_RD);
 	if (imapd_wake[1] >= 0)
@@ -133,6 +132,15 @@ imapd_signals(void)
 	sigaction(SIGALRM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	atexit(imapd_exit_close);
+}
+
+void
+imapd_client_watch(int fd)
+{
+	imapd_client_fd = fd;
+	/* a stop that came while it was not watched */
+	if (fd >= 0 && imapd_stop)
+		shutdown(fd, SHUT_RD);
 }
 
 void
