@@ -19,8 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "authc.h"
-#include "authp.h"
+#include "authclient.h"
+#include "authproto.h"
 #include "ipc.h"
 #include "ipnet.h"
 
@@ -69,7 +69,7 @@ struct authd_peer {
 	int pseudo;			/* a LOGIN for a session parked in
 					 * idled: replies go there */
 	uint64_t async_conn;		/* pseudo: the session */
-	char async_tag[AUTHP_MAX_TAG];	/* pseudo: the command's tag */
+	char async_tag[AUTHPROTO_MAX_TAG];	/* pseudo: the command's tag */
 	struct authd_hold *holds;	/* connections it holds */
 	struct ipc_queue outq;		/* messages its socket had no room
 					 * for (idled's RESULTs) */
@@ -204,7 +204,7 @@ struct authd_job {
 	int own_sasl;			/* abandoned while running: ours to
 					 * dispose */
 	int start;			/* sasl_server_start, else _step */
-	char mech[AUTHP_MAX_MECH];
+	char mech[AUTHPROTO_MAX_MECH];
 	char *in;			/* the client's response (a copy) */
 	size_t inlen;
 	int has_in;
@@ -267,8 +267,8 @@ int authd_sasl_new(sasl_conn_t **conn_r, int secure, const char *addr,
 void authd_sasl_dispose(sasl_conn_t **conn);
 int authd_sasl_is_plain(const char *mech);
 int authd_sasl_plaintext_ok(int secure);
-/* authd_sasl_code - a libsasl2 result as an authc_result */
-enum authc_result authd_sasl_code(int r, const char **text_r);
+/* authd_sasl_code - a libsasl2 result as an authclient_result */
+enum authclient_result authd_sasl_code(int r, const char **text_r);
 const char *authd_sasl_user(sasl_conn_t *conn);
 /* authd_sasl_authid - the canonical authcid libsasl2 got from the
  * client, or NULL (set once the mechanism has read it, failure or not) */

@@ -165,13 +165,13 @@ admit_refusal_delay(const char *limit)
 void
 authd_admit_request(struct authd_peer *p, const struct ipc_msg *m)
 {
-	char addr[AUTHP_MAX_ADDR], text[160], detail[160];
+	char addr[AUTHPROTO_MAX_ADDR], text[160], detail[160];
 	const char *limit = "";
 	struct authd_keys k;
 	uint64_t ts = 0, id;
 
-	if (ipc_get_str(m, AUTHP_ADDR, addr, sizeof(addr)) < 0 ||
-	    ipc_get_u64(m, AUTHP_TS, &ts) < 0) {
+	if (ipc_get_str(m, AUTHPROTO_ADDR, addr, sizeof(addr)) < 0 ||
+	    ipc_get_u64(m, AUTHPROTO_TS, &ts) < 0) {
 		log_warn("malformed ADMIT from a worker; closing it");
 		p->dead = 1;
 		return;
@@ -181,22 +181,22 @@ authd_admit_request(struct authd_peer *p, const struct ipc_msg *m)
 	if (admit_check(&k, authd_now_ms(), &limit, text, sizeof(text),
 	    detail, sizeof(detail)) < 0) {
 		authd_report_refusal(addr, limit, detail);
-		ipc_msg_init(&authd_reply, AUTHP_T_REFUSED);
-		ipc_put_str(&authd_reply, AUTHP_TEXT, text);
-		ipc_put_str(&authd_reply, AUTHP_LIMIT, limit);
+		ipc_msg_init(&authd_reply, AUTHPROTO_T_REFUSED);
+		ipc_put_str(&authd_reply, AUTHPROTO_TEXT, text);
+		ipc_put_str(&authd_reply, AUTHPROTO_LIMIT, limit);
 		/* how long the worker may hold the refusal back (idled
 		 * does it): a client that waits for its answer before
 		 * trying again then tries once per delay, not thousands of
 		 * times a second */
-		ipc_put_u64(&authd_reply, AUTHP_DELAY,
+		ipc_put_u64(&authd_reply, AUTHPROTO_DELAY,
 		    (uint64_t)admit_refusal_delay(limit));
 		authd_peer_send(p, &authd_reply);
 		return;
 	}
 	id = admit_next_id++;
 	authd_hold_set(p, id, ts, addr, "");
-	ipc_msg_init(&authd_reply, AUTHP_T_ADMITTED);
-	ipc_put_u64(&authd_reply, AUTHP_CONNID, id);
+	ipc_msg_init(&authd_reply, AUTHPROTO_T_ADMITTED);
+	ipc_put_u64(&authd_reply, AUTHPROTO_CONNID, id);
 	authd_peer_send(p, &authd_reply);
 }
 

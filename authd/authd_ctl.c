@@ -35,7 +35,7 @@ ctl_rows(const struct ipc_msg *m)
 {
 	uint32_t max = CTL_DEFAULT_ROWS;
 
-	ipc_get_u32(m, AUTHP_MAX, &max);
+	ipc_get_u32(m, AUTHPROTO_MAX, &max);
 	if (max < 1)
 		max = 1;
 	return max > CTL_MAX_ROWS ? CTL_MAX_ROWS : max;
@@ -71,7 +71,7 @@ ctl_line(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	ipc_put_str(&authd_reply, AUTHP_LINE, line);	/* full: dropped */
+	ipc_put_str(&authd_reply, AUTHPROTO_LINE, line);	/* full: dropped */
 }
 
 void
@@ -84,7 +84,7 @@ authd_ctl_penalties(struct authd_peer *p, const struct ipc_msg *m)
 	size_t max = ctl_rows(m), have, i, k;
 	const char *key;
 
-	ipc_msg_init(&authd_reply, AUTHP_T_CTL_REPLY);
+	ipc_msg_init(&authd_reply, AUTHPROTO_T_CTL_REPLY);
 	for (k = 0; k < sizeof(kinds) - 1; k++) {
 		have = 0;
 		it = (struct authd_tab_iter)AUTHD_TAB_ITER;
@@ -118,7 +118,7 @@ authd_ctl_key(const char *text, char *key, size_t size)
 		return 0;
 	if (ipnet_parse_key(text, &n) < 0) {
 		if (strchr(text, '/') != NULL || strlen(text) >=
-		    AUTHP_MAX_USER)
+		    AUTHPROTO_MAX_USER)
 			return 0;
 		n_r = snprintf(key, size, "u:%s", text);
 		return n_r > 0 && (size_t)n_r < size ? (size_t)n_r : 0;
@@ -140,25 +140,25 @@ authd_ctl_key(const char *text, char *key, size_t size)
 void
 authd_ctl_clear(struct authd_peer *p, const struct ipc_msg *m)
 {
-	char text[AUTHP_MAX_USER], key[AUTHP_MAX_USER + 4], out[400];
+	char text[AUTHPROTO_MAX_USER], key[AUTHPROTO_MAX_USER + 4], out[400];
 	size_t len;
 
-	ipc_msg_init(&authd_reply, AUTHP_T_CTL_REPLY);
-	if (ipc_get_str(m, AUTHP_KEY, text, sizeof(text)) < 0 ||
+	ipc_msg_init(&authd_reply, AUTHPROTO_T_CTL_REPLY);
+	if (ipc_get_str(m, AUTHPROTO_KEY, text, sizeof(text)) < 0 ||
 	    (len = authd_ctl_key(text, key, sizeof(key))) == 0) {
-		ipc_put_str(&authd_reply, AUTHP_TEXT, "not an address, a "
+		ipc_put_str(&authd_reply, AUTHPROTO_TEXT, "not an address, a "
 		    "network authd counts (IPv4 /24, IPv6 /48) or a user");
-		ipc_put_u32(&authd_reply, AUTHP_CODE, 2);
+		ipc_put_u32(&authd_reply, AUTHPROTO_CODE, 2);
 	} else if (authd_penalty_clear(key, len)) {
 		snprintf(out, sizeof(out), "cleared %s", key);
 		log_info("penalty cleared %s=%s by berthctl", key[0] == 'a' ?
 		    "addr" : key[0] == 'n' ? "net" : "user", key + 2);
-		ipc_put_str(&authd_reply, AUTHP_TEXT, out);
-		ipc_put_u32(&authd_reply, AUTHP_CODE, 0);
+		ipc_put_str(&authd_reply, AUTHPROTO_TEXT, out);
+		ipc_put_u32(&authd_reply, AUTHPROTO_CODE, 0);
 	} else {
 		snprintf(out, sizeof(out), "no penalty for %s", key);
-		ipc_put_str(&authd_reply, AUTHP_TEXT, out);
-		ipc_put_u32(&authd_reply, AUTHP_CODE, 1);
+		ipc_put_str(&authd_reply, AUTHPROTO_TEXT, out);
+		ipc_put_u32(&authd_reply, AUTHPROTO_CODE, 1);
 	}
 	authd_peer_send(p, &authd_reply);
 }
@@ -200,7 +200,7 @@ authd_ctl_conns(struct authd_peer *p, const struct ipc_msg *m)
 			authd_tab_add(users, h->user, strlen(h->user), 1);
 		n++;
 	}
-	ipc_msg_init(&authd_reply, AUTHP_T_CTL_REPLY);
+	ipc_msg_init(&authd_reply, AUTHPROTO_T_CTL_REPLY);
 	ctl_line("t\tconnections\t%zu", n);
 	ctl_line("t\tqueued logins\t%zu", authd_sched_queued());
 	ctl_line("t\tbackend threads\t%d", authd_pool_threads());

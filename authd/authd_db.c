@@ -155,7 +155,7 @@ authd_db_load(void (*fn)(const void *key, size_t klen,
 			continue;
 		memcpy(&rec, v.data, sizeof(rec));
 		if (rec.version != AUTHD_REC_VERSION || k.size == 0 ||
-		    k.size > 2 * AUTHP_MAX_USER)
+		    k.size > 2 * AUTHPROTO_MAX_USER)
 			continue;
 		fn(k.data, k.size, &rec);
 		n++;

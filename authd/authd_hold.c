@@ -92,7 +92,7 @@ hold_key(char kind, const char *a, const char *b, char *out, size_t size)
 static void
 authd_hold_count(const struct authd_hold *h, long long delta)
 {
-	char key[AUTHP_MAX_USER + 2 * IPNET_KEYLEN];
+	char key[AUTHPROTO_MAX_USER + 2 * IPNET_KEYLEN];
 	struct authd_keys k;
 	size_t n;
 
@@ -199,10 +199,10 @@ authd_hold_set(struct authd_peer *p, uint64_t conn_id, uint64_t ts,
 	if (h == NULL) {
 		/* a connection's address is the one it was admitted with;
 		 * later holds repeat it */
-		h = xcalloc(1, sizeof(*h) + strnlen(addr, AUTHP_MAX_ADDR - 1) +
+		h = xcalloc(1, sizeof(*h) + strnlen(addr, AUTHPROTO_MAX_ADDR - 1) +
 		    1);
 		h->conn_id = conn_id;
-		memcpy(h->addr, addr, strnlen(addr, AUTHP_MAX_ADDR - 1));
+		memcpy(h->addr, addr, strnlen(addr, AUTHPROTO_MAX_ADDR - 1));
 		authd_tab_put(hold_conns, &conn_id, sizeof(conn_id), h);
 	} else {
 		authd_hold_count(h, -1);
@@ -267,7 +267,7 @@ authd_hold_count_addr(const struct authd_keys *k, int level)
 long long
 authd_hold_count_user(const char *user)
 {
-	char key[AUTHP_MAX_USER + 1];
+	char key[AUTHPROTO_MAX_USER + 1];
 	size_t n = hold_key('u', user, NULL, key, sizeof(key));
 
 	return authd_tab_num(hold_counts, key, n);
@@ -276,7 +276,7 @@ authd_hold_count_user(const char *user)
 long long
 authd_hold_count_userhost(const char *user, const struct authd_keys *k)
 {
-	char key[AUTHP_MAX_USER + IPNET_KEYLEN + 2];
+	char key[AUTHPROTO_MAX_USER + IPNET_KEYLEN + 2];
 	size_t n = hold_key('h', user, k->host, key, sizeof(key));
 
 	return authd_tab_num(hold_counts, key, n);

@@ -37,9 +37,9 @@ struct authd_login {
 	sasl_conn_t *sasl;
 	struct authd_job *job;		/* queued or running, or NULL */
 	struct authd_keys keys;
-	char mech[AUTHP_MAX_MECH];
-	char addr[AUTHP_MAX_ADDR];
-	char user[AUTHP_MAX_USER];	/* claimed, canonical: logs,
+	char mech[AUTHPROTO_MAX_MECH];
+	char addr[AUTHPROTO_MAX_ADDR];
+	char user[AUTHPROTO_MAX_USER];	/* claimed, canonical: logs,
 					 * priority, penalties */
 	uint64_t conn_id;
 	unsigned port;
@@ -82,16 +82,16 @@ login_free(struct authd_peer *p)
 
 /* login_no - answer NO with code and text, and end the exchange */
 static void
-login_no(struct authd_peer *p, enum authc_result code, const char *text,
+login_no(struct authd_peer *p, enum authclient_result code, const char *text,
     long long delay_ms, const char *limit)
 {
-	ipc_msg_init(&authd_reply, AUTHP_T_NO);
-	ipc_put_u32(&authd_reply, AUTHP_CODE, (uint32_t)code);
-	ipc_put_str(&authd_reply, AUTHP_TEXT, text);
+	ipc_msg_init(&authd_reply, AUTHPROTO_T_NO);
+	ipc_put_u32(&authd_reply, AUTHPROTO_CODE, (uint32_t)code);
+	ipc_put_str(&authd_reply, AUTHPROTO_TEXT, text);
 	if (delay_ms > 0)
-		ipc_put_u64(&authd_reply, AUTHP_DELAY, (uint64_t)delay_ms);
+		ipc_put_u64(&authd_reply, AUTHPROTO_DELAY, (uint64_t)delay_ms);
 	if (limit != NULL)
-		ipc_put_str(&authd_reply, AUTHP_LIMIT, limit);
+		ipc_put_str(&authd_reply, AUTHPROTO_LIMIT, limit);
 	authd_peer_send(p, &authd_reply);
 	login_free(p);
 }
@@ -105,23 +105,23 @@ login_ok(struct authd_peer *p)
 	long long max = 0;
 	char text[160];
 
-	if (user == NULL || *user == '\0' || strlen(user) >= AUTHP_MAX_USER) {
+	if (user == NULL || *user == '\0' || strlen(user) >= AUTHPROTO_MAX_USER) {
 		log_error("login without a usable user name addr=%s mech=%s",
 		    l->addr, l->mech);
-		login_no(p, AUTHC_UNAVAILABLE, "authentication service error",
+		login_no(p, AUTHCLIENT_UNAVAILABLE, "authentication service error",
 		    0, NULL);
 		return;
 	}
 	if (authd_admit_maxlogins(user, l->addr, l->conn_id, &limit, &max,
 	    text, sizeof(text)) < 0) {
 		authd_report_limit(user, l->addr, limit, max, text);
-		login_no(p, AUTHC_LIMIT, text, 0, limit);
+		login_no(p, AUTHCLIENT_LIMIT, text, 0, limit);
 		return;
 	}
 	authd_penalty_success(user, &l->keys);
 	authd_report_login(user, l->addr, l->mech);
-	ipc_msg_init(&authd_reply, AUTHP_T_OK);
-	ipc_put_str(&authd_reply, AUTHP_USER, user);
+	ipc_msg_init(&authd_reply, AUTHPROTO_T_OK);
+	ipc_put_str(&authd_reply, AUTHPROTO_USER, user);
 	authd_peer_send(p, &authd_reply);
 	login_free(p);
 }
@@ -144,7 +144,7 @@ login_fail(struct authd_peer *p, const char *text)
 	delay = authd_penalty_fail(l->user, &l->keys, &lv);
 	authd_report_failure(l->user, l->addr, l->mech, l->conn_fails + 1,
 	    &lv, delay);
-	login_no(p, AUTHC_FAIL, text, delay, NULL);
+	login_no(p, AUTHCLIENT_FAIL, text, delay, NULL);
 }
 
 /* login_claim - the user name in a first response: 0, or -1 when it
@@ -161,7 +161,7 @@ login_claim(struct authd_peer *p, const char *in, size_t inlen)
 		return 0;
 	authd_report_malformed(l->addr, l->mech, why);
 	snprintf(text, sizeof(text), "Refused: %s", why);
-	login_no(p, AUTHC_BADDATA, text, 0, NULL);
+	login_no(p, AUTHCLIENT_BADDATA, text, 0, NULL);
 	return -1;
 }
 
@@ -169,10 +169,10 @@ login_claim(struct authd_peer *p, const char *in, size_t inlen)
 static void
 login_challenge(struct authd_peer *p, const char *out, unsigned outlen)
 {
-	ipc_msg_init(&authd_reply, AUTHP_T_CONTINUE);
-	if (ipc_put(&authd_reply, AUTHP_CHAL, out ? out : "", out ? outlen :
+	ipc_msg_init(&authd_reply, AUTHPROTO_T_CONTINUE);
+	if (ipc_put(&authd_reply, AUTHPROTO_CHAL, out ? out : "", out ? outlen :
 	    0) < 0) {
-		login_no(p, AUTHC_UNAVAILABLE, "challenge too long", 0, NULL);
+		login_no(p, AUTHCLIENT_UNAVAILABLE, "challenge too long", 0, NULL);
 		return;
 	}
 	authd_peer_send(p, &authd_reply);
@@ -184,10 +184,10 @@ login_outcome(struct authd_peer *p, int rc, const char *out,
     unsigned outlen)
 {
 	const char *text = "authentication failed";
-	enum authc_result r = authd_sasl_code(rc, &text);
+	enum authclient_result r = authd_sasl_code(rc, &text);
 
 	switch (r) {
-	case AUTHC_OK:
+	case AUTHCLIENT_OK:
 		if (out != NULL && outlen > 0) {
 			/* additional data with success (SCRAM's server
 			 * signature): IMAP sends it as one more challenge,
@@ -198,19 +198,19 @@ login_outcome(struct authd_peer *p, int rc, const char *out,
 		}
 		login_ok(p);
 		return;
-	case AUTHC_CONTINUE:
+	case AUTHCLIENT_CONTINUE:
 		login_challenge(p, out, outlen);
 		return;
-	case AUTHC_FAIL:
+	case AUTHCLIENT_FAIL:
 		login_fail(p, text);
 		return;
-	case AUTHC_BADDATA:
+	case AUTHCLIENT_BADDATA:
 		/* libsasl2's reason (canon_user's, for a user name) */
 		authd_report_malformed(p->login->addr, p->login->mech,
 		    sasl_errdetail(p->login->sasl));
 		login_no(p, r, text, 0, NULL);
 		return;
-	case AUTHC_UNAVAILABLE:
+	case AUTHCLIENT_UNAVAILABLE:
 		log_warn("login backend error user=%s addr=%s mech=%s "
 		    "sasl=\"%s\"", p->login->user[0] ? p->login->user : "-",
 		    p->login->addr, p->login->mech,
@@ -293,7 +293,7 @@ authd_login_shed(struct authd_job *j, const char *why)
 			l->sasl = NULL;
 		}
 		l->job = NULL;
-		login_no(p, AUTHC_UNAVAILABLE, strcmp(why, "backend-timeout")
+		login_no(p, AUTHCLIENT_UNAVAILABLE, strcmp(why, "backend-timeout")
 		    == 0 ? "authentication backend timed out" :
 		    "server busy", 0, NULL);
 	}
@@ -307,13 +307,13 @@ login_parse(struct authd_login *l, const struct ipc_msg *m)
 {
 	uint32_t port = 0, secure = 0, fails = 0;
 
-	if (ipc_get_str(m, AUTHP_MECH, l->mech, sizeof(l->mech)) < 0 ||
-	    ipc_get_str(m, AUTHP_ADDR, l->addr, sizeof(l->addr)) < 0 ||
-	    ipc_get_u32(m, AUTHP_SECURE, &secure) < 0)
+	if (ipc_get_str(m, AUTHPROTO_MECH, l->mech, sizeof(l->mech)) < 0 ||
+	    ipc_get_str(m, AUTHPROTO_ADDR, l->addr, sizeof(l->addr)) < 0 ||
+	    ipc_get_u32(m, AUTHPROTO_SECURE, &secure) < 0)
 		return -1;
-	ipc_get_u32(m, AUTHP_PORT, &port);
-	ipc_get_u32(m, AUTHP_FAILS, &fails);
-	ipc_get_u64(m, AUTHP_CONNID, &l->conn_id);
+	ipc_get_u32(m, AUTHPROTO_PORT, &port);
+	ipc_get_u32(m, AUTHPROTO_FAILS, &fails);
+	ipc_get_u64(m, AUTHPROTO_CONNID, &l->conn_id);
 	l->port = port;
 	l->secure = secure != 0;
 	authd_keys_make(l->addr, &l->keys);
@@ -337,20 +337,20 @@ authd_login_start(struct authd_peer *p, const struct ipc_msg *m)
 		p->dead = 1;
 		return;
 	}
-	has_in = ipc_get(m, AUTHP_RESP, &in, &inlen) == 0;
-	if (inlen > AUTHP_MAX_RESP) {
-		login_no(p, AUTHC_BADDATA, "authentication data too long", 0,
+	has_in = ipc_get(m, AUTHPROTO_RESP, &in, &inlen) == 0;
+	if (inlen > AUTHPROTO_MAX_RESP) {
+		login_no(p, AUTHCLIENT_BADDATA, "authentication data too long", 0,
 		    NULL);
 		return;
 	}
 	if (authd_sasl_is_plain(l->mech) &&
 	    !authd_sasl_plaintext_ok(l->secure)) {
-		login_no(p, AUTHC_PRIVACY, "plaintext authentication "
+		login_no(p, AUTHCLIENT_PRIVACY, "plaintext authentication "
 		    "requires TLS", 0, NULL);
 		return;
 	}
 	if (authd_sasl_new(&l->sasl, l->secure, l->addr, l->port) < 0) {
-		login_no(p, AUTHC_UNAVAILABLE, "authentication service error",
+		login_no(p, AUTHCLIENT_UNAVAILABLE, "authentication service error",
 		    0, NULL);
 		return;
 	}
@@ -366,7 +366,7 @@ authd_login_step(struct authd_peer *p, const struct ipc_msg *m)
 	const void *in;
 	size_t inlen;
 
-	if (ipc_get(m, AUTHP_RESP, &in, &inlen) < 0) {
+	if (ipc_get(m, AUTHPROTO_RESP, &in, &inlen) < 0) {
 		log_warn("malformed STEP from a worker; closing it");
 		p->dead = 1;
 		return;
@@ -374,15 +374,15 @@ authd_login_step(struct authd_peer *p, const struct ipc_msg *m)
 	if (l == NULL || l->job != NULL) {
 		/* authd restarted since the START, or a confused worker */
 		login_free(p);
-		ipc_msg_init(&authd_reply, AUTHP_T_NO);
-		ipc_put_u32(&authd_reply, AUTHP_CODE, AUTHC_UNAVAILABLE);
-		ipc_put_str(&authd_reply, AUTHP_TEXT, "no authentication in "
+		ipc_msg_init(&authd_reply, AUTHPROTO_T_NO);
+		ipc_put_u32(&authd_reply, AUTHPROTO_CODE, AUTHCLIENT_UNAVAILABLE);
+		ipc_put_str(&authd_reply, AUTHPROTO_TEXT, "no authentication in "
 		    "progress");
 		authd_peer_send(p, &authd_reply);
 		return;
 	}
-	if (inlen > AUTHP_MAX_RESP) {
-		login_no(p, AUTHC_BADDATA, "authentication data too long", 0,
+	if (inlen > AUTHPROTO_MAX_RESP) {
+		login_no(p, AUTHCLIENT_BADDATA, "authentication data too long", 0,
 		    NULL);
 		return;
 	}
@@ -390,7 +390,7 @@ authd_login_step(struct authd_peer *p, const struct ipc_msg *m)
 		if (inlen == 0)
 			login_ok(p);
 		else
-			login_no(p, AUTHC_BADDATA, "expected an empty "
+			login_no(p, AUTHCLIENT_BADDATA, "expected an empty "
 			    "response", 0, NULL);
 		return;
 	}

@@ -64,26 +64,26 @@ peer_flush(struct authd_peer *p)
 static void
 peer_forward(struct authd_peer *p, const struct ipc_msg *m)
 {
-	uint32_t code = AUTHC_UNAVAILABLE;
+	uint32_t code = AUTHCLIENT_UNAVAILABLE;
 	const void *v;
 	size_t off = 0, len;
 	uint16_t tag;
 
-	if (m->type == AUTHP_T_OK)
-		code = AUTHC_OK;
-	else if (m->type == AUTHP_T_NO)
-		ipc_get_u32(m, AUTHP_CODE, &code);
+	if (m->type == AUTHPROTO_T_OK)
+		code = AUTHCLIENT_OK;
+	else if (m->type == AUTHPROTO_T_NO)
+		ipc_get_u32(m, AUTHPROTO_CODE, &code);
 	else {
-		code = AUTHC_BADDATA;	/* not a one-step exchange */
+		code = AUTHCLIENT_BADDATA;	/* not a one-step exchange */
 		p->dead = 1;
 	}
-	ipc_msg_init(&peer_fwd, AUTHP_T_RESULT);
-	ipc_put_u64(&peer_fwd, AUTHP_CONNID, p->async_conn);
-	ipc_put_str(&peer_fwd, AUTHP_TAG, p->async_tag);
-	ipc_put_u32(&peer_fwd, AUTHP_CODE, code);
-	while (authp_field_next(m, &off, &tag, &v, &len) > 0)
-		if (tag == AUTHP_USER || tag == AUTHP_TEXT ||
-		    tag == AUTHP_DELAY || tag == AUTHP_LIMIT)
+	ipc_msg_init(&peer_fwd, AUTHPROTO_T_RESULT);
+	ipc_put_u64(&peer_fwd, AUTHPROTO_CONNID, p->async_conn);
+	ipc_put_str(&peer_fwd, AUTHPROTO_TAG, p->async_tag);
+	ipc_put_u32(&peer_fwd, AUTHPROTO_CODE, code);
+	while (authproto_field_next(m, &off, &tag, &v, &len) > 0)
+		if (tag == AUTHPROTO_USER || tag == AUTHPROTO_TEXT ||
+		    tag == AUTHPROTO_DELAY || tag == AUTHPROTO_LIMIT)
 			ipc_put(&peer_fwd, tag, v, len);
 	if (peer_idled == NULL || peer_idled->dead) {
 		log_warn("no idled to answer a parked login conn=%llu",
@@ -101,8 +101,8 @@ peer_login(const struct ipc_msg *m)
 
 	q->fd = -1;
 	q->pseudo = 1;
-	if (ipc_get_u64(m, AUTHP_CONNID, &q->async_conn) < 0 ||
-	    q->async_conn == 0 || ipc_get_str(m, AUTHP_TAG, q->async_tag,
+	if (ipc_get_u64(m, AUTHPROTO_CONNID, &q->async_conn) < 0 ||
+	    q->async_conn == 0 || ipc_get_str(m, AUTHPROTO_TAG, q->async_tag,
 	    sizeof(q->async_tag)) < 0) {
 		free(q);
 		return -1;
@@ -119,7 +119,7 @@ peer_iam(struct authd_peer *p, const struct ipc_msg *m)
 {
 	char role[16];
 
-	if (ipc_get_str(m, AUTHP_ROLE, role, sizeof(role)) < 0)
+	if (ipc_get_str(m, AUTHPROTO_ROLE, role, sizeof(role)) < 0)
 		return -1;
 	if (strcmp(role, "idled") == 0)
 		peer_idled = p;
@@ -210,15 +210,15 @@ fail:
 static int
 peer_hold(struct authd_peer *p, const struct ipc_msg *m)
 {
-	char addr[AUTHP_MAX_ADDR] = "", user[AUTHP_MAX_USER] = "";
+	char addr[AUTHPROTO_MAX_ADDR] = "", user[AUTHPROTO_MAX_USER] = "";
 	uint64_t id = 0, ts = 0;
 	const void *v;
 	size_t off = 0, len;
 	uint16_t tag;
 	int r, have = 0;
 
-	while ((r = authp_field_next(m, &off, &tag, &v, &len)) > 0) {
-		if (tag == AUTHP_CONNID) {
+	while ((r = authproto_field_next(m, &off, &tag, &v, &len)) > 0) {
+		if (tag == AUTHPROTO_CONNID) {
 			if (have)
 				authd_hold_set(p, id, ts, addr, user);
 			if (len != sizeof(id))
@@ -227,18 +227,18 @@ peer_hold(struct authd_peer *p, const struct ipc_msg *m)
 			ts = 0;
 			addr[0] = user[0] = '\0';
 			have = 1;
-		} else if (tag == AUTHP_TS && len == sizeof(ts)) {
+		} else if (tag == AUTHPROTO_TS && len == sizeof(ts)) {
 			memcpy(&ts, v, sizeof(ts));
-		} else if (tag == AUTHP_ADDR && len < sizeof(addr) &&
+		} else if (tag == AUTHPROTO_ADDR && len < sizeof(addr) &&
 		    !memchr(v, '\0', len)) {
 			memcpy(addr, v, len);
 			addr[len] = '\0';
-		} else if (tag == AUTHP_USER && len < sizeof(user) &&
+		} else if (tag == AUTHPROTO_USER && len < sizeof(user) &&
 		    !memchr(v, '\0', len)) {
 			memcpy(user, v, len);
 			user[len] = '\0';
-		} else if (tag == AUTHP_TS || tag == AUTHP_ADDR ||
-		    tag == AUTHP_USER) {
+		} else if (tag == AUTHPROTO_TS || tag == AUTHPROTO_ADDR ||
+		    tag == AUTHPROTO_USER) {
 			return -1;
 		}
 	}
@@ -254,9 +254,9 @@ peer_closed(const struct ipc_msg *m)
 {
 	uint64_t id, ts = 0;
 
-	if (ipc_get_u64(m, AUTHP_CONNID, &id) < 0)
+	if (ipc_get_u64(m, AUTHPROTO_CONNID, &id) < 0)
 		return -1;
-	ipc_get_u64(m, AUTHP_TS, &ts);
+	ipc_get_u64(m, AUTHPROTO_TS, &ts);
 	authd_hold_closed(id, ts);
 	return 0;
 }
@@ -267,11 +267,11 @@ peer_mechs(struct authd_peer *p, const struct ipc_msg *m)
 	char mechs[1024];
 	uint32_t secure = 0;
 
-	ipc_get_u32(m, AUTHP_SECURE, &secure);
+	ipc_get_u32(m, AUTHPROTO_SECURE, &secure);
 	if (authd_sasl_mechs(secure != 0, mechs, sizeof(mechs)) < 0)
 		mechs[0] = '\0';
-	ipc_msg_init(&authd_reply, AUTHP_T_MECHLIST);
-	ipc_put_str(&authd_reply, AUTHP_MECHS, mechs);
+	ipc_msg_init(&authd_reply, AUTHPROTO_T_MECHLIST);
+	ipc_put_str(&authd_reply, AUTHPROTO_MECHS, mechs);
 	authd_peer_send(p, &authd_reply);
 }
 
@@ -280,36 +280,36 @@ static int
 peer_dispatch(struct authd_peer *p, const struct ipc_msg *m)
 {
 	switch (m->type) {
-	case AUTHP_T_ADMIT:
+	case AUTHPROTO_T_ADMIT:
 		authd_admit_request(p, m);
 		return 0;
-	case AUTHP_T_START:
+	case AUTHPROTO_T_START:
 		authd_login_start(p, m);
 		return 0;
-	case AUTHP_T_LOGIN:
+	case AUTHPROTO_T_LOGIN:
 		return peer_login(m);
-	case AUTHP_T_IAM:
+	case AUTHPROTO_T_IAM:
 		return peer_iam(p, m);
-	case AUTHP_T_STEP:
+	case AUTHPROTO_T_STEP:
 		authd_login_step(p, m);
 		return 0;
-	case AUTHP_T_ABORT:
+	case AUTHPROTO_T_ABORT:
 		authd_login_abort(p);
 		return 0;
-	case AUTHP_T_MECHS:
+	case AUTHPROTO_T_MECHS:
 		peer_mechs(p, m);
 		return 0;
-	case AUTHP_T_HOLD:
+	case AUTHPROTO_T_HOLD:
 		return peer_hold(p, m);
-	case AUTHP_T_CLOSED:
+	case AUTHPROTO_T_CLOSED:
 		return peer_closed(m);
-	case AUTHP_T_CTL_PENALTIES:
+	case AUTHPROTO_T_CTL_PENALTIES:
 		authd_ctl_penalties(p, m);
 		return 0;
-	case AUTHP_T_CTL_CLEAR:
+	case AUTHPROTO_T_CTL_CLEAR:
 		authd_ctl_clear(p, m);
 		return 0;
-	case AUTHP_T_CTL_CONNS:
+	case AUTHPROTO_T_CTL_CONNS:
 		authd_ctl_conns(p, m);
 		return 0;
 	default:

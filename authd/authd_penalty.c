@@ -226,7 +226,7 @@ authd_penalty_init(void)
 static int
 pen_known(const char *user, const char *client, long long now)
 {
-	char key[AUTHP_MAX_USER + IPNET_KEYLEN + 4];
+	char key[AUTHPROTO_MAX_USER + IPNET_KEYLEN + 4];
 	size_t len;
 	struct authd_rec *r;
 
@@ -250,7 +250,7 @@ pen_trusted_client(const char *client, long long now)
 static double
 pen_level(char kind, const char *a, long long now)
 {
-	char key[AUTHP_MAX_USER + 4];
+	char key[AUTHPROTO_MAX_USER + 4];
 	size_t len = pen_key(kind, a, NULL, key, sizeof(key));
 	struct authd_rec *r = pen_get(key, len, 0);
 
@@ -262,7 +262,7 @@ static double
 pen_fail_one(char kind, const char *a, long long now, const char *limit,
     int *boxed_r)
 {
-	char key[AUTHP_MAX_USER + 4];
+	char key[AUTHPROTO_MAX_USER + 4];
 	size_t len = pen_key(kind, a, NULL, key, sizeof(key));
 	struct authd_rec *r = pen_get(key, len, 1);
 	int was;
@@ -314,7 +314,7 @@ authd_penalty_fail(const char *user, const struct authd_keys *k,
 void
 authd_penalty_success(const char *user, const struct authd_keys *k)
 {
-	char key[AUTHP_MAX_USER + IPNET_KEYLEN + 4];
+	char key[AUTHPROTO_MAX_USER + IPNET_KEYLEN + 4];
 	size_t len = pen_key('k', user, k->host, key, sizeof(key));
 	struct authd_rec *r = pen_get(key, len, 1);
 	long long now = authd_wall_ms();
@@ -346,7 +346,7 @@ static int
 pen_boxed(char kind, const char *a, const char *limit, long long now,
     double *count_r)
 {
-	char key[AUTHP_MAX_USER + 4];
+	char key[AUTHPROTO_MAX_USER + 4];
 	size_t len = pen_key(kind, a, NULL, key, sizeof(key));
 	struct authd_rec *r = pen_get(key, len, 0);
 

@@ -181,34 +181,34 @@ authd_sasl_dispose(sasl_conn_t **conn)
 	*conn = NULL;
 }
 
-enum authc_result
+enum authclient_result
 authd_sasl_code(int r, const char **text_r)
 {
 	switch (r) {
 	case SASL_OK:
-		return AUTHC_OK;
+		return AUTHCLIENT_OK;
 	case SASL_CONTINUE:
-		return AUTHC_CONTINUE;
+		return AUTHCLIENT_CONTINUE;
 	case SASL_NOMECH:
 	case SASL_TOOWEAK:
 	case SASL_ENCRYPT:
 		*text_r = "mechanism not available";
-		return AUTHC_BADMECH;
+		return AUTHCLIENT_BADMECH;
 	case SASL_BADPROT:
 	case SASL_BADPARAM:
 	case SASL_BADMAC:
 		*text_r = "malformed authentication data";
-		return AUTHC_BADDATA;
+		return AUTHCLIENT_BADDATA;
 	case SASL_TRYAGAIN:
 	case SASL_UNAVAIL:
 	case SASL_FAIL:		/* e.g. saslauthd unreachable: not the
 				 * client's fault, no penalty */
 	case SASL_NOMEM:
 		*text_r = "authentication backend unavailable";
-		return AUTHC_UNAVAILABLE;
+		return AUTHCLIENT_UNAVAILABLE;
 	default:
 		*text_r = "authentication failed";
-		return AUTHC_FAIL;
+		return AUTHCLIENT_FAIL;
 	}
 }
 
@@ -306,7 +306,7 @@ static int
 claimed_saslname_at(char k, const char *p, const char *end, char *user,
     size_t size, const char **why_r)
 {
-	char name[AUTHP_MAX_USER * 3];
+	char name[AUTHPROTO_MAX_USER * 3];
 	int n;
 
 	if (end - p < 2 || p[0] != k || p[1] != '=')

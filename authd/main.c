@@ -49,7 +49,7 @@ static int
 authd_listen(void)
 {
 	struct sockaddr_un sun;
-	const char *path = authp_socket_path();
+	const char *path = authproto_socket_path();
 	char *dir = xstrdup(path), *slash;
 	int fd;
 

@@ -12,18 +12,20 @@ cat > "$out/config.h" <<CONF
 #define HAVE_EXPLICIT_BZERO 1
 #define PACKAGE_VERSION "fuzz"
 CONF
-CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -I$out -I$top/lib"
-LIB="$top/lib/buf.c $top/lib/xalloc.c $top/lib/log.c"
-clang $CFLAGS -o "$out/fuzz_imapp" "$here/fuzz_imapp.c" "$top/lib/imapp.c" $LIB
-clang $CFLAGS -o "$out/fuzz_mime" "$here/fuzz_mime.c" "$top/lib/mime_parse.c" \
-	"$top/lib/mime_hdr.c" "$top/lib/mime_envelope.c" "$top/lib/imapp.c" $LIB
-clang $CFLAGS -o "$out/fuzz_snap" "$here/fuzz_snap.c" "$top/lib/snap.c" \
-	"$top/lib/ipc.c" "$top/lib/notify.c" "$top/lib/cfg.c" \
-	"$top/lib/cfg_keys.c" $LIB
-clang $CFLAGS -o "$out/fuzz_wild" "$here/fuzz_wild.c" "$top/lib/wild.c" \
-	"$top/lib/mboxname.c" $LIB
-clang $CFLAGS -o "$out/fuzz_login" "$here/fuzz_login.c" "$top/lib/imapp.c" \
-	"$top/lib/uname.c" "$top/lib/mboxname.c" $LIB
+L=$top/lib
+CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -I$out -I$L/util \
+	-I$L/mail -I$L/imap -I$L/store -I$L/proto"
+LIB="$L/util/buf.c $L/util/xalloc.c $L/util/log.c"
+clang $CFLAGS -o "$out/fuzz_imapp" "$here/fuzz_imapp.c" "$L/imap/imapp.c" $LIB
+clang $CFLAGS -o "$out/fuzz_mime" "$here/fuzz_mime.c" "$L/mail/mime_parse.c" \
+	"$L/mail/mime_hdr.c" "$L/mail/mime_envelope.c" "$L/imap/imapp.c" $LIB
+clang $CFLAGS -o "$out/fuzz_snap" "$here/fuzz_snap.c" "$L/proto/snap.c" \
+	"$L/util/ipc.c" "$L/proto/notify.c" "$L/util/cfg.c" \
+	"$L/util/cfg_keys.c" $LIB
+clang $CFLAGS -o "$out/fuzz_wild" "$here/fuzz_wild.c" "$L/imap/wild.c" \
+	"$L/imap/mboxname.c" $LIB
+clang $CFLAGS -o "$out/fuzz_login" "$here/fuzz_login.c" "$L/imap/imapp.c" \
+	"$L/util/uname.c" "$L/imap/mboxname.c" $LIB
 if [ "${1:-}" = run ]; then
 	secs=${2:-60}
 	for t in imapp mime snap wild login; do

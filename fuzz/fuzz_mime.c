@@ -13,7 +13,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* check_body - BODY/BODYSTRUCTURE text holds no NUL, and its parentheses
- * outside quoted strings and literals balance (lib/mime_parse.c's
+ * outside quoted strings and literals balance (lib/mail/mime_parse.c's
  * invariant; the integration test checks the full grammar) */
 static void
 check_body(const char *s, size_t len)

@@ -5,7 +5,7 @@
  * with its initial response) parks the session first (kind NOTAUTH,
  * SNAP_F_AUTHWAIT) and then sends the credentials to authd, so no worker
  * waits while a slow backend checks a password.  authd sends the outcome
- * here as a RESULT on idled's own link (lib/authn): a success goes to a
+ * here as a RESULT on idled's own link (lib/proto/authlink): a success goes to a
  * worker, which completes the login; a wrong password gets its tagged NO
  * after authd's delay (the penalty, served here as any other); anything
  * else is answered at once.  A session whose answer never comes is
@@ -16,9 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "authc.h"
-#include "authn.h"
-#include "authp.h"
+#include "authclient.h"
+#include "authlink.h"
+#include "authproto.h"
 #include "cfg.h"
 #include "idled.h"
 #include "ipc.h"
@@ -56,13 +56,13 @@ authd_reply_set(struct isess *s, struct buf *reply, long long delay_ms)
 static void
 authd_result(void)
 {
-	struct authc_reply rep;
+	struct authclient_reply rep;
 	struct buf reply = BUF_INIT;
-	char tag[AUTHP_MAX_TAG];
+	char tag[AUTHPROTO_MAX_TAG];
 	uint64_t conn_id;
 	struct isess *s;
 
-	if (authc_result_decode(&authd_msg, &conn_id, tag, sizeof(tag),
+	if (authclient_result_decode(&authd_msg, &conn_id, tag, sizeof(tag),
 	    &rep) < 0) {
 		log_warn("malformed login result from authd");
 		return;
@@ -71,16 +71,16 @@ authd_result(void)
 		return;		/* closed, or answered by its timeout */
 	s->flags &= ~(uint32_t)SNAP_F_AUTHWAIT;
 	switch (rep.result) {
-	case AUTHC_OK:
+	case AUTHCLIENT_OK:
 		/* a worker completes the login (INBOX, capabilities) */
 		free(s->authuser);
 		s->authuser = xstrdup(rep.user);
 		s->flags |= SNAP_F_LOGGEDIN;
 		idled_wake(s, "logged-in");
 		return;
-	case AUTHC_FAIL:
+	case AUTHCLIENT_FAIL:
 		s->failed_logins++;
-		if (authc_fail_line(&reply, tag, (int)s->failed_logins)) {
+		if (authclient_fail_line(&reply, tag, (int)s->failed_logins)) {
 			s->flags |= SNAP_F_CLOSE;
 			log_info("closing after failed logins addr=%s count=%u "
 			    "limit=maxbadlogins:%lld", s->addr,
@@ -94,7 +94,7 @@ authd_result(void)
 		idled_sess_log_park(s);
 		return;
 	default:
-		authc_reply_line(&reply, tag, &rep);
+		authclient_reply_line(&reply, tag, &rep);
 		authd_reply_set(s, &reply, 0);
 		return;
 	}
@@ -108,26 +108,26 @@ authd_read(struct ev_io *io, unsigned events, void *ctx)
 
 	(void)events;
 	(void)ctx;
-	while ((r = authn_recv(&authd_msg)) > 0)
-		if (authd_msg.type == AUTHP_T_RESULT)
+	while ((r = authlink_recv(&authd_msg)) > 0)
+		if (authd_msg.type == AUTHPROTO_T_RESULT)
 			authd_result();
 	if (r < 0)
-		ev_io_forget(io);	/* authn closed it; remade later */
+		ev_io_forget(io);	/* authlink closed it; remade later */
 }
 
 void
 idled_authd_watch(void)
 {
-	int fd = authn_fd_now();
+	int fd = authlink_fd_now();
 
-	if (fd >= 0 && fd == authd_io.fd && authn_generation() == authd_gen)
+	if (fd >= 0 && fd == authd_io.fd && authlink_generation() == authd_gen)
 		return;
-	/* any other link than the one watched was closed by authn, and a
+	/* any other link than the one watched was closed by authlink, and a
 	 * new one may have its number: forget it, never EPOLL_CTL_DEL */
 	ev_io_forget(&authd_io);
 	if (fd < 0)
 		return;
-	authd_gen = authn_generation();
+	authd_gen = authlink_generation();
 	if (ev_io_add(&authd_io, fd, EV_READ, authd_read, NULL) < 0)
 		log_error("epoll: %m");
 }
@@ -142,7 +142,7 @@ idled_authd_linked(void)
 void
 idled_authd_tick(void)
 {
-	authn_tick();		/* remake the link to authd when due */
+	authlink_tick();		/* remake the link to authd when due */
 	idled_authd_watch();
 }
 
@@ -153,5 +153,5 @@ idled_authd_init(void)
 	 * and a failed attempt holds the next one back for a second; the
 	 * first hold or tick makes the link */
 	authd_io.fd = -1;
-	authn_set_role("idled");
+	authlink_set_role("idled");
 }

@@ -19,9 +19,9 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#include "authn.h"
+#include "authlink.h"
 #include "idled.h"
-#include "idlep.h"
+#include "idleproto.h"
 #include "ipc.h"
 #include "log.h"
 #include "net.h"
@@ -57,7 +57,7 @@ park_list_line(const struct isess *s, char *line, size_t size)
 }
 
 /* park_list - every session, oldest first, in as many LISTING messages
- * as it takes; the last carries IDLEP_END */
+ * as it takes; the last carries IDLEPROTO_END */
 static void
 park_list(int conn)
 {
@@ -68,17 +68,17 @@ park_list(int conn)
 	/* an admin command: a slow reader may hold idled two seconds */
 	setsockopt(conn, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	net_set_nonblock(conn, 0);
-	ipc_msg_init(&park_msg, IDLEP_T_LISTING);
+	ipc_msg_init(&park_msg, IDLEPROTO_T_LISTING);
 	for (s = idled_all_head; s != NULL; s = s->anext) {
 		park_list_line(s, line, sizeof(line));
-		if (ipc_put_str(&park_msg, IDLEP_LINE, line) == 0)
+		if (ipc_put_str(&park_msg, IDLEPROTO_LINE, line) == 0)
 			continue;
 		if (ipc_send(conn, &park_msg) < 0)
 			return;
-		ipc_msg_init(&park_msg, IDLEP_T_LISTING);
-		ipc_put_str(&park_msg, IDLEP_LINE, line);
+		ipc_msg_init(&park_msg, IDLEPROTO_T_LISTING);
+		ipc_put_str(&park_msg, IDLEPROTO_LINE, line);
 	}
-	ipc_put_u32(&park_msg, IDLEP_END, (uint32_t)idled_nsess);
+	ipc_put_u32(&park_msg, IDLEPROTO_END, (uint32_t)idled_nsess);
 	if (ipc_send(conn, &park_msg) < 0)
 		log_warn("list reply failed: %m");
 }
@@ -103,7 +103,7 @@ park_take(int conn)
 	int fd = park_msg.fd, tarpit;
 
 	if (snap_get(&park_msg, &sn) < 0 ||
-	    ipc_get_str(&park_msg, IDLEP_HANDOFF, handoff,
+	    ipc_get_str(&park_msg, IDLEPROTO_HANDOFF, handoff,
 	    sizeof(handoff)) < 0 || handoff[0] == '\0') {
 		log_warn("park message without a valid snapshot; closing it");
 		close(fd);
@@ -149,12 +149,12 @@ park_take(int conn)
 		idled_sess_drop(s, "no-room");
 		return;
 	}
-	ipc_msg_init(&park_msg, IDLEP_T_PARKED);
+	ipc_msg_init(&park_msg, IDLEPROTO_T_PARKED);
 	if (ipc_send(conn, &park_msg) < 0)
 		log_warn("park ack failed: %m");
 	/* authd counts the connection as ours now */
 	if (s->conn_id != 0) {
-		authn_hold(s->conn_id, s->addr, s->user->name);
+		authlink_hold(s->conn_id, s->addr, s->user->name);
 		idled_authd_watch();	/* the hold may have made the link */
 	}
 	idled_sess_log_park(s);
@@ -179,9 +179,9 @@ park_read(struct ev_io *io, unsigned events, void *ctx)
 	(void)events;
 	if (r < 0 && errno == EAGAIN)
 		return;
-	if (r > 0 && park_msg.type == IDLEP_T_LIST && park_msg.fd < 0)
+	if (r > 0 && park_msg.type == IDLEPROTO_T_LIST && park_msg.fd < 0)
 		park_list(io->fd);
-	else if (r > 0 && park_msg.type == IDLEP_T_PARK &&
+	else if (r > 0 && park_msg.type == IDLEPROTO_T_PARK &&
 	    park_msg.fd >= 0)
 		park_take(io->fd);
 	else if (r != 0) {

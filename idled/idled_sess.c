@@ -16,7 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "authn.h"
+#include "authlink.h"
 #include "cfg.h"
 #include "idled.h"
 #include "log.h"
@@ -458,7 +458,7 @@ idled_sess_drop(struct isess *s, const char *reason)
 	uint32_t i;
 
 	if (s->conn_id != 0)
-		authn_closed(s->conn_id);
+		authlink_closed(s->conn_id);
 	if (reason != NULL)
 		(s->quiet ? log_debug : log_info)("unpark user=%s addr=%s "
 		    "kind=%s mailbox=%s reason=%s parked=%zu",

@@ -16,9 +16,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "authn.h"
+#include "authlink.h"
 #include "idled.h"
-#include "idlep.h"
+#include "idleproto.h"
 #include "ipc.h"
 #include "log.h"
 
@@ -72,7 +72,7 @@ wake_send(struct isess *s)
 
 	if ((c = wake_connect(s)) < 0 && errno == EAGAIN)
 		return 1;
-	ipc_msg_init(&wake_msg, IDLEP_T_RESUME);
+	ipc_msg_init(&wake_msg, IDLEPROTO_T_RESUME);
 	wake_msg.fd = s->fd;
 	idled_sess_snap(s, &sn);
 	r = c < 0 ? -1 : snap_put(&sn, &wake_msg) < 0 ? -1 :
@@ -91,7 +91,7 @@ wake_send(struct isess *s)
 	close(c);
 	/* the worker that takes it tells authd it holds it; closing it
 	 * here must not count as the client going away */
-	authn_release(s->conn_id);
+	authlink_release(s->conn_id);
 	s->conn_id = 0;
 	idled_sess_drop(s, s->why);
 	return 0;

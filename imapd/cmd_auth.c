@@ -6,7 +6,7 @@
  * A failed login that authd delays is handed to idled with its reply
  * (imapd_park_penalty), so the delay costs no worker; only when idled
  * cannot take it does the worker wait out the delay itself.  Every SASL
- * response is bounded (AUTHP_MAX_RESP decoded bytes) and strictly
+ * response is bounded (AUTHPROTO_MAX_RESP decoded bytes) and strictly
  * base64-checked before authd sees it.
  */
 #include "config.h"
@@ -20,8 +20,8 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "authc.h"
-#include "authn.h"
+#include "authclient.h"
+#include "authlink.h"
 #include "cfg.h"
 #include "imapd.h"
 #include "imapd_cmd.h"
@@ -40,7 +40,7 @@ cmd_capability_list(struct imap_session *s, struct buf *out)
 		return;
 	if (!s->secure && !cfg_bool("allowplaintext"))
 		buf_puts(out, " LOGINDISABLED");
-	mechs = authc_mechs(s->secure);
+	mechs = authclient_mechs(s->secure);
 	if (mechs == NULL)
 		return;
 	m = xstrdup(mechs);
@@ -141,13 +141,13 @@ cmd_auth_sleep(struct imap_session *s, long long ms)
 
 /* cmd_auth_failed - wrong credentials: the NO, after authd's delay */
 static void
-cmd_auth_failed(struct imap_cmd *cmd, const struct authc_reply *rep)
+cmd_auth_failed(struct imap_cmd *cmd, const struct authclient_reply *rep)
 {
 	struct imap_session *s = cmd->s;
 	int close_after;
 	struct buf reply = BUF_INIT;
 
-	close_after = authc_fail_line(&reply, cmd->tag, ++s->failed_logins);
+	close_after = authclient_fail_line(&reply, cmd->tag, ++s->failed_logins);
 	if (close_after)
 		log_info("closing after failed logins addr=%s count=%d "
 		    "limit=maxbadlogins:%lld", s->addr, s->failed_logins,
@@ -181,7 +181,7 @@ imapd_login_finish(struct imap_session *s, const char *tag,
 	    STORE_ENOENT)
 		store_mbox_create(s->st, s->user, "INBOX", &err);
 	s->state = IMAP_S_AUTH;
-	authn_hold(s->conn_id, s->addr, s->user);
+	authlink_hold(s->conn_id, s->addr, s->user);
 	log_info("login user=%s addr=%s mech=%s", s->user, s->addr, mech);
 	cmd_capability_list(s, &caps);
 	io_printf(s, "%s OK [CAPABILITY %s] Logged in\r\n", tag,
@@ -191,21 +191,21 @@ imapd_login_finish(struct imap_session *s, const char *tag,
 
 /* cmd_auth_done - common end of LOGIN and AUTHENTICATE */
 static void
-cmd_auth_done(struct imap_cmd *cmd, const struct authc_reply *rep,
+cmd_auth_done(struct imap_cmd *cmd, const struct authclient_reply *rep,
     const char *mech)
 {
 	struct buf line = BUF_INIT;
 
 	switch (rep->result) {
-	case AUTHC_OK:
+	case AUTHCLIENT_OK:
 		imapd_login_finish(cmd->s, cmd->tag, rep->user, mech);
 		return;
-	case AUTHC_FAIL:
+	case AUTHCLIENT_FAIL:
 		cmd_auth_failed(cmd, rep);
 		return;
 	default:
 		/* the same words idled uses for a parked login */
-		authc_reply_line(&line, cmd->tag, rep);
+		authclient_reply_line(&line, cmd->tag, rep);
 		buf_append(&cmd->s->out, line.data, line.len);
 		buf_free(&line);
 		return;
@@ -213,7 +213,7 @@ cmd_auth_done(struct imap_cmd *cmd, const struct authc_reply *rep,
 }
 
 static void
-cmd_auth_client(struct imap_session *s, struct authc_client *cl)
+cmd_auth_client(struct imap_session *s, struct authclient_client *cl)
 {
 	cl->addr = s->addr;
 	cl->port = s->port;
@@ -234,25 +234,25 @@ cmd_auth_park(struct imap_cmd *cmd, const char *mech, const char *resp,
     size_t len)
 {
 	struct imap_session *s = cmd->s;
-	struct authc_client cl;
-	struct authc_reply rep;
+	struct authclient_client cl;
+	struct authclient_reply rep;
 	struct buf unavailable = BUF_INIT;
 	int r;
 
-	if (!cfg_bool("login_park") || s->conn_id == 0 || authn_fd_now() < 0 ||
-	    strlen(cmd->tag) >= AUTHP_MAX_TAG || io_flush(s) < 0)
+	if (!cfg_bool("login_park") || s->conn_id == 0 || authlink_fd_now() < 0 ||
+	    strlen(cmd->tag) >= AUTHPROTO_MAX_TAG || io_flush(s) < 0)
 		return -1;
 	/* the answer if authd's never comes */
 	memset(&rep, 0, sizeof(rep));
-	rep.result = AUTHC_UNAVAILABLE;
-	authc_reply_line(&unavailable, cmd->tag, &rep);
+	rep.result = AUTHCLIENT_UNAVAILABLE;
+	authclient_reply_line(&unavailable, cmd->tag, &rep);
 	r = imapd_park_login(s, cmd->tag, mech, buf_cstr(&unavailable),
-	    authc_timeout_ms() + 5000);
+	    authclient_timeout_ms() + 5000);
 	buf_free(&unavailable);
 	if (r != 0)
 		return r < 0 ? -1 : 0;	/* unacknowledged: idled answers */
 	cmd_auth_client(s, &cl);
-	if (authc_login_async(&cl, mech, resp, len, cmd->tag) < 0)
+	if (authclient_login_async(&cl, mech, resp, len, cmd->tag) < 0)
 		log_warn("authd not told of a parked login addr=%s; idled "
 		    "answers it when its wait runs out", s->addr);
 	return 0;
@@ -260,7 +260,7 @@ cmd_auth_park(struct imap_cmd *cmd, const char *mech, const char *resp,
 
 /* cmd_reply_set - a reply decided in the worker */
 static void
-cmd_reply_set(struct authc_reply *rep, enum authc_result r)
+cmd_reply_set(struct authclient_reply *rep, enum authclient_result r)
 {
 	memset(rep, 0, sizeof(*rep));
 	rep->result = r;
@@ -272,8 +272,8 @@ cmd_login(struct imap_cmd *cmd)
 {
 	const char *user = imap_astring(cmd, 0), *pass = imap_astring(cmd, 1);
 	const char *why = NULL;
-	struct authc_client cl;
-	struct authc_reply rep;
+	struct authclient_client cl;
+	struct authclient_reply rep;
 	struct buf resp = BUF_INIT, chal = BUF_INIT;
 
 	if (user == NULL || pass == NULL || cmd->nargs != 2) {
@@ -286,8 +286,8 @@ cmd_login(struct imap_cmd *cmd)
 		why = "NUL in user name";
 	else if (memchr(pass, '\0', cmd->args[1].len) != NULL)
 		why = "NUL in password";
-	else if (cmd->args[0].len >= AUTHC_MAX_USER ||
-	    cmd->args[0].len + cmd->args[1].len + 2 > AUTHP_MAX_RESP)
+	else if (cmd->args[0].len >= AUTHCLIENT_MAX_USER ||
+	    cmd->args[0].len + cmd->args[1].len + 2 > AUTHPROTO_MAX_RESP)
 		why = "user name or password too long";
 	if (why != NULL) {
 		log_info("login refused user=- addr=%s mech=LOGIN "
@@ -296,7 +296,7 @@ cmd_login(struct imap_cmd *cmd)
 		return;
 	}
 	if (!cmd->s->secure && !cfg_bool("allowplaintext")) {
-		cmd_reply_set(&rep, AUTHC_PRIVACY);
+		cmd_reply_set(&rep, AUTHCLIENT_PRIVACY);
 		cmd_auth_done(cmd, &rep, "LOGIN");
 		return;
 	}
@@ -311,10 +311,10 @@ cmd_login(struct imap_cmd *cmd)
 		return;
 	}
 	cmd_auth_client(cmd->s, &cl);
-	authc_start(&cl, "PLAIN", resp.data, resp.len, &chal, &rep);
-	if (rep.result == AUTHC_CONTINUE) {
-		authc_abort();
-		rep.result = AUTHC_FAIL;
+	authclient_start(&cl, "PLAIN", resp.data, resp.len, &chal, &rep);
+	if (rep.result == AUTHCLIENT_CONTINUE) {
+		authclient_abort();
+		rep.result = AUTHCLIENT_FAIL;
 	}
 	explicit_bzero(resp.data, resp.len);
 	buf_free(&resp);
@@ -323,7 +323,7 @@ cmd_login(struct imap_cmd *cmd)
 }
 
 /* cmd_b64_decode - strict base64 s into out; -1 if malformed or if it
- * decodes to more than AUTHP_MAX_RESP bytes */
+ * decodes to more than AUTHPROTO_MAX_RESP bytes */
 static int
 cmd_b64_decode(const char *s, struct buf *out)
 {
@@ -332,7 +332,7 @@ cmd_b64_decode(const char *s, struct buf *out)
 	int n;
 
 	buf_reset(out);
-	if (len % 4 != 0 || len / 4 * 3 > AUTHP_MAX_RESP + 2)
+	if (len % 4 != 0 || len / 4 * 3 > AUTHPROTO_MAX_RESP + 2)
 		return -1;
 	for (i = 0; i < len; i++) {
 		char c = s[i];
@@ -354,7 +354,7 @@ cmd_b64_decode(const char *s, struct buf *out)
 	if (n < 0 || (size_t)n < pad)
 		return -1;
 	n -= (int)pad;
-	if (n > AUTHP_MAX_RESP)
+	if (n > AUTHPROTO_MAX_RESP)
 		return -1;
 	out->len = (size_t)n;
 	out->data[n] = '\0';
@@ -385,7 +385,7 @@ cmd_auth_timeout(struct imap_cmd *cmd)
 	struct imap_session *s = cmd->s;
 	long long limit = cfg_duration_ms("sasl_response_timeout");
 
-	authc_abort();
+	authclient_abort();
 	s->failed_logins++;
 	buf_reset(&s->in);	/* a response begun and never finished */
 	log_info("refused authentication timed out user=- addr=%s "
@@ -405,13 +405,13 @@ cmd_auth_timeout(struct imap_cmd *cmd)
  */
 static int
 cmd_auth_exchange(struct imap_cmd *cmd, struct buf *data, struct buf *chal,
-    struct authc_reply *rep)
+    struct authclient_reply *rep)
 {
 	struct imap_session *s = cmd->s;
 	char *line;
 	int bad;
 
-	while (rep->result == AUTHC_CONTINUE) {
+	while (rep->result == AUTHCLIENT_CONTINUE) {
 		cmd_b64_send(s, chal);
 		line = io_read_line(s,
 		    cfg_duration_ms("sasl_response_timeout"));
@@ -420,13 +420,13 @@ cmd_auth_exchange(struct imap_cmd *cmd, struct buf *data, struct buf *chal,
 			return -1;
 		}
 		if (line == NULL) {
-			authc_abort();
+			authclient_abort();
 			s->dead = 1;
 			return -1;
 		}
 		if (strcmp(line, "*") == 0) {
 			free(line);
-			authc_abort();
+			authclient_abort();
 			imap_bad(cmd, "Authentication cancelled");
 			return -1;
 		}
@@ -434,12 +434,12 @@ cmd_auth_exchange(struct imap_cmd *cmd, struct buf *data, struct buf *chal,
 		explicit_bzero(line, strlen(line));
 		free(line);
 		if (bad) {
-			authc_abort();
+			authclient_abort();
 			imap_bad(cmd, "Invalid base64 in response, or longer "
-			    "than %d bytes", AUTHP_MAX_RESP);
+			    "than %d bytes", AUTHPROTO_MAX_RESP);
 			return -1;
 		}
-		authc_step(data->data ? data->data : "", data->len, chal,
+		authclient_step(data->data ? data->data : "", data->len, chal,
 		    rep);
 		if (data->data)
 			explicit_bzero(data->data, data->len);
@@ -451,14 +451,14 @@ void
 cmd_authenticate(struct imap_cmd *cmd)
 {
 	struct imap_session *s = cmd->s;
-	struct authc_client cl;
-	struct authc_reply rep;
+	struct authclient_client cl;
+	struct authclient_reply rep;
 	struct buf data = BUF_INIT, chal = BUF_INIT;
 	const char *mech;
 
 	if (cmd->nargs < 1 || cmd->nargs > 2 ||
 	    cmd->args[0].type != IMAPP_ATOM ||
-	    strlen(cmd->args[0].str) >= AUTHP_MAX_MECH) {
+	    strlen(cmd->args[0].str) >= AUTHPROTO_MAX_MECH) {
 		imap_bad(cmd, "AUTHENTICATE needs a mechanism name");
 		return;
 	}
@@ -480,12 +480,12 @@ cmd_authenticate(struct imap_cmd *cmd)
 			buf_free(&data);
 			return;
 		}
-		authc_start(&cl, mech, data.data ? data.data : "", data.len,
+		authclient_start(&cl, mech, data.data ? data.data : "", data.len,
 		    &chal, &rep);
 		if (data.data)
 			explicit_bzero(data.data, data.len);
 	} else {
-		authc_start(&cl, mech, NULL, 0, &chal, &rep);
+		authclient_start(&cl, mech, NULL, 0, &chal, &rep);
 	}
 	if (cmd_auth_exchange(cmd, &data, &chal, &rep) == 0)
 		cmd_auth_done(cmd, &rep, mech);

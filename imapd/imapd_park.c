@@ -31,10 +31,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "authn.h"
+#include "authlink.h"
 #include "cfg.h"
 #include "clock.h"
-#include "idlep.h"
+#include "idleproto.h"
 #include "imapd.h"
 #include "ipc.h"
 #include "log.h"
@@ -104,10 +104,10 @@ park_send(struct imap_session *s, struct snap *sn)
 	if (srv_handoff_fd(&handoff) < 0 || s->in.len > 0 ||
 	    strlen(path) >= sizeof(sun.sun_path))
 		return -1;
-	ipc_msg_init(&park_msg, IDLEP_T_PARK);
+	ipc_msg_init(&park_msg, IDLEPROTO_T_PARK);
 	park_msg.fd = s->fd;
 	if (snap_put(sn, &park_msg) < 0 ||
-	    ipc_put_str(&park_msg, IDLEP_HANDOFF, handoff) < 0) {
+	    ipc_put_str(&park_msg, IDLEPROTO_HANDOFF, handoff) < 0) {
 		log_warn("session snapshot too large to park user=%s "
 		    "addr=%s", s->user, s->addr);
 		return -1;
@@ -148,7 +148,7 @@ park_send(struct imap_session *s, struct snap *sn)
 		return 1;
 	}
 	if (r < 0 || ipc_recv(c, &park_msg) <= 0 ||
-	    park_msg.type != IDLEP_T_PARKED) {
+	    park_msg.type != IDLEPROTO_T_PARKED) {
 		/* flow control, not a fault: a full tarpit, or a login park
 		 * while idled has no link to authd */
 		log_debug("idled did not take a session user=%s addr=%s; "
@@ -283,7 +283,7 @@ resume_recv(int conn, struct snap *sn)
 	snap_init(sn);
 	r = poll(&pfd, 1, PARK_ACK_TIMEOUT_MS);
 	r = r > 0 ? ipc_recv(conn, &park_msg) : -1;
-	if (r <= 0 || park_msg.type != IDLEP_T_RESUME || park_msg.fd < 0) {
+	if (r <= 0 || park_msg.type != IDLEPROTO_T_RESUME || park_msg.fd < 0) {
 		if (r > 0 && park_msg.fd >= 0)
 			close(park_msg.fd);
 		log_warn("malformed resume message dropped");
@@ -314,7 +314,7 @@ imapd_resume(struct store *st, int conn)
 	if (resume_session(&s, &sn) < 0) {
 		s.state = IMAP_S_LOGOUT;
 	} else {
-		authn_hold(s.conn_id, s.addr, s.user);	/* authd counts */
+		authlink_hold(s.conn_id, s.addr, s.user);	/* authd counts */
 		buf_append(&s.in, sn.pending.data ? sn.pending.data : "",
 		    sn.pending.len);
 		s.in_contd = sn.pending_contd;

@@ -30,12 +30,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "authc.h"
-#include "authn.h"
+#include "authclient.h"
+#include "authlink.h"
 #include "cfg.h"
 #include "imapd.h"
 #include "log.h"
 #include "net.h"
+#include "notify.h"
 #include "srv.h"
 
 #define IMAPD_MAX_USES 250
@@ -176,7 +177,7 @@ imapd_session_end(struct imap_session *s)
 		log_info("stopping session user=%s addr=%s signal=%d",
 		    s->user[0] ? s->user : "-", s->addr, (int)imapd_stop);
 	}
-	authn_closed(s->conn_id);
+	authlink_closed(s->conn_id);
 	log_info("disconnect user=%s addr=%s", s->user[0] ? s->user : "-",
 	    s->addr);
 }
@@ -186,7 +187,7 @@ imapd_session_done(struct imap_session *s)
 {
 	/* parked: idled holds the connection now and tells authd so */
 	if (s->parked)
-		authn_release(s->conn_id);
+		authlink_release(s->conn_id);
 	imapd_client_fd = -1;
 	imapd_notify_free(s);
 	view_close(s);
@@ -205,12 +206,12 @@ imapd_session_done(struct imap_session *s)
 static int
 imapd_admit(struct imap_session *s)
 {
-	struct authc_client cl = { s->addr, s->port, "", s->secure, 0, 0 };
+	struct authclient_client cl = { s->addr, s->port, "", s->secure, 0, 0 };
 	const char *reason, *limit;
 	long long delay;
 	char bye[320];
 
-	if (authc_admit(&cl, &s->conn_id, &reason, &limit, &delay) == 0)
+	if (authclient_admit(&cl, &s->conn_id, &reason, &limit, &delay) == 0)
 		return 0;
 	snprintf(bye, sizeof(bye), "* BYE [UNAVAILABLE] %s\r\n", reason);
 	log_debug("refused addr=%s limit=%s delay_ms=%lld", s->addr, limit,
@@ -331,6 +332,7 @@ main(int argc, char **argv)
 			imapd_refuse_shortage(err);
 		log_fatal("cannot open the mail store: %s", err);
 	}
+	store_set_event_fn(imapd_store, notify_store_event, NULL);
 	if (ind < argc && strcmp(argv[ind], "-s") == 0) {
 		imapd_session_run(0);
 		store_close(&imapd_store);

@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "authp.h"
+#include "authproto.h"
 #include "ctl.h"
 #include "ipc.h"
 
@@ -27,7 +27,7 @@ ctl_auth_ask(void)
 {
 	struct sockaddr_un sun;
 	struct pollfd pfd;
-	const char *path = authp_socket_path();
+	const char *path = authproto_socket_path();
 	int c, r;
 
 	memset(&sun, 0, sizeof(sun));
@@ -47,7 +47,7 @@ ctl_auth_ask(void)
 	pfd.events = POLLIN;
 	r = poll(&pfd, 1, 10000) > 0 ? ipc_recv(c, &ctl_msg) : -1;
 	close(c);
-	if (r <= 0 || ctl_msg.type != AUTHP_T_CTL_REPLY) {
+	if (r <= 0 || ctl_msg.type != AUTHPROTO_T_CTL_REPLY) {
 		fprintf(stderr, "berthctl: no answer from authd\n");
 		return -1;
 	}
@@ -92,8 +92,8 @@ ctl_auth_each(void (*fn)(char *line, void *arg), void *arg)
 	size_t off = 0, len;
 	uint16_t tag;
 
-	while (authp_field_next(&ctl_msg, &off, &tag, &p, &len) > 0) {
-		if (tag != AUTHP_LINE || len >= sizeof(line))
+	while (authproto_field_next(&ctl_msg, &off, &tag, &p, &len) > 0) {
+		if (tag != AUTHPROTO_LINE || len >= sizeof(line))
 			continue;
 		memcpy(line, p, len);
 		line[len] = '\0';
@@ -134,8 +134,8 @@ ctl_penalties(int argc, char **argv)
 		fprintf(stderr, "usage: berthctl penalties [-n N]\n");
 		return 2;
 	}
-	ipc_msg_init(&ctl_msg, AUTHP_T_CTL_PENALTIES);
-	ipc_put_u32(&ctl_msg, AUTHP_MAX, max);
+	ipc_msg_init(&ctl_msg, AUTHPROTO_T_CTL_PENALTIES);
+	ipc_put_u32(&ctl_msg, AUTHPROTO_MAX, max);
 	if (ctl_auth_ask() < 0)
 		return 1;
 	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
@@ -158,13 +158,13 @@ ctl_penalty(int argc, char **argv)
 		    "|USER\n");
 		return 2;
 	}
-	ipc_msg_init(&ctl_msg, AUTHP_T_CTL_CLEAR);
-	if (ipc_put_str(&ctl_msg, AUTHP_KEY, argv[2]) < 0 ||
+	ipc_msg_init(&ctl_msg, AUTHPROTO_T_CTL_CLEAR);
+	if (ipc_put_str(&ctl_msg, AUTHPROTO_KEY, argv[2]) < 0 ||
 	    ctl_auth_ask() < 0)
 		return 1;
-	if (ipc_get_str(&ctl_msg, AUTHP_TEXT, text, sizeof(text)) < 0)
+	if (ipc_get_str(&ctl_msg, AUTHPROTO_TEXT, text, sizeof(text)) < 0)
 		snprintf(text, sizeof(text), "?");
-	ipc_get_u32(&ctl_msg, AUTHP_CODE, &code);
+	ipc_get_u32(&ctl_msg, AUTHPROTO_CODE, &code);
 	printf("%s\n", text);
 	return code == 0 ? 0 : 1;
 }
@@ -192,8 +192,8 @@ ctl_connections(int argc, char **argv)
 		fprintf(stderr, "usage: berthctl connections [-n N]\n");
 		return 2;
 	}
-	ipc_msg_init(&ctl_msg, AUTHP_T_CTL_CONNS);
-	ipc_put_u32(&ctl_msg, AUTHP_MAX, max);
+	ipc_msg_init(&ctl_msg, AUTHPROTO_T_CTL_CONNS);
+	ipc_put_u32(&ctl_msg, AUTHPROTO_MAX, max);
 	if (ctl_auth_ask() < 0)
 		return 1;
 	ctl_auth_each(ctl_auth_conn_row, (void *)"t");

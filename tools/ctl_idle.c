@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
-#include "idlep.h"
+#include "idleproto.h"
 #include "ipc.h"
 #include "notify.h"
 #include "xalloc.h"
@@ -92,7 +92,7 @@ ctl_parked_lines(const struct ipc_msg *m, struct ctl_sess **sess,
 		memcpy(&len, m->data + off + 2, 2);
 		if (off + 4 + len > m->len)
 			break;
-		if (tag == IDLEP_LINE && len < sizeof(line)) {
+		if (tag == IDLEPROTO_LINE && len < sizeof(line)) {
 			memcpy(line, m->data + off + 4, len);
 			line[len] = '\0';
 			if (sscanf(line, "%255s %63s %lld %15s %1023[^\n]",
@@ -129,7 +129,7 @@ ctl_parked(int argc, char **argv)
 	snprintf(sun.sun_path, sizeof(sun.sun_path), "%.*s",
 	    (int)sizeof(sun.sun_path) - 1, path);
 	c = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	ipc_msg_init(&m, IDLEP_T_LIST);
+	ipc_msg_init(&m, IDLEPROTO_T_LIST);
 	if (c < 0 || connect(c, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
 	    ipc_send(c, &m) < 0) {
 		fprintf(stderr, "berthctl: idled is not reachable at %s\n",
@@ -141,11 +141,11 @@ ctl_parked(int argc, char **argv)
 		pfd.fd = c;
 		pfd.events = POLLIN;
 		if (poll(&pfd, 1, 5000) <= 0 || ipc_recv(c, &m) <= 0 ||
-		    m.type != IDLEP_T_LISTING) {
+		    m.type != IDLEPROTO_T_LISTING) {
 			fprintf(stderr, "berthctl: no answer from idled\n");
 			return 1;
 		}
-		done = ipc_get(&m, IDLEP_END, &endp, &endl) == 0;
+		done = ipc_get(&m, IDLEPROTO_END, &endp, &endl) == 0;
 		ctl_parked_lines(&m, &sess, &ns, &users, &nu, &addrs, &na,
 		    &boxes, &nb);
 	}

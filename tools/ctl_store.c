@@ -11,6 +11,7 @@
 #include "cfg.h"
 #include "ctl.h"
 #include "log.h"
+#include "notify.h"
 #include "store.h"
 
 static const char *
@@ -173,6 +174,7 @@ ctl_mailbox(int argc, char **argv)
 		fprintf(stderr, "berthctl: %s\n", err);
 		return 1;
 	}
+	store_set_event_fn(st, notify_store_event, NULL);
 	if (strcmp(argv[1], "list") == 0)
 		r = store_mbox_list(st, argv[2], ctl_mailbox_print, NULL,
 		    &err);

@@ -16,6 +16,7 @@
 #include "cfg.h"
 #include "log.h"
 #include "notify.h"
+#include "store.h"
 
 static int notify_fd = -1;
 static time_t notify_warned;
@@ -136,6 +137,33 @@ notify_send(const struct notify_msg *m, const char *user, const char *name,
 		close(notify_fd);
 		notify_fd = -1;
 	}
+}
+
+/* the store numbers its events as this protocol does */
+_Static_assert(STORE_EV_NEW == NOTIFY_EV_NEW &&
+    STORE_EV_EXPUNGE == NOTIFY_EV_EXPUNGE &&
+    STORE_EV_FLAGS == NOTIFY_EV_FLAGS &&
+    STORE_EV_ANNOTATION == NOTIFY_EV_ANNOTATION &&
+    STORE_EV_MAILBOXNAME == NOTIFY_EV_MAILBOXNAME &&
+    STORE_EV_SUBSCRIPTION == NOTIFY_EV_SUBSCRIPTION &&
+    STORE_W_DELETED == NOTIFY_W_DELETED, "store and notify events differ");
+
+void
+notify_store_event(const struct store_event *ev, void *ctx)
+{
+	struct notify_msg m;
+
+	(void)ctx;
+	memset(&m, 0, sizeof(m));
+	m.what = ev->what;
+	m.mboxid = ev->mboxid;
+	m.uidvalidity = ev->uidvalidity;
+	m.exists = ev->exists;
+	m.uidnext = ev->uidnext;
+	m.unseen = ev->unseen;
+	m.prevmodseq = ev->prevmodseq;
+	m.modseq = ev->modseq;
+	notify_send(&m, ev->user, ev->name, ev->oldname);
 }
 
 /* notify_str - a NUL-terminated string at *off within len */

@@ -1,7 +1,7 @@
 /*
- * authp - the authd wire protocol (ipc messages over authd's
- * SOCK_SEQPACKET socket), shared by authd, the worker-side client authc,
- * the connection-event library authn and berthctl.
+ * authproto - the authd wire protocol (ipc messages over authd's
+ * SOCK_SEQPACKET socket), shared by authd, the worker-side client authclient,
+ * the connection-event library authlink and berthctl.
  *
  * Requests, each answered by exactly one reply (one request at a time on
  * a connection):
@@ -17,7 +17,7 @@
  *                                         answered to idled, not to the
  *                                         sender, as RESULT {CONNID, TAG,
  *                                         CODE, USER?, TEXT?, DELAY?,
- *                                         LIMIT?} (CODE AUTHC_OK with USER
+ *                                         LIMIT?} (CODE AUTHCLIENT_OK with USER
  *                                         for OK)
  *   MECHS  {SECURE}                       -> MECHLIST {MECHS}
  *   CTL_PENALTIES {MAX}, CTL_CONNS {MAX}  -> CTL_REPLY {LINE...}
@@ -31,7 +31,7 @@
  *   IAM    {ROLE}                         the sender is "idled" (where
  *                                         RESULTs go)
  *
- * CODE is an enum authc_result value; DELAY is the milliseconds the
+ * CODE is an enum authclient_result value; DELAY is the milliseconds the
  * worker must hold a failure before answering it; LIMIT names the
  * imapd.conf limit that refused.  TS is CLOCK_MONOTONIC in nanoseconds
  * at the sender (one clock for the whole machine): authd keeps, per
@@ -40,81 +40,81 @@
  * connection that sent its newest HOLD (or its ADMIT); when that
  * connection closes (the process died), authd forgets what it held.
  */
-#ifndef BERTH_AUTHP_H
-#define BERTH_AUTHP_H
+#ifndef BERTH_AUTHPROTO_H
+#define BERTH_AUTHPROTO_H
 
 #include <stddef.h>
 #include <stdint.h>
 
 struct ipc_msg;
 
-enum authp_type {
-	AUTHP_T_START = 1,
-	AUTHP_T_STEP,
-	AUTHP_T_ABORT,
-	AUTHP_T_MECHS,
-	AUTHP_T_ADMIT,
-	AUTHP_T_LOGIN,
-	AUTHP_T_HOLD = 20,
-	AUTHP_T_CLOSED,
-	AUTHP_T_IAM,
-	AUTHP_T_CTL_PENALTIES = 40,
-	AUTHP_T_CTL_CLEAR,
-	AUTHP_T_CTL_CONNS,
-	AUTHP_T_OK = 100,
-	AUTHP_T_CONTINUE,
-	AUTHP_T_NO,
-	AUTHP_T_MECHLIST,
-	AUTHP_T_ADMITTED,
-	AUTHP_T_REFUSED,
-	AUTHP_T_CTL_REPLY,
-	AUTHP_T_RESULT,
+enum authproto_type {
+	AUTHPROTO_T_START = 1,
+	AUTHPROTO_T_STEP,
+	AUTHPROTO_T_ABORT,
+	AUTHPROTO_T_MECHS,
+	AUTHPROTO_T_ADMIT,
+	AUTHPROTO_T_LOGIN,
+	AUTHPROTO_T_HOLD = 20,
+	AUTHPROTO_T_CLOSED,
+	AUTHPROTO_T_IAM,
+	AUTHPROTO_T_CTL_PENALTIES = 40,
+	AUTHPROTO_T_CTL_CLEAR,
+	AUTHPROTO_T_CTL_CONNS,
+	AUTHPROTO_T_OK = 100,
+	AUTHPROTO_T_CONTINUE,
+	AUTHPROTO_T_NO,
+	AUTHPROTO_T_MECHLIST,
+	AUTHPROTO_T_ADMITTED,
+	AUTHPROTO_T_REFUSED,
+	AUTHPROTO_T_CTL_REPLY,
+	AUTHPROTO_T_RESULT,
 };
 
-enum authp_tag {
-	AUTHP_MECH = 1,
-	AUTHP_RESP,
-	AUTHP_ADDR,
-	AUTHP_PORT,
-	AUTHP_LADDR,
-	AUTHP_SECURE,
-	AUTHP_USER,
-	AUTHP_CHAL,
-	AUTHP_CODE,
-	AUTHP_TEXT,
-	AUTHP_MECHS,
-	AUTHP_CONNID,
-	AUTHP_TS,
-	AUTHP_FAILS,
-	AUTHP_DELAY,
-	AUTHP_LIMIT,
-	AUTHP_MAX,
-	AUTHP_KEY,
-	AUTHP_LINE,
-	AUTHP_TAG,
-	AUTHP_ROLE,
+enum authproto_tag {
+	AUTHPROTO_MECH = 1,
+	AUTHPROTO_RESP,
+	AUTHPROTO_ADDR,
+	AUTHPROTO_PORT,
+	AUTHPROTO_LADDR,
+	AUTHPROTO_SECURE,
+	AUTHPROTO_USER,
+	AUTHPROTO_CHAL,
+	AUTHPROTO_CODE,
+	AUTHPROTO_TEXT,
+	AUTHPROTO_MECHS,
+	AUTHPROTO_CONNID,
+	AUTHPROTO_TS,
+	AUTHPROTO_FAILS,
+	AUTHPROTO_DELAY,
+	AUTHPROTO_LIMIT,
+	AUTHPROTO_MAX,
+	AUTHPROTO_KEY,
+	AUTHPROTO_LINE,
+	AUTHPROTO_TAG,
+	AUTHPROTO_ROLE,
 };
 
-#define AUTHP_MAX_TAG 64	/* an IMAP command tag, NUL included */
+#define AUTHPROTO_MAX_TAG 64	/* an IMAP command tag, NUL included */
 
-#define AUTHP_MAX_USER 256	/* user names, NUL included */
-#define AUTHP_MAX_ADDR 64	/* numeric client addresses */
-#define AUTHP_MAX_MECH 32
-#define AUTHP_MAX_RESP 16384	/* one decoded SASL response */
-#define AUTHP_HOLD_BATCH 100	/* HOLD groups per message */
+#define AUTHPROTO_MAX_USER 256	/* user names, NUL included */
+#define AUTHPROTO_MAX_ADDR 64	/* numeric client addresses */
+#define AUTHPROTO_MAX_MECH 32
+#define AUTHPROTO_MAX_RESP 16384	/* one decoded SASL response */
+#define AUTHPROTO_HOLD_BATCH 100	/* HOLD groups per message */
 
-/* authp_socket_path - imapd.conf authd_socket or its default (static) */
-const char *authp_socket_path(void);
+/* authproto_socket_path - imapd.conf authd_socket or its default (static) */
+const char *authproto_socket_path(void);
 
 /*
- * authp_field_next - walk m's fields in order: *off starts at 0; returns
+ * authproto_field_next - walk m's fields in order: *off starts at 0; returns
  * 1 with the next field's tag, value and length, 0 at the end, -1 on a
  * field that runs past the message.
  */
-int authp_field_next(const struct ipc_msg *m, size_t *off, uint16_t *tag_r,
+int authproto_field_next(const struct ipc_msg *m, size_t *off, uint16_t *tag_r,
     const void **p_r, size_t *len_r);
 
-/* authp_now_ns - CLOCK_MONOTONIC in nanoseconds (the TS of HOLD) */
-uint64_t authp_now_ns(void);
+/* authproto_now_ns - CLOCK_MONOTONIC in nanoseconds (the TS of HOLD) */
+uint64_t authproto_now_ns(void);
 
 #endif

@@ -9,7 +9,6 @@
 #include <signal.h>
 #include <stdint.h>
 
-#include "notify.h"
 #include "store.h"
 
 struct store {
@@ -20,15 +19,17 @@ struct store {
 	int needs_recovery;	/* DB_RUNRECOVERY seen */
 	/* inside store_run: read by exit paths and signal handlers */
 	volatile sig_atomic_t busy;
-	/* mailboxes written by the running transaction, announced to
-	 * idled after commit (lib/notify) */
+	/* mailboxes written by the running transaction, announced through
+	 * event_fn after commit */
 	struct store_change *changed;
 	size_t nchanged, changed_size;
+	store_event_fn *event_fn;
+	void *event_ctx;
 };
 
 /* one mailbox changed by a transaction */
 struct store_change {
-	struct notify_msg m;	/* what, ids, counters after the change */
+	struct store_event m;	/* what, ids, counters after the change */
 	char *user, *name, *oldname;
 };
 

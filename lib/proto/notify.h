@@ -73,6 +73,11 @@ const char *notify_idled_path(void);
  */
 void notify_send(const struct notify_msg *m, const char *user,
     const char *name, const char *oldname);
+/* notify_store_event - a store_event_fn (lib/store) that sends each
+ * committed change with notify_send: install it with
+ * store_set_event_fn(st, notify_store_event, NULL) */
+struct store_event;
+void notify_store_event(const struct store_event *ev, void *ctx);
 /* notify_parse - check one received message; 0, or -1 when malformed */
 int notify_parse(const void *data, size_t len, struct notify_change *c_r);
 

@@ -1,5 +1,5 @@
 /*
- * authp - helpers of the authd protocol shared by both ends: the socket
+ * authproto - helpers of the authd protocol shared by both ends: the socket
  * path, walking repeated fields, the HOLD clock.
  */
 #include "config.h"
@@ -8,12 +8,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "authp.h"
+#include "authproto.h"
 #include "cfg.h"
 #include "ipc.h"
 
 const char *
-authp_socket_path(void)
+authproto_socket_path(void)
 {
 	static char path[1024];
 	const char *s = cfg_str("authd_socket");
@@ -26,7 +26,7 @@ authp_socket_path(void)
 }
 
 int
-authp_field_next(const struct ipc_msg *m, size_t *off, uint16_t *tag_r,
+authproto_field_next(const struct ipc_msg *m, size_t *off, uint16_t *tag_r,
     const void **p_r, size_t *len_r)
 {
 	uint16_t t, l;
@@ -47,7 +47,7 @@ authp_field_next(const struct ipc_msg *m, size_t *off, uint16_t *tag_r,
 }
 
 uint64_t
-authp_now_ns(void)
+authproto_now_ns(void)
 {
 	struct timespec ts;
 

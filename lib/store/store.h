@@ -130,6 +130,40 @@ unsigned store_procs_env(void);
 int store_open(const char *configdir, const char *partdir, int flags,
     struct store **st_r, const char **error_r);
 void store_close(struct store **st);
+/*
+ * Change events.  After each commit the store calls the handle's event
+ * function once per mailbox the transaction changed (and once per
+ * subscription change), so the daemon can tell whoever listens (imapd,
+ * lmtpd and berthctl install lib/proto/notify's sender: idled hears).
+ * The events are RFC 5465's, numbered as the notify protocol numbers
+ * them.  Pointers in the event are valid during the call only.
+ */
+#define STORE_EV_NEW		0x0001	/* MessageNew */
+#define STORE_EV_EXPUNGE	0x0002	/* MessageExpunge */
+#define STORE_EV_FLAGS		0x0004	/* FlagChange */
+#define STORE_EV_ANNOTATION	0x0008	/* AnnotationChange */
+#define STORE_EV_MAILBOXNAME	0x0010	/* MailboxName */
+#define STORE_EV_SUBSCRIPTION	0x0020	/* SubscriptionChange */
+/* only with STORE_EV_MAILBOXNAME: the mailbox was deleted */
+#define STORE_W_DELETED		0x0100
+
+struct store_event {
+	uint16_t what;		/* STORE_EV_* and STORE_W_* */
+	uint32_t mboxid;	/* 0: not about one mailbox (subscriptions) */
+	uint32_t uidvalidity;
+	uint32_t exists;	/* after the change */
+	uint32_t uidnext;
+	uint32_t unseen;
+	uint64_t prevmodseq;	/* HIGHESTMODSEQ before the change */
+	uint64_t modseq;	/* and after */
+	const char *user, *name, *oldname;	/* oldname: NULL unless a
+						 * rename */
+};
+typedef void store_event_fn(const struct store_event *ev, void *ctx);
+/* store_set_event_fn - call fn(ev, ctx) for every committed change; NULL
+ * (the default) announces nothing */
+void store_set_event_fn(struct store *st, store_event_fn *fn, void *ctx);
+
 /* store_recover - recovery plus sweep of unreferenced files (START) */
 int store_recover(const char *configdir, const char *partdir,
     const char **error_r);

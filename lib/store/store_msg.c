@@ -382,7 +382,7 @@ store_op_append(struct store *st, DB_TXN *txn, void *varg)
 	if ((r = store_msg_put(st, txn, rec.mb.id, &m)) != 0 ||
 	    (r = store_refs_add(st, txn, a->guid, 1, &refs)) != 0 ||
 	    (r = store_mrec_put(st, txn, a->user, a->name, &rec,
-	    NOTIFY_EV_NEW)) != 0)
+	    STORE_EV_NEW)) != 0)
 		return r;
 	if (refs == 1) {
 		memset(&k, 0, sizeof(k));
@@ -560,7 +560,7 @@ store_op_expunge(struct store *st, DB_TXN *txn, void *varg)
 			return r;
 		store_mb_account(&rec.mb, &m, -1);
 	}
-	return store_mrec_put(st, txn, user, name, &rec, NOTIFY_EV_EXPUNGE);
+	return store_mrec_put(st, txn, user, name, &rec, STORE_EV_EXPUNGE);
 }
 
 int
@@ -652,9 +652,9 @@ store_op_copy(struct store *st, DB_TXN *txn, void *varg)
 	}
 	a->uidvalidity = drec.mb.uidvalidity;
 	if (a->move && (r = store_mrec_put(st, txn, user, name, &srec,
-	    NOTIFY_EV_EXPUNGE)) != 0)
+	    STORE_EV_EXPUNGE)) != 0)
 		return r;
-	return store_mrec_put(st, txn, a->user, a->dst, &drec, NOTIFY_EV_NEW);
+	return store_mrec_put(st, txn, a->user, a->dst, &drec, STORE_EV_NEW);
 }
 
 int
@@ -793,7 +793,7 @@ store_op_flags(struct store *st, DB_TXN *txn, void *varg)
 	if (!changed)
 		return 0;
 	rec.mb.highestmodseq = modseq;
-	return store_mrec_put(st, txn, user, name, &rec, NOTIFY_EV_FLAGS);
+	return store_mrec_put(st, txn, user, name, &rec, STORE_EV_FLAGS);
 }
 
 int

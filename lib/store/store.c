@@ -18,7 +18,6 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "notify.h"
 #include "store_int.h"
 #include "xalloc.h"
 
@@ -102,16 +101,28 @@ store_changed(struct store *st, const char *user, const char *name,
 	c->m.modseq = mb->highestmodseq;
 }
 
-/* store_changes_send - tell idled what the committed transaction did */
+/* store_changes_send - announce what the committed transaction did */
 static void
 store_changes_send(struct store *st)
 {
+	struct store_change *c;
 	size_t i;
 
-	for (i = 0; i < st->nchanged; i++)
-		notify_send(&st->changed[i].m, st->changed[i].user,
-		    st->changed[i].name, st->changed[i].oldname);
+	for (i = 0; st->event_fn != NULL && i < st->nchanged; i++) {
+		c = &st->changed[i];
+		c->m.user = c->user;
+		c->m.name = c->name;
+		c->m.oldname = c->oldname;
+		st->event_fn(&c->m, st->event_ctx);
+	}
 	store_changes_reset(st);
+}
+
+void
+store_set_event_fn(struct store *st, store_event_fn *fn, void *ctx)
+{
+	st->event_fn = fn;
+	st->event_ctx = ctx;
 }
 
 /*
@@ -899,7 +910,7 @@ store_mbox_new(struct store *st, DB_TXN *txn, const char *user,
 	rec.mb.highestmodseq = 1;
 	rec.mb.attrs = attrs;
 	return store_mrec_put(st, txn, user, name, &rec,
-	    NOTIFY_EV_MAILBOXNAME);
+	    STORE_EV_MAILBOXNAME);
 }
 
 static int
@@ -917,7 +928,7 @@ store_op_create(struct store *st, DB_TXN *txn, void *varg)
 		/* a placeholder parent becomes a real mailbox */
 		rec.mb.attrs &= ~(uint32_t)STORE_MBOX_NOSELECT;
 		return store_mrec_put(st, txn, a->user, a->name, &rec,
-		    NOTIFY_EV_MAILBOXNAME);
+		    STORE_EV_MAILBOXNAME);
 	}
 	if (r != DB_NOTFOUND)
 		return r;
@@ -1009,7 +1020,7 @@ store_op_delete(struct store *st, DB_TXN *txn, void *varg)
 	if ((r = store_msgs_drop(st, txn, rec.mb.id)) != 0)
 		return r;
 	store_changed(st, a->user, a->name, NULL, &rec.mb,
-	    rec.mb.highestmodseq, NOTIFY_EV_MAILBOXNAME | NOTIFY_W_DELETED);
+	    rec.mb.highestmodseq, STORE_EV_MAILBOXNAME | STORE_W_DELETED);
 	store_mkey(&k, kb, sizeof(kb), a->user, a->name);
 	return st->mboxes->del(st->mboxes, txn, &k, 0);
 }
@@ -1105,10 +1116,10 @@ store_op_rename(struct store *st, DB_TXN *txn, void *varg)
 		if ((r = store_msgs_move_all(st, txn, rec.mb.id, &rec,
 		    trec.mb.id, &trec)) != 0 ||
 		    (r = store_mrec_put(st, txn, a->user, "INBOX", &rec,
-		    NOTIFY_EV_EXPUNGE)) != 0)
+		    STORE_EV_EXPUNGE)) != 0)
 			return r;
 		return store_mrec_put(st, txn, a->user, a->to, &trec,
-		    NOTIFY_EV_NEW);
+		    STORE_EV_NEW);
 	}
 	if ((r = store_user_names(st, txn, a->user, &names, &n)) != 0)
 		return r;
@@ -1127,7 +1138,7 @@ store_op_rename(struct store *st, DB_TXN *txn, void *varg)
 		/* announced under the new name, with the old one */
 		if (r == 0)
 			store_changed(st, a->user, nn, names[i], &rec.mb,
-			    rec.mb.highestmodseq, NOTIFY_EV_MAILBOXNAME);
+			    rec.mb.highestmodseq, STORE_EV_MAILBOXNAME);
 		free(nn);
 	}
 	store_names_free(names, n);
@@ -1197,7 +1208,7 @@ store_sub_set(struct store *st, const char *user, const char *name,
     int subscribed, const char **error_r)
 {
 	char kb[2048], *n = store_mname(name);
-	struct notify_msg m;
+	struct store_event m;
 	DBT k, v;
 	int r;
 
@@ -1215,8 +1226,11 @@ store_sub_set(struct store *st, const char *user, const char *name,
 		    db_strerror(r));
 	}
 	memset(&m, 0, sizeof(m));
-	m.what = NOTIFY_EV_SUBSCRIPTION;
-	notify_send(&m, user, n, NULL);
+	m.what = STORE_EV_SUBSCRIPTION;
+	m.user = user;
+	m.name = n;
+	if (st->event_fn != NULL)
+		st->event_fn(&m, st->event_ctx);
 	free(n);
 	return 0;
 }

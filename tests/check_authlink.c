@@ -1,5 +1,5 @@
 /*
- * check_authn - unit tests for lib/authn against a stand-in authd on a
+ * check_authn - unit tests for lib/proto/authlink against a stand-in authd on a
  * private socket: events never block the caller, even when authd does
  * not read; what the process holds is replayed on a new link; closes and
  * releases are honoured.
@@ -16,9 +16,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "authn.h"
+#include "authlink.h"
 #include "clock.h"
-#include "authp.h"
+#include "authproto.h"
 #include "cfg.h"
 #include "ipc.h"
 
@@ -35,7 +35,7 @@ setup(void)
 	char conf[256];
 	const char *err;
 
-	snprintf(dir, sizeof(dir), "/tmp/check-authn-XXXXXX");
+	snprintf(dir, sizeof(dir), "/tmp/check-authlink-XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	snprintf(conf, sizeof(conf), "configdirectory: %s\n"
 	    "authd_socket: %s/authd\n", dir, dir);
@@ -57,7 +57,7 @@ teardown(void)
 {
 	char path[128];
 
-	authn_disconnect();
+	authlink_disconnect();
 	close(lfd);
 	snprintf(path, sizeof(path), "%s/authd", dir);
 	unlink(path);
@@ -80,19 +80,19 @@ take(int c, long long ms, int want)
 	uint64_t id;
 
 	while (clock_mono_ms() < end && count(seen) < want) {
-		authn_tick();	/* lets queued events out */
+		authlink_tick();	/* lets queued events out */
 		if (poll(&pfd, 1, 20) <= 0)
 			continue;
 		if (ipc_recv(c, &m) <= 0)
 			return;
-		for (off = 0; authp_field_next(&m, &off, &tag, &p, &len) > 0;) {
-			if (tag != AUTHP_CONNID || len != 8)
+		for (off = 0; authproto_field_next(&m, &off, &tag, &p, &len) > 0;) {
+			if (tag != AUTHPROTO_CONNID || len != 8)
 				continue;
 			memcpy(&id, p, 8);
 			ck_assert_uint_le(id, NIDS);
-			if (m.type == AUTHP_T_HOLD)
+			if (m.type == AUTHPROTO_T_HOLD)
 				seen[id] = 1;
-			else if (m.type == AUTHP_T_CLOSED)
+			else if (m.type == AUTHPROTO_T_CLOSED)
 				closed[id] = 1;
 		}
 	}
@@ -106,7 +106,7 @@ accept_tick(long long ms)
 	long long end = clock_mono_ms() + ms;
 
 	while (clock_mono_ms() < end) {
-		authn_tick();
+		authlink_tick();
 		if (poll(&pfd, 1, 20) > 0)
 			return accept(lfd, NULL, NULL);
 	}
@@ -131,13 +131,13 @@ START_TEST(test_never_blocks)
 	/* authd accepts nothing and reads nothing for a while */
 	for (i = 1; i <= NIDS; i++) {
 		t = clock_mono_ms();
-		authn_hold((uint64_t)i, "192.0.2.7", "ann");
+		authlink_hold((uint64_t)i, "192.0.2.7", "ann");
 		if (clock_mono_ms() - t > worst)
 			worst = clock_mono_ms() - t;
 	}
 	ck_assert_int_lt(worst, 50);
 	ck_assert_int_lt(clock_mono_ms() - t0, 2000);
-	ck_assert_uint_eq(authn_held(), NIDS);
+	ck_assert_uint_eq(authlink_held(), NIDS);
 	/* then it catches up: every hold arrives */
 	c = accept_tick(1000);
 	ck_assert_int_ge(c, 0);
@@ -152,11 +152,11 @@ START_TEST(test_replay_after_restart)
 	int i, c;
 
 	for (i = 1; i <= 10; i++)
-		authn_hold((uint64_t)i, "192.0.2.7", "");
+		authlink_hold((uint64_t)i, "192.0.2.7", "");
 	c = accept_tick(1000);
 	ck_assert_int_ge(c, 0);
-	authn_closed(3);
-	authn_release(4);	/* handed on: not ours to report */
+	authlink_closed(3);
+	authlink_release(4);	/* handed on: not ours to report */
 	take(c, 300, 1000);
 	ck_assert_int_eq(count(seen), 10);
 	ck_assert_int_eq(closed[3], 1);
@@ -164,8 +164,8 @@ START_TEST(test_replay_after_restart)
 	/* authd dies; the next event finds out and makes a new link */
 	close(c);
 	memset(seen, 0, sizeof(seen));
-	authn_hold(11, "192.0.2.8", "bob");
-	authn_hold(12, "192.0.2.8", "bob");
+	authlink_hold(11, "192.0.2.8", "bob");
+	authlink_hold(12, "192.0.2.8", "bob");
 	c = accept_tick(3000);
 	ck_assert_int_ge(c, 0);
 	take(c, 2000, 10);
@@ -190,20 +190,20 @@ START_TEST(test_no_authd)
 	lfd = -1;
 	t0 = clock_mono_ms();
 	for (i = 1; i <= 100; i++)
-		authn_hold((uint64_t)i, "192.0.2.9", "");
-	authn_closed(7);
-	authn_tick();
+		authlink_hold((uint64_t)i, "192.0.2.9", "");
+	authlink_closed(7);
+	authlink_tick();
 	ck_assert_int_lt(clock_mono_ms() - t0, 200);
-	ck_assert_uint_eq(authn_held(), 99);
-	ck_assert_uint_ne(authn_new_id(), 0);
+	ck_assert_uint_eq(authlink_held(), 99);
+	ck_assert_uint_ne(authlink_new_id(), 0);
 }
 END_TEST
 
 int
 main(void)
 {
-	Suite *s = suite_create("authn");
-	TCase *tc = tcase_create("authn");
+	Suite *s = suite_create("authlink");
+	TCase *tc = tcase_create("authlink");
 	SRunner *sr;
 	int failed;
 
