@@ -26,9 +26,10 @@ clang $CFLAGS -o "$out/fuzz_wild" "$here/fuzz_wild.c" "$L/imap/wild.c" \
 	"$L/imap/mboxname.c" $LIB
 clang $CFLAGS -o "$out/fuzz_login" "$here/fuzz_login.c" "$L/imap/imapp.c" \
 	"$L/util/uname.c" "$L/imap/mboxname.c" $LIB
+clang $CFLAGS -o "$out/fuzz_proxyp" "$here/fuzz_proxyp.c" "$L/util/proxyp.c"
 if [ "${1:-}" = run ]; then
 	secs=${2:-60}
-	for t in imapp mime snap wild login; do
+	for t in imapp mime snap wild login proxyp; do
 		mkdir -p "$out/corpus-$t"
 		"$out/fuzz_$t" -max_total_time="$secs" -max_len=8192 \
 		    "$out/corpus-$t" "$here/corpus/$t"

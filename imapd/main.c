@@ -37,6 +37,7 @@
 #include "log.h"
 #include "net.h"
 #include "notify.h"
+#include "proxyp.h"
 #include "srv.h"
 
 #define IMAPD_MAX_USES 250
@@ -229,12 +230,21 @@ imapd_session_run(int fd)
 	struct imap_session s;
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
+	const char *err;
 
 	imapd_session_init(&s, imapd_store, fd);
 	net_peer(fd, s.addr, sizeof(s.addr), &s.port);
 	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0 &&
 	    ss.ss_family == AF_UNIX)
 		s.secure = 1;
+	/* behind a load balancer: the real client, before admission */
+	if (proxyp_accept(fd, srv_service_name(), s.addr, sizeof(s.addr),
+	    &s.port, &err) < 0) {
+		log_info("refused addr=%s limit=proxy_protocol reason=\"%s\"",
+		    s.addr, err);
+		imapd_session_done(&s);
+		return;
+	}
 	if (imapd_admit(&s) < 0) {
 		imapd_session_done(&s);
 		return;

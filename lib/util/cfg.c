@@ -178,6 +178,22 @@ cfg_is_partition_key(const char *key)
 	return strncmp(key, "partition-", 10) == 0 && key[10] != '\0';
 }
 
+/* cfg_key_find_service - key, or "<service>_<key>" as Cyrus allows: the
+ * known key after the first '_' that leaves one; NULL if neither */
+static const struct cfg_key *
+cfg_key_find_service(const char *name)
+{
+	const struct cfg_key *k;
+	const char *u;
+
+	if ((k = cfg_key_find(name)) != NULL)
+		return k;
+	for (u = strchr(name, '_'); u != NULL; u = strchr(u + 1, '_'))
+		if (u > name && (k = cfg_key_find(u + 1)) != NULL)
+			return k;
+	return NULL;
+}
+
 static void
 cfg_set_free(struct cfg_set *set)
 {
@@ -261,7 +277,7 @@ cfg_parse_line(struct cfg_set *set, const char *name, int lineno,
 			    name, lineno, key, value);
 			return -1;
 		}
-	} else if ((k = cfg_key_find(key)) == NULL) {
+	} else if ((k = cfg_key_find_service(key)) == NULL) {
 		cfg_warn(warn_r, name, lineno, key);
 		return 0;
 	} else if (cfg_check_value(k, value) < 0) {
@@ -360,7 +376,7 @@ cfg_path(void)
 int
 cfg_set(const char *key, const char *value, const char **error_r)
 {
-	const struct cfg_key *k = cfg_key_find(key);
+	const struct cfg_key *k = cfg_key_find_service(key);
 
 	if (k == NULL && !cfg_is_partition_key(key)) {
 		snprintf(cfg_err, sizeof(cfg_err), "unknown key '%s'", key);
@@ -390,6 +406,47 @@ cfg_lookup(const char *key, const struct cfg_key **k_r)
 		if (strcmp(cfg_cur.ents[i].key, key) == 0)
 			return cfg_cur.ents[i].value;
 	return (*k_r)->def;
+}
+
+/* cfg_lookup_service - "<service>_<key>" when set, else key */
+static const char *
+cfg_lookup_service(const char *service, const char *key,
+    const struct cfg_key **k_r)
+{
+	char name[256];
+	size_t i;
+
+	if (service != NULL &&
+	    (size_t)snprintf(name, sizeof(name), "%s_%s", service, key) <
+	    sizeof(name)) {
+		for (i = 0; i < cfg_cur.n; i++) {
+			if (strcmp(cfg_cur.ents[i].key, name) != 0)
+				continue;
+			*k_r = cfg_key_find(key);
+			return cfg_cur.ents[i].value;
+		}
+	}
+	return cfg_lookup(key, k_r);
+}
+
+const char *
+cfg_service_str(const char *service, const char *key)
+{
+	const struct cfg_key *k;
+
+	return cfg_lookup_service(service, key, &k);
+}
+
+int
+cfg_service_bool(const char *service, const char *key)
+{
+	const struct cfg_key *k;
+	const char *v = cfg_lookup_service(service, key, &k);
+	int b = 0;
+
+	if (v != NULL && cfg_parse_bool(v, &b) < 0)
+		log_panic("default of '%s' is not a boolean", key);
+	return b;
 }
 
 const char *

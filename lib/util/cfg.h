@@ -5,7 +5,8 @@
  * reload).  Every known key has a type and a default in cfg_keys.c; an
  * unknown key is a warning naming file, line and key; a value that does not
  * parse as its type is an error naming file, line and key.  Keys of the
- * form "partition-<name>" are accepted for any name.
+ * form "partition-<name>" are accepted for any name, and "<service>_<key>"
+ * for any known key (a per-service value, as in Cyrus).
  *
  * Lookups of keys missing from the table are our bug: log_panic.
  */
@@ -60,6 +61,13 @@ long long cfg_int(const char *key);
 int cfg_bool(const char *key);
 long long cfg_duration_ms(const char *key);
 long long cfg_size(const char *key);
+/*
+ * cfg_service_str, cfg_service_bool - key as seen by one service: Cyrus's
+ * "<service>_<key>" (the master.conf entry name, e.g. imaps_proxy_protocol)
+ * when set, else key.  Such keys are accepted at load for any known key.
+ */
+const char *cfg_service_str(const char *service, const char *key);
+int cfg_service_bool(const char *service, const char *key);
 /* cfg_partition_path - the path of partition-<name>, or NULL */
 const char *cfg_partition_path(const char *name);
 
