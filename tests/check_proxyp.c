@@ -7,6 +7,7 @@
 
 #include <check.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include "cfg.h"
+#include "ev.h"
 #include "proxyp.h"
 
 #define SIG "\r\n\r\n\0\r\nQUIT\n"
@@ -332,6 +334,87 @@ START_TEST(test_service_key)
 }
 END_TEST
 
+static int ev_done;
+static char ev_err[128];
+
+static void
+ev_fn(const char *err, void *ctx)
+{
+	ev_done++;
+	snprintf(ev_err, sizeof(ev_err), "%s", err ? err : "");
+	(void)ctx;
+}
+
+/* ev_wait - run the loop until ev_fn was called, at most ~5 s */
+static void
+ev_wait(void)
+{
+	int i;
+
+	for (i = 0; i < 500 && !ev_done; i++)
+		ev_run_once(10);
+}
+
+/* the event-loop reader: a header in two parts, what follows kept */
+START_TEST(test_ev_accept)
+{
+	const char *err;
+	char addr[64] = "127.0.0.9", rest[32];
+	int sv[2], port = 1;
+
+	ev_init();
+	ck_assert_int_eq(cfg_load_text("t", "proxy_protocol: yes\n"
+	    "proxy_trusted: 127.0.0.0/8\nproxy_timeout: 200ms\n", 68, NULL,
+	    &err), 0);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0,
+	    sv), 0);
+	ck_assert_int_eq(write(sv[0], "PROXY TCP4 192.0.2.", 19), 19);
+	proxyp_ev_accept(sv[1], "imaps", addr, sizeof(addr), &port, ev_fn,
+	    NULL);
+	ck_assert_int_eq(ev_done, 0);
+	ev_run_once(10);
+	ck_assert_int_eq(ev_done, 0);
+	ck_assert_int_eq(write(sv[0], "7 192.0.2.1 5 993\r\nx1", 21), 21);
+	ev_wait();
+	ck_assert_int_eq(ev_done, 1);
+	ck_assert_str_eq(ev_err, "");
+	ck_assert_str_eq(addr, "192.0.2.7");
+	ck_assert_int_eq(port, 5);
+	ck_assert_int_eq(read(sv[1], rest, sizeof(rest)), 2);
+	/* nothing more: the deadline */
+	ev_done = 0;
+	snprintf(addr, sizeof(addr), "127.0.0.9");
+	proxyp_ev_accept(sv[1], "imaps", addr, sizeof(addr), &port, ev_fn,
+	    NULL);
+	ev_wait();
+	ck_assert_int_eq(ev_done, 1);
+	ck_assert_str_eq(ev_err, "no PROXY header in time");
+	/* garbage */
+	ev_done = 0;
+	ck_assert_str_eq(addr, "127.0.0.9");
+	ck_assert_int_eq(write(sv[0], "a1 NOOP\r\n", 9), 9);
+	proxyp_ev_accept(sv[1], "imaps", addr, sizeof(addr), &port, ev_fn,
+	    NULL);
+	ev_wait();
+	ck_assert_str_eq(ev_err, "not a PROXY header");
+	/* untrusted and off: at once */
+	ev_done = 0;
+	snprintf(addr, sizeof(addr), "192.0.2.50");
+	proxyp_ev_accept(sv[1], "imaps", addr, sizeof(addr), &port, ev_fn,
+	    NULL);
+	ck_assert_int_eq(ev_done, 1);
+	ck_assert_str_eq(ev_err, "PROXY header from an address not in "
+	    "proxy_trusted");
+	ck_assert_int_eq(cfg_set("imaps_proxy_protocol", "no", &err), 0);
+	proxyp_ev_accept(sv[1], "imaps", addr, sizeof(addr), &port, ev_fn,
+	    NULL);
+	ck_assert_int_eq(ev_done, 2);
+	ck_assert_str_eq(ev_err, "");
+	close(sv[0]);
+	close(sv[1]);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -353,6 +436,7 @@ main(void)
 	tcase_add_loop_test(tr, test_read_wait, 0, sizeof(good) /
 	    sizeof(good[0]));
 	tcase_add_test(tr, test_read_errors);
+	tcase_add_test(tr, test_ev_accept);
 	tcase_set_timeout(tr, 10);
 	suite_add_tcase(s, tc);
 	suite_add_tcase(s, tr);

@@ -9,7 +9,8 @@
  * exactly the header's length), so what follows stays for the IMAP or TLS
  * layer.  proxyp_accept is the policy a daemon calls at accept: whether
  * the service takes a header (proxy_protocol, per service), whether the
- * peer may send one (proxy_trusted), and the real client address.
+ * peer may send one (proxy_trusted), and the real client address;
+ * proxyp_ev_accept is the same on the lib/ev loop (proxyp_ev.c).
  *
  * v2 TLVs are checked for shape and skipped; a LOCAL command (health
  * checks), a v1 UNKNOWN or a v2 address family other than IPv4/IPv6 means
@@ -85,5 +86,19 @@ int proxyp_accept(int fd, const char *service, char *addr, size_t size,
     int *port_r, const char **error_r);
 /* proxyp_enabled - does service take a PROXY header? */
 int proxyp_enabled(const char *service);
+
+/* proxyp_ev_fn - the end of proxyp_ev_accept: err NULL (carry on with
+ * addr/port as they now are) or why the connection is refused */
+typedef void proxyp_ev_fn(const char *err, void *ctx);
+/*
+ * proxyp_ev_accept - proxyp_accept on the lib/ev loop (never blocks):
+ * fn is called exactly once, at once when the service takes no header or
+ * the peer is not trusted, else from the loop once the header is read,
+ * malformed, or not complete within proxy_timeout.  addr, port_r and fd
+ * must stay valid until then; fd must be non-blocking.  The caller logs
+ * a refusal and closes fd.
+ */
+void proxyp_ev_accept(int fd, const char *service, char *addr, size_t size,
+    int *port_r, proxyp_ev_fn *fn, void *ctx);
 
 #endif
