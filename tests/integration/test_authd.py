@@ -205,9 +205,13 @@ def test_logins_waiting_for_a_slow_backend_hold_no_worker(fresh):
     wait in idled, not in workers; every one logs in and works, and a
     wrong password is delayed and answered from idled too"""
     import base64
+    # 61 sessions of alice from one /24: once logged in, those not yet
+    # read park (park_on_backlog) and would pass idled_maxusernet (40)
+    # on a slow run, evicting the oldest; the cap is not under test
     s, fake = slow_backend(fresh, delay=1.0,
                            conf="authd_backend_threads: 60\n"
-                           "authd_delay_base: 300ms\n")
+                           "authd_delay_base: 300ms\n"
+                           "idled_maxusernet: 100\n")
     # room for every session to hold a worker once logged in: what is
     # checked is that none holds one while its password is checked
     s.prefork, s.maxchild = 2, 80
