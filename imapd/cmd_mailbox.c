@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -132,9 +133,16 @@ cmd_subscribe(struct imap_cmd *cmd)
 		cmd_mbox_result(cmd, 0, NULL);
 }
 
+/* parents LSUB reported as \Noselect */
+struct cmd_lsub_done {
+	char **names;
+	size_t n;
+};
+
 struct cmd_list_ctx {
 	struct imap_cmd *cmd;
 	struct wild *pattern;
+	struct wild *inbox;	/* pattern for INBOX and its children */
 	char **names;
 	char **sorted;		/* names in strcmp order (not owned) */
 	uint32_t *attrs;
@@ -190,15 +198,108 @@ cmd_list_has_children(struct cmd_list_ctx *c, const char *name)
 	return r;
 }
 
+/*
+ * cmd_list_inbox - pattern with the leading letters that spell the start
+ * of "INBOX" (in any case, before any wildcard) upper-cased: INBOX is
+ * case-insensitive, so LIST "" inbox* and i% list it (matched against
+ * INBOX and its children only)
+ */
+static char *
+cmd_list_inbox(const char *pattern)
+{
+	char *p = xstrdup(pattern);
+	size_t i;
+
+	for (i = 0; i < 5 && p[i] && toupper((unsigned char)p[i]) ==
+	    "INBOX"[i]; i++)
+		p[i] = "INBOX"[i];
+	return p;
+}
+
+/* cmd_list_is_inbox - INBOX or a name below it */
+static int
+cmd_list_is_inbox(const char *name)
+{
+	return strncmp(name, "INBOX", 5) == 0 && (name[5] == '\0' ||
+	    name[5] == '/');
+}
+
+/* cmd_list_match - does name match (the INBOX form for INBOX's names)? */
+static int
+cmd_list_match(struct cmd_list_ctx *c, const char *name, size_t len)
+{
+	return wild_match(cmd_list_is_inbox(name) ? c->inbox : c->pattern,
+	    name, len);
+}
+
+/* cmd_list_sorted_has - is name one of the sorted names? */
+static int
+cmd_list_sorted_has(struct cmd_list_ctx *c, const char *name)
+{
+	size_t lo = 0, hi = c->n, mid;
+	int r;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if ((r = strcmp(c->sorted[mid], name)) == 0)
+			return 1;
+		if (r < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
+}
+
+/*
+ * cmd_lsub_parents - LSUB of a subscribed name the pattern does not
+ * match: each parent the pattern matches, not subscribed itself and not
+ * yet reported, is listed with \Noselect (RFC 3501 6.3.9: LSUB "" foo/%
+ * with foo/bar/baz subscribed gives foo/bar)
+ */
+static void
+cmd_lsub_parents(struct cmd_list_ctx *c, const char *name,
+    struct cmd_lsub_done *done)
+{
+	struct imap_session *s = c->cmd->s;
+	struct buf line = BUF_INIT;
+	const char *sl;
+	char *parent;
+	size_t i;
+
+	for (sl = strchr(name, '/'); sl != NULL; sl = strchr(sl + 1, '/')) {
+		parent = xstrndup(name, (size_t)(sl - name));
+		if (cmd_list_match(c, parent, strlen(parent)) &&
+		    !cmd_list_sorted_has(c, parent)) {
+			for (i = 0; i < done->n &&
+			    strcmp(done->names[i], parent) != 0; i++)
+				;
+			if (i == done->n) {
+				done->names = xreallocarray(done->names,
+				    done->n + 1, sizeof(*done->names));
+				done->names[done->n++] = xstrdup(parent);
+				buf_reset(&line);
+				buf_puts(&line, "* LSUB (\\Noselect) \"/\" ");
+				imapp_put_astring(&line, parent,
+				    strlen(parent));
+				io_printf(s, "%s\r\n", buf_cstr(&line));
+			}
+		}
+		free(parent);
+	}
+	buf_free(&line);
+}
+
 void
 cmd_list(struct imap_cmd *cmd)
 {
 	struct imap_session *s = cmd->s;
 	const char *ref = imap_astring(cmd, 0), *pat = imap_astring(cmd, 1);
 	struct cmd_list_ctx c;
+	struct cmd_lsub_done done = { NULL, 0 };
 	struct buf line = BUF_INIT;
 	const char *err, *name;
-	char *pattern;
+	char *pattern, *ipattern;
 	size_t i;
 
 	if (ref == NULL || pat == NULL || cmd->nargs != 2) {
@@ -217,11 +318,10 @@ cmd_list(struct imap_cmd *cmd)
 		return;
 	}
 	pattern = xasprintf("%s%s", ref, pat);
-	/* INBOX is case-insensitive */
-	if (strncasecmp(pattern, "INBOX", 5) == 0 &&
-	    (pattern[5] == '\0' || pattern[5] == '/'))
-		memcpy(pattern, "INBOX", 5);
 	c.pattern = wild_compile(pattern, strlen(pattern), '/');
+	ipattern = cmd_list_inbox(pattern);
+	c.inbox = wild_compile(ipattern, strlen(ipattern), '/');
+	free(ipattern);
 	free(pattern);
 	if (c.lsub)
 		store_sub_list(s->st, s->user, cmd_lsub_collect, &c, &err);
@@ -233,13 +333,19 @@ cmd_list(struct imap_cmd *cmd)
 	}
 	for (i = 0; i < c.n; i++) {
 		name = c.names[i];
-		if (!wild_match(c.pattern, name, strlen(name)))
+		if (!cmd_list_match(&c, name, strlen(name))) {
+			if (c.lsub)
+				cmd_lsub_parents(&c, name, &done);
 			continue;
+		}
 		buf_reset(&line);
-		buf_printf(&line, "* %s (%s%s) \"/\" ", cmd->c->name,
-		    c.attrs[i] & STORE_MBOX_NOSELECT ? "\\Noselect " : "",
-		    cmd_list_has_children(&c, name) ? "\\HasChildren" :
-		    "\\HasNoChildren");
+		if (c.lsub)
+			buf_puts(&line, "* LSUB () \"/\" ");
+		else
+			buf_printf(&line, "* LIST (%s%s) \"/\" ",
+			    c.attrs[i] & STORE_MBOX_NOSELECT ? "\\Noselect " :
+			    "", cmd_list_has_children(&c, name) ?
+			    "\\HasChildren" : "\\HasNoChildren");
 		imapp_put_astring(&line, name, strlen(name));
 		io_printf(s, "%s\r\n", buf_cstr(&line));
 	}
@@ -248,9 +354,34 @@ cmd_list(struct imap_cmd *cmd)
 	free(c.names);
 	free(c.sorted);
 	free(c.attrs);
+	for (i = 0; i < done.n; i++)
+		free(done.names[i]);
+	free(done.names);
 	wild_free(&c.pattern);
+	wild_free(&c.inbox);
 	buf_free(&line);
 	imap_ok(cmd, "%s completed", cmd->c->name);
+}
+
+/* cmd_status_recent - messages no session has seen as \Recent: those
+ * above the mailbox's recent mark still there */
+static uint32_t
+cmd_status_recent(struct imap_cmd *cmd, const struct store_mbox *mb)
+{
+	struct store_msg *msgs;
+	struct store_mbox now;
+	const char *err;
+	uint32_t n = 0;
+	size_t nm, i;
+
+	if (mb->uidnext - 1 <= mb->recentuid)
+		return 0;
+	if (store_msg_list(cmd->s->st, mb->id, &now, &msgs, &nm, &err) != 0)
+		return 0;
+	for (i = 0; i < nm; i++)
+		n += msgs[i].uid > mb->recentuid;
+	free(msgs);
+	return n;
 }
 
 void
@@ -286,8 +417,8 @@ cmd_status(struct imap_cmd *cmd)
 		if (strcasecmp(it, "MESSAGES") == 0)
 			buf_printf(&line, "MESSAGES %u", mb.exists);
 		else if (strcasecmp(it, "RECENT") == 0)
-			buf_printf(&line, "RECENT %u", mb.uidnext - 1 >
-			    mb.recentuid ? mb.uidnext - 1 - mb.recentuid : 0);
+			buf_printf(&line, "RECENT %u", cmd_status_recent(cmd,
+			    &mb));
 		else if (strcasecmp(it, "UIDNEXT") == 0)
 			buf_printf(&line, "UIDNEXT %u", mb.uidnext);
 		else if (strcasecmp(it, "UIDVALIDITY") == 0)

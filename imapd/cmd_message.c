@@ -150,6 +150,8 @@ cmd_fetch(struct imap_cmd *cmd)
 		while (ks < nseen && seen[ks] < uids[i])
 			ks++;
 		forced = ks < nseen && seen[ks] == uids[i];
+		if (forced || fetch_wants_flags(req))
+			view_keywords_note(s, m->keywords);
 		if (fetch_render(req, s->st, &fm, forced, s->condstore,
 		    &s->out, &err) < 0) {
 			log_error("fetch user=%s mailbox=%s uid=%u: %s",
@@ -173,6 +175,17 @@ out:
 	free(uids);
 }
 
+/* cmd_store_expect - the system flags a client expects after op */
+static uint32_t
+cmd_store_expect(uint32_t had, enum store_flag_op op, uint32_t flags)
+{
+	if (op == STORE_FLAGS_ADD)
+		return had | flags;
+	if (op == STORE_FLAGS_REMOVE)
+		return had & ~flags;
+	return flags;
+}
+
 void
 cmd_store(struct imap_cmd *cmd)
 {
@@ -184,7 +197,7 @@ cmd_store(struct imap_cmd *cmd)
 	uint64_t unchanged = 0;
 	size_t n, nfailed = 0, i, ai = 1;
 	const char *item, *err;
-	int silent;
+	int silent, conditional = 0;
 
 	if (cmd_set_arg(cmd, &uids, &n) < 0)
 		return;
@@ -209,6 +222,7 @@ cmd_store(struct imap_cmd *cmd)
 			goto out;
 		}
 		s->condstore = 1;
+		conditional = 1;
 		ai++;
 	}
 	if (ai + 2 != cmd->nargs || cmd->args[ai].type != IMAPP_ATOM) {
@@ -230,7 +244,12 @@ cmd_store(struct imap_cmd *cmd)
 		goto out;
 	}
 	res = xcalloc(n + 1, sizeof(*res));
-	if (store_set_flags(s->st, s->view.mboxid, uids, n, op, flags,
+	if (conditional && unchanged == 0) {
+		/* UNCHANGEDSINCE 0 fails for every message (RFC 7162
+		 * 3.1.3): nothing is changed */
+		failed = n ? xmemdup(uids, n * sizeof(*uids)) : NULL;
+		nfailed = n;
+	} else if (store_set_flags(s->st, s->view.mboxid, uids, n, op, flags,
 	    kw.len ? buf_cstr(&kw) : NULL, unchanged, res, &failed, &nfailed,
 	    &err) != 0) {
 		imap_no(cmd, "[SERVERBUG] %s", err);
@@ -238,25 +257,34 @@ cmd_store(struct imap_cmd *cmd)
 	}
 	for (i = 0; i < n; i++) {
 		uint32_t no;
+		int show;
 
 		if (res[i].uid == 0 || (no = view_msgno(s, res[i].uid)) == 0)
 			continue;
-		if (!silent || s->view.msgs[no - 1].modseq != res[i].modseq) {
-			buf_reset(&line);
-			imap_flags_put(&line, res[i].flags, res[i].keywords,
-			    s->view.msgs[no - 1].recent);
-			/* .SILENT still reports changes made by others */
-			if (!silent || s->view.msgs[no - 1].flags !=
-			    res[i].flags) {
-				io_printf(s, "* %u FETCH (", no);
-				if (cmd->uid)
-					io_printf(s, "UID %u ", res[i].uid);
-				io_printf(s, "FLAGS %s", buf_cstr(&line));
-				if (s->condstore)
-					io_printf(s, " MODSEQ (%llu)",
-					    (unsigned long long)res[i].modseq);
-				io_printf(s, ")\r\n");
+		/* .SILENT: no FLAGS, unless others changed the system flags
+		 * meanwhile (what the client can work out differs from what
+		 * is); the new MODSEQ still goes (RFC 7162 3.2) */
+		show = !silent || cmd_store_expect(s->view.msgs[no - 1].flags,
+		    op, flags) != res[i].flags;
+		if (show)
+			view_keywords_note(s, res[i].keywords);
+		if (show || (s->condstore &&
+		    s->view.msgs[no - 1].modseq != res[i].modseq)) {
+			io_printf(s, "* %u FETCH (", no);
+			if (cmd->uid || !show)
+				io_printf(s, "UID %u ", res[i].uid);
+			if (show) {
+				buf_reset(&line);
+				imap_flags_put(&line, res[i].flags,
+				    res[i].keywords,
+				    s->view.msgs[no - 1].recent);
+				io_printf(s, "FLAGS %s%s", buf_cstr(&line),
+				    s->condstore ? " " : "");
 			}
+			if (s->condstore)
+				io_printf(s, "MODSEQ (%llu)",
+				    (unsigned long long)res[i].modseq);
+			io_printf(s, ")\r\n");
 		}
 		cmd_view_note(s, &res[i]);
 	}

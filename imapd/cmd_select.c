@@ -19,44 +19,6 @@
 #include "snap.h"
 #include "xalloc.h"
 
-/* cmd_kw_has - is the keyword w[0..l) in the list " a b c"? */
-static int
-cmd_kw_has(const struct buf *kw, const char *w, size_t l)
-{
-	const char *p = buf_cstr((struct buf *)kw), *q;
-
-	for (q = p; (q = strstr(q, " ")) != NULL; q++)
-		if (strncasecmp(q + 1, w, l) == 0 &&
-		    (q[1 + l] == ' ' || q[1 + l] == '\0'))
-			return 1;
-	return 0;
-}
-
-/* cmd_select_keywords - keywords in use in the mailbox, for FLAGS */
-static void
-cmd_select_keywords(struct imap_session *s, struct buf *kw)
-{
-	struct store_msg *msgs;
-	struct store_mbox mb;
-	const char *err, *p;
-	size_t n, i, l;
-
-	if (store_msg_list(s->st, s->view.mboxid, &mb, &msgs, &n, &err) != 0)
-		return;
-	for (i = 0; i < n; i++) {
-		for (p = msgs[i].keywords; *p; p += l) {
-			while (*p == ' ')
-				p++;
-			l = strcspn(p, " ");
-			if (l > 0 && !cmd_kw_has(kw, p, l)) {
-				buf_putc(kw, ' ');
-				buf_append(kw, p, l);
-			}
-		}
-	}
-	free(msgs);
-}
-
 void
 cmd_select(struct imap_cmd *cmd)
 {
@@ -64,7 +26,6 @@ cmd_select(struct imap_cmd *cmd)
 	int readonly = strcmp(cmd->c->name, "EXAMINE") == 0;
 	const char *name = imap_astring(cmd, 0), *err;
 	struct store_mbox mb;
-	struct buf kw = BUF_INIT;
 	uint32_t nrecent, unseen = 0;
 	size_t i;
 	int r;
@@ -86,11 +47,7 @@ cmd_select(struct imap_cmd *cmd)
 		    "", r == STORE_ENOENT ? "No such mailbox" : err);
 		return;
 	}
-	cmd_select_keywords(s, &kw);
-	io_printf(s, "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen "
-	    "\\Draft%s)\r\n", buf_cstr(&kw));
-	io_printf(s, "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted "
-	    "\\Seen \\Draft%s \\*)] Flags permitted\r\n", buf_cstr(&kw));
+	view_keywords_put(s);
 	io_printf(s, "* %zu EXISTS\r\n* %u RECENT\r\n", s->view.n, nrecent);
 	for (i = 0; i < s->view.n; i++)
 		if (!(s->view.msgs[i].flags & STORE_F_SEEN)) {
@@ -103,7 +60,6 @@ cmd_select(struct imap_cmd *cmd)
 	    "* OK [UIDNEXT %u] Predicted next UID\r\n"
 	    "* OK [HIGHESTMODSEQ %llu] Highest\r\n", mb.uidvalidity,
 	    mb.uidnext, (unsigned long long)mb.highestmodseq);
-	buf_free(&kw);
 	imap_ok(cmd, "[%s] %s completed", readonly ? "READ-ONLY" :
 	    "READ-WRITE", cmd->c->name);
 }

@@ -38,8 +38,12 @@ struct imap_view {
 	uint64_t smodseq;	/* HIGHESTMODSEQ the last sync read: >= modseq;
 				 * greater while expunges are held back (all
 				 * else up to it is in the view) */
-	uint32_t recent_lo;	/* UIDs in (recent_lo, recent_hi] were */
-	uint32_t recent_hi;	/* \Recent at SELECT */
+	uint32_t recent_lo;	/* UIDs in (recent_lo, recent_hi] are */
+	uint32_t recent_hi;	/* \Recent in this session: claimed at
+				 * SELECT and as they arrive (EXAMINE:
+				 * those nobody claimed at EXAMINE) */
+	struct buf keywords;	/* " a b": keywords the client was told
+				 * of in FLAGS */
 	struct view_msg *msgs;
 	size_t n, size;
 };
@@ -242,6 +246,14 @@ int view_rebuild(struct imap_session *s, const struct snap *sn,
  * bad set */
 int view_uids(struct imap_session *s, const char *set, int uid,
     uint32_t **uids_r, size_t *n_r);
+/* view_keywords_note - before a FETCH shows kws (space-separated): a
+ * keyword the client was not told of is added to the view's, and FLAGS
+ * and PERMANENTFLAGS announce the new list (RFC 3501 7.2.6) */
+void view_keywords_note(struct imap_session *s, const char *kws);
+/* view_keywords_put - FLAGS and PERMANENTFLAGS with the view's keywords */
+void view_keywords_put(struct imap_session *s);
+/* view_recent - messages \Recent in the view */
+uint32_t view_recent(struct imap_session *s);
 /* view_msgno - msgno of uid in the view, 0 if absent */
 uint32_t view_msgno(struct imap_session *s, uint32_t uid);
 

@@ -378,6 +378,17 @@ fetch_changedsince(const struct fetch_req *req)
 }
 
 int
+fetch_wants_flags(const struct fetch_req *req)
+{
+	size_t i;
+
+	for (i = 0; i < req->n; i++)
+		if (req->items[i].kind == F_FLAGS)
+			return 1;
+	return 0;
+}
+
+int
 fetch_wants_modseq(const struct fetch_req *req)
 {
 	size_t i;

@@ -478,6 +478,7 @@ notify_new_fetch(struct imap_session *s, const struct store_msg *m,
 	const char *err;
 
 	(void)ctx;
+	fm.recent = s->view.msgs[msgno - 1].recent;
 	if (fetch_render(s->notify->fetch, s->st, &fm, 0, s->condstore, &out,
 	    &err) == 0)
 		io_put(s, out.data, out.len);

@@ -471,6 +471,72 @@ search_kw(const char *kws, const char *w)
 	return 0;
 }
 
+/* search_squash - runs of blanks and line breaks into one space, in
+ * place (a folded or doubly spaced name still matches) */
+static size_t
+search_squash(char *s, size_t len)
+{
+	size_t i, o = 0;
+
+	for (i = 0; i < len; i++) {
+		if (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' ||
+		    s[i] == '\n') {
+			if (o > 0 && s[o - 1] == ' ')
+				continue;
+			s[o++] = ' ';
+		} else {
+			s[o++] = s[i];
+		}
+	}
+	return o;
+}
+
+/* search_is_addr - an address header (matched as written and as
+ * "Name <a@b>" too) */
+static int
+search_is_addr(const char *h)
+{
+	static const char *addr[] = { "From", "To", "Cc", "Bcc", "Sender",
+	    "Reply-To" };
+	size_t i;
+
+	for (i = 0; i < sizeof(addr) / sizeof(addr[0]); i++)
+		if (strcasecmp(h, addr[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * search_header - the decoded value of header p->hdr contains p->str,
+ * blanks squashed on both sides; an address header is also matched as
+ * its addresses written "Display Name <local@domain>", so that the whole
+ * value matches whether the name was quoted, a comment or encoded
+ */
+static int
+search_header(const struct search_prog *p, const char *hdr, size_t len)
+{
+	struct buf raw = BUF_INIT, b = BUF_INIT, addrs = BUF_INIT;
+	char *needle = xstrdup(p->str);
+	int r = 0;
+
+	needle[search_squash(needle, strlen(needle))] = '\0';
+	if (mime_header_get(hdr, len, p->hdr, 1, 0, &raw) == 0) {
+		mime_decode_words(raw.data, raw.len, &b);
+		if (search_is_addr(p->hdr)) {
+			buf_putc(&b, 1);	/* neither side matches across */
+			mime_addr_text(raw.data, raw.len, &addrs);
+			mime_decode_words(addrs.data, addrs.len, &b);
+		}
+		r = search_contains(b.data, b.data ? search_squash(b.data,
+		    b.len) : 0, needle);
+	}
+	free(needle);
+	buf_free(&raw);
+	buf_free(&b);
+	buf_free(&addrs);
+	return r;
+}
+
 /* search_text - header field or body text match */
 static int
 search_text(const struct search_prog *p, struct search_msg *m)
@@ -484,13 +550,13 @@ search_text(const struct search_prog *p, struct search_msg *m)
 	root = m->mime;
 	if (p->op == SR_HEADER || p->op == SR_TEXT) {
 		if (p->op == SR_HEADER) {
-			if (mime_header_get(m->data + root->hdr_off,
-			    root->hdr_len, p->hdr, 1, 1, &b) == 0)
-				r = search_contains(b.data, b.len, p->str);
+			r = search_header(p, m->data + root->hdr_off,
+			    root->hdr_len);
 		} else {
 			mime_decode_words(m->data + root->hdr_off,
 			    root->hdr_len, &b);
-			r = search_contains(b.data, b.len, p->str);
+			r = search_contains(b.data, b.data ?
+			    search_squash(b.data, b.len) : 0, p->str);
 		}
 		buf_reset(&b);
 	}

@@ -109,7 +109,8 @@ imap_flags_parse(const struct imapp_arg *a, uint32_t *flags_r,
 			*flags_r |= imap_sysflags[j].bit;
 			continue;
 		}
-		if (strpbrk(f, "[]") != NULL || kw_r->len + strlen(f) + 2 >
+		/* flag-keyword = atom: no ']' nor list wildcard */
+		if (strpbrk(f, "]%*") != NULL || kw_r->len + strlen(f) + 2 >
 		    STORE_MAX_KEYWORDS_LEN / 2)
 			return -1;
 		if (kw_r->len)

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "imapd.h"
 #include "log.h"
@@ -30,6 +31,113 @@ view_push(struct imap_view *v, const struct store_msg *m, int recent)
 	v->n++;
 }
 
+/* view_kw_has - is the keyword w[0..l) in the list " a b c"? */
+static int
+view_kw_has(const struct buf *kw, const char *w, size_t l)
+{
+	const char *p = buf_cstr((struct buf *)kw), *q;
+
+	for (q = p; (q = strchr(q, ' ')) != NULL; q++)
+		if (strncasecmp(q + 1, w, l) == 0 &&
+		    (q[1 + l] == ' ' || q[1 + l] == '\0'))
+			return 1;
+	return 0;
+}
+
+/* view_kw_add - add the keywords of kws the list lacks; 1 if any */
+static int
+view_kw_add(struct buf *kw, const char *kws)
+{
+	const char *p;
+	size_t l;
+	int any = 0;
+
+	for (p = kws; *p; p += l) {
+		while (*p == ' ')
+			p++;
+		l = strcspn(p, " ");
+		if (l > 0 && !view_kw_has(kw, p, l)) {
+			buf_putc(kw, ' ');
+			buf_append(kw, p, l);
+			any = 1;
+		}
+	}
+	return any;
+}
+
+void
+view_keywords_put(struct imap_session *s)
+{
+	const char *kw = buf_cstr(&s->view.keywords);
+
+	io_printf(s, "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen "
+	    "\\Draft%s)\r\n", kw);
+	if (s->view.readonly)
+		io_printf(s, "* OK [PERMANENTFLAGS ()] Read-only mailbox\r\n");
+	else
+		io_printf(s, "* OK [PERMANENTFLAGS (\\Answered \\Flagged "
+		    "\\Deleted \\Seen \\Draft%s \\*)] Flags permitted\r\n", kw);
+}
+
+void
+view_keywords_note(struct imap_session *s, const char *kws)
+{
+	if (kws != NULL && *kws && view_kw_add(&s->view.keywords, kws))
+		view_keywords_put(s);
+}
+
+uint32_t
+view_recent(struct imap_session *s)
+{
+	uint32_t n = 0;
+	size_t i;
+
+	for (i = 0; i < s->view.n; i++)
+		n += s->view.msgs[i].recent;
+	return n;
+}
+
+/* view_is_recent - is uid \Recent in this session (as it joins)? */
+static int
+view_is_recent(const struct imap_view *v, uint32_t uid)
+{
+	return uid > v->recent_lo && uid <= v->recent_hi;
+}
+
+/*
+ * view_claim - mail nobody has seen as \Recent yet is this session's:
+ * take it from the store's mark (one session only) and mark the messages
+ * the view has of it; the rest are \Recent when they join.  The claimed
+ * range continues the view's when no other session claimed in between;
+ * otherwise it replaces it for messages still to join (those in the view
+ * keep their mark).  1 if anything was claimed.
+ */
+static int
+view_claim(struct imap_session *s, const struct store_mbox *mb)
+{
+	struct imap_view *v = &s->view;
+	uint32_t old, new;
+	const char *err;
+	size_t i;
+
+	if (v->readonly || mb->recentuid + 1 >= mb->uidnext)
+		return 0;
+	if (store_claim_recent(s->st, v->mboxid, &old, &new, &err) != 0) {
+		log_error("recent claim user=%s mailbox=%s: %s", s->user,
+		    v->name, err);
+		return 0;
+	}
+	if (new <= old)
+		return 0;
+	if (old != v->recent_hi)
+		v->recent_lo = old;
+	v->recent_hi = new;
+	for (i = 0; i < v->n; i++)
+		if (view_is_recent(v, v->msgs[i].uid))
+			v->msgs[i].recent = 1;
+	return 1;
+}
+
 int
 view_open(struct imap_session *s, const char *name, int readonly,
     struct store_mbox *mb_r, uint32_t *nrecent_r, const char **error_r)
@@ -37,7 +145,7 @@ view_open(struct imap_session *s, const char *name, int readonly,
 	struct imap_view *v = &s->view;
 	struct store_msg *msgs;
 	struct store_mbox mb;
-	uint32_t oldrecent = UINT32_MAX;
+	uint32_t oldrecent, newrecent;
 	size_t n, i;
 	int r;
 
@@ -49,9 +157,15 @@ view_open(struct imap_session *s, const char *name, int readonly,
 		*error_r = "mailbox cannot be selected";
 		return STORE_ENOENT;
 	}
-	if (!readonly && store_claim_recent(s->st, mb.id, &oldrecent,
-	    error_r) != 0)
+	/* SELECT takes what nobody has seen; EXAMINE shows it, but leaves
+	 * it to the next SELECT (RFC 3501 6.3.2) */
+	if (readonly) {
+		oldrecent = mb.recentuid;
+		newrecent = UINT32_MAX;
+	} else if (store_claim_recent(s->st, mb.id, &oldrecent, &newrecent,
+	    error_r) != 0) {
 		return -1;
+	}
 	if ((r = store_msg_list(s->st, mb.id, &mb, &msgs, &n, error_r)) != 0)
 		return r;
 	v->mboxid = mb.id;
@@ -59,15 +173,15 @@ view_open(struct imap_session *s, const char *name, int readonly,
 	v->readonly = readonly;
 	v->uidvalidity = mb.uidvalidity;
 	v->modseq = v->smodseq = mb.highestmodseq;
-	if (oldrecent != UINT32_MAX) {
-		v->recent_lo = oldrecent;
-		v->recent_hi = mb.uidnext - 1;
-	}
+	v->recent_lo = oldrecent;
+	v->recent_hi = newrecent;
 	*nrecent_r = 0;
+	buf_reset(&v->keywords);
 	for (i = 0; i < n; i++) {
-		int recent = oldrecent != UINT32_MAX && msgs[i].uid > oldrecent;
+		int recent = view_is_recent(v, msgs[i].uid);
 
 		view_push(v, &msgs[i], recent);
+		view_kw_add(&v->keywords, msgs[i].keywords);
 		*nrecent_r += (uint32_t)recent;
 	}
 	free(msgs);
@@ -81,6 +195,7 @@ view_close(struct imap_session *s)
 {
 	free(s->view.msgs);
 	free(s->view.name);
+	buf_free(&s->view.keywords);
 	memset(&s->view, 0, sizeof(s->view));
 	if (s->state == IMAP_S_SELECTED)
 		s->state = IMAP_S_AUTH;
@@ -139,6 +254,7 @@ view_flag_changes(struct imap_session *s, const struct store_msg *msgs,
 		    msgs[j].modseq == v->msgs[i].modseq || v->msgs[i].gone)
 			continue;
 		if (report) {
+			view_keywords_note(s, msgs[j].keywords);
 			buf_reset(&line);
 			imap_flags_put(&line, msgs[j].flags, msgs[j].keywords,
 			    v->msgs[i].recent);
@@ -181,10 +297,12 @@ view_new_limit(struct imap_session *s)
 }
 
 /* view_add_new - messages above the view's last UID and below limit:
- * EXISTS, then new_fn for each */
-static void
+ * EXISTS, RECENT if the view had nrecent \Recent before, then new_fn for
+ * each; 1 if any */
+static int
 view_add_new(struct imap_session *s, const struct store_msg *msgs,
-    size_t n, uint32_t limit, view_new_fn *new_fn, void *ctx)
+    size_t n, uint32_t limit, uint32_t nrecent, view_new_fn *new_fn,
+    void *ctx)
 {
 	struct imap_view *v = &s->view;
 	size_t j, first = n, before = v->n;
@@ -193,13 +311,18 @@ view_add_new(struct imap_session *s, const struct store_msg *msgs,
 		if (v->n == 0 || msgs[j].uid > v->msgs[v->n - 1].uid) {
 			if (first == n)
 				first = j;
-			view_push(v, &msgs[j], 0);
+			view_push(v, &msgs[j], view_is_recent(v, msgs[j].uid));
+			/* the mailbox's keywords grow with it */
+			view_keywords_note(s, msgs[j].keywords);
 		}
 	if (v->n == before)
-		return;
+		return 0;
 	io_printf(s, "* %zu EXISTS\r\n", v->n);
+	if (view_recent(s) != nrecent)
+		io_printf(s, "* %u RECENT\r\n", view_recent(s));
 	for (j = before; new_fn != NULL && j < v->n; j++)
 		new_fn(s, &msgs[first + j - before], (uint32_t)j + 1, ctx);
+	return 1;
 }
 
 void
@@ -218,7 +341,9 @@ view_sync_as(struct imap_session *s, unsigned what, view_new_fn *new_fn,
 	struct store_mbox mb;
 	const char *err;
 	size_t n;
-	int r, anygone, allow_expunge = (what & VIEW_SYNC_EXPUNGE) != 0;
+	uint32_t nrecent;
+	int r, anygone, claimed, allow_expunge =
+	    (what & VIEW_SYNC_EXPUNGE) != 0;
 
 	r = store_mbox_get(s->st, s->user, v->name, &mb, &err);
 	if (r != 0 || mb.id != v->mboxid) {
@@ -229,14 +354,19 @@ view_sync_as(struct imap_session *s, unsigned what, view_new_fn *new_fn,
 	}
 	if (!(what & VIEW_SYNC_NEW))
 		return;		/* nothing to report but that */
-	if (mb.highestmodseq == v->modseq) {
-		if (allow_expunge)
+	/* new mail nobody has seen is this session's \Recent (also mail
+	 * idled announced with EXISTS while the session was parked) */
+	nrecent = view_recent(s);
+	claimed = view_claim(s, &mb);
+	if (mb.highestmodseq == v->modseq ||
+	    (mb.highestmodseq == v->smodseq && !allow_expunge)) {
+		/* nothing new; or only expunges, held back */
+		if (mb.highestmodseq == v->modseq && allow_expunge)
 			view_emit_expunges(s);
+		if (claimed && view_recent(s) != nrecent)
+			io_printf(s, "* %u RECENT\r\n", view_recent(s));
 		return;
 	}
-	/* only expunges, held back, since the last sync */
-	if (mb.highestmodseq == v->smodseq && !allow_expunge)
-		return;
 	if (store_msg_list(s->st, v->mboxid, &mb, &msgs, &n, &err) != 0) {
 		log_error("view sync user=%s mailbox=%s: %s", s->user,
 		    v->name, err);
@@ -250,8 +380,10 @@ view_sync_as(struct imap_session *s, unsigned what, view_new_fn *new_fn,
 		anygone = 0;
 	}
 	view_flag_changes(s, msgs, n, (what & VIEW_SYNC_FLAGS) != 0);
-	view_add_new(s, msgs, n, anygone ? view_new_limit(s) : UINT32_MAX,
-	    new_fn, ctx);
+	if (!view_add_new(s, msgs, n, anygone ? view_new_limit(s) :
+	    UINT32_MAX, nrecent, new_fn, ctx) && claimed &&
+	    view_recent(s) != nrecent)
+		io_printf(s, "* %u RECENT\r\n", view_recent(s));
 	/* held expunges: the client's view is as of v->modseq still */
 	v->modseq = anygone ? v->modseq : mb.highestmodseq;
 	v->smodseq = mb.highestmodseq;
@@ -382,6 +514,9 @@ view_rebuild(struct imap_session *s, const struct snap *sn,
 			if (msgs[i].uid <= sn->maxuid) {
 				struct store_msg m = msgs[i];
 
+				/* told of these keywords, or told now */
+				if (m.modseq <= sn->modseq)
+					view_kw_add(&v->keywords, m.keywords);
 				/* changed since: differs, so sync reports it */
 				if (m.modseq > sn->modseq)
 					m.modseq = sn->modseq;

@@ -142,6 +142,39 @@ START_TEST(test_tokens)
 }
 END_TEST
 
+/* the ATOM/ASTRING grammar: '[' '}' '\'' are ATOM-CHARs, ']' an
+ * ASTRING-CHAR; a '[' opens a section only when one follows */
+static const struct {
+	const char *line;
+	size_t nargs;
+	const char *arg0, *arg1;
+} atoms[] = {
+	{ "t SELECT foo[bar}\r\n", 1, "foo[bar}", NULL },
+	{ "t SELECT it's\r\n", 1, "it's", NULL },
+	{ "t SELECT a]b\r\n", 1, "a]b", NULL },
+	{ "t SELECT a[b c]\r\n", 2, "a[b", "c]" },
+	{ "t SELECT g[1]\r\n", 1, "g[1]", NULL },
+	{ "t FETCH 1 BODY[HEADER.FIELDS (A B)]<0.5>\r\n", 2, "1",
+	    "BODY[HEADER.FIELDS (A B)]<0.5>" },
+	{ "t FETCH 1 BODY[1.MIME] X\r\n", 3, "1", "BODY[1.MIME]" },
+};
+
+START_TEST(test_atom_grammar)
+{
+	struct imapp_cmd c;
+	const char *err = NULL;
+
+	ck_assert_int_eq(imapp_parse(atoms[_i].line, strlen(atoms[_i].line),
+	    &c, &err), 0);
+	ck_assert_uint_eq(c.nargs, atoms[_i].nargs);
+	ck_assert_int_eq(c.args[0].type, IMAPP_ATOM);
+	ck_assert_str_eq(c.args[0].str, atoms[_i].arg0);
+	if (atoms[_i].arg1 != NULL)
+		ck_assert_str_eq(c.args[1].str, atoms[_i].arg1);
+	imapp_cmd_free(&c);
+}
+END_TEST
+
 /* each character RFC 3501 forbids in an atom */
 static const char forbidden[] = { '(', ')', '{', '"', '\\', '\x01', '\x7f' };
 
@@ -450,6 +483,8 @@ main(void)
 	    sizeof(inputs) / sizeof(inputs[0]));
 	tcase_add_test(tc, test_literals);
 	tcase_add_test(tc, test_tokens);
+	tcase_add_loop_test(tc, test_atom_grammar, 0,
+	    sizeof(atoms) / sizeof(atoms[0]));
 	tcase_add_loop_test(tc, test_forbidden_atom_char, 0,
 	    sizeof(forbidden));
 	tcase_add_loop_test(tc, test_bad, 0, sizeof(bad) / sizeof(bad[0]));

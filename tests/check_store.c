@@ -181,9 +181,9 @@ START_TEST(test_recent)
 	const char *err;
 
 	append("INBOX", msg);
-	ck_assert_int_eq(store_claim_recent(st, 1, &old, &err), 0);
+	ck_assert_int_eq(store_claim_recent(st, 1, &old, NULL, &err), 0);
 	ck_assert_uint_eq(old, 0);
-	ck_assert_int_eq(store_claim_recent(st, 1, &old, &err), 0);
+	ck_assert_int_eq(store_claim_recent(st, 1, &old, NULL, &err), 0);
 	ck_assert_uint_eq(old, 1);	/* nobody else sees it as recent */
 }
 END_TEST

@@ -42,6 +42,13 @@ imapp_reader_reset(struct imapp_reader *r)
 	r->tag[0] = '\0';
 }
 
+/* imapp_is_tag_char - tag = 1*<any ASTRING-CHAR except "+"> */
+static int
+imapp_is_tag_char(char c)
+{
+	return (imapp_is_atom_char((unsigned char)c) || c == ']') && c != '+';
+}
+
 /* imapp_reader_tag - remember the tag of the command being read */
 static void
 imapp_reader_tag(struct imapp_reader *r)
@@ -49,8 +56,7 @@ imapp_reader_tag(struct imapp_reader *r)
 	const char *s = buf_cstr(&r->cmd);
 	size_t n = 0;
 
-	while (s[n] && n + 1 < sizeof(r->tag) &&
-	    imapp_is_atom_char((unsigned char)s[n]) && s[n] != '+')
+	while (s[n] && n + 1 < sizeof(r->tag) && imapp_is_tag_char(s[n]))
 		n++;
 	memcpy(r->tag, s, n);
 	r->tag[n] = '\0';
@@ -192,12 +198,48 @@ imapp_fail(struct imapp_tok *t, const char *msg)
 	return -1;
 }
 
-/* imapp_atom_len - length of an atom at t->i (with [bracketed] parts) */
+/*
+ * imapp_bracket_end - the index just past the ']' that closes the '[' at
+ * i, when the bracketed part is a FETCH section: nested brackets, and
+ * spaces only before or inside parentheses ("[HEADER.FIELDS (A B)]"); 0 when
+ * it is not one, and '[' is then an ordinary ATOM-CHAR ("foo[bar}")
+ */
+static size_t
+imapp_bracket_end(const struct imapp_tok *t, size_t i)
+{
+	int depth = 0, paren = 0;
+	unsigned char c;
+
+	for (; i < t->len; i++) {
+		c = (unsigned char)t->s[i];
+		if (c == '[') {
+			depth++;
+		} else if (c == ']') {
+			if (--depth == 0)
+				return paren == 0 ? i + 1 : 0;
+		} else if (c == '(') {
+			paren++;
+		} else if (c == ')') {
+			if (--paren < 0)
+				return 0;
+		} else if (c == ' ' ? paren == 0 && (i + 1 >= t->len ||
+		    t->s[i + 1] != '(') : !imapp_is_atom_char(c) &&
+		    c != '"') {
+			return 0;
+		}
+	}
+	return 0;
+}
+
+/*
+ * imapp_parse_atom - an atom at t->i: ATOM-CHARs, ']' (ASTRING-CHAR) and
+ * the list wildcards; a '[' that opens a FETCH section takes the section
+ * whole, spaces and parentheses included
+ */
 static int
 imapp_parse_atom(struct imapp_tok *t, struct imapp_arg *a)
 {
-	size_t start = t->i;
-	int depth = 0;
+	size_t start = t->i, end;
 	unsigned char c;
 
 	/* flags: "\Seen", "\*" are atoms with a leading backslash */
@@ -205,19 +247,8 @@ imapp_parse_atom(struct imapp_tok *t, struct imapp_arg *a)
 		t->i++;
 	while (t->i < t->len) {
 		c = (unsigned char)t->s[t->i];
-		if (depth > 0) {
-			if (c == '\r' || c == '\n' || c == '\0')
-				return imapp_fail(t, "Unterminated '[' in atom");
-			if (c == '[')
-				depth++;
-			else if (c == ']')
-				depth--;
-			t->i++;
-			continue;
-		}
-		if (c == '[') {
-			depth++;
-			t->i++;
+		if (c == '[' && (end = imapp_bracket_end(t, t->i)) != 0) {
+			t->i = end;
 			continue;
 		}
 		if (c == '%' || c == '*' || c == ']') {
@@ -228,8 +259,6 @@ imapp_parse_atom(struct imapp_tok *t, struct imapp_arg *a)
 			break;
 		t->i++;
 	}
-	if (depth > 0)
-		return imapp_fail(t, "Unterminated '[' in atom");
 	if (t->i == start) {
 		c = (unsigned char)t->s[t->i];
 		snprintf(t->errbuf, sizeof(t->errbuf),
@@ -393,8 +422,7 @@ imapp_parse(const char *wire, size_t len, struct imapp_cmd *cmd,
 	t.s = wire;
 	t.len = len;
 	/* tag */
-	while (t.i < len && imapp_is_atom_char((unsigned char)wire[t.i]) &&
-	    wire[t.i] != '+')
+	while (t.i < len && imapp_is_tag_char(wire[t.i]))
 		t.i++;
 	if (t.i == 0) {
 		*error_r = "Missing or invalid tag";

@@ -11,12 +11,14 @@
  * tree of arguments.  Both are byte-at-a-time safe: feeding one byte per
  * call gives the same result as feeding everything at once.
  *
- * Atoms follow RFC 3501 (no CTL, SP, '(', ')', '{', '%', '*', '"', '\\',
- * ']'), except that a '[' inside an atom opens a bracketed part that runs
- * to its matching ']' and may contain spaces and parentheses, so that
- * "BODY.PEEK[HEADER.FIELDS (From To)]<0.100>" is one atom.  List wildcards
- * '%' and '*' are allowed in atoms (LIST patterns); commands check their
- * own grammar.
+ * Atoms follow RFC 3501's ABNF: ATOM-CHARs (no CTL, SP, '(', ')', '{',
+ * '%', '*', '"', '\\', ']'; '[', '}' and '\'' are ATOM-CHARs) and ']' (an
+ * ASTRING-CHAR), except that a '[' that opens a FETCH section runs to its
+ * matching ']' with spaces inside parentheses only, so that
+ * "BODY.PEEK[HEADER.FIELDS (From To)]<0.100>" is one atom; any other '['
+ * is an ordinary character ("foo[bar}").  List wildcards '%' and '*' are
+ * allowed in atoms (LIST patterns); commands check their own grammar
+ * (a flag keyword is an atom: no ']').
  */
 #ifndef BERTH_IMAPP_H
 #define BERTH_IMAPP_H

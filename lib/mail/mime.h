@@ -38,6 +38,11 @@ struct mime_part {
 struct mime_part *mime_parse(const char *data, size_t len);
 void mime_free(struct mime_part **root);
 
+/* mime_addr_text - an address list (an unfolded header value) as text,
+ * for SEARCH: "Name <a@b>, c@d, Group: e@f;" with display names
+ * unquoted, comment names taken as names, encoded words left as they are
+ * (appends to out) */
+void mime_addr_text(const char *s, size_t len, struct buf *out);
 /* mime_envelope - IMAP ENVELOPE "(date subject from ...)" of the header
  * hdr[0..len) */
 void mime_envelope(const char *hdr, size_t len, struct buf *out);

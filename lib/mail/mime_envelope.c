@@ -20,11 +20,38 @@
 struct mime_addr_ctx {
 	const char *s;
 	size_t len, i;
+	struct buf comment;	/* the last comment skipped, its blanks
+				 * folded: "a@b (Real Name)" names a@b */
+	int text;		/* mime_addr_text: "Name <a@b>, c@d" */
 };
+
+/* mime_addr_comment - keep the comment at s[0..len) (without its outer
+ * parentheses) as the last one seen */
+static void
+mime_addr_comment(struct mime_addr_ctx *c, const char *s, size_t len)
+{
+	size_t i;
+
+	buf_reset(&c->comment);
+	for (i = 0; i < len; i++) {
+		if (s[i] == '\\' && i + 1 < len)
+			i++;
+		if (isspace((unsigned char)s[i])) {
+			if (c->comment.len && c->comment.data[c->comment.len -
+			    1] != ' ')
+				buf_putc(&c->comment, ' ');
+			continue;
+		}
+		buf_putc(&c->comment, s[i]);
+	}
+	if (c->comment.len && c->comment.data[c->comment.len - 1] == ' ')
+		buf_truncate(&c->comment, c->comment.len - 1);
+}
 
 static void
 mime_addr_skip(struct mime_addr_ctx *c)
 {
+	size_t start;
 	int depth;
 
 	for (;;) {
@@ -32,12 +59,15 @@ mime_addr_skip(struct mime_addr_ctx *c)
 			c->i++;
 		if (c->i >= c->len || c->s[c->i] != '(')
 			return;
+		start = c->i + 1;
 		for (depth = 0; c->i < c->len; c->i++) {
 			if (c->s[c->i] == '\\' && c->i + 1 < c->len)
 				c->i++;
 			else if (c->s[c->i] == '(')
 				depth++;
 			else if (c->s[c->i] == ')' && --depth == 0) {
+				mime_addr_comment(c, c->s + start,
+				    c->i - start);
 				c->i++;
 				break;
 			}
@@ -76,10 +106,36 @@ mime_addr_phrase(struct mime_addr_ctx *c, const char *stops, struct buf *out)
 	}
 }
 
+/* mime_put_addr_text - an address as text: "Name <mbox@host>" or
+ * "mbox@host", a group's start "mbox:" (no host) and end ";" (none) */
 static void
-mime_put_addr(struct buf *out, const char *name, const char *mbox,
+mime_put_addr_text(struct buf *out, const char *name, const char *mbox,
     const char *host)
 {
+	if (mbox == NULL) {
+		buf_putc(out, ';');
+		return;
+	}
+	if (out->len && out->data[out->len - 1] != ':')
+		buf_puts(out, ", ");
+	if (host == NULL && name == NULL) {
+		buf_printf(out, "%s:", mbox);
+		return;
+	}
+	if (name && *name)
+		buf_printf(out, "%s <%s@%s>", name, mbox, host ? host : "");
+	else
+		buf_printf(out, "%s@%s", mbox, host ? host : "");
+}
+
+static void
+mime_put_addr(struct mime_addr_ctx *c, struct buf *out, const char *name,
+    const char *mbox, const char *host)
+{
+	if (c->text) {
+		mime_put_addr_text(out, name, mbox, host);
+		return;
+	}
 	buf_putc(out, '(');
 	mime_put_nstring(out, name && *name ? name : NULL,
 	    name ? strlen(name) : 0);
@@ -112,19 +168,25 @@ mime_addr_one(struct mime_addr_ctx *c, struct buf *out)
 	    host = BUF_INIT;
 	int r = 0;
 
+	buf_reset(&c->comment);
 	mime_addr_phrase(c, "<,;:", &phrase);
 	if (c->i < c->len && c->s[c->i] == '<') {
 		c->i++;
 		mime_addr_phrase(c, ">", &spec);
 		if (c->i < c->len)
 			c->i++;
+		/* "<a@b> (Real Name)": the comment names it */
+		buf_reset(&c->comment);
+		mime_addr_skip(c);
+		if (phrase.len == 0 && c->comment.len)
+			buf_puts(&phrase, buf_cstr(&c->comment));
 		/* drop a source route "@a,@b:" */
 		if (spec.len && spec.data[0] == '@' &&
 		    strchr(buf_cstr(&spec), ':'))
 			buf_consume(&spec, (size_t)(strchr(spec.data, ':') -
 			    spec.data) + 1);
 		mime_addr_split(buf_cstr(&spec), &mbox, &host);
-		mime_put_addr(out, buf_cstr(&phrase), buf_cstr(&mbox),
+		mime_put_addr(c, out, buf_cstr(&phrase), buf_cstr(&mbox),
 		    host.len ? buf_cstr(&host) : NULL);
 		r = 1;
 	} else if (phrase.len) {
@@ -136,8 +198,10 @@ mime_addr_one(struct mime_addr_ctx *c, struct buf *out)
 				phrase.data[o++] = phrase.data[i];
 		buf_truncate(&phrase, o);
 		mime_addr_split(buf_cstr(&phrase), &mbox, &host);
-		mime_put_addr(out, NULL, buf_cstr(&mbox),
-		    host.len ? buf_cstr(&host) : NULL);
+		/* "a@b (Real Name)": the last comment is the personal name,
+		 * as other servers take it */
+		mime_put_addr(c, out, c->comment.len ? buf_cstr(&c->comment) :
+		    NULL, buf_cstr(&mbox), host.len ? buf_cstr(&host) : NULL);
 		r = 1;
 	}
 	buf_free(&phrase);
@@ -147,11 +211,12 @@ mime_addr_one(struct mime_addr_ctx *c, struct buf *out)
 	return r;
 }
 
-/* mime_addr_list - an address list into an IMAP list, or NIL */
+/* mime_addr_list - an address list into an IMAP list, or NIL (text:
+ * into text) */
 static void
-mime_addr_list(const char *s, size_t len, struct buf *out)
+mime_addr_list(const char *s, size_t len, int text, struct buf *out)
 {
-	struct mime_addr_ctx c = { s, len, 0 };
+	struct mime_addr_ctx c = { s, len, 0, BUF_INIT, text };
 	struct buf list = BUF_INIT, name = BUF_INIT;
 	size_t save;
 	int n = 0;
@@ -170,7 +235,7 @@ mime_addr_list(const char *s, size_t len, struct buf *out)
 		mime_addr_phrase(&c, "<,;:", &name);
 		if (c.i < c.len && c.s[c.i] == ':') {
 			c.i++;
-			mime_put_addr(&list, NULL, buf_cstr(&name), NULL);
+			mime_put_addr(&c, &list, NULL, buf_cstr(&name), NULL);
 			n++;
 			while (c.i < c.len && c.s[c.i] != ';') {
 				mime_addr_skip(&c);
@@ -185,7 +250,7 @@ mime_addr_list(const char *s, size_t len, struct buf *out)
 			}
 			if (c.i < c.len)
 				c.i++;
-			mime_put_addr(&list, NULL, NULL, NULL);
+			mime_put_addr(&c, &list, NULL, NULL, NULL);
 			continue;
 		}
 		c.i = save;
@@ -194,12 +259,15 @@ mime_addr_list(const char *s, size_t len, struct buf *out)
 		else if (c.i < c.len)
 			c.i++;
 	}
-	if (n)
+	if (text)
+		buf_append(out, buf_cstr(&list), list.len);
+	else if (n)
 		buf_printf(out, "(%s)", buf_cstr(&list));
 	else
 		buf_puts(out, "NIL");
 	buf_free(&list);
 	buf_free(&name);
+	buf_free(&c.comment);
 }
 
 static void
@@ -222,13 +290,19 @@ mime_env_addr(const char *hdr, size_t len, const char *name, struct buf *out)
 	int r = mime_header_get(hdr, len, name, 1, 0, &v);
 
 	if (r == 0)
-		mime_addr_list(buf_cstr(&v), v.len, out);
+		mime_addr_list(buf_cstr(&v), v.len, 0, out);
 	buf_free(&v);
 	if (r == 0 && strcmp(out->data + before, "NIL") == 0) {
 		buf_truncate(out, before);
 		return -1;
 	}
 	return r;
+}
+
+void
+mime_addr_text(const char *s, size_t len, struct buf *out)
+{
+	mime_addr_list(s, len, 1, out);
 }
 
 void

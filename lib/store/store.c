@@ -1280,6 +1280,7 @@ store_op_claim(struct store *st, DB_TXN *txn, void *varg)
 	if (r != 0)
 		return r;
 	a->mb->recentuid = rec.mb.recentuid;
+	a->mb->uidnext = rec.mb.uidnext;
 	if (rec.mb.recentuid == rec.mb.uidnext - 1)
 		return 0;
 	rec.mb.recentuid = rec.mb.uidnext - 1;
@@ -1288,7 +1289,7 @@ store_op_claim(struct store *st, DB_TXN *txn, void *varg)
 
 int
 store_claim_recent(struct store *st, uint32_t mboxid, uint32_t *oldrecent_r,
-    const char **error_r)
+    uint32_t *newrecent_r, const char **error_r)
 {
 	struct store_mbox mb;
 	struct store_mbox_arg a = { NULL, NULL, NULL, &mb, mboxid };
@@ -1298,6 +1299,8 @@ store_claim_recent(struct store *st, uint32_t mboxid, uint32_t *oldrecent_r,
 		store_fail(st, error_r, "no such mailbox");
 	if (r == 0)
 		*oldrecent_r = mb.recentuid;
+	if (r == 0 && newrecent_r != NULL)
+		*newrecent_r = mb.uidnext - 1;
 	return r;
 }
 

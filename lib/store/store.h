@@ -246,12 +246,13 @@ int store_sub_list(struct store *st, const char *user, store_sub_fn *cb,
     void *ctx, const char **error_r);
 
 /*
- * store_claim_recent - for SELECT: return the old recent mark and move it
- * to uidnext - 1, atomically, so exactly one session sees a message as
- * \Recent.
+ * store_claim_recent - for SELECT and a selected mailbox's new mail:
+ * return the old recent mark and move it to uidnext - 1 (*newrecent_r,
+ * may be NULL), atomically, so exactly one session sees a message as
+ * \Recent: those in (old, new].
  */
 int store_claim_recent(struct store *st, uint32_t mboxid,
-    uint32_t *oldrecent_r, const char **error_r);
+    uint32_t *oldrecent_r, uint32_t *newrecent_r, const char **error_r);
 
 /* messages */
 
