@@ -605,13 +605,13 @@ static int
 store_op_copy(struct store *st, DB_TXN *txn, void *varg)
 {
 	struct store_uids_arg *a = varg;
-	struct store_mrec drec, srec;
+	struct store_mrec drec, srec, *sp = &srec;
 	struct store_msg m;
 	char user[1024], name[1024];
 	uint32_t refs;
 	uint64_t smodseq = 0;
 	size_t i;
-	int r;
+	int r, same = 0;
 
 	r = store_mrec_get(st, txn, a->user, a->dst, &drec, 1);
 	if (r == DB_NOTFOUND || (r == 0 &&
@@ -623,9 +623,12 @@ store_op_copy(struct store *st, DB_TXN *txn, void *varg)
 		if ((r = store_mrec_by_id(st, txn, a->mboxid, &srec, user,
 		    name, sizeof(user))) != 0)
 			return r;
-		if (srec.mb.id == drec.mb.id)
-			return STORE_EINVAL;
-		smodseq = ++srec.mb.highestmodseq;
+		/* into the same mailbox (RFC 6851 3.3): one record, the
+		 * expunges before the new messages */
+		same = srec.mb.id == drec.mb.id;
+		if (same)
+			sp = &drec;
+		smodseq = ++sp->mb.highestmodseq;
 	}
 	drec.mb.highestmodseq++;
 	for (i = 0; i < a->n; i++) {
@@ -639,7 +642,7 @@ store_op_copy(struct store *st, DB_TXN *txn, void *varg)
 			if ((r = store_msg_remove(st, txn, a->mboxid, &m,
 			    smodseq)) != 0)
 				return r;
-			store_mb_account(&srec.mb, &m, -1);
+			store_mb_account(&sp->mb, &m, -1);
 		}
 		m.uid = drec.mb.uidnext++;
 		m.modseq = drec.mb.highestmodseq;
@@ -651,10 +654,11 @@ store_op_copy(struct store *st, DB_TXN *txn, void *varg)
 			return r;
 	}
 	a->uidvalidity = drec.mb.uidvalidity;
-	if (a->move && (r = store_mrec_put(st, txn, user, name, &srec,
-	    STORE_EV_EXPUNGE)) != 0)
+	if (a->move && !same && (r = store_mrec_put(st, txn, user, name,
+	    &srec, STORE_EV_EXPUNGE)) != 0)
 		return r;
-	return store_mrec_put(st, txn, a->user, a->dst, &drec, STORE_EV_NEW);
+	return store_mrec_put(st, txn, a->user, a->dst, &drec, STORE_EV_NEW |
+	    (same ? STORE_EV_EXPUNGE : 0));
 }
 
 int
@@ -678,8 +682,6 @@ store_copy(struct store *st, uint32_t src, const uint32_t *uids, size_t n,
 	r = store_run(st, store_op_copy, &a, error_r);
 	if (r == STORE_ENOENT)
 		store_fail(st, error_r, "no such mailbox");
-	else if (r == STORE_EINVAL)
-		store_fail(st, error_r, "cannot move into the same mailbox");
 	if (r == 0)
 		*uidvalidity_r = a.uidvalidity;
 	return r;

@@ -246,7 +246,6 @@ def test_atom_grammar(server):
     a.cmd(b"z", b"LOGOUT")
 
 
-@TODO
 def test_copy_move_same_mailbox(server):
     a = login(server)
     ok(a.cmd(b"c", b"CREATE same1"))
