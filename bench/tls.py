@@ -1,0 +1,535 @@
+#!/usr/bin/env python3
+"""TLS benchmark: IMAPS handshakes and parked IDLE sessions over TLS,
+berth beside Dovecot (hibernation off and on), in the same run.
+
+Owns, per server, each freshly started (bench/peers.py) with the same
+self-signed RSA-2048 certificate and an implicit-TLS port:
+  - full handshakes per second: P client processes for S seconds, each
+    connecting, completing the TLS handshake, reading the IMAP greeting
+    and closing, one after another, from rotating 127.x.y.z addresses;
+  - resumed handshakes per second: the same, each connection offering
+    the session ticket of the previous one; counted are connections the
+    server resumed (resumed_pct says how many of them did);
+  - N parked IDLE sessions over TLS (default 1000 and 5000; --with-8000
+    adds 8000): server memory per session (PSS of the whole server tree
+    after the sessions idle and the tree settles, minus before), process
+    count, APPEND->EXISTS latency at every idler over several rounds
+    (p50/p99/max; missed = no EXISTS within 10 s of its user's APPEND).
+    The idlers are split over client processes (each at most 2,500
+    connections; a process may hold 20,000 fds), each an asyncio loop; the
+    APPENDs come from the parent over the plaintext port.
+
+    bench/tls.py [--servers berth,dovecot,dovecot-hib] [--seconds 10]
+                 [--procs 4] [--users 50] [--rounds 5] [--tlsd 2]
+                 [--with-8000] [--no-handshakes] [--no-idle] [N ...]
+
+Output: key=value lines per server and test, then a table and ratio
+lines, each ratio oriented so that above 1 means berth does better.
+Bounded: handshakes S seconds per kind, IDLE setup 300 s, rounds 12 s
+each; everything it started is stopped on exit (peers.kill_all).
+
+Does not: tune berth beyond what bench/peers.py gives it, plus its TLS
+keys and the tlsd service.
+"""
+import argparse
+import asyncio
+import multiprocessing as mp
+import os
+import socket
+import ssl
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import peers  # noqa: E402
+
+ALL = ["berth", "dovecot", "dovecot-hib"]
+MISS_NS = 10 * 10**9
+PER_PROC = 2500
+
+
+# ---- the certificate -----------------------------------------------------
+
+def certificate():
+    """a self-signed RSA-2048 certificate and key, made once per build
+    tree; (cert, key) paths readable by every server"""
+    d = os.path.join(peers.CACHE, "tls")
+    cert, key = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
+    if not os.path.exists(cert):
+        os.makedirs(d, exist_ok=True)
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048",
+                        "-nodes", "-keyout", key, "-out", cert, "-days",
+                        "365", "-subj", "/CN=localhost"], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        os.chmod(d, 0o755)
+        os.chmod(cert, 0o644)
+        os.chmod(key, 0o644)
+    return cert, key
+
+
+# ---- the servers, with TLS -----------------------------------------------
+
+class DovecotTLS(peers.Dovecot):
+    """peers.Dovecot plus ssl = yes and an implicit-TLS listener"""
+
+    def __init__(self, hibernate=False, **kw):
+        super().__init__(hibernate=hibernate, **kw)
+        self.tls_port = peers.free_port()
+
+    def _start(self):
+        cert, key = certificate()
+        orig = peers.DOVECOT_CONF
+        conf = orig.replace("ssl = no\n", f"ssl = yes\nssl_cert = <{cert}\n"
+                            f"ssl_key = <{key}\n")
+        listener = "  inet_listener imap {{\n"
+        conf = conf.replace(listener, (
+            "  inet_listener imaps {{\n    address = 127.0.0.1\n"
+            f"    port = {self.tls_port}\n    ssl = yes\n  }}}}\n") +
+            listener)
+        if conf.count("imaps") != 1 or "ssl = yes" not in conf:
+            raise RuntimeError("peers.DOVECOT_CONF changed; fix tls.py")
+        peers.DOVECOT_CONF = conf
+        try:
+            super()._start()
+        finally:
+            peers.DOVECOT_CONF = orig
+
+
+class BerthTLS(peers.Berth):
+    """peers.Berth plus tlsd on an implicit-TLS port (master.conf service
+    "imaps", --tlsd processes) and the certificate"""
+
+    def __init__(self, tlsd=2, **kw):
+        cert, key = certificate()
+        kw["extra_conf"] = kw.get("extra_conf", "") + (
+            f"tls_server_cert: {cert}\ntls_server_key: {key}\n")
+        super().__init__(**kw)
+        self.tls_port = peers.free_port()
+        self.tlsd = tlsd
+
+    def _start(self):
+        me, orig = self, peers.Server
+
+        class Server(orig):
+            def start(self, wait=True):
+                self.write_master(extra=(
+                    f'  imaps cmd="tlsd" listen="127.0.0.1:{me.tls_port}" '
+                    f'prefork={me.tlsd} maxchild={me.tlsd} maxfds=20000 '
+                    f'handoff="{self.dir}/conf/socket/tlsd"\n'))
+                return orig.start(self, wait)
+        peers.Server = Server
+        try:
+            super()._start()
+        finally:
+            peers.Server = orig
+
+
+def make(name, **kw):
+    if name == "berth":
+        return BerthTLS(tlsd=kw.pop("tlsd", 2), **kw)
+    kw.pop("tlsd", None)
+    return DovecotTLS(hibernate=name == "dovecot-hib", **kw)
+
+
+def client_ctx():
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+def wait_tls_greeting(port, timeout=30):
+    """until the implicit-TLS port greets"""
+    end = time.time() + timeout
+    err = None
+    while time.time() < end:
+        try:
+            with socket.create_connection(("127.0.0.1", port), 5) as s:
+                with client_ctx().wrap_socket(s) as t:
+                    if t.recv(100).startswith(b"* OK"):
+                        return
+        except OSError as e:
+            err = e
+        time.sleep(0.3)
+    raise RuntimeError(f"no TLS greeting on {port}: {err}")
+
+
+# ---- handshakes per second -----------------------------------------------
+
+def read_greeting(t):
+    buf = b""
+    while b"\r\n" not in buf:
+        d = t.recv(512)
+        if not d:
+            raise EOFError
+        buf += d
+    if not buf.startswith(b"* OK"):
+        raise RuntimeError(buf[:80])
+
+
+def hs_worker(port, seconds, resume, pno, q):
+    """one client process: handshakes one after another for seconds"""
+    ctx = client_ctx()
+    ok = resumed = errors = 0
+    sess = None
+    i = 0
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        i += 1
+        src = f"127.{20 + pno}.{(i // 250) % 250}.{i % 250 + 1}"
+        try:
+            with socket.create_connection(("127.0.0.1", port), 10,
+                                          source_address=(src, 0)) as s:
+                with ctx.wrap_socket(s, session=sess if resume else None
+                                     ) as t:
+                    read_greeting(t)
+                    ok += 1
+                    resumed += t.session_reused
+                    if resume:
+                        sess = t.session
+        except (OSError, EOFError, RuntimeError, ssl.SSLError):
+            errors += 1
+            sess = None
+    q.put((ok, resumed, errors))
+
+
+def handshakes(port, seconds, procs, resume):
+    q = mp.Queue()
+    ps = [mp.Process(target=hs_worker, args=(port, seconds, resume, i, q))
+          for i in range(procs)]
+    t0 = time.monotonic()
+    for p in ps:
+        p.start()
+    got = [q.get(timeout=seconds + 60) for _ in ps]
+    el = time.monotonic() - t0
+    for p in ps:
+        p.join(10)
+    ok = sum(g[0] for g in got)
+    res = sum(g[1] for g in got)
+    err = sum(g[2] for g in got)
+    key = "resumed" if resume else "full"
+    out = {f"hs_{key}_per_s": round((res if resume else ok) / el, 1),
+           f"hs_{key}_errors": err}
+    if resume:
+        out["hs_resumed_pct"] = round(100.0 * res / max(ok, 1), 1)
+    return out
+
+
+# ---- parked IDLE sessions over TLS ---------------------------------------
+
+async def idler(port, ctx, user, src, sem, st, idx):
+    """log in, select, idle; then note EXISTS arrivals per round"""
+    async with sem:
+        r, w = await asyncio.wait_for(asyncio.open_connection(
+            "127.0.0.1", port, ssl=ctx, server_hostname="localhost",
+            local_addr=(src, 0)), 60)
+
+        async def until(tag):
+            while True:
+                ln = await asyncio.wait_for(r.readline(), 60)
+                if not ln:
+                    raise EOFError
+                if ln.startswith(tag):
+                    return ln
+                if ln.startswith(b"* ") and ln.rstrip().endswith(
+                        b" EXISTS"):
+                    st["sel"][idx] = int(ln.split()[1])
+        await until(b"* OK")
+        w.write(f"a LOGIN user{user} pw\r\n".encode())
+        if not (await until(b"a ")).startswith(b"a OK"):
+            raise RuntimeError("login")
+        w.write(b"b SELECT INBOX\r\n")
+        if not (await until(b"b ")).startswith(b"b OK"):
+            raise RuntimeError("select")
+        w.write(b"c IDLE\r\n")
+        await until(b"+")
+    st["idling"] += 1
+    st["conns"].append(w)
+    while True:
+        ln = await r.readline()
+        if not ln:
+            st["lost"] += 1
+            return
+        if ln.startswith(b"* ") and ln.rstrip().endswith(b" EXISTS"):
+            n = int(ln.split()[1])
+            rnd = st["round"]
+            if (rnd >= 0 and st["got"][idx] is None and
+                    n >= st["sel"][idx] + rnd + 1):
+                st["got"][idx] = time.monotonic_ns()
+
+
+def idle_child(port, jobs, pipe):
+    """a client process: jobs [(user, src)]; answers the parent's
+    commands ("round R", "collect", "stop") over pipe"""
+    async def main():
+        ctx = client_ctx()
+        sem = asyncio.Semaphore(64)
+        n = len(jobs)
+        st = {"sel": [0] * n, "got": [None] * n, "round": -1, "idling": 0,
+              "lost": 0, "conns": []}
+        tasks = [asyncio.ensure_future(idler(port, ctx, u, src, sem, st, i))
+                 for i, (u, src) in enumerate(jobs)]
+        # setup: until each idles or failed, at most 300 s
+        end = time.time() + 300
+        while time.time() < end:
+            failed = sum(1 for t in tasks if t.done())
+            if st["idling"] + failed >= n:
+                break
+            await asyncio.sleep(0.2)
+        failed = sum(1 for t in tasks if t.done())
+        pipe.send(("idling", st["idling"], failed))
+        loop = asyncio.get_running_loop()
+        cmd = asyncio.Queue()
+        loop.add_reader(pipe.fileno(), lambda: cmd.put_nowait(pipe.recv()))
+        while True:
+            c = await cmd.get()
+            if c[0] == "round":
+                st["got"] = [None] * n
+                st["round"] = c[1]
+                pipe.send(("armed", c[1]))
+            elif c[0] == "collect":
+                pipe.send(("res", [(jobs[i][0], st["got"][i])
+                                   for i in range(n)], st["lost"]))
+            else:
+                break
+        for w in st["conns"]:
+            w.close()
+        for t in tasks:
+            t.cancel()
+    try:
+        asyncio.run(main())
+    except Exception as e:
+        pipe.send(("error", repr(e)))
+
+
+async def append_round(port, users, rnd):
+    """one APPEND to every user's INBOX over plaintext, all at once;
+    returns {user: time the APPEND was sent (ns)}"""
+    conns = []
+    for u in range(users):
+        r, w = await asyncio.open_connection(
+            "127.0.0.1", port, local_addr=(f"127.0.2.{u % 250 + 1}", 0))
+        await r.readline()
+        w.write(f"a LOGIN user{u} pw\r\n".encode())
+        while not (await r.readline()).startswith(b"a "):
+            pass
+        conns.append((r, w))
+    sent = {}
+
+    async def one(u, r, w):
+        msg = (f"Subject: tls bench\r\nMessage-ID: <r{rnd}.u{u}@bench."
+               f"invalid>\r\n\r\nhi!\r\n").encode()
+        sent[u] = time.monotonic_ns()
+        w.write(f"p APPEND INBOX {{{len(msg)}}}\r\n".encode())
+        await r.readline()
+        w.write(msg + b"\r\n")
+        while not (await r.readline()).startswith(b"p "):
+            pass
+        w.write(b"z LOGOUT\r\n")
+        w.close()
+    await asyncio.wait_for(asyncio.gather(*(one(u, r, w) for u, (r, w) in
+                                            enumerate(conns))), 30)
+    return sent
+
+
+def pct(xs, p):
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(len(xs) * p))] if xs else None
+
+
+def idle_test(peer, n, args):
+    res = {}
+    time.sleep(3)
+    peers.settle(peer.pid, quiet=4, limit=60)
+    before = peer.tree()
+    res["pss_before_kb"] = peers.pss_kb(before)
+    res["processes_before"] = len(before)
+    jobs = [(i % args.users, f"127.4.{i // 250}.{i % 250 + 1}")
+            for i in range(n)]
+    chunks = [jobs[i:i + PER_PROC] for i in range(0, n, PER_PROC)]
+    kids = []
+    t0 = time.time()
+    for ch in chunks:
+        a, b = mp.Pipe()
+        p = mp.Process(target=idle_child, args=(peer.tls_port, ch, b))
+        p.start()
+        kids.append((p, a))
+    try:
+        idling = failed = 0
+        for p, a in kids:
+            if not a.poll(330):
+                raise RuntimeError("idle client: no answer in setup")
+            m = a.recv()
+            if m[0] != "idling":
+                raise RuntimeError(f"idle client: {m}")
+            idling += m[1]
+            failed += m[2]
+        res["idling"], res["setup_failed"] = idling, failed
+        res["setup_s"] = round(time.time() - t0, 1)
+        # Dovecot hibernates after 2 s; berth's pool shrinks to prefork
+        time.sleep(12)
+        peers.settle(peer.pid, quiet=5, limit=60)
+        procs = peer.tree()
+        res["pss_after_kb"] = peers.pss_kb(procs)
+        res["processes"] = len(procs)
+        res["bytes_per_session"] = round(
+            (res["pss_after_kb"] - res["pss_before_kb"]) * 1024 /
+            max(idling, 1))
+        lats, missed, rmax = [], 0, []
+        for rnd in range(args.rounds):
+            for p, a in kids:
+                a.send(("round", rnd))
+                a.recv()
+            sent = asyncio.run(append_round(peer.port, args.users, rnd))
+            time.sleep(MISS_NS / 1e9 + 0.5)
+            rl = []
+            for p, a in kids:
+                a.send(("collect",))
+                m = a.recv()
+                if m[0] != "res":
+                    raise RuntimeError(f"idle client: {m}")
+                for u, t in m[1]:
+                    if t is None or t - sent[u] > MISS_NS:
+                        missed += 1
+                    else:
+                        rl.append((t - sent[u]) / 1e6)
+            lats += rl
+            rmax.append(round(max(rl), 1) if rl else None)
+        res["samples"] = len(lats)
+        res["missed"] = missed - failed * args.rounds
+        res["p50_ms"] = round(pct(lats, 0.5), 1) if lats else None
+        res["p99_ms"] = round(pct(lats, 0.99), 1) if lats else None
+        res["max_ms"] = round(max(lats), 1) if lats else None
+        res["round_max_ms"] = ",".join(str(x) for x in rmax)
+    finally:
+        for p, a in kids:
+            try:
+                a.send(("stop",))
+            except OSError:
+                pass
+        for p, a in kids:
+            p.join(20)
+            if p.is_alive():
+                p.kill()
+    return res
+
+
+# ---- the run -------------------------------------------------------------
+
+def run(name, args, n=None):
+    peer = make(name, users=args.users, password="pw", tlsd=args.tlsd)
+    res = {"server": name}
+    try:
+        peer.start()
+        wait_tls_greeting(peer.tls_port)
+        peer.login_all()
+        if n is None:
+            res.update(handshakes(peer.tls_port, args.seconds, args.procs,
+                                  False))
+            res.update(handshakes(peer.tls_port, args.seconds, args.procs,
+                                  True))
+        else:
+            res["sessions"] = n
+            res.update(idle_test(peer, n, args))
+        w = peer.warnings()
+        res["log_warnings"] = len(w)
+        res["_warn"] = w[:6]
+    except Exception as e:
+        res["error"] = str(e).replace("\n", " | ")[:600]
+    finally:
+        peer.stop()
+    return res
+
+
+HS_KEYS = ["hs_full_per_s", "hs_full_errors", "hs_resumed_per_s",
+           "hs_resumed_pct", "hs_resumed_errors", "log_warnings", "error"]
+IDLE_KEYS = ["sessions", "idling", "setup_failed", "setup_s",
+             "processes_before", "pss_before_kb", "pss_after_kb",
+             "bytes_per_session", "processes", "p50_ms", "p99_ms",
+             "max_ms", "samples", "missed", "round_max_ms", "log_warnings",
+             "error"]
+
+
+def ratio(good, bad):
+    """good / bad, two decimals; n/a when either is missing or bad is 0"""
+    try:
+        g, b = float(good), float(bad)
+        return f"{g / b:.2f}" if b > 0 else "n/a"
+    except (TypeError, ValueError):
+        return "n/a"
+
+
+def table(hs, idle, servers):
+    print("# table (ratios: above 1 means berth does better)")
+    cols = ["metric"] + servers + [f"vs {s}" for s in servers
+                                   if s != "berth"]
+    rows = []
+
+    def row(metric, got, key, higher_better):
+        b = got.get("berth", {}).get(key)
+        vals = [str(got.get(s, {}).get(key, "-")) for s in servers]
+        rs = [ratio(b, got.get(s, {}).get(key)) if higher_better else
+              ratio(got.get(s, {}).get(key), b)
+              for s in servers if s != "berth"]
+        rows.append([metric] + vals + rs)
+    if hs:
+        row("full handshakes/s", hs, "hs_full_per_s", True)
+        row("resumed handshakes/s", hs, "hs_resumed_per_s", True)
+        row("resumed %", hs, "hs_resumed_pct", True)
+    for n, got in idle:
+        row(f"{n}: bytes/session", got, "bytes_per_session", False)
+        row(f"{n}: processes", got, "processes", False)
+        row(f"{n}: APPEND->EXISTS p99 ms", got, "p99_ms", False)
+        row(f"{n}: missed", got, "missed", False)
+    w = [max(len(r[i]) for r in rows + [cols]) for i in range(len(cols))]
+    for r in [cols] + rows:
+        print("| " + " | ".join(c.ljust(w[i]) for i, c in enumerate(r)) +
+              " |", flush=True)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--servers", default=",".join(ALL))
+    ap.add_argument("--seconds", type=float, default=10)
+    ap.add_argument("--procs", type=int, default=4)
+    ap.add_argument("--users", type=int, default=50)
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--tlsd", type=int, default=2,
+                    help="tlsd processes (prefork = maxchild)")
+    ap.add_argument("--with-8000", action="store_true")
+    ap.add_argument("--no-handshakes", action="store_true")
+    ap.add_argument("--no-idle", action="store_true")
+    ap.add_argument("n", nargs="*", type=int)
+    args = ap.parse_args()
+    servers = args.servers.split(",")
+    for s in servers:
+        if s not in ALL:
+            ap.error(f"unknown server {s}")
+    ns = args.n or [1000, 5000]
+    if args.with_8000:
+        ns.append(8000)
+    peers.on_signals()
+    hs, idle = {}, []
+    with peers.Sysctl("fs.inotify.max_user_instances", 65536) as sc:
+        print(f"# {sc.note}", flush=True)
+        try:
+            if not args.no_handshakes:
+                for s in servers:
+                    hs[s] = run(s, args)
+                    peers.print_result("handshakes", hs[s], 1, HS_KEYS)
+            if not args.no_idle:
+                for n in ns:
+                    got = {}
+                    for s in servers:
+                        got[s] = run(s, args, n)
+                        peers.print_result("tls_idle", got[s], 1,
+                                           IDLE_KEYS)
+                    idle.append((n, got))
+        finally:
+            peers.kill_all()
+    table(hs, idle, servers)
+
+
+if __name__ == "__main__":
+    main()
