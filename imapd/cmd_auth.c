@@ -40,6 +40,8 @@ cmd_capability_list(struct imap_session *s, struct buf *out)
 		return;
 	if (!s->secure && !cfg_bool("allowplaintext"))
 		buf_puts(out, " LOGINDISABLED");
+	if (!s->tls && imapd_tls_available())
+		buf_puts(out, " STARTTLS");
 	mechs = authclient_mechs(s->secure);
 	if (mechs == NULL)
 		return;

@@ -52,7 +52,8 @@ struct imap_session {
 	int fd;
 	char addr[64];
 	int port;
-	int secure;		/* a Unix socket (later: TLS) */
+	int secure;		/* TLS or a Unix socket */
+	int tls;		/* under TLS (tlsd relays it) */
 	enum imap_state state;
 	char user[256];
 	struct store *st;
@@ -184,6 +185,21 @@ void imapd_notify_sync(struct imap_session *s, int how);
 #define IMAPD_SYNC_IDLE	1
 #define IMAPD_SYNC_CMD	2
 void imapd_notify_free(struct imap_session *s);
+
+/* imapd_tls.c */
+struct ipc_msg;
+/* imapd_tls_available - may STARTTLS be offered (tlsd's socket is
+ * there, and a handoff socket to come back through)? */
+int imapd_tls_available(void);
+/* imapd_tls_connect - a connection to tlsd for STARTTLS, or -1 */
+int imapd_tls_connect(void);
+/* imapd_tls_pass - give the client to tlsd on connection c (consumed);
+ * 0 when tlsd holds it (s is parked: the caller only drops its copy),
+ * -1 when it did not take it */
+int imapd_tls_pass(struct imap_session *s, int c);
+/* imapd_tls_serve - serve a session tlsd delivered (a NEW message, m's
+ * fd consumed) */
+void imapd_tls_serve(struct store *st, struct ipc_msg *m);
 
 /* cmd_select.c */
 /* idle_run - serve an IDLE (tag) until DONE; parks it when it can */

@@ -9,6 +9,8 @@
 /* cmd_auth.c */
 imap_cmd_fn cmd_capability, cmd_noop, cmd_logout, cmd_id, cmd_login,
     cmd_authenticate, cmd_enable, cmd_namespace;
+/* cmd_starttls.c */
+imap_cmd_fn cmd_starttls;
 /* cmd_mailbox.c */
 imap_cmd_fn cmd_create, cmd_delete, cmd_rename, cmd_subscribe, cmd_list,
     cmd_status;

@@ -20,6 +20,7 @@ static const struct imap_cmd_def imapd_cmds[] = {
 	{ "ID", cmd_id, ANY },
 	{ "LOGIN", cmd_login, IMAP_CMD_NOTAUTH },
 	{ "AUTHENTICATE", cmd_authenticate, IMAP_CMD_NOTAUTH },
+	{ "STARTTLS", cmd_starttls, IMAP_CMD_NOTAUTH },
 	{ "ENABLE", cmd_enable, AUTH },
 	{ "NAMESPACE", cmd_namespace, AUTH },
 	{ "SELECT", cmd_select, AUTH },

@@ -41,6 +41,7 @@
 #include "notify.h"
 #include "snap.h"
 #include "srv.h"
+#include "tlsproto.h"
 
 #define PARK_ACK_TIMEOUT_MS 5000
 
@@ -64,7 +65,7 @@ park_snapshot(struct imap_session *s, int kind, const char *tag,
 	sn->failed_logins = (uint32_t)s->failed_logins;
 	sn->idle_since_ms = s->idle_since_ms;
 	sn->flags = (s->condstore ? SNAP_F_CONDSTORE : 0) |
-	    (s->secure ? SNAP_F_SECURE : 0);
+	    (s->secure ? SNAP_F_SECURE : 0) | (s->tls ? SNAP_F_TLS : 0);
 	if (s->state == IMAP_S_SELECTED) {
 		sn->flags |= SNAP_F_SELECTED |
 		    (v->readonly ? SNAP_F_READONLY : 0);
@@ -252,6 +253,7 @@ resume_session(struct imap_session *s, const struct snap *sn)
 	snprintf(s->addr, sizeof(s->addr), "%s", sn->addr);
 	s->port = (int)sn->port;
 	s->secure = (sn->flags & SNAP_F_SECURE) != 0;
+	s->tls = (sn->flags & SNAP_F_TLS) != 0;
 	s->conn_id = sn->conn_id;
 	s->failed_logins = (int)sn->failed_logins;
 	s->idle_since_ms = sn->idle_since_ms;
@@ -273,7 +275,9 @@ resume_session(struct imap_session *s, const struct snap *sn)
 	return 0;
 }
 
-/* resume_recv - the RESUME message on conn; the client fd or -1 */
+/* resume_recv - the RESUME message on conn; the client fd, -1, or
+ * RESUME_TLS for a new TLS session from tlsd (in park_msg) */
+#define RESUME_TLS (-2)
 static int
 resume_recv(int conn, struct snap *sn)
 {
@@ -283,6 +287,8 @@ resume_recv(int conn, struct snap *sn)
 	snap_init(sn);
 	r = poll(&pfd, 1, PARK_ACK_TIMEOUT_MS);
 	r = r > 0 ? ipc_recv(conn, &park_msg) : -1;
+	if (r > 0 && park_msg.type == TLSPROTO_T_NEW && park_msg.fd >= 0)
+		return RESUME_TLS;
 	if (r <= 0 || park_msg.type != IDLEPROTO_T_RESUME || park_msg.fd < 0) {
 		if (r > 0 && park_msg.fd >= 0)
 			close(park_msg.fd);
@@ -306,6 +312,11 @@ imapd_resume(struct store *st, int conn)
 
 	client = resume_recv(conn, &sn);
 	close(conn);
+	if (client == RESUME_TLS) {
+		snap_free(&sn);
+		imapd_tls_serve(st, &park_msg);
+		return;
+	}
 	if (client < 0) {
 		snap_free(&sn);
 		return;

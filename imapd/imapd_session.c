@@ -497,8 +497,9 @@ imapd_serve(struct imap_session *s, int greet)
 	s->served_ms = clock_mono_ms();
 	if (greet)
 		io_printf(s, "* OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR ID "
-		    "ENABLE IDLE NOTIFY%s] berth ready\r\n", !s->secure &&
-		    !cfg_bool("allowplaintext") ? " LOGINDISABLED" : "");
+		    "ENABLE IDLE NOTIFY%s%s] berth ready\r\n", !s->secure &&
+		    !cfg_bool("allowplaintext") ? " LOGINDISABLED" : "",
+		    !s->tls && imapd_tls_available() ? " STARTTLS" : "");
 	while (s->state != IMAP_S_LOGOUT && !s->dead) {
 		if (imapd_next_command(s, &first) < 0)
 			break;

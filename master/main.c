@@ -164,6 +164,18 @@ master_recover(void)
 	log_info("recovery done; services resume");
 }
 
+/* master_forward_hup - SIGHUP to the children that asked for it (tlsd:
+ * certificates), after the reload of imapd.conf */
+static void
+master_forward_hup(void)
+{
+	size_t i;
+
+	for (i = 0; i < master.nchildren; i++)
+		if (master.children[i].reloads)
+			kill(master.children[i].pid, SIGHUP);
+}
+
 /* master_signal - one signalfd event */
 static void
 master_signal(int sfd)
@@ -180,6 +192,7 @@ master_signal(int sfd)
 			    master.imapd_conf, master.master_conf);
 			master_conf_load(0);
 			master_store_reloaded();
+			master_forward_hup();
 			break;
 		case SIGTERM:
 		case SIGINT:

@@ -51,6 +51,7 @@ struct master_child {
 	uint32_t generation;
 	long long started_ms;
 	long long ready_ms;	/* last became ready */
+	int reloads;		/* sent SRV_S_RELOADS: gets our SIGHUP */
 };
 
 struct master {

@@ -59,6 +59,8 @@ master_pool_status(void)
 				kill(c->pid, SIGTERM);
 		} else if (st.state == SRV_S_BUSY) {
 			c->state = MASTER_C_BUSY;
+		} else if (st.state == SRV_S_RELOADS) {
+			c->reloads = 1;
 		} else if (st.state == SRV_S_EXITING) {
 			c->state = MASTER_C_BUSY;
 		} else {

@@ -108,6 +108,7 @@ struct snap {
 				 * authd, whose RESULT comes to idled */
 #define SNAP_F_LOGGEDIN  0x100	/* NOTAUTH: that login succeeded as user;
 				 * the worker completes it */
+#define SNAP_F_TLS       0x200	/* under TLS: tlsd relays the client */
 
 /* in snap_watch.events besides NOTIFY_EV_*: */
 #define SNAP_W_SELECTED  0x10000	/* the selected mailbox */

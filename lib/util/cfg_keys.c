@@ -74,6 +74,22 @@ const struct cfg_key cfg_keys[] = {
 	{ "tcp_keepalive_idle", CFG_T_DURATION, "5m", 's' },
 	{ "tcp_keepalive_intvl", CFG_T_DURATION, "60s", 's' },
 	{ "timeout", CFG_T_DURATION, "30m", 'm' },
+	/* Mozilla "intermediate" (TLS 1.2; TLS 1.3 suites are OpenSSL's) */
+	{ "tls_ciphers", CFG_T_STR, "ECDHE-ECDSA-AES128-GCM-SHA256:"
+	    "ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+	    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:"
+	    "ECDHE-RSA-CHACHA20-POLY1305:DHE-RSA-AES128-GCM-SHA256:"
+	    "DHE-RSA-AES256-GCM-SHA384:DHE-RSA-CHACHA20-POLY1305", 0 },
+	{ "tls_client_ca_file", CFG_T_STR, NULL, 0 },
+	{ "tls_client_certs", CFG_T_STR, "off", 0 },
+	{ "tls_handshake_timeout", CFG_T_DURATION, "10s", 's' },
+	{ "tls_prefer_server_ciphers", CFG_T_BOOL, "no", 0 },
+	{ "tls_server_cert", CFG_T_STR, NULL, 0 },
+	{ "tls_server_key", CFG_T_STR, NULL, 0 },
+	{ "tls_session_timeout", CFG_T_DURATION, "24h", 'm' },
+	{ "tls_sni_certs", CFG_T_STR, NULL, 0 },
+	{ "tls_versions", CFG_T_STR, "tls1_2 tls1_3", 0 },
+	{ "tlsd_socket", CFG_T_STR, NULL, 0 },
 	{ "wait_park_delay", CFG_T_DURATION, "15s", 's' },
 	{ NULL, 0, NULL, 0 }
 };

@@ -17,7 +17,9 @@
  * A SERVICES child writes SRV_S_READY when it waits in accept() and
  * SRV_S_BUSY once it has a client; one struct srv_status per write(2),
  * which is atomic on a pipe.  master counts ready workers from these and
- * drops records whose generation or pid it does not know.
+ * drops records whose generation or pid it does not know.  A child that
+ * sends SRV_S_RELOADS gets a SIGHUP whenever master reloads (others are
+ * never sent one: imapd takes SIGHUP as a stop).
  */
 #ifndef BERTH_SRV_H
 #define BERTH_SRV_H
@@ -33,6 +35,8 @@ enum srv_state {
 	SRV_S_READY = 1,	/* waiting for a client */
 	SRV_S_BUSY = 2,		/* serving a client */
 	SRV_S_EXITING = 3,	/* will exit, do not count as ready */
+	SRV_S_RELOADS = 4,	/* not a state: pass me master's SIGHUP
+				 * (tlsd reloads its certificates) */
 };
 
 struct srv_status {

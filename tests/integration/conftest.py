@@ -19,7 +19,8 @@ import pytest
 BUILD = os.environ.get("top_builddir") or os.path.abspath(
     os.path.join(os.path.dirname(__file__), "..", ".."))
 PROGDIR = ":".join(os.path.join(BUILD, d)
-                   for d in ("imapd", "authd", "idled", "tools", "master"))
+                   for d in ("imapd", "authd", "idled", "tlsd", "tools",
+                            "master"))
 
 
 def free_port():
@@ -28,6 +29,20 @@ def free_port():
     port = s.getsockname()[1]
     s.close()
     return port
+
+
+def make_cert(dir, name="localhost", days=30, extra=()):
+    """a self-signed certificate and key for name in dir; their paths"""
+    cert = os.path.join(dir, f"{name}.crt")
+    key = os.path.join(dir, f"{name}.key")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec",
+                    "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-keyout", key, "-out", cert, "-days", str(days),
+                    "-subj", f"/CN={name}",
+                    "-addext", f"subjectAltName=DNS:{name},IP:127.0.0.1",
+                    *extra],
+                   check=True, capture_output=True)
+    return cert, key
 
 
 def wait_greeting(port, proc, what, logtext, timeout, step):
@@ -61,10 +76,16 @@ def wait_group_gone(pgid, timeout, step):
 
 class Server:
     def __init__(self, allowplaintext=True, prefork=2, maxchild=20,
-                 extra_conf=""):
+                 extra_conf="", tls=False):
         self.dir = tempfile.mkdtemp(prefix="berth-test-")
         os.chmod(self.dir, 0o755)
         self.port = free_port()
+        # tls: an imaps service (tlsd) on tls_port and STARTTLS on port
+        self.tls_port = free_port() if tls else None
+        if tls:
+            self.cert, self.key = make_cert(self.dir)
+            extra_conf = (f"tls_server_cert: {self.cert}\n"
+                          f"tls_server_key: {self.key}\n" + extra_conf)
         self.prefork = prefork
         self.maxchild = maxchild
         self.conf = os.path.join(self.dir, "imapd.conf")
@@ -103,7 +124,7 @@ START {{
 }}
 SERVICES {{
   imap          cmd="imapd" listen="127.0.0.1:{self.port}" prefork={prefork} maxchild={self.maxchild} handoff="{self.dir}/conf/socket/handoff"
-{extra}}}
+{self.tls_service()}{extra}}}
 EVENTS {{
   checkpoint    cmd="berthctl checkpoint" period=30
 }}
@@ -112,6 +133,14 @@ DAEMON {{
   idled         cmd="idled"
 }}
 """)
+
+    def tls_service(self):
+        """the imaps line of master.conf, when the server has TLS"""
+        if not self.tls_port:
+            return ""
+        return (f'  imaps         cmd="tlsd" listen="127.0.0.1:{self.tls_port}"'
+                f' prefork=2 maxchild=2 maxfds=4096'
+                f' handoff="{self.dir}/conf/socket/tlsd"\n')
 
     def add_user(self, name, password):
         subprocess.run(["saslpasswd2", "-f", self.sasldb, "-p", "-c", name],
