@@ -273,8 +273,8 @@ pen_fail_one(char kind, const char *a, long long now, const char *limit,
 	r->last_ms = r->last_fail_ms = now;
 	r->total++;
 	if (limit != NULL) {
-		was = r->boxed;
-		r->boxed = (uint32_t)authd_calc_box(r->boxed, r->count,
+		was = r->boxed != 0;
+		r->boxed = (uint32_t)authd_calc_box(r->boxed != 0, r->count,
 		    cfg_int(limit));
 		if (r->boxed && !was) {
 			*boxed_r = 1;

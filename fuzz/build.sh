@@ -18,7 +18,7 @@ CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -I$out -I$L/util \
 LIB="$L/util/buf.c $L/util/xalloc.c $L/util/log.c"
 clang $CFLAGS -o "$out/fuzz_imapp" "$here/fuzz_imapp.c" "$L/imap/imapp.c" $LIB
 clang $CFLAGS -o "$out/fuzz_mime" "$here/fuzz_mime.c" "$L/mail/mime_parse.c" \
-	"$L/mail/mime_hdr.c" "$L/mail/mime_envelope.c" "$L/imap/imapp.c" $LIB
+	"$L/mail/mime_hdr.c" "$L/imap/envelope.c" "$L/imap/bodystructure.c" "$L/mail/date.c" "$L/imap/imapp.c" $LIB
 clang $CFLAGS -o "$out/fuzz_snap" "$here/fuzz_snap.c" "$L/proto/snap.c" \
 	"$L/util/ipc.c" "$L/proto/notify.c" "$L/util/cfg.c" \
 	"$L/util/cfg_keys.c" $LIB

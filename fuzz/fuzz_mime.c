@@ -7,7 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bodystructure.h"
 #include "buf.h"
+#include "date.h"
+#include "envelope.h"
 #include "mime.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -62,13 +65,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	long long t;
 	int tz;
 
-	mime_bodystructure(root, d, 0, &b);
+	bodystructure_write(root, d, 0, &b);
 	check_body(b.data, b.len);
 	buf_reset(&b);
-	mime_bodystructure(root, d, 1, &b);
+	bodystructure_write(root, d, 1, &b);
 	check_body(b.data, b.len);
 	buf_reset(&b);
-	mime_envelope(d + root->hdr_off, root->hdr_len, &b);
+	envelope_write(d + root->hdr_off, root->hdr_len, &b);
 	check_body(b.data, b.len);
 	mime_body_text(root, d, &b);
 	mime_header_fields(d + root->hdr_off, root->hdr_len, names, 2, 1, &b);
@@ -76,7 +79,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    &b);
 	mime_find_part(root, path, 3);
 	mime_decode_words(d, size, &b);
-	mime_parse_date(d, size, &t, &tz);
+	date_parse_rfc5322(d, size, &t, &tz);
 	buf_free(&b);
 	mime_free(&root);
 	return 0;

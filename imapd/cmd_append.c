@@ -11,63 +11,10 @@
 #include <time.h>
 
 #include "cfg.h"
+#include "date.h"
 #include "imapd.h"
 #include "imapd_cmd.h"
 #include "log.h"
-
-static const char *cmd_months[] = { "Jan", "Feb", "Mar", "Apr", "May",
-    "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
-
-/* cmd_append_date - "dd-Mon-yyyy hh:mm:ss +zzzz"; -1 if malformed */
-static int
-cmd_append_date(const char *s, int64_t *t_r, int32_t *tz_r)
-{
-	/* RFC 3501 date-time, digit for digit: sscanf alone took signs
-	 * ("-1" hours), short fields and spaces; a one-digit day without
-	 * its space is taken too, as other servers do */
-	static const char shape[] = "Dd-aaa-dddd dd:dd:dd sdddd";
-	char mon[4], sign, fixed[sizeof(shape)];
-	int d, y, h, mi, se, z, m, n = 0;
-	struct tm tm;
-	size_t i;
-
-	if (strlen(s) == sizeof(shape) - 2 && s[1] == '-') {
-		fixed[0] = ' ';
-		memcpy(fixed + 1, s, sizeof(shape) - 1);
-		s = fixed;
-	}
-	if (strlen(s) != sizeof(shape) - 1)
-		return -1;
-	for (i = 0; i < sizeof(shape) - 1; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (shape[i] == 'D' ? !(isdigit(c) || c == ' ') :
-		    shape[i] == 'd' ? !isdigit(c) : shape[i] == 'a' ?
-		    !isalpha(c) : shape[i] == 's' ? c != '+' && c != '-' :
-		    c != (unsigned char)shape[i])
-			return -1;
-	}
-	if (sscanf(s, "%2d-%3s-%4d %2d:%2d:%2d %c%4d%n", &d, mon, &y, &h, &mi,
-	    &se, &sign, &z, &n) != 8 || s[n] != '\0' ||
-	    (sign != '+' && sign != '-'))
-		return -1;
-	for (m = 0; m < 12; m++)
-		if (strcasecmp(mon, cmd_months[m]) == 0)
-			break;
-	if (m == 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60 ||
-	    z % 100 > 59)
-		return -1;
-	memset(&tm, 0, sizeof(tm));
-	tm.tm_year = y - 1900;
-	tm.tm_mon = m;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = se;
-	*tz_r = (sign == '-' ? -1 : 1) * (z / 100 * 60 + z % 100);
-	*t_r = (int64_t)timegm(&tm) - *tz_r * 60;
-	return 0;
-}
 
 void
 cmd_append(struct imap_cmd *cmd)
@@ -96,7 +43,7 @@ cmd_append(struct imap_cmd *cmd)
 		i++;
 	}
 	if (i < cmd->nargs && cmd->args[i].type == IMAPP_STRING) {
-		if (cmd_append_date(cmd->args[i].str, &opt.internaldate,
+		if (date_parse_imap_datetime(cmd->args[i].str, &opt.internaldate,
 		    &opt.tzoff) < 0) {
 			imap_bad(cmd, "Invalid date-time in APPEND");
 			goto out;

@@ -11,8 +11,8 @@
 
 #include "imapd.h"
 #include "imapd_cmd.h"
-#include "imapd_fetch.h"
-#include "imapd_search.h"
+#include "fetch.h"
+#include "search.h"
 #include "log.h"
 #include "xalloc.h"
 

@@ -110,7 +110,7 @@ struct imap_cmd_def {
 
 const struct imap_cmd_def *imapd_cmd_find(const char *name);
 
-/* imapd_io.c */
+/* io.c */
 void io_printf(struct imap_session *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void io_put(struct imap_session *s, const char *p, size_t len);
@@ -227,7 +227,7 @@ int imap_flags_parse(const struct imapp_arg *a, uint32_t *flags_r,
 void imap_flags_put(struct buf *out, uint32_t flags, const char *kw,
     int recent);
 
-/* imapd_view.c */
+/* view.c */
 int view_open(struct imap_session *s, const char *name, int readonly,
     struct store_mbox *mb_r, uint32_t *nrecent_r, const char **error_r);
 void view_close(struct imap_session *s);

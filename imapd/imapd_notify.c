@@ -38,7 +38,7 @@
 #include "cfg.h"
 #include "clock.h"
 #include "imapd.h"
-#include "imapd_fetch.h"
+#include "fetch.h"
 #include "imapd_notify.h"
 #include "log.h"
 #include "notify.h"

@@ -25,7 +25,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "imapd_fetch.h"
+#include "fetch.h"
 #include "imapd_notify.h"
 #include "mboxname.h"
 #include "notify.h"

@@ -85,7 +85,8 @@ master_stopped_left(int store_users)
 	size_t i, n = 0;
 
 	for (i = 0; i < master.nchildren; i++)
-		n += master_stopping(&master.children[i], store_users);
+		if (master_stopping(&master.children[i], store_users))
+			n++;
 	return n;
 }
 

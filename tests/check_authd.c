@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_run.h"
 #include "authd.h"
 #include "uname.h"
 
@@ -424,8 +425,6 @@ main(void)
 	TCase *tab = tcase_create("tab"), *calc = tcase_create("calc"),
 	    *hold = tcase_create("hold"), *queue = tcase_create("queue"),
 	    *uname = tcase_create("uname");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tab, test_tab);
 	tcase_add_test(calc, test_bucket);
@@ -453,10 +452,5 @@ main(void)
 	tcase_set_timeout(tab, 10);
 	tcase_set_timeout(calc, 10);
 	tcase_set_timeout(hold, 10);
-	sr = srunner_create(s);
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run_forked(s);
 }

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "check_run.h"
 #include "authlink.h"
 #include "clock.h"
 #include "authproto.h"
@@ -204,8 +205,6 @@ main(void)
 {
 	Suite *s = suite_create("authlink");
 	TCase *tc = tcase_create("authlink");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_never_blocks);
@@ -213,10 +212,5 @@ main(void)
 	tcase_add_test(tc, test_no_authd);
 	tcase_set_timeout(tc, 20);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run_forked(s);
 }

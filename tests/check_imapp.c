@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_run.h"
 #include "imapp.h"
 
 /* feed - run text through a reader in chunks of step bytes; returns the
@@ -476,8 +477,6 @@ main(void)
 {
 	Suite *s = suite_create("imapp");
 	TCase *tc = tcase_create("imapp");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_loop_test(tc, test_bytewise, 0,
 	    sizeof(inputs) / sizeof(inputs[0]));
@@ -499,9 +498,5 @@ main(void)
 	    (int)(sizeof(numbers) / sizeof(numbers[0])));
 	tcase_add_test(tc, test_writers);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(s);
 }

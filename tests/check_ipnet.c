@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "check_run.h"
 #include "ipnet.h"
 
 static const struct {
@@ -86,8 +87,6 @@ main(void)
 {
 	Suite *s = suite_create("ipnet");
 	TCase *tc = tcase_create("ipnet");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_loop_test(tc, test_mask, 0, sizeof(masks) /
 	    sizeof(masks[0]));
@@ -95,10 +94,5 @@ main(void)
 	tcase_add_test(tc, test_families);
 	tcase_set_timeout(tc, 10);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run_forked(s);
 }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_run.h"
 #include "master.h"
 
 struct master master;
@@ -148,8 +149,6 @@ main(void)
 {
 	Suite *s = suite_create("master");
 	TCase *tc = tcase_create("due");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, NULL);
 	tcase_set_timeout(tc, 10);
@@ -158,9 +157,5 @@ main(void)
 	tcase_add_test(tc, test_spawn_fails);
 	tcase_add_test(tc, test_loop_timeout);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(s);
 }

@@ -8,7 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_run.h"
+#include "bodystructure.h"
 #include "buf.h"
+#include "date.h"
+#include "envelope.h"
 #include "mime.h"
 #include "xalloc.h"
 
@@ -59,7 +63,7 @@ START_TEST(test_bodystructure_nested)
 	struct mime_part *root = mime_parse(d, len);
 	struct buf b = BUF_INIT;
 
-	mime_bodystructure(root, d, 0, &b);
+	bodystructure_write(root, d, 0, &b);
 	ck_assert_str_eq(buf_cstr(&b),
 	    "(((\"TEXT\" \"PLAIN\" (\"CHARSET\" \"us-ascii\") NIL NIL \"7BIT\" 2 1)"
 	    "(\"TEXT\" \"HTML\" NIL NIL NIL \"QUOTED-PRINTABLE\" 14 1) "
@@ -69,7 +73,7 @@ START_TEST(test_bodystructure_nested)
 	    "((\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" 10 1)"
 	    " \"MIXED\") 7) \"MIXED\")");
 	buf_reset(&b);
-	mime_bodystructure(root, d, 1, &b);
+	bodystructure_write(root, d, 1, &b);
 	ck_assert_ptr_nonnull(strstr(buf_cstr(&b),
 	    "\"MIXED\" (\"BOUNDARY\" \"A\") NIL NIL NIL)"));
 	buf_free(&b);
@@ -87,7 +91,7 @@ bs(const char *data, size_t len, int ext)
 	struct mime_part *root = mime_parse(d, len);
 	struct buf b = BUF_INIT;
 
-	mime_bodystructure(root, d, ext, &b);
+	bodystructure_write(root, d, ext, &b);
 	mime_free(&root);
 	free(d);
 	return buf_release(&b);
@@ -192,7 +196,7 @@ START_TEST(test_envelope)
 	struct mime_part *root = mime_parse(d, len);
 	struct buf b = BUF_INIT;
 
-	mime_envelope(d + root->hdr_off, root->hdr_len, &b);
+	envelope_write(d + root->hdr_off, root->hdr_len, &b);
 	ck_assert_str_eq(buf_cstr(&b),
 	    "(\"Tue, 3 Feb 2026 09:30:00 -0500\" "
 	    "\"=?ISO-8859-1?Q?caf=E9?= =?UTF-8?B?w6k=?=\" "
@@ -267,10 +271,10 @@ START_TEST(test_malformed)
 	struct mime_part *root = mime_parse(d, len);
 	struct buf b = BUF_INIT;
 
-	mime_bodystructure(root, d, 1, &b);
+	bodystructure_write(root, d, 1, &b);
 	ck_assert(b.len > 0 && b.data[0] == '(');
 	buf_reset(&b);
-	mime_envelope(d + root->hdr_off, root->hdr_len, &b);
+	envelope_write(d + root->hdr_off, root->hdr_len, &b);
 	ck_assert(b.len > 0 && b.data[0] == '(');
 	buf_reset(&b);
 	mime_body_text(root, d, &b);
@@ -333,13 +337,13 @@ START_TEST(test_date)
 	long long t;
 	int tz;
 
-	ck_assert_int_eq(mime_parse_date("Tue, 3 Feb 2026 09:30:00 -0500",
+	ck_assert_int_eq(date_parse_rfc5322("Tue, 3 Feb 2026 09:30:00 -0500",
 	    30, &t, &tz), 0);
 	ck_assert_int_eq(tz, -300);
 	ck_assert_int_eq(t, 1770129000LL);
-	ck_assert_int_eq(mime_parse_date("3 Feb 26 14:30 GMT", 18, &t, &tz),
+	ck_assert_int_eq(date_parse_rfc5322("3 Feb 26 14:30 GMT", 18, &t, &tz),
 	    0);
-	ck_assert_int_eq(mime_parse_date("yesterday", 9, &t, &tz), -1);
+	ck_assert_int_eq(date_parse_rfc5322("yesterday", 9, &t, &tz), -1);
 }
 END_TEST
 
@@ -348,8 +352,6 @@ main(void)
 {
 	Suite *s = suite_create("mime");
 	TCase *tc = tcase_create("mime");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_bodystructure_nested);
 	tcase_add_test(tc, test_envelope);
@@ -364,9 +366,5 @@ main(void)
 	tcase_add_test(tc, test_header_fields_many);
 	tcase_add_test(tc, test_date);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(s);
 }

@@ -10,11 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_run.h"
 #include "imapd_notify.h"
 #include "notify.h"
 #include "xalloc.h"
 
-/* imapd_fetch.c renders flags through the session code; not used here */
+/* fetch.c renders flags through the session code; not used here */
 void imap_flags_put(struct buf *out, uint32_t flags, const char *kw,
     int recent);
 
@@ -384,11 +385,5 @@ notify_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(notify_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(notify_suite());
 }

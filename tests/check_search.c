@@ -9,7 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "imapd_search.h"
+#include "check_run.h"
+#include "search.h"
 
 /* prog - tokenize "t SEARCH <keys>" and compile the keys */
 static struct search_prog *
@@ -111,15 +112,9 @@ main(void)
 {
 	Suite *s = suite_create("search");
 	TCase *tc = tcase_create("search");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_keys);
 	tcase_add_loop_test(tc, test_bad, 0, sizeof(bad) / sizeof(bad[0]));
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(s);
 }

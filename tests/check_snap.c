@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_run.h"
 #include "ipc.h"
 #include "notify.h"
 #include "snap.h"
@@ -250,8 +251,6 @@ main(void)
 {
 	Suite *s = suite_create("snap");
 	TCase *tc = tcase_create("snap");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_round_trip);
 	tcase_add_test(tc, test_watch_merge_and_bound);
@@ -260,9 +259,5 @@ main(void)
 	tcase_add_test(tc, test_bad_values);
 	tcase_add_test(tc, test_notify_parse);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(s);
 }

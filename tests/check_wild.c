@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_run.h"
 #include "mboxname.h"
 #include "wild.h"
 
@@ -213,8 +214,6 @@ main(void)
 	Suite *s = suite_create("wild");
 	TCase *tc = tcase_create("wild_match");
 	TCase *tn = tcase_create("mboxname_check");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 30);
 	tcase_add_loop_test(tc, test_cases, 0,
@@ -226,9 +225,5 @@ main(void)
 	    (int)(sizeof(names) / sizeof(names[0])));
 	suite_add_tcase(s, tc);
 	suite_add_tcase(s, tn);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(s);
 }

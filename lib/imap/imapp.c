@@ -577,6 +577,23 @@ imapp_put_nstring(struct buf *out, const char *s, size_t len)
 }
 
 void
+imapp_put_text(struct buf *out, const char *s, size_t len)
+{
+	struct buf b = BUF_INIT;
+	size_t i;
+
+	if (s == NULL || memchr(s, '\0', len) == NULL) {
+		imapp_put_nstring(out, s, len);
+		return;
+	}
+	for (i = 0; i < len; i++)
+		if (s[i] != '\0')
+			buf_putc(&b, s[i]);
+	imapp_put_string(out, buf_cstr(&b), b.len);
+	buf_free(&b);
+}
+
+void
 imapp_put_astring(struct buf *out, const char *s, size_t len)
 {
 	size_t i;

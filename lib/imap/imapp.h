@@ -121,6 +121,9 @@ int imapp_arg_is_nil(const struct imapp_arg *a);
 void imapp_put_string(struct buf *out, const char *s, size_t len);
 /* imapp_put_nstring - NIL when s is NULL */
 void imapp_put_nstring(struct buf *out, const char *s, size_t len);
+/* imapp_put_text - an nstring of message text, NULs dropped (no IMAP
+ * string may carry one, and the FETCH cache is NUL-separated) */
+void imapp_put_text(struct buf *out, const char *s, size_t len);
 /* imapp_put_astring - as an atom when possible */
 void imapp_put_astring(struct buf *out, const char *s, size_t len);
 /* imapp_put_literal - always "{len}\r\n" + bytes */

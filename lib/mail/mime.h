@@ -1,7 +1,7 @@
 /*
- * mime - RFC 5322 / MIME parsing for IMAP: the part tree of a message,
- * ENVELOPE and BODY/BODYSTRUCTURE text, sections, header lookup and
- * decoding for SEARCH.
+ * mime - RFC 5322 / MIME parsing: the part tree of a message, sections,
+ * header lookup and decoding (IMAP's ENVELOPE and BODYSTRUCTURE text of
+ * it are lib/imap's envelope and bodystructure).
  *
  * Works on a message held in memory (usually mmap'ed); parts refer to it by
  * offset and never copy it.  Never fails on malformed input: it yields the
@@ -19,15 +19,26 @@ struct buf;
 #define MIME_MAX_DEPTH 32
 #define MIME_MAX_PARTS 10000
 
+/* a parameter of a structured field (Content-Type, Content-Disposition) */
+struct mime_param {
+	char *name;			/* as written */
+	char *value;			/* unquoted; NULs dropped */
+};
+
 struct mime_part {
 	size_t hdr_off, hdr_len;	/* header, including the blank line */
 	size_t body_off, body_len;
 	size_t body_lines;		/* lines in the body */
 	char *type, *subtype;		/* lower-case; default text/plain */
-	char *params;			/* IMAP body-fld-param text or "NIL" */
+	struct mime_param *params;	/* Content-Type's; the default
+					 * text/plain has charset=US-ASCII */
+	size_t nparams;
 	char *id, *description, *encoding;	/* NULL when absent */
-	char *disposition;		/* IMAP body-fld-dsp text or "NIL" */
-	char *language, *location;	/* IMAP text or NULL */
+	char *disposition;		/* Content-Disposition's type, NULL
+					 * when absent */
+	struct mime_param *dparams;	/* and its parameters */
+	size_t ndparams;
+	char *language, *location;	/* field values or NULL */
 	char *md5;
 	struct mime_part *children;	/* multipart: parts; message/rfc822:
 					 * one child, the enclosed message */
@@ -38,17 +49,12 @@ struct mime_part {
 struct mime_part *mime_parse(const char *data, size_t len);
 void mime_free(struct mime_part **root);
 
-/* mime_addr_text - an address list (an unfolded header value) as text,
- * for SEARCH: "Name <a@b>, c@d, Group: e@f;" with display names
- * unquoted, comment names taken as names, encoded words left as they are
- * (appends to out) */
-void mime_addr_text(const char *s, size_t len, struct buf *out);
-/* mime_envelope - IMAP ENVELOPE "(date subject from ...)" of the header
- * hdr[0..len) */
-void mime_envelope(const char *hdr, size_t len, struct buf *out);
-/* mime_bodystructure - IMAP BODY (extended = 0) or BODYSTRUCTURE text */
-void mime_bodystructure(const struct mime_part *root, const char *data,
-    int extended, struct buf *out);
+/* mime_is_leaf - a part not split into parts: not a multipart or
+ * message/rfc822, or one that could not be split (a leaf of itself) */
+int mime_is_leaf(const struct mime_part *p);
+/* mime_param_get - the value of parameter name (any case), or NULL */
+const char *mime_param_get(const struct mime_param *pv, size_t n,
+    const char *name);
 
 /*
  * mime_find_part - follow a section path ("1.2.3": parts[] = {1,2,3}).
@@ -82,9 +88,5 @@ void mime_decode_words(const char *s, size_t len, struct buf *out);
  * US-ASCII and ISO-8859-1 are passed through undecoded */
 void mime_body_text(const struct mime_part *part, const char *data,
     struct buf *out);
-
-/* mime_parse_date - RFC 5322 date to time_t (UTC) and zone offset in
- * minutes; -1 if it does not parse */
-int mime_parse_date(const char *s, size_t len, long long *t_r, int *tz_r);
 
 #endif

@@ -17,7 +17,5 @@ void mime_decode_qp(const char *s, size_t len, int header, struct buf *out);
 void mime_decode_b64(const char *s, size_t len, struct buf *out);
 void mime_charset_utf8(const char *cs, const char *s, size_t len,
     struct buf *out);
-/* mime_put_nstring - IMAP nstring of s (NULL: NIL) */
-void mime_put_nstring(struct buf *out, const char *s, size_t len);
 
 #endif

@@ -1,6 +1,6 @@
 /*
- * mime_parse - the part tree of a message and its BODY/BODYSTRUCTURE
- * text, and section lookup.  Offsets point into the caller's buffer; no
+ * mime_parse - the part tree of a message, and section lookup (the IMAP
+ * BODY/BODYSTRUCTURE text of the tree is lib/imap/bodystructure's).  Offsets point into the caller's buffer; no
  * part is copied.
  *
  * Invariant: whatever the input, BODY and BODYSTRUCTURE follow RFC 3501's
@@ -20,7 +20,6 @@
 #include <strings.h>
 
 #include "buf.h"
-#include "imapp.h"
 #include "mime.h"
 #include "mime_int.h"
 #include "xalloc.h"
@@ -29,42 +28,6 @@ struct mime_ctx {
 	const char *data;
 	size_t nparts;
 };
-
-/* mime_put_nstring - as an IMAP nstring, NULs dropped (no IMAP string
- * may carry one, and the cache is NUL-separated) */
-void
-mime_put_nstring(struct buf *out, const char *s, size_t len)
-{
-	struct buf b = BUF_INIT;
-	size_t i;
-
-	if (s == NULL || memchr(s, '\0', len) == NULL) {
-		imapp_put_nstring(out, s, len);
-		return;
-	}
-	for (i = 0; i < len; i++)
-		if (s[i] != '\0')
-			buf_putc(&b, s[i]);
-	imapp_put_string(out, buf_cstr(&b), b.len);
-	buf_free(&b);
-}
-
-/* mime_put_upper - a quoted upper-case string of the printable ASCII of
- * s (a type, parameter name, encoding or disposition) */
-static void
-mime_put_upper(struct buf *out, const char *s)
-{
-	unsigned char c;
-
-	buf_putc(out, '"');
-	for (; *s; s++) {
-		c = (unsigned char)*s;
-		if (c == '"' || c == '\\' || c < 0x20 || c >= 0x7f)
-			continue;
-		buf_putc(out, toupper(c));
-	}
-	buf_putc(out, '"');
-}
 
 /* mime_is_token - an RFC 2045 token (a type or subtype)? */
 static int
@@ -81,8 +44,7 @@ mime_is_token(const char *s, size_t len)
 	return 1;
 }
 
-/* mime_is_leaf - shown as a leaf (not split, see the invariant above) */
-static int
+int
 mime_is_leaf(const struct mime_part *p)
 {
 	return p->nchildren == 0 || (strcmp(p->type, "multipart") != 0 &&
@@ -131,13 +93,29 @@ mime_token(const char *s, size_t len, size_t i, struct buf *out)
 	return i;
 }
 
-/* mime_params - parse "; a=b; c="d"" into an IMAP param list */
+/* mime_strdup_text - s as a string, NULs dropped (see the invariant) */
 static char *
-mime_params(const char *s, size_t len, size_t i, const char *want,
-    char **wantval_r)
+mime_strdup_text(const char *s, size_t len)
 {
-	struct buf out = BUF_INIT, name = BUF_INIT, val = BUF_INIT;
-	int n = 0;
+	char *r = xmalloc(len + 1);
+	size_t i, n = 0;
+
+	for (i = 0; i < len; i++)
+		if (s[i] != '\0')
+			r[n++] = s[i];
+	r[n] = '\0';
+	return r;
+}
+
+/* mime_params - the parameters "; a=b; c="d"" of a structured field
+ * value from i on */
+static void
+mime_params(const char *s, size_t len, size_t i, struct mime_param **pv_r,
+    size_t *n_r)
+{
+	struct buf name = BUF_INIT, val = BUF_INIT;
+	struct mime_param *pv = NULL;
+	size_t n = 0, size = 0;
 
 	for (;;) {
 		while (i < len && s[i] != ';')
@@ -153,18 +131,41 @@ mime_params(const char *s, size_t len, size_t i, const char *want,
 		if (i >= len || s[i] != '=' || name.len == 0)
 			continue;
 		i = mime_token(s, len, i + 1, &val);
-		buf_puts(&out, n++ ? " " : "(");
-		mime_put_upper(&out, buf_cstr(&name));
-		buf_putc(&out, ' ');
-		mime_put_nstring(&out, buf_cstr(&val), val.len);
-		if (want && wantval_r && *wantval_r == NULL &&
-		    strcasecmp(buf_cstr(&name), want) == 0)
-			*wantval_r = xstrdup(buf_cstr(&val));
+		if (n == size) {
+			size = size ? size * 2 : 4;
+			pv = xreallocarray(pv, size, sizeof(*pv));
+		}
+		pv[n].name = xstrdup(buf_cstr(&name));
+		pv[n].value = mime_strdup_text(val.data, val.len);
+		n++;
 	}
-	buf_puts(&out, n ? ")" : "NIL");
 	buf_free(&name);
 	buf_free(&val);
-	return buf_release(&out);
+	*pv_r = pv;
+	*n_r = n;
+}
+
+const char *
+mime_param_get(const struct mime_param *pv, size_t n, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcasecmp(pv[i].name, name) == 0)
+			return pv[i].value;
+	return NULL;
+}
+
+static void
+mime_params_free(struct mime_param *pv, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(pv[i].name);
+		free(pv[i].value);
+	}
+	free(pv);
 }
 
 /* mime_field - unfolded value of a field in part's header, or NULL */
@@ -258,6 +259,7 @@ mime_parse_part(struct mime_ctx *cx, struct mime_part *p, size_t off,
 	const char *d = cx->data + off, *hdr;
 	struct buf t = BUF_INIT, st = BUF_INIT;
 	char *ct, *boundary = NULL, *cd;
+	const char *bd;
 	size_t i = 0, hl;
 
 	memset(p, 0, sizeof(*p));
@@ -280,11 +282,17 @@ mime_parse_part(struct mime_ctx *cx, struct mime_part *p, size_t off,
 		buf_reset(&st);
 		buf_append(&t, deftype, strcspn(deftype, "/"));
 		buf_puts(&st, strchr(deftype, '/') + 1);
-		p->params = ct == NULL && strcmp(deftype, "text/plain") == 0 ?
-		    xstrdup("(\"CHARSET\" \"US-ASCII\")") : xstrdup("NIL");
+		if (ct == NULL && strcmp(deftype, "text/plain") == 0) {
+			p->params = xcalloc(1, sizeof(*p->params));
+			p->params[0].name = xstrdup("charset");
+			p->params[0].value = xstrdup("US-ASCII");
+			p->nparams = 1;
+		}
 	} else {
-		p->params = mime_params(ct, strlen(ct), i, "boundary",
-		    &boundary);
+		mime_params(ct, strlen(ct), i, &p->params, &p->nparams);
+		bd = mime_param_get(p->params, p->nparams, "boundary");
+		if (bd != NULL)
+			boundary = xstrdup(bd);
 	}
 	for (i = 0; i < t.len; i++)
 		t.data[i] = (char)tolower((unsigned char)t.data[i]);
@@ -301,16 +309,11 @@ mime_parse_part(struct mime_ctx *cx, struct mime_part *p, size_t off,
 	p->location = mime_field(hdr, hl, "Content-Location");
 	cd = mime_field(hdr, hl, "Content-Disposition");
 	if (cd != NULL) {
-		struct buf db = BUF_INIT, dt = BUF_INIT;
+		struct buf dt = BUF_INIT;
 		size_t j = mime_token(cd, strlen(cd), 0, &dt);
-		char *prm = mime_params(cd, strlen(cd), j, NULL, NULL);
 
-		buf_putc(&db, '(');
-		mime_put_upper(&db, buf_cstr(&dt));
-		buf_printf(&db, " %s)", prm);
-		p->disposition = buf_release(&db);
-		buf_free(&dt);
-		free(prm);
+		mime_params(cd, strlen(cd), j, &p->dparams, &p->ndparams);
+		p->disposition = buf_release(&dt);
 		free(cd);
 	}
 	if (depth >= MIME_MAX_DEPTH) {
@@ -350,7 +353,8 @@ mime_part_clear(struct mime_part *p)
 	free(p->children);
 	free(p->type);
 	free(p->subtype);
-	free(p->params);
+	mime_params_free(p->params, p->nparams);
+	mime_params_free(p->dparams, p->ndparams);
 	free(p->id);
 	free(p->description);
 	free(p->encoding);
@@ -368,118 +372,6 @@ mime_free(struct mime_part **root)
 	mime_part_clear(*root);
 	free(*root);
 	*root = NULL;
-}
-
-static void
-mime_put_field(struct buf *out, const char *s)
-{
-	mime_put_nstring(out, s, s ? strlen(s) : 0);
-}
-
-/* mime_put_language - body-fld-lang: NIL, a string or a list */
-static void
-mime_put_language(struct buf *out, const char *s)
-{
-	if (s == NULL) {
-		buf_puts(out, "NIL");
-		return;
-	}
-	mime_put_field(out, s);
-}
-
-/* mime_body_fields - media type and body-fields of a non-multipart */
-static void
-mime_body_fields(const struct mime_part *p, const char *type,
-    const char *subtype, struct buf *out)
-{
-	mime_put_upper(out, type);
-	buf_putc(out, ' ');
-	mime_put_upper(out, subtype);
-	buf_printf(out, " %s ", p->params);
-	mime_put_field(out, p->id);
-	buf_putc(out, ' ');
-	mime_put_field(out, p->description);
-	buf_putc(out, ' ');
-	mime_put_upper(out, p->encoding ? p->encoding : "7BIT");
-	buf_printf(out, " %zu", p->body_len);
-}
-
-/* mime_body_ext1 - body-ext-1part */
-static void
-mime_body_ext1(const struct mime_part *p, struct buf *out)
-{
-	buf_putc(out, ' ');
-	mime_put_field(out, p->md5);
-	buf_printf(out, " %s ", p->disposition ? p->disposition : "NIL");
-	mime_put_language(out, p->language);
-	buf_putc(out, ' ');
-	mime_put_field(out, p->location);
-}
-
-/* mime_body_leaf - body-type-basic or body-type-text (after the "(");
- * a multipart or message/rfc822 that is not split is text/plain */
-static void
-mime_body_leaf(const struct mime_part *p, int ext, struct buf *out)
-{
-	int opaque = strcmp(p->type, "multipart") == 0 ||
-	    (strcmp(p->type, "message") == 0 &&
-	    strcmp(p->subtype, "rfc822") == 0);
-	const char *type = opaque ? "text" : p->type;
-
-	mime_body_fields(p, type, opaque ? "plain" : p->subtype, out);
-	if (strcmp(type, "text") == 0)
-		buf_printf(out, " %zu", p->body_lines);
-	if (ext)
-		mime_body_ext1(p, out);
-	buf_putc(out, ')');
-}
-
-static void
-mime_body(const struct mime_part *p, const char *data, int ext, int depth,
-    struct buf *out)
-{
-	size_t i;
-
-	buf_putc(out, '(');
-	if (mime_is_leaf(p) || depth >= MIME_MAX_DEPTH) {
-		mime_body_leaf(p, ext, out);
-		return;
-	}
-	if (strcmp(p->type, "multipart") == 0) {
-		for (i = 0; i < p->nchildren; i++)
-			mime_body(&p->children[i], data, ext, depth + 1, out);
-		buf_putc(out, ' ');
-		mime_put_upper(out, p->subtype);
-		if (ext) {
-			buf_printf(out, " %s %s ", p->params,
-			    p->disposition ? p->disposition : "NIL");
-			mime_put_language(out, p->language);
-			buf_putc(out, ' ');
-			mime_put_field(out, p->location);
-		}
-		buf_putc(out, ')');
-		return;
-	}
-	{
-		const struct mime_part *m = &p->children[0];
-
-		mime_body_fields(p, "MESSAGE", "RFC822", out);
-		buf_putc(out, ' ');
-		mime_envelope(data + m->hdr_off, m->hdr_len, out);
-		buf_putc(out, ' ');
-		mime_body(m, data, ext, depth + 1, out);
-		buf_printf(out, " %zu", p->body_lines);
-		if (ext)
-			mime_body_ext1(p, out);
-		buf_putc(out, ')');
-	}
-}
-
-void
-mime_bodystructure(const struct mime_part *root, const char *data,
-    int extended, struct buf *out)
-{
-	mime_body(root, data, extended, 0, out);
 }
 
 const struct mime_part *

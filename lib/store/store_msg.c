@@ -18,7 +18,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bodystructure.h"
 #include "buf.h"
+#include "envelope.h"
 #include "mime.h"
 #include "store_int.h"
 #include "xalloc.h"
@@ -405,11 +407,11 @@ store_cache_build(const char *data, size_t len, struct buf *out)
 {
 	struct mime_part *root = mime_parse(data, len);
 
-	mime_envelope(data + root->hdr_off, root->hdr_len, out);
+	envelope_write(data + root->hdr_off, root->hdr_len, out);
 	buf_putc(out, '\0');
-	mime_bodystructure(root, data, 0, out);
+	bodystructure_write(root, data, 0, out);
 	buf_putc(out, '\0');
-	mime_bodystructure(root, data, 1, out);
+	bodystructure_write(root, data, 1, out);
 	buf_putc(out, '\0');
 	mime_free(&root);
 }

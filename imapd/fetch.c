@@ -1,5 +1,5 @@
 /*
- * imapd_fetch - FETCH items: parse the attribute list once, then render
+ * fetch - FETCH items: parse the attribute list once, then render
  * each message from its index record, the FETCH cache (ENVELOPE, BODY,
  * BODYSTRUCTURE) and, only for sections, the mapped message file.
  */
@@ -12,8 +12,9 @@
 #include <strings.h>
 #include <time.h>
 
+#include "date.h"
 #include "imapd.h"
-#include "imapd_fetch.h"
+#include "fetch.h"
 #include "mime.h"
 #include "xalloc.h"
 
@@ -421,16 +422,10 @@ fetch_free(struct fetch_req **reqp)
 static void
 fetch_internaldate(const struct store_msg *m, struct buf *out)
 {
-	static const char *mon[] = { "Jan", "Feb", "Mar", "Apr", "May",
-	    "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
-	time_t t = (time_t)(m->internaldate + m->tzoff * 60);
-	struct tm tm;
-	int z = m->tzoff < 0 ? -m->tzoff : m->tzoff;
+	char d[DATE_IMAP_DATETIME_LEN];
 
-	gmtime_r(&t, &tm);
-	buf_printf(out, "INTERNALDATE \"%02d-%s-%04d %02d:%02d:%02d %c%02d%02d\"",
-	    tm.tm_mday, mon[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour,
-	    tm.tm_min, tm.tm_sec, m->tzoff < 0 ? '-' : '+', z / 60, z % 60);
+	date_format_imap_datetime(m->internaldate, m->tzoff, d);
+	buf_printf(out, "INTERNALDATE \"%s\"", d);
 }
 
 /* fetch_section_data - the bytes of a section into out */

@@ -1,5 +1,5 @@
 /*
- * imapd_io - buffered, deadline-bound socket I/O for one session.
+ * io - buffered, deadline-bound socket I/O for one session.
  */
 #include "config.h"
 

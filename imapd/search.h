@@ -1,5 +1,5 @@
 /*
- * imapd_search - SEARCH keys compiled into a tree and matched against
+ * search - SEARCH keys compiled into a tree and matched against
  * messages.  Text keys load and parse the message only when reached.
  */
 #ifndef BERTH_IMAPD_SEARCH_H

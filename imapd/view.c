@@ -1,5 +1,5 @@
 /*
- * imapd_view - the selected mailbox as the client sees it: message
+ * view - the selected mailbox as the client sees it: message
  * numbers, flags and modseqs last reported.  view_sync compares the view
  * with the store and sends exactly the untagged EXPUNGE, EXISTS, RECENT
  * and FETCH responses that bring the client up to date.

@@ -1,5 +1,5 @@
 /*
- * imapd_fetch - FETCH attribute parsing and rendering of one message.
+ * fetch - FETCH attribute parsing and rendering of one message.
  */
 #ifndef BERTH_IMAPD_FETCH_H
 #define BERTH_IMAPD_FETCH_H

@@ -1,5 +1,5 @@
 /*
- * imapd_search - RFC 3501 SEARCH keys (and MODSEQ): a parse tree and its
+ * search - RFC 3501 SEARCH keys (and MODSEQ): a parse tree and its
  * evaluation.  Strings match as case-insensitive substrings of the
  * decoded (RFC 2047, base64/QP) UTF-8 text.
  */
@@ -13,7 +13,9 @@
 #include <time.h>
 
 #include "buf.h"
-#include "imapd_search.h"
+#include "date.h"
+#include "envelope.h"
+#include "search.h"
 #include "mime.h"
 #include "xalloc.h"
 
@@ -106,41 +108,6 @@ search_arg(struct search_parser *ps, const char *key)
 	return ps->a[ps->i++].str;
 }
 
-/* search_date - "1-Feb-1994" to the UTC midnight of that day */
-static int
-search_date(const char *s, time_t *t)
-{
-	static const char *mon[] = { "jan", "feb", "mar", "apr", "may",
-	    "jun", "jul", "aug", "sep", "oct", "nov", "dec" };
-	struct tm tm;
-	char *e;
-	long d, y;
-	int m;
-
-	/* date-day 1*2DIGIT, date-year 4DIGIT: no sign, no space */
-	if (!isdigit((unsigned char)s[0]))
-		return -1;
-	d = strtol(s, &e, 10);
-	if (e - s > 2 || *e != '-' || d < 1 || d > 31)
-		return -1;
-	for (m = 0; m < 12; m++)
-		if (strncasecmp(e + 1, mon[m], 3) == 0)
-			break;
-	if (m == 12 || e[4] != '-')
-		return -1;
-	if (strlen(e + 5) != 4 || strspn(e + 5, "0123456789") != 4)
-		return -1;
-	y = strtol(e + 5, &e, 10);
-	if (*e != '\0' || y < 1900 || y > 9999)
-		return -1;
-	memset(&tm, 0, sizeof(tm));
-	tm.tm_mday = (int)d;
-	tm.tm_mon = m;
-	tm.tm_year = (int)y - 1900;
-	*t = timegm(&tm);
-	return 0;
-}
-
 static int
 search_is_set(const char *s)
 {
@@ -182,7 +149,6 @@ search_key(struct search_parser *ps)
 	const char *key, *v;
 	static char msg[96];
 	size_t i;
-	time_t t;
 
 	if (ps->i >= ps->n) {
 		ps->err = "Missing search key";
@@ -308,20 +274,21 @@ search_key(struct search_parser *ps)
 		    dates[] = { { "BEFORE", SR_BEFORE }, { "ON", SR_ON },
 		    { "SINCE", SR_SINCE }, { "SENTBEFORE", SR_SENTBEFORE },
 		    { "SENTON", SR_SENTON }, { "SENTSINCE", SR_SENTSINCE } };
+		long long day;
 
 		for (i = 0; i < 6; i++) {
 			if (strcasecmp(key, dates[i].n) != 0)
 				continue;
 			if ((v = search_arg(ps, key)) == NULL)
 				return NULL;
-			if (search_date(v, &t) < 0) {
+			if (date_parse_imap_date(v, &day) < 0) {
 				snprintf(msg, sizeof(msg), "%s needs a date "
 				    "such as 1-Feb-2024", key);
 				ps->err = msg;
 				return NULL;
 			}
 			p = search_node(dates[i].op);
-			p->num = (uint64_t)t;
+			p->num = (uint64_t)day;
 			return p;
 		}
 	}
@@ -524,7 +491,7 @@ search_header(const struct search_prog *p, const char *hdr, size_t len)
 		mime_decode_words(raw.data, raw.len, &b);
 		if (search_is_addr(p->hdr)) {
 			buf_putc(&b, 1);	/* neither side matches across */
-			mime_addr_text(raw.data, raw.len, &addrs);
+			envelope_addr_text(raw.data, raw.len, &addrs);
 			mime_decode_words(addrs.data, addrs.len, &b);
 		}
 		r = search_contains(b.data, b.data ? search_squash(b.data,
@@ -581,7 +548,7 @@ search_sent(const struct search_prog *p, struct search_msg *m)
 		return 0;
 	root = m->mime;
 	if (mime_header_get(m->data + root->hdr_off, root->hdr_len, "Date",
-	    0, 0, &b) == 0 && mime_parse_date(b.data, b.len, &t, &tz) == 0) {
+	    0, 0, &b) == 0 && date_parse_rfc5322(b.data, b.len, &t, &tz) == 0) {
 		/* the date as written, ignoring its zone (RFC 3501) */
 		day = (time_t)(t + tz * 60);
 		day -= day % 86400;
