@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "check_run.h"
 #include "cfg.h"
 #include "ev.h"
 #include "proxyp.h"
@@ -420,8 +421,6 @@ main(void)
 {
 	Suite *s = suite_create("proxyp");
 	TCase *tc = tcase_create("parse"), *tr = tcase_create("read");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_loop_test(tc, test_good, 0, sizeof(good) / sizeof(good[0]));
 	tcase_add_loop_test(tc, test_bad, 0, sizeof(bad) / sizeof(bad[0]));
@@ -440,10 +439,5 @@ main(void)
 	tcase_set_timeout(tr, 10);
 	suite_add_tcase(s, tc);
 	suite_add_tcase(s, tr);
-	sr = srunner_create(s);
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run_forked(s);
 }
