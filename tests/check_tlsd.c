@@ -10,6 +10,7 @@
 
 #include <openssl/ssl.h>
 
+#include "check_run.h"
 #include "tlsd.h"
 
 static const struct {
@@ -117,8 +118,6 @@ main(void)
 {
 	Suite *s = suite_create("tlsd");
 	TCase *tc = tcase_create("tlsd_conf");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_loop_test(tc, test_versions, 0, sizeof(versions) /
 	    sizeof(versions[0]));
@@ -129,10 +128,5 @@ main(void)
 	tcase_add_test(tc, test_sni_find);
 	tcase_set_timeout(tc, 10);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run_forked(s);
 }
