@@ -35,7 +35,7 @@ cmd_capability_list(struct imap_session *s, struct buf *out)
 	char *m, *w, *save = NULL;
 
 	buf_puts(out, "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE "
-	    "UIDPLUS UNSELECT CHILDREN MOVE CONDSTORE NOTIFY");
+	    "UIDPLUS UNSELECT CHILDREN MOVE CONDSTORE QRESYNC ESEARCH NOTIFY");
 	if (s->state != IMAP_S_NOTAUTH)
 		return;
 	if (!s->secure && !cfg_bool("allowplaintext"))
@@ -104,6 +104,12 @@ cmd_enable(struct imap_cmd *cmd)
 		    !cmd->s->condstore) {
 			cmd->s->condstore = 1;
 			buf_puts(&en, " CONDSTORE");
+		}
+		/* QRESYNC implies CONDSTORE (RFC 7162 3.2.3) */
+		if (strcasecmp(cmd->args[i].str, "QRESYNC") == 0 &&
+		    !cmd->s->qresync) {
+			cmd->s->qresync = cmd->s->condstore = 1;
+			buf_puts(&en, " QRESYNC");
 		}
 	}
 	io_printf(cmd->s, "* ENABLED%s\r\n", buf_cstr(&en));

@@ -95,8 +95,17 @@ cmd_fetch(struct imap_cmd *cmd)
 		imap_bad(cmd, "%s", err);
 		goto out;
 	}
+	if (fetch_vanished(req) && (!cmd->uid || !s->qresync)) {
+		imap_bad(cmd, "VANISHED needs UID FETCH and ENABLE QRESYNC");
+		fetch_free(&req);
+		goto out;
+	}
 	if (fetch_wants_modseq(req))
 		s->condstore = 1;
+	/* RFC 7162 3.2.6: what of the set went away since, first */
+	if (fetch_vanished(req))
+		view_vanished_earlier(s, cmd->args[0].str, NULL,
+		    fetch_changedsince(req));
 	fetch_stream(req, s, io_flush);
 	if (cmd_records(s, uids, n, &msgs, &nm, &err) != 0) {
 		imap_no(cmd, "[SERVERBUG] %s", err);
@@ -390,6 +399,74 @@ cmd_copy(struct imap_cmd *cmd)
 	free(uids);
 }
 
+#define SEARCH_RET_MIN	0x01
+#define SEARCH_RET_MAX	0x02
+#define SEARCH_RET_ALL	0x04
+#define SEARCH_RET_COUNT	0x08
+
+/* cmd_search_return - "RETURN (MIN MAX ALL COUNT)" (RFC 4731) at args[0]:
+ * the options (RETURN () is ALL), 0 without RETURN, -1 bad */
+static int
+cmd_search_return(struct imap_cmd *cmd, unsigned *ret_r)
+{
+	static const struct {
+		const char *name;
+		unsigned bit;
+	} opts[] = { { "MIN", SEARCH_RET_MIN }, { "MAX", SEARCH_RET_MAX },
+	    { "ALL", SEARCH_RET_ALL }, { "COUNT", SEARCH_RET_COUNT } };
+	const struct imapp_arg *l;
+	size_t i, j;
+
+	*ret_r = 0;
+	if (cmd->nargs < 2 || cmd->args[0].type != IMAPP_ATOM ||
+	    strcasecmp(cmd->args[0].str, "RETURN") != 0)
+		return 0;
+	l = &cmd->args[1];
+	if (l->type != IMAPP_LIST)
+		return -1;
+	for (i = 0; i < l->nlist; i++) {
+		for (j = 0; j < sizeof(opts) / sizeof(opts[0]); j++)
+			if (l->list[i].type == IMAPP_ATOM &&
+			    strcasecmp(l->list[i].str, opts[j].name) == 0)
+				break;
+		if (j == sizeof(opts) / sizeof(opts[0]))
+			return -1;	/* SAVE: no SEARCHRES */
+		*ret_r |= opts[j].bit;
+	}
+	if (*ret_r == 0)
+		*ret_r = SEARCH_RET_ALL;
+	return 2;
+}
+
+/* cmd_search_esearch - the ESEARCH response for hits[0..n) (ascending
+ * numbers or UIDs) */
+static void
+cmd_search_esearch(struct imap_cmd *cmd, unsigned ret, const uint32_t *hits,
+    size_t n, int modseq, uint64_t highest)
+{
+	struct buf line = BUF_INIT;
+
+	buf_puts(&line, "* ESEARCH (TAG ");
+	imapp_put_string(&line, cmd->tag, strlen(cmd->tag));
+	buf_puts(&line, ")");
+	if (cmd->uid)
+		buf_puts(&line, " UID");
+	if ((ret & SEARCH_RET_MIN) && n > 0)
+		buf_printf(&line, " MIN %u", hits[0]);
+	if ((ret & SEARCH_RET_MAX) && n > 0)
+		buf_printf(&line, " MAX %u", hits[n - 1]);
+	if (ret & SEARCH_RET_COUNT)
+		buf_printf(&line, " COUNT %zu", n);
+	if ((ret & SEARCH_RET_ALL) && n > 0) {
+		buf_puts(&line, " ALL ");
+		view_put_uids(&line, hits, n);
+	}
+	if (modseq && n > 0)
+		buf_printf(&line, " MODSEQ %llu", (unsigned long long)highest);
+	io_printf(cmd->s, "%s\r\n", buf_cstr(&line));
+	buf_free(&line);
+}
+
 void
 cmd_search(struct imap_cmd *cmd)
 {
@@ -399,11 +476,19 @@ cmd_search(struct imap_cmd *cmd)
 	struct search_msg sm;
 	struct store_msg *msgs = NULL, *m;
 	struct buf res = BUF_INIT;
+	uint32_t *hits = NULL;
+	uint64_t highest = 0;
 	const char *err;
-	size_t nm, i;
-	int badcs;
+	unsigned ret;
+	size_t nm, i, nhits = 0;
+	int badcs, skip, modseq;
 
-	prog = search_parse(cmd->args, cmd->nargs, &err, &badcs);
+	if ((skip = cmd_search_return(cmd, &ret)) < 0) {
+		imap_bad(cmd, "SEARCH RETURN takes (MIN MAX ALL COUNT)");
+		return;
+	}
+	prog = search_parse(cmd->args + skip, cmd->nargs - (size_t)skip, &err,
+	    &badcs);
 	if (prog == NULL) {
 		if (badcs)
 			imap_no(cmd, "%s", err);
@@ -411,11 +496,14 @@ cmd_search(struct imap_cmd *cmd)
 			imap_bad(cmd, "%s", err);
 		return;
 	}
+	if ((modseq = search_uses_modseq(prog)) != 0)
+		s->condstore = 1;
 	if (cmd_records(s, NULL, 0, &msgs, &nm, &err) != 0) {
 		imap_no(cmd, "[SERVERBUG] %s", err);
 		search_free(&prog);
 		return;
 	}
+	hits = xcalloc(v->n + 1, sizeof(*hits));
 	for (i = 0; i < v->n; i++) {
 		if (v->msgs[i].gone ||
 		    (m = cmd_find(msgs, nm, v->msgs[i].uid)) == NULL)
@@ -427,14 +515,26 @@ cmd_search(struct imap_cmd *cmd)
 		sm.maxmsgno = (uint32_t)v->n;
 		sm.maxuid = v->n ? v->msgs[v->n - 1].uid : 0;
 		sm.st = s->st;
-		if (search_match(prog, &sm))
-			buf_printf(&res, " %u", cmd->uid ? m->uid :
-			    (uint32_t)i + 1);
+		if (search_match(prog, &sm)) {
+			hits[nhits++] = cmd->uid ? m->uid : (uint32_t)i + 1;
+			if (m->modseq > highest)
+				highest = m->modseq;
+		}
 		search_msg_done(&sm);
 	}
-	io_printf(s, "* SEARCH%s\r\n", buf_cstr(&res));
+	if (ret != 0) {
+		cmd_search_esearch(cmd, ret, hits, nhits, modseq, highest);
+	} else {
+		for (i = 0; i < nhits; i++)
+			buf_printf(&res, " %u", hits[i]);
+		if (modseq && nhits > 0)
+			buf_printf(&res, " (MODSEQ %llu)",
+			    (unsigned long long)highest);
+		io_printf(s, "* SEARCH%s\r\n", buf_cstr(&res));
+	}
 	imap_ok(cmd, "SEARCH completed");
 	buf_free(&res);
+	free(hits);
 	free(msgs);
 	search_free(&prog);
 }

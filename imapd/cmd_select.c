@@ -19,6 +19,100 @@
 #include "snap.h"
 #include "xalloc.h"
 
+/* the (QRESYNC (uidvalidity modseq [known-uids [seq-match]])) select
+ * parameter (RFC 7162 3.2.5) */
+struct cmd_qresync {
+	int on;
+	uint64_t uidvalidity, modseq;
+	const char *known;	/* UID set, NULL: all */
+};
+
+/* cmd_select_params - "(CONDSTORE)" / "(QRESYNC (...))"; -1 bad */
+static int
+cmd_select_params(struct imap_cmd *cmd, const struct imapp_arg *l,
+    struct cmd_qresync *q)
+{
+	const struct imapp_arg *a, *p;
+	size_t i;
+
+	for (i = 0; i < l->nlist; i++) {
+		a = &l->list[i];
+		if (a->type != IMAPP_ATOM)
+			return -1;
+		if (strcasecmp(a->str, "CONDSTORE") == 0) {
+			cmd->s->condstore = 1;
+			continue;
+		}
+		if (strcasecmp(a->str, "QRESYNC") != 0 || q->on ||
+		    !cmd->s->qresync || i + 1 >= l->nlist)
+			return -1;
+		p = &l->list[++i];
+		if (p->type != IMAPP_LIST || p->nlist < 2 || p->nlist > 4 ||
+		    p->list[0].type != IMAPP_ATOM ||
+		    p->list[1].type != IMAPP_ATOM ||
+		    imapp_number(p->list[0].str, p->list[0].len, 1,
+		    IMAPP_NUMBER_MAX, &q->uidvalidity) < 0 ||
+		    imapp_number(p->list[1].str, p->list[1].len, 1,
+		    IMAPP_MODSEQ_MAX, &q->modseq) < 0)
+			return -1;
+		if (p->nlist >= 3 && p->list[2].type != IMAPP_ATOM)
+			return -1;
+		/* seq-match only helps a server that forgets expunges */
+		if (p->nlist == 4 && p->list[3].type != IMAPP_LIST)
+			return -1;
+		q->known = p->nlist >= 3 ? p->list[2].str : NULL;
+		if (q->known != NULL) {
+			struct imapp_seqset ss;
+			int bad = imapp_seqset_parse(q->known, UINT32_MAX,
+			    &ss) < 0 || ss.dollar;
+
+			imapp_seqset_free(&ss);
+			if (bad)
+				return -1;
+		}
+		q->on = 1;
+	}
+	return 0;
+}
+
+/* cmd_select_resync - QRESYNC: what went away since q->modseq, then
+ * the flags of every message changed since */
+static void
+cmd_select_resync(struct imap_session *s, const struct cmd_qresync *q)
+{
+	struct imap_view *v = &s->view;
+	struct store_msg *msgs;
+	struct buf line = BUF_INIT;
+	const char *err;
+	size_t n, i, j;
+
+	view_vanished_earlier(s, NULL, q->known, q->modseq);
+	if (store_msg_changed(s->st, v->mboxid, q->modseq, &msgs, &n,
+	    &err) != 0) {
+		log_error("qresync user=%s mailbox=%s: %s", s->user, v->name,
+		    err);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		uint32_t no = view_msgno(s, msgs[i].uid);
+
+		if (no == 0)
+			continue;
+		j = no - 1;
+		v->msgs[j].flags = msgs[i].flags;
+		v->msgs[j].modseq = msgs[i].modseq;
+		view_keywords_note(s, msgs[i].keywords);
+		buf_reset(&line);
+		imap_flags_put(&line, msgs[i].flags, msgs[i].keywords,
+		    v->msgs[j].recent);
+		io_printf(s, "* %u FETCH (UID %u FLAGS %s MODSEQ (%llu))\r\n",
+		    no, msgs[i].uid, buf_cstr(&line),
+		    (unsigned long long)msgs[i].modseq);
+	}
+	free(msgs);
+	buf_free(&line);
+}
+
 void
 cmd_select(struct imap_cmd *cmd)
 {
@@ -26,6 +120,7 @@ cmd_select(struct imap_cmd *cmd)
 	int readonly = strcmp(cmd->c->name, "EXAMINE") == 0;
 	const char *name = imap_astring(cmd, 0), *err;
 	struct store_mbox mb;
+	struct cmd_qresync q;
 	uint32_t nrecent, unseen = 0;
 	size_t i;
 	int r;
@@ -37,8 +132,12 @@ cmd_select(struct imap_cmd *cmd)
 	}
 	if (cmd_mbox_check(cmd, 0) < 0)
 		return;
-	if (cmd->nargs == 2)
-		s->condstore = 1;	/* (CONDSTORE) select parameter */
+	memset(&q, 0, sizeof(q));
+	if (cmd->nargs == 2 && cmd_select_params(cmd, &cmd->args[1], &q) < 0) {
+		imap_bad(cmd, "Invalid SELECT parameters (QRESYNC needs ENABLE "
+		    "QRESYNC first)");
+		return;
+	}
 	if (s->state == IMAP_S_SELECTED)
 		io_printf(s, "* OK [CLOSED] Previous mailbox closed\r\n");
 	r = view_open(s, name, readonly, &mb, &nrecent, &err);
@@ -60,6 +159,8 @@ cmd_select(struct imap_cmd *cmd)
 	    "* OK [UIDNEXT %u] Predicted next UID\r\n"
 	    "* OK [HIGHESTMODSEQ %llu] Highest\r\n", mb.uidvalidity,
 	    mb.uidnext, (unsigned long long)mb.highestmodseq);
+	if (q.on && q.uidvalidity == mb.uidvalidity)
+		cmd_select_resync(s, &q);
 	imap_ok(cmd, "[%s] %s completed", readonly ? "READ-ONLY" :
 	    "READ-WRITE", cmd->c->name);
 }

@@ -47,6 +47,7 @@ struct fetch_req {
 	struct fetch_item *items;
 	size_t n;
 	uint64_t changedsince;	/* (CHANGEDSINCE n) modifier, 0: none */
+	int vanished;		/* (VANISHED) modifier (QRESYNC) */
 	struct imap_session *stream;	/* flush its output between items */
 	fetch_flush_fn *flush;
 };
@@ -284,8 +285,9 @@ fetch_one(struct fetch_req *r, const struct imapp_arg *arg)
 	return 0;
 }
 
-/* fetch_modifiers - "(CHANGEDSINCE n)" (RFC 7162 3.1.4.1), the only
- * FETCH modifier berth knows; it implies MODSEQ */
+/* fetch_modifiers - "(CHANGEDSINCE n [VANISHED])" (RFC 7162 3.1.4.1,
+ * 3.2.6); CHANGEDSINCE implies MODSEQ; VANISHED needs it (the caller
+ * checks UID and QRESYNC) */
 static int
 fetch_modifiers(struct fetch_req *r, const struct imapp_arg *m,
     const char **error_r)
@@ -299,6 +301,12 @@ fetch_modifiers(struct fetch_req *r, const struct imapp_arg *m,
 	for (i = 0; i < m->nlist; i += 2) {
 		const struct imapp_arg *k = &m->list[i], *v = k + 1;
 
+		if (k->type == IMAPP_ATOM && !r->vanished &&
+		    strcasecmp(k->str, "VANISHED") == 0) {
+			r->vanished = 1;
+			i--;
+			continue;
+		}
 		if (k->type != IMAPP_ATOM ||
 		    strcasecmp(k->str, "CHANGEDSINCE") != 0) {
 			*error_r = "Unknown FETCH modifier";
@@ -311,6 +319,10 @@ fetch_modifiers(struct fetch_req *r, const struct imapp_arg *m,
 			    "(1 to 2^63-1)";
 			return -1;
 		}
+	}
+	if (r->vanished && r->changedsince == 0) {
+		*error_r = "VANISHED needs CHANGEDSINCE";
+		return -1;
 	}
 	fetch_add(r, F_MODSEQ);
 	return 0;
@@ -370,6 +382,12 @@ fetch_sets_seen(const struct fetch_req *req)
 		if (req->items[i].kind == F_SECTION && !req->items[i].peek)
 			return 1;
 	return 0;
+}
+
+int
+fetch_vanished(const struct fetch_req *req)
+{
+	return req->vanished;
 }
 
 uint64_t

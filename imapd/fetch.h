@@ -26,6 +26,8 @@ int fetch_sets_seen(const struct fetch_req *req);
 /* fetch_changedsince - the CHANGEDSINCE modifier (0 if none): only
  * messages with a greater MODSEQ are fetched */
 uint64_t fetch_changedsince(const struct fetch_req *req);
+/* fetch_vanished - was (VANISHED) given (with CHANGEDSINCE)? */
+int fetch_vanished(const struct fetch_req *req);
 /* fetch_wants_flags - was FLAGS asked for? */
 int fetch_wants_flags(const struct fetch_req *req);
 /* fetch_wants_modseq - was MODSEQ asked for (turns CONDSTORE on)? */

@@ -67,6 +67,7 @@ struct imap_session {
 	struct buf out;		/* pending output */
 	int failed_logins;
 	int condstore;		/* ENABLE CONDSTORE / used */
+	int qresync;		/* ENABLE QRESYNC: VANISHED for EXPUNGE */
 	long long timeout_ms;
 	int dead;		/* I/O failed: stop */
 	int parked;		/* handed to idled: do not close */
@@ -268,6 +269,14 @@ int view_uids(struct imap_session *s, const char *set, int uid,
 void view_keywords_note(struct imap_session *s, const char *kws);
 /* view_keywords_put - FLAGS and PERMANENTFLAGS with the view's keywords */
 void view_keywords_put(struct imap_session *s);
+/* view_put_uids - uids[0..n) (ascending) as a compact set "1:3,7" */
+void view_put_uids(struct buf *out, const uint32_t *uids, size_t n);
+/* view_vanished_earlier - "* VANISHED (EARLIER)" for the UIDs of set
+ * (a UID set, NULL: all) expunged after modseq and no longer in the
+ * view, optionally only those also in known (a UID set, NULL: all);
+ * -1 on a bad set */
+int view_vanished_earlier(struct imap_session *s, const char *set,
+    const char *known, uint64_t modseq);
 /* view_recent - messages \Recent in the view */
 uint32_t view_recent(struct imap_session *s);
 /* view_msgno - msgno of uid in the view, 0 if absent */

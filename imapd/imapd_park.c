@@ -65,6 +65,7 @@ park_snapshot(struct imap_session *s, int kind, const char *tag,
 	sn->failed_logins = (uint32_t)s->failed_logins;
 	sn->idle_since_ms = s->idle_since_ms;
 	sn->flags = (s->condstore ? SNAP_F_CONDSTORE : 0) |
+	    (s->qresync ? SNAP_F_QRESYNC : 0) |
 	    (s->secure ? SNAP_F_SECURE : 0) | (s->tls ? SNAP_F_TLS : 0);
 	if (s->state == IMAP_S_SELECTED) {
 		sn->flags |= SNAP_F_SELECTED |
@@ -263,6 +264,7 @@ resume_session(struct imap_session *s, const struct snap *sn)
 	}
 	snprintf(s->user, sizeof(s->user), "%s", sn->user);
 	s->condstore = (sn->flags & SNAP_F_CONDSTORE) != 0;
+	s->qresync = (sn->flags & SNAP_F_QRESYNC) != 0;
 	s->state = IMAP_S_AUTH;
 	if ((sn->flags & SNAP_F_SELECTED) && view_rebuild(s, sn, &err) != 0) {
 		io_printf(s, "* BYE Selected mailbox is gone: %s\r\n", err);

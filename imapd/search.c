@@ -341,6 +341,19 @@ search_parse(const struct imapp_arg *args, size_t n, const char **error_r,
 	return p;
 }
 
+int
+search_uses_modseq(const struct search_prog *p)
+{
+	size_t i;
+
+	if (p->op == SR_MODSEQ)
+		return 1;
+	for (i = 0; i < p->nkids; i++)
+		if (search_uses_modseq(p->kids[i]))
+			return 1;
+	return 0;
+}
+
 void
 search_free(struct search_prog **pp)
 {

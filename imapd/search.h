@@ -30,6 +30,9 @@ struct search_prog *search_parse(const struct imapp_arg *args, size_t n,
     const char **error_r, int *badcharset_r);
 int search_match(const struct search_prog *p, struct search_msg *m);
 void search_msg_done(struct search_msg *m);
+/* search_uses_modseq - has the program a MODSEQ key (RFC 7162 3.1.5:
+ * the result then carries the highest MODSEQ)? */
+int search_uses_modseq(const struct search_prog *p);
 void search_free(struct search_prog **p);
 
 #endif

@@ -201,15 +201,95 @@ view_close(struct imap_session *s)
 		s->state = IMAP_S_AUTH;
 }
 
+void
+view_put_uids(struct buf *out, const uint32_t *uids, size_t n)
+{
+	size_t i, j;
+
+	for (i = 0; i < n; i = j) {
+		for (j = i + 1; j < n && uids[j] == uids[j - 1] + 1; j++)
+			;
+		buf_printf(out, "%s%u", i ? "," : "", uids[i]);
+		if (j - i > 1)
+			buf_printf(out, ":%u", uids[j - 1]);
+	}
+}
+
+/* view_emit_vanished - QRESYNC: one VANISHED for the gone messages */
+static void
+view_emit_vanished(struct imap_session *s)
+{
+	struct imap_view *v = &s->view;
+	struct buf line = BUF_INIT;
+	uint32_t *uids = xcalloc(v->n + 1, sizeof(*uids));
+	size_t i, k = 0;
+
+	for (i = 0; i < v->n; i++)
+		if (v->msgs[i].gone)
+			uids[k++] = v->msgs[i].uid;
+	if (k > 0) {
+		view_put_uids(&line, uids, k);
+		io_printf(s, "* VANISHED %s\r\n", buf_cstr(&line));
+	}
+	buf_free(&line);
+	free(uids);
+}
+
+int
+view_vanished_earlier(struct imap_session *s, const char *set,
+    const char *known, uint64_t modseq)
+{
+	struct imapp_seqset ss, ks;
+	struct buf line = BUF_INIT;
+	uint32_t *ex;
+	const char *err;
+	size_t nex, i, k = 0;
+	int r = 0;
+
+	memset(&ss, 0, sizeof(ss));
+	memset(&ks, 0, sizeof(ks));
+	if ((set != NULL && (imapp_seqset_parse(set, UINT32_MAX, &ss) < 0 ||
+	    ss.dollar)) || (known != NULL && (imapp_seqset_parse(known,
+	    UINT32_MAX, &ks) < 0 || ks.dollar))) {
+		r = -1;
+		goto out;
+	}
+	if (store_expunged_since(s->st, s->view.mboxid, modseq, &ex, &nex,
+	    &err) != 0) {
+		log_error("vanished user=%s mailbox=%s: %s", s->user,
+		    s->view.name, err);
+		goto out;
+	}
+	/* a UID still in the view goes out as VANISHED when it is gone */
+	for (i = 0; i < nex; i++)
+		if ((set == NULL || imapp_seqset_contains(&ss, ex[i])) &&
+		    (known == NULL || imapp_seqset_contains(&ks, ex[i])) &&
+		    view_msgno(s, ex[i]) == 0)
+			ex[k++] = ex[i];
+	if (k > 0) {
+		view_put_uids(&line, ex, k);
+		io_printf(s, "* VANISHED (EARLIER) %s\r\n", buf_cstr(&line));
+	}
+	free(ex);
+out:
+	imapp_seqset_free(&ss);
+	imapp_seqset_free(&ks);
+	buf_free(&line);
+	return r;
+}
+
 /* view_emit_expunges - EXPUNGE for every gone message, highest first so
- * that each number is right when the client applies it */
+ * that each number is right when the client applies it (QRESYNC: one
+ * VANISHED) */
 static void
 view_emit_expunges(struct imap_session *s)
 {
 	struct imap_view *v = &s->view;
 	size_t i, o;
 
-	for (i = v->n; i > 0; i--)
+	if (s->qresync)
+		view_emit_vanished(s);
+	for (i = v->n; i > 0 && !s->qresync; i--)
 		if (v->msgs[i - 1].gone)
 			io_printf(s, "* %zu EXPUNGE\r\n", i);
 	for (i = o = 0; i < v->n; i++)

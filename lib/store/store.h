@@ -10,7 +10,9 @@
  *   expunged   (mboxid, uid)     -> modseq at expunge, then the message
  *                                   record as it was (for QRESYNC, for
  *                                   resuming parked sessions, and for
- *                                   FETCH by sessions not yet told)
+ *                                   FETCH by sessions not yet told);
+ *                                   never pruned while the mailbox
+ *                                   exists, so QRESYNC is always exact
  *   cache      guid              -> ENVELOPE, BODY, BODYSTRUCTURE text
  *   refs       guid              -> count of index records using the file
  *   subs       "<user>\0<name>"  -> subscription

@@ -5,6 +5,7 @@ mailbox, ENVELOPE addresses, SEARCH on address headers, LSUB parents,
 UNCHANGEDSINCE and LIST's INBOX.  Raw sockets: the order and the exact
 form of untagged responses is what is checked."""
 import re
+import time
 
 import pytest
 
@@ -384,4 +385,121 @@ def test_list_inbox_any_case(server):
         out = ok(a.cmd(b"l", b'LIST "" ' + pat))
         assert any(ln.startswith(b"* LIST") and ln.endswith(b" INBOX")
                    for ln in out), (pat, out)
+    a.cmd(b"z", b"LOGOUT")
+
+
+def select_info(out):
+    text = b"\n".join(out)
+    return (re.search(rb"UIDVALIDITY (\d+)", text).group(1),
+            re.search(rb"HIGHESTMODSEQ (\d+)", text).group(1))
+
+
+def test_qresync(server):
+    a = login(server)
+    ok(a.cmd(b"c", b"CREATE qr1"))
+    for _ in range(5):
+        append(a, b"qr1")
+    uv, hms = select_info(ok(a.cmd(b"s", b"SELECT qr1")))
+    ok(a.cmd(b"t", b"UID STORE 2 +FLAGS (\\Seen)"))
+    ok(a.cmd(b"t", b"UID STORE 3 +FLAGS (\\Deleted)"))
+    ok(a.cmd(b"x", b"EXPUNGE"))
+    b = login(server)
+    # QRESYNC must be enabled first
+    out = b.cmd(b"s", b"SELECT qr1 (QRESYNC (" + uv + b" " + hms + b"))")
+    assert status(out) == b"BAD", out
+    out = ok(b.cmd(b"e", b"ENABLE QRESYNC"))
+    assert b"* ENABLED QRESYNC" in out, out
+    assert b"QRESYNC" in ok(b.cmd(b"c", b"CAPABILITY"))[0]
+    out = ok(b.cmd(b"s", b"SELECT qr1 (QRESYNC (" + uv + b" " + hms +
+                   b"))"))
+    van = [ln for ln in out if ln.startswith(b"* VANISHED")]
+    assert van == [b"* VANISHED (EARLIER) 3"], out
+    fetches = [ln for ln in out if b"FETCH" in ln]
+    assert len(fetches) == 1 and b"UID 2 " in fetches[0], out
+    assert b"\\Seen" in fetches[0] and b"MODSEQ (" in fetches[0], out
+    assert out.index(van[0]) < out.index(fetches[0])
+    # known-uids limit what is reported gone; another UIDVALIDITY: none
+    out = ok(b.cmd(b"s", b"EXAMINE qr1 (QRESYNC (" + uv + b" " + hms +
+                   b" 1:2,4))"))
+    assert not [ln for ln in out if ln.startswith(b"* VANISHED")], out
+    out = ok(b.cmd(b"s", b"SELECT qr1 (QRESYNC (1 " + hms + b"))"))
+    assert not [ln for ln in out if b"VANISHED" in ln or b"FETCH" in ln]
+    # UID FETCH (CHANGEDSINCE m VANISHED)
+    out = ok(b.cmd(b"f", b"UID FETCH 1:* (FLAGS) (CHANGEDSINCE " + hms +
+                   b" VANISHED)"))
+    assert out[0] == b"* VANISHED (EARLIER) 3", out
+    assert len([ln for ln in out if b"FETCH (" in ln]) == 1, out
+    assert status(b.cmd(b"f", b"FETCH 1:* (FLAGS) (CHANGEDSINCE " + hms +
+                        b" VANISHED)")) == b"BAD"
+    # expunges are VANISHED once QRESYNC is on, ours and others'
+    ok(a.cmd(b"t", b"UID STORE 4 +FLAGS (\\Deleted)"))
+    ok(a.cmd(b"x", b"EXPUNGE"))
+    out = ok(b.cmd(b"n", b"NOOP"))
+    assert b"* VANISHED 4" in out and not untagged(out, b"EXPUNGE"), out
+    ok(b.cmd(b"t", b"UID STORE 1:2 +FLAGS.SILENT (\\Deleted)"))
+    out = ok(b.cmd(b"x", b"EXPUNGE"))
+    assert b"* VANISHED 1:2" in out and not untagged(out, b"EXPUNGE"), out
+    out = ok(b.cmd(b"m", b"UID MOVE 5 qr1"))
+    assert b"* VANISHED 5" in out, out
+    out = ok(b.cmd(b"f", b"UID SEARCH ALL"))
+    assert b"* SEARCH 6" in out, out
+    for r in (a, b):
+        r.cmd(b"z", b"LOGOUT")
+
+
+def wait_for(pred, timeout=10):
+    end = time.time() + timeout
+    while time.time() < end:
+        if pred():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_qresync_parked_session(fresh):
+    """a session parked in idled comes back with QRESYNC on: VANISHED"""
+    s = fresh(extra_conf="wait_park_delay: 200ms\n").start()
+    a = login(s)
+    ok(a.cmd(b"c", b"CREATE qp"))
+    append(a, b"qp")
+    append(a, b"qp")
+    b = login(s)
+    ok(b.cmd(b"e", b"ENABLE QRESYNC"))
+    ok(b.cmd(b"s", b"SELECT qp"))
+    n = s.logtext().count("park user=alice")
+    assert wait_for(lambda: s.logtext().count("park user=alice") > n)
+    ok(a.cmd(b"s", b"SELECT qp"))
+    ok(a.cmd(b"t", b"STORE 1 +FLAGS.SILENT (\\Deleted)"))
+    ok(a.cmd(b"x", b"EXPUNGE"))
+    out = ok(b.cmd(b"n", b"NOOP"))
+    assert b"* VANISHED 1" in out and not untagged(out, b"EXPUNGE"), out
+    for r in (a, b):
+        r.cmd(b"z", b"LOGOUT")
+
+
+def test_esearch(server):
+    a = login(server)
+    assert b" ESEARCH" in ok(a.cmd(b"c", b"CAPABILITY"))[0]
+    ok(a.cmd(b"c", b"CREATE es1"))
+    for _ in range(6):
+        append(a, b"es1")
+    ok(a.cmd(b"s", b"SELECT es1"))
+    ok(a.cmd(b"t", b"STORE 2:4,6 +FLAGS (\\Flagged)"))
+    out = ok(a.cmd(b"k", b"SEARCH RETURN (MIN MAX COUNT ALL) FLAGGED"))
+    assert out[0] == b'* ESEARCH (TAG "k") MIN 2 MAX 6 COUNT 4 ALL 2:4,6', out
+    out = ok(a.cmd(b"k", b"UID SEARCH RETURN () FLAGGED"))
+    assert out[0] == b'* ESEARCH (TAG "k") UID ALL 2:4,6', out
+    out = ok(a.cmd(b"k", b"SEARCH RETURN (COUNT) CHARSET UTF-8 DELETED"))
+    assert out[0] == b'* ESEARCH (TAG "k") COUNT 0', out
+    out = ok(a.cmd(b"k", b"SEARCH RETURN (MIN) DELETED"))
+    assert out[0] == b'* ESEARCH (TAG "k")', out
+    assert status(a.cmd(b"k", b"SEARCH RETURN (SAVE) ALL")) == b"BAD"
+    assert status(a.cmd(b"k", b"SEARCH RETURN (FOO) ALL")) == b"BAD"
+    # MODSEQ: the highest of the messages found (RFC 7162 3.1.5)
+    out = ok(a.cmd(b"f", b"FETCH 6 (MODSEQ)"))
+    top = re.search(rb"MODSEQ \((\d+)\)", out[0]).group(1)
+    out = ok(a.cmd(b"k", b"SEARCH MODSEQ 1"))
+    assert out[0] == b"* SEARCH 1 2 3 4 5 6 (MODSEQ " + top + b")", out
+    out = ok(a.cmd(b"k", b"SEARCH RETURN (COUNT) MODSEQ 1"))
+    assert out[0] == b'* ESEARCH (TAG "k") COUNT 6 MODSEQ ' + top, out
     a.cmd(b"z", b"LOGOUT")
