@@ -31,6 +31,7 @@
 #include "cfg.h"
 #include "log.h"
 #include "net.h"
+#include "proxyp.h"
 #include "srv.h"
 #include "tlsd.h"
 #include "xalloc.h"
@@ -315,16 +316,33 @@ tlsd_conn_linger(struct tconn *c)
 	ev_timer_add(&c->timer, CONN_LINGER_MS, conn_timeout, c);
 }
 
+/* conn_proxied - the service's PROXY header, if it takes one, is read
+ * (c->addr and c->port are the real client's now): admission next */
+static void
+conn_proxied(const char *err, void *ctx)
+{
+	struct tconn *c = ctx;
+
+	if (err == NULL) {
+		tlsd_admit_ask(c);
+		return;
+	}
+	log_info("refused addr=%s limit=proxy_protocol reason=\"%s\"",
+	    c->addr, err);
+	tlsd_conn_close(c, NULL);
+}
+
 /*
  * tlsd_conn_accepted - a new implicit-TLS client, before anything is
  * read from it: the one place where what comes before the handshake
- * goes (admission now; a PROXY protocol header would be read here,
- * replacing c->addr and c->port, before admission).
+ * goes: behind a load balancer the PROXY header (proxy_protocol), then
+ * admission, both before any TLS work.
  */
 static void
 tlsd_conn_accepted(struct tconn *c)
 {
-	tlsd_admit_ask(c);
+	proxyp_ev_accept(c->fd, srv_service_name(), c->addr, sizeof(c->addr),
+	    &c->port, conn_proxied, c);
 }
 
 static void

@@ -1,8 +1,12 @@
-"""PROXY protocol v1/v2 on the plaintext port: the real client address
+"""PROXY protocol v1/v2 on the plaintext port (imapd) and the implicit-TLS
+port (tlsd, before admission and the handshake): the real client address
 reaches the logs, admission (authd) and idled; untrusted sources and bad
 headers are refused, logged once."""
 import socket
+import ssl
 import struct
+
+import pytest
 
 from raw import Raw
 from test_master import wait_for
@@ -196,3 +200,59 @@ def test_per_service_key(fresh):
     plain = Raw.nogreeting(lbport, source="127.0.0.31")
     plain.send(b"a CAPABILITY\r\n")
     assert gone(plain)
+
+
+def test_tls_proxy_v1_v2_before_the_handshake(fresh):
+    """imaps_proxy_protocol: tlsd reads the header before admission and
+    the handshake; logs, authd and imapd see the real client; the
+    plaintext service takes no header"""
+    s = fresh(tls=True, extra_conf="imaps_proxy_protocol: yes\n"
+              "proxy_trusted: 127.0.0.0/28\n").start()
+    ctx = ssl.create_default_context(cafile=s.cert)
+
+    def imaps(header, source):
+        tcp = socket.create_connection(("127.0.0.1", s.tls_port), timeout=10,
+                                       source_address=(source, 0))
+        tcp.sendall(header)
+        r = Raw.__new__(Raw)
+        r.s = ctx.wrap_socket(tcp, server_hostname="localhost")
+        r.buf = b""
+        r.greeting = r.line()
+        return r
+
+    r = imaps(v1("203.0.113.5", 41000, dport=993), "127.0.0.2")
+    assert r.greeting.startswith(b"* OK"), r.greeting
+    assert r.cmd(b"a", b"LOGIN alice secret")[-1].startswith(b"a OK")
+    assert wait_for(lambda: "tls addr=203.0.113.5" in s.logtext())
+    assert wait_for(lambda: "connect addr=203.0.113.5 port=41000" in
+                    s.logtext())
+    # parked over TLS: idled holds the real client too
+    assert r.cmd(b"b", b"SELECT INBOX")[-1].startswith(b"b OK")
+    r.send(b"c IDLE\r\n")
+    assert r.line().startswith(b"+")
+    assert wait_for(lambda: "park user=alice addr=203.0.113.5 kind=idle"
+                    in s.logtext())
+    r2 = imaps(v2("2001:db8::5", 41001, dport=993), "127.0.0.3")
+    assert r2.greeting.startswith(b"* OK"), r2.greeting
+    assert wait_for(lambda: "connect addr=2001:db8::5 port=41001" in
+                    s.logtext())
+    # the plaintext service is not behind the balancer
+    assert Raw(s.port).greeting.startswith(b"* OK")
+    # untrusted: refused before any TLS, logged once
+    tcp = socket.create_connection(("127.0.0.1", s.tls_port), timeout=10,
+                                   source_address=("127.0.1.9", 0))
+    tcp.sendall(v1("203.0.113.6", 41002))
+    r3 = Raw.__new__(Raw)
+    r3.s = tcp
+    assert gone(r3)
+    line = ("refused addr=127.0.1.9 limit=proxy_protocol reason=\"PROXY "
+            "header from an address not in proxy_trusted\"")
+    assert wait_for(lambda: line in s.logtext())
+    assert count(s, line) == 1
+    # a ClientHello where the header should be
+    tcp = socket.create_connection(("127.0.0.1", s.tls_port), timeout=10,
+                                   source_address=("127.0.0.4", 0))
+    with pytest.raises((ssl.SSLError, OSError)):
+        ctx.wrap_socket(tcp, server_hostname="localhost")
+    assert wait_for(lambda: "refused addr=127.0.0.4 limit=proxy_protocol "
+                    "reason=\"not a PROXY header\"" in s.logtext())
