@@ -78,7 +78,8 @@ conn_limits(void)
 	log_info("connections limited by open files: %zu", conn_max);
 }
 
-/* conn_keepalive - find dead clients in minutes (tcp_keepalive_*) */
+/* conn_keepalive - find dead clients in minutes (tcp_keepalive_*); no
+ * Nagle */
 static void
 conn_keepalive(int fd)
 {
@@ -95,6 +96,10 @@ conn_keepalive(int fd)
 		    sizeof(intvl));
 	if (cnt > 0)
 		setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+	/* every TLS record leaves at once: with Nagle the greeting waited
+	 * behind the session tickets for the client's delayed ACK (40 ms
+	 * after each full handshake) */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
 }
 
 /* conn_listen_set - accept or not, and tell master */
