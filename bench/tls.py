@@ -4,9 +4,11 @@ berth beside Dovecot (hibernation off and on), in the same run.
 
 Owns, per server, each freshly started (bench/peers.py) with the same
 self-signed RSA-2048 certificate and an implicit-TLS port:
-  - full handshakes per second: P client processes for S seconds, each
-    connecting, completing the TLS handshake, reading the IMAP greeting
-    and closing, one after another, from rotating 127.x.y.z addresses;
+  - full handshakes per second: P client processes of T threads for S
+    seconds, each thread connecting, completing the TLS handshake,
+    reading the IMAP greeting and closing, one after another, from
+    rotating 127.x.y.z addresses (P x T connections in flight); also the
+    time from connect to greeting (p50/p99);
   - resumed handshakes per second: the same, each connection offering
     the session ticket of the previous one; counted are connections the
     server resumed (resumed_pct says how many of them did);
@@ -20,8 +22,9 @@ self-signed RSA-2048 certificate and an implicit-TLS port:
     APPENDs come from the parent over the plaintext port.
 
     bench/tls.py [--servers berth,dovecot,dovecot-hib] [--seconds 10]
-                 [--procs 4] [--users 50] [--rounds 5] [--tlsd 2]
-                 [--with-8000] [--no-handshakes] [--no-idle] [N ...]
+                 [--procs 2] [--threads 8] [--users 50] [--rounds 5] [--tlsd 2]
+                 [--with-8000] [--peer-max 5000] [--no-handshakes]
+                 [--no-idle] [N ...]
 
 Output: key=value lines per server and test, then a table and ratio
 lines, each ratio oriented so that above 1 means berth does better.
@@ -168,35 +171,75 @@ def read_greeting(t):
         raise RuntimeError(buf[:80])
 
 
-def hs_worker(port, seconds, resume, pno, q):
-    """one client process: handshakes one after another for seconds"""
+def hs_thread(port, end, resume, src_base, out):
+    """handshakes one after another until end; appends to out: ok,
+    resumed, errors, and the seconds from connect to greeting of each"""
     ctx = client_ctx()
-    ok = resumed = errors = 0
     sess = None
     i = 0
-    end = time.monotonic() + seconds
     while time.monotonic() < end:
         i += 1
-        src = f"127.{20 + pno}.{(i // 250) % 250}.{i % 250 + 1}"
+        src = f"{src_base}.{i % 250 + 1}"
+        t0 = time.monotonic()
         try:
             with socket.create_connection(("127.0.0.1", port), 10,
                                           source_address=(src, 0)) as s:
                 with ctx.wrap_socket(s, session=sess if resume else None
                                      ) as t:
                     read_greeting(t)
-                    ok += 1
-                    resumed += t.session_reused
+                    out["ok"] += 1
+                    out["resumed"] += t.session_reused
+                    out["lat"].append(time.monotonic() - t0)
                     if resume:
                         sess = t.session
         except (OSError, EOFError, RuntimeError, ssl.SSLError):
-            errors += 1
+            out["errors"] += 1
             sess = None
-    q.put((ok, resumed, errors))
 
 
-def handshakes(port, seconds, procs, resume):
+def hs_worker(port, seconds, resume, pno, threads, q):
+    """one client process: threads connections at a time (the handshake
+    and the reads release the GIL), for seconds"""
+    import threading
+    outs = [{"ok": 0, "resumed": 0, "errors": 0, "lat": []}
+            for _ in range(threads)]
+    end = time.monotonic() + seconds
+    ts = [threading.Thread(target=hs_thread, args=(
+        port, end, resume, f"127.{20 + pno}.{k}", outs[k]))
+        for k in range(threads)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    q.put((sum(o["ok"] for o in outs), sum(o["resumed"] for o in outs),
+           sum(o["errors"] for o in outs),
+           [x for o in outs for x in o["lat"]]))
+
+
+def cpu_by_prog(pids):
+    """{program: CPU seconds so far} over pids (utime + stime)"""
+    out = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                st = f.read()
+        except OSError:
+            continue
+        comm = st[st.index("(") + 1:st.rindex(")")]
+        f = st.rsplit(")", 1)[1].split()
+        out[comm] = out.get(comm, 0) + (int(f[11]) + int(f[12])) / tick
+    return out
+
+
+def handshakes(peer, seconds, procs, threads, resume):
+    """one kind of handshake for seconds; rates, latencies and the
+    server's CPU per handshake by program"""
+    port = peer.tls_port
+    cpu0 = cpu_by_prog(peer.tree())
     q = mp.Queue()
-    ps = [mp.Process(target=hs_worker, args=(port, seconds, resume, i, q))
+    ps = [mp.Process(target=hs_worker, args=(port, seconds, resume, i,
+                                             threads, q))
           for i in range(procs)]
     t0 = time.monotonic()
     for p in ps:
@@ -208,11 +251,21 @@ def handshakes(port, seconds, procs, resume):
     ok = sum(g[0] for g in got)
     res = sum(g[1] for g in got)
     err = sum(g[2] for g in got)
+    lat = [x for g in got for x in g[3]]
     key = "resumed" if resume else "full"
+    cpu1 = cpu_by_prog(peer.tree())
+    used = {c: cpu1[c] - cpu0.get(c, 0) for c in cpu1}
     out = {f"hs_{key}_per_s": round((res if resume else ok) / el, 1),
            f"hs_{key}_errors": err}
+    if lat:
+        out[f"hs_{key}_p50_ms"] = round(pct(lat, 0.5) * 1000, 1)
+        out[f"hs_{key}_p99_ms"] = round(pct(lat, 0.99) * 1000, 1)
     if resume:
         out["hs_resumed_pct"] = round(100.0 * res / max(ok, 1), 1)
+    out[f"hs_{key}_cpu_us"] = round(sum(used.values()) * 1e6 / max(ok, 1))
+    out[f"hs_{key}_cpu_us_by_prog"] = ",".join(
+        f"{c}:{round(v * 1e6 / max(ok, 1))}" for c, v in
+        sorted(used.items()) if v > 0)
     return out
 
 
@@ -425,10 +478,9 @@ def run(name, args, n=None):
         wait_tls_greeting(peer.tls_port)
         peer.login_all()
         if n is None:
-            res.update(handshakes(peer.tls_port, args.seconds, args.procs,
-                                  False))
-            res.update(handshakes(peer.tls_port, args.seconds, args.procs,
-                                  True))
+            for resume in (False, True):
+                res.update(handshakes(peer, args.seconds, args.procs,
+                                      args.threads, resume))
         else:
             res["sessions"] = n
             res.update(idle_test(peer, n, args))
@@ -442,8 +494,11 @@ def run(name, args, n=None):
     return res
 
 
-HS_KEYS = ["hs_full_per_s", "hs_full_errors", "hs_resumed_per_s",
-           "hs_resumed_pct", "hs_resumed_errors", "log_warnings", "error"]
+HS_KEYS = ["hs_full_per_s", "hs_full_p50_ms", "hs_full_p99_ms",
+           "hs_full_errors", "hs_full_cpu_us", "hs_full_cpu_us_by_prog",
+           "hs_resumed_per_s", "hs_resumed_pct", "hs_resumed_p50_ms",
+           "hs_resumed_p99_ms", "hs_resumed_errors", "hs_resumed_cpu_us",
+           "hs_resumed_cpu_us_by_prog", "log_warnings", "error"]
 IDLE_KEYS = ["sessions", "idling", "setup_failed", "setup_s",
              "processes_before", "pss_before_kb", "pss_after_kb",
              "bytes_per_session", "processes", "p50_ms", "p99_ms",
@@ -477,6 +532,12 @@ def table(hs, idle, servers):
         row("full handshakes/s", hs, "hs_full_per_s", True)
         row("resumed handshakes/s", hs, "hs_resumed_per_s", True)
         row("resumed %", hs, "hs_resumed_pct", True)
+        row("full: server CPU us/handshake", hs, "hs_full_cpu_us", False)
+        row("resumed: server CPU us/handshake", hs, "hs_resumed_cpu_us",
+            False)
+        row("full: connect->greeting p50 ms", hs, "hs_full_p50_ms", False)
+        row("resumed: connect->greeting p50 ms", hs, "hs_resumed_p50_ms",
+            False)
     for n, got in idle:
         row(f"{n}: bytes/session", got, "bytes_per_session", False)
         row(f"{n}: processes", got, "processes", False)
@@ -492,12 +553,16 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--servers", default=",".join(ALL))
     ap.add_argument("--seconds", type=float, default=10)
-    ap.add_argument("--procs", type=int, default=4)
+    ap.add_argument("--procs", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=8,
+                    help="connections in flight per client process")
     ap.add_argument("--users", type=int, default=50)
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--tlsd", type=int, default=2,
                     help="tlsd processes (prefork = maxchild)")
     ap.add_argument("--with-8000", action="store_true")
+    ap.add_argument("--peer-max", type=int, default=5000,
+                    help="Dovecot runs only up to this many sessions")
     ap.add_argument("--no-handshakes", action="store_true")
     ap.add_argument("--no-idle", action="store_true")
     ap.add_argument("n", nargs="*", type=int)
@@ -522,6 +587,10 @@ def main():
                 for n in ns:
                     got = {}
                     for s in servers:
+                        if s != "berth" and n > args.peer_max:
+                            print(f"# {s} sessions={n} skipped (peers run "
+                                  f"to --peer-max {args.peer_max})")
+                            continue
                         got[s] = run(s, args, n)
                         peers.print_result("tls_idle", got[s], 1,
                                            IDLE_KEYS)
