@@ -217,7 +217,8 @@ def hs_worker(port, seconds, resume, pno, threads, q):
 
 
 def cpu_by_prog(pids):
-    """{program: CPU seconds so far} over pids (utime + stime)"""
+    """{program: CPU seconds so far} over pids (utime + stime), and
+    "exited": those of their children reaped so far"""
     out = {}
     tick = os.sysconf("SC_CLK_TCK")
     for pid in pids:
@@ -229,6 +230,10 @@ def cpu_by_prog(pids):
         comm = st[st.index("(") + 1:st.rindex(")")]
         f = st.rsplit(")", 1)[1].split()
         out[comm] = out.get(comm, 0) + (int(f[11]) + int(f[12])) / tick
+        # children that exited meanwhile (imapd after its last session)
+        # count in their parent's cutime/cstime once reaped
+        out["exited"] = out.get("exited", 0) + (int(f[13]) +
+                                                int(f[14])) / tick
     return out
 
 
