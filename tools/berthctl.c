@@ -28,6 +28,8 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ "panic", ctl_panic, "panic", 1 },
 	{ "mailbox", ctl_mailbox, "mailbox list|create|delete USER [NAME]",
 	    1 },
+	{ "deliver", ctl_deliver, "deliver [-m FOLDER] [-f FROM] USER "
+	    "< MESSAGE", 0 },
 	{ "parked", ctl_parked, "parked", 0 },
 	{ "penalties", ctl_penalties, "penalties [-n N]", 0 },
 	{ "penalty", ctl_penalty, "penalty clear ADDRESS|NETWORK|USER", 0 },

@@ -555,7 +555,8 @@ store_open(const char *configdir, const char *partdir, int flags,
 	    store_open_db(st, &st->refs, "refs.db", error_r) < 0 ||
 	    store_open_db(st, &st->subs, "subs.db", error_r) < 0 ||
 	    store_open_db(st, &st->meta, "meta.db", error_r) < 0 ||
-	    store_open_db(st, &st->byid, "byid.db", error_r) < 0)
+	    store_open_db(st, &st->byid, "byid.db", error_r) < 0 ||
+	    store_open_db(st, &st->dup, "dup.db", error_r) < 0)
 		goto fail;
 	free(envdir);
 	free(tmpdir);
@@ -597,7 +598,7 @@ store_close(struct store **stp)
 {
 	struct store *st = *stp;
 	DB **dbs[] = { &st->mboxes, &st->index, &st->expunged, &st->cache,
-	    &st->refs, &st->subs, &st->meta, &st->byid };
+	    &st->refs, &st->subs, &st->meta, &st->byid, &st->dup };
 	size_t i;
 
 	if (st == NULL)
@@ -643,6 +644,8 @@ store_checkpoint(struct store *st, const char **error_r)
 	if (r != 0)
 		return store_fail(st, error_r, "checkpoint: %s",
 		    db_strerror(r));
+	if (store_dup_prune(st, error_r) < 0)
+		return -1;
 	/* files of expunged messages; an hour's margin covers deliveries
 	 * whose file is written but whose record is not yet committed */
 	return store_file_sweep(st, 3600, error_r);

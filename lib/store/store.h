@@ -17,6 +17,9 @@
  *   refs       guid              -> count of index records using the file
  *   subs       "<user>\0<name>"  -> subscription
  *   meta       counters          -> next mailbox id
+ *   dup        "<msgid>\0<user>\0<name>" -> expiry (int64, seconds):
+ *                                   deliveries already made, for
+ *                                   duplicate suppression (store_deliver)
  * Message files are content-addressed: <partition>/<g[0..1]>/<guid> where
  * guid is the SHA-1 of the bytes.  COPY and multi-recipient delivery add
  * index records for the same guid and bump refs; nothing is copied.
@@ -104,7 +107,7 @@ struct store_msg {
 	char keywords[STORE_MAX_KEYWORDS_LEN]; /* space-separated, "" none */
 };
 
-/* what one process needs of the shared environment: lockers (8 handles,
+/* what one process needs of the shared environment: lockers (9 handles,
  * a transaction, cursors), locks and lock objects (a transaction over
  * many pages), and one thread-table slot */
 #define STORE_PROC_LOCKERS	32
@@ -298,6 +301,68 @@ struct store_append {
 int store_append(struct store *st, const char *user, const char *name,
     const char *data, size_t len, const struct store_append *opt,
     uint32_t *uidvalidity_r, uint32_t *uid_r, const char **error_r);
+
+/*
+ * Delivery (lmtpd): the message is received into a spool file in the
+ * partition (store_spool_open), which store_spool_commit fsyncs and names
+ * by its content; store_deliver then adds one record of that file to
+ * each recipient's mailbox.  Memory stays bounded whatever the size: the
+ * bytes are written as they arrive and mapped, never copied, afterwards.
+ */
+
+/* store_spool_open - a new temp file under <partition>/tmp for a message
+ * being received: *fd_r open for writing, *path_r (malloc'ed) its name.
+ * A file left behind by a crash is removed by the sweep. */
+int store_spool_open(struct store *st, int *fd_r, char **path_r,
+    const char **error_r);
+/*
+ * store_spool_commit - fsync the spool file, name it by its content (or
+ * drop it when those bytes are stored already), fsync the directory.
+ * Consumes fd and the file at path, even on error.  On success *data_r,
+ * *len_r map the message (store_msg_unmap) and guid_r is its name.
+ */
+int store_spool_commit(struct store *st, int fd, const char *path,
+    char guid_r[41], const char **data_r, size_t *len_r,
+    const char **error_r);
+
+#define STORE_DUP	(-6)	/* store_rcpt result: delivered before */
+
+struct store_rcpt {
+	const char *user;
+	const char *name;	/* mailbox; NULL: INBOX */
+	int fallback;		/* name missing or \Noselect: INBOX instead */
+	const struct store_append *opt;	/* NULL: the delivery's */
+	/* out: 0 stored, STORE_DUP (suppressed), STORE_ENOENT (no such
+	 * mailbox, nor INBOX), -1 (not stored: the transaction failed) */
+	int result;
+	const char *mailbox;	/* where it went (name or "INBOX") */
+	uint32_t uidvalidity, uid;
+};
+
+struct store_delivery {
+	const char *guid;	/* from store_spool_commit */
+	const char *data;	/* the mapped message (for the FETCH cache) */
+	size_t len;
+	const struct store_append *opt;	/* may be NULL */
+	const char *msgid;	/* Message-ID; NULL or "": no suppression */
+	long long dup_window;	/* seconds a delivery counts as a duplicate;
+				 * 0: no suppression */
+};
+
+#define STORE_DELIVER_BATCH 32	/* recipients per transaction */
+
+/*
+ * store_deliver - add the message to each of rc[0..n)'s mailbox.  One
+ * transaction per STORE_DELIVER_BATCH recipients: a recipient's copy,
+ * its mailbox counters and its duplicate entry commit together or not at
+ * all.  A message whose (msgid, user, mailbox) was delivered less than
+ * dup_window ago is not stored again (result STORE_DUP).  Returns 0 when
+ * every batch committed (each rc[i].result set), -1 with *error_r when
+ * one failed (its recipients and later ones have result -1; earlier
+ * batches stay delivered).  Changed mailboxes are announced to idled.
+ */
+int store_deliver(struct store *st, const struct store_delivery *d,
+    struct store_rcpt *rc, size_t n, const char **error_r);
 
 /*
  * store_copy - copy messages uids[0..n) of mailbox src (which belongs to

@@ -26,7 +26,7 @@ store_file_path(struct store *st, const char *guid)
 	return xasprintf("%s/%.2s/%s", st->partdir, guid, guid);
 }
 
-static int
+int
 store_fsync_dir(const char *path)
 {
 	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r;
@@ -74,7 +74,7 @@ store_file_dirs(struct store *st, const char **error_r)
 	return 0;
 }
 
-static void
+void
 store_sha1_hex(const char *data, size_t len, char out[41])
 {
 	unsigned char md[EVP_MAX_MD_SIZE];

@@ -14,6 +14,7 @@
 struct store {
 	DB_ENV *env;
 	DB *mboxes, *index, *expunged, *cache, *refs, *subs, *meta, *byid;
+	DB *dup;		/* store_deliver.c: duplicate deliveries */
 	char *configdir, *partdir;
 	char err[512];
 	int needs_recovery;	/* DB_RUNRECOVERY seen */
@@ -73,7 +74,26 @@ void store_changed(struct store *st, const char *user, const char *name,
 int store_mrec_by_id(struct store *st, DB_TXN *txn, uint32_t id,
     struct store_mrec *rec, char *user_r, char *name_r, size_t size);
 
+/* store_msg.c: one append inside a transaction (store_op_fn) */
+struct store_append_arg {
+	const char *user, *name;
+	const struct store_append *opt;
+	const char *guid;
+	size_t len;
+	const char *cache;
+	size_t cache_len;
+	uint32_t uidvalidity, uid;
+};
+int store_op_append(struct store *st, DB_TXN *txn, void *varg);
+/* store_cache_build - "ENVELOPE\0BODY\0BODYSTRUCTURE\0" of data */
+void store_cache_build(const char *data, size_t len, struct buf *out);
+
+/* store_deliver.c: remove expired duplicate-delivery entries */
+int store_dup_prune(struct store *st, const char **error_r);
+
 /* store_file.c */
+void store_sha1_hex(const char *data, size_t len, char out[41]);
+int store_fsync_dir(const char *path);
 int store_file_dirs(struct store *st, const char **error_r);
 void store_file_warm(void);
 int store_file_put(struct store *st, const char *data, size_t len,

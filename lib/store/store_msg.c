@@ -341,17 +341,7 @@ store_msg_expunged(struct store *st, uint32_t mboxid, uint32_t uid,
 
 /* ---- append ---- */
 
-struct store_append_arg {
-	const char *user, *name;
-	const struct store_append *opt;
-	const char *guid;
-	size_t len;
-	const char *cache;
-	size_t cache_len;
-	uint32_t uidvalidity, uid;
-};
-
-static int
+int
 store_op_append(struct store *st, DB_TXN *txn, void *varg)
 {
 	struct store_append_arg *a = varg;
@@ -401,8 +391,7 @@ store_op_append(struct store *st, DB_TXN *txn, void *varg)
 	return 0;
 }
 
-/* store_cache_build - "ENVELOPE\0BODY\0BODYSTRUCTURE\0" of data */
-static void
+void
 store_cache_build(const char *data, size_t len, struct buf *out)
 {
 	struct mime_part *root = mime_parse(data, len);

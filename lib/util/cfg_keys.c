@@ -35,7 +35,10 @@ const struct cfg_key cfg_keys[] = {
 	{ "berth_user", CFG_T_STR, "berth", 0 },
 	{ "configdirectory", CFG_T_STR, "/var/lib/berth", 0 },
 	{ "debug", CFG_T_BOOL, "no", 0 },
+	{ "defaultdomain", CFG_T_STR, NULL, 0 },
 	{ "defaultpartition", CFG_T_STR, "default", 0 },
+	{ "duplicate_window", CFG_T_DURATION, "24h", 'h' },
+	{ "duplicatesuppression", CFG_T_BOOL, "yes", 0 },
 	{ "hashimapspool", CFG_T_BOOL, "yes", 0 },
 	{ "idle_poll", CFG_T_DURATION, "1s", 's' },
 	{ "idled_maxuser", CFG_T_INT, "100", 0 },
@@ -47,7 +50,11 @@ const struct cfg_key cfg_keys[] = {
 	{ "imap_maxline_preauth", CFG_T_SIZE, "4096", 0 },
 	{ "imapidlekeepalive", CFG_T_DURATION, "5m", 'm' },
 	{ "imapidletimeout", CFG_T_DURATION, "30m", 'm' },
+	{ "lmtp_downcase_rcpt", CFG_T_BOOL, "yes", 0 },
+	{ "lmtp_fuzzy_mailbox_match", CFG_T_BOOL, "no", 0 },
+	{ "lmtp_timeout", CFG_T_DURATION, "5m", 'm' },
 	{ "maxbadlogins", CFG_T_INT, "3", 0 },
+	{ "lmtpsocket", CFG_T_STR, NULL, 0 },	/* configdirectory/socket/lmtp */
 	{ "login_park", CFG_T_BOOL, "yes", 0 },
 	{ "maxliteral", CFG_T_SIZE, "64M", 0 },
 	{ "maxliteral_preauth", CFG_T_SIZE, "4096", 0 },
@@ -90,6 +97,7 @@ const struct cfg_key cfg_keys[] = {
 	{ "tls_sni_certs", CFG_T_STR, NULL, 0 },
 	{ "tls_versions", CFG_T_STR, "tls1_2 tls1_3", 0 },
 	{ "tlsd_socket", CFG_T_STR, NULL, 0 },
+	{ "virtdomains", CFG_T_STR, "off", 0 },
 	{ "wait_park_delay", CFG_T_DURATION, "15s", 's' },
 	{ NULL, 0, NULL, 0 }
 };
