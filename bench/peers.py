@@ -184,7 +184,11 @@ def apt_install(pkgs):
 
 def cyrus_root():
     """cyrus-imapd unpacked (it conflicts with dovecot-imapd)"""
-    apt_install(["cyrus-common", "cyrus-admin", "sasl2-bin", "msmtp-mta"])
+    # cyrus-common wants an MTA: the light msmtp-mta only where there is
+    # none (installing it would remove the Postfix test_lmtp.py uses)
+    apt_install(["cyrus-common", "cyrus-admin", "sasl2-bin"] +
+                ([] if os.path.exists("/usr/sbin/sendmail") else
+                 ["msmtp-mta"]))
     root = os.path.join(CACHE, "cyrus-imapd")
     if os.path.exists(os.path.join(root, "usr/lib/cyrus/bin/imapd")):
         return root

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/mman.h>
 
 #include "cfg.h"
@@ -86,19 +87,26 @@ lmtp_queue_id(const char *data, size_t len, struct buf *b)
 	size_t n;
 
 	lmtp_header(data, len, "Received", b);
-	for (p = buf_cstr(b); (p = strstr(p, " id ")) != NULL; p++) {
-		p += 4;
-		q = p;
-		while (*q && !isspace((unsigned char)*q) && *q != ';')
+	for (p = buf_cstr(b); *p != '\0'; p = q) {
+		while (isspace((unsigned char)*p))
+			p++;
+		for (q = p; *q && !isspace((unsigned char)*q); q++)
+			;
+		if (q - p != 2 || strncasecmp(p, "id", 2) != 0)
+			continue;
+		while (isspace((unsigned char)*q))
 			q++;
+		for (p = q; *q && !isspace((unsigned char)*q) && *q != ';';
+		    q++)
+			;
 		n = (size_t)(q - p);
-		if (n > 0 && n < sizeof(id)) {
-			memcpy(id, p, n);
-			id[n] = '\0';
-			buf_reset(b);
-			buf_puts(b, id);
-			return;
-		}
+		if (n == 0 || n >= sizeof(id))
+			break;
+		memcpy(id, p, n);
+		id[n] = '\0';
+		buf_reset(b);
+		buf_puts(b, id);
+		return;
 	}
 	buf_reset(b);
 }

@@ -490,3 +490,122 @@ def test_berthctl_deliver_exit_codes(srv):
     big = b"Subject: big\n\n" + b"z" * (MAXSIZE + 10)
     assert berthctl_deliver(srv, ["alice"], big).returncode == 65
     assert count(srv, "alice") == before[0] + 1
+
+
+# ---- a real MTA: Debian's Postfix, private, delivering over LMTP --------
+
+POSTFIX_MAIN = """compatibility_level = 3.6
+queue_directory = {d}/queue
+data_directory = {d}/data
+command_directory = /usr/sbin
+daemon_directory = /usr/lib/postfix/sbin
+shlib_directory = /usr/lib/postfix
+meta_directory = /etc/postfix
+mail_owner = postfix
+setgid_group = postdrop
+myhostname = mta.test.example
+mydomain = example.org
+myorigin = example.org
+mydestination = example.org
+inet_interfaces = loopback-only
+inet_protocols = ipv4
+local_transport = lmtp:unix:{sock}
+local_recipient_maps =
+alias_maps =
+alias_database =
+maillog_file = {d}/maillog
+maillog_file_prefixes = {d}
+syslog_name = postfix-berth-test
+biff = no
+smtputf8_enable = no
+"""
+# no listener of its own: mail comes in by sendmail (postdrop, pickup)
+POSTFIX_MASTER = "".join(
+    f"{n:10s} {t:10s} {p} - n {w} {m} {cmd}\n" for n, t, p, w, m, cmd in (
+        ("pickup", "unix", "n", "60", "1", "pickup"),
+        ("cleanup", "unix", "n", "-", "0", "cleanup"),
+        ("qmgr", "unix", "n", "300", "1", "qmgr"),
+        ("rewrite", "unix", "-", "-", "-", "trivial-rewrite"),
+        ("bounce", "unix", "-", "-", "0", "bounce"),
+        ("defer", "unix", "-", "-", "0", "bounce"),
+        ("trace", "unix", "-", "-", "0", "bounce"),
+        ("verify", "unix", "-", "-", "1", "verify"),
+        ("flush", "unix", "n", "1000", "0", "flush"),
+        ("proxymap", "unix", "-", "-", "-", "proxymap"),
+        ("showq", "unix", "n", "-", "-", "showq"),
+        ("error", "unix", "-", "-", "-", "error"),
+        ("retry", "unix", "-", "-", "-", "error"),
+        ("discard", "unix", "-", "-", "-", "discard"),
+        ("lmtp", "unix", "-", "-", "-", "lmtp"),
+        ("anvil", "unix", "-", "-", "1", "anvil"),
+        ("scache", "unix", "-", "-", "1", "scache"),
+        ("postlog", "unix-dgram", "n", "-", "1", "postlogd")))
+
+
+@pytest.fixture
+def postfix(srv):
+    """a Postfix of the test's own, its queue and config under srv's
+    directory, delivering every local recipient to srv's lmtpd"""
+    import pwd
+    if os.geteuid() != 0 or not os.path.exists("/usr/sbin/postfix"):
+        pytest.skip("needs root and Debian's postfix (scripts/deps)")
+    d = os.path.join(srv.dir, "postfix")
+    etc = os.path.join(d, "etc")
+    os.makedirs(etc)
+    os.makedirs(os.path.join(d, "queue"))
+    os.makedirs(os.path.join(d, "data"))
+    pf = pwd.getpwnam("postfix")
+    os.chown(os.path.join(d, "data"), pf.pw_uid, pf.pw_gid)
+    with open(os.path.join(etc, "main.cf"), "w") as f:
+        f.write(POSTFIX_MAIN.format(d=d, sock=srv.lmtp))
+    with open(os.path.join(etc, "master.cf"), "w") as f:
+        f.write(POSTFIX_MASTER)
+    r = subprocess.run(["/usr/sbin/postfix", "-c", etc, "start"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    pf_log = os.path.join(d, "maillog")
+
+    def maillog():
+        try:
+            with open(pf_log) as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def sendmail(rcpts, data, frm="sender@example.org"):
+        r = subprocess.run(["/usr/sbin/sendmail", "-C", etc, "-f", frm] +
+                           rcpts, input=data, capture_output=True,
+                           timeout=60)
+        assert r.returncode == 0, r.stderr
+    yield sendmail, maillog
+    subprocess.run(["/usr/sbin/postfix", "-c", etc, "stop"],
+                   capture_output=True, timeout=60)
+    print("---- postfix maillog ----\n" + maillog()[-4000:])
+
+
+def test_postfix_delivers_over_lmtp(srv, postfix):
+    sendmail, maillog = postfix
+    before = count(srv, "alice"), count(srv, "bob")
+    body = (b"Subject: via postfix\nMessage-ID: <postfix-1@example.org>\n"
+            b"\nhello from a real MTA\n.a line with a dot\n")
+    sendmail(["alice@example.org", "bob@example.org",
+              "nobody@example.org"], body)
+    # Postfix hands each recipient over and logs berth's reply
+    assert wait_for(lambda: maillog().count("status=sent") >= 2 and
+                    "status=bounced" in maillog(), 60), maillog()
+    log = maillog()
+    assert re.search(r"to=<nobody@example.org>, relay=\S+, .*"
+                     r"status=bounced \(host \S+ said: 550 5\.1\.1 ", log)
+    assert (count(srv, "alice"), count(srv, "bob")) == \
+        (before[0] + 1, before[1] + 1)
+    got, trace = trace_stripped(fetch_last(srv, "bob"))
+    assert trace.startswith(b"Return-Path: <sender@example.org>\r\n")
+    assert b"Received: from mta.test.example" in trace
+    assert got.endswith(b"\r\nhello from a real MTA\r\n.a line with a "
+                        b"dot\r\n"), got
+    # the queue id Postfix gave the message is in berth's delivery lines
+    qid = re.search(r"postfix-berth-test/cleanup\[\d+\]: ([0-9A-F]+): "
+                    r"message-id=<postfix-1@example.org>", log).group(1)
+    assert re.search(rf"deliver session=\S+ queue_id={qid} "
+                     r"from=<sender@example.org> to=<bob@example.org> ",
+                     srv.logtext())
