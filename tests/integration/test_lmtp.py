@@ -609,3 +609,47 @@ def test_postfix_delivers_over_lmtp(srv, postfix):
     assert re.search(rf"deliver session=\S+ queue_id={qid} "
                      r"from=<sender@example.org> to=<bob@example.org> ",
                      srv.logtext())
+
+
+def test_store_failure_is_451_and_stores_nothing(fresh):
+    if os.geteuid() != 0:
+        pytest.skip("needs root: lmtpd runs as nobody, the test as root")
+    s = fresh(extra_conf="virtdomains: userid\ndefaultdomain: "
+              "example.org\n")
+    path = os.path.join(s.dir, "conf", "socket", "lmtp")
+    s.write_master(extra=f'  lmtp cmd="{LMTPD}" listen="{path}" '
+                   f'prefork=1 maxchild=2\n')
+    s.start()
+    s.lmtp = path
+    s.connect("alice", "secret").logout()
+    ctl = os.path.join(BUILD, "tools", "berthctl")
+    subprocess.run([ctl, "-C", s.conf, "mailbox", "create",
+                    "dave@example.com", "INBOX"], check=True, timeout=30)
+    s.chown()
+    # virtdomains: userid: the domain is part of the user name, except
+    # in the defaultdomain
+    c = session(s)
+    c.cmd(b"MAIL FROM:<v@example.net>")
+    assert c.code(b"RCPT TO:<Dave@Example.COM>") == b"250 2.1.5"
+    assert c.code(b"RCPT TO:<dave@example.org>") == b"550 5.1.1"
+    assert c.code(b"RCPT TO:<alice@example.org>") == b"250 2.1.5"
+    assert c.code(b"RCPT TO:<alice@example.com>") == b"550 5.1.1"
+    assert c.cmd(b"DATA")[0].startswith(b"354")
+    c.send(b"Subject: v\r\n\r\nx\r\n.\r\n")
+    assert c.reply()[0].startswith(b"250 2.0.0 <Dave@")
+    assert c.reply()[0].startswith(b"250 2.0.0 <alice@")
+    # the spool cannot be written: 451 4.3.0, nothing stored
+    tmp = os.path.join(s.dir, "spool", "tmp")
+    os.chmod(tmp, 0o500)
+    try:
+        c.cmd(b"MAIL FROM:<v@example.net>")
+        c.cmd(b"RCPT TO:<alice@example.org>")
+        assert c.code(b"DATA") == b"451 4.3.0"
+        c.send(b"BDAT 3 LAST\r\nabc")
+        assert c.reply()[0].startswith(b"451 4.3.0")
+    finally:
+        os.chmod(tmp, 0o750)
+    assert c.code(b"NOOP") == b"250 2.0.0"
+    c.close()
+    assert count(s, "alice") == 1
+    assert "spool failed" in s.logtext()
