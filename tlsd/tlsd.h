@@ -93,7 +93,7 @@ void tlsd_conf_sni_free(struct tlsd_sni_tab *tab);
 int tlsd_ctx_load(const char **error_r);
 /* tlsd_ctx_default - the context new connections start with */
 SSL_CTX *tlsd_ctx_default(void);
-/* tlsd_ctx_reason - the reason of the last OpenSSL error (static),
+/* tlsd_ctx_reason - the reason of the first OpenSSL error (static),
  * clearing the error queue; fallback when there is none */
 const char *tlsd_ctx_reason(const char *fallback);
 

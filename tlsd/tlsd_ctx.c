@@ -42,7 +42,8 @@ const char *
 tlsd_ctx_reason(const char *fallback)
 {
 	static char why[256];
-	unsigned long e = ERR_peek_last_error();
+	/* the first error says what went wrong; later ones where */
+	unsigned long e = ERR_peek_error();
 	const char *r;
 
 	if (e == 0) {
@@ -124,13 +125,14 @@ ctx_cert(SSL_CTX *ctx, const char *cert, const char *key,
 		*error_r = ctx_err;
 		return -1;
 	}
-	if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
+	if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1 &&
+	    ERR_GET_REASON(ERR_peek_error()) != X509_R_KEY_VALUES_MISMATCH) {
 		snprintf(ctx_err, sizeof(ctx_err), "TLS key %s: %s", key,
 		    tlsd_ctx_reason("not a PEM private key"));
 		*error_r = ctx_err;
 		return -1;
 	}
-	if (SSL_CTX_check_private_key(ctx) != 1) {
+	if (ERR_peek_error() != 0 || SSL_CTX_check_private_key(ctx) != 1) {
 		ERR_clear_error();
 		snprintf(ctx_err, sizeof(ctx_err), "TLS key %s does not match "
 		    "certificate %s", key, cert);

@@ -129,11 +129,11 @@ def test_curl_imaps(tls):
     assert b"INBOX" in r.stdout
 
 
-def s_client(s, *args, data=b"a LOGOUT\r\n", port=None):
+def s_client(s, *args, data=b"a LOGOUT\r\n", port=None, verify=True):
+    v = ["-verify_return_error"] if verify else []
     return subprocess.run(["openssl", "s_client", "-connect",
                            f"127.0.0.1:{port or s.tls_port}", "-CAfile",
-                           s.cert, "-verify_return_error",
-                           "-ign_eof", *args],
+                           s.cert, *v, "-ign_eof", *args],
                           input=data, capture_output=True, timeout=30)
 
 
@@ -152,3 +152,258 @@ def test_openssl_s_client_and_resumption(tls, tmp_path):
     # STARTTLS with s_client too
     r = s_client(tls, "-starttls", "imap", port=tls.port)
     assert b"Verify return code: 0 (ok)" in r.stdout, r.stdout + r.stderr
+
+
+def tls_idler(s, mailbox, tag=b"i1"):
+    r = TlsRaw(s)
+    r.cmd(b"l", b"LOGIN alice secret")
+    r.cmd(b"s", b"SELECT " + mailbox)
+    r.send(tag + b" IDLE\r\n")
+    assert r.line().startswith(b"+ ")
+    return r
+
+
+def test_idle_over_tls_parks_and_wakes(fresh):
+    s = fresh(tls=True, prefork=2, maxchild=6).start()
+    c = s.connect("alice", "secret")
+    c.create("push")
+    c.append("push", None, None, MSG)
+    idlers = [tls_idler(s, b"push") for _ in range(20)]
+    # 20 IDLEs over TLS on at most 6 workers: parked in idled
+    assert wait_for(lambda: s.logtext().count("park user=alice") >= 20)
+    assert wait_for(lambda: len(s.children()) <= 3, 20), s.children()
+    assert s.parked() >= 20
+    c.append("push", None, None, MSG)
+    for r in idlers:
+        assert r.line() == b"* 2 EXISTS"
+    assert len(s.children()) <= 3
+    # idled saw the client's address, not tlsd's socketpair
+    assert "park user=alice addr=127.0.0.1" in s.logtext()
+    for r in idlers:
+        r.send(b"DONE\r\n")
+        assert r.line().startswith(b"i1 OK")
+        assert r.cmd(b"z", b"LOGOUT")[-1].startswith(b"z OK")
+    c.logout()
+
+
+def test_silent_tls_session_parks_before_login(fresh):
+    s = fresh(tls=True, prefork=2, maxchild=6).start()
+    rs = [TlsRaw(s) for _ in range(10)]
+    assert wait_for(lambda: s.parked() >= 10, 20), s.parked()
+    for r in rs:
+        out = r.cmd(b"a", b"LOGIN alice secret")
+        assert out[-1].startswith(b"a OK"), out
+        r.cmd(b"z", b"LOGOUT")
+
+
+def test_garbage_and_stalled_handshakes_block_no_one(tls):
+    stalled = [socket.create_connection(("127.0.0.1", tls.tls_port))
+               for _ in range(5)]
+    g = socket.create_connection(("127.0.0.1", tls.tls_port), timeout=10)
+    g.sendall(b"GET / HTTP/1.0\r\n\r\n")
+    # a record too large for TLS
+    big = socket.create_connection(("127.0.0.1", tls.tls_port), timeout=10)
+    big.sendall(b"\x16\x03\x01\xff\xff" + b"\x01" * 1000)
+    # others are served meanwhile
+    c = imaps(tls)
+    c.login("alice", "secret")
+    c.logout()
+    assert wait_for(lambda: "TLS handshake failed addr=127.0.0.1" in
+                    tls.logtext() and "http request" in tls.logtext())
+    assert wait_for(lambda: tls.logtext().count("TLS handshake timed out "
+                    "addr=127.0.0.1") >= 5, 10)
+    assert "limit=tls_handshake_timeout:2s" in tls.logtext()
+    for x in stalled + [g, big]:
+        x.settimeout(5)
+        try:
+            while x.recv(100):
+                pass    # a TLS alert, then the close
+        except ConnectionResetError:
+            pass
+        x.close()
+    log = tls.logtext()
+    assert "packet length too long" in log or "record" in log, log
+
+
+def test_client_vanishing_mid_record(tls):
+    r = TlsRaw(tls)
+    r.cmd(b"l", b"LOGIN alice secret")
+    # half a record, then gone
+    os.write(r.s.fileno(), b"\x17\x03\x03\x00\x40" + b"x" * 10)
+    r.s.close()
+    assert wait_for(lambda: "tls closed addr=127.0.0.1" in tls.logtext())
+    assert wait_for(lambda: "disconnect user=alice" in tls.logtext())
+    c = imaps(tls)
+    c.login("alice", "secret")
+    c.logout()
+
+
+def test_sighup_reloads_certificate_keeps_session(tls):
+    r = TlsRaw(tls)
+    r.cmd(b"l", b"LOGIN alice secret")
+    old = r.s.getpeercert(binary_form=True)
+    tmp = os.path.join(tls.dir, "new")
+    os.mkdir(tmp)
+    cert, key = make_cert(tmp)
+    shutil.copy(cert, tls.cert)
+    shutil.copy(key, tls.key)
+    tls.proc.send_signal(signal.SIGHUP)
+    assert wait_for(lambda: tls.logtext().count("reloaded certificates")
+                    >= 2)
+    # the open session goes on
+    assert r.cmd(b"n", b"NOOP")[-1].startswith(b"n OK")
+    c = TlsRaw(tls)
+    assert c.s.getpeercert(binary_form=True) != old
+    c.cmd(b"z", b"LOGOUT")
+    r.cmd(b"z", b"LOGOUT")
+
+
+def test_bad_certificate_on_reload_keeps_running(tls):
+    ca = os.path.join(tls.dir, "ca.crt")
+    shutil.copy(tls.cert, ca)
+    tls.cert = ca
+    with open(os.path.join(tls.dir, "localhost.crt"), "w") as f:
+        f.write("not a certificate\n")
+    tls.proc.send_signal(signal.SIGHUP)
+    assert wait_for(lambda: "reload failed, keeping the running "
+                    "certificates" in tls.logtext())
+    assert "localhost.crt: no start line" in tls.logtext()
+    c = imaps(tls)
+    c.login("alice", "secret")
+    c.logout()
+
+
+def start_failure(fresh, conf, want):
+    """master starts, tlsd refuses to with want in its log"""
+    s = fresh(tls=True)
+    with open(s.conf, "a") as f:
+        f.write(conf(s.dir))
+    s.start(wait=False)
+    assert wait_for(lambda: want(s.dir) in s.logtext(), 15), s.logtext()
+
+
+def test_missing_certificate_is_named(fresh):
+    start_failure(fresh, lambda d: f"tls_server_cert: {d}/nope.crt\n",
+                  lambda d: f"cannot read TLS certificate {d}/nope.crt")
+
+
+def test_mismatched_key_is_named(fresh):
+    def conf(d):
+        return f"tls_server_key: {make_cert(d, 'other')[1]}\n"
+    start_failure(fresh, conf, lambda d: f"TLS key {d}/other.key does not "
+                  "match certificate")
+
+
+def expired_cert(d):
+    """a certificate that expired yesterday, and its key"""
+    import datetime
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+    k = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "old")])
+    now = datetime.datetime.utcnow()
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(k.public_key()).serial_number(1)
+            .not_valid_before(now - datetime.timedelta(days=10))
+            .not_valid_after(now - datetime.timedelta(days=1))
+            .sign(k, hashes.SHA256()))
+    with open(f"{d}/old.crt", "wb") as f:
+        f.write(cert.public_bytes(serialization.Encoding.PEM))
+    with open(f"{d}/old.key", "wb") as f:
+        f.write(k.private_bytes(serialization.Encoding.PEM,
+                                serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption()))
+    return f"tls_server_cert: {d}/old.crt\ntls_server_key: {d}/old.key\n"
+
+
+def test_expired_certificate_is_named(fresh):
+    start_failure(fresh, expired_cert,
+                  lambda d: f"TLS certificate {d}/old.crt has expired")
+
+
+def test_sni_picks_the_certificate(fresh):
+    s = fresh(tls=True)
+    cert, key = make_cert(s.dir, "other.example.org")
+    with open(s.conf, "a") as f:
+        f.write(f"tls_sni_certs: *.example.org={cert},{key}\n")
+    s.start()
+    r = s_client(s, "-servername", "imap.example.org", verify=False)
+    assert b"CN = other.example.org" in r.stdout, r.stdout
+    r = s_client(s, "-servername", "localhost")
+    assert b"CN = localhost" in r.stdout, r.stdout
+
+
+def test_renegotiation_refused(tls):
+    p = subprocess.Popen(["openssl", "s_client", "-connect",
+                          f"127.0.0.1:{tls.tls_port}", "-tls1_2",
+                          "-CAfile", tls.cert],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT)
+    try:
+        assert wait_for(lambda: "tls addr=127.0.0.1" in tls.logtext())
+        p.stdin.write(b"R\n")
+        p.stdin.flush()
+        assert wait_for(lambda: "TLS renegotiation refused addr=127.0.0.1"
+                        in tls.logtext())
+    finally:
+        p.kill()
+        p.wait()
+    c = imaps(tls)
+    c.login("alice", "secret")
+    c.logout()
+
+
+def test_tlsd_crash_is_restarted(tls):
+    pids = tls.children("tlsd")
+    assert len(pids) == 2
+    os.kill(pids[0], signal.SIGKILL)
+    assert wait_for(lambda: len(tls.children("tlsd")) == 2 and
+                    pids[0] not in tls.children("tlsd"), 15)
+    for _ in range(4):
+        c = imaps(tls)
+        c.login("alice", "secret")
+        c.logout()
+
+
+@pytest.mark.skipif(shutil.which("mbsync") is None, reason="no mbsync")
+def test_mbsync_over_tls(tls, tmp_path):
+    c = imaps(tls)
+    c.login("alice", "secret")
+    c.create("Sync")
+    c.append("Sync", None, None, MSG)
+    c.logout()
+    maildir = tmp_path / "mail"
+    maildir.mkdir()
+    for ssltype, port in (("IMAPS", tls.tls_port), ("STARTTLS", tls.port)):
+        rc = tmp_path / f"mbsyncrc-{ssltype}"
+        rc.write_text(f"""IMAPAccount berth
+Host localhost
+Port {port}
+User alice
+Pass secret
+SSLType {ssltype}
+CertificateFile {tls.cert}
+
+IMAPStore remote
+Account berth
+
+MaildirStore local
+Path {maildir}/
+Inbox {maildir}/INBOX
+SubFolders Verbatim
+
+Channel sync
+Far :remote:
+Near :local:
+Patterns Sync
+Create Both
+SyncState *
+""")
+        r = subprocess.run(["mbsync", "-c", str(rc), "-a"],
+                           capture_output=True, timeout=60)
+        assert r.returncode == 0, r.stderr.decode() + r.stdout.decode()
+    files = os.listdir(maildir / "Sync" / "cur") + \
+        os.listdir(maildir / "Sync" / "new")
+    assert len(files) == 1
