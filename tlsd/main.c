@@ -8,6 +8,8 @@
  * socket: idled parks it as it parks any other.
  *
  *   tlsd [-h handoff]
+ *   tlsd -g        make a self-signed certificate if there is none
+ *                  (master.conf START), then exit
  *
  * One event loop per process, many connections each; run a few (master
  * prefork = maxchild, maxfds: two descriptors per connection).  Files:
@@ -120,16 +122,21 @@ main(int argc, char **argv)
 {
 	const char *err, *handoff = NULL;
 	char def[1024];
-	int ind, c;
+	int ind, c, gen = 0;
 
 	srv_init(argc, argv, "tlsd", &ind);
 	optind = ind;
-	while ((c = getopt(argc, argv, "h:")) != -1) {
+	while ((c = getopt(argc, argv, "gh:")) != -1) {
 		if (c == 'h')
 			handoff = optarg;
+		else if (c == 'g')
+			gen = 1;
 		else
-			log_fatal("usage: tlsd [-C imapd.conf] [-h handoff]");
+			log_fatal("usage: tlsd [-C imapd.conf] [-g | -h "
+			    "handoff]");
 	}
+	if (gen)
+		return tlsd_selfsign();
 	if (!srv_under_master())
 		log_fatal("tlsd runs under master (master.conf SERVICES)");
 	if (handoff == NULL) {

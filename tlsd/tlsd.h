@@ -104,6 +104,11 @@ int tlsd_ticket_init(const char **error_r);
  * when tls_session_timeout is 0 */
 void tlsd_ticket_setup(SSL_CTX *ctx);
 
+/* tlsd_selfsign.c */
+/* tlsd_selfsign - tlsd -g: a self-signed certificate where
+ * tls_server_cert names none yet; 0 (fatal on failure) */
+int tlsd_selfsign(void);
+
 /* tlsd_conn.c */
 /* tlsd_conn_listen - accept implicit-TLS clients on lfd (-1: none; the
  * connection limit is set either way) */
