@@ -224,6 +224,14 @@ imapd_admit(struct imap_session *s)
 	return -1;
 }
 
+/* imapd_loopback - is addr this machine (127.0.0.0/8, ::1)? */
+static int
+imapd_loopback(const char *addr)
+{
+	return strncmp(addr, "127.", 4) == 0 || strcmp(addr, "::1") == 0 ||
+	    strncmp(addr, "::ffff:127.", 11) == 0;
+}
+
 static void
 imapd_session_run(int fd)
 {
@@ -245,6 +253,9 @@ imapd_session_run(int fd)
 		imapd_session_done(&s);
 		return;
 	}
+	/* plaintext logins from this machine, where configured */
+	if (cfg_bool("allowplaintext_loopback") && imapd_loopback(s.addr))
+		s.secure = 1;
 	if (imapd_admit(&s) < 0) {
 		imapd_session_done(&s);
 		return;

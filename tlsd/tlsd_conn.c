@@ -59,16 +59,13 @@ tlsd_conn_room(void)
 	return conn_n < conn_max;
 }
 
-/* conn_limits - connections we may hold: half the descriptors */
+/* conn_limits - connections we may hold: half the descriptors master
+ * gave us (master.conf maxfds=), less a reserve */
 static void
 conn_limits(void)
 {
 	struct rlimit rl;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur < 2 *
 	    CONN_RESERVE_FDS)
 		rl.rlim_cur = 2 * CONN_RESERVE_FDS;

@@ -13,6 +13,7 @@
 const struct cfg_key cfg_keys[] = {
 	{ "admins", CFG_T_STR, "", 0 },
 	{ "allowplaintext", CFG_T_BOOL, "no", 0 },
+	{ "allowplaintext_loopback", CFG_T_BOOL, "no", 0 },
 	{ "authd_backend_reserve", CFG_T_INT, "25", 0 },	/* percent */
 	{ "authd_backend_threads", CFG_T_INT, "30", 0 },
 	{ "authd_backend_timeout", CFG_T_DURATION, "10s", 's' },

@@ -407,3 +407,55 @@ SyncState *
     files = os.listdir(maildir / "Sync" / "cur") + \
         os.listdir(maildir / "Sync" / "new")
     assert len(files) == 1
+
+
+def test_default_configs_serve_tls(fresh):
+    """etc/master.conf and etc/imapd.conf as shipped, moved to a temporary
+    directory and loopback ports: a self-signed certificate is made on the
+    first start, IMAPS and STARTTLS work, plaintext logins are refused"""
+    s = fresh(tls=True)
+    top = os.environ.get("top_srcdir") or os.path.join(
+        os.path.dirname(__file__), "..", "..")
+
+    def moved(text):
+        text = text.replace("/var/lib/berth", f"{s.dir}/conf")
+        text = text.replace("/var/spool/berth", f"{s.dir}/spool")
+        text = text.replace('listen="143"', f'listen="127.0.0.1:{s.port}"')
+        return text.replace('listen="993"',
+                            f'listen="127.0.0.1:{s.tls_port}"')
+    with open(os.path.join(top, "etc", "master.conf")) as f:
+        mconf = moved(f.read())
+    with open(s.mconf, "w") as f:
+        f.write(mconf)
+    with open(os.path.join(top, "etc", "imapd.conf")) as f:
+        conf = moved(f.read())
+    conf = conf.replace("berth_user: berth", f"berth_user: {s.user()}")
+    conf = conf.replace(f"sasl_sasldb_path: {s.dir}/conf/sasldb2",
+                        f"sasl_sasldb_path: {s.sasldb}")
+    with open(s.conf, "w") as f:
+        f.write(conf)
+    s.start()
+    assert wait_for(lambda: "made a self-signed certificate" in
+                    s.logtext())
+    s.cert = f"{s.dir}/conf/tls/server.pem"
+    c = imaps(s)
+    assert "AUTH=PLAIN" in c.capabilities
+    c.login("alice", "secret")
+    c.logout()
+    c = imaplib.IMAP4("127.0.0.1", s.port, timeout=20)
+    assert "LOGINDISABLED" in c.capabilities
+    assert "STARTTLS" in c.capabilities
+    with pytest.raises(imaplib.IMAP4.error, match="PRIVACYREQUIRED"):
+        c.login("alice", "secret")
+    c.starttls(ssl_context=client_ctx(s))
+    c.login("alice", "secret")
+    c.logout()
+
+
+def test_plaintext_on_loopback_when_configured(fresh):
+    s = fresh(tls=True, allowplaintext=False,
+              extra_conf="allowplaintext_loopback: yes\n").start()
+    c = imaplib.IMAP4("127.0.0.1", s.port, timeout=20)
+    assert "LOGINDISABLED" not in c.capabilities
+    c.login("alice", "secret")
+    c.logout()
