@@ -209,6 +209,7 @@ ctx_make(const char *cert, const char *key, const char **error_r)
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_info_callback(ctx, tlsd_relay_info);
 	SSL_CTX_set_session_id_context(ctx, sid, sizeof(sid) - 1);
+	SSL_CTX_set_dh_auto(ctx, 1);	/* DHE suites: RFC 7919 groups */
 	if (SSL_CTX_set1_groups_list(ctx, "X25519:P-256:P-384") != 1 ||
 	    (ciphers != NULL && *ciphers != '\0' &&
 	    SSL_CTX_set_cipher_list(ctx, ciphers) != 1)) {
