@@ -19,8 +19,8 @@ import pytest
 BUILD = os.environ.get("top_builddir") or os.path.abspath(
     os.path.join(os.path.dirname(__file__), "..", ".."))
 PROGDIR = ":".join(os.path.join(BUILD, d)
-                   for d in ("imapd", "authd", "idled", "tlsd", "tools",
-                            "master"))
+                   for d in ("imapd", "authd", "idled", "tlsd", "lmtpd",
+                            "tools", "master"))
 
 
 def free_port():
