@@ -40,7 +40,8 @@ def lmtp_server(extra_conf=""):
 
 @pytest.fixture(scope="module")
 def srv():
-    s = lmtp_server("lmtp_fuzzy_mailbox_match: yes\n")
+    s = lmtp_server("lmtp_fuzzy_mailbox_match: yes\n"
+                    "notify_park_delay: 100ms\n")
     c = s.connect("alice", "secret")
     c.create("lists")
     c.create("lists/berth")
@@ -386,6 +387,24 @@ def test_parked_idler_gets_exists_at_once(srv):
     r.send(b"DONE\r\n")
     while not r.line().startswith(b"i OK"):
         pass
+    r.close()
+
+
+def test_parked_notify_session_hears_of_it(srv):
+    n = count(srv, "bob")
+    parks = srv.logtext().count("park user=bob addr=127.0.0.1 kind=wait")
+    r = Raw(srv.port)
+    r.cmd(b"l", b"LOGIN bob secret")
+    r.cmd(b"s", b"SELECT INBOX")
+    assert r.cmd(b"n", b"NOTIFY SET (selected (MessageNew "
+                 b"MessageExpunge))")[-1].startswith(b"n OK")
+    # waiting under NOTIFY, the session is parked in idled
+    assert wait_for(lambda: srv.logtext().count(
+        "park user=bob addr=127.0.0.1 kind=wait") > parks)
+    assert deliver(srv, [b"bob@example.org"], msg(b"notify"))[0][:3] == \
+        b"250"
+    assert r.line() == b"* %d EXISTS" % (n + 1)
+    r.cmd(b"x", b"LOGOUT")
     r.close()
 
 
