@@ -33,7 +33,7 @@ enum lmtp_state {
 
 /* one accepted recipient */
 struct lmtp_rcpt {
-	char *addr;		/* as given in RCPT TO, for replies and logs */
+	char *addr;		/* as in RCPT TO, for replies and logs */
 	char user[UNAME_MAX + 1];
 	char *folder;		/* the +detail's mailbox; NULL: INBOX */
 };

@@ -487,6 +487,66 @@ START_TEST(test_expunged_record)
 }
 END_TEST
 
+/* spool -> one file -> records for many recipients (past one batch),
+ * INBOX when the folder is missing, unknown users refused, duplicates
+ * suppressed until their window is over and a checkpoint prunes them */
+START_TEST(test_deliver_dup)
+{
+	static const char m[] =
+	    "Subject: d\r\nMessage-ID: <d1@x>\r\n\r\nb\r\n";
+	struct store_rcpt rc[STORE_DELIVER_BATCH + 9];
+	struct store_delivery d;
+	struct store_mbox mb;
+	const char *err, *data;
+	char guid[41], *path;
+	size_t i, n = sizeof(rc) / sizeof(rc[0]), len;
+	int fd, round;
+
+	ck_assert_int_eq(store_mbox_create(st, "u", "f", &err), 0);
+	ck_assert_int_eq(store_spool_open(st, &fd, &path, &err), 0);
+	ck_assert_int_eq(write(fd, m, strlen(m)), (int)strlen(m));
+	ck_assert_int_eq(store_spool_commit(st, fd, path, guid, &data, &len,
+	    &err), 0);
+	free(path);
+	ck_assert_uint_eq(len, strlen(m));
+	memset(&d, 0, sizeof(d));
+	d.guid = guid;
+	d.data = data;
+	d.len = len;
+	d.msgid = "<d1@x>";
+	d.dup_window = 1;
+	for (round = 0; round < 3; round++) {
+		memset(rc, 0, sizeof(rc));
+		for (i = 0; i < n; i++) {
+			rc[i].user = i == n - 1 ? "nobody" : "u";
+			/* the first two: two mailboxes; the rest repeat them */
+			rc[i].name = i % 2 ? "f" : "nope";
+			rc[i].fallback = 1;
+		}
+		ck_assert_int_eq(store_deliver(st, &d, rc, n, &err), 0);
+		/* round 0 stores one copy in each; round 1, within the
+		 * window, none; round 2, after the window and a
+		 * checkpoint, one each again */
+		ck_assert_int_eq(rc[0].result, round == 1 ? STORE_DUP : 0);
+		ck_assert_str_eq(rc[0].mailbox, "INBOX");
+		ck_assert_int_eq(rc[1].result, round == 1 ? STORE_DUP : 0);
+		ck_assert_str_eq(rc[1].mailbox, "f");
+		for (i = 2; i < n - 1; i++)
+			ck_assert_int_eq(rc[i].result, STORE_DUP);
+		ck_assert_int_eq(rc[n - 1].result, STORE_ENOENT);
+		if (round == 1) {
+			sleep(2);	/* the window is a second */
+			ck_assert_int_ge(store_checkpoint(st, &err), 0);
+		}
+	}
+	ck_assert_int_eq(store_mbox_get(st, "u", "f", &mb, &err), 0);
+	ck_assert_uint_eq(mb.exists, 2);
+	ck_assert_int_eq(store_mbox_get(st, "u", "INBOX", &mb, &err), 0);
+	ck_assert_uint_eq(mb.exists, 2);
+	store_msg_unmap(data, len);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -506,6 +566,7 @@ main(void)
 	tcase_add_test(tc, test_recover_sweeps_orphans);
 	tcase_add_test(tc, test_expunged_file_swept);
 	tcase_add_test(tc, test_expunged_record);
+	tcase_add_test(tc, test_deliver_dup);
 	suite_add_tcase(s, tc);
 	return check_run(s);
 }
