@@ -459,3 +459,22 @@ def test_plaintext_on_loopback_when_configured(fresh):
     assert "LOGINDISABLED" not in c.capabilities
     c.login("alice", "secret")
     c.logout()
+
+
+def test_no_shared_cipher_is_named(tls):
+    r = s_client(tls, "-tls1_2", "-cipher", "AES128-SHA", verify=False)
+    assert b"BEGIN CERTIFICATE" not in r.stdout
+    assert wait_for(lambda: 'reason="no shared cipher"' in tls.logtext())
+
+
+def test_refused_address_costs_no_handshake(fresh):
+    s = fresh(tls=True, extra_conf="authd_maxconns_addr: 1\n").start()
+    first = TlsRaw(s)
+    tcp = socket.create_connection(("127.0.0.1", s.tls_port), timeout=10)
+    with pytest.raises((ssl.SSLError, ConnectionResetError, OSError)):
+        client_ctx(s).wrap_socket(tcp, server_hostname="localhost")
+    tcp.close()
+    assert wait_for(lambda: "limit=authd_maxconns_addr" in s.logtext())
+    # one handshake only: the refused client got none
+    assert s.logtext().count("tls addr=127.0.0.1") == 1
+    first.cmd(b"z", b"LOGOUT")
