@@ -33,9 +33,17 @@ cmd_capability_list(struct imap_session *s, struct buf *out)
 {
 	const char *mechs;
 	char *m, *w, *save = NULL;
+	long long limit;
 
 	buf_puts(out, "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE "
-	    "UIDPLUS UNSELECT CHILDREN MOVE CONDSTORE QRESYNC ESEARCH NOTIFY");
+	    "UIDPLUS UNSELECT CHILDREN MOVE CONDSTORE QRESYNC ESEARCH "
+	    "LIST-EXTENDED LIST-STATUS SPECIAL-USE CREATE-SPECIAL-USE "
+	    "STATUS=SIZE WITHIN SAVEDATE OBJECTID NOTIFY");
+	/* APPENDLIMIT (RFC 7889): what APPEND takes, its literal too */
+	limit = cfg_size("maxmessagesize");
+	if (cfg_size("maxliteral") > 0 && cfg_size("maxliteral") < limit)
+		limit = cfg_size("maxliteral");
+	buf_printf(out, " APPENDLIMIT=%lld", limit);
 	if (s->state != IMAP_S_NOTAUTH)
 		return;
 	if (!s->secure && !cfg_bool("allowplaintext"))
@@ -186,8 +194,11 @@ imapd_login_finish(struct imap_session *s, const char *tag,
 
 	snprintf(s->user, sizeof(s->user), "%s", user);
 	if (store_mbox_get(s->st, s->user, "INBOX", &mb, &err) ==
-	    STORE_ENOENT)
+	    STORE_ENOENT) {
+		/* first login */
 		store_mbox_create(s->st, s->user, "INBOX", &err);
+		specialuse_autocreate(s);
+	}
 	s->state = IMAP_S_AUTH;
 	authlink_hold(s->conn_id, s->addr, s->user);
 	log_info("login user=%s addr=%s mech=%s", s->user, s->addr, mech);

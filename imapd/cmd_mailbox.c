@@ -1,6 +1,7 @@
 /*
  * cmd_mailbox - CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE, LIST,
- * LSUB and STATUS.  Hierarchy separator "/", one personal namespace "".
+ * and STATUS (LIST and LSUB: cmd_list.c).  Hierarchy separator "/", one
+ * personal namespace "".
  */
 #include "config.h"
 
@@ -51,25 +52,71 @@ cmd_mbox_check(struct imap_cmd *cmd, size_t i)
 	return -1;
 }
 
+/* cmd_create_use - "(USE (\\Sent ...))" (RFC 6154 3) into use bits;
+ * -1 malformed (BAD), -2 an attribute berth cannot give (NO [USEATTR]) */
+static int
+cmd_create_use(const struct imapp_arg *a, uint32_t *use_r)
+{
+	const struct imapp_arg *l;
+	size_t i;
+	uint32_t bit;
+
+	*use_r = 0;
+	if (a->type != IMAPP_LIST || a->nlist != 2 ||
+	    a->list[0].type != IMAPP_ATOM ||
+	    strcasecmp(a->list[0].str, "USE") != 0 ||
+	    a->list[1].type != IMAPP_LIST)
+		return -1;
+	l = &a->list[1];
+	for (i = 0; i < l->nlist; i++) {
+		if (l->list[i].type != IMAPP_ATOM || l->list[i].str[0] != '\\')
+			return -1;
+		if ((bit = specialuse_bit(l->list[i].str)) == 0)
+			return -2;
+		*use_r |= bit;
+	}
+	return 0;
+}
+
 void
 cmd_create(struct imap_cmd *cmd)
 {
 	const char *name = imap_astring(cmd, 0), *err;
+	struct store_mbox mb;
+	uint32_t use = 0;
 	char *n;
 	int r;
 
-	if (name == NULL || cmd->nargs != 1) {
+	if (name == NULL || (cmd->nargs != 1 && cmd->nargs != 2)) {
 		imap_bad(cmd, "CREATE needs a mailbox name");
 		return;
 	}
 	if (cmd_mbox_check(cmd, 0) < 0)
 		return;
+	if (cmd->nargs == 2 && (r = cmd_create_use(&cmd->args[1],
+	    &use)) < 0) {
+		if (r == -2)
+			imap_no(cmd, "[USEATTR] Special use not supported");
+		else
+			imap_bad(cmd, "CREATE takes (USE (attributes))");
+		return;
+	}
 	n = xstrdup(name);
 	if (*n && n[strlen(n) - 1] == '/')
 		n[strlen(n) - 1] = '\0';	/* "foo/" means foo */
 	r = store_mbox_create(cmd->s->st, cmd->s->user, n, &err);
+	if (r == 0 && use != 0)
+		r = store_mbox_set_use(cmd->s->st, cmd->s->user, n, use, &err);
 	if (r == 0)
 		log_info("create user=%s mailbox=%s", cmd->s->user, n);
+	if (r == 0 && store_mbox_get(cmd->s->st, cmd->s->user, n, &mb,
+	    &err) == 0) {
+		/* OBJECTID (RFC 8474 4.1) */
+		imapd_notify_absorb(cmd->s);
+		imap_ok(cmd, "[MAILBOXID (F%u)] CREATE completed", mb.id);
+		free(n);
+		return;
+	}
 	free(n);
 	cmd_mbox_result(cmd, r, err);
 }
@@ -133,240 +180,10 @@ cmd_subscribe(struct imap_cmd *cmd)
 		cmd_mbox_result(cmd, 0, NULL);
 }
 
-/* parents LSUB reported as \Noselect */
-struct cmd_lsub_done {
-	char **names;
-	size_t n;
-};
-
-struct cmd_list_ctx {
-	struct imap_cmd *cmd;
-	struct wild *pattern;
-	struct wild *inbox;	/* pattern for INBOX and its children */
-	char **names;
-	char **sorted;		/* names in strcmp order (not owned) */
-	uint32_t *attrs;
-	size_t n;
-	int lsub;
-};
-
-static int
-cmd_list_collect(const char *name, const struct store_mbox *mb, void *vctx)
-{
-	struct cmd_list_ctx *c = vctx;
-
-	c->names = xreallocarray(c->names, c->n + 1, sizeof(*c->names));
-	c->attrs = xreallocarray(c->attrs, c->n + 1, sizeof(*c->attrs));
-	c->names[c->n] = xstrdup(name);
-	c->attrs[c->n] = mb ? mb->attrs : 0;
-	c->n++;
-	return 0;
-}
-
-static int
-cmd_lsub_collect(const char *name, void *vctx)
-{
-	return cmd_list_collect(name, NULL, vctx);
-}
-
-static int
-cmd_list_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* cmd_list_has_children - any name below name?  The names below it are
- * the contiguous run of sorted names from the first >= "name/" on: a
- * binary search, where a scan of every name for every name cost n^2 for
- * LIST "*" with many mailboxes */
-static int
-cmd_list_has_children(struct cmd_list_ctx *c, const char *name)
-{
-	size_t lo = 0, hi = c->n, mid, l = strlen(name);
-	char *key = xasprintf("%s/", name);
-	int r;
-
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		if (strcmp(c->sorted[mid], key) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	r = lo < c->n && strncmp(c->sorted[lo], key, l + 1) == 0;
-	free(key);
-	return r;
-}
-
-/*
- * cmd_list_inbox - pattern with the leading letters that spell the start
- * of "INBOX" (in any case, before any wildcard) upper-cased: INBOX is
- * case-insensitive, so LIST "" inbox* and i% list it (matched against
- * INBOX and its children only)
- */
-static char *
-cmd_list_inbox(const char *pattern)
-{
-	char *p = xstrdup(pattern);
-	size_t i;
-
-	for (i = 0; i < 5 && p[i] && toupper((unsigned char)p[i]) ==
-	    "INBOX"[i]; i++)
-		p[i] = "INBOX"[i];
-	return p;
-}
-
-/* cmd_list_is_inbox - INBOX or a name below it */
-static int
-cmd_list_is_inbox(const char *name)
-{
-	return strncmp(name, "INBOX", 5) == 0 && (name[5] == '\0' ||
-	    name[5] == '/');
-}
-
-/* cmd_list_match - does name match (the INBOX form for INBOX's names)? */
-static int
-cmd_list_match(struct cmd_list_ctx *c, const char *name, size_t len)
-{
-	return wild_match(cmd_list_is_inbox(name) ? c->inbox : c->pattern,
-	    name, len);
-}
-
-/* cmd_list_sorted_has - is name one of the sorted names? */
-static int
-cmd_list_sorted_has(struct cmd_list_ctx *c, const char *name)
-{
-	size_t lo = 0, hi = c->n, mid;
-	int r;
-
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		if ((r = strcmp(c->sorted[mid], name)) == 0)
-			return 1;
-		if (r < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return 0;
-}
-
-/*
- * cmd_lsub_parents - LSUB of a subscribed name the pattern does not
- * match: each parent the pattern matches, not subscribed itself and not
- * yet reported, is listed with \Noselect (RFC 3501 6.3.9: LSUB "" foo/%
- * with foo/bar/baz subscribed gives foo/bar)
- */
-static void
-cmd_lsub_parents(struct cmd_list_ctx *c, const char *name,
-    struct cmd_lsub_done *done)
-{
-	struct imap_session *s = c->cmd->s;
-	struct buf line = BUF_INIT;
-	const char *sl;
-	char *parent;
-	size_t i;
-
-	for (sl = strchr(name, '/'); sl != NULL; sl = strchr(sl + 1, '/')) {
-		parent = xstrndup(name, (size_t)(sl - name));
-		if (cmd_list_match(c, parent, strlen(parent)) &&
-		    !cmd_list_sorted_has(c, parent)) {
-			for (i = 0; i < done->n &&
-			    strcmp(done->names[i], parent) != 0; i++)
-				;
-			if (i == done->n) {
-				done->names = xreallocarray(done->names,
-				    done->n + 1, sizeof(*done->names));
-				done->names[done->n++] = xstrdup(parent);
-				buf_reset(&line);
-				buf_puts(&line, "* LSUB (\\Noselect) \"/\" ");
-				imapp_put_astring(&line, parent,
-				    strlen(parent));
-				io_printf(s, "%s\r\n", buf_cstr(&line));
-			}
-		}
-		free(parent);
-	}
-	buf_free(&line);
-}
-
-void
-cmd_list(struct imap_cmd *cmd)
-{
-	struct imap_session *s = cmd->s;
-	const char *ref = imap_astring(cmd, 0), *pat = imap_astring(cmd, 1);
-	struct cmd_list_ctx c;
-	struct cmd_lsub_done done = { NULL, 0 };
-	struct buf line = BUF_INIT;
-	const char *err, *name;
-	char *pattern, *ipattern;
-	size_t i;
-
-	if (ref == NULL || pat == NULL || cmd->nargs != 2) {
-		imap_bad(cmd, "%s needs a reference and a pattern",
-		    cmd->c->name);
-		return;
-	}
-	if (cmd_mbox_check(cmd, 0) < 0 || cmd_mbox_check(cmd, 1) < 0)
-		return;
-	memset(&c, 0, sizeof(c));
-	c.cmd = cmd;
-	c.lsub = strcmp(cmd->c->name, "LSUB") == 0;
-	if (*pat == '\0' && !c.lsub) {
-		io_printf(s, "* LIST (\\Noselect) \"/\" \"\"\r\n");
-		imap_ok(cmd, "LIST completed");
-		return;
-	}
-	pattern = xasprintf("%s%s", ref, pat);
-	c.pattern = wild_compile(pattern, strlen(pattern), '/');
-	ipattern = cmd_list_inbox(pattern);
-	c.inbox = wild_compile(ipattern, strlen(ipattern), '/');
-	free(ipattern);
-	free(pattern);
-	if (c.lsub)
-		store_sub_list(s->st, s->user, cmd_lsub_collect, &c, &err);
-	else
-		store_mbox_list(s->st, s->user, cmd_list_collect, &c, &err);
-	if (c.n > 0) {
-		c.sorted = xmemdup(c.names, c.n * sizeof(*c.names));
-		qsort(c.sorted, c.n, sizeof(*c.sorted), cmd_list_cmp);
-	}
-	for (i = 0; i < c.n; i++) {
-		name = c.names[i];
-		if (!cmd_list_match(&c, name, strlen(name))) {
-			if (c.lsub)
-				cmd_lsub_parents(&c, name, &done);
-			continue;
-		}
-		buf_reset(&line);
-		if (c.lsub)
-			buf_puts(&line, "* LSUB () \"/\" ");
-		else
-			buf_printf(&line, "* LIST (%s%s) \"/\" ",
-			    c.attrs[i] & STORE_MBOX_NOSELECT ? "\\Noselect " :
-			    "", cmd_list_has_children(&c, name) ?
-			    "\\HasChildren" : "\\HasNoChildren");
-		imapp_put_astring(&line, name, strlen(name));
-		io_printf(s, "%s\r\n", buf_cstr(&line));
-	}
-	for (i = 0; i < c.n; i++)
-		free(c.names[i]);
-	free(c.names);
-	free(c.sorted);
-	free(c.attrs);
-	for (i = 0; i < done.n; i++)
-		free(done.names[i]);
-	free(done.names);
-	wild_free(&c.pattern);
-	wild_free(&c.inbox);
-	buf_free(&line);
-	imap_ok(cmd, "%s completed", cmd->c->name);
-}
-
 /* cmd_status_recent - messages no session has seen as \Recent: those
  * above the mailbox's recent mark still there */
 static uint32_t
-cmd_status_recent(struct imap_cmd *cmd, const struct store_mbox *mb)
+cmd_status_recent(struct imap_session *s, const struct store_mbox *mb)
 {
 	struct store_msg *msgs;
 	struct store_mbox now;
@@ -376,12 +193,60 @@ cmd_status_recent(struct imap_cmd *cmd, const struct store_mbox *mb)
 
 	if (mb->uidnext - 1 <= mb->recentuid)
 		return 0;
-	if (store_msg_list(cmd->s->st, mb->id, &now, &msgs, &nm, &err) != 0)
+	if (store_msg_list(s->st, mb->id, &now, &msgs, &nm, &err) != 0)
 		return 0;
 	for (i = 0; i < nm; i++)
 		n += msgs[i].uid > mb->recentuid;
 	free(msgs);
 	return n;
+}
+
+int
+cmd_status_items(struct imap_session *s, const struct store_mbox *mb,
+    const struct imapp_arg *items, size_t n, struct buf *line)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		const char *it = items[i].str;
+
+		if (items[i].type != IMAPP_ATOM)
+			return -1;
+		buf_puts(line, i ? " " : "");
+		if (strcasecmp(it, "MESSAGES") == 0)
+			buf_printf(line, "MESSAGES %u", mb->exists);
+		else if (strcasecmp(it, "RECENT") == 0)
+			buf_printf(line, "RECENT %u", cmd_status_recent(s, mb));
+		else if (strcasecmp(it, "UIDNEXT") == 0)
+			buf_printf(line, "UIDNEXT %u", mb->uidnext);
+		else if (strcasecmp(it, "UIDVALIDITY") == 0)
+			buf_printf(line, "UIDVALIDITY %u", mb->uidvalidity);
+		else if (strcasecmp(it, "UNSEEN") == 0)
+			buf_printf(line, "UNSEEN %u", mb->unseen);
+		else if (strcasecmp(it, "HIGHESTMODSEQ") == 0)
+			buf_printf(line, "HIGHESTMODSEQ %llu",
+			    (unsigned long long)mb->highestmodseq);
+		else if (strcasecmp(it, "SIZE") == 0)
+			buf_printf(line, "SIZE %llu",
+			    (unsigned long long)mb->size);
+		else if (strcasecmp(it, "MAILBOXID") == 0)
+			buf_printf(line, "MAILBOXID (F%u)", mb->id);
+		else
+			return -1;
+	}
+	return 0;
+}
+
+void
+cmd_status_put(struct imap_session *s, const char *name,
+    const struct buf *line)
+{
+	struct buf q = BUF_INIT;
+
+	imapp_put_astring(&q, name, strlen(name));
+	io_printf(s, "* STATUS %s (%s)\r\n", buf_cstr(&q),
+	    buf_cstr((struct buf *)line));
+	buf_free(&q);
 }
 
 void
@@ -390,8 +255,6 @@ cmd_status(struct imap_cmd *cmd)
 	const char *name = imap_astring(cmd, 0), *err;
 	struct store_mbox mb;
 	struct buf line = BUF_INIT;
-	const struct imapp_arg *items;
-	size_t i;
 	int r;
 
 	if (name == NULL || cmd->nargs != 2 ||
@@ -407,46 +270,13 @@ cmd_status(struct imap_cmd *cmd)
 		    "mailbox cannot be selected");
 		return;
 	}
-	items = cmd->args[1].list;
-	for (i = 0; i < cmd->args[1].nlist; i++) {
-		const char *it = items[i].str;
-
-		if (items[i].type != IMAPP_ATOM)
-			goto bad;
-		buf_puts(&line, i ? " " : "");
-		if (strcasecmp(it, "MESSAGES") == 0)
-			buf_printf(&line, "MESSAGES %u", mb.exists);
-		else if (strcasecmp(it, "RECENT") == 0)
-			buf_printf(&line, "RECENT %u", cmd_status_recent(cmd,
-			    &mb));
-		else if (strcasecmp(it, "UIDNEXT") == 0)
-			buf_printf(&line, "UIDNEXT %u", mb.uidnext);
-		else if (strcasecmp(it, "UIDVALIDITY") == 0)
-			buf_printf(&line, "UIDVALIDITY %u", mb.uidvalidity);
-		else if (strcasecmp(it, "UNSEEN") == 0)
-			buf_printf(&line, "UNSEEN %u", mb.unseen);
-		else if (strcasecmp(it, "HIGHESTMODSEQ") == 0)
-			buf_printf(&line, "HIGHESTMODSEQ %llu",
-			    (unsigned long long)mb.highestmodseq);
-		else if (strcasecmp(it, "SIZE") == 0)
-			buf_printf(&line, "SIZE %llu",
-			    (unsigned long long)mb.size);
-		else
-			goto bad;
+	if (cmd_status_items(cmd->s, &mb, cmd->args[1].list,
+	    cmd->args[1].nlist, &line) < 0) {
+		buf_free(&line);
+		imap_bad(cmd, "Unknown STATUS item");
+		return;
 	}
-	io_printf(cmd->s, "* STATUS ");
-	{
-		struct buf q = BUF_INIT;
-
-		imapp_put_astring(&q, name, strlen(name));
-		io_printf(cmd->s, "%s (%s)\r\n", buf_cstr(&q),
-		    buf_cstr(&line));
-		buf_free(&q);
-	}
+	cmd_status_put(cmd->s, name, &line);
 	buf_free(&line);
 	imap_ok(cmd, "STATUS completed");
-	return;
-bad:
-	buf_free(&line);
-	imap_bad(cmd, "Unknown STATUS item");
 }

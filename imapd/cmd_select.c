@@ -155,6 +155,7 @@ cmd_select(struct imap_cmd *cmd)
 		}
 	if (unseen)
 		io_printf(s, "* OK [UNSEEN %u] First unseen\r\n", unseen);
+	io_printf(s, "* OK [MAILBOXID (F%u)] Ok\r\n", mb.id);
 	io_printf(s, "* OK [UIDVALIDITY %u] UIDs valid\r\n"
 	    "* OK [UIDNEXT %u] Predicted next UID\r\n"
 	    "* OK [HIGHESTMODSEQ %llu] Highest\r\n", mb.uidvalidity,

@@ -20,7 +20,8 @@
 
 enum fetch_kind {
 	F_FLAGS, F_INTERNALDATE, F_SIZE, F_UID, F_ENVELOPE, F_BODY,
-	F_BODYSTRUCTURE, F_MODSEQ, F_SECTION,
+	F_BODYSTRUCTURE, F_MODSEQ, F_SECTION, F_SAVEDATE, F_EMAILID,
+	F_THREADID,
 };
 
 enum fetch_sect {
@@ -271,6 +272,12 @@ fetch_one(struct fetch_req *r, const struct imapp_arg *arg)
 		fetch_add(r, F_BODYSTRUCTURE);
 	else if (strcasecmp(a, "MODSEQ") == 0)
 		fetch_add(r, F_MODSEQ);
+	else if (strcasecmp(a, "SAVEDATE") == 0)
+		fetch_add(r, F_SAVEDATE);
+	else if (strcasecmp(a, "EMAILID") == 0)
+		fetch_add(r, F_EMAILID);
+	else if (strcasecmp(a, "THREADID") == 0)
+		fetch_add(r, F_THREADID);
 	else if (strcasecmp(a, "RFC822") == 0)
 		fetch_rfc822(r, S_ALL, 0, "RFC822");
 	else if (strcasecmp(a, "RFC822.HEADER") == 0)
@@ -446,6 +453,20 @@ fetch_internaldate(const struct store_msg *m, struct buf *out)
 	buf_printf(out, "INTERNALDATE \"%s\"", d);
 }
 
+/* fetch_savedate - SAVEDATE (RFC 8514), UTC; NIL when not kept */
+static void
+fetch_savedate(const struct store_msg *m, struct buf *out)
+{
+	char d[DATE_IMAP_DATETIME_LEN];
+
+	if (m->savedate == 0) {
+		buf_puts(out, "SAVEDATE NIL");
+		return;
+	}
+	date_format_imap_datetime(m->savedate, 0, d);
+	buf_printf(out, "SAVEDATE \"%s\"", d);
+}
+
 /* fetch_section_data - the bytes of a section into out */
 static void
 fetch_section_data(const struct fetch_item *it, const char *data,
@@ -566,6 +587,17 @@ fetch_item_render(const struct fetch_item *it, const struct fetch_msg *m,
 		break;
 	case F_UID:
 		buf_printf(out, "UID %u", rec->uid);
+		break;
+	case F_SAVEDATE:
+		fetch_savedate(rec, out);
+		break;
+	case F_EMAILID:
+		/* OBJECTID (RFC 8474): messages are content-addressed, so
+		 * the same message has the same id in every mailbox */
+		buf_printf(out, "EMAILID (M%s)", rec->guid);
+		break;
+	case F_THREADID:
+		buf_puts(out, "THREADID NIL");
 		break;
 	case F_MODSEQ:
 		buf_printf(out, "MODSEQ (%llu)",

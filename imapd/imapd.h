@@ -171,6 +171,16 @@ int imapd_park_penalty(struct imap_session *s, long long delay_ms,
  * serve it.  Consumes conn. */
 void imapd_resume(struct store *st, int conn);
 
+/* specialuse.c - special-use mailboxes (RFC 6154) in the store's
+ * STORE_MBOX_USE_MASK bits */
+/* specialuse_bit - the bit of attribute attr ("\\Sent"), 0 if unknown */
+uint32_t specialuse_bit(const char *attr);
+/* specialuse_put - " \\Sent" etc. for the bits in attrs, appended */
+void specialuse_put(struct buf *out, uint32_t attrs);
+/* specialuse_autocreate - at a user's first login: the special-use
+ * mailboxes the configuration names (xlist-<use>), created and marked */
+void specialuse_autocreate(struct imap_session *s);
+
 /* imapd_notify.c - NOTIFY (RFC 5465) state of a session */
 /* imapd_notify_snap - add the session's watches and NOTIFY state to sn */
 int imapd_notify_snap(struct imap_session *s, struct snap *sn);

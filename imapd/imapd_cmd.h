@@ -11,9 +11,16 @@ imap_cmd_fn cmd_capability, cmd_noop, cmd_logout, cmd_id, cmd_login,
     cmd_authenticate, cmd_enable, cmd_namespace;
 /* cmd_starttls.c */
 imap_cmd_fn cmd_starttls;
-/* cmd_mailbox.c */
+/* cmd_mailbox.c (cmd_list: cmd_list.c) */
 imap_cmd_fn cmd_create, cmd_delete, cmd_rename, cmd_subscribe, cmd_list,
     cmd_status;
+/* cmd_status_items - STATUS items[0..n) of mb into line ("MESSAGES 2
+ * UIDNEXT 3"); -1 on an unknown item */
+int cmd_status_items(struct imap_session *s, const struct store_mbox *mb,
+    const struct imapp_arg *items, size_t n, struct buf *line);
+/* cmd_status_put - "* STATUS name (line)" */
+void cmd_status_put(struct imap_session *s, const char *name,
+    const struct buf *line);
 /* cmd_mbox_check - argument i, when an astring, is a valid mailbox name
  * or LIST pattern (lib/mboxname); else a tagged BAD, a log line, -1 */
 int cmd_mbox_check(struct imap_cmd *cmd, size_t i);

@@ -24,6 +24,8 @@ enum search_op {
 	SR_NOKEYWORD, SR_NEW, SR_OLD, SR_RECENT, SR_LARGER, SR_SMALLER,
 	SR_BEFORE, SR_ON, SR_SINCE, SR_SENTBEFORE, SR_SENTON, SR_SENTSINCE,
 	SR_HEADER, SR_BODY, SR_TEXT, SR_SEQ, SR_UID, SR_MODSEQ,
+	SR_SAVEDBEFORE, SR_SAVEDON, SR_SAVEDSINCE, SR_SAVEDATESUPPORTED,
+	SR_YOUNGER, SR_OLDER, SR_EMAILID, SR_THREADID,
 };
 
 struct search_prog {
@@ -257,6 +259,33 @@ search_key(struct search_parser *ps)
 		}
 		return p;
 	}
+	/* WITHIN (RFC 5032): INTERNALDATE within / before n seconds */
+	if (strcasecmp(key, "YOUNGER") == 0 || strcasecmp(key, "OLDER") == 0) {
+		if ((v = search_arg(ps, key)) == NULL)
+			return NULL;
+		p = search_node(toupper((unsigned char)key[0]) == 'Y' ?
+		    SR_YOUNGER : SR_OLDER);
+		if (imapp_number(v, strlen(v), 1, IMAPP_NUMBER_MAX,
+		    &p->num) < 0) {
+			snprintf(msg, sizeof(msg), "%s needs a number of "
+			    "seconds (1 to 2^32-1)", key);
+			ps->err = msg;
+			search_free(&p);
+		}
+		return p;
+	}
+	/* OBJECTID (RFC 8474): berth gives no THREADID, so none matches */
+	if (strcasecmp(key, "EMAILID") == 0 ||
+	    strcasecmp(key, "THREADID") == 0) {
+		if ((v = search_arg(ps, key)) == NULL)
+			return NULL;
+		p = search_node(toupper((unsigned char)key[0]) == 'E' ?
+		    SR_EMAILID : SR_THREADID);
+		p->str = xstrdup(v);
+		return p;
+	}
+	if (strcasecmp(key, "SAVEDATESUPPORTED") == 0)
+		return search_node(SR_SAVEDATESUPPORTED);
 	if (strcasecmp(key, "UID") == 0) {
 		if ((v = search_arg(ps, key)) == NULL)
 			return NULL;
@@ -273,10 +302,12 @@ search_key(struct search_parser *ps)
 		static const struct { const char *n; enum search_op op; }
 		    dates[] = { { "BEFORE", SR_BEFORE }, { "ON", SR_ON },
 		    { "SINCE", SR_SINCE }, { "SENTBEFORE", SR_SENTBEFORE },
-		    { "SENTON", SR_SENTON }, { "SENTSINCE", SR_SENTSINCE } };
+		    { "SENTON", SR_SENTON }, { "SENTSINCE", SR_SENTSINCE },
+		    { "SAVEDBEFORE", SR_SAVEDBEFORE }, { "SAVEDON", SR_SAVEDON },
+		    { "SAVEDSINCE", SR_SAVEDSINCE } };
 		long long day;
 
-		for (i = 0; i < 6; i++) {
+		for (i = 0; i < sizeof(dates) / sizeof(dates[0]); i++) {
 			if (strcasecmp(key, dates[i].n) != 0)
 				continue;
 			if ((v = search_arg(ps, key)) == NULL)
@@ -590,6 +621,21 @@ search_set(const struct search_prog *p, uint32_t n, uint32_t star)
 	return c->state == 1 && imapp_seqset_contains(&c->ss, n);
 }
 
+/* search_saved - SAVEDBEFORE/ON/SINCE (RFC 8514) by the save date's
+ * day in UTC; a message saved before berth kept the date has none */
+static int
+search_saved(const struct search_prog *p, const struct store_msg *r)
+{
+	time_t day = (time_t)r->savedate;
+
+	if (r->savedate == 0)
+		return 0;
+	day -= day % 86400;
+	return p->op == SR_SAVEDBEFORE ? day < (time_t)p->num :
+	    p->op == SR_SAVEDON ? day == (time_t)p->num :
+	    day >= (time_t)p->num;
+}
+
 int
 search_match(const struct search_prog *p, struct search_msg *m)
 {
@@ -626,6 +672,16 @@ search_match(const struct search_prog *p, struct search_msg *m)
 		return search_sent(p, m);
 	case SR_HEADER: case SR_BODY: case SR_TEXT:
 		return search_text(p, m);
+	case SR_SAVEDBEFORE: case SR_SAVEDON: case SR_SAVEDSINCE:
+		return search_saved(p, r);
+	case SR_SAVEDATESUPPORTED: return 1;
+	case SR_YOUNGER: return (int64_t)time(NULL) - r->internaldate <=
+	    (int64_t)p->num;
+	case SR_OLDER: return (int64_t)time(NULL) - r->internaldate >
+	    (int64_t)p->num;
+	case SR_EMAILID: return p->str[0] == 'M' &&
+	    strcasecmp(p->str + 1, r->guid) == 0;
+	case SR_THREADID: return 0;
 	case SR_SEQ: return search_set(p, m->msgno, m->maxmsgno);
 	case SR_UID: return search_set(p, r->uid, m->maxuid);
 	}

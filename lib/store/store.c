@@ -974,6 +974,39 @@ store_mbox_create(struct store *st, const char *user, const char *name,
 }
 
 static int
+store_op_attrs(struct store *st, DB_TXN *txn, void *varg)
+{
+	struct store_mbox_arg *a = varg;
+	struct store_mrec rec;
+	int r = store_mrec_get(st, txn, a->user, a->name, &rec, 1);
+
+	if (r == DB_NOTFOUND || (r == 0 &&
+	    (rec.mb.attrs & STORE_MBOX_NOSELECT)))
+		return STORE_ENOENT;
+	if (r != 0)
+		return r;
+	rec.mb.attrs = (rec.mb.attrs & ~(uint32_t)STORE_MBOX_USE_MASK) |
+	    (a->u32 & STORE_MBOX_USE_MASK);
+	return store_mrec_put(st, txn, a->user, a->name, &rec, 0);
+}
+
+int
+store_mbox_set_use(struct store *st, const char *user, const char *name,
+    uint32_t use, const char **error_r)
+{
+	struct store_mbox_arg a = { user, NULL, NULL, NULL, use };
+	char *n = store_mname(name);
+	int r;
+
+	a.name = n;
+	r = store_run(st, store_op_attrs, &a, error_r);
+	if (r == STORE_ENOENT)
+		store_fail(st, error_r, "no such mailbox");
+	free(n);
+	return r;
+}
+
+static int
 store_op_get(struct store *st, DB_TXN *txn, void *varg)
 {
 	struct store_mbox_arg *a = varg;

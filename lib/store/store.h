@@ -82,6 +82,8 @@ struct store;
 
 /* mailbox attributes */
 #define STORE_MBOX_NOSELECT	0x01	/* placeholder parent */
+#define STORE_MBOX_USE_MASK	0xff00	/* special-use bits, the caller's
+					 * meaning (store_mbox_set_use) */
 
 struct store_mbox {
 	uint32_t id;
@@ -229,6 +231,10 @@ int store_mbox_get(struct store *st, const char *user, const char *name,
 /* creates missing parents as well; STORE_EEXIST if name exists */
 int store_mbox_create(struct store *st, const char *user, const char *name,
     const char **error_r);
+/* store_mbox_set_use - set the STORE_MBOX_USE_MASK bits of an existing
+ * mailbox to use (kept across renames); STORE_ENOENT if none */
+int store_mbox_set_use(struct store *st, const char *user, const char *name,
+    uint32_t use, const char **error_r);
 /* deletes the mailbox and its messages; children are kept; INBOX cannot */
 int store_mbox_delete(struct store *st, const char *user, const char *name,
     const char **error_r);

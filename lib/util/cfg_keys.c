@@ -76,6 +76,7 @@ const struct cfg_key cfg_keys[] = {
 	{ "sasl_saslauthd_path", CFG_T_STR, NULL, 0 },
 	{ "sasl_sasldb_path", CFG_T_STR, "/etc/sasldb2", 0 },
 	{ "servername", CFG_T_STR, NULL, 0 },
+	{ "specialuse_autocreate", CFG_T_BOOL, "yes", 0 },
 	{ "stall_timeout", CFG_T_DURATION, "2m", 'm' },
 	{ "syslog_prefix", CFG_T_STR, "berth", 0 },
 	{ "tcp_keepalive_cnt", CFG_T_INT, "5", 0 },
@@ -100,5 +101,10 @@ const struct cfg_key cfg_keys[] = {
 	{ "tlsd_socket", CFG_T_STR, NULL, 0 },
 	{ "virtdomains", CFG_T_STR, "off", 0 },
 	{ "wait_park_delay", CFG_T_DURATION, "15s", 's' },
+	{ "xlist-archive", CFG_T_STR, "Archive", 0 },
+	{ "xlist-drafts", CFG_T_STR, "Drafts", 0 },
+	{ "xlist-junk", CFG_T_STR, "Junk", 0 },
+	{ "xlist-sent", CFG_T_STR, "Sent", 0 },
+	{ "xlist-trash", CFG_T_STR, "Trash", 0 },
 	{ NULL, 0, NULL, 0 }
 };

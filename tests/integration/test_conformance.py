@@ -503,3 +503,108 @@ def test_esearch(server):
     out = ok(a.cmd(b"k", b"SEARCH RETURN (COUNT) MODSEQ 1"))
     assert out[0] == b'* ESEARCH (TAG "k") COUNT 6 MODSEQ ' + top, out
     a.cmd(b"z", b"LOGOUT")
+
+
+def list_lines(out, word=b"LIST"):
+    return [ln for ln in out if ln.startswith(b"* " + word + b" ")]
+
+
+def test_special_use(server):
+    b = login(server, b"bob", b"hunter2")
+    caps = ok(b.cmd(b"c", b"CAPABILITY"))[0]
+    assert b" SPECIAL-USE" in caps and b" CREATE-SPECIAL-USE" in caps
+    # created at the first login
+    out = list_lines(ok(b.cmd(b"l", b'LIST "" "*"')))
+    for name, attr in ((b"Drafts", b"\\Drafts"), (b"Sent", b"\\Sent"),
+                       (b"Trash", b"\\Trash"), (b"Junk", b"\\Junk"),
+                       (b"Archive", b"\\Archive")):
+        line = [ln for ln in out if ln.endswith(b' "/" ' + name)]
+        assert len(line) == 1 and attr in line[0], (name, out)
+    out = list_lines(ok(b.cmd(b"l", b'LIST (SPECIAL-USE) "" "*"')))
+    assert len(out) == 5 and all(b"INBOX" not in ln for ln in out), out
+    # CREATE-SPECIAL-USE; the use follows a rename
+    ok(b.cmd(b"c", b'CREATE "Old Mail" (USE (\\Archive))'))
+    ok(b.cmd(b"r", b'RENAME "Old Mail" "Older Mail"'))
+    out = list_lines(ok(b.cmd(b"l", b'LIST "" "Older Mail"')))
+    assert out == [b'* LIST (\\HasNoChildren \\Archive) "/" "Older Mail"']
+    out = b.cmd(b"c", b"CREATE flg (USE (\\Flagged))")
+    assert status(out) == b"NO" and b"[USEATTR]" in out[-1], out
+    assert status(b.cmd(b"c", b"CREATE flg (USE Sent)")) == b"BAD"
+    out = list_lines(ok(b.cmd(b"l", b'LIST "" flg')))
+    assert out == []
+    b.cmd(b"z", b"LOGOUT")
+
+
+def test_list_extended(server):
+    a = login(server)
+    assert b" LIST-EXTENDED" in ok(a.cmd(b"c", b"CAPABILITY"))[0]
+    ok(a.cmd(b"c", b"CREATE le/a/b"))
+    ok(a.cmd(b"c", b"CREATE le/c"))
+    ok(a.cmd(b"s", b"SUBSCRIBE le/a/b"))
+    ok(a.cmd(b"s", b"SUBSCRIBE le/gone"))
+    append(a, b"le/c")
+    out = list_lines(ok(a.cmd(b"l", b'LIST (SUBSCRIBED) "" "le/*"')))
+    assert out == [b'* LIST (\\HasNoChildren \\Subscribed) "/" le/a/b',
+                   b'* LIST (\\NonExistent \\HasNoChildren \\Subscribed) '
+                   b'"/" le/gone'], out
+    out = list_lines(ok(a.cmd(b"l", b'LIST (SUBSCRIBED RECURSIVEMATCH) '
+                               b'"" "le/%"')))
+    assert out == [b'* LIST (\\HasChildren) "/" le/a ("CHILDINFO" '
+                   b'("SUBSCRIBED"))',
+                   b'* LIST (\\NonExistent \\HasNoChildren \\Subscribed) '
+                   b'"/" le/gone'], out
+    out = list_lines(ok(a.cmd(b"l", b'LIST "" (le/c le/a/b)')))
+    assert [ln.rsplit(b" ", 1)[1] for ln in out] == [b"le/a/b", b"le/c"]
+    out = ok(a.cmd(b"l", b'LIST "" "le/%" RETURN (SUBSCRIBED CHILDREN '
+                         b'SPECIAL-USE STATUS (MESSAGES UIDNEXT))'))
+    assert out[:-1] == [b'* LIST (\\HasChildren) "/" le/a',
+                        b"* STATUS le/a (MESSAGES 0 UIDNEXT 1)",
+                        b'* LIST (\\HasNoChildren) "/" le/c',
+                        b"* STATUS le/c (MESSAGES 1 UIDNEXT 2)"], out
+    for bad in (b'LIST (RECURSIVEMATCH) "" "*"', b'LIST (FOO) "" "*"',
+                b'LIST "" "*" RETURN (FOO)',
+                b'LIST "" "*" RETURN (STATUS (FOO))',
+                b'LIST "" "*" RETURN (STATUS)'):
+        assert status(a.cmd(b"l", bad)) == b"BAD", bad
+    # LSUB and the empty pattern as before
+    out = ok(a.cmd(b"l", b'LIST "" ""'))
+    assert out[0] == b'* LIST (\\Noselect) "/" ""'
+    a.cmd(b"z", b"LOGOUT")
+
+
+def test_objectid_savedate_within_appendlimit(server):
+    a = login(server)
+    caps = ok(a.cmd(b"c", b"CAPABILITY"))[0]
+    for cap in (b" OBJECTID", b" SAVEDATE", b" WITHIN", b" STATUS=SIZE",
+                b" APPENDLIMIT=1048576"):
+        assert cap in caps, (cap, caps)
+    out = ok(a.cmd(b"c", b"CREATE oid1"))
+    mid = re.search(rb"\[MAILBOXID \((F[0-9]+)\)\]", out[-1]).group(1)
+    ok(a.cmd(b"r", b"RENAME oid1 oid2"))
+    out = ok(a.cmd(b"s", b"STATUS oid2 (MAILBOXID SIZE)"))
+    assert b"MAILBOXID (" + mid + b")" in out[0], out
+    append(a, b"oid2")
+    a.send(b'A APPEND oid2 "01-Jan-2001 00:00:00 +0000" {%d+}\r\n' %
+           len(MSG) + MSG + b"\r\n")
+    ok(a.until_tag(b"A"))
+    out = ok(a.cmd(b"s", b"SELECT oid2"))
+    assert b"* OK [MAILBOXID (" + mid + b")] Ok" in out, out
+    out = ok(a.cmd(b"f", b"FETCH 1:2 (EMAILID THREADID SAVEDATE)"))
+    ids = re.findall(rb"EMAILID \((M[0-9a-f]+)\)", b"\n".join(out))
+    assert len(ids) == 2 and ids[0] == ids[1], out  # the same bytes
+    assert b"THREADID NIL" in out[0] and b'SAVEDATE "' in out[0], out
+    ok(a.cmd(b"c", b"COPY 1 INBOX"))
+    out = ok(a.cmd(b"k", b"SEARCH EMAILID " + ids[0]))
+    assert b"* SEARCH 1 2" in out, out
+    # WITHIN: the 2001 message is old, the other young
+    out = ok(a.cmd(b"k", b"SEARCH YOUNGER 3600"))
+    assert b"* SEARCH 1" in out, out
+    out = ok(a.cmd(b"k", b"SEARCH OLDER 3600"))
+    assert b"* SEARCH 2" in out, out
+    assert status(a.cmd(b"k", b"SEARCH YOUNGER 0")) == b"BAD"
+    # SAVEDATE is when it came here, whatever its INTERNALDATE
+    out = ok(a.cmd(b"k", b"SEARCH SAVEDSINCE 1-Jan-2020 SAVEDATESUPPORTED"))
+    assert b"* SEARCH 1 2" in out, out
+    out = ok(a.cmd(b"k", b"SEARCH SAVEDBEFORE 1-Jan-2020"))
+    assert out[0] == b"* SEARCH", out
+    a.cmd(b"z", b"LOGOUT")

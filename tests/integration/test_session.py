@@ -101,16 +101,16 @@ def test_create_rename_delete(server):
     assert any("\\HasChildren" in n and n.endswith(" Projects")
                for n in names)
     assert c.create("Projects")[0] == "NO"
-    assert c.rename("Projects", "Archive")[0] == "OK"
+    assert c.rename("Projects", "Attic")[0] == "OK"
     typ, lst = c.list('""', "*")
     text = b" ".join(lst)
-    assert b"Archive/2026/Q1" in text and b"Projects" not in text
-    assert c.delete("Archive/2026/Q1")[0] == "OK"
+    assert b"Attic/2026/Q1" in text and b"Projects" not in text
+    assert c.delete("Attic/2026/Q1")[0] == "OK"
     assert c.delete("nonexistent")[0] == "NO"
     assert c.delete("INBOX")[0] == "NO"
     # % stops at the separator
-    typ, lst = c.list('""', "Archive/%")
-    assert lst == [b'(\\HasNoChildren) "/" Archive/2026']
+    typ, lst = c.list('""', "Attic/%")
+    assert lst == [b'(\\HasNoChildren) "/" Attic/2026']
     c.logout()
 
 
