@@ -38,7 +38,8 @@ cmd_capability_list(struct imap_session *s, struct buf *out)
 	buf_puts(out, "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE "
 	    "UIDPLUS UNSELECT CHILDREN MOVE CONDSTORE QRESYNC ESEARCH "
 	    "LIST-EXTENDED LIST-STATUS SPECIAL-USE CREATE-SPECIAL-USE "
-	    "STATUS=SIZE WITHIN SAVEDATE OBJECTID NOTIFY");
+	    "STATUS=SIZE WITHIN SAVEDATE OBJECTID SORT SORT=DISPLAY "
+	    "THREAD=ORDEREDSUBJECT NOTIFY");
 	/* APPENDLIMIT (RFC 7889): what APPEND takes, its literal too */
 	limit = cfg_size("maxmessagesize");
 	if (cfg_size("maxliteral") > 0 && cfg_size("maxliteral") < limit)

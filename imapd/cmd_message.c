@@ -467,20 +467,55 @@ cmd_search_esearch(struct imap_cmd *cmd, unsigned ret, const uint32_t *hits,
 	buf_free(&line);
 }
 
+int
+cmd_search_hits(struct imap_session *s, const struct search_prog *prog,
+    uint32_t **msgnos_r, size_t *n_r, uint64_t *highest_r,
+    const char **err)
+{
+	struct imap_view *v = &s->view;
+	struct store_msg *msgs = NULL, *m;
+	struct search_msg sm;
+	size_t nm, i;
+
+	*msgnos_r = NULL;
+	*n_r = 0;
+	*highest_r = 0;
+	if (cmd_records(s, NULL, 0, &msgs, &nm, err) != 0)
+		return -1;
+	*msgnos_r = xcalloc(v->n + 1, sizeof(**msgnos_r));
+	for (i = 0; i < v->n; i++) {
+		if (v->msgs[i].gone ||
+		    (m = cmd_find(msgs, nm, v->msgs[i].uid)) == NULL)
+			continue;
+		memset(&sm, 0, sizeof(sm));
+		sm.msgno = (uint32_t)i + 1;
+		sm.rec = m;
+		sm.recent = v->msgs[i].recent;
+		sm.maxmsgno = (uint32_t)v->n;
+		sm.maxuid = v->n ? v->msgs[v->n - 1].uid : 0;
+		sm.st = s->st;
+		if (search_match(prog, &sm)) {
+			(*msgnos_r)[(*n_r)++] = (uint32_t)i + 1;
+			if (m->modseq > *highest_r)
+				*highest_r = m->modseq;
+		}
+		search_msg_done(&sm);
+	}
+	free(msgs);
+	return 0;
+}
+
 void
 cmd_search(struct imap_cmd *cmd)
 {
 	struct imap_session *s = cmd->s;
-	struct imap_view *v = &s->view;
 	struct search_prog *prog;
-	struct search_msg sm;
-	struct store_msg *msgs = NULL, *m;
 	struct buf res = BUF_INIT;
 	uint32_t *hits = NULL;
 	uint64_t highest = 0;
 	const char *err;
 	unsigned ret;
-	size_t nm, i, nhits = 0;
+	size_t i, nhits = 0;
 	int badcs, skip, modseq;
 
 	if ((skip = cmd_search_return(cmd, &ret)) < 0) {
@@ -498,30 +533,13 @@ cmd_search(struct imap_cmd *cmd)
 	}
 	if ((modseq = search_uses_modseq(prog)) != 0)
 		s->condstore = 1;
-	if (cmd_records(s, NULL, 0, &msgs, &nm, &err) != 0) {
+	if (cmd_search_hits(s, prog, &hits, &nhits, &highest, &err) != 0) {
 		imap_no(cmd, "[SERVERBUG] %s", err);
 		search_free(&prog);
 		return;
 	}
-	hits = xcalloc(v->n + 1, sizeof(*hits));
-	for (i = 0; i < v->n; i++) {
-		if (v->msgs[i].gone ||
-		    (m = cmd_find(msgs, nm, v->msgs[i].uid)) == NULL)
-			continue;
-		memset(&sm, 0, sizeof(sm));
-		sm.msgno = (uint32_t)i + 1;
-		sm.rec = m;
-		sm.recent = v->msgs[i].recent;
-		sm.maxmsgno = (uint32_t)v->n;
-		sm.maxuid = v->n ? v->msgs[v->n - 1].uid : 0;
-		sm.st = s->st;
-		if (search_match(prog, &sm)) {
-			hits[nhits++] = cmd->uid ? m->uid : (uint32_t)i + 1;
-			if (m->modseq > highest)
-				highest = m->modseq;
-		}
-		search_msg_done(&sm);
-	}
+	for (i = 0; cmd->uid && i < nhits; i++)
+		hits[i] = s->view.msgs[hits[i] - 1].uid;
 	if (ret != 0) {
 		cmd_search_esearch(cmd, ret, hits, nhits, modseq, highest);
 	} else {
@@ -535,6 +553,5 @@ cmd_search(struct imap_cmd *cmd)
 	imap_ok(cmd, "SEARCH completed");
 	buf_free(&res);
 	free(hits);
-	free(msgs);
 	search_free(&prog);
 }

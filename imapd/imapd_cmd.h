@@ -30,6 +30,14 @@ imap_cmd_fn cmd_select, cmd_close, cmd_expunge, cmd_idle;
 imap_cmd_fn cmd_append;
 /* cmd_message.c */
 imap_cmd_fn cmd_fetch, cmd_store, cmd_copy, cmd_search;
+struct search_prog;
+/* cmd_search_hits - the message numbers (ascending, malloc'ed) of the
+ * view's messages prog matches, and the highest MODSEQ among them */
+int cmd_search_hits(struct imap_session *s, const struct search_prog *prog,
+    uint32_t **msgnos_r, size_t *n_r, uint64_t *highest_r,
+    const char **err);
+/* cmd_sort.c */
+imap_cmd_fn cmd_sort, cmd_thread;
 /* cmd_notify.c */
 imap_cmd_fn cmd_notify;
 

@@ -41,6 +41,8 @@ static const struct imap_cmd_def imapd_cmds[] = {
 	{ "UNSELECT", cmd_close, SEL },
 	{ "EXPUNGE", cmd_expunge, SEL },
 	{ "SEARCH", cmd_search, SEL | IMAP_CMD_NOEXPUNGE },
+	{ "SORT", cmd_sort, SEL | IMAP_CMD_NOEXPUNGE },
+	{ "THREAD", cmd_thread, SEL | IMAP_CMD_NOEXPUNGE },
 	{ "FETCH", cmd_fetch, SEL | IMAP_CMD_NOEXPUNGE },
 	{ "STORE", cmd_store, SEL | IMAP_CMD_NOEXPUNGE },
 	{ "COPY", cmd_copy, SEL },

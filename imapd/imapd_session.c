@@ -173,7 +173,8 @@ imapd_dispatch(struct imap_session *s, struct imapp_cmd *c)
 		cmd.nargs--;
 		if (strcmp(name, "FETCH") && strcmp(name, "STORE") &&
 		    strcmp(name, "COPY") && strcmp(name, "MOVE") &&
-		    strcmp(name, "SEARCH") && strcmp(name, "EXPUNGE")) {
+		    strcmp(name, "SEARCH") && strcmp(name, "EXPUNGE") &&
+		    strcmp(name, "SORT") && strcmp(name, "THREAD")) {
 			imap_bad(&cmd, "Unknown UID command %s", name);
 			return;
 		}

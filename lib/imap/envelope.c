@@ -22,8 +22,12 @@ struct envelope_addr_ctx {
 	size_t len, i;
 	struct buf comment;	/* the last comment skipped, its blanks
 				 * folded: "a@b (Real Name)" names a@b */
-	int text;		/* envelope_addr_text: "Name <a@b>, c@d" */
+	int text;		/* envelope_addr_text: "Name <a@b>, c@d";
+				 * ENVELOPE_FIRST: the first address only,
+				 * as "name\1mbox\1host" */
 };
+
+#define ENVELOPE_FIRST 2
 
 /* envelope_addr_comment - keep the comment at s[0..len) (without its outer
  * parentheses) as the last one seen */
@@ -132,6 +136,13 @@ static void
 envelope_put_addr(struct envelope_addr_ctx *c, struct buf *out, const char *name,
     const char *mbox, const char *host)
 {
+	if (c->text == ENVELOPE_FIRST) {
+		if (out->len == 0 && mbox != NULL && (host != NULL ||
+		    name != NULL))
+			buf_printf(out, "%s\1%s\1%s", name ? name : "", mbox,
+			    host ? host : "");
+		return;
+	}
 	if (c->text) {
 		envelope_put_addr_text(out, name, mbox, host);
 		return;
@@ -303,6 +314,24 @@ void
 envelope_addr_text(const char *s, size_t len, struct buf *out)
 {
 	envelope_addr_list(s, len, 1, out);
+}
+
+void
+envelope_addr_first(const char *s, size_t len, struct buf *name,
+    struct buf *mbox, struct buf *host)
+{
+	struct buf first = BUF_INIT;
+	const char *p, *q;
+
+	envelope_addr_list(s, len, ENVELOPE_FIRST, &first);
+	if (first.len > 0) {
+		p = strchr(first.data, 1);
+		q = strchr(p + 1, 1);
+		buf_append(name, first.data, (size_t)(p - first.data));
+		buf_append(mbox, p + 1, (size_t)(q - p - 1));
+		buf_puts(host, q + 1);
+	}
+	buf_free(&first);
 }
 
 void

@@ -16,5 +16,10 @@ void envelope_write(const char *hdr, size_t len, struct buf *out);
  * unquoted, comment names taken as names, encoded words left as they are
  * (appends to out) */
 void envelope_addr_text(const char *s, size_t len, struct buf *out);
+/* envelope_addr_first - the first address of a list (an unfolded header
+ * value): its display name (comment names too, encoded words as they
+ * are), local part and domain, appended; nothing if there is none */
+void envelope_addr_first(const char *s, size_t len, struct buf *name,
+    struct buf *mbox, struct buf *host);
 
 #endif

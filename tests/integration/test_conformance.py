@@ -608,3 +608,71 @@ def test_objectid_savedate_within_appendlimit(server):
     out = ok(a.cmd(b"k", b"SEARCH SAVEDBEFORE 1-Jan-2020"))
     assert out[0] == b"* SEARCH", out
     a.cmd(b"z", b"LOGOUT")
+
+
+def sort_msg(frm, to, subject, date, body=b"x"):
+    return (b"From: " + frm + b"\r\nTo: " + to + b"\r\nSubject: " +
+            subject + b"\r\nDate: " + date + b"\r\n\r\n" + body + b"\r\n")
+
+
+def test_sort(server):
+    a = login(server)
+    caps = ok(a.cmd(b"c", b"CAPABILITY"))[0]
+    assert b" SORT " in caps and b" SORT=DISPLAY" in caps, caps
+    ok(a.cmd(b"c", b"CREATE srt"))
+    msgs = (
+            sort_msg(b"Zed <alpha@example.com>", b"c@example.com",
+                     b"Re: [list] Fwd: beta", b"Mon, 2 Feb 2026 10:00:00 +0000",
+                     b"xxxxxxxxxx"),
+            sort_msg(b"bob@example.com (Anna)", b"\"Bee\" <a@example.com>",
+                     b"alpha (fwd)", b"Mon, 2 Feb 2026 09:00:00 -0300"),
+            sort_msg(b"=?UTF-8?Q?Carl?= <carl@example.com>",
+                     b"b@example.com", b"[fwd: Gamma]",
+                     b"Mon, 2 Feb 2026 11:00:00 +0000", b"xxxxx"))
+    for m in msgs:
+        append(a, b"srt", m)
+    by_size = sorted(range(3), key=lambda i: (len(msgs[i]), i))
+    size_order = b"* SORT " + b" ".join(b"%d" % (i + 1) for i in by_size)
+    ok(a.cmd(b"s", b"SELECT srt"))
+    def sort(crit, uid=b""):
+        out = ok(a.cmd(b"o", uid + b"SORT (" + crit + b") UTF-8 ALL"))
+        return out[0]
+    assert sort(b"SUBJECT") == b"* SORT 2 1 3"      # alpha beta gamma
+    assert sort(b"REVERSE SUBJECT") == b"* SORT 3 1 2"
+    assert sort(b"FROM") == b"* SORT 1 2 3"         # alpha bob carl
+    assert sort(b"DISPLAYFROM") == b"* SORT 2 3 1"  # Anna Carl Zed
+    assert sort(b"TO") == b"* SORT 2 3 1"           # a b c
+    assert sort(b"DISPLAYTO") == b"* SORT 3 2 1"    # b@ Bee c@
+    assert sort(b"DATE") == b"* SORT 1 3 2"         # 10:00 11:00 12:00Z
+    assert sort(b"SIZE") == size_order
+    assert sort(b"REVERSE DATE") == b"* SORT 2 3 1"
+    assert sort(b"REVERSE ARRIVAL") == b"* SORT 1 2 3"  # ties: by number
+    assert sort(b"SUBJECT", b"UID ") == b"* SORT 2 1 3"
+    out = ok(a.cmd(b"o", b"SORT (SUBJECT) UTF-8 NOT FROM carl"))
+    assert out[0] == b"* SORT 2 1", out
+    for bad in (b"SORT (FOO) UTF-8 ALL", b"SORT () UTF-8 ALL",
+                b"SORT (REVERSE) UTF-8 ALL", b"SORT SUBJECT UTF-8 ALL",
+                b"SORT (SUBJECT) UTF-8 FOO"):
+        assert status(a.cmd(b"o", bad)) == b"BAD", bad
+    assert status(a.cmd(b"o", b"SORT (SUBJECT) KOI8-R ALL")) == b"NO"
+    a.cmd(b"z", b"LOGOUT")
+
+
+def test_thread_orderedsubject(server):
+    a = login(server)
+    assert b" THREAD=ORDEREDSUBJECT" in ok(a.cmd(b"c", b"CAPABILITY"))[0]
+    ok(a.cmd(b"c", b"CREATE thr"))
+    for subj, hour in ((b"b", 5), (b"Re: a", 3), (b"a", 1), (b"c", 2),
+                       (b"RE: A", 4), (b"Fwd: b", 6), (b"re: a", 7)):
+        append(a, b"thr", sort_msg(b"x@example.com", b"y@example.com", subj,
+                                   b"Mon, 2 Feb 2026 %02d:00:00 +0000" % hour))
+    ok(a.cmd(b"s", b"SELECT thr"))
+    # a: 3 (1h) 2 (3h) 5 (4h) 7 (7h); c: 4 (2h); b: 1 (5h) 6 (6h)
+    out = ok(a.cmd(b"t", b"THREAD ORDEREDSUBJECT UTF-8 ALL"))
+    assert out[0] == b"* THREAD (3 (2)(5)(7))(4)(1 6)", out
+    out = ok(a.cmd(b"t", b"UID THREAD ORDEREDSUBJECT UTF-8 SUBJECT c"))
+    assert out[0] == b"* THREAD (4)", out
+    out = ok(a.cmd(b"t", b"THREAD ORDEREDSUBJECT UTF-8 SUBJECT zzz"))
+    assert out[0] == b"* THREAD", out
+    assert status(a.cmd(b"t", b"THREAD FOO UTF-8 ALL")) == b"BAD"
+    a.cmd(b"z", b"LOGOUT")
