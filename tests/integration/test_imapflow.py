@@ -98,3 +98,48 @@ def test_imapflow_idle_parked(fresh):
     finally:
         f.kill()
     c.logout()
+
+
+def flow_run(port, *args):
+    out = subprocess.run(["node", os.path.join(NODE_DIR, "qresync.js"),
+                          str(port), "alice", "secret"] + list(args),
+                         capture_output=True, text=True, timeout=60)
+    res = json.loads(out.stdout.strip().splitlines()[-1])
+    assert "error" not in res, (res, out.stderr)
+    return res
+
+
+def test_imapflow_qresync_resync_and_move(fresh):
+    """imapflow resyncs with QRESYNC after another client's changes (a
+    flag, an expunge, a MOVE out), then MOVEs; both sides agree"""
+    s = fresh().start()
+    c = s.connect("alice", "secret")
+    c.create("qbox")
+    c.create("qdst")
+    for _ in range(4):
+        c.append("qbox", None, None, MSG)
+    first = flow_run(s.port, "qbox", "open")
+    assert first["qresync"] and [m["uid"] for m in first["messages"]] == \
+        [1, 2, 3, 4]
+    c.select("qbox")
+    c.uid("STORE", "2", "+FLAGS", r"(\Flagged)")
+    c.uid("STORE", "3", "+FLAGS", r"(\Deleted)")
+    c.expunge()
+    assert c.uid("MOVE", "4", "qdst")[0] == "OK"
+    res = flow_run(s.port, "qbox", "resync", first["uidValidity"],
+                   first["highestModseq"], "qdst")
+    gone = sorted(e["uid"] for e in res["events"] if e["ev"] == "vanished")
+    assert gone == [3, 4], res
+    flagged = [e for e in res["events"] if e["ev"] == "flags"]
+    assert [e["uid"] for e in flagged] == [2], res
+    assert "\\Flagged" in flagged[0]["flags"], res
+    assert [m["uid"] for m in res["messages"]] == [1, 2], res
+    # its MOVE of message 1 (UID 1): gone here, in qdst for the server
+    assert res["moved"] and res["moved"][0][0] == 1, res
+    assert [m["uid"] for m in res["after"]] == [2], res
+    c.select("qdst")
+    typ, d = c.uid("SEARCH", "ALL")
+    assert d[0].split() == [b"1", str(res["moved"][0][1]).encode()], d
+    c.select("qbox")
+    assert c.uid("SEARCH", "ALL")[1][0].split() == [b"2"]
+    c.logout()
