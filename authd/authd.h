@@ -9,8 +9,8 @@
  *
  * Files: authd_peer (connections and dispatch), authd_hold (who holds
  * which client connection; counts), authd_admit (admission limits),
- * authd_login (SASL exchanges), authd_sasl (libsasl2), authd_tab (hash
- * tables).
+ * authd_login (SASL exchanges), authd_sasl (libsasl2); every index is a
+ * lib/util/htab.
  */
 #ifndef BERTH_AUTHD_H
 #define BERTH_AUTHD_H
@@ -21,36 +21,12 @@
 
 #include "authclient.h"
 #include "authproto.h"
+#include "ev.h"
+#include "htab.h"
 #include "ipc.h"
 #include "ipnet.h"
 
 struct authd_login;
-
-/* authd_tab.c: byte-string keys -> {pointer, number} */
-struct authd_tab;
-struct authd_tab_iter {
-	size_t bucket;
-	void *next;
-};
-#define AUTHD_TAB_ITER { 0, NULL }
-struct authd_tab *authd_tab_new(void);
-void authd_tab_free(struct authd_tab **t);
-void *authd_tab_get(struct authd_tab *t, const void *key, size_t len);
-void authd_tab_put(struct authd_tab *t, const void *key, size_t len,
-    void *val);
-/* authd_tab_del - remove key; returns its value */
-void *authd_tab_del(struct authd_tab *t, const void *key, size_t len);
-long long authd_tab_num(struct authd_tab *t, const void *key, size_t len);
-/* authd_tab_add - num += delta; an entry at 0 without a value goes */
-long long authd_tab_add(struct authd_tab *t, const void *key, size_t len,
-    long long delta);
-void authd_tab_set_num(struct authd_tab *t, const void *key, size_t len,
-    long long num);
-size_t authd_tab_count(const struct authd_tab *t);
-/* authd_tab_next - 1 and the next entry, 0 at the end; only the entry
- * just returned may be removed during a walk */
-int authd_tab_next(struct authd_tab *t, struct authd_tab_iter *it,
-    const void **key_r, size_t *len_r, void **val_r, long long *num_r);
 
 /* the keys one client address counts under */
 struct authd_keys {
@@ -65,6 +41,7 @@ struct authd_keys {
 /* a process connected to authd */
 struct authd_peer {
 	int fd;				/* -1: a parked login (pseudo peer) */
+	struct ev_io io;		/* fd on the loop */
 	int dead;			/* close after this round */
 	int pseudo;			/* a LOGIN for a session parked in
 					 * idled: replies go there */
@@ -91,11 +68,11 @@ struct authd_hold {
 };
 
 /* authd_peer.c */
-void authd_peer_accept(int lfd, int ep);
+void authd_peer_accept(int lfd);
 /* authd_peer_input - read what the peer sent; may mark it dead */
 void authd_peer_input(struct authd_peer *p);
 /* authd_peer_reap - close peers marked dead */
-void authd_peer_reap(int ep);
+void authd_peer_reap(void);
 /* authd_peer_send - send m; a peer that cannot take it is marked dead,
  * except idled, for which messages wait (bounded) until it reads */
 void authd_peer_send(struct authd_peer *p, const struct ipc_msg *m);
@@ -122,7 +99,7 @@ long long authd_hold_count_userhost(const char *user,
 void authd_hold_tick(long long now_ms);
 size_t authd_hold_total(void);
 /* authd_hold_walk - every held connection, for berthctl */
-int authd_hold_next(struct authd_tab_iter *it, struct authd_hold **h_r);
+int authd_hold_next(struct htab_iter *it, struct authd_hold **h_r);
 
 /* authd_calc.c: the pure arithmetic (unit-tested) */
 /* authd_calc_bucket - token bucket of limit per window_ms: 1 and one
@@ -319,7 +296,7 @@ void authd_penalty_success(const char *user, const struct authd_keys *k);
 void authd_penalty_tick(long long now_ms);
 /* authd_penalty_next - walk the entries ("a:", "n:", "u:", "k:" keys),
  * counts decayed to now */
-int authd_penalty_next(struct authd_tab_iter *it, const char **key_r,
+int authd_penalty_next(struct htab_iter *it, const char **key_r,
     size_t *len_r, struct authd_rec *now_r);
 /* authd_penalty_clear - forget one entry; 1 if it existed */
 int authd_penalty_clear(const char *key, size_t len);

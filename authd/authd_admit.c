@@ -31,7 +31,7 @@ struct admit_bucket {
 	long long last_ms;
 };
 
-static struct authd_tab *admit_rates;	/* host key -> admit_bucket */
+static struct htab *admit_rates;	/* host key -> admit_bucket */
 static uint64_t admit_next_id;
 
 void
@@ -39,7 +39,7 @@ authd_admit_init(void)
 {
 	uint32_t hi = 0;
 
-	admit_rates = authd_tab_new();
+	admit_rates = htab_new();
 	/* ids stay unique across restarts: a random high half */
 	if (getrandom(&hi, sizeof(hi), 0) != sizeof(hi))
 		hi = (uint32_t)authd_wall_ms();
@@ -57,12 +57,12 @@ admit_rate_ok(const struct authd_keys *k, long long now)
 
 	if (limit <= 0 || window <= 0)
 		return 1;
-	b = authd_tab_get(admit_rates, k->host, len);
+	b = htab_get(admit_rates, k->host, len);
 	if (b == NULL) {
 		b = xcalloc(1, sizeof(*b));
 		b->tokens = (double)limit;
 		b->last_ms = now;
-		authd_tab_put(admit_rates, k->host, len, b);
+		htab_put(admit_rates, k->host, len, b);
 	}
 	return authd_calc_bucket(&b->tokens, &b->last_ms, now, limit, window);
 }
@@ -72,20 +72,20 @@ admit_rate_ok(const struct authd_keys *k, long long now)
 void
 authd_admit_tick(long long now_ms)
 {
-	struct authd_tab_iter it = AUTHD_TAB_ITER;
+	struct htab_iter it = HTAB_ITER;
 	long long limit = cfg_int("authd_maxrate_addr"),
 	    window = cfg_duration_ms("authd_rate_window");
 	const void *key;
 	size_t len;
 	void *v;
 
-	while (authd_tab_next(admit_rates, &it, &key, &len, &v, NULL)) {
+	while (htab_next(admit_rates, &it, &key, &len, &v, NULL)) {
 		struct admit_bucket *b = v;
 
 		if (limit <= 0 || window <= 0 ||
 		    b->tokens + (double)(now_ms - b->last_ms) *
 		    (double)limit / (double)window >= (double)limit) {
-			authd_tab_del(admit_rates, key, len);
+			htab_del(admit_rates, key, len);
 			free(b);
 		}
 	}

@@ -79,7 +79,7 @@ authd_ctl_penalties(struct authd_peer *p, const struct ipc_msg *m)
 {
 	static const char kinds[] = "anu";
 	struct ctl_row *rows = xcalloc(CTL_MAX_ROWS + 1, sizeof(*rows));
-	struct authd_tab_iter it;
+	struct htab_iter it;
 	struct ctl_row row;
 	size_t max = ctl_rows(m), have, i, k;
 	const char *key;
@@ -87,7 +87,7 @@ authd_ctl_penalties(struct authd_peer *p, const struct ipc_msg *m)
 	ipc_msg_init(&authd_reply, AUTHPROTO_T_CTL_REPLY);
 	for (k = 0; k < sizeof(kinds) - 1; k++) {
 		have = 0;
-		it = (struct authd_tab_iter)AUTHD_TAB_ITER;
+		it = (struct htab_iter)HTAB_ITER;
 		while (authd_penalty_next(&it, &key, &row.len, &row.r)) {
 			if (key[0] != kinds[k] || row.len < 3)
 				continue;
@@ -165,17 +165,17 @@ authd_ctl_clear(struct authd_peer *p, const struct ipc_msg *m)
 
 /* ctl_counts - the top rows of a count table as LINE fields */
 static void
-ctl_counts(char kind, struct authd_tab *t, size_t max)
+ctl_counts(char kind, struct htab *t, size_t max)
 {
 	struct ctl_row *rows = xcalloc(CTL_MAX_ROWS + 1, sizeof(*rows));
-	struct authd_tab_iter it = AUTHD_TAB_ITER;
+	struct htab_iter it = HTAB_ITER;
 	struct ctl_row row;
 	const void *key;
 	long long num;
 	size_t have = 0, i;
 
 	memset(&row, 0, sizeof(row));
-	while (authd_tab_next(t, &it, &key, &row.len, NULL, &num)) {
+	while (htab_next(t, &it, &key, &row.len, NULL, &num)) {
 		row.key = key;
 		row.n = (double)num;
 		ctl_insert(rows, &have, max, &row);
@@ -189,15 +189,15 @@ ctl_counts(char kind, struct authd_tab *t, size_t max)
 void
 authd_ctl_conns(struct authd_peer *p, const struct ipc_msg *m)
 {
-	struct authd_tab *addrs = authd_tab_new(), *users = authd_tab_new();
-	struct authd_tab_iter it = AUTHD_TAB_ITER;
+	struct htab *addrs = htab_new(), *users = htab_new();
+	struct htab_iter it = HTAB_ITER;
 	struct authd_hold *h;
 	size_t max = ctl_rows(m), n = 0;
 
 	while (authd_hold_next(&it, &h)) {
-		authd_tab_add(addrs, h->addr, strlen(h->addr), 1);
+		htab_add(addrs, h->addr, strlen(h->addr), 1);
 		if (h->user[0])
-			authd_tab_add(users, h->user, strlen(h->user), 1);
+			htab_add(users, h->user, strlen(h->user), 1);
 		n++;
 	}
 	ipc_msg_init(&authd_reply, AUTHPROTO_T_CTL_REPLY);
@@ -206,7 +206,7 @@ authd_ctl_conns(struct authd_peer *p, const struct ipc_msg *m)
 	ctl_line("t\tbackend threads\t%d", authd_pool_threads());
 	ctl_counts('a', addrs, max);
 	ctl_counts('u', users, max);
-	authd_tab_free(&addrs);
-	authd_tab_free(&users);
+	htab_free(&addrs);
+	htab_free(&users);
 	authd_peer_send(p, &authd_reply);
 }

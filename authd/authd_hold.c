@@ -28,19 +28,19 @@
 
 #define AUTHD_TOMB_MS (10 * 60 * 1000)	/* how long CLOSED is remembered */
 
-static struct authd_tab *hold_conns;	/* conn_id -> struct authd_hold */
-static struct authd_tab *hold_tombs;	/* conn_id -> closed at (ms) */
-static struct authd_tab *hold_counts;	/* "<kind>key" -> count */
-static struct authd_tab *hold_names;	/* user -> its one copy, and how
+static struct htab *hold_conns;	/* conn_id -> struct authd_hold */
+static struct htab *hold_tombs;	/* conn_id -> closed at (ms) */
+static struct htab *hold_counts;	/* "<kind>key" -> count */
+static struct htab *hold_names;	/* user -> its one copy, and how
 					 * many records share it */
 
 void
 authd_hold_init(void)
 {
-	hold_conns = authd_tab_new();
-	hold_tombs = authd_tab_new();
-	hold_counts = authd_tab_new();
-	hold_names = authd_tab_new();
+	hold_conns = htab_new();
+	hold_tombs = htab_new();
+	hold_counts = htab_new();
+	hold_names = htab_new();
 }
 
 void
@@ -98,18 +98,18 @@ authd_hold_count(const struct authd_hold *h, long long delta)
 
 	authd_keys_make(h->addr, &k);
 	n = hold_key('a', k.addr, NULL, key, sizeof(key));
-	authd_tab_add(hold_counts, key, n, delta);
+	htab_add(hold_counts, key, n, delta);
 	if (k.ip) {
 		n = hold_key('n', k.net, NULL, key, sizeof(key));
-		authd_tab_add(hold_counts, key, n, delta);
+		htab_add(hold_counts, key, n, delta);
 		n = hold_key('w', k.wide, NULL, key, sizeof(key));
-		authd_tab_add(hold_counts, key, n, delta);
+		htab_add(hold_counts, key, n, delta);
 	}
 	if (h->user[0]) {
 		n = hold_key('u', h->user, NULL, key, sizeof(key));
-		authd_tab_add(hold_counts, key, n, delta);
+		htab_add(hold_counts, key, n, delta);
 		n = hold_key('h', h->user, k.host, key, sizeof(key));
-		authd_tab_add(hold_counts, key, n, delta);
+		htab_add(hold_counts, key, n, delta);
 	}
 }
 
@@ -124,25 +124,25 @@ hold_user(struct authd_hold *h, const char *user)
 
 	if (h->user != NULL && h->user != none) {
 		len = strlen(h->user);
-		if (authd_tab_add(hold_names, h->user, len, -1) <= 0)
-			free(authd_tab_del(hold_names, h->user, len));
+		if (htab_add(hold_names, h->user, len, -1) <= 0)
+			free(htab_del(hold_names, h->user, len));
 	}
 	h->user = none;
 	if (user[0] == '\0')
 		return;
 	len = strlen(user);
-	if ((v = authd_tab_get(hold_names, user, len)) == NULL) {
+	if ((v = htab_get(hold_names, user, len)) == NULL) {
 		v = xstrdup(user);
-		authd_tab_put(hold_names, v, len, v);
+		htab_put(hold_names, v, len, v);
 	}
-	authd_tab_add(hold_names, user, len, 1);
+	htab_add(hold_names, user, len, 1);
 	h->user = v;
 }
 
 struct authd_hold *
 authd_hold_find(uint64_t conn_id)
 {
-	return authd_tab_get(hold_conns, &conn_id, sizeof(conn_id));
+	return htab_get(hold_conns, &conn_id, sizeof(conn_id));
 }
 
 /* hold_unlink - take h off its holder's list */
@@ -177,7 +177,7 @@ hold_delete(struct authd_hold *h)
 {
 	authd_hold_count(h, -1);
 	hold_unlink(h);
-	authd_tab_del(hold_conns, &h->conn_id, sizeof(h->conn_id));
+	htab_del(hold_conns, &h->conn_id, sizeof(h->conn_id));
 	hold_user(h, "");
 	free(h);
 }
@@ -190,8 +190,8 @@ authd_hold_set(struct authd_peer *p, uint64_t conn_id, uint64_t ts,
 
 	if (conn_id == 0)
 		return;
-	if (authd_tab_get(hold_tombs, &conn_id, sizeof(conn_id)) != NULL ||
-	    authd_tab_num(hold_tombs, &conn_id, sizeof(conn_id)) != 0)
+	if (htab_get(hold_tombs, &conn_id, sizeof(conn_id)) != NULL ||
+	    htab_num(hold_tombs, &conn_id, sizeof(conn_id)) != 0)
 		return;		/* closed already: a stale hold */
 	h = authd_hold_find(conn_id);
 	if (h != NULL && ts < h->ts)
@@ -203,7 +203,7 @@ authd_hold_set(struct authd_peer *p, uint64_t conn_id, uint64_t ts,
 		    1);
 		h->conn_id = conn_id;
 		memcpy(h->addr, addr, strnlen(addr, AUTHPROTO_MAX_ADDR - 1));
-		authd_tab_put(hold_conns, &conn_id, sizeof(conn_id), h);
+		htab_put(hold_conns, &conn_id, sizeof(conn_id), h);
 	} else {
 		authd_hold_count(h, -1);
 		hold_unlink(h);
@@ -230,7 +230,7 @@ authd_hold_closed(uint64_t conn_id, uint64_t ts)
 	(void)ts;
 	if (h != NULL)
 		hold_delete(h);
-	authd_tab_set_num(hold_tombs, &conn_id, sizeof(conn_id),
+	htab_set_num(hold_tombs, &conn_id, sizeof(conn_id),
 	    authd_now_ms() + 1);
 }
 
@@ -244,14 +244,14 @@ authd_hold_release(struct authd_peer *p)
 void
 authd_hold_tick(long long now_ms)
 {
-	struct authd_tab_iter it = AUTHD_TAB_ITER;
+	struct htab_iter it = HTAB_ITER;
 	const void *key;
 	size_t len;
 	long long at;
 
-	while (authd_tab_next(hold_tombs, &it, &key, &len, NULL, &at))
+	while (htab_next(hold_tombs, &it, &key, &len, NULL, &at))
 		if (now_ms - at > AUTHD_TOMB_MS)
-			authd_tab_del(hold_tombs, key, len);
+			htab_del(hold_tombs, key, len);
 }
 
 long long
@@ -261,7 +261,7 @@ authd_hold_count_addr(const struct authd_keys *k, int level)
 	const char *a = level == 0 ? k->addr : level == 1 ? k->net : k->wide;
 	size_t n = hold_key("anw"[level], a, NULL, key, sizeof(key));
 
-	return authd_tab_num(hold_counts, key, n);
+	return htab_num(hold_counts, key, n);
 }
 
 long long
@@ -270,7 +270,7 @@ authd_hold_count_user(const char *user)
 	char key[AUTHPROTO_MAX_USER + 1];
 	size_t n = hold_key('u', user, NULL, key, sizeof(key));
 
-	return authd_tab_num(hold_counts, key, n);
+	return htab_num(hold_counts, key, n);
 }
 
 long long
@@ -279,21 +279,21 @@ authd_hold_count_userhost(const char *user, const struct authd_keys *k)
 	char key[AUTHPROTO_MAX_USER + IPNET_KEYLEN + 2];
 	size_t n = hold_key('h', user, k->host, key, sizeof(key));
 
-	return authd_tab_num(hold_counts, key, n);
+	return htab_num(hold_counts, key, n);
 }
 
 size_t
 authd_hold_total(void)
 {
-	return authd_tab_count(hold_conns);
+	return htab_count(hold_conns);
 }
 
 int
-authd_hold_next(struct authd_tab_iter *it, struct authd_hold **h_r)
+authd_hold_next(struct htab_iter *it, struct authd_hold **h_r)
 {
 	void *v;
 
-	if (!authd_tab_next(hold_conns, it, NULL, NULL, &v, NULL))
+	if (!htab_next(hold_conns, it, NULL, NULL, &v, NULL))
 		return 0;
 	*h_r = v;
 	return 1;

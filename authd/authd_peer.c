@@ -18,11 +18,11 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "authd.h"
+#include "ev.h"
 #include "ipc.h"
 #include "log.h"
 #include "xalloc.h"
@@ -35,18 +35,25 @@ static struct ipc_msg peer_in, peer_fwd;
 static struct authd_peer *peer_list;
 static struct authd_peer *peer_async;	/* pseudo peers (next only) */
 static struct authd_peer *peer_idled;	/* where RESULTs go */
-static int peer_ep = -1;
 
-/* peer_watch - EPOLLOUT too while p has messages waiting */
+/* peer_watch - writable too while p has messages waiting */
 static void
 peer_watch(struct authd_peer *p)
 {
-	struct epoll_event ev;
+	if (p->io.fd >= 0 && ev_io_mod(&p->io, EV_READ |
+	    (ipc_queue_len(&p->outq) > 0 ? EV_WRITE : 0)) < 0) {
+		log_error("watching a peer: %m; closing it");
+		p->dead = 1;
+	}
+}
 
-	ev.events = EPOLLIN | (ipc_queue_len(&p->outq) > 0 ? EPOLLOUT : 0);
-	ev.data.ptr = p;
-	if (peer_ep >= 0)
-		epoll_ctl(peer_ep, EPOLL_CTL_MOD, p->fd, &ev);
+/* peer_on_io - a peer readable, writable or gone */
+static void
+peer_on_io(struct ev_io *io, unsigned events, void *ctx)
+{
+	(void)io;
+	(void)events;
+	authd_peer_input(ctx);
 }
 
 /* peer_flush - send what waits for p, until its socket is full */
@@ -100,6 +107,7 @@ peer_login(const struct ipc_msg *m)
 	struct authd_peer *q = xcalloc(1, sizeof(*q));
 
 	q->fd = -1;
+	q->io.fd = -1;
 	q->pseudo = 1;
 	if (ipc_get_u64(m, AUTHPROTO_CONNID, &q->async_conn) < 0 ||
 	    q->async_conn == 0 || ipc_get_str(m, AUTHPROTO_TAG, q->async_tag,
@@ -144,13 +152,11 @@ peer_reap_async(void)
 }
 
 void
-authd_peer_accept(int lfd, int ep)
+authd_peer_accept(int lfd)
 {
-	struct epoll_event ev;
 	struct authd_peer *p;
 	int fd, n;
 
-	peer_ep = ep;
 	for (n = 0; n < PEER_MAX_BATCH; n++) {
 		fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 		if (fd < 0) {
@@ -161,14 +167,13 @@ authd_peer_accept(int lfd, int ep)
 		}
 		p = xcalloc(1, sizeof(*p));
 		p->fd = fd;
+		p->io.fd = -1;
 		p->next = peer_list;
 		if (peer_list)
 			peer_list->prev = p;
 		peer_list = p;
-		ev.events = EPOLLIN;
-		ev.data.ptr = p;
-		if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
-			log_error("epoll_ctl: %m");
+		if (ev_io_add(&p->io, fd, EV_READ, peer_on_io, p) < 0) {
+			log_error("watching a peer: %m; closing it");
 			p->dead = 1;
 		}
 	}
@@ -325,7 +330,7 @@ authd_peer_input(struct authd_peer *p)
 	int n, r;
 
 	if (ipc_queue_len(&p->outq) > 0)
-		peer_flush(p);	/* woken for EPOLLOUT, maybe */
+		peer_flush(p);	/* woken as writable, maybe */
 
 	for (n = 0; n < PEER_MAX_BATCH && !p->dead; n++) {
 		r = ipc_recv(p->fd, &peer_in);
@@ -355,7 +360,7 @@ authd_peer_input(struct authd_peer *p)
 }
 
 void
-authd_peer_reap(int ep)
+authd_peer_reap(void)
 {
 	struct authd_peer *p, *next;
 
@@ -364,7 +369,7 @@ authd_peer_reap(int ep)
 		next = p->next;
 		if (!p->dead)
 			continue;
-		epoll_ctl(ep, EPOLL_CTL_DEL, p->fd, NULL);
+		ev_io_del(&p->io);
 		close(p->fd);
 		if (p == peer_idled)
 			peer_idled = NULL;

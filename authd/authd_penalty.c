@@ -44,8 +44,8 @@
 #define PEN_FULL_MS 10000
 #define PEN_FORGET 0.01		/* a count this small is no count */
 
-static struct authd_tab *pen_tab;	/* key -> struct authd_rec */
-static struct authd_tab *pen_trusted;	/* client -> last success (ms) */
+static struct htab *pen_tab;	/* key -> struct authd_rec */
+static struct htab *pen_trusted;	/* client -> last success (ms) */
 static size_t pen_kinds[4];		/* entries per kind: a n u k */
 static long long pen_full_ms[4];	/* last shed of a full kind */
 
@@ -97,7 +97,7 @@ pen_now(const struct authd_rec *r, long long now)
 static void
 pen_drop(const char *key, size_t len)
 {
-	struct authd_rec *r = authd_tab_del(pen_tab, key, len);
+	struct authd_rec *r = htab_del(pen_tab, key, len);
 
 	if (r != NULL)
 		pen_kinds[pen_kind(key)]--;
@@ -113,7 +113,7 @@ pen_drop(const char *key, size_t len)
 static void
 pen_shed(int kind, long long now)
 {
-	struct authd_tab_iter it;
+	struct htab_iter it;
 	const void *key;
 	size_t len;
 	void *v;
@@ -124,8 +124,8 @@ pen_shed(int kind, long long now)
 	    "least-failed", "anuk"[kind], pen_kinds[kind]);
 	while (pen_kinds[kind] > PEN_MAX_KIND - PEN_MAX_KIND / 10 &&
 	    bar < 1e9) {
-		it = (struct authd_tab_iter)AUTHD_TAB_ITER;
-		while (authd_tab_next(pen_tab, &it, &key, &len, &v, NULL)) {
+		it = (struct htab_iter)HTAB_ITER;
+		while (htab_next(pen_tab, &it, &key, &len, &v, NULL)) {
 			struct authd_rec *r = v;
 
 			if (pen_kind(key) != kind || r->boxed)
@@ -148,7 +148,7 @@ pen_get(const char *key, size_t len, int create)
 
 	if (len == 0)
 		return NULL;
-	r = authd_tab_get(pen_tab, key, len);
+	r = htab_get(pen_tab, key, len);
 	if (r != NULL || !create)
 		return r;
 	kind = pen_kind(key);
@@ -163,7 +163,7 @@ pen_get(const char *key, size_t len, int create)
 	}
 	r = xcalloc(1, sizeof(*r));
 	r->version = AUTHD_REC_VERSION;
-	authd_tab_put(pen_tab, key, len, r);
+	htab_put(pen_tab, key, len, r);
 	pen_kinds[kind]++;
 	return r;
 }
@@ -174,8 +174,8 @@ pen_trust(const char *client, long long ms)
 {
 	size_t len = strlen(client);
 
-	if (authd_tab_num(pen_trusted, client, len) < ms)
-		authd_tab_set_num(pen_trusted, client, len, ms);
+	if (htab_num(pen_trusted, client, len) < ms)
+		htab_set_num(pen_trusted, client, len, ms);
 }
 
 static void
@@ -209,8 +209,8 @@ authd_penalty_init(void)
 	const char *err;
 	int n;
 
-	pen_tab = authd_tab_new();
-	pen_trusted = authd_tab_new();
+	pen_tab = htab_new();
+	pen_trusted = htab_new();
 	if (authd_db_open(&err) < 0) {
 		if (strstr(err, "another authd") != NULL)
 			log_fatal("%s", err);
@@ -241,7 +241,7 @@ pen_known(const char *user, const char *client, long long now)
 static int
 pen_trusted_client(const char *client, long long now)
 {
-	long long at = authd_tab_num(pen_trusted, client, strlen(client));
+	long long at = htab_num(pen_trusted, client, strlen(client));
 
 	return at > 0 && now - at < cfg_duration_ms("authd_known_window");
 }
@@ -391,7 +391,7 @@ void
 authd_penalty_tick(long long now_mono)
 {
 	static long long last;
-	struct authd_tab_iter it = AUTHD_TAB_ITER;
+	struct htab_iter it = HTAB_ITER;
 	long long now = authd_wall_ms(),
 	    window = cfg_duration_ms("authd_known_window");
 	const void *key;
@@ -402,7 +402,7 @@ authd_penalty_tick(long long now_mono)
 	if (last && now_mono - last < PEN_PRUNE_MS)
 		return;
 	last = now_mono;
-	while (authd_tab_next(pen_tab, &it, &key, &len, &v, NULL)) {
+	while (htab_next(pen_tab, &it, &key, &len, &v, NULL)) {
 		struct authd_rec *r = v;
 		const char *k = key;
 
@@ -410,22 +410,22 @@ authd_penalty_tick(long long now_mono)
 		    !r->boxed && pen_now(r, now) < PEN_FORGET)
 			pen_drop(key, len);
 	}
-	it = (struct authd_tab_iter)AUTHD_TAB_ITER;
-	while (authd_tab_next(pen_trusted, &it, &key, &len, NULL, &at))
+	it = (struct htab_iter)HTAB_ITER;
+	while (htab_next(pen_trusted, &it, &key, &len, NULL, &at))
 		if (now - at >= window)
-			authd_tab_del(pen_trusted, key, len);
+			htab_del(pen_trusted, key, len);
 	authd_db_checkpoint();
 }
 
 int
-authd_penalty_next(struct authd_tab_iter *it, const char **key_r,
+authd_penalty_next(struct htab_iter *it, const char **key_r,
     size_t *len_r, struct authd_rec *now_r)
 {
 	const void *key;
 	void *v;
 	long long now = authd_wall_ms();
 
-	while (authd_tab_next(pen_tab, it, &key, len_r, &v, NULL)) {
+	while (htab_next(pen_tab, it, &key, len_r, &v, NULL)) {
 		const struct authd_rec *r = v;
 
 		*key_r = key;
@@ -440,7 +440,7 @@ authd_penalty_next(struct authd_tab_iter *it, const char **key_r,
 int
 authd_penalty_clear(const char *key, size_t len)
 {
-	if (authd_tab_get(pen_tab, key, len) == NULL)
+	if (htab_get(pen_tab, key, len) == NULL)
 		return 0;
 	pen_drop(key, len);
 	return 1;

@@ -39,7 +39,7 @@ static struct {
 	unsigned long n[REPORT_NKINDS];
 	unsigned long suppressed;
 	int storm;		/* the last interval suppressed lines */
-	struct authd_tab *addrs, *users, *limits;
+	struct htab *addrs, *users, *limits;
 } report;
 
 static void
@@ -47,21 +47,21 @@ report_init(void)
 {
 	if (report.addrs != NULL)
 		return;
-	report.addrs = authd_tab_new();
-	report.users = authd_tab_new();
-	report.limits = authd_tab_new();
+	report.addrs = htab_new();
+	report.users = htab_new();
+	report.limits = htab_new();
 	report.start_ms = authd_now_ms();
 }
 
 static void
-report_count(struct authd_tab *t, const char *key)
+report_count(struct htab *t, const char *key)
 {
 	if (key == NULL || *key == '\0')
 		return;
-	if (authd_tab_count(t) >= REPORT_MAX_KEYS &&
-	    authd_tab_num(t, key, strlen(key)) == 0)
+	if (htab_count(t) >= REPORT_MAX_KEYS &&
+	    htab_num(t, key, strlen(key)) == 0)
 		key = "(others)";
-	authd_tab_add(t, key, strlen(key), 1);
+	htab_add(t, key, strlen(key), 1);
 }
 
 /* report_event - count an event; 1 when its line may be logged */
@@ -85,15 +85,15 @@ report_event(enum report_kind kind, const char *addr, const char *user,
 
 /* report_top - " name=k1:n1,k2:n2" of the largest counts in t */
 static void
-report_top(struct buf *out, const char *name, struct authd_tab *t)
+report_top(struct buf *out, const char *name, struct htab *t)
 {
-	struct authd_tab_iter it = AUTHD_TAB_ITER;
+	struct htab_iter it = HTAB_ITER;
 	const void *key[REPORT_TOP], *k;
 	size_t klen[REPORT_TOP], len;
 	long long num[REPORT_TOP], n;
 	int have = 0, i, j;
 
-	while (authd_tab_next(t, &it, &k, &len, NULL, &n)) {
+	while (htab_next(t, &it, &k, &len, NULL, &n)) {
 		for (i = have; i > 0 && num[i - 1] < n; i--)
 			;
 		if (i >= REPORT_TOP)
@@ -123,12 +123,12 @@ report_reset(long long now)
 {
 	memset(report.n, 0, sizeof(report.n));
 	report.suppressed = 0;
-	authd_tab_free(&report.addrs);
-	authd_tab_free(&report.users);
-	authd_tab_free(&report.limits);
-	report.addrs = authd_tab_new();
-	report.users = authd_tab_new();
-	report.limits = authd_tab_new();
+	htab_free(&report.addrs);
+	htab_free(&report.users);
+	htab_free(&report.limits);
+	report.addrs = htab_new();
+	report.users = htab_new();
+	report.limits = htab_new();
 	report.start_ms = now;
 }
 

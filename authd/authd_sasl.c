@@ -30,28 +30,9 @@
 #include "authd.h"
 #include "cfg.h"
 #include "log.h"
+#include "saslcfg.h"
 #include "uname.h"
 #include "xalloc.h"
-
-/* authd_sasl_getopt - SASL options come from imapd.conf sasl_<option> */
-static int
-authd_sasl_getopt(void *ctx, const char *plugin, const char *option,
-    const char **result, unsigned *len)
-{
-	char key[128];
-	const char *v;
-
-	(void)ctx;
-	(void)plugin;
-	snprintf(key, sizeof(key), "sasl_%s", option);
-	v = cfg_str_any(key);
-	if (v == NULL)
-		return SASL_FAIL;
-	*result = v;
-	if (len)
-		*len = (unsigned)strlen(v);
-	return SASL_OK;
-}
 
 static int
 authd_sasl_log(void *ctx, int level, const char *msg)
@@ -91,7 +72,7 @@ authd_sasl_canon(sasl_conn_t *conn, void *ctx, const char *in,
 }
 
 static sasl_callback_t authd_sasl_cbs[] = {
-	{ SASL_CB_GETOPT, (int (*)(void))(void (*)(void))authd_sasl_getopt,
+	{ SASL_CB_GETOPT, (int (*)(void))(void (*)(void))saslcfg_getopt,
 	    NULL },
 	{ SASL_CB_LOG, (int (*)(void))(void (*)(void))authd_sasl_log, NULL },
 	{ SASL_CB_CANON_USER, (int (*)(void))(void (*)(void))authd_sasl_canon,

@@ -2,7 +2,7 @@
  * authd - berth's authentication daemon: admission, SASL logins and the
  * accounting of who holds which client connection.
  *
- * One event loop (epoll) over the SOCK_SEQPACKET listener, the peers
+ * One event loop (lib/ev) over the SOCK_SEQPACKET listener, the peers
  * (authd_peer), the backend pool's eventfd (authd_pool), the request
  * deadlines (authd_sched) and, once a second, the housekeeping ticks.
  * Runs as a DAEMON of master; a restart loses only the exchanges in
@@ -18,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -28,6 +27,7 @@
 #include "authd.h"
 #include "cfg.h"
 #include "clock.h"
+#include "ev.h"
 #include "log.h"
 #include "srv.h"
 #include "xalloc.h"
@@ -94,12 +94,30 @@ authd_tick(long long now)
 	authd_report_tick(now);
 }
 
+/* authd_on_listen - peers connecting */
+static void
+authd_on_listen(struct ev_io *io, unsigned events, void *ctx)
+{
+	(void)events;
+	(void)ctx;
+	authd_peer_accept(io->fd);
+}
+
+/* authd_on_pool - backend threads finished checks */
+static void
+authd_on_pool(struct ev_io *io, unsigned events, void *ctx)
+{
+	(void)io;
+	(void)events;
+	(void)ctx;
+	authd_sched_reap();
+}
+
 int
 main(int argc, char **argv)
 {
-	struct epoll_event ev, evs[64];
-	static int lmark, pmark;
-	int ind, lfd, ep, n, i;
+	static struct ev_io lio, pio;
+	int ind;
 
 	srv_init(argc, argv, "authd", &ind);
 	signal(SIGPIPE, SIG_IGN);
@@ -112,30 +130,15 @@ main(int argc, char **argv)
 	authd_admit_init();
 	authd_penalty_init();
 	authd_pool_init();
-	lfd = authd_listen();
-	if ((ep = epoll_create1(EPOLL_CLOEXEC)) < 0)
-		log_fatal("epoll_create: %m");
-	ev.events = EPOLLIN;
-	ev.data.ptr = &lmark;
-	if (epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev) < 0)
-		log_fatal("epoll_ctl: %m");
-	ev.data.ptr = &pmark;
-	if (epoll_ctl(ep, EPOLL_CTL_ADD, authd_pool_fd(), &ev) < 0)
-		log_fatal("epoll_ctl: %m");
+	ev_init();
+	if (ev_io_add(&lio, authd_listen(), EV_READ, authd_on_listen,
+	    NULL) < 0 || ev_io_add(&pio, authd_pool_fd(), EV_READ,
+	    authd_on_pool, NULL) < 0)
+		log_fatal("cannot watch the authd socket: %m");
 	for (;;) {
 		/* deadlines are checked ten times a second while busy */
-		n = epoll_wait(ep, evs, 64, authd_sched_busy() ? 100 : 1000);
-		if (n < 0 && errno != EINTR)
-			log_fatal("epoll_wait: %m");
-		for (i = 0; i < n; i++) {
-			if (evs[i].data.ptr == &lmark)
-				authd_peer_accept(lfd, ep);
-			else if (evs[i].data.ptr == &pmark)
-				authd_sched_reap();
-			else
-				authd_peer_input(evs[i].data.ptr);
-		}
-		authd_peer_reap(ep);
+		ev_run_once(authd_sched_busy() ? 100 : 1000);
+		authd_peer_reap();
 		authd_tick(authd_now_ms());
 	}
 }

@@ -30,7 +30,6 @@ struct iuser {
 	char *name;
 	size_t nsess;
 	struct isess *head, *tail;	/* oldest first */
-	struct iuser *hnext;
 };
 
 /* one change a mailbox went through: prevmodseq -> modseq */
@@ -58,7 +57,6 @@ struct imbox {
 	size_t nwatch;
 	long long last_ms;	/* last change or watch: for expiry */
 	struct ev_timer gap;	/* waiting for a change that is late */
-	struct imbox *hnext;
 };
 
 struct isess {

@@ -18,6 +18,7 @@
 
 #include "authlink.h"
 #include "cfg.h"
+#include "htab.h"
 #include "idled.h"
 #include "log.h"
 #include "xalloc.h"
@@ -25,140 +26,61 @@
 struct isess *idled_all_head, *idled_all_tail;
 size_t idled_nsess;
 
-static struct iuser **idled_users;
-static size_t idled_nusers, idled_users_size;
-static struct imbox **idled_mboxes;
-static size_t idled_nmboxes, idled_mboxes_size;
+static struct htab *idled_users;	/* name -> struct iuser */
+static struct htab *idled_mboxes;	/* id -> struct imbox */
+static struct htab *idled_tarpit;	/* address -> tarpitted sessions */
+static size_t tarpit_total;
 static char **idled_handoffs;
 static size_t idled_nhandoffs;
-
-/* tarpit counts per address: open addressing, addresses interned */
-struct tarpit_slot {
-	char *addr;		/* NULL: free */
-	size_t n;
-};
-static struct tarpit_slot *tarpit_tab;
-static size_t tarpit_size, tarpit_used, tarpit_total;
-
-/* idled_hash - FNV-1a */
-static size_t
-idled_hash(const char *s)
-{
-	size_t h = 2166136261u;
-
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 16777619u;
-	return h;
-}
-
-/* idled_users_grow - keep the user table at most 3/4 full */
-static void
-idled_users_grow(void)
-{
-	struct iuser **old = idled_users, *u, *next;
-	size_t oldsize = idled_users_size, i, h;
-
-	idled_users_size = oldsize ? oldsize * 2 : 256;
-	idled_users = xcalloc(idled_users_size, sizeof(*idled_users));
-	for (i = 0; i < oldsize; i++)
-		for (u = old[i]; u != NULL; u = next) {
-			next = u->hnext;
-			h = idled_hash(u->name) % idled_users_size;
-			u->hnext = idled_users[h];
-			idled_users[h] = u;
-		}
-	free(old);
-}
 
 struct iuser *
 idled_user_find(const char *name)
 {
-	struct iuser *u;
-
-	if (idled_users_size == 0)
+	if (idled_users == NULL)
 		return NULL;
-	for (u = idled_users[idled_hash(name) % idled_users_size]; u != NULL;
-	    u = u->hnext)
-		if (strcmp(u->name, name) == 0)
-			return u;
-	return NULL;
+	return htab_get(idled_users, name, strlen(name));
 }
 
 static struct iuser *
 idled_user_get(const char *name)
 {
 	struct iuser *u = idled_user_find(name);
-	size_t h;
 
 	if (u != NULL)
 		return u;
-	if (4 * (idled_nusers + 1) > 3 * idled_users_size)
-		idled_users_grow();
+	if (idled_users == NULL)
+		idled_users = htab_new();
 	u = xcalloc(1, sizeof(*u));
 	u->name = xstrdup(name);
-	h = idled_hash(name) % idled_users_size;
-	u->hnext = idled_users[h];
-	idled_users[h] = u;
-	idled_nusers++;
+	htab_put(idled_users, name, strlen(name), u);
 	return u;
 }
 
 static void
 idled_user_put(struct iuser *u)
 {
-	struct iuser **pp;
-
 	if (u->nsess > 0)
 		return;
-	for (pp = &idled_users[idled_hash(u->name) % idled_users_size];
-	    *pp != u; pp = &(*pp)->hnext)
-		;
-	*pp = u->hnext;
-	idled_nusers--;
+	htab_del(idled_users, u->name, strlen(u->name));
 	free(u->name);
 	free(u);
-}
-
-static void
-idled_mboxes_grow(void)
-{
-	struct imbox **old = idled_mboxes, *m, *next;
-	size_t oldsize = idled_mboxes_size, i, h;
-
-	idled_mboxes_size = oldsize ? oldsize * 2 : 256;
-	idled_mboxes = xcalloc(idled_mboxes_size, sizeof(*idled_mboxes));
-	for (i = 0; i < oldsize; i++)
-		for (m = old[i]; m != NULL; m = next) {
-			next = m->hnext;
-			h = m->id % idled_mboxes_size;
-			m->hnext = idled_mboxes[h];
-			idled_mboxes[h] = m;
-		}
-	free(old);
 }
 
 struct imbox *
 idled_mbox_get(uint32_t id, int create)
 {
 	struct imbox *m = NULL;
-	size_t h;
 
-	if (idled_mboxes_size > 0)
-		for (m = idled_mboxes[id % idled_mboxes_size]; m != NULL;
-		    m = m->hnext)
-			if (m->id == id)
-				break;
+	if (idled_mboxes != NULL)
+		m = htab_get(idled_mboxes, &id, sizeof(id));
 	if (m != NULL || !create)
 		return m;
-	if (4 * (idled_nmboxes + 1) > 3 * idled_mboxes_size)
-		idled_mboxes_grow();
+	if (idled_mboxes == NULL)
+		idled_mboxes = htab_new();
 	m = xcalloc(1, sizeof(*m));
 	m->id = id;
 	m->last_ms = ev_now_ms();
-	h = id % idled_mboxes_size;
-	m->hnext = idled_mboxes[h];
-	idled_mboxes[h] = m;
-	idled_nmboxes++;
+	htab_put(idled_mboxes, &m->id, sizeof(m->id), m);
 	return m;
 }
 
@@ -171,21 +93,19 @@ idled_mbox_get(uint32_t id, int create)
 void
 idled_mbox_expire(void)
 {
-	struct imbox **pp, *m;
-	size_t i;
+	struct htab_iter it = HTAB_ITER;
+	struct imbox *m;
+	void *val;
 
-	for (i = 0; i < idled_mboxes_size; i++)
-		for (pp = &idled_mboxes[i]; (m = *pp) != NULL;) {
-			if (m->nwatch > 0 ||
-			    ev_now_ms() - m->last_ms < 60000) {
-				pp = &m->hnext;
-				continue;
-			}
-			*pp = m->hnext;
-			ev_timer_del(&m->gap);
-			idled_nmboxes--;
-			free(m);
-		}
+	while (idled_mboxes != NULL &&
+	    htab_next(idled_mboxes, &it, NULL, NULL, &val, NULL)) {
+		m = val;
+		if (m->nwatch > 0 || ev_now_ms() - m->last_ms < 60000)
+			continue;
+		htab_del(idled_mboxes, &m->id, sizeof(m->id));
+		ev_timer_del(&m->gap);
+		free(m);
+	}
 }
 
 static const char *
@@ -201,62 +121,19 @@ idled_handoff_intern(const char *path)
 	return idled_handoffs[idled_nhandoffs++] = xstrdup(path);
 }
 
-/* tarpit_slot - addr's slot (found, or where it would go) */
-static struct tarpit_slot *
-tarpit_slot(const char *addr)
-{
-	size_t i = idled_hash(addr) & (tarpit_size - 1);
-
-	while (tarpit_tab[i].addr != NULL &&
-	    strcmp(tarpit_tab[i].addr, addr) != 0)
-		i = (i + 1) & (tarpit_size - 1);
-	return &tarpit_tab[i];
-}
-
-/* tarpit_rehash - a clean table (slots at 0 dropped) twice the live */
-static void
-tarpit_rehash(void)
-{
-	struct tarpit_slot *old = tarpit_tab, *t;
-	size_t oldsize = tarpit_size, i;
-
-	for (tarpit_size = 64; tarpit_size < 4 * (tarpit_used + 1);)
-		tarpit_size *= 2;
-	tarpit_tab = xcalloc(tarpit_size, sizeof(*tarpit_tab));
-	tarpit_used = 0;
-	for (i = 0; i < oldsize; i++) {
-		if (old[i].addr == NULL)
-			continue;
-		if (old[i].n == 0) {
-			free(old[i].addr);
-			continue;
-		}
-		t = tarpit_slot(old[i].addr);
-		*t = old[i];
-		tarpit_used++;
-	}
-	free(old);
-}
-
 int
 idled_tarpit_take(const char *addr)
 {
 	long long max = cfg_int("idled_tarpit_max"),
 	    maxa = cfg_int("idled_tarpit_addr");
-	struct tarpit_slot *t;
 
 	if (max > 0 && (long long)tarpit_total >= max)
 		return 0;
-	if (2 * (tarpit_used + 1) > tarpit_size)
-		tarpit_rehash();
-	t = tarpit_slot(addr);
-	if (maxa > 0 && t->addr != NULL && (long long)t->n >= maxa)
+	if (idled_tarpit == NULL)
+		idled_tarpit = htab_new();
+	if (maxa > 0 && htab_num(idled_tarpit, addr, strlen(addr)) >= maxa)
 		return 0;
-	if (t->addr == NULL) {
-		t->addr = xstrdup(addr);
-		tarpit_used++;
-	}
-	t->n++;
+	htab_add(idled_tarpit, addr, strlen(addr), 1);
 	tarpit_total++;
 	return 1;
 }
@@ -265,15 +142,11 @@ idled_tarpit_take(const char *addr)
 static void
 tarpit_put(const char *addr)
 {
-	struct tarpit_slot *t;
-
-	if (tarpit_size == 0)
+	if (idled_tarpit == NULL ||
+	    htab_num(idled_tarpit, addr, strlen(addr)) <= 0)
 		return;
-	t = tarpit_slot(addr);
-	if (t->addr != NULL && t->n > 0) {
-		t->n--;
-		tarpit_total--;
-	}
+	htab_add(idled_tarpit, addr, strlen(addr), -1);
+	tarpit_total--;
 }
 
 void

@@ -3,7 +3,7 @@
  * commands, binds listeners, drops privileges, keeps worker pools, runs
  * EVENTS and DAEMON children, reloads on SIGHUP, stops on SIGTERM.
  *
- * This file owns the option parsing, the main loop (poll on the status
+ * This file owns the option parsing, the main loop (lib/ev on the status
  * pipe and a signalfd) and store recovery (which only a child's
  * STORE_EXIT_RECOVER, failchk's verdict or a blocked failchk asks for).
  */
@@ -11,7 +11,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +22,7 @@
 #include <unistd.h>
 
 #include "cfg.h"
+#include "ev.h"
 #include "log.h"
 #include "master.h"
 #include "srv.h"
@@ -251,6 +251,25 @@ master_next_min(long long a, long long b)
 	return a == 0 || (b != 0 && b < a) ? b : a;
 }
 
+/* master_on_status - children reported ready or busy */
+static void
+master_on_status(struct ev_io *io, unsigned events, void *ctx)
+{
+	(void)io;
+	(void)events;
+	(void)ctx;
+	master_pool_status();
+}
+
+/* master_on_signal - a signal arrived on the signalfd */
+static void
+master_on_signal(struct ev_io *io, unsigned events, void *ctx)
+{
+	(void)events;
+	(void)ctx;
+	master_signal(io->fd);
+}
+
 /*
  * master_loop - one round: act on what is due, then sleep until the next
  * due time or an event.  Every due time the rounds compute is consumed by
@@ -260,10 +279,15 @@ master_next_min(long long a, long long b)
 static void
 master_loop(int sfd)
 {
-	struct pollfd pfd[2];
+	static struct ev_io sio, pio;
 	long long next, now;
 	int timeout, busy = 0;
 
+	ev_init();
+	if (ev_io_add(&sio, sfd, EV_READ, master_on_signal, NULL) < 0 ||
+	    ev_io_add(&pio, master.status_rfd, EV_READ, master_on_status,
+	    NULL) < 0)
+		log_fatal("cannot watch the signal and status descriptors: %m");
 	for (;;) {
 		if (master.recover_pending)
 			master_recover();
@@ -285,16 +309,7 @@ master_loop(int sfd)
 			    master_store_next_ms(), now);
 		if (busy >= MASTER_SPIN_ROUNDS)
 			timeout = 10;
-		pfd[0].fd = sfd;
-		pfd[0].events = POLLIN;
-		pfd[1].fd = master.status_rfd;
-		pfd[1].events = POLLIN;
-		if (poll(pfd, 2, timeout) < 0 && errno != EINTR)
-			log_fatal("poll: %m");
-		if (pfd[1].revents)
-			master_pool_status();
-		if (pfd[0].revents)
-			master_signal(sfd);
+		ev_run_once(timeout);
 	}
 }
 

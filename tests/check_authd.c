@@ -31,8 +31,8 @@ authd_wall_ms(void)
 
 START_TEST(test_tab)
 {
-	struct authd_tab *t = authd_tab_new();
-	struct authd_tab_iter it = AUTHD_TAB_ITER;
+	struct htab *t = htab_new();
+	struct htab_iter it = HTAB_ITER;
 	char key[32];
 	const void *k;
 	size_t len;
@@ -41,36 +41,36 @@ START_TEST(test_tab)
 
 	for (i = 0; i < 1000; i++) {
 		snprintf(key, sizeof(key), "k%d", i);
-		ck_assert_int_eq(authd_tab_add(t, key, strlen(key), i + 1),
+		ck_assert_int_eq(htab_add(t, key, strlen(key), i + 1),
 		    i + 1);
 	}
-	ck_assert_uint_eq(authd_tab_count(t), 1000);
-	ck_assert_int_eq(authd_tab_num(t, "k10", 3), 11);
+	ck_assert_uint_eq(htab_count(t), 1000);
+	ck_assert_int_eq(htab_num(t, "k10", 3), 11);
 	/* a count back at zero goes away by itself */
-	ck_assert_int_eq(authd_tab_add(t, "k10", 3, -11), 0);
-	ck_assert_uint_eq(authd_tab_count(t), 999);
+	ck_assert_int_eq(htab_add(t, "k10", 3, -11), 0);
+	ck_assert_uint_eq(htab_count(t), 999);
 	/* values stay, numbers or not */
-	authd_tab_put(t, "v", 1, t);
-	ck_assert_ptr_eq(authd_tab_get(t, "v", 1), t);
-	ck_assert_int_eq(authd_tab_add(t, "v", 1, 0), 0);
-	ck_assert_ptr_eq(authd_tab_get(t, "v", 1), t);
-	ck_assert_ptr_eq(authd_tab_del(t, "v", 1), t);
-	ck_assert_ptr_null(authd_tab_get(t, "v", 1));
+	htab_put(t, "v", 1, t);
+	ck_assert_ptr_eq(htab_get(t, "v", 1), t);
+	ck_assert_int_eq(htab_add(t, "v", 1, 0), 0);
+	ck_assert_ptr_eq(htab_get(t, "v", 1), t);
+	ck_assert_ptr_eq(htab_del(t, "v", 1), t);
+	ck_assert_ptr_null(htab_get(t, "v", 1));
 	/* keys are binary */
-	authd_tab_add(t, "a\0b", 3, 5);
-	ck_assert_int_eq(authd_tab_num(t, "a\0c", 3), 0);
-	ck_assert_int_eq(authd_tab_num(t, "a\0b", 3), 5);
-	authd_tab_add(t, "a\0b", 3, -5);
+	htab_add(t, "a\0b", 3, 5);
+	ck_assert_int_eq(htab_num(t, "a\0c", 3), 0);
+	ck_assert_int_eq(htab_num(t, "a\0b", 3), 5);
+	htab_add(t, "a\0b", 3, -5);
 	/* a walk sees each entry once and may delete as it goes */
-	while (authd_tab_next(t, &it, &k, &len, NULL, &num)) {
+	while (htab_next(t, &it, &k, &len, NULL, &num)) {
 		sum += num;
 		seen++;
-		authd_tab_del(t, k, len);
+		htab_del(t, k, len);
 	}
 	ck_assert_int_eq(seen, 999);
 	ck_assert_int_eq(sum, 1000 * 1001 / 2 - 11);
-	ck_assert_uint_eq(authd_tab_count(t), 0);
-	authd_tab_free(&t);
+	ck_assert_uint_eq(htab_count(t), 0);
+	htab_free(&t);
 	ck_assert_ptr_null(t);
 }
 END_TEST

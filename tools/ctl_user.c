@@ -15,28 +15,11 @@
 
 #include "cfg.h"
 #include "ctl.h"
+#include "saslcfg.h"
 #include "xalloc.h"
 
-static int
-ctl_user_getopt(void *ctx, const char *plugin, const char *option,
-    const char **result, unsigned *len)
-{
-	char key[128];
-	const char *v;
-
-	(void)ctx;
-	(void)plugin;
-	snprintf(key, sizeof(key), "sasl_%s", option);
-	if ((v = cfg_str_any(key)) == NULL)
-		return SASL_FAIL;
-	*result = v;
-	if (len)
-		*len = (unsigned)strlen(v);
-	return SASL_OK;
-}
-
 static sasl_callback_t ctl_user_cbs[] = {
-	{ SASL_CB_GETOPT, (int (*)(void))(void (*)(void))ctl_user_getopt,
+	{ SASL_CB_GETOPT, (int (*)(void))(void (*)(void))saslcfg_getopt,
 	  NULL },
 	{ SASL_CB_LIST_END, NULL, NULL },
 };

@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -54,57 +55,116 @@ snap_watch_add(struct snap *sn, uint32_t mboxid, uint32_t events,
 	return 0;
 }
 
-/* snap_put_buf - a buf as one field (empty when never used) */
+/* the fixed fields, in message order: each put by snap_put and
+ * required by snap_get */
+enum snap_ftype { SF_U32, SF_U64, SF_STR, SF_BUF };
+static const struct snap_field {
+	uint16_t tag;
+	enum snap_ftype type;
+	size_t off, size;	/* size: SF_STR's array */
+} snap_fields[] = {
+#define SF(tag, type, member) { tag, type, offsetof(struct snap, member), \
+	sizeof(((struct snap *)0)->member) }
+	SF(SNAP_KIND, SF_U32, kind),
+	SF(SNAP_FLAGS, SF_U32, flags),
+	SF(SNAP_USER, SF_STR, user),
+	SF(SNAP_ADDR, SF_STR, addr),
+	SF(SNAP_PORT, SF_U32, port),
+	SF(SNAP_TAG, SF_STR, tag),
+	SF(SNAP_MECH, SF_STR, mech),
+	SF(SNAP_CONNID, SF_U64, conn_id),
+	SF(SNAP_FAILED, SF_U32, failed_logins),
+	SF(SNAP_SINCE, SF_U64, idle_since_ms),
+	SF(SNAP_MAILBOX, SF_STR, mailbox),
+	SF(SNAP_MBOXID, SF_U32, mboxid),
+	SF(SNAP_UIDVALIDITY, SF_U32, uidvalidity),
+	SF(SNAP_MAXUID, SF_U32, maxuid),
+	SF(SNAP_EXISTS, SF_U32, exists),
+	SF(SNAP_RECENT_LO, SF_U32, recent_lo),
+	SF(SNAP_RECENT_HI, SF_U32, recent_hi),
+	SF(SNAP_MODSEQ, SF_U64, modseq),
+	SF(SNAP_USER_EVENTS, SF_U32, user_events),
+	SF(SNAP_SPEC, SF_BUF, notify_spec),
+	SF(SNAP_WAKE, SF_U64, wake_ms),
+	SF(SNAP_REPLY, SF_BUF, reply),
+	SF(SNAP_PENDING, SF_BUF, pending),
+#undef SF
+};
+
+/* snap_put_field - one fixed field of sn */
 static int
-snap_put_buf(struct ipc_msg *m, uint16_t tag, const struct buf *b)
+snap_put_field(struct ipc_msg *m, const struct snap *sn,
+    const struct snap_field *f)
 {
-	return ipc_put(m, tag, b->data ? b->data : "", b->len);
+	const char *p = (const char *)sn + f->off;
+	const struct buf *b;
+	uint32_t u32;
+	uint64_t u64;
+
+	switch (f->type) {
+	case SF_U32:
+		memcpy(&u32, p, sizeof(u32));
+		return ipc_put_u32(m, f->tag, u32);
+	case SF_U64:
+		memcpy(&u64, p, sizeof(u64));
+		return ipc_put_u64(m, f->tag, u64);
+	case SF_STR:
+		return ipc_put_str(m, f->tag, p);
+	case SF_BUF:
+		b = (const struct buf *)(const void *)p;
+		return ipc_put(m, f->tag, b->data ? b->data : "", b->len);
+	}
+	return -1;
 }
 
 int
 snap_put(const struct snap *sn, struct ipc_msg *m)
 {
-	if (ipc_put_u32(m, SNAP_VERS, SNAP_VERSION) < 0 ||
-	    ipc_put_u32(m, SNAP_KIND, sn->kind) < 0 ||
-	    ipc_put_u32(m, SNAP_FLAGS, sn->flags) < 0 ||
-	    ipc_put_str(m, SNAP_USER, sn->user) < 0 ||
-	    ipc_put_str(m, SNAP_ADDR, sn->addr) < 0 ||
-	    ipc_put_u32(m, SNAP_PORT, sn->port) < 0 ||
-	    ipc_put_str(m, SNAP_TAG, sn->tag) < 0 ||
-	    ipc_put_str(m, SNAP_MECH, sn->mech) < 0 ||
-	    ipc_put_u64(m, SNAP_CONNID, sn->conn_id) < 0 ||
-	    ipc_put_u32(m, SNAP_FAILED, sn->failed_logins) < 0 ||
-	    ipc_put_u64(m, SNAP_SINCE, (uint64_t)sn->idle_since_ms) < 0 ||
-	    ipc_put_str(m, SNAP_MAILBOX, sn->mailbox) < 0 ||
-	    ipc_put_u32(m, SNAP_MBOXID, sn->mboxid) < 0 ||
-	    ipc_put_u32(m, SNAP_UIDVALIDITY, sn->uidvalidity) < 0 ||
-	    ipc_put_u32(m, SNAP_MAXUID, sn->maxuid) < 0 ||
-	    ipc_put_u32(m, SNAP_EXISTS, sn->exists) < 0 ||
-	    ipc_put_u32(m, SNAP_RECENT_LO, sn->recent_lo) < 0 ||
-	    ipc_put_u32(m, SNAP_RECENT_HI, sn->recent_hi) < 0 ||
-	    ipc_put_u64(m, SNAP_MODSEQ, sn->modseq) < 0 ||
-	    ipc_put(m, SNAP_WATCH, sn->watch ? (const void *)sn->watch : "",
+	size_t i;
+
+	if (ipc_put_u32(m, SNAP_VERS, SNAP_VERSION) < 0)
+		return -1;
+	for (i = 0; i < sizeof(snap_fields) / sizeof(snap_fields[0]); i++)
+		if (snap_put_field(m, sn, &snap_fields[i]) < 0)
+			return -1;
+	if (ipc_put(m, SNAP_WATCH, sn->watch ? (const void *)sn->watch : "",
 	    sn->nwatch * sizeof(*sn->watch)) < 0 ||
-	    ipc_put_u32(m, SNAP_USER_EVENTS, sn->user_events) < 0 ||
-	    snap_put_buf(m, SNAP_SPEC, &sn->notify_spec) < 0 ||
-	    ipc_put_u64(m, SNAP_WAKE, (uint64_t)sn->wake_ms) < 0 ||
-	    snap_put_buf(m, SNAP_REPLY, &sn->reply) < 0 ||
-	    snap_put_buf(m, SNAP_PENDING, &sn->pending) < 0 ||
 	    ipc_put_u32(m, SNAP_CONTD, sn->pending_contd) < 0)
 		return -1;
 	return 0;
 }
 
-/* snap_get_buf - a field into a bounded buf; -1 absent or too long */
+/* snap_get_field - one fixed field into sn; -1 absent, malformed or
+ * too long */
 static int
-snap_get_buf(const struct ipc_msg *m, uint16_t tag, struct buf *b)
+snap_get_field(const struct ipc_msg *m, struct snap *sn,
+    const struct snap_field *f)
 {
-	const void *p;
+	char *p = (char *)sn + f->off;
+	const void *data;
+	uint32_t u32;
+	uint64_t u64;
 	size_t len;
 
-	if (ipc_get(m, tag, &p, &len) < 0)
-		return -1;
-	return buf_append(b, p, len);
+	switch (f->type) {
+	case SF_U32:
+		if (ipc_get_u32(m, f->tag, &u32) < 0)
+			return -1;
+		memcpy(p, &u32, sizeof(u32));
+		return 0;
+	case SF_U64:
+		if (ipc_get_u64(m, f->tag, &u64) < 0)
+			return -1;
+		memcpy(p, &u64, sizeof(u64));
+		return 0;
+	case SF_STR:
+		return ipc_get_str(m, f->tag, p, f->size);
+	case SF_BUF:
+		if (ipc_get(m, f->tag, &data, &len) < 0)
+			return -1;
+		return buf_append((struct buf *)(void *)p, data, len);
+	}
+	return -1;
 }
 
 /* snap_get_watch - the watch list, every entry whole */
@@ -131,39 +191,17 @@ int
 snap_get(const struct ipc_msg *m, struct snap *sn)
 {
 	uint32_t vers = 0;
-	uint64_t since, wake;
+	size_t i;
 
 	snap_init(sn);
-	if (ipc_get_u32(m, SNAP_VERS, &vers) < 0 || vers != SNAP_VERSION ||
-	    ipc_get_u32(m, SNAP_KIND, &sn->kind) < 0 ||
-	    sn->kind < SNAP_K_IDLE || sn->kind > SNAP_K_NOTAUTH ||
-	    ipc_get_u32(m, SNAP_FLAGS, &sn->flags) < 0 ||
-	    ipc_get_str(m, SNAP_USER, sn->user, sizeof(sn->user)) < 0 ||
-	    ipc_get_str(m, SNAP_ADDR, sn->addr, sizeof(sn->addr)) < 0 ||
-	    ipc_get_u32(m, SNAP_PORT, &sn->port) < 0 ||
-	    ipc_get_str(m, SNAP_TAG, sn->tag, sizeof(sn->tag)) < 0 ||
-	    ipc_get_str(m, SNAP_MECH, sn->mech, sizeof(sn->mech)) < 0 ||
-	    ipc_get_u64(m, SNAP_CONNID, &sn->conn_id) < 0 ||
-	    ipc_get_u32(m, SNAP_FAILED, &sn->failed_logins) < 0 ||
-	    ipc_get_u64(m, SNAP_SINCE, &since) < 0 ||
-	    ipc_get_str(m, SNAP_MAILBOX, sn->mailbox,
-	    sizeof(sn->mailbox)) < 0 ||
-	    ipc_get_u32(m, SNAP_MBOXID, &sn->mboxid) < 0 ||
-	    ipc_get_u32(m, SNAP_UIDVALIDITY, &sn->uidvalidity) < 0 ||
-	    ipc_get_u32(m, SNAP_MAXUID, &sn->maxuid) < 0 ||
-	    ipc_get_u32(m, SNAP_EXISTS, &sn->exists) < 0 ||
-	    ipc_get_u32(m, SNAP_RECENT_LO, &sn->recent_lo) < 0 ||
-	    ipc_get_u32(m, SNAP_RECENT_HI, &sn->recent_hi) < 0 ||
-	    ipc_get_u64(m, SNAP_MODSEQ, &sn->modseq) < 0 ||
-	    snap_get_watch(m, sn) < 0 ||
-	    ipc_get_u32(m, SNAP_USER_EVENTS, &sn->user_events) < 0 ||
-	    snap_get_buf(m, SNAP_SPEC, &sn->notify_spec) < 0 ||
-	    ipc_get_u64(m, SNAP_WAKE, &wake) < 0 ||
-	    snap_get_buf(m, SNAP_REPLY, &sn->reply) < 0 ||
-	    snap_get_buf(m, SNAP_PENDING, &sn->pending) < 0)
+	if (ipc_get_u32(m, SNAP_VERS, &vers) < 0 || vers != SNAP_VERSION)
 		return -1;
-	sn->idle_since_ms = (int64_t)since;
-	sn->wake_ms = (int64_t)wake;
+	for (i = 0; i < sizeof(snap_fields) / sizeof(snap_fields[0]); i++)
+		if (snap_get_field(m, sn, &snap_fields[i]) < 0)
+			return -1;
+	if (sn->kind < SNAP_K_IDLE || sn->kind > SNAP_K_NOTAUTH ||
+	    snap_get_watch(m, sn) < 0)
+		return -1;
 	/* optional: without it no continuation was sent for pending */
 	if (ipc_get_u32(m, SNAP_CONTD, &sn->pending_contd) < 0 ||
 	    sn->pending_contd > sn->pending.len)
