@@ -186,7 +186,7 @@ cmd_auth_failed(struct imap_cmd *cmd, const struct authclient_reply *rep)
 }
 
 void
-imapd_login_finish(struct imap_session *s, const char *tag,
+cmd_auth_login_finish(struct imap_session *s, const char *tag,
     const char *user, const char *mech)
 {
 	struct store_mbox mb;
@@ -218,7 +218,7 @@ cmd_auth_done(struct imap_cmd *cmd, const struct authclient_reply *rep,
 
 	switch (rep->result) {
 	case AUTHCLIENT_OK:
-		imapd_login_finish(cmd->s, cmd->tag, rep->user, mech);
+		cmd_auth_login_finish(cmd->s, cmd->tag, rep->user, mech);
 		return;
 	case AUTHCLIENT_FAIL:
 		cmd_auth_failed(cmd, rep);

@@ -118,10 +118,6 @@ void io_put(struct imap_session *s, const char *p, size_t len);
 int io_flush(struct imap_session *s);
 /* io_read - read more input into s->in; 0 ok, -1 EOF/error/timeout */
 int io_read(struct imap_session *s, long long timeout_ms);
-/* imapd_client_watch - the client fd the stop and watchdog signals act
- * on (-1: none, e.g. while idled takes it); a stop already seen shuts
- * down fd's read side at once */
-void imapd_client_watch(int fd);
 /*
  * io_backlog - is a new client or a resumed session waiting on this
  * worker's listeners right now (no worker has taken it yet)?
@@ -134,11 +130,13 @@ void io_linger(struct imap_session *s);
  * timeout_ms; NULL on EOF or error, or with errno ETIMEDOUT */
 char *io_read_line(struct imap_session *s, long long timeout_ms);
 
-/* main.c */
-void imapd_session_init(struct imap_session *s, struct store *st, int fd);
-/* imapd_session_end - the client is gone (not parked): log, tell authd */
-void imapd_session_end(struct imap_session *s);
-void imapd_session_done(struct imap_session *s);
+/* main.c - the worker: signals, accepting */
+/* imapd_client_watch - the client fd the stop and watchdog signals act
+ * on (-1: none, e.g. while idled takes it); a stop already seen shuts
+ * down fd's read side at once */
+void imapd_client_watch(int fd);
+/* imapd_stopping - the stop signal master sent, 0 if none */
+int imapd_stopping(void);
 
 /* imapd_park.c */
 struct snap;
@@ -158,18 +156,27 @@ int imapd_park(struct imap_session *s, int kind, const char *tag);
  * logs in itself */
 int imapd_park_login(struct imap_session *s, const char *tag,
     const char *mech, const char *reply, long long wait_ms);
-/* imapd_login_finish - a login succeeded (here, or while parked): the
+/* cmd_auth_login_finish - a login succeeded (here, or while parked): the
  * user's session starts with the tagged OK */
-void imapd_login_finish(struct imap_session *s, const char *tag,
+void cmd_auth_login_finish(struct imap_session *s, const char *tag,
     const char *user, const char *mech);
 /* imapd_park_penalty - park a failed login until delay_ms from now, when
  * idled sends reply (and closes the session if close_after); 0 when
  * idled has it, -1 when the caller must do it itself */
 int imapd_park_penalty(struct imap_session *s, long long delay_ms,
     const char *reply, int close_after);
-/* imapd_resume - take one session from the handoff connection conn and
- * serve it.  Consumes conn. */
-void imapd_resume(struct store *st, int conn);
+/*
+ * imapd_park_take - receive what the handoff connection conn brings: a
+ * parked session (returns its client fd, sn filled), a new TLS session
+ * from tlsd (returns IMAPD_PARK_TLS, *tls_r the message), or nothing
+ * usable (-1).
+ */
+#define IMAPD_PARK_TLS (-2)
+struct ipc_msg;
+int imapd_park_take(int conn, struct snap *sn, struct ipc_msg **tls_r);
+/* imapd_park_restore - s as the snapshot describes it; -1: cannot go on
+ * (a BYE is queued) */
+int imapd_park_restore(struct imap_session *s, const struct snap *sn);
 
 /* specialuse.c - special-use mailboxes (RFC 6154) in the store's
  * STORE_MBOX_USE_MASK bits */
@@ -213,10 +220,19 @@ int imapd_tls_pass(struct imap_session *s, int c);
 void imapd_tls_serve(struct store *st, struct ipc_msg *m);
 
 /* cmd_select.c */
-/* idle_run - serve an IDLE (tag) until DONE; parks it when it can */
-void idle_run(struct imap_session *s, const char *tag);
+/* cmd_idle_run - serve an IDLE (tag) until DONE; parks it when it can */
+void cmd_idle_run(struct imap_session *s, const char *tag);
 
-/* imapd_session.c */
+/* imapd_session.c - the life of a session */
+void imapd_session_init(struct imap_session *s, struct store *st, int fd);
+/* imapd_session_run - a new client on fd: admission, then serve */
+void imapd_session_run(struct store *st, int fd);
+/* imapd_session_resume - take one session from the handoff connection
+ * conn and serve it.  Consumes conn. */
+void imapd_session_resume(struct store *st, int conn);
+/* imapd_session_end - the client is gone (not parked): log, tell authd */
+void imapd_session_end(struct imap_session *s);
+void imapd_session_done(struct imap_session *s);
 /* imapd_serve - the command loop; greet: send the greeting first */
 void imapd_serve(struct imap_session *s, int greet);
 /* imapd_wait_sync - between commands: send what changed (selected

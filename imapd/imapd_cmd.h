@@ -25,7 +25,9 @@ void cmd_status_put(struct imap_session *s, const char *name,
  * or LIST pattern (lib/mboxname); else a tagged BAD, a log line, -1 */
 int cmd_mbox_check(struct imap_cmd *cmd, size_t i);
 /* cmd_select.c */
-imap_cmd_fn cmd_select, cmd_close, cmd_expunge, cmd_idle;
+imap_cmd_fn cmd_select, cmd_close, cmd_expunge;
+/* cmd_idle.c */
+imap_cmd_fn cmd_idle;
 /* cmd_append.c */
 imap_cmd_fn cmd_append;
 /* cmd_message.c */

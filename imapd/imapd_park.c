@@ -245,9 +245,8 @@ imapd_park_login(struct imap_session *s, const char *tag, const char *mech,
 	    SNAP_F_AUTHWAIT);
 }
 
-/* resume_session - s as the snapshot describes it; -1: cannot go on */
-static int
-resume_session(struct imap_session *s, const struct snap *sn)
+int
+imapd_park_restore(struct imap_session *s, const struct snap *sn)
 {
 	const char *err;
 
@@ -277,11 +276,8 @@ resume_session(struct imap_session *s, const struct snap *sn)
 	return 0;
 }
 
-/* resume_recv - the RESUME message on conn; the client fd, -1, or
- * RESUME_TLS for a new TLS session from tlsd (in park_msg) */
-#define RESUME_TLS (-2)
-static int
-resume_recv(int conn, struct snap *sn)
+int
+imapd_park_take(int conn, struct snap *sn, struct ipc_msg **tls_r)
 {
 	struct pollfd pfd = { conn, POLLIN, 0 };
 	int r;
@@ -289,8 +285,10 @@ resume_recv(int conn, struct snap *sn)
 	snap_init(sn);
 	r = poll(&pfd, 1, PARK_ACK_TIMEOUT_MS);
 	r = r > 0 ? ipc_recv(conn, &park_msg) : -1;
-	if (r > 0 && park_msg.type == TLSPROTO_T_NEW && park_msg.fd >= 0)
-		return RESUME_TLS;
+	if (r > 0 && park_msg.type == TLSPROTO_T_NEW && park_msg.fd >= 0) {
+		*tls_r = &park_msg;
+		return IMAPD_PARK_TLS;
+	}
 	if (r <= 0 || park_msg.type != IDLEPROTO_T_RESUME || park_msg.fd < 0) {
 		if (r > 0 && park_msg.fd >= 0)
 			close(park_msg.fd);
@@ -303,48 +301,4 @@ resume_recv(int conn, struct snap *sn)
 		return -1;
 	}
 	return park_msg.fd;
-}
-
-void
-imapd_resume(struct store *st, int conn)
-{
-	struct imap_session s;
-	struct snap sn;
-	int client;
-
-	client = resume_recv(conn, &sn);
-	close(conn);
-	if (client == RESUME_TLS) {
-		snap_free(&sn);
-		imapd_tls_serve(st, &park_msg);
-		return;
-	}
-	if (client < 0) {
-		snap_free(&sn);
-		return;
-	}
-	imapd_session_init(&s, st, client);
-	if (resume_session(&s, &sn) < 0) {
-		s.state = IMAP_S_LOGOUT;
-	} else {
-		authlink_hold(s.conn_id, s.addr, s.user);	/* authd counts */
-		buf_append(&s.in, sn.pending.data ? sn.pending.data : "",
-		    sn.pending.len);
-		s.in_contd = sn.pending_contd;
-		/* a login authd accepted while the session was parked */
-		if (sn.kind == SNAP_K_NOTAUTH && (sn.flags & SNAP_F_LOGGEDIN))
-			imapd_login_finish(&s, sn.tag, sn.user, sn.mech);
-		if (sn.kind == SNAP_K_IDLE)
-			idle_run(&s, sn.tag);
-		else if (s.state != IMAP_S_NOTAUTH && s.in.len == 0)
-			imapd_wait_sync(&s);
-		if (s.state != IMAP_S_LOGOUT && !s.dead)
-			imapd_serve(&s, 0);
-	}
-	io_flush(&s);
-	if (!s.parked)
-		imapd_session_end(&s);
-	imapd_session_done(&s);
-	close(client);
-	snap_free(&sn);
 }

@@ -1,7 +1,9 @@
 /*
- * imapd_session - the command loop of one session: read a command with
- * the reader's limits, tokenize, dispatch through the command table, send
- * pending untagged updates, repeat until LOGOUT, EOF or timeout.
+ * imapd_session - the life of one session: a new client admitted or a
+ * parked one resumed, then the command loop (read a command with the
+ * reader's limits, tokenize, dispatch through the command table, send
+ * pending untagged updates, repeat until LOGOUT, EOF or timeout), and
+ * its end.
  */
 #include "config.h"
 
@@ -12,13 +14,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include "authclient.h"
+#include "authlink.h"
 #include "cfg.h"
 #include "clock.h"
 #include "imapd.h"
 #include "log.h"
+#include "net.h"
+#include "proxyp.h"
 #include "snap.h"
-#include <unistd.h>
+#include "srv.h"
 
 static void
 imap_reply(struct imap_cmd *cmd, const char *status, const char *fmt,
@@ -538,4 +546,170 @@ imapd_serve(struct imap_session *s, int greet)
 		io_flush(s);
 	}
 	io_flush(s);
+}
+
+void
+imapd_session_init(struct imap_session *s, struct store *st, int fd)
+{
+	memset(s, 0, sizeof(*s));
+	s->fd = fd;
+	s->st = st;
+	/* a stop that came before this session ends it at its first read */
+	imapd_client_watch(fd);
+	s->timeout_ms = cfg_duration_ms("timeout");
+	if (s->timeout_ms < 60000)
+		s->timeout_ms = 60000;
+	imapp_reader_init(&s->rd, (size_t)cfg_size("imap_maxline"),
+	    (uint64_t)cfg_size("maxliteral"),
+	    (size_t)cfg_size("maxliteral") + 4 * (size_t)cfg_size(
+	    "imap_maxline"));
+	buf_init(&s->in, 0);
+	buf_init(&s->out, 0);
+}
+
+void
+imapd_session_end(struct imap_session *s)
+{
+	static const char bye[] = "* BYE [UNAVAILABLE] Server restarting; "
+	    "reconnect in a moment\r\n";
+
+	/* stopped by master (shutdown, store recovery): say why */
+	if (imapd_stopping() && s->state != IMAP_S_LOGOUT) {
+		(void)!write(s->fd, bye, sizeof(bye) - 1);
+		log_info("stopping session user=%s addr=%s signal=%d",
+		    s->user[0] ? s->user : "-", s->addr, imapd_stopping());
+	}
+	authlink_closed(s->conn_id);
+	log_info("disconnect user=%s addr=%s", s->user[0] ? s->user : "-",
+	    s->addr);
+}
+
+void
+imapd_session_done(struct imap_session *s)
+{
+	/* parked: idled holds the connection now and tells authd so */
+	if (s->parked)
+		authlink_release(s->conn_id);
+	imapd_client_watch(-1);
+	imapd_notify_free(s);
+	view_close(s);
+	imapp_reader_free(&s->rd);
+	buf_free(&s->in);
+	buf_free(&s->out);
+}
+
+/*
+ * imapd_session_admit - ask authd whether this client may connect.  A refusal
+ * costs no SASL work (authd logs it, with the limit); its BYE is held back
+ * for authd's delay in idled (a tarpit: a client that waits for its
+ * answer retries once per delay, and waiting costs no worker), or sent at
+ * once when idled cannot take it.
+ */
+static int
+imapd_session_admit(struct imap_session *s)
+{
+	struct authclient_client cl = { s->addr, s->port, "", s->secure, 0, 0 };
+	const char *reason, *limit;
+	long long delay;
+	char bye[320];
+
+	if (authclient_admit(&cl, &s->conn_id, &reason, &limit, &delay) == 0)
+		return 0;
+	snprintf(bye, sizeof(bye), "* BYE [UNAVAILABLE] %s\r\n", reason);
+	log_debug("refused addr=%s limit=%s delay_ms=%lld", s->addr, limit,
+	    delay);
+	if (delay > 0 && imapd_park_penalty(s, delay, bye, 1) == 0)
+		return -1;
+	io_printf(s, "%s", bye);
+	io_flush(s);
+	return -1;
+}
+
+/* imapd_session_loopback - is addr this machine (127.0.0.0/8, ::1)? */
+static int
+imapd_session_loopback(const char *addr)
+{
+	return strncmp(addr, "127.", 4) == 0 || strcmp(addr, "::1") == 0 ||
+	    strncmp(addr, "::ffff:127.", 11) == 0;
+}
+
+void
+imapd_session_run(struct store *st, int fd)
+{
+	struct imap_session s;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	const char *err;
+
+	imapd_session_init(&s, st, fd);
+	net_peer(fd, s.addr, sizeof(s.addr), &s.port);
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0 &&
+	    ss.ss_family == AF_UNIX)
+		s.secure = 1;
+	/* behind a load balancer: the real client, before admission */
+	if (proxyp_accept(fd, srv_service_name(), s.addr, sizeof(s.addr),
+	    &s.port, &err) < 0) {
+		log_info("refused addr=%s limit=proxy_protocol reason=\"%s\"",
+		    s.addr, err);
+		imapd_session_done(&s);
+		return;
+	}
+	/* plaintext logins from this machine, where configured */
+	if (cfg_bool("allowplaintext_loopback") &&
+	    imapd_session_loopback(s.addr))
+		s.secure = 1;
+	if (imapd_session_admit(&s) < 0) {
+		imapd_session_done(&s);
+		return;
+	}
+	log_info("connect addr=%s port=%d", s.addr, s.port);
+	imapd_serve(&s, 1);
+	if (!s.parked)
+		imapd_session_end(&s);
+	imapd_session_done(&s);
+}
+
+void
+imapd_session_resume(struct store *st, int conn)
+{
+	struct ipc_msg *tls = NULL;
+	struct imap_session s;
+	struct snap sn;
+	int client;
+
+	client = imapd_park_take(conn, &sn, &tls);
+	close(conn);
+	if (client == IMAPD_PARK_TLS) {
+		snap_free(&sn);
+		imapd_tls_serve(st, tls);
+		return;
+	}
+	if (client < 0) {
+		snap_free(&sn);
+		return;
+	}
+	imapd_session_init(&s, st, client);
+	if (imapd_park_restore(&s, &sn) < 0) {
+		s.state = IMAP_S_LOGOUT;
+	} else {
+		authlink_hold(s.conn_id, s.addr, s.user);	/* authd counts */
+		buf_append(&s.in, sn.pending.data ? sn.pending.data : "",
+		    sn.pending.len);
+		s.in_contd = sn.pending_contd;
+		/* a login authd accepted while the session was parked */
+		if (sn.kind == SNAP_K_NOTAUTH && (sn.flags & SNAP_F_LOGGEDIN))
+			cmd_auth_login_finish(&s, sn.tag, sn.user, sn.mech);
+		if (sn.kind == SNAP_K_IDLE)
+			cmd_idle_run(&s, sn.tag);
+		else if (s.state != IMAP_S_NOTAUTH && s.in.len == 0)
+			imapd_wait_sync(&s);
+		if (s.state != IMAP_S_LOGOUT && !s.dead)
+			imapd_serve(&s, 0);
+	}
+	io_flush(&s);
+	if (!s.parked)
+		imapd_session_end(&s);
+	imapd_session_done(&s);
+	close(client);
+	snap_free(&sn);
 }

@@ -136,6 +136,12 @@ imapd_signals(void)
 	atexit(imapd_exit_close);
 }
 
+int
+imapd_stopping(void)
+{
+	return (int)imapd_stop;
+}
+
 void
 imapd_client_watch(int fd)
 {
@@ -143,128 +149,6 @@ imapd_client_watch(int fd)
 	/* a stop that came while it was not watched */
 	if (fd >= 0 && imapd_stop)
 		shutdown(fd, SHUT_RD);
-}
-
-void
-imapd_session_init(struct imap_session *s, struct store *st, int fd)
-{
-	memset(s, 0, sizeof(*s));
-	s->fd = fd;
-	s->st = st;
-	imapd_client_fd = fd;
-	/* a stop that came before this session: end it at its first read */
-	if (imapd_stop)
-		shutdown(fd, SHUT_RD);
-	s->timeout_ms = cfg_duration_ms("timeout");
-	if (s->timeout_ms < 60000)
-		s->timeout_ms = 60000;
-	imapp_reader_init(&s->rd, (size_t)cfg_size("imap_maxline"),
-	    (uint64_t)cfg_size("maxliteral"),
-	    (size_t)cfg_size("maxliteral") + 4 * (size_t)cfg_size(
-	    "imap_maxline"));
-	buf_init(&s->in, 0);
-	buf_init(&s->out, 0);
-}
-
-void
-imapd_session_end(struct imap_session *s)
-{
-	static const char bye[] = "* BYE [UNAVAILABLE] Server restarting; "
-	    "reconnect in a moment\r\n";
-
-	/* stopped by master (shutdown, store recovery): say why */
-	if (imapd_stop && s->state != IMAP_S_LOGOUT) {
-		(void)!write(s->fd, bye, sizeof(bye) - 1);
-		log_info("stopping session user=%s addr=%s signal=%d",
-		    s->user[0] ? s->user : "-", s->addr, (int)imapd_stop);
-	}
-	authlink_closed(s->conn_id);
-	log_info("disconnect user=%s addr=%s", s->user[0] ? s->user : "-",
-	    s->addr);
-}
-
-void
-imapd_session_done(struct imap_session *s)
-{
-	/* parked: idled holds the connection now and tells authd so */
-	if (s->parked)
-		authlink_release(s->conn_id);
-	imapd_client_fd = -1;
-	imapd_notify_free(s);
-	view_close(s);
-	imapp_reader_free(&s->rd);
-	buf_free(&s->in);
-	buf_free(&s->out);
-}
-
-/*
- * imapd_admit - ask authd whether this client may connect.  A refusal
- * costs no SASL work (authd logs it, with the limit); its BYE is held back
- * for authd's delay in idled (a tarpit: a client that waits for its
- * answer retries once per delay, and waiting costs no worker), or sent at
- * once when idled cannot take it.
- */
-static int
-imapd_admit(struct imap_session *s)
-{
-	struct authclient_client cl = { s->addr, s->port, "", s->secure, 0, 0 };
-	const char *reason, *limit;
-	long long delay;
-	char bye[320];
-
-	if (authclient_admit(&cl, &s->conn_id, &reason, &limit, &delay) == 0)
-		return 0;
-	snprintf(bye, sizeof(bye), "* BYE [UNAVAILABLE] %s\r\n", reason);
-	log_debug("refused addr=%s limit=%s delay_ms=%lld", s->addr, limit,
-	    delay);
-	if (delay > 0 && imapd_park_penalty(s, delay, bye, 1) == 0)
-		return -1;
-	io_printf(s, "%s", bye);
-	io_flush(s);
-	return -1;
-}
-
-/* imapd_loopback - is addr this machine (127.0.0.0/8, ::1)? */
-static int
-imapd_loopback(const char *addr)
-{
-	return strncmp(addr, "127.", 4) == 0 || strcmp(addr, "::1") == 0 ||
-	    strncmp(addr, "::ffff:127.", 11) == 0;
-}
-
-static void
-imapd_session_run(int fd)
-{
-	struct imap_session s;
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
-	const char *err;
-
-	imapd_session_init(&s, imapd_store, fd);
-	net_peer(fd, s.addr, sizeof(s.addr), &s.port);
-	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0 &&
-	    ss.ss_family == AF_UNIX)
-		s.secure = 1;
-	/* behind a load balancer: the real client, before admission */
-	if (proxyp_accept(fd, srv_service_name(), s.addr, sizeof(s.addr),
-	    &s.port, &err) < 0) {
-		log_info("refused addr=%s limit=proxy_protocol reason=\"%s\"",
-		    s.addr, err);
-		imapd_session_done(&s);
-		return;
-	}
-	/* plaintext logins from this machine, where configured */
-	if (cfg_bool("allowplaintext_loopback") && imapd_loopback(s.addr))
-		s.secure = 1;
-	if (imapd_admit(&s) < 0) {
-		imapd_session_done(&s);
-		return;
-	}
-	log_info("connect addr=%s port=%d", s.addr, s.port);
-	imapd_serve(&s, 1);
-	if (!s.parked)
-		imapd_session_end(&s);
-	imapd_session_done(&s);
 }
 
 /* imapd_accept - wait for a new client (lfd) or a resumed session (hfd);
@@ -355,7 +239,7 @@ main(int argc, char **argv)
 	}
 	store_set_event_fn(imapd_store, notify_store_event, NULL);
 	if (ind < argc && strcmp(argv[ind], "-s") == 0) {
-		imapd_session_run(0);
+		imapd_session_run(imapd_store, 0);
 		store_close(&imapd_store);
 		return 0;
 	}
@@ -371,9 +255,9 @@ main(int argc, char **argv)
 			break;
 		srv_status_send(SRV_S_BUSY);
 		if (resume)
-			imapd_resume(imapd_store, fd);
+			imapd_session_resume(imapd_store, fd);
 		else {
-			imapd_session_run(fd);
+			imapd_session_run(imapd_store, fd);
 			close(fd);
 		}
 		/* the command watchdog covers commands, not waiting in
