@@ -478,3 +478,42 @@ def test_refused_address_costs_no_handshake(fresh):
     # one handshake only: the refused client got none
     assert s.logtext().count("tls addr=127.0.0.1") == 1
     first.cmd(b"z", b"LOGOUT")
+
+
+def client_cert(d, ca_cert, ca_key, name="client"):
+    """a client certificate for CN=name signed by the CA; its paths"""
+    key, csr, crt = (f"{d}/{name}.{x}" for x in ("key", "csr", "crt"))
+    subprocess.run(["openssl", "req", "-new", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-nodes", "-keyout", key,
+                    "-out", csr, "-subj", f"/CN={name}"],
+                   check=True, capture_output=True)
+    subprocess.run(["openssl", "x509", "-req", "-in", csr, "-CA", ca_cert,
+                    "-CAkey", ca_key, "-CAcreateserial", "-out", crt,
+                    "-days", "2"], check=True, capture_output=True)
+    return crt, key
+
+
+def test_client_certificates_required(fresh):
+    s = fresh(tls=True)
+    ca, cakey = make_cert(s.dir, "ca")
+    crt, key = client_cert(s.dir, ca, cakey)
+    with open(s.conf, "a") as f:
+        f.write(f"tls_client_certs: require\ntls_client_ca_file: {ca}\n")
+    s.start()
+    r = s_client(s, "-cert", crt, "-key", key)
+    assert b"* OK [CAPABILITY" in r.stdout, r.stdout + r.stderr
+    # imapd knows who the certificate says the client is
+    assert wait_for(lambda: 'peer="/CN=client"' in s.logtext())
+    r = s_client(s, "-tls1_2")
+    assert b"* OK [CAPABILITY" not in r.stdout
+    assert wait_for(lambda: "peer did not return a certificate" in
+                    s.logtext())
+
+
+def test_tls_versions_limit_the_protocol(fresh):
+    s = fresh(tls=True, extra_conf="tls_versions: tls1_3\n").start()
+    r = s_client(s, "-tls1_2")
+    assert b"* OK [CAPABILITY" not in r.stdout
+    assert wait_for(lambda: 'reason="unsupported protocol"' in s.logtext())
+    r = s_client(s, "-tls1_3")
+    assert b"* OK [CAPABILITY" in r.stdout
