@@ -517,3 +517,28 @@ def test_tls_versions_limit_the_protocol(fresh):
     assert wait_for(lambda: 'reason="unsupported protocol"' in s.logtext())
     r = s_client(s, "-tls1_3")
     assert b"* OK [CAPABILITY" in r.stdout
+
+
+def test_notify_over_tls_parks_and_wakes(fresh):
+    s = fresh(tls=True, prefork=2, maxchild=5,
+              extra_conf="notify_park_delay: 100ms\n").start()
+    c = s.connect("alice", "secret")
+    c.create("a")
+    rs = []
+    for _ in range(8):
+        r = TlsRaw(s)
+        r.cmd(b"l", b"LOGIN alice secret")
+        out = r.cmd(b"n", b"NOTIFY SET STATUS (mailboxes (a) "
+                    b"(MessageNew MessageExpunge))")
+        assert out[-1] == b"n OK NOTIFY completed", out
+        rs.append(r)
+    # eight NOTIFY sessions over TLS on at most five workers: in idled
+    assert wait_for(lambda: s.logtext().count("park user=alice "
+                    "addr=127.0.0.1 kind=wait") >= 8), s.logtext()
+    assert len(s.children()) <= 5
+    c.append("a", None, None, MSG)
+    for r in rs:
+        assert r.line().startswith(b"* STATUS a (MESSAGES 1 UIDNEXT 2")
+    for r in rs:
+        assert r.cmd(b"o", b"LOGOUT")[-1].startswith(b"o OK")
+    c.logout()
