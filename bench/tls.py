@@ -493,7 +493,7 @@ def run(name, args, n=None):
         res["log_warnings"] = len(w)
         res["_warn"] = w[:6]
     except Exception as e:
-        res["error"] = str(e).replace("\n", " | ")[:600]
+        res["error"] = (str(e) or repr(e)).replace("\n", " | ")[:600]
     finally:
         peer.stop()
     return res
