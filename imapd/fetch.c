@@ -21,8 +21,10 @@
 enum fetch_kind {
 	F_FLAGS, F_INTERNALDATE, F_SIZE, F_UID, F_ENVELOPE, F_BODY,
 	F_BODYSTRUCTURE, F_MODSEQ, F_SECTION, F_SAVEDATE, F_EMAILID,
-	F_THREADID,
+	F_THREADID, F_PREVIEW,
 };
+
+#define FETCH_PREVIEW_CHARS 256	/* RFC 8970 3: at most 256 characters */
 
 enum fetch_sect {
 	S_ALL, S_HEADER, S_FIELDS, S_FIELDS_NOT, S_TEXT, S_MIME,
@@ -278,6 +280,8 @@ fetch_one(struct fetch_req *r, const struct imapp_arg *arg)
 		fetch_add(r, F_EMAILID);
 	else if (strcasecmp(a, "THREADID") == 0)
 		fetch_add(r, F_THREADID);
+	else if (strcasecmp(a, "PREVIEW") == 0)
+		fetch_add(r, F_PREVIEW);
 	else if (strcasecmp(a, "RFC822") == 0)
 		fetch_rfc822(r, S_ALL, 0, "RFC822");
 	else if (strcasecmp(a, "RFC822.HEADER") == 0)
@@ -335,6 +339,21 @@ fetch_modifiers(struct fetch_req *r, const struct imapp_arg *m,
 	return 0;
 }
 
+/* fetch_preview_mods - "(LAZY)"; -1 anything else */
+static int
+fetch_preview_mods(const struct imapp_arg *l)
+{
+	size_t i;
+
+	if (l->nlist == 0)
+		return -1;
+	for (i = 0; i < l->nlist; i++)
+		if (l->list[i].type != IMAPP_ATOM ||
+		    strcasecmp(l->list[i].str, "LAZY") != 0)
+			return -1;
+	return 0;
+}
+
 struct fetch_req *
 fetch_parse(const struct imapp_arg *args, size_t n, int uid_cmd,
     const char **error_r)
@@ -361,6 +380,12 @@ fetch_parse(const struct imapp_arg *args, size_t n, int uid_cmd,
 	if (uid_cmd)
 		fetch_add(r, F_UID);
 	for (i = 0; i < n; i++) {
+		/* PREVIEW (LAZY): berth always has the preview at hand */
+		if (i > 0 && list[i].type == IMAPP_LIST &&
+		    list[i - 1].type == IMAPP_ATOM &&
+		    strcasecmp(list[i - 1].str, "PREVIEW") == 0 &&
+		    fetch_preview_mods(&list[i]) == 0)
+			continue;
 		if (fetch_one(r, &list[i]) < 0) {
 			static char msg[160];
 
@@ -554,6 +579,7 @@ fetch_load(const struct fetch_req *req, struct store *st,
 				return -1;
 			break;
 		case F_SECTION:
+		case F_PREVIEW:
 			if (*data == NULL && store_msg_map(st, rec->guid,
 			    data, len, error_r) < 0)
 				return -1;
@@ -563,6 +589,53 @@ fetch_load(const struct fetch_req *req, struct store *st,
 		}
 	}
 	return 0;
+}
+
+/*
+ * fetch_preview - PREVIEW (RFC 8970): the start of the message's text
+ * (its text parts decoded, HTML tags left out, blanks folded), at most
+ * FETCH_PREVIEW_CHARS characters, never a split UTF-8 sequence; NIL
+ * when there is no text
+ */
+static void
+fetch_preview(const char *data, size_t len, struct mime_part **root,
+    struct buf *out)
+{
+	struct buf text = BUF_INIT, p = BUF_INIT;
+	size_t i, chars = 0;
+	int tag = 0;
+
+	if (*root == NULL)
+		*root = mime_parse(data, len);
+	mime_body_text(*root, data, &text);
+	for (i = 0; i < text.len && chars <= FETCH_PREVIEW_CHARS; i++) {
+		unsigned char c = (unsigned char)text.data[i];
+
+		if (c == '<' || (tag && c != '>')) {
+			tag = 1;
+			continue;
+		}
+		if (c == '>' && tag) {
+			tag = 0;
+			c = ' ';
+		}
+		if (c < 0x20 || c == 0x7f)
+			c = ' ';
+		if (c == ' ' && (p.len == 0 || p.data[p.len - 1] == ' '))
+			continue;
+		if ((c & 0xc0) != 0x80 && ++chars > FETCH_PREVIEW_CHARS)
+			break;
+		buf_putc(&p, c);
+	}
+	while (p.len > 0 && p.data[p.len - 1] == ' ')
+		buf_truncate(&p, p.len - 1);
+	buf_puts(out, "PREVIEW ");
+	if (p.len == 0)
+		buf_puts(out, "NIL");
+	else
+		imapp_put_string(out, buf_cstr(&p), p.len);
+	buf_free(&text);
+	buf_free(&p);
 }
 
 /* fetch_item_render - one item of the response */
@@ -614,6 +687,9 @@ fetch_item_render(const struct fetch_item *it, const struct fetch_msg *m,
 		break;
 	case F_SECTION:
 		fetch_render_section(it, data, len, root, out);
+		break;
+	case F_PREVIEW:
+		fetch_preview(data, len, root, out);
 		break;
 	}
 }

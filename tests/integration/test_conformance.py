@@ -676,3 +676,28 @@ def test_thread_orderedsubject(server):
     assert out[0] == b"* THREAD", out
     assert status(a.cmd(b"t", b"THREAD FOO UTF-8 ALL")) == b"BAD"
     a.cmd(b"z", b"LOGOUT")
+
+
+def test_preview(server):
+    a = login(server)
+    assert b" PREVIEW" in ok(a.cmd(b"c", b"CAPABILITY"))[0]
+    ok(a.cmd(b"c", b"CREATE pv"))
+    append(a, b"pv", b"Subject: p\r\nContent-Type: text/html\r\n\r\n"
+           b"<p>Hello   <b>there</b>,</p>\r\n\r\n<p>second line</p>\r\n")
+    append(a, b"pv", b"Subject: q\r\nContent-Type: text/plain\r\n"
+           b"Content-Transfer-Encoding: quoted-printable\r\n\r\n" +
+           b"=C3=A9" * 300 + b"\r\n")
+    append(a, b"pv", b"Subject: r\r\nContent-Type: image/png\r\n\r\nxx\r\n")
+    ok(a.cmd(b"s", b"SELECT pv"))
+    out = ok(a.cmd(b"f", b"FETCH 1 (PREVIEW (LAZY))"))
+    assert out[0] == b'* 1 FETCH (PREVIEW "Hello there , second line")', out
+    a.send(b"f FETCH 2 PREVIEW\r\n")
+    head = a.line()
+    m = re.match(rb"\* 2 FETCH \(PREVIEW \{(\d+)\}$", head)
+    assert m, head
+    assert int(m.group(1)) == 512            # 256 two-byte characters
+    ok(a.until_tag(b"f"))
+    out = ok(a.cmd(b"f", b"FETCH 3 (PREVIEW)"))
+    assert out[0] == b"* 3 FETCH (PREVIEW NIL)", out
+    assert status(a.cmd(b"f", b"FETCH 1 (PREVIEW (EAGER))")) == b"BAD"
+    a.cmd(b"z", b"LOGOUT")
