@@ -21,7 +21,7 @@
 enum fetch_kind {
 	F_FLAGS, F_INTERNALDATE, F_SIZE, F_UID, F_ENVELOPE, F_BODY,
 	F_BODYSTRUCTURE, F_MODSEQ, F_SECTION, F_SAVEDATE, F_EMAILID,
-	F_THREADID, F_PREVIEW,
+	F_THREADID, F_PREVIEW, F_BINARY, F_BINSIZE,
 };
 
 #define FETCH_PREVIEW_CHARS 256	/* RFC 8970 3: at most 256 characters */
@@ -63,7 +63,8 @@ fetch_add(struct fetch_req *r, enum fetch_kind k)
 	size_t i;
 
 	for (i = 0; i < r->n; i++)
-		if (r->items[i].kind == k && k != F_SECTION)
+		if (r->items[i].kind == k && k != F_SECTION &&
+		    k != F_BINARY && k != F_BINSIZE)
 			return;
 	r->items = xreallocarray(r->items, r->n + 1, sizeof(*r->items));
 	memset(&r->items[r->n], 0, sizeof(r->items[r->n]));
@@ -231,6 +232,57 @@ fetch_body_item(struct fetch_req *r, const char *a)
 	return 0;
 }
 
+/* fetch_binary_item - BINARY[1.2]<o.l>, BINARY.PEEK[...], BINARY.SIZE[...]
+ * (RFC 3516): a part number or none */
+static int
+fetch_binary_item(struct fetch_req *r, const char *a)
+{
+	struct fetch_item *it;
+	struct buf b = BUF_INIT;
+	const char *p;
+	uint64_t v;
+	size_t i;
+	int size = strncasecmp(a, "BINARY.SIZE[", 12) == 0;
+
+	fetch_add(r, size ? F_BINSIZE : F_BINARY);
+	it = &r->items[r->n - 1];
+	if (size)
+		p = a + 12;
+	else if (strncasecmp(a, "BINARY.PEEK[", 12) == 0) {
+		it->peek = 1;
+		p = a + 12;
+	} else if (strncasecmp(a, "BINARY[", 7) == 0)
+		p = a + 7;
+	else
+		return -1;
+	while (*p != ']') {
+		size_t l = strspn(p, "0123456789");
+
+		if (l == 0 || it->nparts == FETCH_MAX_PARTS ||
+		    imapp_number(p, l, 1, IMAPP_NUMBER_MAX, &v) < 0)
+			return -1;
+		it->parts[it->nparts++] = (unsigned)v;
+		p += l;
+		if (*p == '.')
+			p++;
+		else if (*p != ']')
+			return -1;
+	}
+	p++;
+	if (!size && *p == '<' && fetch_partial(it, p, &p) < 0)
+		return -1;
+	if (*p != '\0')
+		return -1;
+	buf_puts(&b, size ? "BINARY.SIZE[" : "BINARY[");
+	for (i = 0; i < it->nparts; i++)
+		buf_printf(&b, "%s%u", i ? "." : "", it->parts[i]);
+	buf_putc(&b, ']');
+	if (it->partial)
+		buf_printf(&b, "<%llu>", (unsigned long long)it->poff);
+	it->label = buf_release(&b);
+	return 0;
+}
+
 /* fetch_rfc822 - RFC822, RFC822.HEADER, RFC822.TEXT as sections */
 static void
 fetch_rfc822(struct fetch_req *r, enum fetch_sect sect, int peek,
@@ -282,6 +334,8 @@ fetch_one(struct fetch_req *r, const struct imapp_arg *arg)
 		fetch_add(r, F_THREADID);
 	else if (strcasecmp(a, "PREVIEW") == 0)
 		fetch_add(r, F_PREVIEW);
+	else if (strncasecmp(a, "BINARY", 6) == 0)
+		return fetch_binary_item(r, a);
 	else if (strcasecmp(a, "RFC822") == 0)
 		fetch_rfc822(r, S_ALL, 0, "RFC822");
 	else if (strcasecmp(a, "RFC822.HEADER") == 0)
@@ -411,7 +465,8 @@ fetch_sets_seen(const struct fetch_req *req)
 	size_t i;
 
 	for (i = 0; i < req->n; i++)
-		if (req->items[i].kind == F_SECTION && !req->items[i].peek)
+		if ((req->items[i].kind == F_SECTION ||
+		    req->items[i].kind == F_BINARY) && !req->items[i].peek)
 			return 1;
 	return 0;
 }
@@ -560,6 +615,55 @@ fetch_render_section(const struct fetch_item *it, const char *data,
 	buf_free(&sec);
 }
 
+/*
+ * fetch_render_binary - BINARY[part] / BINARY.SIZE[part]: a leaf part's
+ * body with its transfer encoding undone (a literal8 when it holds a
+ * NUL); the whole message, or a part that is not a leaf, as it is.  An
+ * encoding berth does not know gives NIL (RFC 3516's UNKNOWN-CTE is not
+ * sent: the response may have begun)
+ */
+static void
+fetch_render_binary(const struct fetch_item *it, const char *data,
+    size_t len, struct mime_part **root, struct buf *out)
+{
+	const struct mime_part *p = NULL;
+	struct buf sec = BUF_INIT;
+	size_t off = 0, n;
+	int bad = 0;
+
+	if (it->nparts > 0) {
+		if (*root == NULL)
+			*root = mime_parse(data, len);
+		p = mime_find_part(*root, it->parts, it->nparts);
+	}
+	if (it->nparts == 0)
+		buf_append(&sec, data, len);
+	else if (p != NULL && p->nchildren == 0)
+		bad = mime_part_decode(p, data, &sec) < 0;
+	else if (p != NULL)
+		buf_append(&sec, data + p->body_off, p->body_len);
+	buf_printf(out, "%s ", it->label);
+	if (it->kind == F_BINSIZE) {
+		buf_printf(out, "%zu", bad ? (size_t)0 : sec.len);
+		buf_free(&sec);
+		return;
+	}
+	n = sec.len;
+	if (it->partial) {
+		off = it->poff < sec.len ? (size_t)it->poff : sec.len;
+		n = sec.len - off < it->plen ? sec.len - off :
+		    (size_t)it->plen;
+	}
+	if (bad)
+		buf_puts(out, "NIL");
+	else if (n > 0 && memchr(sec.data + off, '\0', n) != NULL) {
+		buf_printf(out, "~{%zu}\r\n", n);
+		buf_append(out, sec.data + off, n);
+	} else
+		imapp_put_literal(out, sec.data ? sec.data + off : "", n);
+	buf_free(&sec);
+}
+
 /* fetch_load - what the items need from the store, before any output:
  * nothing can fail once a response has started (it may be flushed) */
 static int
@@ -580,6 +684,8 @@ fetch_load(const struct fetch_req *req, struct store *st,
 			break;
 		case F_SECTION:
 		case F_PREVIEW:
+		case F_BINARY:
+		case F_BINSIZE:
 			if (*data == NULL && store_msg_map(st, rec->guid,
 			    data, len, error_r) < 0)
 				return -1;
@@ -690,6 +796,10 @@ fetch_item_render(const struct fetch_item *it, const struct fetch_msg *m,
 		break;
 	case F_PREVIEW:
 		fetch_preview(data, len, root, out);
+		break;
+	case F_BINARY:
+	case F_BINSIZE:
+		fetch_render_binary(it, data, len, root, out);
 		break;
 	}
 }

@@ -83,6 +83,11 @@ int mime_header_get(const char *hdr, size_t len, const char *name, int all,
 /* mime_decode_words - RFC 2047 decode s[0..len) into UTF-8 */
 void mime_decode_words(const char *s, size_t len, struct buf *out);
 
+/* mime_part_decode - the body of a leaf part with its
+ * Content-Transfer-Encoding undone (7bit, 8bit, binary: as it is;
+ * base64; quoted-printable), appended; -1 for another encoding */
+int mime_part_decode(const struct mime_part *part, const char *data,
+    struct buf *out);
 /* mime_body_text - the decoded (base64 / quoted-printable) text of every
  * text/ leaf of part, for SEARCH BODY/TEXT; charsets other than UTF-8,
  * US-ASCII and ISO-8859-1 are passed through undecoded */

@@ -701,3 +701,46 @@ def test_preview(server):
     assert out[0] == b"* 3 FETCH (PREVIEW NIL)", out
     assert status(a.cmd(b"f", b"FETCH 1 (PREVIEW (EAGER))")) == b"BAD"
     a.cmd(b"z", b"LOGOUT")
+
+
+BIN = (b"Subject: bin\r\nMIME-Version: 1.0\r\n"
+       b"Content-Type: multipart/mixed; boundary=b\r\n\r\n"
+       b"--b\r\nContent-Type: text/plain; charset=utf-8\r\n"
+       b"Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+       b"caf=C3=A9 =\r\nau lait\r\n"
+       b"--b\r\nContent-Type: application/octet-stream\r\n"
+       b"Content-Transfer-Encoding: base64\r\n\r\n"
+       b"AAECAw==\r\n"
+       b"--b--\r\n")
+
+
+def test_binary(server):
+    a = login(server)
+    assert b" BINARY" in ok(a.cmd(b"c", b"CAPABILITY"))[0]
+    ok(a.cmd(b"c", b"CREATE bin"))
+    # APPEND takes a literal8
+    a.send(b"A APPEND bin ~{%d}\r\n" % len(BIN))
+    assert a.line().startswith(b"+")
+    a.send(BIN + b"\r\n")
+    ok(a.until_tag(b"A"))
+    ok(a.cmd(b"s", b"SELECT bin"))
+    out = ok(a.cmd(b"f", b"FETCH 1 (BINARY.SIZE[1] BINARY.SIZE[2])"))
+    assert out[0] == b"* 1 FETCH (BINARY.SIZE[1] 13 BINARY.SIZE[2] 4)", out
+    a.send(b"f FETCH 1 (BINARY.PEEK[2] BINARY.PEEK[1]<0.5>)\r\n")
+    assert a.line() == b"* 1 FETCH (BINARY[2] ~{4}"
+    while len(a.buf) < 4:
+        a.buf += a.s.recv(65536)
+    assert a.buf[:4] == b"\x00\x01\x02\x03"
+    a.buf = a.buf[4:]
+    assert a.line() == b" BINARY[1]<0> {5}"
+    assert a.line() == "café".encode() + b")"
+    ok(a.until_tag(b"f"))
+    out = ok(a.cmd(b"f", b"FETCH 1 FLAGS"))
+    assert b"\\Seen" not in out[0]
+    # BINARY (not PEEK) sets \Seen, as BODY does
+    a.send(b"f FETCH 1 BINARY[1]\r\n")
+    out = ok(a.until_tag(b"f"))
+    assert b"\\Seen" in b"".join(out), out
+    assert status(a.cmd(b"f", b"FETCH 1 BINARY[1.TEXT]")) == b"BAD"
+    assert status(a.cmd(b"f", b"FETCH 1 BINARY.SIZE[1]<0.1>")) == b"BAD"
+    a.cmd(b"z", b"LOGOUT")
