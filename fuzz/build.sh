@@ -27,9 +27,12 @@ clang $CFLAGS -o "$out/fuzz_wild" "$here/fuzz_wild.c" "$L/imap/wild.c" \
 clang $CFLAGS -o "$out/fuzz_login" "$here/fuzz_login.c" "$L/imap/imapp.c" \
 	"$L/util/uname.c" "$L/imap/mboxname.c" $LIB
 clang $CFLAGS -o "$out/fuzz_proxyp" "$here/fuzz_proxyp.c" "$L/util/proxyp.c"
+clang $CFLAGS -I"$top/imapd" -o "$out/fuzz_search" "$here/fuzz_search.c" \
+	"$top/imapd/search.c" "$L/imap/imapp.c" "$L/imap/envelope.c" \
+	"$L/mail/mime_parse.c" "$L/mail/mime_hdr.c" "$L/mail/date.c" $LIB
 if [ "${1:-}" = run ]; then
 	secs=${2:-60}
-	for t in imapp mime snap wild login proxyp; do
+	for t in imapp mime snap wild login proxyp search; do
 		mkdir -p "$out/corpus-$t"
 		"$out/fuzz_$t" -max_total_time="$secs" -max_len=8192 \
 		    "$out/corpus-$t" "$here/corpus/$t"
