@@ -231,7 +231,8 @@ def test_client_vanishing_mid_record(tls):
     # half a record, then gone
     os.write(r.s.fileno(), b"\x17\x03\x03\x00\x40" + b"x" * 10)
     r.s.close()
-    assert wait_for(lambda: "tls closed addr=127.0.0.1" in tls.logtext())
+    assert wait_for(lambda: 'reason="unexpected eof while reading"' in
+                    tls.logtext())
     assert wait_for(lambda: "disconnect user=alice" in tls.logtext())
     c = imaps(tls)
     c.login("alice", "secret")
@@ -542,3 +543,58 @@ def test_notify_over_tls_parks_and_wakes(fresh):
     for r in rs:
         assert r.cmd(b"o", b"LOGOUT")[-1].startswith(b"o OK")
     c.logout()
+
+
+def seqpacket(path):
+    c = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    c.settimeout(10)
+    c.connect(path)
+    return c
+
+
+def ipc(mtype, fields=b""):
+    """an ipc message: {u16 version; u16 type; u32 len} and fields"""
+    import struct
+    return struct.pack("=HHI", 1, mtype, 8 + len(fields)) + fields
+
+
+def test_malformed_messages_close_only_that_peer(tls):
+    conf = os.path.join(tls.dir, "conf", "socket")
+    pids = tls.children("tlsd")
+    # to tlsd's STARTTLS socket: garbage, then a STARTTLS without fields
+    for msg in (b"garbage", ipc(301)):
+        a, b = socket.socketpair()
+        c = seqpacket(os.path.join(conf, "tlsd"))
+        socket.send_fds(c, [msg], [b.fileno()])
+        b.close()
+        assert c.recv(100) == b""       # closed, no TAKEN
+        a.settimeout(10)
+        assert a.recv(100) == b""       # and the client fd with it
+        c.close()
+    # to a worker's handoff socket: a NEW session without fields
+    a, b = socket.socketpair()
+    c = seqpacket(os.path.join(conf, "handoff"))
+    socket.send_fds(c, [ipc(300)], [b.fileno()])
+    b.close()
+    a.settimeout(10)
+    assert a.recv(100) == b""
+    assert wait_for(lambda: "malformed TLS session from tlsd dropped" in
+                    tls.logtext())
+    assert "malformed STARTTLS message" in tls.logtext()
+    assert tls.children("tlsd") == pids
+    c = imaps(tls)
+    c.login("alice", "secret")
+    c.logout()
+
+
+def test_oversized_record_in_session(tls):
+    r = TlsRaw(tls)
+    r.cmd(b"l", b"LOGIN alice secret")
+    # a record header longer than TLS allows, under the session's TLS
+    os.write(r.s.fileno(), b"\x17\x03\x03\x48\x01" + b"x" * 200)
+    assert wait_for(lambda: "tls closed addr=127.0.0.1" in tls.logtext())
+    assert wait_for(lambda: "disconnect user=alice" in tls.logtext())
+    c = imaps(tls)
+    c.login("alice", "secret")
+    c.logout()
+    assert 'reason="packet length too long"' in tls.logtext()
