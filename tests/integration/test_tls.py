@@ -598,3 +598,27 @@ def test_oversized_record_in_session(tls):
     c.login("alice", "secret")
     c.logout()
     assert 'reason="packet length too long"' in tls.logtext()
+
+
+def test_authd_counts_each_tls_connection_once(fresh):
+    from conftest import BUILD
+    tls = fresh(tls=True, extra_conf="wait_park_delay: 1s\n").start()
+
+    def conns():
+        out = subprocess.run([os.path.join(BUILD, "tools", "berthctl"),
+                              "-C", tls.conf, "connections"],
+                             capture_output=True, text=True).stdout
+        return out.split("\n", 1)[0], "2  alice" in out
+    rs = [TlsRaw(tls) for _ in range(3)]
+    rs[0].cmd(b"l", b"LOGIN alice secret")
+    p = Raw(tls.port)
+    p.cmd(b"t", b"STARTTLS")
+    p.s = client_ctx(tls).wrap_socket(p.s, server_hostname="localhost")
+    p.cmd(b"l", b"LOGIN alice secret")
+    # held by tlsd, then a worker, then idled: counted once each
+    assert wait_for(lambda: conns() == ("connections: 4", True)), conns()
+    assert wait_for(lambda: tls.parked() >= 4, 20)
+    assert conns() == ("connections: 4", True)
+    for r in rs + [p]:
+        r.close()
+    assert wait_for(lambda: conns()[0] == "connections: 0"), conns()
