@@ -468,8 +468,19 @@ def test_no_shared_cipher_is_named(tls):
     assert wait_for(lambda: 'reason="no shared cipher"' in tls.logtext())
 
 
+def connections(s):
+    """berthctl connections: the first line, and whether alice holds 2"""
+    from conftest import BUILD
+    out = subprocess.run([os.path.join(BUILD, "tools", "berthctl"), "-C",
+                          s.conf, "connections"],
+                         capture_output=True, text=True).stdout
+    return out.split("\n", 1)[0], "2  alice" in out
+
+
 def test_refused_address_costs_no_handshake(fresh):
     s = fresh(tls=True, extra_conf="authd_maxconns_addr: 1\n").start()
+    # the probe that saw the server ready is gone from authd's count
+    assert wait_for(lambda: connections(s)[0] == "connections: 0")
     first = TlsRaw(s)
     tcp = socket.create_connection(("127.0.0.1", s.tls_port), timeout=10)
     with pytest.raises((ssl.SSLError, ConnectionResetError, OSError)):
@@ -601,14 +612,10 @@ def test_oversized_record_in_session(tls):
 
 
 def test_authd_counts_each_tls_connection_once(fresh):
-    from conftest import BUILD
     tls = fresh(tls=True, extra_conf="wait_park_delay: 1s\n").start()
 
     def conns():
-        out = subprocess.run([os.path.join(BUILD, "tools", "berthctl"),
-                              "-C", tls.conf, "connections"],
-                             capture_output=True, text=True).stdout
-        return out.split("\n", 1)[0], "2  alice" in out
+        return connections(tls)
     rs = [TlsRaw(tls) for _ in range(3)]
     rs[0].cmd(b"l", b"LOGIN alice secret")
     p = Raw(tls.port)
