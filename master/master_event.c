@@ -8,8 +8,10 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "cfg.h"
 #include "log.h"
 #include "master.h"
+#include "store.h"
 
 #define BACKOFF_MIN_MS 1000LL
 #define BACKOFF_MAX_MS 60000LL
@@ -28,6 +30,17 @@ master_event_run_start(void)
 		log_info("start=%s cmd=\"%s\" running", svc->e.name,
 		    svc->e.cmd);
 		status = master_run_wait(svc);
+		if (status != -1 && WIFEXITED(status) &&
+		    WEXITSTATUS(status) == STORE_EXIT_NODB)
+			log_fatal("start=%s: the mail store's database in "
+			    "%s/db is missing, new or partial while %s holds "
+			    "mail; not starting services and not touching "
+			    "the mail; run `berthctl reconstruct` to rebuild "
+			    "it from the spool", svc->e.name,
+			    cfg_str("configdirectory"),
+			    cfg_partition_path(cfg_str("defaultpartition")) ?
+			    cfg_partition_path(cfg_str("defaultpartition")) :
+			    "the partition");
 		if (status == -1 || !WIFEXITED(status) ||
 		    WEXITSTATUS(status) != 0)
 			log_fatal("start=%s cmd=\"%s\" failed (status %d); "

@@ -44,6 +44,13 @@ ctl_recover(int argc, char **argv)
 	    procs * STORE_PROC_LOCKS, procs * STORE_PROC_OBJECTS, procs);
 	swept = store_recover(cfg_str("configdirectory"), ctl_partition(),
 	    &err);
+	if (swept == STORE_ENODB) {
+		log_error("recover refused: %s", err);
+		if (!log_to_stderr())
+			fprintf(stderr, "berthctl: recover refused: %s\n",
+			    err);
+		return STORE_EXIT_NODB;
+	}
 	if (swept < 0) {
 		log_error("recover failed: %s", err);
 		return 1;

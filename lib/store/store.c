@@ -26,7 +26,7 @@
 #define STORE_REC_VERSION 1
 
 /* why the last store_open failed; the size of environments created */
-static int store_open_recover, store_open_short;
+static int store_open_recover, store_open_short, store_open_nodb;
 static unsigned store_procs;
 
 int
@@ -258,6 +258,69 @@ int
 store_open_shortage(void)
 {
 	return store_open_short;
+}
+
+int
+store_open_unbuilt(void)
+{
+	return store_open_nodb;
+}
+
+#define STORE_COMPLETE_KEY "complete"
+
+/*
+ * store_complete_check - is the environment known complete?  If it has
+ * no mark and the partition holds no mail, it is a new installation:
+ * mark it now.  With mail on disk, only reconstruct may go on.
+ */
+static int
+store_complete_check(struct store *st, int flags, const char **error_r)
+{
+	DBT k, v;
+	int r;
+
+	memset(&k, 0, sizeof(k));
+	memset(&v, 0, sizeof(v));
+	k.data = (void *)STORE_COMPLETE_KEY;
+	k.size = (uint32_t)strlen(STORE_COMPLETE_KEY);
+	v.flags = DB_DBT_MALLOC;
+	r = st->meta->get(st->meta, NULL, &k, &v, DB_READ_COMMITTED);
+	if (r == 0) {
+		free(v.data);
+		return 0;
+	}
+	if (r != DB_NOTFOUND)
+		return store_dberr(st, error_r, "meta", r);
+	if (flags & STORE_OPEN_REBUILD)
+		return 0;
+	if (store_file_any(st)) {
+		store_open_nodb = 1;
+		store_fail(st, error_r, "the database in %s/db does not know "
+		    "the mail in %s (it is missing, new or partial): nothing "
+		    "will run on it; rebuild it with `berthctl reconstruct`",
+		    st->configdir, st->partdir);
+		return STORE_ENODB;
+	}
+	return store_mark_complete(st, error_r);
+}
+
+int
+store_mark_complete(struct store *st, const char **error_r)
+{
+	DBT k, v;
+	int64_t now = (int64_t)time(NULL);
+	int r;
+
+	memset(&k, 0, sizeof(k));
+	memset(&v, 0, sizeof(v));
+	k.data = (void *)STORE_COMPLETE_KEY;
+	k.size = (uint32_t)strlen(STORE_COMPLETE_KEY);
+	v.data = &now;
+	v.size = sizeof(now);
+	/* committed and flushed before anyone relies on it */
+	if ((r = st->meta->put(st->meta, NULL, &k, &v, DB_AUTO_COMMIT)) != 0)
+		return store_dberr(st, error_r, "meta complete", r);
+	return 0;
 }
 
 void
@@ -530,7 +593,7 @@ store_open(const char *configdir, const char *partdir, int flags,
 	if (store_file_dirs(st, error_r) < 0)
 		goto fail;
 	store_file_warm();
-	store_open_short = store_open_recover = 0;
+	store_open_short = store_open_recover = store_open_nodb = 0;
 	if ((r = store_env_new(&st->env)) != 0) {
 		store_fail(st, error_r, "db_env_create: %s", db_strerror(r));
 		goto fail;
@@ -558,6 +621,8 @@ store_open(const char *configdir, const char *partdir, int flags,
 	    store_open_db(st, &st->byid, "byid.db", error_r) < 0 ||
 	    store_open_db(st, &st->dup, "dup.db", error_r) < 0)
 		goto fail;
+	if (store_complete_check(st, flags, error_r) != 0)
+		goto fail;
 	free(envdir);
 	free(tmpdir);
 	*st_r = st;
@@ -574,7 +639,7 @@ fail:
 	free(envdir);
 	free(tmpdir);
 	store_close(&st);
-	return -1;
+	return store_open_nodb ? STORE_ENODB : -1;
 }
 
 /* store_env_panicked - does env refuse every call (DB_RUNRECOVERY)?  A
@@ -628,9 +693,9 @@ store_recover(const char *configdir, const char *partdir,
 	struct store *st;
 	int swept;
 
-	if (store_open(configdir, partdir, STORE_OPEN_RECOVER |
-	    STORE_OPEN_CREATE, &st, error_r) < 0)
-		return -1;
+	if ((swept = store_open(configdir, partdir, STORE_OPEN_RECOVER |
+	    STORE_OPEN_CREATE, &st, error_r)) < 0)
+		return swept;
 	swept = store_file_sweep(st, 0, error_r);
 	store_close(&st);
 	return swept < 0 ? -1 : swept;

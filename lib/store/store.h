@@ -129,6 +129,24 @@ unsigned store_procs_env(void);
 
 #define STORE_OPEN_RECOVER 0x01	/* run DB recovery; caller must be alone */
 #define STORE_OPEN_CREATE  0x02	/* create the environment if missing */
+#define STORE_OPEN_REBUILD 0x04	/* berthctl reconstruct: open an
+				 * environment not known complete */
+
+/*
+ * Completeness: an environment is known complete when its meta database
+ * holds the "complete" record.  store_open writes it when it finds none
+ * and the partition holds no message or journal file (a new
+ * installation); berthctl reconstruct writes it when it has rebuilt
+ * everything.  Otherwise (the environment was removed, lost or made
+ * anew beside existing mail) store_open fails with STORE_ENODB and
+ * store_open_unbuilt() is set: nothing may run on a database that does
+ * not know the mail on disk.
+ */
+#define STORE_ENODB	(-7)
+int store_open_unbuilt(void);
+/* exit status of berthctl recover on such an environment: master stops
+ * with a message telling the admin to run berthctl reconstruct */
+#define STORE_EXIT_NODB 73
 
 /*
  * store_open - join (or with STORE_OPEN_RECOVER, recover) the environment
@@ -171,7 +189,9 @@ typedef void store_event_fn(const struct store_event *ev, void *ctx);
  * (the default) announces nothing */
 void store_set_event_fn(struct store *st, store_event_fn *fn, void *ctx);
 
-/* store_recover - recovery plus sweep of unreferenced files (START) */
+/* store_recover - recovery plus sweep of unreferenced files (START);
+ * STORE_ENODB (nothing done, nothing swept) when the environment is not
+ * known complete */
 int store_recover(const char *configdir, const char *partdir,
     const char **error_r);
 /*

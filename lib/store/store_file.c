@@ -207,12 +207,114 @@ store_file_old(const char *path, long min_age)
 }
 
 int
+store_file_any(struct store *st)
+{
+	char *sub;
+	DIR *d;
+	struct dirent *de;
+	int i, found = 0;
+
+	for (i = 0; i < 256 && !found; i++) {
+		sub = xasprintf("%s/%02x", st->partdir, i);
+		if ((d = opendir(sub)) != NULL) {
+			while (!found && (de = readdir(d)) != NULL)
+				found = strlen(de->d_name) == 40;
+			closedir(d);
+		}
+		free(sub);
+	}
+	sub = xasprintf("%s/journal", st->partdir);
+	if (!found && (d = opendir(sub)) != NULL) {
+		while (!found && (de = readdir(d)) != NULL)
+			found = de->d_name[0] != '.';
+		closedir(d);
+	}
+	free(sub);
+	return found;
+}
+
+int
+store_gone_add(struct store *st, DB_TXN *txn, const char *guid)
+{
+	char key[sizeof(STORE_GONE_PREFIX) + 40];
+	int64_t now = (int64_t)time(NULL);
+	DBT k, v;
+
+	memset(&k, 0, sizeof(k));
+	memset(&v, 0, sizeof(v));
+	snprintf(key, sizeof(key), "%s%.40s", STORE_GONE_PREFIX, guid);
+	k.data = key;
+	k.size = (uint32_t)strlen(key);
+	v.data = &now;
+	v.size = sizeof(now);
+	return st->meta->put(st->meta, txn, &k, &v, 0);
+}
+
+/* store_gone_list - the guids of the gone list (malloc'ed, 41 each) */
+static int
+store_gone_list(struct store *st, char (**guids_r)[41], size_t *n_r)
+{
+	char key[sizeof(STORE_GONE_PREFIX) + 40];
+	size_t pl = strlen(STORE_GONE_PREFIX);
+	DBC *c;
+	DBT k, v;
+	int r;
+
+	*guids_r = NULL;
+	*n_r = 0;
+	if ((r = st->meta->cursor(st->meta, NULL, &c,
+	    DB_READ_COMMITTED)) != 0)
+		return r;
+	memset(&k, 0, sizeof(k));
+	memset(&v, 0, sizeof(v));
+	snprintf(key, sizeof(key), "%s", STORE_GONE_PREFIX);
+	k.data = key;
+	k.size = (uint32_t)pl;
+	k.ulen = sizeof(key);
+	k.flags = DB_DBT_USERMEM;
+	for (r = c->get(c, &k, &v, DB_SET_RANGE); r == 0;
+	    r = c->get(c, &k, &v, DB_NEXT)) {
+		if (k.size != pl + 40 || memcmp(key, STORE_GONE_PREFIX,
+		    pl) != 0)
+			break;
+		*guids_r = xreallocarray(*guids_r, *n_r + 1,
+		    sizeof(**guids_r));
+		memcpy((*guids_r)[*n_r], key + pl, 40);
+		(*guids_r)[(*n_r)++][40] = '\0';
+	}
+	c->close(c);
+	return r == DB_NOTFOUND || r == 0 ? 0 : r;
+}
+
+/* store_gone_del - forget guid in the gone list */
+static void
+store_gone_del(struct store *st, const char *guid)
+{
+	char key[sizeof(STORE_GONE_PREFIX) + 40];
+	DBT k;
+
+	memset(&k, 0, sizeof(k));
+	snprintf(key, sizeof(key), "%s%.40s", STORE_GONE_PREFIX, guid);
+	k.data = key;
+	k.size = (uint32_t)strlen(key);
+	(void)st->meta->del(st->meta, NULL, &k, DB_AUTO_COMMIT);
+}
+
+/*
+ * store_file_sweep - temp files a crash left, and the files the gone
+ * list names: those whose last record this database removed (expunge,
+ * DELETE) and that nothing references again.  A file the database never
+ * knew is never touched, whatever state the database is in: a new,
+ * partial or rebuilt environment has an empty gone list.
+ */
+int
 store_file_sweep(struct store *st, long min_age, const char **error_r)
 {
-	char *sub, *path;
-	DIR *d, *sd;
-	struct dirent *de, *se;
-	int swept = 0;
+	char *sub, *path, (*gone)[41];
+	size_t n, i;
+	DIR *d;
+	struct dirent *de;
+	int swept = 0, r;
 
 	/* temp files are never referenced: a crash left them */
 	sub = xasprintf("%s/tmp", st->partdir);
@@ -228,28 +330,26 @@ store_file_sweep(struct store *st, long min_age, const char **error_r)
 		closedir(d);
 	}
 	free(sub);
-	if ((d = opendir(st->partdir)) == NULL)
-		return store_fail(st, error_r, "opendir %s: %s", st->partdir,
-		    strerror(errno));
-	while ((de = readdir(d)) != NULL) {
-		if (strlen(de->d_name) != 2)
+	if ((r = store_gone_list(st, &gone, &n)) != 0)
+		return store_fail(st, error_r, "gone list: %s",
+		    db_strerror(r));
+	for (i = 0; i < n; i++) {
+		if (store_file_referenced(st, gone[i])) {
+			/* delivered or copied again since */
+			store_gone_del(st, gone[i]);
 			continue;
-		sub = xasprintf("%s/%s", st->partdir, de->d_name);
-		if ((sd = opendir(sub)) != NULL) {
-			while ((se = readdir(sd)) != NULL) {
-				if (strlen(se->d_name) != 40 ||
-				    store_file_referenced(st, se->d_name))
-					continue;
-				path = xasprintf("%s/%s", sub, se->d_name);
-				if (store_file_old(path, min_age) &&
-				    unlink(path) == 0)
-					swept++;
-				free(path);
-			}
-			closedir(sd);
 		}
-		free(sub);
+		path = store_file_path(st, gone[i]);
+		if (!store_file_old(path, min_age)) {
+			free(path);
+			continue;
+		}
+		if (unlink(path) == 0)
+			swept++;
+		if (access(path, F_OK) != 0)
+			store_gone_del(st, gone[i]);
+		free(path);
 	}
-	closedir(d);
+	free(gone);
 	return swept;
 }

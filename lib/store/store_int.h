@@ -91,6 +91,10 @@ void store_cache_build(const char *data, size_t len, struct buf *out);
 /* store_deliver.c: remove expired duplicate-delivery entries */
 int store_dup_prune(struct store *st, const char **error_r);
 
+/* store_mark_complete - record that the environment knows all the mail
+ * on disk (a new installation, or reconstruct done) */
+int store_mark_complete(struct store *st, const char **error_r);
+
 /* store_file.c */
 void store_sha1_hex(const char *data, size_t len, char out[41]);
 int store_fsync_dir(const char *path);
@@ -99,8 +103,15 @@ void store_file_warm(void);
 int store_file_put(struct store *st, const char *data, size_t len,
     char guid_r[41], const char **error_r);
 char *store_file_path(struct store *st, const char *guid);
-/* store_file_sweep - remove files no record refers to and temp files,
- * only those untouched for min_age seconds (0: all; recovery, alone) */
+/* store_file_any - does the partition hold any message or journal file? */
+int store_file_any(struct store *st);
+/* store_gone_add - put guid on the gone list (meta "gone:<guid>"): its
+ * last record went in txn; only files on that list are ever swept */
+#define STORE_GONE_PREFIX "gone:"
+int store_gone_add(struct store *st, DB_TXN *txn, const char *guid);
+/* store_file_sweep - remove temp files and the files of the gone list
+ * still unreferenced, only those untouched for min_age seconds (0: all;
+ * recovery, alone) */
 int store_file_sweep(struct store *st, long min_age, const char **error_r);
 
 #endif

@@ -502,6 +502,9 @@ store_msg_remove(struct store *st, DB_TXN *txn, uint32_t mboxid,
 		r = st->cache->del(st->cache, txn, &k, 0);
 		if (r == DB_NOTFOUND)
 			r = 0;
+		/* the sweep may remove the file once this commits */
+		if (r == 0)
+			r = store_gone_add(st, txn, m->guid);
 	}
 	return r;
 }
