@@ -5,12 +5,18 @@
  */
 #include "config.h"
 
+#include <errno.h>
+#include <pwd.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "cfg.h"
 #include "ctl.h"
+#include "log.h"
 #include "srv.h"
 
 struct ctl_cmd {
@@ -18,35 +24,105 @@ struct ctl_cmd {
 	int (*fn)(int argc, char **argv);
 	const char *usage;
 	int store;	/* opens the mail store: see ctl_run */
+	int minargs, maxargs;	/* after the name; checked before the
+				 * configuration is read (-1: any) */
+	const char *help;
 };
 
 static const struct ctl_cmd ctl_cmds[] = {
-	{ "recover", ctl_recover, "recover", 1 },
-	{ "checkpoint", ctl_checkpoint, "checkpoint", 1 },
-	{ "failchk", ctl_failchk, "failchk", 1 },
-	{ "stats", ctl_stats, "stats", 1 },
-	{ "panic", ctl_panic, "panic", 1 },
-	{ "mailbox", ctl_mailbox, "mailbox list|create|delete USER [NAME]",
-	    1 },
+	{ "user", ctl_user, "user list | user add|passwd USER [-p] | "
+	    "user delete USER [--keep-mail]", 0, 1, 3,
+	    "users in sasldb (-p: password on standard input)" },
+	{ "mailbox", ctl_mailbox, "mailbox list USER | mailbox create|delete "
+	    "USER NAME | mailbox rename USER OLD NEW", 1, 2, 4,
+	    "any user's mailboxes" },
 	{ "deliver", ctl_deliver, "deliver [-m FOLDER] [-f FROM] USER "
-	    "< MESSAGE", 0 },
-	{ "parked", ctl_parked, "parked", 0 },
-	{ "penalties", ctl_penalties, "penalties [-n N]", 0 },
-	{ "penalty", ctl_penalty, "penalty clear ADDRESS|NETWORK|USER", 0 },
-	{ "connections", ctl_connections, "connections [-n N]", 0 },
-	{ "user", ctl_user, "user add|passwd|delete USER [-p]", 0 },
-	{ NULL, NULL, NULL, 0 }
+	    "< MESSAGE", 0, 1, -1, "deliver a message as lmtpd does" },
+	{ "reconstruct", ctl_reconstruct, "reconstruct [--purge] "
+	    "[USER [MAILBOX]]", 1, 0, 3,
+	    "rebuild the database from the journals and message files" },
+	{ "check", ctl_check, "check [USER]", 1, 0, 1,
+	    "compare database, journals and files; exit 1 on a difference" },
+	{ "recover", ctl_recover, "recover", 1, 0, 0,
+	    "database recovery (master's START)" },
+	{ "checkpoint", ctl_checkpoint, "checkpoint", 1, 0, 0,
+	    "checkpoint, sweep, compact journals (master's EVENTS)" },
+	{ "failchk", ctl_failchk, "failchk", 1, 0, 0,
+	    "release what dead processes left in the store" },
+	{ "stats", ctl_stats, "stats", 1, 0, 0, "the store's figures" },
+	{ "panic", ctl_panic, "panic", 1, 0, 0,
+	    "mark the store as needing recovery" },
+	{ "who", ctl_who, "who", 0, 0, 0,
+	    "sessions parked in idled: user, address, since" },
+	{ "parked", ctl_parked, "parked", 0, 0, 0,
+	    "sessions parked in idled, counted" },
+	{ "penalties", ctl_penalties, "penalties [-n N]", 0, 0, 2,
+	    "the most-penalised clients" },
+	{ "penalty", ctl_penalty, "penalty clear ADDRESS|NETWORK|USER", 0, 2,
+	    2, "clear a penalty" },
+	{ "connections", ctl_connections, "connections [-n N]", 0, 0, 2,
+	    "connection counts per client" },
+	{ "config", ctl_config, "config [-a]", 0, 0, 1,
+	    "the effective configuration (-a: every key) and its lint" },
+	{ NULL, NULL, NULL, 0, 0, 0, NULL }
 };
 
 static void
-usage(void)
+usage(FILE *f, int status)
 {
 	const struct ctl_cmd *c;
 
-	fprintf(stderr, "usage: berthctl [-C imapd.conf] COMMAND ...\n");
+	fprintf(f, "usage: berthctl [-C imapd.conf] COMMAND [ARGS]\n"
+	    "       berthctl --help | COMMAND --help\n\ncommands:\n");
 	for (c = ctl_cmds; c->name; c++)
-		fprintf(stderr, "  berthctl %s\n", c->usage);
-	exit(2);
+		fprintf(f, "  berthctl %s\n      %s\n", c->usage, c->help);
+	fprintf(f, "\nSee berthctl(8).\n");
+	exit(status);
+}
+
+int
+ctl_usage_error(const char *cmd, const char *fmt, ...)
+{
+	const struct ctl_cmd *c;
+	va_list ap;
+
+	fprintf(stderr, "berthctl: %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+	for (c = ctl_cmds; c->name; c++)
+		if (strcmp(c->name, cmd) == 0)
+			fprintf(stderr, "usage: berthctl %s\n", c->usage);
+	return 2;
+}
+
+int
+ctl_error(const char *fmt, ...)
+{
+	va_list ap;
+	char msg[2048];
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "berthctl: %s\n", msg);
+	if (!log_to_stderr())
+		log_error("%s", msg);
+	return 1;
+}
+
+const char *
+ctl_partition(void)
+{
+	const char *p = cfg_partition_path(cfg_str("defaultpartition"));
+
+	if (p == NULL) {
+		ctl_error("%s: no partition-%s configured", cfg_path(),
+		    cfg_str("defaultpartition"));
+		exit(1);
+	}
+	return p;
 }
 
 /*
@@ -75,18 +151,95 @@ ctl_run(const struct ctl_cmd *c, int argc, char **argv)
 	return r;
 }
 
+/* ctl_find - the command named by argv, after our own options; checks
+ * its argument count before any configuration is read */
+static const struct ctl_cmd *
+ctl_find(int argc, char **argv)
+{
+	const struct ctl_cmd *c;
+	int i, n;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-h") == 0 ||
+		    strcmp(argv[i], "--help") == 0)
+			usage(stdout, 0);
+		if (strcmp(argv[i], "-C") == 0) {
+			if (++i == argc) {
+				fprintf(stderr, "berthctl: -C needs a file\n");
+				usage(stderr, 2);
+			}
+		} else if (strcmp(argv[i], "-D") != 0) {
+			break;
+		}
+	}
+	if (i >= argc) {
+		fprintf(stderr, "berthctl: no command\n");
+		usage(stderr, 2);
+	}
+	for (c = ctl_cmds; c->name; c++)
+		if (strcmp(c->name, argv[i]) == 0)
+			break;
+	if (c->name == NULL) {
+		fprintf(stderr, "berthctl: unknown command '%s'\n", argv[i]);
+		usage(stderr, 2);
+	}
+	n = argc - i - 1;
+	if (n > 0 && (strcmp(argv[i + 1], "--help") == 0 ||
+	    strcmp(argv[i + 1], "-h") == 0)) {
+		printf("usage: berthctl %s\n  %s\n", c->usage, c->help);
+		exit(0);
+	}
+	/* the families' subcommands want more */
+	if (n >= 1 && ((strcmp(c->name, "user") == 0 &&
+	    strcmp(argv[i + 1], "list") != 0 && n < 2) ||
+	    (strcmp(c->name, "mailbox") == 0 &&
+	    strcmp(argv[i + 1], "list") != 0 && n < 3)))
+		exit(ctl_usage_error(c->name, "too few arguments"));
+	if (n < c->minargs || (c->maxargs >= 0 && n > c->maxargs))
+		exit(ctl_usage_error(c->name, "%s arguments",
+		    n < c->minargs ? "too few" : "too many"));
+	return c;
+}
+
+/* ctl_conf_readable - exit with a message on stderr when the
+ * configuration srv_init would read cannot be read (srv_init says so
+ * only in syslog when stderr is not a terminal) */
+static void
+ctl_conf_readable(int argc, char **argv)
+{
+	const char *conf = getenv("BERTH_CONFIG");
+	int i;
+
+	for (i = 1; i + 1 < argc && argv[i][0] == '-'; i++)
+		if (strcmp(argv[i], "-C") == 0)
+			conf = argv[++i];
+	if (conf == NULL)
+		conf = CFG_DEFAULT_PATH;
+	if (access(conf, R_OK) != 0) {
+		fprintf(stderr, "berthctl: cannot read %s: %s (-C names "
+		    "another imapd.conf)\n", conf, strerror(errno));
+		exit(1);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
 	const struct ctl_cmd *c;
 	int ind;
 
+	c = ctl_find(argc, argv);
+	ctl_conf_readable(argc, argv);
 	srv_init(argc, argv, "berthctl", &ind);
-	if (ind >= argc)
-		usage();
-	for (c = ctl_cmds; c->name; c++)
-		if (strcmp(c->name, argv[ind]) == 0)
-			return ctl_run(c, argc - ind, argv + ind);
-	fprintf(stderr, "berthctl: unknown command '%s'\n", argv[ind]);
-	usage();
+	/* as the daemons run, so that it never leaves root-owned files in
+	 * the store, the spool or sasldb */
+	if (geteuid() == 0 && (cfg_str("berth_user") == NULL ||
+	    getpwnam(cfg_str("berth_user")) == NULL)) {
+		ctl_error("berth_user '%s' of %s does not exist: create it "
+		    "or set berth_user", cfg_str("berth_user") ?
+		    cfg_str("berth_user") : "", cfg_path());
+		return 1;
+	}
+	srv_drop_privs();
+	return ctl_run(c, argc - ind, argv + ind);
 }

@@ -6,6 +6,20 @@
 #ifndef BERTH_CTL_H
 #define BERTH_CTL_H
 
+/* berthctl.c: a usage error of cmd (exit status 2); an error on stderr
+ * and syslog (exit status 1); the default partition's path */
+int ctl_usage_error(const char *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+int ctl_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+const char *ctl_partition(void);
+
+/* ctl_rebuild.c: reconstruct [--purge] [USER [MAILBOX]], check [USER] */
+int ctl_reconstruct(int argc, char **argv);
+int ctl_check(int argc, char **argv);
+
+/* ctl_config.c: config [-a] */
+int ctl_config(int argc, char **argv);
+
 /* ctl_store.c: the mail store */
 int ctl_recover(int argc, char **argv);		/* recover */
 int ctl_checkpoint(int argc, char **argv);	/* checkpoint */
@@ -19,6 +33,7 @@ int ctl_deliver(int argc, char **argv);	/* deliver [-m F] [-f F] USER */
 
 /* ctl_idle.c: sessions parked in idled */
 int ctl_parked(int argc, char **argv);	/* parked */
+int ctl_who(int argc, char **argv);	/* who */
 
 /* ctl_auth.c: authd's penalties and connection counts */
 int ctl_penalties(int argc, char **argv);	/* penalties [-n N] */

@@ -14,17 +14,6 @@
 #include "notify.h"
 #include "store.h"
 
-static const char *
-ctl_partition(void)
-{
-	const char *p = cfg_partition_path(cfg_str("defaultpartition"));
-
-	if (p == NULL)
-		log_fatal("%s: no partition-%s configured", cfg_path(),
-		    cfg_str("defaultpartition"));
-	return p;
-}
-
 int
 ctl_recover(int argc, char **argv)
 {
@@ -168,34 +157,33 @@ int
 ctl_mailbox(int argc, char **argv)
 {
 	struct store *st;
-	const char *err;
+	const char *err, *op = argv[1];
 	int r;
 
-	if (argc < 3) {
-		fprintf(stderr, "usage: berthctl mailbox list|create|delete "
-		    "USER [NAME]\n");
-		return 2;
-	}
+	if (!((strcmp(op, "list") == 0 && argc == 3) ||
+	    ((strcmp(op, "create") == 0 || strcmp(op, "delete") == 0) &&
+	    argc == 4) || (strcmp(op, "rename") == 0 && argc == 5)))
+		return ctl_usage_error("mailbox", "unknown command or wrong "
+		    "number of arguments");
 	if (store_open(cfg_str("configdirectory"), ctl_partition(),
-	    STORE_OPEN_CREATE, &st, &err) < 0) {
-		fprintf(stderr, "berthctl: %s\n", err);
-		return 1;
-	}
+	    STORE_OPEN_CREATE, &st, &err) < 0)
+		return ctl_error("%s", err);
 	store_set_event_fn(st, notify_store_event, NULL);
-	if (strcmp(argv[1], "list") == 0)
+	if (strcmp(op, "list") == 0)
 		r = store_mbox_list(st, argv[2], ctl_mailbox_print, NULL,
 		    &err);
-	else if (strcmp(argv[1], "create") == 0 && argc == 4)
+	else if (strcmp(op, "create") == 0)
 		r = store_mbox_create(st, argv[2], argv[3], &err);
-	else if (strcmp(argv[1], "delete") == 0 && argc == 4)
+	else if (strcmp(op, "delete") == 0)
 		r = store_mbox_delete(st, argv[2], argv[3], &err);
-	else {
-		fprintf(stderr, "berthctl: bad mailbox command\n");
-		store_close(&st);
-		return 2;
-	}
+	else
+		r = store_mbox_rename(st, argv[2], argv[3], argv[4], &err);
 	if (r != 0)
-		fprintf(stderr, "berthctl: %s\n", err);
+		ctl_error("mailbox %s %s%s%s: %s", op, argv[2],
+		    argc > 3 ? " " : "", argc > 3 ? argv[3] : "", err);
+	else if (strcmp(op, "list") != 0)
+		log_info("mailbox %s user=%s mailbox=%s by berthctl", op,
+		    argv[2], argv[3]);
 	store_close(&st);
 	return r != 0;
 }

@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <db.h>
 #include <sasl/sasl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,35 +57,127 @@ ctl_user_password(int from_stdin)
 	return xstrdup(a);
 }
 
+/*
+ * ctl_user_each - call fn(user, ctx) for every user with a password in
+ * the sasldb (a Berkeley DB whose keys are "user\0realm\0property"), in
+ * the order stored; returns -1 when the database cannot be read
+ */
+static int
+ctl_user_each(const char *path, void (*fn)(const char *, void *), void *ctx)
+{
+	DB *db;
+	DBC *c;
+	DBT k, v;
+	char user[512];
+	size_t ul;
+	int r;
+
+	if (db_create(&db, NULL, 0) != 0)
+		return -1;
+	if (db->open(db, NULL, path, NULL, DB_UNKNOWN, DB_RDONLY, 0) != 0) {
+		db->close(db, 0);
+		return -1;
+	}
+	if (db->cursor(db, NULL, &c, 0) != 0) {
+		db->close(db, 0);
+		return -1;
+	}
+	memset(&k, 0, sizeof(k));
+	memset(&v, 0, sizeof(v));
+	while ((r = c->get(c, &k, &v, DB_NEXT)) == 0) {
+		ul = strnlen(k.data, k.size);
+		if (ul == k.size || ul >= sizeof(user) ||
+		    k.size < ul + 14 || memcmp((char *)k.data + k.size - 13,
+		    "\0userPassword", 13) != 0)
+			continue;
+		memcpy(user, k.data, ul);
+		user[ul] = '\0';
+		fn(user, ctx);
+	}
+	c->close(c);
+	db->close(db, 0);
+	return 0;
+}
+
+static void
+ctl_user_print(const char *user, void *ctx)
+{
+	(void)ctx;
+	printf("%s\n", user);
+}
+
+struct ctl_user_find {
+	const char *user;
+	int found;
+};
+
+static void
+ctl_user_match(const char *user, void *ctx)
+{
+	struct ctl_user_find *f = ctx;
+
+	if (strcmp(user, f->user) == 0)
+		f->found = 1;
+}
+
 int
 ctl_user(int argc, char **argv)
 {
 	sasl_conn_t *conn;
 	const char *path = cfg_str("sasl_sasldb_path");
+	struct ctl_user_find find;
 	char *pw = NULL;
 	unsigned flags;
-	int r, p = argc > 3 && strcmp(argv[3], "-p") == 0;
+	int r, p = 0, keep = 0, i;
 
+	if (strcmp(argv[1], "list") == 0) {
+		if (argc != 2)
+			return ctl_usage_error("user", "list takes no "
+			    "arguments");
+		if (path == NULL)
+			return ctl_error("user list: no sasl_sasldb_path in "
+			    "%s", cfg_path());
+		if (access(path, F_OK) != 0)
+			return 0;	/* no user yet */
+		if (ctl_user_each(path, ctl_user_print, NULL) < 0)
+			return ctl_error("user list: cannot read %s", path);
+		return 0;
+	}
 	if (argc < 3 || (strcmp(argv[1], "add") && strcmp(argv[1], "passwd")
-	    && strcmp(argv[1], "delete"))) {
-		fprintf(stderr, "usage: berthctl user add|passwd|delete USER "
-		    "[-p]  (-p: password on standard input)\n");
-		return 2;
+	    && strcmp(argv[1], "delete")))
+		return ctl_usage_error("user", "unknown or incomplete "
+		    "command");
+	for (i = 3; i < argc; i++) {
+		if (strcmp(argv[i], "-p") == 0 && strcmp(argv[1], "delete"))
+			p = 1;
+		else if (strcmp(argv[i], "--keep-mail") == 0 &&
+		    strcmp(argv[1], "delete") == 0)
+			keep = 1;
+		else
+			return ctl_usage_error("user", "unknown option %s",
+			    argv[i]);
+	}
+	if (strcmp(argv[1], "add") != 0) {
+		/* passwd and delete need a user that exists */
+		find.user = argv[2];
+		find.found = 0;
+		if (path != NULL && access(path, F_OK) == 0 &&
+		    ctl_user_each(path, ctl_user_match, &find) < 0)
+			return ctl_error("user: cannot read %s", path);
+		if (!find.found)
+			return ctl_error("user %s: no such user", argv[2]);
 	}
 	if ((r = sasl_server_init(ctl_user_cbs, "berth")) != SASL_OK ||
 	    (r = sasl_server_new("imap", NULL, NULL, NULL, NULL, ctl_user_cbs,
-	    0, &conn)) != SASL_OK) {
-		fprintf(stderr, "berthctl: sasl: %s\n",
-		    sasl_errstring(r, NULL, NULL));
-		return 1;
-	}
+	    0, &conn)) != SASL_OK)
+		return ctl_error("sasl: %s", sasl_errstring(r, NULL, NULL));
 	if (strcmp(argv[1], "delete") == 0) {
 		flags = SASL_SET_DISABLE;
 	} else {
 		pw = ctl_user_password(p);
 		if (*pw == '\0') {
-			fprintf(stderr, "berthctl: empty password\n");
-			return 1;
+			free(pw);
+			return ctl_error("empty password");
 		}
 		flags = strcmp(argv[1], "add") == 0 ? SASL_SET_CREATE : 0;
 	}
@@ -95,8 +188,7 @@ ctl_user(int argc, char **argv)
 		free(pw);
 	}
 	if (r != SASL_OK) {
-		fprintf(stderr, "berthctl: user %s: %s\n", argv[2],
-		    sasl_errdetail(conn));
+		ctl_error("user %s: %s", argv[2], sasl_errdetail(conn));
 		sasl_dispose(&conn);
 		return 1;
 	}
@@ -104,7 +196,11 @@ ctl_user(int argc, char **argv)
 	sasl_done();
 	if (path)
 		chmod(path, 0640);
-	printf("user %s %s\n", argv[2], strcmp(argv[1], "delete") == 0 ?
-	    "deleted" : "saved");
+	if (strcmp(argv[1], "delete") == 0)
+		printf("user %s deleted; mailboxes kept%s (berthctl mailbox "
+		    "list %s)\n", argv[2], keep ? "" : " (removing them is "
+		    "not built yet)", argv[2]);
+	else
+		printf("user %s saved\n", argv[2]);
 	return 0;
 }

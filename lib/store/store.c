@@ -680,6 +680,8 @@ store_close(struct store **stp)
 		st->env->close(st->env, 0);
 	store_changes_reset(st);
 	free(st->changed);
+	store_jnl_reset(st);
+	free(st->jlines);
 	free(st->configdir);
 	free(st->partdir);
 	free(st);
@@ -704,7 +706,7 @@ store_recover(const char *configdir, const char *partdir,
 int
 store_checkpoint(struct store *st, const char **error_r)
 {
-	int r = st->env->txn_checkpoint(st->env, 0, 0, 0);
+	int r = st->env->txn_checkpoint(st->env, 0, 0, 0), swept;
 
 	if (r != 0)
 		return store_fail(st, error_r, "checkpoint: %s",
@@ -713,7 +715,11 @@ store_checkpoint(struct store *st, const char **error_r)
 		return -1;
 	/* files of expunged messages; an hour's margin covers deliveries
 	 * whose file is written but whose record is not yet committed */
-	return store_file_sweep(st, 3600, error_r);
+	if ((swept = store_file_sweep(st, 3600, error_r)) < 0)
+		return -1;
+	if (store_jnl_compact_all(st, error_r) < 0)
+		return -1;
+	return swept;
 }
 
 /*
@@ -766,6 +772,7 @@ store_run_txn(struct store *st, store_op_fn *op, void *arg,
 	 */
 	for (attempt = 0; attempt < STORE_RETRIES; attempt++) {
 		store_changes_reset(st);
+		store_jnl_reset(st);
 		if ((r = st->env->txn_begin(st->env, NULL, &txn,
 		    DB_TXN_NOWAIT)) != 0)
 			return store_dberr(st, error_r, "txn_begin", r);
@@ -793,9 +800,11 @@ store_run_txn(struct store *st, store_op_fn *op, void *arg,
 		}
 		if ((r = txn->commit(txn, 0)) != 0)
 			return store_dberr(st, error_r, "commit", r);
-		/* committed: tell idled which mailboxes moved on */
+		/* committed: into the journal before anyone is answered */
+		r = store_jnl_flush(st, error_r);
+		/* tell idled which mailboxes moved on */
 		store_changes_send(st);
-		return 0;
+		return r;
 	}
 	return store_fail(st, error_r, "database busy: gave up after %d "
 	    "retries", STORE_RETRIES);
@@ -822,7 +831,7 @@ store_name_ok(const char *name)
 	    strstr(name, "//") == NULL && strpbrk(name, "*%\r\n") == NULL;
 }
 
-static void
+void
 store_mkey(DBT *k, char *buf, size_t size, const char *user,
     const char *name)
 {
@@ -847,6 +856,7 @@ store_mrec_get(struct store *st, DB_TXN *txn, const char *user,
 
 	store_mkey(&k, kb, sizeof(kb), user, name);
 	memset(&v, 0, sizeof(v));
+	memset(rec, 0, sizeof(*rec));	/* records older than jseq */
 	v.data = rec;
 	v.ulen = sizeof(*rec);
 	v.flags = DB_DBT_USERMEM;
@@ -877,6 +887,8 @@ store_mrec_put(struct store *st, DB_TXN *txn, const char *user,
 	store_mkey(&k, kb, sizeof(kb), user, name);
 	memset(&v, 0, sizeof(v));
 	rec->version = STORE_REC_VERSION;
+	rec->jseq++;
+	store_jnl_mbox(st, user, name, rec);
 	v.data = rec;
 	v.size = sizeof(*rec);
 	if ((r = st->mboxes->put(st->mboxes, txn, &k, &v, 0)) != 0)
@@ -908,6 +920,7 @@ store_mrec_by_id(struct store *st, DB_TXN *txn, uint32_t id,
 	k.flags = DB_DBT_USERMEM;
 	if ((r = st->byid->get(st->byid, txn, &ik, &k, 0)) != 0)
 		return r == DB_NOTFOUND ? STORE_ENOENT : r;
+	memset(rec, 0, sizeof(*rec));
 	v.data = rec;
 	v.ulen = sizeof(*rec);
 	v.flags = DB_DBT_USERMEM;
@@ -926,7 +939,7 @@ store_mrec_by_id(struct store *st, DB_TXN *txn, uint32_t id,
 }
 
 /* store_meta_next - increment and return a counter in meta */
-static int
+int
 store_meta_next(struct store *st, DB_TXN *txn, const char *key,
     uint32_t min, uint32_t *out)
 {
@@ -1122,6 +1135,7 @@ store_op_delete(struct store *st, DB_TXN *txn, void *varg)
 		return r;
 	store_changed(st, a->user, a->name, NULL, &rec.mb,
 	    rec.mb.highestmodseq, STORE_EV_MAILBOXNAME | STORE_W_DELETED);
+	store_jnl_mbox_gone(st, a->user, rec.mb.id);
 	store_mkey(&k, kb, sizeof(kb), a->user, a->name);
 	return st->mboxes->del(st->mboxes, txn, &k, 0);
 }
@@ -1148,7 +1162,7 @@ store_mbox_delete(struct store *st, const char *user, const char *name,
 }
 
 /* store_user_names - every mailbox name of user (in txn), malloc'ed */
-static int
+int
 store_user_names(struct store *st, DB_TXN *txn, const char *user,
     char ***names_r, size_t *n_r)
 {
@@ -1180,7 +1194,7 @@ store_user_names(struct store *st, DB_TXN *txn, const char *user,
 	return r == DB_NOTFOUND || r == 0 ? 0 : r;
 }
 
-static void
+void
 store_names_free(char **names, size_t n)
 {
 	while (n > 0)
@@ -1326,6 +1340,12 @@ store_sub_set(struct store *st, const char *user, const char *name,
 		return store_fail(st, error_r, "subscriptions: %s",
 		    db_strerror(r));
 	}
+	store_jnl_reset(st);
+	store_jnl_sub(st, user, n, subscribed);
+	if (store_jnl_flush(st, error_r) < 0) {
+		free(n);
+		return -1;
+	}
 	memset(&m, 0, sizeof(m));
 	m.what = STORE_EV_SUBSCRIPTION;
 	m.user = user;
@@ -1394,7 +1414,12 @@ store_claim_recent(struct store *st, uint32_t mboxid, uint32_t *oldrecent_r,
 {
 	struct store_mbox mb;
 	struct store_mbox_arg a = { NULL, NULL, NULL, &mb, mboxid };
-	int r = store_run(st, store_op_claim, &a, error_r);
+	int r;
+
+	/* the recent mark is per server, not worth a journal write */
+	st->jquiet = 1;
+	r = store_run(st, store_op_claim, &a, error_r);
+	st->jquiet = 0;
 
 	if (r == STORE_ENOENT)
 		store_fail(st, error_r, "no such mailbox");

@@ -245,6 +245,33 @@ int store_stats(const char *configdir, store_stat_fn *cb, void *ctx,
  * unreferenced for an hour (EVENTS); returns files removed or -1 */
 int store_checkpoint(struct store *st, const char **error_r);
 
+/*
+ * Reconstruct and check (store_rebuild.c): the database against the
+ * users' journals in <partition>/journal and the message files.  Each
+ * finding is handed to fn as one key=value line.
+ */
+typedef void store_report_fn(const char *line, void *ctx);
+#define STORE_REBUILD_PURGE 0x01	/* remove files in no mailbox */
+/*
+ * store_reconstruct - rebuild user's mailboxes (only mailbox, if not
+ * NULL), subscriptions and messages from the journal, with the journal's
+ * ids, UIDVALIDITY, UIDs, modseqs, flags and dates; user NULL: every user
+ * that has a journal, then mark the environment complete and report the
+ * message files in no mailbox (removed only with STORE_REBUILD_PURGE).
+ * Open the store with STORE_OPEN_REBUILD for that.  Returns the number of
+ * messages left out for want of their file, or -1.
+ */
+int store_reconstruct(struct store *st, const char *user, const char *mailbox,
+    int flags, store_report_fn *fn, void *ctx, const char **error_r);
+/* store_check - compare database, journals and files (user NULL: all),
+ * changing nothing; returns the number of differences or -1 */
+int store_check(struct store *st, const char *user, store_report_fn *fn,
+    void *ctx, const char **error_r);
+/* store_users - every user with a mailbox in the database, sorted,
+ * malloc'ed */
+int store_users(struct store *st, char ***users_r, size_t *n_r,
+    const char **error_r);
+
 /* mailboxes */
 int store_mbox_get(struct store *st, const char *user, const char *name,
     struct store_mbox *mb_r, const char **error_r);	/* STORE_ENOENT */

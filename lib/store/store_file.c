@@ -240,6 +240,8 @@ store_gone_add(struct store *st, DB_TXN *txn, const char *guid)
 	int64_t now = (int64_t)time(NULL);
 	DBT k, v;
 
+	if (st->nogone)
+		return 0;
 	memset(&k, 0, sizeof(k));
 	memset(&v, 0, sizeof(v));
 	snprintf(key, sizeof(key), "%s%.40s", STORE_GONE_PREFIX, guid);

@@ -26,6 +26,13 @@ struct store {
 	size_t nchanged, changed_size;
 	store_event_fn *event_fn;
 	void *event_ctx;
+	/* store_journal.c: lines of the running transaction, written to
+	 * the users' journals after commit; jquiet: write none */
+	struct store_jline *jlines;
+	size_t njlines, jlines_size;
+	int jquiet;
+	int nogone;		/* reconstruct: dropped records leave their
+				 * files off the gone list */
 };
 
 /* one mailbox changed by a transaction */
@@ -38,6 +45,8 @@ struct store_change {
 struct store_mrec {
 	uint32_t version;
 	struct store_mbox mb;
+	uint64_t jseq;		/* bumped at every write: orders the
+				 * mailbox's journal lines */
 };
 
 /* index key: big-endian (mboxid, uid) so a cursor walks in UID order */
@@ -94,6 +103,82 @@ int store_dup_prune(struct store *st, const char **error_r);
 /* store_mark_complete - record that the environment knows all the mail
  * on disk (a new installation, or reconstruct done) */
 int store_mark_complete(struct store *st, const char **error_r);
+
+/* store_msg.c, for reconstruct: write an index record; refs += delta */
+int store_msg_put(struct store *st, DB_TXN *txn, uint32_t mboxid,
+    const struct store_msg *m);
+int store_refs_add(struct store *st, DB_TXN *txn, const char *guid,
+    int delta, uint32_t *now_r);
+/* store.c, for reconstruct */
+int store_meta_next(struct store *st, DB_TXN *txn, const char *key,
+    uint32_t min, uint32_t *out);
+int store_user_names(struct store *st, DB_TXN *txn, const char *user,
+    char ***names_r, size_t *n_r);
+void store_names_free(char **names, size_t n);
+void store_mkey(DBT *k, char *buf, size_t size, const char *user,
+    const char *name);
+
+/*
+ * store_journal.c - the per-user journal beside the message files,
+ * <partition>/journal/<user>: one line per record a transaction wrote
+ * (B mailbox, D mailbox deleted, I message, X expunged, S/U
+ * subscription), written and fdatasync'd after the commit and before the
+ * caller is answered.  See store_journal.c for the format.
+ */
+struct store_jline {
+	uint32_t mboxid;
+	char *user;		/* NULL: the user of mboxid's B/D line */
+	char *line;
+};
+void store_jnl_reset(struct store *st);
+void store_jnl_mbox(struct store *st, const char *user, const char *name,
+    const struct store_mrec *rec);
+void store_jnl_mbox_gone(struct store *st, const char *user, uint32_t id);
+void store_jnl_msg(struct store *st, uint32_t mboxid,
+    const struct store_msg *m);
+void store_jnl_expunge(struct store *st, uint32_t mboxid, uint32_t uid,
+    uint64_t modseq);
+void store_jnl_sub(struct store *st, const char *user, const char *name,
+    int subscribed);
+/* store_jnl_flush - append the pending lines to their journals and
+ * fdatasync them */
+int store_jnl_flush(struct store *st, const char **error_r);
+
+/* the journal of one user, replayed */
+struct store_jmbox {
+	uint32_t id, uidvalidity, uidnext, recentuid, attrs;
+	uint64_t jseq, hms;
+	char *name;
+	int deleted;
+};
+struct store_jmsg {
+	uint32_t mboxid;
+	char kind;		/* 'I' or 'X' */
+	struct store_msg m;	/* keywords truncated at compaction size */
+};
+struct store_jstate {
+	struct store_jmbox *mboxes;	/* live ones, by name */
+	size_t nmboxes;
+	struct store_jmsg *msgs;	/* by (mboxid, uid), one each */
+	size_t nmsgs;
+	char **subs;			/* sorted */
+	size_t nsubs;
+	size_t bad;			/* lines not understood */
+};
+char *store_jnl_path(struct store *st, const char *user);
+/* store_jnl_read - replay user's journal into *js (empty if none) */
+int store_jnl_read(struct store *st, const char *user,
+    struct store_jstate *js, const char **error_r);
+void store_jstate_free(struct store_jstate *js);
+/* store_jnl_users - the users that have a journal (malloc'ed) */
+int store_jnl_users(struct store *st, char ***users_r, size_t *n_r);
+/* store_jnl_compact - rewrite user's journal as its live records, when
+ * it has grown past twice its last compacted size (force: always) */
+int store_jnl_compact(struct store *st, const char *user, int force,
+    const char **error_r);
+/* store_jnl_compact_all - store_jnl_compact of every journal; returns
+ * how many were rewritten */
+int store_jnl_compact_all(struct store *st, const char **error_r);
 
 /* store_file.c */
 void store_sha1_hex(const char *data, size_t len, char out[41]);

@@ -28,7 +28,7 @@
 #define MSG_REC_SIZE(m) (offsetof(struct store_msg, keywords) + \
 	strlen((m)->keywords) + 1)
 
-static int
+int
 store_msg_put(struct store *st, DB_TXN *txn, uint32_t mboxid,
     const struct store_msg *m)
 {
@@ -42,6 +42,7 @@ store_msg_put(struct store *st, DB_TXN *txn, uint32_t mboxid,
 	k.size = sizeof(ik);
 	v.data = (void *)m;
 	v.size = (uint32_t)MSG_REC_SIZE(m);
+	store_jnl_msg(st, mboxid, m);
 	return st->index->put(st->index, txn, &k, &v, 0);
 }
 
@@ -57,7 +58,7 @@ store_msg_decode(const DBT *v, struct store_msg *m)
 }
 
 /* store_refs_add - refs[guid] += delta; *now_r the new count */
-static int
+int
 store_refs_add(struct store *st, DB_TXN *txn, const char *guid, int delta,
     uint32_t *now_r)
 {
@@ -492,6 +493,7 @@ store_msg_remove(struct store *st, DB_TXN *txn, uint32_t mboxid,
 		v.size = (uint32_t)(sizeof(modseq) + MSG_REC_SIZE(m));
 		if ((r = st->expunged->put(st->expunged, txn, &k, &v, 0)) != 0)
 			return r;
+		store_jnl_expunge(st, mboxid, m->uid, modseq);
 	}
 	if ((r = store_refs_add(st, txn, m->guid, -1, &refs)) != 0)
 		return r;
