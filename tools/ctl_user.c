@@ -7,6 +7,7 @@
 
 #include <db.h>
 #include <sasl/sasl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +17,10 @@
 
 #include "cfg.h"
 #include "ctl.h"
+#include "log.h"
+#include "notify.h"
 #include "saslcfg.h"
+#include "store.h"
 #include "xalloc.h"
 
 static sasl_callback_t ctl_user_cbs[] = {
@@ -120,6 +124,38 @@ ctl_user_match(const char *user, void *ctx)
 		f->found = 1;
 }
 
+/* ctl_user_remove_mail - delete every mailbox of user, with stops held
+ * while the store is open (see ctl_run) */
+static int
+ctl_user_remove_mail(const char *user)
+{
+	sigset_t stops, old;
+	struct store *st;
+	const char *err;
+	size_t n = 0;
+	int r;
+
+	sigemptyset(&stops);
+	sigaddset(&stops, SIGTERM);
+	sigaddset(&stops, SIGINT);
+	sigaddset(&stops, SIGHUP);
+	sigprocmask(SIG_BLOCK, &stops, &old);
+	r = store_open(cfg_str("configdirectory"), ctl_partition(),
+	    STORE_OPEN_CREATE, &st, &err);
+	if (r == 0) {
+		store_set_event_fn(st, notify_store_event, NULL);
+		r = store_user_remove(st, user, &n, &err);
+		store_close(&st);
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (r != 0)
+		return ctl_error("user %s deleted, but its mailboxes were not "
+		    "(%zu removed): %s", user, n, err);
+	printf("user %s deleted with its %zu mailboxes\n", user, n);
+	log_info("user delete user=%s mailboxes=%zu by berthctl", user, n);
+	return 0;
+}
+
 int
 ctl_user(int argc, char **argv)
 {
@@ -196,10 +232,11 @@ ctl_user(int argc, char **argv)
 	sasl_done();
 	if (path)
 		chmod(path, 0640);
-	if (strcmp(argv[1], "delete") == 0)
-		printf("user %s deleted; mailboxes kept%s (berthctl mailbox "
-		    "list %s)\n", argv[2], keep ? "" : " (removing them is "
-		    "not built yet)", argv[2]);
+	if (strcmp(argv[1], "delete") == 0 && keep)
+		printf("user %s deleted; mailboxes kept (berthctl mailbox "
+		    "list %s)\n", argv[2], argv[2]);
+	else if (strcmp(argv[1], "delete") == 0)
+		return ctl_user_remove_mail(argv[2]);
 	else
 		printf("user %s saved\n", argv[2]);
 	return 0;

@@ -1161,6 +1161,31 @@ store_mbox_delete(struct store *st, const char *user, const char *name,
 	return r;
 }
 
+int
+store_user_remove(struct store *st, const char *user, size_t *n_r,
+    const char **error_r)
+{
+	struct store_mbox_arg a = { user, NULL, NULL, NULL, 0 };
+	char **names;
+	size_t n, i;
+	int r;
+
+	*n_r = 0;
+	if ((r = store_user_names(st, NULL, user, &names, &n)) != 0)
+		return store_dberr(st, error_r, "mailboxes", r);
+	/* children first, INBOX too */
+	for (i = n, r = 0; i > 0 && r == 0; i--) {
+		a.name = names[i - 1];
+		r = store_run(st, store_op_delete, &a, error_r);
+		if (r == STORE_ENOENT)
+			r = 0;
+		else if (r == 0)
+			(*n_r)++;
+	}
+	store_names_free(names, n);
+	return r;
+}
+
 /* store_user_names - every mailbox name of user (in txn), malloc'ed */
 int
 store_user_names(struct store *st, DB_TXN *txn, const char *user,

@@ -289,6 +289,10 @@ int store_mbox_delete(struct store *st, const char *user, const char *name,
  * new mailbox and leaves INBOX empty (RFC 3501 6.3.5) */
 int store_mbox_rename(struct store *st, const char *user, const char *from,
     const char *to, const char **error_r);
+/* store_user_remove - delete every mailbox of user, INBOX too (berthctl
+ * user delete); *n_r: how many */
+int store_user_remove(struct store *st, const char *user, size_t *n_r,
+    const char **error_r);
 typedef int store_mbox_fn(const char *name, const struct store_mbox *mb,
     void *ctx);
 /* store_mbox_list - every mailbox of user in name order; cb returning

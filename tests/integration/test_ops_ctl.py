@@ -60,9 +60,20 @@ def test_subcommand_errors(fresh):
     assert sorted(r.stdout.split()) == ["alice", "carol"]
     r = run("user", "delete", "carol", "--bogus", conf=conf)
     assert r.returncode == 2
+    r = run("mailbox", "create", "carol", "INBOX", conf=conf)
+    assert r.returncode == 0, r
+    r = run("mailbox", "create", "carol", "Sub/Deep", conf=conf)
+    assert r.returncode == 0, r
+    r = run("user", "delete", "carol", "--keep-mail", conf=conf)
+    assert r.returncode == 0 and "mailboxes kept" in r.stdout, r
+    r = run("mailbox", "list", "carol", conf=conf)
+    assert "INBOX" in r.stdout
+    r = run("user", "add", "carol", "-p", conf=conf, input="pw\n")
     r = run("user", "delete", "carol", conf=conf)
-    assert r.returncode == 0 and "deleted" in r.stdout
-    assert "mailboxes kept" in r.stdout
+    assert r.returncode == 0, r
+    assert "deleted with its 3 mailboxes" in r.stdout, r
+    r = run("mailbox", "list", "carol", conf=conf)
+    assert r.returncode == 0 and r.stdout == ""
     r = run("user", "list", conf=conf)
     assert r.stdout.split() == ["alice"]
 
