@@ -1,11 +1,14 @@
 /*
- * cmd_append - APPEND mailbox [flags] [date-time] literal.  The tagged OK
- * is sent only after store_append has fsync'd the file and committed.
+ * cmd_append - APPEND mailbox ([flags] [date-time] literal)+ (several:
+ * MULTIAPPEND, RFC 3502).  The tagged OK is sent only after store_append
+ * has fsync'd every file and committed; a MULTIAPPEND that fails part way
+ * expunges what it added.
  */
 #include "config.h"
 
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -15,70 +18,140 @@
 #include "imapd.h"
 #include "imapd_cmd.h"
 #include "log.h"
+#include "xalloc.h"
+
+#define APPEND_MAX_MSGS 1000	/* messages in one MULTIAPPEND */
+
+/* one message of an APPEND */
+struct append_msg {
+	struct store_append opt;
+	struct buf kw;
+	const struct imapp_arg *lit;
+};
+
+/*
+ * append_parse - the messages after the mailbox: ([flags] [date-time]
+ * literal)+ (MULTIAPPEND, RFC 3502); n_r of them into m (caller-sized
+ * cmd->nargs).  -1 after a tagged reply
+ */
+static int
+append_parse(struct imap_cmd *cmd, struct append_msg *m, size_t *n_r)
+{
+	size_t i = 1, n = 0;
+
+	while (i < cmd->nargs) {
+		struct append_msg *a = &m[n];
+
+		if (n == APPEND_MAX_MSGS) {
+			imap_no(cmd, "[LIMIT] At most %d messages in one "
+			    "APPEND", APPEND_MAX_MSGS);
+			return -1;
+		}
+		memset(a, 0, sizeof(*a));
+		n++;
+		if (cmd->args[i].type == IMAPP_LIST) {
+			if (imap_flags_parse(&cmd->args[i], &a->opt.flags,
+			    &a->kw) < 0) {
+				imap_bad(cmd, "Invalid flag in APPEND");
+				goto fail;
+			}
+			i++;
+		}
+		if (i < cmd->nargs && cmd->args[i].type == IMAPP_STRING) {
+			if (date_parse_imap_datetime(cmd->args[i].str,
+			    &a->opt.internaldate, &a->opt.tzoff) < 0) {
+				imap_bad(cmd, "Invalid date-time in APPEND");
+				goto fail;
+			}
+			i++;
+		}
+		if (i >= cmd->nargs || cmd->args[i].type != IMAPP_LITERAL) {
+			imap_bad(cmd, "APPEND message must be a literal");
+			goto fail;
+		}
+		a->lit = &cmd->args[i++];
+		if (a->lit->len == 0) {
+			imap_no(cmd, "Empty message");
+			goto fail;
+		}
+		if ((long long)a->lit->len > cfg_size("maxmessagesize")) {
+			imap_no(cmd, "[TOOBIG] Message larger than %lld bytes",
+			    cfg_size("maxmessagesize"));
+			goto fail;
+		}
+		a->opt.keywords = a->kw.len ? buf_cstr(&a->kw) : NULL;
+	}
+	*n_r = n;
+	return 0;
+fail:
+	*n_r = n;
+	return -1;
+}
+
+/* append_undo - a MULTIAPPEND that failed part way: the messages it
+ * added go (RFC 3502: all or none) */
+static void
+append_undo(struct imap_session *s, const char *name, const uint32_t *uids,
+    size_t n)
+{
+	struct store_mbox mb;
+	const char *err;
+
+	if (n == 0)
+		return;
+	if (store_mbox_get(s->st, s->user, name, &mb, &err) != 0 ||
+	    store_expunge(s->st, mb.id, uids, n, &err) != 0)
+		log_error("append undo user=%s mailbox=%s: %s", s->user, name,
+		    err);
+}
 
 void
 cmd_append(struct imap_cmd *cmd)
 {
 	struct imap_session *s = cmd->s;
-	const char *name = imap_astring(cmd, 0), *err;
-	struct store_append opt;
-	struct buf kw = BUF_INIT;
-	const struct imapp_arg *msg;
-	uint32_t uidvalidity, uid;
-	size_t i = 1;
-	int r;
+	const char *name = imap_astring(cmd, 0), *err = NULL;
+	struct append_msg *m;
+	struct buf set = BUF_INIT;
+	uint32_t uidvalidity = 0, *uids;
+	size_t n = 0, i, done = 0;
+	int r = 0;
 
-	memset(&opt, 0, sizeof(opt));
 	if (name == NULL || cmd->nargs < 2) {
 		imap_bad(cmd, "APPEND needs a mailbox and a message literal");
 		return;
 	}
 	if (cmd_mbox_check(cmd, 0) < 0)
 		return;
-	if (cmd->args[i].type == IMAPP_LIST) {
-		if (imap_flags_parse(&cmd->args[i], &opt.flags, &kw) < 0) {
-			imap_bad(cmd, "Invalid flag in APPEND");
-			goto out;
+	m = xcalloc(cmd->nargs, sizeof(*m));
+	uids = xcalloc(cmd->nargs, sizeof(*uids));
+	if (append_parse(cmd, m, &n) < 0)
+		goto out;
+	for (done = 0; done < n && r == 0; done++) {
+		r = store_append(s->st, s->user, name, m[done].lit->str,
+		    m[done].lit->len, &m[done].opt, &uidvalidity, &uids[done],
+		    &err);
+		if (r == 0)
+			log_info("append user=%s mailbox=%s uid=%u size=%zu",
+			    s->user, name, uids[done], m[done].lit->len);
+	}
+	if (r != 0) {
+		append_undo(s, name, uids, done - 1);
+		if (r == STORE_ENOENT) {
+			imap_no(cmd, "[TRYCREATE] No such mailbox");
+		} else {
+			log_error("append failed user=%s mailbox=%s: %s",
+			    s->user, name, err);
+			imap_no(cmd, "[SERVERBUG] Append failed");
 		}
-		i++;
-	}
-	if (i < cmd->nargs && cmd->args[i].type == IMAPP_STRING) {
-		if (date_parse_imap_datetime(cmd->args[i].str, &opt.internaldate,
-		    &opt.tzoff) < 0) {
-			imap_bad(cmd, "Invalid date-time in APPEND");
-			goto out;
-		}
-		i++;
-	}
-	if (i + 1 != cmd->nargs || cmd->args[i].type != IMAPP_LITERAL) {
-		imap_bad(cmd, "APPEND message must be one literal");
 		goto out;
 	}
-	msg = &cmd->args[i];
-	if (msg->len == 0) {
-		imap_no(cmd, "Empty message");
-		goto out;
-	}
-	if ((long long)msg->len > cfg_size("maxmessagesize")) {
-		imap_no(cmd, "[TOOBIG] Message larger than %lld bytes",
-		    cfg_size("maxmessagesize"));
-		goto out;
-	}
-	opt.keywords = kw.len ? buf_cstr(&kw) : NULL;
-	r = store_append(s->st, s->user, name, msg->str, msg->len, &opt,
-	    &uidvalidity, &uid, &err);
-	if (r == STORE_ENOENT) {
-		imap_no(cmd, "[TRYCREATE] No such mailbox");
-	} else if (r != 0) {
-		log_error("append failed user=%s mailbox=%s: %s", s->user,
-		    name, err);
-		imap_no(cmd, "[SERVERBUG] Append failed");
-	} else {
-		log_info("append user=%s mailbox=%s uid=%u size=%zu", s->user,
-		    name, uid, msg->len);
-		imap_ok(cmd, "[APPENDUID %u %u] APPEND completed",
-		    uidvalidity, uid);
-	}
+	view_put_uids(&set, uids, n);
+	imap_ok(cmd, "[APPENDUID %u %s] APPEND completed", uidvalidity,
+	    buf_cstr(&set));
 out:
-	buf_free(&kw);
+	for (i = 0; i < n; i++)
+		buf_free(&m[i].kw);
+	free(m);
+	free(uids);
+	buf_free(&set);
 }

@@ -744,3 +744,33 @@ def test_binary(server):
     assert status(a.cmd(b"f", b"FETCH 1 BINARY[1.TEXT]")) == b"BAD"
     assert status(a.cmd(b"f", b"FETCH 1 BINARY.SIZE[1]<0.1>")) == b"BAD"
     a.cmd(b"z", b"LOGOUT")
+
+
+def test_multiappend(server):
+    a = login(server)
+    assert b" MULTIAPPEND" in ok(a.cmd(b"c", b"CAPABILITY"))[0]
+    ok(a.cmd(b"c", b"CREATE ma"))
+    out = ok(a.cmd(b"s", b"SELECT ma"))
+    uv = select_info(out)[0]
+    m2 = MSG.replace(b"conf", b"two")
+    a.send(b"A APPEND ma (\\Seen) {%d+}\r\n" % len(MSG) + MSG +
+           b' (\\Flagged $K) "01-Jan-2020 10:00:00 +0000" {%d+}\r\n' %
+           len(m2) + m2 + b" {%d+}\r\n" % len(MSG) + MSG + b"\r\n")
+    out = ok(a.until_tag(b"A"))
+    assert out[-1].startswith(b"A OK [APPENDUID " + uv + b" 1:3]"), out
+    assert untagged(out, b"EXISTS") == [3], out
+    out = ok(a.cmd(b"f", b"FETCH 1:3 (FLAGS INTERNALDATE BODY.PEEK[])"))
+    text = b"\n".join(out)
+    assert text.count(b"\\Seen") == 1 and b"$K" in text, out
+    assert b'"01-Jan-2020 10:00:00 +0000"' in text, out
+    # all or none: a bad second message, or no such mailbox
+    a.send(b"A APPEND ma {%d+}\r\n" % len(MSG) + MSG +
+           b' "bad date" {%d+}\r\n' % len(MSG) + MSG + b"\r\n")
+    assert status(a.until_tag(b"A")) == b"BAD"
+    a.send(b"A APPEND nosuch {%d+}\r\n" % len(MSG) + MSG +
+           b" {%d+}\r\n" % len(MSG) + MSG + b"\r\n")
+    out = a.until_tag(b"A")
+    assert status(out) == b"NO" and b"[TRYCREATE]" in out[-1], out
+    out = ok(a.cmd(b"s", b"STATUS ma (MESSAGES)"))
+    assert b"(MESSAGES 3)" in out[0], out
+    a.cmd(b"z", b"LOGOUT")
