@@ -233,7 +233,12 @@ def test_stop_tells_client_bye(fresh, sig):
 def test_watchdog_costs_one_client(fresh):
     """a worker's watchdog cancels its own client only: no store
     recovery, the other user's session carries on"""
-    srv = fresh(prefork=2, maxchild=4, extra_conf=LIMITS).start()
+    # each session keeps its worker: park_on_backlog would park alice's
+    # while bob's connection waits for a worker (a first login, creating
+    # the special-use mailboxes, keeps a worker long enough on a loaded
+    # machine), and worker_of finds no worker holding it
+    srv = fresh(prefork=2, maxchild=4,
+                extra_conf=LIMITS + "park_on_backlog: no\n").start()
     srv.add_user("bob", "hunter2")
     base = baseline(srv)
     a, fa = session(srv, "alice", "secret")
