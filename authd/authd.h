@@ -229,6 +229,35 @@ void authd_login_done(struct authd_job *j);
 void authd_login_shed(struct authd_job *j, const char *why);
 void authd_job_free(struct authd_job *j);
 
+/* authd_login_detach - DETACH from p: its exchange waits for the client
+ * under the connection's id (authd_detach), answered DETACHED or NO */
+void authd_login_detach(struct authd_peer *p, const struct ipc_msg *m);
+/* authd_login_forget - end the exchange detached under conn_id, if any
+ * (why: "closed", "cancelled") */
+void authd_login_forget(uint64_t conn_id, const char *why);
+/* authd_login_tick - expire detached exchanges */
+void authd_login_tick(long long now_ms);
+
+/* authd_detach.c: exchanges waiting for a parked client's response */
+typedef void authd_detach_free_fn(void *obj, const char *why);
+void authd_detach_init(authd_detach_free_fn *free_fn);
+/* authd_detach_put - keep obj under conn_id (a detached exchange of one
+ * before is dropped, "replaced"); -1 with the limit's name when over
+ * max_total or max_addr from addr (<= 0: no bound), obj not taken */
+int authd_detach_put(uint64_t conn_id, const char *addr, void *obj,
+    long long now_ms, long long max_total, long long max_addr,
+    const char **limit_r);
+/* authd_detach_take - conn_id's exchange, no longer in the table, or
+ * NULL */
+void *authd_detach_take(uint64_t conn_id);
+/* authd_detach_drop - free conn_id's exchange (why: for the callback);
+ * 1 if there was one */
+int authd_detach_drop(uint64_t conn_id, const char *why);
+/* authd_detach_expire - drop those detached timeout_ms or longer ago;
+ * how many */
+size_t authd_detach_expire(long long now_ms, long long timeout_ms);
+size_t authd_detach_count(void);
+long long authd_detach_count_addr(const char *addr);
 /* authd_ctl.c: berthctl's queries */
 void authd_ctl_penalties(struct authd_peer *p, const struct ipc_msg *m);
 void authd_ctl_clear(struct authd_peer *p, const struct ipc_msg *m);

@@ -29,9 +29,15 @@
 #include <strings.h>
 
 #include "authd.h"
+#include "cfg.h"
 #include "ipc.h"
 #include "log.h"
 #include "xalloc.h"
+
+/* a detached exchange outlives sasl_response_timeout by this much, so
+ * that a response idled hands on just before its deadline still finds
+ * it */
+#define AUTHD_DETACH_MARGIN_MS 5000
 
 struct authd_login {
 	sasl_conn_t *sasl;
@@ -67,16 +73,20 @@ login_detach(struct authd_login *l)
 }
 
 static void
-login_free(struct authd_peer *p)
+login_dispose(struct authd_login *l)
 {
-	struct authd_login *l = p->login;
-
-	if (l == NULL)
-		return;
 	login_detach(l);
 	authd_sasl_dispose(&l->sasl);
 	explicit_bzero(l, sizeof(*l));
 	free(l);
+}
+
+static void
+login_free(struct authd_peer *p)
+{
+	if (p->login == NULL)
+		return;
+	login_dispose(p->login);
 	p->login = NULL;
 }
 
@@ -365,11 +375,18 @@ authd_login_step(struct authd_peer *p, const struct ipc_msg *m)
 	struct authd_login *l = p->login;
 	const void *in;
 	size_t inlen;
+	uint64_t conn_id;
 
 	if (ipc_get(m, AUTHPROTO_RESP, &in, &inlen) < 0) {
 		log_warn("malformed STEP from a worker; closing it");
 		p->dead = 1;
 		return;
+	}
+	/* the next step of an exchange detached while its session was
+	 * parked: whichever worker resumed it takes it back */
+	if (ipc_get_u64(m, AUTHPROTO_CONNID, &conn_id) == 0) {
+		login_free(p);
+		l = p->login = authd_detach_take(conn_id);
 	}
 	if (l == NULL || l->job != NULL) {
 		/* authd restarted since the START, or a confused worker */
@@ -403,4 +420,66 @@ void
 authd_login_abort(struct authd_peer *p)
 {
 	login_free(p);
+}
+
+/* login_dropped - a detached exchange ends without its client's answer */
+static void
+login_dropped(void *obj, const char *why)
+{
+	struct authd_login *l = obj;
+
+	log_info("sasl exchange dropped user=%s addr=%s mech=%s conn=%llu "
+	    "reason=%s", l->user[0] ? l->user : "-", l->addr, l->mech,
+	    (unsigned long long)l->conn_id, why);
+	login_dispose(l);
+}
+
+void
+authd_login_detach(struct authd_peer *p, const struct ipc_msg *m)
+{
+	struct authd_login *l = p->login;
+	long long max = cfg_int("sasl_detached_max"),
+	    max_addr = cfg_int("sasl_detached_max_addr");
+	const char *limit;
+	uint64_t conn_id;
+
+	authd_detach_init(login_dropped);
+	if (ipc_get_u64(m, AUTHPROTO_CONNID, &conn_id) < 0 || conn_id == 0 ||
+	    l == NULL || l->job != NULL || l->conn_id != conn_id) {
+		ipc_msg_init(&authd_reply, AUTHPROTO_T_NO);
+		ipc_put_u32(&authd_reply, AUTHPROTO_CODE,
+		    AUTHCLIENT_UNAVAILABLE);
+		ipc_put_str(&authd_reply, AUTHPROTO_TEXT, "no authentication "
+		    "to detach");
+		authd_peer_send(p, &authd_reply);
+		return;
+	}
+	if (authd_detach_put(conn_id, l->addr, l, authd_now_ms(), max,
+	    max_addr, &limit) < 0) {
+		log_info("refused sasl detach user=%s addr=%s mech=%s "
+		    "limit=%s:%lld", l->user[0] ? l->user : "-", l->addr,
+		    l->mech, limit, strcmp(limit, "sasl_detached_max") == 0 ?
+		    max : max_addr);
+		login_no(p, AUTHCLIENT_LIMIT, "Too many unfinished "
+		    "authentications", 0, limit);
+		return;
+	}
+	p->login = NULL;
+	ipc_msg_init(&authd_reply, AUTHPROTO_T_DETACHED);
+	authd_peer_send(p, &authd_reply);
+}
+
+void
+authd_login_forget(uint64_t conn_id, const char *why)
+{
+	authd_detach_drop(conn_id, why);
+}
+
+void
+authd_login_tick(long long now_ms)
+{
+	/* the parked session's own deadline (idled's) comes first: this
+	 * only catches what nobody will ask for again */
+	authd_detach_expire(now_ms, cfg_duration_ms("sasl_response_timeout")
+	    + AUTHD_DETACH_MARGIN_MS);
 }

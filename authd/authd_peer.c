@@ -263,6 +263,7 @@ peer_closed(const struct ipc_msg *m)
 		return -1;
 	ipc_get_u64(m, AUTHPROTO_TS, &ts);
 	authd_hold_closed(id, ts);
+	authd_login_forget(id, "closed");
 	return 0;
 }
 
@@ -284,6 +285,8 @@ peer_mechs(struct authd_peer *p, const struct ipc_msg *m)
 static int
 peer_dispatch(struct authd_peer *p, const struct ipc_msg *m)
 {
+	uint64_t id;
+
 	switch (m->type) {
 	case AUTHPROTO_T_ADMIT:
 		authd_admit_request(p, m);
@@ -298,8 +301,13 @@ peer_dispatch(struct authd_peer *p, const struct ipc_msg *m)
 	case AUTHPROTO_T_STEP:
 		authd_login_step(p, m);
 		return 0;
+	case AUTHPROTO_T_DETACH:
+		authd_login_detach(p, m);
+		return 0;
 	case AUTHPROTO_T_ABORT:
 		authd_login_abort(p);
+		if (ipc_get_u64(m, AUTHPROTO_CONNID, &id) == 0)
+			authd_login_forget(id, "cancelled");
 		return 0;
 	case AUTHPROTO_T_MECHS:
 		peer_mechs(p, m);

@@ -89,6 +89,7 @@ authd_tick(long long now)
 		return;
 	last = now;
 	authd_hold_tick(now);
+	authd_login_tick(now);
 	authd_admit_tick(now);
 	authd_penalty_tick(now);
 	authd_report_tick(now);

@@ -21,6 +21,10 @@
  * Before login, what is over the pre-login limits is refused here as
  * imapd would: a line with "* BYE", a synchronizing literal with a
  * tagged BAD before any byte of it is read, a LITERAL+ one with "* BYE".
+ *
+ * A session parked inside AUTHENTICATE (SNAP_F_SASLWAIT) waits for one
+ * line, its SASL response, and is handed on with it (or, past what idled
+ * holds, with what came so far).
  */
 #include "config.h"
 
@@ -296,7 +300,8 @@ client_command(struct isess *s)
 static int
 client_full(struct isess *s)
 {
-	if (s->kind == SNAP_K_WAIT) {
+	/* after login, or a SASL response longer than idled holds */
+	if (s->kind == SNAP_K_WAIT || (s->flags & SNAP_F_SASLWAIT)) {
 		idled_wake(s, "client-input");
 		return 1;
 	}
@@ -311,6 +316,13 @@ idled_client_input(struct isess *s)
 	size_t len;
 	int n;
 
+	/* a stalled AUTHENTICATE: its response is one line, not a command */
+	if (s->flags & SNAP_F_SASLWAIT) {
+		if (client_line(s) == 0)
+			return 0;
+		idled_wake(s, "client-input");
+		return 1;
+	}
 	if (s->kind == SNAP_K_NOTAUTH && !s->replied)
 		return 0;	/* kept until the reply */
 	if (s->kind != SNAP_K_IDLE)

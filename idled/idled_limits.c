@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "authclient.h"
 #include "cfg.h"
 #include "idled.h"
 #include "log.h"
@@ -54,6 +55,23 @@ limits_bye(struct isess *s, const char *text)
 		idled_sess_drop(s, NULL);
 }
 
+/* limits_sasl_timeout - a parked AUTHENTICATE's client did not send its
+ * response in time: a failed login, as imapd counts and logs it; what it
+ * began of a response is dropped, and authd's exchange ends */
+static void
+limits_sasl_timeout(struct isess *s)
+{
+	s->flags &= ~(uint32_t)SNAP_F_SASLWAIT;
+	s->failed_logins++;
+	buf_reset(&s->pending);
+	s->contd = 0;
+	if (s->conn_id != 0)
+		authclient_abort_detached(s->conn_id);
+	log_info("refused authentication timed out user=- addr=%s "
+	    "limit=sasl_response_timeout:%llds", s->addr,
+	    cfg_duration_ms("sasl_response_timeout") / 1000);
+}
+
 /* limits_penalty - a failed login's delay is over: send its reply */
 static void
 limits_penalty(struct ev_timer *t, void *ctx)
@@ -62,6 +80,8 @@ limits_penalty(struct ev_timer *t, void *ctx)
 
 	(void)t;
 	s->replied = 1;
+	if (s->flags & SNAP_F_SASLWAIT)
+		limits_sasl_timeout(s);
 	if (s->reply != NULL &&
 	    idled_sess_write(s, s->reply, strlen(s->reply)) < 0)
 		return;

@@ -8,6 +8,13 @@
  * cannot take it does the worker wait out the delay itself.  Every SASL
  * response is bounded (AUTHPROTO_MAX_RESP decoded bytes) and strictly
  * base64-checked before authd sees it.
+ *
+ * An AUTHENTICATE whose client does not send its next response within
+ * partial_park_delay costs no worker either: authd detaches the exchange
+ * (keeps it under the connection's id) and the session parks in idled
+ * (imapd_park_sasl), which hands it to any worker once the response
+ * line is in, or answers the timeout itself.  The worker that resumes it
+ * goes on exactly where this one stopped (cmd_auth_resume).
  */
 #include "config.h"
 
@@ -23,6 +30,7 @@
 #include "authclient.h"
 #include "authlink.h"
 #include "cfg.h"
+#include "clock.h"
 #include "imapd.h"
 #include "imapd_cmd.h"
 #include "log.h"
@@ -392,61 +400,167 @@ cmd_b64_send(struct imap_session *s, const struct buf *chal)
 	free(enc);
 }
 
+/* one AUTHENTICATE's exchange, as the worker relays it */
+struct cmd_sasl {
+	struct imap_cmd *cmd;
+	const char *mech;
+	uint64_t detached;	/* authd keeps the exchange under this
+				 * connection id, off our link (0: no) */
+	long long deadline_ms;	/* for the client's next response */
+};
+
+/* cmd_sasl_abort - the exchange ends here */
+static void
+cmd_sasl_abort(struct cmd_sasl *x)
+{
+	if (x->detached != 0)
+		authclient_abort_detached(x->detached);
+	else
+		authclient_abort();
+	x->detached = 0;
+}
+
 /*
  * cmd_auth_timeout - the client owes a SASL response and sent none in
- * sasl_response_timeout.  authd keeps the exchange's SASL state on this
- * worker's connection, so the exchange cannot be parked and resumed by
- * another worker: it is bounded instead, and ends as a failed login of
- * the connection (maxbadlogins counts it).
+ * sasl_response_timeout: the exchange ends as a failed login of the
+ * connection (maxbadlogins counts it).  A parked session's timeout is
+ * idled's: the same words (cmd_auth_timeout_line).
  */
-static void
-cmd_auth_timeout(struct imap_cmd *cmd)
+static int
+cmd_auth_timeout_line(struct buf *out, const char *tag, int failed_logins)
 {
-	struct imap_session *s = cmd->s;
-	long long limit = cfg_duration_ms("sasl_response_timeout");
+	long long max = cfg_int("maxbadlogins");
 
-	authclient_abort();
+	buf_printf(out, "%s NO Authentication timed out\r\n", tag);
+	if (max > 0 && failed_logins >= max) {
+		buf_puts(out, "* BYE Too many failed logins\r\n");
+		return 1;
+	}
+	return 0;
+}
+
+static void
+cmd_auth_timeout(struct cmd_sasl *x)
+{
+	struct imap_session *s = x->cmd->s;
+	long long limit = cfg_duration_ms("sasl_response_timeout");
+	struct buf line = BUF_INIT;
+
+	cmd_sasl_abort(x);
 	s->failed_logins++;
 	buf_reset(&s->in);	/* a response begun and never finished */
 	log_info("refused authentication timed out user=- addr=%s "
 	    "limit=sasl_response_timeout:%llds", s->addr, limit / 1000);
-	imap_no(cmd, "Authentication timed out");
-	if (cfg_int("maxbadlogins") > 0 &&
-	    s->failed_logins >= cfg_int("maxbadlogins")) {
-		io_printf(s, "* BYE Too many failed logins\r\n");
+	if (cmd_auth_timeout_line(&line, x->cmd->tag, s->failed_logins))
 		s->state = IMAP_S_LOGOUT;
+	io_put(s, line.data, line.len);
+	buf_free(&line);
+}
+
+/*
+ * cmd_auth_park_sasl - the client has not sent its response within
+ * partial_park_delay: detach the exchange in authd and park the session
+ * in idled, which wakes it when the response line is there.  1 when the
+ * session has left this worker, 0 when it waits here (on, or without
+ * authd's exchange detached: x->detached says), -1 when authd refused
+ * (answered: the exchange is over).
+ */
+static int
+cmd_auth_park_sasl(struct cmd_sasl *x)
+{
+	struct imap_session *s = x->cmd->s;
+	struct authclient_reply rep;
+	struct buf line = BUF_INIT, reply = BUF_INIT;
+	int close_after, r;
+
+	if (!cfg_bool("login_park") || s->conn_id == 0 ||
+	    strlen(x->cmd->tag) >= AUTHPROTO_MAX_TAG || io_flush(s) < 0)
+		return 0;
+	if (authclient_detach(s->conn_id, &rep) < 0) {
+		if (rep.result != AUTHCLIENT_LIMIT)
+			return 0;	/* authd still has it, or never will */
+		authclient_reply_line(&line, x->cmd->tag, &rep);
+		io_put(s, line.data, line.len);
+		buf_free(&line);
+		return -1;
 	}
+	x->detached = s->conn_id;
+	close_after = cmd_auth_timeout_line(&reply, x->cmd->tag,
+	    s->failed_logins + 1);
+	r = imapd_park_sasl(s, x->cmd->tag, x->mech, buf_cstr(&reply),
+	    x->deadline_ms, close_after);
+	buf_free(&reply);
+	return r == 0 ? 1 : 0;
+}
+
+/*
+ * cmd_auth_read - the client's next response, by x->deadline_ms; parked
+ * after partial_park_delay when it can be.  0 with *line_r; 1 parked; -1
+ * with errno ETIMEDOUT (not answered), EPROTO (answered) or else (the
+ * client is gone).
+ */
+static int
+cmd_auth_read(struct cmd_sasl *x, char **line_r)
+{
+	struct imap_session *s = x->cmd->s;
+	long long pdelay = cfg_duration_ms("partial_park_delay"), left;
+	int r;
+
+	left = x->deadline_ms - clock_mono_ms();
+	if (pdelay > 0 && pdelay < left && x->detached == 0) {
+		*line_r = io_read_line(s, pdelay);
+		if (*line_r != NULL)
+			return 0;
+		if (errno != ETIMEDOUT)
+			return -1;
+		if ((r = cmd_auth_park_sasl(x)) != 0) {
+			errno = EPROTO;
+			return r;
+		}
+		left = x->deadline_ms - clock_mono_ms();
+	}
+	*line_r = io_read_line(s, left > 0 ? left : 0);
+	return *line_r != NULL ? 0 : -1;
 }
 
 /*
  * cmd_auth_exchange - relay challenges and responses until authd decides;
  * 0 with *rep set, -1 when the exchange ended here (cancelled, bad
- * base64, client gone: already answered)
+ * base64, timed out, client gone or parked: already answered).  With
+ * first_chal 0 the challenge is out already (a resumed session).
  */
 static int
-cmd_auth_exchange(struct imap_cmd *cmd, struct buf *data, struct buf *chal,
-    struct authclient_reply *rep)
+cmd_auth_exchange(struct cmd_sasl *x, struct buf *data, struct buf *chal,
+    struct authclient_reply *rep, int first_chal)
 {
+	struct imap_cmd *cmd = x->cmd;
 	struct imap_session *s = cmd->s;
 	char *line;
-	int bad;
+	int bad, r;
 
 	while (rep->result == AUTHCLIENT_CONTINUE) {
-		cmd_b64_send(s, chal);
-		line = io_read_line(s,
-		    cfg_duration_ms("sasl_response_timeout"));
-		if (line == NULL && errno == ETIMEDOUT) {
-			cmd_auth_timeout(cmd);
+		if (first_chal) {
+			cmd_b64_send(s, chal);
+			x->deadline_ms = clock_mono_ms() +
+			    cfg_duration_ms("sasl_response_timeout");
+		}
+		first_chal = 1;
+		if ((r = cmd_auth_read(x, &line)) > 0)
+			return -1;	/* parked */
+		if (r < 0 && errno == ETIMEDOUT) {
+			cmd_auth_timeout(x);
 			return -1;
 		}
-		if (line == NULL) {
-			authclient_abort();
-			s->dead = 1;
+		if (r < 0) {
+			if (errno != EPROTO) {
+				cmd_sasl_abort(x);
+				s->dead = 1;
+			}
 			return -1;
 		}
 		if (strcmp(line, "*") == 0) {
 			free(line);
-			authclient_abort();
+			cmd_sasl_abort(x);
 			imap_bad(cmd, "Authentication cancelled");
 			return -1;
 		}
@@ -454,17 +568,46 @@ cmd_auth_exchange(struct imap_cmd *cmd, struct buf *data, struct buf *chal,
 		explicit_bzero(line, strlen(line));
 		free(line);
 		if (bad) {
-			authclient_abort();
+			cmd_sasl_abort(x);
 			imap_bad(cmd, "Invalid base64 in response, or longer "
 			    "than %d bytes", AUTHPROTO_MAX_RESP);
 			return -1;
 		}
-		authclient_step(data->data ? data->data : "", data->len, chal,
-		    rep);
+		if (x->detached != 0)
+			authclient_step_detached(x->detached, data->data ?
+			    data->data : "", data->len, chal, rep);
+		else
+			authclient_step(data->data ? data->data : "",
+			    data->len, chal, rep);
+		x->detached = 0;	/* back on our link */
 		if (data->data)
 			explicit_bzero(data->data, data->len);
 	}
 	return 0;
+}
+
+void
+cmd_auth_resume(struct imap_session *s, const char *tag,
+    const char *mech, long long deadline_ms)
+{
+	struct imap_cmd cmd;
+	struct cmd_sasl x;
+	struct authclient_reply rep;
+	struct buf data = BUF_INIT, chal = BUF_INIT;
+
+	memset(&cmd, 0, sizeof(cmd));
+	cmd.s = s;
+	cmd.tag = tag;
+	x.cmd = &cmd;
+	x.mech = mech;
+	x.detached = s->conn_id;
+	x.deadline_ms = deadline_ms;
+	memset(&rep, 0, sizeof(rep));
+	rep.result = AUTHCLIENT_CONTINUE;
+	if (cmd_auth_exchange(&x, &data, &chal, &rep, 0) == 0)
+		cmd_auth_done(&cmd, &rep, mech);
+	buf_free(&data);
+	buf_free(&chal);
 }
 
 void
@@ -474,6 +617,7 @@ cmd_authenticate(struct imap_cmd *cmd)
 	struct authclient_client cl;
 	struct authclient_reply rep;
 	struct buf data = BUF_INIT, chal = BUF_INIT;
+	struct cmd_sasl x;
 	const char *mech;
 
 	if (cmd->nargs < 1 || cmd->nargs > 2 ||
@@ -507,7 +651,11 @@ cmd_authenticate(struct imap_cmd *cmd)
 	} else {
 		authclient_start(&cl, mech, NULL, 0, &chal, &rep);
 	}
-	if (cmd_auth_exchange(cmd, &data, &chal, &rep) == 0)
+	x.cmd = cmd;
+	x.mech = mech;
+	x.detached = 0;
+	x.deadline_ms = 0;
+	if (cmd_auth_exchange(&x, &data, &chal, &rep, 1) == 0)
 		cmd_auth_done(cmd, &rep, mech);
 	buf_free(&data);
 	buf_free(&chal);

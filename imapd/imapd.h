@@ -160,11 +160,23 @@ int imapd_park_login(struct imap_session *s, const char *tag,
  * user's session starts with the tagged OK */
 void cmd_auth_login_finish(struct imap_session *s, const char *tag,
     const char *user, const char *mech);
+/* cmd_auth_resume - a session parked by imapd_park_sasl is back with
+ * input: go on with its exchange (cmd_auth.c) */
+void cmd_auth_resume(struct imap_session *s, const char *tag,
+    const char *mech, long long deadline_ms);
 /* imapd_park_penalty - park a failed login until delay_ms from now, when
  * idled sends reply (and closes the session if close_after); 0 when
  * idled has it, -1 when the caller must do it itself */
 int imapd_park_penalty(struct imap_session *s, long long delay_ms,
     const char *reply, int close_after);
+/* imapd_park_sasl - park a session inside AUTHENTICATE (tag, mech)
+ * whose client owes its next response (authd holds the exchange,
+ * detached); what it has sent of it (s->in) travels along.  idled wakes
+ * it on a whole line, or sends reply at deadline_ms (then closes if
+ * close_after).  0 when idled has it, -1 when the caller waits itself */
+int imapd_park_sasl(struct imap_session *s, const char *tag,
+    const char *mech, const char *reply, long long deadline_ms,
+    int close_after);
 /*
  * imapd_park_take - receive what the handoff connection conn brings: a
  * parked session (returns its client fd, sn filled), a new TLS session

@@ -8,8 +8,9 @@
  * keeps serving the session itself (logged once per worker).  Parked are
  * IDLEs, logged-in sessions waiting for their next command (under NOTIFY,
  * woken by changes too) or inside one they have not finished sending,
- * connections that have not logged in (also mid-command), and failed
- * logins serving their penalty delay.
+ * connections that have not logged in (also mid-command), failed
+ * logins serving their penalty delay, and AUTHENTICATE exchanges whose
+ * client owes its next response (authd keeps the exchange meanwhile).
  *
  * Resuming: the session is rebuilt from the snapshot (state, view from
  * the store, NOTIFY state), the untagged responses an unparked session
@@ -243,6 +244,36 @@ imapd_park_login(struct imap_session *s, const char *tag, const char *mech,
 {
 	return park_notauth(s, tag, mech, reply, clock_mono_ms() + wait_ms,
 	    SNAP_F_AUTHWAIT);
+}
+
+int
+imapd_park_sasl(struct imap_session *s, const char *tag, const char *mech,
+    const char *reply, long long deadline_ms, int close_after)
+{
+	struct snap sn;
+	int r = -1;
+
+	/* a response begun travels as the pending bytes */
+	if (s->state != IMAP_S_NOTAUTH || s->in.len > SNAP_MAX_PENDING)
+		return -1;
+	if (park_snapshot(s, SNAP_K_NOTAUTH, tag, &sn) == 0 &&
+	    buf_puts(&sn.reply, reply) == 0 &&
+	    buf_append(&sn.pending, s->in.data ? s->in.data : "",
+	    s->in.len) == 0) {
+		snprintf(sn.mech, sizeof(sn.mech), "%s", mech);
+		sn.flags |= SNAP_F_SASLWAIT | (close_after ? SNAP_F_CLOSE : 0);
+		sn.wake_ms = deadline_ms;
+		buf_reset(&s->in);
+		r = park_send(s, &sn);
+		if (r < 0)
+			buf_append(&s->in, sn.pending.data ? sn.pending.data :
+			    "", sn.pending.len);
+	}
+	if (r >= 0)
+		log_debug("parked sasl exchange addr=%s mech=%s partial=%zu",
+		    s->addr, mech, sn.pending.len);
+	snap_free(&sn);
+	return r > 0 ? 0 : r;
 }
 
 int

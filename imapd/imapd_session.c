@@ -699,6 +699,10 @@ imapd_session_resume(struct store *st, int conn)
 		/* a login authd accepted while the session was parked */
 		if (sn.kind == SNAP_K_NOTAUTH && (sn.flags & SNAP_F_LOGGEDIN))
 			cmd_auth_login_finish(&s, sn.tag, sn.user, sn.mech);
+		/* an AUTHENTICATE whose client has sent its response */
+		else if (sn.kind == SNAP_K_NOTAUTH &&
+		    (sn.flags & SNAP_F_SASLWAIT))
+			cmd_auth_resume(&s, sn.tag, sn.mech, sn.wake_ms);
 		if (sn.kind == SNAP_K_IDLE)
 			cmd_idle_run(&s, sn.tag);
 		else if (s.state != IMAP_S_NOTAUTH && s.in.len == 0)

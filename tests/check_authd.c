@@ -418,6 +418,74 @@ START_TEST(test_uname_edges)
 }
 END_TEST
 
+/* the detached-exchange table: what it hands back to its callback */
+static int det_freed[8];
+static char det_why[8][16];
+
+static void
+det_free(void *obj, const char *why)
+{
+	int i = (int)(long)obj;
+
+	det_freed[i]++;
+	snprintf(det_why[i], sizeof(det_why[i]), "%s", why);
+}
+
+START_TEST(test_detach)
+{
+	const char *limit;
+
+	memset(det_freed, 0, sizeof(det_freed));
+	authd_detach_init(det_free);
+	/* bounds: 2 per address, 4 in all */
+	ck_assert_int_eq(authd_detach_put(1, "192.0.2.1", (void *)1L, 1000,
+	    4, 2, &limit), 0);
+	ck_assert_int_eq(authd_detach_put(2, "192.0.2.1", (void *)2L, 1000,
+	    4, 2, &limit), 0);
+	ck_assert_int_eq(authd_detach_put(3, "192.0.2.1", (void *)3L, 1000,
+	    4, 2, &limit), -1);
+	ck_assert_str_eq(limit, "sasl_detached_max_addr");
+	ck_assert_int_eq(authd_detach_count_addr("192.0.2.1"), 2);
+	ck_assert_int_eq(authd_detach_put(3, "192.0.2.2", (void *)3L, 2000,
+	    4, 2, &limit), 0);
+	ck_assert_int_eq(authd_detach_put(4, "192.0.2.3", (void *)4L, 3000,
+	    4, 2, &limit), 0);
+	ck_assert_int_eq(authd_detach_put(5, "192.0.2.4", (void *)5L, 3000,
+	    4, 2, &limit), -1);
+	ck_assert_str_eq(limit, "sasl_detached_max");
+	ck_assert_uint_eq(authd_detach_count(), 4);
+	/* taken back: out of the table, not freed; its address counts one
+	 * less */
+	ck_assert_ptr_eq(authd_detach_take(2), (void *)2L);
+	ck_assert_ptr_null(authd_detach_take(2));
+	ck_assert_int_eq(det_freed[2], 0);
+	ck_assert_int_eq(authd_detach_count_addr("192.0.2.1"), 1);
+	/* the connection closed */
+	ck_assert_int_eq(authd_detach_drop(1, "closed"), 1);
+	ck_assert_int_eq(authd_detach_drop(1, "closed"), 0);
+	ck_assert_int_eq(det_freed[1], 1);
+	ck_assert_str_eq(det_why[1], "closed");
+	ck_assert_int_eq(authd_detach_count_addr("192.0.2.1"), 0);
+	/* expiry: only what waited timeout_ms or longer */
+	ck_assert_uint_eq(authd_detach_expire(3000, 1000), 1);
+	ck_assert_int_eq(det_freed[3], 1);
+	ck_assert_str_eq(det_why[3], "expired");
+	ck_assert_int_eq(det_freed[4], 0);
+	ck_assert_uint_eq(authd_detach_expire(4000, 1000), 1);
+	ck_assert_int_eq(det_freed[4], 1);
+	ck_assert_uint_eq(authd_detach_count(), 0);
+	/* a second detach of one connection replaces the first */
+	ck_assert_int_eq(authd_detach_put(6, "192.0.2.1", (void *)6L, 5000,
+	    0, 0, &limit), 0);
+	ck_assert_int_eq(authd_detach_put(6, "192.0.2.1", (void *)7L, 5000,
+	    0, 0, &limit), 0);
+	ck_assert_int_eq(det_freed[6], 1);
+	ck_assert_str_eq(det_why[6], "replaced");
+	ck_assert_ptr_eq(authd_detach_take(6), (void *)7L);
+	ck_assert_int_eq(authd_detach_count_addr("192.0.2.1"), 0);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -437,6 +505,7 @@ main(void)
 	tcase_add_test(hold, test_keys);
 	tcase_add_test(hold, test_hold_counts);
 	tcase_add_test(hold, test_hold_tombstones_expire);
+	tcase_add_test(hold, test_detach);
 	tcase_add_test(queue, test_queue_order);
 	tcase_add_test(queue, test_queue_remove);
 	tcase_set_timeout(queue, 10);

@@ -315,9 +315,11 @@ out:
 	explicit_bzero(authclient_req.data, authclient_req.len);
 }
 
-void
-authclient_step(const char *resp, size_t resp_len, struct buf *challenge_r,
-    struct authclient_reply *rep)
+/* authclient_step_on - STEP, with CONNID when conn_id is not 0 (the
+ * exchange was detached: any link reaches it) */
+static void
+authclient_step_on(uint64_t conn_id, const char *resp, size_t resp_len,
+    struct buf *challenge_r, struct authclient_reply *rep)
 {
 	authclient_reply_init(rep);
 	if (resp_len > AUTHPROTO_MAX_RESP) {
@@ -326,24 +328,74 @@ authclient_step(const char *resp, size_t resp_len, struct buf *challenge_r,
 		authclient_abort();
 		return;
 	}
-	if (authlink_generation() != authclient_gen) {
+	if (conn_id == 0 && authlink_generation() != authclient_gen) {
 		authclient_unavailable(rep, "authentication service restarted");
 		return;
 	}
 	ipc_msg_init(&authclient_req, AUTHPROTO_T_STEP);
 	ipc_put(&authclient_req, AUTHPROTO_RESP, resp, resp_len);
-	if (authclient_call(0, authclient_timeout_ms()) < 0 ||
-	    authlink_generation() != authclient_gen)
+	if (conn_id != 0)
+		ipc_put_u64(&authclient_req, AUTHPROTO_CONNID, conn_id);
+	if (authclient_call(conn_id ? AUTHCLIENT_CONNECT_WAIT_MS : 0,
+	    authclient_timeout_ms()) < 0 ||
+	    (conn_id == 0 && authlink_generation() != authclient_gen)) {
 		authclient_unavailable(rep, "authentication service unavailable");
-	else
+	} else {
+		authclient_gen = authlink_generation();
 		authclient_result(challenge_r, rep);
+	}
 	explicit_bzero(authclient_req.data, authclient_req.len);
+}
+
+void
+authclient_step(const char *resp, size_t resp_len, struct buf *challenge_r,
+    struct authclient_reply *rep)
+{
+	authclient_step_on(0, resp, resp_len, challenge_r, rep);
+}
+
+void
+authclient_step_detached(uint64_t conn_id, const char *resp,
+    size_t resp_len, struct buf *challenge_r, struct authclient_reply *rep)
+{
+	authclient_step_on(conn_id, resp, resp_len, challenge_r, rep);
+}
+
+int
+authclient_detach(uint64_t conn_id, struct authclient_reply *rep)
+{
+	authclient_reply_init(rep);
+	if (conn_id == 0 || authlink_generation() != authclient_gen) {
+		authclient_unavailable(rep, "authentication service restarted");
+		return -1;
+	}
+	ipc_msg_init(&authclient_req, AUTHPROTO_T_DETACH);
+	ipc_put_u64(&authclient_req, AUTHPROTO_CONNID, conn_id);
+	if (authclient_call(0, AUTHCLIENT_ADMIT_TIMEOUT_MS) < 0) {
+		authclient_unavailable(rep, "authentication service unavailable");
+		return -1;
+	}
+	if (authclient_rep.type == AUTHPROTO_T_DETACHED)
+		return 0;
+	if (authclient_rep.type == AUTHPROTO_T_NO)
+		authclient_no(&authclient_rep, rep);
+	else
+		authclient_unavailable(rep, "authentication service error");
+	return -1;
 }
 
 void
 authclient_abort(void)
 {
 	ipc_msg_init(&authclient_req, AUTHPROTO_T_ABORT);
+	authlink_event(&authclient_req);
+}
+
+void
+authclient_abort_detached(uint64_t conn_id)
+{
+	ipc_msg_init(&authclient_req, AUTHPROTO_T_ABORT);
+	ipc_put_u64(&authclient_req, AUTHPROTO_CONNID, conn_id);
 	authlink_event(&authclient_req);
 }
 

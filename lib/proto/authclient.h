@@ -92,8 +92,24 @@ int authclient_fail_line(struct buf *out, const char *tag, int failed_logins);
 /* authclient_step - the client's next response (decoded) */
 void authclient_step(const char *resp, size_t resp_len, struct buf *challenge_r,
     struct authclient_reply *rep);
+/*
+ * authclient_detach - the exchange in progress, waiting for the client's
+ * response, is to wait in authd under conn_id while the session is
+ * parked.  0 when authd has it (continue with authclient_step_detached,
+ * from any process), else -1 with rep set: AUTHCLIENT_LIMIT when authd
+ * refused (the exchange is over), AUTHCLIENT_UNAVAILABLE otherwise (the
+ * exchange goes on here, if authd still has it).
+ */
+int authclient_detach(uint64_t conn_id, struct authclient_reply *rep);
+/* authclient_step_detached - authclient_step for an exchange detached
+ * under conn_id */
+void authclient_step_detached(uint64_t conn_id, const char *resp,
+    size_t resp_len, struct buf *challenge_r, struct authclient_reply *rep);
 /* authclient_abort - the client cancelled ("*"); never blocks long */
 void authclient_abort(void);
+/* authclient_abort_detached - the same for an exchange authd keeps
+ * detached under conn_id (from any process linked to authd) */
+void authclient_abort_detached(uint64_t conn_id);
 /*
  * authclient_mechs - space-separated mechanisms authd offers to a client with
  * this security (for CAPABILITY AUTH=...); NULL when authd is unreachable.

@@ -8,9 +8,20 @@
  *   ADMIT  {ADDR, PORT, TS}               -> ADMITTED {CONNID}
  *                                         |  REFUSED {TEXT, LIMIT}
  *   START  {MECH, RESP?, ADDR, PORT, SECURE, CONNID, FAILS}
- *   STEP   {RESP}                         -> OK {USER}
+ *   STEP   {RESP, CONNID?}                -> OK {USER}
  *                                         |  CONTINUE {CHAL}
  *                                         |  NO {CODE, TEXT, DELAY?, LIMIT?}
+ *                                         (with CONNID: the exchange
+ *                                         detached under that id, from
+ *                                         whichever worker)
+ *   DETACH {CONNID}                       -> DETACHED {}
+ *                                         |  NO {CODE, TEXT, LIMIT?}
+ *                                         the exchange, waiting for the
+ *                                         client's response, leaves this
+ *                                         link: authd keeps it under
+ *                                         CONNID (bounded, until a STEP
+ *                                         with CONNID, CLOSED, or expiry)
+ *                                         while the session is parked
  *   LOGIN  {START's fields, RESP, TAG}    a one-step login (PLAIN with an
  *                                         initial response) whose session
  *                                         the worker has parked in idled:
@@ -23,7 +34,9 @@
  *   CTL_PENALTIES {MAX}, CTL_CONNS {MAX}  -> CTL_REPLY {LINE...}
  *   CTL_CLEAR {KEY}                       -> CTL_REPLY {TEXT}
  * Events, never answered:
- *   ABORT  {}                             the client cancelled the login
+ *   ABORT  {CONNID?}                      the client cancelled the login
+ *                                         (CONNID: the one detached under
+ *                                         that id)
  *   HOLD   {CONNID, TS, ADDR, USER}...    the sender now holds these
  *                                         client connections (repeated
  *                                         groups, each begun by CONNID)
@@ -55,6 +68,7 @@ enum authproto_type {
 	AUTHPROTO_T_MECHS,
 	AUTHPROTO_T_ADMIT,
 	AUTHPROTO_T_LOGIN,
+	AUTHPROTO_T_DETACH,
 	AUTHPROTO_T_HOLD = 20,
 	AUTHPROTO_T_CLOSED,
 	AUTHPROTO_T_IAM,
@@ -69,6 +83,7 @@ enum authproto_type {
 	AUTHPROTO_T_REFUSED,
 	AUTHPROTO_T_CTL_REPLY,
 	AUTHPROTO_T_RESULT,
+	AUTHPROTO_T_DETACHED,
 };
 
 enum authproto_tag {

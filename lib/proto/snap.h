@@ -12,7 +12,10 @@
  *   SNAP_K_NOTAUTH not logged in: a failed login serving its penalty.
  *                  idled sends `reply` (the tagged NO) at wake_ms, then
  *                  closes the session (SNAP_F_CLOSE) or holds it until the
- *                  client sends its next command.
+ *                  client sends its next command.  With
+ *                  SNAP_F_SASLWAIT: a stalled AUTHENTICATE, woken by
+ *                  the client's response line, or answered with
+ *                  `reply` at wake_ms (sasl_response_timeout).
  *
  * The client's message-number view is not stored: it is rebuilt from the
  * store as "the mailbox's UIDs up to maxuid as of modseq": current records
@@ -109,6 +112,12 @@ struct snap {
 #define SNAP_F_LOGGEDIN  0x100	/* NOTAUTH: that login succeeded as user;
 				 * the worker completes it */
 #define SNAP_F_TLS       0x200	/* under TLS: tlsd relays the client */
+#define SNAP_F_SASLWAIT  0x400	/* NOTAUTH: inside AUTHENTICATE (tag,
+				 * mech), the client owes its next SASL
+				 * response; authd keeps the exchange
+				 * under conn_id.  A whole line of input
+				 * wakes it; at wake_ms idled sends reply
+				 * (the timeout's NO) and drops pending */
 
 /* in snap_watch.events besides NOTIFY_EV_*: */
 #define SNAP_W_SELECTED  0x10000	/* the selected mailbox */
