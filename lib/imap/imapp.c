@@ -490,10 +490,8 @@ imapp_parse(const char *wire, size_t len, struct imapp_cmd *cmd,
 		}
 	}
 	if (t.err) {
-		static char errcopy[96];
-
-		snprintf(errcopy, sizeof(errcopy), "%s", t.err);
-		*error_r = errcopy;
+		snprintf(cmd->err, sizeof(cmd->err), "%s", t.err);
+		*error_r = cmd->err;
 		return -1;
 	}
 	return 0;

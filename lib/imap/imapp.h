@@ -94,6 +94,7 @@ struct imapp_cmd {
 	char *name;		/* upper-cased command name */
 	struct imapp_arg *args;	/* arguments after the name */
 	size_t nargs;
+	char err[96];		/* imapp_parse's error, when it fails */
 };
 
 #define IMAPP_MAX_DEPTH 32	/* list nesting */
@@ -102,8 +103,9 @@ struct imapp_cmd {
 /*
  * imapp_parse - tokenize a command in wire form (from the reader; the
  * final CRLF may be present or not).  Returns 0, or -1 with *error_r a
- * human-readable reason for a tagged BAD and cmd->tag set when a tag could
- * be read.  Free with imapp_cmd_free in both cases.
+ * human-readable reason for a tagged BAD (it lives in cmd->err) and
+ * cmd->tag set when a tag could be read.  Free with imapp_cmd_free in
+ * both cases (after using *error_r).
  */
 int imapp_parse(const char *wire, size_t len, struct imapp_cmd *cmd,
     const char **error_r);

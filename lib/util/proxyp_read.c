@@ -26,7 +26,6 @@ int
 proxyp_read(struct proxyp_reader *rd, int fd, struct proxyp_result *r,
     const char **error_r)
 {
-	static char err[128];
 	ssize_t n, got;
 	size_t take;
 	int h;
@@ -41,9 +40,10 @@ proxyp_read(struct proxyp_reader *rd, int fd, struct proxyp_result *r,
 	    errno == EINTR))
 		return 0;
 	if (n <= 0) {
-		snprintf(err, sizeof(err), "%s before the PROXY header ended",
-		    n == 0 ? "connection closed" : strerror(errno));
-		*error_r = err;
+		*error_r = n == 0 ? "connection closed before the PROXY "
+		    "header ended" : errno == ECONNRESET ? "connection reset "
+		    "before the PROXY header ended" : "read error before the "
+		    "PROXY header ended";
 		return -1;
 	}
 	h = proxyp_parse(rd->buf, rd->len + (size_t)n, r, error_r);
@@ -98,7 +98,6 @@ proxyp_read_wait(int fd, long long timeout_ms, struct proxyp_result *r,
 int
 proxyp_trusted(const char *addr, const char *nets, const char **error_r)
 {
-	static char err[96];
 	struct ipnet a, n, m;
 	char one[IPNET_KEYLEN];
 	size_t len;
@@ -116,9 +115,9 @@ proxyp_trusted(const char *addr, const char *nets, const char **error_r)
 		one[len] = '\0';
 		nets += strcspn(nets, " \t,");
 		if (ipnet_parse_key(one, &n) < 0) {
-			snprintf(err, sizeof(err), "proxy_trusted: bad network "
-			    "'%s'", one);
-			*error_r = err;
+			/* the value is the admin's own: say which key */
+			*error_r = "proxy_trusted: an entry is not an address "
+			    "or network";
 			return -1;
 		}
 		n = ipnet_mask(&n, n.prefix);	/* "10.1.2.3/8" too */
