@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_feed.h"
 #include "imapp.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -42,38 +43,22 @@ check_set(const struct imapp_seqset *ss)
 	}
 }
 
+/* check_cmd - a first argument that parses as a set is checked */
+static void
+check_cmd(const struct imapp_cmd *c)
+{
+	struct imapp_seqset ss;
+
+	if (c->nargs > 0 && c->args[0].type == IMAPP_ATOM &&
+	    imapp_seqset_parse(c->args[0].str, 100, &ss) == 0) {
+		check_set(&ss);
+		imapp_seqset_free(&ss);
+	}
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct imapp_reader r;
-	struct imapp_cmd c;
-	struct imapp_seqset ss;
-	enum imapp_status st;
-	const char *err;
-	size_t off = 0, used, step;
-
-	if (size == 0)
-		return 0;
-	step = (data[0] % 17) + 1;
-	imapp_reader_init(&r, 512, 512, 4096);
-	while (off < size) {
-		size_t n = size - off < step ? size - off : step;
-
-		st = imapp_reader_feed(&r, (const char *)data + off, n, &used);
-		off += used ? used : n;
-		if (st == IMAPP_COMMAND) {
-			if (imapp_parse(r.cmd.data, r.cmd.len, &c, &err) == 0 &&
-			    c.nargs > 0 && c.args[0].type == IMAPP_ATOM &&
-			    imapp_seqset_parse(c.args[0].str, 100, &ss) == 0) {
-				check_set(&ss);
-				imapp_seqset_free(&ss);
-			}
-			imapp_cmd_free(&c);
-			imapp_reader_reset(&r);
-		} else if (st == IMAPP_ELINE || st == IMAPP_ELITERAL) {
-			imapp_reader_reset(&r);
-		}
-	}
-	imapp_reader_free(&r);
+	fuzz_feed(data, size, 512, 512, check_cmd);
 	return 0;
 }

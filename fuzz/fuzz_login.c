@@ -15,6 +15,7 @@
 #include <strings.h>
 
 #include "buf.h"
+#include "fuzz_feed.h"
 #include "imapp.h"
 #include "mboxname.h"
 #include "uname.h"
@@ -133,30 +134,6 @@ check_cmd(const struct imapp_cmd *c)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct imapp_reader r;
-	struct imapp_cmd c;
-	enum imapp_status st;
-	const char *err;
-	size_t off = 0, used, step;
-
-	if (size == 0)
-		return 0;
-	step = (data[0] % 17) + 1;
-	imapp_reader_init(&r, 1024, 1024, 8192);
-	while (off < size) {
-		size_t n = size - off < step ? size - off : step;
-
-		st = imapp_reader_feed(&r, (const char *)data + off, n, &used);
-		off += used ? used : n;
-		if (st == IMAPP_COMMAND) {
-			if (imapp_parse(r.cmd.data, r.cmd.len, &c, &err) == 0)
-				check_cmd(&c);
-			imapp_cmd_free(&c);
-			imapp_reader_reset(&r);
-		} else if (st == IMAPP_ELINE || st == IMAPP_ELITERAL) {
-			imapp_reader_reset(&r);
-		}
-	}
-	imapp_reader_free(&r);
+	fuzz_feed(data, size, 1024, 1024, check_cmd);
 	return 0;
 }
