@@ -105,18 +105,26 @@ bodystructure_fields(const struct mime_part *p, const char *type,
 	buf_printf(out, " %zu", p->body_len);
 }
 
-/* bodystructure_ext1 - body-ext-1part */
+/* bodystructure_ext_tail - " dsp lang loc", the end of both
+ * body-ext-1part and body-ext-mpart */
 static void
-bodystructure_ext1(const struct mime_part *p, struct buf *out)
+bodystructure_ext_tail(const struct mime_part *p, struct buf *out)
 {
-	buf_putc(out, ' ');
-	bodystructure_put_field(out, p->md5);
 	buf_putc(out, ' ');
 	bodystructure_put_disposition(out, p);
 	buf_putc(out, ' ');
 	bodystructure_put_language(out, p->language);
 	buf_putc(out, ' ');
 	bodystructure_put_field(out, p->location);
+}
+
+/* bodystructure_ext1 - body-ext-1part */
+static void
+bodystructure_ext1(const struct mime_part *p, struct buf *out)
+{
+	buf_putc(out, ' ');
+	bodystructure_put_field(out, p->md5);
+	bodystructure_ext_tail(p, out);
 }
 
 /* bodystructure_leaf - body-type-basic or body-type-text (after the "(");
@@ -157,12 +165,7 @@ bodystructure_part(const struct mime_part *p, const char *data, int ext,
 		if (ext) {
 			buf_putc(out, ' ');
 			bodystructure_put_params(out, p->params, p->nparams);
-			buf_putc(out, ' ');
-			bodystructure_put_disposition(out, p);
-			buf_putc(out, ' ');
-			bodystructure_put_language(out, p->language);
-			buf_putc(out, ' ');
-			bodystructure_put_field(out, p->location);
+			bodystructure_ext_tail(p, out);
 		}
 		buf_putc(out, ')');
 		return;
