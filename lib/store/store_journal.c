@@ -5,8 +5,10 @@
  *
  * One append-only text file per user, <partition>/journal/<user> (bytes
  * outside [A-Za-z0-9._@+-] and a leading '.' written %XX).  The first
- * line is "berth-journal\t1\t<bytes>", <bytes> the size the file had when
- * last compacted (20 digits).  Then one line per record a committed
+ * line is "berth-journal\t1\t<bytes>\t<end>", <bytes> the size of the
+ * lines when last compacted, <end> where they end now (20 digits each);
+ * zeros follow the lines (written ahead, see store_jnl_put), and a
+ * reader stops at the first NUL.  Then one line per record a committed
  * transaction wrote, fields separated by tabs, names and keywords with
  * '%', tab, CR and LF written %XX:
  *   B id jseq uidvalidity uidnext recentuid highestmodseq attrs name
@@ -61,7 +63,9 @@
 #include "xalloc.h"
 
 #define JNL_MAGIC "berth-journal\t1\t"
-#define JNL_HEADER_LEN (sizeof(JNL_MAGIC) - 1 + 20 + 1)
+#define JNL_END_OFF (sizeof(JNL_MAGIC) - 1 + 20 + 1)
+#define JNL_HEADER_LEN (JNL_END_OFF + 20 + 1)
+#define JNL_GROW (256 * 1024)	/* zeros written ahead at a time */
 #define JNL_COMPACT_MIN (64 * 1024)
 
 static int
@@ -238,11 +242,23 @@ store_jnl_sub(struct store *st, const char *user, const char *name,
 	store_jnl_add(st, 0, user, &b);
 }
 
-/* store_jnl_header - the first line, for a file compacted at bytes */
+/* store_jnl_header - the first line, for a file compacted at bytes
+ * whose lines end at end */
 static void
-store_jnl_header(struct buf *b, unsigned long long bytes)
+store_jnl_header(struct buf *b, unsigned long long bytes,
+    unsigned long long end)
 {
-	buf_printf(b, "%s%020llu\n", JNL_MAGIC, bytes);
+	buf_printf(b, "%s%020llu\t%020llu\n", JNL_MAGIC, bytes, end);
+}
+
+/* store_jnl_text_len - where the lines of a journal's bytes end: at the
+ * first NUL (the zeros written ahead) */
+static size_t
+store_jnl_text_len(const char *data, size_t len)
+{
+	const char *z = memchr(data, '\0', len);
+
+	return z != NULL ? (size_t)(z - data) : len;
 }
 
 static int
@@ -277,15 +293,13 @@ store_jnl_open_locked(struct store *st, const char *path)
 	int fd, tries;
 
 	for (tries = 0; tries < 100; tries++) {
-		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
-		    0640);
+		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
 		if (fd < 0 && errno == ENOENT) {
 			dir = xasprintf("%s/journal", st->partdir);
 			if (mkdir(dir, 0750) == 0)
 				store_fsync_dir(st->partdir);
 			free(dir);
-			fd = open(path, O_WRONLY | O_APPEND | O_CREAT |
-			    O_CLOEXEC, 0640);
+			fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
 		}
 		if (fd < 0)
 			return -1;
@@ -296,7 +310,7 @@ store_jnl_open_locked(struct store *st, const char *path)
 		if (stat(path, &b) == 0 && a.st_ino == b.st_ino) {
 			if (a.st_size == 0) {
 				/* new: the header, and the name made durable */
-				store_jnl_header(&h, 0);
+				store_jnl_header(&h, 0, JNL_HEADER_LEN);
 				if (store_jnl_write_all(fd, h.data,
 				    h.len) < 0) {
 					buf_free(&h);
@@ -316,6 +330,67 @@ store_jnl_open_locked(struct store *st, const char *path)
 	return -1;
 }
 
+static int
+store_jnl_pwrite_all(int fd, const char *data, size_t len, off_t off)
+{
+	ssize_t n;
+
+	while (len > 0) {
+		n = pwrite(fd, data, len, off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		data += n;
+		len -= (size_t)n;
+		off += n;
+	}
+	return 0;
+}
+
+/*
+ * store_jnl_put - write text at the end of the lines of the journal at
+ * fd (locked), and the new end into its header.  The file is kept
+ * JNL_GROW of zeros longer than its lines, written and fsync'd ahead, so
+ * that an append changes neither the file's size nor its block map and
+ * the fdatasync after it flushes data only (one journal commit less per
+ * command than an append that grows the file).
+ */
+static int
+store_jnl_put(int fd, const char *text, size_t len)
+{
+	static const char zeros[4096];
+	char h[JNL_HEADER_LEN + 1], num[24];
+	unsigned long long end = 0;
+	struct stat sb;
+	off_t off;
+
+	if (fstat(fd, &sb) < 0)
+		return -1;
+	if (pread(fd, h, JNL_HEADER_LEN, 0) == (ssize_t)JNL_HEADER_LEN &&
+	    memcmp(h, JNL_MAGIC, sizeof(JNL_MAGIC) - 1) == 0 &&
+	    h[JNL_END_OFF - 1] == '\t') {
+		h[JNL_HEADER_LEN - 1] = '\0';
+		end = strtoull(h + JNL_END_OFF, NULL, 10);
+	}
+	if (end < JNL_HEADER_LEN || end > (unsigned long long)sb.st_size)
+		return -1;
+	if (end + len > (unsigned long long)sb.st_size) {
+		/* zeros ahead, made durable with the size before use */
+		for (off = sb.st_size; (unsigned long long)off <
+		    end + len + JNL_GROW; off += (off_t)sizeof(zeros))
+			if (store_jnl_pwrite_all(fd, zeros, sizeof(zeros),
+			    off) < 0)
+				return -1;
+		if (fsync(fd) < 0)
+			return -1;
+	}
+	if (store_jnl_pwrite_all(fd, text, len, (off_t)end) < 0)
+		return -1;
+	snprintf(num, sizeof(num), "%020llu", end + len);
+	return store_jnl_pwrite_all(fd, num, 20, (off_t)JNL_END_OFF);
+}
+
 /* store_jnl_append - append text to user's journal and make it durable */
 static int
 store_jnl_append(struct store *st, const char *user, const char *text,
@@ -330,7 +405,7 @@ store_jnl_append(struct store *st, const char *user, const char *text,
 		free(path);
 		return r;
 	}
-	r = store_jnl_write_all(fd, text, len);
+	r = store_jnl_put(fd, text, len);
 	flock(fd, LOCK_UN);
 	if (r == 0)
 		r = fdatasync(fd);
@@ -629,10 +704,12 @@ static void
 store_jnl_replay(const char *data, size_t len, struct store_jstate *js)
 {
 	struct store_jraw raw;
-	const char *p = data, *end = data + len, *nl;
+	const char *p = data, *end, *nl;
 	char *line;
 
 	memset(&raw, 0, sizeof(raw));
+	len = store_jnl_text_len(data, len);
+	end = data + len;
 	if (len >= JNL_HEADER_LEN && memcmp(data, JNL_MAGIC,
 	    sizeof(JNL_MAGIC) - 1) == 0)
 		p = data + JNL_HEADER_LEN;
@@ -801,7 +878,8 @@ store_jnl_compact(struct store *st, const char *user, int force,
 	if (len >= JNL_HEADER_LEN && memcmp(data, JNL_MAGIC,
 	    sizeof(JNL_MAGIC) - 1) == 0)
 		last = strtoull(data + sizeof(JNL_MAGIC) - 1, NULL, 10);
-	if (!force && (len < JNL_COMPACT_MIN || len <= 2 * last)) {
+	if (!force && (store_jnl_text_len(data, len) < JNL_COMPACT_MIN ||
+	    store_jnl_text_len(data, len) <= 2 * last)) {
 		if (len > 0)
 			munmap((void *)data, len);
 		r = 0;
@@ -811,7 +889,8 @@ store_jnl_compact(struct store *st, const char *user, int force,
 	if (len > 0)
 		munmap((void *)data, len);
 	store_jnl_write_state(&js, &body);
-	store_jnl_header(&b, (unsigned long long)(JNL_HEADER_LEN + body.len));
+	store_jnl_header(&b, (unsigned long long)(JNL_HEADER_LEN + body.len),
+	    (unsigned long long)(JNL_HEADER_LEN + body.len));
 	buf_append(&b, body.data, body.len);
 	tmp = xasprintf("%s.new", path);
 	tfd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);

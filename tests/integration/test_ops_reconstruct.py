@@ -177,8 +177,12 @@ def test_check_finds_differences(fresh):
     assert "missing" in r.stdout and "user=bob" in r.stdout
     os.rename(moved, path)
     # a journal line the database never saw
-    with open(os.path.join(srv.dir, "spool", "journal", "alice"), "a") as f:
-        f.write("S\tNever\n")
+    # (the lines end at the first NUL: zeros are written ahead)
+    with open(os.path.join(srv.dir, "spool", "journal", "alice"),
+              "r+b") as f:
+        end = f.read().index(b"\0")
+        f.seek(end)
+        f.write(b"S\tNever\n")
     r = ctl(srv, "check")
     assert r.returncode == 1
     assert "subscription=Never" in r.stdout, r.stdout
