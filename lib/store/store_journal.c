@@ -805,8 +805,8 @@ store_jnl_users(struct store *st, char ***users_r, size_t *n_r)
 		return errno == ENOENT ? 0 : -1;
 	}
 	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.' || strchr(de->d_name, '.') != NULL)
-			continue;	/* ".", "..", "<user>.new" */
+		if (de->d_name[0] == '.')
+			continue;	/* ".", "..", ".new-<user>" */
 		*users_r = xreallocarray(*users_r, *n_r + 1,
 		    sizeof(**users_r));
 		(*users_r)[(*n_r)++] = store_jnl_unpath(de->d_name);
@@ -892,7 +892,8 @@ store_jnl_compact(struct store *st, const char *user, int force,
 	store_jnl_header(&b, (unsigned long long)(JNL_HEADER_LEN + body.len),
 	    (unsigned long long)(JNL_HEADER_LEN + body.len));
 	buf_append(&b, body.data, body.len);
-	tmp = xasprintf("%s.new", path);
+	tmp = xasprintf("%s/journal/.new-%s", st->partdir,
+	    strrchr(path, '/') + 1);
 	tfd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
 	if (tfd < 0 || store_jnl_write_all(tfd, b.data, b.len) < 0 ||
 	    fsync(tfd) < 0 || rename(tmp, path) < 0) {

@@ -64,7 +64,8 @@ def test_contents(deb):
 
 def test_unit(deb):
     path, root = deb
-    units = glob.glob(os.path.join(root, "*lib/systemd/system/berth.service"))
+    units = glob.glob(os.path.join(root, "lib/systemd/system/berth.service")) \
+        + glob.glob(os.path.join(root, "usr/lib/systemd/system/berth.service"))
     assert units
     with open(units[0]) as f:
         unit = f.read()

@@ -89,6 +89,11 @@ def fill(srv):
     c.logout()
     c = srv.connect("bob", "hunter2")
     c.create("Sent")
+    c.logout()
+    c = srv.connect("john.doe", "pw")
+    c.append("INBOX", None, None, b"Subject: dot\r\n\r\ndot\r\n")
+    c.logout()
+    c = srv.connect("bob", "hunter2")
     c.append("Sent", "(\\Seen)", None, b"Subject: bob\r\n\r\nbob\r\n")
     c.logout()
 
@@ -96,10 +101,12 @@ def fill(srv):
 def test_reconstruct_after_losing_the_environment(fresh):
     srv = fresh()
     srv.add_user("bob", "hunter2")
+    srv.add_user("john.doe", "pw")
     srv.start()
     fill(srv)
     before = state(srv)
     bob_before = state(srv, "bob", "hunter2")
+    dot_before = state(srv, "john.doe", "pw")
     assert before["Old"]["msgs"] and before["Work"]["msgs"]
     r = ctl(srv, "check")
     assert r.returncode == 0, r.stdout + r.stderr
@@ -124,6 +131,7 @@ def test_reconstruct_after_losing_the_environment(fresh):
     srv.start()
     assert state(srv) == before
     assert state(srv, "bob", "hunter2") == bob_before
+    assert state(srv, "john.doe", "pw") == dot_before
     r = ctl(srv, "check")
     assert r.returncode == 0, r.stdout + r.stderr
     # the server goes on from there: new UIDs follow the old ones
@@ -142,6 +150,7 @@ def test_reconstruct_after_losing_the_environment(fresh):
 def test_reconstruct_one_user_and_mailbox(fresh):
     srv = fresh()
     srv.add_user("bob", "hunter2")
+    srv.add_user("john.doe", "pw")
     srv.start()
     fill(srv)
     before = state(srv)
@@ -158,6 +167,7 @@ def test_reconstruct_one_user_and_mailbox(fresh):
 def test_check_finds_differences(fresh):
     srv = fresh()
     srv.add_user("bob", "hunter2")
+    srv.add_user("john.doe", "pw")
     srv.start()
     fill(srv)
     r = ctl(srv, "check")
