@@ -9,8 +9,8 @@ LITERAL+ literal over TCP_NODELAY, each answered before the next is sent), for t
 --base, for another build (e.g. one without the journal) in the same run,
 alternating rounds; prints key=value lines and the ratio.
 
-reconstruct: fills N messages into M mailboxes of one user through
-berthctl-free IMAP APPENDs (pipelined MULTIAPPEND-free batches), stops
+reconstruct: fills N messages into M mailboxes of one user with IMAP
+APPENDs (LITERAL+, one at a time), stops
 the server, deletes the Berkeley DB environment, times berthctl
 reconstruct, and checks the message count over IMAP afterwards.
 """
@@ -95,15 +95,27 @@ def cmd_reconstruct(a):
     try:
         c = s.connect("alice", "secret")
         per = a.messages // a.mailboxes
-        t = time.monotonic()
         for m in range(a.mailboxes):
-            name = f"box{m:03d}"
-            c.create(name)
-            for i in range(per):
-                c.append(name, "(\\Seen)" if i % 2 else None, None,
-                         MSG + f"{m}/{i}\r\n".encode())
-        fill = time.monotonic() - t
+            c.create(f"box{m:03d}")
         c.logout()
+        t = time.monotonic()
+        sock = socket.create_connection(("127.0.0.1", s.port))
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        f = sock.makefile("rb")
+        f.readline()
+        sock.sendall(b"l LOGIN alice secret\r\n")
+        while not f.readline().startswith(b"l "):
+            pass
+        for m in range(a.mailboxes):
+            for i in range(per):
+                body = MSG + f"{m}/{i}\r\n".encode()
+                flags = b"(\\Seen) " if i % 2 else b""
+                sock.sendall(b"a APPEND box%03d %s{%d+}\r\n" % (
+                    m, flags, len(body)) + body + b"\r\n")
+                while not f.readline().startswith(b"a "):
+                    pass
+        sock.close()
+        fill = time.monotonic() - t
         s.stop()
         jsize = sum(os.path.getsize(os.path.join(dp, f)) for dp, _, fs in
                     os.walk(os.path.join(s.dir, "spool", "journal"))
