@@ -131,6 +131,7 @@ peer_iam(struct authd_peer *p, const struct ipc_msg *m)
 		return -1;
 	if (strcmp(role, "idled") == 0)
 		peer_idled = p;
+	log_info("peer role=%s", role);
 	return 0;
 }
 

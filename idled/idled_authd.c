@@ -100,6 +100,31 @@ authd_result(void)
 	}
 }
 
+/*
+ * authd_lost - the link is gone, and with it every answer still due on
+ * it (a restarted authd knows nothing of them): the logins waiting for
+ * one get the reply their worker left (NO [UNAVAILABLE]) now, not when
+ * their wait runs out
+ */
+static void
+authd_lost(void)
+{
+	struct iuser *u = idled_user_find("");
+	struct isess *s;
+	unsigned n = 0;
+
+	for (s = u ? u->head : NULL; s != NULL; s = s->unext) {
+		if (!(s->flags & SNAP_F_AUTHWAIT))
+			continue;
+		s->flags &= ~(uint32_t)SNAP_F_AUTHWAIT;
+		s->wake_ms = ev_now_ms();
+		idled_limits_rearm(s);
+		n++;
+	}
+	log_warn("link to authd lost; logins waiting for it answered "
+	    "count=%u", n);
+}
+
 /* authd_read - what authd sent on our link */
 static void
 authd_read(struct ev_io *io, unsigned events, void *ctx)
@@ -111,8 +136,10 @@ authd_read(struct ev_io *io, unsigned events, void *ctx)
 	while ((r = authlink_recv(&authd_msg)) > 0)
 		if (authd_msg.type == AUTHPROTO_T_RESULT)
 			authd_result();
-	if (r < 0)
+	if (r < 0) {
 		ev_io_forget(io);	/* authlink closed it; remade later */
+		authd_lost();
+	}
 }
 
 void

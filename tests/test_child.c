@@ -3,7 +3,7 @@
  * contract like the real daemons.
  *
  *   test_child service            accept on fd 4, report READY/BUSY, write
- *                                 "hello <pid>\n", hold the connection
+ *                                 "hello <pid>\n", echo what comes
  *                                 until the client closes it
  *   test_child start FILE ADDR    START: write to FILE whether a connect to
  *                                 ADDR (host:port) was "refused" or
@@ -35,6 +35,7 @@ child_service(void)
 {
 	int lfd = srv_listen_fd(), fd;
 	char line[64], junk[512];
+	ssize_t n;
 
 	if (lfd < 0)
 		log_fatal("no listener on fd %d", SRV_LISTEN_FD);
@@ -50,8 +51,10 @@ child_service(void)
 		snprintf(line, sizeof(line), "hello %d\n", (int)getpid());
 		if (write(fd, line, strlen(line)) < 0)
 			log_warn("write: %m");
-		while (read(fd, junk, sizeof(junk)) > 0)
-			;
+		/* echo: a test can see the connection is still served */
+		while ((n = read(fd, junk, sizeof(junk))) > 0)
+			if (write(fd, junk, (size_t)n) < 0)
+				break;
 		close(fd);
 	}
 }

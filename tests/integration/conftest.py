@@ -16,19 +16,13 @@ import time
 
 import pytest
 
+from poll import deadline, free_port, wait_for  # noqa: F401 (for tests)
+
 BUILD = os.environ.get("top_builddir") or os.path.abspath(
     os.path.join(os.path.dirname(__file__), "..", ".."))
 PROGDIR = ":".join(os.path.join(BUILD, d)
                    for d in ("imapd", "authd", "idled", "tlsd", "lmtpd",
                             "tools", "master"))
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def make_cert(dir, name="localhost", days=30, extra=()):
@@ -48,8 +42,8 @@ def make_cert(dir, name="localhost", days=30, extra=()):
 def wait_greeting(port, proc, what, logtext, timeout, step):
     """until the server on port answers a connection with "* OK"; raises
     (with logtext()) when proc exits or timeout passes"""
-    deadline = time.time() + timeout
-    while time.time() < deadline:
+    end = time.time() + deadline(timeout)
+    while time.time() < end:
         if proc.poll() is not None:
             raise RuntimeError(f"{what} exited: {logtext()}")
         try:
@@ -189,8 +183,17 @@ DAEMON {{
         except FileNotFoundError:
             return ""
 
+    def log_count(self, *parts):
+        """how many lines of the log hold every one of parts"""
+        return sum(1 for ln in self.logtext().splitlines()
+                   if all(p in ln for p in parts))
+
+    def wait_log(self, *parts, count=1, timeout=10):
+        """until count lines of the log hold every one of parts"""
+        return wait_for(lambda: self.log_count(*parts) >= count, timeout)
+
     def connect(self, user=None, password=None):
-        c = imaplib.IMAP4("127.0.0.1", self.port, timeout=20)
+        c = imaplib.IMAP4("127.0.0.1", self.port, timeout=deadline(20))
         if user:
             c.login(user, password)
         return c

@@ -3,7 +3,9 @@
 It speaks saslauthd's protocol (four counted strings in: login, password,
 service, realm; one counted string out: "OK ..." or "NO ..."), checks the
 password against a dict, and answers after `delay` seconds -- or never,
-for users in `hang`, until the test ends.  Every check is counted.
+for users in `hang`, until the test ends.  Every check is counted; while
+`released` is clear, checks are held (counted, not answered).  `order`
+keeps the user and password of each check in the order they came.
 """
 import os
 import socket
@@ -19,8 +21,11 @@ class FakeSaslauthd:
         self.delay = delay
         self.hang = set(hang)
         self.checks = 0
+        self.order = []         # (user, password) of every check, in turn
         self.lock = threading.Lock()
         self.stopping = threading.Event()
+        self.released = threading.Event()
+        self.released.set()
         if os.path.exists(path):
             os.unlink(path)
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -65,9 +70,11 @@ class FakeSaslauthd:
             self.field(c)
             with self.lock:
                 self.checks += 1
+                self.order.append((user, pw.decode(errors="replace")))
             if user in self.hang:
                 self.stopping.wait(60)
                 return
+            self.released.wait(60)
             time.sleep(self.delay)
             ok = self.users.get(user) == pw.decode(errors="replace")
             text = b"OK \"Success.\"" if ok else b"NO \"authentication failed\""

@@ -2,13 +2,15 @@
 import socket
 import time
 
+from poll import deadline
+
 
 class Raw:
     def __init__(self, port, timeout=10, source=None, greet=True):
         """source: a loopback address to connect from, e.g. 127.0.0.2;
         greet: read the greeting (into .greeting) now"""
         self.s = socket.create_connection(
-            ("127.0.0.1", port), timeout=timeout,
+            ("127.0.0.1", port), timeout=deadline(timeout),
             source_address=(source, 0) if source else None)
         self.buf = b""
         self.greeting = self.line() if greet else None
@@ -45,8 +47,8 @@ class Raw:
 
     def closed(self, timeout=5):
         """True when the server closes the connection"""
-        self.s.settimeout(timeout)
-        end = time.time() + timeout
+        self.s.settimeout(deadline(timeout))
+        end = time.time() + deadline(timeout)
         try:
             while time.time() < end:
                 if not self.s.recv(65536):

@@ -5,10 +5,10 @@ mailbox, ENVELOPE addresses, SEARCH on address headers, LSUB parents,
 UNCHANGEDSINCE and LIST's INBOX.  Raw sockets: the order and the exact
 form of untagged responses is what is checked."""
 import re
-import time
 
 import pytest
 
+from conftest import wait_for
 from raw import Raw
 
 TODO = pytest.mark.xfail(strict=True, reason="not fixed yet")
@@ -445,15 +445,6 @@ def test_qresync(server):
     assert b"* SEARCH 6" in out, out
     for r in (a, b):
         r.cmd(b"z", b"LOGOUT")
-
-
-def wait_for(pred, timeout=10):
-    end = time.time() + timeout
-    while time.time() < end:
-        if pred():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_qresync_parked_session(fresh):

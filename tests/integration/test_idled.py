@@ -4,9 +4,8 @@ import signal
 import subprocess
 import time
 
-from conftest import BUILD
+from conftest import BUILD, deadline, wait_for
 from raw import Raw
-from test_master import wait_for
 
 MSG = b"From: a@example.com\r\nSubject: push\r\n\r\nnew mail\r\n"
 
@@ -103,7 +102,8 @@ def test_idled_killed_restarts(fresh):
     assert r.line().startswith(b"i1 OK")
     assert wait_for(lambda: len(s.children("idled")) == 1 and
                     s.children("idled") != pids, 15)
-    time.sleep(0.3)
+    # the new idled takes sessions once it listens
+    assert s.wait_log("berth/idled[", "listening on", count=2)
     n = s.logtext().count("park user=alice")
     r.send(b"i2 IDLE\r\n")
     assert r.line().startswith(b"+ ")
@@ -179,7 +179,9 @@ def test_done_idle_answered_by_idled(fresh):
     r.send(b"DONE\r\ni2 IDLE\r\n")
     assert r.line().startswith(b"i1 OK")
     assert r.line().startswith(b"+ ")
-    time.sleep(0.3)
+    # a round trip through idled: had it handed the session to a worker
+    # for that input, its unpark line is written by now
+    assert s.parked() >= 1
     # no worker was woken for it, and the session still gets changes
     assert s.logtext().count("reason=client-input") == resumes
     c.append("re", None, None, MSG)
@@ -206,6 +208,7 @@ def test_done_then_idle_separately_answered_by_idled(fresh):
     # idling again: the change made in between is reported now, and
     # DONE and IDLE were answered by idled (no wake to a worker)
     assert r.line() == b"* 1 EXISTS"
+    assert s.parked() >= 1      # a round trip through idled, as above
     assert s.logtext().count(idle) == resumes
     r.send(b"DONE\r\n")
     assert r.line().startswith(b"i2 OK")
@@ -356,19 +359,19 @@ def test_malformed_messages_close_only_that_peer(fresh):
         p = seqpacket("idled")
         fds = array.array("i", [victim_b.fileno()])
         p.sendmsg([msg], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)])
-        p.settimeout(5)
+        p.settimeout(deadline(5))
         assert p.recv(100) == b""       # closed, no answer
         p.close()
     # change messages: garbage and a wrong version
     for msg in [b"x" * 10, struct.pack("=HH", 7, 1) + b"\0" * 40]:
         p = seqpacket("notify")
         p.send(msg)
-        p.settimeout(5)
+        p.settimeout(deadline(5))
         assert p.recv(100) == b""
         p.close()
     # idled closed the copies it was sent: the pair's other end sees EOF
     victim_b.close()
-    victim_a.settimeout(5)
+    victim_a.settimeout(deadline(5))
     assert victim_a.recv(10) == b""
     assert s.children("idled") == idled
     r = idler(s, b"mal")

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from test_master import wait_for
+from conftest import wait_for
 
 NODE_DIR = os.path.join(os.path.dirname(__file__), "..", "node")
 MSG = b"From: a@example.com\r\nSubject: flow\r\n\r\nnew mail\r\n"

@@ -4,7 +4,7 @@ import signal
 import subprocess
 import time
 
-from conftest import BUILD, PROGDIR, Server
+from conftest import BUILD, PROGDIR, Server, wait_for
 
 MSG = b"From: a@example.com\r\nSubject: keep me\r\n\r\nimportant\r\n"
 
@@ -14,15 +14,6 @@ def run_master(s):
         [os.path.join(BUILD, "master", "master"), "-C", s.conf, "-M",
          s.mconf, "-D"], capture_output=True, timeout=20,
         env=dict(os.environ, BERTH_PROGDIR=PROGDIR))
-
-
-def wait_for(pred, timeout=10):
-    end = time.time() + timeout
-    while time.time() < end:
-        if pred():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def test_master_conf_error_names_file_line_key(fresh):
@@ -147,7 +138,8 @@ def test_authd_restarted(fresh):
     os.kill(pids[0], signal.SIGKILL)
     assert wait_for(lambda: len(s.children("authd")) == 1 and
                     s.children("authd") != pids, 15)
-    time.sleep(0.3)
+    # the new authd admits connections once it listens
+    assert s.wait_log("berth/authd[", "listening on", count=2)
     c = s.connect("alice", "secret")
     c.logout()
 

@@ -6,7 +6,7 @@ exchange is bounded."""
 import time
 
 from raw import Raw
-from test_master import wait_for
+from conftest import wait_for
 
 MSG = b"From: a@example.com\r\nSubject: part\r\n\r\nbody\r\n"
 
@@ -375,7 +375,9 @@ def test_trickle_does_not_keep_a_worker(fresh):
     s = fresh(prefork=2, maxchild=4,
               extra_conf="notauth_park_delay: 1s\n").start()
     rs = [Raw(s.port, timeout=20) for _ in range(4)]
-    line = b"a LOGIN alice secret\r\n"
+    # a long tag: the trickle outlasts the park however slow the run
+    tag = b"a" * 50
+    line = tag + b" LOGIN alice secret\r\n"
     sent = 0
 
     def trickle():
@@ -386,11 +388,11 @@ def test_trickle_does_not_keep_a_worker(fresh):
             sent += 1
         time.sleep(0.2)
         return s.parked() >= 4
-    assert wait_for(trickle, 15), s.parked()
+    assert wait_for(trickle, 60), s.parked()
     assert sent < len(line) - 2, "the trickle ended before the park"
     r, ok = greeted(s.port)
     assert ok
     for q in rs:
         q.send(line[sent:])
     for q in rs:
-        assert q.until_tag(b"a")[-1].startswith(b"a OK")
+        assert q.until_tag(tag)[-1].startswith(tag + b" OK")

@@ -9,7 +9,7 @@ import struct
 import pytest
 
 from raw import Raw
-from test_master import wait_for
+from conftest import deadline, wait_for
 
 SIG = b"\r\n\r\n\0\r\nQUIT\n"
 
@@ -51,7 +51,7 @@ def count(s, text):
 def gone(r, timeout=5):
     """the server closed r without a word (a reset counts: the refused
     bytes were never read)"""
-    r.s.settimeout(timeout)
+    r.s.settimeout(deadline(timeout))
     try:
         return r.s.recv(100) == b""
     except ConnectionResetError:

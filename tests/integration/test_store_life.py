@@ -20,11 +20,10 @@ import signal
 import socket
 import subprocess
 import threading
-import time
 
 import pytest
 
-from conftest import BUILD
+from conftest import BUILD, wait_for
 
 CHURN = int(os.environ.get("BERTH_STORE_CHURN", "2000"))
 LOCKERS_PER_WORKER = 9
@@ -42,16 +41,6 @@ def stats(srv):
     assert out.returncode == 0, out.stderr
     return dict((k, int(v)) for k, v in
                 (ln.split("=", 1) for ln in out.stdout.split()))
-
-
-def wait_for(pred, timeout, step=0.1):
-    end = time.time() + timeout
-    while time.time() < end:
-        v = pred()
-        if v:
-            return v
-        time.sleep(step)
-    return pred()
 
 
 def settled(srv, base):

@@ -13,7 +13,7 @@ import pytest
 
 from conftest import make_cert
 from raw import Raw
-from test_master import wait_for
+from conftest import wait_for
 
 MSG = b"From: a@example.com\r\nSubject: over tls\r\n\r\nsecret mail\r\n"
 

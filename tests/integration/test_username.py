@@ -9,7 +9,7 @@ import subprocess
 
 from conftest import BUILD
 from raw import Raw
-from test_master import wait_for
+from conftest import wait_for
 
 MECHS = "sasl_mech_list: PLAIN LOGIN SCRAM-SHA-256 SCRAM-SHA-1\n"
 FAST = "authd_delay_base: 10ms\nauthd_delay_max: 20ms\n"

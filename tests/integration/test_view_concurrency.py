@@ -7,11 +7,10 @@ time, with and without being parked in idled between commands.
 viewcheck fails on any impossible EXPUNGE, EXISTS, FETCH number or MODSEQ
 (RFC 3501 7.4.1, RFC 7162) and on a FETCH 1:* that misses a message the
 client knows."""
-import time
 
 import pytest
 
-from conftest import Server
+from conftest import Server, wait_for
 from viewcheck import Session, drive, summary
 
 USERS = [("alice", "secret"), ("bob", "hunter2"), ("carol", "pw3")]
@@ -130,10 +129,7 @@ def test_parked_view_with_held_expunge(srv):
     w.command(b"APPEND f3", kind="APPEND", literal=MSG % (4, 4))
     w.logout()
     a.fetch_all()                   # still held: 2 messages (or 3 at most)
-    deadline = time.time() + 10
-    while srv.parked() < 1:
-        assert time.time() < deadline, "a was not parked"
-        time.sleep(0.05)
+    assert wait_for(lambda: srv.parked() >= 1), "a was not parked"
     a.command(b"NOOP", kind="NOOP")
     a.fetch_all()
     assert a.known_uids() == [2, 4], a.log
@@ -163,6 +159,11 @@ def run(extra_conf, pause, notify=False):
         assert "panic" not in log
     finally:
         s.stop()
+        # shown when the test failed: what went wrong anywhere in the run,
+        # then how it ended
+        print("\n".join(ln for ln in s.logtext().splitlines()
+                        if ": error: " in ln or ": warning: " in ln or
+                        "stopping" in ln or "exited" in ln))
         print(s.logtext()[-3000:])
         s.cleanup()
 
