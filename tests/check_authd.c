@@ -489,37 +489,14 @@ END_TEST
 int
 main(void)
 {
-	Suite *s = suite_create("authd");
-	TCase *tab = tcase_create("tab"), *calc = tcase_create("calc"),
-	    *hold = tcase_create("hold"), *queue = tcase_create("queue"),
-	    *uname = tcase_create("uname");
-
-	tcase_add_test(tab, test_tab);
-	tcase_add_test(calc, test_bucket);
-	tcase_add_test(calc, test_decay);
-	tcase_add_loop_test(calc, test_delay, 0, sizeof(delays) /
-	    sizeof(delays[0]));
-	tcase_add_test(calc, test_delay_edges);
-	tcase_add_test(calc, test_class);
-	tcase_add_test(calc, test_box);
-	tcase_add_test(hold, test_keys);
-	tcase_add_test(hold, test_hold_counts);
-	tcase_add_test(hold, test_hold_tombstones_expire);
-	tcase_add_test(hold, test_detach);
-	tcase_add_test(queue, test_queue_order);
-	tcase_add_test(queue, test_queue_remove);
-	tcase_set_timeout(queue, 10);
-	tcase_add_loop_test(uname, test_uname, 0, sizeof(unames) /
-	    sizeof(unames[0]));
-	tcase_add_test(uname, test_uname_edges);
-	tcase_set_timeout(uname, 10);
-	suite_add_tcase(s, uname);
-	suite_add_tcase(s, queue);
-	suite_add_tcase(s, tab);
-	suite_add_tcase(s, calc);
-	suite_add_tcase(s, hold);
-	tcase_set_timeout(tab, 10);
-	tcase_set_timeout(calc, 10);
-	tcase_set_timeout(hold, 10);
-	return check_run_forked(s);
+	return check_main("authd", CHECK_TESTS(CHECK_TEST(test_tab),
+	    CHECK_TEST(test_bucket), CHECK_TEST(test_decay),
+	    CHECK_LOOP(test_delay, sizeof(delays) / sizeof(delays[0])),
+	    CHECK_TEST(test_delay_edges), CHECK_TEST(test_class),
+	    CHECK_TEST(test_box), CHECK_TEST(test_keys),
+	    CHECK_TEST(test_hold_counts),
+	    CHECK_TEST(test_hold_tombstones_expire), CHECK_TEST(test_detach),
+	    CHECK_TEST(test_queue_order), CHECK_TEST(test_queue_remove),
+	    CHECK_LOOP(test_uname, sizeof(unames) / sizeof(unames[0])),
+	    CHECK_TEST(test_uname_edges)), CHECK_OPTS(NULL, NULL, 10, 1));
 }

@@ -203,14 +203,8 @@ END_TEST
 int
 main(void)
 {
-	Suite *s = suite_create("authlink");
-	TCase *tc = tcase_create("authlink");
-
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, test_never_blocks);
-	tcase_add_test(tc, test_replay_after_restart);
-	tcase_add_test(tc, test_no_authd);
-	tcase_set_timeout(tc, 20);
-	suite_add_tcase(s, tc);
-	return check_run_forked(s);
+	return check_main("authlink", CHECK_TESTS(
+	    CHECK_TEST(test_never_blocks),
+	    CHECK_TEST(test_replay_after_restart), CHECK_TEST(test_no_authd)),
+	    CHECK_OPTS(setup, teardown, 20, 1));
 }

@@ -108,27 +108,12 @@ START_TEST(test_parsers)
 }
 END_TEST
 
-static Suite *
-cfg_suite(void)
-{
-	Suite *s = suite_create("cfg");
-	TCase *tc;
-
-	tc = tcase_create("load");
-	tcase_add_test(tc, test_basic);
-	tcase_add_test(tc, test_defaults);
-	tcase_add_test(tc, test_unknown_key_warns);
-	tcase_add_loop_test(tc, test_bad_value, 0,
-	    sizeof(bad_cases) / sizeof(bad_cases[0]));
-	suite_add_tcase(s, tc);
-	tc = tcase_create("parsers");
-	tcase_add_test(tc, test_parsers);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int
 main(void)
 {
-	return check_run(cfg_suite());
+	return check_main("cfg", CHECK_TESTS(CHECK_TEST(test_basic),
+	    CHECK_TEST(test_defaults), CHECK_TEST(test_unknown_key_warns),
+	    CHECK_LOOP(test_bad_value,
+	    sizeof(bad_cases) / sizeof(bad_cases[0])),
+	    CHECK_TEST(test_parsers)), NULL);
 }

@@ -93,12 +93,6 @@ END_TEST
 int
 main(void)
 {
-	Suite *s = suite_create("date");
-	TCase *tc = tcase_create("date");
-
-	tcase_add_test(tc, test_rfc5322);
-	tcase_add_test(tc, test_imap_datetime);
-	tcase_add_test(tc, test_imap_date);
-	suite_add_tcase(s, tc);
-	return check_run(s);
+	return check_main("date", CHECK_TESTS(CHECK_TEST(test_rfc5322),
+	    CHECK_TEST(test_imap_datetime), CHECK_TEST(test_imap_date)), NULL);
 }

@@ -111,12 +111,6 @@ END_TEST
 int
 main(void)
 {
-	Suite *s = suite_create("ev");
-	TCase *tc = tcase_create("ev");
-
-	tcase_set_timeout(tc, 10);
-	tcase_add_test(tc, test_timer_order);
-	tcase_add_test(tc, test_io_and_defer);
-	suite_add_tcase(s, tc);
-	return check_run(s);
+	return check_main("ev", CHECK_TESTS(CHECK_TEST(test_timer_order),
+	    CHECK_TEST(test_io_and_defer)), CHECK_OPTS(NULL, NULL, 10, 0));
 }

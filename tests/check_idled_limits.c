@@ -244,15 +244,11 @@ END_TEST
 int
 main(void)
 {
-	Suite *s = suite_create("idled_limits");
-	TCase *tc = tcase_create("caps");
-
-	tcase_add_test(tc, test_maxuser_evicts_oldest);
-	tcase_add_test(tc, test_maxuser_counts_only_the_user);
-	tcase_add_test(tc, test_maxusernet_evicts_oldest_of_that_network);
-	tcase_add_test(tc, test_network_cap_before_user_cap);
-	tcase_add_test(tc, test_not_logged_in_not_capped);
-	tcase_add_test(tc, test_caps_off);
-	suite_add_tcase(s, tc);
-	return check_run(s);
+	return check_main("idled_limits", CHECK_TESTS(
+	    CHECK_TEST(test_maxuser_evicts_oldest),
+	    CHECK_TEST(test_maxuser_counts_only_the_user),
+	    CHECK_TEST(test_maxusernet_evicts_oldest_of_that_network),
+	    CHECK_TEST(test_network_cap_before_user_cap),
+	    CHECK_TEST(test_not_logged_in_not_capped),
+	    CHECK_TEST(test_caps_off)), NULL);
 }

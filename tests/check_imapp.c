@@ -475,28 +475,17 @@ END_TEST
 int
 main(void)
 {
-	Suite *s = suite_create("imapp");
-	TCase *tc = tcase_create("imapp");
-
-	tcase_add_loop_test(tc, test_bytewise, 0,
-	    sizeof(inputs) / sizeof(inputs[0]));
-	tcase_add_test(tc, test_literals);
-	tcase_add_test(tc, test_tokens);
-	tcase_add_loop_test(tc, test_atom_grammar, 0,
-	    sizeof(atoms) / sizeof(atoms[0]));
-	tcase_add_loop_test(tc, test_forbidden_atom_char, 0,
-	    sizeof(forbidden));
-	tcase_add_loop_test(tc, test_bad, 0, sizeof(bad) / sizeof(bad[0]));
-	tcase_add_test(tc, test_limits);
-	tcase_add_loop_test(tc, test_literal_numbers, 0,
-	    sizeof(litnums) / sizeof(litnums[0]));
-	tcase_add_test(tc, test_parse_literal_number);
-	tcase_add_test(tc, test_continue_positions);
-	tcase_add_test(tc, test_seqset);
-	tcase_add_test(tc, test_seqset_merge);
-	tcase_add_loop_test(tc, test_numbers, 0,
-	    (int)(sizeof(numbers) / sizeof(numbers[0])));
-	tcase_add_test(tc, test_writers);
-	suite_add_tcase(s, tc);
-	return check_run(s);
+	return check_main("imapp", CHECK_TESTS(
+	    CHECK_LOOP(test_bytewise, sizeof(inputs) / sizeof(inputs[0])),
+	    CHECK_TEST(test_literals), CHECK_TEST(test_tokens),
+	    CHECK_LOOP(test_atom_grammar, sizeof(atoms) / sizeof(atoms[0])),
+	    CHECK_LOOP(test_forbidden_atom_char, sizeof(forbidden)),
+	    CHECK_LOOP(test_bad, sizeof(bad) / sizeof(bad[0])),
+	    CHECK_TEST(test_limits),
+	    CHECK_LOOP(test_literal_numbers, sizeof(litnums) / sizeof(litnums[0])),
+	    CHECK_TEST(test_parse_literal_number),
+	    CHECK_TEST(test_continue_positions), CHECK_TEST(test_seqset),
+	    CHECK_TEST(test_seqset_merge),
+	    CHECK_LOOP(test_numbers, sizeof(numbers) / sizeof(numbers[0])),
+	    CHECK_TEST(test_writers)), NULL);
 }

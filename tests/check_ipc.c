@@ -102,7 +102,8 @@ START_TEST(test_fields_round_trip)
 	ipc_msg_init(&m, 7);
 	ck_assert_int_eq(ipc_put_str(&m, 1, "alice"), 0);
 	ck_assert_int_eq(ipc_put_u32(&m, 2, 42), 0);
-	ck_assert_int_eq(ipc_put(&m, 9, "xx", 2), 0);	/* unknown: skipped */
+	/* an unknown tag: skipped */
+	ck_assert_int_eq(ipc_put(&m, 9, "xx", 2), 0);
 	ck_assert_int_eq(ipc_put_u64(&m, 3, 1ULL << 40), 0);
 	ck_assert_int_eq(ipc_put_str(&m, 4, "a longer string"), 0);
 	ck_assert_int_eq(ipc_send(sv[0], &m), 0);
@@ -311,23 +312,14 @@ END_TEST
 int
 main(void)
 {
-	Suite *s = suite_create("ipc");
-	TCase *tc = tcase_create("ipc");
-
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, test_fields_round_trip);
-	tcase_add_test(tc, test_string_with_nul_refused);
-	tcase_add_test(tc, test_message_full);
-	tcase_add_test(tc, test_truncated);
-	tcase_add_test(tc, test_bad_version);
-	tcase_add_test(tc, test_wrong_length);
-	tcase_add_test(tc, test_too_big);
-	tcase_add_test(tc, test_field_past_the_end);
-	tcase_add_test(tc, test_one_fd_travels);
-	tcase_add_test(tc, test_two_fds_refused);
-	tcase_add_test(tc, test_fd_with_a_bad_message_closed);
-	tcase_add_test(tc, test_eof_and_empty);
-	tcase_add_test(tc, test_queue);
-	suite_add_tcase(s, tc);
-	return check_run(s);
+	return check_main("ipc", CHECK_TESTS(
+	    CHECK_TEST(test_fields_round_trip),
+	    CHECK_TEST(test_string_with_nul_refused),
+	    CHECK_TEST(test_message_full), CHECK_TEST(test_truncated),
+	    CHECK_TEST(test_bad_version), CHECK_TEST(test_wrong_length),
+	    CHECK_TEST(test_too_big), CHECK_TEST(test_field_past_the_end),
+	    CHECK_TEST(test_one_fd_travels), CHECK_TEST(test_two_fds_refused),
+	    CHECK_TEST(test_fd_with_a_bad_message_closed),
+	    CHECK_TEST(test_eof_and_empty), CHECK_TEST(test_queue)),
+	    CHECK_OPTS(setup, teardown, 0, 0));
 }

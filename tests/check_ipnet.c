@@ -85,14 +85,8 @@ END_TEST
 int
 main(void)
 {
-	Suite *s = suite_create("ipnet");
-	TCase *tc = tcase_create("ipnet");
-
-	tcase_add_loop_test(tc, test_mask, 0, sizeof(masks) /
-	    sizeof(masks[0]));
-	tcase_add_loop_test(tc, test_bad, 0, sizeof(bad) / sizeof(bad[0]));
-	tcase_add_test(tc, test_families);
-	tcase_set_timeout(tc, 10);
-	suite_add_tcase(s, tc);
-	return check_run_forked(s);
+	return check_main("ipnet", CHECK_TESTS(
+	    CHECK_LOOP(test_mask, sizeof(masks) / sizeof(masks[0])),
+	    CHECK_LOOP(test_bad, sizeof(bad) / sizeof(bad[0])),
+	    CHECK_TEST(test_families)), CHECK_OPTS(NULL, NULL, 10, 1));
 }

@@ -147,15 +147,8 @@ END_TEST
 int
 main(void)
 {
-	Suite *s = suite_create("master");
-	TCase *tc = tcase_create("due");
-
-	tcase_add_checked_fixture(tc, setup, NULL);
-	tcase_set_timeout(tc, 10);
-	tcase_add_test(tc, test_throttle_passed);
-	tcase_add_test(tc, test_removed_short);
-	tcase_add_test(tc, test_spawn_fails);
-	tcase_add_test(tc, test_loop_timeout);
-	suite_add_tcase(s, tc);
-	return check_run(s);
+	return check_main("master", CHECK_TESTS(
+	    CHECK_TEST(test_throttle_passed), CHECK_TEST(test_removed_short),
+	    CHECK_TEST(test_spawn_fails), CHECK_TEST(test_loop_timeout)),
+	    CHECK_OPTS(setup, NULL, 10, 0));
 }

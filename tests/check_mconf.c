@@ -118,12 +118,7 @@ END_TEST
 int
 main(void)
 {
-	Suite *s = suite_create("mconf");
-	TCase *tc = tcase_create("parse");
-
-	tcase_add_test(tc, test_good);
-	tcase_add_test(tc, test_liberal);
-	tcase_add_loop_test(tc, test_bad, 0, sizeof(bad) / sizeof(bad[0]));
-	suite_add_tcase(s, tc);
-	return check_run(s);
+	return check_main("mconf", CHECK_TESTS(CHECK_TEST(test_good),
+	    CHECK_TEST(test_liberal),
+	    CHECK_LOOP(test_bad, sizeof(bad) / sizeof(bad[0]))), NULL);
 }

@@ -350,21 +350,12 @@ END_TEST
 int
 main(void)
 {
-	Suite *s = suite_create("mime");
-	TCase *tc = tcase_create("mime");
-
-	tcase_add_test(tc, test_bodystructure_nested);
-	tcase_add_test(tc, test_envelope);
-	tcase_add_loop_test(tc, test_unsplit_multipart, 0, 3);
-	tcase_add_test(tc, test_deep_nesting);
-	tcase_add_test(tc, test_hostile_fields);
-	tcase_add_test(tc, test_sections);
-	tcase_add_test(tc, test_encoded_words);
-	tcase_add_loop_test(tc, test_malformed, 0,
-	    sizeof(malformed) / sizeof(malformed[0]));
-	tcase_add_test(tc, test_header_fields);
-	tcase_add_test(tc, test_header_fields_many);
-	tcase_add_test(tc, test_date);
-	suite_add_tcase(s, tc);
-	return check_run(s);
+	return check_main("mime", CHECK_TESTS(
+	    CHECK_TEST(test_bodystructure_nested), CHECK_TEST(test_envelope),
+	    CHECK_LOOP(test_unsplit_multipart, 3),
+	    CHECK_TEST(test_deep_nesting), CHECK_TEST(test_hostile_fields),
+	    CHECK_TEST(test_sections), CHECK_TEST(test_encoded_words),
+	    CHECK_LOOP(test_malformed, sizeof(malformed) / sizeof(malformed[0])),
+	    CHECK_TEST(test_header_fields),
+	    CHECK_TEST(test_header_fields_many), CHECK_TEST(test_date)), NULL);
 }

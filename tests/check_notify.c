@@ -353,37 +353,13 @@ START_TEST(test_codec_garbage)
 }
 END_TEST
 
-static Suite *
-notify_suite(void)
-{
-	Suite *s = suite_create("notify");
-	TCase *tc;
-
-	tc = tcase_create("notify_spec_parse");
-	tcase_set_timeout(tc, 10);
-	tcase_add_loop_test(tc, test_parse_table, 0,
-	    sizeof(cases) / sizeof(cases[0]));
-	tcase_add_test(tc, test_parse_fields);
-	tcase_add_test(tc, test_parse_limits);
-	suite_add_tcase(s, tc);
-	tc = tcase_create("notify_spec_covers");
-	tcase_set_timeout(tc, 10);
-	tcase_add_test(tc, test_covers);
-	suite_add_tcase(s, tc);
-	tc = tcase_create("notify_spec_encode");
-	tcase_set_timeout(tc, 10);
-	tcase_add_test(tc, test_codec_roundtrip);
-	suite_add_tcase(s, tc);
-	tc = tcase_create("notify_spec_decode");
-	tcase_set_timeout(tc, 30);
-	tcase_add_test(tc, test_codec_truncated);
-	tcase_add_test(tc, test_codec_garbage);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int
 main(void)
 {
-	return check_run(notify_suite());
+	return check_main("notify", CHECK_TESTS(
+	    CHECK_LOOP(test_parse_table, sizeof(cases) / sizeof(cases[0])),
+	    CHECK_TEST(test_parse_fields), CHECK_TEST(test_parse_limits),
+	    CHECK_TEST(test_covers), CHECK_TEST(test_codec_roundtrip),
+	    CHECK_TEST(test_codec_truncated), CHECK_TEST(test_codec_garbage)),
+	    CHECK_OPTS(NULL, NULL, 30, 0));
 }

@@ -419,25 +419,14 @@ END_TEST
 int
 main(void)
 {
-	Suite *s = suite_create("proxyp");
-	TCase *tc = tcase_create("parse"), *tr = tcase_create("read");
-
-	tcase_add_loop_test(tc, test_good, 0, sizeof(good) / sizeof(good[0]));
-	tcase_add_loop_test(tc, test_bad, 0, sizeof(bad) / sizeof(bad[0]));
-	tcase_add_test(tc, test_v2_unix);
-	tcase_add_test(tc, test_v2_max);
-	tcase_add_loop_test(tc, test_trusted, 0, sizeof(trusted) /
-	    sizeof(trusted[0]));
-	tcase_add_test(tc, test_service_key);
-	tcase_set_timeout(tc, 10);
-	tcase_add_loop_test(tr, test_read_bytewise, 0, sizeof(good) /
-	    sizeof(good[0]));
-	tcase_add_loop_test(tr, test_read_wait, 0, sizeof(good) /
-	    sizeof(good[0]));
-	tcase_add_test(tr, test_read_errors);
-	tcase_add_test(tr, test_ev_accept);
-	tcase_set_timeout(tr, 10);
-	suite_add_tcase(s, tc);
-	suite_add_tcase(s, tr);
-	return check_run_forked(s);
+	return check_main("proxyp", CHECK_TESTS(
+	    CHECK_LOOP(test_good, sizeof(good) / sizeof(good[0])),
+	    CHECK_LOOP(test_bad, sizeof(bad) / sizeof(bad[0])),
+	    CHECK_TEST(test_v2_unix), CHECK_TEST(test_v2_max),
+	    CHECK_LOOP(test_trusted, sizeof(trusted) / sizeof(trusted[0])),
+	    CHECK_TEST(test_service_key),
+	    CHECK_LOOP(test_read_bytewise, sizeof(good) / sizeof(good[0])),
+	    CHECK_LOOP(test_read_wait, sizeof(good) / sizeof(good[0])),
+	    CHECK_TEST(test_read_errors), CHECK_TEST(test_ev_accept)),
+	    CHECK_OPTS(NULL, NULL, 10, 1));
 }

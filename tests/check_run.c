@@ -33,3 +33,24 @@ check_run_forked(Suite *s)
 {
 	return check_run_mode(s, 1);
 }
+
+int
+check_main(const char *name, const struct check_test *tests,
+    const struct check_opts *opts)
+{
+	static const struct check_opts plain;
+	Suite *s = suite_create(name);
+	TCase *tc = tcase_create(name);
+
+	if (opts == NULL)
+		opts = &plain;
+	if (opts->setup != NULL || opts->teardown != NULL)
+		tcase_add_checked_fixture(tc, opts->setup, opts->teardown);
+	if (opts->timeout > 0)
+		tcase_set_timeout(tc, opts->timeout);
+	for (; tests->test != NULL; tests++)
+		_tcase_add_test(tc, tests->test, 0, 0, 0,
+		    tests->loop > 0 ? tests->loop : 1);
+	suite_add_tcase(s, tc);
+	return check_run_mode(s, opts->forked);
+}

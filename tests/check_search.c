@@ -110,11 +110,6 @@ END_TEST
 int
 main(void)
 {
-	Suite *s = suite_create("search");
-	TCase *tc = tcase_create("search");
-
-	tcase_add_test(tc, test_keys);
-	tcase_add_loop_test(tc, test_bad, 0, sizeof(bad) / sizeof(bad[0]));
-	suite_add_tcase(s, tc);
-	return check_run(s);
+	return check_main("search", CHECK_TESTS(CHECK_TEST(test_keys),
+	    CHECK_LOOP(test_bad, sizeof(bad) / sizeof(bad[0]))), NULL);
 }

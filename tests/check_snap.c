@@ -249,15 +249,8 @@ END_TEST
 int
 main(void)
 {
-	Suite *s = suite_create("snap");
-	TCase *tc = tcase_create("snap");
-
-	tcase_add_test(tc, test_round_trip);
-	tcase_add_test(tc, test_watch_merge_and_bound);
-	tcase_add_loop_test(tc, test_missing_field, 0, 25);
-	tcase_add_test(tc, test_pending_contd);
-	tcase_add_test(tc, test_bad_values);
-	tcase_add_test(tc, test_notify_parse);
-	suite_add_tcase(s, tc);
-	return check_run(s);
+	return check_main("snap", CHECK_TESTS(CHECK_TEST(test_round_trip),
+	    CHECK_TEST(test_watch_merge_and_bound),
+	    CHECK_LOOP(test_missing_field, 25), CHECK_TEST(test_pending_contd),
+	    CHECK_TEST(test_bad_values), CHECK_TEST(test_notify_parse)), NULL);
 }

@@ -550,23 +550,13 @@ END_TEST
 int
 main(void)
 {
-	Suite *s = suite_create("store");
-	TCase *tc = tcase_create("store");
-
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, test_append_list_map);
-	tcase_add_test(tc, test_flags_expunge_copy);
-	tcase_add_test(tc, test_mailboxes);
-	tcase_add_test(tc, test_recent);
-	tcase_add_test(tc, test_two_processes);
-	tcase_add_test(tc, test_killed_holder);
-	tcase_add_test(tc, test_lockers_reclaimed);
-	tcase_add_test(tc, test_shortage);
-	tcase_add_test(tc, test_recover_sweeps_orphans);
-	tcase_add_test(tc, test_expunged_file_swept);
-	tcase_add_test(tc, test_expunged_record);
-	tcase_add_test(tc, test_deliver_dup);
-	suite_add_tcase(s, tc);
-	return check_run(s);
+	return check_main("store", CHECK_TESTS(
+	    CHECK_TEST(test_append_list_map),
+	    CHECK_TEST(test_flags_expunge_copy), CHECK_TEST(test_mailboxes),
+	    CHECK_TEST(test_recent), CHECK_TEST(test_two_processes),
+	    CHECK_TEST(test_killed_holder), CHECK_TEST(test_lockers_reclaimed),
+	    CHECK_TEST(test_shortage), CHECK_TEST(test_recover_sweeps_orphans),
+	    CHECK_TEST(test_expunged_file_swept),
+	    CHECK_TEST(test_expunged_record), CHECK_TEST(test_deliver_dup)),
+	    CHECK_OPTS(setup, teardown, 60, 0));
 }

@@ -116,17 +116,9 @@ END_TEST
 int
 main(void)
 {
-	Suite *s = suite_create("tlsd");
-	TCase *tc = tcase_create("tlsd_conf");
-
-	tcase_add_loop_test(tc, test_versions, 0, sizeof(versions) /
-	    sizeof(versions[0]));
-	tcase_add_test(tc, test_client_certs);
-	tcase_add_test(tc, test_sni_parse);
-	tcase_add_loop_test(tc, test_sni_bad, 0, sizeof(bad_sni) /
-	    sizeof(bad_sni[0]));
-	tcase_add_test(tc, test_sni_find);
-	tcase_set_timeout(tc, 10);
-	suite_add_tcase(s, tc);
-	return check_run_forked(s);
+	return check_main("tlsd", CHECK_TESTS(
+	    CHECK_LOOP(test_versions, sizeof(versions) / sizeof(versions[0])),
+	    CHECK_TEST(test_client_certs), CHECK_TEST(test_sni_parse),
+	    CHECK_LOOP(test_sni_bad, sizeof(bad_sni) / sizeof(bad_sni[0])),
+	    CHECK_TEST(test_sni_find)), CHECK_OPTS(NULL, NULL, 10, 1));
 }

@@ -276,16 +276,11 @@ END_TEST
 int
 main(void)
 {
-	Suite *s = suite_create("view");
-	TCase *tc = tcase_create("view");
-
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, test_open_numbers);
-	tcase_add_test(tc, test_expunge_then_append);
-	tcase_add_test(tc, test_expunge_held_back);
-	tcase_add_test(tc, test_rebuild_as_the_client_knew_it);
-	tcase_add_test(tc, test_rebuild_held_expunge_stays_held);
-	tcase_add_test(tc, test_rebuild_refused);
-	suite_add_tcase(s, tc);
-	return check_run(s);
+	return check_main("view", CHECK_TESTS(CHECK_TEST(test_open_numbers),
+	    CHECK_TEST(test_expunge_then_append),
+	    CHECK_TEST(test_expunge_held_back),
+	    CHECK_TEST(test_rebuild_as_the_client_knew_it),
+	    CHECK_TEST(test_rebuild_held_expunge_stays_held),
+	    CHECK_TEST(test_rebuild_refused)),
+	    CHECK_OPTS(setup, teardown, 0, 0));
 }

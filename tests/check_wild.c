@@ -211,19 +211,10 @@ END_TEST
 int
 main(void)
 {
-	Suite *s = suite_create("wild");
-	TCase *tc = tcase_create("wild_match");
-	TCase *tn = tcase_create("mboxname_check");
-
-	tcase_set_timeout(tc, 30);
-	tcase_add_loop_test(tc, test_cases, 0,
-	    (int)(sizeof(cases) / sizeof(cases[0])));
-	tcase_add_test(tc, test_random);
-	tcase_add_test(tc, test_long);
-	tcase_add_test(tc, test_huge_pattern);
-	tcase_add_loop_test(tn, test_names, 0,
-	    (int)(sizeof(names) / sizeof(names[0])));
-	suite_add_tcase(s, tc);
-	suite_add_tcase(s, tn);
-	return check_run(s);
+	return check_main("wild", CHECK_TESTS(
+	    CHECK_LOOP(test_cases, sizeof(cases) / sizeof(cases[0])),
+	    CHECK_TEST(test_random), CHECK_TEST(test_long),
+	    CHECK_TEST(test_huge_pattern),
+	    CHECK_LOOP(test_names, sizeof(names) / sizeof(names[0]))),
+	    CHECK_OPTS(NULL, NULL, 30, 0));
 }

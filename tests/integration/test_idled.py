@@ -115,13 +115,15 @@ def test_idled_killed_restarts(fresh):
 
 
 def test_per_user_cap_evicts_oldest_and_keepalive(fresh):
-    # the session that creates and appends never parks: a slow run must
-    # not count it among alice's parked sessions (it would evict an idler)
+    # no session of alice's but the idlers is open while they park: one
+    # waiting meanwhile is parked when clients queue (park_on_backlog),
+    # whatever wait_park_delay says, and counts among her parked ones
     s = fresh(extra_conf="idled_maxuser: 3\nimapidlekeepalive: 1s\n"
               "wait_park_delay: 1h\n")
     s.start()
     c = s.connect("alice", "secret")
     c.create("cap")
+    c.logout()
 
     def idle_parks():
         return sum(1 for ln in s.logtext().splitlines()
@@ -142,6 +144,7 @@ def test_per_user_cap_evicts_oldest_and_keepalive(fresh):
     assert ln.startswith(b"* BYE [LIMIT]"), ln
     assert first.closed()
     assert "limit=idled_maxuser:3" in s.logtext()
+    c = s.connect("alice", "secret")
     c.append("cap", None, None, MSG)
     for r in others:
         ln = r.line()
