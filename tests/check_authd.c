@@ -486,17 +486,12 @@ START_TEST(test_detach)
 }
 END_TEST
 
-int
-main(void)
-{
-	return check_main("authd", CHECK_TESTS(CHECK_TEST(test_tab),
-	    CHECK_TEST(test_bucket), CHECK_TEST(test_decay),
-	    CHECK_LOOP(test_delay, sizeof(delays) / sizeof(delays[0])),
-	    CHECK_TEST(test_delay_edges), CHECK_TEST(test_class),
-	    CHECK_TEST(test_box), CHECK_TEST(test_keys),
-	    CHECK_TEST(test_hold_counts),
-	    CHECK_TEST(test_hold_tombstones_expire), CHECK_TEST(test_detach),
-	    CHECK_TEST(test_queue_order), CHECK_TEST(test_queue_remove),
-	    CHECK_LOOP(test_uname, sizeof(unames) / sizeof(unames[0])),
-	    CHECK_TEST(test_uname_edges)), CHECK_OPTS(NULL, NULL, 10, 1));
-}
+CHECK_MAIN("authd", CHECK_OPTS(NULL, NULL, 10, 1), CHECK_TEST(test_tab),
+    CHECK_TEST(test_bucket), CHECK_TEST(test_decay),
+    CHECK_LOOP(test_delay, sizeof(delays) / sizeof(delays[0])),
+    CHECK_TEST(test_delay_edges), CHECK_TEST(test_class), CHECK_TEST(test_box),
+    CHECK_TEST(test_keys), CHECK_TEST(test_hold_counts),
+    CHECK_TEST(test_hold_tombstones_expire), CHECK_TEST(test_detach),
+    CHECK_TEST(test_queue_order), CHECK_TEST(test_queue_remove),
+    CHECK_LOOP(test_uname, sizeof(unames) / sizeof(unames[0])),
+    CHECK_TEST(test_uname_edges))

@@ -200,11 +200,6 @@ START_TEST(test_no_authd)
 }
 END_TEST
 
-int
-main(void)
-{
-	return check_main("authlink", CHECK_TESTS(
-	    CHECK_TEST(test_never_blocks),
-	    CHECK_TEST(test_replay_after_restart), CHECK_TEST(test_no_authd)),
-	    CHECK_OPTS(setup, teardown, 20, 1));
-}
+CHECK_MAIN("authlink", CHECK_OPTS(setup, teardown, 20, 1),
+    CHECK_TEST(test_never_blocks), CHECK_TEST(test_replay_after_restart),
+    CHECK_TEST(test_no_authd))

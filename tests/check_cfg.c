@@ -108,12 +108,7 @@ START_TEST(test_parsers)
 }
 END_TEST
 
-int
-main(void)
-{
-	return check_main("cfg", CHECK_TESTS(CHECK_TEST(test_basic),
-	    CHECK_TEST(test_defaults), CHECK_TEST(test_unknown_key_warns),
-	    CHECK_LOOP(test_bad_value,
-	    sizeof(bad_cases) / sizeof(bad_cases[0])),
-	    CHECK_TEST(test_parsers)), NULL);
-}
+CHECK_MAIN("cfg", NULL, CHECK_TEST(test_basic), CHECK_TEST(test_defaults),
+    CHECK_TEST(test_unknown_key_warns),
+    CHECK_LOOP(test_bad_value, sizeof(bad_cases) / sizeof(bad_cases[0])),
+    CHECK_TEST(test_parsers))

@@ -90,9 +90,5 @@ START_TEST(test_imap_date)
 }
 END_TEST
 
-int
-main(void)
-{
-	return check_main("date", CHECK_TESTS(CHECK_TEST(test_rfc5322),
-	    CHECK_TEST(test_imap_datetime), CHECK_TEST(test_imap_date)), NULL);
-}
+CHECK_MAIN("date", NULL, CHECK_TEST(test_rfc5322),
+    CHECK_TEST(test_imap_datetime), CHECK_TEST(test_imap_date))

@@ -108,9 +108,5 @@ START_TEST(test_io_and_defer)
 }
 END_TEST
 
-int
-main(void)
-{
-	return check_main("ev", CHECK_TESTS(CHECK_TEST(test_timer_order),
-	    CHECK_TEST(test_io_and_defer)), CHECK_OPTS(NULL, NULL, 10, 0));
-}
+CHECK_MAIN("ev", CHECK_OPTS(NULL, NULL, 10, 0), CHECK_TEST(test_timer_order),
+    CHECK_TEST(test_io_and_defer))

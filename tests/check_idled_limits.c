@@ -241,14 +241,8 @@ START_TEST(test_caps_off)
 }
 END_TEST
 
-int
-main(void)
-{
-	return check_main("idled_limits", CHECK_TESTS(
-	    CHECK_TEST(test_maxuser_evicts_oldest),
-	    CHECK_TEST(test_maxuser_counts_only_the_user),
-	    CHECK_TEST(test_maxusernet_evicts_oldest_of_that_network),
-	    CHECK_TEST(test_network_cap_before_user_cap),
-	    CHECK_TEST(test_not_logged_in_not_capped),
-	    CHECK_TEST(test_caps_off)), NULL);
-}
+CHECK_MAIN("idled_limits", NULL, CHECK_TEST(test_maxuser_evicts_oldest),
+    CHECK_TEST(test_maxuser_counts_only_the_user),
+    CHECK_TEST(test_maxusernet_evicts_oldest_of_that_network),
+    CHECK_TEST(test_network_cap_before_user_cap),
+    CHECK_TEST(test_not_logged_in_not_capped), CHECK_TEST(test_caps_off))

@@ -472,20 +472,15 @@ START_TEST(test_writers)
 }
 END_TEST
 
-int
-main(void)
-{
-	return check_main("imapp", CHECK_TESTS(
-	    CHECK_LOOP(test_bytewise, sizeof(inputs) / sizeof(inputs[0])),
-	    CHECK_TEST(test_literals), CHECK_TEST(test_tokens),
-	    CHECK_LOOP(test_atom_grammar, sizeof(atoms) / sizeof(atoms[0])),
-	    CHECK_LOOP(test_forbidden_atom_char, sizeof(forbidden)),
-	    CHECK_LOOP(test_bad, sizeof(bad) / sizeof(bad[0])),
-	    CHECK_TEST(test_limits),
-	    CHECK_LOOP(test_literal_numbers, sizeof(litnums) / sizeof(litnums[0])),
-	    CHECK_TEST(test_parse_literal_number),
-	    CHECK_TEST(test_continue_positions), CHECK_TEST(test_seqset),
-	    CHECK_TEST(test_seqset_merge),
-	    CHECK_LOOP(test_numbers, sizeof(numbers) / sizeof(numbers[0])),
-	    CHECK_TEST(test_writers)), NULL);
-}
+CHECK_MAIN("imapp", NULL,
+    CHECK_LOOP(test_bytewise, sizeof(inputs) / sizeof(inputs[0])),
+    CHECK_TEST(test_literals), CHECK_TEST(test_tokens),
+    CHECK_LOOP(test_atom_grammar, sizeof(atoms) / sizeof(atoms[0])),
+    CHECK_LOOP(test_forbidden_atom_char, sizeof(forbidden)),
+    CHECK_LOOP(test_bad, sizeof(bad) / sizeof(bad[0])),
+    CHECK_TEST(test_limits),
+    CHECK_LOOP(test_literal_numbers, sizeof(litnums) / sizeof(litnums[0])),
+    CHECK_TEST(test_parse_literal_number), CHECK_TEST(test_continue_positions),
+    CHECK_TEST(test_seqset), CHECK_TEST(test_seqset_merge),
+    CHECK_LOOP(test_numbers, sizeof(numbers) / sizeof(numbers[0])),
+    CHECK_TEST(test_writers))

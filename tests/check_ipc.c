@@ -309,17 +309,12 @@ START_TEST(test_queue)
 }
 END_TEST
 
-int
-main(void)
-{
-	return check_main("ipc", CHECK_TESTS(
-	    CHECK_TEST(test_fields_round_trip),
-	    CHECK_TEST(test_string_with_nul_refused),
-	    CHECK_TEST(test_message_full), CHECK_TEST(test_truncated),
-	    CHECK_TEST(test_bad_version), CHECK_TEST(test_wrong_length),
-	    CHECK_TEST(test_too_big), CHECK_TEST(test_field_past_the_end),
-	    CHECK_TEST(test_one_fd_travels), CHECK_TEST(test_two_fds_refused),
-	    CHECK_TEST(test_fd_with_a_bad_message_closed),
-	    CHECK_TEST(test_eof_and_empty), CHECK_TEST(test_queue)),
-	    CHECK_OPTS(setup, teardown, 0, 0));
-}
+CHECK_MAIN("ipc", CHECK_OPTS(setup, teardown, 0, 0),
+    CHECK_TEST(test_fields_round_trip),
+    CHECK_TEST(test_string_with_nul_refused), CHECK_TEST(test_message_full),
+    CHECK_TEST(test_truncated), CHECK_TEST(test_bad_version),
+    CHECK_TEST(test_wrong_length), CHECK_TEST(test_too_big),
+    CHECK_TEST(test_field_past_the_end), CHECK_TEST(test_one_fd_travels),
+    CHECK_TEST(test_two_fds_refused),
+    CHECK_TEST(test_fd_with_a_bad_message_closed),
+    CHECK_TEST(test_eof_and_empty), CHECK_TEST(test_queue))

@@ -82,11 +82,7 @@ START_TEST(test_families)
 }
 END_TEST
 
-int
-main(void)
-{
-	return check_main("ipnet", CHECK_TESTS(
-	    CHECK_LOOP(test_mask, sizeof(masks) / sizeof(masks[0])),
-	    CHECK_LOOP(test_bad, sizeof(bad) / sizeof(bad[0])),
-	    CHECK_TEST(test_families)), CHECK_OPTS(NULL, NULL, 10, 1));
-}
+CHECK_MAIN("ipnet", CHECK_OPTS(NULL, NULL, 10, 1),
+    CHECK_LOOP(test_mask, sizeof(masks) / sizeof(masks[0])),
+    CHECK_LOOP(test_bad, sizeof(bad) / sizeof(bad[0])),
+    CHECK_TEST(test_families))

@@ -144,11 +144,6 @@ START_TEST(test_loop_timeout)
 }
 END_TEST
 
-int
-main(void)
-{
-	return check_main("master", CHECK_TESTS(
-	    CHECK_TEST(test_throttle_passed), CHECK_TEST(test_removed_short),
-	    CHECK_TEST(test_spawn_fails), CHECK_TEST(test_loop_timeout)),
-	    CHECK_OPTS(setup, NULL, 10, 0));
-}
+CHECK_MAIN("master", CHECK_OPTS(setup, NULL, 10, 0),
+    CHECK_TEST(test_throttle_passed), CHECK_TEST(test_removed_short),
+    CHECK_TEST(test_spawn_fails), CHECK_TEST(test_loop_timeout))

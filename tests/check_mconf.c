@@ -115,10 +115,5 @@ START_TEST(test_bad)
 }
 END_TEST
 
-int
-main(void)
-{
-	return check_main("mconf", CHECK_TESTS(CHECK_TEST(test_good),
-	    CHECK_TEST(test_liberal),
-	    CHECK_LOOP(test_bad, sizeof(bad) / sizeof(bad[0]))), NULL);
-}
+CHECK_MAIN("mconf", NULL, CHECK_TEST(test_good), CHECK_TEST(test_liberal),
+    CHECK_LOOP(test_bad, sizeof(bad) / sizeof(bad[0])))

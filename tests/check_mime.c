@@ -347,15 +347,10 @@ START_TEST(test_date)
 }
 END_TEST
 
-int
-main(void)
-{
-	return check_main("mime", CHECK_TESTS(
-	    CHECK_TEST(test_bodystructure_nested), CHECK_TEST(test_envelope),
-	    CHECK_LOOP(test_unsplit_multipart, 3),
-	    CHECK_TEST(test_deep_nesting), CHECK_TEST(test_hostile_fields),
-	    CHECK_TEST(test_sections), CHECK_TEST(test_encoded_words),
-	    CHECK_LOOP(test_malformed, sizeof(malformed) / sizeof(malformed[0])),
-	    CHECK_TEST(test_header_fields),
-	    CHECK_TEST(test_header_fields_many), CHECK_TEST(test_date)), NULL);
-}
+CHECK_MAIN("mime", NULL, CHECK_TEST(test_bodystructure_nested),
+    CHECK_TEST(test_envelope), CHECK_LOOP(test_unsplit_multipart, 3),
+    CHECK_TEST(test_deep_nesting), CHECK_TEST(test_hostile_fields),
+    CHECK_TEST(test_sections), CHECK_TEST(test_encoded_words),
+    CHECK_LOOP(test_malformed, sizeof(malformed) / sizeof(malformed[0])),
+    CHECK_TEST(test_header_fields), CHECK_TEST(test_header_fields_many),
+    CHECK_TEST(test_date))

@@ -353,13 +353,8 @@ START_TEST(test_codec_garbage)
 }
 END_TEST
 
-int
-main(void)
-{
-	return check_main("notify", CHECK_TESTS(
-	    CHECK_LOOP(test_parse_table, sizeof(cases) / sizeof(cases[0])),
-	    CHECK_TEST(test_parse_fields), CHECK_TEST(test_parse_limits),
-	    CHECK_TEST(test_covers), CHECK_TEST(test_codec_roundtrip),
-	    CHECK_TEST(test_codec_truncated), CHECK_TEST(test_codec_garbage)),
-	    CHECK_OPTS(NULL, NULL, 30, 0));
-}
+CHECK_MAIN("notify", CHECK_OPTS(NULL, NULL, 30, 0),
+    CHECK_LOOP(test_parse_table, sizeof(cases) / sizeof(cases[0])),
+    CHECK_TEST(test_parse_fields), CHECK_TEST(test_parse_limits),
+    CHECK_TEST(test_covers), CHECK_TEST(test_codec_roundtrip),
+    CHECK_TEST(test_codec_truncated), CHECK_TEST(test_codec_garbage))

@@ -416,17 +416,12 @@ START_TEST(test_ev_accept)
 }
 END_TEST
 
-int
-main(void)
-{
-	return check_main("proxyp", CHECK_TESTS(
-	    CHECK_LOOP(test_good, sizeof(good) / sizeof(good[0])),
-	    CHECK_LOOP(test_bad, sizeof(bad) / sizeof(bad[0])),
-	    CHECK_TEST(test_v2_unix), CHECK_TEST(test_v2_max),
-	    CHECK_LOOP(test_trusted, sizeof(trusted) / sizeof(trusted[0])),
-	    CHECK_TEST(test_service_key),
-	    CHECK_LOOP(test_read_bytewise, sizeof(good) / sizeof(good[0])),
-	    CHECK_LOOP(test_read_wait, sizeof(good) / sizeof(good[0])),
-	    CHECK_TEST(test_read_errors), CHECK_TEST(test_ev_accept)),
-	    CHECK_OPTS(NULL, NULL, 10, 1));
-}
+CHECK_MAIN("proxyp", CHECK_OPTS(NULL, NULL, 10, 1),
+    CHECK_LOOP(test_good, sizeof(good) / sizeof(good[0])),
+    CHECK_LOOP(test_bad, sizeof(bad) / sizeof(bad[0])),
+    CHECK_TEST(test_v2_unix), CHECK_TEST(test_v2_max),
+    CHECK_LOOP(test_trusted, sizeof(trusted) / sizeof(trusted[0])),
+    CHECK_TEST(test_service_key),
+    CHECK_LOOP(test_read_bytewise, sizeof(good) / sizeof(good[0])),
+    CHECK_LOOP(test_read_wait, sizeof(good) / sizeof(good[0])),
+    CHECK_TEST(test_read_errors), CHECK_TEST(test_ev_accept))

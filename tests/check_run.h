@@ -41,6 +41,15 @@ struct check_opts {
 int check_main(const char *name, const struct check_test *tests,
     const struct check_opts *opts);
 
+/* CHECK_MAIN - a suite's main(): the suite name of the tests given
+ * (CHECK_TEST(...), CHECK_LOOP(...)), run as opts (CHECK_OPTS(...), or
+ * NULL) says */
+#define CHECK_MAIN(name, opts, ...) \
+	int main(void) \
+	{ \
+		return check_main(name, CHECK_TESTS(__VA_ARGS__), opts); \
+	}
+
 /* check_run - run s (and free it); EXIT_SUCCESS when every test passed */
 int check_run(Suite *s);
 /* check_run_forked - the same, each test in its own process even when

@@ -107,9 +107,5 @@ START_TEST(test_bad)
 }
 END_TEST
 
-int
-main(void)
-{
-	return check_main("search", CHECK_TESTS(CHECK_TEST(test_keys),
-	    CHECK_LOOP(test_bad, sizeof(bad) / sizeof(bad[0]))), NULL);
-}
+CHECK_MAIN("search", NULL, CHECK_TEST(test_keys),
+    CHECK_LOOP(test_bad, sizeof(bad) / sizeof(bad[0])))

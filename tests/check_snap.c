@@ -246,11 +246,7 @@ START_TEST(test_notify_parse)
 }
 END_TEST
 
-int
-main(void)
-{
-	return check_main("snap", CHECK_TESTS(CHECK_TEST(test_round_trip),
-	    CHECK_TEST(test_watch_merge_and_bound),
-	    CHECK_LOOP(test_missing_field, 25), CHECK_TEST(test_pending_contd),
-	    CHECK_TEST(test_bad_values), CHECK_TEST(test_notify_parse)), NULL);
-}
+CHECK_MAIN("snap", NULL, CHECK_TEST(test_round_trip),
+    CHECK_TEST(test_watch_merge_and_bound), CHECK_LOOP(test_missing_field, 25),
+    CHECK_TEST(test_pending_contd), CHECK_TEST(test_bad_values),
+    CHECK_TEST(test_notify_parse))

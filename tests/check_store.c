@@ -547,16 +547,11 @@ START_TEST(test_deliver_dup)
 }
 END_TEST
 
-int
-main(void)
-{
-	return check_main("store", CHECK_TESTS(
-	    CHECK_TEST(test_append_list_map),
-	    CHECK_TEST(test_flags_expunge_copy), CHECK_TEST(test_mailboxes),
-	    CHECK_TEST(test_recent), CHECK_TEST(test_two_processes),
-	    CHECK_TEST(test_killed_holder), CHECK_TEST(test_lockers_reclaimed),
-	    CHECK_TEST(test_shortage), CHECK_TEST(test_recover_sweeps_orphans),
-	    CHECK_TEST(test_expunged_file_swept),
-	    CHECK_TEST(test_expunged_record), CHECK_TEST(test_deliver_dup)),
-	    CHECK_OPTS(setup, teardown, 60, 0));
-}
+CHECK_MAIN("store", CHECK_OPTS(setup, teardown, 60, 0),
+    CHECK_TEST(test_append_list_map), CHECK_TEST(test_flags_expunge_copy),
+    CHECK_TEST(test_mailboxes), CHECK_TEST(test_recent),
+    CHECK_TEST(test_two_processes), CHECK_TEST(test_killed_holder),
+    CHECK_TEST(test_lockers_reclaimed), CHECK_TEST(test_shortage),
+    CHECK_TEST(test_recover_sweeps_orphans),
+    CHECK_TEST(test_expunged_file_swept), CHECK_TEST(test_expunged_record),
+    CHECK_TEST(test_deliver_dup))

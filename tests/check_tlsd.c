@@ -113,12 +113,8 @@ START_TEST(test_sni_find)
 }
 END_TEST
 
-int
-main(void)
-{
-	return check_main("tlsd", CHECK_TESTS(
-	    CHECK_LOOP(test_versions, sizeof(versions) / sizeof(versions[0])),
-	    CHECK_TEST(test_client_certs), CHECK_TEST(test_sni_parse),
-	    CHECK_LOOP(test_sni_bad, sizeof(bad_sni) / sizeof(bad_sni[0])),
-	    CHECK_TEST(test_sni_find)), CHECK_OPTS(NULL, NULL, 10, 1));
-}
+CHECK_MAIN("tlsd", CHECK_OPTS(NULL, NULL, 10, 1),
+    CHECK_LOOP(test_versions, sizeof(versions) / sizeof(versions[0])),
+    CHECK_TEST(test_client_certs), CHECK_TEST(test_sni_parse),
+    CHECK_LOOP(test_sni_bad, sizeof(bad_sni) / sizeof(bad_sni[0])),
+    CHECK_TEST(test_sni_find))

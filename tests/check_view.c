@@ -273,14 +273,9 @@ START_TEST(test_rebuild_refused)
 }
 END_TEST
 
-int
-main(void)
-{
-	return check_main("view", CHECK_TESTS(CHECK_TEST(test_open_numbers),
-	    CHECK_TEST(test_expunge_then_append),
-	    CHECK_TEST(test_expunge_held_back),
-	    CHECK_TEST(test_rebuild_as_the_client_knew_it),
-	    CHECK_TEST(test_rebuild_held_expunge_stays_held),
-	    CHECK_TEST(test_rebuild_refused)),
-	    CHECK_OPTS(setup, teardown, 0, 0));
-}
+CHECK_MAIN("view", CHECK_OPTS(setup, teardown, 0, 0),
+    CHECK_TEST(test_open_numbers), CHECK_TEST(test_expunge_then_append),
+    CHECK_TEST(test_expunge_held_back),
+    CHECK_TEST(test_rebuild_as_the_client_knew_it),
+    CHECK_TEST(test_rebuild_held_expunge_stays_held),
+    CHECK_TEST(test_rebuild_refused))

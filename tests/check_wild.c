@@ -208,13 +208,8 @@ START_TEST(test_names)
 }
 END_TEST
 
-int
-main(void)
-{
-	return check_main("wild", CHECK_TESTS(
-	    CHECK_LOOP(test_cases, sizeof(cases) / sizeof(cases[0])),
-	    CHECK_TEST(test_random), CHECK_TEST(test_long),
-	    CHECK_TEST(test_huge_pattern),
-	    CHECK_LOOP(test_names, sizeof(names) / sizeof(names[0]))),
-	    CHECK_OPTS(NULL, NULL, 30, 0));
-}
+CHECK_MAIN("wild", CHECK_OPTS(NULL, NULL, 30, 0),
+    CHECK_LOOP(test_cases, sizeof(cases) / sizeof(cases[0])),
+    CHECK_TEST(test_random), CHECK_TEST(test_long),
+    CHECK_TEST(test_huge_pattern),
+    CHECK_LOOP(test_names, sizeof(names) / sizeof(names[0])))

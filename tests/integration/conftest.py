@@ -234,6 +234,15 @@ DAEMON {{
         self.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
 
+    def finish(self):
+        """the end of a shared server: stopped cleanly, no panic logged,
+        its directory removed"""
+        code = self.stop()
+        log = self.logtext()
+        self.cleanup()
+        assert code == 0, log
+        assert "panic" not in log, log
+
 
 @pytest.fixture(scope="module")
 def server():
@@ -242,11 +251,7 @@ def server():
     s.add_user("bob", "hunter2")
     s.start()
     yield s
-    code = s.stop()
-    log = s.logtext()
-    s.cleanup()
-    assert code == 0, log
-    assert "panic" not in log, log
+    s.finish()
 
 
 @pytest.fixture

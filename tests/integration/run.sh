@@ -4,10 +4,4 @@
 #
 # A failure is a failure: nothing is rerun.  A test that fails only
 # sometimes has found a race, in the server or in the test.
-: "${top_builddir:=$(cd "$(dirname "$0")/../.." && pwd)}"
-: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
-# nothing is written into the source tree (read-only under distcheck)
-PYTHONDONTWRITEBYTECODE=1
-export top_builddir top_srcdir PYTHONDONTWRITEBYTECODE
-exec /usr/bin/python3 -m pytest -q -p no:cacheprovider \
-    "$top_srcdir/tests/integration" "$@"
+exec "$(dirname "$0")/../pytest.sh" integration "$@"

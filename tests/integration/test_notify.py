@@ -23,11 +23,7 @@ def ns():
         s.add_user(u, "pw")
     s.start()
     yield s
-    code = s.stop()
-    log = s.logtext()
-    s.cleanup()
-    assert code == 0, log
-    assert "panic" not in log, log
+    s.finish()
 
 
 def parks(s, user, kind="wait"):

@@ -1,0 +1,12 @@
+#!/bin/sh
+# pytest on one folder of tests (integration, master), as the runners in
+# those folders ask: pytest.sh FOLDER [pytest arguments]
+: "${top_builddir:=$(cd "$(dirname "$0")/.." && pwd)}"
+: "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
+# nothing is written into the source tree (read-only under distcheck)
+PYTHONDONTWRITEBYTECODE=1
+export top_builddir top_srcdir PYTHONDONTWRITEBYTECODE
+dir=$1
+shift
+exec /usr/bin/python3 -m pytest -q -p no:cacheprovider \
+    "$top_srcdir/tests/$dir" "$@"
