@@ -164,6 +164,14 @@ DAEMON {{
     def wait_ready(self, timeout=15):
         wait_greeting(self.port, self.proc, "master", self.logtext, timeout,
                       0.1)
+        # master greets before its daemons listen: a session that waits
+        # before idled does is served in its worker for good (an IDLE
+        # tries to park once), which tests of parking do not expect
+        n = self.log_count("berth/master[", "ready generation=")
+        if not wait_for(lambda: self.log_count("berth/idled[",
+                                               "listening on") >= n,
+                        timeout):
+            raise RuntimeError(f"idled not listening: {self.logtext()}")
 
     def parked(self):
         """how many sessions idled holds, as berthctl parked says (-1

@@ -357,8 +357,9 @@ def test_renegotiation_refused(tls):
 
 
 def test_tlsd_crash_is_restarted(tls):
+    # master starts the tlsd processes after it is ready
+    assert wait_for(lambda: len(tls.children("tlsd")) == 2)
     pids = tls.children("tlsd")
-    assert len(pids) == 2
     os.kill(pids[0], signal.SIGKILL)
     assert wait_for(lambda: len(tls.children("tlsd")) == 2 and
                     pids[0] not in tls.children("tlsd"), 15)
