@@ -47,7 +47,8 @@ cmd_capability_list(struct imap_session *s, struct buf *out)
 	    "UIDPLUS UNSELECT CHILDREN MOVE CONDSTORE QRESYNC ESEARCH "
 	    "LIST-EXTENDED LIST-STATUS SPECIAL-USE CREATE-SPECIAL-USE "
 	    "STATUS=SIZE WITHIN SAVEDATE OBJECTID SORT SORT=DISPLAY "
-	    "THREAD=ORDEREDSUBJECT PREVIEW BINARY MULTIAPPEND NOTIFY");
+	    "THREAD=ORDEREDSUBJECT PREVIEW BINARY MULTIAPPEND SEARCHRES "
+	    "NOTIFY");
 	/* APPENDLIMIT (RFC 7889): what APPEND takes, its literal too */
 	limit = cfg_size("maxmessagesize");
 	if (cfg_size("maxliteral") > 0 && cfg_size("maxliteral") < limit)

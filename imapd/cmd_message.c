@@ -403,6 +403,7 @@ cmd_copy(struct imap_cmd *cmd)
 #define SEARCH_RET_MAX	0x02
 #define SEARCH_RET_ALL	0x04
 #define SEARCH_RET_COUNT	0x08
+#define SEARCH_RET_SAVE	0x10
 
 /* cmd_search_return - "RETURN (MIN MAX ALL COUNT)" (RFC 4731) at args[0]:
  * the options (RETURN () is ALL), 0 without RETURN, -1 bad */
@@ -413,7 +414,8 @@ cmd_search_return(struct imap_cmd *cmd, unsigned *ret_r)
 		const char *name;
 		unsigned bit;
 	} opts[] = { { "MIN", SEARCH_RET_MIN }, { "MAX", SEARCH_RET_MAX },
-	    { "ALL", SEARCH_RET_ALL }, { "COUNT", SEARCH_RET_COUNT } };
+	    { "ALL", SEARCH_RET_ALL }, { "COUNT", SEARCH_RET_COUNT },
+	    { "SAVE", SEARCH_RET_SAVE } };
 	const struct imapp_arg *l;
 	size_t i, j;
 
@@ -430,12 +432,36 @@ cmd_search_return(struct imap_cmd *cmd, unsigned *ret_r)
 			    strcasecmp(l->list[i].str, opts[j].name) == 0)
 				break;
 		if (j == sizeof(opts) / sizeof(opts[0]))
-			return -1;	/* SAVE: no SEARCHRES */
+			return -1;
 		*ret_r |= opts[j].bit;
 	}
 	if (*ret_r == 0)
 		*ret_r = SEARCH_RET_ALL;
 	return 2;
+}
+
+/* cmd_search_save - SEARCHRES: keep the result's UIDs as "$" (with MIN
+ * or MAX and neither ALL nor COUNT, only those) */
+static void
+cmd_search_save(struct imap_session *s, unsigned ret, const uint32_t *hits,
+    size_t n)
+{
+	struct imap_view *v = &s->view;
+	size_t i;
+
+	v->saved = xcalloc(n + 1, sizeof(*v->saved));
+	v->nsaved = 0;
+	if (n > 0 && (ret & (SEARCH_RET_MIN | SEARCH_RET_MAX)) &&
+	    !(ret & (SEARCH_RET_ALL | SEARCH_RET_COUNT))) {
+		if (ret & SEARCH_RET_MIN)
+			v->saved[v->nsaved++] = v->msgs[hits[0] - 1].uid;
+		if ((ret & SEARCH_RET_MAX) && (n > 1 ||
+		    !(ret & SEARCH_RET_MIN)))
+			v->saved[v->nsaved++] = v->msgs[hits[n - 1] - 1].uid;
+		return;
+	}
+	for (i = 0; i < n; i++)
+		v->saved[v->nsaved++] = v->msgs[hits[i] - 1].uid;
 }
 
 /* cmd_search_esearch - the ESEARCH response for hits[0..n) (ascending
@@ -494,6 +520,8 @@ cmd_search_hits(struct imap_session *s, const struct search_prog *prog,
 		sm.maxmsgno = (uint32_t)v->n;
 		sm.maxuid = v->n ? v->msgs[v->n - 1].uid : 0;
 		sm.st = s->st;
+		sm.saved = v->saved;
+		sm.nsaved = v->nsaved;
 		if (search_match(prog, &sm)) {
 			(*msgnos_r)[(*n_r)++] = (uint32_t)i + 1;
 			if (m->modseq > *highest_r)
@@ -519,8 +547,14 @@ cmd_search(struct imap_cmd *cmd)
 	int badcs, skip, modseq;
 
 	if ((skip = cmd_search_return(cmd, &ret)) < 0) {
-		imap_bad(cmd, "SEARCH RETURN takes (MIN MAX ALL COUNT)");
+		imap_bad(cmd, "SEARCH RETURN takes (MIN MAX ALL COUNT SAVE)");
 		return;
+	}
+	if (ret & SEARCH_RET_SAVE) {
+		/* a SEARCH that fails leaves "$" empty (RFC 5182 2.1) */
+		free(s->view.saved);
+		s->view.saved = NULL;
+		s->view.nsaved = 0;
 	}
 	prog = search_parse(cmd->args + skip, cmd->nargs - (size_t)skip, &err,
 	    &badcs);
@@ -538,10 +572,14 @@ cmd_search(struct imap_cmd *cmd)
 		search_free(&prog);
 		return;
 	}
+	if (ret & SEARCH_RET_SAVE)
+		cmd_search_save(s, ret, hits, nhits);
 	for (i = 0; cmd->uid && i < nhits; i++)
 		hits[i] = s->view.msgs[hits[i] - 1].uid;
-	if (ret != 0) {
+	if ((ret & ~(unsigned)SEARCH_RET_SAVE) != 0) {
 		cmd_search_esearch(cmd, ret, hits, nhits, modseq, highest);
+	} else if (ret == SEARCH_RET_SAVE) {
+		;	/* SAVE alone: no result (RFC 5182 2.1) */
 	} else {
 		for (i = 0; i < nhits; i++)
 			buf_printf(&res, " %u", hits[i]);

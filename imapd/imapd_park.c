@@ -192,6 +192,9 @@ imapd_park(struct imap_session *s, int kind, const char *tag)
 	struct snap sn;
 	int r = -1;
 
+	/* a saved search result ("$") lives in this worker only */
+	if (s->state == IMAP_S_SELECTED && s->view.nsaved > 0)
+		return -1;
 	/* IDLE parks from inside its command: nothing partial to carry */
 	if (park_snapshot(s, kind, tag, &sn) == 0 &&
 	    (kind == SNAP_K_IDLE || park_partial(s, &sn) == 0) &&

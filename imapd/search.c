@@ -621,6 +621,24 @@ search_set(const struct search_prog *p, uint32_t n, uint32_t star)
 	return c->state == 1 && imapp_seqset_contains(&c->ss, n);
 }
 
+/* search_in_saved - is uid in the saved result "$" (SEARCHRES)? */
+static int
+search_in_saved(const struct search_msg *m, uint32_t uid)
+{
+	size_t lo = 0, hi = m->nsaved, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (m->saved[mid] == uid)
+			return 1;
+		if (m->saved[mid] < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
+}
+
 /* search_saved - SAVEDBEFORE/ON/SINCE (RFC 8514) by the save date's
  * day in UTC; a message saved before berth kept the date has none */
 static int
@@ -682,8 +700,11 @@ search_match(const struct search_prog *p, struct search_msg *m)
 	case SR_EMAILID: return p->str[0] == 'M' &&
 	    strcasecmp(p->str + 1, r->guid) == 0;
 	case SR_THREADID: return 0;
-	case SR_SEQ: return search_set(p, m->msgno, m->maxmsgno);
-	case SR_UID: return search_set(p, r->uid, m->maxuid);
+	case SR_SEQ: case SR_UID:
+		if (strcmp(p->set, "$") == 0)
+			return search_in_saved(m, r->uid);
+		return p->op == SR_SEQ ? search_set(p, m->msgno,
+		    m->maxmsgno) : search_set(p, r->uid, m->maxuid);
 	}
 	return 0;
 }

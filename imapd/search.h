@@ -17,6 +17,8 @@ struct search_msg {
 	const struct store_msg *rec;
 	int recent;
 	uint32_t maxmsgno, maxuid;	/* what '*' means */
+	const uint32_t *saved;	/* "$" (SEARCHRES): UIDs, ascending */
+	size_t nsaved;
 	struct store *st;
 	/* loaded on demand by search_match, freed by search_msg_done */
 	const char *data;

@@ -196,6 +196,7 @@ view_close(struct imap_session *s)
 	free(s->view.msgs);
 	free(s->view.name);
 	buf_free(&s->view.keywords);
+	free(s->view.saved);
 	memset(&s->view, 0, sizeof(s->view));
 	if (s->state == IMAP_S_SELECTED)
 		s->state = IMAP_S_AUTH;
@@ -529,6 +530,16 @@ view_uids(struct imap_session *s, const char *set, int uid,
 
 	*uids_r = NULL;
 	*n_r = 0;
+	if (strcmp(set, "$") == 0) {
+		/* SEARCHRES: the saved UIDs still in the view */
+		for (i = 0; i < v->nsaved; i++)
+			if (view_msgno(s, v->saved[i]) != 0) {
+				*uids_r = xreallocarray(*uids_r, *n_r + 1,
+				    sizeof(**uids_r));
+				(*uids_r)[(*n_r)++] = v->saved[i];
+			}
+		return 0;
+	}
 	if (imapp_seqset_parse(set, star ? star : (uid ? UINT32_MAX : 0),
 	    &ss) < 0 || ss.dollar) {
 		imapp_seqset_free(&ss);

@@ -484,7 +484,6 @@ def test_esearch(server):
     assert out[0] == b'* ESEARCH (TAG "k") COUNT 0', out
     out = ok(a.cmd(b"k", b"SEARCH RETURN (MIN) DELETED"))
     assert out[0] == b'* ESEARCH (TAG "k")', out
-    assert status(a.cmd(b"k", b"SEARCH RETURN (SAVE) ALL")) == b"BAD"
     assert status(a.cmd(b"k", b"SEARCH RETURN (FOO) ALL")) == b"BAD"
     # MODSEQ: the highest of the messages found (RFC 7162 3.1.5)
     out = ok(a.cmd(b"f", b"FETCH 6 (MODSEQ)"))
@@ -764,4 +763,39 @@ def test_multiappend(server):
     assert status(out) == b"NO" and b"[TRYCREATE]" in out[-1], out
     out = ok(a.cmd(b"s", b"STATUS ma (MESSAGES)"))
     assert b"(MESSAGES 3)" in out[0], out
+    a.cmd(b"z", b"LOGOUT")
+
+
+def test_searchres(server):
+    a = login(server)
+    assert b" SEARCHRES" in ok(a.cmd(b"c", b"CAPABILITY"))[0]
+    ok(a.cmd(b"c", b"CREATE sr"))
+    for _ in range(5):
+        append(a, b"sr")
+    ok(a.cmd(b"s", b"SELECT sr"))
+    ok(a.cmd(b"t", b"STORE 2,4 +FLAGS (\\Flagged)"))
+    out = ok(a.cmd(b"k", b"SEARCH RETURN (SAVE) FLAGGED"))
+    assert len(out) == 1, out          # SAVE alone: no ESEARCH
+    out = ok(a.cmd(b"f", b"FETCH $ (UID)"))
+    assert [ln.split()[1] for ln in out[:-1]] == [b"2", b"4"], out
+    out = ok(a.cmd(b"k", b"UID SEARCH UID $"))
+    assert out[0] == b"* SEARCH 2 4", out
+    out = ok(a.cmd(b"k", b"SEARCH NOT $"))
+    assert out[0] == b"* SEARCH 1 3 5", out
+    # "$" keeps naming the same messages after an expunge
+    ok(a.cmd(b"t", b"STORE 1 +FLAGS.SILENT (\\Deleted)"))
+    ok(a.cmd(b"x", b"EXPUNGE"))
+    out = ok(a.cmd(b"f", b"FETCH $ (UID)"))
+    assert [ln.split()[1] for ln in out[:-1]] == [b"1", b"3"], out
+    # MIN and MAX alone save only those; SAVE with ALL reports too
+    out = ok(a.cmd(b"k", b"SEARCH RETURN (SAVE MIN MAX) ALL"))
+    assert out[0] == b'* ESEARCH (TAG "k") MIN 1 MAX 4', out
+    out = ok(a.cmd(b"k", b"UID SEARCH $"))
+    assert out[0] == b"* SEARCH 2 5", out
+    ok(a.cmd(b"c", b"COPY $ INBOX"))
+    # a failed SEARCH empties it; reselecting forgets it
+    assert status(a.cmd(b"k", b"SEARCH RETURN (SAVE) FOO")) == b"BAD"
+    ok(a.cmd(b"k", b"SEARCH RETURN (SAVE) DELETED"))
+    out = ok(a.cmd(b"f", b"FETCH $ (UID)"))
+    assert len(out) == 1, out
     a.cmd(b"z", b"LOGOUT")
