@@ -21,31 +21,12 @@
 #include "cfg.h"
 #include "idled.h"
 #include "log.h"
+#include "net.h"
 
 #define LIMITS_TICK_MS 1000
 
 static struct ev_timer limits_tick_timer;
 static long long limits_expire_ms;
-
-/* limits_keepalive - TCP keep-alive on a parked client */
-static void
-limits_keepalive(int fd)
-{
-	int on = 1, idle = (int)(cfg_duration_ms("tcp_keepalive_idle") / 1000),
-	    intvl = (int)(cfg_duration_ms("tcp_keepalive_intvl") / 1000),
-	    cnt = (int)cfg_int("tcp_keepalive_cnt");
-
-	/* fails harmlessly on Unix sockets */
-	if (setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on)) < 0)
-		return;
-	if (idle > 0)
-		setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
-	if (intvl > 0)
-		setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl,
-		    sizeof(intvl));
-	if (cnt > 0)
-		setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
-}
 
 /* limits_bye - say why, then close */
 static void
@@ -116,7 +97,7 @@ idled_limits_park(struct isess *s)
 	char net[64], qnet[64];
 	long long nn = 0;
 
-	limits_keepalive(s->fd);
+	net_keepalive(s->fd);
 	if (s->kind == SNAP_K_NOTAUTH) {
 		ev_timer_add(&s->timer, s->wake_ms - ev_now_ms(),
 		    limits_penalty, s);

@@ -80,23 +80,13 @@ conn_limits(void)
 static void
 conn_keepalive(int fd)
 {
-	int on = 1, idle = (int)(cfg_duration_ms("tcp_keepalive_idle") / 1000),
-	    intvl = (int)(cfg_duration_ms("tcp_keepalive_intvl") / 1000),
-	    cnt = (int)cfg_int("tcp_keepalive_cnt");
+	int on = 1;
 
-	if (setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on)) < 0)
-		return;
-	if (idle > 0)
-		setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
-	if (intvl > 0)
-		setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl,
-		    sizeof(intvl));
-	if (cnt > 0)
-		setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+	net_keepalive(fd);
 	/* every TLS record leaves at once: with Nagle the greeting waited
 	 * behind the session tickets for the client's delayed ACK (40 ms
 	 * after each full handshake) */
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
 }
 
 /* conn_listen_set - accept or not, and tell master */

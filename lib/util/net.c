@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "cfg.h"
 #include "net.h"
 
 static char net_err[512];
@@ -185,4 +187,25 @@ net_set_nonblock(int fd, int on)
 	if (fl < 0)
 		return -1;
 	return fcntl(fd, F_SETFL, on ? fl | O_NONBLOCK : fl & ~O_NONBLOCK);
+}
+
+void
+net_keepalive(int fd)
+{
+	int on = 1, idle = (int)(cfg_duration_ms("tcp_keepalive_idle") / 1000),
+	    intvl = (int)(cfg_duration_ms("tcp_keepalive_intvl") / 1000),
+	    cnt = (int)cfg_int("tcp_keepalive_cnt");
+
+	/* best effort: each option that fails leaves the kernel default */
+	if (setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on)) < 0)
+		return;
+	if (idle > 0)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle,
+		    sizeof(idle));
+	if (intvl > 0)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl,
+		    sizeof(intvl));
+	if (cnt > 0)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt,
+		    sizeof(cnt));
 }

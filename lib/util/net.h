@@ -25,5 +25,9 @@ void net_addr_str(const struct sockaddr *sa, char *out, size_t size,
 /* net_peer - address and port of the peer of fd; "unknown" on error */
 void net_peer(int fd, char *out, size_t size, int *port_r);
 int net_set_nonblock(int fd, int on);
+/* net_keepalive - TCP keep-alive on a client, timed by imapd.conf's
+ * tcp_keepalive_idle, _intvl and _cnt, so dead peers are found in
+ * minutes; harmless on a Unix socket */
+void net_keepalive(int fd);
 
 #endif
