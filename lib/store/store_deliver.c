@@ -67,16 +67,8 @@ store_spool_name(struct store *st, const char *path, const char *guid,
 		r = 0;
 		goto out;
 	}
-	if (mkdir(dir, 0750) == 0) {
-		if (store_fsync_dir(st->partdir) < 0) {
-			store_fail(st, error_r, "fsync %s: %s", st->partdir,
-			    strerror(errno));
-			goto out;
-		}
-	} else if (errno != EEXIST) {
-		store_fail(st, error_r, "mkdir %s: %s", dir, strerror(errno));
+	if (store_file_fanout(st, dir, error_r) < 0)
 		goto out;
-	}
 	if (rename(path, final) < 0) {
 		store_fail(st, error_r, "rename %s: %s", final,
 		    strerror(errno));

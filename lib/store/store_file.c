@@ -38,6 +38,21 @@ store_fsync_dir(const char *path)
 	return r;
 }
 
+int
+store_file_fanout(struct store *st, const char *dir, const char **error_r)
+{
+	if (mkdir(dir, 0750) == 0) {
+		/* a new directory entry: durable before a file in it is */
+		if (store_fsync_dir(st->partdir) < 0)
+			return store_fail(st, error_r, "fsync %s: %s",
+			    st->partdir, strerror(errno));
+	} else if (errno != EEXIST) {
+		return store_fail(st, error_r, "mkdir %s: %s", dir,
+		    strerror(errno));
+	}
+	return 0;
+}
+
 /*
  * store_file_dirs - the 256 fan-out directories, made once and made
  * durable (the partition fsync'd) before any message goes in, so that a
@@ -137,16 +152,8 @@ store_file_put(struct store *st, const char *data, size_t len,
 		goto out;
 	}
 	/* made at open; again here only if someone removed it */
-	if (mkdir(dir, 0750) == 0) {
-		if (store_fsync_dir(st->partdir) < 0) {
-			store_fail(st, error_r, "fsync %s: %s", st->partdir,
-			    strerror(errno));
-			goto out;
-		}
-	} else if (errno != EEXIST) {
-		store_fail(st, error_r, "mkdir %s: %s", dir, strerror(errno));
+	if (store_file_fanout(st, dir, error_r) < 0)
 		goto out;
-	}
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
 	if (fd < 0) {
 		store_fail(st, error_r, "create %s: %s", tmp, strerror(errno));

@@ -184,6 +184,10 @@ int store_jnl_compact_all(struct store *st, const char **error_r);
 void store_sha1_hex(const char *data, size_t len, char out[41]);
 int store_fsync_dir(const char *path);
 int store_file_dirs(struct store *st, const char **error_r);
+/* store_file_fanout - a message file's fan-out directory dir, made if
+ * missing (the partition fsync'd after); -1 with the error */
+int store_file_fanout(struct store *st, const char *dir,
+    const char **error_r);
 void store_file_warm(void);
 int store_file_put(struct store *st, const char *data, size_t len,
     char guid_r[41], const char **error_r);
