@@ -301,6 +301,9 @@ store_complete_check(struct store *st, int flags, const char **error_r)
 		    st->configdir, st->partdir);
 		return STORE_ENODB;
 	}
+	/* a new installation: every journal is complete from the start */
+	if (store_jboot_mark(st, error_r) < 0)
+		return -1;
 	return store_mark_complete(st, error_r);
 }
 
@@ -688,6 +691,30 @@ store_close(struct store **stp)
 	*stp = NULL;
 }
 
+static void
+store_jboot_log(const char *line, void *ctx)
+{
+	(void)ctx;
+	log_info("%s", line);
+}
+
+/*
+ * store_jboot_start - at recovery, alone: a store whose users' journals
+ * are not known complete (its mail predates them) gets them written
+ * from the database, so that reconstruct can rebuild every user
+ */
+static int
+store_jboot_start(struct store *st, const char **error_r)
+{
+	int r;
+
+	if ((r = store_jboot_marked(st, error_r)) != 0)
+		return r < 0 ? -1 : 0;
+	log_info("journal bootstrap: the journals are not known complete; "
+	    "writing every user's from the database");
+	return store_jboot_all(st, store_jboot_log, NULL, error_r);
+}
+
 int
 store_recover(const char *configdir, const char *partdir,
     const char **error_r)
@@ -698,7 +725,9 @@ store_recover(const char *configdir, const char *partdir,
 	if ((swept = store_open(configdir, partdir, STORE_OPEN_RECOVER |
 	    STORE_OPEN_CREATE, &st, error_r)) < 0)
 		return swept;
-	swept = store_file_sweep(st, 0, error_r);
+	swept = store_jboot_start(st, error_r);
+	if (swept == 0)
+		swept = store_file_sweep(st, 0, error_r);
 	store_close(&st);
 	return swept < 0 ? -1 : swept;
 }

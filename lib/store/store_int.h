@@ -104,6 +104,27 @@ int store_dup_prune(struct store *st, const char **error_r);
  * on disk (a new installation, or reconstruct done) */
 int store_mark_complete(struct store *st, const char **error_r);
 
+/*
+ * store_jboot.c - journals written from the database for users whose
+ * mail predates them (see there).  store_jboot_user appends user's
+ * mailboxes, messages, expunges and subscriptions to its journal and
+ * reports one line through fn (may be NULL); store_jboot_all does every
+ * user of the database and then sets the "journal" mark, which says
+ * every user's journal is complete (store_jboot_marked: 1 set, 0 not,
+ * -1 error; store_jboot_mark sets it).  store_meta_marked - is the meta
+ * record key present (1, 0, -1)?
+ */
+int store_jboot_user(struct store *st, const char *user, store_report_fn *fn,
+    void *ctx, const char **error_r);
+int store_jboot_all(struct store *st, store_report_fn *fn, void *ctx,
+    const char **error_r);
+int store_jboot_marked(struct store *st, const char **error_r);
+int store_jboot_mark(struct store *st, const char **error_r);
+int store_meta_marked(struct store *st, const char *key,
+    const char **error_r);
+/* store_msg_decode - an index record's value into m */
+void store_msg_decode(const DBT *v, struct store_msg *m);
+
 /* store_msg.c, for reconstruct: write an index record; refs += delta */
 int store_msg_put(struct store *st, DB_TXN *txn, uint32_t mboxid,
     const struct store_msg *m);

@@ -47,7 +47,7 @@ store_msg_put(struct store *st, DB_TXN *txn, uint32_t mboxid,
 }
 
 /* store_msg_decode - a DBT value into m */
-static void
+void
 store_msg_decode(const DBT *v, struct store_msg *m)
 {
 	size_t n = v->size < sizeof(*m) ? v->size : sizeof(*m);

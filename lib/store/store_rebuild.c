@@ -466,28 +466,35 @@ store_reconstruct(struct store *st, const char *user, const char *mailbox,
 		return -1;
 	}
 	store_users_union(ju, nju, du, ndu, &users, &n);
-	st->jquiet = 1;
-	st->nogone = 1;
+	/* journals not known complete beside a database known complete
+	 * (mail older than the journals): the database's records are
+	 * added to every journal first */
+	if ((r = store_meta_marked(st, "complete", error_r)) > 0 &&
+	    (r = store_jboot_marked(st, error_r)) == 0)
+		r = store_jboot_all(st, fn, ctx, error_r);
 	for (i = 0; i < n && r >= 0; i++) {
 		char *path = store_jnl_path(st, users[i]);
 
-		if (access(path, F_OK) != 0) {
-			store_report(fn, ctx, "nojournal user=%s: its "
-			    "mailboxes in the database are left as they are",
-			    users[i]);
-			free(path);
-			continue;
-		}
+		/* a user the database knows and no journal does: its
+		 * journal is written from the database, then replayed */
+		if (access(path, F_OK) != 0)
+			r = store_jboot_user(st, users[i], fn, ctx, error_r);
 		free(path);
+		if (r < 0)
+			break;
+		st->jquiet = 1;
+		st->nogone = 1;
 		if ((r = store_rb_user(st, users[i], NULL, fn, ctx,
 		    error_r)) > 0)
 			problems += r;
+		st->jquiet = st->nogone = 0;
 	}
 	st->jquiet = st->nogone = 0;
 	store_names_free(users, n);
 	if (r < 0)
 		return -1;
-	if (store_mark_complete(st, error_r) < 0)
+	if (store_jboot_mark(st, error_r) < 0 ||
+	    store_mark_complete(st, error_r) < 0)
 		return -1;
 	orphans = store_rb_orphans(st, flags & STORE_REBUILD_PURGE, fn, ctx);
 	store_report(fn, ctx, "reconstruct done users=%zu missing=%d "
