@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "idled.h"
+#include "err.h"
 #include "log.h"
 #include "net.h"
 #include "xalloc.h"
@@ -330,12 +331,12 @@ change_accept(struct ev_io *io, unsigned events, void *ctx)
 void
 idled_change_init(void)
 {
-	const char *err;
+	struct err err;
 	int fd = net_bind_seqpacket(notify_path(), &err);
 
 	if (fd < 0 || listen(fd, 1024) < 0)
 		log_fatal("cannot listen on %s: %s", notify_path(),
-		    fd < 0 ? err : strerror(errno));
+		    fd < 0 ? err.msg : strerror(errno));
 	net_set_nonblock(fd, 1);
 	if (ev_io_add(&change_lio, fd, EV_READ, change_accept, NULL) < 0)
 		log_fatal("epoll: %m");

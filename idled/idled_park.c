@@ -23,6 +23,7 @@
 #include "idled.h"
 #include "idleproto.h"
 #include "ipc.h"
+#include "err.h"
 #include "log.h"
 #include "net.h"
 #include "xalloc.h"
@@ -236,12 +237,12 @@ park_accept(struct ev_io *io, unsigned events, void *ctx)
 void
 idled_park_init(void)
 {
-	const char *err;
+	struct err err;
 	int fd = net_bind_seqpacket(notify_idled_path(), &err);
 
 	if (fd < 0 || listen(fd, 1024) < 0)
 		log_fatal("cannot listen on %s: %s", notify_idled_path(),
-		    fd < 0 ? err : strerror(errno));
+		    fd < 0 ? err.msg : strerror(errno));
 	net_set_nonblock(fd, 1);
 	if (ev_io_add(&park_lio, fd, EV_READ, park_accept, NULL) < 0)
 		log_fatal("epoll: %m");

@@ -39,8 +39,7 @@
 static void
 cmd_capability_list(struct imap_session *s, struct buf *out)
 {
-	const char *mechs;
-	char *m, *w, *save = NULL;
+	char mechs[1024], *w, *save = NULL;
 	long long limit;
 
 	buf_puts(out, "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE "
@@ -60,13 +59,11 @@ cmd_capability_list(struct imap_session *s, struct buf *out)
 		buf_puts(out, " LOGINDISABLED");
 	if (!s->tls && imapd_tls_available())
 		buf_puts(out, " STARTTLS");
-	mechs = authclient_mechs(s->secure);
-	if (mechs == NULL)
+	if (authclient_mechs(s->secure, mechs, sizeof(mechs)) < 0)
 		return;
-	m = xstrdup(mechs);
-	for (w = strtok_r(m, " ", &save); w; w = strtok_r(NULL, " ", &save))
+	for (w = strtok_r(mechs, " ", &save); w;
+	    w = strtok_r(NULL, " ", &save))
 		buf_printf(out, " AUTH=%s", w);
-	free(m);
 }
 
 void

@@ -609,16 +609,16 @@ static int
 imapd_session_admit(struct imap_session *s)
 {
 	struct authclient_client cl = { s->addr, s->port, "", s->secure, 0, 0 };
-	const char *reason, *limit;
-	long long delay;
+	struct authclient_reply rep;
 	char bye[320];
 
-	if (authclient_admit(&cl, &s->conn_id, &reason, &limit, &delay) == 0)
+	if (authclient_admit(&cl, &s->conn_id, &rep) == 0)
 		return 0;
-	snprintf(bye, sizeof(bye), "* BYE [UNAVAILABLE] %s\r\n", reason);
-	log_debug("refused addr=%s limit=%s delay_ms=%lld", s->addr, limit,
-	    delay);
-	if (delay > 0 && imapd_park_penalty(s, delay, bye, 1) == 0)
+	snprintf(bye, sizeof(bye), "* BYE [UNAVAILABLE] %s\r\n", rep.reason);
+	log_debug("refused addr=%s limit=%s delay_ms=%lld", s->addr,
+	    rep.limit, rep.delay_ms);
+	if (rep.delay_ms > 0 &&
+	    imapd_park_penalty(s, rep.delay_ms, bye, 1) == 0)
 		return -1;
 	io_printf(s, "%s", bye);
 	io_flush(s);

@@ -6,6 +6,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include "cfg.h"
+#include "err.h"
 #include "log.h"
 #include "master.h"
 #include "net.h"
@@ -53,7 +55,7 @@ static struct master_svc *
 master_conf_take(struct mconf_entry *e, int initial)
 {
 	struct master_svc *svc = xcalloc(1, sizeof(*svc));
-	const char *err;
+	struct err err;
 
 	svc->e = *e;
 	memset(e, 0, sizeof(*e));
@@ -64,10 +66,10 @@ master_conf_take(struct mconf_entry *e, int initial)
 		if (svc->lfd < 0) {
 			if (initial)
 				log_fatal("service=%s listen=%s: cannot bind: "
-				    "%s", svc->e.name, svc->e.listen, err);
+				    "%s", svc->e.name, svc->e.listen, err.msg);
 			log_error("service=%s listen=%s: cannot bind: %s; "
 			    "service not added", svc->e.name, svc->e.listen,
-			    err);
+			    err.msg);
 			free(svc->e.name);
 			free(svc->e.cmd);
 			free(svc->e.listen);
@@ -84,7 +86,8 @@ master_conf_take(struct mconf_entry *e, int initial)
 				srv_chown_berth(svc->e.handoff);
 			if (svc->hfd < 0 || listen(svc->hfd, 1024) < 0)
 				log_fatal("service=%s handoff=%s: cannot bind: "
-				    "%s", svc->e.name, svc->e.handoff, err);
+				    "%s", svc->e.name, svc->e.handoff,
+				    svc->hfd < 0 ? err.msg : strerror(errno));
 		}
 	}
 	master_event_schedule(svc, 1);
@@ -178,20 +181,20 @@ int
 master_conf_load(int initial)
 {
 	struct mconf mc;
-	const char *err;
+	struct err err;
 
 	if (cfg_load_file(master.imapd_conf, NULL, &err) < 0) {
 		if (initial)
-			log_fatal("%s", err);
+			log_fatal("%s", err.msg);
 		log_error("reload failed, keeping the running config: %s",
-		    err);
+		    err.msg);
 		return -1;
 	}
 	if (mconf_load(master.master_conf, &mc, &err) < 0) {
 		if (initial)
-			log_fatal("%s", err);
+			log_fatal("%s", err.msg);
 		log_error("reload failed, keeping the running config: %s",
-		    err);
+		    err.msg);
 		return -1;
 	}
 	if (!initial)

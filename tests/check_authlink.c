@@ -21,6 +21,7 @@
 #include "clock.h"
 #include "authproto.h"
 #include "cfg.h"
+#include "err.h"
 #include "ipc.h"
 
 #define NIDS 3000
@@ -34,7 +35,7 @@ setup(void)
 {
 	struct sockaddr_un sun;
 	char conf[256];
-	const char *err;
+	struct err err;
 
 	snprintf(dir, sizeof(dir), "/tmp/check-authlink-XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(dir));

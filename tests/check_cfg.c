@@ -10,16 +10,17 @@
 #include "check_run.h"
 #include "buf.h"
 #include "cfg.h"
+#include "err.h"
 
 static int
-load(const char *text, struct buf *warn, const char **err)
+load(const char *text, struct buf *warn, struct err *err)
 {
 	return cfg_load_text("imapd.conf", text, strlen(text), warn, err);
 }
 
 START_TEST(test_basic)
 {
-	const char *err = NULL;
+	struct err err;
 	struct buf w = BUF_INIT;
 
 	ck_assert_int_eq(load("# comment\n\nconfigdirectory: /tmp/x  \n"
@@ -37,7 +38,7 @@ END_TEST
 
 START_TEST(test_defaults)
 {
-	const char *err = NULL;
+	struct err err;
 
 	ck_assert_int_eq(load("", NULL, &err), 0);
 	ck_assert_str_eq(cfg_str("defaultpartition"), "default");
@@ -49,7 +50,7 @@ END_TEST
 
 START_TEST(test_unknown_key_warns)
 {
-	const char *err = NULL;
+	struct err err;
 	struct buf w = BUF_INIT;
 
 	ck_assert_int_eq(load("a: b\nfrobnicate: 1\n", &w, &err), 0);
@@ -74,12 +75,12 @@ static const struct {
 
 START_TEST(test_bad_value)
 {
-	const char *err = NULL;
+	struct err err;
 
 	ck_assert_int_eq(load("configdirectory: /keep\n", NULL, &err), 0);
 	ck_assert_int_eq(load(bad_cases[_i].text, NULL, &err), -1);
-	ck_assert_msg(strstr(err, bad_cases[_i].msg) != NULL,
-	    "got '%s'", err);
+	ck_assert_msg(strstr(err.msg, bad_cases[_i].msg) != NULL,
+	    "got '%s'", err.msg);
 	/* the previous configuration stays in force */
 	ck_assert_str_eq(cfg_str("configdirectory"), "/keep");
 }

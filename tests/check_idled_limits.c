@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "cfg.h"
+#include "err.h"
 #include "check_run.h"
 #include "idled.h"
 
@@ -90,7 +91,7 @@ idled_client_input(struct isess *s)
 static void
 setup_caps(const char *maxuser, const char *maxusernet)
 {
-	const char *err;
+	struct err err;
 
 	ev_init();
 	ck_assert_int_eq(cfg_load_text("t", "", 0, NULL, &err), 0);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "check_run.h"
+#include "err.h"
 #include "mconf.h"
 
 static const char good[] =
@@ -29,7 +30,7 @@ static const char good[] =
 START_TEST(test_good)
 {
 	struct mconf mc;
-	const char *err = NULL;
+	struct err err;
 
 	ck_assert_int_eq(mconf_parse("master.conf", good, strlen(good), &mc,
 	    &err), 0);
@@ -60,7 +61,7 @@ START_TEST(test_liberal)
 	    "services{s cmd=\"x -v\"\n\tlisten=/tmp/s   # here\n"
 	    "  prefork=3 maxchild=-1\n t cmd=y listen=2}\n";
 	struct mconf mc;
-	const char *err = NULL;
+	struct err err;
 
 	ck_assert_int_eq(mconf_parse("m", text, strlen(text), &mc, &err), 0);
 	ck_assert_uint_eq(mc.n, 2);
@@ -106,12 +107,12 @@ static const struct {
 START_TEST(test_bad)
 {
 	struct mconf mc;
-	const char *err = NULL;
+	struct err err;
 
 	ck_assert_int_eq(mconf_parse("master.conf", bad[_i].text,
 	    strlen(bad[_i].text), &mc, &err), -1);
-	ck_assert_msg(strstr(err, bad[_i].msg) != NULL, "got '%s' want '%s'",
-	    err, bad[_i].msg);
+	ck_assert_msg(strstr(err.msg, bad[_i].msg) != NULL,
+	    "got '%s' want '%s'", err.msg, bad[_i].msg);
 }
 END_TEST
 

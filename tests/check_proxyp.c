@@ -16,6 +16,7 @@
 
 #include "check_run.h"
 #include "cfg.h"
+#include "err.h"
 #include "ev.h"
 #include "proxyp.h"
 
@@ -318,20 +319,20 @@ START_TEST(test_service_key)
 	static const char conf[] = "proxy_protocol: no\n"
 	    "imaps_proxy_protocol: yes\n"
 	    "lb_proxy_trusted: 10.0.0.0/8\n";
-	const char *err;
+	struct err cerr;
 
 	ck_assert_int_eq(cfg_load_text("t", conf, sizeof(conf) - 1, NULL,
-	    &err), 0);
+	    &cerr), 0);
 	ck_assert_int_eq(proxyp_enabled("imaps"), 1);
 	ck_assert_int_eq(proxyp_enabled("imap"), 0);
 	ck_assert_str_eq(cfg_service_str("lb", "proxy_trusted"),
 	    "10.0.0.0/8");
 	ck_assert_str_eq(cfg_service_str("imap", "proxy_trusted"), "");
-	ck_assert_int_eq(cfg_set("proxy_protocol", "yes", &err), 0);
+	ck_assert_int_eq(cfg_set("proxy_protocol", "yes", &cerr), 0);
 	ck_assert_int_eq(proxyp_enabled("imap"), 1);
 	/* a per-service value is checked against the key's type */
 	ck_assert_int_eq(cfg_load_text("t", "imap_proxy_protocol: maybe\n",
-	    27, NULL, &err), -1);
+	    27, NULL, &cerr), -1);
 }
 END_TEST
 
@@ -359,14 +360,14 @@ ev_wait(void)
 /* the event-loop reader: a header in two parts, what follows kept */
 START_TEST(test_ev_accept)
 {
-	const char *err;
+	struct err cerr;
 	char addr[64] = "127.0.0.9", rest[32];
 	int sv[2], port = 1;
 
 	ev_init();
 	ck_assert_int_eq(cfg_load_text("t", "proxy_protocol: yes\n"
 	    "proxy_trusted: 127.0.0.0/8\nproxy_timeout: 200ms\n", 68, NULL,
-	    &err), 0);
+	    &cerr), 0);
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0,
 	    sv), 0);
 	ck_assert_int_eq(write(sv[0], "PROXY TCP4 192.0.2.", 19), 19);
@@ -406,7 +407,7 @@ START_TEST(test_ev_accept)
 	ck_assert_int_eq(ev_done, 1);
 	ck_assert_str_eq(ev_err, "PROXY header from an address not in "
 	    "proxy_trusted");
-	ck_assert_int_eq(cfg_set("imaps_proxy_protocol", "no", &err), 0);
+	ck_assert_int_eq(cfg_set("imaps_proxy_protocol", "no", &cerr), 0);
 	proxyp_ev_accept(sv[1], "imaps", addr, sizeof(addr), &port, ev_fn,
 	    NULL);
 	ck_assert_int_eq(ev_done, 2);

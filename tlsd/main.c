@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "cfg.h"
+#include "err.h"
 #include "log.h"
 #include "srv.h"
 #include "tlsd.h"
@@ -44,10 +45,11 @@ static void
 main_reload(void)
 {
 	const char *err;
+	struct err cerr;
 
-	if (cfg_load_file(cfg_path(), NULL, &err) < 0) {
+	if (cfg_load_file(cfg_path(), NULL, &cerr) < 0) {
 		log_error("reload failed, keeping the running TLS settings: "
-		    "%s", err);
+		    "%s", cerr.msg);
 		return;
 	}
 	if (tlsd_ctx_load(&err) < 0) {

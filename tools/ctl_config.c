@@ -14,6 +14,7 @@
 
 #include "buf.h"
 #include "cfg.h"
+#include "err.h"
 #include "ctl.h"
 #include "xalloc.h"
 
@@ -72,7 +73,8 @@ int
 ctl_config(int argc, char **argv)
 {
 	const struct cfg_key *k;
-	const char *v, *err;
+	const char *v;
+	struct err cerr;
 	char *path = xstrdup(cfg_path());
 	struct buf warn = BUF_INIT;
 	int all = argc > 1 && strcmp(argv[1], "-a") == 0, bad = 0;
@@ -81,9 +83,9 @@ ctl_config(int argc, char **argv)
 		return ctl_usage_error("config", "unknown option %s",
 		    argv[1]);
 	/* again, to collect the warnings srv_init logged */
-	if (cfg_load_file(path, &warn, &err) < 0) {
+	if (cfg_load_file(path, &warn, &cerr) < 0) {
 		free(path);
-		return ctl_error("config: %s", err);
+		return ctl_error("config: %s", cerr.msg);
 	}
 	printf("# %s\n", path);
 	for (k = cfg_keys; k->name != NULL; k++) {

@@ -59,19 +59,20 @@ authclient_call(long long wait_ms, long long timeout_ms)
 
 int
 authclient_admit(const struct authclient_client *cl, uint64_t *conn_id_r,
-    const char **reason_r, const char **limit_r, long long *delay_ms_r)
+    struct authclient_reply *rep)
 {
-	static char text[256], limit[64];
 	uint64_t ts = authproto_now_ns(), delay = 0;
 
-	*reason_r = *limit_r = "";
-	*delay_ms_r = 0;
+	rep->result = AUTHCLIENT_OK;
+	rep->reason = rep->limit = "";
+	rep->delay_ms = 0;
 	ipc_msg_init(&authclient_req, AUTHPROTO_T_ADMIT);
 	if (ipc_put_str(&authclient_req, AUTHPROTO_ADDR, cl->addr) < 0 ||
 	    ipc_put_u32(&authclient_req, AUTHPROTO_PORT, (uint32_t)cl->port) < 0 ||
 	    ipc_put_u64(&authclient_req, AUTHPROTO_TS, ts) < 0 ||
-	    authlink_call(&authclient_req, &authclient_rep, AUTHCLIENT_ADMIT_WAIT_MS,
-	    AUTHCLIENT_ADMIT_TIMEOUT_MS, reason_r) < 0)
+	    authlink_call(&authclient_req, &authclient_rep,
+	    AUTHCLIENT_ADMIT_WAIT_MS, AUTHCLIENT_ADMIT_TIMEOUT_MS,
+	    &rep->reason) < 0)
 		goto open;
 	if (authclient_rep.type == AUTHPROTO_T_ADMITTED &&
 	    ipc_get_u64(&authclient_rep, AUTHPROTO_CONNID, conn_id_r) == 0) {
@@ -80,29 +81,31 @@ authclient_admit(const struct authclient_client *cl, uint64_t *conn_id_r,
 		return 0;
 	}
 	if (authclient_rep.type == AUTHPROTO_T_REFUSED) {
-		if (ipc_get_str(&authclient_rep, AUTHPROTO_TEXT, text,
-		    sizeof(text)) < 0)
-			snprintf(text, sizeof(text), "Connection refused");
-		if (ipc_get_str(&authclient_rep, AUTHPROTO_LIMIT, limit,
-		    sizeof(limit)) < 0)
-			limit[0] = '\0';
-		*reason_r = text;
-		*limit_r = limit;
+		rep->result = AUTHCLIENT_LIMIT;
+		if (ipc_get_str(&authclient_rep, AUTHPROTO_TEXT, rep->text,
+		    sizeof(rep->text)) < 0)
+			snprintf(rep->text, sizeof(rep->text),
+			    "Connection refused");
+		if (ipc_get_str(&authclient_rep, AUTHPROTO_LIMIT,
+		    rep->limit_key, sizeof(rep->limit_key)) < 0)
+			rep->limit_key[0] = '\0';
+		rep->reason = rep->text;
+		rep->limit = rep->limit_key;
 		if (ipc_get_u64(&authclient_rep, AUTHPROTO_DELAY, &delay) == 0 &&
 		    delay <= 60000)
-			*delay_ms_r = (long long)delay;
+			rep->delay_ms = (long long)delay;
 		return -1;
 	}
-	*reason_r = "unexpected reply";
+	rep->reason = "unexpected reply";
 	authlink_disconnect();
 open:
 	/* fail open: without authd no login succeeds anyway */
 	if (!authclient_warned++)
-		log_warn("admission without authd (%s) addr=%s", *reason_r,
+		log_warn("admission without authd (%s) addr=%s", rep->reason,
 		    cl->addr);
 	*conn_id_r = authlink_new_id();
 	authlink_hold(*conn_id_r, cl->addr, "");
-	*reason_r = "";
+	rep->reason = "";
 	return 0;
 }
 
@@ -118,7 +121,6 @@ authclient_unavailable(struct authclient_reply *rep, const char *why)
 static void
 authclient_no(const struct ipc_msg *m, struct authclient_reply *rep)
 {
-	static char text[256], limit[64];
 	uint32_t code;
 	uint64_t delay = 0;
 
@@ -128,14 +130,15 @@ authclient_no(const struct ipc_msg *m, struct authclient_reply *rep)
 		authclient_unavailable(rep, "authentication service error");
 		return;
 	}
-	if (ipc_get_str(m, AUTHPROTO_TEXT, text, sizeof(text)) < 0)
-		snprintf(text, sizeof(text), "failed");
-	if (ipc_get_str(m, AUTHPROTO_LIMIT, limit, sizeof(limit)) < 0)
-		limit[0] = '\0';
+	if (ipc_get_str(m, AUTHPROTO_TEXT, rep->text, sizeof(rep->text)) < 0)
+		snprintf(rep->text, sizeof(rep->text), "failed");
+	if (ipc_get_str(m, AUTHPROTO_LIMIT, rep->limit_key,
+	    sizeof(rep->limit_key)) < 0)
+		rep->limit_key[0] = '\0';
 	ipc_get_u64(m, AUTHPROTO_DELAY, &delay);
 	rep->result = (enum authclient_result)code;
-	rep->reason = text;
-	rep->limit = limit;
+	rep->reason = rep->text;
+	rep->limit = rep->limit_key;
 	/* a delay is authd's to choose, but never longer than a minute */
 	rep->delay_ms = delay > 60000 ? 60000 : (long long)delay;
 }
@@ -399,16 +402,15 @@ authclient_abort_detached(uint64_t conn_id)
 	authlink_event(&authclient_req);
 }
 
-const char *
-authclient_mechs(int secure)
+int
+authclient_mechs(int secure, char *out, size_t size)
 {
-	static char mechs[1024];
-
 	ipc_msg_init(&authclient_req, AUTHPROTO_T_MECHS);
 	ipc_put_u32(&authclient_req, AUTHPROTO_SECURE, (uint32_t)secure);
-	if (authclient_call(AUTHCLIENT_CONNECT_WAIT_MS, AUTHCLIENT_ADMIT_TIMEOUT_MS) < 0 ||
+	if (authclient_call(AUTHCLIENT_CONNECT_WAIT_MS,
+	    AUTHCLIENT_ADMIT_TIMEOUT_MS) < 0 ||
 	    authclient_rep.type != AUTHPROTO_T_MECHLIST ||
-	    ipc_get_str(&authclient_rep, AUTHPROTO_MECHS, mechs, sizeof(mechs)) < 0)
-		return NULL;
-	return mechs;
+	    ipc_get_str(&authclient_rep, AUTHPROTO_MECHS, out, size) < 0)
+		return -1;
+	return 0;
 }

@@ -49,18 +49,20 @@ struct authclient_reply {
 	const char *reason;		/* short human text for NO/BAD */
 	long long delay_ms;		/* AUTHCLIENT_FAIL: hold the NO this long */
 	const char *limit;		/* AUTHCLIENT_LIMIT: which key, or "" */
+	char text[256];			/* storage for authd's reason */
+	char limit_key[64];		/* storage for authd's limit */
 };
 
 /*
- * authclient_admit - may this client connect?  Returns 0 with *conn_id_r (the
- * connection now counts as held by this process), or -1 with *reason_r,
- * *limit_r and *delay_ms_r (how long the refusal may be held back, 0:
- * answer at once) when authd refused it.  When authd cannot be reached
- * the client is admitted (fail open: logins fail anyway until authd is
- * back) with a locally made id.
+ * authclient_admit - may this client connect?  Returns 0 with *conn_id_r
+ * (the connection now counts as held by this process), or -1 with
+ * rep's reason, limit and delay_ms (how long the refusal may be held
+ * back, 0: answer at once) when authd refused it.  When authd cannot be
+ * reached the client is admitted (fail open: logins fail anyway until
+ * authd is back) with a locally made id.
  */
 int authclient_admit(const struct authclient_client *cl, uint64_t *conn_id_r,
-    const char **reason_r, const char **limit_r, long long *delay_ms_r);
+    struct authclient_reply *rep);
 /*
  * authclient_start - begin an authentication.  resp/resp_len is the SASL
  * initial response (already base64-decoded) or resp == NULL for none.
@@ -111,11 +113,11 @@ void authclient_abort(void);
  * detached under conn_id (from any process linked to authd) */
 void authclient_abort_detached(uint64_t conn_id);
 /*
- * authclient_mechs - space-separated mechanisms authd offers to a client with
- * this security (for CAPABILITY AUTH=...); NULL when authd is unreachable.
- * Static storage, valid until the next authclient call.
+ * authclient_mechs - space-separated mechanisms authd offers to a client
+ * with this security (for CAPABILITY AUTH=...) into out; -1 when authd is
+ * unreachable.
  */
-const char *authclient_mechs(int secure);
+int authclient_mechs(int secure, char *out, size_t size);
 /* authclient_close - drop the link (before exec, or in tests) */
 void authclient_close(void);
 /* authclient_timeout_ms - how long a login request may take at most */

@@ -19,6 +19,7 @@
 
 #include "buf.h"
 #include "cfg.h"
+#include "err.h"
 #include "log.h"
 #include "xalloc.h"
 
@@ -36,7 +37,6 @@ struct cfg_set {
 };
 
 static struct cfg_set cfg_cur;
-static char cfg_err[512];
 
 static const struct cfg_key *
 cfg_key_find(const char *name)
@@ -237,10 +237,10 @@ cfg_warn(struct buf *warn_r, const char *name, int line, const char *key)
 		    name, line, key);
 }
 
-/* cfg_parse_line - one line into set; -1 with cfg_err filled */
+/* cfg_parse_line - one line into set; -1 with err filled */
 static int
 cfg_parse_line(struct cfg_set *set, const char *name, int lineno,
-    char *line, struct buf *warn_r)
+    char *line, struct buf *warn_r, struct err *err)
 {
 	const struct cfg_key *k;
 	char *colon, *key, *value, *end;
@@ -251,9 +251,8 @@ cfg_parse_line(struct cfg_set *set, const char *name, int lineno,
 		return 0;
 	colon = strchr(line, ':');
 	if (colon == NULL) {
-		snprintf(cfg_err, sizeof(cfg_err),
-		    "%s:%d: expected 'key: value'", name, lineno);
-		return -1;
+		return err_set(err, "%s:%d: expected 'key: value'", name,
+		    lineno);
 	}
 	*colon = '\0';
 	key = line;
@@ -266,25 +265,22 @@ cfg_parse_line(struct cfg_set *set, const char *name, int lineno,
 	    end > value && isspace((unsigned char)end[-1]); end--)
 		end[-1] = '\0';
 	if (*key == '\0' || strpbrk(key, " \t") != NULL) {
-		snprintf(cfg_err, sizeof(cfg_err),
-		    "%s:%d: bad key '%s'", name, lineno, key);
-		return -1;
+		return err_set(err, "%s:%d: bad key '%s'", name, lineno,
+		    key);
 	}
 	if (cfg_is_partition_key(key)) {
 		if (*value != '/') {
-			snprintf(cfg_err, sizeof(cfg_err), "%s:%d: key '%s': "
+			return err_set(err, "%s:%d: key '%s': "
 			    "bad value '%s' (expected an absolute path)",
 			    name, lineno, key, value);
-			return -1;
 		}
 	} else if ((k = cfg_key_find_service(key)) == NULL) {
 		cfg_warn(warn_r, name, lineno, key);
 		return 0;
 	} else if (cfg_check_value(k, value) < 0) {
-		snprintf(cfg_err, sizeof(cfg_err),
+		return err_set(err,
 		    "%s:%d: key '%s': bad value '%s' (expected %s)",
 		    name, lineno, key, value, cfg_type_name(k->type));
-		return -1;
 	}
 	cfg_set_put(set, key, value);
 	return 0;
@@ -292,15 +288,14 @@ cfg_parse_line(struct cfg_set *set, const char *name, int lineno,
 
 int
 cfg_load_text(const char *name, const char *text, size_t len,
-    struct buf *warn_r, const char **error_r)
+    struct buf *warn_r, struct err *err)
 {
 	struct cfg_set set = { NULL, 0, NULL };
 	char *copy = xstrndup(text, len), *line, *next;
 	int lineno = 0;
 
 	if (memchr(text, '\0', len) != NULL) {
-		snprintf(cfg_err, sizeof(cfg_err), "%s: contains a NUL byte",
-		    name);
+		err_set(err, "%s: contains a NUL byte", name);
 		goto fail;
 	}
 	for (line = copy; line != NULL; line = next) {
@@ -309,7 +304,7 @@ cfg_load_text(const char *name, const char *text, size_t len,
 			*next++ = '\0';
 		lineno++;
 		line[strcspn(line, "\r")] = '\0';
-		if (cfg_parse_line(&set, name, lineno, line, warn_r) < 0)
+		if (cfg_parse_line(&set, name, lineno, line, warn_r, err) < 0)
 			goto fail;
 	}
 	free(copy);
@@ -320,12 +315,11 @@ cfg_load_text(const char *name, const char *text, size_t len,
 fail:
 	free(copy);
 	cfg_set_free(&set);
-	*error_r = cfg_err;
 	return -1;
 }
 
 int
-cfg_load_file(const char *path, struct buf *warn_r, const char **error_r)
+cfg_load_file(const char *path, struct buf *warn_r, struct err *err)
 {
 	struct buf text = BUF_INIT;
 	char *p;
@@ -334,22 +328,19 @@ cfg_load_file(const char *path, struct buf *warn_r, const char **error_r)
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		snprintf(cfg_err, sizeof(cfg_err), "%s: cannot open: %s",
-		    path, strerror(errno));
-		*error_r = cfg_err;
-		return -1;
+		return err_set(err, "%s: cannot open: %s", path,
+		    strerror(errno));
 	}
 	buf_set_max(&text, CFG_MAX_FILE);
 	for (;;) {
 		if ((p = buf_reserve(&text, 8192)) == NULL) {
-			snprintf(cfg_err, sizeof(cfg_err),
-			    "%s: larger than %d bytes", path, CFG_MAX_FILE);
+			err_set(err, "%s: larger than %d bytes", path,
+			    CFG_MAX_FILE);
 			goto fail;
 		}
 		n = read(fd, p, 8192);
 		if (n < 0) {
-			snprintf(cfg_err, sizeof(cfg_err), "%s: read: %s",
-			    path, strerror(errno));
+			err_set(err, "%s: read: %s", path, strerror(errno));
 			goto fail;
 		}
 		if (n == 0)
@@ -357,13 +348,12 @@ cfg_load_file(const char *path, struct buf *warn_r, const char **error_r)
 		text.len += (size_t)n;
 	}
 	close(fd);
-	r = cfg_load_text(path, buf_cstr(&text), text.len, warn_r, error_r);
+	r = cfg_load_text(path, buf_cstr(&text), text.len, warn_r, err);
 	buf_free(&text);
 	return r;
 fail:
 	close(fd);
 	buf_free(&text);
-	*error_r = cfg_err;
 	return -1;
 }
 
@@ -374,21 +364,16 @@ cfg_path(void)
 }
 
 int
-cfg_set(const char *key, const char *value, const char **error_r)
+cfg_set(const char *key, const char *value, struct err *err)
 {
 	const struct cfg_key *k = cfg_key_find_service(key);
 
 	if (k == NULL && !cfg_is_partition_key(key)) {
-		snprintf(cfg_err, sizeof(cfg_err), "unknown key '%s'", key);
-		*error_r = cfg_err;
-		return -1;
+		return err_set(err, "unknown key '%s'", key);
 	}
 	if (k != NULL && cfg_check_value(k, value) < 0) {
-		snprintf(cfg_err, sizeof(cfg_err),
-		    "key '%s': bad value '%s' (expected %s)", key, value,
-		    cfg_type_name(k->type));
-		*error_r = cfg_err;
-		return -1;
+		return err_set(err, "key '%s': bad value '%s' (expected %s)",
+		    key, value, cfg_type_name(k->type));
 	}
 	cfg_set_put(&cfg_cur, key, value);
 	return 0;

@@ -16,6 +16,7 @@
 #include <stddef.h>
 
 struct buf;
+struct err;
 
 enum cfg_type {
 	CFG_T_STR,
@@ -38,20 +39,20 @@ extern const struct cfg_key cfg_keys[];
 
 /*
  * cfg_load_file - read path and make it the process configuration.
- * Returns 0, or -1 with *error_r ("file:line: key 'k': ...") set; the
+ * Returns 0, or -1 with err ("file:line: key 'k': ...") set; the
  * previous configuration stays in force on error.  Warnings (unknown keys)
  * are appended to *warn_r one per line when warn_r is not NULL, else logged.
  */
 int cfg_load_file(const char *path, struct buf *warn_r,
-    const char **error_r);
+    struct err *err);
 /* cfg_load_text - the same from memory; name is used in messages */
 int cfg_load_text(const char *name, const char *text, size_t len,
-    struct buf *warn_r, const char **error_r);
+    struct buf *warn_r, struct err *err);
 /* cfg_path - the file last loaded, or NULL */
 const char *cfg_path(void);
 
 /* cfg_set - override a key in the loaded config (tests, command line) */
-int cfg_set(const char *key, const char *value, const char **error_r);
+int cfg_set(const char *key, const char *value, struct err *err);
 
 const char *cfg_str(const char *key);	/* NULL when unset */
 /* cfg_str_any - like cfg_str, but NULL (no panic) for keys not in the

@@ -13,15 +13,15 @@
 
 #include "buf.h"
 #include "cfg.h"
+#include "err.h"
 #include "mconf.h"
 #include "xalloc.h"
-
-static char mconf_err[512];
 
 struct mconf_lex {
 	const char *name;
 	const char *p, *end;
 	int line;
+	struct err *err;
 };
 
 static const char *mconf_sections[] = { "START", "SERVICES", "EVENTS",
@@ -90,14 +90,14 @@ mconf_fail(struct mconf_lex *lx, const char *ent, const char *key,
     const char *what)
 {
 	if (ent && key)
-		snprintf(mconf_err, sizeof(mconf_err),
+		err_set(lx->err,
 		    "%s:%d: entry '%s': key '%s': %s", lx->name, lx->line,
 		    ent, key, what);
 	else if (ent)
-		snprintf(mconf_err, sizeof(mconf_err), "%s:%d: entry '%s': %s",
+		err_set(lx->err, "%s:%d: entry '%s': %s",
 		    lx->name, lx->line, ent, what);
 	else
-		snprintf(mconf_err, sizeof(mconf_err), "%s:%d: %s", lx->name,
+		err_set(lx->err, "%s:%d: %s", lx->name,
 		    lx->line, what);
 	return -1;
 }
@@ -173,7 +173,7 @@ mconf_set(struct mconf_lex *lx, struct mconf_entry *e, const char *key,
 	}
 	if (mconf_int(val, ip == &e->maxchild, ip) < 0 || (ip == &e->at &&
 	    (*ip / 100 > 23 || *ip % 100 > 59))) {
-		snprintf(mconf_err, sizeof(mconf_err),
+		err_set(lx->err,
 		    "%s:%d: entry '%s': key '%s': bad value '%s'", lx->name,
 		    lx->line, e->name, key, val);
 		free(val);
@@ -272,9 +272,9 @@ fail:
 
 int
 mconf_parse(const char *name, const char *text, size_t len, struct mconf *mc,
-    const char **error_r)
+    struct err *err)
 {
-	struct mconf_lex lx = { name, text, text + len, 1 };
+	struct mconf_lex lx = { name, text, text + len, 1, err };
 	enum mconf_section sec;
 	char *word;
 	size_t i;
@@ -292,8 +292,8 @@ mconf_parse(const char *name, const char *text, size_t len, struct mconf *mc,
 			if (strcasecmp(word, mconf_sections[i]) == 0)
 				break;
 		if (i == 4) {
-			snprintf(mconf_err, sizeof(mconf_err),
-			    "%s:%d: unknown section '%s'", name, lx.line, word);
+			err_set(err, "%s:%d: unknown section '%s'", name,
+			    lx.line, word);
 			free(word);
 			goto fail;
 		}
@@ -321,28 +321,37 @@ mconf_parse(const char *name, const char *text, size_t len, struct mconf *mc,
 	}
 fail:
 	mconf_free(mc);
-	*error_r = mconf_err;
 	return -1;
 }
 
 int
-mconf_load(const char *path, struct mconf *mc, const char **error_r)
+mconf_load(const char *path, struct mconf *mc, struct err *err)
 {
 	struct buf b = BUF_INIT;
 	char chunk[8192];
 	ssize_t n;
 	int fd, r;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-		snprintf(mconf_err, sizeof(mconf_err), "%s: cannot open: %s",
-		    path, strerror(errno));
-		*error_r = mconf_err;
-		return -1;
-	}
-	while ((n = read(fd, chunk, sizeof(chunk))) > 0 && b.len < 1048576)
+	memset(mc, 0, sizeof(*mc));
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return err_set(err, "%s: cannot open: %s", path,
+		    strerror(errno));
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0 &&
+	    b.len < MCONF_MAX_FILE)
 		buf_append(&b, chunk, (size_t)n);
 	close(fd);
-	r = mconf_parse(path, buf_cstr(&b), b.len, mc, error_r);
+	if (n < 0)
+		r = err_set(err, "%s: read: %s", path, strerror(errno));
+	else if (b.len >= MCONF_MAX_FILE)
+		r = err_set(err, "%s: larger than %d bytes", path,
+		    MCONF_MAX_FILE);
+	else
+		r = 0;
+	if (r < 0) {
+		buf_free(&b);
+		return r;
+	}
+	r = mconf_parse(path, buf_cstr(&b), b.len, mc, err);
 	buf_free(&b);
 	return r;
 }

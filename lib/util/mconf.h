@@ -41,10 +41,15 @@ struct mconf {
 	size_t n;
 };
 
-/* mconf_parse - parse text; -1 with *error_r "file:line: ..." */
+#define MCONF_MAX_FILE 1048576
+
+struct err;
+
+/* mconf_parse - parse text; -1 with err "file:line: ..." */
 int mconf_parse(const char *name, const char *text, size_t len,
-    struct mconf *mc, const char **error_r);
-int mconf_load(const char *path, struct mconf *mc, const char **error_r);
+    struct mconf *mc, struct err *err);
+/* mconf_load - read and parse path (at most MCONF_MAX_FILE bytes) */
+int mconf_load(const char *path, struct mconf *mc, struct err *err);
 void mconf_free(struct mconf *mc);
 const char *mconf_section_name(enum mconf_section s);
 

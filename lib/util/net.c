@@ -17,21 +17,18 @@
 #include <unistd.h>
 
 #include "cfg.h"
+#include "err.h"
 #include "net.h"
-
-static char net_err[512];
 
 static int
 net_bind_unix_type(const char *path, int type, int mode,
-    const char **error_r)
+    struct err *err)
 {
 	struct sockaddr_un sun;
 	int fd;
 
 	if (strlen(path) >= sizeof(sun.sun_path)) {
-		snprintf(net_err, sizeof(net_err), "%s: path too long", path);
-		*error_r = net_err;
-		return -1;
+		return err_set(err, "%s: path too long", path);
 	}
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
@@ -46,25 +43,23 @@ net_bind_unix_type(const char *path, int type, int mode,
 	chmod(path, (mode_t)mode);
 	return fd;
 fail:
-	snprintf(net_err, sizeof(net_err), "%s: %s", path, strerror(errno));
-	*error_r = net_err;
-	return -1;
+	return err_set(err, "%s: %s", path, strerror(errno));
 }
 
 static int
-net_bind_unix(const char *path, const char **error_r)
+net_bind_unix(const char *path, struct err *err)
 {
-	return net_bind_unix_type(path, SOCK_STREAM, 0666, error_r);
+	return net_bind_unix_type(path, SOCK_STREAM, 0666, err);
 }
 
 int
-net_bind_seqpacket(const char *path, const char **error_r)
+net_bind_seqpacket(const char *path, struct err *err)
 {
-	return net_bind_unix_type(path, SOCK_SEQPACKET, 0600, error_r);
+	return net_bind_unix_type(path, SOCK_SEQPACKET, 0600, err);
 }
 
 int
-net_bind(const char *spec, const char **error_r)
+net_bind(const char *spec, struct err *err)
 {
 	struct addrinfo hints, *res = NULL;
 	char host[256], *port;
@@ -72,11 +67,9 @@ net_bind(const char *spec, const char **error_r)
 	int fd = -1, on = 1, r;
 
 	if (spec[0] == '/')
-		return net_bind_unix(spec, error_r);
+		return net_bind_unix(spec, err);
 	if (strlen(spec) >= sizeof(host)) {
-		snprintf(net_err, sizeof(net_err), "%s: too long", spec);
-		*error_r = net_err;
-		return -1;
+		return err_set(err, "%s: too long", spec);
 	}
 	strcpy(host, spec);
 	if (host[0] == '[') {
@@ -102,10 +95,8 @@ net_bind(const char *spec, const char **error_r)
 			r = getaddrinfo(h, port, &hints, &res);
 		}
 		if (r != 0) {
-			snprintf(net_err, sizeof(net_err), "%s: %s", spec,
+			return err_set(err, "%s: %s", spec,
 			    gai_strerror(r));
-			*error_r = net_err;
-			return -1;
 		}
 	}
 	fd = socket(res->ai_family, res->ai_socktype | SOCK_CLOEXEC, 0);
@@ -124,16 +115,13 @@ net_bind(const char *spec, const char **error_r)
 	freeaddrinfo(res);
 	return fd;
 syserr:
-	snprintf(net_err, sizeof(net_err), "%s: %s", spec, strerror(errno));
+	err_set(err, "%s: %s", spec, strerror(errno));
 	if (fd >= 0)
 		close(fd);
 	freeaddrinfo(res);
-	*error_r = net_err;
 	return -1;
 bad:
-	snprintf(net_err, sizeof(net_err), "%s: bad listen address", spec);
-	*error_r = net_err;
-	return -1;
+	return err_set(err, "%s: bad listen address", spec);
 }
 
 void

@@ -10,15 +10,17 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
+struct err;
+
 /*
  * net_bind - create and bind a socket for spec (no listen yet).  Returns
- * the fd, or -1 with *error_r.  Unix sockets: a stale file is unlinked,
+ * the fd, or -1 with err set.  Unix sockets: a stale file is unlinked,
  * mode 0666 after bind.
  */
-int net_bind(const char *spec, const char **error_r);
+int net_bind(const char *spec, struct err *err);
 /* net_bind_seqpacket - a SOCK_SEQPACKET Unix listener at path (mode 0600),
- * not yet listening; -1 with *error_r */
-int net_bind_seqpacket(const char *path, const char **error_r);
+ * not yet listening; -1 with err set */
+int net_bind_seqpacket(const char *path, struct err *err);
 /* net_addr_str - numeric address of sa into out ("unix" for AF_UNIX) */
 void net_addr_str(const struct sockaddr *sa, char *out, size_t size,
     int *port_r);

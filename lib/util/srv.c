@@ -18,6 +18,7 @@
 
 #include "buf.h"
 #include "cfg.h"
+#include "err.h"
 #include "log.h"
 #include "srv.h"
 
@@ -44,7 +45,8 @@ srv_crash(int sig)
 void
 srv_init(int argc, char **argv, const char *proc, int *optind_r)
 {
-	const char *conf = NULL, *err, *gen;
+	const char *conf = NULL, *gen;
+	struct err cerr;
 	struct buf warn;
 	int fg = 0, i;
 
@@ -72,8 +74,8 @@ srv_init(int argc, char **argv, const char *proc, int *optind_r)
 	/* under master, master has already warned about unknown keys */
 	buf_init(&warn, 0);
 	if (cfg_load_file(conf, getenv("BERTH_GENERATION") ? &warn : NULL,
-	    &err) < 0)
-		log_fatal("%s", err);
+	    &cerr) < 0)
+		log_fatal("%s", cerr.msg);
 	buf_free(&warn);
 	log_open(cfg_str("syslog_prefix"), proc, fg);
 	if (cfg_bool("debug"))
