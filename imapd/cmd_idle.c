@@ -15,20 +15,26 @@
 #include "imapd_cmd.h"
 #include "snap.h"
 
+#define IDLE_PARK_RETRY_MAX_MS 30000
+
 /*
- * cmd_idle_run - serve an IDLE until DONE: send updates as they happen.  The
- * first time round, with nothing pending, the session is parked in idled
- * and this worker is free; otherwise (idled down) the store is polled
- * every idle_poll.
+ * cmd_idle_run - serve an IDLE until DONE: send updates as they happen.
+ * With nothing pending, the session is parked in idled and this worker is
+ * free.  While idled cannot take it (restarting, down, or refusing) the
+ * store is polled every idle_poll and parking is tried again, after
+ * idle_poll at first and then at doubling intervals up to
+ * IDLE_PARK_RETRY_MAX_MS: an IDLE that began while idled restarted must
+ * not keep its worker until it ends, and one idled keeps refusing must
+ * not cost a connection to it every round.
  */
 void
 cmd_idle_run(struct imap_session *s, const char *tag)
 {
 	long long poll_ms = cfg_duration_ms("idle_poll"), waited = 0;
+	long long park_at = 0, retry = poll_ms;
 	char *nl;
-	int first = 1;
 
-	for (;; first = 0) {
+	for (;;) {
 		alarm(IMAPD_WATCHDOG_S);	/* covers each sync */
 		imapd_idle_sync(s);
 		if (s->state == IMAP_S_LOGOUT)
@@ -47,11 +53,14 @@ cmd_idle_run(struct imap_session *s, const char *tag)
 				    "IDLE\r\n", tag);
 			return;
 		}
-		if (first && s->state != IMAP_S_NOTAUTH) {
+		if (waited >= park_at && s->state != IMAP_S_NOTAUTH) {
 			if (io_flush(s) < 0)
 				return;
 			if (imapd_park(s, SNAP_K_IDLE, tag) == 0)
 				return;
+			park_at = waited + retry;
+			if ((retry *= 2) > IDLE_PARK_RETRY_MAX_MS)
+				retry = IDLE_PARK_RETRY_MAX_MS;
 		}
 		if (io_read(s, poll_ms) < 0) {
 			if (errno != ETIMEDOUT) {

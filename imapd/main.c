@@ -11,7 +11,10 @@
  * and wake the process: a worker waiting for a client (self-pipe in its
  * poll) exits at once; one serving a session has the client's read side
  * shut down, so the session ends at its next read, its client is told
- * BYE, and the worker exits.  No Berkeley DB call runs in a handler.
+ * BYE, and the worker exits.  master's trim (SRV_TRIM_SIGNAL) is obeyed
+ * only while waiting for a client: one taken already is served to its
+ * end, and the worker exits after it.  No Berkeley DB call runs in a
+ * handler.
  * exit() from anywhere else (log_fatal) closes the store in an atexit
  * hook unless a store call is running or the store needs recovery.  The
  * watchdog (SIGALRM) tells the client BYE with write(2) and dies of the
@@ -47,7 +50,7 @@
 static struct store *imapd_store;
 /* for the signal handlers: the stop signal seen, the client being served
  * (-1: none), the self-pipe that wakes imapd_accept */
-static volatile sig_atomic_t imapd_stop, imapd_client_fd = -1;
+static volatile sig_atomic_t imapd_stop, imapd_trim, imapd_client_fd = -1;
 static int imapd_wake[2] = { -1, -1 };
 
 /* imapd_on_stop - SIGTERM/SIGINT/SIGHUP: async-signal-safe calls only */
@@ -61,6 +64,20 @@ imapd_on_stop(int sig)
 	 * takes it off (imapd_client_watch) */
 	if (fd >= 0)
 		shutdown(fd, SHUT_RD);
+	if (imapd_wake[1] >= 0)
+		(void)!write(imapd_wake[1], "", 1);
+	errno = saved;
+}
+
+/* imapd_on_trim - SRV_TRIM_SIGNAL: exit when next waiting for a client;
+ * the client being served, if any, is not touched */
+static void
+imapd_on_trim(int sig)
+{
+	int saved = errno;
+
+	(void)sig;
+	imapd_trim = 1;
 	if (imapd_wake[1] >= 0)
 		(void)!write(imapd_wake[1], "", 1);
 	errno = saved;
@@ -130,6 +147,8 @@ imapd_signals(void)
 	sa.sa_handler = imapd_on_stop;
 	for (i = 0; i < sizeof(stops) / sizeof(stops[0]); i++)
 		sigaction(stops[i], &sa, NULL);
+	sa.sa_handler = imapd_on_trim;
+	sigaction(SRV_TRIM_SIGNAL, &sa, NULL);
 	sa.sa_handler = imapd_on_watchdog;
 	sigaction(SIGALRM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
@@ -153,7 +172,8 @@ imapd_client_watch(int fd)
 
 /* imapd_accept - wait for a new client (lfd) or a resumed session (hfd);
  * returns the accepted fd, *resume_r set for the latter; -1 when a stop
- * signal came */
+ * or trim signal came (a trim that comes after the accept is obeyed after
+ * that session) */
 static int
 imapd_accept(int lfd, int hfd, int *resume_r)
 {
@@ -162,14 +182,18 @@ imapd_accept(int lfd, int hfd, int *resume_r)
 	int fd, i;
 
 	for (;;) {
-		/* the self-pipe keeps a signal between this test and poll */
-		if (imapd_stop)
+		/* the self-pipe keeps a signal between this test and poll;
+		 * the test after poll leaves a client that came with the
+		 * signal to another worker */
+		if (imapd_stop || imapd_trim)
 			return -1;
 		if (poll(pfd, 3, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_fatal("poll: %m");
 		}
+		if (imapd_stop || imapd_trim)
+			return -1;
 		/* resumes first: those clients are already waiting */
 		for (i = hfd >= 0 ? 1 : 0; i >= 0; i--) {
 			if (!(pfd[i].revents & POLLIN))
@@ -249,7 +273,8 @@ main(int argc, char **argv)
 	net_set_nonblock(lfd, 1);
 	if ((hfd = srv_handoff_fd(&handoff)) >= 0)
 		net_set_nonblock(hfd, 1);
-	for (uses = 0; uses < IMAPD_MAX_USES && !imapd_stop; uses++) {
+	for (uses = 0; uses < IMAPD_MAX_USES && !imapd_stop && !imapd_trim;
+	    uses++) {
 		srv_status_send(SRV_S_READY);
 		if ((fd = imapd_accept(lfd, hfd, &resume)) < 0)
 			break;

@@ -10,7 +10,8 @@
  * shut down, so the session ends at its next read (nothing half-received
  * is stored: no 250 was sent for it) and the worker exits.  The store is
  * closed on every way out this process controls; failchk (master)
- * reclaims what a process killed outright held.
+ * reclaims what a process killed outright held.  master's trim
+ * (SRV_TRIM_SIGNAL) is obeyed only while waiting for a client.
  */
 #include "config.h"
 
@@ -36,7 +37,7 @@
 #define LMTPD_MAX_USES 1000
 
 static struct store *lmtpd_store;
-static volatile sig_atomic_t lmtpd_stop, lmtpd_client_fd = -1;
+static volatile sig_atomic_t lmtpd_stop, lmtpd_trim, lmtpd_client_fd = -1;
 static int lmtpd_wake[2] = { -1, -1 };
 
 const char *
@@ -68,6 +69,19 @@ lmtpd_on_stop(int sig)
 	errno = saved;
 }
 
+/* lmtpd_on_trim - SRV_TRIM_SIGNAL: exit when next waiting for a client */
+static void
+lmtpd_on_trim(int sig)
+{
+	int saved = errno;
+
+	(void)sig;
+	lmtpd_trim = 1;
+	if (lmtpd_wake[1] >= 0)
+		(void)!write(lmtpd_wake[1], "", 1);
+	errno = saved;
+}
+
 /* lmtpd_exit_close - atexit: as imapd's */
 static void
 lmtpd_exit_close(void)
@@ -93,6 +107,8 @@ lmtpd_signals(void)
 	sa.sa_handler = lmtpd_on_stop;
 	for (i = 0; i < sizeof(stops) / sizeof(stops[0]); i++)
 		sigaction(stops[i], &sa, NULL);
+	sa.sa_handler = lmtpd_on_trim;
+	sigaction(SRV_TRIM_SIGNAL, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	atexit(lmtpd_exit_close);
 }
@@ -140,7 +156,7 @@ lmtpd_session_run(int fd)
 	buf_free(&s.spool_buf);
 }
 
-/* lmtpd_accept - the next client, or -1 when a stop signal came */
+/* lmtpd_accept - the next client, or -1 when a stop or trim signal came */
 static int
 lmtpd_accept(int lfd)
 {
@@ -149,13 +165,15 @@ lmtpd_accept(int lfd)
 	int fd;
 
 	for (;;) {
-		if (lmtpd_stop)
+		if (lmtpd_stop || lmtpd_trim)
 			return -1;
 		if (poll(pfd, 2, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_fatal("poll: %m");
 		}
+		if (lmtpd_stop || lmtpd_trim)
+			return -1;
 		if (!(pfd[0].revents & POLLIN))
 			continue;
 		fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
@@ -192,7 +210,8 @@ main(int argc, char **argv)
 	if ((lfd = srv_listen_fd()) < 0)
 		log_fatal("no listener: run lmtpd from master");
 	net_set_nonblock(lfd, 1);
-	for (uses = 0; uses < LMTPD_MAX_USES && !lmtpd_stop; uses++) {
+	for (uses = 0; uses < LMTPD_MAX_USES && !lmtpd_stop && !lmtpd_trim;
+	    uses++) {
 		srv_status_send(SRV_S_READY);
 		if ((fd = lmtpd_accept(lfd)) < 0)
 			break;

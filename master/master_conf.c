@@ -114,7 +114,9 @@ master_conf_remove(struct master_svc *svc)
 		if (master.children[i].svc == svc &&
 		    (master.children[i].state != MASTER_C_BUSY ||
 		    svc->e.section == MCONF_DAEMON))
-			kill(master.children[i].pid, SIGTERM);
+			kill(master.children[i].pid,
+			    svc->e.section == MCONF_SERVICES ?
+			    SRV_TRIM_SIGNAL : SIGTERM);
 	log_info("service=%s removed", svc->e.name);
 }
 

@@ -56,7 +56,7 @@ master_pool_status(void)
 			c->svc->backoff_ms = 0;
 			/* a removed service's worker finished its session */
 			if (c->svc->removed)
-				kill(c->pid, SIGTERM);
+				kill(c->pid, SRV_TRIM_SIGNAL);
 		} else if (st.state == SRV_S_BUSY) {
 			c->state = MASTER_C_BUSY;
 		} else if (st.state == SRV_S_RELOADS) {
@@ -102,7 +102,9 @@ master_pool_may_fork(struct master_svc *svc)
 }
 
 /* master_pool_stop_ready - tell up to n ready workers of svc that have
- * been ready for idle_ms to exit; returns how many */
+ * been ready for idle_ms to exit when next waiting for a client (one
+ * that took a client since it said ready serves it first, srv.h);
+ * returns how many */
 static int
 master_pool_stop_ready(struct master_svc *svc, int n, long long idle_ms)
 {
@@ -115,7 +117,7 @@ master_pool_stop_ready(struct master_svc *svc, int n, long long idle_ms)
 
 		if (c->svc == svc && c->state == MASTER_C_READY &&
 		    now - c->ready_ms >= idle_ms) {
-			kill(c->pid, SIGTERM);
+			kill(c->pid, SRV_TRIM_SIGNAL);
 			c->state = MASTER_C_BUSY;	/* no longer counted */
 			stopped++;
 		}
@@ -326,9 +328,10 @@ master_pool_reaped(struct master_child *c, int status)
 {
 	struct master_svc *svc = c->svc;
 
+	int stopped = WIFSIGNALED(status) && (WTERMSIG(status) == SIGTERM ||
+	    WTERMSIG(status) == SRV_TRIM_SIGNAL);
 	int failed = !master.terminating && ((WIFEXITED(status) &&
-	    WEXITSTATUS(status) != 0) || (WIFSIGNALED(status) &&
-	    WTERMSIG(status) != SIGTERM));
+	    WEXITSTATUS(status) != 0) || (WIFSIGNALED(status) && !stopped));
 
 	/*
 	 * A child that died without closing the store (the watchdog, a
@@ -362,9 +365,8 @@ master_pool_reaped(struct master_child *c, int status)
 			svc->backoff_ms = 0;
 		}
 	}
-	/* SIGTERM is ours: reload, trimming, shutdown */
-	if (WIFSIGNALED(status) && !master.terminating &&
-	    WTERMSIG(status) != SIGTERM)
+	/* SIGTERM and SRV_TRIM_SIGNAL are ours: reload, trimming, shutdown */
+	if (WIFSIGNALED(status) && !master.terminating && !stopped)
 		log_error("service=%s pid=%d killed by signal %d",
 		    svc->e.name, (int)c->pid, WTERMSIG(status));
 	else if (WIFEXITED(status) && WEXITSTATUS(status) != 0 &&

@@ -20,16 +20,25 @@
  * drops records whose generation or pid it does not know.  A child that
  * sends SRV_S_RELOADS gets a SIGHUP whenever master reloads (others are
  * never sent one: imapd takes SIGHUP as a stop).
+ *
+ * master gives back a surplus worker with SRV_TRIM_SIGNAL, never SIGTERM:
+ * a worker reported ready may already have taken a client, and a trim is
+ * not a reason to end that client's session.  A child obeys it only while
+ * it waits for a client; one that has taken a client serves it and exits
+ * afterwards.  A child that does not handle it dies of it, which master
+ * takes as an ordinary end, like SIGTERM.
  */
 #ifndef BERTH_SRV_H
 #define BERTH_SRV_H
 
+#include <signal.h>
 #include <stdint.h>
 #include <sys/types.h>
 
 #define SRV_STATUS_FD 3
 #define SRV_LISTEN_FD 4
 #define SRV_HANDOFF_FD 5	/* SERVICES with handoff=: resumed sessions */
+#define SRV_TRIM_SIGNAL SIGUSR1	/* exit when next waiting for a client */
 
 enum srv_state {
 	SRV_S_READY = 1,	/* waiting for a client */

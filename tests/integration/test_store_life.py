@@ -125,12 +125,13 @@ def waiting(pid):
 
 
 def kill_some(srv, killed):
-    """what master's trimming does (SIGTERM) and what an OOM killer or
-    an operator does (SIGKILL), to workers waiting in poll"""
+    """what master's trimming does (SRV_TRIM_SIGNAL, SIGUSR1) and what an
+    operator or an OOM killer does (SIGTERM, SIGKILL), to workers waiting
+    in poll"""
     pids = [p for p in srv.children() if waiting(p)]
     random.shuffle(pids)
     for pid, sig in zip(pids, (signal.SIGKILL, signal.SIGTERM,
-                               signal.SIGTERM)):
+                               signal.SIGUSR1)):
         try:
             os.kill(pid, sig)
             killed[sig] = killed.get(sig, 0) + 1
@@ -186,7 +187,7 @@ def test_lockers_flat_after_churn(fresh):
           f"hwm={peak['lockers_hwm']}")
     assert counts["ok"] > CHURN // 2
     assert killed.get(signal.SIGKILL, 0) > 0
-    # master trims the grown pool (SIGTERM) and failchk reclaims what
+    # master trims the grown pool (SIGUSR1) and failchk reclaims what
     # the killed ones held
     assert wait_for(lambda: settled(srv, base), 40), \
         f"lockers {stats(srv)['lockers']} base {base}"
