@@ -79,6 +79,8 @@ struct imap_session {
 	long long idle_since_ms;	/* CLOCK_MONOTONIC, when the current
 					 * IDLE began (kept across parks) */
 	struct imap_notify *notify;	/* NOTIFY SET state, NULL: none */
+	int slot_fd[2];		/* upload slots held (user, address), -1:
+				 * none (imapd_slot.c) */
 };
 
 /* the command currently running, for handlers */
@@ -141,6 +143,17 @@ char *io_read_line(struct imap_session *s, long long timeout_ms);
 void imapd_client_watch(int fd);
 /* imapd_stopping - the stop signal master sent, 0 if none */
 int imapd_stopping(void);
+
+/* imapd_slot.c */
+/*
+ * imapd_slot_take - a worker of the user's and of the address's for
+ * reading a literal idled cannot hold: 0 when held (or already held, or
+ * not capped), -1 when every one is in use, *limit_r naming the key of
+ * the cap.  Never blocks.
+ */
+int imapd_slot_take(struct imap_session *s, const char **limit_r);
+/* imapd_slot_release - give back what imapd_slot_take took, if anything */
+void imapd_slot_release(struct imap_session *s);
 
 /* imapd_park.c */
 struct snap;

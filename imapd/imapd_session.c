@@ -435,6 +435,50 @@ imapd_wait_input(struct imap_session *s)
 	return imapd_read_unparked(s);
 }
 
+/*
+ * imapd_upload_slot - a literal idled cannot hold is about to be read
+ * (after login only: the pre-login limits keep every command within
+ * what idled holds): take a slot for it (imapd_slot.c), or refuse it
+ * before any of its bytes is read, a synchronizing one with a tagged NO
+ * (the client sends nothing of it), a LITERAL+ one with BYE (its bytes
+ * are on the way).  0: go on reading; -1: refused (the caller resets
+ * the reader, and ends the session if s->state says so).
+ */
+static int
+imapd_upload_slot(struct imap_session *s, int sync)
+{
+	const char *limit = NULL, *sp;
+	char tag[64];
+	size_t n;
+	long long max;
+
+	if (s->state == IMAP_S_NOTAUTH || s->rd.literal_left == 0 ||
+	    s->rd.cmd.len + s->rd.literal_left <= SNAP_MAX_PENDING ||
+	    imapd_slot_take(s, &limit) == 0)
+		return 0;
+	max = cfg_int(limit);
+	sp = memchr(s->rd.cmd.data, ' ', s->rd.cmd.len);
+	n = sp != NULL ? (size_t)(sp - s->rd.cmd.data) : 0;
+	if (n >= sizeof(tag))
+		n = 0;
+	memcpy(tag, s->rd.cmd.data, n);
+	tag[n] = '\0';
+	if (sync && n > 0)
+		io_printf(s, "%s NO [LIMIT] Too many uploads at once for this "
+		    "%s (limit %lld); try again when one has finished\r\n",
+		    tag, strstr(limit, "user") ? "user" : "address", max);
+	else {
+		io_printf(s, "* BYE [LIMIT] Too many uploads at once for this "
+		    "%s (limit %lld)\r\n", strstr(limit, "user") ? "user" :
+		    "address", max);
+		s->state = IMAP_S_LOGOUT;
+	}
+	log_info("refused upload user=%s addr=%s size=%llu limit=%s:%lld",
+	    s->user, s->addr, (unsigned long long)s->rd.literal_left, limit,
+	    max);
+	return -1;
+}
+
 /* imapd_next_command - read until a whole command; -1 ends the session */
 static int
 imapd_next_command(struct imap_session *s, int *first)
@@ -450,12 +494,23 @@ imapd_next_command(struct imap_session *s, int *first)
 			st = imapp_reader_feed(&s->rd, s->in.data, s->in.len,
 			    &used);
 			buf_consume(&s->in, used);
-			if (st != IMAPP_MORE && st != IMAPP_CONTINUE)
+			if (st != IMAPP_MORE && st != IMAPP_CONTINUE) {
 				s->cmd_ms = 0;
-			else if (s->cmd_ms == 0 && s->rd.cmd.len > 0)
+				imapd_slot_release(s);
+			} else if (s->cmd_ms == 0 && s->rd.cmd.len > 0)
 				s->cmd_ms = clock_mono_ms();
 			contd = s->in_contd;
 			s->in_contd = contd > used ? contd - used : 0;
+			if ((st == IMAPP_MORE || st == IMAPP_CONTINUE) &&
+			    imapd_upload_slot(s, st == IMAPP_CONTINUE) < 0) {
+				s->cmd_ms = 0;
+				imapp_reader_reset(&s->rd);
+				if (s->state == IMAP_S_LOGOUT) {
+					io_linger(s);
+					return -1;
+				}
+				continue;
+			}
 			if (st == IMAPP_COMMAND)
 				return 0;
 			if (st == IMAPP_CONTINUE) {
@@ -554,6 +609,7 @@ imapd_session_init(struct imap_session *s, struct store *st, int fd)
 	memset(s, 0, sizeof(*s));
 	s->fd = fd;
 	s->st = st;
+	s->slot_fd[0] = s->slot_fd[1] = -1;
 	/* a stop that came before this session ends it at its first read */
 	imapd_client_watch(fd);
 	s->timeout_ms = cfg_duration_ms("timeout");
@@ -580,6 +636,7 @@ imapd_session_end(struct imap_session *s)
 		    s->user[0] ? s->user : "-", s->addr, imapd_stopping());
 	}
 	authlink_closed(s->conn_id);
+	imapd_slot_release(s);
 	log_info("disconnect user=%s addr=%s", s->user[0] ? s->user : "-",
 	    s->addr);
 }
@@ -591,6 +648,7 @@ imapd_session_done(struct imap_session *s)
 	if (s->parked)
 		authlink_release(s->conn_id);
 	imapd_client_watch(-1);
+	imapd_slot_release(s);
 	imapd_notify_free(s);
 	view_close(s);
 	imapp_reader_free(&s->rd);

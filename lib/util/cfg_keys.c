@@ -59,6 +59,8 @@ const struct cfg_key cfg_keys[] = {
 	{ "login_park", CFG_T_BOOL, "yes", 0 },
 	{ "maxliteral", CFG_T_SIZE, "64M", 0 },
 	{ "maxliteral_preauth", CFG_T_SIZE, "4096", 0 },
+	{ "maxliteral_workers_addr", CFG_T_INT, "6", 0 },
+	{ "maxliteral_workers_user", CFG_T_INT, "3", 0 },
 	{ "maxlogins_per_host", CFG_T_INT, NULL, 0 },	/* unset: auto */
 	{ "maxlogins_per_user", CFG_T_INT, NULL, 0 },
 	{ "maxmessagesize", CFG_T_SIZE, "64M", 0 },
