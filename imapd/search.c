@@ -60,20 +60,83 @@ struct search_parser {
  * chains of a few hundred terms still pass */
 #define SEARCH_MAX_DEPTH 1000
 
-static const struct {
-	const char *name;
-	uint32_t flag;
-	int neg;
-} search_flags[] = {
-	{ "ANSWERED", STORE_F_ANSWERED, 0 }, { "DELETED", STORE_F_DELETED, 0 },
-	{ "DRAFT", STORE_F_DRAFT, 0 }, { "FLAGGED", STORE_F_FLAGGED, 0 },
-	{ "SEEN", STORE_F_SEEN, 0 }, { "UNANSWERED", STORE_F_ANSWERED, 1 },
-	{ "UNDELETED", STORE_F_DELETED, 1 }, { "UNDRAFT", STORE_F_DRAFT, 1 },
-	{ "UNFLAGGED", STORE_F_FLAGGED, 1 }, { "UNSEEN", STORE_F_SEEN, 1 },
+/* how a key's arguments are read */
+enum search_argt {
+	SA_NONE,	/* none */
+	SA_STRING,	/* one string: str */
+	SA_HEADER,	/* a field name and a string: hdr, str */
+	SA_NUMBER,	/* a number in [min, max]: num */
+	SA_DATE,	/* a date: num, the day's first second */
+	SA_UIDSET,	/* a sequence set or "$": set */
+	SA_NOT,		/* one search key */
+	SA_OR,		/* two search keys */
 };
 
-static const char *search_hdrkeys[] = { "FROM", "TO", "CC", "BCC",
-    "SUBJECT" };
+/* one search key: what it compiles to and how its arguments are read */
+struct search_keydef {
+	const char *name;
+	enum search_op op;
+	enum search_argt arg;
+	uint32_t flag;		/* SR_FLAG, SR_NOFLAG: which */
+	const char *hdr;	/* SR_HEADER of a fixed field */
+	uint64_t min, max;	/* SA_NUMBER: the range, said in errors */
+	const char *range;
+};
+
+#define SK_NUM32	0, IMAPP_NUMBER_MAX, "0 to 2^32-1"
+#define SK_SECONDS	1, IMAPP_NUMBER_MAX, "of seconds, 1 to 2^32-1"
+#define SK_MODSEQ	0, IMAPP_MODSEQ_MAX, "0 to 2^63-1"
+
+/* RFC 3501 6.4.4, MODSEQ (RFC 7162), WITHIN (RFC 5032), SAVEDATE (RFC
+ * 8514), OBJECTID (RFC 8474); sorted by name (search_keydef_find) */
+static const struct search_keydef search_keydefs[] = {
+	{ "ALL", SR_ALL, SA_NONE, 0, NULL, 0, 0, NULL },
+	{ "ANSWERED", SR_FLAG, SA_NONE, STORE_F_ANSWERED, NULL, 0, 0, NULL },
+	{ "BCC", SR_HEADER, SA_STRING, 0, "BCC", 0, 0, NULL },
+	{ "BEFORE", SR_BEFORE, SA_DATE, 0, NULL, 0, 0, NULL },
+	{ "BODY", SR_BODY, SA_STRING, 0, NULL, 0, 0, NULL },
+	{ "CC", SR_HEADER, SA_STRING, 0, "CC", 0, 0, NULL },
+	{ "DELETED", SR_FLAG, SA_NONE, STORE_F_DELETED, NULL, 0, 0, NULL },
+	{ "DRAFT", SR_FLAG, SA_NONE, STORE_F_DRAFT, NULL, 0, 0, NULL },
+	{ "EMAILID", SR_EMAILID, SA_STRING, 0, NULL, 0, 0, NULL },
+	{ "FLAGGED", SR_FLAG, SA_NONE, STORE_F_FLAGGED, NULL, 0, 0, NULL },
+	{ "FROM", SR_HEADER, SA_STRING, 0, "FROM", 0, 0, NULL },
+	{ "HEADER", SR_HEADER, SA_HEADER, 0, NULL, 0, 0, NULL },
+	{ "KEYWORD", SR_KEYWORD, SA_STRING, 0, NULL, 0, 0, NULL },
+	{ "LARGER", SR_LARGER, SA_NUMBER, 0, NULL, SK_NUM32 },
+	{ "MODSEQ", SR_MODSEQ, SA_NUMBER, 0, NULL, SK_MODSEQ },
+	{ "NEW", SR_NEW, SA_NONE, 0, NULL, 0, 0, NULL },
+	{ "NOT", SR_NOT, SA_NOT, 0, NULL, 0, 0, NULL },
+	{ "OLD", SR_OLD, SA_NONE, 0, NULL, 0, 0, NULL },
+	{ "OLDER", SR_OLDER, SA_NUMBER, 0, NULL, SK_SECONDS },
+	{ "ON", SR_ON, SA_DATE, 0, NULL, 0, 0, NULL },
+	{ "OR", SR_OR, SA_OR, 0, NULL, 0, 0, NULL },
+	{ "RECENT", SR_RECENT, SA_NONE, 0, NULL, 0, 0, NULL },
+	{ "SAVEDATESUPPORTED", SR_SAVEDATESUPPORTED, SA_NONE, 0, NULL, 0, 0,
+	    NULL },
+	{ "SAVEDBEFORE", SR_SAVEDBEFORE, SA_DATE, 0, NULL, 0, 0, NULL },
+	{ "SAVEDON", SR_SAVEDON, SA_DATE, 0, NULL, 0, 0, NULL },
+	{ "SAVEDSINCE", SR_SAVEDSINCE, SA_DATE, 0, NULL, 0, 0, NULL },
+	{ "SEEN", SR_FLAG, SA_NONE, STORE_F_SEEN, NULL, 0, 0, NULL },
+	{ "SENTBEFORE", SR_SENTBEFORE, SA_DATE, 0, NULL, 0, 0, NULL },
+	{ "SENTON", SR_SENTON, SA_DATE, 0, NULL, 0, 0, NULL },
+	{ "SENTSINCE", SR_SENTSINCE, SA_DATE, 0, NULL, 0, 0, NULL },
+	{ "SINCE", SR_SINCE, SA_DATE, 0, NULL, 0, 0, NULL },
+	{ "SMALLER", SR_SMALLER, SA_NUMBER, 0, NULL, SK_NUM32 },
+	{ "SUBJECT", SR_HEADER, SA_STRING, 0, "SUBJECT", 0, 0, NULL },
+	{ "TEXT", SR_TEXT, SA_STRING, 0, NULL, 0, 0, NULL },
+	{ "THREADID", SR_THREADID, SA_STRING, 0, NULL, 0, 0, NULL },
+	{ "TO", SR_HEADER, SA_STRING, 0, "TO", 0, 0, NULL },
+	{ "UID", SR_UID, SA_UIDSET, 0, NULL, 0, 0, NULL },
+	{ "UNANSWERED", SR_NOFLAG, SA_NONE, STORE_F_ANSWERED, NULL, 0, 0,
+	    NULL },
+	{ "UNDELETED", SR_NOFLAG, SA_NONE, STORE_F_DELETED, NULL, 0, 0, NULL },
+	{ "UNDRAFT", SR_NOFLAG, SA_NONE, STORE_F_DRAFT, NULL, 0, 0, NULL },
+	{ "UNFLAGGED", SR_NOFLAG, SA_NONE, STORE_F_FLAGGED, NULL, 0, 0, NULL },
+	{ "UNKEYWORD", SR_NOKEYWORD, SA_STRING, 0, NULL, 0, 0, NULL },
+	{ "UNSEEN", SR_NOFLAG, SA_NONE, STORE_F_SEEN, NULL, 0, 0, NULL },
+	{ "YOUNGER", SR_YOUNGER, SA_NUMBER, 0, NULL, SK_SECONDS },
+};
 
 static struct search_prog *
 search_node(enum search_op op)
@@ -122,6 +185,7 @@ search_is_set(const char *s)
 }
 
 static struct search_prog *search_key(struct search_parser *ps);
+static void search_lower(char *s, size_t len);
 
 /* search_keys - keys until the end of the argument array (AND) */
 static struct search_prog *
@@ -143,14 +207,107 @@ search_keys(struct search_parser *ps)
 	return p;
 }
 
+static int
+search_keydef_cmp(const void *name, const void *def)
+{
+	return strcasecmp(name, ((const struct search_keydef *)def)->name);
+}
+
+/* search_keydef_find - the key called name (any case), or NULL */
+static const struct search_keydef *
+search_keydef_find(const char *name)
+{
+	return bsearch(name, search_keydefs, sizeof(search_keydefs) /
+	    sizeof(search_keydefs[0]), sizeof(search_keydefs[0]),
+	    search_keydef_cmp);
+}
+
+/* search_set_node - SR_SEQ or SR_UID of the set s */
+static struct search_prog *
+search_set_node(enum search_op op, const char *s)
+{
+	struct search_prog *p = search_node(op);
+
+	p->set = xstrdup(s);
+	p->cache = xcalloc(1, sizeof(*p->cache));
+	return p;
+}
+
+/* search_subkeys - the one (NOT) or two (OR) keys that follow */
+static struct search_prog *
+search_subkeys(struct search_parser *ps, const struct search_keydef *d)
+{
+	struct search_prog *p = search_node(d->op), *k;
+	int i;
+
+	for (i = 0; i < (d->arg == SA_OR ? 2 : 1); i++) {
+		ps->depth++;
+		k = search_key(ps);
+		ps->depth--;
+		if (k == NULL) {
+			search_free(&p);
+			return NULL;
+		}
+		search_kid(p, k);
+	}
+	return p;
+}
+
+/* search_key_args - key d with its arguments read as its table entry
+ * says */
+static struct search_prog *
+search_key_args(struct search_parser *ps, const struct search_keydef *d)
+{
+	static char msg[96];
+	struct search_prog *p;
+	const char *v = NULL, *h = NULL;
+	long long day;
+
+	if (d->arg == SA_NOT || d->arg == SA_OR)
+		return search_subkeys(ps, d);
+	if (d->arg == SA_HEADER && (h = search_arg(ps, d->name)) == NULL)
+		return NULL;
+	if (d->arg != SA_NONE && (v = search_arg(ps, d->name)) == NULL)
+		return NULL;
+	if (d->arg == SA_UIDSET && !search_is_set(v) && strcmp(v, "$") != 0) {
+		ps->err = "UID needs a sequence set";
+		return NULL;
+	}
+	if (d->arg == SA_UIDSET)
+		return search_set_node(d->op, v);
+	if (d->arg == SA_DATE && date_parse_imap_date(v, &day) < 0) {
+		snprintf(msg, sizeof(msg), "%s needs a date such as "
+		    "1-Feb-2024", d->name);
+		ps->err = msg;
+		return NULL;
+	}
+	p = search_node(d->op);
+	p->flag = d->flag;
+	if (d->arg == SA_DATE)
+		p->num = (uint64_t)day;
+	if (d->arg == SA_STRING || d->arg == SA_HEADER)
+		p->str = xstrdup(v);
+	if (d->op == SR_BODY || d->op == SR_TEXT)	/* as the text is */
+		search_lower(p->str, strlen(p->str));
+	if (h != NULL || d->hdr != NULL)
+		p->hdr = xstrdup(h != NULL ? h : d->hdr);
+	if (d->arg == SA_NUMBER && imapp_number(v, strlen(v), d->min, d->max,
+	    &p->num) < 0) {
+		snprintf(msg, sizeof(msg), "%s needs a number (%s)", d->name,
+		    d->range);
+		ps->err = msg;
+		search_free(&p);
+	}
+	return p;
+}
+
 static struct search_prog *
 search_key(struct search_parser *ps)
 {
 	const struct imapp_arg *a;
-	struct search_prog *p, *k;
-	const char *key, *v;
+	const struct search_keydef *d;
+	struct search_prog *p;
 	static char msg[96];
-	size_t i;
 
 	if (ps->i >= ps->n) {
 		ps->err = "Missing search key";
@@ -178,172 +335,15 @@ search_key(struct search_parser *ps)
 		ps->err = "Expected a search key";
 		return NULL;
 	}
-	key = a->str;
-	if (search_is_set(key) || strcmp(key, "$") == 0) {
-		p = search_node(SR_SEQ);
-		p->set = xstrdup(key);
-		p->cache = xcalloc(1, sizeof(*p->cache));
-		return p;
+	if (search_is_set(a->str) || strcmp(a->str, "$") == 0)
+		return search_set_node(SR_SEQ, a->str);
+	if ((d = search_keydef_find(a->str)) == NULL) {
+		snprintf(msg, sizeof(msg), "Unknown search key '%.40s'",
+		    a->str);
+		ps->err = msg;
+		return NULL;
 	}
-	for (i = 0; i < sizeof(search_flags) / sizeof(search_flags[0]); i++)
-		if (strcasecmp(key, search_flags[i].name) == 0) {
-			p = search_node(search_flags[i].neg ? SR_NOFLAG :
-			    SR_FLAG);
-			p->flag = search_flags[i].flag;
-			return p;
-		}
-	for (i = 0; i < 5; i++)
-		if (strcasecmp(key, search_hdrkeys[i]) == 0) {
-			if ((v = search_arg(ps, key)) == NULL)
-				return NULL;
-			p = search_node(SR_HEADER);
-			p->hdr = xstrdup(search_hdrkeys[i]);
-			p->str = xstrdup(v);
-			return p;
-		}
-	if (strcasecmp(key, "ALL") == 0)
-		return search_node(SR_ALL);
-	if (strcasecmp(key, "NEW") == 0)
-		return search_node(SR_NEW);
-	if (strcasecmp(key, "OLD") == 0)
-		return search_node(SR_OLD);
-	if (strcasecmp(key, "RECENT") == 0)
-		return search_node(SR_RECENT);
-	if (strcasecmp(key, "NOT") == 0) {
-		ps->depth++;
-		k = search_key(ps);
-		ps->depth--;
-		if (k == NULL)
-			return NULL;
-		p = search_node(SR_NOT);
-		search_kid(p, k);
-		return p;
-	}
-	if (strcasecmp(key, "OR") == 0) {
-		p = search_node(SR_OR);
-		for (i = 0; i < 2; i++) {
-			ps->depth++;
-			k = search_key(ps);
-			ps->depth--;
-			if (k == NULL) {
-				search_free(&p);
-				return NULL;
-			}
-			search_kid(p, k);
-		}
-		return p;
-	}
-	if (strcasecmp(key, "KEYWORD") == 0 ||
-	    strcasecmp(key, "UNKEYWORD") == 0) {
-		if ((v = search_arg(ps, key)) == NULL)
-			return NULL;
-		p = search_node(toupper((unsigned char)key[0]) == 'K' ?
-		    SR_KEYWORD : SR_NOKEYWORD);
-		p->str = xstrdup(v);
-		return p;
-	}
-	if (strcasecmp(key, "LARGER") == 0 || strcasecmp(key, "SMALLER") == 0
-	    || strcasecmp(key, "MODSEQ") == 0) {
-		if ((v = search_arg(ps, key)) == NULL)
-			return NULL;
-		p = search_node(toupper((unsigned char)key[0]) == 'L' ?
-		    SR_LARGER : toupper((unsigned char)key[0]) == 'S' ?
-		    SR_SMALLER : SR_MODSEQ);
-		if (imapp_number(v, strlen(v), 0, p->op == SR_MODSEQ ?
-		    IMAPP_MODSEQ_MAX : IMAPP_NUMBER_MAX, &p->num) < 0) {
-			snprintf(msg, sizeof(msg), "%s needs a number (0 to "
-			    "%s)", key, p->op == SR_MODSEQ ? "2^63-1" :
-			    "2^32-1");
-			ps->err = msg;
-			search_free(&p);
-		}
-		return p;
-	}
-	/* WITHIN (RFC 5032): INTERNALDATE within / before n seconds */
-	if (strcasecmp(key, "YOUNGER") == 0 || strcasecmp(key, "OLDER") == 0) {
-		if ((v = search_arg(ps, key)) == NULL)
-			return NULL;
-		p = search_node(toupper((unsigned char)key[0]) == 'Y' ?
-		    SR_YOUNGER : SR_OLDER);
-		if (imapp_number(v, strlen(v), 1, IMAPP_NUMBER_MAX,
-		    &p->num) < 0) {
-			snprintf(msg, sizeof(msg), "%s needs a number of "
-			    "seconds (1 to 2^32-1)", key);
-			ps->err = msg;
-			search_free(&p);
-		}
-		return p;
-	}
-	/* OBJECTID (RFC 8474): berth gives no THREADID, so none matches */
-	if (strcasecmp(key, "EMAILID") == 0 ||
-	    strcasecmp(key, "THREADID") == 0) {
-		if ((v = search_arg(ps, key)) == NULL)
-			return NULL;
-		p = search_node(toupper((unsigned char)key[0]) == 'E' ?
-		    SR_EMAILID : SR_THREADID);
-		p->str = xstrdup(v);
-		return p;
-	}
-	if (strcasecmp(key, "SAVEDATESUPPORTED") == 0)
-		return search_node(SR_SAVEDATESUPPORTED);
-	if (strcasecmp(key, "UID") == 0) {
-		if ((v = search_arg(ps, key)) == NULL)
-			return NULL;
-		if (!search_is_set(v) && strcmp(v, "$") != 0) {
-			ps->err = "UID needs a sequence set";
-			return NULL;
-		}
-		p = search_node(SR_UID);
-		p->set = xstrdup(v);
-		p->cache = xcalloc(1, sizeof(*p->cache));
-		return p;
-	}
-	{
-		static const struct { const char *n; enum search_op op; }
-		    dates[] = { { "BEFORE", SR_BEFORE }, { "ON", SR_ON },
-		    { "SINCE", SR_SINCE }, { "SENTBEFORE", SR_SENTBEFORE },
-		    { "SENTON", SR_SENTON }, { "SENTSINCE", SR_SENTSINCE },
-		    { "SAVEDBEFORE", SR_SAVEDBEFORE }, { "SAVEDON", SR_SAVEDON },
-		    { "SAVEDSINCE", SR_SAVEDSINCE } };
-		long long day;
-
-		for (i = 0; i < sizeof(dates) / sizeof(dates[0]); i++) {
-			if (strcasecmp(key, dates[i].n) != 0)
-				continue;
-			if ((v = search_arg(ps, key)) == NULL)
-				return NULL;
-			if (date_parse_imap_date(v, &day) < 0) {
-				snprintf(msg, sizeof(msg), "%s needs a date "
-				    "such as 1-Feb-2024", key);
-				ps->err = msg;
-				return NULL;
-			}
-			p = search_node(dates[i].op);
-			p->num = (uint64_t)day;
-			return p;
-		}
-	}
-	if (strcasecmp(key, "BODY") == 0 || strcasecmp(key, "TEXT") == 0) {
-		if ((v = search_arg(ps, key)) == NULL)
-			return NULL;
-		p = search_node(toupper((unsigned char)key[0]) == 'B' ?
-		    SR_BODY : SR_TEXT);
-		p->str = xstrdup(v);
-		return p;
-	}
-	if (strcasecmp(key, "HEADER") == 0) {
-		const char *h = search_arg(ps, key);
-
-		if (h == NULL || (v = search_arg(ps, key)) == NULL)
-			return NULL;
-		p = search_node(SR_HEADER);
-		p->hdr = xstrdup(h);
-		p->str = xstrdup(v);
-		return p;
-	}
-	snprintf(msg, sizeof(msg), "Unknown search key '%.40s'", key);
-	ps->err = msg;
-	return NULL;
+	return search_key_args(ps, d);
 }
 
 struct search_prog *
@@ -462,6 +462,8 @@ search_msg_done(struct search_msg *m)
 	mime_free(&root);
 	m->data = NULL;
 	m->mime = NULL;
+	m->hdr = NULL;
+	m->hdrlen = 0;
 }
 
 static int
@@ -548,32 +550,72 @@ search_header(const struct search_prog *p, const char *hdr, size_t len)
 	return r;
 }
 
-/* search_text - header field or body text match */
+/* search_scratch - the cache record of the message being matched
+ * (search_hdr): one buffer for the whole SEARCH, not one per message */
+static struct buf search_scratch = BUF_INIT;
+
+/* search_hdr - the message's header block: from the store's cache,
+ * without opening the file, or from the file when the cache has none */
+static int
+search_hdr(struct search_msg *m, const char **hdr_r, size_t *len_r)
+{
+	const char *err;
+	int r;
+
+	if (m->hdr == NULL) {
+		if (m->st == NULL)
+			return -1;
+		r = store_msg_header(m->st, m->rec->guid, &search_scratch,
+		    &m->hdr, &m->hdrlen, &err);
+		if (r != 0 && r != STORE_ENOENT)
+			return -1;
+		if (r == STORE_ENOENT) {
+			if (search_load(m) < 0)
+				return -1;
+			m->hdr = m->data + m->mime->hdr_off;
+			m->hdrlen = m->mime->hdr_len;
+		}
+	}
+	*hdr_r = m->hdr;
+	*len_r = m->hdrlen;
+	return 0;
+}
+
+/* search_has - the search text hay (mime_text_*: ASCII lower-cased)
+ * contains needle (lower-cased at parse time) */
+static int
+search_has(const char *hay, size_t hlen, const char *needle)
+{
+	size_t nl = strlen(needle);
+
+	return nl == 0 || (hay != NULL && memmem(hay, hlen, needle, nl) !=
+	    NULL);
+}
+
+/* search_text - header field, or TEXT / BODY: the text of the header
+ * block (TEXT) or of the body's text parts (mime_text_*) */
 static int
 search_text(const struct search_prog *p, struct search_msg *m)
 {
 	struct mime_part *root;
 	struct buf b = BUF_INIT;
+	const char *hdr;
+	size_t hlen;
 	int r = 0;
 
-	if (search_load(m) < 0)
+	if (p->op != SR_BODY && search_hdr(m, &hdr, &hlen) < 0)
 		return 0;
-	root = m->mime;
-	if (p->op == SR_HEADER || p->op == SR_TEXT) {
-		if (p->op == SR_HEADER) {
-			r = search_header(p, m->data + root->hdr_off,
-			    root->hdr_len);
-		} else {
-			mime_decode_words(m->data + root->hdr_off,
-			    root->hdr_len, &b);
-			r = search_contains(b.data, b.data ?
-			    search_squash(b.data, b.len) : 0, p->str);
-		}
+	if (p->op == SR_HEADER)
+		return search_header(p, hdr, hlen);
+	if (p->op == SR_TEXT) {
+		mime_text_header(hdr, hlen, &b);
+		r = search_has(b.data, b.len, p->str);
 		buf_reset(&b);
 	}
-	if (!r && p->op != SR_HEADER) {
-		mime_body_text(root, m->data, &b);
-		r = search_contains(b.data, b.len, p->str);
+	if (!r && search_load(m) == 0) {
+		root = m->mime;
+		mime_text_body(root, m->data, &b);
+		r = search_has(b.data, b.len, p->str);
 	}
 	buf_free(&b);
 	return r;
@@ -582,17 +624,17 @@ search_text(const struct search_prog *p, struct search_msg *m)
 static int
 search_sent(const struct search_prog *p, struct search_msg *m)
 {
-	struct mime_part *root;
 	struct buf b = BUF_INIT;
+	const char *hdr;
+	size_t hlen;
 	long long t;
 	int tz, r = 0;
 	time_t day;
 
-	if (search_load(m) < 0)
+	if (search_hdr(m, &hdr, &hlen) < 0)
 		return 0;
-	root = m->mime;
-	if (mime_header_get(m->data + root->hdr_off, root->hdr_len, "Date",
-	    0, 0, &b) == 0 && date_parse_rfc5322(b.data, b.len, &t, &tz) == 0) {
+	if (mime_header_get(hdr, hlen, "Date", 0, 0, &b) == 0 &&
+	    date_parse_rfc5322(b.data, b.len, &t, &tz) == 0) {
 		/* the date as written, ignoring its zone (RFC 3501) */
 		day = (time_t)(t + tz * 60);
 		day -= day % 86400;

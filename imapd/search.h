@@ -10,6 +10,8 @@
 #include "imapp.h"
 #include "store.h"
 
+struct mime_part;
+
 struct search_prog;
 
 struct search_msg {
@@ -23,7 +25,9 @@ struct search_msg {
 	/* loaded on demand by search_match, freed by search_msg_done */
 	const char *data;
 	size_t len;
-	void *mime;
+	struct mime_part *mime;
+	const char *hdr;	/* the header block (cache or file) */
+	size_t hdrlen;
 };
 
 /* search_parse - keys args[0..n) with an optional leading CHARSET.

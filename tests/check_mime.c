@@ -284,6 +284,61 @@ START_TEST(test_malformed)
 }
 END_TEST
 
+
+/* the text SEARCH and the full-text index read: decoded, converted,
+ * HTML reduced, valid UTF-8, ASCII lower-cased */
+static const struct {
+	const char *msg, *text;
+} texts[] = {
+	{ "Subject: x\r\n\r\nHello World\r\n", "hello world\r\n\n" },
+	{ "Content-Type: text/plain; charset=iso-8859-2\r\n"
+	  "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+	  "=A9koda =BElut=FD\r\n", "\xc5\xa0koda \xc5\xbelut\xc3\xbd\r\n\n" },
+	{ "Content-Type: text/plain; charset=koi8-r\r\n"
+	  "Content-Transfer-Encoding: base64\r\n\r\n8NLJ18XU\r\n",
+	  "\xd0\x9f\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82\n" },
+	{ "Content-Type: text/html\r\n\r\n<html><head><style>p{x:y}</style>"
+	  "<script>var a='<b>';</script></head><body><p>Fish &amp; "
+	  "<b>Ch</b>ips&#33; &#x263A;<!-- hidden --></p>done</body></html>",
+	  "       fish & chips! \xe2\x98\xba done  \n" },
+	{ "Content-Type: multipart/alternative; boundary=b\r\n\r\n--b\r\n"
+	  "Content-Type: text/plain\r\n\r\nOne\r\n--b\r\n"
+	  "Content-Type: image/png\r\nContent-Transfer-Encoding: base64\r\n"
+	  "\r\nT25l\r\n--b--\r\n", "one\n" },
+	{ "Content-Type: text/plain; charset=utf-8\r\n\r\nA\xff" "B\xc3"
+	  "\x28\xc3\xa9", "a\xef\xbf\xbd" "b\xef\xbf\xbd(\xc3\xa9\n" },
+	{ "Content-Type: text/plain; charset=x-unknown\r\n\r\nAbc",
+	  "abc\n" },
+};
+
+START_TEST(test_text_body)
+{
+	size_t len;
+	char *d = copy(texts[_i].msg, &len);
+	struct mime_part *root = mime_parse(d, len);
+	struct buf b = BUF_INIT;
+
+	mime_text_body(root, d, &b);
+	ck_assert_str_eq(buf_cstr(&b), texts[_i].text);
+	buf_free(&b);
+	mime_free(&root);
+	free(d);
+}
+END_TEST
+
+START_TEST(test_text_header)
+{
+	const char *h = "Subject: =?UTF-8?Q?Caf=C3=A9?=\r\n  Menu\r\n"
+	    "From: =?iso-8859-2?q?=A9ef?= <A@B>\r\n\r\n";
+	struct buf b = BUF_INIT;
+
+	mime_text_header(h, strlen(h), &b);
+	ck_assert_str_eq(buf_cstr(&b), "subject: caf\xc3\xa9 menu from: "
+	    "\xc5\xa0" "ef <a@b> ");
+	buf_free(&b);
+}
+END_TEST
+
 START_TEST(test_header_fields)
 {
 	const char *h = "From: a\r\nTo: b\r\n c\r\nSubject: s\r\n\r\n";
@@ -353,4 +408,6 @@ CHECK_MAIN("mime", NULL, CHECK_TEST(test_bodystructure_nested),
     CHECK_TEST(test_sections), CHECK_TEST(test_encoded_words),
     CHECK_LOOP(test_malformed, sizeof(malformed) / sizeof(malformed[0])),
     CHECK_TEST(test_header_fields), CHECK_TEST(test_header_fields_many),
-    CHECK_TEST(test_date))
+    CHECK_TEST(test_date),
+    CHECK_LOOP(test_text_body, sizeof(texts) / sizeof(texts[0])),
+    CHECK_TEST(test_text_header))

@@ -94,4 +94,21 @@ int mime_part_decode(const struct mime_part *part, const char *data,
 void mime_body_text(const struct mime_part *part, const char *data,
     struct buf *out);
 
+/*
+ * The text SEARCH TEXT / BODY match and the full-text index keeps
+ * (mime_text.c): valid UTF-8 (charsets converted; NULs and bytes that
+ * are not UTF-8 become U+FFFD), ASCII lower-cased, appended to out.
+ */
+/* mime_text_header - a header block: RFC 2047 words decoded, runs of
+ * blanks and line breaks as one space */
+void mime_text_header(const char *hdr, size_t len, struct buf *out);
+/* mime_text_body - every text/ leaf of part: transfer encoding undone,
+ * charset converted, text/html reduced to its text; '\n' after each */
+void mime_text_body(const struct mime_part *part, const char *data,
+    struct buf *out);
+/* mime_html_text - the text of HTML s[0..len), appended as it is
+ * otherwise (tags, comments, scripts and styles dropped, character
+ * references decoded) */
+void mime_html_text(const char *s, size_t len, struct buf *out);
+
 #endif

@@ -229,7 +229,9 @@ mime_charset_utf8(const char *cs, const char *s, size_t len, struct buf *out)
 	    strcasecmp(cs, "latin1") == 0 ||
 	    strcasecmp(cs, "windows-1252") == 0))
 		mime_latin1_utf8(s, len, out);
-	else
+	else if (cs == NULL || strcasecmp(cs, "utf-8") == 0 ||
+	    strcasecmp(cs, "us-ascii") == 0 ||
+	    mime_charset_iconv(cs, s, len, out) < 0)
 		buf_append(out, s, len);
 }
 

@@ -17,5 +17,10 @@ void mime_decode_qp(const char *s, size_t len, int header, struct buf *out);
 void mime_decode_b64(const char *s, size_t len, struct buf *out);
 void mime_charset_utf8(const char *cs, const char *s, size_t len,
     struct buf *out);
+/* mime_charset_iconv - s[0..len) in charset cs appended as UTF-8 (a byte
+ * that does not convert: U+FFFD); -1, nothing appended, for an unknown
+ * charset (mime_text.c) */
+int mime_charset_iconv(const char *cs, const char *s, size_t len,
+    struct buf *out);
 
 #endif

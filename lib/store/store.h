@@ -13,7 +13,8 @@
  *                                   FETCH by sessions not yet told);
  *                                   never pruned while the mailbox
  *                                   exists, so QRESYNC is always exact
- *   cache      guid              -> ENVELOPE, BODY, BODYSTRUCTURE text
+ *   cache      guid              -> ENVELOPE, BODY, BODYSTRUCTURE text,
+ *                                   the header block
  *   refs       guid              -> count of index records using the file
  *   subs       "<user>\0<name>"  -> subscription
  *   meta       counters          -> next mailbox id
@@ -464,5 +465,17 @@ void store_msg_unmap(const char *data, size_t len);
  * text, computed once at delivery; each malloc'ed, caller frees */
 int store_msg_cache(struct store *st, const char *guid, char **envelope_r,
     char **body_r, char **bodystructure_r, const char **error_r);
+
+/*
+ * store_msg_header - the message's header block (field lines and the
+ * blank line, as delivered) from the cache delivery made, without
+ * opening the message file: *hdr_r, *len_r point into rec (the caller's
+ * scratch, reused from call to call).  STORE_ENOENT when the cache has
+ * no header block (a message stored before it was kept, or a header
+ * longer than STORE_CACHE_HDR_MAX): read the file instead.
+ */
+#define STORE_CACHE_HDR_MAX	65536
+int store_msg_header(struct store *st, const char *guid, struct buf *rec,
+    const char **hdr_r, size_t *len_r, const char **error_r);
 
 #endif

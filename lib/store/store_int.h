@@ -94,7 +94,8 @@ struct store_append_arg {
 	uint32_t uidvalidity, uid;
 };
 int store_op_append(struct store *st, DB_TXN *txn, void *varg);
-/* store_cache_build - "ENVELOPE\0BODY\0BODYSTRUCTURE\0" of data */
+/* store_cache_build - "ENVELOPE\0BODY\0BODYSTRUCTURE\0" of data, then
+ * 'H' and the header block when it is at most STORE_CACHE_HDR_MAX */
 void store_cache_build(const char *data, size_t len, struct buf *out);
 
 /* store_deliver.c: remove expired duplicate-delivery entries */

@@ -403,6 +403,11 @@ store_cache_build(const char *data, size_t len, struct buf *out)
 	buf_putc(out, '\0');
 	bodystructure_write(root, data, 1, out);
 	buf_putc(out, '\0');
+	/* the header block, for SEARCH's header keys (store_cache.c) */
+	if (root->hdr_len <= STORE_CACHE_HDR_MAX) {
+		buf_putc(out, 'H');
+		buf_append(out, data + root->hdr_off, root->hdr_len);
+	}
 	mime_free(&root);
 }
 
