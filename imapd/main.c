@@ -36,6 +36,7 @@
 #include "authclient.h"
 #include "authlink.h"
 #include "cfg.h"
+#include "err.h"
 #include "imapd.h"
 #include "log.h"
 #include "net.h"
@@ -241,8 +242,8 @@ imapd_refuse_shortage(const char *err)
 int
 main(int argc, char **argv)
 {
-	const char *part, *err;
-	const char *handoff;
+	const char *part, *handoff;
+	struct err err;
 	int ind, lfd, hfd, fd, uses, resume;
 
 	srv_init(argc, argv, "imapd", &ind);
@@ -251,15 +252,18 @@ main(int argc, char **argv)
 	if (part == NULL)
 		log_fatal("%s: partition-%s is not set", cfg_path(),
 		    cfg_str("defaultpartition"));
-	if (store_open(cfg_str("configdirectory"), part, STORE_OPEN_CREATE,
-	    &imapd_store, &err) < 0) {
-		if (store_open_needs_recovery()) {
-			log_error("cannot open the mail store: %s", err);
-			exit(STORE_EXIT_RECOVER);
-		}
-		if (store_open_shortage())
-			imapd_refuse_shortage(err);
-		log_fatal("cannot open the mail store: %s", err);
+	switch (store_open(cfg_str("configdirectory"), part,
+	    STORE_OPEN_CREATE, &imapd_store, &err)) {
+	case 0:
+		break;
+	case STORE_ERECOVER:
+		log_error("cannot open the mail store: %s", err.msg);
+		exit(STORE_EXIT_RECOVER);
+	case STORE_ESHORTAGE:
+		imapd_refuse_shortage(err.msg);
+		break;
+	default:
+		log_fatal("cannot open the mail store: %s", err.msg);
 	}
 	store_set_event_fn(imapd_store, notify_store_event, NULL);
 	if (ind < argc && strcmp(argv[ind], "-s") == 0) {

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "cfg.h"
+#include "err.h"
 #include "lmtpd.h"
 #include "log.h"
 #include "net.h"
@@ -187,8 +188,9 @@ lmtpd_accept(int lfd)
 int
 main(int argc, char **argv)
 {
-	const char *part, *err;
-	int ind, lfd, fd, uses;
+	const char *part;
+	struct err err;
+	int ind, lfd, fd, uses, r;
 
 	srv_init(argc, argv, "lmtpd", &ind);
 	lmtpd_signals();
@@ -196,14 +198,11 @@ main(int argc, char **argv)
 	if (part == NULL)
 		log_fatal("%s: partition-%s is not set", cfg_path(),
 		    cfg_str("defaultpartition"));
-	if (store_open(cfg_str("configdirectory"), part, STORE_OPEN_CREATE,
-	    &lmtpd_store, &err) < 0) {
-		log_error("cannot open the mail store: %s", err);
-		if (store_open_needs_recovery())
-			exit(STORE_EXIT_RECOVER);
-		if (store_open_shortage())
-			exit(STORE_EXIT_SHORTAGE);
-		exit(1);
+	if ((r = store_open(cfg_str("configdirectory"), part,
+	    STORE_OPEN_CREATE, &lmtpd_store, &err)) < 0) {
+		log_error("cannot open the mail store: %s", err.msg);
+		exit(r == STORE_ERECOVER ? STORE_EXIT_RECOVER :
+		    r == STORE_ESHORTAGE ? STORE_EXIT_SHORTAGE : 1);
 	}
 	/* deliveries are announced to idled: parked sessions hear at once */
 	store_set_event_fn(lmtpd_store, notify_store_event, NULL);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "check_run.h"
+#include "err.h"
 #include "store.h"
 #include "store_int.h"
 
@@ -24,14 +25,15 @@ static const char msg[] = "From: a@example.com\r\nSubject: t\r\n\r\nbody\r\n";
 static void
 setup(void)
 {
+	struct err oerr;
 	const char *err;
 
 	snprintf(dir, sizeof(dir), "/tmp/check_store.XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	snprintf(conf, sizeof(conf), "%s/conf", dir);
 	snprintf(part, sizeof(part), "%s/spool", dir);
-	ck_assert_int_eq(store_recover(conf, part, &err), 0);
-	ck_assert_int_eq(store_open(conf, part, STORE_OPEN_CREATE, &st, &err),
+	ck_assert_int_eq(store_recover(conf, part, &oerr), 0);
+	ck_assert_int_eq(store_open(conf, part, STORE_OPEN_CREATE, &st, &oerr),
 	    0);
 	ck_assert_int_eq(store_mbox_create(st, "u", "INBOX", &err), 0);
 }
@@ -192,6 +194,7 @@ END_TEST
 /* two processes see each other's commits at once */
 START_TEST(test_two_processes)
 {
+	struct err oerr;
 	struct store_mbox mb;
 	const char *err;
 	pid_t pid;
@@ -201,7 +204,7 @@ START_TEST(test_two_processes)
 	if (pid == 0) {
 		struct store *s2;
 
-		if (store_open(conf, part, 0, &s2, &err) < 0)
+		if (store_open(conf, part, 0, &s2, &oerr) < 0)
 			_exit(1);
 		store_append(s2, "u", "INBOX", msg, strlen(msg), NULL, NULL,
 		    NULL, &err);
@@ -236,6 +239,7 @@ hold_op(struct store *s2, DB_TXN *txn, void *arg)
  * the dead locker's locks, and goes through */
 START_TEST(test_killed_holder)
 {
+	struct err oerr;
 	const char *err;
 	int p[2], status;
 	pid_t pid;
@@ -246,7 +250,7 @@ START_TEST(test_killed_holder)
 	if (pid == 0) {
 		struct store *s2;
 
-		if (store_open(conf, part, 0, &s2, &err) < 0)
+		if (store_open(conf, part, 0, &s2, &oerr) < 0)
 			_exit(1);
 		store_run(s2, hold_op, &p[1], &err);
 		_exit(0);
@@ -268,10 +272,10 @@ stat_get(const char *name, unsigned long long value, void *ctx)
 static unsigned long long
 lockers(void)
 {
+	struct err oerr;
 	unsigned long long n = 0;
-	const char *err;
 
-	ck_assert_int_eq(store_stats(conf, stat_get, &n, &err), 0);
+	ck_assert_int_eq(store_stats(conf, stat_get, &n, &oerr), 0);
 	return n;
 }
 
@@ -281,7 +285,7 @@ lockers(void)
 static int
 child_open(int how)
 {
-	const char *err;
+	struct err oerr;
 	int status;
 	pid_t pid;
 
@@ -289,9 +293,16 @@ child_open(int how)
 	if (pid == 0) {
 		struct store *s2;
 
-		if (store_open(conf, part, 0, &s2, &err) < 0)
-			_exit(store_open_shortage() ? 2 :
-			    store_open_needs_recovery() ? 3 : 1);
+		switch (store_open(conf, part, 0, &s2, &oerr)) {
+		case 0:
+			break;
+		case STORE_ESHORTAGE:
+			_exit(2);
+		case STORE_ERECOVER:
+			_exit(3);
+		default:
+			_exit(1);
+		}
 		if (how == 0)
 			store_close(&s2);
 		_exit(0);
@@ -305,8 +316,8 @@ child_open(int how)
  * it open leaves its lockers until failchk, which takes them all back */
 START_TEST(test_lockers_reclaimed)
 {
+	struct err oerr;
 	unsigned long long base, leaked;
-	const char *err;
 	int i;
 
 	base = lockers();
@@ -317,7 +328,7 @@ START_TEST(test_lockers_reclaimed)
 		ck_assert_int_eq(child_open(1), 0);
 	leaked = lockers();
 	ck_assert_uint_ge(leaked, base + 20 * 8);	/* 8 handles each */
-	ck_assert_int_eq(store_failchk_env(conf, NULL, &err), 0);
+	ck_assert_int_eq(store_failchk_env(conf, NULL, &oerr), 0);
 	ck_assert_uint_eq(lockers(), base);
 }
 END_TEST
@@ -327,7 +338,7 @@ END_TEST
 static pid_t
 child_hold(void)
 {
-	const char *err;
+	struct err oerr;
 	int p[2], status;
 	pid_t pid;
 	char c;
@@ -339,9 +350,16 @@ child_hold(void)
 
 		close(p[0]);
 		alarm(60);
-		if (store_open(conf, part, 0, &s2, &err) < 0)
-			_exit(store_open_shortage() ? 2 :
-			    store_open_needs_recovery() ? 3 : 1);
+		switch (store_open(conf, part, 0, &s2, &oerr)) {
+		case 0:
+			break;
+		case STORE_ESHORTAGE:
+			_exit(2);
+		case STORE_ERECOVER:
+			_exit(3);
+		default:
+			_exit(1);
+		}
 		if (write(p[1], "x", 1) != 1)
 			_exit(1);
 		pause();
@@ -362,13 +380,13 @@ child_hold(void)
  * recovery; once they are gone (killed: failchk), there is room again */
 START_TEST(test_shortage)
 {
+	struct err oerr;
 	pid_t held[STORE_PROCS_MIN * STORE_PROC_LOCKERS];
-	const char *err;
 	int n = 0, r = 0, status;
 
 	store_close(&st);
 	store_set_procs(1);	/* raised to STORE_PROCS_MIN: 512 lockers */
-	ck_assert_int_ge(store_recover(conf, part, &err), 0);
+	ck_assert_int_ge(store_recover(conf, part, &oerr), 0);
 	store_set_procs(0);
 	while (n < (int)(sizeof(held) / sizeof(held[0])) &&
 	    (r = child_hold()) > 0)
@@ -382,18 +400,18 @@ START_TEST(test_shortage)
 		kill(held[--n], SIGKILL);
 		waitpid(held[n], &status, 0);
 	}
-	ck_assert_int_eq(store_failchk_env(conf, NULL, &err), 0);
+	ck_assert_int_eq(store_failchk_env(conf, NULL, &oerr), 0);
 	ck_assert_uint_eq(lockers(), 0);
 	ck_assert_int_eq(child_open(0), 0);
-	ck_assert_int_eq(store_open(conf, part, 0, &st, &err), 0);
+	ck_assert_int_eq(store_open(conf, part, 0, &st, &oerr), 0);
 }
 END_TEST
 
 START_TEST(test_recover_sweeps_orphans)
 {
+	struct err oerr;
 	char path[400];
 	FILE *f;
-	const char *err;
 	int swept;
 
 	snprintf(path, sizeof(path), "%s/tmp/1234.deadbeef", part);
@@ -402,10 +420,10 @@ START_TEST(test_recover_sweeps_orphans)
 	fputs("half a message", f);
 	fclose(f);
 	store_close(&st);
-	swept = store_recover(conf, part, &err);
+	swept = store_recover(conf, part, &oerr);
 	ck_assert_int_eq(swept, 1);
 	ck_assert_int_ne(access(path, F_OK), 0);
-	ck_assert_int_eq(store_open(conf, part, 0, &st, &err), 0);
+	ck_assert_int_eq(store_open(conf, part, 0, &st, &oerr), 0);
 }
 END_TEST
 
@@ -413,6 +431,7 @@ END_TEST
  * still referenced by a copy stays */
 START_TEST(test_expunged_file_swept)
 {
+	struct err oerr;
 	struct store_msg *m;
 	struct store_mbox mb;
 	uint32_t uid1, uid2;
@@ -429,14 +448,14 @@ START_TEST(test_expunged_file_swept)
 	ck_assert_int_eq(store_expunge(st, 1, &uid1, 1, &err), 0);
 	ck_assert_int_eq(access(path, F_OK), 0);
 	store_close(&st);
-	ck_assert_int_eq(store_recover(conf, part, &err), 1);
+	ck_assert_int_eq(store_recover(conf, part, &oerr), 1);
 	ck_assert_int_ne(access(path, F_OK), 0);
 	snprintf(path, sizeof(path), "%s/%.2s/%s", part, m[1].guid,
 	    m[1].guid);
 	ck_assert_int_eq(access(path, F_OK), 0);
 	free(m);
 	(void)uid2;
-	ck_assert_int_eq(store_open(conf, part, 0, &st, &err), 0);
+	ck_assert_int_eq(store_open(conf, part, 0, &st, &oerr), 0);
 }
 END_TEST
 

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "check_run.h"
+#include "err.h"
 #include "store.h"
 #include "store_int.h"
 
@@ -55,6 +56,7 @@ put(const char *mbox, const char *data, uint32_t flags, const char *kw)
 static void
 setup(void)
 {
+	struct err oerr;
 	struct store_mbox mb;
 	uint32_t uids[1] = { 2 }, nu[1];
 	uint32_t uv;
@@ -64,8 +66,8 @@ setup(void)
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	snprintf(conf, sizeof(conf), "%s/conf", dir);
 	snprintf(part, sizeof(part), "%s/spool", dir);
-	ck_assert_int_ge(store_recover(conf, part, &err), 0);
-	ck_assert_int_eq(store_open(conf, part, STORE_OPEN_CREATE, &st, &err),
+	ck_assert_int_ge(store_recover(conf, part, &oerr), 0);
+	ck_assert_int_eq(store_open(conf, part, STORE_OPEN_CREATE, &st, &oerr),
 	    0);
 	ck_assert_int_eq(store_mbox_create(st, "u", "INBOX", &err), 0);
 	ck_assert_int_eq(store_mbox_create(st, "u", "Work/Old", &err), 0);
@@ -206,6 +208,7 @@ snap_free(struct snapshot *s)
 static void
 rebuild_from_journals(void)
 {
+	struct err oerr;
 	char envdir[320];
 	const char *err;
 
@@ -213,7 +216,7 @@ rebuild_from_journals(void)
 	snprintf(envdir, sizeof(envdir), "%s/db", conf);
 	rm_rf(envdir);
 	ck_assert_int_eq(store_open(conf, part, STORE_OPEN_CREATE |
-	    STORE_OPEN_REBUILD, &st, &err), 0);
+	    STORE_OPEN_REBUILD, &st, &oerr), 0);
 	ck_assert_int_eq(store_reconstruct(st, NULL, NULL, 0, quiet, NULL,
 	    &err), 0);
 	ck_assert_int_eq(store_check(st, NULL, quiet, NULL, &err), 0);
@@ -234,15 +237,16 @@ journal_exists(void)
  * lost */
 START_TEST(test_old_store_reconstruct)
 {
+	struct err oerr;
 	struct snapshot before, after;
 	const char *err;
 
 	snap_take(&before);
 	make_old(1);
-	ck_assert_int_eq(store_open(conf, part, STORE_OPEN_CREATE, &st, &err),
+	ck_assert_int_eq(store_open(conf, part, STORE_OPEN_CREATE, &st, &oerr),
 	    STORE_ENODB);
 	ck_assert_int_eq(store_open(conf, part, STORE_OPEN_CREATE |
-	    STORE_OPEN_REBUILD, &st, &err), 0);
+	    STORE_OPEN_REBUILD, &st, &oerr), 0);
 	ck_assert_int_eq(store_reconstruct(st, NULL, NULL, 0, quiet, NULL,
 	    &err), 0);
 	ck_assert(journal_exists());
@@ -260,15 +264,16 @@ END_TEST
  * writes the journals */
 START_TEST(test_recover_writes_journals)
 {
+	struct err oerr;
 	struct snapshot before, after;
 	const char *err;
 
 	snap_take(&before);
 	make_old(0);
 	ck_assert(!journal_exists());
-	ck_assert_int_ge(store_recover(conf, part, &err), 0);
+	ck_assert_int_ge(store_recover(conf, part, &oerr), 0);
 	ck_assert(journal_exists());
-	ck_assert_int_eq(store_open(conf, part, STORE_OPEN_CREATE, &st, &err),
+	ck_assert_int_eq(store_open(conf, part, STORE_OPEN_CREATE, &st, &oerr),
 	    0);
 	ck_assert_int_eq(store_jboot_marked(st, &err), 1);
 	ck_assert_int_eq(store_check(st, NULL, quiet, NULL, &err), 0);

@@ -17,6 +17,7 @@
 #include "check_run.h"
 #include "imapd.h"
 #include "snap.h"
+#include "err.h"
 #include "store.h"
 
 static char dir[256], conf[300], part[300];
@@ -55,6 +56,7 @@ imap_flags_put(struct buf *out, uint32_t flags, const char *kw, int recent)
 static void
 setup(void)
 {
+	struct err oerr;
 	const char *err;
 
 	snprintf(dir, sizeof(dir), "/tmp/check_view.XXXXXX");
@@ -64,9 +66,9 @@ setup(void)
 	memset(&sess, 0, sizeof(sess));
 	snprintf(sess.user, sizeof(sess.user), "u");
 	sess.state = IMAP_S_AUTH;
-	ck_assert_int_eq(store_recover(conf, part, &err), 0);
+	ck_assert_int_eq(store_recover(conf, part, &oerr), 0);
 	ck_assert_int_eq(store_open(conf, part, STORE_OPEN_CREATE, &sess.st,
-	    &err), 0);
+	    &oerr), 0);
 	ck_assert_int_eq(store_mbox_create(sess.st, "u", "INBOX", &err), 0);
 }
 

@@ -10,6 +10,7 @@
 
 #include "cfg.h"
 #include "ctl.h"
+#include "err.h"
 #include "log.h"
 #include "store.h"
 
@@ -31,7 +32,8 @@ int
 ctl_reconstruct(int argc, char **argv)
 {
 	struct store *st;
-	const char *err, *user = NULL, *mbox = NULL;
+	struct err err;
+	const char *e, *user = NULL, *mbox = NULL;
 	int i, flags = 0, r;
 
 	for (i = 1; i < argc; i++) {
@@ -54,18 +56,19 @@ ctl_reconstruct(int argc, char **argv)
 	r = store_open(cfg_str("configdirectory"), ctl_partition(),
 	    STORE_OPEN_CREATE | (user == NULL ? STORE_OPEN_REBUILD : 0), &st,
 	    &err);
-	if (r < 0) {
-		if (r == STORE_ENODB)
-			err = "the environment is not known complete: "
-			    "reconstruct every user first (berthctl "
-			    "reconstruct, no arguments)";
-		return ctl_error("reconstruct: %s", err);
-	}
+	if (r == STORE_ENODB)
+		return ctl_error("reconstruct: the environment is not known "
+		    "complete: reconstruct every user first (berthctl "
+		    "reconstruct, no arguments)");
+	if (r < 0)
+		return ctl_error("reconstruct: %s", err.msg);
 	r = store_reconstruct(st, user, mbox, flags, ctl_rebuild_print, NULL,
-	    &err);
+	    &e);
+	if (r < 0)	/* e lives in st */
+		err_set(&err, "%s", e);
 	store_close(&st);
 	if (r < 0)
-		return ctl_error("reconstruct: %s", err);
+		return ctl_error("reconstruct: %s", err.msg);
 	log_info("reconstruct done user=%s mailbox=%s missing=%d",
 	    user ? user : "*", mbox ? mbox : "*", r);
 	return r > 0;
@@ -76,7 +79,8 @@ int
 ctl_check(int argc, char **argv)
 {
 	struct store *st;
-	const char *err;
+	struct err err;
+	const char *e;
 	int r;
 
 	if (argc > 2 || (argc == 2 && argv[1][0] == '-'))
@@ -84,12 +88,14 @@ ctl_check(int argc, char **argv)
 	r = store_open(cfg_str("configdirectory"), ctl_partition(),
 	    STORE_OPEN_CREATE, &st, &err);
 	if (r < 0)
-		return ctl_error("check: %s", err);
+		return ctl_error("check: %s", err.msg);
 	r = store_check(st, argc == 2 ? argv[1] : NULL, ctl_rebuild_print,
-	    NULL, &err);
+	    NULL, &e);
+	if (r < 0)	/* e lives in st */
+		err_set(&err, "%s", e);
 	store_close(&st);
 	if (r < 0)
-		return ctl_error("check: %s", err);
+		return ctl_error("check: %s", err.msg);
 	printf("check differences=%d\n", r);
 	return r > 0;
 }

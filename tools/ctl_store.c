@@ -10,6 +10,7 @@
 
 #include "cfg.h"
 #include "ctl.h"
+#include "err.h"
 #include "log.h"
 #include "notify.h"
 #include "store.h"
@@ -17,7 +18,7 @@
 int
 ctl_recover(int argc, char **argv)
 {
-	const char *err;
+	struct err err;
 	unsigned procs;
 	int swept;
 
@@ -34,14 +35,14 @@ ctl_recover(int argc, char **argv)
 	swept = store_recover(cfg_str("configdirectory"), ctl_partition(),
 	    &err);
 	if (swept == STORE_ENODB) {
-		log_error("recover refused: %s", err);
+		log_error("recover refused: %s", err.msg);
 		if (!log_to_stderr())
 			fprintf(stderr, "berthctl: recover refused: %s\n",
-			    err);
+			    err.msg);
 		return STORE_EXIT_NODB;
 	}
 	if (swept < 0) {
-		log_error("recover failed: %s", err);
+		log_error("recover failed: %s", err.msg);
 		return 1;
 	}
 	log_info("recover done configdirectory=%s swept_files=%d",
@@ -53,6 +54,7 @@ int
 ctl_checkpoint(int argc, char **argv)
 {
 	struct store *st;
+	struct err oerr;
 	const char *err;
 	int swept;
 
@@ -60,8 +62,8 @@ ctl_checkpoint(int argc, char **argv)
 	(void)argv;
 
 	if (store_open(cfg_str("configdirectory"), ctl_partition(),
-	    STORE_OPEN_CREATE, &st, &err) < 0) {
-		log_error("checkpoint failed: %s", err);
+	    STORE_OPEN_CREATE, &st, &oerr) < 0) {
+		log_error("checkpoint failed: %s", oerr.msg);
 		return 1;
 	}
 	if ((swept = store_checkpoint(st, &err)) < 0) {
@@ -83,18 +85,19 @@ ctl_checkpoint(int argc, char **argv)
 int
 ctl_failchk(int argc, char **argv)
 {
-	const char *err;
+	struct err err;
 	int r;
 
 	(void)argc;
 	(void)argv;
 	r = store_failchk_env(cfg_str("configdirectory"), NULL, &err);
 	if (r == STORE_ERECOVER) {
-		log_error("failchk: the mail store needs recovery: %s", err);
+		log_error("failchk: the mail store needs recovery: %s",
+		    err.msg);
 		return STORE_EXIT_RECOVER;
 	}
 	if (r < 0) {
-		log_warn("failchk failed: %s", err);
+		log_warn("failchk failed: %s", err.msg);
 		return 1;
 	}
 	return 0;
@@ -108,12 +111,12 @@ ctl_failchk(int argc, char **argv)
 int
 ctl_panic(int argc, char **argv)
 {
-	const char *err;
+	struct err err;
 
 	(void)argc;
 	(void)argv;
 	if (store_panic_env(cfg_str("configdirectory"), &err) < 0) {
-		fprintf(stderr, "berthctl: %s\n", err);
+		fprintf(stderr, "berthctl: %s\n", err.msg);
 		return 1;
 	}
 	log_warn("mail store marked as needing recovery by berthctl panic");
@@ -131,13 +134,13 @@ ctl_stats_print(const char *name, unsigned long long value, void *ctx)
 int
 ctl_stats(int argc, char **argv)
 {
-	const char *err;
+	struct err err;
 
 	(void)argc;
 	(void)argv;
 	if (store_stats(cfg_str("configdirectory"), ctl_stats_print, NULL,
 	    &err) < 0) {
-		fprintf(stderr, "berthctl: %s\n", err);
+		fprintf(stderr, "berthctl: %s\n", err.msg);
 		return 1;
 	}
 	return 0;
@@ -157,6 +160,7 @@ int
 ctl_mailbox(int argc, char **argv)
 {
 	struct store *st;
+	struct err oerr;
 	const char *err, *op = argv[1];
 	int r;
 
@@ -166,8 +170,8 @@ ctl_mailbox(int argc, char **argv)
 		return ctl_usage_error("mailbox", "unknown command or wrong "
 		    "number of arguments");
 	if (store_open(cfg_str("configdirectory"), ctl_partition(),
-	    STORE_OPEN_CREATE, &st, &err) < 0)
-		return ctl_error("%s", err);
+	    STORE_OPEN_CREATE, &st, &oerr) < 0)
+		return ctl_error("%s", oerr.msg);
 	store_set_event_fn(st, notify_store_event, NULL);
 	if (strcmp(op, "list") == 0)
 		r = store_mbox_list(st, argv[2], ctl_mailbox_print, NULL,

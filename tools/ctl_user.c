@@ -17,6 +17,7 @@
 
 #include "cfg.h"
 #include "ctl.h"
+#include "err.h"
 #include "log.h"
 #include "notify.h"
 #include "saslcfg.h"
@@ -131,7 +132,8 @@ ctl_user_remove_mail(const char *user)
 {
 	sigset_t stops, old;
 	struct store *st;
-	const char *err;
+	struct err err;
+	const char *e;
 	size_t n = 0;
 	int r;
 
@@ -144,13 +146,15 @@ ctl_user_remove_mail(const char *user)
 	    STORE_OPEN_CREATE, &st, &err);
 	if (r == 0) {
 		store_set_event_fn(st, notify_store_event, NULL);
-		r = store_user_remove(st, user, &n, &err);
+		r = store_user_remove(st, user, &n, &e);
+		if (r != 0)	/* e lives in st */
+			err_set(&err, "%s", e);
 		store_close(&st);
 	}
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	if (r != 0)
 		return ctl_error("user %s deleted, but its mailboxes were not "
-		    "(%zu removed): %s", user, n, err);
+		    "(%zu removed): %s", user, n, err.msg);
 	printf("user %s deleted with its %zu mailboxes\n", user, n);
 	log_info("user delete user=%s mailboxes=%zu by berthctl", user, n);
 	return 0;

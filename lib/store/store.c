@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "err.h"
 #include "log.h"
 #include "store_int.h"
 #include "xalloc.h"
@@ -26,7 +27,6 @@
 #define STORE_REC_VERSION 1
 
 /* why the last store_open failed; the size of environments created */
-static int store_open_recover, store_open_short, store_open_nodb;
 static unsigned store_procs;
 
 int
@@ -243,27 +243,9 @@ store_open_db(struct store *st, DB **db, const char *name,
 		usleep(5000);
 	}
 	if (r == ENOMEM)
-		store_open_short = 1;
+		st->open_short = 1;
 	snprintf(what, sizeof(what), "open %s", name);
 	return store_dberr(st, error_r, what, r);
-}
-
-int
-store_open_needs_recovery(void)
-{
-	return store_open_recover;
-}
-
-int
-store_open_shortage(void)
-{
-	return store_open_short;
-}
-
-int
-store_open_unbuilt(void)
-{
-	return store_open_nodb;
 }
 
 #define STORE_COMPLETE_KEY "complete"
@@ -294,7 +276,7 @@ store_complete_check(struct store *st, int flags, const char **error_r)
 	if (flags & STORE_OPEN_REBUILD)
 		return 0;
 	if (store_file_any(st)) {
-		store_open_nodb = 1;
+		st->open_nodb = 1;
 		store_fail(st, error_r, "the database in %s/db does not know "
 		    "the mail in %s (it is missing, new or partial): nothing "
 		    "will run on it; rebuild it with `berthctl reconstruct`",
@@ -391,14 +373,14 @@ store_env_new(DB_ENV **env_r)
  * recovery) for failchk and statistics; *missing_r when there is none */
 static int
 store_env_join(const char *configdir, DB_ENV **env_r, int *missing_r,
-    char *err, size_t errsize)
+    struct err *err)
 {
 	char *envdir = xasprintf("%s/db", configdir);
 	int r;
 
 	*missing_r = 0;
 	if ((r = store_env_new(env_r)) != 0) {
-		snprintf(err, errsize, "db_env_create: %s", db_strerror(r));
+		err_set(err, "db_env_create: %s", db_strerror(r));
 		free(envdir);
 		return -1;
 	}
@@ -406,7 +388,7 @@ store_env_join(const char *configdir, DB_ENV **env_r, int *missing_r,
 	    DB_INIT_LOG | DB_INIT_MPOOL, 0640);
 	if (r != 0) {
 		*missing_r = r == ENOENT;
-		snprintf(err, errsize, "open environment %s: %s", envdir,
+		err_set(err, "open environment %s: %s", envdir,
 		    db_strerror(r));
 		(*env_r)->close(*env_r, 0);
 		*env_r = NULL;
@@ -418,25 +400,20 @@ store_env_join(const char *configdir, DB_ENV **env_r, int *missing_r,
 }
 
 int
-store_failchk_env(const char *configdir, int *missing_r,
-    const char **error_r)
+store_failchk_env(const char *configdir, int *missing_r, struct err *err)
 {
-	static char err[512];
 	DB_ENV *env;
 	int missing, r;
 
-	r = store_env_join(configdir, &env, &missing, err, sizeof(err));
+	r = store_env_join(configdir, &env, &missing, err);
 	if (missing_r != NULL)
 		*missing_r = missing;
 	if (r < 0 && missing)
 		return 0;
-	if (r < 0) {
-		*error_r = err;
+	if (r < 0)
 		return r;
-	}
 	if ((r = store_failchk_lock(env, configdir)) != 0) {
-		snprintf(err, sizeof(err), "failchk: %s", db_strerror(r));
-		*error_r = err;
+		err_set(err, "failchk: %s", db_strerror(r));
 		r = r == DB_RUNRECOVERY ? STORE_ERECOVER : -1;
 	}
 	env->close(env, 0);
@@ -444,25 +421,19 @@ store_failchk_env(const char *configdir, int *missing_r,
 }
 
 int
-store_panic_env(const char *configdir, const char **error_r)
+store_panic_env(const char *configdir, struct err *err)
 {
-	static char err[512];
 	DB_ENV *env;
 	int missing, r;
 
-	if (store_env_join(configdir, &env, &missing, err, sizeof(err)) < 0) {
-		*error_r = err;
+	if (store_env_join(configdir, &env, &missing, err) < 0)
 		return -1;
-	}
 	/* every process in the environment gets DB_RUNRECOVERY from its
 	 * next call; the flag lives in the region until recovery */
 	r = env->set_flags(env, DB_PANIC_ENVIRONMENT, 1);
 	env->close(env, 0);
-	if (r != 0 && r != DB_RUNRECOVERY) {
-		snprintf(err, sizeof(err), "panic: %s", db_strerror(r));
-		*error_r = err;
-		return -1;
-	}
+	if (r != 0 && r != DB_RUNRECOVERY)
+		return err_set(err, "panic: %s", db_strerror(r));
 	return 0;
 }
 
@@ -471,9 +442,8 @@ store_panic_env(const char *configdir, const char **error_r)
 
 int
 store_stats(const char *configdir, store_stat_fn *cb, void *ctx,
-    const char **error_r)
+    struct err *err)
 {
-	static char err[512];
 	DB_LOCK_STAT *ls;
 	DB_TXN_STAT *ts;
 	DB_LOG_STAT *lg;
@@ -481,11 +451,8 @@ store_stats(const char *configdir, store_stat_fn *cb, void *ctx,
 	DB_ENV *env;
 	int missing, r;
 
-	if ((r = store_env_join(configdir, &env, &missing, err,
-	    sizeof(err))) < 0) {
-		*error_r = err;
+	if (store_env_join(configdir, &env, &missing, err) < 0)
 		return -1;
-	}
 	if ((r = env->lock_stat(env, &ls, 0)) == 0) {
 		STORE_STAT("lockers", ls->st_nlockers);
 		STORE_STAT("lockers_max", ls->st_maxlockers);
@@ -531,8 +498,7 @@ store_stats(const char *configdir, store_stat_fn *cb, void *ctx,
 	}
 	env->close(env, 0);
 	if (r != 0) {
-		snprintf(err, sizeof(err), "statistics: %s", db_strerror(r));
-		*error_r = err;
+		err_set(err, "statistics: %s", db_strerror(r));
 		return -1;
 	}
 	return 0;
@@ -569,7 +535,7 @@ store_room(struct store *st, const char **error_r)
 		if (tries == 0 && store_failchk(st) != 0)
 			break;
 	}
-	store_open_short = 1;
+	st->open_short = 1;
 	return store_fail(st, error_r, "lock table or region full "
 	    "(shortage): lockers=%u of %u locks=%u of %u in use", lockers,
 	    max_lockers, locks, max_locks);
@@ -577,9 +543,10 @@ store_room(struct store *st, const char **error_r)
 
 int
 store_open(const char *configdir, const char *partdir, int flags,
-    struct store **st_r, const char **error_r)
+    struct store **st_r, struct err *err)
 {
 	struct store *st = xcalloc(1, sizeof(*st));
+	const char *e;
 	char *envdir, *tmpdir;
 	uint32_t oflags;
 	int r;
@@ -589,16 +556,15 @@ store_open(const char *configdir, const char *partdir, int flags,
 	envdir = xasprintf("%s/db", configdir);
 	tmpdir = xasprintf("%s/tmp", partdir);
 	if (store_mkdirs(envdir) < 0 || store_mkdirs(tmpdir) < 0) {
-		store_fail(st, error_r, "cannot create %s or %s: %s", envdir,
+		store_fail(st, &e, "cannot create %s or %s: %s", envdir,
 		    tmpdir, strerror(errno));
 		goto fail;
 	}
-	if (store_file_dirs(st, error_r) < 0)
+	if (store_file_dirs(st, &e) < 0)
 		goto fail;
 	store_file_warm();
-	store_open_short = store_open_recover = store_open_nodb = 0;
 	if ((r = store_env_new(&st->env)) != 0) {
-		store_fail(st, error_r, "db_env_create: %s", db_strerror(r));
+		store_fail(st, &e, "db_env_create: %s", db_strerror(r));
 		goto fail;
 	}
 	oflags = DB_CREATE | DB_INIT_TXN | DB_INIT_LOCK | DB_INIT_LOG |
@@ -607,42 +573,38 @@ store_open(const char *configdir, const char *partdir, int flags,
 		oflags |= DB_RECOVER;
 	if ((r = st->env->open(st->env, envdir, oflags, 0640)) != 0) {
 		if (r == ENOMEM)
-			store_open_short = 1;
-		store_dberr(st, error_r, envdir, r);
+			st->open_short = 1;
+		store_dberr(st, &e, envdir, r);
 		goto fail;
 	}
 
-	if (store_room(st, error_r) < 0)
+	if (store_room(st, &e) < 0)
 		goto fail;
-	if (store_open_db(st, &st->mboxes, "mailboxes.db", error_r) < 0 ||
-	    store_open_db(st, &st->index, "index.db", error_r) < 0 ||
-	    store_open_db(st, &st->expunged, "expunged.db", error_r) < 0 ||
-	    store_open_db(st, &st->cache, "cache.db", error_r) < 0 ||
-	    store_open_db(st, &st->refs, "refs.db", error_r) < 0 ||
-	    store_open_db(st, &st->subs, "subs.db", error_r) < 0 ||
-	    store_open_db(st, &st->meta, "meta.db", error_r) < 0 ||
-	    store_open_db(st, &st->byid, "byid.db", error_r) < 0 ||
-	    store_open_db(st, &st->dup, "dup.db", error_r) < 0)
+	if (store_open_db(st, &st->mboxes, "mailboxes.db", &e) < 0 ||
+	    store_open_db(st, &st->index, "index.db", &e) < 0 ||
+	    store_open_db(st, &st->expunged, "expunged.db", &e) < 0 ||
+	    store_open_db(st, &st->cache, "cache.db", &e) < 0 ||
+	    store_open_db(st, &st->refs, "refs.db", &e) < 0 ||
+	    store_open_db(st, &st->subs, "subs.db", &e) < 0 ||
+	    store_open_db(st, &st->meta, "meta.db", &e) < 0 ||
+	    store_open_db(st, &st->byid, "byid.db", &e) < 0 ||
+	    store_open_db(st, &st->dup, "dup.db", &e) < 0)
 		goto fail;
-	if (store_complete_check(st, flags, error_r) != 0)
+	if (store_complete_check(st, flags, &e) != 0)
 		goto fail;
 	free(envdir);
 	free(tmpdir);
 	*st_r = st;
 	return 0;
 fail:
-	store_open_recover = st->needs_recovery;
-	/* keep the message: it lives in st->err, copy it out */
-	{
-		static char saved[512];
-
-		snprintf(saved, sizeof(saved), "%s", st->err);
-		*error_r = saved;
-	}
+	/* the message lives in st->err: copy it out */
+	err_set(err, "%s", st->err);
+	r = st->open_nodb ? STORE_ENODB : st->needs_recovery ?
+	    STORE_ERECOVER : st->open_short ? STORE_ESHORTAGE : -1;
 	free(envdir);
 	free(tmpdir);
 	store_close(&st);
-	return store_open_nodb ? STORE_ENODB : -1;
+	return r;
 }
 
 /* store_env_panicked - does env refuse every call (DB_RUNRECOVERY)?  A
@@ -716,18 +678,20 @@ store_jboot_start(struct store *st, const char **error_r)
 }
 
 int
-store_recover(const char *configdir, const char *partdir,
-    const char **error_r)
+store_recover(const char *configdir, const char *partdir, struct err *err)
 {
 	struct store *st;
+	const char *e;
 	int swept;
 
 	if ((swept = store_open(configdir, partdir, STORE_OPEN_RECOVER |
-	    STORE_OPEN_CREATE, &st, error_r)) < 0)
+	    STORE_OPEN_CREATE, &st, err)) < 0)
 		return swept;
-	swept = store_jboot_start(st, error_r);
+	swept = store_jboot_start(st, &e);
 	if (swept == 0)
-		swept = store_file_sweep(st, 0, error_r);
+		swept = store_file_sweep(st, 0, &e);
+	if (swept < 0)
+		err_set(err, "%s", e);	/* e may live in st: copy it first */
 	store_close(&st);
 	return swept < 0 ? -1 : swept;
 }

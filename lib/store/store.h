@@ -53,9 +53,10 @@
  * separator '/'.  "INBOX" in any case as the first component is stored as
  * "INBOX".  Users are plain names.
  *
- * All functions return 0 on success, -1 with *error_r (a static string,
- * valid until the next store call) on failure, and STORE_ENOENT / etc.
- * where noted.  None of them call exit.  Calls block on disk I/O.
+ * Functions on a handle return 0 on success, -1 with *error_r (text
+ * in the handle, valid until its next call) on failure, and STORE_ENOENT
+ * / etc. where noted; those without a handle write the reason into the
+ * caller's struct err.  None of them call exit.  Calls block on disk I/O.
  */
 #ifndef BERTH_STORE_H
 #define BERTH_STORE_H
@@ -65,6 +66,7 @@
 #include <time.h>
 
 struct buf;
+struct err;
 struct store;
 
 /* return codes besides 0 and -1 */
@@ -139,22 +141,25 @@ unsigned store_procs_env(void);
  * and the partition holds no message or journal file (a new
  * installation); berthctl reconstruct writes it when it has rebuilt
  * everything.  Otherwise (the environment was removed, lost or made
- * anew beside existing mail) store_open fails with STORE_ENODB and
- * store_open_unbuilt() is set: nothing may run on a database that does
- * not know the mail on disk.
+ * anew beside existing mail) store_open fails with STORE_ENODB: nothing
+ * may run on a database that does not know the mail on disk.
  */
 #define STORE_ENODB	(-7)
-int store_open_unbuilt(void);
 /* exit status of berthctl recover on such an environment: master stops
  * with a message telling the admin to run berthctl reconstruct */
 #define STORE_EXIT_NODB 73
 
 /*
  * store_open - join (or with STORE_OPEN_RECOVER, recover) the environment
- * under configdir, messages in the partition directory partdir.
+ * under configdir, messages in the partition directory partdir.  Returns
+ * 0, or with err set: STORE_ENODB (above), STORE_ERECOVER (a process died
+ * inside Berkeley DB: only recovery helps), STORE_ESHORTAGE (no room in
+ * the lock table or region: too many processes, or dead ones' lockers
+ * not yet reclaimed; not a reason for recovery), or -1.
  */
 int store_open(const char *configdir, const char *partdir, int flags,
-    struct store **st_r, const char **error_r);
+    struct store **st_r, struct err *err);
+#define STORE_ESHORTAGE	(-8)
 void store_close(struct store **st);
 /*
  * Change events.  After each commit the store calls the handle's event
@@ -194,7 +199,7 @@ void store_set_event_fn(struct store *st, store_event_fn *fn, void *ctx);
  * STORE_ENODB (nothing done, nothing swept) when the environment is not
  * known complete */
 int store_recover(const char *configdir, const char *partdir,
-    const char **error_r);
+    struct err *err);
 /*
  * store_needs_recovery - did the environment report that it needs
  * recovery (a process died inside Berkeley DB)?  The process should exit
@@ -202,17 +207,10 @@ int store_recover(const char *configdir, const char *partdir,
  * its START commands (berthctl recover) again.
  */
 int store_needs_recovery(struct store *st);
-/* store_open_needs_recovery - did the last failed store_open fail for
- * want of recovery? */
-int store_open_needs_recovery(void);
 #define STORE_EXIT_RECOVER 75
 /* exit status of a process that found no room in the store's tables:
  * master reclaims dead lockers, never recovers for it */
 #define STORE_EXIT_SHORTAGE 74
-/* store_open_shortage - did the last failed store_open fail for want of
- * lock-table or region space (ENOMEM: too many processes, or lockers of
- * dead ones not yet reclaimed)?  Not a reason for recovery. */
-int store_open_shortage(void);
 /* store_busy - is a store transaction of st running (for an exit path
  * that must not close handles under it, and for a signal handler: it
  * only reads a sig_atomic_t)? */
@@ -222,18 +220,18 @@ int store_busy(struct store *st);
  * store_failchk_env - join the environment under configdir and run
  * DB_ENV->failchk: free the lockers and locks of dead processes and abort
  * their transactions.  One process at a time (a lock file); when another
- * holds it, returns 0 at once.  Returns 0, -1 with *error_r, or
+ * holds it, returns 0 at once.  Returns 0, -1 with err set, or
  * STORE_ERECOVER when a process died inside the library (only recovery
  * helps).  *missing_r (may be NULL) is set when there is no environment
  * yet (returns 0).
  */
 int store_failchk_env(const char *configdir, int *missing_r,
-    const char **error_r);
+    struct err *err);
 #define STORE_ERECOVER	(-5)
 
 /* store_panic_env - mark the environment under configdir as needing
  * recovery (DB_PANIC_ENVIRONMENT): every user gets DB_RUNRECOVERY */
-int store_panic_env(const char *configdir, const char **error_r);
+int store_panic_env(const char *configdir, struct err *err);
 
 /* store_stat_fn - one figure of the environment (name, value) */
 typedef void store_stat_fn(const char *name, unsigned long long value,
@@ -241,7 +239,7 @@ typedef void store_stat_fn(const char *name, unsigned long long value,
 /* store_stats - join the environment and report lockers, locks, objects,
  * transactions, log and cache figures through cb */
 int store_stats(const char *configdir, store_stat_fn *cb, void *ctx,
-    const char **error_r);
+    struct err *err);
 /* store_checkpoint - checkpoint, remove old logs, and remove message files
  * unreferenced for an hour (EVENTS); returns files removed or -1 */
 int store_checkpoint(struct store *st, const char **error_r);

@@ -18,6 +18,8 @@ struct store {
 	char *configdir, *partdir;
 	char err[512];
 	int needs_recovery;	/* DB_RUNRECOVERY seen */
+	int open_short;		/* store_open: lock table or region full */
+	int open_nodb;		/* store_open: environment not complete */
 	/* inside store_run: read by exit paths and signal handlers */
 	volatile sig_atomic_t busy;
 	/* mailboxes written by the running transaction, announced through
