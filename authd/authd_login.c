@@ -284,6 +284,7 @@ authd_login_done(struct authd_job *j)
 
 	if (p->login == NULL || p->login->job != j)
 		log_panic("finished job without its login");
+	log_set_session(p->login->conn_id);
 	p->login->job = NULL;
 	login_outcome(p, j->rc, j->out, j->outlen);
 }
@@ -296,6 +297,7 @@ authd_login_shed(struct authd_job *j, const char *why)
 	int running = j->state == AUTHD_J_RUNNING;
 
 	if (l != NULL && l->job == j) {
+		log_set_session(l->conn_id);
 		authd_report_shed(l->user, l->addr, why, j->q.cls,
 		    authd_now_ms() - j->queued_ms);
 		if (running) {
@@ -347,6 +349,7 @@ authd_login_start(struct authd_peer *p, const struct ipc_msg *m)
 		p->dead = 1;
 		return;
 	}
+	log_set_session(l->conn_id);
 	has_in = ipc_get(m, AUTHPROTO_RESP, &in, &inlen) == 0;
 	if (inlen > AUTHPROTO_MAX_RESP) {
 		login_no(p, AUTHCLIENT_BADDATA, "authentication data too long", 0,
@@ -388,6 +391,8 @@ authd_login_step(struct authd_peer *p, const struct ipc_msg *m)
 		login_free(p);
 		l = p->login = authd_detach_take(conn_id);
 	}
+	if (l != NULL)
+		log_set_session(l->conn_id);
 	if (l == NULL || l->job != NULL) {
 		/* authd restarted since the START, or a confused worker */
 		login_free(p);
@@ -428,6 +433,7 @@ login_dropped(void *obj, const char *why)
 {
 	struct authd_login *l = obj;
 
+	log_set_session(l->conn_id);
 	log_info("sasl exchange dropped user=%s addr=%s mech=%s conn=%llu "
 	    "reason=%s", l->user[0] ? l->user : "-", l->addr, l->mech,
 	    (unsigned long long)l->conn_id, why);
@@ -444,6 +450,8 @@ authd_login_detach(struct authd_peer *p, const struct ipc_msg *m)
 	uint64_t conn_id;
 
 	authd_detach_init(login_dropped);
+	if (l != NULL)
+		log_set_session(l->conn_id);
 	if (ipc_get_u64(m, AUTHPROTO_CONNID, &conn_id) < 0 || conn_id == 0 ||
 	    l == NULL || l->job != NULL || l->conn_id != conn_id) {
 		ipc_msg_init(&authd_reply, AUTHPROTO_T_NO);

@@ -288,6 +288,7 @@ peer_dispatch(struct authd_peer *p, const struct ipc_msg *m)
 {
 	uint64_t id;
 
+	log_set_session(0);	/* a request names its session itself */
 	switch (m->type) {
 	case AUTHPROTO_T_ADMIT:
 		authd_admit_request(p, m);

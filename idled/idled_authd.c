@@ -69,6 +69,7 @@ authd_result(void)
 	}
 	if ((s = authd_find(conn_id)) == NULL || strcmp(s->tag, tag) != 0)
 		return;		/* closed, or answered by its timeout */
+	log_set_session(s->conn_id);
 	s->flags &= ~(uint32_t)SNAP_F_AUTHWAIT;
 	switch (rep.result) {
 	case AUTHCLIENT_OK:

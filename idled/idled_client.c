@@ -355,6 +355,7 @@ idled_client_io(struct ev_io *io, unsigned events, void *ctx)
 	ssize_t n;
 
 	(void)io;
+	log_set_session(s->conn_id);
 	room = SNAP_MAX_PENDING - s->pending.len;
 	if (room == 0 && !s->waking && client_full(s))
 		return;

@@ -60,6 +60,7 @@ limits_penalty(struct ev_timer *t, void *ctx)
 	struct isess *s = ctx;
 
 	(void)t;
+	log_set_session(s->conn_id);
 	s->replied = 1;
 	if (s->flags & SNAP_F_SASLWAIT)
 		limits_sasl_timeout(s);
@@ -110,6 +111,7 @@ idled_limits_park(struct isess *s)
 			oldest_n = q;
 	}
 	if (maxn > 0 && nn > maxn && oldest_n != s) {
+		log_set_session(oldest_n->conn_id);	/* the one evicted */
 		log_info("evict user=%s addr=%s net=%s parked_user_net=%lld "
 		    "limit=idled_maxusernet:%lld", s->user->name,
 		    oldest_n->addr, net, nn, maxn);
@@ -117,12 +119,14 @@ idled_limits_park(struct isess *s)
 		    "from your network; closing the oldest\r\n");
 	} else if (maxu > 0 && (long long)s->user->nsess > maxu &&
 	    s->user->head != s) {
+		log_set_session(s->user->head->conn_id);
 		log_info("evict user=%s addr=%s parked_user=%zu "
 		    "limit=idled_maxuser:%lld", s->user->name,
 		    s->user->head->addr, s->user->nsess, maxu);
 		limits_bye(s->user->head, "* BYE [LIMIT] Too many idle "
 		    "sessions; closing the oldest\r\n");
 	}
+	log_set_session(s->conn_id);
 }
 
 /* limits_check - timeouts and keep-alives of one session */
@@ -132,6 +136,7 @@ limits_check(struct isess *s, long long now, long long ka, long long ito,
 {
 	static const char ping[] = "* OK Still here\r\n";
 
+	log_set_session(s->conn_id);
 	if (s->kind == SNAP_K_IDLE && ito > 0 &&
 	    now - s->idle_since_ms >= ito) {
 		log_info("timeout user=%s addr=%s mailbox=%s idle_s=%lld "

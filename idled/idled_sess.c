@@ -330,6 +330,7 @@ idled_sess_drop(struct isess *s, const char *reason)
 {
 	uint32_t i;
 
+	log_set_session(s->conn_id);
 	if (s->conn_id != 0)
 		authlink_closed(s->conn_id);
 	if (reason != NULL)
@@ -382,6 +383,7 @@ idled_sess_log_park(const struct isess *s)
 {
 	/* a refused connection's wait, or a login's wait for authd: authd
 	 * logs those events (and summarises them in a storm) */
+	log_set_session(s->conn_id);
 	(s->quiet ? log_debug : log_info)("park user=%s addr=%s kind=%s "
 	    "mailbox=%s parked=%zu", s->user->name[0] ? s->user->name : "-",
 	    s->addr, s->tarpit ? "tarpit" : (s->flags & SNAP_F_AUTHWAIT) ?

@@ -70,6 +70,7 @@ wake_send(struct isess *s)
 	struct snap sn;
 	int c, r;
 
+	log_set_session(s->conn_id);
 	if ((c = wake_connect(s)) < 0 && errno == EAGAIN)
 		return 1;
 	ipc_msg_init(&wake_msg, IDLEPROTO_T_RESUME);

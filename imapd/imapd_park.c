@@ -289,6 +289,7 @@ imapd_park_restore(struct imap_session *s, const struct snap *sn)
 	s->secure = (sn->flags & SNAP_F_SECURE) != 0;
 	s->tls = (sn->flags & SNAP_F_TLS) != 0;
 	s->conn_id = sn->conn_id;
+	log_set_session(s->conn_id);
 	s->failed_logins = (int)sn->failed_logins;
 	s->idle_since_ms = sn->idle_since_ms;
 	if (sn->kind == SNAP_K_NOTAUTH) {

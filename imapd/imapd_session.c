@@ -654,6 +654,7 @@ imapd_session_done(struct imap_session *s)
 	imapp_reader_free(&s->rd);
 	buf_free(&s->in);
 	buf_free(&s->out);
+	log_set_session(0);
 }
 
 /*
@@ -670,8 +671,10 @@ imapd_session_admit(struct imap_session *s)
 	struct authclient_reply rep;
 	char bye[320];
 
-	if (authclient_admit(&cl, &s->conn_id, &rep) == 0)
+	if (authclient_admit(&cl, &s->conn_id, &rep) == 0) {
+		log_set_session(s->conn_id);	/* our lines name it */
 		return 0;
+	}
 	snprintf(bye, sizeof(bye), "* BYE [UNAVAILABLE] %s\r\n", rep.reason);
 	log_debug("refused addr=%s limit=%s delay_ms=%lld", s->addr,
 	    rep.limit, rep.delay_ms);

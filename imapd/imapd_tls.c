@@ -148,6 +148,7 @@ imapd_tls_serve(struct store *st, struct ipc_msg *m)
 	s.port = (int)port;
 	s.failed_logins = (int)failed;
 	s.secure = s.tls = 1;
+	log_set_session(s.conn_id);
 	authlink_hold(s.conn_id, s.addr, "");	/* tlsd released it */
 	log_info("connect addr=%s port=%d tls=%s cipher=%s sni=%s "
 	    "starttls=%s peer=\"%s\"", s.addr, s.port, version, cipher, sni,

@@ -18,6 +18,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -137,6 +138,7 @@ master_shutdown(void)
 			close(master.svcs[i]->lfd);
 	master_stop_children(0);
 	log_info("stopped");
+	master_pidfile_remove();
 	exit(0);
 }
 
@@ -192,6 +194,7 @@ master_signal(int sfd)
 			log_info("SIGHUP: reloading %s and %s",
 			    master.imapd_conf, master.master_conf);
 			master_conf_load(0);
+			master_log_open(0);
 			master_store_reloaded();
 			master_forward_hup();
 			break;
@@ -238,10 +241,30 @@ master_daemonize(void)
 	if ((fd = open("/dev/null", O_RDWR)) >= 0) {
 		dup2(fd, 0);
 		dup2(fd, 1);
-		dup2(fd, 2);
+		/* with no syslog, stderr is where the lines go */
+		if (log_dest() & LOG_TO_SYSLOG)
+			dup2(fd, 2);
 		if (fd > 2)
 			close(fd);
 	}
+	master_log_open(0);	/* the terminal is gone */
+}
+
+void
+master_log_open(int initial)
+{
+	const char *fac = cfg_str("syslog_facility");
+	int code = log_facility_code(fac);
+
+	log_open(cfg_str("syslog_prefix"), "master",
+	    log_dest_default(master.foreground), code);
+	if (code >= 0)
+		return;
+	if (initial)
+		log_fatal("imapd.conf syslog_facility: unknown facility '%s' "
+		    "(mail, daemon, user, local0 ... local7)", fac);
+	log_error("imapd.conf syslog_facility: unknown facility '%s'; "
+	    "logging to mail", fac);
 }
 
 /* master_next_min - the earlier of two due times (0: none) */
@@ -333,16 +356,18 @@ main(int argc, char **argv)
 	}
 	if (optind != argc)
 		usage();
-	log_open("berth", "master", 1);
+	log_open("berth", "master", log_dest_default(master.foreground),
+	    LOG_MAIL);
 	/* children find their config by the path, wherever they chdir */
 	if (master.imapd_conf[0] != '/')
 		master.imapd_conf = realpath(master.imapd_conf, NULL) ?
 		    realpath(master.imapd_conf, NULL) : master.imapd_conf;
 	sfd = master_signals();
 	master_conf_load(1);	/* binds listeners; fatal on errors */
-	log_open(cfg_str("syslog_prefix"), "master", master.foreground);
+	master_log_open(1);
 	if (!master.foreground && !nofork)
 		master_daemonize();
+	master_pidfile_write();
 	srv_drop_privs();
 	if (pipe2(pfd, O_CLOEXEC | O_NONBLOCK) < 0)
 		log_fatal("pipe: %m");

@@ -87,6 +87,17 @@ long long master_now_ms(void);
 /* a failchk this slow is blocked (on a dead process's mutex) */
 #define MASTER_FAILCHK_TIMEOUT_MS 30000
 
+/* master_pidfile.c: master_pid_file */
+/* master_pidfile_take - lock path (none when unset) and empty it; fatal
+ * when a live master holds it */
+void master_pidfile_take(const char *path);
+/* master_pidfile_write - our pid into it (after the daemonizing fork) */
+void master_pidfile_write(void);
+/* master_pidfile_remove - at a clean exit */
+void master_pidfile_remove(void);
+/* master_log_open - the log as imapd.conf and the options say */
+void master_log_open(int initial);
+
 /* master_conf.c */
 int master_conf_load(int initial);
 /* master_spawn.c */

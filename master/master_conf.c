@@ -199,7 +199,9 @@ master_conf_load(int initial)
 		    err.msg);
 		return -1;
 	}
-	if (!initial)
+	if (initial)
+		master_pidfile_take(cfg_str("master_pid_file"));
+	else
 		master.generation++;
 	master_conf_merge(&mc, initial);
 	mconf_free(&mc);

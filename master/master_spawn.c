@@ -126,10 +126,12 @@ master_child_setup(struct master_svc *svc)
 	fd = open("/dev/null", O_RDWR);
 	if (fd >= 0) {
 		dup2(fd, 0);
-		if (!master.foreground) {
+		if (!master.foreground)
 			dup2(fd, 1);
+		/* stderr stays where master's lines go (the foreground, a
+		 * terminal, or no syslog socket) */
+		if (!log_to_stderr())
 			dup2(fd, 2);
-		}
 		if (fd > 2 && fd != SRV_STATUS_FD && fd != SRV_LISTEN_FD)
 			close(fd);
 	}

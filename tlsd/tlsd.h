@@ -55,7 +55,9 @@ struct tconn {
 	uint8_t renego_logged;
 	uint16_t wpend;		/* bytes of the SSL_write to retry */
 	int port;
-	uint64_t conn_id;	/* authd's admission id */
+	uint64_t conn_id;	/* authd's admission id, 0 once handed on */
+	uint64_t sid;		/* the session id of its log lines: the
+				 * admission id, kept after the handoff */
 	uint32_t failed;	/* failed logins before STARTTLS */
 	const char *handoff;	/* interned: where the session goes */
 	struct tconn *qnext;	/* admission or handoff queue */

@@ -156,6 +156,7 @@ conn_timeout(struct ev_timer *t, void *ctx)
 {
 	struct tconn *c = ctx;
 
+	log_set_session(c->sid);
 	if (c->state == TC_HANDSHAKE) {
 		log_info("TLS handshake timed out addr=%s port=%d "
 		    "limit=tls_handshake_timeout:%llds", c->addr, c->port,
@@ -243,6 +244,9 @@ tlsd_conn_handshake(struct tconn *c)
 {
 	int r, err;
 
+	if (c->conn_id != 0)
+		c->sid = c->conn_id;
+	log_set_session(c->sid);
 	if (c->ssl == NULL && conn_hs_start(c) < 0)
 		return;
 	ERR_clear_error();
@@ -276,6 +280,7 @@ conn_linger_io(struct ev_io *io, unsigned events, void *ctx)
 	char buf[4096];
 	ssize_t n;
 
+	log_set_session(c->sid);
 	while ((n = read(c->fd, buf, sizeof(buf))) > 0)
 		;
 	if (n == 0 || (errno != EAGAIN && errno != EINTR))

@@ -187,6 +187,7 @@ relay_io(struct ev_io *io, unsigned events, void *ctx)
 {
 	struct tconn *c = ctx;
 
+	log_set_session(c->sid);
 	if (c->state != TC_RELAY)
 		return;
 	if (relay_up(c) < 0 || relay_down(c) < 0)

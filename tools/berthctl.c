@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "cfg.h"
@@ -107,8 +108,7 @@ ctl_error(const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "berthctl: %s\n", msg);
-	if (!log_to_stderr())
-		log_error("%s", msg);
+	log_syslog(LOG_ERR, "%s", msg);
 	return 1;
 }
 

@@ -57,6 +57,7 @@ const struct cfg_key cfg_keys[] = {
 	{ "maxbadlogins", CFG_T_INT, "3", 0 },
 	{ "lmtpsocket", CFG_T_STR, NULL, 0 },	/* configdirectory/socket/lmtp */
 	{ "login_park", CFG_T_BOOL, "yes", 0 },
+	{ "master_pid_file", CFG_T_STR, NULL, 0 },	/* unset: none */
 	{ "maxliteral", CFG_T_SIZE, "64M", 0 },
 	{ "maxliteral_preauth", CFG_T_SIZE, "4096", 0 },
 	{ "maxliteral_workers_addr", CFG_T_INT, "6", 0 },
@@ -82,6 +83,7 @@ const struct cfg_key cfg_keys[] = {
 	{ "servername", CFG_T_STR, NULL, 0 },
 	{ "specialuse_autocreate", CFG_T_BOOL, "yes", 0 },
 	{ "stall_timeout", CFG_T_DURATION, "2m", 'm' },
+	{ "syslog_facility", CFG_T_STR, "mail", 0 },
 	{ "syslog_prefix", CFG_T_STR, "berth", 0 },
 	{ "tcp_keepalive_cnt", CFG_T_INT, "5", 0 },
 	{ "tcp_keepalive_idle", CFG_T_DURATION, "5m", 's' },

@@ -191,6 +191,7 @@ ev_timers_run(void)
 		t = ev_heap[0];
 		ev_timer_del(t);
 		t->cb(t, t->ctx);
+		log_set_session(0);	/* what a callback named ends with it */
 	}
 }
 
@@ -229,6 +230,7 @@ ev_run_once(long long max_ms)
 		 * its memory lives until ev_bury */
 		if (io->fd >= 0 && io->cb != NULL)
 			io->cb(io, got, io->ctx);
+		log_set_session(0);
 	}
 	ev_timers_run();
 	ev_bury();

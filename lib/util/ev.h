@@ -8,7 +8,8 @@
  * the object they serve); the loop only links them.  A callback may add
  * or delete any watcher, itself included; an object holding an ev_io is
  * released with ev_defer_free, since a later event of the same batch may
- * still point at it.
+ * still point at it.  A callback that works for one client session names
+ * it with log_set_session(); the loop clears it after every callback.
  */
 #ifndef BERTH_EV_H
 #define BERTH_EV_H

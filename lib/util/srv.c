@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -43,6 +44,19 @@ srv_crash(int sig)
 }
 
 void
+srv_log_open(const char *proc, int foreground)
+{
+	const char *fac = cfg_str("syslog_facility");
+	int code = log_facility_code(fac);
+
+	log_open(cfg_str("syslog_prefix"), proc, log_dest_default(foreground),
+	    code);
+	if (code < 0)
+		log_fatal("imapd.conf syslog_facility: unknown facility '%s' "
+		    "(mail, daemon, user, local0 ... local7)", fac);
+}
+
+void
 srv_init(int argc, char **argv, const char *proc, int *optind_r)
 {
 	const char *conf = NULL, *gen;
@@ -66,7 +80,7 @@ srv_init(int argc, char **argv, const char *proc, int *optind_r)
 			break;
 	}
 	*optind_r = i;
-	log_open("berth", proc, fg || isatty(2));
+	log_open("berth", proc, log_dest_default(fg), LOG_MAIL);
 	if (conf == NULL)
 		conf = getenv("BERTH_CONFIG");
 	if (conf == NULL)
@@ -77,7 +91,7 @@ srv_init(int argc, char **argv, const char *proc, int *optind_r)
 	    &cerr) < 0)
 		log_fatal("%s", cerr.msg);
 	buf_free(&warn);
-	log_open(cfg_str("syslog_prefix"), proc, fg);
+	srv_log_open(proc, fg);
 	if (cfg_bool("debug"))
 		log_set_debug(1);
 	gen = getenv("BERTH_GENERATION");

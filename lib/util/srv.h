@@ -62,6 +62,10 @@ struct srv_status {
  * their own options call getopt themselves after this with optind reset.
  */
 void srv_init(int argc, char **argv, const char *proc, int *optind_r);
+/* srv_log_open - open the log as imapd.conf says (syslog_prefix,
+ * syslog_facility: fatal when unknown), to stderr alone in the
+ * foreground */
+void srv_log_open(const char *proc, int foreground);
 /* srv_status_send - tell master our state; no-op when not under master */
 void srv_status_send(enum srv_state state);
 /* srv_under_master - was this process started by master? */
