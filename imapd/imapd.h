@@ -108,6 +108,7 @@ typedef void imap_cmd_fn(struct imap_cmd *cmd);
 #define IMAP_CMD_SELECTED	0x04	/* needs a selected mailbox */
 #define IMAP_CMD_NOEXPUNGE	0x08	/* no untagged EXPUNGE after (RFC 3501
 					 * 7.4.1: FETCH, STORE, SEARCH) */
+#define IMAP_CMD_UID		0x10	/* also as "UID <command>" */
 
 struct imap_cmd_def {
 	const char *name;

@@ -12,6 +12,7 @@
 #define ANY (IMAP_CMD_NOTAUTH | IMAP_CMD_AUTH)
 #define AUTH IMAP_CMD_AUTH
 #define SEL (IMAP_CMD_AUTH | IMAP_CMD_SELECTED)
+#define UID IMAP_CMD_UID
 
 static const struct imap_cmd_def imapd_cmds[] = {
 	{ "CAPABILITY", cmd_capability, ANY },
@@ -39,14 +40,14 @@ static const struct imap_cmd_def imapd_cmds[] = {
 	{ "CHECK", cmd_noop, SEL },
 	{ "CLOSE", cmd_close, SEL },
 	{ "UNSELECT", cmd_close, SEL },
-	{ "EXPUNGE", cmd_expunge, SEL },
-	{ "SEARCH", cmd_search, SEL | IMAP_CMD_NOEXPUNGE },
-	{ "SORT", cmd_sort, SEL | IMAP_CMD_NOEXPUNGE },
-	{ "THREAD", cmd_thread, SEL | IMAP_CMD_NOEXPUNGE },
-	{ "FETCH", cmd_fetch, SEL | IMAP_CMD_NOEXPUNGE },
-	{ "STORE", cmd_store, SEL | IMAP_CMD_NOEXPUNGE },
-	{ "COPY", cmd_copy, SEL },
-	{ "MOVE", cmd_copy, SEL },
+	{ "EXPUNGE", cmd_expunge, SEL | UID },
+	{ "SEARCH", cmd_search, SEL | IMAP_CMD_NOEXPUNGE | UID },
+	{ "SORT", cmd_sort, SEL | IMAP_CMD_NOEXPUNGE | UID },
+	{ "THREAD", cmd_thread, SEL | IMAP_CMD_NOEXPUNGE | UID },
+	{ "FETCH", cmd_fetch, SEL | IMAP_CMD_NOEXPUNGE | UID },
+	{ "STORE", cmd_store, SEL | IMAP_CMD_NOEXPUNGE | UID },
+	{ "COPY", cmd_copy, SEL | UID },
+	{ "MOVE", cmd_copy, SEL | UID },
 	{ NULL, NULL, 0 }
 };
 

@@ -179,17 +179,11 @@ imapd_dispatch(struct imap_session *s, struct imapp_cmd *c)
 		cmd.uid = 1;
 		cmd.args++;
 		cmd.nargs--;
-		if (strcmp(name, "FETCH") && strcmp(name, "STORE") &&
-		    strcmp(name, "COPY") && strcmp(name, "MOVE") &&
-		    strcmp(name, "SEARCH") && strcmp(name, "EXPUNGE") &&
-		    strcmp(name, "SORT") && strcmp(name, "THREAD")) {
-			imap_bad(&cmd, "Unknown UID command %s", name);
-			return;
-		}
 	}
 	def = imapd_cmd_find(name);
-	if (def == NULL) {
-		imap_bad(&cmd, "Unknown command %s", name);
+	if (def == NULL || (cmd.uid && !(def->flags & IMAP_CMD_UID))) {
+		imap_bad(&cmd, "Unknown command %s%s", cmd.uid ? "UID " : "",
+		    name);
 		return;
 	}
 	if (s->state == IMAP_S_NOTAUTH && !(def->flags & IMAP_CMD_NOTAUTH)) {

@@ -800,3 +800,19 @@ def test_append_date_time_digits(server, date, ok):
     assert tagged(out) == (b"OK" if ok else b"BAD"), out
     r.cmd(b"z", b"LOGOUT")
     r.close()
+
+
+@pytest.mark.parametrize("cmd", [b"UID NOOP", b"UID SELECT INBOX",
+                                 b"UID APPEND INBOX {1+}\r\nx", b"UID FROB 1",
+                                 b"UID"])
+def test_uid_prefix_only_where_the_table_allows(server, cmd):
+    """UID goes only before the commands RFC 3501 6.4.8 and its
+    extensions name (FETCH, STORE, COPY, MOVE, SEARCH, SORT, THREAD,
+    EXPUNGE); anything else is a BAD that names the command"""
+    r = login(server)
+    assert tagged(r.cmd(b"s", b"SELECT INBOX")) == b"OK"
+    out = r.cmd(b"u", cmd)
+    assert tagged(out) == b"BAD", out
+    if cmd != b"UID":
+        assert b"UID " + cmd.split()[1] in out[-1], out
+    assert tagged(r.cmd(b"f", b"UID FETCH 1:* FLAGS")) == b"OK"
