@@ -91,6 +91,9 @@ struct isess {
 	uint32_t user_events;
 	char *spec;		/* notify_spec, malloc'ed, or NULL */
 	size_t speclen;
+	char *opaque;		/* the snapshot's saved then zdict bytes,
+				 * carried for the worker, or NULL */
+	uint16_t savedlen, zdictlen;
 	char *reply;		/* NOTAUTH reply, or NULL */
 	char *mech;		/* AUTHWAIT: the login's mechanism */
 	char *authuser;		/* LOGGEDIN: who logged in */

@@ -22,6 +22,11 @@
  * imapd would: a line with "* BYE", a synchronizing literal with a
  * tagged BAD before any byte of it is read, a LITERAL+ one with "* BYE".
  *
+ * A session under COMPRESS=DEFLATE (SNAP_F_DEFLATE) is woken by any byte
+ * its client sends: idled keeps no inflater (the client's 32 KB window
+ * would cost more than the rest of the session), so it cannot read
+ * them; the worker restores its inflater from the snapshot.
+ *
  * A session parked inside AUTHENTICATE (SNAP_F_SASLWAIT) waits for one
  * line, its SASL response, and is handed on with it (or, past what idled
  * holds, with what came so far).
@@ -325,6 +330,11 @@ idled_client_input(struct isess *s)
 	}
 	if (s->kind == SNAP_K_NOTAUTH && !s->replied)
 		return 0;	/* kept until the reply */
+	/* COMPRESS=DEFLATE: idled holds no inflater; a worker reads it */
+	if (s->flags & SNAP_F_DEFLATE) {
+		idled_wake(s, "client-input");
+		return 1;
+	}
 	if (s->kind != SNAP_K_IDLE)
 		return client_command(s);
 	/* inside IDLE only DONE is expected: read by lines */

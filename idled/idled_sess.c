@@ -257,6 +257,15 @@ idled_sess_new(struct snap *sn, int fd, const char *handoff)
 		s->spec = xmemdup(sn->notify_spec.data, sn->notify_spec.len);
 		s->speclen = sn->notify_spec.len;
 	}
+	if (sn->saved.len + sn->zdict.len > 0) {
+		s->opaque = xmalloc(sn->saved.len + sn->zdict.len);
+		memcpy(s->opaque, sn->saved.data ? sn->saved.data : "",
+		    sn->saved.len);
+		memcpy(s->opaque + sn->saved.len, sn->zdict.data ?
+		    sn->zdict.data : "", sn->zdict.len);
+		s->savedlen = (uint16_t)sn->saved.len;
+		s->zdictlen = (uint16_t)sn->zdict.len;
+	}
 	if (sn->reply.len > 0)
 		s->reply = xstrndup(sn->reply.data, sn->reply.len);
 	if (sn->mech[0] != '\0')
@@ -317,6 +326,10 @@ idled_sess_snap(const struct isess *s, struct snap *sn)
 	sn->user_events = s->user_events;
 	if (s->spec)
 		buf_append(&sn->notify_spec, s->spec, s->speclen);
+	if (s->opaque) {
+		buf_append(&sn->saved, s->opaque, s->savedlen);
+		buf_append(&sn->zdict, s->opaque + s->savedlen, s->zdictlen);
+	}
 	sn->wake_ms = s->wake_ms;
 	if (s->reply)
 		buf_puts(&sn->reply, s->reply);
@@ -371,6 +384,7 @@ idled_sess_drop(struct isess *s, const char *reason)
 	free(s->tag);
 	free(s->mailbox);
 	free(s->spec);
+	free(s->opaque);
 	free(s->reply);
 	free(s->mech);
 	free(s->authuser);
@@ -394,8 +408,19 @@ idled_sess_log_park(const struct isess *s)
 int
 idled_sess_write(struct isess *s, const char *text, size_t len)
 {
+	static struct buf z = BUF_INIT;
 	ssize_t n;
 
+	/* COMPRESS=DEFLATE: the text as a stored block, in one write */
+	if (s->flags & SNAP_F_DEFLATE) {
+		buf_reset(&z);
+		if (snap_deflate_stored(&z, text, len) < 0) {
+			idled_sess_drop(s, "output-too-large");
+			return -1;
+		}
+		text = z.data;
+		len = z.len;
+	}
 	do
 		n = write(s->fd, text, len);
 	while (n < 0 && errno == EINTR);

@@ -82,11 +82,11 @@ wake_send(struct isess *s)
 	if (r < 0) {
 		log_error("resume failed user=%s addr=%s handoff=%s: %m",
 		    s->user->name, s->addr, s->handoff);
-		if (write(s->fd, "* BYE Server busy, reconnect\r\n", 30) < 0)
-			log_debug("bye write failed");
 		if (c >= 0)
 			close(c);
-		idled_sess_drop(s, "resume-failed");
+		if (idled_sess_write(s, "* BYE Server busy, reconnect\r\n",
+		    30) == 0)
+			idled_sess_drop(s, "resume-failed");
 		return 0;
 	}
 	close(c);

@@ -42,12 +42,18 @@ cmd_capability_list(struct imap_session *s, struct buf *out)
 	char mechs[1024], *w, *save = NULL;
 	long long limit;
 
-	buf_puts(out, "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE "
+	buf_puts(out, "IMAP4rev1");
+	/* literalminus: non-synchronizing literals up to 4096 bytes only
+	 * (RFC 7888 LITERAL-), as Cyrus's option of the name */
+	buf_puts(out, cfg_bool("literalminus") ? " LITERAL-" : " LITERAL+");
+	buf_puts(out, " SASL-IR ID ENABLE IDLE NAMESPACE "
 	    "UIDPLUS UNSELECT CHILDREN MOVE CONDSTORE QRESYNC ESEARCH "
 	    "LIST-EXTENDED LIST-STATUS SPECIAL-USE CREATE-SPECIAL-USE "
 	    "STATUS=SIZE WITHIN SAVEDATE OBJECTID SORT SORT=DISPLAY "
 	    "THREAD=ORDEREDSUBJECT PREVIEW BINARY MULTIAPPEND SEARCHRES "
 	    "NOTIFY");
+	if (s->state != IMAP_S_NOTAUTH && s->z == NULL)
+		buf_puts(out, " COMPRESS=DEFLATE");
 	/* APPENDLIMIT (RFC 7889): what APPEND takes, its literal too */
 	limit = cfg_size("maxmessagesize");
 	if (cfg_size("maxliteral") > 0 && cfg_size("maxliteral") < limit)

@@ -72,6 +72,12 @@ struct imap_session {
 	int failed_logins;
 	int condstore;		/* ENABLE CONDSTORE / used */
 	int qresync;		/* ENABLE QRESYNC: VANISHED for EXPUNGE */
+	int rev2;		/* ENABLE IMAP4rev2 (RFC 9051): no \Recent,
+				 * ESEARCH for SEARCH, LIST in SELECT */
+	int utf8;		/* ENABLE UTF8=ACCEPT (RFC 6855), or
+				 * IMAP4rev2: mailbox names and quoted
+				 * strings in UTF-8 */
+	struct compress *z;	/* COMPRESS=DEFLATE (RFC 4978), or NULL */
 	long long timeout_ms;
 	int dead;		/* I/O failed: stop */
 	int parked;		/* handed to idled: do not close */
@@ -155,6 +161,33 @@ int imapd_stopping(void);
 int imapd_slot_take(struct imap_session *s, const char **limit_r);
 /* imapd_slot_release - give back what imapd_slot_take took, if anything */
 void imapd_slot_release(struct imap_session *s);
+
+/* compress.c - COMPRESS=DEFLATE (RFC 4978) on a session's I/O */
+struct compress;
+/* compress_start - from now on s's output is deflated and its input
+ * inflated (after the tagged OK went out uncompressed) */
+void compress_start(struct imap_session *s);
+void compress_free(struct imap_session *s);
+/* compress_deflate - data[0..len) deflated with a sync flush; *out_r
+ * points into s's compressor (valid until the next call); -1 on a
+ * zlib failure */
+int compress_deflate(struct imap_session *s, const char *data, size_t len,
+    const char **out_r, size_t *len_r);
+/* compress_inflate - raw[0..len) from the client, inflated into s->in
+ * as far as max bytes; what is left stays with the inflater (see
+ * compress_more).  -1: the client's stream is broken or ended */
+int compress_inflate(struct imap_session *s, const char *raw, size_t len,
+    size_t max);
+/* compress_more - does the inflater hold input not yet inflated? */
+int compress_more(const struct imap_session *s);
+struct snap;
+/* compress_snap - the inflater into sn (SNAP_F_DEFLATE, zdict); -1 when
+ * it cannot travel now (not at a block boundary, input held, or too
+ * large) */
+int compress_snap(struct imap_session *s, struct snap *sn);
+/* compress_restore - the inflater and deflater of a resumed session,
+ * pending (deflated bytes idled read) inflated into s->in; -1 broken */
+int compress_restore(struct imap_session *s, const struct snap *sn);
 
 /* imapd_park.c */
 struct snap;

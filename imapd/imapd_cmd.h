@@ -40,6 +40,8 @@ int cmd_search_hits(struct imap_session *s, const struct search_prog *prog,
     const char **err);
 /* cmd_sort.c */
 imap_cmd_fn cmd_sort, cmd_thread;
+/* cmd_compress.c */
+imap_cmd_fn cmd_compress;
 /* cmd_notify.c */
 imap_cmd_fn cmd_notify;
 

@@ -37,6 +37,7 @@ static const struct imap_cmd_def imapd_cmds[] = {
 	{ "APPEND", cmd_append, AUTH },
 	{ "IDLE", cmd_idle, AUTH },
 	{ "NOTIFY", cmd_notify, AUTH },
+	{ "COMPRESS", cmd_compress, AUTH },
 	{ "CHECK", cmd_noop, SEL },
 	{ "CLOSE", cmd_close, SEL },
 	{ "UNSELECT", cmd_close, SEL },

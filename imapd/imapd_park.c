@@ -43,11 +43,52 @@
 #include "snap.h"
 #include "srv.h"
 #include "tlsproto.h"
+#include "xalloc.h"
 
 #define PARK_ACK_TIMEOUT_MS 5000
 
 static struct ipc_msg park_msg;
 static int park_warned;
+
+/* park_saved - SEARCHRES "$" (UIDs) as a UID set; -1 past its bound */
+static int
+park_saved(const struct imap_view *v, struct snap *sn)
+{
+	struct buf set = BUF_INIT;
+	int r;
+
+	if (v->nsaved == 0)
+		return 0;
+	view_put_uids(&set, v->saved, v->nsaved);
+	r = buf_append(&sn->saved, set.data, set.len);
+	buf_free(&set);
+	return r;
+}
+
+/* park_restore_saved - "$" back from the snapshot: the view's UIDs in
+ * its set */
+static int
+park_restore_saved(struct imap_session *s, const struct snap *sn)
+{
+	struct imap_view *v = &s->view;
+	struct imapp_seqset set;
+	size_t i;
+
+	if (sn->saved.len == 0)
+		return 0;
+	if (imapp_seqset_parse(sn->saved.data,
+	    sn->maxuid, &set) < 0 || set.dollar) {
+		imapp_seqset_free(&set);
+		return -1;
+	}
+	v->saved = xcalloc(v->n + 1, sizeof(*v->saved));
+	v->nsaved = 0;
+	for (i = 0; i < v->n; i++)
+		if (imapp_seqset_contains(&set, v->msgs[i].uid))
+			v->saved[v->nsaved++] = v->msgs[i].uid;
+	imapp_seqset_free(&set);
+	return 0;
+}
 
 /* park_snapshot - the session as a snapshot of kind */
 static int
@@ -67,7 +108,10 @@ park_snapshot(struct imap_session *s, int kind, const char *tag,
 	sn->idle_since_ms = s->idle_since_ms;
 	sn->flags = (s->condstore ? SNAP_F_CONDSTORE : 0) |
 	    (s->qresync ? SNAP_F_QRESYNC : 0) |
+	    (s->rev2 ? SNAP_F_REV2 : 0) | (s->utf8 ? SNAP_F_UTF8 : 0) |
 	    (s->secure ? SNAP_F_SECURE : 0) | (s->tls ? SNAP_F_TLS : 0);
+	if (s->z != NULL && compress_snap(s, sn) < 0)
+		return -1;
 	if (s->state == IMAP_S_SELECTED) {
 		sn->flags |= SNAP_F_SELECTED |
 		    (v->readonly ? SNAP_F_READONLY : 0);
@@ -79,6 +123,8 @@ park_snapshot(struct imap_session *s, int kind, const char *tag,
 		sn->recent_lo = v->recent_lo;
 		sn->recent_hi = v->recent_hi;
 		sn->modseq = v->modseq;
+		if (park_saved(v, sn) < 0)
+			return -1;
 	}
 	if (s->state != IMAP_S_NOTAUTH && imapd_notify_snap(s, sn) < 0)
 		return -1;
@@ -192,8 +238,9 @@ imapd_park(struct imap_session *s, int kind, const char *tag)
 	struct snap sn;
 	int r = -1;
 
-	/* a saved search result ("$") lives in this worker only */
-	if (s->state == IMAP_S_SELECTED && s->view.nsaved > 0)
+	/* a compressed session's pending bytes are deflated ones: a
+	 * command begun (inflated) cannot travel with them */
+	if (s->z != NULL && s->rd.cmd.len > 0)
 		return -1;
 	/* IDLE parks from inside its command: nothing partial to carry */
 	if (park_snapshot(s, kind, tag, &sn) == 0 &&
@@ -299,9 +346,22 @@ imapd_park_restore(struct imap_session *s, const struct snap *sn)
 	snprintf(s->user, sizeof(s->user), "%s", sn->user);
 	s->condstore = (sn->flags & SNAP_F_CONDSTORE) != 0;
 	s->qresync = (sn->flags & SNAP_F_QRESYNC) != 0;
+	s->rev2 = (sn->flags & SNAP_F_REV2) != 0;
+	s->utf8 = (sn->flags & SNAP_F_UTF8) != 0;
 	s->state = IMAP_S_AUTH;
+	/* the client's bytes idled read are deflated: inflated first */
+	if ((sn->flags & SNAP_F_DEFLATE) && compress_restore(s, sn) < 0) {
+		log_info("refused user=%s addr=%s reason=compressed-state-"
+		    "broken", s->user, s->addr);
+		s->dead = 1;
+		return -1;
+	}
 	if ((sn->flags & SNAP_F_SELECTED) && view_rebuild(s, sn, &err) != 0) {
 		io_printf(s, "* BYE Selected mailbox is gone: %s\r\n", err);
+		return -1;
+	}
+	if ((sn->flags & SNAP_F_SELECTED) && park_restore_saved(s, sn) < 0) {
+		io_printf(s, "* BYE Cannot restore the saved search\r\n");
 		return -1;
 	}
 	if (imapd_notify_restore(s, sn) < 0) {

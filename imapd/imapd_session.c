@@ -255,6 +255,15 @@ imapd_refuse(struct imap_session *s, enum imapp_status st)
 			io_printf(s, "%s BAD Invalid literal size\r\n", tag);
 		log_info("refused invalid literal size user=%s addr=%s", user,
 		    s->addr);
+	} else if (s->rd.literal_nonsync && s->rd.max_nonsync > 0 &&
+	    s->rd.max_nonsync < max) {
+		/* LITERAL-: the tagged BAD, then close (its bytes come) */
+		io_printf(s, "%s BAD [TOOBIG] Non-synchronizing literal "
+		    "larger than %llu bytes\r\n* BYE Too much input\r\n", tag,
+		    (unsigned long long)s->rd.max_nonsync);
+		log_info("refused literal too big user=%s addr=%s "
+		    "limit=literalminus:%llu", user, s->addr,
+		    (unsigned long long)s->rd.max_nonsync);
 	} else {
 		if (s->rd.literal_nonsync)
 			io_printf(s, "* BYE [TOOBIG] Literal larger than %llu "
@@ -625,7 +634,15 @@ imapd_session_end(struct imap_session *s)
 
 	/* stopped by master (shutdown, store recovery): say why */
 	if (imapd_stopping() && s->state != IMAP_S_LOGOUT) {
-		(void)!write(s->fd, bye, sizeof(bye) - 1);
+		struct buf z = BUF_INIT;
+
+		/* compressed: as a stored block after our last flush */
+		if (s->z != NULL && snap_deflate_stored(&z, bye,
+		    sizeof(bye) - 1) == 0)
+			(void)!write(s->fd, z.data, z.len);
+		else if (s->z == NULL)
+			(void)!write(s->fd, bye, sizeof(bye) - 1);
+		buf_free(&z);
 		log_info("stopping session user=%s addr=%s signal=%d",
 		    s->user[0] ? s->user : "-", s->addr, imapd_stopping());
 	}
@@ -646,6 +663,7 @@ imapd_session_done(struct imap_session *s)
 	imapd_notify_free(s);
 	view_close(s);
 	imapp_reader_free(&s->rd);
+	compress_free(s);
 	buf_free(&s->in);
 	buf_free(&s->out);
 	log_set_session(0);
@@ -748,9 +766,12 @@ imapd_session_resume(struct store *st, int conn)
 		s.state = IMAP_S_LOGOUT;
 	} else {
 		authlink_hold(s.conn_id, s.addr, s.user);	/* authd counts */
-		buf_append(&s.in, sn.pending.data ? sn.pending.data : "",
-		    sn.pending.len);
-		s.in_contd = sn.pending_contd;
+		/* compressed: compress_restore inflated them already */
+		if (s.z == NULL) {
+			buf_append(&s.in, sn.pending.data ? sn.pending.data :
+			    "", sn.pending.len);
+			s.in_contd = sn.pending_contd;
+		}
 		/* a login authd accepted while the session was parked */
 		if (sn.kind == SNAP_K_NOTAUTH && (sn.flags & SNAP_F_LOGGEDIN))
 			cmd_auth_login_finish(&s, sn.tag, sn.user, sn.mech);

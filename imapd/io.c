@@ -20,6 +20,9 @@
 #define IO_FLUSH_AT (256 * 1024)
 #define IO_LINGER_MS 1000
 #define IO_LINGER_MAX (1024 * 1024)
+#define IO_INFLATE_MAX (64 * 1024)	/* inflated bytes per read: a
+					 * small input cannot make a huge
+					 * one at once */
 
 void
 io_put(struct imap_session *s, const char *p, size_t len)
@@ -45,11 +48,19 @@ int
 io_flush(struct imap_session *s)
 {
 	struct pollfd pfd = { s->fd, POLLOUT, 0 };
-	size_t off = 0;
+	const char *data = s->out.data;
+	size_t off = 0, len = s->out.len;
 	ssize_t n;
 
-	while (off < s->out.len && !s->dead) {
-		n = write(s->fd, s->out.data + off, s->out.len - off);
+	/* COMPRESS=DEFLATE: what goes out is the deflated form */
+	if (s->z != NULL && len > 0 && !s->dead &&
+	    compress_deflate(s, s->out.data, s->out.len, &data, &len) < 0) {
+		log_error("deflate failed user=%s addr=%s", s->user[0] ?
+		    s->user : "-", s->addr);
+		s->dead = 1;
+	}
+	while (off < len && !s->dead) {
+		n = write(s->fd, data + off, len - off);
 		if (n > 0) {
 			off += (size_t)n;
 			if (alarm(0) > 0)	/* progress: re-arm */
@@ -70,10 +81,23 @@ io_flush(struct imap_session *s)
 	return s->dead ? -1 : 0;
 }
 
+/* io_read_z - inflate what came (raw[0..n)) or is held; 0 when there
+ * is new input, 1 when the client must send more, -1 broken */
+static int
+io_read_z(struct imap_session *s, const char *raw, size_t n)
+{
+	size_t before = s->in.len;
+
+	if (compress_inflate(s, raw, n, IO_INFLATE_MAX) < 0)
+		return -1;
+	return s->in.len > before ? 0 : 1;
+}
+
 int
 io_read(struct imap_session *s, long long timeout_ms)
 {
 	struct pollfd pfd = { s->fd, POLLIN, 0 };
+	char zraw[16384];
 	char *p;
 	ssize_t n;
 	int r;
@@ -82,6 +106,9 @@ io_read(struct imap_session *s, long long timeout_ms)
 
 	if (io_flush(s) < 0)
 		return -1;
+	if (compress_more(s) && (r = io_read_z(s, NULL, 0)) <= 0)
+		return r;
+again:
 	/* waiting for the client is not being stuck: no watchdog meanwhile */
 	watchdog = alarm(0);
 	do
@@ -93,7 +120,9 @@ io_read(struct imap_session *s, long long timeout_ms)
 		errno = ETIMEDOUT;
 		return -1;
 	}
-	if ((p = buf_reserve(&s->in, 16384)) == NULL)
+	if (s->z != NULL)
+		p = zraw;
+	else if ((p = buf_reserve(&s->in, 16384)) == NULL)
 		return -1;
 	do
 		n = read(s->fd, p, 16384);
@@ -102,6 +131,12 @@ io_read(struct imap_session *s, long long timeout_ms)
 		if (n == 0)
 			errno = 0;
 		return -1;
+	}
+	/* a deflated piece that ends inside a block: read on */
+	if (s->z != NULL) {
+		if ((r = io_read_z(s, zraw, (size_t)n)) != 1)
+			return r;
+		goto again;
 	}
 	s->in.len += (size_t)n;
 	s->in.data[s->in.len] = '\0';

@@ -254,6 +254,30 @@ START_TEST(test_limits)
 }
 END_TEST
 
+/* LITERAL- (RFC 7888): a non-synchronizing literal past max_nonsync is
+ * refused, a synchronizing one of the same size is not */
+START_TEST(test_literal_minus)
+{
+	struct imapp_reader r;
+	size_t used;
+
+	imapp_reader_init(&r, 100, 10000, 20000);
+	r.max_nonsync = 4096;
+	ck_assert_int_eq(imapp_reader_feed(&r, "a1 APPEND x {4097+}\r\n", 21,
+	    &used), IMAPP_ELITERAL);
+	ck_assert_int_eq(r.literal_nonsync, 1);
+	ck_assert_str_eq(r.tag, "a1");
+	imapp_reader_reset(&r);
+	ck_assert_int_eq(imapp_reader_feed(&r, "a2 APPEND x {4097}\r\n", 20,
+	    &used), IMAPP_CONTINUE);
+	imapp_reader_reset(&r);
+	ck_assert_int_eq(imapp_reader_feed(&r, "a3 APPEND x {4096+}\r\n", 21,
+	    &used), IMAPP_MORE);
+	ck_assert_uint_eq(r.literal_left, 4096);
+	imapp_reader_free(&r);
+}
+END_TEST
+
 /* literal sizes: every number range-checked, none wraps */
 static const struct {
 	const char *line;
@@ -472,7 +496,7 @@ START_TEST(test_writers)
 }
 END_TEST
 
-CHECK_MAIN("imapp", NULL,
+CHECK_MAIN("imapp", NULL, CHECK_TEST(test_literal_minus),
     CHECK_LOOP(test_bytewise, sizeof(inputs) / sizeof(inputs[0])),
     CHECK_TEST(test_literals), CHECK_TEST(test_tokens),
     CHECK_LOOP(test_atom_grammar, sizeof(atoms) / sizeof(atoms[0])),

@@ -198,6 +198,70 @@ START_TEST(test_bad_values)
 }
 END_TEST
 
+/* saved and zdict are optional (absent: empty), opaque, and bounded */
+START_TEST(test_optional_opaque)
+{
+	struct snap a, b;
+	char big[SNAP_MAX_SAVED + 1];
+
+	sample(&a);
+	ipc_msg_init(&msg, 200);
+	ck_assert_int_eq(snap_put(&a, &msg), 0);
+	ck_assert_int_eq(snap_get(&msg, &b), 0);
+	ck_assert_uint_eq(b.saved.len, 0);
+	ck_assert_uint_eq(b.zdict.len, 0);
+	snap_free(&b);
+	buf_puts(&a.saved, "2,4:9");
+	buf_append(&a.zdict, "\x78\0\x01", 3);
+	a.flags |= SNAP_F_DEFLATE | SNAP_F_REV2 | SNAP_F_UTF8;
+	ipc_msg_init(&msg, 200);
+	ck_assert_int_eq(snap_put(&a, &msg), 0);
+	ck_assert_int_eq(snap_get(&msg, &b), 0);
+	ck_assert_str_eq(buf_cstr(&b.saved), "2,4:9");
+	ck_assert_uint_eq(b.zdict.len, 3);
+	ck_assert_mem_eq(b.zdict.data, "\x78\0\x01", 3);
+	ck_assert_uint_eq(b.flags, a.flags);
+	snap_free(&b);
+	/* past its bound: refused */
+	buf_free(&a.saved);
+	buf_set_max(&a.saved, 0);
+	memset(big, '1', sizeof(big));
+	ck_assert_int_eq(buf_append(&a.saved, big, sizeof(big)), 0);
+	ipc_msg_init(&msg, 200);
+	ck_assert_int_eq(snap_put(&a, &msg), 0);
+	ck_assert_int_eq(snap_get(&msg, &b), -1);
+	snap_free(&b);
+	snap_free(&a);
+}
+END_TEST
+
+/* stored blocks: 0x00, LEN and ~LEN little-endian, at most 65535 bytes
+ * each */
+START_TEST(test_deflate_stored)
+{
+	struct buf out = BUF_INIT;
+	static char big[70000];
+
+	ck_assert_int_eq(snap_deflate_stored(&out, "abc", 3), 0);
+	ck_assert_uint_eq(out.len, 8);
+	ck_assert_mem_eq(out.data, "\0\x03\0\xfc\xff" "abc", 8);
+	buf_reset(&out);
+	ck_assert_int_eq(snap_deflate_stored(&out, "", 0), 0);
+	ck_assert_mem_eq(out.data, "\0\0\0\xff\xff", 5);
+	buf_reset(&out);
+	memset(big, 'b', sizeof(big));
+	ck_assert_int_eq(snap_deflate_stored(&out, big, sizeof(big)), 0);
+	ck_assert_uint_eq(out.len, sizeof(big) + 10);
+	ck_assert_mem_eq(out.data, "\0\xff\xff\0\0", 5);
+	ck_assert_mem_eq(out.data + 5 + 65535, "\0\x71\x11\x8e\xee", 5);
+	buf_free(&out);
+	/* a full out refuses */
+	buf_set_max(&out, 6);
+	ck_assert_int_eq(snap_deflate_stored(&out, "abc", 3), -1);
+	buf_free(&out);
+}
+END_TEST
+
 /* a change message with strings s (len bytes after the header) */
 static size_t
 change(char *out, uint16_t version, const char *s, size_t len)
@@ -249,4 +313,5 @@ END_TEST
 CHECK_MAIN("snap", NULL, CHECK_TEST(test_round_trip),
     CHECK_TEST(test_watch_merge_and_bound), CHECK_LOOP(test_missing_field, 25),
     CHECK_TEST(test_pending_contd), CHECK_TEST(test_bad_values),
+    CHECK_TEST(test_optional_opaque), CHECK_TEST(test_deflate_stored),
     CHECK_TEST(test_notify_parse))

@@ -150,6 +150,8 @@ imapp_reader_feed(struct imapp_reader *r, const char *data, size_t len,
 			return IMAPP_COMMAND;
 		}
 		if (lit < 0 || lsize > r->max_literal ||
+		    (nonsync && r->max_nonsync > 0 &&
+		    lsize > r->max_nonsync) ||
 		    r->cmd.len + lsize > r->max_command) {
 			imapp_reader_tag(r);
 			r->literal_nonsync = nonsync;

@@ -47,6 +47,9 @@ struct imapp_reader {
 	size_t max_line;	/* bytes per line, literals excluded */
 	uint64_t max_literal;	/* bytes per literal */
 	size_t max_command;	/* whole command, literals included */
+	uint64_t max_nonsync;	/* LITERAL- (RFC 7888): bytes per
+				 * non-synchronizing literal, 0: as
+				 * max_literal */
 	/* state */
 	size_t line_start;	/* offset of the current line in cmd */
 	uint64_t literal_left;	/* raw bytes still to copy */

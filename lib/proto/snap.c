@@ -20,7 +20,7 @@ enum snap_tag {
 	SNAP_PENDING, SNAP_VERS, SNAP_KIND, SNAP_CONNID, SNAP_FAILED,
 	SNAP_SINCE, SNAP_EXISTS, SNAP_RECENT_LO, SNAP_RECENT_HI, SNAP_WATCH,
 	SNAP_USER_EVENTS, SNAP_SPEC, SNAP_WAKE, SNAP_REPLY, SNAP_MECH,
-	SNAP_CONTD,
+	SNAP_CONTD, SNAP_SAVED, SNAP_ZDICT,
 };
 
 void
@@ -30,6 +30,8 @@ snap_init(struct snap *sn)
 	buf_init(&sn->notify_spec, SNAP_MAX_SPEC);
 	buf_init(&sn->reply, SNAP_MAX_REPLY);
 	buf_init(&sn->pending, SNAP_MAX_PENDING);
+	buf_init(&sn->saved, SNAP_MAX_SAVED);
+	buf_init(&sn->zdict, SNAP_MAX_ZDICT);
 }
 
 int
@@ -131,6 +133,12 @@ snap_put(const struct snap *sn, struct ipc_msg *m)
 	    sn->nwatch * sizeof(*sn->watch)) < 0 ||
 	    ipc_put_u32(m, SNAP_CONTD, sn->pending_contd) < 0)
 		return -1;
+	if (sn->saved.len > 0 &&
+	    ipc_put(m, SNAP_SAVED, sn->saved.data, sn->saved.len) < 0)
+		return -1;
+	if (sn->zdict.len > 0 &&
+	    ipc_put(m, SNAP_ZDICT, sn->zdict.data, sn->zdict.len) < 0)
+		return -1;
 	return 0;
 }
 
@@ -187,6 +195,19 @@ snap_get_watch(const struct ipc_msg *m, struct snap *sn)
 	return 0;
 }
 
+/* snap_get_opt - an optional field into b: absent is empty, past b's
+ * maximum is -1 */
+static int
+snap_get_opt(const struct ipc_msg *m, uint16_t tag, struct buf *b)
+{
+	const void *data;
+	size_t len;
+
+	if (ipc_get(m, tag, &data, &len) < 0)
+		return 0;
+	return buf_append(b, data, len);
+}
+
 int
 snap_get(const struct ipc_msg *m, struct snap *sn)
 {
@@ -206,7 +227,8 @@ snap_get(const struct ipc_msg *m, struct snap *sn)
 	if (ipc_get_u32(m, SNAP_CONTD, &sn->pending_contd) < 0 ||
 	    sn->pending_contd > sn->pending.len)
 		sn->pending_contd = 0;
-	return 0;
+	return snap_get_opt(m, SNAP_SAVED, &sn->saved) < 0 ||
+	    snap_get_opt(m, SNAP_ZDICT, &sn->zdict) < 0 ? -1 : 0;
 }
 
 void
@@ -218,6 +240,32 @@ snap_free(struct snap *sn)
 	buf_free(&sn->notify_spec);
 	buf_free(&sn->reply);
 	buf_free(&sn->pending);
+	buf_free(&sn->saved);
+	buf_free(&sn->zdict);
+}
+
+int
+snap_deflate_stored(struct buf *out, const char *data, size_t len)
+{
+	unsigned char h[5];
+	size_t n;
+
+	/* BFINAL 0, BTYPE 00, padded to the byte: 0x00; then LEN and
+	 * NLEN, little-endian; at most 65535 bytes a block */
+	do {
+		n = len > 65535 ? 65535 : len;
+		h[0] = 0;
+		h[1] = (unsigned char)(n & 0xff);
+		h[2] = (unsigned char)(n >> 8);
+		h[3] = (unsigned char)(~n & 0xff);
+		h[4] = (unsigned char)((~n >> 8) & 0xff);
+		if (buf_append(out, h, sizeof(h)) < 0 ||
+		    buf_append(out, data, n) < 0)
+			return -1;
+		data += n;
+		len -= n;
+	} while (len > 0);
+	return 0;
 }
 
 const char *
@@ -241,6 +289,8 @@ snap_reader_limits(struct imapp_reader *r, int notauth)
 	size_t line, cmd;
 	uint64_t lit;
 
+	/* LITERAL- instead of LITERAL+: 4096 bytes (RFC 7888 4) */
+	r->max_nonsync = cfg_bool("literalminus") ? 4096 : 0;
 	if (!notauth) {
 		r->max_line = (size_t)cfg_size("imap_maxline");
 		r->max_literal = (uint64_t)cfg_size("maxliteral");

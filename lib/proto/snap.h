@@ -49,6 +49,8 @@ struct ipc_msg;
 #define SNAP_MAX_WATCH 1000	/* watched mailboxes */
 #define SNAP_MAX_SPEC 32768	/* notify_spec bytes */
 #define SNAP_MAX_REPLY 512	/* reply bytes */
+#define SNAP_MAX_SAVED 8192	/* saved bytes */
+#define SNAP_MAX_ZDICT 16384	/* zdict bytes */
 
 enum snap_kind {
 	SNAP_K_IDLE = 1,
@@ -97,6 +99,10 @@ struct snap {
 				 * pending[0..pending_contd) has had its
 				 * "+" continuation; one announced later
 				 * has not (absent in the message: 0) */
+	/* optional, opaque to idled (absent in the message: empty) */
+	struct buf saved;	/* SEARCHRES "$": the UIDs as a UID set */
+	struct buf zdict;	/* SNAP_F_DEFLATE: the worker's encoding of
+				 * its inflater (the client's window) */
 };
 
 #define SNAP_F_CONDSTORE 0x01
@@ -118,6 +124,15 @@ struct snap {
 				 * under conn_id.  A whole line of input
 				 * wakes it; at wake_ms idled sends reply
 				 * (the timeout's NO) and drops pending */
+#define SNAP_F_REV2      0x800	/* ENABLE IMAP4rev2 */
+#define SNAP_F_UTF8      0x1000	/* ENABLE UTF8=ACCEPT (or IMAP4rev2) */
+#define SNAP_F_DEFLATE   0x2000	/* COMPRESS=DEFLATE is on (RFC 4978):
+				 * the client's bytes (pending too) are
+				 * deflated, idled cannot read them and
+				 * wakes a worker on any; what idled
+				 * writes goes as stored deflate blocks
+				 * (snap_deflate_stored); zdict restores
+				 * the worker's inflater */
 
 /* in snap_watch.events besides NOTIFY_EV_*: */
 #define SNAP_W_SELECTED  0x10000	/* the selected mailbox */
@@ -139,6 +154,14 @@ int snap_put(const struct snap *sn, struct ipc_msg *m);
  */
 int snap_get(const struct ipc_msg *m, struct snap *sn);
 void snap_free(struct snap *sn);
+/*
+ * snap_deflate_stored - data[0..len) as raw deflate stored blocks
+ * (RFC 1951 3.2.4), appended to out: what a writer that keeps no
+ * compressor state sends on a COMPRESS=DEFLATE session whose last
+ * output ended on a flush (byte-aligned, no final block).  -1 if out is
+ * full.
+ */
+int snap_deflate_stored(struct buf *out, const char *data, size_t len);
 const char *snap_kind_name(uint32_t kind);
 
 struct imapp_reader;

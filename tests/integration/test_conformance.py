@@ -799,3 +799,32 @@ def test_searchres(server):
     out = ok(a.cmd(b"f", b"FETCH $ (UID)"))
     assert len(out) == 1, out
     a.cmd(b"z", b"LOGOUT")
+
+
+def test_searchres_parked(fresh):
+    """a session holding "$" parks like any other; the worker that
+    resumes it has the same "$", which still names the same messages
+    after an expunge made meanwhile"""
+    s = fresh(extra_conf="wait_park_delay: 200ms\n").start()
+    a = login(s)
+    ok(a.cmd(b"c", b"CREATE srp"))
+    for _ in range(5):
+        append(a, b"srp")
+    b = login(s)
+    ok(b.cmd(b"s", b"SELECT srp"))
+    ok(b.cmd(b"t", b"STORE 2,4 +FLAGS (\\Flagged)"))
+    n = s.logtext().count("park user=alice")
+    ok(b.cmd(b"k", b"SEARCH RETURN (SAVE) FLAGGED"))
+    assert wait_for(lambda: s.logtext().count("park user=alice") > n)
+    ok(a.cmd(b"s", b"SELECT srp"))
+    ok(a.cmd(b"t", b"STORE 1 +FLAGS.SILENT (\\Deleted)"))
+    ok(a.cmd(b"x", b"EXPUNGE"))
+    out = ok(b.cmd(b"f", b"UID FETCH $ (FLAGS)"))
+    uids = [re.search(rb"UID (\d+)", ln).group(1) for ln in out
+            if re.match(rb"\* \d+ FETCH", ln)]
+    assert uids == [b"2", b"4"], out
+    out = ok(b.cmd(b"n", b"NOOP"))
+    out = ok(b.cmd(b"k", b"SEARCH $"))
+    assert out[0] == b"* SEARCH 1 3", out
+    for r in (a, b):
+        r.cmd(b"z", b"LOGOUT")
