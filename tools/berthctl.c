@@ -44,6 +44,11 @@ static const struct ctl_cmd ctl_cmds[] = {
 	    "rebuild the database from the journals and message files" },
 	{ "check", ctl_check, "check [USER]", 1, 0, 1,
 	    "compare database, journals and files; exit 1 on a difference" },
+	{ "backup", ctl_backup, "backup DIR", 0, 1, 1,
+	    "copy the store into DIR while it serves (again: only what "
+	    "is new)" },
+	{ "restore", ctl_restore, "restore DIR", 1, 1, 1,
+	    "bring a backup back into an empty store (master stopped)" },
 	{ "recover", ctl_recover, "recover", 1, 0, 0,
 	    "database recovery (master's START)" },
 	{ "checkpoint", ctl_checkpoint, "checkpoint", 1, 0, 0,

@@ -571,6 +571,8 @@ store_open(const char *configdir, const char *partdir, int flags,
 	    DB_INIT_MPOOL;
 	if (flags & STORE_OPEN_RECOVER)
 		oflags |= DB_RECOVER;
+	if (flags & STORE_OPEN_RESTORE)
+		oflags |= DB_RECOVER_FATAL;
 	if ((r = st->env->open(st->env, envdir, oflags, 0640)) != 0) {
 		if (r == ENOMEM)
 			st->open_short = 1;

@@ -134,6 +134,8 @@ unsigned store_procs_env(void);
 #define STORE_OPEN_CREATE  0x02	/* create the environment if missing */
 #define STORE_OPEN_REBUILD 0x04	/* berthctl reconstruct: open an
 				 * environment not known complete */
+#define STORE_OPEN_RESTORE 0x08	/* berthctl restore: catastrophic
+				 * recovery over every log; alone */
 
 /*
  * Completeness: an environment is known complete when its meta database
@@ -266,6 +268,44 @@ int store_reconstruct(struct store *st, const char *user, const char *mailbox,
  * changing nothing; returns the number of differences or -1 */
 int store_check(struct store *st, const char *user, store_report_fn *fn,
     void *ctx, const char **error_r);
+/*
+ * Backup and restore (store_backup.c), while the store serves.  A backup
+ * directory holds db/ (a Berkeley DB hot backup of the environment:
+ * databases, then logs), journal/ (every user's journal, each read under
+ * its lock), spool/ (the message files) and BACKUP, written last: a
+ * directory without it is an unfinished backup and is never restored.
+ * Message files are named by their content and never change, so a
+ * second backup into the same directory copies only the files it lacks
+ * and removes those the store no longer has.  No file of the gone list
+ * is swept while a backup runs, so every file the copied database or
+ * journals name is copied.
+ */
+struct store_backup_stats {
+	unsigned long long db_bytes, journal_bytes;
+	unsigned long long copied, copied_bytes;	/* message files */
+	unsigned long long kept, kept_bytes, removed;
+	unsigned journals;
+};
+/*
+ * store_backup - back st up into dir (made if missing); *stop (may be
+ * NULL) set by a signal handler ends it early with an error.  Blocks on
+ * disk I/O for as long as the copy takes.
+ */
+int store_backup(struct store *st, const char *dir,
+    const volatile int *stop, struct store_backup_stats *bs,
+    const char **error_r);
+/*
+ * store_restore - bring the backup in dir back into configdir and
+ * partdir, which must hold no database and no mail: the environment is
+ * copied and recovered (catastrophic recovery over its logs), the
+ * journals and files copied, and every user whose journal differs from
+ * the database (changed while the backup ran) rebuilt from the journal,
+ * so the result is the store as of the journal copy.  Findings go to
+ * fn.  Returns 0 or -1 with err set.
+ */
+int store_restore(const char *configdir, const char *partdir,
+    const char *dir, store_report_fn *fn, void *ctx, struct err *err);
+
 /* store_users - every user with a mailbox in the database, sorted,
  * malloc'ed */
 int store_users(struct store *st, char ***users_r, size_t *n_r,

@@ -323,7 +323,7 @@ store_file_sweep(struct store *st, long min_age, const char **error_r)
 	size_t n, i;
 	DIR *d;
 	struct dirent *de;
-	int swept = 0, r;
+	int swept = 0, r, lock;
 
 	/* temp files are never referenced: a crash left them */
 	sub = xasprintf("%s/tmp", st->partdir);
@@ -339,9 +339,15 @@ store_file_sweep(struct store *st, long min_age, const char **error_r)
 		closedir(d);
 	}
 	free(sub);
-	if ((r = store_gone_list(st, &gone, &n)) != 0)
+	/* a backup copying the spool needs every file its database copy
+	 * names: no file of the gone list goes while one runs */
+	if ((lock = store_backup_lock(st, 0)) == -2)
+		return swept;
+	if ((r = store_gone_list(st, &gone, &n)) != 0) {
+		store_backup_unlock(lock);
 		return store_fail(st, error_r, "gone list: %s",
 		    db_strerror(r));
+	}
 	for (i = 0; i < n; i++) {
 		if (store_file_referenced(st, gone[i])) {
 			/* delivered or copied again since */
@@ -360,5 +366,6 @@ store_file_sweep(struct store *st, long min_age, const char **error_r)
 		free(path);
 	}
 	free(gone);
+	store_backup_unlock(lock);
 	return swept;
 }

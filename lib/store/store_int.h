@@ -204,6 +204,16 @@ int store_jnl_compact(struct store *st, const char *user, int force,
  * how many were rewritten */
 int store_jnl_compact_all(struct store *st, const char **error_r);
 
+/*
+ * store_backup.c: the lock between backups and sweeps,
+ * <configdir>/backup.lock.  store_backup_lock - a backup (shared, waits)
+ * or a sweep (exclusive, does not wait: -2 when a backup holds it); the
+ * fd to pass to store_backup_unlock, or -1 when the lock could not be
+ * made (the caller goes on without it).
+ */
+int store_backup_lock(struct store *st, int backup);
+void store_backup_unlock(int fd);
+
 /* store_file.c */
 void store_sha1_hex(const char *data, size_t len, char out[41]);
 int store_fsync_dir(const char *path);
