@@ -25,7 +25,9 @@ with --gen KIND), all from loopback addresses, for --seconds:
 
 and the server's tree sampled once a second (sum of PSS, process count),
 and for berth the Berkeley DB lockers (berthctl stats, else db5.3_stat -c)
-before the run, at its peak and after the tree settled.
+before the run, at its peak and after the tree settled.  HOSTILE_TRACE=FILE
+writes every legitimate login's phases (connect, greeting, login, in ms,
+and when in the run it began) to FILE, the last server's run.
 
     bench/hostile.py [--servers berth,dovecot] [--seconds 60]
                      [--slow-pre 300] [--slow-post 100] [--big 20]
@@ -310,19 +312,25 @@ async def list_run(a, st, deadline):
 
 
 def legit(a):
-    """every 200 ms, a thread: connect, LOGIN user0, LOGOUT"""
+    """every 200 ms, a thread: connect, LOGIN user0, LOGOUT; besides the
+    latency, the phases of the slow ones (connect, greeting, login) and
+    when in the run they started, to tell what the time went on"""
     lat, fails, lock = [], {}, threading.Lock()
+    phases, start = [], time.monotonic()
 
     def one():
         t0 = time.monotonic()
         why = None
+        tc = tg = t0
         try:
             s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             s.settimeout(15)
             s.bind(("127.3.0.1", 0))
             s.connect(("127.0.0.1", a.port))
+            tc = time.monotonic()
             f = s.makefile("rb")
             g = f.readline()
+            tg = time.monotonic()
             if not g.startswith(b"* OK"):
                 why = "bye" if g.startswith(b"* BYE") else "closed"
             else:
@@ -350,6 +358,8 @@ def legit(a):
         with lock:
             if why is None:
                 lat.append(took * 1000)
+                phases.append((took * 1000, t0 - start, (tc - t0) * 1000,
+                               (tg - tc) * 1000, (t0 + took - tg) * 1000))
             else:
                 fails[why] = fails.get(why, 0) + 1
 
@@ -372,6 +382,19 @@ def legit(a):
         out["legit_p50_ms"] = f"{lat[len(lat) // 2]:.1f}"
         out["legit_p99_ms"] = f"{lat[len(lat) * 99 // 100]:.1f}"
         out["legit_max_ms"] = f"{lat[-1]:.1f}"
+        # the slowest three: at=second of the run, then connect (accept
+        # queue, SYN retries), greeting (a worker took it, authd admitted
+        # it), login (authd, the check, the store) in ms
+        trace = os.environ.get("HOSTILE_TRACE")
+        if trace:
+            with open(trace, "w") as f:
+                for p in sorted(phases, key=lambda p: p[1]):
+                    f.write("at=%.2f total=%.1f connect=%.1f greet=%.1f "
+                            "login=%.1f\n" % (p[1], p[0], p[2], p[3], p[4]))
+        phases.sort(reverse=True)
+        out["legit_slowest"] = ",".join(
+            f"at{p[1]:.1f}s:{p[2]:.0f}/{p[3]:.0f}/{p[4]:.0f}"
+            for p in phases[:3])
     return out
 
 
@@ -595,7 +618,8 @@ def verdict(r):
 KEYS = ["seconds", "legit_attempts", "legit_ok", "legit_fail",
         "legit_fail_no", "legit_fail_bye", "legit_fail_closed",
         "legit_fail_refused", "legit_fail_timeout", "legit_p50_ms",
-        "legit_p99_ms", "legit_max_ms", "processes_before", "pss_before_kb",
+        "legit_p99_ms", "legit_max_ms", "legit_slowest",
+        "processes_before", "pss_before_kb",
         "peak_processes", "peak_pss_kb", "processes_after", "lockers_before",
         "lockers_peak", "lockers_after", "lockers_max_ever",
         "lockers_possible", "list_name_len", "list_ms", "list_result",

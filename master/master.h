@@ -52,6 +52,8 @@ struct master_child {
 	long long started_ms;
 	long long ready_ms;	/* last became ready */
 	int reloads;		/* sent SRV_S_RELOADS: gets our SIGHUP */
+	int slow;		/* not ready in time: 1 failchk asked for,
+				 * 2 told to stop (master_pool_stuck) */
 };
 
 struct master {
@@ -73,6 +75,7 @@ extern struct master master;
 long long master_now_ms(void);
 
 #define MASTER_START_TIMEOUT_MS 10000
+#define MASTER_START_STOP_MS 120000	/* then a slow starter is stopped */
 #define MASTER_SURPLUS_IDLE_MS 10000	/* spare workers above prefork */
 #define MASTER_TRIM_WINDOW_MS 2000	/* surplus measured over this */
 /* growth past prefork: one fork per MASTER_GROW_GAP_MS while a shortage

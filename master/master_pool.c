@@ -282,10 +282,17 @@ master_pool_service(struct master_svc *svc)
 }
 
 /*
- * master_pool_stuck - a worker that never reported ready within
- * MASTER_START_TIMEOUT_MS may be stuck opening the mail store (a process
- * died holding one of its mutexes): kill it and run failchk, which says
- * whether the store needs recovery (or cannot finish, which says so too).
+ * master_pool_stuck - a worker that has not reported ready within
+ * MASTER_START_TIMEOUT_MS is either slow (a loaded machine: exec, opening
+ * the store's region) or stuck opening the mail store behind a mutex that
+ * a dead process held.  failchk tells which: it reclaims a dead
+ * process's locks, or asks for recovery when one died inside the store.
+ * The worker itself is not killed for it: a SIGKILL that lands inside
+ * Berkeley DB (and a worker opening the store is inside it) is exactly
+ * what makes failchk ask for recovery, which would cost every session on
+ * the server for one slow start.  One still not ready after
+ * MASTER_START_STOP_MS is told to stop with SIGTERM, which a worker obeys
+ * outside the store.
  */
 static void
 master_pool_stuck(void)
@@ -297,16 +304,24 @@ master_pool_stuck(void)
 		struct master_child *c = &master.children[i];
 
 		if (c->svc->e.section != MCONF_SERVICES ||
-		    c->state != MASTER_C_STARTING ||
-		    now - c->started_ms < MASTER_START_TIMEOUT_MS)
+		    c->state != MASTER_C_STARTING)
 			continue;
-		log_error("service=%s pid=%d not ready after %d ms; killing it "
-		    "and checking the mail store", c->svc->e.name,
-		    (int)c->pid, MASTER_START_TIMEOUT_MS);
-		kill(c->pid, SIGKILL);
-		c->started_ms = now;	/* log once */
-		/* failchk (or its own timeout) decides on recovery */
-		master_store_failchk_soon("stuck");
+		if (c->slow == 0 &&
+		    now - c->started_ms >= MASTER_START_TIMEOUT_MS) {
+			log_warn("service=%s pid=%d not ready after %d ms; "
+			    "checking the mail store", c->svc->e.name,
+			    (int)c->pid, MASTER_START_TIMEOUT_MS);
+			c->slow = 1;
+			/* failchk (or its own timeout) decides on recovery */
+			master_store_failchk_soon("slow start");
+		} else if (c->slow == 1 &&
+		    now - c->started_ms >= MASTER_START_STOP_MS) {
+			log_error("service=%s pid=%d not ready after %d ms; "
+			    "stopping it", c->svc->e.name, (int)c->pid,
+			    MASTER_START_STOP_MS);
+			c->slow = 2;
+			kill(c->pid, SIGTERM);
+		}
 	}
 }
 

@@ -190,6 +190,7 @@ master_spawn(struct master_svc *svc)
 		master.children[master.nchildren].svc = svc;
 		master.children[master.nchildren].state = MASTER_C_STARTING;
 		master.children[master.nchildren].reloads = 0;
+		master.children[master.nchildren].slow = 0;
 		master.children[master.nchildren].generation =
 		    master.generation;
 		master.children[master.nchildren].started_ms =

@@ -5,6 +5,7 @@ import re
 import signal
 
 from conftest import wait_for
+from poll import free_port
 from raw import Raw
 
 
@@ -43,3 +44,31 @@ def test_trim_spares_the_session_being_served(fresh):
     assert f"pid={pid} killed" not in log, log
     assert f"pid={pid} exited with" not in log, log
     assert "stopping session" not in log, log
+
+
+def test_slow_starter_is_not_killed(fresh):
+    """A worker slow to report ready (a loaded machine) is not SIGKILLed:
+    a kill inside the store's open makes failchk ask for recovery, which
+    stops every session.  master runs failchk (which reclaims what dead
+    processes held) and leaves the starter alone."""
+    s = fresh()
+    slow = os.path.join(s.dir, "slowstart")
+    with open(slow, "w") as f:
+        f.write("#!/bin/sh\nexec sleep 600\n")
+    os.chmod(slow, 0o755)
+    port = free_port()
+    s.write_master(extra=f'  slow          cmd="{slow}" '
+                   f'listen="127.0.0.1:{port}" prefork=1 maxchild=1\n')
+    s.start()
+    assert wait_for(lambda: s.children("sleep"))
+    pid = s.children("sleep")[0]
+    assert s.wait_log(f"pid={pid} not ready after", "checking the mail "
+                      "store", timeout=20), s.logtext()
+    # the mail service is unaffected, and the starter is still there
+    c = s.connect("alice", "secret")
+    c.select("INBOX")
+    c.logout()
+    assert pid in s.children("sleep")
+    log = s.logtext()
+    assert f"pid={pid} killed" not in log, log
+    assert "needs recovery" not in log, log
