@@ -279,6 +279,12 @@ const char *authd_sasl_user(sasl_conn_t *conn);
 /* authd_sasl_authid - the canonical authcid libsasl2 got from the
  * client, or NULL (set once the mechanism has read it, failure or not) */
 const char *authd_sasl_authid(sasl_conn_t *conn);
+/* authd_sasl_admin - is name (len bytes) in imapd.conf's admins? */
+int authd_sasl_admin(const char *name, size_t len);
+/* authd_sasl_refusal - after a failed exchange: "user=.. authid=..
+ * reason=.." when it failed because the authenticated name may not log
+ * in as the authzid it asked for (not an admin), else NULL */
+const char *authd_sasl_refusal(sasl_conn_t *conn);
 int authd_sasl_mechs(int secure, char *out, size_t size);
 /* authd_sasl_claimed - the user the client's first response (nresp 0)
  * names, canonical (lib/uname): PLAIN's authcid, LOGIN's first response,
@@ -339,8 +345,10 @@ int authd_penalty_class(const char *user, const struct authd_keys *k,
     double *score_r);
 
 /* authd_report.c: the event log (one line per event, storm summaries) */
+/* authd_report_login - authid: the admin who logged in as user, or
+ * NULL */
 void authd_report_login(const char *user, const char *addr,
-    const char *mech);
+    const char *mech, const char *authid);
 void authd_report_failure(const char *user, const char *addr,
     const char *mech, int conn_fails, const struct authd_level *lv,
     long long delay_ms);

@@ -111,7 +111,7 @@ static void
 login_ok(struct authd_peer *p)
 {
 	struct authd_login *l = p->login;
-	const char *user = authd_sasl_user(l->sasl), *limit;
+	const char *user = authd_sasl_user(l->sasl), *limit, *authid;
 	long long max = 0;
 	char text[160];
 
@@ -129,7 +129,11 @@ login_ok(struct authd_peer *p)
 		return;
 	}
 	authd_penalty_success(user, &l->keys);
-	authd_report_login(user, l->addr, l->mech);
+	/* an admin acting as user (authorization): both names logged */
+	authid = authd_sasl_authid(l->sasl);
+	if (authid != NULL && strcmp(authid, user) == 0)
+		authid = NULL;
+	authd_report_login(user, l->addr, l->mech, authid);
 	ipc_msg_init(&authd_reply, AUTHPROTO_T_OK);
 	ipc_put_str(&authd_reply, AUTHPROTO_USER, user);
 	authd_peer_send(p, &authd_reply);
@@ -143,7 +147,7 @@ login_fail(struct authd_peer *p, const char *text)
 {
 	struct authd_login *l = p->login;
 	struct authd_level lv;
-	const char *authid;
+	const char *authid, *refusal;
 	long long delay;
 
 	/* a mechanism whose response authd does not parse (CRAM-MD5,
@@ -151,6 +155,10 @@ login_fail(struct authd_peer *p, const char *text)
 	if (l->user[0] == '\0' && (authid = authd_sasl_authid(l->sasl)) !=
 	    NULL && strlen(authid) < sizeof(l->user))
 		snprintf(l->user, sizeof(l->user), "%s", authid);
+	/* authenticated, but not allowed to be the user it asked for */
+	if ((refusal = authd_sasl_refusal(l->sasl)) != NULL)
+		log_info("login refused addr=%s mech=%s %s", l->addr, l->mech,
+		    refusal);
 	delay = authd_penalty_fail(l->user, &l->keys, &lv);
 	authd_report_failure(l->user, l->addr, l->mech, l->conn_fails + 1,
 	    &lv, delay);

@@ -161,10 +161,15 @@ authd_report_tick(long long now_ms)
 }
 
 void
-authd_report_login(const char *user, const char *addr, const char *mech)
+authd_report_login(const char *user, const char *addr, const char *mech,
+    const char *authid)
 {
 	report_event(REPORT_OK, addr, user, NULL);
-	log_info("login ok user=%s addr=%s mech=%s", user, addr, mech);
+	if (authid != NULL)
+		log_info("login ok user=%s addr=%s mech=%s authid=%s "
+		    "as=admin", user, addr, mech, authid);
+	else
+		log_info("login ok user=%s addr=%s mech=%s", user, addr, mech);
 }
 
 void

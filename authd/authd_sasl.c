@@ -16,6 +16,10 @@
  * meanwhile.  The callbacks (getopt, log) read the loaded configuration
  * and format on the stack: no static buffers.
  *
+ * Authorization: an authzid other than the authenticated name (PLAIN's
+ * first field) is allowed only to the admins of imapd.conf; the session
+ * is then the authzid's, and authd logs both names.
+ *
  * Never logs secrets; the only place that sees passwords is libsasl2.
  */
 #include "config.h"
@@ -71,12 +75,70 @@ authd_sasl_canon(sasl_conn_t *conn, void *ctx, const char *in,
 	return SASL_OK;
 }
 
+#define AUTHZ_REFUSED "authorization refused: "
+
+/*
+ * authd_sasl_admin - is name one of the admins (imapd.conf's "admins",
+ * Cyrus's key: names separated by spaces or commas)?  Reads the loaded
+ * configuration only: safe on a backend thread.
+ */
+int
+authd_sasl_admin(const char *name, size_t len)
+{
+	const char *p = cfg_str("admins"), *e;
+
+	if (p == NULL || len == 0)
+		return 0;
+	while (*p != '\0') {
+		p += strspn(p, " ,\t");
+		e = p + strcspn(p, " ,\t");
+		if (e > p && (size_t)(e - p) == len &&
+		    memcmp(p, name, len) == 0)
+			return 1;
+		p = e;
+	}
+	return 0;
+}
+
+/*
+ * authd_sasl_authorize - SASL authorization (proxy policy): the
+ * authenticated identity may act as another user only when it is an
+ * admin, as imapsync and Dovecot master users expect of PLAIN with an
+ * authzid.  A refusal's reason is kept as the connection's error detail
+ * for login_fail to log (authd_sasl_refusal).  On a backend thread.
+ */
+static int
+authd_sasl_authorize(sasl_conn_t *conn, void *ctx, const char *requested,
+    unsigned rlen, const char *authid, unsigned alen, const char *realm,
+    unsigned urlen, struct propctx *props)
+{
+	char why[700];
+
+	(void)ctx;
+	(void)realm;
+	(void)urlen;
+	(void)props;
+	if (requested == NULL || rlen == 0 || (rlen == alen &&
+	    memcmp(requested, authid, alen) == 0))
+		return SASL_OK;
+	if (authd_sasl_admin(authid, alen))
+		return SASL_OK;
+	/* formatted here: sasl_seterror knows only a few conversions */
+	snprintf(why, sizeof(why), AUTHZ_REFUSED "user=%.*s authid=%.*s "
+	    "reason=\"not an admin (admins)\"", (int)(rlen < 256 ? rlen : 256),
+	    requested, (int)(alen < 256 ? alen : 256), authid);
+	sasl_seterror(conn, SASL_NOLOG, "%s", why);
+	return SASL_BADAUTH;
+}
+
 static sasl_callback_t authd_sasl_cbs[] = {
 	{ SASL_CB_GETOPT, (int (*)(void))(void (*)(void))saslcfg_getopt,
 	    NULL },
 	{ SASL_CB_LOG, (int (*)(void))(void (*)(void))authd_sasl_log, NULL },
 	{ SASL_CB_CANON_USER, (int (*)(void))(void (*)(void))authd_sasl_canon,
 	    NULL },
+	{ SASL_CB_PROXY_POLICY,
+	    (int (*)(void))(void (*)(void))authd_sasl_authorize, NULL },
 	{ SASL_CB_LIST_END, NULL, NULL },
 };
 
@@ -220,6 +282,17 @@ authd_sasl_authid(sasl_conn_t *conn)
 	    SASL_OK || !u || *(const char *)u == '\0')
 		return NULL;
 	return u;
+}
+
+const char *
+authd_sasl_refusal(sasl_conn_t *conn)
+{
+	const char *d;
+
+	if (conn == NULL || (d = sasl_errdetail(conn)) == NULL ||
+	    (d = strstr(d, AUTHZ_REFUSED)) == NULL)
+		return NULL;
+	return d + strlen(AUTHZ_REFUSED);
 }
 
 int
