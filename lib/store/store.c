@@ -305,6 +305,8 @@ store_mark_complete(struct store *st, const char **error_r)
 	/* committed and flushed before anyone relies on it */
 	if ((r = st->meta->put(st->meta, NULL, &k, &v, DB_AUTO_COMMIT)) != 0)
 		return store_dberr(st, error_r, "meta complete", r);
+	if ((r = st->env->log_flush(st->env, NULL)) != 0)
+		return store_dberr(st, error_r, "log flush", r);
 	return 0;
 }
 
@@ -357,6 +359,10 @@ store_env_new(DB_ENV **env_r)
 	env->set_msgcall(env, store_msgcall);
 	env->set_lk_detect(env, DB_LOCK_DEFAULT);
 	env->set_flags(env, DB_TXN_NOWAIT, 1);
+	/* commits write the log but do not flush it: the users' journals
+	 * are the write-ahead record that is flushed before any reply, and
+	 * recovery replays them (store_redo.c) */
+	env->set_flags(env, DB_TXN_WRITE_NOSYNC, 1);
 	env->set_timeout(env, 3000000, DB_SET_LOCK_TIMEOUT);
 	env->set_thread_count(env, procs);
 	env->set_isalive(env, store_isalive);
@@ -689,8 +695,14 @@ store_recover(const char *configdir, const char *partdir, struct err *err)
 	if ((swept = store_open(configdir, partdir, STORE_OPEN_RECOVER |
 	    STORE_OPEN_CREATE, &st, err)) < 0)
 		return swept;
-	swept = store_jboot_start(st, &e);
-	if (swept == 0)
+	/* what the journals hold and the database lost, before the sweep
+	 * can take a file a replayed record refers to */
+	swept = store_redo(st, &e);
+	if (swept >= 0)
+		swept = store_jboot_start(st, &e);
+	if (swept >= 0)
+		swept = store_jnl_sync_all(st, &e);
+	if (swept >= 0)
 		swept = store_file_sweep(st, 0, &e);
 	if (swept < 0)
 		err_set(err, "%s", e);	/* e may live in st: copy it first */
@@ -711,6 +723,10 @@ store_checkpoint(struct store *st, const char **error_r)
 	/* files of expunged messages; an hour's margin covers deliveries
 	 * whose file is written but whose record is not yet committed */
 	if ((swept = store_file_sweep(st, 3600, error_r)) < 0)
+		return -1;
+	/* the journals' lines so far are durable in the database and the
+	 * files now: recovery need not replay them */
+	if (store_jnl_sync_all(st, error_r) < 0)
 		return -1;
 	if (store_jnl_compact_all(st, error_r) < 0)
 		return -1;

@@ -4,8 +4,9 @@
  * recipient's copy, and the table of deliveries already made (dup.db)
  * that suppresses an MTA's retry of a message it thinks was lost.
  *
- * Invariants: a record is never written before its file is fsync'd and
- * linked under its content name; a recipient's record, its mailbox
+ * Invariants: a record is never written before its file is linked under
+ * its content name, fsync'd with its directory when it is large, or with
+ * its bytes in an F line of the transaction's journal when it is small; a recipient's record, its mailbox
  * counters and its dup entry are in one transaction.  Does not decide
  * where mail goes (lmtpd does) and never logs.
  */
@@ -54,7 +55,7 @@ store_spool_open(struct store *st, int *fd_r, char **path_r,
  * name guid (or drop it when the same bytes are stored already) */
 static int
 store_spool_name(struct store *st, const char *path, const char *guid,
-    const char **error_r)
+    int sync, const char **error_r)
 {
 	char *final = store_file_path(st, guid);
 	char *dir = xasprintf("%s/%.2s", st->partdir, guid);
@@ -74,7 +75,7 @@ store_spool_name(struct store *st, const char *path, const char *guid,
 		    strerror(errno));
 		goto out;
 	}
-	if (store_fsync_dir(dir) < 0) {
+	if (sync && store_fsync_dir(dir) < 0) {
 		store_fail(st, error_r, "fsync %s: %s", dir, strerror(errno));
 		goto out;
 	}
@@ -94,7 +95,10 @@ store_spool_commit(struct store *st, int fd, const char *path,
 	void *map = MAP_FAILED;
 	int r = -1;
 
-	if (fsync(fd) < 0 || fstat(fd, &sb) < 0) {
+	/* a small message's bytes are made durable by the journal's F
+	 * line (store_deliver), a large one's here */
+	if (fstat(fd, &sb) < 0 || (!store_file_inline((size_t)sb.st_size) &&
+	    fsync(fd) < 0)) {
 		store_fail(st, error_r, "fsync %s: %s", path, strerror(errno));
 		goto out;
 	}
@@ -108,7 +112,8 @@ store_spool_commit(struct store *st, int fd, const char *path,
 		goto out;
 	}
 	store_sha1_hex(map, (size_t)sb.st_size, guid_r);
-	r = store_spool_name(st, path, guid_r, error_r);
+	r = store_spool_name(st, path, guid_r,
+	    !store_file_inline((size_t)sb.st_size), error_r);
 out:
 	if (r < 0) {
 		unlink(path);
@@ -179,6 +184,7 @@ struct store_deliver_arg {
 	size_t cache_len;
 	int64_t now;
 	struct buf key;
+	int body_done;		/* this transaction wrote the F line */
 };
 
 /* store_deliver_one - rc's copy inside the running transaction; 0 with
@@ -217,6 +223,10 @@ store_deliver_one(struct store *st, DB_TXN *txn, struct store_deliver_arg *a,
 		ap.len = d->len;
 		ap.cache = a->cache;
 		ap.cache_len = a->cache_len;
+		/* the bytes once per transaction: recovery writes the file
+		 * from any journal's F line */
+		ap.data = !a->body_done && store_file_inline(d->len) ?
+		    d->data : NULL;
 		r = store_op_append(st, txn, &ap);
 		if (r == STORE_ENOENT && rc->fallback &&
 		    strcmp(name, "INBOX") != 0) {
@@ -232,6 +242,8 @@ store_deliver_one(struct store *st, DB_TXN *txn, struct store_deliver_arg *a,
 		if (dedup && (r = store_dup_put(st, txn, &k,
 		    a->now + d->dup_window)) != 0)
 			return r;
+		if (ap.data != NULL)
+			a->body_done = 1;
 		rc->result = 0;
 		rc->mailbox = name;
 		rc->uidvalidity = ap.uidvalidity;
@@ -247,6 +259,7 @@ store_op_deliver(struct store *st, DB_TXN *txn, void *varg)
 	size_t i;
 	int r;
 
+	a->body_done = 0;
 	for (i = 0; i < a->n; i++)
 		if ((r = store_deliver_one(st, txn, a, &a->rc[i])) != 0)
 			return r;

@@ -1,7 +1,9 @@
 /*
  * store_file - content-addressed message files under the partition:
- * <partition>/<g0g1>/<sha1>.  Writes go to <partition>/tmp, are fsync'd,
- * then linked into place and the directory fsync'd.  Never touches the
+ * <partition>/<g0g1>/<sha1>.  Writes go to <partition>/tmp and are
+ * renamed into place; a large message's file is fsync'd and so is its
+ * directory, a small one's bytes are made durable by the journal's F
+ * line instead (STORE_INLINE_MAX, store_int.h).  Never touches the
  * database except to ask, when sweeping, whether a file is referenced.
  */
 #include "config.h"
@@ -115,9 +117,9 @@ store_file_warm(void)
 	store_sha1_hex("", 0, guid);
 }
 
-/* store_write_all - write and fsync data to fd */
+/* store_write_all - write data to fd, fsync'd if sync */
 static int
-store_write_all(int fd, const char *data, size_t len)
+store_write_all(int fd, const char *data, size_t len, int sync)
 {
 	ssize_t n;
 
@@ -130,27 +132,22 @@ store_write_all(int fd, const char *data, size_t len)
 		data += n;
 		len -= (size_t)n;
 	}
-	return fsync(fd);
+	return sync ? fsync(fd) : 0;
 }
 
-int
-store_file_put(struct store *st, const char *data, size_t len,
-    char guid_r[41], const char **error_r)
+/* store_file_write - data under guid's name through a temp file; sync:
+ * the file and the directory fsync'd (else the journal's F line makes
+ * the bytes durable) */
+static int
+store_file_write(struct store *st, const char *guid, const char *data,
+    size_t len, int sync, const char **error_r)
 {
 	char *tmp, *dir, *path;
 	int fd, r = -1;
 
-	store_sha1_hex(data, len, guid_r);
-	path = store_file_path(st, guid_r);
-	dir = xasprintf("%s/%.2s", st->partdir, guid_r);
-	tmp = xasprintf("%s/tmp/%d.%s", st->partdir, (int)getpid(), guid_r);
-	if (utimensat(AT_FDCWD, path, NULL, 0) == 0) {
-		/* the same bytes are already stored; the fresh mtime keeps a
-		 * concurrent sweep from taking the file before our record
-		 * commits */
-		r = 0;
-		goto out;
-	}
+	path = store_file_path(st, guid);
+	dir = xasprintf("%s/%.2s", st->partdir, guid);
+	tmp = xasprintf("%s/tmp/%d.%s", st->partdir, (int)getpid(), guid);
 	/* made at open; again here only if someone removed it */
 	if (store_file_fanout(st, dir, error_r) < 0)
 		goto out;
@@ -159,7 +156,7 @@ store_file_put(struct store *st, const char *data, size_t len,
 		store_fail(st, error_r, "create %s: %s", tmp, strerror(errno));
 		goto out;
 	}
-	if (store_write_all(fd, data, len) < 0) {
+	if (store_write_all(fd, data, len, sync) < 0) {
 		store_fail(st, error_r, "write %s: %s", tmp, strerror(errno));
 		close(fd);
 		unlink(tmp);
@@ -172,7 +169,7 @@ store_file_put(struct store *st, const char *data, size_t len,
 		unlink(tmp);
 		goto out;
 	}
-	if (store_fsync_dir(dir) < 0) {
+	if (sync && store_fsync_dir(dir) < 0) {
 		store_fail(st, error_r, "fsync %s: %s", dir, strerror(errno));
 		goto out;
 	}
@@ -181,6 +178,35 @@ out:
 	free(tmp);
 	free(dir);
 	free(path);
+	return r;
+}
+
+int
+store_file_restore(struct store *st, const char *guid, const char *data,
+    size_t len, const char **error_r)
+{
+	return store_file_write(st, guid, data, len, 1, error_r);
+}
+
+int
+store_file_put(struct store *st, const char *data, size_t len,
+    char guid_r[41], const char **error_r)
+{
+	char *path;
+	int r;
+
+	store_sha1_hex(data, len, guid_r);
+	path = store_file_path(st, guid_r);
+	if (utimensat(AT_FDCWD, path, NULL, 0) == 0) {
+		/* the same bytes are already stored; the fresh mtime keeps a
+		 * concurrent sweep from taking the file before our record
+		 * commits */
+		free(path);
+		return 0;
+	}
+	free(path);
+	r = store_file_write(st, guid_r, data, len, !store_file_inline(len),
+	    error_r);
 	return r;
 }
 

@@ -7,6 +7,7 @@
 
 #include <db.h>
 #include <signal.h>
+#include <sys/types.h>
 #include <stdint.h>
 
 #include "store.h"
@@ -91,6 +92,7 @@ struct store_append_arg {
 	const struct store_append *opt;
 	const char *guid;
 	size_t len;
+	const char *data;	/* the bytes, for an F line; NULL: none */
 	const char *cache;
 	size_t cache_len;
 	uint32_t uidvalidity, uid;
@@ -164,6 +166,10 @@ void store_jnl_expunge(struct store *st, uint32_t mboxid, uint32_t uid,
     uint64_t modseq);
 void store_jnl_sub(struct store *st, const char *user, const char *name,
     int subscribed);
+/* store_jnl_body - an F line: a small message's bytes, so that the
+ * journal's fdatasync makes the message durable with its records */
+void store_jnl_body(struct store *st, uint32_t mboxid, const char *guid,
+    const char *data, size_t len);
 /* store_jnl_flush - append the pending lines to their journals and
  * fdatasync them */
 int store_jnl_flush(struct store *st, const char **error_r);
@@ -214,8 +220,68 @@ int store_jnl_compact_all(struct store *st, const char **error_r);
 int store_backup_lock(struct store *st, int backup);
 void store_backup_unlock(int fd);
 
+/* a small message's bytes, from an F line */
+struct store_jbody {
+	char guid[41];
+	char *data;
+	size_t len;
+};
+/* the lines of a journal past its synced mark, resolved */
+struct store_jtail {
+	struct store_jmbox *mboxes;	/* last B line of each id, by id;
+					 * deleted: a D line */
+	size_t nmboxes;
+	struct store_jmsg *msgs;	/* last of each (id, uid), sorted */
+	size_t nmsgs;
+	char **subs;			/* "S<name>" / "U<name>" in order */
+	size_t nsubs;
+	struct store_jbody *bodies;
+	size_t nbodies;
+	unsigned long long end;		/* where the whole lines end */
+	size_t lines, bad;
+};
+/* store_jnl_tail - the lines of user's journal past its synced mark
+ * (none: an empty tail), the header's end set back to where the whole
+ * lines end; for recovery, alone */
+int store_jnl_tail(struct store *st, const char *user,
+    struct store_jtail *t, const char **error_r);
+void store_jtail_free(struct store_jtail *t);
+/* store_jnl_set_synced - user's synced mark to end, if the journal is
+ * still the file ino */
+int store_jnl_set_synced(struct store *st, const char *user,
+    unsigned long long end, ino_t ino, const char **error_r);
+/* store_jnl_durable - every committed transaction and written message
+ * file made durable: syncfs of the partition and a log flush (blocks) */
+int store_jnl_durable(struct store *st, const char **error_r);
+/* store_jnl_sync_all - every journal's synced mark moved to its end
+ * (after store_jnl_durable); returns how many moved */
+int store_jnl_sync_all(struct store *st, const char **error_r);
+
+/* store_redo.c: at recovery, what the journals hold past their synced
+ * marks put back into the database and the message files; returns how
+ * many mailboxes and files were repaired */
+int store_redo(struct store *st, const char **error_r);
+
+/* store_msg.c, for store_redo: drop one record (expunged at modseq if
+ * nonzero) */
+int store_msg_remove(struct store *st, DB_TXN *txn, uint32_t mboxid,
+    const struct store_msg *m, uint64_t modseq);
+int store_msgs_drop(struct store *st, DB_TXN *txn, uint32_t mboxid);
+
 /* store_file.c */
+/*
+ * Messages up to STORE_INLINE_MAX bytes are written without fsync: their
+ * bytes go into the journal (an F line) and its fdatasync is the one
+ * flush of an APPEND or a delivery; larger ones are fsync'd, file and
+ * directory, before their record commits.
+ */
+#define STORE_INLINE_MAX (64 * 1024)
+#define store_file_inline(len) ((len) <= STORE_INLINE_MAX)
 void store_sha1_hex(const char *data, size_t len, char out[41]);
+/* store_file_restore - write guid's file from data (fsync'd, the
+ * directory too), replacing whatever is there */
+int store_file_restore(struct store *st, const char *guid,
+    const char *data, size_t len, const char **error_r);
 int store_fsync_dir(const char *path);
 int store_file_dirs(struct store *st, const char **error_r);
 /* store_file_fanout - a message file's fan-out directory dir, made if

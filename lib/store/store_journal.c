@@ -5,10 +5,12 @@
  *
  * One append-only text file per user, <partition>/journal/<user> (bytes
  * outside [A-Za-z0-9._@+-] and a leading '.' written %XX).  The first
- * line is "berth-journal\t1\t<bytes>\t<end>", <bytes> the size of the
- * lines when last compacted, <end> where they end now (20 digits each);
- * zeros follow the lines (written ahead, see store_jnl_put), and a
- * reader stops at the first NUL.  Then one line per record a committed
+ * line is "berth-journal\t2\t<bytes>\t<end>\t<synced>", <bytes> the size
+ * of the lines when last compacted, <end> where they end now, <synced>
+ * where the lines end that the database and the message files are known
+ * to hold durably (20 digits each; version 1 has no <synced>: none are
+ * known); zeros follow the lines (written ahead, see store_jnl_put), and
+ * a reader stops at the first NUL.  Then one line per record a committed
  * transaction wrote, fields separated by tabs, names and keywords with
  * '%', tab, CR and LF written %XX:
  *   B id jseq uidvalidity uidnext recentuid highestmodseq attrs name
@@ -16,6 +18,8 @@
  *   I id uid modseq flags internaldate tzoff savedate size guid keywords
  *   X id uid modseq                        message expunged
  *   S name / U name                        subscribed / unsubscribed
+ *   F id guid bytes                        a small message's bytes
+ *                                          (NUL and '%' also %XX)
  * Each line is the whole record as written, so replay needs no history:
  * for a mailbox the B line with the highest jseq wins (bumped at every
  * write of its record, so renames are ordered too), and any D line ends
@@ -23,15 +27,22 @@
  * change stamps a higher one).  Lines of concurrent writers may land in
  * either order without changing the result.
  *
- * Durability: the lines of a transaction are appended in one write()
- * after its commit and fdatasync'd before store_run returns, so every
- * acknowledged command is in the journal; a crash between commit and
- * write loses only what was never acknowledged (and the next write of
- * the same records carries them again).  A torn last line is ignored.
+ * Durability: the journal is the write-ahead record.  The lines of a
+ * transaction are appended in one write() after its commit and
+ * fdatasync'd before store_run returns, so every acknowledged command is
+ * in the journal; a crash between commit and write loses only what was
+ * never acknowledged (and the next write of the same records carries
+ * them again).  A torn last line is ignored.  Berkeley DB commits
+ * without flushing its log and small message files are not fsync'd: the
+ * F line carries the bytes, so this one fdatasync makes message and
+ * records durable (see store_redo.c for the crash argument, and
+ * store_jnl_sync_all for how <synced> moves).
  *
  * Compaction (at checkpoints): under an exclusive flock the journal is
  * replayed and rewritten as its live records (and the expunges of live
- * mailboxes, for QRESYNC), fsync'd and renamed over the old one.
+ * mailboxes, for QRESYNC), without F lines, fsync'd and renamed over the
+ * old one; lines not yet <synced> are first made so (syncfs and a log
+ * flush) because the new file is wholly <synced>.
  * Writers flock the file around their append and reopen it when its
  * inode changed under them.
  *
@@ -62,11 +73,68 @@
 #include "store_int.h"
 #include "xalloc.h"
 
-#define JNL_MAGIC "berth-journal\t1\t"
-#define JNL_END_OFF (sizeof(JNL_MAGIC) - 1 + 20 + 1)
-#define JNL_HEADER_LEN (JNL_END_OFF + 20 + 1)
+#define JNL_MAGIC "berth-journal\t"
+#define JNL_VER_OFF (sizeof(JNL_MAGIC) - 1)	/* '1' or '2', a tab */
+#define JNL_BYTES_OFF (JNL_VER_OFF + 2)
+#define JNL_END_OFF (JNL_BYTES_OFF + 21)
+#define JNL_SYNC_OFF (JNL_END_OFF + 21)
+#define JNL_V1_LEN (JNL_END_OFF + 21)
+#define JNL_HEADER_LEN (JNL_SYNC_OFF + 21)
 #define JNL_GROW (256 * 1024)	/* zeros written ahead at a time */
+#define JNL_GROW_BIG (2 * 1024 * 1024)	/* past JNL_GROW_BIG of lines */
 #define JNL_COMPACT_MIN (64 * 1024)
+
+/* a journal's first line */
+struct store_jhdr {
+	int version;
+	size_t len;		/* of the line */
+	unsigned long long bytes, end, synced;
+};
+
+static unsigned long long
+store_jnl_num(const char *p)
+{
+	char num[21];
+
+	memcpy(num, p, 20);
+	num[20] = '\0';
+	return strtoull(num, NULL, 10);
+}
+
+/* store_jnl_hdr - the header of data[0..len), -1 if it has none */
+static int
+store_jnl_hdr(const char *data, size_t len, struct store_jhdr *h)
+{
+	memset(h, 0, sizeof(*h));
+	if (len < JNL_V1_LEN || memcmp(data, JNL_MAGIC, JNL_VER_OFF) != 0 ||
+	    data[JNL_VER_OFF + 1] != '\t' || data[JNL_END_OFF - 1] != '\t')
+		return -1;
+	if (data[JNL_VER_OFF] == '1' && data[JNL_V1_LEN - 1] == '\n') {
+		h->version = 1;
+		h->len = JNL_V1_LEN;
+	} else if (data[JNL_VER_OFF] == '2' && len >= JNL_HEADER_LEN &&
+	    data[JNL_HEADER_LEN - 1] == '\n') {
+		h->version = 2;
+		h->len = JNL_HEADER_LEN;
+	} else {
+		return -1;
+	}
+	h->bytes = store_jnl_num(data + JNL_BYTES_OFF);
+	h->end = store_jnl_num(data + JNL_END_OFF);
+	h->synced = h->version == 2 ? store_jnl_num(data + JNL_SYNC_OFF) :
+	    h->len;
+	return 0;
+}
+
+/* store_jnl_hdr_fd - the header of the journal open at fd */
+static int
+store_jnl_hdr_fd(int fd, struct store_jhdr *h)
+{
+	char b[JNL_HEADER_LEN];
+	ssize_t n = pread(fd, b, sizeof(b), 0);
+
+	return store_jnl_hdr(b, n > 0 ? (size_t)n : 0, h);
+}
 
 static int
 store_jnl_safe(unsigned char c, int first)
@@ -137,6 +205,41 @@ store_jnl_unesc(char *s)
 		}
 	}
 	*o = '\0';
+}
+
+/* store_jnl_esc_mem - data[0..len) with NUL, '%', tab, CR, LF as %XX */
+static void
+store_jnl_esc_mem(struct buf *b, const char *data, size_t len)
+{
+	const char *p = data, *end = data + len, *run = data;
+
+	for (; p < end; p++) {
+		if (*p != '\0' && *p != '%' && *p != '\t' && *p != '\r' &&
+		    *p != '\n')
+			continue;
+		buf_append(b, run, (size_t)(p - run));
+		buf_printf(b, "%%%02X", (unsigned char)*p);
+		run = p + 1;
+	}
+	buf_append(b, run, (size_t)(end - run));
+}
+
+/* store_jnl_unesc_mem - store_jnl_esc_mem undone in place; the length */
+static size_t
+store_jnl_unesc_mem(char *s)
+{
+	char *start = s, *o = s;
+	unsigned int c;
+
+	for (; *s; s++) {
+		if (*s == '%' && sscanf(s + 1, "%2X", &c) == 1) {
+			*o++ = (char)c;
+			s += 2;
+		} else {
+			*o++ = *s;
+		}
+	}
+	return (size_t)(o - start);
 }
 
 void
@@ -242,13 +345,25 @@ store_jnl_sub(struct store *st, const char *user, const char *name,
 	store_jnl_add(st, 0, user, &b);
 }
 
+void
+store_jnl_body(struct store *st, uint32_t mboxid, const char *guid,
+    const char *data, size_t len)
+{
+	struct buf b = BUF_INIT;
+
+	buf_printf(&b, "F\t%u\t%.40s\t", mboxid, guid);
+	store_jnl_esc_mem(&b, data, len);
+	store_jnl_add(st, mboxid, NULL, &b);
+}
+
 /* store_jnl_header - the first line, for a file compacted at bytes
- * whose lines end at end */
+ * whose lines end at end, synced up to synced */
 static void
 store_jnl_header(struct buf *b, unsigned long long bytes,
-    unsigned long long end)
+    unsigned long long end, unsigned long long synced)
 {
-	buf_printf(b, "%s%020llu\t%020llu\n", JNL_MAGIC, bytes, end);
+	buf_printf(b, "%s2\t%020llu\t%020llu\t%020llu\n", JNL_MAGIC, bytes,
+	    end, synced);
 }
 
 /* store_jnl_text_len - where the lines of a journal's bytes end: at the
@@ -310,7 +425,8 @@ store_jnl_open_locked(struct store *st, const char *path)
 		if (stat(path, &b) == 0 && a.st_ino == b.st_ino) {
 			if (a.st_size == 0) {
 				/* new: the header, and the name made durable */
-				store_jnl_header(&h, 0, JNL_HEADER_LEN);
+				store_jnl_header(&h, 0, JNL_HEADER_LEN,
+				    JNL_HEADER_LEN);
 				if (store_jnl_write_all(fd, h.data,
 				    h.len) < 0) {
 					buf_free(&h);
@@ -360,25 +476,25 @@ static int
 store_jnl_put(int fd, const char *text, size_t len)
 {
 	static const char zeros[4096];
-	char h[JNL_HEADER_LEN + 1], num[24];
-	unsigned long long end = 0;
+	char num[24];
+	unsigned long long end, grow;
+	struct store_jhdr h;
 	struct stat sb;
 	off_t off;
 
 	if (fstat(fd, &sb) < 0)
 		return -1;
-	if (pread(fd, h, JNL_HEADER_LEN, 0) == (ssize_t)JNL_HEADER_LEN &&
-	    memcmp(h, JNL_MAGIC, sizeof(JNL_MAGIC) - 1) == 0 &&
-	    h[JNL_END_OFF - 1] == '\t') {
-		h[JNL_HEADER_LEN - 1] = '\0';
-		end = strtoull(h + JNL_END_OFF, NULL, 10);
-	}
-	if (end < JNL_HEADER_LEN || end > (unsigned long long)sb.st_size)
+	if (store_jnl_hdr_fd(fd, &h) < 0)
+		return -1;
+	end = h.end;
+	if (end < h.len || end > (unsigned long long)sb.st_size)
 		return -1;
 	if (end + len > (unsigned long long)sb.st_size) {
-		/* zeros ahead, made durable with the size before use */
+		/* zeros ahead, made durable with the size before use; more
+		 * at a time once F lines make the journal grow fast */
+		grow = end > JNL_GROW_BIG ? JNL_GROW_BIG : JNL_GROW;
 		for (off = sb.st_size; (unsigned long long)off <
-		    end + len + JNL_GROW; off += (off_t)sizeof(zeros))
+		    end + len + grow; off += (off_t)sizeof(zeros))
 			if (store_jnl_pwrite_all(fd, zeros, sizeof(zeros),
 			    off) < 0)
 				return -1;
@@ -477,6 +593,9 @@ struct store_jraw {
 	size_t nmsgs;
 	char **subs;		/* "S<name>" / "U<name>" in order */
 	size_t nsubs;
+	struct store_jbody *bodies;	/* F lines, when want_bodies */
+	size_t nbodies;
+	int want_bodies;
 };
 
 /* store_jnl_fields - split line at tabs into at most max fields */
@@ -564,6 +683,22 @@ store_jnl_parse(struct store_jraw *raw, char *line)
 		raw->subs = xreallocarray(raw->subs, raw->nsubs + 1,
 		    sizeof(*raw->subs));
 		raw->subs[raw->nsubs++] = xasprintf("%c%s", line[0], f[1]);
+		return 0;
+	}
+	if (line[0] == 'F' && n == 4) {
+		struct store_jbody *jb;
+
+		if (strlen(f[2]) != 40)
+			return -1;
+		if (!raw->want_bodies)
+			return 0;
+		raw->bodies = xreallocarray(raw->bodies, raw->nbodies + 1,
+		    sizeof(*raw->bodies));
+		jb = &raw->bodies[raw->nbodies++];
+		memcpy(jb->guid, f[2], 41);
+		jb->len = store_jnl_unesc_mem(f[3]);
+		jb->data = xmalloc(jb->len + 1);
+		memcpy(jb->data, f[3], jb->len);
 		return 0;
 	}
 	return -1;
@@ -703,6 +838,7 @@ store_jnl_resolve(struct store_jraw *raw, struct store_jstate *js)
 static void
 store_jnl_replay(const char *data, size_t len, struct store_jstate *js)
 {
+	struct store_jhdr h;
 	struct store_jraw raw;
 	const char *p = data, *end, *nl;
 	char *line;
@@ -710,9 +846,8 @@ store_jnl_replay(const char *data, size_t len, struct store_jstate *js)
 	memset(&raw, 0, sizeof(raw));
 	len = store_jnl_text_len(data, len);
 	end = data + len;
-	if (len >= JNL_HEADER_LEN && memcmp(data, JNL_MAGIC,
-	    sizeof(JNL_MAGIC) - 1) == 0)
-		p = data + JNL_HEADER_LEN;
+	if (store_jnl_hdr(data, len, &h) == 0)
+		p = data + h.len;
 	while (p < end && (nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
 		line = xstrndup(p, (size_t)(nl - p));
 		if (store_jnl_parse(&raw, line) < 0)
@@ -858,13 +993,15 @@ store_jnl_compact(struct store *st, const char *user, int force,
 {
 	char *path = store_jnl_path(st, user), *tmp = NULL, *dir;
 	struct store_jstate js;
+	struct store_jhdr h;
 	struct buf b = BUF_INIT, body = BUF_INIT;
 	unsigned long long last = 0;
 	const char *data;
-	size_t len;
+	size_t len, tlen;
 	int fd, tfd = -1, r = -1;
 
 	memset(&js, 0, sizeof(js));
+	memset(&h, 0, sizeof(h));
 	if ((fd = open(path, O_RDWR | O_CLOEXEC)) < 0) {
 		free(path);
 		return errno == ENOENT ? 0 : store_fail(st, error_r,
@@ -875,14 +1012,22 @@ store_jnl_compact(struct store *st, const char *user, int force,
 		    strerror(errno));
 		goto out;
 	}
-	if (len >= JNL_HEADER_LEN && memcmp(data, JNL_MAGIC,
-	    sizeof(JNL_MAGIC) - 1) == 0)
-		last = strtoull(data + sizeof(JNL_MAGIC) - 1, NULL, 10);
-	if (!force && (store_jnl_text_len(data, len) < JNL_COMPACT_MIN ||
-	    store_jnl_text_len(data, len) <= 2 * last)) {
+	if (store_jnl_hdr(data, len, &h) == 0)
+		last = h.bytes;
+	tlen = store_jnl_text_len(data, len);
+	if (!force && h.version == 2 && (tlen < JNL_COMPACT_MIN ||
+	    tlen <= 2 * last)) {
 		if (len > 0)
 			munmap((void *)data, len);
 		r = 0;
+		goto out;
+	}
+	/* the new file is wholly synced and has no F lines: what the old
+	 * one holds beyond its mark must be durable elsewhere first */
+	if ((h.version != 2 || h.synced < tlen) &&
+	    store_jnl_durable(st, error_r) < 0) {
+		if (len > 0)
+			munmap((void *)data, len);
 		goto out;
 	}
 	store_jnl_replay(data, len, &js);
@@ -890,6 +1035,7 @@ store_jnl_compact(struct store *st, const char *user, int force,
 		munmap((void *)data, len);
 	store_jnl_write_state(&js, &body);
 	store_jnl_header(&b, (unsigned long long)(JNL_HEADER_LEN + body.len),
+	    (unsigned long long)(JNL_HEADER_LEN + body.len),
 	    (unsigned long long)(JNL_HEADER_LEN + body.len));
 	buf_append(&b, body.data, body.len);
 	tmp = xasprintf("%s/journal/.new-%s", st->partdir,
@@ -916,4 +1062,297 @@ out:
 	free(tmp);
 	free(path);
 	return r;
+}
+
+/* ---- the synced mark, and the lines past it ---- */
+
+int
+store_jnl_durable(struct store *st, const char **error_r)
+{
+	int fd, r;
+
+	fd = open(st->partdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return store_fail(st, error_r, "open %s: %s", st->partdir,
+		    strerror(errno));
+	r = syncfs(fd);
+	close(fd);
+	if (r < 0)
+		return store_fail(st, error_r, "syncfs %s: %s", st->partdir,
+		    strerror(errno));
+	if ((r = st->env->log_flush(st->env, NULL)) != 0)
+		return store_dberr(st, error_r, "log flush", r);
+	return 0;
+}
+
+/* store_jnl_put_num - write number v into the header field at off */
+static int
+store_jnl_put_num(int fd, off_t off, unsigned long long v)
+{
+	char num[24];
+
+	snprintf(num, sizeof(num), "%020llu", v);
+	return store_jnl_pwrite_all(fd, num, 20, off);
+}
+
+/*
+ * store_jnl_tail_end - where the whole lines of data[0..len) end, past
+ * the header h: a crash may have left the header's end ahead of the
+ * lines (its page written, theirs not) or a torn last line; writers
+ * append at the header's end, so it must be set back before anyone
+ * does, or a reader would stop at the gap and a line be glued to a torn
+ * one
+ */
+static size_t
+store_jnl_tail_end(const char *data, size_t len, const struct store_jhdr *h)
+{
+	size_t tl = store_jnl_text_len(data, len);
+
+	while (tl > h->len && data[tl - 1] != '\n')
+		tl--;
+	return tl;
+}
+
+/* store_jnl_tail_resolve - the last record of each id and message */
+static void
+store_jnl_tail_resolve(struct store_jraw *raw, struct store_jtail *t)
+{
+	struct store_jmbox *mb, gone;
+	size_t i;
+
+	qsort(raw->mboxes, raw->nmboxes, sizeof(*raw->mboxes),
+	    store_jmbox_cmp);
+	for (i = 0; i < raw->nmboxes; i++) {
+		if (i + 1 < raw->nmboxes &&
+		    raw->mboxes[i + 1].id == raw->mboxes[i].id) {
+			free(raw->mboxes[i].name);
+			continue;
+		}
+		t->mboxes = xreallocarray(t->mboxes, t->nmboxes + 1,
+		    sizeof(*t->mboxes));
+		t->mboxes[t->nmboxes++] = raw->mboxes[i];
+	}
+	for (i = 0; i < raw->ngone; i++) {
+		mb = store_jmbox_find(t->mboxes, t->nmboxes, raw->gone[i]);
+		if (mb != NULL) {
+			mb->deleted = 1;
+			continue;
+		}
+		memset(&gone, 0, sizeof(gone));
+		gone.id = raw->gone[i];
+		gone.deleted = 1;
+		gone.name = xstrdup("");
+		t->mboxes = xreallocarray(t->mboxes, t->nmboxes + 1,
+		    sizeof(*t->mboxes));
+		t->mboxes[t->nmboxes++] = gone;
+		qsort(t->mboxes, t->nmboxes, sizeof(*t->mboxes),
+		    store_jmbox_cmp);
+	}
+	qsort(raw->msgs, raw->nmsgs, sizeof(*raw->msgs), store_jmsg_cmp);
+	for (i = 0; i < raw->nmsgs; i++) {
+		if (i + 1 < raw->nmsgs &&
+		    raw->msgs[i + 1].mboxid == raw->msgs[i].mboxid &&
+		    raw->msgs[i + 1].m.uid == raw->msgs[i].m.uid)
+			continue;
+		t->msgs = xreallocarray(t->msgs, t->nmsgs + 1,
+		    sizeof(*t->msgs));
+		t->msgs[t->nmsgs++] = raw->msgs[i];
+	}
+	t->subs = raw->subs;
+	t->nsubs = raw->nsubs;
+	t->bodies = raw->bodies;
+	t->nbodies = raw->nbodies;
+	free(raw->mboxes);
+	free(raw->gone);
+	free(raw->msgs);
+}
+
+int
+store_jnl_tail(struct store *st, const char *user, struct store_jtail *t,
+    const char **error_r)
+{
+	char *path = store_jnl_path(st, user), *line;
+	struct store_jraw raw;
+	struct store_jhdr h;
+	const char *data = NULL, *p, *nl;
+	size_t len = 0, tend;
+	int fd, r = -1;
+
+	memset(t, 0, sizeof(*t));
+	memset(&raw, 0, sizeof(raw));
+	raw.want_bodies = 1;
+	if ((fd = open(path, O_RDWR | O_CLOEXEC)) < 0) {
+		free(path);
+		return errno == ENOENT ? 0 : store_fail(st, error_r,
+		    "journal: %s", strerror(errno));
+	}
+	if (flock(fd, LOCK_EX) < 0 || store_jnl_map(fd, &data, &len) < 0) {
+		store_fail(st, error_r, "journal %s: %s", path,
+		    strerror(errno));
+		goto out;
+	}
+	if (store_jnl_hdr(data, len, &h) < 0) {
+		r = 0;		/* nothing a writer would append to */
+		goto out;
+	}
+	tend = store_jnl_tail_end(data, len, &h);
+	if (store_jnl_text_len(data, len) > tend) {
+		/* a torn line: zeros over it, so no later line joins it */
+		size_t gap = store_jnl_text_len(data, len) - tend;
+		char *z = xcalloc(1, gap);
+
+		r = store_jnl_pwrite_all(fd, z, gap, (off_t)tend);
+		free(z);
+		if (r < 0) {
+			store_fail(st, error_r, "journal %s: %s", path,
+			    strerror(errno));
+			goto out;
+		}
+		r = -1;
+	}
+	if (tend != h.end && store_jnl_put_num(fd, JNL_END_OFF, tend) < 0) {
+		store_fail(st, error_r, "journal %s: %s", path,
+		    strerror(errno));
+		goto out;
+	}
+	t->end = tend;
+	p = data + (h.synced > h.len && h.synced < tend ? h.synced : h.len);
+	if (h.synced >= tend)
+		p = data + tend;
+	while (p < data + tend &&
+	    (nl = memchr(p, '\n', (size_t)(data + tend - p))) != NULL) {
+		line = xstrndup(p, (size_t)(nl - p));
+		if (store_jnl_parse(&raw, line) < 0)
+			t->bad++;
+		free(line);
+		t->lines++;
+		p = nl + 1;
+	}
+	store_jnl_tail_resolve(&raw, t);
+	r = 0;
+out:
+	if (len > 0)
+		munmap((void *)data, len);
+	close(fd);
+	free(path);
+	return r;
+}
+
+void
+store_jtail_free(struct store_jtail *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->nmboxes; i++)
+		free(t->mboxes[i].name);
+	for (i = 0; i < t->nsubs; i++)
+		free(t->subs[i]);
+	for (i = 0; i < t->nbodies; i++)
+		free(t->bodies[i].data);
+	free(t->mboxes);
+	free(t->msgs);
+	free(t->subs);
+	free(t->bodies);
+	memset(t, 0, sizeof(*t));
+}
+
+/* store_jnl_synced_at - user's journal: its header, and the inode */
+static int
+store_jnl_synced_at(struct store *st, const char *user,
+    struct store_jhdr *h, ino_t *ino_r)
+{
+	char *path = store_jnl_path(st, user);
+	struct stat sb;
+	int fd, r = -1;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	free(path);
+	if (fd < 0)
+		return -1;
+	/* shared: a writer's line and its end are written under LOCK_EX */
+	if (flock(fd, LOCK_SH) == 0 && fstat(fd, &sb) == 0 &&
+	    store_jnl_hdr_fd(fd, h) == 0) {
+		*ino_r = sb.st_ino;
+		r = 0;
+	}
+	close(fd);
+	return r;
+}
+
+int
+store_jnl_set_synced(struct store *st, const char *user,
+    unsigned long long end, ino_t ino, const char **error_r)
+{
+	char *path = store_jnl_path(st, user);
+	struct store_jhdr h;
+	struct stat sb;
+	int fd, r = 0;
+
+	if ((fd = open(path, O_RDWR | O_CLOEXEC)) < 0) {
+		free(path);
+		return 0;	/* removed: nothing to mark */
+	}
+	if (flock(fd, LOCK_EX) < 0 || fstat(fd, &sb) < 0 ||
+	    store_jnl_hdr_fd(fd, &h) < 0) {
+		r = store_fail(st, error_r, "journal %s: %s", path,
+		    strerror(errno));
+	} else if (sb.st_ino == ino && h.version == 2 && h.synced < end &&
+	    end <= h.end) {
+		/* no fdatasync: a mark lost in a crash only costs replay */
+		if (store_jnl_put_num(fd, JNL_SYNC_OFF, end) < 0)
+			r = store_fail(st, error_r, "journal %s: %s", path,
+			    strerror(errno));
+	}
+	close(fd);
+	free(path);
+	return r;
+}
+
+/*
+ * store_jnl_sync_all - move every journal's synced mark to where its
+ * lines end now: note the ends, make everything written so far durable
+ * (store_jnl_durable: a line is written after its transaction committed
+ * and after its message file was written, so both are covered), then
+ * write the marks.  A journal compacted meanwhile is left alone (the new
+ * file is synced as a whole); version 1 journals are compacted into
+ * version 2.  Returns how many marks moved.
+ */
+int
+store_jnl_sync_all(struct store *st, const char **error_r)
+{
+	struct store_jhdr h;
+	unsigned long long *ends;
+	ino_t *inos;
+	char **users;
+	size_t n, i;
+	int r = 0, moved = 0, any = 0;
+
+	if (store_jnl_users(st, &users, &n) < 0)
+		return store_fail(st, error_r, "journal directory: %s",
+		    strerror(errno));
+	ends = xcalloc(n + 1, sizeof(*ends));
+	inos = xcalloc(n + 1, sizeof(*inos));
+	for (i = 0; i < n && r >= 0; i++) {
+		if (store_jnl_synced_at(st, users[i], &h, &inos[i]) < 0)
+			continue;
+		if (h.version != 2)
+			r = store_jnl_compact(st, users[i], 1, error_r);
+		else if (h.synced < h.end) {
+			ends[i] = h.end;
+			any = 1;
+		}
+	}
+	if (r >= 0 && any)
+		r = store_jnl_durable(st, error_r);
+	for (i = 0; i < n && r >= 0; i++) {
+		if (ends[i] == 0)
+			continue;
+		if ((r = store_jnl_set_synced(st, users[i], ends[i], inos[i],
+		    error_r)) == 0)
+			moved++;
+	}
+	free(ends);
+	free(inos);
+	store_names_free(users, n);
+	return r < 0 ? -1 : moved;
 }

@@ -358,6 +358,8 @@ store_op_append(struct store *st, DB_TXN *txn, void *varg)
 		return STORE_ENOENT;
 	if (r != 0)
 		return r;
+	if (a->data != NULL)
+		store_jnl_body(st, rec.mb.id, a->guid, a->data, a->len);
 	memset(&m, 0, sizeof(m));
 	m.uid = rec.mb.uidnext++;
 	m.modseq = ++rec.mb.highestmodseq;
@@ -433,6 +435,7 @@ store_append(struct store *st, const char *user, const char *name,
 	a.opt = opt;
 	a.guid = guid;
 	a.len = len;
+	a.data = store_file_inline(len) ? data : NULL;
 	a.cache = cache.data;
 	a.cache_len = cache.len;
 	r = store_run(st, store_op_append, &a, error_r);
@@ -471,7 +474,7 @@ store_msg_get(struct store *st, DB_TXN *txn, uint32_t mboxid, uint32_t uid,
 }
 
 /* store_msg_remove - drop one record (expunged at modseq if nonzero) */
-static int
+int
 store_msg_remove(struct store *st, DB_TXN *txn, uint32_t mboxid,
     const struct store_msg *m, uint64_t modseq)
 {
@@ -583,8 +586,6 @@ store_expunge(struct store *st, uint32_t mboxid, const uint32_t *uids,
 }
 
 /* store_msgs_drop - remove every index record of mboxid (DELETE) */
-int store_msgs_drop(struct store *st, DB_TXN *txn, uint32_t mboxid);
-
 int
 store_msgs_drop(struct store *st, DB_TXN *txn, uint32_t mboxid)
 {
