@@ -439,27 +439,30 @@ imapd_wait_input(struct imap_session *s)
 }
 
 /*
- * imapd_upload_slot - a literal idled cannot hold is about to be read
- * (after login only: the pre-login limits keep every command within
- * what idled holds): take a slot for it (imapd_slot.c), or refuse it
- * before any of its bytes is read, a synchronizing one with a tagged NO
- * (the client sends nothing of it), a LITERAL+ one with BYE (its bytes
- * are on the way).  0: go on reading; -1: refused (the caller resets
- * the reader, and ends the session if s->state says so).
+ * imapd_upload_slot - the unfinished command is one idled cannot hold (a
+ * literal, or a line, over its 8K; or an over-long line being skipped),
+ * so its worker reads it (after login only: the pre-login limits keep
+ * every command within what idled holds): take a slot for it
+ * (imapd_slot.c) or refuse it, a synchronizing literal about to be
+ * continued (sync) with a tagged NO (the client sends nothing of it),
+ * anything else with BYE (its bytes are on the way).  0: go on reading;
+ * -1: refused (the caller resets the reader, and ends the session if
+ * s->state says so).
  */
 static int
 imapd_upload_slot(struct imap_session *s, int sync)
 {
-	const char *limit = NULL, *sp;
+	const char *limit = NULL, *sp, *who;
 	char tag[64];
 	size_t n;
 	long long max;
 
-	if (s->state == IMAP_S_NOTAUTH || s->rd.literal_left == 0 ||
-	    s->rd.cmd.len + s->rd.literal_left <= SNAP_MAX_PENDING ||
+	if (s->state == IMAP_S_NOTAUTH || (!s->rd.skipping &&
+	    s->rd.cmd.len + s->rd.literal_left <= SNAP_MAX_PENDING) ||
 	    imapd_slot_take(s, &limit) == 0)
 		return 0;
 	max = cfg_int(limit);
+	who = strstr(limit, "user") ? "user" : "address";
 	sp = memchr(s->rd.cmd.data, ' ', s->rd.cmd.len);
 	n = sp != NULL ? (size_t)(sp - s->rd.cmd.data) : 0;
 	if (n >= sizeof(tag))
@@ -469,16 +472,16 @@ imapd_upload_slot(struct imap_session *s, int sync)
 	if (sync && n > 0)
 		io_printf(s, "%s NO [LIMIT] Too many uploads at once for this "
 		    "%s (limit %lld); try again when one has finished\r\n",
-		    tag, strstr(limit, "user") ? "user" : "address", max);
+		    tag, who, max);
 	else {
-		io_printf(s, "* BYE [LIMIT] Too many uploads at once for this "
-		    "%s (limit %lld)\r\n", strstr(limit, "user") ? "user" :
-		    "address", max);
+		io_printf(s, "* BYE [LIMIT] Too many unfinished large commands "
+		    "at once for this %s (limit %lld)\r\n", who, max);
 		s->state = IMAP_S_LOGOUT;
 	}
-	log_info("refused upload user=%s addr=%s size=%llu limit=%s:%lld",
-	    s->user, s->addr, (unsigned long long)s->rd.literal_left, limit,
-	    max);
+	log_info("refused upload user=%s addr=%s size=%llu read=%zu%s "
+	    "limit=%s:%lld", s->user, s->addr,
+	    (unsigned long long)s->rd.literal_left, s->rd.cmd.len,
+	    s->rd.skipping ? " skipping=1" : "", limit, max);
 	return -1;
 }
 
@@ -504,8 +507,8 @@ imapd_next_command(struct imap_session *s, int *first)
 				s->cmd_ms = clock_mono_ms();
 			contd = s->in_contd;
 			s->in_contd = contd > used ? contd - used : 0;
-			if ((st == IMAPP_MORE || st == IMAPP_CONTINUE) &&
-			    imapd_upload_slot(s, st == IMAPP_CONTINUE) < 0) {
+			if (st == IMAPP_CONTINUE &&
+			    imapd_upload_slot(s, 1) < 0) {
 				s->cmd_ms = 0;
 				imapp_reader_reset(&s->rd);
 				if (s->state == IMAP_S_LOGOUT) {
@@ -538,6 +541,11 @@ imapd_next_command(struct imap_session *s, int *first)
 					return -1;
 				continue;
 			}
+		}
+		/* a command idled cannot hold keeps this worker: capped */
+		if (imapd_upload_slot(s, 0) < 0) {
+			io_linger(s);
+			return -1;
 		}
 		if (imapd_wait_input(s) < 0) {
 			if (s->parked)

@@ -95,3 +95,27 @@ def test_uploads_capped_per_address_and_literal_plus(fresh):
     assert r4.closed()
     for r in ups:
         assert finish_upload(r).startswith(b"u OK")
+
+
+def test_long_lines_capped_too(fresh):
+    """an over-long line still being sent (skipped by its worker, which
+    idled cannot take over) counts against the same caps: the next one
+    is answered BYE [LIMIT] and closed"""
+    s = fresh(extra_conf=CONF)
+    s.start()
+    held = [login(s, b"alice", b"secret") for _ in range(2)]
+    for r in held:
+        r.send(b"a NOOP " + b"x" * 20000)
+        assert r.line().startswith(b"a BAD")
+    r3 = login(s, b"alice", b"secret")
+    r3.send(b"a NOOP " + b"x" * 20000)
+    assert r3.line().startswith(b"a BAD")
+    ln = r3.line()
+    assert ln.startswith(b"* BYE [LIMIT]"), ln
+    assert r3.closed()
+    assert s.wait_log("refused upload user=alice", "skipping=1",
+                      "limit=maxliteral_workers_user:2")
+    # the held ones end their lines and go on
+    for r in held:
+        r.send(b"\r\n")
+        assert r.cmd(b"n", b"NOOP")[-1].startswith(b"n OK")
