@@ -51,6 +51,10 @@ struct authd_peer {
 	struct ipc_queue outq;		/* messages its socket had no room
 					 * for (idled's RESULTs) */
 	struct authd_login *login;	/* SASL exchange in progress */
+	int stream;			/* a berthctl reading a long answer:
+					 * replies wait in outq as idled's */
+	int pid;			/* SO_PEERCRED, for berthctl who */
+	char role[16];			/* its program ("imapd", "idled") */
 	struct authd_peer *prev, *next;
 };
 
@@ -58,6 +62,9 @@ struct authd_peer {
 struct authd_hold {
 	uint64_t conn_id;
 	uint64_t ts;			/* newest HOLD (CLOCK_MONOTONIC ns) */
+	long long since_ms;		/* first heard of (authd_now_ms) */
+	int kicked;			/* berthctl kick: every new holder
+					 * is told to end it */
 	char *user;			/* "" until logged in (not
 					 * malloc'ed then): most records of
 					 * a storm never log in */
@@ -82,8 +89,9 @@ extern struct ipc_msg authd_reply;
 /* authd_hold.c */
 void authd_hold_init(void);
 void authd_keys_make(const char *addr, struct authd_keys *k);
-/* authd_hold_set - p holds conn_id as of ts (newest hold wins) */
-void authd_hold_set(struct authd_peer *p, uint64_t conn_id, uint64_t ts,
+/* authd_hold_set - p holds conn_id as of ts (newest hold wins); 1 when
+ * the connection was kicked and has a new holder, who must be told */
+int authd_hold_set(struct authd_peer *p, uint64_t conn_id, uint64_t ts,
     const char *addr, const char *user);
 void authd_hold_closed(uint64_t conn_id, uint64_t ts);
 /* authd_hold_release - p went away: forget what it held */
@@ -100,6 +108,7 @@ void authd_hold_tick(long long now_ms);
 size_t authd_hold_total(void);
 /* authd_hold_walk - every held connection, for berthctl */
 int authd_hold_next(struct htab_iter *it, struct authd_hold **h_r);
+
 
 /* authd_calc.c: the pure arithmetic (unit-tested) */
 /* authd_calc_bucket - token bucket of limit per window_ms: 1 and one
@@ -262,6 +271,12 @@ long long authd_detach_count_addr(const char *addr);
 void authd_ctl_penalties(struct authd_peer *p, const struct ipc_msg *m);
 void authd_ctl_clear(struct authd_peer *p, const struct ipc_msg *m);
 void authd_ctl_conns(struct authd_peer *p, const struct ipc_msg *m);
+/* authd_ctl_who - every held connection (of a user) */
+void authd_ctl_who(struct authd_peer *p, const struct ipc_msg *m);
+/* authd_ctl_kick - end every connection of a user */
+void authd_ctl_kick(struct authd_peer *p, const struct ipc_msg *m);
+/* authd_ctl_kick_send - tell h's holder to end it; 0 sent, -1 none */
+int authd_ctl_kick_send(struct authd_hold *h);
 /* authd_ctl_key - the penalty key berthctl's text names: an address or
  * client ("a:"), a network ("n:") or else a user ("u:"); its length */
 size_t authd_ctl_key(const char *text, char *key, size_t size);

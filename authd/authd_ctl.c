@@ -4,7 +4,10 @@
  *
  * Answers are one CTL_REPLY of LINE fields, tab-separated, at most
  * CTL_MAX_ROWS per kind (the message holds 64 KB); berthctl formats
- * them.  Read-only except CTL_CLEAR.  Main thread only.
+ * them.  who lists every held connection, in as many replies as it
+ * takes.  kick tells the holders of a user's connections to end them
+ * (authd holds no client fd itself).  Read-only except CTL_CLEAR and
+ * CTL_KICK.  Main thread only.
  */
 #include "config.h"
 
@@ -208,5 +211,118 @@ authd_ctl_conns(struct authd_peer *p, const struct ipc_msg *m)
 	ctl_counts('u', users, max);
 	htab_free(&addrs);
 	htab_free(&users);
+	authd_peer_send(p, &authd_reply);
+}
+
+/* ctl_who_line - h as a who LINE: "id user addr age_s role pid" */
+static int
+ctl_who_line(struct ipc_msg *m, const struct authd_hold *h, long long now)
+{
+	const struct authd_peer *p = h->holder;
+	char line[AUTHPROTO_MAX_USER + AUTHPROTO_MAX_ADDR + 96];
+
+	snprintf(line, sizeof(line), "%llx\t%s\t%s\t%lld\t%s\t%d",
+	    (unsigned long long)h->conn_id, h->user[0] ? h->user : "-",
+	    h->addr, (now - h->since_ms) / 1000,
+	    p == NULL ? "-" : p->pseudo ? "authd" : p->role,
+	    p == NULL || p->pseudo ? 0 : p->pid);
+	return ipc_put_str(m, AUTHPROTO_LINE, line);
+}
+
+/* the room a reply keeps for its MORE field */
+#define CTL_WHO_ROOM (IPC_MAX_MSG - 64)
+
+void
+authd_ctl_who(struct authd_peer *p, const struct ipc_msg *m)
+{
+	struct htab_iter it = HTAB_ITER;
+	struct authd_hold *h;
+	char user[AUTHPROTO_MAX_USER] = "";
+	long long now = authd_now_ms();
+	size_t mark;
+	const void *v;
+	size_t vlen;
+
+	if (ipc_get(m, AUTHPROTO_USER, &v, &vlen) == 0 &&
+	    ipc_get_str(m, AUTHPROTO_USER, user, sizeof(user)) < 0) {
+		p->dead = 1;	/* malformed */
+		return;
+	}
+	/* thousands of sessions take many replies: they wait for
+	 * berthctl to read them, as idled's results do */
+	p->stream = 1;
+	ipc_msg_init(&authd_reply, AUTHPROTO_T_CTL_REPLY);
+	while (authd_hold_next(&it, &h)) {
+		if (user[0] != '\0' && strcmp(h->user, user) != 0)
+			continue;
+		mark = authd_reply.len;
+		if (ctl_who_line(&authd_reply, h, now) == 0 &&
+		    authd_reply.len <= CTL_WHO_ROOM)
+			continue;
+		authd_reply.len = mark;		/* into the next reply */
+		ipc_put_u32(&authd_reply, AUTHPROTO_MORE, 1);
+		authd_peer_send(p, &authd_reply);
+		if (p->dead)
+			return;
+		ipc_msg_init(&authd_reply, AUTHPROTO_T_CTL_REPLY);
+		ctl_who_line(&authd_reply, h, now);
+	}
+	authd_peer_send(p, &authd_reply);
+}
+
+int
+authd_ctl_kick_send(struct authd_hold *h)
+{
+	static struct ipc_msg kick;
+	struct authd_peer *p = h->holder;
+
+	h->kicked = 1;
+	if (p == NULL || p->dead)
+		return -1;
+	log_set_session(h->conn_id);
+	log_info("kick user=%s addr=%s holder=%s pid=%d", h->user, h->addr,
+	    p->pseudo ? "authd" : p->role, p->pid);
+	log_set_session(0);
+	if (p->pseudo)
+		return 0;	/* a login in flight: its next holder hears */
+	ipc_msg_init(&kick, AUTHPROTO_T_KICK);
+	ipc_put_u64(&kick, AUTHPROTO_CONNID, h->conn_id);
+	ipc_put_str(&kick, AUTHPROTO_USER, h->user);
+	authd_peer_send(p, &kick);
+	return 0;
+}
+
+void
+authd_ctl_kick(struct authd_peer *p, const struct ipc_msg *m)
+{
+	struct htab_iter it = HTAB_ITER;
+	struct authd_hold *h;
+	char user[AUTHPROTO_MAX_USER], text[AUTHPROTO_MAX_USER + 64];
+	long long now = authd_now_ms();
+	unsigned n = 0;
+
+	ipc_msg_init(&authd_reply, AUTHPROTO_T_CTL_REPLY);
+	if (ipc_get_str(m, AUTHPROTO_USER, user, sizeof(user)) < 0 ||
+	    user[0] == '\0') {
+		ipc_put_str(&authd_reply, AUTHPROTO_TEXT, "no user named");
+		ipc_put_u32(&authd_reply, AUTHPROTO_CODE, 2);
+		authd_peer_send(p, &authd_reply);
+		return;
+	}
+	while (authd_hold_next(&it, &h)) {
+		if (strcmp(h->user, user) != 0)
+			continue;
+		ctl_who_line(&authd_reply, h, now);	/* full: not listed */
+		authd_ctl_kick_send(h);
+		n++;
+	}
+	log_info("kick user=%s sessions=%u by=berthctl", user, n);
+	if (n == 0)
+		snprintf(text, sizeof(text), "no sessions of %s", user);
+	else
+		snprintf(text, sizeof(text), "kicked %u session%s of %s", n,
+		    n == 1 ? "" : "s", user);
+	ipc_put_str(&authd_reply, AUTHPROTO_TEXT, text);
+	ipc_put_u32(&authd_reply, AUTHPROTO_CODE, n ? 0 : 1);
 	authd_peer_send(p, &authd_reply);
 }

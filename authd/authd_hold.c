@@ -182,36 +182,42 @@ hold_delete(struct authd_hold *h)
 	free(h);
 }
 
-void
+int
 authd_hold_set(struct authd_peer *p, uint64_t conn_id, uint64_t ts,
     const char *addr, const char *user)
 {
 	struct authd_hold *h;
+	struct authd_peer *was = NULL;
+	int moved;
 
 	if (conn_id == 0)
-		return;
+		return 0;
 	if (htab_get(hold_tombs, &conn_id, sizeof(conn_id)) != NULL ||
 	    htab_num(hold_tombs, &conn_id, sizeof(conn_id)) != 0)
-		return;		/* closed already: a stale hold */
+		return 0;	/* closed already: a stale hold */
 	h = authd_hold_find(conn_id);
 	if (h != NULL && ts < h->ts)
-		return;		/* an older hold than the one we have */
+		return 0;	/* an older hold than the one we have */
 	if (h == NULL) {
 		/* a connection's address is the one it was admitted with;
 		 * later holds repeat it */
 		h = xcalloc(1, sizeof(*h) + strnlen(addr, AUTHPROTO_MAX_ADDR - 1) +
 		    1);
 		h->conn_id = conn_id;
+		h->since_ms = authd_now_ms();
 		memcpy(h->addr, addr, strnlen(addr, AUTHPROTO_MAX_ADDR - 1));
 		htab_put(hold_conns, &conn_id, sizeof(conn_id), h);
 	} else {
+		was = h->holder;
 		authd_hold_count(h, -1);
 		hold_unlink(h);
 	}
+	moved = was != p;
 	h->ts = ts;
 	hold_user(h, user);
 	hold_link(h, p);
 	authd_hold_count(h, 1);
+	return h->kicked && moved;
 }
 
 void

@@ -16,6 +16,8 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -152,6 +154,29 @@ peer_reap_async(void)
 	}
 }
 
+/* peer_identify - the peer's pid and program, for berthctl who */
+static void
+peer_identify(struct authd_peer *p)
+{
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+	char path[64];
+	ssize_t n;
+	int fd;
+
+	snprintf(p->role, sizeof(p->role), "?");
+	if (getsockopt(p->fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0)
+		return;
+	p->pid = (int)cr.pid;
+	snprintf(path, sizeof(path), "/proc/%d/comm", p->pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return;
+	n = read(fd, p->role, sizeof(p->role) - 1);
+	close(fd);
+	p->role[n > 0 ? n : 0] = '\0';
+	p->role[strcspn(p->role, "\n")] = '\0';
+}
+
 void
 authd_peer_accept(int lfd)
 {
@@ -169,6 +194,7 @@ authd_peer_accept(int lfd)
 		p = xcalloc(1, sizeof(*p));
 		p->fd = fd;
 		p->io.fd = -1;
+		peer_identify(p);
 		p->next = peer_list;
 		if (peer_list)
 			peer_list->prev = p;
@@ -189,7 +215,7 @@ authd_peer_send(struct authd_peer *p, const struct ipc_msg *m)
 	}
 	if (p->dead)
 		return;
-	if (p == peer_idled) {
+	if (p == peer_idled || p->stream) {
 		/* idled reads when its loop comes round: a moment's full
 		 * socket must not lose a result, nor idled's link */
 		if (ipc_queue_len(&p->outq) == 0) {
@@ -198,9 +224,12 @@ authd_peer_send(struct authd_peer *p, const struct ipc_msg *m)
 			if (errno != EAGAIN)
 				goto fail;
 		}
-		if (ipc_queue_push(&p->outq, m, PEER_OUTQ_MAX) < 0)
+		if (ipc_queue_push(&p->outq, m, PEER_OUTQ_MAX) < 0) {
+			if (p->stream)
+				goto fail;
 			log_warn("idled is not reading; a login result "
 			    "dropped (its wait answers it)");
+		}
 		peer_flush(p);
 		return;
 	}
@@ -210,6 +239,16 @@ authd_peer_send(struct authd_peer *p, const struct ipc_msg *m)
 fail:
 	log_warn("reply to a peer failed: %m; closing it");
 	p->dead = 1;
+}
+
+/* peer_hold_one - one HOLD group; a kicked connection's new holder is
+ * told to end it too */
+static void
+peer_hold_one(struct authd_peer *p, uint64_t id, uint64_t ts,
+    const char *addr, const char *user)
+{
+	if (authd_hold_set(p, id, ts, addr, user) == 1)
+		authd_ctl_kick_send(authd_hold_find(id));
 }
 
 /* peer_hold - HOLD: one or more {CONNID, TS, ADDR, USER} groups */
@@ -226,7 +265,7 @@ peer_hold(struct authd_peer *p, const struct ipc_msg *m)
 	while ((r = authproto_field_next(m, &off, &tag, &v, &len)) > 0) {
 		if (tag == AUTHPROTO_CONNID) {
 			if (have)
-				authd_hold_set(p, id, ts, addr, user);
+				peer_hold_one(p, id, ts, addr, user);
 			if (len != sizeof(id))
 				return -1;
 			memcpy(&id, v, sizeof(id));
@@ -251,7 +290,7 @@ peer_hold(struct authd_peer *p, const struct ipc_msg *m)
 	if (r < 0)
 		return -1;
 	if (have)
-		authd_hold_set(p, id, ts, addr, user);
+		peer_hold_one(p, id, ts, addr, user);
 	return 0;
 }
 
@@ -326,6 +365,12 @@ peer_dispatch(struct authd_peer *p, const struct ipc_msg *m)
 		return 0;
 	case AUTHPROTO_T_CTL_CONNS:
 		authd_ctl_conns(p, m);
+		return 0;
+	case AUTHPROTO_T_CTL_WHO:
+		authd_ctl_who(p, m);
+		return 0;
+	case AUTHPROTO_T_CTL_KICK:
+		authd_ctl_kick(p, m);
 		return 0;
 	default:
 		log_warn("unknown message type %u from a peer; closing it",

@@ -126,10 +126,30 @@ authd_lost(void)
 	    "count=%u", n);
 }
 
+/* authd_kick - berthctl kick: end the session of conn_id, if here */
+static void
+authd_kick(uint64_t conn_id)
+{
+	static const char bye[] = "* BYE [UNAVAILABLE] Disconnected by the "
+	    "administrator\r\n";
+	struct isess *s;
+
+	for (s = idled_all_head; s != NULL; s = s->anext)
+		if (s->conn_id == conn_id)
+			break;
+	if (s == NULL)
+		return;		/* gone, or handed on meanwhile */
+	log_set_session(conn_id);
+	if (idled_sess_write(s, bye, sizeof(bye) - 1) == 0)
+		idled_sess_drop(s, "kicked");
+	log_set_session(0);
+}
+
 /* authd_read - what authd sent on our link */
 static void
 authd_read(struct ev_io *io, unsigned events, void *ctx)
 {
+	uint64_t kicked;
 	int r;
 
 	(void)events;
@@ -137,6 +157,8 @@ authd_read(struct ev_io *io, unsigned events, void *ctx)
 	while ((r = authlink_recv(&authd_msg)) > 0)
 		if (authd_msg.type == AUTHPROTO_T_RESULT)
 			authd_result();
+	while ((kicked = authlink_kick_next()) != 0)
+		authd_kick(kicked);
 	if (r < 0) {
 		ev_io_forget(io);	/* authlink closed it; remade later */
 		authd_lost();

@@ -11,8 +11,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "authlink.h"
 #include "clock.h"
 #include "imapd.h"
+#include "ipc.h"
 #include "log.h"
 #include "srv.h"
 
@@ -93,10 +95,57 @@ io_read_z(struct imap_session *s, const char *raw, size_t n)
 	return s->in.len > before ? 0 : 1;
 }
 
+/* io_kicked - authd said berthctl kicked this session: say BYE, end it */
+static int
+io_kicked(struct imap_session *s)
+{
+	static const char bye[] = "* BYE [UNAVAILABLE] Disconnected by the "
+	    "administrator\r\n";
+
+	if (s->conn_id == 0 || !authlink_kicked(s->conn_id))
+		return 0;
+	log_info("kicked user=%s addr=%s", s->user[0] ? s->user : "-",
+	    s->addr);
+	io_put(s, bye, sizeof(bye) - 1);
+	io_flush(s);		/* deflated under COMPRESS */
+	s->dead = 1;
+	s->state = IMAP_S_LOGOUT;
+	errno = ECONNABORTED;
+	return 1;
+}
+
+/* io_wait - until the client has input (1), the time is up (0), or the
+ * session was kicked (-1); the link to authd is watched meanwhile, for
+ * berthctl kick */
+static int
+io_wait(struct imap_session *s, long long timeout_ms)
+{
+	struct pollfd pfd[2] = { { s->fd, POLLIN, 0 }, { -1, POLLIN, 0 } };
+	static struct ipc_msg m;
+	long long end = clock_mono_ms() + timeout_ms, left = timeout_ms;
+	int r;
+
+	for (;;) {
+		if (io_kicked(s))
+			return -1;
+		pfd[1].fd = s->conn_id != 0 ? authlink_fd_now() : -1;
+		pfd[1].revents = 0;
+		r = poll(pfd, 2, timeout_ms < 0 ? -1 : (int)left);
+		if (r < 0 && errno != EINTR)
+			return 1;	/* read() says what is wrong */
+		if (r > 0 && pfd[0].revents != 0)
+			return 1;
+		if (r > 0 && pfd[1].revents != 0)
+			while (authlink_recv(&m) > 0)
+				;	/* kicks are noted; nothing else comes */
+		if (timeout_ms >= 0 && (left = end - clock_mono_ms()) <= 0)
+			return io_kicked(s) ? -1 : 0;
+	}
+}
+
 int
 io_read(struct imap_session *s, long long timeout_ms)
 {
-	struct pollfd pfd = { s->fd, POLLIN, 0 };
 	char zraw[16384];
 	char *p;
 	ssize_t n;
@@ -111,11 +160,11 @@ io_read(struct imap_session *s, long long timeout_ms)
 again:
 	/* waiting for the client is not being stuck: no watchdog meanwhile */
 	watchdog = alarm(0);
-	do
-		r = poll(&pfd, 1, timeout_ms < 0 ? -1 : (int)timeout_ms);
-	while (r < 0 && errno == EINTR);
+	r = io_wait(s, timeout_ms);
 	if (watchdog > 0)
 		alarm(IMAPD_WATCHDOG_S);
+	if (r < 0)
+		return -1;
 	if (r == 0) {
 		errno = ETIMEDOUT;
 		return -1;

@@ -189,6 +189,33 @@ START_TEST(test_hold_counts)
 }
 END_TEST
 
+/* a kicked connection's next holders are to be told, once each; since
+ * is when authd first heard of it, whoever holds it later */
+START_TEST(test_hold_kicked_moves)
+{
+	struct authd_peer w1, w2, idled;
+	long long t0 = test_now;
+
+	memset(&w1, 0, sizeof(w1));
+	memset(&w2, 0, sizeof(w2));
+	memset(&idled, 0, sizeof(idled));
+	authd_hold_init();
+	ck_assert_int_eq(authd_hold_set(&w1, 5, 100, "192.0.2.7", "ann"), 0);
+	test_now += 5000;
+	ck_assert_int_eq(authd_hold_set(&idled, 5, 200, "192.0.2.7", "ann"),
+	    0);		/* not kicked: nothing to tell */
+	authd_hold_find(5)->kicked = 1;
+	ck_assert_int_eq(authd_hold_set(&w2, 5, 300, "192.0.2.7", "ann"), 1);
+	ck_assert_int_eq(authd_hold_set(&w2, 5, 310, "192.0.2.7", "ann"), 0);
+	ck_assert_int_eq(authd_hold_set(&idled, 5, 250, "192.0.2.7", "ann"),
+	    0);		/* stale: idled does not hold it */
+	ck_assert_ptr_eq(authd_hold_find(5)->holder, &w2);
+	ck_assert_int_eq(authd_hold_find(5)->since_ms, t0);
+	authd_hold_release(&w2);
+	ck_assert_uint_eq(authd_hold_total(), 0);
+}
+END_TEST
+
 START_TEST(test_hold_tombstones_expire)
 {
 	struct authd_peer w;
@@ -491,6 +518,7 @@ CHECK_MAIN("authd", CHECK_OPTS(NULL, NULL, 10, 1), CHECK_TEST(test_tab),
     CHECK_LOOP(test_delay, sizeof(delays) / sizeof(delays[0])),
     CHECK_TEST(test_delay_edges), CHECK_TEST(test_class), CHECK_TEST(test_box),
     CHECK_TEST(test_keys), CHECK_TEST(test_hold_counts),
+    CHECK_TEST(test_hold_kicked_moves),
     CHECK_TEST(test_hold_tombstones_expire), CHECK_TEST(test_detach),
     CHECK_TEST(test_queue_order), CHECK_TEST(test_queue_remove),
     CHECK_LOOP(test_uname, sizeof(unames) / sizeof(unames[0])),

@@ -58,8 +58,11 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ "stats", ctl_stats, "stats", 1, 0, 0, "the store's figures" },
 	{ "panic", ctl_panic, "panic", 1, 0, 0,
 	    "mark the store as needing recovery" },
-	{ "who", ctl_who, "who", 0, 0, 0,
-	    "sessions parked in idled: user, address, since" },
+	{ "who", ctl_who, "who [USER]", 0, 0, 1,
+	    "every session: user, address, where (a worker, idled, tlsd), "
+	    "since" },
+	{ "kick", ctl_kick, "kick USER", 0, 1, 1,
+	    "end every session of USER, wherever it is" },
 	{ "parked", ctl_parked, "parked", 0, 0, 0,
 	    "sessions parked in idled, counted" },
 	{ "penalties", ctl_penalties, "penalties [-n N]", 0, 0, 2,

@@ -37,7 +37,10 @@ int ctl_deliver(int argc, char **argv);	/* deliver [-m F] [-f F] USER */
 
 /* ctl_idle.c: sessions parked in idled */
 int ctl_parked(int argc, char **argv);	/* parked */
-int ctl_who(int argc, char **argv);	/* who */
+
+/* ctl_who.c: every session (authd's view), and ending a user's */
+int ctl_who(int argc, char **argv);	/* who [USER] */
+int ctl_kick(int argc, char **argv);	/* kick USER */
 
 /* ctl_auth.c: authd's penalties and connection counts */
 int ctl_penalties(int argc, char **argv);	/* penalties [-n N] */

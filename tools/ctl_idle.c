@@ -1,6 +1,7 @@
 /*
  * ctl_idle - berthctl parked: the sessions idled holds, counted per user,
- * per address and per mailbox, then listed oldest first.
+ * per address and per mailbox, then listed oldest first.  (berthctl who,
+ * every session wherever it is, asks authd: ctl_who.c.)
  */
 #include "config.h"
 
@@ -60,14 +61,6 @@ ctl_count_print(const char *title, struct ctl_count *c, size_t n)
 	free(c);
 }
 
-static void
-ctl_count_print_free(struct ctl_count *c, size_t n)
-{
-	while (n > 0)
-		free(c[--n].key);
-	free(c);
-}
-
 struct ctl_sess {
 	char user[256], addr[64], kind[16], mailbox[1024];
 	long long age;
@@ -117,13 +110,7 @@ ctl_parked_lines(const struct ipc_msg *m, struct ctl_sess **sess,
 	}
 }
 
-int
-ctl_who(int argc, char **argv)
-{
-	return ctl_parked(argc, argv);
-}
-
-/* ctl_parked - parked, and who (argv[0]) */
+/* ctl_parked - parked */
 int
 ctl_parked(int argc, char **argv)
 {
@@ -164,22 +151,7 @@ ctl_parked(int argc, char **argv)
 		    &boxes, &nb);
 	}
 	close(c);
-	if (strcmp(argv[0], "who") == 0) {
-		/* who: one line a session, oldest first */
-		if (ns > 1)
-			qsort(sess, ns, sizeof(*sess), ctl_sess_cmp);
-		printf("%-20s %-40s %-8s %8s  %s\n", "USER", "ADDRESS",
-		    "STATE", "SINCE", "MAILBOX");
-		for (i = 0; i < ns; i++)
-			printf("%-20s %-40s %-8s %7llds  %s\n", sess[i].user,
-			    sess[i].addr, sess[i].kind, sess[i].age,
-			    sess[i].mailbox);
-		free(sess);
-		ctl_count_print_free(users, nu);
-		ctl_count_print_free(addrs, na);
-		ctl_count_print_free(boxes, nb);
-		return 0;
-	}
+	(void)argv;
 	printf("parked sessions: %zu\n", ns);
 	ctl_count_print("per user", users, nu);
 	ctl_count_print("per address", addrs, na);

@@ -61,6 +61,10 @@ static char authlink_role[16];		/* announced on every new link */
 #define AUTHLINK_LATE_MAX 4096
 static uint64_t authlink_late[AUTHLINK_LATE_MAX];
 static size_t authlink_nlate;
+/* connections authd told us to end (KICK), not yet taken */
+#define AUTHLINK_KICK_MAX 256
+static uint64_t authlink_kicks[AUTHLINK_KICK_MAX];
+static size_t authlink_nkicks;
 static struct ipc_msg authlink_msg;	/* events */
 static struct ipc_msg authlink_rmsg;	/* replay batches */
 
@@ -298,6 +302,40 @@ authlink_fd_now(void)
 	return authlink_fd;
 }
 
+/* authlink_kick_note - m is a KICK: keep its id when we hold it; 1 if
+ * m was one (taken), 0 otherwise */
+static int
+authlink_kick_note(const struct ipc_msg *m)
+{
+	uint64_t id;
+
+	if (m->type != AUTHPROTO_T_KICK)
+		return 0;
+	if (ipc_get_u64(m, AUTHPROTO_CONNID, &id) == 0 &&
+	    authlink_find(id) != NULL && authlink_nkicks < AUTHLINK_KICK_MAX)
+		authlink_kicks[authlink_nkicks++] = id;
+	return 1;
+}
+
+uint64_t
+authlink_kick_next(void)
+{
+	return authlink_nkicks > 0 ? authlink_kicks[--authlink_nkicks] : 0;
+}
+
+int
+authlink_kicked(uint64_t conn_id)
+{
+	size_t i;
+
+	for (i = 0; i < authlink_nkicks; i++)
+		if (authlink_kicks[i] == conn_id) {
+			authlink_kicks[i] = authlink_kicks[--authlink_nkicks];
+			return 1;
+		}
+	return 0;
+}
+
 int
 authlink_recv(struct ipc_msg *m)
 {
@@ -305,7 +343,9 @@ authlink_recv(struct ipc_msg *m)
 
 	if (authlink_fd < 0)
 		return 0;
-	r = ipc_recv(authlink_fd, m);
+	do
+		r = ipc_recv(authlink_fd, m);
+	while (r > 0 && m->fd < 0 && authlink_kick_note(m));
 	if (r > 0 && m->fd >= 0) {
 		close(m->fd);
 		m->fd = -1;
@@ -510,12 +550,19 @@ authlink_call(const struct ipc_msg *req, struct ipc_msg *rep,
 			return -1;
 		}
 	}
-	if (authlink_wait(POLLIN, end) <= 0) {
-		authlink_disconnect();
-		*error_r = "authd did not answer in time";
-		return -1;
+	/* a KICK may come before the reply: noted, and the wait goes on */
+	for (;;) {
+		if (authlink_wait(POLLIN, end) <= 0) {
+			authlink_disconnect();
+			*error_r = "authd did not answer in time";
+			return -1;
+		}
+		r = ipc_recv(authlink_fd, rep);
+		if (r < 0 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		if (r <= 0 || rep->fd >= 0 || !authlink_kick_note(rep))
+			break;
 	}
-	r = ipc_recv(authlink_fd, rep);
 	if (r <= 0) {
 		authlink_disconnect();
 		*error_r = r == 0 ? "authd closed the connection" :

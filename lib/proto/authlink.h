@@ -49,6 +49,19 @@ int authlink_fd_now(void);
  * with m filled, 0 none now, -1 the link failed (dropped; made again
  * later) */
 int authlink_recv(struct ipc_msg *m);
+/*
+ * Kicks: authd tells the holder of a connection to end it (berthctl
+ * kick).  authlink_recv and authlink_call take KICK messages off the link
+ * themselves (they never return one) and keep the ids of connections
+ * this process holds.  authlink_kick_next - one kicked id (0: none
+ * left); authlink_kicked - was conn_id kicked? (taken if so).  A worker
+ * polls authlink_fd_now() beside its client and calls authlink_recv when
+ * it is readable; an event loop drains authlink_kick_next after
+ * authlink_recv.
+ */
+uint64_t authlink_kick_next(void);
+int authlink_kicked(uint64_t conn_id);
+
 /* authlink_held - how many connections this process holds */
 unsigned authlink_held(void);
 

@@ -33,6 +33,17 @@
  *   MECHS  {SECURE}                       -> MECHLIST {MECHS}
  *   CTL_PENALTIES {MAX}, CTL_CONNS {MAX}  -> CTL_REPLY {LINE...}
  *   CTL_CLEAR {KEY}                       -> CTL_REPLY {TEXT}
+ *   CTL_WHO {USER?}                       -> CTL_REPLY {LINE...}...: every
+ *                                         held connection (of USER), as
+ *                                         "id user addr age_s role pid",
+ *                                         tab-separated, in as many
+ *                                         replies as it takes; all but the
+ *                                         last carry MORE
+ *   CTL_KICK {USER}                       -> CTL_REPLY {CODE, TEXT, LINE...}
+ *                                         every connection of USER is
+ *                                         sent KICK at its holder, and
+ *                                         again at each later holder
+ *                                         until it closes
  * Events, never answered:
  *   ABORT  {CONNID?}                      the client cancelled the login
  *                                         (CONNID: the one detached under
@@ -43,6 +54,11 @@
  *   CLOSED {CONNID, TS}                   the connection is gone
  *   IAM    {ROLE}                         the sender is "idled" (where
  *                                         RESULTs go)
+ * Events from authd, never answered:
+ *   KICK   {CONNID, USER}                 end this connection (berthctl
+ *                                         kick): the holder says BYE and
+ *                                         closes it; one it no longer
+ *                                         holds is ignored
  *
  * CODE is an enum authclient_result value; DELAY is the milliseconds the
  * worker must hold a failure before answering it; LIMIT names the
@@ -75,6 +91,9 @@ enum authproto_type {
 	AUTHPROTO_T_CTL_PENALTIES = 40,
 	AUTHPROTO_T_CTL_CLEAR,
 	AUTHPROTO_T_CTL_CONNS,
+	AUTHPROTO_T_CTL_WHO,
+	AUTHPROTO_T_CTL_KICK,
+	AUTHPROTO_T_KICK = 60,
 	AUTHPROTO_T_OK = 100,
 	AUTHPROTO_T_CONTINUE,
 	AUTHPROTO_T_NO,
@@ -108,6 +127,7 @@ enum authproto_tag {
 	AUTHPROTO_LINE,
 	AUTHPROTO_TAG,
 	AUTHPROTO_ROLE,
+	AUTHPROTO_MORE,
 };
 
 #define AUTHPROTO_MAX_TAG 64	/* an IMAP command tag, NUL included */

@@ -2,11 +2,13 @@
 configuration, errors on stderr with a non-zero exit, and every
 subcommand's refusals."""
 import os
+import socket
 import subprocess
 
 import pytest
 
-from conftest import BUILD
+from conftest import BUILD, wait_for
+from raw import Raw
 
 CTL = os.path.join(BUILD, "tools", "berthctl")
 
@@ -30,7 +32,7 @@ def test_help_without_config():
     [], ["bogus"], ["user"], ["user", "delete"], ["user", "add"],
     ["mailbox"], ["mailbox", "create", "alice"], ["recover", "x"],
     ["check", "a", "b"], ["reconstruct", "a", "b", "c", "d"],
-    ["penalty", "clear"], ["who", "x"], ["-C"],
+    ["penalty", "clear"], ["who", "x", "y"], ["kick"], ["-C"],
 ])
 def test_usage_errors_without_config(args):
     r = run(*args)
@@ -118,3 +120,93 @@ def test_subcommand_errors(fresh):
         f.write("no_such_key: 1\n")
     r = run("config", conf=conf)
     assert r.returncode == 1 and "no_such_key" in r.stderr, r
+
+
+# --- who and kick ---------------------------------------------------------
+
+def who_rows(conf, *args):
+    r = run("who", *args, conf=conf)
+    assert r.returncode == 0, r
+    lines = r.stdout.splitlines()
+    assert lines[0].split()[:6] == ["SESSION", "USER", "ADDRESS", "STATE",
+                                    "WHERE", "SINCE"]
+    return [ln.split() for ln in lines[1:]]
+
+
+def test_who_and_kick(fresh):
+    # logged-in sessions stay in their worker between commands
+    srv = fresh(tls=True, extra_conf="wait_park_delay: 1h\n").start()
+    srv.add_user("bob", "pw")
+    conf = srv.conf
+    active = Raw(srv.port)
+    active.cmd(b"a", b"LOGIN alice secret")
+    idler = Raw(srv.port)
+    idler.cmd(b"a", b"LOGIN alice secret")
+    idler.cmd(b"b", b"SELECT INBOX")
+    idler.send(b"c IDLE\r\n")
+    assert idler.line().startswith(b"+")
+    bob = Raw(srv.port)
+    bob.cmd(b"a", b"LOGIN bob pw")
+    # a TLS client that has not begun its handshake waits in tlsd
+    tls = socket.create_connection(("127.0.0.1", srv.tls_port), timeout=10)
+    assert wait_for(lambda: srv.parked() == 1, 10)
+
+    def table():
+        return {(r[1], r[3], r[4].split("[")[0]) for r in who_rows(conf)}
+
+    want = {("alice", "active", "imapd"), ("alice", "parked", "idled"),
+            ("bob", "active", "imapd"), ("-", "tls", "tlsd")}
+    assert wait_for(lambda: table() == want, 10), who_rows(conf)
+    rows = who_rows(conf)
+    assert all(r[2] == "127.0.0.1" for r in rows), rows
+    assert len({r[0] for r in rows}) == 4       # one session id each
+    pids = {int(r[4].split("[")[1].rstrip("]")) for r in rows
+            if r[3] == "active"}
+    assert pids <= set(srv.children("imapd")), (pids, rows)
+    assert {r[1] for r in who_rows(conf, "alice")} == {"alice"}
+    assert len(who_rows(conf, "alice")) == 2
+    assert who_rows(conf, "nobody-here") == []
+
+    r = run("kick", "alice", conf=conf)
+    assert r.returncode == 0, r
+    assert "kicked 2 sessions of alice: all ended" in r.stdout, r
+    for c in (active, idler):
+        lines = []
+        try:
+            while True:
+                lines.append(c.line())
+        except (EOFError, ConnectionResetError):
+            pass
+        assert any(ln.startswith(b"* BYE") and b"administrator" in ln
+                   for ln in lines), lines
+    # the others go on
+    assert bob.cmd(b"b", b"NOOP")[-1].startswith(b"b OK")
+    assert {r[1] for r in who_rows(conf)} == {"bob", "-"}
+    assert srv.wait_log("berth/authd[", "kick user=alice sessions=2")
+    assert srv.wait_log("berth/imapd[", "kicked user=alice")
+    assert srv.wait_log("berth/idled[", "unpark user=alice",
+                        "reason=kicked")
+    # the kick lines name each session, as its other lines do
+    sids = {ln.rsplit("session=", 1)[1] for ln in srv.logtext().splitlines()
+            if "kick user=alice addr=" in ln and " holder=" in ln}
+    assert len(sids) == 2
+    for sid in sids:
+        assert srv.log_count("login user=alice", f"session={sid}") == 1
+
+    r = run("kick", "alice", conf=conf)
+    assert r.returncode == 1 and "no sessions of alice" in r.stderr, r
+    bob.close()
+    tls.close()
+
+
+def test_who_kick_errors(fresh):
+    srv = fresh()           # not started: no authd
+    srv.chown()
+    r = run("who", conf=srv.conf)
+    assert r.returncode == 1 and "authd is not reachable" in r.stderr, r
+    r = run("kick", "alice", conf=srv.conf)
+    assert r.returncode == 1 and "authd is not reachable" in r.stderr, r
+    for args in (["kick"], ["kick", "a", "b"], ["who", "a", "b"],
+                 ["kick", "--all"], ["who", "-x"]):
+        r = run(*args, conf=srv.conf)
+        assert r.returncode == 2 and "usage: berthctl" in r.stderr, (args, r)
