@@ -337,7 +337,7 @@ idled_change_init(void)
 	if (fd < 0 || listen(fd, 1024) < 0)
 		log_fatal("cannot listen on %s: %s", notify_path(),
 		    fd < 0 ? err.msg : strerror(errno));
-	net_set_nonblock(fd, 1);
-	if (ev_io_add(&change_lio, fd, EV_READ, change_accept, NULL) < 0)
-		log_fatal("epoll: %m");
+	if (net_set_nonblock(fd, 1) < 0 ||
+	    ev_io_add(&change_lio, fd, EV_READ, change_accept, NULL) < 0)
+		log_fatal("cannot watch %s: %m", notify_path());
 }

@@ -67,8 +67,11 @@ park_list(int conn)
 	char line[1400];
 
 	/* an admin command: a slow reader may hold idled two seconds */
-	setsockopt(conn, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	net_set_nonblock(conn, 0);
+	if (setsockopt(conn, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0 ||
+	    net_set_nonblock(conn, 0) < 0) {
+		log_warn("listing: cannot set up its socket: %m");
+		return;
+	}
 	ipc_msg_init(&park_msg, IDLEPROTO_T_LISTING);
 	for (s = idled_all_head; s != NULL; s = s->anext) {
 		park_list_line(s, line, sizeof(line));
@@ -118,6 +121,13 @@ park_take(int conn)
 	 * waiting for authd's answer while we have no link to authd to
 	 * hear it on.
 	 */
+	if (net_set_nonblock(fd, 1) < 0) {
+		log_warn("park refused user=%s addr=%s: client socket: %m",
+		    sn.user[0] ? sn.user : "-", sn.addr);
+		close(fd);
+		snap_free(&sn);
+		return;
+	}
 	tarpit = sn.kind == SNAP_K_NOTAUTH && (sn.flags & SNAP_F_CLOSE) &&
 	    sn.conn_id == 0;
 	if (tarpit && !idled_tarpit_take(sn.addr)) {
@@ -136,7 +146,6 @@ park_take(int conn)
 		snap_free(&sn);
 		return;
 	}
-	net_set_nonblock(fd, 1);
 	s = idled_sess_new(&sn, fd, handoff);
 	s->tarpit = (uint8_t)tarpit;
 	/* authd logs these events itself: refusals, logins it is
@@ -243,8 +252,8 @@ idled_park_init(void)
 	if (fd < 0 || listen(fd, 1024) < 0)
 		log_fatal("cannot listen on %s: %s", notify_idled_path(),
 		    fd < 0 ? err.msg : strerror(errno));
-	net_set_nonblock(fd, 1);
-	if (ev_io_add(&park_lio, fd, EV_READ, park_accept, NULL) < 0)
-		log_fatal("epoll: %m");
+	if (net_set_nonblock(fd, 1) < 0 ||
+	    ev_io_add(&park_lio, fd, EV_READ, park_accept, NULL) < 0)
+		log_fatal("cannot watch %s: %m", notify_idled_path());
 	park_spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
 }

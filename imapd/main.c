@@ -274,9 +274,11 @@ main(int argc, char **argv)
 	if ((lfd = srv_listen_fd()) < 0)
 		log_fatal("no listener: run imapd from master, or with -s");
 	/* workers share the listeners: several may wake for one client */
-	net_set_nonblock(lfd, 1);
-	if ((hfd = srv_handoff_fd(&handoff)) >= 0)
-		net_set_nonblock(hfd, 1);
+	if (net_set_nonblock(lfd, 1) < 0)
+		log_fatal("listener: %m");
+	if ((hfd = srv_handoff_fd(&handoff)) >= 0 &&
+	    net_set_nonblock(hfd, 1) < 0)
+		log_fatal("handoff socket: %m");
 	for (uses = 0; uses < IMAPD_MAX_USES && !imapd_stop && !imapd_trim;
 	    uses++) {
 		srv_status_send(SRV_S_READY);

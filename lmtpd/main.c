@@ -133,8 +133,9 @@ lmtpd_session_run(int fd)
 	snprintf(s.id, sizeof(s.id), "%llx-%d-%u",
 	    (unsigned long long)time(NULL), (int)getpid(), ++seq);
 	net_peer(fd, s.addr, sizeof(s.addr), &s.port);
-	/* writes wait in poll, bounded, never in write(2) */
-	net_set_nonblock(fd, 1);
+	/* writes wait in poll, bounded, never in write(2); F_SETFL on the
+	 * fd accept just gave us cannot fail */
+	(void)!net_set_nonblock(fd, 1);
 	lmtpd_client_fd = fd;
 	if (lmtpd_stop)
 		shutdown(fd, SHUT_RD);
@@ -208,7 +209,8 @@ main(int argc, char **argv)
 	store_set_event_fn(lmtpd_store, notify_store_event, NULL);
 	if ((lfd = srv_listen_fd()) < 0)
 		log_fatal("no listener: run lmtpd from master");
-	net_set_nonblock(lfd, 1);
+	if (net_set_nonblock(lfd, 1) < 0)
+		log_fatal("listener: %m");
 	for (uses = 0; uses < LMTPD_MAX_USES && !lmtpd_stop && !lmtpd_trim;
 	    uses++) {
 		srv_status_send(SRV_S_READY);

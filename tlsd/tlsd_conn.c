@@ -96,7 +96,8 @@ conn_listen_set(int on)
 	if (conn_lfd < 0 || on == !conn_full)
 		return;
 	conn_full = !on;
-	ev_io_mod(&conn_lio, on ? EV_READ : 0);
+	if (ev_io_mod(&conn_lio, on ? EV_READ : 0) < 0)
+		log_error("listener: epoll: %m");
 	srv_status_send(on ? SRV_S_READY : SRV_S_BUSY);
 	if (!on)
 		log_warn("holding %zu connections, the most open files allow; "
@@ -259,12 +260,10 @@ tlsd_conn_handshake(struct tconn *c)
 		return;
 	}
 	err = SSL_get_error(c->ssl, r);
-	if (err == SSL_ERROR_WANT_READ) {
-		ev_io_mod(&c->io, EV_READ);
-		return;
-	}
-	if (err == SSL_ERROR_WANT_WRITE) {
-		ev_io_mod(&c->io, EV_WRITE);
+	if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
+		if (ev_io_mod(&c->io, err == SSL_ERROR_WANT_READ ? EV_READ :
+		    EV_WRITE) < 0)
+			tlsd_conn_close(c, "epoll failed");
 		return;
 	}
 	log_info("TLS handshake failed addr=%s port=%d reason=\"%s\"", c->addr,
@@ -345,8 +344,8 @@ tlsd_conn_accepted(struct tconn *c)
 static void
 conn_resume(struct ev_timer *t, void *ctx)
 {
-	if (tlsd_conn_room())
-		ev_io_mod(&conn_lio, EV_READ);
+	if (tlsd_conn_room() && ev_io_mod(&conn_lio, EV_READ) < 0)
+		log_error("listener: epoll: %m");
 }
 
 /* conn_accept - take the clients waiting on the listener */
@@ -365,7 +364,8 @@ conn_accept(struct ev_io *io, unsigned events, void *ctx)
 		if (fd < 0) {
 			if (errno == EMFILE || errno == ENFILE) {
 				log_warn("accept: %m; pausing");
-				ev_io_mod(&conn_lio, 0);
+				if (ev_io_mod(&conn_lio, 0) < 0)
+					log_error("listener: epoll: %m");
 				ev_timer_add(&conn_pause, CONN_PAUSE_MS,
 				    conn_resume, NULL);
 			} else if (errno != EAGAIN && errno != EINTR &&
@@ -386,7 +386,7 @@ tlsd_conn_listen(int lfd)
 	if (lfd < 0)
 		return;
 	conn_lfd = lfd;
-	net_set_nonblock(lfd, 1);
-	if (ev_io_add(&conn_lio, lfd, EV_READ, conn_accept, NULL) < 0)
-		log_fatal("epoll: %m");
+	if (net_set_nonblock(lfd, 1) < 0 ||
+	    ev_io_add(&conn_lio, lfd, EV_READ, conn_accept, NULL) < 0)
+		log_fatal("listener: %m");
 }

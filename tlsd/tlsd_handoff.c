@@ -175,7 +175,7 @@ ho_try(struct tconn *c)
 	authlink_release(c->conn_id);
 	c->conn_id = 0;
 	c->pfd = sp[0];
-	net_set_nonblock(c->pfd, 1);
+	(void)!net_set_nonblock(c->pfd, 1);	/* a new socketpair: cannot fail */
 	tlsd_relay_start(c);
 	return 0;
 }
@@ -279,7 +279,7 @@ ho_ctl_take(struct hctl *h, struct ipc_msg *m)
 		close(fd);
 		return -1;
 	}
-	net_set_nonblock(fd, 1);
+	(void)!net_set_nonblock(fd, 1);	/* an fd just received: cannot fail */
 	c = tlsd_conn_new(fd, addr, (int)port);
 	c->starttls = 1;
 	c->failed = failed;
@@ -343,7 +343,7 @@ void
 tlsd_starttls_listen(int sfd)
 {
 	ho_sfd = sfd;
-	net_set_nonblock(sfd, 1);
-	if (ev_io_add(&ho_sio, sfd, EV_READ, ho_accept, NULL) < 0)
-		log_fatal("epoll: %m");
+	if (net_set_nonblock(sfd, 1) < 0 ||
+	    ev_io_add(&ho_sio, sfd, EV_READ, ho_accept, NULL) < 0)
+		log_fatal("STARTTLS socket: %m");
 }

@@ -177,8 +177,10 @@ relay_watch(struct tconn *c, struct ev_io *io, unsigned events)
 		    "session was not reading" : NULL);
 		return -1;
 	}
-	ev_io_mod(&c->io, t);
-	ev_io_mod(&c->pio, p);
+	if (ev_io_mod(&c->io, t) < 0 || ev_io_mod(&c->pio, p) < 0) {
+		tlsd_conn_close(c, "epoll failed");
+		return -1;
+	}
 	return 0;
 }
 

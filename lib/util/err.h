@@ -14,6 +14,11 @@ struct err {
 	char msg[ERR_MAX];
 };
 
+/* BERTH_CHECK - a function whose failure a caller must not ignore: the
+ * compiler warns at a call that drops the result; (void)!f() discards
+ * one on purpose, with a comment saying why */
+#define BERTH_CHECK __attribute__((warn_unused_result))
+
 /* err_set - format the reason into e (NULL: dropped); returns -1 */
 int err_set(struct err *e, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

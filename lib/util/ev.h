@@ -14,6 +14,8 @@
 #ifndef BERTH_EV_H
 #define BERTH_EV_H
 
+#include "err.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -46,9 +48,9 @@ struct ev_timer {
 void ev_init(void);
 /* ev_io_add - watch fd for events (EV_READ | EV_WRITE); -1 on failure */
 int ev_io_add(struct ev_io *io, int fd, unsigned events, ev_io_fn *cb,
-    void *ctx);
-/* ev_io_mod - change the events of a watched fd */
-int ev_io_mod(struct ev_io *io, unsigned events);
+    void *ctx) BERTH_CHECK;
+/* ev_io_mod - change the events of a watched fd; -1 on failure */
+int ev_io_mod(struct ev_io *io, unsigned events) BERTH_CHECK;
 /* ev_io_del - stop watching (the fd stays open); no-op if not watched */
 void ev_io_del(struct ev_io *io);
 /* ev_io_forget - the fd was closed already (epoll dropped it then): mark

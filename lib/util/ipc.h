@@ -8,9 +8,15 @@
  * MSG_TRUNC/MSG_CTRUNC, a bad len or an unknown version, and close any fd
  * that arrived with a rejected message.  Unknown tags are skipped.
  * ipc_get_* never exit: they return -1 on a missing or short field.
+ * ipc_put_* fail only when the message would pass IPC_MAX_MSG: a message
+ * of a few fixed-size fields may ignore their results, because its
+ * receiver checks every field it needs and drops a message that lacks
+ * one; a message filled in a loop must check each put.
  */
 #ifndef BERTH_IPC_H
 #define BERTH_IPC_H
+
+#include "err.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -51,14 +57,14 @@ int ipc_get_u64(const struct ipc_msg *m, uint16_t tag, uint64_t *v_r);
  * ipc_send - send m (with m->fd if >= 0; the caller keeps its fd).
  * Blocks unless the socket is non-blocking.  Returns 0 or -1 (errno).
  */
-int ipc_send(int sock, const struct ipc_msg *m);
+int ipc_send(int sock, const struct ipc_msg *m) BERTH_CHECK;
 /*
  * ipc_recv - receive one message.  Returns 1 on a valid message (m->fd
  * set to a received fd or -1; the caller owns it), 0 on EOF, -1 on error
  * or a malformed message (errno EPROTO; any fd that came with it is
  * closed), or -1 with errno EAGAIN on a non-blocking socket.
  */
-int ipc_recv(int sock, struct ipc_msg *m);
+int ipc_recv(int sock, struct ipc_msg *m) BERTH_CHECK;
 
 /*
  * ipc_queue - copies of messages a non-blocking socket had no room for,
@@ -74,10 +80,11 @@ struct ipc_queue {
 };
 #define IPC_QUEUE_INIT { NULL, 0, 0, 0 }
 /* ipc_queue_push - keep a copy of m; -1 when max are waiting already */
-int ipc_queue_push(struct ipc_queue *q, const struct ipc_msg *m, size_t max);
+int ipc_queue_push(struct ipc_queue *q, const struct ipc_msg *m,
+    size_t max) BERTH_CHECK;
 /* ipc_queue_flush - send what waits on sock (non-blocking): 0 all sent,
  * 1 the socket is full, -1 a send failed (errno; the message stays) */
-int ipc_queue_flush(struct ipc_queue *q, int sock);
+int ipc_queue_flush(struct ipc_queue *q, int sock) BERTH_CHECK;
 /* ipc_queue_len - how many wait */
 size_t ipc_queue_len(const struct ipc_queue *q);
 /* ipc_queue_clear - drop what waits and free the queue's memory */

@@ -7,6 +7,8 @@
 #ifndef BERTH_NET_H
 #define BERTH_NET_H
 
+#include "err.h"
+
 #include <stddef.h>
 #include <sys/socket.h>
 
@@ -26,7 +28,7 @@ void net_addr_str(const struct sockaddr *sa, char *out, size_t size,
     int *port_r);
 /* net_peer - address and port of the peer of fd; "unknown" on error */
 void net_peer(int fd, char *out, size_t size, int *port_r);
-int net_set_nonblock(int fd, int on);
+int net_set_nonblock(int fd, int on) BERTH_CHECK;
 /* net_keepalive - TCP keep-alive on a client, timed by imapd.conf's
  * tcp_keepalive_idle, _intvl and _cnt, so dead peers are found in
  * minutes; harmless on a Unix socket */
