@@ -122,6 +122,7 @@ cmd_append(struct imap_cmd *cmd)
 	}
 	if (cmd_mbox_check(cmd, 0) < 0)
 		return;
+	name = imap_astring(cmd, 0);	/* the stored form */
 	m = xcalloc(cmd->nargs, sizeof(*m));
 	uids = xcalloc(cmd->nargs, sizeof(*uids));
 	if (append_parse(cmd, m, &n) < 0)

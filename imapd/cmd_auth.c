@@ -42,7 +42,7 @@ cmd_capability_list(struct imap_session *s, struct buf *out)
 	char mechs[1024], *w, *save = NULL;
 	long long limit;
 
-	buf_puts(out, "IMAP4rev1");
+	buf_puts(out, "IMAP4rev1 IMAP4rev2");
 	/* literalminus: non-synchronizing literals up to 4096 bytes only
 	 * (RFC 7888 LITERAL-), as Cyrus's option of the name */
 	buf_puts(out, cfg_bool("literalminus") ? " LITERAL-" : " LITERAL+");
@@ -51,7 +51,7 @@ cmd_capability_list(struct imap_session *s, struct buf *out)
 	    "LIST-EXTENDED LIST-STATUS SPECIAL-USE CREATE-SPECIAL-USE "
 	    "STATUS=SIZE WITHIN SAVEDATE OBJECTID SORT SORT=DISPLAY "
 	    "THREAD=ORDEREDSUBJECT PREVIEW BINARY MULTIAPPEND SEARCHRES "
-	    "NOTIFY");
+	    "NOTIFY UTF8=ACCEPT");
 	if (s->state != IMAP_S_NOTAUTH && s->z == NULL)
 		buf_puts(out, " COMPRESS=DEFLATE");
 	/* APPENDLIMIT (RFC 7889): what APPEND takes, its literal too */
@@ -131,6 +131,20 @@ cmd_enable(struct imap_cmd *cmd)
 		    !cmd->s->qresync) {
 			cmd->s->qresync = cmd->s->condstore = 1;
 			buf_puts(&en, " QRESYNC");
+		}
+		/* IMAP4rev2 (RFC 9051) takes UTF-8 as UTF8=ACCEPT does,
+		 * and has no \\Recent: this session neither takes nor
+		 * shows it from now on */
+		if (strcasecmp(cmd->args[i].str, "IMAP4rev2") == 0 &&
+		    !cmd->s->rev2) {
+			cmd->s->rev2 = cmd->s->utf8 = 1;
+			view_recent_drop(cmd->s);
+			buf_puts(&en, " IMAP4rev2");
+		}
+		if (strcasecmp(cmd->args[i].str, "UTF8=ACCEPT") == 0 &&
+		    !cmd->s->utf8) {
+			cmd->s->utf8 = 1;
+			buf_puts(&en, " UTF8=ACCEPT");
 		}
 	}
 	io_printf(cmd->s, "* ENABLED%s\r\n", buf_cstr(&en));

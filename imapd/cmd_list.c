@@ -15,6 +15,9 @@
 
 #include "imapd.h"
 #include "imapd_cmd.h"
+#include "log.h"
+#include "mboxname.h"
+#include "mutf7.h"
 #include "wild.h"
 #include "xalloc.h"
 
@@ -155,6 +158,31 @@ list_add_pattern(struct list_ctx *c, const char *ref, const char *pat)
 	free(in);
 }
 
+/* list_add_utf8 - a pattern of a LIST-EXTENDED list: in the stored
+ * form (a UTF-8 session's converted) and checked as a single one is;
+ * -1 answered */
+static int
+list_add_utf8(struct list_ctx *c, const char *ref, const struct imapp_arg *p)
+{
+	struct imap_session *s = c->cmd->s;
+	struct buf m = BUF_INIT;
+	const char *err = NULL;
+	int r;
+
+	r = s->utf8 ? mutf7_from_utf8(p->str, p->len, &m, &err) :
+	    buf_append(&m, p->str, p->len);
+	if (r == 0 && mboxname_check(buf_cstr(&m), m.len, &err) == 0) {
+		list_add_pattern(c, ref, buf_cstr(&m));
+		buf_free(&m);
+		return 0;
+	}
+	buf_free(&m);
+	log_info("refused LIST user=%s addr=%s reason=\"%s\"", s->user,
+	    s->addr, err);
+	imap_bad(c->cmd, "%s", err);
+	return -1;
+}
+
 /* list_match - does name match a pattern (INBOX's names: the INBOX
  * form)? */
 static int
@@ -249,7 +277,8 @@ list_parse(struct list_ctx *c)
 			if (!imapp_arg_is_astring(&p->list[k]))
 				goto bad;
 		for (k = 0; k < p->nlist; k++)
-			list_add_pattern(c, a[i].str, p->list[k].str);
+			if (list_add_utf8(c, a[i].str, &p->list[k]) < 0)
+				return -1;	/* answered */
 	} else if (imapp_arg_is_astring(p)) {
 		if (cmd_mbox_check(cmd, i + 1) < 0)
 			return -1;
@@ -367,7 +396,7 @@ list_put(struct list_ctx *c, const struct list_ent *e)
 		buf_puts(&attrs, " \\Subscribed");
 	specialuse_put(&attrs, e->attrs);
 	buf_printf(&line, "* LIST (%s) \"/\" ", buf_cstr(&attrs) + 1);
-	imapp_put_astring(&line, e->name, strlen(e->name));
+	imap_put_mbox(s, &line, e->name);
 	if (e->childsub && (c->sel & LIST_SEL_RECURSIVE))
 		buf_puts(&line, " (\"CHILDINFO\" (\"SUBSCRIBED\"))");
 	io_printf(s, "%s\r\n", buf_cstr(&line));
@@ -394,8 +423,7 @@ list_lsub(struct list_ctx *c, struct list_ent *v, size_t n)
 		if (list_match(c, v[i].name)) {
 			buf_reset(&line);
 			buf_puts(&line, "* LSUB () \"/\" ");
-			imapp_put_astring(&line, v[i].name,
-			    strlen(v[i].name));
+			imap_put_mbox(c->cmd->s, &line, v[i].name);
 			io_printf(s, "%s\r\n", buf_cstr(&line));
 			continue;
 		}
@@ -409,8 +437,7 @@ list_lsub(struct list_ctx *c, struct list_ent *v, size_t n)
 			    parent) != 0)) {
 				buf_reset(&line);
 				buf_puts(&line, "* LSUB (\\Noselect) \"/\" ");
-				imapp_put_astring(&line, parent,
-				    strlen(parent));
+				imap_put_mbox(c->cmd->s, &line, parent);
 				io_printf(s, "%s\r\n", buf_cstr(&line));
 				free(last);
 				last = xstrdup(parent);

@@ -16,6 +16,7 @@
 #include "imapd_notify.h"
 #include "log.h"
 #include "mboxname.h"
+#include "mutf7.h"
 #include "wild.h"
 #include "xalloc.h"
 
@@ -37,6 +38,29 @@ cmd_mbox_result(struct imap_cmd *cmd, int r, const char *err)
 		imap_no(cmd, "[SERVERBUG] %s", err);
 }
 
+/*
+ * cmd_mbox_utf8 - a UTF-8 session's name (argument i) into the stored
+ * form, modified UTF-7, in place; the old string is kept until the
+ * handler ends (it may hold a pointer to it).  -1 with *err_r
+ */
+static int
+cmd_mbox_utf8(struct imap_cmd *cmd, size_t i, const char **err_r)
+{
+	struct imapp_arg *a = &cmd->args[i];
+	struct buf m = BUF_INIT;
+
+	if (mutf7_from_utf8(a->str, a->len, &m, err_r) < 0) {
+		buf_free(&m);
+		return -1;
+	}
+	cmd->spent = xreallocarray(cmd->spent, cmd->nspent + 1,
+	    sizeof(*cmd->spent));
+	cmd->spent[cmd->nspent++] = a->str;
+	a->len = m.len;
+	a->str = m.data ? buf_release(&m) : xstrdup("");
+	return 0;
+}
+
 int
 cmd_mbox_check(struct imap_cmd *cmd, size_t i)
 {
@@ -44,7 +68,8 @@ cmd_mbox_check(struct imap_cmd *cmd, size_t i)
 
 	if (i >= cmd->nargs || !imapp_arg_is_astring(&cmd->args[i]))
 		return 0;	/* the handler's own check answers */
-	if (mboxname_check(cmd->args[i].str, cmd->args[i].len, &err) == 0)
+	if ((!cmd->s->utf8 || cmd_mbox_utf8(cmd, i, &err) == 0) &&
+	    mboxname_check(cmd->args[i].str, cmd->args[i].len, &err) == 0)
 		return 0;
 	log_info("refused %s user=%s addr=%s reason=\"%s\"", cmd->c->name,
 	    cmd->s->user, cmd->s->addr, err);
@@ -93,6 +118,7 @@ cmd_create(struct imap_cmd *cmd)
 	}
 	if (cmd_mbox_check(cmd, 0) < 0)
 		return;
+	name = imap_astring(cmd, 0);	/* the stored form */
 	if (cmd->nargs == 2 && (r = cmd_create_use(&cmd->args[1],
 	    &use)) < 0) {
 		if (r == -2)
@@ -133,6 +159,7 @@ cmd_delete(struct imap_cmd *cmd)
 	}
 	if (cmd_mbox_check(cmd, 0) < 0)
 		return;
+	name = imap_astring(cmd, 0);	/* the stored form */
 	if (cmd->s->state == IMAP_S_SELECTED &&
 	    strcmp(cmd->s->view.name, name) == 0)
 		view_close(cmd->s);
@@ -155,6 +182,8 @@ cmd_rename(struct imap_cmd *cmd)
 	}
 	if (cmd_mbox_check(cmd, 0) < 0 || cmd_mbox_check(cmd, 1) < 0)
 		return;
+	from = imap_astring(cmd, 0);	/* the stored forms */
+	to = imap_astring(cmd, 1);
 	r = store_mbox_rename(cmd->s->st, cmd->s->user, from, to, &err);
 	if (r == 0)
 		log_info("rename user=%s from=%s to=%s", cmd->s->user, from,
@@ -174,6 +203,7 @@ cmd_subscribe(struct imap_cmd *cmd)
 	}
 	if (cmd_mbox_check(cmd, 0) < 0)
 		return;
+	name = imap_astring(cmd, 0);	/* the stored form */
 	if (store_sub_set(cmd->s->st, cmd->s->user, name, on, &err) < 0)
 		cmd_mbox_result(cmd, -1, err);
 	else
@@ -201,6 +231,24 @@ cmd_status_recent(struct imap_session *s, const struct store_mbox *mb)
 	return n;
 }
 
+/* cmd_status_deleted - messages with \Deleted (RFC 9051 STATUS DELETED) */
+static uint32_t
+cmd_status_deleted(struct imap_session *s, const struct store_mbox *mb)
+{
+	struct store_msg *msgs;
+	struct store_mbox now;
+	const char *err;
+	uint32_t n = 0;
+	size_t nm, i;
+
+	if (store_msg_list(s->st, mb->id, &now, &msgs, &nm, &err) != 0)
+		return 0;
+	for (i = 0; i < nm; i++)
+		n += (msgs[i].flags & STORE_F_DELETED) != 0;
+	free(msgs);
+	return n;
+}
+
 int
 cmd_status_items(struct imap_session *s, const struct store_mbox *mb,
     const struct imapp_arg *items, size_t n, struct buf *line)
@@ -215,8 +263,11 @@ cmd_status_items(struct imap_session *s, const struct store_mbox *mb,
 		buf_puts(line, i ? " " : "");
 		if (strcasecmp(it, "MESSAGES") == 0)
 			buf_printf(line, "MESSAGES %u", mb->exists);
-		else if (strcasecmp(it, "RECENT") == 0)
+		else if (strcasecmp(it, "RECENT") == 0 && !s->rev2)
 			buf_printf(line, "RECENT %u", cmd_status_recent(s, mb));
+		else if (strcasecmp(it, "DELETED") == 0)
+			buf_printf(line, "DELETED %u", cmd_status_deleted(s,
+			    mb));
 		else if (strcasecmp(it, "UIDNEXT") == 0)
 			buf_printf(line, "UIDNEXT %u", mb->uidnext);
 		else if (strcasecmp(it, "UIDVALIDITY") == 0)
@@ -243,7 +294,7 @@ cmd_status_put(struct imap_session *s, const char *name,
 {
 	struct buf q = BUF_INIT;
 
-	imapp_put_astring(&q, name, strlen(name));
+	imap_put_mbox(s, &q, name);
 	io_printf(s, "* STATUS %s (%s)\r\n", buf_cstr(&q),
 	    buf_cstr((struct buf *)line));
 	buf_free(&q);
@@ -264,6 +315,7 @@ cmd_status(struct imap_cmd *cmd)
 	}
 	if (cmd_mbox_check(cmd, 0) < 0)
 		return;
+	name = imap_astring(cmd, 0);	/* the stored form */
 	r = store_mbox_get(cmd->s->st, cmd->s->user, name, &mb, &err);
 	if (r != 0 || (mb.attrs & STORE_MBOX_NOSELECT)) {
 		cmd_mbox_result(cmd, r ? r : STORE_ENOENT, r ? err :

@@ -364,6 +364,7 @@ cmd_copy(struct imap_cmd *cmd)
 		free(uids);
 		return;
 	}
+	dst = imap_astring(cmd, 1);	/* the stored form */
 	if (move && s->view.readonly) {
 		imap_no(cmd, "[READ-ONLY] Mailbox is read-only");
 		free(uids);
@@ -550,6 +551,9 @@ cmd_search(struct imap_cmd *cmd)
 		imap_bad(cmd, "SEARCH RETURN takes (MIN MAX ALL COUNT SAVE)");
 		return;
 	}
+	/* IMAP4rev2: ESEARCH, never SEARCH (RFC 9051 6.4.4) */
+	if (ret == 0 && s->rev2)
+		ret = SEARCH_RET_ALL;
 	if (ret & SEARCH_RET_SAVE) {
 		/* a SEARCH that fails leaves "$" empty (RFC 5182 2.1) */
 		free(s->view.saved);

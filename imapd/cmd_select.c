@@ -113,6 +113,22 @@ cmd_select_resync(struct imap_session *s, const struct cmd_qresync *q)
 	buf_free(&line);
 }
 
+/* cmd_select_list - "* LIST" of the mailbox being selected (IMAP4rev2) */
+static void
+cmd_select_list(struct imap_session *s, const struct store_mbox *mb,
+    const char *name)
+{
+	struct buf line = BUF_INIT, attrs = BUF_INIT;
+
+	specialuse_put(&attrs, mb->attrs);
+	buf_printf(&line, "* LIST (%s) \"/\" ", attrs.len ? attrs.data + 1 :
+	    "");
+	imap_put_mbox(s, &line, name);
+	io_printf(s, "%s\r\n", buf_cstr(&line));
+	buf_free(&line);
+	buf_free(&attrs);
+}
+
 void
 cmd_select(struct imap_cmd *cmd)
 {
@@ -132,6 +148,7 @@ cmd_select(struct imap_cmd *cmd)
 	}
 	if (cmd_mbox_check(cmd, 0) < 0)
 		return;
+	name = imap_astring(cmd, 0);	/* the stored form */
 	memset(&q, 0, sizeof(q));
 	if (cmd->nargs == 2 && cmd_select_params(cmd, &cmd->args[1], &q) < 0) {
 		imap_bad(cmd, "Invalid SELECT parameters (QRESYNC needs ENABLE "
@@ -147,8 +164,14 @@ cmd_select(struct imap_cmd *cmd)
 		return;
 	}
 	view_keywords_put(s);
-	io_printf(s, "* %zu EXISTS\r\n* %u RECENT\r\n", s->view.n, nrecent);
-	for (i = 0; i < s->view.n; i++)
+	io_printf(s, "* %zu EXISTS\r\n", s->view.n);
+	/* IMAP4rev2 (RFC 9051 6.3.2): no RECENT, no UNSEEN; a LIST of the
+	 * mailbox instead */
+	if (s->rev2)
+		cmd_select_list(s, &mb, name);
+	else
+		io_printf(s, "* %u RECENT\r\n", nrecent);
+	for (i = 0; i < s->view.n && !s->rev2; i++)
 		if (!(s->view.msgs[i].flags & STORE_F_SEEN)) {
 			unseen = (uint32_t)i + 1;
 			break;

@@ -97,6 +97,10 @@ struct imap_cmd {
 	struct imapp_arg *args;
 	size_t nargs;
 	int uid;		/* UID prefix */
+	char **spent;		/* argument strings replaced by their
+				 * stored form (cmd_mbox_check), freed
+				 * after the handler */
+	size_t nspent;
 };
 
 typedef void imap_cmd_fn(struct imap_cmd *cmd);
@@ -311,6 +315,10 @@ void imap_bad(struct imap_cmd *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* imap_astring - argument i as a string, or NULL if not an astring */
 const char *imap_astring(struct imap_cmd *cmd, size_t i);
+/* imap_put_mbox - mailbox name (the store's modified UTF-7) as an
+ * astring in the session's form: UTF-8 once enabled (RFC 6855) */
+void imap_put_mbox(struct imap_session *s, struct buf *out,
+    const char *name);
 /* imap_flags_parse - a flag list into bits and keywords; -1 bad */
 int imap_flags_parse(const struct imapp_arg *a, uint32_t *flags_r,
     struct buf *kw_r);
@@ -368,6 +376,8 @@ int view_vanished_earlier(struct imap_session *s, const char *set,
     const char *known, uint64_t modseq);
 /* view_recent - messages \Recent in the view */
 uint32_t view_recent(struct imap_session *s);
+/* view_recent_drop - IMAP4rev2: the view has no \Recent from now on */
+void view_recent_drop(struct imap_session *s);
 /* view_msgno - msgno of uid in the view, 0 if absent */
 uint32_t view_msgno(struct imap_session *s, uint32_t uid);
 

@@ -210,7 +210,7 @@ notify_send_status(struct imap_session *s, const struct notify_mbox *m,
 	struct buf line = BUF_INIT;
 
 	buf_puts(&line, "* STATUS ");
-	imapp_put_astring(&line, m->name, strlen(m->name));
+	imap_put_mbox(s, &line, m->name);
 	buf_printf(&line, " (MESSAGES %u UIDNEXT %u UIDVALIDITY %u",
 	    m->messages, m->uidnext, m->uidvalidity);
 	if (s->condstore || (ev & NOTIFY_EV_FLAGS))
@@ -254,10 +254,10 @@ notify_send_list(struct imap_session *s, const char *name,
 	if (s->notify->track_subs && m != NULL && m->subscribed)
 		buf_puts(&line, " \\Subscribed");
 	buf_puts(&line, ") \"/\" ");
-	imapp_put_astring(&line, name, strlen(name));
+	imap_put_mbox(s, &line, name);
 	if (oldname != NULL) {
 		buf_puts(&line, " (\"OLDNAME\" (");
-		imapp_put_astring(&line, oldname, strlen(oldname));
+		imap_put_mbox(s, &line, oldname);
 		buf_puts(&line, "))");
 	}
 	buf_puts(&line, "\r\n");

@@ -25,6 +25,7 @@
 #include "log.h"
 #include "net.h"
 #include "proxyp.h"
+#include "mutf7.h"
 #include "snap.h"
 #include "srv.h"
 
@@ -129,6 +130,18 @@ imap_flags_parse(const struct imapp_arg *a, uint32_t *flags_r,
 }
 
 void
+imap_put_mbox(struct imap_session *s, struct buf *out, const char *name)
+{
+	struct buf u = BUF_INIT;
+
+	if (s->utf8 && mutf7_to_utf8(name, &u) == 0)
+		imapp_put_utf8_astring(out, u.data ? u.data : "", u.len);
+	else
+		imapp_put_astring(out, name, strlen(name));
+	buf_free(&u);
+}
+
+void
 imap_flags_put(struct buf *out, uint32_t flags, const char *kw, int recent)
 {
 	size_t j;
@@ -163,7 +176,7 @@ imapd_last_line(const struct buf *out)
 static void
 imapd_dispatch(struct imap_session *s, struct imapp_cmd *c)
 {
-	struct imap_cmd cmd = { s, c, c->tag, c->args, c->nargs, 0 };
+	struct imap_cmd cmd = { s, c, c->tag, c->args, c->nargs, 0, NULL, 0 };
 	const struct imap_cmd_def *def;
 	char name[64];
 
@@ -200,6 +213,9 @@ imapd_dispatch(struct imap_session *s, struct imapp_cmd *c)
 		return;
 	}
 	def->fn(&cmd);
+	while (cmd.nspent > 0)
+		free(cmd.spent[--cmd.nspent]);
+	free(cmd.spent);
 	if (s->state == IMAP_S_SELECTED || s->notify != NULL) {
 		/* the tagged reply (the last line) must come last: hold it
 		 * while syncing.  The command's untagged responses stay
@@ -571,14 +587,17 @@ imapd_serve(struct imap_session *s, int greet)
 
 	s->served_ms = clock_mono_ms();
 	if (greet)
-		io_printf(s, "* OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR ID "
-		    "ENABLE IDLE NOTIFY%s%s] berth ready\r\n", !s->secure &&
+		io_printf(s, "* OK [CAPABILITY IMAP4rev1 IMAP4rev2 %s SASL-IR "
+		    "ID ENABLE IDLE NOTIFY%s%s] berth ready\r\n",
+		    cfg_bool("literalminus") ? "LITERAL-" : "LITERAL+",
+		    !s->secure &&
 		    !cfg_bool("allowplaintext") ? " LOGINDISABLED" : "",
 		    !s->tls && imapd_tls_available() ? " STARTTLS" : "");
 	while (s->state != IMAP_S_LOGOUT && !s->dead) {
 		if (imapd_next_command(s, &first) < 0)
 			break;
-		if (imapp_parse(s->rd.cmd.data, s->rd.cmd.len, &c, &err) < 0) {
+		if (imapp_parse_flags(s->rd.cmd.data, s->rd.cmd.len,
+		    s->utf8 ? IMAPP_PARSE_UTF8 : 0, &c, &err) < 0) {
 			if (first) {
 				/* not IMAP at all (HTTP, SMTP...): hang up */
 				io_printf(s, "* BYE Not an IMAP client\r\n");

@@ -120,7 +120,7 @@ view_claim(struct imap_session *s, const struct store_mbox *mb)
 	const char *err;
 	size_t i;
 
-	if (v->readonly || mb->recentuid + 1 >= mb->uidnext)
+	if (v->readonly || s->rev2 || mb->recentuid + 1 >= mb->uidnext)
 		return 0;
 	if (store_claim_recent(s->st, v->mboxid, &old, &new, &err) != 0) {
 		log_error("recent claim user=%s mailbox=%s: %s", s->user,
@@ -159,7 +159,10 @@ view_open(struct imap_session *s, const char *name, int readonly,
 	}
 	/* SELECT takes what nobody has seen; EXAMINE shows it, but leaves
 	 * it to the next SELECT (RFC 3501 6.3.2) */
-	if (readonly) {
+	if (s->rev2) {
+		/* IMAP4rev2 has no \Recent: take none, show none */
+		oldrecent = newrecent = 0;
+	} else if (readonly) {
 		oldrecent = mb.recentuid;
 		newrecent = UINT32_MAX;
 	} else if (store_claim_recent(s->st, mb.id, &oldrecent, &newrecent,
@@ -188,6 +191,16 @@ view_open(struct imap_session *s, const char *name, int readonly,
 	*mb_r = mb;
 	s->state = IMAP_S_SELECTED;
 	return 0;
+}
+
+void
+view_recent_drop(struct imap_session *s)
+{
+	size_t i;
+
+	s->view.recent_lo = s->view.recent_hi = 0;
+	for (i = 0; i < s->view.n; i++)
+		s->view.msgs[i].recent = 0;
 }
 
 void

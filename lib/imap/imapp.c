@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "imapp.h"
+#include "mutf7.h"
 #include "xalloc.h"
 
 void
@@ -184,6 +185,7 @@ imapp_is_atom_char(unsigned char c)
 struct imapp_tok {
 	const char *s;
 	size_t len, i;
+	unsigned flags;		/* IMAPP_PARSE_* */
 	size_t nargs;
 	const char *err;
 	char errbuf[96];
@@ -284,6 +286,13 @@ imapp_parse_quoted(struct imapp_tok *t, struct imapp_arg *a)
 		c = (unsigned char)t->s[t->i];
 		if (c == '"') {
 			t->i++;
+			/* UTF8=ACCEPT: UTF-8 only, checked here at the edge */
+			if ((t->flags & IMAPP_PARSE_UTF8) &&
+			    !mutf7_utf8_valid(b.data ? b.data : "", b.len)) {
+				buf_free(&b);
+				return imapp_fail(t,
+				    "Quoted string is not valid UTF-8");
+			}
 			a->type = IMAPP_STRING;
 			a->len = b.len;
 			a->str = buf_release(&b);
@@ -416,11 +425,19 @@ int
 imapp_parse(const char *wire, size_t len, struct imapp_cmd *cmd,
     const char **error_r)
 {
+	return imapp_parse_flags(wire, len, 0, cmd, error_r);
+}
+
+int
+imapp_parse_flags(const char *wire, size_t len, unsigned flags,
+    struct imapp_cmd *cmd, const char **error_r)
+{
 	struct imapp_tok t;
 	size_t s;
 
 	memset(cmd, 0, sizeof(*cmd));
 	memset(&t, 0, sizeof(t));
+	t.flags = flags;
 	t.s = wire;
 	t.len = len;
 	/* tag */
@@ -607,6 +624,32 @@ imapp_put_astring(struct buf *out, const char *s, size_t len)
 	return;
 quoted:
 	imapp_put_string(out, s, len);
+}
+
+void
+imapp_put_utf8_astring(struct buf *out, const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if ((unsigned char)s[i] >= 0x80)
+			break;
+	if (i == len || len > 1024) {
+		imapp_put_astring(out, s, len);
+		return;
+	}
+	for (i = 0; i < len; i++)
+		if (s[i] == '\r' || s[i] == '\n' || s[i] == '\0') {
+			imapp_put_literal(out, s, len);
+			return;
+		}
+	buf_putc(out, '"');
+	for (i = 0; i < len; i++) {
+		if (s[i] == '"' || s[i] == '\\')
+			buf_putc(out, '\\');
+		buf_putc(out, s[i]);
+	}
+	buf_putc(out, '"');
 }
 
 /* ---- sequence sets ---- */

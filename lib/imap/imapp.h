@@ -112,6 +112,12 @@ struct imapp_cmd {
  */
 int imapp_parse(const char *wire, size_t len, struct imapp_cmd *cmd,
     const char **error_r);
+/* imapp_parse_flags - the same with IMAPP_PARSE_* flags */
+int imapp_parse_flags(const char *wire, size_t len, unsigned flags,
+    struct imapp_cmd *cmd, const char **error_r);
+#define IMAPP_PARSE_UTF8 0x01	/* UTF8=ACCEPT (RFC 6855): a quoted
+				 * string must be UTF-8 (without it any
+				 * 8-bit byte passes, as before) */
 void imapp_cmd_free(struct imapp_cmd *cmd);
 
 /* imapp_is_atom_char - may c appear in an atom (RFC 3501 ATOM-CHAR)? */
@@ -131,6 +137,9 @@ void imapp_put_nstring(struct buf *out, const char *s, size_t len);
 void imapp_put_text(struct buf *out, const char *s, size_t len);
 /* imapp_put_astring - as an atom when possible */
 void imapp_put_astring(struct buf *out, const char *s, size_t len);
+/* imapp_put_utf8_astring - the same for a session that takes UTF-8
+ * (RFC 6855): 8-bit bytes may stand in a quoted string */
+void imapp_put_utf8_astring(struct buf *out, const char *s, size_t len);
 /* imapp_put_literal - always "{len}\r\n" + bytes */
 void imapp_put_literal(struct buf *out, const char *s, size_t len);
 
