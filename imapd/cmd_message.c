@@ -17,19 +17,31 @@
 #include "xalloc.h"
 
 /* cmd_records - the store's records of the selected mailbox: of uids
- * (ascending) only, when they are few beside the mailbox, so that
- * fetching one message costs one message; NULL uids: all */
+ * (ascending) only: one cursor range when they are dense (at most twice
+ * their number read), else one lookup each; NULL uids: all */
 static int
 cmd_records(struct imap_session *s, const uint32_t *uids, size_t nuids,
     struct store_msg **msgs, size_t *n, const char **err)
 {
 	struct store_mbox mb;
 
-	if (uids != NULL && (nuids <= 16 || nuids < s->view.n / 16))
+	if (uids != NULL && nuids == 0) {
+		*msgs = NULL;
+		*n = 0;
+		return 0;
+	}
+	if (uids != NULL && uids[nuids - 1] - uids[0] < 2 * nuids)
+		return store_msg_range(s->st, s->view.mboxid, uids[0],
+		    uids[nuids - 1], 0, msgs, n, err);
+	if (uids != NULL)
 		return store_msg_get_uids(s->st, s->view.mboxid, uids, nuids,
 		    msgs, n, err);
 	return store_msg_list(s->st, s->view.mboxid, &mb, msgs, n, err);
 }
+
+/* records a FETCH reads at once: its memory stays a batch's whatever
+ * the mailbox (about 1 KB a record) */
+#define CMD_FETCH_BATCH 256
 
 static struct store_msg *
 cmd_find(struct store_msg *msgs, size_t n, uint32_t uid)
@@ -72,47 +84,24 @@ cmd_set_arg(struct imap_cmd *cmd, uint32_t **uids, size_t *n)
 	return 0;
 }
 
-void
-cmd_fetch(struct imap_cmd *cmd)
+/* cmd_fetch_batch - FETCH of uids[0..n) (ascending): their records in
+ * one read, \Seen set in one transaction, then each response; -1 when
+ * the records cannot be read */
+static int
+cmd_fetch_batch(struct imap_session *s, const struct fetch_req *req,
+    const uint32_t *uids, size_t n, int setseen, size_t *missed)
 {
-	struct imap_session *s = cmd->s;
-	struct fetch_req *req;
 	struct store_msg *msgs = NULL, *m;
 	struct fetch_msg fm;
-	uint32_t *uids = NULL, *seen = NULL;
-	size_t n, nm, i, nseen = 0, missed = 0, ks = 0;
+	uint32_t *seen = NULL;
+	size_t nm, i, nseen = 0, ks = 0;
 	const char *err;
-	int setseen;
 
-	if (cmd_set_arg(cmd, &uids, &n) < 0)
-		return;
-	if (cmd->nargs < 2) {
-		imap_bad(cmd, "FETCH needs attributes");
-		goto out;
-	}
-	if ((req = fetch_parse(cmd->args + 1, cmd->nargs - 1, cmd->uid,
-	    &err)) == NULL) {
-		imap_bad(cmd, "%s", err);
-		goto out;
-	}
-	if (fetch_vanished(req) && (!cmd->uid || !s->qresync)) {
-		imap_bad(cmd, "VANISHED needs UID FETCH and ENABLE QRESYNC");
-		fetch_free(&req);
-		goto out;
-	}
-	if (fetch_wants_modseq(req))
-		s->condstore = 1;
-	/* RFC 7162 3.2.6: what of the set went away since, first */
-	if (fetch_vanished(req))
-		view_vanished_earlier(s, cmd->args[0].str, NULL,
-		    fetch_changedsince(req));
-	fetch_stream(req, s, io_flush);
 	if (cmd_records(s, uids, n, &msgs, &nm, &err) != 0) {
-		imap_no(cmd, "[SERVERBUG] %s", err);
-		fetch_free(&req);
-		goto out;
+		log_error("fetch user=%s mailbox=%s: %s", s->user,
+		    s->view.name, err);
+		return -1;
 	}
-	setseen = fetch_sets_seen(req) && !s->view.readonly;
 	if (setseen) {
 		/* \Seen first, in one transaction, then report it */
 		seen = xcalloc(n + 1, sizeof(*seen));
@@ -144,7 +133,7 @@ cmd_fetch(struct imap_cmd *cmd)
 			 * message as it was (RFC 3501 7.4.1) */
 			if (store_msg_expunged(s->st, s->view.mboxid,
 			    uids[i], &gone, &err) != 0) {
-				missed++;
+				(*missed)++;
 				continue;
 			}
 			m = &gone;
@@ -165,12 +154,60 @@ cmd_fetch(struct imap_cmd *cmd)
 		    &s->out, &err) < 0) {
 			log_error("fetch user=%s mailbox=%s uid=%u: %s",
 			    s->user, s->view.name, uids[i], err);
-			missed++;
+			(*missed)++;
 			continue;
 		}
 		cmd_view_note(s, m);
 		if (s->out.len > 256 * 1024)
 			io_flush(s);
+	}
+	free(seen);
+	free(msgs);
+	return 0;
+}
+
+void
+cmd_fetch(struct imap_cmd *cmd)
+{
+	struct imap_session *s = cmd->s;
+	struct fetch_req *req;
+	uint32_t *uids = NULL;
+	size_t n, b, nb, missed = 0;
+	const char *err;
+	int setseen;
+
+	if (cmd_set_arg(cmd, &uids, &n) < 0)
+		return;
+	if (cmd->nargs < 2) {
+		imap_bad(cmd, "FETCH needs attributes");
+		goto out;
+	}
+	if ((req = fetch_parse(cmd->args + 1, cmd->nargs - 1, cmd->uid,
+	    &err)) == NULL) {
+		imap_bad(cmd, "%s", err);
+		goto out;
+	}
+	if (fetch_vanished(req) && (!cmd->uid || !s->qresync)) {
+		imap_bad(cmd, "VANISHED needs UID FETCH and ENABLE QRESYNC");
+		fetch_free(&req);
+		goto out;
+	}
+	if (fetch_wants_modseq(req))
+		s->condstore = 1;
+	/* RFC 7162 3.2.6: what of the set went away since, first */
+	if (fetch_vanished(req))
+		view_vanished_earlier(s, cmd->args[0].str, NULL,
+		    fetch_changedsince(req));
+	fetch_stream(req, s, io_flush);
+	setseen = fetch_sets_seen(req) && !s->view.readonly;
+	for (b = 0; b < n && !s->dead; b += nb) {
+		nb = n - b < CMD_FETCH_BATCH ? n - b : CMD_FETCH_BATCH;
+		if (cmd_fetch_batch(s, req, uids + b, nb, setseen,
+		    &missed) < 0) {
+			imap_no(cmd, "[SERVERBUG] Cannot read the mailbox");
+			fetch_free(&req);
+			goto out;
+		}
 	}
 	if (missed > 0 && !cmd->uid)
 		imap_no(cmd, "[EXPUNGEISSUED] Some messages could not be "
@@ -179,8 +216,6 @@ cmd_fetch(struct imap_cmd *cmd)
 		imap_ok(cmd, "FETCH completed");
 	fetch_free(&req);
 out:
-	free(seen);
-	free(msgs);
 	free(uids);
 }
 

@@ -1,20 +1,34 @@
 /*
  * fetch - FETCH items: parse the attribute list once, then render
  * each message from its index record, the FETCH cache (ENVELOPE, BODY,
- * BODYSTRUCTURE) and, only for sections, the mapped message file.
+ * BODYSTRUCTURE) and, only for sections, the message file.
+ *
+ * Memory: a section that is a byte range of the file (BODY[], RFC822,
+ * BINARY[] of the whole message, a part's body, HEADER, TEXT, MIME, and
+ * their partials) is never held: its literal is read from the file with
+ * pread, FETCH_CHUNK bytes at a time, into the session's output, which
+ * is flushed every FETCH_STREAM_AT bytes.  Only what must be built is
+ * built in memory: HEADER.FIELDS (a header's size), PREVIEW, and
+ * BINARY[part] of a part with a transfer encoding (the decoded part).
+ * The file is mapped only to find a part's range (MIME parsing), never
+ * for the whole message or its partials.
  */
 #include "config.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 
+#include <unistd.h>
+
 #include "date.h"
 #include "imapd.h"
 #include "fetch.h"
+#include "log.h"
 #include "mime.h"
 #include "xalloc.h"
 
@@ -56,6 +70,18 @@ struct fetch_req {
 };
 
 #define FETCH_STREAM_AT (256 * 1024)
+#define FETCH_CHUNK (64 * 1024)	/* bytes read from a file at once */
+
+/* the message file: fd for ranges, data (mapped) for parsing */
+struct fetch_src {
+	int fd;
+	size_t len;
+	const char *data;	/* NULL until a header or part is needed */
+	size_t maplen;
+	size_t hdr_len;		/* the message's header, once found */
+	int hdr_found;
+	struct mime_part *root;	/* parsed only to find a part */
+};
 
 static void
 fetch_add(struct fetch_req *r, enum fetch_kind k)
@@ -547,70 +573,223 @@ fetch_savedate(const struct store_msg *m, struct buf *out)
 	buf_printf(out, "SAVEDATE \"%s\"", d);
 }
 
-/* fetch_section_data - the bytes of a section into out */
-static void
-fetch_section_data(const struct fetch_item *it, const char *data,
-    size_t len, struct mime_part *root, struct buf *out)
+/* fetch_item_maps - does the item need the mapped file (a header, or
+ * the MIME structure)? */
+static int
+fetch_item_maps(const struct fetch_item *it)
 {
-	const struct mime_part *p = root;
-	const char *const *names = (const char *const *)it->fields;
-
-	if (it->nparts > 0) {
-		p = mime_find_part(root, it->parts, it->nparts);
-		if (p == NULL)
-			return;
-		if (it->sect == S_MIME) {
-			buf_append(out, data + p->hdr_off, p->hdr_len);
-			return;
-		}
-		if (it->sect == S_ALL) {
-			buf_append(out, data + p->body_off, p->body_len);
-			return;
-		}
-		/* HEADER/TEXT of a part: of its enclosed message */
-		if (strcmp(p->type, "message") != 0 || p->nchildren != 1)
-			return;
-		p = &p->children[0];
-	} else if (it->sect == S_ALL) {
-		buf_append(out, data, len);
-		return;
-	}
-	switch (it->sect) {
-	case S_HEADER:
-		buf_append(out, data + p->hdr_off, p->hdr_len);
-		break;
-	case S_FIELDS:
-	case S_FIELDS_NOT:
-		mime_header_fields(data + p->hdr_off, p->hdr_len, names,
-		    it->nfields, it->sect == S_FIELDS_NOT, out);
-		break;
-	case S_TEXT:
-		buf_append(out, data + p->body_off, p->body_len);
-		break;
+	switch (it->kind) {
+	case F_SECTION:
+		return it->nparts > 0 || it->sect != S_ALL;
+	case F_BINARY:
+	case F_BINSIZE:
+		return it->nparts > 0;
+	case F_PREVIEW:
+		return 1;
 	default:
-		break;
+		return 0;
 	}
 }
 
-/* fetch_render_section - one section item from the mapped message */
+/* fetch_root - the parsed message (mapping the file once) */
+static const struct mime_part *
+fetch_root(struct fetch_src *src)
+{
+	if (src->root == NULL)
+		src->root = mime_parse(src->data, src->maplen);
+	return src->root;
+}
+
+/* fetch_hdr_len - the length of the message's header with its blank
+ * line, as mime_parse finds it; reads (touches) the header only */
+static size_t
+fetch_hdr_len(struct fetch_src *src)
+{
+	const char *d = src->data;
+	size_t i, len = src->maplen;
+
+	if (src->hdr_found)
+		return src->hdr_len;
+	src->hdr_found = 1;
+	src->hdr_len = len;
+	if (len > 0 && d[0] == '\n')
+		src->hdr_len = 1;
+	else if (len > 1 && d[0] == '\r' && d[1] == '\n')
+		src->hdr_len = 2;
+	else
+		for (i = 0; i < len; i++) {
+			if (d[i] != '\n')
+				continue;
+			if (i + 1 < len && d[i + 1] == '\n') {
+				src->hdr_len = i + 2;
+				break;
+			}
+			if (i + 2 < len && d[i + 1] == '\r' &&
+			    d[i + 2] == '\n') {
+				src->hdr_len = i + 3;
+				break;
+			}
+		}
+	return src->hdr_len;
+}
+
+/*
+ * fetch_section_range - the section as a byte range of the file; 0, or
+ * 1 when it is no range (HEADER.FIELDS: the caller builds it), or -1
+ * when the message has no such part (empty)
+ */
+static int
+fetch_section_range(const struct fetch_item *it, struct fetch_src *src,
+    size_t *off_r, size_t *n_r)
+{
+	const struct mime_part *p;
+
+	if (it->nparts == 0 && it->sect == S_ALL) {
+		*off_r = 0;
+		*n_r = src->len;
+		return 0;
+	}
+	if (it->nparts == 0) {
+		/* the message's own header and text: no parsing */
+		*off_r = it->sect == S_TEXT ? fetch_hdr_len(src) : 0;
+		*n_r = it->sect == S_TEXT ? src->maplen - *off_r :
+		    fetch_hdr_len(src);
+		return it->sect == S_FIELDS || it->sect == S_FIELDS_NOT ?
+		    1 : it->sect == S_HEADER || it->sect == S_TEXT ? 0 : -1;
+	}
+	p = mime_find_part(fetch_root(src), it->parts, it->nparts);
+	if (p == NULL)
+		return -1;
+	if (it->sect == S_MIME || it->sect == S_ALL) {
+		*off_r = it->sect == S_MIME ? p->hdr_off : p->body_off;
+		*n_r = it->sect == S_MIME ? p->hdr_len : p->body_len;
+		return 0;
+	}
+	/* HEADER, TEXT and the fields of a part: of its enclosed message */
+	if (strcmp(p->type, "message") != 0 || p->nchildren != 1)
+		return -1;
+	p = &p->children[0];
+	*off_r = it->sect == S_TEXT ? p->body_off : p->hdr_off;
+	*n_r = it->sect == S_TEXT ? p->body_len : p->hdr_len;
+	return it->sect == S_FIELDS || it->sect == S_FIELDS_NOT ? 1 : 0;
+}
+
+/* fetch_partial_range - narrow [off, off+n) to the item's <o.l> */
 static void
-fetch_render_section(const struct fetch_item *it, const char *data,
-    size_t len, struct mime_part **root, struct buf *out)
+fetch_partial_range(const struct fetch_item *it, size_t *off, size_t *n)
+{
+	size_t skip;
+
+	if (!it->partial)
+		return;
+	skip = it->poff < *n ? (size_t)it->poff : *n;
+	*off += skip;
+	*n -= skip;
+	if (*n > it->plen)
+		*n = (size_t)it->plen;
+}
+
+/* fetch_read - n bytes of the file at off into p; a file shorter than
+ * its record (it cannot change: content-addressed) reads as blanks, so
+ * the literal already announced keeps its length */
+static void
+fetch_read(struct fetch_src *src, char *p, size_t off, size_t n)
+{
+	size_t got = 0;
+	ssize_t r;
+
+	while (got < n) {
+		r = pread(src->fd, p + got, n - got, (off_t)(off + got));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			log_error("fetch read: %s", r < 0 ? strerror(errno) :
+			    "file shorter than its record");
+			memset(p + got, ' ', n - got);
+			return;
+		}
+		got += (size_t)r;
+	}
+}
+
+/* fetch_range_has_nul - does [off, off+n) hold a NUL (BINARY: literal8)? */
+static int
+fetch_range_has_nul(struct fetch_src *src, size_t off, size_t n)
+{
+	char *chunk = xmalloc(FETCH_CHUNK);
+	size_t k;
+	int nul = 0;
+
+	for (; n > 0 && !nul; off += k, n -= k) {
+		k = n < FETCH_CHUNK ? n : FETCH_CHUNK;
+		fetch_read(src, chunk, off, k);
+		nul = memchr(chunk, '\0', k) != NULL;
+	}
+	free(chunk);
+	return nul;
+}
+
+/*
+ * fetch_put_range - the literal of [off, off+n) of the file: streamed a
+ * chunk at a time into the session's output, flushed as it fills, when
+ * the request streams into it; else read into out at once
+ */
+static void
+fetch_put_range(const struct fetch_req *req, struct fetch_src *src,
+    size_t off, size_t n, int lit8, struct buf *out)
+{
+	size_t k;
+	char *p;
+
+	buf_printf(out, "%s{%zu}\r\n", lit8 ? "~" : "", n);
+	if (req->stream == NULL || out != &req->stream->out) {
+		if (n > 0 && (p = buf_reserve(out, n)) != NULL) {
+			fetch_read(src, p, off, n);
+			out->len += n;
+			out->data[out->len] = '\0';
+		}
+		return;
+	}
+	for (; n > 0; off += k, n -= k) {
+		k = n < FETCH_CHUNK ? n : FETCH_CHUNK;
+		if ((p = buf_reserve(out, k)) == NULL)
+			break;
+		fetch_read(src, p, off, k);
+		out->len += k;
+		out->data[out->len] = '\0';
+		/* a client gone: the rest is not read */
+		if (out->len >= FETCH_STREAM_AT &&
+		    req->flush(req->stream) < 0)
+			break;
+	}
+}
+
+/* fetch_render_section - one section item: a range of the file, or the
+ * header fields built from the mapped header */
+static void
+fetch_render_section(const struct fetch_req *req,
+    const struct fetch_item *it, struct fetch_src *src, struct buf *out)
 {
 	struct buf sec = BUF_INIT;
-	size_t off, n;
+	size_t off = 0, n = 0;
+	int r;
 
-	if (*root == NULL && (it->nparts > 0 || it->sect != S_ALL))
-		*root = mime_parse(data, len);
-	fetch_section_data(it, data, len, *root, &sec);
+	buf_printf(out, "%s ", it->label);
+	r = fetch_section_range(it, src, &off, &n);
+	if (r == 0) {
+		fetch_partial_range(it, &off, &n);
+		fetch_put_range(req, src, off, n, 0, out);
+		return;
+	}
+	if (r == 1) {
+		/* off, n: the header the fields are taken from */
+		mime_header_fields(src->data + off, n,
+		    (const char *const *)it->fields, it->nfields,
+		    it->sect == S_FIELDS_NOT, &sec);
+	}
 	off = 0;
 	n = sec.len;
-	if (it->partial) {
-		off = it->poff < sec.len ? (size_t)it->poff : sec.len;
-		n = sec.len - off < it->plen ? sec.len - off :
-		    (size_t)it->plen;
-	}
-	buf_printf(out, "%s ", it->label);
+	fetch_partial_range(it, &off, &n);
 	imapp_put_literal(out, sec.data ? sec.data + off : "", n);
 	buf_free(&sec);
 }
@@ -618,63 +797,72 @@ fetch_render_section(const struct fetch_item *it, const char *data,
 /*
  * fetch_render_binary - BINARY[part] / BINARY.SIZE[part]: a leaf part's
  * body with its transfer encoding undone (a literal8 when it holds a
- * NUL); the whole message, or a part that is not a leaf, as it is.  An
- * encoding berth does not know gives NIL (RFC 3516's UNKNOWN-CTE is not
- * sent: the response may have begun)
+ * NUL); the whole message, or a part that is not a leaf, as it is (a
+ * range of the file).  An encoding berth does not know gives NIL (RFC
+ * 3516's UNKNOWN-CTE is not sent: the response may have begun)
  */
 static void
-fetch_render_binary(const struct fetch_item *it, const char *data,
-    size_t len, struct mime_part **root, struct buf *out)
+fetch_render_binary(const struct fetch_req *req,
+    const struct fetch_item *it, struct fetch_src *src, struct buf *out)
 {
 	const struct mime_part *p = NULL;
 	struct buf sec = BUF_INIT;
-	size_t off = 0, n;
+	size_t off = 0, n = src->len;
 	int bad = 0;
 
-	if (it->nparts > 0) {
-		if (*root == NULL)
-			*root = mime_parse(data, len);
-		p = mime_find_part(*root, it->parts, it->nparts);
-	}
-	if (it->nparts == 0)
-		buf_append(&sec, data, len);
-	else if (p != NULL && p->nchildren == 0)
-		bad = mime_part_decode(p, data, &sec) < 0;
-	else if (p != NULL)
-		buf_append(&sec, data + p->body_off, p->body_len);
+	if (it->nparts > 0)
+		p = mime_find_part(fetch_root(src), it->parts, it->nparts);
 	buf_printf(out, "%s ", it->label);
+	if (it->nparts > 0 && p == NULL) {
+		n = 0;
+	} else if (p != NULL && p->nchildren == 0) {
+		/* decoded: built in memory */
+		bad = mime_part_decode(p, src->data, &sec) < 0;
+		n = bad ? 0 : sec.len;
+	} else if (p != NULL) {
+		off = p->body_off;
+		n = p->body_len;
+	}
 	if (it->kind == F_BINSIZE) {
-		buf_printf(out, "%zu", bad ? (size_t)0 : sec.len);
+		buf_printf(out, "%zu", n);
 		buf_free(&sec);
 		return;
 	}
-	n = sec.len;
-	if (it->partial) {
-		off = it->poff < sec.len ? (size_t)it->poff : sec.len;
-		n = sec.len - off < it->plen ? sec.len - off :
-		    (size_t)it->plen;
-	}
-	if (bad)
+	if (bad) {
 		buf_puts(out, "NIL");
-	else if (n > 0 && memchr(sec.data + off, '\0', n) != NULL) {
-		buf_printf(out, "~{%zu}\r\n", n);
-		buf_append(out, sec.data + off, n);
-	} else
-		imapp_put_literal(out, sec.data ? sec.data + off : "", n);
+	} else if (p != NULL && p->nchildren == 0) {
+		size_t o = 0;
+
+		fetch_partial_range(it, &o, &n);
+		if (n > 0 && memchr(sec.data + o, '\0', n) != NULL) {
+			buf_printf(out, "~{%zu}\r\n", n);
+			buf_append(out, sec.data + o, n);
+		} else {
+			imapp_put_literal(out, sec.data ? sec.data + o : "",
+			    n);
+		}
+	} else {
+		fetch_partial_range(it, &off, &n);
+		fetch_put_range(req, src, off, n,
+		    fetch_range_has_nul(src, off, n), out);
+	}
 	buf_free(&sec);
 }
 
 /* fetch_load - what the items need from the store, before any output:
- * nothing can fail once a response has started (it may be flushed) */
+ * nothing can fail once a response has started (it may be flushed).
+ * The file is opened for any section; mapped only to parse it. */
 static int
 fetch_load(const struct fetch_req *req, struct store *st,
     const struct store_msg *rec, char **env, char **body, char **bs,
-    const char **data, size_t *len, const char **error_r)
+    struct fetch_src *src, const char **error_r)
 {
 	size_t i;
 
 	for (i = 0; i < req->n; i++) {
-		switch (req->items[i].kind) {
+		const struct fetch_item *it = &req->items[i];
+
+		switch (it->kind) {
 		case F_ENVELOPE:
 		case F_BODY:
 		case F_BODYSTRUCTURE:
@@ -686,8 +874,12 @@ fetch_load(const struct fetch_req *req, struct store *st,
 		case F_PREVIEW:
 		case F_BINARY:
 		case F_BINSIZE:
-			if (*data == NULL && store_msg_map(st, rec->guid,
-			    data, len, error_r) < 0)
+			if (src->fd < 0 && store_msg_open(st, rec->guid,
+			    &src->fd, &src->len, error_r) < 0)
+				return -1;
+			if (fetch_item_maps(it) && src->data == NULL &&
+			    store_msg_map(st, rec->guid, &src->data,
+			    &src->maplen, error_r) < 0)
 				return -1;
 			break;
 		default:
@@ -704,16 +896,13 @@ fetch_load(const struct fetch_req *req, struct store *st,
  * when there is no text
  */
 static void
-fetch_preview(const char *data, size_t len, struct mime_part **root,
-    struct buf *out)
+fetch_preview(struct fetch_src *src, struct buf *out)
 {
 	struct buf text = BUF_INIT, p = BUF_INIT;
 	size_t i, chars = 0;
 	int tag = 0;
 
-	if (*root == NULL)
-		*root = mime_parse(data, len);
-	mime_body_text(*root, data, &text);
+	mime_body_text(fetch_root(src), src->data, &text);
 	for (i = 0; i < text.len && chars <= FETCH_PREVIEW_CHARS; i++) {
 		unsigned char c = (unsigned char)text.data[i];
 
@@ -746,9 +935,9 @@ fetch_preview(const char *data, size_t len, struct mime_part **root,
 
 /* fetch_item_render - one item of the response */
 static void
-fetch_item_render(const struct fetch_item *it, const struct fetch_msg *m,
-    const char *const cached[3], const char *data, size_t len,
-    struct mime_part **root, struct buf *out)
+fetch_item_render(const struct fetch_req *req, const struct fetch_item *it,
+    const struct fetch_msg *m, const char *const cached[3],
+    struct fetch_src *src, struct buf *out)
 {
 	const struct store_msg *rec = m->rec;
 
@@ -792,14 +981,14 @@ fetch_item_render(const struct fetch_item *it, const struct fetch_msg *m,
 		buf_printf(out, "BODYSTRUCTURE %s", cached[2]);
 		break;
 	case F_SECTION:
-		fetch_render_section(it, data, len, root, out);
+		fetch_render_section(req, it, src, out);
 		break;
 	case F_PREVIEW:
-		fetch_preview(data, len, root, out);
+		fetch_preview(src, out);
 		break;
 	case F_BINARY:
 	case F_BINSIZE:
-		fetch_render_binary(it, data, len, root, out);
+		fetch_render_binary(req, it, src, out);
 		break;
 	}
 }
@@ -812,12 +1001,13 @@ fetch_render(const struct fetch_req *req, struct store *st,
 	const struct store_msg *rec = m->rec;
 	char *env = NULL, *body = NULL, *bs = NULL;
 	const char *cached[3];
-	struct mime_part *root = NULL;
-	const char *data = NULL;
-	size_t len = 0, i;
+	struct fetch_src src;
+	size_t i;
 	int flags_done = 0, r;
 
-	r = fetch_load(req, st, rec, &env, &body, &bs, &data, &len, error_r);
+	memset(&src, 0, sizeof(src));
+	src.fd = -1;
+	r = fetch_load(req, st, rec, &env, &body, &bs, &src, error_r);
 	cached[0] = env;
 	cached[1] = body;
 	cached[2] = bs;
@@ -826,8 +1016,8 @@ fetch_render(const struct fetch_req *req, struct store *st,
 		for (i = 0; i < req->n; i++) {
 			if (i > 0)
 				buf_putc(out, ' ');
-			fetch_item_render(&req->items[i], m, cached, data, len,
-			    &root, out);
+			fetch_item_render(req, &req->items[i], m, cached,
+			    &src, out);
 			flags_done |= req->items[i].kind == F_FLAGS;
 			/* many large sections of one message: memory stays
 			 * one section, not their sum */
@@ -845,9 +1035,11 @@ fetch_render(const struct fetch_req *req, struct store *st,
 			    (unsigned long long)rec->modseq);
 		buf_puts(out, ")\r\n");
 	}
-	if (data != NULL)
-		store_msg_unmap(data, len);
-	mime_free(&root);
+	if (src.data != NULL)
+		store_msg_unmap(src.data, src.maplen);
+	if (src.fd >= 0)
+		close(src.fd);
+	mime_free(&src.root);
 	free(env);
 	free(body);
 	free(bs);

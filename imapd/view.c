@@ -3,6 +3,16 @@
  * numbers, flags and modseqs last reported.  view_sync compares the view
  * with the store and sends exactly the untagged EXPUNGE, EXISTS, RECENT
  * and FETCH responses that bring the client up to date.
+ *
+ * Cost: SELECT and a resumed session read the mailbox once, as compact
+ * (uid, flags, modseq) records in one bulk cursor pass (store_view_list:
+ * 24 bytes a message while it runs, the view keeps 24); a sync after a
+ * change reads only what changed since the view's modseqs
+ * (store_view_delta: records by modseq from a secondary index, the
+ * messages above the view's last UID, the expunges since), never the
+ * whole mailbox.  Invariants that make that exact: every message in the
+ * view has its flags and modseq as of at least v->smodseq, and every
+ * message expunged at or before v->modseq has left the view.
  */
 #include "config.h"
 
@@ -17,15 +27,16 @@
 #include "xalloc.h"
 
 static void
-view_push(struct imap_view *v, const struct store_msg *m, int recent)
+view_push(struct imap_view *v, uint32_t uid, uint32_t flags, uint64_t modseq,
+    int recent)
 {
 	if (v->n == v->size) {
 		v->size = v->size ? v->size * 2 : 64;
 		v->msgs = xreallocarray(v->msgs, v->size, sizeof(*v->msgs));
 	}
-	v->msgs[v->n].uid = m->uid;
-	v->msgs[v->n].flags = m->flags;
-	v->msgs[v->n].modseq = m->modseq;
+	v->msgs[v->n].uid = uid;
+	v->msgs[v->n].flags = flags;
+	v->msgs[v->n].modseq = modseq;
 	v->msgs[v->n].recent = recent != 0;
 	v->msgs[v->n].gone = 0;
 	v->n++;
@@ -143,7 +154,7 @@ view_open(struct imap_session *s, const char *name, int readonly,
     struct store_mbox *mb_r, uint32_t *nrecent_r, const char **error_r)
 {
 	struct imap_view *v = &s->view;
-	struct store_msg *msgs;
+	struct store_vmsg *msgs;
 	struct store_mbox mb;
 	uint32_t oldrecent, newrecent;
 	size_t n, i;
@@ -169,7 +180,8 @@ view_open(struct imap_session *s, const char *name, int readonly,
 	    error_r) != 0) {
 		return -1;
 	}
-	if ((r = store_msg_list(s->st, mb.id, &mb, &msgs, &n, error_r)) != 0)
+	if ((r = store_view_list(s->st, mb.id, &mb, &msgs, &n, &v->keywords,
+	    UINT64_MAX, error_r)) != 0)
 		return r;
 	v->mboxid = mb.id;
 	v->name = xstrdup(name);
@@ -179,12 +191,14 @@ view_open(struct imap_session *s, const char *name, int readonly,
 	v->recent_lo = oldrecent;
 	v->recent_hi = newrecent;
 	*nrecent_r = 0;
-	buf_reset(&v->keywords);
+	/* one allocation of the final size */
+	v->msgs = xreallocarray(NULL, n ? n : 1, sizeof(*v->msgs));
+	v->size = n ? n : 1;
 	for (i = 0; i < n; i++) {
 		int recent = view_is_recent(v, msgs[i].uid);
 
-		view_push(v, &msgs[i], recent);
-		view_kw_add(&v->keywords, msgs[i].keywords);
+		view_push(v, msgs[i].uid, msgs[i].flags, msgs[i].modseq,
+		    recent);
 		*nrecent_r += (uint32_t)recent;
 	}
 	free(msgs);
@@ -312,55 +326,58 @@ view_emit_expunges(struct imap_session *s)
 	v->n = o;
 }
 
-/* view_mark_gone - mark what the store no longer has; 1 if any */
+/* view_mark_gone - mark the view's messages among the expunged UIDs
+ * ex[0..n) (ascending); 1 if the view holds any gone message.  ex are
+ * all expunged since v->modseq, so the view's gone messages are among
+ * them. */
 static int
-view_mark_gone(struct imap_view *v, const struct store_msg *msgs, size_t n)
+view_mark_gone(struct imap_session *s, const uint32_t *ex, size_t n)
 {
-	size_t i, j;
+	struct imap_view *v = &s->view;
+	uint32_t no;
+	size_t j;
 	int any = 0;
 
-	/* both lists ascend by UID */
-	for (i = j = 0; i < v->n; i++) {
-		while (j < n && msgs[j].uid < v->msgs[i].uid)
-			j++;
-		if (j >= n || msgs[j].uid != v->msgs[i].uid) {
-			v->msgs[i].gone = 1;
+	for (j = 0; j < n; j++)
+		if ((no = view_msgno(s, ex[j])) != 0) {
+			v->msgs[no - 1].gone = 1;
 			any = 1;
 		}
-	}
 	return any;
 }
 
 /* view_flag_changes - FETCH for messages whose flags changed (or, without
- * report, take the new flags silently) */
+ * report, take the new flags silently); ch[0..n) ascend by UID */
 static void
-view_flag_changes(struct imap_session *s, const struct store_msg *msgs,
+view_flag_changes(struct imap_session *s, const struct store_vmsg *ch,
     size_t n, int report)
 {
 	struct imap_view *v = &s->view;
 	struct buf line = BUF_INIT;
-	size_t i, j;
+	struct view_msg *vm;
+	uint32_t no;
+	size_t j;
 
-	for (i = j = 0; i < v->n; i++) {
-		while (j < n && msgs[j].uid < v->msgs[i].uid)
-			j++;
-		if (j >= n || msgs[j].uid != v->msgs[i].uid ||
-		    msgs[j].modseq == v->msgs[i].modseq || v->msgs[i].gone)
+	for (j = 0; j < n; j++) {
+		if ((no = view_msgno(s, ch[j].uid)) == 0)
+			continue;
+		vm = &v->msgs[no - 1];
+		if (ch[j].modseq == vm->modseq || vm->gone)
 			continue;
 		if (report) {
-			view_keywords_note(s, msgs[j].keywords);
+			view_keywords_note(s, ch[j].keywords);
 			buf_reset(&line);
-			imap_flags_put(&line, msgs[j].flags, msgs[j].keywords,
-			    v->msgs[i].recent);
-			io_printf(s, "* %zu FETCH (UID %u FLAGS %s", i + 1,
-			    msgs[j].uid, buf_cstr(&line));
+			imap_flags_put(&line, ch[j].flags, ch[j].keywords,
+			    vm->recent);
+			io_printf(s, "* %u FETCH (UID %u FLAGS %s", no,
+			    ch[j].uid, buf_cstr(&line));
 			if (s->condstore)
 				io_printf(s, " MODSEQ (%llu)",
-				    (unsigned long long)msgs[j].modseq);
+				    (unsigned long long)ch[j].modseq);
 			io_printf(s, ")\r\n");
 		}
-		v->msgs[i].flags = msgs[j].flags;
-		v->msgs[i].modseq = msgs[j].modseq;
+		vm->flags = ch[j].flags;
+		vm->modseq = ch[j].modseq;
 	}
 	buf_free(&line);
 }
@@ -371,51 +388,76 @@ view_flag_changes(struct imap_session *s, const struct store_msg *msgs,
  * UID up to the view's last that is present or was expunged after
  * v->modseq (view_rebuild).  A message added after v->modseq and expunged
  * before this session saw it must therefore stay above the view's last
- * UID: new messages are added only below the first such UID.  Reads the
- * expunged records above the view's last UID only.
+ * UID: new messages are added only below the first such UID.  ex[0..n)
+ * are the UIDs expunged since v->modseq, ascending.
  */
 static uint32_t
-view_new_limit(struct imap_session *s)
+view_new_limit(const struct imap_view *v, const uint32_t *ex, size_t n)
+{
+	uint32_t last = v->n ? v->msgs[v->n - 1].uid : 0;
+	size_t j;
+
+	for (j = 0; j < n; j++)
+		if (ex[j] > last)
+			return ex[j];
+	return UINT32_MAX;
+}
+
+#define VIEW_NEW_BATCH 256	/* records read at once for new_fn */
+
+/* view_new_report - new_fn for the view's messages from..v->n, with
+ * their full records read a batch at a time */
+static void
+view_new_report(struct imap_session *s, size_t from, view_new_fn *new_fn,
+    void *ctx)
 {
 	struct imap_view *v = &s->view;
-	uint32_t uid, last = v->n ? v->msgs[v->n - 1].uid : 0;
+	uint32_t uids[VIEW_NEW_BATCH];
+	struct store_msg *recs;
 	const char *err;
+	size_t i, k, n, got;
 
-	if (store_expunged_first(s->st, v->mboxid, v->modseq, last, &uid,
-	    &err) != 0) {
-		log_error("view sync user=%s mailbox=%s: %s", s->user,
-		    v->name, err);
-		return 0;	/* add nothing now */
+	for (i = from; i < v->n; i += n) {
+		n = v->n - i < VIEW_NEW_BATCH ? v->n - i : VIEW_NEW_BATCH;
+		for (k = 0; k < n; k++)
+			uids[k] = v->msgs[i + k].uid;
+		if (store_msg_get_uids(s->st, v->mboxid, uids, n, &recs, &got,
+		    &err) != 0) {
+			log_error("view sync user=%s mailbox=%s: %s", s->user,
+			    v->name, err);
+			return;
+		}
+		for (k = 0; k < got; k++)
+			new_fn(s, &recs[k], view_msgno(s, recs[k].uid), ctx);
+		free(recs);
 	}
-	return uid ? uid : UINT32_MAX;
 }
 
 /* view_add_new - messages above the view's last UID and below limit:
  * EXISTS, RECENT if the view had nrecent \Recent before, then new_fn for
  * each; 1 if any */
 static int
-view_add_new(struct imap_session *s, const struct store_msg *msgs,
+view_add_new(struct imap_session *s, const struct store_vmsg *add,
     size_t n, uint32_t limit, uint32_t nrecent, view_new_fn *new_fn,
     void *ctx)
 {
 	struct imap_view *v = &s->view;
-	size_t j, first = n, before = v->n;
+	size_t j, before = v->n;
 
-	for (j = 0; j < n && msgs[j].uid < limit; j++)
-		if (v->n == 0 || msgs[j].uid > v->msgs[v->n - 1].uid) {
-			if (first == n)
-				first = j;
-			view_push(v, &msgs[j], view_is_recent(v, msgs[j].uid));
+	for (j = 0; j < n && add[j].uid < limit; j++)
+		if (v->n == 0 || add[j].uid > v->msgs[v->n - 1].uid) {
+			view_push(v, add[j].uid, add[j].flags, add[j].modseq,
+			    view_is_recent(v, add[j].uid));
 			/* the mailbox's keywords grow with it */
-			view_keywords_note(s, msgs[j].keywords);
+			view_keywords_note(s, add[j].keywords);
 		}
 	if (v->n == before)
 		return 0;
 	io_printf(s, "* %zu EXISTS\r\n", v->n);
 	if (view_recent(s) != nrecent)
 		io_printf(s, "* %u RECENT\r\n", view_recent(s));
-	for (j = before; new_fn != NULL && j < v->n; j++)
-		new_fn(s, &msgs[first + j - before], (uint32_t)j + 1, ctx);
+	if (new_fn != NULL)
+		view_new_report(s, before, new_fn, ctx);
 	return 1;
 }
 
@@ -431,11 +473,10 @@ view_sync_as(struct imap_session *s, unsigned what, view_new_fn *new_fn,
     void *ctx)
 {
 	struct imap_view *v = &s->view;
-	struct store_msg *msgs;
+	struct store_view_delta d;
 	struct store_mbox mb;
 	const char *err;
-	size_t n;
-	uint32_t nrecent;
+	uint32_t nrecent, last;
 	int r, anygone, claimed, allow_expunge =
 	    (what & VIEW_SYNC_EXPUNGE) != 0;
 
@@ -461,53 +502,60 @@ view_sync_as(struct imap_session *s, unsigned what, view_new_fn *new_fn,
 			io_printf(s, "* %u RECENT\r\n", view_recent(s));
 		return;
 	}
-	if (store_msg_list(s->st, v->mboxid, &mb, &msgs, &n, &err) != 0) {
+	/* what changed since the view last read, what came above its last
+	 * UID, and what went since the client saw every expunge */
+	last = v->n ? v->msgs[v->n - 1].uid : 0;
+	if (store_view_delta(s->st, v->mboxid, v->smodseq, v->modseq, last,
+	    &d, &err) != 0) {
 		log_error("view sync user=%s mailbox=%s: %s", s->user,
 		    v->name, err);
 		return;
 	}
 	/* first what is gone, so that the FETCH numbers below are those
 	 * after the EXPUNGEs */
-	anygone = view_mark_gone(v, msgs, n);
+	anygone = view_mark_gone(s, d.expunged, d.nexpunged);
 	if (anygone && allow_expunge) {
 		view_emit_expunges(s);
 		anygone = 0;
 	}
-	view_flag_changes(s, msgs, n, (what & VIEW_SYNC_FLAGS) != 0);
-	if (!view_add_new(s, msgs, n, anygone ? view_new_limit(s) :
-	    UINT32_MAX, nrecent, new_fn, ctx) && claimed &&
-	    view_recent(s) != nrecent)
+	view_flag_changes(s, d.changed, d.nchanged,
+	    (what & VIEW_SYNC_FLAGS) != 0);
+	if (!view_add_new(s, d.added, d.nadded, anygone ?
+	    view_new_limit(v, d.expunged, d.nexpunged) : UINT32_MAX, nrecent,
+	    new_fn, ctx) && claimed && view_recent(s) != nrecent)
 		io_printf(s, "* %u RECENT\r\n", view_recent(s));
 	/* held expunges: the client's view is as of v->modseq still */
-	v->modseq = anygone ? v->modseq : mb.highestmodseq;
-	v->smodseq = mb.highestmodseq;
-	free(msgs);
+	v->modseq = anygone ? v->modseq : d.mb.highestmodseq;
+	v->smodseq = d.mb.highestmodseq;
+	store_view_delta_free(&d);
 }
 
 int
 view_uncap(struct imap_session *s, uint64_t smodseq, const char **error_r)
 {
 	struct imap_view *v = &s->view;
-	struct store_msg *msgs;
-	struct store_mbox mb;
-	size_t n, i, j;
+	struct store_view_delta d;
+	struct view_msg *vm;
+	uint32_t no;
+	size_t j;
 	int r;
 
 	if (smodseq <= v->smodseq)
 		return 0;
-	if ((r = store_msg_list(s->st, v->mboxid, &mb, &msgs, &n,
-	    error_r)) != 0)
+	/* only the messages above the view's last UID beside the changes:
+	 * none of them is read but as a record of the range */
+	if ((r = store_view_delta(s->st, v->mboxid, v->smodseq, UINT64_MAX,
+	    v->n ? v->msgs[v->n - 1].uid : 0, &d, error_r)) != 0)
 		return r;
-	for (i = j = 0; i < v->n; i++) {
-		while (j < n && msgs[j].uid < v->msgs[i].uid)
-			j++;
-		if (j < n && msgs[j].uid == v->msgs[i].uid &&
-		    msgs[j].modseq <= smodseq) {
-			v->msgs[i].flags = msgs[j].flags;
-			v->msgs[i].modseq = msgs[j].modseq;
-		}
+	for (j = 0; j < d.nchanged; j++) {
+		if (d.changed[j].modseq > smodseq ||
+		    (no = view_msgno(s, d.changed[j].uid)) == 0)
+			continue;
+		vm = &v->msgs[no - 1];
+		vm->flags = d.changed[j].flags;
+		vm->modseq = d.changed[j].modseq;
 	}
-	free(msgs);
+	store_view_delta_free(&d);
 	v->smodseq = smodseq;
 	return 0;
 }
@@ -589,15 +637,17 @@ view_rebuild(struct imap_session *s, const struct snap *sn,
     const char **error_r)
 {
 	struct imap_view *v = &s->view;
-	struct store_msg *msgs, gone;
+	struct store_vmsg *msgs;
 	struct store_mbox mb;
 	uint32_t *ex;
 	size_t n, nex, i = 0, j = 0;
 	int r;
 
 	view_close(s);
-	if ((r = store_msg_list(s->st, sn->mboxid, &mb, &msgs, &n,
-	    error_r)) != 0)
+	/* the keywords the client was told of: those of messages it knew
+	 * as they were; the others it is told of now */
+	if ((r = store_view_list(s->st, sn->mboxid, &mb, &msgs, &n,
+	    &v->keywords, sn->modseq, error_r)) != 0)
 		return r;
 	if (mb.uidvalidity != sn->uidvalidity) {
 		free(msgs);
@@ -610,32 +660,27 @@ view_rebuild(struct imap_session *s, const struct snap *sn,
 		return r;
 	}
 	/* merge present and expunged UIDs the client knew, by UID */
-	memset(&gone, 0, sizeof(gone));
 	while (i < n || j < nex) {
 		int take_msg = j >= nex || (i < n && msgs[i].uid < ex[j]);
 
 		if (take_msg) {
-			if (msgs[i].uid <= sn->maxuid) {
-				struct store_msg m = msgs[i];
-
-				/* told of these keywords, or told now */
-				if (m.modseq <= sn->modseq)
-					view_kw_add(&v->keywords, m.keywords);
-				/* changed since: differs, so sync reports it */
-				if (m.modseq > sn->modseq)
-					m.modseq = sn->modseq;
-				view_push(v, &m, m.uid > sn->recent_lo &&
-				    m.uid <= sn->recent_hi);
-			}
+			if (msgs[i].uid <= sn->maxuid)
+				/* changed since: differs, so sync reports
+				 * it */
+				view_push(v, msgs[i].uid, msgs[i].flags,
+				    msgs[i].modseq > sn->modseq ? sn->modseq :
+				    msgs[i].modseq, msgs[i].uid >
+				    sn->recent_lo && msgs[i].uid <=
+				    sn->recent_hi);
 			i++;
 		} else if (i < n && msgs[i].uid == ex[j]) {
 			/* expunged between the two reads: still present for
 			 * the client; the sync below reports the EXPUNGE */
 			j++;
 		} else {
-			gone.uid = ex[j++];
-			if (gone.uid <= sn->maxuid)
-				view_push(v, &gone, 0);
+			if (ex[j] <= sn->maxuid)
+				view_push(v, ex[j], 0, 0, 0);
+			j++;
 		}
 	}
 	free(msgs);

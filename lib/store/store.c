@@ -212,7 +212,7 @@ store_mkdirs(const char *path)
 	return r;
 }
 
-static int
+int
 store_open_db(struct store *st, DB **db, const char *name,
     const char **error_r)
 {
@@ -596,7 +596,8 @@ store_open(const char *configdir, const char *partdir, int flags,
 	    store_open_db(st, &st->subs, "subs.db", &e) < 0 ||
 	    store_open_db(st, &st->meta, "meta.db", &e) < 0 ||
 	    store_open_db(st, &st->byid, "byid.db", &e) < 0 ||
-	    store_open_db(st, &st->dup, "dup.db", &e) < 0)
+	    store_open_db(st, &st->dup, "dup.db", &e) < 0 ||
+	    store_view_open(st, &e) < 0)
 		goto fail;
 	if (store_complete_check(st, flags, &e) != 0)
 		goto fail;
@@ -635,8 +636,10 @@ void
 store_close(struct store **stp)
 {
 	struct store *st = *stp;
-	DB **dbs[] = { &st->mboxes, &st->index, &st->expunged, &st->cache,
-	    &st->refs, &st->subs, &st->meta, &st->byid, &st->dup };
+	/* secondaries before their primaries */
+	DB **dbs[] = { &st->modseq, &st->xmodseq, &st->mboxes, &st->index,
+	    &st->expunged, &st->cache, &st->refs, &st->subs, &st->meta,
+	    &st->byid, &st->dup };
 	size_t i;
 
 	if (st == NULL)

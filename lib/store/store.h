@@ -112,7 +112,7 @@ struct store_msg {
 	char keywords[STORE_MAX_KEYWORDS_LEN]; /* space-separated, "" none */
 };
 
-/* what one process needs of the shared environment: lockers (9 handles,
+/* what one process needs of the shared environment: lockers (11 handles,
  * a transaction, cursors), locks and lock objects (a transaction over
  * many pages), and one thread-table slot */
 #define STORE_PROC_LOCKERS	32
@@ -361,20 +361,72 @@ int store_claim_recent(struct store *st, uint32_t mboxid,
  * malloc'ed, caller frees; also fills *mb_r (as of the same snapshot) */
 int store_msg_list(struct store *st, uint32_t mboxid, struct store_mbox *mb_r,
     struct store_msg **msgs_r, size_t *n_r, const char **error_r);
+/* store_msg_range - the records with lo <= UID <= hi, ascending, at most
+ * max (0: all) of them: one cursor range; *msgs_r malloc'ed */
+int store_msg_range(struct store *st, uint32_t mboxid, uint32_t lo,
+    uint32_t hi, size_t max, struct store_msg **msgs_r, size_t *n_r,
+    const char **error_r);
 /* store_msg_get_uids - the records of uids[0..n) that exist, in one
  * transaction, in the order of uids; *msgs_r is malloc'ed, caller frees */
 int store_msg_get_uids(struct store *st, uint32_t mboxid, const uint32_t *uids,
     size_t n, struct store_msg **msgs_r, size_t *n_r, const char **error_r);
-/* store_msg_changed - records with modseq > since (for view refresh) */
+/* store_msg_changed - records with modseq > since, by ascending UID;
+ * reads those only (store_view.c) */
 int store_msg_changed(struct store *st, uint32_t mboxid, uint64_t since,
     struct store_msg **msgs_r, size_t *n_r, const char **error_r);
-/* store_expunged_since - UIDs expunged with modseq > since, ascending */
+/* store_expunged_since - UIDs expunged with modseq > since, ascending;
+ * reads those only (store_view.c) */
 int store_expunged_since(struct store *st, uint32_t mboxid, uint64_t since,
     uint32_t **uids_r, size_t *n_r, const char **error_r);
 /* store_expunged_first - the lowest UID above `above` expunged with
- * modseq > since (0 if none); reads only the records above it */
+ * modseq > since (0 if none); reads the expunges since only */
 int store_expunged_first(struct store *st, uint32_t mboxid, uint64_t since,
     uint32_t above, uint32_t *uid_r, const char **error_r);
+/*
+ * The selected mailbox's view (store_view.c): compact records, and what
+ * changed since a modseq at a cost in proportion to the change (two
+ * secondary databases order records and expunges by modseq).
+ */
+struct store_vmsg {
+	uint32_t uid;
+	uint32_t flags;		/* STORE_F_* */
+	uint64_t modseq;
+	const char *keywords;	/* store_view_delta: space-separated, ""
+				 * none; store_view_list: NULL */
+	uint32_t kwoff;		/* the store's */
+};
+/*
+ * store_view_list - every message of mboxid by ascending UID, in one bulk
+ * cursor pass, with the mailbox record of the same snapshot; keywords
+ * (may be NULL) gets the union of the keywords of those with modseq up
+ * to kwmodseq as " a b".  24 bytes a message; *msgs_r malloc'ed.
+ */
+int store_view_list(struct store *st, uint32_t mboxid, struct store_mbox *mb_r,
+    struct store_vmsg **msgs_r, size_t *n_r, struct buf *keywords,
+    uint64_t kwmodseq, const char **error_r);
+struct store_view_delta {
+	struct store_mbox mb;		/* as of the same snapshot */
+	struct store_vmsg *changed;	/* modseq > since, UID <= last; by
+					 * UID */
+	size_t nchanged;
+	struct store_vmsg *added;	/* UID > last, by UID */
+	size_t nadded;
+	uint32_t *expunged;		/* expunged at modseq > xsince, by
+					 * UID */
+	size_t nexpunged;
+	char *kwpool;			/* the store's */
+};
+/*
+ * store_view_delta - in one transaction: the mailbox record, records
+ * changed since `since` with UID up to last, every record above last,
+ * and the UIDs expunged since xsince (UINT64_MAX: none).  Reads what
+ * changed, not the mailbox.  Free with store_view_delta_free.
+ */
+int store_view_delta(struct store *st, uint32_t mboxid, uint64_t since,
+    uint64_t xsince, uint32_t last, struct store_view_delta *d,
+    const char **error_r);
+void store_view_delta_free(struct store_view_delta *d);
+
 /* store_msg_expunged - uid's record as it was when expunged from mboxid,
  * for a session that has not been told of the expunge yet (RFC 3501
  * 7.4.1: its message number stays valid until then); STORE_ENOENT if
@@ -498,6 +550,11 @@ int store_set_flags(struct store *st, uint32_t mboxid, const uint32_t *uids,
 int store_msg_map(struct store *st, const char *guid, const char **data_r,
     size_t *len_r, const char **error_r);
 void store_msg_unmap(const char *data, size_t len);
+/* store_msg_open - open the message file read-only, for reading a range
+ * at a time (pread) in bounded memory: *fd_r (the caller closes it),
+ * *len_r its size */
+int store_msg_open(struct store *st, const char *guid, int *fd_r,
+    size_t *len_r, const char **error_r);
 
 /* store_msg_cache - ENVELOPE, BODY and BODYSTRUCTURE of a message as IMAP
  * text, computed once at delivery; each malloc'ed, caller frees */

@@ -16,6 +16,8 @@ struct store {
 	DB_ENV *env;
 	DB *mboxes, *index, *expunged, *cache, *refs, *subs, *meta, *byid;
 	DB *dup;		/* store_deliver.c: duplicate deliveries */
+	DB *modseq, *xmodseq;	/* store_view.c: index and expunged by
+				 * modseq (secondaries) */
 	char *configdir, *partdir;
 	char err[512];
 	int needs_recovery;	/* DB_RUNRECOVERY seen */
@@ -135,6 +137,18 @@ int store_msg_put(struct store *st, DB_TXN *txn, uint32_t mboxid,
     const struct store_msg *m);
 int store_refs_add(struct store *st, DB_TXN *txn, const char *guid,
     int delta, uint32_t *now_r);
+/* store.c: open (create) one database of the environment */
+int store_open_db(struct store *st, DB **db, const char *name,
+    const char **error_r);
+/* store_view.c: open the secondaries and join them to their primaries
+ * (building them when new) */
+int store_view_open(struct store *st, const char **error_r);
+/* store_view_since - inside txn: the index records (expunged: the
+ * expunged UIDs) of mboxid with modseq > since and UID > above, by
+ * ascending UID, from the secondaries; *msgs_r or *uids_r malloc'ed */
+int store_view_since(struct store *st, DB_TXN *txn, int expunged,
+    uint32_t mboxid, uint64_t since, uint32_t above,
+    struct store_msg **msgs_r, uint32_t **uids_r, size_t *n_r);
 /* store.c, for reconstruct */
 int store_meta_next(struct store *st, DB_TXN *txn, const char *key,
     uint32_t min, uint32_t *out);

@@ -99,8 +99,9 @@ struct store_list_arg {
 	uint32_t mboxid;
 	uint64_t since;
 	uint32_t above;		/* only UIDs above this */
+	uint32_t upto;		/* and up to this (0: all) */
+	size_t max;		/* at most this many (0: all) */
 	int expunged;
-	int first;		/* expunged: stop at the first match */
 	struct store_mbox *mb;
 	struct store_msg *msgs;
 	uint32_t *uids;
@@ -114,9 +115,10 @@ store_op_list(struct store *st, DB_TXN *txn, void *varg)
 	struct store_mrec rec;
 	struct store_ikey ik;
 	char user[1024], name[1024];
-	DB *db = a->expunged ? st->expunged : st->index;
+	DB *db = st->index;
 	DBC *c;
 	DBT k, v;
+	size_t size = 0;
 	int r;
 
 	free(a->msgs);
@@ -131,6 +133,11 @@ store_op_list(struct store *st, DB_TXN *txn, void *varg)
 			return r;
 		*a->mb = rec.mb;
 	}
+	/* changes and expunges since a modseq: from the secondaries, which
+	 * hold only those (store_view.c) */
+	if (a->expunged || a->since > 0)
+		return store_view_since(st, txn, a->expunged, a->mboxid,
+		    a->since, a->above, &a->msgs, &a->uids, &a->n);
 	if ((r = db->cursor(db, txn, &c, 0)) != 0)
 		return r;
 	if (a->above == UINT32_MAX) {
@@ -145,25 +152,16 @@ store_op_list(struct store *st, DB_TXN *txn, void *varg)
 	k.flags = DB_DBT_USERMEM;
 	for (r = c->get(c, &k, &v, DB_SET_RANGE); r == 0;
 	    r = c->get(c, &k, &v, DB_NEXT)) {
-		if (be32toh(ik.mboxid_be) != a->mboxid)
+		if (be32toh(ik.mboxid_be) != a->mboxid ||
+		    (a->upto != 0 && be32toh(ik.uid_be) > a->upto) ||
+		    (a->max != 0 && a->n == a->max))
 			break;
-		if (a->expunged) {
-			uint64_t ms = 0;
-
-			memcpy(&ms, v.data, v.size < 8 ? v.size : 8);
-			if (ms <= a->since)
-				continue;
-			a->uids = xreallocarray(a->uids, a->n + 1,
-			    sizeof(*a->uids));
-			a->uids[a->n++] = be32toh(ik.uid_be);
-			if (a->first)
-				break;
-			continue;
+		if (a->n == size) {
+			size = size ? size * 2 : 256;
+			a->msgs = xreallocarray(a->msgs, size,
+			    sizeof(*a->msgs));
 		}
-		a->msgs = xreallocarray(a->msgs, a->n + 1, sizeof(*a->msgs));
-		store_msg_decode(&v, &a->msgs[a->n]);
-		if (a->msgs[a->n].modseq > a->since)
-			a->n++;
+		store_msg_decode(&v, &a->msgs[a->n++]);
 	}
 	c->close(c);
 	return r == DB_NOTFOUND ? 0 : r;
@@ -200,6 +198,32 @@ store_msg_list(struct store *st, uint32_t mboxid, struct store_mbox *mb_r,
     struct store_msg **msgs_r, size_t *n_r, const char **error_r)
 {
 	return store_msg_select(st, mboxid, 0, mb_r, msgs_r, n_r, error_r);
+}
+
+int
+store_msg_range(struct store *st, uint32_t mboxid, uint32_t lo, uint32_t hi,
+    size_t max, struct store_msg **msgs_r, size_t *n_r, const char **error_r)
+{
+	struct store_list_arg a;
+	int r;
+
+	memset(&a, 0, sizeof(a));
+	a.mboxid = mboxid;
+	a.above = lo > 0 ? lo - 1 : 0;
+	a.upto = hi;
+	a.max = max;
+	if (lo > hi || hi == 0) {
+		*msgs_r = NULL;
+		*n_r = 0;
+		return 0;
+	}
+	if ((r = store_run(st, store_op_list, &a, error_r)) != 0) {
+		free(a.msgs);
+		return r;
+	}
+	*msgs_r = a.msgs;
+	*n_r = a.n;
+	return 0;
 }
 
 int
@@ -298,9 +322,11 @@ store_expunged_first(struct store *st, uint32_t mboxid, uint64_t since,
 	a.since = since;
 	a.above = above;
 	a.expunged = 1;
-	a.first = 1;
 	r = store_run(st, store_op_list, &a, error_r);
-	*uid_r = r == 0 && a.n > 0 ? a.uids[0] : 0;
+	*uid_r = 0;
+	for (size_t i = 0; r == 0 && i < a.n; i++)
+		if (*uid_r == 0 || a.uids[i] < *uid_r)
+			*uid_r = a.uids[i];
 	free(a.uids);
 	return r;
 }
@@ -894,6 +920,28 @@ store_msg_map(struct store *st, const char *guid, const char **data_r,
 	if (p == MAP_FAILED)
 		return store_fail(st, error_r, "mmap: %s", strerror(errno));
 	*data_r = p;
+	*len_r = (size_t)sb.st_size;
+	return 0;
+}
+
+int
+store_msg_open(struct store *st, const char *guid, int *fd_r, size_t *len_r,
+    const char **error_r)
+{
+	char *path = store_file_path(st, guid);
+	struct stat sb;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &sb) < 0) {
+		store_fail(st, error_r, "open %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		free(path);
+		return -1;
+	}
+	free(path);
+	*fd_r = fd;
 	*len_r = (size_t)sb.st_size;
 	return 0;
 }

@@ -1,0 +1,459 @@
+#!/usr/bin/python3
+"""bench/mailbox.py - big mailboxes: berth beside Dovecot and Cyrus.
+
+    bench/mailbox.py [--servers berth,dovecot,cyrus] [--sizes 10000,100000]
+                     [--lines select,noop,changedsince,resume,bodies,bigbody]
+                     [--rounds 5]
+
+For each size, each server gets one INBOX of that many 4 KB messages
+(filled with MULTIAPPEND over four connections, LITERAL+ where offered,
+not timed), then each line is measured on it, servers side by side in the
+same run; key=value lines per server and size, then a table of ratios
+(berth / the best peer; above 1 is berth ahead).  Times are medians of
+--rounds.
+
+Lines (issue 15's table, item 1 and its benchmark lines):
+  select        SELECT INBOX, ms (a connection that selected it before)
+  noop          NOOP after another session changed the flags of 100
+                messages spread over the mailbox, ms (the 100 FETCHes read)
+  changedsince  UID FETCH 1:* (FLAGS) (CHANGEDSINCE n) after 100 changes,
+                ms, on a session that saw modseq n
+  resume        a session in IDLE (berth: parked in idled; waited for)
+                while another makes 100 changes, then DONE: ms from
+                DONE to its OK, every change reported
+  bodies        FETCH 1:* BODY.PEEK[], messages per second
+  bigbody       the serving process's peak memory (VmHWM, reset before)
+                during FETCH BODY.PEEK[] of a 64 MB message, and its
+                growth over the size it had (kB); the message is put in
+                another mailbox once
+Run as root from the tree after building in build/ (peers.py installs the
+peers with apt on first use).  Other engineers add their lines as
+functions in LINES.
+"""
+import argparse
+import os
+import random
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+import peers  # noqa: E402
+
+PW = "pw"
+CHANGES = 100
+BIG = 64 * 1000 * 1000     # under the 64 MiB limit peers default to
+WORDS = ("alpha bravo charlie delta echo foxtrot golf hotel india juliet "
+         "kilo lima mike november oscar papa quebec romeo sierra tango "
+         "uniform victor whiskey xray yankee zulu").split()
+
+
+def message(i, size=4096):
+    """message i: about size bytes, words that vary with i"""
+    rnd = random.Random(i)
+    hdr = (f"From: sender{i % 97}@example.org\r\nTo: user0@example.org\r\n"
+           f"Subject: message {i} {WORDS[i % len(WORDS)]}\r\n"
+           f"Date: Thu, 3 Dec 2026 03:00:00 +0000\r\n"
+           f"Message-ID: <{i}.bench@example.org>\r\n\r\n").encode()
+    body = bytearray()
+    while len(hdr) + len(body) < size:
+        body += (" ".join(rnd.choice(WORDS) for _ in range(10)) +
+                 "\r\n").encode()
+    return hdr + bytes(body)
+
+
+class Conn:
+    """a raw IMAP connection: what the lines need and imaplib hides"""
+
+    def __init__(self, port, user="user0", timeout=600):
+        self.s = socket.create_connection(("127.0.0.1", port),
+                                          timeout=timeout)
+        self.s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.buf = b""
+        self.n = 0
+        self.line()
+        caps = b" ".join(self.cmd(b"CAPABILITY"))
+        self.literalplus = b"LITERAL+" in caps
+        self.multiappend = b"MULTIAPPEND" in caps
+        r = self.cmd(b"LOGIN %s %s" % (user.encode(), PW.encode()))
+        assert r[-1].split()[1] == b"OK", r[-1]
+
+    def fill(self):
+        d = self.s.recv(1 << 20)
+        if not d:
+            raise EOFError(self.buf[-200:])
+        self.buf += d
+
+    def line(self):
+        while b"\r\n" not in self.buf:
+            self.fill()
+        ln, self.buf = self.buf.split(b"\r\n", 1)
+        return ln
+
+    def skip(self, n):
+        """n bytes of a literal, dropped; returns their count"""
+        while len(self.buf) < n:
+            if len(self.buf) > (1 << 20):
+                n -= len(self.buf)
+                self.buf = b""
+            self.fill()
+        self.buf = self.buf[n:]
+
+    def response(self, tag, keep_literals=False):
+        """lines up to the tagged one (literals skipped, or kept)"""
+        out = []
+        while True:
+            ln = self.line()
+            while True:
+                m = re.search(rb"\{(\d+)\}$", ln)
+                if not m:
+                    break
+                n = int(m.group(1))
+                if keep_literals:
+                    while len(self.buf) < n:
+                        self.fill()
+                    ln += self.buf[:n]
+                    self.buf = self.buf[n:]
+                else:
+                    self.skip(n)
+                ln += self.line()
+            out.append(ln)
+            if ln.startswith(tag + b" "):
+                return out
+
+    def send(self, text):
+        self.n += 1
+        tag = b"t%d" % self.n
+        self.s.sendall(tag + b" " + text + b"\r\n")
+        return tag
+
+    def cmd(self, text):
+        return self.response(self.send(text))
+
+    def timed(self, text):
+        t = time.monotonic()
+        r = self.cmd(text)
+        return time.monotonic() - t, r
+
+    def append_many(self, mailbox, msgs):
+        """one MULTIAPPEND (or APPENDs) of msgs"""
+        if not self.multiappend:
+            for m in msgs:
+                self._append_one(mailbox, m)
+            return
+        self.n += 1
+        tag = b"t%d" % self.n
+        first = True
+        for m in msgs:
+            lit = b"{%d%s}" % (len(m), b"+" if self.literalplus else b"")
+            self.s.sendall((tag + b" APPEND " + mailbox + b" " if first
+                            else b" ") + lit + b"\r\n")
+            first = False
+            if not self.literalplus:
+                ln = self.line()
+                assert ln.startswith(b"+"), ln
+            self.s.sendall(m)
+        self.s.sendall(b"\r\n")
+        r = self.response(tag)
+        assert r[-1].split()[1] == b"OK", r[-1]
+
+    def _append_one(self, mailbox, m):
+        tag = self.send(b"APPEND " + mailbox + b" {%d}" % len(m))
+        ln = self.line()
+        assert ln.startswith(b"+"), ln
+        self.s.sendall(m + b"\r\n")
+        r = self.response(tag)
+        assert r[-1].split()[1] == b"OK", r[-1]
+
+    def close(self):
+        try:
+            self.s.sendall(b"z LOGOUT\r\n")
+            self.s.close()
+        except OSError:
+            pass
+
+
+def populate(peer, n, conns=4, batch=250):
+    """n messages into user0's INBOX, MULTIAPPEND over conns connections"""
+    t = time.monotonic()
+    errors = []
+
+    def worker(k):
+        try:
+            c = Conn(peer.port)
+            for start in range(k * batch, n, conns * batch):
+                c.append_many(b"INBOX", [message(i) for i in
+                                         range(start, min(n, start + batch))])
+            c.close()
+        except Exception as e:  # noqa: BLE001
+            errors.append(e)
+
+    th = [threading.Thread(target=worker, args=(k,)) for k in range(conns)]
+    for x in th:
+        x.start()
+    for x in th:
+        x.join()
+    if errors:
+        raise errors[0]
+    c = Conn(peer.port)
+    r = c.cmd(b"SELECT INBOX")
+    c.close()
+    exists = [int(ln.split()[1]) for ln in r if ln.endswith(b" EXISTS")]
+    assert exists and exists[0] == n, (peer.name, exists, n)
+    return time.monotonic() - t
+
+
+def changes(peer, n, k, _round=None):
+    """another session flags k messages spread over n, a set not
+    flagged before"""
+    salt = peer.__dict__.setdefault("_salt", 0)
+    peer._salt += 1
+    c = Conn(peer.port)
+    c.cmd(b"SELECT INBOX")
+    uids = sorted({1 + (i * n // k + salt) % n for i in range(k)})
+    r = c.cmd(b"UID STORE %s +FLAGS.SILENT (\\Flagged)" % (
+        ",".join(map(str, uids)).encode()))
+    assert r[-1].split()[1] == b"OK", r[-1]
+    c.close()
+    return len(uids)
+
+
+def fetches(lines):
+    return sum(1 for ln in lines if b" FETCH " in ln and
+               ln.startswith(b"* "))
+
+
+def med(xs):
+    return statistics.median(xs)
+
+
+# ---- lines ---------------------------------------------------------------
+
+def line_select(peer, n, a):
+    c = Conn(peer.port)
+    c.cmd(b"SELECT INBOX")
+    ts = []
+    for _ in range(a.rounds):
+        t, r = c.timed(b"SELECT INBOX")
+        assert r[-1].split()[1] == b"OK"
+        ts.append(t)
+    c.close()
+    return {"select_ms": med(ts) * 1000}
+
+
+def line_noop(peer, n, a):
+    c = Conn(peer.port)
+    c.cmd(b"SELECT INBOX")
+    ts, seen = [], []
+    for k in range(a.rounds):
+        changes(peer, n, CHANGES, k)
+        t, r = c.timed(b"NOOP")
+        ts.append(t)
+        seen.append(fetches(r))
+    c.close()
+    return {"noop_after_100_ms": med(ts) * 1000,
+            "noop_fetches": min(seen)}
+
+
+def line_changedsince(peer, n, a):
+    ts, seen = [], []
+    for k in range(a.rounds):
+        c = Conn(peer.port)
+        c.cmd(b"ENABLE CONDSTORE")
+        r = c.cmd(b"SELECT INBOX (CONDSTORE)")
+        ms = [int(m.group(1)) for ln in r for m in
+              [re.search(rb"HIGHESTMODSEQ (\d+)", ln)] if m]
+        changes(peer, n, CHANGES, k)
+        t, r = c.timed(b"UID FETCH 1:* (FLAGS) (CHANGEDSINCE %d)" % ms[0])
+        ts.append(t)
+        seen.append(fetches(r))
+        c.close()
+    return {"changedsince_ms": med(ts) * 1000,
+            "changedsince_fetches": min(seen)}
+
+
+def parked(peer, before):
+    """berth: until idled holds more than before sessions"""
+    end = time.time() + 10
+    while time.time() < end:
+        if peer.server.parked() > before:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def line_resume(peer, n, a):
+    ts, seen = [], []
+    for k in range(a.rounds):
+        c = Conn(peer.port)
+        c.cmd(b"SELECT INBOX")
+        before = peer.server.parked() if peer.name == "berth" else 0
+        tag = c.send(b"IDLE")
+        assert c.line().startswith(b"+")
+        if peer.name == "berth":
+            parked(peer, before)
+        else:
+            time.sleep(3)   # dovecot-hib hibernates after 2 s
+        changes(peer, n, CHANGES, k)
+        t = time.monotonic()
+        c.s.sendall(b"DONE\r\n")
+        r = c.response(tag)
+        ts.append(time.monotonic() - t)
+        seen.append(fetches(r))
+        c.close()
+    return {"resume_ms": med(ts) * 1000, "resume_fetches_after_done":
+            min(seen)}
+
+
+def line_bodies(peer, n, a):
+    c = Conn(peer.port)
+    c.cmd(b"EXAMINE INBOX")
+    c.cmd(b"FETCH 1:* BODY.PEEK[]")          # the page cache warm
+    ts = []
+    for _ in range(max(1, a.rounds // 2)):
+        t, r = c.timed(b"FETCH 1:* BODY.PEEK[]")
+        assert fetches(r) == n, (fetches(r), n)
+        ts.append(t)
+    c.close()
+    return {"bodies_msg_per_s": n / med(ts)}
+
+
+def server_pid_of(peer, sock):
+    """the process of peer's tree holding the server end of sock"""
+    port = sock.getsockname()[1]
+    inode = None
+    with open("/proc/net/tcp") as f:
+        for ln in f.readlines()[1:]:
+            x = ln.split()
+            if int(x[2].split(":")[1], 16) == port and \
+                    int(x[1].split(":")[1], 16) == peer.port:
+                inode = x[9]
+    for pid in peer.tree():
+        try:
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                if os.readlink(f"/proc/{pid}/fd/{fd}") == \
+                        f"socket:[{inode}]":
+                    return pid
+        except OSError:
+            pass
+    return None
+
+
+def status_kb(pid, key):
+    with open(f"/proc/{pid}/status") as f:
+        for ln in f:
+            if ln.startswith(key + ":"):
+                return int(ln.split()[1])
+    return -1
+
+
+def line_bigbody(peer, n, a):
+    c = Conn(peer.port)
+    if not getattr(peer, "_bigbody", False):
+        # put on a connection of its own: the FETCH below comes on a new
+        # session, without what the APPEND's literal left
+        c.cmd(b"CREATE big")
+        c.cmd(b"CREATE INBOX.big")     # Cyrus's namespace
+        ns = b"big"
+        r = c.cmd(b"LIST \"\" *")
+        if any(ln.endswith(b"INBOX.big") for ln in r):
+            ns = b"INBOX.big"
+        peer._bigmbox = ns
+        c.append_many(ns, [message(1, BIG)])
+        peer._bigbody = True
+        c.close()
+        c = Conn(peer.port)
+    c.cmd(b"EXAMINE " + peer._bigmbox)
+    pid = server_pid_of(peer, c.s)
+    peaks, grew = [], []
+    for _ in range(max(1, a.rounds // 2)):
+        with open(f"/proc/{pid}/clear_refs", "w") as f:
+            f.write("5")
+        base = status_kb(pid, "VmRSS")
+        r = c.cmd(b"FETCH 1 BODY.PEEK[]")
+        assert r[-1].split()[1] == b"OK"
+        peaks.append(status_kb(pid, "VmHWM"))
+        grew.append(peaks[-1] - base)
+    c.close()
+    return {"bigbody_peak_kb": max(peaks), "bigbody_growth_kb": max(grew)}
+
+
+LINES = {
+    "select": line_select,
+    "noop": line_noop,
+    "changedsince": line_changedsince,
+    "resume": line_resume,
+    "bodies": line_bodies,
+    "bigbody": line_bigbody,
+}
+# higher is better for these keys; lower for the rest
+HIGHER = {"bodies_msg_per_s"}
+RATIO_KEYS = ["select_ms", "noop_after_100_ms", "changedsince_ms",
+              "resume_ms", "bodies_msg_per_s", "bigbody_growth_kb"]
+
+
+def loadavg():
+    with open("/proc/loadavg") as f:
+        return f.read().split()[0]
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--servers", default="berth,dovecot,cyrus")
+    p.add_argument("--sizes", default="10000,100000")
+    p.add_argument("--lines", default=",".join(LINES))
+    p.add_argument("--rounds", type=int, default=5)
+    a = p.parse_args()
+    names = a.servers.split(",")
+    lines = a.lines.split(",")
+    peers.on_signals()
+    results = {}
+    try:
+        for size in map(int, a.sizes.split(",")):
+            running = []
+            for name in names:
+                pe = peers.make(name, users=2, password=PW, **(
+                    {"extra_conf": "maxliteral: 100M\n"}
+                    if name == "berth" else {}))
+                pe.start()
+                pe.login_all()
+                running.append(pe)
+                fill = populate(pe, size)
+                print(f"server={name} messages={size} fill_s={fill:.1f} "
+                      f"load={loadavg()}", flush=True)
+            for line in lines:
+                for pe in running:
+                    res = LINES[line](pe, size, a)
+                    results.setdefault((pe.name, size), {}).update(res)
+                    print(f"server={pe.name} messages={size} line={line} " +
+                          " ".join(f"{k}={v:.1f}" if isinstance(v, float)
+                                   else f"{k}={v}" for k, v in res.items())
+                          + f" load={loadavg()}", flush=True)
+            for pe in running:
+                pe.stop()
+    finally:
+        peers.kill_all()
+    print("\nratios: berth against the best peer (above 1: berth ahead)")
+    for size in map(int, a.sizes.split(",")):
+        for key in RATIO_KEYS:
+            b = results.get(("berth", size), {}).get(key)
+            others = [results[(nm, size)][key] for nm in names
+                      if nm != "berth" and key in results.get((nm, size),
+                                                             {})]
+            if b is None or not others:
+                continue
+            best = max(others) if key in HIGHER else min(others)
+            r = (b / best if key in HIGHER else best / b) if b and best \
+                else float("nan")
+            print(f"messages={size} {key}: berth={b:.1f} "
+                  f"best_peer={best:.1f} ratio={r:.2f}")
+
+
+if __name__ == "__main__":
+    main()
