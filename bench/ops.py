@@ -1,20 +1,34 @@
 #!/usr/bin/python3
-"""bench/ops.py - what the journal costs and how long reconstruct takes.
+"""bench/ops.py - APPEND rates, what the journal costs, and how long
+reconstruct takes.
 
-    bench/ops.py append [--build DIR] [--base DIR] [-n N] [--rounds R]
+    bench/ops.py append [--build DIR] [--base DIR] [--servers LIST]
+                        [--conns 1,4] [-n N] [--rounds R] [--size BYTES]
     bench/ops.py reconstruct [--build DIR] [--messages N] [--mailboxes M]
 
-append: APPENDs per second on one connection (a 2 KB message with a
-LITERAL+ literal over TCP_NODELAY, each answered before the next is sent), for the build in --build and, with
---base, for another build (e.g. one without the journal) in the same run,
-alternating rounds; prints key=value lines and the ratio.
+append: APPENDs per second of a --size (4 KB) message into one user's
+INBOX, with a LITERAL+ literal over TCP_NODELAY, each answered before the
+next is sent, on each of --conns connections at once (1 and 4: the
+APPEND lines of issue 15's table), for the berth build in --build, with
+--base for another build (e.g. the one before a change), and with
+--servers for Dovecot and Cyrus from Debian (bench/peers.py, defaults
+kept: Dovecot's mail_fsync=optimized fsyncs the new maildir file, Cyrus
+fsyncs the file, its index and its database); every server in the same
+run, rounds alternating, medians and ratios printed.  berth makes an
+APPEND durable with one fdatasync, its user's journal's (the message's
+bytes ride in it; store_redo.c), shared by the sessions writing the same
+journal at once (group commit).
 
 reconstruct: fills N messages into M mailboxes of one user with IMAP
 APPENDs (LITERAL+, one at a time), stops
 the server, deletes the Berkeley DB environment, times berthctl
 reconstruct, and checks the message count over IMAP afterwards.
+
+One run (2 cores shared with other work; load average in the output):
+see the commit that last changed these figures.
 """
 import argparse
+import multiprocessing
 import os
 import shutil
 import socket
@@ -26,9 +40,19 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
 
 import conftest  # noqa: E402
+import peers  # noqa: E402
 
 MSG = (b"From: a@example.org\r\nTo: b@example.org\r\nSubject: bench\r\n"
        b"\r\n" + b"x" * 2000 + b"\r\n")
+
+
+def message(size, tag):
+    """a distinct message of about size bytes (no server may skip the
+    write of one it has)"""
+    head = (b"From: a@example.org\r\nTo: b@example.org\r\n"
+            b"Subject: bench %s\r\n\r\n" % tag)
+    line = b"x" * 76 + b"\r\n"
+    return head + line * max(1, (size - len(head)) // len(line))
 
 
 def server(build):
@@ -37,10 +61,12 @@ def server(build):
         "imapd", "authd", "idled", "tlsd", "lmtpd", "tools", "master"))
     s = conftest.Server()
     s.add_user("alice", "secret")
+    s.add_user("user0", "pw")
     return s
 
 
-def raw_appends(port, n):
+def raw_appends(port, n, user="alice", password="secret", size=2000,
+                seed=0):
     """n APPENDs with a non-synchronizing literal (LITERAL+) over a
     TCP_NODELAY socket, each answered before the next: the server's
     time, not the client's round trips; returns the seconds taken"""
@@ -48,13 +74,14 @@ def raw_appends(port, n):
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     f = sock.makefile("rb")
     f.readline()
-    sock.sendall(b"l LOGIN alice secret\r\n")
+    sock.sendall(b"l LOGIN %s %s\r\n" % (user.encode(), password.encode()))
     while not f.readline().startswith(b"l "):
         pass
-    cmd = b"a APPEND INBOX {%d+}\r\n" % len(MSG) + MSG + b"\r\n"
     t = time.monotonic()
-    for _ in range(n):
-        sock.sendall(cmd)
+    for i in range(n):
+        body = message(size, b"%d.%d" % (seed, i))
+        sock.sendall(b"a APPEND INBOX {%d+}\r\n" % len(body) + body +
+                     b"\r\n")
         while True:
             ln = f.readline()
             if ln.startswith(b"a "):
@@ -65,29 +92,81 @@ def raw_appends(port, n):
     return took
 
 
-def append_rate(build, n):
-    s = server(build).start()
-    try:
-        raw_appends(s.port, 20)
-        rate = n / raw_appends(s.port, n)
-    finally:
-        s.cleanup()
-    return rate
+def _appender(args):
+    port, n, user, password, size, seed = args
+    return raw_appends(port, n, user, password, size, seed)
+
+
+def conn_rate(port, conns, n, user, password, size):
+    """APPENDs per second of conns connections doing n each at once"""
+    seed = int(time.monotonic() * 1000)
+    with multiprocessing.Pool(conns) as pool:
+        t = time.monotonic()
+        pool.map(_appender, [(port, n, user, password, size,
+                              seed * 100 + k) for k in range(conns)])
+        took = time.monotonic() - t
+    return conns * n / took
+
+
+def loadavg():
+    with open("/proc/loadavg") as f:
+        return f.read().split()[0]
+
+
+class Target:
+    """one server to append to: a berth build, or a peer"""
+
+    def __init__(self, label, build=None, peer=None):
+        self.label, self.build, self.peer = label, build, peer
+
+    def start(self):
+        if self.build:
+            self.s = server(self.build).start()
+            self.port, self.user, self.pw = self.s.port, "user0", "pw"
+        else:
+            self.s = peers.make(self.peer, users=1).start()
+            self.s.login_all()
+            self.port, self.user, self.pw = self.s.port, "user0", "pw"
+        return self
+
+    def stop(self):
+        if self.build:
+            self.s.cleanup()
+        else:
+            self.s.stop()
 
 
 def cmd_append(a):
-    runs = {a.build: [], a.base: []} if a.base else {a.build: []}
-    for _ in range(a.rounds):
-        for b in runs:
-            runs[b].append(append_rate(b, a.n))
-    best = {}
-    for b, rates in runs.items():
-        best[b] = sorted(rates)[len(rates) // 2]
-        print(f"build={b} appends_per_s_median={best[b]:.0f} "
-              f"rounds={' '.join(f'{r:.0f}' for r in rates)}")
+    targets = [Target("berth", build=a.build)]
     if a.base:
-        print(f"ratio={best[a.build] / best[a.base]:.3f} "
-              f"(journal / base, median of {a.rounds} rounds)")
+        targets.append(Target("berth-base", build=a.base))
+    for name in filter(None, a.servers.split(",")):
+        targets.append(Target(name, peer=name))
+    conns = [int(c) for c in a.conns.split(",")]
+    runs = {(t.label, c): [] for t in targets for c in conns}
+    for _ in range(a.rounds):
+        for t in targets:
+            t.start()
+            try:
+                raw_appends(t.port, 20, t.user, t.pw, a.size)  # warm-up
+                for c in conns:
+                    runs[(t.label, c)].append(conn_rate(
+                        t.port, c, a.n, t.user, t.pw, a.size))
+            finally:
+                t.stop()
+            print(f"# round done server={t.label} loadavg={loadavg()}",
+                  flush=True)
+    med = {}
+    for (label, c), rates in runs.items():
+        med[(label, c)] = sorted(rates)[len(rates) // 2]
+        print(f"server={label} conns={c} size={a.size} "
+              f"appends_per_s_median={med[(label, c)]:.0f} "
+              f"rounds={' '.join(f'{r:.0f}' for r in rates)}")
+    for t in targets[1:]:
+        print(f"ratio berth/{t.label}: " + " ".join(
+            f"{c}conn={med[('berth', c)] / med[(t.label, c)]:.2f}"
+            for c in conns if med[(t.label, c)] > 0))
+    print(f"loadavg={loadavg()}")
 
 
 def cmd_reconstruct(a):
@@ -149,7 +228,12 @@ def main():
     ap = sub.add_parser("append")
     ap.add_argument("--build", default=os.path.join(HERE, "..", "build"))
     ap.add_argument("--base")
-    ap.add_argument("-n", type=int, default=500)
+    ap.add_argument("--servers", default="",
+                    help="peers beside berth: dovecot,cyrus")
+    ap.add_argument("--conns", default="1,4")
+    ap.add_argument("--size", type=int, default=4096)
+    ap.add_argument("-n", type=int, default=300,
+                    help="APPENDs per connection")
     ap.add_argument("--rounds", type=int, default=3)
     rp = sub.add_parser("reconstruct")
     rp.add_argument("--build", default=os.path.join(HERE, "..", "build"))
@@ -159,7 +243,10 @@ def main():
     a.build = os.path.abspath(a.build)
     if getattr(a, "base", None):
         a.base = os.path.abspath(a.base)
-    (cmd_append if a.cmd == "append" else cmd_reconstruct)(a)
+    try:
+        (cmd_append if a.cmd == "append" else cmd_reconstruct)(a)
+    finally:
+        peers.kill_all()
 
 
 if __name__ == "__main__":

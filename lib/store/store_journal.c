@@ -5,11 +5,12 @@
  *
  * One append-only text file per user, <partition>/journal/<user> (bytes
  * outside [A-Za-z0-9._@+-] and a leading '.' written %XX).  The first
- * line is "berth-journal\t2\t<bytes>\t<end>\t<synced>", <bytes> the size
- * of the lines when last compacted, <end> where they end now, <synced>
- * where the lines end that the database and the message files are known
- * to hold durably (20 digits each; version 1 has no <synced>: none are
- * known); zeros follow the lines (written ahead, see store_jnl_put), and
+ * line is "berth-journal\t3\t<bytes>\t<end>\t<synced>\t<durable>",
+ * <bytes> the size of the lines when last compacted, <end> where they
+ * end now, <synced> where the lines end that the database and the
+ * message files are known to hold durably, <durable> how far the journal
+ * itself was last flushed (store_jnl_sync) (20 digits each; version 2
+ * lacks <durable>, version 1 <synced> too: none are known synced); zeros follow the lines (written ahead, see store_jnl_put), and
  * a reader stops at the first NUL.  Then one line per record a committed
  * transaction wrote, fields separated by tabs, names and keywords with
  * '%', tab, CR and LF written %XX:
@@ -78,8 +79,11 @@
 #define JNL_BYTES_OFF (JNL_VER_OFF + 2)
 #define JNL_END_OFF (JNL_BYTES_OFF + 21)
 #define JNL_SYNC_OFF (JNL_END_OFF + 21)
+#define JNL_DUR_OFF (JNL_SYNC_OFF + 21)
 #define JNL_V1_LEN (JNL_END_OFF + 21)
-#define JNL_HEADER_LEN (JNL_SYNC_OFF + 21)
+#define JNL_V2_LEN (JNL_SYNC_OFF + 21)
+#define JNL_HEADER_LEN (JNL_DUR_OFF + 21)
+#define JNL_VERSION 3
 #define JNL_GROW (256 * 1024)	/* zeros written ahead at a time */
 #define JNL_GROW_BIG (2 * 1024 * 1024)	/* past JNL_GROW_BIG of lines */
 #define JNL_COMPACT_MIN (64 * 1024)
@@ -88,7 +92,7 @@
 struct store_jhdr {
 	int version;
 	size_t len;		/* of the line */
-	unsigned long long bytes, end, synced;
+	unsigned long long bytes, end, synced, durable;
 };
 
 static unsigned long long
@@ -112,19 +116,26 @@ store_jnl_hdr(const char *data, size_t len, struct store_jhdr *h)
 	if (data[JNL_VER_OFF] == '1' && data[JNL_V1_LEN - 1] == '\n') {
 		h->version = 1;
 		h->len = JNL_V1_LEN;
-	} else if (data[JNL_VER_OFF] == '2' && len >= JNL_HEADER_LEN &&
-	    data[JNL_HEADER_LEN - 1] == '\n') {
+	} else if (data[JNL_VER_OFF] == '2' && len >= JNL_V2_LEN &&
+	    data[JNL_V2_LEN - 1] == '\n') {
 		h->version = 2;
+		h->len = JNL_V2_LEN;
+	} else if (data[JNL_VER_OFF] == '3' && len >= JNL_HEADER_LEN &&
+	    data[JNL_HEADER_LEN - 1] == '\n') {
+		h->version = 3;
 		h->len = JNL_HEADER_LEN;
+		h->durable = store_jnl_num(data + JNL_DUR_OFF);
 	} else {
 		return -1;
 	}
 	h->bytes = store_jnl_num(data + JNL_BYTES_OFF);
 	h->end = store_jnl_num(data + JNL_END_OFF);
-	h->synced = h->version == 2 ? store_jnl_num(data + JNL_SYNC_OFF) :
+	h->synced = h->version >= 2 ? store_jnl_num(data + JNL_SYNC_OFF) :
 	    h->len;
 	return 0;
 }
+
+static int store_jnl_put_num(int fd, off_t off, unsigned long long v);
 
 /* store_jnl_hdr_fd - the header of the journal open at fd */
 static int
@@ -357,13 +368,13 @@ store_jnl_body(struct store *st, uint32_t mboxid, const char *guid,
 }
 
 /* store_jnl_header - the first line, for a file compacted at bytes
- * whose lines end at end, synced up to synced */
+ * whose lines end at end, synced up to synced, flushed (all of it) */
 static void
 store_jnl_header(struct buf *b, unsigned long long bytes,
     unsigned long long end, unsigned long long synced)
 {
-	buf_printf(b, "%s2\t%020llu\t%020llu\t%020llu\n", JNL_MAGIC, bytes,
-	    end, synced);
+	buf_printf(b, "%s%d\t%020llu\t%020llu\t%020llu\t%020llu\n",
+	    JNL_MAGIC, JNL_VERSION, bytes, end, synced, end);
 }
 
 /* store_jnl_text_len - where the lines of a journal's bytes end: at the
@@ -473,7 +484,8 @@ store_jnl_pwrite_all(int fd, const char *data, size_t len, off_t off)
  * command than an append that grows the file).
  */
 static int
-store_jnl_put(int fd, const char *text, size_t len)
+store_jnl_put(int fd, const char *text, size_t len,
+    unsigned long long *end_r)
 {
 	static const char zeros[4096];
 	char num[24];
@@ -503,8 +515,55 @@ store_jnl_put(int fd, const char *text, size_t len)
 	}
 	if (store_jnl_pwrite_all(fd, text, len, (off_t)end) < 0)
 		return -1;
+	*end_r = end + len;
 	snprintf(num, sizeof(num), "%020llu", end + len);
 	return store_jnl_pwrite_all(fd, num, 20, (off_t)JNL_END_OFF);
+}
+
+/*
+ * store_jnl_sync - make the journal at fd durable up to end: group
+ * commit across sessions.  One process at a time flushes a journal,
+ * under a lock of its own (an OFD lock on the first byte; flock is the
+ * writers'): it notes where the lines end (under the writers' lock, so
+ * the number is whole), calls fdatasync, and writes that end into the
+ * header's durable field.  A writer that gets the lock and finds the
+ * durable field at or past its own end is done without a flush: the one
+ * it waited for covered its lines.  The field only serves live
+ * processes (recovery sets it back with the end).
+ */
+static int
+store_jnl_sync(int fd, unsigned long long end)
+{
+	struct flock fl;
+	struct store_jhdr h;
+	unsigned long long upto = end;
+	int r;
+
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	fl.l_len = 1;
+	while ((r = fcntl(fd, F_OFD_SETLKW, &fl)) < 0 && errno == EINTR)
+		;
+	if (r < 0)
+		return fdatasync(fd);
+	if (store_jnl_hdr_fd(fd, &h) == 0 && h.version == JNL_VERSION &&
+	    h.durable >= end) {
+		fl.l_type = F_UNLCK;
+		fcntl(fd, F_OFD_SETLK, &fl);
+		return 0;
+	}
+	if (flock(fd, LOCK_SH) == 0) {
+		if (store_jnl_hdr_fd(fd, &h) == 0 && h.end > upto)
+			upto = h.end;
+		flock(fd, LOCK_UN);
+	}
+	r = fdatasync(fd);
+	if (r == 0 && h.version == JNL_VERSION)
+		(void)store_jnl_put_num(fd, JNL_DUR_OFF, upto);
+	fl.l_type = F_UNLCK;
+	fcntl(fd, F_OFD_SETLK, &fl);
+	return r;
 }
 
 /* store_jnl_append - append text to user's journal and make it durable */
@@ -513,6 +572,7 @@ store_jnl_append(struct store *st, const char *user, const char *text,
     size_t len, const char **error_r)
 {
 	char *path = store_jnl_path(st, user);
+	unsigned long long end = 0;
 	int fd, r;
 
 	if ((fd = store_jnl_open_locked(st, path)) < 0) {
@@ -521,10 +581,10 @@ store_jnl_append(struct store *st, const char *user, const char *text,
 		free(path);
 		return r;
 	}
-	r = store_jnl_put(fd, text, len);
+	r = store_jnl_put(fd, text, len, &end);
 	flock(fd, LOCK_UN);
 	if (r == 0)
-		r = fdatasync(fd);
+		r = store_jnl_sync(fd, end);
 	if (r < 0)
 		store_fail(st, error_r, "journal %s: %s", path,
 		    strerror(errno));
@@ -1015,7 +1075,7 @@ store_jnl_compact(struct store *st, const char *user, int force,
 	if (store_jnl_hdr(data, len, &h) == 0)
 		last = h.bytes;
 	tlen = store_jnl_text_len(data, len);
-	if (!force && h.version == 2 && (tlen < JNL_COMPACT_MIN ||
+	if (!force && h.version == JNL_VERSION && (tlen < JNL_COMPACT_MIN ||
 	    tlen <= 2 * last)) {
 		if (len > 0)
 			munmap((void *)data, len);
@@ -1024,7 +1084,7 @@ store_jnl_compact(struct store *st, const char *user, int force,
 	}
 	/* the new file is wholly synced and has no F lines: what the old
 	 * one holds beyond its mark must be durable elsewhere first */
-	if ((h.version != 2 || h.synced < tlen) &&
+	if ((h.version < 2 || h.synced < tlen) &&
 	    store_jnl_durable(st, error_r) < 0) {
 		if (len > 0)
 			munmap((void *)data, len);
@@ -1210,6 +1270,12 @@ store_jnl_tail(struct store *st, const char *user, struct store_jtail *t,
 		}
 		r = -1;
 	}
+	if (h.version == JNL_VERSION && h.durable != tend &&
+	    store_jnl_put_num(fd, JNL_DUR_OFF, tend) < 0) {
+		store_fail(st, error_r, "journal %s: %s", path,
+		    strerror(errno));
+		goto out;
+	}
 	if (tend != h.end && store_jnl_put_num(fd, JNL_END_OFF, tend) < 0) {
 		store_fail(st, error_r, "journal %s: %s", path,
 		    strerror(errno));
@@ -1296,7 +1362,7 @@ store_jnl_set_synced(struct store *st, const char *user,
 	    store_jnl_hdr_fd(fd, &h) < 0) {
 		r = store_fail(st, error_r, "journal %s: %s", path,
 		    strerror(errno));
-	} else if (sb.st_ino == ino && h.version == 2 && h.synced < end &&
+	} else if (sb.st_ino == ino && h.version >= 2 && h.synced < end &&
 	    end <= h.end) {
 		/* no fdatasync: a mark lost in a crash only costs replay */
 		if (store_jnl_put_num(fd, JNL_SYNC_OFF, end) < 0)
@@ -1335,7 +1401,7 @@ store_jnl_sync_all(struct store *st, const char **error_r)
 	for (i = 0; i < n && r >= 0; i++) {
 		if (store_jnl_synced_at(st, users[i], &h, &inos[i]) < 0)
 			continue;
-		if (h.version != 2)
+		if (h.version != JNL_VERSION)
 			r = store_jnl_compact(st, users[i], 1, error_r);
 		else if (h.synced < h.end) {
 			ends[i] = h.end;
