@@ -89,12 +89,14 @@ cmd_set_arg(struct imap_cmd *cmd, uint32_t **uids, size_t *n)
  * the records cannot be read */
 static int
 cmd_fetch_batch(struct imap_session *s, const struct fetch_req *req,
-    const uint32_t *uids, size_t n, int setseen, size_t *missed)
+    const uint32_t *uids, size_t n, int setseen, size_t *missed,
+    size_t *cte)
 {
 	struct store_msg *msgs = NULL, *m;
 	struct fetch_msg fm;
 	uint32_t *seen = NULL;
 	size_t nm, i, nseen = 0, ks = 0;
+	int r;
 	const char *err;
 
 	if (cmd_records(s, uids, n, &msgs, &nm, &err) != 0) {
@@ -150,8 +152,12 @@ cmd_fetch_batch(struct imap_session *s, const struct fetch_req *req,
 		forced = ks < nseen && seen[ks] == uids[i];
 		if (forced || fetch_wants_flags(req))
 			view_keywords_note(s, m->keywords);
-		if (fetch_render(req, s->st, &fm, forced, s->condstore,
-		    &s->out, &err) < 0) {
+		if ((r = fetch_render(req, s->st, &fm, forced, s->condstore,
+		    &s->out, &err)) == FETCH_EUNKNOWNCTE) {
+			(*cte)++;
+			continue;
+		}
+		if (r < 0) {
 			log_error("fetch user=%s mailbox=%s uid=%u: %s",
 			    s->user, s->view.name, uids[i], err);
 			(*missed)++;
@@ -172,7 +178,7 @@ cmd_fetch(struct imap_cmd *cmd)
 	struct imap_session *s = cmd->s;
 	struct fetch_req *req;
 	uint32_t *uids = NULL;
-	size_t n, b, nb, missed = 0;
+	size_t n, b, nb, missed = 0, cte = 0;
 	const char *err;
 	int setseen;
 
@@ -203,13 +209,17 @@ cmd_fetch(struct imap_cmd *cmd)
 	for (b = 0; b < n && !s->dead; b += nb) {
 		nb = n - b < CMD_FETCH_BATCH ? n - b : CMD_FETCH_BATCH;
 		if (cmd_fetch_batch(s, req, uids + b, nb, setseen,
-		    &missed) < 0) {
+		    &missed, &cte) < 0) {
 			imap_no(cmd, "[SERVERBUG] Cannot read the mailbox");
 			fetch_free(&req);
 			goto out;
 		}
 	}
-	if (missed > 0 && !cmd->uid)
+	/* RFC 3516 4.3: an encoding berth cannot undo fails the command */
+	if (cte > 0)
+		imap_no(cmd, "[UNKNOWN-CTE] Cannot decode the part's "
+		    "content-transfer-encoding");
+	else if (missed > 0 && !cmd->uid)
 		imap_no(cmd, "[EXPUNGEISSUED] Some messages could not be "
 		    "fetched");
 	else

@@ -798,8 +798,8 @@ fetch_render_section(const struct fetch_req *req,
  * fetch_render_binary - BINARY[part] / BINARY.SIZE[part]: a leaf part's
  * body with its transfer encoding undone (a literal8 when it holds a
  * NUL); the whole message, or a part that is not a leaf, as it is (a
- * range of the file).  An encoding berth does not know gives NIL (RFC
- * 3516's UNKNOWN-CTE is not sent: the response may have begun)
+ * range of the file).  An encoding berth does not know never comes here:
+ * fetch_load refuses it first (UNKNOWN-CTE)
  */
 static void
 fetch_render_binary(const struct fetch_req *req,
@@ -849,6 +849,20 @@ fetch_render_binary(const struct fetch_req *req,
 	buf_free(&sec);
 }
 
+/* fetch_binary_unknown - BINARY of a leaf part whose transfer encoding
+ * berth cannot undo (RFC 3516 4.3: the command fails [UNKNOWN-CTE]) */
+static int
+fetch_binary_unknown(const struct fetch_item *it, struct fetch_src *src)
+{
+	const struct mime_part *p;
+
+	if ((it->kind != F_BINARY && it->kind != F_BINSIZE) ||
+	    it->nparts == 0 || src->data == NULL)
+		return 0;
+	p = mime_find_part(fetch_root(src), it->parts, it->nparts);
+	return p != NULL && p->nchildren == 0 && !mime_part_decodable(p);
+}
+
 /* fetch_load - what the items need from the store, before any output:
  * nothing can fail once a response has started (it may be flushed).
  * The file is opened for any section; mapped only to parse it. */
@@ -881,6 +895,10 @@ fetch_load(const struct fetch_req *req, struct store *st,
 			    store_msg_map(st, rec->guid, &src->data,
 			    &src->maplen, error_r) < 0)
 				return -1;
+			if (fetch_binary_unknown(it, src)) {
+				*error_r = "unknown content-transfer-encoding";
+				return FETCH_EUNKNOWNCTE;
+			}
 			break;
 		default:
 			break;

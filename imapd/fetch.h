@@ -33,7 +33,9 @@ int fetch_wants_flags(const struct fetch_req *req);
 /* fetch_wants_modseq - was MODSEQ asked for (turns CONDSTORE on)? */
 int fetch_wants_modseq(const struct fetch_req *req);
 /* fetch_render - append "* N FETCH (...)\r\n"; -1 with nothing
- * appended when the message cannot be read */
+ * appended when the message cannot be read, FETCH_EUNKNOWNCTE when a
+ * BINARY item names a part whose encoding berth cannot undo */
+#define FETCH_EUNKNOWNCTE (-2)
 int fetch_render(const struct fetch_req *req, struct store *st,
     const struct fetch_msg *m, int force_flags, int condstore,
     struct buf *out, const char **error_r);

@@ -88,6 +88,8 @@ void mime_decode_words(const char *s, size_t len, struct buf *out);
  * base64; quoted-printable), appended; -1 for another encoding */
 int mime_part_decode(const struct mime_part *part, const char *data,
     struct buf *out);
+/* mime_part_decodable - does mime_part_decode know part's encoding? */
+int mime_part_decodable(const struct mime_part *part);
 /* mime_body_text - the decoded (base64 / quoted-printable) text of every
  * text/ leaf of part, for SEARCH BODY/TEXT; charsets other than UTF-8,
  * US-ASCII and ISO-8859-1 are passed through undecoded */

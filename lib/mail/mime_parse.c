@@ -398,21 +398,32 @@ mime_find_part(const struct mime_part *root, const unsigned *parts,
 }
 
 int
+mime_part_decodable(const struct mime_part *part)
+{
+	const char *e = part->encoding;
+
+	return e == NULL || strcasecmp(e, "7bit") == 0 ||
+	    strcasecmp(e, "8bit") == 0 || strcasecmp(e, "binary") == 0 ||
+	    strcasecmp(e, "base64") == 0 ||
+	    strcasecmp(e, "quoted-printable") == 0;
+}
+
+int
 mime_part_decode(const struct mime_part *part, const char *data,
     struct buf *out)
 {
 	const char *e = part->encoding;
 	const char *body = data + part->body_off;
 
+	if (!mime_part_decodable(part))
+		return -1;
 	if (e == NULL || strcasecmp(e, "7bit") == 0 ||
 	    strcasecmp(e, "8bit") == 0 || strcasecmp(e, "binary") == 0)
 		buf_append(out, body, part->body_len);
 	else if (strcasecmp(e, "base64") == 0)
 		mime_decode_b64(body, part->body_len, out);
-	else if (strcasecmp(e, "quoted-printable") == 0)
-		mime_decode_qp(body, part->body_len, 0, out);
 	else
-		return -1;
+		mime_decode_qp(body, part->body_len, 0, out);
 	return 0;
 }
 

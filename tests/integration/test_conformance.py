@@ -828,3 +828,28 @@ def test_searchres_parked(fresh):
     assert out[0] == b"* SEARCH 1 3", out
     for r in (a, b):
         r.cmd(b"z", b"LOGOUT")
+
+
+CTE = (b"From: a@example.com\r\nSubject: cte\r\nMIME-Version: 1.0\r\n"
+       b"Content-Type: multipart/mixed; boundary=b\r\n\r\n"
+       b"--b\r\nContent-Type: text/plain\r\n"
+       b"Content-Transfer-Encoding: x-uuencode\r\n\r\nbegin 644 f\r\n"
+       b"--b\r\nContent-Type: text/plain\r\n\r\nplain\r\n--b--\r\n")
+
+
+def test_binary_unknown_cte(server):
+    """RFC 3516 4.3: BINARY of a part whose encoding the server cannot
+    undo fails the command with NO [UNKNOWN-CTE]; BODY of it, and
+    BINARY of the other parts, still work"""
+    a = login(server)
+    ok(a.cmd(b"c", b"CREATE cte"))
+    append(a, b"cte", CTE)
+    ok(a.cmd(b"s", b"SELECT cte"))
+    for item in (b"BINARY.PEEK[1]", b"BINARY.SIZE[1]"):
+        out = a.cmd(b"f", b"FETCH 1 (" + item + b")")
+        assert out[-1].startswith(b"f NO [UNKNOWN-CTE]"), out
+        assert not [x for x in out if b" FETCH " in x and
+                    x.startswith(b"* ")], out
+    out = ok(a.cmd(b"f", b"FETCH 1 (BINARY.SIZE[2] BODY.PEEK[1])"))
+    assert b"BINARY.SIZE[2] 5" in out[0], out
+    a.cmd(b"z", b"LOGOUT")
