@@ -10,22 +10,28 @@ Each prints deliveries per second (messages, and recipient copies for
 50rcpt), then the ratios berth / peer.  Every delivery waits for its
 per-recipient 250s; the client pipelines MAIL, RCPT and DATA.
 
-What each server fsyncs (defaults kept): berth fsyncs the message file
-and its directory, then commits the Berkeley DB transaction with a
-synchronous log flush, before any 250; Dovecot (mail_fsync = optimized)
+What each server fsyncs (defaults kept): berth commits the Berkeley DB
+transaction without flushing its log and writes a message of up to
+64 KB without fsync, then appends the recipients' journal lines, with
+the message's bytes in one of them, and fdatasyncs each journal before
+any 250 (one flush per message for one recipient; recovery replays the
+journals: lib/store/store_redo.c); Dovecot (mail_fsync = optimized)
 fsyncs the maildir file before the 250; Cyrus fsyncs the message file,
 the index and its database (twoskip) commit.
 
     bench/lmtp.py [--servers berth,dovecot,cyrus] [--seconds 10]
+                  [--base DIR]
 
-One run here (2 cores, load average about 20 from other work; noisy):
+--base DIR runs another berth build (e.g. the one before a change) too,
+as "berth-base", in the same run.
+
+Before the journal became the write-ahead record (three fsyncs per
+message: file, directory, log, and the journal's), one run here (2
+cores, load average about 20 from other work; noisy):
   berth    1conn 55.0/s  8conn 218.2/s  50rcpt 52.1 msgs/s (2604 copies/s)
   dovecot  1conn 38.8/s  8conn 104.2/s  50rcpt 1.37 msgs/s (69 copies/s)
   cyrus    1conn 19.5/s  8conn  35.9/s  50rcpt 0.55 msgs/s (27 copies/s)
   berth/dovecot 1.42 2.09 38.0; berth/cyrus 2.82 6.08 95.2
-berth's one-connection rate is three fsyncs per message (file,
-directory, log), where Dovecot's maildir save has one; recipients and
-connections share berth's file and its log flush.
 """
 import argparse
 import multiprocessing
@@ -114,7 +120,18 @@ def run(path, rcpts_of, conns, seconds):
 
 # ---- the servers' LMTP sockets -------------------------------------------
 
-def start_berth(users):
+def start_berth(users, build=None):
+    import conftest
+    if build:
+        # the other build's programs, for this server only
+        saved = conftest.BUILD, conftest.PROGDIR, peers.BUILD
+        conftest.BUILD = peers.BUILD = build
+        conftest.PROGDIR = ":".join(os.path.join(build, d) for d in (
+            "imapd", "authd", "idled", "tlsd", "lmtpd", "tools", "master"))
+        try:
+            return start_berth(users)
+        finally:
+            conftest.BUILD, conftest.PROGDIR, peers.BUILD = saved
     b = peers.Berth(users=users)
     orig = peers.Server.write_master
 
@@ -170,18 +187,26 @@ def main():
     ap.add_argument("--servers", default="berth,dovecot,cyrus")
     ap.add_argument("--seconds", type=float, default=10)
     ap.add_argument("--users", type=int, default=50)
+    ap.add_argument("--base", help="another berth build, run as berth-base")
     a = ap.parse_args()
     peers.on_signals()
     rows = {}
-    for name in a.servers.split(","):
-        srv, path = STARTERS[name](a.users)
+    names = a.servers.split(",")
+    if a.base:
+        names.insert(names.index("berth") + 1 if "berth" in names else 0,
+                     "berth-base")
+    for name in names:
+        if name == "berth-base":
+            srv, path = start_berth(a.users, os.path.abspath(a.base))
+        else:
+            srv, path = STARTERS[name](a.users)
         try:
             srv.login_all()
             for _ in range(50):
                 if os.path.exists(path):
                     break
                 time.sleep(0.1)
-            one = lambda i, n=name: [rcpt_addr(n, i % a.users)]  # noqa
+            one = lambda i, n=name: [rcpt_addr(n, i % a.users)]  # noqa: E731
             fifty = lambda i, n=name: [rcpt_addr(n, u)  # noqa: E731
                                        for u in range(50)]
             run(path, one, 1, 1)        # warm-up
@@ -193,7 +218,8 @@ def main():
             print(f"server={name} 1conn_msgs_s={res['1conn']:.1f} "
                   f"8conn_msgs_s={res['8conn']:.1f} "
                   f"50rcpt_msgs_s={r50:.2f} "
-                  f"50rcpt_copies_s={50 * r50:.1f}", flush=True)
+                  f"50rcpt_copies_s={50 * r50:.1f} "
+                  f"loadavg={os.getloadavg()[0]:.1f}", flush=True)
         finally:
             srv.stop()
     if "berth" in rows:

@@ -234,12 +234,10 @@ int store_jnl_compact_all(struct store *st, const char **error_r);
 int store_backup_lock(struct store *st, int backup);
 void store_backup_unlock(int fd);
 
-/* a small message's bytes, from an F line */
-struct store_jbody {
-	char guid[41];
-	char *data;
-	size_t len;
-};
+/* store_jbody_fn - a small message's bytes from an F line; < 0 stops
+ * (the error is the store's) */
+typedef int store_jbody_fn(const char *guid, const char *data, size_t len,
+    void *ctx);
 /* the lines of a journal past its synced mark, resolved */
 struct store_jtail {
 	struct store_jmbox *mboxes;	/* last B line of each id, by id;
@@ -249,16 +247,16 @@ struct store_jtail {
 	size_t nmsgs;
 	char **subs;			/* "S<name>" / "U<name>" in order */
 	size_t nsubs;
-	struct store_jbody *bodies;
-	size_t nbodies;
 	unsigned long long end;		/* where the whole lines end */
 	size_t lines, bad;
 };
 /* store_jnl_tail - the lines of user's journal past its synced mark
- * (none: an empty tail), the header's end set back to where the whole
- * lines end; for recovery, alone */
+ * (none: an empty tail), each F line handed to body_fn as it is read,
+ * the header's end set back to where the whole lines end; for recovery,
+ * alone */
 int store_jnl_tail(struct store *st, const char *user,
-    struct store_jtail *t, const char **error_r);
+    struct store_jtail *t, store_jbody_fn *body_fn, void *body_ctx,
+    const char **error_r);
 void store_jtail_free(struct store_jtail *t);
 /* store_jnl_set_synced - user's synced mark to end, if the journal is
  * still the file ino */

@@ -653,9 +653,9 @@ struct store_jraw {
 	size_t nmsgs;
 	char **subs;		/* "S<name>" / "U<name>" in order */
 	size_t nsubs;
-	struct store_jbody *bodies;	/* F lines, when want_bodies */
-	size_t nbodies;
-	int want_bodies;
+	store_jbody_fn *body_fn;	/* F lines, when set */
+	void *body_ctx;
+	int body_err;		/* what body_fn last failed with */
 };
 
 /* store_jnl_fields - split line at tabs into at most max fields */
@@ -746,19 +746,18 @@ store_jnl_parse(struct store_jraw *raw, char *line)
 		return 0;
 	}
 	if (line[0] == 'F' && n == 4) {
-		struct store_jbody *jb;
+		size_t blen;
+		int r;
 
 		if (strlen(f[2]) != 40)
 			return -1;
-		if (!raw->want_bodies)
+		if (raw->body_fn == NULL || raw->body_err != 0)
 			return 0;
-		raw->bodies = xreallocarray(raw->bodies, raw->nbodies + 1,
-		    sizeof(*raw->bodies));
-		jb = &raw->bodies[raw->nbodies++];
-		memcpy(jb->guid, f[2], 41);
-		jb->len = store_jnl_unesc_mem(f[3]);
-		jb->data = xmalloc(jb->len + 1);
-		memcpy(jb->data, f[3], jb->len);
+		/* one at a time, never all in memory: a tail may hold
+		 * a checkpoint interval's worth of mail */
+		blen = store_jnl_unesc_mem(f[3]);
+		if ((r = raw->body_fn(f[2], f[3], blen, raw->body_ctx)) < 0)
+			raw->body_err = r;
 		return 0;
 	}
 	return -1;
@@ -1220,8 +1219,6 @@ store_jnl_tail_resolve(struct store_jraw *raw, struct store_jtail *t)
 	}
 	t->subs = raw->subs;
 	t->nsubs = raw->nsubs;
-	t->bodies = raw->bodies;
-	t->nbodies = raw->nbodies;
 	free(raw->mboxes);
 	free(raw->gone);
 	free(raw->msgs);
@@ -1229,7 +1226,7 @@ store_jnl_tail_resolve(struct store_jraw *raw, struct store_jtail *t)
 
 int
 store_jnl_tail(struct store *st, const char *user, struct store_jtail *t,
-    const char **error_r)
+    store_jbody_fn *body_fn, void *body_ctx, const char **error_r)
 {
 	char *path = store_jnl_path(st, user), *line;
 	struct store_jraw raw;
@@ -1240,7 +1237,8 @@ store_jnl_tail(struct store *st, const char *user, struct store_jtail *t,
 
 	memset(t, 0, sizeof(*t));
 	memset(&raw, 0, sizeof(raw));
-	raw.want_bodies = 1;
+	raw.body_fn = body_fn;
+	raw.body_ctx = body_ctx;
 	if ((fd = open(path, O_RDWR | O_CLOEXEC)) < 0) {
 		free(path);
 		return errno == ENOENT ? 0 : store_fail(st, error_r,
@@ -1295,7 +1293,7 @@ store_jnl_tail(struct store *st, const char *user, struct store_jtail *t,
 		p = nl + 1;
 	}
 	store_jnl_tail_resolve(&raw, t);
-	r = 0;
+	r = raw.body_err != 0 ? -1 : 0;
 out:
 	if (len > 0)
 		munmap((void *)data, len);
@@ -1313,12 +1311,9 @@ store_jtail_free(struct store_jtail *t)
 		free(t->mboxes[i].name);
 	for (i = 0; i < t->nsubs; i++)
 		free(t->subs[i]);
-	for (i = 0; i < t->nbodies; i++)
-		free(t->bodies[i].data);
 	free(t->mboxes);
 	free(t->msgs);
 	free(t->subs);
-	free(t->bodies);
 	memset(t, 0, sizeof(*t));
 }
 

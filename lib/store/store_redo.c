@@ -77,34 +77,41 @@ struct store_redo_arg {
 	int stale;		/* the database lacks some of jm's writes */
 };
 
-/* store_redo_file - is guid's file on disk with these bytes?  Write it
- * again if not; 1 when written */
+/* what store_redo_file reports to store_redo_user */
+struct store_redo_files {
+	struct store *st;
+	const char **error_r;
+	int written;
+};
+
+/* store_redo_file - an F line: is guid's file on disk with these bytes?
+ * Written again if not (store_jbody_fn) */
 static int
-store_redo_file(struct store *st, const struct store_jbody *b,
-    const char **error_r)
+store_redo_file(const char *guid, const char *data, size_t len, void *ctx)
 {
-	char *path = store_file_path(st, b->guid), sum[41];
+	struct store_redo_files *rf = ctx;
+	char *path = store_file_path(rf->st, guid), sum[41];
 	struct stat sb;
 	void *map;
 	int fd, ok = 0;
 
-	store_sha1_hex(b->data, b->len, sum);
-	if (strcmp(sum, b->guid) != 0) {
+	store_sha1_hex(data, len, sum);
+	if (strcmp(sum, guid) != 0) {
 		log_warn("redo: journal bytes of %s do not match its name; "
-		    "skipped", b->guid);
+		    "skipped", guid);
 		free(path);
 		return 0;
 	}
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
-		if (fstat(fd, &sb) == 0 && (size_t)sb.st_size == b->len) {
-			map = b->len > 0 ? mmap(NULL, b->len, PROT_READ,
+		if (fstat(fd, &sb) == 0 && (size_t)sb.st_size == len) {
+			map = len > 0 ? mmap(NULL, len, PROT_READ,
 			    MAP_PRIVATE, fd, 0) : NULL;
-			if (b->len == 0)
+			if (len == 0)
 				ok = 1;
 			else if (map != MAP_FAILED) {
-				store_sha1_hex(map, b->len, sum);
-				ok = strcmp(sum, b->guid) == 0;
-				munmap(map, b->len);
+				store_sha1_hex(map, len, sum);
+				ok = strcmp(sum, guid) == 0;
+				munmap(map, len);
 			}
 		}
 		close(fd);
@@ -112,9 +119,10 @@ store_redo_file(struct store *st, const struct store_jbody *b,
 	free(path);
 	if (ok)
 		return 0;
-	if (store_file_restore(st, b->guid, b->data, b->len, error_r) < 0)
+	if (store_file_restore(rf->st, guid, data, len, rf->error_r) < 0)
 		return -1;
-	return 1;
+	rf->written++;
+	return 0;
 }
 
 /* store_op_redo_gone - a mailbox the tail deleted */
@@ -442,21 +450,19 @@ store_redo_user(struct store *st, const char *user, const char **error_r)
 {
 	struct store_jtail t;
 	struct store_redo_arg a;
+	struct store_redo_files rf = { st, error_r, 0 };
 	int *stale;		/* 1: stale, 2: stale and recounted */
 	ssize_t b;
 	size_t i, j;
-	int r = 0, fixed = 0, files = 0, w;
+	int r = 0, fixed = 0, files;
 
-	if (store_jnl_tail(st, user, &t, error_r) < 0)
-		return -1;
-	if (t.lines == 0) {
+	/* the files first: a record put back below may need its file for
+	 * the FETCH cache */
+	r = store_jnl_tail(st, user, &t, store_redo_file, &rf, error_r);
+	files = rf.written;
+	if (r < 0 || t.lines == 0) {
 		store_jtail_free(&t);
-		return 0;
-	}
-	for (i = 0; i < t.nbodies && r == 0; i++) {
-		if ((w = store_redo_file(st, &t.bodies[i], error_r)) < 0)
-			r = -1;
-		files += w > 0;
+		return r;
 	}
 	memset(&a, 0, sizeof(a));
 	a.user = user;

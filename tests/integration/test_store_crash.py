@@ -301,3 +301,36 @@ def test_kill9_during_append_storm(fresh):
         assert any(t.startswith("lmtp-") for t in ledger.acked)
     finally:
         s.cleanup()
+
+
+def test_torn_journal_tail_set_right(fresh):
+    """a crash that wrote a journal's header (its end moved on) but only
+    part of the lines: recovery sets the end back to the last whole line
+    and clears the torn bytes, so lines appended afterwards are read (a
+    reader stops at the first NUL of a gap)"""
+    s = fresh()
+    s.start()
+    c = s.connect("alice", "secret")
+    c.append("INBOX", None, None, msg("before"))
+    c.logout()
+    s.stop()
+    path = os.path.join(s.dir, "spool", "journal", "alice")
+    with open(path, "r+b") as f:
+        data = f.read()
+        end = data.index(b"\0")
+        assert data[end - 1:end] == b"\n"
+        hdr = data[:data.index(b"\n")].split(b"\t")
+        off = len(b"\t".join(hdr[:3])) + 1       # the end field
+        assert int(hdr[3]) == end
+        f.seek(end)
+        f.write(b"I\t1\t9")                      # a torn line
+        f.seek(off)
+        f.write(b"%020d" % (end + 60))           # the end past a gap
+    s.log.close()
+    s.start()
+    c = s.connect("alice", "secret")
+    c.append("INBOX", None, None, msg("after"))
+    c.logout()
+    s.stop()
+    r = ctl(s, "check")
+    assert r.returncode == 0, r.stdout + r.stderr
