@@ -43,7 +43,7 @@ rm_rf(const char *path)
 static void
 put(const char *mbox, const char *data, uint32_t flags, const char *kw)
 {
-	struct store_append opt = { flags, kw, 1700000000, 60 };
+	struct store_append opt = { flags, kw, 1700000000, 60, 0 };
 	uint32_t uv, uid;
 	const char *err;
 

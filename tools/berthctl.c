@@ -44,6 +44,9 @@ static const struct ctl_cmd ctl_cmds[] = {
 	    "rebuild the database from the journals and message files" },
 	{ "check", ctl_check, "check [USER]", 1, 0, 1,
 	    "compare database, journals and files; exit 1 on a difference" },
+	{ "import", ctl_import, "import USER maildir PATH | import USER "
+	    "mbox FILE [FOLDER]", 1, 3, 4,
+	    "move mail in from Maildir++ or mbox, keeping UIDs and flags" },
 	{ "backup", ctl_backup, "backup DIR", 0, 1, 1,
 	    "copy the store into DIR while it serves (again: only what "
 	    "is new)" },

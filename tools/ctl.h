@@ -17,6 +17,10 @@ const char *ctl_partition(void);
 int ctl_reconstruct(int argc, char **argv);
 int ctl_check(int argc, char **argv);
 
+/* ctl_import.c: import USER maildir PATH | import USER mbox FILE
+ * [FOLDER] */
+int ctl_import(int argc, char **argv);
+
 /* ctl_backup.c: backup DIR, restore DIR */
 int ctl_backup(int argc, char **argv);
 int ctl_restore(int argc, char **argv);

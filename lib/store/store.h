@@ -328,6 +328,11 @@ int store_mbox_delete(struct store *st, const char *user, const char *name,
  * new mailbox and leaves INBOX empty (RFC 3501 6.3.5) */
 int store_mbox_rename(struct store *st, const char *user, const char *from,
     const char *to, const char **error_r);
+/* store_mbox_set_uidvalidity - give user's mailbox name, which has
+ * never held a message, the UIDVALIDITY uv (berthctl import keeps the
+ * source's); STORE_EEXIST when it has, STORE_ENOENT when it is missing */
+int store_mbox_set_uidvalidity(struct store *st, const char *user,
+    const char *name, uint32_t uv, const char **error_r);
 /* store_user_remove - delete every mailbox of user, INBOX too (berthctl
  * user delete); *n_r: how many */
 int store_user_remove(struct store *st, const char *user, size_t *n_r,
@@ -440,6 +445,9 @@ struct store_append {
 	const char *keywords;	/* space-separated, may be NULL */
 	int64_t internaldate;	/* 0: now */
 	int32_t tzoff;
+	uint32_t uid;		/* 0: the next UID; else this one when no
+				 * UID as high was given yet (berthctl
+				 * import keeps the source's UIDs) */
 };
 
 /*

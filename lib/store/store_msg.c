@@ -387,6 +387,9 @@ store_op_append(struct store *st, DB_TXN *txn, void *varg)
 	if (a->data != NULL)
 		store_jnl_body(st, rec.mb.id, a->guid, a->data, a->len);
 	memset(&m, 0, sizeof(m));
+	if (a->opt && a->opt->uid >= rec.mb.uidnext &&
+	    a->opt->uid < UINT32_MAX)
+		rec.mb.uidnext = a->opt->uid;
 	m.uid = rec.mb.uidnext++;
 	m.modseq = ++rec.mb.highestmodseq;
 	m.flags = a->opt ? a->opt->flags : 0;
