@@ -36,10 +36,30 @@
 #include "log.h"
 #include "xalloc.h"
 
-static void
-cmd_capability_list(struct imap_session *s, struct buf *out)
+/*
+ * cmd_auth_mechs - the mechanisms authd offers at this security, asked
+ * once per process (they change only with the configuration, and a new
+ * configuration comes with new workers): the greeting lists them too
+ * without a round trip to authd per connection.  NULL when authd could
+ * not be asked.
+ */
+static const char *
+cmd_auth_mechs(int secure)
 {
-	char mechs[1024], *w, *save = NULL;
+	static char mechs[2][1024];
+	static int known[2];
+
+	secure = secure != 0;
+	if (!known[secure] && authclient_mechs(secure, mechs[secure],
+	    sizeof(mechs[secure])) == 0)
+		known[secure] = 1;
+	return known[secure] ? mechs[secure] : NULL;
+}
+
+void
+cmd_auth_capabilities(struct imap_session *s, struct buf *out)
+{
+	const char *mechs, *w, *end;
 	long long limit;
 
 	buf_puts(out, "IMAP4rev1 IMAP4rev2");
@@ -65,11 +85,14 @@ cmd_capability_list(struct imap_session *s, struct buf *out)
 		buf_puts(out, " LOGINDISABLED");
 	if (!s->tls && imapd_tls_available())
 		buf_puts(out, " STARTTLS");
-	if (authclient_mechs(s->secure, mechs, sizeof(mechs)) < 0)
+	if ((mechs = cmd_auth_mechs(s->secure)) == NULL)
 		return;
-	for (w = strtok_r(mechs, " ", &save); w;
-	    w = strtok_r(NULL, " ", &save))
-		buf_printf(out, " AUTH=%s", w);
+	for (w = mechs; *w != '\0'; w = end) {
+		w += strspn(w, " ");
+		end = w + strcspn(w, " ");
+		if (end > w)
+			buf_printf(out, " AUTH=%.*s", (int)(end - w), w);
+	}
 }
 
 void
@@ -77,7 +100,7 @@ cmd_capability(struct imap_cmd *cmd)
 {
 	struct buf caps = BUF_INIT;
 
-	cmd_capability_list(cmd->s, &caps);
+	cmd_auth_capabilities(cmd->s, &caps);
 	io_printf(cmd->s, "* CAPABILITY %s\r\n", buf_cstr(&caps));
 	buf_free(&caps);
 	imap_ok(cmd, "Completed");
@@ -229,7 +252,7 @@ cmd_auth_login_finish(struct imap_session *s, const char *tag,
 	s->state = IMAP_S_AUTH;
 	authlink_hold(s->conn_id, s->addr, s->user);
 	log_info("login user=%s addr=%s mech=%s", s->user, s->addr, mech);
-	cmd_capability_list(s, &caps);
+	cmd_auth_capabilities(s, &caps);
 	io_printf(s, "%s OK [CAPABILITY %s] Logged in\r\n", tag,
 	    buf_cstr(&caps));
 	buf_free(&caps);

@@ -211,6 +211,9 @@ int imapd_park(struct imap_session *s, int kind, const char *tag);
  * logs in itself */
 int imapd_park_login(struct imap_session *s, const char *tag,
     const char *mech, const char *reply, long long wait_ms);
+/* cmd_auth_capabilities - the CAPABILITY list for s's state (the
+ * greeting's, CAPABILITY's and the login OK's) */
+void cmd_auth_capabilities(struct imap_session *s, struct buf *out);
 /* cmd_auth_login_finish - a login succeeded (here, or while parked): the
  * user's session starts with the tagged OK */
 void cmd_auth_login_finish(struct imap_session *s, const char *tag,

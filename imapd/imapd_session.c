@@ -586,13 +586,16 @@ imapd_serve(struct imap_session *s, int greet)
 	int first = greet;
 
 	s->served_ms = clock_mono_ms();
-	if (greet)
-		io_printf(s, "* OK [CAPABILITY IMAP4rev1 IMAP4rev2 %s SASL-IR "
-		    "ID ENABLE IDLE NOTIFY%s%s] berth ready\r\n",
-		    cfg_bool("literalminus") ? "LITERAL-" : "LITERAL+",
-		    !s->secure &&
-		    !cfg_bool("allowplaintext") ? " LOGINDISABLED" : "",
-		    !s->tls && imapd_tls_available() ? " STARTTLS" : "");
+	if (greet) {
+		/* the whole list, AUTH= too: clients that take the
+		 * greeting's list ask for no other before they log in */
+		struct buf caps = BUF_INIT;
+
+		cmd_auth_capabilities(s, &caps);
+		io_printf(s, "* OK [CAPABILITY %s] berth ready\r\n",
+		    buf_cstr(&caps));
+		buf_free(&caps);
+	}
 	while (s->state != IMAP_S_LOGOUT && !s->dead) {
 		if (imapd_next_command(s, &first) < 0)
 			break;

@@ -46,6 +46,22 @@ def test_greeting_and_capability(server):
     c.logout()
 
 
+def test_greeting_lists_what_capability_does(server, fresh):
+    """the greeting's CAPABILITY is the whole list, AUTH= entries
+    included: clients that read it ask for no other before login"""
+    for srv in (server, fresh(allowplaintext=False).start()):
+        r = Raw(srv.port)
+        g = r.greeting
+        assert g.startswith(b"* OK [CAPABILITY "), g
+        greeted = g[len(b"* OK [CAPABILITY "):g.index(b"]")].split()
+        out = r.cmd(b"c", b"CAPABILITY")
+        asked = [ln for ln in out if ln.startswith(b"* CAPABILITY ")]
+        assert asked and out[-1].startswith(b"c OK"), out
+        assert greeted == asked[0].split()[2:], (g, asked)
+        # no mechanism is offered in the clear without allowplaintext
+        assert (b"AUTH=PLAIN" in greeted) == (srv is server), g
+
+
 def test_failed_login(server):
     c = server.connect()
     with pytest.raises(imaplib.IMAP4.error) as e:
