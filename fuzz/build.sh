@@ -18,7 +18,7 @@ CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -I$out -I$L/util \
 LIB="$L/util/buf.c $L/util/xalloc.c $L/util/log.c"
 clang $CFLAGS -o "$out/fuzz_imapp" "$here/fuzz_imapp.c" "$L/imap/imapp.c" $LIB
 clang $CFLAGS -o "$out/fuzz_mime" "$here/fuzz_mime.c" "$L/mail/mime_parse.c" \
-	"$L/mail/mime_hdr.c" "$L/imap/envelope.c" "$L/imap/bodystructure.c" "$L/mail/date.c" "$L/imap/imapp.c" $LIB
+	"$L/mail/mime_hdr.c" "$L/mail/mime_text.c" "$L/imap/envelope.c" "$L/imap/bodystructure.c" "$L/mail/date.c" "$L/imap/imapp.c" $LIB
 clang $CFLAGS -o "$out/fuzz_snap" "$here/fuzz_snap.c" "$L/proto/snap.c" \
 	"$L/util/ipc.c" "$L/proto/notify.c" "$L/util/cfg.c" \
 	"$L/util/cfg_keys.c" $LIB
@@ -29,7 +29,8 @@ clang $CFLAGS -o "$out/fuzz_login" "$here/fuzz_login.c" "$L/imap/imapp.c" \
 clang $CFLAGS -o "$out/fuzz_proxyp" "$here/fuzz_proxyp.c" "$L/util/proxyp.c"
 clang $CFLAGS -I"$top/imapd" -o "$out/fuzz_search" "$here/fuzz_search.c" \
 	"$top/imapd/search.c" "$L/imap/imapp.c" "$L/imap/envelope.c" \
-	"$L/mail/mime_parse.c" "$L/mail/mime_hdr.c" "$L/mail/date.c" $LIB
+	"$L/mail/mime_parse.c" "$L/mail/mime_hdr.c" "$L/mail/mime_text.c" \
+	"$L/mail/date.c" $LIB
 if [ "${1:-}" = run ]; then
 	secs=${2:-60}
 	for t in imapp mime snap wild login proxyp search; do

@@ -74,6 +74,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	envelope_write(d + root->hdr_off, root->hdr_len, &b);
 	check_body(b.data, b.len);
 	mime_body_text(root, d, &b);
+	mime_text_body(root, d, &b);
+	mime_text_header(d + root->hdr_off, root->hdr_len, &b);
+	mime_html_text(d, size, &b);
 	mime_header_fields(d + root->hdr_off, root->hdr_len, names, 2, 1, &b);
 	mime_header_get(d + root->hdr_off, root->hdr_len, "subject", 1, 1,
 	    &b);

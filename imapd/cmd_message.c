@@ -13,6 +13,7 @@
 #include "imapd_cmd.h"
 #include "fetch.h"
 #include "search.h"
+#include "search_fts.h"
 #include "log.h"
 #include "xalloc.h"
 
@@ -554,6 +555,7 @@ cmd_search_hits(struct imap_session *s, const struct search_prog *prog,
 	*highest_r = 0;
 	if (cmd_records(s, NULL, 0, &msgs, &nm, err) != 0)
 		return -1;
+	search_fts_prepare(s, prog, msgs, nm);
 	*msgnos_r = xcalloc(v->n + 1, sizeof(**msgnos_r));
 	for (i = 0; i < v->n; i++) {
 		if (v->msgs[i].gone ||

@@ -37,6 +37,15 @@ struct search_prog {
 	uint64_t num;
 	char *set;		/* SR_SEQ / SR_UID: resolved per message */
 	struct search_setcache *cache;	/* the set parsed for one '*' */
+	struct search_answer *ans;	/* SR_TEXT / SR_BODY: from an index */
+};
+
+/* a text key answered ahead of matching (search_answer_text) */
+struct search_answer {
+	int ready;
+	uint32_t upto;		/* UIDs up to it are answered by uids */
+	uint32_t *uids;		/* ascending */
+	size_t n;
 };
 
 /* a sequence set parsed once per value of '*' (constant during one
@@ -287,8 +296,10 @@ search_key_args(struct search_parser *ps, const struct search_keydef *d)
 		p->num = (uint64_t)day;
 	if (d->arg == SA_STRING || d->arg == SA_HEADER)
 		p->str = xstrdup(v);
-	if (d->op == SR_BODY || d->op == SR_TEXT)	/* as the text is */
-		search_lower(p->str, strlen(p->str));
+	if (d->op == SR_BODY || d->op == SR_TEXT) {
+		search_lower(p->str, strlen(p->str));	/* as the text is */
+		p->ans = xcalloc(1, sizeof(*p->ans));
+	}
 	if (h != NULL || d->hdr != NULL)
 		p->hdr = xstrdup(h != NULL ? h : d->hdr);
 	if (d->arg == SA_NUMBER && imapp_number(v, strlen(v), d->min, d->max,
@@ -385,6 +396,58 @@ search_uses_modseq(const struct search_prog *p)
 	return 0;
 }
 
+int
+search_has_text(const struct search_prog *p)
+{
+	size_t i;
+
+	if (p->ans != NULL)
+		return 1;
+	for (i = 0; i < p->nkids; i++)
+		if (search_has_text(p->kids[i]))
+			return 1;
+	return 0;
+}
+
+void
+search_answer_text(const struct search_prog *p, uint32_t upto,
+    search_text_fn *fn, void *ctx)
+{
+	struct search_answer *a = p->ans;
+	size_t i;
+
+	for (i = 0; i < p->nkids; i++)
+		search_answer_text(p->kids[i], upto, fn, ctx);
+	if (a == NULL || a->ready)
+		return;
+	if (fn(p->str, p->op == SR_TEXT, &a->uids, &a->n, ctx) == 0) {
+		a->ready = 1;
+		a->upto = upto;
+	}
+}
+
+/* search_answered - the answer of an index for uid: 1, 0, or -1 when
+ * the message must be read */
+static int
+search_answered(const struct search_answer *a, uint32_t uid)
+{
+	size_t lo = 0, hi, mid;
+
+	if (a == NULL || !a->ready || uid > a->upto)
+		return -1;
+	hi = a->n;
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (a->uids[mid] == uid)
+			return 1;
+		if (a->uids[mid] < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
+}
+
 void
 search_free(struct search_prog **pp)
 {
@@ -402,6 +465,9 @@ search_free(struct search_prog **pp)
 	if (p->cache != NULL)
 		imapp_seqset_free(&p->cache->ss);
 	free(p->cache);
+	if (p->ans != NULL)
+		free(p->ans->uids);
+	free(p->ans);
 	free(p);
 	*pp = NULL;
 }
@@ -446,6 +512,8 @@ search_load(struct search_msg *m)
 
 	if (m->data != NULL)
 		return 0;
+	if (m->st == NULL)
+		return -1;
 	if (store_msg_map(m->st, m->rec->guid, &m->data, &m->len, &err) < 0)
 		return -1;
 	m->mime = mime_parse(m->data, m->len);
@@ -702,6 +770,7 @@ search_match(const struct search_prog *p, struct search_msg *m)
 	const struct store_msg *r = m->rec;
 	time_t day = (time_t)(r->internaldate + r->tzoff * 60);
 	size_t i;
+	int k;
 
 	day -= day % 86400;
 	switch (p->op) {
@@ -730,7 +799,11 @@ search_match(const struct search_prog *p, struct search_msg *m)
 	case SR_SINCE: return day >= (time_t)p->num;
 	case SR_SENTBEFORE: case SR_SENTON: case SR_SENTSINCE:
 		return search_sent(p, m);
-	case SR_HEADER: case SR_BODY: case SR_TEXT:
+	case SR_BODY: case SR_TEXT:
+		if ((k = search_answered(p->ans, r->uid)) >= 0)
+			return k;
+		return search_text(p, m);
+	case SR_HEADER:
 		return search_text(p, m);
 	case SR_SAVEDBEFORE: case SR_SAVEDON: case SR_SAVEDSINCE:
 		return search_saved(p, r);

@@ -41,4 +41,20 @@ void search_msg_done(struct search_msg *m);
 int search_uses_modseq(const struct search_prog *p);
 void search_free(struct search_prog **p);
 
+/*
+ * Text keys (TEXT, BODY) answered ahead of matching by a full-text
+ * index: fn gets each key's needle (ASCII lower-cased, as mime_text's
+ * text is) and whether the header counts too (TEXT); it returns 0 and
+ * the ascending UIDs (malloc'ed, the program takes them) of every
+ * message up to upto that matches, or -1 to leave the key to reading
+ * the messages.  search_match then reads no message for that key up to
+ * upto.
+ */
+typedef int search_text_fn(const char *needle, int hdr, uint32_t **uids_r,
+    size_t *n_r, void *ctx);
+/* search_has_text - has p a TEXT or BODY key? */
+int search_has_text(const struct search_prog *p);
+void search_answer_text(const struct search_prog *p, uint32_t upto,
+    search_text_fn *fn, void *ctx);
+
 #endif

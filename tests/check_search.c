@@ -81,6 +81,63 @@ START_TEST(test_keys)
 }
 END_TEST
 
+
+/* an index's answer for a text key: used up to its UID, without the
+ * message; past it the message is read (none here: no match) */
+static int
+fake_index(const char *needle, int hdr, uint32_t **uids_r, size_t *n_r,
+    void *ctx)
+{
+	(void)ctx;
+	ck_assert_str_eq(needle, hdr ? "text me" : "body me");
+	*uids_r = calloc(2, sizeof(**uids_r));
+	(*uids_r)[0] = 42;
+	(*uids_r)[1] = 44;
+	*n_r = 2;
+	return 0;
+}
+
+START_TEST(test_answer_text)
+{
+	static const struct {
+		uint32_t uid;
+		int body, notbody, text;
+	} t[] = { { 41, 0, 1, 0 }, { 42, 1, 0, 1 }, { 44, 1, 0, 1 },
+	    { 50, 0, 1, 0 }, { 51, 0, 1, 0 } };
+	struct search_prog *pb, *pn, *pt;
+	struct imapp_cmd c1, c2, c3;
+	struct store_msg r;
+	struct search_msg m;
+	const char *err;
+	int badcs;
+	size_t i;
+
+	pb = prog("BODY \"Body ME\"", &c1, &err, &badcs);
+	pn = prog("NOT BODY \"body me\"", &c2, &err, &badcs);
+	pt = prog("ALL TEXT \"TEXT me\"", &c3, &err, &badcs);
+	ck_assert(search_has_text(pb) && search_has_text(pn) &&
+	    search_has_text(pt));
+	search_answer_text(pb, 50, fake_index, NULL);
+	search_answer_text(pn, 50, fake_index, NULL);
+	search_answer_text(pt, 50, fake_index, NULL);
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		memset(&r, 0, sizeof(r));
+		memset(&m, 0, sizeof(m));
+		r.uid = t[i].uid;
+		m.rec = &r;
+		ck_assert_int_eq(search_match(pb, &m), t[i].body);
+		ck_assert_int_eq(search_match(pn, &m), t[i].notbody);
+		ck_assert_int_eq(search_match(pt, &m), t[i].text);
+	}
+	search_free(&pb);
+	pb = prog("SUBJECT x", &c1, &err, &badcs);
+	ck_assert(!search_has_text(pb));
+	search_free(&pb);
+	search_free(&pn);
+	search_free(&pt);
+}
+END_TEST
+
 static const struct {
 	const char *keys, *err;
 	int badcs;
@@ -108,4 +165,5 @@ START_TEST(test_bad)
 END_TEST
 
 CHECK_MAIN("search", NULL, CHECK_TEST(test_keys),
+    CHECK_TEST(test_answer_text),
     CHECK_LOOP(test_bad, sizeof(bad) / sizeof(bad[0])))

@@ -74,6 +74,8 @@ static const struct ctl_cmd ctl_cmds[] = {
 	    2, "clear a penalty" },
 	{ "connections", ctl_connections, "connections [-n N]", 0, 0, 2,
 	    "connection counts per client" },
+	{ "fts", ctl_fts, "fts update|rebuild [USER]", 1, 1, 2,
+	    "the full-text indexes: catch up, or make anew" },
 	{ "config", ctl_config, "config [-a]", 0, 0, 1,
 	    "the effective configuration (-a: every key) and its lint" },
 	{ NULL, NULL, NULL, 0, 0, 0, NULL }

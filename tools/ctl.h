@@ -25,6 +25,9 @@ int ctl_import(int argc, char **argv);
 int ctl_backup(int argc, char **argv);
 int ctl_restore(int argc, char **argv);
 
+/* ctl_fts.c: fts update|rebuild [USER] */
+int ctl_fts(int argc, char **argv);
+
 /* ctl_config.c: config [-a] */
 int ctl_config(int argc, char **argv);
 

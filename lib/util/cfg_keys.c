@@ -81,6 +81,7 @@ const struct cfg_key cfg_keys[] = {
 	{ "sasl_auxprop_plugin", CFG_T_STR, "sasldb", 0 },
 	{ "sasl_saslauthd_path", CFG_T_STR, NULL, 0 },
 	{ "sasl_sasldb_path", CFG_T_STR, "/etc/sasldb2", 0 },
+	{ "search_engine", CFG_T_STR, "fts", 0 },	/* fts | none */
 	{ "servername", CFG_T_STR, NULL, 0 },
 	{ "specialuse_autocreate", CFG_T_BOOL, "yes", 0 },
 	{ "stall_timeout", CFG_T_DURATION, "2m", 'm' },

@@ -1,0 +1,144 @@
+/*
+ * ctl_fts - berthctl fts: the users' full-text indexes (lib/fts).
+ *
+ *   fts update [USER]    index what is new in every mailbox (every user
+ *                        of the store without USER): run it from EVENTS
+ *                        to keep the indexes close behind delivery
+ *   fts rebuild [USER]   remove the index and make it anew (a damaged
+ *                        index, or mailboxes deleted since)
+ *
+ * One line per user: user=, mailboxes=, messages=, texts=, ms=.
+ * Indexing takes the same write lock a SEARCH catching up takes; either
+ * waits for the other (FTS_BUSY_MS), and both commit as they go.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cfg.h"
+#include "ctl.h"
+#include "fts.h"
+#include "log.h"
+#include "store.h"
+#include "xalloc.h"
+
+struct ctl_fts_boxes {
+	uint32_t *ids;
+	size_t n;
+};
+
+static int
+ctl_fts_box(const char *name, const struct store_mbox *mb, void *ctx)
+{
+	struct ctl_fts_boxes *b = ctx;
+
+	(void)name;
+	if (mb->attrs & STORE_MBOX_NOSELECT)
+		return 0;
+	b->ids = xreallocarray(b->ids, b->n + 1, sizeof(*b->ids));
+	b->ids[b->n++] = mb->id;
+	return 0;
+}
+
+static long long
+ctl_fts_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ctl_fts_sync - every mailbox of user into f */
+static int
+ctl_fts_sync(struct store *st, struct fts *f, const char *user,
+    size_t *nbox_r, struct err *e)
+{
+	struct ctl_fts_boxes b = { NULL, 0 };
+	struct store_msg *msgs;
+	struct store_mbox mb;
+	const char *err;
+	uint32_t upto;
+	size_t i, n;
+	int r = 0;
+
+	if (store_mbox_list(st, user, ctl_fts_box, &b, &err) < 0)
+		return err_set(e, "mailboxes: %s", err);
+	for (i = 0; i < b.n && r == 0; i++) {
+		if (store_msg_list(st, b.ids[i], &mb, &msgs, &n, &err) < 0) {
+			r = err_set(e, "messages: %s", err);
+			break;
+		}
+		r = fts_sync(f, st, b.ids[i], mb.highestmodseq, msgs, n, 0,
+		    &upto, e);
+		free(msgs);
+	}
+	*nbox_r = b.n;
+	free(b.ids);
+	return r;
+}
+
+static int
+ctl_fts_user(struct store *st, const char *user, int rebuild)
+{
+	const char *dir = cfg_str("configdirectory");
+	long long t0 = ctl_fts_ms();
+	uint64_t msgs = 0, docs = 0;
+	struct fts *f;
+	struct err e;
+	size_t nbox = 0;
+
+	if (rebuild && fts_remove(dir, user, &e) < 0)
+		return ctl_error("fts user=%s: %s", user, e.msg);
+	if (fts_open(dir, user, &f, &e) < 0)
+		return ctl_error("fts user=%s: %s", user, e.msg);
+	if (ctl_fts_sync(st, f, user, &nbox, &e) < 0 ||
+	    fts_count(f, &msgs, &docs, &e) < 0) {
+		fts_close(&f);
+		return ctl_error("fts user=%s: %s", user, e.msg);
+	}
+	fts_close(&f);
+	printf("fts %s user=%s mailboxes=%zu messages=%llu texts=%llu "
+	    "ms=%lld\n", rebuild ? "rebuild" : "update", user, nbox,
+	    (unsigned long long)msgs, (unsigned long long)docs,
+	    ctl_fts_ms() - t0);
+	log_info("fts %s user=%s mailboxes=%zu messages=%llu", rebuild ?
+	    "rebuild" : "update", user, nbox, (unsigned long long)msgs);
+	return 0;
+}
+
+int
+ctl_fts(int argc, char **argv)
+{
+	struct store *st;
+	const char *err;
+	char **users = NULL;
+	size_t n = 0, i;
+	int rebuild, r = 0;
+
+	if (argc < 2 || argc > 3 || (strcmp(argv[1], "update") != 0 &&
+	    strcmp(argv[1], "rebuild") != 0))
+		return ctl_usage_error("fts", "update or rebuild [USER]");
+	rebuild = strcmp(argv[1], "rebuild") == 0;
+	if (store_open(cfg_str("configdirectory"), ctl_partition(),
+	    STORE_OPEN_CREATE, &st, &err) < 0)
+		return ctl_error("fts: %s", err);
+	if (argc == 3) {
+		users = xcalloc(1, sizeof(*users));
+		users[n++] = xstrdup(argv[2]);
+	} else if (store_users(st, &users, &n, &err) < 0) {
+		store_close(&st);
+		return ctl_error("fts: %s", err);
+	}
+	for (i = 0; i < n; i++) {
+		if (ctl_fts_user(st, users[i], rebuild) != 0)
+			r = 1;
+		free(users[i]);
+	}
+	free(users);
+	store_close(&st);
+	return r;
+}
