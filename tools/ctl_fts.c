@@ -114,6 +114,7 @@ int
 ctl_fts(int argc, char **argv)
 {
 	struct store *st;
+	struct err oerr;
 	const char *err;
 	char **users = NULL;
 	size_t n = 0, i;
@@ -124,8 +125,8 @@ ctl_fts(int argc, char **argv)
 		return ctl_usage_error("fts", "update or rebuild [USER]");
 	rebuild = strcmp(argv[1], "rebuild") == 0;
 	if (store_open(cfg_str("configdirectory"), ctl_partition(),
-	    STORE_OPEN_CREATE, &st, &err) < 0)
-		return ctl_error("fts: %s", err);
+	    STORE_OPEN_CREATE, &st, &oerr) < 0)
+		return ctl_error("fts: %s", oerr.msg);
 	if (argc == 3) {
 		users = xcalloc(1, sizeof(*users));
 		users[n++] = xstrdup(argv[2]);
