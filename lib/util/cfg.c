@@ -156,20 +156,33 @@ cfg_type_name(enum cfg_type t)
 	}
 }
 
+/* cfg_parse_as - value as a number of type t (a boolean: 0 or 1; unit:
+ * that of a bare duration); a string is always 0 */
+static int
+cfg_parse_as(enum cfg_type t, char unit, const char *value, long long *ll_r)
+{
+	int b = 0, r;
+
+	*ll_r = 0;
+	switch (t) {
+	case CFG_T_INT: return cfg_parse_int(value, ll_r);
+	case CFG_T_BOOL:
+		r = cfg_parse_bool(value, &b);
+		*ll_r = b;
+		return r;
+	case CFG_T_DURATION: return cfg_parse_duration_ms(value, unit, ll_r);
+	case CFG_T_SIZE: return cfg_parse_size(value, ll_r);
+	default: return 0;
+	}
+}
+
 /* cfg_check_value - does value parse as key's type? */
 static int
 cfg_check_value(const struct cfg_key *k, const char *value)
 {
 	long long ll;
-	int b;
 
-	switch (k->type) {
-	case CFG_T_INT: return cfg_parse_int(value, &ll);
-	case CFG_T_BOOL: return cfg_parse_bool(value, &b);
-	case CFG_T_DURATION: return cfg_parse_duration_ms(value, k->unit, &ll);
-	case CFG_T_SIZE: return cfg_parse_size(value, &ll);
-	default: return 0;
-	}
+	return cfg_parse_as(k->type, k->unit, value, &ll);
 }
 
 static int
@@ -442,52 +455,42 @@ cfg_str(const char *key)
 	return cfg_lookup(key, &k);
 }
 
-long long
-cfg_int(const char *key)
+/* cfg_num - key's value as type t; loading checked every value, so a
+ * failure here is a default in the table that does not parse */
+static long long
+cfg_num(const char *key, enum cfg_type t)
 {
 	const struct cfg_key *k;
 	const char *v = cfg_lookup(key, &k);
 	long long ll = 0;
 
-	if (v != NULL && cfg_parse_int(v, &ll) < 0)
-		log_panic("default of '%s' is not an integer", key);
+	if (v != NULL && cfg_parse_as(t, k->unit, v, &ll) < 0)
+		log_panic("default of '%s' is not %s", key, cfg_type_name(t));
 	return ll;
+}
+
+long long
+cfg_int(const char *key)
+{
+	return cfg_num(key, CFG_T_INT);
 }
 
 int
 cfg_bool(const char *key)
 {
-	const struct cfg_key *k;
-	const char *v = cfg_lookup(key, &k);
-	int b = 0;
-
-	if (v != NULL && cfg_parse_bool(v, &b) < 0)
-		log_panic("default of '%s' is not a boolean", key);
-	return b;
+	return cfg_num(key, CFG_T_BOOL) != 0;
 }
 
 long long
 cfg_duration_ms(const char *key)
 {
-	const struct cfg_key *k;
-	const char *v = cfg_lookup(key, &k);
-	long long ll = 0;
-
-	if (v != NULL && cfg_parse_duration_ms(v, k->unit, &ll) < 0)
-		log_panic("default of '%s' is not a duration", key);
-	return ll;
+	return cfg_num(key, CFG_T_DURATION);
 }
 
 long long
 cfg_size(const char *key)
 {
-	const struct cfg_key *k;
-	const char *v = cfg_lookup(key, &k);
-	long long ll = 0;
-
-	if (v != NULL && cfg_parse_size(v, &ll) < 0)
-		log_panic("default of '%s' is not a size", key);
-	return ll;
+	return cfg_num(key, CFG_T_SIZE);
 }
 
 const char *
