@@ -139,6 +139,11 @@ cmd_append(struct imap_cmd *cmd)
 		append_undo(s, name, uids, done - 1);
 		if (r == STORE_ENOENT) {
 			imap_no(cmd, "[TRYCREATE] No such mailbox");
+		} else if (r == STORE_EQUOTA) {
+			log_info("append refused user=%s addr=%s mailbox=%s "
+			    "size=%zu reason=over quota", s->user, s->addr,
+			    name, m[done - 1].lit->len);
+			imap_no(cmd, "[OVERQUOTA] Quota exceeded");
 		} else {
 			log_error("append failed user=%s mailbox=%s: %s",
 			    s->user, name, err);

@@ -282,7 +282,17 @@ cmd_status_items(struct imap_session *s, const struct store_mbox *mb,
 			    (unsigned long long)mb->size);
 		else if (strcasecmp(it, "MAILBOXID") == 0)
 			buf_printf(line, "MAILBOXID (F%u)", mb->id);
-		else
+		else if (strcasecmp(it, "DELETED-STORAGE") == 0) {
+			/* RFC 9208 4.1 */
+			uint32_t nd;
+			uint64_t sd;
+			const char *err;
+
+			if (cmd_quota_deleted(s, mb, &nd, &sd, &err) < 0)
+				return -1;
+			buf_printf(line, "DELETED-STORAGE %llu",
+			    (unsigned long long)((sd + 1023) / 1024));
+		} else
 			return -1;
 	}
 	return 0;

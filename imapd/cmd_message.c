@@ -421,7 +421,12 @@ cmd_copy(struct imap_cmd *cmd)
 	    dst, move, &uidvalidity, newuids, &err);
 	if (r == STORE_ENOENT)
 		imap_no(cmd, "[TRYCREATE] No such mailbox");
-	else if (r != 0)
+	else if (r == STORE_EQUOTA) {
+		log_info("%s refused user=%s addr=%s to=%s count=%zu "
+		    "reason=over quota", move ? "move" : "copy", s->user,
+		    s->addr, dst, n);
+		imap_no(cmd, "[OVERQUOTA] Quota exceeded");
+	} else if (r != 0)
 		imap_no(cmd, "[CANNOT] %s", err);
 	else if (n == 0 || !cmd_any(newuids, n))
 		/* nothing left to copy: expunged meanwhile (RFC 2180 4.4) */

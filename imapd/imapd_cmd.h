@@ -42,6 +42,12 @@ int cmd_search_hits(struct imap_session *s, const struct search_prog *prog,
 imap_cmd_fn cmd_sort, cmd_thread;
 /* cmd_compress.c */
 imap_cmd_fn cmd_compress;
+/* cmd_quota.c */
+imap_cmd_fn cmd_getquota, cmd_getquotaroot, cmd_setquota;
+/* cmd_quota_deleted - messages of mb flagged \Deleted and their size
+ * (STATUS DELETED, DELETED-STORAGE); -1 with *error_r */
+int cmd_quota_deleted(struct imap_session *s, const struct store_mbox *mb,
+    uint32_t *count_r, uint64_t *size_r, const char **error_r);
 /* cmd_notify.c */
 imap_cmd_fn cmd_notify;
 

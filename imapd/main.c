@@ -266,6 +266,9 @@ main(int argc, char **argv)
 		log_fatal("cannot open the mail store: %s", err.msg);
 	}
 	store_set_event_fn(imapd_store, notify_store_event, NULL);
+	store_quota_set_default(imapd_store,
+	    (uint64_t)cfg_size("quota_default_storage") / 1024,
+	    (uint64_t)cfg_int("quota_default_messages"));
 	if (ind < argc && strcmp(argv[ind], "-s") == 0) {
 		imapd_session_run(imapd_store, 0);
 		store_close(&imapd_store);

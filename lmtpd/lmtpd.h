@@ -110,6 +110,20 @@ char *lmtp_path_parse(const char **p);
 int lmtp_rcpt_resolve(struct lmtp_session *s, const char *addr,
     struct lmtp_rcpt *r, const char **why_r);
 
+/*
+ * lmtp_rcpt_quota - is there room in user's quota for a message of size
+ * octets (0: not known yet)?  0; LMTP_QUOTA_FULL (452 4.2.2: over
+ * quota, or this message would take it over); LMTP_QUOTA_TOOBIG (552
+ * 5.2.2: the message alone is larger than the quota); -2 (store
+ * failure, *why_r).  *why_r names the limit.
+ */
+#define LMTP_QUOTA_FULL		1
+#define LMTP_QUOTA_TOOBIG	2
+int lmtp_rcpt_quota(struct lmtp_session *s, const char *user, uint64_t size,
+    const char **why_r);
+/* lmtp_quota_reply - the reply for a lmtp_rcpt_quota refusal res */
+void lmtp_quota_reply(struct lmtp_session *s, int res, const char *addr);
+
 /* lmtpd_data.c */
 /* lmtp_spool_start - open the spool file and write the trace headers;
  * -1 (logged) when the store cannot take it */

@@ -200,6 +200,16 @@ cmd_rcpt(struct lmtp_session *s, char *arg)
 	}
 	memset(&r, 0, sizeof(r));
 	res = lmtp_rcpt_resolve(s, addr, &r, &why);
+	if (res == 0 && (res = lmtp_rcpt_quota(s, r.user,
+	    s->size_decl > 0 ? (uint64_t)s->size_decl : 0, &why)) != 0) {
+		log_info("refused session=%s from=<%s> to=<%s> user=%s "
+		    "size=%lld reason=%s", s->id, s->from, addr, r.user,
+		    s->size_decl, why);
+		lmtp_quota_reply(s, res, addr);
+		free(addr);
+		free(r.folder);
+		return;
+	}
 	if (res != 0) {
 		log_info("refused session=%s from=<%s> to=<%s> reason=%s",
 		    s->id, s->from, addr, why);

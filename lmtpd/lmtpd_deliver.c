@@ -134,7 +134,16 @@ lmtp_result(struct lmtp_session *s, size_t i, const struct store_rcpt *rc,
 {
 	const struct lmtp_rcpt *r = &s->rcpts[i];
 	const char *result;
+	int quota = 0;
 
+	if (rc->result == STORE_EQUOTA && refuse == NULL) {
+		/* which refusal: the message alone, or the room left */
+		quota = lmtp_rcpt_quota(s, r->user, len, &err);
+		if (quota == 0)
+			quota = LMTP_QUOTA_FULL;	/* full a moment ago */
+		else if (quota < 0)
+			quota = -2;
+	}
 	if (refuse != NULL)
 		result = "refused";
 	else if (rc->result == 0)
@@ -143,6 +152,8 @@ lmtp_result(struct lmtp_session *s, size_t i, const struct store_rcpt *rc,
 		result = "duplicate";
 	else if (rc->result == STORE_ENOENT)
 		result = "refused";
+	else if (quota > 0)
+		result = "overquota";
 	else
 		result = "tempfail";
 	log_info("deliver session=%s queue_id=%s from=<%s> to=<%s> user=%s "
@@ -151,7 +162,7 @@ lmtp_result(struct lmtp_session *s, size_t i, const struct store_rcpt *rc,
 	    rc->mailbox : (r->folder ? r->folder : "INBOX"), len,
 	    msgid[0] ? msgid : "-", result, rc->uid, refuse || rc->result < 0 ?
 	    " reason=" : "", refuse ? refuse : rc->result == STORE_ENOENT ?
-	    "no such mailbox" : rc->result == -1 ? err : "");
+	    "no such mailbox" : rc->result == -1 || quota != 0 ? err : "");
 	if (refuse != NULL)
 		lmtp_reply(s, "550 5.7.1 <%s>: %s", r->addr, refuse);
 	else if (rc->result == 0)
@@ -162,6 +173,8 @@ lmtp_result(struct lmtp_session *s, size_t i, const struct store_rcpt *rc,
 		    "suppressed)", r->addr);
 	else if (rc->result == STORE_ENOENT)
 		lmtp_reply(s, "550 5.1.1 <%s>: no such mailbox", r->addr);
+	else if (quota != 0)
+		lmtp_quota_reply(s, quota, r->addr);
 	else
 		lmtp_reply(s, "451 4.3.0 <%s>: temporary failure, try again "
 		    "later", r->addr);

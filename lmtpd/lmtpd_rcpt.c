@@ -206,3 +206,46 @@ lmtp_rcpt_resolve(struct lmtp_session *s, const char *addr,
 		r->folder = lmtp_rcpt_folder(s, r->user, detail);
 	return 0;
 }
+
+int
+lmtp_rcpt_quota(struct lmtp_session *s, const char *user, uint64_t size,
+    const char **why_r)
+{
+	struct store_quota q;
+	uint64_t room;
+
+	if (store_quota_get(s->st, user, &q, why_r) != 0)
+		return -2;
+	if (q.storage_limit != STORE_QUOTA_NONE) {
+		room = q.storage_limit * 1024;
+		if (size > room) {
+			*why_r = "message larger than the storage quota";
+			return LMTP_QUOTA_TOOBIG;
+		}
+		/* full is full, whatever the message's size */
+		if (q.storage + (size ? size : 1) > room) {
+			*why_r = "over storage quota";
+			return LMTP_QUOTA_FULL;
+		}
+	}
+	if (q.message_limit != STORE_QUOTA_NONE &&
+	    q.messages + 1 > q.message_limit) {
+		*why_r = "over message quota";
+		return LMTP_QUOTA_FULL;
+	}
+	return 0;
+}
+
+void
+lmtp_quota_reply(struct lmtp_session *s, int res, const char *addr)
+{
+	if (res == LMTP_QUOTA_TOOBIG)
+		lmtp_reply(s, "552 5.2.2 <%s>: message exceeds the "
+		    "recipient's quota", addr);
+	else if (res == LMTP_QUOTA_FULL)
+		lmtp_reply(s, "452 4.2.2 <%s>: mailbox full (over quota)",
+		    addr);
+	else
+		lmtp_reply(s, "451 4.3.0 <%s>: temporary failure, try again "
+		    "later", addr);
+}

@@ -207,6 +207,9 @@ main(int argc, char **argv)
 	}
 	/* deliveries are announced to idled: parked sessions hear at once */
 	store_set_event_fn(lmtpd_store, notify_store_event, NULL);
+	store_quota_set_default(lmtpd_store,
+	    (uint64_t)cfg_size("quota_default_storage") / 1024,
+	    (uint64_t)cfg_int("quota_default_messages"));
 	if ((lfd = srv_listen_fd()) < 0)
 		log_fatal("no listener: run lmtpd from master");
 	if (net_set_nonblock(lfd, 1) < 0)

@@ -392,9 +392,9 @@ START_TEST(test_shortage)
 	    (r = child_hold()) > 0)
 		held[n++] = r;
 	ck_assert_int_eq(r, -2);
-	/* 12 lockers each (the environment and 11 databases), joining
+	/* 13 lockers each (the environment and 12 databases), joining
 	 * while a process's worth is free */
-	ck_assert_int_ge(n, (STORE_PROCS_MIN - 1) * STORE_PROC_LOCKERS / 12 -
+	ck_assert_int_ge(n, (STORE_PROCS_MIN - 1) * STORE_PROC_LOCKERS / 13 -
 	    1);
 	while (n > 0) {
 		kill(held[--n], SIGKILL);
@@ -566,6 +566,94 @@ START_TEST(test_deliver_dup)
 }
 END_TEST
 
+/* quota_is - u's usage is (storage, messages) */
+static void
+quota_is(uint64_t storage, uint64_t messages)
+{
+	struct store_quota q;
+	const char *err;
+
+	ck_assert_int_eq(store_quota_get(st, "u", &q, &err), 0);
+	ck_assert_uint_eq(q.storage, storage);
+	ck_assert_uint_eq(q.messages, messages);
+}
+
+static void
+quota_report(const char *line, void *ctx)
+{
+	(void)line;
+	(*(int *)ctx)++;
+}
+
+START_TEST(test_quota)
+{
+	uint32_t uids[2], newuids[2], uv;
+	struct store_rcpt rc[3];
+	struct store_delivery d;
+	struct store_mbox mb;
+	const char *err, *data;
+	char guid[41], *path;
+	size_t n, len = strlen(msg);
+	int fd, lines = 0;
+
+	quota_is(0, 0);
+	uids[0] = append("INBOX", msg);
+	uids[1] = append("INBOX", msg);
+	quota_is(2 * len, 2);
+	ck_assert_int_eq(store_mbox_create(st, "u", "a/b", &err), 0);
+	ck_assert_int_eq(store_mbox_get(st, "u", "INBOX", &mb, &err), 0);
+	ck_assert_int_eq(store_copy(st, mb.id, uids, 2, "u", "a/b", 0, &uv,
+	    newuids, &err), 0);
+	quota_is(4 * len, 4);
+	/* MOVE adds nothing, even over the limit; COPY and APPEND fail */
+	ck_assert_int_eq(store_quota_set(st, "u", STORE_QUOTA_KEEP, 3, &err),
+	    0);
+	ck_assert_int_eq(store_copy(st, mb.id, uids, 1, "u", "a", 1, &uv,
+	    newuids, &err), 0);
+	quota_is(4 * len, 4);
+	ck_assert_int_eq(store_copy(st, mb.id, uids + 1, 1, "u", "a", 0, &uv,
+	    newuids, &err), STORE_EQUOTA);
+	ck_assert_int_eq(store_append(st, "u", "INBOX", msg, len, NULL, &uv,
+	    newuids, &err), STORE_EQUOTA);
+	quota_is(4 * len, 4);
+	/* RENAME INBOX moves its messages; renaming a parent its child's */
+	ck_assert_int_eq(store_mbox_rename(st, "u", "INBOX", "old", &err), 0);
+	ck_assert_int_eq(store_mbox_rename(st, "u", "a", "c", &err), 0);
+	quota_is(4 * len, 4);
+	ck_assert_int_eq(store_mbox_delete(st, "u", "c/b", &err), 0);
+	quota_is(2 * len, 2);
+	/* a delivery batch: the recipient over its storage limit alone
+	 * is refused, the others stored in the same transaction */
+	ck_assert_int_eq(store_quota_set(st, "u", 0, STORE_QUOTA_NONE, &err),
+	    0);
+	ck_assert_int_eq(store_mbox_create(st, "v", "INBOX", &err), 0);
+	ck_assert_int_eq(store_spool_open(st, &fd, &path, &err), 0);
+	ck_assert_int_eq(write(fd, msg, len), (int)len);
+	ck_assert_int_eq(store_spool_commit(st, fd, path, guid, &data, &n,
+	    &err), 0);
+	free(path);
+	memset(&d, 0, sizeof(d));
+	d.guid = guid;
+	d.data = data;
+	d.len = n;
+	memset(rc, 0, sizeof(rc));
+	rc[0].user = "v";
+	rc[1].user = "u";
+	rc[2].user = "v";
+	ck_assert_int_eq(store_deliver(st, &d, rc, 3, &err), 0);
+	ck_assert_int_eq(rc[0].result, 0);
+	ck_assert_int_eq(rc[1].result, STORE_EQUOTA);
+	ck_assert_int_eq(rc[2].result, 0);
+	store_msg_unmap(data, n);
+	quota_is(2 * len, 2);
+	/* the usage is what the mailboxes hold, the limits the journal's */
+	ck_assert_int_eq(store_check(st, NULL, quota_report, &lines, &err), 0);
+	ck_assert_int_eq(lines, 0);
+	ck_assert_int_eq(store_user_remove(st, "u", &n, &err), 0);
+	quota_is(0, 0);
+}
+END_TEST
+
 CHECK_MAIN("store", CHECK_OPTS(setup, teardown, 60, 0),
     CHECK_TEST(test_append_list_map), CHECK_TEST(test_flags_expunge_copy),
     CHECK_TEST(test_mailboxes), CHECK_TEST(test_recent),
@@ -573,4 +661,4 @@ CHECK_MAIN("store", CHECK_OPTS(setup, teardown, 60, 0),
     CHECK_TEST(test_lockers_reclaimed), CHECK_TEST(test_shortage),
     CHECK_TEST(test_recover_sweeps_orphans),
     CHECK_TEST(test_expunged_file_swept), CHECK_TEST(test_expunged_record),
-    CHECK_TEST(test_deliver_dup))
+    CHECK_TEST(test_deliver_dup), CHECK_TEST(test_quota))

@@ -37,6 +37,9 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ "mailbox", ctl_mailbox, "mailbox list USER | mailbox create|delete "
 	    "USER NAME | mailbox rename USER OLD NEW", 1, 2, 4,
 	    "any user's mailboxes" },
+	{ "quota", ctl_quota, "quota get USER | quota set USER "
+	    "[storage=KIB|SIZE|none|default] [messages=N|none|default]", 1,
+	    2, 4, "a user's quota usage and limits" },
 	{ "deliver", ctl_deliver, "deliver [-m FOLDER] [-f FROM] USER "
 	    "< MESSAGE", 0, 1, -1, "deliver a message as lmtpd does" },
 	{ "reconstruct", ctl_reconstruct, "reconstruct [--purge] "
@@ -206,7 +209,9 @@ ctl_find(int argc, char **argv)
 	if (n >= 1 && ((strcmp(c->name, "user") == 0 &&
 	    strcmp(argv[i + 1], "list") != 0 && n < 2) ||
 	    (strcmp(c->name, "mailbox") == 0 &&
-	    strcmp(argv[i + 1], "list") != 0 && n < 3)))
+	    strcmp(argv[i + 1], "list") != 0 && n < 3) ||
+	    (strcmp(c->name, "quota") == 0 &&
+	    strcmp(argv[i + 1], "get") != 0 && n < 3)))
 		exit(ctl_usage_error(c->name, "too few arguments"));
 	if (n < c->minargs || (c->maxargs >= 0 && n > c->maxargs))
 		exit(ctl_usage_error(c->name, "%s arguments",

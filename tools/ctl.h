@@ -39,6 +39,9 @@ int ctl_stats(int argc, char **argv);		/* stats */
 int ctl_panic(int argc, char **argv);		/* panic */
 int ctl_mailbox(int argc, char **argv);		/* mailbox list|create|delete USER [NAME] */
 
+/* ctl_quota.c: quota get USER | quota set USER [storage=S] [messages=N] */
+int ctl_quota(int argc, char **argv);
+
 /* ctl_deliver.c: local delivery from a pipe; sysexits.h codes */
 int ctl_deliver(int argc, char **argv);	/* deliver [-m F] [-f F] USER */
 

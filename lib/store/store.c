@@ -559,6 +559,8 @@ store_open(const char *configdir, const char *partdir, int flags,
 
 	st->configdir = xstrdup(configdir);
 	st->partdir = xstrdup(partdir);
+	st->quota_storage_default = STORE_QUOTA_NONE;
+	st->quota_message_default = STORE_QUOTA_NONE;
 	envdir = xasprintf("%s/db", configdir);
 	tmpdir = xasprintf("%s/tmp", partdir);
 	if (store_mkdirs(envdir) < 0 || store_mkdirs(tmpdir) < 0) {
@@ -597,6 +599,7 @@ store_open(const char *configdir, const char *partdir, int flags,
 	    store_open_db(st, &st->meta, "meta.db", &e) < 0 ||
 	    store_open_db(st, &st->byid, "byid.db", &e) < 0 ||
 	    store_open_db(st, &st->dup, "dup.db", &e) < 0 ||
+	    store_open_db(st, &st->quota, "quota.db", &e) < 0 ||
 	    store_view_open(st, &e) < 0)
 		goto fail;
 	if (store_complete_check(st, flags, &e) != 0)
@@ -639,7 +642,7 @@ store_close(struct store **stp)
 	/* secondaries before their primaries */
 	DB **dbs[] = { &st->modseq, &st->xmodseq, &st->mboxes, &st->index,
 	    &st->expunged, &st->cache, &st->refs, &st->subs, &st->meta,
-	    &st->byid, &st->dup };
+	    &st->byid, &st->dup, &st->quota };
 	size_t i;
 
 	if (st == NULL)
@@ -705,6 +708,8 @@ store_recover(const char *configdir, const char *partdir, struct err *err)
 		swept = store_jboot_start(st, &e);
 	if (swept >= 0)
 		swept = store_jnl_sync_all(st, &e);
+	if (swept >= 0)
+		swept = store_quota_boot(st, &e);
 	if (swept >= 0)
 		swept = store_file_sweep(st, 0, &e);
 	if (swept < 0)
@@ -891,11 +896,17 @@ store_mrec_put(struct store *st, DB_TXN *txn, const char *user,
 	int r;
 
 	/* the modseq before this transaction's first write, so idled can
-	 * tell whether a parked session missed anything in between */
-	if (what != 0 && (r = store_mrec_get(st, txn, user, name, &old,
-	    1)) == 0)
+	 * tell whether a parked session missed anything in between; and
+	 * what the write changes in the user's quota usage */
+	if ((r = store_mrec_get(st, txn, user, name, &old, 1)) == 0)
 		prev = old.mb.highestmodseq;
-	else if (what != 0 && r != DB_NOTFOUND)
+	else if (r == DB_NOTFOUND)
+		memset(&old, 0, sizeof(old));
+	else
+		return r;
+	if ((r = store_quota_account(st, txn, user, (int64_t)rec->mb.size -
+	    (int64_t)old.mb.size, (int64_t)rec->mb.exists -
+	    (int64_t)old.mb.exists)) != 0)
 		return r;
 
 	store_mkey(&k, kb, sizeof(kb), user, name);
@@ -913,6 +924,21 @@ store_mrec_put(struct store *st, DB_TXN *txn, const char *user,
 	ik.data = &rec->mb.id;
 	ik.size = sizeof(rec->mb.id);
 	return st->byid->put(st->byid, txn, &ik, &k, 0);
+}
+
+int
+store_mrec_del(struct store *st, DB_TXN *txn, const char *user,
+    const char *name, const struct store_mrec *rec)
+{
+	char kb[2048];
+	DBT k;
+	int r;
+
+	store_mkey(&k, kb, sizeof(kb), user, name);
+	if ((r = st->mboxes->del(st->mboxes, txn, &k, 0)) != 0)
+		return r;
+	return store_quota_account(st, txn, user, -(int64_t)rec->mb.size,
+	    -(int64_t)rec->mb.exists);
 }
 
 int
@@ -1136,8 +1162,6 @@ store_op_delete(struct store *st, DB_TXN *txn, void *varg)
 {
 	struct store_mbox_arg *a = varg;
 	struct store_mrec rec;
-	char kb[2048];
-	DBT k;
 	int r;
 
 	r = store_mrec_get(st, txn, a->user, a->name, &rec, 1);
@@ -1150,8 +1174,7 @@ store_op_delete(struct store *st, DB_TXN *txn, void *varg)
 	store_changed(st, a->user, a->name, NULL, &rec.mb,
 	    rec.mb.highestmodseq, STORE_EV_MAILBOXNAME | STORE_W_DELETED);
 	store_jnl_mbox_gone(st, a->user, rec.mb.id);
-	store_mkey(&k, kb, sizeof(kb), a->user, a->name);
-	return st->mboxes->del(st->mboxes, txn, &k, 0);
+	return store_mrec_del(st, txn, a->user, a->name, &rec);
 }
 
 int
@@ -1250,9 +1273,8 @@ store_op_rename(struct store *st, DB_TXN *txn, void *varg)
 {
 	struct store_mbox_arg *a = varg;
 	struct store_mrec rec, trec;
-	char **names, *nn, kb[2048];
+	char **names, *nn;
 	size_t n, i, fl = strlen(a->name);
-	DBT k;
 	int r;
 
 	if ((r = store_mrec_get(st, txn, a->user, a->name, &rec, 1)) != 0)
@@ -1285,8 +1307,7 @@ store_op_rename(struct store *st, DB_TXN *txn, void *varg)
 		    1)) != 0)
 			break;
 		nn = xasprintf("%s%s", a->to, names[i] + fl);
-		store_mkey(&k, kb, sizeof(kb), a->user, names[i]);
-		r = st->mboxes->del(st->mboxes, txn, &k, 0);
+		r = store_mrec_del(st, txn, a->user, names[i], &rec);
 		if (r == 0)
 			r = store_mrec_put(st, txn, a->user, nn, &rec, 0);
 		/* announced under the new name, with the old one */

@@ -21,6 +21,8 @@
  *   dup        "<msgid>\0<user>\0<name>" -> expiry (int64, seconds):
  *                                   deliveries already made, for
  *                                   duplicate suppression (store_deliver)
+ *   quota      "<user>"             -> usage (octets, messages) and limits
+ *                                   (store_quota)
  * Message files are content-addressed: <partition>/<g[0..1]>/<guid> where
  * guid is the SHA-1 of the bytes.  COPY and multi-recipient delivery add
  * index records for the same guid and bump refs; nothing is copied.
@@ -73,6 +75,7 @@ struct store;
 #define STORE_ENOENT	(-2)	/* no such mailbox / message */
 #define STORE_EEXIST	(-3)	/* mailbox already exists */
 #define STORE_EINVAL	(-4)	/* bad name or argument */
+#define STORE_EQUOTA	(-8)	/* the user's quota has no room for it */
 
 /* system flags; \Recent is per session and not stored */
 #define STORE_F_SEEN		0x01
@@ -112,7 +115,7 @@ struct store_msg {
 	char keywords[STORE_MAX_KEYWORDS_LEN]; /* space-separated, "" none */
 };
 
-/* what one process needs of the shared environment: lockers (11 handles,
+/* what one process needs of the shared environment: lockers (12 handles,
  * a transaction, cursors), locks and lock objects (a transaction over
  * many pages), and one thread-table slot */
 #define STORE_PROC_LOCKERS	32
@@ -489,7 +492,8 @@ struct store_rcpt {
 	int fallback;		/* name missing or \Noselect: INBOX instead */
 	const struct store_append *opt;	/* NULL: the delivery's */
 	/* out: 0 stored, STORE_DUP (suppressed), STORE_ENOENT (no such
-	 * mailbox, nor INBOX), -1 (not stored: the transaction failed) */
+	 * mailbox, nor INBOX), STORE_EQUOTA (no room in the user's quota),
+	 * -1 (not stored: the transaction failed) */
 	int result;
 	const char *mailbox;	/* where it went (name or "INBOX") */
 	uint32_t uidvalidity, uid;
@@ -553,6 +557,41 @@ int store_set_flags(struct store *st, uint32_t mboxid, const uint32_t *uids,
     size_t n, enum store_flag_op op, uint32_t flags, const char *keywords,
     uint64_t unchangedsince, struct store_msg *results_r,
     uint32_t **failed_r, size_t *nfailed_r, const char **error_r);
+
+/*
+ * Quota (store_quota.c; RFC 9208 STORAGE and MESSAGE, one quota root per
+ * user).  The usage is the sum of the user's mailboxes, kept in the same
+ * transactions that change them; APPEND, COPY and delivery past a limit
+ * fail with STORE_EQUOTA (a delivery: that recipient's result), while
+ * MOVE, expunges and deletes never do.  A limit is a number (storage in
+ * KiB, units of 1024 octets), STORE_QUOTA_NONE, or STORE_QUOTA_DEFAULT:
+ * the handle's default.
+ */
+#define STORE_QUOTA_KEEP	UINT64_MAX	/* store_quota_set: unchanged */
+#define STORE_QUOTA_DEFAULT	(UINT64_MAX - 1)
+#define STORE_QUOTA_NONE	(UINT64_MAX - 2)
+
+struct store_quota {
+	uint64_t storage;	/* octets used */
+	uint64_t messages;	/* messages held */
+	uint64_t storage_limit;	/* KiB or STORE_QUOTA_NONE (in effect) */
+	uint64_t message_limit;	/* or STORE_QUOTA_NONE */
+	int storage_own;	/* the user's own limit, not the default */
+	int message_own;
+};
+
+/* store_quota_set_default - the limits of users without their own
+ * (storage in KiB; 0: none, as before the call) */
+void store_quota_set_default(struct store *st, uint64_t storage_kib,
+    uint64_t messages);
+/* store_quota_get - user's usage and the limits in effect */
+int store_quota_get(struct store *st, const char *user,
+    struct store_quota *q_r, const char **error_r);
+/* store_quota_set - user's own limits (a number, STORE_QUOTA_NONE,
+ * STORE_QUOTA_DEFAULT or STORE_QUOTA_KEEP each); journaled, so they
+ * survive a reconstruct */
+int store_quota_set(struct store *st, const char *user,
+    uint64_t storage_limit, uint64_t message_limit, const char **error_r);
 
 /* store_msg_map - map the message file read-only; unmap with munmap */
 int store_msg_map(struct store *st, const char *guid, const char **data_r,

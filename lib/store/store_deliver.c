@@ -233,8 +233,8 @@ store_deliver_one(struct store *st, DB_TXN *txn, struct store_deliver_arg *a,
 			name = "INBOX";
 			continue;
 		}
-		if (r == STORE_ENOENT) {
-			rc->result = STORE_ENOENT;
+		if (r == STORE_ENOENT || r == STORE_EQUOTA) {
+			rc->result = r;
 			return 0;
 		}
 		if (r != 0)

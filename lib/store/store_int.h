@@ -18,6 +18,9 @@ struct store {
 	DB *dup;		/* store_deliver.c: duplicate deliveries */
 	DB *modseq, *xmodseq;	/* store_view.c: index and expunged by
 				 * modseq (secondaries) */
+	DB *quota;		/* store_quota.c: usage and limits per user */
+	uint64_t quota_storage_default;	/* KiB, STORE_QUOTA_NONE: none */
+	uint64_t quota_message_default;
 	char *configdir, *partdir;
 	char err[512];
 	int needs_recovery;	/* DB_RUNRECOVERY seen */
@@ -79,6 +82,9 @@ int store_mrec_get(struct store *st, DB_TXN *txn, const char *user,
  * changed, for the announcement after commit (0: nothing to announce) */
 int store_mrec_put(struct store *st, DB_TXN *txn, const char *user,
     const char *name, struct store_mrec *rec, uint32_t what);
+/* store_mrec_del - remove a mailbox record (rec: as it is now) */
+int store_mrec_del(struct store *st, DB_TXN *txn, const char *user,
+    const char *name, const struct store_mrec *rec);
 /* store_changed - note a change to announce after commit: rec as it is
  * now; oldname for a rename; prevmodseq the HIGHESTMODSEQ before */
 void store_changed(struct store *st, const char *user, const char *name,
@@ -106,6 +112,29 @@ void store_cache_build(const char *data, size_t len, struct buf *out);
 
 /* store_deliver.c: remove expired duplicate-delivery entries */
 int store_dup_prune(struct store *st, const char **error_r);
+
+/*
+ * store_quota.c.  store_quota_account - add what a write did to user's
+ * usage (store_mrec_put and store_mrec_del call it; in txn).
+ * store_quota_admit - may user's mailboxes take storage more octets
+ * and messages more messages?  0, STORE_EQUOTA, or a Berkeley DB error;
+ * locks the usage record.  store_quota_recount - set user's usage to the
+ * sum of its mailbox records (reconstruct; store_quota_boot does every
+ * user's at recovery).
+ */
+int store_quota_account(struct store *st, DB_TXN *txn, const char *user,
+    int64_t storage, int64_t messages);
+int store_quota_admit(struct store *st, DB_TXN *txn, const char *user,
+    uint64_t storage, uint64_t messages);
+int store_quota_recount(struct store *st, const char *user,
+    const char **error_r);
+int store_quota_boot(struct store *st, const char **error_r);
+struct store_jstate;
+/* store_quota_check - the usage against the mailbox records, the limits
+ * against the journal's js; the number of differences reported, or -1 */
+int store_quota_check(struct store *st, const char *user,
+    const struct store_jstate *js, store_report_fn *fn, void *ctx,
+    const char **error_r);
 
 /* store_mark_complete - record that the environment knows all the mail
  * on disk (a new installation, or reconstruct done) */
@@ -184,6 +213,9 @@ void store_jnl_sub(struct store *st, const char *user, const char *name,
  * journal's fdatasync makes the message durable with its records */
 void store_jnl_body(struct store *st, uint32_t mboxid, const char *guid,
     const char *data, size_t len);
+/* store_jnl_quota - user's limits (Q line: the last one says) */
+void store_jnl_quota(struct store *st, const char *user, uint64_t storage,
+    uint64_t messages);
 /* store_jnl_flush - append the pending lines to their journals and
  * fdatasync them */
 int store_jnl_flush(struct store *st, const char **error_r);
@@ -207,6 +239,8 @@ struct store_jstate {
 	size_t nmsgs;
 	char **subs;			/* sorted */
 	size_t nsubs;
+	int has_quota;			/* a Q line: the user's limits */
+	uint64_t quota_storage, quota_messages;
 	size_t bad;			/* lines not understood */
 };
 char *store_jnl_path(struct store *st, const char *user);

@@ -21,6 +21,8 @@
  *   S name / U name                        subscribed / unsubscribed
  *   F id guid bytes                        a small message's bytes
  *                                          (NUL and '%' also %XX)
+ *   Q storage messages                     the user's quota limits
+ *                                          (store_quota; the last wins)
  * Each line is the whole record as written, so replay needs no history:
  * for a mailbox the B line with the highest jseq wins (bumped at every
  * write of its record, so renames are ordered too), and any D line ends
@@ -367,6 +369,16 @@ store_jnl_body(struct store *st, uint32_t mboxid, const char *guid,
 	store_jnl_add(st, mboxid, NULL, &b);
 }
 
+void
+store_jnl_quota(struct store *st, const char *user, uint64_t storage,
+    uint64_t messages)
+{
+	struct buf b = BUF_INIT;
+
+	buf_printf(&b, "Q\t%" PRIu64 "\t%" PRIu64, storage, messages);
+	store_jnl_add(st, 0, user, &b);
+}
+
 /* store_jnl_header - the first line, for a file compacted at bytes
  * whose lines end at end, synced up to synced, flushed (all of it) */
 static void
@@ -656,6 +668,8 @@ struct store_jraw {
 	store_jbody_fn *body_fn;	/* F lines, when set */
 	void *body_ctx;
 	int body_err;		/* what body_fn last failed with */
+	int has_quota;		/* the last Q line */
+	uint64_t quota_storage, quota_messages;
 };
 
 /* store_jnl_fields - split line at tabs into at most max fields */
@@ -736,6 +750,13 @@ store_jnl_parse(struct store_jraw *raw, char *line)
 		raw->msgs = xreallocarray(raw->msgs, raw->nmsgs + 1,
 		    sizeof(*raw->msgs));
 		raw->msgs[raw->nmsgs++] = jm;
+		return 0;
+	}
+	if (line[0] == 'Q' && n == 3) {
+		if (sscanf(f[1], "%" SCNu64, &raw->quota_storage) != 1 ||
+		    sscanf(f[2], "%" SCNu64, &raw->quota_messages) != 1)
+			return -1;
+		raw->has_quota = 1;
 		return 0;
 	}
 	if ((line[0] == 'S' || line[0] == 'U') && n == 2) {
@@ -887,6 +908,9 @@ store_jnl_resolve(struct store_jraw *raw, struct store_jstate *js)
 		free(raw->subs[i]);
 	}
 	qsort(js->subs, js->nsubs, sizeof(*js->subs), store_str_cmp);
+	js->has_quota = raw->has_quota;
+	js->quota_storage = raw->quota_storage;
+	js->quota_messages = raw->quota_messages;
 	free(raw->mboxes);
 	free(raw->gone);
 	free(raw->msgs);
@@ -1044,6 +1068,9 @@ store_jnl_write_state(const struct store_jstate *js, struct buf *b)
 		store_jnl_esc(b, js->subs[i]);
 		buf_putc(b, '\n');
 	}
+	if (js->has_quota)
+		buf_printf(b, "Q\t%" PRIu64 "\t%" PRIu64 "\n",
+		    js->quota_storage, js->quota_messages);
 }
 
 int

@@ -384,6 +384,8 @@ store_op_append(struct store *st, DB_TXN *txn, void *varg)
 		return STORE_ENOENT;
 	if (r != 0)
 		return r;
+	if ((r = store_quota_admit(st, txn, a->user, a->len, 1)) != 0)
+		return r;
 	if (a->data != NULL)
 		store_jnl_body(st, rec.mb.id, a->guid, a->data, a->len);
 	memset(&m, 0, sizeof(m));
@@ -471,6 +473,8 @@ store_append(struct store *st, const char *user, const char *name,
 	buf_free(&cache);
 	if (r == STORE_ENOENT)
 		store_fail(st, error_r, "no such mailbox");
+	else if (r == STORE_EQUOTA)
+		store_fail(st, error_r, "over quota");
 	if (r != 0)
 		return r;
 	if (uidvalidity_r != NULL)
@@ -640,7 +644,7 @@ store_op_copy(struct store *st, DB_TXN *txn, void *varg)
 	struct store_msg m;
 	char user[1024], name[1024];
 	uint32_t refs;
-	uint64_t smodseq = 0;
+	uint64_t smodseq = 0, added = 0, nadded = 0;
 	size_t i;
 	int r, same = 0;
 
@@ -679,12 +683,18 @@ store_op_copy(struct store *st, DB_TXN *txn, void *varg)
 		m.modseq = drec.mb.highestmodseq;
 		m.savedate = (int64_t)time(NULL);
 		a->newuids[i] = m.uid;
+		added += m.size;
+		nadded++;
 		store_mb_account(&drec.mb, &m, 1);
 		if ((r = store_msg_put(st, txn, drec.mb.id, &m)) != 0 ||
 		    (r = store_refs_add(st, txn, m.guid, 1, &refs)) != 0)
 			return r;
 	}
 	a->uidvalidity = drec.mb.uidvalidity;
+	/* a MOVE stays within the user's quota root: it adds nothing */
+	if (!a->move && (r = store_quota_admit(st, txn, a->user, added,
+	    nadded)) != 0)
+		return r;
 	if (a->move && !same && (r = store_mrec_put(st, txn, user, name,
 	    &srec, STORE_EV_EXPUNGE)) != 0)
 		return r;
@@ -713,6 +723,8 @@ store_copy(struct store *st, uint32_t src, const uint32_t *uids, size_t n,
 	r = store_run(st, store_op_copy, &a, error_r);
 	if (r == STORE_ENOENT)
 		store_fail(st, error_r, "no such mailbox");
+	else if (r == STORE_EQUOTA)
+		store_fail(st, error_r, "over quota");
 	if (r == 0)
 		*uidvalidity_r = a.uidvalidity;
 	return r;

@@ -148,16 +148,13 @@ store_op_rb_drop(struct store *st, DB_TXN *txn, void *varg)
 {
 	struct store_rb_arg *a = varg;
 	struct store_mrec rec;
-	char kb[2048];
-	DBT k;
 	int r;
 
 	if ((r = store_mrec_get(st, txn, a->user, a->name, &rec, 1)) != 0)
 		return r == DB_NOTFOUND ? 0 : r;
 	if ((r = store_msgs_drop(st, txn, rec.mb.id)) != 0)
 		return r;
-	store_mkey(&k, kb, sizeof(kb), a->user, a->name);
-	return st->mboxes->del(st->mboxes, txn, &k, 0);
+	return store_mrec_del(st, txn, a->user, a->name, &rec);
 }
 
 /* store_op_rb_subs - user's subscriptions as the journal says */
@@ -375,6 +372,12 @@ store_rb_user(struct store *st, const char *user, const char *mailbox,
 		}
 		msgs += a.counts.exists;
 	}
+	/* the usage from the records just written, whatever it said
+	 * before; the limits the journal kept */
+	if (r == 0 && (r = store_quota_recount(st, user, error_r)) == 0 &&
+	    mailbox == NULL && js.has_quota)
+		r = store_quota_set(st, user, js.quota_storage,
+		    js.quota_messages, error_r);
 	if (r == 0)
 		store_report(fn, ctx, "reconstructed user=%s mailboxes=%zu "
 		    "messages=%zu subscriptions=%zu missing=%zu", user,
@@ -694,8 +697,9 @@ store_ck_user(struct store *st, const char *user, store_report_fn *fn,
 		}
 	}
 	store_names_free(cs.seen, cs.n);
+	r = store_quota_check(st, user, &js, fn, ctx, error_r);
 	store_jstate_free(&js);
-	return diffs;
+	return r < 0 ? -1 : diffs + r;
 }
 
 int

@@ -73,6 +73,8 @@ const struct cfg_key cfg_keys[] = {
 	{ "proxy_protocol", CFG_T_BOOL, "no", 0 },
 	{ "proxy_timeout", CFG_T_DURATION, "5s", 's' },
 	{ "proxy_trusted", CFG_T_STR, "", 0 },
+	{ "quota_default_messages", CFG_T_INT, "0", 0 },
+	{ "quota_default_storage", CFG_T_SIZE, "0", 0 },
 	{ "sasl_detached_max", CFG_T_INT, "10000", 0 },
 	{ "sasl_detached_max_addr", CFG_T_INT, "100", 0 },
 	{ "sasl_mech_list", CFG_T_STR, "PLAIN LOGIN", 0 },

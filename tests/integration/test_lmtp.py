@@ -343,6 +343,65 @@ def test_size_refused_at_mail_and_after_data(srv):
     assert "reason=maxmessagesize" in srv.logtext()
 
 
+def quota_set(s, user, *limits):
+    r = subprocess.run([os.path.join(BUILD, "tools", "berthctl"), "-C",
+                        s.conf, "quota", "set", user, *limits],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_quota_refused_at_rcpt_and_after_data(srv):
+    """RFC 9208 limits at delivery: 452 4.2.2 for a recipient whose quota
+    is full (or that this message would overfill), 552 5.2.2 when the
+    message alone is larger than the quota: at RCPT when MAIL gave SIZE=,
+    else per recipient after the data; the others get their copy"""
+    srv.add_user("dave", "secret")
+    srv.connect("dave", "secret").logout()
+    quota_set(srv, "dave", "storage=8", "messages=3")
+    c = session(srv)
+    # the message alone exceeds the quota, declared
+    got = c.cmd(b"MAIL FROM:<q@example.org> SIZE=%d" % (9 * 1024))
+    assert got[0].startswith(b"250 2.1.0"), got
+    assert c.code(b"RCPT TO:<dave@example.org>") == b"552 5.2.2"
+    assert c.code(b"RCPT TO:<alice@example.org>") == b"250 2.1.5"
+    assert c.code(b"RSET") == b"250 2.0.0"
+    before = count(srv, "alice")
+    # not declared: found after the data, for dave only
+    c.cmd(b"MAIL FROM:<q@example.org>")
+    assert c.code(b"RCPT TO:<dave@example.org>") == b"250 2.1.5"
+    assert c.code(b"RCPT TO:<alice@example.org>") == b"250 2.1.5"
+    assert c.cmd(b"DATA")[0].startswith(b"354")
+    c.send(msg(b"too big for dave", b"y" * 9000 + b"\r\n") + b".\r\n")
+    assert c.reply()[0].startswith(b"552 5.2.2 <dave@")
+    assert c.reply()[0].startswith(b"250 2.0.0 <alice@")
+    assert count(srv, "alice") == before + 1
+    # fits alone, not in the room left: 452 after the data
+    c.cmd(b"MAIL FROM:<q@example.org>")
+    c.cmd(b"RCPT TO:<dave@example.org>")
+    c.cmd(b"DATA")
+    c.send(msg(b"half", b"h" * 5000 + b"\r\n") + b".\r\n")
+    assert c.reply()[0].startswith(b"250 2.0.0 <dave@")
+    c.cmd(b"MAIL FROM:<q@example.org>")
+    assert c.code(b"RCPT TO:<dave@example.org>") == b"250 2.1.5"
+    c.send(b"BDAT 5000 LAST\r\n" + b"B" * 4998 + b"\r\n")
+    assert c.reply()[0].startswith(b"452 4.2.2 <dave@")
+    # the message count: full is refused at RCPT
+    quota_set(srv, "dave", "storage=none", "messages=2")
+    c.cmd(b"MAIL FROM:<q@example.org>")
+    c.cmd(b"RCPT TO:<dave@example.org>")
+    c.cmd(b"DATA")
+    c.send(msg(b"second") + b".\r\n")
+    assert c.reply()[0].startswith(b"250 2.0.0 <dave@")
+    c.cmd(b"MAIL FROM:<q@example.org>")
+    assert c.code(b"RCPT TO:<dave@example.org>") == b"452 4.2.2"
+    assert c.cmd(b"QUIT")[0].startswith(b"221")
+    c.close()
+    assert count(srv, "dave") == 2
+    assert srv.wait_log("to=<dave@example.org>", "result=overquota",
+                        count=2)
+    assert "reason=over message quota" in srv.logtext()
+
+
 def test_plus_folder_exact_fuzzy_and_fallback(srv):
     before = count(srv, "alice", "lists/berth"), count(srv, "alice")
     for rcpt in (b"alice+lists/berth@example.org",
