@@ -1,8 +1,9 @@
 /*
- * cmd_sort - SORT and UID SORT (RFC 5256) with SORT=DISPLAY (RFC 5957):
+ * cmd_sort - SORT and UID SORT (RFC 5256) with SORT=DISPLAY (RFC 5957)
+ * and ESORT (RFC 5267 3.2: SORT RETURN, answered with ESEARCH):
  * the messages SEARCH finds, in the order of the criteria, ties broken
- * by message number; THREAD ORDEREDSUBJECT (RFC 5256 3) on the same
- * keys.  Strings compare as i;ascii-casemap; addresses by
+ * by message number (THREAD, cmd_thread.c, uses the same items; see
+ * sort.h).  Strings compare as i;ascii-casemap; addresses by
  * the first address's local part (DISPLAYFROM/TO: its display name,
  * else the address); DATE is the Date header in UTC, else the arrival.
  */
@@ -20,14 +21,8 @@
 #include "log.h"
 #include "mime.h"
 #include "search.h"
+#include "sort.h"
 #include "xalloc.h"
-
-enum sort_key {
-	SK_ARRIVAL, SK_CC, SK_DATE, SK_FROM, SK_SIZE, SK_SUBJECT, SK_TO,
-	SK_DISPLAYFROM, SK_DISPLAYTO,
-};
-
-#define SORT_MAX_CRIT 16
 
 static const struct {
 	const char *name;
@@ -39,26 +34,9 @@ static const struct {
 	{ "DISPLAYTO", SK_DISPLAYTO },
 };
 
-struct sort_crit {
-	enum sort_key key;
-	int reverse;
-};
-
-/* one message's sort keys */
-struct sort_item {
-	uint32_t msgno;
-	int64_t arrival, date;
-	uint64_t size;
-	char *str[5];		/* subject, from, to, cc, display (as needed) */
-};
-
-struct sort_ctx {
-	struct sort_crit crit[SORT_MAX_CRIT];
-	size_t ncrit;
-};
-
 /* sort_strip_leader - remove one subj-leader ("Re:", "Fwd:", "[blob]"
- * before one, blanks) at the start of s[*i..len); 1 if any */
+ * before one, blanks) at the start of s[*i..len); 2 if it was a reply
+ * or forward marker, 1 blanks, 0 none */
 static int
 sort_strip_leader(const char *s, size_t len, size_t *i)
 {
@@ -96,20 +74,21 @@ sort_strip_leader(const char *s, size_t len, size_t *i)
 	if (j >= len || s[j] != ':')
 		return 0;
 	*i = j + 1;
-	return 1;
+	return 2;
 }
 
-/* sort_base_subject - RFC 5256 2.1: the decoded subject without its
- * reply and forward markers, blanks folded */
-static char *
-sort_base_subject(const char *raw, size_t rlen)
+char *
+sort_base_subject(const char *raw, size_t rlen, int *reply_r)
 {
 	struct buf d = BUF_INIT;
 	char *s, *t;
 	size_t len, i, o, k, changed;
+	int reply = 0, r;
 
 	mime_decode_words(raw, rlen, &d);
 	s = buf_release(&d);
+	if (reply_r != NULL)
+		*reply_r = 0;
 	if (s == NULL)
 		return xstrdup("");
 	/* (1) blanks folded into one space */
@@ -131,16 +110,18 @@ sort_base_subject(const char *raw, size_t rlen)
 			while (len > i && s[len - 1] == ' ')
 				len--;
 			if (len - i >= 5 && strncasecmp(s + len - 5, "(fwd)",
-			    5) == 0)
+			    5) == 0) {
 				len -= 5;
-			else
+				reply = 1;
+			} else
 				break;
 		}
 		/* (3) leaders; a blob alone only if something follows */
 		for (;;) {
 			size_t before = i;
 
-			if (sort_strip_leader(s, len, &i)) {
+			if ((r = sort_strip_leader(s, len, &i)) != 0) {
+				reply |= r == 2;
 				changed = 1;
 				continue;
 			}
@@ -162,8 +143,11 @@ sort_base_subject(const char *raw, size_t rlen)
 			i += 5;
 			len--;
 			changed = 1;
+			reply = 1;
 		}
 	} while (changed);
+	if (reply_r != NULL)
+		*reply_r = reply;
 	t = xstrndup(s + i, len - i);
 	free(s);
 	return t;
@@ -203,8 +187,7 @@ sort_addr(const char *hdr, size_t hlen, const char *name, int display)
 	return r;
 }
 
-/* sort_header_len - the header block of a message */
-static size_t
+size_t
 sort_header_len(const char *data, size_t len)
 {
 	size_t i;
@@ -231,6 +214,7 @@ sort_load(struct imap_session *s, const struct sort_ctx *c,
 	it->arrival = rec->internaldate;
 	it->date = rec->internaldate;
 	it->size = rec->size;
+	memcpy(it->guid, rec->guid, sizeof(it->guid));
 	if (store_msg_map(s->st, rec->guid, &data, &len, &err) == 0)
 		hlen = sort_header_len(data, len);
 	for (i = 0; i < c->ncrit; i++) {
@@ -247,7 +231,7 @@ sort_load(struct imap_session *s, const struct sort_ctx *c,
 			sort_hdr(data, hlen, "Subject", &v);
 			if (it->str[0] == NULL)
 				it->str[0] = sort_base_subject(buf_cstr(&v),
-				    v.len);
+				    v.len, &it->reply);
 			break;
 		case SK_FROM: case SK_TO: case SK_CC:
 			if (it->str[c->crit[i].key == SK_FROM ? 1 :
@@ -285,7 +269,7 @@ sort_str_cmp(const char *a, const char *b)
 	return strcasecmp(a ? a : "", b ? b : "");
 }
 
-static int
+int
 sort_cmp(const void *va, const void *vb, void *vc)
 {
 	const struct sort_item *a = va, *b = vb;
@@ -352,11 +336,7 @@ sort_criteria(const struct imapp_arg *l, struct sort_ctx *c)
 	return reverse ? -1 : 0;
 }
 
-/*
- * sort_items - the messages the search keys args[1..n) (args[0]: the
- * charset) find, with the keys c needs; NULL after a tagged reply
- */
-static struct sort_item *
+struct sort_item *
 sort_items(struct imap_cmd *cmd, const struct sort_ctx *c,
     const struct imapp_arg *args, size_t n, size_t *nitems_r)
 {
@@ -417,7 +397,7 @@ sort_items(struct imap_cmd *cmd, const struct sort_ctx *c,
 	return items;
 }
 
-static void
+void
 sort_items_free(struct sort_item *items, size_t n)
 {
 	size_t i, j;
@@ -428,11 +408,84 @@ sort_items_free(struct sort_item *items, size_t n)
 	free(items);
 }
 
-/* sort_num - the number a client knows message msgno by */
-static uint32_t
+uint32_t
 sort_num(struct imap_cmd *cmd, uint32_t msgno)
 {
 	return cmd->uid ? cmd->s->view.msgs[msgno - 1].uid : msgno;
+}
+
+#define ESORT_MIN	0x01
+#define ESORT_MAX	0x02
+#define ESORT_ALL	0x04
+#define ESORT_COUNT	0x08
+
+/* sort_return - ESORT (RFC 5267 3.2): "RETURN (MIN MAX ALL COUNT)"
+ * before the criteria; the arguments it took (0: none), -1 bad */
+static int
+sort_return(struct imap_cmd *cmd, unsigned *ret_r)
+{
+	static const struct {
+		const char *name;
+		unsigned bit;
+	} opts[] = { { "MIN", ESORT_MIN }, { "MAX", ESORT_MAX },
+	    { "ALL", ESORT_ALL }, { "COUNT", ESORT_COUNT } };
+	const struct imapp_arg *l;
+	size_t i, j;
+
+	*ret_r = 0;
+	if (cmd->nargs < 1 || cmd->args[0].type != IMAPP_ATOM ||
+	    strcasecmp(cmd->args[0].str, "RETURN") != 0)
+		return 0;
+	if (cmd->nargs < 2 || (l = &cmd->args[1])->type != IMAPP_LIST)
+		return -1;
+	for (i = 0; i < l->nlist; i++) {
+		for (j = 0; j < sizeof(opts) / sizeof(opts[0]); j++)
+			if (l->list[i].type == IMAPP_ATOM &&
+			    strcasecmp(l->list[i].str, opts[j].name) == 0)
+				break;
+		if (j == sizeof(opts) / sizeof(opts[0]))
+			return -1;
+		*ret_r |= opts[j].bit;
+	}
+	if (*ret_r == 0)
+		*ret_r = ESORT_ALL;
+	return 2;
+}
+
+/* sort_esearch - the ESEARCH response of an ESORT: MIN and MAX are the
+ * first and last in sort order, ALL the numbers in sort order (a range
+ * only for a run that ascends by one) */
+static void
+sort_esearch(struct imap_cmd *cmd, unsigned ret, const uint32_t *nums,
+    size_t n)
+{
+	struct buf line = BUF_INIT;
+	size_t i, j;
+
+	buf_puts(&line, "* ESEARCH (TAG ");
+	imapp_put_string(&line, cmd->tag, strlen(cmd->tag));
+	buf_puts(&line, ")");
+	if (cmd->uid)
+		buf_puts(&line, " UID");
+	if ((ret & ESORT_MIN) && n > 0)
+		buf_printf(&line, " MIN %u", nums[0]);
+	if ((ret & ESORT_MAX) && n > 0)
+		buf_printf(&line, " MAX %u", nums[n - 1]);
+	if (ret & ESORT_COUNT)
+		buf_printf(&line, " COUNT %zu", n);
+	if ((ret & ESORT_ALL) && n > 0) {
+		buf_puts(&line, " ALL ");
+		for (i = 0; i < n; i = j + 1) {
+			for (j = i; j + 1 < n && nums[j + 1] == nums[j] + 1;
+			    j++)
+				;
+			buf_printf(&line, "%s%u", i ? "," : "", nums[i]);
+			if (j > i)
+				buf_printf(&line, ":%u", nums[j]);
+		}
+	}
+	io_printf(cmd->s, "%s\r\n", buf_cstr(&line));
+	buf_free(&line);
 }
 
 void
@@ -441,84 +494,38 @@ cmd_sort(struct imap_cmd *cmd)
 	struct sort_ctx c;
 	struct sort_item *items;
 	struct buf res = BUF_INIT;
-	size_t n, i;
+	uint32_t *nums;
+	unsigned ret;
+	size_t n, i, skip;
+	int r;
 
 	memset(&c, 0, sizeof(c));
-	if (cmd->nargs < 3 || sort_criteria(&cmd->args[0], &c) < 0) {
+	if ((r = sort_return(cmd, &ret)) < 0) {
+		imap_bad(cmd, "SORT RETURN takes (MIN MAX ALL COUNT)");
+		return;
+	}
+	skip = (size_t)r;
+	if (cmd->nargs < skip + 3 ||
+	    sort_criteria(&cmd->args[skip], &c) < 0) {
 		imap_bad(cmd, "SORT needs (criteria) charset search-keys");
 		return;
 	}
-	if ((items = sort_items(cmd, &c, cmd->args + 1, cmd->nargs - 1,
-	    &n)) == NULL)
+	if ((items = sort_items(cmd, &c, cmd->args + skip + 1,
+	    cmd->nargs - skip - 1, &n)) == NULL)
 		return;
 	qsort_r(items, n, sizeof(*items), sort_cmp, &c);
+	nums = xcalloc(n + 1, sizeof(*nums));
 	for (i = 0; i < n; i++)
-		buf_printf(&res, " %u", sort_num(cmd, items[i].msgno));
-	io_printf(cmd->s, "* SORT%s\r\n", buf_cstr(&res));
+		nums[i] = sort_num(cmd, items[i].msgno);
+	if (ret != 0) {
+		sort_esearch(cmd, ret, nums, n);
+	} else {
+		for (i = 0; i < n; i++)
+			buf_printf(&res, " %u", nums[i]);
+		io_printf(cmd->s, "* SORT%s\r\n", buf_cstr(&res));
+	}
 	imap_ok(cmd, "SORT completed");
-	buf_free(&res);
-	sort_items_free(items, n);
-}
-
-/*
- * cmd_thread - THREAD ORDEREDSUBJECT: by base subject, then sent date;
- * each run of one subject a thread whose first message is the parent of
- * the others; threads in the order of their first message's date
- */
-void
-cmd_thread(struct imap_cmd *cmd)
-{
-	struct sort_ctx c, byfirst;
-	struct sort_item *items, *firsts;
-	struct buf res = BUF_INIT;
-	size_t n, i, j, nf = 0;
-
-	memset(&c, 0, sizeof(c));
-	if (cmd->nargs < 3 || cmd->args[0].type != IMAPP_ATOM ||
-	    strcasecmp(cmd->args[0].str, "ORDEREDSUBJECT") != 0) {
-		imap_bad(cmd, "THREAD needs ORDEREDSUBJECT charset "
-		    "search-keys");
-		return;
-	}
-	c.crit[0].key = SK_SUBJECT;
-	c.crit[1].key = SK_DATE;
-	c.ncrit = 2;
-	if ((items = sort_items(cmd, &c, cmd->args + 1, cmd->nargs - 1,
-	    &n)) == NULL)
-		return;
-	qsort_r(items, n, sizeof(*items), sort_cmp, &c);
-	/* the threads' first messages, each with where its run starts */
-	firsts = xcalloc(n + 1, sizeof(*firsts));
-	for (i = 0; i < n; i++)
-		if (i == 0 || strcasecmp(items[i].str[0],
-		    items[i - 1].str[0]) != 0) {
-			firsts[nf] = items[i];
-			firsts[nf].arrival = (int64_t)i;	/* run start */
-			nf++;
-		}
-	memset(&byfirst, 0, sizeof(byfirst));
-	byfirst.crit[0].key = SK_DATE;
-	byfirst.ncrit = 1;
-	qsort_r(firsts, nf, sizeof(*firsts), sort_cmp, &byfirst);
-	for (i = 0; i < nf; i++) {
-		size_t at = (size_t)firsts[i].arrival, end = at + 1;
-
-		while (end < n && strcasecmp(items[end].str[0],
-		    items[at].str[0]) == 0)
-			end++;
-		buf_printf(&res, "(%u", sort_num(cmd, items[at].msgno));
-		if (end - at == 2)
-			buf_printf(&res, " %u", sort_num(cmd,
-			    items[at + 1].msgno));
-		for (j = at + 1; end - at > 2 && j < end; j++)
-			buf_printf(&res, "%s(%u)", j == at + 1 ? " " : "",
-			    sort_num(cmd, items[j].msgno));
-		buf_putc(&res, ')');
-	}
-	io_printf(cmd->s, "* THREAD%s%s\r\n", res.len ? " " : "",
-	    buf_cstr(&res));
-	imap_ok(cmd, "THREAD completed");
-	free(firsts);
+	free(nums);
 	buf_free(&res);
 	sort_items_free(items, n);
 }
