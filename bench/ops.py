@@ -5,6 +5,7 @@ reconstruct takes.
     bench/ops.py append [--build DIR] [--base DIR] [--servers LIST]
                         [--conns 1,4] [-n N] [--rounds R] [--size BYTES]
     bench/ops.py reconstruct [--build DIR] [--messages N] [--mailboxes M]
+                             [--backup]
 
 append: APPENDs per second of a --size (4 KB) message into one user's
 INBOX, with a LITERAL+ literal over TCP_NODELAY, each answered before the
@@ -22,7 +23,11 @@ journal at once (group commit).
 reconstruct: fills N messages into M mailboxes of one user with IMAP
 APPENDs (LITERAL+, one at a time), stops
 the server, deletes the Berkeley DB environment, times berthctl
-reconstruct, and checks the message count over IMAP afterwards.
+reconstruct, and checks the message count over IMAP afterwards.  With
+--backup it first times berthctl backup of the filled store while it
+serves (and the backup's size), a second backup after 100 more messages
+(incremental: only their files copied), and a restore into a fresh
+store.
 
 One run (2 cores shared with other work; load average in the output):
 see the commit that last changed these figures.
@@ -30,6 +35,7 @@ see the commit that last changed these figures.
 import argparse
 import multiprocessing
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -169,6 +175,44 @@ def cmd_append(a):
     print(f"loadavg={loadavg()}")
 
 
+def du(path):
+    return sum(os.path.getsize(os.path.join(dp, f)) for dp, _, fs in
+               os.walk(path) for f in fs)
+
+
+def ctl(build, conf, *args):
+    t = time.monotonic()
+    r = subprocess.run([os.path.join(build, "tools", "berthctl"), "-C",
+                        conf, *args], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return time.monotonic() - t, r.stdout
+
+
+def backup_figures(a, s, per):
+    """berthctl backup of the filled server while it serves, again after
+    100 more messages (incremental), and restore into a fresh store"""
+    bk = os.path.join(s.dir, "backup")
+    full, out = ctl(a.build, s.conf, "backup", bk)
+    size = du(bk)
+    c = s.connect("alice", "secret")
+    for i in range(100):
+        c.append("box000", None, None, MSG + f"more {i}\r\n".encode())
+    c.logout()
+    incr, out2 = ctl(a.build, s.conf, "backup", bk)
+    copied = re.search(r"files_copied=(\d+)", out2).group(1)
+    d = conftest.Server()
+    try:
+        d.chown()
+        rest, _ = ctl(a.build, d.conf, "restore", bk)
+    finally:
+        d.cleanup()
+    spool = du(os.path.join(s.dir, "spool"))
+    print(f"backup messages={per * a.mailboxes} backup_s={full:.2f} "
+          f"backup_bytes={size} spool_bytes={spool} "
+          f"incremental_s={incr:.2f} incremental_files={copied} "
+          f"restore_s={rest:.2f} load={loadavg()}")
+
+
 def cmd_reconstruct(a):
     s = server(a.build).start()
     try:
@@ -195,6 +239,8 @@ def cmd_reconstruct(a):
                     pass
         sock.close()
         fill = time.monotonic() - t
+        if a.backup:
+            backup_figures(a, s, per)
         s.stop()
         jsize = sum(os.path.getsize(os.path.join(dp, f)) for dp, _, fs in
                     os.walk(os.path.join(s.dir, "spool", "journal"))
@@ -239,6 +285,9 @@ def main():
     rp.add_argument("--build", default=os.path.join(HERE, "..", "build"))
     rp.add_argument("--messages", type=int, default=10000)
     rp.add_argument("--mailboxes", type=int, default=50)
+    rp.add_argument("--backup", action="store_true",
+                    help="also time berthctl backup (full, incremental) "
+                    "and restore of the filled store")
     a = p.parse_args()
     a.build = os.path.abspath(a.build)
     if getattr(a, "base", None):

@@ -4,7 +4,8 @@
  *
  * Backup, in this order, holding the backup lock (no sweep meanwhile):
  *   1. BACKUP is removed: until step 5 the directory is unfinished;
- *   2. db/: DB_ENV->backup (Berkeley DB's hot backup: it marks the
+ *   2. db/: a checkpoint, then DB_ENV->backup (Berkeley DB's hot
+ *      backup: it marks the
  *      environment so that no log is removed and pages are logged
  *      whole, copies the databases, then the logs); catastrophic
  *      recovery over these logs gives the databases as of the copy's
@@ -18,9 +19,10 @@
  *      (swept before this backup began: neither the database copy nor
  *      the journals can name them);
  *   5. BACKUP, fsync'd, renamed into place.
- * Every journal line names a file written and fsync'd before its
- * commit, and no file is swept while the lock is held, so every file the
- * copied database or journals name is in spool/.
+ * Every journal line names a file written before its commit (a small
+ * one's bytes also ride in the journal's F line), and no file is swept
+ * while the lock is held, so every file the copied database or
+ * journals name is in spool/.
  *
  * Restore copies the three parts into an empty configdir and partition,
  * recovers the environment catastrophically, and then makes database and
@@ -374,7 +376,7 @@ bk_spool_dir(const char *live, const char *copy, const volatile int *stop,
 	struct dirent *de;
 	char *a, *b;
 	DIR *d;
-	int r = 0;
+	int r = 0, changed = 0;
 
 	if ((d = opendir(live)) == NULL)
 		return errno == ENOENT ? 0 : -1;
@@ -399,6 +401,7 @@ bk_spool_dir(const char *live, const char *copy, const volatile int *stop,
 			bs->kept_bytes += (unsigned long long)ls.st_size;
 		} else if ((r = bk_copy(a, b, &bs->copied_bytes)) == 0) {
 			bs->copied++;
+			changed = 1;
 		}
 		free(a);
 		free(b);
@@ -416,12 +419,14 @@ bk_spool_dir(const char *live, const char *copy, const volatile int *stop,
 		if (strlen(de->d_name) != 40 || access(a, F_OK) != 0) {
 			if (unlink(b) == 0 && strlen(de->d_name) == 40)
 				bs->removed++;
+			changed = 1;
 		}
 		free(a);
 		free(b);
 	}
 	closedir(d);
-	return store_fsync_dir(copy);
+	/* the names made or removed here, durable */
+	return changed ? store_fsync_dir(copy) : 0;
 }
 
 static int
@@ -459,6 +464,12 @@ bk_db(struct store *st, const char *dir, struct store_backup_stats *bs,
 
 	if (bk_rm_rf(tmp) < 0) {
 		r = store_fail(st, error_r, "%s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	/* as db_hotbackup -c: a checkpoint first, so that the logs copied
+	 * (and replayed at restore) are only those since */
+	if ((r = st->env->txn_checkpoint(st->env, 0, 0, 0)) != 0) {
+		r = store_dberr(st, error_r, "checkpoint", r);
 		goto out;
 	}
 	if ((r = st->env->backup(st->env, tmp, DB_CREATE |
