@@ -13,6 +13,11 @@ same run; key=value lines per server and size, then a table of ratios
 --rounds.
 
 Lines (issue 15's table, item 1 and its benchmark lines):
+  search        UID SEARCH SUBJECT "message 12", BODY oscar (a word in
+                nearly every message), BODY "alpha bravo charlie" (a
+                phrase in a few), ms, with the hits counted (the same on
+                every server); search_body_first_ms is the first BODY
+                search, where berth builds its full-text index
   select        SELECT INBOX, ms (a connection that selected it before)
   noop          NOOP after another session changed the flags of 100
                 messages spread over the mailbox, ms (the 100 FETCHes read)
@@ -384,7 +389,46 @@ def line_bigbody(peer, n, a):
     return {"bigbody_peak_kb": max(peaks), "bigbody_growth_kb": max(grew)}
 
 
+# ---- SEARCH lines (issue 15 items 2, 3 and 5) ------------------------------
+
+# the searches, timed on a session that selected the mailbox; the first
+# BODY search is timed apart (berth builds its full-text index then, the
+# peers as configured by peers.py have none and scan every time)
+SEARCHES = (
+    ("search_subject_ms", b'UID SEARCH SUBJECT "message 12"'),
+    ("search_body_word_ms", b"UID SEARCH BODY oscar"),
+    ("search_body_phrase_ms", b'UID SEARCH BODY "alpha bravo charlie"'),
+)
+
+
+def search_hits(lines):
+    for ln in lines:
+        if ln.startswith(b"* SEARCH"):
+            return len(ln.split()) - 2
+    return -1
+
+
+def line_search(peer, n, a):
+    c = Conn(peer.port)
+    c.cmd(b"SELECT INBOX")
+    t, r = c.timed(b'UID SEARCH BODY "november oscar papa"')
+    assert r[-1].split()[1] == b"OK", r[-1]
+    out = {"search_body_first_ms": t * 1000}
+    for key, cmd in SEARCHES:
+        ts, hits = [], None
+        for _ in range(max(1, min(a.rounds, 3))):
+            t, r = c.timed(cmd)
+            assert r[-1].split()[1] == b"OK", r[-1]
+            ts.append(t)
+            hits = search_hits(r)
+        out[key] = med(ts) * 1000
+        out[key[:-3] + "_hits"] = hits
+    c.close()
+    return out
+
+
 LINES = {
+    "search": line_search,
     "select": line_select,
     "noop": line_noop,
     "changedsince": line_changedsince,
@@ -396,6 +440,7 @@ LINES = {
 HIGHER = {"bodies_msg_per_s"}
 RATIO_KEYS = ["select_ms", "noop_after_100_ms", "changedsince_ms",
               "resume_ms", "bodies_msg_per_s", "bigbody_growth_kb"]
+RATIO_KEYS += [k for k, _ in SEARCHES] + ["search_body_first_ms"]
 
 
 def loadavg():
@@ -419,7 +464,8 @@ def main():
             running = []
             for name in names:
                 pe = peers.make(name, users=2, password=PW, **(
-                    {"extra_conf": "maxliteral: 100M\n"}
+                    {"extra_conf": "maxliteral: 100M\n"
+                     "maxliteral_workers_user: 8\n"}
                     if name == "berth" else {}))
                 pe.start()
                 pe.login_all()
