@@ -65,11 +65,21 @@ append_parse(struct imap_cmd *cmd, struct append_msg *m, size_t *n_r)
 			}
 			i++;
 		}
-		if (i >= cmd->nargs || cmd->args[i].type != IMAPP_LITERAL) {
+		/* RFC 6855 4: "UTF8 (literal8)", once UTF-8 is enabled */
+		if (i + 1 < cmd->nargs && cmd->args[i].type == IMAPP_ATOM &&
+		    strcasecmp(cmd->args[i].str, "UTF8") == 0 &&
+		    cmd->s->utf8 && cmd->args[i + 1].type == IMAPP_LIST &&
+		    cmd->args[i + 1].nlist == 1 &&
+		    cmd->args[i + 1].list[0].type == IMAPP_LITERAL) {
+			a->lit = &cmd->args[i + 1].list[0];
+			i += 2;
+		} else if (i >= cmd->nargs ||
+		    cmd->args[i].type != IMAPP_LITERAL) {
 			imap_bad(cmd, "APPEND message must be a literal");
 			goto fail;
+		} else {
+			a->lit = &cmd->args[i++];
 		}
-		a->lit = &cmd->args[i++];
 		if (a->lit->len == 0) {
 			imap_no(cmd, "Empty message");
 			goto fail;

@@ -26,7 +26,8 @@ cmd_notify(struct imap_cmd *cmd)
 	const char *err;
 	int status;
 
-	switch (notify_spec_parse(cmd->args, cmd->nargs, &n, &status, &err)) {
+	switch (notify_spec_parse_as(cmd->args, cmd->nargs, cmd->s->utf8, &n,
+	    &status, &err)) {
 	case 0:
 		break;
 	case NOTIFY_SPEC_BADEVENT:

@@ -115,6 +115,11 @@ struct imap_notify {
  */
 int notify_spec_parse(const struct imapp_arg *args, size_t nargs,
     struct imap_notify **n_r, int *status_r, const char **error_r);
+/* notify_spec_parse_as - the same for a session that may speak UTF-8
+ * (utf8: UTF8=ACCEPT): its names are kept in the stored form */
+int notify_spec_parse_as(const struct imapp_arg *args, size_t nargs,
+    int utf8, struct imap_notify **n_r, int *status_r,
+    const char **error_r);
 /* notify_spec_covers - the events of every group that covers name (a
  * name subscribed or not) */
 uint32_t notify_spec_covers(const struct imap_notify *n, const char *name,

@@ -28,6 +28,7 @@
 #include "fetch.h"
 #include "imapd_notify.h"
 #include "mboxname.h"
+#include "mutf7.h"
 #include "notify.h"
 #include "store.h"
 #include "xalloc.h"
@@ -66,6 +67,7 @@ struct spec_parse {
 	int sel_seen;		/* selected or selected-delayed given */
 	const char *unsupported;	/* first unsupported event, or NULL */
 	size_t nnames, namelen;
+	int utf8;		/* names in UTF-8 (UTF8=ACCEPT) */
 };
 
 static int
@@ -231,21 +233,32 @@ static int
 spec_add_name(struct spec_parse *p, struct notify_group *g,
     const struct imapp_arg *a)
 {
-	const char *err;
+	const char *err = "invalid mailbox name";
+	struct buf m = BUF_INIT;
 	char *name;
 
 	if (!imapp_arg_is_astring(a))
 		return spec_fail(NOTIFY_SPEC_BAD, "expected a mailbox name");
 	if (a->len > NOTIFY_MAX_NAME)
 		return spec_fail(NOTIFY_SPEC_BAD, "invalid mailbox name");
-	if (mboxname_check(a->str, a->len, &err) < 0)
+	/* a UTF-8 session's name in the stored form, modified UTF-7 */
+	if ((p->utf8 ? mutf7_from_utf8(a->str, a->len, &m, &err) :
+	    buf_append(&m, a->str, a->len)) < 0 || m.len > NOTIFY_MAX_NAME ||
+	    mboxname_check(buf_cstr(&m), m.len, &err) < 0) {
+		if (m.len > NOTIFY_MAX_NAME)
+			err = "invalid mailbox name";
+		buf_free(&m);
 		return spec_fail(NOTIFY_SPEC_BAD, "%s", err);
+	}
 	if (++p->nnames > NOTIFY_MAX_NAMES ||
-	    (p->namelen += a->len) > NOTIFY_MAX_NAMES_LEN)
+	    (p->namelen += m.len) > NOTIFY_MAX_NAMES_LEN) {
+		buf_free(&m);
 		return spec_fail(NOTIFY_SPEC_LIMIT, "too many mailbox names "
 		    "(limit %d names, %d bytes)", NOTIFY_MAX_NAMES,
 		    NOTIFY_MAX_NAMES_LEN);
-	name = xstrdup(a->str);
+	}
+	name = xstrdup(buf_cstr(&m));
+	buf_free(&m);
 	if (strncasecmp(name, "INBOX", 5) == 0 &&
 	    (name[5] == '\0' || name[5] == '/'))
 		memcpy(name, "INBOX", 5);
@@ -380,6 +393,13 @@ int
 notify_spec_parse(const struct imapp_arg *args, size_t nargs,
     struct imap_notify **n_r, int *status_r, const char **error_r)
 {
+	return notify_spec_parse_as(args, nargs, 0, n_r, status_r, error_r);
+}
+
+int
+notify_spec_parse_as(const struct imapp_arg *args, size_t nargs, int utf8,
+    struct imap_notify **n_r, int *status_r, const char **error_r)
+{
 	struct spec_parse p;
 	size_t i = 1;
 	int r = 0;
@@ -401,6 +421,7 @@ notify_spec_parse(const struct imapp_arg *args, size_t nargs,
 		return spec_fail(NOTIFY_SPEC_BAD, "NOTIFY SET needs at least "
 		    "one event group");
 	memset(&p, 0, sizeof(p));
+	p.utf8 = utf8;
 	p.n = xcalloc(1, sizeof(*p.n));
 	for (; i < nargs && r == 0; i++)
 		r = spec_parse_group(&p, &args[i]);

@@ -180,3 +180,46 @@ def server():
     s.start()
     yield s
     s.finish()
+
+
+def test_utf8_append_and_notify(server):
+    """APPEND's UTF8 data item (RFC 6855 4) once enabled, and NOTIFY
+    mailbox names in UTF-8"""
+    a = login(server)
+    u = login(server)
+    ok(a.cmd(b"c", b"CREATE &AOk-t&AOk-"))          # "été"
+    msg = "From: é@example.com\r\nSubject: déjà\r\n\r\nvu\r\n".encode()
+    lit = b"~{%d}" % len(msg)
+    # not before UTF8=ACCEPT
+    u.send(b"A APPEND INBOX UTF8 (" + lit + b"\r\n")
+    assert u.line().startswith(b"+")
+    u.send(msg + b")\r\n")
+    out = u.until_tag(b"A")
+    assert status(out) == b"BAD", out
+    ok(u.cmd(b"e", b"ENABLE UTF8=ACCEPT"))
+    u.send(b"A APPEND \"\xc3\xa9t\xc3\xa9\" UTF8 (" + lit + b"\r\n")
+    assert u.line().startswith(b"+")
+    u.send(msg + b")\r\n")
+    out = ok(u.until_tag(b"A"))
+    assert b"[APPENDUID " in out[-1], out
+    ok(a.cmd(b"s", b"EXAMINE &AOk-t&AOk-"))
+    out = ok(a.cmd(b"f", b"FETCH 1 BODY.PEEK[HEADER.FIELDS (SUBJECT)]"))
+    assert "déjà".encode() in b"".join(out), out
+    ok(a.cmd(b"u", b"UNSELECT"))
+    # NOTIFY with a UTF-8 name: STATUS for it, named in UTF-8
+    ok(u.cmd(b"n", b"NOTIFY SET (mailboxes \"\xc3\xa9t\xc3\xa9\" "
+             b"(MessageNew MessageExpunge))"))
+    u.send(b"i IDLE\r\n")
+    assert u.line().startswith(b"+")
+    append(a, b"&AOk-t&AOk-")
+    while True:
+        ln = u.line()
+        if ln.startswith(b"* STATUS"):
+            break
+    assert ln.startswith(b'* STATUS "\xc3\xa9t\xc3\xa9" (MESSAGES 2 '), ln
+    u.send(b"DONE\r\n")
+    ok(u.until_tag(b"i"))
+    assert status(u.cmd(b"n", b'NOTIFY SET (mailboxes "\xc3\x28" '
+                        b'(MessageNew))')) == b"BAD"
+    for r in (a, u):
+        r.cmd(b"z", b"LOGOUT")
