@@ -16,19 +16,19 @@ L=$top/lib
 CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -I$out -I$L/util \
 	-I$L/mail -I$L/imap -I$L/store -I$L/proto"
 LIB="$L/util/buf.c $L/util/xalloc.c $L/util/log.c"
-clang $CFLAGS -o "$out/fuzz_imapp" "$here/fuzz_imapp.c" "$L/imap/imapp.c" $LIB
+clang $CFLAGS -o "$out/fuzz_imapp" "$here/fuzz_imapp.c" "$L/imap/imapp.c" "$L/imap/mutf7.c" $LIB
 clang $CFLAGS -o "$out/fuzz_mime" "$here/fuzz_mime.c" "$L/mail/mime_parse.c" \
-	"$L/mail/mime_hdr.c" "$L/mail/mime_text.c" "$L/imap/envelope.c" "$L/imap/bodystructure.c" "$L/mail/date.c" "$L/imap/imapp.c" $LIB
+	"$L/mail/mime_hdr.c" "$L/mail/mime_text.c" "$L/imap/envelope.c" "$L/imap/bodystructure.c" "$L/mail/date.c" "$L/imap/imapp.c" "$L/imap/mutf7.c" $LIB
 clang $CFLAGS -o "$out/fuzz_snap" "$here/fuzz_snap.c" "$L/proto/snap.c" \
 	"$L/util/ipc.c" "$L/proto/notify.c" "$L/util/cfg.c" \
 	"$L/util/cfg_keys.c" $LIB
 clang $CFLAGS -o "$out/fuzz_wild" "$here/fuzz_wild.c" "$L/imap/wild.c" \
-	"$L/imap/mboxname.c" $LIB
-clang $CFLAGS -o "$out/fuzz_login" "$here/fuzz_login.c" "$L/imap/imapp.c" \
+	"$L/imap/mboxname.c" "$L/imap/mutf7.c" $LIB
+clang $CFLAGS -o "$out/fuzz_login" "$here/fuzz_login.c" "$L/imap/imapp.c" "$L/imap/mutf7.c" \
 	"$L/util/uname.c" "$L/imap/mboxname.c" $LIB
 clang $CFLAGS -o "$out/fuzz_proxyp" "$here/fuzz_proxyp.c" "$L/util/proxyp.c"
 clang $CFLAGS -I"$top/imapd" -o "$out/fuzz_search" "$here/fuzz_search.c" \
-	"$top/imapd/search.c" "$L/imap/imapp.c" "$L/imap/envelope.c" \
+	"$top/imapd/search.c" "$L/imap/imapp.c" "$L/imap/mutf7.c" "$L/imap/envelope.c" \
 	"$L/mail/mime_parse.c" "$L/mail/mime_hdr.c" "$L/mail/mime_text.c" \
 	"$L/mail/date.c" $LIB
 if [ "${1:-}" = run ]; then

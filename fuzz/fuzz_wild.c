@@ -1,7 +1,9 @@
 /*
  * fuzz_wild - libFuzzer target: the LIST pattern matcher against a
  * dynamic-programming reference (differential), and the mailbox name
- * check on the same bytes.
+ * check on the same bytes, and their conversion between UTF-8 and
+ * modified UTF-7 (a UTF-8 name comes back the same; a name the check
+ * accepts converts to UTF-8).
  *
  * Input: byte 0 chooses the split, the pattern is the next
  * data[0] % (size) bytes and the name the rest.  The reference costs
@@ -14,6 +16,7 @@
 #include <string.h>
 
 #include "mboxname.h"
+#include "mutf7.h"
 #include "wild.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -44,6 +47,32 @@ ref_match(const char *pat, size_t pl, const char *name, size_t nl)
 #undef D
 	free(d);
 	return r;
+}
+
+/* fuzz_mutf7 - UTF-8 -> modified UTF-7 -> UTF-8 is the identity; an
+ * accepted modified UTF-7 name converts to valid UTF-8 */
+static void
+fuzz_mutf7(const char *name, size_t nl)
+{
+	struct buf m = BUF_INIT, u = BUF_INIT;
+	const char *err;
+
+	if (mutf7_from_utf8(name, nl, &m, &err) == 0) {
+		if (mutf7_to_utf8(buf_cstr(&m), &u) < 0 || u.len != nl ||
+		    memcmp(u.data ? u.data : "", name, nl) != 0)
+			abort();
+		buf_reset(&u);
+	}
+	if (mboxname_check(name, nl, &err) == 0 && memchr(name, 0, nl) ==
+	    NULL) {
+		buf_reset(&m);
+		buf_append(&m, name, nl);
+		if (mutf7_to_utf8(buf_cstr(&m), &u) < 0 ||
+		    !mutf7_utf8_valid(u.data ? u.data : "", u.len))
+			abort();
+	}
+	buf_free(&m);
+	buf_free(&u);
 }
 
 int
@@ -78,5 +107,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			    (unsigned char)name[i] >= 0x7f)
 				abort();
 	}
+	fuzz_mutf7(name, nl);
 	return 0;
 }
