@@ -72,6 +72,7 @@ compress_start(struct imap_session *s)
 
 	if ((s->z = compress_new()) == NULL)
 		log_fatal("zlib: cannot set up a compressor");
+	imapd_client_deflated(1);
 	/* bytes already read after the command are the client's first
 	 * deflated ones */
 	buf_init(&s->in, 0);
@@ -88,6 +89,7 @@ compress_free(struct imap_session *s)
 
 	if (z == NULL)
 		return;
+	imapd_client_deflated(0);
 	inflateEnd(&z->in);
 	deflateEnd(&z->out);
 	buf_free(&z->raw);
@@ -227,6 +229,7 @@ compress_restore(struct imap_session *s, const struct snap *sn)
 
 	if ((s->z = compress_new()) == NULL)
 		return -1;
+	imapd_client_deflated(1);
 	if (sn->zdict.len > 0 && (uncompress(win, &wl,
 	    (const Bytef *)sn->zdict.data, sn->zdict.len) != Z_OK ||
 	    inflateSetDictionary(&s->z->in, win, (uInt)wl) != Z_OK))

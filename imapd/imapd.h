@@ -152,6 +152,9 @@ char *io_read_line(struct imap_session *s, long long timeout_ms);
  * on (-1: none, e.g. while idled takes it); a stop already seen shuts
  * down fd's read side at once */
 void imapd_client_watch(int fd);
+/* imapd_client_deflated - the watched client is (1) or is no longer (0)
+ * under COMPRESS=DEFLATE, for the watchdog's BYE */
+void imapd_client_deflated(int on);
 /* imapd_stopping - the stop signal master sent, 0 if none */
 int imapd_stopping(void);
 

@@ -52,6 +52,9 @@ static struct store *imapd_store;
 /* for the signal handlers: the stop signal seen, the client being served
  * (-1: none), the self-pipe that wakes imapd_accept */
 static volatile sig_atomic_t imapd_stop, imapd_trim, imapd_client_fd = -1;
+/* the client's session is compressed (COMPRESS=DEFLATE): a BYE written
+ * from a handler goes as a stored deflate block */
+static volatile sig_atomic_t imapd_client_z;
 static int imapd_wake[2] = { -1, -1 };
 
 /* imapd_on_stop - SIGTERM/SIGINT/SIGHUP: async-signal-safe calls only */
@@ -114,6 +117,14 @@ imapd_on_watchdog(int sig)
 		alarm(IMAPD_WATCHDOG_GRACE_S);
 		return;
 	}
+	if (fd >= 0 && imapd_client_z) {
+		/* BFINAL 0, BTYPE 00; LEN and NLEN (snap_deflate_stored) */
+		unsigned char h[5] = { 0, (sizeof(bye) - 1) & 0xff,
+		    (sizeof(bye) - 1) >> 8, ~(sizeof(bye) - 1) & 0xff,
+		    (~(sizeof(bye) - 1) >> 8) & 0xff };
+
+		(void)!write(fd, h, sizeof(h));
+	}
 	if (fd >= 0)
 		(void)!write(fd, bye, sizeof(bye) - 1);
 	signal(sig, SIG_DFL);
@@ -160,6 +171,12 @@ int
 imapd_stopping(void)
 {
 	return (int)imapd_stop;
+}
+
+void
+imapd_client_deflated(int on)
+{
+	imapd_client_z = on;
 }
 
 void

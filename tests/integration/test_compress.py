@@ -186,3 +186,14 @@ def test_compress_before_login(parking):
     out = r.cmd(b"z", b"COMPRESS LZMA")
     assert out[-1].startswith(b"z BAD"), out
     r.cmd(b"o", b"LOGOUT")
+
+
+def test_compress_bye_on_stop(fresh):
+    """a worker stopped by master says BYE to a compressed session in
+    deflate (a stored block after its last flush), not in plain text"""
+    s = fresh(extra_conf="wait_park_delay: 0\n").start()
+    z = compress(login(s))
+    ok(z.cmd(b"n", b"NOOP"))
+    s.stop()
+    ln = z.line()
+    assert ln.startswith(b"* BYE [UNAVAILABLE]"), ln
