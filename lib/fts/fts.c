@@ -511,18 +511,31 @@ fts_trigram_ok(const char *needle)
 	return chars >= 3;
 }
 
-/* fts_query - the FTS5 query of needle in where: one phrase, quoted */
+/* the longest piece of a needle the query carries: a phrase of n
+ * trigrams costs n times the positions of each in a message, so a
+ * 300 KB needle against a 600 KB body of one letter would cost minutes;
+ * the rest is checked against the stored text (fts_has) */
+#define FTS_QUERY_MAX	32
+
+/* fts_query - the FTS5 query of needle in where: one phrase, quoted, of
+ * at most FTS_QUERY_MAX bytes cut at a character boundary */
 static void
 fts_query(const char *needle, int where, struct buf *q)
 {
+	size_t len = strlen(needle), i;
 	const char *p;
 
 	if (where == FTS_HDR)
 		buf_puts(q, "hdr : ");
 	else if (where == FTS_BODY)
 		buf_puts(q, "body : ");
+	if (len > FTS_QUERY_MAX) {
+		len = FTS_QUERY_MAX;
+		while (len > 0 && ((unsigned char)needle[len] & 0xc0) == 0x80)
+			len--;
+	}
 	buf_putc(q, '"');
-	for (p = needle; *p; p++) {
+	for (i = 0, p = needle; i < len; i++, p++) {
 		if (*p == '"')
 			buf_putc(q, '"');
 		buf_putc(q, *p);
