@@ -114,6 +114,8 @@ io_kicked(struct imap_session *s)
 	return 1;
 }
 
+#define IO_RELINK_MS	1000	/* a dropped link to authd tried again */
+
 /* io_wait - until the client has input (1), the time is up (0), or the
  * session was kicked (-1); the link to authd is watched meanwhile, for
  * berthctl kick */
@@ -122,15 +124,23 @@ io_wait(struct imap_session *s, long long timeout_ms)
 {
 	struct pollfd pfd[2] = { { s->fd, POLLIN, 0 }, { -1, POLLIN, 0 } };
 	static struct ipc_msg m;
-	long long end = clock_mono_ms() + timeout_ms, left = timeout_ms;
+	long long end = clock_mono_ms() + timeout_ms, left = timeout_ms, wait;
 	int r;
 
 	for (;;) {
 		if (io_kicked(s))
 			return -1;
+		/* authd restarted: tell the new one what we hold now, not at
+		 * our next call (its per-address counts are short until then) */
+		if (s->conn_id != 0 && authlink_fd_now() < 0)
+			authlink_tick();
 		pfd[1].fd = s->conn_id != 0 ? authlink_fd_now() : -1;
 		pfd[1].revents = 0;
-		r = poll(pfd, 2, timeout_ms < 0 ? -1 : (int)left);
+		wait = timeout_ms < 0 ? -1 : left;
+		if (s->conn_id != 0 && pfd[1].fd < 0 &&
+		    (wait < 0 || wait > IO_RELINK_MS))
+			wait = IO_RELINK_MS;
+		r = poll(pfd, 2, (int)wait);
 		if (r < 0 && errno != EINTR)
 			return 1;	/* read() says what is wrong */
 		if (r > 0 && pfd[0].revents != 0)
