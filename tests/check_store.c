@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "check_run.h"
 #include "err.h"
 #include "store.h"
@@ -651,6 +652,76 @@ START_TEST(test_quota)
 	ck_assert_int_eq(lines, 0);
 	ck_assert_int_eq(store_user_remove(st, "u", &n, &err), 0);
 	quota_is(0, 0);
+/* the delta since a modseq holds what changed and nothing else; the
+ * listing is the whole mailbox, compact, with the keyword union; a
+ * secondary lost (an environment from before them) is built again */
+START_TEST(test_view_delta)
+{
+	struct store_view_delta d;
+	struct store_vmsg *vm;
+	struct store_mbox mb;
+	struct store_msg *m;
+	struct buf kw = BUF_INIT;
+	struct err oerr;
+	uint32_t uids[3] = { 5, 150, 299 }, gone[2] = { 7, 200 }, *ex;
+	uint64_t since;
+	size_t n, i;
+	const char *err;
+	char path[400];
+
+	for (i = 0; i < 300; i++)
+		append("INBOX", msg);
+	ck_assert_int_eq(store_mbox_get(st, "u", "INBOX", &mb, &err), 0);
+	since = mb.highestmodseq;
+	ck_assert_int_eq(store_set_flags(st, mb.id, uids, 3, STORE_FLAGS_ADD,
+	    STORE_F_FLAGGED, "kw1", 0, NULL, NULL, NULL, &err), 0);
+	ck_assert_int_eq(store_expunge(st, mb.id, gone, 2, &err), 0);
+	append("INBOX", msg);
+	ck_assert_int_eq(store_view_delta(st, mb.id, since, since, 300, &d,
+	    &err), 0);
+	ck_assert_uint_eq(d.nchanged, 3);
+	for (i = 0; i < 3; i++) {
+		ck_assert_uint_eq(d.changed[i].uid, uids[i]);
+		ck_assert_uint_eq(d.changed[i].flags, STORE_F_FLAGGED);
+		ck_assert_str_eq(d.changed[i].keywords, "kw1");
+	}
+	ck_assert_uint_eq(d.nadded, 1);
+	ck_assert_uint_eq(d.added[0].uid, 301);
+	ck_assert_uint_eq(d.nexpunged, 2);
+	ck_assert_uint_eq(d.expunged[0], 7);
+	ck_assert_uint_eq(d.expunged[1], 200);
+	ck_assert_uint_eq(d.mb.exists, 299);
+	store_view_delta_free(&d);
+	/* nothing since the last change: nothing read */
+	ck_assert_int_eq(store_view_delta(st, mb.id, since + 3, since + 3,
+	    301, &d, &err), 0);
+	ck_assert_uint_eq(d.nchanged + d.nadded + d.nexpunged, 0);
+	store_view_delta_free(&d);
+	ck_assert_int_eq(store_view_list(st, mb.id, &mb, &vm, &n, &kw,
+	    UINT64_MAX, &err), 0);
+	ck_assert_uint_eq(n, 299);
+	ck_assert_uint_eq(vm[4].uid, 5);
+	ck_assert_uint_eq(vm[4].flags, STORE_F_FLAGGED);
+	ck_assert_str_eq(buf_cstr(&kw), " kw1");
+	free(vm);
+	/* the secondaries are built again when missing */
+	store_close(&st);
+	snprintf(path, sizeof(path), "%s/db/modseq.db", conf);
+	ck_assert_int_eq(unlink(path), 0);
+	snprintf(path, sizeof(path), "%s/db/xmodseq.db", conf);
+	ck_assert_int_eq(unlink(path), 0);
+	ck_assert_int_eq(store_open(conf, part, 0, &st, &oerr), 0);
+	ck_assert_int_eq(store_msg_changed(st, mb.id, since, &m, &n, &err),
+	    0);
+	ck_assert_uint_eq(n, 4);
+	ck_assert_uint_eq(m[0].uid, 5);
+	ck_assert_uint_eq(m[3].uid, 301);
+	free(m);
+	ck_assert_int_eq(store_expunged_since(st, mb.id, since, &ex, &n,
+	    &err), 0);
+	ck_assert_uint_eq(n, 2);
+	free(ex);
+	buf_free(&kw);
 }
 END_TEST
 
@@ -661,4 +732,5 @@ CHECK_MAIN("store", CHECK_OPTS(setup, teardown, 60, 0),
     CHECK_TEST(test_lockers_reclaimed), CHECK_TEST(test_shortage),
     CHECK_TEST(test_recover_sweeps_orphans),
     CHECK_TEST(test_expunged_file_swept), CHECK_TEST(test_expunged_record),
-    CHECK_TEST(test_deliver_dup), CHECK_TEST(test_quota))
+    CHECK_TEST(test_deliver_dup), CHECK_TEST(test_quota),
+    CHECK_TEST(test_view_delta))

@@ -11,7 +11,7 @@ client knows."""
 import pytest
 
 from conftest import Server, wait_for
-from viewcheck import Session, drive, summary
+from viewcheck import Session, check_flags, drive, summary
 
 USERS = [("alice", "secret"), ("bob", "hunter2"), ("carol", "pw3")]
 BOXES = ["INBOX", "Other"]
@@ -135,6 +135,68 @@ def test_parked_view_with_held_expunge(srv):
     assert a.known_uids() == [2, 4], a.log
     quiet(a)
     a.logout()
+
+
+def truth(port, box):
+    """UID -> flags of box, as a fresh session sees them"""
+    f = Session(port, "alice", "secret", "fresh")
+    f.select(box)
+    f.fetch_all()
+    f.logout()
+    return f.known_uids(), f.flags
+
+
+def test_incremental_sync_exact(srv):
+    """NOOP after another session's changes reports exactly them (each
+    changed message once, by its number after the EXPUNGEs, with its new
+    flags; the new ones with EXISTS), and so does a session resumed from
+    idled after more changes; several sessions, one holding expunges
+    back, all end with the mailbox's flags"""
+    fill(srv.port, "inc", 120)
+    a = Session(srv.port, "alice", "secret", "a")
+    b = Session(srv.port, "alice", "secret", "b")
+    for x in (a, b):
+        x.select("inc")
+        x.fetch_all()
+    w = Session(srv.port, "alice", "secret", "w")
+    w.select("inc")
+    w.command(b"UID STORE 3,17,40:42,99 +FLAGS.SILENT (\\Flagged kw1)",
+              kind="STORE", noexpunge=True)
+    w.command(b"UID STORE 7,60 +FLAGS.SILENT (\\Deleted)", kind="STORE",
+              noexpunge=True)
+    w.command(b"EXPUNGE", kind="EXPUNGE")
+    w.command(b"APPEND inc", kind="APPEND", literal=MSG % (900, 900))
+    b.fetch_all()                   # b: the expunges held back
+    got = a.command(b"NOOP", kind="NOOP")["got"]
+    assert got.count(b"* 60 EXPUNGE") == 1 and \
+        got.count(b"* 7 EXPUNGE") == 1, got
+    changed = sorted(int(r.split()[1]) for r in got if b" FETCH (" in r)
+    # UIDs 3 17 40 41 42 99 after 7 and 60 went: numbers 3 16 39 40 41 97
+    assert changed == [3, 16, 39, 40, 41, 97], got
+    assert b"* 119 EXISTS" in got, got
+    a.fetch_all()
+    assert a.known_uids() == truth(srv.port, "inc")[0]
+    # parked, then more changes, then resumed by a command
+    assert wait_for(lambda: srv.parked() >= 1), "a was not parked"
+    w.command(b"UID STORE 17 -FLAGS.SILENT (kw1)", kind="STORE",
+              noexpunge=True)
+    w.command(b"UID STORE 100 +FLAGS.SILENT (\\Seen)", kind="STORE",
+              noexpunge=True)
+    w.command(b"UID STORE 3 +FLAGS.SILENT (\\Deleted)", kind="STORE",
+              noexpunge=True)
+    w.command(b"UID EXPUNGE 3", kind="UID EXPUNGE", uid=True)
+    w.logout()
+    got = a.command(b"NOOP", kind="NOOP")["got"]
+    assert got.count(b"* 3 EXPUNGE") == 1, got
+    changed = sorted(int(r.split()[1]) for r in got if b" FETCH (" in r)
+    assert changed == [15, 97], got
+    uids, flags = truth(srv.port, "inc")
+    for x in (a, b):
+        x.command(b"NOOP", kind="NOOP")
+        check_flags(x, flags)
+        assert x.known_uids() == uids, x.name
+        quiet(x)
+        x.logout()
 
 
 def run(extra_conf, pause, notify=False):

@@ -18,6 +18,9 @@ server sends:
 - `* SEARCH` numbers above the count, or UIDs not in the view;
 - a FETCH 1:* that does not answer exactly one line for every message the
   client knows (1..count when it was sent), each with its known UID;
+- after the run, once a NOOP has told it everything, flags that differ
+  from the mailbox's for a message whose flags it was told (a change the
+  server's view sync never reported; its own .SILENT changes excepted);
 - BAD for a command whose message numbers the client knows are valid.
 
 drive() runs many such sessions at random APPEND, STORE, COPY, MOVE,
@@ -96,6 +99,18 @@ class Conn:
             pass
 
 
+FLAGS_RE = re.compile(rb"(?:^|[ (])FLAGS \(([^)]*)\)")
+
+
+def fetch_flags(body):
+    """the FLAGS of a FETCH response's body, without \\Recent, or None"""
+    m = FLAGS_RE.search(body)
+    if not m:
+        return None
+    return frozenset(f.lower() for f in m.group(1).split()
+                     if f.lower() != b"\\recent")
+
+
 def fetch_items(body):
     """UID and MODSEQ of a FETCH response's parenthesised body"""
     uid = modseq = None
@@ -123,6 +138,7 @@ class Session:
         self.n = 0
         self.uids = []          # msgno - 1 -> UID or None
         self.modseq = {}        # UID -> last MODSEQ
+        self.flags = {}         # UID -> flags last told (no \Recent)
         self.box = None
         self.closing = None     # SELECT sent, [CLOSED] not seen yet
         self.ntag = 0
@@ -144,6 +160,7 @@ class Session:
         self.n = 0
         self.uids = []
         self.modseq = {}
+        self.flags = {}
 
     def set_uid(self, no, uid):
         known = self.uids[no - 1]
@@ -196,6 +213,7 @@ class Session:
                 self.n -= 1
                 if uid is not None:
                     self.modseq.pop(uid, None)
+                    self.flags.pop(uid, None)
             return
         m = FETCH_RE.match(r)
         if m:
@@ -210,6 +228,9 @@ class Session:
                 self.set_uid(no, uid)
             if ctx is not None and ctx.get("lines") is not None:
                 ctx["lines"].setdefault(no, uid)
+            flags = fetch_flags(m.group(2))
+            if uid is not None and flags is not None:
+                self.flags[uid] = flags
             if uid is not None and modseq is not None:
                 old = self.modseq.get(uid, 0)
                 if modseq < old:
@@ -258,6 +279,9 @@ class Session:
                "lines": {} if lines else None, "n0": self.n,
                "sent": time.monotonic(), "got": []}
         self.stats[kind] += 1
+        if b".SILENT" in text.upper():
+            # its own change is not reported back: flags unknown now
+            self.flags = {}
         if literal is not None:
             self.c.send(tag + b" " + text + b" {%d+}\r\n" % len(literal) +
                         literal + b"\r\n")
@@ -439,17 +463,29 @@ def settle(sessions, port, password):
         if s.box is None:
             continue
         s.command(b"NOOP", kind="NOOP")
-        s.fetch_all()
         key = (s.user, s.box)
         if key not in truth:
             f = Session(port, s.user, password[s.user], "fresh")
             f.select(s.box)
             f.fetch_all()
-            truth[key] = f.known_uids()
+            truth[key] = (f.known_uids(), dict(f.flags))
             f.logout()
-        if s.known_uids() != truth[key] or None in s.uids:
+        check_flags(s, truth[key][1])
+        s.fetch_all()
+        if s.known_uids() != truth[key][0] or None in s.uids:
             s.bad("view-differs", "%s: %d known, store %d" % (
-                s.box, len(s.known_uids()), len(truth[key])))
+                s.box, len(s.known_uids()), len(truth[key][0])))
+
+
+def check_flags(s, flags):
+    """every flag set s was told of is the mailbox's (flags: UID ->
+    flags of a fresh session)"""
+    for uid, had in sorted(s.flags.items()):
+        if uid in flags and flags[uid] != had:
+            s.bad("flags-stale", "UID %d told %s, store %s" % (
+                uid, b" ".join(sorted(had)), b" ".join(sorted(
+                    flags[uid]))))
+            break
 
 
 def drive(port, users, per_user, seconds, boxes, pause=0.0, seed=None,
