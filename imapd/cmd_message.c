@@ -173,6 +173,38 @@ cmd_fetch_batch(struct imap_session *s, const struct fetch_req *req,
 	return 0;
 }
 
+/* cmd_fetch_changed - CHANGEDSINCE: keep of uids[0..*n) (ascending)
+ * those changed or expunged since `since`, read from the store's modseq
+ * order: the cost of the change, not of the mailbox */
+static int
+cmd_fetch_changed(struct imap_session *s, uint64_t since, uint32_t *uids,
+    size_t *n)
+{
+	struct store_view_delta d;
+	const char *err;
+	size_t i, j = 0, k = 0, o = 0;
+
+	if (store_view_delta(s->st, s->view.mboxid, since, since, UINT32_MAX,
+	    &d, &err) != 0) {
+		log_error("fetch user=%s mailbox=%s: %s", s->user,
+		    s->view.name, err);
+		return -1;
+	}
+	/* both lists ascend: a merge */
+	for (i = 0; i < *n; i++) {
+		while (j < d.nchanged && d.changed[j].uid < uids[i])
+			j++;
+		while (k < d.nexpunged && d.expunged[k] < uids[i])
+			k++;
+		if ((j < d.nchanged && d.changed[j].uid == uids[i]) ||
+		    (k < d.nexpunged && d.expunged[k] == uids[i]))
+			uids[o++] = uids[i];
+	}
+	*n = o;
+	store_view_delta_free(&d);
+	return 0;
+}
+
 void
 cmd_fetch(struct imap_cmd *cmd)
 {
@@ -206,6 +238,12 @@ cmd_fetch(struct imap_cmd *cmd)
 		view_vanished_earlier(s, cmd->args[0].str, NULL,
 		    fetch_changedsince(req));
 	fetch_stream(req, s, io_flush);
+	if (fetch_changedsince(req) > 0 && cmd_fetch_changed(s,
+	    fetch_changedsince(req), uids, &n) < 0) {
+		imap_no(cmd, "[SERVERBUG] Cannot read the mailbox");
+		fetch_free(&req);
+		goto out;
+	}
 	setseen = fetch_sets_seen(req) && !s->view.readonly;
 	for (b = 0; b < n && !s->dead; b += nb) {
 		nb = n - b < CMD_FETCH_BATCH ? n - b : CMD_FETCH_BATCH;

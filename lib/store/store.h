@@ -13,6 +13,11 @@
  *                                   FETCH by sessions not yet told);
  *                                   never pruned while the mailbox
  *                                   exists, so QRESYNC is always exact
+ *   modseq     (mboxid, modseq, uid) -> index record (a secondary of
+ *                                   index, kept by Berkeley DB: what
+ *                                   changed since a modseq, store_view.c)
+ *   xmodseq    (mboxid, modseq, uid) -> expunged record (the same for
+ *                                   expunged)
  *   cache      guid              -> ENVELOPE, BODY, BODYSTRUCTURE text,
  *                                   the header block
  *   refs       guid              -> count of index records using the file
