@@ -6,7 +6,7 @@
                      [--rounds 5]
 
 For each size, each server gets one INBOX of that many 4 KB messages
-(filled with MULTIAPPEND over four connections, LITERAL+ where offered,
+(filled with MULTIAPPEND over three connections, LITERAL+ where offered,
 not timed), then each line is measured on it, servers side by side in the
 same run; key=value lines per server and size, then a table of ratios
 (berth / the best peer; above 1 is berth ahead).  Times are medians of
@@ -184,8 +184,9 @@ class Conn:
             pass
 
 
-def populate(peer, n, conns=4, batch=250):
-    """n messages into user0's INBOX, MULTIAPPEND over conns connections"""
+def populate(peer, n, conns=3, batch=250):
+    """n messages into user0's INBOX, MULTIAPPEND over conns connections
+    (berth lets three of a user's sessions read literals at once)"""
     t = time.monotonic()
     errors = []
 
