@@ -248,6 +248,7 @@ main(int argc, char **argv)
 
 	c = ctl_find(argc, argv);
 	ctl_conf_readable(argc, argv);
+	srv_interactive();
 	srv_init(argc, argv, "berthctl", &ind);
 	/* as the daemons run, so that it never leaves root-owned files in
 	 * the store, the spool or sasldb */

@@ -26,6 +26,22 @@
 static uint32_t srv_generation;
 static int srv_master;
 static const char *srv_proc = "berth";
+static int srv_tool;		/* berthctl: stderr as well as syslog */
+
+void
+srv_interactive(void)
+{
+	srv_tool = 1;
+}
+
+/* srv_log_dest - where this program's lines go */
+static int
+srv_log_dest(int foreground)
+{
+	if (srv_tool && !foreground)
+		return LOG_TO_SYSLOG | LOG_TO_STDERR;
+	return log_dest_default(foreground);
+}
 
 /* srv_crash - a fatal signal: leave a backtrace on stderr, then die of
  * the same signal (core dump where allowed) */
@@ -49,7 +65,7 @@ srv_log_open(const char *proc, int foreground)
 	const char *fac = cfg_str("syslog_facility");
 	int code = log_facility_code(fac);
 
-	log_open(cfg_str("syslog_prefix"), proc, log_dest_default(foreground),
+	log_open(cfg_str("syslog_prefix"), proc, srv_log_dest(foreground),
 	    code);
 	if (code < 0)
 		log_fatal("imapd.conf syslog_facility: unknown facility '%s' "
@@ -80,7 +96,7 @@ srv_init(int argc, char **argv, const char *proc, int *optind_r)
 			break;
 	}
 	*optind_r = i;
-	log_open("berth", proc, log_dest_default(fg), LOG_MAIL);
+	log_open("berth", proc, srv_log_dest(fg), LOG_MAIL);
 	if (conf == NULL)
 		conf = getenv("BERTH_CONFIG");
 	if (conf == NULL)

@@ -62,6 +62,10 @@ struct srv_status {
  * their own options call getopt themselves after this with optind reset.
  */
 void srv_init(int argc, char **argv, const char *proc, int *optind_r);
+/* srv_interactive - before srv_init, for a tool a person or a script
+ * runs (berthctl): its lines go to stderr as well as syslog, so that an
+ * error is seen where it ran and kept where the daemons' are */
+void srv_interactive(void);
 /* srv_log_open - open the log as imapd.conf says (syslog_prefix,
  * syslog_facility: fatal when unknown), to stderr alone in the
  * foreground */

@@ -210,3 +210,33 @@ def test_who_kick_errors(fresh):
                  ["kick", "--all"], ["who", "-x"]):
         r = run(*args, conf=srv.conf)
         assert r.returncode == 2 and "usage: berthctl" in r.stderr, (args, r)
+
+
+@pytest.mark.parametrize("args,code,text", [
+    (["parked"], 1, "idled is not reachable"),
+    (["penalties"], 1, "authd is not reachable"),
+    (["penalties", "-n", "0"], 2, "usage: berthctl penalties"),
+    (["penalties", "-n", "x"], 2, "usage: berthctl penalties"),
+    (["penalty", "clear", "192.0.2.1"], 1, "authd is not reachable"),
+    (["penalty", "frob", "192.0.2.1"], 2, "usage: berthctl penalty"),
+    (["connections"], 1, "authd is not reachable"),
+    (["connections", "-n"], 2, "usage: berthctl connections"),
+    (["who"], 1, "authd is not reachable"),
+    (["kick", "alice"], 1, "authd is not reachable"),
+    (["deliver"], 2, "usage: berthctl deliver"),
+    (["deliver", "alice"], 75, "lmtp"),
+    (["stats"], 1, "open environment"),
+    (["panic"], 1, "open environment"),
+    (["user", "frob", "x"], 2, "usage: berthctl user"),
+    (["mailbox", "list"], 2, "usage: berthctl mailbox"),
+    (["config", "-x"], 2, "usage: berthctl config"),
+])
+def test_errors_without_a_server(fresh, args, code, text):
+    """every subcommand that needs a daemon or the store says what is
+    missing, on stderr, with a non-zero status"""
+    srv = fresh()           # configured, never started
+    srv.chown()
+    r = run(*args, conf=srv.conf, input="Subject: x\n\nbody\n")
+    assert r.returncode == code, (args, r)
+    assert text in r.stderr, (args, r)
+    assert r.stdout == "", (args, r)

@@ -291,3 +291,40 @@ def test_bad_facility_is_fatal(fresh):
                        env=dict(os.environ, BERTH_PROGDIR=PROGDIR))
     assert r.returncode == 1
     assert "syslog_facility: unknown facility 'local9'" in r.stderr
+
+
+@needs_ns
+def test_berthctl_errors_on_stderr_and_syslog(fresh):
+    """berthctl run by a script (stderr not a terminal) says its errors on
+    stderr and in syslog, a bad configuration's included"""
+    srv = fresh()
+    log = Syslog(os.path.join(srv.dir, "devlog"))
+    up, work = os.path.join(srv.dir, "up"), os.path.join(srv.dir, "work")
+    os.mkdir(up)
+    os.mkdir(work)
+    ctl = os.path.join(BUILD, "tools", "berthctl")
+
+    def ns_ctl(conf, *args):
+        cmd = (f"mount -t overlay overlay -o lowerdir=/dev,upperdir={up},"
+               f"workdir={work} /dev && rm -f /dev/log && touch /dev/log && "
+               f"mount --bind {log.path} /dev/log && exec {ctl} -C {conf} "
+               + " ".join(args))
+        env = dict(os.environ)
+        env.pop("BERTH_LOG_NODEVLOG", None)
+        return subprocess.run(["unshare", "-m", "sh", "-c", cmd],
+                              capture_output=True, text=True, timeout=60,
+                              env=env)
+    try:
+        srv.chown()
+        r = ns_ctl(srv.conf, "user", "delete", "nosuch")
+        assert r.returncode == 1 and "no such user" in r.stderr, r
+        assert "no syslog socket" not in r.stderr
+        log.wait("berth/berthctl[", "no such user")
+        bad = os.path.join(srv.dir, "bad.conf")
+        with open(bad, "w") as f:
+            f.write(f"configdirectory: {srv.dir}/conf\nmaxliteral: banana\n")
+        r = ns_ctl(bad, "user", "list")
+        assert r.returncode == 1 and "maxliteral" in r.stderr, r
+        log.wait("berth/berthctl[", "maxliteral")
+    finally:
+        log.close()
