@@ -652,6 +652,9 @@ START_TEST(test_quota)
 	ck_assert_int_eq(lines, 0);
 	ck_assert_int_eq(store_user_remove(st, "u", &n, &err), 0);
 	quota_is(0, 0);
+}
+END_TEST
+
 /* the delta since a modseq holds what changed and nothing else; the
  * listing is the whole mailbox, compact, with the keyword union; a
  * secondary lost (an environment from before them) is built again */
