@@ -48,6 +48,23 @@ store_ikey(struct store_ikey *k, uint32_t mboxid, uint32_t uid)
 	k->uid_be = htobe32(uid);
 }
 
+void
+store_dbt_key(DBT *k, DBT *v, const void *key, size_t size)
+{
+	memset(k, 0, sizeof(*k));
+	memset(v, 0, sizeof(*v));
+	k->data = (void *)key;
+	k->size = (uint32_t)size;
+}
+
+void
+store_dbt_cursor(DBT *k, DBT *v, void *key, size_t size)
+{
+	store_dbt_key(k, v, key, size);
+	k->ulen = (uint32_t)size;
+	k->flags = DB_DBT_USERMEM;
+}
+
 /* store_changes_reset - forget the changes of an aborted transaction */
 static void
 store_changes_reset(struct store *st)
@@ -261,10 +278,7 @@ store_complete_check(struct store *st, int flags, const char **error_r)
 	DBT k, v;
 	int r;
 
-	memset(&k, 0, sizeof(k));
-	memset(&v, 0, sizeof(v));
-	k.data = (void *)STORE_COMPLETE_KEY;
-	k.size = (uint32_t)strlen(STORE_COMPLETE_KEY);
+	store_dbt_key(&k, &v, STORE_COMPLETE_KEY, strlen(STORE_COMPLETE_KEY));
 	v.flags = DB_DBT_MALLOC;
 	r = st->meta->get(st->meta, NULL, &k, &v, DB_READ_COMMITTED);
 	if (r == 0) {
@@ -296,10 +310,7 @@ store_mark_complete(struct store *st, const char **error_r)
 	int64_t now = (int64_t)time(NULL);
 	int r;
 
-	memset(&k, 0, sizeof(k));
-	memset(&v, 0, sizeof(v));
-	k.data = (void *)STORE_COMPLETE_KEY;
-	k.size = (uint32_t)strlen(STORE_COMPLETE_KEY);
+	store_dbt_key(&k, &v, STORE_COMPLETE_KEY, strlen(STORE_COMPLETE_KEY));
 	v.data = &now;
 	v.size = sizeof(now);
 	/* committed and flushed before anyone relies on it */
@@ -987,10 +998,7 @@ store_meta_next(struct store *st, DB_TXN *txn, const char *key,
 	uint32_t n = 0;
 	int r;
 
-	memset(&k, 0, sizeof(k));
-	memset(&v, 0, sizeof(v));
-	k.data = (void *)key;
-	k.size = (uint32_t)strlen(key);
+	store_dbt_key(&k, &v, key, strlen(key));
 	v.data = &n;
 	v.ulen = sizeof(n);
 	v.flags = DB_DBT_USERMEM;

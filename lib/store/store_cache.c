@@ -23,10 +23,7 @@ store_msg_header(struct store *st, const char *guid, struct buf *rec,
 	DBT k, v;
 	int i, r;
 
-	memset(&k, 0, sizeof(k));
-	memset(&v, 0, sizeof(v));
-	k.data = (void *)guid;
-	k.size = 40;
+	store_dbt_key(&k, &v, guid, 40);
 	buf_reset(rec);
 	v.flags = DB_DBT_USERMEM;
 	v.data = buf_reserve(rec, 4096);

@@ -217,10 +217,7 @@ store_file_referenced(struct store *st, const char *guid)
 	DBT k, v;
 	uint32_t n = 0;
 
-	memset(&k, 0, sizeof(k));
-	memset(&v, 0, sizeof(v));
-	k.data = (void *)guid;
-	k.size = 40;
+	store_dbt_key(&k, &v, guid, 40);
 	v.data = &n;
 	v.ulen = sizeof(n);
 	v.flags = DB_DBT_USERMEM;

@@ -75,6 +75,12 @@ int store_fail(struct store *st, const char **error_r, const char *fmt, ...)
 int store_dberr(struct store *st, const char **error_r, const char *what,
     int r);
 void store_ikey(struct store_ikey *k, uint32_t mboxid, uint32_t uid);
+/* store_dbt_key - k the key (size bytes, not copied), v empty: for a get,
+ * put or del */
+void store_dbt_key(DBT *k, DBT *v, const void *key, size_t size);
+/* store_dbt_cursor - the same for a cursor, which writes the key it
+ * lands on back into key */
+void store_dbt_cursor(DBT *k, DBT *v, void *key, size_t size);
 
 int store_mrec_get(struct store *st, DB_TXN *txn, const char *user,
     const char *name, struct store_mrec *rec, int rmw);

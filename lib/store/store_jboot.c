@@ -53,11 +53,7 @@ store_jboot_rows(struct store *st, DB_TXN *txn, DB *db, uint32_t id,
 	if ((r = db->cursor(db, txn, &c, DB_READ_COMMITTED)) != 0)
 		return r;
 	store_ikey(&ik, id, 0);
-	memset(&k, 0, sizeof(k));
-	memset(&v, 0, sizeof(v));
-	k.data = &ik;
-	k.size = k.ulen = sizeof(ik);
-	k.flags = DB_DBT_USERMEM;
+	store_dbt_cursor(&k, &v, &ik, sizeof(ik));
 	for (r = c->get(c, &k, &v, DB_SET_RANGE); r == 0;
 	    r = c->get(c, &k, &v, DB_NEXT)) {
 		if (be32toh(ik.mboxid_be) != id)
@@ -191,10 +187,7 @@ store_meta_marked(struct store *st, const char *key, const char **error_r)
 	DBT k, v;
 	int r;
 
-	memset(&k, 0, sizeof(k));
-	memset(&v, 0, sizeof(v));
-	k.data = (void *)key;
-	k.size = (uint32_t)strlen(key);
+	store_dbt_key(&k, &v, key, strlen(key));
 	v.flags = DB_DBT_MALLOC;
 	r = st->meta->get(st->meta, NULL, &k, &v, DB_READ_COMMITTED);
 	if (r == 0) {
@@ -219,10 +212,7 @@ store_jboot_mark(struct store *st, const char **error_r)
 	int64_t now = (int64_t)time(NULL);
 	int r;
 
-	memset(&k, 0, sizeof(k));
-	memset(&v, 0, sizeof(v));
-	k.data = (void *)STORE_JOURNAL_KEY;
-	k.size = (uint32_t)strlen(STORE_JOURNAL_KEY);
+	store_dbt_key(&k, &v, STORE_JOURNAL_KEY, strlen(STORE_JOURNAL_KEY));
 	v.data = &now;
 	v.size = sizeof(now);
 	if ((r = st->meta->put(st->meta, NULL, &k, &v, DB_AUTO_COMMIT)) != 0)

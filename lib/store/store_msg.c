@@ -36,10 +36,7 @@ store_msg_put(struct store *st, DB_TXN *txn, uint32_t mboxid,
 	DBT k, v;
 
 	store_ikey(&ik, mboxid, m->uid);
-	memset(&k, 0, sizeof(k));
-	memset(&v, 0, sizeof(v));
-	k.data = &ik;
-	k.size = sizeof(ik);
+	store_dbt_key(&k, &v, &ik, sizeof(ik));
 	v.data = (void *)m;
 	v.size = (uint32_t)MSG_REC_SIZE(m);
 	store_jnl_msg(st, mboxid, m);
@@ -66,10 +63,7 @@ store_refs_add(struct store *st, DB_TXN *txn, const char *guid, int delta,
 	uint32_t n = 0;
 	int r;
 
-	memset(&k, 0, sizeof(k));
-	memset(&v, 0, sizeof(v));
-	k.data = (void *)guid;
-	k.size = 40;
+	store_dbt_key(&k, &v, guid, 40);
 	v.data = &n;
 	v.ulen = sizeof(n);
 	v.flags = DB_DBT_USERMEM;
@@ -145,11 +139,7 @@ store_op_list(struct store *st, DB_TXN *txn, void *varg)
 		return 0;
 	}
 	store_ikey(&ik, a->mboxid, a->above + 1);
-	memset(&k, 0, sizeof(k));
-	memset(&v, 0, sizeof(v));
-	k.data = &ik;
-	k.size = k.ulen = sizeof(ik);
-	k.flags = DB_DBT_USERMEM;
+	store_dbt_cursor(&k, &v, &ik, sizeof(ik));
 	for (r = c->get(c, &k, &v, DB_SET_RANGE); r == 0;
 	    r = c->get(c, &k, &v, DB_NEXT)) {
 		if (be32toh(ik.mboxid_be) != a->mboxid ||
@@ -275,10 +265,7 @@ store_op_get_uids(struct store *st, DB_TXN *txn, void *varg)
 	a->found = 0;
 	for (i = 0; i < a->n; i++) {
 		store_ikey(&ik, a->mboxid, a->uids[i]);
-		memset(&k, 0, sizeof(k));
-		memset(&v, 0, sizeof(v));
-		k.data = &ik;
-		k.size = sizeof(ik);
+		store_dbt_key(&k, &v, &ik, sizeof(ik));
 		r = st->index->get(st->index, txn, &k, &v, 0);
 		if (r == DB_NOTFOUND)
 			continue;
@@ -340,10 +327,7 @@ store_msg_expunged(struct store *st, uint32_t mboxid, uint32_t uid,
 	int r;
 
 	store_ikey(&ik, mboxid, uid);
-	memset(&k, 0, sizeof(k));
-	memset(&v, 0, sizeof(v));
-	k.data = &ik;
-	k.size = sizeof(ik);
+	store_dbt_key(&k, &v, &ik, sizeof(ik));
 	v.flags = DB_DBT_MALLOC;
 	/* the caller saw it gone in a committed read: its record is
 	 * committed too; read without locks, as for the cache */
@@ -411,10 +395,7 @@ store_op_append(struct store *st, DB_TXN *txn, void *varg)
 	    STORE_EV_NEW)) != 0)
 		return r;
 	if (refs == 1) {
-		memset(&k, 0, sizeof(k));
-		memset(&v, 0, sizeof(v));
-		k.data = (void *)a->guid;
-		k.size = 40;
+		store_dbt_key(&k, &v, a->guid, 40);
 		v.data = (void *)a->cache;
 		v.size = (uint32_t)a->cache_len;
 		if ((r = st->cache->put(st->cache, txn, &k, &v, 0)) != 0)
@@ -496,10 +477,7 @@ store_msg_get(struct store *st, DB_TXN *txn, uint32_t mboxid, uint32_t uid,
 	int r;
 
 	store_ikey(&ik, mboxid, uid);
-	memset(&k, 0, sizeof(k));
-	memset(&v, 0, sizeof(v));
-	k.data = &ik;
-	k.size = sizeof(ik);
+	store_dbt_key(&k, &v, &ik, sizeof(ik));
 	if ((r = st->index->get(st->index, txn, &k, &v, DB_RMW)) != 0)
 		return r;
 	store_msg_decode(&v, m);
@@ -517,10 +495,7 @@ store_msg_remove(struct store *st, DB_TXN *txn, uint32_t mboxid,
 	int r;
 
 	store_ikey(&ik, mboxid, m->uid);
-	memset(&k, 0, sizeof(k));
-	memset(&v, 0, sizeof(v));
-	k.data = &ik;
-	k.size = sizeof(ik);
+	store_dbt_key(&k, &v, &ik, sizeof(ik));
 	if ((r = st->index->del(st->index, txn, &k, 0)) != 0)
 		return r;
 	if (modseq) {
@@ -993,10 +968,7 @@ store_msg_cache(struct store *st, const char *guid, char **envelope_r,
 	const char *p, *end;
 	int r;
 
-	memset(&k, 0, sizeof(k));
-	memset(&v, 0, sizeof(v));
-	k.data = (void *)guid;
-	k.size = 40;
+	store_dbt_key(&k, &v, guid, 40);
 	v.flags = DB_DBT_MALLOC;
 	r = st->cache->get(st->cache, NULL, &k, &v, DB_READ_UNCOMMITTED);
 	if (r == DB_NOTFOUND) {

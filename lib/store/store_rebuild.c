@@ -230,10 +230,7 @@ store_op_rb_mbox(struct store *st, DB_TXN *txn, void *varg)
 		if (a->msgs[i].kind != 'X')
 			continue;
 		store_ikey(&ik, a->jm->id, a->msgs[i].m.uid);
-		memset(&k, 0, sizeof(k));
-		memset(&v, 0, sizeof(v));
-		k.data = &ik;
-		k.size = sizeof(ik);
+		store_dbt_key(&k, &v, &ik, sizeof(ik));
 		v.data = &ms;
 		v.size = sizeof(ms);
 		if ((r = st->expunged->put(st->expunged, txn, &k, &v, 0)) != 0)
@@ -268,10 +265,7 @@ store_op_rb_msgs(struct store *st, DB_TXN *txn, void *varg)
 		buf_reset(&cache);
 		store_cache_build(data, len, &cache);
 		store_msg_unmap(data, len);
-		memset(&k, 0, sizeof(k));
-		memset(&v, 0, sizeof(v));
-		k.data = (void *)m->guid;
-		k.size = 40;
+		store_dbt_key(&k, &v, m->guid, 40);
 		v.data = cache.data;
 		v.size = (uint32_t)cache.len;
 		r = st->cache->put(st->cache, txn, &k, &v, 0);
@@ -411,10 +405,7 @@ store_rb_orphans(struct store *st, int purge, store_report_fn *fn,
 		while ((de = readdir(d)) != NULL) {
 			if (strlen(de->d_name) != 40)
 				continue;
-			memset(&k, 0, sizeof(k));
-			memset(&v, 0, sizeof(v));
-			k.data = de->d_name;
-			k.size = 40;
+			store_dbt_key(&k, &v, de->d_name, 40);
 			v.data = &n;
 			v.ulen = sizeof(n);
 			v.flags = DB_DBT_USERMEM;

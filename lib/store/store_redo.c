@@ -215,10 +215,7 @@ store_redo_expunged(struct store *st, DB_TXN *txn, uint32_t mboxid,
 
 	*modseq_r = 0;
 	store_ikey(&ik, mboxid, uid);
-	memset(&k, 0, sizeof(k));
-	memset(&v, 0, sizeof(v));
-	k.data = &ik;
-	k.size = sizeof(ik);
+	store_dbt_key(&k, &v, &ik, sizeof(ik));
 	v.flags = DB_DBT_MALLOC;
 	r = st->expunged->get(st->expunged, txn, &k, &v, DB_RMW);
 	if (r == DB_NOTFOUND)
@@ -251,10 +248,7 @@ store_redo_add(struct store *st, DB_TXN *txn, uint32_t mboxid,
 		return 0;	/* a missing cache is built at FETCH */
 	store_cache_build(data, len, &cache);
 	store_msg_unmap(data, len);
-	memset(&k, 0, sizeof(k));
-	memset(&v, 0, sizeof(v));
-	k.data = (void *)m->guid;
-	k.size = 40;
+	store_dbt_key(&k, &v, m->guid, 40);
 	v.data = cache.data;
 	v.size = (uint32_t)cache.len;
 	r = st->cache->put(st->cache, txn, &k, &v, 0);
@@ -274,18 +268,12 @@ store_redo_msg(struct store *st, DB_TXN *txn, uint32_t mboxid,
 	int r;
 
 	store_ikey(&ik, mboxid, jm->m.uid);
-	memset(&k, 0, sizeof(k));
-	memset(&v, 0, sizeof(v));
-	k.data = &ik;
-	k.size = sizeof(ik);
+	store_dbt_key(&k, &v, &ik, sizeof(ik));
 	r = st->index->get(st->index, txn, &k, &v, DB_RMW);
 	if (r != 0 && r != DB_NOTFOUND)
 		return r;
 	if (r == 0) {
-		memset(&cur, 0, sizeof(cur));
-		memcpy(&cur, v.data, v.size < sizeof(cur) ? v.size :
-		    sizeof(cur));
-		cur.keywords[sizeof(cur.keywords) - 1] = '\0';
+		store_msg_decode(&v, &cur);
 	}
 	if (jm->kind == 'X') {
 		if (r == 0 && cur.modseq <= jm->m.modseq)
@@ -359,17 +347,12 @@ store_op_redo_count(struct store *st, DB_TXN *txn, void *varg)
 	if ((r = st->index->cursor(st->index, txn, &c, 0)) != 0)
 		return r;
 	store_ikey(&ik, a->mboxid, 0);
-	memset(&k, 0, sizeof(k));
-	memset(&v, 0, sizeof(v));
-	k.data = &ik;
-	k.size = k.ulen = sizeof(ik);
-	k.flags = DB_DBT_USERMEM;
+	store_dbt_cursor(&k, &v, &ik, sizeof(ik));
 	for (r = c->get(c, &k, &v, DB_SET_RANGE); r == 0;
 	    r = c->get(c, &k, &v, DB_NEXT)) {
 		if (be32toh(ik.mboxid_be) != a->mboxid)
 			break;
-		memset(&m, 0, sizeof(m));
-		memcpy(&m, v.data, v.size < sizeof(m) ? v.size : sizeof(m));
+		store_msg_decode(&v, &m);
 		rec.mb.exists++;
 		rec.mb.size += m.size;
 		if (!(m.flags & STORE_F_SEEN))

@@ -257,11 +257,7 @@ store_view_bulk(struct store *st, DB_TXN *txn, struct store_view_arg *a,
 		void *p, *kd, *dd;
 		size_t kl, dl;
 
-		memset(&k, 0, sizeof(k));
-		memset(&v, 0, sizeof(v));
-		k.data = &ik;
-		k.size = k.ulen = sizeof(ik);
-		k.flags = DB_DBT_USERMEM;
+		store_dbt_cursor(&k, &v, &ik, sizeof(ik));
 		v.data = a->bulk;
 		v.ulen = STORE_VIEW_BULK;
 		v.flags = DB_DBT_USERMEM;
@@ -396,11 +392,7 @@ store_view_secondary(struct store *st, DB_TXN *txn, DB *sec,
 	if ((r = sec->cursor(sec, txn, &c, 0)) != 0)
 		return r;
 	store_skey(&sk, a->mboxid, since + 1, 0);
-	memset(&k, 0, sizeof(k));
-	memset(&v, 0, sizeof(v));
-	k.data = &sk;
-	k.size = k.ulen = sizeof(sk);
-	k.flags = DB_DBT_USERMEM;
+	store_dbt_cursor(&k, &v, &sk, sizeof(sk));
 	for (r = c->get(c, &k, &v, DB_SET_RANGE); r == 0;
 	    r = c->get(c, &k, &v, DB_NEXT)) {
 		uint32_t uid = be32toh(sk.uid_be);
@@ -537,11 +529,7 @@ store_view_since(struct store *st, DB_TXN *txn, int expunged,
 	if ((r = sec->cursor(sec, txn, &c, 0)) != 0)
 		return r;
 	store_skey(&sk, mboxid, since + 1, 0);
-	memset(&k, 0, sizeof(k));
-	memset(&v, 0, sizeof(v));
-	k.data = &sk;
-	k.size = k.ulen = sizeof(sk);
-	k.flags = DB_DBT_USERMEM;
+	store_dbt_cursor(&k, &v, &sk, sizeof(sk));
 	for (r = c->get(c, &k, &v, DB_SET_RANGE); r == 0;
 	    r = c->get(c, &k, &v, DB_NEXT)) {
 		uint32_t uid = be32toh(sk.uid_be);
