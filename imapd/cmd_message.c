@@ -1,6 +1,7 @@
 /*
- * cmd_message - FETCH, STORE, COPY, MOVE and SEARCH (and their UID forms)
- * on the selected mailbox.
+ * cmd_message - FETCH, STORE, COPY and MOVE (and their UID forms) on the
+ * selected mailbox, and the matching that SEARCH, SORT and THREAD share
+ * (cmd_search_hits; SEARCH itself: cmd_search.c).
  */
 #include "config.h"
 
@@ -489,100 +490,6 @@ cmd_copy(struct imap_cmd *cmd)
 	free(uids);
 }
 
-#define SEARCH_RET_MIN	0x01
-#define SEARCH_RET_MAX	0x02
-#define SEARCH_RET_ALL	0x04
-#define SEARCH_RET_COUNT	0x08
-#define SEARCH_RET_SAVE	0x10
-
-/* cmd_search_return - "RETURN (MIN MAX ALL COUNT)" (RFC 4731) at args[0]:
- * the options (RETURN () is ALL), 0 without RETURN, -1 bad */
-static int
-cmd_search_return(struct imap_cmd *cmd, unsigned *ret_r)
-{
-	static const struct {
-		const char *name;
-		unsigned bit;
-	} opts[] = { { "MIN", SEARCH_RET_MIN }, { "MAX", SEARCH_RET_MAX },
-	    { "ALL", SEARCH_RET_ALL }, { "COUNT", SEARCH_RET_COUNT },
-	    { "SAVE", SEARCH_RET_SAVE } };
-	const struct imapp_arg *l;
-	size_t i, j;
-
-	*ret_r = 0;
-	if (cmd->nargs < 2 || cmd->args[0].type != IMAPP_ATOM ||
-	    strcasecmp(cmd->args[0].str, "RETURN") != 0)
-		return 0;
-	l = &cmd->args[1];
-	if (l->type != IMAPP_LIST)
-		return -1;
-	for (i = 0; i < l->nlist; i++) {
-		for (j = 0; j < sizeof(opts) / sizeof(opts[0]); j++)
-			if (l->list[i].type == IMAPP_ATOM &&
-			    strcasecmp(l->list[i].str, opts[j].name) == 0)
-				break;
-		if (j == sizeof(opts) / sizeof(opts[0]))
-			return -1;
-		*ret_r |= opts[j].bit;
-	}
-	if (*ret_r == 0)
-		*ret_r = SEARCH_RET_ALL;
-	return 2;
-}
-
-/* cmd_search_save - SEARCHRES: keep the result's UIDs as "$" (with MIN
- * or MAX and neither ALL nor COUNT, only those) */
-static void
-cmd_search_save(struct imap_session *s, unsigned ret, const uint32_t *hits,
-    size_t n)
-{
-	struct imap_view *v = &s->view;
-	size_t i;
-
-	v->saved = xcalloc(n + 1, sizeof(*v->saved));
-	v->nsaved = 0;
-	if (n > 0 && (ret & (SEARCH_RET_MIN | SEARCH_RET_MAX)) &&
-	    !(ret & (SEARCH_RET_ALL | SEARCH_RET_COUNT))) {
-		if (ret & SEARCH_RET_MIN)
-			v->saved[v->nsaved++] = v->msgs[hits[0] - 1].uid;
-		if ((ret & SEARCH_RET_MAX) && (n > 1 ||
-		    !(ret & SEARCH_RET_MIN)))
-			v->saved[v->nsaved++] = v->msgs[hits[n - 1] - 1].uid;
-		return;
-	}
-	for (i = 0; i < n; i++)
-		v->saved[v->nsaved++] = v->msgs[hits[i] - 1].uid;
-}
-
-/* cmd_search_esearch - the ESEARCH response for hits[0..n) (ascending
- * numbers or UIDs) */
-static void
-cmd_search_esearch(struct imap_cmd *cmd, unsigned ret, const uint32_t *hits,
-    size_t n, int modseq, uint64_t highest)
-{
-	struct buf line = BUF_INIT;
-
-	buf_puts(&line, "* ESEARCH (TAG ");
-	imapp_put_string(&line, cmd->tag, strlen(cmd->tag));
-	buf_puts(&line, ")");
-	if (cmd->uid)
-		buf_puts(&line, " UID");
-	if ((ret & SEARCH_RET_MIN) && n > 0)
-		buf_printf(&line, " MIN %u", hits[0]);
-	if ((ret & SEARCH_RET_MAX) && n > 0)
-		buf_printf(&line, " MAX %u", hits[n - 1]);
-	if (ret & SEARCH_RET_COUNT)
-		buf_printf(&line, " COUNT %zu", n);
-	if ((ret & SEARCH_RET_ALL) && n > 0) {
-		buf_puts(&line, " ALL ");
-		view_put_uids(&line, hits, n);
-	}
-	if (modseq && n > 0)
-		buf_printf(&line, " MODSEQ %llu", (unsigned long long)highest);
-	io_printf(cmd->s, "%s\r\n", buf_cstr(&line));
-	buf_free(&line);
-}
-
 int
 cmd_search_hits(struct imap_session *s, const struct search_prog *prog,
     uint32_t **msgnos_r, size_t *n_r, uint64_t *highest_r,
@@ -622,68 +529,4 @@ cmd_search_hits(struct imap_session *s, const struct search_prog *prog,
 	}
 	free(msgs);
 	return 0;
-}
-
-void
-cmd_search(struct imap_cmd *cmd)
-{
-	struct imap_session *s = cmd->s;
-	struct search_prog *prog;
-	struct buf res = BUF_INIT;
-	uint32_t *hits = NULL;
-	uint64_t highest = 0;
-	const char *err;
-	unsigned ret;
-	size_t i, nhits = 0;
-	int badcs, skip, modseq;
-
-	if ((skip = cmd_search_return(cmd, &ret)) < 0) {
-		imap_bad(cmd, "SEARCH RETURN takes (MIN MAX ALL COUNT SAVE)");
-		return;
-	}
-	/* IMAP4rev2: ESEARCH, never SEARCH (RFC 9051 6.4.4) */
-	if (ret == 0 && s->rev2)
-		ret = SEARCH_RET_ALL;
-	if (ret & SEARCH_RET_SAVE) {
-		/* a SEARCH that fails leaves "$" empty (RFC 5182 2.1) */
-		free(s->view.saved);
-		s->view.saved = NULL;
-		s->view.nsaved = 0;
-	}
-	prog = search_parse(cmd->args + skip, cmd->nargs - (size_t)skip, &err,
-	    &badcs);
-	if (prog == NULL) {
-		if (badcs)
-			imap_no(cmd, "%s", err);
-		else
-			imap_bad(cmd, "%s", err);
-		return;
-	}
-	if ((modseq = search_uses_modseq(prog)) != 0)
-		s->condstore = 1;
-	if (cmd_search_hits(s, prog, &hits, &nhits, &highest, &err) != 0) {
-		imap_no(cmd, "[SERVERBUG] %s", err);
-		search_free(&prog);
-		return;
-	}
-	if (ret & SEARCH_RET_SAVE)
-		cmd_search_save(s, ret, hits, nhits);
-	for (i = 0; cmd->uid && i < nhits; i++)
-		hits[i] = s->view.msgs[hits[i] - 1].uid;
-	if ((ret & ~(unsigned)SEARCH_RET_SAVE) != 0) {
-		cmd_search_esearch(cmd, ret, hits, nhits, modseq, highest);
-	} else if (ret == SEARCH_RET_SAVE) {
-		;	/* SAVE alone: no result (RFC 5182 2.1) */
-	} else {
-		for (i = 0; i < nhits; i++)
-			buf_printf(&res, " %u", hits[i]);
-		if (modseq && nhits > 0)
-			buf_printf(&res, " (MODSEQ %llu)",
-			    (unsigned long long)highest);
-		io_printf(s, "* SEARCH%s\r\n", buf_cstr(&res));
-	}
-	imap_ok(cmd, "SEARCH completed");
-	buf_free(&res);
-	free(hits);
-	search_free(&prog);
 }

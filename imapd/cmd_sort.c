@@ -1,5 +1,6 @@
 /*
- * cmd_sort - SORT and UID SORT (RFC 5256) with SORT=DISPLAY (RFC 5957)
+ * cmd_sort - SORT and UID SORT (RFC 5256) with SORT=DISPLAY (RFC 5957),
+ * CONTEXT=SORT (RFC 5267 4: PARTIAL, UPDATE kept by search_ctx.c)
  * and ESORT (RFC 5267 3.2: SORT RETURN, answered with ESEARCH):
  * the messages SEARCH finds, in the order of the criteria, ties broken
  * by message number (THREAD, cmd_thread.c, uses the same items; see
@@ -21,137 +22,10 @@
 #include "log.h"
 #include "mime.h"
 #include "search.h"
+#include "search_ctx.h"
+#include "search_ret.h"
 #include "sort.h"
 #include "xalloc.h"
-
-static const struct {
-	const char *name;
-	enum sort_key key;
-} sort_names[] = {
-	{ "ARRIVAL", SK_ARRIVAL }, { "CC", SK_CC }, { "DATE", SK_DATE },
-	{ "FROM", SK_FROM }, { "SIZE", SK_SIZE }, { "SUBJECT", SK_SUBJECT },
-	{ "TO", SK_TO }, { "DISPLAYFROM", SK_DISPLAYFROM },
-	{ "DISPLAYTO", SK_DISPLAYTO },
-};
-
-/* sort_strip_leader - remove one subj-leader ("Re:", "Fwd:", "[blob]"
- * before one, blanks) at the start of s[*i..len); 2 if it was a reply
- * or forward marker, 1 blanks, 0 none */
-static int
-sort_strip_leader(const char *s, size_t len, size_t *i)
-{
-	static const char *refwd[] = { "re", "fwd", "fw" };
-	size_t j = *i, k, l;
-
-	if (j < len && (s[j] == ' ' || s[j] == '\t')) {
-		*i = j + 1;
-		return 1;
-	}
-	/* *subj-blob subj-refwd */
-	while (j < len && s[j] == '[') {
-		for (k = j + 1; k < len && s[k] != ']' && s[k] != '['; k++)
-			;
-		if (k >= len || s[k] != ']')
-			break;
-		for (j = k + 1; j < len && s[j] == ' '; j++)
-			;
-	}
-	for (k = 0; k < 3; k++) {
-		l = strlen(refwd[k]);
-		if (len - j >= l && strncasecmp(s + j, refwd[k], l) == 0)
-			break;
-	}
-	if (k == 3)
-		return 0;
-	j += l;
-	while (j < len && s[j] == ' ')
-		j++;
-	if (j < len && s[j] == '[') {	/* "Re[2]:" */
-		for (k = j + 1; k < len && s[k] != ']'; k++)
-			;
-		j = k < len ? k + 1 : j;
-	}
-	if (j >= len || s[j] != ':')
-		return 0;
-	*i = j + 1;
-	return 2;
-}
-
-char *
-sort_base_subject(const char *raw, size_t rlen, int *reply_r)
-{
-	struct buf d = BUF_INIT;
-	char *s, *t;
-	size_t len, i, o, k, changed;
-	int reply = 0, r;
-
-	mime_decode_words(raw, rlen, &d);
-	s = buf_release(&d);
-	if (reply_r != NULL)
-		*reply_r = 0;
-	if (s == NULL)
-		return xstrdup("");
-	/* (1) blanks folded into one space */
-	for (i = o = 0; s[i]; i++) {
-		char c = s[i] == '\t' || s[i] == '\r' || s[i] == '\n' ? ' ' :
-		    s[i];
-
-		if (c == ' ' && o > 0 && s[o - 1] == ' ')
-			continue;
-		s[o++] = c;
-	}
-	s[o] = '\0';
-	len = o;
-	i = 0;
-	do {
-		changed = 0;
-		/* (2) trailing "(fwd)" and blanks */
-		for (;;) {
-			while (len > i && s[len - 1] == ' ')
-				len--;
-			if (len - i >= 5 && strncasecmp(s + len - 5, "(fwd)",
-			    5) == 0) {
-				len -= 5;
-				reply = 1;
-			} else
-				break;
-		}
-		/* (3) leaders; a blob alone only if something follows */
-		for (;;) {
-			size_t before = i;
-
-			if ((r = sort_strip_leader(s, len, &i)) != 0) {
-				reply |= r == 2;
-				changed = 1;
-				continue;
-			}
-			if (i < len && s[i] == '[') {
-				for (k = i + 1; k < len && s[k] != ']'; k++)
-					;
-				if (k < len && k + 1 < len) {
-					i = k + 1;
-					changed = 1;
-					continue;
-				}
-			}
-			if (i == before)
-				break;
-		}
-		/* (5) "[fwd: ... ]" */
-		if (len - i >= 6 && strncasecmp(s + i, "[fwd:", 5) == 0 &&
-		    s[len - 1] == ']') {
-			i += 5;
-			len--;
-			changed = 1;
-			reply = 1;
-		}
-	} while (changed);
-	if (reply_r != NULL)
-		*reply_r = reply;
-	t = xstrndup(s + i, len - i);
-	free(s);
-	return t;
-}
 
 /* sort_hdr - the unfolded value of header name, raw; "" if absent */
 static void
@@ -200,9 +74,8 @@ sort_header_len(const char *data, size_t len)
 	return len;
 }
 
-/* sort_load - the keys the criteria need of one message */
-static void
-sort_load(struct imap_session *s, const struct sort_ctx *c,
+void
+sort_item_load(struct imap_session *s, const struct sort_ctx *c,
     const struct store_msg *rec, struct sort_item *it)
 {
 	const char *data = NULL, *err;
@@ -298,47 +171,10 @@ sort_cmp(const void *va, const void *vb, void *vc)
 	return r ? r : sort_num_cmp(a->msgno, b->msgno);
 }
 
-/* sort_criteria - "(REVERSE DATE SUBJECT)"; -1 bad.  DISPLAYFROM and
- * DISPLAYTO share one key slot: one of them per SORT */
-static int
-sort_criteria(const struct imapp_arg *l, struct sort_ctx *c)
-{
-	size_t i, j;
-	int reverse = 0, display = 0;
-
-	if (l->type != IMAPP_LIST || l->nlist == 0)
-		return -1;
-	for (i = 0; i < l->nlist; i++) {
-		if (l->list[i].type != IMAPP_ATOM)
-			return -1;
-		if (strcasecmp(l->list[i].str, "REVERSE") == 0) {
-			if (reverse)
-				return -1;
-			reverse = 1;
-			continue;
-		}
-		for (j = 0; j < sizeof(sort_names) / sizeof(sort_names[0]);
-		    j++)
-			if (strcasecmp(l->list[i].str, sort_names[j].name) == 0)
-				break;
-		if (j == sizeof(sort_names) / sizeof(sort_names[0]) ||
-		    c->ncrit == SORT_MAX_CRIT)
-			return -1;
-		if (sort_names[j].key == SK_DISPLAYFROM ||
-		    sort_names[j].key == SK_DISPLAYTO) {
-			if (display++)
-				return -1;
-		}
-		c->crit[c->ncrit].key = sort_names[j].key;
-		c->crit[c->ncrit++].reverse = reverse;
-		reverse = 0;
-	}
-	return reverse ? -1 : 0;
-}
-
 struct sort_item *
 sort_items(struct imap_cmd *cmd, const struct sort_ctx *c,
-    const struct imapp_arg *args, size_t n, size_t *nitems_r)
+    const struct imapp_arg *args, size_t n, size_t *nitems_r,
+    struct search_prog **prog_r)
 {
 	struct imap_session *s = cmd->s;
 	struct imap_view *v = &s->view;
@@ -372,7 +208,10 @@ sort_items(struct imap_cmd *cmd, const struct sort_ctx *c,
 		search_free(&prog);
 		return NULL;
 	}
-	search_free(&prog);
+	if (prog_r != NULL)
+		*prog_r = prog;
+	else
+		search_free(&prog);
 	uids = xcalloc(nhits + 1, sizeof(*uids));
 	for (i = 0; i < nhits; i++)
 		uids[i] = v->msgs[hits[i] - 1].uid;
@@ -387,7 +226,7 @@ sort_items(struct imap_cmd *cmd, const struct sort_ctx *c,
 	for (i = j = k = 0; i < nhits; i++) {
 		if (j < nrecs && recs[j].uid == uids[i]) {
 			items[k].msgno = hits[i];
-			sort_load(s, c, &recs[j++], &items[k++]);
+			sort_item_load(s, c, &recs[j++], &items[k++]);
 		}
 	}
 	free(recs);
@@ -414,78 +253,27 @@ sort_num(struct imap_cmd *cmd, uint32_t msgno)
 	return cmd->uid ? cmd->s->view.msgs[msgno - 1].uid : msgno;
 }
 
-#define ESORT_MIN	0x01
-#define ESORT_MAX	0x02
-#define ESORT_ALL	0x04
-#define ESORT_COUNT	0x08
-
-/* sort_return - ESORT (RFC 5267 3.2): "RETURN (MIN MAX ALL COUNT)"
- * before the criteria; the arguments it took (0: none), -1 bad */
+/* cmd_sort_keep - RETURN (UPDATE): keep a context of the result (items
+ * taken), or say why not (RFC 5267 4.3.1); 1 if kept */
 static int
-sort_return(struct imap_cmd *cmd, unsigned *ret_r)
+cmd_sort_keep(struct imap_cmd *cmd, const struct sort_ctx *c,
+    struct search_prog *prog, struct sort_item *items, size_t n)
 {
-	static const struct {
-		const char *name;
-		unsigned bit;
-	} opts[] = { { "MIN", ESORT_MIN }, { "MAX", ESORT_MAX },
-	    { "ALL", ESORT_ALL }, { "COUNT", ESORT_COUNT } };
-	const struct imapp_arg *l;
-	size_t i, j;
+	struct imap_session *s = cmd->s;
+	const char *why;
+	struct buf q = BUF_INIT;
 
-	*ret_r = 0;
-	if (cmd->nargs < 1 || cmd->args[0].type != IMAPP_ATOM ||
-	    strcasecmp(cmd->args[0].str, "RETURN") != 0)
+	if ((why = search_ctx_refusal(s, prog)) != NULL) {
+		imapp_put_string(&q, cmd->tag, strlen(cmd->tag));
+		io_printf(s, "* NO [NOUPDATE %s] %s\r\n", buf_cstr(&q), why);
+		log_info("search context refused user=%s addr=%s tag=%s "
+		    "reason=\"%s\" limit=%d", s->user, s->addr, cmd->tag, why,
+		    SEARCH_CTX_MAX);
+		buf_free(&q);
 		return 0;
-	if (cmd->nargs < 2 || (l = &cmd->args[1])->type != IMAPP_LIST)
-		return -1;
-	for (i = 0; i < l->nlist; i++) {
-		for (j = 0; j < sizeof(opts) / sizeof(opts[0]); j++)
-			if (l->list[i].type == IMAPP_ATOM &&
-			    strcasecmp(l->list[i].str, opts[j].name) == 0)
-				break;
-		if (j == sizeof(opts) / sizeof(opts[0]))
-			return -1;
-		*ret_r |= opts[j].bit;
 	}
-	if (*ret_r == 0)
-		*ret_r = ESORT_ALL;
-	return 2;
-}
-
-/* sort_esearch - the ESEARCH response of an ESORT: MIN and MAX are the
- * first and last in sort order, ALL the numbers in sort order (a range
- * only for a run that ascends by one) */
-static void
-sort_esearch(struct imap_cmd *cmd, unsigned ret, const uint32_t *nums,
-    size_t n)
-{
-	struct buf line = BUF_INIT;
-	size_t i, j;
-
-	buf_puts(&line, "* ESEARCH (TAG ");
-	imapp_put_string(&line, cmd->tag, strlen(cmd->tag));
-	buf_puts(&line, ")");
-	if (cmd->uid)
-		buf_puts(&line, " UID");
-	if ((ret & ESORT_MIN) && n > 0)
-		buf_printf(&line, " MIN %u", nums[0]);
-	if ((ret & ESORT_MAX) && n > 0)
-		buf_printf(&line, " MAX %u", nums[n - 1]);
-	if (ret & ESORT_COUNT)
-		buf_printf(&line, " COUNT %zu", n);
-	if ((ret & ESORT_ALL) && n > 0) {
-		buf_puts(&line, " ALL ");
-		for (i = 0; i < n; i = j + 1) {
-			for (j = i; j + 1 < n && nums[j + 1] == nums[j] + 1;
-			    j++)
-				;
-			buf_printf(&line, "%s%u", i ? "," : "", nums[i]);
-			if (j > i)
-				buf_printf(&line, ":%u", nums[j]);
-		}
-	}
-	io_printf(cmd->s, "%s\r\n", buf_cstr(&line));
-	buf_free(&line);
+	search_ctx_add(s, cmd->tag, cmd->uid, c, prog, NULL, items, n);
+	return 1;
 }
 
 void
@@ -493,15 +281,20 @@ cmd_sort(struct imap_cmd *cmd)
 {
 	struct sort_ctx c;
 	struct sort_item *items;
+	struct search_prog *prog = NULL;
+	struct search_ret ret;
 	struct buf res = BUF_INIT;
+	const char *err;
 	uint32_t *nums;
-	unsigned ret;
 	size_t n, i, skip;
 	int r;
 
 	memset(&c, 0, sizeof(c));
-	if ((r = sort_return(cmd, &ret)) < 0) {
-		imap_bad(cmd, "SORT RETURN takes (MIN MAX ALL COUNT)");
+	if ((r = search_ret_parse(cmd->args, cmd->nargs, SEARCH_RET_MIN |
+	    SEARCH_RET_MAX | SEARCH_RET_ALL | SEARCH_RET_COUNT |
+	    SEARCH_RET_CONTEXT | SEARCH_RET_UPDATE | SEARCH_RET_PARTIAL,
+	    &ret, &err)) < 0) {
+		imap_bad(cmd, "SORT: %s", err);
 		return;
 	}
 	skip = (size_t)r;
@@ -510,22 +303,36 @@ cmd_sort(struct imap_cmd *cmd)
 		imap_bad(cmd, "SORT needs (criteria) charset search-keys");
 		return;
 	}
+	if ((ret.opts & SEARCH_RET_UPDATE) && search_ctx_has(cmd->s,
+	    cmd->tag)) {
+		/* RFC 5267 4.3: updates are told by tag */
+		imap_bad(cmd, "Tag reuse: a search context has this tag");
+		return;
+	}
 	if ((items = sort_items(cmd, &c, cmd->args + skip + 1,
-	    cmd->nargs - skip - 1, &n)) == NULL)
+	    cmd->nargs - skip - 1, &n, (ret.opts & SEARCH_RET_UPDATE) ?
+	    &prog : NULL)) == NULL)
 		return;
 	qsort_r(items, n, sizeof(*items), sort_cmp, &c);
 	nums = xcalloc(n + 1, sizeof(*nums));
 	for (i = 0; i < n; i++)
 		nums[i] = sort_num(cmd, items[i].msgno);
-	if (ret != 0) {
-		sort_esearch(cmd, ret, nums, n);
+	if (ret.opts != 0) {
+		search_ret_put(&res, cmd->tag, cmd->uid, &ret, nums, n);
+		io_printf(cmd->s, "%s\r\n", buf_cstr(&res));
 	} else {
 		for (i = 0; i < n; i++)
 			buf_printf(&res, " %u", nums[i]);
 		io_printf(cmd->s, "* SORT%s\r\n", buf_cstr(&res));
 	}
+	if (prog != NULL && cmd_sort_keep(cmd, &c, prog, items, n)) {
+		items = NULL;
+		prog = NULL;
+	}
 	imap_ok(cmd, "SORT completed");
 	free(nums);
 	buf_free(&res);
-	sort_items_free(items, n);
+	search_free(&prog);
+	if (items != NULL)
+		sort_items_free(items, n);
 }

@@ -475,7 +475,7 @@ cmd_thread(struct imap_cmd *cmd)
 	c.crit[1].key = SK_DATE;
 	c.ncrit = 2;
 	if ((items = sort_items(cmd, &c, cmd->args + 1, cmd->nargs - 1,
-	    &n)) == NULL)
+	    &n, NULL)) == NULL)
 		return;
 	if (refs)
 		thread_references(cmd, items, n, &res);

@@ -29,6 +29,8 @@ struct view_msg {
 	unsigned gone:1;	/* expunged, EXPUNGE not yet sent */
 };
 
+struct search_ctx;
+
 struct imap_view {
 	uint32_t mboxid;
 	char *name;
@@ -50,6 +52,9 @@ struct imap_view {
 	size_t nsaved;
 	struct view_msg *msgs;
 	size_t n, size;
+	struct search_ctx *ctx;	/* RETURN (UPDATE) contexts (search_ctx.c);
+				 * while any, the session is not parked */
+	int ctx_logged;		/* "not parked" said for this view */
 };
 
 struct imap_session {

@@ -31,7 +31,9 @@ imap_cmd_fn cmd_idle;
 /* cmd_append.c */
 imap_cmd_fn cmd_append;
 /* cmd_message.c */
-imap_cmd_fn cmd_fetch, cmd_store, cmd_copy, cmd_search;
+imap_cmd_fn cmd_fetch, cmd_store, cmd_copy;
+/* cmd_search.c */
+imap_cmd_fn cmd_search, cmd_cancelupdate;
 struct search_prog;
 /* cmd_search_hits - the message numbers (ascending, malloc'ed) of the
  * view's messages prog matches, and the highest MODSEQ among them */

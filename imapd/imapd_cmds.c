@@ -46,6 +46,7 @@ static const struct imap_cmd_def imapd_cmds[] = {
 	{ "UNSELECT", cmd_close, SEL },
 	{ "EXPUNGE", cmd_expunge, SEL | UID },
 	{ "SEARCH", cmd_search, SEL | IMAP_CMD_NOEXPUNGE | UID },
+	{ "CANCELUPDATE", cmd_cancelupdate, SEL },
 	{ "SORT", cmd_sort, SEL | IMAP_CMD_NOEXPUNGE | UID },
 	{ "THREAD", cmd_thread, SEL | IMAP_CMD_NOEXPUNGE | UID },
 	{ "FETCH", cmd_fetch, SEL | IMAP_CMD_NOEXPUNGE | UID },

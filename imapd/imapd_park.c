@@ -40,6 +40,7 @@
 #include "ipc.h"
 #include "log.h"
 #include "notify.h"
+#include "search_ctx.h"
 #include "snap.h"
 #include "srv.h"
 #include "tlsproto.h"
@@ -112,6 +113,14 @@ park_snapshot(struct imap_session *s, int kind, const char *tag,
 	    (s->secure ? SNAP_F_SECURE : 0) | (s->tls ? SNAP_F_TLS : 0);
 	if (s->z != NULL && compress_snap(s, sn) < 0)
 		return -1;
+	if (s->state == IMAP_S_SELECTED && v->ctx != NULL) {
+		/* search contexts stay with their worker (search_ctx.h) */
+		if (!v->ctx_logged++)
+			log_info("not parked user=%s addr=%s "
+			    "reason=search-contexts limit=%d", s->user,
+			    s->addr, SEARCH_CTX_MAX);
+		return -1;
+	}
 	if (s->state == IMAP_S_SELECTED) {
 		sn->flags |= SNAP_F_SELECTED |
 		    (v->readonly ? SNAP_F_READONLY : 0);

@@ -396,6 +396,34 @@ search_uses_modseq(const struct search_prog *p)
 	return 0;
 }
 
+const char *
+search_volatile(const struct search_prog *p)
+{
+	const char *r;
+	size_t i;
+
+	switch (p->op) {
+	case SR_SEQ:
+		return "Message numbers change without the messages changing";
+	case SR_UID:
+		if (strcmp(p->set, "$") == 0)
+			return "The saved result changes with the next SEARCH";
+		if (strchr(p->set, '*') != NULL)
+			return "'*' changes as mail arrives";
+		break;
+	case SR_RECENT: case SR_NEW: case SR_OLD:
+		return "\\Recent changes without the messages changing";
+	case SR_OLDER: case SR_YOUNGER:
+		return "OLDER and YOUNGER change with time";
+	default:
+		break;
+	}
+	for (i = 0; i < p->nkids; i++)
+		if ((r = search_volatile(p->kids[i])) != NULL)
+			return r;
+	return NULL;
+}
+
 int
 search_has_text(const struct search_prog *p)
 {

@@ -39,6 +39,10 @@ void search_msg_done(struct search_msg *m);
 /* search_uses_modseq - has the program a MODSEQ key (RFC 7162 3.1.5:
  * the result then carries the highest MODSEQ)? */
 int search_uses_modseq(const struct search_prog *p);
+/* search_volatile - why p's result may change while the messages do not
+ * (message numbers, '*', "$", \Recent, OLDER/YOUNGER), NULL if it
+ * changes only with them (search_ctx.c keeps only those current) */
+const char *search_volatile(const struct search_prog *p);
 void search_free(struct search_prog **p);
 
 /*

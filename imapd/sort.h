@@ -1,7 +1,8 @@
 /*
- * sort - what SORT (cmd_sort.c) and THREAD (cmd_thread.c) share: the
- * messages a search finds, with the keys the criteria need, and RFC
- * 5256's base subject.
+ * sort - what SORT (cmd_sort.c), THREAD (cmd_thread.c) and the SORT
+ * contexts (search_ctx.c) share: the messages a search finds, with the
+ * keys the criteria need, the criteria and RFC 5256's base subject
+ * (sort_parse.c).
  */
 #ifndef BERTH_IMAPD_SORT_H
 #define BERTH_IMAPD_SORT_H
@@ -39,6 +40,10 @@ struct sort_ctx {
 	size_t ncrit;
 };
 
+/* sort_criteria - the list l ("(REVERSE DATE SUBJECT)") into c (zeroed
+ * by the caller); -1 bad.  DISPLAYFROM and DISPLAYTO share one key
+ * slot: one of them per SORT (sort_parse.c) */
+int sort_criteria(const struct imapp_arg *l, struct sort_ctx *c);
 /* sort_base_subject - RFC 5256 2.1: the decoded subject without its
  * reply and forward markers, blanks folded (malloc'ed); *reply_r (may
  * be NULL): were such markers removed? */
@@ -48,10 +53,17 @@ size_t sort_header_len(const char *data, size_t len);
 /*
  * sort_items - the messages the search keys args[1..n) (args[0]: the
  * charset) find, with the keys c needs, in message number order
- * (malloc'ed, sort_items_free); NULL after a tagged reply
+ * (malloc'ed, sort_items_free); NULL after a tagged reply.  prog_r (may
+ * be NULL): the compiled keys, for the caller to keep
  */
+struct search_prog;
 struct sort_item *sort_items(struct imap_cmd *cmd, const struct sort_ctx *c,
-    const struct imapp_arg *args, size_t n, size_t *nitems_r);
+    const struct imapp_arg *args, size_t n, size_t *nitems_r,
+    struct search_prog **prog_r);
+/* sort_item_load - the keys c needs of the message rec into it (its
+ * msgno left to the caller) */
+void sort_item_load(struct imap_session *s, const struct sort_ctx *c,
+    const struct store_msg *rec, struct sort_item *it);
 void sort_items_free(struct sort_item *items, size_t n);
 /* sort_cmp - qsort_r order of two items by the criteria of ctx (a
  * struct sort_ctx), then by message number */

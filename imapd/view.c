@@ -23,6 +23,7 @@
 
 #include "imapd.h"
 #include "log.h"
+#include "search_ctx.h"
 #include "snap.h"
 #include "xalloc.h"
 
@@ -224,6 +225,7 @@ view_close(struct imap_session *s)
 	free(s->view.name);
 	buf_free(&s->view.keywords);
 	free(s->view.saved);
+	search_ctx_free(s);
 	memset(&s->view, 0, sizeof(s->view));
 	if (s->state == IMAP_S_SELECTED)
 		s->state = IMAP_S_AUTH;
@@ -315,6 +317,8 @@ view_emit_expunges(struct imap_session *s)
 	struct imap_view *v = &s->view;
 	size_t i, o;
 
+	/* RFC 5267 4.3.4: REMOVEFROM by the numbers before the EXPUNGE */
+	search_ctx_expunge(s);
 	if (s->qresync)
 		view_emit_vanished(s);
 	for (i = v->n; i > 0 && !s->qresync; i--)
@@ -468,8 +472,9 @@ view_sync(struct imap_session *s, int allow_expunge)
 	    (allow_expunge ? VIEW_SYNC_EXPUNGE : 0), NULL, NULL);
 }
 
-void
-view_sync_as(struct imap_session *s, unsigned what, view_new_fn *new_fn,
+/* view_sync_run - view_sync_as but for the contexts */
+static void
+view_sync_run(struct imap_session *s, unsigned what, view_new_fn *new_fn,
     void *ctx)
 {
 	struct imap_view *v = &s->view;
@@ -528,6 +533,16 @@ view_sync_as(struct imap_session *s, unsigned what, view_new_fn *new_fn,
 	v->modseq = anygone ? v->modseq : d.mb.highestmodseq;
 	v->smodseq = d.mb.highestmodseq;
 	store_view_delta_free(&d);
+}
+
+void
+view_sync_as(struct imap_session *s, unsigned what, view_new_fn *new_fn,
+    void *ctx)
+{
+	view_sync_run(s, what, new_fn, ctx);
+	/* RFC 5267 4.3.3: ADDTO once the EXISTS went out */
+	if (s->state == IMAP_S_SELECTED && (what & VIEW_SYNC_NEW))
+		search_ctx_sync(s);
 }
 
 int

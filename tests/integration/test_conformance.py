@@ -619,8 +619,12 @@ def test_sort(server):
             sort_msg(b"=?UTF-8?Q?Carl?= <carl@example.com>",
                      b"b@example.com", b"[fwd: Gamma]",
                      b"Mon, 2 Feb 2026 11:00:00 +0000", b"xxxxx"))
+    # one internal date for all: ARRIVAL ties, whatever the clock does
+    # between the APPENDs on a loaded machine
     for m in msgs:
-        append(a, b"srt", m)
+        a.send(b'A APPEND srt "02-Feb-2026 12:00:00 +0000" {%d+}\r\n'
+               % len(m) + m + b"\r\n")
+        ok(a.until_tag(b"A"))
     by_size = sorted(range(3), key=lambda i: (len(msgs[i]), i))
     size_order = b"* SORT " + b" ".join(b"%d" % (i + 1) for i in by_size)
     ok(a.cmd(b"s", b"SELECT srt"))
