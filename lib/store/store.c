@@ -1078,25 +1078,40 @@ store_op_create(struct store *st, DB_TXN *txn, void *varg)
 	return store_mbox_new(st, txn, a->user, a->name, 0);
 }
 
+/*
+ * store_run_mbox - store_run(op) on the mailbox name of a->user (INBOX in
+ * any case is INBOX), naming a missing or existing mailbox in *error_r
+ */
+static int
+store_run_mbox(struct store *st, store_op_fn *op, struct store_mbox_arg *a,
+    const char *name, const char **error_r)
+{
+	char *n = store_mname(name);
+	int r;
+
+	a->name = n;
+	r = store_run(st, op, a, error_r);
+	if (r == STORE_ENOENT)
+		store_fail(st, error_r, "no such mailbox");
+	else if (r == STORE_EEXIST)
+		store_fail(st, error_r, "mailbox already exists");
+	a->name = NULL;
+	free(n);
+	return r;
+}
+
 int
 store_mbox_create(struct store *st, const char *user, const char *name,
     const char **error_r)
 {
 	struct store_mbox_arg a = { user, NULL, NULL, NULL, 0 };
-	char *n = store_mname(name);
-	int r;
 
-	if (!store_name_ok(n)) {
-		free(n);
+	/* the canonical name differs from name in case only */
+	if (!store_name_ok(name)) {
 		store_fail(st, error_r, "invalid mailbox name");
 		return STORE_EINVAL;
 	}
-	a.name = n;
-	r = store_run(st, store_op_create, &a, error_r);
-	if (r == STORE_EEXIST)
-		store_fail(st, error_r, "mailbox already exists");
-	free(n);
-	return r;
+	return store_run_mbox(st, store_op_create, &a, name, error_r);
 }
 
 static int
@@ -1121,15 +1136,8 @@ store_mbox_set_use(struct store *st, const char *user, const char *name,
     uint32_t use, const char **error_r)
 {
 	struct store_mbox_arg a = { user, NULL, NULL, NULL, use };
-	char *n = store_mname(name);
-	int r;
 
-	a.name = n;
-	r = store_run(st, store_op_attrs, &a, error_r);
-	if (r == STORE_ENOENT)
-		store_fail(st, error_r, "no such mailbox");
-	free(n);
-	return r;
+	return store_run_mbox(st, store_op_attrs, &a, name, error_r);
 }
 
 static int
@@ -1151,15 +1159,8 @@ store_mbox_get(struct store *st, const char *user, const char *name,
     struct store_mbox *mb_r, const char **error_r)
 {
 	struct store_mbox_arg a = { user, NULL, NULL, mb_r, 0 };
-	char *n = store_mname(name);
-	int r;
 
-	a.name = n;
-	r = store_run(st, store_op_get, &a, error_r);
-	if (r == STORE_ENOENT)
-		store_fail(st, error_r, "no such mailbox");
-	free(n);
-	return r;
+	return store_run_mbox(st, store_op_get, &a, name, error_r);
 }
 
 /* store_msgs_drop - remove every index record of mboxid (for DELETE) */
@@ -1190,20 +1191,12 @@ store_mbox_delete(struct store *st, const char *user, const char *name,
     const char **error_r)
 {
 	struct store_mbox_arg a = { user, NULL, NULL, NULL, 0 };
-	char *n = store_mname(name);
-	int r;
 
-	if (strcmp(n, "INBOX") == 0) {
-		free(n);
+	if (strcasecmp(name, "INBOX") == 0) {
 		store_fail(st, error_r, "INBOX cannot be deleted");
 		return STORE_EINVAL;
 	}
-	a.name = n;
-	r = store_run(st, store_op_delete, &a, error_r);
-	if (r == STORE_ENOENT)
-		store_fail(st, error_r, "no such mailbox");
-	free(n);
-	return r;
+	return store_run_mbox(st, store_op_delete, &a, name, error_r);
 }
 
 int

@@ -157,29 +157,38 @@ store_op_list(struct store *st, DB_TXN *txn, void *varg)
 	return r == DB_NOTFOUND ? 0 : r;
 }
 
-/* store_msg_select - records of mboxid with modseq > since (and, when
- * mb_r is given, the mailbox record from the same transaction) */
+/* store_msg_list_run - store_op_list for a; what it gathered is freed
+ * on failure */
 static int
-store_msg_select(struct store *st, uint32_t mboxid, uint64_t since,
-    struct store_mbox *mb_r, struct store_msg **msgs_r, size_t *n_r,
+store_msg_list_run(struct store *st, struct store_list_arg *a,
     const char **error_r)
 {
-	struct store_list_arg a;
-	int r;
+	int r = store_run(st, store_op_list, a, error_r);
 
-	memset(&a, 0, sizeof(a));
-	a.mboxid = mboxid;
-	a.since = since;
-	a.mb = mb_r;
-	r = store_run(st, store_op_list, &a, error_r);
 	if (r != 0) {
-		free(a.msgs);
+		free(a->msgs);
+		free(a->uids);
+		a->msgs = NULL;
+		a->uids = NULL;
+		a->n = 0;
 		if (r == STORE_ENOENT)
 			store_fail(st, error_r, "mailbox no longer exists");
-		return r;
 	}
-	*msgs_r = a.msgs;
-	*n_r = a.n;
+	return r;
+}
+
+/* store_msg_select - the records a selects (and, when a->mb is set, the
+ * mailbox record from the same transaction) */
+static int
+store_msg_select(struct store *st, struct store_list_arg *a,
+    struct store_msg **msgs_r, size_t *n_r, const char **error_r)
+{
+	int r;
+
+	if ((r = store_msg_list_run(st, a, error_r)) != 0)
+		return r;
+	*msgs_r = a->msgs;
+	*n_r = a->n;
 	return 0;
 }
 
@@ -187,59 +196,45 @@ int
 store_msg_list(struct store *st, uint32_t mboxid, struct store_mbox *mb_r,
     struct store_msg **msgs_r, size_t *n_r, const char **error_r)
 {
-	return store_msg_select(st, mboxid, 0, mb_r, msgs_r, n_r, error_r);
+	struct store_list_arg a = { .mboxid = mboxid, .mb = mb_r };
+
+	return store_msg_select(st, &a, msgs_r, n_r, error_r);
 }
 
 int
 store_msg_range(struct store *st, uint32_t mboxid, uint32_t lo, uint32_t hi,
     size_t max, struct store_msg **msgs_r, size_t *n_r, const char **error_r)
 {
-	struct store_list_arg a;
-	int r;
+	struct store_list_arg a = { .mboxid = mboxid,
+	    .above = lo > 0 ? lo - 1 : 0, .upto = hi, .max = max };
 
-	memset(&a, 0, sizeof(a));
-	a.mboxid = mboxid;
-	a.above = lo > 0 ? lo - 1 : 0;
-	a.upto = hi;
-	a.max = max;
 	if (lo > hi || hi == 0) {
 		*msgs_r = NULL;
 		*n_r = 0;
 		return 0;
 	}
-	if ((r = store_run(st, store_op_list, &a, error_r)) != 0) {
-		free(a.msgs);
-		return r;
-	}
-	*msgs_r = a.msgs;
-	*n_r = a.n;
-	return 0;
+	return store_msg_select(st, &a, msgs_r, n_r, error_r);
 }
 
 int
 store_msg_changed(struct store *st, uint32_t mboxid, uint64_t since,
     struct store_msg **msgs_r, size_t *n_r, const char **error_r)
 {
-	return store_msg_select(st, mboxid, since, NULL, msgs_r, n_r,
-	    error_r);
+	struct store_list_arg a = { .mboxid = mboxid, .since = since };
+
+	return store_msg_select(st, &a, msgs_r, n_r, error_r);
 }
 
 int
 store_expunged_since(struct store *st, uint32_t mboxid, uint64_t since,
     uint32_t **uids_r, size_t *n_r, const char **error_r)
 {
-	struct store_list_arg a;
+	struct store_list_arg a = { .mboxid = mboxid, .since = since,
+	    .expunged = 1 };
 	int r;
 
-	memset(&a, 0, sizeof(a));
-	a.mboxid = mboxid;
-	a.since = since;
-	a.expunged = 1;
-	r = store_run(st, store_op_list, &a, error_r);
-	if (r != 0) {
-		free(a.uids);
+	if ((r = store_msg_list_run(st, &a, error_r)) != 0)
 		return r;
-	}
 	*uids_r = a.uids;
 	*n_r = a.n;
 	return 0;
@@ -301,15 +296,10 @@ int
 store_expunged_first(struct store *st, uint32_t mboxid, uint64_t since,
     uint32_t above, uint32_t *uid_r, const char **error_r)
 {
-	struct store_list_arg a;
-	int r;
+	struct store_list_arg a = { .mboxid = mboxid, .since = since,
+	    .above = above, .expunged = 1 };
+	int r = store_msg_list_run(st, &a, error_r);
 
-	memset(&a, 0, sizeof(a));
-	a.mboxid = mboxid;
-	a.since = since;
-	a.above = above;
-	a.expunged = 1;
-	r = store_run(st, store_op_list, &a, error_r);
 	*uid_r = 0;
 	for (size_t i = 0; r == 0 && i < a.n; i++)
 		if (*uid_r == 0 || a.uids[i] < *uid_r)
@@ -882,39 +872,6 @@ store_msgs_move_all(struct store *st, DB_TXN *txn, uint32_t from,
 }
 
 int
-store_msg_map(struct store *st, const char *guid, const char **data_r,
-    size_t *len_r, const char **error_r)
-{
-	char *path = store_file_path(st, guid);
-	struct stat sb;
-	void *p;
-	int fd;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &sb) < 0) {
-		store_fail(st, error_r, "open %s: %s", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		free(path);
-		return -1;
-	}
-	free(path);
-	if (sb.st_size == 0) {
-		close(fd);
-		*data_r = "";
-		*len_r = 0;
-		return 0;
-	}
-	p = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-	close(fd);
-	if (p == MAP_FAILED)
-		return store_fail(st, error_r, "mmap: %s", strerror(errno));
-	*data_r = p;
-	*len_r = (size_t)sb.st_size;
-	return 0;
-}
-
-int
 store_msg_open(struct store *st, const char *guid, int *fd_r, size_t *len_r,
     const char **error_r)
 {
@@ -933,6 +890,28 @@ store_msg_open(struct store *st, const char *guid, int *fd_r, size_t *len_r,
 	free(path);
 	*fd_r = fd;
 	*len_r = (size_t)sb.st_size;
+	return 0;
+}
+
+int
+store_msg_map(struct store *st, const char *guid, const char **data_r,
+    size_t *len_r, const char **error_r)
+{
+	void *p;
+	int fd;
+
+	if (store_msg_open(st, guid, &fd, len_r, error_r) < 0)
+		return -1;
+	if (*len_r == 0) {
+		close(fd);
+		*data_r = "";
+		return 0;
+	}
+	p = mmap(NULL, *len_r, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED)
+		return store_fail(st, error_r, "mmap: %s", strerror(errno));
+	*data_r = p;
 	return 0;
 }
 
