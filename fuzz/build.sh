@@ -15,7 +15,7 @@ CONF
 L=$top/lib
 CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -I$out -I$L/util \
 	-I$L/mail -I$L/imap -I$L/store -I$L/proto"
-LIB="$L/util/buf.c $L/util/xalloc.c $L/util/log.c"
+LIB="$L/util/buf.c $L/util/xalloc.c $L/util/log.c $L/util/err.c"
 clang $CFLAGS -o "$out/fuzz_imapp" "$here/fuzz_imapp.c" "$L/imap/imapp.c" "$L/imap/mutf7.c" $LIB
 clang $CFLAGS -o "$out/fuzz_mime" "$here/fuzz_mime.c" "$L/mail/mime_parse.c" \
 	"$L/mail/mime_hdr.c" "$L/mail/mime_text.c" "$L/imap/envelope.c" "$L/imap/bodystructure.c" "$L/mail/date.c" "$L/imap/imapp.c" "$L/imap/mutf7.c" $LIB

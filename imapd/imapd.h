@@ -92,6 +92,7 @@ struct imap_session {
 	struct imap_notify *notify;	/* NOTIFY SET state, NULL: none */
 	int slot_fd[2];		/* upload slots held (user, address), -1:
 				 * none (imapd_slot.c) */
+	char *slot_path[2];	/* their files, NULL: none */
 };
 
 /* the command currently running, for handlers */

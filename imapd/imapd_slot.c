@@ -9,12 +9,11 @@
  * of its uploads are refused before their literal is read.
  *
  * A slot is an flock(2) on one of N files under
- * <configdirectory>/slots, named after the user or the address: the
- * kernel counts them across all workers and drops a dead worker's at
- * once, with no daemon to ask and nothing to reclaim.  The files stay
- * (an empty file per user or address that ever uploaded a large literal,
- * N at most each); unlinking one another worker may have open would let
- * two workers hold the same slot.
+ * <configdirectory>/slots, named after the user or the address
+ * (lockslot.c): the kernel counts them across all workers and drops a
+ * dead worker's at once, with no daemon to ask.  A file lasts while it
+ * is held: the worker unlinks it as it lets go, and master removes those
+ * of workers that died holding one when it starts.
  *
  * Does not decide when a slot is needed (imapd_session.c does), and never
  * blocks: a slot is free now or the upload is refused.
@@ -22,16 +21,14 @@
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "cfg.h"
 #include "imapd.h"
+#include "lockslot.h"
 #include "log.h"
 
 #define SLOT_NAME_MAX 96
@@ -60,42 +57,13 @@ slot_name(const char *what, char *out, size_t size)
 	snprintf(out, size, "#%016llx", (unsigned long long)h);
 }
 
-/* slot_take_one - lock one of max slot files kind.what; its fd, -1 when
- * all are held (errno 0) or on an error (errno set) */
-static int
-slot_take_one(const char *dir, char kind, const char *what, int max)
-{
-	char name[SLOT_NAME_MAX + 24], path[4096];
-	int fd, i;
-
-	slot_name(what, name, sizeof(name));
-	for (i = 0; i < max; i++) {
-		if ((size_t)snprintf(path, sizeof(path), "%s/%c.%s.%d", dir,
-		    kind, name, i) >= sizeof(path)) {
-			errno = ENAMETOOLONG;
-			return -1;
-		}
-		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
-		    0600);
-		if (fd < 0)
-			return -1;
-		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
-			return fd;
-		close(fd);
-		if (errno != EWOULDBLOCK)
-			return -1;
-	}
-	errno = 0;
-	return -1;
-}
-
 int
 imapd_slot_take(struct imap_session *s, const char **limit_r)
 {
 	static const char *const keys[2] = { "maxliteral_workers_user",
 	    "maxliteral_workers_addr" };
 	const char *what[2] = { s->user, s->addr };
-	char dir[4096];
+	char dir[4096], name[SLOT_NAME_MAX + 24];
 	long long max;
 	int i;
 
@@ -112,8 +80,11 @@ imapd_slot_take(struct imap_session *s, const char **limit_r)
 			continue;	/* no cap */
 		if (max > 1000)
 			max = 1000;
-		s->slot_fd[i] = slot_take_one(dir, i == 0 ? 'u' : 'a',
-		    what[i], (int)max);
+		name[0] = i == 0 ? 'u' : 'a';
+		name[1] = '.';
+		slot_name(what[i], name + 2, sizeof(name) - 2);
+		s->slot_fd[i] = lockslot_take(dir, name, (int)max,
+		    &s->slot_path[i]);
 		if (s->slot_fd[i] >= 0)
 			continue;
 		if (errno != 0) {
@@ -133,9 +104,6 @@ imapd_slot_release(struct imap_session *s)
 {
 	int i;
 
-	for (i = 0; i < 2; i++) {
-		if (s->slot_fd[i] >= 0)
-			close(s->slot_fd[i]);	/* drops the lock */
-		s->slot_fd[i] = -1;
-	}
+	for (i = 0; i < 2; i++)
+		lockslot_release(&s->slot_fd[i], &s->slot_path[i]);
 }

@@ -24,11 +24,13 @@
 
 #include "cfg.h"
 #include "ev.h"
+#include "lockslot.h"
 #include "log.h"
 #include "master.h"
 #include "srv.h"
 #include "clock.h"
 #include "store.h"
+#include "xalloc.h"
 
 struct master master;
 
@@ -142,6 +144,22 @@ master_shutdown(void)
 	exit(0);
 }
 
+/* master_slots_sweep - remove the upload slot files (imapd_slot.c) of
+ * workers that died holding one, at start and after a recovery (when no
+ * worker of ours runs; lockslot_sweep leaves any file still held) */
+static void
+master_slots_sweep(void)
+{
+	char *dir = xasprintf("%s/slots", cfg_str("configdirectory"));
+	int n;
+
+	if ((n = lockslot_sweep(dir)) < 0 && errno != ENOENT)
+		log_warn("cannot sweep %s: %m", dir);
+	else if (n > 0)
+		log_info("removed stale upload slots dir=%s count=%d", dir, n);
+	free(dir);
+}
+
 /*
  * master_recover - a child reported that the mail store needs recovery (a
  * process died inside Berkeley DB).  Recovery needs the store to itself:
@@ -161,6 +179,7 @@ master_recover(void)
 	master_stop_children(1);
 	master.terminating = 0;
 	master_store_size();
+	master_slots_sweep();
 	master_event_run_start();
 	for (i = 0; i < master.nsvcs; i++)
 		master_event_schedule(master.svcs[i], 1);
@@ -374,6 +393,7 @@ main(int argc, char **argv)
 	master.status_rfd = pfd[0];
 	master.status_wfd = pfd[1];
 	master_store_size();
+	master_slots_sweep();
 	master_event_run_start();
 	for (i = 0; i < master.nsvcs; i++) {
 		struct master_svc *svc = master.svcs[i];

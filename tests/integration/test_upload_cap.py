@@ -3,6 +3,8 @@ by a worker; one user, and one address, can hold at most
 maxliteral_workers_user / _addr workers that way (imapd_slot.c).  The
 next upload is refused before any byte of its literal is read: a
 synchronizing literal with a tagged NO [LIMIT], a LITERAL+ one with BYE."""
+import os
+
 from raw import Raw
 
 SIZE = 100000       # far more than idled holds (8K)
@@ -119,3 +121,44 @@ def test_long_lines_capped_too(fresh):
     for r in held:
         r.send(b"\r\n")
         assert r.cmd(b"n", b"NOOP")[-1].startswith(b"n OK")
+
+
+def slot_files(s):
+    d = os.path.join(s.dir, "conf", "slots")
+    return sorted(os.listdir(d)) if os.path.isdir(d) else []
+
+
+def test_slot_files_last_while_held(fresh):
+    """a slot's file is there while an upload holds it and gone when it
+    ends, finished or cut off; files left by workers that died holding
+    one are removed when master starts"""
+    s = fresh(extra_conf=CONF)
+    d = os.path.join(s.dir, "conf", "slots")
+    os.makedirs(d, exist_ok=True)
+    for name in ("u.gone.0", "u.gone.1", "a.127.0.0.77.0"):
+        open(os.path.join(d, name), "w").close()
+    s.start()
+    assert s.wait_log("removed stale upload slots", "count=3")
+    assert slot_files(s) == []
+    r1 = login(s, b"alice", b"secret")
+    r2 = login(s, b"alice", b"secret")
+    assert start_upload(r1).startswith(b"+ ")
+    assert start_upload(r2).startswith(b"+ ")
+    assert slot_files(s) == ["a.127.0.0.1.0", "a.127.0.0.1.1",
+                             "u.alice.0", "u.alice.1"]
+    assert finish_upload(r1).startswith(b"u OK")
+    assert slot_files(s) == ["a.127.0.0.1.1", "u.alice.1"]
+    # one that ends mid-upload lets go of its files too
+    gone = s.log_count("disconnect user=alice")
+    r2.close()
+    assert s.wait_log("disconnect user=alice", count=gone + 1)
+    assert slot_files(s) == []
+    # and the slots still count
+    ups = [login(s, b"alice", b"secret") for _ in range(2)]
+    for r in ups:
+        assert start_upload(r).startswith(b"+ ")
+    r3 = login(s, b"alice", b"secret")
+    assert start_upload(r3).startswith(b"u NO [LIMIT]")
+    for r in ups:
+        assert finish_upload(r).startswith(b"u OK")
+    assert slot_files(s) == []
