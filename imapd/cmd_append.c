@@ -1,8 +1,10 @@
 /*
- * cmd_append - APPEND mailbox ([flags] [date-time] literal)+ (several:
- * MULTIAPPEND, RFC 3502).  The tagged OK is sent only after store_append
- * has fsync'd every file and committed; a MULTIAPPEND that fails part way
- * expunges what it added.
+ * cmd_append - APPEND mailbox ([flags] [date-time] (literal / CATENATE
+ * (...)))+ (several: MULTIAPPEND, RFC 3502; CATENATE, RFC 4469:
+ * cmd_append_cat.c).  The tagged OK is sent only after store_append has
+ * fsync'd every file and committed; a MULTIAPPEND that fails part way
+ * (a bad URL, a full quota) expunges what it added.  A catenated message
+ * is built just before it is stored, so memory holds one at a time.
  */
 #include "config.h"
 
@@ -14,6 +16,7 @@
 #include <time.h>
 
 #include "cfg.h"
+#include "cmd_append.h"
 #include "date.h"
 #include "imapd.h"
 #include "imapd_cmd.h"
@@ -26,8 +29,43 @@
 struct append_msg {
 	struct store_append opt;
 	struct buf kw;
-	const struct imapp_arg *lit;
+	const struct imapp_arg *lit;	/* the literal, or */
+	const struct imapp_arg *cat;	/* the CATENATE list */
 };
+
+/* append_literal - the message literal at *i (or "UTF8 (literal8)"):
+ * 0, or -1 after a tagged reply */
+static int
+append_literal(struct imap_cmd *cmd, size_t *ip, struct append_msg *a)
+{
+	size_t i = *ip;
+
+	/* RFC 6855 4: "UTF8 (literal8)", once UTF-8 is enabled */
+	if (i + 1 < cmd->nargs && cmd->args[i].type == IMAPP_ATOM &&
+	    strcasecmp(cmd->args[i].str, "UTF8") == 0 &&
+	    cmd->s->utf8 && cmd->args[i + 1].type == IMAPP_LIST &&
+	    cmd->args[i + 1].nlist == 1 &&
+	    cmd->args[i + 1].list[0].type == IMAPP_LITERAL) {
+		a->lit = &cmd->args[i + 1].list[0];
+		i += 2;
+	} else if (i >= cmd->nargs || cmd->args[i].type != IMAPP_LITERAL) {
+		imap_bad(cmd, "APPEND message must be a literal");
+		return -1;
+	} else {
+		a->lit = &cmd->args[i++];
+	}
+	*ip = i;
+	if (a->lit->len == 0) {
+		imap_no(cmd, "Empty message");
+		return -1;
+	}
+	if ((long long)a->lit->len > cfg_size("maxmessagesize")) {
+		imap_no(cmd, "[TOOBIG] Message larger than %lld bytes",
+		    cfg_size("maxmessagesize"));
+		return -1;
+	}
+	return 0;
+}
 
 /*
  * append_parse - the messages after the mailbox: ([flags] [date-time]
@@ -65,30 +103,14 @@ append_parse(struct imap_cmd *cmd, struct append_msg *m, size_t *n_r)
 			}
 			i++;
 		}
-		/* RFC 6855 4: "UTF8 (literal8)", once UTF-8 is enabled */
 		if (i + 1 < cmd->nargs && cmd->args[i].type == IMAPP_ATOM &&
-		    strcasecmp(cmd->args[i].str, "UTF8") == 0 &&
-		    cmd->s->utf8 && cmd->args[i + 1].type == IMAPP_LIST &&
-		    cmd->args[i + 1].nlist == 1 &&
-		    cmd->args[i + 1].list[0].type == IMAPP_LITERAL) {
-			a->lit = &cmd->args[i + 1].list[0];
+		    strcasecmp(cmd->args[i].str, "CATENATE") == 0) {
+			a->cat = &cmd->args[i + 1];
 			i += 2;
-		} else if (i >= cmd->nargs ||
-		    cmd->args[i].type != IMAPP_LITERAL) {
-			imap_bad(cmd, "APPEND message must be a literal");
+			if (append_cat_check(cmd, a->cat) < 0)
+				goto fail;
+		} else if (append_literal(cmd, &i, a) < 0)
 			goto fail;
-		} else {
-			a->lit = &cmd->args[i++];
-		}
-		if (a->lit->len == 0) {
-			imap_no(cmd, "Empty message");
-			goto fail;
-		}
-		if ((long long)a->lit->len > cfg_size("maxmessagesize")) {
-			imap_no(cmd, "[TOOBIG] Message larger than %lld bytes",
-			    cfg_size("maxmessagesize"));
-			goto fail;
-		}
 		a->opt.keywords = a->kw.len ? buf_cstr(&a->kw) : NULL;
 	}
 	*n_r = n;
@@ -115,15 +137,59 @@ append_undo(struct imap_session *s, const char *name, const uint32_t *uids,
 		    err);
 }
 
+/* append_data - the bytes of message a: its literal, or its CATENATE
+ * built into cat; -1 after a tagged reply */
+static int
+append_data(struct imap_cmd *cmd, const struct append_msg *a,
+    struct buf *cat, const char **data_r, size_t *len_r)
+{
+	if (a->cat == NULL) {
+		*data_r = a->lit->str;
+		*len_r = a->lit->len;
+		return 0;
+	}
+	buf_reset(cat);
+	if (append_cat_build(cmd, a->cat, cat) < 0)
+		return -1;
+	if (cat->len == 0) {
+		imap_no(cmd, "Empty message");
+		return -1;
+	}
+	*data_r = cat->data;
+	*len_r = cat->len;
+	return 0;
+}
+
+/* append_failed - the tagged NO for store_append's r */
+static void
+append_failed(struct imap_cmd *cmd, const char *name, int r, size_t len,
+    const char *err)
+{
+	struct imap_session *s = cmd->s;
+
+	if (r == STORE_ENOENT) {
+		imap_no(cmd, "[TRYCREATE] No such mailbox");
+	} else if (r == STORE_EQUOTA) {
+		log_info("append refused user=%s addr=%s mailbox=%s "
+		    "size=%zu reason=over quota", s->user, s->addr, name, len);
+		imap_no(cmd, "[OVERQUOTA] Quota exceeded");
+	} else {
+		log_error("append failed user=%s mailbox=%s: %s", s->user,
+		    name, err);
+		imap_no(cmd, "[SERVERBUG] Append failed");
+	}
+}
+
 void
 cmd_append(struct imap_cmd *cmd)
 {
 	struct imap_session *s = cmd->s;
 	const char *name = imap_astring(cmd, 0), *err = NULL;
 	struct append_msg *m;
-	struct buf set = BUF_INIT;
+	struct buf set = BUF_INIT, cat = BUF_INIT;
 	uint32_t uidvalidity = 0, *uids;
-	size_t n = 0, i, done = 0;
+	size_t n = 0, i, done = 0, len = 0;
+	const char *data = NULL;
 	int r = 0;
 
 	if (name == NULL || cmd->nargs < 2) {
@@ -137,28 +203,22 @@ cmd_append(struct imap_cmd *cmd)
 	uids = xcalloc(cmd->nargs, sizeof(*uids));
 	if (append_parse(cmd, m, &n) < 0)
 		goto out;
-	for (done = 0; done < n && r == 0; done++) {
-		r = store_append(s->st, s->user, name, m[done].lit->str,
-		    m[done].lit->len, &m[done].opt, &uidvalidity, &uids[done],
-		    &err);
-		if (r == 0)
-			log_info("append user=%s mailbox=%s uid=%u size=%zu",
-			    s->user, name, uids[done], m[done].lit->len);
-	}
-	if (r != 0) {
-		append_undo(s, name, uids, done - 1);
-		if (r == STORE_ENOENT) {
-			imap_no(cmd, "[TRYCREATE] No such mailbox");
-		} else if (r == STORE_EQUOTA) {
-			log_info("append refused user=%s addr=%s mailbox=%s "
-			    "size=%zu reason=over quota", s->user, s->addr,
-			    name, m[done - 1].lit->len);
-			imap_no(cmd, "[OVERQUOTA] Quota exceeded");
-		} else {
-			log_error("append failed user=%s mailbox=%s: %s",
-			    s->user, name, err);
-			imap_no(cmd, "[SERVERBUG] Append failed");
+	for (done = 0; done < n; done++) {
+		if (append_data(cmd, &m[done], &cat, &data, &len) < 0)
+			break;	/* answered */
+		r = store_append(s->st, s->user, name, data, len,
+		    &m[done].opt, &uidvalidity, &uids[done], &err);
+		if (r != 0) {
+			append_failed(cmd, name, r, len, err);
+			break;
 		}
+		log_info("append user=%s mailbox=%s uid=%u size=%zu%s",
+		    s->user, name, uids[done], len, m[done].cat != NULL ?
+		    " catenate=1" : "");
+	}
+	buf_free(&cat);
+	if (done < n) {
+		append_undo(s, name, uids, done);
 		goto out;
 	}
 	view_put_uids(&set, uids, n);

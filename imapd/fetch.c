@@ -1071,3 +1071,76 @@ fetch_stream(struct fetch_req *req, struct imap_session *s,
 	req->stream = s;
 	req->flush = flush;
 }
+
+/* fetch_section_put - [off, off+n) of the file, or of the fields built
+ * from it, narrowed by the item's partial, onto out when at most max */
+static int
+fetch_section_put(const struct fetch_item *it, struct fetch_src *src,
+    int r, size_t off, size_t n, size_t max, struct buf *out)
+{
+	struct buf sec = BUF_INIT;
+	char *p;
+
+	if (r == 1) {
+		mime_header_fields(src->data + off, n,
+		    (const char *const *)it->fields, it->nfields,
+		    it->sect == S_FIELDS_NOT, &sec);
+		off = 0;
+		n = sec.len;
+	}
+	fetch_partial_range(it, &off, &n);
+	if (n > max) {
+		buf_free(&sec);
+		return FETCH_ETOOBIG;
+	}
+	if (r == 1)
+		buf_append(out, sec.data + off, n);
+	else if (n > 0 && (p = buf_reserve(out, n)) != NULL) {
+		fetch_read(src, p, off, n);
+		out->len += n;
+		out->data[out->len] = '\0';
+	}
+	buf_free(&sec);
+	return 0;
+}
+
+int
+fetch_section_get(struct store *st, const struct store_msg *rec,
+    const char *section, int partial, uint64_t poff, uint64_t plen,
+    size_t max, struct buf *out, const char **error_r)
+{
+	struct fetch_item it;
+	struct fetch_src src;
+	char *text = xasprintf("%s]", section != NULL ? section : "");
+	const char *end;
+	size_t off = 0, n = 0, i;
+	int r;
+
+	memset(&it, 0, sizeof(it));
+	memset(&src, 0, sizeof(src));
+	src.fd = -1;
+	it.kind = F_SECTION;
+	it.partial = partial;
+	it.poff = poff;
+	it.plen = plen > 0 ? plen : UINT64_MAX;
+	if (fetch_section(&it, text, &end) < 0 || *end != '\0')
+		r = FETCH_ENOSECTION;
+	else if (store_msg_open(st, rec->guid, &src.fd, &src.len,
+	    error_r) < 0 || (fetch_item_maps(&it) && store_msg_map(st,
+	    rec->guid, &src.data, &src.maplen, error_r) < 0))
+		r = -1;
+	else if ((r = fetch_section_range(&it, &src, &off, &n)) < 0)
+		r = FETCH_ENOSECTION;	/* no such part */
+	else
+		r = fetch_section_put(&it, &src, r, off, n, max, out);
+	if (src.data != NULL)
+		store_msg_unmap(src.data, src.maplen);
+	if (src.fd >= 0)
+		close(src.fd);
+	mime_free(&src.root);
+	for (i = 0; i < it.nfields; i++)
+		free(it.fields[i]);
+	free(it.fields);
+	free(text);
+	return r;
+}

@@ -48,4 +48,19 @@ void fetch_stream(struct fetch_req *req, struct imap_session *s,
     fetch_flush_fn *flush);
 void fetch_free(struct fetch_req **req);
 
+/*
+ * fetch_section_get - what BODY.PEEK[section]<poff.plen> of the message
+ * rec returns, appended to out (CATENATE's URLs, RFC 4469): section as in
+ * FETCH without the brackets ("1.2.MIME", "HEADER.FIELDS (From)"; NULL
+ * or "" the whole message), plen 0 to the end.  Nothing is read when it
+ * is longer than max.  0; FETCH_ENOSECTION: no such section in the
+ * grammar or in this message; FETCH_ETOOBIG: longer than max; -1: the
+ * store failed (*error_r).  Blocks on the message file.
+ */
+#define FETCH_ENOSECTION (-3)
+#define FETCH_ETOOBIG (-4)
+int fetch_section_get(struct store *st, const struct store_msg *rec,
+    const char *section, int partial, uint64_t poff, uint64_t plen,
+    size_t max, struct buf *out, const char **error_r);
+
 #endif

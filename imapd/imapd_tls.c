@@ -120,7 +120,7 @@ imapd_tls_pass(struct imap_session *s, int c)
 	return 0;
 }
 
-int
+void
 imapd_tls_serve(struct store *st, struct ipc_msg *m)
 {
 	struct imap_session s;
@@ -137,7 +137,7 @@ imapd_tls_serve(struct store *st, struct ipc_msg *m)
 		s.conn_id = 0;
 		imapd_session_done(&s);
 		close(fd);
-		return 0;
+		return;
 	}
 	ipc_get_u32(m, TLSPROTO_FAILED, &failed);
 	ipc_get_u32(m, TLSPROTO_STARTTLS, &starttls);
@@ -158,5 +158,4 @@ imapd_tls_serve(struct store *st, struct ipc_msg *m)
 		imapd_session_end(&s);
 	imapd_session_done(&s);
 	close(fd);
-	return s.user[0] != '\0';
 }
