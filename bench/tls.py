@@ -267,6 +267,7 @@ def handshakes(peer, seconds, procs, threads, resume):
         out[f"hs_{key}_p99_ms"] = round(pct(lat, 0.99) * 1000, 1)
     if resume:
         out["hs_resumed_pct"] = round(100.0 * res / max(ok, 1), 1)
+    out[f"hs_{key}_load_avg"] = os.getloadavg()[0]
     out[f"hs_{key}_cpu_us"] = round(sum(used.values()) * 1e6 / max(ok, 1))
     out[f"hs_{key}_cpu_us_by_prog"] = ",".join(
         f"{c}:{round(v * 1e6 / max(ok, 1))}" for c, v in
@@ -392,10 +393,10 @@ async def appender(port, u):
 
 async def append_round(port, users, rnd):
     """one APPEND to every user's INBOX over plaintext, all at once;
-    returns {user: time the APPEND was sent (ns)} for those sent and
-    answered OK"""
+    returns ({user: time the APPEND was sent (ns)}, {user: time its OK
+    came}) for those sent and answered OK"""
     conns = await asyncio.gather(*(appender(port, u) for u in range(users)))
-    sent = {}
+    sent, oks = {}, {}
 
     async def one(u, c):
         if c is None:
@@ -417,6 +418,7 @@ async def append_round(port, users, rnd):
                 if ln.startswith(b"p "):
                     if ln.startswith(b"p OK"):
                         sent[u] = t
+                        oks[u] = time.monotonic_ns()
                     break
             w.write(b"z LOGOUT\r\n")
         except (OSError, asyncio.TimeoutError):
@@ -424,7 +426,7 @@ async def append_round(port, users, rnd):
         finally:
             w.close()
     await asyncio.gather(*(one(u, c) for u, c in enumerate(conns)))
-    return sent
+    return sent, oks
 
 
 def pct(xs, p):
@@ -471,12 +473,18 @@ def idle_test(peer, n, args):
             (res["pss_after_kb"] - res["pss_before_kb"]) * 1024 /
             max(idling, 1))
         lats, missed, rmax, append_failed = [], 0, [], 0
+        # where the time goes: the APPEND itself (sent -> tagged OK) and
+        # the wake-up after it (OK -> EXISTS; negative when the EXISTS
+        # came first)
+        app_lat, after_ok = [], []
         for rnd in range(args.rounds):
             for p, a in kids:
                 a.send(("round", rnd))
                 a.recv()
-            sent = asyncio.run(append_round(peer.port, args.users, rnd))
+            sent, oks = asyncio.run(append_round(peer.port, args.users,
+                                                 rnd))
             append_failed += args.users - len(sent)
+            app_lat += [(oks[u] - sent[u]) / 1e6 for u in sent]
             time.sleep(MISS_NS / 1e9 + 0.5)
             rl = []
             for p, a in kids:
@@ -491,6 +499,7 @@ def idle_test(peer, n, args):
                         missed += 1
                     else:
                         rl.append((t - sent[u]) / 1e6)
+                        after_ok.append((t - oks[u]) / 1e6)
             lats += rl
             rmax.append(round(max(rl), 1) if rl else None)
         res["samples"] = len(lats)
@@ -500,6 +509,13 @@ def idle_test(peer, n, args):
         res["p99_ms"] = round(pct(lats, 0.99), 1) if lats else None
         res["max_ms"] = round(max(lats), 1) if lats else None
         res["round_max_ms"] = ",".join(str(x) for x in rmax)
+        if app_lat:
+            res["append_p50_ms"] = round(pct(app_lat, 0.5), 1)
+            res["append_p99_ms"] = round(pct(app_lat, 0.99), 1)
+        if after_ok:
+            res["ok_to_exists_p50_ms"] = round(pct(after_ok, 0.5), 1)
+            res["ok_to_exists_p99_ms"] = round(pct(after_ok, 0.99), 1)
+        res["load_avg"] = os.getloadavg()[0]
     finally:
         for p, a in kids:
             try:
@@ -539,7 +555,7 @@ def run(name, args, n=None):
     return res
 
 
-HS_KEYS = ["hs_full_per_s", "hs_full_p50_ms", "hs_full_p99_ms",
+HS_KEYS = ["hs_full_per_s", "hs_full_load_avg", "hs_resumed_load_avg", "hs_full_p50_ms", "hs_full_p99_ms",
            "hs_full_errors", "hs_full_cpu_us", "hs_full_cpu_us_by_prog",
            "hs_resumed_per_s", "hs_resumed_pct", "hs_resumed_p50_ms",
            "hs_resumed_p99_ms", "hs_resumed_errors", "hs_resumed_cpu_us",
@@ -548,7 +564,8 @@ IDLE_KEYS = ["sessions", "idling", "setup_failed", "setup_s",
              "processes_before", "pss_before_kb", "pss_after_kb",
              "bytes_per_session", "processes", "p50_ms", "p99_ms",
              "max_ms", "samples", "missed", "append_failed", "round_max_ms",
-             "log_warnings",
+             "append_p50_ms", "append_p99_ms", "ok_to_exists_p50_ms",
+             "ok_to_exists_p99_ms", "load_avg", "log_warnings",
              "error"]
 
 

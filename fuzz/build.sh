@@ -31,11 +31,17 @@ clang $CFLAGS -I"$top/imapd" -o "$out/fuzz_search" "$here/fuzz_search.c" \
 	"$top/imapd/search.c" "$L/imap/imapp.c" "$L/imap/mutf7.c" "$L/imap/envelope.c" \
 	"$L/mail/mime_parse.c" "$L/mail/mime_hdr.c" "$L/mail/mime_text.c" \
 	"$L/mail/date.c" $LIB
+clang $CFLAGS -I"$top/imapd" -o "$out/fuzz_sort" "$here/fuzz_sort.c" \
+	"$top/imapd/search.c" "$top/imapd/search_ret.c" \
+	"$top/imapd/sort_parse.c" "$top/imapd/thread.c" "$L/imap/imapp.c" \
+	"$L/imap/mutf7.c" "$L/imap/envelope.c" "$L/mail/mime_parse.c" \
+	"$L/mail/mime_hdr.c" "$L/mail/mime_text.c" "$L/mail/date.c" \
+	"$L/util/htab.c" $LIB
 clang $CFLAGS -o "$out/fuzz_imapurl" "$here/fuzz_imapurl.c" \
 	"$L/imap/imapurl.c" $LIB
 if [ "${1:-}" = run ]; then
 	secs=${2:-60}
-	for t in imapp mime snap wild login proxyp search imapurl; do
+	for t in imapp mime snap wild login proxyp search sort imapurl; do
 		mkdir -p "$out/corpus-$t"
 		"$out/fuzz_$t" -max_total_time="$secs" -max_len=8192 \
 		    "$out/corpus-$t" "$here/corpus/$t"

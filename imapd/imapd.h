@@ -295,8 +295,8 @@ int imapd_tls_connect(void);
  * -1 when it did not take it */
 int imapd_tls_pass(struct imap_session *s, int c);
 /* imapd_tls_serve - serve a session tlsd delivered (a NEW message, m's
- * fd consumed) */
-void imapd_tls_serve(struct store *st, struct ipc_msg *m);
+ * fd consumed); 1 when it logged in here, else 0 */
+int imapd_tls_serve(struct store *st, struct ipc_msg *m);
 
 /* cmd_select.c */
 /* cmd_idle_run - serve an IDLE (tag) until DONE; parks it when it can */
@@ -304,11 +304,13 @@ void cmd_idle_run(struct imap_session *s, const char *tag);
 
 /* imapd_session.c - the life of a session */
 void imapd_session_init(struct imap_session *s, struct store *st, int fd);
-/* imapd_session_run - a new client on fd: admission, then serve */
-void imapd_session_run(struct store *st, int fd);
+/* imapd_session_run - a new client on fd: admission, then serve; 1
+ * when it logged in, else 0 (main counts logins toward recycling) */
+int imapd_session_run(struct store *st, int fd);
 /* imapd_session_resume - take one session from the handoff connection
- * conn and serve it.  Consumes conn. */
-void imapd_session_resume(struct store *st, int conn);
+ * conn and serve it.  Consumes conn.  1 when it was a new session (from
+ * tlsd) that logged in here, else 0 */
+int imapd_session_resume(struct store *st, int conn);
 /* imapd_session_end - the client is gone (not parked): log, tell authd */
 void imapd_session_end(struct imap_session *s);
 void imapd_session_done(struct imap_session *s);

@@ -736,7 +736,7 @@ imapd_session_loopback(const char *addr)
 	    strncmp(addr, "::ffff:127.", 11) == 0;
 }
 
-void
+int
 imapd_session_run(struct store *st, int fd)
 {
 	struct imap_session s;
@@ -755,7 +755,7 @@ imapd_session_run(struct store *st, int fd)
 		log_info("refused addr=%s limit=proxy_protocol reason=\"%s\"",
 		    s.addr, err);
 		imapd_session_done(&s);
-		return;
+		return 0;
 	}
 	/* plaintext logins from this machine, where configured */
 	if (cfg_bool("allowplaintext_loopback") &&
@@ -763,16 +763,17 @@ imapd_session_run(struct store *st, int fd)
 		s.secure = 1;
 	if (imapd_session_admit(&s) < 0) {
 		imapd_session_done(&s);
-		return;
+		return 0;
 	}
 	log_info("connect addr=%s port=%d", s.addr, s.port);
 	imapd_serve(&s, 1);
 	if (!s.parked)
 		imapd_session_end(&s);
 	imapd_session_done(&s);
+	return s.user[0] != '\0';
 }
 
-void
+int
 imapd_session_resume(struct store *st, int conn)
 {
 	struct ipc_msg *tls = NULL;
@@ -784,12 +785,11 @@ imapd_session_resume(struct store *st, int conn)
 	close(conn);
 	if (client == IMAPD_PARK_TLS) {
 		snap_free(&sn);
-		imapd_tls_serve(st, tls);
-		return;
+		return imapd_tls_serve(st, tls);
 	}
 	if (client < 0) {
 		snap_free(&sn);
-		return;
+		return 0;
 	}
 	imapd_session_init(&s, st, client);
 	if (imapd_park_restore(&s, &sn) < 0) {
@@ -822,4 +822,5 @@ imapd_session_resume(struct store *st, int conn)
 	imapd_session_done(&s);
 	close(client);
 	snap_free(&sn);
+	return 0;
 }

@@ -120,7 +120,7 @@ imapd_tls_pass(struct imap_session *s, int c)
 	return 0;
 }
 
-void
+int
 imapd_tls_serve(struct store *st, struct ipc_msg *m)
 {
 	struct imap_session s;
@@ -137,7 +137,7 @@ imapd_tls_serve(struct store *st, struct ipc_msg *m)
 		s.conn_id = 0;
 		imapd_session_done(&s);
 		close(fd);
-		return;
+		return 0;
 	}
 	ipc_get_u32(m, TLSPROTO_FAILED, &failed);
 	ipc_get_u32(m, TLSPROTO_STARTTLS, &starttls);
@@ -158,4 +158,5 @@ imapd_tls_serve(struct store *st, struct ipc_msg *m)
 		imapd_session_end(&s);
 	imapd_session_done(&s);
 	close(fd);
+	return s.user[0] != '\0';
 }

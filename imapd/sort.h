@@ -72,4 +72,23 @@ int sort_cmp(const void *a, const void *b, void *ctx);
  * commands) */
 uint32_t sort_num(struct imap_cmd *cmd, uint32_t msgno);
 
+/* thread.c - RFC 5256's threading over items */
+struct thread_src {
+	/* the message's header block (or more); 0, or -1 for none */
+	int (*map)(void *ctx, const struct sort_item *it,
+	    const char **data_r, size_t *len_r);
+	void (*unmap)(void *ctx, const char *data, size_t len);
+	/* the number the client knows msgno by */
+	uint32_t (*num)(void *ctx, uint32_t msgno);
+	void *ctx;
+};
+/* thread_references - RFC 5256 3 over items[0..n) (their sort keys:
+ * subject and date; may be reordered): the THREAD response's threads
+ * into res */
+void thread_references(const struct thread_src *src, struct sort_item *items,
+    size_t n, struct buf *res);
+/* thread_orderedsubject - RFC 5256 ORDEREDSUBJECT, the same way */
+void thread_orderedsubject(const struct thread_src *src,
+    struct sort_item *items, size_t n, struct buf *res);
+
 #endif

@@ -1,8 +1,8 @@
 /*
- * sort_parse - what SORT and THREAD read before touching a message: the
- * sort criteria (RFC 5256, RFC 5957's DISPLAYFROM/DISPLAYTO) and RFC
- * 5256 2.1's base subject.  Pure: no session, no store (the fuzzer
- * links it alone).
+ * sort_parse - what SORT and THREAD do without a session or a store: the
+ * sort criteria (RFC 5256, RFC 5957's DISPLAYFROM/DISPLAYTO), RFC 5256
+ * 2.1's base subject, a message's header block and the order of two
+ * items (the fuzzer links it alone).
  */
 #include "config.h"
 
@@ -180,4 +180,58 @@ sort_criteria(const struct imapp_arg *l, struct sort_ctx *c)
 		reverse = 0;
 	}
 	return reverse ? -1 : 0;
+}
+
+size_t
+sort_header_len(const char *data, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < len; i++)
+		if (data[i] == '\n' && (data[i + 1] == '\n' ||
+		    (data[i + 1] == '\r' && i + 2 < len &&
+		    data[i + 2] == '\n')))
+			return i + 1;
+	return len;
+}
+
+static int
+sort_num_cmp(int64_t a, int64_t b)
+{
+	return a < b ? -1 : a > b;
+}
+
+static int
+sort_str_cmp(const char *a, const char *b)
+{
+	return strcasecmp(a ? a : "", b ? b : "");
+}
+
+int
+sort_cmp(const void *va, const void *vb, void *vc)
+{
+	const struct sort_item *a = va, *b = vb;
+	const struct sort_ctx *sort_cur = vc;
+	size_t i;
+	int r = 0;
+
+	for (i = 0; i < sort_cur->ncrit && r == 0; i++) {
+		switch (sort_cur->crit[i].key) {
+		case SK_ARRIVAL: r = sort_num_cmp(a->arrival, b->arrival);
+			break;
+		case SK_DATE: r = sort_num_cmp(a->date, b->date); break;
+		case SK_SIZE: r = a->size < b->size ? -1 : a->size > b->size;
+			break;
+		case SK_SUBJECT: r = sort_str_cmp(a->str[0], b->str[0]); break;
+		case SK_FROM: r = sort_str_cmp(a->str[1], b->str[1]); break;
+		case SK_TO: r = sort_str_cmp(a->str[2], b->str[2]); break;
+		case SK_CC: r = sort_str_cmp(a->str[3], b->str[3]); break;
+		case SK_DISPLAYFROM: case SK_DISPLAYTO:
+			r = sort_str_cmp(a->str[4], b->str[4]);
+			break;
+		}
+		if (sort_cur->crit[i].reverse)
+			r = -r;
+	}
+	return r ? r : sort_num_cmp(a->msgno, b->msgno);
 }

@@ -16,6 +16,7 @@
 
 #include "check_run.h"
 #include "imapd.h"
+#include "search_ctx.h"
 #include "snap.h"
 #include "err.h"
 #include "store.h"
@@ -51,6 +52,26 @@ imap_flags_put(struct buf *out, uint32_t flags, const char *kw, int recent)
 {
 	(void)kw;
 	buf_printf(out, "(flags=%u recent=%d)", (unsigned)flags, recent);
+}
+
+/* search_ctx.c: these views hold no search context (the contexts'
+ * updates are test_context's) */
+void
+search_ctx_expunge(struct imap_session *s)
+{
+	ck_assert(s->view.ctx == NULL);
+}
+
+void
+search_ctx_sync(struct imap_session *s)
+{
+	ck_assert(s->view.ctx == NULL);
+}
+
+void
+search_ctx_free(struct imap_session *s)
+{
+	ck_assert(s->view.ctx == NULL);
 }
 
 static void

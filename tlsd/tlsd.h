@@ -99,6 +99,13 @@ SSL_CTX *tlsd_ctx_default(void);
  * clearing the error queue; fallback when there is none */
 const char *tlsd_ctx_reason(const char *fallback);
 
+/* tlsd_ocsp.c - OCSP stapling */
+/* tlsd_ocsp_setup - ctx staples the DER response in path (NULL or "":
+ * nothing); -1 with *error_r naming tls_ocsp_file and the file when it
+ * is unreadable, not a successful response for ctx's certificate, or
+ * expired */
+int tlsd_ocsp_setup(SSL_CTX *ctx, const char *path, const char **error_r);
+
 /* tlsd_ticket.c - session ticket keys shared by every tlsd process */
 /* tlsd_ticket_init - read (or make) the shared secret; -1 *error_r */
 int tlsd_ticket_init(const char **error_r);

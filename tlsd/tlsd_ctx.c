@@ -3,9 +3,11 @@
  * (tls_server_cert, tls_server_key) and one per SNI entry
  * (tls_sni_certs), all with the same protocol settings: tls_versions
  * (default TLS 1.2 and 1.3), tls_ciphers (Mozilla "intermediate" by
- * default), tls_prefer_server_ciphers, client certificates
- * (tls_client_certs, tls_client_ca_file), no renegotiation, no
- * compression, no session cache (tickets only, tlsd_ticket).
+ * default), tls_ciphersuites (TLS 1.3; OpenSSL's by default),
+ * tls_prefer_server_ciphers, client certificates (tls_client_certs,
+ * tls_client_ca_file), no renegotiation, no compression, no session
+ * cache (tickets only, tlsd_ticket); the default context staples
+ * tls_ocsp_file (tlsd_ocsp).
  *
  * A missing, unreadable, expired or mismatched certificate or key fails
  * the load with an error naming the file: fatal at start, logged and the
@@ -17,6 +19,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/err.h>
@@ -182,9 +185,56 @@ ctx_verify(SSL_CTX *ctx, const char **error_r)
 	return 0;
 }
 
-/* ctx_make - one context with the protocol settings and a certificate */
+/*
+ * ctx_suites - tls_ciphersuites: every name must be a TLS 1.3 suite this
+ * OpenSSL knows (SSL_CTX_set_ciphersuites skips unknown names without a
+ * word, and a list of typos would leave TLS 1.3 without a suite); empty
+ * or unset keeps OpenSSL's list
+ */
+static int
+ctx_suites(SSL_CTX *ctx, const char **error_r)
+{
+	const char *list = cfg_str("tls_ciphersuites");
+	char *copy, *w, *save = NULL;
+	const char *bad = NULL;
+	STACK_OF(SSL_CIPHER) *sk;
+	int i, found;
+
+	if (list == NULL || *list == '\0')
+		return 0;
+	copy = xstrdup(list);
+	for (w = strtok_r(copy, ":", &save); w != NULL && bad == NULL;
+	    w = strtok_r(NULL, ":", &save)) {
+		found = 0;
+		if (SSL_CTX_set_ciphersuites(ctx, w) == 1 &&
+		    (sk = SSL_CTX_get_ciphers(ctx)) != NULL)
+			for (i = 0; i < sk_SSL_CIPHER_num(sk); i++)
+				if (strcmp(SSL_CIPHER_get_name(
+				    sk_SSL_CIPHER_value(sk, i)), w) == 0)
+					found = 1;
+		if (!found)
+			bad = w;
+	}
+	if (bad == NULL && strchr(list, ' ') == NULL &&
+	    SSL_CTX_set_ciphersuites(ctx, list) == 1) {
+		free(copy);
+		return 0;
+	}
+	snprintf(ctx_err, sizeof(ctx_err), "tls_ciphersuites '%s': %s%s%s",
+	    list, bad != NULL ? "unknown TLS 1.3 cipher suite '" :
+	    "a list of TLS 1.3 suites separated by ':'", bad != NULL ? bad :
+	    "", bad != NULL ? "'" : "");
+	free(copy);
+	ERR_clear_error();
+	*error_r = ctx_err;
+	return -1;
+}
+
+/* ctx_make - one context with the protocol settings and a certificate,
+ * stapling the OCSP response in ocsp (NULL: none) */
 static SSL_CTX *
-ctx_make(const char *cert, const char *key, const char **error_r)
+ctx_make(const char *cert, const char *key, const char *ocsp,
+    const char **error_r)
 {
 	static const unsigned char sid[] = "berth";
 	const char *ciphers = cfg_str("tls_ciphers");
@@ -219,8 +269,10 @@ ctx_make(const char *cert, const char *key, const char **error_r)
 		SSL_CTX_free(ctx);
 		return NULL;
 	}
-	if (ctx_cert(ctx, cert, key, error_r) < 0 ||
-	    ctx_verify(ctx, error_r) < 0) {
+	if (ctx_suites(ctx, error_r) < 0 ||
+	    ctx_cert(ctx, cert, key, error_r) < 0 ||
+	    ctx_verify(ctx, error_r) < 0 ||
+	    tlsd_ocsp_setup(ctx, ocsp, error_r) < 0) {
 		SSL_CTX_free(ctx);
 		return NULL;
 	}
@@ -240,7 +292,7 @@ ctx_sni(struct ctx_set *set, const char **error_r)
 	set->sni_ctx = xcalloc(set->sni.n + 1, sizeof(*set->sni_ctx));
 	for (i = 0; i < set->sni.n; i++) {
 		set->sni_ctx[i] = ctx_make(set->sni.e[i].cert,
-		    set->sni.e[i].key, error_r);
+		    set->sni.e[i].key, NULL, error_r);
 		if (set->sni_ctx[i] == NULL)
 			return -1;
 	}
@@ -265,7 +317,8 @@ tlsd_ctx_load(const char **error_r)
 	if (key == NULL || *key == '\0')
 		key = cert;
 	set = xcalloc(1, sizeof(*set));
-	if ((ctx = ctx_make(cert, key, error_r)) == NULL) {
+	if ((ctx = ctx_make(cert, key, cfg_str("tls_ocsp_file"),
+	    error_r)) == NULL) {
 		ctx_set_free(NULL, set, NULL, 0, 0, NULL);
 		return -1;
 	}

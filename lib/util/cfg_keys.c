@@ -99,9 +99,12 @@ const struct cfg_key cfg_keys[] = {
 	    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:"
 	    "ECDHE-RSA-CHACHA20-POLY1305:DHE-RSA-AES128-GCM-SHA256:"
 	    "DHE-RSA-AES256-GCM-SHA384:DHE-RSA-CHACHA20-POLY1305", 0 },
+	/* TLS 1.3 suites; unset: OpenSSL's */
+	{ "tls_ciphersuites", CFG_T_STR, NULL, 0 },
 	{ "tls_client_ca_file", CFG_T_STR, NULL, 0 },
 	{ "tls_client_certs", CFG_T_STR, "off", 0 },
 	{ "tls_handshake_timeout", CFG_T_DURATION, "10s", 's' },
+	{ "tls_ocsp_file", CFG_T_STR, NULL, 0 },
 	{ "tls_prefer_server_ciphers", CFG_T_BOOL, "no", 0 },
 	{ "tls_server_cert", CFG_T_STR, NULL, 0 },
 	{ "tls_server_key", CFG_T_STR, NULL, 0 },

@@ -630,3 +630,130 @@ def test_authd_counts_each_tls_connection_once(fresh):
     for r in rs + [p]:
         r.close()
     assert wait_for(lambda: conns()[0] == "connections: 0"), conns()
+
+
+def test_greetings_do_not_recycle_the_worker(fresh):
+    # a worker is replaced after 250 logins, not after 250 connections
+    # that only took the greeting: a new worker costs tens of ms of CPU
+    s = fresh(tls=True, prefork=1, maxchild=1).start()
+    ctx = client_ctx(s)
+    sess = None
+    for i in range(260):
+        with socket.create_connection(("127.0.0.1", s.tls_port), 10) as t:
+            with ctx.wrap_socket(t, server_hostname="localhost",
+                                 session=sess) as c:
+                assert c.recv(4096).startswith(b"* OK [CAPABILITY")
+                sess = c.session
+    assert wait_for(lambda: s.logtext().count(" tls=TLSv1.3") >= 260)
+    pids = {ln.split("imapd[")[1].split("]")[0]
+            for ln in s.logtext().splitlines()
+            if "imapd[" in ln and " tls=TLSv1.3" in ln}
+    assert len(pids) == 1, pids
+    c = imaps(s)
+    c.login("alice", "secret")
+    c.logout()
+
+
+def test_tls13_ciphersuites_configurable(fresh):
+    s = fresh(tls=True, extra_conf="tls_ciphersuites: "
+              "TLS_CHACHA20_POLY1305_SHA256\n").start()
+    r = s_client(s, "-tls1_3", "-ciphersuites", "TLS_AES_128_GCM_SHA256")
+    assert b"* OK [CAPABILITY" not in r.stdout
+    assert wait_for(lambda: 'reason="no shared cipher"' in s.logtext())
+    r = s_client(s, "-tls1_3", "-ciphersuites",
+                 "TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256")
+    assert b"* OK [CAPABILITY" in r.stdout, r.stdout + r.stderr
+    assert b"TLS_CHACHA20_POLY1305_SHA256" in r.stdout
+    # TLS 1.2 keeps tls_ciphers
+    r = s_client(s, "-tls1_2")
+    assert b"* OK [CAPABILITY" in r.stdout
+
+
+@pytest.mark.parametrize("bad", ["TLS_AES_128_GCM_SHA256:TLS_NOPE_SHA1",
+                                 "ECDHE-RSA-AES128-GCM-SHA256"])
+def test_bad_ciphersuites_are_named(fresh, bad):
+    start_failure(fresh, lambda d: f"tls_ciphersuites: {bad}\n",
+                  lambda d: f"tls_ciphersuites '{bad}': unknown TLS 1.3 "
+                  "cipher suite")
+
+
+def ca_and_leaf(d):
+    """a CA, a certificate for localhost it signed (the chain file:
+    leaf then CA) and its key"""
+    ca, cakey = make_cert(d, "ocspca")
+    key, csr, crt = (f"{d}/leaf.{x}" for x in ("key", "csr", "crt"))
+    subprocess.run(["openssl", "req", "-new", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-nodes", "-keyout", key,
+                    "-out", csr, "-subj", "/CN=localhost"],
+                   check=True, capture_output=True)
+    subprocess.run(["openssl", "x509", "-req", "-in", csr, "-CA", ca,
+                    "-CAkey", cakey, "-set_serial", "4242", "-out", crt,
+                    "-days", "2"], check=True, capture_output=True)
+    chain = f"{d}/chain.pem"
+    with open(chain, "w") as f:
+        f.write(open(crt).read() + open(ca).read())
+    return ca, cakey, crt, chain, key
+
+
+def ocsp_response(d, ca, cakey, crt, out, revoked=False):
+    """a DER OCSP response about crt signed by the CA, written to out"""
+    exp = "301231235959Z"
+    line = (f"R\t{exp}\t250101000000Z\t1092\tunknown\t/CN=localhost\n"
+            if revoked else f"V\t{exp}\t\t1092\tunknown\t/CN=localhost\n")
+    with open(f"{d}/index.txt", "w") as f:
+        f.write(line)
+    subprocess.run(["openssl", "ocsp", "-issuer", ca, "-cert", crt,
+                    "-no_nonce", "-reqout", f"{d}/req.der"],
+                   check=True, capture_output=True)
+    subprocess.run(["openssl", "ocsp", "-index", f"{d}/index.txt",
+                    "-rsigner", ca, "-rkey", cakey, "-CA", ca, "-reqin",
+                    f"{d}/req.der", "-respout", f"{out}.new", "-ndays",
+                    "2"], check=True, capture_output=True)
+    os.replace(f"{out}.new", out)
+
+
+def test_ocsp_stapled_and_reloaded(fresh):
+    s = fresh(tls=True)
+    ca, cakey, crt, chain, key = ca_and_leaf(s.dir)
+    resp = f"{s.dir}/ocsp.der"
+    ocsp_response(s.dir, ca, cakey, crt, resp)
+    other, okey = make_cert(s.dir, "other.example.org")
+    with open(s.conf, "a") as f:
+        f.write(f"tls_server_cert: {chain}\ntls_server_key: {key}\n"
+                f"tls_ocsp_file: {resp}\n"
+                f"tls_sni_certs: other.example.org={other},{okey}\n")
+    s.start()
+    r = s_client(s, "-status", verify=False)
+    assert b"OCSP Response Status: successful" in r.stdout, r.stdout
+    assert b"Cert Status: good" in r.stdout
+    # a fresh response, read again on SIGHUP
+    ocsp_response(s.dir, ca, cakey, crt, resp, revoked=True)
+    s.proc.send_signal(signal.SIGHUP)
+    assert wait_for(lambda: s.logtext().count("reloaded certificates") >= 2)
+    r = s_client(s, "-status", verify=False)
+    assert b"Cert Status: revoked" in r.stdout, r.stdout
+    # not stapled for a certificate it is not about (SNI)
+    r = s_client(s, "-status", "-servername", "other.example.org",
+                 verify=False)
+    assert b"CN = other.example.org" in r.stdout, r.stdout
+    assert b"OCSP response: no response sent" in r.stdout, r.stdout
+
+
+def test_ocsp_file_errors_are_named(fresh, tmp_path):
+    def conf(d):
+        with open(f"{d}/junk.der", "wb") as f:
+            f.write(b"not an OCSP response")
+        return f"tls_ocsp_file: {d}/junk.der\n"
+    start_failure(fresh, conf, lambda d: f"tls_ocsp_file {d}/junk.der: not "
+                  "a DER OCSP response")
+
+
+def test_ocsp_for_another_certificate_is_refused(fresh):
+    # the response is about the CA's leaf; the server's certificate is
+    # the default self-signed one
+    def conf(d):
+        ca, cakey, crt, chain, key = ca_and_leaf(d)
+        ocsp_response(d, ca, cakey, crt, f"{d}/ocsp.der")
+        return f"tls_ocsp_file: {d}/ocsp.der\n"
+    start_failure(fresh, conf, lambda d: f"tls_ocsp_file {d}/ocsp.der: no "
+                  "status for the serial number of tls_server_cert")
