@@ -2,7 +2,7 @@
 """bench/mailbox.py - big mailboxes: berth beside Dovecot and Cyrus.
 
     bench/mailbox.py [--servers berth,dovecot,cyrus] [--sizes 10000,100000]
-                     [--lines select,noop,changedsince,resume,bodies,bigbody]
+                     [--lines search,select,...,append]
                      [--rounds 5]
 
 For each size, each server gets one INBOX of that many 4 KB messages
@@ -17,7 +17,9 @@ Lines (issue 15's table, item 1 and its benchmark lines):
                 nearly every message), BODY "alpha bravo charlie" (a
                 phrase in a few), ms, with the hits counted (the same on
                 every server); search_body_first_ms is the first BODY
-                search, where berth builds its full-text index
+                search, where berth builds its full-text index;
+                search_peak_kb the serving process's VmHWM over the
+                searches (reset before)
   select        SELECT INBOX, ms (a connection that selected it before)
   noop          NOOP after another session changed the flags of 100
                 messages spread over the mailbox, ms (the 100 FETCHes read)
@@ -31,6 +33,13 @@ Lines (issue 15's table, item 1 and its benchmark lines):
                 during FETCH BODY.PEEK[] of a 64 MB message, and its
                 growth over the size it had (kB); the message is put in
                 another mailbox once
+  meta          FETCH 1:* (FLAGS ENVELOPE BODYSTRUCTURE), messages per
+                second
+  store         STORE 1:* +FLAGS (\\Seen) and -FLAGS in turn, messages per
+                second
+  append        500 APPENDs (LITERAL+ where offered) of a 4 KB message into
+                the filled INBOX on one connection, then 500 on each of
+                four at once, messages per second (last: the INBOX grows)
 Run as root from the tree after building in build/ (peers.py installs the
 peers with apt on first use).  Other engineers add their lines as
 functions in LINES.
@@ -80,7 +89,8 @@ class Conn:
         self.s = socket.create_connection(("127.0.0.1", port),
                                           timeout=timeout)
         self.s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.buf = b""
+        self.buf = bytearray()
+        self.pos = 0
         self.n = 0
         self.line()
         caps = b" ".join(self.cmd(b"CAPABILITY"))
@@ -89,44 +99,52 @@ class Conn:
         r = self.cmd(b"LOGIN %s %s" % (user.encode(), PW.encode()))
         assert r[-1].split()[1] == b"OK", r[-1]
 
+    # the input is a bytearray read from at self.pos and compacted when
+    # half consumed: slicing a bytes object per line or literal copied
+    # the whole buffer each time, and a FETCH of 40 MB measured the
+    # client (quadratic), not the server
     def fill(self):
+        if self.pos > (1 << 20) and self.pos * 2 > len(self.buf):
+            del self.buf[:self.pos]
+            self.pos = 0
         d = self.s.recv(1 << 20)
         if not d:
-            raise EOFError(self.buf[-200:])
+            raise EOFError(bytes(self.buf[-200:]))
         self.buf += d
 
     def line(self):
-        while b"\r\n" not in self.buf:
+        while True:
+            i = self.buf.find(b"\r\n", self.pos)
+            if i >= 0:
+                break
             self.fill()
-        ln, self.buf = self.buf.split(b"\r\n", 1)
+        ln = bytes(self.buf[self.pos:i])
+        self.pos = i + 2
         return ln
 
-    def skip(self, n):
-        """n bytes of a literal, dropped; returns their count"""
-        while len(self.buf) < n:
-            if len(self.buf) > (1 << 20):
-                n -= len(self.buf)
-                self.buf = b""
-            self.fill()
-        self.buf = self.buf[n:]
+    def take(self, n, keep):
+        """n bytes of a literal: returned, or dropped (b"")"""
+        out = []
+        while n > 0:
+            if self.pos >= len(self.buf):
+                self.fill()
+            k = min(n, len(self.buf) - self.pos)
+            if keep:
+                out.append(bytes(self.buf[self.pos:self.pos + k]))
+            self.pos += k
+            n -= k
+        return b"".join(out)
 
     def response(self, tag, keep_literals=False):
         """lines up to the tagged one (literals skipped, or kept)"""
         out = []
         while True:
             ln = self.line()
-            while True:
+            while ln.endswith(b"}"):
                 m = re.search(rb"\{(\d+)\}$", ln)
                 if not m:
                     break
-                n = int(m.group(1))
-                if keep_literals:
-                    while len(self.buf) < n:
-                        self.fill()
-                    ln += self.buf[:n]
-                    self.buf = self.buf[n:]
-                else:
-                    self.skip(n)
+                ln += self.take(int(m.group(1)), keep_literals)
                 ln += self.line()
             out.append(ln)
             if ln.startswith(tag + b" "):
@@ -213,6 +231,34 @@ def populate(peer, n, conns=3, batch=250):
     exists = [int(ln.split()[1]) for ln in r if ln.endswith(b" EXISTS")]
     assert exists and exists[0] == n, (peer.name, exists, n)
     return time.monotonic() - t
+
+
+def fill_all(running, size, together):
+    """populate every server, one after another or all at once"""
+    def one(pe):
+        fill = populate(pe, size)
+        print(f"server={pe.name} messages={size} fill_s={fill:.1f} "
+              f"load={loadavg()}", flush=True)
+    if not together:
+        for pe in running:
+            one(pe)
+        return
+    errors = []
+
+    def guarded(pe):
+        try:
+            one(pe)
+        except Exception as e:  # noqa: BLE001
+            errors.append(e)
+    th = [threading.Thread(target=guarded, args=(pe,), daemon=True)
+          for pe in running]
+    for x in th:
+        x.start()
+    for x in th:
+        while x.is_alive():     # a signal ends the wait (and the run)
+            x.join(1)
+    if errors:
+        raise errors[0]
 
 
 def changes(peer, n, k, _round=None):
@@ -330,6 +376,77 @@ def line_bodies(peer, n, a):
     return {"bodies_msg_per_s": n / med(ts)}
 
 
+def line_meta(peer, n, a):
+    c = Conn(peer.port)
+    c.cmd(b"EXAMINE INBOX")
+    c.cmd(b"FETCH 1:* (FLAGS ENVELOPE BODYSTRUCTURE)")     # warm
+    ts = []
+    for _ in range(max(1, a.rounds // 2)):
+        t, r = c.timed(b"FETCH 1:* (FLAGS ENVELOPE BODYSTRUCTURE)")
+        assert fetches(r) == n, (fetches(r), n)
+        ts.append(t)
+    c.close()
+    return {"meta_msg_per_s": n / med(ts)}
+
+
+def line_store(peer, n, a):
+    """STORE 1:* +FLAGS (\\Seen) then -FLAGS, alternately (untagged
+    FETCHes read); a flag the other lines do not use"""
+    c = Conn(peer.port)
+    c.cmd(b"SELECT INBOX")
+    ts = []
+    for k in range(a.rounds):
+        t, r = c.timed(b"STORE 1:* %sFLAGS (\\Seen)" % (
+            b"-" if k % 2 else b"+"))
+        assert r[-1].split()[1] == b"OK", r[-1]
+        ts.append(t)
+    c.close()
+    return {"store_msg_per_s": n / med(ts)}
+
+
+APPENDS = 500
+
+
+def appends(port, k, errors):
+    """k APPENDs of one 4 KB message each, LITERAL+ where offered"""
+    try:
+        c = Conn(port)
+        for i in range(k):
+            m = message(1000000 + i)
+            if c.literalplus:
+                tag = c.send(b"APPEND INBOX {%d+}" % len(m))
+                c.s.sendall(m + b"\r\n")
+                r = c.response(tag)
+                assert r[-1].split()[1] == b"OK", r[-1]
+            else:
+                c._append_one(b"INBOX", m)
+        c.close()
+    except Exception as e:  # noqa: BLE001
+        errors.append(e)
+
+
+def append_rate(peer, conns):
+    errors = []
+    th = [threading.Thread(target=appends, args=(peer.port, APPENDS, errors))
+          for _ in range(conns)]
+    t = time.monotonic()
+    for x in th:
+        x.start()
+    for x in th:
+        x.join()
+    t = time.monotonic() - t
+    if errors:
+        raise errors[0]
+    return conns * APPENDS / t
+
+
+def line_append(peer, n, a):
+    """APPENDs into the filled INBOX on 1 and on 4 connections (run last:
+    the mailbox grows by 2,500)"""
+    return {"append1_msg_per_s": append_rate(peer, 1),
+            "append4_msg_per_s": append_rate(peer, 4)}
+
+
 def server_pid_of(peer, sock):
     """the process of peer's tree holding the server end of sock"""
     port = sock.getsockname()[1]
@@ -412,6 +529,9 @@ def search_hits(lines):
 def line_search(peer, n, a):
     c = Conn(peer.port)
     c.cmd(b"SELECT INBOX")
+    pid = server_pid_of(peer, c.s)
+    with open(f"/proc/{pid}/clear_refs", "w") as f:
+        f.write("5")
     t, r = c.timed(b'UID SEARCH BODY "november oscar papa"')
     assert r[-1].split()[1] == b"OK", r[-1]
     out = {"search_body_first_ms": t * 1000}
@@ -424,6 +544,7 @@ def line_search(peer, n, a):
             hits = search_hits(r)
         out[key] = med(ts) * 1000
         out[key[:-3] + "_hits"] = hits
+    out["search_peak_kb"] = status_kb(pid, "VmHWM")
     c.close()
     return out
 
@@ -436,11 +557,17 @@ LINES = {
     "resume": line_resume,
     "bodies": line_bodies,
     "bigbody": line_bigbody,
+    "meta": line_meta,
+    "store": line_store,
+    "append": line_append,
 }
 # higher is better for these keys; lower for the rest
-HIGHER = {"bodies_msg_per_s"}
+HIGHER = {"bodies_msg_per_s", "meta_msg_per_s", "store_msg_per_s",
+          "append1_msg_per_s", "append4_msg_per_s"}
 RATIO_KEYS = ["select_ms", "noop_after_100_ms", "changedsince_ms",
-              "resume_ms", "bodies_msg_per_s", "bigbody_growth_kb"]
+              "resume_ms", "bodies_msg_per_s", "bigbody_growth_kb",
+              "meta_msg_per_s", "store_msg_per_s", "append1_msg_per_s",
+              "append4_msg_per_s"]
 RATIO_KEYS += [k for k, _ in SEARCHES] + ["search_body_first_ms"]
 
 
@@ -455,6 +582,10 @@ def main():
     p.add_argument("--sizes", default="10000,100000")
     p.add_argument("--lines", default=",".join(LINES))
     p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--fill-together", action="store_true",
+                   help="fill every server at once (the fill is not "
+                   "timed against the others; at 100,000 it takes the "
+                   "peers half an hour each)")
     a = p.parse_args()
     names = a.servers.split(",")
     lines = a.lines.split(",")
@@ -471,12 +602,16 @@ def main():
                 pe.start()
                 pe.login_all()
                 running.append(pe)
-                fill = populate(pe, size)
-                print(f"server={name} messages={size} fill_s={fill:.1f} "
-                      f"load={loadavg()}", flush=True)
+            fill_all(running, size, a.fill_together)
             for line in lines:
                 for pe in running:
-                    res = LINES[line](pe, size, a)
+                    try:
+                        res = LINES[line](pe, size, a)
+                    except Exception as e:  # noqa: BLE001
+                        print(f"server={pe.name} messages={size} "
+                              f"line={line} error={e!r} "
+                              f"load={loadavg()}", flush=True)
+                        continue
                     results.setdefault((pe.name, size), {}).update(res)
                     print(f"server={pe.name} messages={size} line={line} " +
                           " ".join(f"{k}={v:.1f}" if isinstance(v, float)
@@ -496,8 +631,10 @@ def main():
             if b is None or not others:
                 continue
             best = max(others) if key in HIGHER else min(others)
-            r = (b / best if key in HIGHER else best / b) if b and best \
-                else float("nan")
+            if key in HIGHER:
+                r = b / best if best else float("inf")
+            else:
+                r = best / b if b else float("inf")
             print(f"messages={size} {key}: berth={b:.1f} "
                   f"best_peer={best:.1f} ratio={r:.2f}")
 

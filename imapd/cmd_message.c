@@ -490,43 +490,70 @@ cmd_copy(struct imap_cmd *cmd)
 	free(uids);
 }
 
+/* cmd_search_batch - the records of the view's messages [from, *to_r),
+ * at most CMD_FETCH_BATCH of them: one cursor range */
+static int
+cmd_search_batch(struct imap_session *s, size_t from, size_t *to_r,
+    struct store_msg **msgs, size_t *n, const char **err)
+{
+	struct imap_view *v = &s->view;
+	size_t to = v->n - from < CMD_FETCH_BATCH ? v->n : from +
+	    CMD_FETCH_BATCH;
+
+	*to_r = to;
+	return store_msg_range(s->st, v->mboxid, v->msgs[from].uid,
+	    v->msgs[to - 1].uid, 0, msgs, n, err);
+}
+
+/*
+ * cmd_search_hits - the message numbers prog matches, ascending.  The
+ * records are read a batch at a time (CMD_FETCH_BATCH), so a SEARCH
+ * holds a batch of them whatever the mailbox: all at once was about
+ * 1 KB a message, 110 MB in the worker at 100,000.
+ */
 int
 cmd_search_hits(struct imap_session *s, const struct search_prog *prog,
     uint32_t **msgnos_r, size_t *n_r, uint64_t *highest_r,
     const char **err)
 {
 	struct imap_view *v = &s->view;
-	struct store_msg *msgs = NULL, *m;
+	struct store_msg *msgs, *m;
 	struct search_msg sm;
-	size_t nm, i;
+	size_t nm, i, b, e;
 
 	*msgnos_r = NULL;
 	*n_r = 0;
 	*highest_r = 0;
-	if (cmd_records(s, NULL, 0, &msgs, &nm, err) != 0)
-		return -1;
-	search_fts_prepare(s, prog, msgs, nm);
+	search_fts_prepare(s, prog);
 	*msgnos_r = xcalloc(v->n + 1, sizeof(**msgnos_r));
-	for (i = 0; i < v->n; i++) {
-		if (v->msgs[i].gone ||
-		    (m = cmd_find(msgs, nm, v->msgs[i].uid)) == NULL)
-			continue;
-		memset(&sm, 0, sizeof(sm));
-		sm.msgno = (uint32_t)i + 1;
-		sm.rec = m;
-		sm.recent = v->msgs[i].recent;
-		sm.maxmsgno = (uint32_t)v->n;
-		sm.maxuid = v->n ? v->msgs[v->n - 1].uid : 0;
-		sm.st = s->st;
-		sm.saved = v->saved;
-		sm.nsaved = v->nsaved;
-		if (search_match(prog, &sm)) {
-			(*msgnos_r)[(*n_r)++] = (uint32_t)i + 1;
-			if (m->modseq > *highest_r)
-				*highest_r = m->modseq;
+	for (b = 0; b < v->n; b = e) {
+		if (cmd_search_batch(s, b, &e, &msgs, &nm, err) != 0) {
+			free(*msgnos_r);
+			*msgnos_r = NULL;
+			*n_r = 0;
+			return -1;
 		}
-		search_msg_done(&sm);
+		for (i = b; i < e; i++) {
+			if (v->msgs[i].gone ||
+			    (m = cmd_find(msgs, nm, v->msgs[i].uid)) == NULL)
+				continue;
+			memset(&sm, 0, sizeof(sm));
+			sm.msgno = (uint32_t)i + 1;
+			sm.rec = m;
+			sm.recent = v->msgs[i].recent;
+			sm.maxmsgno = (uint32_t)v->n;
+			sm.maxuid = v->n ? v->msgs[v->n - 1].uid : 0;
+			sm.st = s->st;
+			sm.saved = v->saved;
+			sm.nsaved = v->nsaved;
+			if (search_match(prog, &sm)) {
+				(*msgnos_r)[(*n_r)++] = (uint32_t)i + 1;
+				if (m->modseq > *highest_r)
+					*highest_r = m->modseq;
+			}
+			search_msg_done(&sm);
+		}
+		free(msgs);
 	}
-	free(msgs);
 	return 0;
 }

@@ -14,10 +14,12 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "cfg.h"
+#include "clock.h"
 #include "fts.h"
 #include "imapd.h"
 #include "log.h"
@@ -27,6 +29,8 @@
 /* catching up at SEARCH time stops after this long; the messages not
  * yet indexed are read instead, and the next SEARCH goes on */
 #define SEARCH_FTS_BUDGET_MS	60000
+/* records read at once to catch up: a batch's memory, not a mailbox's */
+#define SEARCH_FTS_RECORDS	256
 
 struct search_fts {
 	struct imap_session *s;
@@ -66,12 +70,49 @@ search_fts_key(const char *needle, int hdr, uint32_t **uids_r, size_t *n_r,
 	return 0;
 }
 
+/* search_fts_sync - catch the index up with the view's messages, read
+ * SEARCH_FTS_RECORDS records at a time (a batch's memory, whatever the
+ * mailbox), for at most SEARCH_FTS_BUDGET_MS; *upto_r as fts_sync's */
+static void
+search_fts_sync(struct search_fts *x, uint32_t *upto_r)
+{
+	struct imap_session *s = x->s;
+	struct imap_view *v = &s->view;
+	long long end = clock_mono_ms() + SEARCH_FTS_BUDGET_MS, left;
+	struct store_msg *msgs = NULL;
+	const char *err;
+	size_t b = 0, k, n = 0;
+	struct err e;
+
+	do {
+		k = v->n - b < SEARCH_FTS_RECORDS ? v->n - b :
+		    SEARCH_FTS_RECORDS;
+		if (k > 0 && store_msg_range(s->st, v->mboxid,
+		    v->msgs[b].uid, v->msgs[b + k - 1].uid, 0, &msgs, &n,
+		    &err) != 0) {
+			search_fts_warn(s, "records", err);
+			return;
+		}
+		/* a failed sync (another writer past FTS_BUSY_MS) still
+		 * leaves what was committed up to *upto_r */
+		left = end - clock_mono_ms();
+		if (fts_sync(x->f, s->st, v->mboxid, v->modseq, msgs, n,
+		    left > 0 ? left : 1, upto_r, &e) < 0) {
+			search_fts_warn(s, "sync", e.msg);
+			k = v->n - b;	/* no further batch */
+		}
+		free(msgs);
+		msgs = NULL;
+		n = 0;
+		b += k;
+	} while (b < v->n && clock_mono_ms() < end);
+}
+
 void
-search_fts_prepare(struct imap_session *s, const struct search_prog *p,
-    const struct store_msg *msgs, size_t n)
+search_fts_prepare(struct imap_session *s, const struct search_prog *p)
 {
 	struct search_fts x = { s, NULL, 0 };
-	uint32_t upto;
+	uint32_t upto = 0;
 	struct err e;
 
 	if (!search_has_text(p) ||
@@ -81,11 +122,7 @@ search_fts_prepare(struct imap_session *s, const struct search_prog *p,
 		search_fts_warn(s, "open", e.msg);
 		return;
 	}
-	/* a failed sync (another writer past FTS_BUSY_MS) still leaves
-	 * what was committed up to upto */
-	if (fts_sync(x.f, s->st, s->view.mboxid, s->view.modseq, msgs, n,
-	    SEARCH_FTS_BUDGET_MS, &upto, &e) < 0)
-		search_fts_warn(s, "sync", e.msg);
+	search_fts_sync(&x, &upto);
 	if (upto > 0)
 		search_answer_text(p, upto, search_fts_key, &x);
 	fts_close(&x.f);

@@ -11,9 +11,8 @@ struct search_prog;
 struct store_msg;
 
 /* search_fts_prepare - answer p's TEXT and BODY keys for the selected
- * mailbox, whose records are msgs[0..n) (ascending UID), from the index,
- * caught up first; never fails (what it cannot answer is read) */
-void search_fts_prepare(struct imap_session *s, const struct search_prog *p,
-    const struct store_msg *msgs, size_t n);
+ * mailbox from the index, caught up first with the view's messages (read
+ * a batch at a time); never fails (what it cannot answer is read) */
+void search_fts_prepare(struct imap_session *s, const struct search_prog *p);
 
 #endif
