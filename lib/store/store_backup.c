@@ -152,23 +152,6 @@ bk_fsync_tree(const char *path)
 	return nftw(path, bk_fsync_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-static int
-bk_write_all(int fd, const char *data, size_t len)
-{
-	ssize_t n;
-
-	while (len > 0) {
-		n = write(fd, data, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		data += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* bk_copy_fd - len bytes of in into out, in the kernel where it can */
 static int
 bk_copy_fd(int in, int out, unsigned long long len)
@@ -192,7 +175,8 @@ bk_copy_fd(int in, int out, unsigned long long len)
 		n = read(in, buf, sizeof(buf));
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0 || bk_write_all(out, buf, (size_t)n) < 0)
+		if (n <= 0 ||
+		    store_file_write_all(out, buf, (size_t)n, -1) < 0)
 			return -1;
 		len -= (unsigned long long)n;
 	}
@@ -213,7 +197,7 @@ bk_put(const char *dst, int in, const char *data, unsigned long long len)
 		return -1;
 	}
 	r = in >= 0 ? bk_copy_fd(in, out, len) :
-	    bk_write_all(out, data, (size_t)len);
+	    store_file_write_all(out, data, (size_t)len, -1);
 	if (r == 0)
 		r = fsync(out);
 	if (close(out) < 0)

@@ -58,31 +58,17 @@ store_spool_name(struct store *st, const char *path, const char *guid,
     int sync, const char **error_r)
 {
 	char *final = store_file_path(st, guid);
-	char *dir = xasprintf("%s/%.2s", st->partdir, guid);
-	int r = -1;
+	int r;
 
 	if (utimensat(AT_FDCWD, final, NULL, 0) == 0) {
 		/* stored already; the fresh mtime keeps the sweep off it
 		 * until our records commit */
 		unlink(path);
 		r = 0;
-		goto out;
+	} else {
+		r = store_file_place(st, path, guid, sync, error_r);
 	}
-	if (store_file_fanout(st, dir, error_r) < 0)
-		goto out;
-	if (rename(path, final) < 0) {
-		store_fail(st, error_r, "rename %s: %s", final,
-		    strerror(errno));
-		goto out;
-	}
-	if (sync && store_fsync_dir(dir) < 0) {
-		store_fail(st, error_r, "fsync %s: %s", dir, strerror(errno));
-		goto out;
-	}
-	r = 0;
-out:
 	free(final);
-	free(dir);
 	return r;
 }
 

@@ -117,22 +117,51 @@ store_file_warm(void)
 	store_sha1_hex("", 0, guid);
 }
 
-/* store_write_all - write data to fd, fsync'd if sync */
-static int
-store_write_all(int fd, const char *data, size_t len, int sync)
+int
+store_file_write_all(int fd, const char *data, size_t len, off_t off)
 {
 	ssize_t n;
 
 	while (len > 0) {
-		n = write(fd, data, len);
+		n = off < 0 ? write(fd, data, len) :
+		    pwrite(fd, data, len, off);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			return -1;
 		data += n;
 		len -= (size_t)n;
+		if (off >= 0)
+			off += n;
 	}
-	return sync ? fsync(fd) : 0;
+	return 0;
+}
+
+int
+store_file_place(struct store *st, const char *tmp, const char *guid,
+    int sync, const char **error_r)
+{
+	char *path = store_file_path(st, guid);
+	char *dir = xasprintf("%s/%.2s", st->partdir, guid);
+	int r = -1;
+
+	/* made at open; again here only if someone removed it */
+	if (store_file_fanout(st, dir, error_r) < 0)
+		goto out;
+	if (rename(tmp, path) < 0) {
+		store_fail(st, error_r, "rename %s: %s", path,
+		    strerror(errno));
+		goto out;
+	}
+	if (sync && store_fsync_dir(dir) < 0) {
+		store_fail(st, error_r, "fsync %s: %s", dir, strerror(errno));
+		goto out;
+	}
+	r = 0;
+out:
+	free(dir);
+	free(path);
+	return r;
 }
 
 /* store_file_write - data under guid's name through a temp file; sync:
@@ -142,42 +171,30 @@ static int
 store_file_write(struct store *st, const char *guid, const char *data,
     size_t len, int sync, const char **error_r)
 {
-	char *tmp, *dir, *path;
+	char *tmp;
 	int fd, r = -1;
 
-	path = store_file_path(st, guid);
-	dir = xasprintf("%s/%.2s", st->partdir, guid);
 	tmp = xasprintf("%s/tmp/%d.%s", st->partdir, (int)getpid(), guid);
-	/* made at open; again here only if someone removed it */
-	if (store_file_fanout(st, dir, error_r) < 0)
-		goto out;
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
 	if (fd < 0) {
 		store_fail(st, error_r, "create %s: %s", tmp, strerror(errno));
 		goto out;
 	}
-	if (store_write_all(fd, data, len, sync) < 0) {
+	if (store_file_write_all(fd, data, len, -1) < 0 ||
+	    (sync && fsync(fd) < 0)) {
 		store_fail(st, error_r, "write %s: %s", tmp, strerror(errno));
 		close(fd);
 		unlink(tmp);
 		goto out;
 	}
 	close(fd);
-	if (rename(tmp, path) < 0) {
-		store_fail(st, error_r, "rename %s: %s", path,
-		    strerror(errno));
+	if (store_file_place(st, tmp, guid, sync, error_r) < 0) {
 		unlink(tmp);
-		goto out;
-	}
-	if (sync && store_fsync_dir(dir) < 0) {
-		store_fail(st, error_r, "fsync %s: %s", dir, strerror(errno));
 		goto out;
 	}
 	r = 0;
 out:
 	free(tmp);
-	free(dir);
-	free(path);
 	return r;
 }
 

@@ -335,6 +335,14 @@ void store_sha1_hex(const char *data, size_t len, char out[41]);
 int store_file_restore(struct store *st, const char *guid,
     const char *data, size_t len, const char **error_r);
 int store_fsync_dir(const char *path);
+/* store_file_write_all - all of data to fd, at off (pwrite) or, when off
+ * is negative, at the file offset; retries EINTR; -1 with errno */
+int store_file_write_all(int fd, const char *data, size_t len, off_t off);
+/* store_file_place - rename the file at tmp to guid's name, the fan-out
+ * directory made if missing and fsync'd after if sync; tmp is left where
+ * it is on failure */
+int store_file_place(struct store *st, const char *tmp, const char *guid,
+    int sync, const char **error_r);
 int store_file_dirs(struct store *st, const char **error_r);
 /* store_file_fanout - a message file's fan-out directory dir, made if
  * missing (the partition fsync'd after); -1 with the error */

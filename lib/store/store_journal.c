@@ -399,23 +399,6 @@ store_jnl_text_len(const char *data, size_t len)
 	return z != NULL ? (size_t)(z - data) : len;
 }
 
-static int
-store_jnl_write_all(int fd, const char *data, size_t len)
-{
-	ssize_t n;
-
-	while (len > 0) {
-		n = write(fd, data, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		data += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /*
  * store_jnl_open_locked - open user's journal for appending under an
  * exclusive flock, creating it (with its header, the directory fsync'd)
@@ -450,8 +433,8 @@ store_jnl_open_locked(struct store *st, const char *path)
 				/* new: the header, and the name made durable */
 				store_jnl_header(&h, 0, JNL_HEADER_LEN,
 				    JNL_HEADER_LEN);
-				if (store_jnl_write_all(fd, h.data,
-				    h.len) < 0) {
+				if (store_file_write_all(fd, h.data,
+				    h.len, -1) < 0) {
 					buf_free(&h);
 					close(fd);
 					return -1;
@@ -467,24 +450,6 @@ store_jnl_open_locked(struct store *st, const char *path)
 	}
 	errno = EAGAIN;
 	return -1;
-}
-
-static int
-store_jnl_pwrite_all(int fd, const char *data, size_t len, off_t off)
-{
-	ssize_t n;
-
-	while (len > 0) {
-		n = pwrite(fd, data, len, off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		data += n;
-		len -= (size_t)n;
-		off += n;
-	}
-	return 0;
 }
 
 /*
@@ -519,17 +484,17 @@ store_jnl_put(int fd, const char *text, size_t len,
 		grow = end > JNL_GROW_BIG ? JNL_GROW_BIG : JNL_GROW;
 		for (off = sb.st_size; (unsigned long long)off <
 		    end + len + grow; off += (off_t)sizeof(zeros))
-			if (store_jnl_pwrite_all(fd, zeros, sizeof(zeros),
+			if (store_file_write_all(fd, zeros, sizeof(zeros),
 			    off) < 0)
 				return -1;
 		if (fsync(fd) < 0)
 			return -1;
 	}
-	if (store_jnl_pwrite_all(fd, text, len, (off_t)end) < 0)
+	if (store_file_write_all(fd, text, len, (off_t)end) < 0)
 		return -1;
 	*end_r = end + len;
 	snprintf(num, sizeof(num), "%020llu", end + len);
-	return store_jnl_pwrite_all(fd, num, 20, (off_t)JNL_END_OFF);
+	return store_file_write_all(fd, num, 20, (off_t)JNL_END_OFF);
 }
 
 /*
@@ -1127,7 +1092,7 @@ store_jnl_compact(struct store *st, const char *user, int force,
 	tmp = xasprintf("%s/journal/.new-%s", st->partdir,
 	    strrchr(path, '/') + 1);
 	tfd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-	if (tfd < 0 || store_jnl_write_all(tfd, b.data, b.len) < 0 ||
+	if (tfd < 0 || store_file_write_all(tfd, b.data, b.len, -1) < 0 ||
 	    fsync(tfd) < 0 || rename(tmp, path) < 0) {
 		store_fail(st, error_r, "journal %s: %s", tmp,
 		    strerror(errno));
@@ -1178,7 +1143,7 @@ store_jnl_put_num(int fd, off_t off, unsigned long long v)
 	char num[24];
 
 	snprintf(num, sizeof(num), "%020llu", v);
-	return store_jnl_pwrite_all(fd, num, 20, off);
+	return store_file_write_all(fd, num, 20, off);
 }
 
 /*
@@ -1286,7 +1251,7 @@ store_jnl_tail(struct store *st, const char *user, struct store_jtail *t,
 		size_t gap = store_jnl_text_len(data, len) - tend;
 		char *z = xcalloc(1, gap);
 
-		r = store_jnl_pwrite_all(fd, z, gap, (off_t)tend);
+		r = store_file_write_all(fd, z, gap, (off_t)tend);
 		free(z);
 		if (r < 0) {
 			store_fail(st, error_r, "journal %s: %s", path,
