@@ -73,6 +73,10 @@ struct imap_session {
 				 * with its literals' "+" already sent */
 	long long served_ms;	/* CLOCK_MONOTONIC: this worker took it */
 	long long cmd_ms;	/* when the unfinished command began, or 0 */
+	uint64_t in_total;	/* bytes read from the client so far */
+	long long stall_ms;	/* a command too big to park: when its
+				 * current stall_min_rate window began, or 0 */
+	uint64_t stall_in;	/* in_total then */
 	struct buf out;		/* pending output */
 	int failed_logins;
 	int condstore;		/* ENABLE CONDSTORE / used */

@@ -324,29 +324,64 @@ imapd_idle_sync(struct imap_session *s)
  * be parked.  Inside a command too big for idled to hold (after login: a
  * large APPEND literal, an over-long line being skipped) the wait is
  * bounded by stall_timeout, not timeout, so that a client that stops in
- * the middle of an upload holds the worker minutes, not half an hour.
+ * the middle of an upload holds the worker minutes, not half an hour;
+ * and the command must come at stall_min_rate bytes a second, counted
+ * over each stall_timeout, so that a trickle (a byte every minute, each
+ * read well within stall_timeout) cannot hold it for as long as it
+ * likes either.  A client that sends nothing for a whole window is
+ * logged out for stall_timeout, one that sends too little for
+ * stall_min_rate.  Parking such a command instead would move its bytes
+ * (up to maxliteral) into idled, which holds a few hundred bytes a
+ * session by design; the slots of imapd_slot.c bound how many workers
+ * these commands hold, and these bounds how long.
  */
 static int
 imapd_read_unparked(struct imap_session *s)
 {
-	long long stall = cfg_duration_ms("stall_timeout"),
-	    limit = s->timeout_ms;
+	long long stall = cfg_duration_ms("stall_timeout"), now, left;
+	uint64_t got, min;
+	char limit[64];
 
-	if ((s->rd.cmd.len > 0 || s->rd.skipping) && stall > 0 &&
-	    stall < limit)
-		limit = stall;
-	if (io_read(s, limit) == 0)
-		return 0;
-	if (errno == ETIMEDOUT && limit < s->timeout_ms) {
-		io_printf(s, "* BYE Command stalled for too long\r\n");
-		log_info("autologout stalled command user=%s addr=%s "
-		    "read=%zu limit=stall_timeout:%llds",
-		    s->user[0] ? s->user : "-", s->addr, s->rd.cmd.len,
-		    limit / 1000);
+	if ((s->rd.cmd.len == 0 && !s->rd.skipping) || stall <= 0 ||
+	    stall >= s->timeout_ms)
+		return io_read(s, s->timeout_ms);
+	for (;;) {
+		now = clock_mono_ms();
+		if (s->stall_ms == 0) {
+			s->stall_ms = now;	/* a window begins */
+			s->stall_in = s->in_total;
+		}
+		if ((left = s->stall_ms + stall - now) > 0) {
+			if (io_read(s, left) == 0)
+				return 0;
+			if (errno != ETIMEDOUT)
+				return -1;
+		}
+		/* the window is over: enough came? */
+		got = s->in_total - s->stall_in;
+		min = (uint64_t)cfg_size("stall_min_rate") *
+		    (uint64_t)stall / 1000;
+		if (got > 0 && got >= min) {
+			s->stall_ms = 0;
+			continue;
+		}
+		if (got == 0)
+			snprintf(limit, sizeof(limit), "stall_timeout:%llds",
+			    stall / 1000);
+		else
+			snprintf(limit, sizeof(limit), "stall_min_rate:%lld",
+			    (long long)cfg_size("stall_min_rate"));
+		io_printf(s, "* BYE Command %s\r\n", got == 0 ?
+		    "stalled for too long" : "sent too slowly");
+		log_info("autologout %s command user=%s addr=%s read=%zu "
+		    "got=%llu window=%llds limit=%s", got == 0 ? "stalled" :
+		    "slow", s->user[0] ? s->user : "-", s->addr,
+		    s->rd.cmd.len, (unsigned long long)got, stall / 1000,
+		    limit);
 		s->state = IMAP_S_LOGOUT;
 		errno = ECONNABORTED;
+		return -1;
 	}
-	return -1;
 }
 
 /*
@@ -517,7 +552,7 @@ imapd_next_command(struct imap_session *s, int *first)
 			    &used);
 			buf_consume(&s->in, used);
 			if (st != IMAPP_MORE && st != IMAPP_CONTINUE) {
-				s->cmd_ms = 0;
+				s->cmd_ms = s->stall_ms = 0;
 				imapd_slot_release(s);
 			} else if (s->cmd_ms == 0 && s->rd.cmd.len > 0)
 				s->cmd_ms = clock_mono_ms();
@@ -525,7 +560,7 @@ imapd_next_command(struct imap_session *s, int *first)
 			s->in_contd = contd > used ? contd - used : 0;
 			if (st == IMAPP_CONTINUE &&
 			    imapd_upload_slot(s, 1) < 0) {
-				s->cmd_ms = 0;
+				s->cmd_ms = s->stall_ms = 0;
 				imapp_reader_reset(&s->rd);
 				if (s->state == IMAP_S_LOGOUT) {
 					io_linger(s);

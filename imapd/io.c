@@ -191,6 +191,7 @@ again:
 			errno = 0;
 		return -1;
 	}
+	s->in_total += (uint64_t)n;
 	/* a deflated piece that ends inside a block: read on */
 	if (s->z != NULL) {
 		if ((r = io_read_z(s, zraw, (size_t)n)) != 1)

@@ -86,6 +86,7 @@ const struct cfg_key cfg_keys[] = {
 	{ "search_engine", CFG_T_STR, "fts", 0 },	/* fts | none */
 	{ "servername", CFG_T_STR, NULL, 0 },
 	{ "specialuse_autocreate", CFG_T_BOOL, "yes", 0 },
+	{ "stall_min_rate", CFG_T_SIZE, "1K", 0 },	/* bytes a second */
 	{ "stall_timeout", CFG_T_DURATION, "2m", 'm' },
 	{ "syslog_facility", CFG_T_STR, "mail", 0 },
 	{ "syslog_prefix", CFG_T_STR, "berth", 0 },

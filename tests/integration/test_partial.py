@@ -3,8 +3,10 @@ literal, before or after login, is parked in idled, which completes it;
 pre-login line and literal limits are small and refused before any byte
 of a literal is read; every literal size is range-checked; a stalled SASL
 exchange is bounded."""
+import select
 import time
 
+from poll import deadline
 from raw import Raw
 from conftest import wait_for
 
@@ -323,6 +325,77 @@ def test_stalled_big_append_bounded(fresh):
     assert r.line() == b"* BYE Command stalled for too long"
     assert r.closed()
     assert "limit=stall_timeout:2s" in s.logtext()
+
+
+
+def trickle_until_answer(r, piece, every=0.2, timeout=15):
+    """send piece every `every` seconds until the server says something:
+    that line (None if nothing came by the deadline)"""
+    r.s.setblocking(False)
+    end = time.time() + deadline(timeout)
+    try:
+        while time.time() < end:
+            try:
+                r.s.send(piece)
+            except BlockingIOError:
+                pass
+            if select.select([r.s], [], [], every)[0]:
+                r.s.setblocking(True)
+                r.s.settimeout(deadline(10))
+                return r.line()
+    except (ConnectionResetError, BrokenPipeError):
+        return b"<reset>"
+    return None
+
+
+def test_trickled_big_append_bounded(fresh):
+    """a client that keeps a big APPEND literal going with a few bytes now
+    and then (each well within stall_timeout) is logged out once a
+    stall_timeout window brings less than stall_min_rate bytes a second"""
+    s = fresh(prefork=2, maxchild=4,
+              extra_conf="stall_timeout: 2s\nstall_min_rate: 1K\n").start()
+    r = Raw(s.port, timeout=20)
+    assert r.cmd(b"l", b"LOGIN alice secret")[-1].startswith(b"l OK")
+    r.send(b"a APPEND INBOX {100000}\r\n")
+    assert r.line().startswith(b"+ ")
+    r.send(b"x" * 20000)
+    assert trickle_until_answer(r, b"x" * 50) == \
+        b"* BYE Command sent too slowly"
+    assert r.closed()
+    assert s.wait_log("autologout slow command user=alice",
+                      "window=2s limit=stall_min_rate:1024")
+
+
+def test_trickled_long_line_bounded(fresh):
+    """the same for an over-long line whose rest the worker skips"""
+    s = fresh(prefork=2, maxchild=4,
+              extra_conf="stall_timeout: 2s\nstall_min_rate: 1K\n").start()
+    r = Raw(s.port, timeout=20)
+    assert r.cmd(b"l", b"LOGIN alice secret")[-1].startswith(b"l OK")
+    r.send(b"a NOOP " + b"x" * 80000)
+    assert r.line().startswith(b"a BAD")
+    assert trickle_until_answer(r, b"x" * 50) == \
+        b"* BYE Command sent too slowly"
+    assert s.wait_log("autologout slow command user=alice",
+                      "limit=stall_min_rate:1024")
+
+
+def test_slow_big_append_above_rate_completes(fresh):
+    """an upload that comes in pieces, but at more than stall_min_rate,
+    crosses stall_timeout windows and is stored"""
+    s = fresh(prefork=2, maxchild=4,
+              extra_conf="stall_timeout: 3s\nstall_min_rate: 1K\n").start()
+    r = Raw(s.port, timeout=20)
+    assert r.cmd(b"l", b"LOGIN alice secret")[-1].startswith(b"l OK")
+    body = MSG + b"x" * (100000 - len(MSG))
+    r.send(b"a APPEND INBOX {%d}\r\n" % len(body))
+    assert r.line().startswith(b"+ ")
+    for i in range(0, len(body), 5000):
+        r.send(body[i:i + 5000])
+        time.sleep(0.4)     # pacing the upload, not a measure
+    r.send(b"\r\n")
+    assert r.until_tag(b"a")[-1].startswith(b"a OK")
+    assert "autologout" not in s.logtext()
 
 
 def notify_session(s, source):
