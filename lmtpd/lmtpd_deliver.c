@@ -2,14 +2,15 @@
  * lmtpd_deliver - a received message into the store: one reply and one
  * log line per accepted recipient, in RCPT order (RFC 2033 4.2).
  *
- * No 250 before the message file is fsync'd and the transaction that
- * holds the recipient's copy has committed (store_spool_commit, then
- * store_deliver).  All recipients share one file; their records go in
- * as few transactions as the store allows (STORE_DELIVER_BATCH per
- * transaction), each recipient's copy wholly in one: a failed
- * transaction is a 451 4.3.0 for its recipients and stores nothing of
- * theirs.  A message over maxmessagesize is a 552 5.3.4 for each; no
- * bounce is ever made here.
+ * No 250 before the recipient's copy is durable: the transaction that
+ * holds it has committed and the user's journal lines are flushed (with
+ * the message's bytes in an F line when it is small; a large file is
+ * fsync'd by store_spool_commit), store_deliver.  All recipients share
+ * one file; their records go in as few transactions as the store allows
+ * (STORE_DELIVER_BATCH per transaction), each recipient's copy wholly in
+ * one: a failed transaction is a 451 4.3.0 for its recipients and
+ * stores nothing of theirs.  A message over maxmessagesize is a 552
+ * 5.3.4 for each; no bounce is ever made here.
  *
  * lmtp_filter is the one place where a per-user filter (Sieve, later)
  * will choose a recipient's folder and flags, or refuse its copy.

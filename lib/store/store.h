@@ -32,10 +32,16 @@
  * guid is the SHA-1 of the bytes.  COPY and multi-recipient delivery add
  * index records for the same guid and bump refs; nothing is copied.
  *
- * Durability: store_append writes a temp file, fsyncs it, links it to its
- * guid name, fsyncs the directory, then commits the transaction (synchronous
- * log flush).  Only then does it return 0, so a caller's OK means the mail
- * survives kill -9 and power loss.  A file left without a record by a crash
+ * Durability: the user's journal (store_journal.c) is the write-ahead
+ * record.  store_append writes the message file under its guid name (a
+ * message over STORE_INLINE_MAX is fsync'd with its directory; a smaller
+ * one is not), commits the transaction without flushing Berkeley DB's
+ * log, appends the transaction's journal lines (a small message's bytes
+ * in an F line) and returns 0 only once those lines are fdatasync'd, by
+ * this call or by a concurrent writer of the same journal whose flush
+ * covered them (group commit).  So a caller's OK means the mail survives
+ * kill -9 and power loss: recovery replays what the database lost from
+ * the journals (store_redo.c).  A file left without a record by a crash
  * is never referenced (UIDs are only allocated inside the transaction), and
  * store_recover sweeps such files.  Files of expunged messages are removed
  * by the same sweep (at recovery, and at checkpoints once unreferenced for
@@ -460,7 +466,8 @@ struct store_append {
 
 /*
  * store_append - deliver data into user's mailbox name.  Returns 0 only
- * after the message file and the transaction are on disk.
+ * after the transaction committed and its journal lines, which make the
+ * message and its record durable, are flushed (see Durability above).
  */
 int store_append(struct store *st, const char *user, const char *name,
     const char *data, size_t len, const struct store_append *opt,
@@ -468,10 +475,12 @@ int store_append(struct store *st, const char *user, const char *name,
 
 /*
  * Delivery (lmtpd): the message is received into a spool file in the
- * partition (store_spool_open), which store_spool_commit fsyncs and names
- * by its content; store_deliver then adds one record of that file to
- * each recipient's mailbox.  Memory stays bounded whatever the size: the
- * bytes are written as they arrive and mapped, never copied, afterwards.
+ * partition (store_spool_open), which store_spool_commit names by its
+ * content (fsync'd only when over STORE_INLINE_MAX: a smaller one's bytes
+ * ride in the journal's F line); store_deliver then adds one record of
+ * that file to each recipient's mailbox.  Memory stays bounded whatever
+ * the size: the bytes are written as they arrive and mapped, never
+ * copied, afterwards.
  */
 
 /* store_spool_open - a new temp file under <partition>/tmp for a message
@@ -480,8 +489,9 @@ int store_append(struct store *st, const char *user, const char *name,
 int store_spool_open(struct store *st, int *fd_r, char **path_r,
     const char **error_r);
 /*
- * store_spool_commit - fsync the spool file, name it by its content (or
- * drop it when those bytes are stored already), fsync the directory.
+ * store_spool_commit - name the spool file by its content (or drop it
+ * when those bytes are stored already); a file over STORE_INLINE_MAX is
+ * fsync'd first and its directory after.
  * Consumes fd and the file at path, even on error.  On success *data_r,
  * *len_r map the message (store_msg_unmap) and guid_r is its name.
  */

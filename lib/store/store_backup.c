@@ -24,6 +24,16 @@
  * while the lock is held, so every file the copied database or
  * journals name is in spool/.
  *
+ * The store's own flushes are not what make the copy whole: writers
+ * commit without flushing Berkeley DB's log and do not fsync a small
+ * message file (the user's journal is the write-ahead record, flushed
+ * before each answer: store_journal.c, store_redo.c).  The backup reads
+ * logs, journals and files through the page cache, which holds every
+ * write whether flushed or not, and makes its own copy durable: every
+ * file and directory it wrote is fsync'd before BACKUP is.  A command
+ * is answered only after its journal lines are written, so it is in
+ * the copied journal if it was answered before step 3 began.
+ *
  * Restore copies the three parts into an empty configdir and partition,
  * recovers the environment catastrophically, and then makes database and
  * journals agree: a user whose journal differs from the database (it

@@ -6,8 +6,9 @@
  *
  * Invariants: a record is never written before its file is linked under
  * its content name, fsync'd with its directory when it is large, or with
- * its bytes in an F line of the transaction's journal when it is small; a recipient's record, its mailbox
- * counters and its dup entry are in one transaction.  Does not decide
+ * its bytes in an F line of the transaction's journal when it is small;
+ * a recipient's record, its mailbox counters and its dup entry are in
+ * one transaction.  Does not decide
  * where mail goes (lmtpd does) and never logs.
  */
 #include "config.h"

@@ -197,8 +197,9 @@ void store_mkey(DBT *k, char *buf, size_t size, const char *user,
  * store_journal.c - the per-user journal beside the message files,
  * <partition>/journal/<user>: one line per record a transaction wrote
  * (B mailbox, D mailbox deleted, I message, X expunged, S/U
- * subscription), written and fdatasync'd after the commit and before the
- * caller is answered.  See store_journal.c for the format.
+ * subscription), written after the commit and flushed before the caller
+ * is answered: the write-ahead record (one fdatasync shared by the
+ * writers of a journal at once).  See store_journal.c for the format.
  */
 struct store_jline {
 	uint32_t mboxid;
@@ -222,8 +223,9 @@ void store_jnl_body(struct store *st, uint32_t mboxid, const char *guid,
 /* store_jnl_quota - user's limits (Q line: the last one says) */
 void store_jnl_quota(struct store *st, const char *user, uint64_t storage,
     uint64_t messages);
-/* store_jnl_flush - append the pending lines to their journals and
- * fdatasync them */
+/* store_jnl_flush - append the pending lines to their journals and make
+ * them durable (store_jnl_sync: a concurrent writer's fdatasync may cover
+ * them) */
 int store_jnl_flush(struct store *st, const char **error_r);
 
 /* the journal of one user, replayed */

@@ -31,15 +31,19 @@
  * either order without changing the result.
  *
  * Durability: the journal is the write-ahead record.  The lines of a
- * transaction are appended in one write() after its commit and
- * fdatasync'd before store_run returns, so every acknowledged command is
- * in the journal; a crash between commit and write loses only what was
- * never acknowledged (and the next write of the same records carries
- * them again).  A torn last line is ignored.  Berkeley DB commits
- * without flushing its log and small message files are not fsync'd: the
- * F line carries the bytes, so this one fdatasync makes message and
- * records durable (see store_redo.c for the crash argument, and
- * store_jnl_sync_all for how <synced> moves).
+ * transaction are appended in one write() after its commit and are
+ * durable before store_run returns (store_jnl_sync: one fdatasync shared
+ * by the writers appending to the journal at once, group commit), so
+ * every acknowledged command is in the journal; a crash between commit
+ * and write loses only what was never acknowledged (and the next write
+ * of the same records carries them again).  A torn last line is
+ * ignored.  Berkeley DB commits without flushing its log and small
+ * message files are not fsync'd: the F line carries the bytes, so this
+ * one fdatasync makes message and records durable (see store_redo.c for the crash argument, and
+ * store_jnl_sync_all for how <synced> moves).  The lines past <synced>
+ * are what recovery replays; a journal grows by every line written
+ * until the next checkpoint compacts it (F lines included: about the
+ * size of the small mail delivered in that interval).
  *
  * Compaction (at checkpoints): under an exclusive flock the journal is
  * replayed and rewritten as its live records (and the expunges of live

@@ -10,7 +10,9 @@
  * when it is small (STORE_INLINE_MAX), (2) commits its transaction with
  * DB_TXN_WRITE_NOSYNC: the log record is in the kernel, not on the disk,
  * (3) appends its journal lines, with an F line carrying a small
- * message's bytes, and fdatasyncs the journal, (4) answers.  A large
+ * message's bytes, and waits until the journal is fdatasync'd past them
+ * (its own fdatasync, or a concurrent writer's: group commit,
+ * store_jnl_sync), (4) answers.  A large
  * message's file is fsync'd, with its directory, in (1).
  *
  * - kill -9 of any process at any point: everything written is in the
