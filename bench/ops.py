@@ -21,7 +21,7 @@ bytes ride in it; store_redo.c), shared by the sessions writing the same
 journal at once (group commit).
 
 reconstruct: fills N messages into M mailboxes of one user with IMAP
-APPENDs (LITERAL+, one at a time), stops
+MULTIAPPENDs of --batch messages (LITERAL+; every other one \\Seen), stops
 the server, deletes the Berkeley DB environment, times berthctl
 reconstruct, and checks the message count over IMAP afterwards.  With
 --backup it first times berthctl backup of the filled store while it
@@ -230,13 +230,19 @@ def cmd_reconstruct(a):
         while not f.readline().startswith(b"l "):
             pass
         for m in range(a.mailboxes):
-            for i in range(per):
-                body = MSG + f"{m}/{i}\r\n".encode()
-                flags = b"(\\Seen) " if i % 2 else b""
-                sock.sendall(b"a APPEND box%03d %s{%d+}\r\n" % (
-                    m, flags, len(body)) + body + b"\r\n")
-                while not f.readline().startswith(b"a "):
-                    pass
+            for i0 in range(0, per, a.batch):
+                cmd = [b"a APPEND box%03d" % m]
+                for i in range(i0, min(per, i0 + a.batch)):
+                    body = MSG + f"{m}/{i}\r\n".encode()
+                    flags = b" (\\Seen)" if i % 2 else b""
+                    cmd.append(b"%s {%d+}\r\n" % (flags, len(body)) +
+                               body)
+                sock.sendall(b"".join(cmd) + b"\r\n")
+                while True:
+                    ln = f.readline()
+                    if ln.startswith(b"a "):
+                        assert ln.startswith(b"a OK"), ln
+                        break
         sock.close()
         fill = time.monotonic() - t
         if a.backup:
@@ -285,6 +291,8 @@ def main():
     rp.add_argument("--build", default=os.path.join(HERE, "..", "build"))
     rp.add_argument("--messages", type=int, default=10000)
     rp.add_argument("--mailboxes", type=int, default=50)
+    rp.add_argument("--batch", type=int, default=100,
+                    help="messages per MULTIAPPEND while filling")
     rp.add_argument("--backup", action="store_true",
                     help="also time berthctl backup (full, incremental) "
                     "and restore of the filled store")
