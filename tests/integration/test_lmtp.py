@@ -415,6 +415,45 @@ def test_plus_folder_exact_fuzzy_and_fallback(srv):
     assert count(srv, "alice") == before[1] + 1
 
 
+def message_files(s):
+    """the message files of s's partition (named by their SHA-1)"""
+    spool = os.path.join(s.dir, "spool")
+    return {f for d in os.listdir(spool) if re.fullmatch(r"[0-9a-f]{2}", d)
+            for f in os.listdir(os.path.join(spool, d))
+            if re.fullmatch(r"[0-9a-f]{40}", f)}
+
+
+def test_one_file_for_every_recipient(srv):
+    # three recipients, two users, two of alice's mailboxes: one file
+    before = message_files(srv)
+    body = msg(b"shared", body=b"one copy on disk\r\n")
+    got = deliver(srv, [b"alice@example.org", b"bob@example.org",
+                        b"alice+lists@example.org"], body)
+    assert all(r.startswith(b"250 2.0.0") for r in got), got
+    new = message_files(srv) - before
+    assert len(new) == 1, new
+    for user, mbox in (("alice", "INBOX"), ("bob", "INBOX"),
+                       ("alice", "lists")):
+        assert trace_stripped(fetch_last(srv, user, mbox))[0] == body
+
+
+def test_downcase_rcpt_off_keeps_case(fresh):
+    # lmtp_downcase_rcpt: no - "Alice" is not alice (the default
+    # lower-cases the user part: test_smtplib_lmtp_per_recipient_results)
+    s = fresh(extra_conf="lmtp_downcase_rcpt: no\n")
+    path = os.path.join(s.dir, "conf", "socket", "lmtp")
+    s.write_master(extra=f'  lmtp cmd="{LMTPD}" listen="{path}" '
+                   f'prefork=1 maxchild=2\n')
+    s.start()
+    s.lmtp = path
+    s.connect("alice", "secret").logout()
+    c = session(s)
+    c.cmd(b"MAIL FROM:<d@example.org>")
+    assert c.code(b"RCPT TO:<Alice@example.org>") == b"550 5.1.1"
+    assert c.code(b"RCPT TO:<alice@Example.ORG>") == b"250 2.1.5"
+    c.close()
+
+
 def test_duplicate_suppressed_per_mailbox(srv):
     body = msg(b"dup", msgid=b"dup-1@example.org")
     before = count(srv, "alice"), count(srv, "alice", "lists")
