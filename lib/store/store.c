@@ -1418,8 +1418,8 @@ store_sub_set(struct store *st, const char *user, const char *name,
 }
 
 int
-store_sub_list(struct store *st, const char *user, store_sub_fn *cb,
-    void *ctx, const char **error_r)
+store_sub_walk(struct store *st, DB_TXN *txn, uint32_t flags,
+    const char *user, int del, store_sub_fn *cb, void *ctx)
 {
 	char kb[2048], *name;
 	size_t ul = strlen(user);
@@ -1427,10 +1427,8 @@ store_sub_list(struct store *st, const char *user, store_sub_fn *cb,
 	DBT k, v;
 	int r;
 
-	if ((r = st->subs->cursor(st->subs, NULL, &c,
-	    DB_READ_UNCOMMITTED)) != 0)
-		return store_fail(st, error_r, "subscriptions: %s",
-		    db_strerror(r));
+	if ((r = st->subs->cursor(st->subs, txn, &c, flags)) != 0)
+		return r;
 	store_mkey(&k, kb, sizeof(kb), user, "");
 	k.ulen = sizeof(kb);
 	k.flags = DB_DBT_USERMEM;
@@ -1439,13 +1437,32 @@ store_sub_list(struct store *st, const char *user, store_sub_fn *cb,
 	    r = c->get(c, &k, &v, DB_NEXT)) {
 		if (k.size < ul + 1 || memcmp(k.data, user, ul + 1) != 0)
 			break;
+		if (del && (r = c->del(c, 0)) != 0)
+			break;
+		if (cb == NULL)
+			continue;
 		name = xstrndup((char *)k.data + ul + 1, k.size - ul - 1);
 		r = cb(name, ctx);
 		free(name);
-		if (r != 0)
+		if (r != 0) {
+			r = 0;
 			break;
+		}
 	}
 	c->close(c);
+	return r == DB_NOTFOUND ? 0 : r;
+}
+
+int
+store_sub_list(struct store *st, const char *user, store_sub_fn *cb,
+    void *ctx, const char **error_r)
+{
+	int r = store_sub_walk(st, NULL, DB_READ_UNCOMMITTED, user, 0, cb,
+	    ctx);
+
+	if (r != 0)
+		return store_fail(st, error_r, "subscriptions: %s",
+		    db_strerror(r));
 	return 0;
 }
 

@@ -75,6 +75,11 @@ int store_fail(struct store *st, const char **error_r, const char *fmt, ...)
 int store_dberr(struct store *st, const char **error_r, const char *what,
     int r);
 void store_ikey(struct store_ikey *k, uint32_t mboxid, uint32_t uid);
+/* store_sub_walk - each subscription of user in txn (a cursor with
+ * flags): deleted if del, then given to cb (if not NULL), which stops the
+ * walk by returning nonzero; 0 or Berkeley DB's error */
+int store_sub_walk(struct store *st, DB_TXN *txn, uint32_t flags,
+    const char *user, int del, store_sub_fn *cb, void *ctx);
 /* store_dbt_key - k the key (size bytes, not copied), v empty: for a get,
  * put or del */
 void store_dbt_key(DBT *k, DBT *v, const void *key, size_t size);
@@ -315,6 +320,10 @@ int store_jnl_sync_all(struct store *st, const char **error_r);
  * marks put back into the database and the message files; returns how
  * many mailboxes and files were repaired */
 int store_redo(struct store *st, const char **error_r);
+/* store_redo_add - a record the database lost (or the rebuild writes):
+ * in, with its reference and, for the first one, the FETCH cache */
+int store_redo_add(struct store *st, DB_TXN *txn, uint32_t mboxid,
+    const struct store_msg *m);
 
 /* store_msg.c, for store_redo: drop one record (expunged at modseq if
  * nonzero) */

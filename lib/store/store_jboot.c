@@ -33,6 +33,7 @@
 #define STORE_JOURNAL_KEY "journal"
 
 struct store_jboot_arg {
+	struct store *st;
 	const char *user, *name;
 	size_t msgs, expunged, subs;
 };
@@ -93,34 +94,24 @@ store_op_jboot_mbox(struct store *st, DB_TXN *txn, void *varg)
 
 /* store_op_jboot_subs - queue the user's subscriptions */
 static int
+store_jboot_sub(const char *name, void *ctx)
+{
+	struct store_jboot_arg *a = ctx;
+
+	store_jnl_sub(a->st, a->user, name, 1);
+	a->subs++;
+	return 0;
+}
+
+static int
 store_op_jboot_subs(struct store *st, DB_TXN *txn, void *varg)
 {
 	struct store_jboot_arg *a = varg;
-	size_t ul = strlen(a->user);
-	char kb[2048], *name;
-	DBC *c;
-	DBT k, v;
-	int r;
 
+	a->st = st;
 	a->subs = 0;
-	if ((r = st->subs->cursor(st->subs, txn, &c,
-	    DB_READ_COMMITTED)) != 0)
-		return r;
-	store_mkey(&k, kb, sizeof(kb), a->user, "");
-	k.ulen = sizeof(kb);
-	k.flags = DB_DBT_USERMEM;
-	memset(&v, 0, sizeof(v));
-	for (r = c->get(c, &k, &v, DB_SET_RANGE); r == 0;
-	    r = c->get(c, &k, &v, DB_NEXT)) {
-		if (k.size < ul + 1 || memcmp(k.data, a->user, ul + 1) != 0)
-			break;
-		name = xstrndup((char *)k.data + ul + 1, k.size - ul - 1);
-		store_jnl_sub(st, a->user, name, 1);
-		free(name);
-		a->subs++;
-	}
-	c->close(c);
-	return r == DB_NOTFOUND || r == 0 ? 0 : r;
+	return store_sub_walk(st, txn, DB_READ_COMMITTED, a->user, 0,
+	    store_jboot_sub, a);
 }
 
 int

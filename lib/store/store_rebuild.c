@@ -164,26 +164,11 @@ store_op_rb_subs(struct store *st, DB_TXN *txn, void *varg)
 	struct store_rb_arg *a = varg;
 	const struct store_jstate *js = (const void *)a->jm;
 	char kb[2048];
-	size_t ul = strlen(a->user), i;
-	DBC *c;
+	size_t i;
 	DBT k, v;
 	int r;
 
-	if ((r = st->subs->cursor(st->subs, txn, &c, 0)) != 0)
-		return r;
-	store_mkey(&k, kb, sizeof(kb), a->user, "");
-	k.ulen = sizeof(kb);
-	k.flags = DB_DBT_USERMEM;
-	memset(&v, 0, sizeof(v));
-	for (r = c->get(c, &k, &v, DB_SET_RANGE); r == 0;
-	    r = c->get(c, &k, &v, DB_NEXT)) {
-		if (k.size < ul + 1 || memcmp(k.data, a->user, ul + 1) != 0)
-			break;
-		if ((r = c->del(c, 0)) != 0)
-			break;
-	}
-	c->close(c);
-	if (r != 0 && r != DB_NOTFOUND)
+	if ((r = store_sub_walk(st, txn, 0, a->user, 1, NULL, NULL)) != 0)
 		return r;
 	for (i = 0; i < js->nsubs; i++) {
 		store_mkey(&k, kb, sizeof(kb), a->user, js->subs[i]);
@@ -244,33 +229,12 @@ static int
 store_op_rb_msgs(struct store *st, DB_TXN *txn, void *varg)
 {
 	struct store_rb_arg *a = varg;
-	struct buf cache = BUF_INIT;
-	const char *data, *err;
-	uint32_t refs;
-	size_t i, len;
-	DBT k, v;
+	size_t i;
 	int r = 0;
 
-	for (i = 0; i < a->n && r == 0; i++) {
-		const struct store_msg *m = &a->msgs[i].m;
-
-		if (a->msgs[i].kind != 'I')
-			continue;
-		if ((r = store_msg_put(st, txn, a->jm->id, m)) != 0 ||
-		    (r = store_refs_add(st, txn, m->guid, 1, &refs)) != 0)
-			break;
-		if (refs != 1 || store_msg_map(st, m->guid, &data, &len,
-		    &err) < 0)
-			continue;
-		buf_reset(&cache);
-		store_cache_build(data, len, &cache);
-		store_msg_unmap(data, len);
-		store_dbt_key(&k, &v, m->guid, 40);
-		v.data = cache.data;
-		v.size = (uint32_t)cache.len;
-		r = st->cache->put(st->cache, txn, &k, &v, 0);
-	}
-	buf_free(&cache);
+	for (i = 0; i < a->n && r == 0; i++)
+		if (a->msgs[i].kind == 'I')
+			r = store_redo_add(st, txn, a->jm->id, &a->msgs[i].m);
 	return r;
 }
 

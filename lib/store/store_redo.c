@@ -230,9 +230,7 @@ store_redo_expunged(struct store *st, DB_TXN *txn, uint32_t mboxid,
 	return 0;
 }
 
-/* store_redo_add - a record the database lost: in, with its reference
- * and, for the first one, the FETCH cache */
-static int
+int
 store_redo_add(struct store *st, DB_TXN *txn, uint32_t mboxid,
     const struct store_msg *m)
 {
