@@ -194,6 +194,36 @@ START_TEST(test_no_authd)
 }
 END_TEST
 
+/* authproto_line_next gives the LINE fields in order, NUL-terminated,
+ * and passes over other tags and lines too long for the buffer */
+START_TEST(test_line_next)
+{
+	struct ipc_msg m;
+	char line[8];
+	size_t off = 0;
+
+	ipc_msg_init(&m, AUTHPROTO_T_CTL_REPLY);
+	ck_assert_int_eq(ipc_put_str(&m, AUTHPROTO_LINE, "a\tb"), 0);
+	ck_assert_int_eq(ipc_put_u32(&m, AUTHPROTO_CODE, 7), 0);
+	ck_assert_int_eq(ipc_put_str(&m, AUTHPROTO_LINE, "12345678"), 0);
+	ck_assert_int_eq(ipc_put(&m, AUTHPROTO_LINE, "1234567", 7), 0);
+	ck_assert_int_eq(ipc_put(&m, AUTHPROTO_LINE, "", 0), 0);
+	ck_assert_int_eq(authproto_line_next(&m, &off, line, sizeof(line)), 1);
+	ck_assert_str_eq(line, "a\tb");
+	ck_assert_int_eq(authproto_line_next(&m, &off, line, sizeof(line)), 1);
+	ck_assert_str_eq(line, "1234567");
+	ck_assert_int_eq(authproto_line_next(&m, &off, line, sizeof(line)), 1);
+	ck_assert_str_eq(line, "");
+	ck_assert_int_eq(authproto_line_next(&m, &off, line, sizeof(line)), 0);
+	/* a field cut short ends the walk */
+	off = 0;
+	m.len -= 5;
+	ck_assert_int_eq(authproto_line_next(&m, &off, line, sizeof(line)), 1);
+	ck_assert_str_eq(line, "a\tb");
+	ck_assert_int_eq(authproto_line_next(&m, &off, line, sizeof(line)), 0);
+}
+END_TEST
+
 CHECK_MAIN("authlink", CHECK_OPTS(setup, teardown, 20, 1),
     CHECK_TEST(test_never_blocks), CHECK_TEST(test_replay_after_restart),
-    CHECK_TEST(test_no_authd))
+    CHECK_TEST(test_no_authd), CHECK_TEST(test_line_next))

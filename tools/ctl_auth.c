@@ -88,17 +88,10 @@ static void
 ctl_auth_each(void (*fn)(char *line, void *arg), void *arg)
 {
 	char line[1100];
-	const void *p;
-	size_t off = 0, len;
-	uint16_t tag;
+	size_t off = 0;
 
-	while (authproto_field_next(&ctl_msg, &off, &tag, &p, &len) > 0) {
-		if (tag != AUTHPROTO_LINE || len >= sizeof(line))
-			continue;
-		memcpy(line, p, len);
-		line[len] = '\0';
+	while (authproto_line_next(&ctl_msg, &off, line, sizeof(line)))
 		fn(line, arg);
-	}
 }
 
 static void

@@ -80,15 +80,9 @@ ctl_who_rows(struct ctl_who_row **rows, size_t *n)
 {
 	char line[AUTHPROTO_MAX_USER + AUTHPROTO_MAX_ADDR + 96];
 	struct ctl_who_row r;
-	const void *p;
-	size_t off = 0, len;
-	uint16_t tag;
+	size_t off = 0;
 
-	while (authproto_field_next(&ctl_who_msg, &off, &tag, &p, &len) > 0) {
-		if (tag != AUTHPROTO_LINE || len >= sizeof(line))
-			continue;
-		memcpy(line, p, len);
-		line[len] = '\0';
+	while (authproto_line_next(&ctl_who_msg, &off, line, sizeof(line))) {
 		if (sscanf(line, "%23[^\t]\t%255[^\t]\t%63[^\t]\t%lld\t%15[^\t]"
 		    "\t%d", r.id, r.user, r.addr, &r.age, r.role, &r.pid) != 6)
 			continue;

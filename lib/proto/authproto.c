@@ -46,6 +46,24 @@ authproto_field_next(const struct ipc_msg *m, size_t *off, uint16_t *tag_r,
 	return 1;
 }
 
+int
+authproto_line_next(const struct ipc_msg *m, size_t *off, char *line,
+    size_t size)
+{
+	const void *p;
+	size_t len;
+	uint16_t tag;
+
+	while (authproto_field_next(m, off, &tag, &p, &len) > 0) {
+		if (tag != AUTHPROTO_LINE || len >= size)
+			continue;
+		memcpy(line, p, len);
+		line[len] = '\0';
+		return 1;
+	}
+	return 0;
+}
+
 uint64_t
 authproto_now_ns(void)
 {

@@ -149,6 +149,15 @@ const char *authproto_socket_path(void);
 int authproto_field_next(const struct ipc_msg *m, size_t *off, uint16_t *tag_r,
     const void **p_r, size_t *len_r);
 
+/*
+ * authproto_line_next - the next LINE field of m from *off (0 at first)
+ * into line, NUL-terminated: fields of other tags and lines of size bytes
+ * or more are skipped; 1, or 0 at the end (or at a field that runs past
+ * the message)
+ */
+int authproto_line_next(const struct ipc_msg *m, size_t *off, char *line,
+    size_t size);
+
 /* authproto_now_ns - CLOCK_MONOTONIC in nanoseconds (the TS of HOLD) */
 uint64_t authproto_now_ns(void);
 
