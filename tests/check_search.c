@@ -1,6 +1,7 @@
 /*
  * check_search - unit tests for the SEARCH compiler and matcher on
- * hand-made records (no store needed for these keys).
+ * hand-made records (no store needed for these keys), the RETURN
+ * options and their ESEARCH line (search_ret.c).
  */
 #include "config.h"
 
@@ -11,6 +12,7 @@
 
 #include "check_run.h"
 #include "search.h"
+#include "search_ret.h"
 
 /* prog - tokenize "t SEARCH <keys>" and compile the keys */
 static struct search_prog *
@@ -164,6 +166,98 @@ START_TEST(test_bad)
 }
 END_TEST
 
+/* RETURN options (search_ret.c) and the ESEARCH line for the result
+ * 5 3 9 10 11 (a sort order) */
+static const struct {
+	const char *ret;
+	const char *line;	/* NULL: refused */
+} rets[] = {
+	{ "RETURN ()", "ALL 5,3,9:11" },
+	{ "RETURN (UPDATE)", "ALL 5,3,9:11" },
+	{ "RETURN (CONTEXT COUNT)", "COUNT 5" },
+	{ "RETURN (MIN MAX)", "MIN 5 MAX 11" },
+	{ "RETURN (PARTIAL 2:4)", "PARTIAL (2:4 3,9:10)" },
+	{ "RETURN (PARTIAL 4:2)", "PARTIAL (4:2 3,9:10)" },
+	{ "RETURN (PARTIAL 5:9)", "PARTIAL (5:9 11)" },
+	{ "RETURN (PARTIAL 6:6)", "PARTIAL (6:6 NIL)" },
+	{ "RETURN (PARTIAL 1:4294967295 COUNT)", "COUNT 5 PARTIAL "
+	    "(1:4294967295 5,3,9:11)" },
+	{ "RETURN (PARTIAL 1:2 ALL)", NULL },
+	{ "RETURN (PARTIAL 1:2 PARTIAL 1:2)", NULL },
+	{ "RETURN (PARTIAL -1:-2)", NULL },
+	{ "RETURN (PARTIAL 0:2)", NULL },
+	{ "RETURN (PARTIAL 01:2)", NULL },
+	{ "RETURN (PARTIAL 1:4294967296)", NULL },
+	{ "RETURN (PARTIAL 1:*)", NULL },
+	{ "RETURN (PARTIAL 1)", NULL },
+	{ "RETURN (PARTIAL)", NULL },
+	{ "RETURN (PARTIAL (1:2))", NULL },
+	{ "RETURN (SAVE)", NULL },	/* not allowed below */
+	{ "RETURN (FOO)", NULL },
+	{ "RETURN ALL", NULL },
+};
+
+START_TEST(test_return)
+{
+	static const uint32_t nums[] = { 5, 3, 9, 10, 11 };
+	struct imapp_cmd c;
+	struct search_ret r;
+	struct buf line = BUF_INIT;
+	const char *err = NULL;
+	char text[128];
+	int n;
+
+	snprintf(text, sizeof(text), "t SORT %s (DATE) UTF-8 ALL\r\n",
+	    rets[_i].ret);
+	ck_assert_int_eq(imapp_parse(text, strlen(text), &c, &err), 0);
+	n = search_ret_parse(c.args, c.nargs, ~(unsigned)SEARCH_RET_SAVE, &r,
+	    &err);
+	if (rets[_i].line == NULL) {
+		ck_assert_int_eq(n, -1);
+		ck_assert_ptr_nonnull(err);
+	} else {
+		ck_assert_int_eq(n, 2);
+		search_ret_put(&line, "t\"", 1, &r, nums, 5);
+		snprintf(text, sizeof(text), "* ESEARCH (TAG \"t\\\"\") UID %s",
+		    rets[_i].line);
+		ck_assert_str_eq(buf_cstr(&line), text);
+	}
+	buf_free(&line);
+	imapp_cmd_free(&c);
+}
+END_TEST
+
+/* keys a search context refuses (search_volatile) and those it keeps */
+static const struct {
+	const char *keys;
+	int moves;
+} vol[] = {
+	{ "1:3", 1 }, { "NOT 2", 1 }, { "UID 1:*", 1 }, { "UID $", 1 },
+	{ "OR SEEN RECENT", 1 }, { "NEW", 1 }, { "OLD", 1 },
+	{ "YOUNGER 10", 1 }, { "NOT OLDER 10", 1 },
+	{ "UID 1:5", 0 }, { "FLAGGED UNSEEN", 0 }, { "SUBJECT x", 0 },
+	{ "OR KEYWORD a NOT DELETED", 0 }, { "MODSEQ 5", 0 },
+	{ "SINCE 1-Jan-2024", 0 }, { "ALL", 0 },
+};
+
+START_TEST(test_volatile)
+{
+	struct imapp_cmd c;
+	struct search_prog *p;
+	const char *err = NULL;
+	int badcs = 0;
+
+	p = prog(vol[_i].keys, &c, &err, &badcs);
+	ck_assert_msg(p != NULL, "'%s': %s", vol[_i].keys, err);
+	ck_assert_msg((search_volatile(p) != NULL) == vol[_i].moves, "%s",
+	    vol[_i].keys);
+	search_free(&p);
+	imapp_cmd_free(&c);
+}
+END_TEST
+
 CHECK_MAIN("search", NULL, CHECK_TEST(test_keys),
     CHECK_TEST(test_answer_text),
-    CHECK_LOOP(test_bad, sizeof(bad) / sizeof(bad[0])))
+    CHECK_LOOP(test_bad, sizeof(bad) / sizeof(bad[0])),
+    CHECK_LOOP(test_return, sizeof(rets) / sizeof(rets[0])),
+    CHECK_LOOP(test_volatile, sizeof(vol) / sizeof(vol[0])))
