@@ -240,3 +240,29 @@ def test_errors_without_a_server(fresh, args, code, text):
     assert r.returncode == code, (args, r)
     assert text in r.stderr, (args, r)
     assert r.stdout == "", (args, r)
+
+
+def test_runs_as_berth_user_and_leaves_no_root_files(fresh):
+    # run by root, berthctl drops to berth_user before it touches the
+    # store: whatever it creates (a user's journal, mailboxes, database
+    # files, the checkpoint's compaction) the server can write later
+    if os.geteuid() != 0:
+        pytest.skip("needs root")
+    srv = fresh().start()
+    conf = srv.conf
+    assert run("user", "add", "dave", "-p", conf=conf,
+               input="pw\n").returncode == 0
+    for args in (["mailbox", "create", "dave", "Work"],
+                 ["mailbox", "rename", "dave", "Work", "Job"],
+                 ["checkpoint"], ["check"]):
+        r = run(*args, conf=conf)
+        assert r.returncode == 0, (args, r)
+    owners = {}
+    for top in ("conf", "spool"):
+        for dp, dn, fn in os.walk(os.path.join(srv.dir, top)):
+            for n in dn + fn:
+                p = os.path.join(dp, n)
+                owners.setdefault(os.lstat(p).st_uid, []).append(p)
+    assert 0 not in owners, owners[0][:10]
+    assert os.stat(os.path.join(srv.dir, "spool", "journal",
+                                "dave")).st_uid != 0
