@@ -29,6 +29,8 @@ def state(srv, user="alice", password="secret"):
     c.enable("CONDSTORE") if "ENABLE" in c.capabilities else None
     out = {}
     typ, lines = c.list()
+    # names with their attributes (special-use among them)
+    out["list"] = sorted(ln.decode() for ln in lines)
     names = sorted(re.match(rb'\(.*?\) "?.*?"? (.*)$', ln).group(1)
                    .decode().strip('"') for ln in lines)
     typ, subs = c.lsub()
@@ -88,7 +90,9 @@ def fill(srv):
     c.delete("Gone")
     c.logout()
     c = srv.connect("bob", "hunter2")
-    c.create("Sent")
+    c.create("Sent")    # made at the first login, with \Sent
+    typ, data = c._simple_command("CREATE", "Kept", "(USE (\\Archive))")
+    assert typ == "OK", data
     c.logout()
     c = srv.connect("john.doe", "pw")
     c.append("INBOX", None, None, b"Subject: dot\r\n\r\ndot\r\n")
@@ -108,6 +112,9 @@ def test_reconstruct_after_losing_the_environment(fresh):
     bob_before = state(srv, "bob", "hunter2")
     dot_before = state(srv, "john.doe", "pw")
     assert before["Old"]["msgs"] and before["Work"]["msgs"]
+    assert any("\\Sent" in ln and "Sent" in ln for ln in bob_before["list"])
+    assert any("\\Archive" in ln and "Kept" in ln
+               for ln in bob_before["list"])
     r = ctl(srv, "check")
     assert r.returncode == 0, r.stdout + r.stderr
     srv.stop()
