@@ -39,9 +39,14 @@ clang $CFLAGS -I"$top/imapd" -o "$out/fuzz_sort" "$here/fuzz_sort.c" \
 	"$L/util/htab.c" $LIB
 clang $CFLAGS -o "$out/fuzz_imapurl" "$here/fuzz_imapurl.c" \
 	"$L/imap/imapurl.c" $LIB
+clang $CFLAGS -I"$top/imapd" -o "$out/fuzz_notify" "$here/fuzz_notify.c" \
+	"$top/imapd/imapd_notify_spec.c" "$top/imapd/fetch.c" \
+	"$L/imap/imapp.c" "$L/imap/mutf7.c" "$L/imap/mboxname.c" \
+	"$L/mail/mime_parse.c" "$L/mail/mime_hdr.c" "$L/mail/mime_text.c" \
+	"$L/mail/date.c" $LIB
 if [ "${1:-}" = run ]; then
 	secs=${2:-60}
-	for t in imapp mime snap wild login proxyp search sort imapurl; do
+	for t in imapp mime snap wild login proxyp search sort imapurl notify; do
 		mkdir -p "$out/corpus-$t"
 		"$out/fuzz_$t" -max_total_time="$secs" -max_len=8192 \
 		    "$out/corpus-$t" "$here/corpus/$t"

@@ -16,9 +16,9 @@
 size_t append_limit(void);
 
 /*
- * append_cat_check - the CATENATE list l is (TEXT literal / URL astring)+
- * of at most APPEND_CAT_MAX_PARTS parts: 0, else -1 after a tagged BAD
- * or NO [LIMIT]
+ * append_cat_check - the CATENATE list l is (TEXT literal / URL astring /
+ * UTF8 (literal8) under UTF8=ACCEPT)+ of at most APPEND_CAT_MAX_PARTS
+ * parts: 0, else -1 after a tagged BAD or NO [LIMIT]
  */
 int append_cat_check(struct imap_cmd *cmd, const struct imapp_arg *l);
 

@@ -43,6 +43,19 @@ append_limit(void)
 	return limit > 0 ? (size_t)limit : 0;
 }
 
+/* append_cat_utf8 - the literal of a "UTF8 (literal8)" part (RFC 6855
+ * 4, cat-part =/ utf8-literal) once UTF-8 is enabled, else NULL */
+static const struct imapp_arg *
+append_cat_utf8(const struct imap_cmd *cmd, const struct imapp_arg *k,
+    const struct imapp_arg *v)
+{
+	if (!cmd->s->utf8 || strcasecmp(k->str, "UTF8") != 0 ||
+	    v->type != IMAPP_LIST || v->nlist != 1 ||
+	    v->list[0].type != IMAPP_LITERAL)
+		return NULL;
+	return &v->list[0];
+}
+
 int
 append_cat_check(struct imap_cmd *cmd, const struct imapp_arg *l)
 {
@@ -59,6 +72,8 @@ append_cat_check(struct imap_cmd *cmd, const struct imapp_arg *l)
 		    v->type == IMAPP_LITERAL)
 			continue;
 		if (strcasecmp(k->str, "URL") == 0 && imapp_arg_is_astring(v))
+			continue;
+		if (append_cat_utf8(cmd, k, v) != NULL)
 			continue;
 		goto bad;
 	}
@@ -235,7 +250,9 @@ append_cat_build(struct imap_cmd *cmd, const struct imapp_arg *l,
 	for (i = 0; i < l->nlist; i += 2) {
 		const struct imapp_arg *v = &l->list[i + 1];
 
-		if (strcasecmp(l->list[i].str, "TEXT") == 0) {
+		if (strcasecmp(l->list[i].str, "UTF8") == 0)
+			v = append_cat_utf8(cmd, &l->list[i], v);
+		if (strcasecmp(l->list[i].str, "URL") != 0) {
 			if (v->len > max - out->len) {
 				append_cat_toobig(cmd, max);
 				return -1;

@@ -312,6 +312,25 @@ def test_binary_text_and_quota(srv):
     r.close()
 
 
+def test_utf8_text_part(srv):
+    """RFC 6855 4: a CATENATE part may be UTF8 (literal8) once UTF-8 is
+    enabled, a BAD before"""
+    r = login(srv, b"cy")
+    v, uid = append(r, b"INBOX", BASE)
+    t = "Subject: d\u00e9j\u00e0 vu\r\n\r\n".encode()
+    part = b"UTF8 (~{%d+}\r\n" % len(t) + t + b")"
+    url = b" URL \"/INBOX/;UID=%d/;SECTION=1\")\r\n" % uid
+    n = count(r, b"INBOX")
+    r.send(b"U APPEND INBOX CATENATE (" + part + url)
+    assert st(r.until_tag(b"U")) == b"BAD"
+    assert count(r, b"INBOX") == n
+    assert st(r.cmd(b"E", b"ENABLE UTF8=ACCEPT")) == b"OK"
+    r.send(b"U APPEND INBOX CATENATE (" + part + url)
+    _, nuid = appenduid(r.until_tag(b"U"))
+    assert fetch(r, b"INBOX", int(nuid)) == t + PART1
+    r.close()
+
+
 def test_literal_rules_apply(fresh):
     """LITERAL- limits every literal of a CATENATE; the upload cap counts
     a large text part as it counts an APPEND literal"""
