@@ -4,7 +4,8 @@ berth beside Dovecot (hibernation off and on), in the same run.
 
 Owns, per server, each freshly started (bench/peers.py) with the same
 self-signed RSA-2048 certificate and an implicit-TLS port:
-  - full handshakes per second: P client processes of T threads for S
+  - full handshakes per second (after --warmup seconds of them, not
+    counted): P client processes of T threads for S
     seconds, each thread connecting, completing the TLS handshake,
     reading the IMAP greeting and closing, one after another, from
     rotating 127.x.y.z addresses (P x T connections in flight); also the
@@ -22,6 +23,7 @@ self-signed RSA-2048 certificate and an implicit-TLS port:
     APPENDs come from the parent over the plaintext port.
 
     bench/tls.py [--servers berth,dovecot,dovecot-hib] [--seconds 10]
+                 [--warmup 3]
                  [--procs 2] [--threads 8] [--users 50] [--rounds 5] [--tlsd 2]
                  [--with-8000] [--peer-max 5000] [--no-handshakes]
                  [--no-idle] [N ...]
@@ -539,6 +541,10 @@ def run(name, args, n=None):
         wait_tls_greeting(peer.tls_port)
         peer.login_all()
         if n is None:
+            # warm-up, not counted: every server's pools and caches as in
+            # steady state (berth's worker pool grows to the connections
+            # in flight, Dovecot's imap-login to process_min_avail)
+            handshakes(peer, args.warmup, args.procs, args.threads, False)
             for resume in (False, True):
                 res.update(handshakes(peer, args.seconds, args.procs,
                                       args.threads, resume))
@@ -616,6 +622,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--servers", default=",".join(ALL))
     ap.add_argument("--seconds", type=float, default=10)
+    ap.add_argument("--warmup", type=float, default=3,
+                    help="seconds of handshakes before measuring")
     ap.add_argument("--procs", type=int, default=2)
     ap.add_argument("--threads", type=int, default=8,
                     help="connections in flight per client process")
