@@ -46,9 +46,9 @@ struct imap_view {
 				 * those nobody claimed at EXAMINE) */
 	struct buf keywords;	/* " a b": keywords the client was told
 				 * of in FLAGS */
-	uint32_t *saved;	/* SEARCHRES "$": UIDs, ascending; while
-				 * any, the session is not parked (the
-				 * snapshot does not carry them) */
+	uint32_t *saved;	/* SEARCHRES "$": UIDs, ascending; they
+				 * travel in a parked session's snapshot
+				 * (its saved field) */
 	size_t nsaved;
 	struct view_msg *msgs;
 	size_t n, size;
