@@ -134,7 +134,10 @@ def send_logins(s, n, user=b"alice", pw=b"secret", source="127.0.0.40"):
 
 
 def test_shed_when_queue_full(fresh):
-    s, fake = slow_backend(fresh, delay=1.0, conf="authd_backend_threads: 1\n"
+    # each check holds the one thread 3 s: the six logins, sent back to
+    # back, must all reach authd within that for the queue to fill (at
+    # 1 s a check they spread past it at load 40)
+    s, fake = slow_backend(fresh, delay=3.0, conf="authd_backend_threads: 1\n"
                            "authd_queue_max: 2\n")
     try:
         s.start()
@@ -152,7 +155,10 @@ def test_shed_when_queue_full(fresh):
 
 
 def test_shed_after_queue_deadline(fresh):
-    s, fake = slow_backend(fresh, delay=0.8, conf="authd_backend_threads: 1\n"
+    # the first check holds the one thread 3 s, so the others wait past
+    # the 1 s deadline unless they reach authd 2 s apart (at 0.8 s a
+    # check, arriving 0.6 s apart at load 40 was enough to shed none)
+    s, fake = slow_backend(fresh, delay=3.0, conf="authd_backend_threads: 1\n"
                            "authd_queue_timeout: 1s\n")
     try:
         s.start()
