@@ -570,6 +570,7 @@ store_open(const char *configdir, const char *partdir, int flags,
 
 	st->configdir = xstrdup(configdir);
 	st->partdir = xstrdup(partdir);
+	st->partfd = -1;
 	st->quota_storage_default = STORE_QUOTA_NONE;
 	st->quota_message_default = STORE_QUOTA_NONE;
 	envdir = xasprintf("%s/db", configdir);
@@ -673,6 +674,8 @@ store_close(struct store **stp)
 	store_jnl_reset(st);
 	free(st->jlines);
 	free(st->configdir);
+	if (st->partfd >= 0)
+		close(st->partfd);
 	free(st->partdir);
 	free(st);
 	*stp = NULL;

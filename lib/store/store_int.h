@@ -22,6 +22,7 @@ struct store {
 	uint64_t quota_storage_default;	/* KiB, STORE_QUOTA_NONE: none */
 	uint64_t quota_message_default;
 	char *configdir, *partdir;
+	int partfd;		/* partdir, for openat; -1 until first read */
 	char err[512];
 	int needs_recovery;	/* DB_RUNRECOVERY seen */
 	int open_short;		/* store_open: lock table or region full */

@@ -879,7 +879,16 @@ store_msg_open(struct store *st, const char *guid, int *fd_r, size_t *len_r,
 	struct stat sb;
 	int fd;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* relative to the partition: two names to look up instead of the
+	 * whole path, once per message of a FETCH 1:* BODY[] */
+	if (st->partfd < 0)
+		st->partfd = open(st->partdir, O_RDONLY | O_DIRECTORY |
+		    O_CLOEXEC);
+	if (st->partfd >= 0)
+		fd = openat(st->partfd, path + strlen(st->partdir) + 1,
+		    O_RDONLY | O_CLOEXEC);
+	else
+		fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &sb) < 0) {
 		store_fail(st, error_r, "open %s: %s", path, strerror(errno));
 		if (fd >= 0)
