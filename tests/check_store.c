@@ -730,6 +730,47 @@ START_TEST(test_view_delta)
 }
 END_TEST
 
+/* the buffer pool's size, in bytes, of the store's environment */
+static unsigned long long
+pool_bytes(void)
+{
+	uint32_t gb, b;
+	int n;
+
+	ck_assert_int_eq(st->env->get_cachesize(st->env, &gb, &b, &n), 0);
+	return ((unsigned long long)gb << 30) + b;
+}
+
+/* store_set_cachesize sizes the pool of the environment recovery makes
+ * next (Berkeley DB adds a quarter under 500 MB); 0 is the default */
+START_TEST(test_cachesize)
+{
+	struct err oerr;
+
+	ck_assert_uint_ge(pool_bytes(), STORE_CACHESIZE_DEFAULT);
+	ck_assert_uint_lt(pool_bytes(), 2 * STORE_CACHESIZE_DEFAULT);
+	store_close(&st);
+	store_set_cachesize(64ull << 20);
+	ck_assert_int_eq(store_recover(conf, part, &oerr), 0);
+	ck_assert_int_eq(store_open(conf, part, 0, &st, &oerr), 0);
+	ck_assert_uint_ge(pool_bytes(), 64ull << 20);
+	ck_assert_uint_lt(pool_bytes(), 128ull << 20);
+	/* a store opened after recovery joins the pool as it was made */
+	store_close(&st);
+	store_set_cachesize(0);
+	ck_assert_int_eq(store_open(conf, part, 0, &st, &oerr), 0);
+	ck_assert_uint_ge(pool_bytes(), 64ull << 20);
+	/* below the minimum: the minimum */
+	store_close(&st);
+	store_set_cachesize(1000);
+	ck_assert_int_eq(store_recover(conf, part, &oerr), 0);
+	ck_assert_int_eq(store_open(conf, part, 0, &st, &oerr), 0);
+	ck_assert_uint_ge(pool_bytes(), STORE_CACHESIZE_MIN);
+	ck_assert_uint_lt(pool_bytes(), STORE_CACHESIZE_DEFAULT);
+	store_set_cachesize(0);
+}
+END_TEST
+
 CHECK_MAIN("store", CHECK_OPTS(setup, teardown, 60, 0),
     CHECK_TEST(test_append_list_map), CHECK_TEST(test_flags_expunge_copy),
     CHECK_TEST(test_mailboxes), CHECK_TEST(test_recent),
@@ -738,4 +779,4 @@ CHECK_MAIN("store", CHECK_OPTS(setup, teardown, 60, 0),
     CHECK_TEST(test_recover_sweeps_orphans),
     CHECK_TEST(test_expunged_file_swept), CHECK_TEST(test_expunged_record),
     CHECK_TEST(test_deliver_dup), CHECK_TEST(test_quota),
-    CHECK_TEST(test_view_delta))
+    CHECK_TEST(test_view_delta), CHECK_TEST(test_cachesize))

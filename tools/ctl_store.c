@@ -27,11 +27,13 @@ ctl_recover(int argc, char **argv)
 	/* master says how many processes may share the store at once */
 	procs = store_procs_env();
 	store_set_procs(procs);
+	store_set_cachesize((unsigned long long)cfg_size("berkeley_cachesize"));
 	if (procs == 0)
 		procs = STORE_PROCS_DEFAULT;
 	log_info("store sizing procs=%u lockers=%u locks=%u objects=%u "
-	    "threads=%u", procs, procs * STORE_PROC_LOCKERS,
-	    procs * STORE_PROC_LOCKS, procs * STORE_PROC_OBJECTS, procs);
+	    "threads=%u cachesize=%lld", procs, procs * STORE_PROC_LOCKERS,
+	    procs * STORE_PROC_LOCKS, procs * STORE_PROC_OBJECTS, procs,
+	    cfg_size("berkeley_cachesize"));
 	swept = store_recover(cfg_str("configdirectory"), ctl_partition(),
 	    &err);
 	if (swept == STORE_ENODB) {

@@ -28,6 +28,7 @@
 
 /* why the last store_open failed; the size of environments created */
 static unsigned store_procs;
+static unsigned long long store_cachesize;
 
 int
 store_fail(struct store *st, const char **error_r, const char *fmt, ...)
@@ -331,6 +332,15 @@ store_set_procs(unsigned procs)
 	store_procs = procs > STORE_PROCS_MAX ? STORE_PROCS_MAX : procs;
 }
 
+void
+store_set_cachesize(unsigned long long bytes)
+{
+	if (bytes > 0 && bytes < STORE_CACHESIZE_MIN)
+		bytes = STORE_CACHESIZE_MIN;
+	store_cachesize = bytes > STORE_CACHESIZE_MAX ? STORE_CACHESIZE_MAX :
+	    bytes;
+}
+
 unsigned
 store_procs_env(void)
 {
@@ -355,12 +365,14 @@ store_busy(struct store *st)
 /*
  * store_env_new - a DB_ENV handle configured for berth: never block on a
  * lock (see store_run), register for failchk, and the tables sized for
- * store_procs processes (used when the region is created: recovery).
+ * store_procs processes and the buffer pool store_cachesize bytes (used
+ * when the region is created: recovery).
  */
 static int
 store_env_new(DB_ENV **env_r)
 {
 	unsigned procs = store_procs ? store_procs : STORE_PROCS_DEFAULT;
+	unsigned long long cache;
 	DB_ENV *env;
 	int r;
 
@@ -380,7 +392,9 @@ store_env_new(DB_ENV **env_r)
 	env->set_lk_max_lockers(env, procs * STORE_PROC_LOCKERS);
 	env->set_lk_max_locks(env, procs * STORE_PROC_LOCKS);
 	env->set_lk_max_objects(env, procs * STORE_PROC_OBJECTS);
-	env->set_cachesize(env, 0, 16 * 1024 * 1024, 1);
+	cache = store_cachesize ? store_cachesize : STORE_CACHESIZE_DEFAULT;
+	env->set_cachesize(env, (uint32_t)(cache >> 30),
+	    (uint32_t)(cache & ((1u << 30) - 1)), 1);
 	env->log_set_config(env, DB_LOG_AUTO_REMOVE, 1);
 	*env_r = env;
 	return 0;

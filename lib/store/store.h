@@ -140,6 +140,15 @@ struct store_msg {
  * procs processes at once (at least STORE_PROCS_MIN); 0 keeps
  * STORE_PROCS_DEFAULT */
 void store_set_procs(unsigned procs);
+/* store_set_cachesize - the shared buffer pool (bytes) of the next
+ * environment created (recovery); 0 keeps STORE_CACHESIZE_DEFAULT.  One
+ * pool for every process: a header SEARCH or FETCH ENVELOPE of a
+ * mailbox whose cache records outgrow it reads them from the file
+ * system one page at a time (imapd.conf berkeley_cachesize) */
+#define STORE_CACHESIZE_DEFAULT	(16u * 1024 * 1024)
+#define STORE_CACHESIZE_MIN	(1u * 1024 * 1024)
+#define STORE_CACHESIZE_MAX	(4096ull * 1024 * 1024)
+void store_set_cachesize(unsigned long long bytes);
 /* store_procs_env - the count master put in BERTH_STORE_PROCS, 0 if
  * none */
 unsigned store_procs_env(void);

@@ -33,6 +33,7 @@ const struct cfg_key cfg_keys[] = {
 	{ "authd_queue_timeout", CFG_T_DURATION, "5s", 's' },
 	{ "authd_rate_window", CFG_T_DURATION, "1m", 's' },
 	{ "authd_socket", CFG_T_STR, NULL, 0 },
+	{ "berkeley_cachesize", CFG_T_SIZE, "128M", 0 },
 	{ "berth_user", CFG_T_STR, "berth", 0 },
 	{ "configdirectory", CFG_T_STR, "/var/lib/berth", 0 },
 	{ "debug", CFG_T_BOOL, "no", 0 },
