@@ -30,46 +30,46 @@ struct authd_login;
 
 /* the keys one client address counts under */
 struct authd_keys {
-	int ip;				/* parsed as IPv4/IPv6 */
-	char addr[IPNET_KEYLEN];	/* the address (/32, /128) */
-	char net[IPNET_KEYLEN];		/* IPv4 /24, IPv6 /64 */
-	char wide[IPNET_KEYLEN];	/* IPv4 /16, IPv6 /48 */
-	char host[IPNET_KEYLEN];	/* one client: IPv4 /32, IPv6 /64 */
-	char pnet[IPNET_KEYLEN];	/* its network: IPv4 /24, IPv6 /48 */
+	int ip;			 /* parsed as IPv4/IPv6 */
+	char addr[IPNET_KEYLEN]; /* the address (/32, /128) */
+	char net[IPNET_KEYLEN];	 /* IPv4 /24, IPv6 /64 */
+	char wide[IPNET_KEYLEN]; /* IPv4 /16, IPv6 /48 */
+	char host[IPNET_KEYLEN]; /* one client: IPv4 /32, IPv6 /64 */
+	char pnet[IPNET_KEYLEN]; /* its network: IPv4 /24, IPv6 /48 */
 };
 
 /* a process connected to authd */
 struct authd_peer {
-	int fd;				/* -1: a parked login (pseudo peer) */
-	struct ev_io io;		/* fd on the loop */
-	int dead;			/* close after this round */
-	int pseudo;			/* a LOGIN for a session parked in
-					 * idled: replies go there */
-	uint64_t async_conn;		/* pseudo: the session */
-	char async_tag[AUTHPROTO_MAX_TAG];	/* pseudo: the command's tag */
-	struct authd_hold *holds;	/* connections it holds */
-	struct ipc_queue outq;		/* messages its socket had no room
-					 * for (idled's RESULTs) */
-	struct authd_login *login;	/* SASL exchange in progress */
-	int stream;			/* a berthctl reading a long answer:
-					 * replies wait in outq as idled's */
-	int pid;			/* SO_PEERCRED, for berthctl who */
-	char role[16];			/* its program ("imapd", "idled") */
+	int fd;		     /* -1: a parked login (pseudo peer) */
+	struct ev_io io;     /* fd on the loop */
+	int dead;	     /* close after this round */
+	int pseudo;	     /* a LOGIN for a session parked in
+			      * idled: replies go there */
+	uint64_t async_conn; /* pseudo: the session */
+	char async_tag[AUTHPROTO_MAX_TAG]; /* pseudo: the command's tag */
+	struct authd_hold *holds;	   /* connections it holds */
+	struct ipc_queue outq;		   /* messages its socket had no room
+					    * for (idled's RESULTs) */
+	struct authd_login *login;	   /* SASL exchange in progress */
+	int stream;			   /* a berthctl reading a long answer:
+					    * replies wait in outq as idled's */
+	int pid;			   /* SO_PEERCRED, for berthctl who */
+	char role[16];			   /* its program ("imapd", "idled") */
 	struct authd_peer *prev, *next;
 };
 
 /* one client connection and who holds it */
 struct authd_hold {
 	uint64_t conn_id;
-	uint64_t ts;			/* newest HOLD (CLOCK_MONOTONIC ns) */
-	long long since_ms;		/* first heard of (authd_now_ms) */
-	int kicked;			/* berthctl kick: every new holder
-					 * is told to end it */
-	char *user;			/* "" until logged in (not
-					 * malloc'ed then): most records of
-					 * a storm never log in */
+	uint64_t ts;	    /* newest HOLD (CLOCK_MONOTONIC ns) */
+	long long since_ms; /* first heard of (authd_now_ms) */
+	int kicked;	    /* berthctl kick: every new holder
+			     * is told to end it */
+	char *user;	    /* "" until logged in (not
+			     * malloc'ed then): most records of
+			     * a storm never log in */
 	struct authd_peer *holder;
-	struct authd_hold *prev, *next;	/* in holder->holds */
+	struct authd_hold *prev, *next; /* in holder->holds */
 	char addr[];			/* as long as it is: one of these
 					 * per client connection */
 };
@@ -109,7 +109,6 @@ size_t authd_hold_total(void);
 /* authd_hold_walk - every held connection, for berthctl */
 int authd_hold_next(struct htab_iter *it, struct authd_hold **h_r);
 
-
 /* authd_calc.c: the pure arithmetic (unit-tested) */
 /* authd_calc_bucket - token bucket of limit per window_ms: 1 and one
  * token taken, or 0 when empty */
@@ -137,9 +136,8 @@ void authd_admit_init(void);
 void authd_admit_request(struct authd_peer *p, const struct ipc_msg *m);
 /* authd_admit_maxlogins - after a successful login: 0, or -1 with the
  * limit's name and value and a text */
-int authd_admit_maxlogins(const char *user, const char *addr,
-    uint64_t conn_id, const char **limit_r, long long *max_r, char *text,
-    size_t size);
+int authd_admit_maxlogins(const char *user, const char *addr, uint64_t conn_id,
+    const char **limit_r, long long *max_r, char *text, size_t size);
 /* active sessions a user may have beyond idled's parked ones before the
  * automatic maxlogins_* limits refuse */
 #define AUTHD_MAXLOGINS_ACTIVE 50
@@ -147,11 +145,11 @@ void authd_admit_tick(long long now_ms);
 
 /* authd_queue.c: priority queue of login requests (pure) */
 struct authd_qitem {
-	int cls;			/* 1 best .. 3 */
-	double score;			/* within a class: lower first */
-	uint64_t seq;			/* arrival, set by push */
-	long long deadline_ms;		/* shed if still queued then */
-	size_t idx;			/* heap position */
+	int cls;	       /* 1 best .. 3 */
+	double score;	       /* within a class: lower first */
+	uint64_t seq;	       /* arrival, set by push */
+	long long deadline_ms; /* shed if still queued then */
+	size_t idx;	       /* heap position */
 	int queued;
 };
 struct authd_queue {
@@ -183,29 +181,29 @@ enum authd_job_state {
 	AUTHD_J_DONE,
 };
 struct authd_job {
-	struct authd_qitem q;		/* first: queue items are jobs */
-	struct authd_peer *peer;	/* who waits; NULL: abandoned */
-	sasl_conn_t *sasl;		/* the login's, the thread's while
-					 * running */
-	int own_sasl;			/* abandoned while running: ours to
-					 * dispose */
-	int start;			/* sasl_server_start, else _step */
+	struct authd_qitem q;	 /* first: queue items are jobs */
+	struct authd_peer *peer; /* who waits; NULL: abandoned */
+	sasl_conn_t *sasl;	 /* the login's, the thread's while
+				  * running */
+	int own_sasl;		 /* abandoned while running: ours to
+				  * dispose */
+	int start;		 /* sasl_server_start, else _step */
 	char mech[AUTHPROTO_MAX_MECH];
-	char *in;			/* the client's response (a copy) */
+	char *in; /* the client's response (a copy) */
 	size_t inlen;
 	int has_in;
-	int rc;				/* set by the thread */
-	char *out;			/* set by the thread (a copy) */
+	int rc;	   /* set by the thread */
+	char *out; /* set by the thread (a copy) */
 	unsigned outlen;
 	long long queued_ms, started_ms;
 	enum authd_job_state state;
-	struct authd_job *next;		/* todo/done lists (pool_mu) */
-	struct authd_job *rnext;	/* running list (main thread) */
+	struct authd_job *next;	 /* todo/done lists (pool_mu) */
+	struct authd_job *rnext; /* running list (main thread) */
 };
 
 /* authd_pool.c: the backend threads */
 void authd_pool_init(void);
-int authd_pool_fd(void);		/* eventfd: jobs finished */
+int authd_pool_fd(void); /* eventfd: jobs finished */
 int authd_pool_idle(void);
 /* authd_pool_run - hand j to an idle thread; -1 if none is idle */
 int authd_pool_run(struct authd_job *j, long long now_ms);
@@ -213,7 +211,7 @@ int authd_pool_run(struct authd_job *j, long long now_ms);
 void authd_pool_grow(void);
 /* authd_pool_collect - finished jobs, as a list on ->next */
 struct authd_job *authd_pool_collect(void);
-struct authd_job *authd_pool_running(void);	/* list on ->rnext */
+struct authd_job *authd_pool_running(void); /* list on ->rnext */
 int authd_pool_threads(void);
 
 /* authd_sched.c: queue -> pool, shedding, deadlines */
@@ -221,7 +219,7 @@ int authd_pool_threads(void);
 void authd_sched_submit(struct authd_job *j);
 /* authd_sched_cancel - nobody waits for j any more */
 void authd_sched_cancel(struct authd_job *j);
-void authd_sched_reap(void);		/* the pool's eventfd fired */
+void authd_sched_reap(void); /* the pool's eventfd fired */
 void authd_sched_tick(long long now_ms);
 int authd_sched_busy(void);
 size_t authd_sched_queued(void);
@@ -306,24 +304,24 @@ int authd_sasl_mechs(int secure, char *out, size_t size);
  * SCRAM's n=; for logs, priority and the penalty counters.  -1 with
  * *why_r when that name or the authzid beside it is refused (user left
  * ""); 0 otherwise, user "" when no name could be read */
-int authd_sasl_claimed(const char *mech, int nresp, const char *in,
-    size_t len, char *user, size_t size, const char **why_r);
+int authd_sasl_claimed(const char *mech, int nresp, const char *in, size_t len,
+    char *user, size_t size, const char **why_r);
 
 /* failure counters at one failed login (decayed, this one included) */
 struct authd_level {
 	double addr, net, user;
-	int boxed;			/* this failure boxed addr or net */
+	int boxed; /* this failure boxed addr or net */
 };
 
 /* a stored counter (authd_db's value); times are wall-clock ms */
 #define AUTHD_REC_VERSION 1
 struct authd_rec {
 	uint32_t version;
-	uint32_t boxed;			/* in the penalty box */
-	double count;			/* decayed failures as of last_ms */
-	int64_t last_ms;		/* of count (for "k:" the success) */
+	uint32_t boxed;	 /* in the penalty box */
+	double count;	 /* decayed failures as of last_ms */
+	int64_t last_ms; /* of count (for "k:" the success) */
 	int64_t last_fail_ms;
-	uint64_t total;			/* failures (successes) counted */
+	uint64_t total; /* failures (successes) counted */
 };
 
 /* authd_db.c: persistence of authd_penalty's entries */
@@ -331,8 +329,8 @@ int authd_db_open(const char **error_r);
 void authd_db_put(const void *key, size_t klen, const struct authd_rec *rec);
 void authd_db_del(const void *key, size_t klen);
 /* authd_db_load - every stored entry to fn; how many, -1 on error */
-int authd_db_load(void (*fn)(const void *key, size_t klen,
-    const struct authd_rec *rec));
+int authd_db_load(
+    void (*fn)(const void *key, size_t klen, const struct authd_rec *rec));
 void authd_db_checkpoint(void);
 
 /* authd_penalty.c */
@@ -346,8 +344,8 @@ void authd_penalty_success(const char *user, const struct authd_keys *k);
 void authd_penalty_tick(long long now_ms);
 /* authd_penalty_next - walk the entries ("a:", "n:", "u:", "k:" keys),
  * counts decayed to now */
-int authd_penalty_next(struct htab_iter *it, const char **key_r,
-    size_t *len_r, struct authd_rec *now_r);
+int authd_penalty_next(struct htab_iter *it, const char **key_r, size_t *len_r,
+    struct authd_rec *now_r);
 /* authd_penalty_clear - forget one entry; 1 if it existed */
 int authd_penalty_clear(const char *key, size_t len);
 /* authd_penalty_refuse - is the client in the penalty box?  1 with the
@@ -362,15 +360,14 @@ int authd_penalty_class(const char *user, const struct authd_keys *k,
 /* authd_report.c: the event log (one line per event, storm summaries) */
 /* authd_report_login - authid: the admin who logged in as user, or
  * NULL */
-void authd_report_login(const char *user, const char *addr,
-    const char *mech, const char *authid);
-void authd_report_failure(const char *user, const char *addr,
-    const char *mech, int conn_fails, const struct authd_level *lv,
-    long long delay_ms);
+void authd_report_login(const char *user, const char *addr, const char *mech,
+    const char *authid);
+void authd_report_failure(const char *user, const char *addr, const char *mech,
+    int conn_fails, const struct authd_level *lv, long long delay_ms);
 void authd_report_refusal(const char *addr, const char *limit,
     const char *detail);
-void authd_report_limit(const char *user, const char *addr,
-    const char *limit, long long max, const char *text);
+void authd_report_limit(const char *user, const char *addr, const char *limit,
+    long long max, const char *text);
 /* authd_report_malformed - a login refused for what the client sent
  * (a user name lib/uname refuses, or malformed SASL data) */
 void authd_report_malformed(const char *addr, const char *mech,
@@ -380,8 +377,8 @@ void authd_report_shed(const char *user, const char *addr, const char *why,
 void authd_report_tick(long long now_ms);
 
 /* time */
-long long authd_now_ms(void);		/* CLOCK_MONOTONIC */
-long long authd_wall_ms(void);		/* CLOCK_REALTIME, for what is
-					 * stored and shown */
+long long authd_now_ms(void);  /* CLOCK_MONOTONIC */
+long long authd_wall_ms(void); /* CLOCK_REALTIME, for what is
+				* stored and shown */
 
 #endif

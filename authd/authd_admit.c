@@ -31,7 +31,7 @@ struct admit_bucket {
 	long long last_ms;
 };
 
-static struct htab *admit_rates;	/* host key -> admit_bucket */
+static struct htab *admit_rates; /* host key -> admit_bucket */
 static uint64_t admit_next_id;
 
 void
@@ -51,7 +51,7 @@ static int
 admit_rate_ok(const struct authd_keys *k, long long now)
 {
 	long long limit = cfg_int("authd_maxrate_addr"),
-	    window = cfg_duration_ms("authd_rate_window");
+		  window = cfg_duration_ms("authd_rate_window");
 	struct admit_bucket *b;
 	size_t len = strlen(k->host);
 
@@ -74,7 +74,7 @@ authd_admit_tick(long long now_ms)
 {
 	struct htab_iter it = HTAB_ITER;
 	long long limit = cfg_int("authd_maxrate_addr"),
-	    window = cfg_duration_ms("authd_rate_window");
+		  window = cfg_duration_ms("authd_rate_window");
 	const void *key;
 	size_t len;
 	void *v;
@@ -83,8 +83,10 @@ authd_admit_tick(long long now_ms)
 		struct admit_bucket *b = v;
 
 		if (limit <= 0 || window <= 0 ||
-		    b->tokens + (double)(now_ms - b->last_ms) *
-		    (double)limit / (double)window >= (double)limit) {
+		    b->tokens +
+			    (double)(now_ms - b->last_ms) * (double)limit /
+				(double)window >=
+			(double)limit) {
 			htab_del(admit_rates, key, len);
 			free(b);
 		}
@@ -113,13 +115,15 @@ admit_check(const struct authd_keys *k, long long now, const char **limit_r,
 	size_t i;
 
 	if (authd_penalty_refuse(k, limit_r, detail, dsize)) {
-		snprintf(text, size, "Too many failed logins from your "
+		snprintf(text, size,
+		    "Too many failed logins from your "
 		    "network; try again later");
 		return -1;
 	}
 	if (!admit_rate_ok(k, now)) {
 		*limit_r = "authd_maxrate_addr";
-		snprintf(text, size, "Too many new connections from your "
+		snprintf(text, size,
+		    "Too many new connections from your "
 		    "address; try again later");
 		snprintf(detail, dsize, "rate=%lld/%llds",
 		    cfg_int("authd_maxrate_addr"),
@@ -127,7 +131,7 @@ admit_check(const struct authd_keys *k, long long now, const char **limit_r,
 		return -1;
 	}
 	for (i = 0; k->ip && i < sizeof(admit_conc) / sizeof(admit_conc[0]);
-	    i++) {
+	     i++) {
 		max = cfg_int(admit_conc[i].key);
 		n = authd_hold_count_addr(k, admit_conc[i].level);
 		if (max > 0 && n >= max) {
@@ -135,8 +139,9 @@ admit_check(const struct authd_keys *k, long long now, const char **limit_r,
 			snprintf(text, size, "Too many connections from %s",
 			    admit_conc[i].what);
 			snprintf(detail, dsize, "conns=%lld key=%s", n,
-			    admit_conc[i].level == 0 ? k->addr :
-			    admit_conc[i].level == 1 ? k->net : k->wide);
+			    admit_conc[i].level == 0	   ? k->addr
+				: admit_conc[i].level == 1 ? k->net
+							   : k->wide);
 			return -1;
 		}
 	}
@@ -153,8 +158,9 @@ admit_check(const struct authd_keys *k, long long now, const char **limit_r,
 static long long
 admit_refusal_delay(const char *limit)
 {
-	long long d = cfg_duration_ms(strncmp(limit, "authd_box", 9) == 0 ?
-	    "authd_delay_max" : "authd_delay_base");
+	long long d = cfg_duration_ms(strncmp(limit, "authd_box", 9) == 0
+		? "authd_delay_max"
+		: "authd_delay_base");
 	uint32_t r = 0;
 
 	if (d <= 0 || getrandom(&r, sizeof(r), GRND_NONBLOCK) != sizeof(r))
@@ -178,8 +184,8 @@ authd_admit_request(struct authd_peer *p, const struct ipc_msg *m)
 	}
 	authd_keys_make(addr, &k);
 	detail[0] = '\0';
-	if (admit_check(&k, authd_now_ms(), &limit, text, sizeof(text),
-	    detail, sizeof(detail)) < 0) {
+	if (admit_check(&k, authd_now_ms(), &limit, text, sizeof(text), detail,
+		sizeof(detail)) < 0) {
 		authd_report_refusal(addr, limit, detail);
 		ipc_msg_init(&authd_reply, AUTHPROTO_T_REFUSED);
 		ipc_put_str(&authd_reply, AUTHPROTO_TEXT, text);
@@ -218,13 +224,13 @@ admit_maxlogins(const char *key, const char *idled_key)
 }
 
 int
-authd_admit_maxlogins(const char *user, const char *addr,
-    uint64_t conn_id, const char **limit_r, long long *max_r, char *text,
-    size_t size)
+authd_admit_maxlogins(const char *user, const char *addr, uint64_t conn_id,
+    const char **limit_r, long long *max_r, char *text, size_t size)
 {
 	long long maxu = admit_maxlogins("maxlogins_per_user", "idled_maxuser"),
-	    maxh = admit_maxlogins("maxlogins_per_host", "idled_maxusernet"),
-	    n;
+		  maxh =
+		      admit_maxlogins("maxlogins_per_host", "idled_maxusernet"),
+		  n;
 	struct authd_hold *h = authd_hold_find(conn_id);
 	struct authd_keys k;
 	int self;
@@ -244,8 +250,10 @@ authd_admit_maxlogins(const char *user, const char *addr,
 	if (maxh > 0 && n >= maxh) {
 		*limit_r = "maxlogins_per_host";
 		*max_r = maxh;
-		snprintf(text, size, "Too many sessions for this user from "
-		    "your address (%lld)", n);
+		snprintf(text, size,
+		    "Too many sessions for this user from "
+		    "your address (%lld)",
+		    n);
 		return -1;
 	}
 	if (h != NULL && !self)

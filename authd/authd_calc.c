@@ -37,7 +37,7 @@ authd_calc_decay(double v, long long dt_ms, long long halflife_ms)
 	if (halflife_ms <= 0)
 		return 0;
 	if (dt_ms <= 0)
-		return v;	/* the clock went back: keep what we had */
+		return v; /* the clock went back: keep what we had */
 	return v * exp2(-(double)dt_ms / (double)halflife_ms);
 }
 

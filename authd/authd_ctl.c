@@ -26,7 +26,7 @@
 #define CTL_DEFAULT_ROWS 20
 
 struct ctl_row {
-	const char *key;	/* without its "<kind>:" */
+	const char *key; /* without its "<kind>:" */
 	size_t len;
 	double n;
 	struct authd_rec r;
@@ -55,15 +55,15 @@ ctl_insert(struct ctl_row *rows, size_t *have, size_t max,
 		i--;
 	if (i >= max)
 		return;
-	memmove(&rows[i + 1], &rows[i], (*have < max ? *have - i :
-	    max - 1 - i) * sizeof(*rows));
+	memmove(&rows[i + 1], &rows[i],
+	    (*have < max ? *have - i : max - 1 - i) * sizeof(*rows));
 	rows[i] = *row;
 	if (*have < max)
 		(*have)++;
 }
 
-static void
-ctl_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void ctl_line(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
 
 static void
 ctl_line(const char *fmt, ...)
@@ -74,7 +74,7 @@ ctl_line(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	ipc_put_str(&authd_reply, AUTHPROTO_LINE, line);	/* full: dropped */
+	ipc_put_str(&authd_reply, AUTHPROTO_LINE, line); /* full: dropped */
 }
 
 void
@@ -120,8 +120,8 @@ authd_ctl_key(const char *text, char *key, size_t size)
 	if (*text == '\0')
 		return 0;
 	if (ipnet_parse_key(text, &n) < 0) {
-		if (strchr(text, '/') != NULL || strlen(text) >=
-		    AUTHPROTO_MAX_USER)
+		if (strchr(text, '/') != NULL ||
+		    strlen(text) >= AUTHPROTO_MAX_USER)
 			return 0;
 		n_r = snprintf(key, size, "u:%s", text);
 		return n_r > 0 && (size_t)n_r < size ? (size_t)n_r : 0;
@@ -149,13 +149,17 @@ authd_ctl_clear(struct authd_peer *p, const struct ipc_msg *m)
 	ipc_msg_init(&authd_reply, AUTHPROTO_T_CTL_REPLY);
 	if (ipc_get_str(m, AUTHPROTO_KEY, text, sizeof(text)) < 0 ||
 	    (len = authd_ctl_key(text, key, sizeof(key))) == 0) {
-		ipc_put_str(&authd_reply, AUTHPROTO_TEXT, "not an address, a "
+		ipc_put_str(&authd_reply, AUTHPROTO_TEXT,
+		    "not an address, a "
 		    "network authd counts (IPv4 /24, IPv6 /48) or a user");
 		ipc_put_u32(&authd_reply, AUTHPROTO_CODE, 2);
 	} else if (authd_penalty_clear(key, len)) {
 		snprintf(out, sizeof(out), "cleared %s", key);
-		log_info("penalty cleared %s=%s by berthctl", key[0] == 'a' ?
-		    "addr" : key[0] == 'n' ? "net" : "user", key + 2);
+		log_info("penalty cleared %s=%s by berthctl",
+		    key[0] == 'a'	? "addr"
+			: key[0] == 'n' ? "net"
+					: "user",
+		    key + 2);
 		ipc_put_str(&authd_reply, AUTHPROTO_TEXT, out);
 		ipc_put_u32(&authd_reply, AUTHPROTO_CODE, 0);
 	} else {
@@ -184,8 +188,8 @@ ctl_counts(char kind, struct htab *t, size_t max)
 		ctl_insert(rows, &have, max, &row);
 	}
 	for (i = 0; i < have; i++)
-		ctl_line("%c\t%.*s\t%.0f", kind, (int)rows[i].len,
-		    rows[i].key, rows[i].n);
+		ctl_line("%c\t%.*s\t%.0f", kind, (int)rows[i].len, rows[i].key,
+		    rows[i].n);
 	free(rows);
 }
 
@@ -222,9 +226,11 @@ ctl_who_line(struct ipc_msg *m, const struct authd_hold *h, long long now)
 	char line[AUTHPROTO_MAX_USER + AUTHPROTO_MAX_ADDR + 96];
 
 	snprintf(line, sizeof(line), "%llx\t%s\t%s\t%lld\t%s\t%d",
-	    (unsigned long long)h->conn_id, h->user[0] ? h->user : "-",
-	    h->addr, (now - h->since_ms) / 1000,
-	    p == NULL ? "-" : p->pseudo ? "authd" : p->role,
+	    (unsigned long long)h->conn_id, h->user[0] ? h->user : "-", h->addr,
+	    (now - h->since_ms) / 1000,
+	    p == NULL	    ? "-"
+		: p->pseudo ? "authd"
+			    : p->role,
 	    p == NULL || p->pseudo ? 0 : p->pid);
 	return ipc_put_str(m, AUTHPROTO_LINE, line);
 }
@@ -245,7 +251,7 @@ authd_ctl_who(struct authd_peer *p, const struct ipc_msg *m)
 
 	if (ipc_get(m, AUTHPROTO_USER, &v, &vlen) == 0 &&
 	    ipc_get_str(m, AUTHPROTO_USER, user, sizeof(user)) < 0) {
-		p->dead = 1;	/* malformed */
+		p->dead = 1; /* malformed */
 		return;
 	}
 	/* thousands of sessions take many replies: they wait for
@@ -259,7 +265,7 @@ authd_ctl_who(struct authd_peer *p, const struct ipc_msg *m)
 		if (ctl_who_line(&authd_reply, h, now) == 0 &&
 		    authd_reply.len <= CTL_WHO_ROOM)
 			continue;
-		authd_reply.len = mark;		/* into the next reply */
+		authd_reply.len = mark; /* into the next reply */
 		ipc_put_u32(&authd_reply, AUTHPROTO_MORE, 1);
 		authd_peer_send(p, &authd_reply);
 		if (p->dead)
@@ -284,7 +290,7 @@ authd_ctl_kick_send(struct authd_hold *h)
 	    p->pseudo ? "authd" : p->role, p->pid);
 	log_set_session(0);
 	if (p->pseudo)
-		return 0;	/* a login in flight: its next holder hears */
+		return 0; /* a login in flight: its next holder hears */
 	ipc_msg_init(&kick, AUTHPROTO_T_KICK);
 	ipc_put_u64(&kick, AUTHPROTO_CONNID, h->conn_id);
 	ipc_put_str(&kick, AUTHPROTO_USER, h->user);
@@ -312,7 +318,7 @@ authd_ctl_kick(struct authd_peer *p, const struct ipc_msg *m)
 	while (authd_hold_next(&it, &h)) {
 		if (strcmp(h->user, user) != 0)
 			continue;
-		ctl_who_line(&authd_reply, h, now);	/* full: not listed */
+		ctl_who_line(&authd_reply, h, now); /* full: not listed */
 		authd_ctl_kick_send(h);
 		n++;
 	}

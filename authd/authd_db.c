@@ -60,7 +60,7 @@ db_lock(const char *dir, char *err, size_t size)
 			close(fd);
 		return -1;
 	}
-	return 0;		/* held until we exit */
+	return 0; /* held until we exit */
 }
 
 int
@@ -87,13 +87,14 @@ authd_db_open(const char **error_r)
 	db_env->set_cachesize(db_env, 0, 1 << 20, 1);
 	db_env->set_flags(db_env, DB_TXN_WRITE_NOSYNC, 1);
 	db_env->log_set_config(db_env, DB_LOG_AUTO_REMOVE, 1);
-	if ((r = db_env->open(db_env, dir, DB_CREATE | DB_INIT_MPOOL |
-	    DB_INIT_TXN | DB_INIT_LOG | DB_INIT_LOCK | DB_RECOVER |
-	    DB_PRIVATE, 0600)) != 0)
+	if ((r = db_env->open(db_env, dir,
+		 DB_CREATE | DB_INIT_MPOOL | DB_INIT_TXN | DB_INIT_LOG |
+		     DB_INIT_LOCK | DB_RECOVER | DB_PRIVATE,
+		 0600)) != 0)
 		goto fail;
 	if ((r = db_create(&db_pen, db_env, 0)) != 0 ||
 	    (r = db_pen->open(db_pen, NULL, "penalty.db", NULL, DB_BTREE,
-	    DB_CREATE | DB_AUTO_COMMIT, 0600)) != 0)
+		 DB_CREATE | DB_AUTO_COMMIT, 0600)) != 0)
 		goto fail;
 	return 0;
 fail:
@@ -137,8 +138,8 @@ authd_db_del(const void *key, size_t klen)
 }
 
 int
-authd_db_load(void (*fn)(const void *key, size_t klen,
-    const struct authd_rec *rec))
+authd_db_load(
+    void (*fn)(const void *key, size_t klen, const struct authd_rec *rec))
 {
 	struct authd_rec rec;
 	DBC *c = NULL;
@@ -171,7 +172,7 @@ authd_db_checkpoint(void)
 {
 	int r;
 
-	if (db_env != NULL && (r = db_env->txn_checkpoint(db_env, 0, 0,
-	    0)) != 0)
+	if (db_env != NULL &&
+	    (r = db_env->txn_checkpoint(db_env, 0, 0, 0)) != 0)
 		db_warn("checkpoint", r);
 }

@@ -27,8 +27,8 @@ struct detached {
 	char addr[AUTHPROTO_MAX_ADDR];
 };
 
-static struct htab *det_conns;	/* conn id -> struct detached */
-static struct htab *det_addrs;	/* address -> count */
+static struct htab *det_conns; /* conn id -> struct detached */
+static struct htab *det_addrs; /* address -> count */
 static authd_detach_free_fn *det_free;
 
 void
@@ -66,8 +66,7 @@ authd_detach_put(uint64_t conn_id, const char *addr, void *obj,
 	authd_detach_drop(conn_id, "replaced");
 	if (al >= sizeof(d->addr))
 		al = sizeof(d->addr) - 1;
-	if (max_total > 0 &&
-	    (long long)htab_count(det_conns) >= max_total) {
+	if (max_total > 0 && (long long)htab_count(det_conns) >= max_total) {
 		*limit_r = "sasl_detached_max";
 		return -1;
 	}

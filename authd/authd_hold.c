@@ -26,13 +26,13 @@
 #include "log.h"
 #include "xalloc.h"
 
-#define AUTHD_TOMB_MS (10 * 60 * 1000)	/* how long CLOSED is remembered */
+#define AUTHD_TOMB_MS (10 * 60 * 1000) /* how long CLOSED is remembered */
 
-static struct htab *hold_conns;	/* conn_id -> struct authd_hold */
-static struct htab *hold_tombs;	/* conn_id -> closed at (ms) */
-static struct htab *hold_counts;	/* "<kind>key" -> count */
-static struct htab *hold_names;	/* user -> its one copy, and how
-					 * many records share it */
+static struct htab *hold_conns;	 /* conn_id -> struct authd_hold */
+static struct htab *hold_tombs;	 /* conn_id -> closed at (ms) */
+static struct htab *hold_counts; /* "<kind>key" -> count */
+static struct htab *hold_names;	 /* user -> its one copy, and how
+				  * many records share it */
 
 void
 authd_hold_init(void)
@@ -194,15 +194,15 @@ authd_hold_set(struct authd_peer *p, uint64_t conn_id, uint64_t ts,
 		return 0;
 	if (htab_get(hold_tombs, &conn_id, sizeof(conn_id)) != NULL ||
 	    htab_num(hold_tombs, &conn_id, sizeof(conn_id)) != 0)
-		return 0;	/* closed already: a stale hold */
+		return 0; /* closed already: a stale hold */
 	h = authd_hold_find(conn_id);
 	if (h != NULL && ts < h->ts)
-		return 0;	/* an older hold than the one we have */
+		return 0; /* an older hold than the one we have */
 	if (h == NULL) {
 		/* a connection's address is the one it was admitted with;
 		 * later holds repeat it */
-		h = xcalloc(1, sizeof(*h) + strnlen(addr, AUTHPROTO_MAX_ADDR - 1) +
-		    1);
+		h = xcalloc(1,
+		    sizeof(*h) + strnlen(addr, AUTHPROTO_MAX_ADDR - 1) + 1);
 		h->conn_id = conn_id;
 		h->since_ms = authd_now_ms();
 		memcpy(h->addr, addr, strnlen(addr, AUTHPROTO_MAX_ADDR - 1));
@@ -236,8 +236,7 @@ authd_hold_closed(uint64_t conn_id, uint64_t ts)
 	(void)ts;
 	if (h != NULL)
 		hold_delete(h);
-	htab_set_num(hold_tombs, &conn_id, sizeof(conn_id),
-	    authd_now_ms() + 1);
+	htab_set_num(hold_tombs, &conn_id, sizeof(conn_id), authd_now_ms() + 1);
 }
 
 void

@@ -41,19 +41,19 @@
 
 struct authd_login {
 	sasl_conn_t *sasl;
-	struct authd_job *job;		/* queued or running, or NULL */
+	struct authd_job *job; /* queued or running, or NULL */
 	struct authd_keys keys;
 	char mech[AUTHPROTO_MAX_MECH];
 	char addr[AUTHPROTO_MAX_ADDR];
-	char user[AUTHPROTO_MAX_USER];	/* claimed, canonical: logs,
-					 * priority, penalties */
+	char user[AUTHPROTO_MAX_USER]; /* claimed, canonical: logs,
+					* priority, penalties */
 	uint64_t conn_id;
 	unsigned port;
 	int secure;
-	int conn_fails;			/* earlier failures on the connection */
-	int nresp;			/* client responses so far */
-	int ok_pending;			/* authenticated; the last challenge
-					 * carried the server's final data */
+	int conn_fails; /* earlier failures on the connection */
+	int nresp;	/* client responses so far */
+	int ok_pending; /* authenticated; the last challenge
+			 * carried the server's final data */
 };
 
 /* login_detach - the exchange no longer waits for its job */
@@ -66,7 +66,7 @@ login_detach(struct authd_login *l)
 		return;
 	l->job = NULL;
 	if (j->state == AUTHD_J_RUNNING) {
-		j->own_sasl = 1;	/* the thread still uses it */
+		j->own_sasl = 1; /* the thread still uses it */
 		l->sasl = NULL;
 	}
 	authd_sched_cancel(j);
@@ -115,15 +115,16 @@ login_ok(struct authd_peer *p)
 	long long max = 0;
 	char text[160];
 
-	if (user == NULL || *user == '\0' || strlen(user) >= AUTHPROTO_MAX_USER) {
+	if (user == NULL || *user == '\0' ||
+	    strlen(user) >= AUTHPROTO_MAX_USER) {
 		log_error("login without a usable user name addr=%s mech=%s",
 		    l->addr, l->mech);
-		login_no(p, AUTHCLIENT_UNAVAILABLE, "authentication service error",
-		    0, NULL);
+		login_no(p, AUTHCLIENT_UNAVAILABLE,
+		    "authentication service error", 0, NULL);
 		return;
 	}
-	if (authd_admit_maxlogins(user, l->addr, l->conn_id, &limit, &max,
-	    text, sizeof(text)) < 0) {
+	if (authd_admit_maxlogins(user, l->addr, l->conn_id, &limit, &max, text,
+		sizeof(text)) < 0) {
 		authd_report_limit(user, l->addr, limit, max, text);
 		login_no(p, AUTHCLIENT_LIMIT, text, 0, limit);
 		return;
@@ -152,16 +153,17 @@ login_fail(struct authd_peer *p, const char *text)
 
 	/* a mechanism whose response authd does not parse (CRAM-MD5,
 	 * DIGEST-MD5): the name libsasl2 canonicalised */
-	if (l->user[0] == '\0' && (authid = authd_sasl_authid(l->sasl)) !=
-	    NULL && strlen(authid) < sizeof(l->user))
+	if (l->user[0] == '\0' &&
+	    (authid = authd_sasl_authid(l->sasl)) != NULL &&
+	    strlen(authid) < sizeof(l->user))
 		snprintf(l->user, sizeof(l->user), "%s", authid);
 	/* authenticated, but not allowed to be the user it asked for */
 	if ((refusal = authd_sasl_refusal(l->sasl)) != NULL)
 		log_info("login refused addr=%s mech=%s %s", l->addr, l->mech,
 		    refusal);
 	delay = authd_penalty_fail(l->user, &l->keys, &lv);
-	authd_report_failure(l->user, l->addr, l->mech, l->conn_fails + 1,
-	    &lv, delay);
+	authd_report_failure(l->user, l->addr, l->mech, l->conn_fails + 1, &lv,
+	    delay);
 	login_no(p, AUTHCLIENT_FAIL, text, delay, NULL);
 }
 
@@ -175,7 +177,7 @@ login_claim(struct authd_peer *p, const char *in, size_t inlen)
 	char text[128];
 
 	if (authd_sasl_claimed(l->mech, l->nresp++, in, inlen, l->user,
-	    sizeof(l->user), &why) == 0)
+		sizeof(l->user), &why) == 0)
 		return 0;
 	authd_report_malformed(l->addr, l->mech, why);
 	snprintf(text, sizeof(text), "Refused: %s", why);
@@ -188,9 +190,10 @@ static void
 login_challenge(struct authd_peer *p, const char *out, unsigned outlen)
 {
 	ipc_msg_init(&authd_reply, AUTHPROTO_T_CONTINUE);
-	if (ipc_put(&authd_reply, AUTHPROTO_CHAL, out ? out : "", out ? outlen :
-	    0) < 0) {
-		login_no(p, AUTHCLIENT_UNAVAILABLE, "challenge too long", 0, NULL);
+	if (ipc_put(&authd_reply, AUTHPROTO_CHAL, out ? out : "",
+		out ? outlen : 0) < 0) {
+		login_no(p, AUTHCLIENT_UNAVAILABLE, "challenge too long", 0,
+		    NULL);
 		return;
 	}
 	authd_peer_send(p, &authd_reply);
@@ -198,8 +201,7 @@ login_challenge(struct authd_peer *p, const char *out, unsigned outlen)
 
 /* login_outcome - what libsasl2 said about the last response */
 static void
-login_outcome(struct authd_peer *p, int rc, const char *out,
-    unsigned outlen)
+login_outcome(struct authd_peer *p, int rc, const char *out, unsigned outlen)
 {
 	const char *text = "authentication failed";
 	enum authclient_result r = authd_sasl_code(rc, &text);
@@ -230,9 +232,9 @@ login_outcome(struct authd_peer *p, int rc, const char *out,
 		return;
 	case AUTHCLIENT_UNAVAILABLE:
 		log_warn("login backend error user=%s addr=%s mech=%s "
-		    "sasl=\"%s\"", p->login->user[0] ? p->login->user : "-",
-		    p->login->addr, p->login->mech,
-		    sasl_errdetail(p->login->sasl));
+			 "sasl=\"%s\"",
+		    p->login->user[0] ? p->login->user : "-", p->login->addr,
+		    p->login->mech, sasl_errdetail(p->login->sasl));
 		/* FALLTHROUGH */
 	default:
 		login_no(p, r, text, 0, NULL);
@@ -267,8 +269,8 @@ login_run(struct authd_peer *p, int start, const char *in, unsigned inlen,
 	int rc;
 
 	if (start && !has_in) {
-		rc = sasl_server_start(l->sasl, l->mech, NULL, 0, &out,
-		    &outlen);
+		rc =
+		    sasl_server_start(l->sasl, l->mech, NULL, 0, &out, &outlen);
 		login_outcome(p, rc, out, outlen);
 		return;
 	}
@@ -313,9 +315,11 @@ authd_login_shed(struct authd_job *j, const char *why)
 			l->sasl = NULL;
 		}
 		l->job = NULL;
-		login_no(p, AUTHCLIENT_UNAVAILABLE, strcmp(why, "backend-timeout")
-		    == 0 ? "authentication backend timed out" :
-		    "server busy", 0, NULL);
+		login_no(p, AUTHCLIENT_UNAVAILABLE,
+		    strcmp(why, "backend-timeout") == 0
+			? "authentication backend timed out"
+			: "server busy",
+		    0, NULL);
 	}
 	if (!running)
 		authd_job_free(j);
@@ -360,19 +364,21 @@ authd_login_start(struct authd_peer *p, const struct ipc_msg *m)
 	log_set_session(l->conn_id);
 	has_in = ipc_get(m, AUTHPROTO_RESP, &in, &inlen) == 0;
 	if (inlen > AUTHPROTO_MAX_RESP) {
-		login_no(p, AUTHCLIENT_BADDATA, "authentication data too long", 0,
-		    NULL);
+		login_no(p, AUTHCLIENT_BADDATA, "authentication data too long",
+		    0, NULL);
 		return;
 	}
 	if (authd_sasl_is_plain(l->mech) &&
 	    !authd_sasl_plaintext_ok(l->secure)) {
-		login_no(p, AUTHCLIENT_PRIVACY, "plaintext authentication "
-		    "requires TLS", 0, NULL);
+		login_no(p, AUTHCLIENT_PRIVACY,
+		    "plaintext authentication "
+		    "requires TLS",
+		    0, NULL);
 		return;
 	}
 	if (authd_sasl_new(&l->sasl, l->secure, l->addr, l->port) < 0) {
-		login_no(p, AUTHCLIENT_UNAVAILABLE, "authentication service error",
-		    0, NULL);
+		login_no(p, AUTHCLIENT_UNAVAILABLE,
+		    "authentication service error", 0, NULL);
 		return;
 	}
 	if (has_in && login_claim(p, in, inlen) < 0)
@@ -405,23 +411,27 @@ authd_login_step(struct authd_peer *p, const struct ipc_msg *m)
 		/* authd restarted since the START, or a confused worker */
 		login_free(p);
 		ipc_msg_init(&authd_reply, AUTHPROTO_T_NO);
-		ipc_put_u32(&authd_reply, AUTHPROTO_CODE, AUTHCLIENT_UNAVAILABLE);
-		ipc_put_str(&authd_reply, AUTHPROTO_TEXT, "no authentication in "
+		ipc_put_u32(&authd_reply, AUTHPROTO_CODE,
+		    AUTHCLIENT_UNAVAILABLE);
+		ipc_put_str(&authd_reply, AUTHPROTO_TEXT,
+		    "no authentication in "
 		    "progress");
 		authd_peer_send(p, &authd_reply);
 		return;
 	}
 	if (inlen > AUTHPROTO_MAX_RESP) {
-		login_no(p, AUTHCLIENT_BADDATA, "authentication data too long", 0,
-		    NULL);
+		login_no(p, AUTHCLIENT_BADDATA, "authentication data too long",
+		    0, NULL);
 		return;
 	}
 	if (l->ok_pending) {
 		if (inlen == 0)
 			login_ok(p);
 		else
-			login_no(p, AUTHCLIENT_BADDATA, "expected an empty "
-			    "response", 0, NULL);
+			login_no(p, AUTHCLIENT_BADDATA,
+			    "expected an empty "
+			    "response",
+			    0, NULL);
 		return;
 	}
 	if (login_claim(p, in, inlen) < 0)
@@ -443,7 +453,8 @@ login_dropped(void *obj, const char *why)
 
 	log_set_session(l->conn_id);
 	log_info("sasl exchange dropped user=%s addr=%s mech=%s conn=%llu "
-	    "reason=%s", l->user[0] ? l->user : "-", l->addr, l->mech,
+		 "reason=%s",
+	    l->user[0] ? l->user : "-", l->addr, l->mech,
 	    (unsigned long long)l->conn_id, why);
 	login_dispose(l);
 }
@@ -453,7 +464,7 @@ authd_login_detach(struct authd_peer *p, const struct ipc_msg *m)
 {
 	struct authd_login *l = p->login;
 	long long max = cfg_int("sasl_detached_max"),
-	    max_addr = cfg_int("sasl_detached_max_addr");
+		  max_addr = cfg_int("sasl_detached_max_addr");
 	const char *limit;
 	uint64_t conn_id;
 
@@ -465,19 +476,22 @@ authd_login_detach(struct authd_peer *p, const struct ipc_msg *m)
 		ipc_msg_init(&authd_reply, AUTHPROTO_T_NO);
 		ipc_put_u32(&authd_reply, AUTHPROTO_CODE,
 		    AUTHCLIENT_UNAVAILABLE);
-		ipc_put_str(&authd_reply, AUTHPROTO_TEXT, "no authentication "
+		ipc_put_str(&authd_reply, AUTHPROTO_TEXT,
+		    "no authentication "
 		    "to detach");
 		authd_peer_send(p, &authd_reply);
 		return;
 	}
-	if (authd_detach_put(conn_id, l->addr, l, authd_now_ms(), max,
-	    max_addr, &limit) < 0) {
+	if (authd_detach_put(conn_id, l->addr, l, authd_now_ms(), max, max_addr,
+		&limit) < 0) {
 		log_info("refused sasl detach user=%s addr=%s mech=%s "
-		    "limit=%s:%lld", l->user[0] ? l->user : "-", l->addr,
-		    l->mech, limit, strcmp(limit, "sasl_detached_max") == 0 ?
-		    max : max_addr);
-		login_no(p, AUTHCLIENT_LIMIT, "Too many unfinished "
-		    "authentications", 0, limit);
+			 "limit=%s:%lld",
+		    l->user[0] ? l->user : "-", l->addr, l->mech, limit,
+		    strcmp(limit, "sasl_detached_max") == 0 ? max : max_addr);
+		login_no(p, AUTHCLIENT_LIMIT,
+		    "Too many unfinished "
+		    "authentications",
+		    0, limit);
 		return;
 	}
 	p->login = NULL;
@@ -496,6 +510,6 @@ authd_login_tick(long long now_ms)
 {
 	/* the parked session's own deadline (idled's) comes first: this
 	 * only catches what nobody will ask for again */
-	authd_detach_expire(now_ms, cfg_duration_ms("sasl_response_timeout")
-	    + AUTHD_DETACH_MARGIN_MS);
+	authd_detach_expire(now_ms,
+	    cfg_duration_ms("sasl_response_timeout") + AUTHD_DETACH_MARGIN_MS);
 }

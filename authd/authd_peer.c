@@ -29,21 +29,22 @@
 #include "log.h"
 #include "xalloc.h"
 
-#define PEER_MAX_BATCH 64	/* messages read per peer per round */
-#define PEER_OUTQ_MAX 65536	/* messages waiting for idled */
+#define PEER_MAX_BATCH 64   /* messages read per peer per round */
+#define PEER_OUTQ_MAX 65536 /* messages waiting for idled */
 
 struct ipc_msg authd_reply;
 static struct ipc_msg peer_in, peer_fwd;
 static struct authd_peer *peer_list;
-static struct authd_peer *peer_async;	/* pseudo peers (next only) */
-static struct authd_peer *peer_idled;	/* where RESULTs go */
+static struct authd_peer *peer_async; /* pseudo peers (next only) */
+static struct authd_peer *peer_idled; /* where RESULTs go */
 
 /* peer_watch - writable too while p has messages waiting */
 static void
 peer_watch(struct authd_peer *p)
 {
-	if (p->io.fd >= 0 && ev_io_mod(&p->io, EV_READ |
-	    (ipc_queue_len(&p->outq) > 0 ? EV_WRITE : 0)) < 0) {
+	if (p->io.fd >= 0 &&
+	    ev_io_mod(&p->io,
+		EV_READ | (ipc_queue_len(&p->outq) > 0 ? EV_WRITE : 0)) < 0) {
 		log_error("watching a peer: %m; closing it");
 		p->dead = 1;
 	}
@@ -83,7 +84,7 @@ peer_forward(struct authd_peer *p, const struct ipc_msg *m)
 	else if (m->type == AUTHPROTO_T_NO)
 		ipc_get_u32(m, AUTHPROTO_CODE, &code);
 	else {
-		code = AUTHCLIENT_BADDATA;	/* not a one-step exchange */
+		code = AUTHCLIENT_BADDATA; /* not a one-step exchange */
 		p->dead = 1;
 	}
 	ipc_msg_init(&peer_fwd, AUTHPROTO_T_RESULT);
@@ -112,8 +113,9 @@ peer_login(const struct ipc_msg *m)
 	q->io.fd = -1;
 	q->pseudo = 1;
 	if (ipc_get_u64(m, AUTHPROTO_CONNID, &q->async_conn) < 0 ||
-	    q->async_conn == 0 || ipc_get_str(m, AUTHPROTO_TAG, q->async_tag,
-	    sizeof(q->async_tag)) < 0) {
+	    q->async_conn == 0 ||
+	    ipc_get_str(m, AUTHPROTO_TAG, q->async_tag, sizeof(q->async_tag)) <
+		0) {
 		free(q);
 		return -1;
 	}
@@ -228,7 +230,7 @@ authd_peer_send(struct authd_peer *p, const struct ipc_msg *m)
 			if (p->stream)
 				goto fail;
 			log_warn("idled is not reading; a login result "
-			    "dropped (its wait answers it)");
+				 "dropped (its wait answers it)");
 		}
 		peer_flush(p);
 		return;
@@ -244,8 +246,8 @@ fail:
 /* peer_hold_one - one HOLD group; a kicked connection's new holder is
  * told to end it too */
 static void
-peer_hold_one(struct authd_peer *p, uint64_t id, uint64_t ts,
-    const char *addr, const char *user)
+peer_hold_one(struct authd_peer *p, uint64_t id, uint64_t ts, const char *addr,
+    const char *user)
 {
 	if (authd_hold_set(p, id, ts, addr, user) == 1)
 		authd_ctl_kick_send(authd_hold_find(id));
@@ -327,7 +329,7 @@ peer_dispatch(struct authd_peer *p, const struct ipc_msg *m)
 {
 	uint64_t id;
 
-	log_set_session(0);	/* a request names its session itself */
+	log_set_session(0); /* a request names its session itself */
 	switch (m->type) {
 	case AUTHPROTO_T_ADMIT:
 		authd_admit_request(p, m);
@@ -385,7 +387,7 @@ authd_peer_input(struct authd_peer *p)
 	int n, r;
 
 	if (ipc_queue_len(&p->outq) > 0)
-		peer_flush(p);	/* woken as writable, maybe */
+		peer_flush(p); /* woken as writable, maybe */
 
 	for (n = 0; n < PEER_MAX_BATCH && !p->dead; n++) {
 		r = ipc_recv(p->fd, &peer_in);
@@ -394,7 +396,7 @@ authd_peer_input(struct authd_peer *p)
 		if (r <= 0) {
 			if (r < 0)
 				log_warn("malformed message from a peer: %m; "
-				    "closing it");
+					 "closing it");
 			p->dead = 1;
 			return;
 		}
@@ -407,7 +409,8 @@ authd_peer_input(struct authd_peer *p)
 		if (peer_dispatch(p, &peer_in) < 0) {
 			if (!p->dead)
 				log_warn("malformed message type %u from a "
-				    "peer; closing it", peer_in.type);
+					 "peer; closing it",
+				    peer_in.type);
 			p->dead = 1;
 		}
 		explicit_bzero(peer_in.data, peer_in.len);

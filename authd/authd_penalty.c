@@ -39,25 +39,29 @@
 #include "log.h"
 #include "xalloc.h"
 
-#define PEN_MAX_KIND 100000	/* entries of one kind kept in memory */
+#define PEN_MAX_KIND 100000 /* entries of one kind kept in memory */
 #define PEN_PRUNE_MS 60000
 #define PEN_FULL_MS 10000
-#define PEN_FORGET 0.01		/* a count this small is no count */
+#define PEN_FORGET 0.01 /* a count this small is no count */
 
-static struct htab *pen_tab;	/* key -> struct authd_rec */
-static struct htab *pen_trusted;	/* client -> last success (ms) */
-static size_t pen_kinds[4];		/* entries per kind: a n u k */
-static long long pen_full_ms[4];	/* last shed of a full kind */
+static struct htab *pen_tab;	 /* key -> struct authd_rec */
+static struct htab *pen_trusted; /* client -> last success (ms) */
+static size_t pen_kinds[4];	 /* entries per kind: a n u k */
+static long long pen_full_ms[4]; /* last shed of a full kind */
 
 /* pen_kind - index of key's kind in pen_kinds */
 static int
 pen_kind(const char *key)
 {
 	switch (key[0]) {
-	case 'a': return 0;
-	case 'n': return 1;
-	case 'u': return 2;
-	default: return 3;
+	case 'a':
+		return 0;
+	case 'n':
+		return 1;
+	case 'u':
+		return 2;
+	default:
+		return 3;
 	}
 }
 
@@ -121,17 +125,18 @@ pen_shed(int kind, long long now)
 	long long age = cfg_duration_ms("authd_known_window") / 2;
 
 	log_warn("penalty table full kind=%c entries=%zu: dropping the "
-	    "least-failed", "anuk"[kind], pen_kinds[kind]);
-	while (pen_kinds[kind] > PEN_MAX_KIND - PEN_MAX_KIND / 10 &&
-	    bar < 1e9) {
+		 "least-failed",
+	    "anuk"[kind], pen_kinds[kind]);
+	while (
+	    pen_kinds[kind] > PEN_MAX_KIND - PEN_MAX_KIND / 10 && bar < 1e9) {
 		it = (struct htab_iter)HTAB_ITER;
 		while (htab_next(pen_tab, &it, &key, &len, &v, NULL)) {
 			struct authd_rec *r = v;
 
 			if (pen_kind(key) != kind || r->boxed)
 				continue;
-			if (kind == 3 ? now - r->last_ms > age :
-			    pen_now(r, now) < bar)
+			if (kind == 3 ? now - r->last_ms > age
+				      : pen_now(r, now) < bar)
 				pen_drop(key, len);
 		}
 		bar *= 2;
@@ -234,8 +239,8 @@ pen_known(const char *user, const char *client, long long now)
 		return 0;
 	len = pen_key('k', user, client, key, sizeof(key));
 	r = pen_get(key, len, 0);
-	return r != NULL && now - r->last_ms <
-	    cfg_duration_ms("authd_known_window");
+	return r != NULL &&
+	    now - r->last_ms < cfg_duration_ms("authd_known_window");
 }
 
 static int
@@ -295,8 +300,8 @@ authd_penalty_fail(const char *user, const struct authd_keys *k,
 	double level;
 
 	memset(lv, 0, sizeof(*lv));
-	lv->addr = pen_fail_one('a', k->host, now, k->ip ? "authd_box_addr" :
-	    NULL, &lv->boxed);
+	lv->addr = pen_fail_one('a', k->host, now,
+	    k->ip ? "authd_box_addr" : NULL, &lv->boxed);
 	if (k->ip)
 		lv->net = pen_fail_one('n', k->pnet, now, "authd_box_net",
 		    &lv->boxed);
@@ -337,8 +342,8 @@ authd_penalty_class(const char *user, const struct authd_keys *k,
 	long long now = authd_wall_ms();
 
 	return authd_calc_class(pen_known(user, k->host, now),
-	    pen_level('a', k->host, now), k->ip ? pen_level('n', k->pnet,
-	    now) : 0, score_r);
+	    pen_level('a', k->host, now),
+	    k->ip ? pen_level('n', k->pnet, now) : 0, score_r);
 }
 
 /* pen_boxed - is kind:a in the box now?  (updates a decayed box) */
@@ -393,7 +398,7 @@ authd_penalty_tick(long long now_mono)
 	static long long last;
 	struct htab_iter it = HTAB_ITER;
 	long long now = authd_wall_ms(),
-	    window = cfg_duration_ms("authd_known_window");
+		  window = cfg_duration_ms("authd_known_window");
 	const void *key;
 	size_t len;
 	long long at;
@@ -406,8 +411,8 @@ authd_penalty_tick(long long now_mono)
 		struct authd_rec *r = v;
 		const char *k = key;
 
-		if (k[0] == 'k' ? now - r->last_ms >= window :
-		    !r->boxed && pen_now(r, now) < PEN_FORGET)
+		if (k[0] == 'k' ? now - r->last_ms >= window
+				: !r->boxed && pen_now(r, now) < PEN_FORGET)
 			pen_drop(key, len);
 	}
 	it = (struct htab_iter)HTAB_ITER;
@@ -418,8 +423,8 @@ authd_penalty_tick(long long now_mono)
 }
 
 int
-authd_penalty_next(struct htab_iter *it, const char **key_r,
-    size_t *len_r, struct authd_rec *now_r)
+authd_penalty_next(struct htab_iter *it, const char **key_r, size_t *len_r,
+    struct authd_rec *now_r)
 {
 	const void *key;
 	void *v;

@@ -37,7 +37,7 @@
 
 static pthread_mutex_t pool_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t pool_cv = PTHREAD_COND_INITIALIZER;
-static struct authd_job *pool_todo, *pool_done;	/* under pool_mu */
+static struct authd_job *pool_todo, *pool_done; /* under pool_mu */
 static int pool_efd = -1;
 
 /* main thread only */
@@ -52,8 +52,9 @@ pool_call(struct authd_job *j)
 	unsigned outlen = 0;
 
 	if (j->start)
-		j->rc = sasl_server_start(j->sasl, j->mech, j->has_in ?
-		    j->in : NULL, (unsigned)j->inlen, &out, &outlen);
+		j->rc = sasl_server_start(j->sasl, j->mech,
+		    j->has_in ? j->in : NULL, (unsigned)j->inlen, &out,
+		    &outlen);
 	else
 		j->rc = sasl_server_step(j->sasl, j->in, (unsigned)j->inlen,
 		    &out, &outlen);
@@ -86,8 +87,7 @@ pool_thread(void *arg)
 		j->next = pool_done;
 		pool_done = j;
 		/* a full eventfd counter still wakes the loop */
-		if (write(pool_efd, &one, sizeof(one)) < 0 &&
-		    errno != EAGAIN)
+		if (write(pool_efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
 			abort();
 	}
 	return NULL;
@@ -175,7 +175,8 @@ authd_pool_grow(void)
 {
 	if (pool_idle == 0 && pool_spawn() == 0)
 		log_warn("backend thread added threads=%d (others are stuck "
-		    "in a backend)", pool_threads);
+			 "in a backend)",
+		    pool_threads);
 }
 
 static void

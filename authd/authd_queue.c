@@ -57,8 +57,8 @@ queue_down(struct authd_queue *q, size_t i)
 		c = 2 * i + 1;
 		if (c >= q->n)
 			break;
-		if (c + 1 < q->n && authd_queue_before(q->heap[c + 1],
-		    q->heap[c]))
+		if (c + 1 < q->n &&
+		    authd_queue_before(q->heap[c + 1], q->heap[c]))
 			c++;
 		if (!authd_queue_before(q->heap[c], it))
 			break;

@@ -23,7 +23,7 @@
 #include "cfg.h"
 #include "log.h"
 
-#define REPORT_MAX_KEYS 20000	/* distinct addresses counted per interval */
+#define REPORT_MAX_KEYS 20000 /* distinct addresses counted per interval */
 #define REPORT_TOP 5
 
 enum report_kind {
@@ -38,7 +38,7 @@ static struct {
 	long long start_ms;
 	unsigned long n[REPORT_NKINDS];
 	unsigned long suppressed;
-	int storm;		/* the last interval suppressed lines */
+	int storm; /* the last interval suppressed lines */
 	struct htab *addrs, *users, *limits;
 } report;
 
@@ -99,7 +99,7 @@ report_top(struct buf *out, const char *name, struct htab *t)
 		if (i >= REPORT_TOP)
 			continue;
 		for (j = have < REPORT_TOP ? have : REPORT_TOP - 1; j > i;
-		    j--) {
+		     j--) {
 			key[j] = key[j - 1];
 			klen[j] = klen[j - 1];
 			num[j] = num[j - 1];
@@ -142,12 +142,14 @@ authd_report_tick(long long now_ms)
 	if (iv <= 0 || now_ms - report.start_ms < iv)
 		return;
 	if (report.suppressed > 0 || report.storm) {
-		buf_printf(&line, "storm interval_s=%lld logins=%lu "
+		buf_printf(&line,
+		    "storm interval_s=%lld logins=%lu "
 		    "failures=%lu refusals=%lu shed=%lu suppressed=%lu "
-		    "connections=%zu", (now_ms - report.start_ms) / 1000,
-		    report.n[REPORT_OK], report.n[REPORT_FAIL],
-		    report.n[REPORT_REFUSE], report.n[REPORT_SHED],
-		    report.suppressed, authd_hold_total());
+		    "connections=%zu",
+		    (now_ms - report.start_ms) / 1000, report.n[REPORT_OK],
+		    report.n[REPORT_FAIL], report.n[REPORT_REFUSE],
+		    report.n[REPORT_SHED], report.suppressed,
+		    authd_hold_total());
 		report_top(&line, "top_addrs", report.addrs);
 		report_top(&line, "top_users", report.users);
 		report_top(&line, "top_limits", report.limits);
@@ -167,7 +169,8 @@ authd_report_login(const char *user, const char *addr, const char *mech,
 	report_event(REPORT_OK, addr, user, NULL);
 	if (authid != NULL)
 		log_info("login ok user=%s addr=%s mech=%s authid=%s "
-		    "as=admin", user, addr, mech, authid);
+			 "as=admin",
+		    user, addr, mech, authid);
 	else
 		log_info("login ok user=%s addr=%s mech=%s", user, addr, mech);
 }
@@ -184,14 +187,14 @@ authd_report_failure(const char *user, const char *addr, const char *mech,
 		return;
 	}
 	log_info("login failed user=%s addr=%s mech=%s conn_fails=%d "
-	    "fails_addr=%.1f fails_net=%.1f fails_user=%.1f delay_ms=%lld%s",
+		 "fails_addr=%.1f fails_net=%.1f fails_user=%.1f "
+		 "delay_ms=%lld%s",
 	    user[0] ? user : "-", addr, mech, conn_fails, lv->addr, lv->net,
 	    lv->user, delay_ms, lv->boxed ? " penalty_box=yes" : "");
 }
 
 void
-authd_report_refusal(const char *addr, const char *limit,
-    const char *detail)
+authd_report_refusal(const char *addr, const char *limit, const char *detail)
 {
 	if (report_event(REPORT_REFUSE, addr, NULL, limit))
 		log_info("refuse addr=%s limit=%s %s", addr, limit, detail);
@@ -215,11 +218,11 @@ authd_report_malformed(const char *addr, const char *mech, const char *why)
 }
 
 void
-authd_report_shed(const char *user, const char *addr, const char *why,
-    int prio, long long waited_ms)
+authd_report_shed(const char *user, const char *addr, const char *why, int prio,
+    long long waited_ms)
 {
 	if (report_event(REPORT_SHED, addr, user, why))
 		log_info("shed user=%s addr=%s reason=%s prio=%d "
-		    "waited_ms=%lld", user[0] ? user : "-", addr, why, prio,
-		    waited_ms);
+			 "waited_ms=%lld",
+		    user[0] ? user : "-", addr, why, prio, waited_ms);
 }

@@ -45,7 +45,7 @@ authd_sasl_log(void *ctx, int level, const char *msg)
 	if (level <= SASL_LOG_ERR)
 		log_error("sasl: %s", msg);
 	else if (level == SASL_LOG_FAIL)
-		log_debug("sasl: %s", msg);	/* authd logs the failure */
+		log_debug("sasl: %s", msg); /* authd logs the failure */
 	else if (level <= SASL_LOG_WARN)
 		log_warn("sasl: %s", msg);
 	else if (level <= SASL_LOG_NOTE)
@@ -56,9 +56,9 @@ authd_sasl_log(void *ctx, int level, const char *msg)
 /* authd_sasl_canon - canon_user for every mechanism's authcid and
  * authzid (on a backend thread: touches only its arguments) */
 static int
-authd_sasl_canon(sasl_conn_t *conn, void *ctx, const char *in,
-    unsigned inlen, unsigned flags, const char *realm, char *out,
-    unsigned out_max, unsigned *out_len)
+authd_sasl_canon(sasl_conn_t *conn, void *ctx, const char *in, unsigned inlen,
+    unsigned flags, const char *realm, char *out, unsigned out_max,
+    unsigned *out_len)
 {
 	const char *why;
 	int n;
@@ -118,22 +118,23 @@ authd_sasl_authorize(sasl_conn_t *conn, void *ctx, const char *requested,
 	(void)realm;
 	(void)urlen;
 	(void)props;
-	if (requested == NULL || rlen == 0 || (rlen == alen &&
-	    memcmp(requested, authid, alen) == 0))
+	if (requested == NULL || rlen == 0 ||
+	    (rlen == alen && memcmp(requested, authid, alen) == 0))
 		return SASL_OK;
 	if (authd_sasl_admin(authid, alen))
 		return SASL_OK;
 	/* formatted here: sasl_seterror knows only a few conversions */
-	snprintf(why, sizeof(why), AUTHZ_REFUSED "user=%.*s authid=%.*s "
-	    "reason=\"not an admin (admins)\"", (int)(rlen < 256 ? rlen : 256),
-	    requested, (int)(alen < 256 ? alen : 256), authid);
+	snprintf(why, sizeof(why),
+	    AUTHZ_REFUSED "user=%.*s authid=%.*s "
+			  "reason=\"not an admin (admins)\"",
+	    (int)(rlen < 256 ? rlen : 256), requested,
+	    (int)(alen < 256 ? alen : 256), authid);
 	sasl_seterror(conn, SASL_NOLOG, "%s", why);
 	return SASL_BADAUTH;
 }
 
 static sasl_callback_t authd_sasl_cbs[] = {
-	{ SASL_CB_GETOPT, (int (*)(void))(void (*)(void))saslcfg_getopt,
-	    NULL },
+	{ SASL_CB_GETOPT, (int (*)(void))(void (*)(void))saslcfg_getopt, NULL },
 	{ SASL_CB_LOG, (int (*)(void))(void (*)(void))authd_sasl_log, NULL },
 	{ SASL_CB_CANON_USER, (int (*)(void))(void (*)(void))authd_sasl_canon,
 	    NULL },
@@ -179,8 +180,8 @@ authd_sasl_init(void)
 	    authd_sasl_mutex_unlock, authd_sasl_mutex_free);
 	r = sasl_server_init(authd_sasl_cbs, "berth");
 	if (r != SASL_OK)
-		log_fatal("sasl_server_init: %s", sasl_errstring(r, NULL,
-		    NULL));
+		log_fatal("sasl_server_init: %s",
+		    sasl_errstring(r, NULL, NULL));
 }
 
 int
@@ -202,13 +203,12 @@ authd_sasl_new(sasl_conn_t **conn_r, int secure, const char *addr,
 	    strchr(addr, ':') || strchr(addr, '.') == NULL ? NULL : remote,
 	    authd_sasl_cbs, 0, conn_r);
 	if (r != SASL_OK) {
-		log_error("sasl_server_new: %s", sasl_errstring(r, NULL,
-		    NULL));
+		log_error("sasl_server_new: %s", sasl_errstring(r, NULL, NULL));
 		*conn_r = NULL;
 		return -1;
 	}
 	memset(&sp, 0, sizeof(sp));
-	sp.max_ssf = 0;		/* no SASL security layers */
+	sp.max_ssf = 0; /* no SASL security layers */
 	sp.maxbufsize = 0;
 	if (!authd_sasl_plaintext_ok(secure))
 		sp.security_flags = SASL_SEC_NOPLAINTEXT;
@@ -244,8 +244,8 @@ authd_sasl_code(int r, const char **text_r)
 		return AUTHCLIENT_BADDATA;
 	case SASL_TRYAGAIN:
 	case SASL_UNAVAIL:
-	case SASL_FAIL:		/* e.g. saslauthd unreachable: not the
-				 * client's fault, no penalty */
+	case SASL_FAIL: /* e.g. saslauthd unreachable: not the
+			 * client's fault, no penalty */
 	case SASL_NOMEM:
 		*text_r = "authentication backend unavailable";
 		return AUTHCLIENT_UNAVAILABLE;
@@ -258,8 +258,7 @@ authd_sasl_code(int r, const char **text_r)
 int
 authd_sasl_is_plain(const char *mech)
 {
-	return strcasecmp(mech, "PLAIN") == 0 ||
-	    strcasecmp(mech, "LOGIN") == 0;
+	return strcasecmp(mech, "PLAIN") == 0 || strcasecmp(mech, "LOGIN") == 0;
 }
 
 const char *
@@ -267,8 +266,8 @@ authd_sasl_user(sasl_conn_t *conn)
 {
 	const void *u = NULL;
 
-	if (conn == NULL || sasl_getprop(conn, SASL_USERNAME, &u) !=
-	    SASL_OK || !u)
+	if (conn == NULL || sasl_getprop(conn, SASL_USERNAME, &u) != SASL_OK ||
+	    !u)
 		return NULL;
 	return u;
 }
@@ -278,8 +277,8 @@ authd_sasl_authid(sasl_conn_t *conn)
 {
 	const void *u = NULL;
 
-	if (conn == NULL || sasl_getprop(conn, SASL_AUTHUSER, &u) !=
-	    SASL_OK || !u || *(const char *)u == '\0')
+	if (conn == NULL || sasl_getprop(conn, SASL_AUTHUSER, &u) != SASL_OK ||
+	    !u || *(const char *)u == '\0')
 		return NULL;
 	return u;
 }
@@ -305,8 +304,8 @@ authd_sasl_mechs(int secure, char *out, size_t size)
 
 	if (authd_sasl_new(&tmp, secure, "127.0.0.1", 0) < 0)
 		return -1;
-	if (sasl_listmech(tmp, NULL, "", " ", "", &list, &len, &n) !=
-	    SASL_OK || len >= size) {
+	if (sasl_listmech(tmp, NULL, "", " ", "", &list, &len, &n) != SASL_OK ||
+	    len >= size) {
 		authd_sasl_dispose(&tmp);
 		return -1;
 	}
@@ -401,13 +400,13 @@ claimed_plain(const char *in, size_t len, char *user, size_t size,
 	const char *a, *b;
 
 	if ((a = memchr(in, '\0', len)) == NULL)
-		return 0;		/* malformed: libsasl2 says so */
+		return 0; /* malformed: libsasl2 says so */
 	a++;
 	if ((b = memchr(a, '\0', len - (size_t)(a - in))) == NULL)
 		return 0;
 	if (a - 1 > in) {
-		if (claimed_name(in, (size_t)(a - 1 - in), user, size,
-		    why_r) < 0)
+		if (claimed_name(in, (size_t)(a - 1 - in), user, size, why_r) <
+		    0)
 			return -1;
 		user[0] = '\0';
 	}

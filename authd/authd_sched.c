@@ -62,7 +62,7 @@ void
 authd_sched_submit(struct authd_job *j)
 {
 	long long now = authd_now_ms(), max = cfg_int("authd_queue_max"),
-	    wait = cfg_duration_ms("authd_queue_timeout");
+		  wait = cfg_duration_ms("authd_queue_timeout");
 	struct authd_qitem *worst;
 
 	j->queued_ms = now;

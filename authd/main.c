@@ -64,8 +64,7 @@ authd_listen(void)
 	if (strlen(path) >= sizeof(sun.sun_path))
 		log_fatal("authd_socket path too long: %s", path);
 	memcpy(sun.sun_path, path, strlen(path));
-	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK,
-	    0);
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		log_fatal("socket: %m");
 	unlink(path);
@@ -132,9 +131,9 @@ main(int argc, char **argv)
 	authd_penalty_init();
 	authd_pool_init();
 	ev_init();
-	if (ev_io_add(&lio, authd_listen(), EV_READ, authd_on_listen,
-	    NULL) < 0 || ev_io_add(&pio, authd_pool_fd(), EV_READ,
-	    authd_on_pool, NULL) < 0)
+	if (ev_io_add(&lio, authd_listen(), EV_READ, authd_on_listen, NULL) <
+		0 ||
+	    ev_io_add(&pio, authd_pool_fd(), EV_READ, authd_on_pool, NULL) < 0)
 		log_fatal("cannot watch the authd socket: %m");
 	for (;;) {
 		/* deadlines are checked ten times a second while busy */

@@ -22,8 +22,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define NS		1000000000LL
-#define MS		1000000LL
+#define NS 1000000000LL
+#define MS 1000000LL
 
 static long long
 now_ns(void)
@@ -34,8 +34,7 @@ now_ns(void)
 	return (long long)ts.tv_sec * NS + ts.tv_nsec;
 }
 
-static void __attribute__((noreturn))
-die(const char *what)
+static void __attribute__((noreturn)) die(const char *what)
 {
 	perror(what);
 	exit(1);

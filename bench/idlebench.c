@@ -41,19 +41,28 @@
 
 #include "benchutil.h"
 
-#define INFLIGHT	200
-#define MISS_NS		(10 * NS)
+#define INFLIGHT 200
+#define MISS_NS (10 * NS)
 
-enum st { S_CONNECT, S_GREET, S_LOGIN, S_SELECT, S_IDLE, S_IDLING, S_DONE,
-	S_CLOSED, S_FAILED };
+enum st {
+	S_CONNECT,
+	S_GREET,
+	S_LOGIN,
+	S_SELECT,
+	S_IDLE,
+	S_IDLING,
+	S_DONE,
+	S_CLOSED,
+	S_FAILED
+};
 
 struct conn {
 	int fd, idx, user;
 	enum st st;
-	unsigned sel_exists;	/* EXISTS at SELECT */
-	unsigned last_exists;	/* highest EXISTS seen (diagnostics) */
-	char last[64];		/* last line seen (diagnostics) */
-	long long got_ns;	/* EXISTS of this round */
+	unsigned sel_exists;  /* EXISTS at SELECT */
+	unsigned last_exists; /* highest EXISTS seen (diagnostics) */
+	char last[64];	      /* last line seen (diagnostics) */
+	long long got_ns;     /* EXISTS of this round */
 	size_t len;
 	char buf[1024];
 };
@@ -147,7 +156,7 @@ idler_line(struct conn *c, char *ln)
 	case S_GREET:
 		if (strncmp(ln, "* OK", 4) == 0) {
 			if (fd_sendf(c->fd, "a LOGIN user%d %s\r\n", c->user,
-			    password) < 0)
+				password) < 0)
 				close_conn(c, S_FAILED);
 			else
 				c->st = S_LOGIN;
@@ -198,8 +207,8 @@ idler_line(struct conn *c, char *ln)
 
 /* conn_input - read and split lines; line_fn sees each without CRLF */
 static void
-conn_input(struct conn *c, uint32_t events, void (*line_fn)(struct conn *,
-    char *))
+conn_input(struct conn *c, uint32_t events,
+    void (*line_fn)(struct conn *, char *))
 {
 	char *ln;
 	size_t pos = 0;
@@ -218,8 +227,8 @@ conn_input(struct conn *c, uint32_t events, void (*line_fn)(struct conn *,
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n <= 0) {
-		close_conn(c, c->st == S_DONE || c->st == S_IDLING ?
-		    S_CLOSED : S_FAILED);
+		close_conn(c,
+		    c->st == S_DONE || c->st == S_IDLING ? S_CLOSED : S_FAILED);
 		return;
 	}
 	c->len += (size_t)n;
@@ -261,8 +270,9 @@ count_state(struct conn *cs, int n, enum st s)
 static uint32_t
 idler_addr(int i)
 {
-	return (127u << 24) | (1u << 16) | ((1u + (unsigned)(i / 250) % 250)
-	    << 8) | (1u + (unsigned)(i % 250));
+	return (127u << 24) | (1u << 16) |
+	    ((1u + (unsigned)(i / 250) % 250) << 8) |
+	    (1u + (unsigned)(i % 250));
 }
 
 /* child_setup - connect lo..hi-1, at most INFLIGHT handshakes at once */
@@ -325,14 +335,15 @@ child_main(int lo, int n, int cmdfd, int resfd)
 					break;
 			}
 			for (i = 0; i < n; i++)
-				got[i] = cs[i].st == S_FAILED ? -1 :
-				    cs[i].got_ns;
+				got[i] =
+				    cs[i].st == S_FAILED ? -1 : cs[i].got_ns;
 			for (i = 0; debug && i < n; i++)
 				if (cs[i].got_ns == 0)
-					fprintf(stderr, "idlebench: round %d "
+					fprintf(stderr,
+					    "idlebench: round %d "
 					    "idler %d user%d st=%d sel=%u "
-					    "last_exists=%u last=\"%s\"\n", r,
-					    cs[i].idx, cs[i].user, cs[i].st,
+					    "last_exists=%u last=\"%s\"\n",
+					    r, cs[i].idx, cs[i].user, cs[i].st,
 					    cs[i].sel_exists, cs[i].last_exists,
 					    cs[i].last);
 			snprintf(line, sizeof(line), "res %d %d\n", r, n);
@@ -377,8 +388,10 @@ append_text(int u)
 {
 	static char msg[128];
 
-	snprintf(msg, sizeof(msg), "Subject: bench\r\nMessage-ID: "
-	    "<r%d.u%d@bench.invalid>\r\n\r\nhi!\r\n", append_round_no, u);
+	snprintf(msg, sizeof(msg),
+	    "Subject: bench\r\nMessage-ID: "
+	    "<r%d.u%d@bench.invalid>\r\n\r\nhi!\r\n",
+	    append_round_no, u);
 	return msg;
 }
 
@@ -388,18 +401,19 @@ appender_line(struct conn *c, char *ln)
 	switch (c->st) {
 	case S_GREET:
 		if (strncmp(ln, "* OK", 4) == 0 &&
-		    fd_sendf(c->fd, "a LOGIN user%d %s\r\n", c->user, password) == 0)
+		    fd_sendf(c->fd, "a LOGIN user%d %s\r\n", c->user,
+			password) == 0)
 			c->st = S_LOGIN;
 		else
 			close_conn(c, S_FAILED);
 		break;
 	case S_LOGIN:
 		if (strncmp(ln, "a OK", 4) == 0)
-			c->st = S_SELECT;	/* logged in, waiting */
+			c->st = S_SELECT; /* logged in, waiting */
 		else if (strncmp(ln, "a ", 2) == 0)
 			close_conn(c, S_FAILED);
 		break;
-	case S_IDLE:			/* APPEND sent, literal pending */
+	case S_IDLE: /* APPEND sent, literal pending */
 		if (ln[0] == '+') {
 			if (fd_sendf(c->fd, "%s\r\n", append_text(c->user)) < 0)
 				close_conn(c, S_FAILED);
@@ -408,7 +422,7 @@ appender_line(struct conn *c, char *ln)
 		} else if (strncmp(ln, "p ", 2) == 0)
 			close_conn(c, S_FAILED);
 		break;
-	case S_IDLING:			/* APPEND answered? */
+	case S_IDLING: /* APPEND answered? */
 		if (strncmp(ln, "p OK", 4) == 0) {
 			appended++;
 			if (fd_sendf(c->fd, "z LOGOUT\r\n") < 0)
@@ -438,8 +452,9 @@ append_round(struct conn *ap)
 	for (u = 0; u < nusers; u++) {
 		memset(&ap[u], 0, sizeof(ap[u]));
 		ap[u].user = u;
-		open_conn(&ap[u], (127u << 24) + ((2u + (unsigned)u / 250) <<
-		    8) + (unsigned)(u % 250 + 1));
+		open_conn(&ap[u],
+		    (127u << 24) + ((2u + (unsigned)u / 250) << 8) +
+			(unsigned)(u % 250 + 1));
 	}
 	do {
 		pump(20, -1, appender_line);
@@ -454,11 +469,12 @@ append_round(struct conn *ap)
 		sent_ns[u] = now_ns();
 		msg = append_text(u);
 		if (literal_plus) {
-			if (fd_sendf(ap[u].fd, "p APPEND INBOX {%zu+}\r\n%s\r\n",
-			    strlen(msg), msg) == 0)
+			if (fd_sendf(ap[u].fd,
+				"p APPEND INBOX {%zu+}\r\n%s\r\n", strlen(msg),
+				msg) == 0)
 				ap[u].st = S_IDLING;
 		} else if (fd_sendf(ap[u].fd, "p APPEND INBOX {%zu}\r\n",
-		    strlen(msg)) == 0)
+			       strlen(msg)) == 0)
 			ap[u].st = S_IDLE;
 		if (ap[u].st == S_SELECT)
 			close_conn(&ap[u], S_FAILED);
@@ -497,12 +513,14 @@ probe(void)
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	if (connect(fd, (struct sockaddr *)&dst, sizeof(dst)) < 0)
 		die("probe connect");
-	snprintf(b, sizeof(b), "a LOGIN user0 %s\r\nb CAPABILITY\r\n"
-	    "z LOGOUT\r\n", password);
+	snprintf(b, sizeof(b),
+	    "a LOGIN user0 %s\r\nb CAPABILITY\r\n"
+	    "z LOGOUT\r\n",
+	    password);
 	if (write(fd, b, strlen(b)) < 0)
 		die("probe write");
-	while (len < sizeof(b) - 1 && (n = read(fd, b + len,
-	    sizeof(b) - 1 - len)) > 0) {
+	while (len < sizeof(b) - 1 &&
+	    (n = read(fd, b + len, sizeof(b) - 1 - len)) > 0) {
 		len += (size_t)n;
 		b[len] = '\0';
 		char *cap = strstr(b, "\r\n* CAPABILITY ");
@@ -534,7 +552,8 @@ main(int argc, char **argv)
 	char line[128];
 
 	if (argc != 7 && argc != 8) {
-		fprintf(stderr, "usage: idlebench HOST PORT NIDLERS NUSERS "
+		fprintf(stderr,
+		    "usage: idlebench HOST PORT NIDLERS NUSERS "
 		    "PASSWORD ROUNDS [PERPROC]\n");
 		return 2;
 	}
@@ -618,13 +637,13 @@ main(int argc, char **argv)
 			if (read_line(res[p], line, sizeof(line)) < 0 ||
 			    sscanf(line, "res %*d %d", &n) != 1 || n != pn[p] ||
 			    full_read(res[p], got + plo[p],
-			    (size_t)n * sizeof(*got)) < 0)
+				(size_t)n * sizeof(*got)) < 0)
 				die("child result");
 		}
 		rmax = 0;
 		for (i = 0; i < nidlers; i++) {
 			if (got[i] < 0)
-				continue;	/* never idled: setup_failed */
+				continue; /* never idled: setup_failed */
 			if (got[i] > 0 && sent_ns[i % nusers] != 0 &&
 			    got[i] - sent_ns[i % nusers] > rmax)
 				rmax = got[i] - sent_ns[i % nusers];
@@ -646,12 +665,13 @@ main(int argc, char **argv)
 	qsort(lat, (size_t)nlat, sizeof(*lat), cmp_ll);
 	if (nlat > 0)
 		printf("p50_ms=%.1f p99_ms=%.1f max_ms=%.1f samples=%d "
-		    "missed=%d\n", lat[nlat / 2] / 1e6,
-		    lat[(nlat * 99) / 100] / 1e6, lat[nlat - 1] / 1e6, nlat,
-		    missed);
+		       "missed=%d\n",
+		    lat[nlat / 2] / 1e6, lat[(nlat * 99) / 100] / 1e6,
+		    lat[nlat - 1] / 1e6, nlat, missed);
 	else
 		printf("p50_ms=nan p99_ms=nan max_ms=nan samples=0 "
-		    "missed=%d\n", missed);
+		       "missed=%d\n",
+		    missed);
 	printf("rounds=%d append_failed=%d round_max_ms=%s\n", rounds,
 	    append_failed, rlen ? rounds_max : "none");
 	fflush(stdout);
@@ -669,8 +689,8 @@ main(int argc, char **argv)
 		if (l > last)
 			last = l;
 	}
-	printf("logout_all_s=%.2f closed=%d not_closed=%d\n",
-	    (last - t0) / 1e9, closed, stuck);
+	printf("logout_all_s=%.2f closed=%d not_closed=%d\n", (last - t0) / 1e9,
+	    closed, stuck);
 	fflush(stdout);
 	for (p = 0; p < nproc; p++)
 		wait(NULL);

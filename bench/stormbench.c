@@ -31,11 +31,11 @@
 
 #include "benchutil.h"
 
-#define LEGIT_EVERY	(200 * MS)
-#define LEGIT_TIMEOUT	(15 * NS)
-#define ATTACK_TIMEOUT	(60 * NS)
-#define REFUSED_WAIT	(50 * MS)
-#define MAXLEGIT	256
+#define LEGIT_EVERY (200 * MS)
+#define LEGIT_TIMEOUT (15 * NS)
+#define ATTACK_TIMEOUT (60 * NS)
+#define REFUSED_WAIT (50 * MS)
+#define MAXLEGIT 256
 
 enum st { S_OFF, S_CONNECT, S_GREET, S_LOGIN, S_LOGOUT };
 enum fail { F_NO, F_BYE, F_CLOSED, F_REFUSED, F_TIMEOUT, F_NFAIL };
@@ -47,8 +47,8 @@ struct conn {
 	int fd, legit, user;
 	enum st st;
 	uint32_t src;
-	long long start_ns;	/* legit: connect; attacker: last activity */
-	long long retry_ns;	/* attacker: reconnect not before */
+	long long start_ns; /* legit: connect; attacker: last activity */
+	long long retry_ns; /* attacker: reconnect not before */
 	size_t len;
 	char buf[2048];
 };
@@ -127,7 +127,7 @@ attacker_line(struct conn *c, const char *ln)
 		}
 		c->start_ns = now_ns();
 		if (fd_sendf(c->fd, "a LOGIN user%d wrong%d\r\n", c->user,
-		    (int)(a_answers % 1000)) < 0)
+			(int)(a_answers % 1000)) < 0)
 			attacker_gone(c, &a_closed, 0);
 		else
 			c->st = S_LOGIN;
@@ -146,7 +146,7 @@ legit_line(struct conn *c, const char *ln)
 	case S_GREET:
 		if (strncmp(ln, "* OK", 4) == 0) {
 			if (fd_sendf(c->fd, "a LOGIN user%d %s\r\n", c->user,
-			    password) < 0)
+				password) < 0)
 				legit_fail(c, F_CLOSED);
 			else
 				c->st = S_LOGIN;
@@ -271,7 +271,7 @@ legit_start(struct conn *leg, int user)
 			break;
 	l_attempts++;
 	if (i == MAXLEGIT) {
-		l_fail[F_TIMEOUT]++;	/* cannot happen: 15 s / 200 ms */
+		l_fail[F_TIMEOUT]++; /* cannot happen: 15 s / 200 ms */
 		return;
 	}
 	leg[i].legit = 1;
@@ -291,7 +291,8 @@ main(int argc, char **argv)
 	long long fails = 0;
 
 	if (argc != 7 && argc != 8) {
-		fprintf(stderr, "usage: stormbench HOST PORT ATTACKERS SECONDS "
+		fprintf(stderr,
+		    "usage: stormbench HOST PORT ATTACKERS SECONDS "
 		    "NUSERS PASSWORD [LEGITUSER]\n");
 		return 2;
 	}
@@ -340,9 +341,10 @@ main(int argc, char **argv)
 		if (t >= next_report) {
 			for (fails = 0, i = 0; i < F_NFAIL; i++)
 				fails += l_fail[i];
-			fprintf(stderr, "storm t=%lld answers=%lld legit_ok=%lld "
-			    "legit_fail=%lld\n", (t - t_start) / NS, a_answers,
-			    l_ok, fails);
+			fprintf(stderr,
+			    "storm t=%lld answers=%lld legit_ok=%lld "
+			    "legit_fail=%lld\n",
+			    (t - t_start) / NS, a_answers, l_ok, fails);
 			next_report += NS;
 		}
 		timers(att, na, leg, 1);
@@ -353,11 +355,11 @@ main(int argc, char **argv)
 	for (fails = 0, i = 0; i < F_NFAIL; i++)
 		fails += l_fail[i];
 	printf("attackers=%d seconds=%lld attacker_answers=%lld "
-	    "attacker_checks_per_s=%.1f attacker_connects=%lld "
-	    "attacker_refused=%lld attacker_bye=%lld attacker_closed=%lld "
-	    "attacker_timeouts=%lld attacker_ok=%lld\n", na, seconds,
-	    a_answers, (double)a_answers / (double)seconds, a_connects,
-	    a_refused, a_bye, a_closed, a_timeouts, a_ok);
+	       "attacker_checks_per_s=%.1f attacker_connects=%lld "
+	       "attacker_refused=%lld attacker_bye=%lld attacker_closed=%lld "
+	       "attacker_timeouts=%lld attacker_ok=%lld\n",
+	    na, seconds, a_answers, (double)a_answers / (double)seconds,
+	    a_connects, a_refused, a_bye, a_closed, a_timeouts, a_ok);
 	qsort(l_lat, l_nlat, sizeof(*l_lat), cmp_ll);
 	printf("legit_attempts=%lld legit_ok=%lld legit_fail=%lld", l_attempts,
 	    l_ok, fails);

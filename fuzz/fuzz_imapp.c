@@ -22,10 +22,11 @@ check_set(const struct imapp_seqset *ss)
 	int k, want;
 
 	for (i = 0; i < ss->n; i++) {
-		if (ss->ranges[i].lo > ss->ranges[i].hi || ss->ranges[i].lo == 0)
+		if (ss->ranges[i].lo > ss->ranges[i].hi ||
+		    ss->ranges[i].lo == 0)
 			abort();
-		if (i > 0 && (uint64_t)ss->ranges[i - 1].hi + 1 >=
-		    ss->ranges[i].lo)
+		if (i > 0 &&
+		    (uint64_t)ss->ranges[i - 1].hi + 1 >= ss->ranges[i].lo)
 			abort();
 		probe[0] = ss->ranges[i].lo - 1;
 		probe[1] = ss->ranges[i].lo;

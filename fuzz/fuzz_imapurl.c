@@ -24,8 +24,7 @@ put(struct buf *b, const char *s)
 		unsigned char c = (unsigned char)*s;
 
 		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || c == '-' || c == '.' ||
-		    c == '_')
+		    (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_')
 			buf_putc(b, (char)c);
 		else
 			buf_printf(b, "%%%02X", c);

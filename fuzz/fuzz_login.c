@@ -36,9 +36,8 @@ check_name(const char *s, size_t len)
 			abort();
 		return;
 	}
-	if (n == 0 || n > UNAME_MAX || out[n] != '\0' ||
-	    out[0] == ' ' || out[0] == '\t' || out[n - 1] == ' ' ||
-	    out[n - 1] == '\t')
+	if (n == 0 || n > UNAME_MAX || out[n] != '\0' || out[0] == ' ' ||
+	    out[0] == '\t' || out[n - 1] == ' ' || out[n - 1] == '\t')
 		abort();
 	for (i = 0; i < n; i++)
 		if ((unsigned char)out[i] < 0x20 ||
@@ -54,7 +53,7 @@ static int
 b64(const char *s, size_t len, struct buf *out)
 {
 	static const char al[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "abcdefghijklmnopqrstuvwxyz0123456789+/";
+				 "abcdefghijklmnopqrstuvwxyz0123456789+/";
 	unsigned v = 0;
 	size_t i;
 	int bits = 0;
@@ -93,8 +92,7 @@ check_ir(const char *mech, const struct imapp_arg *a)
 		check_name(p, d.len);
 	} else if (strcasecmp(mech, "PLAIN") == 0 &&
 	    (z1 = memchr(p, '\0', d.len)) != NULL &&
-	    (z2 = memchr(z1 + 1, '\0', d.len - (size_t)(z1 + 1 - p))) !=
-	    NULL) {
+	    (z2 = memchr(z1 + 1, '\0', d.len - (size_t)(z1 + 1 - p))) != NULL) {
 		if (z1 > p)
 			check_name(p, (size_t)(z1 - p));
 		check_name(z1 + 1, (size_t)(z2 - z1 - 1));

@@ -78,8 +78,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	mime_text_header(d + root->hdr_off, root->hdr_len, &b);
 	mime_html_text(d, size, &b);
 	mime_header_fields(d + root->hdr_off, root->hdr_len, names, 2, 1, &b);
-	mime_header_get(d + root->hdr_off, root->hdr_len, "subject", 1, 1,
-	    &b);
+	mime_header_get(d + root->hdr_off, root->hdr_len, "subject", 1, 1, &b);
 	mime_find_part(root, path, 3);
 	mime_decode_words(d, size, &b);
 	date_parse_rfc5322(d, size, &t, &tz);

@@ -54,8 +54,8 @@ store_msg_unmap(const char *data, size_t len)
 }
 
 int
-store_msg_open(struct store *st, const char *guid, int *fd_r,
-    size_t *len_r, const char **error_r)
+store_msg_open(struct store *st, const char *guid, int *fd_r, size_t *len_r,
+    const char **error_r)
 {
 	(void)st, (void)guid, (void)fd_r, (void)len_r, (void)error_r;
 	abort();
@@ -105,8 +105,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	buf_puts(&wire, "t NOTIFY ");
 	buf_append(&wire, data + 1, size - 1);
 	buf_puts(&wire, "\r\n");
-	if (imapp_parse_flags(wire.data, wire.len, utf8 ? IMAPP_PARSE_UTF8 :
-	    0, &c, &err) == 0) {
+	if (imapp_parse_flags(wire.data, wire.len, utf8 ? IMAPP_PARSE_UTF8 : 0,
+		&c, &err) == 0) {
 		r = notify_spec_parse_as(c.args, c.nargs, utf8, &n, &status,
 		    &err);
 		if (r != 0 && err == NULL)

@@ -32,9 +32,8 @@ check_addrs(const struct proxyp_result *r)
 	    memchr(r->src, '\0', sizeof(r->src)) == NULL ||
 	    memchr(r->dst, '\0', sizeof(r->dst)) == NULL ||
 	    inet_pton(r->family, r->src, a) != 1 ||
-	    inet_pton(r->family, r->dst, a) != 1 ||
-	    r->sport < 0 || r->sport > 65535 ||
-	    r->dport < 0 || r->dport > 65535)
+	    inet_pton(r->family, r->dst, a) != 1 || r->sport < 0 ||
+	    r->sport > 65535 || r->dport < 0 || r->dport > 65535)
 		abort();
 }
 

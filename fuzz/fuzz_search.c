@@ -93,7 +93,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			rec.internaldate = 1770000000;
 			rec.savedate = 1770000000;
 			rec.modseq = 5;
-			strcpy(rec.guid, "0123456789abcdef0123456789abcdef01234567");
+			strcpy(rec.guid,
+			    "0123456789abcdef0123456789abcdef01234567");
 			strcpy(rec.keywords, "$Work kw");
 			memset(&m, 0, sizeof(m));
 			m.msgno = 3;

@@ -91,14 +91,14 @@ fuzz_cmd(const uint8_t *data, size_t size)
 	sort = strcmp(c.name, "SORT") == 0;
 	if (sort || strcmp(c.name, "SEARCH") == 0) {
 		err = NULL;
-		r = search_ret_parse(c.args, c.nargs, sort ? ~(unsigned)(
-		    SEARCH_RET_SAVE) : ~0u, &ret, &err);
+		r = search_ret_parse(c.args, c.nargs,
+		    sort ? ~(unsigned)(SEARCH_RET_SAVE) : ~0u, &ret, &err);
 		if (r < 0 && err == NULL)
 			abort();
 		if (r < 0)
 			goto out;
-		if ((ret.opts & SEARCH_RET_PARTIAL) && (ret.lo < 1 ||
-		    ret.lo > ret.hi))
+		if ((ret.opts & SEARCH_RET_PARTIAL) &&
+		    (ret.lo < 1 || ret.lo > ret.hi))
 			abort();
 		skip = (size_t)r;
 		/* a result as long as the input, in a scrambled order */
@@ -114,7 +114,7 @@ fuzz_cmd(const uint8_t *data, size_t size)
 		/* the algorithm, as cmd_thread takes it */
 		if (c.nargs < 1 || c.args[0].type != IMAPP_ATOM ||
 		    (strcasecmp(c.args[0].str, "REFERENCES") != 0 &&
-		    strcasecmp(c.args[0].str, "ORDEREDSUBJECT") != 0))
+			strcasecmp(c.args[0].str, "ORDEREDSUBJECT") != 0))
 			goto out;
 		skip = 1;
 		thread = 1;
@@ -243,12 +243,12 @@ fuzz_thread(const uint8_t *data, size_t size)
 		hl = sort_header_len(m.hdr[i], m.len[i]);
 		buf_reset(&v);
 		mime_header_get(m.hdr[i], hl, "Subject", 0, 0, &v);
-		items[i].str[0] = sort_base_subject(buf_cstr(&v), v.len,
-		    &items[i].reply);
+		items[i].str[0] =
+		    sort_base_subject(buf_cstr(&v), v.len, &items[i].reply);
 		buf_reset(&v);
 		mime_header_get(m.hdr[i], hl, "Date", 0, 0, &v);
-		if (v.len > 0 && date_parse_rfc5322(v.data, v.len, &t,
-		    &tz) == 0)
+		if (v.len > 0 &&
+		    date_parse_rfc5322(v.data, v.len, &t, &tz) == 0)
 			items[i].date = t;
 	}
 	thread_references(&src, items, n, &res);

@@ -34,10 +34,11 @@ ref_match(const char *pat, size_t pl, const char *name, size_t nl)
 	for (i = pl; i-- > 0;) {
 		for (j = nl + 1; j-- > 0;) {
 			if (pat[i] == '*')
-				D(i, j) = D(i + 1, j) || (j < nl && D(i, j + 1));
+				D(i, j) =
+				    D(i + 1, j) || (j < nl && D(i, j + 1));
 			else if (pat[i] == '%')
-				D(i, j) = D(i + 1, j) || (j < nl &&
-				    name[j] != '/' && D(i, j + 1));
+				D(i, j) = D(i + 1, j) ||
+				    (j < nl && name[j] != '/' && D(i, j + 1));
 			else
 				D(i, j) = j < nl && name[j] == pat[i] &&
 				    D(i + 1, j + 1);
@@ -63,8 +64,8 @@ fuzz_mutf7(const char *name, size_t nl)
 			abort();
 		buf_reset(&u);
 	}
-	if (mboxname_check(name, nl, &err) == 0 && memchr(name, 0, nl) ==
-	    NULL) {
+	if (mboxname_check(name, nl, &err) == 0 &&
+	    memchr(name, 0, nl) == NULL) {
 		buf_reset(&m);
 		buf_append(&m, name, nl);
 		if (mutf7_to_utf8(buf_cstr(&m), &u) < 0 ||
@@ -91,7 +92,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	nl = size - 1 - pl;
 	w = wild_compile(pat, pl, '/');
 	m = wild_match(w, name, nl);
-	if (m != wild_match(w, name, nl))	/* no state left behind */
+	if (m != wild_match(w, name, nl)) /* no state left behind */
 		abort();
 	if ((pl + 1) * (nl + 1) <= 65536 && m != ref_match(pat, pl, name, nl))
 		abort();

@@ -29,7 +29,7 @@ struct isess;
 struct iuser {
 	char *name;
 	size_t nsess;
-	struct isess *head, *tail;	/* oldest first */
+	struct isess *head, *tail; /* oldest first */
 };
 
 /* one change a mailbox went through: prevmodseq -> modseq */
@@ -43,69 +43,69 @@ struct ichange {
 struct iwatch {
 	struct isess *s;
 	struct imbox *mb;
-	uint32_t events;	/* NOTIFY_EV_* | SNAP_W_* */
-	uint64_t modseq;	/* the client knows the mailbox as of this */
-	struct iwatch *prev, *next;	/* on mb */
+	uint32_t events; /* NOTIFY_EV_* | SNAP_W_* */
+	uint64_t modseq; /* the client knows the mailbox as of this */
+	struct iwatch *prev, *next; /* on mb */
 };
 
 struct imbox {
 	uint32_t id;
-	uint64_t modseq;	/* newest known */
-	struct ichange ch[IMBOX_CHANGES];	/* ring, newest at chead */
+	uint64_t modseq;		  /* newest known */
+	struct ichange ch[IMBOX_CHANGES]; /* ring, newest at chead */
 	unsigned chead;
 	struct iwatch *watches;
 	size_t nwatch;
-	long long last_ms;	/* last change or watch: for expiry */
-	struct ev_timer gap;	/* waiting for a change that is late */
+	long long last_ms;   /* last change or watch: for expiry */
+	struct ev_timer gap; /* waiting for a change that is late */
 };
 
 struct isess {
 	int fd;
 	struct ev_io io;
-	uint8_t kind;		/* enum snap_kind */
-	uint8_t waking;		/* queued for a worker */
-	uint8_t replied;	/* NOTAUTH: reply sent */
-	uint8_t tarpit;		/* a refused connection held for its BYE */
-	uint8_t quiet;		/* park and unpark logged at debug level:
-				 * tarpits and logins waiting for authd,
-				 * whose events authd logs */
-	uint32_t flags;		/* SNAP_F_* */
+	uint8_t kind;	 /* enum snap_kind */
+	uint8_t waking;	 /* queued for a worker */
+	uint8_t replied; /* NOTAUTH: reply sent */
+	uint8_t tarpit;	 /* a refused connection held for its BYE */
+	uint8_t quiet;	 /* park and unpark logged at debug level:
+			  * tarpits and logins waiting for authd,
+			  * whose events authd logs */
+	uint32_t flags;	 /* SNAP_F_* */
 	struct iuser *user;
-	const char *handoff;	/* interned: the service's handoff socket */
+	const char *handoff; /* interned: the service's handoff socket */
 	uint32_t port;
-	char *tag;		/* IDLE tag; "" otherwise */
+	char *tag; /* IDLE tag; "" otherwise */
 	uint64_t conn_id;
 	uint32_t failed_logins;
 	long long idle_since_ms;
-	long long since_ms;	/* parked at */
-	long long ping_ms;	/* last keep-alive */
-	long long wake_ms;	/* NOTAUTH: when to reply */
-	struct ev_timer timer;	/* NOTAUTH: the reply */
+	long long since_ms;    /* parked at */
+	long long ping_ms;     /* last keep-alive */
+	long long wake_ms;     /* NOTAUTH: when to reply */
+	struct ev_timer timer; /* NOTAUTH: the reply */
 	/* the selected mailbox as the client knows it */
 	char *mailbox;
 	uint32_t mboxid, uidvalidity, maxuid, exists, recent_lo, recent_hi;
 	uint64_t modseq;
-	struct iwatch *watch;	/* nwatch entries; watch[0] is the selected
-				 * mailbox's when SNAP_F_SELECTED */
+	struct iwatch *watch; /* nwatch entries; watch[0] is the selected
+			       * mailbox's when SNAP_F_SELECTED */
 	uint32_t nwatch;
 	uint32_t user_events;
-	char *spec;		/* notify_spec, malloc'ed, or NULL */
+	char *spec; /* notify_spec, malloc'ed, or NULL */
 	size_t speclen;
-	char *opaque;		/* the snapshot's saved then zdict bytes,
-				 * carried for the worker, or NULL */
+	char *opaque; /* the snapshot's saved then zdict bytes,
+		       * carried for the worker, or NULL */
 	uint16_t savedlen, zdictlen;
-	char *reply;		/* NOTAUTH reply, or NULL */
-	char *mech;		/* AUTHWAIT: the login's mechanism */
-	char *authuser;		/* LOGGEDIN: who logged in */
-	struct buf pending;	/* client bytes not yet answered: a command
-				 * the client has not finished, or more */
-	uint32_t contd;		/* every synchronizing literal announced in
-				 * pending[0..contd) had its "+" sent */
-	const char *why;	/* why it is being woken */
-	struct isess *uprev, *unext;	/* on user */
-	struct isess *aprev, *anext;	/* on all */
-	struct isess *qnext;	/* on the wake queue */
-	char addr[];		/* the client's, as long as it is */
+	char *reply;		     /* NOTAUTH reply, or NULL */
+	char *mech;		     /* AUTHWAIT: the login's mechanism */
+	char *authuser;		     /* LOGGEDIN: who logged in */
+	struct buf pending;	     /* client bytes not yet answered: a command
+				      * the client has not finished, or more */
+	uint32_t contd;		     /* every synchronizing literal announced in
+				      * pending[0..contd) had its "+" sent */
+	const char *why;	     /* why it is being woken */
+	struct isess *uprev, *unext; /* on user */
+	struct isess *aprev, *anext; /* on all */
+	struct isess *qnext;	     /* on the wake queue */
+	char addr[];		     /* the client's, as long as it is */
 };
 
 /* idled_sess.c */

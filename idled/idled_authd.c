@@ -5,8 +5,8 @@
  * with its initial response) parks the session first (kind NOTAUTH,
  * SNAP_F_AUTHWAIT) and then sends the credentials to authd, so no worker
  * waits while a slow backend checks a password.  authd sends the outcome
- * here as a RESULT on idled's own link (lib/proto/authlink): a success goes to a
- * worker, which completes the login; a wrong password gets its tagged NO
+ * here as a RESULT on idled's own link (lib/proto/authlink): a success goes to
+ * a worker, which completes the login; a wrong password gets its tagged NO
  * after authd's delay (the penalty, served here as any other); anything
  * else is answered at once.  A session whose answer never comes is
  * answered NO [UNAVAILABLE] when the wait the worker set runs out.
@@ -26,7 +26,7 @@
 #include "xalloc.h"
 
 static struct ev_io authd_io;
-static unsigned authd_gen;	/* the link generation watched */
+static unsigned authd_gen; /* the link generation watched */
 static struct ipc_msg authd_msg;
 
 /* authd_find - the session waiting for the login of conn_id */
@@ -63,12 +63,12 @@ authd_result(void)
 	struct isess *s;
 
 	if (authclient_result_decode(&authd_msg, &conn_id, tag, sizeof(tag),
-	    &rep) < 0) {
+		&rep) < 0) {
 		log_warn("malformed login result from authd");
 		return;
 	}
 	if ((s = authd_find(conn_id)) == NULL || strcmp(s->tag, tag) != 0)
-		return;		/* closed, or answered by its timeout */
+		return; /* closed, or answered by its timeout */
 	log_set_session(s->conn_id);
 	s->flags &= ~(uint32_t)SNAP_F_AUTHWAIT;
 	switch (rep.result) {
@@ -84,8 +84,8 @@ authd_result(void)
 		if (authclient_fail_line(&reply, tag, (int)s->failed_logins)) {
 			s->flags |= SNAP_F_CLOSE;
 			log_info("closing after failed logins addr=%s count=%u "
-			    "limit=maxbadlogins:%lld", s->addr,
-			    s->failed_logins, cfg_int("maxbadlogins"));
+				 "limit=maxbadlogins:%lld",
+			    s->addr, s->failed_logins, cfg_int("maxbadlogins"));
 		}
 		authd_reply_set(s, &reply, rep.delay_ms);
 		/* now a failed login serving its delay, as one parked by a
@@ -123,7 +123,8 @@ authd_lost(void)
 		n++;
 	}
 	log_warn("link to authd lost; logins waiting for it answered "
-	    "count=%u", n);
+		 "count=%u",
+	    n);
 }
 
 /* authd_kick - berthctl kick: end the session of conn_id, if here */
@@ -131,14 +132,14 @@ static void
 authd_kick(uint64_t conn_id)
 {
 	static const char bye[] = "* BYE [UNAVAILABLE] Disconnected by the "
-	    "administrator\r\n";
+				  "administrator\r\n";
 	struct isess *s;
 
 	for (s = idled_all_head; s != NULL; s = s->anext)
 		if (s->conn_id == conn_id)
 			break;
 	if (s == NULL)
-		return;		/* gone, or handed on meanwhile */
+		return; /* gone, or handed on meanwhile */
 	log_set_session(conn_id);
 	if (idled_sess_write(s, bye, sizeof(bye) - 1) == 0)
 		idled_sess_drop(s, "kicked");
@@ -160,7 +161,7 @@ authd_read(struct ev_io *io, unsigned events, void *ctx)
 	while ((kicked = authlink_kick_next()) != 0)
 		authd_kick(kicked);
 	if (r < 0) {
-		ev_io_forget(io);	/* authlink closed it; remade later */
+		ev_io_forget(io); /* authlink closed it; remade later */
 		authd_lost();
 	}
 }
@@ -192,7 +193,7 @@ idled_authd_linked(void)
 void
 idled_authd_tick(void)
 {
-	authlink_tick();		/* remake the link to authd when due */
+	authlink_tick(); /* remake the link to authd when due */
 	idled_authd_watch();
 }
 

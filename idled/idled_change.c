@@ -48,9 +48,10 @@ static void change_gap(struct ev_timer *t, void *ctx);
 static int
 change_wakeable(const struct isess *s)
 {
-	return !s->waking && (s->kind == SNAP_K_IDLE ||
-	    (s->kind == SNAP_K_WAIT && (s->flags & SNAP_F_NOTIFY) &&
-	    s->pending.len == 0));
+	return !s->waking &&
+	    (s->kind == SNAP_K_IDLE ||
+		(s->kind == SNAP_K_WAIT && (s->flags & SNAP_F_NOTIFY) &&
+		    s->pending.len == 0));
 }
 
 /* change_find - the change of m that starts at modseq, or NULL */
@@ -61,8 +62,7 @@ change_find(const struct imbox *m, uint64_t modseq)
 
 	/* a ring of IMBOX_CHANGES; unused entries have modseq 0 */
 	for (i = 0; i < IMBOX_CHANGES; i++)
-		if (m->ch[i].prevmodseq == modseq &&
-		    m->ch[i].modseq > modseq)
+		if (m->ch[i].prevmodseq == modseq && m->ch[i].modseq > modseq)
 			return &m->ch[i];
 	return NULL;
 }
@@ -88,10 +88,10 @@ change_selected(struct isess *s, struct iwatch *w)
 	while (cur < w->mb->modseq) {
 		if ((c = change_find(w->mb, cur)) == NULL)
 			return 2;
-		ev = c->what & w->events & (NOTIFY_EV_MESSAGE |
-		    NOTIFY_EV_MAILBOXNAME);
+		ev = c->what & w->events &
+		    (NOTIFY_EV_MESSAGE | NOTIFY_EV_MAILBOXNAME);
 		if (ev == 0) {
-			fast = 0;	/* the worker takes it in silently */
+			fast = 0; /* the worker takes it in silently */
 		} else if (c->what != NOTIFY_EV_NEW || !fast ||
 		    (w->events & SNAP_W_NEWFETCH)) {
 			idled_wake(s, "changed");
@@ -143,8 +143,7 @@ static int
 change_other(struct isess *s, struct iwatch *w, uint32_t what)
 {
 	if ((what & NOTIFY_W_DELETED) ||
-	    (w->events & what & NOTIFY_EV_MAILBOXNAME) ||
-	    change_pending(w)) {
+	    (w->events & what & NOTIFY_EV_MAILBOXNAME) || change_pending(w)) {
 		idled_wake(s, "changed");
 		return 1;
 	}
@@ -264,8 +263,8 @@ change_user(const struct notify_change *c)
 {
 	struct iuser *u = idled_user_find(c->user);
 	struct isess *s, *next;
-	uint32_t ev = c->m.what & (NOTIFY_EV_MAILBOXNAME |
-	    NOTIFY_EV_SUBSCRIPTION);
+	uint32_t ev =
+	    c->m.what & (NOTIFY_EV_MAILBOXNAME | NOTIFY_EV_SUBSCRIPTION);
 
 	if (u == NULL || ev == 0)
 		return;
@@ -293,12 +292,14 @@ change_read(struct ev_io *io, unsigned events, void *ctx)
 		    notify_parse(buf, (size_t)n, &c) < 0) {
 			if (n > 0)
 				log_warn("malformed change message (%zd "
-				    "bytes); closing that writer", n);
+					 "bytes); closing that writer",
+				    n);
 			break;
 		}
 		log_debug("change user=%s mailbox=%s id=%u what=%#x "
-		    "modseq=%llu->%llu exists=%u", c.user, c.name, c.m.mboxid,
-		    c.m.what, (unsigned long long)c.m.prevmodseq,
+			  "modseq=%llu->%llu exists=%u",
+		    c.user, c.name, c.m.mboxid, c.m.what,
+		    (unsigned long long)c.m.prevmodseq,
 		    (unsigned long long)c.m.modseq, c.m.exists);
 		if (c.m.mboxid != 0)
 			change_mailbox(&c);
@@ -318,8 +319,8 @@ change_accept(struct ev_io *io, unsigned events, void *ctx)
 
 	(void)events;
 	(void)ctx;
-	while ((fd = accept4(io->fd, NULL, NULL, SOCK_CLOEXEC |
-	    SOCK_NONBLOCK)) >= 0) {
+	while ((fd = accept4(io->fd, NULL, NULL,
+		    SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0) {
 		wr = xcalloc(1, sizeof(*wr));
 		if (ev_io_add(&wr->io, fd, EV_READ, change_read, wr) < 0) {
 			close(fd);

@@ -93,7 +93,7 @@ client_scan(const struct isess *s, size_t *end_r)
 		if (st == IMAPP_MORE)
 			break;
 		if (st == IMAPP_CONTINUE && off <= s->contd)
-			continue;	/* already continued */
+			continue; /* already continued */
 		*end_r = off;
 		return st;
 	}
@@ -110,8 +110,7 @@ client_consume(struct isess *s, size_t n)
 
 /* client_cmd - is line "<tag> <cmd>" exactly?  copies the tag */
 static int
-client_cmd(const char *d, size_t len, const char *cmd, char *tag,
-    size_t size)
+client_cmd(const char *d, size_t len, const char *cmd, char *tag, size_t size)
 {
 	const char *sp = memchr(d, ' ', len);
 	size_t n = sp ? (size_t)(sp - d) : 0, cl = strlen(cmd);
@@ -142,8 +141,10 @@ client_logout(struct isess *s, const char *tag)
 	char reply[200];
 	int n;
 
-	n = snprintf(reply, sizeof(reply), "* BYE berth logging out\r\n"
-	    "%s OK Completed\r\n", tag);
+	n = snprintf(reply, sizeof(reply),
+	    "* BYE berth logging out\r\n"
+	    "%s OK Completed\r\n",
+	    tag);
 	if (idled_sess_write(s, reply, (size_t)n) == 0)
 		idled_sess_drop(s, "logout");
 }
@@ -164,8 +165,7 @@ client_bye(struct isess *s, const char *text)
 
 	if (idled_sess_write(s, text, strlen(text)) < 0)
 		return 1;
-	while (total < 256 * 1024 &&
-	    (n = read(s->fd, buf, sizeof(buf))) > 0)
+	while (total < 256 * 1024 && (n = read(s->fd, buf, sizeof(buf))) > 0)
 		total += (size_t)n;
 	idled_sess_drop(s, "refused");
 	return 1;
@@ -188,26 +188,33 @@ client_refuse(struct isess *s, enum imapp_status st, size_t end)
 
 	if (st == IMAPP_ELINE) {
 		log_info("refused line too long user=- addr=%s "
-		    "limit=imap_maxline_preauth:%zu", s->addr, r->max_line);
-		n = snprintf(reply, sizeof(reply), "* BYE Command line too "
-		    "long before login (limit %zu bytes)\r\n", r->max_line);
+			 "limit=imap_maxline_preauth:%zu",
+		    s->addr, r->max_line);
+		n = snprintf(reply, sizeof(reply),
+		    "* BYE Command line too "
+		    "long before login (limit %zu bytes)\r\n",
+		    r->max_line);
 		return client_bye(s, reply);
 	}
 	if (r->literal_invalid) {
 		log_info("refused invalid literal size user=- addr=%s",
 		    s->addr);
-		n = snprintf(reply, sizeof(reply), r->literal_nonsync ?
-		    "* BYE Invalid literal size\r\n" :
-		    "%s BAD Invalid literal size\r\n", tag);
+		n = snprintf(reply, sizeof(reply),
+		    r->literal_nonsync ? "* BYE Invalid literal size\r\n"
+				       : "%s BAD Invalid literal size\r\n",
+		    tag);
 	} else {
 		log_info("refused literal too big user=- addr=%s "
-		    "limit=maxliteral_preauth:%llu", s->addr, max);
+			 "limit=maxliteral_preauth:%llu",
+		    s->addr, max);
 		if (r->literal_nonsync)
-			n = snprintf(reply, sizeof(reply), "* BYE [TOOBIG] "
+			n = snprintf(reply, sizeof(reply),
+			    "* BYE [TOOBIG] "
 			    "Literal larger than %llu bytes before login\r\n",
 			    max);
 		else
-			n = snprintf(reply, sizeof(reply), "%s BAD [TOOBIG] "
+			n = snprintf(reply, sizeof(reply),
+			    "%s BAD [TOOBIG] "
 			    "Literal larger than %llu bytes before login\r\n",
 			    tag, max);
 	}
@@ -277,7 +284,7 @@ client_command(struct isess *s)
 				return 1;
 			}
 			if (idled_sess_write(s, client_cont,
-			    sizeof(client_cont) - 1) < 0)
+				sizeof(client_cont) - 1) < 0)
 				return 1;
 			s->contd = (uint32_t)end;
 			break;
@@ -329,7 +336,7 @@ idled_client_input(struct isess *s)
 		return 1;
 	}
 	if (s->kind == SNAP_K_NOTAUTH && !s->replied)
-		return 0;	/* kept until the reply */
+		return 0; /* kept until the reply */
 	/* COMPRESS=DEFLATE: idled holds no inflater; a worker reads it */
 	if (s->flags & SNAP_F_DEFLATE) {
 		idled_wake(s, "client-input");
@@ -369,21 +376,22 @@ idled_client_io(struct ev_io *io, unsigned events, void *ctx)
 	room = SNAP_MAX_PENDING - s->pending.len;
 	if (room == 0 && !s->waking && client_full(s))
 		return;
-	n = read(s->fd, buf, room > 0 && room < sizeof(buf) ? room :
-	    sizeof(buf));
+	n = read(s->fd, buf,
+	    room > 0 && room < sizeof(buf) ? room : sizeof(buf));
 	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
 		idled_sess_drop(s, "client-closed");
 		return;
 	}
 	if (n > 0 && buf_append(&s->pending, buf, (size_t)n) < 0) {
 		log_info("refused user=%s addr=%s reason=too-much-input "
-		    "limit=%d", s->user->name[0] ? s->user->name : "-",
-		    s->addr, SNAP_MAX_PENDING);
+			 "limit=%d",
+		    s->user->name[0] ? s->user->name : "-", s->addr,
+		    SNAP_MAX_PENDING);
 		idled_sess_drop(s, "too-much-input");
 		return;
 	}
 	if (s->waking)
-		return;		/* it travels with the session */
+		return; /* it travels with the session */
 	if (n > 0 && idled_client_input(s))
 		return;
 	if (n < 0 && (events & EV_HUP))

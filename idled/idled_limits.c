@@ -49,8 +49,8 @@ limits_sasl_timeout(struct isess *s)
 	if (s->conn_id != 0)
 		authclient_abort_detached(s->conn_id);
 	log_info("refused authentication timed out user=- addr=%s "
-	    "limit=sasl_response_timeout:%llds", s->addr,
-	    cfg_duration_ms("sasl_response_timeout") / 1000);
+		 "limit=sasl_response_timeout:%llds",
+	    s->addr, cfg_duration_ms("sasl_response_timeout") / 1000);
 }
 
 /* limits_penalty - a failed login's delay is over: send its reply */
@@ -71,7 +71,7 @@ limits_penalty(struct ev_timer *t, void *ctx)
 		idled_sess_drop(s, "penalty-close");
 		return;
 	}
-	s->since_ms = ev_now_ms();	/* the not-logged-in timeout */
+	s->since_ms = ev_now_ms(); /* the not-logged-in timeout */
 	/* the client may have sent its next command meanwhile */
 	if (s->pending.len > 0)
 		idled_client_input(s);
@@ -93,7 +93,7 @@ void
 idled_limits_park(struct isess *s)
 {
 	long long maxu = cfg_int("idled_maxuser"),
-	    maxn = cfg_int("idled_maxusernet");
+		  maxn = cfg_int("idled_maxusernet");
 	struct isess *q, *oldest_n = NULL;
 	char net[64], qnet[64];
 	long long nn = 0;
@@ -111,19 +111,21 @@ idled_limits_park(struct isess *s)
 			oldest_n = q;
 	}
 	if (maxn > 0 && nn > maxn && oldest_n != s) {
-		log_set_session(oldest_n->conn_id);	/* the one evicted */
+		log_set_session(oldest_n->conn_id); /* the one evicted */
 		log_info("evict user=%s addr=%s net=%s parked_user_net=%lld "
-		    "limit=idled_maxusernet:%lld", s->user->name,
-		    oldest_n->addr, net, nn, maxn);
-		limits_bye(oldest_n, "* BYE [LIMIT] Too many idle sessions "
+			 "limit=idled_maxusernet:%lld",
+		    s->user->name, oldest_n->addr, net, nn, maxn);
+		limits_bye(oldest_n,
+		    "* BYE [LIMIT] Too many idle sessions "
 		    "from your network; closing the oldest\r\n");
 	} else if (maxu > 0 && (long long)s->user->nsess > maxu &&
 	    s->user->head != s) {
 		log_set_session(s->user->head->conn_id);
 		log_info("evict user=%s addr=%s parked_user=%zu "
-		    "limit=idled_maxuser:%lld", s->user->name,
-		    s->user->head->addr, s->user->nsess, maxu);
-		limits_bye(s->user->head, "* BYE [LIMIT] Too many idle "
+			 "limit=idled_maxuser:%lld",
+		    s->user->name, s->user->head->addr, s->user->nsess, maxu);
+		limits_bye(s->user->head,
+		    "* BYE [LIMIT] Too many idle "
 		    "sessions; closing the oldest\r\n");
 	}
 	log_set_session(s->conn_id);
@@ -140,8 +142,8 @@ limits_check(struct isess *s, long long now, long long ka, long long ito,
 	if (s->kind == SNAP_K_IDLE && ito > 0 &&
 	    now - s->idle_since_ms >= ito) {
 		log_info("timeout user=%s addr=%s mailbox=%s idle_s=%lld "
-		    "limit=imapidletimeout", s->user->name, s->addr,
-		    s->mailbox ? s->mailbox : "-",
+			 "limit=imapidletimeout",
+		    s->user->name, s->addr, s->mailbox ? s->mailbox : "-",
 		    (now - s->idle_since_ms) / 1000);
 		limits_bye(s, "* BYE Idle for too long\r\n");
 	} else if (s->kind == SNAP_K_WAIT && to > 0 &&
@@ -166,11 +168,10 @@ limits_check(struct isess *s, long long now, long long ka, long long ito,
 static void
 limits_tick(struct ev_timer *t, void *ctx)
 {
-	long long now = ev_now_ms(),
-	    ka = cfg_duration_ms("imapidlekeepalive"),
-	    ito = cfg_duration_ms("imapidletimeout"),
-	    to = cfg_duration_ms("timeout"),
-	    nto = cfg_duration_ms("idled_notauth_timeout");
+	long long now = ev_now_ms(), ka = cfg_duration_ms("imapidlekeepalive"),
+		  ito = cfg_duration_ms("imapidletimeout"),
+		  to = cfg_duration_ms("timeout"),
+		  nto = cfg_duration_ms("idled_notauth_timeout");
 	struct isess *s, *next;
 
 	(void)ctx;
@@ -179,7 +180,7 @@ limits_tick(struct ev_timer *t, void *ctx)
 		if (!s->waking)
 			limits_check(s, now, ka, ito, to, nto);
 	}
-	idled_authd_tick();	/* remake the link to authd when due */
+	idled_authd_tick(); /* remake the link to authd when due */
 	if (now - limits_expire_ms >= 60000) {
 		limits_expire_ms = now;
 		idled_mbox_expire();

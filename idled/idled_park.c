@@ -37,7 +37,7 @@ struct parkconn {
 
 static struct ev_io park_lio;
 static struct ipc_msg park_msg;
-static int park_spare = -1;	/* kept for the moment fds run out */
+static int park_spare = -1; /* kept for the moment fds run out */
 
 static void
 park_conn_close(struct parkconn *pc)
@@ -52,9 +52,10 @@ park_conn_close(struct parkconn *pc)
 static void
 park_list_line(const struct isess *s, char *line, size_t size)
 {
-	snprintf(line, size, "%s %s %lld %s %s", s->user->name[0] ?
-	    s->user->name : "-", s->addr, (ev_now_ms() - s->since_ms) / 1000,
-	    snap_kind_name(s->kind), s->mailbox ? s->mailbox : "-");
+	snprintf(line, size, "%s %s %lld %s %s",
+	    s->user->name[0] ? s->user->name : "-", s->addr,
+	    (ev_now_ms() - s->since_ms) / 1000, snap_kind_name(s->kind),
+	    s->mailbox ? s->mailbox : "-");
 }
 
 /* park_list - every session, oldest first, in as many LISTING messages
@@ -108,7 +109,8 @@ park_take(int conn)
 
 	if (snap_get(&park_msg, &sn) < 0 ||
 	    ipc_get_str(&park_msg, IDLEPROTO_HANDOFF, handoff,
-	    sizeof(handoff)) < 0 || handoff[0] == '\0') {
+		sizeof(handoff)) < 0 ||
+	    handoff[0] == '\0') {
 		log_warn("park message without a valid snapshot; closing it");
 		close(fd);
 		snap_free(&sn);
@@ -155,7 +157,7 @@ park_take(int conn)
 	snap_free(&sn);
 	if (ev_io_add(&s->io, fd, EV_READ, idled_client_io, s) < 0) {
 		log_error("epoll: %m");
-		s->conn_id = 0;		/* the worker still holds it */
+		s->conn_id = 0; /* the worker still holds it */
 		idled_sess_drop(s, "no-room");
 		return;
 	}
@@ -165,7 +167,7 @@ park_take(int conn)
 	/* authd counts the connection as ours now */
 	if (s->conn_id != 0) {
 		authlink_hold(s->conn_id, s->addr, s->user->name);
-		idled_authd_watch();	/* the hold may have made the link */
+		idled_authd_watch(); /* the hold may have made the link */
 	}
 	idled_sess_log_park(s);
 	/* the caps evict the oldest, never the newest */
@@ -191,8 +193,7 @@ park_read(struct ev_io *io, unsigned events, void *ctx)
 		return;
 	if (r > 0 && park_msg.type == IDLEPROTO_T_LIST && park_msg.fd < 0)
 		park_list(io->fd);
-	else if (r > 0 && park_msg.type == IDLEPROTO_T_PARK &&
-	    park_msg.fd >= 0)
+	else if (r > 0 && park_msg.type == IDLEPROTO_T_PARK && park_msg.fd >= 0)
 		park_take(io->fd);
 	else if (r != 0) {
 		if (r > 0 && park_msg.fd >= 0)
@@ -218,16 +219,16 @@ park_accept(struct ev_io *io, unsigned events, void *ctx)
 
 	(void)events;
 	(void)ctx;
-	while ((fd = accept4(io->fd, NULL, NULL, SOCK_CLOEXEC |
-	    SOCK_NONBLOCK)) >= 0) {
+	while ((fd = accept4(io->fd, NULL, NULL,
+		    SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0) {
 		pc = xcalloc(1, sizeof(*pc));
 		if (ev_io_add(&pc->io, fd, EV_READ, park_read, pc) < 0) {
 			close(fd);
 			free(pc);
 			continue;
 		}
-		ev_timer_add(&pc->deadline, PARK_CONN_TIMEOUT_MS,
-		    park_timeout, pc);
+		ev_timer_add(&pc->deadline, PARK_CONN_TIMEOUT_MS, park_timeout,
+		    pc);
 		/* the message is usually there already */
 		park_read(&pc->io, EV_READ, pc);
 	}

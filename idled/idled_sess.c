@@ -26,9 +26,9 @@
 struct isess *idled_all_head, *idled_all_tail;
 size_t idled_nsess;
 
-static struct htab *idled_users;	/* name -> struct iuser */
-static struct htab *idled_mboxes;	/* id -> struct imbox */
-static struct htab *idled_tarpit;	/* address -> tarpitted sessions */
+static struct htab *idled_users;  /* name -> struct iuser */
+static struct htab *idled_mboxes; /* id -> struct imbox */
+static struct htab *idled_tarpit; /* address -> tarpitted sessions */
 static size_t tarpit_total;
 static char **idled_handoffs;
 static size_t idled_nhandoffs;
@@ -125,7 +125,7 @@ int
 idled_tarpit_take(const char *addr)
 {
 	long long max = cfg_int("idled_tarpit_max"),
-	    maxa = cfg_int("idled_tarpit_addr");
+		  maxa = cfg_int("idled_tarpit_addr");
 
 	if (max > 0 && (long long)tarpit_total >= max)
 		return 0;
@@ -213,8 +213,9 @@ idled_sess_watches(struct isess *s, const struct snap *sn)
 		return;
 	s->watch = xcalloc(s->nwatch, sizeof(*s->watch));
 	for (i = 0; i < sn->nwatch; i++) {
-		struct iwatch *w = i == sel ? &s->watch[0] :
-		    &s->watch[sel == UINT32_MAX ? i : j++];
+		struct iwatch *w = i == sel
+		    ? &s->watch[0]
+		    : &s->watch[sel == UINT32_MAX ? i : j++];
 
 		w->s = s;
 		w->events = sn->watch[i].events;
@@ -261,8 +262,8 @@ idled_sess_new(struct snap *sn, int fd, const char *handoff)
 		s->opaque = xmalloc(sn->saved.len + sn->zdict.len);
 		memcpy(s->opaque, sn->saved.data ? sn->saved.data : "",
 		    sn->saved.len);
-		memcpy(s->opaque + sn->saved.len, sn->zdict.data ?
-		    sn->zdict.data : "", sn->zdict.len);
+		memcpy(s->opaque + sn->saved.len,
+		    sn->zdict.data ? sn->zdict.data : "", sn->zdict.len);
 		s->savedlen = (uint16_t)sn->saved.len;
 		s->zdictlen = (uint16_t)sn->zdict.len;
 	}
@@ -302,8 +303,8 @@ idled_sess_snap(const struct isess *s, struct snap *sn)
 	snap_init(sn);
 	sn->kind = s->kind;
 	sn->flags = s->flags;
-	snprintf(sn->user, sizeof(sn->user), "%s", s->authuser ?
-	    s->authuser : s->user->name);
+	snprintf(sn->user, sizeof(sn->user), "%s",
+	    s->authuser ? s->authuser : s->user->name);
 	snprintf(sn->mech, sizeof(sn->mech), "%s", s->mech ? s->mech : "");
 	snprintf(sn->addr, sizeof(sn->addr), "%s", s->addr);
 	sn->port = s->port;
@@ -347,8 +348,9 @@ idled_sess_drop(struct isess *s, const char *reason)
 	if (s->conn_id != 0)
 		authlink_closed(s->conn_id);
 	if (reason != NULL)
-		(s->quiet ? log_debug : log_info)("unpark user=%s addr=%s "
-		    "kind=%s mailbox=%s reason=%s parked=%zu",
+		(s->quiet ? log_debug
+			  : log_info)("unpark user=%s addr=%s "
+				      "kind=%s mailbox=%s reason=%s parked=%zu",
 		    s->user->name[0] ? s->user->name : "-", s->addr,
 		    snap_kind_name(s->kind), s->mailbox ? s->mailbox : "-",
 		    reason, idled_nsess - 1);
@@ -399,10 +401,12 @@ idled_sess_log_park(const struct isess *s)
 	 * logs those events (and summarises them in a storm) */
 	log_set_session(s->conn_id);
 	(s->quiet ? log_debug : log_info)("park user=%s addr=%s kind=%s "
-	    "mailbox=%s parked=%zu", s->user->name[0] ? s->user->name : "-",
-	    s->addr, s->tarpit ? "tarpit" : (s->flags & SNAP_F_AUTHWAIT) ?
-	    "login" : snap_kind_name(s->kind), s->mailbox ? s->mailbox : "-",
-	    idled_nsess);
+					  "mailbox=%s parked=%zu",
+	    s->user->name[0] ? s->user->name : "-", s->addr,
+	    s->tarpit			       ? "tarpit"
+		: (s->flags & SNAP_F_AUTHWAIT) ? "login"
+					       : snap_kind_name(s->kind),
+	    s->mailbox ? s->mailbox : "-", idled_nsess);
 }
 
 int
@@ -428,7 +432,7 @@ idled_sess_write(struct isess *s, const char *text, size_t len)
 		return 0;
 	/* a parked client that does not read what little we send is gone:
 	 * a partial line must not stay in its stream */
-	idled_sess_drop(s, n < 0 && errno != EAGAIN ? "client-gone" :
-	    "client-not-reading");
+	idled_sess_drop(s,
+	    n < 0 && errno != EAGAIN ? "client-gone" : "client-not-reading");
 	return -1;
 }

@@ -76,8 +76,9 @@ wake_send(struct isess *s)
 	ipc_msg_init(&wake_msg, IDLEPROTO_T_RESUME);
 	wake_msg.fd = s->fd;
 	idled_sess_snap(s, &sn);
-	r = c < 0 ? -1 : snap_put(&sn, &wake_msg) < 0 ? -1 :
-	    ipc_send(c, &wake_msg);
+	r = c < 0			   ? -1
+	    : snap_put(&sn, &wake_msg) < 0 ? -1
+					   : ipc_send(c, &wake_msg);
 	snap_free(&sn);
 	if (r < 0) {
 		log_error("resume failed user=%s addr=%s handoff=%s: %m",
@@ -85,7 +86,7 @@ wake_send(struct isess *s)
 		if (c >= 0)
 			close(c);
 		if (idled_sess_write(s, "* BYE Server busy, reconnect\r\n",
-		    30) == 0)
+			30) == 0)
 			idled_sess_drop(s, "resume-failed");
 		return 0;
 	}

@@ -56,7 +56,7 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	snprintf(dir, sizeof(dir), "%s", notify_path());
 	if ((slash = strrchr(dir, '/')) != NULL) {
-		*slash = '\0';		/* <configdirectory>/socket */
+		*slash = '\0'; /* <configdirectory>/socket */
 		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
 			log_fatal("mkdir %s: %m", dir);
 	}
@@ -66,8 +66,7 @@ main(int argc, char **argv)
 	idled_change_init();
 	idled_limits_init();
 	idled_authd_init();
-	log_info("listening on %s and %s", notify_idled_path(),
-	    notify_path());
+	log_info("listening on %s and %s", notify_idled_path(), notify_path());
 	ev_run();
 	return 0;
 }

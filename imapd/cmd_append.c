@@ -23,14 +23,14 @@
 #include "log.h"
 #include "xalloc.h"
 
-#define APPEND_MAX_MSGS 1000	/* messages in one MULTIAPPEND */
+#define APPEND_MAX_MSGS 1000 /* messages in one MULTIAPPEND */
 
 /* one message of an APPEND */
 struct append_msg {
 	struct store_append opt;
 	struct buf kw;
-	const struct imapp_arg *lit;	/* the literal, or */
-	const struct imapp_arg *cat;	/* the CATENATE list */
+	const struct imapp_arg *lit; /* the literal, or */
+	const struct imapp_arg *cat; /* the CATENATE list */
 };
 
 /* append_literal - the message literal at *i (or "UTF8 (literal8)"):
@@ -42,8 +42,8 @@ append_literal(struct imap_cmd *cmd, size_t *ip, struct append_msg *a)
 
 	/* RFC 6855 4: "UTF8 (literal8)", once UTF-8 is enabled */
 	if (i + 1 < cmd->nargs && cmd->args[i].type == IMAPP_ATOM &&
-	    strcasecmp(cmd->args[i].str, "UTF8") == 0 &&
-	    cmd->s->utf8 && cmd->args[i + 1].type == IMAPP_LIST &&
+	    strcasecmp(cmd->args[i].str, "UTF8") == 0 && cmd->s->utf8 &&
+	    cmd->args[i + 1].type == IMAPP_LIST &&
 	    cmd->args[i + 1].nlist == 1 &&
 	    cmd->args[i + 1].list[0].type == IMAPP_LITERAL) {
 		a->lit = &cmd->args[i + 1].list[0];
@@ -81,15 +81,17 @@ append_parse(struct imap_cmd *cmd, struct append_msg *m, size_t *n_r)
 		struct append_msg *a = &m[n];
 
 		if (n == APPEND_MAX_MSGS) {
-			imap_no(cmd, "[LIMIT] At most %d messages in one "
-			    "APPEND", APPEND_MAX_MSGS);
+			imap_no(cmd,
+			    "[LIMIT] At most %d messages in one "
+			    "APPEND",
+			    APPEND_MAX_MSGS);
 			return -1;
 		}
 		memset(a, 0, sizeof(*a));
 		n++;
 		if (cmd->args[i].type == IMAPP_LIST) {
 			if (imap_flags_parse(&cmd->args[i], &a->opt.flags,
-			    &a->kw) < 0) {
+				&a->kw) < 0) {
 				imap_bad(cmd, "Invalid flag in APPEND");
 				goto fail;
 			}
@@ -97,7 +99,7 @@ append_parse(struct imap_cmd *cmd, struct append_msg *m, size_t *n_r)
 		}
 		if (i < cmd->nargs && cmd->args[i].type == IMAPP_STRING) {
 			if (date_parse_imap_datetime(cmd->args[i].str,
-			    &a->opt.internaldate, &a->opt.tzoff) < 0) {
+				&a->opt.internaldate, &a->opt.tzoff) < 0) {
 				imap_bad(cmd, "Invalid date-time in APPEND");
 				goto fail;
 			}
@@ -140,8 +142,8 @@ append_undo(struct imap_session *s, const char *name, const uint32_t *uids,
 /* append_data - the bytes of message a: its literal, or its CATENATE
  * built into cat; -1 after a tagged reply */
 static int
-append_data(struct imap_cmd *cmd, const struct append_msg *a,
-    struct buf *cat, const char **data_r, size_t *len_r)
+append_data(struct imap_cmd *cmd, const struct append_msg *a, struct buf *cat,
+    const char **data_r, size_t *len_r)
 {
 	if (a->cat == NULL) {
 		*data_r = a->lit->str;
@@ -171,11 +173,12 @@ append_failed(struct imap_cmd *cmd, const char *name, int r, size_t len,
 		imap_no(cmd, "[TRYCREATE] No such mailbox");
 	} else if (r == STORE_EQUOTA) {
 		log_info("append refused user=%s addr=%s mailbox=%s "
-		    "size=%zu reason=over quota", s->user, s->addr, name, len);
+			 "size=%zu reason=over quota",
+		    s->user, s->addr, name, len);
 		imap_no(cmd, "[OVERQUOTA] Quota exceeded");
 	} else {
-		log_error("append failed user=%s mailbox=%s: %s", s->user,
-		    name, err);
+		log_error("append failed user=%s mailbox=%s: %s", s->user, name,
+		    err);
 		imap_no(cmd, "[SERVERBUG] Append failed");
 	}
 }
@@ -198,23 +201,23 @@ cmd_append(struct imap_cmd *cmd)
 	}
 	if (cmd_mbox_check(cmd, 0) < 0)
 		return;
-	name = imap_astring(cmd, 0);	/* the stored form */
+	name = imap_astring(cmd, 0); /* the stored form */
 	m = xcalloc(cmd->nargs, sizeof(*m));
 	uids = xcalloc(cmd->nargs, sizeof(*uids));
 	if (append_parse(cmd, m, &n) < 0)
 		goto out;
 	for (done = 0; done < n; done++) {
 		if (append_data(cmd, &m[done], &cat, &data, &len) < 0)
-			break;	/* answered */
-		r = store_append(s->st, s->user, name, data, len,
-		    &m[done].opt, &uidvalidity, &uids[done], &err);
+			break; /* answered */
+		r = store_append(s->st, s->user, name, data, len, &m[done].opt,
+		    &uidvalidity, &uids[done], &err);
 		if (r != 0) {
 			append_failed(cmd, name, r, len, err);
 			break;
 		}
-		log_info("append user=%s mailbox=%s uid=%u size=%zu%s",
-		    s->user, name, uids[done], len, m[done].cat != NULL ?
-		    " catenate=1" : "");
+		log_info("append user=%s mailbox=%s uid=%u size=%zu%s", s->user,
+		    name, uids[done], len,
+		    m[done].cat != NULL ? " catenate=1" : "");
 	}
 	buf_free(&cat);
 	if (done < n) {

@@ -31,7 +31,7 @@
 #include "mboxname.h"
 #include "mutf7.h"
 
-#define APPEND_CAT_URL_ECHO 1024	/* bytes of a URL said in BADURL */
+#define APPEND_CAT_URL_ECHO 1024 /* bytes of a URL said in BADURL */
 
 size_t
 append_limit(void)
@@ -68,8 +68,7 @@ append_cat_check(struct imap_cmd *cmd, const struct imapp_arg *l)
 
 		if (k->type != IMAPP_ATOM)
 			goto bad;
-		if (strcasecmp(k->str, "TEXT") == 0 &&
-		    v->type == IMAPP_LITERAL)
+		if (strcasecmp(k->str, "TEXT") == 0 && v->type == IMAPP_LITERAL)
 			continue;
 		if (strcasecmp(k->str, "URL") == 0 && imapp_arg_is_astring(v))
 			continue;
@@ -79,8 +78,9 @@ append_cat_check(struct imap_cmd *cmd, const struct imapp_arg *l)
 	}
 	if (l->nlist / 2 > APPEND_CAT_MAX_PARTS) {
 		log_info("append refused user=%s addr=%s parts=%zu "
-		    "reason=\"catenate parts\" limit=%d", cmd->s->user,
-		    cmd->s->addr, l->nlist / 2, APPEND_CAT_MAX_PARTS);
+			 "reason=\"catenate parts\" limit=%d",
+		    cmd->s->user, cmd->s->addr, l->nlist / 2,
+		    APPEND_CAT_MAX_PARTS);
 		imap_no(cmd, "[LIMIT] At most %d parts in one CATENATE",
 		    APPEND_CAT_MAX_PARTS);
 		return -1;
@@ -110,8 +110,8 @@ append_cat_host(const char *host)
 /* append_cat_mbox - the mailbox the URL names: its id and UIDVALIDITY;
  * -1 with *why_r when it names none this user may read */
 static int
-append_cat_mbox(struct imap_session *s, const struct imapurl *u,
-    uint32_t *id_r, uint32_t *uidvalidity_r, const char **why_r)
+append_cat_mbox(struct imap_session *s, const struct imapurl *u, uint32_t *id_r,
+    uint32_t *uidvalidity_r, const char **why_r)
 {
 	struct store_mbox mb;
 	struct buf name = BUF_INIT;
@@ -127,9 +127,8 @@ append_cat_mbox(struct imap_session *s, const struct imapurl *u,
 		*uidvalidity_r = s->view.uidvalidity;
 		return 0;
 	}
-	if (mutf7_from_utf8(u->mailbox, strlen(u->mailbox), &name,
-	    why_r) < 0 || mboxname_check(buf_cstr(&name), name.len,
-	    why_r) < 0) {
+	if (mutf7_from_utf8(u->mailbox, strlen(u->mailbox), &name, why_r) < 0 ||
+	    mboxname_check(buf_cstr(&name), name.len, why_r) < 0) {
 		buf_free(&name);
 		return -1;
 	}
@@ -172,8 +171,8 @@ append_cat_refusal(struct imap_session *s, const struct imapurl *u,
 /* append_cat_fetch - what the parsed URL names, onto out when it fits
  * in max: 0, FETCH_ETOOBIG, or -1 with *why_r */
 static int
-append_cat_fetch(struct imap_session *s, const struct imapurl *u,
-    size_t max, struct buf *out, const char **why_r)
+append_cat_fetch(struct imap_session *s, const struct imapurl *u, size_t max,
+    struct buf *out, const char **why_r)
 {
 	struct store_msg *msg = NULL;
 	uint32_t id = 0;
@@ -193,8 +192,8 @@ append_cat_fetch(struct imap_session *s, const struct imapurl *u,
 		*why_r = "no such message";
 		return -1;
 	}
-	r = fetch_section_get(s->st, &msg[0], u->section, u->partial,
-	    u->poff, u->plen, max, out, &err);
+	r = fetch_section_get(s->st, &msg[0], u->section, u->partial, u->poff,
+	    u->plen, max, out, &err);
 	free(msg);
 	if (r == -1) {
 		log_error("catenate user=%s uid=%u: %s", s->user, u->uid, err);
@@ -212,19 +211,19 @@ append_cat_badurl(struct imap_cmd *cmd, const struct imapp_arg *a,
     const char *why)
 {
 	struct buf t = BUF_INIT;
-	size_t i, n = a->len < APPEND_CAT_URL_ECHO ? a->len :
-	    APPEND_CAT_URL_ECHO;
+	size_t i,
+	    n = a->len < APPEND_CAT_URL_ECHO ? a->len : APPEND_CAT_URL_ECHO;
 
 	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)a->str[i];
 
-		buf_putc(&t, c <= ' ' || c == ']' || c >= 0x7f ? '?' :
-		    (char)c);
+		buf_putc(&t, c <= ' ' || c == ']' || c >= 0x7f ? '?' : (char)c);
 	}
 	if (t.len == 0)
 		buf_putc(&t, '?');
 	log_info("append refused user=%s addr=%s reason=\"bad url: %s\" "
-	    "url=%s", cmd->s->user, cmd->s->addr, why, buf_cstr(&t));
+		 "url=%s",
+	    cmd->s->user, cmd->s->addr, why, buf_cstr(&t));
 	imap_no(cmd, "[BADURL %s] CATENATE URL: %s", buf_cstr(&t), why);
 	buf_free(&t);
 }
@@ -233,9 +232,9 @@ static void
 append_cat_toobig(struct imap_cmd *cmd, size_t max)
 {
 	log_info("append refused user=%s addr=%s reason=\"catenated message "
-	    "too big\" limit=%zu", cmd->s->user, cmd->s->addr, max);
-	imap_no(cmd, "[TOOBIG] Catenated message larger than %zu bytes",
-	    max);
+		 "too big\" limit=%zu",
+	    cmd->s->user, cmd->s->addr, max);
+	imap_no(cmd, "[TOOBIG] Catenated message larger than %zu bytes", max);
 }
 
 int
@@ -262,8 +261,8 @@ append_cat_build(struct imap_cmd *cmd, const struct imapp_arg *l,
 		}
 		if (memchr(v->str, '\0', v->len) != NULL ||
 		    imapurl_parse(v->str, v->len, &u, &why) < 0) {
-			append_cat_badurl(cmd, v, why != NULL ? why :
-			    "NUL in the URL");
+			append_cat_badurl(cmd, v,
+			    why != NULL ? why : "NUL in the URL");
 			return -1;
 		}
 		r = append_cat_fetch(cmd->s, &u, max - out->len, out, &why);

@@ -50,8 +50,8 @@ cmd_auth_mechs(int secure)
 	static int known[2];
 
 	secure = secure != 0;
-	if (!known[secure] && authclient_mechs(secure, mechs[secure],
-	    sizeof(mechs[secure])) == 0)
+	if (!known[secure] &&
+	    authclient_mechs(secure, mechs[secure], sizeof(mechs[secure])) == 0)
 		known[secure] = 1;
 	return known[secure] ? mechs[secure] : NULL;
 }
@@ -66,13 +66,15 @@ cmd_auth_capabilities(struct imap_session *s, struct buf *out)
 	/* literalminus: non-synchronizing literals up to 4096 bytes only
 	 * (RFC 7888 LITERAL-), as Cyrus's option of the name */
 	buf_puts(out, cfg_bool("literalminus") ? " LITERAL-" : " LITERAL+");
-	buf_puts(out, " SASL-IR ID ENABLE IDLE NAMESPACE "
+	buf_puts(out,
+	    " SASL-IR ID ENABLE IDLE NAMESPACE "
 	    "UIDPLUS UNSELECT CHILDREN MOVE CONDSTORE QRESYNC ESEARCH "
 	    "LIST-EXTENDED LIST-STATUS SPECIAL-USE CREATE-SPECIAL-USE "
 	    "STATUS=SIZE WITHIN SAVEDATE OBJECTID SORT SORT=DISPLAY ESORT "
 	    "CONTEXT=SEARCH CONTEXT=SORT "
 	    "THREAD=ORDEREDSUBJECT THREAD=REFERENCES PREVIEW BINARY "
-	    "MULTIAPPEND CATENATE SEARCHRES NOTIFY UTF8=ACCEPT QUOTA QUOTA=RES-STORAGE "
+	    "MULTIAPPEND CATENATE SEARCHRES NOTIFY UTF8=ACCEPT QUOTA "
+	    "QUOTA=RES-STORAGE "
 	    "QUOTA=RES-MESSAGE");
 	if (s->state != IMAP_S_NOTAUTH && s->z == NULL)
 		buf_puts(out, " COMPRESS=DEFLATE");
@@ -196,7 +198,7 @@ cmd_auth_sleep(struct imap_session *s, long long ms)
 
 	if (!warned++)
 		log_warn("failed-login delays served in the worker: idled "
-		    "cannot park them");
+			 "cannot park them");
 	watchdog = alarm(0);
 	do
 		r = poll(&pfd, 1, (int)ms);
@@ -215,14 +217,15 @@ cmd_auth_failed(struct imap_cmd *cmd, const struct authclient_reply *rep)
 	int close_after;
 	struct buf reply = BUF_INIT;
 
-	close_after = authclient_fail_line(&reply, cmd->tag, ++s->failed_logins);
+	close_after =
+	    authclient_fail_line(&reply, cmd->tag, ++s->failed_logins);
 	if (close_after)
 		log_info("closing after failed logins addr=%s count=%d "
-		    "limit=maxbadlogins:%lld", s->addr, s->failed_logins,
-		    cfg_int("maxbadlogins"));
+			 "limit=maxbadlogins:%lld",
+		    s->addr, s->failed_logins, cfg_int("maxbadlogins"));
 	if (rep->delay_ms > 0 && io_flush(s) == 0) {
 		if (imapd_park_penalty(s, rep->delay_ms, buf_cstr(&reply),
-		    close_after) == 0) {
+			close_after) == 0) {
 			s->parked = 1;
 			s->state = IMAP_S_LOGOUT;
 			buf_free(&reply);
@@ -237,8 +240,8 @@ cmd_auth_failed(struct imap_cmd *cmd, const struct authclient_reply *rep)
 }
 
 void
-cmd_auth_login_finish(struct imap_session *s, const char *tag,
-    const char *user, const char *mech)
+cmd_auth_login_finish(struct imap_session *s, const char *tag, const char *user,
+    const char *mech)
 {
 	struct store_mbox mb;
 	struct buf caps = BUF_INIT;
@@ -310,8 +313,9 @@ cmd_auth_park(struct imap_cmd *cmd, const char *mech, const char *resp,
 	struct buf unavailable = BUF_INIT;
 	int r;
 
-	if (!cfg_bool("login_park") || s->conn_id == 0 || authlink_fd_now() < 0 ||
-	    strlen(cmd->tag) >= AUTHPROTO_MAX_TAG || io_flush(s) < 0)
+	if (!cfg_bool("login_park") || s->conn_id == 0 ||
+	    authlink_fd_now() < 0 || strlen(cmd->tag) >= AUTHPROTO_MAX_TAG ||
+	    io_flush(s) < 0)
 		return -1;
 	/* the answer if authd's never comes */
 	memset(&rep, 0, sizeof(rep));
@@ -321,11 +325,12 @@ cmd_auth_park(struct imap_cmd *cmd, const char *mech, const char *resp,
 	    authclient_timeout_ms() + 5000);
 	buf_free(&unavailable);
 	if (r != 0)
-		return r < 0 ? -1 : 0;	/* unacknowledged: idled answers */
+		return r < 0 ? -1 : 0; /* unacknowledged: idled answers */
 	cmd_auth_client(s, &cl);
 	if (authclient_login_async(&cl, mech, resp, len, cmd->tag) < 0)
 		log_warn("authd not told of a parked login addr=%s; idled "
-		    "answers it when its wait runs out", s->addr);
+			 "answers it when its wait runs out",
+		    s->addr);
 	return 0;
 }
 
@@ -362,7 +367,8 @@ cmd_login(struct imap_cmd *cmd)
 		why = "user name or password too long";
 	if (why != NULL) {
 		log_info("login refused user=- addr=%s mech=LOGIN "
-		    "reason=\"%s\"", cmd->s->addr, why);
+			 "reason=\"%s\"",
+		    cmd->s->addr, why);
 		imap_bad(cmd, "Refused: %s", why);
 		return;
 	}
@@ -412,9 +418,9 @@ cmd_b64_decode(const char *s, struct buf *out)
 			if (i < len - 2)
 				return -1;
 			pad++;
-		} else if (pad || !((c >= 'A' && c <= 'Z') ||
-		    (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		    c == '+' || c == '/')) {
+		} else if (pad ||
+		    !((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+			(c >= '0' && c <= '9') || c == '+' || c == '/')) {
 			return -1;
 		}
 	}
@@ -437,8 +443,9 @@ cmd_b64_send(struct imap_session *s, const struct buf *chal)
 {
 	char *enc = xmalloc(4 * (chal->len / 3 + 1) + 1);
 
-	EVP_EncodeBlock((unsigned char *)enc, (const unsigned char *)
-	    (chal->data ? chal->data : ""), (int)chal->len);
+	EVP_EncodeBlock((unsigned char *)enc,
+	    (const unsigned char *)(chal->data ? chal->data : ""),
+	    (int)chal->len);
 	io_printf(s, "+ %s\r\n", enc);
 	free(enc);
 }
@@ -447,9 +454,9 @@ cmd_b64_send(struct imap_session *s, const struct buf *chal)
 struct cmd_sasl {
 	struct imap_cmd *cmd;
 	const char *mech;
-	uint64_t detached;	/* authd keeps the exchange under this
-				 * connection id, off our link (0: no) */
-	long long deadline_ms;	/* for the client's next response */
+	uint64_t detached;     /* authd keeps the exchange under this
+				* connection id, off our link (0: no) */
+	long long deadline_ms; /* for the client's next response */
 };
 
 /* cmd_sasl_abort - the exchange ends here */
@@ -491,9 +498,10 @@ cmd_auth_timeout(struct cmd_sasl *x)
 
 	cmd_sasl_abort(x);
 	s->failed_logins++;
-	buf_reset(&s->in);	/* a response begun and never finished */
+	buf_reset(&s->in); /* a response begun and never finished */
 	log_info("refused authentication timed out user=- addr=%s "
-	    "limit=sasl_response_timeout:%llds", s->addr, limit / 1000);
+		 "limit=sasl_response_timeout:%llds",
+	    s->addr, limit / 1000);
 	if (cmd_auth_timeout_line(&line, x->cmd->tag, s->failed_logins))
 		s->state = IMAP_S_LOGOUT;
 	io_put(s, line.data, line.len);
@@ -521,15 +529,15 @@ cmd_auth_park_sasl(struct cmd_sasl *x)
 		return 0;
 	if (authclient_detach(s->conn_id, &rep) < 0) {
 		if (rep.result != AUTHCLIENT_LIMIT)
-			return 0;	/* authd still has it, or never will */
+			return 0; /* authd still has it, or never will */
 		authclient_reply_line(&line, x->cmd->tag, &rep);
 		io_put(s, line.data, line.len);
 		buf_free(&line);
 		return -1;
 	}
 	x->detached = s->conn_id;
-	close_after = cmd_auth_timeout_line(&reply, x->cmd->tag,
-	    s->failed_logins + 1);
+	close_after =
+	    cmd_auth_timeout_line(&reply, x->cmd->tag, s->failed_logins + 1);
 	r = imapd_park_sasl(s, x->cmd->tag, x->mech, buf_cstr(&reply),
 	    x->deadline_ms, close_after);
 	buf_free(&reply);
@@ -589,7 +597,7 @@ cmd_auth_exchange(struct cmd_sasl *x, struct buf *data, struct buf *chal,
 		}
 		first_chal = 1;
 		if ((r = cmd_auth_read(x, &line)) > 0)
-			return -1;	/* parked */
+			return -1; /* parked */
 		if (r < 0 && errno == ETIMEDOUT) {
 			cmd_auth_timeout(x);
 			return -1;
@@ -612,17 +620,19 @@ cmd_auth_exchange(struct cmd_sasl *x, struct buf *data, struct buf *chal,
 		free(line);
 		if (bad) {
 			cmd_sasl_abort(x);
-			imap_bad(cmd, "Invalid base64 in response, or longer "
-			    "than %d bytes", AUTHPROTO_MAX_RESP);
+			imap_bad(cmd,
+			    "Invalid base64 in response, or longer "
+			    "than %d bytes",
+			    AUTHPROTO_MAX_RESP);
 			return -1;
 		}
 		if (x->detached != 0)
-			authclient_step_detached(x->detached, data->data ?
-			    data->data : "", data->len, chal, rep);
+			authclient_step_detached(x->detached,
+			    data->data ? data->data : "", data->len, chal, rep);
 		else
-			authclient_step(data->data ? data->data : "",
-			    data->len, chal, rep);
-		x->detached = 0;	/* back on our link */
+			authclient_step(data->data ? data->data : "", data->len,
+			    chal, rep);
+		x->detached = 0; /* back on our link */
 		if (data->data)
 			explicit_bzero(data->data, data->len);
 	}
@@ -630,8 +640,8 @@ cmd_auth_exchange(struct cmd_sasl *x, struct buf *data, struct buf *chal,
 }
 
 void
-cmd_auth_resume(struct imap_session *s, const char *tag,
-    const char *mech, long long deadline_ms)
+cmd_auth_resume(struct imap_session *s, const char *tag, const char *mech,
+    long long deadline_ms)
 {
 	struct imap_cmd cmd;
 	struct cmd_sasl x;
@@ -675,8 +685,8 @@ cmd_authenticate(struct imap_cmd *cmd)
 		/* SASL-IR: "=" is an empty initial response */
 		const char *ir = cmd->args[1].str;
 
-		if (cmd->args[1].type != IMAPP_ATOM || (strcmp(ir, "=") != 0 &&
-		    cmd_b64_decode(ir, &data) < 0)) {
+		if (cmd->args[1].type != IMAPP_ATOM ||
+		    (strcmp(ir, "=") != 0 && cmd_b64_decode(ir, &data) < 0)) {
 			imap_bad(cmd, "Invalid base64 initial response");
 			return;
 		}
@@ -687,8 +697,8 @@ cmd_authenticate(struct imap_cmd *cmd)
 			buf_free(&data);
 			return;
 		}
-		authclient_start(&cl, mech, data.data ? data.data : "", data.len,
-		    &chal, &rep);
+		authclient_start(&cl, mech, data.data ? data.data : "",
+		    data.len, &chal, &rep);
 		if (data.data)
 			explicit_bzero(data.data, data.len);
 	} else {

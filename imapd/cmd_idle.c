@@ -35,22 +35,25 @@ cmd_idle_run(struct imap_session *s, const char *tag)
 	char *nl;
 
 	for (;;) {
-		alarm(IMAPD_WATCHDOG_S);	/* covers each sync */
+		alarm(IMAPD_WATCHDOG_S); /* covers each sync */
 		imapd_idle_sync(s);
 		if (s->state == IMAP_S_LOGOUT)
 			return;
 		nl = s->in.len ? memchr(s->in.data, '\n', s->in.len) : NULL;
 		if (nl != NULL) {
 			size_t n = (size_t)(nl - s->in.data);
-			int done = (n == 4 || (n == 5 && s->in.data[4] ==
-			    '\r')) && strncasecmp(s->in.data, "DONE", 4) == 0;
+			int done =
+			    (n == 4 || (n == 5 && s->in.data[4] == '\r')) &&
+			    strncasecmp(s->in.data, "DONE", 4) == 0;
 
 			buf_consume(&s->in, n + 1);
 			if (done)
 				io_printf(s, "%s OK IDLE terminated\r\n", tag);
 			else
-				io_printf(s, "%s BAD Expected DONE to end "
-				    "IDLE\r\n", tag);
+				io_printf(s,
+				    "%s BAD Expected DONE to end "
+				    "IDLE\r\n",
+				    tag);
 			return;
 		}
 		if (waited >= park_at && s->state != IMAP_S_NOTAUTH) {
@@ -70,7 +73,8 @@ cmd_idle_run(struct imap_session *s, const char *tag)
 			waited += poll_ms;
 			/* RFC 2177: end idlers after about 30 minutes */
 			if (waited > s->timeout_ms) {
-				io_printf(s, "* BYE Autologout; idle for too "
+				io_printf(s,
+				    "* BYE Autologout; idle for too "
 				    "long\r\n");
 				s->state = IMAP_S_LOGOUT;
 				return;

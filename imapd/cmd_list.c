@@ -21,31 +21,31 @@
 #include "wild.h"
 #include "xalloc.h"
 
-#define LIST_SEL_SUBSCRIBED	0x01
-#define LIST_SEL_RECURSIVE	0x02
-#define LIST_SEL_SPECIALUSE	0x04
-#define LIST_RET_SUBSCRIBED	0x01
-#define LIST_RET_STATUS		0x02
+#define LIST_SEL_SUBSCRIBED 0x01
+#define LIST_SEL_RECURSIVE 0x02
+#define LIST_SEL_SPECIALUSE 0x04
+#define LIST_RET_SUBSCRIBED 0x01
+#define LIST_RET_STATUS 0x02
 
 /* one name LIST may report */
 struct list_ent {
 	char *name;
-	uint32_t attrs;		/* STORE_MBOX_* of the mailbox */
-	unsigned exists:1;	/* a mailbox (or a placeholder parent) */
-	unsigned sub:1;		/* subscribed */
-	unsigned childsub:1;	/* a name below it is subscribed */
+	uint32_t attrs;	       /* STORE_MBOX_* of the mailbox */
+	unsigned exists : 1;   /* a mailbox (or a placeholder parent) */
+	unsigned sub : 1;      /* subscribed */
+	unsigned childsub : 1; /* a name below it is subscribed */
 };
 
 struct list_ctx {
 	struct imap_cmd *cmd;
-	struct wild **pats, **ipats;	/* ipats: the INBOX form of each */
+	struct wild **pats, **ipats; /* ipats: the INBOX form of each */
 	size_t npat;
-	struct list_ent *mboxes;	/* every mailbox, by name */
+	struct list_ent *mboxes; /* every mailbox, by name */
 	size_t nmbox;
-	char **subs;			/* subscriptions, by name */
+	char **subs; /* subscriptions, by name */
 	size_t nsub;
 	unsigned sel, ret;
-	const struct imapp_arg *status;	/* RETURN STATUS items */
+	const struct imapp_arg *status; /* RETURN STATUS items */
 	int lsub;
 };
 
@@ -55,8 +55,7 @@ list_collect(const char *name, const struct store_mbox *mb, void *vctx)
 	struct list_ctx *c = vctx;
 	struct list_ent *e;
 
-	c->mboxes = xreallocarray(c->mboxes, c->nmbox + 1,
-	    sizeof(*c->mboxes));
+	c->mboxes = xreallocarray(c->mboxes, c->nmbox + 1, sizeof(*c->mboxes));
 	e = &c->mboxes[c->nmbox++];
 	memset(e, 0, sizeof(*e));
 	e->name = xstrdup(name);
@@ -95,23 +94,24 @@ list_find(struct list_ctx *c, const char *name)
 	struct list_ent key;
 
 	key.name = (char *)name;
-	return c->nmbox ? bsearch(&key, c->mboxes, c->nmbox,
-	    sizeof(*c->mboxes), list_ent_cmp) : NULL;
+	return c->nmbox ? bsearch(&key, c->mboxes, c->nmbox, sizeof(*c->mboxes),
+			      list_ent_cmp)
+			: NULL;
 }
 
 /* list_subscribed - is name subscribed? */
 static int
 list_subscribed(struct list_ctx *c, const char *name)
 {
-	return c->nsub && bsearch(&name, c->subs, c->nsub, sizeof(*c->subs),
-	    list_str_cmp) != NULL;
+	return c->nsub &&
+	    bsearch(&name, c->subs, c->nsub, sizeof(*c->subs), list_str_cmp) !=
+	    NULL;
 }
 
 /* list_has_below - is a name below name ("name/...") among the sorted
  * names (each a char * at every stride bytes from names, n of them)? */
 static int
-list_has_below(char *const *names, size_t n, size_t stride,
-    const char *name)
+list_has_below(char *const *names, size_t n, size_t stride, const char *name)
 {
 	size_t lo = 0, hi = n, mid, l = strlen(name);
 	char *key = xasprintf("%s/", name);
@@ -119,14 +119,15 @@ list_has_below(char *const *names, size_t n, size_t stride,
 
 	while (lo < hi) {
 		mid = lo + (hi - lo) / 2;
-		if (strcmp(*(char *const *)((const char *)names + mid *
-		    stride), key) < 0)
+		if (strcmp(*(char *const *)((const char *)names + mid * stride),
+			key) < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	r = lo < n && strncmp(*(char *const *)((const char *)names + lo *
-	    stride), key, l + 1) == 0;
+	r = lo < n &&
+	    strncmp(*(char *const *)((const char *)names + lo * stride), key,
+		l + 1) == 0;
 	free(key);
 	return r;
 }
@@ -139,8 +140,8 @@ list_inbox_form(const char *pat)
 	char *p = xstrdup(pat);
 	size_t i;
 
-	for (i = 0; i < 5 && p[i] && toupper((unsigned char)p[i]) ==
-	    "INBOX"[i]; i++)
+	for (i = 0; i < 5 && p[i] && toupper((unsigned char)p[i]) == "INBOX"[i];
+	     i++)
 		p[i] = "INBOX"[i];
 	return p;
 }
@@ -169,16 +170,16 @@ list_add_utf8(struct list_ctx *c, const char *ref, const struct imapp_arg *p)
 	const char *err = NULL;
 	int r;
 
-	r = s->utf8 ? mutf7_from_utf8(p->str, p->len, &m, &err) :
-	    buf_append(&m, p->str, p->len);
+	r = s->utf8 ? mutf7_from_utf8(p->str, p->len, &m, &err)
+		    : buf_append(&m, p->str, p->len);
 	if (r == 0 && mboxname_check(buf_cstr(&m), m.len, &err) == 0) {
 		list_add_pattern(c, ref, buf_cstr(&m));
 		buf_free(&m);
 		return 0;
 	}
 	buf_free(&m);
-	log_info("refused LIST user=%s addr=%s reason=\"%s\"", s->user,
-	    s->addr, err);
+	log_info("refused LIST user=%s addr=%s reason=\"%s\"", s->user, s->addr,
+	    err);
 	imap_bad(c->cmd, "%s", err);
 	return -1;
 }
@@ -188,13 +189,13 @@ list_add_utf8(struct list_ctx *c, const char *ref, const struct imapp_arg *p)
 static int
 list_match(struct list_ctx *c, const char *name)
 {
-	int inbox = strncmp(name, "INBOX", 5) == 0 && (name[5] == '\0' ||
-	    name[5] == '/');
+	int inbox = strncmp(name, "INBOX", 5) == 0 &&
+	    (name[5] == '\0' || name[5] == '/');
 	size_t i;
 
 	for (i = 0; i < c->npat; i++)
 		if (wild_match(inbox ? c->ipats[i] : c->pats[i], name,
-		    strlen(name)))
+			strlen(name)))
 			return 1;
 	return 0;
 }
@@ -240,8 +241,9 @@ list_ret_options(struct list_ctx *c, const struct imapp_arg *l)
 		if (strcasecmp(o, "SUBSCRIBED") == 0) {
 			c->ret |= LIST_RET_SUBSCRIBED;
 		} else if (strcasecmp(o, "STATUS") == 0) {
-			if (i + 1 >= l->nlist || l->list[i + 1].type !=
-			    IMAPP_LIST || l->list[i + 1].nlist == 0)
+			if (i + 1 >= l->nlist ||
+			    l->list[i + 1].type != IMAPP_LIST ||
+			    l->list[i + 1].nlist == 0)
 				return -1;
 			c->status = &l->list[++i];
 			c->ret |= LIST_RET_STATUS;
@@ -270,7 +272,7 @@ list_parse(struct list_ctx *c)
 	if (i + 2 > n || !imapp_arg_is_astring(&a[i]))
 		goto bad;
 	if (cmd_mbox_check(cmd, i) < 0)
-		return -1;	/* answered */
+		return -1; /* answered */
 	p = &a[i + 1];
 	if (p->type == IMAPP_LIST && !c->lsub && p->nlist > 0) {
 		for (k = 0; k < p->nlist; k++)
@@ -278,7 +280,7 @@ list_parse(struct list_ctx *c)
 				goto bad;
 		for (k = 0; k < p->nlist; k++)
 			if (list_add_utf8(c, a[i].str, &p->list[k]) < 0)
-				return -1;	/* answered */
+				return -1; /* answered */
 	} else if (imapp_arg_is_astring(p)) {
 		if (cmd_mbox_check(cmd, i + 1) < 0)
 			return -1;
@@ -298,8 +300,10 @@ list_parse(struct list_ctx *c)
 		goto bad;
 	return 0;
 bad:
-	imap_bad(cmd, "%s needs [options] reference pattern [RETURN "
-	    "(options)]", cmd->c->name);
+	imap_bad(cmd,
+	    "%s needs [options] reference pattern [RETURN "
+	    "(options)]",
+	    cmd->c->name);
 	return -1;
 }
 
@@ -320,8 +324,9 @@ list_candidates(struct list_ctx *c, size_t *n_r)
 			v[i].name = xstrdup(c->mboxes[i].name);
 			v[i].sub = list_subscribed(c, v[i].name) != 0;
 			v[i].childsub = (c->sel & LIST_SEL_RECURSIVE) &&
-			    c->nsub > 0 && list_has_below(c->subs, c->nsub,
-			    sizeof(*c->subs), v[i].name);
+			    c->nsub > 0 &&
+			    list_has_below(c->subs, c->nsub, sizeof(*c->subs),
+				v[i].name);
 		}
 		*n_r = c->nmbox;
 		return v;
@@ -331,12 +336,13 @@ list_candidates(struct list_ctx *c, size_t *n_r)
 		memset(&v[n], 0, sizeof(v[n]));
 		v[n].name = xstrdup(c->subs[i]);
 		v[n++].sub = 1;
-		for (sl = strchr(c->subs[i], '/'); sl != NULL &&
-		    (c->sel & LIST_SEL_RECURSIVE); sl = strchr(sl + 1, '/')) {
+		for (sl = strchr(c->subs[i], '/');
+		     sl != NULL && (c->sel & LIST_SEL_RECURSIVE);
+		     sl = strchr(sl + 1, '/')) {
 			v = xreallocarray(v, n + 1, sizeof(*v));
 			memset(&v[n], 0, sizeof(v[n]));
-			v[n].name = xstrndup(c->subs[i],
-			    (size_t)(sl - c->subs[i]));
+			v[n].name =
+			    xstrndup(c->subs[i], (size_t)(sl - c->subs[i]));
 			v[n++].childsub = 1;
 		}
 	}
@@ -372,7 +378,7 @@ list_status(struct list_ctx *c, const char *name)
 	if (store_mbox_get(s->st, s->user, name, &mb, &err) == 0 &&
 	    !(mb.attrs & STORE_MBOX_NOSELECT) &&
 	    cmd_status_items(s, &mb, c->status->list, c->status->nlist,
-	    &line) == 0)
+		&line) == 0)
 		cmd_status_put(s, name, &line);
 	buf_free(&line);
 }
@@ -388,11 +394,14 @@ list_put(struct list_ctx *c, const struct list_ent *e)
 		buf_puts(&attrs, " \\NonExistent");
 	else if (e->attrs & STORE_MBOX_NOSELECT)
 		buf_puts(&attrs, " \\Noselect");
-	buf_puts(&attrs, c->nmbox > 0 && list_has_below(&c->mboxes[0].name,
-	    c->nmbox, sizeof(*c->mboxes), e->name) ? " \\HasChildren" :
-	    " \\HasNoChildren");
-	if (e->sub && (c->sel & LIST_SEL_SUBSCRIBED ||
-	    c->ret & LIST_RET_SUBSCRIBED))
+	buf_puts(&attrs,
+	    c->nmbox > 0 &&
+		    list_has_below(&c->mboxes[0].name, c->nmbox,
+			sizeof(*c->mboxes), e->name)
+		? " \\HasChildren"
+		: " \\HasNoChildren");
+	if (e->sub &&
+	    (c->sel & LIST_SEL_SUBSCRIBED || c->ret & LIST_RET_SUBSCRIBED))
 		buf_puts(&attrs, " \\Subscribed");
 	specialuse_put(&attrs, e->attrs);
 	buf_printf(&line, "* LIST (%s) \"/\" ", buf_cstr(&attrs) + 1);
@@ -428,13 +437,13 @@ list_lsub(struct list_ctx *c, struct list_ent *v, size_t n)
 			continue;
 		}
 		for (sl = strchr(v[i].name, '/'); sl != NULL;
-		    sl = strchr(sl + 1, '/')) {
+		     sl = strchr(sl + 1, '/')) {
 			parent = xstrndup(v[i].name, (size_t)(sl - v[i].name));
 			/* subscriptions come by name: a parent repeats
 			 * right after itself */
-			if (list_match(c, parent) && !list_subscribed(c,
-			    parent) && (last == NULL || strcmp(last,
-			    parent) != 0)) {
+			if (list_match(c, parent) &&
+			    !list_subscribed(c, parent) &&
+			    (last == NULL || strcmp(last, parent) != 0)) {
 				buf_reset(&line);
 				buf_puts(&line, "* LSUB (\\Noselect) \"/\" ");
 				imap_put_mbox(c->cmd->s, &line, parent);
@@ -501,7 +510,7 @@ cmd_list(struct imap_cmd *cmd)
 		memset(&none, 0, sizeof(none));
 		none.uidnext = 1;
 		bad = cmd_status_items(s, &none, c.status->list,
-		    c.status->nlist, &t) < 0;
+			  c.status->nlist, &t) < 0;
 		buf_free(&t);
 		if (bad) {
 			imap_bad(cmd, "Unknown STATUS item");

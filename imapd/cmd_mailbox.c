@@ -53,8 +53,8 @@ cmd_mbox_utf8(struct imap_cmd *cmd, size_t i, const char **err_r)
 		buf_free(&m);
 		return -1;
 	}
-	cmd->spent = xreallocarray(cmd->spent, cmd->nspent + 1,
-	    sizeof(*cmd->spent));
+	cmd->spent =
+	    xreallocarray(cmd->spent, cmd->nspent + 1, sizeof(*cmd->spent));
 	cmd->spent[cmd->nspent++] = a->str;
 	a->len = m.len;
 	a->str = m.data ? buf_release(&m) : xstrdup("");
@@ -67,7 +67,7 @@ cmd_mbox_check(struct imap_cmd *cmd, size_t i)
 	const char *err;
 
 	if (i >= cmd->nargs || !imapp_arg_is_astring(&cmd->args[i]))
-		return 0;	/* the handler's own check answers */
+		return 0; /* the handler's own check answers */
 	if ((!cmd->s->utf8 || cmd_mbox_utf8(cmd, i, &err) == 0) &&
 	    mboxname_check(cmd->args[i].str, cmd->args[i].len, &err) == 0)
 		return 0;
@@ -118,9 +118,8 @@ cmd_create(struct imap_cmd *cmd)
 	}
 	if (cmd_mbox_check(cmd, 0) < 0)
 		return;
-	name = imap_astring(cmd, 0);	/* the stored form */
-	if (cmd->nargs == 2 && (r = cmd_create_use(&cmd->args[1],
-	    &use)) < 0) {
+	name = imap_astring(cmd, 0); /* the stored form */
+	if (cmd->nargs == 2 && (r = cmd_create_use(&cmd->args[1], &use)) < 0) {
 		if (r == -2)
 			imap_no(cmd, "[USEATTR] Special use not supported");
 		else
@@ -129,14 +128,14 @@ cmd_create(struct imap_cmd *cmd)
 	}
 	n = xstrdup(name);
 	if (*n && n[strlen(n) - 1] == '/')
-		n[strlen(n) - 1] = '\0';	/* "foo/" means foo */
+		n[strlen(n) - 1] = '\0'; /* "foo/" means foo */
 	r = store_mbox_create(cmd->s->st, cmd->s->user, n, &err);
 	if (r == 0 && use != 0)
 		r = store_mbox_set_use(cmd->s->st, cmd->s->user, n, use, &err);
 	if (r == 0)
 		log_info("create user=%s mailbox=%s", cmd->s->user, n);
-	if (r == 0 && store_mbox_get(cmd->s->st, cmd->s->user, n, &mb,
-	    &err) == 0) {
+	if (r == 0 &&
+	    store_mbox_get(cmd->s->st, cmd->s->user, n, &mb, &err) == 0) {
 		/* OBJECTID (RFC 8474 4.1) */
 		imapd_notify_absorb(cmd->s);
 		imap_ok(cmd, "[MAILBOXID (F%u)] CREATE completed", mb.id);
@@ -159,7 +158,7 @@ cmd_delete(struct imap_cmd *cmd)
 	}
 	if (cmd_mbox_check(cmd, 0) < 0)
 		return;
-	name = imap_astring(cmd, 0);	/* the stored form */
+	name = imap_astring(cmd, 0); /* the stored form */
 	if (cmd->s->state == IMAP_S_SELECTED &&
 	    strcmp(cmd->s->view.name, name) == 0)
 		view_close(cmd->s);
@@ -182,7 +181,7 @@ cmd_rename(struct imap_cmd *cmd)
 	}
 	if (cmd_mbox_check(cmd, 0) < 0 || cmd_mbox_check(cmd, 1) < 0)
 		return;
-	from = imap_astring(cmd, 0);	/* the stored forms */
+	from = imap_astring(cmd, 0); /* the stored forms */
 	to = imap_astring(cmd, 1);
 	r = store_mbox_rename(cmd->s->st, cmd->s->user, from, to, &err);
 	if (r == 0)
@@ -203,7 +202,7 @@ cmd_subscribe(struct imap_cmd *cmd)
 	}
 	if (cmd_mbox_check(cmd, 0) < 0)
 		return;
-	name = imap_astring(cmd, 0);	/* the stored form */
+	name = imap_astring(cmd, 0); /* the stored form */
 	if (store_sub_set(cmd->s->st, cmd->s->user, name, on, &err) < 0)
 		cmd_mbox_result(cmd, -1, err);
 	else
@@ -266,8 +265,8 @@ cmd_status_items(struct imap_session *s, const struct store_mbox *mb,
 		else if (strcasecmp(it, "RECENT") == 0 && !s->rev2)
 			buf_printf(line, "RECENT %u", cmd_status_recent(s, mb));
 		else if (strcasecmp(it, "DELETED") == 0)
-			buf_printf(line, "DELETED %u", cmd_status_deleted(s,
-			    mb));
+			buf_printf(line, "DELETED %u",
+			    cmd_status_deleted(s, mb));
 		else if (strcasecmp(it, "UIDNEXT") == 0)
 			buf_printf(line, "UIDNEXT %u", mb->uidnext);
 		else if (strcasecmp(it, "UIDVALIDITY") == 0)
@@ -299,8 +298,7 @@ cmd_status_items(struct imap_session *s, const struct store_mbox *mb,
 }
 
 void
-cmd_status_put(struct imap_session *s, const char *name,
-    const struct buf *line)
+cmd_status_put(struct imap_session *s, const char *name, const struct buf *line)
 {
 	struct buf q = BUF_INIT;
 
@@ -325,15 +323,15 @@ cmd_status(struct imap_cmd *cmd)
 	}
 	if (cmd_mbox_check(cmd, 0) < 0)
 		return;
-	name = imap_astring(cmd, 0);	/* the stored form */
+	name = imap_astring(cmd, 0); /* the stored form */
 	r = store_mbox_get(cmd->s->st, cmd->s->user, name, &mb, &err);
 	if (r != 0 || (mb.attrs & STORE_MBOX_NOSELECT)) {
-		cmd_mbox_result(cmd, r ? r : STORE_ENOENT, r ? err :
-		    "mailbox cannot be selected");
+		cmd_mbox_result(cmd, r ? r : STORE_ENOENT,
+		    r ? err : "mailbox cannot be selected");
 		return;
 	}
-	if (cmd_status_items(cmd->s, &mb, cmd->args[1].list,
-	    cmd->args[1].nlist, &line) < 0) {
+	if (cmd_status_items(cmd->s, &mb, cmd->args[1].list, cmd->args[1].nlist,
+		&line) < 0) {
 		buf_free(&line);
 		imap_bad(cmd, "Unknown STATUS item");
 		return;

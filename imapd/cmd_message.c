@@ -91,8 +91,7 @@ cmd_set_arg(struct imap_cmd *cmd, uint32_t **uids, size_t *n)
  * the records cannot be read */
 static int
 cmd_fetch_batch(struct imap_session *s, const struct fetch_req *req,
-    const uint32_t *uids, size_t n, int setseen, size_t *missed,
-    size_t *cte)
+    const uint32_t *uids, size_t n, int setseen, size_t *missed, size_t *cte)
 {
 	struct store_msg *msgs = NULL, *m;
 	struct fetch_msg fm;
@@ -102,8 +101,8 @@ cmd_fetch_batch(struct imap_session *s, const struct fetch_req *req,
 	const char *err;
 
 	if (cmd_records(s, uids, n, &msgs, &nm, &err) != 0) {
-		log_error("fetch user=%s mailbox=%s: %s", s->user,
-		    s->view.name, err);
+		log_error("fetch user=%s mailbox=%s: %s", s->user, s->view.name,
+		    err);
 		return -1;
 	}
 	if (setseen) {
@@ -117,8 +116,8 @@ cmd_fetch_batch(struct imap_session *s, const struct fetch_req *req,
 			struct store_msg *res = xcalloc(nseen, sizeof(*res));
 
 			if (store_set_flags(s->st, s->view.mboxid, seen, nseen,
-			    STORE_FLAGS_ADD, STORE_F_SEEN, NULL, 0, res, NULL,
-			    NULL, &err) == 0) {
+				STORE_FLAGS_ADD, STORE_F_SEEN, NULL, 0, res,
+				NULL, NULL, &err) == 0) {
 				for (i = 0; i < nseen; i++) {
 					m = cmd_find(msgs, nm, seen[i]);
 					if (m != NULL && res[i].uid)
@@ -135,8 +134,8 @@ cmd_fetch_batch(struct imap_session *s, const struct fetch_req *req,
 		if ((m = cmd_find(msgs, nm, uids[i])) == NULL) {
 			/* expunged, and this session not told yet: the
 			 * message as it was (RFC 3501 7.4.1) */
-			if (store_msg_expunged(s->st, s->view.mboxid,
-			    uids[i], &gone, &err) != 0) {
+			if (store_msg_expunged(s->st, s->view.mboxid, uids[i],
+				&gone, &err) != 0) {
 				(*missed)++;
 				continue;
 			}
@@ -155,7 +154,7 @@ cmd_fetch_batch(struct imap_session *s, const struct fetch_req *req,
 		if (forced || fetch_wants_flags(req))
 			view_keywords_note(s, m->keywords);
 		if ((r = fetch_render(req, s->st, &fm, forced, s->condstore,
-		    &s->out, &err)) == FETCH_EUNKNOWNCTE) {
+			 &s->out, &err)) == FETCH_EUNKNOWNCTE) {
 			(*cte)++;
 			continue;
 		}
@@ -186,9 +185,9 @@ cmd_fetch_changed(struct imap_session *s, uint64_t since, uint32_t *uids,
 	size_t i, j = 0, k = 0, o = 0;
 
 	if (store_view_delta(s->st, s->view.mboxid, since, since, UINT32_MAX,
-	    &d, &err) != 0) {
-		log_error("fetch user=%s mailbox=%s: %s", s->user,
-		    s->view.name, err);
+		&d, &err) != 0) {
+		log_error("fetch user=%s mailbox=%s: %s", s->user, s->view.name,
+		    err);
 		return -1;
 	}
 	/* both lists ascend: a merge */
@@ -223,7 +222,7 @@ cmd_fetch(struct imap_cmd *cmd)
 		goto out;
 	}
 	if ((req = fetch_parse(cmd->args + 1, cmd->nargs - 1, cmd->uid,
-	    &err)) == NULL) {
+		 &err)) == NULL) {
 		imap_bad(cmd, "%s", err);
 		goto out;
 	}
@@ -239,8 +238,8 @@ cmd_fetch(struct imap_cmd *cmd)
 		view_vanished_earlier(s, cmd->args[0].str, NULL,
 		    fetch_changedsince(req));
 	fetch_stream(req, s, io_flush);
-	if (fetch_changedsince(req) > 0 && cmd_fetch_changed(s,
-	    fetch_changedsince(req), uids, &n) < 0) {
+	if (fetch_changedsince(req) > 0 &&
+	    cmd_fetch_changed(s, fetch_changedsince(req), uids, &n) < 0) {
 		imap_no(cmd, "[SERVERBUG] Cannot read the mailbox");
 		fetch_free(&req);
 		goto out;
@@ -248,8 +247,8 @@ cmd_fetch(struct imap_cmd *cmd)
 	setseen = fetch_sets_seen(req) && !s->view.readonly;
 	for (b = 0; b < n && !s->dead; b += nb) {
 		nb = n - b < CMD_FETCH_BATCH ? n - b : CMD_FETCH_BATCH;
-		if (cmd_fetch_batch(s, req, uids + b, nb, setseen,
-		    &missed, &cte) < 0) {
+		if (cmd_fetch_batch(s, req, uids + b, nb, setseen, &missed,
+			&cte) < 0) {
 			imap_no(cmd, "[SERVERBUG] Cannot read the mailbox");
 			fetch_free(&req);
 			goto out;
@@ -257,10 +256,12 @@ cmd_fetch(struct imap_cmd *cmd)
 	}
 	/* RFC 3516 4.3: an encoding berth cannot undo fails the command */
 	if (cte > 0)
-		imap_no(cmd, "[UNKNOWN-CTE] Cannot decode the part's "
+		imap_no(cmd,
+		    "[UNKNOWN-CTE] Cannot decode the part's "
 		    "content-transfer-encoding");
 	else if (missed > 0 && !cmd->uid)
-		imap_no(cmd, "[EXPUNGEISSUED] Some messages could not be "
+		imap_no(cmd,
+		    "[EXPUNGEISSUED] Some messages could not be "
 		    "fetched");
 	else
 		imap_ok(cmd, "FETCH completed");
@@ -310,8 +311,9 @@ cmd_store(struct imap_cmd *cmd)
 			goto out;
 		}
 		if (imapp_number(l->list[1].str, l->list[1].len, 0,
-		    IMAPP_MODSEQ_MAX, &unchanged) < 0) {
-			imap_bad(cmd, "UNCHANGEDSINCE needs a mod-sequence "
+			IMAPP_MODSEQ_MAX, &unchanged) < 0) {
+			imap_bad(cmd,
+			    "UNCHANGEDSINCE needs a mod-sequence "
 			    "(0 to 2^63-1)");
 			goto out;
 		}
@@ -324,8 +326,9 @@ cmd_store(struct imap_cmd *cmd)
 		goto out;
 	}
 	item = cmd->args[ai].str;
-	op = item[0] == '+' ? STORE_FLAGS_ADD : item[0] == '-' ?
-	    STORE_FLAGS_REMOVE : STORE_FLAGS_SET;
+	op = item[0] == '+'  ? STORE_FLAGS_ADD
+	    : item[0] == '-' ? STORE_FLAGS_REMOVE
+			     : STORE_FLAGS_SET;
 	if (op != STORE_FLAGS_SET)
 		item++;
 	silent = strcasecmp(item, "FLAGS.SILENT") == 0;
@@ -344,8 +347,8 @@ cmd_store(struct imap_cmd *cmd)
 		failed = n ? xmemdup(uids, n * sizeof(*uids)) : NULL;
 		nfailed = n;
 	} else if (store_set_flags(s->st, s->view.mboxid, uids, n, op, flags,
-	    kw.len ? buf_cstr(&kw) : NULL, unchanged, res, &failed, &nfailed,
-	    &err) != 0) {
+		       kw.len ? buf_cstr(&kw) : NULL, unchanged, res, &failed,
+		       &nfailed, &err) != 0) {
 		imap_no(cmd, "[SERVERBUG] %s", err);
 		goto out;
 	}
@@ -358,12 +361,14 @@ cmd_store(struct imap_cmd *cmd)
 		/* .SILENT: no FLAGS, unless others changed the system flags
 		 * meanwhile (what the client can work out differs from what
 		 * is); the new MODSEQ still goes (RFC 7162 3.2) */
-		show = !silent || cmd_store_expect(s->view.msgs[no - 1].flags,
-		    op, flags) != res[i].flags;
+		show = !silent ||
+		    cmd_store_expect(s->view.msgs[no - 1].flags, op, flags) !=
+			res[i].flags;
 		if (show)
 			view_keywords_note(s, res[i].keywords);
-		if (show || (s->condstore &&
-		    s->view.msgs[no - 1].modseq != res[i].modseq)) {
+		if (show ||
+		    (s->condstore &&
+			s->view.msgs[no - 1].modseq != res[i].modseq)) {
 			io_printf(s, "* %u FETCH (", no);
 			if (cmd->uid || !show)
 				io_printf(s, "UID %u ", res[i].uid);
@@ -385,8 +390,8 @@ cmd_store(struct imap_cmd *cmd)
 	if (nfailed > 0) {
 		buf_reset(&line);
 		for (i = 0; i < nfailed; i++)
-			buf_printf(&line, "%s%u", i ? "," : "", cmd->uid ?
-			    failed[i] : view_msgno(s, failed[i]));
+			buf_printf(&line, "%s%u", i ? "," : "",
+			    cmd->uid ? failed[i] : view_msgno(s, failed[i]));
 		imap_ok(cmd, "[MODIFIED %s] Conditional STORE failed",
 		    buf_cstr(&line));
 	} else {
@@ -402,8 +407,7 @@ out:
 
 /* cmd_uidlist - "1,2,5" of uids (skipping zeros) */
 static void
-cmd_uidlist(struct buf *b, const uint32_t *uids, const uint32_t *keep,
-    size_t n)
+cmd_uidlist(struct buf *b, const uint32_t *uids, const uint32_t *keep, size_t n)
 {
 	size_t i;
 	int sp = 0;
@@ -449,21 +453,22 @@ cmd_copy(struct imap_cmd *cmd)
 		free(uids);
 		return;
 	}
-	dst = imap_astring(cmd, 1);	/* the stored form */
+	dst = imap_astring(cmd, 1); /* the stored form */
 	if (move && s->view.readonly) {
 		imap_no(cmd, "[READ-ONLY] Mailbox is read-only");
 		free(uids);
 		return;
 	}
 	newuids = xcalloc(n + 1, sizeof(*newuids));
-	r = n == 0 ? 0 : store_copy(s->st, s->view.mboxid, uids, n, s->user,
-	    dst, move, &uidvalidity, newuids, &err);
+	r = n == 0 ? 0
+		   : store_copy(s->st, s->view.mboxid, uids, n, s->user, dst,
+			 move, &uidvalidity, newuids, &err);
 	if (r == STORE_ENOENT)
 		imap_no(cmd, "[TRYCREATE] No such mailbox");
 	else if (r == STORE_EQUOTA) {
 		log_info("%s refused user=%s addr=%s to=%s count=%zu "
-		    "reason=over quota", move ? "move" : "copy", s->user,
-		    s->addr, dst, n);
+			 "reason=over quota",
+		    move ? "move" : "copy", s->user, s->addr, dst, n);
 		imap_no(cmd, "[OVERQUOTA] Quota exceeded");
 	} else if (r != 0)
 		imap_no(cmd, "[CANNOT] %s", err);
@@ -473,8 +478,8 @@ cmd_copy(struct imap_cmd *cmd)
 	else {
 		cmd_uidlist(&src, uids, newuids, n);
 		cmd_uidlist(&dstl, newuids, newuids, n);
-		log_info("%s user=%s from=%s to=%s count=%zu", move ? "move" :
-		    "copy", s->user, s->view.name, dst, n);
+		log_info("%s user=%s from=%s to=%s count=%zu",
+		    move ? "move" : "copy", s->user, s->view.name, dst, n);
 		if (move) {
 			io_printf(s, "* OK [COPYUID %u %s %s] Moved\r\n",
 			    uidvalidity, buf_cstr(&src), buf_cstr(&dstl));
@@ -497,8 +502,8 @@ cmd_search_batch(struct imap_session *s, size_t from, size_t *to_r,
     struct store_msg **msgs, size_t *n, const char **err)
 {
 	struct imap_view *v = &s->view;
-	size_t to = v->n - from < CMD_FETCH_BATCH ? v->n : from +
-	    CMD_FETCH_BATCH;
+	size_t to =
+	    v->n - from < CMD_FETCH_BATCH ? v->n : from + CMD_FETCH_BATCH;
 
 	*to_r = to;
 	return store_msg_range(s->st, v->mboxid, v->msgs[from].uid,
@@ -513,8 +518,7 @@ cmd_search_batch(struct imap_session *s, size_t from, size_t *to_r,
  */
 int
 cmd_search_hits(struct imap_session *s, const struct search_prog *prog,
-    uint32_t **msgnos_r, size_t *n_r, uint64_t *highest_r,
-    const char **err)
+    uint32_t **msgnos_r, size_t *n_r, uint64_t *highest_r, const char **err)
 {
 	struct imap_view *v = &s->view;
 	struct store_msg *msgs, *m;

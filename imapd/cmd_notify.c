@@ -36,8 +36,8 @@ cmd_notify(struct imap_cmd *cmd)
 		return;
 	case NOTIFY_SPEC_LIMIT:
 		imap_no(cmd, "[LIMIT] %s", err);
-		log_info("refused notify user=%s addr=%s: %s", s->user,
-		    s->addr, err);
+		log_info("refused notify user=%s addr=%s: %s", s->user, s->addr,
+		    err);
 		return;
 	default:
 		imap_bad(cmd, "%s", err);
@@ -53,8 +53,8 @@ cmd_notify(struct imap_cmd *cmd)
 		break;
 	case -2:
 		imap_no(cmd, "[NOTIFICATIONOVERFLOW] %s", err);
-		log_info("refused notify user=%s addr=%s: %s", s->user,
-		    s->addr, err);
+		log_info("refused notify user=%s addr=%s: %s", s->user, s->addr,
+		    err);
 		return;
 	default:
 		imap_no(cmd, "[SERVERBUG] %s", err);

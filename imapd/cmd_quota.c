@@ -47,8 +47,7 @@ cmd_quota_get(struct imap_cmd *cmd, struct store_quota *q)
 
 	if (store_quota_get(cmd->s->st, cmd->s->user, q, &err) == 0)
 		return 0;
-	log_error("quota user=%s addr=%s: %s", cmd->s->user, cmd->s->addr,
-	    err);
+	log_error("quota user=%s addr=%s: %s", cmd->s->user, cmd->s->addr, err);
 	imap_no(cmd, "[SERVERBUG] Cannot read the quota");
 	return -1;
 }
@@ -90,8 +89,7 @@ cmd_getquotaroot(struct imap_cmd *cmd)
 	if (cmd_mbox_check(cmd, 0) < 0)
 		return;
 	r = store_mbox_get(s->st, s->user, name, &mb, &err);
-	if (r == STORE_ENOENT || (r == 0 && (mb.attrs &
-	    STORE_MBOX_NOSELECT))) {
+	if (r == STORE_ENOENT || (r == 0 && (mb.attrs & STORE_MBOX_NOSELECT))) {
 		imap_no(cmd, "[NONEXISTENT] No such mailbox");
 		return;
 	}
@@ -137,21 +135,23 @@ cmd_setquota(struct imap_cmd *cmd)
 	size_t i;
 
 	if (imap_astring(cmd, 0) == NULL || cmd->nargs != 2 ||
-	    cmd->args[1].type != IMAPP_LIST ||
-	    cmd->args[1].nlist % 2 != 0) {
-		imap_bad(cmd, "SETQUOTA needs a quota root and a list of "
+	    cmd->args[1].type != IMAPP_LIST || cmd->args[1].nlist % 2 != 0) {
+		imap_bad(cmd,
+		    "SETQUOTA needs a quota root and a list of "
 		    "resource limits");
 		return;
 	}
 	l = cmd->args[1].list;
 	for (i = 0; i < cmd->args[1].nlist; i += 2)
 		if (cmd_quota_limit(&l[i], &l[i + 1]) < 0) {
-			imap_bad(cmd, "SETQUOTA takes STORAGE and MESSAGE "
+			imap_bad(cmd,
+			    "SETQUOTA takes STORAGE and MESSAGE "
 			    "with a number each");
 			return;
 		}
 	log_info("setquota refused user=%s addr=%s reason=not an "
-	    "administrator (berthctl quota set)", s->user, s->addr);
+		 "administrator (berthctl quota set)",
+	    s->user, s->addr);
 	imap_no(cmd, "[NOPERM] Quotas are set by the administrator");
 }
 

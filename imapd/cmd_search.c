@@ -35,8 +35,8 @@ cmd_search_save(struct imap_session *s, unsigned ret, const uint32_t *hits,
 	    !(ret & (SEARCH_RET_ALL | SEARCH_RET_COUNT))) {
 		if (ret & SEARCH_RET_MIN)
 			v->saved[v->nsaved++] = v->msgs[hits[0] - 1].uid;
-		if ((ret & SEARCH_RET_MAX) && (n > 1 ||
-		    !(ret & SEARCH_RET_MIN)))
+		if ((ret & SEARCH_RET_MAX) &&
+		    (n > 1 || !(ret & SEARCH_RET_MIN)))
 			v->saved[v->nsaved++] = v->msgs[hits[n - 1] - 1].uid;
 		return;
 	}
@@ -59,8 +59,8 @@ cmd_search_keep(struct imap_cmd *cmd, struct search_prog *prog,
 		imapp_put_string(&q, cmd->tag, strlen(cmd->tag));
 		io_printf(s, "* NO [NOUPDATE %s] %s\r\n", buf_cstr(&q), why);
 		log_info("search context refused user=%s addr=%s tag=%s "
-		    "reason=\"%s\" limit=%d", s->user, s->addr, cmd->tag, why,
-		    SEARCH_CTX_MAX);
+			 "reason=\"%s\" limit=%d",
+		    s->user, s->addr, cmd->tag, why, SEARCH_CTX_MAX);
 		buf_free(&q);
 		return 0;
 	}
@@ -81,8 +81,8 @@ cmd_search(struct imap_cmd *cmd)
 	size_t i, nhits = 0;
 	int badcs, skip, modseq;
 
-	if ((skip = search_ret_parse(cmd->args, cmd->nargs, ~0u, &ret,
-	    &err)) < 0) {
+	if ((skip = search_ret_parse(cmd->args, cmd->nargs, ~0u, &ret, &err)) <
+	    0) {
 		imap_bad(cmd, "SEARCH: %s", err);
 		return;
 	}
@@ -128,7 +128,7 @@ cmd_search(struct imap_cmd *cmd)
 			    (unsigned long long)highest);
 		io_printf(s, "%s\r\n", buf_cstr(&res));
 	} else if (ret.opts == SEARCH_RET_SAVE) {
-		;	/* SAVE alone: no result (RFC 5182 2.1) */
+		; /* SAVE alone: no result (RFC 5182 2.1) */
 	} else {
 		buf_puts(&res, "* SEARCH");
 		for (i = 0; i < nhits; i++)

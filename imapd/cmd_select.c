@@ -24,7 +24,7 @@
 struct cmd_qresync {
 	int on;
 	uint64_t uidvalidity, modseq;
-	const char *known;	/* UID set, NULL: all */
+	const char *known; /* UID set, NULL: all */
 };
 
 /* cmd_select_params - "(CONDSTORE)" / "(QRESYNC (...))"; -1 bad */
@@ -51,9 +51,9 @@ cmd_select_params(struct imap_cmd *cmd, const struct imapp_arg *l,
 		    p->list[0].type != IMAPP_ATOM ||
 		    p->list[1].type != IMAPP_ATOM ||
 		    imapp_number(p->list[0].str, p->list[0].len, 1,
-		    IMAPP_NUMBER_MAX, &q->uidvalidity) < 0 ||
+			IMAPP_NUMBER_MAX, &q->uidvalidity) < 0 ||
 		    imapp_number(p->list[1].str, p->list[1].len, 1,
-		    IMAPP_MODSEQ_MAX, &q->modseq) < 0)
+			IMAPP_MODSEQ_MAX, &q->modseq) < 0)
 			return -1;
 		if (p->nlist >= 3 && p->list[2].type != IMAPP_ATOM)
 			return -1;
@@ -63,8 +63,9 @@ cmd_select_params(struct imap_cmd *cmd, const struct imapp_arg *l,
 		q->known = p->nlist >= 3 ? p->list[2].str : NULL;
 		if (q->known != NULL) {
 			struct imapp_seqset ss;
-			int bad = imapp_seqset_parse(q->known, UINT32_MAX,
-			    &ss) < 0 || ss.dollar;
+			int bad =
+			    imapp_seqset_parse(q->known, UINT32_MAX, &ss) < 0 ||
+			    ss.dollar;
 
 			imapp_seqset_free(&ss);
 			if (bad)
@@ -87,8 +88,8 @@ cmd_select_resync(struct imap_session *s, const struct cmd_qresync *q)
 	size_t n, i, j;
 
 	view_vanished_earlier(s, NULL, q->known, q->modseq);
-	if (store_msg_changed(s->st, v->mboxid, q->modseq, &msgs, &n,
-	    &err) != 0) {
+	if (store_msg_changed(s->st, v->mboxid, q->modseq, &msgs, &n, &err) !=
+	    0) {
 		log_error("qresync user=%s mailbox=%s: %s", s->user, v->name,
 		    err);
 		return;
@@ -121,8 +122,8 @@ cmd_select_list(struct imap_session *s, const struct store_mbox *mb,
 	struct buf line = BUF_INIT, attrs = BUF_INIT;
 
 	specialuse_put(&attrs, mb->attrs);
-	buf_printf(&line, "* LIST (%s) \"/\" ", attrs.len ? attrs.data + 1 :
-	    "");
+	buf_printf(&line, "* LIST (%s) \"/\" ",
+	    attrs.len ? attrs.data + 1 : "");
 	imap_put_mbox(s, &line, name);
 	io_printf(s, "%s\r\n", buf_cstr(&line));
 	buf_free(&line);
@@ -141,17 +142,19 @@ cmd_select(struct imap_cmd *cmd)
 	size_t i;
 	int r;
 
-	if (name == NULL || (cmd->nargs != 1 && !(cmd->nargs == 2 &&
-	    cmd->args[1].type == IMAPP_LIST))) {
+	if (name == NULL ||
+	    (cmd->nargs != 1 &&
+		!(cmd->nargs == 2 && cmd->args[1].type == IMAPP_LIST))) {
 		imap_bad(cmd, "%s needs a mailbox name", cmd->c->name);
 		return;
 	}
 	if (cmd_mbox_check(cmd, 0) < 0)
 		return;
-	name = imap_astring(cmd, 0);	/* the stored form */
+	name = imap_astring(cmd, 0); /* the stored form */
 	memset(&q, 0, sizeof(q));
 	if (cmd->nargs == 2 && cmd_select_params(cmd, &cmd->args[1], &q) < 0) {
-		imap_bad(cmd, "Invalid SELECT parameters (QRESYNC needs ENABLE "
+		imap_bad(cmd,
+		    "Invalid SELECT parameters (QRESYNC needs ENABLE "
 		    "QRESYNC first)");
 		return;
 	}
@@ -159,8 +162,8 @@ cmd_select(struct imap_cmd *cmd)
 		io_printf(s, "* OK [CLOSED] Previous mailbox closed\r\n");
 	r = view_open(s, name, readonly, &mb, &nrecent, &err);
 	if (r != 0) {
-		imap_no(cmd, "%s%s", r == STORE_ENOENT ? "[NONEXISTENT] " :
-		    "", r == STORE_ENOENT ? "No such mailbox" : err);
+		imap_no(cmd, "%s%s", r == STORE_ENOENT ? "[NONEXISTENT] " : "",
+		    r == STORE_ENOENT ? "No such mailbox" : err);
 		return;
 	}
 	view_keywords_put(s);
@@ -179,20 +182,21 @@ cmd_select(struct imap_cmd *cmd)
 	if (unseen)
 		io_printf(s, "* OK [UNSEEN %u] First unseen\r\n", unseen);
 	io_printf(s, "* OK [MAILBOXID (F%u)] Ok\r\n", mb.id);
-	io_printf(s, "* OK [UIDVALIDITY %u] UIDs valid\r\n"
+	io_printf(s,
+	    "* OK [UIDVALIDITY %u] UIDs valid\r\n"
 	    "* OK [UIDNEXT %u] Predicted next UID\r\n"
-	    "* OK [HIGHESTMODSEQ %llu] Highest\r\n", mb.uidvalidity,
-	    mb.uidnext, (unsigned long long)mb.highestmodseq);
+	    "* OK [HIGHESTMODSEQ %llu] Highest\r\n",
+	    mb.uidvalidity, mb.uidnext, (unsigned long long)mb.highestmodseq);
 	if (q.on && q.uidvalidity == mb.uidvalidity)
 		cmd_select_resync(s, &q);
-	imap_ok(cmd, "[%s] %s completed", readonly ? "READ-ONLY" :
-	    "READ-WRITE", cmd->c->name);
+	imap_ok(cmd, "[%s] %s completed", readonly ? "READ-ONLY" : "READ-WRITE",
+	    cmd->c->name);
 }
 
 /* cmd_expunge_deleted - expunge \Deleted messages (of uids if given) */
 static int
-cmd_expunge_deleted(struct imap_session *s, const uint32_t *only,
-    size_t nonly, const char **err)
+cmd_expunge_deleted(struct imap_session *s, const uint32_t *only, size_t nonly,
+    const char **err)
 {
 	struct imap_view *v = &s->view;
 	uint32_t *uids = xcalloc(v->n + 1, sizeof(*uids));

@@ -40,7 +40,7 @@ static char *
 sort_addr(const char *hdr, size_t hlen, const char *name, int display)
 {
 	struct buf v = BUF_INIT, n = BUF_INIT, m = BUF_INIT, h = BUF_INIT,
-	    d = BUF_INIT;
+		   d = BUF_INIT;
 	char *r;
 
 	sort_hdr(hdr, hlen, name, &v);
@@ -82,8 +82,8 @@ sort_item_load(struct imap_session *s, const struct sort_ctx *c,
 		case SK_DATE:
 			buf_reset(&v);
 			sort_hdr(data, hlen, "Date", &v);
-			if (v.len > 0 && date_parse_rfc5322(v.data, v.len, &t,
-			    &tz) == 0)
+			if (v.len > 0 &&
+			    date_parse_rfc5322(v.data, v.len, &t, &tz) == 0)
 				it->date = t;
 			break;
 		case SK_SUBJECT:
@@ -93,20 +93,28 @@ sort_item_load(struct imap_session *s, const struct sort_ctx *c,
 				it->str[0] = sort_base_subject(buf_cstr(&v),
 				    v.len, &it->reply);
 			break;
-		case SK_FROM: case SK_TO: case SK_CC:
-			if (it->str[c->crit[i].key == SK_FROM ? 1 :
-			    c->crit[i].key == SK_TO ? 2 : 3] == NULL)
-				it->str[c->crit[i].key == SK_FROM ? 1 :
-				    c->crit[i].key == SK_TO ? 2 : 3] =
-				    sort_addr(data, hlen, c->crit[i].key ==
-				    SK_FROM ? "From" : c->crit[i].key ==
-				    SK_TO ? "To" : "Cc", 0);
+		case SK_FROM:
+		case SK_TO:
+		case SK_CC:
+			if (it->str[c->crit[i].key == SK_FROM ? 1
+				    : c->crit[i].key == SK_TO ? 2
+							      : 3] == NULL)
+				it->str[c->crit[i].key == SK_FROM ? 1
+					: c->crit[i].key == SK_TO ? 2
+								  : 3] =
+				    sort_addr(data, hlen,
+					c->crit[i].key == SK_FROM     ? "From"
+					    : c->crit[i].key == SK_TO ? "To"
+								      : "Cc",
+					0);
 			break;
-		case SK_DISPLAYFROM: case SK_DISPLAYTO:
+		case SK_DISPLAYFROM:
+		case SK_DISPLAYTO:
 			if (it->str[4] == NULL)
 				it->str[4] = sort_addr(data, hlen,
-				    c->crit[i].key == SK_DISPLAYFROM ?
-				    "From" : "To", 1);
+				    c->crit[i].key == SK_DISPLAYFROM ? "From"
+								     : "To",
+				    1);
 			break;
 		default:
 			break;
@@ -140,7 +148,8 @@ sort_items(struct imap_cmd *cmd, const struct sort_ctx *c,
 	}
 	if (strcasecmp(args[0].str, "UTF-8") != 0 &&
 	    strcasecmp(args[0].str, "US-ASCII") != 0) {
-		imap_no(cmd, "[BADCHARSET (US-ASCII UTF-8)] Unsupported "
+		imap_no(cmd,
+		    "[BADCHARSET (US-ASCII UTF-8)] Unsupported "
 		    "charset");
 		return NULL;
 	}
@@ -162,10 +171,10 @@ sort_items(struct imap_cmd *cmd, const struct sort_ctx *c,
 	for (i = 0; i < nhits; i++)
 		uids[i] = v->msgs[hits[i] - 1].uid;
 	items = xcalloc(nhits + 1, sizeof(*items));
-	if (nhits > 0 && store_msg_get_uids(s->st, v->mboxid, uids, nhits,
-	    &recs, &nrecs, &err) != 0) {
-		log_error("sort user=%s mailbox=%s: %s", s->user, v->name,
-		    err);
+	if (nhits > 0 &&
+	    store_msg_get_uids(s->st, v->mboxid, uids, nhits, &recs, &nrecs,
+		&err) != 0) {
+		log_error("sort user=%s mailbox=%s: %s", s->user, v->name, err);
 		nrecs = 0;
 	}
 	/* records come in the order of uids, the missing left out */
@@ -213,8 +222,8 @@ cmd_sort_keep(struct imap_cmd *cmd, const struct sort_ctx *c,
 		imapp_put_string(&q, cmd->tag, strlen(cmd->tag));
 		io_printf(s, "* NO [NOUPDATE %s] %s\r\n", buf_cstr(&q), why);
 		log_info("search context refused user=%s addr=%s tag=%s "
-		    "reason=\"%s\" limit=%d", s->user, s->addr, cmd->tag, why,
-		    SEARCH_CTX_MAX);
+			 "reason=\"%s\" limit=%d",
+		    s->user, s->addr, cmd->tag, why, SEARCH_CTX_MAX);
 		buf_free(&q);
 		return 0;
 	}
@@ -236,28 +245,28 @@ cmd_sort(struct imap_cmd *cmd)
 	int r;
 
 	memset(&c, 0, sizeof(c));
-	if ((r = search_ret_parse(cmd->args, cmd->nargs, SEARCH_RET_MIN |
-	    SEARCH_RET_MAX | SEARCH_RET_ALL | SEARCH_RET_COUNT |
-	    SEARCH_RET_CONTEXT | SEARCH_RET_UPDATE | SEARCH_RET_PARTIAL,
-	    &ret, &err)) < 0) {
+	if ((r = search_ret_parse(cmd->args, cmd->nargs,
+		 SEARCH_RET_MIN | SEARCH_RET_MAX | SEARCH_RET_ALL |
+		     SEARCH_RET_COUNT | SEARCH_RET_CONTEXT | SEARCH_RET_UPDATE |
+		     SEARCH_RET_PARTIAL,
+		 &ret, &err)) < 0) {
 		imap_bad(cmd, "SORT: %s", err);
 		return;
 	}
 	skip = (size_t)r;
-	if (cmd->nargs < skip + 3 ||
-	    sort_criteria(&cmd->args[skip], &c) < 0) {
+	if (cmd->nargs < skip + 3 || sort_criteria(&cmd->args[skip], &c) < 0) {
 		imap_bad(cmd, "SORT needs (criteria) charset search-keys");
 		return;
 	}
-	if ((ret.opts & SEARCH_RET_UPDATE) && search_ctx_has(cmd->s,
-	    cmd->tag)) {
+	if ((ret.opts & SEARCH_RET_UPDATE) &&
+	    search_ctx_has(cmd->s, cmd->tag)) {
 		/* RFC 5267 4.3: updates are told by tag */
 		imap_bad(cmd, "Tag reuse: a search context has this tag");
 		return;
 	}
 	if ((items = sort_items(cmd, &c, cmd->args + skip + 1,
-	    cmd->nargs - skip - 1, &n, (ret.opts & SEARCH_RET_UPDATE) ?
-	    &prog : NULL)) == NULL)
+		 cmd->nargs - skip - 1, &n,
+		 (ret.opts & SEARCH_RET_UPDATE) ? &prog : NULL)) == NULL)
 		return;
 	qsort_r(items, n, sizeof(*items), sort_cmp, &c);
 	nums = xcalloc(n + 1, sizeof(*nums));

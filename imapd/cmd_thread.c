@@ -47,8 +47,9 @@ cmd_thread(struct imap_cmd *cmd)
 
 	if (cmd->nargs < 3 || cmd->args[0].type != IMAPP_ATOM ||
 	    (strcasecmp(cmd->args[0].str, "ORDEREDSUBJECT") != 0 &&
-	    strcasecmp(cmd->args[0].str, "REFERENCES") != 0)) {
-		imap_bad(cmd, "THREAD needs ORDEREDSUBJECT or REFERENCES, a "
+		strcasecmp(cmd->args[0].str, "REFERENCES") != 0)) {
+		imap_bad(cmd,
+		    "THREAD needs ORDEREDSUBJECT or REFERENCES, a "
 		    "charset and search keys");
 		return;
 	}
@@ -57,8 +58,8 @@ cmd_thread(struct imap_cmd *cmd)
 	c.crit[0].key = SK_SUBJECT;
 	c.crit[1].key = SK_DATE;
 	c.ncrit = 2;
-	if ((items = sort_items(cmd, &c, cmd->args + 1, cmd->nargs - 1,
-	    &n, NULL)) == NULL)
+	if ((items = sort_items(cmd, &c, cmd->args + 1, cmd->nargs - 1, &n,
+		 NULL)) == NULL)
 		return;
 	src.map = cmd_thread_map;
 	src.unmap = cmd_thread_unmap;

@@ -33,15 +33,15 @@
 #include "snap.h"
 #include "xalloc.h"
 
-#define COMPRESS_WINDOW 32768	/* deflate's largest window */
+#define COMPRESS_WINDOW 32768 /* deflate's largest window */
 #define COMPRESS_CHUNK 16384
 
 struct compress {
 	z_stream in, out;
-	struct buf raw;		/* client bytes not yet inflated */
-	struct buf zout;	/* deflated output of the last flush */
-	int starved;		/* the inflater needs more input */
-	int full;		/* it filled all room: may hold more */
+	struct buf raw;	 /* client bytes not yet inflated */
+	struct buf zout; /* deflated output of the last flush */
+	int starved;	 /* the inflater needs more input */
+	int full;	 /* it filled all room: may hold more */
 };
 
 /* compress_new - a fresh inflater and deflater, or NULL */
@@ -55,7 +55,7 @@ compress_new(void)
 		return NULL;
 	}
 	if (deflateInit2(&z->out, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -15, 8,
-	    Z_DEFAULT_STRATEGY) != Z_OK) {
+		Z_DEFAULT_STRATEGY) != Z_OK) {
 		inflateEnd(&z->in);
 		free(z);
 		return NULL;
@@ -76,8 +76,8 @@ compress_start(struct imap_session *s)
 	/* bytes already read after the command are the client's first
 	 * deflated ones */
 	buf_init(&s->in, 0);
-	if (early.len > 0 && compress_inflate(s, early.data, early.len,
-	    SIZE_MAX) < 0)
+	if (early.len > 0 &&
+	    compress_inflate(s, early.data, early.len, SIZE_MAX) < 0)
 		s->dead = 1;
 	buf_free(&early);
 }
@@ -145,8 +145,8 @@ compress_inflate(struct imap_session *s, const char *raw, size_t len,
 	while ((z->raw.len > 0 || z->full) && !z->starved && made < max) {
 		p = buf_reserve(&s->in, COMPRESS_CHUNK);
 		z->in.next_in = (Bytef *)z->raw.data;
-		z->in.avail_in = (uInt)(z->raw.len > UINT32_MAX ? UINT32_MAX :
-		    z->raw.len);
+		z->in.avail_in =
+		    (uInt)(z->raw.len > UINT32_MAX ? UINT32_MAX : z->raw.len);
 		z->in.next_out = (Bytef *)p;
 		z->in.avail_out = COMPRESS_CHUNK;
 		used = z->in.avail_in;
@@ -169,7 +169,7 @@ compress_inflate(struct imap_session *s, const char *raw, size_t len,
 		}
 		if (r != Z_OK) {
 			log_info("refused user=%s addr=%s "
-			    "reason=compressed-input-broken: %s",
+				 "reason=compressed-input-broken: %s",
 			    s->user[0] ? s->user : "-", s->addr,
 			    z->in.msg ? z->in.msg : "zlib error");
 			errno = EPROTO;
@@ -230,12 +230,14 @@ compress_restore(struct imap_session *s, const struct snap *sn)
 	if ((s->z = compress_new()) == NULL)
 		return -1;
 	imapd_client_deflated(1);
-	if (sn->zdict.len > 0 && (uncompress(win, &wl,
-	    (const Bytef *)sn->zdict.data, sn->zdict.len) != Z_OK ||
-	    inflateSetDictionary(&s->z->in, win, (uInt)wl) != Z_OK))
+	if (sn->zdict.len > 0 &&
+	    (uncompress(win, &wl, (const Bytef *)sn->zdict.data,
+		 sn->zdict.len) != Z_OK ||
+		inflateSetDictionary(&s->z->in, win, (uInt)wl) != Z_OK))
 		return -1;
-	if (sn->pending.len > 0 && compress_inflate(s, sn->pending.data,
-	    sn->pending.len, SIZE_MAX) < 0)
+	if (sn->pending.len > 0 &&
+	    compress_inflate(s, sn->pending.data, sn->pending.len, SIZE_MAX) <
+		0)
 		return -1;
 	return 0;
 }

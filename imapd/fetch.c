@@ -33,15 +33,32 @@
 #include "xalloc.h"
 
 enum fetch_kind {
-	F_FLAGS, F_INTERNALDATE, F_SIZE, F_UID, F_ENVELOPE, F_BODY,
-	F_BODYSTRUCTURE, F_MODSEQ, F_SECTION, F_SAVEDATE, F_EMAILID,
-	F_THREADID, F_PREVIEW, F_BINARY, F_BINSIZE,
+	F_FLAGS,
+	F_INTERNALDATE,
+	F_SIZE,
+	F_UID,
+	F_ENVELOPE,
+	F_BODY,
+	F_BODYSTRUCTURE,
+	F_MODSEQ,
+	F_SECTION,
+	F_SAVEDATE,
+	F_EMAILID,
+	F_THREADID,
+	F_PREVIEW,
+	F_BINARY,
+	F_BINSIZE,
 };
 
-#define FETCH_PREVIEW_CHARS 256	/* RFC 8970 3: at most 256 characters */
+#define FETCH_PREVIEW_CHARS 256 /* RFC 8970 3: at most 256 characters */
 
 enum fetch_sect {
-	S_ALL, S_HEADER, S_FIELDS, S_FIELDS_NOT, S_TEXT, S_MIME,
+	S_ALL,
+	S_HEADER,
+	S_FIELDS,
+	S_FIELDS_NOT,
+	S_TEXT,
+	S_MIME,
 };
 
 #define FETCH_MAX_PARTS 32
@@ -57,30 +74,30 @@ struct fetch_item {
 	size_t nfields;
 	int partial;
 	uint64_t poff, plen;
-	char *label;		/* response name, e.g. "BODY[HEADER]" */
+	char *label; /* response name, e.g. "BODY[HEADER]" */
 };
 
 struct fetch_req {
 	struct fetch_item *items;
 	size_t n;
-	uint64_t changedsince;	/* (CHANGEDSINCE n) modifier, 0: none */
-	int vanished;		/* (VANISHED) modifier (QRESYNC) */
-	struct imap_session *stream;	/* flush its output between items */
+	uint64_t changedsince;	     /* (CHANGEDSINCE n) modifier, 0: none */
+	int vanished;		     /* (VANISHED) modifier (QRESYNC) */
+	struct imap_session *stream; /* flush its output between items */
 	fetch_flush_fn *flush;
 };
 
 #define FETCH_STREAM_AT (256 * 1024)
-#define FETCH_CHUNK (64 * 1024)	/* bytes read from a file at once */
+#define FETCH_CHUNK (64 * 1024) /* bytes read from a file at once */
 
 /* the message file: fd for ranges, data (mapped) for parsing */
 struct fetch_src {
 	int fd;
 	size_t len;
-	const char *data;	/* NULL until a header or part is needed */
+	const char *data; /* NULL until a header or part is needed */
 	size_t maplen;
-	size_t hdr_len;		/* the message's header, once found */
+	size_t hdr_len; /* the message's header, once found */
 	int hdr_found;
-	struct mime_part *root;	/* parsed only to find a part */
+	struct mime_part *root; /* parsed only to find a part */
 };
 
 static void
@@ -89,8 +106,8 @@ fetch_add(struct fetch_req *r, enum fetch_kind k)
 	size_t i;
 
 	for (i = 0; i < r->n; i++)
-		if (r->items[i].kind == k && k != F_SECTION &&
-		    k != F_BINARY && k != F_BINSIZE)
+		if (r->items[i].kind == k && k != F_SECTION && k != F_BINARY &&
+		    k != F_BINSIZE)
 			return;
 	r->items = xreallocarray(r->items, r->n + 1, sizeof(*r->items));
 	memset(&r->items[r->n], 0, sizeof(r->items[r->n]));
@@ -188,7 +205,7 @@ static void
 fetch_label(struct fetch_item *it)
 {
 	static const char *names[] = { "", "HEADER", "HEADER.FIELDS",
-	    "HEADER.FIELDS.NOT", "TEXT", "MIME" };
+		"HEADER.FIELDS.NOT", "TEXT", "MIME" };
 	struct buf b = BUF_INIT;
 	size_t i;
 
@@ -196,8 +213,7 @@ fetch_label(struct fetch_item *it)
 	for (i = 0; i < it->nparts; i++)
 		buf_printf(&b, "%s%u", i ? "." : "", it->parts[i]);
 	if (it->sect != S_ALL)
-		buf_printf(&b, "%s%s", it->nparts ? "." : "",
-		    names[it->sect]);
+		buf_printf(&b, "%s%s", it->nparts ? "." : "", names[it->sect]);
 	if (it->nfields) {
 		buf_puts(&b, " (");
 		for (i = 0; i < it->nfields; i++) {
@@ -225,8 +241,9 @@ fetch_partial(struct fetch_item *it, const char *p, const char **end_r)
 	if (*p != '<' || dot == NULL || (gt = strchr(dot, '>')) == NULL)
 		return -1;
 	if (imapp_number(p + 1, (size_t)(dot - p - 1), 0, IMAPP_NUMBER_MAX,
-	    &it->poff) < 0 || imapp_number(dot + 1, (size_t)(gt - dot - 1),
-	    1, IMAPP_NUMBER_MAX, &it->plen) < 0)
+		&it->poff) < 0 ||
+	    imapp_number(dot + 1, (size_t)(gt - dot - 1), 1, IMAPP_NUMBER_MAX,
+		&it->plen) < 0)
 		return -1;
 	it->partial = 1;
 	*end_r = gt + 1;
@@ -404,10 +421,11 @@ fetch_modifiers(struct fetch_req *r, const struct imapp_arg *m,
 			return -1;
 		}
 		if (i + 1 >= m->nlist || v->type != IMAPP_ATOM ||
-		    r->changedsince != 0 || imapp_number(v->str, v->len, 1,
-		    IMAPP_MODSEQ_MAX, &r->changedsince) < 0) {
+		    r->changedsince != 0 ||
+		    imapp_number(v->str, v->len, 1, IMAPP_MODSEQ_MAX,
+			&r->changedsince) < 0) {
 			*error_r = "CHANGEDSINCE needs one mod-sequence "
-			    "(1 to 2^63-1)";
+				   "(1 to 2^63-1)";
 			return -1;
 		}
 	}
@@ -453,7 +471,7 @@ fetch_parse(const struct imapp_arg *args, size_t n, int uid_cmd,
 		n = args[0].nlist;
 	} else if (n != 1) {
 		*error_r = "FETCH needs a sequence set and one attribute or a "
-		    "parenthesised list";
+			   "parenthesised list";
 		fetch_free(&r);
 		return NULL;
 	}
@@ -469,9 +487,10 @@ fetch_parse(const struct imapp_arg *args, size_t n, int uid_cmd,
 		if (fetch_one(r, &list[i]) < 0) {
 			static char msg[160];
 
-			snprintf(msg, sizeof(msg), "Invalid FETCH attribute "
-			    "'%.100s'", list[i].type == IMAPP_LIST ? "(...)" :
-			    list[i].str);
+			snprintf(msg, sizeof(msg),
+			    "Invalid FETCH attribute "
+			    "'%.100s'",
+			    list[i].type == IMAPP_LIST ? "(...)" : list[i].str);
 			*error_r = msg;
 			fetch_free(&r);
 			return NULL;
@@ -492,7 +511,8 @@ fetch_sets_seen(const struct fetch_req *req)
 
 	for (i = 0; i < req->n; i++)
 		if ((req->items[i].kind == F_SECTION ||
-		    req->items[i].kind == F_BINARY) && !req->items[i].peek)
+			req->items[i].kind == F_BINARY) &&
+		    !req->items[i].peek)
 			return 1;
 	return 0;
 }
@@ -652,10 +672,11 @@ fetch_section_range(const struct fetch_item *it, struct fetch_src *src,
 	if (it->nparts == 0) {
 		/* the message's own header and text: no parsing */
 		*off_r = it->sect == S_TEXT ? fetch_hdr_len(src) : 0;
-		*n_r = it->sect == S_TEXT ? src->maplen - *off_r :
-		    fetch_hdr_len(src);
-		return it->sect == S_FIELDS || it->sect == S_FIELDS_NOT ?
-		    1 : it->sect == S_HEADER || it->sect == S_TEXT ? 0 : -1;
+		*n_r = it->sect == S_TEXT ? src->maplen - *off_r
+					  : fetch_hdr_len(src);
+		return it->sect == S_FIELDS || it->sect == S_FIELDS_NOT ? 1
+		    : it->sect == S_HEADER || it->sect == S_TEXT	? 0
+									: -1;
 	}
 	p = mime_find_part(fetch_root(src), it->parts, it->nparts);
 	if (p == NULL)
@@ -703,8 +724,9 @@ fetch_read(struct fetch_src *src, char *p, size_t off, size_t n)
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0) {
-			log_error("fetch read: %s", r < 0 ? strerror(errno) :
-			    "file shorter than its record");
+			log_error("fetch read: %s",
+			    r < 0 ? strerror(errno)
+				  : "file shorter than its record");
 			memset(p + got, ' ', n - got);
 			return;
 		}
@@ -735,8 +757,8 @@ fetch_range_has_nul(struct fetch_src *src, size_t off, size_t n)
  * the request streams into it; else read into out at once
  */
 static void
-fetch_put_range(const struct fetch_req *req, struct fetch_src *src,
-    size_t off, size_t n, int lit8, struct buf *out)
+fetch_put_range(const struct fetch_req *req, struct fetch_src *src, size_t off,
+    size_t n, int lit8, struct buf *out)
 {
 	size_t k;
 	char *p;
@@ -758,8 +780,7 @@ fetch_put_range(const struct fetch_req *req, struct fetch_src *src,
 		out->len += k;
 		out->data[out->len] = '\0';
 		/* a client gone: the rest is not read */
-		if (out->len >= FETCH_STREAM_AT &&
-		    req->flush(req->stream) < 0)
+		if (out->len >= FETCH_STREAM_AT && req->flush(req->stream) < 0)
 			break;
 	}
 }
@@ -767,8 +788,8 @@ fetch_put_range(const struct fetch_req *req, struct fetch_src *src,
 /* fetch_render_section - one section item: a range of the file, or the
  * header fields built from the mapped header */
 static void
-fetch_render_section(const struct fetch_req *req,
-    const struct fetch_item *it, struct fetch_src *src, struct buf *out)
+fetch_render_section(const struct fetch_req *req, const struct fetch_item *it,
+    struct fetch_src *src, struct buf *out)
 {
 	struct buf sec = BUF_INIT;
 	size_t off = 0, n = 0;
@@ -802,8 +823,8 @@ fetch_render_section(const struct fetch_req *req,
  * fetch_load refuses it first (UNKNOWN-CTE)
  */
 static void
-fetch_render_binary(const struct fetch_req *req,
-    const struct fetch_item *it, struct fetch_src *src, struct buf *out)
+fetch_render_binary(const struct fetch_req *req, const struct fetch_item *it,
+    struct fetch_src *src, struct buf *out)
 {
 	const struct mime_part *p = NULL;
 	struct buf sec = BUF_INIT;
@@ -838,8 +859,7 @@ fetch_render_binary(const struct fetch_req *req,
 			buf_printf(out, "~{%zu}\r\n", n);
 			buf_append(out, sec.data + o, n);
 		} else {
-			imapp_put_literal(out, sec.data ? sec.data + o : "",
-			    n);
+			imapp_put_literal(out, sec.data ? sec.data + o : "", n);
 		}
 	} else {
 		fetch_partial_range(it, &off, &n);
@@ -880,20 +900,22 @@ fetch_load(const struct fetch_req *req, struct store *st,
 		case F_ENVELOPE:
 		case F_BODY:
 		case F_BODYSTRUCTURE:
-			if (*env == NULL && store_msg_cache(st, rec->guid,
-			    env, body, bs, error_r) < 0)
+			if (*env == NULL &&
+			    store_msg_cache(st, rec->guid, env, body, bs,
+				error_r) < 0)
 				return -1;
 			break;
 		case F_SECTION:
 		case F_PREVIEW:
 		case F_BINARY:
 		case F_BINSIZE:
-			if (src->fd < 0 && store_msg_open(st, rec->guid,
-			    &src->fd, &src->len, error_r) < 0)
+			if (src->fd < 0 &&
+			    store_msg_open(st, rec->guid, &src->fd, &src->len,
+				error_r) < 0)
 				return -1;
 			if (fetch_item_maps(it) && src->data == NULL &&
 			    store_msg_map(st, rec->guid, &src->data,
-			    &src->maplen, error_r) < 0)
+				&src->maplen, error_r) < 0)
 				return -1;
 			if (fetch_binary_unknown(it, src)) {
 				*error_r = "unknown content-transfer-encoding";
@@ -1013,8 +1035,8 @@ fetch_item_render(const struct fetch_req *req, const struct fetch_item *it,
 
 int
 fetch_render(const struct fetch_req *req, struct store *st,
-    const struct fetch_msg *m, int force_flags, int condstore,
-    struct buf *out, const char **error_r)
+    const struct fetch_msg *m, int force_flags, int condstore, struct buf *out,
+    const char **error_r)
 {
 	const struct store_msg *rec = m->rec;
 	char *env = NULL, *body = NULL, *bs = NULL;
@@ -1034,8 +1056,8 @@ fetch_render(const struct fetch_req *req, struct store *st,
 		for (i = 0; i < req->n; i++) {
 			if (i > 0)
 				buf_putc(out, ' ');
-			fetch_item_render(req, &req->items[i], m, cached,
-			    &src, out);
+			fetch_item_render(req, &req->items[i], m, cached, &src,
+			    out);
 			flags_done |= req->items[i].kind == F_FLAGS;
 			/* many large sections of one message: memory stays
 			 * one section, not their sum */
@@ -1075,8 +1097,8 @@ fetch_stream(struct fetch_req *req, struct imap_session *s,
 /* fetch_section_put - [off, off+n) of the file, or of the fields built
  * from it, narrowed by the item's partial, onto out when at most max */
 static int
-fetch_section_put(const struct fetch_item *it, struct fetch_src *src,
-    int r, size_t off, size_t n, size_t max, struct buf *out)
+fetch_section_put(const struct fetch_item *it, struct fetch_src *src, int r,
+    size_t off, size_t n, size_t max, struct buf *out)
 {
 	struct buf sec = BUF_INIT;
 	char *p;
@@ -1106,8 +1128,8 @@ fetch_section_put(const struct fetch_item *it, struct fetch_src *src,
 
 int
 fetch_section_get(struct store *st, const struct store_msg *rec,
-    const char *section, int partial, uint64_t poff, uint64_t plen,
-    size_t max, struct buf *out, const char **error_r)
+    const char *section, int partial, uint64_t poff, uint64_t plen, size_t max,
+    struct buf *out, const char **error_r)
 {
 	struct fetch_item it;
 	struct fetch_src src;
@@ -1125,12 +1147,14 @@ fetch_section_get(struct store *st, const struct store_msg *rec,
 	it.plen = plen > 0 ? plen : UINT64_MAX;
 	if (fetch_section(&it, text, &end) < 0 || *end != '\0')
 		r = FETCH_ENOSECTION;
-	else if (store_msg_open(st, rec->guid, &src.fd, &src.len,
-	    error_r) < 0 || (fetch_item_maps(&it) && store_msg_map(st,
-	    rec->guid, &src.data, &src.maplen, error_r) < 0))
+	else if (store_msg_open(st, rec->guid, &src.fd, &src.len, error_r) <
+		0 ||
+	    (fetch_item_maps(&it) &&
+		store_msg_map(st, rec->guid, &src.data, &src.maplen, error_r) <
+		    0))
 		r = -1;
 	else if ((r = fetch_section_range(&it, &src, &off, &n)) < 0)
-		r = FETCH_ENOSECTION;	/* no such part */
+		r = FETCH_ENOSECTION; /* no such part */
 	else
 		r = fetch_section_put(&it, &src, r, off, n, max, out);
 	if (src.data != NULL)

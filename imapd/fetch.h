@@ -37,8 +37,8 @@ int fetch_wants_modseq(const struct fetch_req *req);
  * BINARY item names a part whose encoding berth cannot undo */
 #define FETCH_EUNKNOWNCTE (-2)
 int fetch_render(const struct fetch_req *req, struct store *st,
-    const struct fetch_msg *m, int force_flags, int condstore,
-    struct buf *out, const char **error_r);
+    const struct fetch_msg *m, int force_flags, int condstore, struct buf *out,
+    const char **error_r);
 /* fetch_stream - fetch_render into s->out may flush it with flush
  * (io_flush) between items (a response of many large sections then costs
  * one section of memory); without it, a response is built whole */
@@ -60,7 +60,7 @@ void fetch_free(struct fetch_req **req);
 #define FETCH_ENOSECTION (-3)
 #define FETCH_ETOOBIG (-4)
 int fetch_section_get(struct store *st, const struct store_msg *rec,
-    const char *section, int partial, uint64_t poff, uint64_t plen,
-    size_t max, struct buf *out, const char **error_r);
+    const char *section, int partial, uint64_t poff, uint64_t plen, size_t max,
+    struct buf *out, const char **error_r);
 
 #endif

@@ -23,10 +23,10 @@ enum imap_state {
 /* one message as the client knows it; msgno = index + 1 */
 struct view_msg {
 	uint32_t uid;
-	uint32_t flags;		/* STORE_F_* as last reported */
-	uint64_t modseq;	/* as last reported */
-	unsigned recent:1;
-	unsigned gone:1;	/* expunged, EXPUNGE not yet sent */
+	uint32_t flags;	 /* STORE_F_* as last reported */
+	uint64_t modseq; /* as last reported */
+	unsigned recent : 1;
+	unsigned gone : 1; /* expunged, EXPUNGE not yet sent */
 };
 
 struct search_ctx;
@@ -36,23 +36,23 @@ struct imap_view {
 	char *name;
 	int readonly;
 	uint32_t uidvalidity;
-	uint64_t modseq;	/* HIGHESTMODSEQ as last synced */
-	uint64_t smodseq;	/* HIGHESTMODSEQ the last sync read: >= modseq;
-				 * greater while expunges are held back (all
-				 * else up to it is in the view) */
-	uint32_t recent_lo;	/* UIDs in (recent_lo, recent_hi] are */
-	uint32_t recent_hi;	/* \Recent in this session: claimed at
-				 * SELECT and as they arrive (EXAMINE:
-				 * those nobody claimed at EXAMINE) */
-	struct buf keywords;	/* " a b": keywords the client was told
-				 * of in FLAGS */
-	uint32_t *saved;	/* SEARCHRES "$": UIDs, ascending; they
-				 * travel in a parked session's snapshot
-				 * (its saved field) */
+	uint64_t modseq;     /* HIGHESTMODSEQ as last synced */
+	uint64_t smodseq;    /* HIGHESTMODSEQ the last sync read: >= modseq;
+			      * greater while expunges are held back (all
+			      * else up to it is in the view) */
+	uint32_t recent_lo;  /* UIDs in (recent_lo, recent_hi] are */
+	uint32_t recent_hi;  /* \Recent in this session: claimed at
+			      * SELECT and as they arrive (EXAMINE:
+			      * those nobody claimed at EXAMINE) */
+	struct buf keywords; /* " a b": keywords the client was told
+			      * of in FLAGS */
+	uint32_t *saved;     /* SEARCHRES "$": UIDs, ascending; they
+			      * travel in a parked session's snapshot
+			      * (its saved field) */
 	size_t nsaved;
 	struct view_msg *msgs;
 	size_t n, size;
-	struct search_ctx *ctx;	/* RETURN (UPDATE) contexts (search_ctx.c);
+	struct search_ctx *ctx; /* RETURN (UPDATE) contexts (search_ctx.c);
 				 * while any, the session is not parked */
 	int ctx_logged;		/* "not parked" said for this view */
 };
@@ -61,42 +61,42 @@ struct imap_session {
 	int fd;
 	char addr[64];
 	int port;
-	int secure;		/* TLS or a Unix socket */
-	int tls;		/* under TLS (tlsd relays it) */
+	int secure; /* TLS or a Unix socket */
+	int tls;    /* under TLS (tlsd relays it) */
 	enum imap_state state;
 	char user[256];
 	struct store *st;
-	struct imap_view view;	/* valid in IMAP_S_SELECTED */
+	struct imap_view view; /* valid in IMAP_S_SELECTED */
 	struct imapp_reader rd;
-	struct buf in;		/* bytes read but not yet fed */
-	size_t in_contd;	/* in[0..in_contd) came back from idled
-				 * with its literals' "+" already sent */
-	long long served_ms;	/* CLOCK_MONOTONIC: this worker took it */
-	long long cmd_ms;	/* when the unfinished command began, or 0 */
-	uint64_t in_total;	/* bytes read from the client so far */
-	long long stall_ms;	/* a command too big to park: when its
-				 * current stall_min_rate window began, or 0 */
-	uint64_t stall_in;	/* in_total then */
-	struct buf out;		/* pending output */
+	struct buf in;	     /* bytes read but not yet fed */
+	size_t in_contd;     /* in[0..in_contd) came back from idled
+			      * with its literals' "+" already sent */
+	long long served_ms; /* CLOCK_MONOTONIC: this worker took it */
+	long long cmd_ms;    /* when the unfinished command began, or 0 */
+	uint64_t in_total;   /* bytes read from the client so far */
+	long long stall_ms;  /* a command too big to park: when its
+			      * current stall_min_rate window began, or 0 */
+	uint64_t stall_in;   /* in_total then */
+	struct buf out;	     /* pending output */
 	int failed_logins;
-	int condstore;		/* ENABLE CONDSTORE / used */
-	int qresync;		/* ENABLE QRESYNC: VANISHED for EXPUNGE */
-	int rev2;		/* ENABLE IMAP4rev2 (RFC 9051): no \Recent,
-				 * ESEARCH for SEARCH, LIST in SELECT */
-	int utf8;		/* ENABLE UTF8=ACCEPT (RFC 6855), or
-				 * IMAP4rev2: mailbox names and quoted
-				 * strings in UTF-8 */
-	struct compress *z;	/* COMPRESS=DEFLATE (RFC 4978), or NULL */
+	int condstore;	    /* ENABLE CONDSTORE / used */
+	int qresync;	    /* ENABLE QRESYNC: VANISHED for EXPUNGE */
+	int rev2;	    /* ENABLE IMAP4rev2 (RFC 9051): no \Recent,
+			     * ESEARCH for SEARCH, LIST in SELECT */
+	int utf8;	    /* ENABLE UTF8=ACCEPT (RFC 6855), or
+			     * IMAP4rev2: mailbox names and quoted
+			     * strings in UTF-8 */
+	struct compress *z; /* COMPRESS=DEFLATE (RFC 4978), or NULL */
 	long long timeout_ms;
-	int dead;		/* I/O failed: stop */
-	int parked;		/* handed to idled: do not close */
-	uint64_t conn_id;	/* authd's admission id, 0 if none */
-	long long idle_since_ms;	/* CLOCK_MONOTONIC, when the current
-					 * IDLE began (kept across parks) */
-	struct imap_notify *notify;	/* NOTIFY SET state, NULL: none */
-	int slot_fd[2];		/* upload slots held (user, address), -1:
-				 * none (imapd_slot.c) */
-	char *slot_path[2];	/* their files, NULL: none */
+	int dead;		    /* I/O failed: stop */
+	int parked;		    /* handed to idled: do not close */
+	uint64_t conn_id;	    /* authd's admission id, 0 if none */
+	long long idle_since_ms;    /* CLOCK_MONOTONIC, when the current
+				     * IDLE began (kept across parks) */
+	struct imap_notify *notify; /* NOTIFY SET state, NULL: none */
+	int slot_fd[2];		    /* upload slots held (user, address), -1:
+				     * none (imapd_slot.c) */
+	char *slot_path[2];	    /* their files, NULL: none */
 };
 
 /* the command currently running, for handlers */
@@ -106,10 +106,10 @@ struct imap_cmd {
 	const char *tag;
 	struct imapp_arg *args;
 	size_t nargs;
-	int uid;		/* UID prefix */
-	char **spent;		/* argument strings replaced by their
-				 * stored form (cmd_mbox_check), freed
-				 * after the handler */
+	int uid;      /* UID prefix */
+	char **spent; /* argument strings replaced by their
+		       * stored form (cmd_mbox_check), freed
+		       * after the handler */
 	size_t nspent;
 };
 
@@ -120,15 +120,17 @@ typedef void imap_cmd_fn(struct imap_cmd *cmd);
  * reclaims its locks with failchk: no one else's session is touched.
  * Waiting for the client does not count. */
 #define IMAPD_WATCHDOG_S 300
-#define IMAPD_BACKLOG_STEP_MS 10	/* how often a waiting worker looks for
-					 * clients queued on its listeners */
+#define IMAPD_BACKLOG_STEP_MS                                                  \
+	10 /* how often a waiting worker looks for                             \
+	    * clients queued on its listeners */
 
-#define IMAP_CMD_NOTAUTH	0x01	/* allowed before login */
-#define IMAP_CMD_AUTH		0x02	/* allowed after login */
-#define IMAP_CMD_SELECTED	0x04	/* needs a selected mailbox */
-#define IMAP_CMD_NOEXPUNGE	0x08	/* no untagged EXPUNGE after (RFC 3501
-					 * 7.4.1: FETCH, STORE, SEARCH) */
-#define IMAP_CMD_UID		0x10	/* also as "UID <command>" */
+#define IMAP_CMD_NOTAUTH 0x01  /* allowed before login */
+#define IMAP_CMD_AUTH 0x02     /* allowed after login */
+#define IMAP_CMD_SELECTED 0x04 /* needs a selected mailbox */
+#define IMAP_CMD_NOEXPUNGE                                                     \
+	0x08		  /* no untagged EXPUNGE after (RFC 3501               \
+			   * 7.4.1: FETCH, STORE, SEARCH) */
+#define IMAP_CMD_UID 0x10 /* also as "UID <command>" */
 
 struct imap_cmd_def {
 	const char *name;
@@ -222,8 +224,8 @@ int imapd_park(struct imap_session *s, int kind, const char *tag);
  * when idled did not acknowledge in time (the session is left with it,
  * which answers reply: the caller does nothing more), -1 when the caller
  * logs in itself */
-int imapd_park_login(struct imap_session *s, const char *tag,
-    const char *mech, const char *reply, long long wait_ms);
+int imapd_park_login(struct imap_session *s, const char *tag, const char *mech,
+    const char *reply, long long wait_ms);
 /* cmd_auth_capabilities - the CAPABILITY list for s's state (the
  * greeting's, CAPABILITY's and the login OK's) */
 void cmd_auth_capabilities(struct imap_session *s, struct buf *out);
@@ -233,8 +235,8 @@ void cmd_auth_login_finish(struct imap_session *s, const char *tag,
     const char *user, const char *mech);
 /* cmd_auth_resume - a session parked by imapd_park_sasl is back with
  * input: go on with its exchange (cmd_auth.c) */
-void cmd_auth_resume(struct imap_session *s, const char *tag,
-    const char *mech, long long deadline_ms);
+void cmd_auth_resume(struct imap_session *s, const char *tag, const char *mech,
+    long long deadline_ms);
 /* imapd_park_penalty - park a failed login until delay_ms from now, when
  * idled sends reply (and closes the session if close_after); 0 when
  * idled has it, -1 when the caller must do it itself */
@@ -245,9 +247,8 @@ int imapd_park_penalty(struct imap_session *s, long long delay_ms,
  * detached); what it has sent of it (s->in) travels along.  idled wakes
  * it on a whole line, or sends reply at deadline_ms (then closes if
  * close_after).  0 when idled has it, -1 when the caller waits itself */
-int imapd_park_sasl(struct imap_session *s, const char *tag,
-    const char *mech, const char *reply, long long deadline_ms,
-    int close_after);
+int imapd_park_sasl(struct imap_session *s, const char *tag, const char *mech,
+    const char *reply, long long deadline_ms, int close_after);
 /*
  * imapd_park_take - receive what the handoff connection conn brings: a
  * parked session (returns its client fd, sn filled), a new TLS session
@@ -282,9 +283,9 @@ int imapd_notify_restore(struct imap_session *s, const struct snap *sn);
  * IDLE (delayed expunges may go), IMAPD_SYNC_CMD after a command (the
  * other mailboxes only, at most once per idle_poll) */
 void imapd_notify_sync(struct imap_session *s, int how);
-#define IMAPD_SYNC_WAIT	0
-#define IMAPD_SYNC_IDLE	1
-#define IMAPD_SYNC_CMD	2
+#define IMAPD_SYNC_WAIT 0
+#define IMAPD_SYNC_IDLE 1
+#define IMAPD_SYNC_CMD 2
 void imapd_notify_free(struct imap_session *s);
 
 /* imapd_tls.c */
@@ -335,8 +336,7 @@ void imap_bad(struct imap_cmd *cmd, const char *fmt, ...)
 const char *imap_astring(struct imap_cmd *cmd, size_t i);
 /* imap_put_mbox - mailbox name (the store's modified UTF-7) as an
  * astring in the session's form: UTF-8 once enabled (RFC 6855) */
-void imap_put_mbox(struct imap_session *s, struct buf *out,
-    const char *name);
+void imap_put_mbox(struct imap_session *s, struct buf *out, const char *name);
 /* imap_flags_parse - a flag list into bits and keywords; -1 bad */
 int imap_flags_parse(const struct imapp_arg *a, uint32_t *flags_r,
     struct buf *kw_r);
@@ -353,11 +353,13 @@ void view_sync(struct imap_session *s, int allow_expunge);
 /* view_new_fn - a message view_sync_as added (after its EXISTS) */
 typedef void view_new_fn(struct imap_session *s, const struct store_msg *m,
     uint32_t msgno, void *ctx);
-#define VIEW_SYNC_NEW		0x01	/* add new messages (EXISTS); without
-					 * it only a rename/delete is noticed */
-#define VIEW_SYNC_EXPUNGE	0x02	/* send EXPUNGE (else held back) */
-#define VIEW_SYNC_FLAGS		0x04	/* FETCH for flag changes (else the
-					 * view takes them silently) */
+#define VIEW_SYNC_NEW                                                          \
+	0x01		       /* add new messages (EXISTS); without           \
+				* it only a rename/delete is noticed */
+#define VIEW_SYNC_EXPUNGE 0x02 /* send EXPUNGE (else held back) */
+#define VIEW_SYNC_FLAGS                                                        \
+	0x04 /* FETCH for flag changes (else the                               \
+	      * view takes them silently) */
 /* view_sync_as - view_sync reporting what says (VIEW_SYNC_*); new_fn
  * (may be NULL) is called for every message added */
 void view_sync_as(struct imap_session *s, unsigned what, view_new_fn *new_fn,
@@ -365,8 +367,7 @@ void view_sync_as(struct imap_session *s, unsigned what, view_new_fn *new_fn,
 /* view_uncap - after view_rebuild: the client also knows every change up
  * to smodseq but held-back expunges (a snapshot's modseq stays at the
  * first held expunge); take those flags as reported */
-int view_uncap(struct imap_session *s, uint64_t smodseq,
-    const char **error_r);
+int view_uncap(struct imap_session *s, uint64_t smodseq, const char **error_r);
 struct snap;
 /* view_rebuild - the client's view as of a snapshot, from the store:
  * UIDs up to maxuid now present or expunged after the snapshot's modseq;

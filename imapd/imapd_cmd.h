@@ -38,8 +38,7 @@ struct search_prog;
 /* cmd_search_hits - the message numbers (ascending, malloc'ed) of the
  * view's messages prog matches, and the highest MODSEQ among them */
 int cmd_search_hits(struct imap_session *s, const struct search_prog *prog,
-    uint32_t **msgnos_r, size_t *n_r, uint64_t *highest_r,
-    const char **err);
+    uint32_t **msgnos_r, size_t *n_r, uint64_t *highest_r, const char **err);
 /* cmd_sort.c, cmd_thread.c */
 imap_cmd_fn cmd_sort, cmd_thread;
 /* cmd_compress.c */

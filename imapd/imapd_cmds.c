@@ -53,7 +53,7 @@ static const struct imap_cmd_def imapd_cmds[] = {
 	{ "STORE", cmd_store, SEL | IMAP_CMD_NOEXPUNGE | UID },
 	{ "COPY", cmd_copy, SEL | UID },
 	{ "MOVE", cmd_copy, SEL | UID },
-	{ NULL, NULL, 0 }
+	{ NULL, NULL, 0 },
 };
 
 const struct imap_cmd_def *

@@ -51,8 +51,8 @@
 struct table {
 	struct notify_mbox *mb;
 	size_t n, size;
-	size_t nsorted;		/* mb[0..nsorted) is sorted by name */
-	int over;		/* past NOTIFY_MAX_MBOXES */
+	size_t nsorted; /* mb[0..nsorted) is sorted by name */
+	int over;	/* past NOTIFY_MAX_MBOXES */
 };
 
 static struct notify_mbox *
@@ -141,10 +141,11 @@ table_named(struct imap_session *s, const struct imap_notify *n,
 	for (i = 0; i < n->ngroups; i++) {
 		const struct notify_group *g = &n->groups[i];
 
-		for (j = 0; j < (g->filter == NOTIFY_F_INBOXES ? 1 :
-		    g->nnames); j++) {
-			const char *name = g->filter == NOTIFY_F_INBOXES ?
-			    "INBOX" : g->names[j];
+		for (j = 0; j < (g->filter == NOTIFY_F_INBOXES ? 1 : g->nnames);
+		     j++) {
+			const char *name = g->filter == NOTIFY_F_INBOXES
+			    ? "INBOX"
+			    : g->names[j];
 
 			if (g->events == 0 || table_find(t->mb, t->n, name))
 				continue;
@@ -165,8 +166,8 @@ table_named(struct imap_session *s, const struct imap_notify *n,
 /* table_read - the store's state of what n covers; -1 on a store error
  * (*error_r), t->over when past NOTIFY_MAX_MBOXES */
 static int
-table_read(struct imap_session *s, const struct imap_notify *n,
-    struct table *t, const char **error_r)
+table_read(struct imap_session *s, const struct imap_notify *n, struct table *t,
+    const char **error_r)
 {
 	memset(t, 0, sizeof(*t));
 	if (!n->track_list)
@@ -176,8 +177,8 @@ table_read(struct imap_session *s, const struct imap_notify *n,
 	if (t->n > 1)
 		qsort(t->mb, t->n, sizeof(*t->mb), table_cmp);
 	t->nsorted = t->n;
-	if (n->track_subs && !t->over && store_sub_list(s->st, s->user,
-	    table_sub_cb, t, error_r) != 0)
+	if (n->track_subs && !t->over &&
+	    store_sub_list(s->st, s->user, table_sub_cb, t, error_r) != 0)
 		goto fail;
 	if (t->n > 1)
 		qsort(t->mb, t->n, sizeof(*t->mb), table_cmp);
@@ -223,8 +224,7 @@ notify_send_status(struct imap_session *s, const struct notify_mbox *m,
 
 /* notify_has_children - does any mailbox of tab live below name? */
 static int
-notify_has_children(const struct notify_mbox *tab, size_t n,
-    const char *name)
+notify_has_children(const struct notify_mbox *tab, size_t n, const char *name)
 {
 	size_t i, l = strlen(name);
 
@@ -248,9 +248,10 @@ notify_send_list(struct imap_session *s, const char *name,
 	if (m == NULL || m->id == 0)
 		buf_puts(&line, "\\NonExistent");
 	else
-		buf_printf(&line, "%s%s", m->attrs & STORE_MBOX_NOSELECT ?
-		    "\\Noselect " : "", notify_has_children(tab, n, name) ?
-		    "\\HasChildren" : "\\HasNoChildren");
+		buf_printf(&line, "%s%s",
+		    m->attrs & STORE_MBOX_NOSELECT ? "\\Noselect " : "",
+		    notify_has_children(tab, n, name) ? "\\HasChildren"
+						      : "\\HasNoChildren");
 	if (s->notify->track_subs && m != NULL && m->subscribed)
 		buf_puts(&line, " \\Subscribed");
 	buf_puts(&line, ") \"/\" ");
@@ -269,7 +270,7 @@ static int
 notify_id_cmp(const void *a, const void *b)
 {
 	uint32_t x = (*(const struct notify_mbox *const *)a)->id,
-	    y = (*(const struct notify_mbox *const *)b)->id;
+		 y = (*(const struct notify_mbox *const *)b)->id;
 
 	return x < y ? -1 : x > y;
 }
@@ -327,7 +328,7 @@ notify_report_names(struct imap_session *s, struct notify_mbox *old,
 		o = oid[i];
 		if (notify_find_id(cid, ncid, o->id) != NULL ||
 		    !(notify_spec_covers(n, o->name, o->subscribed) &
-		    NOTIFY_EV_MAILBOXNAME))
+			NOTIFY_EV_MAILBOXNAME))
 			continue;
 		/* gone; still subscribed perhaps, or made anew (that LIST
 		 * follows) */
@@ -342,11 +343,13 @@ notify_report_names(struct imap_session *s, struct notify_mbox *old,
 		    !((o->attrs ^ c->attrs) & STORE_MBOX_NOSELECT))
 			continue;
 		if (!((notify_spec_covers(n, c->name, c->subscribed) |
-		    (o ? notify_spec_covers(n, o->name, o->subscribed) : 0)) &
-		    NOTIFY_EV_MAILBOXNAME))
+			  (o ? notify_spec_covers(n, o->name, o->subscribed)
+			     : 0)) &
+			NOTIFY_EV_MAILBOXNAME))
 			continue;
-		notify_send_list(s, c->name, c, cur, ncur, o != NULL &&
-		    strcmp(o->name, c->name) != 0 ? o->name : NULL);
+		notify_send_list(s, c->name, c, cur, ncur,
+		    o != NULL && strcmp(o->name, c->name) != 0 ? o->name
+							       : NULL);
 	}
 	free(oid);
 	free(cid);
@@ -354,25 +357,27 @@ notify_report_names(struct imap_session *s, struct notify_mbox *old,
 
 /* notify_report_subs - SubscriptionChange: a merge of both tables */
 static void
-notify_report_subs(struct imap_session *s, struct notify_mbox *old,
-    size_t nold, struct notify_mbox *cur, size_t ncur)
+notify_report_subs(struct imap_session *s, struct notify_mbox *old, size_t nold,
+    struct notify_mbox *cur, size_t ncur)
 {
 	struct imap_notify *n = s->notify;
 	size_t i = 0, j = 0;
 	int d, osub, csub;
 
 	while (i < nold || j < ncur) {
-		d = i >= nold ? 1 : j >= ncur ? -1 :
-		    strcmp(old[i].name, cur[j].name);
+		d = i >= nold	? 1
+		    : j >= ncur ? -1
+				: strcmp(old[i].name, cur[j].name);
 		osub = d <= 0 ? old[i].subscribed : 0;
 		csub = d >= 0 ? cur[j].subscribed : 0;
-		if (osub != csub && ((notify_spec_covers(n, d <= 0 ?
-		    old[i].name : cur[j].name, osub) |
-		    notify_spec_covers(n, d <= 0 ? old[i].name : cur[j].name,
-		    csub)) & NOTIFY_EV_SUBSCRIPTION))
-			notify_send_list(s, d <= 0 ? old[i].name :
-			    cur[j].name, d >= 0 ? &cur[j] : NULL, cur, ncur,
-			    NULL);
+		if (osub != csub &&
+		    ((notify_spec_covers(n, d <= 0 ? old[i].name : cur[j].name,
+			  osub) |
+			 notify_spec_covers(n,
+			     d <= 0 ? old[i].name : cur[j].name, csub)) &
+			NOTIFY_EV_SUBSCRIPTION))
+			notify_send_list(s, d <= 0 ? old[i].name : cur[j].name,
+			    d >= 0 ? &cur[j] : NULL, cur, ncur, NULL);
 		if (d <= 0)
 			i++;
 		if (d >= 0)
@@ -396,8 +401,8 @@ notify_report_status(struct imap_session *s, struct notify_mbox *old,
 			continue;
 		/* a mailbox that was not there: only if it has mail */
 		o = notify_find_id(oid, noid, cur[i].id);
-		if (o != NULL ? notify_status_due(o, &cur[i], ev) :
-		    cur[i].uidnext > 1)
+		if (o != NULL ? notify_status_due(o, &cur[i], ev)
+			      : cur[i].uidnext > 1)
 			notify_send_status(s, &cur[i], ev);
 	}
 	free(oid);
@@ -428,10 +433,12 @@ notify_keep_counts(struct notify_mbox *old, size_t nold,
 static void
 notify_overflow(struct imap_session *s)
 {
-	io_printf(s, "* OK [NOTIFICATIONOVERFLOW] Too many mailboxes to "
-	    "watch (limit %d); NOTIFY is off\r\n", NOTIFY_MAX_MBOXES);
-	log_info("notify overflow user=%s addr=%s limit=%d", s->user,
-	    s->addr, NOTIFY_MAX_MBOXES);
+	io_printf(s,
+	    "* OK [NOTIFICATIONOVERFLOW] Too many mailboxes to "
+	    "watch (limit %d); NOTIFY is off\r\n",
+	    NOTIFY_MAX_MBOXES);
+	log_info("notify overflow user=%s addr=%s limit=%d", s->user, s->addr,
+	    NOTIFY_MAX_MBOXES);
 	imapd_notify_free(s);
 }
 
@@ -480,7 +487,7 @@ notify_new_fetch(struct imap_session *s, const struct store_msg *m,
 	(void)ctx;
 	fm.recent = s->view.msgs[msgno - 1].recent;
 	if (fetch_render(s->notify->fetch, s->st, &fm, 0, s->condstore, &out,
-	    &err) == 0)
+		&err) == 0)
 		io_put(s, out.data, out.len);
 	else
 		log_error("notify fetch user=%s uid=%u: %s", s->user, m->uid,
@@ -525,8 +532,8 @@ imapd_notify_sync(struct imap_session *s, int how)
 }
 
 int
-imapd_notify_set(struct imap_session *s, struct imap_notify *n,
-    int status, const char **error_r)
+imapd_notify_set(struct imap_session *s, struct imap_notify *n, int status,
+    const char **error_r)
 {
 	static char err[80];
 	struct table t;
@@ -540,8 +547,10 @@ imapd_notify_set(struct imap_session *s, struct imap_notify *n,
 	if (t.over) {
 		notify_spec_mbox_free(t.mb, t.n);
 		notify_spec_free(&n);
-		snprintf(err, sizeof(err), "Too many mailboxes to watch "
-		    "(limit %d)", NOTIFY_MAX_MBOXES);
+		snprintf(err, sizeof(err),
+		    "Too many mailboxes to watch "
+		    "(limit %d)",
+		    NOTIFY_MAX_MBOXES);
 		*error_r = err;
 		return -2;
 	}
@@ -555,8 +564,8 @@ imapd_notify_set(struct imap_session *s, struct imap_notify *n,
 			notify_send_status(s, &n->mb[i], ev);
 	}
 	n->synced_ms = clock_mono_ms();
-	log_debug("notify user=%s addr=%s groups=%zu mailboxes=%zu",
-	    s->user, s->addr, n->ngroups, n->nmb);
+	log_debug("notify user=%s addr=%s groups=%zu mailboxes=%zu", s->user,
+	    s->addr, n->ngroups, n->nmb);
 	return 0;
 }
 
@@ -573,8 +582,8 @@ notify_refuse(struct imap_session *s, const char *why, int limit)
 {
 	if (!s->notify->park_refused++)
 		log_info("not parked user=%s addr=%s reason=%s limit=%d; "
-		    "the worker keeps the session", s->user, s->addr, why,
-		    limit);
+			 "the worker keeps the session",
+		    s->user, s->addr, why, limit);
 	return -1;
 }
 
@@ -587,8 +596,9 @@ notify_snap_selected(struct imap_session *s, struct snap *sn)
 	uint32_t ev;
 
 	if (n == NULL)
-		return snap_watch_add(sn, v->mboxid, NOTIFY_EV_MESSAGE |
-		    NOTIFY_EV_MAILBOXNAME | SNAP_W_SELECTED, v->smodseq);
+		return snap_watch_add(sn, v->mboxid,
+		    NOTIFY_EV_MESSAGE | NOTIFY_EV_MAILBOXNAME | SNAP_W_SELECTED,
+		    v->smodseq);
 	/*
 	 * The watch starts where the last sync looked (smodseq); the view
 	 * (sn->modseq) may be older when expunges are held back.  idled
@@ -599,8 +609,10 @@ notify_snap_selected(struct imap_session *s, struct snap *sn)
 	ev = n->sel_events & NOTIFY_MSGEV;
 	if (n->sel_delayed && sn->kind != SNAP_K_IDLE)
 		ev &= ~(uint32_t)NOTIFY_EV_EXPUNGE;
-	return snap_watch_add(sn, v->mboxid, ev | NOTIFY_EV_MAILBOXNAME |
-	    SNAP_W_SELECTED | (n->fetch ? SNAP_W_NEWFETCH : 0), v->smodseq);
+	return snap_watch_add(sn, v->mboxid,
+	    ev | NOTIFY_EV_MAILBOXNAME | SNAP_W_SELECTED |
+		(n->fetch ? SNAP_W_NEWFETCH : 0),
+	    v->smodseq);
 }
 
 /* notify_user_events - what changes to the mailbox list wake s */
@@ -617,7 +629,7 @@ notify_user_events(const struct imap_notify *n)
 	for (i = 0; i < n->ngroups; i++)
 		if (n->groups[i].filter == NOTIFY_F_MAILBOXES &&
 		    n->groups[i].events != 0)
-			ev |= NOTIFY_EV_MAILBOXNAME;	/* may be created */
+			ev |= NOTIFY_EV_MAILBOXNAME; /* may be created */
 	return ev;
 }
 
@@ -629,8 +641,8 @@ imapd_notify_snap(struct imap_session *s, struct snap *sn)
 	uint32_t ev;
 
 	if (s->state == IMAP_S_SELECTED && notify_snap_selected(s, sn) < 0)
-		return n ? notify_refuse(s, "too-many-watches",
-		    SNAP_MAX_WATCH) : -1;
+		return n ? notify_refuse(s, "too-many-watches", SNAP_MAX_WATCH)
+			 : -1;
 	if (n == NULL)
 		return 0;
 	sn->flags |= SNAP_F_NOTIFY;
@@ -645,8 +657,7 @@ imapd_notify_snap(struct imap_session *s, struct snap *sn)
 	n->sel_mboxid = s->state == IMAP_S_SELECTED ? s->view.mboxid : 0;
 	n->sel_smodseq = s->state == IMAP_S_SELECTED ? s->view.smodseq : 0;
 	if (notify_spec_encode(n, &sn->notify_spec) < 0)
-		return notify_refuse(s, "notify-spec-too-large",
-		    SNAP_MAX_SPEC);
+		return notify_refuse(s, "notify-spec-too-large", SNAP_MAX_SPEC);
 	return 0;
 }
 
@@ -658,10 +669,11 @@ imapd_notify_restore(struct imap_session *s, const struct snap *sn)
 
 	if (!(sn->flags & SNAP_F_NOTIFY))
 		return 0;
-	if (notify_spec_decode(sn->notify_spec.data, sn->notify_spec.len,
-	    &n) < 0) {
+	if (notify_spec_decode(sn->notify_spec.data, sn->notify_spec.len, &n) <
+	    0) {
 		log_warn("resume with a malformed NOTIFY state user=%s "
-		    "addr=%s", s->user, s->addr);
+			 "addr=%s",
+		    s->user, s->addr);
 		return -1;
 	}
 	imapd_notify_free(s);

@@ -53,25 +53,30 @@ static const struct {
 };
 
 #define SPEC_NEVENTS (sizeof(spec_events) / sizeof(spec_events[0]))
-#define SPEC_SUPPORTED (NOTIFY_EV_NEW | NOTIFY_EV_EXPUNGE | \
-	NOTIFY_EV_FLAGS | NOTIFY_EV_MAILBOXNAME | NOTIFY_EV_SUBSCRIPTION)
+#define SPEC_SUPPORTED                                                         \
+	(NOTIFY_EV_NEW | NOTIFY_EV_EXPUNGE | NOTIFY_EV_FLAGS |                 \
+	    NOTIFY_EV_MAILBOXNAME | NOTIFY_EV_SUBSCRIPTION)
 #define SPEC_MSGEV (NOTIFY_EV_NEW | NOTIFY_EV_EXPUNGE | NOTIFY_EV_FLAGS)
 
 static const char *spec_filters[] = {
-	NULL, "inboxes", "personal", "subscribed", "subtree", "mailboxes",
+	NULL,
+	"inboxes",
+	"personal",
+	"subscribed",
+	"subtree",
+	"mailboxes",
 };
 
 /* the parse of one command */
 struct spec_parse {
 	struct imap_notify *n;
-	int sel_seen;		/* selected or selected-delayed given */
-	const char *unsupported;	/* first unsupported event, or NULL */
+	int sel_seen;		 /* selected or selected-delayed given */
+	const char *unsupported; /* first unsupported event, or NULL */
 	size_t nnames, namelen;
-	int utf8;		/* names in UTF-8 (UTF8=ACCEPT) */
+	int utf8; /* names in UTF-8 (UTF8=ACCEPT) */
 };
 
-static int
-spec_fail(int r, const char *fmt, ...)
+static int spec_fail(int r, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /* spec_fail - record why the command is refused; returns r */
@@ -112,7 +117,8 @@ spec_fetch_set(struct imap_notify *n, const char *text)
 			spec_fail(NOTIFY_SPEC_BAD, "MessageNew: %s", err);
 		}
 	} else {
-		spec_fail(NOTIFY_SPEC_BAD, "MessageNew: malformed fetch "
+		spec_fail(NOTIFY_SPEC_BAD,
+		    "MessageNew: malformed fetch "
 		    "attributes");
 	}
 	imapp_cmd_free(&c);
@@ -129,27 +135,32 @@ spec_parse_fetch(struct spec_parse *p, const struct imapp_arg *a)
 	int r;
 
 	if (p->n->fetch != NULL)
-		return spec_fail(NOTIFY_SPEC_BAD, "MessageNew fetch "
+		return spec_fail(NOTIFY_SPEC_BAD,
+		    "MessageNew fetch "
 		    "attributes given twice");
 	if (a->nlist == 0)
-		return spec_fail(NOTIFY_SPEC_BAD, "MessageNew: empty fetch "
+		return spec_fail(NOTIFY_SPEC_BAD,
+		    "MessageNew: empty fetch "
 		    "attribute list");
 	buf_putc(&text, '(');
 	for (i = 0; i < a->nlist; i++) {
 		if (a->list[i].type != IMAPP_ATOM) {
 			buf_free(&text);
-			return spec_fail(NOTIFY_SPEC_BAD, "MessageNew: fetch "
+			return spec_fail(NOTIFY_SPEC_BAD,
+			    "MessageNew: fetch "
 			    "attributes must be atoms");
 		}
 		buf_printf(&text, "%s%s", i ? " " : "", a->list[i].str);
 	}
 	buf_putc(&text, ')');
 	if (text.len > NOTIFY_MAX_FETCH_LEN)
-		r = spec_fail(NOTIFY_SPEC_LIMIT, "MessageNew fetch attributes "
-		    "too long (limit %d bytes)", NOTIFY_MAX_FETCH_LEN);
+		r = spec_fail(NOTIFY_SPEC_LIMIT,
+		    "MessageNew fetch attributes "
+		    "too long (limit %d bytes)",
+		    NOTIFY_MAX_FETCH_LEN);
 	else
-		r = spec_fetch_set(p->n, buf_cstr(&text)) < 0 ?
-		    NOTIFY_SPEC_BAD : 0;
+		r = spec_fetch_set(p->n, buf_cstr(&text)) < 0 ? NOTIFY_SPEC_BAD
+							      : 0;
 	buf_free(&text);
 	return r;
 }
@@ -176,22 +187,25 @@ spec_events_check(uint32_t ev, int selected)
 	uint32_t both = NOTIFY_EV_NEW | NOTIFY_EV_EXPUNGE;
 
 	if ((ev & both) != 0 && (ev & both) != both)
-		return spec_fail(NOTIFY_SPEC_BAD, "MessageNew and "
+		return spec_fail(NOTIFY_SPEC_BAD,
+		    "MessageNew and "
 		    "MessageExpunge must be given together");
 	if ((ev & (NOTIFY_EV_FLAGS | NOTIFY_EV_ANNOTATION)) &&
 	    (ev & both) != both)
-		return spec_fail(NOTIFY_SPEC_BAD, "FlagChange and "
+		return spec_fail(NOTIFY_SPEC_BAD,
+		    "FlagChange and "
 		    "AnnotationChange need MessageNew and MessageExpunge");
 	if (selected && (ev & ~(uint32_t)NOTIFY_EV_MESSAGE))
-		return spec_fail(NOTIFY_SPEC_BAD, "selected and "
+		return spec_fail(NOTIFY_SPEC_BAD,
+		    "selected and "
 		    "selected-delayed take message events only");
 	return 0;
 }
 
 /* spec_parse_events - "(event ...)" or NONE into *ev_r */
 static int
-spec_parse_events(struct spec_parse *p, const struct imapp_arg *a,
-    int selected, uint32_t *ev_r)
+spec_parse_events(struct spec_parse *p, const struct imapp_arg *a, int selected,
+    uint32_t *ev_r)
 {
 	const struct imapp_arg *e;
 	uint32_t bit;
@@ -202,14 +216,16 @@ spec_parse_events(struct spec_parse *p, const struct imapp_arg *a,
 	if (spec_atom_is(a, "NONE"))
 		return 0;
 	if (a->type != IMAPP_LIST)
-		return spec_fail(NOTIFY_SPEC_BAD, "expected a parenthesised "
+		return spec_fail(NOTIFY_SPEC_BAD,
+		    "expected a parenthesised "
 		    "event list or NONE");
 	if (a->nlist == 0)
 		return spec_fail(NOTIFY_SPEC_BAD, "empty event list");
 	for (i = 0; i < a->nlist; i++) {
 		e = &a->list[i];
 		if (e->type != IMAPP_ATOM)
-			return spec_fail(NOTIFY_SPEC_BAD, "expected an event "
+			return spec_fail(NOTIFY_SPEC_BAD,
+			    "expected an event "
 			    "name");
 		bit = spec_event_bit(e->str, &ok);
 		if (!ok && p->unsupported == NULL)
@@ -219,7 +235,8 @@ spec_parse_events(struct spec_parse *p, const struct imapp_arg *a,
 		    a->list[i + 1].type != IMAPP_LIST)
 			continue;
 		if (!selected)
-			return spec_fail(NOTIFY_SPEC_BAD, "MessageNew fetch "
+			return spec_fail(NOTIFY_SPEC_BAD,
+			    "MessageNew fetch "
 			    "attributes are only for selected and "
 			    "selected-delayed");
 		if ((r = spec_parse_fetch(p, &a->list[++i])) < 0)
@@ -242,8 +259,9 @@ spec_add_name(struct spec_parse *p, struct notify_group *g,
 	if (a->len > NOTIFY_MAX_NAME)
 		return spec_fail(NOTIFY_SPEC_BAD, "invalid mailbox name");
 	/* a UTF-8 session's name in the stored form, modified UTF-7 */
-	if ((p->utf8 ? mutf7_from_utf8(a->str, a->len, &m, &err) :
-	    buf_append(&m, a->str, a->len)) < 0 || m.len > NOTIFY_MAX_NAME ||
+	if ((p->utf8 ? mutf7_from_utf8(a->str, a->len, &m, &err)
+		     : buf_append(&m, a->str, a->len)) < 0 ||
+	    m.len > NOTIFY_MAX_NAME ||
 	    mboxname_check(buf_cstr(&m), m.len, &err) < 0) {
 		if (m.len > NOTIFY_MAX_NAME)
 			err = "invalid mailbox name";
@@ -253,9 +271,10 @@ spec_add_name(struct spec_parse *p, struct notify_group *g,
 	if (++p->nnames > NOTIFY_MAX_NAMES ||
 	    (p->namelen += m.len) > NOTIFY_MAX_NAMES_LEN) {
 		buf_free(&m);
-		return spec_fail(NOTIFY_SPEC_LIMIT, "too many mailbox names "
-		    "(limit %d names, %d bytes)", NOTIFY_MAX_NAMES,
-		    NOTIFY_MAX_NAMES_LEN);
+		return spec_fail(NOTIFY_SPEC_LIMIT,
+		    "too many mailbox names "
+		    "(limit %d names, %d bytes)",
+		    NOTIFY_MAX_NAMES, NOTIFY_MAX_NAMES_LEN);
 	}
 	name = xstrdup(buf_cstr(&m));
 	buf_free(&m);
@@ -304,10 +323,10 @@ spec_parse_selected(struct spec_parse *p, const struct imapp_arg *g)
 	const char *f = g->list[0].str;
 
 	if (g->nlist != 2)
-		return spec_fail(NOTIFY_SPEC_BAD, "%s takes one event list",
-		    f);
+		return spec_fail(NOTIFY_SPEC_BAD, "%s takes one event list", f);
 	if (p->sel_seen)
-		return spec_fail(NOTIFY_SPEC_BAD, "only one of selected and "
+		return spec_fail(NOTIFY_SPEC_BAD,
+		    "only one of selected and "
 		    "selected-delayed may be given");
 	p->sel_seen = 1;
 	p->n->sel_delayed = strcasecmp(f, "selected-delayed") == 0;
@@ -324,7 +343,8 @@ spec_parse_group(struct spec_parse *p, const struct imapp_arg *a)
 
 	if (a->type != IMAPP_LIST || a->nlist == 0 ||
 	    a->list[0].type != IMAPP_ATOM)
-		return spec_fail(NOTIFY_SPEC_BAD, "expected an event group: "
+		return spec_fail(NOTIFY_SPEC_BAD,
+		    "expected an event group: "
 		    "(filter events)");
 	f = a->list[0].str;
 	if (strcasecmp(f, "selected") == 0 ||
@@ -332,25 +352,30 @@ spec_parse_group(struct spec_parse *p, const struct imapp_arg *a)
 		return spec_parse_selected(p, a);
 	memset(&g, 0, sizeof(g));
 	for (g.filter = NOTIFY_F_INBOXES; g.filter <= NOTIFY_F_MAILBOXES;
-	    g.filter++)
+	     g.filter++)
 		if (strcasecmp(f, spec_filters[g.filter]) == 0)
 			break;
 	if (g.filter > NOTIFY_F_MAILBOXES)
-		return spec_fail(NOTIFY_SPEC_BAD, "unknown mailbox filter "
-		    "'%.64s'", f);
+		return spec_fail(NOTIFY_SPEC_BAD,
+		    "unknown mailbox filter "
+		    "'%.64s'",
+		    f);
 	named = g.filter == NOTIFY_F_SUBTREE || g.filter == NOTIFY_F_MAILBOXES;
 	if (a->nlist != (named ? 3u : 2u))
-		return spec_fail(NOTIFY_SPEC_BAD, named ? "%s takes mailbox "
-		    "names and one event list" : "%s takes one event list",
+		return spec_fail(NOTIFY_SPEC_BAD,
+		    named ? "%s takes mailbox "
+			    "names and one event list"
+			  : "%s takes one event list",
 		    spec_filters[g.filter]);
 	if (p->n->ngroups >= NOTIFY_MAX_GROUPS)
-		return spec_fail(NOTIFY_SPEC_LIMIT, "too many event groups "
-		    "(limit %d)", NOTIFY_MAX_GROUPS);
+		return spec_fail(NOTIFY_SPEC_LIMIT,
+		    "too many event groups "
+		    "(limit %d)",
+		    NOTIFY_MAX_GROUPS);
 	if (named)
 		r = spec_parse_names(p, &g, &a->list[1]);
 	if (r == 0)
-		r = spec_parse_events(p, &a->list[a->nlist - 1], 0,
-		    &g.events);
+		r = spec_parse_events(p, &a->list[a->nlist - 1], 0, &g.events);
 	if (r < 0) {
 		spec_group_free(&g);
 		return r;
@@ -372,8 +397,8 @@ spec_derive(struct imap_notify *n)
 	for (i = 0; i < n->ngroups; i++) {
 		const struct notify_group *g = &n->groups[i];
 
-		n->list_events |= g->events & (NOTIFY_EV_MAILBOXNAME |
-		    NOTIFY_EV_SUBSCRIPTION);
+		n->list_events |= g->events &
+		    (NOTIFY_EV_MAILBOXNAME | NOTIFY_EV_SUBSCRIPTION);
 		if (g->events == 0)
 			continue;
 		if (g->filter == NOTIFY_F_PERSONAL ||
@@ -407,18 +432,20 @@ notify_spec_parse_as(const struct imapp_arg *args, size_t nargs, int utf8,
 	*n_r = NULL;
 	*status_r = 0;
 	*error_r = spec_err;
-	if (nargs == 0 || (!spec_atom_is(&args[0], "SET") &&
-	    !spec_atom_is(&args[0], "NONE")))
+	if (nargs == 0 ||
+	    (!spec_atom_is(&args[0], "SET") && !spec_atom_is(&args[0], "NONE")))
 		return spec_fail(NOTIFY_SPEC_BAD, "NOTIFY needs SET or NONE");
 	if (spec_atom_is(&args[0], "NONE"))
-		return nargs == 1 ? 0 : spec_fail(NOTIFY_SPEC_BAD,
-		    "NOTIFY NONE takes no arguments");
+		return nargs == 1 ? 0
+				  : spec_fail(NOTIFY_SPEC_BAD,
+					"NOTIFY NONE takes no arguments");
 	if (i < nargs && spec_atom_is(&args[i], "STATUS")) {
 		*status_r = 1;
 		i++;
 	}
 	if (i == nargs)
-		return spec_fail(NOTIFY_SPEC_BAD, "NOTIFY SET needs at least "
+		return spec_fail(NOTIFY_SPEC_BAD,
+		    "NOTIFY SET needs at least "
 		    "one event group");
 	memset(&p, 0, sizeof(p));
 	p.utf8 = utf8;
@@ -454,8 +481,9 @@ spec_group_covers(const struct notify_group *g, const char *name,
 	case NOTIFY_F_SUBTREE:
 		for (i = 0; i < g->nnames; i++) {
 			l = strlen(g->names[i]);
-			if (l == 0 || (strncmp(name, g->names[i], l) == 0 &&
-			    (name[l] == '\0' || name[l] == '/')))
+			if (l == 0 ||
+			    (strncmp(name, g->names[i], l) == 0 &&
+				(name[l] == '\0' || name[l] == '/')))
 				return 1;
 		}
 		return 0;
@@ -618,8 +646,7 @@ dec_groups(struct dec *d, struct imap_notify *n)
 	for (i = 0; i < n->ngroups; i++) {
 		struct notify_group *g = &n->groups[i];
 
-		g->filter = (enum notify_filter)dec_var(d,
-		    NOTIFY_F_MAILBOXES);
+		g->filter = (enum notify_filter)dec_var(d, NOTIFY_F_MAILBOXES);
 		g->events = (uint32_t)dec_var(d, SPEC_SUPPORTED);
 		g->nnames = (size_t)dec_var(d, NOTIFY_MAX_NAMES);
 		if (d->bad || g->filter < NOTIFY_F_INBOXES ||
@@ -630,7 +657,7 @@ dec_groups(struct dec *d, struct imap_notify *n)
 		g->names = xcalloc(g->nnames + 1, sizeof(*g->names));
 		for (j = 0; j < g->nnames; j++)
 			if ((g->names[j] = dec_str(d, "", 0,
-			    NOTIFY_MAX_NAME)) == NULL) {
+				 NOTIFY_MAX_NAME)) == NULL) {
 				g->nnames = j;
 				return -1;
 			}
@@ -651,8 +678,8 @@ dec_table(struct dec *d, struct imap_notify *n)
 		struct notify_mbox *m = &n->mb[i];
 
 		k = (size_t)dec_var(d, strlen(prev));
-		if (d->bad || (m->name = dec_str(d, prev, k,
-		    NOTIFY_MAX_NAME)) == NULL)
+		if (d->bad ||
+		    (m->name = dec_str(d, prev, k, NOTIFY_MAX_NAME)) == NULL)
 			return -1;
 		n->nmb = i + 1;
 		if (i > 0 && strcmp(prev, m->name) >= 0)

@@ -77,8 +77,8 @@ park_restore_saved(struct imap_session *s, const struct snap *sn)
 
 	if (sn->saved.len == 0)
 		return 0;
-	if (imapp_seqset_parse(sn->saved.data,
-	    sn->maxuid, &set) < 0 || set.dollar) {
+	if (imapp_seqset_parse(sn->saved.data, sn->maxuid, &set) < 0 ||
+	    set.dollar) {
 		imapp_seqset_free(&set);
 		return -1;
 	}
@@ -108,22 +108,22 @@ park_snapshot(struct imap_session *s, int kind, const char *tag,
 	sn->failed_logins = (uint32_t)s->failed_logins;
 	sn->idle_since_ms = s->idle_since_ms;
 	sn->flags = (s->condstore ? SNAP_F_CONDSTORE : 0) |
-	    (s->qresync ? SNAP_F_QRESYNC : 0) |
-	    (s->rev2 ? SNAP_F_REV2 : 0) | (s->utf8 ? SNAP_F_UTF8 : 0) |
-	    (s->secure ? SNAP_F_SECURE : 0) | (s->tls ? SNAP_F_TLS : 0);
+	    (s->qresync ? SNAP_F_QRESYNC : 0) | (s->rev2 ? SNAP_F_REV2 : 0) |
+	    (s->utf8 ? SNAP_F_UTF8 : 0) | (s->secure ? SNAP_F_SECURE : 0) |
+	    (s->tls ? SNAP_F_TLS : 0);
 	if (s->z != NULL && compress_snap(s, sn) < 0)
 		return -1;
 	if (s->state == IMAP_S_SELECTED && v->ctx != NULL) {
 		/* search contexts stay with their worker (search_ctx.h) */
 		if (!v->ctx_logged++)
 			log_info("not parked user=%s addr=%s "
-			    "reason=search-contexts limit=%d", s->user,
-			    s->addr, SEARCH_CTX_MAX);
+				 "reason=search-contexts limit=%d",
+			    s->user, s->addr, SEARCH_CTX_MAX);
 		return -1;
 	}
 	if (s->state == IMAP_S_SELECTED) {
-		sn->flags |= SNAP_F_SELECTED |
-		    (v->readonly ? SNAP_F_READONLY : 0);
+		sn->flags |=
+		    SNAP_F_SELECTED | (v->readonly ? SNAP_F_READONLY : 0);
 		snprintf(sn->mailbox, sizeof(sn->mailbox), "%s", v->name);
 		sn->mboxid = v->mboxid;
 		sn->uidvalidity = v->uidvalidity;
@@ -145,7 +145,8 @@ park_warn(const char *what)
 {
 	if (!park_warned++)
 		log_warn("idled unavailable (%s): serving waiting sessions "
-		    "in the worker", what);
+			 "in the worker",
+		    what);
 }
 
 /* park_send - give the client fd and sn to idled; 0 once it has them,
@@ -167,7 +168,8 @@ park_send(struct imap_session *s, struct snap *sn)
 	if (snap_put(sn, &park_msg) < 0 ||
 	    ipc_put_str(&park_msg, IDLEPROTO_HANDOFF, handoff) < 0) {
 		log_warn("session snapshot too large to park user=%s "
-		    "addr=%s", s->user, s->addr);
+			 "addr=%s",
+		    s->user, s->addr);
 		return -1;
 	}
 	memset(&sun, 0, sizeof(sun));
@@ -198,7 +200,7 @@ park_send(struct imap_session *s, struct snap *sn)
 	r = poll(&pfd, 1, PARK_ACK_TIMEOUT_MS);
 	if (r == 0) {
 		log_error("idled did not acknowledge a park in %d ms; the "
-		    "session stays with it user=%s addr=%s",
+			  "session stays with it user=%s addr=%s",
 		    PARK_ACK_TIMEOUT_MS, s->user, s->addr);
 		close(c);
 		s->parked = 1;
@@ -210,8 +212,8 @@ park_send(struct imap_session *s, struct snap *sn)
 		/* flow control, not a fault: a full tarpit, or a login park
 		 * while idled has no link to authd */
 		log_debug("idled did not take a session user=%s addr=%s; "
-		    "served in the worker", s->user[0] ? s->user : "-",
-		    s->addr);
+			  "served in the worker",
+		    s->user[0] ? s->user : "-", s->addr);
 		close(c);
 		imapd_client_watch(s->fd);
 		return -1;
@@ -234,8 +236,8 @@ park_partial(struct imap_session *s, struct snap *sn)
 {
 	if (s->rd.cmd.len == 0)
 		return 0;
-	if (s->rd.skipping || buf_append(&sn->pending, s->rd.cmd.data,
-	    s->rd.cmd.len) < 0)
+	if (s->rd.skipping ||
+	    buf_append(&sn->pending, s->rd.cmd.data, s->rd.cmd.len) < 0)
 		return -1;
 	sn->pending_contd = (uint32_t)sn->pending.len;
 	return 0;
@@ -257,9 +259,8 @@ imapd_park(struct imap_session *s, int kind, const char *tag)
 	    (r = park_send(s, &sn)) > 0)
 		r = 0;
 	if (r == 0)
-		log_debug("parked user=%s addr=%s kind=%s partial=%zu",
-		    s->user, s->addr, snap_kind_name((uint32_t)kind),
-		    sn.pending.len);
+		log_debug("parked user=%s addr=%s kind=%s partial=%zu", s->user,
+		    s->addr, snap_kind_name((uint32_t)kind), sn.pending.len);
 	snap_free(&sn);
 	return r;
 }
@@ -317,16 +318,17 @@ imapd_park_sasl(struct imap_session *s, const char *tag, const char *mech,
 		return -1;
 	if (park_snapshot(s, SNAP_K_NOTAUTH, tag, &sn) == 0 &&
 	    buf_puts(&sn.reply, reply) == 0 &&
-	    buf_append(&sn.pending, s->in.data ? s->in.data : "",
-	    s->in.len) == 0) {
+	    buf_append(&sn.pending, s->in.data ? s->in.data : "", s->in.len) ==
+		0) {
 		snprintf(sn.mech, sizeof(sn.mech), "%s", mech);
 		sn.flags |= SNAP_F_SASLWAIT | (close_after ? SNAP_F_CLOSE : 0);
 		sn.wake_ms = deadline_ms;
 		buf_reset(&s->in);
 		r = park_send(s, &sn);
 		if (r < 0)
-			buf_append(&s->in, sn.pending.data ? sn.pending.data :
-			    "", sn.pending.len);
+			buf_append(&s->in,
+			    sn.pending.data ? sn.pending.data : "",
+			    sn.pending.len);
 	}
 	if (r >= 0)
 		log_debug("parked sasl exchange addr=%s mech=%s partial=%zu",
@@ -361,7 +363,8 @@ imapd_park_restore(struct imap_session *s, const struct snap *sn)
 	/* the client's bytes idled read are deflated: inflated first */
 	if ((sn->flags & SNAP_F_DEFLATE) && compress_restore(s, sn) < 0) {
 		log_info("refused user=%s addr=%s reason=compressed-state-"
-		    "broken", s->user, s->addr);
+			 "broken",
+		    s->user, s->addr);
 		s->dead = 1;
 		return -1;
 	}

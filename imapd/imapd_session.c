@@ -90,8 +90,7 @@ static const struct {
 };
 
 int
-imap_flags_parse(const struct imapp_arg *a, uint32_t *flags_r,
-    struct buf *kw_r)
+imap_flags_parse(const struct imapp_arg *a, uint32_t *flags_r, struct buf *kw_r)
 {
 	const struct imapp_arg *list = a;
 	size_t n = 1, i, j;
@@ -112,15 +111,15 @@ imap_flags_parse(const struct imapp_arg *a, uint32_t *flags_r,
 					break;
 			if (j == 5) {
 				if (strcasecmp(f, "\\Recent") == 0)
-					continue;	/* not settable */
+					continue; /* not settable */
 				return -1;
 			}
 			*flags_r |= imap_sysflags[j].bit;
 			continue;
 		}
 		/* flag-keyword = atom: no ']' nor list wildcard */
-		if (strpbrk(f, "]%*") != NULL || kw_r->len + strlen(f) + 2 >
-		    STORE_MAX_KEYWORDS_LEN / 2)
+		if (strpbrk(f, "]%*") != NULL ||
+		    kw_r->len + strlen(f) + 2 > STORE_MAX_KEYWORDS_LEN / 2)
 			return -1;
 		if (kw_r->len)
 			buf_putc(kw_r, ' ');
@@ -207,8 +206,7 @@ imapd_dispatch(struct imap_session *s, struct imapp_cmd *c)
 		imap_bad(&cmd, "%s not allowed after login", name);
 		return;
 	}
-	if ((def->flags & IMAP_CMD_SELECTED) &&
-	    s->state != IMAP_S_SELECTED) {
+	if ((def->flags & IMAP_CMD_SELECTED) && s->state != IMAP_S_SELECTED) {
 		imap_bad(&cmd, "%s needs a selected mailbox", name);
 		return;
 	}
@@ -225,13 +223,12 @@ imapd_dispatch(struct imap_session *s, struct imapp_cmd *c)
 		size_t at = imapd_last_line(&s->out);
 
 		if (s->out.len > at) {
-			buf_append(&tagged, s->out.data + at,
-			    s->out.len - at);
+			buf_append(&tagged, s->out.data + at, s->out.len - at);
 			buf_truncate(&s->out, at);
 		}
 		if (s->state == IMAP_S_SELECTED)
-			view_sync(s, !(def->flags & IMAP_CMD_NOEXPUNGE) ||
-			    cmd.uid);
+			view_sync(s,
+			    !(def->flags & IMAP_CMD_NOEXPUNGE) || cmd.uid);
 		imapd_notify_sync(s, IMAPD_SYNC_CMD);
 		buf_append(&s->out, buf_cstr(&tagged), tagged.len);
 		buf_free(&tagged);
@@ -249,21 +246,25 @@ static void
 imapd_refuse(struct imap_session *s, enum imapp_status st)
 {
 	const char *tag = s->rd.tag[0] ? s->rd.tag : "*",
-	    *user = s->user[0] ? s->user : "-";
+		   *user = s->user[0] ? s->user : "-";
 	int pre = s->state == IMAP_S_NOTAUTH;
 	unsigned long long max = (unsigned long long)s->rd.max_literal;
 
 	if (st == IMAPP_ELINE && pre) {
-		io_printf(s, "* BYE Command line too long before login (limit "
-		    "%zu bytes)\r\n", s->rd.max_line);
+		io_printf(s,
+		    "* BYE Command line too long before login (limit "
+		    "%zu bytes)\r\n",
+		    s->rd.max_line);
 		log_info("refused line too long user=- addr=%s "
-		    "limit=imap_maxline_preauth:%zu", s->addr, s->rd.max_line);
+			 "limit=imap_maxline_preauth:%zu",
+		    s->addr, s->rd.max_line);
 		s->state = IMAP_S_LOGOUT;
 	} else if (st == IMAPP_ELINE) {
 		io_printf(s, "%s BAD Line too long (limit %zu bytes)\r\n", tag,
 		    s->rd.max_line);
 		log_info("refused line too long user=%s addr=%s "
-		    "limit=imap_maxline:%zu", user, s->addr, s->rd.max_line);
+			 "limit=imap_maxline:%zu",
+		    user, s->addr, s->rd.max_line);
 	} else if (s->rd.literal_invalid) {
 		if (s->rd.literal_nonsync)
 			io_printf(s, "* BYE Invalid literal size\r\n");
@@ -274,21 +275,27 @@ imapd_refuse(struct imap_session *s, enum imapp_status st)
 	} else if (s->rd.literal_nonsync && s->rd.max_nonsync > 0 &&
 	    s->rd.max_nonsync < max) {
 		/* LITERAL-: the tagged BAD, then close (its bytes come) */
-		io_printf(s, "%s BAD [TOOBIG] Non-synchronizing literal "
-		    "larger than %llu bytes\r\n* BYE Too much input\r\n", tag,
-		    (unsigned long long)s->rd.max_nonsync);
+		io_printf(s,
+		    "%s BAD [TOOBIG] Non-synchronizing literal "
+		    "larger than %llu bytes\r\n* BYE Too much input\r\n",
+		    tag, (unsigned long long)s->rd.max_nonsync);
 		log_info("refused literal too big user=%s addr=%s "
-		    "limit=literalminus:%llu", user, s->addr,
-		    (unsigned long long)s->rd.max_nonsync);
+			 "limit=literalminus:%llu",
+		    user, s->addr, (unsigned long long)s->rd.max_nonsync);
 	} else {
 		if (s->rd.literal_nonsync)
-			io_printf(s, "* BYE [TOOBIG] Literal larger than %llu "
-			    "bytes%s\r\n", max, pre ? " before login" : "");
+			io_printf(s,
+			    "* BYE [TOOBIG] Literal larger than %llu "
+			    "bytes%s\r\n",
+			    max, pre ? " before login" : "");
 		else
-			io_printf(s, "%s %s [TOOBIG] Literal larger than %llu "
-			    "bytes%s\r\n", tag, pre ? "BAD" : "NO", max,
+			io_printf(s,
+			    "%s %s [TOOBIG] Literal larger than %llu "
+			    "bytes%s\r\n",
+			    tag, pre ? "BAD" : "NO", max,
 			    pre ? " before login" : "");
-		log_info("refused literal too big user=%s addr=%s limit=%s:%llu",
+		log_info("refused literal too big user=%s addr=%s "
+			 "limit=%s:%llu",
 		    user, s->addr, pre ? "maxliteral_preauth" : "maxliteral",
 		    max);
 	}
@@ -348,7 +355,7 @@ imapd_read_unparked(struct imap_session *s)
 	for (;;) {
 		now = clock_mono_ms();
 		if (s->stall_ms == 0) {
-			s->stall_ms = now;	/* a window begins */
+			s->stall_ms = now; /* a window begins */
 			s->stall_in = s->in_total;
 		}
 		if ((left = s->stall_ms + stall - now) > 0) {
@@ -359,8 +366,8 @@ imapd_read_unparked(struct imap_session *s)
 		}
 		/* the window is over: enough came? */
 		got = s->in_total - s->stall_in;
-		min = (uint64_t)cfg_size("stall_min_rate") *
-		    (uint64_t)stall / 1000;
+		min = (uint64_t)cfg_size("stall_min_rate") * (uint64_t)stall /
+		    1000;
 		if (got > 0 && got >= min) {
 			s->stall_ms = 0;
 			continue;
@@ -371,13 +378,13 @@ imapd_read_unparked(struct imap_session *s)
 		else
 			snprintf(limit, sizeof(limit), "stall_min_rate:%lld",
 			    (long long)cfg_size("stall_min_rate"));
-		io_printf(s, "* BYE Command %s\r\n", got == 0 ?
-		    "stalled for too long" : "sent too slowly");
+		io_printf(s, "* BYE Command %s\r\n",
+		    got == 0 ? "stalled for too long" : "sent too slowly");
 		log_info("autologout %s command user=%s addr=%s read=%zu "
-		    "got=%llu window=%llds limit=%s", got == 0 ? "stalled" :
-		    "slow", s->user[0] ? s->user : "-", s->addr,
-		    s->rd.cmd.len, (unsigned long long)got, stall / 1000,
-		    limit);
+			 "got=%llu window=%llds limit=%s",
+		    got == 0 ? "stalled" : "slow", s->user[0] ? s->user : "-",
+		    s->addr, s->rd.cmd.len, (unsigned long long)got,
+		    stall / 1000, limit);
 		s->state = IMAP_S_LOGOUT;
 		errno = ECONNABORTED;
 		return -1;
@@ -402,9 +409,11 @@ static int
 imapd_wait_input(struct imap_session *s)
 {
 	int notauth = s->state == IMAP_S_NOTAUTH, notify = s->notify != NULL;
-	long long delay = cfg_duration_ms(notauth ? "notauth_park_delay" :
-	    notify ? "notify_park_delay" : "wait_park_delay"),
-	    poll_ms = cfg_duration_ms("idle_poll"), waited = 0, step, pdelay;
+	long long delay = cfg_duration_ms(notauth ? "notauth_park_delay"
+			  : notify		  ? "notify_park_delay"
+						  : "wait_park_delay"),
+		  poll_ms = cfg_duration_ms("idle_poll"), waited = 0, step,
+		  pdelay;
 	int between, unfinished, press, backlog = 0;
 
 	/*
@@ -416,8 +425,7 @@ imapd_wait_input(struct imap_session *s)
 	 * never parked: idled would only hand it straight back.
 	 */
 	unfinished = s->rd.cmd.len > 0;
-	if (unfinished && s->rd.cmd.len + s->rd.literal_left >
-	    SNAP_MAX_PENDING)
+	if (unfinished && s->rd.cmd.len + s->rd.literal_left > SNAP_MAX_PENDING)
 		return imapd_read_unparked(s);
 	if (unfinished) {
 		pdelay = cfg_duration_ms("partial_park_delay");
@@ -456,10 +464,11 @@ imapd_wait_input(struct imap_session *s)
 			if (s->state == IMAP_S_LOGOUT || io_flush(s) < 0)
 				return -1;
 			s->idle_since_ms = clock_mono_ms();
-			if (imapd_park(s, notauth ? SNAP_K_NOTAUTH : SNAP_K_WAIT,
-			    NULL) == 0)
+			if (imapd_park(s,
+				notauth ? SNAP_K_NOTAUTH : SNAP_K_WAIT,
+				NULL) == 0)
 				return -1;
-			delay = s->timeout_ms;	/* idled is down: stay */
+			delay = s->timeout_ms; /* idled is down: stay */
 			press = 0;
 		}
 		step = delay - waited;
@@ -508,8 +517,9 @@ imapd_upload_slot(struct imap_session *s, int sync)
 	size_t n;
 	long long max;
 
-	if (s->state == IMAP_S_NOTAUTH || (!s->rd.skipping &&
-	    s->rd.cmd.len + s->rd.literal_left <= SNAP_MAX_PENDING) ||
+	if (s->state == IMAP_S_NOTAUTH ||
+	    (!s->rd.skipping &&
+		s->rd.cmd.len + s->rd.literal_left <= SNAP_MAX_PENDING) ||
 	    imapd_slot_take(s, &limit) == 0)
 		return 0;
 	max = cfg_int(limit);
@@ -521,18 +531,21 @@ imapd_upload_slot(struct imap_session *s, int sync)
 	memcpy(tag, s->rd.cmd.data, n);
 	tag[n] = '\0';
 	if (sync && n > 0)
-		io_printf(s, "%s NO [LIMIT] Too many uploads at once for this "
+		io_printf(s,
+		    "%s NO [LIMIT] Too many uploads at once for this "
 		    "%s (limit %lld); try again when one has finished\r\n",
 		    tag, who, max);
 	else {
-		io_printf(s, "* BYE [LIMIT] Too many unfinished large commands "
-		    "at once for this %s (limit %lld)\r\n", who, max);
+		io_printf(s,
+		    "* BYE [LIMIT] Too many unfinished large commands "
+		    "at once for this %s (limit %lld)\r\n",
+		    who, max);
 		s->state = IMAP_S_LOGOUT;
 	}
 	log_info("refused upload user=%s addr=%s size=%llu read=%zu%s "
-	    "limit=%s:%lld", s->user, s->addr,
-	    (unsigned long long)s->rd.literal_left, s->rd.cmd.len,
-	    s->rd.skipping ? " skipping=1" : "", limit, max);
+		 "limit=%s:%lld",
+	    s->user, s->addr, (unsigned long long)s->rd.literal_left,
+	    s->rd.cmd.len, s->rd.skipping ? " skipping=1" : "", limit, max);
 	return -1;
 }
 
@@ -574,7 +587,8 @@ imapd_next_command(struct imap_session *s, int *first)
 				/* not again for a literal announced in bytes
 				 * that came back from idled answered */
 				if (used > contd)
-					io_printf(s, "+ Ready for literal "
+					io_printf(s,
+					    "+ Ready for literal "
 					    "data\r\n");
 				continue;
 			}
@@ -602,7 +616,8 @@ imapd_next_command(struct imap_session *s, int *first)
 			if (s->parked)
 				return -1;
 			if (errno == ETIMEDOUT) {
-				io_printf(s, "* BYE Autologout; idle for too "
+				io_printf(s,
+				    "* BYE Autologout; idle for too "
 				    "long\r\n");
 				io_flush(s);
 				log_info("autologout user=%s addr=%s",
@@ -635,7 +650,7 @@ imapd_serve(struct imap_session *s, int greet)
 		if (imapd_next_command(s, &first) < 0)
 			break;
 		if (imapp_parse_flags(s->rd.cmd.data, s->rd.cmd.len,
-		    s->utf8 ? IMAPP_PARSE_UTF8 : 0, &c, &err) < 0) {
+			s->utf8 ? IMAPP_PARSE_UTF8 : 0, &c, &err) < 0) {
 			if (first) {
 				/* not IMAP at all (HTTP, SMTP...): hang up */
 				io_printf(s, "* BYE Not an IMAP client\r\n");
@@ -644,8 +659,7 @@ imapd_serve(struct imap_session *s, int greet)
 				imapp_cmd_free(&c);
 				break;
 			}
-			io_printf(s, "%s BAD %s\r\n", c.tag ? c.tag : "*",
-			    err);
+			io_printf(s, "%s BAD %s\r\n", c.tag ? c.tag : "*", err);
 		} else {
 			first = 0;
 			/* watchdog: a command stuck inside the store dies
@@ -658,11 +672,12 @@ imapd_serve(struct imap_session *s, int greet)
 		imapp_cmd_free(&c);
 		imapp_reader_reset(&s->rd);
 		if (store_needs_recovery(s->st)) {
-			io_printf(s, "* BYE [UNAVAILABLE] Server restarting; "
+			io_printf(s,
+			    "* BYE [UNAVAILABLE] Server restarting; "
 			    "reconnect in a moment\r\n");
 			io_flush(s);
 			log_error("mail store needs recovery; exiting so "
-			    "master recovers it user=%s addr=%s",
+				  "master recovers it user=%s addr=%s",
 			    s->user[0] ? s->user : "-", s->addr);
 			exit(STORE_EXIT_RECOVER);
 		}
@@ -685,8 +700,8 @@ imapd_session_init(struct imap_session *s, struct store *st, int fd)
 		s->timeout_ms = 60000;
 	imapp_reader_init(&s->rd, (size_t)cfg_size("imap_maxline"),
 	    (uint64_t)cfg_size("maxliteral"),
-	    (size_t)cfg_size("maxliteral") + 4 * (size_t)cfg_size(
-	    "imap_maxline"));
+	    (size_t)cfg_size("maxliteral") +
+		4 * (size_t)cfg_size("imap_maxline"));
 	buf_init(&s->in, 0);
 	buf_init(&s->out, 0);
 }
@@ -695,15 +710,15 @@ void
 imapd_session_end(struct imap_session *s)
 {
 	static const char bye[] = "* BYE [UNAVAILABLE] Server restarting; "
-	    "reconnect in a moment\r\n";
+				  "reconnect in a moment\r\n";
 
 	/* stopped by master (shutdown, store recovery): say why */
 	if (imapd_stopping() && s->state != IMAP_S_LOGOUT) {
 		struct buf z = BUF_INIT;
 
 		/* compressed: as a stored block after our last flush */
-		if (s->z != NULL && snap_deflate_stored(&z, bye,
-		    sizeof(bye) - 1) == 0)
+		if (s->z != NULL &&
+		    snap_deflate_stored(&z, bye, sizeof(bye) - 1) == 0)
 			(void)!write(s->fd, z.data, z.len);
 		else if (s->z == NULL)
 			(void)!write(s->fd, bye, sizeof(bye) - 1);
@@ -749,12 +764,12 @@ imapd_session_admit(struct imap_session *s)
 	char bye[320];
 
 	if (authclient_admit(&cl, &s->conn_id, &rep) == 0) {
-		log_set_session(s->conn_id);	/* our lines name it */
+		log_set_session(s->conn_id); /* our lines name it */
 		return 0;
 	}
 	snprintf(bye, sizeof(bye), "* BYE [UNAVAILABLE] %s\r\n", rep.reason);
-	log_debug("refused addr=%s limit=%s delay_ms=%lld", s->addr,
-	    rep.limit, rep.delay_ms);
+	log_debug("refused addr=%s limit=%s delay_ms=%lld", s->addr, rep.limit,
+	    rep.delay_ms);
 	if (rep.delay_ms > 0 &&
 	    imapd_park_penalty(s, rep.delay_ms, bye, 1) == 0)
 		return -1;
@@ -786,7 +801,7 @@ imapd_session_run(struct store *st, int fd)
 		s.secure = 1;
 	/* behind a load balancer: the real client, before admission */
 	if (proxyp_accept(fd, srv_service_name(), s.addr, sizeof(s.addr),
-	    &s.port, &err) < 0) {
+		&s.port, &err) < 0) {
 		log_info("refused addr=%s limit=proxy_protocol reason=\"%s\"",
 		    s.addr, err);
 		imapd_session_done(&s);
@@ -830,11 +845,12 @@ imapd_session_resume(struct store *st, int conn)
 	if (imapd_park_restore(&s, &sn) < 0) {
 		s.state = IMAP_S_LOGOUT;
 	} else {
-		authlink_hold(s.conn_id, s.addr, s.user);	/* authd counts */
+		authlink_hold(s.conn_id, s.addr, s.user); /* authd counts */
 		/* compressed: compress_restore inflated them already */
 		if (s.z == NULL) {
-			buf_append(&s.in, sn.pending.data ? sn.pending.data :
-			    "", sn.pending.len);
+			buf_append(&s.in,
+			    sn.pending.data ? sn.pending.data : "",
+			    sn.pending.len);
 			s.in_contd = sn.pending_contd;
 		}
 		/* a login authd accepted while the session was parked */

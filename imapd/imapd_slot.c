@@ -44,8 +44,8 @@ slot_name(const char *what, char *out, size_t size)
 
 	for (i = 0; i < n && plain; i++)
 		plain = strchr("abcdefghijklmnopqrstuvwxyz"
-		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.:@_+-",
-		    what[i]) != NULL;
+			       "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.:@_+-",
+			    what[i]) != NULL;
 	if (plain) {
 		snprintf(out, size, "%s", what);
 		return;
@@ -61,7 +61,7 @@ int
 imapd_slot_take(struct imap_session *s, const char **limit_r)
 {
 	static const char *const keys[2] = { "maxliteral_workers_user",
-	    "maxliteral_workers_addr" };
+		"maxliteral_workers_addr" };
 	const char *what[2] = { s->user, s->addr };
 	char dir[4096], name[SLOT_NAME_MAX + 24];
 	long long max;
@@ -69,22 +69,21 @@ imapd_slot_take(struct imap_session *s, const char **limit_r)
 
 	if (s->slot_fd[0] >= 0 || s->slot_fd[1] >= 0)
 		return 0;
-	snprintf(dir, sizeof(dir), "%s/slots",
-	    cfg_str("configdirectory"));
+	snprintf(dir, sizeof(dir), "%s/slots", cfg_str("configdirectory"));
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
 		log_warn("cannot make %s: %m; uploads not capped", dir);
 		return 0;
 	}
 	for (i = 0; i < 2; i++) {
 		if ((max = cfg_int(keys[i])) <= 0)
-			continue;	/* no cap */
+			continue; /* no cap */
 		if (max > 1000)
 			max = 1000;
 		name[0] = i == 0 ? 'u' : 'a';
 		name[1] = '.';
 		slot_name(what[i], name + 2, sizeof(name) - 2);
-		s->slot_fd[i] = lockslot_take(dir, name, (int)max,
-		    &s->slot_path[i]);
+		s->slot_fd[i] =
+		    lockslot_take(dir, name, (int)max, &s->slot_path[i]);
 		if (s->slot_fd[i] >= 0)
 			continue;
 		if (errno != 0) {

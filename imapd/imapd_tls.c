@@ -91,8 +91,8 @@ imapd_tls_pass(struct imap_session *s, int c)
 	if (ipc_put_str(&tls_msg, TLSPROTO_ADDR, s->addr) < 0 ||
 	    ipc_put_u32(&tls_msg, TLSPROTO_PORT, (uint32_t)s->port) < 0 ||
 	    ipc_put_u64(&tls_msg, TLSPROTO_CONNID, s->conn_id) < 0 ||
-	    ipc_put_u32(&tls_msg, TLSPROTO_FAILED,
-	    (uint32_t)s->failed_logins) < 0 ||
+	    ipc_put_u32(&tls_msg, TLSPROTO_FAILED, (uint32_t)s->failed_logins) <
+		0 ||
 	    ipc_put_str(&tls_msg, TLSPROTO_HANDOFF, handoff) < 0) {
 		close(c);
 		return -1;
@@ -103,10 +103,12 @@ imapd_tls_pass(struct imap_session *s, int c)
 	tls_msg.fd = -1;
 	if (r == 0)
 		r = poll(&pfd, 1, TLS_PASS_TIMEOUT_MS) > 0 &&
-		    ipc_recv(c, &tls_msg) > 0 &&
-		    tls_msg.type == TLSPROTO_T_TAKEN ? 0 : -1;
+			ipc_recv(c, &tls_msg) > 0 &&
+			tls_msg.type == TLSPROTO_T_TAKEN
+		    ? 0
+		    : -1;
 	if (tls_msg.fd >= 0)
-		close(tls_msg.fd);	/* none belongs here */
+		close(tls_msg.fd); /* none belongs here */
 	close(c);
 	if (r < 0) {
 		log_error("STARTTLS: tlsd did not take the client addr=%s",
@@ -125,7 +127,7 @@ imapd_tls_serve(struct store *st, struct ipc_msg *m)
 {
 	struct imap_session s;
 	char version[32] = "-", cipher[128] = "-", sni[TLSPROTO_MAX_NAME] = "-",
-	    peer[TLSPROTO_MAX_NAME] = "";
+	     peer[TLSPROTO_MAX_NAME] = "";
 	uint32_t port = 0, failed = 0, starttls = 0;
 	int fd = m->fd;
 
@@ -149,10 +151,11 @@ imapd_tls_serve(struct store *st, struct ipc_msg *m)
 	s.failed_logins = (int)failed;
 	s.secure = s.tls = 1;
 	log_set_session(s.conn_id);
-	authlink_hold(s.conn_id, s.addr, "");	/* tlsd released it */
+	authlink_hold(s.conn_id, s.addr, ""); /* tlsd released it */
 	log_info("connect addr=%s port=%d tls=%s cipher=%s sni=%s "
-	    "starttls=%s peer=\"%s\"", s.addr, s.port, version, cipher, sni,
-	    starttls ? "yes" : "no", peer);
+		 "starttls=%s peer=\"%s\"",
+	    s.addr, s.port, version, cipher, sni, starttls ? "yes" : "no",
+	    peer);
 	imapd_serve(&s, !starttls);
 	if (!s.parked)
 		imapd_session_end(&s);

@@ -22,9 +22,10 @@
 #define IO_FLUSH_AT (256 * 1024)
 #define IO_LINGER_MS 1000
 #define IO_LINGER_MAX (1024 * 1024)
-#define IO_INFLATE_MAX (64 * 1024)	/* inflated bytes per read: a
-					 * small input cannot make a huge
-					 * one at once */
+#define IO_INFLATE_MAX                                                         \
+	(64 * 1024) /* inflated bytes per read: a                              \
+		     * small input cannot make a huge                          \
+		     * one at once */
 
 void
 io_put(struct imap_session *s, const char *p, size_t len)
@@ -57,15 +58,15 @@ io_flush(struct imap_session *s)
 	/* COMPRESS=DEFLATE: what goes out is the deflated form */
 	if (s->z != NULL && len > 0 && !s->dead &&
 	    compress_deflate(s, s->out.data, s->out.len, &data, &len) < 0) {
-		log_error("deflate failed user=%s addr=%s", s->user[0] ?
-		    s->user : "-", s->addr);
+		log_error("deflate failed user=%s addr=%s",
+		    s->user[0] ? s->user : "-", s->addr);
 		s->dead = 1;
 	}
 	while (off < len && !s->dead) {
 		n = write(s->fd, data + off, len - off);
 		if (n > 0) {
 			off += (size_t)n;
-			if (alarm(0) > 0)	/* progress: re-arm */
+			if (alarm(0) > 0) /* progress: re-arm */
 				alarm(IMAPD_WATCHDOG_S);
 			continue;
 		}
@@ -74,9 +75,9 @@ io_flush(struct imap_session *s)
 		if (n < 0 && errno == EAGAIN &&
 		    poll(&pfd, 1, IO_WRITE_TIMEOUT_MS) > 0)
 			continue;
-		log_info("write failed user=%s addr=%s: %s", s->user[0] ?
-		    s->user : "-", s->addr, n < 0 ? strerror(errno) :
-		    "timeout");
+		log_info("write failed user=%s addr=%s: %s",
+		    s->user[0] ? s->user : "-", s->addr,
+		    n < 0 ? strerror(errno) : "timeout");
 		s->dead = 1;
 	}
 	buf_reset(&s->out);
@@ -100,21 +101,20 @@ static int
 io_kicked(struct imap_session *s)
 {
 	static const char bye[] = "* BYE [UNAVAILABLE] Disconnected by the "
-	    "administrator\r\n";
+				  "administrator\r\n";
 
 	if (s->conn_id == 0 || !authlink_kicked(s->conn_id))
 		return 0;
-	log_info("kicked user=%s addr=%s", s->user[0] ? s->user : "-",
-	    s->addr);
+	log_info("kicked user=%s addr=%s", s->user[0] ? s->user : "-", s->addr);
 	io_put(s, bye, sizeof(bye) - 1);
-	io_flush(s);		/* deflated under COMPRESS */
+	io_flush(s); /* deflated under COMPRESS */
 	s->dead = 1;
 	s->state = IMAP_S_LOGOUT;
 	errno = ECONNABORTED;
 	return 1;
 }
 
-#define IO_RELINK_MS	1000	/* a dropped link to authd tried again */
+#define IO_RELINK_MS 1000 /* a dropped link to authd tried again */
 
 /* io_wait - until the client has input (1), the time is up (0), or the
  * session was kicked (-1); the link to authd is watched meanwhile, for
@@ -131,7 +131,8 @@ io_wait(struct imap_session *s, long long timeout_ms)
 		if (io_kicked(s))
 			return -1;
 		/* authd restarted: tell the new one what we hold now, not at
-		 * our next call (its per-address counts are short until then) */
+		 * our next call (its per-address counts are short until then)
+		 */
 		if (s->conn_id != 0 && authlink_fd_now() < 0)
 			authlink_tick();
 		pfd[1].fd = s->conn_id != 0 ? authlink_fd_now() : -1;
@@ -142,12 +143,12 @@ io_wait(struct imap_session *s, long long timeout_ms)
 			wait = IO_RELINK_MS;
 		r = poll(pfd, 2, (int)wait);
 		if (r < 0 && errno != EINTR)
-			return 1;	/* read() says what is wrong */
+			return 1; /* read() says what is wrong */
 		if (r > 0 && pfd[0].revents != 0)
 			return 1;
 		if (r > 0 && pfd[1].revents != 0)
 			while (authlink_recv(&m) > 0)
-				;	/* kicks are noted; nothing else comes */
+				; /* kicks are noted; nothing else comes */
 		if (timeout_ms >= 0 && (left = end - clock_mono_ms()) <= 0)
 			return io_kicked(s) ? -1 : 0;
 	}
@@ -253,8 +254,7 @@ io_linger(struct imap_session *s)
 
 	if (io_flush(s) < 0 || shutdown(s->fd, SHUT_WR) < 0)
 		return;
-	while (total < IO_LINGER_MAX &&
-	    (left = end - clock_mono_ms()) > 0) {
+	while (total < IO_LINGER_MAX && (left = end - clock_mono_ms()) > 0) {
 		if (poll(&pfd, 1, (int)left) <= 0)
 			break;
 		if ((n = read(s->fd, buf, sizeof(buf))) <= 0)

@@ -55,7 +55,7 @@
  */
 #define IMAPD_MAX_USES 250
 #define IMAPD_MAX_SESSIONS 10000
-#define IMAPD_WATCHDOG_GRACE_S 5	/* to leave a store transaction */
+#define IMAPD_WATCHDOG_GRACE_S 5 /* to leave a store transaction */
 #define IMAPD_WATCHDOG_GRACES 12
 
 static struct store *imapd_store;
@@ -130,15 +130,15 @@ imapd_on_watchdog(int sig)
 	if (fd >= 0 && imapd_client_z) {
 		/* BFINAL 0, BTYPE 00; LEN and NLEN (snap_deflate_stored) */
 		unsigned char h[5] = { 0, (sizeof(bye) - 1) & 0xff,
-		    (sizeof(bye) - 1) >> 8, ~(sizeof(bye) - 1) & 0xff,
-		    (~(sizeof(bye) - 1) >> 8) & 0xff };
+			(sizeof(bye) - 1) >> 8, ~(sizeof(bye) - 1) & 0xff,
+			(~(sizeof(bye) - 1) >> 8) & 0xff };
 
 		(void)!write(fd, h, sizeof(h));
 	}
 	if (fd >= 0)
 		(void)!write(fd, bye, sizeof(bye) - 1);
 	signal(sig, SIG_DFL);
-	raise(sig);	/* delivered when this handler returns */
+	raise(sig); /* delivered when this handler returns */
 }
 
 /* imapd_exit_close - atexit: close the store unless a store call is
@@ -206,7 +206,7 @@ static int
 imapd_accept(int lfd, int hfd, int *resume_r)
 {
 	struct pollfd pfd[3] = { { lfd, POLLIN, 0 }, { hfd, POLLIN, 0 },
-	    { imapd_wake[0], POLLIN, 0 } };
+		{ imapd_wake[0], POLLIN, 0 } };
 	int fd, i;
 
 	for (;;) {
@@ -249,13 +249,14 @@ static void
 imapd_refuse_shortage(const char *err)
 {
 	static const char bye[] = "* BYE [UNAVAILABLE] Server busy; try "
-	    "again in a moment\r\n";
+				  "again in a moment\r\n";
 	struct pollfd pfd = { srv_listen_fd(), POLLIN, 0 };
 	char addr[64] = "-";
 	int fd, port;
 
 	log_error("cannot open the mail store: %s; refusing clients "
-	    "limit=lock_table", err);
+		  "limit=lock_table",
+	    err);
 	if (pfd.fd >= 0 && poll(&pfd, 1, 1000) > 0 &&
 	    (fd = accept4(pfd.fd, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
 		net_peer(fd, addr, sizeof(addr), &port);
@@ -279,8 +280,8 @@ main(int argc, char **argv)
 	if (part == NULL)
 		log_fatal("%s: partition-%s is not set", cfg_path(),
 		    cfg_str("defaultpartition"));
-	switch (store_open(cfg_str("configdirectory"), part,
-	    STORE_OPEN_CREATE, &imapd_store, &err)) {
+	switch (store_open(cfg_str("configdirectory"), part, STORE_OPEN_CREATE,
+	    &imapd_store, &err)) {
 	case 0:
 		break;
 	case STORE_ERECOVER:
@@ -309,8 +310,9 @@ main(int argc, char **argv)
 	if ((hfd = srv_handoff_fd(&handoff)) >= 0 &&
 	    net_set_nonblock(hfd, 1) < 0)
 		log_fatal("handoff socket: %m");
-	for (uses = sessions = 0; uses < IMAPD_MAX_USES && sessions <
-	    IMAPD_MAX_SESSIONS && !imapd_stop && !imapd_trim; sessions++) {
+	for (uses = sessions = 0; uses < IMAPD_MAX_USES &&
+	     sessions < IMAPD_MAX_SESSIONS && !imapd_stop && !imapd_trim;
+	     sessions++) {
 		srv_status_send(SRV_S_READY);
 		if ((fd = imapd_accept(lfd, hfd, &resume)) < 0)
 			break;

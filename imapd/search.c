@@ -20,12 +20,39 @@
 #include "xalloc.h"
 
 enum search_op {
-	SR_ALL, SR_AND, SR_OR, SR_NOT, SR_FLAG, SR_NOFLAG, SR_KEYWORD,
-	SR_NOKEYWORD, SR_NEW, SR_OLD, SR_RECENT, SR_LARGER, SR_SMALLER,
-	SR_BEFORE, SR_ON, SR_SINCE, SR_SENTBEFORE, SR_SENTON, SR_SENTSINCE,
-	SR_HEADER, SR_BODY, SR_TEXT, SR_SEQ, SR_UID, SR_MODSEQ,
-	SR_SAVEDBEFORE, SR_SAVEDON, SR_SAVEDSINCE, SR_SAVEDATESUPPORTED,
-	SR_YOUNGER, SR_OLDER, SR_EMAILID, SR_THREADID,
+	SR_ALL,
+	SR_AND,
+	SR_OR,
+	SR_NOT,
+	SR_FLAG,
+	SR_NOFLAG,
+	SR_KEYWORD,
+	SR_NOKEYWORD,
+	SR_NEW,
+	SR_OLD,
+	SR_RECENT,
+	SR_LARGER,
+	SR_SMALLER,
+	SR_BEFORE,
+	SR_ON,
+	SR_SINCE,
+	SR_SENTBEFORE,
+	SR_SENTON,
+	SR_SENTSINCE,
+	SR_HEADER,
+	SR_BODY,
+	SR_TEXT,
+	SR_SEQ,
+	SR_UID,
+	SR_MODSEQ,
+	SR_SAVEDBEFORE,
+	SR_SAVEDON,
+	SR_SAVEDSINCE,
+	SR_SAVEDATESUPPORTED,
+	SR_YOUNGER,
+	SR_OLDER,
+	SR_EMAILID,
+	SR_THREADID,
 };
 
 struct search_prog {
@@ -35,16 +62,16 @@ struct search_prog {
 	uint32_t flag;
 	char *str, *hdr;
 	uint64_t num;
-	char *set;		/* SR_SEQ / SR_UID: resolved per message */
-	struct search_setcache *cache;	/* the set parsed for one '*' */
-	struct search_answer *ans;	/* SR_TEXT / SR_BODY: from an index */
+	char *set; /* SR_SEQ / SR_UID: resolved per message */
+	struct search_setcache *cache; /* the set parsed for one '*' */
+	struct search_answer *ans;     /* SR_TEXT / SR_BODY: from an index */
 };
 
 /* a text key answered ahead of matching (search_answer_text) */
 struct search_answer {
 	int ready;
-	uint32_t upto;		/* UIDs up to it are answered by uids */
-	uint32_t *uids;		/* ascending */
+	uint32_t upto;	/* UIDs up to it are answered by uids */
+	uint32_t *uids; /* ascending */
 	size_t n;
 };
 
@@ -53,14 +80,14 @@ struct search_answer {
 struct search_setcache {
 	struct imapp_seqset ss;
 	uint32_t star;
-	int state;		/* 0: not parsed, 1: parsed, -1: invalid */
+	int state; /* 0: not parsed, 1: parsed, -1: invalid */
 };
 
 struct search_parser {
 	const struct imapp_arg *a;
 	size_t n, i;
 	const char *err;
-	int depth;		/* lists, NOT and OR around this key */
+	int depth; /* lists, NOT and OR around this key */
 };
 
 /* nesting of parenthesised lists, NOT and OR together: bounds the stack
@@ -71,14 +98,14 @@ struct search_parser {
 
 /* how a key's arguments are read */
 enum search_argt {
-	SA_NONE,	/* none */
-	SA_STRING,	/* one string: str */
-	SA_HEADER,	/* a field name and a string: hdr, str */
-	SA_NUMBER,	/* a number in [min, max]: num */
-	SA_DATE,	/* a date: num, the day's first second */
-	SA_UIDSET,	/* a sequence set or "$": set */
-	SA_NOT,		/* one search key */
-	SA_OR,		/* two search keys */
+	SA_NONE,   /* none */
+	SA_STRING, /* one string: str */
+	SA_HEADER, /* a field name and a string: hdr, str */
+	SA_NUMBER, /* a number in [min, max]: num */
+	SA_DATE,   /* a date: num, the day's first second */
+	SA_UIDSET, /* a sequence set or "$": set */
+	SA_NOT,	   /* one search key */
+	SA_OR,	   /* two search keys */
 };
 
 /* one search key: what it compiles to and how its arguments are read */
@@ -86,15 +113,15 @@ struct search_keydef {
 	const char *name;
 	enum search_op op;
 	enum search_argt arg;
-	uint32_t flag;		/* SR_FLAG, SR_NOFLAG: which */
-	const char *hdr;	/* SR_HEADER of a fixed field */
-	uint64_t min, max;	/* SA_NUMBER: the range, said in errors */
+	uint32_t flag;	   /* SR_FLAG, SR_NOFLAG: which */
+	const char *hdr;   /* SR_HEADER of a fixed field */
+	uint64_t min, max; /* SA_NUMBER: the range, said in errors */
 	const char *range;
 };
 
-#define SK_NUM32	0, IMAPP_NUMBER_MAX, "0 to 2^32-1"
-#define SK_SECONDS	1, IMAPP_NUMBER_MAX, "of seconds, 1 to 2^32-1"
-#define SK_MODSEQ	0, IMAPP_MODSEQ_MAX, "0 to 2^63-1"
+#define SK_NUM32 0, IMAPP_NUMBER_MAX, "0 to 2^32-1"
+#define SK_SECONDS 1, IMAPP_NUMBER_MAX, "of seconds, 1 to 2^32-1"
+#define SK_MODSEQ 0, IMAPP_MODSEQ_MAX, "0 to 2^63-1"
 
 /* RFC 3501 6.4.4, MODSEQ (RFC 7162), WITHIN (RFC 5032), SAVEDATE (RFC
  * 8514), OBJECTID (RFC 8474); sorted by name (search_keydef_find) */
@@ -226,9 +253,9 @@ search_keydef_cmp(const void *name, const void *def)
 static const struct search_keydef *
 search_keydef_find(const char *name)
 {
-	return bsearch(name, search_keydefs, sizeof(search_keydefs) /
-	    sizeof(search_keydefs[0]), sizeof(search_keydefs[0]),
-	    search_keydef_cmp);
+	return bsearch(name, search_keydefs,
+	    sizeof(search_keydefs) / sizeof(search_keydefs[0]),
+	    sizeof(search_keydefs[0]), search_keydef_cmp);
 }
 
 /* search_set_node - SR_SEQ or SR_UID of the set s */
@@ -285,8 +312,10 @@ search_key_args(struct search_parser *ps, const struct search_keydef *d)
 	if (d->arg == SA_UIDSET)
 		return search_set_node(d->op, v);
 	if (d->arg == SA_DATE && date_parse_imap_date(v, &day) < 0) {
-		snprintf(msg, sizeof(msg), "%s needs a date such as "
-		    "1-Feb-2024", d->name);
+		snprintf(msg, sizeof(msg),
+		    "%s needs a date such as "
+		    "1-Feb-2024",
+		    d->name);
 		ps->err = msg;
 		return NULL;
 	}
@@ -297,13 +326,13 @@ search_key_args(struct search_parser *ps, const struct search_keydef *d)
 	if (d->arg == SA_STRING || d->arg == SA_HEADER)
 		p->str = xstrdup(v);
 	if (d->op == SR_BODY || d->op == SR_TEXT) {
-		search_lower(p->str, strlen(p->str));	/* as the text is */
+		search_lower(p->str, strlen(p->str)); /* as the text is */
 		p->ans = xcalloc(1, sizeof(*p->ans));
 	}
 	if (h != NULL || d->hdr != NULL)
 		p->hdr = xstrdup(h != NULL ? h : d->hdr);
-	if (d->arg == SA_NUMBER && imapp_number(v, strlen(v), d->min, d->max,
-	    &p->num) < 0) {
+	if (d->arg == SA_NUMBER &&
+	    imapp_number(v, strlen(v), d->min, d->max, &p->num) < 0) {
 		snprintf(msg, sizeof(msg), "%s needs a number (%s)", d->name,
 		    d->range);
 		ps->err = msg;
@@ -331,7 +360,7 @@ search_key(struct search_parser *ps)
 	a = &ps->a[ps->i++];
 	if (a->type == IMAPP_LIST) {
 		struct search_parser sub = { a->list, a->nlist, 0, NULL,
-		    ps->depth + 1 };
+			ps->depth + 1 };
 
 		if (sub.depth > 32) {
 			ps->err = "Search keys nested too deeply";
@@ -369,10 +398,10 @@ search_parse(const struct imapp_arg *args, size_t n, const char **error_r,
 	    strcasecmp(args[0].str, "CHARSET") == 0) {
 		if (args[1].type == IMAPP_LIST ||
 		    (strcasecmp(args[1].str, "UTF-8") != 0 &&
-		    strcasecmp(args[1].str, "US-ASCII") != 0)) {
+			strcasecmp(args[1].str, "US-ASCII") != 0)) {
 			*badcharset_r = 1;
 			*error_r = "[BADCHARSET (US-ASCII UTF-8)] Unsupported "
-			    "charset";
+				   "charset";
 			return NULL;
 		}
 		ps.i = 2;
@@ -411,9 +440,12 @@ search_volatile(const struct search_prog *p)
 		if (strchr(p->set, '*') != NULL)
 			return "'*' changes as mail arrives";
 		break;
-	case SR_RECENT: case SR_NEW: case SR_OLD:
+	case SR_RECENT:
+	case SR_NEW:
+	case SR_OLD:
 		return "\\Recent changes without the messages changing";
-	case SR_OLDER: case SR_YOUNGER:
+	case SR_OLDER:
+	case SR_YOUNGER:
 		return "OLDER and YOUNGER change with time";
 	default:
 		break;
@@ -606,7 +638,7 @@ static int
 search_is_addr(const char *h)
 {
 	static const char *addr[] = { "From", "To", "Cc", "Bcc", "Sender",
-	    "Reply-To" };
+		"Reply-To" };
 	size_t i;
 
 	for (i = 0; i < sizeof(addr) / sizeof(addr[0]); i++)
@@ -632,12 +664,12 @@ search_header(const struct search_prog *p, const char *hdr, size_t len)
 	if (mime_header_get(hdr, len, p->hdr, 1, 0, &raw) == 0) {
 		mime_decode_words(raw.data, raw.len, &b);
 		if (search_is_addr(p->hdr)) {
-			buf_putc(&b, 1);	/* neither side matches across */
+			buf_putc(&b, 1); /* neither side matches across */
 			envelope_addr_text(raw.data, raw.len, &addrs);
 			mime_decode_words(addrs.data, addrs.len, &b);
 		}
-		r = search_contains(b.data, b.data ? search_squash(b.data,
-		    b.len) : 0, needle);
+		r = search_contains(b.data,
+		    b.data ? search_squash(b.data, b.len) : 0, needle);
 	}
 	free(needle);
 	buf_free(&raw);
@@ -684,8 +716,8 @@ search_has(const char *hay, size_t hlen, const char *needle)
 {
 	size_t nl = strlen(needle);
 
-	return nl == 0 || (hay != NULL && memmem(hay, hlen, needle, nl) !=
-	    NULL);
+	return nl == 0 ||
+	    (hay != NULL && memmem(hay, hlen, needle, nl) != NULL);
 }
 
 /* search_text - header field, or TEXT / BODY: the text of the header
@@ -734,9 +766,9 @@ search_sent(const struct search_prog *p, struct search_msg *m)
 		/* the date as written, ignoring its zone (RFC 3501) */
 		day = (time_t)(t + tz * 60);
 		day -= day % 86400;
-		r = p->op == SR_SENTBEFORE ? day < (time_t)p->num :
-		    p->op == SR_SENTON ? day == (time_t)p->num :
-		    day >= (time_t)p->num;
+		r = p->op == SR_SENTBEFORE ? day < (time_t)p->num
+		    : p->op == SR_SENTON   ? day == (time_t)p->num
+					   : day >= (time_t)p->num;
 	}
 	buf_free(&b);
 	return r;
@@ -752,8 +784,8 @@ search_set(const struct search_prog *p, uint32_t n, uint32_t star)
 	if (c->state == 0 || c->star != star) {
 		if (c->state == 1)
 			imapp_seqset_free(&c->ss);
-		c->state = imapp_seqset_parse(p->set, star, &c->ss) < 0 ?
-		    -1 : 1;
+		c->state =
+		    imapp_seqset_parse(p->set, star, &c->ss) < 0 ? -1 : 1;
 		c->star = star;
 	}
 	return c->state == 1 && imapp_seqset_contains(&c->ss, n);
@@ -787,9 +819,9 @@ search_saved(const struct search_prog *p, const struct store_msg *r)
 	if (r->savedate == 0)
 		return 0;
 	day -= day % 86400;
-	return p->op == SR_SAVEDBEFORE ? day < (time_t)p->num :
-	    p->op == SR_SAVEDON ? day == (time_t)p->num :
-	    day >= (time_t)p->num;
+	return p->op == SR_SAVEDBEFORE ? day < (time_t)p->num
+	    : p->op == SR_SAVEDON      ? day == (time_t)p->num
+				       : day >= (time_t)p->num;
 }
 
 int
@@ -802,7 +834,8 @@ search_match(const struct search_prog *p, struct search_msg *m)
 
 	day -= day % 86400;
 	switch (p->op) {
-	case SR_ALL: return 1;
+	case SR_ALL:
+		return 1;
 	case SR_AND:
 		for (i = 0; i < p->nkids; i++)
 			if (!search_match(p->kids[i], m))
@@ -811,43 +844,65 @@ search_match(const struct search_prog *p, struct search_msg *m)
 	case SR_OR:
 		return search_match(p->kids[0], m) ||
 		    search_match(p->kids[1], m);
-	case SR_NOT: return !search_match(p->kids[0], m);
-	case SR_FLAG: return (r->flags & p->flag) != 0;
-	case SR_NOFLAG: return (r->flags & p->flag) == 0;
-	case SR_KEYWORD: return search_kw(r->keywords, p->str);
-	case SR_NOKEYWORD: return !search_kw(r->keywords, p->str);
-	case SR_NEW: return m->recent && !(r->flags & STORE_F_SEEN);
-	case SR_OLD: return !m->recent;
-	case SR_RECENT: return m->recent;
-	case SR_LARGER: return r->size > p->num;
-	case SR_SMALLER: return r->size < p->num;
-	case SR_MODSEQ: return r->modseq >= p->num;
-	case SR_BEFORE: return day < (time_t)p->num;
-	case SR_ON: return day == (time_t)p->num;
-	case SR_SINCE: return day >= (time_t)p->num;
-	case SR_SENTBEFORE: case SR_SENTON: case SR_SENTSINCE:
+	case SR_NOT:
+		return !search_match(p->kids[0], m);
+	case SR_FLAG:
+		return (r->flags & p->flag) != 0;
+	case SR_NOFLAG:
+		return (r->flags & p->flag) == 0;
+	case SR_KEYWORD:
+		return search_kw(r->keywords, p->str);
+	case SR_NOKEYWORD:
+		return !search_kw(r->keywords, p->str);
+	case SR_NEW:
+		return m->recent && !(r->flags & STORE_F_SEEN);
+	case SR_OLD:
+		return !m->recent;
+	case SR_RECENT:
+		return m->recent;
+	case SR_LARGER:
+		return r->size > p->num;
+	case SR_SMALLER:
+		return r->size < p->num;
+	case SR_MODSEQ:
+		return r->modseq >= p->num;
+	case SR_BEFORE:
+		return day < (time_t)p->num;
+	case SR_ON:
+		return day == (time_t)p->num;
+	case SR_SINCE:
+		return day >= (time_t)p->num;
+	case SR_SENTBEFORE:
+	case SR_SENTON:
+	case SR_SENTSINCE:
 		return search_sent(p, m);
-	case SR_BODY: case SR_TEXT:
+	case SR_BODY:
+	case SR_TEXT:
 		if ((k = search_answered(p->ans, r->uid)) >= 0)
 			return k;
 		return search_text(p, m);
 	case SR_HEADER:
 		return search_text(p, m);
-	case SR_SAVEDBEFORE: case SR_SAVEDON: case SR_SAVEDSINCE:
+	case SR_SAVEDBEFORE:
+	case SR_SAVEDON:
+	case SR_SAVEDSINCE:
 		return search_saved(p, r);
-	case SR_SAVEDATESUPPORTED: return 1;
-	case SR_YOUNGER: return (int64_t)time(NULL) - r->internaldate <=
-	    (int64_t)p->num;
-	case SR_OLDER: return (int64_t)time(NULL) - r->internaldate >
-	    (int64_t)p->num;
-	case SR_EMAILID: return p->str[0] == 'M' &&
-	    strcasecmp(p->str + 1, r->guid) == 0;
-	case SR_THREADID: return 0;
-	case SR_SEQ: case SR_UID:
+	case SR_SAVEDATESUPPORTED:
+		return 1;
+	case SR_YOUNGER:
+		return (int64_t)time(NULL) - r->internaldate <= (int64_t)p->num;
+	case SR_OLDER:
+		return (int64_t)time(NULL) - r->internaldate > (int64_t)p->num;
+	case SR_EMAILID:
+		return p->str[0] == 'M' && strcasecmp(p->str + 1, r->guid) == 0;
+	case SR_THREADID:
+		return 0;
+	case SR_SEQ:
+	case SR_UID:
 		if (strcmp(p->set, "$") == 0)
 			return search_in_saved(m, r->uid);
-		return p->op == SR_SEQ ? search_set(p, m->msgno,
-		    m->maxmsgno) : search_set(p, r->uid, m->maxuid);
+		return p->op == SR_SEQ ? search_set(p, m->msgno, m->maxmsgno)
+				       : search_set(p, r->uid, m->maxuid);
 	}
 	return 0;
 }

@@ -18,15 +18,15 @@ struct search_msg {
 	uint32_t msgno;
 	const struct store_msg *rec;
 	int recent;
-	uint32_t maxmsgno, maxuid;	/* what '*' means */
-	const uint32_t *saved;	/* "$" (SEARCHRES): UIDs, ascending */
+	uint32_t maxmsgno, maxuid; /* what '*' means */
+	const uint32_t *saved;	   /* "$" (SEARCHRES): UIDs, ascending */
 	size_t nsaved;
 	struct store *st;
 	/* loaded on demand by search_match, freed by search_msg_done */
 	const char *data;
 	size_t len;
 	struct mime_part *mime;
-	const char *hdr;	/* the header block (cache or file) */
+	const char *hdr; /* the header block (cache or file) */
 	size_t hdrlen;
 };
 

@@ -31,15 +31,15 @@ struct search_ctx {
 	struct search_ctx *next;
 	char *tag;
 	int uid;
-	int sorted;			/* SORT: positions in ADDTO and
-					 * REMOVEFROM */
+	int sorted; /* SORT: positions in ADDTO and
+		     * REMOVEFROM */
 	struct sort_ctx crit;
 	struct search_prog *prog;
-	uint32_t *uids;			/* the result, in its order */
-	struct sort_item *items;	/* SORT: beside uids */
+	uint32_t *uids;		 /* the result, in its order */
+	struct sort_item *items; /* SORT: beside uids */
 	size_t n, size;
-	uint64_t modseq;		/* changes up to it are matched */
-	uint32_t lastuid;		/* the view's last UID then */
+	uint64_t modseq;  /* changes up to it are matched */
+	uint32_t lastuid; /* the view's last UID then */
 };
 
 static struct search_ctx *
@@ -122,7 +122,8 @@ search_ctx_add(struct imap_session *s, const char *tag, int uid,
 	c->next = v->ctx;
 	v->ctx = c;
 	log_debug("search context user=%s addr=%s mailbox=%s tag=%s "
-	    "results=%zu", s->user, s->addr, v->name, tag, n);
+		  "results=%zu",
+	    s->user, s->addr, v->name, tag, n);
 }
 
 int
@@ -152,8 +153,7 @@ search_ctx_free(struct imap_session *s)
 
 /* search_ctx_num - what the client knows uid by in c */
 static uint32_t
-search_ctx_num(struct imap_session *s, const struct search_ctx *c,
-    uint32_t uid)
+search_ctx_num(struct imap_session *s, const struct search_ctx *c, uint32_t uid)
 {
 	return c->uid ? uid : view_msgno(s, uid);
 }
@@ -201,8 +201,8 @@ search_ctx_remove(struct imap_session *s, struct search_ctx *c,
 			/* members j..i-1, at positions j+1.. */
 			for (k = 0, o = j; o < i; o++)
 				nums[k++] = search_ctx_num(s, c, c->uids[o]);
-			buf_printf(line, "%s%zu ", line->data[line->len - 1] ==
-			    '(' ? "" : " ", j + 1);
+			buf_printf(line, "%s%zu ",
+			    line->data[line->len - 1] == '(' ? "" : " ", j + 1);
 			search_ret_put_set(line, nums, k);
 		}
 		buf_putc(line, ')');
@@ -286,8 +286,9 @@ search_ctx_candidates(struct imap_session *s, const struct search_ctx *c,
 	uint32_t *u, no;
 	size_t nch = 0, i, j, k = 0;
 
-	if (v->smodseq > c->modseq && store_msg_changed(s->st, v->mboxid,
-	    c->modseq, &ch, &nch, &err) != 0) {
+	if (v->smodseq > c->modseq &&
+	    store_msg_changed(s->st, v->mboxid, c->modseq, &ch, &nch, &err) !=
+		0) {
 		log_error("search context user=%s mailbox=%s: %s", s->user,
 		    v->name, err);
 		nch = 0;
@@ -298,7 +299,7 @@ search_ctx_candidates(struct imap_session *s, const struct search_ctx *c,
 		;
 	while (i < nch || j < v->n) {
 		uint32_t a = i < nch ? ch[i].uid : UINT32_MAX,
-		    b = j < v->n ? v->msgs[j].uid : UINT32_MAX, x;
+			 b = j < v->n ? v->msgs[j].uid : UINT32_MAX, x;
 
 		x = a < b ? a : b;
 		i += a == x;
@@ -353,8 +354,9 @@ search_ctx_add_search(struct imap_session *s, struct search_ctx *c,
 	buf_putc(line, ')');
 	m = xcalloc(c->n + n + 1, sizeof(*m));
 	for (i = 0; i < c->n || j < n;)
-		m[k++] = j >= n || (i < c->n && c->uids[i] < add[j]) ?
-		    c->uids[i++] : add[j++];
+		m[k++] = j >= n || (i < c->n && c->uids[i] < add[j])
+		    ? c->uids[i++]
+		    : add[j++];
 	free(c->uids);
 	free(nums);
 	c->uids = m;
@@ -377,8 +379,9 @@ search_ctx_add_sort(struct imap_session *s, struct search_ctx *c,
 	qsort_r(add, n, sizeof(*add), sort_cmp, &c->crit);
 	buf_puts(line, " ADDTO (");
 	while (i < c->n || j < n) {
-		int take_new = j < n && (i >= c->n ||
-		    sort_cmp(&add[j], &c->items[i], &c->crit) < 0);
+		int take_new = j < n &&
+		    (i >= c->n ||
+			sort_cmp(&add[j], &c->items[i], &c->crit) < 0);
 
 		if (take_new) {
 			if (run == 0)
@@ -422,8 +425,9 @@ search_ctx_update(struct imap_session *s, struct search_ctx *c,
 	size_t ncand, nrecs = 0, i, k, nadd = 0, ngone = 0;
 
 	cand = search_ctx_candidates(s, c, &ncand);
-	if (ncand > 0 && store_msg_get_uids(s->st, v->mboxid, cand, ncand,
-	    &recs, &nrecs, &err) != 0) {
+	if (ncand > 0 &&
+	    store_msg_get_uids(s->st, v->mboxid, cand, ncand, &recs, &nrecs,
+		&err) != 0) {
 		log_error("search context user=%s mailbox=%s: %s", s->user,
 		    v->name, err);
 		free(cand);
@@ -450,8 +454,8 @@ search_ctx_update(struct imap_session *s, struct search_ctx *c,
 	} else if (nadd > 0) {
 		items = xcalloc(nadd + 1, sizeof(*items));
 		for (i = k = 0; i < nrecs; i++)
-			if (match[i] && search_ctx_member(c, recs[i].uid) ==
-			    c->n) {
+			if (match[i] &&
+			    search_ctx_member(c, recs[i].uid) == c->n) {
 				sort_item_load(s, &c->crit, &recs[i],
 				    &items[k]);
 				items[k++].msgno = recs[i].uid;

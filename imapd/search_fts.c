@@ -28,9 +28,9 @@
 
 /* catching up at SEARCH time stops after this long; the messages not
  * yet indexed are read instead, and the next SEARCH goes on */
-#define SEARCH_FTS_BUDGET_MS	60000
+#define SEARCH_FTS_BUDGET_MS 60000
 /* records read at once to catch up: a batch's memory, not a mailbox's */
-#define SEARCH_FTS_RECORDS	256
+#define SEARCH_FTS_RECORDS 256
 
 struct search_fts {
 	struct imap_session *s;
@@ -48,8 +48,8 @@ search_fts_warn(struct imap_session *s, const char *what, const char *err)
 		return;
 	snprintf(warned, sizeof(warned), "%s", s->user);
 	log_warn("fts unavailable user=%s addr=%s mailbox=%s step=%s "
-	    "error=\"%s\" fallback=scan", s->user, s->addr, s->view.name, what,
-	    err);
+		 "error=\"%s\" fallback=scan",
+	    s->user, s->addr, s->view.name, what, err);
 }
 
 static int
@@ -61,8 +61,8 @@ search_fts_key(const char *needle, int hdr, uint32_t **uids_r, size_t *n_r,
 
 	if (x->failed)
 		return -1;
-	if (fts_search(x->f, x->s->view.mboxid, needle, hdr ? FTS_HDR |
-	    FTS_BODY : FTS_BODY, uids_r, n_r, &e) < 0) {
+	if (fts_search(x->f, x->s->view.mboxid, needle,
+		hdr ? FTS_HDR | FTS_BODY : FTS_BODY, uids_r, n_r, &e) < 0) {
 		search_fts_warn(x->s, "search", e.msg);
 		x->failed = 1;
 		return -1;
@@ -85,11 +85,11 @@ search_fts_sync(struct search_fts *x, uint32_t *upto_r)
 	struct err e;
 
 	do {
-		k = v->n - b < SEARCH_FTS_RECORDS ? v->n - b :
-		    SEARCH_FTS_RECORDS;
-		if (k > 0 && store_msg_range(s->st, v->mboxid,
-		    v->msgs[b].uid, v->msgs[b + k - 1].uid, 0, &msgs, &n,
-		    &err) != 0) {
+		k = v->n - b < SEARCH_FTS_RECORDS ? v->n - b
+						  : SEARCH_FTS_RECORDS;
+		if (k > 0 &&
+		    store_msg_range(s->st, v->mboxid, v->msgs[b].uid,
+			v->msgs[b + k - 1].uid, 0, &msgs, &n, &err) != 0) {
 			search_fts_warn(s, "records", err);
 			return;
 		}
@@ -97,9 +97,9 @@ search_fts_sync(struct search_fts *x, uint32_t *upto_r)
 		 * leaves what was committed up to *upto_r */
 		left = end - clock_mono_ms();
 		if (fts_sync(x->f, s->st, v->mboxid, v->modseq, msgs, n,
-		    left > 0 ? left : 1, upto_r, &e) < 0) {
+			left > 0 ? left : 1, upto_r, &e) < 0) {
 			search_fts_warn(s, "sync", e.msg);
-			k = v->n - b;	/* no further batch */
+			k = v->n - b; /* no further batch */
 		}
 		free(msgs);
 		msgs = NULL;

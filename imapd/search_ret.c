@@ -14,10 +14,14 @@ static const struct {
 	const char *name;
 	unsigned bit;
 } search_ret_names[] = {
-	{ "MIN", SEARCH_RET_MIN }, { "MAX", SEARCH_RET_MAX },
-	{ "ALL", SEARCH_RET_ALL }, { "COUNT", SEARCH_RET_COUNT },
-	{ "SAVE", SEARCH_RET_SAVE }, { "CONTEXT", SEARCH_RET_CONTEXT },
-	{ "UPDATE", SEARCH_RET_UPDATE }, { "PARTIAL", SEARCH_RET_PARTIAL },
+	{ "MIN", SEARCH_RET_MIN },
+	{ "MAX", SEARCH_RET_MAX },
+	{ "ALL", SEARCH_RET_ALL },
+	{ "COUNT", SEARCH_RET_COUNT },
+	{ "SAVE", SEARCH_RET_SAVE },
+	{ "CONTEXT", SEARCH_RET_CONTEXT },
+	{ "UPDATE", SEARCH_RET_UPDATE },
+	{ "PARTIAL", SEARCH_RET_PARTIAL },
 };
 
 /* search_ret_num - nz-number (RFC 3501 9) s[0..len) up to 2^32-1; -1 */
@@ -57,9 +61,10 @@ search_ret_range(const struct imapp_arg *a, struct search_ret *r,
 		return -1;
 	}
 	colon = memchr(a->str, ':', a->len);
-	if (colon == NULL || search_ret_num(a->str, (size_t)(colon - a->str),
-	    &m) < 0 || search_ret_num(colon + 1, a->len - (size_t)(colon -
-	    a->str) - 1, &n) < 0) {
+	if (colon == NULL ||
+	    search_ret_num(a->str, (size_t)(colon - a->str), &m) < 0 ||
+	    search_ret_num(colon + 1, a->len - (size_t)(colon - a->str) - 1,
+		&n) < 0) {
 		*error_r = "PARTIAL needs a range m:n of positions from 1";
 		return -1;
 	}
@@ -85,14 +90,16 @@ search_ret_parse(const struct imapp_arg *args, size_t n, unsigned allowed,
 		return -1;
 	}
 	for (i = 0; i < l->nlist; i++) {
-		for (j = 0; j < sizeof(search_ret_names) /
-		    sizeof(search_ret_names[0]); j++)
+		for (j = 0;
+		     j < sizeof(search_ret_names) / sizeof(search_ret_names[0]);
+		     j++)
 			if (l->list[i].type == IMAPP_ATOM &&
 			    strcasecmp(l->list[i].str,
-			    search_ret_names[j].name) == 0)
+				search_ret_names[j].name) == 0)
 				break;
-		if (j == sizeof(search_ret_names) /
-		    sizeof(search_ret_names[0]) ||
+		if (j ==
+			sizeof(search_ret_names) /
+			    sizeof(search_ret_names[0]) ||
 		    !(allowed & search_ret_names[j].bit)) {
 			*error_r = "Unknown RETURN option";
 			return -1;
@@ -116,8 +123,9 @@ search_ret_parse(const struct imapp_arg *args, size_t n, unsigned allowed,
 		*error_r = "PARTIAL and ALL exclude each other";
 		return -1;
 	}
-	if (!(r->opts & (SEARCH_RET_MIN | SEARCH_RET_MAX | SEARCH_RET_ALL |
-	    SEARCH_RET_COUNT | SEARCH_RET_SAVE | SEARCH_RET_PARTIAL)))
+	if (!(r->opts &
+		(SEARCH_RET_MIN | SEARCH_RET_MAX | SEARCH_RET_ALL |
+		    SEARCH_RET_COUNT | SEARCH_RET_SAVE | SEARCH_RET_PARTIAL)))
 		r->opts |= SEARCH_RET_ALL;
 	return 2;
 }

@@ -14,20 +14,20 @@
 #include "buf.h"
 #include "imapp.h"
 
-#define SEARCH_RET_MIN		0x01
-#define SEARCH_RET_MAX		0x02
-#define SEARCH_RET_ALL		0x04
-#define SEARCH_RET_COUNT	0x08
-#define SEARCH_RET_SAVE		0x10	/* SEARCHRES (SEARCH only) */
-#define SEARCH_RET_CONTEXT	0x20	/* a hint; taken and ignored */
-#define SEARCH_RET_UPDATE	0x40	/* keep the result current */
-#define SEARCH_RET_PARTIAL	0x80	/* positions lo..hi of the result */
+#define SEARCH_RET_MIN 0x01
+#define SEARCH_RET_MAX 0x02
+#define SEARCH_RET_ALL 0x04
+#define SEARCH_RET_COUNT 0x08
+#define SEARCH_RET_SAVE 0x10	/* SEARCHRES (SEARCH only) */
+#define SEARCH_RET_CONTEXT 0x20 /* a hint; taken and ignored */
+#define SEARCH_RET_UPDATE 0x40	/* keep the result current */
+#define SEARCH_RET_PARTIAL 0x80 /* positions lo..hi of the result */
 
 struct search_ret {
-	unsigned opts;		/* SEARCH_RET_*; RETURN () and RETURN
-				 * (UPDATE) alone mean ALL */
-	uint32_t lo, hi;	/* PARTIAL, 1-based, lo <= hi */
-	char range[24];		/* PARTIAL's range as the client wrote it */
+	unsigned opts;	 /* SEARCH_RET_*; RETURN () and RETURN
+			  * (UPDATE) alone mean ALL */
+	uint32_t lo, hi; /* PARTIAL, 1-based, lo <= hi */
+	char range[24];	 /* PARTIAL's range as the client wrote it */
 };
 
 /*

@@ -13,8 +13,15 @@
 #include "imapd.h"
 
 enum sort_key {
-	SK_ARRIVAL, SK_CC, SK_DATE, SK_FROM, SK_SIZE, SK_SUBJECT, SK_TO,
-	SK_DISPLAYFROM, SK_DISPLAYTO,
+	SK_ARRIVAL,
+	SK_CC,
+	SK_DATE,
+	SK_FROM,
+	SK_SIZE,
+	SK_SUBJECT,
+	SK_TO,
+	SK_DISPLAYFROM,
+	SK_DISPLAYTO,
 };
 
 #define SORT_MAX_CRIT 16
@@ -29,10 +36,10 @@ struct sort_item {
 	uint32_t msgno;
 	int64_t arrival, date;
 	uint64_t size;
-	char *str[5];		/* subject, from, to, cc, display (as needed) */
-	int reply;		/* SK_SUBJECT: the subject was a reply's or a
-				 * forward's (RFC 5256 2.1) */
-	char guid[41];		/* the message file */
+	char *str[5];  /* subject, from, to, cc, display (as needed) */
+	int reply;     /* SK_SUBJECT: the subject was a reply's or a
+			* forward's (RFC 5256 2.1) */
+	char guid[41]; /* the message file */
 };
 
 struct sort_ctx {
@@ -75,8 +82,8 @@ uint32_t sort_num(struct imap_cmd *cmd, uint32_t msgno);
 /* thread.c - RFC 5256's threading over items */
 struct thread_src {
 	/* the message's header block (or more); 0, or -1 for none */
-	int (*map)(void *ctx, const struct sort_item *it,
-	    const char **data_r, size_t *len_r);
+	int (*map)(void *ctx, const struct sort_item *it, const char **data_r,
+	    size_t *len_r);
 	void (*unmap)(void *ctx, const char *data, size_t len);
 	/* the number the client knows msgno by */
 	uint32_t (*num)(void *ctx, uint32_t msgno);

@@ -19,9 +19,14 @@ static const struct {
 	const char *name;
 	enum sort_key key;
 } sort_names[] = {
-	{ "ARRIVAL", SK_ARRIVAL }, { "CC", SK_CC }, { "DATE", SK_DATE },
-	{ "FROM", SK_FROM }, { "SIZE", SK_SIZE }, { "SUBJECT", SK_SUBJECT },
-	{ "TO", SK_TO }, { "DISPLAYFROM", SK_DISPLAYFROM },
+	{ "ARRIVAL", SK_ARRIVAL },
+	{ "CC", SK_CC },
+	{ "DATE", SK_DATE },
+	{ "FROM", SK_FROM },
+	{ "SIZE", SK_SIZE },
+	{ "SUBJECT", SK_SUBJECT },
+	{ "TO", SK_TO },
+	{ "DISPLAYFROM", SK_DISPLAYFROM },
 	{ "DISPLAYTO", SK_DISPLAYTO },
 };
 
@@ -57,7 +62,7 @@ sort_strip_leader(const char *s, size_t len, size_t *i)
 	j += l;
 	while (j < len && s[j] == ' ')
 		j++;
-	if (j < len && s[j] == '[') {	/* "Re[2]:" */
+	if (j < len && s[j] == '[') { /* "Re[2]:" */
 		for (k = j + 1; k < len && s[k] != ']'; k++)
 			;
 		j = k < len ? k + 1 : j;
@@ -84,8 +89,8 @@ sort_base_subject(const char *raw, size_t rlen, int *reply_r)
 		return xstrdup("");
 	/* (1) blanks folded into one space */
 	for (i = o = 0; s[i]; i++) {
-		char c = s[i] == '\t' || s[i] == '\r' || s[i] == '\n' ? ' ' :
-		    s[i];
+		char c =
+		    s[i] == '\t' || s[i] == '\r' || s[i] == '\n' ? ' ' : s[i];
 
 		if (c == ' ' && o > 0 && s[o - 1] == ' ')
 			continue;
@@ -100,8 +105,8 @@ sort_base_subject(const char *raw, size_t rlen, int *reply_r)
 		for (;;) {
 			while (len > i && s[len - 1] == ' ')
 				len--;
-			if (len - i >= 5 && strncasecmp(s + len - 5, "(fwd)",
-			    5) == 0) {
+			if (len - i >= 5 &&
+			    strncasecmp(s + len - 5, "(fwd)", 5) == 0) {
 				len -= 5;
 				reply = 1;
 			} else
@@ -163,8 +168,7 @@ sort_criteria(const struct imapp_arg *l, struct sort_ctx *c)
 			reverse = 1;
 			continue;
 		}
-		for (j = 0; j < sizeof(sort_names) / sizeof(sort_names[0]);
-		    j++)
+		for (j = 0; j < sizeof(sort_names) / sizeof(sort_names[0]); j++)
 			if (strcasecmp(l->list[i].str, sort_names[j].name) == 0)
 				break;
 		if (j == sizeof(sort_names) / sizeof(sort_names[0]) ||
@@ -188,9 +192,10 @@ sort_header_len(const char *data, size_t len)
 	size_t i;
 
 	for (i = 0; i + 1 < len; i++)
-		if (data[i] == '\n' && (data[i + 1] == '\n' ||
-		    (data[i + 1] == '\r' && i + 2 < len &&
-		    data[i + 2] == '\n')))
+		if (data[i] == '\n' &&
+		    (data[i + 1] == '\n' ||
+			(data[i + 1] == '\r' && i + 2 < len &&
+			    data[i + 2] == '\n')))
 			return i + 1;
 	return len;
 }
@@ -217,16 +222,29 @@ sort_cmp(const void *va, const void *vb, void *vc)
 
 	for (i = 0; i < sort_cur->ncrit && r == 0; i++) {
 		switch (sort_cur->crit[i].key) {
-		case SK_ARRIVAL: r = sort_num_cmp(a->arrival, b->arrival);
+		case SK_ARRIVAL:
+			r = sort_num_cmp(a->arrival, b->arrival);
 			break;
-		case SK_DATE: r = sort_num_cmp(a->date, b->date); break;
-		case SK_SIZE: r = a->size < b->size ? -1 : a->size > b->size;
+		case SK_DATE:
+			r = sort_num_cmp(a->date, b->date);
 			break;
-		case SK_SUBJECT: r = sort_str_cmp(a->str[0], b->str[0]); break;
-		case SK_FROM: r = sort_str_cmp(a->str[1], b->str[1]); break;
-		case SK_TO: r = sort_str_cmp(a->str[2], b->str[2]); break;
-		case SK_CC: r = sort_str_cmp(a->str[3], b->str[3]); break;
-		case SK_DISPLAYFROM: case SK_DISPLAYTO:
+		case SK_SIZE:
+			r = a->size < b->size ? -1 : a->size > b->size;
+			break;
+		case SK_SUBJECT:
+			r = sort_str_cmp(a->str[0], b->str[0]);
+			break;
+		case SK_FROM:
+			r = sort_str_cmp(a->str[1], b->str[1]);
+			break;
+		case SK_TO:
+			r = sort_str_cmp(a->str[2], b->str[2]);
+			break;
+		case SK_CC:
+			r = sort_str_cmp(a->str[3], b->str[3]);
+			break;
+		case SK_DISPLAYFROM:
+		case SK_DISPLAYTO:
 			r = sort_str_cmp(a->str[4], b->str[4]);
 			break;
 		}

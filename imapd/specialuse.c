@@ -62,8 +62,9 @@ specialuse_autocreate(struct imap_session *s)
 		if (name == NULL || *name == '\0')
 			continue;
 		r = store_mbox_create(s->st, s->user, name, &err);
-		if ((r == 0 || r == STORE_EEXIST) && store_mbox_set_use(s->st,
-		    s->user, name, specialuse_tab[i].bit, &err) == 0)
+		if ((r == 0 || r == STORE_EEXIST) &&
+		    store_mbox_set_use(s->st, s->user, name,
+			specialuse_tab[i].bit, &err) == 0)
 			continue;
 		log_warn("autocreate user=%s mailbox=%s use=%s: %s", s->user,
 		    name, specialuse_tab[i].attr, err);

@@ -27,19 +27,19 @@
 #include "xalloc.h"
 
 #define THR_NONE SIZE_MAX
-#define THR_MAX_REFS 100	/* references of one message taken: the last */
+#define THR_MAX_REFS 100 /* references of one message taken: the last */
 
 /* a container (RFC 5256 3 step 1): a message, or a dummy for one only
  * referred to */
 struct thr_node {
-	struct sort_item *msg;	/* NULL: dummy */
-	size_t parent, child, next;	/* first child, next sibling */
+	struct sort_item *msg;	    /* NULL: dummy */
+	size_t parent, child, next; /* first child, next sibling */
 };
 
 struct thr {
 	struct thr_node *n;
 	size_t nn, size;
-	struct htab *ids;	/* Message-ID -> node index + 1 */
+	struct htab *ids; /* Message-ID -> node index + 1 */
 	const struct thread_src *src;
 	struct buf out;
 };
@@ -120,8 +120,7 @@ thr_ids(const char *v, size_t len, size_t (*ids)[2], size_t max)
 			;
 		if (j < len && v[j] == '>' && j > i + 1) {
 			if (n == max) {
-				memmove(ids, ids + 1, (max - 1) *
-				    sizeof(*ids));
+				memmove(ids, ids + 1, (max - 1) * sizeof(*ids));
 				n--;
 			}
 			ids[n][0] = i;
@@ -134,8 +133,7 @@ thr_ids(const char *v, size_t len, size_t (*ids)[2], size_t max)
 
 /* thr_message - RFC 5256 3 step 1 for one message */
 static void
-thr_message(struct thr *t, struct sort_item *it, const char *hdr,
-    size_t hlen)
+thr_message(struct thr *t, struct sort_item *it, const char *hdr, size_t hlen)
 {
 	size_t ids[THR_MAX_REFS][2];
 	struct buf v = BUF_INIT;
@@ -146,7 +144,8 @@ thr_message(struct thr *t, struct sort_item *it, const char *hdr,
 	if (mime_header_get(hdr, hlen, "Message-ID", 0, 0, &v) == 0 &&
 	    thr_ids(v.data, v.len, ids, 1) == 1 &&
 	    ((found = (uintptr_t)htab_get(t->ids, v.data + ids[0][0],
-	    ids[0][1])) == 0 || t->n[found - 1].msg == NULL)) {
+		  ids[0][1])) == 0 ||
+		t->n[found - 1].msg == NULL)) {
 		m = thr_id(t, v.data + ids[0][0], ids[0][1]);
 		t->n[m].msg = it;
 	} else {
@@ -198,7 +197,7 @@ thr_cmp(const void *a, const void *b, void *ctx)
 {
 	const struct thr *t = ctx;
 	const struct sort_item *x = thr_first(t, *(const size_t *)a),
-	    *y = thr_first(t, *(const size_t *)b);
+			       *y = thr_first(t, *(const size_t *)b);
 
 	if (x == NULL || y == NULL)
 		return (x == NULL) - (y == NULL);
@@ -243,13 +242,13 @@ thr_prune(struct thr *t, size_t first, size_t parent, int root)
 		t->n[c].next = THR_NONE;
 		t->n[c].child = thr_prune(t, t->n[c].child, c, 0);
 		if (t->n[c].msg == NULL && t->n[c].child == THR_NONE)
-			continue;	/* a dummy without children goes */
-		if (t->n[c].msg == NULL && (!root ||
-		    t->n[t->n[c].child].next == THR_NONE)) {
+			continue; /* a dummy without children goes */
+		if (t->n[c].msg == NULL &&
+		    (!root || t->n[t->n[c].child].next == THR_NONE)) {
 			/* its children take its place */
 			*tail = t->n[c].child;
 			for (k = t->n[c].child; k != THR_NONE;
-			    k = t->n[k].next) {
+			     k = t->n[k].next) {
 				t->n[k].parent = parent;
 				tail = &t->n[k].next;
 			}
@@ -306,8 +305,7 @@ thr_group(struct thr *t, size_t first)
 				last = t->n[k].next;
 				thr_link(t, o, k);
 			}
-		} else if (t->n[o].msg == NULL ||
-		    (it->reply && !ot->reply)) {
+		} else if (t->n[o].msg == NULL || (it->reply && !ot->reply)) {
 			thr_link(t, o, c);
 		} else {
 			/* a new dummy holds both, where o was */
@@ -338,8 +336,8 @@ thr_put(struct thr *t, size_t c)
 
 	for (;;) {
 		if (t->n[c].msg != NULL)
-			buf_printf(&t->out, "%u", t->src->num(t->src->ctx,
-			    t->n[c].msg->msgno));
+			buf_printf(&t->out, "%u",
+			    t->src->num(t->src->ctx, t->n[c].msg->msgno));
 		k = t->n[c].child;
 		if (k == THR_NONE)
 			return;
@@ -423,10 +421,10 @@ thread_orderedsubject(const struct thread_src *src, struct sort_item *items,
 	/* the threads' first messages, each with where its run starts */
 	firsts = xcalloc(n + 1, sizeof(*firsts));
 	for (i = 0; i < n; i++)
-		if (i == 0 || strcasecmp(items[i].str[0],
-		    items[i - 1].str[0]) != 0) {
+		if (i == 0 ||
+		    strcasecmp(items[i].str[0], items[i - 1].str[0]) != 0) {
 			firsts[nf] = items[i];
-			firsts[nf].arrival = (int64_t)i;	/* run start */
+			firsts[nf].arrival = (int64_t)i; /* run start */
 			nf++;
 		}
 	memset(&byfirst, 0, sizeof(byfirst));
@@ -436,13 +434,13 @@ thread_orderedsubject(const struct thread_src *src, struct sort_item *items,
 	for (i = 0; i < nf; i++) {
 		size_t at = (size_t)firsts[i].arrival, end = at + 1;
 
-		while (end < n && strcasecmp(items[end].str[0],
-		    items[at].str[0]) == 0)
+		while (end < n &&
+		    strcasecmp(items[end].str[0], items[at].str[0]) == 0)
 			end++;
 		buf_printf(res, "(%u", src->num(src->ctx, items[at].msgno));
 		if (end - at == 2)
-			buf_printf(res, " %u", src->num(src->ctx,
-			    items[at + 1].msgno));
+			buf_printf(res, " %u",
+			    src->num(src->ctx, items[at + 1].msgno));
 		for (j = at + 1; end - at > 2 && j < end; j++)
 			buf_printf(res, "%s(%u)", j == at + 1 ? " " : "",
 			    src->num(src->ctx, items[j].msgno));

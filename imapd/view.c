@@ -82,13 +82,17 @@ view_keywords_put(struct imap_session *s)
 {
 	const char *kw = buf_cstr(&s->view.keywords);
 
-	io_printf(s, "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen "
-	    "\\Draft%s)\r\n", kw);
+	io_printf(s,
+	    "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen "
+	    "\\Draft%s)\r\n",
+	    kw);
 	if (s->view.readonly)
 		io_printf(s, "* OK [PERMANENTFLAGS ()] Read-only mailbox\r\n");
 	else
-		io_printf(s, "* OK [PERMANENTFLAGS (\\Answered \\Flagged "
-		    "\\Deleted \\Seen \\Draft%s \\*)] Flags permitted\r\n", kw);
+		io_printf(s,
+		    "* OK [PERMANENTFLAGS (\\Answered \\Flagged "
+		    "\\Deleted \\Seen \\Draft%s \\*)] Flags permitted\r\n",
+		    kw);
 }
 
 void
@@ -178,11 +182,11 @@ view_open(struct imap_session *s, const char *name, int readonly,
 		oldrecent = mb.recentuid;
 		newrecent = UINT32_MAX;
 	} else if (store_claim_recent(s->st, mb.id, &oldrecent, &newrecent,
-	    error_r) != 0) {
+		       error_r) != 0) {
 		return -1;
 	}
 	if ((r = store_view_list(s->st, mb.id, &mb, &msgs, &n, &v->keywords,
-	    UINT64_MAX, error_r)) != 0)
+		 UINT64_MAX, error_r)) != 0)
 		return r;
 	v->mboxid = mb.id;
 	v->name = xstrdup(name);
@@ -278,14 +282,16 @@ view_vanished_earlier(struct imap_session *s, const char *set,
 
 	memset(&ss, 0, sizeof(ss));
 	memset(&ks, 0, sizeof(ks));
-	if ((set != NULL && (imapp_seqset_parse(set, UINT32_MAX, &ss) < 0 ||
-	    ss.dollar)) || (known != NULL && (imapp_seqset_parse(known,
-	    UINT32_MAX, &ks) < 0 || ks.dollar))) {
+	if ((set != NULL &&
+		(imapp_seqset_parse(set, UINT32_MAX, &ss) < 0 || ss.dollar)) ||
+	    (known != NULL &&
+		(imapp_seqset_parse(known, UINT32_MAX, &ks) < 0 ||
+		    ks.dollar))) {
 		r = -1;
 		goto out;
 	}
 	if (store_expunged_since(s->st, s->view.mboxid, modseq, &ex, &nex,
-	    &err) != 0) {
+		&err) != 0) {
 		log_error("vanished user=%s mailbox=%s: %s", s->user,
 		    s->view.name, err);
 		goto out;
@@ -353,8 +359,8 @@ view_mark_gone(struct imap_session *s, const uint32_t *ex, size_t n)
 /* view_flag_changes - FETCH for messages whose flags changed (or, without
  * report, take the new flags silently); ch[0..n) ascend by UID */
 static void
-view_flag_changes(struct imap_session *s, const struct store_vmsg *ch,
-    size_t n, int report)
+view_flag_changes(struct imap_session *s, const struct store_vmsg *ch, size_t n,
+    int report)
 {
 	struct imap_view *v = &s->view;
 	struct buf line = BUF_INIT;
@@ -407,7 +413,7 @@ view_new_limit(const struct imap_view *v, const uint32_t *ex, size_t n)
 	return UINT32_MAX;
 }
 
-#define VIEW_NEW_BATCH 256	/* records read at once for new_fn */
+#define VIEW_NEW_BATCH 256 /* records read at once for new_fn */
 
 /* view_new_report - new_fn for the view's messages from..v->n, with
  * their full records read a batch at a time */
@@ -426,7 +432,7 @@ view_new_report(struct imap_session *s, size_t from, view_new_fn *new_fn,
 		for (k = 0; k < n; k++)
 			uids[k] = v->msgs[i + k].uid;
 		if (store_msg_get_uids(s->st, v->mboxid, uids, n, &recs, &got,
-		    &err) != 0) {
+			&err) != 0) {
 			log_error("view sync user=%s mailbox=%s: %s", s->user,
 			    v->name, err);
 			return;
@@ -441,9 +447,8 @@ view_new_report(struct imap_session *s, size_t from, view_new_fn *new_fn,
  * EXISTS, RECENT if the view had nrecent \Recent before, then new_fn for
  * each; 1 if any */
 static int
-view_add_new(struct imap_session *s, const struct store_vmsg *add,
-    size_t n, uint32_t limit, uint32_t nrecent, view_new_fn *new_fn,
-    void *ctx)
+view_add_new(struct imap_session *s, const struct store_vmsg *add, size_t n,
+    uint32_t limit, uint32_t nrecent, view_new_fn *new_fn, void *ctx)
 {
 	struct imap_view *v = &s->view;
 	size_t j, before = v->n;
@@ -468,8 +473,10 @@ view_add_new(struct imap_session *s, const struct store_vmsg *add,
 void
 view_sync(struct imap_session *s, int allow_expunge)
 {
-	view_sync_as(s, VIEW_SYNC_NEW | VIEW_SYNC_FLAGS |
-	    (allow_expunge ? VIEW_SYNC_EXPUNGE : 0), NULL, NULL);
+	view_sync_as(s,
+	    VIEW_SYNC_NEW | VIEW_SYNC_FLAGS |
+		(allow_expunge ? VIEW_SYNC_EXPUNGE : 0),
+	    NULL, NULL);
 }
 
 /* view_sync_run - view_sync_as but for the contexts */
@@ -482,18 +489,19 @@ view_sync_run(struct imap_session *s, unsigned what, view_new_fn *new_fn,
 	struct store_mbox mb;
 	const char *err;
 	uint32_t nrecent, last;
-	int r, anygone, claimed, allow_expunge =
-	    (what & VIEW_SYNC_EXPUNGE) != 0;
+	int r, anygone, claimed,
+	    allow_expunge = (what & VIEW_SYNC_EXPUNGE) != 0;
 
 	r = store_mbox_get(s->st, s->user, v->name, &mb, &err);
 	if (r != 0 || mb.id != v->mboxid) {
 		/* deleted or renamed under us */
-		io_printf(s, "* BYE Selected mailbox was deleted or renamed\r\n");
+		io_printf(s,
+		    "* BYE Selected mailbox was deleted or renamed\r\n");
 		s->state = IMAP_S_LOGOUT;
 		return;
 	}
 	if (!(what & VIEW_SYNC_NEW))
-		return;		/* nothing to report but that */
+		return; /* nothing to report but that */
 	/* new mail nobody has seen is this session's \Recent (also mail
 	 * idled announced with EXISTS while the session was parked) */
 	nrecent = view_recent(s);
@@ -510,10 +518,10 @@ view_sync_run(struct imap_session *s, unsigned what, view_new_fn *new_fn,
 	/* what changed since the view last read, what came above its last
 	 * UID, and what went since the client saw every expunge */
 	last = v->n ? v->msgs[v->n - 1].uid : 0;
-	if (store_view_delta(s->st, v->mboxid, v->smodseq, v->modseq, last,
-	    &d, &err) != 0) {
-		log_error("view sync user=%s mailbox=%s: %s", s->user,
-		    v->name, err);
+	if (store_view_delta(s->st, v->mboxid, v->smodseq, v->modseq, last, &d,
+		&err) != 0) {
+		log_error("view sync user=%s mailbox=%s: %s", s->user, v->name,
+		    err);
 		return;
 	}
 	/* first what is gone, so that the FETCH numbers below are those
@@ -525,9 +533,11 @@ view_sync_run(struct imap_session *s, unsigned what, view_new_fn *new_fn,
 	}
 	view_flag_changes(s, d.changed, d.nchanged,
 	    (what & VIEW_SYNC_FLAGS) != 0);
-	if (!view_add_new(s, d.added, d.nadded, anygone ?
-	    view_new_limit(v, d.expunged, d.nexpunged) : UINT32_MAX, nrecent,
-	    new_fn, ctx) && claimed && view_recent(s) != nrecent)
+	if (!view_add_new(s, d.added, d.nadded,
+		anygone ? view_new_limit(v, d.expunged, d.nexpunged)
+			: UINT32_MAX,
+		nrecent, new_fn, ctx) &&
+	    claimed && view_recent(s) != nrecent)
 		io_printf(s, "* %u RECENT\r\n", view_recent(s));
 	/* held expunges: the client's view is as of v->modseq still */
 	v->modseq = anygone ? v->modseq : d.mb.highestmodseq;
@@ -560,7 +570,7 @@ view_uncap(struct imap_session *s, uint64_t smodseq, const char **error_r)
 	/* only the messages above the view's last UID beside the changes:
 	 * none of them is read but as a record of the range */
 	if ((r = store_view_delta(s->st, v->mboxid, v->smodseq, UINT64_MAX,
-	    v->n ? v->msgs[v->n - 1].uid : 0, &d, error_r)) != 0)
+		 v->n ? v->msgs[v->n - 1].uid : 0, &d, error_r)) != 0)
 		return r;
 	for (j = 0; j < d.nchanged; j++) {
 		if (d.changed[j].modseq > smodseq ||
@@ -595,13 +605,13 @@ view_msgno(struct imap_session *s, uint32_t uid)
 }
 
 int
-view_uids(struct imap_session *s, const char *set, int uid,
-    uint32_t **uids_r, size_t *n_r)
+view_uids(struct imap_session *s, const char *set, int uid, uint32_t **uids_r,
+    size_t *n_r)
 {
 	struct imap_view *v = &s->view;
 	struct imapp_seqset ss;
-	uint32_t star = uid ? (v->n ? v->msgs[v->n - 1].uid : 0) :
-	    (uint32_t)v->n;
+	uint32_t star =
+	    uid ? (v->n ? v->msgs[v->n - 1].uid : 0) : (uint32_t)v->n;
 	size_t i;
 
 	*uids_r = NULL;
@@ -616,14 +626,15 @@ view_uids(struct imap_session *s, const char *set, int uid,
 			}
 		return 0;
 	}
-	if (imapp_seqset_parse(set, star ? star : (uid ? UINT32_MAX : 0),
-	    &ss) < 0 || ss.dollar) {
+	if (imapp_seqset_parse(set, star ? star : (uid ? UINT32_MAX : 0), &ss) <
+		0 ||
+	    ss.dollar) {
 		imapp_seqset_free(&ss);
 		return -1;
 	}
 	if (!uid && v->n == 0) {
 		imapp_seqset_free(&ss);
-		return 0;		/* "1:*" on an empty mailbox */
+		return 0; /* "1:*" on an empty mailbox */
 	}
 	if (!uid) {
 		/* message numbers must exist (RFC 3501 9: seq-number) */
@@ -636,10 +647,10 @@ view_uids(struct imap_session *s, const char *set, int uid,
 	/* a message expunged but not yet reported is still the client's
 	 * (RFC 3501 7.4.1): its number and UID stay valid until then */
 	for (i = 0; i < v->n; i++) {
-		if (imapp_seqset_contains(&ss, uid ? v->msgs[i].uid :
-		    (uint32_t)i + 1)) {
-			*uids_r = xreallocarray(*uids_r, *n_r + 1,
-			    sizeof(**uids_r));
+		if (imapp_seqset_contains(&ss,
+			uid ? v->msgs[i].uid : (uint32_t)i + 1)) {
+			*uids_r =
+			    xreallocarray(*uids_r, *n_r + 1, sizeof(**uids_r));
 			(*uids_r)[(*n_r)++] = v->msgs[i].uid;
 		}
 	}
@@ -662,15 +673,15 @@ view_rebuild(struct imap_session *s, const struct snap *sn,
 	/* the keywords the client was told of: those of messages it knew
 	 * as they were; the others it is told of now */
 	if ((r = store_view_list(s->st, sn->mboxid, &mb, &msgs, &n,
-	    &v->keywords, sn->modseq, error_r)) != 0)
+		 &v->keywords, sn->modseq, error_r)) != 0)
 		return r;
 	if (mb.uidvalidity != sn->uidvalidity) {
 		free(msgs);
 		*error_r = "UIDVALIDITY changed";
 		return -1;
 	}
-	if ((r = store_expunged_since(s->st, sn->mboxid, sn->modseq, &ex,
-	    &nex, error_r)) != 0) {
+	if ((r = store_expunged_since(s->st, sn->mboxid, sn->modseq, &ex, &nex,
+		 error_r)) != 0) {
 		free(msgs);
 		return r;
 	}
@@ -683,10 +694,11 @@ view_rebuild(struct imap_session *s, const struct snap *sn,
 				/* changed since: differs, so sync reports
 				 * it */
 				view_push(v, msgs[i].uid, msgs[i].flags,
-				    msgs[i].modseq > sn->modseq ? sn->modseq :
-				    msgs[i].modseq, msgs[i].uid >
-				    sn->recent_lo && msgs[i].uid <=
-				    sn->recent_hi);
+				    msgs[i].modseq > sn->modseq
+					? sn->modseq
+					: msgs[i].modseq,
+				    msgs[i].uid > sn->recent_lo &&
+					msgs[i].uid <= sn->recent_hi);
 			i++;
 		} else if (i < n && msgs[i].uid == ex[j]) {
 			/* expunged between the two reads: still present for

@@ -19,64 +19,64 @@
 #include "store.h"
 #include "uname.h"
 
-#define LMTP_MAX_LINE 512	/* RFC 5321 4.5.3.1.4, CRLF included */
-#define LMTP_MAX_RCPT 1000	/* per transaction (RFC 5321: >= 100) */
-#define LMTP_IN_SIZE 65536	/* input buffer: all a session holds */
-#define LMTP_SPOOL_BUF 65536	/* bytes gathered per write(2) */
+#define LMTP_MAX_LINE 512    /* RFC 5321 4.5.3.1.4, CRLF included */
+#define LMTP_MAX_RCPT 1000   /* per transaction (RFC 5321: >= 100) */
+#define LMTP_IN_SIZE 65536   /* input buffer: all a session holds */
+#define LMTP_SPOOL_BUF 65536 /* bytes gathered per write(2) */
 
 enum lmtp_state {
-	LMTP_S_GREETED,		/* no LHLO yet */
-	LMTP_S_READY,		/* LHLO done, no transaction */
-	LMTP_S_MAIL,		/* MAIL accepted: RCPTs */
-	LMTP_S_BDAT,		/* BDAT chunks under way */
+	LMTP_S_GREETED, /* no LHLO yet */
+	LMTP_S_READY,	/* LHLO done, no transaction */
+	LMTP_S_MAIL,	/* MAIL accepted: RCPTs */
+	LMTP_S_BDAT,	/* BDAT chunks under way */
 };
 
 /* one accepted recipient */
 struct lmtp_rcpt {
-	char *addr;		/* as in RCPT TO, for replies and logs */
+	char *addr; /* as in RCPT TO, for replies and logs */
 	char user[UNAME_MAX + 1];
-	char *folder;		/* the +detail's mailbox; NULL: INBOX */
+	char *folder; /* the +detail's mailbox; NULL: INBOX */
 };
 
 /* what the filter decided for one recipient (lmtpd_deliver.c) */
 struct lmtp_verdict {
-	const char *folder;	/* NULL: INBOX */
-	uint32_t flags;		/* STORE_F_* */
-	const char *refuse;	/* non-NULL: refuse with this reply */
+	const char *folder; /* NULL: INBOX */
+	uint32_t flags;	    /* STORE_F_* */
+	const char *refuse; /* non-NULL: refuse with this reply */
 };
 
 struct lmtp_session {
 	int fd;
 	struct store *st;
-	char addr[64];		/* peer, "unix" for a Unix socket */
+	char addr[64]; /* peer, "unix" for a Unix socket */
 	int port;
-	char id[40];		/* session id, in Received: and the logs */
-	char helo[256];		/* LHLO argument, sanitised */
+	char id[40];	/* session id, in Received: and the logs */
+	char helo[256]; /* LHLO argument, sanitised */
 	enum lmtp_state state;
-	int quit;		/* QUIT seen or the session must end */
-	int dead;		/* the connection failed */
-	long long timeout_ms;	/* lmtp_timeout: per read */
-	unsigned ntx;		/* transactions started */
+	int quit;	      /* QUIT seen or the session must end */
+	int dead;	      /* the connection failed */
+	long long timeout_ms; /* lmtp_timeout: per read */
+	unsigned ntx;	      /* transactions started */
 
 	/* input: in[in_off..in_len) not yet consumed */
 	char *in;
 	size_t in_off, in_len;
-	struct buf out;		/* replies not yet written */
+	struct buf out; /* replies not yet written */
 
 	/* the transaction */
-	char *from;		/* reverse-path without <>; "" for <> */
-	long long size_decl;	/* MAIL SIZE=, 0 if none */
+	char *from;	     /* reverse-path without <>; "" for <> */
+	long long size_decl; /* MAIL SIZE=, 0 if none */
 	struct lmtp_rcpt *rcpts;
 	size_t nrcpt, rcpt_size;
 
 	/* the message being received */
-	int spool_fd;		/* -1: none */
+	int spool_fd; /* -1: none */
 	char *spool_path;
-	struct buf spool_buf;	/* bytes not yet written to spool_fd */
-	uint64_t msg_size;	/* bytes received (after unstuffing) */
-	int too_big;		/* over maxmessagesize: discarding */
-	int spool_errno;	/* a spool write failed: discarding */
-	size_t trace_len;	/* bytes of our Return-Path: and Received: */
+	struct buf spool_buf; /* bytes not yet written to spool_fd */
+	uint64_t msg_size;    /* bytes received (after unstuffing) */
+	int too_big;	      /* over maxmessagesize: discarding */
+	int spool_errno;      /* a spool write failed: discarding */
+	size_t trace_len;     /* bytes of our Return-Path: and Received: */
 };
 
 /* main.c */
@@ -117,8 +117,8 @@ int lmtp_rcpt_resolve(struct lmtp_session *s, const char *addr,
  * 5.2.2: the message alone is larger than the quota); -2 (store
  * failure, *why_r).  *why_r names the limit.
  */
-#define LMTP_QUOTA_FULL		1
-#define LMTP_QUOTA_TOOBIG	2
+#define LMTP_QUOTA_FULL 1
+#define LMTP_QUOTA_TOOBIG 2
 int lmtp_rcpt_quota(struct lmtp_session *s, const char *user, uint64_t size,
     const char **why_r);
 /* lmtp_quota_reply - the reply for a lmtp_rcpt_quota refusal res */

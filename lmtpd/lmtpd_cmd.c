@@ -69,8 +69,10 @@ cmd_lhlo(struct lmtp_session *s, char *arg)
 	}
 	/* kept for Received:, printable and without spaces */
 	for (i = 0; arg[i] && arg[i] != ' ' && i + 1 < sizeof(s->helo); i++)
-		s->helo[i] = isgraph((unsigned char)arg[i]) &&
-		    arg[i] != '(' && arg[i] != ')' ? arg[i] : '_';
+		s->helo[i] = isgraph((unsigned char)arg[i]) && arg[i] != '(' &&
+			arg[i] != ')'
+		    ? arg[i]
+		    : '_';
 	s->helo[i] = '\0';
 	lmtp_tx_reset(s);
 	s->state = LMTP_S_READY;
@@ -124,8 +126,9 @@ cmd_mail(struct lmtp_session *s, char *arg)
 	char *from;
 
 	if (s->state != LMTP_S_READY) {
-		lmtp_reply(s, "503 5.5.1 %s", s->state == LMTP_S_GREETED ?
-		    "Send LHLO first" : "Nested MAIL command");
+		lmtp_reply(s, "503 5.5.1 %s",
+		    s->state == LMTP_S_GREETED ? "Send LHLO first"
+					       : "Nested MAIL command");
 		return;
 	}
 	if (p == NULL || !lmtp_prefix(p, "FROM:")) {
@@ -146,10 +149,12 @@ cmd_mail(struct lmtp_session *s, char *arg)
 	}
 	if (s->size_decl > max) {
 		log_info("refused session=%s from=<%s> size=%lld "
-		    "reason=maxmessagesize limit=%lld", s->id, from,
-		    s->size_decl, max);
-		lmtp_reply(s, "552 5.3.4 Message size exceeds fixed maximum "
-		    "message size (%lld)", max);
+			 "reason=maxmessagesize limit=%lld",
+		    s->id, from, s->size_decl, max);
+		lmtp_reply(s,
+		    "552 5.3.4 Message size exceeds fixed maximum "
+		    "message size (%lld)",
+		    max);
 		free(from);
 		return;
 	}
@@ -168,8 +173,9 @@ cmd_rcpt(struct lmtp_session *s, char *arg)
 	int res;
 
 	if (s->state != LMTP_S_MAIL) {
-		lmtp_reply(s, "503 5.5.1 %s", s->state == LMTP_S_BDAT ?
-		    "BDAT in progress" : "Need MAIL before RCPT");
+		lmtp_reply(s, "503 5.5.1 %s",
+		    s->state == LMTP_S_BDAT ? "BDAT in progress"
+					    : "Need MAIL before RCPT");
 		return;
 	}
 	if (p == NULL || !lmtp_prefix(p, "TO:")) {
@@ -193,18 +199,20 @@ cmd_rcpt(struct lmtp_session *s, char *arg)
 	}
 	if (s->nrcpt >= LMTP_MAX_RCPT) {
 		log_info("refused session=%s to=<%s> reason=too many "
-		    "recipients limit=%d", s->id, addr, LMTP_MAX_RCPT);
+			 "recipients limit=%d",
+		    s->id, addr, LMTP_MAX_RCPT);
 		lmtp_reply(s, "452 4.5.3 Too many recipients");
 		free(addr);
 		return;
 	}
 	memset(&r, 0, sizeof(r));
 	res = lmtp_rcpt_resolve(s, addr, &r, &why);
-	if (res == 0 && (res = lmtp_rcpt_quota(s, r.user,
-	    s->size_decl > 0 ? (uint64_t)s->size_decl : 0, &why)) != 0) {
+	if (res == 0 &&
+	    (res = lmtp_rcpt_quota(s, r.user,
+		 s->size_decl > 0 ? (uint64_t)s->size_decl : 0, &why)) != 0) {
 		log_info("refused session=%s from=<%s> to=<%s> user=%s "
-		    "size=%lld reason=%s", s->id, s->from, addr, r.user,
-		    s->size_decl, why);
+			 "size=%lld reason=%s",
+		    s->id, s->from, addr, r.user, s->size_decl, why);
 		lmtp_quota_reply(s, res, addr);
 		free(addr);
 		free(r.folder);
@@ -216,8 +224,10 @@ cmd_rcpt(struct lmtp_session *s, char *arg)
 		if (res == -1)
 			lmtp_reply(s, "550 5.1.1 <%s>: %s", addr, why);
 		else
-			lmtp_reply(s, "451 4.3.0 <%s>: temporary failure, "
-			    "try again later", addr);
+			lmtp_reply(s,
+			    "451 4.3.0 <%s>: temporary failure, "
+			    "try again later",
+			    addr);
 		free(addr);
 		free(r.folder);
 		return;
@@ -225,8 +235,8 @@ cmd_rcpt(struct lmtp_session *s, char *arg)
 	r.addr = addr;
 	if (s->nrcpt == s->rcpt_size) {
 		s->rcpt_size = s->rcpt_size ? 2 * s->rcpt_size : 8;
-		s->rcpts = xreallocarray(s->rcpts, s->rcpt_size,
-		    sizeof(*s->rcpts));
+		s->rcpts =
+		    xreallocarray(s->rcpts, s->rcpt_size, sizeof(*s->rcpts));
 	}
 	s->rcpts[s->nrcpt++] = r;
 	lmtp_reply(s, "250 2.1.5 Recipient OK");
@@ -304,8 +314,9 @@ cmd_bdat(struct lmtp_session *s, char *arg)
 	if (lmtp_bdat_read(s, n, !ok) < 0)
 		return;
 	if (!ok) {
-		lmtp_reply(s, "503 5.5.1 %s", s->state < LMTP_S_MAIL ?
-		    "Need MAIL first" : "No valid recipients");
+		lmtp_reply(s, "503 5.5.1 %s",
+		    s->state < LMTP_S_MAIL ? "Need MAIL first"
+					   : "No valid recipients");
 		return;
 	}
 	s->state = LMTP_S_BDAT;
@@ -345,7 +356,8 @@ static void
 cmd_vrfy(struct lmtp_session *s, char *arg)
 {
 	(void)arg;
-	lmtp_reply(s, "502 5.5.1 VRFY and EXPN are not offered; "
+	lmtp_reply(s,
+	    "502 5.5.1 VRFY and EXPN are not offered; "
 	    "RCPT tells");
 }
 
@@ -414,10 +426,12 @@ lmtp_serve(struct lmtp_session *s)
 			break;
 		if (r == 1) {
 			log_info("refused session=%s addr=%s reason=line "
-			    "too long limit=%d", s->id, s->addr,
+				 "too long limit=%d",
+			    s->id, s->addr, LMTP_MAX_LINE);
+			lmtp_reply(s,
+			    "500 5.5.2 Line too long (at most %d "
+			    "bytes)",
 			    LMTP_MAX_LINE);
-			lmtp_reply(s, "500 5.5.2 Line too long (at most %d "
-			    "bytes)", LMTP_MAX_LINE);
 			continue;
 		}
 		lmtp_dispatch(s, line, len);

@@ -75,11 +75,12 @@ lmtp_trace(struct lmtp_session *s, struct buf *b)
 	localtime_r(&now, &tm);
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z", &tm);
 	buf_printf(b, "Return-Path: <%s>\r\n", s->from);
-	buf_printf(b, "Received: from %s (%s%s%s)\r\n\tby %s (berth lmtpd) "
-	    "with LMTP id %s.%u", s->helo[0] ? s->helo : "unknown",
+	buf_printf(b,
+	    "Received: from %s (%s%s%s)\r\n\tby %s (berth lmtpd) "
+	    "with LMTP id %s.%u",
+	    s->helo[0] ? s->helo : "unknown",
 	    strcmp(s->addr, "unix") ? "[" : "", s->addr,
-	    strcmp(s->addr, "unix") ? "]" : "", lmtp_hostname(), s->id,
-	    s->ntx);
+	    strcmp(s->addr, "unix") ? "]" : "", lmtp_hostname(), s->id, s->ntx);
 	/* one recipient: named, as other MTAs do; more share one copy */
 	if (s->nrcpt == 1)
 		buf_printf(b, "\r\n\tfor <%s>", s->rcpts[0].addr);
@@ -138,7 +139,7 @@ lmtp_data_scan(struct lmtp_session *s, enum lmtp_dstate *st)
 		case D_BOL:
 			if (*p == '.') {
 				lmtp_spool_put(s, run, (size_t)(p - run));
-				run = p + 1;	/* the stuffed dot goes */
+				run = p + 1; /* the stuffed dot goes */
 				*st = D_DOT;
 				break;
 			}

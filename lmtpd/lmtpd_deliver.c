@@ -34,8 +34,8 @@
 
 /* lmtp_filter - where r's copy goes, with which flags, or a refusal */
 static void
-lmtp_filter(struct lmtp_session *s, const struct lmtp_rcpt *r,
-    const char *data, size_t len, struct lmtp_verdict *v)
+lmtp_filter(struct lmtp_session *s, const struct lmtp_rcpt *r, const char *data,
+    size_t len, struct lmtp_verdict *v)
 {
 	(void)s;
 	(void)data;
@@ -97,8 +97,7 @@ lmtp_queue_id(const char *data, size_t len, struct buf *b)
 			continue;
 		while (isspace((unsigned char)*q))
 			q++;
-		for (p = q; *q && !isspace((unsigned char)*q) && *q != ';';
-		    q++)
+		for (p = q; *q && !isspace((unsigned char)*q) && *q != ';'; q++)
 			;
 		n = (size_t)(q - p);
 		if (n == 0 || n >= sizeof(id))
@@ -114,15 +113,15 @@ lmtp_queue_id(const char *data, size_t len, struct buf *b)
 
 /* lmtp_refuse_all - the same refusal for every recipient */
 static void
-lmtp_refuse_all(struct lmtp_session *s, const char *reply,
-    const char *reason)
+lmtp_refuse_all(struct lmtp_session *s, const char *reply, const char *reason)
 {
 	size_t i;
 
 	for (i = 0; i < s->nrcpt; i++) {
 		log_info("refused session=%s from=<%s> to=<%s> user=%s "
-		    "size=%llu reason=%s", s->id, s->from, s->rcpts[i].addr,
-		    s->rcpts[i].user, (unsigned long long)s->msg_size, reason);
+			 "size=%llu reason=%s",
+		    s->id, s->from, s->rcpts[i].addr, s->rcpts[i].user,
+		    (unsigned long long)s->msg_size, reason);
 		lmtp_reply(s, "%s", reply);
 	}
 }
@@ -141,7 +140,7 @@ lmtp_result(struct lmtp_session *s, size_t i, const struct store_rcpt *rc,
 		/* which refusal: the message alone, or the room left */
 		quota = lmtp_rcpt_quota(s, r->user, len, &err);
 		if (quota == 0)
-			quota = LMTP_QUOTA_FULL;	/* full a moment ago */
+			quota = LMTP_QUOTA_FULL; /* full a moment ago */
 		else if (quota < 0)
 			quota = -2;
 	}
@@ -158,27 +157,34 @@ lmtp_result(struct lmtp_session *s, size_t i, const struct store_rcpt *rc,
 	else
 		result = "tempfail";
 	log_info("deliver session=%s queue_id=%s from=<%s> to=<%s> user=%s "
-	    "mailbox=%s size=%zu msgid=%s result=%s uid=%u%s%s", s->id,
-	    qid[0] ? qid : "-", s->from, r->addr, r->user, rc->mailbox ?
-	    rc->mailbox : (r->folder ? r->folder : "INBOX"), len,
-	    msgid[0] ? msgid : "-", result, rc->uid, refuse || rc->result < 0 ?
-	    " reason=" : "", refuse ? refuse : rc->result == STORE_ENOENT ?
-	    "no such mailbox" : rc->result == -1 || quota != 0 ? err : "");
+		 "mailbox=%s size=%zu msgid=%s result=%s uid=%u%s%s",
+	    s->id, qid[0] ? qid : "-", s->from, r->addr, r->user,
+	    rc->mailbox ? rc->mailbox : (r->folder ? r->folder : "INBOX"), len,
+	    msgid[0] ? msgid : "-", result, rc->uid,
+	    refuse || rc->result < 0 ? " reason=" : "",
+	    refuse				 ? refuse
+		: rc->result == STORE_ENOENT	 ? "no such mailbox"
+		: rc->result == -1 || quota != 0 ? err
+						 : "");
 	if (refuse != NULL)
 		lmtp_reply(s, "550 5.7.1 <%s>: %s", r->addr, refuse);
 	else if (rc->result == 0)
 		lmtp_reply(s, "250 2.0.0 <%s> delivered id=%s.%u", r->addr,
 		    s->id, s->ntx);
 	else if (rc->result == STORE_DUP)
-		lmtp_reply(s, "250 2.0.0 <%s> already delivered (duplicate "
-		    "suppressed)", r->addr);
+		lmtp_reply(s,
+		    "250 2.0.0 <%s> already delivered (duplicate "
+		    "suppressed)",
+		    r->addr);
 	else if (rc->result == STORE_ENOENT)
 		lmtp_reply(s, "550 5.1.1 <%s>: no such mailbox", r->addr);
 	else if (quota != 0)
 		lmtp_quota_reply(s, quota, r->addr);
 	else
-		lmtp_reply(s, "451 4.3.0 <%s>: temporary failure, try again "
-		    "later", r->addr);
+		lmtp_reply(s,
+		    "451 4.3.0 <%s>: temporary failure, try again "
+		    "later",
+		    r->addr);
 }
 
 /* lmtp_store - the committed spool file into every recipient's mailbox */
@@ -213,8 +219,9 @@ lmtp_store(struct lmtp_session *s, const char *guid, const char *data,
 	d.data = data;
 	d.len = len;
 	d.msgid = buf_cstr(&msgid);
-	d.dup_window = cfg_bool("duplicatesuppression") ?
-	    cfg_duration_ms("duplicate_window") / 1000 : 0;
+	d.dup_window = cfg_bool("duplicatesuppression")
+	    ? cfg_duration_ms("duplicate_window") / 1000
+	    : 0;
 	if (n > 0 && store_deliver(s->st, &d, todo, n, &err) < 0)
 		log_error("deliver failed session=%s: %s", s->id, err);
 	for (i = 0, n = 0; i < s->nrcpt; i++) {
@@ -240,7 +247,8 @@ lmtp_deliver(struct lmtp_session *s)
 	int r;
 
 	if (s->too_big) {
-		snprintf(reply, sizeof(reply), "552 5.3.4 Message size exceeds "
+		snprintf(reply, sizeof(reply),
+		    "552 5.3.4 Message size exceeds "
 		    "fixed maximum message size (%lld)",
 		    cfg_size("maxmessagesize"));
 		lmtp_refuse_all(s, reply, "maxmessagesize");
@@ -249,17 +257,21 @@ lmtp_deliver(struct lmtp_session *s)
 	if (s->spool_fd < 0 || s->spool_errno != 0) {
 		log_error("spool write failed session=%s: %s", s->id,
 		    strerror(s->spool_errno));
-		lmtp_refuse_all(s, "451 4.3.0 Temporary failure, try again "
-		    "later", "spool write failed");
+		lmtp_refuse_all(s,
+		    "451 4.3.0 Temporary failure, try again "
+		    "later",
+		    "spool write failed");
 		return;
 	}
-	r = store_spool_commit(s->st, s->spool_fd, s->spool_path, guid,
-	    &data, &len, &err);
-	s->spool_fd = -1;	/* consumed, and its file */
+	r = store_spool_commit(s->st, s->spool_fd, s->spool_path, guid, &data,
+	    &len, &err);
+	s->spool_fd = -1; /* consumed, and its file */
 	if (r < 0) {
 		log_error("spool failed session=%s: %s", s->id, err);
-		lmtp_refuse_all(s, "451 4.3.0 Temporary failure, try again "
-		    "later", "spool failed");
+		lmtp_refuse_all(s,
+		    "451 4.3.0 Temporary failure, try again "
+		    "later",
+		    "spool failed");
 		return;
 	}
 	lmtp_store(s, guid, data, len);

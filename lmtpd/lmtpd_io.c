@@ -51,8 +51,8 @@ lmtp_flush(struct lmtp_session *s)
 		if (n < 0 && errno == EAGAIN &&
 		    poll(&pfd, 1, LMTP_WRITE_TIMEOUT_MS) > 0)
 			continue;
-		log_info("write failed session=%s addr=%s: %s", s->id,
-		    s->addr, n < 0 ? strerror(errno) : "timeout");
+		log_info("write failed session=%s addr=%s: %s", s->id, s->addr,
+		    n < 0 ? strerror(errno) : "timeout");
 		s->dead = 1;
 	}
 	buf_reset(&s->out);
@@ -90,7 +90,7 @@ lmtp_fill(struct lmtp_session *s)
 		n = read(s->fd, s->in + s->in_len, LMTP_IN_SIZE - s->in_len);
 	while (n < 0 && errno == EINTR);
 	if (n < 0 && errno == EAGAIN)
-		return 0;	/* woken for nothing: the caller asks again */
+		return 0; /* woken for nothing: the caller asks again */
 	if (n <= 0) {
 		if (n < 0)
 			log_info("read failed session=%s addr=%s: %m", s->id,
@@ -129,8 +129,7 @@ lmtp_read_line(struct lmtp_session *s, char **line_r, size_t *len_r)
 	for (;;) {
 		start = s->in + s->in_off;
 		n = s->in_len - s->in_off;
-		nl = memchr(start, '\n', n < LMTP_MAX_LINE ? n :
-		    LMTP_MAX_LINE);
+		nl = memchr(start, '\n', n < LMTP_MAX_LINE ? n : LMTP_MAX_LINE);
 		if (nl != NULL)
 			break;
 		if (n >= LMTP_MAX_LINE)

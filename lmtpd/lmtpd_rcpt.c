@@ -106,8 +106,7 @@ lmtp_fuzzy_cb(const char *name, const struct store_mbox *mb, void *ctx)
 {
 	struct lmtp_fuzzy *f = ctx;
 
-	if ((mb->attrs & STORE_MBOX_NOSELECT) || !lmtp_fuzzy_eq(name,
-	    f->want))
+	if ((mb->attrs & STORE_MBOX_NOSELECT) || !lmtp_fuzzy_eq(name, f->want))
 		return 0;
 	f->found = xstrdup(name);
 	return 1;
@@ -116,8 +115,7 @@ lmtp_fuzzy_cb(const char *name, const struct store_mbox *mb, void *ctx)
 /* lmtp_rcpt_folder - the selectable mailbox detail names, or the closest
  * (fuzzy: then its parents); NULL for INBOX */
 static char *
-lmtp_rcpt_folder(struct lmtp_session *s, const char *user,
-    const char *detail)
+lmtp_rcpt_folder(struct lmtp_session *s, const char *user, const char *detail)
 {
 	struct store_mbox mb;
 	struct lmtp_fuzzy f;
@@ -165,9 +163,9 @@ lmtp_rcpt_user(char *local, char *domain, char *user, const char **why_r)
 	if (domain != NULL)
 		for (p = domain; *p; p++)
 			*p = (char)tolower((unsigned char)*p);
-	if (domain != NULL && vd != NULL && (strcasecmp(vd, "userid") == 0 ||
-	    strcasecmp(vd, "on") == 0) && (dd == NULL ||
-	    strcasecmp(domain, dd) != 0))
+	if (domain != NULL && vd != NULL &&
+	    (strcasecmp(vd, "userid") == 0 || strcasecmp(vd, "on") == 0) &&
+	    (dd == NULL || strcasecmp(domain, dd) != 0))
 		snprintf(name, sizeof(name), "%s@%s", local, domain);
 	else
 		snprintf(name, sizeof(name), "%s", local);
@@ -177,8 +175,8 @@ lmtp_rcpt_user(char *local, char *domain, char *user, const char **why_r)
 }
 
 int
-lmtp_rcpt_resolve(struct lmtp_session *s, const char *addr,
-    struct lmtp_rcpt *r, const char **why_r)
+lmtp_rcpt_resolve(struct lmtp_session *s, const char *addr, struct lmtp_rcpt *r,
+    const char **why_r)
 {
 	char local[LMTP_MAX_ADDR + 1], *domain, *detail;
 	struct store_mbox mb;
@@ -240,12 +238,16 @@ void
 lmtp_quota_reply(struct lmtp_session *s, int res, const char *addr)
 {
 	if (res == LMTP_QUOTA_TOOBIG)
-		lmtp_reply(s, "552 5.2.2 <%s>: message exceeds the "
-		    "recipient's quota", addr);
+		lmtp_reply(s,
+		    "552 5.2.2 <%s>: message exceeds the "
+		    "recipient's quota",
+		    addr);
 	else if (res == LMTP_QUOTA_FULL)
 		lmtp_reply(s, "452 4.2.2 <%s>: mailbox full (over quota)",
 		    addr);
 	else
-		lmtp_reply(s, "451 4.3.0 <%s>: temporary failure, try again "
-		    "later", addr);
+		lmtp_reply(s,
+		    "451 4.3.0 <%s>: temporary failure, try again "
+		    "later",
+		    addr);
 }

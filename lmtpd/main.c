@@ -150,8 +150,8 @@ lmtpd_session_run(int fd)
 		    (int)lmtpd_stop);
 	}
 	lmtpd_client_fd = -1;
-	log_info("disconnect session=%s addr=%s transactions=%u", s.id,
-	    s.addr, s.ntx);
+	log_info("disconnect session=%s addr=%s transactions=%u", s.id, s.addr,
+	    s.ntx);
 	free(s.rcpts);
 	free(s.in);
 	buf_free(&s.out);
@@ -163,7 +163,7 @@ static int
 lmtpd_accept(int lfd)
 {
 	struct pollfd pfd[2] = { { lfd, POLLIN, 0 },
-	    { lmtpd_wake[0], POLLIN, 0 } };
+		{ lmtpd_wake[0], POLLIN, 0 } };
 	int fd;
 
 	for (;;) {
@@ -199,11 +199,12 @@ main(int argc, char **argv)
 	if (part == NULL)
 		log_fatal("%s: partition-%s is not set", cfg_path(),
 		    cfg_str("defaultpartition"));
-	if ((r = store_open(cfg_str("configdirectory"), part,
-	    STORE_OPEN_CREATE, &lmtpd_store, &err)) < 0) {
+	if ((r = store_open(cfg_str("configdirectory"), part, STORE_OPEN_CREATE,
+		 &lmtpd_store, &err)) < 0) {
 		log_error("cannot open the mail store: %s", err.msg);
-		exit(r == STORE_ERECOVER ? STORE_EXIT_RECOVER :
-		    r == STORE_ESHORTAGE ? STORE_EXIT_SHORTAGE : 1);
+		exit(r == STORE_ERECOVER       ? STORE_EXIT_RECOVER
+			: r == STORE_ESHORTAGE ? STORE_EXIT_SHORTAGE
+					       : 1);
 	}
 	/* deliveries are announced to idled: parked sessions hear at once */
 	store_set_event_fn(lmtpd_store, notify_store_event, NULL);
@@ -215,7 +216,7 @@ main(int argc, char **argv)
 	if (net_set_nonblock(lfd, 1) < 0)
 		log_fatal("listener: %m");
 	for (uses = 0; uses < LMTPD_MAX_USES && !lmtpd_stop && !lmtpd_trim;
-	    uses++) {
+	     uses++) {
 		srv_status_send(SRV_S_READY);
 		if ((fd = lmtpd_accept(lfd)) < 0)
 			break;

@@ -43,7 +43,8 @@ master_now_ms(void)
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: master [-C imapd.conf] [-M master.conf] "
+	fprintf(stderr,
+	    "usage: master [-C imapd.conf] [-M master.conf] "
 	    "[-D | -F] [-d]\n");
 	exit(2);
 }
@@ -68,8 +69,8 @@ master_reap(void)
 		if (WIFEXITED(status) &&
 		    WEXITSTATUS(status) == STORE_EXIT_RECOVER)
 			master.recover_pending = 1;
-		if (copy.svc->e.section == MCONF_DAEMON &&
-		    !copy.svc->removed && !master.terminating)
+		if (copy.svc->e.section == MCONF_DAEMON && !copy.svc->removed &&
+		    !master.terminating)
 			master_event_schedule(copy.svc, 0);
 	}
 }
@@ -174,7 +175,8 @@ master_recover(void)
 
 	master.recover_pending = 0;
 	log_error("mail store needs recovery: stopping children=%zu and "
-	    "running START again", master_stopped_left(1));
+		  "running START again",
+	    master_stopped_left(1));
 	master.terminating = 1;
 	master_stop_children(1);
 	master.terminating = 0;
@@ -266,7 +268,7 @@ master_daemonize(void)
 		if (fd > 2)
 			close(fd);
 	}
-	master_log_open(0);	/* the terminal is gone */
+	master_log_open(0); /* the terminal is gone */
 }
 
 void
@@ -281,9 +283,11 @@ master_log_open(int initial)
 		return;
 	if (initial)
 		log_fatal("imapd.conf syslog_facility: unknown facility '%s' "
-		    "(mail, daemon, user, local0 ... local7)", fac);
+			  "(mail, daemon, user, local0 ... local7)",
+		    fac);
 	log_error("imapd.conf syslog_facility: unknown facility '%s'; "
-	    "logging to mail", fac);
+		  "logging to mail",
+	    fac);
 }
 
 /* master_next_min - the earlier of two due times (0: none) */
@@ -328,7 +332,7 @@ master_loop(int sfd)
 	ev_init();
 	if (ev_io_add(&sio, sfd, EV_READ, master_on_signal, NULL) < 0 ||
 	    ev_io_add(&pio, master.status_rfd, EV_READ, master_on_status,
-	    NULL) < 0)
+		NULL) < 0)
 		log_fatal("cannot watch the signal and status descriptors: %m");
 	for (;;) {
 		if (master.recover_pending)
@@ -346,7 +350,8 @@ master_loop(int sfd)
 		busy = timeout == 0 ? busy + 1 : 0;
 		if (busy == MASTER_SPIN_ROUNDS)
 			log_error("main loop: a due time in the past is not "
-			    "consumed event=%lld pool=%lld store=%lld now=%lld",
+				  "consumed event=%lld pool=%lld store=%lld "
+				  "now=%lld",
 			    master_event_next_ms(), master_pool_next_ms(),
 			    master_store_next_ms(), now);
 		if (busy >= MASTER_SPIN_ROUNDS)
@@ -365,12 +370,23 @@ main(int argc, char **argv)
 	master.master_conf = SYSCONFDIR "/berth/master.conf";
 	while ((c = getopt(argc, argv, "C:M:DFd")) != -1) {
 		switch (c) {
-		case 'C': master.imapd_conf = optarg; break;
-		case 'M': master.master_conf = optarg; break;
-		case 'D': master.foreground = 1; break;
-		case 'F': nofork = 1; break;
-		case 'd': log_set_debug(1); break;
-		default: usage();
+		case 'C':
+			master.imapd_conf = optarg;
+			break;
+		case 'M':
+			master.master_conf = optarg;
+			break;
+		case 'D':
+			master.foreground = 1;
+			break;
+		case 'F':
+			nofork = 1;
+			break;
+		case 'd':
+			log_set_debug(1);
+			break;
+		default:
+			usage();
 		}
 	}
 	if (optind != argc)
@@ -379,10 +395,11 @@ main(int argc, char **argv)
 	    LOG_MAIL);
 	/* children find their config by the path, wherever they chdir */
 	if (master.imapd_conf[0] != '/')
-		master.imapd_conf = realpath(master.imapd_conf, NULL) ?
-		    realpath(master.imapd_conf, NULL) : master.imapd_conf;
+		master.imapd_conf = realpath(master.imapd_conf, NULL)
+		    ? realpath(master.imapd_conf, NULL)
+		    : master.imapd_conf;
 	sfd = master_signals();
-	master_conf_load(1);	/* binds listeners; fatal on errors */
+	master_conf_load(1); /* binds listeners; fatal on errors */
 	master_log_open(1);
 	if (!master.foreground && !nofork)
 		master_daemonize();

@@ -15,18 +15,18 @@
 #include "mconf.h"
 
 enum master_cstate {
-	MASTER_C_STARTING,	/* forked, no status yet */
+	MASTER_C_STARTING, /* forked, no status yet */
 	MASTER_C_READY,
 	MASTER_C_BUSY,
 };
 
 struct master_svc {
-	struct mconf_entry e;	/* owns its strings */
-	int lfd;		/* SERVICES: listener, -1 otherwise */
-	int hfd;		/* SERVICES: handoff listener or -1 */
-	int removed;		/* gone from the config after SIGHUP */
-	int at_max;		/* at maxchild (2: and logged it) */
-	int max_hits;		/* times since the last such line */
+	struct mconf_entry e; /* owns its strings */
+	int lfd;	      /* SERVICES: listener, -1 otherwise */
+	int hfd;	      /* SERVICES: handoff listener or -1 */
+	int removed;	      /* gone from the config after SIGHUP */
+	int at_max;	      /* at maxchild (2: and logged it) */
+	int max_hits;	      /* times since the last such line */
 	long long max_logged_ms;
 	/* fork rate */
 	long long rate_window_ms;
@@ -38,10 +38,10 @@ struct master_svc {
 	 * (0: none), the last fork it caused at grow_ms */
 	long long short_ms, grow_ms;
 	/* DAEMON / EVENTS */
-	long long next_ms;	/* next start (back-off or schedule) */
+	long long next_ms; /* next start (back-off or schedule) */
 	long long backoff_ms;
 	long long started_ms;
-	long long ready_ms;	/* last became ready */
+	long long ready_ms; /* last became ready */
 };
 
 struct master_child {
@@ -50,10 +50,10 @@ struct master_child {
 	enum master_cstate state;
 	uint32_t generation;
 	long long started_ms;
-	long long ready_ms;	/* last became ready */
-	int reloads;		/* sent SRV_S_RELOADS: gets our SIGHUP */
-	int slow;		/* not ready in time: 1 failchk asked for,
-				 * 2 told to stop (master_pool_stuck) */
+	long long ready_ms; /* last became ready */
+	int reloads;	    /* sent SRV_S_RELOADS: gets our SIGHUP */
+	int slow;	    /* not ready in time: 1 failchk asked for,
+			     * 2 told to stop (master_pool_stuck) */
 };
 
 struct master {
@@ -67,7 +67,7 @@ struct master {
 	size_t nchildren;
 	int status_rfd, status_wfd;
 	int terminating;
-	int recover_pending;	/* a child asked for store recovery */
+	int recover_pending; /* a child asked for store recovery */
 };
 
 extern struct master master;
@@ -75,18 +75,18 @@ extern struct master master;
 long long master_now_ms(void);
 
 #define MASTER_START_TIMEOUT_MS 10000
-#define MASTER_START_STOP_MS 120000	/* then a slow starter is stopped */
-#define MASTER_SURPLUS_IDLE_MS 10000	/* spare workers above prefork */
-#define MASTER_TRIM_WINDOW_MS 2000	/* surplus measured over this */
+#define MASTER_START_STOP_MS 120000  /* then a slow starter is stopped */
+#define MASTER_SURPLUS_IDLE_MS 10000 /* spare workers above prefork */
+#define MASTER_TRIM_WINDOW_MS 2000   /* surplus measured over this */
 /* growth past prefork: one fork per MASTER_GROW_GAP_MS while a shortage
  * lasts, the gap halving every MASTER_GROW_STEP_MS of it */
 #define MASTER_GROW_GAP_MS 10
 #define MASTER_GROW_STEP_MS 100
-#define MASTER_MAX_LOG_MS 60000	/* "maxchild reached" at most this often */
+#define MASTER_MAX_LOG_MS 60000 /* "maxchild reached" at most this often */
 /* rounds in a row with nothing to wait for: paced growth forks once a
  * round at most, so far more than any maxchild means a spin */
 #define MASTER_SPIN_ROUNDS 100000
-#define MASTER_FAILCHK_MS 5000	/* reclaim dead processes' lockers */
+#define MASTER_FAILCHK_MS 5000 /* reclaim dead processes' lockers */
 /* a failchk this slow is blocked (on a dead process's mutex) */
 #define MASTER_FAILCHK_TIMEOUT_MS 30000
 

@@ -66,10 +66,11 @@ master_conf_take(struct mconf_entry *e, int initial)
 		if (svc->lfd < 0) {
 			if (initial)
 				log_fatal("service=%s listen=%s: cannot bind: "
-				    "%s", svc->e.name, svc->e.listen, err.msg);
+					  "%s",
+				    svc->e.name, svc->e.listen, err.msg);
 			log_error("service=%s listen=%s: cannot bind: %s; "
-			    "service not added", svc->e.name, svc->e.listen,
-			    err.msg);
+				  "service not added",
+			    svc->e.name, svc->e.listen, err.msg);
 			free(svc->e.name);
 			free(svc->e.cmd);
 			free(svc->e.listen);
@@ -86,7 +87,8 @@ master_conf_take(struct mconf_entry *e, int initial)
 				srv_chown_berth(svc->e.handoff);
 			if (svc->hfd < 0 || listen(svc->hfd, 1024) < 0)
 				log_fatal("service=%s handoff=%s: cannot bind: "
-				    "%s", svc->e.name, svc->e.handoff,
+					  "%s",
+				    svc->e.name, svc->e.handoff,
 				    svc->hfd < 0 ? err.msg : strerror(errno));
 		}
 	}
@@ -113,18 +115,18 @@ master_conf_remove(struct master_svc *svc)
 	for (i = 0; i < master.nchildren; i++)
 		if (master.children[i].svc == svc &&
 		    (master.children[i].state != MASTER_C_BUSY ||
-		    svc->e.section == MCONF_DAEMON))
+			svc->e.section == MCONF_DAEMON))
 			kill(master.children[i].pid,
-			    svc->e.section == MCONF_SERVICES ?
-			    SRV_TRIM_SIGNAL : SIGTERM);
+			    svc->e.section == MCONF_SERVICES ? SRV_TRIM_SIGNAL
+							     : SIGTERM);
 	log_info("service=%s removed", svc->e.name);
 }
 
 static void
 master_conf_add(struct master_svc *svc)
 {
-	master.svcs = xreallocarray(master.svcs, master.nsvcs + 1,
-	    sizeof(*master.svcs));
+	master.svcs =
+	    xreallocarray(master.svcs, master.nsvcs + 1, sizeof(*master.svcs));
 	master.svcs[master.nsvcs++] = svc;
 }
 
@@ -145,8 +147,10 @@ master_conf_merge(struct mconf *mc, int initial)
 			if (strcmp(mc->ents[j].name, svc->e.name) == 0 &&
 			    mc->ents[j].section == svc->e.section &&
 			    strcmp(mc->ents[j].cmd, svc->e.cmd) == 0 &&
-			    (svc->e.listen == NULL || (mc->ents[j].listen &&
-			    strcmp(mc->ents[j].listen, svc->e.listen) == 0)))
+			    (svc->e.listen == NULL ||
+				(mc->ents[j].listen &&
+				    strcmp(mc->ents[j].listen, svc->e.listen) ==
+					0)))
 				found = 1;
 		if (!found)
 			master_conf_remove(svc);
@@ -169,7 +173,7 @@ master_conf_merge(struct mconf *mc, int initial)
 			continue;
 		}
 		if (!initial && mc->ents[j].section == MCONF_START)
-			continue;	/* START runs once, at boot */
+			continue; /* START runs once, at boot */
 		svc = master_conf_take(&mc->ents[j], initial);
 		if (svc != NULL) {
 			master_conf_add(svc);

@@ -32,20 +32,22 @@ master_event_run_start(void)
 		status = master_run_wait(svc);
 		if (status != -1 && WIFEXITED(status) &&
 		    WEXITSTATUS(status) == STORE_EXIT_NODB)
-			log_fatal("start=%s: the mail store's database in "
+			log_fatal(
+			    "start=%s: the mail store's database in "
 			    "%s/db is missing, new or partial while %s holds "
 			    "mail; not starting services and not touching "
 			    "the mail; run `berthctl reconstruct` to rebuild "
-			    "it from the spool", svc->e.name,
-			    cfg_str("configdirectory"),
-			    cfg_partition_path(cfg_str("defaultpartition")) ?
-			    cfg_partition_path(cfg_str("defaultpartition")) :
-			    "the partition");
+			    "it from the spool",
+			    svc->e.name, cfg_str("configdirectory"),
+			    cfg_partition_path(cfg_str("defaultpartition"))
+				? cfg_partition_path(
+				      cfg_str("defaultpartition"))
+				: "the partition");
 		if (status == -1 || !WIFEXITED(status) ||
 		    WEXITSTATUS(status) != 0)
 			log_fatal("start=%s cmd=\"%s\" failed (status %d); "
-			    "not starting services", svc->e.name, svc->e.cmd,
-			    status);
+				  "not starting services",
+			    svc->e.name, svc->e.cmd, status);
 	}
 }
 
@@ -75,10 +77,11 @@ master_event_schedule(struct master_svc *svc, int initial)
 
 	if (svc->e.section == MCONF_EVENTS) {
 		/* period and at may both be given: whichever comes first */
-		svc->next_ms = svc->e.period > 0 ?
-		    now + svc->e.period * 60000LL : 0;
-		if (svc->e.at >= 0 && (svc->next_ms == 0 ||
-		    master_event_at_next(svc->e.at) < svc->next_ms))
+		svc->next_ms =
+		    svc->e.period > 0 ? now + svc->e.period * 60000LL : 0;
+		if (svc->e.at >= 0 &&
+		    (svc->next_ms == 0 ||
+			master_event_at_next(svc->e.at) < svc->next_ms))
 			svc->next_ms = master_event_at_next(svc->e.at);
 	} else if (svc->e.section == MCONF_DAEMON) {
 		if (initial) {
@@ -89,8 +92,8 @@ master_event_schedule(struct master_svc *svc, int initial)
 		/* a daemon that ran a minute is healthy: restart at once */
 		if (now - svc->started_ms > 60000)
 			svc->backoff_ms = 0;
-		svc->backoff_ms = svc->backoff_ms ? svc->backoff_ms * 2 :
-		    BACKOFF_MIN_MS;
+		svc->backoff_ms =
+		    svc->backoff_ms ? svc->backoff_ms * 2 : BACKOFF_MIN_MS;
 		if (svc->backoff_ms > BACKOFF_MAX_MS)
 			svc->backoff_ms = BACKOFF_MAX_MS;
 		svc->next_ms = now + svc->backoff_ms;
@@ -163,7 +166,7 @@ master_event_next_ms(void)
 
 		if (svc->removed || svc->next_ms == 0 ||
 		    (svc->e.section != MCONF_DAEMON &&
-		    svc->e.section != MCONF_EVENTS))
+			svc->e.section != MCONF_EVENTS))
 			continue;
 		if (next == 0 || svc->next_ms < next)
 			next = svc->next_ms;

@@ -10,8 +10,8 @@
  * to the open file, which the child keeps.  Taken before the listeners
  * are bound, so a second master says why it cannot start instead of
  * failing to bind; the pid is written once master is the process that
- * will run (after the fork).  Removed at a clean exit (emptied when the directory
- * is not ours after dropping privileges).
+ * will run (after the fork).  Removed at a clean exit (emptied when the
+ * directory is not ours after dropping privileges).
  */
 #include "config.h"
 
@@ -38,8 +38,8 @@ master_pidfile_take(const char *path)
 
 	if (path == NULL || *path == '\0')
 		return;
-	pidfile_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
-	    0644);
+	pidfile_fd =
+	    open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (pidfile_fd < 0)
 		log_fatal("master_pid_file %s: cannot open: %m", path);
 	n = pread(pidfile_fd, old, sizeof(old) - 1, 0);
@@ -48,12 +48,14 @@ master_pidfile_take(const char *path)
 	if (flock(pidfile_fd, LOCK_EX | LOCK_NB) < 0) {
 		if (errno == EWOULDBLOCK)
 			log_fatal("another master is running: pid=%s holds "
-			    "master_pid_file %s", old[0] ? old : "?", path);
+				  "master_pid_file %s",
+			    old[0] ? old : "?", path);
 		log_fatal("master_pid_file %s: cannot lock: %m", path);
 	}
 	if (old[0] != '\0')
 		log_info("master_pid_file %s: pid=%s left it and is gone; "
-		    "taking it over", path, old);
+			 "taking it over",
+		    path, old);
 	pidfile_path = xstrdup(path);
 	/* empty until master_pidfile_write: never the pid of a parent
 	 * about to exit after the daemonizing fork */
@@ -83,8 +85,7 @@ master_pidfile_remove(void)
 	/* after dropping privileges the directory may not be ours: an
 	 * empty, unlocked file then says no master runs */
 	if (unlink(pidfile_path) < 0 && ftruncate(pidfile_fd, 0) < 0)
-		log_warn("master_pid_file %s: cannot remove: %m",
-		    pidfile_path);
+		log_warn("master_pid_file %s: cannot remove: %m", pidfile_path);
 	close(pidfile_fd);
 	pidfile_fd = -1;
 }

@@ -64,8 +64,8 @@ master_pool_status(void)
 		} else if (st.state == SRV_S_EXITING) {
 			c->state = MASTER_C_BUSY;
 		} else {
-			log_warn("child pid=%d sent unknown state %u",
-			    st.pid, st.state);
+			log_warn("child pid=%d sent unknown state %u", st.pid,
+			    st.state);
 		}
 	}
 }
@@ -118,7 +118,7 @@ master_pool_stop_ready(struct master_svc *svc, int n, long long idle_ms)
 		if (c->svc == svc && c->state == MASTER_C_READY &&
 		    now - c->ready_ms >= idle_ms) {
 			kill(c->pid, SRV_TRIM_SIGNAL);
-			c->state = MASTER_C_BUSY;	/* no longer counted */
+			c->state = MASTER_C_BUSY; /* no longer counted */
 			stopped++;
 		}
 	}
@@ -146,13 +146,13 @@ master_pool_trim(struct master_svc *svc, int ready)
 	if (now - svc->trim_window_ms >= MASTER_TRIM_WINDOW_MS) {
 		surplus = svc->trim_min_ready - keep;
 		if (surplus > 0)
-			ready -= master_pool_stop_ready(svc,
-			    (surplus + 1) / 2, 0);
+			ready -=
+			    master_pool_stop_ready(svc, (surplus + 1) / 2, 0);
 		svc->trim_window_ms = now;
 		svc->trim_min_ready = ready;
 	}
-	if (ready > keep && master_pool_stop_ready(svc, 1,
-	    MASTER_SURPLUS_IDLE_MS) > 0)
+	if (ready > keep &&
+	    master_pool_stop_ready(svc, 1, MASTER_SURPLUS_IDLE_MS) > 0)
 		svc->trim_min_ready--;
 }
 
@@ -200,8 +200,8 @@ master_pool_next_ms(void)
 		 * to act on: it must not wake the loop */
 		if (svc->short_ms == 0 || !master_pool_active(svc))
 			continue;
-		at = svc->grow_ms + master_pool_gap(svc->grow_ms -
-		    svc->short_ms);
+		at = svc->grow_ms +
+		    master_pool_gap(svc->grow_ms - svc->short_ms);
 		/* not before a throttle or the fork rate allows it */
 		if (at < svc->next_ms)
 			at = svc->next_ms;
@@ -222,7 +222,7 @@ master_pool_service(struct master_svc *svc)
 	int total, ready, want, max;
 
 	if (svc->next_ms > now)
-		return;		/* throttled after failures */
+		return; /* throttled after failures */
 	master_pool_count(svc, &total, &ready);
 	master_pool_trim(svc, ready);
 	want = svc->e.prefork > 0 ? svc->e.prefork : 1;
@@ -239,8 +239,8 @@ master_pool_service(struct master_svc *svc)
 		if (master_spawn(svc) < 0) {
 			/* throttle: the paced fork would be due again at
 			 * once, every round */
-			svc->backoff_ms = svc->backoff_ms ?
-			    svc->backoff_ms * 2 : 100;
+			svc->backoff_ms =
+			    svc->backoff_ms ? svc->backoff_ms * 2 : 100;
 			if (svc->backoff_ms > 10000)
 				svc->backoff_ms = 10000;
 			svc->next_ms = now + svc->backoff_ms;
@@ -263,20 +263,22 @@ master_pool_service(struct master_svc *svc)
 			char hits[64] = "";
 
 			if (svc->max_hits > 1)
-				snprintf(hits, sizeof(hits), " (reached %d "
+				snprintf(hits, sizeof(hits),
+				    " (reached %d "
 				    "times since the last such line)",
 				    svc->max_hits);
 			log_warn("service=%s maxchild=%d reached; new clients "
-			    "wait in the listen backlog%s", svc->e.name, max,
-			    hits);
+				 "wait in the listen backlog%s",
+			    svc->e.name, max, hits);
 			svc->max_logged_ms = now;
 			svc->max_hits = 0;
-			svc->at_max = 2;	/* logged: log the way back */
+			svc->at_max = 2; /* logged: log the way back */
 		}
 	} else if (svc->at_max && total < max) {
 		if (svc->at_max == 2)
 			log_info("service=%s below maxchild=%d again "
-			    "(children=%d)", svc->e.name, max, total);
+				 "(children=%d)",
+			    svc->e.name, max, total);
 		svc->at_max = 0;
 	}
 }
@@ -309,16 +311,17 @@ master_pool_stuck(void)
 		if (c->slow == 0 &&
 		    now - c->started_ms >= MASTER_START_TIMEOUT_MS) {
 			log_warn("service=%s pid=%d not ready after %d ms; "
-			    "checking the mail store", c->svc->e.name,
-			    (int)c->pid, MASTER_START_TIMEOUT_MS);
+				 "checking the mail store",
+			    c->svc->e.name, (int)c->pid,
+			    MASTER_START_TIMEOUT_MS);
 			c->slow = 1;
 			/* failchk (or its own timeout) decides on recovery */
 			master_store_failchk_soon("slow start");
 		} else if (c->slow == 1 &&
 		    now - c->started_ms >= MASTER_START_STOP_MS) {
 			log_error("service=%s pid=%d not ready after %d ms; "
-			    "stopping it", c->svc->e.name, (int)c->pid,
-			    MASTER_START_STOP_MS);
+				  "stopping it",
+			    c->svc->e.name, (int)c->pid, MASTER_START_STOP_MS);
 			c->slow = 2;
 			kill(c->pid, SIGTERM);
 		}
@@ -343,10 +346,12 @@ master_pool_reaped(struct master_child *c, int status)
 {
 	struct master_svc *svc = c->svc;
 
-	int stopped = WIFSIGNALED(status) && (WTERMSIG(status) == SIGTERM ||
-	    WTERMSIG(status) == SRV_TRIM_SIGNAL);
-	int failed = !master.terminating && ((WIFEXITED(status) &&
-	    WEXITSTATUS(status) != 0) || (WIFSIGNALED(status) && !stopped));
+	int stopped = WIFSIGNALED(status) &&
+	    (WTERMSIG(status) == SIGTERM ||
+		WTERMSIG(status) == SRV_TRIM_SIGNAL);
+	int failed = !master.terminating &&
+	    ((WIFEXITED(status) && WEXITSTATUS(status) != 0) ||
+		(WIFSIGNALED(status) && !stopped));
 
 	/*
 	 * A child that died without closing the store (the watchdog, a
@@ -358,11 +363,12 @@ master_pool_reaped(struct master_child *c, int status)
 	if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM &&
 	    !master.terminating)
 		log_error("service=%s pid=%d stopped by its watchdog; "
-		    "reclaiming its locks", svc->e.name, (int)c->pid);
+			  "reclaiming its locks",
+		    svc->e.name, (int)c->pid);
 	if (WIFEXITED(status) && WEXITSTATUS(status) == STORE_EXIT_SHORTAGE &&
 	    !master.terminating)
 		log_error("service=%s pid=%d found the mail store's lock "
-		    "table full; reclaiming dead processes' locks",
+			  "table full; reclaiming dead processes' locks",
 		    svc->e.name, (int)c->pid);
 	if (failed)
 		master_store_failchk_soon("child died");
@@ -371,8 +377,8 @@ master_pool_reaped(struct master_child *c, int status)
 	 * while serving does not */
 	if (svc->e.section == MCONF_SERVICES) {
 		if (failed && c->state == MASTER_C_STARTING) {
-			svc->backoff_ms = svc->backoff_ms ?
-			    svc->backoff_ms * 2 : 100;
+			svc->backoff_ms =
+			    svc->backoff_ms ? svc->backoff_ms * 2 : 100;
 			if (svc->backoff_ms > 10000)
 				svc->backoff_ms = 10000;
 			svc->next_ms = master_now_ms() + svc->backoff_ms;
@@ -382,13 +388,12 @@ master_pool_reaped(struct master_child *c, int status)
 	}
 	/* SIGTERM and SRV_TRIM_SIGNAL are ours: reload, trimming, shutdown */
 	if (WIFSIGNALED(status) && !master.terminating && !stopped)
-		log_error("service=%s pid=%d killed by signal %d",
-		    svc->e.name, (int)c->pid, WTERMSIG(status));
+		log_error("service=%s pid=%d killed by signal %d", svc->e.name,
+		    (int)c->pid, WTERMSIG(status));
 	else if (WIFEXITED(status) && WEXITSTATUS(status) != 0 &&
 	    !master.terminating)
 		log_error("service=%s pid=%d exited with status %d",
 		    svc->e.name, (int)c->pid, WEXITSTATUS(status));
 	else
-		log_debug("service=%s pid=%d exited", svc->e.name,
-		    (int)c->pid);
+		log_debug("service=%s pid=%d exited", svc->e.name, (int)c->pid);
 }

@@ -35,10 +35,10 @@ master_resolve(const char *prog)
 
 	if (prog[0] == '/')
 		return xstrdup(prog);
-	dirs = xasprintf("%s:%s:%s", env ? env : "", BERTH_PROGDIR,
-	    BERTH_SBINDIR);
-	for (d = strtok_r(dirs, ":", &save); d; d = strtok_r(NULL, ":",
-	    &save)) {
+	dirs =
+	    xasprintf("%s:%s:%s", env ? env : "", BERTH_PROGDIR, BERTH_SBINDIR);
+	for (d = strtok_r(dirs, ":", &save); d;
+	     d = strtok_r(NULL, ":", &save)) {
 		path = xasprintf("%s/%s", d, prog);
 		if (access(path, X_OK) == 0) {
 			free(dirs);
@@ -162,7 +162,8 @@ master_spawn(struct master_svc *svc)
 	path = master_resolve(prog);
 	if (path == NULL) {
 		log_error("service=%s cmd=\"%s\": program '%s' not found in "
-		    "the program directory", svc->e.name, svc->e.cmd, prog);
+			  "the program directory",
+		    svc->e.name, svc->e.cmd, prog);
 		for (size_t i = 0; argv[i]; i++)
 			free(argv[i]);
 		free(argv);
@@ -193,8 +194,7 @@ master_spawn(struct master_svc *svc)
 		master.children[master.nchildren].slow = 0;
 		master.children[master.nchildren].generation =
 		    master.generation;
-		master.children[master.nchildren].started_ms =
-		    master_now_ms();
+		master.children[master.nchildren].started_ms = master_now_ms();
 		master.nchildren++;
 	}
 	return pid;

@@ -35,12 +35,14 @@
 #include "store.h"
 #include "xalloc.h"
 
-#define STORE_SLACK_PROCS 16	/* berthctl runs, failchk itself */
-#define MASTER_UNLIMITED_PROCS 1000	/* a service without maxchild */
+#define STORE_SLACK_PROCS 16	    /* berthctl runs, failchk itself */
+#define MASTER_UNLIMITED_PROCS 1000 /* a service without maxchild */
 
 static struct master_svc master_failchk_svc = {
-	.e = { .section = MCONF_EVENTS, .name = (char *)"failchk",
-	    .cmd = (char *)"berthctl failchk", .at = -1 },
+	.e = { .section = MCONF_EVENTS,
+	    .name = (char *)"failchk",
+	    .cmd = (char *)"berthctl failchk",
+	    .at = -1 },
 	.lfd = -1,
 	.hfd = -1,
 };
@@ -60,15 +62,15 @@ master_store_procs(void)
 		if (master.svcs[i]->removed)
 			continue;
 		if (e->section == MCONF_SERVICES)
-			procs += e->maxchild > 0 ? (unsigned)e->maxchild :
-			    MASTER_UNLIMITED_PROCS;
+			procs += e->maxchild > 0 ? (unsigned)e->maxchild
+						 : MASTER_UNLIMITED_PROCS;
 		else
 			procs++;
 	}
 	return procs > STORE_PROCS_MAX ? STORE_PROCS_MAX : procs;
 }
 
-static unsigned master_store_sized;	/* procs at the last recovery */
+static unsigned master_store_sized; /* procs at the last recovery */
 
 void
 master_store_size(void)
@@ -80,8 +82,9 @@ master_store_size(void)
 	snprintf(s, sizeof(s), "%u", procs);
 	setenv("BERTH_STORE_PROCS", s, 1);
 	log_info("store sizing procs=%u lockers=%u locks=%u objects=%u "
-	    "threads=%u", procs, procs * STORE_PROC_LOCKERS,
-	    procs * STORE_PROC_LOCKS, procs * STORE_PROC_OBJECTS, procs);
+		 "threads=%u",
+	    procs, procs * STORE_PROC_LOCKERS, procs * STORE_PROC_LOCKS,
+	    procs * STORE_PROC_OBJECTS, procs);
 }
 
 void
@@ -92,8 +95,8 @@ master_store_reloaded(void)
 	/* the tables are made by recovery: larger pools wait for one */
 	if (procs > master_store_sized)
 		log_warn("store sized for procs=%u; the new configuration "
-		    "allows procs=%u, which takes a restart of master (a "
-		    "full lock table refuses clients meanwhile)",
+			 "allows procs=%u, which takes a restart of master (a "
+			 "full lock table refuses clients meanwhile)",
 		    master_store_sized, procs);
 }
 
@@ -132,10 +135,10 @@ master_store_tick(void)
 		 * mutexes, and only recovery frees it */
 		if (now - failchk_started_ms >= MASTER_FAILCHK_TIMEOUT_MS) {
 			log_error("failchk pid=%d not done after %d ms; "
-			    "recovering the mail store", (int)failchk_pid,
-			    MASTER_FAILCHK_TIMEOUT_MS);
+				  "recovering the mail store",
+			    (int)failchk_pid, MASTER_FAILCHK_TIMEOUT_MS);
 			kill(failchk_pid, SIGKILL);
-			failchk_started_ms = now;	/* once */
+			failchk_started_ms = now; /* once */
 			master.recover_pending = 1;
 		}
 		return;
@@ -177,8 +180,7 @@ master_store_reaped(pid_t pid, int status)
 		log_error("failchk: the mail store needs recovery");
 		master.recover_pending = 1;
 	} else if (!master.recover_pending)
-		log_warn("failchk pid=%d failed (status %d)", (int)pid,
-		    status);
+		log_warn("failchk pid=%d failed (status %d)", (int)pid, status);
 	return 1;
 }
 

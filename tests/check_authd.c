@@ -41,8 +41,7 @@ START_TEST(test_tab)
 
 	for (i = 0; i < 1000; i++) {
 		snprintf(key, sizeof(key), "k%d", i);
-		ck_assert_int_eq(htab_add(t, key, strlen(key), i + 1),
-		    i + 1);
+		ck_assert_int_eq(htab_add(t, key, strlen(key), i + 1), i + 1);
 	}
 	ck_assert_uint_eq(htab_count(t), 1000);
 	ck_assert_int_eq(htab_num(t, "k10", 3), 11);
@@ -84,7 +83,8 @@ START_TEST(test_bucket)
 	/* a full bucket of 3 per 60 s: three at once, then none */
 	for (i = 0; i < 3; i++)
 		ck_assert_int_eq(authd_calc_bucket(&tokens, &last, now, 3,
-		    60000), 1);
+				     60000),
+		    1);
 	ck_assert_int_eq(authd_calc_bucket(&tokens, &last, now, 3, 60000), 0);
 	/* one token back every 20 s */
 	now = 19999;
@@ -96,11 +96,13 @@ START_TEST(test_bucket)
 	now += 10 * 60000;
 	for (i = 0; i < 3; i++)
 		ck_assert_int_eq(authd_calc_bucket(&tokens, &last, now, 3,
-		    60000), 1);
+				     60000),
+		    1);
 	ck_assert_int_eq(authd_calc_bucket(&tokens, &last, now, 3, 60000), 0);
 	/* a clock going backwards adds nothing */
 	ck_assert_int_eq(authd_calc_bucket(&tokens, &last, now - 50000, 3,
-	    60000), 0);
+			     60000),
+	    0);
 	/* no limit */
 	ck_assert_int_eq(authd_calc_bucket(&tokens, &last, now, 0, 60000), 1);
 }
@@ -203,12 +205,12 @@ START_TEST(test_hold_kicked_moves)
 	ck_assert_int_eq(authd_hold_set(&w1, 5, 100, "192.0.2.7", "ann"), 0);
 	test_now += 5000;
 	ck_assert_int_eq(authd_hold_set(&idled, 5, 200, "192.0.2.7", "ann"),
-	    0);		/* not kicked: nothing to tell */
+	    0); /* not kicked: nothing to tell */
 	authd_hold_find(5)->kicked = 1;
 	ck_assert_int_eq(authd_hold_set(&w2, 5, 300, "192.0.2.7", "ann"), 1);
 	ck_assert_int_eq(authd_hold_set(&w2, 5, 310, "192.0.2.7", "ann"), 0);
 	ck_assert_int_eq(authd_hold_set(&idled, 5, 250, "192.0.2.7", "ann"),
-	    0);		/* stale: idled does not hold it */
+	    0); /* stale: idled does not hold it */
 	ck_assert_ptr_eq(authd_hold_find(5)->holder, &w2);
 	ck_assert_int_eq(authd_hold_find(5)->since_ms, t0);
 	authd_hold_release(&w2);
@@ -239,16 +241,18 @@ START_TEST(test_decay)
 	ck_assert_double_eq_tol(authd_calc_decay(8, 60000, 60000), 4, 1e-9);
 	ck_assert_double_eq_tol(authd_calc_decay(8, 180000, 60000), 1, 1e-9);
 	ck_assert_double_eq_tol(authd_calc_decay(authd_calc_decay(8, 30000,
-	    60000), 30000, 60000), 4, 1e-9);
+						     60000),
+				    30000, 60000),
+	    4, 1e-9);
 	ck_assert_double_eq_tol(authd_calc_decay(8, 0, 60000), 8, 1e-9);
 	/* a clock that went back changes nothing; no half-life: no memory */
 	ck_assert_double_eq_tol(authd_calc_decay(8, -5000, 60000), 8, 1e-9);
 	ck_assert_double_eq_tol(authd_calc_decay(8, 10, 0), 0, 1e-9);
 	/* two half-lives after one failure a client is clean again */
-	ck_assert(authd_calc_decay(1, 2 * 60000 - 1, 60000) >
-	    AUTHD_CLEAN_LEVEL);
-	ck_assert(authd_calc_decay(1, 2 * 60000 + 1, 60000) <
-	    AUTHD_CLEAN_LEVEL);
+	ck_assert(
+	    authd_calc_decay(1, 2 * 60000 - 1, 60000) > AUTHD_CLEAN_LEVEL);
+	ck_assert(
+	    authd_calc_decay(1, 2 * 60000 + 1, 60000) < AUTHD_CLEAN_LEVEL);
 }
 END_TEST
 
@@ -256,8 +260,14 @@ static const struct {
 	double level;
 	long long delay;
 } delays[] = {
-	{ 0, 2000 }, { 1, 2000 }, { 1.4, 2000 }, { 1.6, 4000 },
-	{ 2, 4000 }, { 3, 8000 }, { 4, 15000 }, { 40, 15000 },
+	{ 0, 2000 },
+	{ 1, 2000 },
+	{ 1.4, 2000 },
+	{ 1.6, 4000 },
+	{ 2, 4000 },
+	{ 3, 8000 },
+	{ 4, 15000 },
+	{ 40, 15000 },
 	{ 1e9, 15000 },
 };
 
@@ -345,11 +355,11 @@ START_TEST(test_queue_remove)
 
 	/* many items, removed from anywhere: the heap stays ordered */
 	for (i = 0; i < 200; i++)
-		authd_queue_push(&q, item(&it[i], 1 + i % 3,
-		    (double)((i * 37) % 11), 1000 + i));
+		authd_queue_push(&q,
+		    item(&it[i], 1 + i % 3, (double)((i * 37) % 11), 1000 + i));
 	for (i = 0; i < 200; i += 3)
 		authd_queue_remove(&q, &it[i]);
-	authd_queue_remove(&q, &it[0]);		/* twice: harmless */
+	authd_queue_remove(&q, &it[0]); /* twice: harmless */
 	ck_assert_uint_eq(authd_queue_len(&q), 200 - 67);
 	ck_assert_ptr_eq(authd_queue_expired(&q, 999), NULL);
 	got = authd_queue_expired(&q, 1001);
@@ -369,15 +379,20 @@ END_TEST
 static const struct {
 	const char *in;
 	size_t len;
-	const char *out;	/* NULL: refused */
-	const char *why;	/* a word of the reason */
+	const char *out; /* NULL: refused */
+	const char *why; /* a word of the reason */
 } unames[] = {
 	{ "bob", 3, "bob", NULL },
 	{ "bob ", 4, "bob", NULL },
 	{ " bob", 4, "bob", NULL },
 	{ "\t bob \t", 7, "bob", NULL },
 	{ "bob smith", 9, "bob smith", NULL },
-	{ "b\xc3\xb6" "b", 4, "b\xc3\xb6" "b", NULL },
+	{ "b\xc3\xb6"
+	  "b",
+	    4,
+	    "b\xc3\xb6"
+	    "b",
+	    NULL },
 	{ "\xf0\x9f\x98\x80", 4, "\xf0\x9f\x98\x80", NULL },
 	{ "", 0, NULL, "empty" },
 	{ "   ", 3, NULL, "empty" },
@@ -388,8 +403,12 @@ static const struct {
 	{ "bo\tb", 4, NULL, "control" },
 	{ "bob\x7f", 4, NULL, "control" },
 	{ "b\xc2\x85ob", 5, NULL, "control" },
-	{ "b\xc0\xaf" "b", 4, NULL, "UTF-8" },
-	{ "b\xff" "b", 3, NULL, "UTF-8" },
+	{ "b\xc0\xaf"
+	  "b",
+	    4, NULL, "UTF-8" },
+	{ "b\xff"
+	  "b",
+	    3, NULL, "UTF-8" },
 	{ "b\xc3", 2, NULL, "UTF-8" },
 	{ "\xed\xa0\x80", 3, NULL, "UTF-8" },
 	{ "\xf4\x90\x80\x80", 4, NULL, "UTF-8" },
@@ -402,8 +421,7 @@ START_TEST(test_uname)
 	int n;
 
 	memset(out, 'x', sizeof(out));
-	n = uname_canon(unames[_i].in, unames[_i].len, out, sizeof(out),
-	    &why);
+	n = uname_canon(unames[_i].in, unames[_i].len, out, sizeof(out), &why);
 	if (unames[_i].out == NULL) {
 		ck_assert_int_eq(n, -1);
 		ck_assert_ptr_nonnull(why);
@@ -426,21 +444,19 @@ START_TEST(test_uname_edges)
 	memset(in, 'a', sizeof(in));
 	ck_assert_int_eq(uname_canon(in, UNAME_MAX, out, sizeof(out), &why),
 	    UNAME_MAX);
-	ck_assert_int_eq(uname_canon(in, UNAME_MAX + 1, out, sizeof(out),
-	    &why), -1);
+	ck_assert_int_eq(uname_canon(in, UNAME_MAX + 1, out, sizeof(out), &why),
+	    -1);
 	ck_assert_ptr_nonnull(strstr(why, "long"));
 	in[0] = in[UNAME_MAX + 1] = ' ';
-	ck_assert_int_eq(uname_canon(in, UNAME_MAX + 2, out, sizeof(out),
-	    &why), UNAME_MAX);
+	ck_assert_int_eq(uname_canon(in, UNAME_MAX + 2, out, sizeof(out), &why),
+	    UNAME_MAX);
 	/* the output buffer bounds it too */
 	ck_assert_int_eq(uname_canon("abcd", 4, small, sizeof(small), &why),
 	    -1);
-	ck_assert_int_eq(uname_canon("abc", 3, small, sizeof(small), &why),
-	    3);
+	ck_assert_int_eq(uname_canon("abc", 3, small, sizeof(small), &why), 3);
 	/* in place, as libsasl2 may call it */
 	memcpy(small, " ab", 4);
-	ck_assert_int_eq(uname_canon(small, 3, small, sizeof(small), &why),
-	    2);
+	ck_assert_int_eq(uname_canon(small, 3, small, sizeof(small), &why), 2);
 	ck_assert_str_eq(small, "ab");
 }
 END_TEST
@@ -465,20 +481,26 @@ START_TEST(test_detach)
 	memset(det_freed, 0, sizeof(det_freed));
 	authd_detach_init(det_free);
 	/* bounds: 2 per address, 4 in all */
-	ck_assert_int_eq(authd_detach_put(1, "192.0.2.1", (void *)1L, 1000,
-	    4, 2, &limit), 0);
-	ck_assert_int_eq(authd_detach_put(2, "192.0.2.1", (void *)2L, 1000,
-	    4, 2, &limit), 0);
-	ck_assert_int_eq(authd_detach_put(3, "192.0.2.1", (void *)3L, 1000,
-	    4, 2, &limit), -1);
+	ck_assert_int_eq(authd_detach_put(1, "192.0.2.1", (void *)1L, 1000, 4,
+			     2, &limit),
+	    0);
+	ck_assert_int_eq(authd_detach_put(2, "192.0.2.1", (void *)2L, 1000, 4,
+			     2, &limit),
+	    0);
+	ck_assert_int_eq(authd_detach_put(3, "192.0.2.1", (void *)3L, 1000, 4,
+			     2, &limit),
+	    -1);
 	ck_assert_str_eq(limit, "sasl_detached_max_addr");
 	ck_assert_int_eq(authd_detach_count_addr("192.0.2.1"), 2);
-	ck_assert_int_eq(authd_detach_put(3, "192.0.2.2", (void *)3L, 2000,
-	    4, 2, &limit), 0);
-	ck_assert_int_eq(authd_detach_put(4, "192.0.2.3", (void *)4L, 3000,
-	    4, 2, &limit), 0);
-	ck_assert_int_eq(authd_detach_put(5, "192.0.2.4", (void *)5L, 3000,
-	    4, 2, &limit), -1);
+	ck_assert_int_eq(authd_detach_put(3, "192.0.2.2", (void *)3L, 2000, 4,
+			     2, &limit),
+	    0);
+	ck_assert_int_eq(authd_detach_put(4, "192.0.2.3", (void *)4L, 3000, 4,
+			     2, &limit),
+	    0);
+	ck_assert_int_eq(authd_detach_put(5, "192.0.2.4", (void *)5L, 3000, 4,
+			     2, &limit),
+	    -1);
 	ck_assert_str_eq(limit, "sasl_detached_max");
 	ck_assert_uint_eq(authd_detach_count(), 4);
 	/* taken back: out of the table, not freed; its address counts one
@@ -502,10 +524,12 @@ START_TEST(test_detach)
 	ck_assert_int_eq(det_freed[4], 1);
 	ck_assert_uint_eq(authd_detach_count(), 0);
 	/* a second detach of one connection replaces the first */
-	ck_assert_int_eq(authd_detach_put(6, "192.0.2.1", (void *)6L, 5000,
-	    0, 0, &limit), 0);
-	ck_assert_int_eq(authd_detach_put(6, "192.0.2.1", (void *)7L, 5000,
-	    0, 0, &limit), 0);
+	ck_assert_int_eq(authd_detach_put(6, "192.0.2.1", (void *)6L, 5000, 0,
+			     0, &limit),
+	    0);
+	ck_assert_int_eq(authd_detach_put(6, "192.0.2.1", (void *)7L, 5000, 0,
+			     0, &limit),
+	    0);
 	ck_assert_int_eq(det_freed[6], 1);
 	ck_assert_str_eq(det_why[6], "replaced");
 	ck_assert_ptr_eq(authd_detach_take(6), (void *)7L);
@@ -518,8 +542,8 @@ CHECK_MAIN("authd", CHECK_OPTS(NULL, NULL, 10, 1), CHECK_TEST(test_tab),
     CHECK_LOOP(test_delay, sizeof(delays) / sizeof(delays[0])),
     CHECK_TEST(test_delay_edges), CHECK_TEST(test_class), CHECK_TEST(test_box),
     CHECK_TEST(test_keys), CHECK_TEST(test_hold_counts),
-    CHECK_TEST(test_hold_kicked_moves),
-    CHECK_TEST(test_hold_tombstones_expire), CHECK_TEST(test_detach),
-    CHECK_TEST(test_queue_order), CHECK_TEST(test_queue_remove),
+    CHECK_TEST(test_hold_kicked_moves), CHECK_TEST(test_hold_tombstones_expire),
+    CHECK_TEST(test_detach), CHECK_TEST(test_queue_order),
+    CHECK_TEST(test_queue_remove),
     CHECK_LOOP(test_uname, sizeof(unames) / sizeof(unames[0])),
     CHECK_TEST(test_uname_edges))

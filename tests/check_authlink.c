@@ -39,10 +39,13 @@ setup(void)
 
 	snprintf(dir, sizeof(dir), "/tmp/check-authlink-XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(dir));
-	snprintf(conf, sizeof(conf), "configdirectory: %s\n"
-	    "authd_socket: %s/authd\n", dir, dir);
+	snprintf(conf, sizeof(conf),
+	    "configdirectory: %s\n"
+	    "authd_socket: %s/authd\n",
+	    dir, dir);
 	ck_assert_int_eq(cfg_load_text("imapd.conf", conf, strlen(conf), NULL,
-	    &err), 0);
+			     &err),
+	    0);
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/authd", dir);
@@ -82,12 +85,13 @@ take(int c, long long ms, int want)
 	uint64_t id;
 
 	while (clock_mono_ms() < end && count(seen) < want) {
-		authlink_tick();	/* lets queued events out */
+		authlink_tick(); /* lets queued events out */
 		if (poll(&pfd, 1, 20) <= 0)
 			continue;
 		if (ipc_recv(c, &m) <= 0)
 			return;
-		for (off = 0; authproto_field_next(&m, &off, &tag, &p, &len) > 0;) {
+		for (off = 0;
+		     authproto_field_next(&m, &off, &tag, &p, &len) > 0;) {
 			if (tag != AUTHPROTO_CONNID || len != 8)
 				continue;
 			memcpy(&id, p, 8);
@@ -153,7 +157,7 @@ START_TEST(test_replay_after_restart)
 	c = accept_tick(1000);
 	ck_assert_int_ge(c, 0);
 	authlink_closed(3);
-	authlink_release(4);	/* handed on: not ours to report */
+	authlink_release(4); /* handed on: not ours to report */
 	take(c, 300, 1000);
 	ck_assert_int_eq(count(seen), 10);
 	ck_assert_int_eq(closed[3], 1);
@@ -166,7 +170,7 @@ START_TEST(test_replay_after_restart)
 	c = accept_tick(3000);
 	ck_assert_int_ge(c, 0);
 	take(c, 2000, 10);
-	take(c, 100, 1000);	/* and nothing else */
+	take(c, 100, 1000); /* and nothing else */
 	/* the new authd hears of everything still held, and only that */
 	ck_assert_int_eq(count(seen), 10);
 	ck_assert_int_eq(seen[3], 0);

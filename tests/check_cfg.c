@@ -24,8 +24,10 @@ START_TEST(test_basic)
 	struct buf w = BUF_INIT;
 
 	ck_assert_int_eq(load("# comment\n\nconfigdirectory: /tmp/x  \n"
-	    "allowplaintext: yes\ntimeout: 5\npartition-default: /p\n",
-	    &w, &err), 0);
+			      "allowplaintext: yes\ntimeout: "
+			      "5\npartition-default: /p\n",
+			     &w, &err),
+	    0);
 	ck_assert_str_eq(cfg_str("configdirectory"), "/tmp/x");
 	ck_assert_int_eq(cfg_bool("allowplaintext"), 1);
 	ck_assert_int_eq(cfg_duration_ms("timeout"), 5 * 60000);
@@ -54,10 +56,10 @@ START_TEST(test_unknown_key_warns)
 	struct buf w = BUF_INIT;
 
 	ck_assert_int_eq(load("a: b\nfrobnicate: 1\n", &w, &err), 0);
-	ck_assert_ptr_nonnull(strstr(buf_cstr(&w),
-	    "imapd.conf:1: unknown key 'a'"));
-	ck_assert_ptr_nonnull(strstr(buf_cstr(&w),
-	    "imapd.conf:2: unknown key 'frobnicate'"));
+	ck_assert_ptr_nonnull(
+	    strstr(buf_cstr(&w), "imapd.conf:1: unknown key 'a'"));
+	ck_assert_ptr_nonnull(
+	    strstr(buf_cstr(&w), "imapd.conf:2: unknown key 'frobnicate'"));
 	buf_free(&w);
 }
 END_TEST
@@ -66,7 +68,7 @@ static const struct {
 	const char *text, *msg;
 } bad_cases[] = {
 	{ "allowplaintext: maybe\n",
-	  "imapd.conf:1: key 'allowplaintext': bad value 'maybe'" },
+	    "imapd.conf:1: key 'allowplaintext': bad value 'maybe'" },
 	{ "\n\ntimeout: 5x\n", "imapd.conf:3: key 'timeout': bad value '5x'" },
 	{ "maxliteral: -1\n", "imapd.conf:1: key 'maxliteral'" },
 	{ "no colon here\n", "imapd.conf:1: expected 'key: value'" },
@@ -79,8 +81,8 @@ START_TEST(test_bad_value)
 
 	ck_assert_int_eq(load("configdirectory: /keep\n", NULL, &err), 0);
 	ck_assert_int_eq(load(bad_cases[_i].text, NULL, &err), -1);
-	ck_assert_msg(strstr(err.msg, bad_cases[_i].msg) != NULL,
-	    "got '%s'", err.msg);
+	ck_assert_msg(strstr(err.msg, bad_cases[_i].msg) != NULL, "got '%s'",
+	    err.msg);
 	/* the previous configuration stays in force */
 	ck_assert_str_eq(cfg_str("configdirectory"), "/keep");
 }

@@ -17,16 +17,18 @@ START_TEST(test_rfc5322)
 	int tz;
 
 	ck_assert_int_eq(date_parse_rfc5322("Tue, 3 Feb 2026 09:30:00 -0500",
-	    30, &t, &tz), 0);
+			     30, &t, &tz),
+	    0);
 	ck_assert_int_eq(tz, -300);
 	ck_assert_int_eq(t, 1770129000LL);
 	/* no weekday, no seconds, two-digit year, obsolete zone */
-	ck_assert_int_eq(date_parse_rfc5322("3 Feb 26 14:30 GMT", 18, &t,
-	    &tz), 0);
+	ck_assert_int_eq(date_parse_rfc5322("3 Feb 26 14:30 GMT", 18, &t, &tz),
+	    0);
 	ck_assert_int_eq(t, 1770129000LL);
 	ck_assert_int_eq(tz, 0);
-	ck_assert_int_eq(date_parse_rfc5322("3 feb 2026 09:30:00 PST", 23,
-	    &t, &tz), 0);
+	ck_assert_int_eq(date_parse_rfc5322("3 feb 2026 09:30:00 PST", 23, &t,
+			     &tz),
+	    0);
 	ck_assert_int_eq(tz, -480);
 	ck_assert_int_eq(date_parse_rfc5322("yesterday", 9, &t, &tz), -1);
 	ck_assert_int_eq(date_parse_rfc5322("3 Foo 2026 09:30", 16, &t, &tz),
@@ -45,7 +47,8 @@ START_TEST(test_imap_datetime)
 	char out[DATE_IMAP_DATETIME_LEN];
 
 	ck_assert_int_eq(date_parse_imap_datetime("03-Feb-2026 09:30:00 -0500",
-	    &t, &tz), 0);
+			     &t, &tz),
+	    0);
 	ck_assert_int_eq(t, 1770129000LL);
 	ck_assert_int_eq(tz, -300);
 	date_format_imap_datetime(t, tz, out);
@@ -54,21 +57,28 @@ START_TEST(test_imap_datetime)
 	ck_assert_str_eq(out, "03-Feb-2026 15:30:00 +0100");
 	/* day with its leading space, or a one-digit day without it */
 	ck_assert_int_eq(date_parse_imap_datetime(" 3-Feb-2026 09:30:00 -0500",
-	    &t, &tz), 0);
+			     &t, &tz),
+	    0);
 	ck_assert_int_eq(date_parse_imap_datetime("3-Feb-2026 09:30:00 -0500",
-	    &t, &tz), 0);
+			     &t, &tz),
+	    0);
 	ck_assert_int_eq(t, 1770129000LL);
 	/* signs, short fields, bad months and zones */
 	ck_assert_int_eq(date_parse_imap_datetime("03-Feb-2026 -1:30:00 -0500",
-	    &t, &tz), -1);
+			     &t, &tz),
+	    -1);
 	ck_assert_int_eq(date_parse_imap_datetime("03-Feb-26 09:30:00 -0500",
-	    &t, &tz), -1);
+			     &t, &tz),
+	    -1);
 	ck_assert_int_eq(date_parse_imap_datetime("03-Fex-2026 09:30:00 -0500",
-	    &t, &tz), -1);
+			     &t, &tz),
+	    -1);
 	ck_assert_int_eq(date_parse_imap_datetime("03-Feb-2026 09:30:00 -0560",
-	    &t, &tz), -1);
-	ck_assert_int_eq(date_parse_imap_datetime("03-Feb-2026 09:30:00",
-	    &t, &tz), -1);
+			     &t, &tz),
+	    -1);
+	ck_assert_int_eq(date_parse_imap_datetime("03-Feb-2026 09:30:00", &t,
+			     &tz),
+	    -1);
 }
 END_TEST
 

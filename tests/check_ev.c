@@ -44,8 +44,8 @@ START_TEST(test_timer_order)
 	ck_assert_int_eq(nfired, 32);
 	for (i = 1; i < nfired; i++) {
 		int a = fired[i - 1], b = fired[i];
-		int da = a == 1 ? 60 : (a * 7) % 40, db = b == 1 ? 60 :
-		    (b * 7) % 40;
+		int da = a == 1 ? 60 : (a * 7) % 40,
+		    db = b == 1 ? 60 : (b * 7) % 40;
 
 		ck_assert_int_le(da, db);
 		ck_assert_int_ne(b % 5, 0);

@@ -24,7 +24,7 @@ size_t idled_nsess;
 static struct iuser users[2];
 static struct isess *made[16];
 static size_t nmade;
-static char said[16][128];	/* the last text written to made[i] */
+static char said[16][128]; /* the last text written to made[i] */
 static int dropped[16];
 
 /* idled_sess.c, idled_client.c, idled_authd.c: what limits calls */
@@ -152,7 +152,8 @@ START_TEST(test_maxuser_evicts_oldest)
 	/* the fourth pushes out the oldest, then the fifth the next */
 	ck_assert_uint_eq(park(&users[0], "10.0.3.1", SNAP_K_WAIT), 3);
 	ck_assert(dropped[0] && !dropped[1] && !dropped[3]);
-	ck_assert_str_eq(said[0], "* BYE [LIMIT] Too many idle sessions; "
+	ck_assert_str_eq(said[0],
+	    "* BYE [LIMIT] Too many idle sessions; "
 	    "closing the oldest\r\n");
 	park(&users[0], "10.0.3.2", SNAP_K_IDLE);
 	ck_assert(dropped[1] && !dropped[2] && !dropped[4]);
@@ -182,21 +183,22 @@ END_TEST
 START_TEST(test_maxusernet_evicts_oldest_of_that_network)
 {
 	setup_caps("100", "2");
-	park(&users[0], "10.0.1.1", SNAP_K_IDLE);	/* 0 */
-	park(&users[0], "10.0.2.1", SNAP_K_IDLE);	/* 1: elsewhere */
-	park(&users[0], "10.0.1.2", SNAP_K_WAIT);	/* 2 */
-	park(&users[1], "10.0.1.9", SNAP_K_IDLE);	/* 3: bob's */
+	park(&users[0], "10.0.1.1", SNAP_K_IDLE); /* 0 */
+	park(&users[0], "10.0.2.1", SNAP_K_IDLE); /* 1: elsewhere */
+	park(&users[0], "10.0.1.2", SNAP_K_WAIT); /* 2 */
+	park(&users[1], "10.0.1.9", SNAP_K_IDLE); /* 3: bob's */
 	ck_assert_int_eq(dropped[0] + dropped[1] + dropped[2] + dropped[3], 0);
 	/* a third of alice's from 10.0.1/24: her oldest there goes, not
 	 * her older one from 10.0.2/24, not bob's */
-	park(&users[0], "10.0.1.3", SNAP_K_IDLE);	/* 4 */
+	park(&users[0], "10.0.1.3", SNAP_K_IDLE); /* 4 */
 	ck_assert(dropped[0] && !dropped[1] && !dropped[2] && !dropped[3] &&
 	    !dropped[4]);
-	ck_assert_str_eq(said[0], "* BYE [LIMIT] Too many idle sessions "
+	ck_assert_str_eq(said[0],
+	    "* BYE [LIMIT] Too many idle sessions "
 	    "from your network; closing the oldest\r\n");
-	park(&users[0], "10.0.2.2", SNAP_K_IDLE);	/* 5: 2 there */
+	park(&users[0], "10.0.2.2", SNAP_K_IDLE); /* 5: 2 there */
 	ck_assert(!dropped[1] && !dropped[5]);
-	park(&users[0], "10.0.1.4", SNAP_K_IDLE);	/* 6 */
+	park(&users[0], "10.0.1.4", SNAP_K_IDLE); /* 6 */
 	ck_assert(dropped[2] && !dropped[4] && !dropped[6]);
 	free_made();
 }

@@ -79,7 +79,7 @@ START_TEST(test_literals)
 	imapp_reader_init(&r, 1000, 1000, 10000);
 	ck_assert_int_eq(feed(&r, inputs[1], strlen(inputs[1]), 1000, &cont),
 	    IMAPP_COMMAND);
-	ck_assert_int_eq(cont, 2);	/* two synchronizing literals */
+	ck_assert_int_eq(cont, 2); /* two synchronizing literals */
 	ck_assert_int_eq(imapp_parse(r.cmd.data, r.cmd.len, &c, &err), 0);
 	ck_assert_str_eq(c.tag, "a2");
 	ck_assert_str_eq(c.name, "LOGIN");
@@ -165,8 +165,9 @@ START_TEST(test_atom_grammar)
 	struct imapp_cmd c;
 	const char *err = NULL;
 
-	ck_assert_int_eq(imapp_parse(atoms[_i].line, strlen(atoms[_i].line),
-	    &c, &err), 0);
+	ck_assert_int_eq(imapp_parse(atoms[_i].line, strlen(atoms[_i].line), &c,
+			     &err),
+	    0);
 	ck_assert_uint_eq(c.nargs, atoms[_i].nargs);
 	ck_assert_int_eq(c.args[0].type, IMAPP_ATOM);
 	ck_assert_str_eq(c.args[0].str, atoms[_i].arg0);
@@ -205,8 +206,10 @@ static const struct {
 	{ "a1\r\n", "Missing command" },
 	{ "a1 NOOP  x\r\n", "Invalid character ' '" },
 	{ "a1 LOGIN \"a\\b\" x\r\n", "Invalid escape" },
-	{ "a1 X ((((((((((((((((((((((((((((((((((a))))))))))))))))))))))))))))))))))\r\n",
-	  "Too many nested lists" },
+	{ "a1 X "
+	  "((((((((((((((((((((((((((((((((((a)))))))))))))))))))))))))))))))))"
+	  ")\r\n",
+	    "Too many nested lists" },
 	{ "a1 X {5}\r\nab\r\n", "Literal shorter" },
 	{ "* NOOP\r\n", "Missing or invalid tag" },
 };
@@ -217,7 +220,8 @@ START_TEST(test_bad)
 	const char *err = NULL;
 
 	ck_assert_int_eq(imapp_parse(bad[_i].line, strlen(bad[_i].line), &c,
-	    &err), -1);
+			     &err),
+	    -1);
 	ck_assert_msg(strstr(err, bad[_i].err) != NULL, "got '%s' want '%s'",
 	    err, bad[_i].err);
 	imapp_cmd_free(&c);
@@ -235,20 +239,21 @@ START_TEST(test_limits)
 	memset(big, 'x', sizeof(big));
 	memcpy(big, "a1 NOOP ", 8);
 	memcpy(big + 298, "\r\n", 2);
-	ck_assert_int_eq(feed(&r, big, sizeof(big), 1000, &cont),
-	    IMAPP_ELINE);
+	ck_assert_int_eq(feed(&r, big, sizeof(big), 1000, &cont), IMAPP_ELINE);
 	ck_assert_str_eq(r.tag, "a1");
 	imapp_reader_reset(&r);
 	/* refused before any literal byte is read: nothing consumed past
 	 * the announcing line */
 	ck_assert_int_eq(imapp_reader_feed(&r, "a2 APPEND x {51}\r\nzzz", 21,
-	    &used), IMAPP_ELITERAL);
+			     &used),
+	    IMAPP_ELITERAL);
 	ck_assert_uint_eq(used, 18);
 	ck_assert_str_eq(r.tag, "a2");
 	ck_assert_int_eq(r.literal_nonsync, 0);
 	imapp_reader_reset(&r);
 	ck_assert_int_eq(imapp_reader_feed(&r, "a3 APPEND x {51+}\r\n", 19,
-	    &used), IMAPP_ELITERAL);
+			     &used),
+	    IMAPP_ELITERAL);
 	ck_assert_int_eq(r.literal_nonsync, 1);
 	imapp_reader_free(&r);
 }
@@ -264,15 +269,18 @@ START_TEST(test_literal_minus)
 	imapp_reader_init(&r, 100, 10000, 20000);
 	r.max_nonsync = 4096;
 	ck_assert_int_eq(imapp_reader_feed(&r, "a1 APPEND x {4097+}\r\n", 21,
-	    &used), IMAPP_ELITERAL);
+			     &used),
+	    IMAPP_ELITERAL);
 	ck_assert_int_eq(r.literal_nonsync, 1);
 	ck_assert_str_eq(r.tag, "a1");
 	imapp_reader_reset(&r);
 	ck_assert_int_eq(imapp_reader_feed(&r, "a2 APPEND x {4097}\r\n", 20,
-	    &used), IMAPP_CONTINUE);
+			     &used),
+	    IMAPP_CONTINUE);
 	imapp_reader_reset(&r);
 	ck_assert_int_eq(imapp_reader_feed(&r, "a3 APPEND x {4096+}\r\n", 21,
-	    &used), IMAPP_MORE);
+			     &used),
+	    IMAPP_MORE);
 	ck_assert_uint_eq(r.literal_left, 4096);
 	imapp_reader_free(&r);
 }
@@ -281,12 +289,12 @@ END_TEST
 /* literal sizes: every number range-checked, none wraps */
 static const struct {
 	const char *line;
-	int invalid;		/* -1: accepted (continuation) */
+	int invalid; /* -1: accepted (continuation) */
 } litnums[] = {
-	{ "a1 LOGIN {18446744073709551621}\r\n", 1 },	/* wraps to 5 */
+	{ "a1 LOGIN {18446744073709551621}\r\n", 1 }, /* wraps to 5 */
 	{ "a2 LOGIN {18446744073709551616+}\r\n", 1 },
 	{ "a3 LOGIN {99999999999999999999999999}\r\n", 1 },
-	{ "a4 LOGIN {18446744073709551615}\r\n", 0 },	/* too big */
+	{ "a4 LOGIN {18446744073709551615}\r\n", 0 }, /* too big */
 	{ "a5 LOGIN {00000000000000000000005}\r\n", -1 },
 	{ "a6 LOGIN {5}\r\n", -1 },
 };
@@ -393,8 +401,8 @@ END_TEST
 START_TEST(test_seqset_merge)
 {
 	static const char *sets[] = { "9,1:3,2,4,7:5,*,4294967295,1:*",
-	    "10:12,1,3,5,7,9,11,13", "4294967295:4294967294,1",
-	    "3:3,2:2,1:1", "*:5" };
+		"10:12,1,3,5,7,9,11,13", "4294967295:4294967294,1",
+		"3:3,2:2,1:1", "*:5" };
 	struct imapp_seqset s;
 	uint32_t n;
 	size_t i;
@@ -453,7 +461,7 @@ static const struct {
 	{ "9223372036854775807", 1, IMAPP_MODSEQ_MAX, 1,
 	    9223372036854775807ULL },
 	{ "9223372036854775808", 1, IMAPP_MODSEQ_MAX, 0, 0 },
-	{ "18446744073709551621", 0, UINT64_MAX, 0, 0 },	/* wraps to 5 */
+	{ "18446744073709551621", 0, UINT64_MAX, 0, 0 }, /* wraps to 5 */
 	{ "18446744073709551615", 0, UINT64_MAX, 1, UINT64_MAX },
 	{ "-1", 0, IMAPP_NUMBER_MAX, 0, 0 },
 	{ "+5", 0, IMAPP_NUMBER_MAX, 0, 0 },
@@ -501,8 +509,7 @@ CHECK_MAIN("imapp", NULL, CHECK_TEST(test_literal_minus),
     CHECK_TEST(test_literals), CHECK_TEST(test_tokens),
     CHECK_LOOP(test_atom_grammar, sizeof(atoms) / sizeof(atoms[0])),
     CHECK_LOOP(test_forbidden_atom_char, sizeof(forbidden)),
-    CHECK_LOOP(test_bad, sizeof(bad) / sizeof(bad[0])),
-    CHECK_TEST(test_limits),
+    CHECK_LOOP(test_bad, sizeof(bad) / sizeof(bad[0])), CHECK_TEST(test_limits),
     CHECK_LOOP(test_literal_numbers, sizeof(litnums) / sizeof(litnums[0])),
     CHECK_TEST(test_parse_literal_number), CHECK_TEST(test_continue_positions),
     CHECK_TEST(test_seqset), CHECK_TEST(test_seqset_merge),

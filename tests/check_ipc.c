@@ -185,15 +185,15 @@ START_TEST(test_wrong_length)
 
 	memset(b, 0, sizeof(b));
 	memcpy(b, &h, sizeof(h));
-	send_raw(b, sizeof(b), -1, 0);		/* says more than came */
+	send_raw(b, sizeof(b), -1, 0); /* says more than came */
 	refused(fds);
 	h.len = sizeof(h);
 	memcpy(b, &h, sizeof(h));
-	send_raw(b, sizeof(b), -1, 0);		/* says less */
+	send_raw(b, sizeof(b), -1, 0); /* says less */
 	refused(fds);
 	h.len = sizeof(b);
 	memcpy(b, &h, sizeof(h));
-	send_raw(b, sizeof(b), -1, 0);		/* right: zero fields */
+	send_raw(b, sizeof(b), -1, 0); /* right: zero fields */
 	ck_assert_int_eq(ipc_recv(sv[1], &got), 1);
 }
 END_TEST
@@ -206,7 +206,7 @@ START_TEST(test_too_big)
 
 	memcpy(b, &h, sizeof(h));
 	send_raw(b, sizeof(b), fd, 1);
-	refused(fds + 1);		/* our fd; the copy sent is closed */
+	refused(fds + 1); /* our fd; the copy sent is closed */
 	close(fd);
 }
 END_TEST
@@ -215,7 +215,7 @@ START_TEST(test_field_past_the_end)
 {
 	const void *p;
 	size_t len;
-	uint16_t f[2] = { 1, 200 };	/* tag 1, 200 bytes: only 4 follow */
+	uint16_t f[2] = { 1, 200 }; /* tag 1, 200 bytes: only 4 follow */
 	unsigned char b[sizeof(struct ipc_hdr) + 8];
 	struct ipc_hdr h = { IPC_VERSION, 1, sizeof(b) };
 
@@ -254,7 +254,7 @@ START_TEST(test_two_fds_refused)
 	int fds = open_fds(), fd = open("/dev/null", O_RDONLY);
 
 	send_raw(&h, sizeof(h), fd, 2);
-	refused(fds + 1);		/* both copies closed */
+	refused(fds + 1); /* both copies closed */
 	close(fd);
 }
 END_TEST
@@ -303,7 +303,7 @@ START_TEST(test_queue)
 	for (i = 0; i < 3; i++) {
 		ck_assert_int_eq(ipc_recv(sv[1], &got), 1);
 		ck_assert_int_eq(ipc_get_u32(&got, 1, &v), 0);
-		ck_assert_uint_eq(v, (uint32_t)i);	/* oldest first */
+		ck_assert_uint_eq(v, (uint32_t)i); /* oldest first */
 	}
 	ipc_queue_clear(&q);
 }

@@ -178,7 +178,7 @@ START_TEST(test_one_holder_under_race)
 		atomic_int holders;
 		atomic_int twice;
 		atomic_int taken;
-	} *sh;
+	} * sh;
 	pid_t pids[RACERS];
 	char *p;
 	int i, r, fd, st;

@@ -50,10 +50,17 @@ static const struct {
 	const char *name;
 	int code;
 } facilities[] = {
-	{ "mail", LOG_MAIL }, { "MAIL", LOG_MAIL }, { "local6", LOG_LOCAL6 },
-	{ "LOCAL0", LOG_LOCAL0 }, { "log_local7", LOG_LOCAL7 },
-	{ "daemon", LOG_DAEMON }, { "user", LOG_USER }, { "", LOG_MAIL },
-	{ "local8", -1 }, { "mailx", -1 }, { "log_", -1 },
+	{ "mail", LOG_MAIL },
+	{ "MAIL", LOG_MAIL },
+	{ "local6", LOG_LOCAL6 },
+	{ "LOCAL0", LOG_LOCAL0 },
+	{ "log_local7", LOG_LOCAL7 },
+	{ "daemon", LOG_DAEMON },
+	{ "user", LOG_USER },
+	{ "", LOG_MAIL },
+	{ "local8", -1 },
+	{ "mailx", -1 },
+	{ "log_", -1 },
 };
 
 START_TEST(test_facility_code)
@@ -77,8 +84,8 @@ START_TEST(test_session_suffix)
 	out = cap_end();
 	ck_assert_ptr_nonnull(strstr(out, "t/unit["));
 	ck_assert_ptr_nonnull(strstr(out, "before user=ann\n"));
-	ck_assert_ptr_nonnull(strstr(out,
-	    "during user=ann session=1234abcd\n"));
+	ck_assert_ptr_nonnull(
+	    strstr(out, "during user=ann session=1234abcd\n"));
 	ck_assert_ptr_nonnull(strstr(out, "after user=ann\n"));
 }
 END_TEST
@@ -123,7 +130,7 @@ START_TEST(test_newlines_flattened)
 	out = cap_end();
 	nl = strchr(out, '\n');
 	ck_assert_ptr_nonnull(nl);
-	ck_assert_ptr_eq(nl, out + strlen(out) - 1);	/* the only one */
+	ck_assert_ptr_eq(nl, out + strlen(out) - 1); /* the only one */
 	ck_assert_ptr_null(strchr(out, '\r'));
 }
 END_TEST
@@ -141,8 +148,7 @@ START_TEST(test_syslog_only_not_stderr)
 END_TEST
 
 CHECK_MAIN("log", CHECK_OPTS(NULL, NULL, 10, 1),
-    CHECK_LOOP(test_facility_code,
-    sizeof(facilities) / sizeof(facilities[0])),
+    CHECK_LOOP(test_facility_code, sizeof(facilities) / sizeof(facilities[0])),
     CHECK_TEST(test_session_suffix), CHECK_TEST(test_ev_clears_session),
     CHECK_TEST(test_newlines_flattened),
     CHECK_TEST(test_syslog_only_not_stderr))

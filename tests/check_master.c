@@ -94,8 +94,8 @@ START_TEST(test_throttle_passed)
 {
 	long long d;
 
-	svc.next_ms = fake_now - 5000;	/* throttle long over */
-	svc.lfd = -1;			/* no listener: nothing to fork */
+	svc.next_ms = fake_now - 5000; /* throttle long over */
+	svc.lfd = -1;		       /* no listener: nothing to fork */
 	master_pool_adjust();
 	master_event_tick();
 	d = due();
@@ -122,13 +122,15 @@ START_TEST(test_spawn_fails)
 	long long d;
 	int round;
 
-	svc.short_ms = svc.grow_ms = fake_now - 2000;	/* gap is 0 */
+	svc.short_ms = svc.grow_ms = fake_now - 2000; /* gap is 0 */
 	for (round = 0; round < 3; round++) {
 		master_pool_adjust();
 		master_event_tick();
 		d = due();
-		ck_assert_msg(d == 0 || d > fake_now, "round %d: due %lld at "
-		    "now %lld", round, d, fake_now);
+		ck_assert_msg(d == 0 || d > fake_now,
+		    "round %d: due %lld at "
+		    "now %lld",
+		    round, d, fake_now);
 	}
 	ck_assert_int_eq(spawns, 1);
 }

@@ -33,7 +33,8 @@ START_TEST(test_good)
 	struct err err;
 
 	ck_assert_int_eq(mconf_parse("master.conf", good, strlen(good), &mc,
-	    &err), 0);
+			     &err),
+	    0);
 	ck_assert_uint_eq(mc.n, 7);
 	ck_assert_int_eq(mc.ents[0].section, MCONF_START);
 	ck_assert_str_eq(mc.ents[0].cmd, "berthctl recover");
@@ -80,28 +81,27 @@ static const struct {
 	const char *text, *msg;
 } bad[] = {
 	{ "SERVICES {\n imap cmd=imapd listen=143 prefork=x\n}\n",
-	  "master.conf:2: entry 'imap': key 'prefork': bad value 'x'" },
+	    "master.conf:2: entry 'imap': key 'prefork': bad value 'x'" },
 	{ "SERVICES {\n imap cmd=imapd\n}\n",
-	  "master.conf:2: entry 'imap': key 'listen': missing" },
+	    "master.conf:2: entry 'imap': key 'listen': missing" },
 	{ "\nSERVICES {\n imap listen=1\n}\n",
-	  "master.conf:3: entry 'imap': key 'cmd': missing" },
+	    "master.conf:3: entry 'imap': key 'cmd': missing" },
 	{ "FOO {\n}\n", "master.conf:1: unknown section 'FOO'" },
 	{ "START {\n a cmd=x colour=red\n}\n",
-	  "master.conf:2: entry 'a': key 'colour': unknown key" },
+	    "master.conf:2: entry 'a': key 'colour': unknown key" },
 	{ "START {\n a cmd=\"x\n}\n",
-	  "master.conf:2: entry 'a': key 'cmd': unterminated quote" },
+	    "master.conf:2: entry 'a': key 'cmd': unterminated quote" },
 	{ "START {\n a cmd=x\n", "missing '}'" },
 	{ "EVENTS {\n e cmd=x at=2500\n}\n", "key 'at': bad value '2500'" },
 	{ "EVENTS {\n e cmd=x\n}\n", "key 'period': missing" },
 	{ "DAEMON {\n a cmd=x\n a cmd=y\n}\n", "duplicate entry name" },
 	{ "SERVICES {\n s cmd=x listen=1 prefork=5 maxchild=2\n}\n",
-	  "key 'prefork': larger than maxchild" },
-	{ "EVENTS {\n e cmd=x period=-1\n}\n",
-	  "key 'period': bad value '-1'" },
+	    "key 'prefork': larger than maxchild" },
+	{ "EVENTS {\n e cmd=x period=-1\n}\n", "key 'period': bad value '-1'" },
 	{ "SERVICES {\n s cmd=x listen=1 prefork=-1\n}\n",
-	  "key 'prefork': bad value '-1'" },
+	    "key 'prefork': bad value '-1'" },
 	{ "SERVICES {\n s cmd=x listen=1 maxfds=-2\n}\n",
-	  "key 'maxfds': bad value '-2'" },
+	    "key 'maxfds': bad value '-2'" },
 };
 
 START_TEST(test_bad)
@@ -110,7 +110,8 @@ START_TEST(test_bad)
 	struct err err;
 
 	ck_assert_int_eq(mconf_parse("master.conf", bad[_i].text,
-	    strlen(bad[_i].text), &mc, &err), -1);
+			     strlen(bad[_i].text), &mc, &err),
+	    -1);
 	ck_assert_msg(strstr(err.msg, bad[_i].msg) != NULL,
 	    "got '%s' want '%s'", err.msg, bad[_i].msg);
 }

@@ -65,12 +65,14 @@ START_TEST(test_bodystructure_nested)
 
 	bodystructure_write(root, d, 0, &b);
 	ck_assert_str_eq(buf_cstr(&b),
-	    "(((\"TEXT\" \"PLAIN\" (\"CHARSET\" \"us-ascii\") NIL NIL \"7BIT\" 2 1)"
+	    "(((\"TEXT\" \"PLAIN\" (\"CHARSET\" \"us-ascii\") NIL NIL \"7BIT\" "
+	    "2 1)"
 	    "(\"TEXT\" \"HTML\" NIL NIL NIL \"QUOTED-PRINTABLE\" 14 1) "
 	    "\"ALTERNATIVE\")"
 	    "(\"MESSAGE\" \"RFC822\" NIL NIL NIL \"7BIT\" 85 "
 	    "(NIL \"inner\" NIL NIL NIL NIL NIL NIL NIL NIL) "
-	    "((\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" 10 1)"
+	    "((\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" "
+	    "10 1)"
 	    " \"MIXED\") 7) \"MIXED\")");
 	buf_reset(&b);
 	bodystructure_write(root, d, 1, &b);
@@ -112,7 +114,8 @@ START_TEST(test_unsplit_multipart)
 
 	ck_assert_msg(strncmp(s, "(\"TEXT\" \"PLAIN\" ", 16) == 0, "%s", s);
 	ck_assert_msg(s[strlen(s) - 3] == ' ' && s[strlen(s) - 2] == '1' &&
-	    s[strlen(s) - 1] == ')', "no body-fld-lines: %s", s);
+		s[strlen(s) - 1] == ')',
+	    "no body-fld-lines: %s", s);
 	free(s);
 	root = mime_parse(msgs[_i], strlen(msgs[_i]));
 	ck_assert_ptr_eq(mime_find_part(root, one, 1), root);
@@ -129,8 +132,8 @@ START_TEST(test_deep_nesting)
 	int i, open = 0, maxopen = 0;
 
 	for (i = 0; i < 80; i++)
-		buf_printf(&m, "Content-Type: %s\r\n\r\n%s", i % 2 ?
-		    "message/rfc822" : "multipart/mixed; boundary=b",
+		buf_printf(&m, "Content-Type: %s\r\n\r\n%s",
+		    i % 2 ? "message/rfc822" : "multipart/mixed; boundary=b",
 		    i % 2 ? "" : "--b\r\n");
 	buf_puts(&m, "leaf\r\n");
 	s = bs(m.data, m.len, 1);
@@ -163,9 +166,12 @@ END_TEST
 START_TEST(test_hostile_fields)
 {
 	static const char msg[] =
-	    "Content-Type: te\x01xt/pl\xff" "ain; a=\"x\0y\"; \x01=\x80\r\n"
+	    "Content-Type: te\x01xt/pl\xff"
+	    "ain; a=\"x\0y\"; \x01=\x80\r\n"
 	    "Content-ID: <a\0b>\r\n"
-	    "Content-Transfer-Encoding: \x01" "bas\xe9" "e64\r\n"
+	    "Content-Transfer-Encoding: \x01"
+	    "bas\xe9"
+	    "e64\r\n"
 	    "Content-Disposition: at\x02tach; f=\"\\\"\"\r\n"
 	    "Subject: s\0t\r\n"
 	    "\r\nbody\r\n";
@@ -175,14 +181,14 @@ START_TEST(test_hostile_fields)
 
 	ck_assert_msg(strncmp(s, "(\"TEXT\" \"PLAIN\" ", 16) == 0, "%s", s);
 	for (p = s; *p; p++) {
-		if (*p == '{')		/* a literal: its bytes are opaque */
+		if (*p == '{') /* a literal: its bytes are opaque */
 			break;
 		if (*p == '"' && p[-1] != '\\')
 			inq = !inq;
 		else if (inq)
 			ck_assert_msg((unsigned char)*p >= 0x20 &&
-			    (unsigned char)*p < 0x7f, "byte 0x%02x in %s",
-			    (unsigned char)*p, s);
+				(unsigned char)*p < 0x7f,
+			    "byte 0x%02x in %s", (unsigned char)*p, s);
 	}
 	ck_assert_ptr_nonnull(strstr(s, "\"BASE64\""));
 	free(s);
@@ -219,11 +225,13 @@ START_TEST(test_sections)
 	const struct mime_part *p;
 	unsigned path[3];
 
-	path[0] = 1; path[1] = 2;
+	path[0] = 1;
+	path[1] = 2;
 	p = mime_find_part(root, path, 2);
 	ck_assert_ptr_nonnull(p);
 	ck_assert_str_eq(p->subtype, "html");
-	path[0] = 2; path[1] = 1;
+	path[0] = 2;
+	path[1] = 1;
 	p = mime_find_part(root, path, 2);
 	ck_assert_ptr_nonnull(p);
 	ck_assert_int_eq((int)p->body_len, 10);
@@ -239,7 +247,7 @@ START_TEST(test_encoded_words)
 {
 	struct buf b = BUF_INIT;
 	const char *s = "=?ISO-8859-1?Q?caf=E9?= =?UTF-8?B?w6k=?= and "
-	    "=?bogus plain";
+			"=?bogus plain";
 
 	mime_decode_words(s, strlen(s), &b);
 	ck_assert_str_eq(buf_cstr(&b), "caf\xc3\xa9\xc3\xa9 and =?bogus plain");
@@ -260,7 +268,8 @@ static const char *malformed[] = {
 	"",
 	"\r\n",
 	"Content-Type: message/rfc822\r\n\r\n",
-	"From: <<<@@@>>>, \"unterminated\r\nTo: (comment (nested) <x@y>\r\n\r\n",
+	"From: <<<@@@>>>, \"unterminated\r\nTo: (comment (nested) "
+	"<x@y>\r\n\r\n",
 };
 
 /* malformed input yields some structure and never crashes */
@@ -284,7 +293,6 @@ START_TEST(test_malformed)
 }
 END_TEST
 
-
 /* the text SEARCH and the full-text index read: decoded, converted,
  * HTML reduced, valid UTF-8, ASCII lower-cased */
 static const struct {
@@ -293,22 +301,26 @@ static const struct {
 	{ "Subject: x\r\n\r\nHello World\r\n", "hello world\r\n\n" },
 	{ "Content-Type: text/plain; charset=iso-8859-2\r\n"
 	  "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
-	  "=A9koda =BElut=FD\r\n", "\xc5\xa0koda \xc5\xbelut\xc3\xbd\r\n\n" },
+	  "=A9koda =BElut=FD\r\n",
+	    "\xc5\xa0koda \xc5\xbelut\xc3\xbd\r\n\n" },
 	{ "Content-Type: text/plain; charset=koi8-r\r\n"
 	  "Content-Transfer-Encoding: base64\r\n\r\n8NLJ18XU\r\n",
-	  "\xd0\x9f\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82\n" },
+	    "\xd0\x9f\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82\n" },
 	{ "Content-Type: text/html\r\n\r\n<html><head><style>p{x:y}</style>"
 	  "<script>var a='<b>';</script></head><body><p>Fish &amp; "
 	  "<b>Ch</b>ips&#33; &#x263A;<!-- hidden --></p>done</body></html>",
-	  "       fish & chips! \xe2\x98\xba done  \n" },
+	    "       fish & chips! \xe2\x98\xba done  \n" },
 	{ "Content-Type: multipart/alternative; boundary=b\r\n\r\n--b\r\n"
 	  "Content-Type: text/plain\r\n\r\nOne\r\n--b\r\n"
 	  "Content-Type: image/png\r\nContent-Transfer-Encoding: base64\r\n"
-	  "\r\nT25l\r\n--b--\r\n", "one\n" },
-	{ "Content-Type: text/plain; charset=utf-8\r\n\r\nA\xff" "B\xc3"
-	  "\x28\xc3\xa9", "a\xef\xbf\xbd" "b\xef\xbf\xbd(\xc3\xa9\n" },
-	{ "Content-Type: text/plain; charset=x-unknown\r\n\r\nAbc",
-	  "abc\n" },
+	  "\r\nT25l\r\n--b--\r\n",
+	    "one\n" },
+	{ "Content-Type: text/plain; charset=utf-8\r\n\r\nA\xff"
+	  "B\xc3"
+	  "\x28\xc3\xa9",
+	    "a\xef\xbf\xbd"
+	    "b\xef\xbf\xbd(\xc3\xa9\n" },
+	{ "Content-Type: text/plain; charset=x-unknown\r\n\r\nAbc", "abc\n" },
 };
 
 START_TEST(test_text_body)
@@ -329,12 +341,14 @@ END_TEST
 START_TEST(test_text_header)
 {
 	const char *h = "Subject: =?UTF-8?Q?Caf=C3=A9?=\r\n  Menu\r\n"
-	    "From: =?iso-8859-2?q?=A9ef?= <A@B>\r\n\r\n";
+			"From: =?iso-8859-2?q?=A9ef?= <A@B>\r\n\r\n";
 	struct buf b = BUF_INIT;
 
 	mime_text_header(h, strlen(h), &b);
-	ck_assert_str_eq(buf_cstr(&b), "subject: caf\xc3\xa9 menu from: "
-	    "\xc5\xa0" "ef <a@b> ");
+	ck_assert_str_eq(buf_cstr(&b),
+	    "subject: caf\xc3\xa9 menu from: "
+	    "\xc5\xa0"
+	    "ef <a@b> ");
 	buf_free(&b);
 }
 END_TEST
@@ -362,7 +376,7 @@ END_TEST
 START_TEST(test_header_fields_many)
 {
 	const char *h = "X-1: a\r\nX-12: b\r\nx-123: c\r\nX-1234: d\r\n"
-	    "X: e\r\n\r\n";
+			"X: e\r\n\r\n";
 	char *names[3000];
 	struct buf b = BUF_INIT;
 	size_t i;
@@ -393,7 +407,8 @@ START_TEST(test_date)
 	int tz;
 
 	ck_assert_int_eq(date_parse_rfc5322("Tue, 3 Feb 2026 09:30:00 -0500",
-	    30, &t, &tz), 0);
+			     30, &t, &tz),
+	    0);
 	ck_assert_int_eq(tz, -300);
 	ck_assert_int_eq(t, 1770129000LL);
 	ck_assert_int_eq(date_parse_rfc5322("3 Feb 26 14:30 GMT", 18, &t, &tz),

@@ -16,10 +16,12 @@ static const struct {
 } pairs[] = {
 	{ "INBOX", "INBOX" },
 	{ "a&b", "a&-b" },
-	{ "Gr\xc3\xbc\xc3\x9f" "e", "Gr&APwA3w-e" },
+	{ "Gr\xc3\xbc\xc3\x9f"
+	  "e",
+	    "Gr&APwA3w-e" },
 	{ "\xc3\xa4/\xc3\xb6", "&AOQ-/&APY-" },
 	{ "\xe2\x82\xac", "&IKw-" },
-	{ "\xf0\x9f\x98\x80", "&2D3eAA-" },	/* a surrogate pair */
+	{ "\xf0\x9f\x98\x80", "&2D3eAA-" }, /* a surrogate pair */
 	{ "", "" },
 };
 
@@ -28,8 +30,9 @@ START_TEST(test_pairs)
 	struct buf a = BUF_INIT, b = BUF_INIT;
 	const char *err = NULL;
 
-	ck_assert_int_eq(mutf7_from_utf8(pairs[_i].utf8,
-	    strlen(pairs[_i].utf8), &a, &err), 0);
+	ck_assert_int_eq(mutf7_from_utf8(pairs[_i].utf8, strlen(pairs[_i].utf8),
+			     &a, &err),
+	    0);
 	ck_assert_str_eq(buf_cstr(&a), pairs[_i].mutf7);
 	ck_assert_int_eq(mutf7_to_utf8(pairs[_i].mutf7, &b), 0);
 	ck_assert_str_eq(buf_cstr(&b), pairs[_i].utf8);
@@ -39,9 +42,12 @@ START_TEST(test_pairs)
 END_TEST
 
 static const char *const bad_utf8[] = {
-	"\xff", "\xc3", "\xc0\xaf",		/* overlong '/' */
-	"\xe0\x80\xaf", "\xed\xa0\x80",		/* a surrogate */
-	"\xf4\x90\x80\x80",			/* past U+10FFFF */
+	"\xff",
+	"\xc3",
+	"\xc0\xaf", /* overlong '/' */
+	"\xe0\x80\xaf",
+	"\xed\xa0\x80",	    /* a surrogate */
+	"\xf4\x90\x80\x80", /* past U+10FFFF */
 	"ok\xc3\x28",
 };
 
@@ -51,12 +57,13 @@ START_TEST(test_bad_utf8)
 	const char *err = NULL;
 
 	buf_puts(&a, "kept");
-	ck_assert_int_eq(mutf7_utf8_valid(bad_utf8[_i],
-	    strlen(bad_utf8[_i])), 0);
-	ck_assert_int_eq(mutf7_from_utf8(bad_utf8[_i], strlen(bad_utf8[_i]),
-	    &a, &err), -1);
+	ck_assert_int_eq(mutf7_utf8_valid(bad_utf8[_i], strlen(bad_utf8[_i])),
+	    0);
+	ck_assert_int_eq(mutf7_from_utf8(bad_utf8[_i], strlen(bad_utf8[_i]), &a,
+			     &err),
+	    -1);
 	ck_assert_ptr_nonnull(err);
-	ck_assert_str_eq(buf_cstr(&a), "kept");	/* unchanged */
+	ck_assert_str_eq(buf_cstr(&a), "kept"); /* unchanged */
 	/* a NUL inside (a literal can carry one) */
 	ck_assert_int_eq(mutf7_from_utf8("a\0b", 3, &a, &err), -1);
 	buf_free(&a);
@@ -69,21 +76,27 @@ START_TEST(test_parse_utf8)
 {
 	struct imapp_cmd c;
 	const char *err;
-	const char *good = "a SEARCH SUBJECT \"Gr\xc3\xbc\xc3\x9f" "e\"",
-	    *bad = "a SEARCH SUBJECT \"\xc3\x28\"",
-	    *lit = "a SEARCH SUBJECT {2}\r\n\xc3\x28";
+	const char *good = "a SEARCH SUBJECT \"Gr\xc3\xbc\xc3\x9f"
+			   "e\"",
+		   *bad = "a SEARCH SUBJECT \"\xc3\x28\"",
+		   *lit = "a SEARCH SUBJECT {2}\r\n\xc3\x28";
 
-	ck_assert_int_eq(imapp_parse_flags(good, strlen(good),
-	    IMAPP_PARSE_UTF8, &c, &err), 0);
-	ck_assert_str_eq(c.args[1].str, "Gr\xc3\xbc\xc3\x9f" "e");
+	ck_assert_int_eq(imapp_parse_flags(good, strlen(good), IMAPP_PARSE_UTF8,
+			     &c, &err),
+	    0);
+	ck_assert_str_eq(c.args[1].str,
+	    "Gr\xc3\xbc\xc3\x9f"
+	    "e");
 	imapp_cmd_free(&c);
-	ck_assert_int_eq(imapp_parse_flags(bad, strlen(bad),
-	    IMAPP_PARSE_UTF8, &c, &err), -1);
+	ck_assert_int_eq(imapp_parse_flags(bad, strlen(bad), IMAPP_PARSE_UTF8,
+			     &c, &err),
+	    -1);
 	imapp_cmd_free(&c);
 	ck_assert_int_eq(imapp_parse(bad, strlen(bad), &c, &err), 0);
 	imapp_cmd_free(&c);
-	ck_assert_int_eq(imapp_parse_flags(lit, strlen(lit),
-	    IMAPP_PARSE_UTF8, &c, &err), 0);
+	ck_assert_int_eq(imapp_parse_flags(lit, strlen(lit), IMAPP_PARSE_UTF8,
+			     &c, &err),
+	    0);
 	imapp_cmd_free(&c);
 }
 END_TEST

@@ -57,7 +57,8 @@ static const struct {
 	{ "SET STATUS (personal (MessageNew MessageExpunge))", 0 },
 	{ "set (SELECTED-DELAYED (messagenew messageexpunge flagchange))", 0 },
 	{ "SET (selected (MessageNew (UID FLAGS "
-	    "BODY.PEEK[HEADER.FIELDS (From Subject)]) MessageExpunge))", 0 },
+	  "BODY.PEEK[HEADER.FIELDS (From Subject)]) MessageExpunge))",
+	    0 },
 	{ "SET (inboxes (MessageNew MessageExpunge FlagChange))", 0 },
 	{ "SET (subscribed (MailboxName SubscriptionChange))", 0 },
 	{ "SET (subtree INBOX (MailboxName))", 0 },
@@ -65,9 +66,11 @@ static const struct {
 	    0 },
 	{ "SET (mailboxes nosuchbox (MessageNew MessageExpunge))", 0 },
 	{ "SET (mailboxes (a b) (MessageNew MessageExpunge)) "
-	    "(selected NONE) (personal NONE)", 0 },
+	  "(selected NONE) (personal NONE)",
+	    0 },
 	{ "SET (personal (MailboxName)) (inboxes (MessageNew "
-	    "MessageExpunge))", 0 },
+	  "MessageExpunge))",
+	    0 },
 	/* malformed: BAD */
 	{ "", NOTIFY_SPEC_BAD },
 	{ "FOO", NOTIFY_SPEC_BAD },
@@ -86,8 +89,7 @@ static const struct {
 	{ "SET (selected (MessageNew MessageExpunge MailboxName))",
 	    NOTIFY_SPEC_BAD },
 	{ "SET (selected NONE) (selected-delayed NONE)", NOTIFY_SPEC_BAD },
-	{ "SET (personal (MessageNew (UID) MessageExpunge))",
-	    NOTIFY_SPEC_BAD },
+	{ "SET (personal (MessageNew (UID) MessageExpunge))", NOTIFY_SPEC_BAD },
 	{ "SET (selected (MessageNew () MessageExpunge))", NOTIFY_SPEC_BAD },
 	{ "SET (selected (MessageNew (BOGUS) MessageExpunge))",
 	    NOTIFY_SPEC_BAD },
@@ -141,13 +143,16 @@ START_TEST(test_parse_fields)
 	ck_assert_int_eq(parse("NONE", &n, &status, &err), 0);
 	ck_assert_ptr_null(n);
 	ck_assert_int_eq(parse("SET STATUS (selected-delayed (MessageNew "
-	    "(UID ENVELOPE) MessageExpunge FlagChange)) (subtree (Inbox/x "
-	    "work) (MessageNew MessageExpunge)) (personal (MailboxName))",
-	    &n, &status, &err), 0);
+			       "(UID ENVELOPE) MessageExpunge FlagChange)) "
+			       "(subtree (Inbox/x "
+			       "work) (MessageNew MessageExpunge)) (personal "
+			       "(MailboxName))",
+			     &n, &status, &err),
+	    0);
 	ck_assert_int_eq(status, 1);
 	ck_assert_int_eq(n->sel_delayed, 1);
-	ck_assert_uint_eq(n->sel_events, NOTIFY_EV_NEW | NOTIFY_EV_EXPUNGE |
-	    NOTIFY_EV_FLAGS);
+	ck_assert_uint_eq(n->sel_events,
+	    NOTIFY_EV_NEW | NOTIFY_EV_EXPUNGE | NOTIFY_EV_FLAGS);
 	ck_assert_str_eq(n->fetch_text, "(UID ENVELOPE)");
 	ck_assert_ptr_nonnull(n->fetch);
 	ck_assert_uint_eq(n->ngroups, 2);
@@ -162,7 +167,8 @@ START_TEST(test_parse_fields)
 	ck_assert_ptr_null(n);
 	/* only named mailboxes, message events: no list to keep */
 	ck_assert_int_eq(parse("SET (mailboxes a (MessageNew MessageExpunge))",
-	    &n, &status, &err), 0);
+			     &n, &status, &err),
+	    0);
 	ck_assert_int_eq(status, 0);
 	ck_assert_int_eq(n->track_list, 0);
 	ck_assert_uint_eq(n->sel_events, 0);
@@ -201,27 +207,30 @@ START_TEST(test_covers)
 	int status;
 
 	ck_assert_int_eq(parse("SET (inboxes (MessageNew MessageExpunge)) "
-	    "(subtree (a b/c) (MailboxName)) (mailboxes x (MessageNew "
-	    "MessageExpunge FlagChange)) (subscribed (SubscriptionChange))",
-	    &n, &status, &err), 0);
+			       "(subtree (a b/c) (MailboxName)) (mailboxes x "
+			       "(MessageNew "
+			       "MessageExpunge FlagChange)) (subscribed "
+			       "(SubscriptionChange))",
+			     &n, &status, &err),
+	    0);
 	ck_assert_uint_eq(notify_spec_covers(n, "INBOX", 0),
 	    NOTIFY_EV_NEW | NOTIFY_EV_EXPUNGE);
 	ck_assert_uint_eq(notify_spec_covers(n, "INBOX/sub", 0), 0);
-	ck_assert_uint_eq(notify_spec_covers(n, "a", 0),
-	    NOTIFY_EV_MAILBOXNAME);
+	ck_assert_uint_eq(notify_spec_covers(n, "a", 0), NOTIFY_EV_MAILBOXNAME);
 	ck_assert_uint_eq(notify_spec_covers(n, "a/deep/er", 0),
 	    NOTIFY_EV_MAILBOXNAME);
 	ck_assert_uint_eq(notify_spec_covers(n, "ab", 0), 0);
 	ck_assert_uint_eq(notify_spec_covers(n, "b", 0), 0);
 	ck_assert_uint_eq(notify_spec_covers(n, "b/c", 1),
 	    NOTIFY_EV_MAILBOXNAME | NOTIFY_EV_SUBSCRIPTION);
-	ck_assert_uint_eq(notify_spec_covers(n, "x", 0), NOTIFY_EV_NEW |
-	    NOTIFY_EV_EXPUNGE | NOTIFY_EV_FLAGS);
+	ck_assert_uint_eq(notify_spec_covers(n, "x", 0),
+	    NOTIFY_EV_NEW | NOTIFY_EV_EXPUNGE | NOTIFY_EV_FLAGS);
 	ck_assert_uint_eq(notify_spec_covers(n, "x/y", 0), 0);
 	ck_assert_int_eq(n->track_subs, 1);
 	notify_spec_free(&n);
-	ck_assert_int_eq(parse("SET (subtree \"\" (MailboxName))", &n,
-	    &status, &err), 0);
+	ck_assert_int_eq(parse("SET (subtree \"\" (MailboxName))", &n, &status,
+			     &err),
+	    0);
 	ck_assert_uint_eq(notify_spec_covers(n, "any/thing", 0),
 	    NOTIFY_EV_MAILBOXNAME);
 	notify_spec_free(&n);
@@ -232,17 +241,20 @@ END_TEST
 static struct imap_notify *
 sample(void)
 {
-	static const char *names[] = { "INBOX", "INBOX/a", "INBOX/ab",
-	    "work", "zz" };
+	static const char *names[] = { "INBOX", "INBOX/a", "INBOX/ab", "work",
+		"zz" };
 	struct imap_notify *n;
 	const char *err;
 	int status;
 	size_t i;
 
 	ck_assert_int_eq(parse("SET (selected-delayed (MessageNew (UID "
-	    "FLAGS) MessageExpunge)) (subtree (INBOX \"w&AOk-\") (MessageNew "
-	    "MessageExpunge FlagChange)) (subscribed (SubscriptionChange))",
-	    &n, &status, &err), 0);
+			       "FLAGS) MessageExpunge)) (subtree (INBOX "
+			       "\"w&AOk-\") (MessageNew "
+			       "MessageExpunge FlagChange)) (subscribed "
+			       "(SubscriptionChange))",
+			     &n, &status, &err),
+	    0);
 	n->nmb = 5;
 	n->mb = xcalloc(n->nmb, sizeof(*n->mb));
 	for (i = 0; i < n->nmb; i++) {

@@ -36,35 +36,39 @@ static const struct good {
 } good[] = {
 	{ LIT("PROXY TCP4 192.0.2.7 198.51.100.1 51234 143\r\n"), 0,
 	    "192.0.2.7", 51234, "198.51.100.1", 143 },
-	{ LIT("PROXY TCP6 2001:DB8::7 ::1 4660 993\r\n"), 0,
-	    "2001:db8::7", 4660, "::1", 993 },
-	{ LIT("PROXY TCP4 0.0.0.0 255.255.255.255 0 65535\r\n"), 0,
-	    "0.0.0.0", 0, "255.255.255.255", 65535 },
+	{ LIT("PROXY TCP6 2001:DB8::7 ::1 4660 993\r\n"), 0, "2001:db8::7",
+	    4660, "::1", 993 },
+	{ LIT("PROXY TCP4 0.0.0.0 255.255.255.255 0 65535\r\n"), 0, "0.0.0.0",
+	    0, "255.255.255.255", 65535 },
 	{ LIT("PROXY UNKNOWN\r\n"), 1, "", 0, "", 0 },
-	{ LIT("PROXY UNKNOWN ffff:f...f:ffff 1.2.3.4 65535 65535\r\n"), 1,
-	    "", 0, "", 0 },
+	{ LIT("PROXY UNKNOWN ffff:f...f:ffff 1.2.3.4 65535 65535\r\n"), 1, "",
+	    0, "", 0 },
 	/* the longest v1 line: 107 bytes */
 	{ LIT("PROXY TCP6 ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff "
-	    "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff 65535 65535\r\n"), 0,
-	    "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 65535,
+	      "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff 65535 65535\r\n"),
+	    0, "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 65535,
 	    "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 65535 },
-	{ LIT(SIG "\x21\x11\x00\x0c" V4ADDRS), 0,
-	    "192.0.2.7", 51234, "198.51.100.1", 143 },
-	{ LIT(SIG "\x21\x21\x00\x24"
-	    "\x20\x01\x0d\xb8\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x07"
-	    "\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x01"
-	    "\x12\x34\x03\xe1"), 0, "2001:db8::7", 4660, "::1", 993 },
+	{ LIT(SIG "\x21\x11\x00\x0c" V4ADDRS), 0, "192.0.2.7", 51234,
+	    "198.51.100.1", 143 },
+	{ LIT(SIG
+	      "\x21\x21\x00\x24"
+	      "\x20\x01\x0d\xb8\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x07"
+	      "\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x01"
+	      "\x12\x34\x03\xe1"),
+	    0, "2001:db8::7", 4660, "::1", 993 },
 	/* LOCAL: a health check; addresses, if any, are ignored */
 	{ LIT(SIG "\x20\x00\x00\x00"), 1, "", 0, "", 0 },
 	{ LIT(SIG "\x20\x11\x00\x0c" V4ADDRS), 1, "", 0, "", 0 },
 	/* PROXY with an unspecified family: the socket's addresses */
 	{ LIT(SIG "\x21\x00\x00\x00"), 1, "", 0, "", 0 },
 	/* TLVs (NOOP, AUTHORITY) are skipped */
-	{ LIT(SIG "\x21\x11\x00\x20" V4ADDRS "\x04\x00\x03" "abc"
-	    "\x02\x00\x0b" "example.org"), 0,
-	    "192.0.2.7", 51234, "198.51.100.1", 143 },
-	{ LIT(SIG "\x21\x11\x00\x0f" V4ADDRS "\x04\x00\x00"), 0,
-	    "192.0.2.7", 51234, "198.51.100.1", 143 },
+	{ LIT(SIG "\x21\x11\x00\x20" V4ADDRS "\x04\x00\x03"
+		  "abc"
+		  "\x02\x00\x0b"
+		  "example.org"),
+	    0, "192.0.2.7", 51234, "198.51.100.1", 143 },
+	{ LIT(SIG "\x21\x11\x00\x0f" V4ADDRS "\x04\x00\x00"), 0, "192.0.2.7",
+	    51234, "198.51.100.1", 143 },
 };
 
 /* input that is refused, and a word of the reason */
@@ -94,7 +98,8 @@ static const struct bad {
 	{ LIT("PROXY \r\n"), "protocol" },
 	/* 108 bytes without an end */
 	{ LIT("PROXY UNKNOWN xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-	    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\r\n"), "107" },
+	      "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\r\n"),
+	    "107" },
 	{ LIT("\r\n\r\n\0\r\nQUIX\n\x21\x11\x00\x0c" V4ADDRS), "signature" },
 	{ LIT("\r\n\r\nHELLO"), "signature" },
 	{ LIT(SIG "\x11\x11\x00\x0c" V4ADDRS), "version" },
@@ -129,8 +134,7 @@ START_TEST(test_good)
 	char more[PROXYP_MAX + 64];
 	size_t i;
 
-	ck_assert_int_eq(proxyp_parse(g->data, g->len, &r, &err),
-	    (int)g->len);
+	ck_assert_int_eq(proxyp_parse(g->data, g->len, &r, &err), (int)g->len);
 	check_good(g, &r);
 	/* every proper prefix asks for more */
 	for (i = 0; i < g->len; i++)
@@ -166,8 +170,7 @@ START_TEST(test_v2_unix)
 
 	memset(b, 'x', sizeof(b));
 	memcpy(b, SIG "\x21\x31\x00\xd8", 16);
-	ck_assert_int_eq(proxyp_parse(b, sizeof(b), &r, &err),
-	    (int)sizeof(b));
+	ck_assert_int_eq(proxyp_parse(b, sizeof(b), &r, &err), (int)sizeof(b));
 	ck_assert_int_eq(r.local, 1);
 	ck_assert_int_eq(proxyp_parse(b, sizeof(b) - 1, &r, &err), 0);
 }
@@ -214,8 +217,8 @@ START_TEST(test_read_bytewise)
 		ck_assert_int_eq(proxyp_read(&rd, sv[1], &r, &err), 0);
 		ck_assert_int_eq(write(sv[0], g->data + i, 1), 1);
 		if (i + 1 == g->len)
-			ck_assert_int_eq(write(sv[0], after,
-			    sizeof(after) - 1), (int)sizeof(after) - 1);
+			ck_assert_int_eq(write(sv[0], after, sizeof(after) - 1),
+			    (int)sizeof(after) - 1);
 		n = proxyp_read(&rd, sv[1], &r, &err);
 		ck_assert_int_eq(n, i + 1 == g->len);
 	}
@@ -306,7 +309,8 @@ START_TEST(test_trusted)
 	const char *err = NULL;
 
 	ck_assert_int_eq(proxyp_trusted(trusted[_i].addr, trusted[_i].nets,
-	    &err), trusted[_i].want);
+			     &err),
+	    trusted[_i].want);
 	if (trusted[_i].want < 0)
 		ck_assert_ptr_nonnull(strstr(err, "proxy_trusted"));
 }
@@ -317,22 +321,23 @@ END_TEST
 START_TEST(test_service_key)
 {
 	static const char conf[] = "proxy_protocol: no\n"
-	    "imaps_proxy_protocol: yes\n"
-	    "lb_proxy_trusted: 10.0.0.0/8\n";
+				   "imaps_proxy_protocol: yes\n"
+				   "lb_proxy_trusted: 10.0.0.0/8\n";
 	struct err cerr;
 
 	ck_assert_int_eq(cfg_load_text("t", conf, sizeof(conf) - 1, NULL,
-	    &cerr), 0);
+			     &cerr),
+	    0);
 	ck_assert_int_eq(proxyp_enabled("imaps"), 1);
 	ck_assert_int_eq(proxyp_enabled("imap"), 0);
-	ck_assert_str_eq(cfg_service_str("lb", "proxy_trusted"),
-	    "10.0.0.0/8");
+	ck_assert_str_eq(cfg_service_str("lb", "proxy_trusted"), "10.0.0.0/8");
 	ck_assert_str_eq(cfg_service_str("imap", "proxy_trusted"), "");
 	ck_assert_int_eq(cfg_set("proxy_protocol", "yes", &cerr), 0);
 	ck_assert_int_eq(proxyp_enabled("imap"), 1);
 	/* a per-service value is checked against the key's type */
-	ck_assert_int_eq(cfg_load_text("t", "imap_proxy_protocol: maybe\n",
-	    27, NULL, &cerr), -1);
+	ck_assert_int_eq(cfg_load_text("t", "imap_proxy_protocol: maybe\n", 27,
+			     NULL, &cerr),
+	    -1);
 }
 END_TEST
 
@@ -365,11 +370,15 @@ START_TEST(test_ev_accept)
 	int sv[2], port = 1;
 
 	ev_init();
-	ck_assert_int_eq(cfg_load_text("t", "proxy_protocol: yes\n"
-	    "proxy_trusted: 127.0.0.0/8\nproxy_timeout: 200ms\n", 68, NULL,
-	    &cerr), 0);
+	ck_assert_int_eq(cfg_load_text("t",
+			     "proxy_protocol: yes\n"
+			     "proxy_trusted: 127.0.0.0/8\nproxy_timeout: "
+			     "200ms\n",
+			     68, NULL, &cerr),
+	    0);
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0,
-	    sv), 0);
+			     sv),
+	    0);
 	ck_assert_int_eq(write(sv[0], "PROXY TCP4 192.0.2.", 19), 19);
 	proxyp_ev_accept(sv[1], "imaps", addr, sizeof(addr), &port, ev_fn,
 	    NULL);
@@ -405,7 +414,8 @@ START_TEST(test_ev_accept)
 	proxyp_ev_accept(sv[1], "imaps", addr, sizeof(addr), &port, ev_fn,
 	    NULL);
 	ck_assert_int_eq(ev_done, 1);
-	ck_assert_str_eq(ev_err, "PROXY header from an address not in "
+	ck_assert_str_eq(ev_err,
+	    "PROXY header from an address not in "
 	    "proxy_trusted");
 	ck_assert_int_eq(cfg_set("imaps_proxy_protocol", "no", &cerr), 0);
 	proxyp_ev_accept(sv[1], "imaps", addr, sizeof(addr), &port, ev_fn,

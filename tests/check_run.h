@@ -14,11 +14,17 @@ struct check_test {
 	const TTest *test;
 	int loop;
 };
-#define CHECK_TEST(t)		{ t, 0 }
-#define CHECK_LOOP(t, n)	{ t, (int)(n) }
+#define CHECK_TEST(t)                                                          \
+	{                                                                      \
+		t, 0                                                           \
+	}
+#define CHECK_LOOP(t, n)                                                       \
+	{                                                                      \
+		t, (int)(n)                                                    \
+	}
 /* CHECK_TESTS - the list check_main takes, e.g.
  * CHECK_TESTS(CHECK_TEST(test_a), CHECK_LOOP(test_b, 3)) */
-#define CHECK_TESTS(...) \
+#define CHECK_TESTS(...)                                                       \
 	((const struct check_test[]){ __VA_ARGS__, { NULL, 0 } })
 
 /* how a suite runs: the fixture around each test (NULL: none), the
@@ -32,7 +38,7 @@ struct check_opts {
 	int forked;
 };
 
-#define CHECK_OPTS(setup, teardown, timeout, forked) \
+#define CHECK_OPTS(setup, teardown, timeout, forked)                           \
 	(&(const struct check_opts){ setup, teardown, timeout, forked })
 
 /* check_main - the suite name of tests run as opts (CHECK_OPTS(...))
@@ -44,10 +50,10 @@ int check_main(const char *name, const struct check_test *tests,
 /* CHECK_MAIN - a suite's main(): the suite name of the tests given
  * (CHECK_TEST(...), CHECK_LOOP(...)), run as opts (CHECK_OPTS(...), or
  * NULL) says */
-#define CHECK_MAIN(name, opts, ...) \
-	int main(void) \
-	{ \
-		return check_main(name, CHECK_TESTS(__VA_ARGS__), opts); \
+#define CHECK_MAIN(name, opts, ...)                                            \
+	int main(void)                                                         \
+	{                                                                      \
+		return check_main(name, CHECK_TESTS(__VA_ARGS__), opts);       \
 	}
 
 /* check_run - run s (and free it); EXIT_SUCCESS when every test passed */

@@ -26,8 +26,7 @@ prog(const char *keys, struct imapp_cmd *c, const char **err, int *badcs)
 }
 
 static int
-match(const char *keys, uint32_t msgno, const struct store_msg *rec,
-    int recent)
+match(const char *keys, uint32_t msgno, const struct store_msg *rec, int recent)
 {
 	struct imapp_cmd c;
 	struct search_prog *p;
@@ -58,7 +57,7 @@ START_TEST(test_keys)
 	r.size = 300;
 	r.flags = STORE_F_SEEN | STORE_F_FLAGGED;
 	snprintf(r.keywords, sizeof(r.keywords), "$Work Later");
-	r.internaldate = 1770076800;	/* 3-Feb-2026 00:00 UTC */
+	r.internaldate = 1770076800; /* 3-Feb-2026 00:00 UTC */
 	r.modseq = 7;
 	ck_assert(match("ALL", 3, &r, 0));
 	ck_assert(match("SEEN FLAGGED", 3, &r, 0));
@@ -76,13 +75,12 @@ START_TEST(test_keys)
 	ck_assert(match("ON 3-Feb-2026", 3, &r, 0));
 	ck_assert(match("SINCE 1-Feb-2026 BEFORE 4-Feb-2026", 3, &r, 0));
 	ck_assert(match("RECENT", 3, &r, 1));
-	ck_assert(!match("NEW", 3, &r, 1));	/* recent but seen */
+	ck_assert(!match("NEW", 3, &r, 1)); /* recent but seen */
 	ck_assert(match("OLD", 3, &r, 0));
 	ck_assert(match("MODSEQ 5", 3, &r, 0));
 	ck_assert(match("CHARSET UTF-8 ALL", 3, &r, 0));
 }
 END_TEST
-
 
 /* an index's answer for a text key: used up to its UID, without the
  * message; past it the message is read (none here: no match) */
@@ -105,7 +103,7 @@ START_TEST(test_answer_text)
 		uint32_t uid;
 		int body, notbody, text;
 	} t[] = { { 41, 0, 1, 0 }, { 42, 1, 0, 1 }, { 44, 1, 0, 1 },
-	    { 50, 0, 1, 0 }, { 51, 0, 1, 0 } };
+		{ 50, 0, 1, 0 }, { 51, 0, 1, 0 } };
 	struct search_prog *pb, *pn, *pt;
 	struct imapp_cmd c1, c2, c3;
 	struct store_msg r;
@@ -117,8 +115,8 @@ START_TEST(test_answer_text)
 	pb = prog("BODY \"Body ME\"", &c1, &err, &badcs);
 	pn = prog("NOT BODY \"body me\"", &c2, &err, &badcs);
 	pt = prog("ALL TEXT \"TEXT me\"", &c3, &err, &badcs);
-	ck_assert(search_has_text(pb) && search_has_text(pn) &&
-	    search_has_text(pt));
+	ck_assert(
+	    search_has_text(pb) && search_has_text(pn) && search_has_text(pt));
 	search_answer_text(pb, 50, fake_index, NULL);
 	search_answer_text(pn, 50, fake_index, NULL);
 	search_answer_text(pt, 50, fake_index, NULL);
@@ -170,7 +168,7 @@ END_TEST
  * 5 3 9 10 11 (a sort order) */
 static const struct {
 	const char *ret;
-	const char *line;	/* NULL: refused */
+	const char *line; /* NULL: refused */
 } rets[] = {
 	{ "RETURN ()", "ALL 5,3,9:11" },
 	{ "RETURN (UPDATE)", "ALL 5,3,9:11" },
@@ -180,7 +178,8 @@ static const struct {
 	{ "RETURN (PARTIAL 4:2)", "PARTIAL (4:2 3,9:10)" },
 	{ "RETURN (PARTIAL 5:9)", "PARTIAL (5:9 11)" },
 	{ "RETURN (PARTIAL 6:6)", "PARTIAL (6:6 NIL)" },
-	{ "RETURN (PARTIAL 1:4294967295 COUNT)", "COUNT 5 PARTIAL "
+	{ "RETURN (PARTIAL 1:4294967295 COUNT)",
+	    "COUNT 5 PARTIAL "
 	    "(1:4294967295 5,3,9:11)" },
 	{ "RETURN (PARTIAL 1:2 ALL)", NULL },
 	{ "RETURN (PARTIAL 1:2 PARTIAL 1:2)", NULL },
@@ -192,7 +191,7 @@ static const struct {
 	{ "RETURN (PARTIAL 1)", NULL },
 	{ "RETURN (PARTIAL)", NULL },
 	{ "RETURN (PARTIAL (1:2))", NULL },
-	{ "RETURN (SAVE)", NULL },	/* not allowed below */
+	{ "RETURN (SAVE)", NULL }, /* not allowed below */
 	{ "RETURN (FOO)", NULL },
 	{ "RETURN ALL", NULL },
 };
@@ -232,12 +231,22 @@ static const struct {
 	const char *keys;
 	int moves;
 } vol[] = {
-	{ "1:3", 1 }, { "NOT 2", 1 }, { "UID 1:*", 1 }, { "UID $", 1 },
-	{ "OR SEEN RECENT", 1 }, { "NEW", 1 }, { "OLD", 1 },
-	{ "YOUNGER 10", 1 }, { "NOT OLDER 10", 1 },
-	{ "UID 1:5", 0 }, { "FLAGGED UNSEEN", 0 }, { "SUBJECT x", 0 },
-	{ "OR KEYWORD a NOT DELETED", 0 }, { "MODSEQ 5", 0 },
-	{ "SINCE 1-Jan-2024", 0 }, { "ALL", 0 },
+	{ "1:3", 1 },
+	{ "NOT 2", 1 },
+	{ "UID 1:*", 1 },
+	{ "UID $", 1 },
+	{ "OR SEEN RECENT", 1 },
+	{ "NEW", 1 },
+	{ "OLD", 1 },
+	{ "YOUNGER 10", 1 },
+	{ "NOT OLDER 10", 1 },
+	{ "UID 1:5", 0 },
+	{ "FLAGGED UNSEEN", 0 },
+	{ "SUBJECT x", 0 },
+	{ "OR KEYWORD a NOT DELETED", 0 },
+	{ "MODSEQ 5", 0 },
+	{ "SINCE 1-Jan-2024", 0 },
+	{ "ALL", 0 },
 };
 
 START_TEST(test_volatile)
@@ -256,8 +265,7 @@ START_TEST(test_volatile)
 }
 END_TEST
 
-CHECK_MAIN("search", NULL, CHECK_TEST(test_keys),
-    CHECK_TEST(test_answer_text),
+CHECK_MAIN("search", NULL, CHECK_TEST(test_keys), CHECK_TEST(test_answer_text),
     CHECK_LOOP(test_bad, sizeof(bad) / sizeof(bad[0])),
     CHECK_LOOP(test_return, sizeof(rets) / sizeof(rets[0])),
     CHECK_LOOP(test_volatile, sizeof(vol) / sizeof(vol[0])))

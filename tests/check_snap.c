@@ -39,8 +39,9 @@ sample(struct snap *sn)
 	sn->recent_lo = 90;
 	sn->recent_hi = 99;
 	sn->modseq = 1234;
-	ck_assert_int_eq(snap_watch_add(sn, 17, NOTIFY_EV_MESSAGE |
-	    SNAP_W_SELECTED, 1234), 0);
+	ck_assert_int_eq(snap_watch_add(sn, 17,
+			     NOTIFY_EV_MESSAGE | SNAP_W_SELECTED, 1234),
+	    0);
 	ck_assert_int_eq(snap_watch_add(sn, 18, NOTIFY_EV_NEW, 55), 0);
 	sn->user_events = NOTIFY_EV_MAILBOXNAME;
 	buf_puts(&sn->notify_spec, "opaque\0spec");
@@ -100,9 +101,8 @@ START_TEST(test_watch_merge_and_bound)
 	ck_assert_int_eq(snap_watch_add(&sn, 5, NOTIFY_EV_NEW, 10), 0);
 	ck_assert_int_eq(snap_watch_add(&sn, 5, NOTIFY_EV_FLAGS, 7), 0);
 	ck_assert_uint_eq(sn.nwatch, 1);
-	ck_assert_uint_eq(sn.watch[0].events, NOTIFY_EV_NEW |
-	    NOTIFY_EV_FLAGS);
-	ck_assert(sn.watch[0].modseq == 7);	/* the older view wins */
+	ck_assert_uint_eq(sn.watch[0].events, NOTIFY_EV_NEW | NOTIFY_EV_FLAGS);
+	ck_assert(sn.watch[0].modseq == 7); /* the older view wins */
 	for (i = 1; i < SNAP_MAX_WATCH; i++)
 		ck_assert_int_eq(snap_watch_add(&sn, 100 + i, 1, 1), 0);
 	ck_assert_int_eq(snap_watch_add(&sn, 99999, 1, 1), -1);
@@ -138,7 +138,7 @@ START_TEST(test_missing_field)
 {
 	struct snap b;
 
-	build_without(_i + 1);		/* every tag is required */
+	build_without(_i + 1); /* every tag is required */
 	ck_assert_int_eq(snap_get(&msg, &b), -1);
 	snap_free(&b);
 }
@@ -174,7 +174,7 @@ START_TEST(test_bad_values)
 	/* another version */
 	sample(&a);
 	ipc_msg_init(&msg, 200);
-	ipc_put_u32(&msg, 12, 1);	/* SNAP_VERS first wins */
+	ipc_put_u32(&msg, 12, 1); /* SNAP_VERS first wins */
 	ck_assert_int_eq(snap_put(&a, &msg), 0);
 	ck_assert_int_eq(snap_get(&msg, &b), -1);
 	snap_free(&b);
@@ -244,7 +244,10 @@ START_TEST(test_deflate_stored)
 
 	ck_assert_int_eq(snap_deflate_stored(&out, "abc", 3), 0);
 	ck_assert_uint_eq(out.len, 8);
-	ck_assert_mem_eq(out.data, "\0\x03\0\xfc\xff" "abc", 8);
+	ck_assert_mem_eq(out.data,
+	    "\0\x03\0\xfc\xff"
+	    "abc",
+	    8);
 	buf_reset(&out);
 	ck_assert_int_eq(snap_deflate_stored(&out, "", 0), 0);
 	ck_assert_mem_eq(out.data, "\0\0\0\xff\xff", 5);

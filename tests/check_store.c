@@ -57,7 +57,8 @@ append(const char *mbox, const char *data)
 	const char *err;
 
 	ck_assert_int_eq(store_append(st, "u", mbox, data, strlen(data), NULL,
-	    &uv, &uid, &err), 0);
+			     &uv, &uid, &err),
+	    0);
 	return uid;
 }
 
@@ -76,14 +77,15 @@ START_TEST(test_append_list_map)
 	ck_assert_uint_eq(mb.unseen, 2);
 	ck_assert_uint_eq(mb.uidnext, 3);
 	ck_assert_uint_eq(m[1].modseq, mb.highestmodseq);
-	ck_assert_str_eq(m[0].guid, m[1].guid);	/* same bytes, one file */
+	ck_assert_str_eq(m[0].guid, m[1].guid); /* same bytes, one file */
 	ck_assert_int_eq(store_msg_map(st, m[0].guid, &data, &len, &err), 0);
 	ck_assert_uint_eq(len, strlen(msg));
 	ck_assert(memcmp(data, msg, len) == 0);
 	store_msg_unmap(data, len);
 	free(m);
 	ck_assert_int_eq(store_append(st, "u", "nosuch", msg, 3, NULL, NULL,
-	    NULL, &err), STORE_ENOENT);
+			     NULL, &err),
+	    STORE_ENOENT);
 }
 END_TEST
 
@@ -99,22 +101,27 @@ START_TEST(test_flags_expunge_copy)
 	append("INBOX", msg);
 	append("INBOX", "Subject: two\r\n\r\nx\r\n");
 	ck_assert_int_eq(store_set_flags(st, 1, uids, 2, STORE_FLAGS_ADD,
-	    STORE_F_SEEN, "$A $B", 0, res, NULL, NULL, &err), 0);
+			     STORE_F_SEEN, "$A $B", 0, res, NULL, NULL, &err),
+	    0);
 	ck_assert_uint_eq(res[0].flags, STORE_F_SEEN);
 	ck_assert_str_eq(res[0].keywords, "$A $B");
 	ms = res[0].modseq;
-	ck_assert_int_eq(store_set_flags(st, 1, uids, 1, STORE_FLAGS_REMOVE,
-	    0, "$A", 0, res, NULL, NULL, &err), 0);
+	ck_assert_int_eq(store_set_flags(st, 1, uids, 1, STORE_FLAGS_REMOVE, 0,
+			     "$A", 0, res, NULL, NULL, &err),
+	    0);
 	ck_assert_str_eq(res[0].keywords, "$B");
 	/* CONDSTORE: message 1 changed after ms, message 2 did not */
 	ck_assert_int_eq(store_set_flags(st, 1, uids, 2, STORE_FLAGS_ADD,
-	    STORE_F_FLAGGED, NULL, ms, res, &failed, &nf, &err), 0);
+			     STORE_F_FLAGGED, NULL, ms, res, &failed, &nf,
+			     &err),
+	    0);
 	ck_assert_uint_eq(nf, 1);
 	ck_assert_uint_eq(failed[0], 1);
 	free(failed);
 	ck_assert_int_eq(store_mbox_create(st, "u", "Other", &err), 0);
 	ck_assert_int_eq(store_copy(st, 1, uids, 2, "u", "Other", 0, &uv, nu,
-	    &err), 0);
+			     &err),
+	    0);
 	ck_assert_uint_eq(nu[0], 1);
 	ck_assert_uint_eq(nu[1], 2);
 	ck_assert_int_eq(store_mbox_get(st, "u", "INBOX", &mb, &err), 0);
@@ -126,7 +133,8 @@ START_TEST(test_flags_expunge_copy)
 	free(ex);
 	/* MOVE: gone from the source in the same transaction */
 	ck_assert_int_eq(store_copy(st, 1, uids + 1, 1, "u", "Other", 1, &uv,
-	    nu, &err), 0);
+			     nu, &err),
+	    0);
 	ck_assert_int_eq(store_msg_list(st, 1, &mb, &m, &n, &err), 0);
 	ck_assert_uint_eq(n, 0);
 	ck_assert_uint_eq(mb.exists, 0);
@@ -164,7 +172,7 @@ START_TEST(test_mailboxes)
 	    STORE_EINVAL);
 	ck_assert_int_eq(store_mbox_delete(st, "u", "z/b/c", &err), 0);
 	ck_assert_int_eq(store_mbox_list(st, "u", count, &n, &err), 0);
-	ck_assert_int_eq(n, 3);		/* INBOX z z/b */
+	ck_assert_int_eq(n, 3); /* INBOX z z/b */
 	/* INBOX rename moves the messages, INBOX stays */
 	append("INBOX", msg);
 	ck_assert_int_eq(store_mbox_rename(st, "u", "INBOX", "old", &err), 0);
@@ -188,7 +196,7 @@ START_TEST(test_recent)
 	ck_assert_int_eq(store_claim_recent(st, 1, &old, NULL, &err), 0);
 	ck_assert_uint_eq(old, 0);
 	ck_assert_int_eq(store_claim_recent(st, 1, &old, NULL, &err), 0);
-	ck_assert_uint_eq(old, 1);	/* nobody else sees it as recent */
+	ck_assert_uint_eq(old, 1); /* nobody else sees it as recent */
 }
 END_TEST
 
@@ -231,7 +239,7 @@ hold_op(struct store *s2, DB_TXN *txn, void *arg)
 		_exit(1);
 	if (write(fd, "x", 1) != 1)
 		_exit(1);
-	pause();		/* killed here, outside the library */
+	pause(); /* killed here, outside the library */
 	return 0;
 }
 
@@ -328,7 +336,7 @@ START_TEST(test_lockers_reclaimed)
 	for (i = 0; i < 20; i++)
 		ck_assert_int_eq(child_open(1), 0);
 	leaked = lockers();
-	ck_assert_uint_ge(leaked, base + 20 * 8);	/* 8 handles each */
+	ck_assert_uint_ge(leaked, base + 20 * 8); /* 8 handles each */
 	ck_assert_int_eq(store_failchk_env(conf, NULL, &oerr), 0);
 	ck_assert_uint_eq(lockers(), base);
 }
@@ -386,17 +394,17 @@ START_TEST(test_shortage)
 	int n = 0, r = 0, status;
 
 	store_close(&st);
-	store_set_procs(1);	/* raised to STORE_PROCS_MIN: 512 lockers */
+	store_set_procs(1); /* raised to STORE_PROCS_MIN: 512 lockers */
 	ck_assert_int_ge(store_recover(conf, part, &oerr), 0);
 	store_set_procs(0);
-	while (n < (int)(sizeof(held) / sizeof(held[0])) &&
-	    (r = child_hold()) > 0)
+	while (
+	    n < (int)(sizeof(held) / sizeof(held[0])) && (r = child_hold()) > 0)
 		held[n++] = r;
 	ck_assert_int_eq(r, -2);
 	/* 13 lockers each (the environment and 12 databases), joining
 	 * while a process's worth is free */
-	ck_assert_int_ge(n, (STORE_PROCS_MIN - 1) * STORE_PROC_LOCKERS / 13 -
-	    1);
+	ck_assert_int_ge(n,
+	    (STORE_PROCS_MIN - 1) * STORE_PROC_LOCKERS / 13 - 1);
 	while (n > 0) {
 		kill(held[--n], SIGKILL);
 		waitpid(held[n], &status, 0);
@@ -444,15 +452,13 @@ START_TEST(test_expunged_file_swept)
 	uid2 = append("INBOX", "Subject: other\r\n\r\nx\r\n");
 	ck_assert_int_eq(store_msg_list(st, 1, &mb, &m, &n, &err), 0);
 	ck_assert_uint_eq(n, 2);
-	snprintf(path, sizeof(path), "%s/%.2s/%s", part, m[0].guid,
-	    m[0].guid);
+	snprintf(path, sizeof(path), "%s/%.2s/%s", part, m[0].guid, m[0].guid);
 	ck_assert_int_eq(store_expunge(st, 1, &uid1, 1, &err), 0);
 	ck_assert_int_eq(access(path, F_OK), 0);
 	store_close(&st);
 	ck_assert_int_eq(store_recover(conf, part, &oerr), 1);
 	ck_assert_int_ne(access(path, F_OK), 0);
-	snprintf(path, sizeof(path), "%s/%.2s/%s", part, m[1].guid,
-	    m[1].guid);
+	snprintf(path, sizeof(path), "%s/%.2s/%s", part, m[1].guid, m[1].guid);
 	ck_assert_int_eq(access(path, F_OK), 0);
 	free(m);
 	(void)uid2;
@@ -475,7 +481,8 @@ START_TEST(test_expunged_record)
 	uids[1] = append("INBOX", "Subject: two\r\n\r\nx\r\n");
 	uids[2] = append("INBOX", "Subject: three\r\n\r\ny\r\n");
 	ck_assert_int_eq(store_set_flags(st, 1, uids + 1, 1, STORE_FLAGS_ADD,
-	    STORE_F_FLAGGED, "$K", 0, NULL, NULL, NULL, &err), 0);
+			     STORE_F_FLAGGED, "$K", 0, NULL, NULL, NULL, &err),
+	    0);
 	ck_assert_int_eq(store_mbox_get(st, "u", "INBOX", &mb, &err), 0);
 	ms = mb.highestmodseq;
 	ck_assert_int_eq(store_msg_expunged(st, 1, uids[1], &m, &err),
@@ -498,8 +505,7 @@ START_TEST(test_expunged_record)
 	ck_assert_int_eq(store_expunged_first(st, 1, 0, uids[1], &uid, &err),
 	    0);
 	ck_assert_uint_eq(uid, uids[2]);
-	ck_assert_int_eq(store_expunged_first(st, 1, ms + 1, 0, &uid, &err),
-	    0);
+	ck_assert_int_eq(store_expunged_first(st, 1, ms + 1, 0, &uid, &err), 0);
 	ck_assert_uint_eq(uid, 0);
 	ck_assert_int_eq(store_expunged_first(st, 1, 0, uids[2], &uid, &err),
 	    0);
@@ -512,8 +518,7 @@ END_TEST
  * suppressed until their window is over and a checkpoint prunes them */
 START_TEST(test_deliver_dup)
 {
-	static const char m[] =
-	    "Subject: d\r\nMessage-ID: <d1@x>\r\n\r\nb\r\n";
+	static const char m[] = "Subject: d\r\nMessage-ID: <d1@x>\r\n\r\nb\r\n";
 	struct store_rcpt rc[STORE_DELIVER_BATCH + 9];
 	struct store_delivery d;
 	struct store_mbox mb;
@@ -526,7 +531,8 @@ START_TEST(test_deliver_dup)
 	ck_assert_int_eq(store_spool_open(st, &fd, &path, &err), 0);
 	ck_assert_int_eq(write(fd, m, strlen(m)), (int)strlen(m));
 	ck_assert_int_eq(store_spool_commit(st, fd, path, guid, &data, &len,
-	    &err), 0);
+			     &err),
+	    0);
 	free(path);
 	ck_assert_uint_eq(len, strlen(m));
 	memset(&d, 0, sizeof(d));
@@ -606,18 +612,22 @@ START_TEST(test_quota)
 	ck_assert_int_eq(store_mbox_create(st, "u", "a/b", &err), 0);
 	ck_assert_int_eq(store_mbox_get(st, "u", "INBOX", &mb, &err), 0);
 	ck_assert_int_eq(store_copy(st, mb.id, uids, 2, "u", "a/b", 0, &uv,
-	    newuids, &err), 0);
+			     newuids, &err),
+	    0);
 	quota_is(4 * len, 4);
 	/* MOVE adds nothing, even over the limit; COPY and APPEND fail */
 	ck_assert_int_eq(store_quota_set(st, "u", STORE_QUOTA_KEEP, 3, &err),
 	    0);
 	ck_assert_int_eq(store_copy(st, mb.id, uids, 1, "u", "a", 1, &uv,
-	    newuids, &err), 0);
+			     newuids, &err),
+	    0);
 	quota_is(4 * len, 4);
 	ck_assert_int_eq(store_copy(st, mb.id, uids + 1, 1, "u", "a", 0, &uv,
-	    newuids, &err), STORE_EQUOTA);
+			     newuids, &err),
+	    STORE_EQUOTA);
 	ck_assert_int_eq(store_append(st, "u", "INBOX", msg, len, NULL, &uv,
-	    newuids, &err), STORE_EQUOTA);
+			     newuids, &err),
+	    STORE_EQUOTA);
 	quota_is(4 * len, 4);
 	/* RENAME INBOX moves its messages; renaming a parent its child's */
 	ck_assert_int_eq(store_mbox_rename(st, "u", "INBOX", "old", &err), 0);
@@ -633,7 +643,8 @@ START_TEST(test_quota)
 	ck_assert_int_eq(store_spool_open(st, &fd, &path, &err), 0);
 	ck_assert_int_eq(write(fd, msg, len), (int)len);
 	ck_assert_int_eq(store_spool_commit(st, fd, path, guid, &data, &n,
-	    &err), 0);
+			     &err),
+	    0);
 	free(path);
 	memset(&d, 0, sizeof(d));
 	d.guid = guid;
@@ -679,11 +690,13 @@ START_TEST(test_view_delta)
 	ck_assert_int_eq(store_mbox_get(st, "u", "INBOX", &mb, &err), 0);
 	since = mb.highestmodseq;
 	ck_assert_int_eq(store_set_flags(st, mb.id, uids, 3, STORE_FLAGS_ADD,
-	    STORE_F_FLAGGED, "kw1", 0, NULL, NULL, NULL, &err), 0);
+			     STORE_F_FLAGGED, "kw1", 0, NULL, NULL, NULL, &err),
+	    0);
 	ck_assert_int_eq(store_expunge(st, mb.id, gone, 2, &err), 0);
 	append("INBOX", msg);
 	ck_assert_int_eq(store_view_delta(st, mb.id, since, since, 300, &d,
-	    &err), 0);
+			     &err),
+	    0);
 	ck_assert_uint_eq(d.nchanged, 3);
 	for (i = 0; i < 3; i++) {
 		ck_assert_uint_eq(d.changed[i].uid, uids[i]);
@@ -698,12 +711,14 @@ START_TEST(test_view_delta)
 	ck_assert_uint_eq(d.mb.exists, 299);
 	store_view_delta_free(&d);
 	/* nothing since the last change: nothing read */
-	ck_assert_int_eq(store_view_delta(st, mb.id, since + 3, since + 3,
-	    301, &d, &err), 0);
+	ck_assert_int_eq(store_view_delta(st, mb.id, since + 3, since + 3, 301,
+			     &d, &err),
+	    0);
 	ck_assert_uint_eq(d.nchanged + d.nadded + d.nexpunged, 0);
 	store_view_delta_free(&d);
 	ck_assert_int_eq(store_view_list(st, mb.id, &mb, &vm, &n, &kw,
-	    UINT64_MAX, &err), 0);
+			     UINT64_MAX, &err),
+	    0);
 	ck_assert_uint_eq(n, 299);
 	ck_assert_uint_eq(vm[4].uid, 5);
 	ck_assert_uint_eq(vm[4].flags, STORE_F_FLAGGED);
@@ -716,14 +731,13 @@ START_TEST(test_view_delta)
 	snprintf(path, sizeof(path), "%s/db/xmodseq.db", conf);
 	ck_assert_int_eq(unlink(path), 0);
 	ck_assert_int_eq(store_open(conf, part, 0, &st, &oerr), 0);
-	ck_assert_int_eq(store_msg_changed(st, mb.id, since, &m, &n, &err),
-	    0);
+	ck_assert_int_eq(store_msg_changed(st, mb.id, since, &m, &n, &err), 0);
 	ck_assert_uint_eq(n, 4);
 	ck_assert_uint_eq(m[0].uid, 5);
 	ck_assert_uint_eq(m[3].uid, 301);
 	free(m);
-	ck_assert_int_eq(store_expunged_since(st, mb.id, since, &ex, &n,
-	    &err), 0);
+	ck_assert_int_eq(store_expunged_since(st, mb.id, since, &ex, &n, &err),
+	    0);
 	ck_assert_uint_eq(n, 2);
 	free(ex);
 	buf_free(&kw);

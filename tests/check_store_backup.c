@@ -32,8 +32,8 @@ setup(void)
 	snprintf(conf, sizeof(conf), "%s/conf", dir);
 	snprintf(part, sizeof(part), "%s/spool", dir);
 	ck_assert_int_ge(store_recover(conf, part, &oerr), 0);
-	ck_assert_int_eq(store_open(conf, part, STORE_OPEN_CREATE, &st,
-	    &oerr), 0);
+	ck_assert_int_eq(store_open(conf, part, STORE_OPEN_CREATE, &st, &oerr),
+	    0);
 	ck_assert_int_eq(store_mbox_create(st, "u", "INBOX", &err), 0);
 }
 
@@ -58,8 +58,9 @@ START_TEST(test_no_sweep_during_backup)
 	size_t n;
 	int lock;
 
-	ck_assert_int_eq(store_append(st, "u", "INBOX", msg, strlen(msg),
-	    NULL, &uv, &uid, &err), 0);
+	ck_assert_int_eq(store_append(st, "u", "INBOX", msg, strlen(msg), NULL,
+			     &uv, &uid, &err),
+	    0);
 	ck_assert_int_eq(store_msg_list(st, 1, &mb, &m, &n, &err), 0);
 	ck_assert_uint_eq(n, 1);
 	path = store_file_path(st, m[0].guid);

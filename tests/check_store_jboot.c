@@ -48,7 +48,8 @@ put(const char *mbox, const char *data, uint32_t flags, const char *kw)
 	const char *err;
 
 	ck_assert_int_eq(store_append(st, "u", mbox, data, strlen(data), &opt,
-	    &uv, &uid, &err), 0);
+			     &uv, &uid, &err),
+	    0);
 }
 
 /* setup - mailboxes, flags, keywords, an expunge, a copy, a
@@ -77,8 +78,9 @@ setup(void)
 	    "work later");
 	put("Work/Old", "Subject: four\r\n\r\n4\r\n", STORE_F_ANSWERED, NULL);
 	ck_assert_int_eq(store_mbox_get(st, "u", "INBOX", &mb, &err), 0);
-	ck_assert_int_eq(store_copy(st, mb.id, uids, 1, "u", "Work/Old", 0,
-	    &uv, nu, &err), 0);
+	ck_assert_int_eq(store_copy(st, mb.id, uids, 1, "u", "Work/Old", 0, &uv,
+			     nu, &err),
+	    0);
 	uids[0] = 1;
 	ck_assert_int_eq(store_expunge(st, mb.id, uids, 1, &err), 0);
 	ck_assert_int_eq(store_sub_set(st, "u", "Work/Old", 1, &err), 0);
@@ -105,11 +107,15 @@ make_old(int drop_complete)
 	store_close(&st);
 	snprintf(envdir, sizeof(envdir), "%s/db", conf);
 	ck_assert_int_eq(db_env_create(&env, 0), 0);
-	ck_assert_int_eq(env->open(env, envdir, DB_CREATE | DB_INIT_TXN |
-	    DB_INIT_LOCK | DB_INIT_LOG | DB_INIT_MPOOL | DB_RECOVER, 0), 0);
+	ck_assert_int_eq(env->open(env, envdir,
+			     DB_CREATE | DB_INIT_TXN | DB_INIT_LOCK |
+				 DB_INIT_LOG | DB_INIT_MPOOL | DB_RECOVER,
+			     0),
+	    0);
 	ck_assert_int_eq(db_create(&db, env, 0), 0);
 	ck_assert_int_eq(db->open(db, NULL, "meta.db", NULL, DB_BTREE,
-	    DB_AUTO_COMMIT, 0), 0);
+			     DB_AUTO_COMMIT, 0),
+	    0);
 	memset(&k, 0, sizeof(k));
 	k.data = (void *)"journal";
 	k.size = 7;
@@ -160,7 +166,8 @@ snap_take(struct snapshot *s)
 		ck_assert_int_eq(store_mbox_get(st, "u", names[i], &mb, &err),
 		    0);
 		ck_assert_int_eq(store_msg_list(st, mb.id, &s->mb[i],
-		    &s->msgs[i], &s->n[i], &err), 0);
+				     &s->msgs[i], &s->n[i], &err),
+		    0);
 	}
 	ck_assert_int_eq(store_sub_list(st, "u", snap_sub, s, &err), 0);
 }
@@ -215,10 +222,13 @@ rebuild_from_journals(void)
 	store_close(&st);
 	snprintf(envdir, sizeof(envdir), "%s/db", conf);
 	rm_rf(envdir);
-	ck_assert_int_eq(store_open(conf, part, STORE_OPEN_CREATE |
-	    STORE_OPEN_REBUILD, &st, &oerr), 0);
+	ck_assert_int_eq(store_open(conf, part,
+			     STORE_OPEN_CREATE | STORE_OPEN_REBUILD, &st,
+			     &oerr),
+	    0);
 	ck_assert_int_eq(store_reconstruct(st, NULL, NULL, 0, quiet, NULL,
-	    &err), 0);
+			     &err),
+	    0);
 	ck_assert_int_eq(store_check(st, NULL, quiet, NULL, &err), 0);
 }
 
@@ -245,10 +255,13 @@ START_TEST(test_old_store_reconstruct)
 	make_old(1);
 	ck_assert_int_eq(store_open(conf, part, STORE_OPEN_CREATE, &st, &oerr),
 	    STORE_ENODB);
-	ck_assert_int_eq(store_open(conf, part, STORE_OPEN_CREATE |
-	    STORE_OPEN_REBUILD, &st, &oerr), 0);
+	ck_assert_int_eq(store_open(conf, part,
+			     STORE_OPEN_CREATE | STORE_OPEN_REBUILD, &st,
+			     &oerr),
+	    0);
 	ck_assert_int_eq(store_reconstruct(st, NULL, NULL, 0, quiet, NULL,
-	    &err), 0);
+			     &err),
+	    0);
 	ck_assert(journal_exists());
 	ck_assert_int_eq(store_jboot_marked(st, &err), 1);
 	ck_assert_int_eq(store_check(st, NULL, quiet, NULL, &err), 0);
@@ -297,7 +310,8 @@ START_TEST(test_jboot_twice)
 	ck_assert_int_eq(store_jboot_user(st, "u", NULL, NULL, &err), 0);
 	ck_assert_int_eq(store_mbox_get(st, "u", "INBOX", &mb, &err), 0);
 	ck_assert_int_eq(store_set_flags(st, mb.id, &uid, 1, STORE_FLAGS_ADD,
-	    STORE_F_DELETED, NULL, 0, NULL, NULL, NULL, &err), 0);
+			     STORE_F_DELETED, NULL, 0, NULL, NULL, NULL, &err),
+	    0);
 	ck_assert_int_eq(store_jboot_user(st, "u", NULL, NULL, &err), 0);
 	ck_assert_int_eq(store_check(st, NULL, quiet, NULL, &err), 0);
 	snap_take(&before);

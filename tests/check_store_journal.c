@@ -58,9 +58,9 @@ teardown(void)
 }
 
 struct jinfo {
-	unsigned long long bytes, end;	/* the header's fields */
-	off_t size;			/* of the file */
-	size_t flines;			/* F lines */
+	unsigned long long bytes, end; /* the header's fields */
+	off_t size;		       /* of the file */
+	size_t flines;		       /* F lines */
 	size_t lines;
 };
 
@@ -82,9 +82,10 @@ jinfo_read(struct jinfo *ji)
 	n = fread(data, 1, (size_t)sb.st_size, f);
 	fclose(f);
 	ck_assert_uint_eq(n, (size_t)sb.st_size);
-	data[n] = '\0';	/* the lines end at the first NUL anyway */
+	data[n] = '\0'; /* the lines end at the first NUL anyway */
 	ck_assert_int_eq(sscanf(data, "berth-journal\t3\t%llu\t%llu\t",
-	    &ji->bytes, &ji->end), 2);
+			     &ji->bytes, &ji->end),
+	    2);
 	ck_assert_uint_le(ji->end, (unsigned long long)n);
 	data[ji->end] = '\0';
 	for (p = strchr(data, '\n') + 1; *p != '\0'; p = nl + 1) {
@@ -110,9 +111,10 @@ put(int seed)
 	for (i = 0; i < MSGS; i++) {
 		memset(msg, 'x', MSG_SIZE);
 		n = snprintf(msg, MSG_SIZE, "Subject: %d.%d\r\n\r\n", seed, i);
-		msg[n] = 'y';	/* the NUL snprintf left */
-		ck_assert_int_eq(store_append(st, "u", "INBOX", msg,
-		    MSG_SIZE, &opt, &uv, &uid, &err), 0);
+		msg[n] = 'y'; /* the NUL snprintf left */
+		ck_assert_int_eq(store_append(st, "u", "INBOX", msg, MSG_SIZE,
+				     &opt, &uv, &uid, &err),
+		    0);
 	}
 	free(msg);
 }

@@ -22,7 +22,7 @@ static const struct {
 	{ "TLS1_2", 1, TLS1_2_VERSION, TLS1_2_VERSION },
 	{ "tls1_3,tls1_2", 1, TLS1_2_VERSION, TLS1_3_VERSION },
 	{ "tls1_0 tls1_1 tls1_2 tls1_3", 1, TLS1_VERSION, TLS1_3_VERSION },
-	{ "tls1_1 tls1_3", 0, 0, 0 },	/* a gap */
+	{ "tls1_1 tls1_3", 0, 0, 0 }, /* a gap */
 	{ "", 0, 0, 0 },
 	{ "ssl3", 0, 0, 0 },
 	{ "tls1_2 tls1_4", 0, 0, 0 },
@@ -62,13 +62,15 @@ START_TEST(test_sni_parse)
 	const char *err;
 
 	ck_assert_int_eq(tlsd_conf_sni_parse("Mail.Example.COM=/a.crt,/a.key "
-	    "\t*.example.org=/b.pem", &t, &err), 0);
+					     "\t*.example.org=/b.pem",
+			     &t, &err),
+	    0);
 	ck_assert_uint_eq(t.n, 2);
 	ck_assert_str_eq(t.e[0].name, "mail.example.com");
 	ck_assert_str_eq(t.e[0].cert, "/a.crt");
 	ck_assert_str_eq(t.e[0].key, "/a.key");
 	ck_assert_str_eq(t.e[1].name, "*.example.org");
-	ck_assert_str_eq(t.e[1].key, "/b.pem");	/* key in the cert file */
+	ck_assert_str_eq(t.e[1].key, "/b.pem"); /* key in the cert file */
 	ck_assert_int_eq(tlsd_conf_sni_parse(NULL, &t, &err), 0);
 	ck_assert_uint_eq(t.n, 2);
 	tlsd_conf_sni_free(&t);
@@ -77,8 +79,15 @@ START_TEST(test_sni_parse)
 END_TEST
 
 static const char *bad_sni[] = {
-	"mail.example.com", "=/a.crt", "mail.example.com=", "a.b=/x,",
-	"a.b=/x,/y,/z", "bad_name=/x", "*.=/x", "a..b.=/x", "*=/x",
+	"mail.example.com",
+	"=/a.crt",
+	"mail.example.com=",
+	"a.b=/x,",
+	"a.b=/x,/y,/z",
+	"bad_name=/x",
+	"*.=/x",
+	"a..b.=/x",
+	"*=/x",
 };
 
 START_TEST(test_sni_bad)
@@ -98,7 +107,10 @@ START_TEST(test_sni_find)
 	const char *err;
 
 	ck_assert_int_eq(tlsd_conf_sni_parse("*.example.org=/w "
-	    "imap.example.org=/i mail.example.com=/m", &t, &err), 0);
+					     "imap.example.org=/i "
+					     "mail.example.com=/m",
+			     &t, &err),
+	    0);
 	ck_assert_int_eq(tlsd_conf_sni_find(&t, "imap.example.org"), 1);
 	ck_assert_int_eq(tlsd_conf_sni_find(&t, "IMAP.Example.Org"), 1);
 	ck_assert_int_eq(tlsd_conf_sni_find(&t, "pop.example.org"), 0);

@@ -89,7 +89,8 @@ setup(void)
 	sess.state = IMAP_S_AUTH;
 	ck_assert_int_eq(store_recover(conf, part, &oerr), 0);
 	ck_assert_int_eq(store_open(conf, part, STORE_OPEN_CREATE, &sess.st,
-	    &oerr), 0);
+			     &oerr),
+	    0);
 	ck_assert_int_eq(store_mbox_create(sess.st, "u", "INBOX", &err), 0);
 }
 
@@ -114,7 +115,8 @@ append(int n)
 
 	while (n-- > 0)
 		ck_assert_int_eq(store_append(sess.st, "u", "INBOX", msg,
-		    strlen(msg), NULL, &uv, &uid, &err), 0);
+				     strlen(msg), NULL, &uv, &uid, &err),
+		    0);
 }
 
 static void
@@ -184,7 +186,8 @@ START_TEST(test_expunge_then_append)
 	append(1);
 	view_sync(&sess, 1);
 	/* highest first: each number is the same before and after */
-	ck_assert_str_eq(out(), "* 3 EXPUNGE\r\n* 2 EXPUNGE\r\n"
+	ck_assert_str_eq(out(),
+	    "* 3 EXPUNGE\r\n* 2 EXPUNGE\r\n"
 	    "* 3 EXISTS\r\n* 3 RECENT\r\n");
 	ck_assert_str_eq(uids(), "1 4 5");
 	ck_assert_uint_eq(view_msgno(&sess, 4), 2);
@@ -252,7 +255,8 @@ START_TEST(test_rebuild_as_the_client_knew_it)
 	ck_assert_int_eq(sess.state, IMAP_S_SELECTED);
 	view_sync(&sess, 1);
 	/* 1 and 3 were this session's \Recent, and so is 4 */
-	ck_assert_str_eq(out(), "* 2 EXPUNGE\r\n* 3 EXISTS\r\n"
+	ck_assert_str_eq(out(),
+	    "* 2 EXPUNGE\r\n* 3 EXISTS\r\n"
 	    "* 3 RECENT\r\n");
 	ck_assert_str_eq(uids(), "1 3 4");
 }

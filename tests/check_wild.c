@@ -63,8 +63,8 @@ static const struct {
 START_TEST(test_cases)
 {
 	ck_assert_msg(wild_match_str(cases[_i].pat, cases[_i].name, '/') ==
-	    cases[_i].match, "pattern '%s' name '%s'", cases[_i].pat,
-	    cases[_i].name);
+		cases[_i].match,
+	    "pattern '%s' name '%s'", cases[_i].pat, cases[_i].name);
 	ck_assert_int_eq(ref_match(cases[_i].pat, cases[_i].name),
 	    cases[_i].match);
 }
@@ -88,7 +88,8 @@ START_TEST(test_random)
 			name[i] = alpha[random() % 3];
 		pat[pl] = name[nl] = '\0';
 		ck_assert_msg(wild_match_str(pat, name, '/') ==
-		    ref_match(pat, name), "pattern '%s' name '%s'", pat, name);
+			ref_match(pat, name),
+		    "pattern '%s' name '%s'", pat, name);
 	}
 }
 END_TEST
@@ -162,37 +163,28 @@ END_TEST
 
 static const struct {
 	const char *name;
-	size_t len;		/* 0: strlen */
+	size_t len; /* 0: strlen */
 	int ok;
 } names[] = {
-	{ "INBOX", 0, 1 },
-	{ "a b/c.d", 0, 1 },
-	{ "", 0, 1 },
-	{ "&-", 0, 1 },
-	{ "a&-b", 0, 1 },
-	{ "&AOk-t&AOk-", 0, 1 },		/* étè */
-	{ "&ZeVnLIqe-", 0, 1 },			/* 日本語 */
-	{ "&2D3eAA-", 0, 1 },			/* U+1F600 (surrogates) */
-	{ "*", 0, 1 },
-	{ "%/a", 0, 1 },
-	{ "a\0b", 3, 0 },			/* NUL */
-	{ "a\tb", 0, 0 },
-	{ "a\x7f", 0, 0 },
-	{ "a\x1b[1m", 0, 0 },
-	{ "caf\xc3\xa9", 0, 0 },		/* 8-bit */
-	{ "&", 0, 0 },				/* unterminated */
-	{ "&AOk", 0, 0 },
-	{ "a&b", 0, 0 },			/* unterminated */
-	{ "&AOk=-", 0, 0 },			/* '=' not in alphabet */
-	{ "&AO/-", 0, 0 },			/* '/' is UTF-7, not mUTF-7 */
-	{ "&AG-", 0, 0 },			/* 12 bits: no whole unit */
-	{ "&AOl-", 0, 0 },			/* non-zero padding bits */
-	{ "&AGEA-", 0, 0 },			/* 'a' encoded */
-	{ "&AAk-", 0, 0 },			/* TAB encoded */
-	{ "&AAA-", 0, 0 },			/* NUL encoded */
-	{ "&2D0-", 0, 0 },			/* lone high surrogate */
-	{ "&3gA-", 0, 0 },			/* lone low surrogate */
-	{ "&AOkA6QA-", 0, 0 },			/* 8 bits left over */
+	{ "INBOX", 0, 1 }, { "a b/c.d", 0, 1 }, { "", 0, 1 }, { "&-", 0, 1 },
+	{ "a&-b", 0, 1 }, { "&AOk-t&AOk-", 0, 1 }, /* étè */
+	{ "&ZeVnLIqe-", 0, 1 },			   /* 日本語 */
+	{ "&2D3eAA-", 0, 1 },			   /* U+1F600 (surrogates) */
+	{ "*", 0, 1 }, { "%/a", 0, 1 }, { "a\0b", 3, 0 }, /* NUL */
+	{ "a\tb", 0, 0 }, { "a\x7f", 0, 0 }, { "a\x1b[1m", 0, 0 },
+	{ "caf\xc3\xa9", 0, 0 },	   /* 8-bit */
+	{ "&", 0, 0 },			   /* unterminated */
+	{ "&AOk", 0, 0 }, { "a&b", 0, 0 }, /* unterminated */
+	{ "&AOk=-", 0, 0 },		   /* '=' not in alphabet */
+	{ "&AO/-", 0, 0 },		   /* '/' is UTF-7, not mUTF-7 */
+	{ "&AG-", 0, 0 },		   /* 12 bits: no whole unit */
+	{ "&AOl-", 0, 0 },		   /* non-zero padding bits */
+	{ "&AGEA-", 0, 0 },		   /* 'a' encoded */
+	{ "&AAk-", 0, 0 },		   /* TAB encoded */
+	{ "&AAA-", 0, 0 },		   /* NUL encoded */
+	{ "&2D0-", 0, 0 },		   /* lone high surrogate */
+	{ "&3gA-", 0, 0 },		   /* lone low surrogate */
+	{ "&AOkA6QA-", 0, 0 },		   /* 8 bits left over */
 };
 
 START_TEST(test_names)

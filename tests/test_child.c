@@ -117,7 +117,8 @@ main(int argc, char **argv)
 		return 3;
 	if (i + 1 < argc && strcmp(argv[i], "daemon") == 0)
 		return child_daemon(argv[i + 1]);
-	fprintf(stderr, "usage: test_child -C conf service | start FILE ADDR"
+	fprintf(stderr,
+	    "usage: test_child -C conf service | start FILE ADDR"
 	    " | fail | daemon FILE\n");
 	return 2;
 }

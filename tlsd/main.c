@@ -49,12 +49,14 @@ main_reload(void)
 
 	if (cfg_load_file(cfg_path(), NULL, &cerr) < 0) {
 		log_error("reload failed, keeping the running TLS settings: "
-		    "%s", cerr.msg);
+			  "%s",
+		    cerr.msg);
 		return;
 	}
 	if (tlsd_ctx_load(&err) < 0) {
 		log_error("reload failed, keeping the running certificates: "
-		    "%s", err);
+			  "%s",
+		    err);
 		return;
 	}
 	log_info("reloaded certificates connections=%zu", tlsd_conn_count());
@@ -104,7 +106,7 @@ main_starttls(void)
 
 	if (sfd < 0) {
 		log_info("no handoff= in master.conf: implicit TLS only, no "
-		    "STARTTLS");
+			 "STARTTLS");
 		return;
 	}
 	if (want == NULL) {
@@ -114,8 +116,9 @@ main_starttls(void)
 	}
 	if (strcmp(path, want) != 0)
 		log_warn("master.conf handoff=%s is not imapd.conf "
-		    "tlsd_socket=%s: imapd will not find this tlsd for "
-		    "STARTTLS", path, want);
+			 "tlsd_socket=%s: imapd will not find this tlsd for "
+			 "STARTTLS",
+		    path, want);
 	tlsd_starttls_listen(sfd);
 }
 
@@ -135,7 +138,7 @@ main(int argc, char **argv)
 			gen = 1;
 		else
 			log_fatal("usage: tlsd [-C imapd.conf] [-g | -h "
-			    "handoff]");
+				  "handoff]");
 	}
 	if (gen)
 		return tlsd_selfsign();

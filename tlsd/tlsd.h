@@ -43,31 +43,31 @@ enum tconn_wait {
 };
 
 struct tconn {
-	int fd;			/* the client's TCP connection */
-	int pfd;		/* our socketpair end, -1 before RELAY */
+	int fd;	 /* the client's TCP connection */
+	int pfd; /* our socketpair end, -1 before RELAY */
 	SSL *ssl;
-	struct ev_io io, pio;	/* fd, pfd */
-	struct ev_timer timer;	/* handshake deadline, linger, tarpit */
-	uint8_t state;		/* enum tconn_state */
-	uint8_t up_wait;	/* client -> imapd: enum tconn_wait */
-	uint8_t down_wait;	/* imapd -> client */
-	uint8_t starttls;	/* came from an imapd's STARTTLS */
+	struct ev_io io, pio;  /* fd, pfd */
+	struct ev_timer timer; /* handshake deadline, linger, tarpit */
+	uint8_t state;	       /* enum tconn_state */
+	uint8_t up_wait;       /* client -> imapd: enum tconn_wait */
+	uint8_t down_wait;     /* imapd -> client */
+	uint8_t starttls;      /* came from an imapd's STARTTLS */
 	uint8_t renego_logged;
-	uint16_t wpend;		/* bytes of the SSL_write to retry */
+	uint16_t wpend; /* bytes of the SSL_write to retry */
 	int port;
-	uint64_t conn_id;	/* authd's admission id, 0 once handed on */
-	uint64_t sid;		/* the session id of its log lines: the
-				 * admission id, kept after the handoff */
-	uint32_t failed;	/* failed logins before STARTTLS */
-	const char *handoff;	/* interned: where the session goes */
-	struct tconn *qnext;	/* admission or handoff queue */
+	uint64_t conn_id;    /* authd's admission id, 0 once handed on */
+	uint64_t sid;	     /* the session id of its log lines: the
+			      * admission id, kept after the handoff */
+	uint32_t failed;     /* failed logins before STARTTLS */
+	const char *handoff; /* interned: where the session goes */
+	struct tconn *qnext; /* admission or handoff queue */
 	char addr[64];
 };
 
 /* tlsd_conf.c - imapd.conf values, pure parsing (unit-tested) */
 struct tlsd_sni {
-	char *name;		/* lower case; "*.example.org" for a wildcard */
-	char *cert, *key;	/* key may equal cert (one PEM file) */
+	char *name;	  /* lower case; "*.example.org" for a wildcard */
+	char *cert, *key; /* key may equal cert (one PEM file) */
 };
 struct tlsd_sni_tab {
 	struct tlsd_sni *e;

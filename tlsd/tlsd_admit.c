@@ -38,8 +38,7 @@ static void
 adm_open(struct tconn *c, const char *why)
 {
 	if (!adm_warned++)
-		log_warn("admission without authd (%s) addr=%s", why,
-		    c->addr);
+		log_warn("admission without authd (%s) addr=%s", why, c->addr);
 	c->conn_id = authlink_new_id();
 	authlink_hold(c->conn_id, c->addr, "");
 	tlsd_conn_handshake(c);
@@ -88,7 +87,8 @@ adm_answer(struct tconn *c, const struct ipc_msg *m)
 		char limit[64] = "";
 
 		ipc_get_str(m, AUTHPROTO_LIMIT, limit, sizeof(limit));
-		if (ipc_get_u64(m, AUTHPROTO_DELAY, &delay) < 0 || delay > 60000)
+		if (ipc_get_u64(m, AUTHPROTO_DELAY, &delay) < 0 ||
+		    delay > 60000)
 			delay = 0;
 		log_debug("refused addr=%s limit=%s delay_ms=%llu", c->addr,
 		    limit, (unsigned long long)delay);
@@ -125,9 +125,9 @@ adm_watch(void)
 {
 	int fd = authlink_fd_now();
 
-	if (adm_io.fd >= 0 && (fd != adm_io.fd || authlink_generation() !=
-	    adm_gen))
-		ev_io_forget(&adm_io);	/* authn closed it */
+	if (adm_io.fd >= 0 &&
+	    (fd != adm_io.fd || authlink_generation() != adm_gen))
+		ev_io_forget(&adm_io); /* authn closed it */
 	if (fd >= 0 && adm_io.fd < 0 &&
 	    ev_io_add(&adm_io, fd, EV_READ, adm_read, NULL) == 0)
 		adm_gen = authlink_generation();
@@ -138,7 +138,8 @@ static void
 adm_timeout(struct ev_timer *t, void *ctx)
 {
 	log_warn("authd did not answer an admission in %d ms; admitting "
-	    "without it", ADMIT_TIMEOUT_MS);
+		 "without it",
+	    ADMIT_TIMEOUT_MS);
 	authlink_disconnect();
 	adm_fail_all("timeout");
 	adm_watch();

@@ -37,22 +37,23 @@ static const struct {
 #define CONF_NVERSIONS (sizeof(conf_versions) / sizeof(conf_versions[0]))
 
 int
-tlsd_conf_versions(const char *s, int *min_r, int *max_r,
-    const char **error_r)
+tlsd_conf_versions(const char *s, int *min_r, int *max_r, const char **error_r)
 {
 	char *copy = xstrdup(s ? s : ""), *w, *save = NULL;
 	int seen[CONF_NVERSIONS] = { 0 }, lo = -1, hi = -1;
 	size_t i;
 
 	for (w = strtok_r(copy, " \t,", &save); w != NULL;
-	    w = strtok_r(NULL, " \t,", &save)) {
+	     w = strtok_r(NULL, " \t,", &save)) {
 		for (i = 0; i < CONF_NVERSIONS; i++)
 			if (strcasecmp(w, conf_versions[i].name) == 0)
 				break;
 		if (i == CONF_NVERSIONS) {
-			snprintf(conf_err, sizeof(conf_err), "tls_versions: "
+			snprintf(conf_err, sizeof(conf_err),
+			    "tls_versions: "
 			    "unknown version '%s' (tls1_0 tls1_1 tls1_2 "
-			    "tls1_3)", w);
+			    "tls1_3)",
+			    w);
 			free(copy);
 			*error_r = conf_err;
 			return -1;
@@ -72,10 +73,12 @@ tlsd_conf_versions(const char *s, int *min_r, int *max_r,
 	}
 	for (i = (size_t)lo; i <= (size_t)hi; i++)
 		if (!seen[i]) {
-			snprintf(conf_err, sizeof(conf_err), "tls_versions: "
+			snprintf(conf_err, sizeof(conf_err),
+			    "tls_versions: "
 			    "%s is missing between %s and %s: OpenSSL takes "
-			    "a range", conf_versions[i].name,
-			    conf_versions[lo].name, conf_versions[hi].name);
+			    "a range",
+			    conf_versions[i].name, conf_versions[lo].name,
+			    conf_versions[hi].name);
 			*error_r = conf_err;
 			return -1;
 		}
@@ -143,11 +146,13 @@ tlsd_conf_sni_parse(const char *s, struct tlsd_sni_tab *tab,
 	struct tlsd_sni e;
 
 	for (w = strtok_r(copy, " \t", &save); w != NULL;
-	    w = strtok_r(NULL, " \t", &save)) {
+	     w = strtok_r(NULL, " \t", &save)) {
 		orig = xstrdup(w);
 		if (conf_sni_entry(w, &e) < 0) {
-			snprintf(conf_err, sizeof(conf_err), "tls_sni_certs: "
-			    "bad entry '%s' (name=certfile[,keyfile])", orig);
+			snprintf(conf_err, sizeof(conf_err),
+			    "tls_sni_certs: "
+			    "bad entry '%s' (name=certfile[,keyfile])",
+			    orig);
 			free(orig);
 			free(copy);
 			*error_r = conf_err;

@@ -37,8 +37,8 @@
 #include "xalloc.h"
 
 #define CONN_ACCEPT_BATCH 64
-#define CONN_RESERVE_FDS 64	/* listeners, authd, handoff connects */
-#define CONN_PAUSE_MS 100	/* after EMFILE */
+#define CONN_RESERVE_FDS 64 /* listeners, authd, handoff connects */
+#define CONN_PAUSE_MS 100   /* after EMFILE */
 #define CONN_LINGER_MS 1000
 #define CONN_TARPIT_MAX 1000
 
@@ -66,8 +66,8 @@ conn_limits(void)
 {
 	struct rlimit rl;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur < 2 *
-	    CONN_RESERVE_FDS)
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 ||
+	    rl.rlim_cur < 2 * CONN_RESERVE_FDS)
 		rl.rlim_cur = 2 * CONN_RESERVE_FDS;
 	if (rl.rlim_cur > 1000000)
 		rl.rlim_cur = 1000000;
@@ -101,7 +101,8 @@ conn_listen_set(int on)
 	srv_status_send(on ? SRV_S_READY : SRV_S_BUSY);
 	if (!on)
 		log_warn("holding %zu connections, the most open files allow; "
-		    "other tlsd processes take new clients", conn_n);
+			 "other tlsd processes take new clients",
+		    conn_n);
 }
 
 struct tconn *
@@ -160,7 +161,8 @@ conn_timeout(struct ev_timer *t, void *ctx)
 	log_set_session(c->sid);
 	if (c->state == TC_HANDSHAKE) {
 		log_info("TLS handshake timed out addr=%s port=%d "
-		    "limit=tls_handshake_timeout:%llds", c->addr, c->port,
+			 "limit=tls_handshake_timeout:%llds",
+		    c->addr, c->port,
 		    cfg_duration_ms("tls_handshake_timeout") / 1000);
 		tlsd_conn_close(c, NULL);
 		return;
@@ -187,8 +189,9 @@ conn_hs_reason(struct tconn *c, int err)
 	if (err == SSL_ERROR_ZERO_RETURN)
 		return "client closed the connection";
 	if (err == SSL_ERROR_SYSCALL && ERR_peek_last_error() == 0)
-		return errno != 0 && errno != EAGAIN ? strerror(errno) :
-		    "client closed the connection";
+		return errno != 0 && errno != EAGAIN
+		    ? strerror(errno)
+		    : "client closed the connection";
 	return tlsd_ctx_reason("protocol error");
 }
 
@@ -204,9 +207,10 @@ conn_facts(struct tconn *c)
 		X509_NAME_oneline(X509_get_subject_name(peer), subject,
 		    sizeof(subject));
 	log_info("tls addr=%s port=%d version=%s cipher=%s sni=%s "
-	    "resumed=%s starttls=%s peer=\"%s\"", c->addr, c->port,
-	    SSL_get_version(c->ssl), SSL_get_cipher_name(c->ssl),
-	    sni ? sni : "-", SSL_session_reused(c->ssl) ? "yes" : "no",
+		 "resumed=%s starttls=%s peer=\"%s\"",
+	    c->addr, c->port, SSL_get_version(c->ssl),
+	    SSL_get_cipher_name(c->ssl), sni ? sni : "-",
+	    SSL_session_reused(c->ssl) ? "yes" : "no",
 	    c->starttls ? "yes" : "no", subject);
 }
 
@@ -261,8 +265,8 @@ tlsd_conn_handshake(struct tconn *c)
 	}
 	err = SSL_get_error(c->ssl, r);
 	if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
-		if (ev_io_mod(&c->io, err == SSL_ERROR_WANT_READ ? EV_READ :
-		    EV_WRITE) < 0)
+		if (ev_io_mod(&c->io,
+			err == SSL_ERROR_WANT_READ ? EV_READ : EV_WRITE) < 0)
 			tlsd_conn_close(c, "epoll failed");
 		return;
 	}
@@ -323,8 +327,8 @@ conn_proxied(const char *err, void *ctx)
 		tlsd_admit_ask(c);
 		return;
 	}
-	log_info("refused addr=%s limit=proxy_protocol reason=\"%s\"",
-	    c->addr, err);
+	log_info("refused addr=%s limit=proxy_protocol reason=\"%s\"", c->addr,
+	    err);
 	tlsd_conn_close(c, NULL);
 }
 
@@ -373,8 +377,7 @@ conn_accept(struct ev_io *io, unsigned events, void *ctx)
 				log_error("accept: %m");
 			return;
 		}
-		net_addr_str((struct sockaddr *)&ss, addr, sizeof(addr),
-		    &port);
+		net_addr_str((struct sockaddr *)&ss, addr, sizeof(addr), &port);
 		tlsd_conn_accepted(tlsd_conn_new(fd, addr, port));
 	}
 }

@@ -64,8 +64,8 @@ tlsd_ctx_reason(const char *fallback)
 
 /* ctx_set_free - ex_data free hook: the default context is gone */
 static void
-ctx_set_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
-    long argl, void *argp)
+ctx_set_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
+    void *argp)
 {
 	struct ctx_set *set = ptr;
 	size_t i;
@@ -84,8 +84,8 @@ static int
 ctx_servername(SSL *ssl, int *al, void *arg)
 {
 	const char *name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
-	struct ctx_set *set = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl),
-	    ctx_set_idx);
+	struct ctx_set *set =
+	    SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), ctx_set_idx);
 	int i;
 
 	if (set == NULL || name == NULL)
@@ -114,8 +114,7 @@ ctx_readable(const char *what, const char *path, const char **error_r)
 
 /* ctx_cert - load and check a certificate and its key */
 static int
-ctx_cert(SSL_CTX *ctx, const char *cert, const char *key,
-    const char **error_r)
+ctx_cert(SSL_CTX *ctx, const char *cert, const char *key, const char **error_r)
 {
 	X509 *x;
 
@@ -137,15 +136,19 @@ ctx_cert(SSL_CTX *ctx, const char *cert, const char *key,
 	}
 	if (ERR_peek_error() != 0 || SSL_CTX_check_private_key(ctx) != 1) {
 		ERR_clear_error();
-		snprintf(ctx_err, sizeof(ctx_err), "TLS key %s does not match "
-		    "certificate %s", key, cert);
+		snprintf(ctx_err, sizeof(ctx_err),
+		    "TLS key %s does not match "
+		    "certificate %s",
+		    key, cert);
 		*error_r = ctx_err;
 		return -1;
 	}
 	x = SSL_CTX_get0_certificate(ctx);
 	if (x != NULL && X509_cmp_current_time(X509_get0_notAfter(x)) < 0) {
-		snprintf(ctx_err, sizeof(ctx_err), "TLS certificate %s has "
-		    "expired", cert);
+		snprintf(ctx_err, sizeof(ctx_err),
+		    "TLS certificate %s has "
+		    "expired",
+		    cert);
 		*error_r = ctx_err;
 		return -1;
 	}
@@ -158,7 +161,7 @@ ctx_verify(SSL_CTX *ctx, const char **error_r)
 {
 	const char *ca = cfg_str("tls_client_ca_file");
 	int mode = tlsd_conf_client_certs(cfg_str("tls_client_certs"));
-	STACK_OF(X509_NAME) *names;
+	STACK_OF(X509_NAME) * names;
 
 	if (mode < 0) {
 		*error_r = "tls_client_certs: off, optional or require";
@@ -180,8 +183,9 @@ ctx_verify(SSL_CTX *ctx, const char **error_r)
 		return -1;
 	}
 	SSL_CTX_set_client_CA_list(ctx, names);
-	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | (mode == 2 ?
-	    SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0), NULL);
+	SSL_CTX_set_verify(ctx,
+	    SSL_VERIFY_PEER | (mode == 2 ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0),
+	    NULL);
 	return 0;
 }
 
@@ -197,20 +201,21 @@ ctx_suites(SSL_CTX *ctx, const char **error_r)
 	const char *list = cfg_str("tls_ciphersuites");
 	char *copy, *w, *save = NULL;
 	const char *bad = NULL;
-	STACK_OF(SSL_CIPHER) *sk;
+	STACK_OF(SSL_CIPHER) * sk;
 	int i, found;
 
 	if (list == NULL || *list == '\0')
 		return 0;
 	copy = xstrdup(list);
 	for (w = strtok_r(copy, ":", &save); w != NULL && bad == NULL;
-	    w = strtok_r(NULL, ":", &save)) {
+	     w = strtok_r(NULL, ":", &save)) {
 		found = 0;
 		if (SSL_CTX_set_ciphersuites(ctx, w) == 1 &&
 		    (sk = SSL_CTX_get_ciphers(ctx)) != NULL)
 			for (i = 0; i < sk_SSL_CIPHER_num(sk); i++)
 				if (strcmp(SSL_CIPHER_get_name(
-				    sk_SSL_CIPHER_value(sk, i)), w) == 0)
+					       sk_SSL_CIPHER_value(sk, i)),
+					w) == 0)
 					found = 1;
 		if (!found)
 			bad = w;
@@ -221,9 +226,10 @@ ctx_suites(SSL_CTX *ctx, const char **error_r)
 		return 0;
 	}
 	snprintf(ctx_err, sizeof(ctx_err), "tls_ciphersuites '%s': %s%s%s",
-	    list, bad != NULL ? "unknown TLS 1.3 cipher suite '" :
-	    "a list of TLS 1.3 suites separated by ':'", bad != NULL ? bad :
-	    "", bad != NULL ? "'" : "");
+	    list,
+	    bad != NULL ? "unknown TLS 1.3 cipher suite '"
+			: "a list of TLS 1.3 suites separated by ':'",
+	    bad != NULL ? bad : "", bad != NULL ? "'" : "");
 	free(copy);
 	ERR_clear_error();
 	*error_r = ctx_err;
@@ -241,8 +247,7 @@ ctx_make(const char *cert, const char *key, const char *ocsp,
 	SSL_CTX *ctx;
 	int lo, hi;
 
-	if (tlsd_conf_versions(cfg_str("tls_versions"), &lo, &hi,
-	    error_r) < 0)
+	if (tlsd_conf_versions(cfg_str("tls_versions"), &lo, &hi, error_r) < 0)
 		return NULL;
 	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL) {
 		*error_r = tlsd_ctx_reason("SSL_CTX_new failed");
@@ -250,19 +255,20 @@ ctx_make(const char *cert, const char *key, const char *ocsp,
 	}
 	SSL_CTX_set_min_proto_version(ctx, lo);
 	SSL_CTX_set_max_proto_version(ctx, hi);
-	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION |
-	    SSL_OP_NO_COMPRESSION |
-	    (cfg_bool("tls_prefer_server_ciphers") ?
-	    SSL_OP_CIPHER_SERVER_PREFERENCE : 0));
-	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS |
-	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	SSL_CTX_set_options(ctx,
+	    SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
+		(cfg_bool("tls_prefer_server_ciphers")
+			? SSL_OP_CIPHER_SERVER_PREFERENCE
+			: 0));
+	SSL_CTX_set_mode(ctx,
+	    SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_info_callback(ctx, tlsd_relay_info);
 	SSL_CTX_set_session_id_context(ctx, sid, sizeof(sid) - 1);
-	SSL_CTX_set_dh_auto(ctx, 1);	/* DHE suites: RFC 7919 groups */
+	SSL_CTX_set_dh_auto(ctx, 1); /* DHE suites: RFC 7919 groups */
 	if (SSL_CTX_set1_groups_list(ctx, "X25519:P-256:P-384") != 1 ||
 	    (ciphers != NULL && *ciphers != '\0' &&
-	    SSL_CTX_set_cipher_list(ctx, ciphers) != 1)) {
+		SSL_CTX_set_cipher_list(ctx, ciphers) != 1)) {
 		snprintf(ctx_err, sizeof(ctx_err), "tls_ciphers '%s': %s",
 		    ciphers ? ciphers : "", tlsd_ctx_reason("no cipher"));
 		*error_r = ctx_err;
@@ -286,8 +292,8 @@ ctx_sni(struct ctx_set *set, const char **error_r)
 {
 	size_t i;
 
-	if (tlsd_conf_sni_parse(cfg_str("tls_sni_certs"), &set->sni,
-	    error_r) < 0)
+	if (tlsd_conf_sni_parse(cfg_str("tls_sni_certs"), &set->sni, error_r) <
+	    0)
 		return -1;
 	set->sni_ctx = xcalloc(set->sni.n + 1, sizeof(*set->sni_ctx));
 	for (i = 0; i < set->sni.n; i++) {
@@ -303,13 +309,13 @@ int
 tlsd_ctx_load(const char **error_r)
 {
 	const char *cert = cfg_str("tls_server_cert"),
-	    *key = cfg_str("tls_server_key");
+		   *key = cfg_str("tls_server_key");
 	struct ctx_set *set;
 	SSL_CTX *ctx;
 
 	if (ctx_set_idx < 0)
-		ctx_set_idx = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL,
-		    ctx_set_free);
+		ctx_set_idx =
+		    SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, ctx_set_free);
 	if (cert == NULL || *cert == '\0') {
 		*error_r = "tls_server_cert is not set in imapd.conf";
 		return -1;
@@ -317,8 +323,8 @@ tlsd_ctx_load(const char **error_r)
 	if (key == NULL || *key == '\0')
 		key = cert;
 	set = xcalloc(1, sizeof(*set));
-	if ((ctx = ctx_make(cert, key, cfg_str("tls_ocsp_file"),
-	    error_r)) == NULL) {
+	if ((ctx = ctx_make(cert, key, cfg_str("tls_ocsp_file"), error_r)) ==
+	    NULL) {
 		ctx_set_free(NULL, set, NULL, 0, 0, NULL);
 		return -1;
 	}
@@ -330,7 +336,7 @@ tlsd_ctx_load(const char **error_r)
 	SSL_CTX_set_ex_data(ctx, ctx_set_idx, set);
 	SSL_CTX_set_tlsext_servername_callback(ctx, ctx_servername);
 	if (ctx_cur != NULL)
-		SSL_CTX_free(ctx_cur);	/* connections keep theirs */
+		SSL_CTX_free(ctx_cur); /* connections keep theirs */
 	ctx_cur = ctx;
 	return 0;
 }

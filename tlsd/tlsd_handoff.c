@@ -123,13 +123,14 @@ ho_message(struct tconn *c, int fd)
 	    ipc_put_u32(&ho_msg, TLSPROTO_PORT, (uint32_t)c->port) < 0 ||
 	    ipc_put_u64(&ho_msg, TLSPROTO_CONNID, c->conn_id) < 0 ||
 	    ipc_put_u32(&ho_msg, TLSPROTO_FAILED, c->failed) < 0 ||
-	    ipc_put_str(&ho_msg, TLSPROTO_VERSION, SSL_get_version(c->ssl)) < 0 ||
-	    ipc_put_str(&ho_msg, TLSPROTO_CIPHER,
-	    SSL_get_cipher_name(c->ssl)) < 0 ||
+	    ipc_put_str(&ho_msg, TLSPROTO_VERSION, SSL_get_version(c->ssl)) <
+		0 ||
+	    ipc_put_str(&ho_msg, TLSPROTO_CIPHER, SSL_get_cipher_name(c->ssl)) <
+		0 ||
 	    (sni != NULL && strlen(sni) < TLSPROTO_MAX_NAME &&
-	    ipc_put_str(&ho_msg, TLSPROTO_SNI, sni) < 0) ||
-	    (subject[0] != '\0' && ipc_put_str(&ho_msg, TLSPROTO_PEER,
-	    subject) < 0) ||
+		ipc_put_str(&ho_msg, TLSPROTO_SNI, sni) < 0) ||
+	    (subject[0] != '\0' &&
+		ipc_put_str(&ho_msg, TLSPROTO_PEER, subject) < 0) ||
 	    (c->starttls && ipc_put_u32(&ho_msg, TLSPROTO_STARTTLS, 1) < 0))
 		return -1;
 	return 0;
@@ -175,7 +176,7 @@ ho_try(struct tconn *c)
 	authlink_release(c->conn_id);
 	c->conn_id = 0;
 	c->pfd = sp[0];
-	(void)!net_set_nonblock(c->pfd, 1);	/* a new socketpair: cannot fail */
+	(void)!net_set_nonblock(c->pfd, 1); /* a new socketpair: cannot fail */
 	tlsd_relay_start(c);
 	return 0;
 }
@@ -279,13 +280,13 @@ ho_ctl_take(struct hctl *h, struct ipc_msg *m)
 		close(fd);
 		return -1;
 	}
-	(void)!net_set_nonblock(fd, 1);	/* an fd just received: cannot fail */
+	(void)!net_set_nonblock(fd, 1); /* an fd just received: cannot fail */
 	c = tlsd_conn_new(fd, addr, (int)port);
 	c->starttls = 1;
 	c->failed = failed;
 	c->conn_id = id;
 	c->handoff = tlsd_handoff_intern(handoff);
-	authlink_hold(id, addr, "");	/* ours until a worker takes it */
+	authlink_hold(id, addr, ""); /* ours until a worker takes it */
 	tlsd_conn_handshake(c);
 	return 0;
 }

@@ -39,7 +39,7 @@
 struct ocsp_staple {
 	unsigned char *der;
 	int len;
-	time_t next;		/* nextUpdate, 0: none given */
+	time_t next; /* nextUpdate, 0: none given */
 	int expired_logged;
 };
 
@@ -63,8 +63,7 @@ ocsp_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
 static int
 ocsp_fail(const char *path, const char *why, const char **error_r)
 {
-	snprintf(ocsp_err, sizeof(ocsp_err), "tls_ocsp_file %s: %s", path,
-	    why);
+	snprintf(ocsp_err, sizeof(ocsp_err), "tls_ocsp_file %s: %s", path, why);
 	*error_r = ocsp_err;
 	return -1;
 }
@@ -107,7 +106,7 @@ ocsp_single(OCSP_BASICRESP *bs, X509 *leaf)
 		one = OCSP_resp_get0(bs, i);
 		serial = NULL;
 		if (OCSP_id_get0_info(NULL, NULL, NULL, &serial,
-		    (OCSP_CERTID *)OCSP_SINGLERESP_get0_id(one)) == 1 &&
+			(OCSP_CERTID *)OCSP_SINGLERESP_get0_id(one)) == 1 &&
 		    serial != NULL && ASN1_INTEGER_cmp(serial, want) == 0)
 			return one;
 	}
@@ -131,23 +130,23 @@ ocsp_check(const char *path, const unsigned char *der, int len, X509 *leaf,
 	*next_r = 0;
 	if (resp == NULL || p != der + len)
 		why = "not a DER OCSP response";
-	else if (OCSP_response_status(resp) !=
-	    OCSP_RESPONSE_STATUS_SUCCESSFUL)
+	else if (OCSP_response_status(resp) != OCSP_RESPONSE_STATUS_SUCCESSFUL)
 		why = "the responder's answer is not \"successful\"";
 	else if ((bs = OCSP_response_get1_basic(resp)) == NULL)
 		why = "not a basic OCSP response";
 	else if ((one = ocsp_single(bs, leaf)) == NULL)
 		why = "no status for the serial number of tls_server_cert";
 	else {
-		status = OCSP_single_get0_status(one, &reason, NULL, NULL,
-		    &nextupd);
+		status =
+		    OCSP_single_get0_status(one, &reason, NULL, NULL, &nextupd);
 		if (nextupd != NULL && X509_cmp_current_time(nextupd) < 0)
 			why = "expired (past its nextUpdate)";
 		else if (nextupd != NULL && ASN1_TIME_to_tm(nextupd, &tm) == 1)
 			*next_r = timegm(&tm);
 		if (why == NULL && status == V_OCSP_CERTSTATUS_REVOKED)
 			log_warn("tls_ocsp_file %s says tls_server_cert is "
-			    "REVOKED", path);
+				 "REVOKED",
+			    path);
 	}
 	OCSP_BASICRESP_free(bs);
 	OCSP_RESPONSE_free(resp);
@@ -158,8 +157,8 @@ ocsp_check(const char *path, const unsigned char *der, int len, X509 *leaf,
 static int
 ocsp_cb(SSL *ssl, void *arg)
 {
-	struct ocsp_staple *o = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl),
-	    ocsp_idx);
+	struct ocsp_staple *o =
+	    SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), ocsp_idx);
 	unsigned char *copy;
 
 	if (o == NULL)
@@ -167,7 +166,7 @@ ocsp_cb(SSL *ssl, void *arg)
 	if (o->next != 0 && time(NULL) >= o->next) {
 		if (!o->expired_logged++)
 			log_warn("tls_ocsp_file response expired; not stapled "
-			    "until a fresh one is loaded (SIGHUP)");
+				 "until a fresh one is loaded (SIGHUP)");
 		return SSL_TLSEXT_ERR_NOACK;
 	}
 	/* OpenSSL frees what it is given */
@@ -190,8 +189,8 @@ tlsd_ocsp_setup(SSL_CTX *ctx, const char *path, const char **error_r)
 	int len;
 
 	if (ocsp_idx < 0)
-		ocsp_idx = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL,
-		    ocsp_free);
+		ocsp_idx =
+		    SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, ocsp_free);
 	SSL_CTX_set_tlsext_status_cb(ctx, ocsp_cb);
 	if (path == NULL || *path == '\0')
 		return 0;

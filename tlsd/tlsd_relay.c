@@ -33,8 +33,8 @@
 #include "log.h"
 #include "tlsd.h"
 
-#define RELAY_STEPS 16		/* records per direction per event */
-#define RELAY_CHUNK 16384	/* one TLS record's worth */
+#define RELAY_STEPS 16	  /* records per direction per event */
+#define RELAY_CHUNK 16384 /* one TLS record's worth */
 
 static unsigned char relay_buf[RELAY_CHUNK];
 
@@ -109,8 +109,8 @@ relay_down(struct tconn *c)
 	int r, err, i;
 
 	for (i = 0; i < RELAY_STEPS; i++) {
-		n = recv(c->pfd, relay_buf, c->wpend ? c->wpend :
-		    sizeof(relay_buf), MSG_PEEK);
+		n = recv(c->pfd, relay_buf,
+		    c->wpend ? c->wpend : sizeof(relay_buf), MSG_PEEK);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN && c->wpend == 0) {
@@ -134,8 +134,9 @@ relay_down(struct tconn *c)
 			if (err == SSL_ERROR_WANT_WRITE ||
 			    err == SSL_ERROR_WANT_READ) {
 				c->wpend = (uint16_t)n;
-				c->down_wait = err == SSL_ERROR_WANT_WRITE ?
-				    TW_TCP_WRITE : TW_TCP_READ;
+				c->down_wait = err == SSL_ERROR_WANT_WRITE
+				    ? TW_TCP_WRITE
+				    : TW_TCP_READ;
 				return 0;
 			}
 			return relay_lost(c, err);
@@ -171,10 +172,13 @@ relay_watch(struct tconn *c, struct ev_io *io, unsigned events)
 	 * imapd left while the client does not) would come back at every
 	 * turn of the loop.  Nothing more can be delivered: close.
 	 */
-	if ((events & EV_HUP) && ((io == &c->io && !(t & EV_READ)) ||
-	    (io == &c->pio && !(p & EV_READ)))) {
-		tlsd_conn_close(c, io == &c->io ? "client left while the "
-		    "session was not reading" : NULL);
+	if ((events & EV_HUP) &&
+	    ((io == &c->io && !(t & EV_READ)) ||
+		(io == &c->pio && !(p & EV_READ)))) {
+		tlsd_conn_close(c,
+		    io == &c->io ? "client left while the "
+				   "session was not reading"
+				 : NULL);
 		return -1;
 	}
 	if (ev_io_mod(&c->io, t) < 0 || ev_io_mod(&c->pio, p) < 0) {
@@ -224,6 +228,5 @@ tlsd_relay_info(const SSL *ssl, int where, int ret)
 	if (c == NULL || c->renego_logged)
 		return;
 	c->renego_logged = 1;
-	log_info("TLS renegotiation refused addr=%s port=%d", c->addr,
-	    c->port);
+	log_info("TLS renegotiation refused addr=%s port=%d", c->addr, c->port);
 }

@@ -112,8 +112,10 @@ ss_write(const char *path, int mode, EVP_PKEY *key, X509 *x)
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
 	if (fd < 0 || (f = fdopen(fd, "w")) == NULL)
 		log_fatal("cannot write %s: %m", tmp);
-	ok = (key == NULL || PEM_write_PrivateKey(f, key, NULL, NULL, 0,
-	    NULL, NULL) == 1) && (x == NULL || PEM_write_X509(f, x) == 1);
+	ok =
+	    (key == NULL ||
+		PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL) == 1) &&
+	    (x == NULL || PEM_write_X509(f, x) == 1);
 	ok = fflush(f) == 0 && fsync(fileno(f)) == 0 && ok;
 	if (fclose(f) != 0 || !ok || rename(tmp, path) < 0) {
 		unlink(tmp);
@@ -125,7 +127,8 @@ int
 tlsd_selfsign(void)
 {
 	const char *cert = cfg_str("tls_server_cert"),
-	    *key = cfg_str("tls_server_key"), *name = cfg_str("servername");
+		   *key = cfg_str("tls_server_key"),
+		   *name = cfg_str("servername");
 	char host[256];
 	EVP_PKEY *pk;
 	X509 *x;
@@ -137,7 +140,8 @@ tlsd_selfsign(void)
 	if (key != NULL && *key != '\0' && strcmp(key, cert) != 0 &&
 	    access(key, F_OK) == 0)
 		log_fatal("TLS key %s exists but certificate %s does not: "
-		    "remove the key or give its certificate", key, cert);
+			  "remove the key or give its certificate",
+		    key, cert);
 	if (name == NULL || *name == '\0') {
 		if (gethostname(host, sizeof(host)) < 0)
 			snprintf(host, sizeof(host), "localhost");
@@ -154,8 +158,8 @@ tlsd_selfsign(void)
 		ss_write(cert, 0600, pk, x);
 	}
 	log_info("made a self-signed certificate for %s in %s: clients will "
-	    "warn about it until it is replaced by one a CA signed", name,
-	    cert);
+		 "warn about it until it is replaced by one a CA signed",
+	    name, cert);
 	X509_free(x);
 	EVP_PKEY_free(pk);
 	return 0;

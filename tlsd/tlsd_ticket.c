@@ -49,8 +49,7 @@ ticket_derive(const char *label, uint64_t period, unsigned char out[32])
 	memcpy(in, label, n);
 	for (i = 0; i < 8; i++)
 		in[n + (size_t)i] = (unsigned char)(period >> (56 - 8 * i));
-	HMAC(EVP_sha256(), ticket_secret, TICKET_SECRET, in, n + 8, out,
-	    &olen);
+	HMAC(EVP_sha256(), ticket_secret, TICKET_SECRET, in, n + 8, out, &olen);
 }
 
 static uint64_t
@@ -78,8 +77,9 @@ ticket_keys(uint64_t period, const unsigned char *iv, EVP_CIPHER_CTX *cctx,
 	    (char *)"SHA256", 0);
 	params[1] = OSSL_PARAM_construct_end();
 	ok = EVP_MAC_init(hctx, mac, sizeof(mac), params) == 1 &&
-	    (enc ? EVP_EncryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, aes, iv) :
-	    EVP_DecryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, aes, iv)) == 1;
+	    (enc ? EVP_EncryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, aes, iv)
+		 : EVP_DecryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, aes,
+		       iv)) == 1;
 	OPENSSL_cleanse(aes, sizeof(aes));
 	OPENSSL_cleanse(mac, sizeof(mac));
 	return ok ? 0 : -1;
@@ -151,15 +151,18 @@ tlsd_ticket_init(const char **error_r)
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 	}
 	if (fd < 0) {
-		snprintf(ticket_err, sizeof(ticket_err), "cannot read the "
-		    "session ticket secret %s: %s", path, strerror(errno));
+		snprintf(ticket_err, sizeof(ticket_err),
+		    "cannot read the "
+		    "session ticket secret %s: %s",
+		    path, strerror(errno));
 		*error_r = ticket_err;
 		return -1;
 	}
 	n = read(fd, ticket_secret, sizeof(ticket_secret));
 	close(fd);
 	if (n != (ssize_t)sizeof(ticket_secret)) {
-		snprintf(ticket_err, sizeof(ticket_err), "session ticket "
+		snprintf(ticket_err, sizeof(ticket_err),
+		    "session ticket "
 		    "secret %s: not %d bytes (remove it to make a new one)",
 		    path, TICKET_SECRET);
 		*error_r = ticket_err;

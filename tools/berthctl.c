@@ -24,31 +24,40 @@ struct ctl_cmd {
 	const char *name;
 	int (*fn)(int argc, char **argv);
 	const char *usage;
-	int store;	/* opens the mail store: see ctl_run */
-	int minargs, maxargs;	/* after the name; checked before the
-				 * configuration is read (-1: any) */
+	int store;	      /* opens the mail store: see ctl_run */
+	int minargs, maxargs; /* after the name; checked before the
+			       * configuration is read (-1: any) */
 	const char *help;
 };
 
 static const struct ctl_cmd ctl_cmds[] = {
-	{ "user", ctl_user, "user list | user add|passwd USER [-p] | "
-	    "user delete USER [--keep-mail]", 0, 1, 3,
-	    "users in sasldb (-p: password on standard input)" },
-	{ "mailbox", ctl_mailbox, "mailbox list USER | mailbox create|delete "
-	    "USER NAME | mailbox rename USER OLD NEW", 1, 2, 4,
-	    "any user's mailboxes" },
-	{ "quota", ctl_quota, "quota get USER | quota set USER "
-	    "[storage=KIB|SIZE|none|default] [messages=N|none|default]", 1,
-	    2, 4, "a user's quota usage and limits" },
-	{ "deliver", ctl_deliver, "deliver [-m FOLDER] [-f FROM] USER "
-	    "< MESSAGE", 0, 1, -1, "deliver a message as lmtpd does" },
-	{ "reconstruct", ctl_reconstruct, "reconstruct [--purge] "
-	    "[USER [MAILBOX]]", 1, 0, 3,
+	{ "user", ctl_user,
+	    "user list | user add|passwd USER [-p] | "
+	    "user delete USER [--keep-mail]",
+	    0, 1, 3, "users in sasldb (-p: password on standard input)" },
+	{ "mailbox", ctl_mailbox,
+	    "mailbox list USER | mailbox create|delete "
+	    "USER NAME | mailbox rename USER OLD NEW",
+	    1, 2, 4, "any user's mailboxes" },
+	{ "quota", ctl_quota,
+	    "quota get USER | quota set USER "
+	    "[storage=KIB|SIZE|none|default] [messages=N|none|default]",
+	    1, 2, 4, "a user's quota usage and limits" },
+	{ "deliver", ctl_deliver,
+	    "deliver [-m FOLDER] [-f FROM] USER "
+	    "< MESSAGE",
+	    0, 1, -1, "deliver a message as lmtpd does" },
+	{ "reconstruct", ctl_reconstruct,
+	    "reconstruct [--purge] "
+	    "[USER [MAILBOX]]",
+	    1, 0, 3,
 	    "rebuild the database from the journals and message files" },
 	{ "check", ctl_check, "check [USER]", 1, 0, 1,
 	    "compare database, journals and files; exit 1 on a difference" },
-	{ "import", ctl_import, "import USER maildir PATH | import USER "
-	    "mbox FILE [FOLDER]", 1, 3, 4,
+	{ "import", ctl_import,
+	    "import USER maildir PATH | import USER "
+	    "mbox FILE [FOLDER]",
+	    1, 3, 4,
 	    "move mail in from Maildir++ or mbox, keeping UIDs and flags" },
 	{ "backup", ctl_backup, "backup DIR", 0, 1, 1,
 	    "copy the store into DIR while it serves (again: only what "
@@ -73,15 +82,15 @@ static const struct ctl_cmd ctl_cmds[] = {
 	    "sessions parked in idled, counted" },
 	{ "penalties", ctl_penalties, "penalties [-n N]", 0, 0, 2,
 	    "the most-penalised clients" },
-	{ "penalty", ctl_penalty, "penalty clear ADDRESS|NETWORK|USER", 0, 2,
-	    2, "clear a penalty" },
+	{ "penalty", ctl_penalty, "penalty clear ADDRESS|NETWORK|USER", 0, 2, 2,
+	    "clear a penalty" },
 	{ "connections", ctl_connections, "connections [-n N]", 0, 0, 2,
 	    "connection counts per client" },
 	{ "fts", ctl_fts, "fts update|rebuild [USER]", 1, 1, 2,
 	    "the full-text indexes: catch up, or make anew" },
 	{ "config", ctl_config, "config [-a]", 0, 0, 1,
 	    "the effective configuration (-a: every key) and its lint" },
-	{ NULL, NULL, NULL, 0, 0, 0, NULL }
+	{ NULL, NULL, NULL, 0, 0, 0, NULL },
 };
 
 static void
@@ -89,7 +98,8 @@ usage(FILE *f, int status)
 {
 	const struct ctl_cmd *c;
 
-	fprintf(f, "usage: berthctl [-C imapd.conf] COMMAND [ARGS]\n"
+	fprintf(f,
+	    "usage: berthctl [-C imapd.conf] COMMAND [ARGS]\n"
 	    "       berthctl --help | COMMAND --help\n\ncommands:\n");
 	for (c = ctl_cmds; c->name; c++)
 		fprintf(f, "  berthctl %s\n      %s\n", c->usage, c->help);
@@ -200,18 +210,20 @@ ctl_find(int argc, char **argv)
 		usage(stderr, 2);
 	}
 	n = argc - i - 1;
-	if (n > 0 && (strcmp(argv[i + 1], "--help") == 0 ||
-	    strcmp(argv[i + 1], "-h") == 0)) {
+	if (n > 0 &&
+	    (strcmp(argv[i + 1], "--help") == 0 ||
+		strcmp(argv[i + 1], "-h") == 0)) {
 		printf("usage: berthctl %s\n  %s\n", c->usage, c->help);
 		exit(0);
 	}
 	/* the families' subcommands want more */
-	if (n >= 1 && ((strcmp(c->name, "user") == 0 &&
-	    strcmp(argv[i + 1], "list") != 0 && n < 2) ||
-	    (strcmp(c->name, "mailbox") == 0 &&
-	    strcmp(argv[i + 1], "list") != 0 && n < 3) ||
-	    (strcmp(c->name, "quota") == 0 &&
-	    strcmp(argv[i + 1], "get") != 0 && n < 3)))
+	if (n >= 1 &&
+	    ((strcmp(c->name, "user") == 0 &&
+		 strcmp(argv[i + 1], "list") != 0 && n < 2) ||
+		(strcmp(c->name, "mailbox") == 0 &&
+		    strcmp(argv[i + 1], "list") != 0 && n < 3) ||
+		(strcmp(c->name, "quota") == 0 &&
+		    strcmp(argv[i + 1], "get") != 0 && n < 3)))
 		exit(ctl_usage_error(c->name, "too few arguments"));
 	if (n < c->minargs || (c->maxargs >= 0 && n > c->maxargs))
 		exit(ctl_usage_error(c->name, "%s arguments",
@@ -234,8 +246,10 @@ ctl_conf_readable(int argc, char **argv)
 	if (conf == NULL)
 		conf = CFG_DEFAULT_PATH;
 	if (access(conf, R_OK) != 0) {
-		fprintf(stderr, "berthctl: cannot read %s: %s (-C names "
-		    "another imapd.conf)\n", conf, strerror(errno));
+		fprintf(stderr,
+		    "berthctl: cannot read %s: %s (-C names "
+		    "another imapd.conf)\n",
+		    conf, strerror(errno));
 		exit(1);
 	}
 }
@@ -252,11 +266,13 @@ main(int argc, char **argv)
 	srv_init(argc, argv, "berthctl", &ind);
 	/* as the daemons run, so that it never leaves root-owned files in
 	 * the store, the spool or sasldb */
-	if (geteuid() == 0 && (cfg_str("berth_user") == NULL ||
-	    getpwnam(cfg_str("berth_user")) == NULL)) {
+	if (geteuid() == 0 &&
+	    (cfg_str("berth_user") == NULL ||
+		getpwnam(cfg_str("berth_user")) == NULL)) {
 		ctl_error("berth_user '%s' of %s does not exist: create it "
-		    "or set berth_user", cfg_str("berth_user") ?
-		    cfg_str("berth_user") : "", cfg_path());
+			  "or set berth_user",
+		    cfg_str("berth_user") ? cfg_str("berth_user") : "",
+		    cfg_path());
 		return 1;
 	}
 	srv_drop_privs();

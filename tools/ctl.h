@@ -32,32 +32,33 @@ int ctl_fts(int argc, char **argv);
 int ctl_config(int argc, char **argv);
 
 /* ctl_store.c: the mail store */
-int ctl_recover(int argc, char **argv);		/* recover */
-int ctl_checkpoint(int argc, char **argv);	/* checkpoint */
-int ctl_failchk(int argc, char **argv);		/* failchk */
-int ctl_stats(int argc, char **argv);		/* stats */
-int ctl_panic(int argc, char **argv);		/* panic */
-int ctl_mailbox(int argc, char **argv);		/* mailbox list|create|delete USER [NAME] */
+int ctl_recover(int argc, char **argv);	   /* recover */
+int ctl_checkpoint(int argc, char **argv); /* checkpoint */
+int ctl_failchk(int argc, char **argv);	   /* failchk */
+int ctl_stats(int argc, char **argv);	   /* stats */
+int ctl_panic(int argc, char **argv);	   /* panic */
+int ctl_mailbox(int argc,
+    char **argv); /* mailbox list|create|delete USER [NAME] */
 
 /* ctl_quota.c: quota get USER | quota set USER [storage=S] [messages=N] */
 int ctl_quota(int argc, char **argv);
 
 /* ctl_deliver.c: local delivery from a pipe; sysexits.h codes */
-int ctl_deliver(int argc, char **argv);	/* deliver [-m F] [-f F] USER */
+int ctl_deliver(int argc, char **argv); /* deliver [-m F] [-f F] USER */
 
 /* ctl_idle.c: sessions parked in idled */
-int ctl_parked(int argc, char **argv);	/* parked */
+int ctl_parked(int argc, char **argv); /* parked */
 
 /* ctl_who.c: every session (authd's view), and ending a user's */
-int ctl_who(int argc, char **argv);	/* who [USER] */
-int ctl_kick(int argc, char **argv);	/* kick USER */
+int ctl_who(int argc, char **argv);  /* who [USER] */
+int ctl_kick(int argc, char **argv); /* kick USER */
 
 /* ctl_auth.c: authd's penalties and connection counts */
-int ctl_penalties(int argc, char **argv);	/* penalties [-n N] */
-int ctl_penalty(int argc, char **argv);		/* penalty clear KEY */
-int ctl_connections(int argc, char **argv);	/* connections [-n N] */
+int ctl_penalties(int argc, char **argv);   /* penalties [-n N] */
+int ctl_penalty(int argc, char **argv);	    /* penalty clear KEY */
+int ctl_connections(int argc, char **argv); /* connections [-n N] */
 
 /* ctl_user.c: users in sasldb */
-int ctl_user(int argc, char **argv);		/* user add|passwd|delete|list ... */
+int ctl_user(int argc, char **argv); /* user add|passwd|delete|list ... */
 
 #endif

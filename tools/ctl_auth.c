@@ -147,7 +147,8 @@ ctl_penalty(int argc, char **argv)
 	uint32_t code = 1;
 
 	if (argc != 3 || strcmp(argv[1], "clear") != 0) {
-		fprintf(stderr, "usage: berthctl penalty clear ADDRESS|NETWORK"
+		fprintf(stderr,
+		    "usage: berthctl penalty clear ADDRESS|NETWORK"
 		    "|USER\n");
 		return 2;
 	}

@@ -59,24 +59,25 @@ ctl_backup(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	if (store_open(cfg_str("configdirectory"), ctl_partition(),
-	    STORE_OPEN_CREATE, &st, &oerr) < 0)
+		STORE_OPEN_CREATE, &st, &oerr) < 0)
 		return ctl_error("backup: %s", oerr.msg);
 	r = store_backup(st, argv[1], &ctl_backup_stop, &bs, &err);
 	if (r < 0)
 		r = ctl_error("backup %s: %s (the directory is unfinished: run "
-		    "the backup again)", argv[1], err);
+			      "the backup again)",
+		    argv[1], err);
 	store_close(&st);
 	if (r != 0)
 		return r;
 	printf("backup dir=%s db_bytes=%llu journals=%u journal_bytes=%llu "
-	    "files_copied=%llu bytes_copied=%llu files_kept=%llu "
-	    "bytes_kept=%llu files_removed=%llu seconds=%.2f\n", argv[1],
-	    bs.db_bytes, bs.journals, bs.journal_bytes, bs.copied,
+	       "files_copied=%llu bytes_copied=%llu files_kept=%llu "
+	       "bytes_kept=%llu files_removed=%llu seconds=%.2f\n",
+	    argv[1], bs.db_bytes, bs.journals, bs.journal_bytes, bs.copied,
 	    bs.copied_bytes, bs.kept, bs.kept_bytes, bs.removed,
 	    ctl_backup_now() - t0);
 	log_info("backup done dir=%s files_copied=%llu bytes_copied=%llu "
-	    "files_kept=%llu files_removed=%llu", argv[1], bs.copied,
-	    bs.copied_bytes, bs.kept, bs.removed);
+		 "files_kept=%llu files_removed=%llu",
+	    argv[1], bs.copied, bs.copied_bytes, bs.kept, bs.removed);
 	return 0;
 }
 
@@ -97,8 +98,8 @@ ctl_restore(int argc, char **argv)
 
 	if (argc != 2 || argv[1][0] == '-')
 		return ctl_usage_error("restore", "one directory");
-	if (store_restore(cfg_str("configdirectory"), ctl_partition(),
-	    argv[1], ctl_restore_print, NULL, &err) < 0)
+	if (store_restore(cfg_str("configdirectory"), ctl_partition(), argv[1],
+		ctl_restore_print, NULL, &err) < 0)
 		return ctl_error("restore %s: %s", argv[1], err.msg);
 	printf("restore done dir=%s seconds=%.2f\n", argv[1],
 	    ctl_backup_now() - t0);

@@ -80,8 +80,7 @@ ctl_config(int argc, char **argv)
 	int all = argc > 1 && strcmp(argv[1], "-a") == 0, bad = 0;
 
 	if (argc > 1 && !all)
-		return ctl_usage_error("config", "unknown option %s",
-		    argv[1]);
+		return ctl_usage_error("config", "unknown option %s", argv[1]);
 	/* again, to collect the warnings srv_init logged */
 	if (cfg_load_file(path, &warn, &cerr) < 0) {
 		free(path);
@@ -90,8 +89,8 @@ ctl_config(int argc, char **argv)
 	printf("# %s\n", path);
 	for (k = cfg_keys; k->name != NULL; k++) {
 		v = cfg_str(k->name);
-		if (all || (v != NULL && (k->def == NULL ||
-		    strcmp(v, k->def) != 0)))
+		if (all ||
+		    (v != NULL && (k->def == NULL || strcmp(v, k->def) != 0)))
 			printf("%s: %s\n", k->name, v ? v : "");
 	}
 	ctl_config_file_keys(path);
@@ -101,8 +100,7 @@ ctl_config(int argc, char **argv)
 		    warn.data, warn.data[warn.len - 1] == '\n' ? "" : "\n");
 		bad = 1;
 	}
-	bad |= ctl_config_dir("configdirectory",
-	    cfg_str("configdirectory"));
+	bad |= ctl_config_dir("configdirectory", cfg_str("configdirectory"));
 	if (cfg_partition_path(cfg_str("defaultpartition")) == NULL) {
 		fprintf(stderr, "berthctl: config: no partition-%s\n",
 		    cfg_str("defaultpartition"));

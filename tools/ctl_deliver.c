@@ -34,10 +34,10 @@
 #define CTL_LMTP_TIMEOUT_S 300
 
 struct ctl_lmtp {
-	FILE *in;	/* replies */
+	FILE *in; /* replies */
 	int fd;
 	struct buf out;
-	char reply[1024];	/* the last reply's last line */
+	char reply[1024]; /* the last reply's last line */
 };
 
 /* ctl_lmtp_send - write out what was gathered; -1 on failure */
@@ -84,14 +84,14 @@ ctl_lmtp_connect(struct ctl_lmtp *c)
 	char *def = NULL;
 
 	if (path == NULL)
-		path = def = xasprintf("%s/socket/lmtp",
-		    cfg_str("configdirectory"));
+		path = def =
+		    xasprintf("%s/socket/lmtp", cfg_str("configdirectory"));
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
 	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (c->fd < 0 || connect(c->fd, (struct sockaddr *)&sun,
-	    sizeof(sun)) < 0) {
+	if (c->fd < 0 ||
+	    connect(c->fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
 		fprintf(stderr, "berthctl: deliver: %s: %s\n", path,
 		    strerror(errno));
 		free(def);
@@ -170,9 +170,9 @@ ctl_deliver(int argc, char **argv)
 			return EX_USAGE;
 	}
 	if (optind + 1 != argc || strpbrk(argv[optind], "<>\r\n") ||
-	    strpbrk(from, "<>\r\n") || (folder && strpbrk(folder,
-	    "<>\r\n@"))) {
-		fprintf(stderr, "usage: berthctl deliver [-m folder] "
+	    strpbrk(from, "<>\r\n") || (folder && strpbrk(folder, "<>\r\n@"))) {
+		fprintf(stderr,
+		    "usage: berthctl deliver [-m folder] "
 		    "[-f from] USER < message\n");
 		return EX_USAGE;
 	}
@@ -190,8 +190,8 @@ ctl_deliver(int argc, char **argv)
 	if ((code = ctl_lmtp_reply(&c)) != 250)
 		goto done;
 	step = "RCPT";
-	buf_printf(&c.out, "RCPT TO:<%s%s%s>\r\n", argv[optind], folder ?
-	    "+" : "", folder ? folder : "");
+	buf_printf(&c.out, "RCPT TO:<%s%s%s>\r\n", argv[optind],
+	    folder ? "+" : "", folder ? folder : "");
 	if ((code = ctl_lmtp_reply(&c)) != 250)
 		goto done;
 	step = "DATA";

@@ -54,8 +54,8 @@ ctl_fts_ms(void)
 
 /* ctl_fts_sync - every mailbox of user into f */
 static int
-ctl_fts_sync(struct store *st, struct fts *f, const char *user,
-    size_t *nbox_r, struct err *e)
+ctl_fts_sync(struct store *st, struct fts *f, const char *user, size_t *nbox_r,
+    struct err *e)
 {
 	struct ctl_fts_boxes b = { NULL, 0 };
 	struct store_msg *msgs;
@@ -102,11 +102,13 @@ ctl_fts_user(struct store *st, const char *user, int rebuild)
 	}
 	fts_close(&f);
 	printf("fts %s user=%s mailboxes=%zu messages=%llu texts=%llu "
-	    "ms=%lld\n", rebuild ? "rebuild" : "update", user, nbox,
+	       "ms=%lld\n",
+	    rebuild ? "rebuild" : "update", user, nbox,
 	    (unsigned long long)msgs, (unsigned long long)docs,
 	    ctl_fts_ms() - t0);
-	log_info("fts %s user=%s mailboxes=%zu messages=%llu", rebuild ?
-	    "rebuild" : "update", user, nbox, (unsigned long long)msgs);
+	log_info("fts %s user=%s mailboxes=%zu messages=%llu",
+	    rebuild ? "rebuild" : "update", user, nbox,
+	    (unsigned long long)msgs);
 	return 0;
 }
 
@@ -120,12 +122,12 @@ ctl_fts(int argc, char **argv)
 	size_t n = 0, i;
 	int rebuild, r = 0;
 
-	if (argc < 2 || argc > 3 || (strcmp(argv[1], "update") != 0 &&
-	    strcmp(argv[1], "rebuild") != 0))
+	if (argc < 2 || argc > 3 ||
+	    (strcmp(argv[1], "update") != 0 && strcmp(argv[1], "rebuild") != 0))
 		return ctl_usage_error("fts", "update or rebuild [USER]");
 	rebuild = strcmp(argv[1], "rebuild") == 0;
 	if (store_open(cfg_str("configdirectory"), ctl_partition(),
-	    STORE_OPEN_CREATE, &st, &oerr) < 0)
+		STORE_OPEN_CREATE, &st, &oerr) < 0)
 		return ctl_error("fts: %s", oerr.msg);
 	if (argc == 3) {
 		users = xcalloc(1, sizeof(*users));

@@ -77,10 +77,9 @@ ctl_sess_cmp(const void *a, const void *b)
 
 /* ctl_parked_lines - the LINE fields of one LISTING message */
 static void
-ctl_parked_lines(const struct ipc_msg *m, struct ctl_sess **sess,
-    size_t *ns, struct ctl_count **users, size_t *nu,
-    struct ctl_count **addrs, size_t *na, struct ctl_count **boxes,
-    size_t *nb)
+ctl_parked_lines(const struct ipc_msg *m, struct ctl_sess **sess, size_t *ns,
+    struct ctl_count **users, size_t *nu, struct ctl_count **addrs, size_t *na,
+    struct ctl_count **boxes, size_t *nb)
 {
 	size_t off;
 
@@ -97,7 +96,8 @@ ctl_parked_lines(const struct ipc_msg *m, struct ctl_sess **sess,
 			memcpy(line, m->data + off + 4, len);
 			line[len] = '\0';
 			if (sscanf(line, "%255s %63s %lld %15s %1023[^\n]",
-			    s.user, s.addr, &s.age, s.kind, s.mailbox) == 5) {
+				s.user, s.addr, &s.age, s.kind,
+				s.mailbox) == 5) {
 				*sess = xreallocarray(*sess, *ns + 1,
 				    sizeof(**sess));
 				(*sess)[(*ns)++] = s;
@@ -161,8 +161,7 @@ ctl_parked(int argc, char **argv)
 	printf("sessions, oldest first:\n");
 	for (i = 0; i < ns; i++)
 		printf("  %6llds  %-7s  %s  %s  %s\n", sess[i].age,
-		    sess[i].kind, sess[i].user, sess[i].addr,
-		    sess[i].mailbox);
+		    sess[i].kind, sess[i].user, sess[i].addr, sess[i].mailbox);
 	free(sess);
 	return 0;
 }

@@ -68,11 +68,10 @@ ctl_import_folder(struct ctl_import *ci, const char *name, uint32_t uv)
 	r = store_mbox_set_uidvalidity(ci->st, ci->user, name, uv, &err);
 	if (r == STORE_EEXIST)
 		printf("uidvalidity user=%s folder=%s: kept the mailbox's, "
-		    "not the source's %u (it has held messages)\n", ci->user,
-		    name, uv);
+		       "not the source's %u (it has held messages)\n",
+		    ci->user, name, uv);
 	else if (r != 0) {
-		ctl_error("import user=%s folder=%s: %s", ci->user, name,
-		    err);
+		ctl_error("import user=%s folder=%s: %s", ci->user, name, err);
 		return -1;
 	}
 	return 0;
@@ -87,7 +86,7 @@ ctl_import_msg(struct ctl_import *ci, const char *name, const char *data,
 
 	ctl_import_crlf(data, len, &ci->scratch);
 	if (store_append(ci->st, ci->user, name, ci->scratch.data,
-	    ci->scratch.len, opt, &uv, &uid, &err) != 0) {
+		ci->scratch.len, opt, &uv, &uid, &err) != 0) {
 		ctl_error("import user=%s folder=%s: %s", ci->user, name, err);
 		return -1;
 	}
@@ -97,8 +96,8 @@ ctl_import_msg(struct ctl_import *ci, const char *name, const char *data,
 		ci->renumbered++;
 		if (ci->renumbered <= 10)
 			printf("renumbered user=%s folder=%s uid=%u now=%u "
-			    "(the mailbox had given that UID)\n", ci->user,
-			    name, opt->uid, uid);
+			       "(the mailbox had given that UID)\n",
+			    ci->user, name, opt->uid, uid);
 	}
 	return 0;
 }
@@ -127,29 +126,33 @@ ctl_import(int argc, char **argv)
 	struct err oerr;
 	int r;
 
-	if (argc < 4 || !((strcmp(argv[2], "maildir") == 0 && argc == 4) ||
-	    (strcmp(argv[2], "mbox") == 0 && argc <= 5)))
-		return ctl_usage_error("import", "maildir PATH or mbox FILE "
+	if (argc < 4 ||
+	    !((strcmp(argv[2], "maildir") == 0 && argc == 4) ||
+		(strcmp(argv[2], "mbox") == 0 && argc <= 5)))
+		return ctl_usage_error("import",
+		    "maildir PATH or mbox FILE "
 		    "[FOLDER]");
 	memset(&ci, 0, sizeof(ci));
 	ci.user = argv[1];
 	if (store_open(cfg_str("configdirectory"), ctl_partition(),
-	    STORE_OPEN_CREATE, &ci.st, &oerr) < 0)
+		STORE_OPEN_CREATE, &ci.st, &oerr) < 0)
 		return ctl_error("import: %s", oerr.msg);
 	store_set_event_fn(ci.st, notify_store_event, NULL);
 	if (strcmp(argv[2], "maildir") == 0)
 		r = ctl_maildir_import(&ci, argv[3]);
 	else
-		r = ctl_mbox_import(&ci, argv[3], argc == 5 ? argv[4] :
-		    "INBOX");
+		r = ctl_mbox_import(&ci, argv[3],
+		    argc == 5 ? argv[4] : "INBOX");
 	store_close(&ci.st);
 	buf_free(&ci.scratch);
 	printf("import user=%s %s=%s folders=%u messages=%llu bytes=%llu "
-	    "renumbered=%u skipped=%u%s\n", ci.user, argv[2], argv[3],
-	    ci.folders, ci.messages, ci.bytes, ci.renumbered,
-	    ci.skipped + ci.skipped_folders, r != 0 ? " (stopped)" : "");
+	       "renumbered=%u skipped=%u%s\n",
+	    ci.user, argv[2], argv[3], ci.folders, ci.messages, ci.bytes,
+	    ci.renumbered, ci.skipped + ci.skipped_folders,
+	    r != 0 ? " (stopped)" : "");
 	log_info("import user=%s %s=%s folders=%u messages=%llu renumbered=%u "
-	    "skipped=%u by berthctl", ci.user, argv[2], argv[3], ci.folders,
-	    ci.messages, ci.renumbered, ci.skipped + ci.skipped_folders);
+		 "skipped=%u by berthctl",
+	    ci.user, argv[2], argv[3], ci.folders, ci.messages, ci.renumbered,
+	    ci.skipped + ci.skipped_folders);
 	return r != 0 || ci.skipped + ci.skipped_folders > 0;
 }

@@ -16,10 +16,10 @@ struct store_append;
 struct ctl_import {
 	struct store *st;
 	const char *user;
-	struct buf scratch;	/* the message with CRLF line ends */
+	struct buf scratch; /* the message with CRLF line ends */
 	unsigned folders, renumbered;
-	unsigned skipped;		/* messages not stored (said why) */
-	unsigned skipped_folders;	/* names the store refuses */
+	unsigned skipped;	  /* messages not stored (said why) */
+	unsigned skipped_folders; /* names the store refuses */
 	unsigned long long messages, bytes;
 };
 

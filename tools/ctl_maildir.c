@@ -38,16 +38,19 @@
 #include "xalloc.h"
 
 struct md_msg {
-	char *path, *base;	/* file, and its unique name (before ',' or
-				 * ':') */
-	const char *info;	/* after ":2," (cur/ only), or "" */
+	char *path, *base; /* file, and its unique name (before ',' or
+			    * ':') */
+	const char *info;  /* after ":2," (cur/ only), or "" */
 	uint32_t uid;
 	int64_t mtime;
 };
 
 struct md_folder {
 	uint32_t uidvalidity;
-	struct md_uid { char *base; uint32_t uid; } *uids;
+	struct md_uid {
+		char *base;
+		uint32_t uid;
+	} * uids;
 	size_t nuids;
 	char *keywords[26];
 };
@@ -101,8 +104,8 @@ md_uidlist(const char *dir, struct md_folder *f)
 			continue;
 		/* the unique name: without ",S=size,W=vsize" and flags */
 		name[strcspn(name, ":,")] = '\0';
-		f->uids = xreallocarray(f->uids, f->nuids + 1,
-		    sizeof(*f->uids));
+		f->uids =
+		    xreallocarray(f->uids, f->nuids + 1, sizeof(*f->uids));
 		f->uids[f->nuids].base = xstrdup(name);
 		f->uids[f->nuids++].uid = (uint32_t)uid;
 	}
@@ -155,11 +158,21 @@ md_flags(const struct md_folder *f, const char *info, struct buf *kw)
 	buf_reset(kw);
 	for (; *info; info++) {
 		switch (*info) {
-		case 'S': flags |= STORE_F_SEEN; break;
-		case 'R': flags |= STORE_F_ANSWERED; break;
-		case 'F': flags |= STORE_F_FLAGGED; break;
-		case 'T': flags |= STORE_F_DELETED; break;
-		case 'D': flags |= STORE_F_DRAFT; break;
+		case 'S':
+			flags |= STORE_F_SEEN;
+			break;
+		case 'R':
+			flags |= STORE_F_ANSWERED;
+			break;
+		case 'F':
+			flags |= STORE_F_FLAGGED;
+			break;
+		case 'T':
+			flags |= STORE_F_DELETED;
+			break;
+		case 'D':
+			flags |= STORE_F_DRAFT;
+			break;
 		case 'P':
 			buf_puts(kw, kw->len ? " $Forwarded" : "$Forwarded");
 			break;
@@ -214,8 +227,8 @@ md_list(const char *dir, const struct md_folder *f, struct md_msg **msgs_r,
 		while ((de = readdir(d)) != NULL) {
 			if (de->d_name[0] == '.')
 				continue;
-			*msgs_r = xreallocarray(*msgs_r, *n_r + 1,
-			    sizeof(**msgs_r));
+			*msgs_r =
+			    xreallocarray(*msgs_r, *n_r + 1, sizeof(**msgs_r));
 			m = &(*msgs_r)[(*n_r)++];
 			memset(m, 0, sizeof(*m));
 			m->path = xasprintf("%s/%s", sub, de->d_name);
@@ -286,7 +299,7 @@ md_folder_import(struct ctl_import *ci, const char *dir, const char *name)
 	md_keywords(dir, &f);
 	if (ctl_import_folder(ci, name, f.uidvalidity) < 0) {
 		md_folder_free(&f);
-		return 0;	/* said why; the other folders go on */
+		return 0; /* said why; the other folders go on */
 	}
 	md_list(dir, &f, &msgs, &n);
 	for (i = 0; i < n; i++) {
@@ -298,7 +311,8 @@ md_folder_import(struct ctl_import *ci, const char *dir, const char *name)
 			opt.uid = msgs[i].uid;
 			if (md_read(msgs[i].path, &data, &len) < 0) {
 				printf("skipped user=%s folder=%s file=%s: "
-				    "%s\n", ci->user, name, msgs[i].path,
+				       "%s\n",
+				    ci->user, name, msgs[i].path,
 				    strerror(errno));
 				ci->skipped++;
 			} else {

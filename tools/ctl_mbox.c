@@ -37,7 +37,7 @@ struct mbox_msg {
 	struct store_append opt;
 	struct buf kw, out;
 	uint32_t uidvalidity;
-	int pseudo;		/* UW-IMAP's folder data */
+	int pseudo; /* UW-IMAP's folder data */
 };
 
 /* mbox_date - the date of a "From sender date" line (line without the
@@ -85,9 +85,11 @@ mbox_header(struct mbox_msg *m, const char *f, size_t len, int first)
 	}
 	if (n == 8 && strncasecmp(f, "X-Status", 8) == 0) {
 		for (p = v; p < e; p++)
-			m->opt.flags |= *p == 'A' ? STORE_F_ANSWERED :
-			    *p == 'F' ? STORE_F_FLAGGED : *p == 'T' ?
-			    STORE_F_DRAFT : *p == 'D' ? STORE_F_DELETED : 0;
+			m->opt.flags |= *p == 'A' ? STORE_F_ANSWERED
+			    : *p == 'F'		  ? STORE_F_FLAGGED
+			    : *p == 'T'		  ? STORE_F_DRAFT
+			    : *p == 'D'		  ? STORE_F_DELETED
+						  : 0;
 		return 1;
 	}
 	if (n == 10 && strncasecmp(f, "X-Keywords", 10) == 0) {
@@ -95,10 +97,10 @@ mbox_header(struct mbox_msg *m, const char *f, size_t len, int first)
 			while (p < e && strchr(" \t\r\n,", *p) != NULL)
 				p++;
 			for (v = p; v < e && strchr(" \t\r\n,", *v) == NULL;
-			    v++)
+			     v++)
 				;
-			if (v > p && ctl_import_keyword_ok(p,
-			    (size_t)(v - p))) {
+			if (v > p &&
+			    ctl_import_keyword_ok(p, (size_t)(v - p))) {
 				if (m->kw.len)
 					buf_putc(&m->kw, ' ');
 				buf_append(&m->kw, p, (size_t)(v - p));
@@ -135,15 +137,16 @@ mbox_parse(struct mbox_msg *m, const char *text, size_t len, int first)
 	while (p < end) {
 		nl = memchr(p, '\n', (size_t)(end - p));
 		nl = nl ? nl + 1 : end;
-		if (in_hdr && (p[0] == '\n' || (p[0] == '\r' && p + 1 < end &&
-		    p[1] == '\n')))
+		if (in_hdr &&
+		    (p[0] == '\n' ||
+			(p[0] == '\r' && p + 1 < end && p[1] == '\n')))
 			in_hdr = 0;
 		if (in_hdr) {
 			/* a field and its continuation lines */
 			f = p;
 			while (nl < end && (*nl == ' ' || *nl == '\t')) {
-				const char *n2 = memchr(nl, '\n',
-				    (size_t)(end - nl));
+				const char *n2 =
+				    memchr(nl, '\n', (size_t)(end - nl));
 
 				nl = n2 ? n2 + 1 : end;
 			}
@@ -213,7 +216,8 @@ ctl_mbox_import(struct ctl_import *ci, const char *file, const char *folder)
 	if (memcmp(data, "From ", 5) != 0) {
 		munmap(map, (size_t)sb.st_size);
 		ctl_error("import: %s is not an mbox file (no \"From \" line "
-		    "first)", file);
+			  "first)",
+		    file);
 		return -1;
 	}
 	memset(&m, 0, sizeof(m));

@@ -68,13 +68,12 @@ ctl_quota_get(struct store *st, const char *user)
 	if (store_quota_get(st, user, &q, &err) != 0)
 		return ctl_error("quota get %s: %s", user, err);
 	printf("user=%s storage=%llu storage_bytes=%llu storage_limit=%s "
-	    "storage_limit_from=%s messages=%llu message_limit=%s "
-	    "message_limit_from=%s\n", user,
-	    (unsigned long long)((q.storage + 1023) / 1024),
+	       "storage_limit_from=%s messages=%llu message_limit=%s "
+	       "message_limit_from=%s\n",
+	    user, (unsigned long long)((q.storage + 1023) / 1024),
 	    (unsigned long long)q.storage,
 	    ctl_quota_word(q.storage_limit, b1, sizeof(b1)),
-	    q.storage_own ? "user" : "default",
-	    (unsigned long long)q.messages,
+	    q.storage_own ? "user" : "default", (unsigned long long)q.messages,
 	    ctl_quota_word(q.message_limit, b2, sizeof(b2)),
 	    q.message_own ? "user" : "default");
 	return 0;
@@ -111,12 +110,13 @@ ctl_quota(int argc, char **argv)
 
 	if (!(strcmp(argv[1], "get") == 0 && argc == 3) &&
 	    !(strcmp(argv[1], "set") == 0 && argc >= 4 && argc <= 5))
-		return ctl_usage_error("quota", "unknown command or wrong "
+		return ctl_usage_error("quota",
+		    "unknown command or wrong "
 		    "number of arguments");
 	if (argv[2][0] == '\0')
 		return ctl_usage_error("quota", "empty user name");
 	if (store_open(cfg_str("configdirectory"), ctl_partition(),
-	    STORE_OPEN_CREATE, &st, &oerr) < 0)
+		STORE_OPEN_CREATE, &st, &oerr) < 0)
 		return ctl_error("%s", oerr.msg);
 	store_quota_set_default(st,
 	    (uint64_t)cfg_size("quota_default_storage") / 1024,

@@ -57,14 +57,15 @@ ctl_reconstruct(int argc, char **argv)
 	    STORE_OPEN_CREATE | (user == NULL ? STORE_OPEN_REBUILD : 0), &st,
 	    &err);
 	if (r == STORE_ENODB)
-		return ctl_error("reconstruct: the environment is not known "
+		return ctl_error(
+		    "reconstruct: the environment is not known "
 		    "complete: reconstruct every user first (berthctl "
 		    "reconstruct, no arguments)");
 	if (r < 0)
 		return ctl_error("reconstruct: %s", err.msg);
 	r = store_reconstruct(st, user, mbox, flags, ctl_rebuild_print, NULL,
 	    &e);
-	if (r < 0)	/* e lives in st */
+	if (r < 0) /* e lives in st */
 		err_set(&err, "%s", e);
 	store_close(&st);
 	if (r < 0)
@@ -89,9 +90,9 @@ ctl_check(int argc, char **argv)
 	    STORE_OPEN_CREATE, &st, &err);
 	if (r < 0)
 		return ctl_error("check: %s", err.msg);
-	r = store_check(st, argc == 2 ? argv[1] : NULL, ctl_rebuild_print,
-	    NULL, &e);
-	if (r < 0)	/* e lives in st */
+	r = store_check(st, argc == 2 ? argv[1] : NULL, ctl_rebuild_print, NULL,
+	    &e);
+	if (r < 0) /* e lives in st */
 		err_set(&err, "%s", e);
 	store_close(&st);
 	if (r < 0)

@@ -31,11 +31,11 @@ ctl_recover(int argc, char **argv)
 	if (procs == 0)
 		procs = STORE_PROCS_DEFAULT;
 	log_info("store sizing procs=%u lockers=%u locks=%u objects=%u "
-	    "threads=%u cachesize=%lld", procs, procs * STORE_PROC_LOCKERS,
-	    procs * STORE_PROC_LOCKS, procs * STORE_PROC_OBJECTS, procs,
-	    cfg_size("berkeley_cachesize"));
-	swept = store_recover(cfg_str("configdirectory"), ctl_partition(),
-	    &err);
+		 "threads=%u cachesize=%lld",
+	    procs, procs * STORE_PROC_LOCKERS, procs * STORE_PROC_LOCKS,
+	    procs * STORE_PROC_OBJECTS, procs, cfg_size("berkeley_cachesize"));
+	swept =
+	    store_recover(cfg_str("configdirectory"), ctl_partition(), &err);
 	if (swept == STORE_ENODB) {
 		log_error("recover refused: %s", err.msg);
 		if (!log_to_stderr())
@@ -64,7 +64,7 @@ ctl_checkpoint(int argc, char **argv)
 	(void)argv;
 
 	if (store_open(cfg_str("configdirectory"), ctl_partition(),
-	    STORE_OPEN_CREATE, &st, &oerr) < 0) {
+		STORE_OPEN_CREATE, &st, &oerr) < 0) {
 		log_error("checkpoint failed: %s", oerr.msg);
 		return 1;
 	}
@@ -141,7 +141,7 @@ ctl_stats(int argc, char **argv)
 	(void)argc;
 	(void)argv;
 	if (store_stats(cfg_str("configdirectory"), ctl_stats_print, NULL,
-	    &err) < 0) {
+		&err) < 0) {
 		fprintf(stderr, "berthctl: %s\n", err.msg);
 		return 1;
 	}
@@ -153,8 +153,9 @@ ctl_mailbox_print(const char *name, const struct store_mbox *mb, void *ctx)
 {
 	(void)ctx;
 	printf("%s\tuidvalidity=%u uidnext=%u messages=%u unseen=%u "
-	    "size=%llu\n", name, mb->uidvalidity, mb->uidnext, mb->exists,
-	    mb->unseen, (unsigned long long)mb->size);
+	       "size=%llu\n",
+	    name, mb->uidvalidity, mb->uidnext, mb->exists, mb->unseen,
+	    (unsigned long long)mb->size);
 	return 0;
 }
 
@@ -167,17 +168,18 @@ ctl_mailbox(int argc, char **argv)
 	int r;
 
 	if (!((strcmp(op, "list") == 0 && argc == 3) ||
-	    ((strcmp(op, "create") == 0 || strcmp(op, "delete") == 0) &&
-	    argc == 4) || (strcmp(op, "rename") == 0 && argc == 5)))
-		return ctl_usage_error("mailbox", "unknown command or wrong "
+		((strcmp(op, "create") == 0 || strcmp(op, "delete") == 0) &&
+		    argc == 4) ||
+		(strcmp(op, "rename") == 0 && argc == 5)))
+		return ctl_usage_error("mailbox",
+		    "unknown command or wrong "
 		    "number of arguments");
 	if (store_open(cfg_str("configdirectory"), ctl_partition(),
-	    STORE_OPEN_CREATE, &st, &oerr) < 0)
+		STORE_OPEN_CREATE, &st, &oerr) < 0)
 		return ctl_error("%s", oerr.msg);
 	store_set_event_fn(st, notify_store_event, NULL);
 	if (strcmp(op, "list") == 0)
-		r = store_mbox_list(st, argv[2], ctl_mailbox_print, NULL,
-		    &err);
+		r = store_mbox_list(st, argv[2], ctl_mailbox_print, NULL, &err);
 	else if (strcmp(op, "create") == 0)
 		r = store_mbox_create(st, argv[2], argv[3], &err);
 	else if (strcmp(op, "delete") == 0)

@@ -25,8 +25,7 @@
 #include "xalloc.h"
 
 static sasl_callback_t ctl_user_cbs[] = {
-	{ SASL_CB_GETOPT, (int (*)(void))(void (*)(void))saslcfg_getopt,
-	  NULL },
+	{ SASL_CB_GETOPT, (int (*)(void))(void (*)(void))saslcfg_getopt, NULL },
 	{ SASL_CB_LIST_END, NULL, NULL },
 };
 
@@ -91,9 +90,9 @@ ctl_user_each(const char *path, void (*fn)(const char *, void *), void *ctx)
 	memset(&v, 0, sizeof(v));
 	while ((r = c->get(c, &k, &v, DB_NEXT)) == 0) {
 		ul = strnlen(k.data, k.size);
-		if (ul == k.size || ul >= sizeof(user) ||
-		    k.size < ul + 14 || memcmp((char *)k.data + k.size - 13,
-		    "\0userPassword", 13) != 0)
+		if (ul == k.size || ul >= sizeof(user) || k.size < ul + 14 ||
+		    memcmp((char *)k.data + k.size - 13, "\0userPassword",
+			13) != 0)
 			continue;
 		memcpy(user, k.data, ul);
 		user[ul] = '\0';
@@ -147,14 +146,15 @@ ctl_user_remove_mail(const char *user)
 	if (r == 0) {
 		store_set_event_fn(st, notify_store_event, NULL);
 		r = store_user_remove(st, user, &n, &e);
-		if (r != 0)	/* e lives in st */
+		if (r != 0) /* e lives in st */
 			err_set(&err, "%s", e);
 		store_close(&st);
 	}
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	if (r != 0)
 		return ctl_error("user %s deleted, but its mailboxes were not "
-		    "(%zu removed): %s", user, n, err.msg);
+				 "(%zu removed): %s",
+		    user, n, err.msg);
 	printf("user %s deleted with its %zu mailboxes\n", user, n);
 	log_info("user delete user=%s mailboxes=%zu by berthctl", user, n);
 	return 0;
@@ -172,20 +172,24 @@ ctl_user(int argc, char **argv)
 
 	if (strcmp(argv[1], "list") == 0) {
 		if (argc != 2)
-			return ctl_usage_error("user", "list takes no "
+			return ctl_usage_error("user",
+			    "list takes no "
 			    "arguments");
 		if (path == NULL)
 			return ctl_error("user list: no sasl_sasldb_path in "
-			    "%s", cfg_path());
+					 "%s",
+			    cfg_path());
 		if (access(path, F_OK) != 0)
-			return 0;	/* no user yet */
+			return 0; /* no user yet */
 		if (ctl_user_each(path, ctl_user_print, NULL) < 0)
 			return ctl_error("user list: cannot read %s", path);
 		return 0;
 	}
-	if (argc < 3 || (strcmp(argv[1], "add") && strcmp(argv[1], "passwd")
-	    && strcmp(argv[1], "delete")))
-		return ctl_usage_error("user", "unknown or incomplete "
+	if (argc < 3 ||
+	    (strcmp(argv[1], "add") && strcmp(argv[1], "passwd") &&
+		strcmp(argv[1], "delete")))
+		return ctl_usage_error("user",
+		    "unknown or incomplete "
 		    "command");
 	for (i = 3; i < argc; i++) {
 		if (strcmp(argv[i], "-p") == 0 && strcmp(argv[1], "delete"))
@@ -209,7 +213,7 @@ ctl_user(int argc, char **argv)
 	}
 	if ((r = sasl_server_init(ctl_user_cbs, "berth")) != SASL_OK ||
 	    (r = sasl_server_new("imap", NULL, NULL, NULL, NULL, ctl_user_cbs,
-	    0, &conn)) != SASL_OK)
+		 0, &conn)) != SASL_OK)
 		return ctl_error("sasl: %s", sasl_errstring(r, NULL, NULL));
 	if (strcmp(argv[1], "delete") == 0) {
 		flags = SASL_SET_DISABLE;
@@ -221,8 +225,8 @@ ctl_user(int argc, char **argv)
 		}
 		flags = strcmp(argv[1], "add") == 0 ? SASL_SET_CREATE : 0;
 	}
-	r = sasl_setpass(conn, argv[2], pw, pw ? (unsigned)strlen(pw) : 0,
-	    NULL, 0, flags);
+	r = sasl_setpass(conn, argv[2], pw, pw ? (unsigned)strlen(pw) : 0, NULL,
+	    0, flags);
 	if (pw != NULL) {
 		memset(pw, 0, strlen(pw));
 		free(pw);
@@ -238,7 +242,8 @@ ctl_user(int argc, char **argv)
 		chmod(path, 0640);
 	if (strcmp(argv[1], "delete") == 0 && keep)
 		printf("user %s deleted; mailboxes kept (berthctl mailbox "
-		    "list %s)\n", argv[2], argv[2]);
+		       "list %s)\n",
+		    argv[2], argv[2]);
 	else if (strcmp(argv[1], "delete") == 0)
 		return ctl_user_remove_mail(argv[2]);
 	else

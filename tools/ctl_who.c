@@ -25,7 +25,7 @@
 #include "ipc.h"
 #include "xalloc.h"
 
-#define CTL_KICK_WAIT_MS 10000	/* for the kicked sessions to end */
+#define CTL_KICK_WAIT_MS 10000 /* for the kicked sessions to end */
 
 static struct ipc_msg ctl_who_msg;
 
@@ -83,8 +83,10 @@ ctl_who_rows(struct ctl_who_row **rows, size_t *n)
 	size_t off = 0;
 
 	while (authproto_line_next(&ctl_who_msg, &off, line, sizeof(line))) {
-		if (sscanf(line, "%23[^\t]\t%255[^\t]\t%63[^\t]\t%lld\t%15[^\t]"
-		    "\t%d", r.id, r.user, r.addr, &r.age, r.role, &r.pid) != 6)
+		if (sscanf(line,
+			"%23[^\t]\t%255[^\t]\t%63[^\t]\t%lld\t%15[^\t]"
+			"\t%d",
+			r.id, r.user, r.addr, &r.age, r.role, &r.pid) != 6)
 			continue;
 		*rows = xreallocarray(*rows, *n + 1, sizeof(**rows));
 		(*rows)[(*n)++] = r;
@@ -161,17 +163,17 @@ ctl_who(int argc, char **argv)
 	for (i = 0; i < n; i++) {
 		t = now - (time_t)rows[i].age;
 		if (localtime_r(&t, &tm) == NULL ||
-		    strftime(since, sizeof(since), "%Y-%m-%d %H:%M:%S",
-		    &tm) == 0)
+		    strftime(since, sizeof(since), "%Y-%m-%d %H:%M:%S", &tm) ==
+			0)
 			snprintf(since, sizeof(since), "-");
 		if (rows[i].pid > 0)
 			snprintf(where, sizeof(where), "%s[%d]", rows[i].role,
 			    rows[i].pid);
 		else
 			snprintf(where, sizeof(where), "%s", rows[i].role);
-		printf("%-16s %-20s %-39s %-6s %-14s %s (%llds)\n",
-		    rows[i].id, rows[i].user, rows[i].addr,
-		    ctl_who_state(rows[i].role), where, since, rows[i].age);
+		printf("%-16s %-20s %-39s %-6s %-14s %s (%llds)\n", rows[i].id,
+		    rows[i].user, rows[i].addr, ctl_who_state(rows[i].role),
+		    where, since, rows[i].age);
 	}
 	free(rows);
 	return 0;
@@ -212,8 +214,8 @@ ctl_kick(int argc, char **argv)
 		if (n == 0)
 			break;
 		if (clock_mono_ms() >= end)
-			return ctl_error("%s; %zu still open after %d s",
-			    text, n, CTL_KICK_WAIT_MS / 1000);
+			return ctl_error("%s; %zu still open after %d s", text,
+			    n, CTL_KICK_WAIT_MS / 1000);
 		usleep(50000);
 	}
 	printf("%s: all ended\n", text);

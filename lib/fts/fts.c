@@ -38,8 +38,8 @@
 #include "store.h"
 #include "xalloc.h"
 
-#define FTS_VERSION	1	/* PRAGMA user_version of the schema */
-#define FTS_BATCH	500	/* messages per committed transaction */
+#define FTS_VERSION 1 /* PRAGMA user_version of the schema */
+#define FTS_BATCH 500 /* messages per committed transaction */
 
 struct fts {
 	sqlite3 *db;
@@ -88,8 +88,8 @@ fts_path(const char *configdir, const char *user)
 static int
 fts_dberr(struct fts *f, struct err *e, const char *what)
 {
-	return err_set(e, "%s: %s", what, f->db != NULL ?
-	    sqlite3_errmsg(f->db) : "no database");
+	return err_set(e, "%s: %s", what,
+	    f->db != NULL ? sqlite3_errmsg(f->db) : "no database");
 }
 
 /* fts_exec - run sql (no results) */
@@ -128,8 +128,10 @@ fts_version(struct fts *f, struct err *e)
 	if (v == 0)
 		return fts_exec(f, "PRAGMA user_version=1", e);
 	if (v != FTS_VERSION)
-		return err_set(e, "index version %d, not %d: run berthctl fts "
-		    "rebuild", v, FTS_VERSION);
+		return err_set(e,
+		    "index version %d, not %d: run berthctl fts "
+		    "rebuild",
+		    v, FTS_VERSION);
 	return 0;
 }
 
@@ -148,8 +150,10 @@ fts_open(const char *configdir, const char *user, struct fts **f_r,
 		err_set(e, "mkdir %s: %s", dir, strerror(errno));
 		goto out;
 	}
-	if (sqlite3_open_v2(path, &f->db, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+	if (sqlite3_open_v2(path, &f->db,
+		SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+		    SQLITE_OPEN_NOMUTEX,
+		NULL) != SQLITE_OK) {
 		fts_dberr(f, e, path);
 		goto out;
 	}
@@ -173,7 +177,7 @@ fts_close(struct fts **fp)
 
 	if (f == NULL)
 		return;
-	(void)sqlite3_close(f->db);	/* statements are all finalized */
+	(void)sqlite3_close(f->db); /* statements are all finalized */
 	free(f);
 	*fp = NULL;
 }
@@ -211,7 +215,10 @@ static const struct {
 	size_t off;
 	const char *sql;
 } fts_sync_sql[] = {
-#define FTS_S(m, sql) { offsetof(struct fts_sync, m), sql }
+#define FTS_S(m, sql)                                                          \
+	{                                                                      \
+		offsetof(struct fts_sync, m), sql                              \
+	}
 	FTS_S(msg_doc, "SELECT doc FROM msg WHERE mbox=?1 AND uid=?2"),
 	FTS_S(msg_del, "DELETE FROM msg WHERE mbox=?1 AND uid=?2"),
 	FTS_S(doc_used, "SELECT 1 FROM msg WHERE doc=?1 LIMIT 1"),
@@ -219,16 +226,19 @@ static const struct {
 	FTS_S(text_del, "DELETE FROM text WHERE rowid=?1"),
 	FTS_S(doc_get, "SELECT id FROM doc WHERE guid=?1"),
 	FTS_S(doc_put, "INSERT INTO doc(guid) VALUES(?1)"),
-	FTS_S(text_put, "INSERT INTO text(rowid, hdr, body) VALUES(?1, ?2, "
+	FTS_S(text_put,
+	    "INSERT INTO text(rowid, hdr, body) VALUES(?1, ?2, "
 	    "?3)"),
-	FTS_S(msg_put, "INSERT OR REPLACE INTO msg(mbox, uid, doc) "
+	FTS_S(msg_put,
+	    "INSERT OR REPLACE INTO msg(mbox, uid, doc) "
 	    "VALUES(?1, ?2, ?3)"),
-	FTS_S(mbox_put, "INSERT OR REPLACE INTO mbox(id, lastuid, modseq) "
+	FTS_S(mbox_put,
+	    "INSERT OR REPLACE INTO mbox(id, lastuid, modseq) "
 	    "VALUES(?1, ?2, ?3)"),
 #undef FTS_S
 };
 
-#define FTS_STMT(y, i) \
+#define FTS_STMT(y, i)                                                         \
 	(*(sqlite3_stmt **)(void *)((char *)(y) + fts_sync_sql[i].off))
 
 static void
@@ -319,7 +329,7 @@ fts_text(struct fts_sync *y, struct store *st, const struct store_msg *m)
 	buf_reset(&y->body);
 	if (store_msg_map(st, m->guid, &data, &len, &err) < 0) {
 		if (store_msg_header(st, m->guid, &y->scratch, &hdr, &hlen,
-		    &err) == 0)
+			&err) == 0)
 			mime_text_header(hdr, hlen, &y->hdr);
 		return;
 	}
@@ -366,8 +376,8 @@ fts_add(struct fts_sync *y, struct store *st, uint32_t mbox,
 
 /* fts_mark - how far mbox is indexed (inside the transaction) */
 static int
-fts_mark(struct fts_sync *y, uint32_t mbox, uint32_t lastuid,
-    uint64_t modseq, struct err *e)
+fts_mark(struct fts_sync *y, uint32_t mbox, uint32_t lastuid, uint64_t modseq,
+    struct err *e)
 {
 	sqlite3_bind_int64(y->mbox_put, 1, mbox);
 	sqlite3_bind_int64(y->mbox_put, 2, lastuid);
@@ -377,11 +387,13 @@ fts_mark(struct fts_sync *y, uint32_t mbox, uint32_t lastuid,
 
 /* fts_where - how far mbox is indexed: 0, 0 for a new one */
 static int
-fts_where(struct fts *f, uint32_t mbox, uint32_t *lastuid_r,
-    uint64_t *modseq_r, struct err *e)
+fts_where(struct fts *f, uint32_t mbox, uint32_t *lastuid_r, uint64_t *modseq_r,
+    struct err *e)
 {
-	sqlite3_stmt *s = fts_prep(f, "SELECT lastuid, modseq FROM mbox "
-	    "WHERE id=?1", e);
+	sqlite3_stmt *s = fts_prep(f,
+	    "SELECT lastuid, modseq FROM mbox "
+	    "WHERE id=?1",
+	    e);
 	int r;
 
 	*lastuid_r = 0;
@@ -444,7 +456,7 @@ fts_sync(struct fts *f, struct store *st, uint32_t mboxid, uint64_t modseq,
 		return -1;
 	*upto_r = last;
 	if (oldmodseq >= modseq && (n == 0 || msgs[n - 1].uid <= last))
-		return 0;	/* nothing new: no write lock taken */
+		return 0; /* nothing new: no write lock taken */
 	if (fts_sync_init(&y, f, e) < 0)
 		return -1;
 	if (fts_exec(f, "BEGIN IMMEDIATE", e) < 0)
@@ -453,7 +465,7 @@ fts_sync(struct fts *f, struct store *st, uint32_t mboxid, uint64_t modseq,
 	 * indexed meanwhile */
 	if (fts_where(f, mboxid, &last, &oldmodseq, e) < 0 ||
 	    (oldmodseq < modseq &&
-	    fts_sync_expunged(&y, st, mboxid, oldmodseq, e) < 0))
+		fts_sync_expunged(&y, st, mboxid, oldmodseq, e) < 0))
 		goto rollback;
 	for (i = 0; i < n; i++) {
 		if (msgs[i].uid <= last)
@@ -474,8 +486,9 @@ fts_sync(struct fts *f, struct store *st, uint32_t mboxid, uint64_t modseq,
 			goto rollback;
 		*upto_r = last;
 	}
-	if (fts_mark(&y, mboxid, last, modseq > oldmodseq ? modseq :
-	    oldmodseq, e) < 0 || fts_exec(f, "COMMIT", e) < 0)
+	if (fts_mark(&y, mboxid, last, modseq > oldmodseq ? modseq : oldmodseq,
+		e) < 0 ||
+	    fts_exec(f, "COMMIT", e) < 0)
 		goto rollback;
 	*upto_r = last;
 	r = 0;
@@ -497,9 +510,11 @@ fts_trigram_ok(const char *needle)
 	size_t chars = 0, n, i;
 
 	while (*p) {
-		n = *p < 0x80 ? 1 : *p >= 0xc2 && *p <= 0xdf ? 2 :
-		    *p >= 0xe0 && *p <= 0xef ? 3 : *p >= 0xf0 && *p <= 0xf4 ?
-		    4 : 0;
+		n = *p < 0x80		       ? 1
+		    : *p >= 0xc2 && *p <= 0xdf ? 2
+		    : *p >= 0xe0 && *p <= 0xef ? 3
+		    : *p >= 0xf0 && *p <= 0xf4 ? 4
+					       : 0;
 		if (n == 0)
 			return 0;
 		for (i = 1; i < n; i++)
@@ -515,7 +530,7 @@ fts_trigram_ok(const char *needle)
  * trigrams costs n times the positions of each in a message, so a
  * 300 KB needle against a 600 KB body of one letter would cost minutes;
  * the rest is checked against the stored text (fts_has) */
-#define FTS_QUERY_MAX	32
+#define FTS_QUERY_MAX 32
 
 /* fts_query - the FTS5 query of needle in where: one phrase, quoted, of
  * at most FTS_QUERY_MAX bytes cut at a character boundary */
@@ -558,8 +573,8 @@ fts_has(sqlite3_stmt *s, int col, const char *needle, size_t nl)
 	const void *t = sqlite3_column_blob(s, col);
 	int len = sqlite3_column_bytes(s, col);
 
-	return nl == 0 || (t != NULL && memmem(t, (size_t)len, needle, nl) !=
-	    NULL);
+	return nl == 0 ||
+	    (t != NULL && memmem(t, (size_t)len, needle, nl) != NULL);
 }
 
 int
@@ -578,10 +593,14 @@ fts_search(struct fts *f, uint32_t mboxid, const char *needle, int where,
 	 * rows' messages.  With a plain JOIN the planner may walk msg and
 	 * run the full-text query again for each row (4.8 s instead of
 	 * 0.12 s for a word in 10,000 messages) */
-	s = fts_prep(f, trigram ? "SELECT m.uid, t.hdr, t.body FROM text t "
-	    "CROSS JOIN msg m ON m.doc = t.rowid WHERE text MATCH ?2 AND "
-	    "m.mbox = ?1" : "SELECT m.uid, t.hdr, t.body FROM msg m "
-	    "CROSS JOIN text t ON t.rowid = m.doc WHERE m.mbox = ?1", e);
+	s = fts_prep(f,
+	    trigram
+		? "SELECT m.uid, t.hdr, t.body FROM text t "
+		  "CROSS JOIN msg m ON m.doc = t.rowid WHERE text MATCH ?2 AND "
+		  "m.mbox = ?1"
+		: "SELECT m.uid, t.hdr, t.body FROM msg m "
+		  "CROSS JOIN text t ON t.rowid = m.doc WHERE m.mbox = ?1",
+	    e);
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, mboxid);
@@ -617,8 +636,10 @@ fts_search(struct fts *f, uint32_t mboxid, const char *needle, int where,
 int
 fts_count(struct fts *f, uint64_t *msgs_r, uint64_t *docs_r, struct err *e)
 {
-	sqlite3_stmt *s = fts_prep(f, "SELECT (SELECT count(*) FROM msg), "
-	    "(SELECT count(*) FROM doc)", e);
+	sqlite3_stmt *s = fts_prep(f,
+	    "SELECT (SELECT count(*) FROM msg), "
+	    "(SELECT count(*) FROM doc)",
+	    e);
 
 	if (s == NULL)
 		return -1;

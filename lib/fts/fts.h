@@ -34,7 +34,7 @@ struct fts;
 struct store;
 struct store_msg;
 
-#define FTS_BUSY_MS	10000	/* waiting for another writer */
+#define FTS_BUSY_MS 10000 /* waiting for another writer */
 
 /* fts_path - the index file of user under configdir (malloc'ed) */
 char *fts_path(const char *configdir, const char *user);
@@ -53,12 +53,12 @@ int fts_remove(const char *configdir, const char *user, struct err *e);
  * (0: no limit) has passed.  *upto_r: every UID up to it is indexed.
  * Progress is committed as it goes.
  */
-int fts_sync(struct fts *f, struct store *st, uint32_t mboxid,
-    uint64_t modseq, const struct store_msg *msgs, size_t n,
-    long long budget_ms, uint32_t *upto_r, struct err *e);
+int fts_sync(struct fts *f, struct store *st, uint32_t mboxid, uint64_t modseq,
+    const struct store_msg *msgs, size_t n, long long budget_ms,
+    uint32_t *upto_r, struct err *e);
 
-#define FTS_HDR		0x01	/* the header block's text */
-#define FTS_BODY	0x02	/* the text parts' text */
+#define FTS_HDR 0x01  /* the header block's text */
+#define FTS_BODY 0x02 /* the text parts' text */
 
 /*
  * fts_search - the UIDs of mailbox mboxid (as far as it is indexed)
@@ -66,11 +66,10 @@ int fts_sync(struct fts *f, struct store *st, uint32_t mboxid,
  * the caller lower-cased (ASCII) as the stored text is; ascending,
  * malloc'ed.
  */
-int fts_search(struct fts *f, uint32_t mboxid, const char *needle,
-    int where, uint32_t **uids_r, size_t *n_r, struct err *e);
+int fts_search(struct fts *f, uint32_t mboxid, const char *needle, int where,
+    uint32_t **uids_r, size_t *n_r, struct err *e);
 
 /* fts_count - messages and texts the index holds (berthctl) */
-int fts_count(struct fts *f, uint64_t *msgs_r, uint64_t *docs_r,
-    struct err *e);
+int fts_count(struct fts *f, uint64_t *msgs_r, uint64_t *docs_r, struct err *e);
 
 #endif

@@ -36,8 +36,7 @@ bodystructure_put_upper(struct buf *out, const char *s)
 
 /* bodystructure_put_params - body-fld-param: NIL or ("NAME" value ...) */
 static void
-bodystructure_put_params(struct buf *out, const struct mime_param *pv,
-    size_t n)
+bodystructure_put_params(struct buf *out, const struct mime_param *pv, size_t n)
 {
 	size_t i;
 
@@ -134,7 +133,7 @@ bodystructure_leaf(const struct mime_part *p, int ext, struct buf *out)
 {
 	int opaque = strcmp(p->type, "multipart") == 0 ||
 	    (strcmp(p->type, "message") == 0 &&
-	    strcmp(p->subtype, "rfc822") == 0);
+		strcmp(p->subtype, "rfc822") == 0);
 	const char *type = opaque ? "text" : p->type;
 
 	bodystructure_fields(p, type, opaque ? "plain" : p->subtype, out);

@@ -20,11 +20,11 @@
 struct envelope_addr_ctx {
 	const char *s;
 	size_t len, i;
-	struct buf comment;	/* the last comment skipped, its blanks
-				 * folded: "a@b (Real Name)" names a@b */
-	int text;		/* envelope_addr_text: "Name <a@b>, c@d";
-				 * ENVELOPE_FIRST: the first address only,
-				 * as "name\1mbox\1host" */
+	struct buf comment; /* the last comment skipped, its blanks
+			     * folded: "a@b (Real Name)" names a@b */
+	int text;	    /* envelope_addr_text: "Name <a@b>, c@d";
+			     * ENVELOPE_FIRST: the first address only,
+			     * as "name\1mbox\1host" */
 };
 
 #define ENVELOPE_FIRST 2
@@ -41,8 +41,8 @@ envelope_addr_comment(struct envelope_addr_ctx *c, const char *s, size_t len)
 		if (s[i] == '\\' && i + 1 < len)
 			i++;
 		if (isspace((unsigned char)s[i])) {
-			if (c->comment.len && c->comment.data[c->comment.len -
-			    1] != ' ')
+			if (c->comment.len &&
+			    c->comment.data[c->comment.len - 1] != ' ')
 				buf_putc(&c->comment, ' ');
 			continue;
 		}
@@ -81,7 +81,8 @@ envelope_addr_skip(struct envelope_addr_ctx *c)
 
 /* envelope_addr_phrase - words up to one of stops; quoted strings unquoted */
 static void
-envelope_addr_phrase(struct envelope_addr_ctx *c, const char *stops, struct buf *out)
+envelope_addr_phrase(struct envelope_addr_ctx *c, const char *stops,
+    struct buf *out)
 {
 	int sp = 0;
 
@@ -94,7 +95,7 @@ envelope_addr_phrase(struct envelope_addr_ctx *c, const char *stops, struct buf 
 		sp = 1;
 		if (c->s[c->i] == '"') {
 			for (c->i++; c->i < c->len && c->s[c->i] != '"';
-			    c->i++) {
+			     c->i++) {
 				if (c->s[c->i] == '\\' && c->i + 1 < c->len)
 					c->i++;
 				buf_putc(out, c->s[c->i]);
@@ -133,12 +134,12 @@ envelope_put_addr_text(struct buf *out, const char *name, const char *mbox,
 }
 
 static void
-envelope_put_addr(struct envelope_addr_ctx *c, struct buf *out, const char *name,
-    const char *mbox, const char *host)
+envelope_put_addr(struct envelope_addr_ctx *c, struct buf *out,
+    const char *name, const char *mbox, const char *host)
 {
 	if (c->text == ENVELOPE_FIRST) {
-		if (out->len == 0 && mbox != NULL && (host != NULL ||
-		    name != NULL))
+		if (out->len == 0 && mbox != NULL &&
+		    (host != NULL || name != NULL))
 			buf_printf(out, "%s\1%s\1%s", name ? name : "", mbox,
 			    host ? host : "");
 		return;
@@ -176,7 +177,7 @@ static int
 envelope_addr_one(struct envelope_addr_ctx *c, struct buf *out)
 {
 	struct buf phrase = BUF_INIT, spec = BUF_INIT, mbox = BUF_INIT,
-	    host = BUF_INIT;
+		   host = BUF_INIT;
 	int r = 0;
 
 	buf_reset(&c->comment);
@@ -194,8 +195,8 @@ envelope_addr_one(struct envelope_addr_ctx *c, struct buf *out)
 		/* drop a source route "@a,@b:" */
 		if (spec.len && spec.data[0] == '@' &&
 		    strchr(buf_cstr(&spec), ':'))
-			buf_consume(&spec, (size_t)(strchr(spec.data, ':') -
-			    spec.data) + 1);
+			buf_consume(&spec,
+			    (size_t)(strchr(spec.data, ':') - spec.data) + 1);
 		envelope_addr_split(buf_cstr(&spec), &mbox, &host);
 		envelope_put_addr(c, out, buf_cstr(&phrase), buf_cstr(&mbox),
 		    host.len ? buf_cstr(&host) : NULL);
@@ -211,8 +212,9 @@ envelope_addr_one(struct envelope_addr_ctx *c, struct buf *out)
 		envelope_addr_split(buf_cstr(&phrase), &mbox, &host);
 		/* "a@b (Real Name)": the last comment is the personal name,
 		 * as other servers take it */
-		envelope_put_addr(c, out, c->comment.len ? buf_cstr(&c->comment) :
-		    NULL, buf_cstr(&mbox), host.len ? buf_cstr(&host) : NULL);
+		envelope_put_addr(c, out,
+		    c->comment.len ? buf_cstr(&c->comment) : NULL,
+		    buf_cstr(&mbox), host.len ? buf_cstr(&host) : NULL);
 		r = 1;
 	}
 	buf_free(&phrase);
@@ -246,7 +248,8 @@ envelope_addr_list(const char *s, size_t len, int text, struct buf *out)
 		envelope_addr_phrase(&c, "<,;:", &name);
 		if (c.i < c.len && c.s[c.i] == ':') {
 			c.i++;
-			envelope_put_addr(&c, &list, NULL, buf_cstr(&name), NULL);
+			envelope_put_addr(&c, &list, NULL, buf_cstr(&name),
+			    NULL);
 			n++;
 			while (c.i < c.len && c.s[c.i] != ';') {
 				envelope_addr_skip(&c);
@@ -256,7 +259,8 @@ envelope_addr_list(const char *s, size_t len, int text, struct buf *out)
 				}
 				if (c.i >= c.len || c.s[c.i] == ';')
 					break;
-				if (!envelope_addr_one(&c, &list) && c.i < c.len)
+				if (!envelope_addr_one(&c, &list) &&
+				    c.i < c.len)
 					c.i++;
 			}
 			if (c.i < c.len)
@@ -282,7 +286,8 @@ envelope_addr_list(const char *s, size_t len, int text, struct buf *out)
 }
 
 static void
-envelope_field_str(const char *hdr, size_t len, const char *name, struct buf *out)
+envelope_field_str(const char *hdr, size_t len, const char *name,
+    struct buf *out)
 {
 	struct buf v = BUF_INIT;
 
@@ -294,7 +299,8 @@ envelope_field_str(const char *hdr, size_t len, const char *name, struct buf *ou
 }
 
 static int
-envelope_field_addr(const char *hdr, size_t len, const char *name, struct buf *out)
+envelope_field_addr(const char *hdr, size_t len, const char *name,
+    struct buf *out)
 {
 	struct buf v = BUF_INIT;
 	size_t before = out->len;

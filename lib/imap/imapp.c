@@ -16,8 +16,8 @@
 #include "xalloc.h"
 
 void
-imapp_reader_init(struct imapp_reader *r, size_t max_line,
-    uint64_t max_literal, size_t max_command)
+imapp_reader_init(struct imapp_reader *r, size_t max_line, uint64_t max_literal,
+    size_t max_command)
 {
 	memset(r, 0, sizeof(*r));
 	buf_init(&r->cmd, 0);
@@ -66,8 +66,8 @@ imapp_reader_tag(struct imapp_reader *r)
 /* imapp_literal_at_eol - does the line [start, end) end in a literal
  * announcement?  Returns 1 with size and nonsync, 0 if not, -1 bad */
 static int
-imapp_literal_at_eol(const char *s, size_t start, size_t end,
-    uint64_t *size_r, int *nonsync_r)
+imapp_literal_at_eol(const char *s, size_t start, size_t end, uint64_t *size_r,
+    int *nonsync_r)
 {
 	size_t i;
 	uint64_t v = 0;
@@ -107,8 +107,8 @@ imapp_reader_feed(struct imapp_reader *r, const char *data, size_t len,
 
 	while (i < len) {
 		if (r->literal_left > 0) {
-			n = len - i < r->literal_left ? len - i :
-			    (size_t)r->literal_left;
+			n = len - i < r->literal_left ? len - i
+						      : (size_t)r->literal_left;
 			buf_append(&r->cmd, data + i, n);
 			r->literal_left -= n;
 			i += n;
@@ -127,8 +127,7 @@ imapp_reader_feed(struct imapp_reader *r, const char *data, size_t len,
 		if (r->cmd.len - r->line_start + n > r->max_line + 2 ||
 		    r->cmd.len + n > r->max_command) {
 			if (r->cmd.len > 0 || n > 0) {
-				buf_append(&r->cmd, data + i,
-				    n < 64 ? n : 64);
+				buf_append(&r->cmd, data + i, n < 64 ? n : 64);
 				imapp_reader_tag(r);
 			}
 			i += n;
@@ -151,8 +150,7 @@ imapp_reader_feed(struct imapp_reader *r, const char *data, size_t len,
 			return IMAPP_COMMAND;
 		}
 		if (lit < 0 || lsize > r->max_literal ||
-		    (nonsync && r->max_nonsync > 0 &&
-		    lsize > r->max_nonsync) ||
+		    (nonsync && r->max_nonsync > 0 && lsize > r->max_nonsync) ||
 		    r->cmd.len + lsize > r->max_command) {
 			imapp_reader_tag(r);
 			r->literal_nonsync = nonsync;
@@ -185,7 +183,7 @@ imapp_is_atom_char(unsigned char c)
 struct imapp_tok {
 	const char *s;
 	size_t len, i;
-	unsigned flags;		/* IMAPP_PARSE_* */
+	unsigned flags; /* IMAPP_PARSE_* */
 	size_t nargs;
 	const char *err;
 	char errbuf[96];
@@ -226,9 +224,9 @@ imapp_bracket_end(const struct imapp_tok *t, size_t i)
 		} else if (c == ')') {
 			if (--paren < 0)
 				return 0;
-		} else if (c == ' ' ? paren == 0 && (i + 1 >= t->len ||
-		    t->s[i + 1] != '(') : !imapp_is_atom_char(c) &&
-		    c != '"') {
+		} else if (c == ' '
+			? paren == 0 && (i + 1 >= t->len || t->s[i + 1] != '(')
+			: !imapp_is_atom_char(c) && c != '"') {
 			return 0;
 		}
 	}
@@ -266,8 +264,9 @@ imapp_parse_atom(struct imapp_tok *t, struct imapp_arg *a)
 	if (t->i == start) {
 		c = (unsigned char)t->s[t->i];
 		snprintf(t->errbuf, sizeof(t->errbuf),
-		    c >= 0x20 && c < 0x7f ? "Invalid character '%c'" :
-		    "Invalid character 0x%02x", c);
+		    c >= 0x20 && c < 0x7f ? "Invalid character '%c'"
+					  : "Invalid character 0x%02x",
+		    c);
 		return imapp_fail(t, t->errbuf);
 	}
 	a->type = IMAPP_ATOM;
@@ -301,8 +300,8 @@ imapp_parse_quoted(struct imapp_tok *t, struct imapp_arg *a)
 		if (c == '\r' || c == '\n' || c == '\0')
 			break;
 		if (c == '\\') {
-			if (t->i + 1 >= t->len || (t->s[t->i + 1] != '"' &&
-			    t->s[t->i + 1] != '\\')) {
+			if (t->i + 1 >= t->len ||
+			    (t->s[t->i + 1] != '"' && t->s[t->i + 1] != '\\')) {
 				buf_free(&b);
 				return imapp_fail(t,
 				    "Invalid escape in quoted string");
@@ -343,7 +342,7 @@ imapp_parse_literal(struct imapp_tok *t, struct imapp_arg *a)
 	a->type = IMAPP_LITERAL;
 	a->len = (size_t)n;
 	a->str = xmalloc((size_t)n + 1);
-	memcpy(a->str, t->s + i, (size_t)n);	/* keeps NULs */
+	memcpy(a->str, t->s + i, (size_t)n); /* keeps NULs */
 	a->str[n] = '\0';
 	t->i = i + (size_t)n;
 	return 0;
@@ -358,8 +357,8 @@ imapp_parse_one(struct imapp_tok *t, struct imapp_arg *a, int depth)
 		return imapp_fail(t, "Too many arguments");
 	if (c == '"')
 		return imapp_parse_quoted(t, a);
-	if (c == '{' || (c == '~' && t->i + 1 < t->len &&
-	    t->s[t->i + 1] == '{'))
+	if (c == '{' ||
+	    (c == '~' && t->i + 1 < t->len && t->s[t->i + 1] == '{'))
 		return imapp_parse_literal(t, a);
 	if (c == '(') {
 		if (depth + 1 > IMAPP_MAX_DEPTH)
@@ -381,8 +380,8 @@ imapp_at_eol(struct imapp_tok *t)
 }
 
 static int
-imapp_parse_list(struct imapp_tok *t, struct imapp_arg **list_r,
-    size_t *n_r, int depth, int closing)
+imapp_parse_list(struct imapp_tok *t, struct imapp_arg **list_r, size_t *n_r,
+    int depth, int closing)
 {
 	struct imapp_arg *list = NULL;
 	size_t n = 0;
@@ -400,7 +399,8 @@ imapp_parse_list(struct imapp_tok *t, struct imapp_arg **list_r,
 		/* arguments are separated by exactly one space */
 		if (n > 0) {
 			if (t->s[t->i] != ' ') {
-				imapp_fail(t, "Missing space between "
+				imapp_fail(t,
+				    "Missing space between "
 				    "arguments");
 				break;
 			}
@@ -449,8 +449,8 @@ imapp_parse_flags(const char *wire, size_t len, unsigned flags,
 	}
 	cmd->tag = xstrndup(wire, t.i);
 	if (t.i >= len || wire[t.i] != ' ') {
-		*error_r = imapp_at_eol(&t) ? "Missing command" :
-		    "Invalid character in tag";
+		*error_r = imapp_at_eol(&t) ? "Missing command"
+					    : "Invalid character in tag";
 		return -1;
 	}
 	s = ++t.i;
@@ -481,24 +481,27 @@ imapp_parse_flags(const char *wire, size_t len, unsigned flags,
 			while (!imapp_at_eol(&t)) {
 				if (n > 0) {
 					if (wire[t.i] == ')') {
-						imapp_fail(&t, "Unbalanced "
+						imapp_fail(&t,
+						    "Unbalanced "
 						    "parenthesis");
 						break;
 					}
 					if (wire[t.i] != ' ') {
-						imapp_fail(&t, "Missing space "
+						imapp_fail(&t,
+						    "Missing space "
 						    "between arguments");
 						break;
 					}
 					t.i++;
 					if (imapp_at_eol(&t)) {
-						imapp_fail(&t, "Trailing "
+						imapp_fail(&t,
+						    "Trailing "
 						    "space");
 						break;
 					}
 				}
-				list = xreallocarray(list, n + 1,
-				    sizeof(*list));
+				list =
+				    xreallocarray(list, n + 1, sizeof(*list));
 				memset(&list[n], 0, sizeof(list[n]));
 				n++;
 				if (imapp_parse_one(&t, &list[n - 1], 0) < 0)

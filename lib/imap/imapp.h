@@ -29,35 +29,35 @@
 #include "buf.h"
 
 enum imapp_status {
-	IMAPP_MORE = 0,		/* feed more bytes */
-	IMAPP_COMMAND,		/* a whole command is in reader->cmd */
-	IMAPP_CONTINUE,		/* a synchronizing literal was announced and
-				 * accepted: send "+ " continuation, then
-				 * feed more */
-	IMAPP_ELINE,		/* line longer than the limit; the rest of
-				 * the line is being skipped */
-	IMAPP_ELITERAL,		/* literal larger than the limit, or its
-				 * size not a valid number (literal_invalid);
-				 * LITERAL+ (literal_nonsync): the caller
-				 * must close, its bytes are on the way */
+	IMAPP_MORE = 0, /* feed more bytes */
+	IMAPP_COMMAND,	/* a whole command is in reader->cmd */
+	IMAPP_CONTINUE, /* a synchronizing literal was announced and
+			 * accepted: send "+ " continuation, then
+			 * feed more */
+	IMAPP_ELINE,	/* line longer than the limit; the rest of
+			 * the line is being skipped */
+	IMAPP_ELITERAL, /* literal larger than the limit, or its
+			 * size not a valid number (literal_invalid);
+			 * LITERAL+ (literal_nonsync): the caller
+			 * must close, its bytes are on the way */
 };
 
 struct imapp_reader {
-	struct buf cmd;		/* the command so far, wire form */
-	size_t max_line;	/* bytes per line, literals excluded */
-	uint64_t max_literal;	/* bytes per literal */
-	size_t max_command;	/* whole command, literals included */
-	uint64_t max_nonsync;	/* LITERAL- (RFC 7888): bytes per
-				 * non-synchronizing literal, 0: as
-				 * max_literal */
+	struct buf cmd;	      /* the command so far, wire form */
+	size_t max_line;      /* bytes per line, literals excluded */
+	uint64_t max_literal; /* bytes per literal */
+	size_t max_command;   /* whole command, literals included */
+	uint64_t max_nonsync; /* LITERAL- (RFC 7888): bytes per
+			       * non-synchronizing literal, 0: as
+			       * max_literal */
 	/* state */
-	size_t line_start;	/* offset of the current line in cmd */
-	uint64_t literal_left;	/* raw bytes still to copy */
-	int skipping;		/* discarding an over-long line */
-	int literal_nonsync;	/* the refused literal was LITERAL+ */
-	int literal_invalid;	/* its size was not a number that fits in
-				 * 64 bits (a BAD, not a TOOBIG) */
-	char tag[64];		/* tag of a refused command, if known */
+	size_t line_start;     /* offset of the current line in cmd */
+	uint64_t literal_left; /* raw bytes still to copy */
+	int skipping;	       /* discarding an over-long line */
+	int literal_nonsync;   /* the refused literal was LITERAL+ */
+	int literal_invalid;   /* its size was not a number that fits in
+				* 64 bits (a BAD, not a TOOBIG) */
+	char tag[64];	       /* tag of a refused command, if known */
 };
 
 void imapp_reader_init(struct imapp_reader *r, size_t max_line,
@@ -77,31 +77,31 @@ enum imapp_status imapp_reader_feed(struct imapp_reader *r, const char *data,
 void imapp_reader_reset(struct imapp_reader *r);
 
 enum imapp_arg_type {
-	IMAPP_ATOM,		/* includes NIL, numbers, sequence sets */
-	IMAPP_STRING,		/* quoted string */
-	IMAPP_LITERAL,		/* literal ({N}, {N+}, ~{N}) */
-	IMAPP_LIST,		/* parenthesised list */
+	IMAPP_ATOM,    /* includes NIL, numbers, sequence sets */
+	IMAPP_STRING,  /* quoted string */
+	IMAPP_LITERAL, /* literal ({N}, {N+}, ~{N}) */
+	IMAPP_LIST,    /* parenthesised list */
 };
 
 struct imapp_arg {
 	enum imapp_arg_type type;
-	char *str;		/* ATOM/STRING/LITERAL: NUL-terminated
-				 * (binary-safe with len) */
+	char *str; /* ATOM/STRING/LITERAL: NUL-terminated
+		    * (binary-safe with len) */
 	size_t len;
-	struct imapp_arg *list;	/* LIST: elements */
+	struct imapp_arg *list; /* LIST: elements */
 	size_t nlist;
 };
 
 struct imapp_cmd {
 	char *tag;
 	char *name;		/* upper-cased command name */
-	struct imapp_arg *args;	/* arguments after the name */
+	struct imapp_arg *args; /* arguments after the name */
 	size_t nargs;
-	char err[96];		/* imapp_parse's error, when it fails */
+	char err[96]; /* imapp_parse's error, when it fails */
 };
 
-#define IMAPP_MAX_DEPTH 32	/* list nesting */
-#define IMAPP_MAX_ARGS 100000	/* elements in all lists of a command */
+#define IMAPP_MAX_DEPTH 32    /* list nesting */
+#define IMAPP_MAX_ARGS 100000 /* elements in all lists of a command */
 
 /*
  * imapp_parse - tokenize a command in wire form (from the reader; the
@@ -115,9 +115,10 @@ int imapp_parse(const char *wire, size_t len, struct imapp_cmd *cmd,
 /* imapp_parse_flags - the same with IMAPP_PARSE_* flags */
 int imapp_parse_flags(const char *wire, size_t len, unsigned flags,
     struct imapp_cmd *cmd, const char **error_r);
-#define IMAPP_PARSE_UTF8 0x01	/* UTF8=ACCEPT (RFC 6855): a quoted
-				 * string must be UTF-8 (without it any
-				 * 8-bit byte passes, as before) */
+#define IMAPP_PARSE_UTF8                                                       \
+	0x01 /* UTF8=ACCEPT (RFC 6855): a quoted                               \
+	      * string must be UTF-8 (without it any                           \
+	      * 8-bit byte passes, as before) */
 void imapp_cmd_free(struct imapp_cmd *cmd);
 
 /* imapp_is_atom_char - may c appear in an atom (RFC 3501 ATOM-CHAR)? */
@@ -148,10 +149,10 @@ struct imapp_range {
 	uint32_t lo, hi;
 };
 struct imapp_seqset {
-	struct imapp_range *ranges;	/* lo <= hi, '*' resolved; sorted,
-					 * disjoint and not adjacent */
+	struct imapp_range *ranges; /* lo <= hi, '*' resolved; sorted,
+				     * disjoint and not adjacent */
 	size_t n;
-	int dollar;		/* "$" (SEARCHRES) */
+	int dollar; /* "$" (SEARCHRES) */
 };
 /* imapp_seqset_parse - "1:3,5,7:*"; '*' stands for star. -1 on error.
  * contains is a binary search */

@@ -75,7 +75,8 @@ imapurl_decode(const char *s, size_t n, int (*ok)(unsigned char))
 			buf_putc(&b, s[i]);
 			continue;
 		}
-		if (n - i < 3 || (hi = imapurl_hex((unsigned char)s[i + 1])) < 0 ||
+		if (n - i < 3 ||
+		    (hi = imapurl_hex((unsigned char)s[i + 1])) < 0 ||
 		    (lo = imapurl_hex((unsigned char)s[i + 2])) < 0 ||
 		    (hi == 0 && lo == 0))
 			goto bad;
@@ -163,14 +164,15 @@ imapurl_server(struct imapurl_cur *c, struct imapurl *u, const char **error_r)
 	h = a;
 	if ((at = memchr(a, '@', n)) != NULL) {
 		semi = memchr(a, ';', (size_t)(at - a));
-		if (semi != NULL && imapurl_auth(semi, (size_t)(at - semi)) <
-		    0) {
+		if (semi != NULL &&
+		    imapurl_auth(semi, (size_t)(at - semi)) < 0) {
 			*error_r = "Invalid ;AUTH= in the URL";
 			return -1;
 		}
 		hn = semi != NULL ? (size_t)(semi - a) : (size_t)(at - a);
-		if (hn > 0 && (u->user = imapurl_decode(a, hn,
-		    imapurl_is_achar)) == NULL) {
+		if (hn > 0 &&
+		    (u->user = imapurl_decode(a, hn, imapurl_is_achar)) ==
+			NULL) {
 			*error_r = "Invalid user in the URL";
 			return -1;
 		}
@@ -225,15 +227,14 @@ imapurl_server(struct imapurl_cur *c, struct imapurl *u, const char **error_r)
 /* imapurl_mailbox - enc-mailbox [";UIDVALIDITY=" nz-number] "/", up to
  * the ";UID=" that follows */
 static int
-imapurl_mailbox(struct imapurl_cur *c, struct imapurl *u,
-    const char **error_r)
+imapurl_mailbox(struct imapurl_cur *c, struct imapurl *u, const char **error_r)
 {
 	size_t n = imapurl_run(c);
 	uint64_t v;
 	int slash = n > 0 && c->s[c->i + n - 1] == '/' && c->i + n < c->len;
 
 	if (slash)
-		n--;	/* "INBOX/;UID=": the '/' before ";UID=" */
+		n--; /* "INBOX/;UID=": the '/' before ";UID=" */
 	if ((u->mailbox = imapurl_decode(c->s + c->i, n, imapurl_is_bchar)) ==
 	    NULL) {
 		*error_r = "Invalid mailbox in the URL";
@@ -268,9 +269,9 @@ imapurl_tail(struct imapurl_cur *c, struct imapurl *u, const char **error_r)
 		if (n > 0 && c->i + n < c->len && c->s[c->i + n - 1] == '/' &&
 		    c->len - (c->i + n) >= 9 &&
 		    strncasecmp(c->s + c->i + n, ";PARTIAL=", 9) == 0)
-			n--;	/* the '/' of "/;PARTIAL=" */
+			n--; /* the '/' of "/;PARTIAL=" */
 		if ((u->section = imapurl_decode(c->s + c->i, n,
-		    imapurl_is_bchar)) == NULL) {
+			 imapurl_is_bchar)) == NULL) {
 			*error_r = "Invalid section in the URL";
 			return -1;
 		}
@@ -348,11 +349,11 @@ imapurl_parse(const char *s, size_t len, struct imapurl *u,
 		*error_r = "Not an IMAP URL";
 		goto fail;
 	}
-	if ((c.i == 0 && c.s[0] == ';') ? 0 :
-	    imapurl_mailbox(&c, u, error_r) < 0)
+	if ((c.i == 0 && c.s[0] == ';') ? 0
+					: imapurl_mailbox(&c, u, error_r) < 0)
 		goto fail;
-	if (!imapurl_key(&c, ";UID=") || imapurl_number(&c, 1, UINT32_MAX,
-	    &v) < 0) {
+	if (!imapurl_key(&c, ";UID=") ||
+	    imapurl_number(&c, 1, UINT32_MAX, &v) < 0) {
 		*error_r = "The URL names no message (;UID=)";
 		goto fail;
 	}

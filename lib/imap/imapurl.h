@@ -22,20 +22,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define IMAPURL_MAX_LEN 8192	/* longer URLs are refused */
+#define IMAPURL_MAX_LEN 8192 /* longer URLs are refused */
 
 struct imapurl {
-	char *user;		/* NULL: none given */
-	char *host;		/* NULL: a path without a server */
-	unsigned port;		/* 0: none given */
-	char *mailbox;		/* NULL: the base's (relative ";UID=") */
-	uint32_t uidvalidity;	/* 0: none given */
-	uint32_t uid;		/* nz-number */
-	char *section;		/* NULL: the whole message */
-	int partial;		/* ;PARTIAL= given */
-	uint32_t poff;		/* its offset */
-	uint32_t plen;		/* its length, 0: to the end */
-	int urlauth;		/* carries ;EXPIRE= or ;URLAUTH= */
+	char *user;	      /* NULL: none given */
+	char *host;	      /* NULL: a path without a server */
+	unsigned port;	      /* 0: none given */
+	char *mailbox;	      /* NULL: the base's (relative ";UID=") */
+	uint32_t uidvalidity; /* 0: none given */
+	uint32_t uid;	      /* nz-number */
+	char *section;	      /* NULL: the whole message */
+	int partial;	      /* ;PARTIAL= given */
+	uint32_t poff;	      /* its offset */
+	uint32_t plen;	      /* its length, 0: to the end */
+	int urlauth;	      /* carries ;EXPIRE= or ;URLAUTH= */
 };
 
 /*

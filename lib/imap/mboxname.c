@@ -53,7 +53,7 @@ mboxname_unit(uint32_t u, uint32_t *hi, const char **error_r)
 	}
 	if (u < 0x7f) {
 		*error_r = "Mailbox name encodes printable ASCII in modified "
-		    "UTF-7";
+			   "UTF-7";
 		return -1;
 	}
 	return 0;
@@ -65,8 +65,7 @@ surrogate:
 /* mboxname_shift - the shifted run after the '&' at s[0]; *used_r bytes
  * including '&' and '-' */
 static int
-mboxname_shift(const char *s, size_t len, size_t *used_r,
-    const char **error_r)
+mboxname_shift(const char *s, size_t len, size_t *used_r, const char **error_r)
 {
 	uint32_t acc = 0, hi = 0;
 	size_t i, units = 0;
@@ -75,7 +74,7 @@ mboxname_shift(const char *s, size_t len, size_t *used_r,
 	for (i = 1; i < len && s[i] != '-'; i++) {
 		if ((v = mboxname_b64((unsigned char)s[i])) < 0) {
 			*error_r = "Mailbox name has an invalid character in "
-			    "a modified UTF-7 sequence";
+				   "a modified UTF-7 sequence";
 			return -1;
 		}
 		acc = (acc << 6) | (uint32_t)v;
@@ -83,20 +82,20 @@ mboxname_shift(const char *s, size_t len, size_t *used_r,
 		if (bits >= 16) {
 			bits -= 16;
 			if (mboxname_unit((acc >> bits) & 0xffff, &hi,
-			    error_r) < 0)
+				error_r) < 0)
 				return -1;
 			units++;
 		}
 	}
 	if (i == len) {
 		*error_r = "Mailbox name has an unterminated modified UTF-7 "
-		    "sequence";
+			   "sequence";
 		return -1;
 	}
-	if (i > 1 && (units == 0 || bits >= 6 ||
-	    (acc & ((1U << bits) - 1)) != 0)) {
+	if (i > 1 &&
+	    (units == 0 || bits >= 6 || (acc & ((1U << bits) - 1)) != 0)) {
 		*error_r = "Mailbox name has a modified UTF-7 sequence that "
-		    "does not decode";
+			   "does not decode";
 		return -1;
 	}
 	if (hi != 0) {
@@ -125,7 +124,7 @@ mboxname_check(const char *name, size_t len, const char **error_r)
 		}
 		if (c >= 0x80) {
 			*error_r = "Mailbox name contains 8-bit characters "
-			    "(use modified UTF-7)";
+				   "(use modified UTF-7)";
 			return -1;
 		}
 		if (c != '&') {

@@ -27,7 +27,8 @@ mutf7_conv(iconv_t cd, const char *in, size_t len, struct buf *out)
 		if ((op = buf_reserve(out, room)) == NULL)
 			goto fail;
 		if (iconv(cd, left ? &ip : NULL, &left, &op, &room) ==
-		    (size_t)-1 && errno != E2BIG)
+			(size_t)-1 &&
+		    errno != E2BIG)
 			goto fail;
 		out->len = (size_t)(op - out->data);
 		if (left == 0)

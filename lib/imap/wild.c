@@ -26,14 +26,14 @@
 #include "xalloc.h"
 
 struct wild {
-	size_t m;		/* compiled pattern length */
-	size_t nlit;		/* literal bytes: a shorter name cannot match */
-	size_t nw;		/* 64-bit words per state vector */
+	size_t m;    /* compiled pattern length */
+	size_t nlit; /* literal bytes: a shorter name cannot match */
+	size_t nw;   /* 64-bit words per state vector */
 	char delim;
-	uint64_t *lit;		/* [256][nw]: literal positions per byte */
-	uint64_t *star;		/* [nw]: positions holding '*' */
-	uint64_t *pct;		/* [nw]: positions holding '%' */
-	uint64_t *cur, *next;	/* scratch state vectors ([nw] each) */
+	uint64_t *lit;	      /* [256][nw]: literal positions per byte */
+	uint64_t *star;	      /* [nw]: positions holding '*' */
+	uint64_t *pct;	      /* [nw]: positions holding '%' */
+	uint64_t *cur, *next; /* scratch state vectors ([nw] each) */
 };
 
 #define WILD_BIT(v, p) ((v)[(p) / 64] |= (uint64_t)1 << ((p) % 64))

@@ -12,8 +12,8 @@
 
 #include "date.h"
 
-static const char *date_months[] = { "Jan", "Feb", "Mar", "Apr", "May",
-    "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+static const char *date_months[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+	"Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
 
 int
 date_month(const char *s)
@@ -37,10 +37,20 @@ date_month_name(int m)
 static int
 date_zone(const char *z)
 {
-	static const struct { const char *n; int m; } names[] = {
-		{ "UT", 0 }, { "GMT", 0 }, { "Z", 0 }, { "EST", -300 },
-		{ "EDT", -240 }, { "CST", -360 }, { "CDT", -300 },
-		{ "MST", -420 }, { "MDT", -360 }, { "PST", -480 },
+	static const struct {
+		const char *n;
+		int m;
+	} names[] = {
+		{ "UT", 0 },
+		{ "GMT", 0 },
+		{ "Z", 0 },
+		{ "EST", -300 },
+		{ "EDT", -240 },
+		{ "CST", -360 },
+		{ "CDT", -300 },
+		{ "MST", -420 },
+		{ "MDT", -360 },
+		{ "PST", -480 },
 		{ "PDT", -420 },
 	};
 	size_t i;
@@ -87,8 +97,8 @@ date_parse_rfc5322(const char *s, size_t len, long long *t_r, int *tz_r)
 	buf[len] = '\0';
 	p = strchr(buf, ',');
 	p = p ? p + 1 : buf;
-	n = sscanf(p, " %d %15s %d %d:%d:%d %15s", &d, mon, &y, &h, &mi,
-	    &se, zone);
+	n = sscanf(p, " %d %15s %d %d:%d:%d %15s", &d, mon, &y, &h, &mi, &se,
+	    zone);
 	if (n < 6) {
 		se = 0;
 		n = sscanf(p, " %d %15s %d %d:%d %15s", &d, mon, &y, &h, &mi,
@@ -97,8 +107,8 @@ date_parse_rfc5322(const char *s, size_t len, long long *t_r, int *tz_r)
 			return -1;
 	}
 	m = date_month(mon);
-	if (m < 0 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 ||
-	    mi > 59 || se < 0 || se > 60 || y < 0)
+	if (m < 0 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59 ||
+	    se < 0 || se > 60 || y < 0)
 		return -1;
 	if (y < 50)
 		y += 2000;
@@ -130,19 +140,20 @@ date_parse_imap_datetime(const char *s, int64_t *t_r, int32_t *tz_r)
 	for (i = 0; i < sizeof(shape) - 1; i++) {
 		unsigned char c = (unsigned char)s[i];
 
-		if (shape[i] == 'D' ? !(isdigit(c) || c == ' ') :
-		    shape[i] == 'd' ? !isdigit(c) : shape[i] == 'a' ?
-		    !isalpha(c) : shape[i] == 's' ? c != '+' && c != '-' :
-		    c != (unsigned char)shape[i])
+		if (shape[i] == 'D'	  ? !(isdigit(c) || c == ' ')
+			: shape[i] == 'd' ? !isdigit(c)
+			: shape[i] == 'a' ? !isalpha(c)
+			: shape[i] == 's' ? c != '+' && c != '-'
+					  : c != (unsigned char)shape[i])
 			return -1;
 	}
 	if (sscanf(s, "%2d-%3s-%4d %2d:%2d:%2d %c%4d%n", &d, mon, &y, &h, &mi,
-	    &se, &sign, &z, &n) != 8 || s[n] != '\0' ||
-	    (sign != '+' && sign != '-'))
+		&se, &sign, &z, &n) != 8 ||
+	    s[n] != '\0' || (sign != '+' && sign != '-'))
 		return -1;
 	m = date_month(mon);
-	if (m < 0 || strlen(mon) != 3 || d < 1 || d > 31 || h > 23 ||
-	    mi > 59 || se > 60 || z % 100 > 59)
+	if (m < 0 || strlen(mon) != 3 || d < 1 || d > 31 || h > 23 || mi > 59 ||
+	    se > 60 || z % 100 > 59)
 		return -1;
 	*tz_r = (sign == '-' ? -1 : 1) * (z / 100 * 60 + z % 100);
 	*t_r = (int64_t)date_utc(y, m, d, h, mi, se, *tz_r);
@@ -175,8 +186,7 @@ date_parse_imap_date(const char *s, long long *t_r)
 }
 
 void
-date_format_imap_datetime(long long t, int tz,
-    char out[DATE_IMAP_DATETIME_LEN])
+date_format_imap_datetime(long long t, int tz, char out[DATE_IMAP_DATETIME_LEN])
 {
 	time_t local = (time_t)(t + tz * 60LL);
 	int z = tz < 0 ? -tz : tz;
@@ -190,7 +200,7 @@ date_format_imap_datetime(long long t, int tz,
 	    tm.tm_mday, date_month_name(tm.tm_mon), tm.tm_year + 1900,
 	    tm.tm_hour, tm.tm_min, tm.tm_sec, tz < 0 ? '-' : '+', z / 60,
 	    z % 60);
-	n = strlen(tmp);	/* 26 but for years past 9999 */
+	n = strlen(tmp); /* 26 but for years past 9999 */
 	if (n >= DATE_IMAP_DATETIME_LEN)
 		n = DATE_IMAP_DATETIME_LEN - 1;
 	memcpy(out, tmp, n);

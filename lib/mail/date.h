@@ -20,8 +20,7 @@ int date_month(const char *s);
 const char *date_month_name(int m);
 /* date_parse_rfc5322 - a Date header value ("Tue, 3 Feb 2026 09:30:00
  * -0500"; obsolete zone names and two-digit years are taken) */
-int date_parse_rfc5322(const char *s, size_t len, long long *t_r,
-    int *tz_r);
+int date_parse_rfc5322(const char *s, size_t len, long long *t_r, int *tz_r);
 /* date_parse_imap_datetime - RFC 3501 date-time without its quotes,
  * digit for digit ("dd-Mon-yyyy hh:mm:ss +zzzz"; a one-digit day without
  * its leading space is taken too, as other servers do) */

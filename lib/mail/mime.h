@@ -21,27 +21,27 @@ struct buf;
 
 /* a parameter of a structured field (Content-Type, Content-Disposition) */
 struct mime_param {
-	char *name;			/* as written */
-	char *value;			/* unquoted; NULs dropped */
+	char *name;  /* as written */
+	char *value; /* unquoted; NULs dropped */
 };
 
 struct mime_part {
-	size_t hdr_off, hdr_len;	/* header, including the blank line */
+	size_t hdr_off, hdr_len; /* header, including the blank line */
 	size_t body_off, body_len;
-	size_t body_lines;		/* lines in the body */
-	char *type, *subtype;		/* lower-case; default text/plain */
-	struct mime_param *params;	/* Content-Type's; the default
-					 * text/plain has charset=US-ASCII */
+	size_t body_lines;	   /* lines in the body */
+	char *type, *subtype;	   /* lower-case; default text/plain */
+	struct mime_param *params; /* Content-Type's; the default
+				    * text/plain has charset=US-ASCII */
 	size_t nparams;
-	char *id, *description, *encoding;	/* NULL when absent */
-	char *disposition;		/* Content-Disposition's type, NULL
-					 * when absent */
-	struct mime_param *dparams;	/* and its parameters */
+	char *id, *description, *encoding; /* NULL when absent */
+	char *disposition;		   /* Content-Disposition's type, NULL
+					    * when absent */
+	struct mime_param *dparams;	   /* and its parameters */
 	size_t ndparams;
-	char *language, *location;	/* field values or NULL */
+	char *language, *location; /* field values or NULL */
 	char *md5;
-	struct mime_part *children;	/* multipart: parts; message/rfc822:
-					 * one child, the enclosed message */
+	struct mime_part *children; /* multipart: parts; message/rfc822:
+				     * one child, the enclosed message */
 	size_t nchildren;
 };
 

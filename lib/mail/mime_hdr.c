@@ -24,8 +24,8 @@ mime_hdr_next(const char *hdr, size_t len, size_t *pos, size_t *name_off,
 		if (p >= len)
 			return 0;
 		/* the blank line ends the header */
-		if (hdr[p] == '\n' || (hdr[p] == '\r' && p + 1 < len &&
-		    hdr[p + 1] == '\n'))
+		if (hdr[p] == '\n' ||
+		    (hdr[p] == '\r' && p + 1 < len && hdr[p + 1] == '\n'))
 			return 0;
 		/* the field runs to a newline not followed by blank */
 		e = p;
@@ -42,15 +42,16 @@ mime_hdr_next(const char *hdr, size_t len, size_t *pos, size_t *name_off,
 		if (c < e && hdr[c] == ':' && c > p) {
 			*name_off = p;
 			*name_len = c - p;
-			while (*name_len > 0 && (hdr[p + *name_len - 1] == ' ' ||
-			    hdr[p + *name_len - 1] == '\t'))
+			while (*name_len > 0 &&
+			    (hdr[p + *name_len - 1] == ' ' ||
+				hdr[p + *name_len - 1] == '\t'))
 				(*name_len)--;
 			*val_off = c + 1;
 			*field_end = e;
 			*pos = e;
 			return 1;
 		}
-		p = e;		/* a line without a colon: skip it */
+		p = e; /* a line without a colon: skip it */
 	}
 }
 
@@ -66,8 +67,8 @@ mime_unfold(const char *s, size_t len, struct buf *out)
 			continue;
 		buf_putc(out, s[i]);
 	}
-	while (out->len > start && (out->data[out->len - 1] == ' ' ||
-	    out->data[out->len - 1] == '\t'))
+	while (out->len > start &&
+	    (out->data[out->len - 1] == ' ' || out->data[out->len - 1] == '\t'))
 		buf_truncate(out, out->len - 1);
 }
 
@@ -107,9 +108,10 @@ mime_header_fields(const char *hdr, size_t len, const char *const *names,
 	while (mime_hdr_next(hdr, len, &pos, &no, &nl, &vo, &fe)) {
 		key.s = hdr + no;
 		key.len = nl;
-		match = n > 0 && bsearch(&key, sorted, n, sizeof(*sorted),
-		    mime_name_cmp) != NULL;
-		if (match != not)
+		match = n > 0 &&
+		    bsearch(&key, sorted, n, sizeof(*sorted), mime_name_cmp) !=
+			NULL;
+		if (match != not )
 			buf_append(out, hdr + no, fe - no);
 	}
 	free(sorted);
@@ -167,11 +169,11 @@ mime_decode_qp(const char *s, size_t len, int header, struct buf *out)
 		    (l = mime_hexval((unsigned char)s[i + 2])) >= 0) {
 			buf_putc(out, h * 16 + l);
 			i += 2;
-		} else if (s[i] == '=' && !header && (i + 1 == len ||
-		    s[i + 1] == '\r' || s[i + 1] == '\n')) {
+		} else if (s[i] == '=' && !header &&
+		    (i + 1 == len || s[i + 1] == '\r' || s[i + 1] == '\n')) {
 			/* soft line break */
-			while (i + 1 < len && (s[i + 1] == '\r' ||
-			    s[i + 1] == '\n'))
+			while (i + 1 < len &&
+			    (s[i + 1] == '\r' || s[i + 1] == '\n'))
 				i++;
 		} else if (header && s[i] == '_') {
 			buf_putc(out, ' ');
@@ -184,7 +186,8 @@ mime_decode_qp(const char *s, size_t len, int header, struct buf *out)
 void
 mime_decode_b64(const char *s, size_t len, struct buf *out)
 {
-	static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	static const char tbl[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	unsigned acc = 0;
 	int bits = 0;
 	const char *p;
@@ -225,9 +228,10 @@ mime_latin1_utf8(const char *s, size_t len, struct buf *out)
 void
 mime_charset_utf8(const char *cs, const char *s, size_t len, struct buf *out)
 {
-	if (cs != NULL && (strcasecmp(cs, "iso-8859-1") == 0 ||
-	    strcasecmp(cs, "latin1") == 0 ||
-	    strcasecmp(cs, "windows-1252") == 0))
+	if (cs != NULL &&
+	    (strcasecmp(cs, "iso-8859-1") == 0 ||
+		strcasecmp(cs, "latin1") == 0 ||
+		strcasecmp(cs, "windows-1252") == 0))
 		mime_latin1_utf8(s, len, out);
 	else if (cs == NULL || strcasecmp(cs, "utf-8") == 0 ||
 	    strcasecmp(cs, "us-ascii") == 0 ||
@@ -261,7 +265,7 @@ mime_word(const char *s, size_t len, struct buf *out)
 	memcpy(cs, s + 2, csl);
 	cs[csl] = '\0';
 	if (strchr(cs, '*'))
-		*strchr(cs, '*') = '\0';	/* RFC 2231 language */
+		*strchr(cs, '*') = '\0'; /* RFC 2231 language */
 	if (q1[1] == 'B' || q1[1] == 'b')
 		mime_decode_b64(q2, (size_t)(end - q2), &raw);
 	else if (q1[1] == 'Q' || q1[1] == 'q')
@@ -286,12 +290,14 @@ mime_decode_words(const char *s, size_t len, struct buf *out)
 		}
 		i += n;
 		/* white space between two encoded words is dropped */
-		for (j = i; j < len && (s[j] == ' ' || s[j] == '\t' ||
-		    s[j] == '\r' || s[j] == '\n'); j++)
+		for (j = i; j < len &&
+		     (s[j] == ' ' || s[j] == '\t' || s[j] == '\r' ||
+			 s[j] == '\n');
+		     j++)
 			;
 		buf_reset(&probe);
-		if (j > i && (j >= len ||
-		    mime_word(s + j, len - j, &probe) == 0))
+		if (j > i &&
+		    (j >= len || mime_word(s + j, len - j, &probe) == 0))
 			buf_append(out, s + i, j - i);
 		i = j;
 	}

@@ -10,8 +10,8 @@ struct buf;
 
 /* mime_hdr_next - next field of a header at *pos: 1 and offsets, or 0 at
  * the end of the header */
-int mime_hdr_next(const char *hdr, size_t len, size_t *pos,
-    size_t *name_off, size_t *name_len, size_t *val_off, size_t *field_end);
+int mime_hdr_next(const char *hdr, size_t len, size_t *pos, size_t *name_off,
+    size_t *name_len, size_t *val_off, size_t *field_end);
 void mime_unfold(const char *s, size_t len, struct buf *out);
 void mime_decode_qp(const char *s, size_t len, int header, struct buf *out);
 void mime_decode_b64(const char *s, size_t len, struct buf *out);

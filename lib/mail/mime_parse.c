@@ -1,7 +1,7 @@
 /*
  * mime_parse - the part tree of a message, and section lookup (the IMAP
- * BODY/BODYSTRUCTURE text of the tree is lib/imap/bodystructure's).  Offsets point into the caller's buffer; no
- * part is copied.
+ * BODY/BODYSTRUCTURE text of the tree is lib/imap/bodystructure's).  Offsets
+ * point into the caller's buffer; no part is copied.
  *
  * Invariant: whatever the input, BODY and BODYSTRUCTURE follow RFC 3501's
  * body grammar and hold no NUL (the FETCH cache separates its fields with
@@ -38,7 +38,8 @@ mime_is_token(const char *s, size_t len)
 	if (len == 0)
 		return 0;
 	for (i = 0; i < len; i++)
-		if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f ||
+		if ((unsigned char)s[i] <= 0x20 ||
+		    (unsigned char)s[i] >= 0x7f ||
 		    strchr("()<>@,;:\\\"/[]?=", s[i]) != NULL)
 			return 0;
 	return 1;
@@ -47,9 +48,10 @@ mime_is_token(const char *s, size_t len)
 int
 mime_is_leaf(const struct mime_part *p)
 {
-	return p->nchildren == 0 || (strcmp(p->type, "multipart") != 0 &&
-	    (strcmp(p->type, "message") != 0 ||
-	    strcmp(p->subtype, "rfc822") != 0));
+	return p->nchildren == 0 ||
+	    (strcmp(p->type, "multipart") != 0 &&
+		(strcmp(p->type, "message") != 0 ||
+		    strcmp(p->subtype, "rfc822") != 0));
 }
 
 /* mime_header_end - offset just past the blank line ending the header */
@@ -226,14 +228,15 @@ mime_split(struct mime_ctx *cx, struct mime_part *p, const char *boundary,
 				if (pend > start && d[pend - 1] == '\r')
 					pend--;
 				if (cx->nparts < MIME_MAX_PARTS) {
-					p->children = xreallocarray(
-					    p->children, p->nchildren + 1,
+					p->children = xreallocarray(p->children,
+					    p->nchildren + 1,
 					    sizeof(*p->children));
 					mime_parse_part(cx,
-					    &p->children[p->nchildren++],
-					    start, pend - start, depth + 1,
-					    strcmp(p->subtype, "digest") ?
-					    "text/plain" : "message/rfc822");
+					    &p->children[p->nchildren++], start,
+					    pend - start, depth + 1,
+					    strcmp(p->subtype, "digest")
+						? "text/plain"
+						: "message/rfc822");
 				}
 			}
 			if (last)
@@ -323,8 +326,7 @@ mime_parse_part(struct mime_ctx *cx, struct mime_part *p, size_t off,
 	if (strcmp(p->type, "multipart") == 0 && boundary && *boundary)
 		mime_split(cx, p, boundary, depth);
 	else if (strcmp(p->type, "message") == 0 &&
-	    strcmp(p->subtype, "rfc822") == 0 &&
-	    cx->nparts < MIME_MAX_PARTS) {
+	    strcmp(p->subtype, "rfc822") == 0 && cx->nparts < MIME_MAX_PARTS) {
 		p->children = xcalloc(1, sizeof(*p->children));
 		p->nchildren = 1;
 		mime_parse_part(cx, p->children, p->body_off, p->body_len,
@@ -428,8 +430,7 @@ mime_part_decode(const struct mime_part *part, const char *data,
 }
 
 void
-mime_body_text(const struct mime_part *part, const char *data,
-    struct buf *out)
+mime_body_text(const struct mime_part *part, const char *data, struct buf *out)
 {
 	size_t i;
 

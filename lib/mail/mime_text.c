@@ -90,8 +90,9 @@ mime_text_clean(const char *s, size_t len, struct buf *out)
 			mime_text_put_cp(0xfffd, out);
 			i++;
 		} else if (n == 1) {
-			buf_putc(out, u[i] >= 'A' && u[i] <= 'Z' ?
-			    u[i] - 'A' + 'a' : u[i]);
+			buf_putc(out,
+			    u[i] >= 'A' && u[i] <= 'Z' ? u[i] - 'A' + 'a'
+						       : u[i]);
 			i++;
 		} else {
 			buf_append(out, s + i, n);
@@ -114,8 +115,7 @@ mime_text_is_utf8(const char *cs)
  * goes on after it.  -1 (nothing appended) when iconv does not know cs.
  */
 int
-mime_charset_iconv(const char *cs, const char *s, size_t len,
-    struct buf *out)
+mime_charset_iconv(const char *cs, const char *s, size_t len, struct buf *out)
 {
 	char chunk[4096], *in = (char *)s, *o;
 	size_t inleft = len, oleft;
@@ -137,7 +137,7 @@ mime_charset_iconv(const char *cs, const char *s, size_t len,
 		mime_text_put_cp(0xfffd, out);
 		in++;
 		inleft--;
-		(void)iconv(cd, NULL, NULL, NULL, NULL);	/* reset */
+		(void)iconv(cd, NULL, NULL, NULL, NULL); /* reset */
 	}
 	iconv_close(cd);
 	return 0;
@@ -146,18 +146,16 @@ mime_charset_iconv(const char *cs, const char *s, size_t len,
 /* mime_text_convert - s[0..len) in charset cs, appended as UTF-8 as far
  * as it can be (an unknown charset is copied) */
 static void
-mime_text_convert(const char *cs, const char *s, size_t len,
-    struct buf *out)
+mime_text_convert(const char *cs, const char *s, size_t len, struct buf *out)
 {
-	if (mime_text_is_utf8(cs) ||
-	    mime_charset_iconv(cs, s, len, out) < 0)
+	if (mime_text_is_utf8(cs) || mime_charset_iconv(cs, s, len, out) < 0)
 		buf_append(out, s, len);
 }
 
 /* HTML elements whose tags separate nothing (the rest: a space) */
-static const char *const mime_html_inline[] = { "a", "abbr", "b", "big",
-    "code", "em", "font", "i", "s", "small", "span", "strike", "strong",
-    "sub", "sup", "tt", "u" };
+static const char *const mime_html_inline[] = { "a", "abbr", "b", "big", "code",
+	"em", "font", "i", "s", "small", "span", "strike", "strong", "sub",
+	"sup", "tt", "u" };
 
 /* mime_html_name - the tag name at s (after '<' and any '/'), length */
 static size_t
@@ -165,8 +163,9 @@ mime_html_name(const char *s, size_t len)
 {
 	size_t n = 0;
 
-	while (n < len && ((s[n] >= 'a' && s[n] <= 'z') ||
-	    (s[n] >= 'A' && s[n] <= 'Z') || (s[n] >= '0' && s[n] <= '9')))
+	while (n < len &&
+	    ((s[n] >= 'a' && s[n] <= 'z') || (s[n] >= 'A' && s[n] <= 'Z') ||
+		(s[n] >= '0' && s[n] <= '9')))
 		n++;
 	return n;
 }
@@ -176,8 +175,8 @@ mime_html_is_inline(const char *name, size_t n)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(mime_html_inline) /
-	    sizeof(mime_html_inline[0]); i++)
+	for (i = 0; i < sizeof(mime_html_inline) / sizeof(mime_html_inline[0]);
+	     i++)
 		if (strlen(mime_html_inline[i]) == n &&
 		    strncasecmp(mime_html_inline[i], name, n) == 0)
 			return 1;
@@ -206,7 +205,7 @@ mime_html_entity(const char *s, size_t len, struct buf *out)
 		const char *name;
 		uint32_t cp;
 	} ents[] = { { "amp", '&' }, { "lt", '<' }, { "gt", '>' },
-	    { "quot", '"' }, { "apos", '\'' }, { "nbsp", ' ' } };
+		{ "quot", '"' }, { "apos", '\'' }, { "nbsp", ' ' } };
 	size_t i = 1, j;
 	uint32_t cp = 0;
 
@@ -214,10 +213,12 @@ mime_html_entity(const char *s, size_t len, struct buf *out)
 		int hex = i + 1 < len && (s[i + 1] == 'x' || s[i + 1] == 'X');
 
 		for (i += hex ? 2 : 1; i < len && i < 12; i++) {
-			int d = s[i] >= '0' && s[i] <= '9' ? s[i] - '0' :
-			    hex && s[i] >= 'a' && s[i] <= 'f' ? s[i] - 'a' + 10 :
-			    hex && s[i] >= 'A' && s[i] <= 'F' ? s[i] - 'A' + 10 :
-			    -1;
+			int d = s[i] >= '0' && s[i] <= '9' ? s[i] - '0'
+			    : hex && s[i] >= 'a' && s[i] <= 'f'
+			    ? s[i] - 'a' + 10
+			    : hex && s[i] >= 'A' && s[i] <= 'F'
+			    ? s[i] - 'A' + 10
+			    : -1;
 
 			if (d < 0)
 				break;
@@ -253,8 +254,8 @@ mime_html_text(const char *s, size_t len, struct buf *out)
 	const char *name;
 
 	while (i < len) {
-		if (s[i] == '&' && (n = mime_html_entity(s + i, len - i,
-		    out)) > 0) {
+		if (s[i] == '&' &&
+		    (n = mime_html_entity(s + i, len - i, out)) > 0) {
 			i += n;
 			continue;
 		}
@@ -273,8 +274,8 @@ mime_html_text(const char *s, size_t len, struct buf *out)
 		if ((n == 6 && strncasecmp(name, "script", 6) == 0) ||
 		    (n == 5 && strncasecmp(name, "style", 5) == 0)) {
 			if (name[-1] != '/')
-				e = mime_html_find(s, len, e, n == 6 ?
-				    "</script" : "</style");
+				e = mime_html_find(s, len, e,
+				    n == 6 ? "</script" : "</style");
 			e = mime_html_find(s, len, e, ">");
 		}
 		if (!mime_html_is_inline(name, n))
@@ -285,12 +286,10 @@ mime_html_text(const char *s, size_t len, struct buf *out)
 
 /* mime_text_leaf - one text/ leaf's decoded, converted text */
 static void
-mime_text_leaf(const struct mime_part *part, const char *data,
-    struct buf *out)
+mime_text_leaf(const struct mime_part *part, const char *data, struct buf *out)
 {
 	struct buf raw = BUF_INIT, conv = BUF_INIT;
-	const char *cs = mime_param_get(part->params, part->nparams,
-	    "charset");
+	const char *cs = mime_param_get(part->params, part->nparams, "charset");
 
 	if (mime_part_decode(part, data, &raw) < 0)
 		buf_append(&raw, data + part->body_off, part->body_len);
@@ -308,8 +307,7 @@ mime_text_leaf(const struct mime_part *part, const char *data,
 }
 
 void
-mime_text_body(const struct mime_part *part, const char *data,
-    struct buf *out)
+mime_text_body(const struct mime_part *part, const char *data, struct buf *out)
 {
 	size_t i;
 

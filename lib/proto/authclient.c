@@ -21,13 +21,13 @@
 #include "ipc.h"
 #include "log.h"
 
-#define AUTHCLIENT_CONNECT_WAIT_MS 3000	/* authd restarting under master */
+#define AUTHCLIENT_CONNECT_WAIT_MS 3000 /* authd restarting under master */
 #define AUTHCLIENT_ADMIT_WAIT_MS 1000
 #define AUTHCLIENT_ADMIT_TIMEOUT_MS 3000
 #define AUTHCLIENT_MARGIN_MS 2000
 
 static struct ipc_msg authclient_req, authclient_rep;
-static unsigned authclient_gen;	/* link generation of the open exchange */
+static unsigned authclient_gen; /* link generation of the open exchange */
 static int authclient_warned;
 
 void
@@ -43,14 +43,15 @@ authclient_timeout_ms(void)
 	    cfg_duration_ms("authd_backend_timeout") + AUTHCLIENT_MARGIN_MS;
 }
 
-/* authclient_call - authclient_req -> authclient_rep; -1 when authd could not answer */
+/* authclient_call - authclient_req -> authclient_rep; -1 when authd could not
+ * answer */
 static int
 authclient_call(long long wait_ms, long long timeout_ms)
 {
 	const char *err;
 
 	if (authlink_call(&authclient_req, &authclient_rep, wait_ms, timeout_ms,
-	    &err) < 0) {
+		&err) < 0) {
 		log_warn("authd request failed: %s", err);
 		return -1;
 	}
@@ -68,11 +69,12 @@ authclient_admit(const struct authclient_client *cl, uint64_t *conn_id_r,
 	rep->delay_ms = 0;
 	ipc_msg_init(&authclient_req, AUTHPROTO_T_ADMIT);
 	if (ipc_put_str(&authclient_req, AUTHPROTO_ADDR, cl->addr) < 0 ||
-	    ipc_put_u32(&authclient_req, AUTHPROTO_PORT, (uint32_t)cl->port) < 0 ||
+	    ipc_put_u32(&authclient_req, AUTHPROTO_PORT, (uint32_t)cl->port) <
+		0 ||
 	    ipc_put_u64(&authclient_req, AUTHPROTO_TS, ts) < 0 ||
 	    authlink_call(&authclient_req, &authclient_rep,
-	    AUTHCLIENT_ADMIT_WAIT_MS, AUTHCLIENT_ADMIT_TIMEOUT_MS,
-	    &rep->reason) < 0)
+		AUTHCLIENT_ADMIT_WAIT_MS, AUTHCLIENT_ADMIT_TIMEOUT_MS,
+		&rep->reason) < 0)
 		goto open;
 	if (authclient_rep.type == AUTHPROTO_T_ADMITTED &&
 	    ipc_get_u64(&authclient_rep, AUTHPROTO_CONNID, conn_id_r) == 0) {
@@ -83,15 +85,16 @@ authclient_admit(const struct authclient_client *cl, uint64_t *conn_id_r,
 	if (authclient_rep.type == AUTHPROTO_T_REFUSED) {
 		rep->result = AUTHCLIENT_LIMIT;
 		if (ipc_get_str(&authclient_rep, AUTHPROTO_TEXT, rep->text,
-		    sizeof(rep->text)) < 0)
+			sizeof(rep->text)) < 0)
 			snprintf(rep->text, sizeof(rep->text),
 			    "Connection refused");
 		if (ipc_get_str(&authclient_rep, AUTHPROTO_LIMIT,
-		    rep->limit_key, sizeof(rep->limit_key)) < 0)
+			rep->limit_key, sizeof(rep->limit_key)) < 0)
 			rep->limit_key[0] = '\0';
 		rep->reason = rep->text;
 		rep->limit = rep->limit_key;
-		if (ipc_get_u64(&authclient_rep, AUTHPROTO_DELAY, &delay) == 0 &&
+		if (ipc_get_u64(&authclient_rep, AUTHPROTO_DELAY, &delay) ==
+			0 &&
 		    delay <= 60000)
 			rep->delay_ms = (long long)delay;
 		return -1;
@@ -133,7 +136,7 @@ authclient_no(const struct ipc_msg *m, struct authclient_reply *rep)
 	if (ipc_get_str(m, AUTHPROTO_TEXT, rep->text, sizeof(rep->text)) < 0)
 		snprintf(rep->text, sizeof(rep->text), "failed");
 	if (ipc_get_str(m, AUTHPROTO_LIMIT, rep->limit_key,
-	    sizeof(rep->limit_key)) < 0)
+		sizeof(rep->limit_key)) < 0)
 		rep->limit_key[0] = '\0';
 	ipc_get_u64(m, AUTHPROTO_DELAY, &delay);
 	rep->result = (enum authclient_result)code;
@@ -153,7 +156,8 @@ authclient_result(struct buf *challenge_r, struct authclient_reply *rep)
 	switch (authclient_rep.type) {
 	case AUTHPROTO_T_OK:
 		if (ipc_get_str(&authclient_rep, AUTHPROTO_USER, rep->user,
-		    sizeof(rep->user)) < 0 || rep->user[0] == '\0')
+			sizeof(rep->user)) < 0 ||
+		    rep->user[0] == '\0')
 			break;
 		rep->result = AUTHCLIENT_OK;
 		return;
@@ -187,18 +191,21 @@ authclient_put_start(uint16_t type, const struct authclient_client *cl,
     const char *mech, const char *resp, size_t resp_len)
 {
 	ipc_msg_init(&authclient_req, type);
-	if (resp_len > AUTHPROTO_MAX_RESP || strlen(mech) >= AUTHPROTO_MAX_MECH ||
+	if (resp_len > AUTHPROTO_MAX_RESP ||
+	    strlen(mech) >= AUTHPROTO_MAX_MECH ||
 	    ipc_put_str(&authclient_req, AUTHPROTO_MECH, mech) < 0 ||
-	    (resp != NULL && ipc_put(&authclient_req, AUTHPROTO_RESP, resp,
-	    resp_len) < 0) ||
+	    (resp != NULL &&
+		ipc_put(&authclient_req, AUTHPROTO_RESP, resp, resp_len) < 0) ||
 	    ipc_put_str(&authclient_req, AUTHPROTO_ADDR, cl->addr) < 0 ||
-	    ipc_put_u32(&authclient_req, AUTHPROTO_PORT, (uint32_t)cl->port) < 0 ||
-	    ipc_put_str(&authclient_req, AUTHPROTO_LADDR, cl->local_addr ?
-	    cl->local_addr : "") < 0 ||
-	    ipc_put_u32(&authclient_req, AUTHPROTO_SECURE, (uint32_t)cl->secure) < 0 ||
+	    ipc_put_u32(&authclient_req, AUTHPROTO_PORT, (uint32_t)cl->port) <
+		0 ||
+	    ipc_put_str(&authclient_req, AUTHPROTO_LADDR,
+		cl->local_addr ? cl->local_addr : "") < 0 ||
+	    ipc_put_u32(&authclient_req, AUTHPROTO_SECURE,
+		(uint32_t)cl->secure) < 0 ||
 	    ipc_put_u64(&authclient_req, AUTHPROTO_CONNID, cl->conn_id) < 0 ||
 	    ipc_put_u32(&authclient_req, AUTHPROTO_FAILS,
-	    (uint32_t)cl->failed_logins) < 0)
+		(uint32_t)cl->failed_logins) < 0)
 		return -1;
 	return 0;
 }
@@ -209,7 +216,8 @@ authclient_login_async(const struct authclient_client *cl, const char *mech,
 {
 	int r = -1;
 
-	if (authclient_put_start(AUTHPROTO_T_LOGIN, cl, mech, resp, resp_len) == 0 &&
+	if (authclient_put_start(AUTHPROTO_T_LOGIN, cl, mech, resp, resp_len) ==
+		0 &&
 	    strlen(tag) < AUTHPROTO_MAX_TAG &&
 	    ipc_put_str(&authclient_req, AUTHPROTO_TAG, tag) == 0)
 		r = authlink_event(&authclient_req);
@@ -260,26 +268,34 @@ authclient_reply_line(struct buf *out, const char *tag,
 {
 	switch (rep->result) {
 	case AUTHCLIENT_PRIVACY:
-		buf_printf(out, "%s NO [PRIVACYREQUIRED] Plaintext "
+		buf_printf(out,
+		    "%s NO [PRIVACYREQUIRED] Plaintext "
 		    "authentication is not allowed on an unencrypted "
-		    "connection\r\n", tag);
+		    "connection\r\n",
+		    tag);
 		break;
 	case AUTHCLIENT_BADMECH:
-		buf_printf(out, "%s NO [CANNOT] Unsupported authentication "
-		    "mechanism\r\n", tag);
+		buf_printf(out,
+		    "%s NO [CANNOT] Unsupported authentication "
+		    "mechanism\r\n",
+		    tag);
 		break;
 	case AUTHCLIENT_BADDATA:
 		/* authd's words when it says what was wrong */
-		buf_printf(out, "%s BAD %s\r\n", tag, authclient_text_ok(
-		    rep->reason) ? rep->reason : "Malformed authentication "
-		    "data");
+		buf_printf(out, "%s BAD %s\r\n", tag,
+		    authclient_text_ok(rep->reason)
+			? rep->reason
+			: "Malformed authentication "
+			  "data");
 		break;
 	case AUTHCLIENT_LIMIT:
 		buf_printf(out, "%s NO [LIMIT] %s\r\n", tag, rep->reason);
 		break;
 	default:
-		buf_printf(out, "%s NO [UNAVAILABLE] Authentication service "
-		    "is unavailable; try again later\r\n", tag);
+		buf_printf(out,
+		    "%s NO [UNAVAILABLE] Authentication service "
+		    "is unavailable; try again later\r\n",
+		    tag);
 		break;
 	}
 }
@@ -290,8 +306,10 @@ authclient_fail_line(struct buf *out, const char *tag, int failed_logins)
 	long long max = cfg_int("maxbadlogins");
 	int close_after = max > 0 && failed_logins >= max;
 
-	buf_printf(out, "%s NO [AUTHENTICATIONFAILED] Authentication "
-	    "failed\r\n", tag);
+	buf_printf(out,
+	    "%s NO [AUTHENTICATIONFAILED] Authentication "
+	    "failed\r\n",
+	    tag);
 	if (close_after)
 		buf_puts(out, "* BYE Too many failed logins\r\n");
 	return close_after;
@@ -303,13 +321,16 @@ authclient_start(const struct authclient_client *cl, const char *mech,
     struct authclient_reply *rep)
 {
 	authclient_reply_init(rep);
-	if (authclient_put_start(AUTHPROTO_T_START, cl, mech, resp, resp_len) < 0) {
+	if (authclient_put_start(AUTHPROTO_T_START, cl, mech, resp, resp_len) <
+	    0) {
 		rep->result = AUTHCLIENT_BADDATA;
 		rep->reason = "authentication data too long";
 		goto out;
 	}
-	if (authclient_call(AUTHCLIENT_CONNECT_WAIT_MS, authclient_timeout_ms()) < 0) {
-		authclient_unavailable(rep, "authentication service unavailable");
+	if (authclient_call(AUTHCLIENT_CONNECT_WAIT_MS,
+		authclient_timeout_ms()) < 0) {
+		authclient_unavailable(rep,
+		    "authentication service unavailable");
 		goto out;
 	}
 	authclient_gen = authlink_generation();
@@ -340,9 +361,10 @@ authclient_step_on(uint64_t conn_id, const char *resp, size_t resp_len,
 	if (conn_id != 0)
 		ipc_put_u64(&authclient_req, AUTHPROTO_CONNID, conn_id);
 	if (authclient_call(conn_id ? AUTHCLIENT_CONNECT_WAIT_MS : 0,
-	    authclient_timeout_ms()) < 0 ||
+		authclient_timeout_ms()) < 0 ||
 	    (conn_id == 0 && authlink_generation() != authclient_gen)) {
-		authclient_unavailable(rep, "authentication service unavailable");
+		authclient_unavailable(rep,
+		    "authentication service unavailable");
 	} else {
 		authclient_gen = authlink_generation();
 		authclient_result(challenge_r, rep);
@@ -358,8 +380,8 @@ authclient_step(const char *resp, size_t resp_len, struct buf *challenge_r,
 }
 
 void
-authclient_step_detached(uint64_t conn_id, const char *resp,
-    size_t resp_len, struct buf *challenge_r, struct authclient_reply *rep)
+authclient_step_detached(uint64_t conn_id, const char *resp, size_t resp_len,
+    struct buf *challenge_r, struct authclient_reply *rep)
 {
 	authclient_step_on(conn_id, resp, resp_len, challenge_r, rep);
 }
@@ -375,7 +397,8 @@ authclient_detach(uint64_t conn_id, struct authclient_reply *rep)
 	ipc_msg_init(&authclient_req, AUTHPROTO_T_DETACH);
 	ipc_put_u64(&authclient_req, AUTHPROTO_CONNID, conn_id);
 	if (authclient_call(0, AUTHCLIENT_ADMIT_TIMEOUT_MS) < 0) {
-		authclient_unavailable(rep, "authentication service unavailable");
+		authclient_unavailable(rep,
+		    "authentication service unavailable");
 		return -1;
 	}
 	if (authclient_rep.type == AUTHPROTO_T_DETACHED)
@@ -408,7 +431,7 @@ authclient_mechs(int secure, char *out, size_t size)
 	ipc_msg_init(&authclient_req, AUTHPROTO_T_MECHS);
 	ipc_put_u32(&authclient_req, AUTHPROTO_SECURE, (uint32_t)secure);
 	if (authclient_call(AUTHCLIENT_CONNECT_WAIT_MS,
-	    AUTHCLIENT_ADMIT_TIMEOUT_MS) < 0 ||
+		AUTHCLIENT_ADMIT_TIMEOUT_MS) < 0 ||
 	    authclient_rep.type != AUTHPROTO_T_MECHLIST ||
 	    ipc_get_str(&authclient_rep, AUTHPROTO_MECHS, out, size) < 0)
 		return -1;

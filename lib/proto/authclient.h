@@ -1,8 +1,8 @@
 /*
  * authclient - the imapd side of the authd protocol: admission and logins.
  *
- * Requests go over this process's authd link (lib/proto/authlink), one at a time.
- * The worker only relays SASL steps: it never sees a password check.
+ * Requests go over this process's authd link (lib/proto/authlink), one at a
+ * time. The worker only relays SASL steps: it never sees a password check.
  * Every call blocks until authd answers or the call's deadline passes
  * (authd's queue and backend deadlines plus a margin, from imapd.conf);
  * on any failure to talk to authd the link is dropped (the next call
@@ -20,24 +20,24 @@ struct buf;
 struct ipc_msg;
 
 enum authclient_result {
-	AUTHCLIENT_OK = 0,		/* authenticated: user filled */
-	AUTHCLIENT_CONTINUE,		/* challenge filled: send "+ base64" */
-	AUTHCLIENT_FAIL,		/* wrong credentials: NO [AUTHENTICATIONFAILED] */
-	AUTHCLIENT_BADMECH,		/* unknown / disallowed mechanism */
-	AUTHCLIENT_PRIVACY,		/* plaintext refused: NO [PRIVACYREQUIRED] */
-	AUTHCLIENT_BADDATA,		/* malformed SASL data: BAD */
-	AUTHCLIENT_UNAVAILABLE,	/* authd down, busy or timed out */
-	AUTHCLIENT_LIMIT,		/* authenticated, but over maxlogins_*: NO
+	AUTHCLIENT_OK = 0,   /* authenticated: user filled */
+	AUTHCLIENT_CONTINUE, /* challenge filled: send "+ base64" */
+	AUTHCLIENT_FAIL,     /* wrong credentials: NO [AUTHENTICATIONFAILED] */
+	AUTHCLIENT_BADMECH,  /* unknown / disallowed mechanism */
+	AUTHCLIENT_PRIVACY,  /* plaintext refused: NO [PRIVACYREQUIRED] */
+	AUTHCLIENT_BADDATA,  /* malformed SASL data: BAD */
+	AUTHCLIENT_UNAVAILABLE, /* authd down, busy or timed out */
+	AUTHCLIENT_LIMIT,	/* authenticated, but over maxlogins_*: NO
 				 * [LIMIT] */
 };
 
 struct authclient_client {
-	const char *addr;	/* client address, e.g. "192.0.2.7" */
+	const char *addr; /* client address, e.g. "192.0.2.7" */
 	int port;
 	const char *local_addr;
-	int secure;		/* TLS or a local socket */
-	uint64_t conn_id;	/* from authclient_admit, 0 if none */
-	int failed_logins;	/* failures so far on this connection */
+	int secure;	   /* TLS or a local socket */
+	uint64_t conn_id;  /* from authclient_admit, 0 if none */
+	int failed_logins; /* failures so far on this connection */
 };
 
 #define AUTHCLIENT_MAX_USER AUTHPROTO_MAX_USER
@@ -45,12 +45,12 @@ struct authclient_client {
 /* the outcome of a START or STEP */
 struct authclient_reply {
 	enum authclient_result result;
-	char user[AUTHCLIENT_MAX_USER];	/* AUTHCLIENT_OK: the canonical user */
+	char user[AUTHCLIENT_MAX_USER]; /* AUTHCLIENT_OK: the canonical user */
 	const char *reason;		/* short human text for NO/BAD */
-	long long delay_ms;		/* AUTHCLIENT_FAIL: hold the NO this long */
-	const char *limit;		/* AUTHCLIENT_LIMIT: which key, or "" */
-	char text[256];			/* storage for authd's reason */
-	char limit_key[64];		/* storage for authd's limit */
+	long long delay_ms; /* AUTHCLIENT_FAIL: hold the NO this long */
+	const char *limit;  /* AUTHCLIENT_LIMIT: which key, or "" */
+	char text[256];	    /* storage for authd's reason */
+	char limit_key[64]; /* storage for authd's limit */
 };
 
 /*
@@ -87,9 +87,9 @@ int authclient_result_decode(const struct ipc_msg *m, uint64_t *conn_id_r,
  * UNAVAILABLE), with its CRLF */
 void authclient_reply_line(struct buf *out, const char *tag,
     const struct authclient_reply *rep);
-/* authclient_fail_line - the tagged NO of a wrong password, the failed_logins-th
- * on the connection, and the BYE when that reaches maxbadlogins; returns
- * 1 when the connection is to be closed */
+/* authclient_fail_line - the tagged NO of a wrong password, the
+ * failed_logins-th on the connection, and the BYE when that reaches
+ * maxbadlogins; returns 1 when the connection is to be closed */
 int authclient_fail_line(struct buf *out, const char *tag, int failed_logins);
 /* authclient_step - the client's next response (decoded) */
 void authclient_step(const char *resp, size_t resp_len, struct buf *challenge_r,

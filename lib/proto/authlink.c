@@ -34,27 +34,27 @@
 #include "xalloc.h"
 
 #define AUTHLINK_RETRY_MS 1000	/* between attempts to remake the link */
-#define AUTHLINK_QUEUE_MAX 8192	/* events waiting for room on the link */
+#define AUTHLINK_QUEUE_MAX 8192 /* events waiting for room on the link */
 
 struct authlink_conn {
 	uint64_t id;
 	uint64_t ts;
 	struct authlink_conn *next;
-	uint32_t uoff;		/* the user's offset in text */
-	char text[];		/* "addr\0user\0": one allocation, as idled
-				 * keeps one of these per parked session */
+	uint32_t uoff; /* the user's offset in text */
+	char text[];   /* "addr\0user\0": one allocation, as idled
+			* keeps one of these per parked session */
 };
 
 static struct authlink_conn **authlink_tab;
 static size_t authlink_tab_size, authlink_count;
 static int authlink_fd = -1;
 static unsigned authlink_gen;
-static size_t authlink_replay_pos;		/* next bucket to replay */
+static size_t authlink_replay_pos; /* next bucket to replay */
 
 /* events the socket had no room for, oldest first */
 static struct ipc_queue authlink_q = IPC_QUEUE_INIT;
 static long long authlink_next_try;
-static char authlink_role[16];		/* announced on every new link */
+static char authlink_role[16]; /* announced on every new link */
 /* connections closed while the link was down: authd may still count
  * them against a process that handed them to us before our HOLD could
  * reach it, so it hears of them on the next link */
@@ -65,8 +65,8 @@ static size_t authlink_nlate;
 #define AUTHLINK_KICK_MAX 256
 static uint64_t authlink_kicks[AUTHLINK_KICK_MAX];
 static size_t authlink_nkicks;
-static struct ipc_msg authlink_msg;	/* events */
-static struct ipc_msg authlink_rmsg;	/* replay batches */
+static struct ipc_msg authlink_msg;  /* events */
+static struct ipc_msg authlink_rmsg; /* replay batches */
 
 static size_t
 authlink_slot(uint64_t id)
@@ -84,7 +84,8 @@ authlink_find(uint64_t id)
 
 	if (authlink_tab_size == 0)
 		return NULL;
-	for (pp = &authlink_tab[authlink_slot(id)]; *pp != NULL; pp = &(*pp)->next)
+	for (pp = &authlink_tab[authlink_slot(id)]; *pp != NULL;
+	     pp = &(*pp)->next)
 		if ((*pp)->id == id)
 			return pp;
 	return NULL;
@@ -98,7 +99,7 @@ authlink_grow(void)
 	size_t oldsize = authlink_tab_size, i, s;
 
 	authlink_tab_size = oldsize ? oldsize * 2 : 16;
-	authlink_replay_pos = 0;	/* entries moved: a replay starts over */
+	authlink_replay_pos = 0; /* entries moved: a replay starts over */
 	authlink_tab = xcalloc(authlink_tab_size, sizeof(*authlink_tab));
 	for (i = 0; i < oldsize; i++)
 		for (c = old[i]; c != NULL; c = next) {
@@ -180,7 +181,7 @@ authlink_put_group(struct ipc_msg *m, const struct authlink_conn *c)
 	    ipc_put_u64(m, AUTHPROTO_TS, c->ts) < 0 ||
 	    ipc_put_str(m, AUTHPROTO_ADDR, c->text) < 0 ||
 	    ipc_put_str(m, AUTHPROTO_USER, c->text + c->uoff) < 0) {
-		m->len = len;	/* drop the partial group */
+		m->len = len; /* drop the partial group */
 		return -1;
 	}
 	return 0;
@@ -203,9 +204,10 @@ authlink_replay(void)
 		ipc_msg_init(&authlink_rmsg, AUTHPROTO_T_HOLD);
 		n = 0;
 		/* whole buckets, while there is surely room for one more */
-		for (b = authlink_replay_pos; b < authlink_tab_size &&
-		    n < AUTHPROTO_HOLD_BATCH && authlink_rmsg.len < IPC_MAX_MSG / 2;
-		    b++)
+		for (b = authlink_replay_pos;
+		     b < authlink_tab_size && n < AUTHPROTO_HOLD_BATCH &&
+		     authlink_rmsg.len < IPC_MAX_MSG / 2;
+		     b++)
 			for (c = authlink_tab[b]; c != NULL; c = c->next)
 				if (authlink_put_group(&authlink_rmsg, c) == 0)
 					n++;
@@ -241,7 +243,8 @@ authlink_drain(void)
 static int
 authlink_pending(void)
 {
-	return ipc_queue_len(&authlink_q) > 0 || authlink_replay_pos < authlink_tab_size;
+	return ipc_queue_len(&authlink_q) > 0 ||
+	    authlink_replay_pos < authlink_tab_size;
 }
 
 /* authlink_connect_once - one non-blocking attempt; 0 linked */
@@ -259,8 +262,7 @@ authlink_connect_once(void)
 		return -1;
 	}
 	memcpy(sun.sun_path, path, strlen(path));
-	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK,
-	    0);
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -1;
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
@@ -280,11 +282,12 @@ authlink_connect_once(void)
 	}
 	while (authlink_nlate > 0) {
 		ipc_msg_init(&authlink_msg, AUTHPROTO_T_CLOSED);
-		ipc_put_u64(&authlink_msg, AUTHPROTO_CONNID, authlink_late[--authlink_nlate]);
+		ipc_put_u64(&authlink_msg, AUTHPROTO_CONNID,
+		    authlink_late[--authlink_nlate]);
 		ipc_put_u64(&authlink_msg, AUTHPROTO_TS, authproto_now_ns());
 		if (ipc_send(authlink_fd, &authlink_msg) < 0 &&
 		    ipc_queue_push(&authlink_q, &authlink_msg,
-		    AUTHLINK_QUEUE_MAX) < 0)
+			AUTHLINK_QUEUE_MAX) < 0)
 			break;
 	}
 	return authlink_drain() < 0 ? -1 : 0;
@@ -371,7 +374,7 @@ authlink_link(long long wait_ms)
 	if (authlink_fd >= 0) {
 		if (authlink_drain() >= 0)
 			return 0;
-		authlink_next_try = 0;	/* it just died: try a new one now */
+		authlink_next_try = 0; /* it just died: try a new one now */
 	}
 	if (wait_ms <= 0 && now < authlink_next_try)
 		return -1;
@@ -412,7 +415,7 @@ authlink_hold(uint64_t conn_id, const char *addr, const char *user)
 		return;
 	authlink_put(conn_id, authproto_now_ns(), addr, user);
 	if (authlink_fd < 0) {
-		authlink_link(0);	/* the replay carries it */
+		authlink_link(0); /* the replay carries it */
 		return;
 	}
 	pp = authlink_find(conn_id);
@@ -544,7 +547,7 @@ authlink_call(const struct ipc_msg *req, struct ipc_msg *rep,
 		if (authlink_flush_wait(end) == 0 &&
 		    authlink_send_wait(req, end) == 0)
 			break;
-		authlink_disconnect();	/* authd restarted: once more */
+		authlink_disconnect(); /* authd restarted: once more */
 		if (tries > 0) {
 			*error_r = "cannot send to authd";
 			return -1;
@@ -565,8 +568,8 @@ authlink_call(const struct ipc_msg *req, struct ipc_msg *rep,
 	}
 	if (r <= 0) {
 		authlink_disconnect();
-		*error_r = r == 0 ? "authd closed the connection" :
-		    "malformed reply from authd";
+		*error_r = r == 0 ? "authd closed the connection"
+				  : "malformed reply from authd";
 		return -1;
 	}
 	if (rep->fd >= 0) {

@@ -130,13 +130,13 @@ enum authproto_tag {
 	AUTHPROTO_MORE,
 };
 
-#define AUTHPROTO_MAX_TAG 64	/* an IMAP command tag, NUL included */
+#define AUTHPROTO_MAX_TAG 64 /* an IMAP command tag, NUL included */
 
-#define AUTHPROTO_MAX_USER 256	/* user names, NUL included */
-#define AUTHPROTO_MAX_ADDR 64	/* numeric client addresses */
+#define AUTHPROTO_MAX_USER 256 /* user names, NUL included */
+#define AUTHPROTO_MAX_ADDR 64  /* numeric client addresses */
 #define AUTHPROTO_MAX_MECH 32
-#define AUTHPROTO_MAX_RESP 16384	/* one decoded SASL response */
-#define AUTHPROTO_HOLD_BATCH 100	/* HOLD groups per message */
+#define AUTHPROTO_MAX_RESP 16384 /* one decoded SASL response */
+#define AUTHPROTO_HOLD_BATCH 100 /* HOLD groups per message */
 
 /* authproto_socket_path - imapd.conf authd_socket or its default (static) */
 const char *authproto_socket_path(void);

@@ -15,14 +15,14 @@ enum idleproto_type {
 	IDLEPROTO_T_PARK = 200,
 	IDLEPROTO_T_PARKED,
 	IDLEPROTO_T_RESUME,
-	IDLEPROTO_T_LIST,		/* berthctl -> idled: who is parked */
-	IDLEPROTO_T_LISTING,	/* idled -> berthctl: LINE fields */
+	IDLEPROTO_T_LIST,    /* berthctl -> idled: who is parked */
+	IDLEPROTO_T_LISTING, /* idled -> berthctl: LINE fields */
 };
 
 enum idleproto_tag {
-	IDLEPROTO_HANDOFF = 100,	/* snap uses tags below 100 */
-	IDLEPROTO_LINE,		/* "user addr seconds kind mailbox" */
-	IDLEPROTO_END,		/* u32 sessions: the last LISTING message */
+	IDLEPROTO_HANDOFF = 100, /* snap uses tags below 100 */
+	IDLEPROTO_LINE,		 /* "user addr seconds kind mailbox" */
+	IDLEPROTO_END,		 /* u32 sessions: the last LISTING message */
 };
 
 #endif

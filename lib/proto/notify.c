@@ -24,8 +24,7 @@ static time_t notify_warned;
 static const char *
 notify_sock(const char *name, char *buf, size_t size)
 {
-	snprintf(buf, size, "%s/socket/%s", cfg_str("configdirectory"),
-	    name);
+	snprintf(buf, size, "%s/socket/%s", cfg_str("configdirectory"), name);
 	return buf;
 }
 
@@ -59,8 +58,8 @@ notify_connect(void)
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	memcpy(sun.sun_path, path, strlen(path));
-	notify_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC |
-	    SOCK_NONBLOCK, 0);
+	notify_fd =
+	    socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (notify_fd < 0)
 		return -1;
 	/* a non-blocking connect to a Unix listener completes at once or
@@ -105,7 +104,7 @@ notify_write(const char *data, size_t len)
 			if (time(NULL) - notify_warned >= 60) {
 				notify_warned = time(NULL);
 				log_warn("idled is not reading change "
-				    "messages; one dropped");
+					 "messages; one dropped");
 			}
 		}
 		return -1;
@@ -129,11 +128,11 @@ notify_send(const struct notify_msg *m, const char *user, const char *name,
 	 * then once more on a new one */
 	for (attempt = 0; attempt < 2; attempt++) {
 		if (notify_connect() < 0)
-			return;		/* no idled: nobody is parked */
+			return; /* no idled: nobody is parked */
 		if (notify_write(out, off) == 0)
 			return;
 		if (errno == EAGAIN)
-			return;		/* logged; the connection is fine */
+			return; /* logged; the connection is fine */
 		close(notify_fd);
 		notify_fd = -1;
 	}
@@ -141,12 +140,13 @@ notify_send(const struct notify_msg *m, const char *user, const char *name,
 
 /* the store numbers its events as this protocol does */
 _Static_assert(STORE_EV_NEW == NOTIFY_EV_NEW &&
-    STORE_EV_EXPUNGE == NOTIFY_EV_EXPUNGE &&
-    STORE_EV_FLAGS == NOTIFY_EV_FLAGS &&
-    STORE_EV_ANNOTATION == NOTIFY_EV_ANNOTATION &&
-    STORE_EV_MAILBOXNAME == NOTIFY_EV_MAILBOXNAME &&
-    STORE_EV_SUBSCRIPTION == NOTIFY_EV_SUBSCRIPTION &&
-    STORE_W_DELETED == NOTIFY_W_DELETED, "store and notify events differ");
+	STORE_EV_EXPUNGE == NOTIFY_EV_EXPUNGE &&
+	STORE_EV_FLAGS == NOTIFY_EV_FLAGS &&
+	STORE_EV_ANNOTATION == NOTIFY_EV_ANNOTATION &&
+	STORE_EV_MAILBOXNAME == NOTIFY_EV_MAILBOXNAME &&
+	STORE_EV_SUBSCRIPTION == NOTIFY_EV_SUBSCRIPTION &&
+	STORE_W_DELETED == NOTIFY_W_DELETED,
+    "store and notify events differ");
 
 void
 notify_store_event(const struct store_event *ev, void *ctx)
@@ -194,8 +194,9 @@ notify_parse(const void *data, size_t len, struct notify_change *c_r)
 		return -1;
 	if ((c_r->user = notify_str(d, len, &off, NOTIFY_MAX_USER)) == NULL ||
 	    (c_r->name = notify_str(d, len, &off, NOTIFY_MAX_NAME)) == NULL ||
-	    (c_r->oldname = notify_str(d, len, &off,
-	    NOTIFY_MAX_NAME)) == NULL || off != len)
+	    (c_r->oldname = notify_str(d, len, &off, NOTIFY_MAX_NAME)) ==
+		NULL ||
+	    off != len)
 		return -1;
 	return 0;
 }

@@ -23,18 +23,19 @@
 #include <stdint.h>
 
 /* events, as RFC 5465 names them; also the "what" of a change */
-#define NOTIFY_EV_NEW		0x0001	/* MessageNew */
-#define NOTIFY_EV_EXPUNGE	0x0002	/* MessageExpunge */
-#define NOTIFY_EV_FLAGS		0x0004	/* FlagChange */
-#define NOTIFY_EV_ANNOTATION	0x0008	/* AnnotationChange */
-#define NOTIFY_EV_MAILBOXNAME	0x0010	/* MailboxName */
-#define NOTIFY_EV_SUBSCRIPTION	0x0020	/* SubscriptionChange */
-#define NOTIFY_EV_MAILBOXMETA	0x0040	/* MailboxMetadataChange */
-#define NOTIFY_EV_SERVERMETA	0x0080	/* ServerMetadataChange */
-#define NOTIFY_EV_MESSAGE	(NOTIFY_EV_NEW | NOTIFY_EV_EXPUNGE | \
-				 NOTIFY_EV_FLAGS | NOTIFY_EV_ANNOTATION)
+#define NOTIFY_EV_NEW 0x0001	      /* MessageNew */
+#define NOTIFY_EV_EXPUNGE 0x0002      /* MessageExpunge */
+#define NOTIFY_EV_FLAGS 0x0004	      /* FlagChange */
+#define NOTIFY_EV_ANNOTATION 0x0008   /* AnnotationChange */
+#define NOTIFY_EV_MAILBOXNAME 0x0010  /* MailboxName */
+#define NOTIFY_EV_SUBSCRIPTION 0x0020 /* SubscriptionChange */
+#define NOTIFY_EV_MAILBOXMETA 0x0040  /* MailboxMetadataChange */
+#define NOTIFY_EV_SERVERMETA 0x0080   /* ServerMetadataChange */
+#define NOTIFY_EV_MESSAGE                                                      \
+	(NOTIFY_EV_NEW | NOTIFY_EV_EXPUNGE | NOTIFY_EV_FLAGS |                 \
+	    NOTIFY_EV_ANNOTATION)
 /* only in a change's what: the mailbox was deleted (with MAILBOXNAME) */
-#define NOTIFY_W_DELETED	0x0100
+#define NOTIFY_W_DELETED 0x0100
 
 #define NOTIFY_VERSION 2
 #define NOTIFY_MAX_USER 256
@@ -42,15 +43,15 @@
 #define NOTIFY_SEND_WAIT_MS 200
 
 struct notify_msg {
-	uint16_t version;	/* NOTIFY_VERSION */
-	uint16_t what;		/* NOTIFY_EV_* and NOTIFY_W_* of this change */
-	uint32_t mboxid;	/* 0: not about one mailbox (subscriptions) */
+	uint16_t version; /* NOTIFY_VERSION */
+	uint16_t what;	  /* NOTIFY_EV_* and NOTIFY_W_* of this change */
+	uint32_t mboxid;  /* 0: not about one mailbox (subscriptions) */
 	uint32_t uidvalidity;
-	uint32_t exists;	/* after the change */
+	uint32_t exists; /* after the change */
 	uint32_t uidnext;
 	uint32_t unseen;
-	uint64_t prevmodseq;	/* HIGHESTMODSEQ before the change */
-	uint64_t modseq;	/* and after */
+	uint64_t prevmodseq; /* HIGHESTMODSEQ before the change */
+	uint64_t modseq;     /* and after */
 };
 
 /* a received message, strings pointing into the receive buffer */
@@ -59,8 +60,8 @@ struct notify_change {
 	const char *user, *name, *oldname;
 };
 
-#define NOTIFY_MAX_MSG (sizeof(struct notify_msg) + NOTIFY_MAX_USER + \
-	2 * NOTIFY_MAX_NAME)
+#define NOTIFY_MAX_MSG                                                         \
+	(sizeof(struct notify_msg) + NOTIFY_MAX_USER + 2 * NOTIFY_MAX_NAME)
 
 /* notify_path - the socket path (static storage) */
 const char *notify_path(void);
@@ -71,8 +72,8 @@ const char *notify_idled_path(void);
  * mailbox's owner and name; oldname is the name before a rename, or NULL.
  * May wait up to NOTIFY_SEND_WAIT_MS; never fails the caller.
  */
-void notify_send(const struct notify_msg *m, const char *user,
-    const char *name, const char *oldname);
+void notify_send(const struct notify_msg *m, const char *user, const char *name,
+    const char *oldname);
 /* notify_store_event - a store_event_fn (lib/store) that sends each
  * committed change with notify_send: install it with
  * store_set_event_fn(st, notify_store_event, NULL) */

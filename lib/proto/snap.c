@@ -15,12 +15,34 @@
 #include "xalloc.h"
 
 enum snap_tag {
-	SNAP_USER = 1, SNAP_MAILBOX, SNAP_ADDR, SNAP_TAG, SNAP_MBOXID,
-	SNAP_UIDVALIDITY, SNAP_MAXUID, SNAP_MODSEQ, SNAP_PORT, SNAP_FLAGS,
-	SNAP_PENDING, SNAP_VERS, SNAP_KIND, SNAP_CONNID, SNAP_FAILED,
-	SNAP_SINCE, SNAP_EXISTS, SNAP_RECENT_LO, SNAP_RECENT_HI, SNAP_WATCH,
-	SNAP_USER_EVENTS, SNAP_SPEC, SNAP_WAKE, SNAP_REPLY, SNAP_MECH,
-	SNAP_CONTD, SNAP_SAVED, SNAP_ZDICT,
+	SNAP_USER = 1,
+	SNAP_MAILBOX,
+	SNAP_ADDR,
+	SNAP_TAG,
+	SNAP_MBOXID,
+	SNAP_UIDVALIDITY,
+	SNAP_MAXUID,
+	SNAP_MODSEQ,
+	SNAP_PORT,
+	SNAP_FLAGS,
+	SNAP_PENDING,
+	SNAP_VERS,
+	SNAP_KIND,
+	SNAP_CONNID,
+	SNAP_FAILED,
+	SNAP_SINCE,
+	SNAP_EXISTS,
+	SNAP_RECENT_LO,
+	SNAP_RECENT_HI,
+	SNAP_WATCH,
+	SNAP_USER_EVENTS,
+	SNAP_SPEC,
+	SNAP_WAKE,
+	SNAP_REPLY,
+	SNAP_MECH,
+	SNAP_CONTD,
+	SNAP_SAVED,
+	SNAP_ZDICT,
 };
 
 void
@@ -49,8 +71,8 @@ snap_watch_add(struct snap *sn, uint32_t mboxid, uint32_t events,
 		}
 	if (sn->nwatch >= SNAP_MAX_WATCH)
 		return -1;
-	sn->watch = xreallocarray(sn->watch, sn->nwatch + 1,
-	    sizeof(*sn->watch));
+	sn->watch =
+	    xreallocarray(sn->watch, sn->nwatch + 1, sizeof(*sn->watch));
 	sn->watch[sn->nwatch].mboxid = mboxid;
 	sn->watch[sn->nwatch].events = events;
 	sn->watch[sn->nwatch++].modseq = modseq;
@@ -63,10 +85,13 @@ enum snap_ftype { SF_U32, SF_U64, SF_STR, SF_BUF };
 static const struct snap_field {
 	uint16_t tag;
 	enum snap_ftype type;
-	size_t off, size;	/* size: SF_STR's array */
+	size_t off, size; /* size: SF_STR's array */
 } snap_fields[] = {
-#define SF(tag, type, member) { tag, type, offsetof(struct snap, member), \
-	sizeof(((struct snap *)0)->member) }
+#define SF(tag, type, member)                                                  \
+	{                                                                      \
+		tag, type, offsetof(struct snap, member),                      \
+		    sizeof(((struct snap *)0)->member)                         \
+	}
 	SF(SNAP_KIND, SF_U32, kind),
 	SF(SNAP_FLAGS, SF_U32, flags),
 	SF(SNAP_USER, SF_STR, user),
@@ -130,7 +155,7 @@ snap_put(const struct snap *sn, struct ipc_msg *m)
 		if (snap_put_field(m, sn, &snap_fields[i]) < 0)
 			return -1;
 	if (ipc_put(m, SNAP_WATCH, sn->watch ? (const void *)sn->watch : "",
-	    sn->nwatch * sizeof(*sn->watch)) < 0 ||
+		sn->nwatch * sizeof(*sn->watch)) < 0 ||
 	    ipc_put_u32(m, SNAP_CONTD, sn->pending_contd) < 0)
 		return -1;
 	if (sn->saved.len > 0 &&
@@ -188,8 +213,7 @@ snap_get_watch(const struct ipc_msg *m, struct snap *sn)
 		return -1;
 	sn->nwatch = (uint32_t)(len / sizeof(struct snap_watch));
 	if (sn->nwatch > 0) {
-		sn->watch = xreallocarray(NULL, sn->nwatch,
-		    sizeof(*sn->watch));
+		sn->watch = xreallocarray(NULL, sn->nwatch, sizeof(*sn->watch));
 		memcpy(sn->watch, p, len);
 	}
 	return 0;
@@ -228,7 +252,9 @@ snap_get(const struct ipc_msg *m, struct snap *sn)
 	    sn->pending_contd > sn->pending.len)
 		sn->pending_contd = 0;
 	return snap_get_opt(m, SNAP_SAVED, &sn->saved) < 0 ||
-	    snap_get_opt(m, SNAP_ZDICT, &sn->zdict) < 0 ? -1 : 0;
+		snap_get_opt(m, SNAP_ZDICT, &sn->zdict) < 0
+	    ? -1
+	    : 0;
 }
 
 void

@@ -44,13 +44,14 @@
 struct ipc_msg;
 
 #define SNAP_VERSION 2
-#define SNAP_MAX_PENDING 8192	/* client bytes read while parked: a
-				 * whole pre-login command fits */
-#define SNAP_MAX_WATCH 1000	/* watched mailboxes */
-#define SNAP_MAX_SPEC 32768	/* notify_spec bytes */
-#define SNAP_MAX_REPLY 512	/* reply bytes */
-#define SNAP_MAX_SAVED 8192	/* saved bytes */
-#define SNAP_MAX_ZDICT 16384	/* zdict bytes */
+#define SNAP_MAX_PENDING                                                       \
+	8192		     /* client bytes read while parked: a              \
+			      * whole pre-login command fits */
+#define SNAP_MAX_WATCH 1000  /* watched mailboxes */
+#define SNAP_MAX_SPEC 32768  /* notify_spec bytes */
+#define SNAP_MAX_REPLY 512   /* reply bytes */
+#define SNAP_MAX_SAVED 8192  /* saved bytes */
+#define SNAP_MAX_ZDICT 16384 /* zdict bytes */
 
 enum snap_kind {
 	SNAP_K_IDLE = 1,
@@ -60,84 +61,90 @@ enum snap_kind {
 
 struct snap_watch {
 	uint32_t mboxid;
-	uint32_t events;	/* NOTIFY_EV_* | SNAP_W_* */
-	uint64_t modseq;	/* HIGHESTMODSEQ the client was told of */
+	uint32_t events; /* NOTIFY_EV_* | SNAP_W_* */
+	uint64_t modseq; /* HIGHESTMODSEQ the client was told of */
 };
 
 struct snap {
-	uint32_t kind;		/* enum snap_kind */
-	uint32_t flags;		/* SNAP_F_* */
-	char user[256];		/* "" for SNAP_K_NOTAUTH */
+	uint32_t kind;	/* enum snap_kind */
+	uint32_t flags; /* SNAP_F_* */
+	char user[256]; /* "" for SNAP_K_NOTAUTH */
 	char addr[64];
 	uint32_t port;
 	char tag[64];		/* SNAP_K_IDLE: the IDLE command's tag;
 				 * AUTHWAIT: the login's */
 	char mech[32];		/* AUTHWAIT: the login's mechanism */
 	uint64_t conn_id;	/* authd's admission id, 0 if none */
-	uint32_t failed_logins;	/* on this connection */
+	uint32_t failed_logins; /* on this connection */
 	int64_t idle_since_ms;	/* CLOCK_MONOTONIC: IDLE/wait began */
 	/* selected mailbox (SNAP_F_SELECTED) */
 	char mailbox[1024];
 	uint32_t mboxid;
 	uint32_t uidvalidity;
-	uint32_t maxuid;	/* highest UID the client knows */
-	uint32_t exists;	/* messages in the client's view */
-	uint32_t recent_lo;	/* UIDs in (recent_lo, recent_hi] are */
-	uint32_t recent_hi;	/* \Recent for this session */
-	uint64_t modseq;	/* the view is as of this HIGHESTMODSEQ */
+	uint32_t maxuid;    /* highest UID the client knows */
+	uint32_t exists;    /* messages in the client's view */
+	uint32_t recent_lo; /* UIDs in (recent_lo, recent_hi] are */
+	uint32_t recent_hi; /* \Recent for this session */
+	uint64_t modseq;    /* the view is as of this HIGHESTMODSEQ */
 	/* what wakes the session besides client input */
-	struct snap_watch *watch;	/* malloc'ed, nwatch entries */
+	struct snap_watch *watch; /* malloc'ed, nwatch entries */
 	uint32_t nwatch;
 	uint32_t user_events;	/* NOTIFY_EV_MAILBOXNAME | ..SUBSCRIPTION */
-	struct buf notify_spec;	/* opaque to idled */
+	struct buf notify_spec; /* opaque to idled */
 	/* SNAP_K_NOTAUTH */
-	int64_t wake_ms;	/* CLOCK_MONOTONIC: when to send reply */
-	struct buf reply;	/* e.g. "a1 NO [AUTHENTICATIONFAILED] ...\r\n" */
-	struct buf pending;	/* bytes the client sent while parked, or
-				 * the command it had begun when parked */
-	uint32_t pending_contd;	/* every synchronizing literal announced in
+	int64_t wake_ms;    /* CLOCK_MONOTONIC: when to send reply */
+	struct buf reply;   /* e.g. "a1 NO [AUTHENTICATIONFAILED] ...\r\n" */
+	struct buf pending; /* bytes the client sent while parked, or
+			     * the command it had begun when parked */
+	uint32_t pending_contd; /* every synchronizing literal announced in
 				 * pending[0..pending_contd) has had its
 				 * "+" continuation; one announced later
 				 * has not (absent in the message: 0) */
 	/* optional, opaque to idled (absent in the message: empty) */
-	struct buf saved;	/* SEARCHRES "$": the UIDs as a UID set */
-	struct buf zdict;	/* SNAP_F_DEFLATE: the worker's encoding of
-				 * its inflater (the client's window) */
+	struct buf saved; /* SEARCHRES "$": the UIDs as a UID set */
+	struct buf zdict; /* SNAP_F_DEFLATE: the worker's encoding of
+			   * its inflater (the client's window) */
 };
 
 #define SNAP_F_CONDSTORE 0x01
-#define SNAP_F_READONLY  0x02	/* EXAMINE */
-#define SNAP_F_SECURE    0x04	/* TLS or a local socket */
-#define SNAP_F_SELECTED  0x08	/* a mailbox is selected */
-#define SNAP_F_CLOSE     0x10	/* NOTAUTH: close after the reply */
-#define SNAP_F_QRESYNC   0x20
-#define SNAP_F_NOTIFY    0x40	/* NOTIFY SET active: watched changes wake
-				 * a SNAP_K_WAIT session too */
-#define SNAP_F_AUTHWAIT  0x80	/* NOTAUTH: its login (tag, mech) is with
-				 * authd, whose RESULT comes to idled */
-#define SNAP_F_LOGGEDIN  0x100	/* NOTAUTH: that login succeeded as user;
-				 * the worker completes it */
-#define SNAP_F_TLS       0x200	/* under TLS: tlsd relays the client */
-#define SNAP_F_SASLWAIT  0x400	/* NOTAUTH: inside AUTHENTICATE (tag,
-				 * mech), the client owes its next SASL
-				 * response; authd keeps the exchange
-				 * under conn_id.  A whole line of input
-				 * wakes it; at wake_ms idled sends reply
-				 * (the timeout's NO) and drops pending */
-#define SNAP_F_REV2      0x800	/* ENABLE IMAP4rev2 */
-#define SNAP_F_UTF8      0x1000	/* ENABLE UTF8=ACCEPT (or IMAP4rev2) */
-#define SNAP_F_DEFLATE   0x2000	/* COMPRESS=DEFLATE is on (RFC 4978):
-				 * the client's bytes (pending too) are
-				 * deflated, idled cannot read them and
-				 * wakes a worker on any; what idled
-				 * writes goes as stored deflate blocks
-				 * (snap_deflate_stored); zdict restores
-				 * the worker's inflater */
+#define SNAP_F_READONLY 0x02 /* EXAMINE */
+#define SNAP_F_SECURE 0x04   /* TLS or a local socket */
+#define SNAP_F_SELECTED 0x08 /* a mailbox is selected */
+#define SNAP_F_CLOSE 0x10    /* NOTAUTH: close after the reply */
+#define SNAP_F_QRESYNC 0x20
+#define SNAP_F_NOTIFY                                                          \
+	0x40 /* NOTIFY SET active: watched changes wake                        \
+	      * a SNAP_K_WAIT session too */
+#define SNAP_F_AUTHWAIT                                                        \
+	0x80 /* NOTAUTH: its login (tag, mech) is with                         \
+	      * authd, whose RESULT comes to idled */
+#define SNAP_F_LOGGEDIN                                                        \
+	0x100		 /* NOTAUTH: that login succeeded as user;             \
+			  * the worker completes it */
+#define SNAP_F_TLS 0x200 /* under TLS: tlsd relays the client */
+#define SNAP_F_SASLWAIT                                                        \
+	0x400		   /* NOTAUTH: inside AUTHENTICATE (tag,               \
+			    * mech), the client owes its next SASL             \
+			    * response; authd keeps the exchange               \
+			    * under conn_id.  A whole line of input            \
+			    * wakes it; at wake_ms idled sends reply           \
+			    * (the timeout's NO) and drops pending */
+#define SNAP_F_REV2 0x800  /* ENABLE IMAP4rev2 */
+#define SNAP_F_UTF8 0x1000 /* ENABLE UTF8=ACCEPT (or IMAP4rev2) */
+#define SNAP_F_DEFLATE                                                         \
+	0x2000 /* COMPRESS=DEFLATE is on (RFC 4978):                           \
+		* the client's bytes (pending too) are                         \
+		* deflated, idled cannot read them and                         \
+		* wakes a worker on any; what idled                            \
+		* writes goes as stored deflate blocks                         \
+		* (snap_deflate_stored); zdict restores                        \
+		* the worker's inflater */
 
 /* in snap_watch.events besides NOTIFY_EV_*: */
-#define SNAP_W_SELECTED  0x10000	/* the selected mailbox */
-#define SNAP_W_NEWFETCH  0x20000	/* MessageNew wants FETCH data: only
-					 * a worker can answer it */
+#define SNAP_W_SELECTED 0x10000 /* the selected mailbox */
+#define SNAP_W_NEWFETCH                                                        \
+	0x20000 /* MessageNew wants FETCH data: only                           \
+		 * a worker can answer it */
 
 /* snap_init - an empty snapshot (bufs with their maxima) */
 void snap_init(struct snap *sn);

@@ -33,14 +33,14 @@ enum tlsp_tag {
 	TLSPROTO_PORT,
 	TLSPROTO_CONNID,
 	TLSPROTO_FAILED,
-	TLSPROTO_VERSION,		/* "TLSv1.3" */
-	TLSPROTO_CIPHER,		/* "TLS_AES_256_GCM_SHA384" */
-	TLSPROTO_SNI,		/* the server name the client asked for */
-	TLSPROTO_PEER,		/* the client certificate's subject */
-	TLSPROTO_STARTTLS,		/* u32 1: came by STARTTLS, no greeting */
-	TLSPROTO_HANDOFF,		/* STARTTLS: where to deliver the session */
+	TLSPROTO_VERSION,  /* "TLSv1.3" */
+	TLSPROTO_CIPHER,   /* "TLS_AES_256_GCM_SHA384" */
+	TLSPROTO_SNI,	   /* the server name the client asked for */
+	TLSPROTO_PEER,	   /* the client certificate's subject */
+	TLSPROTO_STARTTLS, /* u32 1: came by STARTTLS, no greeting */
+	TLSPROTO_HANDOFF,  /* STARTTLS: where to deliver the session */
 };
 
-#define TLSPROTO_MAX_NAME 256	/* SNI, PEER, HANDOFF, NUL included */
+#define TLSPROTO_MAX_NAME 256 /* SNI, PEER, HANDOFF, NUL included */
 
 #endif

@@ -22,7 +22,7 @@
 #include "store_int.h"
 #include "xalloc.h"
 
-#define STORE_RETRIES 1000	/* at most about 10 s of back-off in all */
+#define STORE_RETRIES 1000 /* at most about 10 s of back-off in all */
 #define STORE_BACKOFF_MAX_US 10000
 #define STORE_REC_VERSION 1
 
@@ -97,8 +97,8 @@ store_changed(struct store *st, const char *user, const char *name,
 			c = &st->changed[i];
 	if (c == NULL) {
 		if (st->nchanged == st->changed_size) {
-			st->changed_size = st->changed_size ?
-			    st->changed_size * 2 : 8;
+			st->changed_size =
+			    st->changed_size ? st->changed_size * 2 : 8;
 			st->changed = xreallocarray(st->changed,
 			    st->changed_size, sizeof(*st->changed));
 		}
@@ -179,8 +179,10 @@ store_dberr(struct store *st, const char **error_r, const char *what, int r)
 	if (r == DB_RUNRECOVERY)
 		st->needs_recovery = 1;
 	if (r == ENOMEM)
-		return store_fail(st, error_r, "%s: lock table or region "
-		    "full (shortage): %s", what, db_strerror(r));
+		return store_fail(st, error_r,
+		    "%s: lock table or region "
+		    "full (shortage): %s",
+		    what, db_strerror(r));
 	return store_fail(st, error_r, "%s: %s", what, db_strerror(r));
 }
 
@@ -231,8 +233,7 @@ store_mkdirs(const char *path)
 }
 
 int
-store_open_db(struct store *st, DB **db, const char *name,
-    const char **error_r)
+store_open_db(struct store *st, DB **db, const char *name, const char **error_r)
 {
 	char what[64];
 	int r, tries;
@@ -292,7 +293,8 @@ store_complete_check(struct store *st, int flags, const char **error_r)
 		return 0;
 	if (store_file_any(st)) {
 		st->open_nodb = 1;
-		store_fail(st, error_r, "the database in %s/db does not know "
+		store_fail(st, error_r,
+		    "the database in %s/db does not know "
 		    "the mail in %s (it is missing, new or partial): nothing "
 		    "will run on it; rebuild it with `berthctl reconstruct`",
 		    st->configdir, st->partdir);
@@ -337,8 +339,8 @@ store_set_cachesize(unsigned long long bytes)
 {
 	if (bytes > 0 && bytes < STORE_CACHESIZE_MIN)
 		bytes = STORE_CACHESIZE_MIN;
-	store_cachesize = bytes > STORE_CACHESIZE_MAX ? STORE_CACHESIZE_MAX :
-	    bytes;
+	store_cachesize =
+	    bytes > STORE_CACHESIZE_MAX ? STORE_CACHESIZE_MAX : bytes;
 }
 
 unsigned
@@ -415,12 +417,11 @@ store_env_join(const char *configdir, DB_ENV **env_r, int *missing_r,
 		free(envdir);
 		return -1;
 	}
-	r = (*env_r)->open(*env_r, envdir, DB_INIT_TXN | DB_INIT_LOCK |
-	    DB_INIT_LOG | DB_INIT_MPOOL, 0640);
+	r = (*env_r)->open(*env_r, envdir,
+	    DB_INIT_TXN | DB_INIT_LOCK | DB_INIT_LOG | DB_INIT_MPOOL, 0640);
 	if (r != 0) {
 		*missing_r = r == ENOENT;
-		err_set(err, "open environment %s: %s", envdir,
-		    db_strerror(r));
+		err_set(err, "open environment %s: %s", envdir, db_strerror(r));
 		(*env_r)->close(*env_r, 0);
 		*env_r = NULL;
 		free(envdir);
@@ -513,14 +514,16 @@ store_stats(const char *configdir, store_stat_fn *cb, void *ctx,
 	if (r == 0 && (r = env->log_stat(env, &lg, 0)) == 0) {
 		STORE_STAT("log_file", lg->st_cur_file);
 		STORE_STAT("log_offset", lg->st_cur_offset);
-		STORE_STAT("log_bytes", (unsigned long long)lg->st_w_mbytes *
-		    1048576 + lg->st_w_bytes);
+		STORE_STAT("log_bytes",
+		    (unsigned long long)lg->st_w_mbytes * 1048576 +
+			lg->st_w_bytes);
 		STORE_STAT("log_syncs", lg->st_scount);
 		free(lg);
 	}
 	if (r == 0 && (r = env->memp_stat(env, &ms, NULL, 0)) == 0) {
-		STORE_STAT("cache_bytes", (unsigned long long)ms->st_gbytes *
-		    1073741824ULL + ms->st_bytes);
+		STORE_STAT("cache_bytes",
+		    (unsigned long long)ms->st_gbytes * 1073741824ULL +
+			ms->st_bytes);
 		STORE_STAT("cache_pages", ms->st_pages);
 		STORE_STAT("cache_dirty", ms->st_page_dirty);
 		STORE_STAT("cache_hits", ms->st_cache_hit);
@@ -554,7 +557,7 @@ store_room(struct store *st, const char **error_r)
 
 	for (tries = 0; tries < 2; tries++) {
 		if (st->env->lock_stat(st->env, &ls, 0) != 0)
-			return 0;	/* cannot tell: try */
+			return 0; /* cannot tell: try */
 		lockers = ls->st_nlockers;
 		max_lockers = ls->st_maxlockers;
 		locks = ls->st_nlocks;
@@ -567,9 +570,10 @@ store_room(struct store *st, const char **error_r)
 			break;
 	}
 	st->open_short = 1;
-	return store_fail(st, error_r, "lock table or region full "
-	    "(shortage): lockers=%u of %u locks=%u of %u in use", lockers,
-	    max_lockers, locks, max_locks);
+	return store_fail(st, error_r,
+	    "lock table or region full "
+	    "(shortage): lockers=%u of %u locks=%u of %u in use",
+	    lockers, max_lockers, locks, max_locks);
 }
 
 int
@@ -590,8 +594,8 @@ store_open(const char *configdir, const char *partdir, int flags,
 	envdir = xasprintf("%s/db", configdir);
 	tmpdir = xasprintf("%s/tmp", partdir);
 	if (store_mkdirs(envdir) < 0 || store_mkdirs(tmpdir) < 0) {
-		store_fail(st, &e, "cannot create %s or %s: %s", envdir,
-		    tmpdir, strerror(errno));
+		store_fail(st, &e, "cannot create %s or %s: %s", envdir, tmpdir,
+		    strerror(errno));
 		goto fail;
 	}
 	if (store_file_dirs(st, &e) < 0)
@@ -637,8 +641,10 @@ store_open(const char *configdir, const char *partdir, int flags,
 fail:
 	/* the message lives in st->err: copy it out */
 	err_set(err, "%s", st->err);
-	r = st->open_nodb ? STORE_ENODB : st->needs_recovery ?
-	    STORE_ERECOVER : st->open_short ? STORE_ESHORTAGE : -1;
+	r = st->open_nodb	 ? STORE_ENODB
+	    : st->needs_recovery ? STORE_ERECOVER
+	    : st->open_short	 ? STORE_ESHORTAGE
+				 : -1;
 	free(envdir);
 	free(tmpdir);
 	store_close(&st);
@@ -667,16 +673,16 @@ store_close(struct store **stp)
 	struct store *st = *stp;
 	/* secondaries before their primaries */
 	DB **dbs[] = { &st->modseq, &st->xmodseq, &st->mboxes, &st->index,
-	    &st->expunged, &st->cache, &st->refs, &st->subs, &st->meta,
-	    &st->byid, &st->dup, &st->quota };
+		&st->expunged, &st->cache, &st->refs, &st->subs, &st->meta,
+		&st->byid, &st->dup, &st->quota };
 	size_t i;
 
 	if (st == NULL)
 		return;
 	/* a store that needs recovery (ours or another process's panic)
 	 * closes without a line per handle: recovery is what it needs */
-	if (st->env != NULL && (st->needs_recovery ||
-	    store_env_panicked(st->env)))
+	if (st->env != NULL &&
+	    (st->needs_recovery || store_env_panicked(st->env)))
 		st->env->set_errcall(st->env, NULL);
 	for (i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++)
 		if (*dbs[i] != NULL)
@@ -715,7 +721,7 @@ store_jboot_start(struct store *st, const char **error_r)
 	if ((r = store_jboot_marked(st, error_r)) != 0)
 		return r < 0 ? -1 : 0;
 	log_info("journal bootstrap: the journals are not known complete; "
-	    "writing every user's from the database");
+		 "writing every user's from the database");
 	return store_jboot_all(st, store_jboot_log, NULL, error_r);
 }
 
@@ -726,8 +732,8 @@ store_recover(const char *configdir, const char *partdir, struct err *err)
 	const char *e;
 	int swept;
 
-	if ((swept = store_open(configdir, partdir, STORE_OPEN_RECOVER |
-	    STORE_OPEN_CREATE, &st, err)) < 0)
+	if ((swept = store_open(configdir, partdir,
+		 STORE_OPEN_RECOVER | STORE_OPEN_CREATE, &st, err)) < 0)
 		return swept;
 	/* what the journals hold and the database lost, before the sweep
 	 * can take a file a replayed record refers to */
@@ -741,7 +747,7 @@ store_recover(const char *configdir, const char *partdir, struct err *err)
 	if (swept >= 0)
 		swept = store_file_sweep(st, 0, &e);
 	if (swept < 0)
-		err_set(err, "%s", e);	/* e may live in st: copy it first */
+		err_set(err, "%s", e); /* e may live in st: copy it first */
 	store_close(&st);
 	return swept < 0 ? -1 : swept;
 }
@@ -821,13 +827,12 @@ store_run_txn(struct store *st, store_op_fn *op, void *arg,
 		store_changes_reset(st);
 		store_jnl_reset(st);
 		if ((r = st->env->txn_begin(st->env, NULL, &txn,
-		    DB_TXN_NOWAIT)) != 0)
+			 DB_TXN_NOWAIT)) != 0)
 			return store_dberr(st, error_r, "txn_begin", r);
 		r = op(st, txn, arg);
 		if (r == DB_LOCK_DEADLOCK || r == DB_LOCK_NOTGRANTED) {
 			txn->abort(txn);
-			if (attempt % 16 == 15 &&
-			    (r = store_failchk(st)) != 0)
+			if (attempt % 16 == 15 && (r = store_failchk(st)) != 0)
 				/* DB_RUNRECOVERY: a process died inside the
 				 * library */
 				return store_dberr(st, error_r, "failchk", r);
@@ -853,8 +858,10 @@ store_run_txn(struct store *st, store_op_fn *op, void *arg,
 		store_changes_send(st);
 		return r;
 	}
-	return store_fail(st, error_r, "database busy: gave up after %d "
-	    "retries", STORE_RETRIES);
+	return store_fail(st, error_r,
+	    "database busy: gave up after %d "
+	    "retries",
+	    STORE_RETRIES);
 }
 
 /* ---- mailboxes ---- */
@@ -879,8 +886,7 @@ store_name_ok(const char *name)
 }
 
 void
-store_mkey(DBT *k, char *buf, size_t size, const char *user,
-    const char *name)
+store_mkey(DBT *k, char *buf, size_t size, const char *user, const char *name)
 {
 	size_t ul = strlen(user), nl = strlen(name);
 
@@ -903,14 +909,16 @@ store_mrec_get(struct store *st, DB_TXN *txn, const char *user,
 
 	store_mkey(&k, kb, sizeof(kb), user, name);
 	memset(&v, 0, sizeof(v));
-	memset(rec, 0, sizeof(*rec));	/* records older than jseq */
+	memset(rec, 0, sizeof(*rec)); /* records older than jseq */
 	v.data = rec;
 	v.ulen = sizeof(*rec);
 	v.flags = DB_DBT_USERMEM;
 	/* outside a transaction read without locks: a dead process's write
 	 * lock must not block a reader */
-	return st->mboxes->get(st->mboxes, txn, &k, &v, rmw ? DB_RMW :
-	    txn == NULL ? DB_READ_UNCOMMITTED : 0);
+	return st->mboxes->get(st->mboxes, txn, &k, &v,
+	    rmw		      ? DB_RMW
+		: txn == NULL ? DB_READ_UNCOMMITTED
+			      : 0);
 }
 
 int
@@ -932,9 +940,9 @@ store_mrec_put(struct store *st, DB_TXN *txn, const char *user,
 		memset(&old, 0, sizeof(old));
 	else
 		return r;
-	if ((r = store_quota_account(st, txn, user, (int64_t)rec->mb.size -
-	    (int64_t)old.mb.size, (int64_t)rec->mb.exists -
-	    (int64_t)old.mb.exists)) != 0)
+	if ((r = store_quota_account(st, txn, user,
+		 (int64_t)rec->mb.size - (int64_t)old.mb.size,
+		 (int64_t)rec->mb.exists - (int64_t)old.mb.exists)) != 0)
 		return r;
 
 	store_mkey(&k, kb, sizeof(kb), user, name);
@@ -996,7 +1004,7 @@ store_mrec_by_id(struct store *st, DB_TXN *txn, uint32_t id,
 	if (r != 0)
 		return r == DB_NOTFOUND ? STORE_ENOENT : r;
 	if (rec->mb.id != id)
-		return STORE_ENOENT;	/* stale byid entry */
+		return STORE_ENOENT; /* stale byid entry */
 	ul = strnlen(kb, k.size);
 	if (ul + 1 > size || k.size - ul - 1 + 1 > size)
 		return STORE_EINVAL;
@@ -1008,8 +1016,8 @@ store_mrec_by_id(struct store *st, DB_TXN *txn, uint32_t id,
 
 /* store_meta_next - increment and return a counter in meta */
 int
-store_meta_next(struct store *st, DB_TXN *txn, const char *key,
-    uint32_t min, uint32_t *out)
+store_meta_next(struct store *st, DB_TXN *txn, const char *key, uint32_t min,
+    uint32_t *out)
 {
 	DBT k, v;
 	uint32_t n = 0;
@@ -1050,13 +1058,12 @@ store_mbox_new(struct store *st, DB_TXN *txn, const char *user,
 		return r;
 	/* UIDVALIDITY = max(now, last + 1): never repeats, clock or not */
 	if ((r = store_meta_next(st, txn, "uidvalidity", now,
-	    &rec.mb.uidvalidity)) != 0)
+		 &rec.mb.uidvalidity)) != 0)
 		return r;
 	rec.mb.uidnext = 1;
 	rec.mb.highestmodseq = 1;
 	rec.mb.attrs = attrs;
-	return store_mrec_put(st, txn, user, name, &rec,
-	    STORE_EV_MAILBOXNAME);
+	return store_mrec_put(st, txn, user, name, &rec, STORE_EV_MAILBOXNAME);
 }
 
 static int
@@ -1138,8 +1145,8 @@ store_op_attrs(struct store *st, DB_TXN *txn, void *varg)
 	struct store_mrec rec;
 	int r = store_mrec_get(st, txn, a->user, a->name, &rec, 1);
 
-	if (r == DB_NOTFOUND || (r == 0 &&
-	    (rec.mb.attrs & STORE_MBOX_NOSELECT)))
+	if (r == DB_NOTFOUND ||
+	    (r == 0 && (rec.mb.attrs & STORE_MBOX_NOSELECT)))
 		return STORE_ENOENT;
 	if (r != 0)
 		return r;
@@ -1197,8 +1204,8 @@ store_op_delete(struct store *st, DB_TXN *txn, void *varg)
 		return r;
 	if ((r = store_msgs_drop(st, txn, rec.mb.id)) != 0)
 		return r;
-	store_changed(st, a->user, a->name, NULL, &rec.mb,
-	    rec.mb.highestmodseq, STORE_EV_MAILBOXNAME | STORE_W_DELETED);
+	store_changed(st, a->user, a->name, NULL, &rec.mb, rec.mb.highestmodseq,
+	    STORE_EV_MAILBOXNAME | STORE_W_DELETED);
 	store_jnl_mbox_gone(st, a->user, rec.mb.id);
 	return store_mrec_del(st, txn, a->user, a->name, &rec);
 }
@@ -1255,20 +1262,19 @@ store_user_names(struct store *st, DB_TXN *txn, const char *user,
 	*names_r = NULL;
 	*n_r = 0;
 	if ((r = st->mboxes->cursor(st->mboxes, txn, &c,
-	    txn == NULL ? DB_READ_UNCOMMITTED : 0)) != 0)
+		 txn == NULL ? DB_READ_UNCOMMITTED : 0)) != 0)
 		return r;
 	store_mkey(&k, kb, sizeof(kb), user, "");
 	k.ulen = sizeof(kb);
 	k.flags = DB_DBT_USERMEM;
 	memset(&v, 0, sizeof(v));
 	for (r = c->get(c, &k, &v, DB_SET_RANGE); r == 0;
-	    r = c->get(c, &k, &v, DB_NEXT)) {
+	     r = c->get(c, &k, &v, DB_NEXT)) {
 		if (k.size < ul + 1 || memcmp(k.data, user, ul + 1) != 0)
 			break;
-		*names_r = xreallocarray(*names_r, *n_r + 1,
-		    sizeof(**names_r));
-		(*names_r)[(*n_r)++] = xstrndup((char *)k.data + ul + 1,
-		    k.size - ul - 1);
+		*names_r = xreallocarray(*names_r, *n_r + 1, sizeof(**names_r));
+		(*names_r)[(*n_r)++] =
+		    xstrndup((char *)k.data + ul + 1, k.size - ul - 1);
 	}
 	c->close(c);
 	return r == DB_NOTFOUND || r == 0 ? 0 : r;
@@ -1304,13 +1310,13 @@ store_op_rename(struct store *st, DB_TXN *txn, void *varg)
 
 		if ((r = store_op_create(st, txn, &c)) != 0)
 			return r;
-		if ((r = store_mrec_get(st, txn, a->user, a->to, &trec,
-		    1)) != 0)
+		if ((r = store_mrec_get(st, txn, a->user, a->to, &trec, 1)) !=
+		    0)
 			return r;
 		if ((r = store_msgs_move_all(st, txn, rec.mb.id, &rec,
-		    trec.mb.id, &trec)) != 0 ||
+			 trec.mb.id, &trec)) != 0 ||
 		    (r = store_mrec_put(st, txn, a->user, "INBOX", &rec,
-		    STORE_EV_EXPUNGE)) != 0)
+			 STORE_EV_EXPUNGE)) != 0)
 			return r;
 		return store_mrec_put(st, txn, a->user, a->to, &trec,
 		    STORE_EV_NEW);
@@ -1321,8 +1327,8 @@ store_op_rename(struct store *st, DB_TXN *txn, void *varg)
 		if (strncmp(names[i], a->name, fl) != 0 ||
 		    (names[i][fl] != '\0' && names[i][fl] != '/'))
 			continue;
-		if ((r = store_mrec_get(st, txn, a->user, names[i], &rec,
-		    1)) != 0)
+		if ((r = store_mrec_get(st, txn, a->user, names[i], &rec, 1)) !=
+		    0)
 			break;
 		nn = xasprintf("%s%s", a->to, names[i] + fl);
 		r = store_mrec_del(st, txn, a->user, names[i], &rec);
@@ -1356,7 +1362,7 @@ store_mbox_rename(struct store *st, const char *user, const char *from,
 
 	if (!store_name_ok(t) || strcmp(t, "INBOX") == 0 ||
 	    (strncmp(t, f, strlen(f)) == 0 && t[strlen(f)] == '/' &&
-	    strcmp(f, "INBOX") != 0)) {
+		strcmp(f, "INBOX") != 0)) {
 		store_fail(st, error_r, "invalid new mailbox name");
 		r = STORE_EINVAL;
 		goto out;
@@ -1435,8 +1441,8 @@ store_sub_set(struct store *st, const char *user, const char *name,
 }
 
 int
-store_sub_walk(struct store *st, DB_TXN *txn, uint32_t flags,
-    const char *user, int del, store_sub_fn *cb, void *ctx)
+store_sub_walk(struct store *st, DB_TXN *txn, uint32_t flags, const char *user,
+    int del, store_sub_fn *cb, void *ctx)
 {
 	char kb[2048], *name;
 	size_t ul = strlen(user);
@@ -1451,7 +1457,7 @@ store_sub_walk(struct store *st, DB_TXN *txn, uint32_t flags,
 	k.flags = DB_DBT_USERMEM;
 	memset(&v, 0, sizeof(v));
 	for (r = c->get(c, &k, &v, DB_SET_RANGE); r == 0;
-	    r = c->get(c, &k, &v, DB_NEXT)) {
+	     r = c->get(c, &k, &v, DB_NEXT)) {
 		if (k.size < ul + 1 || memcmp(k.data, user, ul + 1) != 0)
 			break;
 		if (del && (r = c->del(c, 0)) != 0)
@@ -1471,11 +1477,10 @@ store_sub_walk(struct store *st, DB_TXN *txn, uint32_t flags,
 }
 
 int
-store_sub_list(struct store *st, const char *user, store_sub_fn *cb,
-    void *ctx, const char **error_r)
+store_sub_list(struct store *st, const char *user, store_sub_fn *cb, void *ctx,
+    const char **error_r)
 {
-	int r = store_sub_walk(st, NULL, DB_READ_UNCOMMITTED, user, 0, cb,
-	    ctx);
+	int r = store_sub_walk(st, NULL, DB_READ_UNCOMMITTED, user, 0, cb, ctx);
 
 	if (r != 0)
 		return store_fail(st, error_r, "subscriptions: %s",
@@ -1491,8 +1496,7 @@ store_op_claim(struct store *st, DB_TXN *txn, void *varg)
 	char user[1024], name[1024];
 	int r;
 
-	r = store_mrec_by_id(st, txn, a->u32, &rec, user, name,
-	    sizeof(user));
+	r = store_mrec_by_id(st, txn, a->u32, &rec, user, name, sizeof(user));
 	if (r != 0)
 		return r;
 	a->mb->recentuid = rec.mb.recentuid;

@@ -83,58 +83,59 @@ struct err;
 struct store;
 
 /* return codes besides 0 and -1 */
-#define STORE_ENOENT	(-2)	/* no such mailbox / message */
-#define STORE_EEXIST	(-3)	/* mailbox already exists */
-#define STORE_EINVAL	(-4)	/* bad name or argument */
-#define STORE_EQUOTA	(-8)	/* the user's quota has no room for it */
+#define STORE_ENOENT (-2) /* no such mailbox / message */
+#define STORE_EEXIST (-3) /* mailbox already exists */
+#define STORE_EINVAL (-4) /* bad name or argument */
+#define STORE_EQUOTA (-8) /* the user's quota has no room for it */
 
 /* system flags; \Recent is per session and not stored */
-#define STORE_F_SEEN		0x01
-#define STORE_F_ANSWERED	0x02
-#define STORE_F_FLAGGED		0x04
-#define STORE_F_DELETED		0x08
-#define STORE_F_DRAFT		0x10
+#define STORE_F_SEEN 0x01
+#define STORE_F_ANSWERED 0x02
+#define STORE_F_FLAGGED 0x04
+#define STORE_F_DELETED 0x08
+#define STORE_F_DRAFT 0x10
 
-#define STORE_MAX_KEYWORDS_LEN 1024	/* space-separated keywords */
+#define STORE_MAX_KEYWORDS_LEN 1024 /* space-separated keywords */
 
 /* mailbox attributes */
-#define STORE_MBOX_NOSELECT	0x01	/* placeholder parent */
-#define STORE_MBOX_USE_MASK	0xff00	/* special-use bits, the caller's
-					 * meaning (store_mbox_set_use) */
+#define STORE_MBOX_NOSELECT 0x01 /* placeholder parent */
+#define STORE_MBOX_USE_MASK                                                    \
+	0xff00 /* special-use bits, the caller's                               \
+		* meaning (store_mbox_set_use) */
 
 struct store_mbox {
 	uint32_t id;
 	uint32_t uidvalidity;
 	uint32_t uidnext;
-	uint32_t recentuid;	/* highest UID already reported \Recent */
+	uint32_t recentuid; /* highest UID already reported \Recent */
 	uint64_t highestmodseq;
-	uint32_t attrs;		/* STORE_MBOX_* */
-	uint32_t exists;	/* number of messages */
-	uint32_t unseen;	/* messages without \Seen */
-	uint64_t size;		/* sum of message sizes */
+	uint32_t attrs;	 /* STORE_MBOX_* */
+	uint32_t exists; /* number of messages */
+	uint32_t unseen; /* messages without \Seen */
+	uint64_t size;	 /* sum of message sizes */
 };
 
 struct store_msg {
 	uint32_t uid;
-	uint32_t flags;		/* STORE_F_* */
+	uint32_t flags; /* STORE_F_* */
 	uint64_t modseq;
-	int64_t internaldate;	/* seconds since the epoch, UTC */
-	int32_t tzoff;		/* INTERNALDATE zone, minutes east of UTC */
+	int64_t internaldate; /* seconds since the epoch, UTC */
+	int32_t tzoff;	      /* INTERNALDATE zone, minutes east of UTC */
 	int64_t savedate;
 	uint64_t size;
-	char guid[41];		/* hex SHA-1 of the message bytes */
+	char guid[41]; /* hex SHA-1 of the message bytes */
 	char keywords[STORE_MAX_KEYWORDS_LEN]; /* space-separated, "" none */
 };
 
 /* what one process needs of the shared environment: lockers (12 handles,
  * a transaction, cursors), locks and lock objects (a transaction over
  * many pages), and one thread-table slot */
-#define STORE_PROC_LOCKERS	32
-#define STORE_PROC_LOCKS	500
-#define STORE_PROC_OBJECTS	500
-#define STORE_PROCS_DEFAULT	512	/* without store_set_procs */
-#define STORE_PROCS_MIN		16
-#define STORE_PROCS_MAX		100000
+#define STORE_PROC_LOCKERS 32
+#define STORE_PROC_LOCKS 500
+#define STORE_PROC_OBJECTS 500
+#define STORE_PROCS_DEFAULT 512 /* without store_set_procs */
+#define STORE_PROCS_MIN 16
+#define STORE_PROCS_MAX 100000
 
 /* store_set_procs - size the next environment created (recovery) for
  * procs processes at once (at least STORE_PROCS_MIN); 0 keeps
@@ -145,20 +146,22 @@ void store_set_procs(unsigned procs);
  * pool for every process: a header SEARCH or FETCH ENVELOPE of a
  * mailbox whose cache records outgrow it reads them from the file
  * system one page at a time (imapd.conf berkeley_cachesize) */
-#define STORE_CACHESIZE_DEFAULT	(16u * 1024 * 1024)
-#define STORE_CACHESIZE_MIN	(1u * 1024 * 1024)
-#define STORE_CACHESIZE_MAX	(4096ull * 1024 * 1024)
+#define STORE_CACHESIZE_DEFAULT (16u * 1024 * 1024)
+#define STORE_CACHESIZE_MIN (1u * 1024 * 1024)
+#define STORE_CACHESIZE_MAX (4096ull * 1024 * 1024)
 void store_set_cachesize(unsigned long long bytes);
 /* store_procs_env - the count master put in BERTH_STORE_PROCS, 0 if
  * none */
 unsigned store_procs_env(void);
 
-#define STORE_OPEN_RECOVER 0x01	/* run DB recovery; caller must be alone */
-#define STORE_OPEN_CREATE  0x02	/* create the environment if missing */
-#define STORE_OPEN_REBUILD 0x04	/* berthctl reconstruct: open an
-				 * environment not known complete */
-#define STORE_OPEN_RESTORE 0x08	/* berthctl restore: catastrophic
-				 * recovery over every log; alone */
+#define STORE_OPEN_RECOVER 0x01 /* run DB recovery; caller must be alone */
+#define STORE_OPEN_CREATE 0x02	/* create the environment if missing */
+#define STORE_OPEN_REBUILD                                                     \
+	0x04 /* berthctl reconstruct: open an                                  \
+	      * environment not known complete */
+#define STORE_OPEN_RESTORE                                                     \
+	0x08 /* berthctl restore: catastrophic                                 \
+	      * recovery over every log; alone */
 
 /*
  * Completeness: an environment is known complete when its meta database
@@ -169,7 +172,7 @@ unsigned store_procs_env(void);
  * anew beside existing mail) store_open fails with STORE_ENODB: nothing
  * may run on a database that does not know the mail on disk.
  */
-#define STORE_ENODB	(-7)
+#define STORE_ENODB (-7)
 /* exit status of berthctl recover on such an environment: master stops
  * with a message telling the admin to run berthctl reconstruct */
 #define STORE_EXIT_NODB 73
@@ -184,7 +187,7 @@ unsigned store_procs_env(void);
  */
 int store_open(const char *configdir, const char *partdir, int flags,
     struct store **st_r, struct err *err);
-#define STORE_ESHORTAGE	(-8)
+#define STORE_ESHORTAGE (-8)
 void store_close(struct store **st);
 /*
  * Change events.  After each commit the store calls the handle's event
@@ -194,26 +197,26 @@ void store_close(struct store **st);
  * The events are RFC 5465's, numbered as the notify protocol numbers
  * them.  Pointers in the event are valid during the call only.
  */
-#define STORE_EV_NEW		0x0001	/* MessageNew */
-#define STORE_EV_EXPUNGE	0x0002	/* MessageExpunge */
-#define STORE_EV_FLAGS		0x0004	/* FlagChange */
-#define STORE_EV_ANNOTATION	0x0008	/* AnnotationChange */
-#define STORE_EV_MAILBOXNAME	0x0010	/* MailboxName */
-#define STORE_EV_SUBSCRIPTION	0x0020	/* SubscriptionChange */
+#define STORE_EV_NEW 0x0001	     /* MessageNew */
+#define STORE_EV_EXPUNGE 0x0002	     /* MessageExpunge */
+#define STORE_EV_FLAGS 0x0004	     /* FlagChange */
+#define STORE_EV_ANNOTATION 0x0008   /* AnnotationChange */
+#define STORE_EV_MAILBOXNAME 0x0010  /* MailboxName */
+#define STORE_EV_SUBSCRIPTION 0x0020 /* SubscriptionChange */
 /* only with STORE_EV_MAILBOXNAME: the mailbox was deleted */
-#define STORE_W_DELETED		0x0100
+#define STORE_W_DELETED 0x0100
 
 struct store_event {
-	uint16_t what;		/* STORE_EV_* and STORE_W_* */
-	uint32_t mboxid;	/* 0: not about one mailbox (subscriptions) */
+	uint16_t what;	 /* STORE_EV_* and STORE_W_* */
+	uint32_t mboxid; /* 0: not about one mailbox (subscriptions) */
 	uint32_t uidvalidity;
-	uint32_t exists;	/* after the change */
+	uint32_t exists; /* after the change */
 	uint32_t uidnext;
 	uint32_t unseen;
-	uint64_t prevmodseq;	/* HIGHESTMODSEQ before the change */
-	uint64_t modseq;	/* and after */
-	const char *user, *name, *oldname;	/* oldname: NULL unless a
-						 * rename */
+	uint64_t prevmodseq;		   /* HIGHESTMODSEQ before the change */
+	uint64_t modseq;		   /* and after */
+	const char *user, *name, *oldname; /* oldname: NULL unless a
+					    * rename */
 };
 typedef void store_event_fn(const struct store_event *ev, void *ctx);
 /* store_set_event_fn - call fn(ev, ctx) for every committed change; NULL
@@ -223,8 +226,7 @@ void store_set_event_fn(struct store *st, store_event_fn *fn, void *ctx);
 /* store_recover - recovery plus sweep of unreferenced files (START);
  * STORE_ENODB (nothing done, nothing swept) when the environment is not
  * known complete */
-int store_recover(const char *configdir, const char *partdir,
-    struct err *err);
+int store_recover(const char *configdir, const char *partdir, struct err *err);
 /*
  * store_needs_recovery - did the environment report that it needs
  * recovery (a process died inside Berkeley DB)?  The process should exit
@@ -250,9 +252,8 @@ int store_busy(struct store *st);
  * helps).  *missing_r (may be NULL) is set when there is no environment
  * yet (returns 0).
  */
-int store_failchk_env(const char *configdir, int *missing_r,
-    struct err *err);
-#define STORE_ERECOVER	(-5)
+int store_failchk_env(const char *configdir, int *missing_r, struct err *err);
+#define STORE_ERECOVER (-5)
 
 /* store_panic_env - mark the environment under configdir as needing
  * recovery (DB_PANIC_ENVIRONMENT): every user gets DB_RUNRECOVERY */
@@ -275,7 +276,7 @@ int store_checkpoint(struct store *st, const char **error_r);
  * finding is handed to fn as one key=value line.
  */
 typedef void store_report_fn(const char *line, void *ctx);
-#define STORE_REBUILD_PURGE 0x01	/* remove files in no mailbox */
+#define STORE_REBUILD_PURGE 0x01 /* remove files in no mailbox */
 /*
  * store_reconstruct - rebuild user's mailboxes (only mailbox, if not
  * NULL), subscriptions and messages from the journal, with the journal's
@@ -305,7 +306,7 @@ int store_check(struct store *st, const char *user, store_report_fn *fn,
  */
 struct store_backup_stats {
 	unsigned long long db_bytes, journal_bytes;
-	unsigned long long copied, copied_bytes;	/* message files */
+	unsigned long long copied, copied_bytes; /* message files */
 	unsigned long long kept, kept_bytes, removed;
 	unsigned journals;
 };
@@ -314,9 +315,8 @@ struct store_backup_stats {
  * NULL) set by a signal handler ends it early with an error.  Blocks on
  * disk I/O for as long as the copy takes.
  */
-int store_backup(struct store *st, const char *dir,
-    const volatile int *stop, struct store_backup_stats *bs,
-    const char **error_r);
+int store_backup(struct store *st, const char *dir, const volatile int *stop,
+    struct store_backup_stats *bs, const char **error_r);
 /*
  * store_restore - bring the backup in dir back into configdir and
  * partdir, which must hold no database and no mail: the environment is
@@ -326,8 +326,8 @@ int store_backup(struct store *st, const char *dir,
  * so the result is the store as of the journal copy.  Findings go to
  * fn.  Returns 0 or -1 with err set.
  */
-int store_restore(const char *configdir, const char *partdir,
-    const char *dir, store_report_fn *fn, void *ctx, struct err *err);
+int store_restore(const char *configdir, const char *partdir, const char *dir,
+    store_report_fn *fn, void *ctx, struct err *err);
 
 /* store_users - every user with a mailbox in the database, sorted,
  * malloc'ed */
@@ -336,7 +336,7 @@ int store_users(struct store *st, char ***users_r, size_t *n_r,
 
 /* mailboxes */
 int store_mbox_get(struct store *st, const char *user, const char *name,
-    struct store_mbox *mb_r, const char **error_r);	/* STORE_ENOENT */
+    struct store_mbox *mb_r, const char **error_r); /* STORE_ENOENT */
 /* creates missing parents as well; STORE_EEXIST if name exists */
 int store_mbox_create(struct store *st, const char *user, const char *name,
     const char **error_r);
@@ -380,8 +380,8 @@ int store_sub_list(struct store *st, const char *user, store_sub_fn *cb,
  * may be NULL), atomically, so exactly one session sees a message as
  * \Recent: those in (old, new].
  */
-int store_claim_recent(struct store *st, uint32_t mboxid,
-    uint32_t *oldrecent_r, uint32_t *newrecent_r, const char **error_r);
+int store_claim_recent(struct store *st, uint32_t mboxid, uint32_t *oldrecent_r,
+    uint32_t *newrecent_r, const char **error_r);
 
 /* messages */
 
@@ -391,9 +391,8 @@ int store_msg_list(struct store *st, uint32_t mboxid, struct store_mbox *mb_r,
     struct store_msg **msgs_r, size_t *n_r, const char **error_r);
 /* store_msg_range - the records with lo <= UID <= hi, ascending, at most
  * max (0: all) of them: one cursor range; *msgs_r malloc'ed */
-int store_msg_range(struct store *st, uint32_t mboxid, uint32_t lo,
-    uint32_t hi, size_t max, struct store_msg **msgs_r, size_t *n_r,
-    const char **error_r);
+int store_msg_range(struct store *st, uint32_t mboxid, uint32_t lo, uint32_t hi,
+    size_t max, struct store_msg **msgs_r, size_t *n_r, const char **error_r);
 /* store_msg_get_uids - the records of uids[0..n) that exist, in one
  * transaction, in the order of uids; *msgs_r is malloc'ed, caller frees */
 int store_msg_get_uids(struct store *st, uint32_t mboxid, const uint32_t *uids,
@@ -417,11 +416,11 @@ int store_expunged_first(struct store *st, uint32_t mboxid, uint64_t since,
  */
 struct store_vmsg {
 	uint32_t uid;
-	uint32_t flags;		/* STORE_F_* */
+	uint32_t flags; /* STORE_F_* */
 	uint64_t modseq;
-	const char *keywords;	/* store_view_delta: space-separated, ""
-				 * none; store_view_list: NULL */
-	uint32_t kwoff;		/* the store's */
+	const char *keywords; /* store_view_delta: space-separated, ""
+			       * none; store_view_list: NULL */
+	uint32_t kwoff;	      /* the store's */
 };
 /*
  * store_view_list - every message of mboxid by ascending UID, in one bulk
@@ -433,16 +432,16 @@ int store_view_list(struct store *st, uint32_t mboxid, struct store_mbox *mb_r,
     struct store_vmsg **msgs_r, size_t *n_r, struct buf *keywords,
     uint64_t kwmodseq, const char **error_r);
 struct store_view_delta {
-	struct store_mbox mb;		/* as of the same snapshot */
-	struct store_vmsg *changed;	/* modseq > since, UID <= last; by
-					 * UID */
+	struct store_mbox mb;	    /* as of the same snapshot */
+	struct store_vmsg *changed; /* modseq > since, UID <= last; by
+				     * UID */
 	size_t nchanged;
-	struct store_vmsg *added;	/* UID > last, by UID */
+	struct store_vmsg *added; /* UID > last, by UID */
 	size_t nadded;
-	uint32_t *expunged;		/* expunged at modseq > xsince, by
-					 * UID */
+	uint32_t *expunged; /* expunged at modseq > xsince, by
+			     * UID */
 	size_t nexpunged;
-	char *kwpool;			/* the store's */
+	char *kwpool; /* the store's */
 };
 /*
  * store_view_delta - in one transaction: the mailbox record, records
@@ -465,12 +464,12 @@ int store_msg_expunged(struct store *st, uint32_t mboxid, uint32_t uid,
 
 struct store_append {
 	uint32_t flags;
-	const char *keywords;	/* space-separated, may be NULL */
-	int64_t internaldate;	/* 0: now */
+	const char *keywords; /* space-separated, may be NULL */
+	int64_t internaldate; /* 0: now */
 	int32_t tzoff;
-	uint32_t uid;		/* 0: the next UID; else this one when no
-				 * UID as high was given yet (berthctl
-				 * import keeps the source's UIDs) */
+	uint32_t uid; /* 0: the next UID; else this one when no
+		       * UID as high was given yet (berthctl
+		       * import keeps the source's UIDs) */
 };
 
 /*
@@ -505,35 +504,34 @@ int store_spool_open(struct store *st, int *fd_r, char **path_r,
  * *len_r map the message (store_msg_unmap) and guid_r is its name.
  */
 int store_spool_commit(struct store *st, int fd, const char *path,
-    char guid_r[41], const char **data_r, size_t *len_r,
-    const char **error_r);
+    char guid_r[41], const char **data_r, size_t *len_r, const char **error_r);
 
-#define STORE_DUP	(-6)	/* store_rcpt result: delivered before */
+#define STORE_DUP (-6) /* store_rcpt result: delivered before */
 
 struct store_rcpt {
 	const char *user;
-	const char *name;	/* mailbox; NULL: INBOX */
-	int fallback;		/* name missing or \Noselect: INBOX instead */
-	const struct store_append *opt;	/* NULL: the delivery's */
+	const char *name; /* mailbox; NULL: INBOX */
+	int fallback;	  /* name missing or \Noselect: INBOX instead */
+	const struct store_append *opt; /* NULL: the delivery's */
 	/* out: 0 stored, STORE_DUP (suppressed), STORE_ENOENT (no such
 	 * mailbox, nor INBOX), STORE_EQUOTA (no room in the user's quota),
 	 * -1 (not stored: the transaction failed) */
 	int result;
-	const char *mailbox;	/* where it went (name or "INBOX") */
+	const char *mailbox; /* where it went (name or "INBOX") */
 	uint32_t uidvalidity, uid;
 };
 
 struct store_delivery {
-	const char *guid;	/* from store_spool_commit */
-	const char *data;	/* the mapped message (for the FETCH cache) */
+	const char *guid; /* from store_spool_commit */
+	const char *data; /* the mapped message (for the FETCH cache) */
 	size_t len;
-	const struct store_append *opt;	/* may be NULL */
-	const char *msgid;	/* Message-ID; NULL or "": no suppression */
-	long long dup_window;	/* seconds a delivery counts as a duplicate;
-				 * 0: no suppression */
+	const struct store_append *opt; /* may be NULL */
+	const char *msgid;    /* Message-ID; NULL or "": no suppression */
+	long long dup_window; /* seconds a delivery counts as a duplicate;
+			       * 0: no suppression */
 };
 
-#define STORE_DELIVER_BATCH 32	/* recipients per transaction */
+#define STORE_DELIVER_BATCH 32 /* recipients per transaction */
 
 /*
  * store_deliver - add the message to each of rc[0..n)'s mailbox.  One
@@ -579,8 +577,8 @@ enum store_flag_op {
  */
 int store_set_flags(struct store *st, uint32_t mboxid, const uint32_t *uids,
     size_t n, enum store_flag_op op, uint32_t flags, const char *keywords,
-    uint64_t unchangedsince, struct store_msg *results_r,
-    uint32_t **failed_r, size_t *nfailed_r, const char **error_r);
+    uint64_t unchangedsince, struct store_msg *results_r, uint32_t **failed_r,
+    size_t *nfailed_r, const char **error_r);
 
 /*
  * Quota (store_quota.c; RFC 9208 STORAGE and MESSAGE, one quota root per
@@ -591,15 +589,15 @@ int store_set_flags(struct store *st, uint32_t mboxid, const uint32_t *uids,
  * KiB, units of 1024 octets), STORE_QUOTA_NONE, or STORE_QUOTA_DEFAULT:
  * the handle's default.
  */
-#define STORE_QUOTA_KEEP	UINT64_MAX	/* store_quota_set: unchanged */
-#define STORE_QUOTA_DEFAULT	(UINT64_MAX - 1)
-#define STORE_QUOTA_NONE	(UINT64_MAX - 2)
+#define STORE_QUOTA_KEEP UINT64_MAX /* store_quota_set: unchanged */
+#define STORE_QUOTA_DEFAULT (UINT64_MAX - 1)
+#define STORE_QUOTA_NONE (UINT64_MAX - 2)
 
 struct store_quota {
 	uint64_t storage;	/* octets used */
 	uint64_t messages;	/* messages held */
-	uint64_t storage_limit;	/* KiB or STORE_QUOTA_NONE (in effect) */
-	uint64_t message_limit;	/* or STORE_QUOTA_NONE */
+	uint64_t storage_limit; /* KiB or STORE_QUOTA_NONE (in effect) */
+	uint64_t message_limit; /* or STORE_QUOTA_NONE */
 	int storage_own;	/* the user's own limit, not the default */
 	int message_own;
 };
@@ -609,13 +607,13 @@ struct store_quota {
 void store_quota_set_default(struct store *st, uint64_t storage_kib,
     uint64_t messages);
 /* store_quota_get - user's usage and the limits in effect */
-int store_quota_get(struct store *st, const char *user,
-    struct store_quota *q_r, const char **error_r);
+int store_quota_get(struct store *st, const char *user, struct store_quota *q_r,
+    const char **error_r);
 /* store_quota_set - user's own limits (a number, STORE_QUOTA_NONE,
  * STORE_QUOTA_DEFAULT or STORE_QUOTA_KEEP each); journaled, so they
  * survive a reconstruct */
-int store_quota_set(struct store *st, const char *user,
-    uint64_t storage_limit, uint64_t message_limit, const char **error_r);
+int store_quota_set(struct store *st, const char *user, uint64_t storage_limit,
+    uint64_t message_limit, const char **error_r);
 
 /* store_msg_map - map the message file read-only; unmap with munmap */
 int store_msg_map(struct store *st, const char *guid, const char **data_r,
@@ -624,8 +622,8 @@ void store_msg_unmap(const char *data, size_t len);
 /* store_msg_open - open the message file read-only, for reading a range
  * at a time (pread) in bounded memory: *fd_r (the caller closes it),
  * *len_r its size */
-int store_msg_open(struct store *st, const char *guid, int *fd_r,
-    size_t *len_r, const char **error_r);
+int store_msg_open(struct store *st, const char *guid, int *fd_r, size_t *len_r,
+    const char **error_r);
 
 /* store_msg_cache - ENVELOPE, BODY and BODYSTRUCTURE of a message as IMAP
  * text, computed once at delivery; each malloc'ed, caller frees */
@@ -640,7 +638,7 @@ int store_msg_cache(struct store *st, const char *guid, char **envelope_r,
  * no header block (a message stored before it was kept, or a header
  * longer than STORE_CACHE_HDR_MAX): read the file instead.
  */
-#define STORE_CACHE_HDR_MAX	65536
+#define STORE_CACHE_HDR_MAX 65536
 int store_msg_header(struct store *st, const char *guid, struct buf *rec,
     const char **hdr_r, size_t *len_r, const char **error_r);
 

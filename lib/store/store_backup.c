@@ -139,8 +139,7 @@ bk_rm_rf(const char *path)
 }
 
 static int
-bk_fsync_one(const char *path, const struct stat *sb, int type,
-    struct FTW *f)
+bk_fsync_one(const char *path, const struct stat *sb, int type, struct FTW *f)
 {
 	int fd, r;
 
@@ -148,8 +147,8 @@ bk_fsync_one(const char *path, const struct stat *sb, int type,
 	(void)f;
 	if (type != FTW_F && type != FTW_DP)
 		return 0;
-	fd = open(path, O_RDONLY | O_CLOEXEC | (type == FTW_DP ?
-	    O_DIRECTORY : 0));
+	fd = open(path,
+	    O_RDONLY | O_CLOEXEC | (type == FTW_DP ? O_DIRECTORY : 0));
 	if (fd < 0)
 		return -1;
 	r = fsync(fd);
@@ -172,12 +171,13 @@ bk_copy_fd(int in, int out, unsigned long long len)
 	ssize_t n;
 
 	while (len > 0) {
-		n = copy_file_range(in, NULL, out, NULL, len > (1 << 30) ?
-		    (size_t)1 << 30 : (size_t)len, 0);
+		n = copy_file_range(in, NULL, out, NULL,
+		    len > (1 << 30) ? (size_t)1 << 30 : (size_t)len, 0);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0 && (errno == EXDEV || errno == ENOSYS ||
-		    errno == EINVAL || errno == EOPNOTSUPP))
+		if (n < 0 &&
+		    (errno == EXDEV || errno == ENOSYS || errno == EINVAL ||
+			errno == EOPNOTSUPP))
 			break;
 		if (n <= 0)
 			return -1;
@@ -187,8 +187,7 @@ bk_copy_fd(int in, int out, unsigned long long len)
 		n = read(in, buf, sizeof(buf));
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0 ||
-		    store_file_write_all(out, buf, (size_t)n, -1) < 0)
+		if (n <= 0 || store_file_write_all(out, buf, (size_t)n, -1) < 0)
 			return -1;
 		len -= (unsigned long long)n;
 	}
@@ -213,8 +212,8 @@ bk_put(const char *dst, int in, const char *data, unsigned long long len)
 		free(tmp);
 		return -1;
 	}
-	r = in >= 0 ? bk_copy_fd(in, out, len) :
-	    store_file_write_all(out, data, (size_t)len, -1);
+	r = in >= 0 ? bk_copy_fd(in, out, len)
+		    : store_file_write_all(out, data, (size_t)len, -1);
 	if (r == 0 && in < 0)
 		r = fsync(out);
 	if (close(out) < 0)
@@ -275,7 +274,7 @@ bk_copy_dir(const char *src, const char *dst, unsigned long long *bytes_r,
 		free(b);
 	}
 	closedir(d);
-	return r;	/* made durable by bk_syncfs */
+	return r; /* made durable by bk_syncfs */
 }
 
 /* bk_syncfs - everything written to the filesystem of path so far made
@@ -358,7 +357,7 @@ bk_journals(struct store *st, const char *dir, struct store_backup_stats *bs)
 	if ((d = opendir(src)) != NULL) {
 		while (r == 0 && (de = readdir(d)) != NULL) {
 			if (de->d_name[0] == '.')
-				continue;	/* compaction's temp files */
+				continue; /* compaction's temp files */
 			a = xasprintf("%s/%s", src, de->d_name);
 			b = xasprintf("%s/%s", tmp, de->d_name);
 			r = bk_journal(a, b, &bs->journal_bytes);
@@ -370,8 +369,9 @@ bk_journals(struct store *st, const char *dir, struct store_backup_stats *bs)
 	} else if (errno != ENOENT) {
 		r = -1;
 	}
-	if (r == 0 && (store_fsync_dir(tmp) < 0 || bk_rm_rf(dst) < 0 ||
-	    rename(tmp, dst) < 0))
+	if (r == 0 &&
+	    (store_fsync_dir(tmp) < 0 || bk_rm_rf(dst) < 0 ||
+		rename(tmp, dst) < 0))
 		r = -1;
 out:
 	free(src);
@@ -437,7 +437,7 @@ bk_spool_dir(const char *live, const char *copy, const volatile int *stop,
 		free(b);
 	}
 	closedir(d);
-	return 0;	/* the files and names: bk_syncfs */
+	return 0; /* the files and names: bk_syncfs */
 }
 
 static int
@@ -479,8 +479,8 @@ bk_db(struct store *st, const char *dir, struct store_backup_stats *bs,
 		r = store_dberr(st, error_r, "checkpoint", r);
 		goto out;
 	}
-	if ((r = st->env->backup(st->env, tmp, DB_CREATE |
-	    DB_BACKUP_CLEAN)) != 0) {
+	if ((r = st->env->backup(st->env, tmp, DB_CREATE | DB_BACKUP_CLEAN)) !=
+	    0) {
 		r = store_dberr(st, error_r, "hot backup", r);
 		goto out;
 	}
@@ -533,8 +533,8 @@ store_backup(struct store *st, const char *dir, const volatile int *stop,
 		goto out;
 	}
 	if (bk_spool(st, dir, stop, bs) < 0) {
-		store_fail(st, error_r, "message files: %s", errno == EINTR ?
-		    "interrupted" : strerror(errno));
+		store_fail(st, error_r, "message files: %s",
+		    errno == EINTR ? "interrupted" : strerror(errno));
 		goto out;
 	}
 	if (bk_syncfs(dir) < 0) {
@@ -607,8 +607,10 @@ rs_empty(const char *configdir, const char *partdir, struct err *err)
 	full = rs_has(p, rs_is_db);
 	free(p);
 	if (full)
-		return err_set(err, "%s/db holds a database: restore only "
-		    "into an empty store", configdir);
+		return err_set(err,
+		    "%s/db holds a database: restore only "
+		    "into an empty store",
+		    configdir);
 	p = xasprintf("%s/journal", partdir);
 	full = rs_has(p, rs_is_entry);
 	free(p);
@@ -618,8 +620,10 @@ rs_empty(const char *configdir, const char *partdir, struct err *err)
 		free(p);
 	}
 	if (full)
-		return err_set(err, "%s holds mail: restore only into an "
-		    "empty store", partdir);
+		return err_set(err,
+		    "%s holds mail: restore only into an "
+		    "empty store",
+		    partdir);
 	return 0;
 }
 
@@ -654,8 +658,7 @@ rs_copy(const char *configdir, const char *partdir, const char *dir,
 	if (r == 0 && (bk_syncfs(partdir) < 0 || bk_syncfs(configdir) < 0))
 		r = -1;
 	if (r < 0)
-		return err_set(err, "copy from %s: %s", dir,
-		    strerror(errno));
+		return err_set(err, "copy from %s: %s", dir, strerror(errno));
 	return 0;
 }
 
@@ -669,8 +672,7 @@ rs_count(const char *line, void *ctx)
 /* rs_agree - rebuild from its journal each user whose database records
  * differ from it */
 static int
-rs_agree(struct store *st, store_report_fn *fn, void *ctx,
-    const char **error_r)
+rs_agree(struct store *st, store_report_fn *fn, void *ctx, const char **error_r)
 {
 	char **ju, **du, line[1200];
 	size_t nj, nd, i = 0, j = 0;
@@ -678,8 +680,7 @@ rs_agree(struct store *st, store_report_fn *fn, void *ctx,
 	int c, diffs, r = 0;
 
 	if (store_jnl_users(st, &ju, &nj) < 0)
-		return store_fail(st, error_r, "journals: %s",
-		    strerror(errno));
+		return store_fail(st, error_r, "journals: %s", strerror(errno));
 	if (store_users(st, &du, &nd, error_r) < 0) {
 		store_names_free(ju, nj);
 		return -1;
@@ -689,13 +690,14 @@ rs_agree(struct store *st, store_report_fn *fn, void *ctx,
 		c = i >= nj ? 1 : j >= nd ? -1 : strcmp(ju[i], du[j]);
 		user = c <= 0 ? ju[i] : du[j];
 		diffs = 0;
-		if ((r = store_check(st, user, rs_count, &diffs,
-		    error_r)) < 0)
+		if ((r = store_check(st, user, rs_count, &diffs, error_r)) < 0)
 			break;
 		if (diffs > 0) {
-			snprintf(line, sizeof(line), "restore user=%.1000s "
+			snprintf(line, sizeof(line),
+			    "restore user=%.1000s "
 			    "changed while the backup ran: rebuilt from its "
-			    "journal", user);
+			    "journal",
+			    user);
 			fn(line, ctx);
 			r = store_reconstruct(st, user, NULL, 0, fn, ctx,
 			    error_r);
@@ -730,8 +732,10 @@ store_restore(const char *configdir, const char *partdir, const char *dir,
 	free(path);
 	if (n != (ssize_t)sizeof(head) - 1 ||
 	    memcmp(head, BACKUP_MAGIC, sizeof(head) - 1) != 0)
-		return err_set(err, "%s is not a finished backup (no "
-		    "BACKUP file in it)", dir);
+		return err_set(err,
+		    "%s is not a finished backup (no "
+		    "BACKUP file in it)",
+		    dir);
 	if (rs_empty(configdir, partdir, err) < 0)
 		return -1;
 	path = xasprintf("%s/db", configdir);
@@ -741,10 +745,12 @@ store_restore(const char *configdir, const char *partdir, const char *dir,
 		return err_set(err, "%s: %s", configdir, strerror(errno));
 	if (rs_copy(configdir, partdir, dir, err) < 0)
 		return -1;
-	if ((r = store_open(configdir, partdir, STORE_OPEN_CREATE |
-	    STORE_OPEN_RESTORE, &st, &oerr)) < 0)
-		return err_set(err, "recovery of the copied environment: "
-		    "%s", oerr.msg);
+	if ((r = store_open(configdir, partdir,
+		 STORE_OPEN_CREATE | STORE_OPEN_RESTORE, &st, &oerr)) < 0)
+		return err_set(err,
+		    "recovery of the copied environment: "
+		    "%s",
+		    oerr.msg);
 	r = rs_agree(st, fn, ctx, &error);
 	if (r == 0 && (r = store_check(st, NULL, fn, ctx, &error)) > 0)
 		diffs = r;
@@ -754,7 +760,9 @@ store_restore(const char *configdir, const char *partdir, const char *dir,
 	if (r < 0)
 		return -1;
 	if (diffs > 0)
-		return err_set(err, "%d differences between database and "
-		    "journals remain (see above)", diffs);
+		return err_set(err,
+		    "%d differences between database and "
+		    "journals remain (see above)",
+		    diffs);
 	return 0;
 }

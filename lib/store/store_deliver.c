@@ -28,7 +28,7 @@
 #include "store_int.h"
 #include "xalloc.h"
 
-#define STORE_PRUNE_BATCH 500	/* dup entries examined per transaction */
+#define STORE_PRUNE_BATCH 500 /* dup entries examined per transaction */
 
 int
 store_spool_open(struct store *st, int *fd_r, char **path_r,
@@ -38,12 +38,11 @@ store_spool_open(struct store *st, int *fd_r, char **path_r,
 	char *path;
 	int fd;
 
-	path = xasprintf("%s/tmp/spool.%d.%u.%lld", st->partdir,
-	    (int)getpid(), ++seq, (long long)time(NULL));
+	path = xasprintf("%s/tmp/spool.%d.%u.%lld", st->partdir, (int)getpid(),
+	    ++seq, (long long)time(NULL));
 	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
 	if (fd < 0) {
-		store_fail(st, error_r, "create %s: %s", path,
-		    strerror(errno));
+		store_fail(st, error_r, "create %s: %s", path, strerror(errno));
 		free(path);
 		return -1;
 	}
@@ -55,8 +54,8 @@ store_spool_open(struct store *st, int *fd_r, char **path_r,
 /* store_spool_name - give the fsync'd spool file at path its content
  * name guid (or drop it when the same bytes are stored already) */
 static int
-store_spool_name(struct store *st, const char *path, const char *guid,
-    int sync, const char **error_r)
+store_spool_name(struct store *st, const char *path, const char *guid, int sync,
+    const char **error_r)
 {
 	char *final = store_file_path(st, guid);
 	int r;
@@ -74,9 +73,8 @@ store_spool_name(struct store *st, const char *path, const char *guid,
 }
 
 int
-store_spool_commit(struct store *st, int fd, const char *path,
-    char guid_r[41], const char **data_r, size_t *len_r,
-    const char **error_r)
+store_spool_commit(struct store *st, int fd, const char *path, char guid_r[41],
+    const char **data_r, size_t *len_r, const char **error_r)
 {
 	struct stat sb;
 	void *map = MAP_FAILED;
@@ -84,8 +82,8 @@ store_spool_commit(struct store *st, int fd, const char *path,
 
 	/* a small message's bytes are made durable by the journal's F
 	 * line (store_deliver), a large one's here */
-	if (fstat(fd, &sb) < 0 || (!store_file_inline((size_t)sb.st_size) &&
-	    fsync(fd) < 0)) {
+	if (fstat(fd, &sb) < 0 ||
+	    (!store_file_inline((size_t)sb.st_size) && fsync(fd) < 0)) {
 		store_fail(st, error_r, "fsync %s: %s", path, strerror(errno));
 		goto out;
 	}
@@ -132,8 +130,7 @@ store_dup_key(DBT *k, struct buf *b, const char *msgid, const char *user,
 
 /* store_dup_seen - is an unexpired entry there? (read for update) */
 static int
-store_dup_seen(struct store *st, DB_TXN *txn, DBT *k, int64_t now,
-    int *seen_r)
+store_dup_seen(struct store *st, DB_TXN *txn, DBT *k, int64_t now, int *seen_r)
 {
 	int64_t expiry = 0;
 	DBT v;
@@ -171,7 +168,7 @@ struct store_deliver_arg {
 	size_t cache_len;
 	int64_t now;
 	struct buf key;
-	int body_done;		/* this transaction wrote the F line */
+	int body_done; /* this transaction wrote the F line */
 };
 
 /* store_deliver_one - rc's copy inside the running transaction; 0 with
@@ -193,8 +190,8 @@ store_deliver_one(struct store *st, DB_TXN *txn, struct store_deliver_arg *a,
 			name = "INBOX";
 		if (dedup) {
 			store_dup_key(&k, &a->key, d->msgid, rc->user, name);
-			if ((r = store_dup_seen(st, txn, &k, a->now,
-			    &seen)) != 0)
+			if ((r = store_dup_seen(st, txn, &k, a->now, &seen)) !=
+			    0)
 				return r;
 			if (seen) {
 				rc->result = STORE_DUP;
@@ -212,8 +209,8 @@ store_deliver_one(struct store *st, DB_TXN *txn, struct store_deliver_arg *a,
 		ap.cache_len = a->cache_len;
 		/* the bytes once per transaction: recovery writes the file
 		 * from any journal's F line */
-		ap.data = !a->body_done && store_file_inline(d->len) ?
-		    d->data : NULL;
+		ap.data =
+		    !a->body_done && store_file_inline(d->len) ? d->data : NULL;
 		r = store_op_append(st, txn, &ap);
 		if (r == STORE_ENOENT && rc->fallback &&
 		    strcmp(name, "INBOX") != 0) {
@@ -226,8 +223,9 @@ store_deliver_one(struct store *st, DB_TXN *txn, struct store_deliver_arg *a,
 		}
 		if (r != 0)
 			return r;
-		if (dedup && (r = store_dup_put(st, txn, &k,
-		    a->now + d->dup_window)) != 0)
+		if (dedup &&
+		    (r = store_dup_put(st, txn, &k, a->now + d->dup_window)) !=
+			0)
 			return r;
 		if (ap.data != NULL)
 			a->body_done = 1;
@@ -290,7 +288,7 @@ store_deliver(struct store *st, const struct store_delivery *d,
 
 struct store_prune_arg {
 	int64_t now;
-	struct buf last;	/* key to resume from; empty: the start */
+	struct buf last; /* key to resume from; empty: the start */
 	int done;
 	int removed;
 };
@@ -316,8 +314,8 @@ store_op_prune(struct store *st, DB_TXN *txn, void *varg)
 	} else
 		r = c->get(c, &k, &v, DB_FIRST | DB_RMW);
 	for (i = 0; r == 0 && i < STORE_PRUNE_BATCH; i++) {
-		memcpy(&expiry, v.data, v.size == sizeof(expiry) ?
-		    sizeof(expiry) : 0);
+		memcpy(&expiry, v.data,
+		    v.size == sizeof(expiry) ? sizeof(expiry) : 0);
 		if (v.size != sizeof(expiry) || expiry <= a->now) {
 			if ((r = c->del(c, 0)) != 0)
 				break;

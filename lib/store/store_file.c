@@ -123,8 +123,7 @@ store_file_write_all(int fd, const char *data, size_t len, off_t off)
 	ssize_t n;
 
 	while (len > 0) {
-		n = off < 0 ? write(fd, data, len) :
-		    pwrite(fd, data, len, off);
+		n = off < 0 ? write(fd, data, len) : pwrite(fd, data, len, off);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -138,8 +137,8 @@ store_file_write_all(int fd, const char *data, size_t len, off_t off)
 }
 
 int
-store_file_place(struct store *st, const char *tmp, const char *guid,
-    int sync, const char **error_r)
+store_file_place(struct store *st, const char *tmp, const char *guid, int sync,
+    const char **error_r)
 {
 	char *path = store_file_path(st, guid);
 	char *dir = xasprintf("%s/%.2s", st->partdir, guid);
@@ -149,8 +148,7 @@ store_file_place(struct store *st, const char *tmp, const char *guid,
 	if (store_file_fanout(st, dir, error_r) < 0)
 		goto out;
 	if (rename(tmp, path) < 0) {
-		store_fail(st, error_r, "rename %s: %s", path,
-		    strerror(errno));
+		store_fail(st, error_r, "rename %s: %s", path, strerror(errno));
 		goto out;
 	}
 	if (sync && store_fsync_dir(dir) < 0) {
@@ -206,8 +204,8 @@ store_file_restore(struct store *st, const char *guid, const char *data,
 }
 
 int
-store_file_put(struct store *st, const char *data, size_t len,
-    char guid_r[41], const char **error_r)
+store_file_put(struct store *st, const char *data, size_t len, char guid_r[41],
+    const char **error_r)
 {
 	char *path;
 	int r;
@@ -239,7 +237,8 @@ store_file_referenced(struct store *st, const char *guid)
 	v.ulen = sizeof(n);
 	v.flags = DB_DBT_USERMEM;
 	return st->refs->get(st->refs, NULL, &k, &v, DB_READ_UNCOMMITTED) ==
-	    0 && n > 0;
+	    0 &&
+	    n > 0;
 }
 
 /* store_file_old - was path last touched more than min_age seconds ago? */
@@ -311,8 +310,7 @@ store_gone_list(struct store *st, char (**guids_r)[41], size_t *n_r)
 
 	*guids_r = NULL;
 	*n_r = 0;
-	if ((r = st->meta->cursor(st->meta, NULL, &c,
-	    DB_READ_COMMITTED)) != 0)
+	if ((r = st->meta->cursor(st->meta, NULL, &c, DB_READ_COMMITTED)) != 0)
 		return r;
 	memset(&k, 0, sizeof(k));
 	memset(&v, 0, sizeof(v));
@@ -322,12 +320,11 @@ store_gone_list(struct store *st, char (**guids_r)[41], size_t *n_r)
 	k.ulen = sizeof(key);
 	k.flags = DB_DBT_USERMEM;
 	for (r = c->get(c, &k, &v, DB_SET_RANGE); r == 0;
-	    r = c->get(c, &k, &v, DB_NEXT)) {
-		if (k.size != pl + 40 || memcmp(key, STORE_GONE_PREFIX,
-		    pl) != 0)
+	     r = c->get(c, &k, &v, DB_NEXT)) {
+		if (k.size != pl + 40 ||
+		    memcmp(key, STORE_GONE_PREFIX, pl) != 0)
 			break;
-		*guids_r = xreallocarray(*guids_r, *n_r + 1,
-		    sizeof(**guids_r));
+		*guids_r = xreallocarray(*guids_r, *n_r + 1, sizeof(**guids_r));
 		memcpy((*guids_r)[*n_r], key + pl, 40);
 		(*guids_r)[(*n_r)++][40] = '\0';
 	}
@@ -385,8 +382,7 @@ store_file_sweep(struct store *st, long min_age, const char **error_r)
 		return swept;
 	if ((r = store_gone_list(st, &gone, &n)) != 0) {
 		store_backup_unlock(lock);
-		return store_fail(st, error_r, "gone list: %s",
-		    db_strerror(r));
+		return store_fail(st, error_r, "gone list: %s", db_strerror(r));
 	}
 	for (i = 0; i < n; i++) {
 		if (store_file_referenced(st, gone[i])) {

@@ -32,15 +32,15 @@ store_op_set_uv(struct store *st, DB_TXN *txn, void *varg)
 		return STORE_EEXIST;
 	rec.mb.uidvalidity = a->uv;
 	if ((r = store_mrec_put(st, txn, a->user, a->name, &rec,
-	    STORE_EV_MAILBOXNAME)) != 0)
+		 STORE_EV_MAILBOXNAME)) != 0)
 		return r;
 	/* the counter never hands it out again */
 	return store_meta_next(st, txn, "uidvalidity", a->uv, &x);
 }
 
 int
-store_mbox_set_uidvalidity(struct store *st, const char *user,
-    const char *name, uint32_t uv, const char **error_r)
+store_mbox_set_uidvalidity(struct store *st, const char *user, const char *name,
+    uint32_t uv, const char **error_r)
 {
 	struct store_uv_arg a;
 	int r;
@@ -52,7 +52,9 @@ store_mbox_set_uidvalidity(struct store *st, const char *user,
 	a.uv = uv;
 	r = store_run(st, store_op_set_uv, &a, error_r);
 	if (r == STORE_EEXIST)
-		store_fail(st, error_r, "mailbox %s has held messages: its "
-		    "UIDVALIDITY stays", name);
+		store_fail(st, error_r,
+		    "mailbox %s has held messages: its "
+		    "UIDVALIDITY stays",
+		    name);
 	return r;
 }

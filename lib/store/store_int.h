@@ -15,18 +15,18 @@
 struct store {
 	DB_ENV *env;
 	DB *mboxes, *index, *expunged, *cache, *refs, *subs, *meta, *byid;
-	DB *dup;		/* store_deliver.c: duplicate deliveries */
-	DB *modseq, *xmodseq;	/* store_view.c: index and expunged by
-				 * modseq (secondaries) */
-	DB *quota;		/* store_quota.c: usage and limits per user */
-	uint64_t quota_storage_default;	/* KiB, STORE_QUOTA_NONE: none */
+	DB *dup;	      /* store_deliver.c: duplicate deliveries */
+	DB *modseq, *xmodseq; /* store_view.c: index and expunged by
+			       * modseq (secondaries) */
+	DB *quota;	      /* store_quota.c: usage and limits per user */
+	uint64_t quota_storage_default; /* KiB, STORE_QUOTA_NONE: none */
 	uint64_t quota_message_default;
 	char *configdir, *partdir;
-	int partfd;		/* partdir, for openat; -1 until first read */
+	int partfd; /* partdir, for openat; -1 until first read */
 	char err[512];
-	int needs_recovery;	/* DB_RUNRECOVERY seen */
-	int open_short;		/* store_open: lock table or region full */
-	int open_nodb;		/* store_open: environment not complete */
+	int needs_recovery; /* DB_RUNRECOVERY seen */
+	int open_short;	    /* store_open: lock table or region full */
+	int open_nodb;	    /* store_open: environment not complete */
 	/* inside store_run: read by exit paths and signal handlers */
 	volatile sig_atomic_t busy;
 	/* mailboxes written by the running transaction, announced through
@@ -40,13 +40,13 @@ struct store {
 	struct store_jline *jlines;
 	size_t njlines, jlines_size;
 	int jquiet;
-	int nogone;		/* reconstruct: dropped records leave their
-				 * files off the gone list */
+	int nogone; /* reconstruct: dropped records leave their
+		     * files off the gone list */
 };
 
 /* one mailbox changed by a transaction */
 struct store_change {
-	struct store_event m;	/* what, ids, counters after the change */
+	struct store_event m; /* what, ids, counters after the change */
 	char *user, *name, *oldname;
 };
 
@@ -54,8 +54,8 @@ struct store_change {
 struct store_mrec {
 	uint32_t version;
 	struct store_mbox mb;
-	uint64_t jseq;		/* bumped at every write: orders the
-				 * mailbox's journal lines */
+	uint64_t jseq; /* bumped at every write: orders the
+			* mailbox's journal lines */
 };
 
 /* index key: big-endian (mboxid, uid) so a cursor walks in UID order */
@@ -112,7 +112,7 @@ struct store_append_arg {
 	const struct store_append *opt;
 	const char *guid;
 	size_t len;
-	const char *data;	/* the bytes, for an F line; NULL: none */
+	const char *data; /* the bytes, for an F line; NULL: none */
 	const char *cache;
 	size_t cache_len;
 	uint32_t uidvalidity, uid;
@@ -168,16 +168,15 @@ int store_jboot_all(struct store *st, store_report_fn *fn, void *ctx,
     const char **error_r);
 int store_jboot_marked(struct store *st, const char **error_r);
 int store_jboot_mark(struct store *st, const char **error_r);
-int store_meta_marked(struct store *st, const char *key,
-    const char **error_r);
+int store_meta_marked(struct store *st, const char *key, const char **error_r);
 /* store_msg_decode - an index record's value into m */
 void store_msg_decode(const DBT *v, struct store_msg *m);
 
 /* store_msg.c, for reconstruct: write an index record; refs += delta */
 int store_msg_put(struct store *st, DB_TXN *txn, uint32_t mboxid,
     const struct store_msg *m);
-int store_refs_add(struct store *st, DB_TXN *txn, const char *guid,
-    int delta, uint32_t *now_r);
+int store_refs_add(struct store *st, DB_TXN *txn, const char *guid, int delta,
+    uint32_t *now_r);
 /* store.c: open (create) one database of the environment */
 int store_open_db(struct store *st, DB **db, const char *name,
     const char **error_r);
@@ -188,8 +187,8 @@ int store_view_open(struct store *st, const char **error_r);
  * expunged UIDs) of mboxid with modseq > since and UID > above, by
  * ascending UID, from the secondaries; *msgs_r or *uids_r malloc'ed */
 int store_view_since(struct store *st, DB_TXN *txn, int expunged,
-    uint32_t mboxid, uint64_t since, uint32_t above,
-    struct store_msg **msgs_r, uint32_t **uids_r, size_t *n_r);
+    uint32_t mboxid, uint64_t since, uint32_t above, struct store_msg **msgs_r,
+    uint32_t **uids_r, size_t *n_r);
 /* store.c, for reconstruct */
 int store_meta_next(struct store *st, DB_TXN *txn, const char *key,
     uint32_t min, uint32_t *out);
@@ -209,7 +208,7 @@ void store_mkey(DBT *k, char *buf, size_t size, const char *user,
  */
 struct store_jline {
 	uint32_t mboxid;
-	char *user;		/* NULL: the user of mboxid's B/D line */
+	char *user; /* NULL: the user of mboxid's B/D line */
 	char *line;
 };
 void store_jnl_reset(struct store *st);
@@ -243,24 +242,24 @@ struct store_jmbox {
 };
 struct store_jmsg {
 	uint32_t mboxid;
-	char kind;		/* 'I' or 'X' */
-	struct store_msg m;	/* keywords truncated at compaction size */
+	char kind;	    /* 'I' or 'X' */
+	struct store_msg m; /* keywords truncated at compaction size */
 };
 struct store_jstate {
-	struct store_jmbox *mboxes;	/* live ones, by name */
+	struct store_jmbox *mboxes; /* live ones, by name */
 	size_t nmboxes;
-	struct store_jmsg *msgs;	/* by (mboxid, uid), one each */
+	struct store_jmsg *msgs; /* by (mboxid, uid), one each */
 	size_t nmsgs;
-	char **subs;			/* sorted */
+	char **subs; /* sorted */
 	size_t nsubs;
-	int has_quota;			/* a Q line: the user's limits */
+	int has_quota; /* a Q line: the user's limits */
 	uint64_t quota_storage, quota_messages;
-	size_t bad;			/* lines not understood */
+	size_t bad; /* lines not understood */
 };
 char *store_jnl_path(struct store *st, const char *user);
 /* store_jnl_read - replay user's journal into *js (empty if none) */
-int store_jnl_read(struct store *st, const char *user,
-    struct store_jstate *js, const char **error_r);
+int store_jnl_read(struct store *st, const char *user, struct store_jstate *js,
+    const char **error_r);
 void store_jstate_free(struct store_jstate *js);
 /* store_jnl_users - the users that have a journal (malloc'ed) */
 int store_jnl_users(struct store *st, char ***users_r, size_t *n_r);
@@ -288,23 +287,22 @@ typedef int store_jbody_fn(const char *guid, const char *data, size_t len,
     void *ctx);
 /* the lines of a journal past its synced mark, resolved */
 struct store_jtail {
-	struct store_jmbox *mboxes;	/* last B line of each id, by id;
-					 * deleted: a D line */
+	struct store_jmbox *mboxes; /* last B line of each id, by id;
+				     * deleted: a D line */
 	size_t nmboxes;
-	struct store_jmsg *msgs;	/* last of each (id, uid), sorted */
+	struct store_jmsg *msgs; /* last of each (id, uid), sorted */
 	size_t nmsgs;
-	char **subs;			/* "S<name>" / "U<name>" in order */
+	char **subs; /* "S<name>" / "U<name>" in order */
 	size_t nsubs;
-	unsigned long long end;		/* where the whole lines end */
+	unsigned long long end; /* where the whole lines end */
 	size_t lines, bad;
 };
 /* store_jnl_tail - the lines of user's journal past its synced mark
  * (none: an empty tail), each F line handed to body_fn as it is read,
  * the header's end set back to where the whole lines end; for recovery,
  * alone */
-int store_jnl_tail(struct store *st, const char *user,
-    struct store_jtail *t, store_jbody_fn *body_fn, void *body_ctx,
-    const char **error_r);
+int store_jnl_tail(struct store *st, const char *user, struct store_jtail *t,
+    store_jbody_fn *body_fn, void *body_ctx, const char **error_r);
 void store_jtail_free(struct store_jtail *t);
 /* store_jnl_set_synced - user's synced mark to end, if the journal is
  * still the file ino */
@@ -344,8 +342,8 @@ int store_msgs_drop(struct store *st, DB_TXN *txn, uint32_t mboxid);
 void store_sha1_hex(const char *data, size_t len, char out[41]);
 /* store_file_restore - write guid's file from data (fsync'd, the
  * directory too), replacing whatever is there */
-int store_file_restore(struct store *st, const char *guid,
-    const char *data, size_t len, const char **error_r);
+int store_file_restore(struct store *st, const char *guid, const char *data,
+    size_t len, const char **error_r);
 int store_fsync_dir(const char *path);
 /* store_file_write_all - all of data to fd, at off (pwrite) or, when off
  * is negative, at the file offset; retries EINTR; -1 with errno */
@@ -358,8 +356,7 @@ int store_file_place(struct store *st, const char *tmp, const char *guid,
 int store_file_dirs(struct store *st, const char **error_r);
 /* store_file_fanout - a message file's fan-out directory dir, made if
  * missing (the partition fsync'd after); -1 with the error */
-int store_file_fanout(struct store *st, const char *dir,
-    const char **error_r);
+int store_file_fanout(struct store *st, const char *dir, const char **error_r);
 void store_file_warm(void);
 int store_file_put(struct store *st, const char *data, size_t len,
     char guid_r[41], const char **error_r);

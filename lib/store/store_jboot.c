@@ -56,7 +56,7 @@ store_jboot_rows(struct store *st, DB_TXN *txn, DB *db, uint32_t id,
 	store_ikey(&ik, id, 0);
 	store_dbt_cursor(&k, &v, &ik, sizeof(ik));
 	for (r = c->get(c, &k, &v, DB_SET_RANGE); r == 0;
-	    r = c->get(c, &k, &v, DB_NEXT)) {
+	     r = c->get(c, &k, &v, DB_NEXT)) {
 		if (be32toh(ik.mboxid_be) != id)
 			break;
 		if (db == st->index) {
@@ -83,13 +83,12 @@ store_op_jboot_mbox(struct store *st, DB_TXN *txn, void *varg)
 
 	a->msgs = a->expunged = 0;
 	if ((r = store_mrec_get(st, txn, a->user, a->name, &rec, 0)) != 0)
-		return r == DB_NOTFOUND ? 0 : r;	/* gone meanwhile */
+		return r == DB_NOTFOUND ? 0 : r; /* gone meanwhile */
 	store_jnl_mbox(st, a->user, a->name, &rec);
-	if ((r = store_jboot_rows(st, txn, st->index, rec.mb.id,
-	    &a->msgs)) != 0)
+	if ((r = store_jboot_rows(st, txn, st->index, rec.mb.id, &a->msgs)) !=
+	    0)
 		return r;
-	return store_jboot_rows(st, txn, st->expunged, rec.mb.id,
-	    &a->expunged);
+	return store_jboot_rows(st, txn, st->expunged, rec.mb.id, &a->expunged);
 }
 
 /* store_op_jboot_subs - queue the user's subscriptions */
@@ -131,8 +130,8 @@ store_jboot_user(struct store *st, const char *user, store_report_fn *fn,
 	st->jquiet = 0;
 	for (i = 0, r = 0; i < n && r == 0; i++) {
 		a.name = names[i];
-		if ((r = store_run(st, store_op_jboot_mbox, &a,
-		    error_r)) == 0) {
+		if ((r = store_run(st, store_op_jboot_mbox, &a, error_r)) ==
+		    0) {
 			mboxes++;
 			msgs += a.msgs;
 			expunged += a.expunged;
@@ -145,10 +144,11 @@ store_jboot_user(struct store *st, const char *user, store_report_fn *fn,
 	if (r != 0)
 		return -1;
 	if (fn != NULL) {
-		snprintf(line, sizeof(line), "journal written user=%.1000s "
+		snprintf(line, sizeof(line),
+		    "journal written user=%.1000s "
 		    "mailboxes=%zu messages=%zu expunged=%zu "
-		    "subscriptions=%zu (from the database)", user, mboxes,
-		    msgs, expunged, a.subs);
+		    "subscriptions=%zu (from the database)",
+		    user, mboxes, msgs, expunged, a.subs);
 		fn(line, ctx);
 	}
 	return 0;

@@ -10,9 +10,10 @@
  * end now, <synced> where the lines end that the database and the
  * message files are known to hold durably, <durable> how far the journal
  * itself was last flushed (store_jnl_sync) (20 digits each; version 2
- * lacks <durable>, version 1 <synced> too: none are known synced); zeros follow the lines (written ahead, see store_jnl_put), and
- * a reader stops at the first NUL.  Then one line per record a committed
- * transaction wrote, fields separated by tabs, names and keywords with
+ * lacks <durable>, version 1 <synced> too: none are known synced); zeros follow
+ * the lines (written ahead, see store_jnl_put), and a reader stops at the first
+ * NUL.  Then one line per record a committed transaction wrote, fields
+ * separated by tabs, names and keywords with
  * '%', tab, CR and LF written %XX:
  *   B id jseq uidvalidity uidnext recentuid highestmodseq attrs name
  *   D id                                   mailbox deleted
@@ -39,10 +40,10 @@
  * of the same records carries them again).  A torn last line is
  * ignored.  Berkeley DB commits without flushing its log and small
  * message files are not fsync'd: the F line carries the bytes, so this
- * one fdatasync makes message and records durable (see store_redo.c for the crash argument, and
- * store_jnl_sync_all for how <synced> moves).  The lines past <synced>
- * are what recovery replays; a journal grows by every line written
- * until the next checkpoint compacts it (F lines included: about the
+ * one fdatasync makes message and records durable (see store_redo.c for the
+ * crash argument, and store_jnl_sync_all for how <synced> moves).  The lines
+ * past <synced> are what recovery replays; a journal grows by every line
+ * written until the next checkpoint compacts it (F lines included: about the
  * size of the small mail delivered in that interval).
  *
  * Compaction (at checkpoints): under an exclusive flock the journal is
@@ -81,7 +82,7 @@
 #include "xalloc.h"
 
 #define JNL_MAGIC "berth-journal\t"
-#define JNL_VER_OFF (sizeof(JNL_MAGIC) - 1)	/* '1' or '2', a tab */
+#define JNL_VER_OFF (sizeof(JNL_MAGIC) - 1) /* '1' or '2', a tab */
 #define JNL_BYTES_OFF (JNL_VER_OFF + 2)
 #define JNL_END_OFF (JNL_BYTES_OFF + 21)
 #define JNL_SYNC_OFF (JNL_END_OFF + 21)
@@ -90,14 +91,14 @@
 #define JNL_V2_LEN (JNL_SYNC_OFF + 21)
 #define JNL_HEADER_LEN (JNL_DUR_OFF + 21)
 #define JNL_VERSION 3
-#define JNL_GROW (256 * 1024)	/* zeros written ahead at a time */
-#define JNL_GROW_BIG (2 * 1024 * 1024)	/* past JNL_GROW_BIG of lines */
+#define JNL_GROW (256 * 1024)	       /* zeros written ahead at a time */
+#define JNL_GROW_BIG (2 * 1024 * 1024) /* past JNL_GROW_BIG of lines */
 #define JNL_COMPACT_MIN (64 * 1024)
 
 /* a journal's first line */
 struct store_jhdr {
 	int version;
-	size_t len;		/* of the line */
+	size_t len; /* of the line */
 	unsigned long long bytes, end, synced, durable;
 };
 
@@ -136,8 +137,8 @@ store_jnl_hdr(const char *data, size_t len, struct store_jhdr *h)
 	}
 	h->bytes = store_jnl_num(data + JNL_BYTES_OFF);
 	h->end = store_jnl_num(data + JNL_END_OFF);
-	h->synced = h->version >= 2 ? store_jnl_num(data + JNL_SYNC_OFF) :
-	    h->len;
+	h->synced =
+	    h->version >= 2 ? store_jnl_num(data + JNL_SYNC_OFF) : h->len;
 	return 0;
 }
 
@@ -325,10 +326,11 @@ store_jnl_mbox_gone(struct store *st, const char *user, uint32_t id)
 static void
 store_jnl_iline(struct buf *b, uint32_t mboxid, const struct store_msg *m)
 {
-	buf_printf(b, "I\t%u\t%u\t%" PRIu64 "\t%u\t%" PRId64 "\t%d\t%"
-	    PRId64 "\t%" PRIu64 "\t%.40s\t", mboxid, m->uid, m->modseq,
-	    m->flags, m->internaldate, (int)m->tzoff, m->savedate, m->size,
-	    m->guid);
+	buf_printf(b,
+	    "I\t%u\t%u\t%" PRIu64 "\t%u\t%" PRId64 "\t%d\t%" PRId64 "\t%" PRIu64
+	    "\t%.40s\t",
+	    mboxid, m->uid, m->modseq, m->flags, m->internaldate, (int)m->tzoff,
+	    m->savedate, m->size, m->guid);
 	store_jnl_esc(b, m->keywords);
 }
 
@@ -389,8 +391,8 @@ static void
 store_jnl_header(struct buf *b, unsigned long long bytes,
     unsigned long long end, unsigned long long synced)
 {
-	buf_printf(b, "%s%d\t%020llu\t%020llu\t%020llu\t%020llu\n",
-	    JNL_MAGIC, JNL_VERSION, bytes, end, synced, end);
+	buf_printf(b, "%s%d\t%020llu\t%020llu\t%020llu\t%020llu\n", JNL_MAGIC,
+	    JNL_VERSION, bytes, end, synced, end);
 }
 
 /* store_jnl_text_len - where the lines of a journal's bytes end: at the
@@ -437,8 +439,8 @@ store_jnl_open_locked(struct store *st, const char *path)
 				/* new: the header, and the name made durable */
 				store_jnl_header(&h, 0, JNL_HEADER_LEN,
 				    JNL_HEADER_LEN);
-				if (store_file_write_all(fd, h.data,
-				    h.len, -1) < 0) {
+				if (store_file_write_all(fd, h.data, h.len,
+					-1) < 0) {
 					buf_free(&h);
 					close(fd);
 					return -1;
@@ -450,7 +452,7 @@ store_jnl_open_locked(struct store *st, const char *path)
 			}
 			return fd;
 		}
-		close(fd);	/* compacted meanwhile: the new file */
+		close(fd); /* compacted meanwhile: the new file */
 	}
 	errno = EAGAIN;
 	return -1;
@@ -465,8 +467,7 @@ store_jnl_open_locked(struct store *st, const char *path)
  * command than an append that grows the file).
  */
 static int
-store_jnl_put(int fd, const char *text, size_t len,
-    unsigned long long *end_r)
+store_jnl_put(int fd, const char *text, size_t len, unsigned long long *end_r)
 {
 	static const char zeros[4096];
 	char num[24];
@@ -486,10 +487,11 @@ store_jnl_put(int fd, const char *text, size_t len,
 		/* zeros ahead, made durable with the size before use; more
 		 * at a time once F lines make the journal grow fast */
 		grow = end > JNL_GROW_BIG ? JNL_GROW_BIG : JNL_GROW;
-		for (off = sb.st_size; (unsigned long long)off <
-		    end + len + grow; off += (off_t)sizeof(zeros))
+		for (off = sb.st_size;
+		     (unsigned long long)off < end + len + grow;
+		     off += (off_t)sizeof(zeros))
 			if (store_file_write_all(fd, zeros, sizeof(zeros),
-			    off) < 0)
+				off) < 0)
 				return -1;
 		if (fsync(fd) < 0)
 			return -1;
@@ -595,8 +597,8 @@ store_jnl_flush(struct store *st, const char **error_r)
 			}
 		if (st->jlines[i].user == NULL)
 			log_error("journal: no user for mailbox id=%u; line "
-			    "dropped: %s", st->jlines[i].mboxid,
-			    st->jlines[i].line);
+				  "dropped: %s",
+			    st->jlines[i].mboxid, st->jlines[i].line);
 	}
 	/* one write per user, in the transaction's order */
 	for (i = 0; i < st->njlines && r == 0; i++) {
@@ -616,7 +618,8 @@ store_jnl_flush(struct store *st, const char **error_r)
 		r = store_jnl_append(st, user, text.data, text.len, error_r);
 		if (r < 0)
 			log_error("journal write failed user=%s: %s "
-			    "(committed, not acknowledged)", user, *error_r);
+				  "(committed, not acknowledged)",
+			    user, *error_r);
 	}
 	buf_free(&text);
 	store_jnl_reset(st);
@@ -632,12 +635,12 @@ struct store_jraw {
 	size_t ngone;
 	struct store_jmsg *msgs;
 	size_t nmsgs;
-	char **subs;		/* "S<name>" / "U<name>" in order */
+	char **subs; /* "S<name>" / "U<name>" in order */
 	size_t nsubs;
-	store_jbody_fn *body_fn;	/* F lines, when set */
+	store_jbody_fn *body_fn; /* F lines, when set */
 	void *body_ctx;
-	int body_err;		/* what body_fn last failed with */
-	int has_quota;		/* the last Q line */
+	int body_err;  /* what body_fn last failed with */
+	int has_quota; /* the last Q line */
 	uint64_t quota_storage, quota_messages;
 };
 
@@ -702,12 +705,13 @@ store_jnl_parse(struct store_jraw *raw, char *line)
 		    sscanf(f[2], "%u", &jm.m.uid) != 1 ||
 		    sscanf(f[3], "%" SCNu64, &jm.m.modseq) != 1)
 			return -1;
-		if (jm.kind == 'I' && (sscanf(f[4], "%u", &jm.m.flags) != 1 ||
-		    sscanf(f[5], "%" SCNd64, &jm.m.internaldate) != 1 ||
-		    sscanf(f[6], "%d", &tz) != 1 ||
-		    sscanf(f[7], "%" SCNd64, &jm.m.savedate) != 1 ||
-		    sscanf(f[8], "%" SCNu64, &jm.m.size) != 1 ||
-		    strlen(f[9]) != 40))
+		if (jm.kind == 'I' &&
+		    (sscanf(f[4], "%u", &jm.m.flags) != 1 ||
+			sscanf(f[5], "%" SCNd64, &jm.m.internaldate) != 1 ||
+			sscanf(f[6], "%d", &tz) != 1 ||
+			sscanf(f[7], "%" SCNd64, &jm.m.savedate) != 1 ||
+			sscanf(f[8], "%" SCNu64, &jm.m.size) != 1 ||
+			strlen(f[9]) != 40))
 			return -1;
 		if (jm.kind == 'I') {
 			jm.m.tzoff = (int32_t)tz;
@@ -822,8 +826,7 @@ store_jnl_resolve(struct store_jraw *raw, struct store_jstate *js)
 	struct store_jmbox *mb;
 	size_t i, j, k;
 
-	qsort(raw->mboxes, raw->nmboxes, sizeof(*raw->mboxes),
-	    store_jmbox_cmp);
+	qsort(raw->mboxes, raw->nmboxes, sizeof(*raw->mboxes), store_jmbox_cmp);
 	for (i = 0; i < raw->nmboxes; i++) {
 		if (i + 1 < raw->nmboxes &&
 		    raw->mboxes[i + 1].id == raw->mboxes[i].id) {
@@ -856,8 +859,8 @@ store_jnl_resolve(struct store_jraw *raw, struct store_jstate *js)
 			mb->hms = raw->msgs[i].m.modseq;
 		if (raw->msgs[i].m.uid >= mb->uidnext)
 			mb->uidnext = raw->msgs[i].m.uid + 1;
-		js->msgs = xreallocarray(js->msgs, js->nmsgs + 1,
-		    sizeof(*js->msgs));
+		js->msgs =
+		    xreallocarray(js->msgs, js->nmsgs + 1, sizeof(*js->msgs));
 		js->msgs[js->nmsgs++] = raw->msgs[i];
 	}
 	qsort(js->mboxes, js->nmboxes, sizeof(*js->mboxes),
@@ -867,8 +870,7 @@ store_jnl_resolve(struct store_jraw *raw, struct store_jstate *js)
 		int later = 0;
 
 		for (k = i + 1; k < raw->nsubs && !later; k++)
-			later = strcmp(raw->subs[k] + 1,
-			    raw->subs[i] + 1) == 0;
+			later = strcmp(raw->subs[k] + 1, raw->subs[i] + 1) == 0;
 		if (!later && raw->subs[i][0] == 'S') {
 			js->subs = xreallocarray(js->subs, js->nsubs + 1,
 			    sizeof(*js->subs));
@@ -993,9 +995,8 @@ store_jnl_users(struct store *st, char ***users_r, size_t *n_r)
 	}
 	while ((de = readdir(d)) != NULL) {
 		if (de->d_name[0] == '.')
-			continue;	/* ".", "..", ".new-<user>" */
-		*users_r = xreallocarray(*users_r, *n_r + 1,
-		    sizeof(**users_r));
+			continue; /* ".", "..", ".new-<user>" */
+		*users_r = xreallocarray(*users_r, *n_r + 1, sizeof(**users_r));
 		(*users_r)[(*n_r)++] = store_jnl_unpath(de->d_name);
 	}
 	closedir(d);
@@ -1027,9 +1028,8 @@ store_jnl_write_state(const struct store_jstate *js, struct buf *b)
 		if (js->msgs[i].kind == 'I')
 			store_jnl_iline(b, js->msgs[i].mboxid, &js->msgs[i].m);
 		else
-			buf_printf(b, "X\t%u\t%u\t%" PRIu64,
-			    js->msgs[i].mboxid, js->msgs[i].m.uid,
-			    js->msgs[i].m.modseq);
+			buf_printf(b, "X\t%u\t%u\t%" PRIu64, js->msgs[i].mboxid,
+			    js->msgs[i].m.uid, js->msgs[i].m.modseq);
 		buf_putc(b, '\n');
 	}
 	for (i = 0; i < js->nsubs; i++) {
@@ -1059,8 +1059,9 @@ store_jnl_compact(struct store *st, const char *user, int force,
 	memset(&h, 0, sizeof(h));
 	if ((fd = open(path, O_RDWR | O_CLOEXEC)) < 0) {
 		free(path);
-		return errno == ENOENT ? 0 : store_fail(st, error_r,
-		    "journal: %s", strerror(errno));
+		return errno == ENOENT
+		    ? 0
+		    : store_fail(st, error_r, "journal: %s", strerror(errno));
 	}
 	if (flock(fd, LOCK_EX) < 0 || store_jnl_map(fd, &data, &len) < 0) {
 		store_fail(st, error_r, "journal %s: %s", path,
@@ -1070,8 +1071,8 @@ store_jnl_compact(struct store *st, const char *user, int force,
 	if (store_jnl_hdr(data, len, &h) == 0)
 		last = h.bytes;
 	tlen = store_jnl_text_len(data, len);
-	if (!force && h.version == JNL_VERSION && (tlen < JNL_COMPACT_MIN ||
-	    tlen <= 2 * last)) {
+	if (!force && h.version == JNL_VERSION &&
+	    (tlen < JNL_COMPACT_MIN || tlen <= 2 * last)) {
 		if (len > 0)
 			munmap((void *)data, len);
 		r = 0;
@@ -1098,8 +1099,7 @@ store_jnl_compact(struct store *st, const char *user, int force,
 	tfd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
 	if (tfd < 0 || store_file_write_all(tfd, b.data, b.len, -1) < 0 ||
 	    fsync(tfd) < 0 || rename(tmp, path) < 0) {
-		store_fail(st, error_r, "journal %s: %s", tmp,
-		    strerror(errno));
+		store_fail(st, error_r, "journal %s: %s", tmp, strerror(errno));
 		unlink(tmp);
 		goto out;
 	}
@@ -1110,7 +1110,7 @@ store_jnl_compact(struct store *st, const char *user, int force,
 out:
 	if (tfd >= 0)
 		close(tfd);
-	close(fd);	/* drops the lock: writers reopen the new file */
+	close(fd); /* drops the lock: writers reopen the new file */
 	store_jstate_free(&js);
 	buf_free(&b);
 	buf_free(&body);
@@ -1175,8 +1175,7 @@ store_jnl_tail_resolve(struct store_jraw *raw, struct store_jtail *t)
 	struct store_jmbox *mb, gone;
 	size_t i;
 
-	qsort(raw->mboxes, raw->nmboxes, sizeof(*raw->mboxes),
-	    store_jmbox_cmp);
+	qsort(raw->mboxes, raw->nmboxes, sizeof(*raw->mboxes), store_jmbox_cmp);
 	for (i = 0; i < raw->nmboxes; i++) {
 		if (i + 1 < raw->nmboxes &&
 		    raw->mboxes[i + 1].id == raw->mboxes[i].id) {
@@ -1209,8 +1208,8 @@ store_jnl_tail_resolve(struct store_jraw *raw, struct store_jtail *t)
 		    raw->msgs[i + 1].mboxid == raw->msgs[i].mboxid &&
 		    raw->msgs[i + 1].m.uid == raw->msgs[i].m.uid)
 			continue;
-		t->msgs = xreallocarray(t->msgs, t->nmsgs + 1,
-		    sizeof(*t->msgs));
+		t->msgs =
+		    xreallocarray(t->msgs, t->nmsgs + 1, sizeof(*t->msgs));
 		t->msgs[t->nmsgs++] = raw->msgs[i];
 	}
 	t->subs = raw->subs;
@@ -1237,8 +1236,9 @@ store_jnl_tail(struct store *st, const char *user, struct store_jtail *t,
 	raw.body_ctx = body_ctx;
 	if ((fd = open(path, O_RDWR | O_CLOEXEC)) < 0) {
 		free(path);
-		return errno == ENOENT ? 0 : store_fail(st, error_r,
-		    "journal: %s", strerror(errno));
+		return errno == ENOENT
+		    ? 0
+		    : store_fail(st, error_r, "journal: %s", strerror(errno));
 	}
 	if (flock(fd, LOCK_EX) < 0 || store_jnl_map(fd, &data, &len) < 0) {
 		store_fail(st, error_r, "journal %s: %s", path,
@@ -1246,7 +1246,7 @@ store_jnl_tail(struct store *st, const char *user, struct store_jtail *t,
 		goto out;
 	}
 	if (store_jnl_hdr(data, len, &h) < 0) {
-		r = 0;		/* nothing a writer would append to */
+		r = 0; /* nothing a writer would append to */
 		goto out;
 	}
 	tend = store_jnl_tail_end(data, len, &h);
@@ -1315,8 +1315,8 @@ store_jtail_free(struct store_jtail *t)
 
 /* store_jnl_synced_at - user's journal: its header, and the inode */
 static int
-store_jnl_synced_at(struct store *st, const char *user,
-    struct store_jhdr *h, ino_t *ino_r)
+store_jnl_synced_at(struct store *st, const char *user, struct store_jhdr *h,
+    ino_t *ino_r)
 {
 	char *path = store_jnl_path(st, user);
 	struct stat sb;
@@ -1337,8 +1337,8 @@ store_jnl_synced_at(struct store *st, const char *user,
 }
 
 int
-store_jnl_set_synced(struct store *st, const char *user,
-    unsigned long long end, ino_t ino, const char **error_r)
+store_jnl_set_synced(struct store *st, const char *user, unsigned long long end,
+    ino_t ino, const char **error_r)
 {
 	char *path = store_jnl_path(st, user);
 	struct store_jhdr h;
@@ -1347,7 +1347,7 @@ store_jnl_set_synced(struct store *st, const char *user,
 
 	if ((fd = open(path, O_RDWR | O_CLOEXEC)) < 0) {
 		free(path);
-		return 0;	/* removed: nothing to mark */
+		return 0; /* removed: nothing to mark */
 	}
 	if (flock(fd, LOCK_EX) < 0 || fstat(fd, &sb) < 0 ||
 	    store_jnl_hdr_fd(fd, &h) < 0) {
@@ -1405,7 +1405,7 @@ store_jnl_sync_all(struct store *st, const char **error_r)
 		if (ends[i] == 0)
 			continue;
 		if ((r = store_jnl_set_synced(st, users[i], ends[i], inos[i],
-		    error_r)) == 0)
+			 error_r)) == 0)
 			moved++;
 	}
 	free(ends);

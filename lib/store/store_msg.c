@@ -25,8 +25,8 @@
 #include "store_int.h"
 #include "xalloc.h"
 
-#define MSG_REC_SIZE(m) (offsetof(struct store_msg, keywords) + \
-	strlen((m)->keywords) + 1)
+#define MSG_REC_SIZE(m)                                                        \
+	(offsetof(struct store_msg, keywords) + strlen((m)->keywords) + 1)
 
 int
 store_msg_put(struct store *st, DB_TXN *txn, uint32_t mboxid,
@@ -92,9 +92,9 @@ store_mb_account(struct store_mbox *mb, const struct store_msg *m, int dir)
 struct store_list_arg {
 	uint32_t mboxid;
 	uint64_t since;
-	uint32_t above;		/* only UIDs above this */
-	uint32_t upto;		/* and up to this (0: all) */
-	size_t max;		/* at most this many (0: all) */
+	uint32_t above; /* only UIDs above this */
+	uint32_t upto;	/* and up to this (0: all) */
+	size_t max;	/* at most this many (0: all) */
 	int expunged;
 	struct store_mbox *mb;
 	struct store_msg *msgs;
@@ -141,15 +141,15 @@ store_op_list(struct store *st, DB_TXN *txn, void *varg)
 	store_ikey(&ik, a->mboxid, a->above + 1);
 	store_dbt_cursor(&k, &v, &ik, sizeof(ik));
 	for (r = c->get(c, &k, &v, DB_SET_RANGE); r == 0;
-	    r = c->get(c, &k, &v, DB_NEXT)) {
+	     r = c->get(c, &k, &v, DB_NEXT)) {
 		if (be32toh(ik.mboxid_be) != a->mboxid ||
 		    (a->upto != 0 && be32toh(ik.uid_be) > a->upto) ||
 		    (a->max != 0 && a->n == a->max))
 			break;
 		if (a->n == size) {
 			size = size ? size * 2 : 256;
-			a->msgs = xreallocarray(a->msgs, size,
-			    sizeof(*a->msgs));
+			a->msgs =
+			    xreallocarray(a->msgs, size, sizeof(*a->msgs));
 		}
 		store_msg_decode(&v, &a->msgs[a->n++]);
 	}
@@ -206,7 +206,9 @@ store_msg_range(struct store *st, uint32_t mboxid, uint32_t lo, uint32_t hi,
     size_t max, struct store_msg **msgs_r, size_t *n_r, const char **error_r)
 {
 	struct store_list_arg a = { .mboxid = mboxid,
-	    .above = lo > 0 ? lo - 1 : 0, .upto = hi, .max = max };
+		.above = lo > 0 ? lo - 1 : 0,
+		.upto = hi,
+		.max = max };
 
 	if (lo > hi || hi == 0) {
 		*msgs_r = NULL;
@@ -229,8 +231,9 @@ int
 store_expunged_since(struct store *st, uint32_t mboxid, uint64_t since,
     uint32_t **uids_r, size_t *n_r, const char **error_r)
 {
-	struct store_list_arg a = { .mboxid = mboxid, .since = since,
-	    .expunged = 1 };
+	struct store_list_arg a = { .mboxid = mboxid,
+		.since = since,
+		.expunged = 1 };
 	int r;
 
 	if ((r = store_msg_list_run(st, &a, error_r)) != 0)
@@ -296,8 +299,10 @@ int
 store_expunged_first(struct store *st, uint32_t mboxid, uint64_t since,
     uint32_t above, uint32_t *uid_r, const char **error_r)
 {
-	struct store_list_arg a = { .mboxid = mboxid, .since = since,
-	    .above = above, .expunged = 1 };
+	struct store_list_arg a = { .mboxid = mboxid,
+		.since = since,
+		.above = above,
+		.expunged = 1 };
 	int r = store_msg_list_run(st, &a, error_r);
 
 	*uid_r = 0;
@@ -321,14 +326,12 @@ store_msg_expunged(struct store *st, uint32_t mboxid, uint32_t uid,
 	v.flags = DB_DBT_MALLOC;
 	/* the caller saw it gone in a committed read: its record is
 	 * committed too; read without locks, as for the cache */
-	r = st->expunged->get(st->expunged, NULL, &k, &v,
-	    DB_READ_UNCOMMITTED);
+	r = st->expunged->get(st->expunged, NULL, &k, &v, DB_READ_UNCOMMITTED);
 	if (r == DB_NOTFOUND)
 		return STORE_ENOENT;
 	if (r != 0)
 		return store_fail(st, error_r, "expunged: %s", db_strerror(r));
-	if (v.size <= sizeof(uint64_t) + offsetof(struct store_msg,
-	    keywords)) {
+	if (v.size <= sizeof(uint64_t) + offsetof(struct store_msg, keywords)) {
 		/* written before records were kept */
 		free(v.data);
 		return STORE_ENOENT;
@@ -353,8 +356,8 @@ store_op_append(struct store *st, DB_TXN *txn, void *varg)
 	int r;
 
 	r = store_mrec_get(st, txn, a->user, a->name, &rec, 1);
-	if (r == DB_NOTFOUND || (r == 0 &&
-	    (rec.mb.attrs & STORE_MBOX_NOSELECT)))
+	if (r == DB_NOTFOUND ||
+	    (r == 0 && (rec.mb.attrs & STORE_MBOX_NOSELECT)))
 		return STORE_ENOENT;
 	if (r != 0)
 		return r;
@@ -363,14 +366,13 @@ store_op_append(struct store *st, DB_TXN *txn, void *varg)
 	if (a->data != NULL)
 		store_jnl_body(st, rec.mb.id, a->guid, a->data, a->len);
 	memset(&m, 0, sizeof(m));
-	if (a->opt && a->opt->uid >= rec.mb.uidnext &&
-	    a->opt->uid < UINT32_MAX)
+	if (a->opt && a->opt->uid >= rec.mb.uidnext && a->opt->uid < UINT32_MAX)
 		rec.mb.uidnext = a->opt->uid;
 	m.uid = rec.mb.uidnext++;
 	m.modseq = ++rec.mb.highestmodseq;
 	m.flags = a->opt ? a->opt->flags : 0;
-	m.internaldate = a->opt && a->opt->internaldate ?
-	    a->opt->internaldate : (int64_t)time(NULL);
+	m.internaldate = a->opt && a->opt->internaldate ? a->opt->internaldate
+							: (int64_t)time(NULL);
 	m.tzoff = a->opt ? a->opt->tzoff : 0;
 	m.savedate = (int64_t)time(NULL);
 	m.size = a->len;
@@ -382,7 +384,7 @@ store_op_append(struct store *st, DB_TXN *txn, void *varg)
 	if ((r = store_msg_put(st, txn, rec.mb.id, &m)) != 0 ||
 	    (r = store_refs_add(st, txn, a->guid, 1, &refs)) != 0 ||
 	    (r = store_mrec_put(st, txn, a->user, a->name, &rec,
-	    STORE_EV_NEW)) != 0)
+		 STORE_EV_NEW)) != 0)
 		return r;
 	if (refs == 1) {
 		store_dbt_key(&k, &v, a->guid, 40);
@@ -550,15 +552,15 @@ store_op_expunge(struct store *st, DB_TXN *txn, void *varg)
 	int r;
 
 	if ((r = store_mrec_by_id(st, txn, a->mboxid, &rec, user, name,
-	    sizeof(user))) != 0)
+		 sizeof(user))) != 0)
 		return r;
 	modseq = ++rec.mb.highestmodseq;
 	for (i = 0; i < a->n; i++) {
 		r = store_msg_get(st, txn, a->mboxid, a->uids[i], &m);
 		if (r == DB_NOTFOUND)
 			continue;
-		if (r != 0 || (r = store_msg_remove(st, txn, a->mboxid, &m,
-		    modseq)) != 0)
+		if (r != 0 ||
+		    (r = store_msg_remove(st, txn, a->mboxid, &m, modseq)) != 0)
 			return r;
 		store_mb_account(&rec.mb, &m, -1);
 	}
@@ -566,8 +568,8 @@ store_op_expunge(struct store *st, DB_TXN *txn, void *varg)
 }
 
 int
-store_expunge(struct store *st, uint32_t mboxid, const uint32_t *uids,
-    size_t n, const char **error_r)
+store_expunge(struct store *st, uint32_t mboxid, const uint32_t *uids, size_t n,
+    const char **error_r)
 {
 	struct store_uids_arg a;
 
@@ -614,14 +616,14 @@ store_op_copy(struct store *st, DB_TXN *txn, void *varg)
 	int r, same = 0;
 
 	r = store_mrec_get(st, txn, a->user, a->dst, &drec, 1);
-	if (r == DB_NOTFOUND || (r == 0 &&
-	    (drec.mb.attrs & STORE_MBOX_NOSELECT)))
+	if (r == DB_NOTFOUND ||
+	    (r == 0 && (drec.mb.attrs & STORE_MBOX_NOSELECT)))
 		return STORE_ENOENT;
 	if (r != 0)
 		return r;
 	if (a->move) {
-		if ((r = store_mrec_by_id(st, txn, a->mboxid, &srec, user,
-		    name, sizeof(user))) != 0)
+		if ((r = store_mrec_by_id(st, txn, a->mboxid, &srec, user, name,
+			 sizeof(user))) != 0)
 			return r;
 		/* into the same mailbox (RFC 6851 3.3): one record, the
 		 * expunges before the new messages */
@@ -640,7 +642,7 @@ store_op_copy(struct store *st, DB_TXN *txn, void *varg)
 			return r;
 		if (a->move) {
 			if ((r = store_msg_remove(st, txn, a->mboxid, &m,
-			    smodseq)) != 0)
+				 smodseq)) != 0)
 				return r;
 			store_mb_account(&sp->mb, &m, -1);
 		}
@@ -657,14 +659,15 @@ store_op_copy(struct store *st, DB_TXN *txn, void *varg)
 	}
 	a->uidvalidity = drec.mb.uidvalidity;
 	/* a MOVE stays within the user's quota root: it adds nothing */
-	if (!a->move && (r = store_quota_admit(st, txn, a->user, added,
-	    nadded)) != 0)
+	if (!a->move &&
+	    (r = store_quota_admit(st, txn, a->user, added, nadded)) != 0)
 		return r;
-	if (a->move && !same && (r = store_mrec_put(st, txn, user, name,
-	    &srec, STORE_EV_EXPUNGE)) != 0)
+	if (a->move && !same &&
+	    (r = store_mrec_put(st, txn, user, name, &srec,
+		 STORE_EV_EXPUNGE)) != 0)
 		return r;
-	return store_mrec_put(st, txn, a->user, a->dst, &drec, STORE_EV_NEW |
-	    (same ? STORE_EV_EXPUNGE : 0));
+	return store_mrec_put(st, txn, a->user, a->dst, &drec,
+	    STORE_EV_NEW | (same ? STORE_EV_EXPUNGE : 0));
 }
 
 int
@@ -715,8 +718,7 @@ store_kw_has(const char *kws, const char *w, size_t wl)
 
 /* store_kw_apply - new keyword list of m after op */
 static void
-store_kw_apply(char *kws, size_t size, enum store_flag_op op,
-    const char *arg)
+store_kw_apply(char *kws, size_t size, enum store_flag_op op, const char *arg)
 {
 	char out[STORE_MAX_KEYWORDS_LEN] = "";
 	const char *p;
@@ -729,9 +731,12 @@ store_kw_apply(char *kws, size_t size, enum store_flag_op op,
 	p = op == STORE_FLAGS_REMOVE ? kws : (arg ? arg : "");
 	while (*p) {
 		l = strcspn(p, " ");
-		if (l > 0 && ((op == STORE_FLAGS_REMOVE && !(arg &&
-		    store_kw_has(arg, p, l))) || (op != STORE_FLAGS_REMOVE &&
-		    !store_kw_has(out, p, l))) && o + l + 2 < sizeof(out)) {
+		if (l > 0 &&
+		    ((op == STORE_FLAGS_REMOVE &&
+			 !(arg && store_kw_has(arg, p, l))) ||
+			(op != STORE_FLAGS_REMOVE &&
+			    !store_kw_has(out, p, l))) &&
+		    o + l + 2 < sizeof(out)) {
 			if (o)
 				out[o++] = ' ';
 			memcpy(out + o, p, l);
@@ -757,7 +762,7 @@ store_op_flags(struct store *st, DB_TXN *txn, void *varg)
 	int r, changed = 0;
 
 	if ((r = store_mrec_by_id(st, txn, a->mboxid, &rec, user, name,
-	    sizeof(user))) != 0)
+		 sizeof(user))) != 0)
 		return r;
 	modseq = rec.mb.highestmodseq + 1;
 	free(a->failed);
@@ -809,8 +814,8 @@ store_op_flags(struct store *st, DB_TXN *txn, void *varg)
 int
 store_set_flags(struct store *st, uint32_t mboxid, const uint32_t *uids,
     size_t n, enum store_flag_op op, uint32_t flags, const char *keywords,
-    uint64_t unchangedsince, struct store_msg *results_r,
-    uint32_t **failed_r, size_t *nfailed_r, const char **error_r)
+    uint64_t unchangedsince, struct store_msg *results_r, uint32_t **failed_r,
+    size_t *nfailed_r, const char **error_r)
 {
 	struct store_uids_arg a;
 	int r;
@@ -882,8 +887,8 @@ store_msg_open(struct store *st, const char *guid, int *fd_r, size_t *len_r,
 	/* relative to the partition: two names to look up instead of the
 	 * whole path, once per message of a FETCH 1:* BODY[] */
 	if (st->partfd < 0)
-		st->partfd = open(st->partdir, O_RDONLY | O_DIRECTORY |
-		    O_CLOEXEC);
+		st->partfd =
+		    open(st->partdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (st->partfd >= 0)
 		fd = openat(st->partfd, path + strlen(st->partdir) + 1,
 		    O_RDONLY | O_CLOEXEC);
@@ -976,8 +981,8 @@ store_msg_cache(struct store *st, const char *guid, char **envelope_r,
 	p += strnlen(p, (size_t)(end - p)) + 1;
 	*body_r = xstrndup(p < end ? p : "", p < end ? (size_t)(end - p) : 0);
 	p += p < end ? strnlen(p, (size_t)(end - p)) + 1 : 0;
-	*bodystructure_r = xstrndup(p < end ? p : "",
-	    p < end ? (size_t)(end - p) : 0);
+	*bodystructure_r =
+	    xstrndup(p < end ? p : "", p < end ? (size_t)(end - p) : 0);
 	free(v.data);
 	return 0;
 }

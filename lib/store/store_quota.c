@@ -35,9 +35,9 @@
 struct store_qrec {
 	uint32_t version;
 	uint32_t pad;
-	int64_t storage;	/* octets in the user's mailboxes */
+	int64_t storage; /* octets in the user's mailboxes */
 	int64_t messages;
-	uint64_t storage_limit;	/* KiB, or STORE_QUOTA_DEFAULT/NONE */
+	uint64_t storage_limit; /* KiB, or STORE_QUOTA_DEFAULT/NONE */
 	uint64_t message_limit;
 };
 
@@ -45,8 +45,8 @@ void
 store_quota_set_default(struct store *st, uint64_t storage_kib,
     uint64_t messages)
 {
-	st->quota_storage_default = storage_kib ? storage_kib :
-	    STORE_QUOTA_NONE;
+	st->quota_storage_default =
+	    storage_kib ? storage_kib : STORE_QUOTA_NONE;
 	st->quota_message_default = messages ? messages : STORE_QUOTA_NONE;
 }
 
@@ -67,8 +67,10 @@ store_qrec_get(struct store *st, DB_TXN *txn, const char *user,
 	v.data = q;
 	v.ulen = sizeof(*q);
 	v.flags = DB_DBT_USERMEM;
-	r = st->quota->get(st->quota, txn, &k, &v, rmw ? DB_RMW :
-	    txn == NULL ? DB_READ_UNCOMMITTED : 0);
+	r = st->quota->get(st->quota, txn, &k, &v,
+	    rmw		      ? DB_RMW
+		: txn == NULL ? DB_READ_UNCOMMITTED
+			      : 0);
 	if (r == DB_NOTFOUND) {
 		memset(q, 0, sizeof(*q));
 		q->storage_limit = STORE_QUOTA_DEFAULT;
@@ -117,10 +119,10 @@ store_quota_limits(struct store *st, const struct store_qrec *q,
 {
 	out->storage_own = q->storage_limit != STORE_QUOTA_DEFAULT;
 	out->message_own = q->message_limit != STORE_QUOTA_DEFAULT;
-	out->storage_limit = out->storage_own ? q->storage_limit :
-	    st->quota_storage_default;
-	out->message_limit = out->message_own ? q->message_limit :
-	    st->quota_message_default;
+	out->storage_limit =
+	    out->storage_own ? q->storage_limit : st->quota_storage_default;
+	out->message_limit =
+	    out->message_own ? q->message_limit : st->quota_message_default;
 }
 
 int
@@ -195,8 +197,7 @@ int
 store_quota_set(struct store *st, const char *user, uint64_t storage_limit,
     uint64_t message_limit, const char **error_r)
 {
-	struct store_quota_arg a = { user, storage_limit, message_limit,
-	    NULL };
+	struct store_quota_arg a = { user, storage_limit, message_limit, NULL };
 
 	if (user[0] == '\0') {
 		store_fail(st, error_r, "no user");
@@ -228,8 +229,8 @@ store_op_quota_sum(struct store *st, DB_TXN *txn, void *varg)
 	if ((r = store_user_names(st, txn, a->user, &names, &n)) != 0)
 		return r;
 	for (i = 0; i < n && r == 0; i++) {
-		if ((r = store_mrec_get(st, txn, a->user, names[i], &rec,
-		    0)) == DB_NOTFOUND) {
+		if ((r = store_mrec_get(st, txn, a->user, names[i], &rec, 0)) ==
+		    DB_NOTFOUND) {
 			r = 0;
 			continue;
 		}
@@ -314,21 +315,23 @@ store_quota_check(struct store *st, const char *user,
 	if (store_run(st, store_op_quota_sum, &a, error_r) != 0)
 		return -1;
 	if (a.q.storage != a.storage || a.q.messages != a.messages) {
-		snprintf(line, sizeof(line), "differ user=%s quota usage: "
+		snprintf(line, sizeof(line),
+		    "differ user=%s quota usage: "
 		    "storage=%lld messages=%lld, mailboxes hold storage=%lld "
-		    "messages=%lld", user, (long long)a.q.storage,
-		    (long long)a.q.messages, (long long)a.storage,
-		    (long long)a.messages);
+		    "messages=%lld",
+		    user, (long long)a.q.storage, (long long)a.q.messages,
+		    (long long)a.storage, (long long)a.messages);
 		fn(line, ctx);
 		diffs++;
 	}
 	js_s = js->has_quota ? js->quota_storage : STORE_QUOTA_DEFAULT;
 	js_m = js->has_quota ? js->quota_messages : STORE_QUOTA_DEFAULT;
 	if (js_s != a.q.storage_limit || js_m != a.q.message_limit) {
-		snprintf(line, sizeof(line), "differ user=%s quota limits: "
+		snprintf(line, sizeof(line),
+		    "differ user=%s quota limits: "
 		    "database storage=%s messages=%s, journal storage=%s "
-		    "messages=%s", user,
-		    store_quota_word(a.q.storage_limit, b1, sizeof(b1)),
+		    "messages=%s",
+		    user, store_quota_word(a.q.storage_limit, b1, sizeof(b1)),
 		    store_quota_word(a.q.message_limit, b2, sizeof(b2)),
 		    store_quota_word(js_s, b3, sizeof(b3)),
 		    store_quota_word(js_m, b4, sizeof(b4)));

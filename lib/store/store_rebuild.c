@@ -27,12 +27,11 @@
 #include "store_int.h"
 #include "xalloc.h"
 
-#define REBUILD_CHUNK 200	/* messages per transaction */
+#define REBUILD_CHUNK 200 /* messages per transaction */
 
 int store_msgs_drop(struct store *st, DB_TXN *txn, uint32_t mboxid);
 
-static void
-store_report(store_report_fn *fn, void *ctx, const char *fmt, ...)
+static void store_report(store_report_fn *fn, void *ctx, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static void
@@ -64,19 +63,18 @@ store_users(struct store *st, char ***users_r, size_t *n_r,
 
 	*users_r = NULL;
 	*n_r = 0;
-	if ((r = st->mboxes->cursor(st->mboxes, NULL, &c,
-	    DB_READ_COMMITTED)) != 0)
+	if ((r = st->mboxes->cursor(st->mboxes, NULL, &c, DB_READ_COMMITTED)) !=
+	    0)
 		return store_dberr(st, error_r, "mailboxes", r);
 	memset(&k, 0, sizeof(k));
 	memset(&v, 0, sizeof(v));
 	for (r = c->get(c, &k, &v, DB_NEXT); r == 0;
-	    r = c->get(c, &k, &v, DB_NEXT)) {
+	     r = c->get(c, &k, &v, DB_NEXT)) {
 		ul = strnlen(k.data, k.size);
 		if (*n_r > 0 && strlen((*users_r)[*n_r - 1]) == ul &&
 		    memcmp((*users_r)[*n_r - 1], k.data, ul) == 0)
 			continue;
-		*users_r = xreallocarray(*users_r, *n_r + 1,
-		    sizeof(**users_r));
+		*users_r = xreallocarray(*users_r, *n_r + 1, sizeof(**users_r));
 		(*users_r)[(*n_r)++] = xstrndup(k.data, ul);
 	}
 	c->close(c);
@@ -207,7 +205,7 @@ store_op_rb_mbox(struct store *st, DB_TXN *txn, void *varg)
 	/* the counters never hand out an id or UIDVALIDITY again */
 	if ((r = store_meta_next(st, txn, "mailbox-id", a->jm->id, &x)) != 0 ||
 	    (r = store_meta_next(st, txn, "uidvalidity", a->jm->uidvalidity,
-	    &x)) != 0)
+		 &x)) != 0)
 		return r;
 	for (i = 0; i < a->n; i++) {
 		uint64_t ms = a->msgs[i].m.modseq;
@@ -241,9 +239,9 @@ store_op_rb_msgs(struct store *st, DB_TXN *txn, void *varg)
 /* store_rb_files - check the files of a mailbox's messages: a missing
  * one is reported and left out (kind '-'); counts what stays */
 static size_t
-store_rb_files(struct store *st, const char *user,
-    const struct store_jmbox *jm, struct store_jmsg *msgs, size_t n,
-    struct store_mbox *counts, store_report_fn *fn, void *ctx)
+store_rb_files(struct store *st, const char *user, const struct store_jmbox *jm,
+    struct store_jmsg *msgs, size_t n, struct store_mbox *counts,
+    store_report_fn *fn, void *ctx)
 {
 	struct stat sb;
 	size_t i, missing = 0;
@@ -257,17 +255,20 @@ store_rb_files(struct store *st, const char *user,
 			continue;
 		path = store_file_path(st, m->guid);
 		if (stat(path, &sb) < 0) {
-			store_report(fn, ctx, "missing user=%s mailbox=%s "
-			    "uid=%u file=%s: left out", user, jm->name,
-			    m->uid, path);
+			store_report(fn, ctx,
+			    "missing user=%s mailbox=%s "
+			    "uid=%u file=%s: left out",
+			    user, jm->name, m->uid, path);
 			msgs[i].kind = '-';
 			missing++;
 		} else {
 			if ((uint64_t)sb.st_size != m->size)
-				store_report(fn, ctx, "size user=%s mailbox=%s "
+				store_report(fn, ctx,
+				    "size user=%s mailbox=%s "
 				    "uid=%u file=%s journal=%" PRIu64
-				    " file=%lld", user, jm->name, m->uid,
-				    path, m->size, (long long)sb.st_size);
+				    " file=%lld",
+				    user, jm->name, m->uid, path, m->size,
+				    (long long)sb.st_size);
 			counts->exists++;
 			counts->size += m->size;
 			if (!(m->flags & STORE_F_SEEN))
@@ -292,8 +293,10 @@ store_rb_user(struct store *st, const char *user, const char *mailbox,
 	if (store_jnl_read(st, user, &js, error_r) < 0)
 		return -1;
 	if (js.bad > 0)
-		store_report(fn, ctx, "journal user=%s bad_lines=%zu "
-		    "(skipped)", user, js.bad);
+		store_report(fn, ctx,
+		    "journal user=%s bad_lines=%zu "
+		    "(skipped)",
+		    user, js.bad);
 	memset(&a, 0, sizeof(a));
 	a.user = user;
 	if ((r = store_user_names(st, NULL, user, &names, &nnames)) != 0) {
@@ -317,15 +320,14 @@ store_rb_user(struct store *st, const char *user, const char *mailbox,
 		a.jm = &js.mboxes[i];
 		a.msgs = store_jmsgs_of(&js, a.jm->id, &n);
 		a.n = n;
-		problems += store_rb_files(st, user, a.jm, a.msgs, n,
-		    &a.counts, fn, ctx);
+		problems += store_rb_files(st, user, a.jm, a.msgs, n, &a.counts,
+		    fn, ctx);
 		if ((r = store_run(st, store_op_rb_mbox, &a, error_r)) != 0)
 			break;
 		mboxes++;
 		for (off = 0; off < n && r == 0; off += REBUILD_CHUNK) {
 			a.msgs = store_jmsgs_of(&js, a.jm->id, &n) + off;
-			a.n = n - off < REBUILD_CHUNK ? n - off :
-			    REBUILD_CHUNK;
+			a.n = n - off < REBUILD_CHUNK ? n - off : REBUILD_CHUNK;
 			r = store_run(st, store_op_rb_msgs, &a, error_r);
 		}
 		msgs += a.counts.exists;
@@ -337,9 +339,11 @@ store_rb_user(struct store *st, const char *user, const char *mailbox,
 		r = store_quota_set(st, user, js.quota_storage,
 		    js.quota_messages, error_r);
 	if (r == 0)
-		store_report(fn, ctx, "reconstructed user=%s mailboxes=%zu "
-		    "messages=%zu subscriptions=%zu missing=%zu", user,
-		    mboxes, msgs, mailbox == NULL ? js.nsubs : 0, problems);
+		store_report(fn, ctx,
+		    "reconstructed user=%s mailboxes=%zu "
+		    "messages=%zu subscriptions=%zu missing=%zu",
+		    user, mboxes, msgs, mailbox == NULL ? js.nsubs : 0,
+		    problems);
 	store_jstate_free(&js);
 	if (r != 0)
 		return -1;
@@ -349,8 +353,7 @@ store_rb_user(struct store *st, const char *user, const char *mailbox,
 /* store_rb_orphans - report (with purge: remove) message files nothing
  * refers to */
 static int
-store_rb_orphans(struct store *st, int purge, store_report_fn *fn,
-    void *ctx)
+store_rb_orphans(struct store *st, int purge, store_report_fn *fn, void *ctx)
 {
 	char *sub, *path;
 	struct dirent *de;
@@ -374,17 +377,20 @@ store_rb_orphans(struct store *st, int purge, store_report_fn *fn,
 			v.ulen = sizeof(n);
 			v.flags = DB_DBT_USERMEM;
 			if (st->refs->get(st->refs, NULL, &k, &v,
-			    DB_READ_COMMITTED) == 0)
+				DB_READ_COMMITTED) == 0)
 				continue;
 			path = xasprintf("%s/%s", sub, de->d_name);
 			found++;
 			if (stat(path, &sb) < 0)
 				sb.st_size = 0;
 			if (purge && unlink(path) == 0)
-				store_report(fn, ctx, "orphan file=%s size=%lld "
-				    "purged", path, (long long)sb.st_size);
+				store_report(fn, ctx,
+				    "orphan file=%s size=%lld "
+				    "purged",
+				    path, (long long)sb.st_size);
 			else
-				store_report(fn, ctx, "orphan file=%s size=%lld "
+				store_report(fn, ctx,
+				    "orphan file=%s size=%lld "
 				    "(in no mailbox; kept, --purge removes)",
 				    path, (long long)sb.st_size);
 			free(path);
@@ -442,8 +448,8 @@ store_reconstruct(struct store *st, const char *user, const char *mailbox,
 			break;
 		st->jquiet = 1;
 		st->nogone = 1;
-		if ((r = store_rb_user(st, users[i], NULL, fn, ctx,
-		    error_r)) > 0)
+		if ((r = store_rb_user(st, users[i], NULL, fn, ctx, error_r)) >
+		    0)
 			problems += r;
 		st->jquiet = st->nogone = 0;
 	}
@@ -455,8 +461,10 @@ store_reconstruct(struct store *st, const char *user, const char *mailbox,
 	    store_mark_complete(st, error_r) < 0)
 		return -1;
 	orphans = store_rb_orphans(st, flags & STORE_REBUILD_PURGE, fn, ctx);
-	store_report(fn, ctx, "reconstruct done users=%zu missing=%d "
-	    "orphans=%d", n, problems, orphans);
+	store_report(fn, ctx,
+	    "reconstruct done users=%zu missing=%d "
+	    "orphans=%d",
+	    n, problems, orphans);
 	return problems;
 }
 
@@ -516,7 +524,8 @@ store_ck_msgs(struct store *st, const char *user, const char *name,
 			continue;
 		}
 		if (j >= nj || (i < nd && dm[i].uid < jm[j].m.uid)) {
-			store_report(fn, ctx, "differ user=%s mailbox=%s "
+			store_report(fn, ctx,
+			    "differ user=%s mailbox=%s "
 			    "uid=%u: in the database, not in the journal",
 			    user, name, dm[i].uid);
 			diffs++;
@@ -524,7 +533,8 @@ store_ck_msgs(struct store *st, const char *user, const char *name,
 			continue;
 		}
 		if (i >= nd || jm[j].m.uid < dm[i].uid) {
-			store_report(fn, ctx, "differ user=%s mailbox=%s "
+			store_report(fn, ctx,
+			    "differ user=%s mailbox=%s "
 			    "uid=%u: in the journal, not in the database",
 			    user, name, jm[j].m.uid);
 			diffs++;
@@ -537,27 +547,30 @@ store_ck_msgs(struct store *st, const char *user, const char *name,
 		    dm[i].size != jm[j].m.size ||
 		    strcmp(dm[i].guid, jm[j].m.guid) != 0 ||
 		    strcmp(dm[i].keywords, jm[j].m.keywords) != 0) {
-			store_report(fn, ctx, "differ user=%s mailbox=%s "
+			store_report(fn, ctx,
+			    "differ user=%s mailbox=%s "
 			    "uid=%u: database flags=%u modseq=%" PRIu64
 			    " keywords=\"%s\" guid=%s, journal flags=%u "
 			    "modseq=%" PRIu64 " keywords=\"%s\" guid=%s",
-			    user, name, dm[i].uid, dm[i].flags,
-			    dm[i].modseq, dm[i].keywords, dm[i].guid,
-			    jm[j].m.flags, jm[j].m.modseq, jm[j].m.keywords,
-			    jm[j].m.guid);
+			    user, name, dm[i].uid, dm[i].flags, dm[i].modseq,
+			    dm[i].keywords, dm[i].guid, jm[j].m.flags,
+			    jm[j].m.modseq, jm[j].m.keywords, jm[j].m.guid);
 			diffs++;
 		}
 		path = store_file_path(st, dm[i].guid);
 		if (stat(path, &sb) < 0) {
-			store_report(fn, ctx, "differ user=%s mailbox=%s "
-			    "uid=%u: file %s missing", user, name,
-			    dm[i].uid, path);
+			store_report(fn, ctx,
+			    "differ user=%s mailbox=%s "
+			    "uid=%u: file %s missing",
+			    user, name, dm[i].uid, path);
 			diffs++;
 		} else if ((uint64_t)sb.st_size != dm[i].size) {
-			store_report(fn, ctx, "differ user=%s mailbox=%s "
+			store_report(fn, ctx,
+			    "differ user=%s mailbox=%s "
 			    "uid=%u: file %s has %lld bytes, the record "
-			    "%" PRIu64, user, name, dm[i].uid, path,
-			    (long long)sb.st_size, dm[i].size);
+			    "%" PRIu64,
+			    user, name, dm[i].uid, path, (long long)sb.st_size,
+			    dm[i].size);
 			diffs++;
 		}
 		free(path);
@@ -583,8 +596,10 @@ store_ck_user(struct store *st, const char *user, store_report_fn *fn,
 	if (store_jnl_read(st, user, &js, error_r) < 0)
 		return -1;
 	if (js.bad > 0) {
-		store_report(fn, ctx, "differ user=%s: %zu journal lines not "
-		    "understood", user, js.bad);
+		store_report(fn, ctx,
+		    "differ user=%s: %zu journal lines not "
+		    "understood",
+		    user, js.bad);
 		diffs++;
 	}
 	if ((r = store_user_names(st, NULL, user, &names, &n)) != 0) {
@@ -595,9 +610,10 @@ store_ck_user(struct store *st, const char *user, store_report_fn *fn,
 		if (store_mrec_get(st, NULL, user, names[i], &rec, 0) != 0)
 			continue;
 		if ((jm = store_jmbox_byname(&js, names[i])) == NULL) {
-			store_report(fn, ctx, "differ user=%s mailbox=%s: in "
-			    "the database, not in the journal", user,
-			    names[i]);
+			store_report(fn, ctx,
+			    "differ user=%s mailbox=%s: in "
+			    "the database, not in the journal",
+			    user, names[i]);
 			diffs++;
 			continue;
 		}
@@ -606,27 +622,28 @@ store_ck_user(struct store *st, const char *user, store_report_fn *fn,
 		    jm->uidnext != rec.mb.uidnext ||
 		    jm->hms != rec.mb.highestmodseq ||
 		    jm->attrs != rec.mb.attrs) {
-			store_report(fn, ctx, "differ user=%s mailbox=%s: "
+			store_report(fn, ctx,
+			    "differ user=%s mailbox=%s: "
 			    "database id=%u uidvalidity=%u uidnext=%u "
 			    "highestmodseq=%" PRIu64 ", journal id=%u "
-			    "uidvalidity=%u uidnext=%u highestmodseq=%"
-			    PRIu64, user, names[i], rec.mb.id,
-			    rec.mb.uidvalidity, rec.mb.uidnext,
-			    rec.mb.highestmodseq, jm->id, jm->uidvalidity,
-			    jm->uidnext, jm->hms);
+			    "uidvalidity=%u uidnext=%u highestmodseq=%" PRIu64,
+			    user, names[i], rec.mb.id, rec.mb.uidvalidity,
+			    rec.mb.uidnext, rec.mb.highestmodseq, jm->id,
+			    jm->uidvalidity, jm->uidnext, jm->hms);
 			diffs++;
 		}
-		diffs += store_ck_msgs(st, user, names[i], &rec.mb, &js, fn,
-		    ctx);
+		diffs +=
+		    store_ck_msgs(st, user, names[i], &rec.mb, &js, fn, ctx);
 	}
 	for (i = 0; i < js.nmboxes; i++) {
 		for (j = 0; j < n; j++)
 			if (strcmp(names[j], js.mboxes[i].name) == 0)
 				break;
 		if (j == n) {
-			store_report(fn, ctx, "differ user=%s mailbox=%s: in "
-			    "the journal, not in the database", user,
-			    js.mboxes[i].name);
+			store_report(fn, ctx,
+			    "differ user=%s mailbox=%s: in "
+			    "the journal, not in the database",
+			    user, js.mboxes[i].name);
 			diffs++;
 		}
 	}
@@ -635,13 +652,15 @@ store_ck_user(struct store *st, const char *user, store_report_fn *fn,
 	if (store_sub_list(st, user, store_ck_sub, &cs, error_r) == 0) {
 		qsort(cs.seen, cs.n, sizeof(*cs.seen), store_users_cmp);
 		for (i = 0, j = 0; i < cs.n || j < js.nsubs;) {
-			int c = i >= cs.n ? 1 : j >= js.nsubs ? -1 :
-			    strcmp(cs.seen[i], js.subs[j]);
+			int c = i >= cs.n   ? 1
+			    : j >= js.nsubs ? -1
+					    : strcmp(cs.seen[i], js.subs[j]);
 
 			if (c != 0) {
-				store_report(fn, ctx, "differ user=%s "
-				    "subscription=%s: only in the %s", user,
-				    c < 0 ? cs.seen[i] : js.subs[j],
+				store_report(fn, ctx,
+				    "differ user=%s "
+				    "subscription=%s: only in the %s",
+				    user, c < 0 ? cs.seen[i] : js.subs[j],
 				    c < 0 ? "database" : "journal");
 				diffs++;
 			}
@@ -658,8 +677,8 @@ store_ck_user(struct store *st, const char *user, store_report_fn *fn,
 }
 
 int
-store_check(struct store *st, const char *user, store_report_fn *fn,
-    void *ctx, const char **error_r)
+store_check(struct store *st, const char *user, store_report_fn *fn, void *ctx,
+    const char **error_r)
 {
 	char **ju, **du, **users;
 	size_t nju, ndu, n, i;

@@ -67,7 +67,7 @@
 #include "store_int.h"
 #include "xalloc.h"
 
-#define REDO_CHUNK 200		/* messages per transaction */
+#define REDO_CHUNK 200 /* messages per transaction */
 
 struct store_redo_arg {
 	const char *user;
@@ -76,7 +76,7 @@ struct store_redo_arg {
 	size_t n;
 	uint32_t mboxid;
 	const struct store_jtail *t;
-	int stale;		/* the database lacks some of jm's writes */
+	int stale; /* the database lacks some of jm's writes */
 };
 
 /* what store_redo_file reports to store_redo_user */
@@ -100,14 +100,16 @@ store_redo_file(const char *guid, const char *data, size_t len, void *ctx)
 	store_sha1_hex(data, len, sum);
 	if (strcmp(sum, guid) != 0) {
 		log_warn("redo: journal bytes of %s do not match its name; "
-		    "skipped", guid);
+			 "skipped",
+		    guid);
 		free(path);
 		return 0;
 	}
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
 		if (fstat(fd, &sb) == 0 && (size_t)sb.st_size == len) {
-			map = len > 0 ? mmap(NULL, len, PROT_READ,
-			    MAP_PRIVATE, fd, 0) : NULL;
+			map = len > 0
+			    ? mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0)
+			    : NULL;
 			if (len == 0)
 				ok = 1;
 			else if (map != MAP_FAILED) {
@@ -189,8 +191,8 @@ store_op_redo_mbox(struct store *st, DB_TXN *txn, void *varg)
 		return r;
 	rec.mb.id = jm->id;
 	rec.mb.uidvalidity = jm->uidvalidity;
-	rec.mb.uidnext = jm->uidnext > rec.mb.uidnext ? jm->uidnext :
-	    rec.mb.uidnext;
+	rec.mb.uidnext =
+	    jm->uidnext > rec.mb.uidnext ? jm->uidnext : rec.mb.uidnext;
 	if (jm->recentuid > rec.mb.recentuid)
 		rec.mb.recentuid = jm->recentuid;
 	if (jm->hms > rec.mb.highestmodseq)
@@ -245,7 +247,7 @@ store_redo_add(struct store *st, DB_TXN *txn, uint32_t mboxid,
 	    (r = store_refs_add(st, txn, m->guid, 1, &refs)) != 0)
 		return r;
 	if (refs != 1 || store_msg_map(st, m->guid, &data, &len, &err) < 0)
-		return 0;	/* a missing cache is built at FETCH */
+		return 0; /* a missing cache is built at FETCH */
 	store_cache_build(data, len, &cache);
 	store_msg_unmap(data, len);
 	store_dbt_key(&k, &v, m->guid, 40);
@@ -282,7 +284,8 @@ store_redo_msg(struct store *st, DB_TXN *txn, uint32_t mboxid,
 		if (r == 0)
 			return 0;
 		if ((r = store_redo_expunged(st, txn, mboxid, jm->m.uid,
-		    &xms)) != 0 || xms != 0)
+			 &xms)) != 0 ||
+		    xms != 0)
 			return r;
 		xms = jm->m.modseq;
 		memset(&v, 0, sizeof(v));
@@ -302,7 +305,7 @@ store_redo_msg(struct store *st, DB_TXN *txn, uint32_t mboxid,
 	} else {
 		/* an expunge the database kept that is newer: it stays */
 		if ((r = store_redo_expunged(st, txn, mboxid, jm->m.uid,
-		    &xms)) != 0)
+			 &xms)) != 0)
 			return r;
 		if (xms > jm->m.modseq)
 			return 0;
@@ -349,7 +352,7 @@ store_op_redo_count(struct store *st, DB_TXN *txn, void *varg)
 	store_ikey(&ik, a->mboxid, 0);
 	store_dbt_cursor(&k, &v, &ik, sizeof(ik));
 	for (r = c->get(c, &k, &v, DB_SET_RANGE); r == 0;
-	    r = c->get(c, &k, &v, DB_NEXT)) {
+	     r = c->get(c, &k, &v, DB_NEXT)) {
 		if (be32toh(ik.mboxid_be) != a->mboxid)
 			break;
 		store_msg_decode(&v, &m);
@@ -366,7 +369,7 @@ store_op_redo_count(struct store *st, DB_TXN *txn, void *varg)
 	if (r != 0 && r != DB_NOTFOUND)
 		return r;
 	if (rec.jseq > 0)
-		rec.jseq--;	/* store_mrec_put bumps it back */
+		rec.jseq--; /* store_mrec_put bumps it back */
 	return store_mrec_put(st, txn, user, name, &rec, 0);
 }
 
@@ -434,7 +437,7 @@ store_redo_user(struct store *st, const char *user, const char **error_r)
 	struct store_jtail t;
 	struct store_redo_arg a;
 	struct store_redo_files rf = { st, error_r, 0 };
-	int *stale;		/* 1: stale, 2: stale and recounted */
+	int *stale; /* 1: stale, 2: stale and recounted */
 	ssize_t b;
 	size_t i, j;
 	int r = 0, fixed = 0, files;
@@ -453,8 +456,10 @@ store_redo_user(struct store *st, const char *user, const char **error_r)
 	stale = xcalloc(t.nmboxes + 1, sizeof(*stale));
 	for (i = 0; i < t.nmboxes && r == 0; i++) {
 		a.jm = &t.mboxes[i];
-		r = store_run(st, t.mboxes[i].deleted ? store_op_redo_gone :
-		    store_op_redo_mbox, &a, error_r);
+		r = store_run(st,
+		    t.mboxes[i].deleted ? store_op_redo_gone
+					: store_op_redo_mbox,
+		    &a, error_r);
 		stale[i] = a.stale;
 		fixed += a.stale;
 	}
@@ -463,8 +468,8 @@ store_redo_user(struct store *st, const char *user, const char **error_r)
 	 * (every message write rewrites its mailbox), but is compared all
 	 * the same */
 	for (i = 0; i < t.nmsgs && r == 0; i = j) {
-		for (j = i; j < t.nmsgs && t.msgs[j].mboxid ==
-		    t.msgs[i].mboxid; j++)
+		for (j = i; j < t.nmsgs && t.msgs[j].mboxid == t.msgs[i].mboxid;
+		     j++)
 			;
 		b = store_redo_find(&t, t.msgs[i].mboxid);
 		if (b >= 0 && (!stale[b] || t.mboxes[b].deleted))
@@ -488,8 +493,10 @@ store_redo_user(struct store *st, const char *user, const char **error_r)
 		r = store_run(st, store_op_redo_subs, &a, error_r);
 	if (r == 0 && (fixed > 0 || files > 0 || t.bad > 0))
 		log_warn("redo user=%s lines=%zu mailboxes=%d files=%d "
-		    "bad_lines=%zu: put back what the database or the spool "
-		    "lost", user, t.lines, fixed, files, t.bad);
+			 "bad_lines=%zu: put back what the database or the "
+			 "spool "
+			 "lost",
+		    user, t.lines, fixed, files, t.bad);
 	free(stale);
 	store_jtail_free(&t);
 	return r < 0 ? -1 : fixed + files;

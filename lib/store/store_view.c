@@ -44,8 +44,7 @@ struct store_skey {
 };
 
 static void
-store_skey(struct store_skey *k, uint32_t mboxid, uint64_t modseq,
-    uint32_t uid)
+store_skey(struct store_skey *k, uint32_t mboxid, uint64_t modseq, uint32_t uid)
 {
 	k->mboxid_be = htobe32(mboxid);
 	k->modseq_hi_be = htobe32((uint32_t)(modseq >> 32));
@@ -83,8 +82,9 @@ store_view_index_key(DB *sec, const DBT *pk, const DBT *pd, DBT *sk)
 	(void)sec;
 	if (pd->size < offsetof(struct store_msg, modseq) + sizeof(modseq))
 		return DB_DONOTINDEX;
-	memcpy(&modseq, (const char *)pd->data +
-	    offsetof(struct store_msg, modseq), sizeof(modseq));
+	memcpy(&modseq,
+	    (const char *)pd->data + offsetof(struct store_msg, modseq),
+	    sizeof(modseq));
 	return store_view_skey_make(pk, modseq, sk);
 }
 
@@ -127,9 +127,9 @@ store_view_open(struct store *st, const char **error_r)
 	    store_open_db(st, &st->xmodseq, "xmodseq.db", error_r) < 0)
 		return -1;
 	if (store_view_associate(st, st->index, st->modseq,
-	    store_view_index_key, error_r) < 0 ||
+		store_view_index_key, error_r) < 0 ||
 	    store_view_associate(st, st->expunged, st->xmodseq,
-	    store_view_expunged_key, error_r) < 0)
+		store_view_expunged_key, error_r) < 0)
 		return -1;
 	return 0;
 }
@@ -139,7 +139,7 @@ store_view_open(struct store *st, const char **error_r)
 struct store_view_arg {
 	uint32_t mboxid;
 	uint64_t since, xsince;
-	uint64_t kwmodseq;	/* store_view_list: keywords up to it */
+	uint64_t kwmodseq; /* store_view_list: keywords up to it */
 	uint32_t last;
 	struct store_mbox *mb;
 	struct buf *keywords;
@@ -159,7 +159,7 @@ store_view_kw_has(const struct buf *kw, const char *w, size_t l)
 	while (p < end) {
 		const char *q;
 
-		p++;			/* the blank before each */
+		p++; /* the blank before each */
 		q = memchr(p, ' ', (size_t)(end - p));
 		if (q == NULL)
 			q = end;
@@ -216,10 +216,12 @@ store_view_push(struct store_view_arg *a, const void *data, size_t size,
 	memset(m, 0, sizeof(*m));
 	memcpy(&m->uid, (const char *)data + offsetof(struct store_msg, uid),
 	    sizeof(m->uid));
-	memcpy(&m->flags, (const char *)data +
-	    offsetof(struct store_msg, flags), sizeof(m->flags));
-	memcpy(&m->modseq, (const char *)data +
-	    offsetof(struct store_msg, modseq), sizeof(m->modseq));
+	memcpy(&m->flags,
+	    (const char *)data + offsetof(struct store_msg, flags),
+	    sizeof(m->flags));
+	memcpy(&m->modseq,
+	    (const char *)data + offsetof(struct store_msg, modseq),
+	    sizeof(m->modseq));
 	if (size > kwoff)
 		kwlen = strnlen((const char *)data + kwoff, size - kwoff);
 	if (kwlen > STORE_MAX_KEYWORDS_LEN - 1)
@@ -378,8 +380,7 @@ store_view_cmp_u32(const void *x, const void *y)
  * into *uids_r (expunged) */
 static int
 store_view_secondary(struct store *st, DB_TXN *txn, DB *sec,
-    struct store_view_arg *a, uint64_t since, uint32_t **uids_r,
-    size_t *n_r)
+    struct store_view_arg *a, uint64_t since, uint32_t **uids_r, size_t *n_r)
 {
 	struct store_skey sk;
 	DBC *c;
@@ -394,11 +395,10 @@ store_view_secondary(struct store *st, DB_TXN *txn, DB *sec,
 	store_skey(&sk, a->mboxid, since + 1, 0);
 	store_dbt_cursor(&k, &v, &sk, sizeof(sk));
 	for (r = c->get(c, &k, &v, DB_SET_RANGE); r == 0;
-	    r = c->get(c, &k, &v, DB_NEXT)) {
+	     r = c->get(c, &k, &v, DB_NEXT)) {
 		uint32_t uid = be32toh(sk.uid_be);
 
-		if (k.size != sizeof(sk) ||
-		    be32toh(sk.mboxid_be) != a->mboxid)
+		if (k.size != sizeof(sk) || be32toh(sk.mboxid_be) != a->mboxid)
 			break;
 		if (uids_r != NULL) {
 			if (*n_r == size) {
@@ -437,7 +437,7 @@ store_op_view_delta(struct store *st, DB_TXN *txn, void *varg)
 	    a->mb->highestmodseq <= a->xsince && a->mb->uidnext <= a->last + 1)
 		return 0;
 	if ((r = store_view_secondary(st, txn, st->modseq, a, a->since, NULL,
-	    NULL)) != 0)
+		 NULL)) != 0)
 		return r;
 	nchanged = a->n;
 	if ((r = store_view_bulk(st, txn, a, 1)) != 0)
@@ -481,11 +481,11 @@ store_view_delta(struct store *st, uint32_t mboxid, uint64_t since,
 	/* the pool moved as it grew: offsets become pointers now */
 	d->kwpool = buf_release(&a.kwpool);
 	for (i = 0; i < a.n; i++)
-		a.msgs[i].keywords = a.msgs[i].kwoff && d->kwpool != NULL ?
-		    d->kwpool + a.msgs[i].kwoff - 1 : "";
+		a.msgs[i].keywords = a.msgs[i].kwoff && d->kwpool != NULL
+		    ? d->kwpool + a.msgs[i].kwoff - 1
+		    : "";
 	/* modseq order from the secondary: by UID for merging */
-	qsort(d->changed, d->nchanged, sizeof(*d->changed),
-	    store_view_cmp_uid);
+	qsort(d->changed, d->nchanged, sizeof(*d->changed), store_view_cmp_uid);
 	if (d->nexpunged > 0)
 		qsort(d->expunged, d->nexpunged, sizeof(*d->expunged),
 		    store_view_cmp_u32);
@@ -512,9 +512,9 @@ store_view_cmp_msg(const void *x, const void *y)
 }
 
 int
-store_view_since(struct store *st, DB_TXN *txn, int expunged,
-    uint32_t mboxid, uint64_t since, uint32_t above,
-    struct store_msg **msgs_r, uint32_t **uids_r, size_t *n_r)
+store_view_since(struct store *st, DB_TXN *txn, int expunged, uint32_t mboxid,
+    uint64_t since, uint32_t above, struct store_msg **msgs_r,
+    uint32_t **uids_r, size_t *n_r)
 {
 	DB *sec = expunged ? st->xmodseq : st->modseq;
 	struct store_skey sk;
@@ -531,7 +531,7 @@ store_view_since(struct store *st, DB_TXN *txn, int expunged,
 	store_skey(&sk, mboxid, since + 1, 0);
 	store_dbt_cursor(&k, &v, &sk, sizeof(sk));
 	for (r = c->get(c, &k, &v, DB_SET_RANGE); r == 0;
-	    r = c->get(c, &k, &v, DB_NEXT)) {
+	     r = c->get(c, &k, &v, DB_NEXT)) {
 		uint32_t uid = be32toh(sk.uid_be);
 
 		if (k.size != sizeof(sk) || be32toh(sk.mboxid_be) != mboxid)
@@ -553,8 +553,8 @@ store_view_since(struct store *st, DB_TXN *txn, int expunged,
 			struct store_msg *m = &(*msgs_r)[(*n_r)++];
 
 			memset(m, 0, sizeof(*m));
-			memcpy(m, v.data, v.size < sizeof(*m) ? v.size :
-			    sizeof(*m));
+			memcpy(m, v.data,
+			    v.size < sizeof(*m) ? v.size : sizeof(*m));
 			m->keywords[sizeof(m->keywords) - 1] = '\0';
 		}
 	}

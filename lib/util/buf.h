@@ -14,13 +14,16 @@
 #include <stddef.h>
 
 struct buf {
-	char *data;		/* NULL until the first append */
+	char *data; /* NULL until the first append */
 	size_t len;
 	size_t size;
-	size_t max;		/* 0: unbounded */
+	size_t max; /* 0: unbounded */
 };
 
-#define BUF_INIT { NULL, 0, 0, 0 }
+#define BUF_INIT                                                               \
+	{                                                                      \
+		NULL, 0, 0, 0                                                  \
+	}
 
 void buf_init(struct buf *b, size_t max);
 void buf_set_max(struct buf *b, size_t max);
@@ -33,11 +36,11 @@ int buf_vprintf(struct buf *b, const char *fmt, va_list ap)
     __attribute__((format(printf, 2, 0)));
 /* buf_reserve - make room for n more bytes; returns pointer to the tail */
 char *buf_reserve(struct buf *b, size_t n);
-void buf_consume(struct buf *b, size_t n);	/* drop n bytes at the front */
+void buf_consume(struct buf *b, size_t n); /* drop n bytes at the front */
 void buf_truncate(struct buf *b, size_t len);
-void buf_reset(struct buf *b);			/* len = 0, keeps memory */
-const char *buf_cstr(struct buf *b);		/* never NULL */
-char *buf_release(struct buf *b);		/* caller owns the string */
-void buf_free(struct buf *b);			/* frees, leaves an empty buf */
+void buf_reset(struct buf *b);	     /* len = 0, keeps memory */
+const char *buf_cstr(struct buf *b); /* never NULL */
+char *buf_release(struct buf *b);    /* caller owns the string */
+void buf_free(struct buf *b);	     /* frees, leaves an empty buf */
 
 #endif

@@ -100,7 +100,7 @@ cfg_parse_scaled(const char *s, const char *units, const long long *mults,
 	v = strtoll(s, &end, 10);
 	if (errno)
 		return -1;
-	if (*end == '\0' && defunit) {		/* a bare number: default unit */
+	if (*end == '\0' && defunit) { /* a bare number: default unit */
 		u = strchr(units, defunit);
 		if (u != NULL)
 			m = mults[u - units];
@@ -139,7 +139,7 @@ int
 cfg_parse_size(const char *s, long long *out_r)
 {
 	static const long long mults[] = { 1024, 1024, 1048576, 1048576,
-	    1073741824, 1073741824 };
+		1073741824, 1073741824 };
 
 	return cfg_parse_scaled(s, "KkMmGg", mults, 0, out_r);
 }
@@ -148,11 +148,16 @@ static const char *
 cfg_type_name(enum cfg_type t)
 {
 	switch (t) {
-	case CFG_T_INT: return "a whole number";
-	case CFG_T_BOOL: return "yes or no";
-	case CFG_T_DURATION: return "a duration such as 30s, 5m, 2h";
-	case CFG_T_SIZE: return "a size such as 512K, 64M";
-	default: return "a string";
+	case CFG_T_INT:
+		return "a whole number";
+	case CFG_T_BOOL:
+		return "yes or no";
+	case CFG_T_DURATION:
+		return "a duration such as 30s, 5m, 2h";
+	case CFG_T_SIZE:
+		return "a size such as 512K, 64M";
+	default:
+		return "a string";
 	}
 }
 
@@ -165,14 +170,18 @@ cfg_parse_as(enum cfg_type t, char unit, const char *value, long long *ll_r)
 
 	*ll_r = 0;
 	switch (t) {
-	case CFG_T_INT: return cfg_parse_int(value, ll_r);
+	case CFG_T_INT:
+		return cfg_parse_int(value, ll_r);
 	case CFG_T_BOOL:
 		r = cfg_parse_bool(value, &b);
 		*ll_r = b;
 		return r;
-	case CFG_T_DURATION: return cfg_parse_duration_ms(value, unit, ll_r);
-	case CFG_T_SIZE: return cfg_parse_size(value, ll_r);
-	default: return 0;
+	case CFG_T_DURATION:
+		return cfg_parse_duration_ms(value, unit, ll_r);
+	case CFG_T_SIZE:
+		return cfg_parse_size(value, ll_r);
+	default:
+		return 0;
 	}
 }
 
@@ -243,17 +252,17 @@ static void
 cfg_warn(struct buf *warn_r, const char *name, int line, const char *key)
 {
 	if (warn_r != NULL)
-		buf_printf(warn_r, "%s:%d: unknown key '%s' ignored\n",
-		    name, line, key);
+		buf_printf(warn_r, "%s:%d: unknown key '%s' ignored\n", name,
+		    line, key);
 	else
-		log_warn("config=%s line=%d key=%s: unknown key ignored",
-		    name, line, key);
+		log_warn("config=%s line=%d key=%s: unknown key ignored", name,
+		    line, key);
 }
 
 /* cfg_parse_line - one line into set; -1 with err filled */
 static int
-cfg_parse_line(struct cfg_set *set, const char *name, int lineno,
-    char *line, struct buf *warn_r, struct err *err)
+cfg_parse_line(struct cfg_set *set, const char *name, int lineno, char *line,
+    struct buf *warn_r, struct err *err)
 {
 	const struct cfg_key *k;
 	char *colon, *key, *value, *end;
@@ -275,15 +284,15 @@ cfg_parse_line(struct cfg_set *set, const char *name, int lineno,
 	while (isspace((unsigned char)*value))
 		value++;
 	for (end = value + strlen(value);
-	    end > value && isspace((unsigned char)end[-1]); end--)
+	     end > value && isspace((unsigned char)end[-1]); end--)
 		end[-1] = '\0';
 	if (*key == '\0' || strpbrk(key, " \t") != NULL) {
-		return err_set(err, "%s:%d: bad key '%s'", name, lineno,
-		    key);
+		return err_set(err, "%s:%d: bad key '%s'", name, lineno, key);
 	}
 	if (cfg_is_partition_key(key)) {
 		if (*value != '/') {
-			return err_set(err, "%s:%d: key '%s': "
+			return err_set(err,
+			    "%s:%d: key '%s': "
 			    "bad value '%s' (expected an absolute path)",
 			    name, lineno, key, value);
 		}
@@ -292,8 +301,8 @@ cfg_parse_line(struct cfg_set *set, const char *name, int lineno,
 		return 0;
 	} else if (cfg_check_value(k, value) < 0) {
 		return err_set(err,
-		    "%s:%d: key '%s': bad value '%s' (expected %s)",
-		    name, lineno, key, value, cfg_type_name(k->type));
+		    "%s:%d: key '%s': bad value '%s' (expected %s)", name,
+		    lineno, key, value, cfg_type_name(k->type));
 	}
 	cfg_set_put(set, key, value);
 	return 0;
@@ -416,7 +425,7 @@ cfg_lookup_service(const char *service, const char *key,
 
 	if (service != NULL &&
 	    (size_t)snprintf(name, sizeof(name), "%s_%s", service, key) <
-	    sizeof(name)) {
+		sizeof(name)) {
 		for (i = 0; i < cfg_cur.n; i++) {
 			if (strcmp(cfg_cur.ents[i].key, name) != 0)
 				continue;

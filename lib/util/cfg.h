@@ -20,17 +20,17 @@ struct err;
 
 enum cfg_type {
 	CFG_T_STR,
-	CFG_T_INT,		/* decimal, >= 0 */
-	CFG_T_BOOL,		/* yes/no, on/off, true/false, 1/0 */
-	CFG_T_DURATION,		/* number with optional unit s, m, h, d */
-	CFG_T_SIZE,		/* number with optional unit K, M, G (bytes) */
+	CFG_T_INT,	/* decimal, >= 0 */
+	CFG_T_BOOL,	/* yes/no, on/off, true/false, 1/0 */
+	CFG_T_DURATION, /* number with optional unit s, m, h, d */
+	CFG_T_SIZE,	/* number with optional unit K, M, G (bytes) */
 };
 
 struct cfg_key {
 	const char *name;
 	enum cfg_type type;
-	const char *def;	/* default, as text; NULL: unset */
-	char unit;		/* CFG_T_DURATION: unit of a bare number */
+	const char *def; /* default, as text; NULL: unset */
+	char unit;	 /* CFG_T_DURATION: unit of a bare number */
 };
 
 extern const struct cfg_key cfg_keys[];
@@ -43,8 +43,7 @@ extern const struct cfg_key cfg_keys[];
  * previous configuration stays in force on error.  Warnings (unknown keys)
  * are appended to *warn_r one per line when warn_r is not NULL, else logged.
  */
-int cfg_load_file(const char *path, struct buf *warn_r,
-    struct err *err);
+int cfg_load_file(const char *path, struct buf *warn_r, struct err *err);
 /* cfg_load_text - the same from memory; name is used in messages */
 int cfg_load_text(const char *name, const char *text, size_t len,
     struct buf *warn_r, struct err *err);
@@ -54,7 +53,7 @@ const char *cfg_path(void);
 /* cfg_set - override a key in the loaded config (tests, command line) */
 int cfg_set(const char *key, const char *value, struct err *err);
 
-const char *cfg_str(const char *key);	/* NULL when unset */
+const char *cfg_str(const char *key); /* NULL when unset */
 /* cfg_str_any - like cfg_str, but NULL (no panic) for keys not in the
  * table: for pass-through option families such as sasl_* */
 const char *cfg_str_any(const char *key);

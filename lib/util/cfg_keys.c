@@ -14,7 +14,7 @@ const struct cfg_key cfg_keys[] = {
 	{ "admins", CFG_T_STR, "", 0 },
 	{ "allowplaintext", CFG_T_BOOL, "no", 0 },
 	{ "allowplaintext_loopback", CFG_T_BOOL, "no", 0 },
-	{ "authd_backend_reserve", CFG_T_INT, "25", 0 },	/* percent */
+	{ "authd_backend_reserve", CFG_T_INT, "25", 0 }, /* percent */
 	{ "authd_backend_threads", CFG_T_INT, "30", 0 },
 	{ "authd_backend_timeout", CFG_T_DURATION, "10s", 's' },
 	{ "authd_box_addr", CFG_T_INT, "10", 0 },
@@ -57,14 +57,14 @@ const struct cfg_key cfg_keys[] = {
 	{ "lmtp_fuzzy_mailbox_match", CFG_T_BOOL, "no", 0 },
 	{ "lmtp_timeout", CFG_T_DURATION, "5m", 'm' },
 	{ "maxbadlogins", CFG_T_INT, "3", 0 },
-	{ "lmtpsocket", CFG_T_STR, NULL, 0 },	/* configdirectory/socket/lmtp */
+	{ "lmtpsocket", CFG_T_STR, NULL, 0 }, /* configdirectory/socket/lmtp */
 	{ "login_park", CFG_T_BOOL, "yes", 0 },
-	{ "master_pid_file", CFG_T_STR, NULL, 0 },	/* unset: none */
+	{ "master_pid_file", CFG_T_STR, NULL, 0 }, /* unset: none */
 	{ "maxliteral", CFG_T_SIZE, "64M", 0 },
 	{ "maxliteral_preauth", CFG_T_SIZE, "4096", 0 },
 	{ "maxliteral_workers_addr", CFG_T_INT, "6", 0 },
 	{ "maxliteral_workers_user", CFG_T_INT, "3", 0 },
-	{ "maxlogins_per_host", CFG_T_INT, NULL, 0 },	/* unset: auto */
+	{ "maxlogins_per_host", CFG_T_INT, NULL, 0 }, /* unset: auto */
 	{ "maxlogins_per_user", CFG_T_INT, NULL, 0 },
 	{ "maxmessagesize", CFG_T_SIZE, "64M", 0 },
 	{ "notauth_park_delay", CFG_T_DURATION, "1s", 's' },
@@ -84,10 +84,10 @@ const struct cfg_key cfg_keys[] = {
 	{ "sasl_auxprop_plugin", CFG_T_STR, "sasldb", 0 },
 	{ "sasl_saslauthd_path", CFG_T_STR, NULL, 0 },
 	{ "sasl_sasldb_path", CFG_T_STR, "/etc/sasldb2", 0 },
-	{ "search_engine", CFG_T_STR, "fts", 0 },	/* fts | none */
+	{ "search_engine", CFG_T_STR, "fts", 0 }, /* fts | none */
 	{ "servername", CFG_T_STR, NULL, 0 },
 	{ "specialuse_autocreate", CFG_T_BOOL, "yes", 0 },
-	{ "stall_min_rate", CFG_T_SIZE, "1K", 0 },	/* bytes a second */
+	{ "stall_min_rate", CFG_T_SIZE, "1K", 0 }, /* bytes a second */
 	{ "stall_timeout", CFG_T_DURATION, "2m", 'm' },
 	{ "syslog_facility", CFG_T_STR, "mail", 0 },
 	{ "syslog_prefix", CFG_T_STR, "berth", 0 },
@@ -96,11 +96,13 @@ const struct cfg_key cfg_keys[] = {
 	{ "tcp_keepalive_intvl", CFG_T_DURATION, "60s", 's' },
 	{ "timeout", CFG_T_DURATION, "30m", 'm' },
 	/* Mozilla "intermediate" (TLS 1.2; TLS 1.3 suites are OpenSSL's) */
-	{ "tls_ciphers", CFG_T_STR, "ECDHE-ECDSA-AES128-GCM-SHA256:"
+	{ "tls_ciphers", CFG_T_STR,
+	    "ECDHE-ECDSA-AES128-GCM-SHA256:"
 	    "ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
 	    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:"
 	    "ECDHE-RSA-CHACHA20-POLY1305:DHE-RSA-AES128-GCM-SHA256:"
-	    "DHE-RSA-AES256-GCM-SHA384:DHE-RSA-CHACHA20-POLY1305", 0 },
+	    "DHE-RSA-AES256-GCM-SHA384:DHE-RSA-CHACHA20-POLY1305",
+	    0 },
 	/* TLS 1.3 suites; unset: OpenSSL's */
 	{ "tls_ciphersuites", CFG_T_STR, NULL, 0 },
 	{ "tls_client_ca_file", CFG_T_STR, NULL, 0 },
@@ -121,5 +123,5 @@ const struct cfg_key cfg_keys[] = {
 	{ "xlist-junk", CFG_T_STR, "Junk", 0 },
 	{ "xlist-sent", CFG_T_STR, "Sent", 0 },
 	{ "xlist-trash", CFG_T_STR, "Trash", 0 },
-	{ NULL, 0, NULL, 0 }
+	{ NULL, 0, NULL, 0 },
 };

@@ -12,7 +12,7 @@ err_set(struct err *e, const char *fmt, ...)
 	if (e == NULL)
 		return -1;
 	va_start(ap, fmt);
-	(void)vsnprintf(e->msg, sizeof(e->msg), fmt, ap);	/* truncation ok */
+	(void)vsnprintf(e->msg, sizeof(e->msg), fmt, ap); /* truncation ok */
 	va_end(ap);
 	return -1;
 }

@@ -22,7 +22,7 @@ static long long ev_now;
 static int ev_stop;
 static struct ev_timer **ev_heap;
 static size_t ev_nheap, ev_heap_size;
-static void **ev_graveyard;	/* freed after the batch */
+static void **ev_graveyard; /* freed after the batch */
 static size_t ev_ndead, ev_dead_size;
 
 static void ev_bury(void);
@@ -54,8 +54,7 @@ ev_mask(unsigned events)
 }
 
 int
-ev_io_add(struct ev_io *io, int fd, unsigned events, ev_io_fn *cb,
-    void *ctx)
+ev_io_add(struct ev_io *io, int fd, unsigned events, ev_io_fn *cb, void *ctx)
 {
 	struct epoll_event e;
 
@@ -168,8 +167,8 @@ ev_timer_add(struct ev_timer *t, long long ms, ev_timer_fn *cb, void *ctx)
 	t->ctx = ctx;
 	if (ev_nheap == ev_heap_size) {
 		ev_heap_size = ev_heap_size ? ev_heap_size * 2 : 64;
-		ev_heap = xreallocarray(ev_heap, ev_heap_size,
-		    sizeof(*ev_heap));
+		ev_heap =
+		    xreallocarray(ev_heap, ev_heap_size, sizeof(*ev_heap));
 	}
 	ev_heap_set(ev_nheap, t);
 	ev_heap_up(ev_nheap++);
@@ -191,7 +190,7 @@ ev_timers_run(void)
 		t = ev_heap[0];
 		ev_timer_del(t);
 		t->cb(t, t->ctx);
-		log_set_session(0);	/* what a callback named ends with it */
+		log_set_session(0); /* what a callback named ends with it */
 	}
 }
 
@@ -211,8 +210,10 @@ ev_run_once(long long max_ms)
 		if (wait < 0 || due < wait)
 			wait = due;
 	}
-	n = epoll_wait(ev_ep, evs, EV_BATCH, wait < 0 ? -1 :
-	    wait > 86400000 ? 86400000 : (int)wait);
+	n = epoll_wait(ev_ep, evs, EV_BATCH,
+	    wait < 0		  ? -1
+		: wait > 86400000 ? 86400000
+				  : (int)wait);
 	if (n < 0 && errno != EINTR)
 		log_fatal("epoll_wait: %m");
 	ev_now = clock_mono_ms();

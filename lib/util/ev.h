@@ -19,27 +19,27 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define EV_READ  0x01
-#define EV_WRITE 0x04		/* EPOLLOUT */
+#define EV_READ 0x01
+#define EV_WRITE 0x04 /* EPOLLOUT */
 
 struct ev_io;
 struct ev_timer;
 /* events: EV_READ/EV_WRITE as ready, plus EV_HUP when the peer hung up
  * or the descriptor is in error */
-#define EV_HUP   0x10
+#define EV_HUP 0x10
 typedef void ev_io_fn(struct ev_io *io, unsigned events, void *ctx);
 typedef void ev_timer_fn(struct ev_timer *t, void *ctx);
 
 struct ev_io {
-	int fd;			/* -1: not watched */
+	int fd; /* -1: not watched */
 	unsigned events;
 	ev_io_fn *cb;
 	void *ctx;
 };
 
 struct ev_timer {
-	long long when_ms;	/* ev_now_ms() clock */
-	size_t slot;		/* heap index + 1; 0: not armed */
+	long long when_ms; /* ev_now_ms() clock */
+	size_t slot;	   /* heap index + 1; 0: not armed */
 	ev_timer_fn *cb;
 	void *ctx;
 };
@@ -57,8 +57,7 @@ void ev_io_del(struct ev_io *io);
  * io unwatched without touching epoll, where the number may be reused */
 void ev_io_forget(struct ev_io *io);
 /* ev_timer_add - (re)arm t to fire once, ms from now */
-void ev_timer_add(struct ev_timer *t, long long ms, ev_timer_fn *cb,
-    void *ctx);
+void ev_timer_add(struct ev_timer *t, long long ms, ev_timer_fn *cb, void *ctx);
 void ev_timer_del(struct ev_timer *t);
 int ev_timer_armed(const struct ev_timer *t);
 /* ev_now_ms - CLOCK_MONOTONIC in ms, as of the last wake-up */

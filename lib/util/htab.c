@@ -158,8 +158,7 @@ htab_num(struct htab *t, const void *key, size_t len)
 }
 
 long long
-htab_add(struct htab *t, const void *key, size_t len,
-    long long delta)
+htab_add(struct htab *t, const void *key, size_t len, long long delta)
 {
 	struct htab_ent *e = htab_make(t, key, len);
 	long long n;
@@ -172,8 +171,7 @@ htab_add(struct htab *t, const void *key, size_t len,
 }
 
 void
-htab_set_num(struct htab *t, const void *key, size_t len,
-    long long num)
+htab_set_num(struct htab *t, const void *key, size_t len, long long num)
 {
 	htab_make(t, key, len)->num = num;
 }
@@ -185,8 +183,8 @@ htab_count(const struct htab *t)
 }
 
 int
-htab_next(struct htab *t, struct htab_iter *it,
-    const void **key_r, size_t *len_r, void **val_r, long long *num_r)
+htab_next(struct htab *t, struct htab_iter *it, const void **key_r,
+    size_t *len_r, void **val_r, long long *num_r)
 {
 	struct htab_ent *e = it->next;
 
@@ -195,7 +193,7 @@ htab_next(struct htab *t, struct htab_iter *it,
 			return 0;
 		e = t->b[it->bucket++];
 	}
-	it->next = e->next;	/* e may be removed by the caller */
+	it->next = e->next; /* e may be removed by the caller */
 	if (key_r)
 		*key_r = e->key;
 	if (len_r)

@@ -18,7 +18,10 @@ struct htab_iter {
 	size_t bucket;
 	void *next;
 };
-#define HTAB_ITER { 0, NULL }
+#define HTAB_ITER                                                              \
+	{                                                                      \
+		0, NULL                                                        \
+	}
 
 struct htab *htab_new(void);
 void htab_free(struct htab **t);
@@ -30,8 +33,7 @@ long long htab_num(struct htab *t, const void *key, size_t len);
 /* htab_add - num += delta; an entry at 0 without a value goes */
 long long htab_add(struct htab *t, const void *key, size_t len,
     long long delta);
-void htab_set_num(struct htab *t, const void *key, size_t len,
-    long long num);
+void htab_set_num(struct htab *t, const void *key, size_t len, long long num);
 size_t htab_count(const struct htab *t);
 /* htab_next - 1 and the next entry, 0 at the end; only the entry just
  * returned may be removed during a walk */

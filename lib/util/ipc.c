@@ -63,8 +63,7 @@ ipc_put_u64(struct ipc_msg *m, uint16_t tag, uint64_t v)
 }
 
 int
-ipc_get(const struct ipc_msg *m, uint16_t tag, const void **p_r,
-    size_t *len_r)
+ipc_get(const struct ipc_msg *m, uint16_t tag, const void **p_r, size_t *len_r)
 {
 	size_t off = sizeof(struct ipc_hdr);
 	uint16_t t, l;
@@ -181,10 +180,9 @@ ipc_recv(int sock, struct ipc_msg *m)
 	if (n < 0)
 		return -1;
 	for (c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c)) {
-		if (c->cmsg_level == SOL_SOCKET &&
-		    c->cmsg_type == SCM_RIGHTS) {
-			size_t k, nfd = (c->cmsg_len - CMSG_LEN(0)) /
-			    sizeof(int);
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+			size_t k,
+			    nfd = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
 
 			for (k = 0; k < nfd; k++) {
 				int f;
@@ -195,15 +193,14 @@ ipc_recv(int sock, struct ipc_msg *m)
 					fd = f;
 				else {
 					close(f);
-					bad = 1;	/* one fd at most */
+					bad = 1; /* one fd at most */
 				}
 			}
 		}
 	}
 	if (n == 0 && fd < 0)
 		return 0;
-	if ((mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ||
-	    (size_t)n < sizeof(h))
+	if ((mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || (size_t)n < sizeof(h))
 		bad = 1;
 	if (!bad) {
 		memcpy(&h, m->data, sizeof(h));
@@ -257,7 +254,7 @@ ipc_queue_flush(struct ipc_queue *q, int sock)
 			return 1;
 		if (n != (ssize_t)e->len) {
 			if (n >= 0)
-				errno = EMSGSIZE;	/* a short send */
+				errno = EMSGSIZE; /* a short send */
 			return -1;
 		}
 		free(e->data);

@@ -27,7 +27,7 @@
 struct ipc_hdr {
 	uint16_t version;
 	uint16_t type;
-	uint32_t len;		/* whole message, header included */
+	uint32_t len; /* whole message, header included */
 };
 
 /* a message being built or one received; data holds header + fields */
@@ -35,7 +35,7 @@ struct ipc_msg {
 	uint16_t type;
 	unsigned char data[IPC_MAX_MSG];
 	size_t len;
-	int fd;			/* -1: none */
+	int fd; /* -1: none */
 };
 
 void ipc_msg_init(struct ipc_msg *m, uint16_t type);
@@ -78,7 +78,10 @@ struct ipc_queue {
 	struct ipc_qmsg *m;
 	size_t head, n, size;
 };
-#define IPC_QUEUE_INIT { NULL, 0, 0, 0 }
+#define IPC_QUEUE_INIT                                                         \
+	{                                                                      \
+		NULL, 0, 0, 0                                                  \
+	}
 /* ipc_queue_push - keep a copy of m; -1 when max are waiting already */
 int ipc_queue_push(struct ipc_queue *q, const struct ipc_msg *m,
     size_t max) BERTH_CHECK;

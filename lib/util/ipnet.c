@@ -11,9 +11,8 @@
 
 #include "ipnet.h"
 
-static const unsigned char ipnet_v4mapped[12] = {
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff
-};
+static const unsigned char ipnet_v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0xff, 0xff };
 
 int
 ipnet_bits(const struct ipnet *n)
@@ -90,8 +89,7 @@ ipnet_parse_key(const char *text, struct ipnet *n_r)
 	if (slash == NULL)
 		return 0;
 	len = strtol(slash, &end, 10);
-	if (*slash == '\0' || *end != '\0' || len < 0 ||
-	    len > ipnet_bits(n_r))
+	if (*slash == '\0' || *end != '\0' || len < 0 || len > ipnet_bits(n_r))
 		return -1;
 	*n_r = ipnet_mask(n_r, (int)len);
 	return 0;

@@ -12,12 +12,12 @@
 
 #include <stddef.h>
 
-#define IPNET_KEYLEN 64		/* longest key, NUL included */
+#define IPNET_KEYLEN 64 /* longest key, NUL included */
 
 struct ipnet {
-	int family;		/* AF_INET, AF_INET6 */
-	int prefix;		/* bits kept; 32 or 128 for one address */
-	unsigned char a[16];	/* network order; IPv4 uses a[0..3] */
+	int family;	     /* AF_INET, AF_INET6 */
+	int prefix;	     /* bits kept; 32 or 128 for one address */
+	unsigned char a[16]; /* network order; IPv4 uses a[0..3] */
 };
 
 /* ipnet_parse - numeric address text into n_r (full length); -1 if it is

@@ -20,8 +20,9 @@
 #include "lockslot.h"
 #include "xalloc.h"
 
-#define LOCKSLOT_RETRIES 100	/* a name unlinked under us again and
-				 * again: give up on it (errno EAGAIN) */
+#define LOCKSLOT_RETRIES                                                       \
+	100 /* a name unlinked under us again and                              \
+	     * again: give up on it (errno EAGAIN) */
 
 /* lockslot_lock_path - flock the file path names now, without waiting:
  * its fd (the name still leads to it), -1 with errno EWOULDBLOCK when
@@ -33,8 +34,9 @@ lockslot_lock_path(const char *path, int create)
 	int fd, i;
 
 	for (i = 0; i < LOCKSLOT_RETRIES; i++) {
-		fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW |
-		    (create ? O_CREAT : 0), 0600);
+		fd = open(path,
+		    O_RDWR | O_CLOEXEC | O_NOFOLLOW | (create ? O_CREAT : 0),
+		    0600);
 		if (fd < 0)
 			return -1;
 		if (flock(fd, LOCK_EX | LOCK_NB) < 0) {

@@ -26,8 +26,7 @@
  * *path_r (the caller's, for lockslot_release).  -1 when all are held
  * (errno 0) or on an error (errno set; nothing held).
  */
-int lockslot_take(const char *dir, const char *prefix, int max,
-    char **path_r);
+int lockslot_take(const char *dir, const char *prefix, int max, char **path_r);
 
 /*
  * lockslot_release - let a held slot go: unlink its file, then close fd

@@ -21,26 +21,37 @@
 
 #include "log.h"
 
-#define LOG_DEVLOG "/dev/log"	/* glibc's _PATH_LOG */
-#define LOG_NODEVLOG_ENV "BERTH_LOG_NODEVLOG"	/* told already */
+#define LOG_DEVLOG "/dev/log"		      /* glibc's _PATH_LOG */
+#define LOG_NODEVLOG_ENV "BERTH_LOG_NODEVLOG" /* told already */
 
 static char log_ident_buf[128] = "berth";
 static int log_to = LOG_TO_STDERR;
 static int log_debug_on;
-static _Thread_local uint64_t log_session_id;	/* authd's threads: none */
+static _Thread_local uint64_t log_session_id; /* authd's threads: none */
 
 static const struct {
 	const char *name;
 	int code;
 } log_facilities[] = {
-	{ "auth", LOG_AUTH }, { "authpriv", LOG_AUTHPRIV },
-	{ "cron", LOG_CRON }, { "daemon", LOG_DAEMON }, { "ftp", LOG_FTP },
-	{ "kern", LOG_KERN }, { "local0", LOG_LOCAL0 },
-	{ "local1", LOG_LOCAL1 }, { "local2", LOG_LOCAL2 },
-	{ "local3", LOG_LOCAL3 }, { "local4", LOG_LOCAL4 },
-	{ "local5", LOG_LOCAL5 }, { "local6", LOG_LOCAL6 },
-	{ "local7", LOG_LOCAL7 }, { "lpr", LOG_LPR }, { "mail", LOG_MAIL },
-	{ "news", LOG_NEWS }, { "syslog", LOG_SYSLOG }, { "user", LOG_USER },
+	{ "auth", LOG_AUTH },
+	{ "authpriv", LOG_AUTHPRIV },
+	{ "cron", LOG_CRON },
+	{ "daemon", LOG_DAEMON },
+	{ "ftp", LOG_FTP },
+	{ "kern", LOG_KERN },
+	{ "local0", LOG_LOCAL0 },
+	{ "local1", LOG_LOCAL1 },
+	{ "local2", LOG_LOCAL2 },
+	{ "local3", LOG_LOCAL3 },
+	{ "local4", LOG_LOCAL4 },
+	{ "local5", LOG_LOCAL5 },
+	{ "local6", LOG_LOCAL6 },
+	{ "local7", LOG_LOCAL7 },
+	{ "lpr", LOG_LPR },
+	{ "mail", LOG_MAIL },
+	{ "news", LOG_NEWS },
+	{ "syslog", LOG_SYSLOG },
+	{ "user", LOG_USER },
 	{ "uucp", LOG_UUCP },
 };
 
@@ -54,8 +65,7 @@ log_facility_code(const char *name)
 	/* Cyrus writes them either way: LOCAL6, local6, log_local6 */
 	if (strncasecmp(name, "log_", 4) == 0)
 		name += 4;
-	for (i = 0; i < sizeof(log_facilities) / sizeof(log_facilities[0]);
-	    i++)
+	for (i = 0; i < sizeof(log_facilities) / sizeof(log_facilities[0]); i++)
 		if (strcasecmp(name, log_facilities[i].name) == 0)
 			return log_facilities[i].code;
 	return -1;
@@ -81,13 +91,16 @@ log_devlog_missing(void)
 	if (stat(LOG_DEVLOG, &st) == 0 && S_ISSOCK(st.st_mode))
 		return 0;
 	if (getenv(LOG_NODEVLOG_ENV) == NULL) {
-		n = snprintf(line, sizeof(line), "%s[%ld]: warning: no syslog "
+		n = snprintf(line, sizeof(line),
+		    "%s[%ld]: warning: no syslog "
 		    "socket %s (is a syslog daemon running?): logging to "
-		    "standard error\n", log_ident_buf, (long)getpid(),
-		    LOG_DEVLOG);
-		if (n > 0 && write(2, line, (size_t)n < sizeof(line) ?
-		    (size_t)n : sizeof(line) - 1) < 0)
-			n = 0;	/* nowhere left to say it */
+		    "standard error\n",
+		    log_ident_buf, (long)getpid(), LOG_DEVLOG);
+		if (n > 0 &&
+		    write(2, line,
+			(size_t)n < sizeof(line) ? (size_t)n
+						 : sizeof(line) - 1) < 0)
+			n = 0; /* nowhere left to say it */
 		setenv(LOG_NODEVLOG_ENV, "1", 1);
 	}
 	return 1;
@@ -178,13 +191,20 @@ static const char *
 log_level_name(int prio)
 {
 	switch (prio) {
-	case LOG_DEBUG: return "debug";
-	case LOG_INFO: return "info";
-	case LOG_NOTICE: return "notice";
-	case LOG_WARNING: return "warning";
-	case LOG_ERR: return "error";
-	case LOG_CRIT: return "fatal";
-	default: return "panic";
+	case LOG_DEBUG:
+		return "debug";
+	case LOG_INFO:
+		return "info";
+	case LOG_NOTICE:
+		return "notice";
+	case LOG_WARNING:
+		return "warning";
+	case LOG_ERR:
+		return "error";
+	case LOG_CRIT:
+		return "fatal";
+	default:
+		return "panic";
 	}
 }
 
@@ -243,17 +263,34 @@ log_syslog(int prio, const char *fmt, ...)
 	va_end(ap);
 }
 
-#define LOG_BODY(prio) do {			\
-	va_list ap;				\
-	va_start(ap, fmt);			\
-	log_vmsg(prio, fmt, ap);		\
-	va_end(ap);				\
-} while (0)
+#define LOG_BODY(prio)                                                         \
+	do {                                                                   \
+		va_list ap;                                                    \
+		va_start(ap, fmt);                                             \
+		log_vmsg(prio, fmt, ap);                                       \
+		va_end(ap);                                                    \
+	} while (0)
 
-void log_debug(const char *fmt, ...) { LOG_BODY(LOG_DEBUG); }
-void log_info(const char *fmt, ...) { LOG_BODY(LOG_INFO); }
-void log_warn(const char *fmt, ...) { LOG_BODY(LOG_WARNING); }
-void log_error(const char *fmt, ...) { LOG_BODY(LOG_ERR); }
+void
+log_debug(const char *fmt, ...)
+{
+	LOG_BODY(LOG_DEBUG);
+}
+void
+log_info(const char *fmt, ...)
+{
+	LOG_BODY(LOG_INFO);
+}
+void
+log_warn(const char *fmt, ...)
+{
+	LOG_BODY(LOG_WARNING);
+}
+void
+log_error(const char *fmt, ...)
+{
+	LOG_BODY(LOG_ERR);
+}
 
 void
 log_fatal(const char *fmt, ...)

@@ -53,10 +53,8 @@ void log_debug(const char *fmt, ...) LOG_FMT(1, 2);
 void log_info(const char *fmt, ...) LOG_FMT(1, 2);
 void log_warn(const char *fmt, ...) LOG_FMT(1, 2);
 void log_error(const char *fmt, ...) LOG_FMT(1, 2);
-void log_fatal(const char *fmt, ...) LOG_FMT(1, 2)
-    __attribute__((noreturn));
-void log_panic(const char *fmt, ...) LOG_FMT(1, 2)
-    __attribute__((noreturn));
+void log_fatal(const char *fmt, ...) LOG_FMT(1, 2) __attribute__((noreturn));
+void log_panic(const char *fmt, ...) LOG_FMT(1, 2) __attribute__((noreturn));
 void log_vmsg(int prio, const char *fmt, va_list ap) LOG_FMT(2, 0);
 /* log_syslog - one line to syslog only (when syslog is a destination):
  * for a tool that has already said it on stderr its own way */

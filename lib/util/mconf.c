@@ -25,7 +25,7 @@ struct mconf_lex {
 };
 
 static const char *mconf_sections[] = { "START", "SERVICES", "EVENTS",
-    "DAEMON" };
+	"DAEMON" };
 
 const char *
 mconf_section_name(enum mconf_section s)
@@ -58,8 +58,9 @@ mconf_word(struct mconf_lex *lx)
 {
 	const char *s = lx->p;
 
-	while (lx->p < lx->end && (isalnum((unsigned char)*lx->p) ||
-	    *lx->p == '_' || *lx->p == '-' || *lx->p == '.'))
+	while (lx->p < lx->end &&
+	    (isalnum((unsigned char)*lx->p) || *lx->p == '_' || *lx->p == '-' ||
+		*lx->p == '.'))
 		lx->p++;
 	return lx->p > s ? xstrndup(s, (size_t)(lx->p - s)) : NULL;
 }
@@ -90,15 +91,13 @@ mconf_fail(struct mconf_lex *lx, const char *ent, const char *key,
     const char *what)
 {
 	if (ent && key)
-		err_set(lx->err,
-		    "%s:%d: entry '%s': key '%s': %s", lx->name, lx->line,
-		    ent, key, what);
+		err_set(lx->err, "%s:%d: entry '%s': key '%s': %s", lx->name,
+		    lx->line, ent, key, what);
 	else if (ent)
-		err_set(lx->err, "%s:%d: entry '%s': %s",
-		    lx->name, lx->line, ent, what);
+		err_set(lx->err, "%s:%d: entry '%s': %s", lx->name, lx->line,
+		    ent, what);
 	else
-		err_set(lx->err, "%s:%d: %s", lx->name,
-		    lx->line, what);
+		err_set(lx->err, "%s:%d: %s", lx->name, lx->line, what);
 	return -1;
 }
 
@@ -138,8 +137,9 @@ mconf_set(struct mconf_lex *lx, struct mconf_entry *e, const char *key,
 	if (strcmp(key, "handoff") == 0) {
 		free(e->handoff);
 		e->handoff = val;
-		return *e->handoff == '/' ? 0 : mconf_fail(lx, e->name, key,
-		    "must be an absolute path");
+		return *e->handoff == '/'
+		    ? 0
+		    : mconf_fail(lx, e->name, key, "must be an absolute path");
 	}
 	if (strcmp(key, "proto") == 0) {
 		free(val);
@@ -171,11 +171,10 @@ mconf_set(struct mconf_lex *lx, struct mconf_entry *e, const char *key,
 		free(val);
 		return mconf_fail(lx, e->name, key, "unknown key");
 	}
-	if (mconf_int(val, ip == &e->maxchild, ip) < 0 || (ip == &e->at &&
-	    (*ip / 100 > 23 || *ip % 100 > 59))) {
-		err_set(lx->err,
-		    "%s:%d: entry '%s': key '%s': bad value '%s'", lx->name,
-		    lx->line, e->name, key, val);
+	if (mconf_int(val, ip == &e->maxchild, ip) < 0 ||
+	    (ip == &e->at && (*ip / 100 > 23 || *ip % 100 > 59))) {
+		err_set(lx->err, "%s:%d: entry '%s': key '%s': bad value '%s'",
+		    lx->name, lx->line, e->name, key, val);
 		free(val);
 		return -1;
 	}
@@ -237,8 +236,9 @@ mconf_entry(struct mconf_lex *lx, struct mconf *mc, enum mconf_section sec)
 			break;
 		key = mconf_word(lx);
 		if (key == NULL || lx->p >= lx->end || *lx->p != '=') {
-			if (key != NULL && (lx->p >= lx->end ||
-			    isspace((unsigned char)*lx->p))) {
+			if (key != NULL &&
+			    (lx->p >= lx->end ||
+				isspace((unsigned char)*lx->p))) {
 				/* a new entry starts: rewind over its name */
 				lx->p -= strlen(key);
 				free(key);
@@ -336,8 +336,8 @@ mconf_load(const char *path, struct mconf *mc, struct err *err)
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return err_set(err, "%s: cannot open: %s", path,
 		    strerror(errno));
-	while ((n = read(fd, chunk, sizeof(chunk))) > 0 &&
-	    b.len < MCONF_MAX_FILE)
+	while (
+	    (n = read(fd, chunk, sizeof(chunk))) > 0 && b.len < MCONF_MAX_FILE)
 		buf_append(&b, chunk, (size_t)n);
 	close(fd);
 	if (n < 0)

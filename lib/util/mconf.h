@@ -23,16 +23,16 @@ enum mconf_section {
 struct mconf_entry {
 	enum mconf_section section;
 	char *name;
-	char *cmd;		/* required */
-	char *listen;		/* SERVICES: required */
-	char *handoff;		/* SERVICES: path of the resume socket */
-	int prefork;		/* default 0 */
-	int maxchild;		/* default 100 */
-	int maxforkrate;	/* forks per second, 0: unlimited */
-	int maxfds;		/* 0: inherit */
+	char *cmd;	 /* required */
+	char *listen;	 /* SERVICES: required */
+	char *handoff;	 /* SERVICES: path of the resume socket */
+	int prefork;	 /* default 0 */
+	int maxchild;	 /* default 100 */
+	int maxforkrate; /* forks per second, 0: unlimited */
+	int maxfds;	 /* 0: inherit */
 	int babysit;
-	int period;		/* EVENTS: minutes, 0: none */
-	int at;			/* EVENTS: HHMM, -1: none */
+	int period; /* EVENTS: minutes, 0: none */
+	int at;	    /* EVENTS: HHMM, -1: none */
 	int line;
 };
 

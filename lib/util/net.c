@@ -21,8 +21,7 @@
 #include "net.h"
 
 static int
-net_bind_unix_type(const char *path, int type, int mode,
-    struct err *err)
+net_bind_unix_type(const char *path, int type, int mode, struct err *err)
 {
 	struct sockaddr_un sun;
 	int fd;
@@ -90,13 +89,12 @@ net_bind(const char *spec, struct err *err)
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
 	if ((r = getaddrinfo(h, port, &hints, &res)) != 0) {
-		if (h == NULL) {	/* no IPv6: fall back to IPv4 */
+		if (h == NULL) { /* no IPv6: fall back to IPv4 */
 			hints.ai_family = AF_INET;
 			r = getaddrinfo(h, port, &hints, &res);
 		}
 		if (r != 0) {
-			return err_set(err, "%s: %s", spec,
-			    gai_strerror(r));
+			return err_set(err, "%s: %s", spec, gai_strerror(r));
 		}
 	}
 	fd = socket(res->ai_family, res->ai_socktype | SOCK_CLOEXEC, 0);

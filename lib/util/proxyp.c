@@ -16,9 +16,8 @@
 #include "proxyp.h"
 
 static const unsigned char proxyp_v1_sig[] = "PROXY ";
-static const unsigned char proxyp_v2_sig[12] = {
-	0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a
-};
+static const unsigned char proxyp_v2_sig[12] = { 0x0d, 0x0a, 0x0d, 0x0a, 0x00,
+	0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a };
 
 #define PROXYP_V2_LOCAL 0x0
 #define PROXYP_V2_PROXY 0x1
@@ -121,9 +120,9 @@ proxyp_parse_v1(const unsigned char *b, size_t len, struct proxyp_result *r,
 			return proxyp_fail("v1: bad character", error_r);
 	}
 	if (i == n)
-		return n == PROXYP_V1_MAX ?
-		    proxyp_fail("v1: header longer than 107 bytes", error_r) :
-		    0;
+		return n == PROXYP_V1_MAX
+		    ? proxyp_fail("v1: header longer than 107 bytes", error_r)
+		    : 0;
 	if (i < 7 || b[i - 1] != '\r')
 		return proxyp_fail("v1: line does not end in CRLF", error_r);
 	memcpy(line, b + 6, i - 7);
@@ -161,7 +160,7 @@ proxyp_v2_addrs(const unsigned char *b, int fam, int proto,
 	size_t alen = fam == PROXYP_AF_INET ? 4 : 16;
 
 	if (fam != PROXYP_AF_INET && fam != PROXYP_AF_INET6) {
-		r->local = 1;		/* UNSPEC, UNIX: the socket's own */
+		r->local = 1; /* UNSPEC, UNIX: the socket's own */
 		return 0;
 	}
 	if (proto != PROXYP_STREAM)
@@ -207,14 +206,13 @@ proxyp_parse_v2(const unsigned char *b, size_t len, struct proxyp_result *r,
 	alen = alens[fam];
 	if (blen < alen)
 		return proxyp_fail("v2: address block too short", error_r);
-	if (proxyp_v2_tlvs(b + PROXYP_V2_HDR + alen, blen - alen,
-	    error_r) < 0)
+	if (proxyp_v2_tlvs(b + PROXYP_V2_HDR + alen, blen - alen, error_r) < 0)
 		return -1;
 	r->version = 2;
 	if (cmd == PROXYP_V2_LOCAL)
 		r->local = 1;
 	else if (proxyp_v2_addrs(b + PROXYP_V2_HDR, fam, b[13] & 0xf, r,
-	    error_r) < 0)
+		     error_r) < 0)
 		return -1;
 	return (int)(PROXYP_V2_HDR + blen);
 }

@@ -21,18 +21,18 @@
 
 #include <stddef.h>
 
-#define PROXYP_V1_MAX 107	/* the longest v1 line, CRLF included */
-#define PROXYP_V2_HDR 16	/* signature, version/command, family, len */
-#define PROXYP_V2_MAX_LEN 2032	/* the longest v2 address+TLV block taken */
+#define PROXYP_V1_MAX 107      /* the longest v1 line, CRLF included */
+#define PROXYP_V2_HDR 16       /* signature, version/command, family, len */
+#define PROXYP_V2_MAX_LEN 2032 /* the longest v2 address+TLV block taken */
 #define PROXYP_MAX (PROXYP_V2_HDR + PROXYP_V2_MAX_LEN)
-#define PROXYP_ADDRLEN 46	/* INET6_ADDRSTRLEN */
+#define PROXYP_ADDRLEN 46 /* INET6_ADDRSTRLEN */
 
 struct proxyp_result {
-	int version;		/* 1 or 2 */
-	int local;		/* LOCAL/UNKNOWN: keep the socket's addresses */
-	int family;		/* AF_INET, AF_INET6; 0 when local */
-	char src[PROXYP_ADDRLEN];	/* the real client, numeric */
-	char dst[PROXYP_ADDRLEN];	/* the address it connected to */
+	int version; /* 1 or 2 */
+	int local;   /* LOCAL/UNKNOWN: keep the socket's addresses */
+	int family;  /* AF_INET, AF_INET6; 0 when local */
+	char src[PROXYP_ADDRLEN]; /* the real client, numeric */
+	char dst[PROXYP_ADDRLEN]; /* the address it connected to */
 	int sport;
 	int dport;
 };
@@ -48,7 +48,7 @@ int proxyp_parse(const void *buf, size_t len, struct proxyp_result *r,
 
 /* proxyp_reader - a header being read off a socket, across calls */
 struct proxyp_reader {
-	size_t len;				/* header bytes read so far */
+	size_t len; /* header bytes read so far */
 	unsigned char buf[PROXYP_MAX];
 };
 

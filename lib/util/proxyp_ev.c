@@ -42,8 +42,9 @@ proxyp_ev_timeout(struct ev_timer *t, void *ctx)
 {
 	struct proxyp_ev *p = ctx;
 
-	proxyp_ev_end(p, p->rd.len == 0 ? "no PROXY header in time" :
-	    "PROXY header incomplete in time");
+	proxyp_ev_end(p,
+	    p->rd.len == 0 ? "no PROXY header in time"
+			   : "PROXY header incomplete in time");
 }
 
 static void
@@ -78,8 +79,10 @@ proxyp_ev_accept(int fd, const char *service, char *addr, size_t size,
 	t = proxyp_trusted(addr, cfg_service_str(service, "proxy_trusted"),
 	    &err);
 	if (t <= 0) {
-		fn(t < 0 ? err : "PROXY header from an address not in "
-		    "proxy_trusted", ctx);
+		fn(t < 0 ? err
+			 : "PROXY header from an address not in "
+			   "proxy_trusted",
+		    ctx);
 		return;
 	}
 	p = xcalloc(1, sizeof(*p));

@@ -36,14 +36,16 @@ proxyp_read(struct proxyp_reader *rd, int fd, struct proxyp_result *r,
 	}
 	n = recv(fd, rd->buf + rd->len, sizeof(rd->buf) - rd->len,
 	    MSG_PEEK | MSG_DONTWAIT);
-	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
-	    errno == EINTR))
+	if (n < 0 &&
+	    (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
 		return 0;
 	if (n <= 0) {
 		*error_r = n == 0 ? "connection closed before the PROXY "
-		    "header ended" : errno == ECONNRESET ? "connection reset "
-		    "before the PROXY header ended" : "read error before the "
-		    "PROXY header ended";
+				    "header ended"
+		    : errno == ECONNRESET ? "connection reset "
+					    "before the PROXY header ended"
+					  : "read error before the "
+					    "PROXY header ended";
 		return -1;
 	}
 	h = proxyp_parse(rd->buf, rd->len + (size_t)n, r, error_r);
@@ -84,8 +86,9 @@ proxyp_read_wait(int fd, long long timeout_ms, struct proxyp_result *r,
 		if ((n = proxyp_read(&rd, fd, r, error_r)) != 0)
 			return n > 0 ? 0 : -1;
 		if ((left = end - proxyp_now_ms()) <= 0) {
-			*error_r = rd.len == 0 ? "no PROXY header in time" :
-			    "PROXY header incomplete in time";
+			*error_r = rd.len == 0
+			    ? "no PROXY header in time"
+			    : "PROXY header incomplete in time";
 			return -1;
 		}
 		if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR) {
@@ -117,10 +120,10 @@ proxyp_trusted(const char *addr, const char *nets, const char **error_r)
 		if (ipnet_parse_key(one, &n) < 0) {
 			/* the value is the admin's own: say which key */
 			*error_r = "proxy_trusted: an entry is not an address "
-			    "or network";
+				   "or network";
 			return -1;
 		}
-		n = ipnet_mask(&n, n.prefix);	/* "10.1.2.3/8" too */
+		n = ipnet_mask(&n, n.prefix); /* "10.1.2.3/8" too */
 		m = ipnet_mask(&a, n.prefix);
 		if (m.family == n.family && m.prefix == n.prefix &&
 		    memcmp(m.a, n.a, sizeof(m.a)) == 0)
@@ -135,8 +138,8 @@ proxyp_enabled(const char *service)
 }
 
 int
-proxyp_accept(int fd, const char *service, char *addr, size_t size,
-    int *port_r, const char **error_r)
+proxyp_accept(int fd, const char *service, char *addr, size_t size, int *port_r,
+    const char **error_r)
 {
 	struct proxyp_result r;
 	int t;
@@ -152,7 +155,7 @@ proxyp_accept(int fd, const char *service, char *addr, size_t size,
 		return -1;
 	}
 	if (proxyp_read_wait(fd, cfg_duration_ms("proxy_timeout"), &r,
-	    error_r) < 0)
+		error_r) < 0)
 		return -1;
 	if (!r.local) {
 		snprintf(addr, size, "%s", r.src);

@@ -26,7 +26,7 @@
 static uint32_t srv_generation;
 static int srv_master;
 static const char *srv_proc = "berth";
-static int srv_tool;		/* berthctl: stderr as well as syslog */
+static int srv_tool; /* berthctl: stderr as well as syslog */
 
 void
 srv_interactive(void)
@@ -69,7 +69,8 @@ srv_log_open(const char *proc, int foreground)
 	    code);
 	if (code < 0)
 		log_fatal("imapd.conf syslog_facility: unknown facility '%s' "
-		    "(mail, daemon, user, local0 ... local7)", fac);
+			  "(mail, daemon, user, local0 ... local7)",
+		    fac);
 }
 
 void
@@ -104,7 +105,7 @@ srv_init(int argc, char **argv, const char *proc, int *optind_r)
 	/* under master, master has already warned about unknown keys */
 	buf_init(&warn, 0);
 	if (cfg_load_file(conf, getenv("BERTH_GENERATION") ? &warn : NULL,
-	    &cerr) < 0)
+		&cerr) < 0)
 		log_fatal("%s", cerr.msg);
 	buf_free(&warn);
 	srv_log_open(proc, fg);
@@ -141,8 +142,8 @@ srv_under_master(void)
 int
 srv_listen_fd(void)
 {
-	return srv_master && getenv("BERTH_LISTEN") != NULL ?
-	    SRV_LISTEN_FD : -1;
+	return srv_master && getenv("BERTH_LISTEN") != NULL ? SRV_LISTEN_FD
+							    : -1;
 }
 
 const char *
@@ -166,9 +167,10 @@ srv_drop_privs(void)
 	pw = getpwnam(user);
 	if (pw == NULL)
 		log_fatal("berth_user '%s' does not exist: create it or set "
-		    "berth_user in imapd.conf", user);
+			  "berth_user in imapd.conf",
+		    user);
 	if (pw->pw_uid == 0)
-		return;		/* explicitly configured to stay root */
+		return; /* explicitly configured to stay root */
 	if (initgroups(pw->pw_name, pw->pw_gid) < 0 ||
 	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0 ||
 	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0)

@@ -38,20 +38,20 @@
 #define SRV_STATUS_FD 3
 #define SRV_LISTEN_FD 4
 #define SRV_HANDOFF_FD 5	/* SERVICES with handoff=: resumed sessions */
-#define SRV_TRIM_SIGNAL SIGUSR1	/* exit when next waiting for a client */
+#define SRV_TRIM_SIGNAL SIGUSR1 /* exit when next waiting for a client */
 
 enum srv_state {
-	SRV_S_READY = 1,	/* waiting for a client */
-	SRV_S_BUSY = 2,		/* serving a client */
-	SRV_S_EXITING = 3,	/* will exit, do not count as ready */
-	SRV_S_RELOADS = 4,	/* not a state: pass me master's SIGHUP
-				 * (tlsd reloads its certificates) */
+	SRV_S_READY = 1,   /* waiting for a client */
+	SRV_S_BUSY = 2,	   /* serving a client */
+	SRV_S_EXITING = 3, /* will exit, do not count as ready */
+	SRV_S_RELOADS = 4, /* not a state: pass me master's SIGHUP
+			    * (tlsd reloads its certificates) */
 };
 
 struct srv_status {
 	int32_t pid;
 	uint32_t generation;
-	uint32_t state;		/* enum srv_state */
+	uint32_t state; /* enum srv_state */
 };
 
 /*

@@ -15,7 +15,7 @@
 
 #include <stddef.h>
 
-#define UNAME_MAX 255		/* bytes of a canonical name */
+#define UNAME_MAX 255 /* bytes of a canonical name */
 
 /*
  * uname_canon - the canonical form of the user name in (len bytes, not

@@ -16,11 +16,14 @@ void *xreallocarray(void *ptr, size_t nmemb, size_t size);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 void *xmemdup(const void *p, size_t n);
-char *xasprintf(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* xfree - free *p and set it to NULL */
-#define xfree(p) do { free(*(p)); *(p) = NULL; } while (0)
+#define xfree(p)                                                               \
+	do {                                                                   \
+		free(*(p));                                                    \
+		*(p) = NULL;                                                   \
+	} while (0)
 
 /* secure_zero - clear a secret so the compiler cannot elide it */
 void secure_zero(void *p, size_t n);
