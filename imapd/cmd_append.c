@@ -2,7 +2,8 @@
  * cmd_append - APPEND mailbox ([flags] [date-time] (literal / CATENATE
  * (...)))+ (several: MULTIAPPEND, RFC 3502; CATENATE, RFC 4469:
  * cmd_append_cat.c).  The tagged OK is sent only after store_append has
- * fsync'd every file and committed; a MULTIAPPEND that fails part way
+ * made the message durable (store.h, Durability: a large file fsync'd,
+ * the journal's lines flushed); a MULTIAPPEND that fails part way
  * (a bad URL, a full quota) expunges what it added.  A catenated message
  * is built just before it is stored, so memory holds one at a time.
  */
