@@ -347,7 +347,7 @@ list_candidates(struct list_ctx *c, size_t *n_r)
 		}
 	}
 	if (n > 0)
-		qsort(v, n, sizeof(*v), list_ent_cmp);
+		xqsort(v, n, sizeof(*v), list_ent_cmp);
 	for (i = o = 0; i < n; i++) {
 		if (o > 0 && strcmp(v[o - 1].name, v[i].name) == 0) {
 			v[o - 1].sub |= v[i].sub;
@@ -525,9 +525,9 @@ cmd_list(struct imap_cmd *cmd)
 		return;
 	}
 	if (c.nsub > 0)
-		qsort(c.subs, c.nsub, sizeof(*c.subs), list_str_cmp);
+		xqsort(c.subs, c.nsub, sizeof(*c.subs), list_str_cmp);
 	if (c.nmbox > 0)
-		qsort(c.mboxes, c.nmbox, sizeof(*c.mboxes), list_ent_cmp);
+		xqsort(c.mboxes, c.nmbox, sizeof(*c.mboxes), list_ent_cmp);
 	if (c.lsub) {
 		c.sel = LIST_SEL_SUBSCRIBED;
 		v = list_candidates(&c, &n);

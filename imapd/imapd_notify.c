@@ -157,7 +157,7 @@ table_named(struct imap_session *s, const struct imap_notify *n,
 			if (table_add(t, name) == NULL)
 				return 0;
 			table_set(&t->mb[t->n - 1], &mb);
-			qsort(t->mb, t->n, sizeof(*t->mb), table_cmp);
+			xqsort(t->mb, t->n, sizeof(*t->mb), table_cmp);
 		}
 	}
 	return 0;
@@ -175,13 +175,13 @@ table_read(struct imap_session *s, const struct imap_notify *n, struct table *t,
 	if (store_mbox_list(s->st, s->user, table_list_cb, t, error_r) != 0)
 		goto fail;
 	if (t->n > 1)
-		qsort(t->mb, t->n, sizeof(*t->mb), table_cmp);
+		xqsort(t->mb, t->n, sizeof(*t->mb), table_cmp);
 	t->nsorted = t->n;
 	if (n->track_subs && !t->over &&
 	    store_sub_list(s->st, s->user, table_sub_cb, t, error_r) != 0)
 		goto fail;
 	if (t->n > 1)
-		qsort(t->mb, t->n, sizeof(*t->mb), table_cmp);
+		xqsort(t->mb, t->n, sizeof(*t->mb), table_cmp);
 	return 0;
 fail:
 	notify_spec_mbox_free(t->mb, t->n);
@@ -286,7 +286,7 @@ notify_by_id(struct notify_mbox *tab, size_t n, size_t *nid_r)
 	for (i = 0; i < n; i++)
 		if (tab[i].id != 0)
 			v[(*nid_r)++] = &tab[i];
-	qsort(v, *nid_r, sizeof(*v), notify_id_cmp);
+	xqsort(v, *nid_r, sizeof(*v), notify_id_cmp);
 	return v;
 }
 

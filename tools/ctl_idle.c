@@ -52,7 +52,7 @@ ctl_count_print(const char *title, struct ctl_count *c, size_t n)
 	size_t i;
 
 	if (n > 1)
-		qsort(c, n, sizeof(*c), ctl_count_cmp);
+		xqsort(c, n, sizeof(*c), ctl_count_cmp);
 	printf("%s:\n", title);
 	for (i = 0; i < n; i++) {
 		printf("  %6d  %s\n", c[i].n, c[i].key);
@@ -157,7 +157,7 @@ ctl_parked(int argc, char **argv)
 	ctl_count_print("per address", addrs, na);
 	ctl_count_print("per mailbox", boxes, nb);
 	if (ns > 1)
-		qsort(sess, ns, sizeof(*sess), ctl_sess_cmp);
+		xqsort(sess, ns, sizeof(*sess), ctl_sess_cmp);
 	printf("sessions, oldest first:\n");
 	for (i = 0; i < ns; i++)
 		printf("  %6llds  %-7s  %s  %s  %s\n", sess[i].age,

@@ -110,7 +110,7 @@ md_uidlist(const char *dir, struct md_folder *f)
 		f->uids[f->nuids++].uid = (uint32_t)uid;
 	}
 	fclose(fp);
-	qsort(f->uids, f->nuids, sizeof(*f->uids), md_uid_cmp);
+	xqsort(f->uids, f->nuids, sizeof(*f->uids), md_uid_cmp);
 }
 
 /* md_keywords - dovecot-keywords of dir: "N keyword" lines, N 0-25 */
@@ -250,7 +250,7 @@ md_list(const char *dir, const struct md_folder *f, struct md_msg **msgs_r,
 		closedir(d);
 		free(sub);
 	}
-	qsort(*msgs_r, *n_r, sizeof(**msgs_r), md_msg_cmp);
+	xqsort(*msgs_r, *n_r, sizeof(**msgs_r), md_msg_cmp);
 }
 
 /* md_read - the bytes of path (mapped; *len_r 0: empty, nothing mapped) */
@@ -379,7 +379,7 @@ ctl_maildir_import(struct ctl_import *ci, const char *path)
 	}
 	closedir(d);
 	/* parents before children */
-	qsort(subs, n, sizeof(*subs), md_name_cmp);
+	xqsort(subs, n, sizeof(*subs), md_name_cmp);
 	for (i = 0; i < n; i++) {
 		dir = xasprintf("%s/%s", path, subs[i]);
 		if (r == 0 && md_is_maildir(dir)) {

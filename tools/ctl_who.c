@@ -157,7 +157,7 @@ ctl_who(int argc, char **argv)
 	if (ctl_who_ask(argc > 1 ? argv[1] : NULL, &rows, &n) < 0)
 		return 1;
 	if (n > 1)
-		qsort(rows, n, sizeof(*rows), ctl_who_cmp);
+		xqsort(rows, n, sizeof(*rows), ctl_who_cmp);
 	printf("%-16s %-20s %-39s %-6s %-14s %s\n", "SESSION", "USER",
 	    "ADDRESS", "STATE", "WHERE", "SINCE");
 	for (i = 0; i < n; i++) {

@@ -627,7 +627,7 @@ fts_search(struct fts *f, uint32_t mboxid, const char *needle, int where,
 		free(uids);
 		return fts_dberr(f, e, "search");
 	}
-	qsort(uids, n, sizeof(*uids), fts_uid_cmp);
+	xqsort(uids, n, sizeof(*uids), fts_uid_cmp);
 	*uids_r = uids;
 	*n_r = n;
 	return 0;

@@ -695,7 +695,7 @@ imapp_seqset_merge(struct imapp_seqset *set)
 {
 	size_t i, o = 0;
 
-	qsort(set->ranges, set->n, sizeof(*set->ranges), imapp_range_cmp);
+	xqsort(set->ranges, set->n, sizeof(*set->ranges), imapp_range_cmp);
 	for (i = 1; i < set->n; i++) {
 		if (set->ranges[o].hi == UINT32_MAX ||
 		    set->ranges[i].lo <= set->ranges[o].hi + 1) {

@@ -104,7 +104,7 @@ mime_header_fields(const char *hdr, size_t len, const char *const *names,
 		sorted[i].s = names[i];
 		sorted[i].len = strlen(names[i]);
 	}
-	qsort(sorted, n, sizeof(*sorted), mime_name_cmp);
+	xqsort(sorted, n, sizeof(*sorted), mime_name_cmp);
 	while (mime_hdr_next(hdr, len, &pos, &no, &nl, &vo, &fe)) {
 		key.s = hdr + no;
 		key.len = nl;

@@ -826,7 +826,8 @@ store_jnl_resolve(struct store_jraw *raw, struct store_jstate *js)
 	struct store_jmbox *mb;
 	size_t i, j, k;
 
-	qsort(raw->mboxes, raw->nmboxes, sizeof(*raw->mboxes), store_jmbox_cmp);
+	xqsort(raw->mboxes, raw->nmboxes, sizeof(*raw->mboxes),
+	    store_jmbox_cmp);
 	for (i = 0; i < raw->nmboxes; i++) {
 		if (i + 1 < raw->nmboxes &&
 		    raw->mboxes[i + 1].id == raw->mboxes[i].id) {
@@ -844,7 +845,7 @@ store_jnl_resolve(struct store_jraw *raw, struct store_jstate *js)
 		    sizeof(*js->mboxes));
 		js->mboxes[js->nmboxes++] = raw->mboxes[i];
 	}
-	qsort(raw->msgs, raw->nmsgs, sizeof(*raw->msgs), store_jmsg_cmp);
+	xqsort(raw->msgs, raw->nmsgs, sizeof(*raw->msgs), store_jmsg_cmp);
 	for (i = 0; i < raw->nmsgs; i++) {
 		if (i + 1 < raw->nmsgs &&
 		    raw->msgs[i + 1].mboxid == raw->msgs[i].mboxid &&
@@ -863,7 +864,7 @@ store_jnl_resolve(struct store_jraw *raw, struct store_jstate *js)
 		    xreallocarray(js->msgs, js->nmsgs + 1, sizeof(*js->msgs));
 		js->msgs[js->nmsgs++] = raw->msgs[i];
 	}
-	qsort(js->mboxes, js->nmboxes, sizeof(*js->mboxes),
+	xqsort(js->mboxes, js->nmboxes, sizeof(*js->mboxes),
 	    store_jmbox_namecmp);
 	/* subscriptions: the last line of each name says */
 	for (i = 0; i < raw->nsubs; i++) {
@@ -878,7 +879,7 @@ store_jnl_resolve(struct store_jraw *raw, struct store_jstate *js)
 		}
 		free(raw->subs[i]);
 	}
-	qsort(js->subs, js->nsubs, sizeof(*js->subs), store_str_cmp);
+	xqsort(js->subs, js->nsubs, sizeof(*js->subs), store_str_cmp);
 	js->has_quota = raw->has_quota;
 	js->quota_storage = raw->quota_storage;
 	js->quota_messages = raw->quota_messages;
@@ -1001,7 +1002,7 @@ store_jnl_users(struct store *st, char ***users_r, size_t *n_r)
 	}
 	closedir(d);
 	free(dir);
-	qsort(*users_r, *n_r, sizeof(**users_r), store_str_cmp);
+	xqsort(*users_r, *n_r, sizeof(**users_r), store_str_cmp);
 	return 0;
 }
 
@@ -1175,7 +1176,8 @@ store_jnl_tail_resolve(struct store_jraw *raw, struct store_jtail *t)
 	struct store_jmbox *mb, gone;
 	size_t i;
 
-	qsort(raw->mboxes, raw->nmboxes, sizeof(*raw->mboxes), store_jmbox_cmp);
+	xqsort(raw->mboxes, raw->nmboxes, sizeof(*raw->mboxes),
+	    store_jmbox_cmp);
 	for (i = 0; i < raw->nmboxes; i++) {
 		if (i + 1 < raw->nmboxes &&
 		    raw->mboxes[i + 1].id == raw->mboxes[i].id) {
@@ -1199,10 +1201,10 @@ store_jnl_tail_resolve(struct store_jraw *raw, struct store_jtail *t)
 		t->mboxes = xreallocarray(t->mboxes, t->nmboxes + 1,
 		    sizeof(*t->mboxes));
 		t->mboxes[t->nmboxes++] = gone;
-		qsort(t->mboxes, t->nmboxes, sizeof(*t->mboxes),
+		xqsort(t->mboxes, t->nmboxes, sizeof(*t->mboxes),
 		    store_jmbox_cmp);
 	}
-	qsort(raw->msgs, raw->nmsgs, sizeof(*raw->msgs), store_jmsg_cmp);
+	xqsort(raw->msgs, raw->nmsgs, sizeof(*raw->msgs), store_jmsg_cmp);
 	for (i = 0; i < raw->nmsgs; i++) {
 		if (i + 1 < raw->nmsgs &&
 		    raw->msgs[i + 1].mboxid == raw->msgs[i].mboxid &&

@@ -97,7 +97,7 @@ store_users_union(char **a, size_t na, char **b, size_t nb, char ***out_r,
 		out[n++] = b[i];
 	free(a);
 	free(b);
-	qsort(out, n, sizeof(*out), store_users_cmp);
+	xqsort(out, n, sizeof(*out), store_users_cmp);
 	for (i = 1; i < n; i++)
 		if (strcmp(out[i], out[i - 1]) == 0) {
 			free(out[i - 1]);
@@ -650,7 +650,7 @@ store_ck_user(struct store *st, const char *user, store_report_fn *fn,
 	store_names_free(names, n);
 	memset(&cs, 0, sizeof(cs));
 	if (store_sub_list(st, user, store_ck_sub, &cs, error_r) == 0) {
-		qsort(cs.seen, cs.n, sizeof(*cs.seen), store_users_cmp);
+		xqsort(cs.seen, cs.n, sizeof(*cs.seen), store_users_cmp);
 		for (i = 0, j = 0; i < cs.n || j < js.nsubs;) {
 			int c = i >= cs.n   ? 1
 			    : j >= js.nsubs ? -1

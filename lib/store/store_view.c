@@ -485,9 +485,10 @@ store_view_delta(struct store *st, uint32_t mboxid, uint64_t since,
 		    ? d->kwpool + a.msgs[i].kwoff - 1
 		    : "";
 	/* modseq order from the secondary: by UID for merging */
-	qsort(d->changed, d->nchanged, sizeof(*d->changed), store_view_cmp_uid);
+	xqsort(d->changed, d->nchanged, sizeof(*d->changed),
+	    store_view_cmp_uid);
 	if (d->nexpunged > 0)
-		qsort(d->expunged, d->nexpunged, sizeof(*d->expunged),
+		xqsort(d->expunged, d->nexpunged, sizeof(*d->expunged),
 		    store_view_cmp_u32);
 	return 0;
 }
@@ -562,8 +563,8 @@ store_view_since(struct store *st, DB_TXN *txn, int expunged, uint32_t mboxid,
 	if (r != 0 && r != DB_NOTFOUND)
 		return r;
 	if (expunged && *n_r > 1)
-		qsort(*uids_r, *n_r, sizeof(**uids_r), store_view_cmp_u32);
+		xqsort(*uids_r, *n_r, sizeof(**uids_r), store_view_cmp_u32);
 	else if (!expunged && *n_r > 1)
-		qsort(*msgs_r, *n_r, sizeof(**msgs_r), store_view_cmp_msg);
+		xqsort(*msgs_r, *n_r, sizeof(**msgs_r), store_view_cmp_msg);
 	return 0;
 }

@@ -56,6 +56,14 @@ xreallocarray(void *ptr, size_t nmemb, size_t size)
 	return xrealloc(ptr, nmemb * size);
 }
 
+void
+xqsort(void *base, size_t nmemb, size_t size,
+    int (*cmp)(const void *, const void *))
+{
+	if (nmemb > 1)
+		qsort(base, nmemb, size, cmp);
+}
+
 char *
 xstrdup(const char *s)
 {

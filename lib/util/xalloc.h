@@ -25,6 +25,12 @@ char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 		*(p) = NULL;                                                   \
 	} while (0)
 
+/* xqsort - xqsort(3) of an array that may be empty, and then NULL (as
+ * an array grown by xreallocarray starts): qsort's base must not be
+ * NULL even for no elements */
+void xqsort(void *base, size_t nmemb, size_t size,
+    int (*cmp)(const void *, const void *));
+
 /* secure_zero - clear a secret so the compiler cannot elide it */
 void secure_zero(void *p, size_t n);
 
