@@ -8,9 +8,8 @@
 #include "buf.h"
 #include "imapd.h"
 
-#define APPEND_CAT_MAX_PARTS                                                   \
-	1000 /* TEXT and URL parts of one                                      \
-	      * message */
+/* TEXT and URL parts of one message */
+#define APPEND_CAT_MAX_PARTS 1000
 
 /* append_limit - the largest message APPEND takes (APPENDLIMIT):
  * maxmessagesize, or maxliteral when smaller */

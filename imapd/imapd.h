@@ -120,16 +120,14 @@ typedef void imap_cmd_fn(struct imap_cmd *cmd);
  * reclaims its locks with failchk: no one else's session is touched.
  * Waiting for the client does not count. */
 #define IMAPD_WATCHDOG_S 300
-#define IMAPD_BACKLOG_STEP_MS                                                  \
-	10 /* how often a waiting worker looks for                             \
-	    * clients queued on its listeners */
+/* how often a waiting worker looks for clients queued on its listeners */
+#define IMAPD_BACKLOG_STEP_MS 10
 
 #define IMAP_CMD_NOTAUTH 0x01  /* allowed before login */
 #define IMAP_CMD_AUTH 0x02     /* allowed after login */
 #define IMAP_CMD_SELECTED 0x04 /* needs a selected mailbox */
-#define IMAP_CMD_NOEXPUNGE                                                     \
-	0x08		  /* no untagged EXPUNGE after (RFC 3501               \
-			   * 7.4.1: FETCH, STORE, SEARCH) */
+/* no untagged EXPUNGE after (RFC 3501 7.4.1: FETCH, STORE, SEARCH) */
+#define IMAP_CMD_NOEXPUNGE 0x08
 #define IMAP_CMD_UID 0x10 /* also as "UID <command>" */
 
 struct imap_cmd_def {
@@ -353,13 +351,11 @@ void view_sync(struct imap_session *s, int allow_expunge);
 /* view_new_fn - a message view_sync_as added (after its EXISTS) */
 typedef void view_new_fn(struct imap_session *s, const struct store_msg *m,
     uint32_t msgno, void *ctx);
-#define VIEW_SYNC_NEW                                                          \
-	0x01		       /* add new messages (EXISTS); without           \
-				* it only a rename/delete is noticed */
+/* add new messages (EXISTS); without it only a rename/delete is noticed */
+#define VIEW_SYNC_NEW 0x01
 #define VIEW_SYNC_EXPUNGE 0x02 /* send EXPUNGE (else held back) */
-#define VIEW_SYNC_FLAGS                                                        \
-	0x04 /* FETCH for flag changes (else the                               \
-	      * view takes them silently) */
+/* FETCH for flag changes (else the view takes them silently) */
+#define VIEW_SYNC_FLAGS 0x04
 /* view_sync_as - view_sync reporting what says (VIEW_SYNC_*); new_fn
  * (may be NULL) is called for every message added */
 void view_sync_as(struct imap_session *s, unsigned what, view_new_fn *new_fn,

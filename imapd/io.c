@@ -22,10 +22,8 @@
 #define IO_FLUSH_AT (256 * 1024)
 #define IO_LINGER_MS 1000
 #define IO_LINGER_MAX (1024 * 1024)
-#define IO_INFLATE_MAX                                                         \
-	(64 * 1024) /* inflated bytes per read: a                              \
-		     * small input cannot make a huge                          \
-		     * one at once */
+/* inflated bytes per read: a small input cannot make a huge one at once */
+#define IO_INFLATE_MAX (64 * 1024)
 
 void
 io_put(struct imap_session *s, const char *p, size_t len)

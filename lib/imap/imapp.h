@@ -115,10 +115,9 @@ int imapp_parse(const char *wire, size_t len, struct imapp_cmd *cmd,
 /* imapp_parse_flags - the same with IMAPP_PARSE_* flags */
 int imapp_parse_flags(const char *wire, size_t len, unsigned flags,
     struct imapp_cmd *cmd, const char **error_r);
-#define IMAPP_PARSE_UTF8                                                       \
-	0x01 /* UTF8=ACCEPT (RFC 6855): a quoted                               \
-	      * string must be UTF-8 (without it any                           \
-	      * 8-bit byte passes, as before) */
+/* UTF8=ACCEPT (RFC 6855): a quoted string must be UTF-8 (without it any 8-bit
+ * byte passes, as before) */
+#define IMAPP_PARSE_UTF8 0x01
 void imapp_cmd_free(struct imapp_cmd *cmd);
 
 /* imapp_is_atom_char - may c appear in an atom (RFC 3501 ATOM-CHAR)? */

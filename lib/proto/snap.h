@@ -44,9 +44,8 @@
 struct ipc_msg;
 
 #define SNAP_VERSION 2
-#define SNAP_MAX_PENDING                                                       \
-	8192		     /* client bytes read while parked: a              \
-			      * whole pre-login command fits */
+/* client bytes read while parked: a whole pre-login command fits */
+#define SNAP_MAX_PENDING 8192
 #define SNAP_MAX_WATCH 1000  /* watched mailboxes */
 #define SNAP_MAX_SPEC 32768  /* notify_spec bytes */
 #define SNAP_MAX_REPLY 512   /* reply bytes */
@@ -112,39 +111,30 @@ struct snap {
 #define SNAP_F_SELECTED 0x08 /* a mailbox is selected */
 #define SNAP_F_CLOSE 0x10    /* NOTAUTH: close after the reply */
 #define SNAP_F_QRESYNC 0x20
-#define SNAP_F_NOTIFY                                                          \
-	0x40 /* NOTIFY SET active: watched changes wake                        \
-	      * a SNAP_K_WAIT session too */
-#define SNAP_F_AUTHWAIT                                                        \
-	0x80 /* NOTAUTH: its login (tag, mech) is with                         \
-	      * authd, whose RESULT comes to idled */
-#define SNAP_F_LOGGEDIN                                                        \
-	0x100		 /* NOTAUTH: that login succeeded as user;             \
-			  * the worker completes it */
+/* NOTIFY SET active: watched changes wake a SNAP_K_WAIT session too */
+#define SNAP_F_NOTIFY 0x40
+/* NOTAUTH: its login (tag, mech) is with authd, whose RESULT comes to idled */
+#define SNAP_F_AUTHWAIT 0x80
+/* NOTAUTH: that login succeeded as user; the worker completes it */
+#define SNAP_F_LOGGEDIN 0x100
 #define SNAP_F_TLS 0x200 /* under TLS: tlsd relays the client */
-#define SNAP_F_SASLWAIT                                                        \
-	0x400		   /* NOTAUTH: inside AUTHENTICATE (tag,               \
-			    * mech), the client owes its next SASL             \
-			    * response; authd keeps the exchange               \
-			    * under conn_id.  A whole line of input            \
-			    * wakes it; at wake_ms idled sends reply           \
-			    * (the timeout's NO) and drops pending */
+/* NOTAUTH: inside AUTHENTICATE (tag, mech), the client owes its next SASL
+ * response; authd keeps the exchange under conn_id. A whole line of input
+ * wakes it; at wake_ms idled sends reply (the timeout's NO) and drops pending
+ */
+#define SNAP_F_SASLWAIT 0x400
 #define SNAP_F_REV2 0x800  /* ENABLE IMAP4rev2 */
 #define SNAP_F_UTF8 0x1000 /* ENABLE UTF8=ACCEPT (or IMAP4rev2) */
-#define SNAP_F_DEFLATE                                                         \
-	0x2000 /* COMPRESS=DEFLATE is on (RFC 4978):                           \
-		* the client's bytes (pending too) are                         \
-		* deflated, idled cannot read them and                         \
-		* wakes a worker on any; what idled                            \
-		* writes goes as stored deflate blocks                         \
-		* (snap_deflate_stored); zdict restores                        \
-		* the worker's inflater */
+/* COMPRESS=DEFLATE is on (RFC 4978): the client's bytes (pending too) are
+ * deflated, idled cannot read them and wakes a worker on any; what idled
+ * writes goes as stored deflate blocks (snap_deflate_stored); zdict restores
+ * the worker's inflater */
+#define SNAP_F_DEFLATE 0x2000
 
 /* in snap_watch.events besides NOTIFY_EV_*: */
 #define SNAP_W_SELECTED 0x10000 /* the selected mailbox */
-#define SNAP_W_NEWFETCH                                                        \
-	0x20000 /* MessageNew wants FETCH data: only                           \
-		 * a worker can answer it */
+/* MessageNew wants FETCH data: only a worker can answer it */
+#define SNAP_W_NEWFETCH 0x20000
 
 /* snap_init - an empty snapshot (bufs with their maxima) */
 void snap_init(struct snap *sn);

@@ -99,9 +99,8 @@ struct store;
 
 /* mailbox attributes */
 #define STORE_MBOX_NOSELECT 0x01 /* placeholder parent */
-#define STORE_MBOX_USE_MASK                                                    \
-	0xff00 /* special-use bits, the caller's                               \
-		* meaning (store_mbox_set_use) */
+/* special-use bits, the caller's meaning (store_mbox_set_use) */
+#define STORE_MBOX_USE_MASK 0xff00
 
 struct store_mbox {
 	uint32_t id;
@@ -156,12 +155,10 @@ unsigned store_procs_env(void);
 
 #define STORE_OPEN_RECOVER 0x01 /* run DB recovery; caller must be alone */
 #define STORE_OPEN_CREATE 0x02	/* create the environment if missing */
-#define STORE_OPEN_REBUILD                                                     \
-	0x04 /* berthctl reconstruct: open an                                  \
-	      * environment not known complete */
-#define STORE_OPEN_RESTORE                                                     \
-	0x08 /* berthctl restore: catastrophic                                 \
-	      * recovery over every log; alone */
+/* berthctl reconstruct: open an environment not known complete */
+#define STORE_OPEN_REBUILD 0x04
+/* berthctl restore: catastrophic recovery over every log; alone */
+#define STORE_OPEN_RESTORE 0x08
 
 /*
  * Completeness: an environment is known complete when its meta database

@@ -20,9 +20,8 @@
 #include "lockslot.h"
 #include "xalloc.h"
 
-#define LOCKSLOT_RETRIES                                                       \
-	100 /* a name unlinked under us again and                              \
-	     * again: give up on it (errno EAGAIN) */
+/* a name unlinked under us again and again: give up on it (errno EAGAIN) */
+#define LOCKSLOT_RETRIES 100
 
 /* lockslot_lock_path - flock the file path names now, without waiting:
  * its fd (the name still leads to it), -1 with errno EWOULDBLOCK when

@@ -25,7 +25,7 @@ char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 		*(p) = NULL;                                                   \
 	} while (0)
 
-/* xqsort - xqsort(3) of an array that may be empty, and then NULL (as
+/* xqsort - qsort(3) of an array that may be empty, and then NULL (as
  * an array grown by xreallocarray starts): qsort's base must not be
  * NULL even for no elements */
 void xqsort(void *base, size_t nmemb, size_t size,
