@@ -45,6 +45,24 @@ def tls(fresh):
     return s
 
 
+def tlsd_loaded(s, n=2):
+    """all n tlsd processes (the fixture's prefork=2) have loaded their
+    certificates: a tlsd makes its signalfd just after the load, and
+    only from then is a SIGHUP a reload rather than a start"""
+    pids = s.children("tlsd")
+    if len(pids) < n:
+        return False
+    for p in pids:
+        try:
+            fds = os.listdir(f"/proc/{p}/fd")
+            if not any(os.readlink(f"/proc/{p}/fd/{f}") ==
+                       "anon_inode:[signalfd]" for f in fds):
+                return False
+        except OSError:
+            return False
+    return True
+
+
 def imaps(s, **kw):
     return imaplib.IMAP4_SSL("localhost", s.tls_port,
                              ssl_context=client_ctx(s, **kw), timeout=20)
@@ -260,6 +278,8 @@ def test_sighup_reloads_certificate_keeps_session(tls):
 
 
 def test_bad_certificate_on_reload_keeps_running(tls):
+    # a tlsd still starting would read the bad file as its first load
+    assert wait_for(lambda: tlsd_loaded(tls))
     ca = os.path.join(tls.dir, "ca.crt")
     shutil.copy(tls.cert, ca)
     tls.cert = ca
