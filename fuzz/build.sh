@@ -28,10 +28,12 @@ clang $CFLAGS -o "$out/fuzz_login" "$here/fuzz_login.c" "$L/imap/imapp.c" "$L/im
 	"$L/util/uname.c" "$L/imap/mboxname.c" $LIB
 clang $CFLAGS -o "$out/fuzz_proxyp" "$here/fuzz_proxyp.c" "$L/util/proxyp.c"
 clang $CFLAGS -I"$top/imapd" -o "$out/fuzz_search" "$here/fuzz_search.c" \
+	"$here/fuzz_store.c" \
 	"$top/imapd/search.c" "$L/imap/imapp.c" "$L/imap/mutf7.c" "$L/imap/envelope.c" \
 	"$L/mail/mime_parse.c" "$L/mail/mime_hdr.c" "$L/mail/mime_text.c" \
 	"$L/mail/date.c" $LIB
 clang $CFLAGS -I"$top/imapd" -o "$out/fuzz_sort" "$here/fuzz_sort.c" \
+	"$here/fuzz_store.c" \
 	"$top/imapd/search.c" "$top/imapd/search_ret.c" \
 	"$top/imapd/sort_parse.c" "$top/imapd/thread.c" "$L/imap/imapp.c" \
 	"$L/imap/mutf7.c" "$L/imap/envelope.c" "$L/mail/mime_parse.c" \

@@ -31,10 +31,7 @@ void imap_flags_put(struct buf *out, uint32_t flags, const char *kw,
 void
 imap_flags_put(struct buf *out, uint32_t flags, const char *kw, int recent)
 {
-	(void)out;
-	(void)flags;
-	(void)kw;
-	(void)recent;
+	(void)out, (void)flags, (void)kw, (void)recent;
 	abort();
 }
 

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "fuzz_store.h"
 #include "imapp.h"
 #include "search.h"
 #include "store.h"
@@ -24,41 +25,6 @@ static const char fuzz_msg[] =
     "Subject: =?UTF-8?B?SMOpbGxv?= there\r\n"
     "Date: Mon, 2 Feb 2026 10:00:00 +0100\r\n"
     "Content-Type: text/plain\r\n\r\nbody words\r\n";
-
-/* the store, as search.c reaches it: one message in memory, no header
- * in the cache (search.c then reads the message) */
-int
-store_msg_header(struct store *st, const char *guid, struct buf *rec,
-    const char **hdr_r, size_t *len_r, const char **error_r)
-{
-	(void)st;
-	(void)guid;
-	(void)rec;
-	(void)hdr_r;
-	(void)len_r;
-	(void)error_r;
-	return STORE_ENOENT;
-}
-
-/* the store, as search.c reaches it: one message in memory */
-int
-store_msg_map(struct store *st, const char *guid, const char **data_r,
-    size_t *len_r, const char **error_r)
-{
-	(void)st;
-	(void)guid;
-	(void)error_r;
-	*data_r = fuzz_msg;
-	*len_r = sizeof(fuzz_msg) - 1;
-	return 0;
-}
-
-void
-store_msg_unmap(const char *data, size_t len)
-{
-	(void)data;
-	(void)len;
-}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -74,6 +40,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size > 4096)
 		return 0;
+	fuzz_store_set_msg(fuzz_msg, sizeof(fuzz_msg) - 1);
 	buf_puts(&wire, "t SEARCH ");
 	buf_append(&wire, data, size);
 	buf_puts(&wire, "\r\n");

@@ -23,6 +23,7 @@
 
 #include "buf.h"
 #include "date.h"
+#include "fuzz_store.h"
 #include "imapp.h"
 #include "mime.h"
 #include "search.h"
@@ -32,40 +33,6 @@
 #include "xalloc.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* the store, as search.c would reach it: never here (nothing is
- * matched), but linked */
-int
-store_msg_header(struct store *st, const char *guid, struct buf *rec,
-    const char **hdr_r, size_t *len_r, const char **error_r)
-{
-	(void)st;
-	(void)guid;
-	(void)rec;
-	(void)hdr_r;
-	(void)len_r;
-	(void)error_r;
-	return STORE_ENOENT;
-}
-
-int
-store_msg_map(struct store *st, const char *guid, const char **data_r,
-    size_t *len_r, const char **error_r)
-{
-	(void)st;
-	(void)guid;
-	(void)data_r;
-	(void)len_r;
-	(void)error_r;
-	return STORE_ENOENT;
-}
-
-void
-store_msg_unmap(const char *data, size_t len)
-{
-	(void)data;
-	(void)len;
-}
 
 #define FUZZ_MSGS 16
 
