@@ -46,9 +46,13 @@ clang $CFLAGS -I"$top/imapd" -o "$out/fuzz_notify" "$here/fuzz_notify.c" \
 	"$L/imap/imapp.c" "$L/imap/mutf7.c" "$L/imap/mboxname.c" \
 	"$L/mail/mime_parse.c" "$L/mail/mime_hdr.c" "$L/mail/mime_text.c" \
 	"$L/mail/date.c" $LIB
+clang $CFLAGS -I"$top/imapd" -o "$out/fuzz_list" "$here/fuzz_list.c" \
+	"$top/imapd/list_opts.c" "$L/imap/imapp.c" "$L/imap/mutf7.c" \
+	"$L/imap/mboxname.c" "$L/imap/wild.c" $LIB
 if [ "${1:-}" = run ]; then
 	secs=${2:-60}
-	for t in imapp mime snap wild login proxyp search sort imapurl notify; do
+	for t in imapp mime snap wild login proxyp search sort imapurl notify \
+	    list; do
 		mkdir -p "$out/corpus-$t"
 		"$out/fuzz_$t" -max_total_time="$secs" -max_len=8192 \
 		    "$out/corpus-$t" "$here/corpus/$t"

@@ -15,17 +15,12 @@
 
 #include "imapd.h"
 #include "imapd_cmd.h"
+#include "list_opts.h"
 #include "log.h"
 #include "mboxname.h"
 #include "mutf7.h"
 #include "wild.h"
 #include "xalloc.h"
-
-#define LIST_SEL_SUBSCRIBED 0x01
-#define LIST_SEL_RECURSIVE 0x02
-#define LIST_SEL_SPECIALUSE 0x04
-#define LIST_RET_SUBSCRIBED 0x01
-#define LIST_RET_STATUS 0x02
 
 /* one name LIST may report */
 struct list_ent {
@@ -200,111 +195,38 @@ list_match(struct list_ctx *c, const char *name)
 	return 0;
 }
 
-/* list_options - "(SUBSCRIBED RECURSIVEMATCH ...)" selection options or
- * "RETURN (...)" options; -1 unknown */
-static int
-list_sel_options(struct list_ctx *c, const struct imapp_arg *l)
-{
-	size_t i;
-
-	for (i = 0; i < l->nlist; i++) {
-		const char *o = l->list[i].str;
-
-		if (l->list[i].type != IMAPP_ATOM)
-			return -1;
-		if (strcasecmp(o, "SUBSCRIBED") == 0)
-			c->sel |= LIST_SEL_SUBSCRIBED;
-		else if (strcasecmp(o, "RECURSIVEMATCH") == 0)
-			c->sel |= LIST_SEL_RECURSIVE;
-		else if (strcasecmp(o, "SPECIAL-USE") == 0)
-			c->sel |= LIST_SEL_SPECIALUSE;
-		else if (strcasecmp(o, "REMOTE") != 0)
-			return -1;
-	}
-	/* RECURSIVEMATCH qualifies another option (RFC 5258 3.1) */
-	if ((c->sel & LIST_SEL_RECURSIVE) &&
-	    !(c->sel & (LIST_SEL_SUBSCRIBED | LIST_SEL_SPECIALUSE)))
-		return -1;
-	return 0;
-}
-
-static int
-list_ret_options(struct list_ctx *c, const struct imapp_arg *l)
-{
-	size_t i;
-
-	for (i = 0; i < l->nlist; i++) {
-		const char *o = l->list[i].str;
-
-		if (l->list[i].type != IMAPP_ATOM)
-			return -1;
-		if (strcasecmp(o, "SUBSCRIBED") == 0) {
-			c->ret |= LIST_RET_SUBSCRIBED;
-		} else if (strcasecmp(o, "STATUS") == 0) {
-			if (i + 1 >= l->nlist ||
-			    l->list[i + 1].type != IMAPP_LIST ||
-			    l->list[i + 1].nlist == 0)
-				return -1;
-			c->status = &l->list[++i];
-			c->ret |= LIST_RET_STATUS;
-		} else if (strcasecmp(o, "CHILDREN") != 0 &&
-		    strcasecmp(o, "SPECIAL-USE") != 0) {
-			return -1;
-		}
-	}
-	return 0;
-}
-
-/* list_parse - the arguments: [sel] ref (pat | (pats)) [RETURN (ret)];
- * -1 after a tagged BAD */
+/* list_parse - the arguments (list_opts) with every name checked as
+ * a mailbox name and the patterns compiled; -1 after a tagged BAD */
 static int
 list_parse(struct list_ctx *c)
 {
 	struct imap_cmd *cmd = c->cmd;
-	const struct imapp_arg *a = cmd->args, *p;
-	size_t i = 0, n = cmd->nargs, k;
+	struct imap_session *s = cmd->s;
+	struct list_opts o;
+	const char *err;
+	size_t k;
 
-	if (!c->lsub && n > 0 && a[0].type == IMAPP_LIST) {
-		if (list_sel_options(c, &a[0]) < 0)
-			goto bad;
-		i = 1;
+	if (list_opts_parse(cmd->args, cmd->nargs, c->lsub, &o, &err) < 0) {
+		log_info("refused %s user=%s addr=%s reason=\"%s\"",
+		    cmd->c->name, s->user, s->addr, err);
+		imap_bad(cmd, "%s", err);
+		return -1;
 	}
-	if (i + 2 > n || !imapp_arg_is_astring(&a[i]))
-		goto bad;
-	if (cmd_mbox_check(cmd, i) < 0)
+	c->sel = o.sel;
+	c->ret = o.ret;
+	c->status = o.status;
+	if (cmd_mbox_check(cmd, o.ref_i) < 0)
 		return -1; /* answered */
-	p = &a[i + 1];
-	if (p->type == IMAPP_LIST && !c->lsub && p->nlist > 0) {
-		for (k = 0; k < p->nlist; k++)
-			if (!imapp_arg_is_astring(&p->list[k]))
-				goto bad;
-		for (k = 0; k < p->nlist; k++)
-			if (list_add_utf8(c, a[i].str, &p->list[k]) < 0)
-				return -1; /* answered */
-	} else if (imapp_arg_is_astring(p)) {
-		if (cmd_mbox_check(cmd, i + 1) < 0)
+	if (!o.pat_list) {
+		if (cmd_mbox_check(cmd, o.ref_i + 1) < 0)
 			return -1;
-		list_add_pattern(c, a[i].str, p->str);
-	} else {
-		goto bad;
+		list_add_pattern(c, o.ref->str, o.pats[0].str);
+		return 0;
 	}
-	i += 2;
-	if (i < n && !c->lsub && a[i].type == IMAPP_ATOM &&
-	    strcasecmp(a[i].str, "RETURN") == 0 && i + 1 < n &&
-	    a[i + 1].type == IMAPP_LIST) {
-		if (list_ret_options(c, &a[i + 1]) < 0)
-			goto bad;
-		i += 2;
-	}
-	if (i != n)
-		goto bad;
+	for (k = 0; k < o.npat; k++)
+		if (list_add_utf8(c, o.ref->str, &o.pats[k]) < 0)
+			return -1; /* answered */
 	return 0;
-bad:
-	imap_bad(cmd,
-	    "%s needs [options] reference pattern [RETURN "
-	    "(options)]",
-	    cmd->c->name);
-	return -1;
 }
 
 /* list_candidates - the names to consider, by name: every mailbox, or
