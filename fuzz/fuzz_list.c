@@ -24,8 +24,8 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static const char *const names[] = { "INBOX", "INBOX/a", "a", "a/b/c",
-	"Sent", "" };
+static const char *const names[] = { "INBOX", "INBOX/a", "a", "a/b/c", "Sent",
+	"" };
 
 /* put_arg - an argument as the client could have sent it */
 static void
@@ -144,9 +144,8 @@ check_same(const struct list_opts *o, int lsub, int utf8)
 	if (imapp_parse_flags(w.data, w.len, utf8 ? IMAPP_PARSE_UTF8 : 0, &c,
 		&err) == 0) {
 		if (list_opts_parse(c.args, c.nargs, lsub, &p, &err) != 0 ||
-		    p.sel != o->sel || p.ret != o->ret ||
-		    p.npat != o->npat || p.pat_list != o->pat_list ||
-		    p.ref->len != o->ref->len ||
+		    p.sel != o->sel || p.ret != o->ret || p.npat != o->npat ||
+		    p.pat_list != o->pat_list || p.ref->len != o->ref->len ||
 		    memcmp(p.ref->str, o->ref->str, o->ref->len) != 0 ||
 		    (p.status == NULL) != (o->status == NULL) ||
 		    (p.status != NULL && p.status->nlist != o->status->nlist))

@@ -23,8 +23,8 @@
 #define LIST_RET_SPECIALUSE 0x08
 
 struct list_opts {
-	unsigned sel; /* LIST_SEL_* */
-	unsigned ret; /* LIST_RET_* */
+	unsigned sel;			/* LIST_SEL_* */
+	unsigned ret;			/* LIST_RET_* */
 	const struct imapp_arg *ref;	/* the reference (an astring) */
 	const struct imapp_arg *pats;	/* npat astrings */
 	size_t npat;			/* at least 1 */

@@ -18,8 +18,8 @@
 /* parse_line - tokenize "t LIST <args>" (or LSUB) and parse its
  * arguments; the command stays in c for the caller to free */
 static int
-parse_line(const char *args, int lsub, struct imapp_cmd *c,
-    struct list_opts *o, const char **err_r)
+parse_line(const char *args, int lsub, struct imapp_cmd *c, struct list_opts *o,
+    const char **err_r)
 {
 	char wire[512];
 	const char *perr = NULL;
@@ -29,8 +29,8 @@ parse_line(const char *args, int lsub, struct imapp_cmd *c,
 	    *args ? " " : "", args);
 	ck_assert_int_gt(n, 0);
 	ck_assert_int_lt(n, (int)sizeof(wire));
-	ck_assert_msg(imapp_parse(wire, (size_t)n, c, &perr) == 0,
-	    "%s: %s", args, perr);
+	ck_assert_msg(imapp_parse(wire, (size_t)n, c, &perr) == 0, "%s: %s",
+	    args, perr);
 	*err_r = NULL;
 	return list_opts_parse(c->args, c->nargs, lsub, o, err_r);
 }
@@ -55,16 +55,16 @@ static const struct {
 	{ "(RECURSIVEMATCH SPECIAL-USE) \"\" *", 0,
 	    LIST_SEL_RECURSIVE | LIST_SEL_SPECIALUSE, 0, "", 1, 0, 0, "*" },
 	{ "(REMOTE) \"\" *", 0, LIST_SEL_REMOTE, 0, "", 1, 0, 0, "*" },
-	{ "(SUBSCRIBED SUBSCRIBED) \"\" *", 0, LIST_SEL_SUBSCRIBED, 0, "", 1,
-	    0, 0, "*" },
+	{ "(SUBSCRIBED SUBSCRIBED) \"\" *", 0, LIST_SEL_SUBSCRIBED, 0, "", 1, 0,
+	    0, "*" },
 	{ "\"\" (INBOX \"Sent\" a/%)", 0, 0, 0, "", 3, 1, 0, "a/%" },
 	{ "\"\" (*)", 0, 0, 0, "", 1, 1, 0, "*" },
 	{ "\"\" * RETURN ()", 0, 0, 0, "", 1, 0, 0, "*" },
 	{ "\"\" * return (children subscribed special-use)", 0, 0,
 	    LIST_RET_CHILDREN | LIST_RET_SUBSCRIBED | LIST_RET_SPECIALUSE, "",
 	    1, 0, 0, "*" },
-	{ "\"\" % RETURN (STATUS (MESSAGES UNSEEN))", 0, 0, LIST_RET_STATUS,
-	    "", 1, 0, 2, "%" },
+	{ "\"\" % RETURN (STATUS (MESSAGES UNSEEN))", 0, 0, LIST_RET_STATUS, "",
+	    1, 0, 2, "%" },
 	{ "(SPECIAL-USE) \"\" (% a) RETURN (SUBSCRIBED STATUS (SIZE))", 0,
 	    LIST_SEL_SPECIALUSE, LIST_RET_SUBSCRIBED | LIST_RET_STATUS, "", 2,
 	    1, 1, "a" },
@@ -108,19 +108,19 @@ static const struct {
 	{ "\"\"", 0 },
 	{ "()", 0 },
 	{ "() \"\"", 0 },
-	{ "(FOO) \"\" *", 0 },		     /* unknown option */
-	{ "(RECURSIVEMATCH) \"\" *", 0 },     /* qualifies nothing */
+	{ "(FOO) \"\" *", 0 },		  /* unknown option */
+	{ "(RECURSIVEMATCH) \"\" *", 0 }, /* qualifies nothing */
 	{ "(RECURSIVEMATCH REMOTE) \"\" *", 0 },
-	{ "(\"SUBSCRIBED\") \"\" *", 0 },     /* a string, not an atom */
+	{ "(\"SUBSCRIBED\") \"\" *", 0 }, /* a string, not an atom */
 	{ "((SUBSCRIBED)) \"\" *", 0 },
 	{ "(SUBSCRIBED) () \"\" *", 0 },
-	{ "\"\" ()", 0 },		     /* no pattern */
+	{ "\"\" ()", 0 }, /* no pattern */
 	{ "\"\" (* (a))", 0 },
 	{ "\"\" (* NIL-ish) extra", 0 },
 	{ "() \"\"", 0 },
-	{ "\"\" * RETURN", 0 },		     /* RETURN without its list */
+	{ "\"\" * RETURN", 0 }, /* RETURN without its list */
 	{ "\"\" * RETURN (FOO)", 0 },
-	{ "\"\" * RETURN (STATUS)", 0 },     /* STATUS needs items */
+	{ "\"\" * RETURN (STATUS)", 0 }, /* STATUS needs items */
 	{ "\"\" * RETURN (STATUS ())", 0 },
 	{ "\"\" * RETURN (STATUS MESSAGES)", 0 },
 	{ "\"\" * RETURN (STATUS (MESSAGES) STATUS (UNSEEN))", 0 },
@@ -156,8 +156,7 @@ START_TEST(test_list_opts_parse_errors)
 	struct list_opts o;
 	const char *err;
 
-	ck_assert_int_eq(parse_line("(RECURSIVEMATCH) \"\" *", 0, &c, &o,
-			     &err),
+	ck_assert_int_eq(parse_line("(RECURSIVEMATCH) \"\" *", 0, &c, &o, &err),
 	    -1);
 	ck_assert_ptr_nonnull(strstr(err, "RECURSIVEMATCH"));
 	imapp_cmd_free(&c);
