@@ -15,8 +15,9 @@
  * The index is derived data, never needed for correctness: SEARCH falls
  * back to scanning the messages when it is missing its mailbox's newest
  * messages past the time it may spend catching up, or cannot be opened
- * at all.  It is brought up to date by fts_sync (at SEARCH time, and by
- * berthctl fts update); expunged messages leave it at the next sync.
+ * at all.  It is brought up to date by fts_sync: by indexd(8) shortly
+ * after each delivery, at SEARCH time for what it has not reached, and by
+ * berthctl fts update; expunged messages leave it at the next sync.
  *
  * Errors: -1 with the reason in the caller's struct err.  Calls block on
  * disk I/O and on another process writing the same user's index (up to
@@ -35,10 +36,14 @@ struct store;
 struct store_msg;
 
 #define FTS_BUSY_MS 10000 /* waiting for another writer */
+/* fts_open's, fts_sync's and fts_search's return when SQLite finds the
+ * file damaged or not a database: fts_remove and make it anew */
+#define FTS_EDAMAGED (-2)
 
 /* fts_path - the index file of user under configdir (malloc'ed) */
 char *fts_path(const char *configdir, const char *user);
-/* fts_open - open (made if missing, with its folder) user's index */
+/* fts_open - open (made if missing, with its folder) user's index; one
+ * of another schema version is made anew; FTS_EDAMAGED (above) */
 int fts_open(const char *configdir, const char *user, struct fts **f_r,
     struct err *e);
 void fts_close(struct fts **f);

@@ -216,3 +216,29 @@ def test_search_engine_none_reads_the_messages(fresh):
     assert search(r, b"BODY needle") == [1]
     assert not os.path.exists(os.path.join(s.dir, "conf", "fts"))
     r.cmd(b"z", b"LOGOUT")
+
+
+def test_index_of_another_version_is_made_anew(fresh):
+    """an index file of another schema version (an older or newer berth)
+    is derived data: made anew, not a reason to scan forever"""
+    import sqlite3
+    s = fresh()
+    s.start()
+    r = fill(s, "ver", [b"Subject: a\r\n\r\nneedle here\r\n",
+                        b"Subject: b\r\n\r\nhay\r\n"])
+    db = os.path.join(s.dir, "conf", "fts", "alice.db")
+    os.makedirs(os.path.dirname(db), exist_ok=True)
+    c = sqlite3.connect(db)
+    c.execute("CREATE TABLE old(x)")
+    c.execute("PRAGMA user_version=99")
+    c.commit()
+    c.close()
+    s.chown()
+    assert r.cmd(b"x", b"SELECT ver")[-1].startswith(b"x OK")
+    assert search(r, b"BODY needle") == [1]
+    assert "fts unavailable" not in s.logtext()
+    c = sqlite3.connect(db)
+    assert c.execute("PRAGMA user_version").fetchone()[0] != 99
+    assert c.execute("SELECT count(*) FROM msg").fetchone()[0] == 2
+    c.close()
+    r.cmd(b"z", b"LOGOUT")
