@@ -11,13 +11,16 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "check_run.h"
+#include "err.h"
 #include "ipc.h"
+#include "net.h"
 
 static int sv[2];
 static struct ipc_msg m, got;
@@ -309,6 +312,40 @@ START_TEST(test_queue)
 }
 END_TEST
 
+/* net_connect_unix: a listener's messages arrive; a missing socket and a
+ * path too long for sun_path are refused with a reason, no fd left open */
+START_TEST(test_connect_unix)
+{
+	char dir[] = "/tmp/check_ipc.XXXXXX", path[64], lng[200];
+	struct err err;
+	int l, c, a, before = open_fds();
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/s", dir);
+	ck_assert_int_eq(net_connect_unix(path, SOCK_SEQPACKET, &err), -1);
+	ck_assert_ptr_nonnull(strstr(err.msg, strerror(ENOENT)));
+	memset(lng, 'x', sizeof(lng) - 1);
+	lng[sizeof(lng) - 1] = '\0';
+	ck_assert_int_eq(net_connect_unix(lng, SOCK_SEQPACKET, &err), -1);
+	ck_assert_ptr_nonnull(strstr(err.msg, "too long"));
+	ck_assert_int_eq(open_fds(), before);
+	ck_assert_int_ge(l = net_bind_seqpacket(path, &err), 0);
+	ck_assert_int_eq(listen(l, 1), 0);
+	ck_assert_int_ge(c = net_connect_unix(path, SOCK_SEQPACKET, &err), 0);
+	ck_assert_int_eq(fcntl(c, F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
+	ck_assert_int_ge(a = accept(l, NULL, NULL), 0);
+	ipc_msg_init(&m, 9);
+	ck_assert_int_eq(ipc_send(c, &m), 0);
+	ck_assert_int_eq(ipc_recv(a, &got), 1);
+	ck_assert_uint_eq(got.type, 9);
+	close(a);
+	close(c);
+	close(l);
+	unlink(path);
+	rmdir(dir);
+}
+END_TEST
+
 CHECK_MAIN("ipc", CHECK_OPTS(setup, teardown, 0, 0),
     CHECK_TEST(test_fields_round_trip),
     CHECK_TEST(test_string_with_nul_refused), CHECK_TEST(test_message_full),
@@ -317,4 +354,5 @@ CHECK_MAIN("ipc", CHECK_OPTS(setup, teardown, 0, 0),
     CHECK_TEST(test_field_past_the_end), CHECK_TEST(test_one_fd_travels),
     CHECK_TEST(test_two_fds_refused),
     CHECK_TEST(test_fd_with_a_bad_message_closed),
-    CHECK_TEST(test_eof_and_empty), CHECK_TEST(test_queue))
+    CHECK_TEST(test_eof_and_empty), CHECK_TEST(test_queue),
+    CHECK_TEST(test_connect_unix))

@@ -138,6 +138,14 @@ ctl_error(const char *fmt, ...)
 	return 1;
 }
 
+void
+ctl_print_line(const char *line, void *ctx)
+{
+	(void)ctx;
+	printf("%s\n", line);
+	fflush(stdout);
+}
+
 const char *
 ctl_partition(void)
 {

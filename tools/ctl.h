@@ -6,12 +6,24 @@
 #ifndef BERTH_CTL_H
 #define BERTH_CTL_H
 
+#include <stdint.h>
+
 /* berthctl.c: a usage error of cmd (exit status 2); an error on stderr
- * and syslog (exit status 1); the default partition's path */
+ * and syslog (exit status 1); a line of progress on stdout (a store
+ * callback's, ctx unused); the default partition's path */
 int ctl_usage_error(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 int ctl_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void ctl_print_line(const char *line, void *ctx);
 const char *ctl_partition(void);
+
+/* ctl_ipc.c: a request to the daemon called name (authd, idled) on the
+ * Unix socket at path, and each reply of type within ms; the connection
+ * (ctl_ipc_send), 0 (ctl_ipc_recv), or -1 said through ctl_error */
+struct ipc_msg;
+int ctl_ipc_send(const char *name, const char *path, const struct ipc_msg *m);
+int ctl_ipc_recv(const char *name, int c, struct ipc_msg *m, uint16_t type,
+    int ms);
 
 /* ctl_rebuild.c: reconstruct [--purge] [USER [MAILBOX]], check [USER] */
 int ctl_reconstruct(int argc, char **argv);

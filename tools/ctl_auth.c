@@ -6,12 +6,9 @@
  */
 #include "config.h"
 
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -25,33 +22,13 @@ static struct ipc_msg ctl_msg;
 static int
 ctl_auth_ask(void)
 {
-	struct sockaddr_un sun;
-	struct pollfd pfd;
-	const char *path = authproto_socket_path();
 	int c, r;
 
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%.*s",
-	    (int)sizeof(sun.sun_path) - 1, path);
-	c = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	if (c < 0 || connect(c, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
-	    ipc_send(c, &ctl_msg) < 0) {
-		fprintf(stderr, "berthctl: authd is not reachable at %s\n",
-		    path);
-		if (c >= 0)
-			close(c);
+	if ((c = ctl_ipc_send("authd", authproto_socket_path(), &ctl_msg)) < 0)
 		return -1;
-	}
-	pfd.fd = c;
-	pfd.events = POLLIN;
-	r = poll(&pfd, 1, 10000) > 0 ? ipc_recv(c, &ctl_msg) : -1;
-	close(c);
-	if (r <= 0 || ctl_msg.type != AUTHPROTO_T_CTL_REPLY) {
-		fprintf(stderr, "berthctl: no answer from authd\n");
-		return -1;
-	}
-	return 0;
+	r = ctl_ipc_recv("authd", c, &ctl_msg, AUTHPROTO_T_CTL_REPLY, 10000);
+	(void)close(c); /* the reply is read: nothing is lost */
+	return r;
 }
 
 /* ctl_auth_max - "-n N" */

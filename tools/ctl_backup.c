@@ -81,14 +81,6 @@ ctl_backup(int argc, char **argv)
 	return 0;
 }
 
-static void
-ctl_restore_print(const char *line, void *ctx)
-{
-	(void)ctx;
-	printf("%s\n", line);
-	fflush(stdout);
-}
-
 /* ctl_restore - restore DIR: into an empty store, master stopped */
 int
 ctl_restore(int argc, char **argv)
@@ -99,7 +91,7 @@ ctl_restore(int argc, char **argv)
 	if (argc != 2 || argv[1][0] == '-')
 		return ctl_usage_error("restore", "one directory");
 	if (store_restore(cfg_str("configdirectory"), ctl_partition(), argv[1],
-		ctl_restore_print, NULL, &err) < 0)
+		ctl_print_line, NULL, &err) < 0)
 		return ctl_error("restore %s: %s", argv[1], err.msg);
 	printf("restore done dir=%s seconds=%.2f\n", argv[1],
 	    ctl_backup_now() - t0);

@@ -22,13 +22,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <sysexits.h>
 #include <unistd.h>
 
 #include "buf.h"
 #include "cfg.h"
 #include "ctl.h"
+#include "err.h"
+#include "net.h"
 #include "xalloc.h"
 
 #define CTL_LMTP_TIMEOUT_S 300
@@ -79,21 +80,16 @@ static int
 ctl_lmtp_connect(struct ctl_lmtp *c)
 {
 	const char *path = cfg_str("lmtpsocket");
-	struct sockaddr_un sun;
+	struct err err;
 	struct timeval tv = { CTL_LMTP_TIMEOUT_S, 0 };
 	char *def = NULL;
 
 	if (path == NULL)
 		path = def =
 		    xasprintf("%s/socket/lmtp", cfg_str("configdirectory"));
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
-	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (c->fd < 0 ||
-	    connect(c->fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
-		fprintf(stderr, "berthctl: deliver: %s: %s\n", path,
-		    strerror(errno));
+	c->fd = net_connect_unix(path, SOCK_STREAM, &err);
+	if (c->fd < 0) {
+		fprintf(stderr, "berthctl: deliver: %s\n", err.msg);
 		free(def);
 		return -1;
 	}

@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "cfg.h"
+#include "clock.h"
 #include "ctl.h"
 #include "fts.h"
 #include "log.h"
@@ -41,15 +42,6 @@ ctl_fts_box(const char *name, const struct store_mbox *mb, void *ctx)
 	b->ids = xreallocarray(b->ids, b->n + 1, sizeof(*b->ids));
 	b->ids[b->n++] = mb->id;
 	return 0;
-}
-
-static long long
-ctl_fts_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* ctl_fts_sync - every mailbox of user into f */
@@ -85,7 +77,7 @@ static int
 ctl_fts_user(struct store *st, const char *user, int rebuild)
 {
 	const char *dir = cfg_str("configdirectory");
-	long long t0 = ctl_fts_ms();
+	long long t0 = clock_mono_ms();
 	uint64_t msgs = 0, docs = 0;
 	struct fts *f;
 	struct err e;
@@ -105,7 +97,7 @@ ctl_fts_user(struct store *st, const char *user, int rebuild)
 	       "ms=%lld\n",
 	    rebuild ? "rebuild" : "update", user, nbox,
 	    (unsigned long long)msgs, (unsigned long long)docs,
-	    ctl_fts_ms() - t0);
+	    clock_mono_ms() - t0);
 	log_info("fts %s user=%s mailboxes=%zu messages=%llu",
 	    rebuild ? "rebuild" : "update", user, nbox,
 	    (unsigned long long)msgs);

@@ -5,12 +5,9 @@
  */
 #include "config.h"
 
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "ctl.h"
@@ -115,37 +112,20 @@ int
 ctl_parked(int argc, char **argv)
 {
 	static struct ipc_msg m;
-	struct sockaddr_un sun;
-	struct pollfd pfd;
 	struct ctl_count *users = NULL, *addrs = NULL, *boxes = NULL;
 	struct ctl_sess *sess = NULL;
 	size_t nu = 0, na = 0, nb = 0, ns = 0, i, endl;
-	const char *path = notify_idled_path();
 	const void *endp;
 	int c, done;
 
 	(void)argc;
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%.*s",
-	    (int)sizeof(sun.sun_path) - 1, path);
-	c = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	ipc_msg_init(&m, IDLEPROTO_T_LIST);
-	if (c < 0 || connect(c, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
-	    ipc_send(c, &m) < 0) {
-		fprintf(stderr, "berthctl: idled is not reachable at %s\n",
-		    path);
+	if ((c = ctl_ipc_send("idled", notify_idled_path(), &m)) < 0)
 		return 1;
-	}
 	/* LISTING messages until the one with END */
 	for (done = 0; !done;) {
-		pfd.fd = c;
-		pfd.events = POLLIN;
-		if (poll(&pfd, 1, 5000) <= 0 || ipc_recv(c, &m) <= 0 ||
-		    m.type != IDLEPROTO_T_LISTING) {
-			fprintf(stderr, "berthctl: no answer from idled\n");
+		if (ctl_ipc_recv("idled", c, &m, IDLEPROTO_T_LISTING, 5000) < 0)
 			return 1;
-		}
 		done = ipc_get(&m, IDLEPROTO_END, &endp, &endl) == 0;
 		ctl_parked_lines(&m, &sess, &ns, &users, &nu, &addrs, &na,
 		    &boxes, &nb);

@@ -14,14 +14,6 @@
 #include "log.h"
 #include "store.h"
 
-static void
-ctl_rebuild_print(const char *line, void *ctx)
-{
-	(void)ctx;
-	printf("%s\n", line);
-	fflush(stdout);
-}
-
 /*
  * ctl_reconstruct - reconstruct [--purge] [USER [MAILBOX]].  Without a
  * user it rebuilds every user and marks the environment complete: run it
@@ -63,8 +55,7 @@ ctl_reconstruct(int argc, char **argv)
 		    "reconstruct, no arguments)");
 	if (r < 0)
 		return ctl_error("reconstruct: %s", err.msg);
-	r = store_reconstruct(st, user, mbox, flags, ctl_rebuild_print, NULL,
-	    &e);
+	r = store_reconstruct(st, user, mbox, flags, ctl_print_line, NULL, &e);
 	if (r < 0) /* e lives in st */
 		err_set(&err, "%s", e);
 	store_close(&st);
@@ -90,7 +81,7 @@ ctl_check(int argc, char **argv)
 	    STORE_OPEN_CREATE, &st, &err);
 	if (r < 0)
 		return ctl_error("check: %s", err.msg);
-	r = store_check(st, argc == 2 ? argv[1] : NULL, ctl_rebuild_print, NULL,
+	r = store_check(st, argc == 2 ? argv[1] : NULL, ctl_print_line, NULL,
 	    &e);
 	if (r < 0) /* e lives in st */
 		err_set(&err, "%s", e);

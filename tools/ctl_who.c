@@ -10,7 +10,6 @@
  */
 #include "config.h"
 
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,38 +39,15 @@ struct ctl_who_row {
 static int
 ctl_who_connect(void)
 {
-	struct sockaddr_un sun;
-	const char *path = authproto_socket_path();
-	int c;
-
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%.*s",
-	    (int)sizeof(sun.sun_path) - 1, path);
-	c = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	if (c < 0 || connect(c, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
-	    ipc_send(c, &ctl_who_msg) < 0) {
-		if (c >= 0)
-			close(c);
-		ctl_error("authd is not reachable at %s (is master running?)",
-		    path);
-		return -1;
-	}
-	return c;
+	return ctl_ipc_send("authd", authproto_socket_path(), &ctl_who_msg);
 }
 
 /* ctl_who_recv - the next reply into ctl_who_msg; -1 said */
 static int
 ctl_who_recv(int c)
 {
-	struct pollfd pfd = { c, POLLIN, 0 };
-
-	if (poll(&pfd, 1, 10000) <= 0 || ipc_recv(c, &ctl_who_msg) <= 0 ||
-	    ctl_who_msg.type != AUTHPROTO_T_CTL_REPLY) {
-		ctl_error("no answer from authd");
-		return -1;
-	}
-	return 0;
+	return ctl_ipc_recv("authd", c, &ctl_who_msg, AUTHPROTO_T_CTL_REPLY,
+	    10000);
 }
 
 /* ctl_who_rows - the LINE fields of ctl_who_msg appended to *rows */

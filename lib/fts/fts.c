@@ -45,6 +45,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "clock.h"
 #include "fts.h"
 #include "mime.h"
 #include "store.h"
@@ -508,15 +509,6 @@ fts_where(struct fts *f, uint32_t mbox, uint32_t *lastuid_r, uint64_t *modseq_r,
 	return 0;
 }
 
-static long long
-fts_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* fts_sync_expunged - forget what was expunged since modseq */
 static int
 fts_sync_expunged(struct fts_sync *y, struct store *st, uint32_t mbox,
@@ -541,7 +533,7 @@ fts_sync(struct fts *f, struct store *st, uint32_t mboxid, uint64_t modseq,
     uint32_t *upto_r, struct err *e)
 {
 	struct fts_sync y;
-	long long end = budget_ms > 0 ? fts_now_ms() + budget_ms : 0;
+	long long end = budget_ms > 0 ? clock_mono_ms() + budget_ms : 0;
 	uint64_t oldmodseq;
 	uint32_t last;
 	size_t i, batch = 0;
@@ -566,7 +558,7 @@ fts_sync(struct fts *f, struct store *st, uint32_t mboxid, uint64_t modseq,
 	for (i = 0; i < n; i++) {
 		if (msgs[i].uid <= last)
 			continue;
-		if (end != 0 && fts_now_ms() >= end)
+		if (end != 0 && clock_mono_ms() >= end)
 			break;
 		if (fts_add(&y, st, mboxid, &msgs[i], e) < 0)
 			goto rollback;

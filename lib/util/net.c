@@ -58,6 +58,27 @@ net_bind_seqpacket(const char *path, struct err *err)
 }
 
 int
+net_connect_unix(const char *path, int type, struct err *err)
+{
+	struct sockaddr_un sun;
+	int fd;
+
+	if (strlen(path) >= sizeof(sun.sun_path))
+		return err_set(err, "%s: path too long", path);
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, path, strlen(path));
+	if ((fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0)) < 0)
+		return err_set(err, "%s: %s", path, strerror(errno));
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		err_set(err, "%s: %s", path, strerror(errno));
+		(void)close(fd); /* never connected: nothing was written */
+		return -1;
+	}
+	return fd;
+}
+
+int
 net_bind(const char *spec, struct err *err)
 {
 	struct addrinfo hints, *res = NULL;

@@ -23,6 +23,9 @@ int net_bind(const char *spec, struct err *err);
 /* net_bind_seqpacket - a SOCK_SEQPACKET Unix listener at path (mode 0600),
  * not yet listening; -1 with err set */
 int net_bind_seqpacket(const char *path, struct err *err);
+/* net_connect_unix - a blocking connection (close-on-exec) to the Unix
+ * socket at path of type (SOCK_STREAM, SOCK_SEQPACKET); -1 with err set */
+int net_connect_unix(const char *path, int type, struct err *err);
 /* net_addr_str - numeric address of sa into out ("unix" for AF_UNIX) */
 void net_addr_str(const struct sockaddr *sa, char *out, size_t size,
     int *port_r);
