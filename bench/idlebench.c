@@ -1,7 +1,7 @@
 /*
  * idlebench - IMAP IDLE load generator, split over processes.
  *
- *   idlebench HOST PORT NIDLERS NUSERS PASSWORD ROUNDS [PERPROC]
+ *   idlebench HOST PORT NIDLERS NUSERS PASSWORD ROUNDS [PERPROC [TLSPORT]]
  *
  * Owns: opening NIDLERS IDLE sessions on INBOX over users
  * user0..user<NUSERS-1> (idler i is user i % NUSERS), measuring for every
@@ -27,6 +27,16 @@
  * Source addresses: idlers 127.1.x.y, appenders 127.0.2.x, so ephemeral
  * ports never run out.
  *
+ * With TLSPORT the idlers speak implicit TLS to it (OpenSSL, no
+ * certificate check, buffers released while idle); the appenders stay on
+ * PORT in plaintext.  An EXISTS counts when its record is decrypted.
+ * Besides APPEND->EXISTS the parent reports what it is made of: the
+ * APPEND itself (written -> tagged OK: append_p50_ms, append_p99_ms) and
+ * the rest (OK -> EXISTS: ok_exists_p50_ms, ok_exists_p99_ms; negative
+ * when the EXISTS came first), and per round the spread of the EXISTS
+ * of one round (first to last: spread_ms), which a server that wakes
+ * idlers one by one makes long.
+ *
  * Output, after the caller's "go" line on stdin: key=value lines.  With
  * IDLEBENCH_DEBUG set, each child names on stderr every idler that got
  * nothing in a round (its state, counts seen, last line).
@@ -39,6 +49,9 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
 #include "benchutil.h"
 
 #define INFLIGHT 200
@@ -46,6 +59,7 @@
 
 enum st {
 	S_CONNECT,
+	S_TLS, /* handshake in progress */
 	S_GREET,
 	S_LOGIN,
 	S_SELECT,
@@ -58,6 +72,7 @@ enum st {
 
 struct conn {
 	int fd, idx, user;
+	SSL *ssl; /* TLS idlers */
 	enum st st;
 	unsigned sel_exists;  /* EXISTS at SELECT */
 	unsigned last_exists; /* highest EXISTS seen (diagnostics) */
@@ -70,6 +85,35 @@ struct conn {
 static struct sockaddr_in dst;
 static const char *password;
 static int nusers, ep, round_no, literal_plus, debug;
+static SSL_CTX *tls_ctx; /* idlers speak TLS */
+
+/* conn_sendf - one formatted command on c (TLS or not); 0 or -1 */
+static int
+conn_sendf(struct conn *c, const char *fmt, ...)
+{
+	char b[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(b, sizeof(b), fmt, ap);
+	va_end(ap);
+	if (c->ssl == NULL)
+		return fd_sendf(c->fd, "%s", b);
+	/* a few bytes into an empty socket buffer: never WANT_WRITE here */
+	return SSL_write(c->ssl, b, n) == n ? 0 : -1;
+}
+
+/* tls_init - the client context of TLS idlers */
+static void
+tls_init(void)
+{
+	if ((tls_ctx = SSL_CTX_new(TLS_client_method())) == NULL)
+		die("SSL_CTX_new");
+	SSL_CTX_set_verify(tls_ctx, SSL_VERIFY_NONE, NULL);
+	SSL_CTX_set_mode(tls_ctx, SSL_MODE_RELEASE_BUFFERS);
+	SSL_CTX_set_session_cache_mode(tls_ctx, SSL_SESS_CACHE_OFF);
+}
 
 /* full_write - all of b, or exit (pipes to and from the parent) */
 static void
@@ -137,6 +181,10 @@ open_conn(struct conn *c, uint32_t src)
 static void
 close_conn(struct conn *c, enum st st)
 {
+	if (c->ssl != NULL) {
+		SSL_free(c->ssl);
+		c->ssl = NULL;
+	}
 	if (c->fd >= 0) {
 		epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
 		close(c->fd);
@@ -155,7 +203,7 @@ idler_line(struct conn *c, char *ln)
 	switch (c->st) {
 	case S_GREET:
 		if (strncmp(ln, "* OK", 4) == 0) {
-			if (fd_sendf(c->fd, "a LOGIN user%d %s\r\n", c->user,
+			if (conn_sendf(c, "a LOGIN user%d %s\r\n", c->user,
 				password) < 0)
 				close_conn(c, S_FAILED);
 			else
@@ -165,7 +213,7 @@ idler_line(struct conn *c, char *ln)
 		break;
 	case S_LOGIN:
 		if (strncmp(ln, "a OK", 4) == 0) {
-			if (fd_sendf(c->fd, "b SELECT INBOX\r\n") < 0)
+			if (conn_sendf(c, "b SELECT INBOX\r\n") < 0)
 				close_conn(c, S_FAILED);
 			else
 				c->st = S_SELECT;
@@ -179,7 +227,7 @@ idler_line(struct conn *c, char *ln)
 		if (sscanf(ln, "* %u EXISTS", &n) == 1)
 			c->sel_exists = n;
 		else if (strncmp(ln, "b OK", 4) == 0) {
-			if (fd_sendf(c->fd, "c IDLE\r\n") < 0)
+			if (conn_sendf(c, "c IDLE\r\n") < 0)
 				close_conn(c, S_FAILED);
 			else
 				c->st = S_IDLE;
@@ -205,13 +253,65 @@ idler_line(struct conn *c, char *ln)
 	}
 }
 
+/* conn_tls - go on with c's handshake: 0 (done or waiting), -1 failed */
+static int
+conn_tls(struct conn *c)
+{
+	struct epoll_event ev = { .data.ptr = c };
+	int r;
+
+	if (c->ssl == NULL) {
+		if ((c->ssl = SSL_new(tls_ctx)) == NULL ||
+		    SSL_set_fd(c->ssl, c->fd) != 1)
+			return -1;
+		SSL_set_connect_state(c->ssl);
+		c->st = S_TLS;
+	}
+	ERR_clear_error();
+	if ((r = SSL_do_handshake(c->ssl)) == 1) {
+		c->st = S_GREET;
+		ev.events = EPOLLIN;
+	} else if (SSL_get_error(c->ssl, r) == SSL_ERROR_WANT_READ) {
+		ev.events = EPOLLIN;
+	} else if (SSL_get_error(c->ssl, r) == SSL_ERROR_WANT_WRITE) {
+		ev.events = EPOLLOUT;
+	} else {
+		return -1;
+	}
+	epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
+	return 0;
+}
+
+/* conn_read - bytes into c->buf: >0, 0 at EOF, -1 with errno (EAGAIN:
+ * nothing now).  TLS reads until OpenSSL holds nothing decrypted, since
+ * epoll cannot see what it has buffered */
+static ssize_t
+conn_read(struct conn *c)
+{
+	size_t room = sizeof(c->buf) - c->len - 1;
+	int r, e;
+
+	if (c->ssl == NULL)
+		return read(c->fd, c->buf + c->len, room);
+	ERR_clear_error();
+	r = SSL_read(c->ssl, c->buf + c->len, (int)room);
+	if (r > 0)
+		return r;
+	e = SSL_get_error(c->ssl, r);
+	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+		errno = EAGAIN;
+		return -1;
+	}
+	return e == SSL_ERROR_ZERO_RETURN ? 0 : (errno = EIO, -1);
+}
+
 /* conn_input - read and split lines; line_fn sees each without CRLF */
 static void
 conn_input(struct conn *c, uint32_t events,
     void (*line_fn)(struct conn *, char *))
 {
 	char *ln;
-	size_t pos = 0;
+	size_t pos;
 	ssize_t n;
 
 	if (c->st == S_CONNECT) {
@@ -220,23 +320,37 @@ conn_input(struct conn *c, uint32_t events,
 			return;
 		}
 		c->st = S_GREET;
-		if (!(events & EPOLLIN))
+		if (tls_ctx != NULL && line_fn == idler_line)
+			c->st = S_TLS;
+		else if (!(events & EPOLLIN))
 			return;
 	}
-	n = read(c->fd, c->buf + c->len, sizeof(c->buf) - c->len - 1);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n <= 0) {
-		close_conn(c,
-		    c->st == S_DONE || c->st == S_IDLING ? S_CLOSED : S_FAILED);
-		return;
+	if (c->st == S_TLS) {
+		if (conn_tls(c) < 0)
+			close_conn(c, S_FAILED);
+		if (c->st != S_GREET)
+			return;
 	}
-	c->len += (size_t)n;
-	c->buf[c->len] = '\0';
-	while (c->fd >= 0 && (ln = bench_line_next(c->buf, &pos)) != NULL)
-		line_fn(c, ln);
-	if (c->fd >= 0)
-		c->len = bench_line_keep(c->buf, c->len, pos, sizeof(c->buf));
+	do {
+		n = conn_read(c);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (n <= 0) {
+			close_conn(c,
+			    c->st == S_DONE || c->st == S_IDLING ? S_CLOSED
+								 : S_FAILED);
+			return;
+		}
+		c->len += (size_t)n;
+		c->buf[c->len] = '\0';
+		pos = 0;
+		while (
+		    c->fd >= 0 && (ln = bench_line_next(c->buf, &pos)) != NULL)
+			line_fn(c, ln);
+		if (c->fd >= 0)
+			c->len = bench_line_keep(c->buf, c->len, pos,
+			    sizeof(c->buf));
+	} while (c->fd >= 0 && c->ssl != NULL);
 }
 
 /* pump - one epoll_wait; returns 1 if the command pipe is readable */
@@ -355,7 +469,7 @@ child_main(int lo, int n, int cmdfd, int resfd)
 	t0 = now_ns();
 	for (i = 0; i < n; i++)
 		if (cs[i].st == S_IDLING) {
-			if (fd_sendf(cs[i].fd, "DONE\r\nz LOGOUT\r\n") < 0)
+			if (conn_sendf(&cs[i], "DONE\r\nz LOGOUT\r\n") < 0)
 				close_conn(&cs[i], S_CLOSED);
 			else
 				cs[i].st = S_DONE;
@@ -378,7 +492,7 @@ child_main(int lo, int n, int cmdfd, int resfd)
 
 /* ---- appenders (parent) ----------------------------------------------- */
 
-static long long *sent_ns;
+static long long *sent_ns, *ok_ns;
 static int appended, append_failed, append_round_no;
 
 /* append_text - this round's message for user u: every message differs,
@@ -401,8 +515,8 @@ appender_line(struct conn *c, char *ln)
 	switch (c->st) {
 	case S_GREET:
 		if (strncmp(ln, "* OK", 4) == 0 &&
-		    fd_sendf(c->fd, "a LOGIN user%d %s\r\n", c->user,
-			password) == 0)
+		    conn_sendf(c, "a LOGIN user%d %s\r\n", c->user, password) ==
+			0)
 			c->st = S_LOGIN;
 		else
 			close_conn(c, S_FAILED);
@@ -415,7 +529,7 @@ appender_line(struct conn *c, char *ln)
 		break;
 	case S_IDLE: /* APPEND sent, literal pending */
 		if (ln[0] == '+') {
-			if (fd_sendf(c->fd, "%s\r\n", append_text(c->user)) < 0)
+			if (conn_sendf(c, "%s\r\n", append_text(c->user)) < 0)
 				close_conn(c, S_FAILED);
 			else
 				c->st = S_IDLING;
@@ -424,8 +538,9 @@ appender_line(struct conn *c, char *ln)
 		break;
 	case S_IDLING: /* APPEND answered? */
 		if (strncmp(ln, "p OK", 4) == 0) {
+			ok_ns[c->user] = now_ns();
 			appended++;
-			if (fd_sendf(c->fd, "z LOGOUT\r\n") < 0)
+			if (conn_sendf(c, "z LOGOUT\r\n") < 0)
 				close_conn(c, S_CLOSED);
 			else
 				c->st = S_DONE;
@@ -463,17 +578,17 @@ append_round(struct conn *ap)
 			waiting += ap[u].st < S_SELECT;
 	} while (waiting > 0 && now_ns() - t0 < 10 * NS);
 	for (u = 0; u < nusers; u++) {
-		sent_ns[u] = 0;
+		sent_ns[u] = ok_ns[u] = 0;
 		if (ap[u].st != S_SELECT)
 			continue;
 		sent_ns[u] = now_ns();
 		msg = append_text(u);
 		if (literal_plus) {
-			if (fd_sendf(ap[u].fd,
+			if (conn_sendf(&ap[u],
 				"p APPEND INBOX {%zu+}\r\n%s\r\n", strlen(msg),
 				msg) == 0)
 				ap[u].st = S_IDLING;
-		} else if (fd_sendf(ap[u].fd, "p APPEND INBOX {%zu}\r\n",
+		} else if (conn_sendf(&ap[u], "p APPEND INBOX {%zu}\r\n",
 			       strlen(msg)) == 0)
 			ap[u].st = S_IDLE;
 		if (ap[u].st == S_SELECT)
@@ -544,17 +659,19 @@ main(int argc, char **argv)
 {
 	int nidlers, rounds, perproc = 5000, nproc, p, r, i, k, n;
 	int idling = 0, setup_failed = 0, missed = 0, nlat = 0, closed = 0;
-	int stuck = 0, *cmd, *res, *plo, *pn, port;
-	long long *lat, *got, t0, last = 0, ln_ns, rmax;
-	char rounds_max[512];
-	size_t rlen = 0;
+	int stuck = 0, *cmd, *res, *plo, *pn, port, tls_port = 0;
+	int napp = 0, nok = 0;
+	long long *lat, *got, t0, last = 0, ln_ns, rmax, *alat, *olat;
+	long long lo, hi;
+	char rounds_max[512], spreads[512];
+	size_t rlen = 0, slen = 0;
 	struct conn *ap;
 	char line[128];
 
-	if (argc != 7 && argc != 8) {
+	if (argc < 7 || argc > 9) {
 		fprintf(stderr,
 		    "usage: idlebench HOST PORT NIDLERS NUSERS "
-		    "PASSWORD ROUNDS [PERPROC]\n");
+		    "PASSWORD ROUNDS [PERPROC [TLSPORT]]\n");
 		return 2;
 	}
 	port = atoi(argv[2]);
@@ -562,10 +679,14 @@ main(int argc, char **argv)
 	nusers = atoi(argv[4]);
 	password = argv[5];
 	rounds = atoi(argv[6]);
-	if (argc == 8)
+	if (argc >= 8)
 		perproc = atoi(argv[7]);
+	if (argc == 9 && (tls_port = atoi(argv[8])) <= 0)
+		return 2;
 	if (nidlers < 1 || nusers < 1 || perproc < 1 || rounds < 0)
 		return 2;
+	if (tls_port > 0)
+		tls_init();
 	signal(SIGPIPE, SIG_IGN);
 	debug = getenv("IDLEBENCH_DEBUG") != NULL;
 	memset(&dst, 0, sizeof(dst));
@@ -596,6 +717,8 @@ main(int argc, char **argv)
 				close(cmd[i]);
 				close(res[i]);
 			}
+			if (tls_port > 0) /* the idlers' port */
+				dst.sin_port = htons((uint16_t)tls_port);
 			child_main(plo[p], pn[p], a[0], b[1]);
 		}
 		close(a[0]);
@@ -621,6 +744,9 @@ main(int argc, char **argv)
 		die("epoll");
 	ap = calloc((size_t)nusers, sizeof(*ap));
 	sent_ns = calloc((size_t)nusers, sizeof(*sent_ns));
+	ok_ns = calloc((size_t)nusers, sizeof(*ok_ns));
+	alat = calloc((size_t)nusers * (size_t)rounds + 1, sizeof(*alat));
+	olat = calloc((size_t)nidlers * (size_t)rounds + 1, sizeof(*olat));
 	got = calloc((size_t)nidlers, sizeof(*got));
 	lat = calloc((size_t)nidlers * (size_t)rounds + 1, sizeof(*lat));
 	for (r = 1; r <= rounds; r++) {
@@ -641,7 +767,18 @@ main(int argc, char **argv)
 				die("child result");
 		}
 		rmax = 0;
+		lo = hi = 0;
+		for (i = 0; i < nusers; i++)
+			if (sent_ns[i] != 0 && ok_ns[i] != 0)
+				alat[napp++] = ok_ns[i] - sent_ns[i];
 		for (i = 0; i < nidlers; i++) {
+			if (got[i] > 0 && (lo == 0 || got[i] < lo))
+				lo = got[i];
+			if (got[i] > hi)
+				hi = got[i];
+			if (got[i] > 0 && ok_ns[i % nusers] != 0 &&
+			    got[i] - sent_ns[i % nusers] <= MISS_NS)
+				olat[nok++] = got[i] - ok_ns[i % nusers];
 			if (got[i] < 0)
 				continue; /* never idled: setup_failed */
 			if (got[i] > 0 && sent_ns[i % nusers] != 0 &&
@@ -658,6 +795,10 @@ main(int argc, char **argv)
 		    "%s%.1f", r > 1 ? "," : "", rmax / 1e6);
 		if (n > 0 && (size_t)n < sizeof(rounds_max) - rlen)
 			rlen += (size_t)n;
+		n = snprintf(spreads + slen, sizeof(spreads) - slen, "%s%.1f",
+		    r > 1 ? "," : "", (hi - lo) / 1e6);
+		if (n > 0 && (size_t)n < sizeof(spreads) - slen)
+			slen += (size_t)n;
 		t0 = now_ns();
 		while (now_ns() - t0 < NS)
 			pump(50, -1, appender_line);
@@ -672,8 +813,16 @@ main(int argc, char **argv)
 		printf("p50_ms=nan p99_ms=nan max_ms=nan samples=0 "
 		       "missed=%d\n",
 		    missed);
-	printf("rounds=%d append_failed=%d round_max_ms=%s\n", rounds,
-	    append_failed, rlen ? rounds_max : "none");
+	printf("rounds=%d append_failed=%d round_max_ms=%s spread_ms=%s\n",
+	    rounds, append_failed, rlen ? rounds_max : "none",
+	    slen ? spreads : "none");
+	qsort(alat, (size_t)napp, sizeof(*alat), cmp_ll);
+	qsort(olat, (size_t)nok, sizeof(*olat), cmp_ll);
+	if (napp > 0 && nok > 0)
+		printf("append_p50_ms=%.1f append_p99_ms=%.1f "
+		       "ok_exists_p50_ms=%.1f ok_exists_p99_ms=%.1f\n",
+		    alat[napp / 2] / 1e6, alat[(napp * 99) / 100] / 1e6,
+		    olat[nok / 2] / 1e6, olat[(nok * 99) / 100] / 1e6);
 	fflush(stdout);
 	t0 = now_ns();
 	for (p = 0; p < nproc; p++)

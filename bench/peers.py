@@ -206,6 +206,10 @@ def cyrus_root():
     return root
 
 
+# libraries a load generator links with (idlebench speaks TLS too)
+C_LIBS = {"idlebench": ["-lssl", "-lcrypto"]}
+
+
 def compile_c(name, out_dir=None):
     """cc -O2 -Wall bench/<name>.c into out_dir (BUILD), again when it or
     bench/benchutil.h changed; returns the path"""
@@ -214,7 +218,8 @@ def compile_c(name, out_dir=None):
     newest = max(os.path.getmtime(src),
                  os.path.getmtime(os.path.join(HERE, "benchutil.h")))
     if not os.path.exists(out) or os.path.getmtime(out) < newest:
-        subprocess.run(["cc", "-O2", "-Wall", "-o", out, src], check=True)
+        subprocess.run(["cc", "-O2", "-Wall", "-o", out, src] +
+                       C_LIBS.get(name, []), check=True)
     return out
 
 

@@ -17,14 +17,19 @@ self-signed RSA-2048 certificate and an implicit-TLS port:
     adds 8000): server memory per session (PSS of the whole server tree
     after the sessions idle and the tree settles, minus before), process
     count, APPEND->EXISTS latency at every idler over several rounds
-    (p50/p99/max; missed = no EXISTS within 10 s of its user's APPEND).
-    The idlers are split over client processes (each at most 2,500
-    connections; a process may hold 20,000 fds), each an asyncio loop; the
-    APPENDs come from the parent over the plaintext port.
+    (p50/p99/max; missed = no EXISTS within 10 s of its user's APPEND),
+    and what it is made of: the APPEND itself (append_p50/p99_ms) and
+    from its OK to the EXISTS (ok_exists_p50/p99_ms), and how far apart
+    the first and last EXISTS of a round came (spread_ms).  The client
+    is bench/idlebench in C with TLS idlers (epoll; a process per
+    --per-proc idlers, default 2,500: a process may hold 20,000 fds, and
+    one process reading thousands of TLS sockets must not be what is
+    measured); the APPENDs come from its parent over the plaintext port.
 
     bench/tls.py [--servers berth,dovecot,dovecot-hib] [--seconds 10]
                  [--warmup 3]
                  [--procs 2] [--threads 8] [--users 50] [--rounds 5] [--tlsd 2]
+                 [--per-proc 2500]
                  [--with-8000] [--peer-max 5000] [--no-handshakes]
                  [--no-idle] [N ...]
 
@@ -37,9 +42,9 @@ Does not: tune berth beyond what bench/peers.py gives it, plus its TLS
 keys and the tlsd service.
 """
 import argparse
-import asyncio
 import multiprocessing as mp
 import os
+import select
 import socket
 import ssl
 import subprocess
@@ -50,8 +55,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import peers  # noqa: E402
 
 ALL = ["berth", "dovecot", "dovecot-hib"]
-MISS_NS = 10 * 10**9
-PER_PROC = 2500
 
 
 # ---- the certificate -----------------------------------------------------
@@ -279,156 +282,20 @@ def handshakes(peer, seconds, procs, threads, resume):
 
 # ---- parked IDLE sessions over TLS ---------------------------------------
 
-async def idler(port, ctx, user, src, sem, st, idx):
-    """log in, select, idle; then note EXISTS arrivals per round"""
-    async with sem:
-        r, w = await asyncio.wait_for(asyncio.open_connection(
-            "127.0.0.1", port, ssl=ctx, server_hostname="localhost",
-            local_addr=(src, 0)), 60)
-
-        async def until(tag):
-            while True:
-                ln = await asyncio.wait_for(r.readline(), 60)
-                if not ln:
-                    raise EOFError
-                if ln.startswith(tag):
-                    return ln
-                if ln.startswith(b"* ") and ln.rstrip().endswith(
-                        b" EXISTS"):
-                    st["sel"][idx] = int(ln.split()[1])
-        await until(b"* OK")
-        w.write(f"a LOGIN user{user} pw\r\n".encode())
-        if not (await until(b"a ")).startswith(b"a OK"):
-            raise RuntimeError("login")
-        w.write(b"b SELECT INBOX\r\n")
-        if not (await until(b"b ")).startswith(b"b OK"):
-            raise RuntimeError("select")
-        w.write(b"c IDLE\r\n")
-        await until(b"+")
-    st["idling"] += 1
-    st["ok"][idx] = True
-    st["conns"].append(w)
-    while True:
-        ln = await r.readline()
-        if not ln:
-            st["lost"] += 1
-            return
-        if ln.startswith(b"* ") and ln.rstrip().endswith(b" EXISTS"):
-            n = int(ln.split()[1])
-            rnd = st["round"]
-            if (rnd >= 0 and st["got"][idx] is None and
-                    n >= st["sel"][idx] + rnd + 1):
-                st["got"][idx] = time.monotonic_ns()
-
-
-def idle_child(port, jobs, pipe):
-    """a client process: jobs [(user, src)]; answers the parent's
-    commands ("round R", "collect", "stop") over pipe"""
-    async def main():
-        ctx = client_ctx()
-        sem = asyncio.Semaphore(64)
-        n = len(jobs)
-        st = {"sel": [0] * n, "got": [None] * n, "round": -1, "idling": 0,
-              "lost": 0, "conns": [], "ok": [False] * n}
-        tasks = [asyncio.ensure_future(idler(port, ctx, u, src, sem, st, i))
-                 for i, (u, src) in enumerate(jobs)]
-        # setup: until each idles or failed, at most 300 s
-        end = time.time() + 300
-        while time.time() < end:
-            failed = sum(1 for t in tasks if t.done())
-            if st["idling"] + failed >= n:
-                break
-            await asyncio.sleep(0.2)
-        failed = sum(1 for t in tasks if t.done())
-        pipe.send(("idling", st["idling"], failed))
-        loop = asyncio.get_running_loop()
-        cmd = asyncio.Queue()
-        loop.add_reader(pipe.fileno(), lambda: cmd.put_nowait(pipe.recv()))
-        while True:
-            c = await cmd.get()
-            if c[0] == "round":
-                st["got"] = [None] * n
-                st["round"] = c[1]
-                pipe.send(("armed", c[1]))
-            elif c[0] == "collect":
-                pipe.send(("res", [(jobs[i][0], st["got"][i])
-                                   for i in range(n) if st["ok"][i]],
-                           st["lost"]))
-            else:
-                break
-        for w in st["conns"]:
-            w.close()
-        for t in tasks:
-            t.cancel()
-    try:
-        asyncio.run(main())
-    except Exception as e:
-        pipe.send(("error", repr(e)))
-
-
-async def appender(port, u):
-    """a logged-in plaintext connection for user u, or None; one retry
-    (a worker being trimmed may answer a new client BYE)"""
-    for _ in range(2):
-        w = None
-        try:
-            r, w = await asyncio.wait_for(asyncio.open_connection(
-                "127.0.0.1", port,
-                local_addr=(f"127.0.2.{u % 250 + 1}", 0)), 10)
-            if not (await asyncio.wait_for(r.readline(), 10)).startswith(
-                    b"* OK"):
-                raise EOFError
-            w.write(f"a LOGIN user{u} pw\r\n".encode())
-            while True:
-                ln = await asyncio.wait_for(r.readline(), 10)
-                if not ln or ln.startswith(b"* BYE"):
-                    raise EOFError
-                if ln.startswith(b"a "):
-                    if ln.startswith(b"a OK"):
-                        return r, w
-                    raise EOFError
-        except (OSError, EOFError, asyncio.TimeoutError):
-            if w is not None:
-                w.close()
-    return None
-
-
-async def append_round(port, users, rnd):
-    """one APPEND to every user's INBOX over plaintext, all at once;
-    returns ({user: time the APPEND was sent (ns)}, {user: time its OK
-    came}) for those sent and answered OK"""
-    conns = await asyncio.gather(*(appender(port, u) for u in range(users)))
-    sent, oks = {}, {}
-
-    async def one(u, c):
-        if c is None:
-            return
-        r, w = c
-        msg = (f"Subject: tls bench\r\nMessage-ID: <r{rnd}.u{u}@bench."
-               f"invalid>\r\n\r\nhi!\r\n").encode()
-        t = time.monotonic_ns()
-        w.write(f"p APPEND INBOX {{{len(msg)}}}\r\n".encode())
-        try:
-            if not (await asyncio.wait_for(r.readline(), 10)).startswith(
-                    b"+"):
-                return
-            w.write(msg + b"\r\n")
-            while True:
-                ln = await asyncio.wait_for(r.readline(), 10)
-                if not ln:
-                    return
-                if ln.startswith(b"p "):
-                    if ln.startswith(b"p OK"):
-                        sent[u] = t
-                        oks[u] = time.monotonic_ns()
-                    break
-            w.write(b"z LOGOUT\r\n")
-        except (OSError, asyncio.TimeoutError):
-            pass
-        finally:
-            w.close()
-    await asyncio.gather(*(one(u, c) for u, c in enumerate(conns)))
-    return sent, oks
+def readline(p, timeout):
+    """a line of p's stdout within timeout, or raise (unbuffered: select
+    must see what a buffered reader would already have taken)"""
+    end = time.time() + timeout
+    buf = b""
+    while not buf.endswith(b"\n"):
+        r, _, _ = select.select([p.stdout], [], [], max(end - time.time(), 0))
+        if not r:
+            raise TimeoutError("idlebench did not answer")
+        c = os.read(p.stdout.fileno(), 1)
+        if not c:
+            break
+        buf += c
+    return buf.decode()
 
 
 def pct(xs, p):
@@ -436,35 +303,50 @@ def pct(xs, p):
     return xs[min(len(xs) - 1, int(len(xs) * p))] if xs else None
 
 
+def perf_start(peer, n):
+    """BENCH_PERF=DIR: perf record -a -g over the rounds into
+    DIR/<server>-<n>.data (what the APPENDs and the fan-out cost, by
+    process and function, the client's share included); or None"""
+    d = os.environ.get("BENCH_PERF")
+    if not d:
+        return None
+    os.makedirs(d, exist_ok=True)
+    out = os.path.join(d, f"{peer.name}-{n}.data")
+    return subprocess.Popen(["perf", "record", "-q", "-a", "-g", "-F",
+                             "499", "-o", out], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+
+
+def perf_stop(prof):
+    if prof is not None:
+        prof.send_signal(2)
+        prof.wait(60)
+
+
 def idle_test(peer, n, args):
+    """bench/idlebench with its idlers on the TLS port (C, epoll, one
+    process per --per-proc idlers), its APPENDs over plaintext"""
     res = {}
+    gen = peers.compile_c("idlebench")
     time.sleep(3)
     peers.settle(peer.pid, quiet=4, limit=60)
     before = peer.tree()
     res["pss_before_kb"] = peers.pss_kb(before)
     res["processes_before"] = len(before)
-    jobs = [(i % args.users, f"127.4.{i // 250}.{i % 250 + 1}")
-            for i in range(n)]
-    chunks = [jobs[i:i + PER_PROC] for i in range(0, n, PER_PROC)]
-    kids = []
-    t0 = time.time()
-    for ch in chunks:
-        a, b = mp.Pipe()
-        p = mp.Process(target=idle_child, args=(peer.tls_port, ch, b))
-        p.start()
-        kids.append((p, a))
+    p = subprocess.Popen([gen, "127.0.0.1", str(peer.port), str(n),
+                          str(args.users), "pw", str(args.rounds),
+                          str(args.per_proc), str(peer.tls_port)],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         bufsize=0)
     try:
-        idling = failed = 0
-        for p, a in kids:
-            if not a.poll(330):
-                raise RuntimeError("idle client: no answer in setup")
-            m = a.recv()
-            if m[0] != "idling":
-                raise RuntimeError(f"idle client: {m}")
-            idling += m[1]
-            failed += m[2]
-        res["idling"], res["setup_failed"] = idling, failed
-        res["setup_s"] = round(time.time() - t0, 1)
+        line = readline(p, 400)
+        if not line.startswith("idling"):
+            raise RuntimeError(f"idlebench: {line!r}")
+        res["idling"] = int(line.split()[1])
+        got = peers.kv(readline(p, 10))
+        res["setup_failed"] = got.get("setup_failed")
+        res["setup_s"] = got.get("setup_s")
+        res["client_processes"] = got.get("processes")
         # Dovecot hibernates after 2 s; berth's pool shrinks to prefork
         time.sleep(12)
         peers.settle(peer.pid, quiet=5, limit=60)
@@ -473,61 +355,37 @@ def idle_test(peer, n, args):
         res["processes"] = len(procs)
         res["bytes_per_session"] = round(
             (res["pss_after_kb"] - res["pss_before_kb"]) * 1024 /
-            max(idling, 1))
-        lats, missed, rmax, append_failed = [], 0, [], 0
-        # where the time goes: the APPEND itself (sent -> tagged OK) and
-        # the wake-up after it (OK -> EXISTS; negative when the EXISTS
-        # came first)
-        app_lat, after_ok = [], []
-        for rnd in range(args.rounds):
-            for p, a in kids:
-                a.send(("round", rnd))
-                a.recv()
-            sent, oks = asyncio.run(append_round(peer.port, args.users,
-                                                 rnd))
-            append_failed += args.users - len(sent)
-            app_lat += [(oks[u] - sent[u]) / 1e6 for u in sent]
-            time.sleep(MISS_NS / 1e9 + 0.5)
-            rl = []
-            for p, a in kids:
-                a.send(("collect",))
-                m = a.recv()
-                if m[0] != "res":
-                    raise RuntimeError(f"idle client: {m}")
-                for u, t in m[1]:
-                    if u not in sent:
-                        continue        # its APPEND failed: no EXISTS due
-                    if t is None or t - sent[u] > MISS_NS:
-                        missed += 1
-                    else:
-                        rl.append((t - sent[u]) / 1e6)
-                        after_ok.append((t - oks[u]) / 1e6)
-            lats += rl
-            rmax.append(round(max(rl), 1) if rl else None)
-        res["samples"] = len(lats)
-        res["append_failed"] = append_failed
-        res["missed"] = missed
-        res["p50_ms"] = round(pct(lats, 0.5), 1) if lats else None
-        res["p99_ms"] = round(pct(lats, 0.99), 1) if lats else None
-        res["max_ms"] = round(max(lats), 1) if lats else None
-        res["round_max_ms"] = ",".join(str(x) for x in rmax)
-        if app_lat:
-            res["append_p50_ms"] = round(pct(app_lat, 0.5), 1)
-            res["append_p99_ms"] = round(pct(app_lat, 0.99), 1)
-        if after_ok:
-            res["ok_to_exists_p50_ms"] = round(pct(after_ok, 0.5), 1)
-            res["ok_to_exists_p99_ms"] = round(pct(after_ok, 0.99), 1)
+            max(res["idling"], 1))
         res["load_avg"] = os.getloadavg()[0]
+        # the server's CPU over the rounds, by program: what the APPENDs
+        # and the fan-out of their EXISTS cost
+        cpu0 = cpu_by_prog(peer.tree())
+        ccpu0 = cpu_by_prog(peers.tree(p.pid))
+        prof = perf_start(peer, n)
+        p.stdin.write(b"go\n")
+        out = ""
+        while "rounds=" not in out:     # the logouts come after
+            ln = readline(p, args.rounds * 16 + 30)
+            if not ln:
+                raise RuntimeError("idlebench: no result")
+            out += ln
+        cpu1 = cpu_by_prog(peer.tree())
+        ccpu1 = cpu_by_prog(peers.tree(p.pid))
+        perf_stop(prof)
+        res["rounds_client_cpu_ms"] = round(
+            (ccpu1.get("idlebench", 0) - ccpu0.get("idlebench", 0)) * 1000)
+        out = out.encode() + p.communicate(timeout=90)[0]
+        p = None
+        res["rounds_cpu_ms_by_prog"] = ",".join(
+            f"{c}:{round((v - cpu0.get(c, 0)) * 1000)}" for c, v in
+            sorted(cpu1.items()) if v - cpu0.get(c, 0) > 0)
+        for ln in out.decode().splitlines():
+            res.update(peers.kv(ln))
+        res["load_avg_end"] = os.getloadavg()[0]
     finally:
-        for p, a in kids:
-            try:
-                a.send(("stop",))
-            except OSError:
-                pass
-        for p, a in kids:
-            p.join(20)
-            if p.is_alive():
-                p.kill()
+        if p is not None:
+            p.kill()
+            p.wait()
     return res
 
 
@@ -567,12 +425,13 @@ HS_KEYS = ["hs_full_per_s", "hs_full_load_avg", "hs_resumed_load_avg", "hs_full_
            "hs_resumed_p99_ms", "hs_resumed_errors", "hs_resumed_cpu_us",
            "hs_resumed_cpu_us_by_prog", "log_warnings", "error"]
 IDLE_KEYS = ["sessions", "idling", "setup_failed", "setup_s",
-             "processes_before", "pss_before_kb", "pss_after_kb",
-             "bytes_per_session", "processes", "p50_ms", "p99_ms",
-             "max_ms", "samples", "missed", "append_failed", "round_max_ms",
-             "append_p50_ms", "append_p99_ms", "ok_to_exists_p50_ms",
-             "ok_to_exists_p99_ms", "load_avg", "log_warnings",
-             "error"]
+             "client_processes", "processes_before", "pss_before_kb",
+             "pss_after_kb", "bytes_per_session", "processes", "p50_ms",
+             "p99_ms", "max_ms", "samples", "missed", "append_failed",
+             "round_max_ms", "spread_ms", "append_p50_ms", "append_p99_ms",
+             "ok_exists_p50_ms", "ok_exists_p99_ms",
+             "rounds_cpu_ms_by_prog", "rounds_client_cpu_ms", "load_avg",
+             "load_avg_end", "log_warnings", "error"]
 
 
 def ratio(good, bad):
@@ -611,6 +470,9 @@ def table(hs, idle, servers):
         row(f"{n}: bytes/session", got, "bytes_per_session", False)
         row(f"{n}: processes", got, "processes", False)
         row(f"{n}: APPEND->EXISTS p99 ms", got, "p99_ms", False)
+        row(f"{n}: APPEND p99 ms", got, "append_p99_ms", False)
+        row(f"{n}: OK->EXISTS p99 ms", got, "ok_exists_p99_ms", False)
+        row(f"{n}: load average", got, "load_avg", False)
         row(f"{n}: missed", got, "missed", False)
     w = [max(len(r[i]) for r in rows + [cols]) for i in range(len(cols))]
     for r in [cols] + rows:
@@ -631,6 +493,8 @@ def main():
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--tlsd", type=int, default=2,
                     help="tlsd processes (prefork = maxchild)")
+    ap.add_argument("--per-proc", type=int, default=2500,
+                    help="TLS idlers per client process")
     ap.add_argument("--with-8000", action="store_true")
     ap.add_argument("--peer-max", type=int, default=5000,
                     help="Dovecot runs only up to this many sessions")
