@@ -14,8 +14,13 @@
  * SSL_MODE_RELEASE_BUFFERS OpenSSL frees its own.
  *
  * Each direction records what it waits for (enum tconn_wait); the two
- * descriptors are watched for the union.  Every event runs both
- * directions, a bounded number of steps each.
+ * descriptors are watched for the union.  An event runs the directions
+ * that wait for it (a bounded number of steps each), not the other: an
+ * EXISTS to a parked client is one recv(MSG_PEEK), one SSL_write and one
+ * recv, with no read of the idle client socket, whose attempt cost a
+ * syscall and OpenSSL a read buffer allocated and released again.  A
+ * peek that returned less than asked for drained the socketpair: epoll
+ * reports the next bytes, no further recv is tried.
  *
  * Renegotiation is refused by OpenSSL (SSL_OP_NO_RENEGOTIATION); the
  * info callback logs the attempt once per connection.
@@ -105,12 +110,13 @@ relay_up(struct tconn *c)
 static int
 relay_down(struct tconn *c)
 {
+	size_t want;
 	ssize_t n;
 	int r, err, i;
 
 	for (i = 0; i < RELAY_STEPS; i++) {
-		n = recv(c->pfd, relay_buf,
-		    c->wpend ? c->wpend : sizeof(relay_buf), MSG_PEEK);
+		want = c->wpend ? c->wpend : sizeof(relay_buf);
+		n = recv(c->pfd, relay_buf, want, MSG_PEEK);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN && c->wpend == 0) {
@@ -146,6 +152,8 @@ relay_down(struct tconn *c)
 			tlsd_conn_close(c, "socketpair read failed");
 			return -1;
 		}
+		if ((size_t)n < want)
+			break; /* drained */
 	}
 	c->down_wait = TW_PLAIN_READ;
 	return 0;
@@ -196,7 +204,12 @@ relay_io(struct ev_io *io, unsigned events, void *ctx)
 	log_set_session(c->sid);
 	if (c->state != TC_RELAY)
 		return;
-	if (relay_up(c) < 0 || relay_down(c) < 0)
+	/* events 0: the start, both directions */
+	if ((events == 0 || io == &c->io || c->up_wait != TW_TCP_READ) &&
+	    relay_up(c) < 0)
+		return;
+	if ((events == 0 || io == &c->pio || c->down_wait != TW_PLAIN_READ) &&
+	    relay_down(c) < 0)
 		return;
 	relay_watch(c, io, events);
 }
