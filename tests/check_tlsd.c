@@ -71,8 +71,18 @@ START_TEST(test_sni_parse)
 	ck_assert_str_eq(t.e[0].key, "/a.key");
 	ck_assert_str_eq(t.e[1].name, "*.example.org");
 	ck_assert_str_eq(t.e[1].key, "/b.pem"); /* key in the cert file */
+	ck_assert_ptr_null(t.e[0].ocsp);
+	ck_assert_ptr_null(t.e[1].ocsp);
 	ck_assert_int_eq(tlsd_conf_sni_parse(NULL, &t, &err), 0);
 	ck_assert_uint_eq(t.n, 2);
+	/* an entry's own OCSP response */
+	ck_assert_int_eq(
+	    tlsd_conf_sni_parse("c.example.net=/c.crt,/c.key,/c.der", &t, &err),
+	    0);
+	ck_assert_uint_eq(t.n, 3);
+	ck_assert_str_eq(t.e[2].cert, "/c.crt");
+	ck_assert_str_eq(t.e[2].key, "/c.key");
+	ck_assert_str_eq(t.e[2].ocsp, "/c.der");
 	tlsd_conf_sni_free(&t);
 	ck_assert_uint_eq(t.n, 0);
 }
@@ -83,7 +93,9 @@ static const char *bad_sni[] = {
 	"=/a.crt",
 	"mail.example.com=",
 	"a.b=/x,",
-	"a.b=/x,/y,/z",
+	"a.b=/x,/y,",
+	"a.b=/x,,/z",
+	"a.b=/x,/y,/z,/w",
 	"bad_name=/x",
 	"*.=/x",
 	"a..b.=/x",

@@ -68,6 +68,7 @@ struct tconn {
 struct tlsd_sni {
 	char *name;	  /* lower case; "*.example.org" for a wildcard */
 	char *cert, *key; /* key may equal cert (one PEM file) */
+	char *ocsp;	  /* its DER OCSP response, or NULL */
 };
 struct tlsd_sni_tab {
 	struct tlsd_sni *e;
@@ -80,8 +81,8 @@ int tlsd_conf_versions(const char *s, int *min_r, int *max_r,
     const char **error_r);
 /* tlsd_conf_client_certs - off/optional/require: 0, 1, 2; -1 else */
 int tlsd_conf_client_certs(const char *s);
-/* tlsd_conf_sni_parse - "name=cert[,key] ..." into tab (appended); -1
- * with *error_r naming the bad entry */
+/* tlsd_conf_sni_parse - "name=cert[,key[,ocsp]] ..." into tab
+ * (appended); -1 with *error_r naming the bad entry */
 int tlsd_conf_sni_parse(const char *s, struct tlsd_sni_tab *tab,
     const char **error_r);
 /* tlsd_conf_sni_find - the entry for a server name (exact, then one
@@ -101,10 +102,12 @@ const char *tlsd_ctx_reason(const char *fallback);
 
 /* tlsd_ocsp.c - OCSP stapling */
 /* tlsd_ocsp_setup - ctx staples the DER response in path (NULL or "":
- * nothing); -1 with *error_r naming tls_ocsp_file and the file when it
- * is unreadable, not a successful response for ctx's certificate, or
+ * nothing); -1 with *error_r naming the setting (what: "tls_ocsp_file",
+ * or the SNI entry's) and the file when it is unreadable, not a
+ * successful response for ctx's certificate (named by certname), or
  * expired */
-int tlsd_ocsp_setup(SSL_CTX *ctx, const char *path, const char **error_r);
+int tlsd_ocsp_setup(SSL_CTX *ctx, const char *path, const char *what,
+    const char *certname, const char **error_r);
 
 /* tlsd_ticket.c - session ticket keys shared by every tlsd process */
 /* tlsd_ticket_init - read (or make) the shared secret; -1 *error_r */

@@ -5,10 +5,11 @@
  * tests/check_tlsd.c.
  *
  * The SNI table (tls_sni_certs) is a list of entries separated by blanks:
- *   name=certfile[,keyfile]
+ *   name=certfile[,keyfile[,ocspfile]]
  * name is a host name or "*.domain" (one label); without keyfile the key
- * is in certfile.  Lookup is case-insensitive: an exact name first, then
- * the wildcard of the name's parent domain.
+ * is in certfile; ocspfile is the entry's OCSP response to staple (as
+ * tls_ocsp_file is the default certificate's).  Lookup is case-insensitive: an
+ * exact name first, then the wildcard of the name's parent domain.
  */
 #include "config.h"
 
@@ -117,24 +118,31 @@ conf_name_ok(char *name)
 	return p[-1] != '.';
 }
 
-/* conf_sni_entry - one "name=cert[,key]" word; -1 bad */
+/* conf_sni_entry - one "name=cert[,key[,ocsp]]" word; -1 bad */
 static int
 conf_sni_entry(char *w, struct tlsd_sni *e)
 {
-	char *eq = strchr(w, '='), *comma;
+	char *eq = strchr(w, '='), *f[3] = { NULL, NULL, NULL }, *p;
+	int n = 0;
 
 	if (eq == NULL)
 		return -1;
 	*eq++ = '\0';
-	comma = strchr(eq, ',');
-	if (comma != NULL)
-		*comma++ = '\0';
-	if (!conf_name_ok(w) || *eq == '\0' ||
-	    (comma != NULL && (*comma == '\0' || strchr(comma, ','))))
-		return -1;
+	for (p = eq; n < 3; n++) {
+		f[n] = p;
+		if ((p = strchr(p, ',')) == NULL)
+			break;
+		*p++ = '\0';
+	}
+	if (n == 3 || !conf_name_ok(w))
+		return -1; /* a fourth field */
+	for (n = 0; n < 3; n++)
+		if (f[n] != NULL && *f[n] == '\0')
+			return -1;
 	e->name = xstrdup(w);
-	e->cert = xstrdup(eq);
-	e->key = xstrdup(comma != NULL ? comma : eq);
+	e->cert = xstrdup(f[0]);
+	e->key = xstrdup(f[1] != NULL ? f[1] : f[0]);
+	e->ocsp = f[2] != NULL ? xstrdup(f[2]) : NULL;
 	return 0;
 }
 
@@ -151,7 +159,8 @@ tlsd_conf_sni_parse(const char *s, struct tlsd_sni_tab *tab,
 		if (conf_sni_entry(w, &e) < 0) {
 			snprintf(conf_err, sizeof(conf_err),
 			    "tls_sni_certs: "
-			    "bad entry '%s' (name=certfile[,keyfile])",
+			    "bad entry '%s' "
+			    "(name=certfile[,keyfile[,ocspfile]])",
 			    orig);
 			free(orig);
 			free(copy);
@@ -195,6 +204,7 @@ tlsd_conf_sni_free(struct tlsd_sni_tab *tab)
 		free(tab->e[i].name);
 		free(tab->e[i].cert);
 		free(tab->e[i].key);
+		free(tab->e[i].ocsp);
 	}
 	free(tab->e);
 	tab->e = NULL;

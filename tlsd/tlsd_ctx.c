@@ -237,11 +237,14 @@ ctx_suites(SSL_CTX *ctx, const char **error_r)
 }
 
 /* ctx_make - one context with the protocol settings and a certificate,
- * stapling the OCSP response in ocsp (NULL: none) */
+ * stapling the OCSP response in ocsp (NULL: none; sni: the entry's name,
+ * NULL for the default certificate) */
 static SSL_CTX *
-ctx_make(const char *cert, const char *key, const char *ocsp,
+ctx_make(const char *cert, const char *key, const char *ocsp, const char *sni,
     const char **error_r)
 {
+	char what[300], certname[300];
+
 	static const unsigned char sid[] = "berth";
 	const char *ciphers = cfg_str("tls_ciphers");
 	SSL_CTX *ctx;
@@ -275,10 +278,14 @@ ctx_make(const char *cert, const char *key, const char *ocsp,
 		SSL_CTX_free(ctx);
 		return NULL;
 	}
+	snprintf(what, sizeof(what), "%s%s%s", sni ? "tls_sni_certs " : "",
+	    sni ? sni : "tls_ocsp_file", sni ? " ocspfile" : "");
+	snprintf(certname, sizeof(certname), "%s%s",
+	    sni ? "the certificate of " : "", sni ? sni : "tls_server_cert");
 	if (ctx_suites(ctx, error_r) < 0 ||
 	    ctx_cert(ctx, cert, key, error_r) < 0 ||
 	    ctx_verify(ctx, error_r) < 0 ||
-	    tlsd_ocsp_setup(ctx, ocsp, error_r) < 0) {
+	    tlsd_ocsp_setup(ctx, ocsp, what, certname, error_r) < 0) {
 		SSL_CTX_free(ctx);
 		return NULL;
 	}
@@ -297,8 +304,9 @@ ctx_sni(struct ctx_set *set, const char **error_r)
 		return -1;
 	set->sni_ctx = xcalloc(set->sni.n + 1, sizeof(*set->sni_ctx));
 	for (i = 0; i < set->sni.n; i++) {
-		set->sni_ctx[i] = ctx_make(set->sni.e[i].cert,
-		    set->sni.e[i].key, NULL, error_r);
+		set->sni_ctx[i] =
+		    ctx_make(set->sni.e[i].cert, set->sni.e[i].key,
+			set->sni.e[i].ocsp, set->sni.e[i].name, error_r);
 		if (set->sni_ctx[i] == NULL)
 			return -1;
 	}
@@ -323,8 +331,8 @@ tlsd_ctx_load(const char **error_r)
 	if (key == NULL || *key == '\0')
 		key = cert;
 	set = xcalloc(1, sizeof(*set));
-	if ((ctx = ctx_make(cert, key, cfg_str("tls_ocsp_file"), error_r)) ==
-	    NULL) {
+	if ((ctx = ctx_make(cert, key, cfg_str("tls_ocsp_file"), NULL,
+		 error_r)) == NULL) {
 		ctx_set_free(NULL, set, NULL, 0, 0, NULL);
 		return -1;
 	}

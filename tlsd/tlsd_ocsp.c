@@ -3,6 +3,9 @@
  * holds a DER OCSP response for tls_server_cert, fetched by the operator
  * (for example "openssl ocsp -issuer ... -cert ... -url ... -respout"),
  * and is read again on every reload (SIGHUP), with the certificates.
+ * Each tls_sni_certs entry may name its own response file
+ * (name=cert,key,ocsp), checked and stapled in the same way for its
+ * certificate.
  *
  * At load the response must parse, be "successful", cover the
  * certificate's serial number and not be past its nextUpdate; otherwise
@@ -15,7 +18,7 @@
  * one does not.
  *
  * Does not fetch responses itself (tlsd runs chrooted, without network
- * access to responders), nor staple for tls_sni_certs entries.
+ * access to responders).
  */
 #include "config.h"
 
@@ -37,6 +40,7 @@
 
 /* the response of one context */
 struct ocsp_staple {
+	char *what; /* "tls_ocsp_file", or the SNI entry's */
 	unsigned char *der;
 	int len;
 	time_t next; /* nextUpdate, 0: none given */
@@ -55,22 +59,24 @@ ocsp_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
 
 	if (o == NULL)
 		return;
+	free(o->what);
 	free(o->der);
 	free(o);
 }
 
-/* ocsp_fail - the error of a load, naming the file */
+/* ocsp_fail - the error of a load, naming the setting and the file */
 static int
-ocsp_fail(const char *path, const char *why, const char **error_r)
+ocsp_fail(const char *what, const char *path, const char *why,
+    const char **error_r)
 {
-	snprintf(ocsp_err, sizeof(ocsp_err), "tls_ocsp_file %s: %s", path, why);
+	snprintf(ocsp_err, sizeof(ocsp_err), "%s %s: %s", what, path, why);
 	*error_r = ocsp_err;
 	return -1;
 }
 
 /* ocsp_read - the whole file into *der_r; -1 with *error_r */
 static int
-ocsp_read(const char *path, unsigned char **der_r, int *len_r,
+ocsp_read(const char *what, const char *path, unsigned char **der_r, int *len_r,
     const char **error_r)
 {
 	unsigned char *b = xmalloc(OCSP_MAX_FILE + 1);
@@ -79,14 +85,14 @@ ocsp_read(const char *path, unsigned char **der_r, int *len_r,
 
 	if (f == NULL) {
 		free(b);
-		return ocsp_fail(path, strerror(errno), error_r);
+		return ocsp_fail(what, path, strerror(errno), error_r);
 	}
 	n = fread(b, 1, OCSP_MAX_FILE + 1, f);
 	fclose(f);
 	if (n == 0 || n > OCSP_MAX_FILE) {
 		free(b);
-		return ocsp_fail(path, n == 0 ? "empty" : "larger than 64 KB",
-		    error_r);
+		return ocsp_fail(what, path,
+		    n == 0 ? "empty" : "larger than 64 KB", error_r);
 	}
 	*der_r = b;
 	*len_r = (int)n;
@@ -113,11 +119,15 @@ ocsp_single(OCSP_BASICRESP *bs, X509 *leaf)
 	return NULL;
 }
 
-/* ocsp_check - der is a good response for leaf; its nextUpdate */
+/* ocsp_check - der is a good response for leaf (certname); its
+ * nextUpdate */
 static int
-ocsp_check(const char *path, const unsigned char *der, int len, X509 *leaf,
-    time_t *next_r, const char **error_r)
+ocsp_check(const char *what, const char *path, const char *certname,
+    const unsigned char *der, int len, X509 *leaf, time_t *next_r,
+    const char **error_r)
 {
+	char nostatus[300];
+
 	const unsigned char *p = der;
 	OCSP_RESPONSE *resp = d2i_OCSP_RESPONSE(NULL, &p, len);
 	OCSP_BASICRESP *bs = NULL;
@@ -134,9 +144,11 @@ ocsp_check(const char *path, const unsigned char *der, int len, X509 *leaf,
 		why = "the responder's answer is not \"successful\"";
 	else if ((bs = OCSP_response_get1_basic(resp)) == NULL)
 		why = "not a basic OCSP response";
-	else if ((one = ocsp_single(bs, leaf)) == NULL)
-		why = "no status for the serial number of tls_server_cert";
-	else {
+	else if ((one = ocsp_single(bs, leaf)) == NULL) {
+		snprintf(nostatus, sizeof(nostatus),
+		    "no status for the serial number of %s", certname);
+		why = nostatus;
+	} else {
 		status =
 		    OCSP_single_get0_status(one, &reason, NULL, NULL, &nextupd);
 		if (nextupd != NULL && X509_cmp_current_time(nextupd) < 0)
@@ -144,13 +156,12 @@ ocsp_check(const char *path, const unsigned char *der, int len, X509 *leaf,
 		else if (nextupd != NULL && ASN1_TIME_to_tm(nextupd, &tm) == 1)
 			*next_r = timegm(&tm);
 		if (why == NULL && status == V_OCSP_CERTSTATUS_REVOKED)
-			log_warn("tls_ocsp_file %s says tls_server_cert is "
-				 "REVOKED",
-			    path);
+			log_warn("%s %s says %s is REVOKED", what, path,
+			    certname);
 	}
 	OCSP_BASICRESP_free(bs);
 	OCSP_RESPONSE_free(resp);
-	return why != NULL ? ocsp_fail(path, why, error_r) : 0;
+	return why != NULL ? ocsp_fail(what, path, why, error_r) : 0;
 }
 
 /* ocsp_cb - a client asked for the certificate's status */
@@ -165,8 +176,9 @@ ocsp_cb(SSL *ssl, void *arg)
 		return SSL_TLSEXT_ERR_NOACK;
 	if (o->next != 0 && time(NULL) >= o->next) {
 		if (!o->expired_logged++)
-			log_warn("tls_ocsp_file response expired; not stapled "
-				 "until a fresh one is loaded (SIGHUP)");
+			log_warn("%s response expired; not stapled until a "
+				 "fresh one is loaded (SIGHUP)",
+			    o->what);
 		return SSL_TLSEXT_ERR_NOACK;
 	}
 	/* OpenSSL frees what it is given */
@@ -180,7 +192,8 @@ ocsp_cb(SSL *ssl, void *arg)
 }
 
 int
-tlsd_ocsp_setup(SSL_CTX *ctx, const char *path, const char **error_r)
+tlsd_ocsp_setup(SSL_CTX *ctx, const char *path, const char *what,
+    const char *certname, const char **error_r)
 {
 	struct ocsp_staple *o;
 	X509 *leaf = SSL_CTX_get0_certificate(ctx);
@@ -195,14 +208,16 @@ tlsd_ocsp_setup(SSL_CTX *ctx, const char *path, const char **error_r)
 	if (path == NULL || *path == '\0')
 		return 0;
 	if (leaf == NULL)
-		return ocsp_fail(path, "no certificate loaded", error_r);
-	if (ocsp_read(path, &der, &len, error_r) < 0)
+		return ocsp_fail(what, path, "no certificate loaded", error_r);
+	if (ocsp_read(what, path, &der, &len, error_r) < 0)
 		return -1;
-	if (ocsp_check(path, der, len, leaf, &next, error_r) < 0) {
+	if (ocsp_check(what, path, certname, der, len, leaf, &next, error_r) <
+	    0) {
 		free(der);
 		return -1;
 	}
 	o = xcalloc(1, sizeof(*o));
+	o->what = xstrdup(what);
 	o->der = der;
 	o->len = len;
 	o->next = next;

@@ -697,29 +697,31 @@ def test_bad_ciphersuites_are_named(fresh, bad):
                   "cipher suite")
 
 
-def ca_and_leaf(d):
-    """a CA, a certificate for localhost it signed (the chain file:
-    leaf then CA) and its key"""
+def ca_and_leaf(d, name="localhost", serial=4242):
+    """a CA, a certificate for name it signed with serial (the chain
+    file: leaf then CA) and its key"""
     ca, cakey = make_cert(d, "ocspca")
-    key, csr, crt = (f"{d}/leaf.{x}" for x in ("key", "csr", "crt"))
+    key, csr, crt = (f"{d}/leaf-{name}.{x}" for x in ("key", "csr", "crt"))
     subprocess.run(["openssl", "req", "-new", "-newkey", "ec", "-pkeyopt",
                     "ec_paramgen_curve:P-256", "-nodes", "-keyout", key,
-                    "-out", csr, "-subj", "/CN=localhost"],
+                    "-out", csr, "-subj", f"/CN={name}"],
                    check=True, capture_output=True)
     subprocess.run(["openssl", "x509", "-req", "-in", csr, "-CA", ca,
-                    "-CAkey", cakey, "-set_serial", "4242", "-out", crt,
-                    "-days", "2"], check=True, capture_output=True)
-    chain = f"{d}/chain.pem"
+                    "-CAkey", cakey, "-set_serial", str(serial), "-out",
+                    crt, "-days", "2"], check=True, capture_output=True)
+    chain = f"{d}/chain-{name}.pem"
     with open(chain, "w") as f:
         f.write(open(crt).read() + open(ca).read())
     return ca, cakey, crt, chain, key
 
 
-def ocsp_response(d, ca, cakey, crt, out, revoked=False):
-    """a DER OCSP response about crt signed by the CA, written to out"""
+def ocsp_response(d, ca, cakey, crt, out, revoked=False, serial=4242):
+    """a DER OCSP response about crt (serial) signed by the CA, written
+    to out"""
     exp = "301231235959Z"
-    line = (f"R\t{exp}\t250101000000Z\t1092\tunknown\t/CN=localhost\n"
-            if revoked else f"V\t{exp}\t\t1092\tunknown\t/CN=localhost\n")
+    sn = f"{serial:04X}"
+    line = (f"R\t{exp}\t250101000000Z\t{sn}\tunknown\t/CN=x\n"
+            if revoked else f"V\t{exp}\t\t{sn}\tunknown\t/CN=x\n")
     with open(f"{d}/index.txt", "w") as f:
         f.write(line)
     subprocess.run(["openssl", "ocsp", "-issuer", ca, "-cert", crt,
@@ -757,6 +759,55 @@ def test_ocsp_stapled_and_reloaded(fresh):
                  verify=False)
     assert b"CN = other.example.org" in r.stdout, r.stdout
     assert b"OCSP response: no response sent" in r.stdout, r.stdout
+
+
+def test_ocsp_stapled_for_each_sni_certificate(fresh):
+    # each tls_sni_certs entry staples its own response
+    # (name=cert,key,ocsp): the default certificate's is good, the SNI
+    # one's revoked, and each client gets the one about the certificate
+    # it was sent; a reload reads the SNI entry's file again
+    s = fresh(tls=True)
+    ca, cakey, crt, chain, key = ca_and_leaf(s.dir)
+    resp = f"{s.dir}/ocsp.der"
+    ocsp_response(s.dir, ca, cakey, crt, resp)
+    _, _, ocrt, ochain, okey = ca_and_leaf(s.dir, "other.example.org", 4343)
+    oresp = f"{s.dir}/other-ocsp.der"
+    ocsp_response(s.dir, ca, cakey, ocrt, oresp, revoked=True, serial=4343)
+    with open(s.conf, "a") as f:
+        f.write(f"tls_server_cert: {chain}\ntls_server_key: {key}\n"
+                f"tls_ocsp_file: {resp}\n"
+                f"tls_sni_certs: other.example.org={ochain},{okey},{oresp}"
+                "\n")
+    s.start()
+    r = s_client(s, "-status", "-servername", "other.example.org",
+                 verify=False)
+    assert b"CN = other.example.org" in r.stdout, r.stdout
+    assert b"OCSP Response Status: successful" in r.stdout, r.stdout
+    assert b"Serial Number: 10F7" in r.stdout, r.stdout
+    assert b"Cert Status: revoked" in r.stdout, r.stdout
+    r = s_client(s, "-status", "-servername", "localhost", verify=False)
+    assert b"Serial Number: 1092" in r.stdout, r.stdout
+    assert b"Cert Status: good" in r.stdout, r.stdout
+    ocsp_response(s.dir, ca, cakey, ocrt, oresp, serial=4343)
+    s.proc.send_signal(signal.SIGHUP)
+    assert wait_for(lambda: s.logtext().count("reloaded certificates") >= 2)
+    r = s_client(s, "-status", "-servername", "other.example.org",
+                 verify=False)
+    assert b"Serial Number: 10F7" in r.stdout, r.stdout
+    assert b"Cert Status: good" in r.stdout, r.stdout
+
+
+def test_sni_ocsp_for_another_certificate_is_refused(fresh):
+    # the entry's response is about the default certificate's serial
+    def conf(d):
+        ca, cakey, crt, chain, key = ca_and_leaf(d)
+        ocsp_response(d, ca, cakey, crt, f"{d}/ocsp.der")
+        _, _, _, ochain, okey = ca_and_leaf(d, "other.example.org", 4343)
+        return (f"tls_sni_certs: other.example.org={ochain},{okey},"
+                f"{d}/ocsp.der\n")
+    start_failure(fresh, conf, lambda d: "tls_sni_certs other.example.org "
+                  f"ocspfile {d}/ocsp.der: no status for the serial number "
+                  "of the certificate of other.example.org")
 
 
 def test_ocsp_file_errors_are_named(fresh, tmp_path):
