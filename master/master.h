@@ -31,9 +31,13 @@ struct master_svc {
 	/* fork rate */
 	long long rate_window_ms;
 	int rate_forks;
-	/* trimming: the fewest ready workers seen since trim_window_ms */
-	long long trim_window_ms;
-	int trim_min_ready;
+	/* trimming (master_pool_trim): the fewest ready workers seen in
+	 * each of the last trim_nring (maxidle) seconds, a ring indexed by
+	 * the second; trim_sec the last second recorded, trim_since_s the
+	 * first, trim_last the count the last round left */
+	int *trim_ring;
+	int trim_nring, trim_last;
+	long long trim_sec, trim_since_s;
 	/* growth past prefork: a shortage of ready workers since short_ms
 	 * (0: none), the last fork it caused at grow_ms */
 	long long short_ms, grow_ms;
@@ -75,9 +79,7 @@ extern struct master master;
 long long master_now_ms(void);
 
 #define MASTER_START_TIMEOUT_MS 10000
-#define MASTER_START_STOP_MS 120000  /* then a slow starter is stopped */
-#define MASTER_SURPLUS_IDLE_MS 10000 /* spare workers above prefork */
-#define MASTER_TRIM_WINDOW_MS 2000   /* surplus measured over this */
+#define MASTER_START_STOP_MS 120000 /* then a slow starter is stopped */
 /* growth past prefork: one fork per MASTER_GROW_GAP_MS while a shortage
  * lasts, the gap halving every MASTER_GROW_STEP_MS of it */
 #define MASTER_GROW_GAP_MS 10

@@ -163,6 +163,7 @@ master_conf_merge(struct mconf *mc, int initial)
 			svc->e.maxchild = mc->ents[j].maxchild;
 			svc->e.maxforkrate = mc->ents[j].maxforkrate;
 			svc->e.maxfds = mc->ents[j].maxfds;
+			svc->e.maxidle = mc->ents[j].maxidle;
 			svc->e.babysit = mc->ents[j].babysit;
 			if (svc->e.period != mc->ents[j].period ||
 			    svc->e.at != mc->ents[j].at) {

@@ -12,12 +12,16 @@
  * absorbed by the pool there is, waiting in the listen backlog for a few
  * milliseconds, instead of growing it for nothing; a lasting load still
  * reaches maxchild in a few hundred milliseconds.
+ *
+ * Workers past prefork stay until the load has not needed them for
+ * maxidle seconds (master_pool_trim), then go one a second.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -26,6 +30,7 @@
 #include "master.h"
 #include "srv.h"
 #include "store.h"
+#include "xalloc.h"
 
 /* master_pool_status - drain the status pipe */
 void
@@ -101,59 +106,94 @@ master_pool_may_fork(struct master_svc *svc)
 	return svc->rate_forks < svc->e.maxforkrate;
 }
 
-/* master_pool_stop_ready - tell up to n ready workers of svc that have
- * been ready for idle_ms to exit when next waiting for a client (one
- * that took a client since it said ready serves it first, srv.h);
- * returns how many */
+/* master_pool_stop_one - tell the ready worker of svc that has been
+ * ready longest to exit when next waiting for a client (one that took a
+ * client since it said ready serves it first, srv.h); 1 if there was one */
 static int
-master_pool_stop_ready(struct master_svc *svc, int n, long long idle_ms)
+master_pool_stop_one(struct master_svc *svc)
 {
-	long long now = master_now_ms();
-	int stopped = 0;
+	struct master_child *c, *oldest = NULL;
 	size_t i;
 
-	for (i = 0; i < master.nchildren && stopped < n; i++) {
-		struct master_child *c = &master.children[i];
-
+	for (i = 0; i < master.nchildren; i++) {
+		c = &master.children[i];
 		if (c->svc == svc && c->state == MASTER_C_READY &&
-		    now - c->ready_ms >= idle_ms) {
-			kill(c->pid, SRV_TRIM_SIGNAL);
-			c->state = MASTER_C_BUSY; /* no longer counted */
-			stopped++;
-		}
+		    (oldest == NULL || c->ready_ms < oldest->ready_ms))
+			oldest = c;
 	}
-	return stopped;
+	if (oldest == NULL)
+		return 0;
+	kill(oldest->pid, SRV_TRIM_SIGNAL);
+	oldest->state = MASTER_C_BUSY; /* no longer counted */
+	return 1;
+}
+
+/* master_pool_ring - svc's record of the fewest ready workers in each of
+ * the last maxidle seconds, (re)made when missing or resized */
+static int *
+master_pool_ring(struct master_svc *svc, long long sec, int ready)
+{
+	int n = svc->e.maxidle > 0 ? svc->e.maxidle : MCONF_MAXIDLE_DEFAULT;
+
+	if (svc->trim_ring == NULL || svc->trim_nring != n) {
+		free(svc->trim_ring);
+		svc->trim_ring = xcalloc((size_t)n, sizeof(int));
+		svc->trim_nring = n;
+		svc->trim_since_s = svc->trim_sec = sec;
+		svc->trim_last = ready;
+		svc->trim_ring[sec % n] = ready;
+	}
+	return svc->trim_ring;
 }
 
 /*
- * master_pool_trim - give back workers above prefork that the load does
- * not need: one that waited MASTER_SURPLUS_IDLE_MS, and, when the pool
- * never went below prefork + k ready workers during the last
- * MASTER_TRIM_WINDOW_MS, half of those k.  The second rule shrinks a pool
- * that a burst grew while a steady load (a login storm) keeps every
- * worker busy now and then, so that none is ever idle for long.
+ * master_pool_trim - give back a worker above prefork that the load has
+ * not needed for maxidle seconds: when the pool never went below
+ * prefork + k ready workers during the last maxidle seconds (k > 0), one
+ * of them goes, at most one a second.  Ready workers all wait on the same
+ * listener and the kernel wakes any of them, so no single worker is ever
+ * idle for long under a steady trickle of clients: the pool's fewest
+ * ready workers over the window is what says how many it did not need.
+ * A burst grows the pool once and the pool stays while bursts come back
+ * within maxidle, instead of paying a new worker's start (exec, joining
+ * the store's regions: 30 ms of CPU or more) for every burst.
  */
 static void
 master_pool_trim(struct master_svc *svc, int ready)
 {
-	long long now = master_now_ms();
-	int keep = svc->e.prefork > 0 ? svc->e.prefork : 1, surplus;
+	long long sec = master_now_ms() / 1000, s;
+	int keep = svc->e.prefork > 0 ? svc->e.prefork : 1, *ring, n, i, min;
 
-	if (svc->trim_window_ms == 0 || ready < svc->trim_min_ready)
-		svc->trim_min_ready = ready;
-	if (svc->trim_window_ms == 0)
-		svc->trim_window_ms = now;
-	if (now - svc->trim_window_ms >= MASTER_TRIM_WINDOW_MS) {
-		surplus = svc->trim_min_ready - keep;
-		if (surplus > 0)
-			ready -=
-			    master_pool_stop_ready(svc, (surplus + 1) / 2, 0);
-		svc->trim_window_ms = now;
-		svc->trim_min_ready = ready;
+	ring = master_pool_ring(svc, sec, ready);
+	n = svc->trim_nring;
+	if (sec < svc->trim_sec)
+		sec = svc->trim_sec; /* never back: the clock is monotonic */
+	if (sec == svc->trim_sec) {
+		if (ready < ring[sec % n])
+			ring[sec % n] = ready;
+		svc->trim_last = ready;
+		return;
 	}
-	if (ready > keep &&
-	    master_pool_stop_ready(svc, 1, MASTER_SURPLUS_IDLE_MS) > 0)
-		svc->trim_min_ready--;
+	/* seconds with no round kept the count the last round left */
+	for (s = svc->trim_sec + 1; s < sec && s - svc->trim_sec <= n; s++)
+		ring[s % n] = svc->trim_last;
+	ring[sec % n] = ready < svc->trim_last ? ready : svc->trim_last;
+	svc->trim_sec = sec;
+	svc->trim_last = ready;
+	if (sec - svc->trim_since_s < n)
+		return; /* not a whole window seen yet */
+	for (min = ring[0], i = 1; i < n; i++)
+		if (ring[i] < min)
+			min = ring[i];
+	if (min <= keep || !master_pool_stop_one(svc))
+		return;
+	/* the window as it would have been without that worker */
+	for (i = 0; i < n; i++)
+		ring[i]--;
+	svc->trim_last--;
+	log_debug("service=%s trimmed a worker unneeded for %d s "
+		  "(ready at least %d, prefork %d)",
+	    svc->e.name, n, min, keep);
 }
 
 /* master_pool_gap - the pause before the next fork of a shortage that

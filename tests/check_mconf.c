@@ -20,6 +20,7 @@ static const char good[] =
     "  imap  cmd=\"imapd\" listen=\"143\" prefork=2 maxchild=200\n"
     "  imap6 cmd=\"imapd -x\" listen=\"[::1]:143\" proto=tcp6\n"
     "  lmtp  cmd=imapd listen=/var/run/lmtp maxforkrate=10 babysit=1\n"
+    "        maxidle=30\n"
     "}\n"
     "EVENTS {\n"
     "  checkpoint cmd=\"berthctl checkpoint\" period=30\n"
@@ -47,10 +48,12 @@ START_TEST(test_good)
 	ck_assert_str_eq(mc.ents[3].listen, "/var/run/lmtp");
 	ck_assert_int_eq(mc.ents[3].maxforkrate, 10);
 	ck_assert_int_eq(mc.ents[3].babysit, 1);
+	ck_assert_int_eq(mc.ents[3].maxidle, 30);
+	ck_assert_int_eq(mc.ents[1].maxidle, MCONF_MAXIDLE_DEFAULT);
 	ck_assert_int_eq(mc.ents[4].period, 30);
 	ck_assert_int_eq(mc.ents[5].at, 300);
 	ck_assert_int_eq(mc.ents[6].section, MCONF_DAEMON);
-	ck_assert_int_eq(mc.ents[6].line, 14);
+	ck_assert_int_eq(mc.ents[6].line, 15);
 	mconf_free(&mc);
 }
 END_TEST
@@ -102,6 +105,10 @@ static const struct {
 	    "key 'prefork': bad value '-1'" },
 	{ "SERVICES {\n s cmd=x listen=1 maxfds=-2\n}\n",
 	    "key 'maxfds': bad value '-2'" },
+	{ "SERVICES {\n s cmd=x listen=1 maxidle=0\n}\n",
+	    "key 'maxidle': bad value '0'" },
+	{ "SERVICES {\n s cmd=x listen=1 maxidle=3601\n}\n",
+	    "key 'maxidle': bad value '3601'" },
 };
 
 START_TEST(test_bad)

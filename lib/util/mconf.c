@@ -163,6 +163,8 @@ mconf_set(struct mconf_lex *lx, struct mconf_entry *e, const char *key,
 		ip = &e->maxforkrate;
 	else if (strcmp(key, "maxfds") == 0)
 		ip = &e->maxfds;
+	else if (strcmp(key, "maxidle") == 0)
+		ip = &e->maxidle;
 	else if (strcmp(key, "period") == 0)
 		ip = &e->period;
 	else if (strcmp(key, "at") == 0)
@@ -172,7 +174,8 @@ mconf_set(struct mconf_lex *lx, struct mconf_entry *e, const char *key,
 		return mconf_fail(lx, e->name, key, "unknown key");
 	}
 	if (mconf_int(val, ip == &e->maxchild, ip) < 0 ||
-	    (ip == &e->at && (*ip / 100 > 23 || *ip % 100 > 59))) {
+	    (ip == &e->at && (*ip / 100 > 23 || *ip % 100 > 59)) ||
+	    (ip == &e->maxidle && (*ip < 1 || *ip > MCONF_MAXIDLE_MAX))) {
 		err_set(lx->err, "%s:%d: entry '%s': key '%s': bad value '%s'",
 		    lx->name, lx->line, e->name, key, val);
 		free(val);
@@ -221,6 +224,7 @@ mconf_entry(struct mconf_lex *lx, struct mconf *mc, enum mconf_section sec)
 	memset(&e, 0, sizeof(e));
 	e.section = sec;
 	e.maxchild = 100;
+	e.maxidle = MCONF_MAXIDLE_DEFAULT;
 	e.at = -1;
 	e.line = lx->line;
 	if ((e.name = mconf_word(lx)) == NULL)

@@ -30,6 +30,7 @@ struct mconf_entry {
 	int maxchild;	 /* default 100 */
 	int maxforkrate; /* forks per second, 0: unlimited */
 	int maxfds;	 /* 0: inherit */
+	int maxidle;	 /* s a surplus worker may go unneeded */
 	int babysit;
 	int period; /* EVENTS: minutes, 0: none */
 	int at;	    /* EVENTS: HHMM, -1: none */
@@ -42,6 +43,8 @@ struct mconf {
 };
 
 #define MCONF_MAX_FILE 1048576
+#define MCONF_MAXIDLE_DEFAULT 60
+#define MCONF_MAXIDLE_MAX 3600
 
 struct err;
 

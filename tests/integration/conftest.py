@@ -70,7 +70,7 @@ def wait_group_gone(pgid, timeout, step):
 
 class Server:
     def __init__(self, allowplaintext=True, prefork=2, maxchild=20,
-                 extra_conf="", tls=False):
+                 extra_conf="", tls=False, maxidle=None):
         self.dir = tempfile.mkdtemp(prefix="berth-test-")
         os.chmod(self.dir, 0o755)
         self.port = free_port()
@@ -82,6 +82,8 @@ class Server:
                           f"tls_server_key: {self.key}\n" + extra_conf)
         self.prefork = prefork
         self.maxchild = maxchild
+        # master.conf maxidle of the imap service (None: the default)
+        self.maxidle = maxidle
         self.conf = os.path.join(self.dir, "imapd.conf")
         self.mconf = os.path.join(self.dir, "master.conf")
         self.sasldb = os.path.join(self.dir, "sasldb2")
@@ -111,13 +113,14 @@ authd_delay_max: 1s
 
     def write_master(self, prefork=None, extra=""):
         prefork = self.prefork if prefork is None else prefork
+        idle = f" maxidle={self.maxidle}" if self.maxidle else ""
         with open(self.mconf, "w") as f:
             f.write(f"""# test master.conf
 START {{
   recover       cmd="berthctl recover"
 }}
 SERVICES {{
-  imap          cmd="imapd" listen="127.0.0.1:{self.port}" prefork={prefork} maxchild={self.maxchild} handoff="{self.dir}/conf/socket/handoff"
+  imap          cmd="imapd" listen="127.0.0.1:{self.port}" prefork={prefork} maxchild={self.maxchild}{idle} handoff="{self.dir}/conf/socket/handoff"
 {self.tls_service()}{extra}}}
 EVENTS {{
   checkpoint    cmd="berthctl checkpoint" period=30

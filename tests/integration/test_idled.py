@@ -281,7 +281,7 @@ def test_silent_sessions_cost_no_worker(fresh):
 def test_500_idlers_hold_no_worker(fresh):
     """500 sessions idle while the pool stays at prefork; new mail reaches
     every one (answered by idled), an expunge too (through workers)."""
-    s = fresh(prefork=2, maxchild=20,
+    s = fresh(prefork=2, maxchild=20, maxidle=1,
               extra_conf="idled_maxuser: 1000\nidled_maxusernet: 1000\n")
     s.start()
     c = s.connect("alice", "secret")
@@ -290,7 +290,8 @@ def test_500_idlers_hold_no_worker(fresh):
     idlers = [idler(s, b"many") for _ in range(500)]
     assert wait_for(lambda: s.logtext().count("park user=alice") >= 500,
                     30)
-    # master trims spare workers back to prefork once they sit idle; one
+    # master trims spare workers back to prefork once unneeded for
+    # maxidle (1 s here); one
     # more serves c's own session
     assert wait_for(lambda: len(s.children()) <= 3, 20), s.children()
     c.append("many", None, None, MSG)

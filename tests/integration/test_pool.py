@@ -3,6 +3,7 @@ with it (srv.h SRV_TRIM_SIGNAL)."""
 import os
 import re
 import signal
+import time
 
 from conftest import wait_for
 from poll import free_port
@@ -72,3 +73,54 @@ def test_slow_starter_is_not_killed(fresh):
     log = s.logtext()
     assert f"pid={pid} killed" not in log, log
     assert "needs recovery" not in log, log
+
+
+# sessions stay in the worker that took them (never parked meanwhile)
+HELD = "wait_park_delay: 0\nnotauth_park_delay: 0\npark_on_backlog: no\n"
+
+
+def burst(s, n):
+    """n clients each logged in and held by a worker"""
+    rs = [Raw(s.port) for _ in range(n)]
+    for r in rs:
+        assert r.greeting.startswith(b"* OK"), r.greeting
+        r.send(b"a LOGIN alice secret\r\n")
+    for r in rs:
+        assert r.until_tag(b"a")[-1].startswith(b"a OK")
+    return rs
+
+
+def test_pool_kept_across_bursts_then_trimmed(fresh):
+    """A pool grown by a burst serves the next burst with the same
+    workers when it comes within maxidle (no fork, no trim: a worker's
+    start costs tens of ms of CPU); once the load has not needed the
+    surplus for maxidle, it goes back to prefork, each worker ending
+    cleanly."""
+    s = fresh(prefork=1, maxchild=8, extra_conf=HELD).start()
+    rs = burst(s, 5)
+    # 5 held and a ready one on top
+    assert wait_for(lambda: len(s.children()) >= 6)
+    for r in rs:
+        r.cmd(b"z", b"LOGOUT")
+        r.close()
+    grown = set(s.children())
+    # a pause well within maxidle (60 s by default), longer than any
+    # trimming window the pool used to have (half the surplus after 2 s)
+    time.sleep(5)
+    rs = burst(s, 4)
+    assert set(s.children()) == grown, (grown, s.children())
+    for r in rs:
+        r.cmd(b"z", b"LOGOUT")
+        r.close()
+    # a short maxidle on reload: the surplus goes, one a second
+    s.maxidle = 1
+    s.write_master()
+    os.kill(s.proc.pid, signal.SIGHUP)
+    assert wait_for(lambda: len(s.children()) == 1, 30), s.children()
+    log = s.logtext()
+    for pid in grown:
+        assert f"pid={pid} killed" not in log, log
+        assert f"pid={pid} exited with" not in log, log
+    # and it stays there: prefork is never trimmed
+    c = s.connect("alice", "secret")
+    c.logout()

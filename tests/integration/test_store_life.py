@@ -140,7 +140,7 @@ def kill_some(srv, killed):
 
 
 def test_sizing_logged(fresh):
-    srv = fresh(prefork=1, maxchild=12, extra_conf=LIMITS).start()
+    srv = fresh(prefork=1, maxchild=12, maxidle=1, extra_conf=LIMITS).start()
     # 12 workers + checkpoint + authd + idled + recover + 16 spare
     assert "store sizing procs=32 lockers=1024" in srv.logtext()
     st = stats(srv)
@@ -155,7 +155,7 @@ def test_sizing_logged(fresh):
 
 
 def test_lockers_flat_after_churn(fresh):
-    srv = fresh(prefork=2, maxchild=12, extra_conf=LIMITS).start()
+    srv = fresh(prefork=2, maxchild=12, maxidle=1, extra_conf=LIMITS).start()
     base = baseline(srv)
     counts = {"ok": 0, "failed": 0}
     lock = threading.Lock()
@@ -204,7 +204,7 @@ def test_stop_tells_client_bye(fresh, sig):
     """SIGTERM (or SIGINT, SIGHUP) to a worker serving a session: the
     client is told why, the worker closes the store (no lockers left, no
     failchk needed: exit status 0)"""
-    srv = fresh(prefork=1, maxchild=4, extra_conf=LIMITS).start()
+    srv = fresh(prefork=1, maxchild=4, maxidle=1, extra_conf=LIMITS).start()
     base = baseline(srv)
     s, f = session(srv, "alice", "secret")
     pid = worker_of(srv, s)
@@ -227,7 +227,7 @@ def test_watchdog_costs_one_client(fresh):
     # while bob's connection waits for a worker (a first login, creating
     # the special-use mailboxes, keeps a worker long enough on a loaded
     # machine), and worker_of finds no worker holding it
-    srv = fresh(prefork=2, maxchild=4,
+    srv = fresh(prefork=2, maxchild=4, maxidle=1,
                 extra_conf=LIMITS + "park_on_backlog: no\n").start()
     srv.add_user("bob", "hunter2")
     base = baseline(srv)
@@ -275,7 +275,7 @@ def test_recovery_tells_clients_bye(fresh):
     gets DB_RUNRECOVERY): master's failchk finds out, master recovers;
     a worker's client is told BYE with the reason, a session parked in
     idled survives, and new clients are served afterwards"""
-    srv = fresh(prefork=2, maxchild=6, extra_conf=LIMITS).start()
+    srv = fresh(prefork=2, maxchild=6, maxidle=1, extra_conf=LIMITS).start()
     srv.add_user("bob", "hunter2")
     assert wait_for(lambda: srv.parked() == 0, 20)	# idled is up
     a, fa = session(srv, "alice", "secret")
@@ -332,7 +332,7 @@ def test_full_lock_table_is_a_shortage(fresh):
     the holders are gone, clients are served again"""
     # x keeps its worker while y waits for one (park_on_backlog would
     # park x and hand y the worker that has the store open)
-    srv = fresh(prefork=1, maxchild=2,
+    srv = fresh(prefork=1, maxchild=2, maxidle=1,
                 extra_conf=LIMITS + "park_on_backlog: no\n").start()
     base = baseline(srv)
     holders = []
