@@ -34,7 +34,7 @@ clang $CFLAGS -I"$top/imapd" -o "$out/fuzz_search" "$here/fuzz_search.c" \
 	"$L/mail/date.c" $LIB
 clang $CFLAGS -I"$top/imapd" -o "$out/fuzz_sort" "$here/fuzz_sort.c" \
 	"$here/fuzz_store.c" \
-	"$top/imapd/search.c" "$top/imapd/search_ret.c" \
+	"$top/imapd/search.c" "$top/imapd/search_ret.c" "$L/imap/prange.c" \
 	"$top/imapd/sort_parse.c" "$top/imapd/thread.c" "$L/imap/imapp.c" \
 	"$L/imap/mutf7.c" "$L/imap/envelope.c" "$L/mail/mime_parse.c" \
 	"$L/mail/mime_hdr.c" "$L/mail/mime_text.c" "$L/mail/date.c" \
@@ -42,7 +42,7 @@ clang $CFLAGS -I"$top/imapd" -o "$out/fuzz_sort" "$here/fuzz_sort.c" \
 clang $CFLAGS -o "$out/fuzz_imapurl" "$here/fuzz_imapurl.c" \
 	"$L/imap/imapurl.c" $LIB
 clang $CFLAGS -I"$top/imapd" -o "$out/fuzz_notify" "$here/fuzz_notify.c" \
-	"$top/imapd/imapd_notify_spec.c" "$top/imapd/fetch.c" \
+	"$top/imapd/imapd_notify_spec.c" "$top/imapd/fetch.c" "$L/imap/prange.c" \
 	"$L/imap/imapp.c" "$L/imap/mutf7.c" "$L/imap/mboxname.c" \
 	"$L/mail/mime_parse.c" "$L/mail/mime_hdr.c" "$L/mail/mime_text.c" \
 	"$L/mail/date.c" $LIB

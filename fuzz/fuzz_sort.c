@@ -47,6 +47,7 @@ fuzz_cmd(const uint8_t *data, size_t size)
 	struct sort_ctx sc;
 	const char *err = NULL;
 	uint32_t nums[64];
+	uint32_t kept[64];
 	size_t skip = 0, i, n;
 	int r, badcs = 0, sort, thread = 0;
 
@@ -65,13 +66,22 @@ fuzz_cmd(const uint8_t *data, size_t size)
 		if (r < 0)
 			goto out;
 		if ((ret.opts & SEARCH_RET_PARTIAL) &&
-		    (ret.lo < 1 || ret.lo > ret.hi))
+		    (ret.partial.lo < 1 || ret.partial.lo > ret.partial.hi))
 			abort();
 		skip = (size_t)r;
 		/* a result as long as the input, in a scrambled order */
 		n = size < 64 ? size : 64;
 		for (i = 0; i < n; i++)
 			nums[i] = (uint32_t)data[i] * 7 + (uint32_t)i + 1;
+		if (ret.opts & SEARCH_RET_PARTIAL) {
+			size_t from, to;
+
+			prange_span(&ret.partial, n, &from, &to);
+			if (from > to || to > n)
+				abort();
+		}
+		if (!sort && search_ret_saved(&ret, nums, n, kept) > n)
+			abort();
 		search_ret_put(&line, "t", n > 0 && (data[0] & 2), &ret, nums,
 		    n);
 		if (memchr(line.data, '\n', line.len) != NULL ||

@@ -231,6 +231,12 @@ cmd_fetch(struct imap_cmd *cmd)
 		fetch_free(&req);
 		goto out;
 	}
+	if (fetch_prange(req) != NULL && !cmd->uid) {
+		/* RFC 9394 3.3 extends UID FETCH only */
+		imap_bad(cmd, "PARTIAL is a UID FETCH modifier");
+		fetch_free(&req);
+		goto out;
+	}
 	if (fetch_wants_modseq(req))
 		s->condstore = 1;
 	/* RFC 7162 3.2.6: what of the set went away since, first */
@@ -243,6 +249,13 @@ cmd_fetch(struct imap_cmd *cmd)
 		imap_no(cmd, "[SERVERBUG] Cannot read the mailbox");
 		fetch_free(&req);
 		goto out;
+	}
+	if (fetch_prange(req) != NULL) {
+		/* RFC 9394 3.3: the positions asked of what is left */
+		prange_span(fetch_prange(req), n, &b, &nb);
+		if (b > 0)
+			memmove(uids, uids + b, (nb - b) * sizeof(*uids));
+		n = nb - b;
 	}
 	setseen = fetch_sets_seen(req) && !s->view.readonly;
 	for (b = 0; b < n && !s->dead; b += nb) {

@@ -1,7 +1,8 @@
 /*
  * cmd_search - SEARCH and UID SEARCH (RFC 3501 6.4.4) with ESEARCH
- * (RFC 4731), SEARCHRES (RFC 5182) and CONTEXT=SEARCH (RFC 5267 4:
- * PARTIAL, UPDATE, CONTEXT), and CANCELUPDATE.  Matching is
+ * (RFC 4731), SEARCHRES (RFC 5182), CONTEXT=SEARCH (RFC 5267 4:
+ * PARTIAL, UPDATE, CONTEXT) and PARTIAL (RFC 9394 3.1, 3.2), and
+ * CANCELUPDATE.  Matching is
  * cmd_search_hits (cmd_message.c, search.c); the RETURN options and the
  * ESEARCH line search_ret.c; kept contexts search_ctx.c.
  */
@@ -20,28 +21,21 @@
 #include "search_ret.h"
 #include "xalloc.h"
 
-/* cmd_search_save - SEARCHRES: keep the result's UIDs as "$" (with MIN
- * or MAX and neither ALL nor COUNT, only those) */
+/* cmd_search_save - SEARCHRES: keep as "$" the UIDs of the result
+ * that RETURN asks to keep (search_ret_saved) */
 static void
-cmd_search_save(struct imap_session *s, unsigned ret, const uint32_t *hits,
-    size_t n)
+cmd_search_save(struct imap_session *s, const struct search_ret *ret,
+    const uint32_t *hits, size_t n)
 {
 	struct imap_view *v = &s->view;
+	uint32_t *uids = xcalloc(n + 1, sizeof(*uids));
 	size_t i;
 
-	v->saved = xcalloc(n + 1, sizeof(*v->saved));
-	v->nsaved = 0;
-	if (n > 0 && (ret & (SEARCH_RET_MIN | SEARCH_RET_MAX)) &&
-	    !(ret & (SEARCH_RET_ALL | SEARCH_RET_COUNT))) {
-		if (ret & SEARCH_RET_MIN)
-			v->saved[v->nsaved++] = v->msgs[hits[0] - 1].uid;
-		if ((ret & SEARCH_RET_MAX) &&
-		    (n > 1 || !(ret & SEARCH_RET_MIN)))
-			v->saved[v->nsaved++] = v->msgs[hits[n - 1] - 1].uid;
-		return;
-	}
 	for (i = 0; i < n; i++)
-		v->saved[v->nsaved++] = v->msgs[hits[i] - 1].uid;
+		uids[i] = v->msgs[hits[i] - 1].uid;
+	v->saved = xcalloc(n + 1, sizeof(*v->saved));
+	v->nsaved = search_ret_saved(ret, uids, n, v->saved);
+	free(uids);
 }
 
 /* cmd_search_keep - RETURN (UPDATE): keep a context of the result, or
@@ -117,7 +111,7 @@ cmd_search(struct imap_cmd *cmd)
 		return;
 	}
 	if (ret.opts & SEARCH_RET_SAVE)
-		cmd_search_save(s, ret.opts, hits, nhits);
+		cmd_search_save(s, &ret, hits, nhits);
 	nums = xcalloc(nhits + 1, sizeof(*nums));
 	for (i = 0; i < nhits; i++)
 		nums[i] = cmd->uid ? s->view.msgs[hits[i] - 1].uid : hits[i];

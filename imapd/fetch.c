@@ -30,6 +30,7 @@
 #include "fetch.h"
 #include "log.h"
 #include "mime.h"
+#include "prange.h"
 #include "xalloc.h"
 
 enum fetch_kind {
@@ -80,8 +81,10 @@ struct fetch_item {
 struct fetch_req {
 	struct fetch_item *items;
 	size_t n;
-	uint64_t changedsince;	     /* (CHANGEDSINCE n) modifier, 0: none */
-	int vanished;		     /* (VANISHED) modifier (QRESYNC) */
+	uint64_t changedsince; /* (CHANGEDSINCE n) modifier, 0: none */
+	int vanished;	       /* (VANISHED) modifier (QRESYNC) */
+	int has_partial;       /* (PARTIAL range) modifier (RFC 9394) */
+	struct prange partial;
 	struct imap_session *stream; /* flush its output between items */
 	fetch_flush_fn *flush;
 };
@@ -394,8 +397,9 @@ fetch_one(struct fetch_req *r, const struct imapp_arg *arg)
 }
 
 /* fetch_modifiers - "(CHANGEDSINCE n [VANISHED])" (RFC 7162 3.1.4.1,
- * 3.2.6); CHANGEDSINCE implies MODSEQ; VANISHED needs it (the caller
- * checks UID and QRESYNC) */
+ * 3.2.6) and "(PARTIAL range)" (RFC 9394 3.3), in any order, each once;
+ * CHANGEDSINCE implies MODSEQ; VANISHED needs it (the caller checks UID
+ * and QRESYNC, and that PARTIAL comes with UID FETCH) */
 static int
 fetch_modifiers(struct fetch_req *r, const struct imapp_arg *m,
     const char **error_r)
@@ -413,6 +417,18 @@ fetch_modifiers(struct fetch_req *r, const struct imapp_arg *m,
 		    strcasecmp(k->str, "VANISHED") == 0) {
 			r->vanished = 1;
 			i--;
+			continue;
+		}
+		if (k->type == IMAPP_ATOM && !r->has_partial &&
+		    strcasecmp(k->str, "PARTIAL") == 0) {
+			if (i + 1 >= m->nlist || v->type != IMAPP_ATOM) {
+				*error_r = "PARTIAL needs a range m:n or -m:-n";
+				return -1;
+			}
+			if (prange_parse(v->str, v->len, &r->partial, error_r) <
+			    0)
+				return -1;
+			r->has_partial = 1;
 			continue;
 		}
 		if (k->type != IMAPP_ATOM ||
@@ -433,7 +449,8 @@ fetch_modifiers(struct fetch_req *r, const struct imapp_arg *m,
 		*error_r = "VANISHED needs CHANGEDSINCE";
 		return -1;
 	}
-	fetch_add(r, F_MODSEQ);
+	if (r->changedsince != 0)
+		fetch_add(r, F_MODSEQ);
 	return 0;
 }
 
@@ -521,6 +538,12 @@ int
 fetch_vanished(const struct fetch_req *req)
 {
 	return req->vanished;
+}
+
+const struct prange *
+fetch_prange(const struct fetch_req *req)
+{
+	return req->has_partial ? &req->partial : NULL;
 }
 
 uint64_t

@@ -8,6 +8,7 @@
 
 #include "buf.h"
 #include "imapp.h"
+#include "prange.h"
 #include "store.h"
 
 struct fetch_req;
@@ -26,6 +27,10 @@ int fetch_sets_seen(const struct fetch_req *req);
 /* fetch_changedsince - the CHANGEDSINCE modifier (0 if none): only
  * messages with a greater MODSEQ are fetched */
 uint64_t fetch_changedsince(const struct fetch_req *req);
+/* fetch_prange - the (PARTIAL range) modifier, NULL if none: only the
+ * messages at those positions of the set (after CHANGEDSINCE's choice)
+ * are fetched */
+const struct prange *fetch_prange(const struct fetch_req *req);
 /* fetch_vanished - was (VANISHED) given (with CHANGEDSINCE)? */
 int fetch_vanished(const struct fetch_req *req);
 /* fetch_wants_flags - was FLAGS asked for? */

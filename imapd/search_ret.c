@@ -24,54 +24,16 @@ static const struct {
 	{ "PARTIAL", SEARCH_RET_PARTIAL },
 };
 
-/* search_ret_num - nz-number (RFC 3501 9) s[0..len) up to 2^32-1; -1 */
-static int
-search_ret_num(const char *s, size_t len, uint32_t *n_r)
-{
-	uint64_t v = 0;
-	size_t i;
-
-	if (len == 0 || len > 10 || s[0] == '0')
-		return -1;
-	for (i = 0; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		v = v * 10 + (uint64_t)(s[i] - '0');
-	}
-	if (v > UINT32_MAX)
-		return -1;
-	*n_r = (uint32_t)v;
-	return 0;
-}
-
-/* search_ret_range - PARTIAL's "m:n" (either order); -1 with *error_r */
+/* search_ret_range - PARTIAL's range (RFC 9394 4); -1 with *error_r */
 static int
 search_ret_range(const struct imapp_arg *a, struct search_ret *r,
     const char **error_r)
 {
-	const char *colon;
-	uint32_t m, n;
-
 	if (a->type != IMAPP_ATOM) {
-		*error_r = "PARTIAL needs a range m:n";
+		*error_r = "PARTIAL needs a range m:n or -m:-n";
 		return -1;
 	}
-	if (a->str[0] == '-') {
-		*error_r = "PARTIAL takes positive positions m:n only";
-		return -1;
-	}
-	colon = memchr(a->str, ':', a->len);
-	if (colon == NULL ||
-	    search_ret_num(a->str, (size_t)(colon - a->str), &m) < 0 ||
-	    search_ret_num(colon + 1, a->len - (size_t)(colon - a->str) - 1,
-		&n) < 0) {
-		*error_r = "PARTIAL needs a range m:n of positions from 1";
-		return -1;
-	}
-	r->lo = m < n ? m : n;
-	r->hi = m < n ? n : m;
-	snprintf(r->range, sizeof(r->range), "%u:%u", m, n);
-	return 0;
+	return prange_parse(a->str, a->len, &r->partial, error_r);
 }
 
 int
@@ -119,7 +81,7 @@ search_ret_parse(const struct imapp_arg *args, size_t n, unsigned allowed,
 		r->opts |= search_ret_names[j].bit;
 	}
 	if ((r->opts & SEARCH_RET_PARTIAL) && (r->opts & SEARCH_RET_ALL)) {
-		/* RFC 5267 4.4 */
+		/* RFC 5267 4.4, RFC 9394 3.1 */
 		*error_r = "PARTIAL and ALL exclude each other";
 		return -1;
 	}
@@ -128,6 +90,33 @@ search_ret_parse(const struct imapp_arg *args, size_t n, unsigned allowed,
 		    SEARCH_RET_COUNT | SEARCH_RET_SAVE | SEARCH_RET_PARTIAL)))
 		r->opts |= SEARCH_RET_ALL;
 	return 2;
+}
+
+size_t
+search_ret_saved(const struct search_ret *r, const uint32_t *nums, size_t n,
+    uint32_t *keep_r)
+{
+	size_t from = 0, to = n, k = 0, i;
+	int min = (r->opts & SEARCH_RET_MIN) != 0,
+	    max = (r->opts & SEARCH_RET_MAX) != 0;
+
+	if (n == 0)
+		return 0;
+	if (r->opts & (SEARCH_RET_ALL | SEARCH_RET_COUNT))
+		min = max = 0; /* every entry */
+	else if (r->opts & SEARCH_RET_PARTIAL)
+		prange_span(&r->partial, n, &from, &to);
+	else if (min || max)
+		from = to = 0; /* only MIN and MAX */
+	/* MIN and MAX join the span unless it holds them already */
+	if (min && !(from == 0 && to > 0))
+		keep_r[k++] = nums[0];
+	for (i = from; i < to; i++)
+		keep_r[k++] = nums[i];
+	if (max && !(to == n && from < to) &&
+	    !(k > 0 && keep_r[k - 1] == nums[n - 1]))
+		keep_r[k++] = nums[n - 1];
+	return k;
 }
 
 void
@@ -148,7 +137,7 @@ void
 search_ret_put(struct buf *line, const char *tag, int uid,
     const struct search_ret *r, const uint32_t *nums, size_t n)
 {
-	size_t lo, hi;
+	size_t from, to;
 
 	buf_puts(line, "* ESEARCH (TAG ");
 	imapp_put_string(line, tag, strlen(tag));
@@ -166,14 +155,13 @@ search_ret_put(struct buf *line, const char *tag, int uid,
 		search_ret_put_set(line, nums, n);
 	}
 	if (r->opts & SEARCH_RET_PARTIAL) {
-		/* RFC 5267 4.4: the range as asked, the results in it */
-		buf_printf(line, " PARTIAL (%s ", r->range);
-		lo = r->lo - 1;
-		hi = r->hi < n ? r->hi : n;
-		if (lo >= hi)
+		/* RFC 9394 3.1: the range as asked, the results in it */
+		buf_printf(line, " PARTIAL (%s ", r->partial.text);
+		prange_span(&r->partial, n, &from, &to);
+		if (from == to)
 			buf_puts(line, "NIL");
 		else
-			search_ret_put_set(line, nums + lo, hi - lo);
+			search_ret_put_set(line, nums + from, to - from);
 		buf_putc(line, ')');
 	}
 }

@@ -183,7 +183,26 @@ static const struct {
 	    "(1:4294967295 5,3,9:11)" },
 	{ "RETURN (PARTIAL 1:2 ALL)", NULL },
 	{ "RETURN (PARTIAL 1:2 PARTIAL 1:2)", NULL },
-	{ "RETURN (PARTIAL -1:-2)", NULL },
+	/* RFC 9394: from the last, the range echoed as asked */
+	{ "RETURN (PARTIAL -1:-2)", "PARTIAL (-1:-2 10:11)" },
+	{ "RETURN (PARTIAL -2:-1)", "PARTIAL (-2:-1 10:11)" },
+	{ "RETURN (PARTIAL -4:-3)", "PARTIAL (-4:-3 3,9)" },
+	{ "RETURN (PARTIAL -5:-9 MIN)", "MIN 5 PARTIAL (-5:-9 5)" },
+	{ "RETURN (PARTIAL -6:-7)", "PARTIAL (-6:-7 NIL)" },
+	{ "RETURN (partial -1:-4294967295 COUNT)",
+	    "COUNT 5 PARTIAL (-1:-4294967295 5,3,9:11)" },
+	{ "RETURN (PARTIAL -1:2)", NULL },
+	{ "RETURN (PARTIAL 1:-2)", NULL },
+	{ "RETURN (PARTIAL -0:-2)", NULL },
+	{ "RETURN (PARTIAL --1:-2)", NULL },
+	{ "RETURN (PARTIAL -1:-4294967296)", NULL },
+	{ "RETURN (PARTIAL -1:-99999999999999999999)", NULL },
+	{ "RETURN (PARTIAL -:-)", NULL },
+	{ "RETURN (PARTIAL -1)", NULL },
+	{ "RETURN (PARTIAL 1:2:3)", NULL },
+	{ "RETURN (PARTIAL \"1:2\")", NULL },
+	{ "RETURN (PARTIAL -1:-2 ALL)", NULL },
+	{ "RETURN (PARTIAL -1:-2 PARTIAL 1:2)", NULL },
 	{ "RETURN (PARTIAL 0:2)", NULL },
 	{ "RETURN (PARTIAL 01:2)", NULL },
 	{ "RETURN (PARTIAL 1:4294967296)", NULL },
@@ -265,7 +284,57 @@ START_TEST(test_volatile)
 }
 END_TEST
 
+/* what SEARCHRES keeps with PARTIAL, MIN, MAX, COUNT (RFC 5182 2.4,
+ * RFC 9394 3.2) of the result 2 4 6 8 10 */
+static const struct {
+	const char *ret;
+	const char *kept;
+} saves[] = {
+	{ "RETURN (SAVE)", "2,4,6,8,10" },
+	{ "RETURN (SAVE MIN)", "2" },
+	{ "RETURN (SAVE MAX)", "10" },
+	{ "RETURN (SAVE MIN MAX)", "2,10" },
+	{ "RETURN (SAVE MIN COUNT)", "2,4,6,8,10" },
+	{ "RETURN (SAVE ALL MAX)", "2,4,6,8,10" },
+	{ "RETURN (SAVE PARTIAL 2:3)", "4,6" },
+	{ "RETURN (SAVE PARTIAL -1:-2)", "8,10" },
+	{ "RETURN (SAVE PARTIAL 2:3 MIN)", "2,4,6" },
+	{ "RETURN (SAVE PARTIAL 2:3 MAX)", "4,6,10" },
+	{ "RETURN (SAVE PARTIAL 2:3 MIN MAX)", "2,4,6,10" },
+	{ "RETURN (SAVE PARTIAL 1:2 MIN MAX)", "2,4,10" },
+	{ "RETURN (SAVE PARTIAL -1:-2 MIN MAX)", "2,8,10" },
+	{ "RETURN (SAVE PARTIAL 1:5 MIN MAX)", "2,4,6,8,10" },
+	{ "RETURN (SAVE PARTIAL 6:9)", "" },
+	{ "RETURN (SAVE PARTIAL 6:9 MAX)", "10" },
+	{ "RETURN (SAVE PARTIAL -6:-9 MIN MAX)", "2,10" },
+	{ "RETURN (SAVE PARTIAL 2:3 COUNT)", "2,4,6,8,10" },
+};
+
+START_TEST(test_saved)
+{
+	static const uint32_t nums[] = { 2, 4, 6, 8, 10 };
+	uint32_t keep[5];
+	struct imapp_cmd c;
+	struct search_ret r;
+	struct buf line = BUF_INIT;
+	const char *err = NULL;
+	char text[128];
+	size_t k;
+
+	snprintf(text, sizeof(text), "t SEARCH %s ALL\r\n", saves[_i].ret);
+	ck_assert_int_eq(imapp_parse(text, strlen(text), &c, &err), 0);
+	ck_assert_int_eq(search_ret_parse(c.args, c.nargs, ~0u, &r, &err), 2);
+	k = search_ret_saved(&r, nums, 5, keep);
+	search_ret_put_set(&line, keep, k);
+	ck_assert_str_eq(buf_cstr(&line), saves[_i].kept);
+	ck_assert_uint_eq(search_ret_saved(&r, nums, 0, keep), 0);
+	buf_free(&line);
+	imapp_cmd_free(&c);
+}
+END_TEST
+
 CHECK_MAIN("search", NULL, CHECK_TEST(test_keys), CHECK_TEST(test_answer_text),
     CHECK_LOOP(test_bad, sizeof(bad) / sizeof(bad[0])),
     CHECK_LOOP(test_return, sizeof(rets) / sizeof(rets[0])),
+    CHECK_LOOP(test_saved, sizeof(saves) / sizeof(saves[0])),
     CHECK_LOOP(test_volatile, sizeof(vol) / sizeof(vol[0])))
