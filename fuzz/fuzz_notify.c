@@ -59,11 +59,11 @@ store_msg_open(struct store *st, const char *guid, int *fd_r, size_t *len_r,
 }
 
 int
-store_msg_cache(struct store *st, const char *guid, char **envelope_r,
-    char **body_r, char **bodystructure_r, const char **error_r)
+store_msg_cache(struct store *st, struct store_crd *rd, uint32_t mboxid,
+    const struct store_msg *m, const char *fields_r[3], const char **error_r)
 {
-	(void)st, (void)guid, (void)envelope_r, (void)body_r;
-	(void)bodystructure_r, (void)error_r;
+	(void)st, (void)rd, (void)mboxid, (void)m, (void)fields_r;
+	(void)error_r;
 	abort();
 }
 

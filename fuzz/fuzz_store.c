@@ -21,10 +21,11 @@ fuzz_store_set_msg(const char *data, size_t len)
 /* store_msg_header - no header is cached (search.c then reads the
  * message) */
 int
-store_msg_header(struct store *st, const char *guid, struct buf *rec,
-    const char **hdr_r, size_t *len_r, const char **error_r)
+store_msg_header(struct store *st, struct store_crd *rd, uint32_t mboxid,
+    const struct store_msg *m, const char **hdr_r, size_t *len_r,
+    const char **error_r)
 {
-	(void)st, (void)guid, (void)rec, (void)hdr_r, (void)len_r;
+	(void)st, (void)rd, (void)mboxid, (void)m, (void)hdr_r, (void)len_r;
 	(void)error_r;
 	return STORE_ENOENT;
 }

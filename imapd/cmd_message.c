@@ -146,6 +146,7 @@ cmd_fetch_batch(struct imap_session *s, const struct fetch_req *req,
 		fm.msgno = view_msgno(s, uids[i]);
 		fm.rec = m;
 		fm.recent = s->view.msgs[fm.msgno - 1].recent;
+		fm.mboxid = s->view.mboxid;
 		/* seen[] is in the (ascending) order of uids[]: a cursor, not
 		 * a scan of seen[] for every message (n^2 on 1:*) */
 		while (ks < nseen && seen[ks] < uids[i])
@@ -561,6 +562,7 @@ cmd_search_hits(struct imap_session *s, const struct search_prog *prog,
 			sm.maxmsgno = (uint32_t)v->n;
 			sm.maxuid = v->n ? v->msgs[v->n - 1].uid : 0;
 			sm.st = s->st;
+			sm.mboxid = v->mboxid;
 			sm.saved = v->saved;
 			sm.nsaved = v->nsaved;
 			if (search_match(prog, &sm)) {

@@ -89,6 +89,10 @@ struct fetch_req {
 	fetch_flush_fn *flush;
 };
 
+/* fetch_crd - the FETCH cache's reader: one per process, kept from
+ * command to command (a FETCH 1:* ENVELOPE walks the cache once) */
+static struct store_crd *fetch_crd;
+
 #define FETCH_STREAM_AT (256 * 1024)
 #define FETCH_CHUNK (64 * 1024) /* bytes read from a file at once */
 
@@ -911,9 +915,10 @@ fetch_binary_unknown(const struct fetch_item *it, struct fetch_src *src)
  * The file is opened for any section; mapped only to parse it. */
 static int
 fetch_load(const struct fetch_req *req, struct store *st,
-    const struct store_msg *rec, char **env, char **body, char **bs,
-    struct fetch_src *src, const char **error_r)
+    const struct fetch_msg *m, const char **cached, struct fetch_src *src,
+    const char **error_r)
 {
+	const struct store_msg *rec = m->rec;
 	size_t i;
 
 	for (i = 0; i < req->n; i++) {
@@ -923,9 +928,11 @@ fetch_load(const struct fetch_req *req, struct store *st,
 		case F_ENVELOPE:
 		case F_BODY:
 		case F_BODYSTRUCTURE:
-			if (*env == NULL &&
-			    store_msg_cache(st, rec->guid, env, body, bs,
-				error_r) < 0)
+			if (fetch_crd == NULL)
+				fetch_crd = store_crd_new();
+			if (cached[0] == NULL &&
+			    store_msg_cache(st, fetch_crd, m->mboxid, rec,
+				cached, error_r) < 0)
 				return -1;
 			break;
 		case F_SECTION:
@@ -1035,13 +1042,16 @@ fetch_item_render(const struct fetch_req *req, const struct fetch_item *it,
 		    (unsigned long long)rec->modseq);
 		break;
 	case F_ENVELOPE:
-		buf_printf(out, "ENVELOPE %s", cached[0]);
+		buf_puts(out, "ENVELOPE ");
+		buf_puts(out, cached[0]);
 		break;
 	case F_BODY:
-		buf_printf(out, "BODY %s", cached[1]);
+		buf_puts(out, "BODY ");
+		buf_puts(out, cached[1]);
 		break;
 	case F_BODYSTRUCTURE:
-		buf_printf(out, "BODYSTRUCTURE %s", cached[2]);
+		buf_puts(out, "BODYSTRUCTURE ");
+		buf_puts(out, cached[2]);
 		break;
 	case F_SECTION:
 		fetch_render_section(req, it, src, out);
@@ -1062,18 +1072,14 @@ fetch_render(const struct fetch_req *req, struct store *st,
     const char **error_r)
 {
 	const struct store_msg *rec = m->rec;
-	char *env = NULL, *body = NULL, *bs = NULL;
-	const char *cached[3];
+	const char *cached[3] = { NULL, NULL, NULL };
 	struct fetch_src src;
 	size_t i;
 	int flags_done = 0, r;
 
 	memset(&src, 0, sizeof(src));
 	src.fd = -1;
-	r = fetch_load(req, st, rec, &env, &body, &bs, &src, error_r);
-	cached[0] = env;
-	cached[1] = body;
-	cached[2] = bs;
+	r = fetch_load(req, st, m, cached, &src, error_r);
 	if (r == 0) {
 		buf_printf(out, "* %u FETCH (", m->msgno);
 		for (i = 0; i < req->n; i++) {
@@ -1103,9 +1109,6 @@ fetch_render(const struct fetch_req *req, struct store *st,
 	if (src.fd >= 0)
 		close(src.fd);
 	mime_free(&src.root);
-	free(env);
-	free(body);
-	free(bs);
 	return r;
 }
 

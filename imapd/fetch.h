@@ -17,6 +17,7 @@ struct fetch_msg {
 	uint32_t msgno;
 	const struct store_msg *rec;
 	int recent;
+	uint32_t mboxid; /* the mailbox of rec */
 };
 
 /* fetch_parse - attributes args[0..n); NULL with *error_r on bad syntax */

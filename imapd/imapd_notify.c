@@ -481,7 +481,7 @@ notify_new_fetch(struct imap_session *s, const struct store_msg *m,
     uint32_t msgno, void *ctx)
 {
 	struct buf out = BUF_INIT;
-	struct fetch_msg fm = { msgno, m, 0 };
+	struct fetch_msg fm = { msgno, m, 0, s->view.mboxid };
 	const char *err;
 
 	(void)ctx;

@@ -678,9 +678,10 @@ search_header(const struct search_prog *p, const char *hdr, size_t len)
 	return r;
 }
 
-/* search_scratch - the cache record of the message being matched
- * (search_hdr): one buffer for the whole SEARCH, not one per message */
-static struct buf search_scratch = BUF_INIT;
+/* search_crd - the FETCH cache's reader (search_hdr): one per process,
+ * kept from command to command; a SEARCH over the mailbox walks the
+ * cache once */
+static struct store_crd *search_crd;
 
 /* search_hdr - the message's header block: from the store's cache,
  * without opening the file, or from the file when the cache has none */
@@ -693,7 +694,9 @@ search_hdr(struct search_msg *m, const char **hdr_r, size_t *len_r)
 	if (m->hdr == NULL) {
 		if (m->st == NULL)
 			return -1;
-		r = store_msg_header(m->st, m->rec->guid, &search_scratch,
+		if (search_crd == NULL)
+			search_crd = store_crd_new();
+		r = store_msg_header(m->st, search_crd, m->mboxid, m->rec,
 		    &m->hdr, &m->hdrlen, &err);
 		if (r != 0 && r != STORE_ENOENT)
 			return -1;

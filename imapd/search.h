@@ -22,6 +22,7 @@ struct search_msg {
 	const uint32_t *saved;	   /* "$" (SEARCHRES): UIDs, ascending */
 	size_t nsaved;
 	struct store *st;
+	uint32_t mboxid; /* the mailbox of rec */
 	/* loaded on demand by search_match, freed by search_msg_done */
 	const char *data;
 	size_t len;

@@ -331,6 +331,7 @@ search_ctx_matches(struct imap_session *s, struct search_ctx *c,
 		sm.maxmsgno = (uint32_t)v->n;
 		sm.maxuid = search_ctx_view_last(v);
 		sm.st = s->st;
+		sm.mboxid = v->mboxid;
 		sm.saved = v->saved;
 		sm.nsaved = v->nsaved;
 		match[i] = search_match(c->prog, &sm) != 0;

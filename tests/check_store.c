@@ -474,8 +474,8 @@ START_TEST(test_expunged_record)
 	uint32_t uids[3], uid;
 	uint64_t ms;
 	struct store_mbox mb;
-	char *env, *body, *bs;
-	const char *err;
+	struct store_crd *rd = store_crd_new();
+	const char *err, *f[3];
 
 	uids[0] = append("INBOX", msg);
 	uids[1] = append("INBOX", "Subject: two\r\n\r\nx\r\n");
@@ -494,12 +494,9 @@ START_TEST(test_expunged_record)
 	ck_assert_str_eq(m.keywords, "$K");
 	ck_assert_uint_eq(m.modseq, ms);
 	/* its last reference went: the cache is built from the file */
-	ck_assert_int_eq(store_msg_cache(st, m.guid, &env, &body, &bs, &err),
-	    0);
-	ck_assert_ptr_nonnull(strstr(env, "\"two\""));
-	free(env);
-	free(body);
-	free(bs);
+	ck_assert_int_eq(store_msg_cache(st, rd, 1, &m, f, &err), 0);
+	ck_assert_ptr_nonnull(strstr(f[0], "\"two\""));
+	store_crd_free(&rd);
 	ck_assert_int_eq(store_expunged_first(st, 1, 0, 0, &uid, &err), 0);
 	ck_assert_uint_eq(uid, uids[1]);
 	ck_assert_int_eq(store_expunged_first(st, 1, 0, uids[1], &uid, &err),

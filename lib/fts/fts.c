@@ -261,7 +261,8 @@ struct fts_sync {
 	struct fts *f;
 	sqlite3_stmt *msg_doc, *msg_del, *doc_used, *doc_del, *text_del;
 	sqlite3_stmt *doc_get, *doc_put, *text_put, *msg_put, *mbox_put;
-	struct buf hdr, body, scratch, file;
+	struct buf hdr, body, file;
+	struct store_crd *crd; /* the FETCH cache, when a file is gone */
 };
 
 static const struct {
@@ -303,8 +304,8 @@ fts_sync_done(struct fts_sync *y)
 		sqlite3_finalize(FTS_STMT(y, i));
 	buf_free(&y->hdr);
 	buf_free(&y->body);
-	buf_free(&y->scratch);
 	buf_free(&y->file);
+	store_crd_free(&y->crd);
 }
 
 static int
@@ -414,7 +415,8 @@ fts_load(struct fts_sync *y, struct store *st, const struct store_msg *m,
  * body from the file (none when the file cannot be read: a scan then
  * finds nothing in it either) */
 static void
-fts_text(struct fts_sync *y, struct store *st, const struct store_msg *m)
+fts_text(struct fts_sync *y, struct store *st, uint32_t mbox,
+    const struct store_msg *m)
 {
 	struct mime_part *root;
 	const char *data, *hdr, *err;
@@ -424,8 +426,10 @@ fts_text(struct fts_sync *y, struct store *st, const struct store_msg *m)
 	buf_reset(&y->hdr);
 	buf_reset(&y->body);
 	if (fts_load(y, st, m, &data, &len, &mapped) < 0) {
-		if (store_msg_header(st, m->guid, &y->scratch, &hdr, &hlen,
-			&err) == 0)
+		if (y->crd == NULL)
+			y->crd = store_crd_new();
+		if (store_msg_header(st, y->crd, mbox, m, &hdr, &hlen, &err) ==
+		    0)
 			mime_text_header(hdr, hlen, &y->hdr);
 		return;
 	}
@@ -456,7 +460,7 @@ fts_add(struct fts_sync *y, struct store *st, uint32_t mbox,
 		if (fts_step(y, y->doc_put, e) < 0)
 			return -1;
 		doc = sqlite3_last_insert_rowid(y->f->db);
-		fts_text(y, st, m);
+		fts_text(y, st, mbox, m);
 		sqlite3_bind_int64(y->text_put, 1, doc);
 		sqlite3_bind_text(y->text_put, 2, buf_cstr(&y->hdr),
 		    (int)y->hdr.len, SQLITE_STATIC);

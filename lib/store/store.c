@@ -235,6 +235,13 @@ store_mkdirs(const char *path)
 int
 store_open_db(struct store *st, DB **db, const char *name, const char **error_r)
 {
+	return store_open_db_paged(st, db, name, 0, error_r);
+}
+
+int
+store_open_db_paged(struct store *st, DB **db, const char *name,
+    uint32_t pagesize, const char **error_r)
+{
 	char what[64];
 	int r, tries;
 
@@ -242,6 +249,12 @@ store_open_db(struct store *st, DB **db, const char *name, const char **error_r)
 	for (tries = 0; tries < 200; tries++) {
 		if ((r = db_create(db, st->env, 0)) != 0)
 			return store_fail(st, error_r, "db_create: %s",
+			    db_strerror(r));
+		/* used when the database is made; an existing one keeps
+		 * its own */
+		if (pagesize != 0 &&
+		    (r = (*db)->set_pagesize(*db, pagesize)) != 0)
+			return store_fail(st, error_r, "set_pagesize: %s",
 			    db_strerror(r));
 		r = (*db)->open(*db, NULL, name, NULL, DB_BTREE,
 		    DB_CREATE | DB_AUTO_COMMIT | DB_READ_UNCOMMITTED, 0640);
@@ -624,6 +637,8 @@ store_open(const char *configdir, const char *partdir, int flags,
 	    store_open_db(st, &st->index, "index.db", &e) < 0 ||
 	    store_open_db(st, &st->expunged, "expunged.db", &e) < 0 ||
 	    store_open_db(st, &st->cache, "cache.db", &e) < 0 ||
+	    store_open_db_paged(st, &st->mcache, "mcache.db",
+		STORE_CACHE_PAGESIZE, &e) < 0 ||
 	    store_open_db(st, &st->refs, "refs.db", &e) < 0 ||
 	    store_open_db(st, &st->subs, "subs.db", &e) < 0 ||
 	    store_open_db(st, &st->meta, "meta.db", &e) < 0 ||
@@ -673,8 +688,8 @@ store_close(struct store **stp)
 	struct store *st = *stp;
 	/* secondaries before their primaries */
 	DB **dbs[] = { &st->modseq, &st->xmodseq, &st->mboxes, &st->index,
-		&st->expunged, &st->cache, &st->refs, &st->subs, &st->meta,
-		&st->byid, &st->dup, &st->quota };
+		&st->expunged, &st->cache, &st->mcache, &st->refs, &st->subs,
+		&st->meta, &st->byid, &st->dup, &st->quota };
 	size_t i;
 
 	if (st == NULL)

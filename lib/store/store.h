@@ -18,8 +18,12 @@
  *                                   changed since a modseq, store_view.c)
  *   xmodseq    (mboxid, modseq, uid) -> expunged record (the same for
  *                                   expunged)
- *   cache      guid              -> ENVELOPE, BODY, BODYSTRUCTURE text,
- *                                   the header block
+ *   mcache     (mboxid, uid)     -> guid, ENVELOPE, BODY, BODYSTRUCTURE
+ *                                   text, the header block: the FETCH
+ *                                   cache (store_cache.c)
+ *   cache      guid              -> the same without the guid: the
+ *                                   FETCH cache of stores made before
+ *                                   mcache, read when mcache has none
  *   refs       guid              -> count of index records using the file
  *   subs       "<user>\0<name>"  -> subscription
  *   meta       counters          -> next mailbox id
@@ -622,21 +626,37 @@ void store_msg_unmap(const char *data, size_t len);
 int store_msg_open(struct store *st, const char *guid, int *fd_r, size_t *len_r,
     const char **error_r);
 
-/* store_msg_cache - ENVELOPE, BODY and BODYSTRUCTURE of a message as IMAP
- * text, computed once at delivery; each malloc'ed, caller frees */
-int store_msg_cache(struct store *st, const char *guid, char **envelope_r,
-    char **body_r, char **bodystructure_r, const char **error_r);
+/*
+ * The FETCH cache (store_cache.c), read through a reader: a struct
+ * store_crd reads a mailbox's records a bulk page at a time, ahead of
+ * the UID asked for, so that asking in ascending UID order (SEARCH,
+ * FETCH 1:*) walks the database once.  What it returns points into the
+ * reader, valid until its next call.  A reader may serve any number of
+ * commands and mailboxes (records never change; each is checked against
+ * the message's guid); it holds at most a page (256 KB) and one record.
+ * A message without a record (an old store's, or expunged and not yet
+ * swept) is read from the old cache or built from its file.
+ */
+struct store_crd;
+struct store_crd *store_crd_new(void);
+void store_crd_free(struct store_crd **rd);
+
+/* store_msg_cache - ENVELOPE, BODY and BODYSTRUCTURE of message m of
+ * mailbox mboxid as IMAP text (fields_r[0..2]), computed once at
+ * delivery */
+int store_msg_cache(struct store *st, struct store_crd *rd, uint32_t mboxid,
+    const struct store_msg *m, const char *fields_r[3], const char **error_r);
 
 /*
  * store_msg_header - the message's header block (field lines and the
  * blank line, as delivered) from the cache delivery made, without
- * opening the message file: *hdr_r, *len_r point into rec (the caller's
- * scratch, reused from call to call).  STORE_ENOENT when the cache has
- * no header block (a message stored before it was kept, or a header
- * longer than STORE_CACHE_HDR_MAX): read the file instead.
+ * opening the message file.  STORE_ENOENT when the cache has no header
+ * block (a header longer than STORE_CACHE_HDR_MAX, or a message stored
+ * before it was kept): read the file instead.
  */
 #define STORE_CACHE_HDR_MAX 65536
-int store_msg_header(struct store *st, const char *guid, struct buf *rec,
-    const char **hdr_r, size_t *len_r, const char **error_r);
+int store_msg_header(struct store *st, struct store_crd *rd, uint32_t mboxid,
+    const struct store_msg *m, const char **hdr_r, size_t *len_r,
+    const char **error_r);
 
 #endif

@@ -15,7 +15,9 @@
 struct store {
 	DB_ENV *env;
 	DB *mboxes, *index, *expunged, *cache, *refs, *subs, *meta, *byid;
-	DB *dup;	      /* store_deliver.c: duplicate deliveries */
+	DB *mcache; /* store_cache.c: the FETCH cache by (mboxid, uid);
+		     * cache: the old one, by guid */
+	DB *dup;    /* store_deliver.c: duplicate deliveries */
 	DB *modseq, *xmodseq; /* store_view.c: index and expunged by
 			       * modseq (secondaries) */
 	DB *quota;	      /* store_quota.c: usage and limits per user */
@@ -81,6 +83,17 @@ void store_ikey(struct store_ikey *k, uint32_t mboxid, uint32_t uid);
  * walk by returning nonzero; 0 or Berkeley DB's error */
 int store_sub_walk(struct store *st, DB_TXN *txn, uint32_t flags,
     const char *user, int del, store_sub_fn *cb, void *ctx);
+/* store_cache.c: the FETCH cache record of (mboxid, uid), in txn:
+ * written (guid and cache text), copied to another message, dropped */
+int store_cache_put(struct store *st, DB_TXN *txn, uint32_t mboxid,
+    uint32_t uid, const char *guid, const char *cache, size_t len);
+int store_cache_copy(struct store *st, DB_TXN *txn, uint32_t from,
+    uint32_t fuid, uint32_t to, uint32_t tuid);
+int store_cache_del(struct store *st, DB_TXN *txn, uint32_t mboxid,
+    uint32_t uid);
+/* mcache.db's pages: a record of a usual header block (a few KB) stays
+ * on its leaf page, so a walk reads no overflow page per message */
+#define STORE_CACHE_PAGESIZE (32 * 1024)
 /* store_dbt_key - k the key (size bytes, not copied), v empty: for a get,
  * put or del */
 void store_dbt_key(DBT *k, DBT *v, const void *key, size_t size);
@@ -177,9 +190,12 @@ int store_msg_put(struct store *st, DB_TXN *txn, uint32_t mboxid,
     const struct store_msg *m);
 int store_refs_add(struct store *st, DB_TXN *txn, const char *guid, int delta,
     uint32_t *now_r);
-/* store.c: open (create) one database of the environment */
+/* store.c: open (create) one database of the environment (_paged:
+ * with pages of pagesize bytes when it is made) */
 int store_open_db(struct store *st, DB **db, const char *name,
     const char **error_r);
+int store_open_db_paged(struct store *st, DB **db, const char *name,
+    uint32_t pagesize, const char **error_r);
 /* store_view.c: open the secondaries and join them to their primaries
  * (building them when new) */
 int store_view_open(struct store *st, const char **error_r);
@@ -320,7 +336,7 @@ int store_jnl_sync_all(struct store *st, const char **error_r);
  * many mailboxes and files were repaired */
 int store_redo(struct store *st, const char **error_r);
 /* store_redo_add - a record the database lost (or the rebuild writes):
- * in, with its reference and, for the first one, the FETCH cache */
+ * in, with its reference and its FETCH cache record */
 int store_redo_add(struct store *st, DB_TXN *txn, uint32_t mboxid,
     const struct store_msg *m);
 

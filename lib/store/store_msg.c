@@ -352,7 +352,6 @@ store_op_append(struct store *st, DB_TXN *txn, void *varg)
 	struct store_mrec rec;
 	struct store_msg m;
 	uint32_t refs;
-	DBT k, v;
 	int r;
 
 	r = store_mrec_get(st, txn, a->user, a->name, &rec, 1);
@@ -383,16 +382,11 @@ store_op_append(struct store *st, DB_TXN *txn, void *varg)
 	store_mb_account(&rec.mb, &m, 1);
 	if ((r = store_msg_put(st, txn, rec.mb.id, &m)) != 0 ||
 	    (r = store_refs_add(st, txn, a->guid, 1, &refs)) != 0 ||
+	    (r = store_cache_put(st, txn, rec.mb.id, m.uid, a->guid, a->cache,
+		 a->cache_len)) != 0 ||
 	    (r = store_mrec_put(st, txn, a->user, a->name, &rec,
 		 STORE_EV_NEW)) != 0)
 		return r;
-	if (refs == 1) {
-		store_dbt_key(&k, &v, a->guid, 40);
-		v.data = (void *)a->cache;
-		v.size = (uint32_t)a->cache_len;
-		if ((r = st->cache->put(st->cache, txn, &k, &v, 0)) != 0)
-			return r;
-	}
 	a->uidvalidity = rec.mb.uidvalidity;
 	a->uid = m.uid;
 	return 0;
@@ -488,7 +482,8 @@ store_msg_remove(struct store *st, DB_TXN *txn, uint32_t mboxid,
 
 	store_ikey(&ik, mboxid, m->uid);
 	store_dbt_key(&k, &v, &ik, sizeof(ik));
-	if ((r = st->index->del(st->index, txn, &k, 0)) != 0)
+	if ((r = st->index->del(st->index, txn, &k, 0)) != 0 ||
+	    (r = store_cache_del(st, txn, mboxid, m->uid)) != 0)
 		return r;
 	if (modseq) {
 		/* the modseq of the expunge, then the record as it was: a
@@ -506,6 +501,7 @@ store_msg_remove(struct store *st, DB_TXN *txn, uint32_t mboxid,
 	if ((r = store_refs_add(st, txn, m->guid, -1, &refs)) != 0)
 		return r;
 	if (refs == 0) {
+		/* the old cache (store_cache.c) empties as its messages go */
 		memset(&k, 0, sizeof(k));
 		k.data = (void *)m->guid;
 		k.size = 40;
@@ -639,6 +635,10 @@ store_op_copy(struct store *st, DB_TXN *txn, void *varg)
 		if (r == DB_NOTFOUND)
 			continue;
 		if (r != 0)
+			return r;
+		/* the source's cache record, before a MOVE drops it */
+		if ((r = store_cache_copy(st, txn, a->mboxid, m.uid, drec.mb.id,
+			 drec.mb.uidnext)) != 0)
 			return r;
 		if (a->move) {
 			if ((r = store_msg_remove(st, txn, a->mboxid, &m,
@@ -861,8 +861,11 @@ store_msgs_move_all(struct store *st, DB_TXN *txn, uint32_t from,
 	for (i = 0; i < a.n && r == 0; i++) {
 		struct store_msg m = a.msgs[i];
 
-		r = store_msg_remove(st, txn, from, &m,
-		    fromrec->mb.highestmodseq);
+		r = store_cache_copy(st, txn, from, m.uid, to,
+		    torec->mb.uidnext);
+		if (r == 0)
+			r = store_msg_remove(st, txn, from, &m,
+			    fromrec->mb.highestmodseq);
 		store_mb_account(&fromrec->mb, &m, -1);
 		m.uid = torec->mb.uidnext++;
 		m.modseq = torec->mb.highestmodseq;
@@ -934,55 +937,4 @@ store_msg_unmap(const char *data, size_t len)
 {
 	if (len > 0)
 		munmap((void *)data, len);
-}
-
-/* store_cache_from_file - the cache text of guid, built again from its
- * file */
-static int
-store_cache_from_file(struct store *st, const char *guid, struct buf *out,
-    const char **error_r)
-{
-	const char *data;
-	size_t len;
-
-	if (store_msg_map(st, guid, &data, &len, error_r) < 0)
-		return -1;
-	store_cache_build(data, len, out);
-	store_msg_unmap(data, len);
-	return 0;
-}
-
-int
-store_msg_cache(struct store *st, const char *guid, char **envelope_r,
-    char **body_r, char **bodystructure_r, const char **error_r)
-{
-	struct buf cache = BUF_INIT;
-	DBT k, v;
-	const char *p, *end;
-	int r;
-
-	store_dbt_key(&k, &v, guid, 40);
-	v.flags = DB_DBT_MALLOC;
-	r = st->cache->get(st->cache, NULL, &k, &v, DB_READ_UNCOMMITTED);
-	if (r == DB_NOTFOUND) {
-		/* the last record went with an expunge a session has not
-		 * been told of yet: the file stays until the sweep */
-		if (store_cache_from_file(st, guid, &cache, error_r) < 0)
-			return -1;
-		v.size = (uint32_t)cache.len;
-		v.data = buf_release(&cache);
-	} else if (r != 0) {
-		return store_fail(st, error_r, "cache %s: %s", guid,
-		    db_strerror(r));
-	}
-	p = v.data;
-	end = p + v.size;
-	*envelope_r = xstrndup(p, (size_t)(end - p));
-	p += strnlen(p, (size_t)(end - p)) + 1;
-	*body_r = xstrndup(p < end ? p : "", p < end ? (size_t)(end - p) : 0);
-	p += p < end ? strnlen(p, (size_t)(end - p)) + 1 : 0;
-	*bodystructure_r =
-	    xstrndup(p < end ? p : "", p < end ? (size_t)(end - p) : 0);
-	free(v.data);
-	return 0;
 }

@@ -240,20 +240,17 @@ store_redo_add(struct store *st, DB_TXN *txn, uint32_t mboxid,
 	const char *data, *err;
 	uint32_t refs;
 	size_t len;
-	DBT k, v;
 	int r;
 
 	if ((r = store_msg_put(st, txn, mboxid, m)) != 0 ||
 	    (r = store_refs_add(st, txn, m->guid, 1, &refs)) != 0)
 		return r;
-	if (refs != 1 || store_msg_map(st, m->guid, &data, &len, &err) < 0)
+	if (store_msg_map(st, m->guid, &data, &len, &err) < 0)
 		return 0; /* a missing cache is built at FETCH */
 	store_cache_build(data, len, &cache);
 	store_msg_unmap(data, len);
-	store_dbt_key(&k, &v, m->guid, 40);
-	v.data = cache.data;
-	v.size = (uint32_t)cache.len;
-	r = st->cache->put(st->cache, txn, &k, &v, 0);
+	r = store_cache_put(st, txn, mboxid, m->uid, m->guid, cache.data,
+	    cache.len);
 	buf_free(&cache);
 	return r;
 }
