@@ -23,7 +23,8 @@ ctl_ipc_send(const char *name, const char *path, const struct ipc_msg *m)
 	c = net_connect_unix(path, SOCK_SEQPACKET, &err);
 	if (c < 0 || ipc_send(c, m) < 0) {
 		if (c >= 0)
-			(void)close(c); /* the request failed: nothing to keep */
+			(void)close(
+			    c); /* the request failed: nothing to keep */
 		ctl_error("%s is not reachable at %s (is master running?)",
 		    name, path);
 		return -1;
@@ -32,8 +33,7 @@ ctl_ipc_send(const char *name, const char *path, const struct ipc_msg *m)
 }
 
 int
-ctl_ipc_recv(const char *name, int c, struct ipc_msg *m, uint16_t type,
-    int ms)
+ctl_ipc_recv(const char *name, int c, struct ipc_msg *m, uint16_t type, int ms)
 {
 	struct pollfd pfd = { c, POLLIN, 0 };
 
