@@ -4,7 +4,8 @@
  * messages or parts of them that the user may read on this server.
  *
  * A URL resolves when: it parses; it carries no URLAUTH; its host, if
- * any, is this server (servername, else the host name); its user, if
+ * any, is this server (servername or the host name, and the port, if
+ * given, one the client reached or this service listens on); its user, if
  * any, is the session's; its mailbox (UTF-8 in the URL; none: the
  * selected one) exists and is selectable; its UIDVALIDITY, if given, is
  * the mailbox's; the UID is there; the section, if any, is one FETCH
@@ -18,6 +19,9 @@
  */
 #include "config.h"
 
+#include <sys/socket.h>
+
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -30,6 +34,7 @@
 #include "log.h"
 #include "mboxname.h"
 #include "mutf7.h"
+#include "srv.h"
 
 #define APPEND_CAT_URL_ECHO 1024 /* bytes of a URL said in BADURL */
 
@@ -91,20 +96,48 @@ bad:
 	return -1;
 }
 
-/* append_cat_host - is host this server? */
+/* append_cat_host - is host this server's name: servername or the
+ * host name (either; a client may know the server by both)? */
 static int
 append_cat_host(const char *host)
 {
 	const char *name = cfg_str("servername");
 	char buf[256];
 
-	if (name == NULL) {
-		if (gethostname(buf, sizeof(buf)) < 0)
-			return 0;
-		buf[sizeof(buf) - 1] = '\0';
-		name = buf;
-	}
-	return strcasecmp(host, name) == 0;
+	if (name != NULL && strcasecmp(host, name) == 0)
+		return 1;
+	if (gethostname(buf, sizeof(buf)) < 0)
+		return 0;
+	buf[sizeof(buf) - 1] = '\0';
+	return strcasecmp(host, buf) == 0;
+}
+
+/* append_cat_local_port - the TCP port fd is bound to, 0 if none (a
+ * Unix socket: a TLS session from tlsd, a test's socketpair) */
+static unsigned
+append_cat_local_port(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+
+	if (fd < 0 || getsockname(fd, (struct sockaddr *)&ss, &sl) < 0)
+		return 0;
+	if (ss.ss_family == AF_INET)
+		return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	if (ss.ss_family == AF_INET6)
+		return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	return 0;
+}
+
+/* append_cat_port - does a URL's port (0: none given) name this server:
+ * the port the client reached, or this service's listener?  Another
+ * port on the same host is another server (RFC 5092 3: the iserver is
+ * host and port) */
+static int
+append_cat_port(struct imap_session *s, unsigned port)
+{
+	return port == 0 || port == append_cat_local_port(s->fd) ||
+	    port == append_cat_local_port(srv_listen_fd());
 }
 
 /* append_cat_mbox - the mailbox the URL names: its id and UIDVALIDITY;
@@ -157,7 +190,8 @@ append_cat_refusal(struct imap_session *s, const struct imapurl *u,
 
 	if (u->urlauth)
 		return "URLAUTH is not supported";
-	if (u->host != NULL && !append_cat_host(u->host))
+	if (u->host != NULL &&
+	    (!append_cat_host(u->host) || !append_cat_port(s, u->port)))
 		return "another server";
 	if (u->user != NULL && strcmp(u->user, s->user) != 0)
 		return "another user";

@@ -5,6 +5,7 @@ this user may read here is NO [BADURL url], a result over the size limit
 NO [TOOBIG], a full quota NO [OVERQUOTA]; in a MULTIAPPEND any failure
 leaves nothing behind.  Raw sockets: the exact bytes are what is checked."""
 import re
+import socket
 import subprocess
 import os
 
@@ -45,7 +46,7 @@ TEXT = BASE[len(HEADER):]
 def srv():
     s = Server(extra_conf=f"servername: {HOST}\n"
                           f"maxmessagesize: {LIMIT}\n")
-    for u in ("ann", "ben", "cy", "dee"):
+    for u in ("ann", "ben", "cy", "dee", "eve"):
         s.add_user(u, "secret")
     s.start()
     yield s
@@ -236,6 +237,44 @@ def test_bad_urls(srv):
         out = r.cmd(b"G", b"APPEND INBOX CATENATE " + l)
         assert st(out) == b"BAD", (l, out)
     assert count(r, b"INBOX") == n
+    r.close()
+
+
+def test_url_server(srv):
+    """an absolute URL names this server by servername or the host name,
+    with no port, the port the client reached or the service's; any
+    other host or port is another server: NO [BADURL]"""
+    r = login(srv, b"eve")
+    v, uid = append(r, b"INBOX", BASE)
+    n = count(r, b"INBOX")
+    path = b"/INBOX;UIDVALIDITY=%d/;UID=%d/;SECTION=1" % (v, uid)
+    me = socket.gethostname().encode()
+    good = [b"imap://eve@%s%s" % (HOST.encode(), path),
+            b"imap://eve@%s:%d%s" % (HOST.encode(), srv.port, path),
+            b"imap://%s:%d%s" % (HOST.upper().encode(), srv.port, path),
+            b"imap://eve@%s%s" % (me, path),
+            b"imap://%s:%d%s" % (me, srv.port, path)]
+    for url in good:
+        out = cat(r, b"G", b"INBOX", [(b"TEXT", b"X: y\r\n\r\n"),
+                                     (b"URL", url)])
+        _, nuid = appenduid(out)
+        assert fetch(r, b"INBOX", int(nuid)) == b"X: y\r\n\r\n" + PART1, url
+    n += len(good)
+    other = [p for p in (1, 143, 993, 65535) if p != srv.port]
+    bad = [b"imap://eve@%s:%d%s" % (HOST.encode(), p, path) for p in other]
+    bad += [b"imap://eve@%s:%d%s" % (me, other[0], path),
+            b"imap://eve@%s.evil.example%s" % (HOST.encode(), path),
+            b"imap://eve@%s%s" % (HOST.encode()[:-1], path),
+            b"imap://eve@x%s%s" % (HOST.encode(), path),
+            b"imap://eve@127.0.0.1:%d%s" % (srv.port, path),
+            b"//other.example.net:%d%s" % (srv.port, path)]
+    for url in bad:
+        out = cat(r, b"B", b"INBOX", [(b"TEXT", b"Subject: x\r\n\r\n"),
+                                     (b"URL", url)])
+        assert out[-1].startswith(b"B NO [BADURL " + url + b"] "), out
+    assert count(r, b"INBOX") == n
+    assert srv.wait_log("append refused user=eve",
+                        "reason=\"bad url: another server\"")
     r.close()
 
 
