@@ -3,7 +3,9 @@
  * log line per accepted recipient, in RCPT order (RFC 2033 4.2).
  *
  * No 250 before the recipient's copy is durable: the transaction that
- * holds it has committed and the user's journal lines are flushed (with
+ * holds it has committed and the users' journal lines are durable (one
+ * flush of the commit log for all of them, shared with concurrent
+ * writers; with
  * the message's bytes in an F line when it is small; a large file is
  * fsync'd by store_spool_commit), store_deliver.  All recipients share
  * one file; their records go in as few transactions as the store allows

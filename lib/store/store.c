@@ -602,6 +602,7 @@ store_open(const char *configdir, const char *partdir, int flags,
 	st->configdir = xstrdup(configdir);
 	st->partdir = xstrdup(partdir);
 	st->partfd = -1;
+	st->wal_fd = -1;
 	st->quota_storage_default = STORE_QUOTA_NONE;
 	st->quota_message_default = STORE_QUOTA_NONE;
 	envdir = xasprintf("%s/db", configdir);
@@ -708,6 +709,7 @@ store_close(struct store **stp)
 	free(st->changed);
 	store_jnl_reset(st);
 	free(st->jlines);
+	store_wal_close(st);
 	free(st->configdir);
 	if (st->partfd >= 0)
 		close(st->partfd);
@@ -752,7 +754,9 @@ store_recover(const char *configdir, const char *partdir, struct err *err)
 		return swept;
 	/* what the journals hold and the database lost, before the sweep
 	 * can take a file a replayed record refers to */
-	swept = store_redo(st, &e);
+	swept = store_wal_replay(st, &e);
+	if (swept >= 0)
+		swept = store_redo(st, &e);
 	if (swept >= 0)
 		swept = store_jboot_start(st, &e);
 	if (swept >= 0)

@@ -41,9 +41,11 @@
  * message over STORE_INLINE_MAX is fsync'd with its directory; a smaller
  * one is not), commits the transaction without flushing Berkeley DB's
  * log, appends the transaction's journal lines (a small message's bytes
- * in an F line) and returns 0 only once those lines are fdatasync'd, by
- * this call or by a concurrent writer of the same journal whose flush
- * covered them (group commit).  So a caller's OK means the mail survives
+ * in an F line) and returns 0 only once those lines are durable: the
+ * same lines go in a record of the partition's commit log
+ * (store_wal.c), fdatasync'd by this call or by a concurrent writer,
+ * of any user, whose flush covered them (group commit); one flush covers
+ * every journal a transaction wrote.  So a caller's OK means the mail survives
  * kill -9 and power loss: recovery replays what the database lost from
  * the journals (store_redo.c).  A file left without a record by a crash
  * is never referenced (UIDs are only allocated inside the transaction), and

@@ -641,6 +641,11 @@ rs_copy(const char *configdir, const char *partdir, const char *dir,
 	r = bk_copy_dir(a, b, &bytes, NULL);
 	free(a);
 	free(b);
+	/* a commit log left here describes journals that are not these */
+	a = xasprintf("%s/journal/.wal", partdir);
+	if (unlink(a) < 0 && errno != ENOENT)
+		r = -1;
+	free(a);
 	a = xasprintf("%s/journal", dir);
 	b = xasprintf("%s/journal", partdir);
 	if (r == 0)

@@ -10,6 +10,7 @@
 #include <sys/types.h>
 #include <stdint.h>
 
+#include "buf.h"
 #include "store.h"
 
 struct store {
@@ -42,6 +43,11 @@ struct store {
 	struct store_jline *jlines;
 	size_t njlines, jlines_size;
 	int jquiet;
+	/* store_wal.c: the commit log, open once; records of the running
+	 * flush; flushes made (for tests) */
+	int wal_fd;
+	struct buf wal_buf;
+	unsigned long wal_syncs;
 	int nogone; /* reconstruct: dropped records leave their
 		     * files off the gone list */
 };
@@ -245,9 +251,39 @@ void store_jnl_body(struct store *st, uint32_t mboxid, const char *guid,
 void store_jnl_quota(struct store *st, const char *user, uint64_t storage,
     uint64_t messages);
 /* store_jnl_flush - append the pending lines to their journals and make
- * them durable (store_jnl_sync: a concurrent writer's fdatasync may cover
- * them) */
+ * them durable, all of them with one flush of the commit log
+ * (store_wal_commit: a concurrent writer's fdatasync may cover them) */
 int store_jnl_flush(struct store *st, const char **error_r);
+/* store_jnl_restore - at recovery, the commit log's record of lines
+ * text[0..len) written at off of user's journal, inode ino: written
+ * again at the end of its whole lines unless the journal holds them (or
+ * is another file now, compacted since); 1 written, 0 not, -1 */
+int store_jnl_restore(struct store *st, const char *user, ino_t ino,
+    unsigned long long off, const char *text, size_t len, const char **error_r);
+
+/*
+ * store_wal.c - the commit log <partition>/journal/.wal: one record per
+ * journal a transaction wrote, the same lines, flushed once for all
+ * (group commit across sessions and users).  See store_wal.c.
+ */
+/* store_wal_add - queue the record of lines text[0..len) written at off
+ * of user's journal (inode ino) for the next store_wal_commit */
+void store_wal_add(struct store *st, const char *user, ino_t ino,
+    unsigned long long off, const char *text, size_t len);
+/* store_wal_commit - append the queued records and return once they
+ * are durable (blocks on the flush); the queue is emptied either way */
+int store_wal_commit(struct store *st, const char **error_r);
+/* store_wal_mark - where the records end now (0: none readable) */
+int store_wal_mark(struct store *st, unsigned long long *end_r,
+    const char **error_r);
+/* store_wal_trim - drop the records before upto (a store_wal_mark taken
+ * before a store_jnl_durable): the log is rewritten with the rest */
+int store_wal_trim(struct store *st, unsigned long long upto,
+    const char **error_r);
+/* store_wal_replay - recovery, alone, before store_redo: every record
+ * whose lines a crash took from their journal written back; how many */
+int store_wal_replay(struct store *st, const char **error_r);
+void store_wal_close(struct store *st);
 
 /* the journal of one user, replayed */
 struct store_jmbox {

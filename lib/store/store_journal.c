@@ -9,7 +9,7 @@
  * <bytes> the size of the lines when last compacted, <end> where they
  * end now, <synced> where the lines end that the database and the
  * message files are known to hold durably, <durable> how far the journal
- * itself was last flushed (store_jnl_sync) (20 digits each; version 2
+ * itself was last known flushed (20 digits each; version 2
  * lacks <durable>, version 1 <synced> too: none are known synced); zeros follow
  * the lines (written ahead, see store_jnl_put), and a reader stops at the first
  * NUL.  Then one line per record a committed transaction wrote, fields
@@ -33,16 +33,18 @@
  *
  * Durability: the journal is the write-ahead record.  The lines of a
  * transaction are appended in one write() after its commit and are
- * durable before store_run returns (store_jnl_sync: one fdatasync shared
- * by the writers appending to the journal at once, group commit), so
+ * durable before store_run returns: not by a flush of the journal but
+ * through the commit log (store_wal.c), which gets the same lines in one
+ * record per journal and one fdatasync for them all, shared with every
+ * writer committing at once (group commit); so
  * every acknowledged command is in the journal; a crash between commit
  * and write loses only what was never acknowledged (and the next write
  * of the same records carries them again).  A torn last line is
  * ignored.  Berkeley DB commits without flushing its log and small
- * message files are not fsync'd: the F line carries the bytes, so this
- * one fdatasync makes message and records durable (see store_redo.c for the
- * crash argument, and store_jnl_sync_all for how <synced> moves).  The lines
- * past <synced> are what recovery replays; a journal grows by every line
+ * message files are not fsync'd: the F line carries the bytes, so the
+ * log's one fdatasync makes message and records durable (see store_redo.c for
+ * the crash argument, and store_jnl_sync_all for how <synced> moves).  The
+ * lines past <synced> are what recovery replays; a journal grows by every line
  * written until the next checkpoint compacts it (F lines included: about the
  * size of the small mail delivered in that interval).
  *
@@ -446,6 +448,13 @@ store_jnl_open_locked(struct store *st, const char *path)
 					return -1;
 				}
 				buf_free(&h);
+				/* the header durable before any line: a
+				 * journal that exists after a crash has
+				 * one (store_jnl_restore) */
+				if (fsync(fd) < 0) {
+					close(fd);
+					return -1;
+				}
 				dir = xasprintf("%s/journal", st->partdir);
 				store_fsync_dir(dir);
 				free(dir);
@@ -504,58 +513,17 @@ store_jnl_put(int fd, const char *text, size_t len, unsigned long long *end_r)
 }
 
 /*
- * store_jnl_sync - make the journal at fd durable up to end: group
- * commit across sessions.  One process at a time flushes a journal,
- * under a lock of its own (an OFD lock on the first byte; flock is the
- * writers'): it notes where the lines end (under the writers' lock, so
- * the number is whole), calls fdatasync, and writes that end into the
- * header's durable field.  A writer that gets the lock and finds the
- * durable field at or past its own end is done without a flush: the one
- * it waited for covered its lines.  The field only serves live
- * processes (recovery sets it back with the end).
+ * store_jnl_append - append text to user's journal, without a flush:
+ * store_jnl_flush makes it durable through the commit log (store_wal.c),
+ * told here which file (*ino_r) and where (*off_r) the lines went
  */
 static int
-store_jnl_sync(int fd, unsigned long long end)
-{
-	struct flock fl;
-	struct store_jhdr h;
-	unsigned long long upto = end;
-	int r;
-
-	memset(&fl, 0, sizeof(fl));
-	fl.l_type = F_WRLCK;
-	fl.l_whence = SEEK_SET;
-	fl.l_len = 1;
-	while ((r = fcntl(fd, F_OFD_SETLKW, &fl)) < 0 && errno == EINTR)
-		;
-	if (r < 0)
-		return fdatasync(fd);
-	if (store_jnl_hdr_fd(fd, &h) == 0 && h.version == JNL_VERSION &&
-	    h.durable >= end) {
-		fl.l_type = F_UNLCK;
-		fcntl(fd, F_OFD_SETLK, &fl);
-		return 0;
-	}
-	if (flock(fd, LOCK_SH) == 0) {
-		if (store_jnl_hdr_fd(fd, &h) == 0 && h.end > upto)
-			upto = h.end;
-		flock(fd, LOCK_UN);
-	}
-	r = fdatasync(fd);
-	if (r == 0 && h.version == JNL_VERSION)
-		(void)store_jnl_put_num(fd, JNL_DUR_OFF, upto);
-	fl.l_type = F_UNLCK;
-	fcntl(fd, F_OFD_SETLK, &fl);
-	return r;
-}
-
-/* store_jnl_append - append text to user's journal and make it durable */
-static int
 store_jnl_append(struct store *st, const char *user, const char *text,
-    size_t len, const char **error_r)
+    size_t len, ino_t *ino_r, unsigned long long *off_r, const char **error_r)
 {
 	char *path = store_jnl_path(st, user);
 	unsigned long long end = 0;
+	struct stat sb;
 	int fd, r;
 
 	if ((fd = store_jnl_open_locked(st, path)) < 0) {
@@ -564,14 +532,15 @@ store_jnl_append(struct store *st, const char *user, const char *text,
 		free(path);
 		return r;
 	}
-	r = store_jnl_put(fd, text, len, &end);
-	flock(fd, LOCK_UN);
+	r = fstat(fd, &sb);
 	if (r == 0)
-		r = store_jnl_sync(fd, end);
+		r = store_jnl_put(fd, text, len, &end);
 	if (r < 0)
 		store_fail(st, error_r, "journal %s: %s", path,
 		    strerror(errno));
-	close(fd);
+	*ino_r = sb.st_ino;
+	*off_r = end - len;
+	close(fd); /* and its lock */
 	free(path);
 	return r;
 }
@@ -580,10 +549,13 @@ int
 store_jnl_flush(struct store *st, const char **error_r)
 {
 	struct buf text = BUF_INIT;
+	unsigned long long off = 0;
 	const char *user;
 	size_t i, j;
+	ino_t ino = 0;
 	int r = 0;
 
+	buf_reset(&st->wal_buf);
 	/* a message line belongs to the user of its mailbox's line */
 	for (i = 0; i < st->njlines; i++) {
 		if (st->jlines[i].user != NULL)
@@ -615,12 +587,22 @@ store_jnl_flush(struct store *st, const char **error_r)
 			free(st->jlines[j].line);
 			st->jlines[j].line = NULL;
 		}
-		r = store_jnl_append(st, user, text.data, text.len, error_r);
+		r = store_jnl_append(st, user, text.data, text.len, &ino, &off,
+		    error_r);
+		if (r == 0)
+			store_wal_add(st, user, ino, off, text.data, text.len);
 		if (r < 0)
 			log_error("journal write failed user=%s: %s "
 				  "(committed, not acknowledged)",
 			    user, *error_r);
 	}
+	/* one flush for every journal written, shared with whoever
+	 * commits at the same time */
+	if (r == 0 && (r = store_wal_commit(st, error_r)) < 0)
+		log_error("commit log write failed: %s (committed, not "
+			  "acknowledged)",
+		    *error_r);
+	buf_reset(&st->wal_buf);
 	buf_free(&text);
 	store_jnl_reset(st);
 	return r;
@@ -1380,7 +1362,7 @@ int
 store_jnl_sync_all(struct store *st, const char **error_r)
 {
 	struct store_jhdr h;
-	unsigned long long *ends;
+	unsigned long long *ends, wal_end = 0;
 	ino_t *inos;
 	char **users;
 	size_t n, i;
@@ -1389,6 +1371,12 @@ store_jnl_sync_all(struct store *st, const char **error_r)
 	if (store_jnl_users(st, &users, &n) < 0)
 		return store_fail(st, error_r, "journal directory: %s",
 		    strerror(errno));
+	/* the commit log's records up to here describe lines written
+	 * before the ends read below, durable after the syncfs */
+	if (store_wal_mark(st, &wal_end, error_r) < 0) {
+		store_names_free(users, n);
+		return -1;
+	}
 	ends = xcalloc(n + 1, sizeof(*ends));
 	inos = xcalloc(n + 1, sizeof(*inos));
 	for (i = 0; i < n && r >= 0; i++) {
@@ -1410,8 +1398,79 @@ store_jnl_sync_all(struct store *st, const char **error_r)
 			 error_r)) == 0)
 			moved++;
 	}
+	if (r >= 0)
+		r = store_wal_trim(st, wal_end, error_r);
 	free(ends);
 	free(inos);
 	store_names_free(users, n);
 	return r < 0 ? -1 : moved;
+}
+
+int
+store_jnl_restore(struct store *st, const char *user, ino_t ino,
+    unsigned long long off, const char *text, size_t len, const char **error_r)
+{
+	char *path = store_jnl_path(st, user), *z = NULL;
+	unsigned long long end;
+	struct store_jhdr h;
+	struct stat sb;
+	const char *data = NULL;
+	size_t mlen = 0, tend = 0, last = 0;
+	int fd, r = -1, intact = 0;
+
+	if ((fd = open(path, O_RDWR | O_CLOEXEC)) < 0) {
+		free(path);
+		/* made durable before any line: removed since */
+		return errno == ENOENT
+		    ? 0
+		    : store_fail(st, error_r, "journal: %s", strerror(errno));
+	}
+	if (flock(fd, LOCK_EX) < 0 || fstat(fd, &sb) < 0 ||
+	    store_jnl_map(fd, &data, &mlen) < 0) {
+		store_fail(st, error_r, "journal %s: %s", path,
+		    strerror(errno));
+		goto out;
+	}
+	if (sb.st_ino != ino || store_jnl_hdr(data, mlen, &h) < 0) {
+		/* compacted after the lines were written: the new file
+		 * holds their outcome, durably */
+		r = 0;
+		goto out;
+	}
+	tend = store_jnl_tail_end(data, mlen, &h);
+	intact = off >= h.len && off + len <= tend &&
+	    memcmp(data + off, text, len) == 0;
+	/* pieces past the whole lines are writes the crash cut short */
+	for (last = mlen; !intact && last > tend && data[last - 1] == '\0';)
+		last--;
+	munmap((void *)data, mlen);
+	mlen = 0;
+	if (intact) {
+		r = 0;
+		goto out;
+	}
+	if (last > tend) {
+		z = xcalloc(1, last - tend);
+		if (store_file_write_all(fd, z, last - tend, (off_t)tend) < 0)
+			goto fail;
+	}
+	if (store_jnl_put_num(fd, JNL_END_OFF, tend) < 0 ||
+	    (h.version >= 2 && h.synced > tend &&
+		store_jnl_put_num(fd, JNL_SYNC_OFF, tend) < 0) ||
+	    store_jnl_put(fd, text, len, &end) < 0 ||
+	    (h.version == JNL_VERSION &&
+		store_jnl_put_num(fd, JNL_DUR_OFF, end) < 0) ||
+	    fdatasync(fd) < 0)
+		goto fail;
+	r = 1;
+	goto out;
+fail:
+	store_fail(st, error_r, "journal %s: %s", path, strerror(errno));
+out:
+	if (mlen > 0)
+		munmap((void *)data, mlen);
+	close(fd);
+	free(z);
+	free(path);
+	return r;
 }

@@ -10,9 +10,9 @@
  * when it is small (STORE_INLINE_MAX), (2) commits its transaction with
  * DB_TXN_WRITE_NOSYNC: the log record is in the kernel, not on the disk,
  * (3) appends its journal lines, with an F line carrying a small
- * message's bytes, and waits until the journal is fdatasync'd past them
- * (its own fdatasync, or a concurrent writer's: group commit,
- * store_jnl_sync), (4) answers.  A large
+ * message's bytes, and the same lines in a record of the commit log
+ * (store_wal.c), and waits until the log is fdatasync'd past them (its
+ * own fdatasync, or a concurrent writer's: group commit), (4) answers.  A large
  * message's file is fsync'd, with its directory, in (1).
  *
  * - kill -9 of any process at any point: everything written is in the
@@ -22,9 +22,12 @@
  *   committed just before the kill (never acknowledged: the next write
  *   of the same mailbox record carries its counters again).
  * - power cut: what reached the disk survives.  An acknowledged command
- *   passed (3), so its journal lines and its message bytes (F line, or
- *   the fsync'd large file) are durable.  Berkeley DB's log on disk is a
- *   prefix of the commits (it is written in order; the write-ahead rule
+ *   passed (3), so its commit log record, holding its journal lines
+ *   and its message bytes (F line), or the fsync'd large file, is
+ *   durable; the journal itself may have lost those lines (journals are
+ *   flushed only at checkpoints), and store_wal_replay, run before this,
+ *   writes back every record's lines its journal lacks.  Berkeley DB's log on
+ * disk is a prefix of the commits (it is written in order; the write-ahead rule
  *   keeps pages from reaching the disk ahead of their log), so recovery
  *   yields the state after some commit C: the commits after C are lost,
  *   acknowledged ones among them.  Each of those has its lines in the

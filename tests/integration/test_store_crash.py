@@ -131,6 +131,86 @@ def test_power_cut_replays_the_journal(fresh):
     assert r.returncode == 0, r.stdout + r.stderr
 
 
+def spool_files(s):
+    top = os.path.join(s.dir, "spool")
+    return [os.path.join(top, d, f) for d in os.listdir(top) if len(d) == 2
+            for f in os.listdir(os.path.join(top, d))]
+
+
+def lose_unsynced(path):
+    """what a power cut may take from a journal: the lines past its
+    synced mark (never flushed by themselves: the commit log was), and
+    the header's end set back to the mark"""
+    with open(path, "r+b") as f:
+        data = f.read()
+        hdr = data[:data.index(b"\n")].split(b"\t")
+        end, synced = int(hdr[3]), int(hdr[4])
+        assert synced < end
+        f.seek(synced)
+        f.write(b"\0" * (end - synced))
+        f.seek(len(b"\t".join(hdr[:3])) + 1)
+        f.write(b"%020d" % synced)
+
+
+def test_power_cut_takes_unflushed_journal_lines(fresh):
+    """a power cut takes the database's last commits, a small message's
+    bytes and the users' journal lines written since their last
+    checkpoint (each transaction flushed only the commit log): recovery
+    writes the lines back from the log, then replays them - an LMTP
+    delivery to two users, an APPEND, a flag change - and the state is
+    what the clients were told"""
+    s = lmtp_server()
+    try:
+        c = s.connect("alice", "secret")
+        c.append("INBOX", None, None, msg("early"))
+        c.logout()
+        s.stop()
+        snap = os.path.join(s.dir, "db-snapshot")
+        shutil.copytree(os.path.join(s.dir, "conf", "db"), snap)
+        old = set(spool_files(s))
+        s.log.close()
+        s.start()
+        wait_for(lambda: os.path.exists(s.lmtp))
+        lm = Lmtp(s)
+        lm.send(b"LHLO test\r\n")
+        lm.reply()
+        both = msg("both")
+        lm.send(b"MAIL FROM:<x@example.org>\r\n"
+                b"RCPT TO:<alice@example.org>\r\n"
+                b"RCPT TO:<bob@example.org>\r\nDATA\r\n")
+        assert [lm.reply()[0][:3] for _ in range(4)] == \
+            [b"250", b"250", b"250", b"354"]
+        lm.send(both + b".\r\n")
+        assert [lm.reply()[0][:3] for _ in range(2)] == [b"250", b"250"]
+        lm.s.close()
+        c = s.connect("alice", "secret")
+        c.append("INBOX", None, None, msg("late"))
+        c.select("INBOX")
+        c.uid("STORE", "1", "+FLAGS", "(\\Flagged)")
+        want = {u: state(s.connect(u, "secret")) for u in ("alice", "bob")}
+        c.logout()
+        s.stop(signal.SIGKILL)
+
+        shutil.rmtree(os.path.join(s.dir, "conf", "db"))
+        shutil.copytree(snap, os.path.join(s.dir, "conf", "db"))
+        for u in ("alice", "bob"):
+            lose_unsynced(os.path.join(s.dir, "spool", "journal", u))
+        # the small files written since: names, no bytes
+        new = sorted(set(spool_files(s)) - old)
+        assert len(new) == 2
+        for path in new:
+            os.truncate(path, 0)
+        s.log.close()
+        s.start()
+        got = {u: state(s.connect(u, "secret")) for u in ("alice", "bob")}
+        assert got == want
+        assert s.log_count("commit log records=") == 1, s.logtext()
+        r = ctl(s, "check")
+        assert r.returncode == 0, r.stdout + r.stderr
+    finally:
+        s.cleanup()
+
+
 def test_commits_do_not_flush_the_log(fresh):
     """an APPEND's one flush is the journal's: the database's log is not
     flushed at every commit (berthctl stats: log_syncs)"""
@@ -224,15 +304,20 @@ def deliverer(s, name, ledger, stop):
                 lm.send(b"MAIL FROM:<x@example.org>\r\n")
                 if not lm.reply()[0].startswith(b"250"):
                     raise EOFError
-                lm.send(b"RCPT TO:<alice@example.org>\r\n")
-                if not lm.reply()[0].startswith(b"250"):
+                lm.send(b"RCPT TO:<alice@example.org>\r\n"
+                        b"RCPT TO:<bob@example.org>\r\n")
+                if not all(lm.reply()[0].startswith(b"250")
+                           for _ in range(2)):
                     raise EOFError
                 lm.send(b"DATA\r\n")
                 if not lm.reply()[0].startswith(b"354"):
                     raise EOFError
                 lm.send(msg(tag, 800) + b".\r\n")
+                # one reply per recipient; each 250 is that copy's
                 if lm.reply()[0].startswith(b"250"):
                     ledger.add(tag, "INBOX", None)
+                if lm.reply()[0].startswith(b"250"):
+                    ledger.add(tag + "@bob", "bob", None)
         except (OSError, EOFError, IndexError):
             pass
         finally:
@@ -242,11 +327,27 @@ def deliverer(s, name, ledger, stop):
                 pass
 
 
+def subjects(s, user):
+    """Subject: -> UID of user's INBOX"""
+    c = s.connect(user, "secret")
+    c.select("INBOX", readonly=True)
+    typ, data = c.uid("FETCH", "1:*", "(BODY.PEEK[HEADER.FIELDS "
+                      "(SUBJECT)])")
+    have = {}
+    for part in data:
+        if isinstance(part, tuple):
+            uid = int(re.search(rb"UID (\d+)", part[0]).group(1))
+            have[part[1].decode().split(":", 1)[1].strip()] = uid
+    c.logout()
+    return have
+
+
 def test_kill9_during_append_storm(fresh):
-    """appenders and an LMTP deliverer storm INBOX while imapd workers,
-    lmtpd and then master's whole process group are killed with SIGKILL
-    (the group restarted each time, recovery run); afterwards every
-    acknowledged message is there, with the UID its APPENDUID named"""
+    """appenders and an LMTP deliverer (to alice and bob at once) storm
+    INBOX while imapd workers, lmtpd and then master's whole process
+    group are killed with SIGKILL (the group restarted each time,
+    recovery run); afterwards every acknowledged message is there, with
+    the UID its APPENDUID named, and every copy bob was told of"""
     s = lmtp_server()
     try:
         ledger = Ledger()
@@ -281,19 +382,13 @@ def test_kill9_during_append_storm(fresh):
         s.stop(signal.SIGKILL)
         s.log.close()
         s.start()
-        c = s.connect("alice", "secret")
-        c.select("INBOX", readonly=True)
-        typ, data = c.uid("FETCH", "1:*", "(BODY.PEEK[HEADER.FIELDS "
-                          "(SUBJECT)])")
-        have = {}
-        for part in data:
-            if isinstance(part, tuple):
-                uid = int(re.search(rb"UID (\d+)", part[0]).group(1))
-                subj = part[1].decode().split(":", 1)[1].strip()
-                have[subj] = uid
-        c.logout()
-        missing = [t for t in ledger.acked if t not in have]
+        have = subjects(s, "alice")
+        bobs = subjects(s, "bob")
+        missing = [t for t, (b, u) in ledger.acked.items()
+                   if (t.split("@")[0] not in bobs if b == "bob"
+                       else t not in have)]
         assert not missing, (len(ledger.acked), missing[:10])
+        assert any(b == "bob" for b, u in ledger.acked.values())
         wrong = [(t, u, have[t]) for t, (b, u) in ledger.acked.items()
                  if u is not None and have[t] != u]
         assert not wrong, wrong[:10]
