@@ -45,20 +45,9 @@ static int
 cmd_search_keep(struct imap_cmd *cmd, struct search_prog *prog,
     const uint32_t *msgnos, size_t n)
 {
-	struct imap_session *s = cmd->s;
-	const char *why;
-	struct buf q = BUF_INIT;
-
-	if ((why = search_ctx_refusal(s, prog)) != NULL) {
-		imapp_put_string(&q, cmd->tag, strlen(cmd->tag));
-		io_printf(s, "* NO [NOUPDATE %s] %s\r\n", buf_cstr(&q), why);
-		log_info("search context refused user=%s addr=%s tag=%s "
-			 "reason=\"%s\" limit=%d",
-		    s->user, s->addr, cmd->tag, why, SEARCH_CTX_MAX);
-		buf_free(&q);
+	if (!search_ctx_admit(cmd->s, cmd->tag, prog))
 		return 0;
-	}
-	search_ctx_add(s, cmd->tag, cmd->uid, NULL, prog, msgnos, NULL, n);
+	search_ctx_add(cmd->s, cmd->tag, cmd->uid, NULL, prog, msgnos, NULL, n);
 	return 1;
 }
 

@@ -214,20 +214,9 @@ static int
 cmd_sort_keep(struct imap_cmd *cmd, const struct sort_ctx *c,
     struct search_prog *prog, struct sort_item *items, size_t n)
 {
-	struct imap_session *s = cmd->s;
-	const char *why;
-	struct buf q = BUF_INIT;
-
-	if ((why = search_ctx_refusal(s, prog)) != NULL) {
-		imapp_put_string(&q, cmd->tag, strlen(cmd->tag));
-		io_printf(s, "* NO [NOUPDATE %s] %s\r\n", buf_cstr(&q), why);
-		log_info("search context refused user=%s addr=%s tag=%s "
-			 "reason=\"%s\" limit=%d",
-		    s->user, s->addr, cmd->tag, why, SEARCH_CTX_MAX);
-		buf_free(&q);
+	if (!search_ctx_admit(cmd->s, cmd->tag, prog))
 		return 0;
-	}
-	search_ctx_add(s, cmd->tag, cmd->uid, c, prog, NULL, items, n);
+	search_ctx_add(cmd->s, cmd->tag, cmd->uid, c, prog, NULL, items, n);
 	return 1;
 }
 

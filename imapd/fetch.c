@@ -556,26 +556,28 @@ fetch_changedsince(const struct fetch_req *req)
 	return req->changedsince;
 }
 
-int
-fetch_wants_flags(const struct fetch_req *req)
+/* fetch_wants_kind - does req ask for an item of kind? */
+static int
+fetch_wants_kind(const struct fetch_req *req, enum fetch_kind kind)
 {
 	size_t i;
 
 	for (i = 0; i < req->n; i++)
-		if (req->items[i].kind == F_FLAGS)
+		if (req->items[i].kind == kind)
 			return 1;
 	return 0;
 }
 
 int
+fetch_wants_flags(const struct fetch_req *req)
+{
+	return fetch_wants_kind(req, F_FLAGS);
+}
+
+int
 fetch_wants_modseq(const struct fetch_req *req)
 {
-	size_t i;
-
-	for (i = 0; i < req->n; i++)
-		if (req->items[i].kind == F_MODSEQ)
-			return 1;
-	return 0;
+	return fetch_wants_kind(req, F_MODSEQ);
 }
 
 void

@@ -19,7 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "imapd.h"
+#include "imapp.h"
 #include "log.h"
 #include "search.h"
 #include "search_ctx.h"
@@ -59,7 +61,9 @@ search_ctx_has(struct imap_session *s, const char *tag)
 	return search_ctx_find(s, tag) != NULL;
 }
 
-const char *
+/* search_ctx_refusal - why a context for prog cannot be kept, NULL if it
+ * can */
+static const char *
 search_ctx_refusal(struct imap_session *s, const struct search_prog *prog)
 {
 	struct search_ctx *c;
@@ -70,6 +74,24 @@ search_ctx_refusal(struct imap_session *s, const struct search_prog *prog)
 	if (n >= SEARCH_CTX_MAX)
 		return "Too many search contexts";
 	return search_volatile(prog);
+}
+
+int
+search_ctx_admit(struct imap_session *s, const char *tag,
+    const struct search_prog *prog)
+{
+	const char *why;
+	struct buf q = BUF_INIT;
+
+	if ((why = search_ctx_refusal(s, prog)) == NULL)
+		return 1;
+	imapp_put_string(&q, tag, strlen(tag));
+	io_printf(s, "* NO [NOUPDATE %s] %s\r\n", buf_cstr(&q), why);
+	log_info("search context refused user=%s addr=%s tag=%s "
+		 "reason=\"%s\" limit=%d",
+	    s->user, s->addr, tag, why, SEARCH_CTX_MAX);
+	buf_free(&q);
+	return 0;
 }
 
 static void

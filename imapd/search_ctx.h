@@ -30,12 +30,13 @@ struct sort_item;
 /* search_ctx_has - is a context kept under tag? */
 int search_ctx_has(struct imap_session *s, const char *tag);
 /*
- * search_ctx_refusal - why a context for prog cannot be kept (the
- * limit, or keys whose result changes without the mailbox changing:
- * message numbers, '*', "$", RECENT/NEW/OLD, OLDER/YOUNGER), NULL if
- * it can
+ * search_ctx_admit - may a context for prog be kept under tag?  1 if so;
+ * 0 after saying why not (RFC 5267 4.3.1: an untagged NO [NOUPDATE], and
+ * a log line): the limit, or keys whose result changes without the
+ * mailbox changing (message numbers, '*', "$", RECENT/NEW/OLD,
+ * OLDER/YOUNGER)
  */
-const char *search_ctx_refusal(struct imap_session *s,
+int search_ctx_admit(struct imap_session *s, const char *tag,
     const struct search_prog *prog);
 /*
  * search_ctx_add - keep a context under tag (uid: UID SEARCH/SORT) for

@@ -212,26 +212,6 @@ store_isalive(DB_ENV *env, pid_t pid, db_threadid_t tid, uint32_t flags)
 	return kill(pid, 0) == 0 || errno == EPERM;
 }
 
-static int
-store_mkdirs(const char *path)
-{
-	char *p = xstrdup(path), *s;
-	int r = 0;
-
-	for (s = p + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(p, 0750) < 0 && errno != EEXIST)
-			r = -1;
-		*s = '/';
-	}
-	if (mkdir(p, 0750) < 0 && errno != EEXIST)
-		r = -1;
-	free(p);
-	return r;
-}
-
 int
 store_open_db(struct store *st, DB **db, const char *name, const char **error_r)
 {
@@ -607,7 +587,7 @@ store_open(const char *configdir, const char *partdir, int flags,
 	st->quota_message_default = STORE_QUOTA_NONE;
 	envdir = xasprintf("%s/db", configdir);
 	tmpdir = xasprintf("%s/tmp", partdir);
-	if (store_mkdirs(envdir) < 0 || store_mkdirs(tmpdir) < 0) {
+	if (store_file_mkdirs(envdir) < 0 || store_file_mkdirs(tmpdir) < 0) {
 		store_fail(st, &e, "cannot create %s or %s: %s", envdir, tmpdir,
 		    strerror(errno));
 		goto fail;

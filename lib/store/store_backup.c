@@ -102,26 +102,6 @@ store_backup_unlock(int fd)
 /* ---- files ---- */
 
 static int
-bk_mkdirs(const char *path)
-{
-	char *p = xstrdup(path), *s;
-	int r = 0;
-
-	for (s = p + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(p, 0750) < 0 && errno != EEXIST)
-			r = -1;
-		*s = '/';
-	}
-	if (mkdir(p, 0750) < 0 && errno != EEXIST)
-		r = -1;
-	free(p);
-	return r;
-}
-
-static int
 bk_rm_one(const char *path, const struct stat *sb, int type, struct FTW *f)
 {
 	(void)sb;
@@ -258,7 +238,7 @@ bk_copy_dir(const char *src, const char *dst, unsigned long long *bytes_r,
 	DIR *d;
 	int r = 0;
 
-	if (bk_mkdirs(dst) < 0)
+	if (store_file_mkdirs(dst) < 0)
 		return -1;
 	if ((d = opendir(src)) == NULL)
 		return errno == ENOENT ? 0 : -1;
@@ -350,7 +330,7 @@ bk_journals(struct store *st, const char *dir, struct store_backup_stats *bs)
 	DIR *d;
 	int r = 0;
 
-	if (bk_rm_rf(tmp) < 0 || bk_mkdirs(tmp) < 0) {
+	if (bk_rm_rf(tmp) < 0 || store_file_mkdirs(tmp) < 0) {
 		r = -1;
 		goto out;
 	}
@@ -394,7 +374,7 @@ bk_spool_dir(const char *live, const char *copy, const volatile int *stop,
 
 	if ((d = opendir(live)) == NULL)
 		return errno == ENOENT ? 0 : -1;
-	if (bk_mkdirs(copy) < 0) {
+	if (store_file_mkdirs(copy) < 0) {
 		closedir(d);
 		return -1;
 	}
@@ -514,8 +494,8 @@ store_backup(struct store *st, const char *dir, const volatile int *stop,
 
 	memset(bs, 0, sizeof(*bs));
 	path = xasprintf("%s/BACKUP", dir);
-	if (bk_mkdirs(dir) < 0 || (unlink(path) < 0 && errno != ENOENT) ||
-	    store_fsync_dir(dir) < 0) {
+	if (store_file_mkdirs(dir) < 0 ||
+	    (unlink(path) < 0 && errno != ENOENT) || store_fsync_dir(dir) < 0) {
 		store_fail(st, error_r, "%s: %s", dir, strerror(errno));
 		free(path);
 		return -1;
@@ -744,9 +724,9 @@ store_restore(const char *configdir, const char *partdir, const char *dir,
 	if (rs_empty(configdir, partdir, err) < 0)
 		return -1;
 	path = xasprintf("%s/db", configdir);
-	r = bk_mkdirs(path);
+	r = store_file_mkdirs(path);
 	free(path);
-	if (r < 0 || bk_mkdirs(partdir) < 0)
+	if (r < 0 || store_file_mkdirs(partdir) < 0)
 		return err_set(err, "%s: %s", configdir, strerror(errno));
 	if (rs_copy(configdir, partdir, dir, err) < 0)
 		return -1;

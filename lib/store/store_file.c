@@ -41,6 +41,26 @@ store_fsync_dir(const char *path)
 }
 
 int
+store_file_mkdirs(const char *path)
+{
+	char *p = xstrdup(path), *s;
+	int r = 0;
+
+	for (s = p + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, 0750) < 0 && errno != EEXIST)
+			r = -1;
+		*s = '/';
+	}
+	if (mkdir(p, 0750) < 0 && errno != EEXIST)
+		r = -1;
+	free(p);
+	return r;
+}
+
+int
 store_file_fanout(struct store *st, const char *dir, const char **error_r)
 {
 	if (mkdir(dir, 0750) == 0) {

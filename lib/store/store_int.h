@@ -406,6 +406,9 @@ int store_file_write_all(int fd, const char *data, size_t len, off_t off);
 int store_file_place(struct store *st, const char *tmp, const char *guid,
     int sync, const char **error_r);
 int store_file_dirs(struct store *st, const char **error_r);
+/* store_file_mkdirs - path and its parents (mode 0750); -1 if
+ * one could not be made */
+int store_file_mkdirs(const char *path);
 /* store_file_fanout - a message file's fan-out directory dir, made if
  * missing (the partition fsync'd after); -1 with the error */
 int store_file_fanout(struct store *st, const char *dir, const char **error_r);
