@@ -22,9 +22,9 @@ ctl_ipc_send(const char *name, const char *path, const struct ipc_msg *m)
 
 	c = net_connect_unix(path, SOCK_SEQPACKET, &err);
 	if (c < 0 || ipc_send(c, m) < 0) {
+		/* the request failed: nothing was sent to keep */
 		if (c >= 0)
-			(void)close(
-			    c); /* the request failed: nothing to keep */
+			(void)close(c);
 		ctl_error("%s is not reachable at %s (is master running?)",
 		    name, path);
 		return -1;
