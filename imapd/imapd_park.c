@@ -250,8 +250,10 @@ imapd_park(struct imap_session *s, int kind, const char *tag)
 	int r = -1;
 
 	/* a compressed session's pending bytes are deflated ones: a
-	 * command begun (inflated) cannot travel with them */
-	if (s->z != NULL && s->rd.cmd.len > 0)
+	 * command begun (inflated) cannot travel with them.  IDLE's own
+	 * line is still in the reader while it parks, but it is not
+	 * carried: it does not count */
+	if (s->z != NULL && kind != SNAP_K_IDLE && s->rd.cmd.len > 0)
 		return -1;
 	/* IDLE parks from inside its command: nothing partial to carry */
 	if (park_snapshot(s, kind, tag, &sn) == 0 &&

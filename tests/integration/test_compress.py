@@ -132,10 +132,13 @@ def test_compress_idle_parked(parking):
     ok(a.cmd(b"c", b"CREATE zidle"))
     z = compress(login(s))
     ok(z.cmd(b"s", b"SELECT zidle"))
-    n = s.logtext().count("park user=alice")
+    # this session's IDLE park: the other session (a) is parked between
+    # commands too, at a moment of the scheduler's choosing
+    n = s.log_count("park user=alice", "kind=idle", "mailbox=zidle")
     z.send(b"i IDLE\r\n")
     assert z.line() == b"+ idling"
-    assert wait_for(lambda: s.logtext().count("park user=alice") > n)
+    assert s.wait_log("park user=alice", "kind=idle", "mailbox=zidle",
+                      count=n + 1)
     append(a, b"zidle")
     assert exists(z) == 1
     append(a, b"zidle")
