@@ -550,7 +550,7 @@ static int
 search_contains(char *hay, size_t hlen, const char *needle)
 {
 	size_t nl = strlen(needle);
-	char *n;
+	char small[256], *n;
 	int r;
 
 	if (nl == 0)
@@ -558,10 +558,12 @@ search_contains(char *hay, size_t hlen, const char *needle)
 	if (hay == NULL || nl > hlen)
 		return 0;
 	search_lower(hay, hlen);
-	n = xmemdup(needle, nl);
+	n = nl < sizeof(small) ? memcpy(small, needle, nl)
+			       : xmemdup(needle, nl);
 	search_lower(n, nl);
 	r = memmem(hay, hlen, n, nl) != NULL;
-	free(n);
+	if (n != small)
+		free(n);
 	return r;
 }
 
@@ -653,28 +655,41 @@ search_is_addr(const char *h)
  * its addresses written "Display Name <local@domain>", so that the whole
  * value matches whether the name was quoted, a comment or encoded
  */
+/* search_hbuf - search_header's scratch, reused from message to message
+ * (a header SEARCH over a mailbox made four allocations a message);
+ * given back when a large header grew it past SEARCH_HBUF_KEEP */
+#define SEARCH_HBUF_KEEP (64 * 1024)
+static struct buf search_hbuf[4] = { BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT };
+
 static int
 search_header(const struct search_prog *p, const char *hdr, size_t len)
 {
-	struct buf raw = BUF_INIT, b = BUF_INIT, addrs = BUF_INIT;
-	char *needle = xstrdup(p->str);
+	struct buf *raw = &search_hbuf[0], *b = &search_hbuf[1];
+	struct buf *addrs = &search_hbuf[2], *needle = &search_hbuf[3];
+	size_t i;
 	int r = 0;
 
-	needle[search_squash(needle, strlen(needle))] = '\0';
-	if (mime_header_get(hdr, len, p->hdr, 1, 0, &raw) == 0) {
-		mime_decode_words(raw.data, raw.len, &b);
-		if (search_is_addr(p->hdr)) {
-			buf_putc(&b, 1); /* neither side matches across */
-			envelope_addr_text(raw.data, raw.len, &addrs);
-			mime_decode_words(addrs.data, addrs.len, &b);
-		}
-		r = search_contains(b.data,
-		    b.data ? search_squash(b.data, b.len) : 0, needle);
+	for (i = 0; i < 4; i++)
+		buf_reset(&search_hbuf[i]);
+	buf_puts(needle, p->str);
+	if (needle->data != NULL) {
+		needle->len = search_squash(needle->data, needle->len);
+		needle->data[needle->len] = '\0';
 	}
-	free(needle);
-	buf_free(&raw);
-	buf_free(&b);
-	buf_free(&addrs);
+	if (mime_header_get(hdr, len, p->hdr, 1, 0, raw) == 0) {
+		mime_decode_words(raw->data, raw->len, b);
+		if (search_is_addr(p->hdr)) {
+			buf_putc(b, 1); /* neither side matches across */
+			envelope_addr_text(raw->data, raw->len, addrs);
+			mime_decode_words(addrs->data, addrs->len, b);
+		}
+		r = search_contains(b->data,
+		    b->data ? search_squash(b->data, b->len) : 0,
+		    buf_cstr(needle));
+	}
+	for (i = 0; i < 4; i++)
+		if (search_hbuf[i].size > SEARCH_HBUF_KEEP)
+			buf_free(&search_hbuf[i]);
 	return r;
 }
 
