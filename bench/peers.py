@@ -410,8 +410,11 @@ class Berth(Peer):
             "BENCH_BERTH_CONF", "").replace("\\n", "\n")
         if conf and not conf.endswith("\n"):
             conf += "\n"
+        # the indexer runs as etc/master.conf has it; BENCH_INDEXD=0
+        # measures without it
         s = Server(prefork=self.prefork, maxchild=self.maxchild,
-                   extra_conf="")
+                   extra_conf="",
+                   indexd=os.environ.get("BENCH_INDEXD", "1") != "0")
         self.server, self.dir = s, s.dir
         if self.port:
             s.port = self.port

@@ -513,6 +513,15 @@ fts_where(struct fts *f, uint32_t mbox, uint32_t *lastuid_r, uint64_t *modseq_r,
 	return 0;
 }
 
+int
+fts_indexed(struct fts *f, uint32_t mboxid, uint32_t *lastuid_r,
+    uint64_t *modseq_r, struct err *e)
+{
+	int r = fts_where(f, mboxid, lastuid_r, modseq_r, e);
+
+	return r < 0 && f->damaged ? FTS_EDAMAGED : r;
+}
+
 /* fts_sync_expunged - forget what was expunged since modseq */
 static int
 fts_sync_expunged(struct fts_sync *y, struct store *st, uint32_t mbox,

@@ -62,6 +62,12 @@ int fts_sync(struct fts *f, struct store *st, uint32_t mboxid, uint64_t modseq,
     const struct store_msg *msgs, size_t n, long long budget_ms,
     uint32_t *upto_r, struct err *e);
 
+/* fts_indexed - how far mailbox mboxid is indexed: every UID up to
+ * *lastuid_r, expunges read up to HIGHESTMODSEQ *modseq_r (0, 0: not at
+ * all) */
+int fts_indexed(struct fts *f, uint32_t mboxid, uint32_t *lastuid_r,
+    uint64_t *modseq_r, struct err *e);
+
 #define FTS_HDR 0x01  /* the header block's text */
 #define FTS_BODY 0x02 /* the text parts' text */
 

@@ -1,6 +1,7 @@
 /*
- * notify - send change messages to idled over one kept SOCK_SEQPACKET
- * connection per process; parse them on idled's side; socket paths.
+ * notify - send change messages to idled (and new messages to indexd)
+ * over one kept SOCK_SEQPACKET connection per listener and process;
+ * parse them on the listeners' side; socket paths.
  */
 #include "config.h"
 
@@ -18,8 +19,25 @@
 #include "notify.h"
 #include "store.h"
 
-static int notify_fd = -1;
-static time_t notify_warned;
+/*
+ * The listeners: idled hears every change and is waited for a moment
+ * when its queue is full (a parked session must hear); indexd hears only
+ * new messages and is never waited for: a message it misses is found by
+ * its sweep (indexd.8), and delivery must not wait for indexing.
+ */
+struct notify_target {
+	const char *name;
+	const char *(*path)(void);
+	unsigned what; /* NOTIFY_EV_* it hears */
+	int wait_ms;
+	int fd;
+	time_t warned;
+};
+
+static struct notify_target notify_targets[] = {
+	{ "idled", notify_path, 0xffff, NOTIFY_SEND_WAIT_MS, -1, 0 },
+	{ "indexd", notify_index_path, NOTIFY_EV_NEW, 0, -1, 0 },
+};
 
 static const char *
 notify_sock(const char *name, char *buf, size_t size)
@@ -44,29 +62,37 @@ notify_idled_path(void)
 	return notify_sock("idled", p, sizeof(p));
 }
 
-/* notify_connect - (re)connect to idled; -1 when it is not there */
+const char *
+notify_index_path(void)
+{
+	static char p[1024];
+
+	return notify_sock("index", p, sizeof(p));
+}
+
+/* notify_connect - (re)connect to t; -1 when it is not there */
 static int
-notify_connect(void)
+notify_connect(struct notify_target *t)
 {
 	struct sockaddr_un sun;
-	const char *path = notify_path();
+	const char *path = t->path();
 
-	if (notify_fd >= 0)
+	if (t->fd >= 0)
 		return 0;
 	if (strlen(path) >= sizeof(sun.sun_path))
 		return -1;
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	memcpy(sun.sun_path, path, strlen(path));
-	notify_fd =
+	t->fd =
 	    socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (notify_fd < 0)
+	if (t->fd < 0)
 		return -1;
 	/* a non-blocking connect to a Unix listener completes at once or
-	 * fails (EAGAIN: idled's backlog is full) */
-	if (connect(notify_fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
-		close(notify_fd);
-		notify_fd = -1;
+	 * fails (EAGAIN: the listener's backlog is full) */
+	if (connect(t->fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		close(t->fd);
+		t->fd = -1;
 		return -1;
 	}
 	return 0;
@@ -83,31 +109,53 @@ notify_put_str(char *out, size_t *off, const char *s, size_t max)
 	*off += n + 1;
 }
 
-/* notify_write - one send, waiting a moment for room; 0 sent, -1 not */
+/* notify_write - one send, waiting up to t's wait for room; 0 sent, -1
+ * not */
 static int
-notify_write(const char *data, size_t len)
+notify_write(struct notify_target *t, const char *data, size_t len)
 {
 	struct pollfd pfd;
 	ssize_t n;
 
 	for (;;) {
-		n = send(notify_fd, data, len, MSG_NOSIGNAL);
+		n = send(t->fd, data, len, MSG_NOSIGNAL);
 		if (n == (ssize_t)len)
 			return 0;
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN) {
-			pfd.fd = notify_fd;
+			pfd.fd = t->fd;
 			pfd.events = POLLOUT;
-			if (poll(&pfd, 1, NOTIFY_SEND_WAIT_MS) > 0)
+			if (t->wait_ms > 0 && poll(&pfd, 1, t->wait_ms) > 0)
 				continue;
-			if (time(NULL) - notify_warned >= 60) {
-				notify_warned = time(NULL);
-				log_warn("idled is not reading change "
-					 "messages; one dropped");
+			if (time(NULL) - t->warned >= 60) {
+				t->warned = time(NULL);
+				log_warn("%s is not reading change "
+					 "messages; one dropped",
+				    t->name);
 			}
+			errno = EAGAIN;
 		}
 		return -1;
+	}
+}
+
+/* notify_target_send - out to t, on a new connection once more when the
+ * kept one is to a listener that has since restarted */
+static void
+notify_target_send(struct notify_target *t, const char *out, size_t len)
+{
+	int attempt;
+
+	for (attempt = 0; attempt < 2; attempt++) {
+		if (notify_connect(t) < 0)
+			return; /* nobody listens */
+		if (notify_write(t, out, len) == 0)
+			return;
+		if (errno == EAGAIN)
+			return; /* logged; the connection is fine */
+		close(t->fd);
+		t->fd = -1;
 	}
 }
 
@@ -116,26 +164,16 @@ notify_send(const struct notify_msg *m, const char *user, const char *name,
     const char *oldname)
 {
 	char out[NOTIFY_MAX_MSG];
-	size_t off = sizeof(*m);
-	int attempt;
+	size_t off = sizeof(*m), i;
 
 	memcpy(out, m, sizeof(*m));
 	((struct notify_msg *)(void *)out)->version = NOTIFY_VERSION;
 	notify_put_str(out, &off, user, NOTIFY_MAX_USER);
 	notify_put_str(out, &off, name, NOTIFY_MAX_NAME);
 	notify_put_str(out, &off, oldname, NOTIFY_MAX_NAME);
-	/* the kept connection may be to an idled that has since restarted:
-	 * then once more on a new one */
-	for (attempt = 0; attempt < 2; attempt++) {
-		if (notify_connect() < 0)
-			return; /* no idled: nobody is parked */
-		if (notify_write(out, off) == 0)
-			return;
-		if (errno == EAGAIN)
-			return; /* logged; the connection is fine */
-		close(notify_fd);
-		notify_fd = -1;
-	}
+	for (i = 0; i < sizeof(notify_targets) / sizeof(notify_targets[0]); i++)
+		if (m->what & notify_targets[i].what)
+			notify_target_send(&notify_targets[i], out, off);
 }
 
 /* the store numbers its events as this protocol does */

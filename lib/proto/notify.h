@@ -67,10 +67,15 @@ struct notify_change {
 const char *notify_path(void);
 /* notify_idled_path - idled's park socket */
 const char *notify_idled_path(void);
+/* notify_index_path - indexd's socket: it hears MessageNew changes only,
+ * sent the same way but never waited for (dropped when its queue is
+ * full; its sweep finds what it missed) */
+const char *notify_index_path(void);
 /*
- * notify_send - announce a committed change.  user and name are the
- * mailbox's owner and name; oldname is the name before a rename, or NULL.
- * May wait up to NOTIFY_SEND_WAIT_MS; never fails the caller.
+ * notify_send - announce a committed change (to idled; a MessageNew to
+ * indexd too).  user and name are the mailbox's owner and name; oldname
+ * is the name before a rename, or NULL.  May wait up to
+ * NOTIFY_SEND_WAIT_MS for idled; never fails the caller.
  */
 void notify_send(const struct notify_msg *m, const char *user, const char *name,
     const char *oldname);

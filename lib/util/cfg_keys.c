@@ -52,6 +52,7 @@ const struct cfg_key cfg_keys[] = {
 	{ "imap_maxline_preauth", CFG_T_SIZE, "4096", 0 },
 	{ "imapidlekeepalive", CFG_T_DURATION, "5m", 'm' },
 	{ "imapidletimeout", CFG_T_DURATION, "30m", 'm' },
+	{ "indexd_sweep", CFG_T_DURATION, "15m", 'm' },
 	{ "literalminus", CFG_T_BOOL, "no", 0 },
 	{ "lmtp_downcase_rcpt", CFG_T_BOOL, "yes", 0 },
 	{ "lmtp_fuzzy_mailbox_match", CFG_T_BOOL, "no", 0 },

@@ -21,8 +21,8 @@ from poll import deadline, free_port, wait_for  # noqa: F401 (for tests)
 BUILD = os.environ.get("top_builddir") or os.path.abspath(
     os.path.join(os.path.dirname(__file__), "..", ".."))
 PROGDIR = ":".join(os.path.join(BUILD, d)
-                   for d in ("imapd", "authd", "idled", "tlsd", "lmtpd",
-                            "tools", "master"))
+                   for d in ("imapd", "authd", "idled", "indexd", "tlsd",
+                             "lmtpd", "tools", "master"))
 
 
 def make_cert(dir, name="localhost", days=30, extra=()):
@@ -70,8 +70,10 @@ def wait_group_gone(pgid, timeout, step):
 
 class Server:
     def __init__(self, allowplaintext=True, prefork=2, maxchild=20,
-                 extra_conf="", tls=False, maxidle=None):
+                 extra_conf="", tls=False, maxidle=None, indexd=False):
         self.dir = tempfile.mkdtemp(prefix="berth-test-")
+        # indexd: the full-text indexer runs (etc/master.conf has it)
+        self.indexd = indexd
         os.chmod(self.dir, 0o755)
         self.port = free_port()
         # tls: an imaps service (tlsd) on tls_port and STARTTLS on port
@@ -128,8 +130,12 @@ EVENTS {{
 DAEMON {{
   authd         cmd="authd"
   idled         cmd="idled"
-}}
+{self.indexd_daemon()}}}
 """)
+
+    def indexd_daemon(self):
+        """the indexd line of master.conf's DAEMON, when it runs"""
+        return '  indexd        cmd="indexd"\n' if self.indexd else ""
 
     def tls_service(self):
         """the imaps line of master.conf, when the server has TLS"""

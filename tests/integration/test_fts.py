@@ -11,7 +11,10 @@ import glob
 import os
 import subprocess
 
+import pytest
+
 from conftest import BUILD
+from poll import wait_for
 from raw import Raw
 
 CTL = os.path.join(BUILD, "tools", "berthctl")
@@ -138,11 +141,27 @@ def expect(i, q):
     }.get(q)
 
 
-def test_index_answers_as_the_scan(fresh):
-    s = fresh()
+def indexed_by_indexd(s, box, n):
+    """until indexd has indexed n messages of box (berthctl fts status)"""
+    def done():
+        p = subprocess.run([CTL, "-C", s.conf, "fts", "status", "alice"],
+                           capture_output=True, text=True, timeout=60)
+        return p.returncode == 0 and \
+            f"mailbox={box} messages={n} indexed_uid={n} pending=0" \
+            in p.stdout
+    return wait_for(done, timeout=60)
+
+
+@pytest.mark.parametrize("indexd", [False, True],
+                         ids=["at-search", "at-delivery"])
+def test_index_answers_as_the_scan(fresh, indexd):
+    """indexed by the first SEARCH, or by indexd before any SEARCH"""
+    s = fresh(indexd=indexd)
     s.start()
     msgs = [message(i) for i in range(1, N + 1)]
     r = fill(s, "fts", msgs)
+    if indexd:
+        assert indexed_by_indexd(s, "fts", N)
     assert r.cmd(b"x", b"SELECT fts")[-1].startswith(b"x OK")
     indexed = {q: search(r, q) for q in QUERIES}
     for q in QUERIES:
