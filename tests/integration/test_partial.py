@@ -28,8 +28,13 @@ def test_half_lines_before_login_cost_no_worker(fresh):
     """600 connections that stop in the middle of "a LOGIN alice" on 10
     workers: all parked; a normal client still gets its greeting and logs
     in; a half line finished later is answered"""
+    # idled logs out a connection that has not logged in after
+    # idled_notauth_timeout (60s), a deadline of the server's that the
+    # test's (scaled) ones do not stretch: under load the 600 connections
+    # can take longer than that, and the first would be gone
     s = fresh(prefork=2, maxchild=10,
-              extra_conf="notauth_park_delay: 100ms\n").start()
+              extra_conf="notauth_park_delay: 100ms\n"
+                         "idled_notauth_timeout: 1h\n").start()
     half = []
     for _ in range(600):
         r = Raw(s.port, timeout=20)
@@ -85,7 +90,10 @@ def test_unfinished_commands_parked_whatever_the_wait_delays(fresh):
     s = fresh(prefork=1, maxchild=4,
               extra_conf="notauth_park_delay: 1h\nwait_park_delay: 1h\n"
                          "partial_park_delay: 50ms\nidled_maxuser: 1000\n"
-                         "idled_maxusernet: 1000\n").start()
+                         "idled_maxusernet: 1000\n"
+                         # half[0] must outlive the whole test, which
+                         # may take longer than the 60s default under load
+                         "idled_notauth_timeout: 1h\n").start()
     half = []
     for i in range(20):
         r = Raw(s.port, timeout=20)
