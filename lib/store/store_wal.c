@@ -405,8 +405,8 @@ store_wal_record(const char *p, const char *end, char **line_r, char **f,
 	if (nl == NULL || nl - p > 4096)
 		return 0;
 	line = xstrndup(p, (size_t)(nl - p));
-	for (q = line, f[n++] = q; n < WAL_MAX_FIELDS &&
-	     (q = strchr(q, '\t')) != NULL;) {
+	for (q = line, f[n++] = q;
+	     n < WAL_MAX_FIELDS && (q = strchr(q, '\t')) != NULL;) {
 		*q++ = '\0';
 		f[n++] = q;
 	}
@@ -440,10 +440,9 @@ store_wal_replay(struct store *st, const char **error_r)
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	free(path);
 	if (fd < 0)
-		return errno == ENOENT
-		    ? 0
-		    : store_fail(st, error_r, "commit log: %s",
-			  strerror(errno));
+		return errno == ENOENT ? 0
+				       : store_fail(st, error_r,
+					     "commit log: %s", strerror(errno));
 	if (fstat(fd, &sb) < 0 || store_wal_hdr(fd, &end, &dur) < 0 ||
 	    sb.st_size == 0) {
 		close(fd);
