@@ -1,9 +1,10 @@
 /*
  * cmd_append - APPEND mailbox ([flags] [date-time] (literal / CATENATE
  * (...)))+ (several: MULTIAPPEND, RFC 3502; CATENATE, RFC 4469:
- * cmd_append_cat.c).  The tagged OK is sent only after store_append has
- * made the message durable (store.h, Durability: a large file fsync'd,
- * the journal's lines flushed); a MULTIAPPEND that fails part way
+ * cmd_append_cat.c).  The tagged OK is sent only after the message is
+ * durable (store.h, Durability: a large file fsync'd, the journal's
+ * lines flushed through the commit log; a MULTIAPPEND's messages with
+ * one flush, store_defer_flush); a MULTIAPPEND that fails part way
  * (a bad URL, a full quota) expunges what it added.  A catenated message
  * is built just before it is stored, so memory holds one at a time.
  */
@@ -207,6 +208,9 @@ cmd_append(struct imap_cmd *cmd)
 	uids = xcalloc(cmd->nargs, sizeof(*uids));
 	if (append_parse(cmd, m, &n) < 0)
 		goto out;
+	/* a MULTIAPPEND's messages made durable by one flush, below */
+	if (n > 1)
+		store_defer_flush(s->st);
 	for (done = 0; done < n; done++) {
 		if (append_data(cmd, &m[done], &cat, &data, &len) < 0)
 			break; /* answered */
@@ -221,6 +225,12 @@ cmd_append(struct imap_cmd *cmd)
 		    m[done].cat != NULL ? " catenate=1" : "");
 	}
 	buf_free(&cat);
+	/* before any answer: what was stored is durable (or undone) */
+	if ((r = store_flush(s->st, &err)) < 0 && done == n) {
+		append_failed(cmd, name, r, len, err);
+		append_undo(s, name, uids, done);
+		goto out;
+	}
 	if (done < n) {
 		append_undo(s, name, uids, done);
 		goto out;

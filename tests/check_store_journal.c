@@ -439,10 +439,46 @@ START_TEST(test_log_trimmed_at_checkpoint)
 }
 END_TEST
 
+/*
+ * test_deferred_flush - appends under store_defer_flush are committed
+ * and in the journal at once but flushed together, by store_flush: one
+ * fdatasync for them all (a MULTIAPPEND's)
+ */
+START_TEST(test_deferred_flush)
+{
+	struct store_append opt = { 0, NULL, 1700000000, 0, 0 };
+	unsigned long before;
+	char msg[64];
+	uint32_t uv, uid;
+	const char *err;
+	int i, n;
+
+	before = st->wal_syncs;
+	store_defer_flush(st);
+	for (i = 0; i < 20; i++) {
+		n = snprintf(msg, sizeof(msg), "Subject: %d\r\n\r\nx\r\n", i);
+		ck_assert_int_eq(store_append(st, "u", "INBOX", msg, (size_t)n,
+				     &opt, &uv, &uid, &err),
+		    0);
+	}
+	ck_assert_uint_eq(st->wal_syncs, before);
+	ck_assert_int_eq(count("u", "I\t"), 20);
+	ck_assert_int_eq(store_flush(st, &err), 0);
+	ck_assert_uint_eq(st->wal_syncs, before + 1);
+	/* the deferral ended: the next append flushes itself */
+	ck_assert_int_eq(store_append(st, "u", "INBOX", msg, (size_t)n, &opt,
+			     &uv, &uid, &err),
+	    0);
+	ck_assert_uint_eq(st->wal_syncs, before + 2);
+	ck_assert_int_eq(store_flush(st, &err), 0);
+	ck_assert_uint_eq(st->wal_syncs, before + 2);
+}
+END_TEST
+
 CHECK_MAIN("store_journal", CHECK_OPTS(rcpt_setup, teardown, 120, 0),
     CHECK_TEST(test_checkpoint_compacts),
     CHECK_TEST(test_growth_until_checkpoint),
     CHECK_TEST(test_one_flush_per_delivery),
     CHECK_TEST(test_lost_lines_put_back),
     CHECK_TEST(test_intact_lines_left_alone),
-    CHECK_TEST(test_log_trimmed_at_checkpoint))
+    CHECK_TEST(test_log_trimmed_at_checkpoint), CHECK_TEST(test_deferred_flush))

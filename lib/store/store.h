@@ -485,6 +485,18 @@ int store_append(struct store *st, const char *user, const char *name,
     uint32_t *uidvalidity_r, uint32_t *uid_r, const char **error_r);
 
 /*
+ * store_defer_flush - until store_flush, calls that change the store
+ * (store_append above all) return once committed and written, without
+ * waiting for the flush that makes them durable; store_flush then makes
+ * every one of them durable with one fdatasync (a MULTIAPPEND's
+ * messages).  Nothing may be acknowledged before store_flush returned 0.
+ * store_flush ends the deferral; it returns 0 at once when nothing is
+ * pending.
+ */
+void store_defer_flush(struct store *st);
+int store_flush(struct store *st, const char **error_r);
+
+/*
  * Delivery (lmtpd): the message is received into a spool file in the
  * partition (store_spool_open), which store_spool_commit names by its
  * content (fsync'd only when over STORE_INLINE_MAX: a smaller one's bytes

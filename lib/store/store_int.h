@@ -48,6 +48,8 @@ struct store {
 	int wal_fd;
 	struct buf wal_buf;
 	unsigned long wal_syncs;
+	int wal_defer;			/* store_defer_flush */
+	unsigned long long wal_pending; /* end not yet flushed; 0: none */
 	int nogone; /* reconstruct: dropped records leave their
 		     * files off the gone list */
 };

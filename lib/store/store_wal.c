@@ -293,9 +293,41 @@ store_wal_commit(struct store *st, const char **error_r)
 	end += st->wal_buf.len;
 	buf_reset(&st->wal_buf);
 	flock(fd, LOCK_UN);
+	if (r == 0 && st->wal_defer) {
+		/* store_flush makes it durable, with the next ones */
+		st->wal_pending = end;
+		return 0;
+	}
 	if (r == 0)
 		r = store_wal_sync(st, fd, end);
 	if (r < 0)
+		return store_fail(st, error_r, "commit log: %s",
+		    strerror(errno));
+	return 0;
+}
+
+void
+store_defer_flush(struct store *st)
+{
+	st->wal_defer = 1;
+}
+
+int
+store_flush(struct store *st, const char **error_r)
+{
+	unsigned long long end = st->wal_pending;
+
+	st->wal_defer = 0;
+	st->wal_pending = 0;
+	if (end == 0)
+		return 0;
+	/* a trim since only moved records already flushed (its copy is
+	 * fsync'd): the file now open covers ours either way */
+	if (store_wal_lock(st) < 0)
+		return store_fail(st, error_r, "commit log: %s",
+		    strerror(errno));
+	flock(st->wal_fd, LOCK_UN);
+	if (store_wal_sync(st, st->wal_fd, end) < 0)
 		return store_fail(st, error_r, "commit log: %s",
 		    strerror(errno));
 	return 0;

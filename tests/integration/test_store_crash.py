@@ -137,6 +137,24 @@ def spool_files(s):
             for f in os.listdir(os.path.join(top, d))]
 
 
+def multiappend(s, msgs):
+    """one MULTIAPPEND of msgs into alice's INBOX (LITERAL+), answered OK
+    (its messages are flushed together)"""
+    sock = socket.create_connection(("127.0.0.1", s.port), timeout=20)
+    f = sock.makefile("rb")
+    assert f.readline().startswith(b"* OK")
+    cmd = b"l LOGIN alice secret\r\nm APPEND INBOX"
+    for m in msgs:
+        cmd += b" {%d+}\r\n" % len(m) + m
+    sock.sendall(cmd + b"\r\n")
+    lines = []
+    while not lines or not lines[-1].startswith(b"m "):
+        lines.append(f.readline())
+        assert lines[-1], lines
+    assert lines[-1].startswith(b"m OK"), lines
+    sock.close()
+
+
 def lose_unsynced(path):
     """what a power cut may take from a journal: the lines past its
     synced mark (never flushed by themselves: the commit log was), and
@@ -157,8 +175,9 @@ def test_power_cut_takes_unflushed_journal_lines(fresh):
     bytes and the users' journal lines written since their last
     checkpoint (each transaction flushed only the commit log): recovery
     writes the lines back from the log, then replays them - an LMTP
-    delivery to two users, an APPEND, a flag change - and the state is
-    what the clients were told"""
+    delivery to two users, a MULTIAPPEND (one flush for its messages), an
+    APPEND, a flag change - and the state is what the clients were
+    told"""
     s = lmtp_server()
     try:
         c = s.connect("alice", "secret")
@@ -183,6 +202,7 @@ def test_power_cut_takes_unflushed_journal_lines(fresh):
         lm.send(both + b".\r\n")
         assert [lm.reply()[0][:3] for _ in range(2)] == [b"250", b"250"]
         lm.s.close()
+        multiappend(s, [msg(f"multi{i}") for i in range(3)])
         c = s.connect("alice", "secret")
         c.append("INBOX", None, None, msg("late"))
         c.select("INBOX")
@@ -197,7 +217,7 @@ def test_power_cut_takes_unflushed_journal_lines(fresh):
             lose_unsynced(os.path.join(s.dir, "spool", "journal", u))
         # the small files written since: names, no bytes
         new = sorted(set(spool_files(s)) - old)
-        assert len(new) == 2
+        assert len(new) == 5
         for path in new:
             os.truncate(path, 0)
         s.log.close()
