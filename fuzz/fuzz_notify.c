@@ -58,6 +58,12 @@ store_msg_open(struct store *st, const char *guid, int *fd_r, size_t *len_r,
 	abort();
 }
 
+struct store_crd *
+store_crd_new(void)
+{
+	abort();
+}
+
 int
 store_msg_cache(struct store *st, struct store_crd *rd, uint32_t mboxid,
     const struct store_msg *m, const char *fields_r[3], const char **error_r)
