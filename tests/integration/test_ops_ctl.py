@@ -134,8 +134,11 @@ def who_rows(conf, *args):
 
 
 def test_who_and_kick(fresh):
-    # logged-in sessions stay in their worker between commands
-    srv = fresh(tls=True, extra_conf="wait_park_delay: 1h\n").start()
+    # logged-in sessions stay in their worker between commands, even
+    # while clients queue for a worker (under load bob's connection did,
+    # and park_on_backlog parked the active session: two parked)
+    srv = fresh(tls=True, extra_conf="wait_park_delay: 1h\n"
+                                     "park_on_backlog: no\n").start()
     srv.add_user("bob", "pw")
     conf = srv.conf
     active = Raw(srv.port)
