@@ -5,7 +5,12 @@
  * Accepting stops while the process holds as many connections as half
  * its descriptor limit allows (each costs the TCP fd and, once handed
  * off, a socketpair end); master's other tlsd processes take the clients
- * meanwhile, and this one reports itself busy.
+ * meanwhile, and this one reports itself busy.  When every one is full
+ * a new client waits in the listen backlog, unanswered and costing
+ * nothing, until a connection ends (master says maxchild is reached).
+ * Being full is logged once, and while connections come and go at the
+ * limit at most once a minute, with how often it was reached: not a line
+ * per client.
  *
  * Every failure of a connection is logged once, at its close, with the
  * address and the reason OpenSSL gave ("no shared cipher", "wrong
@@ -41,9 +46,12 @@
 #define CONN_PAUSE_MS 100   /* after EMFILE */
 #define CONN_LINGER_MS 1000
 #define CONN_TARPIT_MAX 1000
+#define CONN_FULL_LOG_MS 60000
 
 static size_t conn_n, conn_max, conn_tarpits;
 static int conn_lfd = -1, conn_full;
+static long long conn_full_logged_ms; /* 0: never */
+static unsigned conn_full_hits;	      /* since that line */
 static struct ev_io conn_lio;
 static struct ev_timer conn_pause;
 
@@ -60,18 +68,21 @@ tlsd_conn_room(void)
 }
 
 /* conn_limits - connections we may hold: half the descriptors master
- * gave us (master.conf maxfds=), less a reserve */
+ * gave us (master.conf maxfds=), less a reserve.  The reserve is kept
+ * whatever the limit: a small maxfds means few connections, never more
+ * than the descriptors allow (accept would fail with EMFILE) */
 static void
 conn_limits(void)
 {
 	struct rlimit rl;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 ||
-	    rl.rlim_cur < 2 * CONN_RESERVE_FDS)
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
 		rl.rlim_cur = 2 * CONN_RESERVE_FDS;
 	if (rl.rlim_cur > 1000000)
 		rl.rlim_cur = 1000000;
-	conn_max = ((size_t)rl.rlim_cur - CONN_RESERVE_FDS) / 2;
+	conn_max = rl.rlim_cur >= CONN_RESERVE_FDS + 4
+	    ? ((size_t)rl.rlim_cur - CONN_RESERVE_FDS) / 2
+	    : 1;
 	log_info("connections limited by open files: %zu", conn_max);
 }
 
@@ -89,6 +100,30 @@ conn_keepalive(int fd)
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
 }
 
+/* conn_full_log - the process is full: one line, then at most one a
+ * minute saying how often */
+static void
+conn_full_log(void)
+{
+	long long now = ev_now_ms();
+	char hits[64] = "";
+
+	conn_full_hits++;
+	if (conn_full_logged_ms != 0 &&
+	    now - conn_full_logged_ms < CONN_FULL_LOG_MS)
+		return;
+	if (conn_full_hits > 1)
+		snprintf(hits, sizeof(hits),
+		    " (reached %u times since the last such line)",
+		    conn_full_hits);
+	log_warn("holding %zu connections, the most open files allow "
+		 "limit=maxfds; new clients wait for another tlsd or a free "
+		 "slot%s",
+	    conn_n, hits);
+	conn_full_logged_ms = now;
+	conn_full_hits = 0;
+}
+
 /* conn_listen_set - accept or not, and tell master */
 static void
 conn_listen_set(int on)
@@ -100,9 +135,7 @@ conn_listen_set(int on)
 		log_error("listener: epoll: %m");
 	srv_status_send(on ? SRV_S_READY : SRV_S_BUSY);
 	if (!on)
-		log_warn("holding %zu connections, the most open files allow; "
-			 "other tlsd processes take new clients",
-		    conn_n);
+		conn_full_log();
 }
 
 struct tconn *

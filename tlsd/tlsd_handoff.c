@@ -269,7 +269,8 @@ ho_ctl_take(struct hctl *h, struct ipc_msg *m)
 	}
 	ipc_get_u32(m, TLSPROTO_FAILED, &failed);
 	if (!tlsd_conn_room() || tlsd_handoff_intern(handoff) == NULL) {
-		log_warn("STARTTLS refused: no room addr=%s", addr);
+		log_warn("STARTTLS refused: no room addr=%s limit=maxfds",
+		    addr);
 		return -1;
 	}
 	/* m is ho_msg: the answer reuses it */

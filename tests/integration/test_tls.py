@@ -6,6 +6,7 @@ import signal
 import socket
 import ssl
 import subprocess
+import threading
 import time
 
 import imaplib
@@ -828,3 +829,51 @@ def test_ocsp_for_another_certificate_is_refused(fresh):
         return f"tls_ocsp_file: {d}/ocsp.der\n"
     start_failure(fresh, conf, lambda d: f"tls_ocsp_file {d}/ocsp.der: no "
                   "status for the serial number of tls_server_cert")
+
+
+def test_session_cap_holds_new_clients_and_logs_once(fresh):
+    # maxfds=84 gives the one tlsd (84 - 64 reserved) / 2 = 10 sessions;
+    # the 11th client waits in the listen backlog unanswered until a
+    # session ends, the held ones go on, and being full is one log line
+    # however often it is reached again
+    s = fresh(tls=True)
+    s.tls_service = lambda: (
+        f'  imaps         cmd="tlsd" listen="127.0.0.1:{s.tls_port}"'
+        f' prefork=1 maxchild=1 maxfds=84'
+        f' handoff="{s.dir}/conf/socket/tlsd"\n')
+    s.write_master()
+    s.start()
+    held = [TlsRaw(s) for _ in range(10)]
+    assert s.wait_log("berth/tlsd[", "holding 10 connections", "limit=maxfds")
+    for i in range(3):
+        # connected (the kernel's backlog), its handshake not answered
+        tcp = socket.create_connection(("127.0.0.1", s.tls_port),
+                                       timeout=60)
+        got = {}
+
+        def handshake():
+            try:
+                t = client_ctx(s).wrap_socket(tcp,
+                                              server_hostname="localhost")
+                got["line"] = t.recv(200)
+                got["tls"] = t
+            except OSError as e:
+                got["error"] = e
+        th = threading.Thread(target=handshake)
+        th.start()
+        # the sessions it holds are served meanwhile
+        assert held[-1].cmd(b"n", b"NOOP")[-1].startswith(b"n OK")
+        held[i].cmd(b"z", b"LOGOUT")
+        held[i].close()
+        th.join(60)
+        assert got.get("line", b"").startswith(b"* OK"), got
+        held[i] = TlsRaw.__new__(TlsRaw)
+        held[i].s, held[i].buf = got["tls"], b""
+    # a later line of tlsd's: every earlier one is in the log by then
+    s.proc.send_signal(signal.SIGHUP)
+    assert s.wait_log("berth/tlsd[", "reloaded certificates connections=10")
+    assert s.log_count("berth/tlsd[", "holding 10 connections") == 1, \
+        s.logtext()
+    assert s.log_count("berth/tlsd[", "accept:") == 0
+    for c in held:
+        assert c.cmd(b"z", b"LOGOUT")[-1].startswith(b"z OK")
