@@ -183,7 +183,9 @@ def tls_idler(s, mailbox, tag=b"i1"):
 
 
 def test_idle_over_tls_parks_and_wakes(fresh):
-    s = fresh(tls=True, prefork=2, maxchild=6).start()
+    # maxidle=1: the workers the logins took go once the sessions park
+    # (by default master keeps a grown pool a minute)
+    s = fresh(tls=True, prefork=2, maxchild=6, maxidle=1).start()
     c = s.connect("alice", "secret")
     c.create("push")
     c.append("push", None, None, MSG)
