@@ -295,6 +295,81 @@ cmd_store_expect(uint32_t had, enum store_flag_op op, uint32_t flags)
 	return flags;
 }
 
+/* UIDs a STORE changes in one transaction: its memory (about 1 KB a
+ * message of results) and its transaction stay a batch's whatever the
+ * mailbox; 112 MB and one transaction of every record at 100,000 */
+#define CMD_STORE_BATCH 4096
+
+/* cmd_store_batch - the flags of uids[0..n) in one transaction, results
+ * into res, the UIDs UNCHANGEDSINCE kept added to *failed */
+static int
+cmd_store_batch(struct imap_session *s, const uint32_t *uids, size_t n,
+    enum store_flag_op op, uint32_t flags, struct buf *kw, uint64_t unchanged,
+    struct store_msg *res, uint32_t **failed, size_t *nfailed, const char **err)
+{
+	uint32_t *f = NULL;
+	size_t nf = 0;
+
+	if (store_set_flags(s->st, s->view.mboxid, uids, n, op, flags,
+		kw->len ? buf_cstr(kw) : NULL, unchanged, res, &f, &nf,
+		err) != 0)
+		return -1;
+	if (nf > 0) {
+		*failed =
+		    xreallocarray(*failed, *nfailed + nf, sizeof(**failed));
+		memcpy(*failed + *nfailed, f, nf * sizeof(*f));
+		*nfailed += nf;
+	}
+	free(f);
+	return 0;
+}
+
+/* cmd_store_report - the untagged FETCH of each changed message of
+ * res[0..n) the client is to see */
+static void
+cmd_store_report(struct imap_cmd *cmd, const struct store_msg *res, size_t n,
+    enum store_flag_op op, uint32_t flags, int silent, struct buf *lbuf)
+{
+	struct imap_session *s = cmd->s;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		uint32_t no;
+		int show;
+
+		if (res[i].uid == 0 || (no = view_msgno(s, res[i].uid)) == 0)
+			continue;
+		/* .SILENT: no FLAGS, unless others changed the system flags
+		 * meanwhile (what the client can work out differs from what
+		 * is); the new MODSEQ still goes (RFC 7162 3.2) */
+		show = !silent ||
+		    cmd_store_expect(s->view.msgs[no - 1].flags, op, flags) !=
+			res[i].flags;
+		if (show)
+			view_keywords_note(s, res[i].keywords);
+		if (show ||
+		    (s->condstore &&
+			s->view.msgs[no - 1].modseq != res[i].modseq)) {
+			io_printf(s, "* %u FETCH (", no);
+			if (cmd->uid || !show)
+				io_printf(s, "UID %u ", res[i].uid);
+			if (show) {
+				buf_reset(lbuf);
+				imap_flags_put(lbuf, res[i].flags,
+				    res[i].keywords,
+				    s->view.msgs[no - 1].recent);
+				io_printf(s, "FLAGS %s%s", buf_cstr(lbuf),
+				    s->condstore ? " " : "");
+			}
+			if (s->condstore)
+				io_printf(s, "MODSEQ (%llu)",
+				    (unsigned long long)res[i].modseq);
+			io_printf(s, ")\r\n");
+		}
+		cmd_view_note(s, &res[i]);
+	}
+}
+
 void
 cmd_store(struct imap_cmd *cmd)
 {
@@ -304,7 +379,7 @@ cmd_store(struct imap_cmd *cmd)
 	enum store_flag_op op;
 	uint32_t *uids = NULL, *failed = NULL, flags;
 	uint64_t unchanged = 0;
-	size_t n, nfailed = 0, i, ai = 1;
+	size_t n, nfailed = 0, i, ai = 1, b, nb;
 	const char *item, *err;
 	int silent, conditional = 0;
 
@@ -354,52 +429,23 @@ cmd_store(struct imap_cmd *cmd)
 		imap_bad(cmd, "Invalid flag list");
 		goto out;
 	}
-	res = xcalloc(n + 1, sizeof(*res));
+	res = xcalloc((n < CMD_STORE_BATCH ? n : CMD_STORE_BATCH) + 1,
+	    sizeof(*res));
 	if (conditional && unchanged == 0) {
 		/* UNCHANGEDSINCE 0 fails for every message (RFC 7162
 		 * 3.1.3): nothing is changed */
 		failed = n ? xmemdup(uids, n * sizeof(*uids)) : NULL;
 		nfailed = n;
-	} else if (store_set_flags(s->st, s->view.mboxid, uids, n, op, flags,
-		       kw.len ? buf_cstr(&kw) : NULL, unchanged, res, &failed,
-		       &nfailed, &err) != 0) {
-		imap_no(cmd, "[SERVERBUG] %s", err);
-		goto out;
+		n = 0;
 	}
-	for (i = 0; i < n; i++) {
-		uint32_t no;
-		int show;
-
-		if (res[i].uid == 0 || (no = view_msgno(s, res[i].uid)) == 0)
-			continue;
-		/* .SILENT: no FLAGS, unless others changed the system flags
-		 * meanwhile (what the client can work out differs from what
-		 * is); the new MODSEQ still goes (RFC 7162 3.2) */
-		show = !silent ||
-		    cmd_store_expect(s->view.msgs[no - 1].flags, op, flags) !=
-			res[i].flags;
-		if (show)
-			view_keywords_note(s, res[i].keywords);
-		if (show ||
-		    (s->condstore &&
-			s->view.msgs[no - 1].modseq != res[i].modseq)) {
-			io_printf(s, "* %u FETCH (", no);
-			if (cmd->uid || !show)
-				io_printf(s, "UID %u ", res[i].uid);
-			if (show) {
-				buf_reset(&line);
-				imap_flags_put(&line, res[i].flags,
-				    res[i].keywords,
-				    s->view.msgs[no - 1].recent);
-				io_printf(s, "FLAGS %s%s", buf_cstr(&line),
-				    s->condstore ? " " : "");
-			}
-			if (s->condstore)
-				io_printf(s, "MODSEQ (%llu)",
-				    (unsigned long long)res[i].modseq);
-			io_printf(s, ")\r\n");
+	for (b = 0; b < n; b += nb) {
+		nb = n - b < CMD_STORE_BATCH ? n - b : CMD_STORE_BATCH;
+		if (cmd_store_batch(s, uids + b, nb, op, flags, &kw, unchanged,
+			res, &failed, &nfailed, &err) != 0) {
+			imap_no(cmd, "[SERVERBUG] %s", err);
+			goto out;
 		}
-		cmd_view_note(s, &res[i]);
+		cmd_store_report(cmd, res, nb, op, flags, silent, &line);
 	}
 	if (nfailed > 0) {
 		buf_reset(&line);
