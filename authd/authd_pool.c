@@ -68,6 +68,26 @@ pool_call(struct authd_job *j)
 	}
 }
 
+/* pool_lock, pool_unlock - pool_mu; a failure is our bug (a default
+ * mutex fails only when it is not one) */
+static void
+pool_lock(void)
+{
+	int r;
+
+	if ((r = pthread_mutex_lock(&pool_mu)) != 0)
+		log_panic("backend pool lock: %s", strerror(r));
+}
+
+static void
+pool_unlock(void)
+{
+	int r;
+
+	if ((r = pthread_mutex_unlock(&pool_mu)) != 0)
+		log_panic("backend pool unlock: %s", strerror(r));
+}
+
 static void *
 pool_thread(void *arg)
 {
@@ -75,15 +95,16 @@ pool_thread(void *arg)
 	uint64_t one = 1;
 
 	(void)arg;
-	pthread_mutex_lock(&pool_mu);
+	pool_lock();
 	for (;;) {
 		while (pool_todo == NULL)
-			pthread_cond_wait(&pool_cv, &pool_mu);
+			if (pthread_cond_wait(&pool_cv, &pool_mu) != 0)
+				log_panic("backend pool wait failed");
 		j = pool_todo;
 		pool_todo = j->next;
-		pthread_mutex_unlock(&pool_mu);
+		pool_unlock();
 		pool_call(j);
-		pthread_mutex_lock(&pool_mu);
+		pool_lock();
 		j->next = pool_done;
 		pool_done = j;
 		/* a full eventfd counter still wakes the loop */
@@ -106,12 +127,14 @@ pool_spawn(void)
 		return -1;
 	/* signals stay with the main thread */
 	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
+	if (pthread_sigmask(SIG_SETMASK, &all, &old) != 0)
+		return -1;
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	r = pthread_create(&tid, &attr, pool_thread, NULL);
 	pthread_attr_destroy(&attr);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (pthread_sigmask(SIG_SETMASK, &old, NULL) != 0)
+		log_panic("cannot restore the signal mask");
 	if (r != 0) {
 		log_error("cannot start a backend thread: %s", strerror(r));
 		return -1;
@@ -162,11 +185,12 @@ authd_pool_run(struct authd_job *j, long long now_ms)
 	j->started_ms = now_ms;
 	j->rnext = pool_running;
 	pool_running = j;
-	pthread_mutex_lock(&pool_mu);
+	pool_lock();
 	j->next = pool_todo;
 	pool_todo = j;
-	pthread_cond_signal(&pool_cv);
-	pthread_mutex_unlock(&pool_mu);
+	if (pthread_cond_signal(&pool_cv) != 0)
+		log_panic("backend pool signal failed");
+	pool_unlock();
 	return 0;
 }
 
@@ -200,10 +224,10 @@ authd_pool_collect(void)
 
 	if (read(pool_efd, &n, sizeof(n)) < 0 && errno != EAGAIN)
 		log_error("eventfd read: %m");
-	pthread_mutex_lock(&pool_mu);
+	pool_lock();
 	list = pool_done;
 	pool_done = NULL;
-	pthread_mutex_unlock(&pool_mu);
+	pool_unlock();
 	while ((j = list) != NULL) {
 		list = j->next;
 		pool_unrun(j);

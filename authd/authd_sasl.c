@@ -148,7 +148,10 @@ authd_sasl_mutex_alloc(void)
 {
 	pthread_mutex_t *m = xmalloc(sizeof(*m));
 
-	pthread_mutex_init(m, NULL);
+	if (pthread_mutex_init(m, NULL) != 0) {
+		free(m);
+		return NULL; /* libsasl2 reports a mutex it could not have */
+	}
 	return m;
 }
 

@@ -67,10 +67,12 @@ authd_listen(void)
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		log_fatal("socket: %m");
-	unlink(path);
+	if (unlink(path) < 0 && errno != ENOENT)
+		log_fatal("unlink %s: %m", path);
 	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0)
 		log_fatal("bind %s: %m", path);
-	chmod(path, 0600);
+	if (chmod(path, 0600) < 0)
+		log_fatal("chmod %s: %m", path);
 	if (listen(fd, 1024) < 0)
 		log_fatal("listen %s: %m", path);
 	log_info("listening on %s", path);

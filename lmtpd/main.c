@@ -63,8 +63,9 @@ lmtpd_on_stop(int sig)
 	int saved = errno, fd = lmtpd_client_fd;
 
 	lmtpd_stop = sig;
+	/* ends the session's reads; a socket already gone needs nothing */
 	if (fd >= 0)
-		shutdown(fd, SHUT_RD);
+		(void)shutdown(fd, SHUT_RD);
 	if (lmtpd_wake[1] >= 0)
 		(void)!write(lmtpd_wake[1], "", 1);
 	errno = saved;
@@ -107,9 +108,11 @@ lmtpd_signals(void)
 		sigaddset(&sa.sa_mask, stops[i]);
 	sa.sa_handler = lmtpd_on_stop;
 	for (i = 0; i < sizeof(stops) / sizeof(stops[0]); i++)
-		sigaction(stops[i], &sa, NULL);
+		if (sigaction(stops[i], &sa, NULL) < 0)
+			log_fatal("sigaction: %m");
 	sa.sa_handler = lmtpd_on_trim;
-	sigaction(SRV_TRIM_SIGNAL, &sa, NULL);
+	if (sigaction(SRV_TRIM_SIGNAL, &sa, NULL) < 0)
+		log_fatal("sigaction: %m");
 	signal(SIGPIPE, SIG_IGN);
 	atexit(lmtpd_exit_close);
 }
@@ -137,8 +140,9 @@ lmtpd_session_run(int fd)
 	 * fd accept just gave us cannot fail */
 	(void)!net_set_nonblock(fd, 1);
 	lmtpd_client_fd = fd;
+	/* stopping: the session ends at its next read, or already has */
 	if (lmtpd_stop)
-		shutdown(fd, SHUT_RD);
+		(void)shutdown(fd, SHUT_RD);
 	log_info("connect session=%s addr=%s", s.id, s.addr);
 	lmtp_serve(&s);
 	if (lmtpd_stop && !s.quit) {

@@ -178,10 +178,13 @@ ctl_run(const struct ctl_cmd *c, int argc, char **argv)
 	sigaddset(&stops, SIGTERM);
 	sigaddset(&stops, SIGINT);
 	sigaddset(&stops, SIGHUP);
-	sigprocmask(SIG_BLOCK, &stops, &old);
+	if (sigprocmask(SIG_BLOCK, &stops, &old) < 0)
+		return ctl_error("sigprocmask: %s", strerror(errno));
 	r = c->fn(argc, argv);
-	fflush(stdout);
-	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (fflush(stdout) == EOF && r == 0)
+		r = ctl_error("stdout: %s", strerror(errno));
+	if (sigprocmask(SIG_SETMASK, &old, NULL) < 0 && r == 0)
+		r = ctl_error("sigprocmask: %s", strerror(errno));
 	return r;
 }
 

@@ -10,6 +10,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -55,9 +56,10 @@ ctl_backup(int argc, char **argv)
 		return ctl_usage_error("backup", "one directory");
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = ctl_backup_sig;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	if (sigaction(SIGINT, &sa, NULL) < 0 ||
+	    sigaction(SIGTERM, &sa, NULL) < 0 ||
+	    sigaction(SIGHUP, &sa, NULL) < 0)
+		return ctl_error("backup: sigaction: %s", strerror(errno));
 	if (store_open(cfg_str("configdirectory"), ctl_partition(),
 		STORE_OPEN_CREATE, &st, &oerr) < 0)
 		return ctl_error("backup: %s", oerr.msg);

@@ -93,9 +93,15 @@ ctl_lmtp_connect(struct ctl_lmtp *c)
 		free(def);
 		return -1;
 	}
+	if (setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
+	    setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0) {
+		fprintf(stderr, "berthctl: deliver: %s: %s\n", path,
+		    strerror(errno));
+		(void)close(c->fd); /* nothing was written on it */
+		free(def);
+		return -1;
+	}
 	free(def);
-	setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	if ((c->in = fdopen(dup(c->fd), "r")) == NULL)
 		return -1;
 	buf_init(&c->out, 0);

@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <db.h>
+#include <errno.h>
 #include <sasl/sasl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -140,7 +141,8 @@ ctl_user_remove_mail(const char *user)
 	sigaddset(&stops, SIGTERM);
 	sigaddset(&stops, SIGINT);
 	sigaddset(&stops, SIGHUP);
-	sigprocmask(SIG_BLOCK, &stops, &old);
+	if (sigprocmask(SIG_BLOCK, &stops, &old) < 0)
+		return ctl_error("sigprocmask: %s", strerror(errno));
 	r = store_open(cfg_str("configdirectory"), ctl_partition(),
 	    STORE_OPEN_CREATE, &st, &err);
 	if (r == 0) {
@@ -150,7 +152,8 @@ ctl_user_remove_mail(const char *user)
 			err_set(&err, "%s", e);
 		store_close(&st);
 	}
-	sigprocmask(SIG_SETMASK, &old, NULL);
+	/* the mask as it was: a failure here changes nothing done */
+	(void)sigprocmask(SIG_SETMASK, &old, NULL);
 	if (r != 0)
 		return ctl_error("user %s deleted, but its mailboxes were not "
 				 "(%zu removed): %s",
@@ -238,8 +241,8 @@ ctl_user(int argc, char **argv)
 	}
 	sasl_dispose(&conn);
 	sasl_done();
-	if (path)
-		chmod(path, 0640);
+	if (path != NULL && chmod(path, 0640) < 0)
+		return ctl_error("chmod %s: %s", path, strerror(errno));
 	if (strcmp(argv[1], "delete") == 0 && keep)
 		printf("user %s deleted; mailboxes kept (berthctl mailbox "
 		       "list %s)\n",

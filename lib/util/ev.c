@@ -95,7 +95,8 @@ ev_io_del(struct ev_io *io)
 {
 	if (io->fd < 0)
 		return;
-	epoll_ctl(ev_ep, EPOLL_CTL_DEL, io->fd, NULL);
+	/* fails only for an fd already closed, which epoll has dropped */
+	(void)epoll_ctl(ev_ep, EPOLL_CTL_DEL, io->fd, NULL);
 	io->fd = -1;
 }
 

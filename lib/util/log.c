@@ -101,7 +101,9 @@ log_devlog_missing(void)
 			(size_t)n < sizeof(line) ? (size_t)n
 						 : sizeof(line) - 1) < 0)
 			n = 0; /* nowhere left to say it */
-		setenv(LOG_NODEVLOG_ENV, "1", 1);
+		/* only spares the children a second attempt: ENOMEM is harmless
+		 */
+		(void)setenv(LOG_NODEVLOG_ENV, "1", 1);
 	}
 	return 1;
 }

@@ -34,13 +34,16 @@ net_bind_unix_type(const char *path, int type, int mode, struct err *err)
 	strcpy(sun.sun_path, path);
 	if ((fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0)) < 0)
 		goto fail;
-	unlink(path);
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
-		close(fd);
-		goto fail;
-	}
-	chmod(path, (mode_t)mode);
+	if (unlink(path) < 0 && errno != ENOENT)
+		goto fail_close;
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
+	    chmod(path, (mode_t)mode) < 0)
+		goto fail_close;
 	return fd;
+fail_close:
+	err_set(err, "%s: %s", path, strerror(errno));
+	(void)close(fd); /* never listened on */
+	return -1;
 fail:
 	return err_set(err, "%s: %s", path, strerror(errno));
 }
@@ -121,13 +124,15 @@ net_bind(const char *spec, struct err *err)
 	fd = socket(res->ai_family, res->ai_socktype | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		goto syserr;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) < 0)
+		goto syserr;
 	if (res->ai_family == AF_INET6) {
 		/* a wildcard listener takes IPv4 too; a named one only v6 */
 		int v6only = h != NULL;
 
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only,
-		    sizeof(v6only));
+		if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only,
+			sizeof(v6only)) < 0)
+			goto syserr;
 	}
 	if (bind(fd, res->ai_addr, res->ai_addrlen) < 0)
 		goto syserr;

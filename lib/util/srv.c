@@ -55,8 +55,10 @@ srv_crash(int sig)
 	if (write(2, msg, sizeof(msg) - 1) < 0)
 		_exit(128 + sig);
 	backtrace_symbols_fd(frames, n, 2);
-	signal(sig, SIG_DFL);
-	raise(sig);
+	/* the default action ends the process; if either fails, the
+	 * handler returns and the fault repeats with no handler left */
+	(void)signal(sig, SIG_DFL);
+	(void)raise(sig);
 }
 
 void
