@@ -262,42 +262,67 @@ thr_prune(struct thr *t, size_t first, size_t parent, int root)
 }
 
 /* thr_group - RFC 5256 3 step 5: root-set members of one base subject
- * gathered; returns the new first of the root set */
+ * gathered; returns the new first of the root set.  The members and
+ * their subjects are taken once, before any is moved: gathering
+ * reorders a dummy's children, which would change the subject its
+ * first child lends it, and a dummy made here is never a member. */
 static size_t
 thr_group(struct thr *t, size_t first)
 {
 	struct htab *subj = htab_new();
 	const struct sort_item *it, *ot;
-	size_t c, o, d, next, head, *pp, k, last;
-	uintptr_t v;
+	const struct sort_item **key = NULL;
+	size_t *v = NULL, n = 0, i, c, o, d, head, *pp, k, last;
+	uintptr_t got;
 
 	for (c = first; c != THR_NONE; c = t->n[c].next) {
-		if ((it = thr_first(t, c)) == NULL || it->str[0][0] == '\0')
+		v = xreallocarray(v, n + 1, sizeof(*v));
+		key = xreallocarray(key, n + 1, sizeof(*key));
+		v[n] = c;
+		key[n++] = thr_first(t, c);
+	}
+	for (i = 0; i < n; i++) {
+		c = v[i];
+		if ((it = key[i]) == NULL || it->str[0][0] == '\0')
 			continue;
-		v = (uintptr_t)htab_get(subj, it->str[0], strlen(it->str[0]));
-		if (v != 0) {
-			o = (size_t)v - 1;
-			ot = thr_first(t, o);
+		got = (uintptr_t)htab_get(subj, it->str[0], strlen(it->str[0]));
+		if (got != 0) {
+			/* a dummy beats a message; a non-reply message
+			 * beats a reply message */
+			o = v[got - 1];
+			ot = key[got - 1];
 			if (!(t->n[c].msg == NULL && t->n[o].msg != NULL) &&
-			    !(ot->reply && !it->reply))
+			    !(t->n[o].msg != NULL && ot->reply && !it->reply))
 				continue;
 		}
 		htab_put(subj, it->str[0], strlen(it->str[0]),
-		    (void *)(uintptr_t)(c + 1));
+		    (void *)(uintptr_t)(i + 1));
+	}
+	/* from here on the table holds container + 1: the winner, or
+	 * the dummy made to hold it */
+	for (i = 0; i < n; i++) {
+		if ((it = key[i]) == NULL || it->str[0][0] == '\0')
+			continue;
+		got = (uintptr_t)htab_get(subj, it->str[0], strlen(it->str[0]));
+		if (got != 0 && got - 1 < n && v[got - 1] != THR_NONE)
+			htab_put(subj, it->str[0], strlen(it->str[0]),
+			    (void *)(uintptr_t)(v[got - 1] + 1 + n));
 	}
 	head = first;
-	for (c = first; c != THR_NONE; c = next) {
-		next = t->n[c].next;
-		if ((it = thr_first(t, c)) == NULL || it->str[0][0] == '\0')
+	for (i = 0; i < n; i++) {
+		c = v[i];
+		if ((it = key[i]) == NULL || it->str[0][0] == '\0')
 			continue;
-		v = (uintptr_t)htab_get(subj, it->str[0], strlen(it->str[0]));
-		if (v == 0 || (o = (size_t)v - 1) == c)
+		got = (uintptr_t)htab_get(subj, it->str[0], strlen(it->str[0]));
+		/* c already gathered under a dummy made for it */
+		if (got <= n || (o = (size_t)got - 1 - n) == c ||
+		    t->n[c].parent != THR_NONE)
 			continue;
 		ot = thr_first(t, o);
 		/* c leaves the root set */
 		for (pp = &head; *pp != c; pp = &t->n[*pp].next)
 			;
-		*pp = next;
+		*pp = t->n[c].next;
 		t->n[c].next = THR_NONE;
 		if (t->n[o].msg == NULL && t->n[c].msg == NULL) {
 			/* two dummies: c's children join o's */
@@ -305,7 +330,9 @@ thr_group(struct thr *t, size_t first)
 				last = t->n[k].next;
 				thr_link(t, o, k);
 			}
-		} else if (t->n[o].msg == NULL || (it->reply && !ot->reply)) {
+			t->n[c].child = THR_NONE;
+		} else if (t->n[o].msg == NULL ||
+		    (it->reply && ot != NULL && !ot->reply)) {
 			thr_link(t, o, c);
 		} else {
 			/* a new dummy holds both, where o was */
@@ -315,15 +342,15 @@ thr_group(struct thr *t, size_t first)
 			*pp = d;
 			t->n[d].next = t->n[o].next;
 			t->n[o].next = THR_NONE;
-			if (next == o)
-				next = d;
 			thr_link(t, d, o);
 			thr_link(t, d, c);
 			htab_put(subj, it->str[0], strlen(it->str[0]),
-			    (void *)(uintptr_t)(d + 1));
+			    (void *)(uintptr_t)(d + 1 + n));
 		}
 	}
 	htab_free(&subj);
+	free(v);
+	free(key);
 	return head;
 }
 

@@ -92,6 +92,28 @@ def test_thread_subject_groups_two_originals(server):
     r.close()
 
 
+def test_thread_subject_gathering_keeps_every_message(server):
+    """a root dummy whose first child names the subject gathers the
+    originals and replies of that subject; every message is answered
+    once (gathering reordered the dummy's children, whose first then
+    lent it another subject: the dummy was moved under a thread of its
+    own subject and five messages dropped out of the answer)"""
+    r = login(server)
+    ok(r.cmd(b"c", b"CREATE thr3"))
+    for m in (
+            mail(1, b"Loop"),
+            mail(2, b"Re: Loop", None, b"<i@x>"),
+            mail(9, b"Re:  <a@x>", None, b"<i@x>"),
+            mail(4, b"Loop"),
+            mail(5, b"Loop"),
+            mail(6, b"Re:  <a@x>")):
+        append(r, b"thr3", m)
+    ok(r.cmd(b"s", b"SELECT thr3"))
+    out = ok(r.cmd(b"t", b"THREAD REFERENCES US-ASCII ALL"))
+    assert out[0] == b"* THREAD ((1)(2)(4)(5)(3))(6)", out
+    r.close()
+
+
 def test_esort(server):
     r = login(server)
     ok(r.cmd(b"c", b"CREATE es"))
