@@ -236,6 +236,7 @@ struct store_jline {
 	char *line;
 };
 void store_jnl_reset(struct store *st);
+void store_jnl_unesc(char *s);
 void store_jnl_mbox(struct store *st, const char *user, const char *name,
     const struct store_mrec *rec);
 void store_jnl_mbox_gone(struct store *st, const char *user, uint32_t id);

@@ -210,7 +210,8 @@ store_jnl_esc(struct buf *b, const char *s)
 	}
 }
 
-static void
+/* store_jnl_unesc - %XX undone in place (journal and commit log) */
+void
 store_jnl_unesc(char *s)
 {
 	char *o = s;

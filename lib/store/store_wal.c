@@ -404,24 +404,6 @@ out:
 	return r;
 }
 
-/* store_wal_unesc - %XX undone in place */
-static void
-store_wal_unesc(char *s)
-{
-	char *o = s;
-	unsigned int c;
-
-	for (; *s; s++) {
-		if (*s == '%' && sscanf(s + 1, "%2X", &c) == 1) {
-			*o++ = (char)c;
-			s += 2;
-		} else {
-			*o++ = *s;
-		}
-	}
-	*o = '\0';
-}
-
 /* store_wal_record - the record at p (before end): its fields into f
  * (the line copied into *line_r) and the text; the record's length, 0
  * when it is not a whole record */
@@ -497,7 +479,7 @@ store_wal_replay(struct store *st, const char **error_r)
 		records++;
 		if (sscanf(f[1], "%llu", &ino) == 1 &&
 		    sscanf(f[2], "%llu", &off) == 1) {
-			store_wal_unesc(f[5]);
+			store_jnl_unesc(f[5]);
 			k = store_jnl_restore(st, f[5], (ino_t)ino, off, text,
 			    len, error_r);
 			if (k < 0)
