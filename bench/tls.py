@@ -242,10 +242,58 @@ def cpu_by_prog(pids):
     return out
 
 
+def tls_facts(port):
+    """what a handshake with the server negotiates, as the bench's client
+    (Python's ssl: OpenSSL's defaults) sees it, plus the key exchange
+    group and signature from openssl s_client with the same defaults:
+    {"tls_version", "tls_cipher", "tls_group", "tls_sig", "tls_key"}"""
+    out = {}
+    with socket.create_connection(("127.0.0.1", port), 10) as s:
+        with client_ctx().wrap_socket(s) as t:
+            read_greeting(t)
+            out["tls_version"] = t.version()
+            out["tls_cipher"] = t.cipher()[0]
+    r = subprocess.run(["openssl", "s_client", "-connect",
+                        f"127.0.0.1:{port}", "-brief"],
+                       stdin=subprocess.DEVNULL, capture_output=True,
+                       text=True, timeout=20)
+    for ln in r.stderr.splitlines() + r.stdout.splitlines():
+        k, _, v = ln.partition(":")
+        v = v.strip().replace(" ", "")
+        if k in ("Server Temp Key", "Negotiated TLS1.3 group"):
+            out["tls_group"] = v
+        elif k == "Peer signature type":
+            out["tls_sig"] = v
+    r = subprocess.run(["openssl", "x509", "-noout", "-text", "-in",
+                        certificate()[0]], capture_output=True, text=True)
+    for ln in r.stdout.splitlines():
+        if "Public Key Algorithm" in ln or "Public-Key:" in ln:
+            out["tls_key"] = (out.get("tls_key", "") + ln.split(":")[-1]
+                              .strip().replace(" ", ""))
+    return out
+
+
+def hs_perf_start(peer, kind):
+    """BENCH_PERF=DIR: perf record -a -g over a handshake phase into
+    DIR/<server>-hs-<kind>.data (the server's functions by process:
+    perf report --comm tlsd); or None"""
+    d = os.environ.get("BENCH_PERF")
+    if not d:
+        return None
+    os.makedirs(d, exist_ok=True)
+    return subprocess.Popen(["perf", "record", "-q", "-a", "-g", "-F",
+                             "999", "-o",
+                             os.path.join(d, f"{peer.name}-hs-{kind}.data")],
+                            stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+
+
 def handshakes(peer, seconds, procs, threads, resume):
     """one kind of handshake for seconds; rates, latencies and the
     server's CPU per handshake by program"""
     port = peer.tls_port
+    key = "resumed" if resume else "full"
+    prof = hs_perf_start(peer, key)
     cpu0 = cpu_by_prog(peer.tree())
     q = mp.Queue()
     ps = [mp.Process(target=hs_worker, args=(port, seconds, resume, i,
@@ -262,8 +310,8 @@ def handshakes(peer, seconds, procs, threads, resume):
     res = sum(g[1] for g in got)
     err = sum(g[2] for g in got)
     lat = [x for g in got for x in g[3]]
-    key = "resumed" if resume else "full"
     cpu1 = cpu_by_prog(peer.tree())
+    perf_stop(prof)
     used = {c: cpu1[c] - cpu0.get(c, 0) for c in cpu1}
     out = {f"hs_{key}_per_s": round((res if resume else ok) / el, 1),
            f"hs_{key}_errors": err}
@@ -410,6 +458,7 @@ def run(name, args, n=None):
             # steady state (berth's worker pool grows to the connections
             # in flight, Dovecot's imap-login to process_min_avail)
             handshakes(peer, args.warmup, args.procs, args.threads, False)
+            res.update(tls_facts(peer.tls_port))
             for resume in (False, True):
                 res.update(handshakes(peer, args.seconds, args.procs,
                                       args.threads, resume))
@@ -426,7 +475,8 @@ def run(name, args, n=None):
     return res
 
 
-HS_KEYS = ["hs_full_per_s", "hs_full_load_avg", "hs_resumed_load_avg", "hs_full_p50_ms", "hs_full_p99_ms",
+HS_KEYS = ["tls_version", "tls_cipher", "tls_group", "tls_sig", "tls_key",
+           "hs_full_per_s", "hs_full_load_avg", "hs_resumed_load_avg", "hs_full_p50_ms", "hs_full_p99_ms",
            "hs_full_errors", "hs_full_cpu_us", "hs_full_cpu_us_by_prog",
            "hs_resumed_per_s", "hs_resumed_pct", "hs_resumed_p50_ms",
            "hs_resumed_p99_ms", "hs_resumed_errors", "hs_resumed_cpu_us",

@@ -138,8 +138,10 @@ conn_listen_set(int on)
 		conn_full_log();
 }
 
-struct tconn *
-tlsd_conn_new(int fd, const char *addr, int port)
+/* conn_make - a connection for fd; its TCP options set unless it
+ * inherited them from our listener */
+static struct tconn *
+conn_make(int fd, const char *addr, int port, int inherited)
 {
 	struct tconn *c = xcalloc(1, sizeof(*c));
 
@@ -150,10 +152,17 @@ tlsd_conn_new(int fd, const char *addr, int port)
 	snprintf(c->addr, sizeof(c->addr), "%s", addr);
 	c->handoff = tlsd_handoff_intern(NULL);
 	conn_n++;
-	conn_keepalive(fd);
+	if (!inherited)
+		conn_keepalive(fd);
 	if (!tlsd_conn_room())
 		conn_listen_set(0);
 	return c;
+}
+
+struct tconn *
+tlsd_conn_new(int fd, const char *addr, int port)
+{
+	return conn_make(fd, addr, port, 0);
 }
 
 void
@@ -411,7 +420,7 @@ conn_accept(struct ev_io *io, unsigned events, void *ctx)
 			return;
 		}
 		net_addr_str((struct sockaddr *)&ss, addr, sizeof(addr), &port);
-		tlsd_conn_accepted(tlsd_conn_new(fd, addr, port));
+		tlsd_conn_accepted(conn_make(fd, addr, port, 1));
 	}
 }
 
@@ -422,6 +431,9 @@ tlsd_conn_listen(int lfd)
 	if (lfd < 0)
 		return;
 	conn_lfd = lfd;
+	/* accepted sockets inherit keep-alive and TCP_NODELAY from the
+	 * listener (Linux copies them): five system calls less a client */
+	conn_keepalive(lfd);
 	if (net_set_nonblock(lfd, 1) < 0 ||
 	    ev_io_add(&conn_lio, lfd, EV_READ, conn_accept, NULL) < 0)
 		log_fatal("listener: %m");

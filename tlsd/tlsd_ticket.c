@@ -11,7 +11,9 @@
  * or the previous one's (then renewed); so keys rotate by themselves, the
  * same in every process, and a ticket lives between one and two periods
  * (OpenSSL also refuses a session older than tls_session_timeout).
- * tls_session_timeout: 0 issues no tickets.
+ * tls_session_timeout: 0 issues no tickets.  A period's keys are
+ * derived on first use and kept (the current and the previous period's),
+ * and the cipher fetched once: a ticket costs its own encryption only.
  */
 #include "config.h"
 
@@ -26,6 +28,7 @@
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/rand.h>
 #include <openssl/ssl.h>
 
 #include "cfg.h"
@@ -36,6 +39,20 @@
 
 static unsigned char ticket_secret[TICKET_SECRET];
 static char ticket_err[1200];
+
+/* the keys of one period, derived once (a handshake issues one or two
+ * tickets and a resumption checks one: deriving three HMACs and fetching
+ * the cipher for each showed in perf of full handshakes) */
+struct ticket_keys {
+	uint64_t period;
+	int valid;
+	unsigned char name[16], aes[32], mac[32];
+};
+
+/* the current period's and the previous one's, by period parity */
+static struct ticket_keys ticket_cache[2];
+static EVP_CIPHER *ticket_aes;
+static long long ticket_len_s;
 
 /* ticket_derive - HMAC-SHA256(secret, label || period) */
 static void
@@ -52,63 +69,76 @@ ticket_derive(const char *label, uint64_t period, unsigned char out[32])
 	HMAC(EVP_sha256(), ticket_secret, TICKET_SECRET, in, n + 8, out, &olen);
 }
 
+/* ticket_get - period's keys, derived on first use */
+static const struct ticket_keys *
+ticket_get(uint64_t period)
+{
+	struct ticket_keys *k = &ticket_cache[period & 1];
+	unsigned char n[32];
+
+	if (k->valid && k->period == period)
+		return k;
+	OPENSSL_cleanse(k, sizeof(*k));
+	ticket_derive("berth-name", period, n);
+	memcpy(k->name, n, sizeof(k->name));
+	ticket_derive("berth-aes", period, k->aes);
+	ticket_derive("berth-mac", period, k->mac);
+	k->period = period;
+	k->valid = 1;
+	return k;
+}
+
 static uint64_t
 ticket_period(void)
 {
-	long long len = cfg_duration_ms("tls_session_timeout") / 1000;
-
-	if (len < 60)
-		len = 60;
-	return (uint64_t)time(NULL) / (uint64_t)len;
+	return (uint64_t)time(NULL) / (uint64_t)ticket_len_s;
 }
 
-/* ticket_keys - cipher and MAC set up with period's keys */
+/* ticket_keys - cipher and MAC set up with k */
 static int
-ticket_keys(uint64_t period, const unsigned char *iv, EVP_CIPHER_CTX *cctx,
-    EVP_MAC_CTX *hctx, int enc)
+ticket_keys(const struct ticket_keys *k, const unsigned char *iv,
+    EVP_CIPHER_CTX *cctx, EVP_MAC_CTX *hctx, int enc)
 {
-	unsigned char aes[32], mac[32];
 	OSSL_PARAM params[2];
-	int ok;
 
-	ticket_derive("berth-aes", period, aes);
-	ticket_derive("berth-mac", period, mac);
 	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
 	    (char *)"SHA256", 0);
 	params[1] = OSSL_PARAM_construct_end();
-	ok = EVP_MAC_init(hctx, mac, sizeof(mac), params) == 1 &&
-	    (enc ? EVP_EncryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, aes, iv)
-		 : EVP_DecryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, aes,
-		       iv)) == 1;
-	OPENSSL_cleanse(aes, sizeof(aes));
-	OPENSSL_cleanse(mac, sizeof(mac));
-	return ok ? 0 : -1;
+	if (EVP_MAC_init(hctx, k->mac, sizeof(k->mac), params) != 1)
+		return -1;
+	return (enc ? EVP_EncryptInit_ex(cctx, ticket_aes, NULL, k->aes, iv)
+		    : EVP_DecryptInit_ex(cctx, ticket_aes, NULL, k->aes, iv)) ==
+		1
+	    ? 0
+	    : -1;
 }
 
 /* ticket_cb - OpenSSL's ticket key callback: 1 use, 2 use and renew, 0
- * unknown key (a full handshake), -1 error */
+ * not ours (a full handshake follows), -1 error */
 static int
 ticket_cb(SSL *ssl, unsigned char name[16], unsigned char *iv,
     EVP_CIPHER_CTX *cctx, EVP_MAC_CTX *hctx, int enc)
 {
-	unsigned char n[32];
+	const struct ticket_keys *k;
 	uint64_t now = ticket_period(), p;
 	int i;
 
+	(void)ssl;
 	if (enc) {
-		ticket_derive("berth-name", now, n);
-		memcpy(name, n, 16);
-		if (getrandom(iv, 16, 0) != 16 ||
-		    ticket_keys(now, iv, cctx, hctx, 1) < 0)
+		k = ticket_get(now);
+		memcpy(name, k->name, 16);
+		/* OpenSSL's generator: no system call per ticket */
+		if (RAND_bytes(iv, 16) != 1 ||
+		    ticket_keys(k, iv, cctx, hctx, 1) < 0)
 			return -1;
 		return 1;
 	}
 	for (i = 0; i < 2 && (uint64_t)i <= now; i++) {
 		p = now - (uint64_t)i;
-		ticket_derive("berth-name", p, n);
-		if (memcmp(name, n, 16) != 0)
+		k = ticket_get(p);
+		if (CRYPTO_memcmp(name, k->name, 16) != 0)
 			continue;
-		if (ticket_keys(p, iv, cctx, hctx, 0) < 0)
+		if (ticket_keys(k, iv, cctx, hctx, 0) < 0)
 			return -1;
 		return i == 0 ? 1 : 2;
 	}
@@ -181,6 +211,14 @@ tlsd_ticket_setup(SSL_CTX *ctx)
 		SSL_CTX_set_num_tickets(ctx, 0);
 		return;
 	}
+	if (ticket_len_s != (t < 60 ? 60 : t)) {
+		/* a reload changed the periods: keys of the new ones */
+		OPENSSL_cleanse(ticket_cache, sizeof(ticket_cache));
+		ticket_len_s = t < 60 ? 60 : t;
+	}
+	if (ticket_aes == NULL &&
+	    (ticket_aes = EVP_CIPHER_fetch(NULL, "AES-256-CBC", NULL)) == NULL)
+		log_fatal("session tickets: no AES-256-CBC in OpenSSL");
 	SSL_CTX_set_timeout(ctx, (long)t);
 	SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, ticket_cb);
 }

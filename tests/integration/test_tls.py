@@ -879,3 +879,21 @@ def test_session_cap_holds_new_clients_and_logs_once(fresh):
     assert s.log_count("berth/tlsd[", "accept:") == 0
     for c in held:
         assert c.cmd(b"z", b"LOGOUT")[-1].startswith(b"z OK")
+
+
+def test_tls_connections_keep_alive_as_configured(fresh):
+    # tlsd sets keep-alive on its listener once; each accepted client's
+    # socket inherits it with tcp_keepalive_idle (found dead in minutes)
+    s = fresh(tls=True, extra_conf="tcp_keepalive_idle: 77s\n").start()
+    r = TlsRaw(s)
+
+    def timers():
+        out = subprocess.run(
+            ["ss", "-tnoH", "state", "established",
+             f"( sport = :{s.tls_port} )"],
+            capture_output=True, text=True).stdout
+        return [ln for ln in out.splitlines() if ln.strip()]
+    assert wait_for(lambda: len(timers()) == 1), timers()
+    t = timers()[0]
+    assert "timer:(keepalive,1min1" in t, t
+    r.cmd(b"z", b"LOGOUT")
