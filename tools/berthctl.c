@@ -169,23 +169,35 @@ ctl_partition(void)
 static int
 ctl_run(const struct ctl_cmd *c, int argc, char **argv)
 {
-	sigset_t stops, old;
+	sigset_t old;
 	int r;
 
 	if (!c->store)
 		return c->fn(argc, argv);
-	sigemptyset(&stops);
-	sigaddset(&stops, SIGTERM);
-	sigaddset(&stops, SIGINT);
-	sigaddset(&stops, SIGHUP);
-	if (sigprocmask(SIG_BLOCK, &stops, &old) < 0)
-		return ctl_error("sigprocmask: %s", strerror(errno));
+	if (ctl_hold_stops(&old) < 0)
+		return 1;
 	r = c->fn(argc, argv);
 	if (fflush(stdout) == EOF && r == 0)
 		r = ctl_error("stdout: %s", strerror(errno));
 	if (sigprocmask(SIG_SETMASK, &old, NULL) < 0 && r == 0)
 		r = ctl_error("sigprocmask: %s", strerror(errno));
 	return r;
+}
+
+int
+ctl_hold_stops(sigset_t *old)
+{
+	sigset_t stops;
+
+	sigemptyset(&stops);
+	sigaddset(&stops, SIGTERM);
+	sigaddset(&stops, SIGINT);
+	sigaddset(&stops, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &stops, old) < 0) {
+		ctl_error("sigprocmask: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 /* ctl_find - the command named by argv, after our own options; checks

@@ -6,6 +6,7 @@
 #ifndef BERTH_CTL_H
 #define BERTH_CTL_H
 
+#include <signal.h>
 #include <stdint.h>
 
 /* berthctl.c: a usage error of cmd (exit status 2); an error on stderr
@@ -15,6 +16,9 @@ int ctl_usage_error(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 int ctl_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void ctl_print_line(const char *line, void *ctx);
+/* ctl_hold_stops - block SIGTERM, SIGINT and SIGHUP while the store is
+ * open (the mask before into *old); -1 said */
+int ctl_hold_stops(sigset_t *old);
 const char *ctl_partition(void);
 
 /* ctl_ipc.c: a request to the daemon called name (authd, idled) on the

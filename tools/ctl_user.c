@@ -130,19 +130,15 @@ ctl_user_match(const char *user, void *ctx)
 static int
 ctl_user_remove_mail(const char *user)
 {
-	sigset_t stops, old;
+	sigset_t old;
 	struct store *st;
 	struct err err;
 	const char *e;
 	size_t n = 0;
 	int r;
 
-	sigemptyset(&stops);
-	sigaddset(&stops, SIGTERM);
-	sigaddset(&stops, SIGINT);
-	sigaddset(&stops, SIGHUP);
-	if (sigprocmask(SIG_BLOCK, &stops, &old) < 0)
-		return ctl_error("sigprocmask: %s", strerror(errno));
+	if (ctl_hold_stops(&old) < 0)
+		return 1;
 	r = store_open(cfg_str("configdirectory"), ctl_partition(),
 	    STORE_OPEN_CREATE, &st, &err);
 	if (r == 0) {
