@@ -15,39 +15,25 @@
 
 #include "buf.h"
 #include "check_run.h"
+#include "check_tmpstore.h"
 #include "err.h"
 #include "store.h"
 #include "store_int.h"
 
-static char dir[256], conf[300], part[300];
+static struct check_tmpstore tmp;
 static struct store *st;
 static const char msg[] = "From: a@example.com\r\nSubject: t\r\n\r\nbody\r\n";
 
 static void
 setup(void)
 {
-	struct err oerr;
-	const char *err;
-
-	snprintf(dir, sizeof(dir), "/tmp/check_store.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	snprintf(conf, sizeof(conf), "%s/conf", dir);
-	snprintf(part, sizeof(part), "%s/spool", dir);
-	ck_assert_int_eq(store_recover(conf, part, &oerr), 0);
-	ck_assert_int_eq(store_open(conf, part, STORE_OPEN_CREATE, &st, &oerr),
-	    0);
-	ck_assert_int_eq(store_mbox_create(st, "u", "INBOX", &err), 0);
+	check_tmpstore_make(&tmp, "check_store", &st);
 }
 
 static void
 teardown(void)
 {
-	char cmd[400];
-
-	store_close(&st);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "cleanup of %s failed\n", dir);
+	check_tmpstore_remove(&tmp, &st);
 }
 
 static uint32_t
@@ -213,7 +199,7 @@ START_TEST(test_two_processes)
 	if (pid == 0) {
 		struct store *s2;
 
-		if (store_open(conf, part, 0, &s2, &oerr) < 0)
+		if (store_open(tmp.conf, tmp.part, 0, &s2, &oerr) < 0)
 			_exit(1);
 		store_append(s2, "u", "INBOX", msg, strlen(msg), NULL, NULL,
 		    NULL, &err);
@@ -259,7 +245,7 @@ START_TEST(test_killed_holder)
 	if (pid == 0) {
 		struct store *s2;
 
-		if (store_open(conf, part, 0, &s2, &oerr) < 0)
+		if (store_open(tmp.conf, tmp.part, 0, &s2, &oerr) < 0)
 			_exit(1);
 		store_run(s2, hold_op, &p[1], &err);
 		_exit(0);
@@ -284,7 +270,7 @@ lockers(void)
 	struct err oerr;
 	unsigned long long n = 0;
 
-	ck_assert_int_eq(store_stats(conf, stat_get, &n, &oerr), 0);
+	ck_assert_int_eq(store_stats(tmp.conf, stat_get, &n, &oerr), 0);
 	return n;
 }
 
@@ -302,7 +288,7 @@ child_open(int how)
 	if (pid == 0) {
 		struct store *s2;
 
-		switch (store_open(conf, part, 0, &s2, &oerr)) {
+		switch (store_open(tmp.conf, tmp.part, 0, &s2, &oerr)) {
 		case 0:
 			break;
 		case STORE_ESHORTAGE:
@@ -337,7 +323,7 @@ START_TEST(test_lockers_reclaimed)
 		ck_assert_int_eq(child_open(1), 0);
 	leaked = lockers();
 	ck_assert_uint_ge(leaked, base + 20 * 8); /* 8 handles each */
-	ck_assert_int_eq(store_failchk_env(conf, NULL, &oerr), 0);
+	ck_assert_int_eq(store_failchk_env(tmp.conf, NULL, &oerr), 0);
 	ck_assert_uint_eq(lockers(), base);
 }
 END_TEST
@@ -359,7 +345,7 @@ child_hold(void)
 
 		close(p[0]);
 		alarm(60);
-		switch (store_open(conf, part, 0, &s2, &oerr)) {
+		switch (store_open(tmp.conf, tmp.part, 0, &s2, &oerr)) {
 		case 0:
 			break;
 		case STORE_ESHORTAGE:
@@ -395,7 +381,7 @@ START_TEST(test_shortage)
 
 	store_close(&st);
 	store_set_procs(1); /* raised to STORE_PROCS_MIN: 512 lockers */
-	ck_assert_int_ge(store_recover(conf, part, &oerr), 0);
+	ck_assert_int_ge(store_recover(tmp.conf, tmp.part, &oerr), 0);
 	store_set_procs(0);
 	while (
 	    n < (int)(sizeof(held) / sizeof(held[0])) && (r = child_hold()) > 0)
@@ -409,10 +395,10 @@ START_TEST(test_shortage)
 		kill(held[--n], SIGKILL);
 		waitpid(held[n], &status, 0);
 	}
-	ck_assert_int_eq(store_failchk_env(conf, NULL, &oerr), 0);
+	ck_assert_int_eq(store_failchk_env(tmp.conf, NULL, &oerr), 0);
 	ck_assert_uint_eq(lockers(), 0);
 	ck_assert_int_eq(child_open(0), 0);
-	ck_assert_int_eq(store_open(conf, part, 0, &st, &oerr), 0);
+	ck_assert_int_eq(store_open(tmp.conf, tmp.part, 0, &st, &oerr), 0);
 }
 END_TEST
 
@@ -423,16 +409,16 @@ START_TEST(test_recover_sweeps_orphans)
 	FILE *f;
 	int swept;
 
-	snprintf(path, sizeof(path), "%s/tmp/1234.deadbeef", part);
+	snprintf(path, sizeof(path), "%s/tmp/1234.deadbeef", tmp.part);
 	f = fopen(path, "w");
 	ck_assert_ptr_nonnull(f);
 	fputs("half a message", f);
 	fclose(f);
 	store_close(&st);
-	swept = store_recover(conf, part, &oerr);
+	swept = store_recover(tmp.conf, tmp.part, &oerr);
 	ck_assert_int_eq(swept, 1);
 	ck_assert_int_ne(access(path, F_OK), 0);
-	ck_assert_int_eq(store_open(conf, part, 0, &st, &oerr), 0);
+	ck_assert_int_eq(store_open(tmp.conf, tmp.part, 0, &st, &oerr), 0);
 }
 END_TEST
 
@@ -452,17 +438,19 @@ START_TEST(test_expunged_file_swept)
 	uid2 = append("INBOX", "Subject: other\r\n\r\nx\r\n");
 	ck_assert_int_eq(store_msg_list(st, 1, &mb, &m, &n, &err), 0);
 	ck_assert_uint_eq(n, 2);
-	snprintf(path, sizeof(path), "%s/%.2s/%s", part, m[0].guid, m[0].guid);
+	snprintf(path, sizeof(path), "%s/%.2s/%s", tmp.part, m[0].guid,
+	    m[0].guid);
 	ck_assert_int_eq(store_expunge(st, 1, &uid1, 1, &err), 0);
 	ck_assert_int_eq(access(path, F_OK), 0);
 	store_close(&st);
-	ck_assert_int_eq(store_recover(conf, part, &oerr), 1);
+	ck_assert_int_eq(store_recover(tmp.conf, tmp.part, &oerr), 1);
 	ck_assert_int_ne(access(path, F_OK), 0);
-	snprintf(path, sizeof(path), "%s/%.2s/%s", part, m[1].guid, m[1].guid);
+	snprintf(path, sizeof(path), "%s/%.2s/%s", tmp.part, m[1].guid,
+	    m[1].guid);
 	ck_assert_int_eq(access(path, F_OK), 0);
 	free(m);
 	(void)uid2;
-	ck_assert_int_eq(store_open(conf, part, 0, &st, &oerr), 0);
+	ck_assert_int_eq(store_open(tmp.conf, tmp.part, 0, &st, &oerr), 0);
 }
 END_TEST
 
@@ -723,11 +711,11 @@ START_TEST(test_view_delta)
 	free(vm);
 	/* the secondaries are built again when missing */
 	store_close(&st);
-	snprintf(path, sizeof(path), "%s/db/modseq.db", conf);
+	snprintf(path, sizeof(path), "%s/db/modseq.db", tmp.conf);
 	ck_assert_int_eq(unlink(path), 0);
-	snprintf(path, sizeof(path), "%s/db/xmodseq.db", conf);
+	snprintf(path, sizeof(path), "%s/db/xmodseq.db", tmp.conf);
 	ck_assert_int_eq(unlink(path), 0);
-	ck_assert_int_eq(store_open(conf, part, 0, &st, &oerr), 0);
+	ck_assert_int_eq(store_open(tmp.conf, tmp.part, 0, &st, &oerr), 0);
 	ck_assert_int_eq(store_msg_changed(st, mb.id, since, &m, &n, &err), 0);
 	ck_assert_uint_eq(n, 4);
 	ck_assert_uint_eq(m[0].uid, 5);
@@ -762,20 +750,20 @@ START_TEST(test_cachesize)
 	ck_assert_uint_lt(pool_bytes(), 2 * STORE_CACHESIZE_DEFAULT);
 	store_close(&st);
 	store_set_cachesize(64ull << 20);
-	ck_assert_int_eq(store_recover(conf, part, &oerr), 0);
-	ck_assert_int_eq(store_open(conf, part, 0, &st, &oerr), 0);
+	ck_assert_int_eq(store_recover(tmp.conf, tmp.part, &oerr), 0);
+	ck_assert_int_eq(store_open(tmp.conf, tmp.part, 0, &st, &oerr), 0);
 	ck_assert_uint_ge(pool_bytes(), 64ull << 20);
 	ck_assert_uint_lt(pool_bytes(), 128ull << 20);
 	/* a store opened after recovery joins the pool as it was made */
 	store_close(&st);
 	store_set_cachesize(0);
-	ck_assert_int_eq(store_open(conf, part, 0, &st, &oerr), 0);
+	ck_assert_int_eq(store_open(tmp.conf, tmp.part, 0, &st, &oerr), 0);
 	ck_assert_uint_ge(pool_bytes(), 64ull << 20);
 	/* below the minimum: the minimum */
 	store_close(&st);
 	store_set_cachesize(1000);
-	ck_assert_int_eq(store_recover(conf, part, &oerr), 0);
-	ck_assert_int_eq(store_open(conf, part, 0, &st, &oerr), 0);
+	ck_assert_int_eq(store_recover(tmp.conf, tmp.part, &oerr), 0);
+	ck_assert_int_eq(store_open(tmp.conf, tmp.part, 0, &st, &oerr), 0);
 	ck_assert_uint_ge(pool_bytes(), STORE_CACHESIZE_MIN);
 	ck_assert_uint_lt(pool_bytes(), STORE_CACHESIZE_DEFAULT);
 	store_set_cachesize(0);

@@ -14,37 +14,24 @@
 #include <unistd.h>
 
 #include "check_run.h"
+#include "check_tmpstore.h"
 #include "err.h"
 #include "store.h"
 #include "store_int.h"
 
-static char dir[256], conf[300], part[300];
+static struct check_tmpstore tmp;
 static struct store *st;
 
 static void
 setup(void)
 {
-	struct err oerr;
-	const char *err;
-
-	snprintf(dir, sizeof(dir), "/tmp/check_backup.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	snprintf(conf, sizeof(conf), "%s/conf", dir);
-	snprintf(part, sizeof(part), "%s/spool", dir);
-	ck_assert_int_ge(store_recover(conf, part, &oerr), 0);
-	ck_assert_int_eq(store_open(conf, part, STORE_OPEN_CREATE, &st, &oerr),
-	    0);
-	ck_assert_int_eq(store_mbox_create(st, "u", "INBOX", &err), 0);
+	check_tmpstore_make(&tmp, "check_backup", &st);
 }
 
 static void
 teardown(void)
 {
-	char cmd[300];
-
-	store_close(&st);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	ck_assert_int_eq(system(cmd), 0);
+	check_tmpstore_remove(&tmp, &st);
 }
 
 START_TEST(test_no_sweep_during_backup)

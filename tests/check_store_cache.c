@@ -14,45 +14,24 @@
 
 #include "buf.h"
 #include "check_run.h"
+#include "check_tmpstore.h"
 #include "err.h"
 #include "store.h"
 #include "store_int.h"
 
-static char dir[256], conf[300], part[300];
+static struct check_tmpstore tmp;
 static struct store *st;
 
 static void
 setup(void)
 {
-	struct err oerr;
-	const char *err;
-
-	snprintf(dir, sizeof(dir), "/tmp/check_store_cache.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	snprintf(conf, sizeof(conf), "%s/conf", dir);
-	snprintf(part, sizeof(part), "%s/spool", dir);
-	ck_assert_int_eq(store_recover(conf, part, &oerr), 0);
-	ck_assert_int_eq(store_open(conf, part, STORE_OPEN_CREATE, &st, &oerr),
-	    0);
-	ck_assert_int_eq(store_mbox_create(st, "u", "INBOX", &err), 0);
+	check_tmpstore_make(&tmp, "check_store_cache", &st);
 }
 
 static void
 teardown(void)
 {
-	char cmd[400];
-
-	store_close(&st);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "cleanup of %s failed\n", dir);
-}
-
-static void
-quiet(const char *line, void *ctx)
-{
-	(void)line;
-	(void)ctx;
+	check_tmpstore_remove(&tmp, &st);
 }
 
 /* message i: subject "s<i>", a header of about pad bytes */
@@ -293,7 +272,8 @@ START_TEST(test_cache_old_layout)
 	ck_assert_str_eq(f[2], "(BS)");
 	/* reconstruct: mcache has each message's record, the old cache
 	 * none */
-	ck_assert_int_eq(store_reconstruct(st, "u", NULL, 0, quiet, NULL, &err),
+	ck_assert_int_eq(store_reconstruct(st, "u", NULL, 0, check_quiet, NULL,
+			     &err),
 	    0);
 	free(m);
 	ck_assert_int_eq(store_msg_list(st, a, &mb, &m, &n, &err), 0);

@@ -16,29 +16,13 @@
 #include <unistd.h>
 
 #include "check_run.h"
+#include "check_tmpstore.h"
 #include "err.h"
 #include "store.h"
 #include "store_int.h"
 
-static char dir[256], conf[300], part[300];
+static struct check_tmpstore tmp;
 static struct store *st;
-
-static void
-quiet(const char *line, void *ctx)
-{
-	(void)line;
-	(void)ctx;
-}
-
-/* rm_rf - remove path and what it holds */
-static void
-rm_rf(const char *path)
-{
-	char cmd[600];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", path);
-	ck_assert_int_eq(system(cmd), 0);
-}
 
 static void
 put(const char *mbox, const char *data, uint32_t flags, const char *kw)
@@ -57,20 +41,12 @@ put(const char *mbox, const char *data, uint32_t flags, const char *kw)
 static void
 setup(void)
 {
-	struct err oerr;
 	struct store_mbox mb;
 	uint32_t uids[1] = { 2 }, nu[1];
 	uint32_t uv;
 	const char *err;
 
-	snprintf(dir, sizeof(dir), "/tmp/check_jboot.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	snprintf(conf, sizeof(conf), "%s/conf", dir);
-	snprintf(part, sizeof(part), "%s/spool", dir);
-	ck_assert_int_ge(store_recover(conf, part, &oerr), 0);
-	ck_assert_int_eq(store_open(conf, part, STORE_OPEN_CREATE, &st, &oerr),
-	    0);
-	ck_assert_int_eq(store_mbox_create(st, "u", "INBOX", &err), 0);
+	check_tmpstore_make(&tmp, "check_jboot", &st);
 	ck_assert_int_eq(store_mbox_create(st, "u", "Work/Old", &err), 0);
 	put("INBOX", "Subject: one\r\n\r\n1\r\n", STORE_F_SEEN, "$Junk");
 	put("INBOX", "Subject: two\r\n\r\n2\r\n", 0, NULL);
@@ -89,8 +65,7 @@ setup(void)
 static void
 teardown(void)
 {
-	store_close(&st);
-	rm_rf(dir);
+	check_tmpstore_remove(&tmp, &st);
 }
 
 /* make_old - the store as one made before the journals: no journal
@@ -105,7 +80,7 @@ make_old(int drop_complete)
 	DBT k;
 
 	store_close(&st);
-	snprintf(envdir, sizeof(envdir), "%s/db", conf);
+	snprintf(envdir, sizeof(envdir), "%s/db", tmp.conf);
 	ck_assert_int_eq(db_env_create(&env, 0), 0);
 	ck_assert_int_eq(env->open(env, envdir,
 			     DB_CREATE | DB_INIT_TXN | DB_INIT_LOCK |
@@ -130,8 +105,8 @@ make_old(int drop_complete)
 	/* the region goes: ours lacked the store's thread table */
 	ck_assert_int_eq(db_env_create(&env, 0), 0);
 	ck_assert_int_eq(env->remove(env, envdir, 0), 0);
-	snprintf(envdir, sizeof(envdir), "%s/journal", part);
-	rm_rf(envdir);
+	snprintf(envdir, sizeof(envdir), "%s/journal", tmp.part);
+	check_rm_rf(envdir);
 }
 
 struct snapshot {
@@ -220,16 +195,16 @@ rebuild_from_journals(void)
 	const char *err;
 
 	store_close(&st);
-	snprintf(envdir, sizeof(envdir), "%s/db", conf);
-	rm_rf(envdir);
-	ck_assert_int_eq(store_open(conf, part,
+	snprintf(envdir, sizeof(envdir), "%s/db", tmp.conf);
+	check_rm_rf(envdir);
+	ck_assert_int_eq(store_open(tmp.conf, tmp.part,
 			     STORE_OPEN_CREATE | STORE_OPEN_REBUILD, &st,
 			     &oerr),
 	    0);
-	ck_assert_int_eq(store_reconstruct(st, NULL, NULL, 0, quiet, NULL,
+	ck_assert_int_eq(store_reconstruct(st, NULL, NULL, 0, check_quiet, NULL,
 			     &err),
 	    0);
-	ck_assert_int_eq(store_check(st, NULL, quiet, NULL, &err), 0);
+	ck_assert_int_eq(store_check(st, NULL, check_quiet, NULL, &err), 0);
 }
 
 static int
@@ -238,7 +213,7 @@ journal_exists(void)
 	char path[400];
 	struct stat sb;
 
-	snprintf(path, sizeof(path), "%s/journal/u", part);
+	snprintf(path, sizeof(path), "%s/journal/u", tmp.part);
 	return stat(path, &sb) == 0 && sb.st_size > 0;
 }
 
@@ -253,18 +228,19 @@ START_TEST(test_old_store_reconstruct)
 
 	snap_take(&before);
 	make_old(1);
-	ck_assert_int_eq(store_open(conf, part, STORE_OPEN_CREATE, &st, &oerr),
+	ck_assert_int_eq(store_open(tmp.conf, tmp.part, STORE_OPEN_CREATE, &st,
+			     &oerr),
 	    STORE_ENODB);
-	ck_assert_int_eq(store_open(conf, part,
+	ck_assert_int_eq(store_open(tmp.conf, tmp.part,
 			     STORE_OPEN_CREATE | STORE_OPEN_REBUILD, &st,
 			     &oerr),
 	    0);
-	ck_assert_int_eq(store_reconstruct(st, NULL, NULL, 0, quiet, NULL,
+	ck_assert_int_eq(store_reconstruct(st, NULL, NULL, 0, check_quiet, NULL,
 			     &err),
 	    0);
 	ck_assert(journal_exists());
 	ck_assert_int_eq(store_jboot_marked(st, &err), 1);
-	ck_assert_int_eq(store_check(st, NULL, quiet, NULL, &err), 0);
+	ck_assert_int_eq(store_check(st, NULL, check_quiet, NULL, &err), 0);
 	rebuild_from_journals();
 	snap_take(&after);
 	snap_same(&before, &after);
@@ -284,12 +260,13 @@ START_TEST(test_recover_writes_journals)
 	snap_take(&before);
 	make_old(0);
 	ck_assert(!journal_exists());
-	ck_assert_int_ge(store_recover(conf, part, &oerr), 0);
+	ck_assert_int_ge(store_recover(tmp.conf, tmp.part, &oerr), 0);
 	ck_assert(journal_exists());
-	ck_assert_int_eq(store_open(conf, part, STORE_OPEN_CREATE, &st, &oerr),
+	ck_assert_int_eq(store_open(tmp.conf, tmp.part, STORE_OPEN_CREATE, &st,
+			     &oerr),
 	    0);
 	ck_assert_int_eq(store_jboot_marked(st, &err), 1);
-	ck_assert_int_eq(store_check(st, NULL, quiet, NULL, &err), 0);
+	ck_assert_int_eq(store_check(st, NULL, check_quiet, NULL, &err), 0);
 	rebuild_from_journals();
 	snap_take(&after);
 	snap_same(&before, &after);
@@ -313,7 +290,7 @@ START_TEST(test_jboot_twice)
 			     STORE_F_DELETED, NULL, 0, NULL, NULL, NULL, &err),
 	    0);
 	ck_assert_int_eq(store_jboot_user(st, "u", NULL, NULL, &err), 0);
-	ck_assert_int_eq(store_check(st, NULL, quiet, NULL, &err), 0);
+	ck_assert_int_eq(store_check(st, NULL, check_quiet, NULL, &err), 0);
 	snap_take(&before);
 	rebuild_from_journals();
 	snap_take(&after);

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "check_run.h"
+#include "check_tmpstore.h"
 #include "err.h"
 #include "store.h"
 #include "store_int.h"
@@ -25,41 +26,21 @@
 #define MSGS 300
 #define MSG_SIZE 4096
 
-static char dir[256], conf[300], part[300], jpath[320];
+static struct check_tmpstore tmp;
+static char jpath[320];
 static struct store *st;
-
-static void
-quiet(const char *line, void *ctx)
-{
-	(void)line;
-	(void)ctx;
-}
 
 static void
 setup(void)
 {
-	struct err oerr;
-	const char *err;
-
-	snprintf(dir, sizeof(dir), "/tmp/check_journal.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	snprintf(conf, sizeof(conf), "%s/conf", dir);
-	snprintf(part, sizeof(part), "%s/spool", dir);
-	snprintf(jpath, sizeof(jpath), "%s/journal/u", part);
-	ck_assert_int_ge(store_recover(conf, part, &oerr), 0);
-	ck_assert_int_eq(store_open(conf, part, STORE_OPEN_CREATE, &st, &oerr),
-	    0);
-	ck_assert_int_eq(store_mbox_create(st, "u", "INBOX", &err), 0);
+	check_tmpstore_make(&tmp, "check_journal", &st);
+	snprintf(jpath, sizeof(jpath), "%s/journal/u", tmp.part);
 }
 
 static void
 teardown(void)
 {
-	char cmd[300];
-
-	store_close(&st);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	ck_assert_int_eq(system(cmd), 0);
+	check_tmpstore_remove(&tmp, &st);
 }
 
 struct jinfo {
@@ -148,7 +129,7 @@ START_TEST(test_checkpoint_compacts)
 	ck_assert_uint_le(after.end, 64 * 1024);
 	ck_assert_uint_eq(after.bytes, after.end);
 	ck_assert_int_le(after.size, (off_t)after.end + 256 * 1024 + 4096);
-	ck_assert_int_eq(store_check(st, NULL, quiet, NULL, &err), 0);
+	ck_assert_int_eq(store_check(st, NULL, check_quiet, NULL, &err), 0);
 }
 END_TEST
 
@@ -174,7 +155,7 @@ START_TEST(test_growth_until_checkpoint)
 	ck_assert_uint_eq(c.flines, 0);
 	ck_assert_uint_eq(c.lines, 2 * MSGS + 1);
 	ck_assert_uint_le(c.end, 2 * a.end + 4096);
-	ck_assert_int_eq(store_check(st, NULL, quiet, NULL, &err), 0);
+	ck_assert_int_eq(store_check(st, NULL, check_quiet, NULL, &err), 0);
 }
 END_TEST
 
@@ -205,7 +186,7 @@ wal_end(void)
 	unsigned long long end = 0;
 	size_t len;
 
-	snprintf(path, sizeof(path), "%s/journal/.wal", part);
+	snprintf(path, sizeof(path), "%s/journal/.wal", tmp.part);
 	data = file_read(path, &len);
 	ck_assert_int_eq(sscanf(data, "berth-wal\t1\t%llu\t", &end), 1);
 	free(data);
@@ -280,12 +261,12 @@ START_TEST(test_one_flush_per_delivery)
 	ck_assert_uint_eq(st->wal_syncs - before, 1);
 	ck_assert_uint_gt(wal_end(), end);
 	for (i = 0; i < RCPTS; i++) {
-		snprintf(path, sizeof(path), "%s/journal/r%d", part, i);
+		snprintf(path, sizeof(path), "%s/journal/r%d", tmp.part, i);
 		data = file_read(path, &len);
 		ck_assert_ptr_nonnull(strstr(data, "\nI\t"));
 		free(data);
 	}
-	snprintf(path, sizeof(path), "%s/journal/.wal", part);
+	snprintf(path, sizeof(path), "%s/journal/.wal", tmp.part);
 	data = file_read(path, &len);
 	for (i = 0, len = 0; data[len] != '\0'; len++)
 		i += data[len] == '\n' && data[len + 1] == 'W';
@@ -307,7 +288,7 @@ lose_unsynced(const char *user)
 	size_t len;
 	int fd;
 
-	snprintf(path, sizeof(path), "%s/journal/%s", part, user);
+	snprintf(path, sizeof(path), "%s/journal/%s", tmp.part, user);
 	data = file_read(path, &len);
 	ck_assert_int_eq(sscanf(data, "berth-journal\t3\t%llu\t%llu\t%llu\t",
 			     &bytes, &end, &synced),
@@ -330,7 +311,7 @@ count(const char *user, const char *prefix)
 	size_t len;
 	int n = 0;
 
-	snprintf(path, sizeof(path), "%s/journal/%s", part, user);
+	snprintf(path, sizeof(path), "%s/journal/%s", tmp.part, user);
 	data = file_read(path, &len);
 	for (p = strchr(data, '\n'); p != NULL && p[1] != '\0';
 	     p = strchr(p + 1, '\n'))
@@ -361,17 +342,17 @@ START_TEST(test_lost_lines_put_back)
 		lose_unsynced(user);
 		ck_assert_int_eq(count(user, "I\t"), 0);
 	}
-	ck_assert_int_gt(store_check(st, NULL, quiet, NULL, &err), 0);
+	ck_assert_int_gt(store_check(st, NULL, check_quiet, NULL, &err), 0);
 	store_close(&st);
-	ck_assert_int_ge(store_recover(conf, part, &oerr), 0);
-	ck_assert_int_eq(store_open(conf, part, 0, &st, &oerr), 0);
+	ck_assert_int_ge(store_recover(tmp.conf, tmp.part, &oerr), 0);
+	ck_assert_int_eq(store_open(tmp.conf, tmp.part, 0, &st, &oerr), 0);
 	for (i = 0; i < RCPTS; i++) {
 		snprintf(user, sizeof(user), "r%d", i);
 		ck_assert_int_eq(count(user, "I\t"), i < 3 ? 2 : 1);
 		/* the message's bytes ride in one journal per delivery */
 	}
 	ck_assert_int_eq(count("r0", "F\t"), 2);
-	ck_assert_int_eq(store_check(st, NULL, quiet, NULL, &err), 0);
+	ck_assert_int_eq(store_check(st, NULL, check_quiet, NULL, &err), 0);
 }
 END_TEST
 
@@ -391,8 +372,8 @@ START_TEST(test_intact_lines_left_alone)
 	put(1);
 	a = file_read(jpath, &alen);
 	store_close(&st);
-	ck_assert_int_ge(store_recover(conf, part, &oerr), 0);
-	ck_assert_int_eq(store_open(conf, part, 0, &st, &oerr), 0);
+	ck_assert_int_ge(store_recover(tmp.conf, tmp.part, &oerr), 0);
+	ck_assert_int_eq(store_open(tmp.conf, tmp.part, 0, &st, &oerr), 0);
 	b = file_read(jpath, &blen);
 	/* the end and the lines as they were (the synced mark moved) */
 	ck_assert_uint_eq(alen, blen);
@@ -404,15 +385,15 @@ START_TEST(test_intact_lines_left_alone)
 	ck_assert_int_eq(store_jnl_compact(st, "u", 1, &err), 1);
 	a = file_read(jpath, &alen);
 	store_close(&st);
-	ck_assert_int_ge(store_recover(conf, part, &oerr), 0);
-	ck_assert_int_eq(store_open(conf, part, 0, &st, &oerr), 0);
+	ck_assert_int_ge(store_recover(tmp.conf, tmp.part, &oerr), 0);
+	ck_assert_int_eq(store_open(tmp.conf, tmp.part, 0, &st, &oerr), 0);
 	b = file_read(jpath, &blen);
 	ck_assert_uint_eq(alen, blen);
 	ck_assert_int_eq(memcmp(a, b, alen), 0);
 	free(a);
 	free(b);
 	ck_assert_int_eq(count("u", "I\t"), 2 * MSGS);
-	ck_assert_int_eq(store_check(st, NULL, quiet, NULL, &err), 0);
+	ck_assert_int_eq(store_check(st, NULL, check_quiet, NULL, &err), 0);
 }
 END_TEST
 
@@ -435,7 +416,7 @@ START_TEST(test_log_trimmed_at_checkpoint)
 	ck_assert_uint_lt(wal_end(), empty + 4096);
 	ck_assert_int_ge(store_checkpoint(st, &err), 0);
 	ck_assert_uint_eq(wal_end(), empty);
-	ck_assert_int_eq(store_check(st, NULL, quiet, NULL, &err), 0);
+	ck_assert_int_eq(store_check(st, NULL, check_quiet, NULL, &err), 0);
 }
 END_TEST
 

@@ -15,13 +15,14 @@
 #include <unistd.h>
 
 #include "check_run.h"
+#include "check_tmpstore.h"
 #include "imapd.h"
 #include "search_ctx.h"
 #include "snap.h"
 #include "err.h"
 #include "store.h"
 
-static char dir[256], conf[300], part[300];
+static struct check_tmpstore tmp;
 static struct imap_session sess;
 static uint32_t mboxid;
 static const char msg[] = "From: a@example.com\r\nSubject: v\r\n\r\nbody\r\n";
@@ -77,34 +78,18 @@ search_ctx_free(struct imap_session *s)
 static void
 setup(void)
 {
-	struct err oerr;
-	const char *err;
-
-	snprintf(dir, sizeof(dir), "/tmp/check_view.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	snprintf(conf, sizeof(conf), "%s/conf", dir);
-	snprintf(part, sizeof(part), "%s/spool", dir);
 	memset(&sess, 0, sizeof(sess));
 	snprintf(sess.user, sizeof(sess.user), "u");
 	sess.state = IMAP_S_AUTH;
-	ck_assert_int_eq(store_recover(conf, part, &oerr), 0);
-	ck_assert_int_eq(store_open(conf, part, STORE_OPEN_CREATE, &sess.st,
-			     &oerr),
-	    0);
-	ck_assert_int_eq(store_mbox_create(sess.st, "u", "INBOX", &err), 0);
+	check_tmpstore_make(&tmp, "check_view", &sess.st);
 }
 
 static void
 teardown(void)
 {
-	char cmd[400];
-
 	view_close(&sess);
 	buf_free(&sess.out);
-	store_close(&sess.st);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "cleanup of %s failed\n", dir);
+	check_tmpstore_remove(&tmp, &sess.st);
 }
 
 static void
