@@ -3,8 +3,10 @@
  * (...)))+ (several: MULTIAPPEND, RFC 3502; CATENATE, RFC 4469:
  * cmd_append_cat.c).  The tagged OK is sent only after the message is
  * durable (store.h, Durability: a large file fsync'd, the journal's
- * lines flushed through the commit log; a MULTIAPPEND's messages with
- * one flush, store_defer_flush); a MULTIAPPEND that fails part way
+ * lines flushed through the commit log).  The flush is io_flush's,
+ * before it sends the answer: one for a MULTIAPPEND's messages, and one
+ * for a pipelining client's APPENDs whose input was at hand (io_defer,
+ * group commit within a session).  A MULTIAPPEND that fails part way
  * (a bad URL, a full quota) expunges what it added.  A catenated message
  * is built just before it is stored, so memory holds one at a time.
  */
@@ -208,9 +210,9 @@ cmd_append(struct imap_cmd *cmd)
 	uids = xcalloc(cmd->nargs, sizeof(*uids));
 	if (append_parse(cmd, m, &n) < 0)
 		goto out;
-	/* a MULTIAPPEND's messages made durable by one flush, below */
-	if (n > 1)
-		store_defer_flush(s->st);
+	/* a MULTIAPPEND's messages made durable by one flush, with the
+	 * pipelined commands' after it (io_defer) */
+	store_defer_flush(s->st);
 	for (done = 0; done < n; done++) {
 		if (append_data(cmd, &m[done], &cat, &data, &len) < 0)
 			break; /* answered */
@@ -225,12 +227,12 @@ cmd_append(struct imap_cmd *cmd)
 		    m[done].cat != NULL ? " catenate=1" : "");
 	}
 	buf_free(&cat);
-	/* before any answer: what was stored is durable (or undone) */
-	if ((r = store_flush(s->st, &err)) < 0 && done == n) {
-		append_failed(cmd, name, r, len, err);
-		append_undo(s, name, uids, done);
-		goto out;
-	}
+	/*
+	 * No flush here: the answer waits in s->out, and io_flush makes
+	 * what was stored (or undone) durable before it sends anything,
+	 * once for this command and the pipelined ones after it (io_defer);
+	 * if that flush fails the session ends unanswered.
+	 */
 	if (done < n) {
 		append_undo(s, name, uids, done);
 		goto out;

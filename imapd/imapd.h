@@ -97,6 +97,8 @@ struct imap_session {
 	int slot_fd[2];		    /* upload slots held (user, address), -1:
 				     * none (imapd_slot.c) */
 	char *slot_path[2];	    /* their files, NULL: none */
+	unsigned deferred;	    /* commands answered in s->out under a
+				     * deferred flush (io_defer) */
 };
 
 /* the command currently running, for handlers */
@@ -143,6 +145,14 @@ void io_printf(struct imap_session *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void io_put(struct imap_session *s, const char *p, size_t len);
 int io_flush(struct imap_session *s);
+/*
+ * io_defer - may the answers so far wait, unsent and unflushed, for the
+ * next command?  Only while the store's flush is deferred (store_defer_
+ * flush), fewer than IO_DEFER_MAX commands wait, and the next command's
+ * input is at hand (read, or readable now): a pipelining client.  The
+ * next io_flush makes them durable, then sends them (group commit).
+ */
+int io_defer(struct imap_session *s);
 /* io_read - read more input into s->in; 0 ok, -1 EOF/error/timeout */
 int io_read(struct imap_session *s, long long timeout_ms);
 /*

@@ -681,7 +681,12 @@ imapd_serve(struct imap_session *s, int greet)
 			    s->user[0] ? s->user : "-", s->addr);
 			exit(STORE_EXIT_RECOVER);
 		}
-		io_flush(s);
+		/* pipelined: the answers wait for the next command's and
+		 * one flush for them all (io_defer) */
+		if (store_flush_pending(s->st))
+			s->deferred++;
+		if (!io_defer(s))
+			io_flush(s);
 	}
 	io_flush(s);
 }

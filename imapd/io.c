@@ -1,5 +1,12 @@
 /*
  * io - buffered, deadline-bound socket I/O for one session.
+ *
+ * Output waits in s->out until io_flush, which first makes durable what
+ * the session committed under a deferred flush (store_defer_flush):
+ * nothing it answered goes out before the flush that makes it true.
+ * Pipelined commands (a client that sent the next ones without waiting
+ * for the answers) are run while their input is at hand, their answers
+ * kept, and flushed together: one fdatasync for the group (io_defer).
  */
 #include "config.h"
 
@@ -24,6 +31,9 @@
 #define IO_LINGER_MAX (1024 * 1024)
 /* inflated bytes per read: a small input cannot make a huge one at once */
 #define IO_INFLATE_MAX (64 * 1024)
+/* commands answered after one deferred flush at most: bounds how long
+ * the first of them waits for its answer */
+#define IO_DEFER_MAX 64
 
 void
 io_put(struct imap_session *s, const char *p, size_t len)
@@ -45,13 +55,68 @@ io_printf(struct imap_session *s, const char *fmt, ...)
 		io_flush(s);
 }
 
+/* io_input_ready - input at hand: bytes not yet fed, or readable now */
+static int
+io_input_ready(struct imap_session *s)
+{
+	struct pollfd pfd = { s->fd, POLLIN, 0 };
+
+	if (s->in.len > 0 || compress_more(s))
+		return 1;
+	return poll(&pfd, 1, 0) > 0 && (pfd.revents & POLLIN) != 0;
+}
+
+int
+io_defer(struct imap_session *s)
+{
+	return !s->dead && store_flush_pending(s->st) &&
+	    s->deferred < IO_DEFER_MAX && io_input_ready(s);
+}
+
+/*
+ * io_commit - the deferred flush, before any output: on failure what
+ * the session answered meanwhile is dropped unsent and the session
+ * ends (its commits are not known durable, so none may be acknowledged)
+ */
+static int
+io_commit(struct imap_session *s)
+{
+	static const char bye[] = "* BYE [UNAVAILABLE] Mail store failure; "
+				  "commands since the last answer may be "
+				  "lost\r\n";
+	unsigned n = s->deferred;
+	const char *err = NULL;
+
+	s->deferred = 0;
+	if (store_flush(s->st, &err) == 0) {
+		if (n > 1)
+			log_info("group commit user=%s addr=%s commands=%u",
+			    s->user[0] ? s->user : "-", s->addr, n);
+		return 0;
+	}
+	log_error("flush failed user=%s addr=%s commands=%u: %s; answers "
+		  "dropped, session ended",
+	    s->user[0] ? s->user : "-", s->addr, n, err);
+	buf_reset(&s->out);
+	buf_append(&s->out, bye, sizeof(bye) - 1);
+	s->state = IMAP_S_LOGOUT;
+	return -1;
+}
+
 int
 io_flush(struct imap_session *s)
 {
 	struct pollfd pfd = { s->fd, POLLOUT, 0 };
-	const char *data = s->out.data;
-	size_t off = 0, len = s->out.len;
+	const char *data;
+	size_t off = 0, len;
 	ssize_t n;
+	int lost = 0;
+
+	/* on failure s->out is the BYE alone */
+	if (store_flush_pending(s->st) && io_commit(s) < 0)
+		lost = 1;
+	data = s->out.data;
+	len = s->out.len;
 
 	/* COMPRESS=DEFLATE: what goes out is the deflated form */
 	if (s->z != NULL && len > 0 && !s->dead &&
@@ -79,7 +144,7 @@ io_flush(struct imap_session *s)
 		s->dead = 1;
 	}
 	buf_reset(&s->out);
-	return s->dead ? -1 : 0;
+	return s->dead || lost ? -1 : 0;
 }
 
 /* io_read_z - inflate what came (raw[0..n)) or is held; 0 when there
@@ -162,7 +227,9 @@ io_read(struct imap_session *s, long long timeout_ms)
 
 	unsigned watchdog;
 
-	if (io_flush(s) < 0)
+	/* answers wait (pipelined) only while the input is at hand: never
+	 * while waiting for the client */
+	if (!io_defer(s) && io_flush(s) < 0)
 		return -1;
 	if (compress_more(s) && (r = io_read_z(s, NULL, 0)) <= 0)
 		return r;

@@ -495,6 +495,8 @@ int store_append(struct store *st, const char *user, const char *name,
  */
 void store_defer_flush(struct store *st);
 int store_flush(struct store *st, const char **error_r);
+/* store_flush_pending - is a deferral on (store_flush not yet called)? */
+int store_flush_pending(const struct store *st);
 
 /*
  * Delivery (lmtpd): the message is received into a spool file in the

@@ -313,6 +313,12 @@ store_defer_flush(struct store *st)
 }
 
 int
+store_flush_pending(const struct store *st)
+{
+	return st != NULL && (st->wal_defer || st->wal_pending != 0);
+}
+
+int
 store_flush(struct store *st, const char **error_r)
 {
 	unsigned long long end = st->wal_pending;
