@@ -26,6 +26,7 @@
 
 #include "authd.h"
 #include "cfg.h"
+#include "fd.h"
 #include "log.h"
 
 static DB_ENV *db_env;
@@ -57,7 +58,7 @@ db_lock(const char *dir, char *err, size_t size)
 		snprintf(err, size, "%s: %s (another authd running?)", path,
 		    strerror(errno));
 		if (fd >= 0)
-			close(fd);
+			fd_close(fd);
 		return -1;
 	}
 	return 0; /* held until we exit */

@@ -25,6 +25,7 @@
 
 #include "authd.h"
 #include "ev.h"
+#include "fd.h"
 #include "ipc.h"
 #include "log.h"
 #include "xalloc.h"
@@ -174,7 +175,7 @@ peer_identify(struct authd_peer *p)
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return;
 	n = read(fd, p->role, sizeof(p->role) - 1);
-	close(fd);
+	fd_close(fd);
 	p->role[n > 0 ? n : 0] = '\0';
 	p->role[strcspn(p->role, "\n")] = '\0';
 }
@@ -401,7 +402,7 @@ authd_peer_input(struct authd_peer *p)
 			return;
 		}
 		if (peer_in.fd >= 0) {
-			close(peer_in.fd);
+			fd_close(peer_in.fd);
 			log_warn("a peer sent an fd; closing it");
 			p->dead = 1;
 			return;
@@ -428,7 +429,7 @@ authd_peer_reap(void)
 		if (!p->dead)
 			continue;
 		ev_io_del(&p->io);
-		close(p->fd);
+		fd_close(p->fd);
 		if (p == peer_idled)
 			peer_idled = NULL;
 		ipc_queue_clear(&p->outq);

@@ -25,6 +25,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "fd.h"
 #include "idled.h"
 #include "err.h"
 #include "log.h"
@@ -306,7 +307,7 @@ change_read(struct ev_io *io, unsigned events, void *ctx)
 		change_user(&c);
 	}
 	(void)events;
-	close(io->fd);
+	fd_close(io->fd);
 	ev_io_del(io);
 	ev_defer_free(wr);
 }
@@ -323,7 +324,7 @@ change_accept(struct ev_io *io, unsigned events, void *ctx)
 		    SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0) {
 		wr = xcalloc(1, sizeof(*wr));
 		if (ev_io_add(&wr->io, fd, EV_READ, change_read, wr) < 0) {
-			close(fd);
+			fd_close(fd);
 			free(wr);
 		}
 	}

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "authlink.h"
+#include "fd.h"
 #include "idled.h"
 #include "idleproto.h"
 #include "ipc.h"
@@ -42,7 +43,7 @@ static int park_spare = -1; /* kept for the moment fds run out */
 static void
 park_conn_close(struct parkconn *pc)
 {
-	close(pc->io.fd);
+	fd_close(pc->io.fd);
 	ev_io_del(&pc->io);
 	ev_timer_del(&pc->deadline);
 	ev_defer_free(pc);
@@ -112,7 +113,7 @@ park_take(int conn)
 		sizeof(handoff)) < 0 ||
 	    handoff[0] == '\0') {
 		log_warn("park message without a valid snapshot; closing it");
-		close(fd);
+		fd_close(fd);
 		snap_free(&sn);
 		return;
 	}
@@ -126,14 +127,14 @@ park_take(int conn)
 	if (net_set_nonblock(fd, 1) < 0) {
 		log_warn("park refused user=%s addr=%s: client socket: %m",
 		    sn.user[0] ? sn.user : "-", sn.addr);
-		close(fd);
+		fd_close(fd);
 		snap_free(&sn);
 		return;
 	}
 	tarpit = sn.kind == SNAP_K_NOTAUTH && (sn.flags & SNAP_F_CLOSE) &&
 	    sn.conn_id == 0;
 	if (tarpit && !idled_tarpit_take(sn.addr)) {
-		close(fd);
+		fd_close(fd);
 		snap_free(&sn);
 		return;
 	}
@@ -144,7 +145,7 @@ park_take(int conn)
 		sn.flags &= ~(uint32_t)SNAP_F_AUTHWAIT;
 		sn.wake_ms = ev_now_ms();
 	} else if ((sn.flags & SNAP_F_AUTHWAIT) && !idled_authd_linked()) {
-		close(fd);
+		fd_close(fd);
 		snap_free(&sn);
 		return;
 	}
@@ -197,7 +198,7 @@ park_read(struct ev_io *io, unsigned events, void *ctx)
 		park_take(io->fd);
 	else if (r != 0) {
 		if (r > 0 && park_msg.fd >= 0)
-			close(park_msg.fd);
+			fd_close(park_msg.fd);
 		log_warn("malformed park message; closing that connection");
 	}
 	park_conn_close(pc);
@@ -223,7 +224,7 @@ park_accept(struct ev_io *io, unsigned events, void *ctx)
 		    SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0) {
 		pc = xcalloc(1, sizeof(*pc));
 		if (ev_io_add(&pc->io, fd, EV_READ, park_read, pc) < 0) {
-			close(fd);
+			fd_close(fd);
 			free(pc);
 			continue;
 		}
@@ -237,9 +238,9 @@ park_accept(struct ev_io *io, unsigned events, void *ctx)
 		 * the session itself) instead of spinning on the backlog */
 		log_warn("cannot take more sessions (parked=%zu): %m",
 		    idled_nsess);
-		close(park_spare);
+		fd_close(park_spare);
 		if ((fd = accept4(io->fd, NULL, NULL, SOCK_CLOEXEC)) >= 0)
-			close(fd);
+			fd_close(fd);
 		park_spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	}
 }

@@ -18,6 +18,7 @@
 
 #include "authlink.h"
 #include "cfg.h"
+#include "fd.h"
 #include "htab.h"
 #include "idled.h"
 #include "log.h"
@@ -360,7 +361,7 @@ idled_sess_drop(struct isess *s, const char *reason)
 	ev_timer_del(&s->timer);
 	ev_io_del(&s->io);
 	if (s->fd >= 0)
-		close(s->fd);
+		fd_close(s->fd);
 	for (i = 0; i < s->nwatch; i++)
 		idled_watch_unlink(&s->watch[i]);
 	if (s->uprev)

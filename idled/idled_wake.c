@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "authlink.h"
+#include "fd.h"
 #include "idled.h"
 #include "idleproto.h"
 #include "ipc.h"
@@ -56,7 +57,7 @@ wake_connect(const struct isess *s)
 	if (connect(c, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
 		int e = errno;
 
-		close(c);
+		fd_close(c);
 		errno = e;
 		return -1;
 	}
@@ -84,13 +85,13 @@ wake_send(struct isess *s)
 		log_error("resume failed user=%s addr=%s handoff=%s: %m",
 		    s->user->name, s->addr, s->handoff);
 		if (c >= 0)
-			close(c);
+			fd_close(c);
 		if (idled_sess_write(s, "* BYE Server busy, reconnect\r\n",
 			30) == 0)
 			idled_sess_drop(s, "resume-failed");
 		return 0;
 	}
-	close(c);
+	fd_close(c);
 	/* the worker that takes it tells authd it holds it; closing it
 	 * here must not count as the client going away */
 	authlink_release(s->conn_id);

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "date.h"
+#include "fd.h"
 #include "imapd.h"
 #include "fetch.h"
 #include "log.h"
@@ -1109,7 +1110,7 @@ fetch_render(const struct fetch_req *req, struct store *st,
 	if (src.data != NULL)
 		store_msg_unmap(src.data, src.maplen);
 	if (src.fd >= 0)
-		close(src.fd);
+		fd_close(src.fd);
 	mime_free(&src.root);
 	return r;
 }
@@ -1188,7 +1189,7 @@ fetch_section_get(struct store *st, const struct store_msg *rec,
 	if (src.data != NULL)
 		store_msg_unmap(src.data, src.maplen);
 	if (src.fd >= 0)
-		close(src.fd);
+		fd_close(src.fd);
 	mime_free(&src.root);
 	for (i = 0; i < it.nfields; i++)
 		free(it.fields[i]);

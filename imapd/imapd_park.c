@@ -35,6 +35,7 @@
 #include "authlink.h"
 #include "cfg.h"
 #include "clock.h"
+#include "fd.h"
 #include "idleproto.h"
 #include "imapd.h"
 #include "ipc.h"
@@ -183,7 +184,7 @@ park_send(struct imap_session *s, struct snap *sn)
 	    ipc_send(c, &park_msg) < 0) {
 		park_warn(strerror(errno));
 		if (c >= 0)
-			close(c);
+			fd_close(c);
 		imapd_client_watch(s->fd);
 		return -1;
 	}
@@ -202,7 +203,7 @@ park_send(struct imap_session *s, struct snap *sn)
 		log_error("idled did not acknowledge a park in %d ms; the "
 			  "session stays with it user=%s addr=%s",
 		    PARK_ACK_TIMEOUT_MS, s->user, s->addr);
-		close(c);
+		fd_close(c);
 		s->parked = 1;
 		s->state = IMAP_S_LOGOUT;
 		return 1;
@@ -214,11 +215,11 @@ park_send(struct imap_session *s, struct snap *sn)
 		log_debug("idled did not take a session user=%s addr=%s; "
 			  "served in the worker",
 		    s->user[0] ? s->user : "-", s->addr);
-		close(c);
+		fd_close(c);
 		imapd_client_watch(s->fd);
 		return -1;
 	}
-	close(c);
+	fd_close(c);
 	park_warned = 0;
 	s->parked = 1;
 	s->state = IMAP_S_LOGOUT;
@@ -400,13 +401,13 @@ imapd_park_take(int conn, struct snap *sn, struct ipc_msg **tls_r)
 	}
 	if (r <= 0 || park_msg.type != IDLEPROTO_T_RESUME || park_msg.fd < 0) {
 		if (r > 0 && park_msg.fd >= 0)
-			close(park_msg.fd);
+			fd_close(park_msg.fd);
 		log_warn("malformed resume message dropped");
 		return -1;
 	}
 	if (snap_get(&park_msg, sn) < 0) {
 		log_warn("resume without a valid snapshot; closing the client");
-		close(park_msg.fd);
+		fd_close(park_msg.fd);
 		return -1;
 	}
 	return park_msg.fd;

@@ -21,6 +21,7 @@
 #include "authlink.h"
 #include "cfg.h"
 #include "clock.h"
+#include "fd.h"
 #include "imapd.h"
 #include "log.h"
 #include "net.h"
@@ -837,7 +838,7 @@ imapd_session_resume(struct store *st, int conn)
 	int client;
 
 	client = imapd_park_take(conn, &sn, &tls);
-	close(conn);
+	fd_close(conn);
 	if (client == IMAPD_PARK_TLS) {
 		snap_free(&sn);
 		return imapd_tls_serve(st, tls);
@@ -876,7 +877,7 @@ imapd_session_resume(struct store *st, int conn)
 	if (!s.parked)
 		imapd_session_end(&s);
 	imapd_session_done(&s);
-	close(client);
+	fd_close(client);
 	snap_free(&sn);
 	return 0;
 }

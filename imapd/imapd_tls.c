@@ -21,6 +21,7 @@
 
 #include "authlink.h"
 #include "cfg.h"
+#include "fd.h"
 #include "imapd.h"
 #include "ipc.h"
 #include "log.h"
@@ -72,7 +73,7 @@ imapd_tls_connect(void)
 	if (c < 0 || connect(c, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
 		log_warn("STARTTLS: cannot reach tlsd on %s: %m", path);
 		if (c >= 0)
-			close(c);
+			fd_close(c);
 		return -1;
 	}
 	return c;
@@ -94,7 +95,7 @@ imapd_tls_pass(struct imap_session *s, int c)
 	    ipc_put_u32(&tls_msg, TLSPROTO_FAILED, (uint32_t)s->failed_logins) <
 		0 ||
 	    ipc_put_str(&tls_msg, TLSPROTO_HANDOFF, handoff) < 0) {
-		close(c);
+		fd_close(c);
 		return -1;
 	}
 	/* from here the client may be tlsd's: signals leave it alone */
@@ -108,8 +109,8 @@ imapd_tls_pass(struct imap_session *s, int c)
 		    ? 0
 		    : -1;
 	if (tls_msg.fd >= 0)
-		close(tls_msg.fd); /* none belongs here */
-	close(c);
+		fd_close(tls_msg.fd); /* none belongs here */
+	fd_close(c);
 	if (r < 0) {
 		log_error("STARTTLS: tlsd did not take the client addr=%s",
 		    s->addr);
@@ -138,7 +139,7 @@ imapd_tls_serve(struct store *st, struct ipc_msg *m)
 		log_warn("malformed TLS session from tlsd dropped");
 		s.conn_id = 0;
 		imapd_session_done(&s);
-		close(fd);
+		fd_close(fd);
 		return 0;
 	}
 	ipc_get_u32(m, TLSPROTO_FAILED, &failed);
@@ -160,6 +161,6 @@ imapd_tls_serve(struct store *st, struct ipc_msg *m)
 	if (!s.parked)
 		imapd_session_end(&s);
 	imapd_session_done(&s);
-	close(fd);
+	fd_close(fd);
 	return s.user[0] != '\0';
 }

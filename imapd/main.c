@@ -37,6 +37,7 @@
 #include "authlink.h"
 #include "cfg.h"
 #include "err.h"
+#include "fd.h"
 #include "imapd.h"
 #include "log.h"
 #include "net.h"
@@ -262,7 +263,7 @@ imapd_refuse_shortage(const char *err)
 		net_peer(fd, addr, sizeof(addr), &port);
 		(void)!write(fd, bye, sizeof(bye) - 1);
 		log_info("refused addr=%s limit=lock_table", addr);
-		close(fd);
+		fd_close(fd);
 	}
 	exit(STORE_EXIT_SHORTAGE);
 }
@@ -321,7 +322,7 @@ main(int argc, char **argv)
 			uses += imapd_session_resume(imapd_store, fd);
 		else {
 			uses += imapd_session_run(imapd_store, fd);
-			close(fd);
+			fd_close(fd);
 		}
 		/* the command watchdog covers commands, not waiting in
 		 * accept for the next client */

@@ -15,6 +15,7 @@
 
 #include "err.h"
 #include "ev.h"
+#include "fd.h"
 #include "indexd.h"
 #include "log.h"
 #include "net.h"
@@ -54,7 +55,7 @@ notice_read(struct ev_io *io, unsigned events, void *ctx)
 		if ((c.m.what & NOTIFY_EV_NEW) && c.user[0] != '\0')
 			indexd_queue_user(c.user);
 	}
-	close(io->fd);
+	fd_close(io->fd);
 	ev_io_del(io);
 	ev_defer_free(wr);
 }
@@ -71,7 +72,7 @@ notice_accept(struct ev_io *io, unsigned events, void *ctx)
 		    SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0) {
 		wr = xcalloc(1, sizeof(*wr));
 		if (ev_io_add(&wr->io, fd, EV_READ, notice_read, wr) < 0) {
-			close(fd);
+			fd_close(fd);
 			free(wr);
 		}
 	}

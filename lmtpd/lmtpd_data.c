@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "cfg.h"
+#include "fd.h"
 #include "lmtpd.h"
 #include "log.h"
 
@@ -110,7 +111,7 @@ void
 lmtp_spool_drop(struct lmtp_session *s)
 {
 	if (s->spool_fd >= 0) {
-		close(s->spool_fd);
+		fd_close(s->spool_fd);
 		unlink(s->spool_path);
 	}
 	s->spool_fd = -1;

@@ -28,6 +28,7 @@
 
 #include "cfg.h"
 #include "err.h"
+#include "fd.h"
 #include "lmtpd.h"
 #include "log.h"
 #include "net.h"
@@ -226,7 +227,7 @@ main(int argc, char **argv)
 			break;
 		srv_status_send(SRV_S_BUSY);
 		lmtpd_session_run(fd);
-		close(fd);
+		fd_close(fd);
 		if (store_needs_recovery(lmtpd_store)) {
 			log_error("mail store needs recovery");
 			srv_status_send(SRV_S_EXITING);

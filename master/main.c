@@ -24,6 +24,7 @@
 
 #include "cfg.h"
 #include "ev.h"
+#include "fd.h"
 #include "lockslot.h"
 #include "log.h"
 #include "master.h"
@@ -138,7 +139,7 @@ master_shutdown(void)
 	log_info("shutting down: children=%zu", master.nchildren);
 	for (i = 0; i < master.nsvcs; i++)
 		if (master.svcs[i]->lfd >= 0)
-			close(master.svcs[i]->lfd);
+			fd_close(master.svcs[i]->lfd);
 	master_stop_children(0);
 	log_info("stopped");
 	master_pidfile_remove();
@@ -266,7 +267,7 @@ master_daemonize(void)
 		if (log_dest() & LOG_TO_SYSLOG)
 			dup2(fd, 2);
 		if (fd > 2)
-			close(fd);
+			fd_close(fd);
 	}
 	master_log_open(0); /* the terminal is gone */
 }

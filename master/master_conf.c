@@ -16,6 +16,7 @@
 
 #include "cfg.h"
 #include "err.h"
+#include "fd.h"
 #include "log.h"
 #include "master.h"
 #include "net.h"
@@ -105,11 +106,11 @@ master_conf_remove(struct master_svc *svc)
 	svc->removed = 1;
 	svc->next_ms = 0;
 	if (svc->lfd >= 0) {
-		close(svc->lfd);
+		fd_close(svc->lfd);
 		svc->lfd = -1;
 	}
 	if (svc->hfd >= 0) {
-		close(svc->hfd);
+		fd_close(svc->hfd);
 		svc->hfd = -1;
 	}
 	for (i = 0; i < master.nchildren; i++)

@@ -23,6 +23,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include "fd.h"
 #include "log.h"
 #include "master.h"
 #include "xalloc.h"
@@ -86,6 +87,6 @@ master_pidfile_remove(void)
 	 * empty, unlocked file then says no master runs */
 	if (unlink(pidfile_path) < 0 && ftruncate(pidfile_fd, 0) < 0)
 		log_warn("master_pid_file %s: cannot remove: %m", pidfile_path);
-	close(pidfile_fd);
+	fd_close(pidfile_fd);
 	pidfile_fd = -1;
 }

@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fd.h"
 #include "log.h"
 #include "master.h"
 #include "srv.h"
@@ -109,7 +110,7 @@ master_child_setup(struct master_svc *svc)
 			_exit(126);
 		setenv("BERTH_HANDOFF", svc->e.handoff, 1);
 	} else {
-		close(SRV_HANDOFF_FD);
+		(void)close(SRV_HANDOFF_FD); /* may not be open: EBADF */
 		unsetenv("BERTH_HANDOFF");
 	}
 	if (lfd >= 0) {
@@ -117,12 +118,13 @@ master_child_setup(struct master_svc *svc)
 			_exit(126);
 		setenv("BERTH_LISTEN", svc->e.listen, 1);
 	} else {
-		close(SRV_LISTEN_FD);
+		(void)close(SRV_LISTEN_FD); /* may not be open: EBADF */
 		unsetenv("BERTH_LISTEN");
 	}
 	maxfd = (int)sysconf(_SC_OPEN_MAX);
+	/* whatever is open above ours; most are not (EBADF) */
 	for (fd = SRV_HANDOFF_FD + 1; fd < maxfd && fd < 65536; fd++)
-		close(fd);
+		(void)close(fd);
 	fd = open("/dev/null", O_RDWR);
 	if (fd >= 0) {
 		dup2(fd, 0);
@@ -133,7 +135,7 @@ master_child_setup(struct master_svc *svc)
 		if (!log_to_stderr())
 			dup2(fd, 2);
 		if (fd > 2 && fd != SRV_STATUS_FD && fd != SRV_LISTEN_FD)
-			close(fd);
+			fd_close(fd);
 	}
 	if (svc->e.maxfds > 0) {
 		rl.rlim_cur = rl.rlim_max = (rlim_t)svc->e.maxfds;

@@ -22,6 +22,7 @@
 #include "authproto.h"
 #include "cfg.h"
 #include "err.h"
+#include "fd.h"
 #include "ipc.h"
 
 #define NIDS 3000
@@ -63,7 +64,7 @@ teardown(void)
 	char path[128];
 
 	authlink_disconnect();
-	close(lfd);
+	fd_close(lfd);
 	snprintf(path, sizeof(path), "%s/authd", dir);
 	unlink(path);
 	rmdir(dir);
@@ -144,7 +145,7 @@ START_TEST(test_never_blocks)
 	ck_assert_int_ge(c, 0);
 	take(c, 3000, NIDS);
 	ck_assert_int_eq(count(seen), NIDS);
-	close(c);
+	fd_close(c);
 }
 END_TEST
 
@@ -163,7 +164,7 @@ START_TEST(test_replay_after_restart)
 	ck_assert_int_eq(closed[3], 1);
 	ck_assert_int_eq(closed[4], 0);
 	/* authd dies; the next event finds out and makes a new link */
-	close(c);
+	fd_close(c);
 	memset(seen, 0, sizeof(seen));
 	authlink_hold(11, "192.0.2.8", "bob");
 	authlink_hold(12, "192.0.2.8", "bob");
@@ -177,7 +178,7 @@ START_TEST(test_replay_after_restart)
 	ck_assert_int_eq(seen[4], 0);
 	ck_assert_int_eq(seen[11], 1);
 	ck_assert_int_eq(seen[12], 1);
-	close(c);
+	fd_close(c);
 }
 END_TEST
 
@@ -187,7 +188,7 @@ START_TEST(test_no_authd)
 
 	/* nobody listens: events return (a connect refused) and are kept
 	 * for later */
-	close(lfd);
+	fd_close(lfd);
 	lfd = -1;
 	for (i = 1; i <= 100; i++)
 		authlink_hold((uint64_t)i, "192.0.2.9", "");

@@ -13,6 +13,7 @@
 #include "check_run.h"
 #include "clock.h"
 #include "ev.h"
+#include "fd.h"
 
 static int fired[64], nfired;
 
@@ -101,10 +102,10 @@ START_TEST(test_io_and_defer)
 	ck_assert_int_eq(a->got, 1);
 	ev_io_del(&a->io);
 	free(a);
-	close(p1[0]);
-	close(p1[1]);
-	close(p2[0]);
-	close(p2[1]);
+	fd_close(p1[0]);
+	fd_close(p1[1]);
+	fd_close(p2[0]);
+	fd_close(p2[1]);
 }
 END_TEST
 

@@ -19,6 +19,7 @@
 
 #include "check_run.h"
 #include "err.h"
+#include "fd.h"
 #include "ipc.h"
 #include "net.h"
 
@@ -35,10 +36,10 @@ setup(void)
 static void
 teardown(void)
 {
-	close(sv[0]);
-	close(sv[1]);
+	fd_close(sv[0]);
+	fd_close(sv[1]);
 	if (got.fd >= 0)
-		close(got.fd);
+		fd_close(got.fd);
 }
 
 /* open_fds - how many descriptors this process has open */
@@ -210,7 +211,7 @@ START_TEST(test_too_big)
 	memcpy(b, &h, sizeof(h));
 	send_raw(b, sizeof(b), fd, 1);
 	refused(fds + 1); /* our fd; the copy sent is closed */
-	close(fd);
+	fd_close(fd);
 }
 END_TEST
 
@@ -246,8 +247,8 @@ START_TEST(test_one_fd_travels)
 	ck_assert(fcntl(got.fd, F_GETFD) & FD_CLOEXEC);
 	ck_assert_int_eq(write(got.fd, "k", 1), 1);
 	ck_assert_int_eq(read(p[0], &c, 1), 1);
-	close(p[0]);
-	close(p[1]);
+	fd_close(p[0]);
+	fd_close(p[1]);
 }
 END_TEST
 
@@ -258,7 +259,7 @@ START_TEST(test_two_fds_refused)
 
 	send_raw(&h, sizeof(h), fd, 2);
 	refused(fds + 1); /* both copies closed */
-	close(fd);
+	fd_close(fd);
 }
 END_TEST
 
@@ -269,7 +270,7 @@ START_TEST(test_fd_with_a_bad_message_closed)
 
 	send_raw(&h, sizeof(h), fd, 1);
 	refused(fds + 1);
-	close(fd);
+	fd_close(fd);
 }
 END_TEST
 
@@ -280,8 +281,8 @@ START_TEST(test_eof_and_empty)
 	/* an empty message with an fd is no EOF, and no message either */
 	send_raw("", 0, fd, 1);
 	refused(fds + 1);
-	close(fd);
-	close(sv[0]);
+	fd_close(fd);
+	fd_close(sv[0]);
 	sv[0] = -1;
 	ck_assert_int_eq(ipc_recv(sv[1], &got), 0);
 }
@@ -338,9 +339,9 @@ START_TEST(test_connect_unix)
 	ck_assert_int_eq(ipc_send(c, &m), 0);
 	ck_assert_int_eq(ipc_recv(a, &got), 1);
 	ck_assert_uint_eq(got.type, 9);
-	close(a);
-	close(c);
-	close(l);
+	fd_close(a);
+	fd_close(c);
+	fd_close(l);
 	unlink(path);
 	rmdir(dir);
 }

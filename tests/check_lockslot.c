@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "check_run.h"
+#include "fd.h"
 #include "lockslot.h"
 
 static char dir[64];
@@ -102,7 +103,7 @@ START_TEST(test_sweep)
 	for (i = 0; i < 3; i++) {
 		snprintf(path, sizeof(path), "%s/u.dead%d.0", dir, i);
 		ck_assert_int_ge(fd = open(path, O_CREAT | O_RDWR, 0600), 0);
-		close(fd);
+		fd_close(fd);
 	}
 	h = lockslot_take(dir, "u.live", 1, &ph);
 	ck_assert_int_ge(h, 0);

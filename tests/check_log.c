@@ -15,6 +15,7 @@
 
 #include "check_run.h"
 #include "ev.h"
+#include "fd.h"
 #include "log.h"
 
 static int cap_pipe[2], cap_saved = -1;
@@ -26,7 +27,7 @@ cap_start(void)
 	ck_assert_int_eq(pipe(cap_pipe), 0);
 	cap_saved = dup(2);
 	dup2(cap_pipe[1], 2);
-	close(cap_pipe[1]);
+	fd_close(cap_pipe[1]);
 }
 
 /* cap_end - what went to stderr since cap_start */
@@ -38,10 +39,10 @@ cap_end(void)
 	size_t len = 0;
 
 	dup2(cap_saved, 2);
-	close(cap_saved);
+	fd_close(cap_saved);
 	while ((n = read(cap_pipe[0], out + len, sizeof(out) - 1 - len)) > 0)
 		len += (size_t)n;
-	close(cap_pipe[0]);
+	fd_close(cap_pipe[0]);
 	out[len] = '\0';
 	return out;
 }
@@ -114,8 +115,8 @@ START_TEST(test_ev_clears_session)
 	ev_run_once(1000);
 	ck_assert_uint_eq(log_session(), 0);
 	ev_io_del(&io);
-	close(sp[0]);
-	close(sp[1]);
+	fd_close(sp[0]);
+	fd_close(sp[1]);
 }
 END_TEST
 

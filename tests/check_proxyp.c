@@ -18,6 +18,7 @@
 #include "cfg.h"
 #include "err.h"
 #include "ev.h"
+#include "fd.h"
 #include "proxyp.h"
 
 #define SIG "\r\n\r\n\0\r\nQUIT\n"
@@ -226,8 +227,8 @@ START_TEST(test_read_bytewise)
 	ck_assert_int_eq(recv(sv[1], rest, sizeof(rest), MSG_DONTWAIT),
 	    (int)sizeof(after) - 1);
 	ck_assert_int_eq(memcmp(rest, after, sizeof(after) - 1), 0);
-	close(sv[0]);
-	close(sv[1]);
+	fd_close(sv[0]);
+	fd_close(sv[1]);
 }
 END_TEST
 
@@ -247,8 +248,8 @@ START_TEST(test_read_wait)
 	check_good(g, &r);
 	ck_assert_int_eq(recv(sv[1], rest, sizeof(rest), MSG_DONTWAIT), 12);
 	ck_assert_int_eq(memcmp(rest, SIG, 12), 0);
-	close(sv[0]);
-	close(sv[1]);
+	fd_close(sv[0]);
+	fd_close(sv[1]);
 }
 END_TEST
 
@@ -266,22 +267,22 @@ START_TEST(test_read_errors)
 	ck_assert_int_eq(write(sv[0], "PROXY TCP4 ", 11), 11);
 	ck_assert_int_eq(proxyp_read_wait(sv[1], 50, &r, &err), -1);
 	ck_assert_str_eq(err, "PROXY header incomplete in time");
-	close(sv[0]);
-	close(sv[1]);
+	fd_close(sv[0]);
+	fd_close(sv[1]);
 	/* the peer goes away mid-header */
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	ck_assert_int_eq(write(sv[0], "PROXY TCP4 ", 11), 11);
-	close(sv[0]);
+	fd_close(sv[0]);
 	ck_assert_int_eq(proxyp_read_wait(sv[1], 5000, &r, &err), -1);
 	ck_assert_ptr_nonnull(strstr(err, "connection closed"));
-	close(sv[1]);
+	fd_close(sv[1]);
 	/* garbage is refused at once */
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	ck_assert_int_eq(write(sv[0], "GET / HTTP/1.0\r\n", 16), 16);
 	ck_assert_int_eq(proxyp_read_wait(sv[1], 5000, &r, &err), -1);
 	ck_assert_str_eq(err, "not a PROXY header");
-	close(sv[0]);
-	close(sv[1]);
+	fd_close(sv[0]);
+	fd_close(sv[1]);
 }
 END_TEST
 
@@ -422,8 +423,8 @@ START_TEST(test_ev_accept)
 	    NULL);
 	ck_assert_int_eq(ev_done, 2);
 	ck_assert_str_eq(ev_err, "");
-	close(sv[0]);
-	close(sv[1]);
+	fd_close(sv[0]);
+	fd_close(sv[1]);
 }
 END_TEST
 

@@ -26,6 +26,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "fd.h"
 #include "log.h"
 #include "srv.h"
 
@@ -55,7 +56,7 @@ child_service(void)
 		while ((n = read(fd, junk, sizeof(junk))) > 0)
 			if (write(fd, junk, (size_t)n) < 0)
 				break;
-		close(fd);
+		fd_close(fd);
 	}
 }
 
@@ -81,7 +82,7 @@ child_start(const char *file, const char *addr)
 	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) < 0)
 		log_fatal("socket: %m");
 	r = connect(fd, (struct sockaddr *)&sin, sizeof(sin));
-	close(fd);
+	fd_close(fd);
 	if ((f = fopen(file, "w")) == NULL)
 		log_fatal("%s: %m", file);
 	fprintf(f, "%s\n", r == 0 ? "connected" : "refused");

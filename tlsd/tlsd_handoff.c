@@ -30,6 +30,7 @@
 
 #include "authlink.h"
 #include "cfg.h"
+#include "fd.h"
 #include "ipc.h"
 #include "log.h"
 #include "net.h"
@@ -99,7 +100,7 @@ ho_connect(const char *path)
 		return -1;
 	if (connect(c, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
 		e = errno;
-		close(c);
+		fd_close(c);
 		errno = e;
 		return -1;
 	}
@@ -157,7 +158,7 @@ ho_try(struct tconn *c)
 	}
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) {
 		log_error("socketpair: %m");
-		close(s);
+		fd_close(s);
 		tlsd_conn_close(c, NULL);
 		return 0;
 	}
@@ -165,10 +166,10 @@ ho_try(struct tconn *c)
 	if (r < 0)
 		log_error("handoff to %s failed: %m addr=%s", c->handoff,
 		    c->addr);
-	close(s);
-	close(sp[1]);
+	fd_close(s);
+	fd_close(sp[1]);
 	if (r < 0) {
-		close(sp[0]);
+		fd_close(sp[0]);
 		tlsd_conn_close(c, NULL);
 		return 0;
 	}
@@ -244,7 +245,7 @@ ho_ctl_close(struct hctl *h)
 {
 	ev_io_del(&h->io);
 	ev_timer_del(&h->timer);
-	close(h->fd);
+	fd_close(h->fd);
 	ev_defer_free(h);
 }
 
@@ -278,7 +279,7 @@ ho_ctl_take(struct hctl *h, struct ipc_msg *m)
 	ack = m;
 	ipc_msg_init(ack, TLSPROTO_T_TAKEN);
 	if (ipc_send(h->fd, ack) < 0) {
-		close(fd);
+		fd_close(fd);
 		return -1;
 	}
 	(void)!net_set_nonblock(fd, 1); /* an fd just received: cannot fail */
@@ -303,7 +304,7 @@ ho_ctl_io(struct ev_io *io, unsigned events, void *ctx)
 	if (r > 0) {
 		ho_ctl_take(h, &ho_msg);
 		if (ho_msg.fd >= 0)
-			close(ho_msg.fd);
+			fd_close(ho_msg.fd);
 	}
 	ho_ctl_close(h);
 }
@@ -332,7 +333,7 @@ ho_accept(struct ev_io *io, unsigned events, void *ctx)
 		h = xcalloc(1, sizeof(*h));
 		h->fd = fd;
 		if (ev_io_add(&h->io, fd, EV_READ, ho_ctl_io, h) < 0) {
-			close(fd);
+			fd_close(fd);
 			free(h);
 			continue;
 		}

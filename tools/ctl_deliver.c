@@ -29,6 +29,7 @@
 #include "cfg.h"
 #include "ctl.h"
 #include "err.h"
+#include "fd.h"
 #include "net.h"
 #include "xalloc.h"
 
@@ -211,7 +212,7 @@ done:
 	(void)ctl_lmtp_reply(&c);
 	if (c.in != NULL)
 		fclose(c.in);
-	close(c.fd);
+	fd_close(c.fd);
 	buf_free(&c.out);
 	return ctl_deliver_exit(code, last);
 }

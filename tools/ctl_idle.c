@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "fd.h"
 #include "idleproto.h"
 #include "ipc.h"
 #include "notify.h"
@@ -130,7 +131,7 @@ ctl_parked(int argc, char **argv)
 		ctl_parked_lines(&m, &sess, &ns, &users, &nu, &addrs, &na,
 		    &boxes, &nb);
 	}
-	close(c);
+	fd_close(c);
 	(void)argv;
 	printf("parked sessions: %zu\n", ns);
 	ctl_count_print("per user", users, nu);

@@ -34,6 +34,7 @@
 #include "buf.h"
 #include "ctl.h"
 #include "ctl_import.h"
+#include "fd.h"
 #include "store.h"
 #include "xalloc.h"
 
@@ -265,20 +266,20 @@ md_read(const char *path, const char **data_r, size_t *len_r)
 	*len_r = 0;
 	if (fd < 0 || fstat(fd, &sb) < 0) {
 		if (fd >= 0)
-			close(fd);
+			fd_close(fd);
 		return -1;
 	}
 	if (sb.st_size > 0) {
 		p = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd,
 		    0);
 		if (p == MAP_FAILED) {
-			close(fd);
+			fd_close(fd);
 			return -1;
 		}
 		*data_r = p;
 		*len_r = (size_t)sb.st_size;
 	}
-	close(fd);
+	fd_close(fd);
 	return 0;
 }
 

@@ -30,6 +30,7 @@
 #include "buf.h"
 #include "ctl.h"
 #include "ctl_import.h"
+#include "fd.h"
 #include "store.h"
 #include "xalloc.h"
 
@@ -197,16 +198,16 @@ ctl_mbox_import(struct ctl_import *ci, const char *file, const char *folder)
 	if ((fd = open(file, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &sb) < 0) {
 		ctl_error("import: %s: %s", file, strerror(errno));
 		if (fd >= 0)
-			close(fd);
+			fd_close(fd);
 		return -1;
 	}
 	if (sb.st_size < 5) {
-		close(fd);
+		fd_close(fd);
 		ctl_error("import: %s is not an mbox file (empty)", file);
 		return -1;
 	}
 	map = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-	close(fd);
+	fd_close(fd);
 	if (map == MAP_FAILED) {
 		ctl_error("import: %s: %s", file, strerror(errno));
 		return -1;

@@ -21,6 +21,7 @@
 #include "authproto.h"
 #include "clock.h"
 #include "ctl.h"
+#include "fd.h"
 #include "ipc.h"
 #include "xalloc.h"
 
@@ -86,13 +87,13 @@ ctl_who_ask(const char *user, struct ctl_who_row **rows, size_t *n)
 		return -1;
 	do {
 		if (ctl_who_recv(c) < 0) {
-			close(c);
+			fd_close(c);
 			free(*rows);
 			return -1;
 		}
 		ctl_who_rows(rows, n);
 	} while (ipc_get(&ctl_who_msg, AUTHPROTO_MORE, &more, &len) == 0);
-	close(c);
+	fd_close(c);
 	return 0;
 }
 
@@ -172,10 +173,10 @@ ctl_kick(int argc, char **argv)
 	if ((c = ctl_who_connect()) < 0)
 		return 1;
 	if (ctl_who_recv(c) < 0) {
-		close(c);
+		fd_close(c);
 		return 1;
 	}
-	close(c);
+	fd_close(c);
 	ipc_get_str(&ctl_who_msg, AUTHPROTO_TEXT, text, sizeof(text));
 	ipc_get_u32(&ctl_who_msg, AUTHPROTO_CODE, &code);
 	if (code != 0)

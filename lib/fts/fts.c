@@ -46,6 +46,7 @@
 
 #include "buf.h"
 #include "clock.h"
+#include "fd.h"
 #include "fts.h"
 #include "mime.h"
 #include "store.h"
@@ -385,13 +386,13 @@ fts_load(struct fts_sync *y, struct store *st, const struct store_msg *m,
 	if (store_msg_open(st, m->guid, &fd, &len, &err) < 0)
 		return -1;
 	if (len > FTS_READ_MAX) {
-		close(fd);
+		fd_close(fd);
 		*mapped_r = 1;
 		return store_msg_map(st, m->guid, data_r, len_r, &err);
 	}
 	buf_reset(&y->file);
 	if (buf_reserve(&y->file, len) == NULL) {
-		close(fd);
+		fd_close(fd);
 		return -1;
 	}
 	while (got < len) {
@@ -402,7 +403,7 @@ fts_load(struct fts_sync *y, struct store *st, const struct store_msg *m,
 			break; /* shorter than it was: what was read */
 		got += (size_t)k;
 	}
-	close(fd);
+	fd_close(fd);
 	y->file.len = got;
 	y->file.data[got] = '\0';
 	*data_r = y->file.data;

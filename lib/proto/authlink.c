@@ -29,6 +29,7 @@
 #include "authlink.h"
 #include "clock.h"
 #include "authproto.h"
+#include "fd.h"
 #include "ipc.h"
 #include "log.h"
 #include "xalloc.h"
@@ -156,7 +157,7 @@ void
 authlink_disconnect(void)
 {
 	if (authlink_fd >= 0)
-		close(authlink_fd);
+		fd_close(authlink_fd);
 	authlink_fd = -1;
 	/* authd releases everything we held when it sees the close: what
 	 * was queued is moot, the replay on the next link restores holds */
@@ -266,7 +267,7 @@ authlink_connect_once(void)
 	if (fd < 0)
 		return -1;
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
-		close(fd);
+		fd_close(fd);
 		return -1;
 	}
 	authlink_fd = fd;
@@ -350,7 +351,7 @@ authlink_recv(struct ipc_msg *m)
 		r = ipc_recv(authlink_fd, m);
 	while (r > 0 && m->fd < 0 && authlink_kick_note(m));
 	if (r > 0 && m->fd >= 0) {
-		close(m->fd);
+		fd_close(m->fd);
 		m->fd = -1;
 		r = -1;
 	}
@@ -573,7 +574,7 @@ authlink_call(const struct ipc_msg *req, struct ipc_msg *rep,
 		return -1;
 	}
 	if (rep->fd >= 0) {
-		close(rep->fd);
+		fd_close(rep->fd);
 		rep->fd = -1;
 	}
 	return 0;

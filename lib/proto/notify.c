@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cfg.h"
+#include "fd.h"
 #include "log.h"
 #include "notify.h"
 #include "store.h"
@@ -91,7 +92,7 @@ notify_connect(struct notify_target *t)
 	/* a non-blocking connect to a Unix listener completes at once or
 	 * fails (EAGAIN: the listener's backlog is full) */
 	if (connect(t->fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
-		close(t->fd);
+		fd_close(t->fd);
 		t->fd = -1;
 		return -1;
 	}
@@ -154,7 +155,7 @@ notify_target_send(struct notify_target *t, const char *out, size_t len)
 			return;
 		if (errno == EAGAIN)
 			return; /* logged; the connection is fine */
-		close(t->fd);
+		fd_close(t->fd);
 		t->fd = -1;
 	}
 }

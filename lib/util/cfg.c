@@ -20,6 +20,7 @@
 #include "buf.h"
 #include "cfg.h"
 #include "err.h"
+#include "fd.h"
 #include "log.h"
 #include "xalloc.h"
 
@@ -369,7 +370,7 @@ cfg_load_file(const char *path, struct buf *warn_r, struct err *err)
 			break;
 		text.len += (size_t)n;
 	}
-	close(fd);
+	fd_close(fd);
 	r = cfg_load_text(path, buf_cstr(&text), text.len, warn_r, err);
 	buf_free(&text);
 	return r;

@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "fd.h"
 #include "ipc.h"
 #include "xalloc.h"
 
@@ -192,7 +193,7 @@ ipc_recv(int sock, struct ipc_msg *m)
 				if (fd < 0 && k == 0)
 					fd = f;
 				else {
-					close(f);
+					fd_close(f);
 					bad = 1; /* one fd at most */
 				}
 			}
@@ -209,7 +210,7 @@ ipc_recv(int sock, struct ipc_msg *m)
 	}
 	if (bad) {
 		if (fd >= 0)
-			close(fd);
+			fd_close(fd);
 		errno = EPROTO;
 		return -1;
 	}

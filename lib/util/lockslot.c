@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fd.h"
 #include "lockslot.h"
 #include "xalloc.h"
 
@@ -41,7 +42,7 @@ lockslot_lock_path(const char *path, int create)
 		if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 			int e = errno;
 
-			close(fd);
+			fd_close(fd);
 			errno = e;
 			return -1;
 		}
@@ -49,7 +50,7 @@ lockslot_lock_path(const char *path, int create)
 		if (fstat(fd, &fs) == 0 && stat(path, &ps) == 0 &&
 		    fs.st_dev == ps.st_dev && fs.st_ino == ps.st_ino)
 			return fd;
-		close(fd);
+		fd_close(fd);
 		if (!create) {
 			errno = ENOENT;
 			return -1;
@@ -90,7 +91,7 @@ lockslot_release(int *fd_r, char **path_r)
 		 * longer leads to it */
 		if (*path_r != NULL)
 			(void)unlink(*path_r);
-		close(*fd_r);
+		fd_close(*fd_r);
 	}
 	*fd_r = -1;
 	free(*path_r);
@@ -116,7 +117,7 @@ lockslot_sweep(const char *dir)
 		if ((fd = lockslot_lock_path(path, 0)) >= 0) {
 			if (unlink(path) == 0)
 				n++;
-			close(fd);
+			fd_close(fd);
 		}
 		free(path);
 	}

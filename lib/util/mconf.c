@@ -14,6 +14,7 @@
 #include "buf.h"
 #include "cfg.h"
 #include "err.h"
+#include "fd.h"
 #include "mconf.h"
 #include "xalloc.h"
 
@@ -343,7 +344,7 @@ mconf_load(const char *path, struct mconf *mc, struct err *err)
 	while (
 	    (n = read(fd, chunk, sizeof(chunk))) > 0 && b.len < MCONF_MAX_FILE)
 		buf_append(&b, chunk, (size_t)n);
-	close(fd);
+	fd_close(fd);
 	if (n < 0)
 		r = err_set(err, "%s: read: %s", path, strerror(errno));
 	else if (b.len >= MCONF_MAX_FILE)

@@ -18,6 +18,7 @@
 
 #include "cfg.h"
 #include "err.h"
+#include "fd.h"
 #include "net.h"
 
 static int
@@ -141,7 +142,7 @@ net_bind(const char *spec, struct err *err)
 syserr:
 	err_set(err, "%s: %s", spec, strerror(errno));
 	if (fd >= 0)
-		close(fd);
+		fd_close(fd);
 	freeaddrinfo(res);
 	return -1;
 bad:
