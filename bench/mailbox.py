@@ -3,7 +3,7 @@
 
     bench/mailbox.py [--servers berth,dovecot,cyrus] [--sizes 10000,100000]
                      [--lines search,select,...,append]
-                     [--rounds 5]
+                     [--rounds 5] [--keep DIR]
 
 For each size, each server gets one INBOX of that many 4 KB messages
 (filled with MULTIAPPEND over three connections, LITERAL+ where offered,
@@ -40,6 +40,11 @@ Lines (issue 15's table, item 1 and its benchmark lines):
   append        500 APPENDs (LITERAL+ where offered) of a 4 KB message into
                 the filled INBOX on one connection, then 500 on each of
                 four at once, messages per second (last: the INBOX grows)
+--keep DIR keeps each server's mail in DIR/<server>-<size> and fills it
+only the first time (at 100,000 a fill takes each peer half an hour):
+a later run starts every server on the mail kept, gives back what the
+last run's lines added (messages past size, the flags they set),
+untimed, and measures.  Remove DIR to start afresh.
 Run as root from the tree after building in build/ (peers.py installs the
 peers with apt on first use).  Other engineers add their lines as
 functions in LINES.
@@ -233,10 +238,38 @@ def populate(peer, n, conns=3, batch=250):
     return time.monotonic() - t
 
 
+def reuse(peer, n):
+    """a kept mailbox as a fill left it: the messages past n (the append
+    line's) expunged, the flags the lines set cleared; False when it
+    was never filled"""
+    if peer.keep is None or not os.path.exists(
+            os.path.join(peer.keep, "filled")):
+        return False
+    c = Conn(peer.port)
+    r = c.cmd(b"SELECT INBOX")
+    exists = [int(ln.split()[1]) for ln in r if ln.endswith(b" EXISTS")]
+    assert exists and exists[0] >= n, (peer.name, exists, n)
+    if exists[0] > n:
+        c.cmd(b"STORE %d:* +FLAGS.SILENT (\\Deleted)" % (n + 1))
+        c.cmd(b"EXPUNGE")
+    r = c.cmd(b"STORE 1:* -FLAGS.SILENT (\\Flagged \\Seen)")
+    assert r[-1].split()[1] == b"OK", r[-1]
+    c.close()
+    return True
+
+
 def fill_all(running, size, together):
-    """populate every server, one after another or all at once"""
+    """populate every server, one after another or all at once (a kept
+    mailbox is reused)"""
     def one(pe):
+        if reuse(pe, size):
+            print(f"server={pe.name} messages={size} reused={pe.keep} "
+                  f"load={loadavg()}", flush=True)
+            return
         fill = populate(pe, size)
+        if pe.keep is not None:
+            with open(os.path.join(pe.keep, "filled"), "w") as f:
+                f.write(f"{size} {fill:.1f}\n")
         print(f"server={pe.name} messages={size} fill_s={fill:.1f} "
               f"load={loadavg()}", flush=True)
     if not together:
@@ -488,7 +521,10 @@ def line_bigbody(peer, n, a):
         if any(ln.endswith(b"INBOX.big") for ln in r):
             ns = b"INBOX.big"
         peer._bigmbox = ns
-        c.append_many(ns, [message(1, BIG)])
+        r = c.cmd(b"STATUS " + ns + b" (MESSAGES)")
+        if not any(b"MESSAGES 0)" not in ln and b"MESSAGES" in ln
+                   for ln in r if ln.startswith(b"* STATUS")):
+            c.append_many(ns, [message(1, BIG)])    # not kept from before
         peer._bigbody = True
         c.close()
         c = Conn(peer.port)
@@ -582,6 +618,8 @@ def main():
     p.add_argument("--sizes", default="10000,100000")
     p.add_argument("--lines", default=",".join(LINES))
     p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--keep", help="keep each server's mail here and "
+                   "reuse it (filled the first time)")
     p.add_argument("--fill-together", action="store_true",
                    help="fill every server at once (the fill is not "
                    "timed against the others; at 100,000 it takes the "
@@ -595,7 +633,9 @@ def main():
         for size in map(int, a.sizes.split(",")):
             running = []
             for name in names:
-                pe = peers.make(name, users=2, password=PW, **(
+                keep = (os.path.join(os.path.abspath(a.keep),
+                                     f"{name}-{size}") if a.keep else None)
+                pe = peers.make(name, users=2, password=PW, keep=keep, **(
                     {"extra_conf": "maxliteral: 100M\n"
                      "maxliteral_workers_user: 8\n"}
                     if name == "berth" else {}))

@@ -262,12 +262,34 @@ class Peer:
     """a server: start(), pid (root of its tree), port, stop()"""
     name = "?"
 
-    def __init__(self, users=50, password="pw", slow=False, port=None):
+    def __init__(self, users=50, password="pw", slow=False, port=None,
+                 keep=None):
         self.users, self.password, self.slow = users, password, slow
         self.port = port or free_port()
         self.proc = None
         self.backend = None
         self.dir = None
+        # keep: a directory that holds the server's mail across runs
+        # (see keep_data); None: all of it goes with stop()
+        self.keep = keep
+
+    def keep_data(self, subs, owner):
+        """the server's mail subdirectories subs of self.dir as symbolic
+        links into self.keep, made (owned by owner, a (uid, gid)) when
+        missing: a mailbox filled once serves later runs, on any port
+        (the configuration is written anew each time).  The kept
+        directories are the caller's to remove."""
+        if self.keep is None:
+            return
+        os.makedirs(self.keep, exist_ok=True)
+        for sub in subs:
+            src = os.path.join(self.keep, sub)
+            if not os.path.isdir(src):
+                os.makedirs(src)
+                os.chown(src, *owner)
+            dst = os.path.join(self.dir, sub)
+            os.makedirs(os.path.dirname(dst), exist_ok=True)
+            os.symlink(src, dst)
 
     @property
     def pid(self):
@@ -397,8 +419,8 @@ class Berth(Peer):
             "idled_maxusernet: 1000\nauthd_maxconns_wide: 0\n")
 
     def __init__(self, users=50, password="pw", slow=False, port=None,
-                 prefork=4, maxchild=100, extra_conf=""):
-        super().__init__(users, password, slow, port)
+                 prefork=4, maxchild=100, extra_conf="", keep=None):
+        super().__init__(users, password, slow, port, keep)
         self.prefork, self.maxchild = prefork, maxchild
         self.extra_conf = extra_conf
         self.server = None
@@ -416,6 +438,8 @@ class Berth(Peer):
                    extra_conf="",
                    indexd=os.environ.get("BENCH_INDEXD", "1") != "0")
         self.server, self.dir = s, s.dir
+        nobody = pwd.getpwnam("nobody")
+        self.keep_data(("conf", "spool"), (nobody.pw_uid, nobody.pw_gid))
         if self.port:
             s.port = self.port
             s.write_master()
@@ -433,12 +457,23 @@ class Berth(Peer):
             f.write(conf)
         for u in range(self.users):
             s.add_user(f"user{u}", self.password)
-        s.start()
+        s.start(wait=False)
         self.proc = s.proc
+        # recovery of kept mail runs before master listens
+        s.wait_ready(timeout=15 if self.keep is None else 300)
 
     def _stop(self):
         if self.server is None:
             return
+        if self.keep is not None and self.proc.poll() is None:
+            # recovery at the next start checks each commit-log record
+            # against its journal: a checkpoint leaves it none
+            nobody = pwd.getpwnam("nobody")
+            subprocess.run([os.path.join(BUILD, "tools", "berthctl"),
+                            "-C", self.server.conf, "checkpoint"],
+                           user=nobody.pw_uid, group=nobody.pw_gid,
+                           extra_groups=[], capture_output=True,
+                           timeout=300, check=False)
         try:
             self.server.stop()
         except Exception:
@@ -526,8 +561,8 @@ class Dovecot(Peer):
     LOG = "dovecot.log"
 
     def __init__(self, users=50, password="pw", slow=False, port=None,
-                 hibernate=False):
-        super().__init__(users, password, slow, port)
+                 hibernate=False, keep=None):
+        super().__init__(users, password, slow, port, keep)
         self.hibernate = hibernate
         self.name = "dovecot-hib" if hibernate else "dovecot"
 
@@ -537,8 +572,12 @@ class Dovecot(Peer):
         os.chmod(d, 0o755)
         nobody = pwd.getpwnam("nobody")
         mail = os.path.join(d, "mail")
-        os.makedirs(mail)
-        os.chown(mail, nobody.pw_uid, grp.getgrnam("nogroup").gr_gid)
+        if self.keep is not None:
+            self.keep_data(("mail",), (nobody.pw_uid,
+                                       grp.getgrnam("nogroup").gr_gid))
+        else:
+            os.makedirs(mail)
+            os.chown(mail, nobody.pw_uid, grp.getgrnam("nogroup").gr_gid)
         users = os.path.join(d, "users")
         with open(users, "w") as f:
             for u in range(self.users):
@@ -621,6 +660,11 @@ class Cyrus(Peer):
         os.chmod(d, 0o755)
         cy = pwd.getpwnam("cyrus")
         mailgid = grp.getgrnam("mail").gr_gid
+        self.keep_data(("conf", "spool"), (cy.pw_uid, mailgid))
+        if self.keep is not None:
+            # what a stopped Cyrus leaves of its processes and sockets
+            for sub in ("conf/proc", "conf/socket", "conf/lock"):
+                shutil.rmtree(os.path.join(d, sub), ignore_errors=True)
         for sub in ("conf", "spool", "conf/db", "conf/socket", "conf/proc",
                     "conf/log", "conf/msg", "conf/user", "conf/quota",
                     "conf/sieve", "conf/ptclient", "conf/lock"):
@@ -645,7 +689,7 @@ class Cyrus(Peer):
         with open(self.mconf, "w") as f:
             f.write(CYRUS_CONF.format(bin=CYRUS_BIN, root=root,
                                       port=self.port, conf=self.conf))
-        for top, dirs, files in os.walk(d):
+        for top, dirs, files in os.walk(d, followlinks=True):
             for n in dirs + files:
                 os.lchown(os.path.join(top, n), cy.pw_uid, mailgid)
         os.chown(d, cy.pw_uid, mailgid)
