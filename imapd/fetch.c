@@ -943,9 +943,9 @@ fetch_load(const struct fetch_req *req, struct store *st,
 		case F_BINARY:
 		case F_BINSIZE:
 			if (src->fd < 0 &&
-			    store_msg_open(st, rec->guid, &src->fd, &src->len,
-				error_r) < 0)
+			    store_msg_fd(st, rec->guid, &src->fd, error_r) < 0)
 				return -1;
+			src->len = (size_t)rec->size;
 			if (fetch_item_maps(it) && src->data == NULL &&
 			    store_msg_map(st, rec->guid, &src->data,
 				&src->maplen, error_r) < 0)

@@ -641,6 +641,12 @@ void store_msg_unmap(const char *data, size_t len);
  * *len_r its size */
 int store_msg_open(struct store *st, const char *guid, int *fd_r, size_t *len_r,
     const char **error_r);
+/* store_msg_fd - the same without its size, for a caller that has the
+ * message's index record: files are content-addressed, so the record's
+ * size is the file's (one system call less a message of a FETCH 1:*
+ * BODY[]) */
+int store_msg_fd(struct store *st, const char *guid, int *fd_r,
+    const char **error_r);
 
 /*
  * The FETCH cache (store_cache.c), read through a reader: a struct

@@ -880,11 +880,10 @@ store_msgs_move_all(struct store *st, DB_TXN *txn, uint32_t from,
 }
 
 int
-store_msg_open(struct store *st, const char *guid, int *fd_r, size_t *len_r,
+store_msg_fd(struct store *st, const char *guid, int *fd_r,
     const char **error_r)
 {
 	char *path = store_file_path(st, guid);
-	struct stat sb;
 	int fd;
 
 	/* relative to the partition: two names to look up instead of the
@@ -897,14 +896,30 @@ store_msg_open(struct store *st, const char *guid, int *fd_r, size_t *len_r,
 		    O_RDONLY | O_CLOEXEC);
 	else
 		fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &sb) < 0) {
+	if (fd < 0) {
 		store_fail(st, error_r, "open %s: %s", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
 		free(path);
 		return -1;
 	}
 	free(path);
+	*fd_r = fd;
+	return 0;
+}
+
+int
+store_msg_open(struct store *st, const char *guid, int *fd_r, size_t *len_r,
+    const char **error_r)
+{
+	struct stat sb;
+	int fd;
+
+	if (store_msg_fd(st, guid, &fd, error_r) < 0)
+		return -1;
+	if (fstat(fd, &sb) < 0) {
+		store_fail(st, error_r, "stat %s: %s", guid, strerror(errno));
+		close(fd);
+		return -1;
+	}
 	*fd_r = fd;
 	*len_r = (size_t)sb.st_size;
 	return 0;
