@@ -122,7 +122,7 @@ main(int argc, char **argv)
 	int ind;
 
 	srv_init(argc, argv, "authd", &ind);
-	signal(SIGPIPE, SIG_IGN);
+	(void)signal(SIGPIPE, SIG_IGN);
 	/* one malloc arena for the loop and one shared by the backend
 	 * threads: glibc's default (eight per core) gives each busy thread
 	 * its own heap, megabytes that the checks never need */

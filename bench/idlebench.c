@@ -186,8 +186,8 @@ close_conn(struct conn *c, enum st st)
 		c->ssl = NULL;
 	}
 	if (c->fd >= 0) {
-		epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
-		close(c->fd);
+		(void)epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
+		(void)close(c->fd);
 		c->fd = -1;
 	}
 	c->st = st;
@@ -218,7 +218,7 @@ idler_line(struct conn *c, char *ln)
 			else
 				c->st = S_SELECT;
 		} else if (strncmp(ln, "a ", 2) == 0) {
-			fprintf(stderr, "idlebench: login user%d: %s\n",
+			(void)fprintf(stderr, "idlebench: login user%d: %s\n",
 			    c->user, ln);
 			close_conn(c, S_FAILED);
 		}
@@ -241,7 +241,7 @@ idler_line(struct conn *c, char *ln)
 			close_conn(c, S_FAILED);
 		break;
 	case S_IDLING:
-		snprintf(c->last, sizeof(c->last), "%s", ln);
+		(void)snprintf(c->last, sizeof(c->last), "%s", ln);
 		if (sscanf(ln, "* %u EXISTS", &n) == 1 && n > c->last_exists)
 			c->last_exists = n;
 		if (sscanf(ln, "* %u EXISTS", &n) == 1 && c->got_ns == 0 &&
@@ -278,7 +278,7 @@ conn_tls(struct conn *c)
 	} else {
 		return -1;
 	}
-	epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
+	(void)epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
 	return 0;
 }
 
@@ -423,10 +423,10 @@ child_main(int lo, int n, int cmdfd, int resfd)
 	if ((ep = epoll_create1(EPOLL_CLOEXEC)) < 0)
 		die("epoll");
 	child_setup(cs, lo, n);
-	snprintf(line, sizeof(line), "idling %d %d\n",
+	(void)snprintf(line, sizeof(line), "idling %d %d\n",
 	    count_state(cs, n, S_IDLING), n - count_state(cs, n, S_IDLING));
 	full_write(resfd, line, strlen(line));
-	epoll_ctl(ep, EPOLL_CTL_ADD, cmdfd, &ev);
+	(void)epoll_ctl(ep, EPOLL_CTL_ADD, cmdfd, &ev);
 	for (;;) {
 		while (!pump(1000, cmdfd, idler_line))
 			;
@@ -436,7 +436,7 @@ child_main(int lo, int n, int cmdfd, int resfd)
 			for (i = 0; i < n; i++)
 				cs[i].got_ns = 0;
 			round_no = r;
-			snprintf(line, sizeof(line), "ready %d\n", r);
+			(void)snprintf(line, sizeof(line), "ready %d\n", r);
 			full_write(resfd, line, strlen(line));
 			t0 = now_ns();
 			while (now_ns() - t0 < 12 * NS) {
@@ -453,14 +453,14 @@ child_main(int lo, int n, int cmdfd, int resfd)
 				    cs[i].st == S_FAILED ? -1 : cs[i].got_ns;
 			for (i = 0; debug && i < n; i++)
 				if (cs[i].got_ns == 0)
-					fprintf(stderr,
+					(void)fprintf(stderr,
 					    "idlebench: round %d "
 					    "idler %d user%d st=%d sel=%u "
 					    "last_exists=%u last=\"%s\"\n",
 					    r, cs[i].idx, cs[i].user, cs[i].st,
 					    cs[i].sel_exists, cs[i].last_exists,
 					    cs[i].last);
-			snprintf(line, sizeof(line), "res %d %d\n", r, n);
+			(void)snprintf(line, sizeof(line), "res %d %d\n", r, n);
 			full_write(resfd, line, strlen(line));
 			full_write(resfd, got, (size_t)n * sizeof(*got));
 		} else if (strcmp(line, "logout") == 0)
@@ -484,7 +484,7 @@ child_main(int lo, int n, int cmdfd, int resfd)
 		if (count_state(cs, n, S_CLOSED) > k)
 			last = now_ns();
 	}
-	snprintf(line, sizeof(line), "closed %d %d %lld\n",
+	(void)snprintf(line, sizeof(line), "closed %d %d %lld\n",
 	    count_state(cs, n, S_CLOSED), count_state(cs, n, S_DONE), last);
 	full_write(resfd, line, strlen(line));
 	exit(0);
@@ -502,7 +502,7 @@ append_text(int u)
 {
 	static char msg[128];
 
-	snprintf(msg, sizeof(msg),
+	(void)snprintf(msg, sizeof(msg),
 	    "Subject: bench\r\nMessage-ID: "
 	    "<r%d.u%d@bench.invalid>\r\n\r\nhi!\r\n",
 	    append_round_no, u);
@@ -545,7 +545,7 @@ appender_line(struct conn *c, char *ln)
 			else
 				c->st = S_DONE;
 		} else if (strncmp(ln, "p ", 2) == 0) {
-			fprintf(stderr, "idlebench: append user%d: %s\n",
+			(void)fprintf(stderr, "idlebench: append user%d: %s\n",
 			    c->user, ln);
 			close_conn(c, S_FAILED);
 		}
@@ -628,7 +628,7 @@ probe(void)
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	if (connect(fd, (struct sockaddr *)&dst, sizeof(dst)) < 0)
 		die("probe connect");
-	snprintf(b, sizeof(b),
+	(void)snprintf(b, sizeof(b),
 	    "a LOGIN user0 %s\r\nb CAPABILITY\r\n"
 	    "z LOGOUT\r\n",
 	    password);
@@ -646,9 +646,9 @@ probe(void)
 			break;
 		}
 	}
-	close(fd);
+	(void)close(fd);
 	if (lp < 0) {
-		fprintf(stderr, "idlebench: no CAPABILITY answer\n");
+		(void)fprintf(stderr, "idlebench: no CAPABILITY answer\n");
 		exit(1);
 	}
 	return lp;
@@ -669,7 +669,7 @@ main(int argc, char **argv)
 	char line[128];
 
 	if (argc < 7 || argc > 9) {
-		fprintf(stderr,
+		(void)fprintf(stderr,
 		    "usage: idlebench HOST PORT NIDLERS NUSERS "
 		    "PASSWORD ROUNDS [PERPROC [TLSPORT]]\n");
 		return 2;
@@ -687,7 +687,7 @@ main(int argc, char **argv)
 		return 2;
 	if (tls_port > 0)
 		tls_init();
-	signal(SIGPIPE, SIG_IGN);
+	(void)signal(SIGPIPE, SIG_IGN);
 	debug = getenv("IDLEBENCH_DEBUG") != NULL;
 	memset(&dst, 0, sizeof(dst));
 	dst.sin_family = AF_INET;
@@ -711,18 +711,18 @@ main(int argc, char **argv)
 		case -1:
 			die("fork");
 		case 0:
-			close(a[1]);
-			close(b[0]);
+			(void)close(a[1]);
+			(void)close(b[0]);
 			for (i = 0; i < p; i++) {
-				close(cmd[i]);
-				close(res[i]);
+				(void)close(cmd[i]);
+				(void)close(res[i]);
 			}
 			if (tls_port > 0) /* the idlers' port */
 				dst.sin_port = htons((uint16_t)tls_port);
 			child_main(plo[p], pn[p], a[0], b[1]);
 		}
-		close(a[0]);
-		close(b[1]);
+		(void)close(a[0]);
+		(void)close(b[1]);
 		cmd[p] = a[1];
 		res[p] = b[0];
 	}
@@ -734,10 +734,11 @@ main(int argc, char **argv)
 		idling += k;
 		setup_failed += n;
 	}
-	printf("idling %d\n", idling);
-	printf("processes=%d literal_plus=%d setup_s=%.1f setup_failed=%d\n",
+	(void)printf("idling %d\n", idling);
+	(void)printf("processes=%d literal_plus=%d setup_s=%.1f "
+		     "setup_failed=%d\n",
 	    nproc + 1, literal_plus, (now_ns() - t0) / 1e9, setup_failed);
-	fflush(stdout);
+	(void)fflush(stdout);
 	if (fgets(line, sizeof(line), stdin) == NULL)
 		return 1;
 	if ((ep = epoll_create1(EPOLL_CLOEXEC)) < 0)
@@ -750,7 +751,7 @@ main(int argc, char **argv)
 	got = calloc((size_t)nidlers, sizeof(*got));
 	lat = calloc((size_t)nidlers * (size_t)rounds + 1, sizeof(*lat));
 	for (r = 1; r <= rounds; r++) {
-		snprintf(line, sizeof(line), "round %d\n", r);
+		(void)snprintf(line, sizeof(line), "round %d\n", r);
 		for (p = 0; p < nproc; p++)
 			full_write(cmd[p], line, strlen(line));
 		for (p = 0; p < nproc; p++)
@@ -805,25 +806,26 @@ main(int argc, char **argv)
 	}
 	qsort(lat, (size_t)nlat, sizeof(*lat), cmp_ll);
 	if (nlat > 0)
-		printf("p50_ms=%.1f p99_ms=%.1f max_ms=%.1f samples=%d "
-		       "missed=%d\n",
+		(void)printf("p50_ms=%.1f p99_ms=%.1f max_ms=%.1f samples=%d "
+			     "missed=%d\n",
 		    lat[nlat / 2] / 1e6, lat[(nlat * 99) / 100] / 1e6,
 		    lat[nlat - 1] / 1e6, nlat, missed);
 	else
-		printf("p50_ms=nan p99_ms=nan max_ms=nan samples=0 "
-		       "missed=%d\n",
+		(void)printf("p50_ms=nan p99_ms=nan max_ms=nan samples=0 "
+			     "missed=%d\n",
 		    missed);
-	printf("rounds=%d append_failed=%d round_max_ms=%s spread_ms=%s\n",
-	    rounds, append_failed, rlen ? rounds_max : "none",
-	    slen ? spreads : "none");
+	(void)
+	    printf("rounds=%d append_failed=%d round_max_ms=%s spread_ms=%s\n",
+		rounds, append_failed, rlen ? rounds_max : "none",
+		slen ? spreads : "none");
 	qsort(alat, (size_t)napp, sizeof(*alat), cmp_ll);
 	qsort(olat, (size_t)nok, sizeof(*olat), cmp_ll);
 	if (napp > 0 && nok > 0)
-		printf("append_p50_ms=%.1f append_p99_ms=%.1f "
-		       "ok_exists_p50_ms=%.1f ok_exists_p99_ms=%.1f\n",
+		(void)printf("append_p50_ms=%.1f append_p99_ms=%.1f "
+			     "ok_exists_p50_ms=%.1f ok_exists_p99_ms=%.1f\n",
 		    alat[napp / 2] / 1e6, alat[(napp * 99) / 100] / 1e6,
 		    olat[nok / 2] / 1e6, olat[(nok * 99) / 100] / 1e6);
-	fflush(stdout);
+	(void)fflush(stdout);
 	t0 = now_ns();
 	for (p = 0; p < nproc; p++)
 		full_write(cmd[p], "logout\n", 7);
@@ -838,9 +840,9 @@ main(int argc, char **argv)
 		if (l > last)
 			last = l;
 	}
-	printf("logout_all_s=%.2f closed=%d not_closed=%d\n", (last - t0) / 1e9,
-	    closed, stuck);
-	fflush(stdout);
+	(void)printf("logout_all_s=%.2f closed=%d not_closed=%d\n",
+	    (last - t0) / 1e9, closed, stuck);
+	(void)fflush(stdout);
 	for (p = 0; p < nproc; p++)
 		wait(NULL);
 	return 0;

@@ -61,11 +61,11 @@ main(int argc, char **argv)
 	pw = user + strlen(user) + 1;
 	if (pw >= in + len + 1)
 		return 111;
-	snprintf(table, sizeof(table), "%s", argv[0]);
+	(void)snprintf(table, sizeof(table), "%s", argv[0]);
 	slash = strrchr(table, '/');
 	if (slash == NULL)
 		return 111;
-	snprintf(slash + 1, sizeof(table) - (size_t)(slash + 1 - table),
+	(void)snprintf(slash + 1, sizeof(table) - (size_t)(slash + 1 - table),
 	    "users");
 	nanosleep(&ts, NULL);
 	if (!slowcheckpw_lookup(table, user, pw))

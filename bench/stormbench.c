@@ -68,8 +68,8 @@ static void
 conn_close(struct conn *c)
 {
 	if (c->fd >= 0) {
-		epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
-		close(c->fd);
+		(void)epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
+		(void)close(c->fd);
 	}
 	c->fd = -1;
 	c->st = S_OFF;
@@ -291,7 +291,7 @@ main(int argc, char **argv)
 	long long fails = 0;
 
 	if (argc != 7 && argc != 8) {
-		fprintf(stderr,
+		(void)fprintf(stderr,
 		    "usage: stormbench HOST PORT ATTACKERS SECONDS "
 		    "NUSERS PASSWORD [LEGITUSER]\n");
 		return 2;
@@ -304,7 +304,7 @@ main(int argc, char **argv)
 		legit_user = atoi(argv[7]);
 	if (na < 0 || na > 15000 || seconds < 1 || nusers < 1)
 		return 2;
-	signal(SIGPIPE, SIG_IGN);
+	(void)signal(SIGPIPE, SIG_IGN);
 	memset(&dst, 0, sizeof(dst));
 	dst.sin_family = AF_INET;
 	dst.sin_port = htons((uint16_t)atoi(argv[2]));
@@ -341,7 +341,7 @@ main(int argc, char **argv)
 		if (t >= next_report) {
 			for (fails = 0, i = 0; i < F_NFAIL; i++)
 				fails += l_fail[i];
-			fprintf(stderr,
+			(void)fprintf(stderr,
 			    "storm t=%lld answers=%lld legit_ok=%lld "
 			    "legit_fail=%lld\n",
 			    (t - t_start) / NS, a_answers, l_ok, fails);
@@ -354,32 +354,35 @@ main(int argc, char **argv)
 	}
 	for (fails = 0, i = 0; i < F_NFAIL; i++)
 		fails += l_fail[i];
-	printf("attackers=%d seconds=%lld attacker_answers=%lld "
-	       "attacker_checks_per_s=%.1f attacker_connects=%lld "
-	       "attacker_refused=%lld attacker_bye=%lld attacker_closed=%lld "
-	       "attacker_timeouts=%lld attacker_ok=%lld\n",
+	(void)printf("attackers=%d seconds=%lld attacker_answers=%lld "
+		     "attacker_checks_per_s=%.1f attacker_connects=%lld "
+		     "attacker_refused=%lld attacker_bye=%lld "
+		     "attacker_closed=%lld "
+		     "attacker_timeouts=%lld attacker_ok=%lld\n",
 	    na, seconds, a_answers, (double)a_answers / (double)seconds,
 	    a_connects, a_refused, a_bye, a_closed, a_timeouts, a_ok);
 	qsort(l_lat, l_nlat, sizeof(*l_lat), cmp_ll);
-	printf("legit_attempts=%lld legit_ok=%lld legit_fail=%lld", l_attempts,
-	    l_ok, fails);
+	(void)printf("legit_attempts=%lld legit_ok=%lld legit_fail=%lld",
+	    l_attempts, l_ok, fails);
 	for (i = 0; i < F_NFAIL; i++)
-		printf(" legit_fail_%s=%lld", fail_name[i], l_fail[i]);
+		(void)printf(" legit_fail_%s=%lld", fail_name[i], l_fail[i]);
 	if (l_nlat > 0)
-		printf(" legit_p50_ms=%.1f legit_p99_ms=%.1f legit_max_ms=%.1f",
+		(void)printf(" legit_p50_ms=%.1f legit_p99_ms=%.1f "
+			     "legit_max_ms=%.1f",
 		    l_lat[l_nlat / 2] / 1e6, l_lat[(l_nlat * 99) / 100] / 1e6,
 		    l_lat[l_nlat - 1] / 1e6);
 	else
-		printf(" legit_p50_ms=nan legit_p99_ms=nan legit_max_ms=nan");
+		(void)printf(
+		    " legit_p50_ms=nan legit_p99_ms=nan legit_max_ms=nan");
 	/* over every attempt, a failure counting as infinitely slow: the
 	 * figure to compare when one server fails most logins */
 	i = (int)((l_nlat + (size_t)fails) * 99 / 100);
 	if (l_nlat + (size_t)fails == 0)
-		printf(" legit_p99_all_ms=nan\n");
+		(void)printf(" legit_p99_all_ms=nan\n");
 	else if ((size_t)i < l_nlat)
-		printf(" legit_p99_all_ms=%.1f\n", l_lat[i] / 1e6);
+		(void)printf(" legit_p99_all_ms=%.1f\n", l_lat[i] / 1e6);
 	else
-		printf(" legit_p99_all_ms=inf\n");
+		(void)printf(" legit_p99_all_ms=inf\n");
 	for (i = 0; i < na; i++)
 		conn_close(&att[i]);
 	for (i = 0; i < MAXLEGIT; i++)

@@ -94,8 +94,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (imapurl_parse(b.data, b.len, &v, &err) < 0) {
 		/* only a canonical form past the length limit may fail */
 		if (b.len <= IMAPURL_MAX_LEN) {
-			fprintf(stderr, "round trip: %s: %s\n", buf_cstr(&b),
-			    err);
+			(void)fprintf(stderr, "round trip: %s: %s\n",
+			    buf_cstr(&b), err);
 			abort();
 		}
 	} else {
@@ -105,7 +105,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    !same(u.section, v.section) || u.partial != v.partial ||
 		    u.poff != v.poff || u.plen != v.plen ||
 		    u.urlauth != v.urlauth) {
-			fprintf(stderr, "round trip differs: %s\n",
+			(void)fprintf(stderr, "round trip differs: %s\n",
 			    buf_cstr(&b));
 			abort();
 		}

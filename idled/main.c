@@ -53,7 +53,7 @@ main(int argc, char **argv)
 	int ind;
 
 	srv_init(argc, argv, "idled", &ind);
-	signal(SIGPIPE, SIG_IGN);
+	(void)signal(SIGPIPE, SIG_IGN);
 	snprintf(dir, sizeof(dir), "%s", notify_path());
 	if ((slash = strrchr(dir, '/')) != NULL) {
 		*slash = '\0'; /* <configdirectory>/socket */

@@ -138,7 +138,7 @@ imapd_on_watchdog(int sig)
 	}
 	if (fd >= 0)
 		(void)!write(fd, bye, sizeof(bye) - 1);
-	signal(sig, SIG_DFL);
+	(void)signal(sig, SIG_DFL);
 	raise(sig); /* delivered when this handler returns */
 }
 
@@ -174,7 +174,7 @@ imapd_signals(void)
 	sigaction(SRV_TRIM_SIGNAL, &sa, NULL);
 	sa.sa_handler = imapd_on_watchdog;
 	sigaction(SIGALRM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	(void)signal(SIGPIPE, SIG_IGN);
 	atexit(imapd_exit_close);
 }
 

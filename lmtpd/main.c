@@ -114,7 +114,7 @@ lmtpd_signals(void)
 	sa.sa_handler = lmtpd_on_trim;
 	if (sigaction(SRV_TRIM_SIGNAL, &sa, NULL) < 0)
 		log_fatal("sigaction: %m");
-	signal(SIGPIPE, SIG_IGN);
+	(void)signal(SIGPIPE, SIG_IGN);
 	atexit(lmtpd_exit_close);
 }
 

@@ -44,7 +44,7 @@ master_now_ms(void)
 static void
 usage(void)
 {
-	fprintf(stderr,
+	(void)fprintf(stderr,
 	    "usage: master [-C imapd.conf] [-M master.conf] "
 	    "[-D | -F] [-d]\n");
 	exit(2);
@@ -240,7 +240,7 @@ master_signals(void)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigprocmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	(void)signal(SIGPIPE, SIG_IGN);
 	sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (sfd < 0)
 		log_fatal("signalfd: %m");

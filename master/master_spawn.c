@@ -149,7 +149,7 @@ master_child_setup(struct master_svc *svc)
 	setenv("BERTH_SERVICE", svc->e.name, 1);
 	if (master.foreground)
 		setenv("BERTH_LOG_STDERR", "1", 1);
-	signal(SIGPIPE, SIG_DFL);
+	(void)signal(SIGPIPE, SIG_DFL);
 	signal(SIGCHLD, SIG_DFL);
 }
 

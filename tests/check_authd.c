@@ -40,7 +40,7 @@ START_TEST(test_tab)
 	int i, seen = 0;
 
 	for (i = 0; i < 1000; i++) {
-		snprintf(key, sizeof(key), "k%d", i);
+		(void)snprintf(key, sizeof(key), "k%d", i);
 		ck_assert_int_eq(htab_add(t, key, strlen(key), i + 1), i + 1);
 	}
 	ck_assert_uint_eq(htab_count(t), 1000);
@@ -471,7 +471,7 @@ det_free(void *obj, const char *why)
 	int i = (int)(long)obj;
 
 	det_freed[i]++;
-	snprintf(det_why[i], sizeof(det_why[i]), "%s", why);
+	(void)snprintf(det_why[i], sizeof(det_why[i]), "%s", why);
 }
 
 START_TEST(test_detach)

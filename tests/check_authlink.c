@@ -38,9 +38,9 @@ setup(void)
 	char conf[256];
 	struct err err;
 
-	snprintf(dir, sizeof(dir), "/tmp/check-authlink-XXXXXX");
+	(void)snprintf(dir, sizeof(dir), "/tmp/check-authlink-XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(dir));
-	snprintf(conf, sizeof(conf),
+	(void)snprintf(conf, sizeof(conf),
 	    "configdirectory: %s\n"
 	    "authd_socket: %s/authd\n",
 	    dir, dir);
@@ -49,7 +49,7 @@ setup(void)
 	    0);
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/authd", dir);
+	(void)snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/authd", dir);
 	lfd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
 	ck_assert_int_ge(lfd, 0);
 	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sun, sizeof(sun)), 0);
@@ -65,9 +65,9 @@ teardown(void)
 
 	authlink_disconnect();
 	fd_close(lfd);
-	snprintf(path, sizeof(path), "%s/authd", dir);
-	unlink(path);
-	rmdir(dir);
+	(void)snprintf(path, sizeof(path), "%s/authd", dir);
+	(void)unlink(path);
+	(void)rmdir(dir);
 }
 
 static int count(const unsigned char *a);

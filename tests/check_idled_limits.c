@@ -42,7 +42,7 @@ which(const struct isess *s)
 int
 idled_sess_write(struct isess *s, const char *text, size_t len)
 {
-	snprintf(said[which(s)], sizeof(said[0]), "%.*s", (int)len, text);
+	(void)snprintf(said[which(s)], sizeof(said[0]), "%.*s", (int)len, text);
 	return 0;
 }
 
@@ -68,7 +68,8 @@ idled_sess_drop(struct isess *s, const char *reason)
 void
 idled_net(const char *addr, char *out, size_t size)
 {
-	snprintf(out, size, "%.*s", (int)(strrchr(addr, '.') - addr), addr);
+	(void)snprintf(out, size, "%.*s", (int)(strrchr(addr, '.') - addr),
+	    addr);
 }
 
 void

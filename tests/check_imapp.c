@@ -187,7 +187,8 @@ START_TEST(test_forbidden_atom_char)
 	const char *err = NULL;
 	int r;
 
-	snprintf(line, sizeof(line), "t1 CREATE ab%cc\r\n", forbidden[_i]);
+	(void)snprintf(line, sizeof(line), "t1 CREATE ab%cc\r\n",
+	    forbidden[_i]);
 	r = imapp_parse(line, strlen(line), &c, &err);
 	ck_assert_msg(r == -1, "accepted atom with 0x%02x",
 	    (unsigned char)forbidden[_i]);

@@ -322,7 +322,7 @@ START_TEST(test_connect_unix)
 	int l, c, a, before = open_fds();
 
 	ck_assert_ptr_nonnull(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/s", dir);
+	(void)snprintf(path, sizeof(path), "%s/s", dir);
 	ck_assert_int_eq(net_connect_unix(path, SOCK_SEQPACKET, &err), -1);
 	ck_assert_ptr_nonnull(strstr(err.msg, strerror(ENOENT)));
 	memset(lng, 'x', sizeof(lng) - 1);
@@ -342,8 +342,8 @@ START_TEST(test_connect_unix)
 	fd_close(a);
 	fd_close(c);
 	fd_close(l);
-	unlink(path);
-	rmdir(dir);
+	(void)unlink(path);
+	(void)rmdir(dir);
 }
 END_TEST
 

@@ -30,7 +30,7 @@ static char dir[64];
 static void
 setup(void)
 {
-	snprintf(dir, sizeof(dir), "/tmp/check_lockslot.XXXXXX");
+	(void)snprintf(dir, sizeof(dir), "/tmp/check_lockslot.XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 }
 
@@ -39,7 +39,7 @@ teardown(void)
 {
 	char cmd[128];
 
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	(void)snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	(void)!system(cmd);
 }
 
@@ -51,7 +51,7 @@ files(void)
 	FILE *p;
 	int n = -1;
 
-	snprintf(cmd, sizeof(cmd), "ls -A %s | wc -l", dir);
+	(void)snprintf(cmd, sizeof(cmd), "ls -A %s | wc -l", dir);
 	ck_assert_ptr_nonnull(p = popen(cmd, "r"));
 	ck_assert_int_eq(fscanf(p, "%d", &n), 1);
 	pclose(p);
@@ -101,7 +101,7 @@ START_TEST(test_sweep)
 
 	/* three left by dead holders, one held */
 	for (i = 0; i < 3; i++) {
-		snprintf(path, sizeof(path), "%s/u.dead%d.0", dir, i);
+		(void)snprintf(path, sizeof(path), "%s/u.dead%d.0", dir, i);
 		ck_assert_int_ge(fd = open(path, O_CREAT | O_RDWR, 0600), 0);
 		fd_close(fd);
 	}
@@ -115,7 +115,7 @@ START_TEST(test_sweep)
 	ck_assert_int_eq(files(), 0);
 	ck_assert_int_eq(lockslot_sweep(dir), 0);
 	/* no directory yet: -1, ENOENT */
-	snprintf(path, sizeof(path), "%s/none", dir);
+	(void)snprintf(path, sizeof(path), "%s/none", dir);
 	ck_assert_int_eq(lockslot_sweep(path), -1);
 	ck_assert_int_eq(errno, ENOENT);
 }

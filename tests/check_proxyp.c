@@ -349,7 +349,7 @@ static void
 ev_fn(const char *err, void *ctx)
 {
 	ev_done++;
-	snprintf(ev_err, sizeof(ev_err), "%s", err ? err : "");
+	(void)snprintf(ev_err, sizeof(ev_err), "%s", err ? err : "");
 	(void)ctx;
 }
 
@@ -395,7 +395,7 @@ START_TEST(test_ev_accept)
 	ck_assert_int_eq(read(sv[1], rest, sizeof(rest)), 2);
 	/* nothing more: the deadline */
 	ev_done = 0;
-	snprintf(addr, sizeof(addr), "127.0.0.9");
+	(void)snprintf(addr, sizeof(addr), "127.0.0.9");
 	proxyp_ev_accept(sv[1], "imaps", addr, sizeof(addr), &port, ev_fn,
 	    NULL);
 	ev_wait();
@@ -411,7 +411,7 @@ START_TEST(test_ev_accept)
 	ck_assert_str_eq(ev_err, "not a PROXY header");
 	/* untrusted and off: at once */
 	ev_done = 0;
-	snprintf(addr, sizeof(addr), "192.0.2.50");
+	(void)snprintf(addr, sizeof(addr), "192.0.2.50");
 	proxyp_ev_accept(sv[1], "imaps", addr, sizeof(addr), &port, ev_fn,
 	    NULL);
 	ck_assert_int_eq(ev_done, 1);

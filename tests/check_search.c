@@ -20,7 +20,7 @@ prog(const char *keys, struct imapp_cmd *c, const char **err, int *badcs)
 {
 	char line[512];
 
-	snprintf(line, sizeof(line), "t SEARCH %s\r\n", keys);
+	(void)snprintf(line, sizeof(line), "t SEARCH %s\r\n", keys);
 	ck_assert_int_eq(imapp_parse(line, strlen(line), c, err), 0);
 	return search_parse(c->args, c->nargs, err, badcs);
 }
@@ -56,7 +56,7 @@ START_TEST(test_keys)
 	r.uid = 42;
 	r.size = 300;
 	r.flags = STORE_F_SEEN | STORE_F_FLAGGED;
-	snprintf(r.keywords, sizeof(r.keywords), "$Work Later");
+	(void)snprintf(r.keywords, sizeof(r.keywords), "$Work Later");
 	r.internaldate = 1770076800; /* 3-Feb-2026 00:00 UTC */
 	r.modseq = 7;
 	ck_assert(match("ALL", 3, &r, 0));
@@ -225,7 +225,7 @@ START_TEST(test_return)
 	char text[128];
 	int n;
 
-	snprintf(text, sizeof(text), "t SORT %s (DATE) UTF-8 ALL\r\n",
+	(void)snprintf(text, sizeof(text), "t SORT %s (DATE) UTF-8 ALL\r\n",
 	    rets[_i].ret);
 	ck_assert_int_eq(imapp_parse(text, strlen(text), &c, &err), 0);
 	n = search_ret_parse(c.args, c.nargs, ~(unsigned)SEARCH_RET_SAVE, &r,
@@ -236,8 +236,8 @@ START_TEST(test_return)
 	} else {
 		ck_assert_int_eq(n, 2);
 		search_ret_put(&line, "t\"", 1, &r, nums, 5);
-		snprintf(text, sizeof(text), "* ESEARCH (TAG \"t\\\"\") UID %s",
-		    rets[_i].line);
+		(void)snprintf(text, sizeof(text),
+		    "* ESEARCH (TAG \"t\\\"\") UID %s", rets[_i].line);
 		ck_assert_str_eq(buf_cstr(&line), text);
 	}
 	buf_free(&line);
@@ -321,7 +321,8 @@ START_TEST(test_saved)
 	char text[128];
 	size_t k;
 
-	snprintf(text, sizeof(text), "t SEARCH %s ALL\r\n", saves[_i].ret);
+	(void)snprintf(text, sizeof(text), "t SEARCH %s ALL\r\n",
+	    saves[_i].ret);
 	ck_assert_int_eq(imapp_parse(text, strlen(text), &c, &err), 0);
 	ck_assert_int_eq(search_ret_parse(c.args, c.nargs, ~0u, &r, &err), 2);
 	k = search_ret_saved(&r, nums, 5, keep);

@@ -409,7 +409,7 @@ START_TEST(test_recover_sweeps_orphans)
 	FILE *f;
 	int swept;
 
-	snprintf(path, sizeof(path), "%s/tmp/1234.deadbeef", tmp.part);
+	(void)snprintf(path, sizeof(path), "%s/tmp/1234.deadbeef", tmp.part);
 	f = fopen(path, "w");
 	ck_assert_ptr_nonnull(f);
 	fputs("half a message", f);
@@ -438,14 +438,14 @@ START_TEST(test_expunged_file_swept)
 	uid2 = append("INBOX", "Subject: other\r\n\r\nx\r\n");
 	ck_assert_int_eq(store_msg_list(st, 1, &mb, &m, &n, &err), 0);
 	ck_assert_uint_eq(n, 2);
-	snprintf(path, sizeof(path), "%s/%.2s/%s", tmp.part, m[0].guid,
+	(void)snprintf(path, sizeof(path), "%s/%.2s/%s", tmp.part, m[0].guid,
 	    m[0].guid);
 	ck_assert_int_eq(store_expunge(st, 1, &uid1, 1, &err), 0);
 	ck_assert_int_eq(access(path, F_OK), 0);
 	store_close(&st);
 	ck_assert_int_eq(store_recover(tmp.conf, tmp.part, &oerr), 1);
 	ck_assert_int_ne(access(path, F_OK), 0);
-	snprintf(path, sizeof(path), "%s/%.2s/%s", tmp.part, m[1].guid,
+	(void)snprintf(path, sizeof(path), "%s/%.2s/%s", tmp.part, m[1].guid,
 	    m[1].guid);
 	ck_assert_int_eq(access(path, F_OK), 0);
 	free(m);
@@ -711,9 +711,9 @@ START_TEST(test_view_delta)
 	free(vm);
 	/* the secondaries are built again when missing */
 	store_close(&st);
-	snprintf(path, sizeof(path), "%s/db/modseq.db", tmp.conf);
+	(void)snprintf(path, sizeof(path), "%s/db/modseq.db", tmp.conf);
 	ck_assert_int_eq(unlink(path), 0);
-	snprintf(path, sizeof(path), "%s/db/xmodseq.db", tmp.conf);
+	(void)snprintf(path, sizeof(path), "%s/db/xmodseq.db", tmp.conf);
 	ck_assert_int_eq(unlink(path), 0);
 	ck_assert_int_eq(store_open(tmp.conf, tmp.part, 0, &st, &oerr), 0);
 	ck_assert_int_eq(store_msg_changed(st, mb.id, since, &m, &n, &err), 0);

@@ -83,10 +83,10 @@ expect(struct store_crd *rd, uint32_t mboxid, const struct store_msg *m,
 
 	ck_assert_int_eq(store_msg_header(st, rd, mboxid, m, &hdr, &len, &err),
 	    0);
-	snprintf(want, sizeof(want), "\r\nSubject: s%u\r\n", i);
+	(void)snprintf(want, sizeof(want), "\r\nSubject: s%u\r\n", i);
 	ck_assert_ptr_nonnull(memmem(hdr, len, want, strlen(want)));
 	ck_assert_int_eq(store_msg_cache(st, rd, mboxid, m, f, &err), 0);
-	snprintf(want, sizeof(want), "\"s%u\"", i);
+	(void)snprintf(want, sizeof(want), "\"s%u\"", i);
 	ck_assert_ptr_nonnull(strstr(f[0], want));
 	ck_assert_ptr_nonnull(strstr(f[2], "\"TEXT\" \"PLAIN\""));
 }

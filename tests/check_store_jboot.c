@@ -80,7 +80,7 @@ make_old(int drop_complete)
 	DBT k;
 
 	store_close(&st);
-	snprintf(envdir, sizeof(envdir), "%s/db", tmp.conf);
+	(void)snprintf(envdir, sizeof(envdir), "%s/db", tmp.conf);
 	ck_assert_int_eq(db_env_create(&env, 0), 0);
 	ck_assert_int_eq(env->open(env, envdir,
 			     DB_CREATE | DB_INIT_TXN | DB_INIT_LOCK |
@@ -105,7 +105,7 @@ make_old(int drop_complete)
 	/* the region goes: ours lacked the store's thread table */
 	ck_assert_int_eq(db_env_create(&env, 0), 0);
 	ck_assert_int_eq(env->remove(env, envdir, 0), 0);
-	snprintf(envdir, sizeof(envdir), "%s/journal", tmp.part);
+	(void)snprintf(envdir, sizeof(envdir), "%s/journal", tmp.part);
 	check_rm_rf(envdir);
 }
 
@@ -137,7 +137,8 @@ snap_take(struct snapshot *s)
 
 	memset(s, 0, sizeof(*s));
 	for (i = 0; i < 3; i++) {
-		snprintf(s->names[i], sizeof(s->names[i]), "%s", names[i]);
+		(void)snprintf(s->names[i], sizeof(s->names[i]), "%s",
+		    names[i]);
 		ck_assert_int_eq(store_mbox_get(st, "u", names[i], &mb, &err),
 		    0);
 		ck_assert_int_eq(store_msg_list(st, mb.id, &s->mb[i],
@@ -195,7 +196,7 @@ rebuild_from_journals(void)
 	const char *err;
 
 	store_close(&st);
-	snprintf(envdir, sizeof(envdir), "%s/db", tmp.conf);
+	(void)snprintf(envdir, sizeof(envdir), "%s/db", tmp.conf);
 	check_rm_rf(envdir);
 	ck_assert_int_eq(store_open(tmp.conf, tmp.part,
 			     STORE_OPEN_CREATE | STORE_OPEN_REBUILD, &st,
@@ -213,7 +214,7 @@ journal_exists(void)
 	char path[400];
 	struct stat sb;
 
-	snprintf(path, sizeof(path), "%s/journal/u", tmp.part);
+	(void)snprintf(path, sizeof(path), "%s/journal/u", tmp.part);
 	return stat(path, &sb) == 0 && sb.st_size > 0;
 }
 

@@ -34,7 +34,7 @@ static void
 setup(void)
 {
 	check_tmpstore_make(&tmp, "check_journal", &st);
-	snprintf(jpath, sizeof(jpath), "%s/journal/u", tmp.part);
+	(void)snprintf(jpath, sizeof(jpath), "%s/journal/u", tmp.part);
 }
 
 static void
@@ -186,7 +186,7 @@ wal_end(void)
 	unsigned long long end = 0;
 	size_t len;
 
-	snprintf(path, sizeof(path), "%s/journal/.wal", tmp.part);
+	(void)snprintf(path, sizeof(path), "%s/journal/.wal", tmp.part);
 	data = file_read(path, &len);
 	ck_assert_int_eq(sscanf(data, "berth-wal\t1\t%llu\t", &end), 1);
 	free(data);
@@ -217,7 +217,7 @@ deliver(int seed, size_t n)
 	free(path);
 	memset(rc, 0, sizeof(rc));
 	for (i = 0; i < n; i++) {
-		snprintf(user[i], sizeof(user[i]), "r%zu", i);
+		(void)snprintf(user[i], sizeof(user[i]), "r%zu", i);
 		rc[i].user = user[i];
 	}
 	memset(&d, 0, sizeof(d));
@@ -239,7 +239,7 @@ rcpt_setup(void)
 
 	setup();
 	for (i = 0; i < RCPTS; i++) {
-		snprintf(user, sizeof(user), "r%d", i);
+		(void)snprintf(user, sizeof(user), "r%d", i);
 		ck_assert_int_eq(store_mbox_create(st, user, "INBOX", &err), 0);
 	}
 }
@@ -261,12 +261,13 @@ START_TEST(test_one_flush_per_delivery)
 	ck_assert_uint_eq(st->wal_syncs - before, 1);
 	ck_assert_uint_gt(wal_end(), end);
 	for (i = 0; i < RCPTS; i++) {
-		snprintf(path, sizeof(path), "%s/journal/r%d", tmp.part, i);
+		(void)snprintf(path, sizeof(path), "%s/journal/r%d", tmp.part,
+		    i);
 		data = file_read(path, &len);
 		ck_assert_ptr_nonnull(strstr(data, "\nI\t"));
 		free(data);
 	}
-	snprintf(path, sizeof(path), "%s/journal/.wal", tmp.part);
+	(void)snprintf(path, sizeof(path), "%s/journal/.wal", tmp.part);
 	data = file_read(path, &len);
 	for (i = 0, len = 0; data[len] != '\0'; len++)
 		i += data[len] == '\n' && data[len + 1] == 'W';
@@ -288,14 +289,14 @@ lose_unsynced(const char *user)
 	size_t len;
 	int fd;
 
-	snprintf(path, sizeof(path), "%s/journal/%s", tmp.part, user);
+	(void)snprintf(path, sizeof(path), "%s/journal/%s", tmp.part, user);
 	data = file_read(path, &len);
 	ck_assert_int_eq(sscanf(data, "berth-journal\t3\t%llu\t%llu\t%llu\t",
 			     &bytes, &end, &synced),
 	    3);
 	ck_assert_uint_lt(synced, end);
 	memset(data + synced, 0, end - synced);
-	snprintf(num, sizeof(num), "%020llu", synced);
+	(void)snprintf(num, sizeof(num), "%020llu", synced);
 	memcpy(data + strlen("berth-journal\t3\t") + 21, num, 20);
 	ck_assert_int_ge(fd = open(path, O_WRONLY), 0);
 	ck_assert_int_eq(pwrite(fd, data, len, 0), (ssize_t)len);
@@ -311,7 +312,7 @@ count(const char *user, const char *prefix)
 	size_t len;
 	int n = 0;
 
-	snprintf(path, sizeof(path), "%s/journal/%s", tmp.part, user);
+	(void)snprintf(path, sizeof(path), "%s/journal/%s", tmp.part, user);
 	data = file_read(path, &len);
 	for (p = strchr(data, '\n'); p != NULL && p[1] != '\0';
 	     p = strchr(p + 1, '\n'))
@@ -337,7 +338,7 @@ START_TEST(test_lost_lines_put_back)
 	deliver(1, RCPTS);
 	deliver(2, 3);
 	for (i = 0; i < RCPTS; i++) {
-		snprintf(user, sizeof(user), "r%d", i);
+		(void)snprintf(user, sizeof(user), "r%d", i);
 		ck_assert_int_eq(count(user, "I\t"), i < 3 ? 2 : 1);
 		lose_unsynced(user);
 		ck_assert_int_eq(count(user, "I\t"), 0);
@@ -347,7 +348,7 @@ START_TEST(test_lost_lines_put_back)
 	ck_assert_int_ge(store_recover(tmp.conf, tmp.part, &oerr), 0);
 	ck_assert_int_eq(store_open(tmp.conf, tmp.part, 0, &st, &oerr), 0);
 	for (i = 0; i < RCPTS; i++) {
-		snprintf(user, sizeof(user), "r%d", i);
+		(void)snprintf(user, sizeof(user), "r%d", i);
 		ck_assert_int_eq(count(user, "I\t"), i < 3 ? 2 : 1);
 		/* the message's bytes ride in one journal per delivery */
 	}

@@ -79,7 +79,7 @@ static void
 setup(void)
 {
 	memset(&sess, 0, sizeof(sess));
-	snprintf(sess.user, sizeof(sess.user), "u");
+	(void)snprintf(sess.user, sizeof(sess.user), "u");
 	sess.state = IMAP_S_AUTH;
 	check_tmpstore_make(&tmp, "check_view", &sess.st);
 }
@@ -130,7 +130,7 @@ out(void)
 {
 	static char text[4096];
 
-	snprintf(text, sizeof(text), "%s", buf_cstr(&sess.out));
+	(void)snprintf(text, sizeof(text), "%s", buf_cstr(&sess.out));
 	buf_reset(&sess.out);
 	return text;
 }
@@ -209,7 +209,7 @@ snap_of(struct snap *sn)
 	const struct imap_view *v = &sess.view;
 
 	memset(sn, 0, sizeof(*sn));
-	snprintf(sn->mailbox, sizeof(sn->mailbox), "%s", v->name);
+	(void)snprintf(sn->mailbox, sizeof(sn->mailbox), "%s", v->name);
 	sn->mboxid = v->mboxid;
 	sn->uidvalidity = v->uidvalidity;
 	sn->maxuid = v->n ? v->msgs[v->n - 1].uid : 0;

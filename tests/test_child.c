@@ -49,7 +49,7 @@ child_service(void)
 			log_fatal("accept: %m");
 		}
 		srv_status_send(SRV_S_BUSY);
-		snprintf(line, sizeof(line), "hello %d\n", (int)getpid());
+		(void)snprintf(line, sizeof(line), "hello %d\n", (int)getpid());
 		if (write(fd, line, strlen(line)) < 0)
 			log_warn("write: %m");
 		/* echo: a test can see the connection is still served */
@@ -118,7 +118,7 @@ main(int argc, char **argv)
 		return 3;
 	if (i + 1 < argc && strcmp(argv[i], "daemon") == 0)
 		return child_daemon(argv[i + 1]);
-	fprintf(stderr,
+	(void)fprintf(stderr,
 	    "usage: test_child -C conf service | start FILE ADDR"
 	    " | fail | daemon FILE\n");
 	return 2;

@@ -113,14 +113,14 @@ ctl_usage_error(const char *cmd, const char *fmt, ...)
 	const struct ctl_cmd *c;
 	va_list ap;
 
-	fprintf(stderr, "berthctl: %s: ", cmd);
+	(void)fprintf(stderr, "berthctl: %s: ", cmd);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	(void)vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\n");
+	(void)fprintf(stderr, "\n");
 	for (c = ctl_cmds; c->name; c++)
 		if (strcmp(c->name, cmd) == 0)
-			fprintf(stderr, "usage: berthctl %s\n", c->usage);
+			(void)fprintf(stderr, "usage: berthctl %s\n", c->usage);
 	return 2;
 }
 
@@ -131,9 +131,9 @@ ctl_error(const char *fmt, ...)
 	char msg[2048];
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	(void)vsnprintf(msg, sizeof(msg), fmt, ap); /* a long one is cut */
 	va_end(ap);
-	fprintf(stderr, "berthctl: %s\n", msg);
+	(void)fprintf(stderr, "berthctl: %s\n", msg);
 	log_syslog(LOG_ERR, "%s", msg);
 	return 1;
 }
@@ -142,8 +142,8 @@ void
 ctl_print_line(const char *line, void *ctx)
 {
 	(void)ctx;
-	printf("%s\n", line);
-	fflush(stdout);
+	(void)printf("%s\n", line);
+	(void)fflush(stdout); /* a failure stays in ferror: ctl_stdout_done */
 }
 
 const char *
@@ -160,6 +160,23 @@ ctl_partition(void)
 }
 
 /*
+ * ctl_stdout_done - r, or an error (1) when what the command printed did
+ * not all reach stdout.  Commands print with (void)printf: a failed write
+ * sets the stream's error flag, which is checked here once, with the last
+ * flush, instead of at every printf.
+ */
+static int
+ctl_stdout_done(int r)
+{
+	if (fflush(stdout) == EOF) {
+		if (r == 0)
+			r = ctl_error("stdout: %s", strerror(errno));
+	} else if (ferror(stdout) && r == 0)
+		r = ctl_error("stdout: a write failed");
+	return r;
+}
+
+/*
  * ctl_run - run c.  A store command runs with SIGTERM, SIGINT and SIGHUP
  * blocked: it is short, and closes the store on every path; a stop that
  * comes meanwhile is delivered when it is done, so berthctl never leaves
@@ -173,12 +190,10 @@ ctl_run(const struct ctl_cmd *c, int argc, char **argv)
 	int r;
 
 	if (!c->store)
-		return c->fn(argc, argv);
+		return ctl_stdout_done(c->fn(argc, argv));
 	if (ctl_hold_stops(&old) < 0)
 		return 1;
-	r = c->fn(argc, argv);
-	if (fflush(stdout) == EOF && r == 0)
-		r = ctl_error("stdout: %s", strerror(errno));
+	r = ctl_stdout_done(c->fn(argc, argv));
 	if (sigprocmask(SIG_SETMASK, &old, NULL) < 0 && r == 0)
 		r = ctl_error("sigprocmask: %s", strerror(errno));
 	return r;
@@ -214,7 +229,8 @@ ctl_find(int argc, char **argv)
 			usage(stdout, 0);
 		if (strcmp(argv[i], "-C") == 0) {
 			if (++i == argc) {
-				fprintf(stderr, "berthctl: -C needs a file\n");
+				(void)fprintf(stderr,
+				    "berthctl: -C needs a file\n");
 				usage(stderr, 2);
 			}
 		} else if (strcmp(argv[i], "-D") != 0) {
@@ -222,21 +238,22 @@ ctl_find(int argc, char **argv)
 		}
 	}
 	if (i >= argc) {
-		fprintf(stderr, "berthctl: no command\n");
+		(void)fprintf(stderr, "berthctl: no command\n");
 		usage(stderr, 2);
 	}
 	for (c = ctl_cmds; c->name; c++)
 		if (strcmp(c->name, argv[i]) == 0)
 			break;
 	if (c->name == NULL) {
-		fprintf(stderr, "berthctl: unknown command '%s'\n", argv[i]);
+		(void)fprintf(stderr, "berthctl: unknown command '%s'\n",
+		    argv[i]);
 		usage(stderr, 2);
 	}
 	n = argc - i - 1;
 	if (n > 0 &&
 	    (strcmp(argv[i + 1], "--help") == 0 ||
 		strcmp(argv[i + 1], "-h") == 0)) {
-		printf("usage: berthctl %s\n  %s\n", c->usage, c->help);
+		(void)printf("usage: berthctl %s\n  %s\n", c->usage, c->help);
 		exit(0);
 	}
 	/* the families' subcommands want more */
@@ -269,7 +286,7 @@ ctl_conf_readable(int argc, char **argv)
 	if (conf == NULL)
 		conf = CFG_DEFAULT_PATH;
 	if (access(conf, R_OK) != 0) {
-		fprintf(stderr,
+		(void)fprintf(stderr,
 		    "berthctl: cannot read %s: %s (-C names "
 		    "another imapd.conf)\n",
 		    conf, strerror(errno));

@@ -84,7 +84,8 @@ ctl_auth_penalty_row(char *line, void *arg)
 	t = (time_t)(atoll(f[4]) / 1000);
 	if (t > 0 && localtime_r(&t, &tm) != NULL)
 		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
-	printf("  %8s %7s  %-19s  %-3s  %s\n", f[2], f[3], when, f[5], f[1]);
+	(void)printf("  %8s %7s  %-19s  %-3s  %s\n", f[2], f[3], when, f[5],
+	    f[1]);
 }
 
 int
@@ -101,7 +102,7 @@ ctl_penalties(int argc, char **argv)
 	size_t i;
 
 	if (ctl_auth_max(argc, argv, &max) < 0) {
-		fprintf(stderr, "usage: berthctl penalties [-n N]\n");
+		(void)fprintf(stderr, "usage: berthctl penalties [-n N]\n");
 		return 2;
 	}
 	ipc_msg_init(&ctl_msg, AUTHPROTO_T_CTL_PENALTIES);
@@ -109,9 +110,9 @@ ctl_penalties(int argc, char **argv)
 	if (ctl_auth_ask() < 0)
 		return 1;
 	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
-		printf("%s, most failures first:\n", kinds[i].title);
-		printf("  %8s %7s  %-19s  %-3s  %s\n", "FAILURES", "TOTAL",
-		    "LAST FAILURE", "BOX", "KEY");
+		(void)printf("%s, most failures first:\n", kinds[i].title);
+		(void)printf("  %8s %7s  %-19s  %-3s  %s\n", "FAILURES",
+		    "TOTAL", "LAST FAILURE", "BOX", "KEY");
 		ctl_auth_each(ctl_auth_penalty_row, (void *)kinds[i].kind);
 	}
 	return 0;
@@ -124,7 +125,7 @@ ctl_penalty(int argc, char **argv)
 	uint32_t code = 1;
 
 	if (argc != 3 || strcmp(argv[1], "clear") != 0) {
-		fprintf(stderr,
+		(void)fprintf(stderr,
 		    "usage: berthctl penalty clear ADDRESS|NETWORK"
 		    "|USER\n");
 		return 2;
@@ -136,7 +137,7 @@ ctl_penalty(int argc, char **argv)
 	if (ipc_get_str(&ctl_msg, AUTHPROTO_TEXT, text, sizeof(text)) < 0)
 		snprintf(text, sizeof(text), "?");
 	ipc_get_u32(&ctl_msg, AUTHPROTO_CODE, &code);
-	printf("%s\n", text);
+	(void)printf("%s\n", text);
 	return code == 0 ? 0 : 1;
 }
 
@@ -149,9 +150,9 @@ ctl_auth_conn_row(char *line, void *arg)
 	if (ctl_auth_fields(line, f, 3) != 3 || f[0][0] != *want)
 		return;
 	if (*want == 't')
-		printf("%s: %s\n", f[1], f[2]);
+		(void)printf("%s: %s\n", f[1], f[2]);
 	else
-		printf("  %6s  %s\n", f[2], f[1]);
+		(void)printf("  %6s  %s\n", f[2], f[1]);
 }
 
 int
@@ -160,7 +161,7 @@ ctl_connections(int argc, char **argv)
 	uint32_t max;
 
 	if (ctl_auth_max(argc, argv, &max) < 0) {
-		fprintf(stderr, "usage: berthctl connections [-n N]\n");
+		(void)fprintf(stderr, "usage: berthctl connections [-n N]\n");
 		return 2;
 	}
 	ipc_msg_init(&ctl_msg, AUTHPROTO_T_CTL_CONNS);
@@ -168,9 +169,9 @@ ctl_connections(int argc, char **argv)
 	if (ctl_auth_ask() < 0)
 		return 1;
 	ctl_auth_each(ctl_auth_conn_row, (void *)"t");
-	printf("per address:\n");
+	(void)printf("per address:\n");
 	ctl_auth_each(ctl_auth_conn_row, (void *)"a");
-	printf("per user:\n");
+	(void)printf("per user:\n");
 	ctl_auth_each(ctl_auth_conn_row, (void *)"u");
 	return 0;
 }

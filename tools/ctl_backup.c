@@ -71,12 +71,13 @@ ctl_backup(int argc, char **argv)
 	store_close(&st);
 	if (r != 0)
 		return r;
-	printf("backup dir=%s db_bytes=%llu journals=%u journal_bytes=%llu "
-	       "files_copied=%llu bytes_copied=%llu files_kept=%llu "
-	       "bytes_kept=%llu files_removed=%llu seconds=%.2f\n",
-	    argv[1], bs.db_bytes, bs.journals, bs.journal_bytes, bs.copied,
-	    bs.copied_bytes, bs.kept, bs.kept_bytes, bs.removed,
-	    ctl_backup_now() - t0);
+	(void)
+	    printf("backup dir=%s db_bytes=%llu journals=%u journal_bytes=%llu "
+		   "files_copied=%llu bytes_copied=%llu files_kept=%llu "
+		   "bytes_kept=%llu files_removed=%llu seconds=%.2f\n",
+		argv[1], bs.db_bytes, bs.journals, bs.journal_bytes, bs.copied,
+		bs.copied_bytes, bs.kept, bs.kept_bytes, bs.removed,
+		ctl_backup_now() - t0);
 	log_info("backup done dir=%s files_copied=%llu bytes_copied=%llu "
 		 "files_kept=%llu files_removed=%llu",
 	    argv[1], bs.copied, bs.copied_bytes, bs.kept, bs.removed);
@@ -95,7 +96,7 @@ ctl_restore(int argc, char **argv)
 	if (store_restore(cfg_str("configdirectory"), ctl_partition(), argv[1],
 		ctl_print_line, NULL, &err) < 0)
 		return ctl_error("restore %s: %s", argv[1], err.msg);
-	printf("restore done dir=%s seconds=%.2f\n", argv[1],
+	(void)printf("restore done dir=%s seconds=%.2f\n", argv[1],
 	    ctl_backup_now() - t0);
 	log_info("restore done dir=%s", argv[1]);
 	return 0;

@@ -49,7 +49,7 @@ ctl_config_file_keys(const char *path)
 		while (*v == ' ' || *v == '\t')
 			v++;
 		if (!ctl_config_known(p))
-			printf("%s: %s\n", p, v);
+			(void)printf("%s: %s\n", p, v);
 	}
 	fclose(f);
 }
@@ -62,8 +62,8 @@ ctl_config_dir(const char *what, const char *path)
 	if (path == NULL)
 		return 0;
 	if (stat(path, &sb) < 0 || !S_ISDIR(sb.st_mode)) {
-		fprintf(stderr, "berthctl: config: %s %s is not a directory\n",
-		    what, path);
+		(void)fprintf(stderr,
+		    "berthctl: config: %s %s is not a directory\n", what, path);
 		return 1;
 	}
 	return 0;
@@ -86,23 +86,23 @@ ctl_config(int argc, char **argv)
 		free(path);
 		return ctl_error("config: %s", cerr.msg);
 	}
-	printf("# %s\n", path);
+	(void)printf("# %s\n", path);
 	for (k = cfg_keys; k->name != NULL; k++) {
 		v = cfg_str(k->name);
 		if (all ||
 		    (v != NULL && (k->def == NULL || strcmp(v, k->def) != 0)))
-			printf("%s: %s\n", k->name, v ? v : "");
+			(void)printf("%s: %s\n", k->name, v ? v : "");
 	}
 	ctl_config_file_keys(path);
-	fflush(stdout);
+	(void)fflush(stdout); /* checked when the command ends */
 	if (warn.len > 0) {
-		fprintf(stderr, "berthctl: config: %.*s%s", (int)warn.len,
+		(void)fprintf(stderr, "berthctl: config: %.*s%s", (int)warn.len,
 		    warn.data, warn.data[warn.len - 1] == '\n' ? "" : "\n");
 		bad = 1;
 	}
 	bad |= ctl_config_dir("configdirectory", cfg_str("configdirectory"));
 	if (cfg_partition_path(cfg_str("defaultpartition")) == NULL) {
-		fprintf(stderr, "berthctl: config: no partition-%s\n",
+		(void)fprintf(stderr, "berthctl: config: no partition-%s\n",
 		    cfg_str("defaultpartition"));
 		bad = 1;
 	} else {

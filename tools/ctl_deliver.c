@@ -90,13 +90,13 @@ ctl_lmtp_connect(struct ctl_lmtp *c)
 		    xasprintf("%s/socket/lmtp", cfg_str("configdirectory"));
 	c->fd = net_connect_unix(path, SOCK_STREAM, &err);
 	if (c->fd < 0) {
-		fprintf(stderr, "berthctl: deliver: %s\n", err.msg);
+		(void)fprintf(stderr, "berthctl: deliver: %s\n", err.msg);
 		free(def);
 		return -1;
 	}
 	if (setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
 	    setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0) {
-		fprintf(stderr, "berthctl: deliver: %s: %s\n", path,
+		(void)fprintf(stderr, "berthctl: deliver: %s: %s\n", path,
 		    strerror(errno));
 		(void)close(c->fd); /* nothing was written on it */
 		free(def);
@@ -174,7 +174,7 @@ ctl_deliver(int argc, char **argv)
 	}
 	if (optind + 1 != argc || strpbrk(argv[optind], "<>\r\n") ||
 	    strpbrk(from, "<>\r\n") || (folder && strpbrk(folder, "<>\r\n@"))) {
-		fprintf(stderr,
+		(void)fprintf(stderr,
 		    "usage: berthctl deliver [-m folder] "
 		    "[-f from] USER < message\n");
 		return EX_USAGE;
@@ -205,7 +205,7 @@ ctl_deliver(int argc, char **argv)
 	code = ctl_lmtp_body(&c) < 0 ? -1 : ctl_lmtp_reply(&c);
 done:
 	if (code < 200 || code >= 300)
-		fprintf(stderr, "berthctl: deliver: %s: %s\n", step,
+		(void)fprintf(stderr, "berthctl: deliver: %s: %s\n", step,
 		    code < 0 ? "connection lost" : c.reply);
 	memcpy(last, c.reply, sizeof(last));
 	buf_puts(&c.out, "QUIT\r\n");

@@ -123,8 +123,8 @@ ctl_fts_status(struct store *st, const char *user)
 		}
 		for (k = 0; k < n && msgs[k].uid <= upto; k++)
 			;
-		printf("fts status user=%s mailbox=%s messages=%zu "
-		       "indexed_uid=%u pending=%zu\n",
+		(void)printf("fts status user=%s mailbox=%s messages=%zu "
+			     "indexed_uid=%u pending=%zu\n",
 		    user, b.names[i], n, upto, n - k);
 		free(msgs);
 	}
@@ -153,8 +153,8 @@ ctl_fts_user(struct store *st, const char *user, int rebuild)
 		return ctl_error("fts user=%s: %s", user, e.msg);
 	}
 	fts_close(&f);
-	printf("fts %s user=%s mailboxes=%zu messages=%llu texts=%llu "
-	       "ms=%lld\n",
+	(void)printf("fts %s user=%s mailboxes=%zu messages=%llu texts=%llu "
+		     "ms=%lld\n",
 	    rebuild ? "rebuild" : "update", user, nbox,
 	    (unsigned long long)msgs, (unsigned long long)docs,
 	    clock_mono_ms() - t0);

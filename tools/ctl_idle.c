@@ -51,9 +51,9 @@ ctl_count_print(const char *title, struct ctl_count *c, size_t n)
 
 	if (n > 1)
 		xqsort(c, n, sizeof(*c), ctl_count_cmp);
-	printf("%s:\n", title);
+	(void)printf("%s:\n", title);
 	for (i = 0; i < n; i++) {
-		printf("  %6d  %s\n", c[i].n, c[i].key);
+		(void)printf("  %6d  %s\n", c[i].n, c[i].key);
 		free(c[i].key);
 	}
 	free(c);
@@ -133,15 +133,15 @@ ctl_parked(int argc, char **argv)
 	}
 	fd_close(c);
 	(void)argv;
-	printf("parked sessions: %zu\n", ns);
+	(void)printf("parked sessions: %zu\n", ns);
 	ctl_count_print("per user", users, nu);
 	ctl_count_print("per address", addrs, na);
 	ctl_count_print("per mailbox", boxes, nb);
 	if (ns > 1)
 		xqsort(sess, ns, sizeof(*sess), ctl_sess_cmp);
-	printf("sessions, oldest first:\n");
+	(void)printf("sessions, oldest first:\n");
 	for (i = 0; i < ns; i++)
-		printf("  %6llds  %-7s  %s  %s  %s\n", sess[i].age,
+		(void)printf("  %6llds  %-7s  %s  %s  %s\n", sess[i].age,
 		    sess[i].kind, sess[i].user, sess[i].addr, sess[i].mailbox);
 	free(sess);
 	return 0;

@@ -53,8 +53,8 @@ ctl_import_folder(struct ctl_import *ci, const char *name, uint32_t uv)
 
 	if (mboxname_check(name, strlen(name), &why) < 0) {
 		ci->skipped_folders++;
-		printf("skipped user=%s folder=\"%s\": %s\n", ci->user, name,
-		    why);
+		(void)printf("skipped user=%s folder=\"%s\": %s\n", ci->user,
+		    name, why);
 		return -1;
 	}
 	r = store_mbox_create(ci->st, ci->user, name, &err);
@@ -67,9 +67,10 @@ ctl_import_folder(struct ctl_import *ci, const char *name, uint32_t uv)
 		return 0;
 	r = store_mbox_set_uidvalidity(ci->st, ci->user, name, uv, &err);
 	if (r == STORE_EEXIST)
-		printf("uidvalidity user=%s folder=%s: kept the mailbox's, "
-		       "not the source's %u (it has held messages)\n",
-		    ci->user, name, uv);
+		(void)
+		    printf("uidvalidity user=%s folder=%s: kept the mailbox's, "
+			   "not the source's %u (it has held messages)\n",
+			ci->user, name, uv);
 	else if (r != 0) {
 		ctl_error("import user=%s folder=%s: %s", ci->user, name, err);
 		return -1;
@@ -95,9 +96,10 @@ ctl_import_msg(struct ctl_import *ci, const char *name, const char *data,
 	if (opt->uid != 0 && uid != opt->uid) {
 		ci->renumbered++;
 		if (ci->renumbered <= 10)
-			printf("renumbered user=%s folder=%s uid=%u now=%u "
-			       "(the mailbox had given that UID)\n",
-			    ci->user, name, opt->uid, uid);
+			(void)
+			    printf("renumbered user=%s folder=%s uid=%u now=%u "
+				   "(the mailbox had given that UID)\n",
+				ci->user, name, opt->uid, uid);
 	}
 	return 0;
 }
@@ -145,8 +147,8 @@ ctl_import(int argc, char **argv)
 		    argc == 5 ? argv[4] : "INBOX");
 	store_close(&ci.st);
 	buf_free(&ci.scratch);
-	printf("import user=%s %s=%s folders=%u messages=%llu bytes=%llu "
-	       "renumbered=%u skipped=%u%s\n",
+	(void)printf("import user=%s %s=%s folders=%u messages=%llu bytes=%llu "
+		     "renumbered=%u skipped=%u%s\n",
 	    ci.user, argv[2], argv[3], ci.folders, ci.messages, ci.bytes,
 	    ci.renumbered, ci.skipped + ci.skipped_folders,
 	    r != 0 ? " (stopped)" : "");

@@ -311,10 +311,11 @@ md_folder_import(struct ctl_import *ci, const char *dir, const char *name)
 			opt.internaldate = msgs[i].mtime;
 			opt.uid = msgs[i].uid;
 			if (md_read(msgs[i].path, &data, &len) < 0) {
-				printf("skipped user=%s folder=%s file=%s: "
-				       "%s\n",
-				    ci->user, name, msgs[i].path,
-				    strerror(errno));
+				(void)
+				    printf("skipped user=%s folder=%s file=%s: "
+					   "%s\n",
+					ci->user, name, msgs[i].path,
+					strerror(errno));
 				ci->skipped++;
 			} else {
 				r = ctl_import_msg(ci, name, data ? data : "",

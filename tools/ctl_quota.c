@@ -67,9 +67,9 @@ ctl_quota_get(struct store *st, const char *user)
 
 	if (store_quota_get(st, user, &q, &err) != 0)
 		return ctl_error("quota get %s: %s", user, err);
-	printf("user=%s storage=%llu storage_bytes=%llu storage_limit=%s "
-	       "storage_limit_from=%s messages=%llu message_limit=%s "
-	       "message_limit_from=%s\n",
+	(void)printf("user=%s storage=%llu storage_bytes=%llu storage_limit=%s "
+		     "storage_limit_from=%s messages=%llu message_limit=%s "
+		     "message_limit_from=%s\n",
 	    user, (unsigned long long)((q.storage + 1023) / 1024),
 	    (unsigned long long)q.storage,
 	    ctl_quota_word(q.storage_limit, b1, sizeof(b1)),

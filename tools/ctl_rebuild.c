@@ -88,6 +88,6 @@ ctl_check(int argc, char **argv)
 	store_close(&st);
 	if (r < 0)
 		return ctl_error("check: %s", err.msg);
-	printf("check differences=%d\n", r);
+	(void)printf("check differences=%d\n", r);
 	return r > 0;
 }

@@ -39,7 +39,7 @@ ctl_recover(int argc, char **argv)
 	if (swept == STORE_ENODB) {
 		log_error("recover refused: %s", err.msg);
 		if (!log_to_stderr())
-			fprintf(stderr, "berthctl: recover refused: %s\n",
+			(void)fprintf(stderr, "berthctl: recover refused: %s\n",
 			    err.msg);
 		return STORE_EXIT_NODB;
 	}
@@ -118,7 +118,7 @@ ctl_panic(int argc, char **argv)
 	(void)argc;
 	(void)argv;
 	if (store_panic_env(cfg_str("configdirectory"), &err) < 0) {
-		fprintf(stderr, "berthctl: %s\n", err.msg);
+		(void)fprintf(stderr, "berthctl: %s\n", err.msg);
 		return 1;
 	}
 	log_warn("mail store marked as needing recovery by berthctl panic");
@@ -129,7 +129,7 @@ static void
 ctl_stats_print(const char *name, unsigned long long value, void *ctx)
 {
 	(void)ctx;
-	printf("%s=%llu\n", name, value);
+	(void)printf("%s=%llu\n", name, value);
 }
 
 /* ctl_stats - the store environment's figures, key=value lines */
@@ -142,7 +142,7 @@ ctl_stats(int argc, char **argv)
 	(void)argv;
 	if (store_stats(cfg_str("configdirectory"), ctl_stats_print, NULL,
 		&err) < 0) {
-		fprintf(stderr, "berthctl: %s\n", err.msg);
+		(void)fprintf(stderr, "berthctl: %s\n", err.msg);
 		return 1;
 	}
 	return 0;
@@ -152,8 +152,8 @@ static int
 ctl_mailbox_print(const char *name, const struct store_mbox *mb, void *ctx)
 {
 	(void)ctx;
-	printf("%s\tuidvalidity=%u uidnext=%u messages=%u unseen=%u "
-	       "size=%llu\n",
+	(void)printf("%s\tuidvalidity=%u uidnext=%u messages=%u unseen=%u "
+		     "size=%llu\n",
 	    name, mb->uidvalidity, mb->uidnext, mb->exists, mb->unseen,
 	    (unsigned long long)mb->size);
 	return 0;

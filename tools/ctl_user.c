@@ -43,18 +43,18 @@ ctl_user_password(int from_stdin)
 		t = saved;
 		t.c_lflag &= ~(tcflag_t)ECHO;
 		tcsetattr(0, TCSANOW, &t);
-		fprintf(stderr, "Password: ");
+		(void)fprintf(stderr, "Password: ");
 	}
 	if (fgets(a, sizeof(a), stdin) == NULL)
 		a[0] = '\0';
 	if (tty) {
-		fprintf(stderr, "\nAgain: ");
+		(void)fprintf(stderr, "\nAgain: ");
 		if (fgets(b, sizeof(b), stdin) == NULL)
 			b[0] = '\0';
-		fprintf(stderr, "\n");
+		(void)fprintf(stderr, "\n");
 		tcsetattr(0, TCSANOW, &saved);
 		if (strcmp(a, b) != 0) {
-			fprintf(stderr, "berthctl: passwords differ\n");
+			(void)fprintf(stderr, "berthctl: passwords differ\n");
 			exit(1);
 		}
 	}
@@ -108,7 +108,7 @@ static void
 ctl_user_print(const char *user, void *ctx)
 {
 	(void)ctx;
-	printf("%s\n", user);
+	(void)printf("%s\n", user);
 }
 
 struct ctl_user_find {
@@ -154,7 +154,7 @@ ctl_user_remove_mail(const char *user)
 		return ctl_error("user %s deleted, but its mailboxes were not "
 				 "(%zu removed): %s",
 		    user, n, err.msg);
-	printf("user %s deleted with its %zu mailboxes\n", user, n);
+	(void)printf("user %s deleted with its %zu mailboxes\n", user, n);
 	log_info("user delete user=%s mailboxes=%zu by berthctl", user, n);
 	return 0;
 }
@@ -240,12 +240,13 @@ ctl_user(int argc, char **argv)
 	if (path != NULL && chmod(path, 0640) < 0)
 		return ctl_error("chmod %s: %s", path, strerror(errno));
 	if (strcmp(argv[1], "delete") == 0 && keep)
-		printf("user %s deleted; mailboxes kept (berthctl mailbox "
-		       "list %s)\n",
-		    argv[2], argv[2]);
+		(void)
+		    printf("user %s deleted; mailboxes kept (berthctl mailbox "
+			   "list %s)\n",
+			argv[2], argv[2]);
 	else if (strcmp(argv[1], "delete") == 0)
 		return ctl_user_remove_mail(argv[2]);
 	else
-		printf("user %s saved\n", argv[2]);
+		(void)printf("user %s saved\n", argv[2]);
 	return 0;
 }

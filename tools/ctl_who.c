@@ -135,7 +135,7 @@ ctl_who(int argc, char **argv)
 		return 1;
 	if (n > 1)
 		xqsort(rows, n, sizeof(*rows), ctl_who_cmp);
-	printf("%-16s %-20s %-39s %-6s %-14s %s\n", "SESSION", "USER",
+	(void)printf("%-16s %-20s %-39s %-6s %-14s %s\n", "SESSION", "USER",
 	    "ADDRESS", "STATE", "WHERE", "SINCE");
 	for (i = 0; i < n; i++) {
 		t = now - (time_t)rows[i].age;
@@ -148,9 +148,9 @@ ctl_who(int argc, char **argv)
 			    rows[i].pid);
 		else
 			snprintf(where, sizeof(where), "%s", rows[i].role);
-		printf("%-16s %-20s %-39s %-6s %-14s %s (%llds)\n", rows[i].id,
-		    rows[i].user, rows[i].addr, ctl_who_state(rows[i].role),
-		    where, since, rows[i].age);
+		(void)printf("%-16s %-20s %-39s %-6s %-14s %s (%llds)\n",
+		    rows[i].id, rows[i].user, rows[i].addr,
+		    ctl_who_state(rows[i].role), where, since, rows[i].age);
 	}
 	free(rows);
 	return 0;
@@ -195,6 +195,6 @@ ctl_kick(int argc, char **argv)
 			    n, CTL_KICK_WAIT_MS / 1000);
 		usleep(50000);
 	}
-	printf("%s: all ended\n", text);
+	(void)printf("%s: all ended\n", text);
 	return 0;
 }

@@ -240,7 +240,7 @@ log_vmsg_to(int to, int prio, const char *fmt, va_list ap)
 		clock_gettime(CLOCK_REALTIME, &ts);
 		localtime_r(&ts.tv_sec, &tm);
 		strftime(tbuf, sizeof(tbuf), "%H:%M:%S", &tm);
-		fprintf(stderr, "%s.%03ld %s[%ld]: %s: %s\n", tbuf,
+		(void)fprintf(stderr, "%s.%03ld %s[%ld]: %s: %s\n", tbuf,
 		    ts.tv_nsec / 1000000, log_ident_buf, (long)getpid(),
 		    log_level_name(prio), line);
 	}

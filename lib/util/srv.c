@@ -84,9 +84,9 @@ srv_init(int argc, char **argv, const char *proc, int *optind_r)
 	int fg = 0, i;
 
 	srv_proc = proc;
-	signal(SIGSEGV, srv_crash);
-	signal(SIGBUS, srv_crash);
-	signal(SIGFPE, srv_crash);
+	(void)signal(SIGSEGV, srv_crash);
+	(void)signal(SIGBUS, srv_crash);
+	(void)signal(SIGFPE, srv_crash);
 	if (getenv("BERTH_LOG_STDERR") != NULL)
 		fg = 1;
 	/* our options come first: -C <conf>, -D */

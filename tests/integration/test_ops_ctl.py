@@ -245,6 +245,19 @@ def test_errors_without_a_server(fresh, args, code, text):
     assert r.stdout == "", (args, r)
 
 
+def test_output_lost_is_an_error(fresh):
+    """a command whose output cannot be written (stdout on a full disk)
+    says so and fails, instead of exiting 0 with nothing printed"""
+    srv = fresh().start()
+    argv = [CTL, "-C", srv.conf, "user", "list"]
+    with open("/dev/full", "w") as full:
+        r = subprocess.run(argv, stdout=full, stderr=subprocess.PIPE,
+                           text=True, timeout=60,
+                           env=dict(os.environ, BERTH_CONFIG="/nonexistent"))
+    assert r.returncode == 1, r
+    assert "berthctl: stdout: " in r.stderr, r
+
+
 def test_runs_as_berth_user_and_leaves_no_root_files(fresh):
     # run by root, berthctl drops to berth_user before it touches the
     # store: whatever it creates (a user's journal, mailboxes, database
