@@ -3,7 +3,7 @@
 
     bench/mailbox.py [--servers berth,dovecot,cyrus] [--sizes 10000,100000]
                      [--lines search,select,...,append]
-                     [--rounds 5] [--keep DIR]
+                     [--rounds 5] [--keep DIR] [--append-count 500]
 
 For each size, each server gets one INBOX of that many 4 KB messages
 (filled with MULTIAPPEND over three connections, LITERAL+ where offered,
@@ -37,9 +37,17 @@ Lines (issue 15's table, item 1 and its benchmark lines):
                 second
   store         STORE 1:* +FLAGS (\\Seen) and -FLAGS in turn, messages per
                 second
-  append        500 APPENDs (LITERAL+ where offered) of a 4 KB message into
-                the filled INBOX on one connection, then 500 on each of
-                four at once, messages per second (last: the INBOX grows)
+  append        durable APPENDs of distinct 4 KB messages into the filled
+                INBOX (bench/appendbench, in C), messages per second: on
+                one connection and on four at once, each one at a time
+                (append1, append4: the next sent when the last was
+                answered) and pipelined (append1_pipe, append4_pipe:
+                APPEND_WINDOW commands outstanding, LITERAL+); beside
+                each, the disk's fdatasync rate of a 4 KB block in the
+                server's directory measured just before and after
+                (fsync_per_s, the mean), and p99 from an APPEND sent to
+                its OK; --append-count per connection (last: the INBOX
+                grows)
 --keep DIR keeps each server's mail in DIR/<server>-<size> and fills it
 only the first time (at 100,000 a fill takes each peer half an hour):
 a later run starts every server on the mail kept, gives back what the
@@ -437,47 +445,40 @@ def line_store(peer, n, a):
     return {"store_msg_per_s": n / med(ts)}
 
 
-APPENDS = 500
+APPEND_COUNT = 500     # APPENDs per connection and measure
+APPEND_WINDOW = 32     # outstanding commands of a pipelining client
+APPEND_MODES = (("append1", 1, 1), ("append4", 4, 1),
+                ("append1_pipe", 1, APPEND_WINDOW),
+                ("append4_pipe", 4, APPEND_WINDOW))
 
 
-def appends(port, k, errors):
-    """k APPENDs of one 4 KB message each, LITERAL+ where offered"""
-    try:
-        c = Conn(port)
-        for i in range(k):
-            m = message(1000000 + i)
-            if c.literalplus:
-                tag = c.send(b"APPEND INBOX {%d+}" % len(m))
-                c.s.sendall(m + b"\r\n")
-                r = c.response(tag)
-                assert r[-1].split()[1] == b"OK", r[-1]
-            else:
-                c._append_one(b"INBOX", m)
-        c.close()
-    except Exception as e:  # noqa: BLE001
-        errors.append(e)
-
-
-def append_rate(peer, conns):
-    errors = []
-    th = [threading.Thread(target=appends, args=(peer.port, APPENDS, errors))
-          for _ in range(conns)]
-    t = time.monotonic()
-    for x in th:
-        x.start()
-    for x in th:
-        x.join()
-    t = time.monotonic() - t
-    if errors:
-        raise errors[0]
-    return conns * APPENDS / t
+def fsync_rate(gen, where):
+    """the disk's fdatasync rate of a 4 KB block in where, over 1 s"""
+    out = subprocess.run([gen, "fsync", where, "1000"], check=True,
+                         capture_output=True, text=True, timeout=60).stdout
+    return float(peers.kv(out.strip())["fdatasync_per_s"])
 
 
 def line_append(peer, n, a):
-    """APPENDs into the filled INBOX on 1 and on 4 connections (run last:
-    the mailbox grows by 2,500)"""
-    return {"append1_msg_per_s": append_rate(peer, 1),
-            "append4_msg_per_s": append_rate(peer, 4)}
+    """durable APPENDs into the filled INBOX on 1 and 4 connections, one
+    at a time and pipelined, each beside the disk's fsync rate of the
+    same minute (run last: the INBOX grows)"""
+    gen = peers.compile_c("appendbench")
+    out = {}
+    for key, conns, window in APPEND_MODES:
+        before = fsync_rate(gen, peer.dir)
+        r = subprocess.run([gen, "127.0.0.1", str(peer.port), "user0", PW,
+                            str(conns), str(a.append_count), str(window)],
+                           capture_output=True, text=True, timeout=600)
+        if r.returncode != 0:
+            raise RuntimeError(f"appendbench: {r.stderr.strip()}")
+        after = fsync_rate(gen, peer.dir)
+        res = peers.kv(r.stdout.strip())
+        out[f"{key}_msg_per_s"] = float(res["msg_per_s"])
+        out[f"{key}_p99_ms"] = float(res["p99_ms"])
+        out[f"{key}_fsync_per_s"] = (before + after) / 2
+        out[f"{key}_load"] = float(loadavg())
+    return out
 
 
 def server_pid_of(peer, sock):
@@ -599,11 +600,13 @@ LINES = {
 }
 # higher is better for these keys; lower for the rest
 HIGHER = {"bodies_msg_per_s", "meta_msg_per_s", "store_msg_per_s",
-          "append1_msg_per_s", "append4_msg_per_s"}
+          "append1_msg_per_s", "append4_msg_per_s",
+          "append1_pipe_msg_per_s", "append4_pipe_msg_per_s"}
 RATIO_KEYS = ["select_ms", "noop_after_100_ms", "changedsince_ms",
               "resume_ms", "bodies_msg_per_s", "bigbody_growth_kb",
               "meta_msg_per_s", "store_msg_per_s", "append1_msg_per_s",
-              "append4_msg_per_s"]
+              "append4_msg_per_s", "append1_pipe_msg_per_s",
+              "append4_pipe_msg_per_s"]
 RATIO_KEYS += [k for k, _ in SEARCHES] + ["search_body_first_ms"]
 
 
@@ -620,6 +623,9 @@ def main():
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--keep", help="keep each server's mail here and "
                    "reuse it (filled the first time)")
+    p.add_argument("--append-count", type=int, default=APPEND_COUNT,
+                   help="APPENDs per connection and measure of the "
+                   "append line")
     p.add_argument("--fill-together", action="store_true",
                    help="fill every server at once (the fill is not "
                    "timed against the others; at 100,000 it takes the "

@@ -65,7 +65,9 @@
 #define WAL_END_OFF (sizeof(WAL_MAGIC) - 1)
 #define WAL_DUR_OFF (WAL_END_OFF + 21)
 #define WAL_HEADER_LEN (WAL_DUR_OFF + 21)
-#define WAL_GROW (256 * 1024) /* zeros written ahead at a time */
+/* zeros written ahead at a time: an APPEND's record is about its
+ * message's size, and each growth is an fsync under the writers' lock */
+#define WAL_GROW (1024 * 1024)
 #define WAL_MAX_FIELDS 7
 
 static char *
@@ -106,7 +108,7 @@ store_wal_put_num(int fd, off_t off, unsigned long long v)
 static int
 store_wal_grow(int fd, unsigned long long size, unsigned long long want)
 {
-	static const char zeros[4096];
+	static const char zeros[64 * 1024];
 	off_t off;
 
 	if (want <= size)
