@@ -63,16 +63,53 @@ cmd_find(struct store_msg *msgs, size_t n, uint32_t uid)
 	return NULL;
 }
 
-/* cmd_view_note - the client now knows this record's flags */
-static void
-cmd_view_note(struct imap_session *s, const struct store_msg *m)
+/* cmd_find_next - cmd_find for UIDs asked in ascending order: the
+ * record after the last one found (*k) is tried first, so that a walk
+ * of 1:* costs no search a message */
+static struct store_msg *
+cmd_find_next(struct store_msg *msgs, size_t n, uint32_t uid, size_t *k)
 {
-	uint32_t no = view_msgno(s, m->uid);
+	struct store_msg *m;
 
+	if (*k < n && msgs[*k].uid == uid)
+		m = &msgs[*k];
+	else if ((m = cmd_find(msgs, n, uid)) == NULL)
+		return NULL;
+	*k = (size_t)(m - msgs) + 1;
+	return m;
+}
+
+/* cmd_msgno_next - view_msgno for UIDs asked in ascending order: the
+ * view's message after the last one found (*k) is tried first */
+static uint32_t
+cmd_msgno_next(struct imap_session *s, uint32_t uid, size_t *k)
+{
+	uint32_t no;
+
+	if (*k < s->view.n && s->view.msgs[*k].uid == uid)
+		no = (uint32_t)*k + 1;
+	else if ((no = view_msgno(s, uid)) == 0)
+		return 0;
+	*k = no;
+	return no;
+}
+
+/* cmd_view_note_at - the client now knows the flags of message no (0:
+ * not in the view) */
+static void
+cmd_view_note_at(struct imap_session *s, uint32_t no, const struct store_msg *m)
+{
 	if (no) {
 		s->view.msgs[no - 1].flags = m->flags;
 		s->view.msgs[no - 1].modseq = m->modseq;
 	}
+}
+
+/* cmd_view_note - the client now knows this record's flags */
+static void
+cmd_view_note(struct imap_session *s, const struct store_msg *m)
+{
+	cmd_view_note_at(s, view_msgno(s, m->uid), m);
 }
 
 static int
@@ -96,7 +133,7 @@ cmd_fetch_batch(struct imap_session *s, const struct fetch_req *req,
 	struct store_msg *msgs = NULL, *m;
 	struct fetch_msg fm;
 	uint32_t *seen = NULL;
-	size_t nm, i, nseen = 0, ks = 0;
+	size_t nm, i, nseen = 0, ks = 0, km = 0, kv = 0;
 	int r;
 	const char *err;
 
@@ -131,7 +168,7 @@ cmd_fetch_batch(struct imap_session *s, const struct fetch_req *req,
 		struct store_msg gone;
 		int forced;
 
-		if ((m = cmd_find(msgs, nm, uids[i])) == NULL) {
+		if ((m = cmd_find_next(msgs, nm, uids[i], &km)) == NULL) {
 			/* expunged, and this session not told yet: the
 			 * message as it was (RFC 3501 7.4.1) */
 			if (store_msg_expunged(s->st, s->view.mboxid, uids[i],
@@ -143,7 +180,7 @@ cmd_fetch_batch(struct imap_session *s, const struct fetch_req *req,
 		}
 		if (m->modseq <= fetch_changedsince(req))
 			continue;
-		fm.msgno = view_msgno(s, uids[i]);
+		fm.msgno = cmd_msgno_next(s, uids[i], &kv);
 		fm.rec = m;
 		fm.recent = s->view.msgs[fm.msgno - 1].recent;
 		fm.mboxid = s->view.mboxid;
@@ -165,7 +202,7 @@ cmd_fetch_batch(struct imap_session *s, const struct fetch_req *req,
 			(*missed)++;
 			continue;
 		}
-		cmd_view_note(s, m);
+		cmd_view_note_at(s, fm.msgno, m);
 		if (s->out.len > 256 * 1024)
 			io_flush(s);
 	}

@@ -102,6 +102,67 @@ struct store_list_arg {
 	size_t n;
 };
 
+/* store_list_bulk_size - the bulk buffer of a walk of the index: what
+ * the range needs (a record is about 100 bytes), at least a page of db
+ * (Berkeley DB's rule), at most 256 KB, a multiple of 1 KB */
+static size_t
+store_list_bulk_size(DB *db, const struct store_list_arg *a)
+{
+	uint64_t n = UINT32_MAX;
+	uint32_t page = 0;
+
+	if (a->upto != 0 && a->upto > a->above)
+		n = a->upto - a->above;
+	if (a->max != 0 && a->max < n)
+		n = a->max;
+	n *= 160;
+	if (db->get_pagesize(db, &page) != 0 || page < 4096)
+		page = 64 * 1024; /* the largest page Berkeley DB has */
+	if (n < page)
+		n = page;
+	if (n > 256 * 1024)
+		n = 256 * 1024;
+	return (size_t)((n + 1023) & ~(uint64_t)1023);
+}
+
+/* store_list_take - the records of a bulk page v into a's list; 0 once
+ * past what a asks for (the walk ends), else 1 */
+static int
+store_list_take(struct store_list_arg *a, DBT *v, size_t *size)
+{
+	struct store_ikey rk;
+	void *p, *kd, *dd;
+	size_t kl, dl;
+	DBT one;
+
+	DB_MULTIPLE_INIT(p, v);
+	for (;;) {
+		DB_MULTIPLE_KEY_NEXT(p, v, kd, kl, dd, dl);
+		if (p == NULL)
+			return 1;
+		if (kl != sizeof(rk))
+			continue;
+		memcpy(&rk, kd, sizeof(rk));
+		if (be32toh(rk.mboxid_be) != a->mboxid ||
+		    (a->upto != 0 && be32toh(rk.uid_be) > a->upto) ||
+		    (a->max != 0 && a->n == a->max))
+			return 0;
+		if (a->n == *size) {
+			*size = *size ? *size * 2 : 256;
+			a->msgs =
+			    xreallocarray(a->msgs, *size, sizeof(*a->msgs));
+		}
+		memset(&one, 0, sizeof(one));
+		one.data = dd;
+		one.size = (uint32_t)dl;
+		store_msg_decode(&one, &a->msgs[a->n++]);
+	}
+}
+
+/* store_op_list - the records a asks for: a walk of the index in bulk
+ * pages (DB_MULTIPLE_KEY), one cursor call a page, not one a record
+ * (perf of FETCH 1:* over 10,000 messages had a quarter of the worker
+ * in Berkeley DB's page pinning and locking, once a DB_NEXT) */
 static int
 store_op_list(struct store *st, DB_TXN *txn, void *varg)
 {
@@ -140,19 +201,13 @@ store_op_list(struct store *st, DB_TXN *txn, void *varg)
 	}
 	store_ikey(&ik, a->mboxid, a->above + 1);
 	store_dbt_cursor(&k, &v, &ik, sizeof(ik));
-	for (r = c->get(c, &k, &v, DB_SET_RANGE); r == 0;
-	     r = c->get(c, &k, &v, DB_NEXT)) {
-		if (be32toh(ik.mboxid_be) != a->mboxid ||
-		    (a->upto != 0 && be32toh(ik.uid_be) > a->upto) ||
-		    (a->max != 0 && a->n == a->max))
-			break;
-		if (a->n == size) {
-			size = size ? size * 2 : 256;
-			a->msgs =
-			    xreallocarray(a->msgs, size, sizeof(*a->msgs));
-		}
-		store_msg_decode(&v, &a->msgs[a->n++]);
-	}
+	v.ulen = (uint32_t)store_list_bulk_size(db, a);
+	v.data = xmalloc(v.ulen);
+	v.flags = DB_DBT_USERMEM;
+	r = c->get(c, &k, &v, DB_SET_RANGE | DB_MULTIPLE_KEY);
+	while (r == 0 && store_list_take(a, &v, &size))
+		r = c->get(c, &k, &v, DB_NEXT | DB_MULTIPLE_KEY);
+	free(v.data);
 	c->close(c);
 	return r == DB_NOTFOUND ? 0 : r;
 }
