@@ -171,8 +171,13 @@ cmd_fetch_batch(struct imap_session *s, const struct fetch_req *req,
 		if ((m = cmd_find_next(msgs, nm, uids[i], &km)) == NULL) {
 			/* expunged, and this session not told yet: the
 			 * message as it was (RFC 3501 7.4.1) */
-			if (store_msg_expunged(s->st, s->view.mboxid, uids[i],
-				&gone, &err) != 0) {
+			if ((r = store_msg_expunged(s->st, s->view.mboxid,
+				 uids[i], &gone, &err)) != 0) {
+				log_error("fetch user=%s mailbox=%s uid=%u: %s",
+				    s->user, s->view.name, uids[i],
+				    r == STORE_ENOENT
+					? "expunged, no record kept"
+					: err);
 				(*missed)++;
 				continue;
 			}

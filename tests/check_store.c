@@ -498,6 +498,66 @@ START_TEST(test_expunged_record)
 }
 END_TEST
 
+/* a process that died in a transaction holding the write lock of
+ * expunged.db's page (as one killed in a page split leaves it) does not stop a
+ * session reading an expunged message's record: the read meets the
+ * conflict, runs failchk, which frees the dead locker's locks, and goes
+ * through (was: a read outside a transaction that waited on the lock
+ * for good, and failed at the lock timeout under load) */
+START_TEST(test_expunged_behind_dead_writer)
+{
+	struct store_msg m;
+	uint32_t uids[2];
+	const char *err;
+	int p[2], status;
+	pid_t pid;
+	char c;
+
+	uids[0] = append("INBOX", msg);
+	uids[1] = append("INBOX", msg);
+	ck_assert_int_eq(store_expunge(st, 1, uids, 2, &err), 0);
+	ck_assert_int_eq(pipe(p), 0);
+	pid = fork();
+	if (pid == 0) {
+		struct store *s2;
+		struct err oerr;
+		DB_MPOOLFILE *mpf;
+		DB_LOCK_ILOCK il;
+		DB_LOCK lock;
+		DB_TXN *txn;
+		DBT obj;
+
+		if (store_open(tmp.conf, tmp.part, 0, &s2, &oerr) < 0)
+			_exit(1);
+		/* page 1: the root, the only leaf of a tree this small */
+		memset(&il, 0, sizeof(il));
+		mpf = s2->expunged->get_mpf(s2->expunged);
+		if (mpf->get_fileid(mpf, il.fileid) != 0)
+			_exit(1);
+		il.pgno = 1;
+		il.type = DB_PAGE_LOCK;
+		memset(&obj, 0, sizeof(obj));
+		obj.data = &il;
+		obj.size = sizeof(il);
+		if (s2->env->txn_begin(s2->env, NULL, &txn, 0) != 0 ||
+		    s2->env->lock_get(s2->env, txn->id(txn), 0, &obj,
+			DB_LOCK_WRITE, &lock) != 0 ||
+		    write(p[1], "x", 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	ck_assert_int_eq(read(p[0], &c, 1), 1);
+	kill(pid, SIGKILL);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(store_msg_expunged(st, 1, uids[1], &m, &err) == 0, "%s",
+	    err);
+	ck_assert_uint_eq(m.uid, uids[1]);
+	close(p[0]);
+	close(p[1]);
+}
+END_TEST
+
 /* spool -> one file -> records for many recipients (past one batch),
  * INBOX when the folder is missing, unknown users refused, duplicates
  * suppressed until their window is over and a checkpoint prunes them */
@@ -777,5 +837,6 @@ CHECK_MAIN("store", CHECK_OPTS(setup, teardown, 60, 0),
     CHECK_TEST(test_lockers_reclaimed), CHECK_TEST(test_shortage),
     CHECK_TEST(test_recover_sweeps_orphans),
     CHECK_TEST(test_expunged_file_swept), CHECK_TEST(test_expunged_record),
-    CHECK_TEST(test_deliver_dup), CHECK_TEST(test_quota),
-    CHECK_TEST(test_view_delta), CHECK_TEST(test_cachesize))
+    CHECK_TEST(test_expunged_behind_dead_writer), CHECK_TEST(test_deliver_dup),
+    CHECK_TEST(test_quota), CHECK_TEST(test_view_delta),
+    CHECK_TEST(test_cachesize))

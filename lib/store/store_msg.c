@@ -368,24 +368,24 @@ store_expunged_first(struct store *st, uint32_t mboxid, uint64_t since,
 	return r;
 }
 
-int
-store_msg_expunged(struct store *st, uint32_t mboxid, uint32_t uid,
-    struct store_msg *m_r, const char **error_r)
+struct store_xget_arg {
+	uint32_t mboxid, uid;
+	struct store_msg *m;
+};
+
+static int
+store_op_expunged_get(struct store *st, DB_TXN *txn, void *varg)
 {
+	struct store_xget_arg *a = varg;
 	struct store_ikey ik;
 	DBT k, v;
 	int r;
 
-	store_ikey(&ik, mboxid, uid);
+	store_ikey(&ik, a->mboxid, a->uid);
 	store_dbt_key(&k, &v, &ik, sizeof(ik));
 	v.flags = DB_DBT_MALLOC;
-	/* the caller saw it gone in a committed read: its record is
-	 * committed too; read without locks, as for the cache */
-	r = st->expunged->get(st->expunged, NULL, &k, &v, DB_READ_UNCOMMITTED);
-	if (r == DB_NOTFOUND)
-		return STORE_ENOENT;
-	if (r != 0)
-		return store_fail(st, error_r, "expunged: %s", db_strerror(r));
+	if ((r = st->expunged->get(st->expunged, txn, &k, &v, 0)) != 0)
+		return r == DB_NOTFOUND ? STORE_ENOENT : r;
 	if (v.size <= sizeof(uint64_t) + offsetof(struct store_msg, keywords)) {
 		/* written before records were kept */
 		free(v.data);
@@ -393,9 +393,25 @@ store_msg_expunged(struct store *st, uint32_t mboxid, uint32_t uid,
 	}
 	v.data = (char *)v.data + sizeof(uint64_t);
 	v.size -= (uint32_t)sizeof(uint64_t);
-	store_msg_decode(&v, m_r);
+	store_msg_decode(&v, a->m);
 	free((char *)v.data - sizeof(uint64_t));
 	return 0;
+}
+
+int
+store_msg_expunged(struct store *st, uint32_t mboxid, uint32_t uid,
+    struct store_msg *m_r, const char **error_r)
+{
+	struct store_xget_arg a = { .mboxid = mboxid, .uid = uid, .m = m_r };
+
+	/*
+	 * In a transaction, as every read that may meet a writer: a read
+	 * outside one (DB_READ_UNCOMMITTED) still waits for a page's write
+	 * lock (a page split's; a dead process's for good) with no retry
+	 * and no failchk, and under load the lock timeout fails it: FETCH
+	 * then answered NO with the message missing.
+	 */
+	return store_run(st, store_op_expunged_get, &a, error_r);
 }
 
 /* ---- append ---- */

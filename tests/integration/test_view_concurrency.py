@@ -8,6 +8,8 @@ viewcheck fails on any impossible EXPUNGE, EXISTS, FETCH number or MODSEQ
 (RFC 3501 7.4.1, RFC 7162) and on a FETCH 1:* that misses a message the
 client knows."""
 
+import os
+
 import pytest
 
 from conftest import Server, wait_for
@@ -209,8 +211,11 @@ def run(extra_conf, pause, notify=False):
             c = s.connect(u, p)
             c.create("Other")
             c.logout()
+        # VIEW_SEED=n replays a failed run's choices (not its timing)
+        seed = os.environ.get("VIEW_SEED")
         sessions, errors, seed = drive(s.port, USERS, 4, SECONDS, BOXES,
-                                       pause=pause, notify=notify)
+                                       pause=pause, notify=notify,
+                                       seed=int(seed) if seed else None)
         total = summary(sessions)
         examples = [e for x in sessions for e in x.examples][:15]
         log = s.logtext()
