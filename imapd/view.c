@@ -5,8 +5,10 @@
  * and FETCH responses that bring the client up to date.
  *
  * Cost: SELECT and a resumed session read the mailbox once, as compact
- * (uid, flags, modseq) records in one bulk cursor pass (store_view_list:
- * 24 bytes a message while it runs, the view keeps 24); a sync after a
+ * (uid, flags, modseq) records in one bulk cursor pass (view_cache: 24
+ * bytes a message, the view keeps 24), or, when this worker kept the
+ * records of that mailbox (a big one it selected or resumed before),
+ * only what changed since they were read; a sync after a
  * change reads only what changed since the view's modseqs
  * (store_view_delta: records by modseq from a secondary index, the
  * messages above the view's last UID, the expunges since), never the
@@ -25,6 +27,7 @@
 #include "log.h"
 #include "search_ctx.h"
 #include "snap.h"
+#include "view_cache.h"
 #include "xalloc.h"
 
 static void
@@ -75,6 +78,21 @@ view_kw_add(struct buf *kw, const char *kws)
 		}
 	}
 	return any;
+}
+
+/* view_kw_cached - the keywords of vc's records with modseq up to upto
+ * into kw (" a b") */
+static void
+view_kw_cached(struct buf *kw, const struct view_cache *vc, uint64_t upto)
+{
+	unsigned char *used = view_cache_kw_used(vc, upto);
+	size_t i;
+
+	buf_reset(kw);
+	for (i = 0; i < vc->nkws; i++)
+		if (used[i])
+			view_kw_add(kw, vc->kws[i]);
+	free(used);
 }
 
 void
@@ -159,7 +177,7 @@ view_open(struct imap_session *s, const char *name, int readonly,
     struct store_mbox *mb_r, uint32_t *nrecent_r, const char **error_r)
 {
 	struct imap_view *v = &s->view;
-	struct store_vmsg *msgs;
+	struct view_cache *vc;
 	struct store_mbox mb;
 	uint32_t oldrecent, newrecent;
 	size_t n, i;
@@ -185,9 +203,10 @@ view_open(struct imap_session *s, const char *name, int readonly,
 		       error_r) != 0) {
 		return -1;
 	}
-	if ((r = store_view_list(s->st, mb.id, &mb, &msgs, &n, &v->keywords,
-		 UINT64_MAX, error_r)) != 0)
+	if ((vc = view_cache_get(s, mb.id, &mb, &r, error_r)) == NULL)
 		return r;
+	view_kw_cached(&v->keywords, vc, UINT64_MAX);
+	n = vc->n;
 	v->mboxid = mb.id;
 	v->name = xstrdup(name);
 	v->readonly = readonly;
@@ -200,13 +219,13 @@ view_open(struct imap_session *s, const char *name, int readonly,
 	v->msgs = xreallocarray(NULL, n ? n : 1, sizeof(*v->msgs));
 	v->size = n ? n : 1;
 	for (i = 0; i < n; i++) {
-		int recent = view_is_recent(v, msgs[i].uid);
+		const struct view_cache_rec *m = &vc->recs[i];
+		int recent = view_is_recent(v, m->uid);
 
-		view_push(v, msgs[i].uid, msgs[i].flags, msgs[i].modseq,
-		    recent);
+		view_push(v, m->uid, m->flags, m->modseq, recent);
 		*nrecent_r += (uint32_t)recent;
 	}
-	free(msgs);
+	view_cache_put(&vc);
 	*mb_r = mb;
 	s->state = IMAP_S_SELECTED;
 	return 0;
@@ -663,28 +682,33 @@ view_rebuild(struct imap_session *s, const struct snap *sn,
     const char **error_r)
 {
 	struct imap_view *v = &s->view;
-	struct store_vmsg *msgs;
+	const struct view_cache_rec *msgs;
+	struct view_cache *vc;
 	struct store_mbox mb;
 	uint32_t *ex;
 	size_t n, nex, i = 0, j = 0;
 	int r;
 
 	view_close(s);
-	/* the keywords the client was told of: those of messages it knew
-	 * as they were; the others it is told of now */
-	if ((r = store_view_list(s->st, sn->mboxid, &mb, &msgs, &n,
-		 &v->keywords, sn->modseq, error_r)) != 0)
+	/* the mailbox as the store has it now: this worker's copy brought
+	 * up to date from what changed since, or listed */
+	if ((vc = view_cache_get(s, sn->mboxid, &mb, &r, error_r)) == NULL)
 		return r;
 	if (mb.uidvalidity != sn->uidvalidity) {
-		free(msgs);
+		view_cache_put(&vc);
 		*error_r = "UIDVALIDITY changed";
 		return -1;
 	}
 	if ((r = store_expunged_since(s->st, sn->mboxid, sn->modseq, &ex, &nex,
 		 error_r)) != 0) {
-		free(msgs);
+		view_cache_put(&vc);
 		return r;
 	}
+	/* the keywords the client was told of: those of messages it knew
+	 * as they were; the others it is told of now */
+	view_kw_cached(&v->keywords, vc, sn->modseq);
+	msgs = vc->recs;
+	n = vc->n;
 	/* merge present and expunged UIDs the client knew, by UID */
 	while (i < n || j < nex) {
 		int take_msg = j >= nex || (i < n && msgs[i].uid < ex[j]);
@@ -710,7 +734,10 @@ view_rebuild(struct imap_session *s, const struct snap *sn,
 			j++;
 		}
 	}
-	free(msgs);
+	log_debug("view rebuilt user=%s mailbox=%s messages=%zu cached=%s "
+		  "expunged=%zu",
+	    s->user, sn->mailbox, n, vc->hit ? "yes" : "no", nex);
+	view_cache_put(&vc);
 	free(ex);
 	v->mboxid = sn->mboxid;
 	v->name = xstrdup(sn->mailbox);

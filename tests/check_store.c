@@ -714,7 +714,8 @@ START_TEST(test_quota)
 END_TEST
 
 /* the delta since a modseq holds what changed and nothing else; the
- * listing is the whole mailbox, compact, with the keyword union; a
+ * listing is the whole mailbox, compact, with the keyword union (or
+ * every record's keywords); a
  * secondary lost (an environment from before them) is built again */
 START_TEST(test_view_delta)
 {
@@ -724,6 +725,7 @@ START_TEST(test_view_delta)
 	struct store_msg *m;
 	struct buf kw = BUF_INIT;
 	struct err oerr;
+	char *pool = NULL;
 	uint32_t uids[3] = { 5, 150, 299 }, gone[2] = { 7, 200 }, *ex;
 	uint64_t since;
 	size_t n, i;
@@ -769,6 +771,18 @@ START_TEST(test_view_delta)
 	ck_assert_uint_eq(vm[4].flags, STORE_F_FLAGGED);
 	ck_assert_str_eq(buf_cstr(&kw), " kw1");
 	free(vm);
+	/* with every record's keywords */
+	ck_assert_int_eq(store_view_list_kw(st, mb.id, &mb, &vm, &n, &pool,
+			     &err),
+	    0);
+	ck_assert_uint_eq(n, 299);
+	ck_assert_uint_eq(vm[4].uid, 5);
+	ck_assert_str_eq(vm[4].keywords, "kw1");
+	ck_assert_uint_eq(vm[5].uid, 6);
+	ck_assert_str_eq(vm[5].keywords, "");
+	ck_assert_uint_eq(vm[298].uid, 301);
+	free(vm);
+	free(pool);
 	/* the secondaries are built again when missing */
 	store_close(&st);
 	(void)snprintf(path, sizeof(path), "%s/db/modseq.db", tmp.conf);

@@ -19,6 +19,8 @@
 #include "imapd.h"
 #include "search_ctx.h"
 #include "snap.h"
+#include "view_cache.h"
+#include "cfg.h"
 #include "err.h"
 #include "store.h"
 
@@ -285,9 +287,113 @@ START_TEST(test_rebuild_refused)
 }
 END_TEST
 
+/* hits - entries brought up to date so far (and listings in *misses) */
+static unsigned long long
+hits(unsigned long long *misses)
+{
+	unsigned long long h;
+
+	view_cache_stats(&h, misses);
+	return h;
+}
+
+/* a worker that kept the mailbox's records rebuilds a parked session's
+ * view from what changed since (expunges, flags with a keyword, new
+ * mail), exactly as from a listing */
+START_TEST(test_rebuild_from_kept_records)
+{
+	struct err cerr;
+	struct snap sn;
+	unsigned long long miss;
+	uint32_t four = 4;
+	const char *err;
+
+	ck_assert_int_eq(cfg_set("view_cache_min", "1", &cerr), 0);
+	append(5);
+	open_inbox();
+	ck_assert_uint_eq(hits(&miss), 0);
+	ck_assert_uint_eq(miss, 1);
+	snap_of(&sn);
+	view_close(&sess);
+	expunge(2);
+	ck_assert_int_eq(store_set_flags(sess.st, mboxid, &four, 1,
+			     STORE_FLAGS_ADD, STORE_F_FLAGGED, "kw1", 0, NULL,
+			     NULL, NULL, &err),
+	    0);
+	append(2);
+	expunge(6);
+	ck_assert_int_eq(view_rebuild(&sess, &sn, &err), 0);
+	ck_assert_uint_eq(hits(&miss), 1);
+	ck_assert_uint_eq(miss, 1);
+	ck_assert_str_eq(uids(), "1 2 3 4 5");
+	/* kw1 came after the snapshot: told with the FETCH */
+	ck_assert_str_eq(buf_cstr(&sess.view.keywords), "");
+	view_sync(&sess, 1);
+	ck_assert_str_eq(out(),
+	    "* 2 EXPUNGE\r\n"
+	    "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft kw1)\r\n"
+	    "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen "
+	    "\\Draft kw1 \\*)] Flags permitted\r\n"
+	    "* 3 FETCH (UID 4 FLAGS (flags=4 recent=1))\r\n"
+	    "* 5 EXISTS\r\n"
+	    "* 5 RECENT\r\n");
+	ck_assert_str_eq(uids(), "1 3 4 5 7");
+	/* parked again, the keyword known now: kept with the view */
+	snap_of(&sn);
+	view_close(&sess);
+	ck_assert_int_eq(view_rebuild(&sess, &sn, &err), 0);
+	ck_assert_uint_eq(hits(&miss), 2);
+	ck_assert_str_eq(buf_cstr(&sess.view.keywords), " kw1");
+	ck_assert_str_eq(uids(), "1 3 4 5 7");
+}
+END_TEST
+
+/* at most four mailboxes kept, the least recently used dropped; none
+ * under view_cache_min messages */
+START_TEST(test_cache_bounded)
+{
+	struct store_mbox mb;
+	struct err cerr;
+	unsigned long long miss, h;
+	uint32_t nrecent, uv, uid;
+	char name[16];
+	const char *err;
+	int i;
+
+	ck_assert_int_eq(cfg_set("view_cache_min", "1", &cerr), 0);
+	for (i = 0; i < 5; i++) {
+		snprintf(name, sizeof(name), "b%d", i);
+		ck_assert_int_eq(store_mbox_create(sess.st, "u", name, &err),
+		    0);
+		ck_assert_int_eq(store_append(sess.st, "u", name, msg,
+				     strlen(msg), NULL, &uv, &uid, &err),
+		    0);
+		ck_assert_int_eq(view_open(&sess, name, 0, &mb, &nrecent, &err),
+		    0);
+	}
+	ck_assert_uint_eq(hits(&miss), 0);
+	ck_assert_uint_eq(miss, 5);
+	ck_assert_int_eq(view_open(&sess, "b4", 0, &mb, &nrecent, &err), 0);
+	ck_assert_uint_eq(hits(&miss), 1);
+	ck_assert_int_eq(view_open(&sess, "b0", 0, &mb, &nrecent, &err), 0);
+	h = hits(&miss);
+	ck_assert_uint_eq(h, 1);
+	ck_assert_uint_eq(miss, 6);
+	/* under the minimum: listed every time */
+	ck_assert_int_eq(cfg_set("view_cache_min", "2", &cerr), 0);
+	ck_assert_int_eq(view_open(&sess, "b3", 0, &mb, &nrecent, &err), 0);
+	ck_assert_int_eq(view_open(&sess, "b3", 0, &mb, &nrecent, &err), 0);
+	ck_assert_uint_eq(hits(&miss), 2);
+	ck_assert_int_eq(view_open(&sess, "b3", 0, &mb, &nrecent, &err), 0);
+	ck_assert_uint_eq(hits(&miss), 2);
+	ck_assert_uint_eq(miss, 8);
+}
+END_TEST
+
 CHECK_MAIN("view", CHECK_OPTS(setup, teardown, 0, 0),
     CHECK_TEST(test_open_numbers), CHECK_TEST(test_expunge_then_append),
     CHECK_TEST(test_expunge_held_back),
     CHECK_TEST(test_rebuild_as_the_client_knew_it),
     CHECK_TEST(test_rebuild_held_expunge_stays_held),
-    CHECK_TEST(test_rebuild_refused))
+    CHECK_TEST(test_rebuild_refused),
+    CHECK_TEST(test_rebuild_from_kept_records), CHECK_TEST(test_cache_bounded))

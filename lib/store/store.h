@@ -434,6 +434,14 @@ struct store_vmsg {
 int store_view_list(struct store *st, uint32_t mboxid, struct store_mbox *mb_r,
     struct store_vmsg **msgs_r, size_t *n_r, struct buf *keywords,
     uint64_t kwmodseq, const char **error_r);
+/*
+ * store_view_list_kw - store_view_list with every record's keywords
+ * (store_vmsg.keywords, "" none) in *kwpool_r (malloc'ed, may be NULL
+ * when none has any; the caller frees it after the records)
+ */
+int store_view_list_kw(struct store *st, uint32_t mboxid,
+    struct store_mbox *mb_r, struct store_vmsg **msgs_r, size_t *n_r,
+    char **kwpool_r, const char **error_r);
 struct store_view_delta {
 	struct store_mbox mb;	    /* as of the same snapshot */
 	struct store_vmsg *changed; /* modseq > since, UID <= last; by

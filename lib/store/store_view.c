@@ -140,6 +140,7 @@ struct store_view_arg {
 	uint32_t mboxid;
 	uint64_t since, xsince;
 	uint64_t kwmodseq; /* store_view_list: keywords up to it */
+	int kwkeep;	   /* store_view_list_kw: every record's */
 	uint32_t last;
 	struct store_mbox *mb;
 	struct buf *keywords;
@@ -326,7 +327,7 @@ store_op_view_list(struct store *st, DB_TXN *txn, void *varg)
 	store_view_reset(a);
 	if ((r = store_view_mbox(st, txn, a)) != 0)
 		return r;
-	return store_view_bulk(st, txn, a, 0);
+	return store_view_bulk(st, txn, a, a->kwkeep);
 }
 
 int
@@ -352,6 +353,40 @@ store_view_list(struct store *st, uint32_t mboxid, struct store_mbox *mb_r,
 			store_fail(st, error_r, "mailbox no longer exists");
 		return r == DB_NOTFOUND ? STORE_ENOENT : r;
 	}
+	*msgs_r = a.msgs;
+	*n_r = a.n;
+	return 0;
+}
+
+int
+store_view_list_kw(struct store *st, uint32_t mboxid, struct store_mbox *mb_r,
+    struct store_vmsg **msgs_r, size_t *n_r, char **kwpool_r,
+    const char **error_r)
+{
+	struct store_view_arg a;
+	size_t i;
+	int r;
+
+	memset(&a, 0, sizeof(a));
+	a.mboxid = mboxid;
+	a.mb = mb_r;
+	a.kwkeep = 1;
+	a.bulk = xmalloc(STORE_VIEW_BULK);
+	r = store_run(st, store_op_view_list, &a, error_r);
+	free(a.bulk);
+	if (r != 0) {
+		free(a.msgs);
+		buf_free(&a.kwpool);
+		if (r == STORE_ENOENT || r == DB_NOTFOUND)
+			store_fail(st, error_r, "mailbox no longer exists");
+		return r == DB_NOTFOUND ? STORE_ENOENT : r;
+	}
+	/* the pool moved as it grew: offsets become pointers now */
+	*kwpool_r = buf_release(&a.kwpool);
+	for (i = 0; i < a.n; i++)
+		a.msgs[i].keywords = a.msgs[i].kwoff && *kwpool_r != NULL
+		    ? *kwpool_r + a.msgs[i].kwoff - 1
+		    : "";
 	*msgs_r = a.msgs;
 	*n_r = a.n;
 	return 0;

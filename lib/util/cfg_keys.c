@@ -117,6 +117,8 @@ const struct cfg_key cfg_keys[] = {
 	{ "tls_sni_certs", CFG_T_STR, NULL, 0 },
 	{ "tls_versions", CFG_T_STR, "tls1_2 tls1_3", 0 },
 	{ "tlsd_socket", CFG_T_STR, NULL, 0 },
+	/* messages; 0: a worker keeps no mailbox's records */
+	{ "view_cache_min", CFG_T_INT, "2000", 0 },
 	{ "virtdomains", CFG_T_STR, "off", 0 },
 	{ "wait_park_delay", CFG_T_DURATION, "15s", 's' },
 	{ "xlist-archive", CFG_T_STR, "Archive", 0 },

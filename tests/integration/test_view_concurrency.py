@@ -9,6 +9,7 @@ viewcheck fails on any impossible EXPUNGE, EXISTS, FETCH number or MODSEQ
 client knows."""
 
 import os
+import re
 
 import pytest
 
@@ -201,6 +202,131 @@ def test_incremental_sync_exact(srv):
         x.logout()
 
 
+# a worker keeps the records of a mailbox of 100 messages or more
+CACHE = "view_cache_min: 100\ndebug: yes\n"
+
+
+def changes(port, box):
+    """another session makes 100 changes to box (of 150 messages, UIDs
+    1..150 present): flags on 93 messages, 4 expunged, 3 appended"""
+    w = Session(port, "alice", "secret", "w")
+    w.select(box)
+    w.command(b"UID STORE 1:40 +FLAGS.SILENT (\\Flagged kwa)", kind="STORE",
+              noexpunge=True)
+    w.command(b"UID STORE 41:90 +FLAGS.SILENT (\\Seen)", kind="STORE",
+              noexpunge=True)
+    w.command(b"UID STORE 120:122 +FLAGS.SILENT (kwb)", kind="STORE",
+              noexpunge=True)
+    w.command(b"UID STORE 5,50,100,150 +FLAGS.SILENT (\\Deleted)",
+              kind="STORE", noexpunge=True)
+    w.command(b"EXPUNGE", kind="EXPUNGE")
+    for i in range(3):
+        w.command(b"APPEND " + box.encode(), kind="APPEND",
+                  literal=MSG % (500 + i, i))
+    w.logout()
+
+
+def resumed_from_cache(srv, box):
+    return any("view rebuilt user=alice mailbox=%s " % box in ln and
+               "cached=yes" in ln for ln in srv.logtext().splitlines())
+
+
+def check_resume(srv, a, box, got):
+    """got: what a parked session was told on resuming after changes():
+    the EXPUNGEs of 5, 50, 100 and 150 (numbers 150, 100, 50, 5, each
+    once, highest first), one FETCH for each of the 90 changed messages
+    still there, by its number after those, EXISTS 149; and its view and
+    flags are then the mailbox's"""
+    assert [r for r in got if r.endswith(b" EXPUNGE")] == [
+        b"* 150 EXPUNGE", b"* 100 EXPUNGE", b"* 50 EXPUNGE",
+        b"* 5 EXPUNGE"], got
+    nos = sorted(int(r.split()[1]) for r in got if b" FETCH (" in r)
+    # UIDs 1:4 6:40 41:49 51:90 120:122 less 5 and 50: numbers
+    # 1:4 5:39 40:48 49:88, and 120:122 -> 117:119
+    want = list(range(1, 89)) + [117, 118, 119]
+    assert nos == want, got
+    assert b"* 149 EXISTS" in got, got
+    uids, flags = truth(srv.port, box)
+    a.command(b"NOOP", kind="NOOP")
+    check_flags(a, flags)
+    a.fetch_all()
+    assert a.known_uids() == uids
+    quiet(a)
+
+
+def cache_srv():
+    """one worker, so that the session resumes where it was listed"""
+    s = Server(prefork=1, maxchild=1, extra_conf=PARK + CACHE)
+    s.add_user("alice", "secret")
+    s.start()
+    return s
+
+
+def test_resume_after_changes_from_cached_records():
+    """a session parked between commands, resumed by its next command
+    after another session's 100 changes, by a worker that kept the
+    mailbox's records and read only what changed since: exactly the
+    EXPUNGEs, FETCHes and EXISTS an unparked session gets"""
+    srv = cache_srv()
+    try:
+        fill(srv.port, "big", 150)
+        a = Session(srv.port, "alice", "secret", "a")
+        a.select("big")
+        a.fetch_all()
+        assert wait_for(lambda: srv.parked() >= 1), "a was not parked"
+        changes(srv.port, "big")
+        got = a.command(b"NOOP", kind="NOOP")["got"]
+        check_resume(srv, a, "big", got)
+        assert resumed_from_cache(srv, "big"), srv.logtext()[-3000:]
+        a.logout()
+    finally:
+        srv.stop()
+        srv.cleanup()
+
+
+def test_idle_woken_by_changes_from_cached_records():
+    """the same for a parked IDLE, woken by the changes (once or more, as
+    they come) and told them while it idles: every changed message's
+    FETCH, the 4 EXPUNGEs, EXISTS 149 (read until they all came, with a
+    deadline), numbers right throughout, then DONE answered"""
+    srv = cache_srv()
+    try:
+        fill(srv.port, "big", 150)
+        a = Session(srv.port, "alice", "secret", "a")
+        a.select("big")
+        a.fetch_all()
+        a.c.send(b"i1 IDLE\r\n")
+        assert a.c.response().startswith(b"+"), a.log
+        assert wait_for(lambda: srv.parked() >= 1), "a was not parked"
+        changes(srv.port, "big")
+        ctx = {"kind": "IDLE", "noexpunge": False}
+        want = set(range(1, 91)) - {5, 50} | {120, 121, 122}
+        got, told = [], set()
+        while not want <= told or a.n != 149 or \
+                sum(r.endswith(b" EXPUNGE") for r in got) < 4:
+            r = a.c.response_within(30)
+            assert r is not None, got
+            got.append(r)
+            a.untagged(r, ctx)
+            m = re.search(rb" FETCH \(.*UID (\d+)", r)
+            if m:
+                told.add(int(m.group(1)))
+        a.c.send(b"DONE\r\n")
+        assert a.c.response() == b"i1 OK IDLE terminated", a.log
+        assert sum(r.endswith(b" EXPUNGE") for r in got) == 4, got
+        uids, flags = truth(srv.port, "big")
+        a.command(b"NOOP", kind="NOOP")
+        check_flags(a, flags)
+        a.fetch_all()
+        assert a.known_uids() == uids
+        quiet(a)
+        assert resumed_from_cache(srv, "big"), srv.logtext()[-3000:]
+        a.logout()
+    finally:
+        srv.stop()
+        srv.cleanup()
+
+
 def run(extra_conf, pause, notify=False):
     s = Server(maxchild=40, extra_conf=extra_conf)
     for u, p in USERS:
@@ -241,10 +367,13 @@ def test_view_busy():
 
 
 def test_view_parked():
-    """sessions parked in idled between commands now and then"""
-    run(PARK, 0.15)
+    """sessions parked in idled between commands now and then, resumed
+    by workers that keep every mailbox's records and read only what
+    changed since"""
+    run(PARK + "view_cache_min: 1\n", 0.15)
 
 
 def test_view_notify_parked():
-    """under NOTIFY selected-delayed, parked and woken by changes"""
-    run(PARK, 0.15, notify=True)
+    """under NOTIFY selected-delayed, parked and woken by changes (the
+    mailboxes' records kept as above)"""
+    run(PARK + "view_cache_min: 1\n", 0.15, notify=True)
