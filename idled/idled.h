@@ -182,5 +182,20 @@ void idled_authd_tick(void);
 void idled_authd_watch(void);
 /* idled_authd_linked - is the link to authd up (and watched)? */
 int idled_authd_linked(void);
+/* idled_authd_drop - authd is not answering: drop the link (remade
+ * later); logins and admissions waiting on it are answered without it */
+void idled_authd_drop(void);
+
+/* idled_front.c */
+struct ipc_msg;
+/* idled_front_take - a FRONT message from master: its client (m->fd,
+ * consumed) is admitted, greeted and parked */
+void idled_front_take(const struct ipc_msg *m);
+/* idled_front_answer - authd's answer (ADMITTED, REFUSED, MECHLIST) to
+ * the oldest question idled_front asked */
+void idled_front_answer(const struct ipc_msg *m);
+/* idled_front_fail_all - the link is gone: admit every client waiting
+ * for an answer without authd */
+void idled_front_fail_all(const char *why);
 
 #endif

@@ -10,6 +10,9 @@
  * after authd's delay (the penalty, served here as any other); anything
  * else is answered at once.  A session whose answer never comes is
  * answered NO [UNAVAILABLE] when the wait the worker set runs out.
+ * The same link carries the admissions of new clients master hands to
+ * idled (idled_front.c): their answers come in the order they were
+ * asked, and are told from RESULTs by type.
  */
 #include "config.h"
 
@@ -155,15 +158,30 @@ authd_read(struct ev_io *io, unsigned events, void *ctx)
 
 	(void)events;
 	(void)ctx;
-	while ((r = authlink_recv(&authd_msg)) > 0)
+	while ((r = authlink_recv(&authd_msg)) > 0) {
 		if (authd_msg.type == AUTHPROTO_T_RESULT)
 			authd_result();
+		else if (authd_msg.type == AUTHPROTO_T_ADMITTED ||
+		    authd_msg.type == AUTHPROTO_T_REFUSED ||
+		    authd_msg.type == AUTHPROTO_T_MECHLIST)
+			idled_front_answer(&authd_msg);
+	}
 	while ((kicked = authlink_kick_next()) != 0)
 		authd_kick(kicked);
 	if (r < 0) {
 		ev_io_forget(io); /* authlink closed it; remade later */
 		authd_lost();
+		idled_front_fail_all("link lost");
 	}
+}
+
+void
+idled_authd_drop(void)
+{
+	authlink_disconnect();
+	ev_io_forget(&authd_io); /* authlink closed it */
+	authd_lost();
+	idled_front_fail_all("timeout");
 }
 
 void

@@ -196,6 +196,9 @@ park_read(struct ev_io *io, unsigned events, void *ctx)
 		park_list(io->fd);
 	else if (r > 0 && park_msg.type == IDLEPROTO_T_PARK && park_msg.fd >= 0)
 		park_take(io->fd);
+	else if (r > 0 && park_msg.type == IDLEPROTO_T_FRONT &&
+	    park_msg.fd >= 0)
+		idled_front_take(&park_msg);
 	else if (r != 0) {
 		if (r > 0 && park_msg.fd >= 0)
 			fd_close(park_msg.fd);

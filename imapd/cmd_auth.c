@@ -32,6 +32,7 @@
 #include "cfg.h"
 #include "clock.h"
 #include "imapd.h"
+#include "imapcaps.h"
 #include "imapd_cmd.h"
 #include "log.h"
 #include "xalloc.h"
@@ -59,44 +60,14 @@ cmd_auth_mechs(int secure)
 void
 cmd_auth_capabilities(struct imap_session *s, struct buf *out)
 {
-	const char *mechs, *w, *end;
-	long long limit;
+	struct imapcaps c = { s->state == IMAP_S_NOTAUTH, s->z == NULL,
+		s->secure, 0, NULL };
 
-	buf_puts(out, "IMAP4rev1 IMAP4rev2");
-	/* literalminus: non-synchronizing literals up to 4096 bytes only
-	 * (RFC 7888 LITERAL-), as Cyrus's option of the name */
-	buf_puts(out, cfg_bool("literalminus") ? " LITERAL-" : " LITERAL+");
-	buf_puts(out,
-	    " SASL-IR ID ENABLE IDLE NAMESPACE "
-	    "UIDPLUS UNSELECT CHILDREN MOVE CONDSTORE QRESYNC ESEARCH "
-	    "LIST-EXTENDED LIST-STATUS SPECIAL-USE CREATE-SPECIAL-USE "
-	    "STATUS=SIZE WITHIN SAVEDATE OBJECTID SORT SORT=DISPLAY ESORT "
-	    "CONTEXT=SEARCH CONTEXT=SORT PARTIAL "
-	    "THREAD=ORDEREDSUBJECT THREAD=REFERENCES PREVIEW BINARY "
-	    "MULTIAPPEND CATENATE SEARCHRES NOTIFY UTF8=ACCEPT QUOTA "
-	    "QUOTA=RES-STORAGE "
-	    "QUOTA=RES-MESSAGE");
-	if (s->state != IMAP_S_NOTAUTH && s->z == NULL)
-		buf_puts(out, " COMPRESS=DEFLATE");
-	/* APPENDLIMIT (RFC 7889): what APPEND takes, its literal too */
-	limit = cfg_size("maxmessagesize");
-	if (cfg_size("maxliteral") > 0 && cfg_size("maxliteral") < limit)
-		limit = cfg_size("maxliteral");
-	buf_printf(out, " APPENDLIMIT=%lld", limit);
-	if (s->state != IMAP_S_NOTAUTH)
-		return;
-	if (!s->secure && !cfg_bool("allowplaintext"))
-		buf_puts(out, " LOGINDISABLED");
-	if (!s->tls && imapd_tls_available())
-		buf_puts(out, " STARTTLS");
-	if ((mechs = cmd_auth_mechs(s->secure)) == NULL)
-		return;
-	for (w = mechs; *w != '\0'; w = end) {
-		w += strspn(w, " ");
-		end = w + strcspn(w, " ");
-		if (end > w)
-			buf_printf(out, " AUTH=%.*s", (int)(end - w), w);
+	if (c.notauth) {
+		c.starttls = !s->tls && imapd_tls_available();
+		c.mechs = cmd_auth_mechs(s->secure);
 	}
+	imapcaps_put(out, &c);
 }
 
 void

@@ -25,6 +25,7 @@
 #include "imapd.h"
 #include "ipc.h"
 #include "log.h"
+#include "notify.h"
 #include "srv.h"
 #include "tlsproto.h"
 
@@ -36,14 +37,7 @@ static struct ipc_msg tls_msg;
 static const char *
 tls_path(void)
 {
-	static char def[1024];
-	const char *p = cfg_str("tlsd_socket");
-
-	if (p != NULL && *p != '\0')
-		return p;
-	snprintf(def, sizeof(def), "%s/socket/tlsd",
-	    cfg_str("configdirectory"));
-	return def;
+	return notify_tlsd_path();
 }
 
 int

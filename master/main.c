@@ -339,6 +339,7 @@ master_loop(int sfd)
 		if (master.recover_pending)
 			master_recover();
 		master_pool_adjust();
+		master_front_adjust();
 		master_event_tick();
 		master_store_tick();
 		next = master_next_min(master_event_next_ms(),

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "ev.h"
 #include "mconf.h"
 
 enum master_cstate {
@@ -46,6 +47,9 @@ struct master_svc {
 	long long backoff_ms;
 	long long started_ms;
 	long long ready_ms; /* last became ready */
+	/* master_front: the listener watched while no worker is ready */
+	struct ev_io front_io;
+	long long front_retry_ms; /* idled failed us: not before this */
 };
 
 struct master_child {
@@ -116,6 +120,16 @@ void master_pool_adjust(void);
 /* master_pool_next_ms - when a paced fork is due, 0 if none is */
 long long master_pool_next_ms(void);
 void master_pool_reaped(struct master_child *c, int status);
+/* master_front.c */
+/* master_front_adjust - watch the listeners of imapd services that have
+ * no ready worker, to hand their new clients to idled; stop watching
+ * the others */
+void master_front_adjust(void);
+/* master_front_serves - does master hand svc's new clients to idled when
+ * no worker is ready (an imapd service with a handoff socket)? */
+int master_front_serves(const struct master_svc *svc);
+/* master_front_forget - stop watching svc's listener (before it closes) */
+void master_front_forget(struct master_svc *svc);
 /* master_event.c */
 void master_event_run_start(void);
 void master_event_tick(void);

@@ -62,6 +62,7 @@ master_conf_take(struct mconf_entry *e, int initial)
 	memset(e, 0, sizeof(*e));
 	svc->lfd = -1;
 	svc->hfd = -1;
+	svc->front_io.fd = -1;
 	if (svc->e.section == MCONF_SERVICES) {
 		svc->lfd = net_bind(svc->e.listen, &err);
 		if (svc->lfd < 0) {
@@ -105,6 +106,7 @@ master_conf_remove(struct master_svc *svc)
 
 	svc->removed = 1;
 	svc->next_ms = 0;
+	master_front_forget(svc); /* before its listener closes */
 	if (svc->lfd >= 0) {
 		fd_close(svc->lfd);
 		svc->lfd = -1;

@@ -308,8 +308,12 @@ master_pool_service(struct master_svc *svc)
 				    "times since the last such line)",
 				    svc->max_hits);
 			log_warn("service=%s maxchild=%d reached; new clients "
-				 "wait in the listen backlog%s",
-			    svc->e.name, max, hits);
+				 "wait %s%s",
+			    svc->e.name, max,
+			    master_front_serves(svc)
+				? "in idled (greeted) for a worker"
+				: "in the listen backlog",
+			    hits);
 			svc->max_logged_ms = now;
 			svc->max_hits = 0;
 			svc->at_max = 2; /* logged: log the way back */

@@ -71,6 +71,17 @@ notify_index_path(void)
 	return notify_sock("index", p, sizeof(p));
 }
 
+const char *
+notify_tlsd_path(void)
+{
+	static char p[1024];
+	const char *want = cfg_str("tlsd_socket");
+
+	if (want != NULL && *want != '\0')
+		return want;
+	return notify_sock("tlsd", p, sizeof(p));
+}
+
 /* notify_connect - (re)connect to t; -1 when it is not there */
 static int
 notify_connect(struct notify_target *t)

@@ -71,6 +71,9 @@ const char *notify_idled_path(void);
  * sent the same way but never waited for (dropped when its queue is
  * full; its sweep finds what it missed) */
 const char *notify_index_path(void);
+/* notify_tlsd_path - tlsd's STARTTLS socket: imapd.conf tlsd_socket, or
+ * its default under configdirectory */
+const char *notify_tlsd_path(void);
 /*
  * notify_send - announce a committed change (to idled; a MessageNew to
  * indexd too).  user and name are the mailbox's owner and name; oldname
