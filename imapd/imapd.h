@@ -122,8 +122,13 @@ typedef void imap_cmd_fn(struct imap_cmd *cmd);
  * reclaims its locks with failchk: no one else's session is touched.
  * Waiting for the client does not count. */
 #define IMAPD_WATCHDOG_S 300
-/* how often a waiting worker looks for clients queued on its listeners */
+/* a client seen queued on a waiting worker's listeners is looked for
+ * again this much later: one a free worker takes is gone by then */
 #define IMAPD_BACKLOG_STEP_MS 10
+/* a session idled did not take is offered again after this, doubling up
+ * to IMAPD_PARK_RETRY_MAX_MS (idled restarting, or its tarpit full) */
+#define IMAPD_PARK_RETRY_MS 1000
+#define IMAPD_PARK_RETRY_MAX_MS 30000
 
 #define IMAP_CMD_NOTAUTH 0x01  /* allowed before login */
 #define IMAP_CMD_AUTH 0x02     /* allowed after login */
@@ -155,6 +160,10 @@ int io_flush(struct imap_session *s);
 int io_defer(struct imap_session *s);
 /* io_read - read more input into s->in; 0 ok, -1 EOF/error/timeout */
 int io_read(struct imap_session *s, long long timeout_ms);
+/* io_read_press - io_read, but -1 with errno EBUSY as soon as a client or
+ * a resumed session waits on this worker's listeners (one blocking wait
+ * on all of them) */
+int io_read_press(struct imap_session *s, long long timeout_ms);
 /*
  * io_backlog - is a new client or a resumed session waiting on this
  * worker's listeners right now (no worker has taken it yet)?

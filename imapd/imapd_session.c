@@ -403,8 +403,11 @@ imapd_read_unparked(struct imap_session *s)
  * have, after that command), and before login after notauth_park_delay
  * (so connections that never log in cost no worker).  Whatever the
  * delay, a session is parked at once while clients queue on the
- * listeners for want of a free worker (park_on_backlog).  -1 ends the
- * session here (EOF, timeout, or parked).
+ * listeners for want of a free worker (park_on_backlog; the worker
+ * sleeps in one poll of the client and its listeners meanwhile).  A
+ * session idled does not take is offered again after
+ * IMAPD_PARK_RETRY_MS, doubling, rather than held for the whole
+ * timeout.  -1 ends the session here (EOF, timeout, or parked).
  */
 static int
 imapd_wait_input(struct imap_session *s)
@@ -414,8 +417,8 @@ imapd_wait_input(struct imap_session *s)
 			  : notify		  ? "notify_park_delay"
 						  : "wait_park_delay"),
 		  poll_ms = cfg_duration_ms("idle_poll"), waited = 0, step,
-		  pdelay;
-	int between, unfinished, press, backlog = 0;
+		  pdelay, base, retry = 0;
+	int between, unfinished, press;
 
 	/*
 	 * An unfinished command that idled can hold whole (what came so far
@@ -457,6 +460,7 @@ imapd_wait_input(struct imap_session *s)
 	 */
 	between = s->rd.cmd.len == 0;
 	press = cfg_bool("park_on_backlog");
+	base = clock_mono_ms() - waited;
 	while (s->in.len == 0 && !s->rd.skipping &&
 	    s->rd.cmd.len <= SNAP_MAX_PENDING) {
 		if (waited >= delay) {
@@ -469,29 +473,34 @@ imapd_wait_input(struct imap_session *s)
 				notauth ? SNAP_K_NOTAUTH : SNAP_K_WAIT,
 				NULL) == 0)
 				return -1;
-			delay = s->timeout_ms; /* idled is down: stay */
+			/* idled did not take it (down, restarting): offered
+			 * again later, not held here for the whole timeout,
+			 * nor offered at every client that queues meanwhile */
+			retry = retry == 0 ? IMAPD_PARK_RETRY_MS : retry * 2;
+			if (retry > IMAPD_PARK_RETRY_MAX_MS)
+				retry = IMAPD_PARK_RETRY_MAX_MS;
+			delay = waited + retry;
 			press = 0;
 		}
 		step = delay - waited;
 		if (notify && poll_ms < step)
 			step = poll_ms;
-		if (press && step > IMAPD_BACKLOG_STEP_MS)
-			step = IMAPD_BACKLOG_STEP_MS;
 		if (step > s->timeout_ms - waited)
 			step = s->timeout_ms - waited;
-		if (io_read(s, step) == 0)
+		if ((press ? io_read_press(s, step) : io_read(s, step)) == 0)
+			return 0;
+		/* a client queued on the listeners: parked now if it still
+		 * waits a moment later (a free worker takes one at once) */
+		if (errno == EBUSY && io_read(s, IMAPD_BACKLOG_STEP_MS) == 0)
 			return 0;
 		if (errno != ETIMEDOUT)
 			return -1;
-		waited += step;
+		waited = clock_mono_ms() - base;
 		if (waited >= s->timeout_ms) {
 			errno = ETIMEDOUT;
 			return -1;
 		}
-		/* clients queued for a worker twice in a row (a free worker
-		 * takes one at once): this one parks now */
-		backlog = press && io_backlog() ? backlog + 1 : 0;
-		if (backlog >= 2 && waited < delay)
+		if (press && waited < delay && io_backlog())
 			waited = delay;
 		if (notify && between)
 			imapd_wait_sync(s);

@@ -179,16 +179,39 @@ io_kicked(struct imap_session *s)
 
 #define IO_RELINK_MS 1000 /* a dropped link to authd tried again */
 
-/* io_wait - until the client has input (1), the time is up (0), or the
- * session was kicked (-1); the link to authd is watched meanwhile, for
- * berthctl kick */
+/* io_backlog_fds - this worker's listeners (TCP, handoff) in pfd[0..);
+ * how many */
 static int
-io_wait(struct imap_session *s, long long timeout_ms)
+io_backlog_fds(struct pollfd *pfd)
 {
-	struct pollfd pfd[2] = { { s->fd, POLLIN, 0 }, { -1, POLLIN, 0 } };
+	const char *path;
+	int n = 0;
+
+	if ((pfd[n].fd = srv_listen_fd()) >= 0)
+		n++;
+	if ((pfd[n].fd = srv_handoff_fd(&path)) >= 0)
+		n++;
+	for (int i = 0; i < n; i++) {
+		pfd[i].events = POLLIN;
+		pfd[i].revents = 0;
+	}
+	return n;
+}
+
+/*
+ * io_wait - until the client has input (1), the time is up (0), the
+ * session was kicked (-1), or, with press, a client or resumed session
+ * waits on this worker's listeners (2); the link to authd is watched
+ * meanwhile, for berthctl kick.  One blocking poll whatever it waits
+ * for: a waiting worker costs no wake-ups.
+ */
+static int
+io_wait(struct imap_session *s, long long timeout_ms, int press)
+{
+	struct pollfd pfd[4] = { { s->fd, POLLIN, 0 }, { -1, POLLIN, 0 } };
 	static struct ipc_msg m;
 	long long end = clock_mono_ms() + timeout_ms, left = timeout_ms, wait;
-	int r;
+	int r, i, nl = press ? io_backlog_fds(pfd + 2) : 0;
 
 	for (;;) {
 		if (io_kicked(s))
@@ -204,7 +227,7 @@ io_wait(struct imap_session *s, long long timeout_ms)
 		if (s->conn_id != 0 && pfd[1].fd < 0 &&
 		    (wait < 0 || wait > IO_RELINK_MS))
 			wait = IO_RELINK_MS;
-		r = poll(pfd, 2, (int)wait);
+		r = poll(pfd, (nfds_t)(2 + nl), (int)wait);
 		if (r < 0 && errno != EINTR)
 			return 1; /* read() says what is wrong */
 		if (r > 0 && pfd[0].revents != 0)
@@ -212,13 +235,18 @@ io_wait(struct imap_session *s, long long timeout_ms)
 		if (r > 0 && pfd[1].revents != 0)
 			while (authlink_recv(&m) > 0)
 				; /* kicks are noted; nothing else comes */
+		for (i = 2; r > 0 && i < 2 + nl; i++)
+			if (pfd[i].revents != 0)
+				return 2;
 		if (timeout_ms >= 0 && (left = end - clock_mono_ms()) <= 0)
 			return io_kicked(s) ? -1 : 0;
 	}
 }
 
-int
-io_read(struct imap_session *s, long long timeout_ms)
+/* io_read_in - io_read; with press, -1 and EBUSY when a client or a
+ * resumed session waits on this worker's listeners first */
+static int
+io_read_in(struct imap_session *s, long long timeout_ms, int press)
 {
 	char zraw[16384];
 	char *p;
@@ -236,13 +264,13 @@ io_read(struct imap_session *s, long long timeout_ms)
 again:
 	/* waiting for the client is not being stuck: no watchdog meanwhile */
 	watchdog = alarm(0);
-	r = io_wait(s, timeout_ms);
+	r = io_wait(s, timeout_ms, press);
 	if (watchdog > 0)
 		alarm(IMAPD_WATCHDOG_S);
 	if (r < 0)
 		return -1;
-	if (r == 0) {
-		errno = ETIMEDOUT;
+	if (r == 0 || r == 2) {
+		errno = r == 0 ? ETIMEDOUT : EBUSY;
 		return -1;
 	}
 	if (s->z != NULL)
@@ -267,6 +295,18 @@ again:
 	s->in.len += (size_t)n;
 	s->in.data[s->in.len] = '\0';
 	return 0;
+}
+
+int
+io_read(struct imap_session *s, long long timeout_ms)
+{
+	return io_read_in(s, timeout_ms, 0);
+}
+
+int
+io_read_press(struct imap_session *s, long long timeout_ms)
+{
+	return io_read_in(s, timeout_ms, 1);
 }
 
 char *
@@ -332,16 +372,7 @@ int
 io_backlog(void)
 {
 	struct pollfd pfd[2];
-	const char *path;
-	int n = 0;
+	int n = io_backlog_fds(pfd);
 
-	if ((pfd[n].fd = srv_listen_fd()) >= 0)
-		n++;
-	if ((pfd[n].fd = srv_handoff_fd(&path)) >= 0)
-		n++;
-	for (int i = 0; i < n; i++) {
-		pfd[i].events = POLLIN;
-		pfd[i].revents = 0;
-	}
 	return n > 0 && poll(pfd, (nfds_t)n, 0) > 0;
 }

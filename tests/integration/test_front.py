@@ -4,9 +4,11 @@ until their first command, which a worker then takes.  A client never
 waits in the listen backlog for a worker (master_front.c,
 idled_front.c)."""
 import re
+import socket
 
 from conftest import wait_for
 from raw import Raw
+from test_tls import TlsRaw, client_ctx
 from test_proxy import CONF as PROXY_CONF, V2_LOCAL, gone, proxied, v1, v2
 from test_proxy import start as proxy_start
 
@@ -26,8 +28,9 @@ def conn(s):
 
 def hold_worker(s, user, password):
     """a logged-in client in the middle of a large APPEND: its worker
-    reads the literal and cannot be parked"""
-    r = conn(s)
+    reads the literal and cannot be parked (over implicit TLS where the
+    server has TLS: its plaintext logins may be refused)"""
+    r = TlsRaw(s) if s.tls_port else conn(s)
     assert r.cmd(b"a", b"LOGIN " + user + b" " + password)[-1].startswith(
         b"a OK")
     r.send(b"h APPEND INBOX {%d}\r\n" % BIG)
@@ -50,9 +53,9 @@ def caps(greeting):
     return m.group(1)
 
 
-def busy_server(fresh, extra="", proxy=False):
+def busy_server(fresh, extra="", proxy=False, **kw):
     """maxchild=2 and both workers held by clients mid-command"""
-    s = fresh(prefork=1, maxchild=2, extra_conf=extra)
+    s = fresh(prefork=1, maxchild=2, extra_conf=extra, **kw)
     s.add_user("bob", "hunter2")
     s.proxy = proxy
     if proxy:
@@ -158,4 +161,70 @@ def test_front_proxy_protocol(fresh):
     assert r.until_tag(b"l")[-1].startswith(b"l OK")
     assert wait_for(lambda: re.search(
         r"login user=alice addr=192\.0\.2\.44 ", s.logtext()))
+    release(holders[1])
+
+
+def test_front_literals_refused_before_read(fresh):
+    """a fronted client announcing a literal over maxliteral_preauth is
+    refused before any byte of it is read, while every worker is busy: a
+    synchronizing one with a tagged BAD and no continuation (the session
+    goes on), a LITERAL+ one with BYE"""
+    s, holders, _ = busy_server(fresh)
+    r = Raw(s.port)
+    r.send(b"a LOGIN {60000000}\r\n")
+    ln = r.line()
+    assert ln.startswith(b"a BAD [TOOBIG] "), ln
+    assert r.cmd(b"z", b"LOGOUT")[-1].startswith(b"z OK")
+    r2 = Raw(s.port)
+    r2.send(b"b LOGIN {60000000+}\r\n" + b"x" * 4000)
+    assert r2.line().startswith(b"* BYE [TOOBIG] "), s.logtext()
+    assert r2.closed()
+    assert s.log_count("refused literal too big user=- addr=127.0.0.1 "
+                       "limit=maxliteral_preauth") == 2
+    assert s.log_count("front=idled") >= 2
+    for h in holders:
+        release(h)
+
+
+def test_front_half_lines_hold_no_worker(fresh):
+    """fronted clients that stop inside their first command (a half line,
+    a partial literal) wait in idled: once workers are free again they
+    take none, and each is served when it finishes its command"""
+    s, holders, _ = busy_server(fresh)
+    halves = [Raw(s.port) for _ in range(6)]
+    for i, h in enumerate(halves):
+        h.send(b"h LOGIN alice" if i % 2 else b"h LOGIN {5}\r\nali")
+    for i, h in enumerate(halves):
+        if i % 2 == 0:
+            assert h.line().startswith(b"+ "), s.logtext()
+    for h in holders:
+        release(h)
+    # the holders logged out; idled still holds every unfinished one
+    assert wait_for(lambda: s.parked() == len(halves), 30), s.logtext()
+    for i, h in enumerate(halves):
+        h.send(b" secret\r\n" if i % 2 else b"ce secret\r\n")
+        assert h.until_tag(b"h")[-1].startswith(b"h OK"), s.logtext()
+        h.cmd(b"z", b"LOGOUT")
+
+
+def test_front_tls_capabilities_and_starttls(fresh):
+    """with TLS and plaintext logins refused, the greeting idled sends
+    lists STARTTLS and LOGINDISABLED as a worker's does, and STARTTLS
+    from a fronted client goes through tlsd once a worker is free"""
+    s, holders, worker_caps = busy_server(fresh, tls=True,
+                                          allowplaintext=False)
+    assert b" STARTTLS" in worker_caps and b" LOGINDISABLED" in worker_caps
+    n = s.log_count("front=idled")
+    r = Raw(s.port)
+    assert caps(r.greeting) == worker_caps
+    assert s.log_count("front=idled") == n + 1
+    r.send(b"t STARTTLS\r\n")
+    release(holders[0])
+    assert r.line().startswith(b"t OK Begin TLS negotiation now")
+    r.s = client_ctx(s).wrap_socket(r.s, server_hostname="localhost")
+    out = r.cmd(b"c", b"CAPABILITY")
+    assert b"LOGINDISABLED" not in out[0] and b"STARTTLS" not in out[0]
+    assert b"AUTH=PLAIN" in out[0], out
+    assert r.cmd(b"l", b"LOGIN alice secret")[-1].startswith(b"l OK")
+    r.cmd(b"z", b"LOGOUT")
     release(holders[1])
