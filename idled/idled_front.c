@@ -41,6 +41,7 @@
 #include "idled.h"
 #include "idleproto.h"
 #include "imapcaps.h"
+#include "ipnet.h"
 #include "ipc.h"
 #include "log.h"
 #include "net.h"
@@ -95,14 +96,6 @@ front_close(struct ifront *f, const char *text)
 	if (f->conn_id != 0)
 		authlink_closed(f->conn_id);
 	front_free(f);
-}
-
-/* front_loopback - is addr this machine (127.0.0.0/8, ::1)? */
-static int
-front_loopback(const char *addr)
-{
-	return strncmp(addr, "127.", 4) == 0 || strcmp(addr, "::1") == 0 ||
-	    strncmp(addr, "::ffff:127.", 11) == 0;
 }
 
 /* front_greeting - what a worker would greet f with */
@@ -353,7 +346,7 @@ front_proxied(const char *err, void *ctx)
 		return;
 	}
 	/* plaintext logins from this machine, where configured */
-	if (cfg_bool("allowplaintext_loopback") && front_loopback(f->addr))
+	if (cfg_bool("allowplaintext_loopback") && ipnet_loopback(f->addr))
 		f->secure = 1;
 	front_admit(f);
 }

@@ -23,6 +23,7 @@
 #include "clock.h"
 #include "fd.h"
 #include "imapd.h"
+#include "ipnet.h"
 #include "log.h"
 #include "net.h"
 #include "proxyp.h"
@@ -793,14 +794,6 @@ imapd_session_admit(struct imap_session *s)
 	return -1;
 }
 
-/* imapd_session_loopback - is addr this machine (127.0.0.0/8, ::1)? */
-static int
-imapd_session_loopback(const char *addr)
-{
-	return strncmp(addr, "127.", 4) == 0 || strcmp(addr, "::1") == 0 ||
-	    strncmp(addr, "::ffff:127.", 11) == 0;
-}
-
 int
 imapd_session_run(struct store *st, int fd)
 {
@@ -823,8 +816,7 @@ imapd_session_run(struct store *st, int fd)
 		return 0;
 	}
 	/* plaintext logins from this machine, where configured */
-	if (cfg_bool("allowplaintext_loopback") &&
-	    imapd_session_loopback(s.addr))
+	if (cfg_bool("allowplaintext_loopback") && ipnet_loopback(s.addr))
 		s.secure = 1;
 	if (imapd_session_admit(&s) < 0) {
 		imapd_session_done(&s);

@@ -90,7 +90,36 @@ START_TEST(test_families)
 }
 END_TEST
 
+static const struct {
+	const char *addr;
+	int loopback;
+} loops[] = {
+	{ "127.0.0.1", 1 },
+	{ "127.3.0.1", 1 },
+	{ "127.255.255.254", 1 },
+	{ "::1", 1 },
+	{ "0:0:0:0:0:0:0:1", 1 },
+	{ "::ffff:127.0.0.1", 1 },
+	{ "128.0.0.1", 0 },
+	{ "10.127.0.1", 0 },
+	{ "::2", 0 },
+	{ "::", 0 },
+	{ "::ffff:10.0.0.1", 0 },
+	{ "fe80::1", 0 },
+	{ "127.", 0 },
+	{ "127.0.0.1x", 0 },
+	{ "", 0 },
+	{ "localhost", 0 },
+};
+
+START_TEST(test_loopback)
+{
+	ck_assert_int_eq(ipnet_loopback(loops[_i].addr), loops[_i].loopback);
+}
+END_TEST
+
 CHECK_MAIN("ipnet", CHECK_OPTS(NULL, NULL, 10, 1),
     CHECK_LOOP(test_mask, sizeof(masks) / sizeof(masks[0])),
     CHECK_LOOP(test_bad, sizeof(bad) / sizeof(bad[0])),
-    CHECK_TEST(test_families))
+    CHECK_TEST(test_families),
+    CHECK_LOOP(test_loopback, sizeof(loops) / sizeof(loops[0])))

@@ -94,3 +94,16 @@ ipnet_parse_key(const char *text, struct ipnet *n_r)
 	*n_r = ipnet_mask(n_r, (int)len);
 	return 0;
 }
+
+int
+ipnet_loopback(const char *text)
+{
+	static const unsigned char one[16] = { [15] = 1 };
+	struct ipnet n;
+
+	if (ipnet_parse(text, &n) < 0)
+		return 0;
+	if (n.family == AF_INET)
+		return n.a[0] == 127;
+	return memcmp(n.a, one, sizeof(one)) == 0;
+}

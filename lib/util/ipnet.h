@@ -34,5 +34,9 @@ void ipnet_key(const struct ipnet *n, char *out, size_t size);
 int ipnet_parse_key(const char *text, struct ipnet *n_r);
 /* ipnet_bits - 32 or 128 */
 int ipnet_bits(const struct ipnet *n);
+/* ipnet_loopback - is text an address of this machine's loopback
+ * (127.0.0.0/8, its IPv4-mapped form, ::1)?  0 for anything else,
+ * unparsable text included */
+int ipnet_loopback(const char *text);
 
 #endif
