@@ -25,9 +25,14 @@ with --gen KIND), all from loopback addresses, for --seconds:
 
 and the server's tree sampled once a second (sum of PSS, process count),
 and for berth the Berkeley DB lockers (berthctl stats, else db5.3_stat -c)
-before the run, at its peak and after the tree settled.  HOSTILE_TRACE=FILE
-writes every legitimate login's phases (connect, greeting, login, in ms,
-and when in the run it began) to FILE, the last server's run.
+before the run, at its peak and once its pool is back to its size before
+the run (berth keeps a grown pool for maxidle, 60 s by default; waited
+for up to POOL_SETTLE_S, reported as pool_settle_s).  For berth, where
+the legitimate logins' time went, from its log: greeting to authd's
+check done, and from there to the worker's login line (p50/p99), and how
+many of them idled greeted for want of a ready worker.
+HOSTILE_TRACE=FILE writes every legitimate login's phases (connect,
+greeting, login, in ms, and when in the run it began) to FILE.SERVER.
 
     bench/hostile.py [--servers berth,dovecot] [--seconds 60]
                      [--slow-pre 300] [--slow-post 100] [--big 20]
@@ -63,6 +68,7 @@ MAXCONN = 15000
 FDMAX = 20000
 PATTERN = b'"*a*a*a*a*a*ab"'
 TARGET_P99_MS = 50
+POOL_SETTLE_S = 240
 
 
 def gen_src(kind_no, i):
@@ -499,6 +505,49 @@ def berth_lockers(peer):
     return got
 
 
+def log_ms(line):
+    """the time of day of a log line ("HH:MM:SS.mmm ...") in ms, or None"""
+    try:
+        h, m, s = line.split(" ", 1)[0].split(":")
+        return (int(h) * 3600 + int(m) * 60 + float(s)) * 1000
+    except ValueError:
+        return None
+
+
+def berth_phases(log):
+    """where berth's time went in the legitimate logins (127.3.0.1), from
+    its log, by session: greeted (the connect line: by a worker, or by
+    idled when none was ready, front=idled), authd's check done (login
+    ok), and a worker's login line (the session set up); p50/p99 of each
+    step in ms, and how many idled greeted"""
+    ses = {}
+    for ln in log.splitlines():
+        i = ln.find("session=")
+        if i < 0:
+            continue
+        sid, t = ln[i + 8:].split(" ", 1)[0], log_ms(ln)
+        if t is None:
+            continue
+        if "connect addr=127.3.0.1 " in ln:
+            ses[sid] = {"c": t, "front": "front=idled" in ln}
+        elif sid not in ses:
+            continue
+        elif "login ok user=user0 " in ln:
+            ses[sid]["a"] = t
+        elif "login user=user0 addr=127.3.0.1 " in ln:
+            ses[sid]["l"] = t
+    done = [v for v in ses.values() if "a" in v and "l" in v]
+    out = {"legit_front_greeted": sum(1 for v in ses.values()
+                                      if v["front"])}
+    for key, a, b in (("greet_to_checked", "c", "a"),
+                      ("checked_to_worker", "a", "l")):
+        xs = sorted(v[b] - v[a] for v in done)
+        if xs:
+            out[f"legit_{key}_p50_ms"] = f"{xs[len(xs) // 2]:.0f}"
+            out[f"legit_{key}_p99_ms"] = f"{xs[len(xs) * 99 // 100]:.0f}"
+    return out
+
+
 def make_list_mailbox(peer, length):
     """a mailbox of about length bytes of a's (hierarchy levels of at most
     200): its length, 0 if the server refused it"""
@@ -560,6 +609,9 @@ def run(name, args, me):
         for kind, n in gens:
             if n <= 0:
                 continue
+            env = dict(os.environ)
+            if env.get("HOSTILE_TRACE"):
+                env["HOSTILE_TRACE"] += "." + name
             procs.append(subprocess.Popen(
                 [sys.executable, me, "--gen", kind, "--port", str(peer.port),
                  "--seconds", str(args.seconds), "--count", str(n),
@@ -567,7 +619,7 @@ def run(name, args, me):
                  "--churn-total", str(args.churn_total),
                  "--churn-rate", str(args.churn_rate)],
                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                text=True))
+                text=True, env=env))
         for p in procs:
             out, _ = p.communicate(timeout=args.seconds + 240)
             for ln in out.splitlines():
@@ -576,7 +628,18 @@ def run(name, args, me):
         sampler.stop()
         res["peak_pss_kb"] = sampler.peak_kb
         res["peak_processes"] = sampler.peak_procs
-        res["processes_after"] = peers.settle(peer.pid, quiet=5, limit=90)
+        # berth keeps a pool grown by the churn for maxidle (master.conf,
+        # 60 s by default), then stops one worker a second: lockers are
+        # compared once it is back where it started (each live worker
+        # holds its own), waited for up to POOL_SETTLE_S
+        t0 = time.time()
+        while (time.time() - t0 < POOL_SETTLE_S and
+               len(peer.tree()) > res["processes_before"]):
+            time.sleep(2)
+        res["pool_settle_s"] = round(time.time() - t0)
+        res["processes_after"] = peers.settle(peer.pid, quiet=5, limit=60)
+        if name == "berth":
+            res.update(berth_phases(peer.server.logtext()))
         if lockers:
             lk = lockers()
             res["lockers_peak"] = max(sampler.peak_lockers,
@@ -620,7 +683,11 @@ KEYS = ["seconds", "legit_attempts", "legit_ok", "legit_fail",
         "legit_fail_refused", "legit_fail_timeout", "legit_p50_ms",
         "legit_p99_ms", "legit_max_ms", "legit_slowest",
         "processes_before", "pss_before_kb",
-        "peak_processes", "peak_pss_kb", "processes_after", "lockers_before",
+        "legit_front_greeted", "legit_greet_to_checked_p50_ms",
+        "legit_greet_to_checked_p99_ms", "legit_checked_to_worker_p50_ms",
+        "legit_checked_to_worker_p99_ms",
+        "peak_processes", "peak_pss_kb", "pool_settle_s", "processes_after",
+        "lockers_before",
         "lockers_peak", "lockers_after", "lockers_max_ever",
         "lockers_possible", "list_name_len", "list_ms", "list_result",
         "slow_pre_connected", "slow_pre_no_greeting", "slow_pre_holding",

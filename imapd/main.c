@@ -39,11 +39,14 @@
 #include "err.h"
 #include "fd.h"
 #include "imapd.h"
+#include "ipc.h"
 #include "log.h"
 #include "net.h"
 #include "notify.h"
 #include "proxyp.h"
+#include "snap.h"
 #include "srv.h"
+#include "tlsproto.h"
 
 /*
  * A worker is replaced after IMAPD_MAX_USES logins (a user's work: SASL,
@@ -239,31 +242,70 @@ imapd_accept(int lfd, int hfd, int *resume_r)
 	}
 }
 
+/* imapd_refuse_one - a client that would have been served here is told
+ * bye and closed (consumes fd) */
+static void
+imapd_refuse_one(int fd, const char *addr, uint64_t conn_id)
+{
+	static const char bye[] = "* BYE [UNAVAILABLE] Server busy; try "
+				  "again in a moment\r\n";
+
+	(void)!write(fd, bye, sizeof(bye) - 1);
+	log_set_session(conn_id);
+	log_info("refused addr=%s limit=lock_table", addr);
+	fd_close(fd);
+	/* a session from idled: authd counts it until someone says it
+	 * went */
+	if (conn_id != 0) {
+		authlink_hold(conn_id, addr, "");
+		authlink_closed(conn_id);
+	}
+}
+
 /*
  * imapd_refuse_shortage - the store has no room for this process (lock
  * table or region full): not a reason to recover the store.  Refuse the
- * client that would have been served, if one comes within a second, and
- * exit with STORE_EXIT_SHORTAGE; master reclaims dead processes' lockers
- * (failchk) and forks a new worker after its back-off.
+ * client that would have been served, if one comes within a second (on
+ * the listener, or on the handoff socket: a session idled greeted or
+ * held whose command came, or one from tlsd), and exit with
+ * STORE_EXIT_SHORTAGE; master reclaims dead processes' lockers (failchk)
+ * and forks a new worker after its back-off.
  */
 static void
 imapd_refuse_shortage(const char *err)
 {
-	static const char bye[] = "* BYE [UNAVAILABLE] Server busy; try "
-				  "again in a moment\r\n";
-	struct pollfd pfd = { srv_listen_fd(), POLLIN, 0 };
+	struct pollfd pfd[2] = { { srv_listen_fd(), POLLIN, 0 },
+		{ -1, POLLIN, 0 } };
+	struct ipc_msg *tls = NULL;
+	const char *handoff;
 	char addr[64] = "-";
-	int fd, port;
+	struct snap sn;
+	int fd, conn, port;
 
 	log_error("cannot open the mail store: %s; refusing clients "
 		  "limit=lock_table",
 	    err);
-	if (pfd.fd >= 0 && poll(&pfd, 1, 1000) > 0 &&
-	    (fd = accept4(pfd.fd, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
+	pfd[1].fd = srv_handoff_fd(&handoff);
+	if (poll(pfd, 2, 1000) <= 0)
+		exit(STORE_EXIT_SHORTAGE);
+	if (pfd[0].revents != 0 &&
+	    (fd = accept4(pfd[0].fd, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
 		net_peer(fd, addr, sizeof(addr), &port);
-		(void)!write(fd, bye, sizeof(bye) - 1);
-		log_info("refused addr=%s limit=lock_table", addr);
-		fd_close(fd);
+		imapd_refuse_one(fd, addr, 0);
+	} else if (pfd[1].revents != 0 &&
+	    (conn = accept4(pfd[1].fd, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
+		fd = imapd_park_take(conn, &sn, &tls);
+		fd_close(conn);
+		if (fd == IMAPD_PARK_TLS) {
+			uint64_t id = 0;
+
+			(void)!ipc_get_str(tls, TLSPROTO_ADDR, addr,
+			    sizeof(addr));
+			(void)!ipc_get_u64(tls, TLSPROTO_CONNID, &id);
+			imapd_refuse_one(tls->fd, addr, id);
+		} else if (fd >= 0)
+			imapd_refuse_one(fd, sn.addr, sn.conn_id);
+		snap_free(&sn);
 	}
 	exit(STORE_EXIT_SHORTAGE);
 }
