@@ -43,7 +43,8 @@ greeting, login, in ms, and when in the run it began) to FILE.SERVER.
 
 --build (or BENCH_BUILD, or top_builddir) is berth's build directory.
 Targets, printed with the result: legit p99 under 50 ms, no legit
-failures, lockers flat.  Output: key=value lines per server and a ratio
+failures, lockers flat (no more after the run, once the pool is back,
+than before it).  Output: key=value lines per server and a ratio
 table (peer / berth: above 1 means berth is better).
 
 Does not: tune either server for attacks; Dovecot keeps its mail in the
@@ -673,7 +674,12 @@ def verdict(r):
     words = [f"target_p99={'yes' if p99 < TARGET_P99_MS else 'no'}",
              f"target_no_fail={'yes' if nofail else 'no'}"]
     if "lockers_after" in r:
-        flat = str(r["lockers_after"]) == str(r.get("lockers_before"))
+        # flat: none left over once the pool is back (a pool that ends
+        # smaller than it began holds fewer)
+        try:
+            flat = int(r["lockers_after"]) <= int(r["lockers_before"])
+        except (TypeError, ValueError):
+            flat = False
         words.append(f"target_lockers_flat={'yes' if flat else 'no'}")
     return " ".join(words)
 
@@ -744,7 +750,7 @@ def main():
     peers.on_signals()
     me = os.path.abspath(__file__)
     print(f"# targets: legit p99 < {TARGET_P99_MS} ms, 0 legit failures, "
-          "lockers flat (after == before); berth maxchild="
+          "lockers flat (after <= before); berth maxchild="
           f"{args.maxchild}", flush=True)
     got = {}
     try:
