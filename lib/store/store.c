@@ -794,6 +794,20 @@ store_backoff(int attempt)
 	usleep(50 + (unsigned)rand_r(&seed) % cap);
 }
 
+int
+store_conflict_wait(struct store *st, int attempt, int r)
+{
+	if (r != DB_LOCK_DEADLOCK && r != DB_LOCK_NOTGRANTED)
+		return r;
+	if (attempt + 1 >= STORE_RETRIES)
+		return r;
+	/* DB_RUNRECOVERY: a process died inside the library */
+	if (attempt % 16 == 15 && (r = store_failchk(st)) != 0)
+		return r;
+	store_backoff(attempt);
+	return 0;
+}
+
 static int store_run_txn(struct store *st, store_op_fn *op, void *arg,
     const char **error_r);
 
@@ -831,11 +845,9 @@ store_run_txn(struct store *st, store_op_fn *op, void *arg,
 		r = op(st, txn, arg);
 		if (r == DB_LOCK_DEADLOCK || r == DB_LOCK_NOTGRANTED) {
 			txn->abort(txn);
-			if (attempt % 16 == 15 && (r = store_failchk(st)) != 0)
-				/* DB_RUNRECOVERY: a process died inside the
-				 * library */
+			if (attempt + 1 < STORE_RETRIES &&
+			    (r = store_conflict_wait(st, attempt, r)) != 0)
 				return store_dberr(st, error_r, "failchk", r);
-			store_backoff(attempt);
 			continue;
 		}
 		if (r < 0 && r > -100) {

@@ -290,7 +290,10 @@ store_crd_mcache(struct store *st, struct store_crd *rd, uint32_t mboxid,
 }
 
 /* store_crd_get - the cache text of message m of mboxid: its record, the
- * old cache's (guid), or built from the file; points into rd */
+ * old cache's (guid), or built from the file; points into rd.  The reads
+ * are outside a transaction: one chosen to end a deadlock, or timed out
+ * behind a writer, is tried again (it failed FETCH with "mcache:
+ * DB_LOCK_DEADLOCK" under concurrent writers) */
 static int
 store_crd_get(struct store *st, struct store_crd *rd, uint32_t mboxid,
     const struct store_msg *m, const char **rec_r, size_t *len_r,
@@ -298,22 +301,27 @@ store_crd_get(struct store *st, struct store_crd *rd, uint32_t mboxid,
 {
 	const char *data;
 	size_t len;
-	int r;
+	int r, attempt = 0;
 
-	r = store_crd_mcache(st, rd, mboxid, m, rec_r, len_r);
-	if (r != DB_NOTFOUND) {
-		if (r != 0)
+	while ((r = store_crd_mcache(st, rd, mboxid, m, rec_r, len_r)) != 0 &&
+	    r != DB_NOTFOUND) {
+		rd->valid = 0; /* the page may hold a part */
+		if ((r = store_conflict_wait(st, attempt++, r)) != 0)
 			return store_dberr(st, error_r, "mcache", r);
-		return 0;
 	}
-	r = store_crd_one(st->cache, rd, m->guid, STORE_GUID_LEN);
+	if (r == 0)
+		return 0;
+	attempt = 0;
+	while (
+	    (r = store_crd_one(st->cache, rd, m->guid, STORE_GUID_LEN)) != 0 &&
+	    r != DB_NOTFOUND)
+		if ((r = store_conflict_wait(st, attempt++, r)) != 0)
+			return store_dberr(st, error_r, "cache", r);
 	if (r == 0) {
 		*rec_r = rd->one.data;
 		*len_r = rd->one.len;
 		return 0;
 	}
-	if (r != DB_NOTFOUND)
-		return store_dberr(st, error_r, "cache", r);
 	/* the last record went with an expunge a session has not been
 	 * told of yet: the file stays until the sweep */
 	if (store_msg_map(st, m->guid, &data, &len, error_r) < 0)

@@ -86,6 +86,13 @@ int store_fail(struct store *st, const char **error_r, const char *fmt, ...)
 int store_dberr(struct store *st, const char **error_r, const char *what,
     int r);
 void store_ikey(struct store_ikey *k, uint32_t mboxid, uint32_t uid);
+/* store_conflict_wait - after Berkeley DB's r on try number attempt
+ * (from 0) of a read outside a transaction: 0 once it is worth trying
+ * again (a lock conflict: waited as store_run waits, failchk every 16
+ * tries), else the error to give up with (r itself, DB_RUNRECOVERY, or
+ * the conflict after STORE_RETRIES tries).  Such a read still waits for
+ * a page's write lock, and may be chosen to end a deadlock. */
+int store_conflict_wait(struct store *st, int attempt, int r);
 /* store_sub_walk - each subscription of user in txn (a cursor with
  * flags): deleted if del, then given to cb (if not NULL), which stops the
  * walk by returning nonzero; 0 or Berkeley DB's error */
