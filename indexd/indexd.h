@@ -15,6 +15,9 @@ extern struct store *indexd_store;
 /* indexd_notice_init - listen for new-message notices (lib/proto/notify)
  * on notify_index_path(); fatal when it cannot */
 void indexd_notice_init(void);
+/* indexd_notice_close - close the writers' connections (at exit, outside
+ * any event callback) */
+void indexd_notice_close(void);
 
 /* indexd_queue_init - the queue of users to index and its sweep: every
  * user of the store is queued now and every indexd_sweep */

@@ -24,9 +24,29 @@
 
 struct notice_writer {
 	struct ev_io io;
+	struct notice_writer *prev, *next;
 };
 
 static struct ev_io notice_lio;
+/* the connected writers, closed at exit (epoll holds no reference a
+ * leak checker sees) */
+static struct notice_writer *notice_writers;
+
+/* notice_drop - close wr and forget it (the caller frees it) */
+static void
+notice_drop(struct notice_writer *wr)
+{
+	int fd = wr->io.fd;
+
+	ev_io_del(&wr->io);
+	fd_close(fd);
+	if (wr->prev != NULL)
+		wr->prev->next = wr->next;
+	else
+		notice_writers = wr->next;
+	if (wr->next != NULL)
+		wr->next->prev = wr->prev;
+}
 
 /* notice_read - notices from one writer, until its queue is empty */
 static void
@@ -55,8 +75,7 @@ notice_read(struct ev_io *io, unsigned events, void *ctx)
 		if ((c.m.what & NOTIFY_EV_NEW) && c.user[0] != '\0')
 			indexd_queue_user(c.user);
 	}
-	fd_close(io->fd);
-	ev_io_del(io);
+	notice_drop(wr);
 	ev_defer_free(wr);
 }
 
@@ -74,7 +93,23 @@ notice_accept(struct ev_io *io, unsigned events, void *ctx)
 		if (ev_io_add(&wr->io, fd, EV_READ, notice_read, wr) < 0) {
 			fd_close(fd);
 			free(wr);
+			continue;
 		}
+		wr->next = notice_writers;
+		if (notice_writers != NULL)
+			notice_writers->prev = wr;
+		notice_writers = wr;
+	}
+}
+
+void
+indexd_notice_close(void)
+{
+	struct notice_writer *wr;
+
+	while ((wr = notice_writers) != NULL) {
+		notice_drop(wr);
+		free(wr);
 	}
 }
 

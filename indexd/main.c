@@ -134,6 +134,7 @@ main(int argc, char **argv)
 	indexd_queue_init();
 	log_info("listening on %s", notify_index_path());
 	ev_run();
+	indexd_notice_close();
 	store_close(&indexd_store);
 	return 0;
 }

@@ -130,11 +130,15 @@ START_TEST(test_answer_text)
 		ck_assert_int_eq(search_match(pt, &m), t[i].text);
 	}
 	search_free(&pb);
+	imapp_cmd_free(&c1);
 	pb = prog("SUBJECT x", &c1, &err, &badcs);
 	ck_assert(!search_has_text(pb));
 	search_free(&pb);
 	search_free(&pn);
 	search_free(&pt);
+	imapp_cmd_free(&c1);
+	imapp_cmd_free(&c2);
+	imapp_cmd_free(&c3);
 }
 END_TEST
 

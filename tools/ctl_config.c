@@ -75,12 +75,13 @@ ctl_config(int argc, char **argv)
 	const struct cfg_key *k;
 	const char *v;
 	struct err cerr;
-	char *path = xstrdup(cfg_path());
+	char *path;
 	struct buf warn = BUF_INIT;
 	int all = argc > 1 && strcmp(argv[1], "-a") == 0, bad = 0;
 
 	if (argc > 1 && !all)
 		return ctl_usage_error("config", "unknown option %s", argv[1]);
+	path = xstrdup(cfg_path());
 	/* again, to collect the warnings srv_init logged */
 	if (cfg_load_file(path, &warn, &cerr) < 0) {
 		free(path);

@@ -220,6 +220,8 @@ ctl_user(int argc, char **argv)
 		pw = ctl_user_password(p);
 		if (*pw == '\0') {
 			free(pw);
+			sasl_dispose(&conn);
+			sasl_done();
 			return ctl_error("empty password");
 		}
 		flags = strcmp(argv[1], "add") == 0 ? SASL_SET_CREATE : 0;
@@ -233,6 +235,7 @@ ctl_user(int argc, char **argv)
 	if (r != SASL_OK) {
 		ctl_error("user %s: %s", argv[2], sasl_errdetail(conn));
 		sasl_dispose(&conn);
+		sasl_done();
 		return 1;
 	}
 	sasl_dispose(&conn);
