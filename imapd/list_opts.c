@@ -14,63 +14,60 @@
 
 #include "list_opts.h"
 
-/* list_opts_sel - "(SUBSCRIBED RECURSIVEMATCH ...)"; -1 unknown */
+/* one kind of LIST option (selection, return): its atoms and flags and
+ * what an error says */
+struct list_opts_kind {
+	const char *not_atom; /* a member that is not an atom */
+	const char *unknown;  /* an atom not in names */
+	struct {
+		const char *name;
+		unsigned flag;
+	} names[5];
+};
+
+static const struct list_opts_kind list_opts_sels = {
+	"LIST selection options are atoms",
+	"Unknown LIST selection option",
+	{ { "SUBSCRIBED", LIST_SEL_SUBSCRIBED },
+	    { "RECURSIVEMATCH", LIST_SEL_RECURSIVE },
+	    { "SPECIAL-USE", LIST_SEL_SPECIALUSE },
+	    { "REMOTE", LIST_SEL_REMOTE }, { NULL, 0 } },
+};
+
+static const struct list_opts_kind list_opts_rets = {
+	"LIST return options are atoms",
+	"Unknown LIST return option",
+	{ { "SUBSCRIBED", LIST_RET_SUBSCRIBED },
+	    { "CHILDREN", LIST_RET_CHILDREN },
+	    { "SPECIAL-USE", LIST_RET_SPECIALUSE },
+	    { "STATUS", LIST_RET_STATUS }, { NULL, 0 } },
+};
+
+/* list_opts_flags - the options in list l, of kind k, or'ed into
+ * *flags; RETURN's STATUS takes the list of items after it into
+ * o->status.  -1 with *error_r: not an atom, unknown, STATUS without
+ * its one list */
 static int
-list_opts_sel(struct list_opts *o, const struct imapp_arg *l,
-    const char **error_r)
+list_opts_flags(struct list_opts *o, const struct imapp_arg *l,
+    const struct list_opts_kind *k, unsigned *flags, const char **error_r)
 {
-	size_t i;
+	size_t i, j;
 
 	for (i = 0; i < l->nlist; i++) {
-		const char *s = l->list[i].str;
-
 		if (l->list[i].type != IMAPP_ATOM) {
-			*error_r = "LIST selection options are atoms";
+			*error_r = k->not_atom;
 			return -1;
 		}
-		if (strcasecmp(s, "SUBSCRIBED") == 0)
-			o->sel |= LIST_SEL_SUBSCRIBED;
-		else if (strcasecmp(s, "RECURSIVEMATCH") == 0)
-			o->sel |= LIST_SEL_RECURSIVE;
-		else if (strcasecmp(s, "SPECIAL-USE") == 0)
-			o->sel |= LIST_SEL_SPECIALUSE;
-		else if (strcasecmp(s, "REMOTE") == 0)
-			o->sel |= LIST_SEL_REMOTE;
-		else {
-			*error_r = "Unknown LIST selection option";
+		for (j = 0; k->names[j].name != NULL; j++)
+			if (strcasecmp(l->list[i].str, k->names[j].name) == 0)
+				break;
+		if (k->names[j].name == NULL) {
+			*error_r = k->unknown;
 			return -1;
 		}
-	}
-	/* RECURSIVEMATCH qualifies another option (RFC 5258 3.1) */
-	if ((o->sel & LIST_SEL_RECURSIVE) &&
-	    !(o->sel & (LIST_SEL_SUBSCRIBED | LIST_SEL_SPECIALUSE))) {
-		*error_r = "RECURSIVEMATCH needs SUBSCRIBED or SPECIAL-USE";
-		return -1;
-	}
-	return 0;
-}
-
-/* list_opts_ret - "RETURN (...)"'s list; -1 unknown */
-static int
-list_opts_ret(struct list_opts *o, const struct imapp_arg *l,
-    const char **error_r)
-{
-	size_t i;
-
-	for (i = 0; i < l->nlist; i++) {
-		const char *s = l->list[i].str;
-
-		if (l->list[i].type != IMAPP_ATOM) {
-			*error_r = "LIST return options are atoms";
-			return -1;
-		}
-		if (strcasecmp(s, "SUBSCRIBED") == 0) {
-			o->ret |= LIST_RET_SUBSCRIBED;
-		} else if (strcasecmp(s, "CHILDREN") == 0) {
-			o->ret |= LIST_RET_CHILDREN;
-		} else if (strcasecmp(s, "SPECIAL-USE") == 0) {
-			o->ret |= LIST_RET_SPECIALUSE;
-		} else if (strcasecmp(s, "STATUS") == 0) {
+		*flags |= k->names[j].flag;
+		if (k == &list_opts_rets &&
+		    k->names[j].flag == LIST_RET_STATUS) {
 			if (o->status != NULL || i + 1 >= l->nlist ||
 			    l->list[i + 1].type != IMAPP_LIST ||
 			    l->list[i + 1].nlist == 0) {
@@ -79,11 +76,23 @@ list_opts_ret(struct list_opts *o, const struct imapp_arg *l,
 				return -1;
 			}
 			o->status = &l->list[++i];
-			o->ret |= LIST_RET_STATUS;
-		} else {
-			*error_r = "Unknown LIST return option";
-			return -1;
 		}
+	}
+	return 0;
+}
+
+/* list_opts_sel - "(SUBSCRIBED RECURSIVEMATCH ...)"; -1 unknown */
+static int
+list_opts_sel(struct list_opts *o, const struct imapp_arg *l,
+    const char **error_r)
+{
+	if (list_opts_flags(o, l, &list_opts_sels, &o->sel, error_r) < 0)
+		return -1;
+	/* RECURSIVEMATCH qualifies another option (RFC 5258 3.1) */
+	if ((o->sel & LIST_SEL_RECURSIVE) &&
+	    !(o->sel & (LIST_SEL_SUBSCRIBED | LIST_SEL_SPECIALUSE))) {
+		*error_r = "RECURSIVEMATCH needs SUBSCRIBED or SPECIAL-USE";
+		return -1;
 	}
 	return 0;
 }
@@ -132,7 +141,8 @@ list_opts_parse(const struct imapp_arg *a, size_t n, int lsub,
 	if (i < n && !lsub && a[i].type == IMAPP_ATOM &&
 	    strcasecmp(a[i].str, "RETURN") == 0 && i + 1 < n &&
 	    a[i + 1].type == IMAPP_LIST) {
-		if (list_opts_ret(o, &a[i + 1], error_r) < 0)
+		if (list_opts_flags(o, &a[i + 1], &list_opts_rets, &o->ret,
+			error_r) < 0)
 			return -1;
 		i += 2;
 	}
