@@ -59,3 +59,45 @@ class Raw:
 
     def close(self):
         self.s.close()
+
+
+# --- what most raw-socket tests do with a Raw ------------------------------
+
+TIMEOUT = 20
+
+
+def login(server, user=b"alice", password=b"secret", timeout=TIMEOUT):
+    """a Raw connection to server, logged in as user"""
+    r = Raw(server.port, timeout=timeout)
+    out = r.cmd(b"L", b"LOGIN " + user + b" " + password)
+    assert out[-1].startswith(b"L OK"), out
+    return r
+
+
+def status(lines):
+    """the tagged reply's word: b"OK", b"NO" or b"BAD" """
+    return lines[-1].split(b" ", 2)[1]
+
+
+def ok(lines):
+    assert status(lines) == b"OK", lines
+    return lines
+
+
+def bad(lines):
+    assert status(lines) == b"BAD", lines
+    return lines
+
+
+def append(r, box, msg, flags=b""):
+    """APPEND msg to box (with flags, a space-separated list) as a
+    non-synchronizing literal; the lines up to the tagged reply"""
+    r.send(b"A APPEND " + box + (b" (" + flags + b")" if flags else b"") +
+           b" {%d+}\r\n" % len(msg) + msg + b"\r\n")
+    return r.until_tag(b"A")
+
+
+def esearch(lines, tag):
+    """the ESEARCH responses to the command tagged tag"""
+    return [ln for ln in lines
+            if ln.startswith(b'* ESEARCH (TAG "' + tag + b'")')]

@@ -13,9 +13,8 @@ import pytest
 
 from conftest import BUILD, Server
 from poll import wait_for
-from raw import Raw
+from raw import login, status as st
 
-TIMEOUT = 20
 HOST = "mail.example.test"
 LIMIT = 30000
 
@@ -51,17 +50,6 @@ def srv():
     s.start()
     yield s
     s.finish()
-
-
-def login(srv, user):
-    r = Raw(srv.port, timeout=TIMEOUT)
-    out = r.cmd(b"L", b"LOGIN " + user + b" secret")
-    assert out[-1].startswith(b"L OK"), out
-    return r
-
-
-def st(lines):
-    return lines[-1].split(b" ", 2)[1]
 
 
 def lit(data, plus=True):

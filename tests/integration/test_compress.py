@@ -9,7 +9,7 @@ import zlib
 import pytest
 
 from conftest import wait_for
-from raw import Raw
+from raw import Raw, ok
 
 TIMEOUT = 20
 MSG = b"From: a@example.com\r\nSubject: zz\r\n\r\nbody\r\n"
@@ -50,11 +50,6 @@ class Z:
     def cmd(self, tag, text):
         self.send(tag + b" " + text + b"\r\n")
         return self.until_tag(tag)
-
-
-def ok(lines):
-    assert lines[-1].split(b" ", 2)[1] == b"OK", lines
-    return lines
 
 
 def login(s):

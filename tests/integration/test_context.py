@@ -5,41 +5,16 @@ positions for SORT, REMOVEFROM before the EXPUNGE), during IDLE too,
 CANCELUPDATE, tag reuse, the per-session limit and the keys refused a
 context ([NOUPDATE]), contexts ending with the selected mailbox.  Raw
 sockets: the exact responses are what is checked."""
-from raw import Raw
-
-TIMEOUT = 20
-
-
-def login(server, user=b"alice", pw=b"secret"):
-    r = Raw(server.port, timeout=TIMEOUT)
-    out = r.cmd(b"L", b"LOGIN " + user + b" " + pw)
-    assert out[-1].startswith(b"L OK"), out
-    return r
-
-
-def ok(lines):
-    assert lines[-1].split(b" ", 2)[1] == b"OK", lines
-    return lines
-
-
-def bad(lines):
-    assert lines[-1].split(b" ", 2)[1] == b"BAD", lines
-    return lines
+from raw import bad, esearch, login, ok
+from raw import append as raw_append
 
 
 def append(r, box, subject, flags=b""):
     msg = b"From: a@example.com\r\nSubject: " + subject + \
         b"\r\n\r\nbody\r\n"
-    r.send(b"A APPEND " + box + (b" (" + flags + b")" if flags else b"") +
-           b" {%d+}\r\n" % len(msg) + msg + b"\r\n")
-    out = ok(r.until_tag(b"A"))
+    out = ok(raw_append(r, box, msg, flags))
     # [APPENDUID v uid]
     return int(out[-1].split(b"APPENDUID ")[1].split(b"]")[0].split()[1])
-
-
-def esearch(lines, tag):
-    return [ln for ln in lines
-            if ln.startswith(b'* ESEARCH (TAG "' + tag + b'")')]
 
 
 def mailbox(server, name, subjects, flagged=()):

@@ -8,21 +8,11 @@ import random
 import pytest
 
 import conftest
-from raw import Raw
+from raw import login, status as tagged
 
-# the whole exchange of one test is bounded by the socket timeout, so a
-# regression fails instead of hanging; nothing here asserts a duration
-TIMEOUT = 20
-
-
-def login(server):
-    r = Raw(server.port, timeout=TIMEOUT)
-    assert r.cmd(b"L", b"LOGIN alice secret")[-1].startswith(b"L OK")
-    return r
-
-
-def tagged(lines):
-    return lines[-1].split(b" ", 2)[1]
+# the whole exchange of one test is bounded by the socket timeout (raw's
+# TIMEOUT), so a regression fails instead of hanging; nothing here
+# asserts a duration
 
 
 def listed(r, pattern):

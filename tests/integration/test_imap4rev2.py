@@ -7,32 +7,15 @@ import re
 import pytest
 
 from conftest import wait_for
-from raw import Raw
+import raw
+from raw import Raw, login, ok, status
 
 TIMEOUT = 20
 MSG = b"From: a@example.com\r\nSubject: rev2\r\n\r\nbody\r\n"
 
 
-def login(server):
-    r = Raw(server.port, timeout=TIMEOUT)
-    out = r.cmd(b"L", b"LOGIN alice secret")
-    assert out[-1].startswith(b"L OK"), out
-    return r
-
-
-def ok(lines):
-    assert lines[-1].split(b" ", 2)[1] == b"OK", lines
-    return lines
-
-
-def status(lines):
-    return lines[-1].split(b" ", 2)[1]
-
-
 def append(r, box, msg=MSG, flags=b""):
-    r.send(b"A APPEND " + box + (b" (" + flags + b")" if flags else b"") +
-           b" {%d+}\r\n" % len(msg) + msg + b"\r\n")
-    return ok(r.until_tag(b"A"))
+    return ok(raw.append(r, box, msg, flags))
 
 
 def test_literal_minus(fresh):

@@ -6,30 +6,7 @@ CHANGEDSINCE (RFC 9394 3.3, 3.4); BAD for every malformed range.  Raw
 sockets: the exact responses are what is checked."""
 import re
 
-from raw import Raw
-
-TIMEOUT = 20
-
-
-def login(server):
-    r = Raw(server.port, timeout=TIMEOUT)
-    assert r.cmd(b"L", b"LOGIN alice secret")[-1].startswith(b"L OK")
-    return r
-
-
-def ok(lines):
-    assert lines[-1].split(b" ", 2)[1] == b"OK", lines
-    return lines
-
-
-def bad(lines):
-    assert lines[-1].split(b" ", 2)[1] == b"BAD", lines
-    return lines
-
-
-def esearch(lines, tag):
-    return [ln for ln in lines
-            if ln.startswith(b'* ESEARCH (TAG "' + tag + b'")')]
+from raw import bad, esearch, login, ok
 
 
 def fill(r, box, n, flagged=()):

@@ -14,9 +14,7 @@ import threading
 import pytest
 
 from conftest import BUILD, Server
-from raw import Raw
-
-TIMEOUT = 20
+from raw import append, login, status as st
 
 
 def ctl(srv, *args):
@@ -34,22 +32,6 @@ def quota_get(srv, user):
 def quota_set(srv, user, *limits):
     r = ctl(srv, "quota", "set", user, *limits)
     assert r.returncode == 0, r.stdout + r.stderr
-
-
-def login(srv, user):
-    r = Raw(srv.port, timeout=TIMEOUT)
-    out = r.cmd(b"L", b"LOGIN " + user + b" secret")
-    assert out[-1].startswith(b"L OK"), out
-    return r
-
-
-def st(lines):
-    return lines[-1].split(b" ", 2)[1]
-
-
-def append(r, box, msg):
-    r.send(b"A APPEND " + box + b" {%d+}\r\n" % len(msg) + msg + b"\r\n")
-    return r.until_tag(b"A")
 
 
 def msg(i, size=0):

@@ -4,26 +4,12 @@ two threads), a duplicate Message-ID threaded on its own, loops never
 made, root threads grouped by base subject (a reply joins the thread of
 the original), siblings in sent-date order; and ESORT (RFC 5267 SORT
 RETURN).  Raw sockets: the exact responses are what is checked."""
-from raw import Raw
-
-TIMEOUT = 20
-
-
-def login(server):
-    r = Raw(server.port, timeout=TIMEOUT)
-    out = r.cmd(b"L", b"LOGIN alice secret")
-    assert out[-1].startswith(b"L OK"), out
-    return r
-
-
-def ok(lines):
-    assert lines[-1].split(b" ", 2)[1] == b"OK", lines
-    return lines
+import raw
+from raw import login, ok
 
 
 def append(r, box, msg):
-    r.send(b"A APPEND " + box + b" {%d+}\r\n" % len(msg) + msg + b"\r\n")
-    return ok(r.until_tag(b"A"))
+    return ok(raw.append(r, box, msg))
 
 
 def mail(day, subject, msgid=None, refs=None, irt=None):
