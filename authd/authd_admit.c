@@ -115,17 +115,17 @@ admit_check(const struct authd_keys *k, long long now, const char **limit_r,
 	size_t i;
 
 	if (authd_penalty_refuse(k, limit_r, detail, dsize)) {
-		snprintf(text, size,
+		(void)snprintf(text, size,
 		    "Too many failed logins from your "
 		    "network; try again later");
 		return -1;
 	}
 	if (!admit_rate_ok(k, now)) {
 		*limit_r = "authd_maxrate_addr";
-		snprintf(text, size,
+		(void)snprintf(text, size,
 		    "Too many new connections from your "
 		    "address; try again later");
-		snprintf(detail, dsize, "rate=%lld/%llds",
+		(void)snprintf(detail, dsize, "rate=%lld/%llds",
 		    cfg_int("authd_maxrate_addr"),
 		    cfg_duration_ms("authd_rate_window") / 1000);
 		return -1;
@@ -136,9 +136,9 @@ admit_check(const struct authd_keys *k, long long now, const char **limit_r,
 		n = authd_hold_count_addr(k, admit_conc[i].level);
 		if (max > 0 && n >= max) {
 			*limit_r = admit_conc[i].key;
-			snprintf(text, size, "Too many connections from %s",
-			    admit_conc[i].what);
-			snprintf(detail, dsize, "conns=%lld key=%s", n,
+			(void)snprintf(text, size,
+			    "Too many connections from %s", admit_conc[i].what);
+			(void)snprintf(detail, dsize, "conns=%lld key=%s", n,
 			    admit_conc[i].level == 0	   ? k->addr
 				: admit_conc[i].level == 1 ? k->net
 							   : k->wide);
@@ -242,15 +242,15 @@ authd_admit_maxlogins(const char *user, const char *addr, uint64_t conn_id,
 	if (maxu > 0 && n >= maxu) {
 		*limit_r = "maxlogins_per_user";
 		*max_r = maxu;
-		snprintf(text, size, "Too many sessions for this user (%lld)",
-		    n);
+		(void)snprintf(text, size,
+		    "Too many sessions for this user (%lld)", n);
 		return -1;
 	}
 	n = authd_hold_count_userhost(user, &k) - self;
 	if (maxh > 0 && n >= maxh) {
 		*limit_r = "maxlogins_per_host";
 		*max_r = maxh;
-		snprintf(text, size,
+		(void)snprintf(text, size,
 		    "Too many sessions for this user from "
 		    "your address (%lld)",
 		    n);

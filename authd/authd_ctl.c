@@ -72,7 +72,7 @@ ctl_line(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
+	(void)vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
 	ipc_put_str(&authd_reply, AUTHPROTO_LINE, line); /* full: dropped */
 }
@@ -154,7 +154,7 @@ authd_ctl_clear(struct authd_peer *p, const struct ipc_msg *m)
 		    "network authd counts (IPv4 /24, IPv6 /48) or a user");
 		ipc_put_u32(&authd_reply, AUTHPROTO_CODE, 2);
 	} else if (authd_penalty_clear(key, len)) {
-		snprintf(out, sizeof(out), "cleared %s", key);
+		(void)snprintf(out, sizeof(out), "cleared %s", key);
 		log_info("penalty cleared %s=%s by berthctl",
 		    key[0] == 'a'	? "addr"
 			: key[0] == 'n' ? "net"
@@ -163,7 +163,7 @@ authd_ctl_clear(struct authd_peer *p, const struct ipc_msg *m)
 		ipc_put_str(&authd_reply, AUTHPROTO_TEXT, out);
 		ipc_put_u32(&authd_reply, AUTHPROTO_CODE, 0);
 	} else {
-		snprintf(out, sizeof(out), "no penalty for %s", key);
+		(void)snprintf(out, sizeof(out), "no penalty for %s", key);
 		ipc_put_str(&authd_reply, AUTHPROTO_TEXT, out);
 		ipc_put_u32(&authd_reply, AUTHPROTO_CODE, 1);
 	}
@@ -225,7 +225,7 @@ ctl_who_line(struct ipc_msg *m, const struct authd_hold *h, long long now)
 	const struct authd_peer *p = h->holder;
 	char line[AUTHPROTO_MAX_USER + AUTHPROTO_MAX_ADDR + 96];
 
-	snprintf(line, sizeof(line), "%llx\t%s\t%s\t%lld\t%s\t%d",
+	(void)snprintf(line, sizeof(line), "%llx\t%s\t%s\t%lld\t%s\t%d",
 	    (unsigned long long)h->conn_id, h->user[0] ? h->user : "-", h->addr,
 	    (now - h->since_ms) / 1000,
 	    p == NULL	    ? "-"
@@ -324,10 +324,10 @@ authd_ctl_kick(struct authd_peer *p, const struct ipc_msg *m)
 	}
 	log_info("kick user=%s sessions=%u by=berthctl", user, n);
 	if (n == 0)
-		snprintf(text, sizeof(text), "no sessions of %s", user);
+		(void)snprintf(text, sizeof(text), "no sessions of %s", user);
 	else
-		snprintf(text, sizeof(text), "kicked %u session%s of %s", n,
-		    n == 1 ? "" : "s", user);
+		(void)snprintf(text, sizeof(text), "kicked %u session%s of %s",
+		    n, n == 1 ? "" : "s", user);
 	ipc_put_str(&authd_reply, AUTHPROTO_TEXT, text);
 	ipc_put_u32(&authd_reply, AUTHPROTO_CODE, n ? 0 : 1);
 	authd_peer_send(p, &authd_reply);

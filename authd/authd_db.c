@@ -52,11 +52,12 @@ db_lock(const char *dir, char *err, size_t size)
 	char path[1100];
 	int fd;
 
-	snprintf(path, sizeof(path), "%s/lock", dir);
+	/* fits: configdirectory is at most CFG_CONFDIR_MAX */
+	(void)snprintf(path, sizeof(path), "%s/lock", dir);
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		snprintf(err, size, "%s: %s (another authd running?)", path,
-		    strerror(errno));
+		(void)snprintf(err, size, "%s: %s (another authd running?)",
+		    path, strerror(errno));
 		if (fd >= 0)
 			fd_close(fd);
 		return -1;
@@ -71,9 +72,11 @@ authd_db_open(const char **error_r)
 	char dir[1024];
 	int r;
 
-	snprintf(dir, sizeof(dir), "%s/authd", cfg_str("configdirectory"));
+	/* fits: configdirectory is at most CFG_CONFDIR_MAX */
+	(void)snprintf(dir, sizeof(dir), "%s/authd",
+	    cfg_str("configdirectory"));
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
-		snprintf(err, sizeof(err), "mkdir %s: %s", dir,
+		(void)snprintf(err, sizeof(err), "mkdir %s: %s", dir,
 		    strerror(errno));
 		*error_r = err;
 		return -1;

@@ -180,7 +180,7 @@ login_claim(struct authd_peer *p, const char *in, size_t inlen)
 		sizeof(l->user), &why) == 0)
 		return 0;
 	authd_report_malformed(l->addr, l->mech, why);
-	snprintf(text, sizeof(text), "Refused: %s", why);
+	(void)snprintf(text, sizeof(text), "Refused: %s", why);
 	login_no(p, AUTHCLIENT_BADDATA, text, 0, NULL);
 	return -1;
 }

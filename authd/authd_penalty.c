@@ -387,7 +387,7 @@ authd_penalty_refuse(const struct authd_keys *k, const char **limit_r,
 	 * failures are still delayed */
 	if (pen_trusted_client(k->host, now))
 		return 0;
-	snprintf(detail, dsize, "fails=%.1f key=%s", c,
+	(void)snprintf(detail, dsize, "fails=%.1f key=%s", c,
 	    strcmp(*limit_r, "authd_box_addr") == 0 ? k->host : k->pnet);
 	return 1;
 }

@@ -124,7 +124,7 @@ authd_sasl_authorize(sasl_conn_t *conn, void *ctx, const char *requested,
 	if (authd_sasl_admin(authid, alen))
 		return SASL_OK;
 	/* formatted here: sasl_seterror knows only a few conversions */
-	snprintf(why, sizeof(why),
+	(void)snprintf(why, sizeof(why),
 	    AUTHZ_REFUSED "user=%.*s authid=%.*s "
 			  "reason=\"not an admin (admins)\"",
 	    (int)(rlen < 256 ? rlen : 256), requested,

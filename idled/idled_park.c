@@ -53,7 +53,7 @@ park_conn_close(struct parkconn *pc)
 static void
 park_list_line(const struct isess *s, char *line, size_t size)
 {
-	snprintf(line, size, "%s %s %lld %s %s",
+	(void)snprintf(line, size, "%s %s %lld %s %s",
 	    s->user->name[0] ? s->user->name : "-", s->addr,
 	    (ev_now_ms() - s->since_ms) / 1000, snap_kind_name(s->kind),
 	    s->mailbox ? s->mailbox : "-");

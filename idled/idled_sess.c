@@ -156,7 +156,7 @@ idled_net(const char *addr, char *out, size_t size)
 	const char *p;
 	int colons = 0;
 
-	snprintf(out, size, "%s", addr);
+	(void)snprintf(out, size, "%s", addr);
 	if (strchr(out, ':') == NULL) {
 		if ((p = strrchr(out, '.')) != NULL)
 			out[p - out] = '\0';

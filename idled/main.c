@@ -54,7 +54,8 @@ main(int argc, char **argv)
 
 	srv_init(argc, argv, "idled", &ind);
 	(void)signal(SIGPIPE, SIG_IGN);
-	snprintf(dir, sizeof(dir), "%s", notify_path());
+	/* fits: configdirectory is at most CFG_CONFDIR_MAX */
+	(void)snprintf(dir, sizeof(dir), "%s", notify_path());
 	if ((slash = strrchr(dir, '/')) != NULL) {
 		*slash = '\0'; /* <configdirectory>/socket */
 		if (mkdir(dir, 0755) < 0 && errno != EEXIST)

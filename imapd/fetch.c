@@ -509,7 +509,7 @@ fetch_parse(const struct imapp_arg *args, size_t n, int uid_cmd,
 		if (fetch_one(r, &list[i]) < 0) {
 			static char msg[160];
 
-			snprintf(msg, sizeof(msg),
+			(void)snprintf(msg, sizeof(msg),
 			    "Invalid FETCH attribute "
 			    "'%.100s'",
 			    list[i].type == IMAPP_LIST ? "(...)" : list[i].str);

@@ -547,7 +547,7 @@ imapd_notify_set(struct imap_session *s, struct imap_notify *n, int status,
 	if (t.over) {
 		notify_spec_mbox_free(t.mb, t.n);
 		notify_spec_free(&n);
-		snprintf(err, sizeof(err),
+		(void)snprintf(err, sizeof(err),
 		    "Too many mailboxes to watch "
 		    "(limit %d)",
 		    NOTIFY_MAX_MBOXES);

@@ -86,7 +86,7 @@ spec_fail(int r, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(spec_err, sizeof(spec_err), fmt, ap);
+	(void)vsnprintf(spec_err, sizeof(spec_err), fmt, ap);
 	va_end(ap);
 	return r;
 }

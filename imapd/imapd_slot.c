@@ -47,14 +47,14 @@ slot_name(const char *what, char *out, size_t size)
 			       "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.:@_+-",
 			    what[i]) != NULL;
 	if (plain) {
-		snprintf(out, size, "%s", what);
+		(void)snprintf(out, size, "%s", what);
 		return;
 	}
 	for (i = 0; i < n; i++) {
 		h ^= (unsigned char)what[i];
 		h *= 1099511628211ULL;
 	}
-	snprintf(out, size, "#%016llx", (unsigned long long)h);
+	(void)snprintf(out, size, "#%016llx", (unsigned long long)h);
 }
 
 int
@@ -69,7 +69,9 @@ imapd_slot_take(struct imap_session *s, const char **limit_r)
 
 	if (s->slot_fd[0] >= 0 || s->slot_fd[1] >= 0)
 		return 0;
-	snprintf(dir, sizeof(dir), "%s/slots", cfg_str("configdirectory"));
+	/* fits: configdirectory is at most CFG_CONFDIR_MAX */
+	(void)snprintf(dir, sizeof(dir), "%s/slots",
+	    cfg_str("configdirectory"));
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
 		log_warn("cannot make %s: %m; uploads not capped", dir);
 		return 0;

@@ -197,12 +197,13 @@ search_arg(struct search_parser *ps, const char *key)
 	static char msg[96];
 
 	if (ps->i >= ps->n || ps->a[ps->i].type == IMAPP_LIST) {
-		snprintf(msg, sizeof(msg), "%s needs an argument", key);
+		(void)snprintf(msg, sizeof(msg), "%s needs an argument", key);
 		ps->err = msg;
 		return NULL;
 	}
 	if (memchr(ps->a[ps->i].str, '\0', ps->a[ps->i].len) != NULL) {
-		snprintf(msg, sizeof(msg), "NUL in the argument of %s", key);
+		(void)snprintf(msg, sizeof(msg), "NUL in the argument of %s",
+		    key);
 		ps->err = msg;
 		return NULL;
 	}
@@ -312,7 +313,7 @@ search_key_args(struct search_parser *ps, const struct search_keydef *d)
 	if (d->arg == SA_UIDSET)
 		return search_set_node(d->op, v);
 	if (d->arg == SA_DATE && date_parse_imap_date(v, &day) < 0) {
-		snprintf(msg, sizeof(msg),
+		(void)snprintf(msg, sizeof(msg),
 		    "%s needs a date such as "
 		    "1-Feb-2024",
 		    d->name);
@@ -333,8 +334,8 @@ search_key_args(struct search_parser *ps, const struct search_keydef *d)
 		p->hdr = xstrdup(h != NULL ? h : d->hdr);
 	if (d->arg == SA_NUMBER &&
 	    imapp_number(v, strlen(v), d->min, d->max, &p->num) < 0) {
-		snprintf(msg, sizeof(msg), "%s needs a number (%s)", d->name,
-		    d->range);
+		(void)snprintf(msg, sizeof(msg), "%s needs a number (%s)",
+		    d->name, d->range);
 		ps->err = msg;
 		search_free(&p);
 	}
@@ -378,7 +379,7 @@ search_key(struct search_parser *ps)
 	if (search_is_set(a->str) || strcmp(a->str, "$") == 0)
 		return search_set_node(SR_SEQ, a->str);
 	if ((d = search_keydef_find(a->str)) == NULL) {
-		snprintf(msg, sizeof(msg), "Unknown search key '%.40s'",
+		(void)snprintf(msg, sizeof(msg), "Unknown search key '%.40s'",
 		    a->str);
 		ps->err = msg;
 		return NULL;

@@ -120,7 +120,8 @@ main(int argc, char **argv)
 	int ind;
 
 	srv_init(argc, argv, "indexd", &ind);
-	snprintf(dir, sizeof(dir), "%s", notify_index_path());
+	/* fits: configdirectory is at most CFG_CONFDIR_MAX */
+	(void)snprintf(dir, sizeof(dir), "%s", notify_index_path());
 	if ((slash = strrchr(dir, '/')) != NULL) {
 		*slash = '\0'; /* <configdirectory>/socket */
 		if (mkdir(dir, 0755) < 0 && errno != EEXIST)

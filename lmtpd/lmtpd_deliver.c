@@ -249,7 +249,7 @@ lmtp_deliver(struct lmtp_session *s)
 	int r;
 
 	if (s->too_big) {
-		snprintf(reply, sizeof(reply),
+		(void)snprintf(reply, sizeof(reply),
 		    "552 5.3.4 Message size exceeds "
 		    "fixed maximum message size (%lld)",
 		    cfg_size("maxmessagesize"));

@@ -303,7 +303,7 @@ master_pool_service(struct master_svc *svc)
 			char hits[64] = "";
 
 			if (svc->max_hits > 1)
-				snprintf(hits, sizeof(hits),
+				(void)snprintf(hits, sizeof(hits),
 				    " (reached %d "
 				    "times since the last such line)",
 				    svc->max_hits);

@@ -144,7 +144,7 @@ master_child_setup(struct master_svc *svc)
 			rl.rlim_cur = (rlim_t)svc->e.maxfds;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
-	snprintf(gen, sizeof(gen), "%u", master.generation);
+	(void)snprintf(gen, sizeof(gen), "%u", master.generation);
 	setenv("BERTH_GENERATION", gen, 1);
 	setenv("BERTH_SERVICE", svc->e.name, 1);
 	if (master.foreground)

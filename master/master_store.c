@@ -79,7 +79,7 @@ master_store_size(void)
 	char s[32];
 
 	master_store_sized = procs;
-	snprintf(s, sizeof(s), "%u", procs);
+	(void)snprintf(s, sizeof(s), "%u", procs);
 	setenv("BERTH_STORE_PROCS", s, 1);
 	log_info("store sizing procs=%u lockers=%u locks=%u objects=%u "
 		 "threads=%u",

@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -88,6 +89,33 @@ START_TEST(test_bad_value)
 }
 END_TEST
 
+/* a configdirectory too long for the paths made under it is refused */
+START_TEST(test_confdir_too_long)
+{
+	char text[CFG_CONFDIR_MAX + 64];
+	struct err err;
+	int n;
+
+	ck_assert_int_eq(load("configdirectory: /keep\n", NULL, &err), 0);
+	n = snprintf(text, sizeof(text), "configdirectory: /%0*d\n",
+	    CFG_CONFDIR_MAX, 0);
+	ck_assert_int_lt(n, (int)sizeof(text));
+	ck_assert_int_eq(load(text, NULL, &err), -1);
+	ck_assert_ptr_nonnull(strstr(err.msg, "key 'configdirectory'"));
+	ck_assert_str_eq(cfg_str("configdirectory"), "/keep");
+	/* one byte shorter: taken */
+	n = snprintf(text, sizeof(text), "configdirectory: /%0*d\n",
+	    CFG_CONFDIR_MAX - 1, 0);
+	ck_assert_int_lt(n, (int)sizeof(text));
+	ck_assert_int_eq(load(text, NULL, &err), 0);
+	ck_assert_uint_eq(strlen(cfg_str("configdirectory")), CFG_CONFDIR_MAX);
+	/* and through cfg_set */
+	n = snprintf(text, sizeof(text), "/%0*d", CFG_CONFDIR_MAX, 0);
+	ck_assert_int_lt(n, (int)sizeof(text));
+	ck_assert_int_eq(cfg_set("configdirectory", text, &err), -1);
+}
+END_TEST
+
 START_TEST(test_parsers)
 {
 	long long v;
@@ -114,4 +142,4 @@ END_TEST
 CHECK_MAIN("cfg", NULL, CHECK_TEST(test_basic), CHECK_TEST(test_defaults),
     CHECK_TEST(test_unknown_key_warns),
     CHECK_LOOP(test_bad_value, sizeof(bad_cases) / sizeof(bad_cases[0])),
-    CHECK_TEST(test_parsers))
+    CHECK_TEST(test_confdir_too_long), CHECK_TEST(test_parsers))

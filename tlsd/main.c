@@ -110,7 +110,8 @@ main_starttls(void)
 		return;
 	}
 	if (want == NULL) {
-		snprintf(def, sizeof(def), "%s/socket/tlsd",
+		/* fits: configdirectory is at most CFG_CONFDIR_MAX */
+		(void)snprintf(def, sizeof(def), "%s/socket/tlsd",
 		    cfg_str("configdirectory"));
 		want = def;
 	}
@@ -145,7 +146,8 @@ main(int argc, char **argv)
 	if (!srv_under_master())
 		log_fatal("tlsd runs under master (master.conf SERVICES)");
 	if (handoff == NULL) {
-		snprintf(def, sizeof(def), "%s/socket/handoff",
+		/* fits: configdirectory is at most CFG_CONFDIR_MAX */
+		(void)snprintf(def, sizeof(def), "%s/socket/handoff",
 		    cfg_str("configdirectory"));
 		handoff = def;
 	}

@@ -50,7 +50,7 @@ tlsd_conf_versions(const char *s, int *min_r, int *max_r, const char **error_r)
 			if (strcasecmp(w, conf_versions[i].name) == 0)
 				break;
 		if (i == CONF_NVERSIONS) {
-			snprintf(conf_err, sizeof(conf_err),
+			(void)snprintf(conf_err, sizeof(conf_err),
 			    "tls_versions: "
 			    "unknown version '%s' (tls1_0 tls1_1 tls1_2 "
 			    "tls1_3)",
@@ -74,7 +74,7 @@ tlsd_conf_versions(const char *s, int *min_r, int *max_r, const char **error_r)
 	}
 	for (i = (size_t)lo; i <= (size_t)hi; i++)
 		if (!seen[i]) {
-			snprintf(conf_err, sizeof(conf_err),
+			(void)snprintf(conf_err, sizeof(conf_err),
 			    "tls_versions: "
 			    "%s is missing between %s and %s: OpenSSL takes "
 			    "a range",
@@ -157,7 +157,7 @@ tlsd_conf_sni_parse(const char *s, struct tlsd_sni_tab *tab,
 	     w = strtok_r(NULL, " \t", &save)) {
 		orig = xstrdup(w);
 		if (conf_sni_entry(w, &e) < 0) {
-			snprintf(conf_err, sizeof(conf_err),
+			(void)snprintf(conf_err, sizeof(conf_err),
 			    "tls_sni_certs: "
 			    "bad entry '%s' "
 			    "(name=certfile[,keyfile[,ocspfile]])",

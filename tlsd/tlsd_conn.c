@@ -113,7 +113,7 @@ conn_full_log(void)
 	    now - conn_full_logged_ms < CONN_FULL_LOG_MS)
 		return;
 	if (conn_full_hits > 1)
-		snprintf(hits, sizeof(hits),
+		(void)snprintf(hits, sizeof(hits),
 		    " (reached %u times since the last such line)",
 		    conn_full_hits);
 	log_warn("holding %zu connections, the most open files allow "

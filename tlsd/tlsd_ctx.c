@@ -55,7 +55,7 @@ tlsd_ctx_reason(const char *fallback)
 	}
 	r = ERR_reason_error_string(e);
 	if (r != NULL)
-		snprintf(why, sizeof(why), "%s", r);
+		(void)snprintf(why, sizeof(why), "%s", r);
 	else
 		ERR_error_string_n(e, why, sizeof(why));
 	ERR_clear_error();
@@ -106,8 +106,8 @@ ctx_readable(const char *what, const char *path, const char **error_r)
 		fclose(f);
 		return 0;
 	}
-	snprintf(ctx_err, sizeof(ctx_err), "cannot read TLS %s %s: %s", what,
-	    path, strerror(errno));
+	(void)snprintf(ctx_err, sizeof(ctx_err), "cannot read TLS %s %s: %s",
+	    what, path, strerror(errno));
 	*error_r = ctx_err;
 	return -1;
 }
@@ -122,21 +122,22 @@ ctx_cert(SSL_CTX *ctx, const char *cert, const char *key, const char **error_r)
 	    ctx_readable("key", key, error_r) < 0)
 		return -1;
 	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
-		snprintf(ctx_err, sizeof(ctx_err), "TLS certificate %s: %s",
-		    cert, tlsd_ctx_reason("not a PEM certificate"));
+		(void)snprintf(ctx_err, sizeof(ctx_err),
+		    "TLS certificate %s: %s", cert,
+		    tlsd_ctx_reason("not a PEM certificate"));
 		*error_r = ctx_err;
 		return -1;
 	}
 	if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1 &&
 	    ERR_GET_REASON(ERR_peek_error()) != X509_R_KEY_VALUES_MISMATCH) {
-		snprintf(ctx_err, sizeof(ctx_err), "TLS key %s: %s", key,
+		(void)snprintf(ctx_err, sizeof(ctx_err), "TLS key %s: %s", key,
 		    tlsd_ctx_reason("not a PEM private key"));
 		*error_r = ctx_err;
 		return -1;
 	}
 	if (ERR_peek_error() != 0 || SSL_CTX_check_private_key(ctx) != 1) {
 		ERR_clear_error();
-		snprintf(ctx_err, sizeof(ctx_err),
+		(void)snprintf(ctx_err, sizeof(ctx_err),
 		    "TLS key %s does not match "
 		    "certificate %s",
 		    key, cert);
@@ -145,7 +146,7 @@ ctx_cert(SSL_CTX *ctx, const char *cert, const char *key, const char **error_r)
 	}
 	x = SSL_CTX_get0_certificate(ctx);
 	if (x != NULL && X509_cmp_current_time(X509_get0_notAfter(x)) < 0) {
-		snprintf(ctx_err, sizeof(ctx_err),
+		(void)snprintf(ctx_err, sizeof(ctx_err),
 		    "TLS certificate %s has "
 		    "expired",
 		    cert);
@@ -177,8 +178,9 @@ ctx_verify(SSL_CTX *ctx, const char **error_r)
 		return -1;
 	if (SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1 ||
 	    (names = SSL_load_client_CA_file(ca)) == NULL) {
-		snprintf(ctx_err, sizeof(ctx_err), "TLS client CA file %s: %s",
-		    ca, tlsd_ctx_reason("no certificate in it"));
+		(void)snprintf(ctx_err, sizeof(ctx_err),
+		    "TLS client CA file %s: %s", ca,
+		    tlsd_ctx_reason("no certificate in it"));
 		*error_r = ctx_err;
 		return -1;
 	}
@@ -225,8 +227,8 @@ ctx_suites(SSL_CTX *ctx, const char **error_r)
 		free(copy);
 		return 0;
 	}
-	snprintf(ctx_err, sizeof(ctx_err), "tls_ciphersuites '%s': %s%s%s",
-	    list,
+	(void)snprintf(ctx_err, sizeof(ctx_err),
+	    "tls_ciphersuites '%s': %s%s%s", list,
 	    bad != NULL ? "unknown TLS 1.3 cipher suite '"
 			: "a list of TLS 1.3 suites separated by ':'",
 	    bad != NULL ? bad : "", bad != NULL ? "'" : "");
@@ -272,15 +274,16 @@ ctx_make(const char *cert, const char *key, const char *ocsp, const char *sni,
 	if (SSL_CTX_set1_groups_list(ctx, "X25519:P-256:P-384") != 1 ||
 	    (ciphers != NULL && *ciphers != '\0' &&
 		SSL_CTX_set_cipher_list(ctx, ciphers) != 1)) {
-		snprintf(ctx_err, sizeof(ctx_err), "tls_ciphers '%s': %s",
+		(void)snprintf(ctx_err, sizeof(ctx_err), "tls_ciphers '%s': %s",
 		    ciphers ? ciphers : "", tlsd_ctx_reason("no cipher"));
 		*error_r = ctx_err;
 		SSL_CTX_free(ctx);
 		return NULL;
 	}
-	snprintf(what, sizeof(what), "%s%s%s", sni ? "tls_sni_certs " : "",
-	    sni ? sni : "tls_ocsp_file", sni ? " ocspfile" : "");
-	snprintf(certname, sizeof(certname), "%s%s",
+	(void)snprintf(what, sizeof(what), "%s%s%s",
+	    sni ? "tls_sni_certs " : "", sni ? sni : "tls_ocsp_file",
+	    sni ? " ocspfile" : "");
+	(void)snprintf(certname, sizeof(certname), "%s%s",
 	    sni ? "the certificate of " : "", sni ? sni : "tls_server_cert");
 	if (ctx_suites(ctx, error_r) < 0 ||
 	    ctx_cert(ctx, cert, key, error_r) < 0 ||

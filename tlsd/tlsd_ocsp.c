@@ -69,7 +69,8 @@ static int
 ocsp_fail(const char *what, const char *path, const char *why,
     const char **error_r)
 {
-	snprintf(ocsp_err, sizeof(ocsp_err), "%s %s: %s", what, path, why);
+	(void)snprintf(ocsp_err, sizeof(ocsp_err), "%s %s: %s", what, path,
+	    why);
 	*error_r = ocsp_err;
 	return -1;
 }
@@ -145,7 +146,7 @@ ocsp_check(const char *what, const char *path, const char *certname,
 	else if ((bs = OCSP_response_get1_basic(resp)) == NULL)
 		why = "not a basic OCSP response";
 	else if ((one = ocsp_single(bs, leaf)) == NULL) {
-		snprintf(nostatus, sizeof(nostatus),
+		(void)snprintf(nostatus, sizeof(nostatus),
 		    "no status for the serial number of %s", certname);
 		why = nostatus;
 	} else {

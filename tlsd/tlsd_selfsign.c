@@ -88,7 +88,7 @@ ss_make(const char *name, EVP_PKEY **key_r)
 	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC,
 	    (const unsigned char *)name, -1, -1, 0);
 	X509_set_issuer_name(x, n);
-	snprintf(san, sizeof(san), "DNS:%s%s,IP:127.0.0.1,IP:::1", name,
+	(void)snprintf(san, sizeof(san), "DNS:%s%s,IP:127.0.0.1,IP:::1", name,
 	    strcmp(name, "localhost") ? ",DNS:localhost" : "");
 	ss_ext(x, NID_basic_constraints, "critical,CA:TRUE");
 	ss_ext(x, NID_subject_key_identifier, "hash");

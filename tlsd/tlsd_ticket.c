@@ -174,7 +174,8 @@ tlsd_ticket_init(const char **error_r)
 	ssize_t n;
 	int fd;
 
-	snprintf(path, sizeof(path), "%s/tls_ticket.key",
+	/* fits: configdirectory is at most CFG_CONFDIR_MAX */
+	(void)snprintf(path, sizeof(path), "%s/tls_ticket.key",
 	    cfg_str("configdirectory"));
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 && errno == ENOENT) {
 		ticket_make(path);

@@ -135,7 +135,7 @@ ctl_penalty(int argc, char **argv)
 	    ctl_auth_ask() < 0)
 		return 1;
 	if (ipc_get_str(&ctl_msg, AUTHPROTO_TEXT, text, sizeof(text)) < 0)
-		snprintf(text, sizeof(text), "?");
+		(void)snprintf(text, sizeof(text), "?");
 	ipc_get_u32(&ctl_msg, AUTHPROTO_CODE, &code);
 	(void)printf("%s\n", text);
 	return code == 0 ? 0 : 1;

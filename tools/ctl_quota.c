@@ -25,7 +25,7 @@ ctl_quota_word(uint64_t v, char *buf, size_t size)
 {
 	if (v == STORE_QUOTA_NONE)
 		return "none";
-	snprintf(buf, size, "%llu", (unsigned long long)v);
+	(void)snprintf(buf, size, "%llu", (unsigned long long)v);
 	return buf;
 }
 

@@ -263,7 +263,7 @@ imapp_parse_atom(struct imapp_tok *t, struct imapp_arg *a)
 	}
 	if (t->i == start) {
 		c = (unsigned char)t->s[t->i];
-		snprintf(t->errbuf, sizeof(t->errbuf),
+		(void)snprintf(t->errbuf, sizeof(t->errbuf),
 		    c >= 0x20 && c < 0x7f ? "Invalid character '%c'"
 					  : "Invalid character 0x%02x",
 		    c);
@@ -512,7 +512,7 @@ imapp_parse_flags(const char *wire, size_t len, unsigned flags,
 		}
 	}
 	if (t.err) {
-		snprintf(cmd->err, sizeof(cmd->err), "%s", t.err);
+		(void)snprintf(cmd->err, sizeof(cmd->err), "%s", t.err);
 		*error_r = cmd->err;
 		return -1;
 	}

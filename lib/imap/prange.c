@@ -60,7 +60,8 @@ prange_parse(const char *s, size_t len, struct prange *r, const char **error_r)
 	r->lo = m < n ? m : n;
 	r->hi = m < n ? n : m;
 	r->last = last;
-	snprintf(r->text, sizeof(r->text), last ? "-%u:-%u" : "%u:%u", m, n);
+	(void)snprintf(r->text, sizeof(r->text), last ? "-%u:-%u" : "%u:%u", m,
+	    n);
 	return 0;
 }
 

@@ -86,7 +86,7 @@ authclient_admit(const struct authclient_client *cl, uint64_t *conn_id_r,
 		rep->result = AUTHCLIENT_LIMIT;
 		if (ipc_get_str(&authclient_rep, AUTHPROTO_TEXT, rep->text,
 			sizeof(rep->text)) < 0)
-			snprintf(rep->text, sizeof(rep->text),
+			(void)snprintf(rep->text, sizeof(rep->text),
 			    "Connection refused");
 		if (ipc_get_str(&authclient_rep, AUTHPROTO_LIMIT,
 			rep->limit_key, sizeof(rep->limit_key)) < 0)
@@ -134,7 +134,7 @@ authclient_no(const struct ipc_msg *m, struct authclient_reply *rep)
 		return;
 	}
 	if (ipc_get_str(m, AUTHPROTO_TEXT, rep->text, sizeof(rep->text)) < 0)
-		snprintf(rep->text, sizeof(rep->text), "failed");
+		(void)snprintf(rep->text, sizeof(rep->text), "failed");
 	if (ipc_get_str(m, AUTHPROTO_LIMIT, rep->limit_key,
 		sizeof(rep->limit_key)) < 0)
 		rep->limit_key[0] = '\0';

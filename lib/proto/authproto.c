@@ -20,7 +20,8 @@ authproto_socket_path(void)
 
 	if (s != NULL && *s)
 		return s;
-	snprintf(path, sizeof(path), "%s/socket/authd",
+	/* fits: configdirectory is at most CFG_CONFDIR_MAX */
+	(void)snprintf(path, sizeof(path), "%s/socket/authd",
 	    cfg_str("configdirectory"));
 	return path;
 }

@@ -43,7 +43,9 @@ static struct notify_target notify_targets[] = {
 static const char *
 notify_sock(const char *name, char *buf, size_t size)
 {
-	snprintf(buf, size, "%s/socket/%s", cfg_str("configdirectory"), name);
+	/* fits: configdirectory is at most CFG_CONFDIR_MAX */
+	(void)snprintf(buf, size, "%s/socket/%s", cfg_str("configdirectory"),
+	    name);
 	return buf;
 }
 

@@ -186,12 +186,16 @@ cfg_parse_as(enum cfg_type t, char unit, const char *value, long long *ll_r)
 	}
 }
 
-/* cfg_check_value - does value parse as key's type? */
+/* cfg_check_value - does value parse as key's type (and, for
+ * configdirectory, is it at most CFG_CONFDIR_MAX bytes)? */
 static int
 cfg_check_value(const struct cfg_key *k, const char *value)
 {
 	long long ll;
 
+	if (strcmp(k->name, "configdirectory") == 0 &&
+	    strlen(value) > CFG_CONFDIR_MAX)
+		return -1;
 	return cfg_parse_as(k->type, k->unit, value, &ll);
 }
 

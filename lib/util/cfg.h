@@ -37,6 +37,11 @@ extern const struct cfg_key cfg_keys[];
 
 #define CFG_DEFAULT_PATH SYSCONFDIR "/berth/imapd.conf"
 
+/* the longest configdirectory taken (bytes): the paths made under it
+ * (sockets, locks, keys; a name of at most 100 bytes) fit the 1024-byte
+ * buffers that hold them, so they are never cut */
+#define CFG_CONFDIR_MAX 900
+
 /*
  * cfg_load_file - read path and make it the process configuration.
  * Returns 0, or -1 with err ("file:line: key 'k': ...") set; the

@@ -65,11 +65,11 @@ ipnet_key(const struct ipnet *n, char *out, size_t size)
 	char text[INET6_ADDRSTRLEN];
 
 	if (inet_ntop(n->family, n->a, text, sizeof(text)) == NULL)
-		snprintf(text, sizeof(text), "?");
+		(void)snprintf(text, sizeof(text), "?");
 	if (n->prefix == ipnet_bits(n))
-		snprintf(out, size, "%s", text);
+		(void)snprintf(out, size, "%s", text);
 	else
-		snprintf(out, size, "%s/%d", text, n->prefix);
+		(void)snprintf(out, size, "%s/%d", text, n->prefix);
 }
 
 int

@@ -221,14 +221,14 @@ log_vmsg_to(int to, int prio, const char *fmt, va_list ap)
 	if (prio == LOG_DEBUG && !log_debug_on)
 		return;
 	log_expand_m(efmt, sizeof(efmt), fmt, saved);
-	vsnprintf(line, sizeof(line), efmt, ap);
+	(void)vsnprintf(line, sizeof(line), efmt, ap);
 	/* one event, one line: never let data split a record */
 	for (i = 0; line[i]; i++)
 		if (line[i] == '\n' || line[i] == '\r')
 			line[i] = ' ';
 	n = i;
 	if (log_session_id != 0 && n < sizeof(line))
-		snprintf(line + n, sizeof(line) - n, " session=%llx",
+		(void)snprintf(line + n, sizeof(line) - n, " session=%llx",
 		    (unsigned long long)log_session_id);
 	if (to & LOG_TO_SYSLOG)
 		syslog(prio, "%s", line);

@@ -168,9 +168,9 @@ net_addr_str(const struct sockaddr *sa, char *out, size_t size, int *port_r)
 			    (socklen_t)size);
 		*port_r = ntohs(sin6->sin6_port);
 	} else if (sa->sa_family == AF_UNIX) {
-		snprintf(out, size, "unix");
+		(void)snprintf(out, size, "unix");
 	} else {
-		snprintf(out, size, "unknown");
+		(void)snprintf(out, size, "unknown");
 	}
 }
 
@@ -182,11 +182,11 @@ net_peer(int fd, char *out, size_t size, int *port_r)
 
 	*port_r = 0;
 	if (getpeername(fd, (struct sockaddr *)&ss, &len) < 0) {
-		snprintf(out, size, "unknown");
+		(void)snprintf(out, size, "unknown");
 		return;
 	}
 	if (len == 0 || ss.ss_family == AF_UNIX) {
-		snprintf(out, size, "unix");
+		(void)snprintf(out, size, "unix");
 		return;
 	}
 	net_addr_str((struct sockaddr *)&ss, out, size, port_r);
