@@ -267,9 +267,13 @@ int store_jnl_flush(struct store *st, const char **error_r);
 /* store_jnl_restore - at recovery, the commit log's record of lines
  * text[0..len) written at off of user's journal, inode ino: written
  * again at the end of its whole lines unless the journal holds them (or
- * is another file now, compacted since); 1 written, 0 not, -1 */
+ * is another file now, compacted since); 1 written, 0 not, -1.  *known
+ * is the caller's, for this journal and inode, 0 at first: how many of
+ * its first bytes are known to hold no NUL, so that a replay of many
+ * records reads each journal's text once, not once a record */
 int store_jnl_restore(struct store *st, const char *user, ino_t ino,
-    unsigned long long off, const char *text, size_t len, const char **error_r);
+    unsigned long long off, const char *text, size_t len, size_t *known,
+    const char **error_r);
 
 /*
  * store_wal.c - the commit log <partition>/journal/.wal: one record per

@@ -1409,7 +1409,8 @@ store_jnl_sync_all(struct store *st, const char **error_r)
 
 int
 store_jnl_restore(struct store *st, const char *user, ino_t ino,
-    unsigned long long off, const char *text, size_t len, const char **error_r)
+    unsigned long long off, const char *text, size_t len, size_t *known,
+    const char **error_r)
 {
 	char *path = store_jnl_path(st, user), *z = NULL;
 	unsigned long long end;
@@ -1438,7 +1439,15 @@ store_jnl_restore(struct store *st, const char *user, ino_t ino,
 		r = 0;
 		goto out;
 	}
-	tend = store_jnl_tail_end(data, mlen, &h);
+	/* the text ends at the first NUL: no earlier one in what an
+	 * earlier record of this replay saw (lines are only ever written
+	 * past it, and a compaction makes another inode) */
+	if (*known > mlen)
+		*known = 0;
+	*known += store_jnl_text_len(data + *known, mlen - *known);
+	tend = *known;
+	while (tend > h.len && data[tend - 1] != '\n')
+		tend--;
 	intact = off >= h.len && off + len <= tend &&
 	    memcmp(data + off, text, len) == 0;
 	/* pieces past the whole lines are writes the crash cut short */
@@ -1450,6 +1459,8 @@ store_jnl_restore(struct store *st, const char *user, ino_t ino,
 		r = 0;
 		goto out;
 	}
+	/* zeros, then the lines, from tend on: what precedes it stays */
+	*known = tend;
 	if (last > tend) {
 		z = xcalloc(1, last - tend);
 		if (store_file_write_all(fd, z, last - tend, (off_t)tend) < 0)

@@ -449,6 +449,57 @@ store_wal_record(const char *p, const char *end, char **line_r, char **f,
 	return (size_t)(nl + 1 - p) + (size_t)len;
 }
 
+/* the journals a replay met: how much of each one's text is known (for
+ * store_jnl_restore); a replay meets few users, so a list will do */
+struct store_wal_jnl {
+	char *user;
+	ino_t ino;
+	size_t known;
+};
+
+struct store_wal_seen {
+	struct store_wal_jnl *v;
+	size_t n;
+};
+
+/* store_wal_known - the known length of user's journal, inode ino: the
+ * last record's of it, 0 for a journal (or inode) not met before */
+static size_t *
+store_wal_known(struct store_wal_seen *seen, const char *user, ino_t ino)
+{
+	struct store_wal_jnl *j;
+	size_t i;
+
+	for (i = seen->n; i-- > 0;) {
+		j = &seen->v[i];
+		if (strcmp(j->user, user) != 0)
+			continue;
+		if (j->ino != ino) {
+			j->ino = ino;
+			j->known = 0;
+		}
+		return &j->known;
+	}
+	seen->v = xreallocarray(seen->v, seen->n + 1, sizeof(*seen->v));
+	j = &seen->v[seen->n++];
+	j->user = xstrdup(user);
+	j->ino = ino;
+	j->known = 0;
+	return &j->known;
+}
+
+static void
+store_wal_seen_free(struct store_wal_seen *seen)
+{
+	size_t i;
+
+	for (i = 0; i < seen->n; i++)
+		free(seen->v[i].user);
+	free(seen->v);
+	seen->v = NULL;
+	seen->n = 0;
+}
+
 int
 store_wal_replay(struct store *st, const char **error_r)
 {
@@ -457,6 +508,7 @@ store_wal_replay(struct store *st, const char **error_r)
 	const char *data = NULL, *p, *text;
 	size_t mlen = 0, len, rl;
 	int fd, r = 0, restored = 0, records = 0, k;
+	struct store_wal_seen seen = { NULL, 0 };
 	struct stat sb;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -489,7 +541,8 @@ store_wal_replay(struct store *st, const char **error_r)
 		    sscanf(f[2], "%llu", &off) == 1) {
 			store_jnl_unesc(f[5]);
 			k = store_jnl_restore(st, f[5], (ino_t)ino, off, text,
-			    len, error_r);
+			    len, store_wal_known(&seen, f[5], (ino_t)ino),
+			    error_r);
 			if (k < 0)
 				r = -1;
 			else
@@ -498,6 +551,7 @@ store_wal_replay(struct store *st, const char **error_r)
 		free(line);
 	}
 	munmap((void *)data, mlen);
+	store_wal_seen_free(&seen);
 	if (r == 0 && restored > 0)
 		log_warn("redo: commit log records=%d restored=%d: journal "
 			 "lines a crash took are written back",
