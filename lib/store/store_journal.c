@@ -1140,16 +1140,22 @@ store_jnl_put_num(int fd, off_t off, unsigned long long v)
  * lines (its page written, theirs not) or a torn last line; writers
  * append at the header's end, so it must be set back before anyone
  * does, or a reader would stop at the gap and a line be glued to a torn
- * one
+ * one (store_jnl_line_end: from a known text length)
  */
+/* store_jnl_line_end - the same, given that the text (no NUL) runs to
+ * tl: back to the end of its last whole line */
 static size_t
-store_jnl_tail_end(const char *data, size_t len, const struct store_jhdr *h)
+store_jnl_line_end(const char *data, size_t tl, const struct store_jhdr *h)
 {
-	size_t tl = store_jnl_text_len(data, len);
-
 	while (tl > h->len && data[tl - 1] != '\n')
 		tl--;
 	return tl;
+}
+
+static size_t
+store_jnl_tail_end(const char *data, size_t len, const struct store_jhdr *h)
+{
+	return store_jnl_line_end(data, store_jnl_text_len(data, len), h);
 }
 
 /* store_jnl_tail_resolve - the last record of each id and message */
@@ -1445,9 +1451,7 @@ store_jnl_restore(struct store *st, const char *user, ino_t ino,
 	if (*known > mlen)
 		*known = 0;
 	*known += store_jnl_text_len(data + *known, mlen - *known);
-	tend = *known;
-	while (tend > h.len && data[tend - 1] != '\n')
-		tend--;
+	tend = store_jnl_line_end(data, *known, &h);
 	intact = off >= h.len && off + len <= tend &&
 	    memcmp(data + off, text, len) == 0;
 	/* pieces past the whole lines are writes the crash cut short */
